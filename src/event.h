@@ -1,0 +1,149 @@
+/*
+ * event.h - the one event record every source produces and the model consumes.
+ *
+ * Workers (src/instr), the eBPF probes (probes/) and the /proc sampler all turn what they
+ * see into `struct ev`, a fixed 64-byte record. Event kinds are a stable, documented
+ * vocabulary (their names appear in trace files), defined once in the EV_KINDS table below.
+ */
+#ifndef IPCSCOPE_EVENT_H
+#define IPCSCOPE_EVENT_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+/* X(enum, "trace name"): the event vocabulary. Append only: the names are a contract. */
+#define EV_KINDS(X)                                                                                \
+    X(EV_TASK_START, "task_start")       /* pid/tid; item=kind (task_kind); aux=ppid */            \
+    X(EV_TASK_EXIT, "task_exit")         /* val=exit status (or 128+signal) */                     \
+    X(EV_TASK_REAPED, "task_reaped")     /* val=status; aux=pid of the reaper */                   \
+    X(EV_STATE, "state")                 /* val=task_state seen; aux=cpu or -1 (procfs/bpf) */      \
+    X(EV_NOTE, "note")                   /* text */                                                \
+    X(EV_OBJ_CREATE, "obj_create")       /* obj; val=initial value; item=capacity; aux=obj_kind */ \
+    X(EV_OBJ_DESTROY, "obj_destroy")                                                               \
+    X(EV_SEM_WAIT, "sem_wait")           /* val=value seen; aux=1 if the caller will block */      \
+    X(EV_SEM_ACQUIRED, "sem_acquired")   /* val=value after */                                     \
+    X(EV_SEM_POST, "sem_post")           /* val=value after */                                     \
+    X(EV_MUTEX_WAIT, "mutex_wait")       /* aux=1 if contended (the caller will block) */          \
+    X(EV_MUTEX_ACQUIRED, "mutex_acquired")                                                         \
+    X(EV_MUTEX_RELEASE, "mutex_release")                                                           \
+    X(EV_COND_WAIT, "cond_wait")         /* item=obj id of the mutex released while waiting */     \
+    X(EV_COND_WAKE, "cond_wake")         /* woken, mutex (item) held again */                      \
+    X(EV_COND_SIGNAL, "cond_signal")                                                               \
+    X(EV_COND_BROADCAST, "cond_broadcast")                                                         \
+    X(EV_QUEUE_PUT, "queue_put")         /* item=item id; val=depth after */                       \
+    X(EV_QUEUE_GET, "queue_get")         /* item=item id; val=depth after */                       \
+    X(EV_BLOCK, "block")                 /* generic: blocked on obj; aux=reason (see instr.h) */   \
+    X(EV_UNBLOCK, "unblock")                                                                       \
+    X(EV_PIPE_WRITE, "pipe_write")       /* item=bytes written; val=bytes in pipe after */         \
+    X(EV_PIPE_READ, "pipe_read")         /* item=bytes read (0 = EOF); val=bytes in pipe after */  \
+    X(EV_PIPE_CLOSE, "pipe_close")       /* aux=0 read end, 1 write end */                         \
+    X(EV_MQ_SEND, "mq_send")             /* item=message id; val=depth after */                    \
+    X(EV_MQ_RECV, "mq_recv")             /* item=message id; val=depth after */                    \
+    X(EV_SHM_WRITE, "shm_write")         /* item=index; val=value written */                       \
+    X(EV_SHM_READ, "shm_read")           /* item=index; val=value read */                          \
+    X(EV_SIG_SEND, "sig_send")           /* val=signal; aux=target pid */                          \
+    X(EV_SIG_HANDLE, "sig_handle")       /* val=signal; in the handler */                          \
+    X(EV_EVENT_WAIT, "event_wait")                                                                 \
+    X(EV_EVENT_SET, "event_set")         /* val=1 */                                               \
+    X(EV_EVENT_CLEAR, "event_clear")     /* val=0 */                                               \
+    X(EV_SCHED_IN, "sched_in")           /* bpf: on a CPU; aux=cpu */                              \
+    X(EV_SCHED_OUT, "sched_out")         /* bpf: off a CPU; val=1 preempted (ready), 0 blocked */  \
+    X(EV_WAKEUP, "wakeup")               /* bpf: made runnable; aux=cpu */                         \
+    X(EV_WAKEUP_NEW, "wakeup_new")       /* bpf: a new task made runnable */                       \
+    X(EV_PROC_FORK, "proc_fork")         /* bpf: pid/tid=child; aux=parent pid; item=1 thread */   \
+    X(EV_PROC_EXEC, "proc_exec")         /* bpf: text=new comm */                                  \
+    X(EV_PROC_EXIT, "proc_exit")         /* bpf: val=exit code */                                  \
+    X(EV_SIG_GENERATE, "sig_generate")   /* bpf: val=signal; aux=sender pid; pid/tid=target */     \
+    X(EV_SIG_DELIVER, "sig_deliver")     /* bpf: val=signal */                                     \
+    X(EV_TCP_STATE, "tcp_state")         /* bpf/sockdiag: val=new state; item=old state */         \
+    X(EV_FORK_RET, "fork_ret")           /* val=fork's return value in this copy */                \
+    X(EV_VAR, "var")                     /* item=variable index; val=its value now */
+
+enum ev_kind {
+#define EV_ENUM(e, s) e,
+    EV_KINDS(EV_ENUM)
+#undef EV_ENUM
+        EV__COUNT
+};
+
+/* Who saw the event. */
+enum ev_src { EV_SRC_INSTR = 0, EV_SRC_BPF = 1, EV_SRC_PROCFS = 2 };
+
+/* Model task states (the snapshot's "state" words). */
+enum task_state {
+    TS_NEW = 0,
+    TS_READY,
+    TS_RUNNING,
+    TS_BLOCKED,
+    TS_ZOMBIE,
+    TS_EXITED,
+    TS_REAPED,
+    TS__COUNT
+};
+
+enum task_kind { TK_PROCESS = 0, TK_THREAD = 1 };
+
+/* X(enum, "snapshot name", "short prefix used in blocked_on") */
+#define OBJ_KINDS(X)                                                                               \
+    X(OK_SEMAPHORE, "semaphore", "sem")                                                            \
+    X(OK_MUTEX, "mutex", "mutex")                                                                  \
+    X(OK_CONDVAR, "condvar", "cond")                                                               \
+    X(OK_EVENT, "event", "event")                                                                  \
+    X(OK_QUEUE, "queue", "queue")                                                                  \
+    X(OK_PIPE, "pipe", "pipe")                                                                     \
+    X(OK_MQ, "mq", "mq")                                                                           \
+    X(OK_SHM, "shm", "shm")                                                                        \
+    X(OK_SOCKET, "socket", "sock")                                                                 \
+    X(OK_PROCESS, "process", "child")                                                              \
+    X(OK_SIGNAL, "signal", "signal")
+
+enum obj_kind {
+#define OK_ENUM(e, s, p) e,
+    OBJ_KINDS(OK_ENUM)
+#undef OK_ENUM
+        OK__COUNT
+};
+
+#define EV_NO_TASK UINT32_MAX
+#define EV_NO_OBJ UINT32_MAX
+#define EV_TEXT_MAX 32
+
+/* The record. 64 bytes, one cache line. */
+struct ev {
+    uint64_t t;    /* ns, CLOCK_MONOTONIC */
+    uint16_t kind; /* enum ev_kind */
+    uint8_t src;   /* enum ev_src */
+    uint8_t flags;
+    uint32_t task; /* task slot (instr), or EV_NO_TASK (bpf/procfs: use tid) */
+    int32_t pid;
+    int32_t tid;
+    uint32_t obj; /* object id, or EV_NO_OBJ */
+    uint32_t seq; /* the object's own operation count (0-based), when obj is set */
+    union {
+        struct {
+            int64_t val;
+            int64_t item;
+            int64_t aux;
+            int64_t extra;
+        };
+        char text[EV_TEXT_MAX]; /* EV_NOTE, EV_PROC_EXEC: NUL-terminated unless full */
+    };
+};
+
+_Static_assert(sizeof(struct ev) == 64, "struct ev must stay 64 bytes");
+
+/* Flags */
+#define EVF_TEXT 0x01 /* the payload is text, not val/item/aux/extra */
+
+/* Names for the trace and the UI. Return NULL for an unknown value. */
+const char *ev_kind_name(unsigned kind);
+int ev_kind_from_name(const char *name); /* -1 when unknown */
+const char *ev_src_name(unsigned src);
+int ev_src_from_name(const char *name);
+const char *task_state_name(unsigned st);
+int task_state_from_name(const char *name);
+const char *obj_kind_name(unsigned kind);
+const char *obj_kind_prefix(unsigned kind);
+int obj_kind_from_name(const char *name);
+
+#endif
