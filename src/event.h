@@ -57,7 +57,9 @@
     X(EV_SIG_DELIVER, "sig_deliver")     /* bpf: val=signal */                                     \
     X(EV_TCP_STATE, "tcp_state")         /* bpf/sockdiag: val=new state; item=old state */         \
     X(EV_FORK_RET, "fork_ret")           /* val=fork's return value in this copy */                \
-    X(EV_VAR, "var")                     /* item=variable index; val=its value now */
+    X(EV_VAR, "var")                     /* item=variable index; val=its value now */           \
+    X(EV_REPARENT, "reparent")           /* val=new ppid; aux=old ppid (an orphan adopted) */   \
+    X(EV_ACTION, "action")               /* a keypress action of the scenario; item=key */
 
 enum ev_kind {
 #define EV_ENUM(e, s) e,

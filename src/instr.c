@@ -1,0 +1,595 @@
+/*
+ * instr.c - the worker side: shared region, task registration, event emission, the step
+ * gate and the instrumented primitives.
+ *
+ * The hot path (instr_emit with the gate open) is a vDSO clock read, a 64-byte store and a
+ * release store: no system call and no wakeup. Semaphore operations take a tiny spin lock
+ * around (real operation, value, seq) so that the values recorded in the trace, ordered by
+ * seq, are exactly the sequence of values the operations produced.
+ */
+#define _GNU_SOURCE
+#include "instr.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct instr_shared *g_sh;
+static __thread int tl_slot = -1;
+static __thread struct ring *tl_ring;
+static __thread int32_t tl_pid, tl_tid;
+
+static inline uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static long futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
+{
+    return syscall(SYS_futex, (uint32_t *)addr, op, val, ts, NULL, 0);
+}
+
+/* ---- region ---- */
+
+static size_t align64(size_t n)
+{
+    return (n + 63) & ~(size_t)63;
+}
+
+int instr_region_create(struct instr_shared **out, uint32_t max_tasks, uint32_t ring_cap,
+                        size_t arena)
+{
+    size_t hdr = align64(sizeof(struct instr_shared) + max_tasks * sizeof(struct instr_task));
+    size_t stride = align64(ring_bytes(ring_cap));
+    size_t size = hdr + stride * max_tasks + align64(arena);
+    int rc = 0;
+
+    int fd = memfd_create("ipcscope", MFD_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (ftruncate(fd, (off_t)size) < 0) {
+        rc = -errno;
+        goto cleanup;
+    }
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        rc = -errno;
+        goto cleanup;
+    }
+
+    struct instr_shared *sh = p;
+    sh->magic = INSTR_MAGIC;
+    sh->max_tasks = max_tasks;
+    sh->size = size;
+    sh->ring_stride = stride;
+    sh->rings_off = hdr;
+    sh->arena_off = hdr + stride * max_tasks;
+    sh->arena_size = align64(arena);
+    sh->conductor_pid = getpid();
+    sh->t0 = now_ns();
+    for (uint32_t i = 0; i < max_tasks; i++)
+        ring_init(instr_ring(sh, i), ring_cap);
+    sh->ring_cap = instr_ring(sh, 0)->cap;
+    g_sh = sh;
+    *out = sh;
+cleanup:
+    close(fd);
+    return rc;
+}
+
+void instr_region_destroy(struct instr_shared *sh)
+{
+    if (!sh)
+        return;
+    if (g_sh == sh)
+        g_sh = NULL;
+    tl_slot = -1;
+    tl_ring = NULL;
+    munmap(sh, sh->size);
+}
+
+struct instr_shared *instr_region(void)
+{
+    return g_sh;
+}
+
+struct ring *instr_ring(struct instr_shared *sh, uint32_t slot)
+{
+    return (struct ring *)((char *)sh + sh->rings_off + (size_t)slot * sh->ring_stride);
+}
+
+void *instr_shared_alloc(size_t n)
+{
+    if (!g_sh)
+        return NULL;
+    size_t want = align64(n);
+    size_t at = atomic_fetch_add(&g_sh->arena_used, want);
+    if (at + want > g_sh->arena_size) {
+        atomic_fetch_sub(&g_sh->arena_used, want);
+        return NULL;
+    }
+    void *p = (char *)g_sh + g_sh->arena_off + at;
+    memset(p, 0, want);
+    return p;
+}
+
+/* ---- events ---- */
+
+void instr_emit_ev(struct ev *e)
+{
+    if (!tl_ring)
+        return;
+    if (!e->t)
+        e->t = now_ns();
+    ring_push(tl_ring, e);
+}
+
+void instr_emit(uint16_t kind, uint32_t obj, int64_t val, int64_t item, int64_t aux)
+{
+    if (!tl_ring)
+        return;
+    struct ev e = {.t = now_ns(),
+                   .kind = kind,
+                   .src = EV_SRC_INSTR,
+                   .task = (uint32_t)tl_slot,
+                   .pid = tl_pid,
+                   .tid = tl_tid,
+                   .obj = obj,
+                   .val = val,
+                   .item = item,
+                   .aux = aux};
+    ring_push(tl_ring, &e);
+}
+
+void instr_op(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux)
+{
+    if (!tl_ring)
+        return;
+    struct ev e = {.t = now_ns(),
+                   .kind = kind,
+                   .src = EV_SRC_INSTR,
+                   .task = (uint32_t)tl_slot,
+                   .pid = tl_pid,
+                   .tid = tl_tid,
+                   .obj = o->id,
+                   .seq = atomic_fetch_add_explicit(&o->seq, 1, memory_order_relaxed),
+                   .val = val,
+                   .item = item,
+                   .aux = aux};
+    ring_push(tl_ring, &e);
+}
+
+void instr_note(const char *fmt, ...)
+{
+    struct ev e = {.kind = EV_NOTE,
+                   .src = EV_SRC_INSTR,
+                   .flags = EVF_TEXT,
+                   .task = (uint32_t)tl_slot,
+                   .pid = tl_pid,
+                   .tid = tl_tid,
+                   .obj = EV_NO_OBJ};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.text, sizeof(e.text), fmt, ap);
+    va_end(ap);
+    instr_emit_ev(&e);
+}
+
+/* ---- tasks ---- */
+
+int instr_self(void)
+{
+    return tl_slot;
+}
+
+int instr_task_begin(const char *name, int kind)
+{
+    if (!g_sh)
+        return -1;
+    uint32_t slot = atomic_fetch_add(&g_sh->ntasks, 1);
+    if (slot >= g_sh->max_tasks) {
+        atomic_fetch_sub(&g_sh->ntasks, 1);
+        return -1;
+    }
+    struct instr_task *t = &g_sh->tasks[slot];
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    t->pid = getpid();
+    t->tid = (int32_t)gettid();
+    t->ppid = kind == TK_THREAD ? t->pid : getppid();
+    t->kind = (uint32_t)kind;
+    atomic_store(&t->used, 1);
+
+    tl_slot = (int)slot;
+    tl_ring = instr_ring(g_sh, slot);
+    tl_pid = t->pid;
+    tl_tid = t->tid;
+    instr_emit(EV_TASK_START, EV_NO_OBJ, 0, kind, t->ppid);
+    return (int)slot;
+}
+
+void instr_task_end(int status)
+{
+    if (tl_slot < 0 || !g_sh)
+        return;
+    instr_emit(EV_TASK_EXIT, EV_NO_OBJ, status, 0, 0);
+    atomic_store(&g_sh->tasks[tl_slot].exited, 1);
+}
+
+static void drop_privileges(void)
+{
+    if (!g_sh || !g_sh->drop_uid)
+        return;
+    if (setgroups(0, NULL) < 0 || setresgid(g_sh->drop_gid, g_sh->drop_gid, g_sh->drop_gid) < 0 ||
+        setresuid(g_sh->drop_uid, g_sh->drop_uid, g_sh->drop_uid) < 0)
+        _exit(126);
+}
+
+static void arm_deathsig(pid_t expected_parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != expected_parent)
+        _exit(125); /* the parent died before we armed it */
+}
+
+void instr_rearm_deathsig(void)
+{
+    if (g_sh)
+        arm_deathsig(g_sh->conductor_pid);
+}
+
+static void join_worker_group(void)
+{
+    int32_t expect = 0;
+    pid_t me = getpid();
+    if (atomic_compare_exchange_strong(&g_sh->worker_pgid, &expect, me))
+        setpgid(0, 0);
+    else
+        setpgid(0, atomic_load(&g_sh->worker_pgid));
+}
+
+pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned flags)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid > 0)
+        return pid;
+
+    /* the child */
+    tl_slot = -1;
+    tl_ring = NULL;
+    if (g_sh)
+        join_worker_group();
+    drop_privileges(); /* before the death signal: a credential change clears it */
+    if (!(flags & INSTR_SPAWN_ORPHANABLE))
+        arm_deathsig(parent);
+    signal(SIGINT, SIG_IGN); /* Ctrl-C is the conductor's to handle */
+    signal(SIGPIPE, SIG_DFL);
+    instr_task_begin(name, TK_PROCESS);
+    int rc = fn(arg);
+    instr_task_end(rc);
+    _exit(rc & 0xff);
+}
+
+struct thread_start {
+    char name[INSTR_NAME_MAX];
+    void *(*fn)(void *);
+    void *arg;
+};
+
+static void *thread_trampoline(void *p)
+{
+    struct thread_start ts = *(struct thread_start *)p;
+    free(p);
+    instr_task_begin(ts.name, TK_THREAD);
+    void *ret = ts.fn(ts.arg);
+    instr_task_end((int)(intptr_t)ret);
+    return ret;
+}
+
+int instr_thread_spawn(pthread_t *th, const char *name, void *(*fn)(void *arg), void *arg)
+{
+    struct thread_start *ts = malloc(sizeof(*ts));
+    if (!ts)
+        return ENOMEM;
+    snprintf(ts->name, sizeof(ts->name), "%s", name);
+    ts->fn = fn;
+    ts->arg = arg;
+    int rc = pthread_create(th, NULL, thread_trampoline, ts);
+    if (rc)
+        free(ts);
+    return rc;
+}
+
+/* ---- the gate ---- */
+
+void instr_gate(uint16_t kind, uint32_t obj)
+{
+    if (!g_sh || tl_slot < 0)
+        return;
+    if (__builtin_expect(!atomic_load_explicit(&g_sh->gate_hold, memory_order_relaxed), 1))
+        return;
+
+    struct instr_task *t = &g_sh->tasks[tl_slot];
+    atomic_store(&t->gate_kind, kind);
+    atomic_store(&t->gate_obj, obj);
+    atomic_store(&t->gate_ticket, atomic_load(&g_sh->gate_grants));
+    atomic_store(&t->gate, GS_WAITING);
+    for (;;) {
+        if (atomic_load(&t->gate) == GS_GRANTED || !atomic_load(&g_sh->gate_hold))
+            break;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+        futex(&t->gate, FUTEX_WAIT, GS_WAITING, &ts);
+    }
+    atomic_store(&t->gate, GS_FREE);
+}
+
+/* ---- objects ---- */
+
+struct instr_obj *instr_obj_new(const char *name, int kind, int64_t init, int64_t capacity)
+{
+    if (!g_sh)
+        return NULL;
+    uint32_t id = atomic_fetch_add(&g_sh->nobjs, 1);
+    if (id >= INSTR_MAX_OBJS) {
+        atomic_fetch_sub(&g_sh->nobjs, 1);
+        return NULL;
+    }
+    struct instr_obj *o = &g_sh->objs[id];
+    snprintf(o->name, sizeof(o->name), "%s", name);
+    o->id = id;
+    o->kind = (uint32_t)kind;
+    o->value = init;
+    o->capacity = capacity;
+    instr_op(o, EV_OBJ_CREATE, init, capacity, kind);
+    return o;
+}
+
+static void obj_lock(struct instr_obj *o)
+{
+    while (atomic_exchange_explicit(&o->lock, 1, memory_order_acquire))
+        sched_yield();
+}
+
+static void obj_unlock(struct instr_obj *o)
+{
+    atomic_store_explicit(&o->lock, 0, memory_order_release);
+}
+
+static void mark_blocked(struct instr_obj *o)
+{
+    if (tl_slot >= 0)
+        atomic_store(&g_sh->tasks[tl_slot].blocked_obj, o ? o->id + 1 : 0);
+}
+
+struct instr_obj *instr_sem_new(const char *name, unsigned init, int64_t bound)
+{
+    struct instr_obj *o = instr_obj_new(name, OK_SEMAPHORE, init, bound);
+    if (o && sem_init(&o->u.sem, 1, init) < 0)
+        return NULL;
+    return o;
+}
+
+/* Under the object lock: take a token if there is one, recording the outcome. */
+static int sem_try_locked(struct instr_obj *s, int announce)
+{
+    obj_lock(s);
+    int ok = sem_trywait(&s->u.sem) == 0;
+    if (ok) {
+        s->value--;
+        if (announce)
+            instr_op(s, EV_SEM_WAIT, s->value + 1, 0, 0);
+        instr_op(s, EV_SEM_ACQUIRED, s->value, 0, 0);
+    } else if (announce) {
+        instr_op(s, EV_SEM_WAIT, s->value, 0, 1);
+    }
+    obj_unlock(s);
+    return ok;
+}
+
+int instr_sem_wait(struct instr_obj *s)
+{
+    instr_gate(EV_SEM_WAIT, s->id);
+    if (sem_try_locked(s, 1))
+        return 0;
+
+    mark_blocked(s);
+    while (sem_wait(&s->u.sem) < 0 && errno == EINTR)
+        ;
+    obj_lock(s);
+    s->value--;
+    instr_op(s, EV_SEM_ACQUIRED, s->value, 0, 0);
+    obj_unlock(s);
+    mark_blocked(NULL);
+    return 0;
+}
+
+int instr_sem_trywait(struct instr_obj *s)
+{
+    instr_gate(EV_SEM_WAIT, s->id);
+    obj_lock(s);
+    int ok = sem_trywait(&s->u.sem) == 0;
+    if (ok)
+        s->value--;
+    instr_op(s, EV_SEM_WAIT, ok ? s->value + 1 : s->value, 0, 0);
+    if (ok)
+        instr_op(s, EV_SEM_ACQUIRED, s->value, 0, 0);
+    obj_unlock(s);
+    return ok ? 0 : -EAGAIN;
+}
+
+int instr_sem_post(struct instr_obj *s)
+{
+    instr_gate(EV_SEM_POST, s->id);
+    obj_lock(s);
+    int rc = sem_post(&s->u.sem);
+    if (rc == 0) {
+        s->value++;
+        instr_op(s, EV_SEM_POST, s->value, 0, 0);
+    }
+    obj_unlock(s);
+    return rc < 0 ? -errno : 0;
+}
+
+int64_t instr_sem_value(struct instr_obj *s)
+{
+    obj_lock(s);
+    int64_t v = s->value;
+    obj_unlock(s);
+    return v;
+}
+
+struct instr_obj *instr_mutex_new(const char *name)
+{
+    struct instr_obj *o = instr_obj_new(name, OK_MUTEX, 0, 0);
+    if (!o)
+        return NULL;
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    int rc = pthread_mutex_init(&o->u.mutex, &a);
+    pthread_mutexattr_destroy(&a);
+    return rc ? NULL : o;
+}
+
+static int mutex_take(struct instr_obj *m, int blocking)
+{
+    int rc = blocking ? pthread_mutex_lock(&m->u.mutex) : pthread_mutex_trylock(&m->u.mutex);
+    if (rc == EOWNERDEAD) {
+        instr_note("%s: owner died", m->name);
+        pthread_mutex_consistent(&m->u.mutex);
+        rc = 0;
+    }
+    return rc;
+}
+
+int instr_mutex_lock(struct instr_obj *m)
+{
+    instr_gate(EV_MUTEX_WAIT, m->id);
+    int rc = mutex_take(m, 0);
+    if (rc == 0) {
+        instr_op(m, EV_MUTEX_WAIT, 0, 0, 0);
+    } else {
+        instr_op(m, EV_MUTEX_WAIT, 1, 0, 1);
+        mark_blocked(m);
+        rc = mutex_take(m, 1);
+        mark_blocked(NULL);
+        if (rc)
+            return -rc;
+    }
+    instr_op(m, EV_MUTEX_ACQUIRED, 1, 0, 0);
+    return 0;
+}
+
+int instr_mutex_unlock(struct instr_obj *m)
+{
+    instr_gate(EV_MUTEX_RELEASE, m->id);
+    instr_op(m, EV_MUTEX_RELEASE, 0, 0, 0);
+    return -pthread_mutex_unlock(&m->u.mutex);
+}
+
+struct instr_obj *instr_cond_new(const char *name)
+{
+    struct instr_obj *o = instr_obj_new(name, OK_CONDVAR, 0, 0);
+    if (!o)
+        return NULL;
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    int rc = pthread_cond_init(&o->u.cond, &a);
+    pthread_condattr_destroy(&a);
+    return rc ? NULL : o;
+}
+
+int instr_cond_wait(struct instr_obj *c, struct instr_obj *m)
+{
+    instr_gate(EV_COND_WAIT, c->id);
+    instr_op(m, EV_MUTEX_RELEASE, 0, 0, 0);
+    instr_op(c, EV_COND_WAIT, 0, m->id, 1);
+    mark_blocked(c);
+    int rc = pthread_cond_wait(&c->u.cond, &m->u.mutex);
+    if (rc == EOWNERDEAD) {
+        pthread_mutex_consistent(&m->u.mutex);
+        rc = 0;
+    }
+    mark_blocked(NULL);
+    instr_op(c, EV_COND_WAKE, 0, m->id, 0);
+    instr_op(m, EV_MUTEX_ACQUIRED, 1, 0, 0);
+    return -rc;
+}
+
+int instr_cond_signal(struct instr_obj *c)
+{
+    instr_gate(EV_COND_SIGNAL, c->id);
+    instr_op(c, EV_COND_SIGNAL, 0, 0, 0);
+    return -pthread_cond_signal(&c->u.cond);
+}
+
+int instr_cond_broadcast(struct instr_obj *c)
+{
+    instr_gate(EV_COND_BROADCAST, c->id);
+    instr_op(c, EV_COND_BROADCAST, 0, 0, 0);
+    return -pthread_cond_broadcast(&c->u.cond);
+}
+
+struct instr_obj *instr_queue_new(const char *name, int64_t capacity)
+{
+    int64_t *items = instr_shared_alloc((size_t)capacity * sizeof(int64_t));
+    if (!items)
+        return NULL;
+    struct instr_obj *o = instr_obj_new(name, OK_QUEUE, 0, capacity);
+    if (o)
+        o->items = items;
+    return o;
+}
+
+int instr_queue_put(struct instr_obj *q, int64_t item)
+{
+    instr_gate(EV_QUEUE_PUT, q->id);
+    if (q->value >= q->capacity)
+        return -ENOSPC;
+    q->items[q->head] = item;
+    q->head = (q->head + 1) % q->capacity;
+    q->value++;
+    instr_op(q, EV_QUEUE_PUT, q->value, item, 0);
+    return 0;
+}
+
+int instr_queue_get(struct instr_obj *q, int64_t *item)
+{
+    instr_gate(EV_QUEUE_GET, q->id);
+    if (q->value <= 0)
+        return -EAGAIN;
+    *item = q->items[q->tail];
+    q->tail = (q->tail + 1) % q->capacity;
+    q->value--;
+    instr_op(q, EV_QUEUE_GET, q->value, *item, 0);
+    return 0;
+}
+
+void instr_block(struct instr_obj *o, int64_t reason)
+{
+    instr_op(o, EV_BLOCK, o->value, 0, reason);
+    mark_blocked(o);
+}
+
+void instr_unblock(struct instr_obj *o)
+{
+    mark_blocked(NULL);
+    instr_op(o, EV_UNBLOCK, o->value, 0, 0);
+}

@@ -1,0 +1,173 @@
+/*
+ * instr.h - the worker-side instrumentation API, the shared region and the step gate.
+ *
+ * Scenario code calls instr_* instead of the raw primitives. Each wrapper first passes the
+ * step gate (which may hold it until the teacher presses a key), then performs the real call
+ * (sem_wait, pthread_mutex_lock, ...) and writes fixed-size records into the calling task's
+ * own ring in shared memory. The region is made before forking, so every worker process and
+ * thread sees it at the same address, and nothing in it has a name that could leak.
+ */
+#ifndef IPCSCOPE_INSTR_H
+#define IPCSCOPE_INSTR_H
+
+#include "event.h"
+#include "ring.h"
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define INSTR_NAME_MAX 32
+#define INSTR_MAX_OBJS 256
+#define INSTR_MAGIC 0x69706373u /* "ipcs" */
+
+/* Slot states at the gate. */
+enum { GS_FREE = 0, GS_WAITING = 1, GS_GRANTED = 2 };
+
+/* Per-task header (one per slot). Written by its task, read by the conductor. */
+struct instr_task {
+    _Atomic uint32_t used;
+    char name[INSTR_NAME_MAX];
+    int32_t pid, tid, ppid;
+    uint32_t kind;
+    _Atomic uint32_t gate;         /* GS_* */
+    _Atomic uint64_t gate_ticket;  /* grants counter when it arrived: orders waiters */
+    _Atomic uint32_t gate_kind;    /* the action waiting at the gate (enum ev_kind) */
+    _Atomic uint32_t gate_obj;     /* and its object */
+    _Atomic uint32_t blocked_obj;  /* object id + 1 while inside a blocking call, else 0 */
+    _Atomic uint32_t exited;
+};
+
+/* An instrumented object. The real primitive lives inside it, in shared memory. */
+struct instr_obj {
+    char name[INSTR_NAME_MAX];
+    uint32_t id;
+    uint32_t kind;       /* enum obj_kind */
+    _Atomic uint32_t lock; /* orders (operation, value, seq) for semaphores */
+    _Atomic uint32_t seq;  /* operations so far */
+    int64_t value;         /* the value every completed operation leaves (under lock) */
+    int64_t capacity;
+    int64_t head, tail;    /* queue indices (under the guarding mutex) */
+    int64_t *items;        /* queue storage, in the shared arena */
+    union {
+        sem_t sem;
+        pthread_mutex_t mutex;
+        pthread_cond_t cond;
+    } u;
+};
+
+struct instr_shared {
+    uint32_t magic;
+    uint32_t max_tasks;
+    uint32_t ring_cap;
+    int32_t conductor_pid;
+    size_t size;
+    size_t ring_stride;
+    size_t rings_off;
+    size_t arena_off, arena_size;
+    _Atomic size_t arena_used;
+    _Atomic uint32_t ntasks;
+    _Atomic uint32_t nobjs;
+    _Atomic uint32_t gate_hold;   /* 1: workers stop at the gate until granted */
+    _Atomic uint64_t gate_grants; /* actions granted so far */
+    _Atomic uint32_t stop;        /* scenario bodies should wind down */
+    _Atomic int32_t worker_pgid;  /* process group of the workers, 0 until the first */
+    uint32_t drop_uid, drop_gid;  /* when non-zero: workers run as this user (sudo) */
+    uint64_t t0;
+    struct instr_obj objs[INSTR_MAX_OBJS];
+    struct instr_task tasks[]; /* max_tasks */
+};
+
+/* ---- the region (conductor side) ---- */
+
+/* Create and map the region: max_tasks slots with rings of ring_cap records, plus arena bytes
+ * for scenario data. Sets it as this process's region. 0 or -errno. */
+int instr_region_create(struct instr_shared **out, uint32_t max_tasks, uint32_t ring_cap,
+                        size_t arena);
+void instr_region_destroy(struct instr_shared *sh); /* accepts NULL */
+struct instr_shared *instr_region(void);
+struct ring *instr_ring(struct instr_shared *sh, uint32_t slot);
+
+/* Bump-allocate zeroed, 64-byte aligned shared memory from the arena (before forking). */
+void *instr_shared_alloc(size_t n);
+
+/* ---- tasks ---- */
+
+/* Register the calling thread as a task named name (enum task_kind) and emit task_start.
+ * Returns its slot, or -1 when no slot is left. */
+int instr_task_begin(const char *name, int kind);
+/* Emit task_exit with status; the task's ring stays readable. */
+void instr_task_end(int status);
+/* The calling thread's slot, or -1. */
+int instr_self(void);
+
+enum {
+    INSTR_SPAWN_ORPHANABLE = 1, /* may outlive its parent: death signal armed on adoption */
+};
+
+/* fork a worker process named name that runs fn(arg) and exits with its return value.
+ * In the child: its own process group (shared by all workers), death signal, the sudo user,
+ * task_begin/task_end. Returns the child's pid in the parent, -errno on failure. */
+pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned flags);
+
+/* For an INSTR_SPAWN_ORPHANABLE child after its parent died: arm the death signal on the new
+ * parent (the conductor) and exit if even that one is gone. */
+void instr_rearm_deathsig(void);
+
+/* Start a thread task named name running fn(arg). 0 or an error number (pthread_create). */
+int instr_thread_spawn(pthread_t *th, const char *name, void *(*fn)(void *arg), void *arg);
+
+/* ---- events ---- */
+
+/* Emit a record from the calling task (t, src, task, pid, tid are filled in). */
+void instr_emit(uint16_t kind, uint32_t obj, int64_t val, int64_t item, int64_t aux);
+/* Emit a fully prepared record (t filled when 0) into the calling task's ring. */
+void instr_emit_ev(struct ev *e);
+/* Emit an operation on obj with the object's next seq. */
+void instr_op(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux);
+/* A free-text note (truncated to 31 bytes). */
+void instr_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- the step gate (worker side) ---- */
+
+/* Wait here, when the gate is held, until the conductor grants this task one action
+ * (kind on obj). Returns at once in run mode. */
+void instr_gate(uint16_t kind, uint32_t obj);
+
+/* ---- objects ---- */
+
+/* Register an object (emits obj_create with the initial value and capacity). NULL when the
+ * table is full. */
+struct instr_obj *instr_obj_new(const char *name, int kind, int64_t init, int64_t capacity);
+
+struct instr_obj *instr_sem_new(const char *name, unsigned init, int64_t bound);
+int instr_sem_wait(struct instr_obj *s);
+int instr_sem_trywait(struct instr_obj *s); /* 0, or -EAGAIN */
+int instr_sem_post(struct instr_obj *s);
+int64_t instr_sem_value(struct instr_obj *s);
+
+struct instr_obj *instr_mutex_new(const char *name);
+int instr_mutex_lock(struct instr_obj *m);
+int instr_mutex_unlock(struct instr_obj *m);
+
+struct instr_obj *instr_cond_new(const char *name);
+int instr_cond_wait(struct instr_obj *c, struct instr_obj *m);
+int instr_cond_signal(struct instr_obj *c);
+int instr_cond_broadcast(struct instr_obj *c);
+
+/* A bounded FIFO of item ids in shared memory. Not itself blocking or locked: guard it with a
+ * mutex and count slots with semaphores (the prodcons lesson). put: 0 or -ENOSPC; get: 0 or
+ * -EAGAIN. */
+struct instr_obj *instr_queue_new(const char *name, int64_t capacity);
+int instr_queue_put(struct instr_obj *q, int64_t item);
+int instr_queue_get(struct instr_obj *q, int64_t *item);
+
+/* Generic: mark the calling task blocked on obj around a real blocking call of the scenario's
+ * own (read on a pipe, mq_send ...). reason is free (shown as aux). */
+void instr_block(struct instr_obj *o, int64_t reason);
+void instr_unblock(struct instr_obj *o);
+
+#endif

@@ -1,0 +1,565 @@
+/*
+ * model.c - folds events into tasks, objects and bounded history.
+ *
+ * Precedence between sources: the scheduling state of a task (running / ready / blocked)
+ * comes from the kernel (bpf) when it reports on that task, else from the instrumentation,
+ * else from /proc; the object a task is blocked on always comes from the instrumentation;
+ * zombie, exited and reaped are accepted from any source. Time in each state accumulates
+ * on every change, so run + ready + blocked covers a task's life.
+ */
+#include "model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int model_init(struct model *m, size_t hist_cap, size_t spans_cap)
+{
+    memset(m, 0, sizeof(*m));
+    m->hist_cap = hist_cap ? hist_cap : 1;
+    m->spans_cap = spans_cap ? spans_cap : 1;
+    m->hist = calloc(m->hist_cap, sizeof(*m->hist));
+    m->spans = calloc(m->spans_cap, sizeof(*m->spans));
+    if (!m->hist || !m->spans) {
+        model_free(m);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void model_free(struct model *m)
+{
+    free(m->tasks);
+    free(m->objs);
+    free(m->slot_map);
+    free(m->hist);
+    free(m->spans);
+    memset(m, 0, sizeof(*m));
+}
+
+struct model_task *model_task(struct model *m, uint32_t idx)
+{
+    return idx < m->ntasks ? &m->tasks[idx] : NULL;
+}
+
+uint32_t model_task_by_slot(const struct model *m, uint32_t slot)
+{
+    if (slot >= m->slot_map_cap)
+        return MODEL_NO_TASK;
+    return m->slot_map[slot];
+}
+
+uint32_t model_task_by_tid(const struct model *m, int32_t tid)
+{
+    uint32_t found = MODEL_NO_TASK;
+    for (size_t i = 0; i < m->ntasks; i++) {
+        if (m->tasks[i].tid != tid)
+            continue;
+        found = (uint32_t)i;
+        if (m->tasks[i].state != TS_REAPED)
+            break; /* prefer the live owner of a reused tid */
+    }
+    return found;
+}
+
+struct model_obj *model_obj(struct model *m, uint32_t id)
+{
+    return id < m->nobjs && m->objs[id].live ? &m->objs[id] : NULL;
+}
+
+uint32_t model_obj_by_name(const struct model *m, const char *name)
+{
+    for (size_t i = 0; i < m->nobjs; i++)
+        if (m->objs[i].live && strcmp(m->objs[i].name, name) == 0)
+            return (uint32_t)i;
+    return EV_NO_OBJ;
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 16;
+    while (ncap < need)
+        ncap *= 2;
+    void *p = realloc(*arr, ncap * elem);
+    if (!p)
+        return -ENOMEM;
+    memset((char *)p + *cap * elem, 0, (ncap - *cap) * elem);
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+static void push_span(struct model *m, uint32_t task, uint8_t state, uint64_t t)
+{
+    size_t pos = (m->spans_head + m->spans_len) % m->spans_cap;
+    m->spans[pos] = (struct model_span){.t = t, .task = task, .state = state};
+    if (m->spans_len < m->spans_cap)
+        m->spans_len++;
+    else
+        m->spans_head = (m->spans_head + 1) % m->spans_cap;
+}
+
+static void account(struct model_task *t, uint64_t now)
+{
+    if (!t->t_state || now <= t->t_state)
+        return;
+    uint64_t d = now - t->t_state;
+    if (t->state == TS_RUNNING)
+        t->run_ns += d;
+    else if (t->state == TS_READY)
+        t->ready_ns += d;
+    else if (t->state == TS_BLOCKED)
+        t->blocked_ns += d;
+    t->t_state = now;
+}
+
+static void set_state(struct model *m, uint32_t idx, uint8_t st, uint64_t now)
+{
+    struct model_task *t = &m->tasks[idx];
+    if (t->state == TS_REAPED)
+        return; /* terminal */
+    account(t, now);
+    t->t_state = now;
+    if (t->state == st)
+        return;
+    t->state = st;
+    push_span(m, idx, st, now);
+}
+
+void model_settle_times(struct model *m, uint64_t now)
+{
+    for (size_t i = 0; i < m->ntasks; i++)
+        account(&m->tasks[i], now);
+}
+
+static uint32_t new_task(struct model *m, int32_t pid, int32_t tid, uint64_t now)
+{
+    if (grow((void **)&m->tasks, &m->tasks_cap, m->ntasks + 1, sizeof(*m->tasks)) < 0)
+        return MODEL_NO_TASK;
+    uint32_t idx = (uint32_t)m->ntasks++;
+    struct model_task *t = &m->tasks[idx];
+    memset(t, 0, sizeof(*t));
+    t->slot = EV_NO_TASK;
+    t->pid = pid;
+    t->tid = tid;
+    t->kind = pid == tid ? TK_PROCESS : TK_THREAD;
+    t->state = TS_NEW;
+    t->kernel_state = TS__COUNT;
+    t->blocked_on = EV_NO_OBJ;
+    t->cpu = -1;
+    t->t_start = now;
+    t->t_state = now;
+    snprintf(t->name, sizeof(t->name), "%d", (int)tid);
+    push_span(m, idx, TS_NEW, now);
+    return idx;
+}
+
+static void bind_slot(struct model *m, uint32_t slot, uint32_t idx)
+{
+    size_t old = m->slot_map_cap;
+    if (grow((void **)&m->slot_map, &m->slot_map_cap, (size_t)slot + 1, sizeof(uint32_t)) < 0)
+        return;
+    for (size_t i = old; i < m->slot_map_cap; i++)
+        m->slot_map[i] = MODEL_NO_TASK;
+    m->slot_map[slot] = idx;
+}
+
+/* Find the task an event is about; kernel sources may create it. */
+static uint32_t resolve_task(struct model *m, const struct ev *e)
+{
+    if (e->task != EV_NO_TASK) {
+        uint32_t idx = model_task_by_slot(m, e->task);
+        if (idx != MODEL_NO_TASK && idx < m->ntasks)
+            return idx;
+        if (e->kind != EV_TASK_START)
+            return MODEL_NO_TASK;
+        /* a kernel source may already know this tid */
+        idx = model_task_by_tid(m, e->tid);
+        if (idx == MODEL_NO_TASK || m->tasks[idx].slot != EV_NO_TASK ||
+            m->tasks[idx].state == TS_REAPED)
+            idx = new_task(m, e->pid, e->tid, e->t);
+        if (idx != MODEL_NO_TASK) {
+            m->tasks[idx].slot = e->task;
+            bind_slot(m, e->task, idx);
+        }
+        return idx;
+    }
+    if (e->tid <= 0)
+        return MODEL_NO_TASK;
+    uint32_t idx = model_task_by_tid(m, e->tid);
+    if (idx != MODEL_NO_TASK && m->tasks[idx].state != TS_REAPED)
+        return idx;
+    if (e->src == EV_SRC_BPF && (e->kind == EV_PROC_FORK || e->kind == EV_WAKEUP_NEW))
+        return new_task(m, e->pid, e->tid, e->t);
+    return idx;
+}
+
+/* Count an operation on its object. Returns the object when this operation is the newest
+ * seen (so its value is the object's value now), NULL for a stale or unknown one. */
+static struct model_obj *touch_obj(struct model *m, const struct ev *e)
+{
+    struct model_obj *o = model_obj(m, e->obj);
+    if (!o)
+        return NULL;
+    o->ops++;
+    if (e->seq != o->last_seq + 1)
+        o->seq_gaps++;
+    if ((int32_t)(e->seq - o->last_seq) <= 0)
+        return NULL; /* older than what we already applied */
+    o->last_seq = e->seq;
+    return o;
+}
+
+static void set_value(struct model_obj *o, int64_t v)
+{
+    o->value = v;
+    if (v < o->min)
+        o->min = v;
+    if (v > o->max)
+        o->max = v;
+}
+
+static void create_obj(struct model *m, const struct ev *e, const char *name)
+{
+    if (e->obj == EV_NO_OBJ)
+        return;
+    if (grow((void **)&m->objs, &m->objs_cap, (size_t)e->obj + 1, sizeof(*m->objs)) < 0)
+        return;
+    if (m->nobjs <= e->obj)
+        m->nobjs = (size_t)e->obj + 1;
+    struct model_obj *o = &m->objs[e->obj];
+    memset(o, 0, sizeof(*o));
+    snprintf(o->name, sizeof(o->name), "%s", name ? name : "?");
+    o->kind = (uint8_t)e->aux;
+    o->live = 1;
+    o->value = o->init = o->min = o->max = e->val;
+    o->capacity = e->item;
+    o->holder = MODEL_NO_TASK;
+    o->last_seq = e->seq;
+    o->ops = 1;
+}
+
+/* Instrumented tasks are running whenever they act, unless a kernel source says otherwise. */
+static void instr_state(struct model *m, uint32_t idx, uint8_t st, uint64_t now)
+{
+    struct model_task *t = &m->tasks[idx];
+    if (t->kernel_state != TS__COUNT && (m->src_seen & (1u << EV_SRC_BPF)) &&
+        st != TS_BLOCKED)
+        return; /* the kernel's word wins for running/ready */
+    set_state(m, idx, st, now);
+}
+
+static void block_on(struct model *m, uint32_t idx, uint32_t obj, uint64_t now)
+{
+    m->tasks[idx].blocked_on = obj;
+    set_state(m, idx, TS_BLOCKED, now);
+}
+
+static void unblock(struct model *m, uint32_t idx, uint64_t now)
+{
+    m->tasks[idx].blocked_on = EV_NO_OBJ;
+    instr_state(m, idx, TS_RUNNING, now);
+}
+
+static void task_exited(struct model *m, uint32_t idx, int64_t status, uint64_t now)
+{
+    struct model_task *t = &m->tasks[idx];
+    if (t->state == TS_REAPED)
+        return;
+    if (!t->has_exit) {
+        t->has_exit = 1;
+        t->exit_status = (int32_t)status;
+        t->t_exit = now;
+    }
+    t->blocked_on = EV_NO_OBJ;
+    t->cpu = -1;
+    set_state(m, idx, t->kind == TK_PROCESS ? TS_ZOMBIE : TS_EXITED, now);
+}
+
+static void task_reaped(struct model *m, uint32_t idx, const struct ev *e)
+{
+    struct model_task *t = &m->tasks[idx];
+    if (!t->has_exit) {
+        t->has_exit = 1;
+        t->exit_status = (int32_t)e->val;
+        t->t_exit = e->t;
+    }
+    t->blocked_on = EV_NO_OBJ;
+    t->t_reaped = e->t;
+    set_state(m, idx, TS_REAPED, e->t);
+}
+
+static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, const char *name)
+{
+    struct model_task *t = &m->tasks[idx];
+    switch (e->kind) {
+    case EV_TASK_START:
+        if (name && *name)
+            snprintf(t->name, sizeof(t->name), "%s", name);
+        t->pid = e->pid;
+        t->tid = e->tid;
+        t->kind = (uint8_t)e->item;
+        t->ppid = (int32_t)e->aux;
+        if (!t->orig_ppid)
+            t->orig_ppid = t->ppid;
+        if (t->state == TS_NEW)
+            set_state(m, idx, TS_RUNNING, e->t);
+        break;
+    case EV_TASK_EXIT:
+    case EV_PROC_EXIT:
+        task_exited(m, idx, e->val, e->t);
+        break;
+    case EV_TASK_REAPED:
+        task_reaped(m, idx, e);
+        break;
+    case EV_PROC_FORK:
+        t->ppid = (int32_t)e->aux;
+        if (!t->orig_ppid)
+            t->orig_ppid = t->ppid;
+        t->kind = e->item ? TK_THREAD : TK_PROCESS;
+        break;
+    case EV_STATE:
+        if (e->val == TS_ZOMBIE) {
+            task_exited(m, idx, t->has_exit ? t->exit_status : 0, e->t);
+            break;
+        }
+        if (e->val == TS_NEW || e->val >= TS_ZOMBIE)
+            break;
+        if (e->src == EV_SRC_PROCFS && (m->src_seen & (1u << EV_SRC_BPF)) &&
+            t->kernel_state != TS__COUNT)
+            break; /* bpf is more precise */
+        if (e->aux >= 0)
+            t->cpu = (int32_t)e->aux;
+        if (t->blocked_on != EV_NO_OBJ && e->val == TS_RUNNING)
+            break; /* a woken waiter on its way out of the call: still instr-blocked */
+        set_state(m, idx, (uint8_t)e->val, e->t);
+        break;
+    case EV_SCHED_IN:
+        t->kernel_state = TS_RUNNING;
+        t->cpu = (int32_t)e->aux;
+        t->switches++;
+        set_state(m, idx, TS_RUNNING, e->t);
+        break;
+    case EV_SCHED_OUT:
+        t->kernel_state = e->val ? TS_READY : TS_BLOCKED;
+        set_state(m, idx, t->kernel_state, e->t);
+        break;
+    case EV_WAKEUP:
+    case EV_WAKEUP_NEW:
+        if (t->state != TS_RUNNING) {
+            t->kernel_state = TS_READY;
+            set_state(m, idx, TS_READY, e->t);
+        }
+        break;
+    case EV_SIG_DELIVER:
+        t->sig_delivered++;
+        break;
+    case EV_REPARENT:
+        t->ppid = (int32_t)e->val;
+        break;
+    case EV_PROC_EXEC:
+        break;
+    default:
+        break;
+    }
+}
+
+static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
+{
+    struct model_obj *o = touch_obj(m, e);
+    if (idx != MODEL_NO_TASK)
+        m->tasks[idx].actions++;
+    switch (e->kind) {
+    case EV_SEM_WAIT:
+    case EV_MUTEX_WAIT:
+    case EV_EVENT_WAIT:
+        if (o && e->kind != EV_MUTEX_WAIT)
+            set_value(o, e->val);
+        if (idx != MODEL_NO_TASK && e->aux)
+            block_on(m, idx, e->obj, e->t);
+        break;
+    case EV_SEM_ACQUIRED:
+    case EV_MUTEX_ACQUIRED:
+    case EV_UNBLOCK:
+        if (o && e->kind == EV_SEM_ACQUIRED)
+            set_value(o, e->val);
+        if (o && e->kind == EV_MUTEX_ACQUIRED)
+            o->holder = idx;
+        if (idx != MODEL_NO_TASK)
+            unblock(m, idx, e->t);
+        break;
+    case EV_MUTEX_RELEASE:
+        if (o)
+            o->holder = MODEL_NO_TASK;
+        break;
+    case EV_COND_WAIT: {
+        struct model_obj *mx = model_obj(m, (uint32_t)e->item);
+        if (mx)
+            mx->holder = MODEL_NO_TASK;
+        if (idx != MODEL_NO_TASK)
+            block_on(m, idx, e->obj, e->t);
+        break;
+    }
+    case EV_COND_WAKE: {
+        struct model_obj *mx = model_obj(m, (uint32_t)e->item);
+        if (mx)
+            mx->holder = idx;
+        if (idx != MODEL_NO_TASK)
+            unblock(m, idx, e->t);
+        break;
+    }
+    case EV_BLOCK:
+        if (idx != MODEL_NO_TASK)
+            block_on(m, idx, e->obj, e->t);
+        break;
+    case EV_QUEUE_PUT:
+    case EV_QUEUE_GET:
+    case EV_MQ_SEND:
+    case EV_MQ_RECV:
+    case EV_PIPE_WRITE:
+    case EV_PIPE_READ:
+        if (o) {
+            set_value(o, e->val);
+            o->last_item = e->item;
+        }
+        break;
+    case EV_SEM_POST:
+    case EV_EVENT_SET:
+    case EV_EVENT_CLEAR:
+    case EV_SHM_WRITE:
+    case EV_VAR:
+        if (o)
+            set_value(o, e->val);
+        break;
+    case EV_TCP_STATE:
+        if (o) {
+            o->tcp_state = (int32_t)e->val;
+            set_value(o, e->val);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static void remember(struct model *m, const struct ev *e)
+{
+    size_t pos = (m->hist_head + m->hist_len) % m->hist_cap;
+    m->hist[pos] = *e;
+    if (m->hist_len < m->hist_cap)
+        m->hist_len++;
+    else
+        m->hist_head = (m->hist_head + 1) % m->hist_cap;
+}
+
+int model_event_touches_object(unsigned kind)
+{
+    switch (kind) {
+    case EV_TASK_START:
+    case EV_TASK_EXIT:
+    case EV_TASK_REAPED:
+    case EV_STATE:
+    case EV_NOTE:
+    case EV_SCHED_IN:
+    case EV_SCHED_OUT:
+    case EV_WAKEUP:
+    case EV_WAKEUP_NEW:
+    case EV_PROC_FORK:
+    case EV_PROC_EXEC:
+    case EV_PROC_EXIT:
+    case EV_SIG_GENERATE:
+    case EV_SIG_DELIVER:
+    case EV_SIG_SEND:
+    case EV_SIG_HANDLE:
+    case EV_FORK_RET:
+    case EV_REPARENT:
+    case EV_ACTION:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+uint32_t model_apply(struct model *m, const struct ev *e, const char *task_name,
+                     const char *obj_name)
+{
+    if (e->kind >= EV__COUNT)
+        return MODEL_NO_TASK;
+    if (!m->total || e->t < m->t_first)
+        m->t_first = e->t;
+    if (e->t > m->t_last)
+        m->t_last = e->t;
+    m->total++;
+    m->src_seen |= 1u << (e->src & 7);
+    remember(m, e);
+
+    if (e->kind == EV_OBJ_CREATE) {
+        create_obj(m, e, obj_name);
+        return MODEL_NO_TASK;
+    }
+    if (e->kind == EV_OBJ_DESTROY) {
+        struct model_obj *o = model_obj(m, e->obj);
+        if (o)
+            o->live = 0;
+        return MODEL_NO_TASK;
+    }
+
+    uint32_t idx = resolve_task(m, e);
+    if (e->kind == EV_SIG_GENERATE) {
+        uint32_t sender = model_task_by_tid(m, (int32_t)e->aux);
+        if (sender != MODEL_NO_TASK)
+            m->tasks[sender].sig_sent++;
+        return idx;
+    }
+    if (model_event_touches_object(e->kind) && e->obj != EV_NO_OBJ) {
+        if (idx != MODEL_NO_TASK && m->tasks[idx].blocked_on == EV_NO_OBJ &&
+            m->tasks[idx].state != TS_ZOMBIE && m->tasks[idx].state != TS_EXITED &&
+            e->src == EV_SRC_INSTR)
+            instr_state(m, idx, TS_RUNNING, e->t);
+        apply_obj_event(m, idx, e);
+        return idx;
+    }
+    if (idx != MODEL_NO_TASK)
+        apply_task_event(m, idx, e, task_name);
+    return idx;
+}
+
+const struct ev *model_hist(const struct model *m, size_t i)
+{
+    if (i >= m->hist_len)
+        return NULL;
+    return &m->hist[(m->hist_head + i) % m->hist_cap];
+}
+
+const struct model_span *model_span_at(const struct model *m, size_t i)
+{
+    if (i >= m->spans_len)
+        return NULL;
+    return &m->spans[(m->spans_head + i) % m->spans_cap];
+}
+
+size_t model_waiters(const struct model *m, uint32_t obj, uint32_t *out, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < m->ntasks; i++) {
+        const struct model_task *t = &m->tasks[i];
+        if (t->state != TS_BLOCKED || t->blocked_on != obj)
+            continue;
+        if (count < n)
+            out[count] = (uint32_t)i;
+        count++;
+    }
+    return count;
+}
+
+void model_blocked_label(const struct model *m, const struct model_task *t, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    if (t->blocked_on == EV_NO_OBJ || t->blocked_on >= m->nobjs)
+        return;
+    const struct model_obj *o = &m->objs[t->blocked_on];
+    snprintf(buf, n, "%s:%s", obj_kind_prefix(o->kind), o->name);
+}

@@ -1,0 +1,120 @@
+/*
+ * model.h - what ipcscope knows about a run: tasks, objects and bounded history.
+ *
+ * Pure data: no curses, no I/O. Sources turn evidence into `struct ev`; model_apply folds
+ * each event into task states (new/ready/running/blocked/zombie/exited/reaped), object
+ * values (semaphore counts, lock holders, queue depths) and a bounded history used by the
+ * event log, the timeline and the trace. Everything the UI and the snapshot show comes from
+ * here.
+ */
+#ifndef IPCSCOPE_MODEL_H
+#define IPCSCOPE_MODEL_H
+
+#include "event.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MODEL_NAME_MAX 32
+#define MODEL_NO_TASK UINT32_MAX
+
+struct model_task {
+    char name[MODEL_NAME_MAX];
+    uint32_t slot; /* instr slot, or EV_NO_TASK when only a kernel source knows it */
+    int32_t pid, tid, ppid;
+    int32_t orig_ppid; /* the parent at start: differs from ppid after an adoption */
+    uint8_t kind;      /* enum task_kind */
+    uint8_t state;     /* enum task_state */
+    uint8_t kernel_state; /* last state a kernel source (bpf/procfs) reported, TS__COUNT: none */
+    uint32_t blocked_on;  /* object id while blocked on an instrumented object, else EV_NO_OBJ */
+    int32_t cpu;          /* CPU while running (bpf/procfs), -1 unknown */
+    int32_t exit_status;  /* valid when has_exit */
+    uint8_t has_exit;
+    char wchan[MODEL_NAME_MAX]; /* kernel function it sleeps in (procfs) */
+    uint64_t t_start, t_state, t_exit, t_reaped; /* ns; 0 = not yet */
+    uint64_t run_ns, ready_ns, blocked_ns;       /* time in each state (closed intervals) */
+    uint64_t switches;                           /* context switches (bpf) */
+    uint64_t actions;                            /* instrumented operations */
+    uint64_t sig_sent, sig_delivered;
+    uint64_t sigpnd, sigblk, sigign, sigcgt; /* signal masks (procfs) */
+};
+
+struct model_obj {
+    char name[MODEL_NAME_MAX];
+    uint8_t kind; /* enum obj_kind */
+    uint8_t live;
+    int64_t value;      /* semaphore value / event flag / pipe bytes / queue depth */
+    int64_t init;       /* value at creation */
+    int64_t min, max;   /* extremes of value seen */
+    int64_t capacity;   /* queue/pipe/mq capacity, semaphore bound (0 = none) */
+    uint32_t holder;    /* mutex: model task index, MODEL_NO_TASK when free */
+    uint64_t ops;       /* operations applied */
+    uint32_t last_seq;  /* seq of the last operation applied */
+    uint64_t seq_gaps;  /* operations that arrived out of seq order (merge check) */
+    int64_t last_item;  /* item of the last put/get */
+    int32_t tcp_state;  /* sockets */
+};
+
+/* One recorded state interval start, for the timeline. */
+struct model_span {
+    uint64_t t;
+    uint32_t task;
+    uint8_t state;
+};
+
+struct model {
+    struct model_task *tasks;
+    size_t ntasks, tasks_cap;
+    struct model_obj *objs; /* indexed by object id */
+    size_t nobjs, objs_cap;
+    uint32_t *slot_map; /* instr slot -> task index */
+    size_t slot_map_cap;
+
+    struct ev *hist; /* last hist_cap events, oldest first from hist_head */
+    size_t hist_cap, hist_len, hist_head;
+
+    struct model_span *spans; /* last spans_cap state changes */
+    size_t spans_cap, spans_len, spans_head;
+
+    uint64_t total;   /* events applied */
+    uint64_t dropped; /* events lost before reaching the model (set by the conductor) */
+    uint64_t t_first, t_last;
+    unsigned src_seen; /* bit per enum ev_src */
+};
+
+/* Initialise with room for hist_cap history events and spans_cap timeline spans. 0 or -ENOMEM. */
+int model_init(struct model *m, size_t hist_cap, size_t spans_cap);
+void model_free(struct model *m); /* accepts a zeroed model */
+
+/*
+ * Apply one event. task_name names the task on EV_TASK_START (else may be NULL); obj_name
+ * names the object on EV_OBJ_CREATE. Events for unknown tasks from kernel sources create
+ * the task. Returns the index of the task the event concerned, or MODEL_NO_TASK.
+ */
+uint32_t model_apply(struct model *m, const struct ev *e, const char *task_name,
+                     const char *obj_name);
+
+/* Lookups. NULL / MODEL_NO_TASK when absent. */
+struct model_task *model_task(struct model *m, uint32_t idx);
+uint32_t model_task_by_slot(const struct model *m, uint32_t slot);
+uint32_t model_task_by_tid(const struct model *m, int32_t tid);
+struct model_obj *model_obj(struct model *m, uint32_t id);
+uint32_t model_obj_by_name(const struct model *m, const char *name);
+
+/* History access: i = 0 is the oldest kept event. NULL past the end. */
+const struct ev *model_hist(const struct model *m, size_t i);
+const struct model_span *model_span_at(const struct model *m, size_t i);
+
+/* Close every task's open state interval at time now (for totals that include the present). */
+void model_settle_times(struct model *m, uint64_t now);
+
+/* Tasks blocked on object id, written into out (up to n); returns how many there are. */
+size_t model_waiters(const struct model *m, uint32_t obj, uint32_t *out, size_t n);
+
+/* "sem:empty" for a task blocked on an object; "" when not blocked on one. */
+void model_blocked_label(const struct model *m, const struct model_task *t, char *buf, size_t n);
+
+/* The value an operation event leaves its object with, as the trace records it. */
+int model_event_touches_object(unsigned kind);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * run.h - one running scenario, seen from the conductor.
+ *
+ * A run owns the shared region, the workers, the model and the sources. It spawns the
+ * workers through the scenario's setup, drains the rings into the model (and the trace),
+ * samples /proc, reaps children, serves the step gate (run / step / pause, "you are the
+ * scheduler"), and on stop kills and reaps every worker and checks nothing leaked. Both the
+ * headless mode and the TUI drive a run through this API; neither touches the sources.
+ */
+#ifndef IPCSCOPE_RUN_H
+#define IPCSCOPE_RUN_H
+
+#include "instr.h"
+#include "loop.h"
+#include "model.h"
+#include "scenario.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum run_mode { RUN_RUN = 0, RUN_STEP = 1, RUN_PAUSED = 2 };
+
+struct run_opts {
+    int headless;
+    double duration_s;  /* 0: until the scenario ends */
+    int step;           /* start in step mode */
+    const char *record; /* trace file path, or NULL */
+    int no_bpf;
+    int lang;
+    unsigned delay_ms; /* run mode: conductor-paced delay per action (0: free running) */
+};
+
+struct bpf_source;
+
+struct run {
+    const struct scenario *sc;
+    struct scn_ctx ctx;
+    struct run_opts opts;
+    struct instr_shared *sh;
+    struct model model;
+    struct loop *loop;
+    int poll_timer, proc_timer, pace_timer;
+
+    enum run_mode mode;
+    unsigned delay_ms;
+    int step_pending;        /* a step was asked for and not yet granted */
+    int step_pick;           /* slot the teacher picked, or -1: the oldest waiter */
+    uint64_t step_asked_ns;  /* when, for the settle timeout */
+    uint64_t steps;          /* actions granted */
+    char status[160];        /* the last thing the runtime wants the user to read */
+
+    uint64_t t_start_ns, t_end_ns;
+    int started, finished, stopped;
+    int leaked_procs, leaked_ipc;
+    int check_rc;
+    char check_why[256];
+
+    FILE *trace;
+    struct ev *batch; /* drain buffer */
+    size_t batch_cap;
+
+    int procfs_on;
+    struct bpf_source *bpf;
+    char bpf_reason[128];
+};
+
+/* Prepare a run of sc with params (NULL: defaults). Makes the shared region; spawns nothing.
+ * 0, or -1 with a message in err. */
+int run_open(struct run **out, const struct scenario *sc, const long *params,
+             const struct run_opts *opts, char *err, size_t n);
+
+/* Start: open the sources, run the scenario's setup (which spawns the workers), and register
+ * the run's descriptors and timers on lp. 0, or -1 with a message in err. */
+int run_start(struct run *r, struct loop *lp, char *err, size_t n);
+
+/* Drain every ring into the model and the trace, reap children, serve the gate. Called by
+ * the run's own timer; callable any time (the UI calls it before drawing). */
+void run_poll(struct run *r);
+
+/* 1 once the scenario has ended (all workers reaped, the scenario says so, or --duration). */
+int run_done(const struct run *r);
+
+/* Mode changes. RUN with delay_ms 0 lets workers run free; with a delay the conductor lets
+ * one action through per delay (the same path as a step). */
+void run_set_mode(struct run *r, enum run_mode mode);
+void run_set_delay(struct run *r, unsigned delay_ms);
+
+/* Ask for one action. slot: the task the teacher picked, or -1 for the oldest waiter. The
+ * grant happens at the next poll once the tasks have settled. */
+void run_step(struct run *r, int slot);
+
+/* Slots now waiting at the gate, oldest first (the order a step would pick). Returns the
+ * count (may exceed n). */
+size_t run_gate_waiters(const struct run *r, int *slots, size_t n);
+
+/* Run the scenario's action bound to key. 0, -ENOENT (no such action) or the action's error;
+ * a message for the user goes to r->status. */
+int run_action(struct run *r, int key);
+
+/* Stop: kill and reap every worker, drain the last events, run the checks, count leaks.
+ * Idempotent. */
+void run_stop(struct run *r);
+
+/* Restart the same scenario with the same parameters (the UI's R). 0 or -1 with err. */
+int run_restart(struct run **rp, char *err, size_t n);
+
+/* The final (or current) snapshot, per the contract in DESIGN.md. Caller owns the result. */
+json_t *run_snapshot(struct run *r);
+
+/* Milliseconds since the run started (or its total once stopped). */
+uint64_t run_elapsed_ms(const struct run *r);
+
+/* Release everything (stops first if needed). Accepts NULL. */
+void run_close(struct run *r);
+
+/* Emergency cleanup from a fatal signal handler: kill the worker group. Async-signal-safe. */
+void run_emergency_kill(void);
+
+#endif
