@@ -13,17 +13,18 @@
 
 /* Record kinds (the probe's own numbering; the loader maps them onto enum ev_kind). */
 enum ipcs_kind {
-    IPCS_SCHED_IN = 1,  /* on a CPU: cpu */
-    IPCS_SCHED_OUT,     /* off a CPU: a = 1 preempted (still runnable), 0 blocked; b = prev_state */
-    IPCS_WAKEUP,        /* made runnable: cpu = target cpu */
-    IPCS_WAKEUP_NEW,    /* a new task made runnable: cpu = target cpu */
-    IPCS_FORK,          /* pid/tid = child; a = parent tgid; b = 1 thread; c = parent tid */
-    IPCS_EXEC,          /* comm (over a, b) = new comm; c = old tid */
-    IPCS_EXIT,          /* a = exit_code (wait-status form); b = 1 last thread of the group */
-    IPCS_REAP,          /* pid = reaped tgid; a = exit_code; b = reaper tgid (0: kernel, at exit); c = its tid */
-    IPCS_SIG_GENERATE,  /* pid/tid = target; a = signal; b = sender tgid; c = result; d = group */
-    IPCS_SIG_DELIVER,   /* pid/tid = receiver; a = signal; b = si_pid (sender) */
-    IPCS_TCP_STATE,     /* a = new state; b = old state; c = socket cookie; d = ports, family */
+    IPCS_SCHED_IN = 1, /* on a CPU: cpu */
+    IPCS_SCHED_OUT,    /* off a CPU: a = 1 preempted (still runnable), 0 blocked; b = prev_state */
+    IPCS_WAKEUP,       /* made runnable: cpu = target cpu */
+    IPCS_WAKEUP_NEW,   /* a new task made runnable: cpu = target cpu */
+    IPCS_FORK,         /* pid/tid = child; a = parent tgid; b = 1 thread; c = parent tid */
+    IPCS_EXEC,         /* comm (over a, b) = new comm; c = old tid */
+    IPCS_EXIT,         /* a = exit_code (wait-status form); b = 1 last thread of the group */
+    IPCS_REAP, /* pid = reaped tgid; a = exit_code; b = reaper tgid (0: kernel, at exit); c = its
+                  tid */
+    IPCS_SIG_GENERATE, /* pid/tid = target; a = signal; b = sender tgid; c = result; d = group */
+    IPCS_SIG_DELIVER,  /* pid/tid = receiver; a = signal; b = si_pid (sender) */
+    IPCS_TCP_STATE,    /* a = new state; b = old state; c = socket cookie; d = ports, family */
 };
 
 /* IPCS_TCP_STATE d: sport << 48 | dport << 32 | family */
@@ -50,7 +51,8 @@ struct ipcs_rec {
 };
 
 /* Map sizes, shared so the loader can check what it fills. */
-#define IPCS_MAX_TRACKED 8192
+#define IPCS_MAX_TRACKED 8192              /* zombies awaiting their reap */
+#define IPCS_TRACK_WORDS ((1u << 22) / 64) /* tracked-tgid bitmap: PID_MAX_LIMIT bits */
 #define IPCS_MAX_PORTS 256
 #define IPCS_MAX_SOCKS 4096
 #define IPCS_RINGBUF_BYTES (8u << 20)

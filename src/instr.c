@@ -20,12 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 static struct instr_shared *g_sh;
+void (*instr_spawn_hook)(pid_t pid);
 static __thread int tl_slot = -1;
 static __thread struct ring *tl_ring;
 static __thread int32_t tl_pid, tl_tid;
@@ -266,8 +268,11 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
     pid_t pid = fork();
     if (pid < 0)
         return -errno;
-    if (pid > 0)
+    if (pid > 0) {
+        if (instr_spawn_hook)
+            instr_spawn_hook(pid);
         return pid;
+    }
 
     /* the child */
     tl_slot = -1;
@@ -277,7 +282,9 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
     drop_privileges(); /* before the death signal: a credential change clears it */
     if (!(flags & INSTR_SPAWN_ORPHANABLE))
         arm_deathsig(parent);
-    signal(SIGINT, SIG_IGN); /* Ctrl-C is the conductor's to handle */
+    sigset_t none; /* the conductor blocks signals it reads through signalfd */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
     instr_task_begin(name, TK_PROCESS);
     int rc = fn(arg);

@@ -113,6 +113,10 @@ enum {
  * task_begin/task_end. Returns the child's pid in the parent, -errno on failure. */
 pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned flags);
 
+/* Called in the parent right after each instr_spawn fork (the conductor uses it to have the
+ * kernel probes follow the new worker from its first instruction). */
+extern void (*instr_spawn_hook)(pid_t pid);
+
 /* For an INSTR_SPAWN_ORPHANABLE child after its parent died: arm the death signal on the new
  * parent (the conductor) and exit if even that one is gone. */
 void instr_rearm_deathsig(void);

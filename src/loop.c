@@ -159,6 +159,16 @@ int loop_add_timer(struct loop *lp, uint64_t period_ns, loop_timer_cb cb, void *
     return id;
 }
 
+int loop_del_timer(struct loop *lp, int id)
+{
+    if (id < 0 || id >= LOOP_MAX_TIMERS || lp->timer[id].fd < 0)
+        return -EINVAL;
+    loop_del_fd(lp, lp->timer[id].fd);
+    close(lp->timer[id].fd);
+    lp->timer[id].fd = -1;
+    return 0;
+}
+
 void loop_set_before_sleep(struct loop *lp, loop_hook_cb hook, void *arg)
 {
     lp->before_sleep = hook;

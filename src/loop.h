@@ -29,6 +29,9 @@ int loop_add_timer(struct loop *lp, uint64_t period_ns, loop_timer_cb cb, void *
 /* Re-arm (period_ns > 0) or disarm (0) timer id. 0 or -errno. */
 int loop_set_timer(struct loop *lp, int id, uint64_t period_ns);
 
+/* Remove timer id. 0 or -errno. */
+int loop_del_timer(struct loop *lp, int id);
+
 /* Run hook before every sleep in epoll_wait (the redraw point). */
 void loop_set_before_sleep(struct loop *lp, loop_hook_cb hook, void *arg);
 

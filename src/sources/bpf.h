@@ -16,9 +16,12 @@
 struct bpf_source;
 
 /* Open, set rodata, load, attach. Mounts tracefs at /sys/kernel/tracing if root and not
- * mounted. The calling process (the conductor) is never reported, even when tracked.
+ * mounted. The calling process (the conductor) is never the subject of a record, even when
+ * tracked (signals tracked tasks send to it, such as SIGCHLD, are reported).
  * Honours IPCSCOPE_BTF_PATH (default /sys/kernel/btf/vmlinux): a missing file fails with
- * "no BTF at PATH" before loading. Set IPCSCOPE_BPF_DEBUG=1 to see libbpf's messages.
+ * "no BTF at PATH" before loading. IPCSCOPE_BPF_DEBUG=1 shows libbpf's messages on stderr;
+ * IPCSCOPE_BPF_WAKE_ALWAYS=1 (bench only) wakes the reader on every record instead of only
+ * when the ring is half full.
  * On failure returns -errno (or -1), *out = NULL, and writes a short human reason into why
  * (e.g. "needs CAP_BPF", "no BTF at /x", "built without bpf"). 0 on success. */
 int bpf_source_open(struct bpf_source **out, char *why, size_t whylen);
@@ -64,6 +67,10 @@ uint64_t bpf_source_lost(const struct bpf_source *s);
 /* Total run time (ns) and run count of all our BPF programs since load. Needs
  * kernel.bpf_stats_enabled=1 while they run (zeros otherwise). 0 or -errno. */
 int bpf_source_stats(const struct bpf_source *s, uint64_t *run_ns, uint64_t *run_cnt);
+
+/* The same for one program (e.g. "on_sched_switch"; NULL = all of them). */
+int bpf_source_prog_stats(const struct bpf_source *s, const char *prog_name, uint64_t *run_ns,
+                          uint64_t *run_cnt);
 
 /* Detach, unload and free. Accepts NULL. */
 void bpf_source_close(struct bpf_source *s);

@@ -64,6 +64,13 @@ int bpf_source_stats(const struct bpf_source *s, uint64_t *run_ns, uint64_t *run
     return -ENOTSUP;
 }
 
+int bpf_source_prog_stats(const struct bpf_source *s, const char *prog_name, uint64_t *run_ns,
+                          uint64_t *run_cnt)
+{
+    (void)prog_name;
+    return bpf_source_stats(s, run_ns, run_cnt);
+}
+
 void bpf_source_close(struct bpf_source *s)
 {
     (void)s;

@@ -1,0 +1,106 @@
+/*
+ * instr_ipc.h - instrumented pipes, POSIX message queues, signals and process helpers for the
+ * chapter 5 and 6 scenarios.
+ *
+ * Built only on instr.h's public API: each wrapper passes the step gate, marks the caller
+ * blocked on the object when the real call is about to block (a full pipe, a full or empty
+ * queue), performs the real call and records the object's real fill level (FIONREAD,
+ * mq_getattr). The /proc readers let scenarios report kernel truth rather than their own
+ * bookkeeping.
+ */
+#ifndef IPCSCOPE_INSTR_IPC_H
+#define IPCSCOPE_INSTR_IPC_H
+
+#include "instr.h"
+#include "model.h"
+
+#include <mqueue.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- process helpers ---- */
+
+/* Set the calling process's comm (what ps and /proc/PID/stat show) to name (15 bytes). */
+void ipc_set_comm(const char *name);
+
+/* 1 once the runtime asked scenario bodies to wind down. */
+int ipc_stopping(void);
+
+/* Sleep ms milliseconds in short slices; returns early (-1) when the run is stopping, else 0.
+ * Signals do not cut it short. */
+int ipc_sleep_ms(long ms);
+
+/* The state letter of pid from /proc/PID/stat ('R', 'S', 'Z' ...), or 0 when it is gone. */
+char ipc_proc_state(pid_t pid);
+
+/* The parent of pid from /proc/PID/stat, or -1 when it is gone. */
+pid_t ipc_proc_ppid(pid_t pid);
+
+/* The kernel function pid sleeps in (/proc/PID/wchan) into buf; "" when unknown. */
+void ipc_proc_wchan(pid_t pid, char *buf, size_t n);
+
+/* A "SigPnd"-style hex mask line of /proc/PID/status (key without the colon); 0 if absent. */
+uint64_t ipc_proc_sigmask(pid_t pid, const char *key);
+
+/* The instr slot of the task whose process id is pid, or -1. */
+int ipc_slot_of(pid_t pid);
+
+/* Record that child pid was reaped with wait status status by reaper (0: the kernel, for a
+ * child whose parent ignores SIGCHLD): emits task_reaped on the child's own task (val=exit
+ * code or 128+signal, aux=reaper). */
+void ipc_emit_reaped(pid_t pid, int status, pid_t reaper);
+
+/* The exit code a wait status stands for: the code, or 128+signal. */
+int ipc_wait_code(int status);
+
+/* ---- pipes ---- */
+
+/* Register a pipe object for fd pair p (capacity from F_GETPIPE_SZ). NULL on failure. */
+struct instr_obj *ipc_pipe_obj(const char *name, int fd);
+
+/* Bytes now in the pipe (FIONREAD on either end), or -1. */
+int ipc_pipe_fill(int fd);
+
+/* Write all n bytes of buf to the write end fd of pipe o, blocking like write(2): gate,
+ * block mark when the pipe cannot take them, pipe_write with the fill after. Returns n or
+ * -errno. *was_full (may be NULL) is set to the fill seen just before blocking, else -1. */
+ssize_t ipc_pipe_write(struct instr_obj *o, int fd, const void *buf, size_t n, int *was_full);
+
+/* Read up to n bytes from the read end fd of pipe o (blocks when empty). Returns the count,
+ * 0 at EOF, or -errno. Emits pipe_read with the fill after (item 0 = EOF). */
+ssize_t ipc_pipe_read(struct instr_obj *o, int fd, void *buf, size_t n);
+
+/* Close end fd of pipe o (write_end 1/0), emitting pipe_close. */
+void ipc_pipe_close(struct instr_obj *o, int fd, int write_end);
+
+/* ---- POSIX message queues ---- */
+
+/* Create an exclusive queue named /ipcscope-<conductor pid>-<name> with maxmsg x msgsize,
+ * open O_RDWR. The name is written into path (for the later unlink). (mqd_t)-1 on error. */
+mqd_t ipc_mq_create(const char *name, long maxmsg, long msgsize, char *path, size_t n);
+
+/* Messages now in q, or -1. */
+long ipc_mq_depth(mqd_t q);
+
+/* Send (blocking when full) / receive (blocking when empty) one message; gate, block mark,
+ * mq_send/mq_recv with the depth after, item = id. 0 / the length, or -errno. *was_full (may
+ * be NULL) gets the depth seen just before blocking, else -1. */
+int ipc_mq_send(struct instr_obj *o, mqd_t q, const char *msg, size_t len, int64_t id,
+                long *was_full);
+ssize_t ipc_mq_recv(struct instr_obj *o, mqd_t q, char *buf, size_t n, int64_t *id);
+
+/* ---- signals ---- */
+
+/* Gate, then kill(pid, sig), emitting sig_send (val=sig, aux=pid). 0 or -errno. */
+int ipc_kill(pid_t pid, int sig);
+
+/* ---- conductor side (narration, snapshots) ---- */
+
+/* The model task event e was emitted by (its instr slot), or NULL. */
+const struct model_task *ipc_ev_task(const struct model *m, const struct ev *e);
+
+/* The name of that task, or "?". */
+const char *ipc_ev_task_name(const struct model *m, const struct ev *e);
+
+#endif

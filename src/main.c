@@ -1,0 +1,568 @@
+/*
+ * main.c - the command line: arguments, wiring, exit codes (DESIGN.md section 3).
+ *
+ * Exit codes: 0 success, 1 runtime failure (message on stderr), 2 usage error (the message
+ * names the bad word and what would be accepted). Headless runs and replays print the final
+ * snapshot as JSON (--json) or as a readable summary; everything else goes to the TUI.
+ */
+#define _GNU_SOURCE
+#include "loop.h"
+#include "model.h"
+#include "run.h"
+#include "scenario.h"
+#include "snapshot.h"
+#include "trace.h"
+
+#ifndef IPCSCOPE_NO_UI
+#include "ui.h"
+#endif
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 2
+
+static const char *const themes[] = {"dark", "light", "high-contrast", "monochrome",
+                                     "colorblind"};
+
+static const char usage_text[] =
+    "Usage:\n"
+    "  ipcscope                              the TUI, starting at the scenario picker\n"
+    "  ipcscope list [--json]                the scenarios: id, chapter, title\n"
+    "  ipcscope run ID [options]             one scenario, in the TUI unless --headless\n"
+    "      --param KEY=VALUE   scenario parameter (repeatable; see `ipcscope list`)\n"
+    "      --headless          no TUI: run to completion (or --duration) and exit\n"
+    "      --json              with --headless: print the final snapshot as JSON\n"
+    "      --duration SECONDS  stop after this long\n"
+    "      --step              start in step mode (one action per keypress)\n"
+    "      --delay MS          in run mode, let one action through every MS milliseconds\n"
+    "      --record FILE       write the trace (JSON Lines) to FILE\n"
+    "      --lang en|zh        narration language (default: from the locale)\n"
+    "      --theme NAME        dark, light, high-contrast, monochrome, colorblind\n"
+    "      --no-bpf            do not load the eBPF probes\n"
+    "  ipcscope replay FILE [--headless] [--json]   rebuild a run's final state from a trace\n"
+    "  ipcscope export FILE --perfetto OUT.json     convert a trace for ui.perfetto.dev\n"
+    "  ipcscope --help | --version\n"
+    "\n"
+    "Exit codes: 0 success, 1 runtime failure, 2 usage error.\n"
+    "Examples:\n"
+    "  ipcscope run prodcons --step\n"
+    "  ipcscope run prodcons --headless --json --param producers=3 --record run.jsonl\n";
+
+struct cli {
+    const char *cmd;
+    const char *id;
+    long params[SCN_MAX_PARAMS];
+    int have_scenario;
+    struct run_opts opts;
+    int json;
+    const char *theme;
+    const char *perfetto;
+    const char *file;
+};
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("ipcscope: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'ipcscope --help'.\n", stderr);
+    return EXIT_USAGE;
+}
+
+static int default_lang(void)
+{
+    const char *vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return strncmp(v, "zh", 2) == 0 ? LANG_ZH : LANG_EN;
+    }
+    return LANG_EN;
+}
+
+/* ---- list ---- */
+
+static int cmd_list(int json)
+{
+    if (json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < scenario_count; i++) {
+            const struct scenario *sc = scenario_table[i];
+            json_t *params = json_array();
+            for (size_t p = 0; p < sc->nparams; p++)
+                json_array_append_new(
+                    params, json_pack("{s:s, s:I, s:I, s:I, s:s}", "key", sc->params[p].key,
+                                      "min", (json_int_t)sc->params[p].min, "max",
+                                      (json_int_t)sc->params[p].max, "default",
+                                      (json_int_t)sc->params[p].def, "help", sc->params[p].help_en));
+            json_array_append_new(
+                arr, json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:o}", "id", sc->id, "chapter",
+                               sc->chapter, "chapter_title", scenario_chapter_title(sc->chapter, 0),
+                               "title", sc->title_en, "title_zh", sc->title_zh, "summary",
+                               sc->summary_en, "params", params));
+        }
+        json_dumpf(arr, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(arr);
+        return 0;
+    }
+    for (int ch = 1; ch <= 11; ch++) {
+        int shown = 0;
+        for (size_t i = 0; i < scenario_count; i++) {
+            const struct scenario *sc = scenario_table[i];
+            if (sc->chapter != ch)
+                continue;
+            if (!shown++)
+                printf("%d. %s\n", ch, scenario_chapter_title(ch, LANG_EN));
+            printf("   %-16s %s\n", sc->id, sc->title_en);
+        }
+    }
+    return 0;
+}
+
+/* ---- headless ---- */
+
+static struct run *g_run;
+
+static void crash_handler(int sig)
+{
+    run_emergency_kill();
+#ifndef IPCSCOPE_NO_UI
+    ui_emergency_restore();
+#endif
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_crash_handlers(void)
+{
+    int sigs[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        signal(sigs[i], crash_handler);
+}
+
+struct headless {
+    struct run *run;
+    int signo;
+};
+
+static void on_signal(struct loop *lp, int fd, uint32_t events, void *arg)
+{
+    (void)events;
+    struct headless *h = arg;
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGCHLD)
+            run_poll(h->run);
+        else {
+            h->signo = (int)si.ssi_signo;
+            loop_stop(lp);
+        }
+    }
+}
+
+static void print_summary(json_t *snap)
+{
+    printf("scenario %s: %s in %lld ms, %lld events (%lld dropped), %lld steps\n",
+           json_string_value(json_object_get(snap, "scenario")),
+           json_is_true(json_object_get(snap, "completed")) ? "completed" : "stopped",
+           (long long)json_integer_value(json_object_get(snap, "duration_ms")),
+           (long long)json_integer_value(json_object_get(json_object_get(snap, "events"), "total")),
+           (long long)json_integer_value(
+               json_object_get(json_object_get(snap, "events"), "dropped")),
+           (long long)json_integer_value(json_object_get(snap, "steps")));
+    size_t i;
+    json_t *t;
+    printf("\n  %-8s %-16s %-8s %-8s %-10s %s\n", "pid", "task", "kind", "state", "exit", "run/ready/blocked ms");
+    json_array_foreach(json_object_get(snap, "tasks"), i, t)
+    {
+        json_t *ex = json_object_get(t, "exit_status");
+        char exs[16] = "-";
+        if (ex)
+            snprintf(exs, sizeof(exs), "%lld", (long long)json_integer_value(ex));
+        printf("  %-8lld %-16s %-8s %-8s %-10s %.1f/%.1f/%.1f\n",
+               (long long)json_integer_value(json_object_get(t, "pid")),
+               json_string_value(json_object_get(t, "name")),
+               json_string_value(json_object_get(t, "kind")),
+               json_string_value(json_object_get(t, "state")), exs,
+               json_real_value(json_object_get(t, "run_ms")),
+               json_real_value(json_object_get(t, "ready_ms")),
+               json_real_value(json_object_get(t, "blocked_ms")));
+    }
+    printf("\n  %-10s %-12s %s\n", "object", "name", "value (min..max)");
+    json_array_foreach(json_object_get(snap, "objects"), i, t)
+    {
+        printf("  %-10s %-12s %lld (%lld..%lld)\n", json_string_value(json_object_get(t, "kind")),
+               json_string_value(json_object_get(t, "name")),
+               (long long)json_integer_value(json_object_get(t, "value")),
+               (long long)json_integer_value(json_object_get(t, "min")),
+               (long long)json_integer_value(json_object_get(t, "max")));
+    }
+    json_t *src = json_object_get(snap, "sources");
+    json_t *leaks = json_object_get(snap, "leaks");
+    printf("\nsources: instr on, procfs %s, bpf %s%s%s\n",
+           json_is_true(json_object_get(src, "procfs")) ? "on" : "off",
+           json_is_true(json_object_get(src, "bpf")) ? "on" : "off",
+           json_object_get(src, "bpf_reason") ? " - " : "",
+           json_object_get(src, "bpf_reason")
+               ? json_string_value(json_object_get(src, "bpf_reason"))
+               : "");
+    if (leaks)
+        printf("leaks: %lld processes, %lld IPC objects\n",
+               (long long)json_integer_value(json_object_get(leaks, "processes")),
+               (long long)json_integer_value(json_object_get(leaks, "ipc_objects")));
+    json_t *check = json_object_get(snap, "check");
+    if (check)
+        printf("check: %s%s%s\n", json_is_true(json_object_get(check, "ok")) ? "ok" : "FAILED",
+               *json_string_value(json_object_get(check, "why")) ? " - " : "",
+               json_string_value(json_object_get(check, "why")));
+}
+
+static int run_headless(const struct scenario *sc, struct cli *c)
+{
+    char err[512];
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+
+    struct loop *lp = loop_new();
+    struct headless h = {0};
+    if (!lp || sfd < 0 || run_open(&h.run, sc, c->params, &c->opts, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ipcscope: %s\n", lp && sfd >= 0 ? err : strerror(errno));
+        loop_free(lp);
+        return 1;
+    }
+    g_run = h.run;
+    loop_add_fd(lp, sfd, EPOLLIN, on_signal, &h);
+    if (run_start(h.run, lp, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ipcscope: %s\n", err);
+        run_close(h.run);
+        loop_free(lp);
+        return 1;
+    }
+    while (!loop_stopped(lp) && !run_done(h.run))
+        loop_run_once(lp, 50);
+    run_stop(h.run);
+
+    json_t *snap = run_snapshot(h.run);
+    if (c->json) {
+        json_dumpf(snap, stdout, JSON_INDENT(2));
+        putchar('\n');
+    } else {
+        print_summary(snap);
+    }
+    int rc = 0;
+    if (h.signo) {
+        fprintf(stderr, "ipcscope: stopped by %s\n", strsignal(h.signo));
+        rc = 128 + h.signo;
+    } else if (h.run->check_rc != 0) {
+        fprintf(stderr, "ipcscope: %s: invariant failed: %s\n", sc->id, h.run->check_why);
+        rc = 1;
+    } else if (h.run->leaked_procs || h.run->leaked_ipc) {
+        fprintf(stderr, "ipcscope: leaked %d processes and %d IPC objects\n",
+                h.run->leaked_procs, h.run->leaked_ipc);
+        rc = 1;
+    }
+    json_decref(snap);
+    run_close(h.run);
+    g_run = NULL;
+    loop_free(lp);
+    close(sfd);
+    return rc;
+}
+
+/* ---- replay / export ---- */
+
+static int cmd_replay(struct cli *c)
+{
+    struct model m;
+    json_t *hdr, *trl;
+    char err[512];
+    if (model_init(&m, 8192, 1u << 16) < 0)
+        return 1;
+    if (trace_replay(c->file, &m, &hdr, &trl, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ipcscope: %s\n", err);
+        model_free(&m);
+        return 1;
+    }
+    m.dropped = trl ? (uint64_t)json_integer_value(json_object_get(trl, "dropped")) : 0;
+    uint64_t dur_ms = trl ? (uint64_t)json_integer_value(json_object_get(trl, "duration_ms"))
+                          : (m.t_last - m.t_first) / 1000000ull;
+    json_t *snap = json_pack("{s:O, s:O, s:I}", "scenario", json_object_get(hdr, "scenario"),
+                             "params", json_object_get(hdr, "params"), "duration_ms",
+                             (json_int_t)dur_ms);
+    json_object_set(snap, "sources",
+                    trl ? json_object_get(trl, "sources") : json_pack("{s:b}", "instr", 1));
+    snapshot_fill(snap, &m, m.t_last);
+    if (trl)
+        json_object_set(snap, "leaks", json_object_get(trl, "leaks"));
+    json_object_set_new(snap, "complete_trace", json_boolean(trl != NULL));
+    if (c->json) {
+        json_dumpf(snap, stdout, JSON_INDENT(2));
+        putchar('\n');
+    } else {
+        if (!c->opts.headless)
+            fprintf(stderr, "ipcscope: replay in the TUI is not available yet; showing the "
+                            "replayed final state\n");
+        print_summary(snap);
+    }
+    if (!trl)
+        fprintf(stderr, "ipcscope: warning: %s has no end line (the run was cut short)\n",
+                c->file);
+    json_decref(snap);
+    json_decref(hdr);
+    json_decref(trl);
+    model_free(&m);
+    return 0;
+}
+
+static int cmd_export(struct cli *c)
+{
+    char err[512];
+    if (trace_export_perfetto(c->file, c->perfetto, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ipcscope: %s\n", err);
+        return 1;
+    }
+    fprintf(stderr, "ipcscope: wrote %s (open it in ui.perfetto.dev or chrome://tracing)\n",
+            c->perfetto);
+    return 0;
+}
+
+/* ---- argument parsing ---- */
+
+enum { OPT_PARAM = 256, OPT_HEADLESS, OPT_JSON, OPT_DURATION, OPT_STEP, OPT_RECORD, OPT_LANG,
+       OPT_THEME, OPT_NO_BPF, OPT_PERFETTO, OPT_DELAY, OPT_HELP, OPT_VERSION };
+
+static const struct option long_opts[] = {
+    {"param", required_argument, NULL, OPT_PARAM},
+    {"headless", no_argument, NULL, OPT_HEADLESS},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"step", no_argument, NULL, OPT_STEP},
+    {"record", required_argument, NULL, OPT_RECORD},
+    {"lang", required_argument, NULL, OPT_LANG},
+    {"theme", required_argument, NULL, OPT_THEME},
+    {"no-bpf", no_argument, NULL, OPT_NO_BPF},
+    {"perfetto", required_argument, NULL, OPT_PERFETTO},
+    {"delay", required_argument, NULL, OPT_DELAY},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {0, 0, 0, 0},
+};
+
+static int parse_number(const char *opt, const char *v, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (!*v || *end || errno || d < lo || d > hi)
+        return usage_error("%s '%s': expected a number from %g to %g", opt, v, lo, hi);
+    *out = d;
+    return 0;
+}
+
+static int parse_option(struct cli *c, int o, const char *arg, const struct scenario *sc)
+{
+    char err[512];
+    double d;
+    switch (o) {
+    case OPT_PARAM:
+        if (!sc)
+            return usage_error("--param needs a scenario: ipcscope run ID --param KEY=VALUE");
+        if (scenario_parse_param(sc, arg, c->params, err, sizeof(err)) < 0)
+            return usage_error("%s", err);
+        return 0;
+    case OPT_HEADLESS:
+        c->opts.headless = 1;
+        return 0;
+    case OPT_JSON:
+        c->json = 1;
+        return 0;
+    case OPT_DURATION:
+        if (parse_number("--duration", arg, 0.001, 86400, &d))
+            return EXIT_USAGE;
+        c->opts.duration_s = d;
+        return 0;
+    case OPT_DELAY:
+        if (parse_number("--delay", arg, 0, 60000, &d))
+            return EXIT_USAGE;
+        c->opts.delay_ms = (unsigned)d;
+        return 0;
+    case OPT_STEP:
+        c->opts.step = 1;
+        return 0;
+    case OPT_RECORD:
+        c->opts.record = arg;
+        return 0;
+    case OPT_LANG:
+        if (strcmp(arg, "en") && strcmp(arg, "zh"))
+            return usage_error("--lang '%s': expected en or zh", arg);
+        c->opts.lang = strcmp(arg, "zh") == 0 ? LANG_ZH : LANG_EN;
+        return 0;
+    case OPT_THEME:
+        for (size_t i = 0; i < sizeof(themes) / sizeof(themes[0]); i++)
+            if (strcmp(arg, themes[i]) == 0) {
+                c->theme = arg;
+                return 0;
+            }
+        return usage_error("--theme '%s': expected dark, light, high-contrast, monochrome or "
+                           "colorblind",
+                           arg);
+    case OPT_NO_BPF:
+        c->opts.no_bpf = 1;
+        return 0;
+    case OPT_PERFETTO:
+        c->perfetto = arg;
+        return 0;
+    default:
+        return usage_error("unknown option");
+    }
+}
+
+/* The scenario named in argv (for run), so --param can be checked against it. */
+static const struct scenario *scenario_arg(int argc, char **argv, int *bad)
+{
+    *bad = 0;
+    if (argc < 3 || strcmp(argv[1], "run") != 0)
+        return NULL;
+    for (int i = 2; i < argc; i++) {
+        if (argv[i][0] == '-') {
+            if (strcmp(argv[i], "--param") == 0 || strcmp(argv[i], "--duration") == 0 ||
+                strcmp(argv[i], "--record") == 0 || strcmp(argv[i], "--lang") == 0 ||
+                strcmp(argv[i], "--theme") == 0 || strcmp(argv[i], "--delay") == 0)
+                i++;
+            continue;
+        }
+        const struct scenario *sc = scenario_find(argv[i]);
+        *bad = sc == NULL;
+        return sc;
+    }
+    return NULL;
+}
+
+static int parse_args(int argc, char **argv, struct cli *c, const struct scenario **scp)
+{
+    int bad;
+    const struct scenario *sc = scenario_arg(argc, argv, &bad);
+    if (sc)
+        scenario_defaults(sc, c->params);
+    opterr = 0;
+    int o;
+    while ((o = getopt_long(argc, argv, ":hV", long_opts, NULL)) != -1) {
+        if (o == 'h' || o == OPT_HELP) {
+            fputs(usage_text, stdout);
+            exit(0);
+        }
+        if (o == 'V' || o == OPT_VERSION) {
+            printf("ipcscope %s\n", IPCSCOPE_VERSION);
+            exit(0);
+        }
+        if (o == '?')
+            return usage_error("unknown option '%s'", argv[optind - 1]);
+        if (o == ':')
+            return usage_error("option '%s' needs a value", argv[optind - 1]);
+        int rc = parse_option(c, o, optarg, sc);
+        if (rc)
+            return rc;
+    }
+    for (; optind < argc; optind++) {
+        if (!c->cmd)
+            c->cmd = argv[optind];
+        else if (!c->file)
+            c->file = argv[optind];
+        else
+            return usage_error("unexpected word '%s'", argv[optind]);
+    }
+    *scp = sc;
+    return 0;
+}
+
+static int unknown_scenario(const char *id)
+{
+    fprintf(stderr, "ipcscope: unknown scenario '%s'. Known scenarios:", id);
+    for (size_t i = 0; i < scenario_count; i++)
+        fprintf(stderr, " %s", scenario_table[i]->id);
+    fputs("\nTry 'ipcscope list'.\n", stderr);
+    return EXIT_USAGE;
+}
+
+static int start_tui(const struct scenario *sc, struct cli *c)
+{
+#ifdef IPCSCOPE_NO_UI
+    (void)sc;
+    (void)c;
+    fputs("ipcscope: this build has no TUI; use --headless\n", stderr);
+    return 1;
+#else
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fputs("ipcscope: the TUI needs a terminal; use 'ipcscope run ID --headless' to run "
+              "without one\n",
+              stderr);
+        return EXIT_USAGE;
+    }
+    return ui_main(sc, sc ? c->params : NULL, &c->opts, c->theme);
+#endif
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c = {0};
+    const struct scenario *sc = NULL;
+    c.opts.lang = default_lang();
+    install_crash_handlers();
+
+    int rc = parse_args(argc, argv, &c, &sc);
+    if (rc)
+        return rc;
+    if (!c.cmd)
+        return start_tui(NULL, &c);
+
+    if (strcmp(c.cmd, "list") == 0)
+        return c.file ? usage_error("list takes no argument ('%s')", c.file) : cmd_list(c.json);
+    if (strcmp(c.cmd, "run") == 0) {
+        if (!c.file)
+            return usage_error("run needs a scenario id; see 'ipcscope list'");
+        if (!sc)
+            return unknown_scenario(c.file);
+        if (c.json && !c.opts.headless)
+            return usage_error("--json needs --headless");
+        if (c.opts.headless)
+            return run_headless(sc, &c);
+        if (c.opts.delay_ms == 0)
+            c.opts.delay_ms = 150;
+        return start_tui(sc, &c);
+    }
+    if (strcmp(c.cmd, "replay") == 0) {
+        if (!c.file)
+            return usage_error("replay needs a trace file: ipcscope replay FILE --headless --json");
+        return cmd_replay(&c);
+    }
+    if (strcmp(c.cmd, "export") == 0) {
+        if (!c.file || !c.perfetto)
+            return usage_error("export needs a trace and --perfetto OUT.json");
+        return cmd_export(&c);
+    }
+    if (strcmp(c.cmd, "exec") == 0) {
+        fputs("ipcscope: exec is not available in this version yet\n", stderr);
+        return 1;
+    }
+    return usage_error("unknown command '%s'; expected list, run, replay or export", c.cmd);
+}

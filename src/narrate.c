@@ -1,0 +1,532 @@
+/*
+ * narrate.c - what an event means, said plainly, in English and Chinese.
+ *
+ * One table maps (event kind, variant) to a sentence template per language; a small expander
+ * fills in %T (task), %O (object), %V (value) and friends from the event and the model. The
+ * scenario's narrate hook is asked first, so a lesson can speak in its own words.
+ */
+#define _GNU_SOURCE
+#include "narrate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Placeholders: %T task  %O object  %M mutex (object id in item)  %K object kind word
+ * %P pid  %D tid  %V val  %I item  %A aux  %S signal name  %X text  %C "/capacity" or ""
+ * %N tcp state (val)  %Q old tcp state (item)  %L action label  %% percent */
+struct narr {
+    uint16_t kind;
+    int8_t variant; /* -1: any */
+    const char *en, *zh;
+};
+
+static const struct narr NARR[] = {
+    {EV_TASK_START, 0,
+     "%T started (pid %P, parent %A). A new process is a copy of its parent with its own "
+     "memory; from here on the two run independently.",
+     "%T 启动了（pid %P，父进程 %A）。新进程是父进程的副本，拥有自己的内存；从此两者各自运行。"},
+    {EV_TASK_START, 1,
+     "%T started as a thread (tid %D) inside process %P. Threads of one process share its "
+     "memory, so they need locks to touch shared data safely.",
+     "%T 作为线程启动（tid %D），属于进程 %P。同一进程的线程共享内存，访问共享数据时需要加锁。"},
+    {EV_TASK_EXIT, 0,
+     "%T exited with status %V. Until its parent calls wait(), it stays a zombie: dead, but "
+     "its exit status is kept for the parent.",
+     "%T 以状态 %V 退出。在父进程调用 wait() 之前，它是僵尸进程：已经结束，但退出状态为父进程保留着。"},
+    {EV_TASK_EXIT, 1, "%T, a thread, returned %V. Its result waits for pthread_join.",
+     "线程 %T 返回了 %V，结果等待 pthread_join 取走。"},
+    {EV_TASK_REAPED, -1,
+     "%T was reaped (status %V): its parent collected the exit status with wait(), and the "
+     "kernel freed its process entry.",
+     "%T 被回收（状态 %V）：父进程用 wait() 取走了退出状态，内核释放了它的进程表项。"},
+    {EV_NOTE, -1, "%T: %X", "%T：%X"},
+    {EV_OBJ_CREATE, -1, "A %K named %O was created with value %V%C.",
+     "创建了%K %O，初值为 %V%C。"},
+    {EV_OBJ_DESTROY, -1, "%O was destroyed.", "%O 被销毁。"},
+    {EV_SEM_WAIT, 0,
+     "%T called sem_wait on %O: the value was %V, more than 0, so it takes one and goes on "
+     "without waiting.",
+     "%T 对 %O 执行 sem_wait：值为 %V，大于 0，于是拿走一个，无需等待，继续执行。"},
+    {EV_SEM_WAIT, 1,
+     "%T called sem_wait on %O, but the value is 0: there is nothing to take, so %T blocks "
+     "until another task posts %O.",
+     "%T 对 %O 执行 sem_wait，但值为 0：没有可拿的，于是 %T 阻塞，直到别的任务对 %O 执行 sem_post。"},
+    {EV_SEM_ACQUIRED, -1, "%T got past sem_wait on %O; its value is now %V.",
+     "%T 通过了 %O 上的 sem_wait；%O 的值现在是 %V。"},
+    {EV_SEM_POST, -1,
+     "%T posted %O: the value is now %V. If a task was blocked on %O, the kernel wakes one.",
+     "%T 对 %O 执行 sem_post：值变为 %V。如果有任务阻塞在 %O 上，内核会唤醒其中一个。"},
+    {EV_MUTEX_WAIT, 0, "%T asks for the lock %O; it is free, so %T will get it at once.",
+     "%T 请求锁 %O；锁是空闲的，%T 会立刻得到它。"},
+    {EV_MUTEX_WAIT, 1,
+     "%T asks for the lock %O, but another task holds it: %T blocks until it is unlocked.",
+     "%T 请求锁 %O，但锁被别的任务持有：%T 阻塞，直到锁被释放。"},
+    {EV_MUTEX_ACQUIRED, -1,
+     "%T holds the lock %O: no other task can enter this critical section until it unlocks.",
+     "%T 持有锁 %O：在它解锁之前，其他任务都不能进入这个临界区。"},
+    {EV_MUTEX_RELEASE, -1, "%T unlocked %O; a task waiting for it (if any) can now take it.",
+     "%T 释放了锁 %O；如果有任务在等它，现在可以拿到了。"},
+    {EV_COND_WAIT, -1,
+     "%T waits on condition %O: it releases the lock %M and sleeps until another task "
+     "signals %O.",
+     "%T 在条件变量 %O 上等待：它释放锁 %M 并睡眠，直到别的任务通知 %O。"},
+    {EV_COND_WAKE, -1,
+     "%T woke up from %O and holds %M again; it must re-check its condition, because the "
+     "state may have changed meanwhile.",
+     "%T 从 %O 上醒来，重新持有 %M；它必须再检查一次条件，因为状态可能已经变了。"},
+    {EV_COND_SIGNAL, -1, "%T signalled %O: one task waiting on it will wake.",
+     "%T 通知了 %O：一个在其上等待的任务会被唤醒。"},
+    {EV_COND_BROADCAST, -1,
+     "%T broadcast on %O: every waiting task wakes and competes for the lock.",
+     "%T 在 %O 上广播：所有等待的任务都会醒来并争夺锁。"},
+    {EV_QUEUE_PUT, -1, "%T put item %I into %O, which now holds %V%C.",
+     "%T 把第 %I 项放入 %O，现在共有 %V%C 项。"},
+    {EV_QUEUE_GET, -1, "%T took item %I from %O; %V%C left.",
+     "%T 从 %O 取走第 %I 项；还剩 %V%C 项。"},
+    {EV_BLOCK, -1, "%T blocks on %O: it sleeps in the kernel and uses no CPU until woken.",
+     "%T 阻塞在 %O 上：它在内核中睡眠，被唤醒之前不占用 CPU。"},
+    {EV_UNBLOCK, -1, "%T was woken and continues past %O.", "%T 被唤醒，越过 %O 继续执行。"},
+    {EV_PIPE_WRITE, -1, "%T wrote %I bytes into pipe %O; %V bytes wait to be read.",
+     "%T 向管道 %O 写入 %I 字节；有 %V 字节等待读取。"},
+    {EV_PIPE_READ, 0, "%T read %I bytes from pipe %O; %V bytes remain.",
+     "%T 从管道 %O 读出 %I 字节；还剩 %V 字节。"},
+    {EV_PIPE_READ, 1,
+     "%T read end-of-file from pipe %O: every write end is closed, so no more data can come.",
+     "%T 从管道 %O 读到文件结束：所有写端都已关闭，不会再有数据。"},
+    {EV_PIPE_CLOSE, 0, "%T closed the read end of pipe %O.", "%T 关闭了管道 %O 的读端。"},
+    {EV_PIPE_CLOSE, 1,
+     "%T closed the write end of pipe %O; once every write end is closed, readers see EOF.",
+     "%T 关闭了管道 %O 的写端；所有写端都关闭后，读者会读到文件结束。"},
+    {EV_MQ_SEND, -1, "%T sent message %I to queue %O; %V%C are queued.",
+     "%T 向消息队列 %O 发送了消息 %I；队列中有 %V%C 条。"},
+    {EV_MQ_RECV, -1, "%T received message %I from queue %O; %V%C left.",
+     "%T 从消息队列 %O 收到消息 %I；还剩 %V%C 条。"},
+    {EV_SHM_WRITE, -1,
+     "%T wrote %V into %O[%I]: other processes mapping %O see it at once, without a copy.",
+     "%T 把 %V 写入 %O[%I]：映射了 %O 的其他进程立刻就能看到，无需复制。"},
+    {EV_SHM_READ, -1, "%T read %V from %O[%I].", "%T 从 %O[%I] 读到 %V。"},
+    {EV_SIG_SEND, -1, "%T sent signal %S to pid %A.", "%T 向 pid %A 发送了信号 %S。"},
+    {EV_SIG_HANDLE, -1,
+     "%T is running its handler for %S: the signal interrupted whatever it was doing.",
+     "%T 正在执行 %S 的信号处理函数：信号打断了它原来正在做的事。"},
+    {EV_EVENT_WAIT, 0, "%T checks event %O: it is set, so %T goes on.",
+     "%T 检查事件 %O：事件已置位，%T 继续执行。"},
+    {EV_EVENT_WAIT, 1, "%T waits for event %O, which is not set: %T blocks until it is.",
+     "%T 等待事件 %O，但它未置位：%T 阻塞，直到事件被置位。"},
+    {EV_EVENT_SET, -1, "%T set event %O: every task waiting on it may proceed.",
+     "%T 置位了事件 %O：所有等待它的任务都可以继续。"},
+    {EV_EVENT_CLEAR, -1, "%T cleared event %O: tasks that wait on it will now block.",
+     "%T 清除了事件 %O：之后等待它的任务会阻塞。"},
+    {EV_PROC_FORK, 0, "The kernel saw %T created as a new process (parent %A).",
+     "内核看到 %T 作为新进程被创建（父进程 %A）。"},
+    {EV_PROC_FORK, 1, "The kernel saw %T created as a new thread of process %P.",
+     "内核看到 %T 作为进程 %P 的新线程被创建。"},
+    {EV_PROC_EXEC, -1, "%T called exec: same pid, a new program (%X).",
+     "%T 调用了 exec：pid 不变，换成了新程序（%X）。"},
+    {EV_PROC_EXIT, -1, "The kernel saw %T exit (code %V).", "内核看到 %T 退出（代码 %V）。"},
+    {EV_SIG_GENERATE, -1, "The kernel queued signal %S for %T (sent by pid %A).",
+     "内核为 %T 挂起了信号 %S（由 pid %A 发送）。"},
+    {EV_SIG_DELIVER, -1, "The kernel delivered %S to %T.", "内核把 %S 递送给了 %T。"},
+    {EV_TCP_STATE, -1, "%O: TCP state %Q → %N.", "%O：TCP 状态 %Q → %N。"},
+    {EV_FORK_RET, 0,
+     "fork() returned 0 in %T: 0 means \"I am the child\". Both copies continue from the same "
+     "line.",
+     "fork() 在 %T 中返回 0：0 表示“我是子进程”。两个副本从同一行继续执行。"},
+    {EV_FORK_RET, 1,
+     "fork() returned %V in %T: the child's pid, so this copy is the parent.",
+     "fork() 在 %T 中返回 %V：这是子进程的 pid，所以这个副本是父进程。"},
+    {EV_FORK_RET, 2, "fork() failed in %T (%V): no child was created.",
+     "fork() 在 %T 中失败（%V）：没有创建子进程。"},
+    {EV_VAR, -1, "%T set %O to %V.", "%T 把 %O 设为 %V。"},
+    {EV_REPARENT, -1,
+     "%T became an orphan: its parent %A died, so it was adopted by %V, which will reap it.",
+     "%T 成了孤儿进程：父进程 %A 已经结束，它被 %V 收养，将由 %V 回收。"},
+    {EV_ACTION, -1, "The teacher pressed '%I': %L.", "老师按下了“%I”：%L。"},
+};
+
+static const char *const KIND_ZH[OK__COUNT] = {
+    "信号量", "互斥锁", "条件变量", "事件", "队列", "管道",
+    "消息队列", "共享内存", "套接字", "进程", "信号",
+};
+
+static const char *const TCP_STATES[] = {
+    "?",         "ESTABLISHED", "SYN_SENT",   "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",  "TIME_WAIT",
+    "CLOSE",     "CLOSE_WAIT",  "LAST_ACK",   "LISTEN",   "CLOSING",   "NEW_SYN_RECV",
+};
+
+const char *narrate_kind_word(unsigned obj_kind, int lang)
+{
+    if (obj_kind >= OK__COUNT)
+        return "?";
+    return lang == LANG_ZH ? KIND_ZH[obj_kind] : obj_kind_name(obj_kind);
+}
+
+static const char *tcp_state_name(int64_t s)
+{
+    if (s < 0 || (size_t)s >= sizeof(TCP_STATES) / sizeof(TCP_STATES[0]))
+        return "?";
+    return TCP_STATES[s];
+}
+
+const char *narrate_task_name(const struct model *m, const struct ev *e, char *buf, size_t n)
+{
+    uint32_t idx = MODEL_NO_TASK;
+    if (e->task != EV_NO_TASK)
+        idx = model_task_by_slot(m, e->task);
+    if (idx == MODEL_NO_TASK && e->tid)
+        idx = model_task_by_tid(m, e->tid);
+    if (idx != MODEL_NO_TASK && idx < m->ntasks && m->tasks[idx].name[0])
+        snprintf(buf, n, "%s", m->tasks[idx].name);
+    else if (e->tid)
+        snprintf(buf, n, "tid %d", (int)e->tid);
+    else
+        snprintf(buf, n, "?");
+    return buf;
+}
+
+static const struct model_task *event_task(const struct model *m, const struct ev *e)
+{
+    uint32_t idx = MODEL_NO_TASK;
+    if (e->task != EV_NO_TASK)
+        idx = model_task_by_slot(m, e->task);
+    if (idx == MODEL_NO_TASK && e->tid)
+        idx = model_task_by_tid(m, e->tid);
+    return idx < m->ntasks ? &m->tasks[idx] : NULL;
+}
+
+static const struct model_obj *obj_at(const struct model *m, uint64_t id)
+{
+    return id < m->nobjs ? &m->objs[id] : NULL;
+}
+
+static const char *obj_name(const struct model *m, uint64_t id)
+{
+    const struct model_obj *o = obj_at(m, id);
+    return o && o->name[0] ? o->name : "?";
+}
+
+/* Which template of a kind applies to e (see NARR's variants). */
+static int variant_of(const struct model *m, const struct ev *e)
+{
+    const struct model_task *t = event_task(m, e);
+    switch (e->kind) {
+    case EV_TASK_START:
+        return e->item == TK_THREAD;
+    case EV_TASK_EXIT:
+        return t && t->kind == TK_THREAD;
+    case EV_SEM_WAIT:
+    case EV_MUTEX_WAIT:
+    case EV_EVENT_WAIT:
+        return e->aux != 0;
+    case EV_PIPE_READ:
+        return e->item == 0;
+    case EV_PIPE_CLOSE:
+        return e->aux != 0;
+    case EV_PROC_FORK:
+        return e->item != 0;
+    case EV_FORK_RET:
+        return e->val == 0 ? 0 : e->val > 0 ? 1 : 2;
+    default:
+        return 0;
+    }
+}
+
+static const struct narr *find_template(unsigned kind, int variant)
+{
+    for (size_t i = 0; i < sizeof(NARR) / sizeof(NARR[0]); i++)
+        if (NARR[i].kind == kind && (NARR[i].variant < 0 || NARR[i].variant == variant))
+            return &NARR[i];
+    return NULL;
+}
+
+static const char *action_label(const struct scn_ctx *ctx, int64_t key, int lang)
+{
+    if (!ctx || !ctx->sc)
+        return "";
+    for (size_t i = 0; i < ctx->sc->nactions; i++)
+        if (ctx->sc->actions[i].key == key)
+            return lang == LANG_ZH ? ctx->sc->actions[i].label_zh : ctx->sc->actions[i].label_en;
+    return "";
+}
+
+struct expand_ctx {
+    const struct scn_ctx *ctx;
+    const struct model *m;
+    const struct ev *e;
+    int lang;
+};
+
+/* The text one placeholder letter stands for, into tmp. */
+static const char *placeholder(const struct expand_ctx *x, char c, char *tmp, size_t n)
+{
+    const struct ev *e = x->e;
+    const struct model_obj *o = obj_at(x->m, e->obj);
+    switch (c) {
+    case 'T':
+        return narrate_task_name(x->m, e, tmp, n);
+    case 'O':
+        return obj_name(x->m, e->obj);
+    case 'M':
+        return obj_name(x->m, (uint64_t)e->item);
+    case 'K':
+        return narrate_kind_word(o ? o->kind : (unsigned)e->aux, x->lang);
+    case 'P':
+        snprintf(tmp, n, "%d", (int)e->pid);
+        return tmp;
+    case 'D':
+        snprintf(tmp, n, "%d", (int)e->tid);
+        return tmp;
+    case 'V':
+        snprintf(tmp, n, "%lld", (long long)e->val);
+        return tmp;
+    case 'I':
+        if (e->kind == EV_ACTION && e->item > ' ' && e->item < 127)
+            snprintf(tmp, n, "%c", (int)e->item);
+        else
+            snprintf(tmp, n, "%lld", (long long)e->item);
+        return tmp;
+    case 'A':
+        snprintf(tmp, n, "%lld", (long long)e->aux);
+        return tmp;
+    case 'S': {
+        const char *ab = sigabbrev_np((int)e->val);
+        snprintf(tmp, n, "SIG%s", ab ? ab : "?");
+        return tmp;
+    }
+    case 'X':
+        snprintf(tmp, n, "%.*s", EV_TEXT_MAX, (e->flags & EVF_TEXT) ? e->text : "");
+        return tmp;
+    case 'C': {
+        int64_t cap = e->kind == EV_OBJ_CREATE ? e->item : o ? o->capacity : 0;
+        if (cap > 0)
+            snprintf(tmp, n, "/%lld", (long long)cap);
+        else
+            tmp[0] = '\0';
+        return tmp;
+    }
+    case 'N':
+        return tcp_state_name(e->val);
+    case 'Q':
+        return tcp_state_name(e->item);
+    case 'L':
+        return action_label(x->ctx, e->item, x->lang);
+    default:
+        snprintf(tmp, n, "%c", c);
+        return tmp;
+    }
+}
+
+/* Expand tmpl into buf, never past n bytes. */
+static void expand(const struct expand_ctx *x, const char *tmpl, char *buf, size_t n)
+{
+    size_t len = 0;
+    char tmp[96];
+    buf[0] = '\0';
+    for (const char *p = tmpl; *p && len + 1 < n; p++) {
+        const char *s;
+        size_t sl;
+        if (*p == '%' && p[1]) {
+            p++;
+            s = placeholder(x, *p, tmp, sizeof(tmp));
+            sl = strlen(s);
+        } else {
+            s = p;
+            sl = 1;
+        }
+        if (len + sl >= n)
+            sl = n - 1 - len;
+        memcpy(buf + len, s, sl);
+        len += sl;
+    }
+    buf[len] = '\0';
+}
+
+int narrate_event(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
+                  char *buf, size_t n)
+{
+    if (!n)
+        return 0;
+    buf[0] = '\0';
+    if (ctx && ctx->sc && ctx->sc->narrate && ctx->sc->narrate(ctx, m, e, lang, buf, n) == 1)
+        return 1;
+    const struct narr *t = find_template(e->kind, variant_of(m, e));
+    if (!t)
+        return 0; /* state samples, scheduler switches and wakeups: noise here */
+    struct expand_ctx x = {ctx, m, e, lang};
+    expand(&x, lang == LANG_ZH ? t->zh : t->en, buf, n);
+    return 1;
+}
+
+int narrate_call(const struct model *m, unsigned kind, uint32_t obj, char *buf, size_t n)
+{
+    const char *k = ev_kind_name(kind);
+    if (obj != EV_NO_OBJ)
+        return snprintf(buf, n, "%s(%s)", k ? k : "?", obj_name(m, obj));
+    return snprintf(buf, n, "%s", k ? k : "?");
+}
+
+/* The value part of a brief line. */
+static int brief_value(const struct ev *e, char *buf, size_t n)
+{
+    switch (e->kind) {
+    case EV_SEM_WAIT:
+        return snprintf(buf, n, " =%lld%s", (long long)e->val, e->aux ? " blocks" : "");
+    case EV_MUTEX_WAIT:
+        return snprintf(buf, n, "%s", e->aux ? " contended, blocks" : "");
+    case EV_EVENT_WAIT:
+        return snprintf(buf, n, "%s", e->aux ? " blocks" : "");
+    case EV_SEM_ACQUIRED:
+    case EV_SEM_POST:
+    case EV_EVENT_SET:
+    case EV_EVENT_CLEAR:
+    case EV_VAR:
+        return snprintf(buf, n, " → %lld", (long long)e->val);
+    case EV_QUEUE_PUT:
+    case EV_QUEUE_GET:
+    case EV_MQ_SEND:
+    case EV_MQ_RECV:
+        return snprintf(buf, n, " #%lld depth %lld", (long long)e->item, (long long)e->val);
+    case EV_PIPE_WRITE:
+    case EV_PIPE_READ:
+        return snprintf(buf, n, " %lldB, %lldB in pipe", (long long)e->item, (long long)e->val);
+    case EV_SHM_WRITE:
+    case EV_SHM_READ:
+        return snprintf(buf, n, " [%lld]=%lld", (long long)e->item, (long long)e->val);
+    case EV_OBJ_CREATE:
+        return snprintf(buf, n, " =%lld", (long long)e->val);
+    default:
+        buf[0] = '\0';
+        return 0;
+    }
+}
+
+/* Brief lines of events that do not touch an object. */
+static int brief_task_event(const struct ev *e, const char *k, char *buf, size_t n)
+{
+    const char *sig = sigabbrev_np((int)e->val);
+    switch (e->kind) {
+    case EV_TASK_START:
+        return snprintf(buf, n, "%s pid %d ppid %lld", k, (int)e->pid, (long long)e->aux);
+    case EV_TASK_EXIT:
+    case EV_PROC_EXIT:
+        return snprintf(buf, n, "%s status %lld", k, (long long)e->val);
+    case EV_TASK_REAPED:
+        return snprintf(buf, n, "%s status %lld by %lld", k, (long long)e->val,
+                        (long long)e->aux);
+    case EV_STATE: {
+        const char *s = task_state_name((unsigned)e->val);
+        return snprintf(buf, n, "state → %s (%s)", s ? s : "?", ev_src_name(e->src));
+    }
+    case EV_NOTE:
+    case EV_PROC_EXEC:
+        return snprintf(buf, n, "%s \"%.*s\"", k, EV_TEXT_MAX, e->text);
+    case EV_FORK_RET:
+        return snprintf(buf, n, "fork() = %lld", (long long)e->val);
+    case EV_SIG_SEND:
+    case EV_SIG_GENERATE:
+        return snprintf(buf, n, "%s SIG%s → %lld", k, sig ? sig : "?", (long long)e->aux);
+    case EV_SIG_HANDLE:
+    case EV_SIG_DELIVER:
+        return snprintf(buf, n, "%s SIG%s", k, sig ? sig : "?");
+    case EV_REPARENT:
+        return snprintf(buf, n, "reparent %lld → %lld", (long long)e->aux, (long long)e->val);
+    case EV_ACTION:
+        return snprintf(buf, n, "action '%c'", (e->item > ' ' && e->item < 127) ? (int)e->item : '?');
+    case EV_SCHED_IN:
+    case EV_WAKEUP:
+        return snprintf(buf, n, "%s cpu%lld", k, (long long)e->aux);
+    default:
+        return snprintf(buf, n, "%s", k);
+    }
+}
+
+int narrate_brief(const struct model *m, const struct ev *e, char *buf, size_t n)
+{
+    const char *k = ev_kind_name(e->kind);
+    if (!k)
+        k = "?";
+    if (!(model_event_touches_object(e->kind) && e->obj != EV_NO_OBJ))
+        return brief_task_event(e, k, buf, n);
+    if (e->kind == EV_TCP_STATE)
+        return snprintf(buf, n, "tcp(%s) %s → %s", obj_name(m, e->obj), tcp_state_name(e->item),
+                        tcp_state_name(e->val));
+    char val[64];
+    brief_value(e, val, sizeof(val));
+    return snprintf(buf, n, "%s(%s)%s", k, obj_name(m, e->obj), val);
+}
+
+/* Why a task is blocked on object o. */
+static int narrate_blocked(const struct model *m, const struct model_task *t,
+                           const struct model_obj *o, int lang, char *buf, size_t n)
+{
+    const char *holder = o->holder < m->ntasks ? m->tasks[o->holder].name : "-";
+    int zh = lang == LANG_ZH;
+    switch (o->kind) {
+    case OK_SEMAPHORE:
+        return snprintf(buf, n,
+                        zh ? "%s 阻塞在信号量 %s 上（值 %lld）：值为 0 时 sem_wait 只能等待，"
+                             "直到别的任务执行 sem_post(%s)。它在内核里睡眠，不占 CPU。"
+                           : "%s is blocked on semaphore %s (value %lld): sem_wait cannot take "
+                             "from 0, so it sleeps in the kernel, using no CPU, until another "
+                             "task calls sem_post(%s).",
+                        t->name, o->name, (long long)o->value, o->name);
+    case OK_MUTEX:
+        return snprintf(buf, n,
+                        zh ? "%s 在等待锁 %s，锁现在由 %s 持有；持有者解锁后它才能继续。"
+                           : "%s waits for the lock %s, held by %s; it continues only after the "
+                             "holder unlocks it.",
+                        t->name, o->name, holder);
+    case OK_CONDVAR:
+        return snprintf(buf, n,
+                        zh ? "%s 在条件变量 %s 上睡眠，等待别的任务 signal 或 broadcast。"
+                           : "%s sleeps on condition %s until another task signals or "
+                             "broadcasts it.",
+                        t->name, o->name);
+    default:
+        return snprintf(buf, n,
+                        zh ? "%s 阻塞在%s %s 上（值 %lld），被唤醒之前不占用 CPU。"
+                           : "%s is blocked on %s %s (value %lld) and uses no CPU until woken.",
+                        t->name, narrate_kind_word(o->kind, lang), o->name, (long long)o->value);
+    }
+}
+
+int narrate_task(const struct model *m, const struct model_task *t, int lang, char *buf,
+                 size_t n)
+{
+    int zh = lang == LANG_ZH;
+    if (t->state == TS_BLOCKED && t->blocked_on < m->nobjs)
+        return narrate_blocked(m, t, &m->objs[t->blocked_on], lang, buf, n);
+    switch (t->state) {
+    case TS_NEW:
+        return snprintf(buf, n, zh ? "%s 刚被创建，还没有运行。" : "%s was just created and has "
+                                                                   "not run yet.",
+                        t->name);
+    case TS_READY:
+        return snprintf(buf, n,
+                        zh ? "%s 已就绪：它可以运行，正在等待一个空闲的 CPU。"
+                           : "%s is ready: it could run and waits for a free CPU.",
+                        t->name);
+    case TS_RUNNING:
+        return snprintf(buf, n, zh ? "%s 正在运行。" : "%s is running.", t->name);
+    case TS_BLOCKED:
+        return snprintf(buf, n,
+                        zh ? "%s 在内核中睡眠（%s），被唤醒之前不占用 CPU。"
+                           : "%s sleeps in the kernel (%s) and uses no CPU until woken.",
+                        t->name, t->wchan[0] ? t->wchan : "?");
+    case TS_ZOMBIE:
+        return snprintf(buf, n,
+                        zh ? "%s 已退出（状态 %d），但父进程还没有调用 wait()：它是僵尸进程，"
+                             "只剩一个进程表项保存退出状态。"
+                           : "%s has exited (status %d) but its parent has not called wait() "
+                             "yet: it is a zombie, only a process entry holding its status.",
+                        t->name, (int)t->exit_status);
+    case TS_EXITED:
+        return snprintf(buf, n, zh ? "%s 已结束（状态 %d）。" : "%s has finished (status %d).",
+                        t->name, (int)t->exit_status);
+    default:
+        return snprintf(buf, n,
+                        zh ? "%s 已退出并被父进程回收（状态 %d）。"
+                           : "%s has exited and was reaped by its parent (status %d).",
+                        t->name, (int)t->exit_status);
+    }
+}

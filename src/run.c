@@ -1,0 +1,711 @@
+/*
+ * run.c - the conductor's side of one scenario run.
+ *
+ * Lifecycle: run_open makes the shared region and the model; run_start opens the sources,
+ * runs the scenario's setup (which forks the workers) and hooks timers into the loop;
+ * run_poll drains, reaps and serves the step gate; run_stop kills what is left, drains the
+ * last events, checks the lesson's invariants and counts leaks. Workers die with the
+ * conductor even on SIGKILL (death signal, one process group), and the conductor is a
+ * child subreaper so orphans come back to it.
+ */
+#define _GNU_SOURCE
+#include "run.h"
+
+#include "snapshot.h"
+#include "sources/bpf.h"
+#include "sources/procfs.h"
+#include "trace.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <linux/futex.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define POLL_NS (2 * 1000 * 1000ull)
+#define PROC_NS (100 * 1000 * 1000ull)
+#define SETTLE_TIMEOUT_NS (60 * 1000 * 1000ull)
+#define STEP_GIVE_UP_NS (1500 * 1000 * 1000ull)
+#define BATCH_MAX 65536
+
+static volatile sig_atomic_t g_worker_pgid;
+static struct run *g_track_run; /* the run whose bpf source follows new workers */
+
+static void track_new_worker(pid_t pid)
+{
+    struct run *r = g_track_run;
+    if (r && r->bpf && getpid() == r->ctx.conductor)
+        bpf_source_track(r->bpf, pid);
+}
+static struct procfs_cache g_proc_cache;
+
+/* ---- open / start ---- */
+
+static void drop_to_sudo_user(struct instr_shared *sh)
+{
+    const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
+    if (geteuid() != 0 || !uid || !gid)
+        return;
+    sh->drop_uid = (uint32_t)strtoul(uid, NULL, 10);
+    sh->drop_gid = (uint32_t)strtoul(gid, NULL, 10);
+}
+
+int run_open(struct run **out, const struct scenario *sc, const long *params,
+             const struct run_opts *opts, char *err, size_t n)
+{
+    struct run *r = calloc(1, sizeof(*r));
+    if (!r) {
+        snprintf(err, n, "out of memory");
+        return -1;
+    }
+    r->sc = sc;
+    r->opts = *opts;
+    r->ctx.sc = sc;
+    r->ctx.lang = opts->lang;
+    r->ctx.conductor = getpid();
+    r->step_pick = -1;
+    r->poll_timer = r->proc_timer = r->pace_timer = -1;
+    r->delay_ms = opts->delay_ms;
+    scenario_defaults(sc, r->ctx.param);
+    if (params)
+        memcpy(r->ctx.param, params, sizeof(long) * sc->nparams);
+
+    uint32_t tasks = (sc->max_tasks ? sc->max_tasks(&r->ctx) : 64) + 1;
+    uint32_t ring_cap = tasks <= 128 ? 16384 : 1024;
+    int rc = instr_region_create(&r->sh, tasks, ring_cap, sc->shared_size + (16u << 20));
+    if (rc < 0) {
+        snprintf(err, n, "cannot make the shared region: %s", strerror(-rc));
+        goto fail;
+    }
+    r->ctx.shared = instr_shared_alloc(sc->shared_size ? sc->shared_size : 1);
+    r->batch_cap = BATCH_MAX;
+    r->batch = calloc(r->batch_cap, sizeof(*r->batch));
+    if (!r->batch || model_init(&r->model, 8192, 1u << 18) < 0) {
+        snprintf(err, n, "out of memory");
+        goto fail;
+    }
+    drop_to_sudo_user(r->sh);
+    instr_task_begin("ipcscope", TK_PROCESS);
+    *out = r;
+    return 0;
+fail:
+    run_close(r);
+    return -1;
+}
+
+static json_t *params_json(const struct run *r)
+{
+    json_t *p = json_object();
+    for (size_t i = 0; i < r->sc->nparams; i++)
+        json_object_set_new(p, r->sc->params[i].key, json_integer(r->ctx.param[i]));
+    return p;
+}
+
+static void poll_timer_cb(struct loop *lp, int id, void *arg)
+{
+    (void)lp;
+    (void)id;
+    run_poll(arg);
+}
+
+static void proc_timer_cb(struct loop *lp, int id, void *arg);
+static void pace_timer_cb(struct loop *lp, int id, void *arg);
+static void bpf_ready_cb(struct loop *lp, int fd, uint32_t events, void *arg);
+
+static void open_sources(struct run *r)
+{
+    r->procfs_on = 1;
+    if (r->opts.no_bpf) {
+        snprintf(r->bpf_reason, sizeof(r->bpf_reason), "turned off (--no-bpf)");
+        return;
+    }
+    if (bpf_source_open(&r->bpf, r->bpf_reason, sizeof(r->bpf_reason)) < 0)
+        r->bpf = NULL;
+}
+
+static int add_timers(struct run *r, struct loop *lp)
+{
+    r->loop = lp;
+    r->poll_timer = loop_add_timer(lp, POLL_NS, poll_timer_cb, r);
+    r->proc_timer = loop_add_timer(lp, PROC_NS, proc_timer_cb, r);
+    r->pace_timer = loop_add_timer(lp, 0, pace_timer_cb, r);
+    if (r->poll_timer < 0 || r->proc_timer < 0 || r->pace_timer < 0)
+        return -1;
+    if (r->bpf)
+        loop_add_fd(lp, bpf_source_fd(r->bpf), EPOLLIN, bpf_ready_cb, r);
+    return 0;
+}
+
+int run_start(struct run *r, struct loop *lp, char *err, size_t n)
+{
+    if (r->opts.record) {
+        json_t *p = params_json(r);
+        r->trace = trace_create(r->opts.record, r->sc->id, p, err, n);
+        json_decref(p);
+        if (!r->trace)
+            return -1;
+    }
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    open_sources(r);
+    r->t_start_ns = loop_now_ns();
+    r->sh->t0 = r->t_start_ns;
+    run_set_mode(r, r->opts.step ? RUN_STEP : RUN_RUN);
+
+    g_track_run = r;
+    instr_spawn_hook = track_new_worker;
+    int rc = r->sc->setup(&r->ctx, err, n);
+    r->started = 1;
+    g_worker_pgid = atomic_load(&r->sh->worker_pgid);
+    if (rc < 0) {
+        run_stop(r);
+        return -1;
+    }
+    if (add_timers(r, lp) < 0) {
+        snprintf(err, n, "cannot create timers");
+        run_stop(r);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- draining ---- */
+
+static const char *task_name_of(const struct run *r, const struct ev *e)
+{
+    if (e->task != EV_NO_TASK && e->task < r->sh->max_tasks)
+        return r->sh->tasks[e->task].name;
+    uint32_t idx = model_task_by_tid(&r->model, e->tid);
+    return idx != MODEL_NO_TASK ? r->model.tasks[idx].name : NULL;
+}
+
+static const char *obj_name_of(const struct run *r, const struct ev *e)
+{
+    if (e->obj < INSTR_MAX_OBJS)
+        return r->sh->objs[e->obj].name;
+    if (e->obj < r->model.nobjs)
+        return r->model.objs[e->obj].name;
+    return NULL;
+}
+
+static void apply(struct run *r, const struct ev *e)
+{
+    const char *tn = task_name_of(r, e);
+    const char *on = e->obj != EV_NO_OBJ ? obj_name_of(r, e) : NULL;
+    model_apply(&r->model, e, tn, on);
+    if (r->trace)
+        trace_write_event(r->trace, e, r->t_start_ns, task_name_of(r, e), on);
+    /* follow new worker processes in the kernel probes */
+    if (r->bpf && e->kind == EV_TASK_START && e->item == TK_PROCESS && e->task != 0)
+        bpf_source_track(r->bpf, e->pid);
+}
+
+static int cmp_ev(const void *a, const void *b)
+{
+    const struct ev *x = a, *y = b;
+    return x->t < y->t ? -1 : x->t > y->t;
+}
+
+static void flush(struct run *r, size_t *len)
+{
+    qsort(r->batch, *len, sizeof(*r->batch), cmp_ev);
+    for (size_t i = 0; i < *len; i++)
+        apply(r, &r->batch[i]);
+    *len = 0;
+}
+
+struct batch_ctx {
+    struct run *r;
+    size_t *len;
+};
+
+static void batch_emit(const struct ev *e, void *arg)
+{
+    struct batch_ctx *b = arg;
+    if (*b->len == b->r->batch_cap)
+        flush(b->r, b->len);
+    b->r->batch[(*b->len)++] = *e;
+}
+
+/* Move every pending record of every ring (and the bpf ring) into the model, in time order
+ * within each batch; per-object order is kept by seq (see model.c). */
+static void drain(struct run *r)
+{
+    size_t len = 0;
+    uint32_t ntasks = atomic_load(&r->sh->ntasks);
+    if (ntasks > r->sh->max_tasks)
+        ntasks = r->sh->max_tasks;
+    uint64_t dropped = 0;
+    for (uint32_t s = 0; s < ntasks; s++) {
+        struct ring *ring = instr_ring(r->sh, s);
+        for (;;) {
+            if (len == r->batch_cap)
+                flush(r, &len);
+            size_t room = r->batch_cap - len;
+            size_t got = ring_pop(ring, r->batch + len, room);
+            len += got;
+            if (got < room)
+                break;
+        }
+        dropped += ring_dropped(ring);
+    }
+    if (r->bpf) {
+        struct batch_ctx b = {r, &len};
+        bpf_source_drain(r->bpf, batch_emit, &b);
+        dropped += bpf_source_lost(r->bpf);
+    }
+    flush(r, &len);
+    r->model.dropped = dropped;
+}
+
+static void bpf_ready_cb(struct loop *lp, int fd, uint32_t events, void *arg)
+{
+    (void)lp;
+    (void)fd;
+    (void)events;
+    drain(arg);
+}
+
+/* ---- reaping ---- */
+
+static void emit_reaped(struct run *r, pid_t pid, int status)
+{
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    uint32_t ntasks = atomic_load(&r->sh->ntasks);
+    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks; s++) {
+        struct instr_task *t = &r->sh->tasks[s];
+        if (t->pid != pid)
+            continue;
+        struct ev e = {.kind = EV_TASK_REAPED,
+                       .src = EV_SRC_INSTR,
+                       .task = s,
+                       .pid = t->pid,
+                       .tid = t->tid,
+                       .obj = EV_NO_OBJ,
+                       .val = code,
+                       .aux = getpid()};
+        instr_emit_ev(&e);
+    }
+}
+
+/* Collect every child that has ended. Returns 1 when no child is left at all. */
+static int reap(struct run *r, int block)
+{
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, (block ? 0 : WNOHANG) | __WALL);
+        if (pid > 0) {
+            emit_reaped(r, pid, status);
+            continue;
+        }
+        if (pid < 0 && errno == EINTR)
+            continue;
+        return pid < 0 && errno == ECHILD;
+    }
+}
+
+/* ---- the gate ---- */
+
+static void wake_slot(struct instr_task *t)
+{
+    syscall(SYS_futex, (uint32_t *)&t->gate, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+size_t run_gate_waiters(const struct run *r, int *slots, size_t n)
+{
+    size_t count = 0;
+    uint32_t ntasks = atomic_load(&r->sh->ntasks);
+    int tmp[1024];
+    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks && count < 1024; s++)
+        if (atomic_load(&r->sh->tasks[s].gate) == GS_WAITING)
+            tmp[count++] = (int)s;
+    /* oldest first: by the grant count at arrival, then by slot */
+    for (size_t i = 1; i < count; i++) {
+        int v = tmp[i];
+        uint64_t tv = atomic_load(&r->sh->tasks[v].gate_ticket);
+        size_t j = i;
+        while (j > 0 && atomic_load(&r->sh->tasks[tmp[j - 1]].gate_ticket) > tv)
+            tmp[j] = tmp[j - 1], j--;
+        tmp[j] = v;
+    }
+    for (size_t i = 0; i < count && i < n; i++)
+        slots[i] = tmp[i];
+    return count;
+}
+
+/* Every live task is either waiting at the gate or asleep in the kernel. */
+static int settled(const struct run *r)
+{
+    uint32_t ntasks = atomic_load(&r->sh->ntasks);
+    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks; s++) {
+        struct instr_task *t = &r->sh->tasks[s];
+        if (atomic_load(&t->exited) || atomic_load(&t->gate) == GS_WAITING)
+            continue;
+        struct procfs_stat st;
+        if (procfs_read_stat(t->pid, t->tid, &st) < 0)
+            continue;
+        if (st.state == 'R')
+            return 0;
+    }
+    return 1;
+}
+
+static void grant(struct run *r, int slot)
+{
+    struct instr_task *t = &r->sh->tasks[slot];
+    uint32_t expect = GS_WAITING;
+    if (!atomic_compare_exchange_strong(&t->gate, &expect, GS_GRANTED))
+        return;
+    atomic_fetch_add(&r->sh->gate_grants, 1);
+    r->steps++;
+    wake_slot(t);
+}
+
+static void serve_gate(struct run *r)
+{
+    if (!r->step_pending)
+        return;
+    uint64_t waited = loop_now_ns() - r->step_asked_ns;
+    if (waited < SETTLE_TIMEOUT_NS && !settled(r))
+        return;
+
+    int slots[256];
+    size_t n = run_gate_waiters(r, slots, 256);
+    if (n == 0) {
+        if (waited > STEP_GIVE_UP_NS) {
+            r->step_pending = 0;
+            snprintf(r->status, sizeof(r->status),
+                     "nothing can move: no task is waiting at the gate (all blocked or ended)");
+        }
+        return;
+    }
+    int pick = slots[0];
+    for (size_t i = 0; i < n && i < 256; i++)
+        if (slots[i] == r->step_pick)
+            pick = slots[i];
+    if (r->step_pick >= 0 && pick != r->step_pick)
+        snprintf(r->status, sizeof(r->status), "%s is not at the gate; moved %s instead",
+                 r->sh->tasks[r->step_pick].name, r->sh->tasks[pick].name);
+    grant(r, pick);
+    r->step_pending = 0;
+    r->step_pick = -1;
+}
+
+void run_step(struct run *r, int slot)
+{
+    if (r->mode == RUN_RUN && r->delay_ms == 0)
+        run_set_mode(r, RUN_STEP);
+    r->step_pending = 1;
+    r->step_pick = slot;
+    r->step_asked_ns = loop_now_ns();
+    r->status[0] = '\0';
+}
+
+static void release_all(struct run *r)
+{
+    atomic_store(&r->sh->gate_hold, 0);
+    uint32_t ntasks = atomic_load(&r->sh->ntasks);
+    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks; s++)
+        if (atomic_load(&r->sh->tasks[s].gate) == GS_WAITING)
+            wake_slot(&r->sh->tasks[s]);
+}
+
+static void arm_pace(struct run *r)
+{
+    if (!r->loop || r->pace_timer < 0)
+        return;
+    uint64_t period = r->mode == RUN_RUN ? (uint64_t)r->delay_ms * 1000000ull : 0;
+    loop_set_timer(r->loop, r->pace_timer, period);
+}
+
+void run_set_mode(struct run *r, enum run_mode mode)
+{
+    r->mode = mode;
+    if (mode == RUN_RUN && r->delay_ms == 0) {
+        r->step_pending = 0;
+        release_all(r);
+    } else {
+        atomic_store(&r->sh->gate_hold, 1);
+    }
+    if (mode == RUN_PAUSED)
+        r->step_pending = 0;
+    arm_pace(r);
+}
+
+void run_set_delay(struct run *r, unsigned delay_ms)
+{
+    r->delay_ms = delay_ms;
+    run_set_mode(r, r->mode);
+}
+
+static void pace_timer_cb(struct loop *lp, int id, void *arg)
+{
+    (void)lp;
+    (void)id;
+    struct run *r = arg;
+    if (r->mode == RUN_RUN && r->delay_ms && !r->step_pending) {
+        r->step_pending = 1;
+        r->step_pick = -1;
+        r->step_asked_ns = loop_now_ns();
+    }
+}
+
+/* ---- polling ---- */
+
+static void procfs_emit(const struct ev *e, void *arg)
+{
+    apply(arg, e);
+}
+
+static void proc_timer_cb(struct loop *lp, int id, void *arg)
+{
+    (void)lp;
+    (void)id;
+    struct run *r = arg;
+    if (r->stopped || !r->procfs_on)
+        return;
+    procfs_sample(&r->model, &g_proc_cache, loop_now_ns(), procfs_emit, r);
+}
+
+void run_poll(struct run *r)
+{
+    if (!r->started || r->stopped)
+        return;
+    drain(r);
+    int gone = reap(r, 0);
+    if (gone)
+        drain(r); /* the reaped records */
+    serve_gate(r);
+
+    if (r->finished)
+        return;
+    uint64_t now = loop_now_ns();
+    if (gone && atomic_load(&r->sh->ntasks) > 1)
+        r->finished = 1;
+    else if (r->sc->finished && r->sc->finished(&r->ctx, &r->model))
+        r->finished = 1;
+    else if (r->opts.duration_s > 0 && now - r->t_start_ns >= r->opts.duration_s * 1e9)
+        r->finished = 2; /* cut short */
+}
+
+int run_done(const struct run *r)
+{
+    return r->finished != 0;
+}
+
+int run_action(struct run *r, int key)
+{
+    for (size_t i = 0; i < r->sc->nactions; i++) {
+        const struct scenario_action *a = &r->sc->actions[i];
+        if (a->key != key)
+            continue;
+        r->status[0] = '\0';
+        int rc = a->fn(&r->ctx, r->status, sizeof(r->status));
+        instr_emit(EV_ACTION, EV_NO_OBJ, rc, key, 0);
+        return rc;
+    }
+    return -ENOENT;
+}
+
+/* ---- stopping ---- */
+
+static void kill_workers(struct run *r)
+{
+    atomic_store(&r->sh->stop, 1);
+    pid_t pgid = atomic_load(&r->sh->worker_pgid);
+    if (pgid > 0)
+        kill(-pgid, SIGKILL);
+    uint32_t ntasks = atomic_load(&r->sh->ntasks);
+    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks; s++) {
+        struct instr_task *t = &r->sh->tasks[s];
+        if (t->kind == TK_PROCESS && t->pid > 0 && t->pid != getpid())
+            kill(t->pid, SIGKILL);
+    }
+    release_all(r);
+}
+
+/* Living processes that belong to this run: in the worker group or children of ours. */
+static int count_leaked_processes(const struct run *r)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    pid_t me = getpid(), pgid = atomic_load(&r->sh->worker_pgid);
+    int count = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        pid_t pid = atoi(de->d_name);
+        struct procfs_stat st;
+        if (pid <= 0 || pid == me || procfs_read_stat(pid, 0, &st) < 0)
+            continue;
+        if ((pgid > 0 && st.pgid == pgid) || st.ppid == me)
+            count++;
+    }
+    closedir(d);
+    return count;
+}
+
+static int count_in_dir(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int count = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+            count++;
+    closedir(d);
+    return count;
+}
+
+static int count_leaked_ipc(void)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "ipcscope-%d-", (int)getpid());
+    return count_in_dir("/dev/shm", prefix) + count_in_dir("/dev/mqueue", prefix);
+}
+
+static void finish_checks(struct run *r)
+{
+    r->check_rc = 0;
+    r->check_why[0] = '\0';
+    if (r->finished != 1) {
+        snprintf(r->check_why, sizeof(r->check_why), "not checked: the run was cut short");
+        return;
+    }
+    if (r->sc->check)
+        r->check_rc = r->sc->check(&r->ctx, &r->model, r->check_why, sizeof(r->check_why));
+}
+
+static json_t *sources_json(const struct run *r)
+{
+    json_t *s = json_pack("{s:b, s:b, s:b}", "instr", 1, "procfs", r->procfs_on, "bpf",
+                          r->bpf != NULL);
+    if (!r->bpf)
+        json_object_set_new(s, "bpf_reason", json_string(r->bpf_reason));
+    return s;
+}
+
+static json_t *leaks_json(const struct run *r)
+{
+    return json_pack("{s:i, s:i}", "processes", r->leaked_procs, "ipc_objects", r->leaked_ipc);
+}
+
+void run_stop(struct run *r)
+{
+    if (!r || r->stopped || !r->sh)
+        return;
+    if (!r->finished)
+        r->finished = 2;
+    if (r->started) {
+        drain(r);
+        kill_workers(r);
+        reap(r, 1);
+        drain(r);
+    }
+    r->stopped = 1;
+    r->t_end_ns = loop_now_ns();
+    model_settle_times(&r->model, r->t_end_ns);
+    finish_checks(r);
+    if (r->sc->teardown)
+        r->sc->teardown(&r->ctx);
+    r->leaked_procs = count_leaked_processes(r);
+    r->leaked_ipc = count_leaked_ipc();
+    g_worker_pgid = 0;
+    if (r->trace) {
+        json_t *trl = json_pack("{s:I, s:I, s:o, s:o}", "duration_ms",
+                                (json_int_t)run_elapsed_ms(r), "dropped",
+                                (json_int_t)r->model.dropped, "sources", sources_json(r), "leaks",
+                                leaks_json(r));
+        trace_finish(r->trace, trl);
+        r->trace = NULL;
+    }
+}
+
+uint64_t run_elapsed_ms(const struct run *r)
+{
+    if (!r->t_start_ns)
+        return 0;
+    uint64_t end = r->stopped ? r->t_end_ns : loop_now_ns();
+    return (end - r->t_start_ns) / 1000000ull;
+}
+
+json_t *run_snapshot(struct run *r)
+{
+    uint64_t now = r->stopped ? r->t_end_ns : loop_now_ns();
+    json_t *s = json_pack("{s:s, s:o, s:I, s:o}", "scenario", r->sc->id, "params", params_json(r),
+                          "duration_ms", (json_int_t)run_elapsed_ms(r), "sources",
+                          sources_json(r));
+    snapshot_fill(s, &r->model, now);
+    json_object_set_new(s, "leaks", leaks_json(r));
+    json_object_set_new(s, "steps", json_integer((json_int_t)r->steps));
+    json_object_set_new(s, "completed", json_boolean(r->finished == 1));
+    json_object_set_new(s, "check", json_pack("{s:b, s:s}", "ok", r->check_rc == 0, "why",
+                                              r->check_why));
+    if (r->sc->snapshot)
+        r->sc->snapshot(&r->ctx, &r->model, s);
+    return s;
+}
+
+int run_restart(struct run **rp, char *err, size_t n)
+{
+    struct run *old = *rp;
+    struct loop *lp = old->loop;
+    const struct scenario *sc = old->sc;
+    long params[SCN_MAX_PARAMS];
+    memcpy(params, old->ctx.param, sizeof(params));
+    struct run_opts opts = old->opts;
+    opts.step = old->mode != RUN_RUN;
+    opts.delay_ms = old->delay_ms;
+    run_close(old);
+    *rp = NULL;
+    struct run *r;
+    if (run_open(&r, sc, params, &opts, err, n) < 0)
+        return -1;
+    if (run_start(r, lp, err, n) < 0) {
+        run_close(r);
+        return -1;
+    }
+    *rp = r;
+    return 0;
+}
+
+void run_close(struct run *r)
+{
+    if (!r)
+        return;
+    run_stop(r);
+    if (r->loop) {
+        if (r->poll_timer >= 0)
+            loop_del_timer(r->loop, r->poll_timer);
+        if (r->proc_timer >= 0)
+            loop_del_timer(r->loop, r->proc_timer);
+        if (r->pace_timer >= 0)
+            loop_del_timer(r->loop, r->pace_timer);
+        if (r->bpf)
+            loop_del_fd(r->loop, bpf_source_fd(r->bpf));
+    }
+    if (g_track_run == r)
+        g_track_run = NULL;
+    bpf_source_close(r->bpf);
+    procfs_cache_free(&g_proc_cache);
+    if (r->trace)
+        fclose(r->trace);
+    model_free(&r->model);
+    free(r->batch);
+    instr_region_destroy(r->sh);
+    free(r);
+}
+
+void run_emergency_kill(void)
+{
+    pid_t pgid = g_worker_pgid;
+    if (pgid > 0)
+        kill(-pgid, SIGKILL);
+}

@@ -1,0 +1,106 @@
+/*
+ * scenario.c - finding scenarios, chapter titles and parameter parsing.
+ *
+ * Parameters are validated here once, so every front end (command line, picker) gives the
+ * same message: which key or value was wrong and what would be accepted.
+ */
+#include "scenario.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const chapter_titles[][2] = {
+    {NULL, NULL},
+    {"Network layers", "网络分层"},
+    {"TCP", "TCP"},
+    {"UDP", "UDP"},
+    {"IO multiplexing", "IO 多路复用"},
+    {"Processes", "进程"},
+    {"Inter-process communication", "进程间通信"},
+    {"Synchronisation and mutual exclusion", "同步和互斥"},
+    {"Threads", "线程"},
+    {"Thread communication", "线程的通信"},
+    {"Concurrency and parallelism", "并发与并行"},
+    {"Server classes", "服务器类"},
+};
+
+const char *scenario_chapter_title(int chapter, int lang)
+{
+    int n = (int)(sizeof(chapter_titles) / sizeof(chapter_titles[0]));
+    if (chapter < 1 || chapter >= n)
+        return NULL;
+    return chapter_titles[chapter][lang == LANG_ZH ? 1 : 0];
+}
+
+const struct scenario *scenario_find(const char *id)
+{
+    for (size_t i = 0; i < scenario_count; i++)
+        if (strcmp(scenario_table[i]->id, id) == 0)
+            return scenario_table[i];
+    return NULL;
+}
+
+void scenario_defaults(const struct scenario *sc, long *values)
+{
+    for (size_t i = 0; i < sc->nparams && i < SCN_MAX_PARAMS; i++)
+        values[i] = sc->params[i].def;
+}
+
+static void list_keys(const struct scenario *sc, char *buf, size_t n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sc->nparams && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%s (%ld..%ld)", i ? ", " : "",
+                                 sc->params[i].key, sc->params[i].min, sc->params[i].max);
+    if (!sc->nparams)
+        snprintf(buf, n, "none");
+}
+
+int scenario_parse_param(const struct scenario *sc, const char *kv, long *values, char *err,
+                         size_t n)
+{
+    char keys[512];
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv) {
+        list_keys(sc, keys, sizeof(keys));
+        snprintf(err, n, "--param '%s': expected KEY=VALUE; %s accepts: %s", kv, sc->id, keys);
+        return -1;
+    }
+    size_t klen = (size_t)(eq - kv);
+    for (size_t i = 0; i < sc->nparams; i++) {
+        const struct scenario_param *p = &sc->params[i];
+        if (strlen(p->key) != klen || strncmp(p->key, kv, klen) != 0)
+            continue;
+        const char *v = eq + 1;
+        char *end;
+        errno = 0;
+        long val = strtol(v, &end, 10);
+        if (!*v || *end || errno) {
+            snprintf(err, n, "--param %s: '%s' is not a whole number; expected %ld..%ld", p->key,
+                     v, p->min, p->max);
+            return -1;
+        }
+        if (val < p->min || val > p->max) {
+            snprintf(err, n, "--param %s=%ld is out of range; expected %ld..%ld", p->key, val,
+                     p->min, p->max);
+            return -1;
+        }
+        values[i] = val;
+        return 0;
+    }
+    list_keys(sc, keys, sizeof(keys));
+    snprintf(err, n, "--param: %s has no parameter '%.*s'; it accepts: %s", sc->id, (int)klen, kv,
+             keys);
+    return -1;
+}
+
+long scn_param(const struct scn_ctx *ctx, const char *key)
+{
+    for (size_t i = 0; i < ctx->sc->nparams; i++)
+        if (strcmp(ctx->sc->params[i].key, key) == 0)
+            return ctx->param[i];
+    return 0;
+}

@@ -1,0 +1,114 @@
+/*
+ * snapshot.c - tasks and objects as JSON.
+ *
+ * Every object kind adds the fields that describe it (queue: depth, capacity, max_depth;
+ * pipe: bytes, capacity; socket: tcp_state), per the snapshot contract.
+ */
+#include "snapshot.h"
+
+static double ms(uint64_t ns)
+{
+    return (double)ns / 1e6;
+}
+
+json_t *snapshot_task(const struct model *m, const struct model_task *t, uint64_t now)
+{
+    json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:s, s:s}", "name", t->name, "pid", t->pid, "tid",
+                          t->tid, "ppid", t->ppid, "kind",
+                          t->kind == TK_THREAD ? "thread" : "process", "state",
+                          task_state_name(t->state));
+    if (t->has_exit)
+        json_object_set_new(o, "exit_status", json_integer(t->exit_status));
+    char label[80];
+    model_blocked_label(m, t, label, sizeof(label));
+    if (t->state == TS_BLOCKED && label[0])
+        json_object_set_new(o, "blocked_on", json_string(label));
+    if (t->orig_ppid && t->orig_ppid != t->ppid)
+        json_object_set_new(o, "orig_ppid", json_integer(t->orig_ppid));
+
+    /* time in each state, including the interval still open */
+    uint64_t run = t->run_ns, ready = t->ready_ns, blocked = t->blocked_ns;
+    if (t->t_state && now > t->t_state) {
+        uint64_t d = now - t->t_state;
+        run += t->state == TS_RUNNING ? d : 0;
+        ready += t->state == TS_READY ? d : 0;
+        blocked += t->state == TS_BLOCKED ? d : 0;
+    }
+    json_object_set_new(o, "run_ms", json_real(ms(run)));
+    json_object_set_new(o, "ready_ms", json_real(ms(ready)));
+    json_object_set_new(o, "blocked_ms", json_real(ms(blocked)));
+    json_object_set_new(o, "switches", json_integer((json_int_t)t->switches));
+    json_object_set_new(o, "actions", json_integer((json_int_t)t->actions));
+    if (t->t_exit && t->kind == TK_PROCESS) {
+        uint64_t end = t->t_reaped ? t->t_reaped : now;
+        json_object_set_new(o, "zombie_ms", json_real(ms(end > t->t_exit ? end - t->t_exit : 0)));
+    }
+    if (t->wchan[0])
+        json_object_set_new(o, "wchan", json_string(t->wchan));
+    if (t->sig_sent || t->sig_delivered) {
+        json_object_set_new(o, "signals_sent", json_integer((json_int_t)t->sig_sent));
+        json_object_set_new(o, "signals_delivered", json_integer((json_int_t)t->sig_delivered));
+    }
+    return o;
+}
+
+json_t *snapshot_object(const struct model *m, const struct model_obj *o)
+{
+    json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "kind", obj_kind_name(o->kind), "name",
+                          o->name, "value", (json_int_t)o->value, "min", (json_int_t)o->min, "max",
+                          (json_int_t)o->max, "ops", (json_int_t)o->ops);
+    switch (o->kind) {
+    case OK_SEMAPHORE:
+        json_object_set_new(j, "initial", json_integer(o->init));
+        if (o->capacity)
+            json_object_set_new(j, "bound", json_integer(o->capacity));
+        break;
+    case OK_QUEUE:
+    case OK_MQ:
+        json_object_set_new(j, "depth", json_integer(o->value));
+        json_object_set_new(j, "capacity", json_integer(o->capacity));
+        json_object_set_new(j, "max_depth", json_integer(o->max));
+        break;
+    case OK_PIPE:
+        json_object_set_new(j, "bytes", json_integer(o->value));
+        json_object_set_new(j, "capacity", json_integer(o->capacity));
+        json_object_set_new(j, "max_bytes", json_integer(o->max));
+        break;
+    case OK_MUTEX:
+        json_object_set_new(j, "holder", o->holder < m->ntasks
+                                             ? json_string(m->tasks[o->holder].name)
+                                             : json_null());
+        break;
+    case OK_SOCKET:
+        json_object_set_new(j, "tcp_state", json_integer(o->tcp_state));
+        break;
+    default:
+        if (o->capacity)
+            json_object_set_new(j, "capacity", json_integer(o->capacity));
+        break;
+    }
+    uint32_t w[64];
+    size_t nw = model_waiters(m, (uint32_t)(o - m->objs), w, 64);
+    json_t *waiting = json_array();
+    for (size_t i = 0; i < nw && i < 64; i++)
+        json_array_append_new(waiting, json_string(m->tasks[w[i]].name));
+    json_object_set_new(j, "waiting", waiting);
+    if (o->seq_gaps)
+        json_object_set_new(j, "seq_gaps", json_integer((json_int_t)o->seq_gaps));
+    return j;
+}
+
+void snapshot_fill(json_t *out, const struct model *m, uint64_t now)
+{
+    json_object_set_new(out, "events", json_pack("{s:I, s:I}", "total", (json_int_t)m->total,
+                                                 "dropped", (json_int_t)m->dropped));
+    json_t *tasks = json_array();
+    for (size_t i = 0; i < m->ntasks; i++)
+        json_array_append_new(tasks, snapshot_task(m, &m->tasks[i], now));
+    json_object_set_new(out, "tasks", tasks);
+    json_t *objs = json_array();
+    for (size_t i = 0; i < m->nobjs; i++)
+        if (m->objs[i].live)
+            json_array_append_new(objs, snapshot_object(m, &m->objs[i]));
+    json_object_set_new(out, "objects", objs);
+}

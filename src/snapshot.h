@@ -1,0 +1,22 @@
+/*
+ * snapshot.h - the final snapshot (DESIGN.md section 3), built from a model.
+ *
+ * Shared by a live run and by replay, so a replayed trace gives the same snapshot as the run
+ * that recorded it.
+ */
+#ifndef IPCSCOPE_SNAPSHOT_H
+#define IPCSCOPE_SNAPSHOT_H
+
+#include "model.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+/* Add "events", "tasks" and "objects" for m to out, with times settled at now (ns). */
+void snapshot_fill(json_t *out, const struct model *m, uint64_t now);
+
+/* One task / one object as JSON. */
+json_t *snapshot_task(const struct model *m, const struct model_task *t, uint64_t now);
+json_t *snapshot_object(const struct model *m, const struct model_obj *o);
+
+#endif

@@ -1,0 +1,192 @@
+/*
+ * procfs.c - sampling task state, parent, wchan and signal masks from /proc.
+ *
+ * Reads are cheap single-shot file reads; the sampler emits an event only when something
+ * changed, so an idle run costs little. /proc cannot tell ready from running (both are R):
+ * a task in R is reported running, and the UI says the source.
+ */
+#define _GNU_SOURCE
+#include "procfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static ssize_t read_small(const char *path, char *buf, size_t n)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t got = read(fd, buf, n - 1);
+    int err = errno;
+    close(fd);
+    if (got < 0)
+        return -err;
+    buf[got] = '\0';
+    return got;
+}
+
+int procfs_read_stat(pid_t pid, pid_t tid, struct procfs_stat *out)
+{
+    char path[64], buf[1024];
+    if (tid > 0)
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+    else
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    ssize_t got = read_small(path, buf, sizeof(buf));
+    if (got < 0)
+        return (int)got;
+
+    /* the command may hold spaces and parentheses: parse after the last ')' */
+    char *p = strrchr(buf, ')');
+    if (!p || p[1] == '\0')
+        return -EINVAL;
+    p += 2;
+    memset(out, 0, sizeof(*out));
+    out->state = *p;
+
+    /* fields from 3 (state) on; utime is 14, stime 15, processor 39 */
+    char *save = NULL;
+    int field = 3;
+    for (char *tok = strtok_r(p, " ", &save); tok; tok = strtok_r(NULL, " ", &save), field++) {
+        if (field == 4)
+            out->ppid = atoi(tok);
+        else if (field == 5)
+            out->pgid = atoi(tok);
+        else if (field == 14)
+            out->utime = strtoull(tok, NULL, 10);
+        else if (field == 15)
+            out->stime = strtoull(tok, NULL, 10);
+        else if (field == 39) {
+            out->cpu = atoi(tok);
+            break;
+        }
+    }
+    return 0;
+}
+
+int procfs_state_of(char letter)
+{
+    switch (letter) {
+    case 'R':
+        return TS_RUNNING;
+    case 'S':
+    case 'D':
+    case 'T':
+    case 't':
+    case 'I':
+    case 'P':
+        return TS_BLOCKED;
+    case 'Z':
+        return TS_ZOMBIE;
+    default:
+        return TS__COUNT;
+    }
+}
+
+static void read_wchan(struct model_task *t)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", (int)t->pid, (int)t->tid);
+    if (read_small(path, t->wchan, sizeof(t->wchan)) < 0 || strcmp(t->wchan, "0") == 0)
+        t->wchan[0] = '\0';
+}
+
+static uint64_t hex_field(const char *status, const char *key)
+{
+    const char *p = strstr(status, key);
+    return p ? strtoull(p + strlen(key), NULL, 16) : 0;
+}
+
+static void read_sigmasks(struct model_task *t)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)t->pid, (int)t->tid);
+    if (read_small(path, buf, sizeof(buf)) < 0)
+        return;
+    t->sigpnd = hex_field(buf, "\nSigPnd:\t") | hex_field(buf, "\nShdPnd:\t");
+    t->sigblk = hex_field(buf, "\nSigBlk:\t");
+    t->sigign = hex_field(buf, "\nSigIgn:\t");
+    t->sigcgt = hex_field(buf, "\nSigCgt:\t");
+}
+
+static int grow_cache(struct procfs_cache *c, size_t need)
+{
+    if (need <= c->cap)
+        return 0;
+    size_t ncap = c->cap ? c->cap * 2 : 64;
+    while (ncap < need)
+        ncap *= 2;
+    char *l = realloc(c->letter, ncap);
+    if (!l)
+        return -ENOMEM;
+    c->letter = l;
+    int32_t *pp = realloc(c->ppid, ncap * sizeof(*pp));
+    if (!pp)
+        return -ENOMEM;
+    c->ppid = pp;
+    memset(c->letter + c->cap, 0, ncap - c->cap);
+    memset(c->ppid + c->cap, 0, (ncap - c->cap) * sizeof(*pp));
+    c->cap = ncap;
+    return 0;
+}
+
+static void sample_task(struct model *m, struct procfs_cache *c, uint32_t i, uint64_t now,
+                        procfs_emit_fn emit, void *arg)
+{
+    struct model_task *t = &m->tasks[i];
+    struct procfs_stat st;
+    if (procfs_read_stat(t->pid, t->tid, &st) < 0)
+        return;
+
+    struct ev e = {.t = now,
+                   .src = EV_SRC_PROCFS,
+                   .task = t->slot,
+                   .pid = t->pid,
+                   .tid = t->tid,
+                   .obj = EV_NO_OBJ};
+    if (st.state != c->letter[i]) {
+        c->letter[i] = st.state;
+        int s = procfs_state_of(st.state);
+        if (s != TS__COUNT) {
+            e.kind = EV_STATE;
+            e.val = s;
+            e.aux = s == TS_RUNNING ? st.cpu : -1;
+            emit(&e, arg);
+        }
+    }
+    if (t->kind == TK_PROCESS && st.state != 'Z') {
+        if (c->ppid[i] && st.ppid != c->ppid[i]) {
+            e.kind = EV_REPARENT;
+            e.val = st.ppid;
+            e.aux = c->ppid[i];
+            emit(&e, arg);
+        }
+        c->ppid[i] = st.ppid;
+    }
+    read_wchan(t);
+    read_sigmasks(t);
+}
+
+void procfs_sample(struct model *m, struct procfs_cache *cache, uint64_t now, procfs_emit_fn emit,
+                   void *arg)
+{
+    if (grow_cache(cache, m->ntasks) < 0)
+        return;
+    for (uint32_t i = 0; i < m->ntasks; i++) {
+        const struct model_task *t = &m->tasks[i];
+        if (t->pid <= 0 || t->state == TS_REAPED || t->state == TS_EXITED)
+            continue;
+        sample_task(m, cache, i, now, emit, arg);
+    }
+}
+
+void procfs_cache_free(struct procfs_cache *cache)
+{
+    free(cache->letter);
+    free(cache->ppid);
+    memset(cache, 0, sizeof(*cache));
+}

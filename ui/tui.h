@@ -1,0 +1,189 @@
+/*
+ * tui.h - what the files of ui/ share: the UI state, geometry, theme roles and draw helpers.
+ *
+ * One `struct ui` holds everything the screens need; each panel is a draw function taking it
+ * and the rectangle the layout gave it. Colours are named by meaning (THEME[R_BLOCK]) and
+ * resolved from the theme table in screen.c. Private to ui/.
+ */
+#ifndef IPCSCOPE_TUI_H
+#define IPCSCOPE_TUI_H
+
+#include "run.h"
+#include "scenario.h"
+
+#include <curses.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TR(u, en, zh) ((u)->lang == LANG_ZH ? (zh) : (en))
+#define UI_MIN_W 80
+#define UI_MIN_H 24
+#define UI_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- theme roles: what a colour means ---- */
+enum role {
+    R_NORMAL,
+    R_DIM,
+    R_TITLE,
+    R_BORDER,
+    R_FOCUS,
+    R_HEADER,
+    R_KEYBAR,
+    R_KEY,
+    R_STATUS,
+    R_WARN,
+    R_GOOD,
+    R_BAD,
+    R_SEL,
+    R_NEW,
+    R_READY,
+    R_RUN,
+    R_BLOCK,
+    R_ZOMBIE,
+    R_EXIT,
+    R_GATE,
+    R_TOKEN,
+    R_EMPTY,
+    R_BIG,
+    R__COUNT
+};
+
+enum theme_id { TH_DARK, TH_LIGHT, TH_CONTRAST, TH_MONO, TH_CBSAFE, TH__COUNT };
+
+extern attr_t THEME[R__COUNT];
+
+/* ---- geometry ---- */
+struct rect {
+    int y, x, h, w;
+};
+
+enum panel { P_TASKS, P_OBJECTS, P_TIMELINE, P_EVENTS, P_NARR, P__COUNT };
+enum overlay { OV_NONE, OV_HELP, OV_DETAILS, OV_ACTIONS };
+
+struct layout {
+    int too_small;
+    int cols, lines;
+    struct rect header, status, keys;
+    struct rect panel[P__COUNT];
+};
+
+/* One row of the task tree, in display order. */
+struct tree_row {
+    uint32_t task;
+    uint16_t depth;
+    uint8_t last; /* last child of its parent */
+};
+
+/* The scenario picker's state. */
+struct picker {
+    int sel;     /* index into scenario_table */
+    int top;     /* first visible list row */
+    int editing; /* parameter editor open */
+    int edit_sel;
+    int filtering;
+    char filter[32];
+    int typed; /* digits typed into the edited value since it was selected */
+    long values[SCN_MAX_PARAMS];
+    const struct scenario *values_of; /* the scenario values belongs to */
+    char msg[200];
+};
+
+struct ui {
+    struct loop *lp;
+    struct run *r;
+    const struct scenario *sc;
+    long params[SCN_MAX_PARAMS];
+    struct run_opts opts;
+    int lang, theme;
+    int from_picker; /* the dashboard returns to the picker instead of quitting */
+    int in_dash;
+    int want_picker;
+    int quit, exit_code;
+
+    int sigfd, frame_timer;
+    uint64_t frame_ns;      /* minimum time between frames */
+    uint64_t last_frame_ns; /* when the last frame was drawn */
+    uint64_t timer_period;  /* what the frame timer is armed to */
+    uint64_t sig;           /* signature of what the last frame showed */
+    int dirty;              /* input or a resize asks for a frame */
+    uint64_t frames;
+
+    struct layout lay;
+    int focus, overlay;
+    int projector, verbose;
+    int delay_idx;
+
+    struct tree_row *rows;
+    size_t nrows, rows_cap;
+    int sel_row, task_top;
+    int sel_obj, obj_top;
+    int ev_scroll;
+    char msg[256];
+
+    struct picker pk;
+};
+
+/* ---- screen.c ---- */
+int screen_init(void);
+void screen_end(void);
+void screen_theme_apply(int theme);
+int screen_theme_by_name(const char *name); /* -1 when unknown */
+const char *screen_theme_name(int theme);
+const char *screen_theme_names(void); /* "dark, light, ..." for messages */
+int screen_default_theme(void);
+int screen_width(const char *s);
+int screen_put(int y, int x, int maxw, attr_t a, const char *s);
+int screen_putf(int y, int x, int maxw, attr_t a, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void screen_fill(int y, int x, int w, attr_t a);
+void screen_clear_rect(struct rect r, attr_t a);
+void screen_box(struct rect r, const char *title, int focused);
+int screen_wrap(struct rect r, int line0, attr_t a, const char *text);
+int screen_wrap_count(int w, const char *text);
+struct rect screen_inner(struct rect r);
+
+/* ---- layout.c ---- */
+void layout_compute(struct ui *u);
+void layout_draw_too_small(const struct ui *u);
+
+/* ---- glyphs (panel_tasks.c) ---- */
+const char *ui_state_glyph(int state);
+const char *ui_state_word(const struct ui *u, int state);
+attr_t ui_state_attr(int state);
+int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *kind,
+                    uint32_t *obj);
+void ui_tree_build(struct ui *u);
+int ui_row_of_task(const struct ui *u, uint32_t task);
+
+/* ---- panels ---- */
+void panel_header_draw(struct ui *u, struct rect r);
+void panel_tasks_draw(struct ui *u, struct rect r);
+void panel_objects_draw(struct ui *u, struct rect r);
+void panel_timeline_draw(struct ui *u, struct rect r);
+void panel_events_draw(struct ui *u, struct rect r);
+void panel_narration_draw(struct ui *u, struct rect r);
+void panel_object_line(struct ui *u, uint32_t id, int y, int x, int w, attr_t base);
+int panel_objects_count(const struct ui *u);
+uint32_t panel_objects_id(const struct ui *u, int i);
+void projector_draw(struct ui *u);
+void help_draw(struct ui *u);
+void details_draw(struct ui *u);
+void actions_draw(struct ui *u);
+void keybar_draw(struct ui *u, struct rect r);
+void status_draw(struct ui *u, struct rect r);
+int ui_key_dashboard(struct ui *u, int ch);
+
+/* ---- picker.c ---- */
+void picker_draw(struct ui *u);
+int picker_key(struct ui *u, int ch); /* 1: start the selected scenario */
+void picker_select(struct ui *u, const struct scenario *sc);
+
+/* ---- ui.c ---- */
+uint64_t ui_now_ms(const struct ui *u); /* ms since the run started */
+double ui_ev_time(const struct ui *u, uint64_t t_ns);
+void ui_message(struct ui *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int ui_start_run(struct ui *u);
+void ui_stop_run(struct ui *u);
+void ui_step(struct ui *u, int slot);
+
+#endif
