@@ -119,8 +119,7 @@ int ipc_slot_of(pid_t pid)
         return -1;
     uint32_t n = atomic_load(&sh->ntasks);
     for (uint32_t i = n; i-- > 0;)
-        if (atomic_load(&sh->tasks[i].used) && sh->tasks[i].pid == pid &&
-            sh->tasks[i].tid == pid)
+        if (atomic_load(&sh->tasks[i].used) && sh->tasks[i].pid == pid && sh->tasks[i].tid == pid)
             return (int)i;
     return -1;
 }

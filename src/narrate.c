@@ -5,7 +5,9 @@
  * fills in %T (task), %O (object), %V (value) and friends from the event and the model. The
  * scenario's narrate hook is asked first, so a lesson can speak in its own words.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "narrate.h"
 
 #include <stdio.h>
@@ -32,7 +34,8 @@ static const struct narr NARR[] = {
     {EV_TASK_EXIT, 0,
      "%T exited with status %V. Until its parent calls wait(), it stays a zombie: dead, but "
      "its exit status is kept for the parent.",
-     "%T 以状态 %V 退出。在父进程调用 wait() 之前，它是僵尸进程：已经结束，但退出状态为父进程保留着。"},
+     "%T 以状态 %V 退出。在父进程调用 wait() "
+     "之前，它是僵尸进程：已经结束，但退出状态为父进程保留着。"},
     {EV_TASK_EXIT, 1, "%T, a thread, returned %V. Its result waits for pthread_join.",
      "线程 %T 返回了 %V，结果等待 pthread_join 取走。"},
     {EV_TASK_REAPED, -1,
@@ -40,8 +43,7 @@ static const struct narr NARR[] = {
      "kernel freed its process entry.",
      "%T 被回收（状态 %V）：父进程用 wait() 取走了退出状态，内核释放了它的进程表项。"},
     {EV_NOTE, -1, "%T: %X", "%T：%X"},
-    {EV_OBJ_CREATE, -1, "A %K named %O was created with value %V%C.",
-     "创建了%K %O，初值为 %V%C。"},
+    {EV_OBJ_CREATE, -1, "A %K named %O was created with value %V%C.", "创建了%K %O，初值为 %V%C。"},
     {EV_OBJ_DESTROY, -1, "%O was destroyed.", "%O 被销毁。"},
     {EV_SEM_WAIT, 0,
      "%T called sem_wait on %O: the value was %V, more than 0, so it takes one and goes on "
@@ -50,7 +52,8 @@ static const struct narr NARR[] = {
     {EV_SEM_WAIT, 1,
      "%T called sem_wait on %O, but the value is 0: there is nothing to take, so %T blocks "
      "until another task posts %O.",
-     "%T 对 %O 执行 sem_wait，但值为 0：没有可拿的，于是 %T 阻塞，直到别的任务对 %O 执行 sem_post。"},
+     "%T 对 %O 执行 sem_wait，但值为 0：没有可拿的，于是 %T 阻塞，直到别的任务对 %O 执行 "
+     "sem_post。"},
     {EV_SEM_ACQUIRED, -1, "%T got past sem_wait on %O; its value is now %V.",
      "%T 通过了 %O 上的 sem_wait；%O 的值现在是 %V。"},
     {EV_SEM_POST, -1,
@@ -132,8 +135,7 @@ static const struct narr NARR[] = {
      "fork() returned 0 in %T: 0 means \"I am the child\". Both copies continue from the same "
      "line.",
      "fork() 在 %T 中返回 0：0 表示“我是子进程”。两个副本从同一行继续执行。"},
-    {EV_FORK_RET, 1,
-     "fork() returned %V in %T: the child's pid, so this copy is the parent.",
+    {EV_FORK_RET, 1, "fork() returned %V in %T: the child's pid, so this copy is the parent.",
      "fork() 在 %T 中返回 %V：这是子进程的 pid，所以这个副本是父进程。"},
     {EV_FORK_RET, 2, "fork() failed in %T (%V): no child was created.",
      "fork() 在 %T 中失败（%V）：没有创建子进程。"},
@@ -145,13 +147,13 @@ static const struct narr NARR[] = {
 };
 
 static const char *const KIND_ZH[OK__COUNT] = {
-    "信号量", "互斥锁", "条件变量", "事件", "队列", "管道",
-    "消息队列", "共享内存", "套接字", "进程", "信号",
+    "信号量",   "互斥锁",   "条件变量", "事件", "队列", "管道",
+    "消息队列", "共享内存", "套接字",   "进程", "信号",
 };
 
 static const char *const TCP_STATES[] = {
-    "?",         "ESTABLISHED", "SYN_SENT",   "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",  "TIME_WAIT",
-    "CLOSE",     "CLOSE_WAIT",  "LAST_ACK",   "LISTEN",   "CLOSING",   "NEW_SYN_RECV",
+    "?",     "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",    "TIME_WAIT",
+    "CLOSE", "CLOSE_WAIT",  "LAST_ACK", "LISTEN",   "CLOSING",   "NEW_SYN_RECV",
 };
 
 const char *narrate_kind_word(unsigned obj_kind, int lang)
@@ -411,8 +413,7 @@ static int brief_task_event(const struct ev *e, const char *k, char *buf, size_t
     case EV_PROC_EXIT:
         return snprintf(buf, n, "%s status %lld", k, (long long)e->val);
     case EV_TASK_REAPED:
-        return snprintf(buf, n, "%s status %lld by %lld", k, (long long)e->val,
-                        (long long)e->aux);
+        return snprintf(buf, n, "%s status %lld by %lld", k, (long long)e->val, (long long)e->aux);
     case EV_STATE: {
         const char *s = task_state_name((unsigned)e->val);
         return snprintf(buf, n, "state → %s (%s)", s ? s : "?", ev_src_name(e->src));
@@ -431,7 +432,8 @@ static int brief_task_event(const struct ev *e, const char *k, char *buf, size_t
     case EV_REPARENT:
         return snprintf(buf, n, "reparent %lld → %lld", (long long)e->aux, (long long)e->val);
     case EV_ACTION:
-        return snprintf(buf, n, "action '%c'", (e->item > ' ' && e->item < 127) ? (int)e->item : '?');
+        return snprintf(buf, n, "action '%c'",
+                        (e->item > ' ' && e->item < 127) ? (int)e->item : '?');
     case EV_SCHED_IN:
     case EV_WAKEUP:
         return snprintf(buf, n, "%s cpu%lld", k, (long long)e->aux);
@@ -490,16 +492,17 @@ static int narrate_blocked(const struct model *m, const struct model_task *t,
     }
 }
 
-int narrate_task(const struct model *m, const struct model_task *t, int lang, char *buf,
-                 size_t n)
+int narrate_task(const struct model *m, const struct model_task *t, int lang, char *buf, size_t n)
 {
     int zh = lang == LANG_ZH;
     if (t->state == TS_BLOCKED && t->blocked_on < m->nobjs)
         return narrate_blocked(m, t, &m->objs[t->blocked_on], lang, buf, n);
     switch (t->state) {
     case TS_NEW:
-        return snprintf(buf, n, zh ? "%s 刚被创建，还没有运行。" : "%s was just created and has "
-                                                                   "not run yet.",
+        return snprintf(buf, n,
+                        zh ? "%s 刚被创建，还没有运行。"
+                           : "%s was just created and has "
+                             "not run yet.",
                         t->name);
     case TS_READY:
         return snprintf(buf, n,

@@ -27,8 +27,7 @@ int narrate_brief(const struct model *m, const struct ev *e, char *buf, size_t n
 
 /* Why task t is in its current state, e.g. "consumer-1 is blocked on semaphore full (value
  * 0): ...". Returns the length written. */
-int narrate_task(const struct model *m, const struct model_task *t, int lang, char *buf,
-                 size_t n);
+int narrate_task(const struct model *m, const struct model_task *t, int lang, char *buf, size_t n);
 
 /* The call a task held at the step gate will make next (kind, obj), e.g. "sem_wait(empty)".
  * Returns the length written. */

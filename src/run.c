@@ -28,7 +28,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define POLL_NS (2 * 1000 * 1000ull)
+#define POLL_NS (2 * 1000 * 1000ull)       /* while events flow */
+#define POLL_IDLE_NS (50 * 1000 * 1000ull) /* when nothing happened for a while */
+#define IDLE_AFTER 25                      /* quiet polls before slowing down */
 #define PROC_NS (100 * 1000 * 1000ull)
 #define SETTLE_TIMEOUT_NS (60 * 1000 * 1000ull)
 #define STEP_GIVE_UP_NS (1500 * 1000 * 1000ull)
@@ -115,6 +117,8 @@ static void poll_timer_cb(struct loop *lp, int id, void *arg)
 }
 
 static void proc_timer_cb(struct loop *lp, int id, void *arg);
+static void arm_pace(struct run *r);
+static void adapt_poll_rate(struct run *r, size_t got);
 static void pace_timer_cb(struct loop *lp, int id, void *arg);
 static void bpf_ready_cb(struct loop *lp, int fd, uint32_t events, void *arg);
 
@@ -171,6 +175,7 @@ int run_start(struct run *r, struct loop *lp, char *err, size_t n)
         run_stop(r);
         return -1;
     }
+    arm_pace(r);
     return 0;
 }
 
@@ -234,9 +239,9 @@ static void batch_emit(const struct ev *e, void *arg)
 
 /* Move every pending record of every ring (and the bpf ring) into the model, in time order
  * within each batch; per-object order is kept by seq (see model.c). */
-static void drain(struct run *r)
+static size_t drain(struct run *r)
 {
-    size_t len = 0;
+    size_t len = 0, total = 0;
     uint32_t ntasks = atomic_load(&r->sh->ntasks);
     if (ntasks > r->sh->max_tasks)
         ntasks = r->sh->max_tasks;
@@ -249,6 +254,7 @@ static void drain(struct run *r)
             size_t room = r->batch_cap - len;
             size_t got = ring_pop(ring, r->batch + len, room);
             len += got;
+            total += got;
             if (got < room)
                 break;
         }
@@ -259,8 +265,10 @@ static void drain(struct run *r)
         bpf_source_drain(r->bpf, batch_emit, &b);
         dropped += bpf_source_lost(r->bpf);
     }
+    total += len;
     flush(r, &len);
     r->model.dropped = dropped;
+    return total;
 }
 
 static void bpf_ready_cb(struct loop *lp, int fd, uint32_t events, void *arg)
@@ -404,6 +412,7 @@ void run_step(struct run *r, int slot)
     r->step_pick = slot;
     r->step_asked_ns = loop_now_ns();
     r->status[0] = '\0';
+    adapt_poll_rate(r, 1);
 }
 
 static void release_all(struct run *r)
@@ -472,11 +481,26 @@ static void proc_timer_cb(struct loop *lp, int id, void *arg)
     procfs_sample(&r->model, &g_proc_cache, loop_now_ns(), procfs_emit, r);
 }
 
+/* Poll fast while events flow and slowly when the run is quiet (step mode, paused, all
+ * blocked), so an idle dashboard costs almost nothing. */
+static void adapt_poll_rate(struct run *r, size_t got)
+{
+    if (!r->loop || r->poll_timer < 0)
+        return;
+    if (got || r->step_pending) {
+        if (r->quiet_polls >= IDLE_AFTER)
+            loop_set_timer(r->loop, r->poll_timer, POLL_NS);
+        r->quiet_polls = 0;
+    } else if (++r->quiet_polls == IDLE_AFTER) {
+        loop_set_timer(r->loop, r->poll_timer, POLL_IDLE_NS);
+    }
+}
+
 void run_poll(struct run *r)
 {
     if (!r->started || r->stopped)
         return;
-    drain(r);
+    adapt_poll_rate(r, drain(r));
     int gone = reap(r, 0);
     if (gone)
         drain(r); /* the reaped records */
@@ -648,8 +672,12 @@ json_t *run_snapshot(struct run *r)
     json_object_set_new(s, "completed", json_boolean(r->finished == 1));
     json_object_set_new(s, "check", json_pack("{s:b, s:s}", "ok", r->check_rc == 0, "why",
                                               r->check_why));
-    if (r->sc->snapshot)
-        r->sc->snapshot(&r->ctx, &r->model, s);
+    if (r->sc->snapshot) {
+        json_t *extra = json_object();
+        r->sc->snapshot(&r->ctx, &r->model, extra);
+        json_object_update_missing(s, extra); /* the contract's keys win */
+        json_decref(extra);
+    }
     return s;
 }
 

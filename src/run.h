@@ -41,6 +41,7 @@ struct run {
     struct model model;
     struct loop *loop;
     int poll_timer, proc_timer, pace_timer;
+    unsigned quiet_polls; /* polls in a row that found nothing */
 
     enum run_mode mode;
     unsigned delay_ms;

@@ -11,6 +11,9 @@
 #include "run.h"
 #include "scenario.h"
 
+#ifndef NCURSES_WIDECHAR
+#define NCURSES_WIDECHAR 1
+#endif
 #include <curses.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -85,7 +88,7 @@ struct picker {
     int typed; /* digits typed into the edited value since it was selected */
     long values[SCN_MAX_PARAMS];
     const struct scenario *values_of; /* the scenario values belongs to */
-    char msg[200];
+    char msg[256];
 };
 
 struct ui {
@@ -98,6 +101,7 @@ struct ui {
     int from_picker; /* the dashboard returns to the picker instead of quitting */
     int in_dash;
     int want_picker;
+    int want_start; /* the picker asked to start u->sc */
     int quit, exit_code;
 
     int sigfd, frame_timer;
@@ -112,9 +116,11 @@ struct ui {
     int focus, overlay;
     int projector, verbose;
     int delay_idx;
+    int step_queue; /* Space presses not yet handed to the run (it takes one at a time) */
 
     struct tree_row *rows;
     size_t nrows, rows_cap;
+    int row_base; /* 1 when rows[0] is the conductor, which has no pick key */
     int sel_row, task_top;
     int sel_obj, obj_top;
     int ev_scroll;
@@ -150,10 +156,10 @@ void layout_draw_too_small(const struct ui *u);
 const char *ui_state_glyph(int state);
 const char *ui_state_word(const struct ui *u, int state);
 attr_t ui_state_attr(int state);
-int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *kind,
-                    uint32_t *obj);
+int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *kind, uint32_t *obj);
 void ui_tree_build(struct ui *u);
 int ui_row_of_task(const struct ui *u, uint32_t task);
+int ui_row_key(const struct ui *u, int row); /* its pick key 1..9, or 0 */
 
 /* ---- panels ---- */
 void panel_header_draw(struct ui *u, struct rect r);

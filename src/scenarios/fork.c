@@ -178,8 +178,8 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
 static json_t *copy_json(int idx)
 {
     const struct fork_copy *c = &S->copies[idx];
-    json_t *o = json_pack("{s:s, s:i, s:i, s:I}", "role", idx ? "child" : "parent", "pid",
-                          c->pid, "ppid", c->ppid, "x", (json_int_t)c->x);
+    json_t *o = json_pack("{s:s, s:i, s:i, s:I}", "role", idx ? "child" : "parent", "pid", c->pid,
+                          "ppid", c->ppid, "x", (json_int_t)c->x);
     if (idx) {
         json_object_set_new(o, "fork_ret", json_integer(c->fork_ret));
         return o;

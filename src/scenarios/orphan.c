@@ -29,8 +29,8 @@ struct orphan_shared {
 static struct orphan_shared *S;
 
 static const struct scenario_param params[] = {
-    {"parent_ms", "how long the parent lives after forking", "父进程 fork 后存活的毫秒数", 0,
-     60000, 400},
+    {"parent_ms", "how long the parent lives after forking", "父进程 fork 后存活的毫秒数", 0, 60000,
+     400},
     {"child_ms", "how long the child lives after adoption", "子进程被收养后继续运行的毫秒数", 0,
      60000, 500},
     {"kill_parent", "1: the parent is killed (SIGKILL) instead of exiting",

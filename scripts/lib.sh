@@ -1,0 +1,52 @@
+# scripts/lib.sh - shared by scripts/run, scripts/test, scripts/bench, scripts/screenshots.
+# Installs missing Debian packages (apt-get when root, otherwise says what to install) and
+# configures and builds ipcscope into build/.
+
+IPCSCOPE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$IPCSCOPE_ROOT/build}
+
+# The Debian packages ipcscope needs to build and run.
+BUILD_PACKAGES="cmake make gcc pkg-config libjansson-dev libncurses-dev clang llvm libbpf-dev
+bpftool libelf-dev zlib1g-dev"
+TEST_PACKAGES="libcriterion-dev tmux procps util-linux"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# ensure_packages PKG...: install what is missing.
+ensure_packages() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+            say "installing ${missing[*]} (sudo apt-get)"
+            sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+            return $?
+        fi
+        echo "ipcscope: missing Debian packages: ${missing[*]}" >&2
+        echo "install them with:  sudo apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+    say "installing ${missing[*]}"
+    apt-get update -qq || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# mount tracefs for the eBPF probes when root and not mounted (harmless otherwise)
+ensure_tracefs() {
+    [ "$(id -u)" -eq 0 ] || return 0
+    [ -e /sys/kernel/tracing/events ] && return 0
+    mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
+}
+
+# build [cmake args...]: configure (once) and build into $BUILD_DIR.
+build() {
+    say "building into ${BUILD_DIR#$IPCSCOPE_ROOT/}"
+    cmake -S "$IPCSCOPE_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$BUILD_DIR.cmake.log" 2>&1 ||
+        { cat "$BUILD_DIR.cmake.log" >&2; exit 1; }
+    grep -E '^-- bpf:' "$BUILD_DIR.cmake.log" >&2 || true
+    cmake --build "$BUILD_DIR" -j"$(nproc)" >"$BUILD_DIR.build.log" 2>&1 ||
+        { tail -50 "$BUILD_DIR.build.log" >&2; exit 1; }
+}

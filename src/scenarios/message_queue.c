@@ -1,0 +1,262 @@
+/*
+ * message_queue.c - senders and receivers on a POSIX message queue (chapter 6).
+ *
+ * The queue holds at most maxmsg messages; its depth comes from mq_getattr. Receivers start
+ * late, so senders fill the queue and block in mq_send; later receivers block in mq_receive
+ * while it is empty. The queue has a unique name (/ipcscope-<pid>-queue) that is unlinked as
+ * soon as every worker holds it open (descriptors are inherited over fork), so nothing can
+ * leak; the last sender tells each receiver to stop.
+ */
+#define _GNU_SOURCE
+#include "../instr.h"
+#include "../instr_ipc.h"
+#include "../scenario.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MQ_MSGSIZE 64
+#define MQ_STOP (-1)
+
+struct mq_shared {
+    long senders, receivers, msgs, maxmsg, recv_delay_ms, recv_ms, pause_ms;
+    mqd_t q;
+    char path[64];
+    struct instr_obj *obj;
+    _Atomic int senders_done;
+    _Atomic long sent, received, max_depth, full_blocks, empty_blocks;
+    _Atomic int unlinked;
+};
+
+static struct mq_shared *S;
+
+static const struct scenario_param params[] = {
+    {"senders", "sender processes", "发送进程数", 1, 8, 2},
+    {"receivers", "receiver processes", "接收进程数", 1, 8, 1},
+    {"msgs", "messages per sender", "每个发送者的消息数", 1, 10000, 6},
+    {"maxmsg", "queue capacity (mq_maxmsg)", "队列容量 (mq_maxmsg)", 1, 10, 3},
+    {"recv_delay_ms", "how late the receivers start", "接收者延迟开始的毫秒数", 0, 60000, 400},
+    {"recv_ms", "receiver's pause between messages", "接收者每条消息之间的停顿毫秒数", 0, 10000,
+     30},
+    {"pause_ms", "senders' pause halfway (the queue runs empty)",
+     "发送者中途停顿的毫秒数(队列会变空)", 0, 60000, 400},
+};
+
+static void track_depth(void)
+{
+    long d = ipc_mq_depth(S->q);
+    if (d > atomic_load(&S->max_depth))
+        atomic_store(&S->max_depth, d);
+}
+
+static int send_one(long id)
+{
+    char msg[MQ_MSGSIZE];
+    long was_full = -1;
+    int len = snprintf(msg, sizeof(msg), "%ld", id);
+    int rc = ipc_mq_send(S->obj, S->q, msg, (size_t)len + 1, id, &was_full);
+    if (was_full >= 0)
+        atomic_fetch_add(&S->full_blocks, 1);
+    track_depth();
+    return rc;
+}
+
+static int sender(void *arg)
+{
+    long k = (long)(intptr_t)arg;
+    ipc_set_comm("mq-sender");
+    for (long i = 0; i < S->msgs && !ipc_stopping(); i++) {
+        if (i == S->msgs / 2)
+            ipc_sleep_ms(S->pause_ms); /* receivers empty the queue and block */
+        if (send_one(k * 100000 + i + 1) < 0)
+            return 1;
+        atomic_fetch_add(&S->sent, 1);
+    }
+    if (atomic_fetch_add(&S->senders_done, 1) + 1 == S->senders)
+        for (long r = 0; r < S->receivers; r++)
+            send_one(MQ_STOP); /* the last sender tells every receiver to stop */
+    return 0;
+}
+
+static int receiver(void *arg)
+{
+    (void)arg;
+    char buf[MQ_MSGSIZE + 1];
+    ipc_set_comm("mq-receiver");
+    ipc_sleep_ms(S->recv_delay_ms);
+    for (;;) {
+        int64_t id = 0;
+        if (ipc_mq_depth(S->q) == 0)
+            atomic_fetch_add(&S->empty_blocks, 1);
+        if (ipc_mq_recv(S->obj, S->q, buf, sizeof(buf), &id) < 0 || id == MQ_STOP)
+            break;
+        atomic_fetch_add(&S->received, 1);
+        if (ipc_sleep_ms(S->recv_ms) < 0)
+            break;
+    }
+    return 0;
+}
+
+static int spawn_all(char *err, size_t n)
+{
+    for (long k = 0; k < S->senders + S->receivers; k++) {
+        char name[32];
+        int is_sender = k < S->senders;
+        long idx = is_sender ? k : k - S->senders;
+        snprintf(name, sizeof(name), "%s-%ld", is_sender ? "sender" : "receiver", idx + 1);
+        pid_t pid = instr_spawn(name, is_sender ? sender : receiver, (void *)(intptr_t)idx, 0);
+        if (pid < 0) {
+            snprintf(err, n, "cannot fork %s: %s", name, strerror((int)-pid));
+            return (int)pid;
+        }
+    }
+    return 0;
+}
+
+static uint32_t max_tasks(const struct scn_ctx *ctx)
+{
+    return (uint32_t)(scn_param(ctx, "senders") + scn_param(ctx, "receivers") + 8);
+}
+
+static int setup(struct scn_ctx *ctx, char *err, size_t n)
+{
+    S = ctx->shared;
+    S->senders = scn_param(ctx, "senders");
+    S->receivers = scn_param(ctx, "receivers");
+    S->msgs = scn_param(ctx, "msgs");
+    S->maxmsg = scn_param(ctx, "maxmsg");
+    S->recv_delay_ms = scn_param(ctx, "recv_delay_ms");
+    S->recv_ms = scn_param(ctx, "recv_ms");
+    S->pause_ms = scn_param(ctx, "pause_ms");
+    S->q = ipc_mq_create("queue", S->maxmsg, MQ_MSGSIZE, S->path, sizeof(S->path));
+    if (S->q == (mqd_t)-1) {
+        snprintf(err, n, "mq_open %s: %s", S->path, strerror(errno));
+        return -errno;
+    }
+    S->obj = instr_obj_new("queue", OK_MQ, 0, S->maxmsg);
+    int rc = S->obj ? spawn_all(err, n) : -ENOMEM;
+    /* every worker now holds the queue open: the name is no longer needed */
+    if (mq_unlink(S->path) == 0)
+        atomic_store(&S->unlinked, 1);
+    mq_close(S->q); /* the conductor's own descriptor */
+    return rc;
+}
+
+static int act_slow(struct scn_ctx *ctx, char *msg, size_t n)
+{
+    (void)ctx;
+    S->recv_ms = 1000;
+    snprintf(msg, n, "receivers now take one message a second: the queue fills");
+    return 0;
+}
+
+static int act_fast(struct scn_ctx *ctx, char *msg, size_t n)
+{
+    (void)ctx;
+    S->recv_ms = 0;
+    snprintf(msg, n, "receivers take messages as fast as they can: the queue drains");
+    return 0;
+}
+
+static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
+{
+    (void)ctx;
+    (void)m;
+    if (atomic_load(&S->received) != S->senders * S->msgs) {
+        snprintf(why, n, "%ld of %ld messages received", atomic_load(&S->received),
+                 S->senders * S->msgs);
+        return -1;
+    }
+    if (atomic_load(&S->max_depth) > S->maxmsg) {
+        snprintf(why, n, "depth %ld exceeded maxmsg %ld", atomic_load(&S->max_depth), S->maxmsg);
+        return -1;
+    }
+    return 0;
+}
+
+static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
+{
+    (void)ctx;
+    (void)m;
+    json_object_set_new(out, "mq_name", json_string(S->path));
+    json_object_set_new(out, "maxmsg", json_integer(S->maxmsg));
+    json_object_set_new(out, "sent", json_integer(atomic_load(&S->sent)));
+    json_object_set_new(out, "received", json_integer(atomic_load(&S->received)));
+    json_object_set_new(out, "max_depth", json_integer(atomic_load(&S->max_depth)));
+    json_object_set_new(out, "sender_blocks_full", json_integer(atomic_load(&S->full_blocks)));
+    json_object_set_new(out, "receiver_blocks_empty", json_integer(atomic_load(&S->empty_blocks)));
+    json_object_set_new(out, "unlinked", json_boolean(atomic_load(&S->unlinked)));
+}
+
+static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
+                   char *buf, size_t n)
+{
+    (void)ctx;
+    const char *who = ipc_ev_task_name(m, e);
+    int zh = lang == LANG_ZH;
+    if (e->kind == EV_BLOCK && e->val > 0) {
+        snprintf(buf, n,
+                 zh ? "队列已满(%lld 条消息,mq_getattr):%s 在 mq_send 中阻塞,直到有人取走一条。"
+                    : "The queue is full (%lld messages, says mq_getattr): %s blocks in mq_send "
+                      "until someone takes one.",
+                 (long long)e->val, who);
+        return 1;
+    }
+    if (e->kind == EV_BLOCK) {
+        snprintf(buf, n,
+                 zh ? "队列是空的:%s 在 mq_receive 中阻塞,直到有消息到来。"
+                    : "The queue is empty: %s blocks in mq_receive until a message arrives.",
+                 who);
+        return 1;
+    }
+    if (e->kind == EV_MQ_SEND || e->kind == EV_MQ_RECV) {
+        int send = e->kind == EV_MQ_SEND;
+        if (e->item == MQ_STOP)
+            snprintf(buf, n,
+                     zh ? "%s %s停止消息;队列深度 %lld。" : "%s %s a stop message; depth %lld.",
+                     who, zh ? (send ? "发送" : "收到") : (send ? "sent" : "received"),
+                     (long long)e->val);
+        else
+            snprintf(buf, n,
+                     zh ? "%s %s消息 #%lld;队列深度现在是 %lld。"
+                        : "%s %s message #%lld; the queue depth is now %lld.",
+                     who, zh ? (send ? "发送了" : "收到了") : (send ? "sent" : "received"),
+                     (long long)e->item, (long long)e->val);
+        return 1;
+    }
+    return 0;
+}
+
+static const struct scenario_action actions[] = {
+    {'s', "slow receivers (1 message/s)", "接收者变慢(每秒一条)", act_slow},
+    {'f', "fast receivers", "接收者全速", act_fast},
+};
+
+const struct scenario scenario_message_queue = {
+    .id = "message-queue",
+    .chapter = 6,
+    .title_en = "POSIX message queue",
+    .title_zh = "POSIX 消息队列",
+    .summary_en = "Sender and receiver processes share a POSIX message queue that holds at most "
+                  "maxmsg messages; its depth is read with mq_getattr. Receivers start late, so "
+                  "senders fill the queue and block in mq_send; later the receivers block in "
+                  "mq_receive while it is empty. The queue's name is unlinked as soon as every "
+                  "process has it open, so it cannot outlive the run.",
+    .summary_zh = "发送进程和接收进程共享一个 POSIX 消息队列,最多容纳 maxmsg 条消息,深度由 "
+                  "mq_getattr 读出。接收者晚些开始,发送者把队列塞满后在 mq_send 中阻塞;之后队列"
+                  "为空时接收者在 mq_receive 中阻塞。所有进程打开队列后立即删除它的名字"
+                  "(mq_unlink),所以它不会在运行结束后残留。",
+    .params = params,
+    .nparams = sizeof(params) / sizeof(params[0]),
+    .actions = actions,
+    .nactions = sizeof(actions) / sizeof(actions[0]),
+    .shared_size = sizeof(struct mq_shared),
+    .max_tasks = max_tasks,
+    .setup = setup,
+    .check = check,
+    .snapshot = snapshot,
+    .narrate = narrate,
+};

@@ -1,0 +1,329 @@
+/*
+ * test_ui.c - the dashboard, driven for real: the ipcscope binary in a detached tmux session.
+ *
+ * Each test starts its own tmux server on a private socket, runs ipcscope in a pane wrapped
+ * by a shell that records `stty -a` before and after and the exit code, sends keys and reads
+ * the screen with capture-pane. Skipped when tmux is not installed.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef IPCSCOPE_BIN
+#define IPCSCOPE_BIN "ipcscope"
+#endif
+
+#define W 160
+#define H 48
+#define SCREEN_MAX 65536
+
+static char g_sock[64];
+static char g_dir[128];
+static char g_screen[SCREEN_MAX];
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    return system(cmd);
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static const char *capture(void)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "tmux -L %s capture-pane -p -t ui 2>/dev/null", g_sock);
+    FILE *p = popen(cmd, "r");
+    size_t n = p ? fread(g_screen, 1, SCREEN_MAX - 1, p) : 0;
+    g_screen[n] = '\0';
+    if (p)
+        pclose(p);
+    return g_screen;
+}
+
+/* Poll the screen until it shows text; 1 when it did within ms. */
+static int wait_for(const char *text, int ms)
+{
+    for (int waited = 0; waited <= ms; waited += 50) {
+        if (strstr(capture(), text))
+            return 1;
+        sleep_ms(50);
+    }
+    return 0;
+}
+
+static void keys(const char *k)
+{
+    sh("tmux -L %s send-keys -t ui %s", g_sock, k);
+}
+
+static int read_file_int(const char *name, int *out)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", g_dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int ok = fscanf(f, "%d", out) == 1;
+    fclose(f);
+    return ok;
+}
+
+/* Wait for the wrapped ipcscope to exit; its exit code, or -1 on timeout. */
+static int wait_exit(int ms)
+{
+    int rc;
+    for (int waited = 0; waited <= ms; waited += 50) {
+        if (read_file_int("rc", &rc))
+            return rc;
+        sleep_ms(50);
+    }
+    return -1;
+}
+
+/* Start ipcscope ARGS in a W x H pane, wrapped to record stty and the exit code. */
+static void start(const char *args)
+{
+    if (sh("command -v tmux >/dev/null 2>&1") != 0)
+        cr_skip_test("needs tmux");
+    snprintf(g_sock, sizeof(g_sock), "ipcscope-test-%d", (int)getpid());
+    snprintf(g_dir, sizeof(g_dir), "/tmp/ipcscope-test-ui-XXXXXX");
+    cr_assert_not_null(mkdtemp(g_dir));
+    int rc = sh("tmux -L %s -f /dev/null new-session -d -s ui -x %d -y %d "
+                "\"stty -a > %s/before; env LANG=C.UTF-8 LC_ALL= TERM=tmux-256color NO_COLOR= %s "
+                "%s; echo \\$? > %s/rc.tmp; stty -a > %s/after; mv %s/rc.tmp %s/rc; sleep 600\"",
+                g_sock, W, H, g_dir, IPCSCOPE_BIN, args, g_dir, g_dir, g_dir, g_dir);
+    cr_assert_eq(rc, 0, "tmux new-session failed");
+}
+
+static void stop(void)
+{
+    if (g_sock[0])
+        sh("tmux -L %s kill-server >/dev/null 2>&1", g_sock);
+    if (g_dir[0])
+        sh("rm -rf %s", g_dir);
+    g_sock[0] = g_dir[0] = '\0';
+}
+
+/* "steps N" from the header, -1 when absent. */
+static long steps_on_screen(void)
+{
+    const char *p = strstr(capture(), "steps ");
+    return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
+static int wait_steps(long want, int ms)
+{
+    for (int waited = 0; waited <= ms; waited += 50) {
+        if (steps_on_screen() == want)
+            return 1;
+        sleep_ms(50);
+    }
+    return 0;
+}
+
+/* ---- processes ---- */
+
+static int parent_of(int pid, char *comm, size_t n)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+    if (!open || !close)
+        return -1;
+    if (comm)
+        snprintf(comm, n, "%.*s", (int)(close - open - 1), open + 1);
+    char state;
+    int ppid;
+    return sscanf(close + 2, "%c %d", &state, &ppid) == 2 ? ppid : -1;
+}
+
+/* Every process descending from root, into out (up to n); returns the count. */
+static int descendants(int root, int *out, int n)
+{
+    int count = 0;
+    out[count++] = root;
+    for (int i = 0; i < count; i++) {
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        while (d && (de = readdir(d)) && count < n) {
+            int pid = atoi(de->d_name);
+            if (pid > 0 && parent_of(pid, NULL, 0) == out[i])
+                out[count++] = pid;
+        }
+        if (d)
+            closedir(d);
+    }
+    return count;
+}
+
+static int pane_pid(void)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "tmux -L %s display -p -t ui '#{pane_pid}'", g_sock);
+    FILE *p = popen(cmd, "r");
+    int pid = -1;
+    if (p && fscanf(p, "%d", &pid) != 1)
+        pid = -1;
+    if (p)
+        pclose(p);
+    return pid;
+}
+
+/* The ipcscope process and its workers (not the wrapping shell). */
+static int ipcscope_tree(int *out, int n)
+{
+    int all[512], k = descendants(pane_pid(), all, 512), m = 0;
+    for (int i = 1; i < k && m < n; i++) /* skip the shell itself */
+        out[m++] = all[i];
+    return m;
+}
+
+static int still_alive(const int *pids, int n)
+{
+    int alive = 0;
+    for (int i = 0; i < n; i++) {
+        char comm[64];
+        if (parent_of(pids[i], comm, sizeof(comm)) >= 0 && strcmp(comm, "sleep") != 0)
+            alive++;
+    }
+    return alive;
+}
+
+static void assert_terminal_sane(void)
+{
+    cr_assert_eq(sh("cmp -s %s/before %s/after", g_dir, g_dir), 0,
+                 "stty -a differs after ipcscope exited");
+}
+
+/* ---- tests ---- */
+
+Test(ui, picker_starts_prodcons, .fini = stop, .timeout = 60)
+{
+    start("");
+    cr_assert(wait_for("choose a scenario", 5000), "no picker:\n%s", g_screen);
+    cr_assert(strstr(g_screen, "Producer/consumer"), "prodcons not listed:\n%s", g_screen);
+    keys("/ p r o d c Enter");
+    cr_assert(wait_for("filter: prodc", 2000), "filter not shown:\n%s", g_screen);
+    keys("Enter");
+    cr_assert(wait_for("Tasks (", 5000), "dashboard did not open:\n%s", g_screen);
+    cr_assert(wait_for("producer-1", 5000), "no producer:\n%s", g_screen);
+    keys("q");
+    cr_assert_eq(wait_exit(10000), 0);
+    assert_terminal_sane();
+}
+
+Test(ui, five_steps_are_five_actions, .fini = stop, .timeout = 60)
+{
+    start("run prodcons --step");
+    cr_assert(wait_for("4 at the gate", 8000), "workers never reached the gate:\n%s", g_screen);
+    long before = steps_on_screen();
+    cr_assert_geq(before, 0, "no step count on screen:\n%s", g_screen);
+    for (int i = 0; i < 5; i++) {
+        keys("Space");
+        sleep_ms(150);
+    }
+    cr_assert(wait_steps(before + 5, 8000), "steps %ld -> %ld, wanted +5:\n%s", before,
+              steps_on_screen(), g_screen);
+    sleep_ms(1500); /* nothing more may move by itself */
+    cr_assert_eq(steps_on_screen(), before + 5, "moved without a key:\n%s", g_screen);
+    keys("q");
+    cr_assert_eq(wait_exit(10000), 0);
+}
+
+Test(ui, picked_task_moves_next, .fini = stop, .timeout = 60)
+{
+    start("run prodcons --step");
+    cr_assert(wait_for("4 at the gate", 8000), "workers never reached the gate:\n%s", g_screen);
+    cr_assert_null(strstr(g_screen, "producer-2  sem_wait(empty)"));
+    long before = steps_on_screen();
+    keys("2"); /* producer-2, not the oldest waiter */
+    cr_assert(wait_steps(before + 1, 8000), "no step:\n%s", g_screen);
+    cr_assert(wait_for("producer-2  sem_wait(empty)", 3000), "producer-2 did not move:\n%s",
+              g_screen);
+    cr_assert_null(strstr(g_screen, "producer-1  sem_wait(empty)"), "producer-1 moved:\n%s",
+                   g_screen);
+    keys("q");
+    cr_assert_eq(wait_exit(10000), 0);
+}
+
+Test(ui, too_small_screen_and_back, .fini = stop, .timeout = 60)
+{
+    start("run prodcons --step");
+    cr_assert(wait_for("Tasks (", 8000));
+    sh("tmux -L %s resize-window -t ui -x 60 -y 20", g_sock);
+    cr_assert(wait_for("enlarge the terminal (now 60x20, needs 80x24)", 5000),
+              "no too-small screen:\n%s", g_screen);
+    sh("tmux -L %s resize-window -t ui -x %d -y %d", g_sock, W, H);
+    cr_assert(wait_for("Tasks (", 5000), "dashboard did not come back:\n%s", g_screen);
+    cr_assert_null(strstr(g_screen, "enlarge the terminal"));
+    keys("q");
+    cr_assert_eq(wait_exit(10000), 0);
+}
+
+Test(ui, every_theme, .fini = stop, .timeout = 60)
+{
+    static const char *const names[] = {"light", "high-contrast", "monochrome", "colorblind",
+                                        "dark"};
+    start("run prodcons --step");
+    cr_assert(wait_for("Tasks (", 8000));
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char want[64];
+        snprintf(want, sizeof(want), "Theme: %s", names[i]);
+        keys("t");
+        cr_assert(wait_for(want, 3000), "no '%s':\n%s", want, g_screen);
+        cr_assert(strstr(g_screen, "Tasks ("), "dashboard gone under %s", names[i]);
+    }
+    keys("q");
+    cr_assert_eq(wait_exit(10000), 0);
+}
+
+Test(ui, quit_with_q_leaves_nothing, .fini = stop, .timeout = 60)
+{
+    start("run prodcons --step");
+    cr_assert(wait_for("4 at the gate", 8000));
+    int pids[256], n = ipcscope_tree(pids, 256);
+    cr_assert_geq(n, 5, "expected ipcscope and 4 workers, found %d", n);
+    keys("q");
+    cr_assert_eq(wait_exit(10000), 0);
+    sleep_ms(200);
+    cr_assert_eq(still_alive(pids, n), 0, "processes left behind");
+    assert_terminal_sane();
+}
+
+Test(ui, ctrl_c_leaves_nothing, .fini = stop, .timeout = 60)
+{
+    start("run prodcons");
+    cr_assert(wait_for("producer-1", 8000));
+    int pids[256], n = ipcscope_tree(pids, 256);
+    cr_assert_geq(n, 2);
+    keys("C-c");
+    cr_assert_eq(wait_exit(10000), 130);
+    sleep_ms(200);
+    cr_assert_eq(still_alive(pids, n), 0, "processes left behind");
+    assert_terminal_sane();
+}

@@ -1,0 +1,217 @@
+/*
+ * help.c - the overlays drawn on top of the dashboard: help (?), details (Enter/i) and the
+ * scenario's actions menu (a).
+ *
+ * Help is generated from the key table and the state table, so it cannot drift from what
+ * the keys do. Details explain the selected task or object in words, including whether a
+ * pause is ipcscope's step gate or a real kernel block.
+ */
+#include "narrate.h"
+#include "tui.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int ui_help_lines(struct ui *u, const char **keys, const char **what, int max);
+
+/* A centered, cleared, boxed area; returns its inside. */
+static struct rect overlay_box(int h, int w, const char *title)
+{
+    if (w > COLS)
+        w = COLS;
+    if (h > LINES - 2)
+        h = LINES - 2;
+    struct rect r = {(LINES - h) / 2, (COLS - w) / 2, h, w};
+    screen_clear_rect(r, THEME[R_NORMAL]);
+    screen_box(r, title, 1);
+    struct rect in = screen_inner(r);
+    in.x += 1;
+    in.w -= 2;
+    return in;
+}
+
+static const struct {
+    int state;
+    const char *en, *zh;
+} LEGEND[] = {
+    {TS_RUNNING, "running on a CPU", "正在 CPU 上运行"},
+    {TS_READY, "runnable, waiting for a CPU", "可以运行，等待 CPU"},
+    {TS_BLOCKED, "asleep in the kernel on an object (e.g. sem:full)",
+     "在内核中睡眠，等待某个对象（如 sem:full）"},
+    {TS_ZOMBIE, "exited; the parent has not called wait() yet", "已退出，父进程还没有调用 wait()"},
+    {TS_REAPED, "finished and collected by its parent", "已结束并被父进程回收"},
+    {TS__COUNT,
+     "held by ipcscope's step gate before its next call: ipcscope's pause, not a kernel state",
+     "在下一次调用前被 ipcscope 的步进闸门拦住：这是 ipcscope 的暂停，不是内核状态"},
+};
+
+static int legend_draw(struct ui *u, struct rect in)
+{
+    int y = 0;
+    screen_put(in.y + y++, in.x, in.w, THEME[R_TITLE], TR(u, "States", "状态"));
+    for (size_t i = 0; i < UI_COUNT(LEGEND) && y < in.h; i++) {
+        char buf[256];
+        snprintf(buf, sizeof(buf), "%s %s: %s", ui_state_glyph(LEGEND[i].state),
+                 ui_state_word(u, LEGEND[i].state), TR(u, LEGEND[i].en, LEGEND[i].zh));
+        struct rect r = {in.y + y, in.x, in.h - y, in.w};
+        y += screen_wrap(r, 0, ui_state_attr(LEGEND[i].state), buf);
+    }
+    char src[400];
+    snprintf(src, sizeof(src),
+             TR(u,
+                "Sources: instr = what workers report through ipcscope's wrappers (always on); "
+                "proc = /proc sampling; bpf = kernel tracepoints%s%s.",
+                "来源：instr = 工作进程通过 ipcscope 包装函数报告的动作（总是开启）；proc = /proc "
+                "采样；bpf = 内核跟踪点%s%s。"),
+             u->r && u->r->bpf_reason[0] ? TR(u, ", off: ", "，未开启：") : "",
+             u->r ? u->r->bpf_reason : "");
+    struct rect r = {in.y + y + 1, in.x, in.h - y - 1, in.w};
+    if (r.h > 0)
+        y += 1 + screen_wrap(r, 0, THEME[R_DIM], src);
+    return y;
+}
+
+void help_draw(struct ui *u)
+{
+    struct rect in = overlay_box(LINES - 2, COLS >= 100 ? 96 : COLS,
+                                 TR(u, " Help · Esc closes ", " 帮助 · Esc 关闭 "));
+    const char *keys[32], *what[32];
+    int n = ui_help_lines(u, keys, what, 32);
+    int kw = in.w >= 90 ? 44 : 40;
+    screen_put(in.y, in.x, kw, THEME[R_TITLE], TR(u, "Keys", "按键"));
+    for (int i = 0; i < n && i + 1 < in.h; i++) {
+        screen_put(in.y + 1 + i, in.x, 10, THEME[R_WARN], keys[i]);
+        screen_put(in.y + 1 + i, in.x + 10, kw - 11, THEME[R_NORMAL], what[i]);
+    }
+    legend_draw(u, (struct rect){in.y, in.x + kw, in.h, in.w - kw});
+}
+
+/* ---- details ---- */
+
+static int kv(int y, struct rect in, const char *k, const char *v)
+{
+    if (y >= in.h)
+        return y;
+    screen_put(in.y + y, in.x, 14, THEME[R_DIM], k);
+    screen_put(in.y + y, in.x + 15, in.w - 15, THEME[R_NORMAL], v);
+    return y + 1;
+}
+
+static int task_facts(struct ui *u, const struct model_task *t, struct rect in)
+{
+    char b[256];
+    int y = 0;
+    snprintf(b, sizeof(b), "%s %s", ui_state_glyph(t->state), ui_state_word(u, t->state));
+    y = kv(y, in, TR(u, "model state", "模型状态"), b);
+    snprintf(b, sizeof(b), "%s, pid %d, tid %d, ppid %d%s",
+             t->kind == TK_THREAD ? TR(u, "thread", "线程") : TR(u, "process", "进程"), t->pid,
+             t->tid, t->ppid, t->orig_ppid && t->orig_ppid != t->ppid ? " (adopted)" : "");
+    y = kv(y, in, TR(u, "task", "任务"), b);
+    const char *ks = t->kernel_state < TS__COUNT ? task_state_name(t->kernel_state) : NULL;
+    snprintf(b, sizeof(b), "%s%s%s",
+             ks ? ks : TR(u, "no kernel source has seen it", "内核来源未观测到"),
+             t->wchan[0] ? TR(u, ", sleeping in ", "，睡眠于 ") : "", t->wchan);
+    y = kv(y, in, TR(u, "kernel says", "内核所见"), b);
+    snprintf(b, sizeof(b),
+             TR(u, "run %.2fs  ready %.2fs  blocked %.2fs", "运行 %.2fs  就绪 %.2fs  阻塞 %.2fs"),
+             (double)t->run_ns / 1e9, (double)t->ready_ns / 1e9, (double)t->blocked_ns / 1e9);
+    y = kv(y, in, TR(u, "time", "时间"), b);
+    snprintf(b, sizeof(b), "%llu", (unsigned long long)t->actions);
+    y = kv(y, in, TR(u, "actions", "动作数"), b);
+    if (t->has_exit) {
+        snprintf(b, sizeof(b), "%d", (int)t->exit_status);
+        y = kv(y, in, TR(u, "exit status", "退出状态"), b);
+    }
+    return y;
+}
+
+static void task_details(struct ui *u, const struct model_task *t)
+{
+    char title[96];
+    snprintf(title, sizeof(title), " %s · Esc ", t->name);
+    char text[1024];
+    unsigned kind;
+    uint32_t obj;
+    if (ui_task_at_gate(u, t, &kind, &obj)) {
+        char call[64];
+        narrate_call(&u->r->model, kind, obj, call, sizeof(call));
+        snprintf(
+            text, sizeof(text),
+            TR(u,
+               "%s is held at ipcscope's step gate, just before calling %s. This pause is "
+               "ipcscope's doing (step mode), not the kernel's: press Space or its number "
+               "to let it make the call.",
+               "%s 被 ipcscope 的步进闸门拦住，正要调用 %s。这个暂停是 ipcscope（单步模式）造成的，"
+               "不是内核阻塞：按空格或它的编号让它执行这次调用。"),
+            t->name, call);
+    } else {
+        narrate_task(&u->r->model, t, u->lang, text, sizeof(text));
+    }
+    struct rect in = overlay_box(10 + screen_wrap_count(72, text), 76, title);
+    int y = task_facts(u, t, in) + 1;
+    struct rect r = {in.y + y, in.x, in.h - y, in.w};
+    screen_wrap(r, 0, THEME[R_NORMAL] | A_BOLD, text);
+}
+
+static void obj_details(struct ui *u, uint32_t id)
+{
+    const struct model *m = &u->r->model;
+    const struct model_obj *o = &m->objs[id];
+    char title[96], b[256];
+    snprintf(title, sizeof(title), " %s %s · Esc ", narrate_kind_word(o->kind, u->lang), o->name);
+    struct rect in = overlay_box(14, 76, title);
+    int y = 0;
+    panel_object_line(u, id, in.y + y++, in.x, in.w, THEME[R_TITLE]);
+    y++;
+    snprintf(b, sizeof(b), "%lld (init %lld, min %lld, max %lld, capacity %lld)",
+             (long long)o->value, (long long)o->init, (long long)o->min, (long long)o->max,
+             (long long)o->capacity);
+    y = kv(y, in, TR(u, "value", "值"), b);
+    snprintf(b, sizeof(b), "%llu%s", (unsigned long long)o->ops,
+             o->seq_gaps ? TR(u, " (some arrived out of order)", "（部分乱序到达）") : "");
+    y = kv(y, in, TR(u, "operations", "操作数"), b);
+    if (o->kind == OK_MUTEX) {
+        y = kv(y, in, TR(u, "holder", "持有者"),
+               o->holder < m->ntasks ? m->tasks[o->holder].name : TR(u, "nobody", "无"));
+    }
+    uint32_t w[16];
+    size_t n = model_waiters(m, id, w, UI_COUNT(w));
+    size_t len = 0;
+    b[0] = '\0';
+    for (size_t i = 0; i < n && i < UI_COUNT(w) && len < sizeof(b); i++)
+        len +=
+            (size_t)snprintf(b + len, sizeof(b) - len, "%s%s", i ? ", " : "", m->tasks[w[i]].name);
+    y = kv(y, in, TR(u, "blocked on it", "阻塞在其上"), n ? b : "—");
+    y = kv(y, in, TR(u, "alive", "存在"),
+           o->live ? TR(u, "yes", "是") : TR(u, "destroyed", "已销毁"));
+}
+
+void details_draw(struct ui *u)
+{
+    if (u->focus == P_OBJECTS) {
+        uint32_t id = panel_objects_id(u, u->sel_obj);
+        if (id != EV_NO_OBJ)
+            obj_details(u, id);
+        return;
+    }
+    if (u->sel_row >= 0 && u->sel_row < (int)u->nrows)
+        task_details(u, &u->r->model.tasks[u->rows[u->sel_row].task]);
+}
+
+/* ---- actions ---- */
+
+void actions_draw(struct ui *u)
+{
+    const struct scenario *sc = u->sc;
+    struct rect in =
+        overlay_box((int)sc->nactions + 4, 64,
+                    TR(u, " Actions · press a key, Esc cancels ", " 动作 · 按键执行，Esc 取消 "));
+    screen_put(in.y, in.x, in.w, THEME[R_DIM],
+               TR(u, "What if...? Each action changes the running scenario.",
+                  "如果……会怎样？每个动作都会改变正在运行的场景。"));
+    for (size_t i = 0; i < sc->nactions && (int)i + 2 < in.h; i++) {
+        screen_putf(in.y + 2 + (int)i, in.x, 4, THEME[R_WARN] | A_BOLD, " %c", sc->actions[i].key);
+        screen_put(in.y + 2 + (int)i, in.x + 4, in.w - 4, THEME[R_NORMAL],
+                   TR(u, sc->actions[i].label_en, sc->actions[i].label_zh));
+    }
+}

@@ -1,0 +1,72 @@
+/*
+ * layout.c - the one place where screen geometry is decided.
+ *
+ * layout_compute turns LINES x COLS (and how many tasks there are) into the rectangles of
+ * the header, the five panels, the status line and the key bar. Below 80x24 it sets
+ * too_small and the caller draws the "enlarge the terminal" screen instead.
+ */
+#include "tui.h"
+
+static int clamp(int v, int lo, int hi)
+{
+    if (v > hi)
+        v = hi;
+    return v < lo ? lo : v;
+}
+
+/* Heights of the three body rows: tasks/objects, timeline, events/narration. */
+static void split_rows(const struct ui *u, int body, int *top, int *tl, int *bottom)
+{
+    int want_rows = (int)u->nrows + 2 + !u->row_base;
+    *top = clamp(want_rows, 6, body * 45 / 100);
+    *tl = clamp((int)u->nrows - u->row_base + 2, 4, body * 35 / 100);
+    *bottom = body - *top - *tl;
+    while (*bottom < 7 && *top > 6) {
+        (*top)--;
+        (*bottom)++;
+    }
+    while (*bottom < 7 && *tl > 4) {
+        (*tl)--;
+        (*bottom)++;
+    }
+}
+
+void layout_compute(struct ui *u)
+{
+    struct layout *l = &u->lay;
+    l->cols = COLS;
+    l->lines = LINES;
+    l->too_small = COLS < UI_MIN_W || LINES < UI_MIN_H;
+    l->header = (struct rect){0, 0, 1, COLS};
+    l->status = (struct rect){LINES - 2, 0, 1, COLS};
+    l->keys = (struct rect){LINES - 1, 0, 1, COLS};
+    if (l->too_small)
+        return;
+
+    int body = LINES - 3, top, tl, bottom;
+    split_rows(u, body, &top, &tl, &bottom);
+    int left = COLS >= 120 ? COLS * 48 / 100 : COLS * 53 / 100;
+    int ev_w = COLS * 50 / 100;
+    l->panel[P_TASKS] = (struct rect){1, 0, top, left};
+    l->panel[P_OBJECTS] = (struct rect){1, left, top, COLS - left};
+    l->panel[P_TIMELINE] = (struct rect){1 + top, 0, tl, COLS};
+    l->panel[P_EVENTS] = (struct rect){1 + top + tl, 0, bottom, ev_w};
+    l->panel[P_NARR] = (struct rect){1 + top + tl, ev_w, bottom, COLS - ev_w};
+}
+
+void layout_draw_too_small(const struct ui *u)
+{
+    char line[160];
+    erase();
+    snprintf(line, sizeof(line),
+             TR(u, "enlarge the terminal (now %dx%d, needs %dx%d)",
+                "请放大终端（当前 %dx%d，需要 %dx%d）"),
+             COLS, LINES, UI_MIN_W, UI_MIN_H);
+    int w = screen_width(line);
+    int y = LINES / 2 - 1, x = (COLS - w) / 2;
+    screen_put(y < 0 ? 0 : y, x < 0 ? 0 : x, COLS, THEME[R_WARN], line);
+    const char *q = TR(u, "q quits", "按 q 退出");
+    int qw = screen_width(q);
+    if (LINES > 2)
+        screen_put(y + 2, (COLS - qw) / 2 < 0 ? 0 : (COLS - qw) / 2, COLS, THEME[R_DIM], q);
+}

@@ -1,0 +1,88 @@
+/*
+ * panel_narration.c - "What happened": the last actions told in plain language.
+ *
+ * In step or pause mode the first line says who waits at the step gate and what Space would
+ * let through next. Below it, the newest narrations (narrate_event, English or Chinese) fill
+ * the panel from the bottom up, the newest in bold.
+ */
+#include "narrate.h"
+#include "tui.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define NARR_SCAN 20000 /* events looked at, newest first */
+#define NARR_MAX 8
+
+/* "Next: Space lets producer-1 do sem_wait(empty) · 1-9 pick another" or "". */
+static void gate_hint(struct ui *u, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    if (u->r->mode == RUN_RUN || run_done(u->r))
+        return;
+    int slots[64];
+    size_t k = run_gate_waiters(u->r, slots, UI_COUNT(slots));
+    const struct model *m = &u->r->model;
+    if (!k) {
+        snprintf(buf, n, "%s",
+                 TR(u, "Nobody waits at the step gate: every live task is blocked or busy.",
+                    "没有任务在步进闸门前等待：所有活着的任务都阻塞着或正在忙。"));
+        return;
+    }
+    uint32_t idx = model_task_by_slot(m, (uint32_t)slots[0]);
+    if (idx == MODEL_NO_TASK)
+        return;
+    const struct instr_task *it = &u->r->sh->tasks[slots[0]];
+    char call[64];
+    narrate_call(m, atomic_load(&it->gate_kind), atomic_load(&it->gate_obj), call, sizeof(call));
+    snprintf(buf, n,
+             TR(u, "Next: Space lets %s do %s (%zu at the gate; 1-9 picks).",
+                "下一步：按空格让 %s 执行 %s（闸门前有 %zu 个任务；1-9 可另选）。"),
+             m->tasks[idx].name, call, k);
+}
+
+void panel_narration_draw(struct ui *u, struct rect r)
+{
+    screen_box(r, TR(u, " What happened ", " 发生了什么 "), u->focus == P_NARR);
+    struct rect in = screen_inner(r);
+    if (in.h <= 0 || in.w <= 0)
+        return;
+
+    char hint[256];
+    gate_hint(u, hint, sizeof(hint));
+    int top = 0;
+    if (hint[0])
+        top = screen_wrap(in, 0, THEME[R_GATE], hint);
+
+    const struct model *m = &u->r->model;
+    static char text[NARR_MAX][512];
+    int off = top ? top + (in.h - top >= 6) : 0; /* a blank line after the hint if roomy */
+    struct rect clip = {in.y + off, in.x, in.h - off, in.w};
+    int count = 0, lines = 0;
+    for (size_t i = m->hist_len, seen = 0; i-- > 0 && seen < NARR_SCAN && count < NARR_MAX;
+         seen++) {
+        const struct ev *e = model_hist(m, i);
+        if (e->kind == EV_STATE || (e->kind >= EV_SCHED_IN && e->kind <= EV_WAKEUP_NEW))
+            continue; /* scheduler noise: never narrated */
+        if (!narrate_event(&u->r->ctx, m, e, u->lang, text[count], sizeof(text[0])))
+            continue;
+        if (count && strcmp(text[count], text[count - 1]) == 0)
+            continue; /* the same fact seen by two sources */
+        lines += screen_wrap_count(in.w, text[count]);
+        count++;
+        if (lines >= clip.h)
+            break;
+    }
+    int y = clip.h; /* newest at the bottom, older ones above it */
+    for (int k = 0; k < count && y > 0; k++) {
+        y -= screen_wrap_count(in.w, text[k]);
+        if (y < 0 && k > 0)
+            break; /* an older paragraph that does not fit whole is left out */
+        y = y < 0 ? 0 : y;
+        screen_wrap(clip, y, k == 0 ? THEME[R_NORMAL] | A_BOLD : THEME[R_DIM], text[k]);
+    }
+    if (!count && !hint[0])
+        screen_put(in.y, in.x, in.w, THEME[R_DIM],
+                   TR(u, "Nothing yet: press Space to step or r to run.",
+                      "还没有发生什么：按空格单步，或按 r 运行。"));
+}

@@ -1,0 +1,194 @@
+/*
+ * panel_objects.c - the Objects panel: every instrumented object on one line.
+ *
+ * Semaphores are drawn as tokens (●●○○ 2/4) with their waiting tasks, mutexes with holder
+ * and waiters, condition variables with waiters, queues/pipes/message queues as filled bars
+ * with depth/capacity. One table says how each kind is drawn.
+ */
+#include "narrate.h"
+#include "tui.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define TOKENS_MAX 16
+
+typedef int (*obj_draw_fn)(struct ui *u, const struct model_obj *o, int y, int x, int w);
+
+/* "●●○○ 2/4": value filled tokens out of capacity. */
+static int draw_tokens(const struct model_obj *o, int y, int x, int w)
+{
+    int used = 0;
+    if (o->capacity > 0 && o->capacity <= TOKENS_MAX) {
+        for (int64_t i = 0; i < o->capacity && used < w; i++)
+            used +=
+                screen_put(y, x + used, w - used, i < o->value ? THEME[R_TOKEN] : THEME[R_EMPTY],
+                           i < o->value ? "●" : "○");
+        used += screen_putf(y, x + used, w - used, THEME[R_NORMAL], " %lld/%lld",
+                            (long long)o->value, (long long)o->capacity);
+    } else {
+        used += screen_putf(y, x, w, THEME[R_NORMAL], "= %lld", (long long)o->value);
+    }
+    return used;
+}
+
+/* "[■■□□] 2/4": a fill bar of at most TOKENS_MAX cells. */
+static int draw_bar(const struct model_obj *o, int y, int x, int w, const char *unit)
+{
+    int cells = o->capacity > 0 && o->capacity <= TOKENS_MAX ? (int)o->capacity : TOKENS_MAX;
+    int filled = o->capacity > 0 ? (int)((o->value * cells + o->capacity - 1) / o->capacity) : 0;
+    if (o->capacity <= 0)
+        cells = 0;
+    int used = screen_put(y, x, w, THEME[R_BORDER], cells ? "[" : "");
+    for (int i = 0; i < cells && used < w; i++)
+        used += screen_put(y, x + used, w - used, i < filled ? THEME[R_TOKEN] : THEME[R_EMPTY],
+                           i < filled ? "■" : "□");
+    used += screen_put(y, x + used, w - used, THEME[R_BORDER], cells ? "]" : "");
+    if (o->capacity > 0)
+        used += screen_putf(y, x + used, w - used, THEME[R_NORMAL], " %lld/%lld%s",
+                            (long long)o->value, (long long)o->capacity, unit);
+    else
+        used += screen_putf(y, x + used, w - used, THEME[R_NORMAL], " %lld%s", (long long)o->value,
+                            unit);
+    return used;
+}
+
+/* "waiting: a, b" (or "waiting: —"). */
+static int draw_waiters(struct ui *u, uint32_t id, int y, int x, int w)
+{
+    const struct model *m = &u->r->model;
+    uint32_t idx[8];
+    size_t n = model_waiters(m, id, idx, UI_COUNT(idx));
+    char buf[256];
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && i < UI_COUNT(idx) && len < sizeof(buf); i++)
+        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", i ? ", " : "",
+                                m->tasks[idx[i]].name);
+    if (n > UI_COUNT(idx) && len < sizeof(buf))
+        snprintf(buf + len, sizeof(buf) - len, " +%zu", n - UI_COUNT(idx));
+    int used = screen_put(y, x, w, THEME[R_DIM], TR(u, " waiting: ", " 等待："));
+    if (n && screen_width(buf) > w - used) /* names do not fit: the count does */
+        snprintf(buf, sizeof(buf), TR(u, "%zu tasks", "%zu 个任务"), n);
+    used += screen_put(y, x + used, w - used, n ? THEME[R_BLOCK] : THEME[R_DIM], n ? buf : "—");
+    return used;
+}
+
+static int draw_sem(struct ui *u, const struct model_obj *o, int y, int x, int w)
+{
+    int used = draw_tokens(o, y, x, w);
+    return used + draw_waiters(u, (uint32_t)(o - u->r->model.objs), y, x + used + 1, w - used - 1);
+}
+
+static int draw_mutex(struct ui *u, const struct model_obj *o, int y, int x, int w)
+{
+    const struct model *m = &u->r->model;
+    int used;
+    if (o->holder < m->ntasks)
+        used = screen_putf(y, x, w, THEME[R_RUN], TR(u, "held by %s", "持有者 %s"),
+                           m->tasks[o->holder].name);
+    else
+        used = screen_put(y, x, w, THEME[R_GOOD], TR(u, "free", "空闲"));
+    return used + draw_waiters(u, (uint32_t)(o - m->objs), y, x + used + 1, w - used - 1);
+}
+
+static int draw_cond(struct ui *u, const struct model_obj *o, int y, int x, int w)
+{
+    return draw_waiters(u, (uint32_t)(o - u->r->model.objs), y, x, w);
+}
+
+static int draw_queue(struct ui *u, const struct model_obj *o, int y, int x, int w)
+{
+    (void)u;
+    return draw_bar(o, y, x, w, "");
+}
+
+static int draw_pipe(struct ui *u, const struct model_obj *o, int y, int x, int w)
+{
+    int used = draw_bar(o, y, x, w, " B");
+    return used + draw_waiters(u, (uint32_t)(o - u->r->model.objs), y, x + used + 1, w - used - 1);
+}
+
+static int draw_event(struct ui *u, const struct model_obj *o, int y, int x, int w)
+{
+    int used = screen_put(y, x, w, o->value ? THEME[R_TOKEN] : THEME[R_EMPTY],
+                          o->value ? TR(u, "● set", "● 已置位") : TR(u, "○ clear", "○ 未置位"));
+    return used + draw_waiters(u, (uint32_t)(o - u->r->model.objs), y, x + used + 1, w - used - 1);
+}
+
+static int draw_value(struct ui *u, const struct model_obj *o, int y, int x, int w)
+{
+    (void)u;
+    return screen_putf(y, x, w, THEME[R_NORMAL], "= %lld", (long long)o->value);
+}
+
+static int draw_socket(struct ui *u, const struct model_obj *o, int y, int x, int w)
+{
+    (void)u;
+    static const char *const st[] = {"?",          "ESTABLISHED", "SYN_SENT",  "SYN_RECV",
+                                     "FIN_WAIT1",  "FIN_WAIT2",   "TIME_WAIT", "CLOSE",
+                                     "CLOSE_WAIT", "LAST_ACK",    "LISTEN",    "CLOSING"};
+    int s = o->tcp_state >= 0 && o->tcp_state < (int)UI_COUNT(st) ? o->tcp_state : 0;
+    return screen_putf(y, x, w, THEME[R_NORMAL], "TCP %s", st[s]);
+}
+
+static const obj_draw_fn DRAW[OK__COUNT] = {
+    [OK_SEMAPHORE] = draw_sem, [OK_MUTEX] = draw_mutex,  [OK_CONDVAR] = draw_cond,
+    [OK_EVENT] = draw_event,   [OK_QUEUE] = draw_queue,  [OK_PIPE] = draw_pipe,
+    [OK_MQ] = draw_queue,      [OK_SHM] = draw_value,    [OK_SOCKET] = draw_socket,
+    [OK_PROCESS] = draw_value, [OK_SIGNAL] = draw_value,
+};
+
+int panel_objects_count(const struct ui *u)
+{
+    int n = 0;
+    for (size_t i = 0; i < u->r->model.nobjs; i++)
+        n += u->r->model.objs[i].name[0] != '\0';
+    return n;
+}
+
+uint32_t panel_objects_id(const struct ui *u, int k)
+{
+    for (size_t i = 0; i < u->r->model.nobjs; i++)
+        if (u->r->model.objs[i].name[0] && k-- == 0)
+            return (uint32_t)i;
+    return EV_NO_OBJ;
+}
+
+void panel_object_line(struct ui *u, uint32_t id, int y, int x, int w, attr_t base)
+{
+    const struct model_obj *o = &u->r->model.objs[id];
+    int used = screen_putf(y, x, w, o->live ? THEME[R_DIM] : THEME[R_EXIT], "%-5s ",
+                           obj_kind_prefix(o->kind));
+    int name_w = 8;
+    int nw = screen_width(o->name);
+    name_w = nw > name_w ? (nw > 12 ? 12 : nw) : name_w;
+    screen_put(y, x + used, name_w, base, o->name);
+    used += name_w + 1;
+    if (used < w && o->kind < OK__COUNT && DRAW[o->kind])
+        DRAW[o->kind](u, o, y, x + used, w - used);
+}
+
+void panel_objects_draw(struct ui *u, struct rect r)
+{
+    int n = panel_objects_count(u);
+    char title[64];
+    snprintf(title, sizeof(title), TR(u, " Objects (%d) ", " 对象（%d）"), n);
+    screen_box(r, title, u->focus == P_OBJECTS);
+    struct rect in = screen_inner(r);
+    if (u->sel_obj >= n)
+        u->sel_obj = n ? n - 1 : 0;
+    if (u->sel_obj < u->obj_top)
+        u->obj_top = u->sel_obj;
+    if (u->sel_obj >= u->obj_top + in.h)
+        u->obj_top = u->sel_obj - in.h + 1;
+    for (int k = 0; k < in.h && u->obj_top + k < n; k++) {
+        int i = u->obj_top + k;
+        int sel = u->focus == P_OBJECTS && i == u->sel_obj;
+        screen_put(in.y + k, in.x, 1, THEME[R_FOCUS], sel ? "▸" : " ");
+        panel_object_line(u, panel_objects_id(u, i), in.y + k, in.x + 1, in.w - 1,
+                          sel ? THEME[R_SEL] : THEME[R_TITLE]);
+    }
+    if (!n)
+        screen_put(in.y, in.x + 1, in.w - 1, THEME[R_DIM], TR(u, "no objects yet", "还没有对象"));
+}

@@ -1,0 +1,149 @@
+/*
+ * panel_timeline.c - one lane per task over the last seconds: running / ready / blocked.
+ *
+ * The lanes follow the Tasks panel's order and scroll position. Each column is a slice of
+ * time; it is filled from the model's span history (state changes), so the picture is what
+ * the sources reported, glyph and colour both telling the state.
+ */
+#include "tui.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TL_WINDOW_NS (10ull * 1000000000ull)
+#define CELL_NONE 0xff
+
+#define CELL_GATE TS__COUNT
+
+static const char *const CELL_GLYPH[TS__COUNT + 1] = {
+    [TS_NEW] = " ",    [TS_READY] = "▒",  [TS_RUNNING] = "█", [TS_BLOCKED] = "·",
+    [TS_ZOMBIE] = "z", [TS_EXITED] = " ", [TS_REAPED] = " ",  [CELL_GATE] = "╌",
+};
+
+struct lanes {
+    int n, cols;
+    uint8_t *cell;  /* n * cols */
+    uint8_t *state; /* current state per lane */
+    int *col;       /* column the current state started in, -1: none yet */
+};
+
+static void lane_fill(struct lanes *l, int lane, int upto)
+{
+    uint8_t *row = l->cell + (size_t)lane * (size_t)l->cols;
+    int from = l->col[lane];
+    if (from < 0)
+        return;
+    for (int c = from; c < upto && c < l->cols; c++)
+        row[c] = l->state[lane];
+    if (upto == from && from < l->cols && l->state[lane] == TS_RUNNING)
+        row[from] = TS_RUNNING; /* a run shorter than a column still shows */
+}
+
+/* Fold the span history into the lanes' cells. lane_of maps a task index to a lane or -1. */
+static void fold_spans(const struct model *m, struct lanes *l, const int *lane_of, uint64_t now)
+{
+    uint64_t t0 = now > TL_WINDOW_NS ? now - TL_WINDOW_NS : 0;
+    for (size_t i = 0; i < m->spans_len; i++) {
+        const struct model_span *s = model_span_at(m, i);
+        if (s->task >= m->ntasks || lane_of[s->task] < 0)
+            continue;
+        int lane = lane_of[s->task];
+        int c = s->t <= t0 ? 0 : (int)((s->t - t0) * (uint64_t)l->cols / TL_WINDOW_NS);
+        if (c > l->cols)
+            c = l->cols;
+        lane_fill(l, lane, c);
+        l->col[lane] = c;
+        l->state[lane] = s->state;
+    }
+    for (int k = 0; k < l->n; k++)
+        lane_fill(l, k, l->cols);
+}
+
+static void draw_lane(const struct ui *u, const struct lanes *l, int k, int y, int x)
+{
+    const uint8_t *row = l->cell + (size_t)k * (size_t)l->cols;
+    for (int c = 0; c < l->cols; c++) {
+        uint8_t st = row[c];
+        if (st == CELL_NONE || st > CELL_GATE)
+            continue;
+        screen_put(y, x + c, 1, ui_state_attr(st), CELL_GLYPH[st]);
+    }
+    (void)u;
+}
+
+/* When the task's last own action was recorded: it has waited at the gate since. */
+static uint64_t last_action_t(const struct model *m, uint32_t slot)
+{
+    for (size_t i = m->hist_len, seen = 0; i-- > 0 && seen < 4096; seen++) {
+        const struct ev *e = model_hist(m, i);
+        if (e->src == EV_SRC_INSTR && e->task == slot)
+            return e->t;
+    }
+    return 0;
+}
+
+/* Overwrite the tail of a lane from when the task reached the step gate. */
+static void mark_gate(const struct model *m, struct lanes *l, int k, uint32_t slot, uint64_t now)
+{
+    uint64_t t0 = now > TL_WINDOW_NS ? now - TL_WINDOW_NS : 0, t = last_action_t(m, slot);
+    int c = t <= t0 ? 0 : (int)((t - t0) * (uint64_t)l->cols / TL_WINDOW_NS);
+    uint8_t *row = l->cell + (size_t)k * (size_t)l->cols;
+    for (c = c + 1; c < l->cols; c++)
+        row[c] = CELL_GATE;
+}
+
+static uint64_t timeline_now(const struct ui *u)
+{
+    if ((u->r->finished || u->r->stopped) && u->r->t_end_ns)
+        return u->r->t_end_ns;
+    return loop_now_ns();
+}
+
+void panel_timeline_draw(struct ui *u, struct rect r)
+{
+    screen_box(r,
+               TR(u, " Timeline · last 10s · █ run  ▒ ready  · blocked  ╌ at the step gate ",
+                  " 时间线 · 最近 10 秒 · █ 运行  ▒ 就绪  · 阻塞  ╌ 在步进闸门前 "),
+               u->focus == P_TIMELINE);
+    struct rect in = screen_inner(r);
+    const struct model *m = &u->r->model;
+    int label_w = 13;
+    struct lanes l = {.cols = in.w - label_w - 2};
+    int first = u->task_top > u->row_base ? u->task_top : u->row_base; /* no conductor lane */
+    l.n = (int)u->nrows - first;
+    if (l.n > in.h)
+        l.n = in.h;
+    if (l.n <= 0 || l.cols <= 0 || !m->ntasks)
+        return;
+
+    int *lane_of = malloc(m->ntasks * sizeof(*lane_of));
+    l.cell = malloc((size_t)l.n * (size_t)l.cols);
+    l.state = calloc((size_t)l.n, 1);
+    l.col = malloc((size_t)l.n * sizeof(*l.col));
+    if (!lane_of || !l.cell || !l.state || !l.col)
+        goto cleanup;
+    memset(l.cell, CELL_NONE, (size_t)l.n * (size_t)l.cols);
+    for (size_t i = 0; i < m->ntasks; i++)
+        lane_of[i] = -1;
+    for (int k = 0; k < l.n; k++) {
+        lane_of[u->rows[first + k].task] = k;
+        l.col[k] = -1;
+    }
+    uint64_t now = timeline_now(u);
+    fold_spans(m, &l, lane_of, now);
+    for (int k = 0; k < l.n; k++) {
+        const struct model_task *t = &m->tasks[u->rows[first + k].task];
+        int gate = ui_task_at_gate(u, t, NULL, NULL);
+        if (gate)
+            mark_gate(m, &l, k, t->slot, now);
+        screen_put(in.y + k, in.x, 1, THEME[R_GATE], gate ? "‖" : " ");
+        screen_put(in.y + k, in.x + 1, label_w, THEME[R_NORMAL], t->name);
+        draw_lane(u, &l, k, in.y + k, in.x + label_w + 2);
+    }
+cleanup:
+    free(lane_of);
+    free(l.cell);
+    free(l.state);
+    free(l.col);
+}
