@@ -600,3 +600,18 @@ void instr_unblock(struct instr_obj *o)
     mark_blocked(NULL);
     instr_op(o, EV_UNBLOCK, o->value, 0, 0);
 }
+
+struct instr_obj *instr_socket_new(const char *name, uint16_t lport, uint16_t rport, int state)
+{
+    struct instr_obj *o = instr_obj_new(name, OK_SOCKET, state, 0);
+    if (o)
+        instr_socket_ports(o, lport, rport);
+    return o;
+}
+
+void instr_socket_ports(struct instr_obj *o, uint16_t lport, uint16_t rport)
+{
+    o->u.sock.lport = lport;
+    o->u.sock.rport = rport;
+    o->u.sock.state = (int32_t)o->value;
+}

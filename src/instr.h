@@ -56,6 +56,11 @@ struct instr_obj {
         sem_t sem;
         pthread_mutex_t mutex;
         pthread_cond_t cond;
+        struct {
+            uint16_t lport, rport; /* host order; 0 = any (a listener has rport 0) */
+            int32_t state;         /* last TCP state the conductor saw (TCP_* numbering) */
+            uint64_t cookie;       /* kernel socket cookie once known (bpf), else 0 */
+        } sock;
     } u;
 };
 
@@ -168,6 +173,12 @@ int instr_cond_broadcast(struct instr_obj *c);
 struct instr_obj *instr_queue_new(const char *name, int64_t capacity);
 int instr_queue_put(struct instr_obj *q, int64_t item);
 int instr_queue_get(struct instr_obj *q, int64_t *item);
+
+/* A TCP socket object: the conductor follows its kernel state (bpf inet_sock_set_state, or
+ * sock_diag when bpf is off) by its ports on loopback. Call after bind/connect, with the
+ * local and remote ports (rport 0 for a listener). */
+struct instr_obj *instr_socket_new(const char *name, uint16_t lport, uint16_t rport, int state);
+void instr_socket_ports(struct instr_obj *o, uint16_t lport, uint16_t rport);
 
 /* Generic: mark the calling task blocked on obj around a real blocking call of the scenario's
  * own (read on a pipe, mq_send ...). reason is free (shown as aux). */

@@ -198,8 +198,39 @@ static const char *obj_name_of(const struct run *r, const struct ev *e)
     return NULL;
 }
 
-static void apply(struct run *r, const struct ev *e)
+/* A kernel TCP state change names a socket by cookie and ports; find the scenario's socket
+ * object it belongs to (first by cookie, then by ports, binding the cookie). */
+static int resolve_socket(struct run *r, struct ev *e)
 {
+    uint16_t sport = (uint16_t)((uint64_t)e->aux >> 48), dport = (uint16_t)((uint64_t)e->aux >> 32);
+    uint32_t nobjs = atomic_load(&r->sh->nobjs);
+    struct instr_obj *match = NULL;
+    for (uint32_t i = 0; i < nobjs && i < INSTR_MAX_OBJS && !match; i++) {
+        struct instr_obj *o = &r->sh->objs[i];
+        if (o->kind == OK_SOCKET && o->u.sock.cookie && o->u.sock.cookie == (uint64_t)e->extra)
+            match = o;
+    }
+    for (uint32_t i = 0; i < nobjs && i < INSTR_MAX_OBJS && !match; i++) {
+        struct instr_obj *o = &r->sh->objs[i];
+        if (o->kind != OK_SOCKET || o->u.sock.cookie || !o->u.sock.lport)
+            continue;
+        if (o->u.sock.lport == sport && (!o->u.sock.rport || o->u.sock.rport == dport)) {
+            o->u.sock.cookie = (uint64_t)e->extra;
+            match = o;
+        }
+    }
+    if (!match)
+        return 0;
+    e->obj = match->id;
+    e->seq = atomic_fetch_add(&match->seq, 1);
+    match->u.sock.state = (int32_t)e->val;
+    return 1;
+}
+
+static void apply(struct run *r, struct ev *e)
+{
+    if (e->kind == EV_TCP_STATE && e->obj == EV_NO_OBJ)
+        resolve_socket(r, e);
     const char *tn = task_name_of(r, e);
     const char *on = e->obj != EV_NO_OBJ ? obj_name_of(r, e) : NULL;
     model_apply(&r->model, e, tn, on);
@@ -468,7 +499,8 @@ static void pace_timer_cb(struct loop *lp, int id, void *arg)
 
 static void procfs_emit(const struct ev *e, void *arg)
 {
-    apply(arg, e);
+    struct ev copy = *e;
+    apply(arg, &copy);
 }
 
 static void proc_timer_cb(struct loop *lp, int id, void *arg)
