@@ -60,6 +60,7 @@ struct instr_obj {
             uint16_t lport, rport; /* host order; 0 = any (a listener has rport 0) */
             int32_t state;         /* last TCP state the conductor saw (TCP_* numbering) */
             uint64_t cookie;       /* kernel socket cookie once known (bpf), else 0 */
+            uint8_t seen;          /* the kernel has shown this socket at least once */
         } sock;
     } u;
 };

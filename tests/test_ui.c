@@ -327,3 +327,33 @@ Test(ui, ctrl_c_leaves_nothing, .fini = stop, .timeout = 60)
     cr_assert_eq(still_alive(pids, n), 0, "processes left behind");
     assert_terminal_sane();
 }
+
+Test(ui, task_details_show_run_ready_and_blocked_times, .fini = stop, .timeout = 60)
+{
+    start("run states --param seconds=5");
+    cr_assert(wait_for("cpu-1", 8000), "no cpu-1 row:\n%s", g_screen);
+    sleep_ms(1000); /* let it run, wait and block for a while */
+    keys("i");      /* details of the selected task: the first worker, cpu-1 */
+    cr_assert(wait_for("cpu-1 · Esc", 3000), "no details overlay:\n%s", g_screen);
+    double run = 0, ready = 0, blocked = 0;
+    int found = 0;
+    for (const char *p = strstr(g_screen, "run "); p && !found; p = strstr(p + 1, "run "))
+        found = sscanf(p, "run %lfs  ready %lfs  blocked %lfs", &run, &ready, &blocked) == 3;
+    cr_assert(found, "times not shown as 'run Xs  ready Ys  blocked Zs':\n%s", g_screen);
+    cr_assert_gt(run + ready + blocked, 0.5, "no time accounted after a second:\n%s", g_screen);
+    cr_assert(strstr(g_screen, "switches"), "no context switches:\n%s", g_screen);
+    keys("Escape");
+    keys("q");
+    cr_assert_eq(wait_exit(10000), 0);
+}
+
+Test(ui, wide_task_panel_has_time_columns_and_the_bpf_state, .fini = stop, .timeout = 60)
+{
+    start("run states --no-bpf --param seconds=2");
+    cr_assert(wait_for("cpu-1", 8000), "no cpu-1 row:\n%s", g_screen);
+    cr_assert(wait_for("bpf✗ (turned off (--no-bpf))", 3000), "no bpf reason:\n%s", g_screen);
+    cr_assert(strstr(g_screen, "ready") && strstr(g_screen, "blocked"), "no time columns:\n%s",
+              g_screen);
+    keys("q");
+    cr_assert_eq(wait_exit(10000), 0);
+}

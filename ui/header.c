@@ -2,8 +2,9 @@
  * header.c - the dashboard's top line: where we are, the mode, the clock and the sources.
  *
  * "ipcscope · IPC › Producer/consumer   STEP  steps 5  t=12.3s  instr✓ proc✓ bpf✗ (why)".
- * The right part is drawn first and wins; the title is cut to what is left. A source that
- * is off says why, so nothing degrades silently.
+ * The right part is drawn first and wins (shortened step by step on narrow screens: bpf's
+ * reason is always there, in short at 80 columns); the title is cut to what is left. A source
+ * that is off says why, so nothing degrades silently.
  */
 #include "tui.h"
 
@@ -24,36 +25,56 @@ static const char *mode_word(const struct ui *u)
     }
 }
 
-/* "instr✓ proc✓ bpf✗ (needs CAP_BPF)"; the reason only when wide enough. */
-static void sources_text(const struct ui *u, char *buf, size_t n, int with_reason)
+/* A short form of why bpf is off, for narrow screens. */
+static const char *short_reason(const char *why)
+{
+    if (strstr(why, "--no-bpf"))
+        return "--no-bpf";
+    if (strstr(why, "CAP_BPF") || strstr(why, "root"))
+        return "needs root";
+    if (strstr(why, "BTF"))
+        return "no BTF";
+    if (strstr(why, "built without"))
+        return "not built";
+    return "off";
+}
+
+/* "instr✓ proc✓ bpf✗ (needs CAP_BPF)"; level 2: the full reason, 1: a short one, 0: none. */
+static void sources_text(const struct ui *u, char *buf, size_t n, int level)
 {
     int bpf_on = u->r->bpf != NULL && !u->r->bpf_reason[0];
     int len =
         snprintf(buf, n, "instr✓ proc%s bpf%s", u->r->procfs_on ? "✓" : "✗", bpf_on ? "✓" : "✗");
-    if (!bpf_on && with_reason && u->r->bpf_reason[0] && len > 0 && (size_t)len < n)
-        snprintf(buf + len, n - (size_t)len, " (%s)", u->r->bpf_reason);
+    const char *why = u->r->bpf_reason;
+    if (!bpf_on && level && why[0] && len > 0 && (size_t)len < n)
+        snprintf(buf + len, n - (size_t)len, " (%s)", level == 2 ? why : short_reason(why));
+}
+
+/* The right part at detail level: 3 full, 2 short reason, 1 whole seconds, 0 no reason. */
+static int right_text(const struct ui *u, char *right, size_t n, int level)
+{
+    char src[200], speed[32] = "", clock[32];
+    if (u->r->mode == RUN_RUN && !run_done(u->r))
+        snprintf(speed, sizeof(speed), " %ums", u->r->delay_ms);
+    uint64_t ms = run_elapsed_ms(u->r);
+    if (level >= 2)
+        snprintf(clock, sizeof(clock), "%llu.%llus", (unsigned long long)(ms / 1000),
+                 (unsigned long long)(ms % 1000 / 100));
+    else
+        snprintf(clock, sizeof(clock), "%llus", (unsigned long long)(ms / 1000));
+    sources_text(u, src, sizeof(src), level >= 3 ? 2 : level >= 1 ? 1 : 0);
+    snprintf(right, n, "%s%s  %s %llu  t=%s  %s ", mode_word(u), speed, TR(u, "steps", "步数"),
+             (unsigned long long)u->r->steps, clock, src);
+    return screen_width(right);
 }
 
 void panel_header_draw(struct ui *u, struct rect r)
 {
-    char right[320], src[200], speed[32] = "";
+    char right[320];
     screen_fill(r.y, r.x, r.w, THEME[R_HEADER]);
-    if (u->r->mode == RUN_RUN && !run_done(u->r))
-        snprintf(speed, sizeof(speed), " %ums", u->r->delay_ms);
-    uint64_t ms = run_elapsed_ms(u->r);
-
-    sources_text(u, src, sizeof(src), r.w >= 120);
-    snprintf(right, sizeof(right), "%s%s  %s %llu  t=%llu.%llus  %s ", mode_word(u), speed,
-             TR(u, "steps", "步数"), (unsigned long long)u->r->steps,
-             (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000 / 100), src);
-    int rw = screen_width(right);
-    if (rw > r.w - 20) {
-        sources_text(u, src, sizeof(src), 0);
-        snprintf(right, sizeof(right), "%s%s  %s %llu  t=%llus  %s ", mode_word(u), speed,
-                 TR(u, "steps", "步数"), (unsigned long long)u->r->steps,
-                 (unsigned long long)(ms / 1000), src);
-        rw = screen_width(right);
-    }
+    int level = 3, rw = right_text(u, right, sizeof(right), level);
+    while (level > 0 && rw > r.w - 20)
+        rw = right_text(u, right, sizeof(right), --level);
     screen_put(r.y, r.x + r.w - rw, rw, THEME[R_HEADER] | A_BOLD, right);
 
     const char *chapter = scenario_chapter_title(u->sc->chapter, u->lang);

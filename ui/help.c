@@ -97,6 +97,40 @@ static int kv(int y, struct rect in, const char *k, const char *v)
     return y + 1;
 }
 
+/* "run 1.50s  ready 1.52s  blocked 0.00s · 392 switches" */
+static void times_line(struct ui *u, const struct model_task *t, char *b, size_t n)
+{
+    uint64_t run, ready, blocked;
+    char r1[16], r2[16], r3[16];
+    ui_task_times(u, t, &run, &ready, &blocked);
+    ui_fmt_dur(run, r1, sizeof(r1));
+    ui_fmt_dur(ready, r2, sizeof(r2));
+    ui_fmt_dur(blocked, r3, sizeof(r3));
+    snprintf(b, n,
+             TR(u, "run %s  ready %s  blocked %s · %llu switches",
+                "运行 %s  就绪 %s  阻塞 %s · 切换 %llu 次"),
+             r1, r2, r3, (unsigned long long)t->switches);
+}
+
+/* What the kernel says: its state, CPU, and the function it sleeps in next to the object. */
+static void kernel_line(struct ui *u, const struct model_task *t, char *b, size_t n)
+{
+    const char *ks = t->kernel_state < TS__COUNT ? task_state_name(t->kernel_state) : NULL;
+    char on[64];
+    model_blocked_label(&u->r->model, t, on, sizeof(on));
+    int len = snprintf(b, n, "%s",
+                       ks ? ks
+                          : TR(u, "no bpf: /proc cannot tell ready from running",
+                               "无 bpf：/proc 分不清就绪与执行"));
+    if (t->state == TS_RUNNING && t->cpu >= 0 && len > 0 && (size_t)len < n)
+        len += snprintf(b + len, n - (size_t)len, TR(u, " on cpu%d", "，在 cpu%d 上"), (int)t->cpu);
+    if (t->wchan[0] && t->state == TS_BLOCKED && len > 0 && (size_t)len < n)
+        len +=
+            snprintf(b + len, n - (size_t)len, TR(u, ", sleeping in %s", "，睡眠于 %s"), t->wchan);
+    if (on[0] && t->state == TS_BLOCKED && len > 0 && (size_t)len < n)
+        snprintf(b + len, n - (size_t)len, TR(u, " (on %s)", "（在 %s 上）"), on);
+}
+
 static int task_facts(struct ui *u, const struct model_task *t, struct rect in)
 {
     char b[256];
@@ -107,19 +141,22 @@ static int task_facts(struct ui *u, const struct model_task *t, struct rect in)
              t->kind == TK_THREAD ? TR(u, "thread", "线程") : TR(u, "process", "进程"), t->pid,
              t->tid, t->ppid, t->orig_ppid && t->orig_ppid != t->ppid ? " (adopted)" : "");
     y = kv(y, in, TR(u, "task", "任务"), b);
-    const char *ks = t->kernel_state < TS__COUNT ? task_state_name(t->kernel_state) : NULL;
-    snprintf(b, sizeof(b), "%s%s%s",
-             ks ? ks : TR(u, "no kernel source has seen it", "内核来源未观测到"),
-             t->wchan[0] ? TR(u, ", sleeping in ", "，睡眠于 ") : "", t->wchan);
+    kernel_line(u, t, b, sizeof(b));
     y = kv(y, in, TR(u, "kernel says", "内核所见"), b);
-    snprintf(b, sizeof(b),
-             TR(u, "run %.2fs  ready %.2fs  blocked %.2fs", "运行 %.2fs  就绪 %.2fs  阻塞 %.2fs"),
-             (double)t->run_ns / 1e9, (double)t->ready_ns / 1e9, (double)t->blocked_ns / 1e9);
+    times_line(u, t, b, sizeof(b));
     y = kv(y, in, TR(u, "time", "时间"), b);
-    snprintf(b, sizeof(b), "%llu", (unsigned long long)t->actions);
+    snprintf(b, sizeof(b),
+             TR(u, "%llu · signals sent %llu, delivered %llu", "%llu · 信号 发出 %llu，送达 %llu"),
+             (unsigned long long)t->actions, (unsigned long long)t->sig_sent,
+             (unsigned long long)t->sig_delivered);
     y = kv(y, in, TR(u, "actions", "动作数"), b);
     if (t->has_exit) {
-        snprintf(b, sizeof(b), "%d", (int)t->exit_status);
+        char z[16];
+        ui_fmt_dur(ui_zombie_ns(u, t), z, sizeof(z));
+        snprintf(b, sizeof(b), TR(u, "%d · zombie for %s%s", "%d · 僵尸 %s%s"), (int)t->exit_status,
+                 t->kind == TK_PROCESS ? z : "-",
+                 t->t_reaped ? TR(u, ", then reaped", "，随后被回收")
+                             : TR(u, " so far", "（仍未回收）"));
         y = kv(y, in, TR(u, "exit status", "退出状态"), b);
     }
     return y;

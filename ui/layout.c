@@ -45,7 +45,8 @@ void layout_compute(struct ui *u)
 
     int body = LINES - 3, top, tl, bottom;
     split_rows(u, body, &top, &tl, &bottom);
-    int left = COLS >= 120 ? COLS * 48 / 100 : COLS * 53 / 100;
+    /* wide screens give the tasks their time columns; narrower ones favour the objects */
+    int left = COLS >= 150 ? COLS * 58 / 100 : COLS >= 120 ? COLS * 48 / 100 : COLS * 53 / 100;
     int ev_w = COLS * 50 / 100;
     l->panel[P_TASKS] = (struct rect){1, 0, top, left};
     l->panel[P_OBJECTS] = (struct rect){1, left, top, COLS - left};

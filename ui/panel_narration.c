@@ -3,7 +3,8 @@
  *
  * In step or pause mode the first line says who waits at the step gate and what Space would
  * let through next. Below it, the newest narrations (narrate_event, English or Chinese) fill
- * the panel from the bottom up, the newest in bold.
+ * the panel from the bottom up, the newest in bold. Scheduler events are narrated only when
+ * the scenario's hook explains them (the states lesson); the generic text skips them.
  */
 #include "narrate.h"
 #include "tui.h"
@@ -12,7 +13,7 @@
 #include <string.h>
 
 #define NARR_SCAN 20000 /* events looked at, newest first */
-#define NARR_MAX 8
+#define NARR_MAX 16
 
 /* "Next: Space lets producer-1 do sem_wait(empty) · 1-9 pick another" or "". */
 static void gate_hint(struct ui *u, char *buf, size_t n)
@@ -62,10 +63,11 @@ void panel_narration_draw(struct ui *u, struct rect r)
     for (size_t i = m->hist_len, seen = 0; i-- > 0 && seen < NARR_SCAN && count < NARR_MAX;
          seen++) {
         const struct ev *e = model_hist(m, i);
-        if (e->kind == EV_STATE || (e->kind >= EV_SCHED_IN && e->kind <= EV_WAKEUP_NEW))
-            continue; /* scheduler noise: never narrated */
-        if (!narrate_event(&u->r->ctx, m, e, u->lang, text[count], sizeof(text[0])))
-            continue;
+        if (ui_event_is_sched(e->kind) && !u->sc->narrate)
+            continue; /* scheduler noise, unless the scenario explains it (states) */
+        if (!narrate_event(&u->r->ctx, m, e, u->lang, text[count], sizeof(text[0])) ||
+            !text[count][0])
+            continue; /* nothing to say, or the scenario silenced it (rate limit) */
         if (count && strcmp(text[count], text[count - 1]) == 0)
             continue; /* the same fact seen by two sources */
         lines += screen_wrap_count(in.w, text[count]);

@@ -3,8 +3,10 @@
  *
  * Each row shows pid, name, a state glyph + word + colour (never colour alone), and what
  * the state is about: the object it is blocked on, the call it will make when the step gate
- * lets it through, its CPU, exit status or zombie time. The state table and the tree order
- * used by the timeline and the pick keys (1-9) live here too.
+ * lets it through (next to the kernel function it sleeps in), its CPU, exit status or zombie
+ * time; when the panel is wide, columns of actions, time running / ready / blocked, context
+ * switches and signals sent/delivered. The state table and the tree order used by the
+ * timeline and the pick keys (1-9) live here too.
  */
 #include "narrate.h"
 #include "tui.h"
@@ -192,7 +194,133 @@ int ui_row_of_task(const struct ui *u, uint32_t task)
     return -1;
 }
 
+/* ---- times and columns ---- */
+
+void ui_task_times(const struct ui *u, const struct model_task *t, uint64_t *run, uint64_t *ready,
+                   uint64_t *blocked)
+{
+    uint64_t now = u->r->stopped ? u->r->t_end_ns : loop_now_ns();
+    uint64_t d = t->t_state && now > t->t_state ? now - t->t_state : 0;
+    *run = t->run_ns + (t->state == TS_RUNNING ? d : 0);
+    *ready = t->ready_ns + (t->state == TS_READY ? d : 0);
+    *blocked = t->blocked_ns + (t->state == TS_BLOCKED ? d : 0);
+}
+
+uint64_t ui_zombie_ns(const struct ui *u, const struct model_task *t)
+{
+    if (!t->t_exit || t->kind != TK_PROCESS)
+        return 0;
+    uint64_t end = t->t_reaped ? t->t_reaped : u->r->stopped ? u->r->t_end_ns : loop_now_ns();
+    return end > t->t_exit ? end - t->t_exit : 0;
+}
+
+/* A duration in at most 6 columns: "0.25s", "12.3s", "512s", "95m". */
+void ui_fmt_dur(uint64_t ns, char *buf, size_t n)
+{
+    double s = (double)ns / 1e9;
+    if (s < 9.995)
+        snprintf(buf, n, "%.2fs", s);
+    else if (s < 99.95)
+        snprintf(buf, n, "%.1fs", s);
+    else if (s < 9999.5)
+        snprintf(buf, n, "%.0fs", s);
+    else
+        snprintf(buf, n, "%.0fm", s / 60);
+}
+
+static void col_actions(const struct ui *u, const struct model_task *t, char *b, size_t n)
+{
+    (void)u;
+    snprintf(b, n, "%llu", (unsigned long long)t->actions);
+}
+
+static void col_time(const struct ui *u, const struct model_task *t, char *b, size_t n, int which)
+{
+    uint64_t v[3];
+    ui_task_times(u, t, &v[0], &v[1], &v[2]);
+    if (t->state == TS_NEW && !v[0] && !v[1] && !v[2])
+        snprintf(b, n, "-");
+    else
+        ui_fmt_dur(v[which], b, n);
+}
+
+static void col_run(const struct ui *u, const struct model_task *t, char *b, size_t n)
+{
+    col_time(u, t, b, n, 0);
+}
+
+static void col_ready(const struct ui *u, const struct model_task *t, char *b, size_t n)
+{
+    col_time(u, t, b, n, 1);
+}
+
+static void col_blocked(const struct ui *u, const struct model_task *t, char *b, size_t n)
+{
+    col_time(u, t, b, n, 2);
+}
+
+static void col_switches(const struct ui *u, const struct model_task *t, char *b, size_t n)
+{
+    (void)u;
+    snprintf(b, n, "%llu", (unsigned long long)t->switches);
+}
+
+static void col_signals(const struct ui *u, const struct model_task *t, char *b, size_t n)
+{
+    (void)u;
+    snprintf(b, n, "%llu/%llu", (unsigned long long)t->sig_sent,
+             (unsigned long long)t->sig_delivered);
+}
+
+static int any_signals(const struct ui *u)
+{
+    const struct model *m = &u->r->model;
+    for (size_t i = 0; i < m->ntasks; i++)
+        if (m->tasks[i].sig_sent || m->tasks[i].sig_delivered)
+            return 1;
+    return 0;
+}
+
+static int any_switches(const struct ui *u)
+{
+    return (u->r->model.src_seen & (1u << EV_SRC_BPF)) != 0;
+}
+
+/* The numeric columns, right-aligned, each shown from a panel width on (and when it has
+ * something to say). Their labels sit on the panel's top border. */
+static const struct task_col {
+    const char *en, *zh;
+    int w;     /* including the leading space */
+    int min_w; /* inner panel width from which it is shown */
+    void (*fmt)(const struct ui *u, const struct model_task *t, char *b, size_t n);
+    int (*relevant)(const struct ui *u); /* NULL: always */
+} COLS_TABLE[] = {
+    {"actions", "动作数", 8, 60, col_actions, NULL},
+    {"run", "运行", 7, 80, col_run, NULL},
+    {"ready", "就绪", 7, 80, col_ready, NULL},
+    {"blocked", "阻塞", 8, 80, col_blocked, NULL},
+    {"sw", "切换", 6, 86, col_switches, any_switches},
+    {"sig s/d", "信号", 8, 96, col_signals, any_signals},
+};
+
+static int col_shown(const struct ui *u, size_t c, int inner_w)
+{
+    return inner_w >= COLS_TABLE[c].min_w && (!COLS_TABLE[c].relevant || COLS_TABLE[c].relevant(u));
+}
+
 /* ---- drawing ---- */
+
+/* "pipe:disk · anon_pipe_read": the object it is blocked on and the kernel function. */
+static void blocked_detail(const struct model *m, const struct model_task *t, char *detail,
+                           size_t n)
+{
+    char on[64];
+    model_blocked_label(m, t, on, sizeof(on));
+    if (on[0] && t->wchan[0])
+        snprintf(detail, n, "%s · %s", on, t->wchan);
+    else
+        snprintf(detail, n, "%s", on[0] ? on : t->wchan);
+}
 
 /* The state shown for a task (GATE_STATE when held at the step gate), and its detail text. */
 static int shown_state(const struct ui *u, const struct model_task *t, char *detail, size_t n)
@@ -209,23 +337,24 @@ static int shown_state(const struct ui *u, const struct model_task *t, char *det
     }
     switch (t->state) {
     case TS_BLOCKED:
-        model_blocked_label(m, t, detail, n);
-        if (!detail[0] && t->wchan[0])
-            snprintf(detail, n, "%s", t->wchan);
+        blocked_detail(m, t, detail, n);
         break;
     case TS_RUNNING:
         if (t->cpu >= 0)
             snprintf(detail, n, "cpu%d", (int)t->cpu);
         break;
-    case TS_ZOMBIE: {
-        double s = t->t_exit ? (double)(loop_now_ns() - t->t_exit) / 1e9 : 0;
-        snprintf(detail, n, TR(u, "status %d, %.1fs unreaped", "状态 %d，%.1fs 未回收"),
-                 (int)t->exit_status, s);
+    case TS_ZOMBIE:
+        snprintf(detail, n, TR(u, "status %d, zombie %.1fs", "状态 %d，僵尸 %.1fs"),
+                 (int)t->exit_status, (double)ui_zombie_ns(u, t) / 1e9);
         break;
-    }
     case TS_EXITED:
     case TS_REAPED:
         snprintf(detail, n, TR(u, "status %d", "状态 %d"), (int)t->exit_status);
+        if (t->kind == TK_PROCESS && t->t_reaped) {
+            size_t len = strlen(detail);
+            snprintf(detail + len, n - len, TR(u, ", zombie %.1fms", "，僵尸 %.1fms"),
+                     (double)ui_zombie_ns(u, t) / 1e6);
+        }
         break;
     default:
         break;
@@ -242,8 +371,37 @@ static int draw_state(const struct ui *u, int y, int x, int maxw, int st)
     return 8 < maxw ? 8 : maxw;
 }
 
+/* Where the columns of a row start, the same for every row. */
+struct row_geom {
+    int tree_w; /* widest indent + branch glyph */
+    int name_w;
+    int state_x;
+};
+
+static int tree_width(const struct tree_row *row)
+{
+    int indent = (row->depth - 2) * 2;
+    indent = indent > 8 ? 8 : indent > 0 ? indent : 0;
+    return indent + (row->depth >= 2 ? 2 : 0);
+}
+
+static int draw_columns(struct ui *u, const struct model_task *t, int y, int x, int end, int w)
+{
+    char buf[32];
+    for (size_t c = 0; c < UI_COUNT(COLS_TABLE); c++) {
+        if (!col_shown(u, c, w))
+            continue;
+        if (x + COLS_TABLE[c].w > end)
+            break;
+        COLS_TABLE[c].fmt(u, t, buf, sizeof(buf));
+        screen_putf(y, x, end - x, THEME[R_DIM], "%*s", COLS_TABLE[c].w, buf);
+        x += COLS_TABLE[c].w;
+    }
+    return x;
+}
+
 static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, struct rect in,
-                     int name_w)
+                     const struct row_geom *g)
 {
     const struct model_task *t = &u->r->model.tasks[row->task];
     int sel = u->focus == P_TASKS && i == u->sel_row;
@@ -255,27 +413,25 @@ static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, str
     if (ui_row_key(u, i))
         screen_putf(y, x, 1, THEME[R_TITLE], "%d", ui_row_key(u, i));
     x += 2;
-    int indent = (row->depth - 2) * 2;
-    x += indent > 8 ? 8 : indent > 0 ? indent : 0;
+    int tw = tree_width(row);
+    x += tw - (row->depth >= 2 ? 2 : 0);
     if (row->depth >= 2)
         x += screen_put(y, x, end - x, THEME[R_BORDER], row->last ? "└ " : "├ ");
     if (in.w >= 50) {
         snprintf(buf, sizeof(buf), "%-6d", t->kind == TK_THREAD ? (int)t->tid : (int)t->pid);
         x += screen_put(y, x, end - x, THEME[R_DIM], buf);
     }
+    int name_w = g->state_x - 1 - x;
     screen_put(y, x, end - x < name_w ? end - x : name_w, sel ? THEME[R_SEL] : THEME[R_NORMAL],
                t->name);
-    x += name_w + 1;
+    x = g->state_x;
     if (x >= end)
         return;
 
-    char detail[96];
+    char detail[128];
     int st = shown_state(u, t, detail, sizeof(detail));
     x += draw_state(u, y, x, end - x, st) + 1;
-    if (in.w >= 60 && x + 7 < end) {
-        screen_putf(y, x, end - x, THEME[R_DIM], "%5llu", (unsigned long long)t->actions);
-        x += 6;
-    }
+    x = draw_columns(u, t, y, x, end, in.w) + 1;
     if (x < end)
         screen_put(y, x, end - x, st == GATE_STATE ? THEME[R_GATE] : ui_state_attr(st), detail);
 }
@@ -296,6 +452,37 @@ static void keep_visible(struct ui *u, int h)
         u->task_top = 0;
 }
 
+static void row_geometry(const struct ui *u, struct rect in, int h, struct row_geom *g)
+{
+    const struct model *m = &u->r->model;
+    g->tree_w = 0;
+    g->name_w = 4;
+    for (int k = 0; k < h && u->task_top + k < (int)u->nrows; k++) {
+        const struct tree_row *row = &u->rows[u->task_top + k];
+        int w = screen_width(m->tasks[row->task].name), tw = tree_width(row);
+        g->name_w = w > g->name_w ? w : g->name_w;
+        g->tree_w = tw > g->tree_w ? tw : g->tree_w;
+    }
+    g->name_w = g->name_w > 14 ? 14 : g->name_w;
+    g->state_x = in.x + 3 + g->tree_w + (in.w >= 50 ? 6 : 0) + g->name_w + 1;
+}
+
+/* Column labels on the top border, right-aligned over their columns. */
+static void draw_col_labels(struct ui *u, struct rect r, struct rect in, const struct row_geom *g)
+{
+    int x = g->state_x + 9, end = in.x + in.w;
+    for (size_t c = 0; c < UI_COUNT(COLS_TABLE); c++) {
+        if (!col_shown(u, c, in.w))
+            continue;
+        if (x + COLS_TABLE[c].w > end)
+            break;
+        const char *label = TR(u, COLS_TABLE[c].en, COLS_TABLE[c].zh);
+        int lw = screen_width(label);
+        screen_put(r.y, x + COLS_TABLE[c].w - lw, lw, THEME[R_DIM], label);
+        x += COLS_TABLE[c].w;
+    }
+}
+
 void panel_tasks_draw(struct ui *u, struct rect r)
 {
     char title[96];
@@ -312,16 +499,11 @@ void panel_tasks_draw(struct ui *u, struct rect r)
                     u->r->ctx.conductor, TR(u, "(conductor)", "（指挥进程）"));
     int h = in.h - synthetic;
     keep_visible(u, h);
-    int name_w = 4;
-    for (size_t i = 0; i < u->nrows; i++) {
-        int w = screen_width(m->tasks[u->rows[i].task].name);
-        name_w = w > name_w ? w : name_w;
-    }
-    name_w = name_w > 14 ? 14 : name_w;
+    struct row_geom g;
+    row_geometry(u, in, h, &g);
     for (int k = 0; k < h && u->task_top + k < (int)u->nrows; k++) {
         int i = u->task_top + k;
-        draw_row(u, &u->rows[i], i, in.y + synthetic + k, in, name_w);
+        draw_row(u, &u->rows[i], i, in.y + synthetic + k, in, &g);
     }
-    if (in.w >= 60)
-        screen_put(r.y, r.x + r.w - 10, 8, THEME[R_DIM], TR(u, " actions ", " 动作数 "));
+    draw_col_labels(u, r, in, &g);
 }

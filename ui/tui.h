@@ -110,6 +110,8 @@ struct ui {
     uint64_t timer_period;  /* what the frame timer is armed to */
     uint64_t sig;           /* signature of what the last frame showed */
     int dirty;              /* input or a resize asks for a frame */
+    uint64_t seen_total;    /* model events looked at by the signature */
+    uint64_t shown_total;   /* of those, the ones the event log shows */
     uint64_t frames;
 
     struct layout lay;
@@ -160,6 +162,11 @@ int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *ki
 void ui_tree_build(struct ui *u);
 int ui_row_of_task(const struct ui *u, uint32_t task);
 int ui_row_key(const struct ui *u, int row); /* its pick key 1..9, or 0 */
+/* Time running / ready / blocked so far, the open interval included. */
+void ui_task_times(const struct ui *u, const struct model_task *t, uint64_t *run, uint64_t *ready,
+                   uint64_t *blocked);
+uint64_t ui_zombie_ns(const struct ui *u, const struct model_task *t); /* exit..reap (or now) */
+void ui_fmt_dur(uint64_t ns, char *buf, size_t n);                     /* "0.25s", at most 6 */
 
 /* ---- panels ---- */
 void panel_header_draw(struct ui *u, struct rect r);
@@ -186,6 +193,7 @@ void picker_select(struct ui *u, const struct scenario *sc);
 
 /* ---- ui.c ---- */
 uint64_t ui_now_ms(const struct ui *u); /* ms since the run started */
+int ui_event_is_sched(unsigned kind);   /* switches, wakeups, state samples */
 double ui_ev_time(const struct ui *u, uint64_t t_ns);
 void ui_message(struct ui *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int ui_start_run(struct ui *u);

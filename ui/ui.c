@@ -493,15 +493,50 @@ static void draw_dashboard(struct ui *u)
         actions_draw(u);
 }
 
-/* Everything a frame shows that can change without a key: hashed. */
-static uint64_t signature(const struct ui *u)
+/* 1 for the scheduler's own events (switches, wakeups, state samples): hidden in the log
+ * unless verbose, and what they change is redrawn by the task-state hash or the clock. */
+int ui_event_is_sched(unsigned kind)
+{
+    return kind == EV_STATE || (kind >= EV_SCHED_IN && kind <= EV_WAKEUP_NEW);
+}
+
+/* Events the log would show, counted incrementally over what arrived since the last call. */
+static uint64_t shown_events(struct ui *u)
+{
+    const struct model *m = &u->r->model;
+    if (m->total < u->seen_total)
+        u->seen_total = u->shown_total = 0; /* a new run */
+    uint64_t fresh = m->total - u->seen_total;
+    size_t from = fresh < m->hist_len ? m->hist_len - (size_t)fresh : 0;
+    for (size_t i = from; i < m->hist_len; i++)
+        u->shown_total += u->verbose || !ui_event_is_sched(model_hist(m, i)->kind);
+    u->seen_total = m->total;
+    return u->shown_total;
+}
+
+/* What the task rows show, without the times (those follow the once-a-second clock). */
+static uint64_t tasks_hash(const struct model *m)
+{
+    uint64_t h = m->ntasks;
+    for (size_t i = 0; i < m->ntasks; i++) {
+        const struct model_task *t = &m->tasks[i];
+        h = h * 1099511628211ull ^ (t->state | (uint64_t)t->blocked_on << 8 |
+                                    (uint64_t)(t->state == TS_RUNNING ? t->cpu : 0) << 40);
+    }
+    return h;
+}
+
+/* Everything a frame shows that can change without a key: hashed. Scheduler events alone
+ * (a task at the step gate waking up to check it, say) do not count: only the states they
+ * leave behind. */
+static uint64_t signature(struct ui *u)
 {
     if (!u->r)
         return 0;
     const struct run *r = u->r;
-    uint64_t h = r->model.total * 1000003u ^ r->steps * 7919u ^ (uint64_t)r->mode << 56 ^
+    uint64_t h = shown_events(u) * 1000003u ^ r->steps * 7919u ^ (uint64_t)r->mode << 56 ^
                  (uint64_t)r->delay_ms << 40 ^ (uint64_t)r->finished << 62 ^
-                 (uint64_t)r->stopped << 61 ^ r->model.ntasks << 20;
+                 (uint64_t)r->stopped << 61 ^ tasks_hash(&r->model);
     if (r->sh) {
         uint32_t n = atomic_load(&r->sh->ntasks);
         for (uint32_t i = 0; i < n && i < r->sh->max_tasks; i++)
@@ -511,6 +546,66 @@ static uint64_t signature(const struct ui *u)
     for (const char *p = r->status; *p; p++)
         h = h * 131 + (unsigned char)*p;
     return h;
+}
+
+/* ---- benchmark probe: event -> frame latency ---- */
+
+/* With IPCSCOPE_BENCH_LATENCY=FILE, each frame notes how long ago every instrumented event it
+ * shows for the first time was written by its worker; at exit FILE gets the median and p90.
+ * Off (one branch per frame) otherwise. */
+static struct {
+    const char *path;
+    uint64_t seen;
+    uint32_t *us;
+    size_t n, cap;
+} g_lat;
+
+static void latency_note(const struct ui *u, uint64_t now)
+{
+    if (!g_lat.path || !u->r)
+        return;
+    const struct model *m = &u->r->model;
+    if (m->total < g_lat.seen)
+        g_lat.seen = 0;
+    uint64_t fresh = m->total - g_lat.seen;
+    size_t from = fresh < m->hist_len ? m->hist_len - (size_t)fresh : 0;
+    for (size_t i = from; i < m->hist_len; i++) {
+        const struct ev *e = model_hist(m, i);
+        if (e->src != EV_SRC_INSTR || e->t > now || ui_event_is_sched(e->kind))
+            continue;
+        if (g_lat.n == g_lat.cap) {
+            size_t cap = g_lat.cap ? g_lat.cap * 2 : 4096;
+            uint32_t *v = realloc(g_lat.us, cap * sizeof(*v));
+            if (!v)
+                return;
+            g_lat.us = v;
+            g_lat.cap = cap;
+        }
+        uint64_t us = (now - e->t) / 1000;
+        g_lat.us[g_lat.n++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+    }
+    g_lat.seen = m->total;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void latency_report(const struct ui *u)
+{
+    FILE *f = g_lat.path ? fopen(g_lat.path, "w") : NULL;
+    if (!f)
+        return;
+    qsort(g_lat.us, g_lat.n, sizeof(*g_lat.us), cmp_u32);
+    fprintf(f, "events %zu frames %llu frame_ms %.1f median_ms %.2f p90_ms %.2f\n", g_lat.n,
+            (unsigned long long)u->frames, (double)u->frame_ns / 1e6,
+            g_lat.n ? g_lat.us[g_lat.n / 2] / 1e3 : 0.0,
+            g_lat.n ? g_lat.us[g_lat.n * 9 / 10] / 1e3 : 0.0);
+    fclose(f);
+    free(g_lat.us);
+    memset(&g_lat, 0, sizeof(g_lat));
 }
 
 static void draw_frame(struct ui *u)
@@ -528,6 +623,7 @@ static void draw_frame(struct ui *u)
     else
         picker_draw(u);
     refresh();
+    latency_note(u, loop_now_ns());
     u->frames++;
     u->sig = signature(u);
     u->dirty = 0;
@@ -761,8 +857,9 @@ static int ui_setup(struct ui *u, const struct scenario *sc, const long *params,
         scenario_defaults(sc, u->params);
     u->from_picker = sc == NULL;
     if (u->from_picker && !u->opts.delay_ms && !u->opts.step)
-        u->opts.delay_ms = 150;               /* watchable; as `ipcscope run` does */
-    const char *fps = getenv("IPCSCOPE_FPS"); /* benchmarks only */
+        u->opts.delay_ms = 150;                    /* watchable; as `ipcscope run` does */
+    g_lat.path = getenv("IPCSCOPE_BENCH_LATENCY"); /* benchmarks only */
+    const char *fps = getenv("IPCSCOPE_FPS");      /* benchmarks only */
     long f = fps ? strtol(fps, NULL, 10) : 30;
     u->frame_ns = 1000000000ull / (uint64_t)(f > 0 && f <= 30 ? f : 30);
     return 0;
@@ -798,6 +895,7 @@ int ui_main(const struct scenario *sc, const long *params, const struct run_opts
             break;
     }
     screen_end();
+    latency_report(u);
     if (g_saved_ok)
         tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_tio);
     close(u->sigfd);

@@ -12,4 +12,25 @@ set(SCENARIO_SOURCES
     src/scenarios/nice.c
     src/scenarios/process_pool.c
     src/scenarios/signals.c
+    src/scenarios/states.c
+    src/instr_net.c
+    src/sources/sockdiag.c
+    src/waitfor.c
+    src/instr_sync.c
+    src/scenarios/lock.c
+    src/scenarios/tcp_echo.c
+    src/scenarios/event.c
+    src/scenarios/deadlock.c
+    src/scenarios/philosophers.c
+    src/scenarios/tcp_handshake.c
+    src/scenarios/tcp_teardown.c
+    src/scenarios/threads.c
+    src/scenarios/condition.c
+    src/scenarios/udp_echo.c
+    src/scenarios/mux_servers.c
+    src/scenarios/socketserver.c
+    src/scenarios/concurrency.c
+    src/scenarios/reuseaddr.c
+    src/scenarios/epoll_et_lt.c
+    src/scenarios/udp_broadcast.c
 )

@@ -1,49 +1,110 @@
 #!/usr/bin/env bash
-# bench_ui.sh - the dashboard's own CPU cost, measured on the real binary in tmux.
+# bench_ui.sh - the dashboard's own costs, measured on the real binary in tmux.
 #
-# 1. idle: prodcons held in step mode (nothing changes) for SECS seconds;
-# 2. busy: prodcons free running (--delay 0, many items) at IPCSCOPE_FPS=10, beside
-#    `htop -d 1` watching the same machine for the same time.
-# Prints CPU seconds and percent of one core from /proc/PID/stat; asserts nothing.
-# Usage: tests/bench/bench_ui.sh [path/to/ipcscope] [SECS]
-# TODO: the 1000-thread workload of issue 3 needs a thread scenario (none exists yet).
+# 1. idle: prodcons held in step mode (nothing changes) for SECS seconds: CPU % of a core.
+# 2. 1000 threads: ipcscope at 10 fps and htop -d 1 watching the same threads at once
+LONG=$((SECS + 15))
+session busy "IPCSCOPE_FPS=10 $BIN" run threads --param threads=1000 --param daemon=0 \
+    --param seconds="$LONG"
+tm new-session -d -s htop -x 160 -y 48 "htop -d 1; sleep 600"
+sleep 5
+NTH=$(ps -eLo comm= | grep -c '^Thread-' || true)
+measure busy ipcscope &
+measure htop htop &
+wait
+report "ipcscope watching $NTH threads, 10 fps" "$(cat "$OUT/busy")"
+report "htop -d 1 watching the same threads" "$(cat "$OUT/htop")"
+awk -v a="$(cat "$OUT/busy")" -v b="$(cat "$OUT/htop")" \
+    'BEGIN { printf "%-36s %7.2fx (target <= 0.25x)\n", "ratio ipcscope / htop", b > 0 ? a / b : 0 }'
+tm kill-session -t busy
+tm kill-session -t htop
+
+# 3. event -> frame latency: states in run mode with IPCSCOPE_BENCH_LATENCY=FILE; the TUI
+#    writes the median and p90 of (frame drawn - event written by its worker) at exit.
+# CPU comes from /proc/PID/stat (utime + stime of the ipcscope conductor or htop). Prints
+# numbers, asserts nothing. Usage: tests/bench/bench_ui.sh [path/to/ipcscope] [SECS]
 set -euo pipefail
-BIN=${1:-build/ipcscope}
+BIN=$(realpath "${1:-build/ipcscope}")
 SECS=${2:-20}
 SOCK=ipcscope-bench-$$
 HZ=$(getconf CLK_TCK)
-trap 'tmux -L $SOCK kill-server >/dev/null 2>&1 || true' EXIT
+OUT=$(mktemp -d /tmp/ipcscope-bench-ui.XXXXXX)
+trap 'tmux -L $SOCK kill-server >/dev/null 2>&1 || true; rm -rf "$OUT"' EXIT
+
+tm() { tmux -L "$SOCK" "$@"; }
 
 # cpu_ticks PID: utime + stime
 cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 
-# child_of PANE_PID COMM: the pid of the pane's child named COMM
-child_of() { ps -o pid=,comm= --ppid "$1" | awk -v c="$2" '$2 == c { print $1; exit }'; }
+# pid_in WINDOW COMM: the pid of the pane's child named COMM (the pane itself when none)
+pid_in() {
+    local pane pid
+    pane=$(tm display -p -t "$1" '#{pane_pid}')
+    pid=$(ps -o pid=,comm= --ppid "$pane" | awk -v c="$2" '$2 == c { print $1; exit }')
+    echo "${pid:-$pane}"
+}
 
-# measure NAME WINDOW COMM: CPU of COMM in WINDOW over SECS
+# measure WINDOW COMM: CPU seconds of COMM in WINDOW over SECS, into $OUT/WINDOW
 measure() {
-    local pane pid t0 t1
-    pane=$(tmux -L "$SOCK" display -p -t "$2" '#{pane_pid}')
-    pid=$(child_of "$pane" "$3")
-    [ -n "$pid" ] || pid=$pane
+    local pid t0 t1
+    pid=$(pid_in "$1" "$2")
     t0=$(cpu_ticks "$pid")
     sleep "$SECS"
     t1=$(cpu_ticks "$pid")
-    awk -v n="$1" -v d="$((t1 - t0))" -v hz="$HZ" -v s="$SECS" \
-        'BEGIN { printf "%-28s %6.2f s CPU  %6.2f%% of a core\n", n, d / hz, 100 * d / hz / s }'
+    awk -v d="$((t1 - t0))" -v hz="$HZ" 'BEGIN { printf "%.3f\n", d / hz }' >"$OUT/$1"
 }
 
-tmux -L "$SOCK" -f /dev/null new-session -d -s idle -x 160 -y 48 \
-    "env LANG=C.UTF-8 TERM=tmux-256color $BIN run prodcons --step; sleep 600"
-sleep 3
-measure "ipcscope idle (step mode)" idle ipcscope &
-wait
+report() { # report LABEL CPU_SECONDS
+    awk -v n="$1" -v c="$2" -v s="$SECS" \
+        'BEGIN { printf "%-36s %7.2f s CPU  %6.2f%% of a core\n", n, c, 100 * c / s }'
+}
 
-tmux -L "$SOCK" new-session -d -s busy -x 160 -y 48 \
-    "env LANG=C.UTF-8 TERM=tmux-256color IPCSCOPE_FPS=10 $BIN run prodcons --delay 0 \
-     --param items=1000000 --param producers=8 --param consumers=8; sleep 600"
-tmux -L "$SOCK" new-session -d -s htop -x 160 -y 48 "htop -d 1; sleep 600"
+# session NAME ARGS...: ipcscope ARGS in a 160x48 window NAME
+session() {
+    local name=$1
+    shift
+    tm -f /dev/null new-session -d -s "$name" -x 160 -y 48 \
+        "env LANG=C.UTF-8 TERM=tmux-256color $* ; sleep 600"
+}
+
+echo "ipcscope UI benchmark: $SECS s per measurement, $(nproc) CPUs, $(uname -r)"
+
+# 1. idle
+session idle "$BIN" run prodcons --step
 sleep 3
-measure "ipcscope busy (10 fps)" busy ipcscope &
-measure "htop -d 1" htop htop &
-wait
+measure idle ipcscope
+report "ipcscope idle (prodcons, step mode)" "$(cat "$OUT/idle")"
+tm kill-session -t idle
+
+# 2. 1000 threads: ipcscope at 10 fps, then htop -d 1, on the same kind of workload
+LONG=$((SECS + 15))
+session busy "IPCSCOPE_FPS=10 $BIN" run threads --param threads=1000 --param daemon=0 \
+    --param seconds="$LONG"
+sleep 5
+measure busy ipcscope
+NTH=$(ps -eLf | grep -c '[i]pcscope run threads' || true)
+report "ipcscope watching $NTH threads, 10 fps" "$(cat "$OUT/busy")"
+# htop watches the same threads: keep the workload, only stop looking at it with ipcscope?
+# It cannot be detached from the TUI, so htop gets its own identical workload, headless.
+tm kill-session -t busy
+sleep 1
+tm new-session -d -s load -x 160 -y 48 "$BIN run threads --headless --param threads=1000 \
+    --param daemon=0 --param seconds=$LONG; sleep 600"
+tm new-session -d -s htop -x 160 -y 48 "htop -d 1; sleep 600"
+sleep 5
+measure htop htop
+report "htop -d 1 watching the same threads" "$(cat "$OUT/htop")"
+awk -v a="$(cat "$OUT/busy")" -v b="$(cat "$OUT/htop")" \
+    'BEGIN { printf "%-36s %7.2fx (target <= 0.25x)\n", "ratio ipcscope / htop", b > 0 ? a / b : 0 }'
+tm kill-session -t htop
+tm kill-session -t load
+
+# 3. event -> frame latency
+session lat "IPCSCOPE_BENCH_LATENCY=$OUT/lat" "$BIN" run states --duration 10
+for _ in $(seq 300); do [ -s "$OUT/lat" ] && break; sleep 0.1; done
+if [ -s "$OUT/lat" ]; then
+    awk '{ printf "%-36s median %.2f ms, p90 %.2f ms over %d events (a frame: %.1f ms)\n",
+           "event -> frame latency (states)", $8, $10, $2, $6 }' "$OUT/lat"
+else
+    echo "event -> frame latency: no report"
+fi

@@ -1,0 +1,203 @@
+/*
+ * instr_net.h - instrumented sockets for the network chapters (1-4, 11).
+ *
+ * Each wrapper passes the step gate, performs the real call on a loopback socket, marks the
+ * caller blocked on the socket object while the call sleeps in the kernel (accept with an
+ * empty queue, recv with nothing to read, select/poll/epoll_wait with nothing ready) and
+ * records what happened. Every address is checked to be on loopback (127.0.0.0/8) and every
+ * wait is bounded in time, so a scenario can neither reach the network nor hang. Also here:
+ * a packet capture on lo (AF_PACKET, when privileged) and the echo client the server
+ * scenarios share.
+ */
+#ifndef IPCSCOPE_INSTR_NET_H
+#define IPCSCOPE_INSTR_NET_H
+
+#include "instr.h"
+#include "model.h"
+
+#include <jansson.h>
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/types.h>
+
+/* How long any single wait may last before the call gives up with -ETIMEDOUT. */
+#define NET_WAIT_MS 10000
+
+/* TCP states (the kernel's numbering, as in the trace's tcp_state events). */
+enum {
+    NET_ESTABLISHED = 1,
+    NET_SYN_SENT,
+    NET_SYN_RECV,
+    NET_FIN_WAIT1,
+    NET_FIN_WAIT2,
+    NET_TIME_WAIT,
+    NET_CLOSE,
+    NET_CLOSE_WAIT,
+    NET_LAST_ACK,
+    NET_LISTEN,
+    NET_CLOSING,
+    NET_NEW_SYN_RECV,
+};
+
+/* A socket and its instrumented object. For TCP the object's value is the TCP state the
+ * conductor (or net_observe) last saw; the object follows the socket by its ports. */
+struct net_sock {
+    int fd;
+    int type;              /* SOCK_STREAM or SOCK_DGRAM */
+    uint16_t lport, rport; /* host order, 0 = not yet */
+    struct instr_obj *o;
+};
+
+/* ---- calls ---- */
+
+/* socket(AF_INET, type): creates the object named name (TCP: in state CLOSE). 0 or -errno. */
+int net_socket(struct net_sock *s, const char *name, int type);
+
+/* setsockopt(level, opt, val) with label in the note ("SO_REUSEADDR"). 0 or -errno. */
+int net_setsockopt(struct net_sock *s, int level, int opt, int val, const char *label);
+
+/* bind to 127.0.0.1:port (0: the kernel picks; s->lport gets the real port). 0 or -errno. */
+int net_bind(struct net_sock *s, uint16_t port);
+
+/* bind to addr:port, addr in host order; refused (-EADDRNOTAVAIL) outside 127.0.0.0/8. */
+int net_bind_addr(struct net_sock *s, uint32_t addr, uint16_t port);
+
+/* listen(backlog). 0 or -errno. */
+int net_listen(struct net_sock *s, int backlog);
+
+/* accept on listener ls into out (its object named name, ESTABLISHED). Blocks (marked) while
+ * the accept queue is empty, at most NET_WAIT_MS. 0, -ETIMEDOUT, -ECANCELED (run stopping) or
+ * -errno. */
+int net_accept(struct net_sock *ls, struct net_sock *out, const char *name);
+
+/* connect to 127.0.0.1:port. Binds 127.0.0.1:0 first, so the object knows its ports before
+ * the SYN leaves. Blocks (marked) until the handshake completes. 0 or -errno. */
+int net_connect(struct net_sock *s, uint16_t port);
+
+/* Send all n bytes (MSG_NOSIGNAL). n or -errno. */
+ssize_t net_send(struct net_sock *s, const void *buf, size_t n);
+
+/* Receive up to n bytes; blocks (marked) while nothing is queued. The count, 0 at EOF, or
+ * -errno. */
+ssize_t net_recv(struct net_sock *s, void *buf, size_t n);
+
+/* Like net_recv, but never blocks: -EAGAIN when nothing is queued. */
+ssize_t net_recv_nowait(struct net_sock *s, void *buf, size_t n);
+
+/* UDP: send to addr:port (addr host order, loopback or 127.255.255.255 only). n or -errno. */
+ssize_t net_sendto(struct net_sock *s, const void *buf, size_t n, uint32_t addr, uint16_t port);
+
+/* UDP: receive one datagram (blocks, marked); *from_port (may be NULL) gets the sender's
+ * port. The count or -errno. */
+ssize_t net_recvfrom(struct net_sock *s, void *buf, size_t n, uint16_t *from_port);
+
+/* shutdown(how). 0 or -errno. */
+int net_shutdown(struct net_sock *s, int how);
+
+/* close; the object stays (its ports let the conductor follow FIN_WAIT/TIME_WAIT). */
+void net_close(struct net_sock *s);
+
+/* ---- the kernel's view (sock_diag; no privileges needed) ---- */
+
+/* Ask the kernel for s's TCP state (by its ports, also after close: TIME_WAIT). When it
+ * became TIME_WAIT, which no other source reports, emit tcp_state on the object (src
+ * procfs: a sampled kernel fact; the conductor follows the other states). Returns the
+ * state, or -ENOENT when the kernel has forgotten the socket. *rq (may be NULL): the
+ * accept-queue length of a listener, else unread bytes. */
+int net_observe(struct net_sock *s, uint32_t *rq);
+
+/* ---- multiplexing: the interest set and the ready set as objects ---- */
+
+/* Two queue objects: interest (value = fds watched) and ready (value = fds ready after the
+ * last call); their var events carry the sets themselves as fd bitmasks in aux (fds < 64). */
+struct net_mux {
+    struct instr_obj *interest, *ready;
+    int last_ready;
+    uint64_t ready_mask;
+};
+
+int net_mux_new(struct net_mux *m, const char *prefix);
+
+/* select() on readfds (nfds as select's). Records the interest set, blocks (marked on the
+ * ready object) when nothing is ready at once, records the ready set. The ready count,
+ * 0 on timeout, or -errno. */
+int net_select(struct net_mux *m, int nfds, fd_set *readfds, int timeout_ms);
+
+/* poll() likewise. */
+int net_poll(struct net_mux *m, struct pollfd *fds, nfds_t n, int timeout_ms);
+
+/* epoll_wait() likewise; interest is the caller's count of registered fds and interest_mask
+ * their bitmask (the kernel does not tell). */
+int net_epoll_wait(struct net_mux *m, int epfd, struct epoll_event *evs, int max, int timeout_ms,
+                   int interest, uint64_t interest_mask);
+
+/* epoll_ctl(op, fd, events) with a note. 0 or -errno. */
+int net_epoll_ctl(int epfd, int op, int fd, uint32_t events);
+
+/* ---- packet capture on lo (CAP_NET_RAW) ---- */
+
+/* One TCP/IPv4 frame seen on lo, decoded layer by layer. */
+struct net_seg {
+    uint64_t t_ns;
+    uint16_t eth_proto;    /* link: EtherType (0x0800) */
+    uint32_t saddr, daddr; /* IP: host order */
+    uint8_t ttl, ihl;      /* IP header length in bytes */
+    uint16_t ip_len;       /* IP total length */
+    uint16_t sport, dport; /* TCP */
+    uint32_t seq, ack;
+    uint8_t flags; /* TCP flags: FIN 1 SYN 2 RST 4 PSH 8 ACK 16 */
+    uint16_t win, payload_len;
+    char payload[48]; /* the first application bytes */
+};
+
+/* An AF_PACKET socket on lo (outgoing copies skipped, so each frame is seen once). fd or
+ * -errno (-EPERM without CAP_NET_RAW). */
+int net_capture_open(void);
+
+/* The next TCP frame to or from port, waiting at most timeout_ms. 1, 0 on timeout, -errno. */
+int net_capture_next(int fd, uint16_t port, struct net_seg *seg, int timeout_ms);
+
+/* "SYN", "SYN|ACK", "FIN|ACK", "PSH|ACK" ... into buf. */
+const char *net_tcp_flags(uint8_t flags, char *buf, size_t n);
+
+/* ---- shared by the server scenarios ---- */
+
+/* 1 when the run is winding down. */
+int net_stopping(void);
+
+/* Sleep ms in short slices; -1 early when the run is stopping. */
+int net_sleep_ms(long ms);
+
+/* Wait (bounded by NET_WAIT_MS) until *flag is non-zero. Returns it, or 0 on timeout. */
+int net_wait_flag(_Atomic int *flag);
+
+/* An echo client: connect to port, send msgs lines "tag-i\n" (gap_ms apart), read each
+ * echo back and compare, close. Returns the number of lines echoed correctly, or -errno
+ * when the connection failed. */
+int net_echo_client(uint16_t port, const char *tag, int msgs, long gap_ms);
+
+/* Echo what arrives on c until EOF (the per-client handler of the iterative, forking and
+ * threading servers). Returns the number of bytes echoed, or -errno. */
+long net_echo_handle(struct net_sock *c);
+
+/* The snapshot name of a TCP state ("TIME_WAIT"). */
+const char *net_state_name(int state);
+
+#endif
+
+/* ---- conductor side: narration and snapshots ---- */
+
+/* Explain a socket call note, a block on a socket or a multiplexer's sets in lang (the text
+ * the wrappers above record). 1 when it wrote something, 0 otherwise. */
+int net_narrate(const struct model *m, const struct ev *e, int lang, char *buf, size_t n);
+
+/* The TCP states (bitmask of 1 << state) the model saw for object id, both as old and new
+ * states of its tcp_state events (bpf or sock_diag). */
+uint32_t net_model_states(const struct model *m, uint32_t obj_id);
+
+/* A JSON array of state names for a bitmask of 1 << state. */
+json_t *net_states_json(uint32_t mask);

@@ -1,0 +1,104 @@
+/*
+ * instr_sync.h - synchronisation helpers for the chapter 7-10 scenarios: an instrumented
+ * Event, teams of workers run as processes or as threads, and deadlock confirmation.
+ *
+ * The Event is multiprocessing.Event / threading.Event made of a flag, a process-shared
+ * mutex and a condition variable in shared memory; it emits event_wait / event_set /
+ * event_clear (and unblock when a waiter is released). A team runs the same body as n
+ * processes, or as n threads of one process that joins them, so a lesson can show both.
+ * The deadlock part runs in the conductor: it watches the model's wait-for graph and calls a
+ * deadlock only when the same cycle lasts and /proc shows its tasks asleep in the kernel.
+ */
+#ifndef IPCSCOPE_INSTR_SYNC_H
+#define IPCSCOPE_INSTR_SYNC_H
+
+#include "instr.h"
+#include "model.h"
+#include "waitfor.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Event ---- */
+
+struct sync_event {
+    struct instr_obj *obj; /* kind event; its value is the flag */
+    pthread_mutex_t mu;    /* process-shared, robust */
+    pthread_cond_t cv;     /* process-shared, on CLOCK_MONOTONIC */
+    int flag;
+    int waiting;  /* tasks inside wait() now */
+    uint64_t gen; /* sets so far: a waiter released by a set returns 1 even if cleared at once */
+};
+
+/* Make an Event named name in shared memory (before forking). NULL when out of space. */
+struct sync_event *sync_event_new(const char *name);
+
+/* e.wait([timeout]): gate, then return at once when the flag is set, else block (event_wait
+ * with aux=1) until a set, the timeout (timeout_ms > 0) or the run stopping. Emits unblock
+ * with item 1 (released by a set) or 0 (timed out). Returns 1 when set, 0 on timeout, -1
+ * when the run is stopping. */
+int sync_event_wait(struct sync_event *e, long timeout_ms);
+
+/* e.set(): gate, set the flag and wake every waiter together (event_set, item = waiters). */
+void sync_event_set(struct sync_event *e);
+
+/* e.clear(): gate, clear the flag (event_clear). */
+void sync_event_clear(struct sync_event *e);
+
+/* e.is_set(): gate, read the flag, note what was read. */
+int sync_event_is_set(struct sync_event *e);
+
+/* ---- teams: the same body as processes or as threads ---- */
+
+struct sync_team {
+    const char *main_name; /* the process that starts and joins the threads */
+    const char *prefix;    /* worker k is named prefix followed by k + 1 */
+    long n;
+    int threads;            /* 0: n processes; 1: n threads of one process */
+    int (*body)(long k);    /* the worker's work; its return value is its exit status */
+    struct instr_obj *join; /* threads: the object join() blocks on ("join") */
+};
+
+/* Start the team (conductor side, from setup). t must live in shared memory or static
+ * storage. 0, or -errno with a message in err. */
+int sync_team_start(struct sync_team *t, char *err, size_t n);
+
+/* t.join() of a thread task with kernel id tid: gate, block on join (aux = tid), join,
+ * unblock. join's value counts the threads not joined yet. */
+void sync_join(struct instr_obj *join, pthread_t th, int32_t tid);
+
+/* Before a burst of events: wait (up to ~0.5 s) while the calling task's ring is more than
+ * half full, so that the conductor drains it instead of records being dropped. */
+void sync_ring_room(void);
+
+/* ---- deadlocks (conductor side) ---- */
+
+struct sync_deadlock {
+    struct waitfor_cycle cycle; /* the confirmed cycle; n == 0 while there is none */
+    struct waitfor_cycle seen;  /* the candidate being watched */
+    uint64_t seen_ns;           /* when the candidate first appeared */
+    uint64_t found_ms;          /* ms into the run when it was confirmed */
+    char names[WAITFOR_MAX][MODEL_NAME_MAX]; /* of the cycle's tasks, ... */
+    char objs[WAITFOR_MAX][MODEL_NAME_MAX];  /* and of the locks each waits on */
+    char desc[512];                          /* "t1 -(B)-> t2 -(A)-> t1" */
+};
+
+/* Watch m for a deadlock. Returns 1 (and keeps returning 1) once the same cycle has lasted
+ * confirm_ms and /proc shows every task in it asleep; it then emits a note "deadlock" from
+ * the conductor, which sync_deadlock_narrate explains. */
+int sync_deadlock_poll(struct sync_deadlock *d, const struct model *m, long confirm_ms);
+
+/* The snapshot's "deadlock" value: {"detected", "cycle": [names], "edges": [{task, waits_on,
+ * held_by}], "description", "found_ms"}. */
+json_t *sync_deadlock_json(const struct sync_deadlock *d);
+
+/* Narrate the conductor's deadlock note e (1), or 0 when e is something else. */
+int sync_deadlock_narrate(const struct sync_deadlock *d, const struct ev *e, int lang, char *buf,
+                          size_t n);
+
+/* 1 when kernel thread tid of process pid is asleep (/proc state S or D). */
+int sync_tid_asleep(int32_t pid, int32_t tid);
+
+#endif

@@ -1,0 +1,454 @@
+/*
+ * concurrency.c - the same CPU-bound workers on one CPU and on two (chapter 10).
+ *
+ * Each worker burns work_ms of CPU time. With cpus=1 they are all pinned to one CPU, so
+ * they take turns (concurrency: interleaved time slices); with cpus=2 they may run on two
+ * CPUs at once (parallelism), and the same work ends in about half the time. The lesson is
+ * the overlap of RUNNING intervals: the time at least two workers ran at once, measured from
+ * the kernel's scheduler events when bpf is on, and always by a sampler reading every
+ * worker's CPU time from /proc (schedstat, else utime+stime) to bound the overlap from below.
+ */
+#define _GNU_SOURCE
+#include "../instr.h"
+#include "../instr_ipc.h"
+#include "../instr_sync.h"
+#include "../scenario.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_WORKERS 8
+#define CHUNK_NS (50 * 1000000ull) /* CPU time between two progress events */
+/* /proc CPU times lag by up to a scheduler tick (HZ >= 100): excess CPU time within a window
+ * up to this much may be that lag, not parallel running, and is not counted. */
+#define LAG_NS (10 * 1000000ll)
+#define WINDOW_MS 100
+
+struct conc_shared {
+    struct sync_team team;
+    long workers, work_ms;
+    _Atomic int cpus, toggled;
+    int cpu_id[2], ncpu; /* the CPUs we may use, from our affinity mask */
+    _Atomic int32_t pid[MAX_WORKERS], tid[MAX_WORKERS];
+    _Atomic uint64_t t_start[MAX_WORKERS], t_end[MAX_WORKERS];
+    _Atomic uint32_t cpus_seen[MAX_WORKERS]; /* bit per CPU the worker ran on */
+    _Atomic long done;
+    _Atomic uint64_t overlap_ns; /* from /proc sampling */
+    _Atomic long samples;
+    _Atomic int schedstat; /* 1: sampled from schedstat (ns); 0: utime+stime (ticks) */
+};
+
+static struct conc_shared *S;
+
+static const struct scenario_param params[] = {
+    {"workers", "CPU-bound workers", "CPU 密集型工作者数", 1, MAX_WORKERS, 2},
+    {"cpus", "CPUs the workers may use (1: concurrency, 2: parallelism)",
+     "工作者可用的 CPU 数(1:并发,2:并行)", 1, 2, 1},
+    {"work_ms", "CPU time each worker needs", "每个工作者需要的 CPU 时间(毫秒)", 10, 10000,
+     500},
+    {"threads", "0: processes; 1: threads of one process", "0:进程;1:同一进程的线程", 0, 1, 0},
+};
+
+static uint64_t clock_ns(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Pin the calling thread to the first `cpus` of our CPUs. */
+static void pin(int cpus)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < cpus && i < S->ncpu; i++)
+        CPU_SET(S->cpu_id[i], &set);
+    sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Burn CPU until this thread has used until_ns of it (or the run stops). */
+static void burn(uint64_t until_ns)
+{
+    volatile uint64_t x = 0;
+    while (clock_ns(CLOCK_THREAD_CPUTIME_ID) < until_ns && !ipc_stopping())
+        for (int i = 0; i < 20000; i++)
+            x += (uint64_t)i * 2654435761u;
+}
+
+static int body(long k)
+{
+    ipc_set_comm("cpu-worker");
+    int cpus = atomic_load(&S->cpus);
+    pin(cpus); /* measured from here on */
+    atomic_store(&S->t_start[k], clock_ns(CLOCK_MONOTONIC));
+    atomic_store(&S->pid[k], getpid());
+    atomic_store(&S->tid[k], (int32_t)gettid());
+    uint64_t base = clock_ns(CLOCK_THREAD_CPUTIME_ID), work = (uint64_t)S->work_ms * 1000000ull;
+    for (uint64_t used = 0; used < work && !ipc_stopping();) {
+        if (atomic_load(&S->cpus) != cpus)
+            pin(cpus = atomic_load(&S->cpus));
+        used += used + CHUNK_NS < work ? CHUNK_NS : work - used;
+        burn(base + used);
+        int cpu = sched_getcpu();
+        if (cpu >= 0 && cpu < 32)
+            atomic_fetch_or(&S->cpus_seen[k], 1u << cpu);
+        instr_gate(EV_VAR, EV_NO_OBJ);
+        instr_emit(EV_VAR, EV_NO_OBJ, (int64_t)(used / 1000000ull), k, cpu);
+    }
+    atomic_store(&S->t_end[k], clock_ns(CLOCK_MONOTONIC));
+    atomic_fetch_add(&S->done, 1);
+    return 0;
+}
+
+/* ---- the /proc sampler ---- */
+
+/* CPU time of worker k in ns from /proc, or -1 when it is gone. */
+static int64_t worker_cpu_ns(long k)
+{
+    char path[96], buf[1024];
+    int32_t pid = atomic_load(&S->pid[k]), tid = atomic_load(&S->tid[k]);
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", (int)pid, (int)tid,
+             atomic_load(&S->schedstat) ? "schedstat" : "stat");
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t got = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[got] = '\0';
+    if (atomic_load(&S->schedstat))
+        return strtoll(buf, NULL, 10);
+    char *p = strrchr(buf, ')');
+    long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &ut, &st) != 2)
+        return -1;
+    return (ut + st) * (1000000000ll / sysconf(_SC_CLK_TCK));
+}
+
+/* One sampling round: every worker's CPU time, between two clock reads. */
+static int sample(int64_t *cpu, uint64_t *t_before, uint64_t *t_after)
+{
+    *t_before = clock_ns(CLOCK_MONOTONIC);
+    int alive = 0;
+    for (long k = 0; k < S->workers; k++) {
+        int64_t v = worker_cpu_ns(k);
+        if (v >= 0) {
+            cpu[k] = v;
+            alive++;
+        }
+    }
+    *t_after = clock_ns(CLOCK_MONOTONIC);
+    return alive;
+}
+
+/* Workers ran more CPU time in [prev_before, now_after] than that span is long: at least the
+ * excess (less the tick lag of /proc) was spent with two or more of them running at once. */
+static void account(const int64_t *prev, const int64_t *now, uint64_t span)
+{
+    int64_t sum = 0;
+    for (long k = 0; k < S->workers; k++)
+        sum += now[k] - prev[k];
+    long width = (S->workers < S->ncpu ? S->workers : S->ncpu) - 1;
+    if (width >= 1 && sum > (int64_t)span + LAG_NS)
+        atomic_fetch_add(&S->overlap_ns,
+                         (uint64_t)(sum - (int64_t)span - LAG_NS) / (uint64_t)width);
+    atomic_fetch_add(&S->samples, 1);
+}
+
+static int sampler(void *arg)
+{
+    (void)arg;
+    ipc_set_comm("cpu-sampler");
+    for (long k = 0; k < S->workers; k++)
+        while (!atomic_load(&S->tid[k]))
+            if (ipc_sleep_ms(1) < 0)
+                return 0;
+    int64_t prev[MAX_WORKERS] = {0}, now[MAX_WORKERS] = {0};
+    uint64_t pb, pa, nb, na;
+    sample(prev, &pb, &pa);
+    while (atomic_load(&S->done) < S->workers && ipc_sleep_ms(WINDOW_MS) == 0) {
+        memcpy(now, prev, sizeof(now));
+        sample(now, &nb, &na);
+        account(prev, now, na - pb);
+        memcpy(prev, now, sizeof(prev));
+        pb = nb;
+    }
+    instr_gate(EV_VAR, EV_NO_OBJ);
+    instr_emit(EV_VAR, EV_NO_OBJ, (int64_t)(atomic_load(&S->overlap_ns) / 1000000ull), -1, 0);
+    return 0;
+}
+
+/* ---- conductor side ---- */
+
+static void find_cpus(void)
+{
+    cpu_set_t set;
+    S->ncpu = 0;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0)
+        for (int c = 0; c < CPU_SETSIZE && S->ncpu < 2; c++)
+            if (CPU_ISSET(c, &set))
+                S->cpu_id[S->ncpu++] = c;
+    if (!S->ncpu)
+        S->cpu_id[S->ncpu++] = 0;
+}
+
+static uint32_t max_tasks(const struct scn_ctx *ctx)
+{
+    return (uint32_t)(scn_param(ctx, "workers") + 8);
+}
+
+static int setup(struct scn_ctx *ctx, char *err, size_t n)
+{
+    S = ctx->shared;
+    S->workers = scn_param(ctx, "workers");
+    S->work_ms = scn_param(ctx, "work_ms");
+    atomic_store(&S->cpus, (int)scn_param(ctx, "cpus"));
+    find_cpus();
+    atomic_store(&S->schedstat, access("/proc/self/schedstat", R_OK) == 0);
+    S->team = (struct sync_team){.main_name = "main",
+                                 .prefix = "worker-",
+                                 .n = S->workers,
+                                 .threads = (int)scn_param(ctx, "threads"),
+                                 .body = body};
+    int rc = sync_team_start(&S->team, err, n);
+    if (rc < 0)
+        return rc;
+    pid_t pid = instr_spawn("sampler", sampler, NULL, 0);
+    if (pid < 0) {
+        snprintf(err, n, "cannot start the sampler: %s", strerror((int)-pid));
+        return (int)pid;
+    }
+    return 0;
+}
+
+/* ---- overlap from the kernel's scheduler events (the model's timeline) ---- */
+
+struct edge {
+    uint64_t t;
+    int d; /* +1 a worker starts running, -1 it stops */
+};
+
+static int cmp_edge(const void *a, const void *b)
+{
+    const struct edge *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return x->d - y->d; /* stops before starts at the same instant */
+}
+
+/* Mark the model's worker tasks with k + 1 (0: not a worker); returns how many of them the
+ * kernel reported on. */
+static int mark_workers(const struct model *m, uint8_t *worker)
+{
+    int seen = 0;
+    for (size_t i = 0; i < m->ntasks; i++) {
+        int k = 0;
+        worker[i] = 0;
+        if (m->tasks[i].slot == EV_NO_TASK || sscanf(m->tasks[i].name, "worker-%d", &k) != 1 ||
+            k < 1 || k > S->workers)
+            continue;
+        worker[i] = (uint8_t)k;
+        seen += m->tasks[i].switches > 0;
+    }
+    return seen;
+}
+
+/* Add the part of [a, b] that falls in worker k's measured window (pinned .. done). */
+static size_t add_interval(struct edge *out, size_t n, int k, uint64_t a, uint64_t b)
+{
+    uint64_t lo = atomic_load(&S->t_start[k]), hi = atomic_load(&S->t_end[k]);
+    if (!lo)
+        return n;
+    if (a < lo)
+        a = lo;
+    if (hi && b > hi)
+        b = hi;
+    if (b <= a)
+        return n;
+    out[n++] = (struct edge){a, 1};
+    out[n++] = (struct edge){b, -1};
+    return n;
+}
+
+/* RUNNING intervals of the workers as start/stop edges, from the timeline spans. */
+static size_t running_edges(const struct model *m, const uint8_t *worker, uint64_t *since,
+                            struct edge *out)
+{
+    size_t n = 0;
+    const struct model_span *sp;
+    for (size_t i = 0; (sp = model_span_at(m, i)); i++) {
+        if (sp->task >= m->ntasks || !worker[sp->task])
+            continue;
+        if (sp->state == TS_RUNNING && !since[sp->task]) {
+            since[sp->task] = sp->t ? sp->t : 1;
+        } else if (sp->state != TS_RUNNING && since[sp->task]) {
+            n = add_interval(out, n, worker[sp->task] - 1, since[sp->task], sp->t);
+            since[sp->task] = 0;
+        }
+    }
+    for (size_t t = 0; t < m->ntasks; t++)
+        if (since[t])
+            n = add_interval(out, n, worker[t] - 1, since[t], m->t_last);
+    return n;
+}
+
+/* Time (ns) with two or more workers RUNNING at once by the kernel's sched events, or -1
+ * when bpf did not report on the workers. */
+static int64_t bpf_overlap_ns(const struct model *m)
+{
+    if (!(m->src_seen & (1u << EV_SRC_BPF)) || !m->ntasks)
+        return -1;
+    uint8_t *worker = calloc(m->ntasks, 1);
+    uint64_t *since = calloc(m->ntasks, sizeof(*since));
+    struct edge *e = malloc((2 * m->spans_len + 2 * m->ntasks) * sizeof(*e));
+    int64_t overlap = -1;
+    if (!worker || !since || !e || mark_workers(m, worker) == 0)
+        goto cleanup;
+    size_t n = running_edges(m, worker, since, e);
+    qsort(e, n, sizeof(*e), cmp_edge);
+    overlap = 0;
+    int running = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (running >= 2 && i > 0)
+            overlap += (int64_t)(e[i].t - e[i - 1].t);
+        running += e[i].d;
+    }
+cleanup:
+    free(worker);
+    free(since);
+    free(e);
+    return overlap;
+}
+
+static int act_cpus(struct scn_ctx *ctx, char *msg, size_t n)
+{
+    (void)ctx;
+    int now = atomic_load(&S->cpus) == 1 ? 2 : 1;
+    atomic_store(&S->cpus, now);
+    atomic_store(&S->toggled, 1);
+    snprintf(msg, n, "the workers move to %d CPU%s", now, now == 1 ? "" : "s");
+    return 0;
+}
+
+static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
+{
+    (void)m;
+    if (atomic_load(&S->done) != S->workers) {
+        snprintf(why, n, "%ld of %ld workers finished their work", atomic_load(&S->done),
+                 S->workers);
+        return -1;
+    }
+    uint64_t ov = atomic_load(&S->overlap_ns);
+    if (scn_param(ctx, "cpus") == 1 && !atomic_load(&S->toggled) && ov >= 1000000ull) {
+        snprintf(why, n, "on one CPU the workers still overlapped for %llu ms",
+                 (unsigned long long)(ov / 1000000ull));
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *cpus_seen_json(void)
+{
+    json_t *all = json_array();
+    for (long k = 0; k < S->workers; k++) {
+        json_t *one = json_array();
+        uint32_t mask = atomic_load(&S->cpus_seen[k]);
+        for (int c = 0; c < 32; c++)
+            if (mask & (1u << c))
+                json_array_append_new(one, json_integer(c));
+        json_array_append_new(all, one);
+    }
+    return all;
+}
+
+static uint64_t elapsed_ns(void)
+{
+    uint64_t first = 0, last = 0;
+    for (long k = 0; k < S->workers; k++) {
+        uint64_t a = atomic_load(&S->t_start[k]), b = atomic_load(&S->t_end[k]);
+        if (a && (!first || a < first))
+            first = a;
+        if (b > last)
+            last = b;
+    }
+    return last > first ? last - first : 0;
+}
+
+static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
+{
+    (void)ctx;
+    int64_t bpf = bpf_overlap_ns(m);
+    uint64_t proc = atomic_load(&S->overlap_ns);
+    json_int_t chosen = (json_int_t)((bpf >= 0 ? (uint64_t)bpf : proc) / 1000000ull);
+    json_object_set_new(out, "overlap_ms", json_integer(chosen));
+    json_object_set_new(out, "overlap_source", json_string(bpf >= 0 ? "bpf" : "procfs"));
+    json_object_set_new(out, "overlap_procfs_ms", json_integer((json_int_t)(proc / 1000000ull)));
+    if (bpf >= 0)
+        json_object_set_new(out, "overlap_bpf_ms", json_integer((json_int_t)(bpf / 1000000)));
+    json_object_set_new(out, "procfs_clock", json_string(atomic_load(&S->schedstat)
+                                                             ? "schedstat"
+                                                             : "utime+stime"));
+    json_object_set_new(out, "cpus_used", json_integer(atomic_load(&S->cpus)));
+    json_object_set_new(out, "cpus_seen", cpus_seen_json());
+    json_object_set_new(out, "elapsed_ms", json_integer((json_int_t)(elapsed_ns() / 1000000ull)));
+    json_object_set_new(out, "cpu_ms_each", json_integer(S->work_ms));
+    json_object_set_new(out, "samples", json_integer(atomic_load(&S->samples)));
+}
+
+static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
+                   char *buf, size_t n)
+{
+    (void)ctx;
+    int zh = lang == LANG_ZH;
+    if (e->kind != EV_VAR)
+        return 0;
+    const char *who = ipc_ev_task_name(m, e);
+    if (e->item < 0) {
+        snprintf(buf, n,
+                 zh ? "采样器:工作者同时运行的时间至少有 %lld 毫秒(由 /proc 中的 CPU 时间推算)。"
+                    : "sampler: the workers ran at the same time for at least %lld ms (from their "
+                      "CPU times in /proc).",
+                 (long long)e->val);
+        return 1;
+    }
+    snprintf(buf, n,
+             zh ? "%s 已用掉 %lld 毫秒 CPU 时间,现在在 CPU %lld 上。"
+                : "%s has used %lld ms of CPU time, now on CPU %lld.",
+             who, (long long)e->val, (long long)e->aux);
+    return 1;
+}
+
+static const struct scenario_action actions[] = {
+    {'c', "one CPU / two CPUs", "一个 CPU / 两个 CPU", act_cpus},
+};
+
+const struct scenario scenario_concurrency = {
+    .id = "concurrency",
+    .chapter = 10,
+    .title_en = "Concurrency vs parallelism: one CPU or two",
+    .title_zh = "并发与并行:一个 CPU 还是两个",
+    .summary_en = "The same CPU-bound workers run pinned to one CPU (cpus=1) or free on two "
+                  "(cpus=2). On one CPU they are concurrent: the kernel gives each a time slice "
+                  "in turn, so at any instant only one runs and the work takes the sum of their "
+                  "times. On two CPUs they run in parallel: their RUNNING intervals overlap on the "
+                  "timeline and the same work ends in about half the time.",
+    .summary_zh = "同样的 CPU 密集型工作者,要么被绑定在一个 CPU 上(cpus=1),要么可以使用两个 "
+                  "CPU(cpus=2)。在一个 CPU 上是并发:内核轮流给每个工作者分配时间片,任一时刻只有"
+                  "一个在运行,总耗时是各自时间之和。在两个 CPU 上是并行:时间线上它们的运行区间"
+                  "相互重叠,同样的工作大约只需一半时间。",
+    .params = params,
+    .nparams = sizeof(params) / sizeof(params[0]),
+    .actions = actions,
+    .nactions = sizeof(actions) / sizeof(actions[0]),
+    .shared_size = sizeof(struct conc_shared),
+    .max_tasks = max_tasks,
+    .setup = setup,
+    .check = check,
+    .snapshot = snapshot,
+    .narrate = narrate,
+};

@@ -1,0 +1,212 @@
+/*
+ * deadlock.c - two tasks take two locks in opposite order and deadlock (chapter 7).
+ *
+ * t1 takes A then B, t2 takes B then A, each pausing hold_ms in between: both end up holding
+ * one lock and blocked on the other, for real, in the kernel. The conductor finds the cycle
+ * in the model's wait-for graph (waitfor.h), confirms it lasts and that /proc shows both
+ * asleep, reports it, and ends the run (the runtime then kills the workers). With order=1
+ * (or the o key) both take A before B, and every round completes.
+ */
+#define _GNU_SOURCE
+#include "../instr.h"
+#include "../instr_ipc.h"
+#include "../instr_sync.h"
+#include "../scenario.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CONFIRM_MS 300
+
+struct dl_shared {
+    struct sync_team team;
+    struct instr_obj *lock[2];
+    long rounds, hold_ms;
+    _Atomic int order, toggled;
+    _Atomic long held[2], max_held;
+    _Atomic long done[2]; /* rounds completed by t1, t2 */
+};
+
+static struct dl_shared *S;
+static struct sync_deadlock D; /* conductor side */
+
+static const struct scenario_param params[] = {
+    {"rounds", "rounds each task tries", "每个任务尝试的轮数", 1, 100, 3},
+    {"hold_ms", "pause between the first lock and the second", "拿到第一把锁后的停顿(毫秒)",
+     0, 5000, 200},
+    {"order", "1: both take A before B (lock ordering)", "1:都先拿 A 再拿 B(按序加锁)", 0, 1,
+     0},
+    {"threads", "0: two processes; 1: two threads of one process", "0:两个进程;1:同一进程的两个线程",
+     0, 1, 0},
+};
+
+static void take(int i)
+{
+    instr_mutex_lock(S->lock[i]);
+    long now = atomic_fetch_add(&S->held[i], 1) + 1, max = atomic_load(&S->max_held);
+    while (now > max && !atomic_compare_exchange_weak(&S->max_held, &max, now))
+        ;
+}
+
+static void drop(int i)
+{
+    atomic_fetch_sub(&S->held[i], 1);
+    instr_mutex_unlock(S->lock[i]);
+}
+
+static int body(long k)
+{
+    ipc_set_comm(k ? "dl-t2" : "dl-t1");
+    for (long r = 0; r < S->rounds && !ipc_stopping(); r++) {
+        int first = atomic_load(&S->order) ? 0 : (int)k, second = !first;
+        take(first);
+        ipc_sleep_ms(S->hold_ms);
+        take(second);
+        ipc_sleep_ms(20); /* use both */
+        drop(second);
+        drop(first);
+        atomic_fetch_add(&S->done[k], 1);
+        ipc_sleep_ms(10);
+    }
+    return 0;
+}
+
+static int setup(struct scn_ctx *ctx, char *err, size_t n)
+{
+    S = ctx->shared;
+    memset(&D, 0, sizeof(D));
+    S->rounds = scn_param(ctx, "rounds");
+    S->hold_ms = scn_param(ctx, "hold_ms");
+    atomic_store(&S->order, (int)scn_param(ctx, "order"));
+    S->lock[0] = instr_mutex_new("A");
+    S->lock[1] = instr_mutex_new("B");
+    if (!S->lock[0] || !S->lock[1]) {
+        snprintf(err, n, "deadlock: out of object slots");
+        return -ENOMEM;
+    }
+    S->team = (struct sync_team){.main_name = "main",
+                                 .prefix = "t",
+                                 .n = 2,
+                                 .threads = (int)scn_param(ctx, "threads"),
+                                 .body = body};
+    return sync_team_start(&S->team, err, n);
+}
+
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    (void)ctx;
+    return sync_deadlock_poll(&D, m, CONFIRM_MS);
+}
+
+static int act_order(struct scn_ctx *ctx, char *msg, size_t n)
+{
+    (void)ctx;
+    atomic_store(&S->order, 1);
+    atomic_store(&S->toggled, 1);
+    snprintf(msg, n, D.cycle.n ? "too late: they are already deadlocked"
+                               : "from their next round both take A before B");
+    return 0;
+}
+
+static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
+{
+    (void)m;
+    if (atomic_load(&S->max_held) > 1) {
+        snprintf(why, n, "a lock had %ld holders at once", atomic_load(&S->max_held));
+        return -1;
+    }
+    if (D.cycle.n && scn_param(ctx, "order") && !atomic_load(&S->toggled)) {
+        snprintf(why, n, "deadlock despite lock ordering: %s", D.desc);
+        return -1;
+    }
+    if (!D.cycle.n && (atomic_load(&S->done[0]) < S->rounds || atomic_load(&S->done[1]) < S->rounds)) {
+        snprintf(why, n, "no deadlock, yet only %ld and %ld of %ld rounds completed",
+                 atomic_load(&S->done[0]), atomic_load(&S->done[1]), S->rounds);
+        return -1;
+    }
+    return 0;
+}
+
+static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
+{
+    (void)ctx;
+    (void)m;
+    json_object_set_new(out, "deadlock", sync_deadlock_json(&D));
+    json_object_set_new(out, "rounds_done", json_pack("{s:I, s:I}", "t1",
+                                                      (json_int_t)atomic_load(&S->done[0]), "t2",
+                                                      (json_int_t)atomic_load(&S->done[1])));
+    json_object_set_new(out, "lock_order", json_boolean(atomic_load(&S->order)));
+}
+
+/* The name of a lock (other than except) that task idx holds, or NULL. */
+static const char *held_by(const struct model *m, uint32_t idx, uint32_t except)
+{
+    for (size_t i = 0; i < m->nobjs; i++)
+        if (i != except && m->objs[i].kind == OK_MUTEX && m->objs[i].holder == idx)
+            return m->objs[i].name;
+    return NULL;
+}
+
+static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
+                   char *buf, size_t n)
+{
+    (void)ctx;
+    int zh = lang == LANG_ZH;
+    if (sync_deadlock_narrate(&D, e, lang, buf, n))
+        return 1;
+    uint32_t idx = model_task_by_slot(m, e->task);
+    if (idx >= m->ntasks || e->obj >= m->nobjs)
+        return 0;
+    const char *who = m->tasks[idx].name, *lk = m->objs[e->obj].name;
+    const char *other = held_by(m, idx, e->obj);
+    if (e->kind == EV_MUTEX_ACQUIRED) {
+        snprintf(buf, n,
+                 other ? (zh ? "%s 拿到了锁 %s,现在同时持有两把锁(另一把是 %s)。"
+                             : "%s took lock %s and now holds both (the other is %s).")
+                       : (zh ? "%s 拿到了锁 %s%s。" : "%s took lock %s%s."),
+                 who, lk, other ? other : (zh ? ",接着要去拿另一把" : " and reaches for the other"));
+        return 1;
+    }
+    if (e->kind == EV_MUTEX_WAIT && e->aux) {
+        uint32_t h = m->objs[e->obj].holder;
+        const char *hn = h < m->ntasks ? m->tasks[h].name : "?";
+        snprintf(buf, n,
+                 zh ? "%s 想要锁 %s,但它被 %s 持有:%s 阻塞。它自己还拿着 %s。"
+                    : "%s wants lock %s, which %s holds, so %s blocks, still holding %s.",
+                 who, lk, hn, who, other ? other : (zh ? "(无)" : "nothing"));
+        return 1;
+    }
+    return 0;
+}
+
+static const struct scenario_action actions[] = {
+    {'o', "lock ordering: both take A first", "按序加锁:都先拿 A", act_order},
+};
+
+const struct scenario scenario_deadlock = {
+    .id = "deadlock",
+    .chapter = 7,
+    .title_en = "Deadlock: two locks taken in opposite order",
+    .title_zh = "死锁:以相反顺序获取两把锁",
+    .summary_en = "t1 takes lock A then B; t2 takes B then A. Each gets its first lock, then "
+                  "blocks forever on the one the other holds: a cycle in the wait-for graph "
+                  "(t1 waits for t2, t2 waits for t1). ipcscope finds the cycle, shows it, and "
+                  "ends the run by killing the workers. With order=1 (or the o key) both take A "
+                  "first, so no cycle can form.",
+    .summary_zh = "t1 先拿锁 A 再拿 B;t2 先拿 B 再拿 A。各自拿到第一把锁后,都永远阻塞在对方"
+                  "持有的那把锁上:等待图中出现环(t1 等 t2,t2 等 t1)。ipcscope 找到这个环并"
+                  "显示出来,然后杀死工作任务结束运行。设置 order=1(或按 o 键)后两者都先拿 A,"
+                  "环就不可能形成。",
+    .params = params,
+    .nparams = sizeof(params) / sizeof(params[0]),
+    .actions = actions,
+    .nactions = sizeof(actions) / sizeof(actions[0]),
+    .shared_size = sizeof(struct dl_shared),
+    .setup = setup,
+    .finished = finished,
+    .check = check,
+    .snapshot = snapshot,
+    .narrate = narrate,
+};

@@ -1,0 +1,353 @@
+/*
+ * mux_servers.c - one process serves many clients with select, poll or epoll (chapter 4).
+ *
+ * Three scenarios share this engine: select-server, poll-server and epoll-server. Each
+ * iteration the server hands the kernel its interest set (the listener plus every open
+ * connection), sleeps until some are readable, and serves only the ready set: accept on
+ * the listener, recv and echo on a connection, close on EOF. Both sets are objects on
+ * screen (their values are the set sizes, their var events carry the fd bitmasks) and every
+ * iteration is kept for the snapshot's `ready_sets`.
+ */
+#define _GNU_SOURCE
+#include "../instr.h"
+#include "../instr_net.h"
+#include "../scenario.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MX_MAX_CONNS 16
+#define MX_MAX_SETS 256
+#define MX_MAX_ITER 10000
+
+enum { MX_SELECT = 0, MX_POLL, MX_EPOLL };
+static const char *const MX_CALL[] = {"select", "poll", "epoll_wait"};
+
+struct mx_set {
+    int16_t interest, ready;
+    uint64_t interest_mask, ready_mask;
+};
+
+struct mx_shared {
+    int mode;
+    long clients, messages, gap_ms, stagger_ms;
+    _Atomic int port, accepted, closed, echoed_ok, iterations, max_ready, max_interest;
+    int nsets;
+    struct mx_set sets[MX_MAX_SETS];
+};
+
+static struct mx_shared *S;
+
+static const struct scenario_param params[] = {
+    {"clients", "clients served at once", "同时服务的客户端数", 1, 12, 3},
+    {"messages", "lines each client sends", "每个客户端发送的行数", 1, 20, 3},
+    {"gap_ms", "pause between a client's lines", "客户端每行之间的停顿毫秒数", 0, 5000, 80},
+    {"stagger_ms", "delay between client starts", "客户端相继启动的间隔毫秒数", 0, 5000, 30},
+};
+
+/* The server's connections, by slot. */
+struct mx_conns {
+    struct net_sock ls, c[MX_MAX_CONNS];
+    int open[MX_MAX_CONNS];
+    int epfd;
+};
+
+static void keep_set(const struct net_mux *m)
+{
+    int interest = (int)m->interest->value;
+    atomic_fetch_add(&S->iterations, 1);
+    if (m->last_ready > atomic_load(&S->max_ready))
+        atomic_store(&S->max_ready, m->last_ready);
+    if (interest > atomic_load(&S->max_interest))
+        atomic_store(&S->max_interest, interest);
+    if (S->nsets < MX_MAX_SETS)
+        S->sets[S->nsets++] =
+            (struct mx_set){(int16_t)interest, (int16_t)m->last_ready, 0, m->ready_mask};
+}
+
+static void accept_one(struct mx_conns *k)
+{
+    for (int i = 0; i < MX_MAX_CONNS; i++) {
+        if (k->open[i])
+            continue;
+        char name[INSTR_NAME_MAX];
+        snprintf(name, sizeof(name), "conn-%d", atomic_load(&S->accepted) + 1);
+        if (net_accept(&k->ls, &k->c[i], name) < 0)
+            return;
+        k->open[i] = 1;
+        atomic_fetch_add(&S->accepted, 1);
+        if (S->mode == MX_EPOLL)
+            net_epoll_ctl(k->epfd, EPOLL_CTL_ADD, k->c[i].fd, EPOLLIN);
+        return;
+    }
+}
+
+/* Serve connection slot i, which the kernel said is readable. */
+static void serve_one(struct mx_conns *k, int i)
+{
+    char buf[512];
+    ssize_t r = net_recv(&k->c[i], buf, sizeof(buf));
+    if (r > 0) {
+        net_send(&k->c[i], buf, (size_t)r);
+        return;
+    }
+    if (S->mode == MX_EPOLL)
+        net_epoll_ctl(k->epfd, EPOLL_CTL_DEL, k->c[i].fd, 0);
+    net_close(&k->c[i]);
+    k->open[i] = 0;
+    atomic_fetch_add(&S->closed, 1);
+}
+
+static int slot_of_fd(const struct mx_conns *k, int fd)
+{
+    for (int i = 0; i < MX_MAX_CONNS; i++)
+        if (k->open[i] && k->c[i].fd == fd)
+            return i;
+    return -1;
+}
+
+static void serve_fd(struct mx_conns *k, int fd)
+{
+    if (fd == k->ls.fd) {
+        accept_one(k);
+        return;
+    }
+    int i = slot_of_fd(k, fd);
+    if (i >= 0)
+        serve_one(k, i);
+}
+
+static int iterate_select(struct mx_conns *k, struct net_mux *m)
+{
+    fd_set set;
+    FD_ZERO(&set);
+    FD_SET(k->ls.fd, &set);
+    int maxfd = k->ls.fd;
+    for (int i = 0; i < MX_MAX_CONNS; i++)
+        if (k->open[i]) {
+            FD_SET(k->c[i].fd, &set);
+            maxfd = k->c[i].fd > maxfd ? k->c[i].fd : maxfd;
+        }
+    int r = net_select(m, maxfd + 1, &set, -1);
+    keep_set(m);
+    for (int fd = 0; r > 0 && fd <= maxfd; fd++)
+        if (FD_ISSET(fd, &set))
+            serve_fd(k, fd);
+    return r;
+}
+
+static int iterate_poll(struct mx_conns *k, struct net_mux *m)
+{
+    struct pollfd p[MX_MAX_CONNS + 1];
+    nfds_t n = 0;
+    p[n++] = (struct pollfd){.fd = k->ls.fd, .events = POLLIN};
+    for (int i = 0; i < MX_MAX_CONNS; i++)
+        if (k->open[i])
+            p[n++] = (struct pollfd){.fd = k->c[i].fd, .events = POLLIN};
+    int r = net_poll(m, p, n, -1);
+    keep_set(m);
+    for (nfds_t i = 0; r > 0 && i < n; i++)
+        if (p[i].revents)
+            serve_fd(k, p[i].fd);
+    return r;
+}
+
+static int iterate_epoll(struct mx_conns *k, struct net_mux *m)
+{
+    struct epoll_event evs[MX_MAX_CONNS + 1];
+    int interest = 1;
+    uint64_t mask = k->ls.fd < 64 ? 1ull << k->ls.fd : 0;
+    for (int i = 0; i < MX_MAX_CONNS; i++)
+        if (k->open[i]) {
+            interest++;
+            mask |= k->c[i].fd < 64 ? 1ull << k->c[i].fd : 0;
+        }
+    int r = net_epoll_wait(m, k->epfd, evs, MX_MAX_CONNS + 1, -1, interest, mask);
+    keep_set(m);
+    for (int i = 0; i < r; i++)
+        serve_fd(k, evs[i].data.fd);
+    return r;
+}
+
+static int server(void *arg)
+{
+    (void)arg;
+    static struct mx_conns k;
+    struct net_mux m;
+    if (net_mux_new(&m, MX_CALL[S->mode]) < 0 || net_socket(&k.ls, "listener", SOCK_STREAM) < 0 ||
+        net_bind(&k.ls, 0) < 0 || net_listen(&k.ls, 16) < 0)
+        return 1;
+    k.epfd = -1;
+    if (S->mode == MX_EPOLL) {
+        k.epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (k.epfd < 0 || net_epoll_ctl(k.epfd, EPOLL_CTL_ADD, k.ls.fd, EPOLLIN) < 0)
+            return 1;
+    }
+    atomic_store(&S->port, k.ls.lport);
+    int (*iterate[])(struct mx_conns *, struct net_mux *) = {iterate_select, iterate_poll,
+                                                             iterate_epoll};
+    for (int it = 0; it < MX_MAX_ITER && atomic_load(&S->closed) < S->clients; it++)
+        if (iterate[S->mode](&k, &m) <= 0)
+            break; /* nothing for NET_WAIT_MS, or the run stops */
+    for (int i = 0; i < MX_MAX_CONNS; i++)
+        if (k.open[i])
+            net_close(&k.c[i]);
+    if (k.epfd >= 0)
+        close(k.epfd);
+    net_close(&k.ls);
+    return atomic_load(&S->closed) == S->clients ? 0 : 1;
+}
+
+static int client(void *arg)
+{
+    int idx = (int)(intptr_t)arg;
+    char tag[24];
+    snprintf(tag, sizeof(tag), "client-%d", idx + 1);
+    if (!net_wait_flag(&S->port) || net_sleep_ms(S->stagger_ms * idx) < 0)
+        return 1;
+    int ok = net_echo_client((uint16_t)atomic_load(&S->port), tag, (int)S->messages, S->gap_ms);
+    if (ok > 0)
+        atomic_fetch_add(&S->echoed_ok, ok);
+    return ok == S->messages ? 0 : 1;
+}
+
+static uint32_t max_tasks(const struct scn_ctx *ctx)
+{
+    return (uint32_t)(scn_param(ctx, "clients") + 16);
+}
+
+static int setup_mode(struct scn_ctx *ctx, int mode, char *err, size_t n)
+{
+    S = ctx->shared;
+    S->mode = mode;
+    S->clients = scn_param(ctx, "clients");
+    S->messages = scn_param(ctx, "messages");
+    S->gap_ms = scn_param(ctx, "gap_ms");
+    S->stagger_ms = scn_param(ctx, "stagger_ms");
+    pid_t pid = instr_spawn("server", server, NULL, 0);
+    for (long i = 0; pid >= 0 && i < S->clients; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "client-%d", (int)i + 1);
+        pid = instr_spawn(name, client, (void *)(intptr_t)i, 0);
+    }
+    if (pid < 0)
+        snprintf(err, n, "cannot start a worker: %s", strerror((int)-pid));
+    return pid < 0 ? (int)pid : 0;
+}
+
+static int setup_select(struct scn_ctx *c, char *e, size_t n)
+{
+    return setup_mode(c, MX_SELECT, e, n);
+}
+
+static int setup_poll(struct scn_ctx *c, char *e, size_t n)
+{
+    return setup_mode(c, MX_POLL, e, n);
+}
+
+static int setup_epoll(struct scn_ctx *c, char *e, size_t n)
+{
+    return setup_mode(c, MX_EPOLL, e, n);
+}
+
+static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
+{
+    (void)ctx;
+    (void)m;
+    if (atomic_load(&S->closed) != S->clients || atomic_load(&S->accepted) != S->clients) {
+        snprintf(why, n, "served %d of %ld clients", atomic_load(&S->closed), S->clients);
+        return -1;
+    }
+    if (atomic_load(&S->echoed_ok) != S->clients * S->messages) {
+        snprintf(why, n, "%d of %ld lines came back", atomic_load(&S->echoed_ok),
+                 S->clients * S->messages);
+        return -1;
+    }
+    if (S->clients > 1 && atomic_load(&S->max_interest) < 3) {
+        snprintf(why, n, "one process never watched two connections at once");
+        return -1;
+    }
+    return 0;
+}
+
+static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
+{
+    (void)ctx;
+    (void)m;
+    json_object_set_new(out, "call", json_string(MX_CALL[S->mode]));
+    json_object_set_new(out, "port", json_integer(atomic_load(&S->port)));
+    json_object_set_new(out, "served", json_integer(atomic_load(&S->closed)));
+    json_object_set_new(out, "echoed_ok", json_integer(atomic_load(&S->echoed_ok)));
+    json_object_set_new(out, "iterations", json_integer(atomic_load(&S->iterations)));
+    json_object_set_new(out, "max_interest", json_integer(atomic_load(&S->max_interest)));
+    json_object_set_new(out, "max_ready", json_integer(atomic_load(&S->max_ready)));
+    json_t *sets = json_array();
+    for (int i = 0; i < S->nsets; i++)
+        json_array_append_new(sets, json_pack("{s:i, s:i, s:I}", "interest", S->sets[i].interest,
+                                              "ready", S->sets[i].ready, "ready_mask",
+                                              (json_int_t)S->sets[i].ready_mask));
+    json_object_set_new(out, "ready_sets", sets);
+}
+
+static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
+                   char *buf, size_t n)
+{
+    (void)ctx;
+    return net_narrate(m, e, lang, buf, n);
+}
+
+#define MX_COMMON                                                                                  \
+    .chapter = 4, .params = params, .nparams = sizeof(params) / sizeof(params[0]),                 \
+    .shared_size = sizeof(struct mx_shared), .max_tasks = max_tasks, .check = check,               \
+    .snapshot = snapshot, .narrate = narrate
+
+const struct scenario scenario_select_server = {
+    .id = "select-server",
+    .title_en = "select(): one process, many clients",
+    .title_zh = "select():一个进程服务多个客户端",
+    .summary_en = "r, w, x = select(rlist, wlist, xlist): the server passes the listener and "
+                  "every connection in an fd_set, sleeps until some are readable, and the "
+                  "kernel overwrites the set with the ready ones. The set must be rebuilt on "
+                  "every call and is scanned fd by fd, which is why select gets slow with many "
+                  "clients.",
+    .summary_zh = "r, w, x = select(rlist, wlist, xlist):服务端把监听套接字和所有连接放进 fd_set,"
+                  "睡眠直到其中有可读的,内核把集合改写为就绪的那些。每次调用都要重建集合并逐个扫描,"
+                  "所以客户端很多时 select 会变慢。",
+    .setup = setup_select,
+    MX_COMMON,
+};
+
+const struct scenario scenario_poll_server = {
+    .id = "poll-server",
+    .title_en = "poll(): register, poll, handle the events",
+    .title_zh = "poll():注册、监控、处理 IO 事件",
+    .summary_en = "p.register(s), events = p.poll(): the interest set is an array of pollfd "
+                  "(fd plus POLLIN), with no FD_SETSIZE limit; the kernel fills revents "
+                  "(POLLIN, POLLHUP, POLLERR) for the ready entries, and the server handles "
+                  "only those.",
+    .summary_zh =
+        "p.register(s),events = p.poll():关注集合是 pollfd 数组(fd 加 POLLIN),没有 "
+        "FD_SETSIZE 限制;内核为就绪项填写 revents(POLLIN、POLLHUP、POLLERR),服务端只处理这些。",
+    .setup = setup_poll,
+    MX_COMMON,
+};
+
+const struct scenario scenario_epoll_server = {
+    .id = "epoll-server",
+    .title_en = "epoll: the interest set lives in the kernel",
+    .title_zh = "epoll:关注集合保存在内核中",
+    .summary_en = "epoll_ctl adds or removes one fd at a time from an interest set the kernel "
+                  "keeps; epoll_wait returns only the ready fds. Unlike select and poll nothing "
+                  "is copied or scanned per call, so the cost follows the ready set, not the "
+                  "number of clients.",
+    .summary_zh =
+        "epoll_ctl 每次向内核保存的关注集合中加入或删除一个 fd;epoll_wait 只返回就绪的 fd。"
+        "与 select、poll 不同,每次调用不复制也不扫描整个集合,开销取决于就绪集合而不是客户端数。",
+    .setup = setup_epoll,
+    MX_COMMON,
+};

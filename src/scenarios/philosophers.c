@@ -1,0 +1,273 @@
+/*
+ * philosophers.c - the dining philosophers: N tasks, N forks as mutexes (chapter 7).
+ *
+ * Philosopher k needs fork k (left) and fork k+1 (right) to eat. Taking the left fork first,
+ * pausing, then the right one lets every philosopher hold one fork and wait for the next:
+ * a cycle of N in the wait-for graph, found and reported as in `deadlock`, after which the
+ * run ends and the workers are killed. fix=1 takes the lower-numbered fork first (lock
+ * ordering breaks the cycle); fix=2 adds a waiter, a semaphore of N-1 seats, so at most N-1
+ * philosophers reach for forks at once.
+ */
+#define _GNU_SOURCE
+#include "../instr.h"
+#include "../instr_ipc.h"
+#include "../instr_sync.h"
+#include "../scenario.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_PHIL 16
+#define CONFIRM_MS 300
+
+enum { FIX_NONE = 0, FIX_ORDER = 1, FIX_WAITER = 2 };
+
+struct phil_shared {
+    struct sync_team team;
+    struct instr_obj *fork[MAX_PHIL], *waiter;
+    long n, meals, think_ms, eat_ms, pause_ms;
+    _Atomic int fix, toggled;
+    _Atomic long held[MAX_PHIL], max_held;
+    _Atomic long eaten[MAX_PHIL];
+};
+
+static struct phil_shared *S;
+static struct sync_deadlock D; /* conductor side */
+
+static const struct scenario_param params[] = {
+    {"philosophers", "philosophers (and forks)", "哲学家(和叉子)的数量", 2, MAX_PHIL, 5},
+    {"meals", "meals each philosopher wants", "每位哲学家要吃的次数", 1, 100, 3},
+    {"think_ms", "thinking between meals", "两餐之间思考的毫秒数", 0, 5000, 20},
+    {"eat_ms", "time eating", "吃饭的毫秒数", 0, 5000, 50},
+    {"pause_ms", "pause between the first fork and the second", "拿起第一把叉子后的停顿(毫秒)",
+     0, 5000, 100},
+    {"fix", "0: none (deadlock-prone); 1: lock ordering; 2: a waiter with N-1 seats",
+     "0:不修复(会死锁);1:按序拿叉子;2:服务员(N-1 个座位)", 0, 2, 0},
+    {"threads", "0: processes; 1: threads of one process", "0:进程;1:同一进程的线程", 0, 1, 0},
+};
+
+static void take(int f)
+{
+    instr_mutex_lock(S->fork[f]);
+    long now = atomic_fetch_add(&S->held[f], 1) + 1, max = atomic_load(&S->max_held);
+    while (now > max && !atomic_compare_exchange_weak(&S->max_held, &max, now))
+        ;
+}
+
+static void put(int f)
+{
+    atomic_fetch_sub(&S->held[f], 1);
+    instr_mutex_unlock(S->fork[f]);
+}
+
+static void eat(long k)
+{
+    long meals = atomic_fetch_add(&S->eaten[k], 1) + 1;
+    instr_gate(EV_VAR, EV_NO_OBJ);
+    instr_emit(EV_VAR, EV_NO_OBJ, meals, k, 0); /* item: philosopher, val: meals so far */
+    ipc_sleep_ms(S->eat_ms);
+}
+
+static void dine_once(long k)
+{
+    int fix = atomic_load(&S->fix);
+    int a = (int)k, b = (int)((k + 1) % S->n);
+    if (fix == FIX_ORDER && a > b) {
+        int t = a;
+        a = b;
+        b = t;
+    }
+    if (fix == FIX_WAITER)
+        instr_sem_wait(S->waiter);
+    take(a);
+    ipc_sleep_ms(S->pause_ms);
+    take(b);
+    eat(k);
+    put(b);
+    put(a);
+    if (fix == FIX_WAITER)
+        instr_sem_post(S->waiter);
+}
+
+static int body(long k)
+{
+    ipc_set_comm("philosopher");
+    for (long i = 0; i < S->meals && !ipc_stopping(); i++) {
+        dine_once(k);
+        ipc_sleep_ms(S->think_ms);
+    }
+    return 0;
+}
+
+static uint32_t max_tasks(const struct scn_ctx *ctx)
+{
+    return (uint32_t)(scn_param(ctx, "philosophers") + 8);
+}
+
+static int make_objects(struct scn_ctx *ctx, char *err, size_t n)
+{
+    for (long f = 0; f < S->n; f++) {
+        char name[32];
+        snprintf(name, sizeof(name), "fork-%ld", f + 1);
+        if (!(S->fork[f] = instr_mutex_new(name)))
+            break;
+    }
+    if (scn_param(ctx, "fix") == FIX_WAITER)
+        S->waiter = instr_sem_new("waiter", (unsigned)(S->n - 1), S->n - 1);
+    if (!S->fork[S->n - 1] || (scn_param(ctx, "fix") == FIX_WAITER && !S->waiter)) {
+        snprintf(err, n, "philosophers: out of object slots");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static int setup(struct scn_ctx *ctx, char *err, size_t n)
+{
+    S = ctx->shared;
+    memset(&D, 0, sizeof(D));
+    S->n = scn_param(ctx, "philosophers");
+    S->meals = scn_param(ctx, "meals");
+    S->think_ms = scn_param(ctx, "think_ms");
+    S->eat_ms = scn_param(ctx, "eat_ms");
+    S->pause_ms = scn_param(ctx, "pause_ms");
+    atomic_store(&S->fix, (int)scn_param(ctx, "fix"));
+    int rc = make_objects(ctx, err, n);
+    if (rc < 0)
+        return rc;
+    S->team = (struct sync_team){.main_name = "main",
+                                 .prefix = "phil-",
+                                 .n = S->n,
+                                 .threads = (int)scn_param(ctx, "threads"),
+                                 .body = body};
+    return sync_team_start(&S->team, err, n);
+}
+
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    (void)ctx;
+    return sync_deadlock_poll(&D, m, CONFIRM_MS);
+}
+
+static int act_order(struct scn_ctx *ctx, char *msg, size_t n)
+{
+    (void)ctx;
+    int none = FIX_NONE;
+    atomic_compare_exchange_strong(&S->fix, &none, FIX_ORDER);
+    atomic_store(&S->toggled, 1);
+    snprintf(msg, n, D.cycle.n ? "too late: the philosophers are already deadlocked"
+                               : "from their next meal, everyone takes the lower fork first");
+    return 0;
+}
+
+static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
+{
+    (void)m;
+    if (atomic_load(&S->max_held) > 1) {
+        snprintf(why, n, "a fork was held by %ld philosophers at once", atomic_load(&S->max_held));
+        return -1;
+    }
+    if (D.cycle.n && scn_param(ctx, "fix") != FIX_NONE) {
+        snprintf(why, n, "deadlock despite fix=%ld: %s", scn_param(ctx, "fix"), D.desc);
+        return -1;
+    }
+    for (long k = 0; k < S->n && !D.cycle.n; k++)
+        if (atomic_load(&S->eaten[k]) < S->meals) {
+            snprintf(why, n, "no deadlock, yet phil-%ld ate %ld of %ld meals", k + 1,
+                     atomic_load(&S->eaten[k]), S->meals);
+            return -1;
+        }
+    return 0;
+}
+
+static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
+{
+    (void)ctx;
+    (void)m;
+    static const char *const fixes[] = {"none", "ordering", "waiter"};
+    json_t *meals = json_object();
+    for (long k = 0; k < S->n; k++) {
+        char name[32];
+        snprintf(name, sizeof(name), "phil-%ld", k + 1);
+        json_object_set_new(meals, name, json_integer(atomic_load(&S->eaten[k])));
+    }
+    json_object_set_new(out, "deadlock", sync_deadlock_json(&D));
+    json_object_set_new(out, "meals", meals);
+    json_object_set_new(out, "fix", json_string(fixes[atomic_load(&S->fix) % 3]));
+}
+
+static int narrate_fork(const struct model *m, const struct ev *e, int zh, char *buf, size_t n)
+{
+    uint32_t idx = model_task_by_slot(m, e->task);
+    if (idx >= m->ntasks || e->obj >= m->nobjs)
+        return 0;
+    const char *who = m->tasks[idx].name, *fk = m->objs[e->obj].name;
+    if (e->kind == EV_MUTEX_ACQUIRED) {
+        snprintf(buf, n, zh ? "%s 拿起了 %s。" : "%s picked up %s.", who, fk);
+        return 1;
+    }
+    uint32_t h = m->objs[e->obj].holder;
+    snprintf(buf, n,
+             zh ? "%s 伸手去拿 %s,但 %s 正在用它:%s 拿着手里的叉子等待。"
+                : "%s reaches for %s, but %s is using it: %s waits, keeping the fork it holds.",
+             who, fk, h < m->ntasks ? m->tasks[h].name : "?", who);
+    return 1;
+}
+
+static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
+                   char *buf, size_t n)
+{
+    (void)ctx;
+    int zh = lang == LANG_ZH;
+    if (sync_deadlock_narrate(&D, e, lang, buf, n))
+        return 1;
+    if (e->kind == EV_MUTEX_ACQUIRED || (e->kind == EV_MUTEX_WAIT && e->aux))
+        return narrate_fork(m, e, zh, buf, n);
+    if (e->kind == EV_VAR) {
+        snprintf(buf, n, zh ? "%s 拿到两把叉子,开始吃第 %lld 顿饭。"
+                            : "%s has both forks and eats (meal %lld).",
+                 ipc_ev_task_name(m, e), (long long)e->val);
+        return 1;
+    }
+    if (e->kind == EV_SEM_WAIT && e->aux) {
+        snprintf(buf, n,
+                 zh ? "%s 向服务员要座位,但 N-1 个座位都满了:它等待,这样总有人能拿到两把叉子。"
+                    : "%s asks the waiter for a seat, but all N-1 are taken: it waits, so "
+                      "someone at the table can always get both forks.",
+                 ipc_ev_task_name(m, e));
+        return 1;
+    }
+    return 0;
+}
+
+static const struct scenario_action actions[] = {
+    {'o', "fix: take the lower-numbered fork first", "修复:先拿编号小的叉子", act_order},
+};
+
+const struct scenario scenario_philosophers = {
+    .id = "philosophers",
+    .chapter = 7,
+    .title_en = "Dining philosophers",
+    .title_zh = "哲学家就餐问题",
+    .summary_en = "N philosophers sit around a table with one fork between each pair; to eat, "
+                  "one needs both neighbouring forks (mutexes). If everyone picks up the left "
+                  "fork first, each holds one and waits for the next: a cycle of N in the "
+                  "wait-for graph, a deadlock. fix=1 takes the lower-numbered fork first (lock "
+                  "ordering); fix=2 adds a waiter that seats at most N-1 at once.",
+    .summary_zh = "N 位哲学家围坐在桌旁,每两人之间有一把叉子;吃饭需要拿到左右两把叉子(互斥锁)。"
+                  "如果每个人都先拿左边的叉子,就会每人拿着一把、等着下一把:等待图中出现长度为 N "
+                  "的环,即死锁。fix=1 先拿编号小的叉子(按序加锁);fix=2 增加一位服务员,"
+                  "同时最多只让 N-1 人入座。",
+    .params = params,
+    .nparams = sizeof(params) / sizeof(params[0]),
+    .actions = actions,
+    .nactions = sizeof(actions) / sizeof(actions[0]),
+    .shared_size = sizeof(struct phil_shared),
+    .max_tasks = max_tasks,
+    .setup = setup,
+    .finished = finished,
+    .check = check,
+    .snapshot = snapshot,
+    .narrate = narrate,
+};

@@ -1,0 +1,280 @@
+/*
+ * socketserver.c - a handler per client, as Python's ForkingTCPServer and ThreadingTCPServer
+ * do (chapter 11).
+ *
+ * Two scenarios share this file: forking-server (the server forks a handler process per
+ * accepted connection; the child closes the listener, the parent closes its copy of the
+ * connection and reaps finished handlers) and threading-server (a handler thread per
+ * connection, joined at the end). Clients overlap, so several handlers run at once; the
+ * number of clients is bounded by a parameter.
+ */
+#define _GNU_SOURCE
+#include "../instr.h"
+#include "../instr_ipc.h"
+#include "../instr_net.h"
+#include "../scenario.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SS_MAX 16
+
+struct ss_shared {
+    int threads; /* 0 forking, 1 threading */
+    long clients, messages, gap_ms;
+    _Atomic int port, accepted, handled, echoed_ok, active, max_active, reaped;
+    _Atomic int32_t handler_pids[SS_MAX], handler_tids[SS_MAX];
+};
+
+static struct ss_shared *S;
+
+static const struct scenario_param params[] = {
+    {"clients", "clients (one handler each)", "客户端数(每个一个处理者)", 1, SS_MAX, 3},
+    {"messages", "lines each client sends", "每个客户端发送的行数", 1, 20, 3},
+    {"gap_ms", "pause between a client's lines", "客户端每行之间的停顿毫秒数", 0, 5000, 100},
+};
+
+struct ss_job {
+    struct net_sock conn, listener;
+    int k;
+};
+
+/* The handler: StreamRequestHandler.handle() - echo until the client closes. */
+static void handle(struct ss_job *j)
+{
+    int now = atomic_fetch_add(&S->active, 1) + 1;
+    for (int m = atomic_load(&S->max_active); now > m;)
+        if (atomic_compare_exchange_weak(&S->max_active, &m, now))
+            break;
+    atomic_store(&S->handler_pids[j->k], getpid());
+    atomic_store(&S->handler_tids[j->k], gettid());
+    if (net_echo_handle(&j->conn) >= 0)
+        atomic_fetch_add(&S->handled, 1);
+    net_close(&j->conn);
+    atomic_fetch_sub(&S->active, 1);
+}
+
+static int handler_process(void *arg)
+{
+    struct ss_job *j = arg;
+    close(j->listener.fd); /* the child needs only its connection */
+    ipc_set_comm("handler");
+    handle(j);
+    return 0;
+}
+
+static void *handler_thread(void *arg)
+{
+    handle(arg);
+    return NULL;
+}
+
+/* Reap finished handler processes (all of them when wait_all), reporting each. */
+static void reap(int wait_all)
+{
+    for (int spins = 0; spins < NET_WAIT_MS / 10;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid > 0) {
+            ipc_emit_reaped(pid, status, getpid());
+            atomic_fetch_add(&S->reaped, 1);
+            continue;
+        }
+        if (pid < 0 || !wait_all)
+            return;
+        net_sleep_ms(10);
+        spins++;
+    }
+}
+
+static int server(void *arg)
+{
+    (void)arg;
+    static struct ss_job jobs[SS_MAX];
+    pthread_t th[SS_MAX];
+    struct net_sock ls;
+    if (net_socket(&ls, "listener", SOCK_STREAM) < 0 || net_bind(&ls, 0) < 0 ||
+        net_listen(&ls, 5) < 0)
+        return 1;
+    atomic_store(&S->port, ls.lport);
+    int k = 0;
+    for (; k < S->clients; k++) {
+        char name[INSTR_NAME_MAX];
+        snprintf(name, sizeof(name), "conn-%d", k + 1);
+        if (net_accept(&ls, &jobs[k].conn, name) < 0)
+            break;
+        atomic_fetch_add(&S->accepted, 1);
+        jobs[k].listener = ls;
+        jobs[k].k = k;
+        snprintf(name, sizeof(name), "handler-%d", k + 1);
+        if (S->threads) {
+            if (instr_thread_spawn(&th[k], name, handler_thread, &jobs[k]) != 0)
+                break;
+        } else {
+            if (instr_spawn(name, handler_process, &jobs[k], 0) < 0)
+                break;
+            close(jobs[k].conn.fd); /* the parent's copy: the child serves it */
+            jobs[k].conn.fd = -1;
+            instr_note("parent closes its conn-%d", k + 1);
+            reap(0);
+        }
+    }
+    net_close(&ls);
+    for (int i = 0; S->threads && i < k; i++)
+        pthread_join(th[i], NULL);
+    if (!S->threads)
+        reap(1);
+    return 0;
+}
+
+static int client(void *arg)
+{
+    int idx = (int)(intptr_t)arg;
+    char tag[24];
+    snprintf(tag, sizeof(tag), "client-%d", idx + 1);
+    if (!net_wait_flag(&S->port) || net_sleep_ms(20 * idx) < 0)
+        return 1;
+    int ok = net_echo_client((uint16_t)atomic_load(&S->port), tag, (int)S->messages, S->gap_ms);
+    if (ok > 0)
+        atomic_fetch_add(&S->echoed_ok, ok);
+    return ok == S->messages ? 0 : 1;
+}
+
+static uint32_t max_tasks(const struct scn_ctx *ctx)
+{
+    return (uint32_t)(2 * scn_param(ctx, "clients") + 16);
+}
+
+static int setup_kind(struct scn_ctx *ctx, int threads, char *err, size_t n)
+{
+    S = ctx->shared;
+    S->threads = threads;
+    S->clients = scn_param(ctx, "clients");
+    S->messages = scn_param(ctx, "messages");
+    S->gap_ms = scn_param(ctx, "gap_ms");
+    pid_t pid = instr_spawn("server", server, NULL, 0);
+    for (long i = 0; pid >= 0 && i < S->clients; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "client-%d", (int)i + 1);
+        pid = instr_spawn(name, client, (void *)(intptr_t)i, 0);
+    }
+    if (pid < 0)
+        snprintf(err, n, "cannot start a worker: %s", strerror((int)-pid));
+    return pid < 0 ? (int)pid : 0;
+}
+
+static int setup_forking(struct scn_ctx *c, char *e, size_t n)
+{
+    return setup_kind(c, 0, e, n);
+}
+
+static int setup_threading(struct scn_ctx *c, char *e, size_t n)
+{
+    return setup_kind(c, 1, e, n);
+}
+
+static int distinct_handlers(void)
+{
+    int d = 0;
+    for (int i = 0; i < S->clients; i++) {
+        int32_t id =
+            S->threads ? atomic_load(&S->handler_tids[i]) : atomic_load(&S->handler_pids[i]);
+        int dup = id == 0;
+        for (int j = 0; j < i && !dup; j++)
+            dup = id == (S->threads ? atomic_load(&S->handler_tids[j])
+                                    : atomic_load(&S->handler_pids[j]));
+        d += !dup;
+    }
+    return d;
+}
+
+static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
+{
+    (void)ctx;
+    (void)m;
+    if (atomic_load(&S->handled) != S->clients) {
+        snprintf(why, n, "%d of %ld clients were handled", atomic_load(&S->handled), S->clients);
+        return -1;
+    }
+    if (atomic_load(&S->echoed_ok) != S->clients * S->messages) {
+        snprintf(why, n, "%d of %ld lines came back", atomic_load(&S->echoed_ok),
+                 S->clients * S->messages);
+        return -1;
+    }
+    if (distinct_handlers() != S->clients) {
+        snprintf(why, n, "%d distinct handlers for %ld clients", distinct_handlers(), S->clients);
+        return -1;
+    }
+    if (!S->threads && atomic_load(&S->reaped) != S->clients) {
+        snprintf(why, n, "the server reaped %d of %ld handlers", atomic_load(&S->reaped),
+                 S->clients);
+        return -1;
+    }
+    return 0;
+}
+
+static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
+{
+    (void)ctx;
+    (void)m;
+    json_object_set_new(out, "port", json_integer(atomic_load(&S->port)));
+    json_object_set_new(out, "handler_kind", json_string(S->threads ? "thread" : "process"));
+    json_object_set_new(out, "handlers", json_integer(distinct_handlers()));
+    json_object_set_new(out, "handled", json_integer(atomic_load(&S->handled)));
+    json_object_set_new(out, "echoed_ok", json_integer(atomic_load(&S->echoed_ok)));
+    json_object_set_new(out, "max_concurrent_handlers", json_integer(atomic_load(&S->max_active)));
+    json_object_set_new(out, "reaped", json_integer(atomic_load(&S->reaped)));
+    json_t *ids = json_array();
+    for (int i = 0; i < S->clients; i++)
+        json_array_append_new(ids, json_integer(S->threads ? atomic_load(&S->handler_tids[i])
+                                                           : atomic_load(&S->handler_pids[i])));
+    json_object_set_new(out, "handler_ids", ids);
+}
+
+static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
+                   char *buf, size_t n)
+{
+    (void)ctx;
+    return net_narrate(m, e, lang, buf, n);
+}
+
+#define SS_COMMON                                                                                  \
+    .chapter = 11, .params = params, .nparams = sizeof(params) / sizeof(params[0]),                \
+    .shared_size = sizeof(struct ss_shared), .max_tasks = max_tasks, .check = check,               \
+    .snapshot = snapshot, .narrate = narrate
+
+const struct scenario scenario_forking_server = {
+    .id = "forking-server",
+    .title_en = "ForkingTCPServer: a process per client",
+    .title_zh = "ForkingTCPServer:每个客户端一个进程",
+    .summary_en = "The server only accepts; for each connection it forks a handler process "
+                  "that runs handle() (echo until the client closes) and exits. The child "
+                  "closes its copy of the listener, the parent closes its copy of the "
+                  "connection and reaps finished handlers so no zombie is left, as "
+                  "socketserver.ForkingTCPServer does.",
+    .summary_zh =
+        "服务端只负责 accept;每个连接 fork 一个处理进程执行 handle()(回显直到客户端关闭)后"
+        "退出。子进程关闭它那份监听套接字,父进程关闭它那份连接套接字并回收结束的子进程,"
+        "不留僵尸,与 socketserver.ForkingTCPServer 相同。",
+    .setup = setup_forking,
+    SS_COMMON,
+};
+
+const struct scenario scenario_threading_server = {
+    .id = "threading-server",
+    .title_en = "ThreadingTCPServer: a thread per client",
+    .title_zh = "ThreadingTCPServer:每个客户端一个线程",
+    .summary_en = "The same server with a handler thread per connection: the threads share the "
+                  "server's memory and descriptors, are cheaper to start than processes, and "
+                  "are joined at the end, as socketserver.ThreadingTCPServer does.",
+    .summary_zh = "同样的服务端,但每个连接一个处理线程:线程共享服务端的内存和文件描述符,比进程"
+                  "启动开销小,最后被 join,与 socketserver.ThreadingTCPServer 相同。",
+    .setup = setup_threading,
+    SS_COMMON,
+};

@@ -1,0 +1,213 @@
+/*
+ * tcp_echo.c - the TCP server and client steps of the course notes, one call at a time
+ * (chapter 2).
+ *
+ * The server process does socket, bind (127.0.0.1, port chosen by the kernel), listen,
+ * then accept, recv/send until EOF, close, once per client; client processes do socket,
+ * connect, send/recv each line, close. Stepped, every call waits for a keypress; the socket
+ * objects follow their kernel TCP states (LISTEN, ESTABLISHED, FIN_WAIT2, CLOSE_WAIT ...).
+ */
+#define _GNU_SOURCE
+#include "../instr.h"
+#include "../instr_net.h"
+#include "../scenario.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define TE_MAX_CLIENTS 16
+
+struct te_shared {
+    long clients, messages, gap_ms;
+    _Atomic int port, target, started, served, echoed_ok, failures;
+    _Atomic uint32_t server_states, client_states, listener_states;
+    uint32_t listener_id;
+};
+
+static struct te_shared *S;
+
+static const struct scenario_param params[] = {
+    {"clients", "clients, served one after another", "客户端数量(依次服务)", 1, 8, 1},
+    {"messages", "lines each client sends", "每个客户端发送的行数", 1, 20, 3},
+    {"gap_ms", "pause between a client's lines", "客户端每行之间的停顿毫秒数", 0, 5000, 100},
+    {"extra", "clients the 'c' key adds at start (headless tests)", "开始时按 'c' 增加的客户端数",
+     0, 4, 0},
+};
+
+static int server(void *arg)
+{
+    (void)arg;
+    struct net_sock ls, c;
+    if (net_socket(&ls, "listener", SOCK_STREAM) < 0 || net_bind(&ls, 0) < 0 ||
+        net_listen(&ls, 5) < 0)
+        return 1;
+    S->listener_id = ls.o->id;
+    atomic_fetch_or(&S->listener_states, 1u << net_observe(&ls, NULL));
+    atomic_store(&S->port, ls.lport);
+    for (int k = 0; atomic_load(&S->served) < atomic_load(&S->target); k++) {
+        char name[INSTR_NAME_MAX];
+        snprintf(name, sizeof(name), "conn-%d", k + 1);
+        if (net_accept(&ls, &c, name) < 0)
+            break;
+        atomic_fetch_or(&S->server_states, 1u << net_observe(&c, NULL));
+        net_echo_handle(&c); /* until the client's FIN: now CLOSE_WAIT */
+        int st = net_observe(&c, NULL);
+        if (st > 0)
+            atomic_fetch_or(&S->server_states, 1u << st);
+        net_close(&c);
+        atomic_fetch_add(&S->served, 1);
+    }
+    net_close(&ls);
+    return 0;
+}
+
+static int client(void *arg)
+{
+    int idx = (int)(intptr_t)arg;
+    char tag[24];
+    snprintf(tag, sizeof(tag), "client-%d", idx + 1);
+    if (!net_wait_flag(&S->port))
+        return 1;
+    int ok = net_echo_client((uint16_t)atomic_load(&S->port), tag, (int)S->messages, S->gap_ms);
+    if (ok < 0)
+        atomic_fetch_add(&S->failures, 1);
+    else
+        atomic_fetch_add(&S->echoed_ok, ok);
+    return ok == S->messages ? 0 : 1;
+}
+
+static uint32_t max_tasks(const struct scn_ctx *ctx)
+{
+    return (uint32_t)(scn_param(ctx, "clients") + 16);
+}
+
+/* Start the next client; counted in target unless the caller already counted it. */
+static int spawn_client(char *err, size_t n, int counted)
+{
+    int idx = atomic_fetch_add(&S->started, 1);
+    if (idx >= TE_MAX_CLIENTS) {
+        atomic_fetch_sub(&S->started, 1);
+        snprintf(err, n, "at most %d clients", TE_MAX_CLIENTS);
+        return -ENOSPC;
+    }
+    if (!counted)
+        atomic_fetch_add(&S->target, 1);
+    char name[32];
+    snprintf(name, sizeof(name), "client-%d", idx + 1);
+    pid_t pid = instr_spawn(name, client, (void *)(intptr_t)idx, 0);
+    if (pid < 0) {
+        if (!counted)
+            atomic_fetch_sub(&S->target, 1);
+        snprintf(err, n, "cannot start %s: %s", name, strerror((int)-pid));
+        return (int)pid;
+    }
+    return 0;
+}
+
+static int setup(struct scn_ctx *ctx, char *err, size_t n)
+{
+    S = ctx->shared;
+    S->clients = scn_param(ctx, "clients");
+    S->messages = scn_param(ctx, "messages");
+    S->gap_ms = scn_param(ctx, "gap_ms");
+    long extra = scn_param(ctx, "extra");
+    atomic_store(&S->target, (int)(S->clients + extra)); /* before the server looks at it */
+    pid_t pid = instr_spawn("server", server, NULL, 0);
+    if (pid < 0) {
+        snprintf(err, n, "cannot start the server: %s", strerror((int)-pid));
+        return (int)pid;
+    }
+    for (long k = 0; k < S->clients + extra; k++) {
+        int rc = spawn_client(err, n, 1);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int act_add_client(struct scn_ctx *ctx, char *msg, size_t n)
+{
+    (void)ctx;
+    if (atomic_load(&S->served) >= atomic_load(&S->target)) {
+        snprintf(msg, n, "the server has already finished");
+        return -ESRCH;
+    }
+    int rc = spawn_client(msg, n, 0);
+    if (rc == 0)
+        snprintf(msg, n, "client-%d queues up: the server is iterative, one client at a time",
+                 atomic_load(&S->started));
+    return rc;
+}
+
+static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
+{
+    (void)ctx;
+    (void)m;
+    int want = atomic_load(&S->target);
+    if (atomic_load(&S->served) != want) {
+        snprintf(why, n, "the server served %d of %d clients", atomic_load(&S->served), want);
+        return -1;
+    }
+    if (atomic_load(&S->echoed_ok) != want * S->messages) {
+        snprintf(why, n, "%d of %ld lines came back intact", atomic_load(&S->echoed_ok),
+                 want * S->messages);
+        return -1;
+    }
+    return 0;
+}
+
+static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
+{
+    (void)ctx;
+    json_object_set_new(out, "port", json_integer(atomic_load(&S->port)));
+    json_object_set_new(out, "clients", json_integer(atomic_load(&S->target)));
+    json_object_set_new(out, "served", json_integer(atomic_load(&S->served)));
+    json_object_set_new(out, "echoed_ok", json_integer(atomic_load(&S->echoed_ok)));
+    json_t *seen = json_object();
+    json_object_set_new(
+        seen, "listener",
+        net_states_json(atomic_load(&S->listener_states) | net_model_states(m, S->listener_id)));
+    json_object_set_new(seen, "server_conn", net_states_json(atomic_load(&S->server_states)));
+    json_object_set_new(out, "tcp_states_seen", seen);
+}
+
+static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
+                   char *buf, size_t n)
+{
+    (void)ctx;
+    return net_narrate(m, e, lang, buf, n);
+}
+
+static const struct scenario_action actions[] = {
+    {'c', "add a client (it waits its turn)", "增加一个客户端(排队等候)", act_add_client},
+};
+
+const struct scenario scenario_tcp_echo = {
+    .id = "tcp-echo",
+    .chapter = 2,
+    .title_en = "TCP echo: socket, bind, listen, accept, recv, send, close",
+    .title_zh = "TCP 回显:socket、bind、listen、accept、recv、send、close",
+    .summary_en = "The server and client steps of the notes, one real call at a time on "
+                  "127.0.0.1. The server binds a port the kernel picks, listens, and for each "
+                  "client accepts a new connected socket, echoes every line until recv returns "
+                  "0 (the client's FIN), and closes it. Step it and watch which call blocks: "
+                  "accept while nobody connects, recv while nothing has arrived.",
+    .summary_zh =
+        "按笔记中的服务端和客户端步骤,在 127.0.0.1 上一次执行一个真实调用。服务端绑定内核"
+        "选择的端口并监听,对每个客户端 accept 得到一个新的连接套接字,回显每一行,直到 recv "
+        "返回 0(客户端发来 FIN)后关闭。单步执行,观察哪个调用会阻塞:无人连接时的 accept,"
+        "无数据时的 recv。",
+    .params = params,
+    .nparams = sizeof(params) / sizeof(params[0]),
+    .actions = actions,
+    .nactions = sizeof(actions) / sizeof(actions[0]),
+    .shared_size = sizeof(struct te_shared),
+    .max_tasks = max_tasks,
+    .setup = setup,
+    .check = check,
+    .snapshot = snapshot,
+    .narrate = narrate,
+};

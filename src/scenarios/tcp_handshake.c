@@ -1,0 +1,340 @@
+/*
+ * tcp_handshake.c - the three-way handshake and the accept queue (chapter 2).
+ *
+ * A server listens with a small backlog and waits before calling accept; clients connect
+ * meanwhile. connect() returns as soon as the kernel finished SYN, SYN-ACK, ACK: the
+ * connections wait, complete, in the accept queue, whose length sock_diag reports
+ * (rqueue of the LISTEN socket). When privileged, a capture on lo (AF_PACKET) decodes the
+ * real segments, so ACK = x+1 and ACK = y+1 of the notes can be checked on real numbers.
+ */
+#define _GNU_SOURCE
+#include "../instr.h"
+#include "../instr_net.h"
+#include "../scenario.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HS_MAX_SEGS 48
+
+struct hs_shared {
+    long backlog, clients, accept_delay_ms, capture_param;
+    _Atomic int port, capture_ready, capture_errno, accepting, accepted, connected_early;
+    _Atomic int queue_max, handshakes, accept_now;
+    struct instr_obj *queue;
+    uint32_t syn_seq, synack_seq, synack_ack, ack_seq, ack_ack;
+    int nsegs;
+    struct net_seg segs[HS_MAX_SEGS];
+};
+
+static struct hs_shared *S;
+
+static const struct scenario_param params[] = {
+    {"backlog", "listen() backlog", "listen() 的 backlog", 1, 16, 2},
+    {"clients", "clients that connect before accept", "在 accept 之前连接的客户端数", 1, 8, 3},
+    {"accept_delay_ms", "how long the server waits before accept",
+     "服务端调用 accept 前等待的毫秒数", 0, 10000, 600},
+    {"capture", "1: capture the segments on lo when privileged", "1:有权限时在 lo 上抓包", 0, 1, 1},
+};
+
+/* ---- the capture ---- */
+
+static void keep_seg(const struct net_seg *g)
+{
+    if (S->nsegs < HS_MAX_SEGS)
+        S->segs[S->nsegs++] = *g;
+    char fl[32];
+    instr_note("%s %u>%u s%u", net_tcp_flags(g->flags, fl, sizeof(fl)), g->sport, g->dport, g->seq);
+}
+
+/* Follow the first connection's handshake; count the others. */
+static void track_handshake(const struct net_seg *g, uint16_t port, uint16_t *cport)
+{
+    const uint8_t SYN = 2, ACK = 16;
+    if (g->flags == SYN && g->dport == port && !*cport) {
+        *cport = g->sport;
+        S->syn_seq = g->seq;
+    } else if (g->flags == (SYN | ACK) && g->dport == *cport) {
+        S->synack_seq = g->seq;
+        S->synack_ack = g->ack;
+    } else if (g->flags == ACK && g->sport == *cport && S->synack_seq && !S->ack_ack) {
+        S->ack_seq = g->seq;
+        S->ack_ack = g->ack;
+    }
+    if (g->flags == (SYN | ACK))
+        atomic_fetch_add(&S->handshakes, 1);
+}
+
+static int capture(void *arg)
+{
+    (void)arg;
+    int fd = S->capture_param ? net_capture_open() : -ENOTSUP;
+    if (!net_wait_flag(&S->port) || fd < 0) {
+        atomic_store(&S->capture_errno, fd < 0 ? -fd : ETIMEDOUT);
+        atomic_store(&S->capture_ready, 1);
+        instr_note("capture off: %s", fd < 0 ? strerrorname_np(-fd) : "no port");
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    atomic_store(&S->capture_ready, 1);
+    uint16_t port = (uint16_t)atomic_load(&S->port), cport = 0;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long limit_ms = S->accept_delay_ms + 3000, spent = 0;
+    int grace = 3; /* frames after the last SYN-ACK: its ACK */
+    while (spent < limit_ms && (atomic_load(&S->handshakes) < S->clients || grace-- > 0)) {
+        struct net_seg g;
+        int r = net_capture_next(fd, port, &g, 50);
+        if (r < 0)
+            break;
+        if (r == 1) {
+            keep_seg(&g);
+            track_handshake(&g, port, &cport);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+    }
+    close(fd);
+    return 0;
+}
+
+/* ---- server and clients ---- */
+
+static void watch_queue(struct net_sock *ls)
+{
+    long end_polls = S->accept_delay_ms / 5;
+    int last = -1;
+    for (long i = 0; i <= end_polls; i++) {
+        uint32_t rq = 0;
+        if (net_observe(ls, &rq) == NET_LISTEN && (int)rq != last) {
+            last = (int)rq;
+            S->queue->value = rq;
+            instr_op(S->queue, EV_VAR, rq, 0, 0);
+            if ((int)rq > atomic_load(&S->queue_max))
+                atomic_store(&S->queue_max, (int)rq);
+        }
+        if (atomic_load(&S->accept_now) || net_sleep_ms(5) < 0)
+            break;
+    }
+}
+
+static int server(void *arg)
+{
+    (void)arg;
+    struct net_sock ls, c[8];
+    if (net_socket(&ls, "listener", SOCK_STREAM) < 0 || net_bind(&ls, 0) < 0 ||
+        net_listen(&ls, (int)S->backlog) < 0)
+        return 1;
+    atomic_store(&S->port, ls.lport);
+    net_wait_flag(&S->capture_ready);
+    watch_queue(&ls); /* the clients connect meanwhile */
+    atomic_store(&S->accepting, 1);
+    int n = 0;
+    for (; n < S->clients; n++) {
+        char name[INSTR_NAME_MAX];
+        snprintf(name, sizeof(name), "conn-%d", n + 1);
+        if (net_accept(&ls, &c[n], name) < 0)
+            break;
+        atomic_fetch_add(&S->accepted, 1);
+        uint32_t rq = 0;
+        if (net_observe(&ls, &rq) == NET_LISTEN) {
+            S->queue->value = rq;
+            instr_op(S->queue, EV_VAR, rq, 0, 0);
+        }
+    }
+    for (int i = 0; i < n; i++)
+        net_close(&c[i]); /* the clients read EOF and close too */
+    net_close(&ls);
+    return n == S->clients ? 0 : 1;
+}
+
+static int client(void *arg)
+{
+    char tag[24], buf[16];
+    snprintf(tag, sizeof(tag), "client-%d", (int)(intptr_t)arg + 1);
+    if (!net_wait_flag(&S->port) || !net_wait_flag(&S->capture_ready))
+        return 1;
+    net_sleep_ms(20 * (long)(intptr_t)arg); /* one after another */
+    struct net_sock s;
+    char name[INSTR_NAME_MAX];
+    snprintf(name, sizeof(name), "%s-sock", tag);
+    if (net_socket(&s, name, SOCK_STREAM) < 0 || net_connect(&s, (uint16_t)S->port) < 0)
+        return 1;
+    if (!atomic_load(&S->accepting))
+        atomic_fetch_add(&S->connected_early, 1); /* ESTABLISHED before any accept() */
+    while (net_recv(&s, buf, sizeof(buf)) > 0)
+        ;
+    net_close(&s);
+    return 0;
+}
+
+static uint32_t max_tasks(const struct scn_ctx *ctx)
+{
+    return (uint32_t)(scn_param(ctx, "clients") + 16);
+}
+
+static int start(const char *name, int (*fn)(void *), long arg, char *err, size_t n)
+{
+    pid_t pid = instr_spawn(name, fn, (void *)(intptr_t)arg, 0);
+    if (pid < 0)
+        snprintf(err, n, "cannot start %s: %s", name, strerror((int)-pid));
+    return pid < 0 ? (int)pid : 0;
+}
+
+static int setup(struct scn_ctx *ctx, char *err, size_t n)
+{
+    S = ctx->shared;
+    S->backlog = scn_param(ctx, "backlog");
+    S->clients = scn_param(ctx, "clients");
+    S->accept_delay_ms = scn_param(ctx, "accept_delay_ms");
+    S->capture_param = scn_param(ctx, "capture");
+    S->queue = instr_obj_new("accept-queue", OK_QUEUE, 0, S->backlog + 1);
+    if (!S->queue) {
+        snprintf(err, n, "tcp-handshake: no object slot left");
+        return -ENOMEM;
+    }
+    int rc = start("capture", capture, 0, err, n);
+    if (rc == 0)
+        rc = start("server", server, 0, err, n);
+    for (long k = 0; rc == 0 && k < S->clients; k++) {
+        char name[32];
+        snprintf(name, sizeof(name), "client-%d", (int)k + 1);
+        rc = start(name, client, k, err, n);
+    }
+    return rc;
+}
+
+static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
+{
+    (void)ctx;
+    (void)m;
+    if (atomic_load(&S->accepted) != S->clients) {
+        snprintf(why, n, "accepted %d of %ld clients", atomic_load(&S->accepted), S->clients);
+        return -1;
+    }
+    if (S->accept_delay_ms >= 200 && atomic_load(&S->queue_max) < 1) {
+        snprintf(why, n, "the accept queue was never seen holding a connection");
+        return -1;
+    }
+    if (!atomic_load(&S->capture_errno) && S->syn_seq &&
+        (S->synack_ack != S->syn_seq + 1 || S->ack_ack != S->synack_seq + 1)) {
+        snprintf(why, n, "captured handshake breaks ack = seq + 1");
+        return -1;
+    }
+    return 0;
+}
+
+static json_t *seg_json(const struct net_seg *g)
+{
+    char fl[32];
+    return json_pack("{s:s, s:i, s:i, s:I, s:I, s:i}", "flags",
+                     net_tcp_flags(g->flags, fl, sizeof(fl)), "sport", g->sport, "dport", g->dport,
+                     "seq", (json_int_t)g->seq, "ack", (json_int_t)g->ack, "len", g->payload_len);
+}
+
+static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
+{
+    (void)ctx;
+    (void)m;
+    int cerr = atomic_load(&S->capture_errno);
+    json_object_set_new(out, "port", json_integer(atomic_load(&S->port)));
+    json_object_set_new(out, "backlog", json_integer(S->backlog));
+    json_object_set_new(out, "accept_queue_max", json_integer(atomic_load(&S->queue_max)));
+    json_object_set_new(out, "connected_before_accept",
+                        json_integer(atomic_load(&S->connected_early)));
+    json_object_set_new(out, "accepted", json_integer(atomic_load(&S->accepted)));
+    json_object_set_new(out, "capture",
+                        json_string(!cerr             ? "on"
+                                    : cerr == EPERM   ? "off: needs CAP_NET_RAW"
+                                    : cerr == ENOTSUP ? "off: capture=0"
+                                                      : strerrorname_np(cerr)));
+    if (!cerr && S->syn_seq)
+        json_object_set_new(
+            out, "handshake",
+            json_pack("{s:I, s:I, s:I, s:I, s:I}", "syn_seq", (json_int_t)S->syn_seq, "synack_seq",
+                      (json_int_t)S->synack_seq, "synack_ack", (json_int_t)S->synack_ack, "ack_seq",
+                      (json_int_t)S->ack_seq, "ack", (json_int_t)S->ack_ack));
+    json_t *segs = json_array();
+    for (int i = 0; i < S->nsegs; i++)
+        json_array_append_new(segs, seg_json(&S->segs[i]));
+    json_object_set_new(out, "segments", segs);
+}
+
+static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
+                   char *buf, size_t n)
+{
+    (void)ctx;
+    int zh = lang == LANG_ZH;
+    const struct model_obj *o = e->obj < m->nobjs ? &m->objs[e->obj] : NULL;
+    if (e->kind == EV_VAR && o && o->kind == OK_QUEUE) {
+        snprintf(
+            buf, n,
+            zh ? "监听套接字的全连接队列里有 %lld 个已完成握手、等待 accept() 的连接(backlog=%ld)。"
+               : "%lld finished connections wait in the listener's accept queue for accept() "
+                 "(backlog %ld): the kernel did the handshake without the server.",
+            (long long)e->val, S ? S->backlog : 0L);
+        return 1;
+    }
+    if (e->kind == EV_NOTE && strncmp(e->text, "SYN ", 4) == 0) {
+        snprintf(
+            buf, n,
+            zh ? "第一次握手:客户端发送 SYN=1,seq=x(%.*s)。"
+               : "Handshake 1: the client sends SYN with its initial sequence number x (%.*s).",
+            EV_TEXT_MAX, e->text);
+        return 1;
+    }
+    if (e->kind == EV_NOTE && strncmp(e->text, "SYN|ACK", 7) == 0) {
+        snprintf(
+            buf, n,
+            zh ? "第二次握手:服务端回复 SYN=1,ACK=x+1,seq=y(%.*s)。"
+               : "Handshake 2: the server answers SYN-ACK: its own seq y and ack = x+1 (%.*s).",
+            EV_TEXT_MAX, e->text);
+        return 1;
+    }
+    return net_narrate(m, e, lang, buf, n);
+}
+
+static int act_accept_now(struct scn_ctx *ctx, char *msg, size_t n)
+{
+    (void)ctx;
+    atomic_store(&S->accept_now, 1);
+    snprintf(msg, n, "the server stops waiting and calls accept() now");
+    return 0;
+}
+
+static const struct scenario_action actions[] = {
+    {'a', "call accept() now", "立即调用 accept()", act_accept_now},
+};
+
+const struct scenario scenario_tcp_handshake = {
+    .id = "tcp-handshake",
+    .chapter = 2,
+    .title_en = "TCP three-way handshake and the accept queue",
+    .title_zh = "TCP 三次握手与全连接队列",
+    .summary_en = "Clients connect while the server has not called accept yet. The kernel "
+                  "completes SYN, SYN-ACK, ACK on its own and parks each finished connection "
+                  "in the listener's accept queue (its length is what ss shows as Recv-Q), so "
+                  "connect() returns and the client is ESTABLISHED before accept(). When run "
+                  "with CAP_NET_RAW the real segments on lo are captured: ack = x+1, then "
+                  "ack = y+1.",
+    .summary_zh = "服务端尚未调用 accept 时,客户端就发起连接。内核自己完成 SYN、SYN-ACK、ACK,"
+                  "把每个已完成的连接放进监听套接字的全连接队列(ss 中的 Recv-Q),所以 connect() "
+                  "在 accept() 之前就返回,客户端已经是 ESTABLISHED。有 CAP_NET_RAW 权限时会在 lo "
+                  "上抓取真实报文:ack = x+1,然后 ack = y+1。",
+    .params = params,
+    .nparams = sizeof(params) / sizeof(params[0]),
+    .actions = actions,
+    .nactions = sizeof(actions) / sizeof(actions[0]),
+    .shared_size = sizeof(struct hs_shared),
+    .max_tasks = max_tasks,
+    .setup = setup,
+    .check = check,
+    .snapshot = snapshot,
+    .narrate = narrate,
+};

@@ -1,0 +1,225 @@
+/*
+ * udp_broadcast.c - one datagram to every receiver: SO_BROADCAST on loopback (chapter 3).
+ *
+ * Receivers bind 127.255.255.255 (the broadcast address of lo's 127.0.0.0/8; nothing
+ * outside loopback) on one shared port with SO_REUSEADDR. The sender first tries sendto the
+ * broadcast address without SO_BROADCAST (the kernel refuses: EACCES), then sets it and
+ * sends each message once; every receiver gets every message. Should a kernel not deliver
+ * broadcast on lo, the sender says so and falls back to one sendto per receiver.
+ */
+#define _GNU_SOURCE
+#include "../instr.h"
+#include "../instr_net.h"
+#include "../scenario.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define UB_MAX 8
+#define UB_BCAST 0x7fffffffu /* 127.255.255.255 */
+
+struct ub_shared {
+    long receivers, messages;
+    _Atomic int port, bound, denied_errno, fallback, sent_datagrams;
+    _Atomic int got[UB_MAX];
+    _Atomic uint32_t rport[UB_MAX]; /* each receiver's own unicast port (fallback) */
+};
+
+static struct ub_shared *S;
+
+static const struct scenario_param params[] = {
+    {"receivers", "receiver processes", "接收进程数", 1, UB_MAX, 3},
+    {"messages", "broadcasts to send", "广播的消息数", 1, 20, 3},
+};
+
+/* Receive one datagram on whichever socket has one (the broadcast one, or the unicast
+ * fallback). 0 or -1. */
+static int receive_one(struct net_sock *b, struct net_sock *u)
+{
+    char buf[128];
+    for (int t = 0; t < NET_WAIT_MS / 50 && !net_stopping(); t++) {
+        struct pollfd p[2] = {{.fd = b->fd, .events = POLLIN}, {.fd = u->fd, .events = POLLIN}};
+        if (poll(p, 2, 50) <= 0)
+            continue;
+        return net_recvfrom(p[0].revents ? b : u, buf, sizeof(buf), NULL) < 0 ? -1 : 0;
+    }
+    return -1;
+}
+
+static int receiver(void *arg)
+{
+    int idx = (int)(intptr_t)arg;
+    char name[INSTR_NAME_MAX];
+    snprintf(name, sizeof(name), "rx-%d", idx + 1);
+    struct net_sock s, u;
+    if (net_socket(&s, name, SOCK_DGRAM) < 0)
+        return 1;
+    net_setsockopt(&s, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
+    if (idx > 0 && !net_wait_flag(&S->port))
+        return 1;
+    if (net_bind_addr(&s, UB_BCAST, (uint16_t)atomic_load(&S->port)) < 0)
+        return 1;
+    if (idx == 0)
+        atomic_store(&S->port, s.lport); /* the first picks the port, the others share it */
+    snprintf(name, sizeof(name), "rx-%d-unicast", idx + 1); /* only for the fallback */
+    if (net_socket(&u, name, SOCK_DGRAM) < 0 || net_bind(&u, 0) < 0)
+        return 1;
+    atomic_store(&S->rport[idx], u.lport);
+    atomic_fetch_add(&S->bound, 1);
+    while (atomic_load(&S->got[idx]) < S->messages && receive_one(&s, &u) == 0)
+        atomic_fetch_add(&S->got[idx], 1);
+    net_close(&s);
+    net_close(&u);
+    return atomic_load(&S->got[idx]) == S->messages ? 0 : 1;
+}
+
+static int all_bound(void)
+{
+    for (int i = 0; i < 2000 && atomic_load(&S->bound) < S->receivers; i++)
+        if (net_sleep_ms(2) < 0)
+            return 0;
+    return atomic_load(&S->bound) == S->receivers;
+}
+
+/* Did every receiver get message k? Wait a little for the loopback delivery. */
+static int delivered(int k)
+{
+    for (int t = 0; t < 100; t++) {
+        int all = 1;
+        for (int i = 0; i < S->receivers; i++)
+            all &= atomic_load(&S->got[i]) > k;
+        if (all)
+            return 1;
+        net_sleep_ms(2);
+    }
+    return 0;
+}
+
+static int sender(void *arg)
+{
+    (void)arg;
+    struct net_sock s;
+    char msg[64];
+    if (!net_wait_flag(&S->port) || !all_bound() || net_socket(&s, "sender", SOCK_DGRAM) < 0 ||
+        net_bind(&s, 0) < 0)
+        return 1;
+    uint16_t port = (uint16_t)atomic_load(&S->port);
+    ssize_t r = net_sendto(&s, "no permission", 13, UB_BCAST, port); /* no SO_BROADCAST yet */
+    atomic_store(&S->denied_errno, r < 0 ? (int)-r : 0);
+    net_setsockopt(&s, SOL_SOCKET, SO_BROADCAST, 1, "SO_BROADCAST");
+    for (int k = 0; k < S->messages; k++) {
+        int len = snprintf(msg, sizeof(msg), "broadcast %d", k + 1);
+        if (!atomic_load(&S->fallback) && net_sendto(&s, msg, (size_t)len, UB_BCAST, port) == len)
+            atomic_fetch_add(&S->sent_datagrams, 1);
+        if (!atomic_load(&S->fallback) && delivered(k))
+            continue;
+        atomic_store(&S->fallback, 1); /* lo did not deliver it: send to each, and say so */
+        instr_note("no broadcast on lo: unicast");
+        for (int i = 0; i < S->receivers; i++)
+            if (atomic_load(&S->got[i]) <= k &&
+                net_sendto(&s, msg, (size_t)len, INADDR_LOOPBACK,
+                           (uint16_t)atomic_load(&S->rport[i])) == len)
+                atomic_fetch_add(&S->sent_datagrams, 1);
+    }
+    net_close(&s);
+    return 0;
+}
+
+static uint32_t max_tasks(const struct scn_ctx *ctx)
+{
+    return (uint32_t)(scn_param(ctx, "receivers") + 16);
+}
+
+static int setup(struct scn_ctx *ctx, char *err, size_t n)
+{
+    S = ctx->shared;
+    S->receivers = scn_param(ctx, "receivers");
+    S->messages = scn_param(ctx, "messages");
+    pid_t pid = 0;
+    for (long i = 0; pid >= 0 && i < S->receivers; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "receiver-%d", (int)i + 1);
+        pid = instr_spawn(name, receiver, (void *)(intptr_t)i, 0);
+    }
+    if (pid >= 0)
+        pid = instr_spawn("sender", sender, NULL, 0);
+    if (pid < 0)
+        snprintf(err, n, "cannot start a worker: %s", strerror((int)-pid));
+    return pid < 0 ? (int)pid : 0;
+}
+
+static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
+{
+    (void)ctx;
+    (void)m;
+    for (int i = 0; i < S->receivers; i++)
+        if (atomic_load(&S->got[i]) != S->messages) {
+            snprintf(why, n, "receiver-%d got %d of %ld messages", i + 1, atomic_load(&S->got[i]),
+                     S->messages);
+            return -1;
+        }
+    if (atomic_load(&S->denied_errno) != EACCES) {
+        snprintf(why, n, "sendto the broadcast address without SO_BROADCAST was not refused");
+        return -1;
+    }
+    return 0;
+}
+
+static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
+{
+    (void)ctx;
+    (void)m;
+    int e = atomic_load(&S->denied_errno);
+    json_object_set_new(out, "port", json_integer(atomic_load(&S->port)));
+    json_object_set_new(out, "address", json_string("127.255.255.255"));
+    json_object_set_new(out, "without_so_broadcast", json_string(e ? strerrorname_np(e) : "ok"));
+    json_object_set_new(out, "broadcast_on_lo", json_boolean(!atomic_load(&S->fallback)));
+    json_object_set_new(out, "datagrams_sent", json_integer(atomic_load(&S->sent_datagrams)));
+    json_t *got = json_array();
+    for (int i = 0; i < S->receivers; i++)
+        json_array_append_new(got, json_integer(atomic_load(&S->got[i])));
+    json_object_set_new(out, "received", got);
+}
+
+static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
+                   char *buf, size_t n)
+{
+    (void)ctx;
+    int zh = lang == LANG_ZH;
+    if (e->kind == EV_NOTE && strstr(e->text, "EACCES")) {
+        snprintf(buf, n,
+                 zh ? "没有设置 SO_BROADCAST 就向广播地址发送,内核拒绝:EACCES。"
+                    : "Sending to a broadcast address without SO_BROADCAST: the kernel refuses "
+                      "with EACCES.");
+        return 1;
+    }
+    return net_narrate(m, e, lang, buf, n);
+}
+
+const struct scenario scenario_udp_broadcast = {
+    .id = "udp-broadcast",
+    .chapter = 3,
+    .title_en = "UDP broadcast with SO_BROADCAST",
+    .title_zh = "UDP 广播与 SO_BROADCAST",
+    .summary_en = "s.setsockopt(SOL_SOCKET, SO_BROADCAST, 1): one sendto to the broadcast "
+                  "address reaches every receiver bound to that port. On loopback the "
+                  "broadcast address is 127.255.255.255, so nothing leaves the machine. "
+                  "Without the option the kernel refuses the send (EACCES).",
+    .summary_zh =
+        "s.setsockopt(SOL_SOCKET, SO_BROADCAST, 1):向广播地址 sendto 一次,所有绑定该端口的"
+        "接收者都能收到。回环网络的广播地址是 127.255.255.255,数据不会离开本机。没有设置"
+        "该选项时内核拒绝发送(EACCES)。",
+    .params = params,
+    .nparams = sizeof(params) / sizeof(params[0]),
+    .shared_size = sizeof(struct ub_shared),
+    .max_tasks = max_tasks,
+    .setup = setup,
+    .check = check,
+    .snapshot = snapshot,
+    .narrate = narrate,
+};

@@ -1,0 +1,176 @@
+/*
+ * udp_echo.c - a UDP echo server and clients on loopback (chapter 3).
+ *
+ * No listen, no accept, no connection: the server binds one datagram socket and answers
+ * each recvfrom with a sendto back to the address it came from; each client binds its own
+ * port and sends lines one datagram at a time. Every recvfrom returns one whole datagram,
+ * and the sender's port tells the server whom to answer.
+ */
+#define _GNU_SOURCE
+#include "../instr.h"
+#include "../instr_net.h"
+#include "../scenario.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+struct ue_shared {
+    long clients, messages, gap_ms;
+    _Atomic int port, served, echoed_ok, senders_seen, boundaries_kept;
+    _Atomic uint32_t sender_ports[16];
+};
+
+static struct ue_shared *S;
+
+static const struct scenario_param params[] = {
+    {"clients", "client processes", "客户端进程数", 1, 8, 2},
+    {"messages", "datagrams each client sends", "每个客户端发送的数据报数", 1, 50, 3},
+    {"gap_ms", "pause between a client's datagrams", "客户端每个数据报之间的停顿毫秒数", 0, 5000,
+     50},
+};
+
+static void note_sender(uint16_t port)
+{
+    int n = atomic_load(&S->senders_seen);
+    for (int i = 0; i < n && i < 16; i++)
+        if (atomic_load(&S->sender_ports[i]) == port)
+            return;
+    if (n < 16) {
+        atomic_store(&S->sender_ports[n], port);
+        atomic_fetch_add(&S->senders_seen, 1);
+    }
+}
+
+static int server(void *arg)
+{
+    (void)arg;
+    struct net_sock s;
+    char buf[512];
+    if (net_socket(&s, "server-udp", SOCK_DGRAM) < 0 || net_bind(&s, 0) < 0)
+        return 1;
+    atomic_store(&S->port, s.lport);
+    long want = S->clients * S->messages;
+    while (atomic_load(&S->served) < want) {
+        uint16_t from = 0;
+        ssize_t r = net_recvfrom(&s, buf, sizeof(buf), &from);
+        if (r < 0)
+            break;
+        note_sender(from);
+        if (net_sendto(&s, buf, (size_t)r, INADDR_LOOPBACK, from) == r)
+            atomic_fetch_add(&S->served, 1);
+    }
+    net_close(&s);
+    return atomic_load(&S->served) == want ? 0 : 1;
+}
+
+static int client(void *arg)
+{
+    int idx = (int)(intptr_t)arg;
+    char name[INSTR_NAME_MAX], line[64], back[128];
+    snprintf(name, sizeof(name), "client-%d-udp", idx + 1);
+    struct net_sock s;
+    if (!net_wait_flag(&S->port) || net_socket(&s, name, SOCK_DGRAM) < 0 || net_bind(&s, 0) < 0)
+        return 1;
+    for (int i = 0; i < S->messages; i++) {
+        int len = snprintf(line, sizeof(line), "client-%d datagram %d", idx + 1, i + 1);
+        if (net_sendto(&s, line, (size_t)len, INADDR_LOOPBACK, (uint16_t)S->port) < 0)
+            break;
+        ssize_t r = net_recvfrom(&s, back, sizeof(back), NULL);
+        if (r < 0)
+            break;
+        if (r == len) /* one datagram in, one datagram out: the boundary is kept */
+            atomic_fetch_add(&S->boundaries_kept, 1);
+        if (r == len && memcmp(line, back, (size_t)len) == 0)
+            atomic_fetch_add(&S->echoed_ok, 1);
+        if (net_sleep_ms(S->gap_ms) < 0)
+            break;
+    }
+    net_close(&s);
+    return 0;
+}
+
+static uint32_t max_tasks(const struct scn_ctx *ctx)
+{
+    return (uint32_t)(scn_param(ctx, "clients") + 16);
+}
+
+static int setup(struct scn_ctx *ctx, char *err, size_t n)
+{
+    S = ctx->shared;
+    S->clients = scn_param(ctx, "clients");
+    S->messages = scn_param(ctx, "messages");
+    S->gap_ms = scn_param(ctx, "gap_ms");
+    pid_t pid = instr_spawn("server", server, NULL, 0);
+    for (long k = 0; pid >= 0 && k < S->clients; k++) {
+        char name[32];
+        snprintf(name, sizeof(name), "client-%d", (int)k + 1);
+        pid = instr_spawn(name, client, (void *)(intptr_t)k, 0);
+    }
+    if (pid < 0)
+        snprintf(err, n, "cannot start a worker: %s", strerror((int)-pid));
+    return pid < 0 ? (int)pid : 0;
+}
+
+static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
+{
+    (void)ctx;
+    (void)m;
+    long want = S->clients * S->messages;
+    if (atomic_load(&S->echoed_ok) != want) {
+        snprintf(why, n, "%d of %ld datagrams came back intact", atomic_load(&S->echoed_ok), want);
+        return -1;
+    }
+    if (atomic_load(&S->senders_seen) != S->clients) {
+        snprintf(why, n, "the server saw %d sender ports, want %ld", atomic_load(&S->senders_seen),
+                 S->clients);
+        return -1;
+    }
+    return 0;
+}
+
+static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
+{
+    (void)ctx;
+    (void)m;
+    json_object_set_new(out, "port", json_integer(atomic_load(&S->port)));
+    json_object_set_new(out, "datagrams_echoed", json_integer(atomic_load(&S->served)));
+    json_object_set_new(out, "echoed_ok", json_integer(atomic_load(&S->echoed_ok)));
+    json_object_set_new(out, "boundaries_kept", json_integer(atomic_load(&S->boundaries_kept)));
+    json_t *ports = json_array();
+    for (int i = 0; i < atomic_load(&S->senders_seen) && i < 16; i++)
+        json_array_append_new(ports, json_integer(atomic_load(&S->sender_ports[i])));
+    json_object_set_new(out, "sender_ports", ports);
+}
+
+static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
+                   char *buf, size_t n)
+{
+    (void)ctx;
+    return net_narrate(m, e, lang, buf, n);
+}
+
+const struct scenario scenario_udp_echo = {
+    .id = "udp-echo",
+    .chapter = 3,
+    .title_en = "UDP echo: recvfrom and sendto",
+    .title_zh = "UDP 回显:recvfrom 与 sendto",
+    .summary_en = "A datagram server needs no listen and no accept: it binds one socket and "
+                  "answers every recvfrom with a sendto to the address the datagram came "
+                  "from. Each client binds its own port. There is no connection, so there are "
+                  "no TCP states and no handshake; every recvfrom returns exactly one datagram.",
+    .summary_zh = "数据报服务端不需要 listen 和 accept:绑定一个套接字,对每次 recvfrom 收到的数据报,"
+                  "用 sendto 发回它的来源地址。每个客户端绑定自己的端口。没有连接,所以没有 TCP "
+                  "状态、没有握手;每次 recvfrom 恰好返回一个数据报。",
+    .params = params,
+    .nparams = sizeof(params) / sizeof(params[0]),
+    .shared_size = sizeof(struct ue_shared),
+    .max_tasks = max_tasks,
+    .setup = setup,
+    .check = check,
+    .snapshot = snapshot,
+    .narrate = narrate,
+};

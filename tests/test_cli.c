@@ -1,0 +1,496 @@
+/*
+ * test_cli.c - the command line contract (DESIGN.md section 3), through the real binary.
+ *
+ * Every bad input exits 2 with a message on stderr naming the bad word and what would be
+ * accepted; --help, --version and list work; a corrupt or missing trace file makes replay
+ * exit 1 with a message naming the line, never a crash and never a hang.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HANG_LIMIT_S 20
+
+/* 0 when not built with a sanitizer (the memory cap below would break their shadow maps). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#else
+#define SANITIZED 0
+#endif
+
+static size_t g_mem_cap; /* when set: RLIMIT_AS of the child, in bytes */
+
+struct result {
+    int status;
+    int hung; /* killed after HANG_LIMIT_S seconds */
+    char *out, *err;
+};
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    size_t got = fread(buf, 1, (size_t)n, f);
+    buf[got] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* Run IPCSCOPE_BIN with the given words (NULL-terminated); stdin is /dev/null. */
+static struct result run_words(const char *first, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = IPCSCOPE_BIN;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *w = first; w && argc < 31; w = va_arg(ap, const char *))
+        argv[argc++] = (char *)w;
+    va_end(ap);
+    argv[argc] = NULL;
+
+    char out_path[] = "/tmp/ipcscope-cli-outXXXXXX", err_path[] = "/tmp/ipcscope-cli-errXXXXXX";
+    int ofd = mkstemp(out_path), efd = mkstemp(err_path);
+    cr_assert(ofd >= 0 && efd >= 0);
+    pid_t pid = fork();
+    if (pid < 0) /* no assertion before the branch: the child must not report to Criterion */
+        cr_assert_fail("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int nul = open("/dev/null", O_RDONLY);
+        dup2(nul, 0);
+        dup2(ofd, 1);
+        dup2(efd, 2);
+        if (g_mem_cap) {
+            struct rlimit rl = {g_mem_cap, g_mem_cap};
+            setrlimit(RLIMIT_AS, &rl);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    struct result r = {0};
+    struct timespec tick = {0, 10 * 1000 * 1000};
+    for (int waited = 0;; waited++) {
+        pid_t got = waitpid(pid, &r.status, WNOHANG);
+        if (got == pid)
+            break;
+        if (waited == HANG_LIMIT_S * 100) {
+            r.hung = 1;
+            kill(pid, SIGKILL);
+        }
+        nanosleep(&tick, NULL);
+    }
+    close(ofd);
+    close(efd);
+    r.out = slurp(out_path);
+    r.err = slurp(err_path);
+    unlink(out_path);
+    unlink(err_path);
+    return r;
+}
+
+static void free_result(struct result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static void expect_exit(const struct result *r, int code)
+{
+    cr_assert(!r->hung, "hung: still running after %d s (stderr: %s)", HANG_LIMIT_S, r->err);
+    cr_assert(WIFEXITED(r->status), "killed by signal %d (stderr: %s)",
+              WIFSIGNALED(r->status) ? WTERMSIG(r->status) : 0, r->err);
+    cr_expect_eq(WEXITSTATUS(r->status), code, "exit %d, expected %d; stderr: %s",
+                 WEXITSTATUS(r->status), code, r->err);
+}
+
+/* stderr contains every one of the NULL-terminated needles. */
+static void expect_err_has(const struct result *r, ...)
+{
+    va_list ap;
+    va_start(ap, r);
+    for (const char *s = va_arg(ap, const char *); s; s = va_arg(ap, const char *))
+        cr_expect(strstr(r->err, s) != NULL, "stderr lacks \"%s\": %s", s, r->err);
+    va_end(ap);
+}
+
+#define USAGE(...)                                                                                 \
+    struct result r = run_words(__VA_ARGS__, NULL);                                                \
+    expect_exit(&r, 2);                                                                            \
+    cr_expect_eq(r.out[0], '\0', "a usage error printed on stdout: %s", r.out)
+
+Test(cli, unknown_scenario_lists_the_known_ones, .timeout = 30)
+{
+    USAGE("run", "nosuch", "--headless");
+    expect_err_has(&r, "nosuch", "prodcons", NULL);
+    free_result(&r);
+}
+
+Test(cli, unknown_parameter_names_the_key_and_the_accepted_keys, .timeout = 30)
+{
+    USAGE("run", "prodcons", "--headless", "--param", "speed=3");
+    expect_err_has(&r, "speed", "producers", "consumers", "capacity", "items", NULL);
+    free_result(&r);
+}
+
+Test(cli, out_of_range_value_names_the_range, .timeout = 30)
+{
+    USAGE("run", "prodcons", "--headless", "--param", "producers=17");
+    expect_err_has(&r, "producers", "1..16", NULL);
+    free_result(&r);
+}
+
+Test(cli, zero_is_out_of_range_too, .timeout = 30)
+{
+    USAGE("run", "prodcons", "--headless", "--param", "capacity=0");
+    expect_err_has(&r, "capacity", "1..64", NULL);
+    free_result(&r);
+}
+
+Test(cli, items_above_the_limit_names_the_range, .timeout = 30)
+{
+    USAGE("run", "prodcons", "--headless", "--param", "items=1000001");
+    expect_err_has(&r, "items", "1..1000000", NULL);
+    free_result(&r);
+}
+
+Test(cli, non_numeric_value_is_refused, .timeout = 30)
+{
+    USAGE("run", "prodcons", "--headless", "--param", "producers=two");
+    expect_err_has(&r, "producers", "two", "1..16", NULL);
+    free_result(&r);
+}
+
+Test(cli, trailing_garbage_in_a_value_is_refused, .timeout = 30)
+{
+    USAGE("run", "prodcons", "--headless", "--param", "producers=3x");
+    expect_err_has(&r, "producers", "3x", NULL);
+    free_result(&r);
+}
+
+Test(cli, empty_value_is_refused, .timeout = 30)
+{
+    USAGE("run", "prodcons", "--headless", "--param", "producers=");
+    expect_err_has(&r, "producers", "1..16", NULL);
+    free_result(&r);
+}
+
+Test(cli, param_without_a_value_is_refused, .timeout = 30)
+{
+    USAGE("run", "prodcons", "--headless", "--param");
+    expect_err_has(&r, "--param", NULL);
+    free_result(&r);
+}
+
+Test(cli, param_without_equals_is_refused, .timeout = 30)
+{
+    USAGE("run", "prodcons", "--headless", "--param", "producers");
+    expect_err_has(&r, "producers", "KEY=VALUE", NULL);
+    free_result(&r);
+}
+
+Test(cli, param_before_the_scenario_is_checked_against_it, .timeout = 30)
+{
+    USAGE("run", "--param", "producers=99", "prodcons", "--headless");
+    expect_err_has(&r, "producers", "1..16", NULL);
+    free_result(&r);
+}
+
+Test(cli, bad_duration_is_refused, .timeout = 30)
+{
+    USAGE("run", "prodcons", "--headless", "--duration", "abc");
+    expect_err_has(&r, "--duration", "abc", NULL);
+    free_result(&r);
+}
+
+Test(cli, negative_duration_is_refused, .timeout = 30)
+{
+    USAGE("run", "prodcons", "--headless", "--duration", "-1");
+    expect_err_has(&r, "--duration", NULL);
+    free_result(&r);
+}
+
+Test(cli, unknown_language_is_refused, .timeout = 30)
+{
+    USAGE("run", "prodcons", "--headless", "--lang", "fr");
+    expect_err_has(&r, "fr", "en", "zh", NULL);
+    free_result(&r);
+}
+
+Test(cli, unknown_theme_lists_the_themes, .timeout = 30)
+{
+    USAGE("run", "prodcons", "--headless", "--theme", "nope");
+    expect_err_has(&r, "nope", "dark", "light", "monochrome", NULL);
+    free_result(&r);
+}
+
+Test(cli, unknown_option_is_named, .timeout = 30)
+{
+    USAGE("run", "prodcons", "--headless", "--frobnicate");
+    expect_err_has(&r, "--frobnicate", NULL);
+    free_result(&r);
+}
+
+Test(cli, unknown_command_lists_the_commands, .timeout = 30)
+{
+    USAGE("frobnicate");
+    expect_err_has(&r, "frobnicate", "run", "list", "replay", NULL);
+    free_result(&r);
+}
+
+Test(cli, json_without_headless_is_refused, .timeout = 30)
+{
+    USAGE("run", "prodcons", "--json");
+    expect_err_has(&r, "--json", "--headless", NULL);
+    free_result(&r);
+}
+
+Test(cli, run_without_a_scenario_is_refused, .timeout = 30)
+{
+    USAGE("run");
+    expect_err_has(&r, "scenario", NULL);
+    free_result(&r);
+}
+
+Test(cli, list_with_an_argument_is_refused, .timeout = 30)
+{
+    USAGE("list", "extra");
+    expect_err_has(&r, "extra", NULL);
+    free_result(&r);
+}
+
+Test(cli, help_exits_zero_and_names_the_commands, .timeout = 30)
+{
+    struct result r = run_words("--help", NULL);
+    expect_exit(&r, 0);
+    cr_expect(strstr(r.out, "run") && strstr(r.out, "list") && strstr(r.out, "replay") &&
+                  strstr(r.out, "--param") && strstr(r.out, "--headless"),
+              "help lacks a command: %s", r.out);
+    free_result(&r);
+}
+
+Test(cli, version_exits_zero_with_a_version, .timeout = 30)
+{
+    struct result r = run_words("--version", NULL);
+    expect_exit(&r, 0);
+    int major = -1, minor = -1;
+    cr_expect_eq(sscanf(r.out, "ipcscope %d.%d", &major, &minor), 2, "version line: %s", r.out);
+    free_result(&r);
+}
+
+Test(cli, list_names_prodcons_in_chapter_six, .timeout = 30)
+{
+    struct result r = run_words("list", NULL);
+    expect_exit(&r, 0);
+    cr_expect(strstr(r.out, "prodcons") != NULL, "list: %s", r.out);
+    cr_expect(strstr(r.out, "6.") != NULL, "list has no chapter 6 heading: %s", r.out);
+    free_result(&r);
+}
+
+Test(cli, list_json_is_an_array_with_params_and_limits, .timeout = 30)
+{
+    struct result r = run_words("list", "--json", NULL);
+    expect_exit(&r, 0);
+    json_error_t jerr;
+    json_t *arr = json_loads(r.out, 0, &jerr);
+    cr_assert_not_null(arr, "list --json is not JSON: %s", jerr.text);
+    cr_assert(json_is_array(arr));
+    json_t *pc = NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        cr_expect(json_is_string(json_object_get(v, "id")));
+        cr_expect(json_is_integer(json_object_get(v, "chapter")));
+        cr_expect(json_is_string(json_object_get(v, "title")));
+        const char *id = json_string_value(json_object_get(v, "id"));
+        if (id && strcmp(id, "prodcons") == 0)
+            pc = v;
+    }
+    cr_assert_not_null(pc, "prodcons is not listed");
+    cr_expect_eq(json_integer_value(json_object_get(pc, "chapter")), 6);
+    struct {
+        const char *key;
+        long min, max, def;
+    } want[] = {{"producers", 1, 16, 2},
+                {"consumers", 1, 16, 2},
+                {"capacity", 1, 64, 4},
+                {"items", 1, 1000000, 40}};
+    json_t *params = json_object_get(pc, "params");
+    cr_assert(json_is_array(params));
+    for (size_t k = 0; k < 4; k++) {
+        json_t *p = NULL;
+        json_array_foreach(params, i, v)
+        {
+            const char *key = json_string_value(json_object_get(v, "key"));
+            if (key && strcmp(key, want[k].key) == 0)
+                p = v;
+        }
+        cr_assert_not_null(p, "param %s missing", want[k].key);
+        cr_expect_eq(json_integer_value(json_object_get(p, "min")), want[k].min, "%s min",
+                     want[k].key);
+        cr_expect_eq(json_integer_value(json_object_get(p, "max")), want[k].max, "%s max",
+                     want[k].key);
+        cr_expect_eq(json_integer_value(json_object_get(p, "default")), want[k].def, "%s default",
+                     want[k].key);
+    }
+    json_decref(arr);
+    free_result(&r);
+}
+
+/* ---- replay of bad traces ---- */
+
+static char *write_trace(const char *text)
+{
+    static char path[64];
+    snprintf(path, sizeof(path), "/tmp/ipcscope-cli-traceXXXXXX");
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    size_t n = strlen(text);
+    cr_assert_eq(write(fd, text, n), (ssize_t)n);
+    close(fd);
+    return path;
+}
+
+#define HEADER "{\"ipcscope_trace\":1,\"scenario\":\"prodcons\",\"params\":{},\"started\":\"x\"}\n"
+#define GOOD_EVENT                                                                                 \
+    "{\"t\":0,\"pid\":10,\"tid\":10,\"task\":\"p\",\"slot\":1,\"ev\":\"task_start\","              \
+    "\"src\":\"instr\",\"val\":0,\"item\":0,\"aux\":1}\n"
+
+static void expect_bad_trace(const char *text, const char *line_word)
+{
+    char *path = write_trace(text);
+    struct result r = run_words("replay", path, "--headless", "--json", NULL);
+    expect_exit(&r, 1);
+    cr_expect(strstr(r.err, line_word) != NULL, "stderr lacks \"%s\": %s", line_word, r.err);
+    unlink(path);
+    free_result(&r);
+}
+
+Test(cli, replay_of_garbage_names_line_one, .timeout = 30)
+{
+    expect_bad_trace("this is not a trace\n", "line 1");
+}
+
+Test(cli, replay_of_a_wrong_header_names_line_one, .timeout = 30)
+{
+    expect_bad_trace("{\"hello\":1}\n" GOOD_EVENT, "line 1");
+}
+
+Test(cli, replay_of_truncated_json_names_the_line, .timeout = 30)
+{
+    expect_bad_trace(HEADER GOOD_EVENT "{\"t\":5,\"pid\":10,\"ti", "line 3");
+}
+
+Test(cli, replay_of_an_unknown_event_kind_names_line_and_kind, .timeout = 30)
+{
+    expect_bad_trace(
+        HEADER GOOD_EVENT
+        "{\"t\":5,\"pid\":10,\"tid\":10,\"task\":\"p\",\"slot\":1,\"ev\":\"teleport\"}\n",
+        "line 3");
+    expect_bad_trace(HEADER "{\"t\":5,\"pid\":10,\"tid\":10,\"ev\":\"teleport\"}\n", "teleport");
+}
+
+Test(cli, replay_of_a_non_object_line_names_it, .timeout = 30)
+{
+    expect_bad_trace(HEADER "[1,2,3]\n", "line 2");
+}
+
+Test(cli, replay_of_wrong_field_types_names_the_line, .timeout = 30)
+{
+    expect_bad_trace(HEADER "{\"t\":\"soon\",\"pid\":10,\"tid\":10,\"ev\":\"note\"}\n", "line 2");
+}
+
+Test(cli, replay_of_huge_ids_is_refused_not_crashed, .timeout = 30)
+{
+    expect_bad_trace(HEADER "{\"t\":1,\"pid\":1,\"tid\":1,\"slot\":1,\"ev\":\"sem_post\","
+                            "\"obj_id\":4000000000,\"seq\":1,\"val\":1}\n",
+                     "line 2");
+    expect_bad_trace(HEADER "{\"t\":1,\"pid\":1,\"tid\":1,\"slot\":99999999,\"ev\":"
+                            "\"task_start\"}\n",
+                     "line 2");
+}
+
+Test(cli, replay_of_an_empty_file_fails, .timeout = 30)
+{
+    char *path = write_trace("");
+    struct result r = run_words("replay", path, "--headless", "--json", NULL);
+    expect_exit(&r, 1);
+    cr_expect(strlen(r.err) > 0, "no message for an empty trace");
+    unlink(path);
+    free_result(&r);
+}
+
+Test(cli, replay_of_a_missing_file_names_it, .timeout = 30)
+{
+    struct result r =
+        run_words("replay", "/tmp/ipcscope-no-such-trace.jsonl", "--headless", "--json", NULL);
+    expect_exit(&r, 1);
+    cr_expect(strstr(r.err, "/tmp/ipcscope-no-such-trace.jsonl") != NULL, "stderr: %s", r.err);
+    free_result(&r);
+}
+
+Test(cli, replay_of_a_cut_short_trace_still_works_and_warns, .timeout = 30)
+{
+    char *path = write_trace(HEADER GOOD_EVENT);
+    struct result r = run_words("replay", path, "--headless", "--json", NULL);
+    expect_exit(&r, 0);
+    json_t *snap = json_loads(r.out, 0, NULL);
+    cr_assert_not_null(snap, "replay printed no JSON: %s", r.out);
+    cr_expect(json_is_false(json_object_get(snap, "complete_trace")));
+    cr_expect(strstr(r.err, "cut short") != NULL, "no warning: %s", r.err);
+    json_decref(snap);
+    unlink(path);
+    free_result(&r);
+}
+
+Test(cli, replay_needs_a_file, .timeout = 30)
+{
+    USAGE("replay");
+    expect_err_has(&r, "replay", NULL);
+    free_result(&r);
+}
+
+Test(cli, replay_of_a_negative_slot_is_refused_quickly, .timeout = 60)
+{
+    if (SANITIZED)
+        cr_skip_test("needs an address-space cap, which the sanitizers' shadow memory breaks");
+    /* a negative slot passed the range check and made replay size its slot table for 2^32
+     * entries: capped at 1 GiB it must still be refused by name, not half-applied */
+    g_mem_cap = 1ull << 30;
+    expect_bad_trace(HEADER "{\"t\":0,\"pid\":10,\"tid\":10,\"task\":\"p\",\"slot\":-2,"
+                            "\"ev\":\"task_start\",\"val\":0,\"item\":0,\"aux\":1}\n",
+                     "line 2");
+    expect_bad_trace(HEADER "{\"t\":0,\"pid\":10,\"tid\":10,\"slot\":1,\"ev\":\"obj_create\","
+                            "\"obj\":\"x\",\"obj_id\":-2,\"seq\":0,\"val\":0,\"aux\":0}\n",
+                     "line 2");
+}
+
+Test(cli, headless_step_mode_does_not_hang, .timeout = 60)
+{
+    /* nobody can press a key in a headless run: --step there must be refused (exit 2) or
+     * finish, never wait forever (DESIGN.md: "never a hang on bad input") */
+    struct result r = run_words("run", "prodcons", "--headless", "--step", NULL);
+    cr_expect(!r.hung, "`run prodcons --headless --step` was still waiting after %d s",
+              HANG_LIMIT_S);
+    if (!r.hung)
+        cr_expect(WIFEXITED(r.status) && (WEXITSTATUS(r.status) == 0 || WEXITSTATUS(r.status) == 2),
+                  "status %d, stderr: %s", r.status, r.err);
+    free_result(&r);
+}

@@ -1,0 +1,378 @@
+/*
+ * test_scenarios_net.c - the network scenarios (chapters 1-4 and 11) end to end.
+ *
+ * Each test runs the real binary `ipcscope run ID --headless --json --record FILE` while
+ * sampling the kernel's TCP table through sock_diag every few milliseconds (what `ss -tan`
+ * shows). The lesson is asserted from that kernel evidence, from the trace and from the
+ * snapshot; every run must end by itself, pass its own check and leave no process behind.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include "sources/sockdiag.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SEEN 4096
+
+struct seen {
+    uint16_t sport, dport;
+    int state;
+};
+
+struct run {
+    pid_t pid;
+    json_t *snap;
+    json_t **trace;
+    size_t ntrace;
+    struct seen seen[MAX_SEEN];
+    size_t nseen;
+};
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void seen_cb(const struct sockdiag_entry *e, void *arg)
+{
+    struct run *r = arg;
+    for (size_t i = 0; i < r->nseen; i++)
+        if (r->seen[i].sport == e->sport && r->seen[i].dport == e->dport &&
+            r->seen[i].state == e->state)
+            return;
+    if (r->nseen < MAX_SEEN)
+        r->seen[r->nseen++] = (struct seen){e->sport, e->dport, e->state};
+}
+
+/* 1 when the kernel showed a socket sport->dport (dport 0: any) in state. */
+static int kernel_saw(const struct run *r, uint16_t sport, uint16_t dport, int state)
+{
+    for (size_t i = 0; i < r->nseen; i++)
+        if (r->seen[i].sport == sport && (!dport || r->seen[i].dport == dport) &&
+            r->seen[i].state == state)
+            return 1;
+    return 0;
+}
+
+static json_t **load_trace(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "no trace written");
+    json_t **lines = NULL;
+    size_t cap = 0, len = 0;
+    char *line = NULL;
+    *n = 0;
+    while (getline(&line, &len, f) > 0) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 4096;
+            lines = realloc(lines, cap * sizeof(*lines));
+        }
+        lines[*n] = json_loads(line, 0, NULL);
+        cr_assert_not_null(lines[*n], "bad trace line: %s", line);
+        (*n)++;
+    }
+    free(line);
+    fclose(f);
+    return lines;
+}
+
+static const char *str(json_t *j, const char *key)
+{
+    const char *s = json_string_value(json_object_get(j, key));
+    return s ? s : "";
+}
+
+static long long num(json_t *j, const char *key)
+{
+    return json_integer_value(json_object_get(j, key));
+}
+
+static void assert_clean_end(const struct run *r, const char *id)
+{
+    int status;
+    pid_t left = waitpid(-1, &status, WNOHANG); /* we are a subreaper: strays come to us */
+    cr_assert(left < 0 && errno == ECHILD, "%s: a process outlived the run (pid %d)", id,
+              (int)left);
+    json_t *leaks = json_object_get(r->snap, "leaks");
+    cr_assert_eq(num(leaks, "processes"), 0, "%s leaked processes", id);
+    json_t *chk = json_object_get(r->snap, "check");
+    cr_assert(json_is_true(json_object_get(chk, "ok")), "%s check failed: %s", id, str(chk, "why"));
+    cr_assert(json_is_true(json_object_get(r->snap, "completed")), "%s did not complete", id);
+}
+
+/* Run the scenario with params (NULL-terminated), sampling sock_diag meanwhile. */
+static struct run *run_scenario(const char *id, const char *const *params)
+{
+    char out[] = "/tmp/ipcscope-net-outXXXXXX", rec[] = "/tmp/ipcscope-net-recXXXXXX";
+    int ofd = mkstemp(out), rfd = mkstemp(rec);
+    cr_assert(ofd >= 0 && rfd >= 0);
+    close(rfd);
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    char *argv[64] = {IPCSCOPE_BIN, "run", (char *)id, "--headless", "--json", "--record", rec};
+    int argc = 7;
+    for (size_t i = 0; params && params[i] && argc < 60; i++) {
+        argv[argc++] = "--param";
+        argv[argc++] = (char *)params[i];
+    }
+    struct run *r = calloc(1, sizeof(*r));
+    long t0 = now_ms();
+    int status = 0;
+    r->pid = fork();
+    cr_assert_geq(r->pid, 0);
+    if (r->pid == 0) {
+        dup2(ofd, 1);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    while (waitpid(r->pid, &status, WNOHANG) == 0) {
+        cr_assert_lt(now_ms() - t0, 50000, "%s did not end by itself", id);
+        sockdiag_dump(seen_cb, r);
+        usleep(2000);
+    }
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s exited with status %d", id,
+              status);
+    r->snap = json_load_file(out, 0, NULL);
+    cr_assert_not_null(r->snap, "no JSON snapshot from %s", id);
+    r->trace = load_trace(rec, &r->ntrace);
+    unlink(out);
+    unlink(rec);
+    assert_clean_end(r, id);
+    return r;
+}
+
+/* Events of kind ev (and text prefix, may be NULL) in the trace. */
+static int count_ev(const struct run *r, const char *ev, const char *prefix)
+{
+    int n = 0;
+    for (size_t i = 0; i < r->ntrace; i++)
+        n += strcmp(str(r->trace[i], "ev"), ev) == 0 &&
+             (!prefix || strncmp(str(r->trace[i], "text"), prefix, strlen(prefix)) == 0);
+    return n;
+}
+
+static int has_state(json_t *arr, const char *name)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) if (strcmp(json_string_value(v), name) == 0) return 1;
+    return 0;
+}
+
+/* ---- chapter 2 ---- */
+
+Test(scenario_net, tcp_echo_serves_every_line_and_the_listener_listens, .timeout = 60)
+{
+    const char *p[] = {"clients=2", "messages=4", "gap_ms=30", NULL};
+    struct run *r = run_scenario("tcp-echo", p);
+    uint16_t port = (uint16_t)num(r->snap, "port");
+    cr_assert(kernel_saw(r, port, 0, 10), "the kernel never showed :%u in LISTEN", port);
+    cr_assert_eq(num(r->snap, "served"), 2);
+    cr_assert_eq(num(r->snap, "echoed_ok"), 8);
+    cr_assert_geq(count_ev(r, "note", "accept"), 2);
+    cr_assert_geq(count_ev(r, "block", NULL), 1, "nobody ever blocked in accept or recv");
+}
+
+Test(scenario_net, tcp_handshake_queues_connections_before_accept, .timeout = 60)
+{
+    const char *p[] = {"backlog=2", "clients=3", "accept_delay_ms=500", NULL};
+    struct run *r = run_scenario("tcp-handshake", p);
+    cr_assert_eq(num(r->snap, "accepted"), 3);
+    cr_assert_eq(num(r->snap, "connected_before_accept"), 3,
+                 "connect() must return before accept() is called");
+    cr_assert_geq(num(r->snap, "accept_queue_max"), 2);
+    cr_assert_leq(num(r->snap, "accept_queue_max"), 3, "the queue holds at most backlog+1");
+    if (strcmp(str(r->snap, "capture"), "on") != 0)
+        cr_skip_test("packet capture off (%s): needs CAP_NET_RAW", str(r->snap, "capture"));
+    json_t *hs = json_object_get(r->snap, "handshake");
+    cr_assert_not_null(hs, "no handshake captured");
+    uint32_t x = (uint32_t)num(hs, "syn_seq"), y = (uint32_t)num(hs, "synack_seq");
+    cr_assert_eq((uint32_t)num(hs, "synack_ack"), x + 1, "SYN-ACK must acknowledge x+1");
+    cr_assert_eq((uint32_t)num(hs, "ack"), y + 1, "the last ACK must acknowledge y+1");
+    cr_assert_eq((uint32_t)num(hs, "ack_seq"), x + 1);
+}
+
+static void assert_time_wait_on(const char *closer, const char *half)
+{
+    const char *p[] = {closer, half, "hold_ms=300", NULL};
+    struct run *r = run_scenario("tcp-teardown", p);
+    uint16_t sp = (uint16_t)num(r->snap, "server_port"), cp = (uint16_t)num(r->snap, "client_port");
+    int server_first = strcmp(closer, "closer=1") == 0;
+    uint16_t act = server_first ? sp : cp, pas = server_first ? cp : sp;
+    cr_assert(kernel_saw(r, act, pas, 6), "the kernel never showed the active closer in TIME_WAIT");
+    cr_assert(!kernel_saw(r, pas, act, 6), "the passive side went through TIME_WAIT");
+    cr_assert(kernel_saw(r, pas, act, 8), "the kernel never showed the passive side in CLOSE_WAIT");
+    cr_assert(kernel_saw(r, act, pas, 5), "the kernel never showed the closer in FIN_WAIT2");
+    cr_assert_str_eq(str(r->snap, "time_wait_on"), server_first ? "server" : "client");
+    json_t *seen = json_object_get(r->snap, "tcp_states_seen");
+    cr_assert(has_state(json_object_get(seen, server_first ? "server" : "client"), "TIME_WAIT"));
+    cr_assert(has_state(json_object_get(seen, server_first ? "client" : "server"), "CLOSE_WAIT"));
+    if (strcmp(half, "half_close=1") == 0)
+        cr_assert_gt(num(r->snap, "bytes_after_fin"), 0, "nothing read after shutdown(SHUT_WR)");
+}
+
+Test(scenario_net, tcp_teardown_time_wait_is_on_the_client_that_closed_first, .timeout = 60)
+{
+    assert_time_wait_on("closer=0", "half_close=0");
+}
+
+Test(scenario_net, tcp_teardown_time_wait_moves_to_the_server_when_it_closes_first, .timeout = 60)
+{
+    assert_time_wait_on("closer=1", "half_close=0");
+}
+
+Test(scenario_net, tcp_teardown_half_close_still_reads_after_its_fin, .timeout = 60)
+{
+    assert_time_wait_on("closer=0", "half_close=1");
+}
+
+/* ---- chapter 3 ---- */
+
+Test(scenario_net, udp_echo_keeps_datagram_boundaries_without_connections, .timeout = 60)
+{
+    const char *p[] = {"clients=3", "messages=4", "gap_ms=10", NULL};
+    struct run *r = run_scenario("udp-echo", p);
+    cr_assert_eq(num(r->snap, "echoed_ok"), 12);
+    cr_assert_eq(num(r->snap, "boundaries_kept"), 12);
+    cr_assert_eq(json_array_size(json_object_get(r->snap, "sender_ports")), 3);
+    cr_assert_eq(count_ev(r, "note", "accept"), 0);
+    cr_assert_eq(count_ev(r, "tcp_state", NULL), 0, "UDP has no TCP states");
+}
+
+/* ---- chapter 4 ---- */
+
+static void assert_mux(const char *id, const char *call)
+{
+    const char *p[] = {"clients=4", "messages=3", "gap_ms=60", "stagger_ms=10", NULL};
+    struct run *r = run_scenario(id, p);
+    cr_assert_str_eq(str(r->snap, "call"), call);
+    cr_assert_eq(num(r->snap, "served"), 4);
+    cr_assert_eq(num(r->snap, "echoed_ok"), 12);
+    cr_assert_eq(num(r->snap, "max_interest"), 5, "listener + 4 clients watched at once");
+    json_t *sets = json_object_get(r->snap, "ready_sets"), *s;
+    size_t i;
+    cr_assert_gt(json_array_size(sets), 4);
+    json_array_foreach(sets, i, s)
+    {
+        cr_assert_leq(num(s, "ready"), num(s, "interest"), "ready set larger than interest set");
+        cr_assert_eq(__builtin_popcountll((unsigned long long)num(s, "ready_mask")),
+                     num(s, "ready"));
+    }
+    int servers = 0; /* one process did it all */
+    for (size_t k = 0; k < r->ntrace; k++)
+        servers += strcmp(str(r->trace[k], "ev"), "task_start") == 0 &&
+                   strcmp(str(r->trace[k], "task"), "server") == 0;
+    cr_assert_eq(servers, 1);
+    uint16_t port = (uint16_t)num(r->snap, "port");
+    int conns = 0;
+    for (size_t k = 0; k < r->nseen; k++)
+        conns += r->seen[k].sport == port && r->seen[k].state == 1;
+    cr_assert_geq(conns, 2, "the kernel never showed two connections to the server at once");
+}
+
+Test(scenario_net, select_server_serves_all_clients_from_one_process, .timeout = 60)
+{
+    assert_mux("select-server", "select");
+}
+
+Test(scenario_net, poll_server_serves_all_clients_from_one_process, .timeout = 60)
+{
+    assert_mux("poll-server", "poll");
+}
+
+Test(scenario_net, epoll_server_serves_all_clients_from_one_process, .timeout = 60)
+{
+    assert_mux("epoll-server", "epoll_wait");
+}
+
+/* ---- chapter 11 ---- */
+
+static void assert_handler_per_client(const char *id, const char *kind)
+{
+    const char *p[] = {"clients=4", "messages=3", "gap_ms=80", NULL};
+    struct run *r = run_scenario(id, p);
+    cr_assert_str_eq(str(r->snap, "handler_kind"), kind);
+    cr_assert_eq(num(r->snap, "handled"), 4);
+    cr_assert_eq(num(r->snap, "handlers"), 4);
+    cr_assert_geq(num(r->snap, "max_concurrent_handlers"), 2, "handlers never overlapped");
+    json_t *tasks = json_object_get(r->snap, "tasks"), *t;
+    size_t i;
+    int handlers = 0;
+    json_array_foreach(tasks, i, t)
+    {
+        if (strncmp(str(t, "name"), "handler-", 8) != 0)
+            continue;
+        handlers++;
+        cr_assert_str_eq(str(t, "kind"), kind);
+        cr_assert_str_eq(str(t, "state"), "reaped", "%s is %s", str(t, "name"), str(t, "state"));
+    }
+    cr_assert_eq(handlers, 4);
+}
+
+Test(scenario_net, forking_server_forks_and_reaps_a_handler_per_client, .timeout = 60)
+{
+    assert_handler_per_client("forking-server", "process");
+}
+
+Test(scenario_net, threading_server_starts_a_handler_thread_per_client, .timeout = 60)
+{
+    assert_handler_per_client("threading-server", "thread");
+}
+
+/* ---- more of chapters 3 and 4 ---- */
+
+Test(scenario_net, reuseaddr_bind_fails_in_time_wait_without_so_reuseaddr, .timeout = 60)
+{
+    struct run *r = run_scenario("reuseaddr", NULL);
+    uint16_t port = (uint16_t)num(r->snap, "port");
+    cr_assert(kernel_saw(r, port, 0, 6), "the kernel never showed :%u in TIME_WAIT", port);
+    cr_assert_str_eq(str(r->snap, "bind_without_reuseaddr"), "EADDRINUSE");
+    cr_assert_str_eq(str(r->snap, "bind_with_reuseaddr"), "ok");
+    cr_assert_eq(count_ev(r, "note", "bind :"), 1, "one failed bind in the trace");
+}
+
+Test(scenario_net, reuseaddr_on_linux_the_old_socket_needs_the_flag_too, .timeout = 60)
+{
+    const char *p[] = {"original_reuse=0", NULL};
+    struct run *r = run_scenario("reuseaddr", p);
+    cr_assert_str_eq(str(r->snap, "bind_without_reuseaddr"), "EADDRINUSE");
+    cr_assert_str_eq(str(r->snap, "bind_with_reuseaddr"), "EADDRINUSE");
+}
+
+Test(scenario_net, udp_broadcast_reaches_every_receiver_only_with_so_broadcast, .timeout = 60)
+{
+    const char *p[] = {"receivers=3", "messages=4", NULL};
+    struct run *r = run_scenario("udp-broadcast", p);
+    cr_assert_str_eq(str(r->snap, "without_so_broadcast"), "EACCES");
+    json_t *got = json_object_get(r->snap, "received"), *g;
+    size_t i;
+    json_array_foreach(got, i, g) cr_assert_eq(json_integer_value(g), 4);
+    cr_assert_eq(count_ev(r, "note", "recvfrom rx-"), 12);
+    if (!json_is_true(json_object_get(r->snap, "broadcast_on_lo")))
+        cr_skip_test("this kernel does not deliver broadcast on lo (fallback used)");
+    cr_assert_eq(num(r->snap, "datagrams_sent"), 4, "one datagram per message reached all");
+}
+
+Test(scenario_net, epoll_edge_triggered_goes_silent_with_bytes_unread, .timeout = 60)
+{
+    const char *p[] = {"read_size=16", "chunk=64", "pause_ms=400", NULL};
+    struct run *r = run_scenario("epoll-et-lt", p);
+    json_t *lt = json_object_get(r->snap, "lt"), *et = json_object_get(r->snap, "et");
+    cr_assert_gt(num(et, "unread_while_silent"), 0, "ET should leave bytes unread, unreported");
+    cr_assert_eq(num(lt, "unread_while_silent"), 0, "LT must keep reporting unread bytes");
+    cr_assert_geq(num(lt, "wakeups"), 8, "LT: one wakeup per 16-byte read of 2 x 64 bytes");
+    cr_assert_leq(num(et, "wakeups"), 3, "ET: one wakeup per arrival");
+    cr_assert_eq(num(lt, "bytes_read"), 128);
+    cr_assert_eq(num(et, "bytes_read"), 128);
+    cr_assert_geq(count_ev(r, "note", "epoll_ctl ADD"), 2);
+}
