@@ -431,6 +431,8 @@ static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
     case EV_EVENT_CLEAR:
     case EV_SHM_WRITE:
     case EV_VAR:
+    case EV_MUX_WAIT:
+    case EV_MUX_READY:
         if (o)
             set_value(o, e->val);
         break;
