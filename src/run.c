@@ -59,6 +59,26 @@ static void drop_to_sudo_user(struct instr_shared *sh)
     sh->drop_gid = (uint32_t)strtoul(gid, NULL, 10);
 }
 
+/* Remove ipcscope-PID-* names whose conductor is gone (a crash between open and unlink). */
+static void sweep_stale_names(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        int pid;
+        if (sscanf(de->d_name, "ipcscope-%d-", &pid) != 1 || pid <= 0)
+            continue;
+        if (kill(pid, 0) == 0 || errno == EPERM)
+            continue;
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        unlink(path);
+    }
+    closedir(d);
+}
+
 int run_open(struct run **out, const struct scenario *sc, const long *params,
              const struct run_opts *opts, char *err, size_t n)
 {
@@ -67,6 +87,8 @@ int run_open(struct run **out, const struct scenario *sc, const long *params,
         snprintf(err, n, "out of memory");
         return -1;
     }
+    sweep_stale_names("/dev/mqueue");
+    sweep_stale_names("/dev/shm");
     r->sc = sc;
     r->opts = *opts;
     r->ctx.sc = sc;
