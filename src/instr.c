@@ -197,7 +197,10 @@ int instr_self(void)
     return tl_slot;
 }
 
-int instr_task_begin(const char *name, int kind)
+/* Take the next free slot. Slots are handed out by the creator (before fork or
+ * pthread_create), so their order is the order of creation, not of scheduling: the gate's
+ * "oldest waiter" tie-break by slot is then the same in every run. */
+static int reserve_slot(void)
 {
     if (!g_sh)
         return -1;
@@ -206,6 +209,13 @@ int instr_task_begin(const char *name, int kind)
         atomic_fetch_sub(&g_sh->ntasks, 1);
         return -1;
     }
+    return (int)slot;
+}
+
+static int task_begin_in(int slot, const char *name, int kind)
+{
+    if (slot < 0)
+        return -1;
     struct instr_task *t = &g_sh->tasks[slot];
     snprintf(t->name, sizeof(t->name), "%s", name);
     t->pid = getpid();
@@ -214,12 +224,17 @@ int instr_task_begin(const char *name, int kind)
     t->kind = (uint32_t)kind;
     atomic_store(&t->used, 1);
 
-    tl_slot = (int)slot;
-    tl_ring = instr_ring(g_sh, slot);
+    tl_slot = slot;
+    tl_ring = instr_ring(g_sh, (uint32_t)slot);
     tl_pid = t->pid;
     tl_tid = t->tid;
     instr_emit(EV_TASK_START, EV_NO_OBJ, 0, kind, t->ppid);
-    return (int)slot;
+    return slot;
+}
+
+int instr_task_begin(const char *name, int kind)
+{
+    return task_begin_in(reserve_slot(), name, kind);
 }
 
 void instr_task_end(int status)
@@ -265,9 +280,10 @@ static void join_worker_group(void)
 pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned flags)
 {
     pid_t parent = getpid();
+    int slot = reserve_slot();
     pid_t pid = fork();
     if (pid < 0)
-        return -errno;
+        return -errno; /* the reserved slot stays unused */
     if (pid > 0) {
         if (instr_spawn_hook)
             instr_spawn_hook(pid);
@@ -286,7 +302,7 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
-    instr_task_begin(name, TK_PROCESS);
+    task_begin_in(slot, name, TK_PROCESS);
     int rc = fn(arg);
     instr_task_end(rc);
     _exit(rc & 0xff);
@@ -294,6 +310,7 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
 
 struct thread_start {
     char name[INSTR_NAME_MAX];
+    int slot;
     void *(*fn)(void *);
     void *arg;
 };
@@ -302,7 +319,7 @@ static void *thread_trampoline(void *p)
 {
     struct thread_start ts = *(struct thread_start *)p;
     free(p);
-    instr_task_begin(ts.name, TK_THREAD);
+    task_begin_in(ts.slot, ts.name, TK_THREAD);
     void *ret = ts.fn(ts.arg);
     instr_task_end((int)(intptr_t)ret);
     return ret;
@@ -316,6 +333,7 @@ int instr_thread_spawn(pthread_t *th, const char *name, void *(*fn)(void *arg), 
     snprintf(ts->name, sizeof(ts->name), "%s", name);
     ts->fn = fn;
     ts->arg = arg;
+    ts->slot = reserve_slot();
     int rc = pthread_create(th, NULL, thread_trampoline, ts);
     if (rc)
         free(ts);

@@ -231,6 +231,30 @@ static void print_summary(json_t *snap)
                json_string_value(json_object_get(check, "why")));
 }
 
+/* Exit status of a headless run, with the reason on stderr. */
+static int headless_status(const struct scenario *sc, const struct run *r, int signo)
+{
+    if (r->model.dropped)
+        fprintf(stderr,
+                "ipcscope: warning: %llu events were dropped (a ring was full): object values "
+                "may be off; the conductor could not keep up\n",
+                (unsigned long long)r->model.dropped);
+    if (signo) {
+        fprintf(stderr, "ipcscope: stopped by %s\n", strsignal(signo));
+        return 128 + signo;
+    }
+    if (r->check_rc != 0) {
+        fprintf(stderr, "ipcscope: %s: invariant failed: %s\n", sc->id, r->check_why);
+        return 1;
+    }
+    if (r->leaked_procs || r->leaked_ipc) {
+        fprintf(stderr, "ipcscope: leaked %d processes and %d IPC objects\n", r->leaked_procs,
+                r->leaked_ipc);
+        return 1;
+    }
+    return 0;
+}
+
 static int run_headless(const struct scenario *sc, struct cli *c)
 {
     char err[512];
@@ -269,18 +293,7 @@ static int run_headless(const struct scenario *sc, struct cli *c)
     } else {
         print_summary(snap);
     }
-    int rc = 0;
-    if (h.signo) {
-        fprintf(stderr, "ipcscope: stopped by %s\n", strsignal(h.signo));
-        rc = 128 + h.signo;
-    } else if (h.run->check_rc != 0) {
-        fprintf(stderr, "ipcscope: %s: invariant failed: %s\n", sc->id, h.run->check_why);
-        rc = 1;
-    } else if (h.run->leaked_procs || h.run->leaked_ipc) {
-        fprintf(stderr, "ipcscope: leaked %d processes and %d IPC objects\n",
-                h.run->leaked_procs, h.run->leaked_ipc);
-        rc = 1;
-    }
+    int rc = headless_status(sc, h.run, h.signo);
     json_decref(snap);
     run_close(h.run);
     g_run = NULL;
@@ -309,8 +322,9 @@ static int cmd_replay(struct cli *c)
     json_t *snap = json_pack("{s:O, s:O, s:I}", "scenario", json_object_get(hdr, "scenario"),
                              "params", json_object_get(hdr, "params"), "duration_ms",
                              (json_int_t)dur_ms);
-    json_object_set(snap, "sources",
-                    trl ? json_object_get(trl, "sources") : json_pack("{s:b}", "instr", 1));
+    json_object_set_new(snap, "sources",
+                        trl ? json_incref(json_object_get(trl, "sources"))
+                            : json_pack("{s:b}", "instr", 1));
     snapshot_fill(snap, &m, m.t_last);
     if (trl)
         json_object_set(snap, "leaks", json_object_get(trl, "leaks"));
@@ -544,6 +558,10 @@ int main(int argc, char **argv)
             return unknown_scenario(c.file);
         if (c.json && !c.opts.headless)
             return usage_error("--json needs --headless");
+        if (c.opts.headless && c.opts.step && c.opts.duration_s <= 0)
+            return usage_error("--step with --headless would wait for keypresses that never "
+                               "come; drop --headless (step in the TUI), drop --step, or add "
+                               "--duration SECONDS");
         if (c.opts.headless)
             return run_headless(sc, &c);
         if (c.opts.delay_ms == 0)

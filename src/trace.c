@@ -133,11 +133,11 @@ static int line_to_ev(json_t *o, struct ev *e, const char **task_name, const cha
     e->tid = (int32_t)tid;
     e->task = json_object_get(o, "slot") ? (uint32_t)slot : EV_NO_TASK;
     e->obj = json_object_get(o, "obj_id") ? (uint32_t)obj : EV_NO_OBJ;
-    if (e->obj != EV_NO_OBJ && obj >= 1 << 20) {
+    if (e->obj != EV_NO_OBJ && (obj < 0 || obj >= 1 << 20)) {
         snprintf(err, n, "obj_id %lld is out of range", (long long)obj);
         return -1;
     }
-    if (e->task != EV_NO_TASK && slot >= 1 << 20) {
+    if (e->task != EV_NO_TASK && (slot < 0 || slot >= 1 << 20)) {
         snprintf(err, n, "slot %lld is out of range", (long long)slot);
         return -1;
     }

@@ -109,7 +109,8 @@ static pid_t spawn(void (*body)(void *), void *arg, int *gate)
 
     cr_assert_eq(pipe(p), 0);
     pid = fork();
-    cr_assert_geq(pid, 0);
+    if (pid < 0)
+        cr_assert_fail("fork: %s", strerror(errno));
     if (pid == 0) {
         close(p[1]);
         if (read(p[0], &c, 1) != 1)
@@ -461,7 +462,8 @@ Test(bpf, open_fails_cleanly_as_nobody, .timeout = 10)
     if (geteuid() != 0)
         cr_skip_test("needs root to drop to nobody");
     c = fork();
-    cr_assert_geq(c, 0);
+    if (c < 0)
+        cr_assert_fail("fork: %s", strerror(errno));
     if (c == 0) {
         struct bpf_source *s = NULL;
         char why[160] = "";

@@ -242,7 +242,8 @@ static struct run run_scenario(const char *id, const char *const *params)
     struct run r = {0};
     long t0 = now_ms();
     r.pid = fork();
-    cr_assert_geq(r.pid, 0);
+    if (r.pid < 0)
+        cr_assert_fail("fork: %s", strerror(errno));
     if (r.pid == 0) {
         dup2(ofd, 1);
         execv(argv[0], argv);
