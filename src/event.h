@@ -147,6 +147,7 @@ _Static_assert(sizeof(struct ev) == 64, "struct ev must stay 64 bytes");
 
 /* Flags */
 #define EVF_TEXT 0x01 /* the payload is text, not val/item/aux/extra */
+#define EVF_TSC 0x02  /* t is a raw TSC reading; the conductor converts it to ns on drain */
 
 /* Names for the trace and the UI. Return NULL for an unknown value. */
 const char *ev_kind_name(unsigned kind);

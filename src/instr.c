@@ -39,6 +39,108 @@ static inline uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* ---- timestamps ---- */
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+static inline uint64_t read_tsc(void)
+{
+    return __rdtsc();
+}
+#define HAVE_TSC 1
+#else
+static inline uint64_t read_tsc(void)
+{
+    return 0;
+}
+#define HAVE_TSC 0
+#endif
+
+static int g_use_tsc; /* copied from the region: one load less on the hot path */
+
+/* The record's stamp, and the flag saying which clock it is on. */
+static inline uint64_t stamp(uint8_t *flags)
+{
+    if (g_use_tsc) {
+        *flags |= EVF_TSC;
+        return read_tsc();
+    }
+    return now_ns();
+}
+
+static int file_has(const char *path, const char *needle)
+{
+    char buf[8192];
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, needle) != NULL;
+}
+
+/* The TSC is usable when it ticks at a constant rate through idle states and the kernel
+ * itself keeps time with it (so it is synchronised across CPUs). */
+static int tsc_usable(void)
+{
+    if (!HAVE_TSC || getenv("IPCSCOPE_NO_TSC"))
+        return 0;
+    return file_has("/proc/cpuinfo", " constant_tsc") && file_has("/proc/cpuinfo", " nonstop_tsc") &&
+           file_has("/sys/devices/system/clocksource/clocksource0/current_clocksource", "tsc");
+}
+
+static void clock_pair(uint64_t *tsc, uint64_t *mono)
+{
+    /* take the tightest of a few brackets so the pair is within tens of ns */
+    uint64_t best = UINT64_MAX;
+    for (int i = 0; i < 5; i++) {
+        uint64_t a = read_tsc(), m = now_ns(), b = read_tsc();
+        if (b - a < best) {
+            best = b - a;
+            *tsc = a + (b - a) / 2;
+            *mono = m;
+        }
+    }
+}
+
+static void clock_init(struct instr_shared *sh)
+{
+    sh->use_tsc = (uint32_t)tsc_usable();
+    if (!sh->use_tsc)
+        return;
+    uint64_t t1, m1;
+    clock_pair(&sh->tsc0, &sh->mono0);
+    do /* a first estimate over >= 2 ms; refined on every drain */
+        clock_pair(&t1, &m1);
+    while (m1 - sh->mono0 < 2000000);
+    atomic_store(&sh->ns_per_tick_q32,
+                 (uint64_t)(((unsigned __int128)(m1 - sh->mono0) << 32) / (t1 - sh->tsc0)));
+}
+
+void instr_clock_refine(struct instr_shared *sh)
+{
+    if (!sh->use_tsc)
+        return;
+    uint64_t t1, m1;
+    clock_pair(&t1, &m1);
+    if (m1 - sh->mono0 < 50000000 || t1 <= sh->tsc0)
+        return; /* wait for a long enough baseline */
+    atomic_store(&sh->ns_per_tick_q32,
+                 (uint64_t)(((unsigned __int128)(m1 - sh->mono0) << 32) / (t1 - sh->tsc0)));
+}
+
+void instr_clock_convert(const struct instr_shared *sh, struct ev *e)
+{
+    if (!(e->flags & EVF_TSC))
+        return;
+    uint64_t q = atomic_load((_Atomic uint64_t *)&sh->ns_per_tick_q32);
+    int64_t ticks = (int64_t)(e->t - sh->tsc0);
+    __int128 ns = ((__int128)ticks * (__int128)q) >> 32;
+    e->t = (uint64_t)((__int128)sh->mono0 + ns);
+    e->flags &= (uint8_t)~EVF_TSC;
+}
+
 static long futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
 {
     return syscall(SYS_futex, (uint32_t *)addr, op, val, ts, NULL, 0);
@@ -82,6 +184,8 @@ int instr_region_create(struct instr_shared **out, uint32_t max_tasks, uint32_t 
     sh->arena_size = align64(arena);
     sh->conductor_pid = getpid();
     sh->t0 = now_ns();
+    clock_init(sh);
+    g_use_tsc = (int)sh->use_tsc;
     for (uint32_t i = 0; i < max_tasks; i++)
         ring_init(instr_ring(sh, i), ring_cap);
     sh->ring_cap = instr_ring(sh, 0)->cap;
@@ -101,6 +205,12 @@ void instr_region_destroy(struct instr_shared *sh)
     tl_slot = -1;
     tl_ring = NULL;
     munmap(sh, sh->size);
+}
+
+void instr_region_use(struct instr_shared *sh)
+{
+    g_sh = sh;
+    g_use_tsc = sh ? (int)sh->use_tsc : 0;
 }
 
 struct instr_shared *instr_region(void)
@@ -136,42 +246,45 @@ void instr_emit_ev(struct ev *e)
         return;
     if (!e->t)
         e->t = now_ns();
+    else if (e->flags & EVF_TSC)
+        e->flags &= (uint8_t)~EVF_TSC; /* callers give ns */
     ring_push(tl_ring, e);
+}
+
+/* Fill the next slot of the calling task's ring in place: no intermediate copy. */
+static inline void emit_in_place(uint16_t kind, uint32_t obj, uint32_t seq, int64_t val,
+                                 int64_t item, int64_t aux)
+{
+    struct ev *e = ring_reserve(tl_ring);
+    if (!e)
+        return;
+    e->flags = 0;
+    e->t = stamp(&e->flags);
+    e->kind = kind;
+    e->src = EV_SRC_INSTR;
+    e->task = (uint32_t)tl_slot;
+    e->pid = tl_pid;
+    e->tid = tl_tid;
+    e->obj = obj;
+    e->seq = seq;
+    e->val = val;
+    e->item = item;
+    e->aux = aux;
+    e->extra = 0;
+    ring_commit(tl_ring);
 }
 
 void instr_emit(uint16_t kind, uint32_t obj, int64_t val, int64_t item, int64_t aux)
 {
-    if (!tl_ring)
-        return;
-    struct ev e = {.t = now_ns(),
-                   .kind = kind,
-                   .src = EV_SRC_INSTR,
-                   .task = (uint32_t)tl_slot,
-                   .pid = tl_pid,
-                   .tid = tl_tid,
-                   .obj = obj,
-                   .val = val,
-                   .item = item,
-                   .aux = aux};
-    ring_push(tl_ring, &e);
+    if (tl_ring)
+        emit_in_place(kind, obj, 0, val, item, aux);
 }
 
 void instr_op(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux)
 {
-    if (!tl_ring)
-        return;
-    struct ev e = {.t = now_ns(),
-                   .kind = kind,
-                   .src = EV_SRC_INSTR,
-                   .task = (uint32_t)tl_slot,
-                   .pid = tl_pid,
-                   .tid = tl_tid,
-                   .obj = o->id,
-                   .seq = atomic_fetch_add_explicit(&o->seq, 1, memory_order_relaxed),
-                   .val = val,
-                   .item = item,
-                   .aux = aux};
-    ring_push(tl_ring, &e);
+    if (tl_ring)
+        emit_in_place(kind, o->id, atomic_fetch_add_explicit(&o->seq, 1, memory_order_relaxed),
+                      val, item, aux);
 }
 
 void instr_note(const char *fmt, ...)
@@ -344,8 +457,8 @@ int instr_thread_spawn(pthread_t *th, const char *name, void *(*fn)(void *arg), 
 
 void instr_gate(uint16_t kind, uint32_t obj)
 {
-    if (!g_sh || tl_slot < 0)
-        return;
+    if (!g_sh || tl_slot <= 0)
+        return; /* slot 0 is the conductor: its actions (keypresses) never wait */
     if (__builtin_expect(!atomic_load_explicit(&g_sh->gate_hold, memory_order_relaxed), 1))
         return;
 
@@ -357,7 +470,7 @@ void instr_gate(uint16_t kind, uint32_t obj)
     for (;;) {
         if (atomic_load(&t->gate) == GS_GRANTED || !atomic_load(&g_sh->gate_hold))
             break;
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+        struct timespec ts = {.tv_sec = 1, .tv_nsec = 0}; /* a safety net only */
         futex(&t->gate, FUTEX_WAIT, GS_WAITING, &ts);
     }
     atomic_store(&t->gate, GS_FREE);
@@ -395,11 +508,13 @@ static void obj_unlock(struct instr_obj *o)
     atomic_store_explicit(&o->lock, 0, memory_order_release);
 }
 
-static void mark_blocked(struct instr_obj *o)
+void instr_mark_blocked(struct instr_obj *o)
 {
-    if (tl_slot >= 0)
+    if (tl_slot >= 0 && g_sh)
         atomic_store(&g_sh->tasks[tl_slot].blocked_obj, o ? o->id + 1 : 0);
 }
+
+#define mark_blocked instr_mark_blocked
 
 struct instr_obj *instr_sem_new(const char *name, unsigned init, int64_t bound)
 {

@@ -83,6 +83,12 @@ struct instr_shared {
     _Atomic int32_t worker_pgid;  /* process group of the workers, 0 until the first */
     uint32_t drop_uid, drop_gid;  /* when non-zero: workers run as this user (sudo) */
     uint64_t t0;
+    /* Timestamps: when the TSC is constant and the kernel's clocksource, workers stamp
+     * records with rdtsc (a few ns, no vDSO call) and the conductor converts them with the
+     * pair (tsc0, mono0) and ns_per_tick, refined on every drain. */
+    uint32_t use_tsc;
+    uint64_t tsc0, mono0;
+    _Atomic uint64_t ns_per_tick_q32; /* ns per TSC tick, fixed point 32.32 */
     struct instr_obj objs[INSTR_MAX_OBJS];
     struct instr_task tasks[]; /* max_tasks */
 };
@@ -95,7 +101,15 @@ int instr_region_create(struct instr_shared **out, uint32_t max_tasks, uint32_t 
                         size_t arena);
 void instr_region_destroy(struct instr_shared *sh); /* accepts NULL */
 struct instr_shared *instr_region(void);
+/* Make sh (mapped by this process, e.g. attached from an inherited memfd) this process's
+ * region. */
+void instr_region_use(struct instr_shared *sh);
 struct ring *instr_ring(struct instr_shared *sh, uint32_t slot);
+
+/* Conductor: refine the TSC rate (call on every drain) and turn a record's raw TSC stamp into
+ * CLOCK_MONOTONIC ns (no-op for records stamped in ns). */
+void instr_clock_refine(struct instr_shared *sh);
+void instr_clock_convert(const struct instr_shared *sh, struct ev *e);
 
 /* Bump-allocate zeroed, 64-byte aligned shared memory from the arena (before forking). */
 void *instr_shared_alloc(size_t n);
@@ -184,6 +198,9 @@ void instr_socket_ports(struct instr_obj *o, uint16_t lport, uint16_t rport);
 /* Generic: mark the calling task blocked on obj around a real blocking call of the scenario's
  * own (read on a pipe, mq_send ...). reason is free (shown as aux). */
 void instr_block(struct instr_obj *o, int64_t reason);
+/* Only the conductor-visible mark (no event): the calling task is inside a blocking call on
+ * o (NULL: no longer). The step gate uses it to know who is asleep in the kernel. */
+void instr_mark_blocked(struct instr_obj *o);
 void instr_unblock(struct instr_obj *o);
 
 #endif

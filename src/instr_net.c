@@ -4,9 +4,11 @@
  *
  * Sockets are non-blocking underneath: a "blocking" call waits in poll() in short slices
  * (so a stopping run or a lost peer can never hang a worker) while the task is shown
- * blocked on the socket object, then performs the real call. Until the event vocabulary
- * has socket kinds, calls are recorded as notes ("accept lsn :40312"), blocking as
- * block/unblock on the object, and set sizes as var events.
+ * blocked on the socket object, then performs the real call. Each call is recorded as its
+ * socket event kind (sock_bind, sock_accept, sock_send ...; see event.h) on the socket's
+ * object, blocking as block/unblock on it, select/poll/epoll_wait as mux_wait on the
+ * interest set and mux_ready on the ready set. Options and epoll_ctl, which have no kind of
+ * their own, stay notes.
  */
 #define _GNU_SOURCE
 #include "instr_net.h"
@@ -17,6 +19,7 @@
 #include <fcntl.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -114,14 +117,53 @@ static int wait_marked(struct net_sock *s, short events, int why)
     return r > 0 ? 0 : (r == 0 ? -ETIMEDOUT : r);
 }
 
-static void gate(struct net_sock *s)
+static void gate(struct net_sock *s, uint16_t kind)
 {
-    instr_gate(EV_NOTE, s && s->o ? s->o->id : EV_NO_OBJ);
+    instr_gate(kind, s && s->o ? s->o->id : EV_NO_OBJ);
 }
 
-static const char *oname(const struct net_sock *s)
+/* Record a socket call on s's object (or unattached when s has none). */
+static void sock_op(struct net_sock *s, uint16_t kind, int64_t val, int64_t item, int64_t aux)
 {
-    return s->o ? s->o->name : "?";
+    if (s->o)
+        instr_op(s->o, kind, val, item, aux);
+    else
+        instr_emit(kind, EV_NO_OBJ, val, item, aux);
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* send/recv carry extra=1 on a datagram socket, so narration can tell UDP from TCP. t: when
+ * the data left (a send is stamped before the syscall, so the peer's recv never precedes
+ * it in the merged trace), 0 for now. */
+static void sock_io(struct net_sock *s, uint16_t kind, int64_t val, int64_t item, int64_t aux,
+                    uint64_t t)
+{
+    struct ev e = {.t = t,
+                   .kind = kind,
+                   .src = EV_SRC_INSTR,
+                   .task = (uint32_t)instr_self(),
+                   .pid = getpid(),
+                   .tid = gettid(),
+                   .obj = s->o ? s->o->id : EV_NO_OBJ,
+                   .seq = s->o ? atomic_fetch_add(&s->o->seq, 1) : 0,
+                   .val = val,
+                   .item = item,
+                   .aux = aux,
+                   .extra = s->type == SOCK_DGRAM};
+    instr_emit_ev(&e);
+}
+
+/* Bytes in one of the socket's kernel queues (SIOCINQ: unread, SIOCOUTQ: not yet acked). */
+static int64_t queued(const struct net_sock *s, unsigned long req)
+{
+    int v = 0;
+    return s->fd >= 0 && ioctl(s->fd, req, &v) == 0 ? v : 0;
 }
 
 /* ---- calls ---- */
@@ -131,22 +173,21 @@ int net_socket(struct net_sock *s, const char *name, int type)
     memset(s, 0, sizeof(*s));
     s->fd = -1;
     s->type = type;
-    instr_gate(EV_NOTE, EV_NO_OBJ);
+    instr_gate(EV_OBJ_CREATE, EV_NO_OBJ);
     int fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     s->fd = fd;
-    if (type == SOCK_STREAM)
+    if (type == SOCK_STREAM) /* obj_create: value 7 (CLOSE) for TCP, 0 for UDP */
         s->o = instr_socket_new(name, 0, 0, NET_CLOSE);
     else
         s->o = instr_obj_new(name, OK_SOCKET, 0, 0);
-    instr_note("socket(%s) %s fd %d", type == SOCK_STREAM ? "TCP" : "UDP", name, fd);
     return 0;
 }
 
 int net_setsockopt(struct net_sock *s, int level, int opt, int val, const char *label)
 {
-    gate(s);
+    gate(s, EV_NOTE);
     int rc = setsockopt(s->fd, level, opt, &val, sizeof(val)) < 0 ? -errno : 0;
     instr_note("setsockopt %s=%d%s", label, val, rc ? " fail" : "");
     return rc;
@@ -174,16 +215,13 @@ int net_bind_addr(struct net_sock *s, uint32_t addr, uint16_t port)
 {
     if (!loopback_ok(addr))
         return -EADDRNOTAVAIL; /* loopback only, always */
-    gate(s);
+    gate(s, EV_SOCK_BIND);
     struct sockaddr_in a = {
         .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(addr)};
     int rc = bind(s->fd, (struct sockaddr *)&a, sizeof(a)) < 0 ? -errno : 0;
     if (rc == 0)
         learn_ports(s);
-    if (rc)
-        instr_note("bind :%u %s", port, strerrorname_np(-rc)); /* fits the note */
-    else
-        instr_note("bind %s :%u", oname(s), s->lport);
+    sock_op(s, EV_SOCK_BIND, rc ? 0 : s->lport, port, rc);
     return rc;
 }
 
@@ -194,18 +232,15 @@ int net_bind(struct net_sock *s, uint16_t port)
 
 int net_listen(struct net_sock *s, int backlog)
 {
-    gate(s);
+    gate(s, EV_SOCK_LISTEN);
     int rc = listen(s->fd, backlog) < 0 ? -errno : 0;
-    instr_note("listen %s backlog %d", oname(s), backlog);
+    sock_op(s, EV_SOCK_LISTEN, backlog, 0, rc);
     return rc;
 }
 
-int net_accept(struct net_sock *ls, struct net_sock *out, const char *name)
+/* Wait for and take one connection from ls's accept queue into out->fd. 0 or -errno. */
+static int accept_fd(struct net_sock *ls, struct net_sock *out)
 {
-    memset(out, 0, sizeof(*out));
-    out->fd = -1;
-    out->type = SOCK_STREAM;
-    gate(ls);
     for (;;) {
         int rc = wait_marked(ls, POLLIN, WHY_ACCEPT);
         if (rc < 0)
@@ -213,11 +248,22 @@ int net_accept(struct net_sock *ls, struct net_sock *out, const char *name)
         int fd = accept4(ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             out->fd = fd;
-            break;
+            return 0;
         }
         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
             return -errno;
     }
+}
+
+int net_accept(struct net_sock *ls, struct net_sock *out, const char *name)
+{
+    memset(out, 0, sizeof(*out));
+    out->fd = -1;
+    out->type = SOCK_STREAM;
+    gate(ls, EV_SOCK_ACCEPT);
+    int rc = accept_fd(ls, out);
+    if (rc < 0)
+        return rc;
     struct sockaddr_in a;
     socklen_t len = sizeof(a);
     getsockname(out->fd, (struct sockaddr *)&a, &len);
@@ -226,7 +272,7 @@ int net_accept(struct net_sock *ls, struct net_sock *out, const char *name)
     getpeername(out->fd, (struct sockaddr *)&a, &len);
     out->rport = ntohs(a.sin_port);
     out->o = instr_socket_new(name, out->lport, out->rport, NET_ESTABLISHED);
-    instr_note("accept %s <- :%u", name, out->rport);
+    sock_op(ls, EV_SOCK_ACCEPT, out->rport, out->o ? out->o->id : EV_NO_OBJ, 0);
     return 0;
 }
 
@@ -237,7 +283,7 @@ int net_connect(struct net_sock *s, uint16_t port)
         return rc;
     if (s->o && s->type == SOCK_STREAM)
         instr_socket_ports(s->o, s->lport, port);
-    gate(s);
+    gate(s, EV_SOCK_CONNECT);
     struct sockaddr_in a = {
         .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     rc = connect(s->fd, (struct sockaddr *)&a, sizeof(a)) < 0 ? -errno : 0;
@@ -249,27 +295,33 @@ int net_connect(struct net_sock *s, uint16_t port)
             rc = -err;
     }
     s->rport = port;
-    instr_note("connect %s -> :%u%s", oname(s), port, rc ? " failed" : "");
+    sock_op(s, EV_SOCK_CONNECT, port, 0, rc);
     return rc;
 }
 
 ssize_t net_send(struct net_sock *s, const void *buf, size_t n)
 {
-    gate(s);
+    gate(s, EV_SOCK_SEND);
     size_t done = 0;
+    uint64_t t = 0;
     while (done < n) {
+        uint64_t before = mono_ns();
         ssize_t w = send(s->fd, (const char *)buf + done, n - done, MSG_NOSIGNAL);
         if (w > 0) {
+            t = t ? t : before;
             done += (size_t)w;
             continue;
         }
-        if (w < 0 && errno != EAGAIN && errno != EINTR)
-            return -errno;
+        if (w < 0 && errno != EAGAIN && errno != EINTR) {
+            int err = errno;
+            sock_io(s, EV_SOCK_SEND, queued(s, SIOCOUTQ), -err, s->rport, 0);
+            return -err;
+        }
         int rc = wait_marked(s, POLLOUT, WHY_SEND);
         if (rc < 0)
             return rc;
     }
-    instr_note("send %s %zuB", oname(s), n);
+    sock_io(s, EV_SOCK_SEND, queued(s, SIOCOUTQ), (int64_t)n, s->rport, t);
     return (ssize_t)n;
 }
 
@@ -278,10 +330,7 @@ static ssize_t recv_once(struct net_sock *s, void *buf, size_t n, int block)
     for (;;) {
         ssize_t r = recv(s->fd, buf, n, 0);
         if (r >= 0) {
-            if (r)
-                instr_note("recv %s %zdB", oname(s), r);
-            else
-                instr_note("recv %s EOF", oname(s));
+            sock_io(s, EV_SOCK_RECV, queued(s, SIOCINQ), r, s->rport, 0);
             return r;
         }
         if (errno == EINTR)
@@ -296,13 +345,13 @@ static ssize_t recv_once(struct net_sock *s, void *buf, size_t n, int block)
 
 ssize_t net_recv(struct net_sock *s, void *buf, size_t n)
 {
-    gate(s);
+    gate(s, EV_SOCK_RECV);
     return recv_once(s, buf, n, 1);
 }
 
 ssize_t net_recv_nowait(struct net_sock *s, void *buf, size_t n)
 {
-    gate(s);
+    gate(s, EV_SOCK_RECV);
     return recv_once(s, buf, n, 0);
 }
 
@@ -310,21 +359,19 @@ ssize_t net_sendto(struct net_sock *s, const void *buf, size_t n, uint32_t addr,
 {
     if (!loopback_ok(addr))
         return -EADDRNOTAVAIL;
-    gate(s);
+    gate(s, EV_SOCK_SEND);
     struct sockaddr_in a = {
         .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(addr)};
+    uint64_t t = mono_ns();
     ssize_t w = sendto(s->fd, buf, n, MSG_NOSIGNAL, (struct sockaddr *)&a, sizeof(a));
     int err = errno;
-    if (w < 0)
-        instr_note("sendto %s :%u %s", oname(s), port, strerrorname_np(err));
-    else
-        instr_note("sendto %s :%u %zdB", oname(s), port, w);
+    sock_io(s, EV_SOCK_SEND, queued(s, SIOCOUTQ), w < 0 ? -err : w, port, t);
     return w < 0 ? -err : w;
 }
 
 ssize_t net_recvfrom(struct net_sock *s, void *buf, size_t n, uint16_t *from_port)
 {
-    gate(s);
+    gate(s, EV_SOCK_RECV);
     for (;;) {
         struct sockaddr_in a;
         socklen_t len = sizeof(a);
@@ -332,7 +379,7 @@ ssize_t net_recvfrom(struct net_sock *s, void *buf, size_t n, uint16_t *from_por
         if (r >= 0) {
             if (from_port)
                 *from_port = ntohs(a.sin_port);
-            instr_note("recvfrom %s %zdB :%u", oname(s), r, ntohs(a.sin_port));
+            sock_io(s, EV_SOCK_RECV, queued(s, SIOCINQ), r, ntohs(a.sin_port), 0);
             return r;
         }
         if (errno != EAGAIN && errno != EINTR)
@@ -345,12 +392,9 @@ ssize_t net_recvfrom(struct net_sock *s, void *buf, size_t n, uint16_t *from_por
 
 int net_shutdown(struct net_sock *s, int how)
 {
-    gate(s);
+    gate(s, EV_SOCK_SHUTDOWN);
     int rc = shutdown(s->fd, how) < 0 ? -errno : 0;
-    instr_note("shutdown %s %s", oname(s),
-               how == SHUT_WR   ? "SHUT_WR"
-               : how == SHUT_RD ? "SHUT_RD"
-                                : "SHUT_RDWR");
+    sock_op(s, EV_SOCK_SHUTDOWN, how, 0, rc);
     return rc;
 }
 
@@ -358,10 +402,10 @@ void net_close(struct net_sock *s)
 {
     if (s->fd < 0)
         return;
-    gate(s);
+    gate(s, EV_SOCK_CLOSE);
     close(s->fd);
     s->fd = -1;
-    instr_note("close %s", oname(s));
+    sock_op(s, EV_SOCK_CLOSE, 0, 0, 0);
 }
 
 /* ---- the kernel's view ---- */
@@ -407,19 +451,21 @@ int net_mux_new(struct net_mux *m, const char *prefix)
     return m->interest && m->ready ? 0 : -ENOMEM;
 }
 
-static void mux_interest(struct net_mux *m, int count, uint64_t mask)
+/* mux_wait/mux_ready item: which call (0 select, 1 poll, 2 epoll_wait). */
+enum { MUX_SELECT = 0, MUX_POLL = 1, MUX_EPOLL = 2 };
+
+static void mux_interest(struct net_mux *m, int call, int count, uint64_t mask)
 {
     m->interest->value = count;
-    instr_op(m->interest, EV_VAR, count, 0, (int64_t)mask);
+    instr_op(m->interest, EV_MUX_WAIT, count, call, (int64_t)mask);
 }
 
-static void mux_ready(struct net_mux *m, const char *call, int count, uint64_t mask)
+static void mux_ready(struct net_mux *m, int call, int count, uint64_t mask)
 {
     m->last_ready = count;
     m->ready_mask = mask;
     m->ready->value = count;
-    instr_op(m->ready, EV_VAR, count, 1, (int64_t)mask);
-    instr_note("%s -> %d ready", call, count);
+    instr_op(m->ready, EV_MUX_READY, count, call, (int64_t)mask);
 }
 
 static uint64_t fd_bit(int fd)
@@ -462,7 +508,7 @@ static int select_once(void *arg, int ms)
 
 int net_select(struct net_mux *m, int nfds, fd_set *readfds, int timeout_ms)
 {
-    instr_gate(EV_NOTE, m->ready->id);
+    instr_gate(EV_MUX_WAIT, m->interest->id);
     int count = 0;
     uint64_t mask = 0;
     for (int fd = 0; fd < nfds; fd++)
@@ -470,7 +516,7 @@ int net_select(struct net_mux *m, int nfds, fd_set *readfds, int timeout_ms)
             count++;
             mask |= fd_bit(fd);
         }
-    mux_interest(m, count, mask);
+    mux_interest(m, MUX_SELECT, count, mask);
 
     struct select_args a = {.nfds = nfds, .set = readfds, .copy = *readfds};
     int r = mux_wait(m, select_once, &a, timeout_ms);
@@ -480,7 +526,7 @@ int net_select(struct net_mux *m, int nfds, fd_set *readfds, int timeout_ms)
     for (int fd = 0; r > 0 && fd < nfds; fd++)
         if (FD_ISSET(fd, readfds))
             mask |= fd_bit(fd);
-    mux_ready(m, "select", r > 0 ? r : 0, mask);
+    mux_ready(m, MUX_SELECT, r > 0 ? r : 0, mask);
     return r;
 }
 
@@ -497,7 +543,7 @@ static int poll_once(void *arg, int ms)
 
 int net_poll(struct net_mux *m, struct pollfd *fds, nfds_t n, int timeout_ms)
 {
-    instr_gate(EV_NOTE, m->ready->id);
+    instr_gate(EV_MUX_WAIT, m->interest->id);
     uint64_t mask = 0;
     int count = 0;
     for (nfds_t i = 0; i < n; i++)
@@ -505,7 +551,7 @@ int net_poll(struct net_mux *m, struct pollfd *fds, nfds_t n, int timeout_ms)
             count++;
             mask |= fd_bit(fds[i].fd);
         }
-    mux_interest(m, count, mask);
+    mux_interest(m, MUX_POLL, count, mask);
 
     struct poll_args a = {.fds = fds, .n = n};
     int r = mux_wait(m, poll_once, &a, timeout_ms);
@@ -513,7 +559,7 @@ int net_poll(struct net_mux *m, struct pollfd *fds, nfds_t n, int timeout_ms)
     for (nfds_t i = 0; r > 0 && i < n; i++)
         if (fds[i].revents)
             mask |= fd_bit(fds[i].fd);
-    mux_ready(m, "poll", r > 0 ? r : 0, mask);
+    mux_ready(m, MUX_POLL, r > 0 ? r : 0, mask);
     return r;
 }
 
@@ -531,14 +577,14 @@ static int epoll_once(void *arg, int ms)
 int net_epoll_wait(struct net_mux *m, int epfd, struct epoll_event *evs, int max, int timeout_ms,
                    int interest, uint64_t interest_mask)
 {
-    instr_gate(EV_NOTE, m->ready->id);
-    mux_interest(m, interest, interest_mask);
+    instr_gate(EV_MUX_WAIT, m->interest->id);
+    mux_interest(m, MUX_EPOLL, interest, interest_mask);
     struct epoll_args a = {.epfd = epfd, .max = max, .evs = evs};
     int r = mux_wait(m, epoll_once, &a, timeout_ms);
     uint64_t mask = 0;
     for (int i = 0; i < r; i++)
         mask |= fd_bit(evs[i].data.fd);
-    mux_ready(m, "epoll_wait", r > 0 ? r : 0, mask);
+    mux_ready(m, MUX_EPOLL, r > 0 ? r : 0, mask);
     return r;
 }
 
@@ -584,6 +630,8 @@ static int decode(const uint8_t *f, size_t len, uint16_t port, struct net_seg *s
         return 0;
     tcp = ip + ihl;
     memset(s, 0, sizeof(*s));
+    memcpy(s->eth_dst, f, 6);
+    memcpy(s->eth_src, f + 6, 6);
     s->eth_proto = ETH_P_IP;
     s->ihl = (uint8_t)ihl;
     s->ip_len = (uint16_t)((ip[2] << 8) | ip[3]);
@@ -630,6 +678,22 @@ int net_capture_next(int fd, uint16_t port, struct net_seg *seg, int timeout_ms)
             return 1;
         }
     }
+}
+
+void net_pkt_emit(const struct net_seg *g, struct instr_obj *o)
+{
+    struct ev e = {.kind = EV_PKT,
+                   .src = EV_SRC_INSTR,
+                   .task = (uint32_t)instr_self(),
+                   .pid = getpid(),
+                   .tid = gettid(),
+                   .obj = o ? o->id : EV_NO_OBJ,
+                   .seq = o ? atomic_fetch_add(&o->seq, 1) : 0,
+                   .val = g->flags,
+                   .item = g->seq,
+                   .aux = g->ack,
+                   .extra = (int64_t)g->sport << 16 | g->dport};
+    instr_emit_ev(&e);
 }
 
 const char *net_tcp_flags(uint8_t flags, char *buf, size_t n)
@@ -681,6 +745,22 @@ int net_echo_client(uint16_t port, const char *tag, int msgs, long gap_ms)
     return rc < 0 ? rc : ok;
 }
 
+ssize_t net_recv_until(struct net_sock *s, char *buf, size_t cap, const char *end)
+{
+    size_t got = 0;
+    buf[0] = '\0';
+    while (got + 1 < cap && !(end && strstr(buf, end))) {
+        ssize_t r = net_recv(s, buf + got, cap - 1 - got);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+        buf[got] = '\0';
+    }
+    return (ssize_t)got;
+}
+
 long net_echo_handle(struct net_sock *c)
 {
     char buf[512];
@@ -697,45 +777,14 @@ long net_echo_handle(struct net_sock *c)
 
 /* ---- conductor side ---- */
 
-struct call_text {
+/* Notes the wrappers still write (calls without an event kind of their own). */
+struct note_text {
     const char *prefix, *en, *zh;
 };
 
-static const struct call_text CALLS[] = {
-    {"socket(", "%s: socket() asks the kernel for a new endpoint: %s.",
-     "%s:socket() 向内核申请一个新的通信端点:%s。"},
+static const struct note_text NOTES[] = {
     {"setsockopt", "%s: setsockopt changes a socket option: %s.",
      "%s:setsockopt 修改套接字选项:%s。"},
-    {"bind", "%s: bind gives the socket its address on loopback: %s.",
-     "%s:bind 把套接字绑定到回环地址:%s。"},
-    {"listen",
-     "%s: %s. The socket now only accepts: the kernel completes handshakes for it and queues "
-     "them until accept() takes one.",
-     "%s:%s。该套接字成为监听套接字:内核替它完成三次握手,把连接排进队列,等 accept() 取走。"},
-    {"accept",
-     "%s: %s. accept() took a finished connection from the queue: a new socket for "
-     "this one client.",
-     "%s:%s。accept() 从队列中取出一个已完成握手的连接,得到专门服务这个客户端的新套接字。"},
-    {"connect", "%s: %s. connect() sent SYN and returned once SYN-ACK came back and it ACKed.",
-     "%s:%s。connect() 发出 SYN,收到 SYN-ACK 并回复 ACK 后返回。"},
-    {"send", "%s: %s, copied into the kernel's send buffer; TCP delivers them in order.",
-     "%s:%s,数据被复制进内核发送缓冲区,由 TCP 按序送达。"},
-    {"recv", "%s: %s. recv() returns what has arrived; 0 bytes (EOF) means the peer sent FIN.",
-     "%s:%s。recv() 返回已到达的数据;返回 0(EOF)表示对方发送了 FIN。"},
-    {"sendto", "%s: %s: one datagram, no connection, no handshake.",
-     "%s:%s:一个数据报,无连接,无握手。"},
-    {"recvfrom", "%s: %s: one whole datagram and who sent it.",
-     "%s:%s:一个完整的数据报及其发送方。"},
-    {"shutdown", "%s: %s: a half-close. FIN goes out, but this side can still read.",
-     "%s:%s:半关闭。发出 FIN,但本端仍然可以读。"},
-    {"close", "%s: %s. The descriptor is gone; the kernel finishes the TCP goodbye on its own.",
-     "%s:%s。文件描述符已释放,内核自己完成 TCP 的挥手。"},
-    {"select", "%s: %s. select() returned the subset of the watched sockets that can be read.",
-     "%s:%s。select() 返回被监视的套接字中可读的那一部分。"},
-    {"poll", "%s: %s. poll() filled revents for the ready entries of its array.",
-     "%s:%s。poll() 为数组中就绪的项填写了 revents。"},
-    {"epoll_wait", "%s: %s. epoll_wait() returned only the ready fds, not the whole set.",
-     "%s:%s。epoll_wait() 只返回就绪的 fd,而不是整个集合。"},
     {"epoll_ctl", "%s: %s: the interest set lives in the kernel, changed only by epoll_ctl.",
      "%s:%s:关注集合保存在内核中,只通过 epoll_ctl 修改。"},
 };
@@ -750,15 +799,28 @@ static int narrate_note(const struct model *m, const struct ev *e, int zh, char 
 {
     char text[EV_TEXT_MAX + 1];
     snprintf(text, sizeof(text), "%.*s", EV_TEXT_MAX, e->text);
-    const struct call_text *best = NULL;
-    for (size_t i = 0; i < sizeof(CALLS) / sizeof(CALLS[0]); i++) {
-        size_t len = strlen(CALLS[i].prefix);
-        if (strncmp(text, CALLS[i].prefix, len) == 0 && (!best || len > strlen(best->prefix)))
-            best = &CALLS[i];
-    }
-    if (!best)
-        return 0;
-    snprintf(buf, n, zh ? best->zh : best->en, task_of(m, e), text);
+    for (size_t i = 0; i < sizeof(NOTES) / sizeof(NOTES[0]); i++)
+        if (strncmp(text, NOTES[i].prefix, strlen(NOTES[i].prefix)) == 0) {
+            snprintf(buf, n, zh ? NOTES[i].zh : NOTES[i].en, task_of(m, e), text);
+            return 1;
+        }
+    return 0;
+}
+
+/* Why a task blocks on a socket (aux of the block event: WHY_*). */
+static int narrate_sock_block(const struct model *m, const struct ev *e,
+                              const struct model_obj *o, int zh, char *buf, size_t n)
+{
+    static const char *const what_en[] = {
+        "", "accept: no connection is queued", "connect: the handshake is under way",
+        "recv: nothing has arrived", "send: the buffer is full"};
+    static const char *const what_zh[] = {"", "accept:队列中没有连接", "connect:握手进行中",
+                                          "recv:还没有数据到达", "send:发送缓冲区已满"};
+    int w = e->aux > 0 && e->aux < 5 ? (int)e->aux : 0;
+    snprintf(buf, n,
+             zh ? "%s 在 %s 上阻塞(%s),睡眠在内核中,不占用 CPU。"
+                : "%s blocks on %s (%s); it sleeps in the kernel and uses no CPU.",
+             task_of(m, e), o->name, zh ? what_zh[w] : what_en[w]);
     return 1;
 }
 
@@ -768,26 +830,18 @@ int net_narrate(const struct model *m, const struct ev *e, int lang, char *buf, 
     if (e->kind == EV_NOTE && (e->flags & EVF_TEXT))
         return narrate_note(m, e, zh, buf, n);
     const struct model_obj *o = e->obj < m->nobjs ? &m->objs[e->obj] : NULL;
-    if (!o)
-        return 0;
-    if (e->kind == EV_BLOCK && o->kind == OK_SOCKET) {
-        static const char *const what_en[] = {
-            "", "accept: no connection is queued", "connect: the handshake is under way",
-            "recv: nothing has arrived", "send: the buffer is full"};
-        static const char *const what_zh[] = {"", "accept:队列中没有连接", "connect:握手进行中",
-                                              "recv:还没有数据到达", "send:发送缓冲区已满"};
-        int w = e->aux > 0 && e->aux < 5 ? (int)e->aux : 0;
+    if (!o || o->kind != OK_SOCKET)
+        return 0; /* the socket and mux kinds: the generic narration (narrate.c) */
+    if (e->kind == EV_BLOCK)
+        return narrate_sock_block(m, e, o, zh, buf, n);
+    if (e->kind == EV_OBJ_CREATE) {
+        int tcp = e->val == NET_CLOSE;
         snprintf(buf, n,
-                 zh ? "%s 在 %s 上阻塞(%s),睡眠在内核中,不占用 CPU。"
-                    : "%s blocks on %s (%s); it sleeps in the kernel and uses no CPU.",
-                 task_of(m, e), o->name, zh ? what_zh[w] : what_en[w]);
-        return 1;
-    }
-    if (e->kind == EV_VAR && e->item == 1) {
-        snprintf(buf, n,
-                 zh ? "%s:就绪集合有 %lld 个 fd(位图 0x%llx),只有它们会被处理。"
-                    : "%s: the ready set holds %lld fds (mask 0x%llx); only these are served.",
-                 task_of(m, e), (long long)e->val, (unsigned long long)e->aux);
+                 zh ? "%s:socket() 向内核申请一个新的通信端点 %s(%s)。"
+                    : "%s: socket() asks the kernel for a new endpoint, %s (%s).",
+                 task_of(m, e), o->name,
+                 tcp ? (zh ? "TCP 流式套接字" : "TCP, a byte stream")
+                     : (zh ? "UDP 数据报套接字" : "UDP, datagrams"));
         return 1;
     }
     return 0;

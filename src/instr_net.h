@@ -78,7 +78,9 @@ int net_accept(struct net_sock *ls, struct net_sock *out, const char *name);
  * the SYN leaves. Blocks (marked) until the handshake completes. 0 or -errno. */
 int net_connect(struct net_sock *s, uint16_t port);
 
-/* Send all n bytes (MSG_NOSIGNAL). n or -errno. */
+/* Send all n bytes (MSG_NOSIGNAL). n or -errno. Records sock_send (item bytes or -errno,
+ * val bytes still in the send queue, aux peer port, extra 1 on a datagram socket); recv and
+ * recvfrom record sock_recv likewise (val bytes still unread, aux the peer's port). */
 ssize_t net_send(struct net_sock *s, const void *buf, size_t n);
 
 /* Receive up to n bytes; blocks (marked) while nothing is queued. The count, 0 at EOF, or
@@ -113,7 +115,9 @@ int net_observe(struct net_sock *s, uint32_t *rq);
 /* ---- multiplexing: the interest set and the ready set as objects ---- */
 
 /* Two queue objects: interest (value = fds watched) and ready (value = fds ready after the
- * last call); their var events carry the sets themselves as fd bitmasks in aux (fds < 64). */
+ * last call). Each call records mux_wait on interest and mux_ready on ready, carrying the
+ * sets themselves as fd bitmasks in aux (fds < 64) and the call in item (0 select, 1 poll,
+ * 2 epoll_wait). */
 struct net_mux {
     struct instr_obj *interest, *ready;
     int last_ready;
@@ -143,7 +147,8 @@ int net_epoll_ctl(int epfd, int op, int fd, uint32_t events);
 /* One TCP/IPv4 frame seen on lo, decoded layer by layer. */
 struct net_seg {
     uint64_t t_ns;
-    uint16_t eth_proto;    /* link: EtherType (0x0800) */
+    uint8_t eth_dst[6], eth_src[6]; /* link: MAC addresses (all zero on lo) */
+    uint16_t eth_proto;             /* link: EtherType (0x0800) */
     uint32_t saddr, daddr; /* IP: host order */
     uint8_t ttl, ihl;      /* IP header length in bytes */
     uint16_t ip_len;       /* IP total length */
@@ -160,6 +165,10 @@ int net_capture_open(void);
 
 /* The next TCP frame to or from port, waiting at most timeout_ms. 1, 0 on timeout, -errno. */
 int net_capture_next(int fd, uint16_t port, struct net_seg *seg, int timeout_ms);
+
+/* Record seg as a pkt event (val flags, item seq, aux ack, extra sport<<16|dport) on o
+ * (may be NULL: no object), from the calling task. */
+void net_pkt_emit(const struct net_seg *seg, struct instr_obj *o);
 
 /* "SYN", "SYN|ACK", "FIN|ACK", "PSH|ACK" ... into buf. */
 const char *net_tcp_flags(uint8_t flags, char *buf, size_t n);
@@ -180,6 +189,10 @@ int net_wait_flag(_Atomic int *flag);
  * when the connection failed. */
 int net_echo_client(uint16_t port, const char *tag, int msgs, long gap_ms);
 
+/* Read from s into buf (at most cap-1 bytes, NUL-terminated) until end (e.g. "\r\n\r\n")
+ * has arrived, EOF, or cap-1 bytes; end NULL: until EOF. The bytes read, or -errno. */
+ssize_t net_recv_until(struct net_sock *s, char *buf, size_t cap, const char *end);
+
 /* Echo what arrives on c until EOF (the per-client handler of the iterative, forking and
  * threading servers). Returns the number of bytes echoed, or -errno. */
 long net_echo_handle(struct net_sock *c);
@@ -191,8 +204,9 @@ const char *net_state_name(int state);
 
 /* ---- conductor side: narration and snapshots ---- */
 
-/* Explain a socket call note, a block on a socket or a multiplexer's sets in lang (the text
- * the wrappers above record). 1 when it wrote something, 0 otherwise. */
+/* Explain what the generic narration cannot: a socket's creation (TCP or UDP), why a task
+ * blocks on a socket, and the notes left for setsockopt and epoll_ctl. The socket and mux
+ * event kinds themselves are narrated by narrate.c. 1 when it wrote something, else 0. */
 int net_narrate(const struct model *m, const struct ev *e, int lang, char *buf, size_t n);
 
 /* The TCP states (bitmask of 1 << state) the model saw for object id, both as old and new

@@ -31,14 +31,7 @@ static int stopping(void)
     return sh && atomic_load(&sh->stop);
 }
 
-/* Mark (or clear, o NULL) the calling task as blocked inside a call, as instr does. */
-static void mark_blocked(struct instr_obj *o)
-{
-    struct instr_shared *sh = instr_region();
-    int slot = instr_self();
-    if (sh && slot >= 0)
-        atomic_store(&sh->tasks[slot].blocked_obj, o ? o->id + 1 : 0);
-}
+#define mark_blocked instr_mark_blocked
 
 /* ---- Event ---- */
 
@@ -320,12 +313,12 @@ json_t *sync_deadlock_json(const struct sync_deadlock *d)
     json_t *cycle = json_array(), *edges = json_array();
     for (size_t i = 0; i < d->cycle.n; i++) {
         json_array_append_new(cycle, json_string(d->names[i]));
-        json_array_append_new(edges, json_pack("{s:s, s:s, s:s}", "task", d->names[i],
-                                               "waits_on", d->objs[i], "held_by",
-                                               d->names[(i + 1) % d->cycle.n]));
+        json_array_append_new(edges,
+                              json_pack("{s:s, s:s, s:s}", "task", d->names[i], "waits_on",
+                                        d->objs[i], "held_by", d->names[(i + 1) % d->cycle.n]));
     }
-    json_t *j = json_pack("{s:b, s:o, s:o}", "detected", d->cycle.n > 0, "cycle", cycle, "edges",
-                          edges);
+    json_t *j =
+        json_pack("{s:b, s:o, s:o}", "detected", d->cycle.n > 0, "cycle", cycle, "edges", edges);
     if (d->cycle.n) {
         json_object_set_new(j, "description", json_string(d->desc));
         json_object_set_new(j, "found_ms", json_integer((json_int_t)d->found_ms));

@@ -76,10 +76,10 @@ void sync_ring_room(void);
 /* ---- deadlocks (conductor side) ---- */
 
 struct sync_deadlock {
-    struct waitfor_cycle cycle; /* the confirmed cycle; n == 0 while there is none */
-    struct waitfor_cycle seen;  /* the candidate being watched */
-    uint64_t seen_ns;           /* when the candidate first appeared */
-    uint64_t found_ms;          /* ms into the run when it was confirmed */
+    struct waitfor_cycle cycle;              /* the confirmed cycle; n == 0 while there is none */
+    struct waitfor_cycle seen;               /* the candidate being watched */
+    uint64_t seen_ns;                        /* when the candidate first appeared */
+    uint64_t found_ms;                       /* ms into the run when it was confirmed */
     char names[WAITFOR_MAX][MODEL_NAME_MAX]; /* of the cycle's tasks, ... */
     char objs[WAITFOR_MAX][MODEL_NAME_MAX];  /* and of the locks each waits on */
     char desc[512];                          /* "t1 -(B)-> t2 -(A)-> t1" */

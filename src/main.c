@@ -64,6 +64,7 @@ struct cli {
     int have_scenario;
     struct run_opts opts;
     int json;
+    int delay_given;
     const char *theme;
     const char *perfetto;
     const char *file;
@@ -419,6 +420,7 @@ static int parse_option(struct cli *c, int o, const char *arg, const struct scen
         if (parse_number("--delay", arg, 0, 60000, &d))
             return EXIT_USAGE;
         c->opts.delay_ms = (unsigned)d;
+        c->delay_given = 1;
         return 0;
     case OPT_STEP:
         c->opts.step = 1;
@@ -564,8 +566,8 @@ int main(int argc, char **argv)
                                "--duration SECONDS");
         if (c.opts.headless)
             return run_headless(sc, &c);
-        if (c.opts.delay_ms == 0)
-            c.opts.delay_ms = 150;
+        if (!c.delay_given)
+            c.opts.delay_ms = 150; /* watchable by default; --delay 0 runs free */
         return start_tui(sc, &c);
     }
     if (strcmp(c.cmd, "replay") == 0) {

@@ -12,10 +12,13 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* Placeholders: %T task  %O object  %M mutex (object id in item)  %K object kind word
  * %P pid  %D tid  %V val  %I item  %A aux  %S signal name  %X text  %C "/capacity" or ""
- * %N tcp state (val)  %Q old tcp state (item)  %L action label  %% percent */
+ * %N tcp state (val)  %Q old tcp state (item)  %L action label  %E errno name (-aux, else
+ * -item)  %H shutdown's how (val)  %U multiplexing call (item)  %B fd bitmask (aux, hex)
+ * %F tcp flags (val)  %Y source port  %Z destination port (extra)  %% percent */
 struct narr {
     uint16_t kind;
     int8_t variant; /* -1: any */
@@ -144,6 +147,79 @@ static const struct narr NARR[] = {
      "%T became an orphan: its parent %A died, so it was adopted by %V, which will reap it.",
      "%T 成了孤儿进程：父进程 %A 已经结束，它被 %V 收养，将由 %V 回收。"},
     {EV_ACTION, -1, "The teacher pressed '%I': %L.", "老师按下了“%I”：%L。"},
+    {EV_SOCK_BIND, 0,
+     "%T bound %O to 127.0.0.1:%V: this address and port are how other sockets reach it.",
+     "%T 把 %O 绑定到 127.0.0.1:%V：别的套接字通过这个地址和端口找到它。"},
+    {EV_SOCK_BIND, 1, "%T could not bind %O to port %I: %E.",
+     "%T 无法把 %O 绑定到端口 %I：%E。"},
+    {EV_SOCK_LISTEN, -1,
+     "%T called listen(%V) on %O: it now only accepts. The kernel completes handshakes for it "
+     "and queues the connections until accept() takes one.",
+     "%T 对 %O 调用 listen(%V)：它成为监听套接字。内核替它完成三次握手，把连接排进队列，等 "
+     "accept() 取走。"},
+    {EV_SOCK_ACCEPT, -1,
+     "%T accepted a connection on %O from port %V: accept() returns a new socket, %M, for "
+     "this one client, while %O goes on listening.",
+     "%T 在 %O 上接受了来自端口 %V 的连接：accept() 返回一个新的套接字 %M 专门服务这个客户端，"
+     "%O 继续监听。"},
+    {EV_SOCK_CONNECT, 0,
+     "%T connected %O to 127.0.0.1:%V: connect() sent SYN, got SYN-ACK and answered ACK "
+     "before returning.",
+     "%T 把 %O 连接到 127.0.0.1:%V：connect() 发出 SYN，收到 SYN-ACK 并回复 ACK 后返回。"},
+    {EV_SOCK_CONNECT, 1, "%T could not connect %O to port %V: %E.",
+     "%T 无法把 %O 连接到端口 %V：%E。"},
+    {EV_SOCK_SEND, 0,
+     "%T sent %I bytes on %O: they are copied into the kernel's send buffer (%V bytes not yet "
+     "acknowledged) and TCP delivers them in order.",
+     "%T 在 %O 上发送了 %I 字节：数据被复制进内核发送缓冲区（还有 %V 字节未被确认），由 TCP "
+     "按序送达。"},
+    {EV_SOCK_SEND, 1, "%T could not send on %O: %E.", "%T 在 %O 上发送失败：%E。"},
+    {EV_SOCK_SEND, 2,
+     "%T sent one datagram of %I bytes from %O to port %A: no connection, no handshake, no "
+     "acknowledgement.",
+     "%T 从 %O 向端口 %A 发送了一个 %I 字节的数据报：无连接、无握手、无确认。"},
+    {EV_SOCK_RECV, 0,
+     "%T received %I bytes on %O (%V more wait unread): recv() returns what has arrived, "
+     "which need not be what one send() sent.",
+     "%T 在 %O 上收到 %I 字节（还有 %V 字节未读）：recv() 返回已到达的数据，不一定等于对方一次 "
+     "send() 的内容。"},
+    {EV_SOCK_RECV, 1,
+     "%T read end-of-file on %O: recv() returned 0 because the peer sent FIN; no more data "
+     "will come.",
+     "%T 在 %O 上读到文件结束：recv() 返回 0，因为对方发送了 FIN，不会再有数据。"},
+    {EV_SOCK_RECV, 2,
+     "%T received one whole datagram of %I bytes on %O from port %A: recvfrom also says who "
+     "sent it.",
+     "%T 在 %O 上收到一个 %I 字节的完整数据报，来自端口 %A：recvfrom 同时告诉它发送方是谁。"},
+    {EV_SOCK_SHUTDOWN, -1,
+     "%T called shutdown(%H) on %O: a half-close. With SHUT_WR a FIN goes out, but this side "
+     "can still read what the peer sends.",
+     "%T 对 %O 调用 shutdown(%H)：半关闭。SHUT_WR 发出 FIN，但本端仍然可以读取对方发送的数据。"},
+    {EV_SOCK_CLOSE, -1,
+     "%T closed %O: the descriptor is gone; the kernel finishes the TCP goodbye on its own.",
+     "%T 关闭了 %O：文件描述符已释放，内核自己完成 TCP 的挥手。"},
+    {EV_MUX_WAIT, -1,
+     "%T hands %U its interest set %O: %V fds (mask %B). It sleeps until at least one of "
+     "them is ready.",
+     "%T 把关注集合 %O 交给 %U：%V 个 fd（位图 %B）。它睡眠，直到其中至少一个就绪。"},
+    {EV_MUX_READY, 0,
+     "%U returned: the ready set %O holds %V fds (mask %B); %T serves only these.",
+     "%U 返回：就绪集合 %O 中有 %V 个 fd（位图 %B）；%T 只处理这些。"},
+    {EV_MUX_READY, 1, "%U timed out with nothing ready; %T loops and asks again.",
+     "%U 超时返回，没有就绪的 fd；%T 循环再问一次。"},
+    {EV_PKT, 0,
+     "On lo: SYN %Y → %Z, seq %I. Handshake step 1: the client offers its initial sequence "
+     "number x.",
+     "lo 上：SYN %Y → %Z，seq %I。第一次握手：客户端给出初始序号 x。"},
+    {EV_PKT, 1,
+     "On lo: SYN|ACK %Y → %Z, seq %I, ack %A. Handshake step 2: the server's own y, and "
+     "ack = x+1.",
+     "lo 上：SYN|ACK %Y → %Z，seq %I，ack %A。第二次握手：服务端的序号 y，ack = x+1。"},
+    {EV_PKT, 2, "On lo: %F %Y → %Z, seq %I, ack %A: this side has nothing more to send.",
+     "lo 上：%F %Y → %Z，seq %I，ack %A：这一端不再发送数据。"},
+    {EV_PKT, 3, "On lo: %F %Y → %Z, seq %I, ack %A: the connection is reset.",
+     "lo 上：%F %Y → %Z，seq %I，ack %A：连接被重置。"},
+    {EV_PKT, 4, "On lo: %F %Y → %Z, seq %I, ack %A.", "lo 上：%F %Y → %Z，seq %I，ack %A。"},
 };
 
 static const char *const KIND_ZH[OK__COUNT] = {
@@ -207,6 +283,30 @@ static const char *obj_name(const struct model *m, uint64_t id)
     return o && o->name[0] ? o->name : "?";
 }
 
+/* The variant of a socket, multiplexing or packet event. */
+static int sock_variant(const struct ev *e)
+{
+    switch (e->kind) {
+    case EV_SOCK_BIND:
+    case EV_SOCK_CONNECT:
+        return e->aux != 0;
+    case EV_SOCK_SEND:
+        return e->item < 0 ? 1 : e->extra ? 2 : 0;
+    case EV_SOCK_RECV:
+        return e->extra ? 2 : e->item == 0;
+    case EV_MUX_READY:
+        return e->val == 0;
+    case EV_PKT:
+        if (e->val & 0x04)
+            return 3; /* RST */
+        if (e->val & 0x02)
+            return (e->val & 0x10) ? 1 : 0; /* SYN|ACK, SYN */
+        return (e->val & 0x01) ? 2 : 4;     /* FIN, other */
+    default:
+        return 0;
+    }
+}
+
 /* Which template of a kind applies to e (see NARR's variants). */
 static int variant_of(const struct model *m, const struct ev *e)
 {
@@ -229,7 +329,7 @@ static int variant_of(const struct model *m, const struct ev *e)
     case EV_FORK_RET:
         return e->val == 0 ? 0 : e->val > 0 ? 1 : 2;
     default:
-        return 0;
+        return sock_variant(e);
     }
 }
 
@@ -257,6 +357,52 @@ struct expand_ctx {
     const struct ev *e;
     int lang;
 };
+
+static const char *const MUX_CALLS[] = {"select", "poll", "epoll_wait"};
+
+/* Format a TCP flags byte as "SYN|ACK" into tmp. */
+static const char *tcp_flags_text(int64_t flags, char *tmp, size_t n)
+{
+    static const char *const names[] = {"SYN", "FIN", "RST", "PSH", "URG", "ACK"};
+    static const int bits[] = {0x02, 0x01, 0x04, 0x08, 0x20, 0x10};
+    size_t used = 0;
+    tmp[0] = '\0';
+    for (size_t i = 0; i < 6 && used < n; i++)
+        if (flags & bits[i])
+            used += (size_t)snprintf(tmp + used, n - used, "%s%s", used ? "|" : "", names[i]);
+    return tmp;
+}
+
+/* The placeholders of the socket, multiplexing and packet events. */
+static const char *placeholder_net(const struct ev *e, char c, char *tmp, size_t n)
+{
+    switch (c) {
+    case 'E': {
+        int64_t err = e->aux < 0 ? -e->aux : e->item < 0 ? -e->item : 0;
+        const char *name = err ? strerrorname_np((int)err) : NULL;
+        snprintf(tmp, n, "%s", name ? name : "?");
+        return tmp;
+    }
+    case 'H':
+        return e->val == SHUT_RD ? "SHUT_RD" : e->val == SHUT_WR ? "SHUT_WR" : "SHUT_RDWR";
+    case 'U':
+        return e->item >= 0 && e->item < 3 ? MUX_CALLS[e->item] : "?";
+    case 'B':
+        snprintf(tmp, n, "0x%llx", (unsigned long long)e->aux);
+        return tmp;
+    case 'F':
+        return tcp_flags_text(e->val, tmp, n);
+    case 'Y':
+        snprintf(tmp, n, "%u", (unsigned)((uint64_t)e->extra >> 16 & 0xffff));
+        return tmp;
+    case 'Z':
+        snprintf(tmp, n, "%u", (unsigned)((uint64_t)e->extra & 0xffff));
+        return tmp;
+    default:
+        snprintf(tmp, n, "%c", c);
+        return tmp;
+    }
+}
 
 /* The text one placeholder letter stands for, into tmp. */
 static const char *placeholder(const struct expand_ctx *x, char c, char *tmp, size_t n)
@@ -313,8 +459,7 @@ static const char *placeholder(const struct expand_ctx *x, char c, char *tmp, si
     case 'L':
         return action_label(x->ctx, e->item, x->lang);
     default:
-        snprintf(tmp, n, "%c", c);
-        return tmp;
+        return placeholder_net(e, c, tmp, n);
     }
 }
 
@@ -367,6 +512,47 @@ int narrate_call(const struct model *m, unsigned kind, uint32_t obj, char *buf, 
     return snprintf(buf, n, "%s", k ? k : "?");
 }
 
+/* The value part of a brief line for the socket, multiplexing and packet kinds. */
+static int brief_sock_value(const struct ev *e, char *buf, size_t n)
+{
+    char tmp[32];
+    switch (e->kind) {
+    case EV_SOCK_BIND:
+    case EV_SOCK_CONNECT:
+        if (e->aux)
+            return snprintf(buf, n, " :%lld %s", (long long)(e->kind == EV_SOCK_BIND ? e->item : e->val),
+                            strerrorname_np((int)-e->aux) ? strerrorname_np((int)-e->aux) : "?");
+        return snprintf(buf, n, " :%lld", (long long)e->val);
+    case EV_SOCK_LISTEN:
+        return snprintf(buf, n, " backlog %lld", (long long)e->val);
+    case EV_SOCK_ACCEPT:
+        return snprintf(buf, n, " ← :%lld", (long long)e->val);
+    case EV_SOCK_SEND:
+    case EV_SOCK_RECV:
+        if (e->item < 0)
+            return snprintf(buf, n, " %s", strerrorname_np((int)-e->item) ? strerrorname_np((int)-e->item) : "?");
+        if (e->kind == EV_SOCK_RECV && e->item == 0)
+            return snprintf(buf, n, " EOF");
+        return snprintf(buf, n, " %lldB %s :%lld", (long long)e->item,
+                        e->kind == EV_SOCK_SEND ? "→" : "←", (long long)e->aux);
+    case EV_SOCK_SHUTDOWN:
+        return snprintf(buf, n, " %s",
+                        e->val == SHUT_RD ? "SHUT_RD" : e->val == SHUT_WR ? "SHUT_WR" : "SHUT_RDWR");
+    case EV_MUX_WAIT:
+    case EV_MUX_READY:
+        return snprintf(buf, n, " %s %lld fds 0x%llx",
+                        e->item >= 0 && e->item < 3 ? MUX_CALLS[e->item] : "?",
+                        (long long)e->val, (unsigned long long)e->aux);
+    case EV_PKT:
+        return snprintf(buf, n, " %s %u→%u seq %lld ack %lld", tcp_flags_text(e->val, tmp, sizeof(tmp)),
+                        (unsigned)((uint64_t)e->extra >> 16 & 0xffff),
+                        (unsigned)((uint64_t)e->extra & 0xffff), (long long)e->item, (long long)e->aux);
+    default:
+        buf[0] = '\0';
+        return 0;
+    }
+}
+
 /* The value part of a brief line. */
 static int brief_value(const struct ev *e, char *buf, size_t n)
 {
@@ -397,8 +583,7 @@ static int brief_value(const struct ev *e, char *buf, size_t n)
     case EV_OBJ_CREATE:
         return snprintf(buf, n, " =%lld", (long long)e->val);
     default:
-        buf[0] = '\0';
-        return 0;
+        return brief_sock_value(e, buf, n);
     }
 }
 
@@ -437,6 +622,11 @@ static int brief_task_event(const struct ev *e, const char *k, char *buf, size_t
     case EV_SCHED_IN:
     case EV_WAKEUP:
         return snprintf(buf, n, "%s cpu%lld", k, (long long)e->aux);
+    case EV_PKT: {
+        char val[96];
+        brief_sock_value(e, val, sizeof(val));
+        return snprintf(buf, n, "%s%s", k, val);
+    }
     default:
         return snprintf(buf, n, "%s", k);
     }
@@ -478,6 +668,13 @@ static int narrate_blocked(const struct model *m, const struct model_task *t,
                            : "%s waits for the lock %s, held by %s; it continues only after the "
                              "holder unlocks it.",
                         t->name, o->name, holder);
+    case OK_SOCKET:
+        return snprintf(buf, n,
+                        zh ? "%s 阻塞在套接字 %s 上（TCP 状态 %s）：它在内核中睡眠，直到有连接、"
+                             "数据或空间到来，不占 CPU。"
+                           : "%s is blocked on socket %s (TCP state %s): it sleeps in the kernel, "
+                             "using no CPU, until a connection, data or buffer space arrives.",
+                        t->name, o->name, o->tcp_state > 0 ? tcp_state_name(o->tcp_state) : "-");
     case OK_CONDVAR:
         return snprintf(buf, n,
                         zh ? "%s 在条件变量 %s 上睡眠，等待别的任务 signal 或 broadcast。"

@@ -18,6 +18,7 @@
 struct ring {
     _Alignas(64) _Atomic uint64_t head; /* next record to write; producer only */
     _Atomic uint64_t dropped;           /* records refused because the ring was full */
+    uint64_t tail_seen;                 /* producer's last look at tail: saves a shared read */
     _Alignas(64) _Atomic uint64_t tail; /* next record to read; consumer only */
     _Alignas(64) uint32_t cap;          /* records, a power of two */
     uint32_t mask;
@@ -31,18 +32,40 @@ size_t ring_bytes(uint32_t cap);
 void ring_init(struct ring *r, uint32_t cap);
 
 /* Producer: append e. Returns 0, or -1 when full (the drop is counted). Never blocks. */
+static inline struct ev *ring_reserve(struct ring *r);
+static inline void ring_commit(struct ring *r);
+
 static inline int ring_push(struct ring *r, const struct ev *e)
 {
-    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-    if (head - tail >= r->cap) {
-        uint64_t d = atomic_load_explicit(&r->dropped, memory_order_relaxed);
-        atomic_store_explicit(&r->dropped, d + 1, memory_order_release);
+    struct ev *slot = ring_reserve(r);
+    if (!slot)
         return -1;
-    }
-    r->recs[head & r->mask] = *e;
-    atomic_store_explicit(&r->head, head + 1, memory_order_release);
+    *slot = *e;
+    ring_commit(r);
     return 0;
+}
+
+/* Producer, zero-copy: the slot for the next record, or NULL when full (the drop is counted).
+ * Fill it, then ring_commit. Never blocks. */
+static inline struct ev *ring_reserve(struct ring *r)
+{
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    if (head - r->tail_seen >= r->cap) {
+        r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (head - r->tail_seen >= r->cap) {
+            uint64_t d = atomic_load_explicit(&r->dropped, memory_order_relaxed);
+            atomic_store_explicit(&r->dropped, d + 1, memory_order_release);
+            return NULL;
+        }
+    }
+    return &r->recs[head & r->mask];
+}
+
+/* Producer: publish the record filled in the slot ring_reserve gave. */
+static inline void ring_commit(struct ring *r)
+{
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    atomic_store_explicit(&r->head, head + 1, memory_order_release);
 }
 
 /* Consumer: copy up to max records into out, oldest first. Returns how many. */

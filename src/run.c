@@ -296,6 +296,7 @@ static void batch_emit(const struct ev *e, void *arg)
 static size_t drain(struct run *r)
 {
     size_t len = 0, total = 0;
+    instr_clock_refine(r->sh);
     uint32_t ntasks = atomic_load(&r->sh->ntasks);
     if (ntasks > r->sh->max_tasks)
         ntasks = r->sh->max_tasks;
@@ -307,6 +308,8 @@ static size_t drain(struct run *r)
                 flush(r, &len);
             size_t room = r->batch_cap - len;
             size_t got = ring_pop(ring, r->batch + len, room);
+            for (size_t i = len; i < len + got; i++)
+                instr_clock_convert(r->sh, &r->batch[i]);
             len += got;
             total += got;
             if (got < room)
@@ -343,7 +346,8 @@ static void emit_reaped(struct run *r, pid_t pid, int status)
         struct instr_task *t = &r->sh->tasks[s];
         if (t->pid != pid)
             continue;
-        struct ev e = {.kind = EV_TASK_REAPED,
+        struct ev e = {.t = loop_now_ns(),
+                       .kind = EV_TASK_REAPED,
                        .src = EV_SRC_INSTR,
                        .task = s,
                        .pid = t->pid,
@@ -351,7 +355,8 @@ static void emit_reaped(struct run *r, pid_t pid, int status)
                        .obj = EV_NO_OBJ,
                        .val = code,
                        .aux = getpid()};
-        instr_emit_ev(&e);
+        apply(r, &e); /* straight into the model: a thousand reaped threads must not
+                         overflow the conductor's own ring */
     }
 }
 
@@ -362,6 +367,7 @@ static int reap(struct run *r, int block)
         int status;
         pid_t pid = waitpid(-1, &status, (block ? 0 : WNOHANG) | __WALL);
         if (pid > 0) {
+            drain(r); /* its last records (task_exit) come before its reap */
             emit_reaped(r, pid, status);
             continue;
         }

@@ -491,7 +491,8 @@ Test(scenario_process_pool, every_task_done_once_and_workers_joined, .timeout = 
         }
         if (is_ev(e, "queue_put") || is_ev(e, "queue_get"))
             cr_assert_leq(ev_int(e, "val"), 4, "the task queue went past its capacity");
-        if (is_ev(e, "task_reaped") && strncmp(ev_str(e, "task"), "pool-worker", 11) == 0)
+        if (is_ev(e, "task_reaped") && strcmp(ev_str(e, "src"), "instr") == 0 &&
+            strncmp(ev_str(e, "task"), "pool-worker", 11) == 0)
             reaped_by_owner += ev_int(e, "aux") == owner;
     }
     for (int x = 0; x < 10; x++)

@@ -242,7 +242,10 @@ static struct run run_scenario(const char *id, const char *const *params)
     cr_assert_not_null(r.snap, "no JSON snapshot from %s", id);
     r.trace = load_trace(rec, &r.ntrace);
     unlink(out);
-    unlink(rec);
+    if (getenv("IPCSCOPE_KEEP_TRACE")) /* debugging: keep the trace and say where */
+        fprintf(stderr, "%s: trace kept in %s\n", id, rec);
+    else
+        unlink(rec);
     assert_nothing_left(&r);
     return r;
 }
@@ -390,8 +393,8 @@ Test(scenario_lock, never_two_holders_and_lines_stay_whole, .timeout = 60)
 
 Test(scenario_lock, without_the_lock_lines_interleave, .timeout = 60)
 {
-    const char *p[] = {"workers=3", "rounds=2", "width=8", "char_ms=10", "lock=0", "threads=1",
-                       NULL};
+    const char *p[] = {"workers=3", "rounds=2",  "width=8", "char_ms=10",
+                       "lock=0",    "threads=1", NULL};
     struct run r = run_scenario("lock", p);
     int switches = 0;
     const char *last = NULL;
@@ -461,8 +464,7 @@ Test(scenario_event, wait_with_a_timeout_returns_false_first, .timeout = 60)
             timeouts++;
         }
     }
-    cr_assert_geq(timeouts, 4, "only %d timeouts in 500 ms of 100 ms waits by 2 waiters",
-                  timeouts);
+    cr_assert_geq(timeouts, 4, "only %d timeouts in 500 ms of 100 ms waits by 2 waiters", timeouts);
     assert_check_ok(&r);
     free(ops);
     free_run(&r);
@@ -641,8 +643,7 @@ static int max_threads_seen(const struct run *r, const char *comm)
 {
     int max = 0;
     for (size_t i = 0; i < r->ns; i++)
-        if (r->s[i].pid == r->s[i].tid && strcmp(r->s[i].comm, comm) == 0 &&
-            r->s[i].threads > max)
+        if (r->s[i].pid == r->s[i].tid && strcmp(r->s[i].comm, comm) == 0 && r->s[i].threads > max)
             max = r->s[i].threads;
     return max;
 }
@@ -761,7 +762,8 @@ Test(scenario_concurrency, one_cpu_interleaves_without_overlap, .timeout = 60)
     const char *p[] = {"workers=2", "cpus=1", "work_ms=400", NULL};
     struct run r = run_scenario("concurrency", p);
     cr_assert_eq(json_integer_value(json_object_get(r.snap, "overlap_ms")), 0,
-                 "two workers overlapped on one CPU (%s)", ev_str(r.snap, "overlap_source"));
+                 "two workers overlapped on one CPU for %lld ms (%s)", ev_int(r.snap, "overlap_ms"),
+                 ev_str(r.snap, "overlap_source"));
     cr_assert_eq(json_integer_value(json_object_get(r.snap, "overlap_procfs_ms")), 0);
     unsigned mask = worker_cpus(&r);
     cr_assert_neq(mask, 0, "no worker seen running in /proc");

@@ -161,6 +161,18 @@ static int count_ev(const struct run *r, const char *ev, const char *prefix)
     return n;
 }
 
+/* Events of kind ev on objects whose name starts with prefix (NULL: any); failed: only
+ * those whose aux (-errno) is non-zero. */
+static int count_obj_ev(const struct run *r, const char *ev, const char *prefix, int failed)
+{
+    int n = 0;
+    for (size_t i = 0; i < r->ntrace; i++)
+        n += strcmp(str(r->trace[i], "ev"), ev) == 0 &&
+             (!prefix || strncmp(str(r->trace[i], "obj"), prefix, strlen(prefix)) == 0) &&
+             (!failed || num(r->trace[i], "aux") != 0);
+    return n;
+}
+
 static int has_state(json_t *arr, const char *name)
 {
     size_t i;
@@ -179,7 +191,9 @@ Test(scenario_net, tcp_echo_serves_every_line_and_the_listener_listens, .timeout
     cr_assert(kernel_saw(r, port, 0, 10), "the kernel never showed :%u in LISTEN", port);
     cr_assert_eq(num(r->snap, "served"), 2);
     cr_assert_eq(num(r->snap, "echoed_ok"), 8);
-    cr_assert_geq(count_ev(r, "note", "accept"), 2);
+    cr_assert_geq(count_obj_ev(r, "sock_accept", "listener", 0), 2);
+    cr_assert_geq(count_obj_ev(r, "sock_listen", "listener", 0), 1);
+    cr_assert_eq(count_ev(r, "note", NULL), 0, "socket calls are recorded as their own kinds");
     cr_assert_geq(count_ev(r, "block", NULL), 1, "nobody ever blocked in accept or recv");
 }
 
@@ -245,7 +259,9 @@ Test(scenario_net, udp_echo_keeps_datagram_boundaries_without_connections, .time
     cr_assert_eq(num(r->snap, "echoed_ok"), 12);
     cr_assert_eq(num(r->snap, "boundaries_kept"), 12);
     cr_assert_eq(json_array_size(json_object_get(r->snap, "sender_ports")), 3);
-    cr_assert_eq(count_ev(r, "note", "accept"), 0);
+    cr_assert_eq(count_ev(r, "sock_accept", NULL), 0);
+    cr_assert_eq(count_ev(r, "sock_listen", NULL), 0);
+    cr_assert_eq(count_obj_ev(r, "sock_send", "client-", 0), 12);
     cr_assert_eq(count_ev(r, "tcp_state", NULL), 0, "UDP has no TCP states");
 }
 
@@ -338,7 +354,7 @@ Test(scenario_net, reuseaddr_bind_fails_in_time_wait_without_so_reuseaddr, .time
     cr_assert(kernel_saw(r, port, 0, 6), "the kernel never showed :%u in TIME_WAIT", port);
     cr_assert_str_eq(str(r->snap, "bind_without_reuseaddr"), "EADDRINUSE");
     cr_assert_str_eq(str(r->snap, "bind_with_reuseaddr"), "ok");
-    cr_assert_eq(count_ev(r, "note", "bind :"), 1, "one failed bind in the trace");
+    cr_assert_eq(count_obj_ev(r, "sock_bind", NULL, 1), 1, "one failed bind in the trace");
 }
 
 Test(scenario_net, reuseaddr_on_linux_the_old_socket_needs_the_flag_too, .timeout = 60)
@@ -357,7 +373,7 @@ Test(scenario_net, udp_broadcast_reaches_every_receiver_only_with_so_broadcast, 
     json_t *got = json_object_get(r->snap, "received"), *g;
     size_t i;
     json_array_foreach(got, i, g) cr_assert_eq(json_integer_value(g), 4);
-    cr_assert_eq(count_ev(r, "note", "recvfrom rx-"), 12);
+    cr_assert_eq(count_obj_ev(r, "sock_recv", "rx-", 0), 12);
     if (!json_is_true(json_object_get(r->snap, "broadcast_on_lo")))
         cr_skip_test("this kernel does not deliver broadcast on lo (fallback used)");
     cr_assert_eq(num(r->snap, "datagrams_sent"), 4, "one datagram per message reached all");

@@ -144,6 +144,28 @@ static void walk(struct ui *u, const uint32_t *first, const uint32_t *next, uint
     }
 }
 
+static const struct model *g_order_model;
+
+/* Spawn order: the instr slot (the order the scenario started its tasks), then the tid for
+ * tasks only the kernel reported. The model's own index depends on which source saw a task
+ * first, so it would make the pick keys 1-9 change between runs. */
+static int cmp_spawn(const void *a, const void *b)
+{
+    const struct model_task *x = &g_order_model->tasks[*(const uint32_t *)a];
+    const struct model_task *y = &g_order_model->tasks[*(const uint32_t *)b];
+    if (x->slot != y->slot)
+        return x->slot < y->slot ? -1 : 1;
+    return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+static void sibling_order(const struct model *m, uint32_t *order, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        order[i] = (uint32_t)i;
+    g_order_model = m;
+    qsort(order, n, sizeof(*order), cmp_spawn);
+}
+
 void ui_tree_build(struct ui *u)
 {
     u->nrows = 0;
@@ -164,11 +186,12 @@ void ui_tree_build(struct ui *u)
     qsort(v, n, sizeof(*v), cmp_tid);
     for (size_t i = 0; i <= n; i++)
         first[i] = MODEL_NO_TASK;
-    for (size_t i = n; i-- > 0;) { /* prepend in reverse: children end up in index order */
-        uint32_t p = parent_of(m, v, n, (uint32_t)i);
+    sibling_order(m, stack, n);    /* stack doubles as the order until the walk */
+    for (size_t k = n; k-- > 0;) { /* prepend in reverse: children end up in spawn order */
+        uint32_t i = stack[k], p = parent_of(m, v, n, i);
         size_t slot = p == MODEL_NO_TASK ? n : p;
         next[i] = first[slot];
-        first[slot] = (uint32_t)i;
+        first[slot] = i;
     }
     walk(u, first, next, stack, depth, n);
     u->row_base = u->nrows && m->tasks[u->rows[0].task].tid == u->r->ctx.conductor;
@@ -351,9 +374,14 @@ static int shown_state(const struct ui *u, const struct model_task *t, char *det
     case TS_REAPED:
         snprintf(detail, n, TR(u, "status %d", "状态 %d"), (int)t->exit_status);
         if (t->kind == TK_PROCESS && t->t_reaped) {
+            uint64_t z = ui_zombie_ns(u, t);
+            char d[16];
+            if (z < 1000000000ull)
+                snprintf(d, sizeof(d), "%.1fms", (double)z / 1e6);
+            else
+                ui_fmt_dur(z, d, sizeof(d));
             size_t len = strlen(detail);
-            snprintf(detail + len, n - len, TR(u, ", zombie %.1fms", "，僵尸 %.1fms"),
-                     (double)ui_zombie_ns(u, t) / 1e6);
+            snprintf(detail + len, n - len, TR(u, ", zombie %s", "，僵尸 %s"), d);
         }
         break;
     default:

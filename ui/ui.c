@@ -29,6 +29,7 @@
 #define NS_PER_MS 1000000ull
 #define CLOCK_TICK_NS (1000ull * NS_PER_MS)
 #define MSG_SHOW_NS (8000ull * NS_PER_MS)
+#define HOT_NS (250ull * NS_PER_MS) /* frame-rate polling lasts this long after a change */
 
 static struct termios g_saved_tio;
 static volatile sig_atomic_t g_saved_ok;
@@ -652,6 +653,16 @@ static void check_done(struct ui *u)
     }
 }
 
+/* How long to sleep when no frame is due: a frame while the picture keeps changing (so an
+ * event waits at most one frame to be seen, whatever the run's own poll rate), the clock's
+ * second when live but quiet, forever when nothing can change by itself. */
+static uint64_t idle_period(const struct ui *u, uint64_t now, int live)
+{
+    if (live && now - u->last_change_ns < HOT_NS)
+        return u->frame_ns;
+    return live || u->msg[0] ? CLOCK_TICK_NS : 0;
+}
+
 static void before_sleep(struct loop *lp, void *arg)
 {
     struct ui *u = arg;
@@ -661,9 +672,11 @@ static void before_sleep(struct loop *lp, void *arg)
         return;
     uint64_t now = loop_now_ns(), since = now - u->last_frame_ns;
     int live = u->r && !u->r->stopped;
-    int due = u->dirty || signature(u) != u->sig || (live && since >= CLOCK_TICK_NS);
-    if (!due) {
-        arm_timer(u, live || u->msg[0] ? CLOCK_TICK_NS : 0);
+    int changed = u->dirty || signature(u) != u->sig;
+    if (changed)
+        u->last_change_ns = now;
+    if (!changed && !(live && since >= CLOCK_TICK_NS)) {
+        arm_timer(u, idle_period(u, now, live));
         return;
     }
     if (since < u->frame_ns) {
@@ -671,7 +684,7 @@ static void before_sleep(struct loop *lp, void *arg)
         return;
     }
     draw_frame(u);
-    arm_timer(u, live || u->msg[0] ? CLOCK_TICK_NS : 0);
+    arm_timer(u, idle_period(u, now, live));
 }
 
 static void on_frame_timer(struct loop *lp, int id, void *arg)

@@ -2,11 +2,11 @@
  * concurrency.c - the same CPU-bound workers on one CPU and on two (chapter 10).
  *
  * Each worker burns work_ms of CPU time. With cpus=1 they are all pinned to one CPU, so
- * they take turns (concurrency: interleaved time slices); with cpus=2 they may run on two
- * CPUs at once (parallelism), and the same work ends in about half the time. The lesson is
- * the overlap of RUNNING intervals: the time at least two workers ran at once, measured from
- * the kernel's scheduler events when bpf is on, and always by a sampler reading every
- * worker's CPU time from /proc (schedstat, else utime+stime) to bound the overlap from below.
+ * they take turns (concurrency: interleaved time slices); with cpus=2 they are pinned to two
+ * CPUs in turn and run at once (parallelism), and the same work ends in about half the time. The
+ * lesson is the overlap of RUNNING intervals: the time at least two workers ran at once, measured
+ * from the kernel's scheduler events when bpf is on, and always by a sampler reading every worker's
+ * CPU time from /proc (schedstat, else utime+stime) to bound the overlap from below.
  */
 #define _GNU_SOURCE
 #include "../instr.h"
@@ -50,8 +50,7 @@ static const struct scenario_param params[] = {
     {"workers", "CPU-bound workers", "CPU 密集型工作者数", 1, MAX_WORKERS, 2},
     {"cpus", "CPUs the workers may use (1: concurrency, 2: parallelism)",
      "工作者可用的 CPU 数(1:并发,2:并行)", 1, 2, 1},
-    {"work_ms", "CPU time each worker needs", "每个工作者需要的 CPU 时间(毫秒)", 10, 10000,
-     500},
+    {"work_ms", "CPU time each worker needs", "每个工作者需要的 CPU 时间(毫秒)", 10, 10000, 500},
     {"threads", "0: processes; 1: threads of one process", "0:进程;1:同一进程的线程", 0, 1, 0},
 };
 
@@ -62,13 +61,14 @@ static uint64_t clock_ns(clockid_t c)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Pin the calling thread to the first `cpus` of our CPUs. */
-static void pin(int cpus)
+/* Pin worker k: to our first CPU (cpus=1), or to our first two in turn (cpus=2), so that on
+ * two CPUs neighbours never share one even when other load would have the balancer pack
+ * them together. */
+static void pin(long k, int cpus)
 {
     cpu_set_t set;
     CPU_ZERO(&set);
-    for (int i = 0; i < cpus && i < S->ncpu; i++)
-        CPU_SET(S->cpu_id[i], &set);
+    CPU_SET(S->cpu_id[cpus == 1 ? 0 : k % S->ncpu], &set);
     sched_setaffinity(0, sizeof(set), &set);
 }
 
@@ -85,14 +85,14 @@ static int body(long k)
 {
     ipc_set_comm("cpu-worker");
     int cpus = atomic_load(&S->cpus);
-    pin(cpus); /* measured from here on */
+    pin(k, cpus); /* measured from here on */
     atomic_store(&S->t_start[k], clock_ns(CLOCK_MONOTONIC));
     atomic_store(&S->pid[k], getpid());
     atomic_store(&S->tid[k], (int32_t)gettid());
     uint64_t base = clock_ns(CLOCK_THREAD_CPUTIME_ID), work = (uint64_t)S->work_ms * 1000000ull;
     for (uint64_t used = 0; used < work && !ipc_stopping();) {
         if (atomic_load(&S->cpus) != cpus)
-            pin(cpus = atomic_load(&S->cpus));
+            pin(k, cpus = atomic_load(&S->cpus));
         used += used + CHUNK_NS < work ? CHUNK_NS : work - used;
         burn(base + used);
         int cpu = sched_getcpu();
@@ -390,9 +390,8 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "overlap_procfs_ms", json_integer((json_int_t)(proc / 1000000ull)));
     if (bpf >= 0)
         json_object_set_new(out, "overlap_bpf_ms", json_integer((json_int_t)(bpf / 1000000)));
-    json_object_set_new(out, "procfs_clock", json_string(atomic_load(&S->schedstat)
-                                                             ? "schedstat"
-                                                             : "utime+stime"));
+    json_object_set_new(out, "procfs_clock",
+                        json_string(atomic_load(&S->schedstat) ? "schedstat" : "utime+stime"));
     json_object_set_new(out, "cpus_used", json_integer(atomic_load(&S->cpus)));
     json_object_set_new(out, "cpus_seen", cpus_seen_json());
     json_object_set_new(out, "elapsed_ms", json_integer((json_int_t)(elapsed_ns() / 1000000ull)));
@@ -432,7 +431,7 @@ const struct scenario scenario_concurrency = {
     .chapter = 10,
     .title_en = "Concurrency vs parallelism: one CPU or two",
     .title_zh = "并发与并行:一个 CPU 还是两个",
-    .summary_en = "The same CPU-bound workers run pinned to one CPU (cpus=1) or free on two "
+    .summary_en = "The same CPU-bound workers run pinned to one CPU (cpus=1) or spread over two "
                   "(cpus=2). On one CPU they are concurrent: the kernel gives each a time slice "
                   "in turn, so at any instant only one runs and the work takes the sum of their "
                   "times. On two CPUs they run in parallel: their RUNNING intervals overlap on the "

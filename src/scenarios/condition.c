@@ -174,7 +174,8 @@ static int act_notify(struct scn_ctx *ctx, char *msg, size_t n)
     (void)ctx;
     int all = !atomic_load(&S->notify_all);
     atomic_store(&S->notify_all, all);
-    snprintf(msg, n, all ? "producers now call con.notify_all()" : "producers now call con.notify()");
+    snprintf(msg, n,
+             all ? "producers now call con.notify_all()" : "producers now call con.notify()");
     return 0;
 }
 
@@ -198,8 +199,8 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "consumed", json_integer(S->consumed));
     json_object_set_new(out, "wakeups", json_integer(atomic_load(&S->wakeups)));
     json_object_set_new(out, "empty_wakeups", json_integer(atomic_load(&S->empty_wakeups)));
-    json_object_set_new(out, "notify", json_string(atomic_load(&S->notify_all) ? "notify_all"
-                                                                               : "notify"));
+    json_object_set_new(out, "notify",
+                        json_string(atomic_load(&S->notify_all) ? "notify_all" : "notify"));
 }
 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
@@ -231,11 +232,12 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
                  who);
         return 1;
     case EV_COND_BROADCAST:
-        snprintf(buf, n,
-                 zh ? "%s 调用 con.notify_all():所有等待者都被唤醒,各自在 while 循环里重新检查条件。"
-                    : "%s calls con.notify_all(): every waiter wakes, and each re-checks the "
-                      "condition in its while loop.",
-                 who);
+        snprintf(
+            buf, n,
+            zh ? "%s 调用 con.notify_all():所有等待者都被唤醒,各自在 while 循环里重新检查条件。"
+               : "%s calls con.notify_all(): every waiter wakes, and each re-checks the "
+                 "condition in its while loop.",
+            who);
         return 1;
     default:
         return 0;

@@ -34,12 +34,11 @@ static struct sync_deadlock D; /* conductor side */
 
 static const struct scenario_param params[] = {
     {"rounds", "rounds each task tries", "每个任务尝试的轮数", 1, 100, 3},
-    {"hold_ms", "pause between the first lock and the second", "拿到第一把锁后的停顿(毫秒)",
-     0, 5000, 200},
-    {"order", "1: both take A before B (lock ordering)", "1:都先拿 A 再拿 B(按序加锁)", 0, 1,
-     0},
-    {"threads", "0: two processes; 1: two threads of one process", "0:两个进程;1:同一进程的两个线程",
-     0, 1, 0},
+    {"hold_ms", "pause between the first lock and the second", "拿到第一把锁后的停顿(毫秒)", 0,
+     5000, 200},
+    {"order", "1: both take A before B (lock ordering)", "1:都先拿 A 再拿 B(按序加锁)", 0, 1, 0},
+    {"threads", "0: two processes; 1: two threads of one process",
+     "0:两个进程;1:同一进程的两个线程", 0, 1, 0},
 };
 
 static void take(int i)
@@ -105,8 +104,9 @@ static int act_order(struct scn_ctx *ctx, char *msg, size_t n)
     (void)ctx;
     atomic_store(&S->order, 1);
     atomic_store(&S->toggled, 1);
-    snprintf(msg, n, D.cycle.n ? "too late: they are already deadlocked"
-                               : "from their next round both take A before B");
+    snprintf(msg, n,
+             D.cycle.n ? "too late: they are already deadlocked"
+                       : "from their next round both take A before B");
     return 0;
 }
 
@@ -121,7 +121,8 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
         snprintf(why, n, "deadlock despite lock ordering: %s", D.desc);
         return -1;
     }
-    if (!D.cycle.n && (atomic_load(&S->done[0]) < S->rounds || atomic_load(&S->done[1]) < S->rounds)) {
+    if (!D.cycle.n &&
+        (atomic_load(&S->done[0]) < S->rounds || atomic_load(&S->done[1]) < S->rounds)) {
         snprintf(why, n, "no deadlock, yet only %ld and %ld of %ld rounds completed",
                  atomic_load(&S->done[0]), atomic_load(&S->done[1]), S->rounds);
         return -1;
@@ -134,9 +135,9 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     (void)ctx;
     (void)m;
     json_object_set_new(out, "deadlock", sync_deadlock_json(&D));
-    json_object_set_new(out, "rounds_done", json_pack("{s:I, s:I}", "t1",
-                                                      (json_int_t)atomic_load(&S->done[0]), "t2",
-                                                      (json_int_t)atomic_load(&S->done[1])));
+    json_object_set_new(out, "rounds_done",
+                        json_pack("{s:I, s:I}", "t1", (json_int_t)atomic_load(&S->done[0]), "t2",
+                                  (json_int_t)atomic_load(&S->done[1])));
     json_object_set_new(out, "lock_order", json_boolean(atomic_load(&S->order)));
 }
 
@@ -166,7 +167,8 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
                  other ? (zh ? "%s 拿到了锁 %s,现在同时持有两把锁(另一把是 %s)。"
                              : "%s took lock %s and now holds both (the other is %s).")
                        : (zh ? "%s 拿到了锁 %s%s。" : "%s took lock %s%s."),
-                 who, lk, other ? other : (zh ? ",接着要去拿另一把" : " and reaches for the other"));
+                 who, lk,
+                 other ? other : (zh ? ",接着要去拿另一把" : " and reaches for the other"));
         return 1;
     }
     if (e->kind == EV_MUTEX_WAIT && e->aux) {

@@ -215,7 +215,7 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
 {
     (void)ctx;
     int zh = lang == LANG_ZH;
-    if (e->kind == EV_VAR && e->item == 1 && e->val == 0) {
+    if (e->kind == EV_MUX_READY && e->val == 0) {
         snprintf(buf, n,
                  zh ? "epoll_wait 超时返回 0:边缘触发的连接上仍有未读数据,但没有新的“边沿”,"
                       "所以不会再通知;水平触发只要还有数据就会一直通知。"

@@ -142,7 +142,8 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
     (void)ctx;
     (void)m;
     if (atomic_load(&S->early)) {
-        snprintf(why, n, "%ld waits returned True before their round's set", atomic_load(&S->early));
+        snprintf(why, n, "%ld waits returned True before their round's set",
+                 atomic_load(&S->early));
         return -1;
     }
     if (atomic_load(&S->passed) != S->waiters * S->rounds) {

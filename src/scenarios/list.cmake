@@ -33,4 +33,6 @@ set(SCENARIO_SOURCES
     src/scenarios/reuseaddr.c
     src/scenarios/epoll_et_lt.c
     src/scenarios/udp_broadcast.c
+    src/scenarios/layers.c
+    src/scenarios/http.c
 )

@@ -35,8 +35,8 @@ static const struct scenario_param params[] = {
     {"width", "characters in a line", "每行字符数", 1, 32, 8},
     {"char_ms", "pause after each character", "每个字符后的停顿(毫秒)", 0, 1000, 10},
     {"lock", "1: hold the lock for a whole line; 0: no lock", "1:整行持锁;0:不加锁", 0, 1, 1},
-    {"threads", "0: worker processes; 1: threads of one process", "0:进程;1:同一进程内的线程",
-     0, 1, 0},
+    {"threads", "0: worker processes; 1: threads of one process", "0:进程;1:同一进程内的线程", 0, 1,
+     0},
 };
 
 static void bump_max(_Atomic long *now, _Atomic long *max, long d)
@@ -121,8 +121,9 @@ static int act_toggle(struct scn_ctx *ctx, char *msg, size_t n)
     int now = !atomic_load(&S->use_lock);
     atomic_store(&S->use_lock, now);
     atomic_store(&S->toggled, 1);
-    snprintf(msg, n, now ? "workers take the lock from their next line"
-                         : "workers print without the lock from their next line");
+    snprintf(msg, n,
+             now ? "workers take the lock from their next line"
+                 : "workers print without the lock from their next line");
     return 0;
 }
 

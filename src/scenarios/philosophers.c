@@ -41,8 +41,8 @@ static const struct scenario_param params[] = {
     {"meals", "meals each philosopher wants", "每位哲学家要吃的次数", 1, 100, 3},
     {"think_ms", "thinking between meals", "两餐之间思考的毫秒数", 0, 5000, 20},
     {"eat_ms", "time eating", "吃饭的毫秒数", 0, 5000, 50},
-    {"pause_ms", "pause between the first fork and the second", "拿起第一把叉子后的停顿(毫秒)",
-     0, 5000, 100},
+    {"pause_ms", "pause between the first fork and the second", "拿起第一把叉子后的停顿(毫秒)", 0,
+     5000, 100},
     {"fix", "0: none (deadlock-prone); 1: lock ordering; 2: a waiter with N-1 seats",
      "0:不修复(会死锁);1:按序拿叉子;2:服务员(N-1 个座位)", 0, 2, 0},
     {"threads", "0: processes; 1: threads of one process", "0:进程;1:同一进程的线程", 0, 1, 0},
@@ -156,8 +156,9 @@ static int act_order(struct scn_ctx *ctx, char *msg, size_t n)
     int none = FIX_NONE;
     atomic_compare_exchange_strong(&S->fix, &none, FIX_ORDER);
     atomic_store(&S->toggled, 1);
-    snprintf(msg, n, D.cycle.n ? "too late: the philosophers are already deadlocked"
-                               : "from their next meal, everyone takes the lower fork first");
+    snprintf(msg, n,
+             D.cycle.n ? "too late: the philosophers are already deadlocked"
+                       : "from their next meal, everyone takes the lower fork first");
     return 0;
 }
 
@@ -225,8 +226,9 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     if (e->kind == EV_MUTEX_ACQUIRED || (e->kind == EV_MUTEX_WAIT && e->aux))
         return narrate_fork(m, e, zh, buf, n);
     if (e->kind == EV_VAR) {
-        snprintf(buf, n, zh ? "%s 拿到两把叉子,开始吃第 %lld 顿饭。"
-                            : "%s has both forks and eats (meal %lld).",
+        snprintf(buf, n,
+                 zh ? "%s 拿到两把叉子,开始吃第 %lld 顿饭。"
+                    : "%s has both forks and eats (meal %lld).",
                  ipc_ev_task_name(m, e), (long long)e->val);
         return 1;
     }

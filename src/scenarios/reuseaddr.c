@@ -142,7 +142,7 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
 {
     (void)ctx;
     int zh = lang == LANG_ZH;
-    if (e->kind == EV_NOTE && strstr(e->text, "EADDRINUSE")) {
+    if (e->kind == EV_SOCK_BIND && e->aux == -EADDRINUSE) {
         snprintf(buf, n,
                  zh ? "bind 失败:EADDRINUSE。旧连接还在 TIME_WAIT,占着这个端口;设置 SO_REUSEADDR "
                       "才能立即复用(Linux 要求旧套接字也设置过)。"

@@ -522,11 +522,18 @@ static int narr_action(const struct model *m, const struct ev *e, int zh, char *
     switch (e->kind) {
     case EV_NOTE:
         if (role_of_name(who) == ROLE_CPU)
-            return snprintf(buf, n,
-                            zh ? "%s 开始计算(%.*s):纯计算,从不阻塞,只有抢占才能让它离开 CPU。"
-                               : "%s starts computing (%.*s): pure computation never blocks, so "
-                                 "only preemption takes the CPU away from it.",
-                            who, EV_TEXT_MAX, e->text);
+            return snprintf(
+                buf, n,
+                zh ? "%s 开始计算(%.*s):纯计算,从不阻塞,只有抢占才能让它离开 CPU。%s"
+                   : "%s starts computing (%.*s): pure computation never blocks, so "
+                     "only preemption takes the CPU away from it.%s",
+                who, EV_TEXT_MAX, e->text,
+                m->src_seen & (1u << EV_SRC_BPF)
+                    ? ""
+                    : (zh ? " 没有 bpf:/proc 不论它在运行还是在就绪队列里等 CPU,都显示 R,"
+                            "区分不了就绪和执行。"
+                          : " Without bpf, /proc shows R whether it runs or waits "
+                            "for the CPU: it cannot tell ready from running."));
         return snprintf(buf, n,
                         zh ? "%s 调用 nanosleep(%d ms):它将在内核里阻塞,不在任何运行队列里,直到"
                              "定时器到期。"

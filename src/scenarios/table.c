@@ -34,6 +34,8 @@ extern const struct scenario scenario_concurrency; /* ch10 */
 extern const struct scenario scenario_reuseaddr; /* ch3 */
 extern const struct scenario scenario_epoll_et_lt; /* ch4 */
 extern const struct scenario scenario_udp_broadcast; /* ch3 */
+extern const struct scenario scenario_layers; /* ch1 */
+extern const struct scenario scenario_http; /* ch2 */
 
 const struct scenario *const scenario_table[] = {
     &scenario_prodcons,
@@ -67,6 +69,8 @@ const struct scenario *const scenario_table[] = {
     &scenario_reuseaddr,
     &scenario_epoll_et_lt,
     &scenario_udp_broadcast,
+    &scenario_layers,
+    &scenario_http,
 };
 
 const size_t scenario_count = sizeof(scenario_table) / sizeof(scenario_table[0]);

@@ -48,8 +48,7 @@ static void keep_seg(const struct net_seg *g)
 {
     if (S->nsegs < HS_MAX_SEGS)
         S->segs[S->nsegs++] = *g;
-    char fl[32];
-    instr_note("%s %u>%u s%u", net_tcp_flags(g->flags, fl, sizeof(fl)), g->sport, g->dport, g->seq);
+    net_pkt_emit(g, NULL);
 }
 
 /* Follow the first connection's handshake; count the others. */
@@ -281,20 +280,11 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
             (long long)e->val, S ? S->backlog : 0L);
         return 1;
     }
-    if (e->kind == EV_NOTE && strncmp(e->text, "SYN ", 4) == 0) {
-        snprintf(
-            buf, n,
-            zh ? "第一次握手:客户端发送 SYN=1,seq=x(%.*s)。"
-               : "Handshake 1: the client sends SYN with its initial sequence number x (%.*s).",
-            EV_TEXT_MAX, e->text);
-        return 1;
-    }
-    if (e->kind == EV_NOTE && strncmp(e->text, "SYN|ACK", 7) == 0) {
-        snprintf(
-            buf, n,
-            zh ? "第二次握手:服务端回复 SYN=1,ACK=x+1,seq=y(%.*s)。"
-               : "Handshake 2: the server answers SYN-ACK: its own seq y and ack = x+1 (%.*s).",
-            EV_TEXT_MAX, e->text);
+    if (e->kind == EV_PKT && e->val == 0x10 && S && e->aux == (int64_t)S->synack_seq + 1) {
+        snprintf(buf, n,
+                 zh ? "第三次握手:客户端回复 ACK=y+1(ack %lld),连接建立。"
+                    : "Handshake 3: the client answers ACK = y+1 (ack %lld): established.",
+                 (long long)e->aux);
         return 1;
     }
     return net_narrate(m, e, lang, buf, n);

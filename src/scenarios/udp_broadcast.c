@@ -191,7 +191,7 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
 {
     (void)ctx;
     int zh = lang == LANG_ZH;
-    if (e->kind == EV_NOTE && strstr(e->text, "EACCES")) {
+    if (e->kind == EV_SOCK_SEND && e->item == -EACCES) {
         snprintf(buf, n,
                  zh ? "没有设置 SO_BROADCAST 就向广播地址发送,内核拒绝:EACCES。"
                     : "Sending to a broadcast address without SO_BROADCAST: the kernel refuses "

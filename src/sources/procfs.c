@@ -15,6 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#define SAMPLE_MAX 128   /* tasks read per call */
+#define SIGMASK_EVERY 3  /* signal masks every third call */
+
 static ssize_t read_small(const char *path, char *buf, size_t n)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -148,9 +151,12 @@ static void sample_task(struct model *m, struct procfs_cache *c, uint32_t i, uin
                    .pid = t->pid,
                    .tid = t->tid,
                    .obj = EV_NO_OBJ};
-    if (st.state != c->letter[i]) {
+    int s = procfs_state_of(st.state);
+    /* report a new letter, and also a state the model lost track of (a task that keeps
+     * acting is marked running by its operations; /proc sees it asleep between them) */
+    int drifted = s == TS_BLOCKED && t->state == TS_RUNNING && t->blocked_on == EV_NO_OBJ;
+    if (st.state != c->letter[i] || drifted) {
         c->letter[i] = st.state;
-        int s = procfs_state_of(st.state);
         if (s != TS__COUNT) {
             e.kind = EV_STATE;
             e.val = s;
@@ -167,21 +173,31 @@ static void sample_task(struct model *m, struct procfs_cache *c, uint32_t i, uin
         }
         c->ppid[i] = st.ppid;
     }
-    read_wchan(t);
-    read_sigmasks(t);
+    if (s == TS_BLOCKED)
+        read_wchan(t); /* only a sleeping task has a wchan worth showing */
+    else
+        t->wchan[0] = '\0';
+    if (c->tick % SIGMASK_EVERY == 0)
+        read_sigmasks(t);
 }
 
 void procfs_sample(struct model *m, struct procfs_cache *cache, uint64_t now, procfs_emit_fn emit,
                    void *arg)
 {
-    if (grow_cache(cache, m->ntasks) < 0)
+    if (grow_cache(cache, m->ntasks) < 0 || m->ntasks == 0)
         return;
-    for (uint32_t i = 0; i < m->ntasks; i++) {
+    /* at most SAMPLE_MAX live tasks per call, round robin: a run of a thousand threads is
+     * sampled over several ticks instead of in one burst of system calls */
+    uint32_t n = (uint32_t)m->ntasks, done = 0, i = cache->cursor % n;
+    for (uint32_t k = 0; k < n && done < SAMPLE_MAX; k++, i = (i + 1) % n) {
         const struct model_task *t = &m->tasks[i];
         if (t->pid <= 0 || t->state == TS_REAPED || t->state == TS_EXITED)
             continue;
         sample_task(m, cache, i, now, emit, arg);
+        done++;
     }
+    cache->cursor = i;
+    cache->tick++;
 }
 
 void procfs_cache_free(struct procfs_cache *cache)

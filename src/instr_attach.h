@@ -1,0 +1,65 @@
+/*
+ * instr_attach.h - attaching a program started by `ipcscope exec` to the run's shared region.
+ *
+ * The conductor hands the region's memfd to the program as an inherited descriptor (env
+ * IPCSCOPE_SHM_FD, IPCSCOPE_SHM_SIZE); the preload library maps it, at an address of its own,
+ * and finds the exec bookkeeping (struct instr_attach_map, at IPCSCOPE_MAP_OFF bytes into the
+ * region). Nothing in shared memory holds a pointer: objects are ids, addresses are keys.
+ */
+#ifndef IPCSCOPE_INSTR_ATTACH_H
+#define IPCSCOPE_INSTR_ATTACH_H
+
+#include "instr.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define INSTR_ATTACH_ENV_FD "IPCSCOPE_SHM_FD"
+#define INSTR_ATTACH_ENV_SIZE "IPCSCOPE_SHM_SIZE"
+#define INSTR_ATTACH_ENV_MAP "IPCSCOPE_MAP_OFF"
+#define INSTR_ATTACH_MAGIC 0x65786563u /* "exec" */
+#define INSTR_ATTACH_MAX 1024          /* address -> object entries */
+
+/* One primitive seen by the program: its address in the process that uses it (pid 0 when
+ * it is process-shared, so every process agrees on it) and the object it stands for. */
+struct instr_attach_ent {
+    uint64_t addr;
+    int32_t pid;
+    uint32_t id1; /* object id + 1; 0: a free entry */
+};
+
+/* What the preload library keeps per object besides struct instr_obj. */
+struct instr_attach_objx {
+    int32_t holder; /* mutex: tid of the holder, 0 when free */
+    int32_t depth;  /* mutex: lock depth of the holder (recursive mutexes) */
+    uint64_t ino, dev; /* pipe: the pipe's inode, to know its ends in any process */
+};
+
+struct instr_attach_map {
+    uint32_t magic;
+    _Atomic uint32_t lock; /* guards ent[], named[] and the counters */
+    uint32_t nent;
+    uint32_t named[OK__COUNT]; /* objects of each kind so far (for "sem@2") */
+    uint32_t children, threads; /* for task names */
+    _Atomic uint32_t npipes;
+    struct instr_attach_ent ent[INSTR_ATTACH_MAX];
+    struct instr_attach_objx x[INSTR_MAX_OBJS];
+};
+
+/* Map an existing region from fd (size bytes, as the creator made it) and check it is one.
+ * The mapping is independent of the creator's address. 0 with *out set, or -errno
+ * (-EINVAL when it is not an ipcscope region of that size). */
+int instr_region_attach(int fd, size_t size, struct instr_shared **out);
+
+/* Unmap a region mapped by instr_region_attach. Accepts NULL. */
+void instr_region_detach(struct instr_shared *sh);
+
+/* The exec bookkeeping at byte offset off of sh, or NULL when off is out of range or the map
+ * is not initialised. */
+struct instr_attach_map *instr_attach_map_at(struct instr_shared *sh, size_t off);
+
+/* The ring of slot, computed from offsets only (valid at any mapping address). */
+struct ring *instr_attach_ring(struct instr_shared *sh, uint32_t slot);
+
+#endif
