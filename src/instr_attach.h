@@ -31,16 +31,17 @@ struct instr_attach_ent {
 
 /* What the preload library keeps per object besides struct instr_obj. */
 struct instr_attach_objx {
-    int32_t holder; /* mutex: tid of the holder, 0 when free */
-    int32_t depth;  /* mutex: lock depth of the holder (recursive mutexes) */
+    int32_t holder;    /* mutex: tid of the holder, 0 when free */
+    int32_t depth;     /* mutex: lock depth of the holder (recursive mutexes) */
     uint64_t ino, dev; /* pipe: the pipe's inode, to know its ends in any process */
+    uint32_t by_name;  /* a named semaphore: found by its name in every process */
 };
 
 struct instr_attach_map {
     uint32_t magic;
     _Atomic uint32_t lock; /* guards ent[], named[] and the counters */
     uint32_t nent;
-    uint32_t named[OK__COUNT]; /* objects of each kind so far (for "sem@2") */
+    uint32_t named[OK__COUNT];  /* objects of each kind so far (for "sem@2") */
     uint32_t children, threads; /* for task names */
     _Atomic uint32_t npipes;
     struct instr_attach_ent ent[INSTR_ATTACH_MAX];

@@ -808,12 +808,12 @@ static int narrate_note(const struct model *m, const struct ev *e, int zh, char 
 }
 
 /* Why a task blocks on a socket (aux of the block event: WHY_*). */
-static int narrate_sock_block(const struct model *m, const struct ev *e,
-                              const struct model_obj *o, int zh, char *buf, size_t n)
+static int narrate_sock_block(const struct model *m, const struct ev *e, const struct model_obj *o,
+                              int zh, char *buf, size_t n)
 {
-    static const char *const what_en[] = {
-        "", "accept: no connection is queued", "connect: the handshake is under way",
-        "recv: nothing has arrived", "send: the buffer is full"};
+    static const char *const what_en[] = {"", "accept: no connection is queued",
+                                          "connect: the handshake is under way",
+                                          "recv: nothing has arrived", "send: the buffer is full"};
     static const char *const what_zh[] = {"", "accept:队列中没有连接", "connect:握手进行中",
                                           "recv:还没有数据到达", "send:发送缓冲区已满"};
     int w = e->aux > 0 && e->aux < 5 ? (int)e->aux : 0;

@@ -149,10 +149,10 @@ struct net_seg {
     uint64_t t_ns;
     uint8_t eth_dst[6], eth_src[6]; /* link: MAC addresses (all zero on lo) */
     uint16_t eth_proto;             /* link: EtherType (0x0800) */
-    uint32_t saddr, daddr; /* IP: host order */
-    uint8_t ttl, ihl;      /* IP header length in bytes */
-    uint16_t ip_len;       /* IP total length */
-    uint16_t sport, dport; /* TCP */
+    uint32_t saddr, daddr;          /* IP: host order */
+    uint8_t ttl, ihl;               /* IP header length in bytes */
+    uint16_t ip_len;                /* IP total length */
+    uint16_t sport, dport;          /* TCP */
     uint32_t seq, ack;
     uint8_t flags; /* TCP flags: FIN 1 SYN 2 RST 4 PSH 8 ACK 16 */
     uint16_t win, payload_len;

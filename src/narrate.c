@@ -150,8 +150,7 @@ static const struct narr NARR[] = {
     {EV_SOCK_BIND, 0,
      "%T bound %O to 127.0.0.1:%V: this address and port are how other sockets reach it.",
      "%T 把 %O 绑定到 127.0.0.1:%V：别的套接字通过这个地址和端口找到它。"},
-    {EV_SOCK_BIND, 1, "%T could not bind %O to port %I: %E.",
-     "%T 无法把 %O 绑定到端口 %I：%E。"},
+    {EV_SOCK_BIND, 1, "%T could not bind %O to port %I: %E.", "%T 无法把 %O 绑定到端口 %I：%E。"},
     {EV_SOCK_LISTEN, -1,
      "%T called listen(%V) on %O: it now only accepts. The kernel completes handshakes for it "
      "and queues the connections until accept() takes one.",
@@ -202,8 +201,7 @@ static const struct narr NARR[] = {
      "%T hands %U its interest set %O: %V fds (mask %B). It sleeps until at least one of "
      "them is ready.",
      "%T 把关注集合 %O 交给 %U：%V 个 fd（位图 %B）。它睡眠，直到其中至少一个就绪。"},
-    {EV_MUX_READY, 0,
-     "%U returned: the ready set %O holds %V fds (mask %B); %T serves only these.",
+    {EV_MUX_READY, 0, "%U returned: the ready set %O holds %V fds (mask %B); %T serves only these.",
      "%U 返回：就绪集合 %O 中有 %V 个 fd（位图 %B）；%T 只处理这些。"},
     {EV_MUX_READY, 1, "%U timed out with nothing ready; %T loops and asks again.",
      "%U 超时返回，没有就绪的 fd；%T 循环再问一次。"},
@@ -512,6 +510,12 @@ int narrate_call(const struct model *m, unsigned kind, uint32_t obj, char *buf, 
     return snprintf(buf, n, "%s", k ? k : "?");
 }
 
+static const char *errno_word(int64_t err)
+{
+    const char *s = strerrorname_np((int)err);
+    return s ? s : "?";
+}
+
 /* The value part of a brief line for the socket, multiplexing and packet kinds. */
 static int brief_sock_value(const struct ev *e, char *buf, size_t n)
 {
@@ -520,8 +524,9 @@ static int brief_sock_value(const struct ev *e, char *buf, size_t n)
     case EV_SOCK_BIND:
     case EV_SOCK_CONNECT:
         if (e->aux)
-            return snprintf(buf, n, " :%lld %s", (long long)(e->kind == EV_SOCK_BIND ? e->item : e->val),
-                            strerrorname_np((int)-e->aux) ? strerrorname_np((int)-e->aux) : "?");
+            return snprintf(buf, n, " :%lld %s",
+                            (long long)(e->kind == EV_SOCK_BIND ? e->item : e->val),
+                            errno_word(-e->aux));
         return snprintf(buf, n, " :%lld", (long long)e->val);
     case EV_SOCK_LISTEN:
         return snprintf(buf, n, " backlog %lld", (long long)e->val);
@@ -530,23 +535,26 @@ static int brief_sock_value(const struct ev *e, char *buf, size_t n)
     case EV_SOCK_SEND:
     case EV_SOCK_RECV:
         if (e->item < 0)
-            return snprintf(buf, n, " %s", strerrorname_np((int)-e->item) ? strerrorname_np((int)-e->item) : "?");
+            return snprintf(buf, n, " %s", errno_word(-e->item));
         if (e->kind == EV_SOCK_RECV && e->item == 0)
             return snprintf(buf, n, " EOF");
         return snprintf(buf, n, " %lldB %s :%lld", (long long)e->item,
                         e->kind == EV_SOCK_SEND ? "→" : "←", (long long)e->aux);
     case EV_SOCK_SHUTDOWN:
         return snprintf(buf, n, " %s",
-                        e->val == SHUT_RD ? "SHUT_RD" : e->val == SHUT_WR ? "SHUT_WR" : "SHUT_RDWR");
+                        e->val == SHUT_RD   ? "SHUT_RD"
+                        : e->val == SHUT_WR ? "SHUT_WR"
+                                            : "SHUT_RDWR");
     case EV_MUX_WAIT:
     case EV_MUX_READY:
         return snprintf(buf, n, " %s %lld fds 0x%llx",
-                        e->item >= 0 && e->item < 3 ? MUX_CALLS[e->item] : "?",
-                        (long long)e->val, (unsigned long long)e->aux);
+                        e->item >= 0 && e->item < 3 ? MUX_CALLS[e->item] : "?", (long long)e->val,
+                        (unsigned long long)e->aux);
     case EV_PKT:
-        return snprintf(buf, n, " %s %u→%u seq %lld ack %lld", tcp_flags_text(e->val, tmp, sizeof(tmp)),
-                        (unsigned)((uint64_t)e->extra >> 16 & 0xffff),
-                        (unsigned)((uint64_t)e->extra & 0xffff), (long long)e->item, (long long)e->aux);
+        return snprintf(
+            buf, n, " %s %u→%u seq %lld ack %lld", tcp_flags_text(e->val, tmp, sizeof(tmp)),
+            (unsigned)((uint64_t)e->extra >> 16 & 0xffff), (unsigned)((uint64_t)e->extra & 0xffff),
+            (long long)e->item, (long long)e->aux);
     default:
         buf[0] = '\0';
         return 0;

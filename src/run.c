@@ -35,7 +35,8 @@
 #define PROC_NS (100 * 1000 * 1000ull)
 #define SETTLE_TIMEOUT_NS (60 * 1000 * 1000ull)
 #define STEP_GIVE_UP_NS (1500 * 1000 * 1000ull)
-#define BATCH_MAX 65536
+#define BATCH_MAX 65536          /* initial size of the drain buffers */
+#define PEND_MAX (8u << 20)       /* records held between draining and applying (512 MiB) */
 
 static volatile sig_atomic_t g_worker_pgid;
 static struct run *g_track_run; /* the run whose bpf source follows new workers */
@@ -109,9 +110,10 @@ int run_open(struct run **out, const struct scenario *sc, const long *params,
         goto fail;
     }
     r->ctx.shared = instr_shared_alloc(sc->shared_size ? sc->shared_size : 1);
-    r->batch_cap = BATCH_MAX;
+    r->batch_cap = r->pend_cap = BATCH_MAX;
     r->batch = calloc(r->batch_cap, sizeof(*r->batch));
-    if (!r->batch || model_init(&r->model, 8192, 1u << 18) < 0) {
+    r->pend = calloc(r->pend_cap, sizeof(*r->pend));
+    if (!r->batch || !r->pend || model_init(&r->model, 8192, 1u << 18) < 0) {
         snprintf(err, n, "out of memory");
         goto fail;
     }
@@ -270,61 +272,89 @@ static int cmp_ev(const void *a, const void *b)
     return x->t < y->t ? -1 : x->t > y->t;
 }
 
-static void flush(struct run *r, size_t *len)
+/* Make room for want more pending records (the buffer grows up to PEND_MAX). Returns the
+ * room there is, possibly less than want, 0 when full. */
+static size_t pend_room(struct run *r, size_t want)
 {
-    qsort(r->batch, *len, sizeof(*r->batch), cmp_ev);
-    for (size_t i = 0; i < *len; i++)
-        apply(r, &r->batch[i]);
-    *len = 0;
+    if (r->npend + want > r->pend_cap && r->pend_cap < PEND_MAX) {
+        size_t ncap = r->pend_cap * 2;
+        while (ncap < r->npend + want && ncap < PEND_MAX)
+            ncap *= 2;
+        if (ncap > PEND_MAX)
+            ncap = PEND_MAX;
+        struct ev *p = realloc(r->pend, ncap * sizeof(*p));
+        if (p) {
+            r->pend = p;
+            r->pend_cap = ncap;
+        }
+    }
+    return r->pend_cap - r->npend;
 }
 
-struct batch_ctx {
-    struct run *r;
-    size_t *len;
-};
-
-static void batch_emit(const struct ev *e, void *arg)
+static void pend_bpf(const struct ev *e, void *arg)
 {
-    struct batch_ctx *b = arg;
-    if (*b->len == b->r->batch_cap)
-        flush(b->r, b->len);
-    b->r->batch[(*b->len)++] = *e;
+    struct run *r = arg;
+    if (pend_room(r, 1))
+        r->pend[r->npend++] = *e;
+    else
+        r->pend_lost++;
 }
 
-/* Move every pending record of every ring (and the bpf ring) into the model, in time order
- * within each batch; per-object order is kept by seq (see model.c). */
-static size_t drain(struct run *r)
+/* Copy whatever the rings (and the bpf ring) hold into the pending buffer. Copying is cheap,
+ * so calling this often keeps the rings from filling while the model and the trace catch up.
+ * Returns the records taken. */
+static size_t pump(struct run *r)
 {
-    size_t len = 0, total = 0;
-    instr_clock_refine(r->sh);
+    size_t total = 0;
+    uint64_t dropped = r->pend_lost;
     uint32_t ntasks = atomic_load(&r->sh->ntasks);
     if (ntasks > r->sh->max_tasks)
         ntasks = r->sh->max_tasks;
-    uint64_t dropped = 0;
     for (uint32_t s = 0; s < ntasks; s++) {
         struct ring *ring = instr_ring(r->sh, s);
-        for (;;) {
-            if (len == r->batch_cap)
-                flush(r, &len);
-            size_t room = r->batch_cap - len;
-            size_t got = ring_pop(ring, r->batch + len, room);
-            for (size_t i = len; i < len + got; i++)
-                instr_clock_convert(r->sh, &r->batch[i]);
-            len += got;
+        size_t room, got;
+        do {
+            room = pend_room(r, 4096);
+            got = ring_pop(ring, r->pend + r->npend, room);
+            for (size_t i = r->npend; i < r->npend + got; i++)
+                instr_clock_convert(r->sh, &r->pend[i]);
+            r->npend += got;
             total += got;
-            if (got < room)
-                break;
-        }
+        } while (room && got == room);
         dropped += ring_dropped(ring);
     }
     if (r->bpf) {
-        struct batch_ctx b = {r, &len};
-        bpf_source_drain(r->bpf, batch_emit, &b);
+        size_t before = r->npend;
+        bpf_source_drain(r->bpf, pend_bpf, r);
+        total += r->npend - before;
         dropped += bpf_source_lost(r->bpf);
     }
-    total += len;
-    flush(r, &len);
     r->model.dropped = dropped;
+    return total;
+}
+
+/* Move every pending record into the model and the trace, in time order within each batch
+ * (per-object order is kept by seq, see model.c). Returns the records applied. */
+static size_t drain(struct run *r)
+{
+    instr_clock_refine(r->sh);
+    size_t total = pump(r);
+    while (r->npend) {
+        struct ev *work = r->pend;
+        size_t n = r->npend, cap = r->pend_cap;
+        r->pend = r->batch;
+        r->pend_cap = r->batch_cap;
+        r->npend = 0;
+        r->batch = work;
+        r->batch_cap = cap;
+
+        qsort(r->batch, n, sizeof(*r->batch), cmp_ev);
+        for (size_t i = 0; i < n; i++) {
+            apply(r, &r->batch[i]);
+            if ((i & 4095) == 4095)
+                total += pump(r);
+        }
+    }
     return total;
 }
 
@@ -854,6 +884,7 @@ void run_close(struct run *r)
         fclose(r->trace);
     model_free(&r->model);
     free(r->batch);
+    free(r->pend);
     instr_region_destroy(r->sh);
     free(r);
 }

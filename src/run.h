@@ -58,8 +58,11 @@ struct run {
     char check_why[256];
 
     FILE *trace;
-    struct ev *batch; /* drain buffer */
+    struct ev *batch; /* records being applied */
     size_t batch_cap;
+    struct ev *pend; /* records taken from the rings, not yet applied */
+    size_t pend_cap, npend;
+    uint64_t pend_lost; /* kernel records refused because pend was at its limit */
 
     int procfs_on;
     struct bpf_source *bpf;

@@ -18,6 +18,7 @@ FILE *trace_create(const char *path, const char *scenario, json_t *params, char 
         snprintf(err, n, "cannot write trace %s: %s", path, strerror(errno));
         return NULL;
     }
+    setvbuf(f, NULL, _IOFBF, 1 << 20);
     char when[64];
     time_t now = time(NULL);
     struct tm tm;

@@ -392,3 +392,127 @@ Test(scenario_net, epoll_edge_triggered_goes_silent_with_bytes_unread, .timeout 
     cr_assert_eq(num(et, "bytes_read"), 128);
     cr_assert_geq(count_ev(r, "note", "epoll_ctl ADD"), 2);
 }
+
+/* ---- chapter 1 and HTTP ---- */
+
+Test(scenario_net, http_answers_every_request_200_with_its_body, .timeout = 60)
+{
+    const char *p[] = {"clients=3", "requests=3", "gap_ms=10", NULL};
+    struct run *r = run_scenario("http", p);
+    cr_assert_eq(num(r->snap, "requests"), 9, "the server parsed every request line");
+    cr_assert_eq(num(r->snap, "responses"), 9);
+    cr_assert_eq(num(r->snap, "status_200"), 9, "every response must be 200");
+    cr_assert_eq(num(r->snap, "bodies_intact"), 9, "every body must arrive intact");
+    json_t *bytes = json_object_get(r->snap, "bytes");
+    cr_assert_gt(num(bytes, "sent"), 0);
+    cr_assert_eq(num(bytes, "sent"), num(bytes, "received"), "bytes lost on the way");
+    cr_assert_str_eq(str(r->snap, "status_line"), "HTTP/1.0 200 OK");
+    cr_assert_eq(strncmp(str(r->snap, "request_line"), "GET /client-", 12), 0);
+    cr_assert_eq(count_obj_ev(r, "sock_accept", "http-listen", 0), 9, "one connection a request");
+    uint16_t port = (uint16_t)num(r->snap, "port");
+    cr_assert(kernel_saw(r, port, 0, 10), "the kernel never showed :%u in LISTEN", port);
+}
+
+/* The segment of the capture with these flags, or NULL. */
+static json_t *seg_with(json_t *segs, const char *flags)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(segs, i, s) if (strcmp(str(s, "flags"), flags) == 0) return s;
+    return NULL;
+}
+
+Test(scenario_net, layers_shows_each_layer_of_one_http_request, .timeout = 60)
+{
+    struct run *r = run_scenario("layers", NULL);
+    json_t *l = json_object_get(r->snap, "layers");
+    json_t *app = json_object_get(l, "application"), *tr = json_object_get(l, "transport");
+    json_t *net = json_object_get(l, "network"), *link = json_object_get(l, "link");
+    cr_assert_not_null(app);
+    cr_assert_str_eq(str(app, "request_line"), "GET /index.html HTTP/1.0");
+    cr_assert_str_eq(str(app, "status_line"), "HTTP/1.0 200 OK");
+    cr_assert(json_is_true(json_object_get(app, "body_intact")));
+    cr_assert_str_eq(str(link, "interface"), "lo");
+    cr_assert_str_eq(str(link, "ethertype"), "0x0800");
+    cr_assert_str_eq(str(net, "src"), "127.0.0.1");
+    cr_assert_str_eq(str(net, "dst"), "127.0.0.1");
+    cr_assert_eq(count_ev(r, "var", NULL), 4, "one step per layer: application to link");
+    if (geteuid() != 0)
+        cr_skip_test("packet capture needs root (CAP_NET_RAW); capture is %s",
+                     str(r->snap, "capture"));
+    cr_assert_str_eq(str(r->snap, "capture"), "on");
+    cr_assert_str_eq(str(tr, "source"), "capture");
+    long long cport = num(tr, "client_port"), sport = num(tr, "server_port");
+    json_t *segs = json_object_get(tr, "segments");
+    json_t *syn = seg_with(segs, "SYN"), *synack = seg_with(segs, "SYN|ACK");
+    cr_assert(syn && synack, "the capture lacks the handshake");
+    cr_assert_eq(num(syn, "sport"), cport);
+    cr_assert_eq(num(syn, "dport"), sport);
+    cr_assert_eq(num(synack, "sport"), sport);
+    cr_assert_eq(num(synack, "dport"), cport);
+    cr_assert_eq(num(synack, "ack"), (num(syn, "seq") + 1) & 0xffffffffLL, "SYN-ACK acks x+1");
+    long long iplen = num(net, "total_length"), req = num(app, "request_bytes");
+    cr_assert(iplen >= 20 + 20 + req && iplen <= 20 + 60 + req,
+              "IP total length %lld = IP header + TCP header + the %lld-byte request", iplen, req);
+    cr_assert_eq(num(net, "ttl"), 64);
+    cr_assert_eq(count_ev(r, "pkt", NULL), (int)json_array_size(segs));
+    cr_assert_str_eq(str(link, "dst_mac"), "00:00:00:00:00:00");
+}
+
+Test(scenario_net, layers_without_capture_uses_tcp_info_and_says_why, .timeout = 60)
+{
+    const char *p[] = {"capture=0", "ttl=9", NULL};
+    struct run *r = run_scenario("layers", p);
+    json_t *l = json_object_get(r->snap, "layers");
+    json_t *tr = json_object_get(l, "transport");
+    cr_assert_str_eq(str(r->snap, "capture"), "off: capture=0");
+    cr_assert_str_eq(str(tr, "source"), "tcp_info");
+    cr_assert_gt(num(json_object_get(tr, "tcp_info"), "segs_out"), 2, "handshake + request");
+    cr_assert_eq(num(json_object_get(l, "network"), "ttl"), 9);
+    cr_assert_eq(count_ev(r, "pkt", NULL), 0);
+}
+
+/* ---- keypress actions, through their parameters ---- */
+
+Test(scenario_net, udp_echo_extra_senders_get_their_datagrams_back, .timeout = 60)
+{
+    const char *p[] = {"clients=2", "messages=2", "extra=2", NULL};
+    struct run *r = run_scenario("udp-echo", p);
+    cr_assert_eq(num(r->snap, "echoed_ok"), 6);
+    cr_assert_eq(json_array_size(json_object_get(r->snap, "sender_ports")), 4);
+}
+
+Test(scenario_net, udp_broadcast_more_messages_reach_every_receiver, .timeout = 60)
+{
+    const char *p[] = {"receivers=2", "messages=2", "more=2", NULL};
+    struct run *r = run_scenario("udp-broadcast", p);
+    json_t *got = json_object_get(r->snap, "received"), *g;
+    size_t i;
+    json_array_foreach(got, i, g) cr_assert_eq(json_integer_value(g), 4);
+}
+
+Test(scenario_net, epoll_server_serves_a_client_that_joins_late, .timeout = 60)
+{
+    const char *p[] = {"clients=2", "messages=2", "extra=2", NULL};
+    struct run *r = run_scenario("epoll-server", p);
+    cr_assert_eq(num(r->snap, "served"), 4);
+    cr_assert_eq(num(r->snap, "echoed_ok"), 8);
+}
+
+Test(scenario_net, threading_server_starts_a_handler_for_an_added_client, .timeout = 60)
+{
+    const char *p[] = {"clients=2", "messages=2", "gap_ms=50", "extra=1", NULL};
+    struct run *r = run_scenario("threading-server", p);
+    cr_assert_eq(num(r->snap, "handled"), 3);
+    cr_assert_eq(num(r->snap, "handlers"), 3);
+}
+
+Test(scenario_net, epoll_partial_sends_are_all_read_in_both_modes, .timeout = 60)
+{
+    const char *p[] = {"read_size=16", "chunk=64", "pause_ms=300", "partial=2", NULL};
+    struct run *r = run_scenario("epoll-et-lt", p);
+    long long want = 128 + num(r->snap, "partial_bytes");
+    cr_assert_eq(num(r->snap, "partial_bytes"), 64);
+    cr_assert_eq(num(json_object_get(r->snap, "lt"), "bytes_read"), want);
+    cr_assert_eq(num(json_object_get(r->snap, "et"), "bytes_read"), want);
+}

@@ -17,8 +17,8 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <link.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -40,9 +40,8 @@
 #define SHM_FD_FLOOR 900 /* the memfd is moved up here, out of the program's way */
 #define COND_VERSION "GLIBC_2.3.2"
 
-int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
-                      void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
-                      void *stack_end);
+int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv, void (*init)(void),
+                      void (*fini)(void), void (*rtld_fini)(void), void *stack_end);
 
 /* ---- the real functions ---- */
 
@@ -63,8 +62,7 @@ static int (*real_pthread_cond_timedwait)(pthread_cond_t *, pthread_mutex_t *,
                                           const struct timespec *);
 static int (*real_pthread_cond_signal)(pthread_cond_t *);
 static int (*real_pthread_cond_broadcast)(pthread_cond_t *);
-static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
-                                  void *);
+static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 static void (*real_pthread_exit)(void *);
 static pid_t (*real_fork)(void);
 static pid_t (*real_waitpid)(pid_t, int *, int);
@@ -77,8 +75,8 @@ static int (*real_pipe2)(int[2], int);
 static ssize_t (*real_read)(int, void *, size_t);
 static ssize_t (*real_write)(int, const void *, size_t);
 static int (*real_close)(int);
-static int (*real___libc_start_main)(int (*)(int, char **, char **), int, char **,
-                                     void (*)(void), void (*)(void), void (*)(void), void *);
+static int (*real___libc_start_main)(int (*)(int, char **, char **), int, char **, void (*)(void),
+                                     void (*)(void), void (*)(void), void *);
 
 /* The next definition of name after this library; condition variables by their current
  * version (a plain dlsym may hand out the pre-2.3.2 compatibility one). */
@@ -99,11 +97,11 @@ static void *resolve(const char *name)
 
 /* ---- state ---- */
 
-static struct instr_shared *g_sh;    /* NULL: not under ipcscope, pass everything through */
+static struct instr_shared *g_sh; /* NULL: not under ipcscope, pass everything through */
 static struct instr_attach_map *g_map;
-static char g_prog[16];              /* the program's short name */
-static int g_proc_slot = -1;         /* this process's own task (its main thread) */
-static int g_exit_done;              /* task_exit already recorded for this process */
+static char g_prog[16];      /* the program's short name */
+static int g_proc_slot = -1; /* this process's own task (its main thread) */
+static int g_exit_done;      /* task_exit already recorded for this process */
 static int (*g_main)(int, char **, char **);
 
 static TLS int tl_slot = -1;
@@ -147,16 +145,28 @@ static void push(struct ev *e)
 
 static void emit(uint16_t kind, uint32_t obj, int64_t val, int64_t item, int64_t aux)
 {
-    struct ev e = {.kind = kind, .task = (uint32_t)tl_slot, .pid = tl_pid, .tid = tl_tid,
-                   .obj = obj, .val = val, .item = item, .aux = aux};
+    struct ev e = {.kind = kind,
+                   .task = (uint32_t)tl_slot,
+                   .pid = tl_pid,
+                   .tid = tl_tid,
+                   .obj = obj,
+                   .val = val,
+                   .item = item,
+                   .aux = aux};
     push(&e);
 }
 
 /* An operation on o, numbered by the object's own seq. */
 static void op(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux)
 {
-    struct ev e = {.kind = kind, .task = (uint32_t)tl_slot, .pid = tl_pid, .tid = tl_tid,
-                   .obj = o->id, .val = val, .item = item, .aux = aux};
+    struct ev e = {.kind = kind,
+                   .task = (uint32_t)tl_slot,
+                   .pid = tl_pid,
+                   .tid = tl_tid,
+                   .obj = o->id,
+                   .val = val,
+                   .item = item,
+                   .aux = aux};
     tl_busy++;
     e.seq = atomic_fetch_add_explicit(&o->seq, 1, memory_order_relaxed);
     push(&e);
@@ -167,8 +177,13 @@ static void op(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, in
 static void emit_for(uint32_t slot, uint16_t kind, int64_t val, int64_t aux)
 {
     struct instr_task *t = &g_sh->tasks[slot];
-    struct ev e = {.kind = kind, .task = slot, .pid = t->pid, .tid = t->tid, .obj = EV_NO_OBJ,
-                   .val = val, .aux = aux};
+    struct ev e = {.kind = kind,
+                   .task = slot,
+                   .pid = t->pid,
+                   .tid = t->tid,
+                   .obj = EV_NO_OBJ,
+                   .val = val,
+                   .aux = aux};
     push(&e);
 }
 
@@ -200,7 +215,7 @@ static void gate(uint16_t kind, uint32_t obj)
     atomic_store(&t->gate_ticket, atomic_load(&g_sh->gate_grants));
     atomic_store(&t->gate, GS_WAITING);
     while (atomic_load(&t->gate) != GS_GRANTED && atomic_load(&g_sh->gate_hold)) {
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+        struct timespec ts = {.tv_sec = 1, .tv_nsec = 0}; /* a safety net only */
         syscall(SYS_futex, (uint32_t *)&t->gate, FUTEX_WAIT, GS_WAITING, &ts, NULL, 0);
     }
     atomic_store(&t->gate, GS_FREE);
@@ -216,14 +231,23 @@ static void bind_slot(int slot)
     tl_ended = 0;
 }
 
-/* Take a new slot for the calling thread and announce it. Returns the slot or -1. */
-static int task_begin(const char *name, int kind, int32_t ppid)
+/* Take the next free slot, or -1. As in instr.c, the creator reserves it (before fork or
+ * pthread_create), so slots are in creation order whatever the scheduling. */
+static int reserve_slot(void)
 {
     uint32_t slot = atomic_fetch_add(&g_sh->ntasks, 1);
     if (slot >= g_sh->max_tasks) {
         atomic_fetch_sub(&g_sh->ntasks, 1);
         return -1;
     }
+    return (int)slot;
+}
+
+/* Make the calling thread the task in slot (reserved) and announce it. Returns slot. */
+static int task_begin_in(int slot, const char *name, int kind, int32_t ppid)
+{
+    if (slot < 0)
+        return -1;
     struct instr_task *t = &g_sh->tasks[slot];
     snprintf(t->name, sizeof(t->name), "%s", name);
     t->pid = getpid();
@@ -231,9 +255,9 @@ static int task_begin(const char *name, int kind, int32_t ppid)
     t->ppid = ppid;
     t->kind = (uint32_t)kind;
     atomic_store(&t->used, 1);
-    bind_slot((int)slot);
+    bind_slot(slot);
     emit(EV_TASK_START, EV_NO_OBJ, 0, kind, ppid);
-    return (int)slot;
+    return slot;
 }
 
 /* The slot the conductor (or our image before an exec) already gave this process, or -1. */
@@ -427,14 +451,41 @@ static struct instr_attach_ent *map_slot(void)
 
 struct obj_spec {
     int kind;
-    int shared;       /* usable from several processes at the same address */
-    size_t psize;     /* sizeof the primitive, for array names */
+    int shared;   /* usable from several processes at the same address */
+    size_t psize; /* sizeof the primitive, for array names */
     int64_t init, cap;
     const char *name; /* NULL: from the symbol table, else "sem@N" */
     int fresh;        /* an init call: forget what was at this address before */
+    int by_name;      /* sem_open: the same name is the same object, wherever mapped */
 };
 
-/* The object for the primitive at addr, registered on first sight. NULL when full. */
+/* The named (sem_open) object called name, or NULL. Under the map lock. */
+static struct instr_obj *named_obj(int kind, const char *name)
+{
+    uint32_t n = atomic_load(&g_sh->nobjs);
+    for (uint32_t i = 0; i < n && i < INSTR_MAX_OBJS; i++)
+        if (g_sh->objs[i].kind == (uint32_t)kind && g_map->x[i].by_name &&
+            strncmp(g_sh->objs[i].name, name, INSTR_NAME_MAX - 1) == 0)
+            return &g_sh->objs[i];
+    return NULL;
+}
+
+/* A new object for the primitive at addr, named as sp says. Under the map lock. */
+static struct instr_obj *obj_new_at(const void *addr, const struct obj_spec *sp)
+{
+    char name[INSTR_NAME_MAX];
+    if (sp->name)
+        snprintf(name, sizeof(name), "%s", sp->name);
+    else if (!elf_name(addr, sp->psize, name, sizeof(name)))
+        snprintf(name, sizeof(name), "%s@%u", kind_prefix(sp->kind), ++g_map->named[sp->kind]);
+    struct instr_obj *o = obj_create(name, sp->kind, sp->init, sp->cap);
+    if (o)
+        g_map->x[o->id].by_name = (uint32_t)sp->by_name;
+    return o;
+}
+
+/* The object for the primitive at addr, registered on first sight. NULL when a table is
+ * full (the primitive then runs unobserved). */
 static struct instr_obj *obj_at(const void *addr, const struct obj_spec *sp)
 {
     map_lock();
@@ -445,17 +496,13 @@ static struct instr_obj *obj_at(const void *addr, const struct obj_spec *sp)
     }
     struct instr_obj *o = e ? &g_sh->objs[e->id1 - 1] : NULL;
     struct instr_attach_ent *slot = o ? NULL : map_slot();
-    if (slot) {
-        char name[INSTR_NAME_MAX];
-        if (sp->name)
-            snprintf(name, sizeof(name), "%s", sp->name);
-        else if (!elf_name(addr, sp->psize, name, sizeof(name)))
-            snprintf(name, sizeof(name), "%s@%u", kind_prefix(sp->kind), ++g_map->named[sp->kind]);
-        o = obj_create(name, sp->kind, sp->init, sp->cap);
-        if (o)
-            *slot = (struct instr_attach_ent){(uint64_t)(uintptr_t)addr, sp->shared ? 0 : getpid(),
-                                              o->id + 1};
-    }
+    if (slot && sp->by_name)
+        o = named_obj(sp->kind, sp->name);
+    if (slot && !o)
+        o = obj_new_at(addr, sp);
+    if (slot && o)
+        *slot = (struct instr_attach_ent){(uint64_t)(uintptr_t)addr, sp->shared ? 0 : getpid(),
+                                          o->id + 1};
     map_unlock();
     return o;
 }
@@ -494,7 +541,8 @@ static struct instr_obj *sem_obj(sem_t *s)
 {
     int v = 0;
     sem_getvalue(s, &v);
-    struct obj_spec sp = {OK_SEMAPHORE, sem_shared(s), sizeof(sem_t), v, 0, NULL, 0};
+    struct obj_spec sp = {
+        .kind = OK_SEMAPHORE, .shared = sem_shared(s), .psize = sizeof(sem_t), .init = v};
     return obj_at(s, &sp);
 }
 
@@ -502,7 +550,11 @@ EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
 {
     int rc = REAL(sem_init)(s, pshared, value);
     if (rc == 0 && active()) {
-        struct obj_spec sp = {OK_SEMAPHORE, pshared != 0, sizeof(sem_t), value, 0, NULL, 1};
+        struct obj_spec sp = {.kind = OK_SEMAPHORE,
+                              .shared = pshared != 0,
+                              .psize = sizeof(sem_t),
+                              .init = value,
+                              .fresh = 1};
         obj_at(s, &sp);
     }
     return rc;
@@ -526,7 +578,11 @@ EXPORT sem_t *sem_open(const char *name, int oflag, ...)
     if (s != SEM_FAILED && active()) {
         int v = 0;
         sem_getvalue(s, &v);
-        struct obj_spec sp = {OK_SEMAPHORE, 1, sizeof(sem_t), v, 0, name + (name[0] == '/'), 0};
+        struct obj_spec sp = {.kind = OK_SEMAPHORE,
+                              .psize = sizeof(sem_t),
+                              .init = v,
+                              .name = name + (name[0] == '/'),
+                              .by_name = 1};
         obj_at(s, &sp);
     }
     return s;
@@ -632,7 +688,7 @@ EXPORT int sem_post(sem_t *s)
 static struct instr_obj *mutex_obj(pthread_mutex_t *m, int fresh)
 {
     int shared = (m->__data.__kind & 128) != 0; /* glibc PTHREAD_MUTEX_PSHARED_BIT */
-    struct obj_spec sp = {OK_MUTEX, shared, sizeof(*m), 0, 0, NULL, fresh};
+    struct obj_spec sp = {.kind = OK_MUTEX, .shared = shared, .psize = sizeof(*m), .fresh = fresh};
     return obj_at(m, &sp);
 }
 
@@ -730,7 +786,7 @@ EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 static struct instr_obj *cond_obj(pthread_cond_t *c)
 {
     int shared = c->__data.__wrefs & 1; /* glibc: bit 0 = process-shared */
-    struct obj_spec sp = {OK_CONDVAR, shared, sizeof(*c), 0, 0, NULL, 0};
+    struct obj_spec sp = {.kind = OK_CONDVAR, .shared = shared, .psize = sizeof(*c)};
     return obj_at(c, &sp);
 }
 
@@ -749,8 +805,7 @@ static int cond_wait_common(pthread_cond_t *c, pthread_mutex_t *m, const struct 
     op(om, EV_MUTEX_RELEASE, 0, 0, 0);
     op(oc, EV_COND_WAIT, 0, om->id, 1);
     mark_blocked(oc);
-    int rc = abstime ? REAL(pthread_cond_timedwait)(c, m, abstime)
-                     : REAL(pthread_cond_wait)(c, m);
+    int rc = abstime ? REAL(pthread_cond_timedwait)(c, m, abstime) : REAL(pthread_cond_wait)(c, m);
     mark_blocked(NULL);
     x->holder = tl_tid;
     x->depth = depth > 0 ? depth : 1;
@@ -808,7 +863,7 @@ static void pipe_register(const int fds[2])
     int cap = fcntl(fds[0], F_GETPIPE_SZ);
     if (cap < 0 || fstat(fds[0], &st) < 0)
         return;
-    struct obj_spec sp = {OK_PIPE, 1, 1, 0, cap, NULL, 1};
+    struct obj_spec sp = {.kind = OK_PIPE, .shared = 1, .psize = 1, .cap = cap, .fresh = 1};
     char name[INSTR_NAME_MAX];
     map_lock();
     snprintf(name, sizeof(name), "pipe@%u", ++g_map->named[OK_PIPE]);
@@ -928,11 +983,12 @@ EXPORT pid_t fork(void)
     char name[INSTR_NAME_MAX];
     next_task_name(name, sizeof(name), 0);
     pid_t parent = getpid();
+    int slot = reserve_slot();
     pid_t pid = REAL(fork)();
     if (pid == 0) {
         tl_slot = -1;
         g_exit_done = 0;
-        g_proc_slot = task_begin(name, TK_PROCESS, parent);
+        g_proc_slot = task_begin_in(slot, name, TK_PROCESS, parent);
     }
     if (pid >= 0 && tl_slot >= 0)
         emit(EV_FORK_RET, EV_NO_OBJ, pid, 0, 0);
@@ -987,6 +1043,7 @@ EXPORT void _Exit(int status)
 
 struct thread_start {
     char name[INSTR_NAME_MAX];
+    int slot;
     void *(*fn)(void *);
     void *arg;
 };
@@ -996,19 +1053,19 @@ static void *thread_trampoline(void *p)
     struct thread_start ts = *(struct thread_start *)p;
     free(p);
     if (g_sh)
-        task_begin(ts.name, TK_THREAD, getpid());
+        task_begin_in(ts.slot, ts.name, TK_THREAD, getpid());
     void *ret = ts.fn(ts.arg);
     thread_end(ret);
     return ret;
 }
 
-EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
-                          void *arg)
+EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
     struct thread_start *ts = active() ? malloc(sizeof(*ts)) : NULL;
     if (!ts)
         return REAL(pthread_create)(th, attr, fn, arg);
     next_task_name(ts->name, sizeof(ts->name), 1);
+    ts->slot = reserve_slot();
     ts->fn = fn;
     ts->arg = arg;
     int rc = REAL(pthread_create)(th, attr, thread_trampoline, ts);
@@ -1037,8 +1094,7 @@ EXPORT int __libc_start_main(int (*main)(int, char **, char **), int argc, char 
                              void *stack_end)
 {
     g_main = main;
-    return REAL(__libc_start_main)(main_trampoline, argc, argv, init, fini, rtld_fini,
-                                   stack_end);
+    return REAL(__libc_start_main)(main_trampoline, argc, argv, init, fini, rtld_fini, stack_end);
 }
 
 /* ---- attaching ---- */
@@ -1091,6 +1147,6 @@ __attribute__((constructor)) static void preload_init(void)
     if (slot >= 0)
         bind_slot(slot); /* started by the conductor, or our own exec: keep the task */
     else
-        slot = task_begin(g_prog, TK_PROCESS, getppid());
+        slot = task_begin_in(reserve_slot(), g_prog, TK_PROCESS, getppid());
     g_proc_slot = slot;
 }

@@ -33,6 +33,8 @@ struct el_shared {
     _Atomic int wakeups[2], eof[2];
     _Atomic long bytes[2];
     _Atomic long silent_unread[2]; /* most bytes left unread while epoll_wait said nothing */
+    _Atomic int pending;           /* partial sends asked for (the 'p' key), not yet made */
+    _Atomic long extra_bytes;      /* bytes those sends added to each connection */
 };
 
 static struct el_shared *S;
@@ -42,6 +44,8 @@ static const struct scenario_param params[] = {
     {"chunk", "bytes the client sends each time", "客户端每次发送的字节数", 1, 1024, 64},
     {"pause_ms", "client's pause between its two chunks", "客户端两次发送之间的停顿毫秒数", 50,
      5000, 500},
+    {"partial", "partial sends the 'p' key adds at start (headless tests)",
+     "开始时按 'p' 增加的部分发送次数", 0, 5, 0},
 };
 
 static long mono_ms(void)
@@ -134,6 +138,28 @@ static int server(void *arg)
     return 0;
 }
 
+/* Make the partial sends asked for: half a chunk on each connection, a new edge for ET. */
+static void send_partials(struct net_sock *s, const char *data)
+{
+    size_t half = (size_t)(S->chunk + 1) / 2;
+    while (atomic_load(&S->pending) > 0) {
+        atomic_fetch_sub(&S->pending, 1);
+        for (int k = 0; k < 2; k++)
+            net_send(&s[k], data, half);
+        atomic_fetch_add(&S->extra_bytes, (long)half);
+        atomic_store(&S->last_send_ms, mono_ms());
+    }
+}
+
+/* The client's pause between chunks, making partial sends as they are asked for. */
+static void pause_and_send(struct net_sock *s, const char *data)
+{
+    for (long left = S->pause_ms; left > 0 && !net_stopping(); left -= 10) {
+        send_partials(s, data);
+        net_sleep_ms(left < 10 ? left : 10);
+    }
+}
+
 static int client(void *arg)
 {
     (void)arg;
@@ -151,11 +177,26 @@ static int client(void *arg)
         for (int k = 0; k < 2; k++)
             net_send(&s[k], data, (size_t)S->chunk);
         atomic_store(&S->last_send_ms, mono_ms());
-        net_sleep_ms(S->pause_ms);
+        pause_and_send(s, data);
     }
+    send_partials(s, data);
     atomic_store(&S->client_done, 1);
     for (int k = 0; k < 2; k++)
         net_close(&s[k]);
+    return 0;
+}
+
+/* The 'p' action: the client sends half a chunk more on each connection. */
+static int act_partial(struct scn_ctx *ctx, char *msg, size_t n)
+{
+    (void)ctx;
+    if (atomic_load(&S->client_done)) {
+        snprintf(msg, n, "the client has already finished");
+        return -ESRCH;
+    }
+    atomic_fetch_add(&S->pending, 1);
+    snprintf(msg, n, "the client sends %ld more bytes on each connection: a new edge for ET",
+             (S->chunk + 1) / 2);
     return 0;
 }
 
@@ -165,6 +206,9 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     S->read_size = scn_param(ctx, "read_size");
     S->chunk = scn_param(ctx, "chunk");
     S->pause_ms = scn_param(ctx, "pause_ms");
+    for (long k = scn_param(ctx, "partial"); k > 0; k--)
+        act_partial(ctx, err, n);
+    err[0] = '\0';
     pid_t pid = instr_spawn("server", server, NULL, 0);
     if (pid >= 0)
         pid = instr_spawn("client", client, NULL, 0);
@@ -177,10 +221,11 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
 {
     (void)ctx;
     (void)m;
+    long want = 2 * S->chunk + atomic_load(&S->extra_bytes);
     for (int k = 0; k < 2; k++)
-        if (atomic_load(&S->bytes[k]) != 2 * S->chunk) {
+        if (atomic_load(&S->bytes[k]) != want) {
             snprintf(why, n, "%s: %ld of %ld bytes read", k ? "et" : "lt",
-                     atomic_load(&S->bytes[k]), 2 * S->chunk);
+                     atomic_load(&S->bytes[k]), want);
             return -1;
         }
     if (S->read_size < S->chunk && atomic_load(&S->silent_unread[ET]) <= 0) {
@@ -208,6 +253,7 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
                             json_integer(atomic_load(&S->silent_unread[i])));
         json_object_set_new(out, k[i], j);
     }
+    json_object_set_new(out, "partial_bytes", json_integer(atomic_load(&S->extra_bytes)));
 }
 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
@@ -227,6 +273,10 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     return net_narrate(m, e, lang, buf, n);
 }
 
+static const struct scenario_action actions[] = {
+    {'p', "send a partial message now", "现在发送一段不完整的消息", act_partial},
+};
+
 const struct scenario scenario_epoll_et_lt = {
     .id = "epoll-et-lt",
     .chapter = 4,
@@ -243,6 +293,8 @@ const struct scenario scenario_epoll_et_lt = {
         "只唤醒一次,剩下的数据无人理会,直到新数据到来。使用 ET 时要一直读到 EAGAIN。",
     .params = params,
     .nparams = sizeof(params) / sizeof(params[0]),
+    .actions = actions,
+    .nactions = sizeof(actions) / sizeof(actions[0]),
     .shared_size = sizeof(struct el_shared),
     .setup = setup,
     .check = check,

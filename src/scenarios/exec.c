@@ -125,7 +125,8 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     struct instr_attach_map *map = ctx->shared;
     map->magic = INSTR_ATTACH_MAGIC;
 
-    struct exec_child a = {.shm_fd = -1, .out_fd = -1, .map_off = (size_t)((char *)map - (char *)sh)};
+    struct exec_child a = {
+        .shm_fd = -1, .out_fd = -1, .map_off = (size_t)((char *)map - (char *)sh)};
     int rc = 0;
     if (g_prog.preload[0] && (a.shm_fd = region_fd(sh)) < 0) {
         rc = a.shm_fd;
@@ -229,8 +230,9 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_t *argv = json_array();
     for (char *const *a = g_prog.argv; a && *a; a++)
         json_array_append_new(argv, line_json(*a, strlen(*a)));
-    json_object_set_new(out, "program", json_pack("{s:s, s:o, s:b}", "path", g_prog.path, "argv",
-                                                  argv, "instrumented", g_prog.preload[0] != 0));
+    json_object_set_new(out, "program",
+                        json_pack("{s:s, s:o, s:b}", "path", g_prog.path, "argv", argv,
+                                  "instrumented", g_prog.preload[0] != 0));
     json_object_set_new(out, "program_exit", exit_json(m));
     json_object_set_new(out, "program_output", output_json());
 }

@@ -195,8 +195,8 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
     (void)m;
     long want = S->clients * S->requests;
     if (atomic_load(&S->responses) != want || atomic_load(&S->ok_200) != want) {
-        snprintf(why, n, "%d of %ld requests answered 200 (%d responses)",
-                 atomic_load(&S->ok_200), want, atomic_load(&S->responses));
+        snprintf(why, n, "%d of %ld requests answered 200 (%d responses)", atomic_load(&S->ok_200),
+                 want, atomic_load(&S->responses));
         return -1;
     }
     if (atomic_load(&S->bodies_ok) != want) {
@@ -279,9 +279,10 @@ const struct scenario scenario_http = {
                   "the server reads to the empty line, parses the request line, answers with "
                   "\"HTTP/1.0 200 OK\", headers, an empty line and the body, then closes. The "
                   "client reads until EOF and checks status and body.",
-    .summary_zh = "一个运行在 127.0.0.1 上的迷你 HTTP/1.0 服务端。每个请求一个 TCP 连接:connect,"
-                  "发送 \"GET /路径 HTTP/1.0\"、头部和一个空行;服务端读到空行,解析请求行,回答 "
-                  "\"HTTP/1.0 200 OK\"、头部、空行和正文,然后关闭。客户端读到 EOF,检查状态码和正文。",
+    .summary_zh =
+        "一个运行在 127.0.0.1 上的迷你 HTTP/1.0 服务端。每个请求一个 TCP 连接:connect,"
+        "发送 \"GET /路径 HTTP/1.0\"、头部和一个空行;服务端读到空行,解析请求行,回答 "
+        "\"HTTP/1.0 200 OK\"、头部、空行和正文,然后关闭。客户端读到 EOF,检查状态码和正文。",
     .params = params,
     .nparams = sizeof(params) / sizeof(params[0]),
     .shared_size = sizeof(struct ht_shared),

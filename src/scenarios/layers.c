@@ -41,6 +41,7 @@ struct ly_shared {
     int capture_fd, capture_errno; /* fd for the capture task; errno when it is off */
     _Atomic int port, cport, capture_ready, client_closed, capture_done, got_200, body_ok;
     int request_bytes, response_bytes, sent_ttl, mtu;
+    uint32_t laddr, raddr; /* the client's socket addresses (host order) */
     char request_line[LY_TEXT], status_line[LY_TEXT];
     struct ly_tcpinfo ti;
     int nsegs;
@@ -110,9 +111,9 @@ static int answer(struct net_sock *c)
     int len = (int)S->body_bytes;
     for (int i = 0; i < len; i++)
         body[i] = (char)('a' + i % 26);
-    int hl = snprintf(head, sizeof(head),
-                      "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n",
-                      len);
+    int hl =
+        snprintf(head, sizeof(head),
+                 "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n", len);
     if (net_send(c, head, (size_t)hl) < 0 || net_send(c, body, (size_t)len) < 0)
         return 1;
     S->response_bytes = hl + len;
@@ -144,14 +145,20 @@ static void read_tcp_info(int fd)
     memset(&ti, 0, sizeof(ti));
     if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
         return;
-    S->ti = (struct ly_tcpinfo){ti.tcpi_state,      ti.tcpi_snd_mss,  ti.tcpi_rcv_mss,
-                                ti.tcpi_rtt,        ti.tcpi_segs_out, ti.tcpi_segs_in,
-                                ti.tcpi_total_retrans, ti.tcpi_bytes_acked,
-                                ti.tcpi_bytes_received};
+    S->ti = (struct ly_tcpinfo){ti.tcpi_state,         ti.tcpi_snd_mss,     ti.tcpi_rcv_mss,
+                                ti.tcpi_rtt,           ti.tcpi_segs_out,    ti.tcpi_segs_in,
+                                ti.tcpi_total_retrans, ti.tcpi_bytes_acked, ti.tcpi_bytes_received};
 }
 
 static void read_link_facts(int fd)
 {
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    if (getsockname(fd, (struct sockaddr *)&a, &alen) == 0)
+        S->laddr = ntohl(a.sin_addr.s_addr);
+    alen = sizeof(a);
+    if (getpeername(fd, (struct sockaddr *)&a, &alen) == 0)
+        S->raddr = ntohl(a.sin_addr.s_addr);
     int ttl = 0;
     socklen_t len = sizeof(ttl);
     if (getsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, &len) == 0)
@@ -312,13 +319,13 @@ static json_t *layer_transport(void)
         json_array_append_new(segs, seg_json(&S->segs[i]));
     json_object_set_new(t, "segments", segs);
     const struct ly_tcpinfo *ti = &S->ti;
-    json_object_set_new(
-        t, "tcp_info",
-        json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:I}", "state",
-                  net_state_name((int)ti->state), "snd_mss", ti->snd_mss, "rcv_mss", ti->rcv_mss,
-                  "rtt_us", ti->rtt_us, "segs_out", ti->segs_out, "segs_in", ti->segs_in,
-                  "retrans", ti->retrans, "bytes_acked", (json_int_t)ti->bytes_acked,
-                  "bytes_received", (json_int_t)ti->bytes_received));
+    json_object_set_new(t, "tcp_info",
+                        json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:I}", "state",
+                                  net_state_name((int)ti->state), "snd_mss", ti->snd_mss, "rcv_mss",
+                                  ti->rcv_mss, "rtt_us", ti->rtt_us, "segs_out", ti->segs_out,
+                                  "segs_in", ti->segs_in, "retrans", ti->retrans, "bytes_acked",
+                                  (json_int_t)ti->bytes_acked, "bytes_received",
+                                  (json_int_t)ti->bytes_received));
     return t;
 }
 
@@ -330,11 +337,9 @@ static void ip_text(uint32_t a, char *out, size_t n)
 static json_t *layer_network(void)
 {
     const struct net_seg *g = request_seg();
-    char src[16] = "127.0.0.1", dst[16] = "127.0.0.1";
-    if (g) {
-        ip_text(g->saddr, src, sizeof(src));
-        ip_text(g->daddr, dst, sizeof(dst));
-    }
+    char src[16], dst[16];
+    ip_text(g ? g->saddr : S->laddr, src, sizeof(src));
+    ip_text(g ? g->daddr : S->raddr, dst, sizeof(dst));
     json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "protocol", "IPv4", "src", src, "dst", dst,
                           "source", g ? "capture" : "socket addresses");
     json_object_set_new(j, "ttl", json_integer(g ? g->ttl : S->sent_ttl));

@@ -20,8 +20,9 @@
 #include <sys/socket.h>
 
 struct ra_shared {
-    long original_reuse;
-    _Atomic int port, time_wait_seen, done;
+    _Atomic long original_reuse; /* the 't' key flips it until the server has used it */
+    _Atomic int port, time_wait_seen, done, decided;
+    int used_reuse;            /* what the first listener really did */
     int err_without, err_with; /* 0 = bound, else errno */
 };
 
@@ -54,7 +55,9 @@ static int server(void *arg)
     char buf[64];
     if (net_socket(&ls, "listener", SOCK_STREAM) < 0)
         return 1;
-    if (S->original_reuse)
+    atomic_store(&S->decided, 1);
+    S->used_reuse = (int)atomic_load(&S->original_reuse);
+    if (S->used_reuse)
         net_setsockopt(&ls, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
     if (net_bind(&ls, 0) < 0 || net_listen(&ls, 1) < 0)
         return 1;
@@ -84,6 +87,21 @@ static int client(void *arg)
     while (net_recv(&s, buf, sizeof(buf)) > 0) /* until the server's FIN */
         ;
     net_close(&s);
+    return 0;
+}
+
+/* The 't' action: flip SO_REUSEADDR on the first listener, before it is set up. */
+static int act_toggle(struct scn_ctx *ctx, char *msg, size_t n)
+{
+    (void)ctx;
+    if (atomic_load(&S->decided)) {
+        snprintf(msg, n, "too late: the listener exists; run again with original_reuse=%d",
+                 !S->original_reuse);
+        return -EBUSY;
+    }
+    long now = !atomic_load(&S->original_reuse);
+    atomic_store(&S->original_reuse, now);
+    snprintf(msg, n, "the first listener will %s SO_REUSEADDR", now ? "set" : "not set");
     return 0;
 }
 
@@ -117,7 +135,7 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
                  result(S->err_without));
         return -1;
     }
-    int want = S->original_reuse ? 0 : EADDRINUSE;
+    int want = S->used_reuse ? 0 : EADDRINUSE;
     if (S->err_with != want) {
         snprintf(why, n, "bind with SO_REUSEADDR gave %s, want %s", result(S->err_with),
                  result(want));
@@ -132,7 +150,7 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     (void)m;
     json_object_set_new(out, "port", json_integer(atomic_load(&S->port)));
     json_object_set_new(out, "time_wait_seen", json_boolean(atomic_load(&S->time_wait_seen)));
-    json_object_set_new(out, "original_had_reuseaddr", json_boolean(S->original_reuse));
+    json_object_set_new(out, "original_had_reuseaddr", json_boolean(S->used_reuse));
     json_object_set_new(out, "bind_without_reuseaddr", json_string(result(S->err_without)));
     json_object_set_new(out, "bind_with_reuseaddr", json_string(result(S->err_with)));
 }
@@ -154,6 +172,11 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     return net_narrate(m, e, lang, buf, n);
 }
 
+static const struct scenario_action actions[] = {
+    {'t', "toggle SO_REUSEADDR on the first listener", "切换第一个监听套接字的 SO_REUSEADDR",
+     act_toggle},
+};
+
 const struct scenario scenario_reuseaddr = {
     .id = "reuseaddr",
     .chapter = 3,
@@ -169,6 +192,8 @@ const struct scenario scenario_reuseaddr = {
         "在 Linux 上旧的监听套接字也必须设置过这个选项。",
     .params = params,
     .nparams = sizeof(params) / sizeof(params[0]),
+    .actions = actions,
+    .nactions = sizeof(actions) / sizeof(actions[0]),
     .shared_size = sizeof(struct ra_shared),
     .setup = setup,
     .check = check,

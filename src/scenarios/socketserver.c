@@ -29,6 +29,7 @@ struct ss_shared {
     int threads; /* 0 forking, 1 threading */
     long clients, messages, gap_ms;
     _Atomic int port, accepted, handled, echoed_ok, active, max_active, reaped;
+    _Atomic int target, started; /* clients to accept (the 'c' key adds one); started */
     _Atomic int32_t handler_pids[SS_MAX], handler_tids[SS_MAX];
 };
 
@@ -38,6 +39,8 @@ static const struct scenario_param params[] = {
     {"clients", "clients (one handler each)", "客户端数(每个一个处理者)", 1, SS_MAX, 3},
     {"messages", "lines each client sends", "每个客户端发送的行数", 1, 20, 3},
     {"gap_ms", "pause between a client's lines", "客户端每行之间的停顿毫秒数", 0, 5000, 100},
+    {"extra", "clients the 'c' key adds at start (headless tests)", "开始时按 'c' 增加的客户端数",
+     0, 4, 0},
 };
 
 struct ss_job {
@@ -104,7 +107,7 @@ static int server(void *arg)
         return 1;
     atomic_store(&S->port, ls.lport);
     int k = 0;
-    for (; k < S->clients; k++) {
+    for (; k < atomic_load(&S->target) && k < SS_MAX; k++) {
         char name[INSTR_NAME_MAX];
         snprintf(name, sizeof(name), "conn-%d", k + 1);
         if (net_accept(&ls, &jobs[k].conn, name) < 0)
@@ -148,7 +151,46 @@ static int client(void *arg)
 
 static uint32_t max_tasks(const struct scn_ctx *ctx)
 {
-    return (uint32_t)(2 * scn_param(ctx, "clients") + 16);
+    (void)ctx;
+    return (uint32_t)(2 * SS_MAX + 16);
+}
+
+/* Start the next client; counted in target unless the caller already counted it. */
+static int spawn_client(char *err, size_t n, int counted)
+{
+    int idx = atomic_fetch_add(&S->started, 1);
+    if (idx >= SS_MAX) {
+        atomic_fetch_sub(&S->started, 1);
+        snprintf(err, n, "at most %d clients", SS_MAX);
+        return -ENOSPC;
+    }
+    if (!counted)
+        atomic_fetch_add(&S->target, 1);
+    char name[32];
+    snprintf(name, sizeof(name), "client-%d", idx + 1);
+    pid_t pid = instr_spawn(name, client, (void *)(intptr_t)idx, 0);
+    if (pid < 0) {
+        if (!counted)
+            atomic_fetch_sub(&S->target, 1);
+        snprintf(err, n, "cannot start %s: %s", name, strerror((int)-pid));
+        return (int)pid;
+    }
+    return 0;
+}
+
+/* The 'c' action: one more client, so one more handler. */
+static int act_add_client(struct scn_ctx *ctx, char *msg, size_t n)
+{
+    (void)ctx;
+    if (atomic_load(&S->accepted) >= atomic_load(&S->target)) {
+        snprintf(msg, n, "the server has stopped accepting");
+        return -ESRCH;
+    }
+    int rc = spawn_client(msg, n, 0);
+    if (rc == 0)
+        snprintf(msg, n, "client-%d connects: the server starts one more handler for it",
+                 atomic_load(&S->started));
+    return rc;
 }
 
 static int setup_kind(struct scn_ctx *ctx, int threads, char *err, size_t n)
@@ -158,15 +200,23 @@ static int setup_kind(struct scn_ctx *ctx, int threads, char *err, size_t n)
     S->clients = scn_param(ctx, "clients");
     S->messages = scn_param(ctx, "messages");
     S->gap_ms = scn_param(ctx, "gap_ms");
-    pid_t pid = instr_spawn("server", server, NULL, 0);
-    for (long i = 0; pid >= 0 && i < S->clients; i++) {
-        char name[32];
-        snprintf(name, sizeof(name), "client-%d", (int)i + 1);
-        pid = instr_spawn(name, client, (void *)(intptr_t)i, 0);
+    long all = S->clients + scn_param(ctx, "extra");
+    if (all > SS_MAX) {
+        snprintf(err, n, "clients + extra: at most %d", SS_MAX);
+        return -EINVAL;
     }
-    if (pid < 0)
-        snprintf(err, n, "cannot start a worker: %s", strerror((int)-pid));
-    return pid < 0 ? (int)pid : 0;
+    atomic_store(&S->target, (int)all); /* before the server looks at it */
+    pid_t pid = instr_spawn("server", server, NULL, 0);
+    if (pid < 0) {
+        snprintf(err, n, "cannot start the server: %s", strerror((int)-pid));
+        return (int)pid;
+    }
+    for (long i = 0; i < all; i++) {
+        int rc = spawn_client(err, n, 1);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 static int setup_forking(struct scn_ctx *c, char *e, size_t n)
@@ -182,7 +232,7 @@ static int setup_threading(struct scn_ctx *c, char *e, size_t n)
 static int distinct_handlers(void)
 {
     int d = 0;
-    for (int i = 0; i < S->clients; i++) {
+    for (int i = 0; i < atomic_load(&S->target) && i < SS_MAX; i++) {
         int32_t id =
             S->threads ? atomic_load(&S->handler_tids[i]) : atomic_load(&S->handler_pids[i]);
         int dup = id == 0;
@@ -198,22 +248,22 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
 {
     (void)ctx;
     (void)m;
-    if (atomic_load(&S->handled) != S->clients) {
-        snprintf(why, n, "%d of %ld clients were handled", atomic_load(&S->handled), S->clients);
+    int want = atomic_load(&S->target);
+    if (atomic_load(&S->handled) != want) {
+        snprintf(why, n, "%d of %d clients were handled", atomic_load(&S->handled), want);
         return -1;
     }
-    if (atomic_load(&S->echoed_ok) != S->clients * S->messages) {
+    if (atomic_load(&S->echoed_ok) != want * S->messages) {
         snprintf(why, n, "%d of %ld lines came back", atomic_load(&S->echoed_ok),
-                 S->clients * S->messages);
+                 want * S->messages);
         return -1;
     }
-    if (distinct_handlers() != S->clients) {
-        snprintf(why, n, "%d distinct handlers for %ld clients", distinct_handlers(), S->clients);
+    if (distinct_handlers() != want) {
+        snprintf(why, n, "%d distinct handlers for %d clients", distinct_handlers(), want);
         return -1;
     }
-    if (!S->threads && atomic_load(&S->reaped) != S->clients) {
-        snprintf(why, n, "the server reaped %d of %ld handlers", atomic_load(&S->reaped),
-                 S->clients);
+    if (!S->threads && atomic_load(&S->reaped) != want) {
+        snprintf(why, n, "the server reaped %d of %d handlers", atomic_load(&S->reaped), want);
         return -1;
     }
     return 0;
@@ -231,7 +281,7 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "max_concurrent_handlers", json_integer(atomic_load(&S->max_active)));
     json_object_set_new(out, "reaped", json_integer(atomic_load(&S->reaped)));
     json_t *ids = json_array();
-    for (int i = 0; i < S->clients; i++)
+    for (int i = 0; i < atomic_load(&S->target) && i < SS_MAX; i++)
         json_array_append_new(ids, json_integer(S->threads ? atomic_load(&S->handler_tids[i])
                                                            : atomic_load(&S->handler_pids[i])));
     json_object_set_new(out, "handler_ids", ids);
@@ -244,10 +294,15 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     return net_narrate(m, e, lang, buf, n);
 }
 
+static const struct scenario_action actions[] = {
+    {'c', "connect another client", "再连接一个客户端", act_add_client},
+};
+
 #define SS_COMMON                                                                                  \
     .chapter = 11, .params = params, .nparams = sizeof(params) / sizeof(params[0]),                \
     .shared_size = sizeof(struct ss_shared), .max_tasks = max_tasks, .check = check,               \
-    .snapshot = snapshot, .narrate = narrate
+    .snapshot = snapshot, .narrate = narrate, .actions = actions,                                  \
+    .nactions = sizeof(actions) / sizeof(actions[0])
 
 const struct scenario scenario_forking_server = {
     .id = "forking-server",

@@ -26,6 +26,7 @@
 struct ub_shared {
     long receivers, messages;
     _Atomic int port, bound, denied_errno, fallback, sent_datagrams;
+    _Atomic int total, sender_done; /* messages to broadcast (the 'm' key adds one) */
     _Atomic int got[UB_MAX];
     _Atomic uint32_t rport[UB_MAX]; /* each receiver's own unicast port (fallback) */
 };
@@ -35,14 +36,22 @@ static struct ub_shared *S;
 static const struct scenario_param params[] = {
     {"receivers", "receiver processes", "接收进程数", 1, UB_MAX, 3},
     {"messages", "broadcasts to send", "广播的消息数", 1, 20, 3},
+    {"more", "messages the 'm' key adds at start (headless tests)", "开始时按 'm' 增加的消息数", 0,
+     5, 0},
 };
+
+/* Receiver idx has everything there will be. */
+static int all_received(int idx)
+{
+    return atomic_load(&S->sender_done) && atomic_load(&S->got[idx]) >= atomic_load(&S->total);
+}
 
 /* Receive one datagram on whichever socket has one (the broadcast one, or the unicast
  * fallback). 0 or -1. */
-static int receive_one(struct net_sock *b, struct net_sock *u)
+static int receive_one(struct net_sock *b, struct net_sock *u, int idx)
 {
     char buf[128];
-    for (int t = 0; t < NET_WAIT_MS / 50 && !net_stopping(); t++) {
+    for (int t = 0; t < NET_WAIT_MS / 50 && !net_stopping() && !all_received(idx); t++) {
         struct pollfd p[2] = {{.fd = b->fd, .events = POLLIN}, {.fd = u->fd, .events = POLLIN}};
         if (poll(p, 2, 50) <= 0)
             continue;
@@ -71,11 +80,11 @@ static int receiver(void *arg)
         return 1;
     atomic_store(&S->rport[idx], u.lport);
     atomic_fetch_add(&S->bound, 1);
-    while (atomic_load(&S->got[idx]) < S->messages && receive_one(&s, &u) == 0)
+    while (!all_received(idx) && receive_one(&s, &u, idx) == 0)
         atomic_fetch_add(&S->got[idx], 1);
     net_close(&s);
     net_close(&u);
-    return atomic_load(&S->got[idx]) == S->messages ? 0 : 1;
+    return atomic_load(&S->got[idx]) == atomic_load(&S->total) ? 0 : 1;
 }
 
 static int all_bound(void)
@@ -112,7 +121,7 @@ static int sender(void *arg)
     ssize_t r = net_sendto(&s, "no permission", 13, UB_BCAST, port); /* no SO_BROADCAST yet */
     atomic_store(&S->denied_errno, r < 0 ? (int)-r : 0);
     net_setsockopt(&s, SOL_SOCKET, SO_BROADCAST, 1, "SO_BROADCAST");
-    for (int k = 0; k < S->messages; k++) {
+    for (int k = 0; k < atomic_load(&S->total); k++) {
         int len = snprintf(msg, sizeof(msg), "broadcast %d", k + 1);
         if (!atomic_load(&S->fallback) && net_sendto(&s, msg, (size_t)len, UB_BCAST, port) == len)
             atomic_fetch_add(&S->sent_datagrams, 1);
@@ -126,6 +135,7 @@ static int sender(void *arg)
                            (uint16_t)atomic_load(&S->rport[i])) == len)
                 atomic_fetch_add(&S->sent_datagrams, 1);
     }
+    atomic_store(&S->sender_done, 1);
     net_close(&s);
     return 0;
 }
@@ -135,11 +145,27 @@ static uint32_t max_tasks(const struct scn_ctx *ctx)
     return (uint32_t)(scn_param(ctx, "receivers") + 16);
 }
 
+/* The 'm' action: one more broadcast, which every receiver gets. */
+static int act_more(struct scn_ctx *ctx, char *msg, size_t n)
+{
+    (void)ctx;
+    if (atomic_load(&S->sender_done)) {
+        snprintf(msg, n, "the sender has already finished");
+        return -ESRCH;
+    }
+    int k = atomic_fetch_add(&S->total, 1) + 1;
+    snprintf(msg, n, "broadcast %d: one sendto, every receiver gets a copy", k);
+    return 0;
+}
+
 static int setup(struct scn_ctx *ctx, char *err, size_t n)
 {
     S = ctx->shared;
     S->receivers = scn_param(ctx, "receivers");
     S->messages = scn_param(ctx, "messages");
+    atomic_store(&S->total, (int)S->messages);
+    for (long k = scn_param(ctx, "more"); k > 0; k--)
+        act_more(ctx, err, n);
     pid_t pid = 0;
     for (long i = 0; pid >= 0 && i < S->receivers; i++) {
         char name[32];
@@ -158,9 +184,9 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
     (void)ctx;
     (void)m;
     for (int i = 0; i < S->receivers; i++)
-        if (atomic_load(&S->got[i]) != S->messages) {
-            snprintf(why, n, "receiver-%d got %d of %ld messages", i + 1, atomic_load(&S->got[i]),
-                     S->messages);
+        if (atomic_load(&S->got[i]) != atomic_load(&S->total)) {
+            snprintf(why, n, "receiver-%d got %d of %d messages", i + 1, atomic_load(&S->got[i]),
+                     atomic_load(&S->total));
             return -1;
         }
     if (atomic_load(&S->denied_errno) != EACCES) {
@@ -201,6 +227,10 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     return net_narrate(m, e, lang, buf, n);
 }
 
+static const struct scenario_action actions[] = {
+    {'m', "broadcast one more message", "再广播一条消息", act_more},
+};
+
 const struct scenario scenario_udp_broadcast = {
     .id = "udp-broadcast",
     .chapter = 3,
@@ -216,6 +246,8 @@ const struct scenario scenario_udp_broadcast = {
         "该选项时内核拒绝发送(EACCES)。",
     .params = params,
     .nparams = sizeof(params) / sizeof(params[0]),
+    .actions = actions,
+    .nactions = sizeof(actions) / sizeof(actions[0]),
     .shared_size = sizeof(struct ub_shared),
     .max_tasks = max_tasks,
     .setup = setup,

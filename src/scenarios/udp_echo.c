@@ -21,6 +21,7 @@
 struct ue_shared {
     long clients, messages, gap_ms;
     _Atomic int port, served, echoed_ok, senders_seen, boundaries_kept;
+    _Atomic int target, extras; /* datagrams the server answers; extra senders started */
     _Atomic uint32_t sender_ports[16];
 };
 
@@ -31,7 +32,11 @@ static const struct scenario_param params[] = {
     {"messages", "datagrams each client sends", "每个客户端发送的数据报数", 1, 50, 3},
     {"gap_ms", "pause between a client's datagrams", "客户端每个数据报之间的停顿毫秒数", 0, 5000,
      50},
+    {"extra", "one-datagram senders the 'd' key adds at start (headless tests)",
+     "开始时按 'd' 增加的单个数据报发送者数", 0, 4, 0},
 };
+
+#define UE_MAX_EXTRA 8
 
 static void note_sender(uint16_t port)
 {
@@ -53,8 +58,7 @@ static int server(void *arg)
     if (net_socket(&s, "server-udp", SOCK_DGRAM) < 0 || net_bind(&s, 0) < 0)
         return 1;
     atomic_store(&S->port, s.lport);
-    long want = S->clients * S->messages;
-    while (atomic_load(&S->served) < want) {
+    while (atomic_load(&S->served) < atomic_load(&S->target)) {
         uint16_t from = 0;
         ssize_t r = net_recvfrom(&s, buf, sizeof(buf), &from);
         if (r < 0)
@@ -64,7 +68,7 @@ static int server(void *arg)
             atomic_fetch_add(&S->served, 1);
     }
     net_close(&s);
-    return atomic_load(&S->served) == want ? 0 : 1;
+    return atomic_load(&S->served) == atomic_load(&S->target) ? 0 : 1;
 }
 
 static int client(void *arg)
@@ -93,9 +97,57 @@ static int client(void *arg)
     return 0;
 }
 
+/* A one-shot sender: a new socket, one datagram, its echo, close. No connection to set up. */
+static int extra_sender(void *arg)
+{
+    int idx = (int)(intptr_t)arg;
+    char name[INSTR_NAME_MAX], line[64], back[128];
+    snprintf(name, sizeof(name), "extra-%d-udp", idx + 1);
+    struct net_sock s;
+    if (!net_wait_flag(&S->port) || net_socket(&s, name, SOCK_DGRAM) < 0 || net_bind(&s, 0) < 0)
+        return 1;
+    int len = snprintf(line, sizeof(line), "extra-%d one more datagram", idx + 1);
+    ssize_t r = -1;
+    if (net_sendto(&s, line, (size_t)len, INADDR_LOOPBACK, (uint16_t)S->port) == len)
+        r = net_recvfrom(&s, back, sizeof(back), NULL);
+    if (r == len && memcmp(line, back, (size_t)len) == 0)
+        atomic_fetch_add(&S->echoed_ok, 1);
+    if (r == len)
+        atomic_fetch_add(&S->boundaries_kept, 1);
+    net_close(&s);
+    return 0;
+}
+
 static uint32_t max_tasks(const struct scn_ctx *ctx)
 {
-    return (uint32_t)(scn_param(ctx, "clients") + 16);
+    return (uint32_t)(scn_param(ctx, "clients") + UE_MAX_EXTRA + 16);
+}
+
+/* The 'd' action (and the extra parameter): one more sender, one more datagram. */
+static int act_datagram(struct scn_ctx *ctx, char *msg, size_t n)
+{
+    (void)ctx;
+    if (atomic_load(&S->served) >= atomic_load(&S->target) && atomic_load(&S->port)) {
+        snprintf(msg, n, "the server has already finished");
+        return -ESRCH;
+    }
+    int idx = atomic_fetch_add(&S->extras, 1);
+    if (idx >= UE_MAX_EXTRA) {
+        atomic_fetch_sub(&S->extras, 1);
+        snprintf(msg, n, "at most %d extra senders", UE_MAX_EXTRA);
+        return -ENOSPC;
+    }
+    atomic_fetch_add(&S->target, 1);
+    char name[32];
+    snprintf(name, sizeof(name), "extra-%d", idx + 1);
+    pid_t pid = instr_spawn(name, extra_sender, (void *)(intptr_t)idx, 0);
+    if (pid < 0) {
+        atomic_fetch_sub(&S->target, 1);
+        snprintf(msg, n, "cannot start %s: %s", name, strerror((int)-pid));
+        return (int)pid;
+    }
+    snprintf(msg, n, "%s sends one datagram: no connect, no accept, the server just answers", name);
+    return 0;
 }
 
 static int setup(struct scn_ctx *ctx, char *err, size_t n)
@@ -104,29 +156,38 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     S->clients = scn_param(ctx, "clients");
     S->messages = scn_param(ctx, "messages");
     S->gap_ms = scn_param(ctx, "gap_ms");
+    atomic_store(&S->target, (int)(S->clients * S->messages));
     pid_t pid = instr_spawn("server", server, NULL, 0);
     for (long k = 0; pid >= 0 && k < S->clients; k++) {
         char name[32];
         snprintf(name, sizeof(name), "client-%d", (int)k + 1);
         pid = instr_spawn(name, client, (void *)(intptr_t)k, 0);
     }
-    if (pid < 0)
+    if (pid < 0) {
         snprintf(err, n, "cannot start a worker: %s", strerror((int)-pid));
-    return pid < 0 ? (int)pid : 0;
+        return (int)pid;
+    }
+    for (long k = scn_param(ctx, "extra"); k > 0; k--) {
+        int rc = act_datagram(ctx, err, n);
+        if (rc < 0)
+            return rc;
+    }
+    err[0] = '\0';
+    return 0;
 }
 
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
     (void)ctx;
     (void)m;
-    long want = S->clients * S->messages;
+    int want = atomic_load(&S->target);
     if (atomic_load(&S->echoed_ok) != want) {
-        snprintf(why, n, "%d of %ld datagrams came back intact", atomic_load(&S->echoed_ok), want);
+        snprintf(why, n, "%d of %d datagrams came back intact", atomic_load(&S->echoed_ok), want);
         return -1;
     }
-    if (atomic_load(&S->senders_seen) != S->clients) {
+    if (atomic_load(&S->senders_seen) != S->clients + atomic_load(&S->extras)) {
         snprintf(why, n, "the server saw %d sender ports, want %ld", atomic_load(&S->senders_seen),
-                 S->clients);
+                 S->clients + atomic_load(&S->extras));
         return -1;
     }
     return 0;
@@ -153,6 +214,10 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     return net_narrate(m, e, lang, buf, n);
 }
 
+static const struct scenario_action actions[] = {
+    {'d', "send one more datagram (a new sender)", "再发送一个数据报(新的发送者)", act_datagram},
+};
+
 const struct scenario scenario_udp_echo = {
     .id = "udp-echo",
     .chapter = 3,
@@ -167,6 +232,8 @@ const struct scenario scenario_udp_echo = {
                   "状态、没有握手;每次 recvfrom 恰好返回一个数据报。",
     .params = params,
     .nparams = sizeof(params) / sizeof(params[0]),
+    .actions = actions,
+    .nactions = sizeof(actions) / sizeof(actions[0]),
     .shared_size = sizeof(struct ue_shared),
     .max_tasks = max_tasks,
     .setup = setup,
