@@ -60,17 +60,17 @@
     X(EV_VAR, "var")                     /* item=variable index; val=its value now */           \
     X(EV_REPARENT, "reparent")           /* val=new ppid; aux=old ppid (an orphan adopted) */   \
     X(EV_ACTION, "action")               /* a keypress action of the scenario; item=key */      \
-    X(EV_SOCK_BIND, "sock_bind")         /* val=local port (0 on failure); aux=-errno */        \
-    X(EV_SOCK_LISTEN, "sock_listen")     /* val=backlog */                                      \
+    X(EV_SOCK_BIND, "sock_bind")         /* val=local port (0 on failure); item=asked port; aux=-errno */ \
+    X(EV_SOCK_LISTEN, "sock_listen")     /* val=backlog; aux=-errno */                          \
     X(EV_SOCK_ACCEPT, "sock_accept")     /* obj=listener; item=new socket obj; val=peer port */ \
     X(EV_SOCK_CONNECT, "sock_connect")   /* val=remote port; aux=-errno (0 ok) */               \
-    X(EV_SOCK_SEND, "sock_send")         /* item=bytes; val=bytes queued after; aux=peer port */ \
-    X(EV_SOCK_RECV, "sock_recv")         /* item=bytes (0=EOF); val=bytes still queued */        \
+    X(EV_SOCK_SEND, "sock_send")         /* item=bytes (-errno on failure); val=bytes queued after; aux=peer port; extra=1 UDP */ \
+    X(EV_SOCK_RECV, "sock_recv")         /* item=bytes (0=EOF); val=bytes still queued; aux=peer port; extra=1 UDP */ \
     X(EV_SOCK_SHUTDOWN, "sock_shutdown") /* val=how (SHUT_RD/WR/RDWR) */                        \
     X(EV_SOCK_CLOSE, "sock_close")                                                              \
     X(EV_MUX_WAIT, "mux_wait")           /* obj=interest set; val=fds; aux=fd bitmask; item=0 select 1 poll 2 epoll */ \
-    X(EV_MUX_READY, "mux_ready")         /* obj=ready set; val=fds ready; aux=fd bitmask */      \
-    X(EV_PKT, "pkt")                     /* capture: val=tcp flags; item=seq; aux=ack; extra=sport<<16|dport */
+    X(EV_MUX_READY, "mux_ready")         /* obj=ready set; val=fds ready; aux=fd bitmask; item as mux_wait */ \
+    X(EV_PKT, "pkt")                     /* capture: val=tcp flags; item=seq; aux=ack; extra=sport<<16|dport; obj optional */
 
 enum ev_kind {
 #define EV_ENUM(e, s) e,
