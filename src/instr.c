@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 static struct instr_shared *g_sh;
+static int g_fd = -1; /* the memfd behind g_sh (close-on-exec) */
 void (*instr_spawn_hook)(pid_t pid);
 static __thread int tl_slot = -1;
 static __thread struct ring *tl_ring;
@@ -191,17 +192,31 @@ int instr_region_create(struct instr_shared **out, uint32_t max_tasks, uint32_t 
     sh->ring_cap = instr_ring(sh, 0)->cap;
     g_sh = sh;
     *out = sh;
+    if (g_fd >= 0)
+        close(g_fd);
+    g_fd = fd; /* kept for `ipcscope exec`, which hands it to the program */
+    fd = -1;
 cleanup:
-    close(fd);
+    if (fd >= 0)
+        close(fd);
     return rc;
+}
+
+int instr_region_fd(void)
+{
+    return g_sh ? g_fd : -1;
 }
 
 void instr_region_destroy(struct instr_shared *sh)
 {
     if (!sh)
         return;
-    if (g_sh == sh)
+    if (g_sh == sh) {
         g_sh = NULL;
+        if (g_fd >= 0)
+            close(g_fd);
+        g_fd = -1;
+    }
     tl_slot = -1;
     tl_ring = NULL;
     munmap(sh, sh->size);

@@ -101,6 +101,8 @@ int instr_region_create(struct instr_shared **out, uint32_t max_tasks, uint32_t 
                         size_t arena);
 void instr_region_destroy(struct instr_shared *sh); /* accepts NULL */
 struct instr_shared *instr_region(void);
+/* The memfd behind this process's region (close-on-exec; do not close it), or -1. */
+int instr_region_fd(void);
 /* Make sh (mapped by this process, e.g. attached from an inherited memfd) this process's
  * region. */
 void instr_region_use(struct instr_shared *sh);

@@ -6,6 +6,7 @@
  * snapshot as JSON (--json) or as a readable summary; everything else goes to the TUI.
  */
 #define _GNU_SOURCE
+#include "exec_cmd.h"
 #include "loop.h"
 #include "model.h"
 #include "run.h"
@@ -30,6 +31,12 @@
 
 #define EXIT_USAGE 2
 
+#ifdef IPCSCOPE_NO_UI
+#define IPCSCOPE_EXEC_TUI NULL
+#else
+#define IPCSCOPE_EXEC_TUI ui_main
+#endif
+
 static const char *const themes[] = {"dark", "light", "high-contrast", "monochrome",
                                      "colorblind"};
 
@@ -50,6 +57,8 @@ static const char usage_text[] =
     "      --no-bpf            do not load the eBPF probes\n"
     "  ipcscope replay FILE [--headless] [--json]   rebuild a run's final state from a trace\n"
     "  ipcscope export FILE --perfetto OUT.json     convert a trace for ui.perfetto.dev\n"
+    "  ipcscope exec [--record FILE] [--headless [--json]] [--duration S] [--no-bpf]\n"
+    "                -- PROGRAM [ARGS...]     watch your own program (LD_PRELOAD)\n"
     "  ipcscope --help | --version\n"
     "\n"
     "Exit codes: 0 success, 1 runtime failure, 2 usage error.\n"
@@ -544,6 +553,8 @@ int main(int argc, char **argv)
     const struct scenario *sc = NULL;
     c.opts.lang = default_lang();
     install_crash_handlers();
+    if (argc > 1 && strcmp(argv[1], "exec") == 0) /* before getopt: the program's options */
+        return exec_main(argc, argv, 2, IPCSCOPE_EXEC_TUI);
 
     int rc = parse_args(argc, argv, &c, &sc);
     if (rc)
@@ -580,9 +591,5 @@ int main(int argc, char **argv)
             return usage_error("export needs a trace and --perfetto OUT.json");
         return cmd_export(&c);
     }
-    if (strcmp(c.cmd, "exec") == 0) {
-        fputs("ipcscope: exec is not available in this version yet\n", stderr);
-        return 1;
-    }
-    return usage_error("unknown command '%s'; expected list, run, replay or export", c.cmd);
+    return usage_error("unknown command '%s'; expected list, run, replay, export or exec", c.cmd);
 }

@@ -12,7 +12,7 @@
 #include <string.h>
 
 static const char *const chapter_titles[][2] = {
-    {NULL, NULL},
+    {"Your program", "你的程序"},
     {"Network layers", "网络分层"},
     {"TCP", "TCP"},
     {"UDP", "UDP"},
@@ -29,7 +29,7 @@ static const char *const chapter_titles[][2] = {
 const char *scenario_chapter_title(int chapter, int lang)
 {
     int n = (int)(sizeof(chapter_titles) / sizeof(chapter_titles[0]));
-    if (chapter < 1 || chapter >= n)
+    if (chapter < 0 || chapter >= n)
         return NULL;
     return chapter_titles[chapter][lang == LANG_ZH ? 1 : 0];
 }

@@ -1,5 +1,8 @@
 # The scenario sources: one line per scenario (plus helpers they share).
 set(SCENARIO_SOURCES
+    src/scenarios/exec.c
+    src/exec_cmd.c
+    src/instr_attach.c
     src/scenarios/table.c
     src/scenarios/prodcons.c
     src/scenarios/fork.c

@@ -22,7 +22,11 @@
 #include <unistd.h>
 
 #define TICK_MS 250
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define STACK_BYTES (1024 * 1024) /* sanitizers need deeper stacks */
+#else
 #define STACK_BYTES (128 * 1024)
+#endif
 
 struct th_shared {
     struct instr_obj *join;
