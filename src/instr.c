@@ -483,9 +483,9 @@ void instr_gate(uint16_t kind, uint32_t obj)
     atomic_store(&t->gate_ticket, atomic_load(&g_sh->gate_grants));
     atomic_store(&t->gate, GS_WAITING);
     for (;;) {
-        if (atomic_load(&t->gate) == GS_GRANTED || !atomic_load(&g_sh->gate_hold))
-            break;
-        struct timespec ts = {.tv_sec = 1, .tv_nsec = 0}; /* a safety net only */
+        if (atomic_load(&t->gate) != GS_WAITING || !atomic_load(&g_sh->gate_hold))
+            break; /* granted one action, or released by run mode */
+        struct timespec ts = {.tv_sec = 10, .tv_nsec = 0}; /* a safety net only */
         futex(&t->gate, FUTEX_WAIT, GS_WAITING, &ts);
     }
     atomic_store(&t->gate, GS_FREE);

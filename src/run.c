@@ -32,7 +32,8 @@
 #define POLL_NS (2 * 1000 * 1000ull)       /* while events flow */
 #define POLL_IDLE_NS (50 * 1000 * 1000ull) /* when nothing happened for a while */
 #define IDLE_AFTER 25                      /* quiet polls before slowing down */
-#define PROC_NS (100 * 1000 * 1000ull)
+#define PROC_NS (100 * 1000 * 1000ull)      /* /proc sampling while events flow */
+#define PROC_IDLE_NS (500 * 1000 * 1000ull) /* and when the run is quiet */
 #define SETTLE_TIMEOUT_NS (60 * 1000 * 1000ull)
 #define STEP_GIVE_UP_NS (1500 * 1000 * 1000ull)
 #define BATCH_MAX 65536          /* initial size of the drain buffers */
@@ -509,9 +510,13 @@ static void release_all(struct run *r)
 {
     atomic_store(&r->sh->gate_hold, 0);
     uint32_t ntasks = atomic_load(&r->sh->ntasks);
-    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks; s++)
-        if (atomic_load(&r->sh->tasks[s].gate) == GS_WAITING)
+    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks; s++) {
+        /* change the futex word itself, so a worker between its check and its futex_wait
+         * cannot miss this release */
+        uint32_t expect = GS_WAITING;
+        if (atomic_compare_exchange_strong(&r->sh->tasks[s].gate, &expect, GS_GRANTED))
             wake_slot(&r->sh->tasks[s]);
+    }
 }
 
 static void arm_pace(struct run *r)
@@ -645,11 +650,14 @@ static void adapt_poll_rate(struct run *r, size_t got)
     if (!r->loop || r->poll_timer < 0)
         return;
     if (got || r->step_pending) {
-        if (r->quiet_polls >= IDLE_AFTER)
+        if (r->quiet_polls >= IDLE_AFTER) {
             loop_set_timer(r->loop, r->poll_timer, POLL_NS);
+            loop_set_timer(r->loop, r->proc_timer, PROC_NS);
+        }
         r->quiet_polls = 0;
     } else if (++r->quiet_polls == IDLE_AFTER) {
         loop_set_timer(r->loop, r->poll_timer, POLL_IDLE_NS);
+        loop_set_timer(r->loop, r->proc_timer, PROC_IDLE_NS);
     }
 }
 
