@@ -8,69 +8,74 @@
 #ifndef IPCSCOPE_EVENT_H
 #define IPCSCOPE_EVENT_H
 
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* X(enum, "trace name"): the event vocabulary. Append only: the names are a contract. */
 #define EV_KINDS(X)                                                                                \
-    X(EV_TASK_START, "task_start")       /* pid/tid; item=kind (task_kind); aux=ppid */            \
-    X(EV_TASK_EXIT, "task_exit")         /* val=exit status (or 128+signal) */                     \
-    X(EV_TASK_REAPED, "task_reaped")     /* val=status; aux=pid of the reaper */                   \
-    X(EV_STATE, "state")                 /* val=task_state seen; aux=cpu or -1 (procfs/bpf) */      \
-    X(EV_NOTE, "note")                   /* text */                                                \
-    X(EV_OBJ_CREATE, "obj_create")       /* obj; val=initial value; item=capacity; aux=obj_kind */ \
+    X(EV_TASK_START, "task_start")   /* pid/tid; item=kind (task_kind); aux=ppid */                \
+    X(EV_TASK_EXIT, "task_exit")     /* val=exit status (or 128+signal) */                         \
+    X(EV_TASK_REAPED, "task_reaped") /* val=status; aux=pid of the reaper */                       \
+    X(EV_STATE, "state")             /* val=task_state seen; aux=cpu or -1 (procfs/bpf) */         \
+    X(EV_NOTE, "note")               /* text */                                                    \
+    X(EV_OBJ_CREATE, "obj_create")   /* obj; val=initial value; item=capacity; aux=obj_kind */     \
     X(EV_OBJ_DESTROY, "obj_destroy")                                                               \
-    X(EV_SEM_WAIT, "sem_wait")           /* val=value seen; aux=1 if the caller will block */      \
-    X(EV_SEM_ACQUIRED, "sem_acquired")   /* val=value after */                                     \
-    X(EV_SEM_POST, "sem_post")           /* val=value after */                                     \
-    X(EV_MUTEX_WAIT, "mutex_wait")       /* aux=1 if contended (the caller will block) */          \
+    X(EV_SEM_WAIT, "sem_wait")         /* val=value seen; aux=1 if the caller will block */        \
+    X(EV_SEM_ACQUIRED, "sem_acquired") /* val=value after */                                       \
+    X(EV_SEM_POST, "sem_post")         /* val=value after */                                       \
+    X(EV_MUTEX_WAIT, "mutex_wait")     /* aux=1 if contended (the caller will block) */            \
     X(EV_MUTEX_ACQUIRED, "mutex_acquired")                                                         \
     X(EV_MUTEX_RELEASE, "mutex_release")                                                           \
-    X(EV_COND_WAIT, "cond_wait")         /* item=obj id of the mutex released while waiting */     \
-    X(EV_COND_WAKE, "cond_wake")         /* woken, mutex (item) held again */                      \
+    X(EV_COND_WAIT, "cond_wait") /* item=obj id of the mutex released while waiting */             \
+    X(EV_COND_WAKE, "cond_wake") /* woken, mutex (item) held again */                              \
     X(EV_COND_SIGNAL, "cond_signal")                                                               \
     X(EV_COND_BROADCAST, "cond_broadcast")                                                         \
-    X(EV_QUEUE_PUT, "queue_put")         /* item=item id; val=depth after */                       \
-    X(EV_QUEUE_GET, "queue_get")         /* item=item id; val=depth after */                       \
-    X(EV_BLOCK, "block")                 /* generic: blocked on obj; aux=reason (see instr.h) */   \
+    X(EV_QUEUE_PUT, "queue_put") /* item=item id; val=depth after */                               \
+    X(EV_QUEUE_GET, "queue_get") /* item=item id; val=depth after */                               \
+    X(EV_BLOCK, "block")         /* generic: blocked on obj; aux=reason (see instr.h) */           \
     X(EV_UNBLOCK, "unblock")                                                                       \
-    X(EV_PIPE_WRITE, "pipe_write")       /* item=bytes written; val=bytes in pipe after */         \
-    X(EV_PIPE_READ, "pipe_read")         /* item=bytes read (0 = EOF); val=bytes in pipe after */  \
-    X(EV_PIPE_CLOSE, "pipe_close")       /* aux=0 read end, 1 write end */                         \
-    X(EV_MQ_SEND, "mq_send")             /* item=message id; val=depth after */                    \
-    X(EV_MQ_RECV, "mq_recv")             /* item=message id; val=depth after */                    \
-    X(EV_SHM_WRITE, "shm_write")         /* item=index; val=value written */                       \
-    X(EV_SHM_READ, "shm_read")           /* item=index; val=value read */                          \
-    X(EV_SIG_SEND, "sig_send")           /* val=signal; aux=target pid */                          \
-    X(EV_SIG_HANDLE, "sig_handle")       /* val=signal; in the handler */                          \
+    X(EV_PIPE_WRITE, "pipe_write") /* item=bytes written; val=bytes in pipe after */               \
+    X(EV_PIPE_READ, "pipe_read")   /* item=bytes read (0 = EOF); val=bytes in pipe after */        \
+    X(EV_PIPE_CLOSE, "pipe_close") /* aux=0 read end, 1 write end */                               \
+    X(EV_MQ_SEND, "mq_send")       /* item=message id; val=depth after */                          \
+    X(EV_MQ_RECV, "mq_recv")       /* item=message id; val=depth after */                          \
+    X(EV_SHM_WRITE, "shm_write")   /* item=index; val=value written */                             \
+    X(EV_SHM_READ, "shm_read")     /* item=index; val=value read */                                \
+    X(EV_SIG_SEND, "sig_send")     /* val=signal; aux=target pid */                                \
+    X(EV_SIG_HANDLE, "sig_handle") /* val=signal; in the handler */                                \
     X(EV_EVENT_WAIT, "event_wait")                                                                 \
-    X(EV_EVENT_SET, "event_set")         /* val=1 */                                               \
-    X(EV_EVENT_CLEAR, "event_clear")     /* val=0 */                                               \
-    X(EV_SCHED_IN, "sched_in")           /* bpf: on a CPU; aux=cpu */                              \
-    X(EV_SCHED_OUT, "sched_out")         /* bpf: off a CPU; val=1 preempted (ready), 0 blocked */  \
-    X(EV_WAKEUP, "wakeup")               /* bpf: made runnable; aux=cpu */                         \
-    X(EV_WAKEUP_NEW, "wakeup_new")       /* bpf: a new task made runnable */                       \
-    X(EV_PROC_FORK, "proc_fork")         /* bpf: pid/tid=child; aux=parent pid; item=1 thread */   \
-    X(EV_PROC_EXEC, "proc_exec")         /* bpf: text=new comm */                                  \
-    X(EV_PROC_EXIT, "proc_exit")         /* bpf: val=exit code */                                  \
-    X(EV_SIG_GENERATE, "sig_generate")   /* bpf: val=signal; aux=sender pid; pid/tid=target */     \
-    X(EV_SIG_DELIVER, "sig_deliver")     /* bpf: val=signal */                                     \
-    X(EV_TCP_STATE, "tcp_state")         /* bpf/sockdiag: val=new state; item=old state */         \
-    X(EV_FORK_RET, "fork_ret")           /* val=fork's return value in this copy */                \
-    X(EV_VAR, "var")                     /* item=variable index; val=its value now */           \
-    X(EV_REPARENT, "reparent")           /* val=new ppid; aux=old ppid (an orphan adopted) */   \
-    X(EV_ACTION, "action")               /* a keypress action of the scenario; item=key */      \
-    X(EV_SOCK_BIND, "sock_bind")         /* val=local port (0 on failure); item=asked port; aux=-errno */ \
-    X(EV_SOCK_LISTEN, "sock_listen")     /* val=backlog; aux=-errno */                          \
-    X(EV_SOCK_ACCEPT, "sock_accept")     /* obj=listener; item=new socket obj; val=peer port */ \
-    X(EV_SOCK_CONNECT, "sock_connect")   /* val=remote port; aux=-errno (0 ok) */               \
-    X(EV_SOCK_SEND, "sock_send")         /* item=bytes (-errno on failure); val=bytes queued after; aux=peer port; extra=1 UDP */ \
-    X(EV_SOCK_RECV, "sock_recv")         /* item=bytes (0=EOF); val=bytes still queued; aux=peer port; extra=1 UDP */ \
-    X(EV_SOCK_SHUTDOWN, "sock_shutdown") /* val=how (SHUT_RD/WR/RDWR) */                        \
-    X(EV_SOCK_CLOSE, "sock_close")                                                              \
-    X(EV_MUX_WAIT, "mux_wait")           /* obj=interest set; val=fds; aux=fd bitmask; item=0 select 1 poll 2 epoll */ \
-    X(EV_MUX_READY, "mux_ready")         /* obj=ready set; val=fds ready; aux=fd bitmask; item as mux_wait */ \
-    X(EV_PKT, "pkt")                     /* capture: val=tcp flags; item=seq; aux=ack; extra=sport<<16|dport; obj optional */
+    X(EV_EVENT_SET, "event_set")       /* val=1 */                                                 \
+    X(EV_EVENT_CLEAR, "event_clear")   /* val=0 */                                                 \
+    X(EV_SCHED_IN, "sched_in")         /* bpf: on a CPU; aux=cpu */                                \
+    X(EV_SCHED_OUT, "sched_out")       /* bpf: off a CPU; val=1 preempted (ready), 0 blocked */    \
+    X(EV_WAKEUP, "wakeup")             /* bpf: made runnable; aux=cpu */                           \
+    X(EV_WAKEUP_NEW, "wakeup_new")     /* bpf: a new task made runnable */                         \
+    X(EV_PROC_FORK, "proc_fork")       /* bpf: pid/tid=child; aux=parent pid; item=1 thread */     \
+    X(EV_PROC_EXEC, "proc_exec")       /* bpf: text=new comm */                                    \
+    X(EV_PROC_EXIT, "proc_exit")       /* bpf: val=exit code */                                    \
+    X(EV_SIG_GENERATE, "sig_generate") /* bpf: val=signal; aux=sender pid; pid/tid=target */       \
+    X(EV_SIG_DELIVER, "sig_deliver")   /* bpf: val=signal */                                       \
+    X(EV_TCP_STATE, "tcp_state")       /* bpf/sockdiag: val=new state; item=old state */           \
+    X(EV_FORK_RET, "fork_ret")         /* val=fork's return value in this copy */                  \
+    X(EV_VAR, "var")                   /* item=variable index; val=its value now */                \
+    X(EV_REPARENT, "reparent")         /* val=new ppid; aux=old ppid (an orphan adopted) */        \
+    X(EV_ACTION, "action")             /* a keypress action of the scenario; item=key */           \
+    X(EV_SOCK_BIND, "sock_bind") /* val=local port (0 on failure); item=asked port; aux=-errno */  \
+    X(EV_SOCK_LISTEN, "sock_listen")   /* val=backlog; aux=-errno */                               \
+    X(EV_SOCK_ACCEPT, "sock_accept")   /* obj=listener; item=new socket obj; val=peer port */      \
+    X(EV_SOCK_CONNECT, "sock_connect") /* val=remote port; aux=-errno (0 ok) */                    \
+    X(EV_SOCK_SEND, "sock_send")       /* item=bytes (-errno on failure); val=bytes queued after;  \
+                                          aux=peer port; extra=1 UDP */                            \
+    X(EV_SOCK_RECV,                                                                                \
+      "sock_recv") /* item=bytes (0=EOF); val=bytes still queued; aux=peer port; extra=1 UDP */    \
+    X(EV_SOCK_SHUTDOWN, "sock_shutdown") /* val=how (SHUT_RD/WR/RDWR) */                           \
+    X(EV_SOCK_CLOSE, "sock_close")                                                                 \
+    X(EV_MUX_WAIT,                                                                                 \
+      "mux_wait") /* obj=interest set; val=fds; aux=fd bitmask; item=0 select 1 poll 2 epoll */    \
+    X(EV_MUX_READY,                                                                                \
+      "mux_ready") /* obj=ready set; val=fds ready; aux=fd bitmask; item as mux_wait */            \
+    X(EV_PKT,                                                                                      \
+      "pkt") /* capture: val=tcp flags; item=seq; aux=ack; extra=sport<<16|dport; obj optional */
 
 enum ev_kind {
 #define EV_ENUM(e, s) e,

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
@@ -20,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -87,7 +87,8 @@ static int tsc_usable(void)
 {
     if (!HAVE_TSC || getenv("IPCSCOPE_NO_TSC"))
         return 0;
-    return file_has("/proc/cpuinfo", " constant_tsc") && file_has("/proc/cpuinfo", " nonstop_tsc") &&
+    return file_has("/proc/cpuinfo", " constant_tsc") &&
+           file_has("/proc/cpuinfo", " nonstop_tsc") &&
            file_has("/sys/devices/system/clocksource/clocksource0/current_clocksource", "tsc");
 }
 
@@ -298,8 +299,8 @@ void instr_emit(uint16_t kind, uint32_t obj, int64_t val, int64_t item, int64_t 
 void instr_op(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux)
 {
     if (tl_ring)
-        emit_in_place(kind, o->id, atomic_fetch_add_explicit(&o->seq, 1, memory_order_relaxed),
-                      val, item, aux);
+        emit_in_place(kind, o->id, atomic_fetch_add_explicit(&o->seq, 1, memory_order_relaxed), val,
+                      item, aux);
 }
 
 void instr_note(const char *fmt, ...)

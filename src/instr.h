@@ -33,11 +33,11 @@ struct instr_task {
     char name[INSTR_NAME_MAX];
     int32_t pid, tid, ppid;
     uint32_t kind;
-    _Atomic uint32_t gate;         /* GS_* */
-    _Atomic uint64_t gate_ticket;  /* grants counter when it arrived: orders waiters */
-    _Atomic uint32_t gate_kind;    /* the action waiting at the gate (enum ev_kind) */
-    _Atomic uint32_t gate_obj;     /* and its object */
-    _Atomic uint32_t blocked_obj;  /* object id + 1 while inside a blocking call, else 0 */
+    _Atomic uint32_t gate;        /* GS_* */
+    _Atomic uint64_t gate_ticket; /* grants counter when it arrived: orders waiters */
+    _Atomic uint32_t gate_kind;   /* the action waiting at the gate (enum ev_kind) */
+    _Atomic uint32_t gate_obj;    /* and its object */
+    _Atomic uint32_t blocked_obj; /* object id + 1 while inside a blocking call, else 0 */
     _Atomic uint32_t exited;
 };
 
@@ -45,13 +45,13 @@ struct instr_task {
 struct instr_obj {
     char name[INSTR_NAME_MAX];
     uint32_t id;
-    uint32_t kind;       /* enum obj_kind */
+    uint32_t kind;         /* enum obj_kind */
     _Atomic uint32_t lock; /* orders (operation, value, seq) for semaphores */
     _Atomic uint32_t seq;  /* operations so far */
     int64_t value;         /* the value every completed operation leaves (under lock) */
     int64_t capacity;
-    int64_t head, tail;    /* queue indices (under the guarding mutex) */
-    int64_t *items;        /* queue storage, in the shared arena */
+    int64_t head, tail; /* queue indices (under the guarding mutex) */
+    int64_t *items;     /* queue storage, in the shared arena */
     union {
         sem_t sem;
         pthread_mutex_t mutex;

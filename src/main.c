@@ -20,8 +20,8 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +37,7 @@
 #define IPCSCOPE_EXEC_TUI ui_main
 #endif
 
-static const char *const themes[] = {"dark", "light", "high-contrast", "monochrome",
-                                     "colorblind"};
+static const char *const themes[] = {"dark", "light", "high-contrast", "monochrome", "colorblind"};
 
 static const char usage_text[] =
     "Usage:\n"
@@ -113,16 +112,17 @@ static int cmd_list(int json)
             const struct scenario *sc = scenario_table[i];
             json_t *params = json_array();
             for (size_t p = 0; p < sc->nparams; p++)
-                json_array_append_new(
-                    params, json_pack("{s:s, s:I, s:I, s:I, s:s}", "key", sc->params[p].key,
-                                      "min", (json_int_t)sc->params[p].min, "max",
-                                      (json_int_t)sc->params[p].max, "default",
-                                      (json_int_t)sc->params[p].def, "help", sc->params[p].help_en));
-            json_array_append_new(
-                arr, json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:o}", "id", sc->id, "chapter",
-                               sc->chapter, "chapter_title", scenario_chapter_title(sc->chapter, 0),
-                               "title", sc->title_en, "title_zh", sc->title_zh, "summary",
-                               sc->summary_en, "params", params));
+                json_array_append_new(params, json_pack("{s:s, s:I, s:I, s:I, s:s}", "key",
+                                                        sc->params[p].key, "min",
+                                                        (json_int_t)sc->params[p].min, "max",
+                                                        (json_int_t)sc->params[p].max, "default",
+                                                        (json_int_t)sc->params[p].def, "help",
+                                                        sc->params[p].help_en));
+            json_array_append_new(arr, json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:o}", "id",
+                                                 sc->id, "chapter", sc->chapter, "chapter_title",
+                                                 scenario_chapter_title(sc->chapter, 0), "title",
+                                                 sc->title_en, "title_zh", sc->title_zh, "summary",
+                                                 sc->summary_en, "params", params));
         }
         json_dumpf(arr, stdout, JSON_INDENT(2));
         putchar('\n');
@@ -186,17 +186,18 @@ static void on_signal(struct loop *lp, int fd, uint32_t events, void *arg)
 
 static void print_summary(json_t *snap)
 {
-    printf("scenario %s: %s in %lld ms, %lld events (%lld dropped), %lld steps\n",
-           json_string_value(json_object_get(snap, "scenario")),
-           json_is_true(json_object_get(snap, "completed")) ? "completed" : "stopped",
-           (long long)json_integer_value(json_object_get(snap, "duration_ms")),
-           (long long)json_integer_value(json_object_get(json_object_get(snap, "events"), "total")),
-           (long long)json_integer_value(
-               json_object_get(json_object_get(snap, "events"), "dropped")),
-           (long long)json_integer_value(json_object_get(snap, "steps")));
+    printf(
+        "scenario %s: %s in %lld ms, %lld events (%lld dropped), %lld steps\n",
+        json_string_value(json_object_get(snap, "scenario")),
+        json_is_true(json_object_get(snap, "completed")) ? "completed" : "stopped",
+        (long long)json_integer_value(json_object_get(snap, "duration_ms")),
+        (long long)json_integer_value(json_object_get(json_object_get(snap, "events"), "total")),
+        (long long)json_integer_value(json_object_get(json_object_get(snap, "events"), "dropped")),
+        (long long)json_integer_value(json_object_get(snap, "steps")));
     size_t i;
     json_t *t;
-    printf("\n  %-8s %-16s %-8s %-8s %-10s %s\n", "pid", "task", "kind", "state", "exit", "run/ready/blocked ms");
+    printf("\n  %-8s %-16s %-8s %-8s %-10s %s\n", "pid", "task", "kind", "state", "exit",
+           "run/ready/blocked ms");
     json_array_foreach(json_object_get(snap, "tasks"), i, t)
     {
         json_t *ex = json_object_get(t, "exit_status");
@@ -329,9 +330,9 @@ static int cmd_replay(struct cli *c)
     m.dropped = trl ? (uint64_t)json_integer_value(json_object_get(trl, "dropped")) : 0;
     uint64_t dur_ms = trl ? (uint64_t)json_integer_value(json_object_get(trl, "duration_ms"))
                           : (m.t_last - m.t_first) / 1000000ull;
-    json_t *snap = json_pack("{s:O, s:O, s:I}", "scenario", json_object_get(hdr, "scenario"),
-                             "params", json_object_get(hdr, "params"), "duration_ms",
-                             (json_int_t)dur_ms);
+    json_t *snap =
+        json_pack("{s:O, s:O, s:I}", "scenario", json_object_get(hdr, "scenario"), "params",
+                  json_object_get(hdr, "params"), "duration_ms", (json_int_t)dur_ms);
     json_object_set_new(snap, "sources",
                         trl ? json_incref(json_object_get(trl, "sources"))
                             : json_pack("{s:b}", "instr", 1));
@@ -349,8 +350,7 @@ static int cmd_replay(struct cli *c)
         print_summary(snap);
     }
     if (!trl)
-        fprintf(stderr, "ipcscope: warning: %s has no end line (the run was cut short)\n",
-                c->file);
+        fprintf(stderr, "ipcscope: warning: %s has no end line (the run was cut short)\n", c->file);
     json_decref(snap);
     json_decref(hdr);
     json_decref(trl);
@@ -372,8 +372,21 @@ static int cmd_export(struct cli *c)
 
 /* ---- argument parsing ---- */
 
-enum { OPT_PARAM = 256, OPT_HEADLESS, OPT_JSON, OPT_DURATION, OPT_STEP, OPT_RECORD, OPT_LANG,
-       OPT_THEME, OPT_NO_BPF, OPT_PERFETTO, OPT_DELAY, OPT_HELP, OPT_VERSION };
+enum {
+    OPT_PARAM = 256,
+    OPT_HEADLESS,
+    OPT_JSON,
+    OPT_DURATION,
+    OPT_STEP,
+    OPT_RECORD,
+    OPT_LANG,
+    OPT_THEME,
+    OPT_NO_BPF,
+    OPT_PERFETTO,
+    OPT_DELAY,
+    OPT_HELP,
+    OPT_VERSION
+};
 
 static const struct option long_opts[] = {
     {"param", required_argument, NULL, OPT_PARAM},

@@ -246,8 +246,7 @@ static void create_obj(struct model *m, const struct ev *e, const char *name)
 static void instr_state(struct model *m, uint32_t idx, uint8_t st, uint64_t now)
 {
     struct model_task *t = &m->tasks[idx];
-    if (t->kernel_state != TS__COUNT && (m->src_seen & (1u << EV_SRC_BPF)) &&
-        st != TS_BLOCKED)
+    if (t->kernel_state != TS__COUNT && (m->src_seen & (1u << EV_SRC_BPF)) && st != TS_BLOCKED)
         return; /* the kernel's word wins for running/ready */
     set_state(m, idx, st, now);
 }

@@ -19,25 +19,25 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <linux/futex.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define POLL_NS (2 * 1000 * 1000ull)       /* while events flow */
-#define POLL_IDLE_NS (50 * 1000 * 1000ull) /* when nothing happened for a while */
-#define IDLE_AFTER 25                      /* quiet polls before slowing down */
+#define POLL_NS (2 * 1000 * 1000ull)        /* while events flow */
+#define POLL_IDLE_NS (50 * 1000 * 1000ull)  /* when nothing happened for a while */
+#define IDLE_AFTER 25                       /* quiet polls before slowing down */
 #define PROC_NS (100 * 1000 * 1000ull)      /* /proc sampling while events flow */
 #define PROC_IDLE_NS (500 * 1000 * 1000ull) /* and when the run is quiet */
 #define SETTLE_TIMEOUT_NS (60 * 1000 * 1000ull)
 #define STEP_GIVE_UP_NS (1500 * 1000 * 1000ull)
-#define BATCH_MAX 65536          /* initial size of the drain buffers */
-#define PEND_MAX (8u << 20)       /* records held between draining and applying (512 MiB) */
+#define BATCH_MAX 65536     /* initial size of the drain buffers */
+#define PEND_MAX (8u << 20) /* records held between draining and applying (512 MiB) */
 
 static volatile sig_atomic_t g_worker_pgid;
 static struct run *g_track_run; /* the run whose bpf source follows new workers */
@@ -600,9 +600,14 @@ static const struct sockdiag_entry *find_socket(const struct sock_table *t, uint
 
 static void emit_tcp_state(struct run *r, struct instr_obj *o, int state)
 {
-    struct ev e = {.t = loop_now_ns(), .kind = EV_TCP_STATE, .src = EV_SRC_PROCFS,
-                   .task = EV_NO_TASK, .obj = o->id, .seq = atomic_fetch_add(&o->seq, 1),
-                   .val = state, .item = o->u.sock.state};
+    struct ev e = {.t = loop_now_ns(),
+                   .kind = EV_TCP_STATE,
+                   .src = EV_SRC_PROCFS,
+                   .task = EV_NO_TASK,
+                   .obj = o->id,
+                   .seq = atomic_fetch_add(&o->seq, 1),
+                   .val = state,
+                   .item = o->u.sock.state};
     o->u.sock.state = state;
     apply(r, &e);
 }
@@ -774,8 +779,8 @@ static void finish_checks(struct run *r)
 
 static json_t *sources_json(const struct run *r)
 {
-    json_t *s = json_pack("{s:b, s:b, s:b}", "instr", 1, "procfs", r->procfs_on, "bpf",
-                          r->bpf != NULL);
+    json_t *s =
+        json_pack("{s:b, s:b, s:b}", "instr", 1, "procfs", r->procfs_on, "bpf", r->bpf != NULL);
     if (!r->bpf)
         json_object_set_new(s, "bpf_reason", json_string(r->bpf_reason));
     return s;
@@ -808,10 +813,9 @@ void run_stop(struct run *r)
     r->leaked_ipc = count_leaked_ipc();
     g_worker_pgid = 0;
     if (r->trace) {
-        json_t *trl = json_pack("{s:I, s:I, s:o, s:o}", "duration_ms",
-                                (json_int_t)run_elapsed_ms(r), "dropped",
-                                (json_int_t)r->model.dropped, "sources", sources_json(r), "leaks",
-                                leaks_json(r));
+        json_t *trl = json_pack(
+            "{s:I, s:I, s:o, s:o}", "duration_ms", (json_int_t)run_elapsed_ms(r), "dropped",
+            (json_int_t)r->model.dropped, "sources", sources_json(r), "leaks", leaks_json(r));
         trace_finish(r->trace, trl);
         r->trace = NULL;
     }
@@ -829,14 +833,13 @@ json_t *run_snapshot(struct run *r)
 {
     uint64_t now = r->stopped ? r->t_end_ns : loop_now_ns();
     json_t *s = json_pack("{s:s, s:o, s:I, s:o}", "scenario", r->sc->id, "params", params_json(r),
-                          "duration_ms", (json_int_t)run_elapsed_ms(r), "sources",
-                          sources_json(r));
+                          "duration_ms", (json_int_t)run_elapsed_ms(r), "sources", sources_json(r));
     snapshot_fill(s, &r->model, now);
     json_object_set_new(s, "leaks", leaks_json(r));
     json_object_set_new(s, "steps", json_integer((json_int_t)r->steps));
     json_object_set_new(s, "completed", json_boolean(r->finished == 1));
-    json_object_set_new(s, "check", json_pack("{s:b, s:s}", "ok", r->check_rc == 0, "why",
-                                              r->check_why));
+    json_object_set_new(s, "check",
+                        json_pack("{s:b, s:s}", "ok", r->check_rc == 0, "why", r->check_why));
     if (r->sc->snapshot) {
         json_t *extra = json_object();
         r->sc->snapshot(&r->ctx, &r->model, extra);

@@ -79,8 +79,8 @@ int scenario_parse_param(const struct scenario *sc, const char *kv, long *values
         errno = 0;
         long val = strtol(v, &end, 10);
         if (!*v || *end || errno) {
-            snprintf(err, n, "--param %s: '%s' is not a whole number; expected %ld..%ld", p->key,
-                     v, p->min, p->max);
+            snprintf(err, n, "--param %s: '%s' is not a whole number; expected %ld..%ld", p->key, v,
+                     p->min, p->max);
             return -1;
         }
         if (val < p->min || val > p->max) {

@@ -51,7 +51,8 @@ void trace_write_event(FILE *f, const struct ev *e, uint64_t t0, const char *tas
         json_object_set_new(o, "seq", json_integer(e->seq));
     }
     if (e->flags & EVF_TEXT) {
-        json_object_set_new(o, "text", json_stringn_nocheck(e->text, strnlen(e->text, EV_TEXT_MAX)));
+        json_object_set_new(o, "text",
+                            json_stringn_nocheck(e->text, strnlen(e->text, EV_TEXT_MAX)));
     } else {
         json_object_set_new(o, "val", json_integer(e->val));
         json_object_set_new(o, "item", json_integer(e->item));
@@ -123,9 +124,8 @@ static int line_to_ev(json_t *o, struct ev *e, const char **task_name, const cha
     json_int_t t, pid, tid, slot, obj, seq, val, item, aux, extra;
     if (get_int(o, "t", &t, 1) || get_int(o, "pid", &pid, 1) || get_int(o, "tid", &tid, 1) ||
         get_int(o, "slot", &slot, 0) || get_int(o, "obj_id", &obj, 0) ||
-        get_int(o, "seq", &seq, 0) || get_int(o, "val", &val, 0) ||
-        get_int(o, "item", &item, 0) || get_int(o, "aux", &aux, 0) ||
-        get_int(o, "extra", &extra, 0) || t < 0) {
+        get_int(o, "seq", &seq, 0) || get_int(o, "val", &val, 0) || get_int(o, "item", &item, 0) ||
+        get_int(o, "aux", &aux, 0) || get_int(o, "extra", &extra, 0) || t < 0) {
         snprintf(err, n, "missing or non-integer field (t, pid, tid, slot, obj_id, seq, val ...)");
         return -1;
     }
@@ -172,8 +172,9 @@ static int replay_line(const char *line, size_t lineno, struct model *m, json_t 
     if (lineno == 1) {
         if (!json_is_integer(json_object_get(o, "ipcscope_trace")) ||
             !json_is_string(json_object_get(o, "scenario"))) {
-            snprintf(err, n, "line 1: not an ipcscope trace header (needs ipcscope_trace and "
-                             "scenario)");
+            snprintf(err, n,
+                     "line 1: not an ipcscope trace header (needs ipcscope_trace and "
+                     "scenario)");
             goto cleanup;
         }
         *header = json_incref(o);
@@ -250,8 +251,8 @@ static void perfetto_spans(const struct model *m, json_t *out)
             continue;
         json_array_append_new(
             out, json_pack("{s:s, s:s, s:f, s:f, s:i, s:i}", "name", task_state_name(s->state),
-                           "ph", "X", "ts", (double)s->t / 1000.0,
-                           "dur", (double)(end - s->t) / 1000.0, "pid", t->pid, "tid", t->tid));
+                           "ph", "X", "ts", (double)s->t / 1000.0, "dur",
+                           (double)(end - s->t) / 1000.0, "pid", t->pid, "tid", t->tid));
     }
 }
 
@@ -259,9 +260,9 @@ static void perfetto_names(const struct model *m, json_t *out)
 {
     for (size_t i = 0; i < m->ntasks; i++) {
         const struct model_task *t = &m->tasks[i];
-        json_array_append_new(out, json_pack("{s:s, s:s, s:i, s:i, s:{s:s}}", "name",
-                                             "thread_name", "ph", "M", "pid", t->pid, "tid",
-                                             t->tid, "args", "name", t->name));
+        json_array_append_new(out, json_pack("{s:s, s:s, s:i, s:i, s:{s:s}}", "name", "thread_name",
+                                             "ph", "M", "pid", t->pid, "tid", t->tid, "args",
+                                             "name", t->name));
     }
 }
 
@@ -276,9 +277,9 @@ static void perfetto_ops(const struct model *m, json_t *out)
         double ts = (double)e->t / 1000.0;
         char name[80];
         snprintf(name, sizeof(name), "%s(%s)", ev_kind_name(e->kind), obj);
-        json_array_append_new(out, json_pack("{s:s, s:s, s:f, s:i, s:i, s:s}", "name", name, "ph",
-                                             "i", "ts", ts, "pid", e->pid, "tid", e->tid, "s",
-                                             "t"));
+        json_array_append_new(out,
+                              json_pack("{s:s, s:s, s:f, s:i, s:i, s:s}", "name", name, "ph", "i",
+                                        "ts", ts, "pid", e->pid, "tid", e->tid, "s", "t"));
         json_array_append_new(out, json_pack("{s:s, s:s, s:f, s:i, s:{s:I}}", "name", obj, "ph",
                                              "C", "ts", ts, "pid", e->pid, "args", "value",
                                              (json_int_t)e->val));

@@ -357,3 +357,28 @@ Test(ui, wide_task_panel_has_time_columns_and_the_bpf_state, .fini = stop, .time
     keys("q");
     cr_assert_eq(wait_exit(10000), 0);
 }
+
+/* A terminal that cannot draw the dashboard gets one clear sentence and exit 1, never a
+ * screen of garbage or curses' own exit. */
+Test(ui, unusable_terminal_types_get_a_clear_message, .fini = stop, .timeout = 60)
+{
+    const char *terms[] = {"dumb", "no-such-terminal"};
+    const char *expect[] = {"cannot move the cursor", "unknown to terminfo"};
+    if (sh("command -v tmux >/dev/null 2>&1") != 0)
+        cr_skip_test("needs tmux");
+    for (int i = 0; i < 2; i++) {
+        snprintf(g_sock, sizeof(g_sock), "ipcscope-test-%d", (int)getpid());
+        snprintf(g_dir, sizeof(g_dir), "/tmp/ipcscope-test-ui-XXXXXX");
+        cr_assert_not_null(mkdtemp(g_dir));
+        cr_assert_eq(sh("tmux -L %s -f /dev/null new-session -d -s ui -x 100 -y 30 "
+                        "\"env TERM=%s %s run prodcons 2> %s/err; echo \\$? > %s/rc.tmp; "
+                        "mv %s/rc.tmp %s/rc; sleep 600\"",
+                        g_sock, terms[i], IPCSCOPE_BIN, g_dir, g_dir, g_dir, g_dir),
+                     0);
+        cr_assert_eq(wait_exit(10000), 1, "TERM=%s: expected exit 1", terms[i]);
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "grep -q '%s' %s/err", expect[i], g_dir);
+        cr_assert_eq(sh("%s", cmd), 0, "TERM=%s: the message should say '%s'", terms[i], expect[i]);
+        stop();
+    }
+}

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <term.h>
+#include <unistd.h>
 #include <wchar.h>
 
 attr_t THEME[R__COUNT];
@@ -141,13 +143,47 @@ static const struct {
 
 static int g_colors_ok;
 
-int screen_init(void)
+/* Can this terminal type draw a dashboard? initscr would print its own message and exit on
+ * an unknown type, so ask terminfo first and say what would work instead. */
+static int terminal_usable(char *why, size_t n)
+{
+    const char *term = getenv("TERM");
+    int err = 0;
+    if (!term || !*term) {
+        snprintf(why, n,
+                 "TERM is not set; set it to your terminal type (e.g. TERM=xterm-256color)");
+        return 0;
+    }
+    if (setupterm(NULL, STDOUT_FILENO, &err) != OK) {
+        snprintf(why, n,
+                 "terminal type '%s' (TERM) is unknown to terminfo; try TERM=xterm-256color, or "
+                 "run with --headless",
+                 term);
+        return 0;
+    }
+    char cup[] = "cup";
+    const char *cap = tigetstr(cup);
+    int ok = cap && cap != (char *)-1;
+    del_curterm(cur_term);
+    if (!ok)
+        snprintf(why, n,
+                 "terminal type '%s' cannot move the cursor, which the dashboard needs; try "
+                 "TERM=xterm-256color, or run with --headless",
+                 term);
+    return ok;
+}
+
+int screen_init(char *why, size_t n)
 {
     setlocale(LC_ALL, "");
+    if (!terminal_usable(why, n))
+        return -1;
     if (!getenv("ESCDELAY"))
         set_escdelay(25);
-    if (!initscr())
+    if (!initscr()) {
+        snprintf(why, n, "cannot initialise the terminal");
         return -1;
+    }
     cbreak();
     noecho();
     nonl();

@@ -133,7 +133,7 @@ struct ui {
 };
 
 /* ---- screen.c ---- */
-int screen_init(void);
+int screen_init(char *why, size_t n); /* 0, or -1 with why the terminal cannot be used */
 void screen_end(void);
 void screen_theme_apply(int theme);
 int screen_theme_by_name(const char *name); /* -1 when unknown */

@@ -891,8 +891,10 @@ int ui_main(const struct scenario *sc, const long *params, const struct run_opts
     sigset_t old;
     g_saved_ok = tcgetattr(STDIN_FILENO, &g_saved_tio) == 0;
     u->sigfd = block_signals(&old);
-    if (u->sigfd < 0 || screen_init() < 0) {
-        fprintf(stderr, "ipcscope: cannot set up the terminal: %s\n", strerror(errno));
+    char why[256] = "";
+    if (u->sigfd < 0 || screen_init(why, sizeof(why)) < 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        fprintf(stderr, "ipcscope: %s\n", why[0] ? why : strerror(errno));
         return 1;
     }
     screen_theme_apply(u->theme);

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SAMPLE_MAX 128   /* tasks read per call */
-#define SIGMASK_EVERY 3  /* signal masks every third call */
+#define SAMPLE_MAX 128  /* tasks read per call */
+#define SIGMASK_EVERY 3 /* signal masks every third call */
 
 static ssize_t read_small(const char *path, char *buf, size_t n)
 {
