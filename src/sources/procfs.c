@@ -137,6 +137,21 @@ static int grow_cache(struct procfs_cache *c, size_t need)
     return 0;
 }
 
+/* The sampler reading its own stat always sees itself running. For its own task, judge by
+ * the share of CPU time it used since the last look instead (schedstat: ns on a CPU). */
+static void self_state(struct procfs_cache *c, uint64_t now, struct procfs_stat *st)
+{
+    char buf[128];
+    uint64_t run_ns = 0;
+    if (read_small("/proc/thread-self/schedstat", buf, sizeof(buf)) > 0)
+        run_ns = strtoull(buf, NULL, 10);
+    int busy =
+        c->self_at_ns && now > c->self_at_ns && (run_ns - c->self_run_ns) * 2 > now - c->self_at_ns;
+    st->state = busy ? 'R' : 'S';
+    c->self_run_ns = run_ns;
+    c->self_at_ns = now;
+}
+
 static void sample_task(struct model *m, struct procfs_cache *c, uint32_t i, uint64_t now,
                         procfs_emit_fn emit, void *arg)
 {
@@ -144,6 +159,9 @@ static void sample_task(struct model *m, struct procfs_cache *c, uint32_t i, uin
     struct procfs_stat st;
     if (procfs_read_stat(t->pid, t->tid, &st) < 0)
         return;
+    int self = t->tid == (int32_t)gettid();
+    if (self)
+        self_state(c, now, &st);
 
     struct ev e = {.t = now,
                    .src = EV_SRC_PROCFS,
@@ -173,7 +191,9 @@ static void sample_task(struct model *m, struct procfs_cache *c, uint32_t i, uin
         }
         c->ppid[i] = st.ppid;
     }
-    if (s == TS_BLOCKED)
+    if (self)
+        snprintf(t->wchan, sizeof(t->wchan), "%s", s == TS_BLOCKED ? "ep_poll" : "");
+    else if (s == TS_BLOCKED)
         read_wchan(t); /* only a sleeping task has a wchan worth showing */
     else
         t->wchan[0] = '\0';

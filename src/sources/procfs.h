@@ -37,8 +37,9 @@ struct procfs_cache {
     char *letter;
     int32_t *ppid;
     size_t cap;
-    uint64_t tick;   /* samples taken */
-    uint32_t cursor; /* where the next sample starts, for runs with many tasks */
+    uint64_t tick;                    /* samples taken */
+    uint32_t cursor;                  /* where the next sample starts, for runs with many tasks */
+    uint64_t self_run_ns, self_at_ns; /* the sampler's own CPU time at its last look */
 };
 void procfs_sample(struct model *m, struct procfs_cache *cache, uint64_t now, procfs_emit_fn emit,
                    void *arg);
