@@ -1,0 +1,231 @@
+/*
+ * test_scenarios_all.c - every scenario in the table, the moment it exists.
+ *
+ * Parameterized over `ipcscope list --json`: each scenario must run headless with its
+ * defaults to completion (exit 0, its invariants hold, nothing dropped, nothing leaked, every
+ * worker reaped), and must step in the real dashboard (Space lets actions through one at a
+ * time, q quits cleanly) in both languages.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ID_MAX 32
+
+struct scn_id {
+    char id[ID_MAX];
+};
+
+/* Run a shell command, capturing stdout into a malloc'd string. */
+static char *capture_cmd(const char *cmd, int *status)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += got;
+        if (cap - len < 4096) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+        }
+    }
+    int st = pclose(p);
+    if (status)
+        *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+static struct criterion_test_params scenario_ids(void)
+{
+    char *out = capture_cmd(IPCSCOPE_BIN " list --json", NULL);
+    json_t *arr = out ? json_loads(out, 0, NULL) : NULL;
+    size_t n = json_array_size(arr);
+    struct scn_id *ids = cr_malloc(sizeof(*ids) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++)
+        snprintf(ids[i].id, ID_MAX, "%s",
+                 json_string_value(json_object_get(json_array_get(arr, i), "id")));
+    json_decref(arr);
+    free(out);
+    return cr_make_param_array(struct scn_id, ids, n, NULL);
+}
+
+ParameterizedTestParameters(scenarios, runs_headless_to_a_clean_end)
+{
+    return scenario_ids();
+}
+
+ParameterizedTest(struct scn_id *p, scenarios, runs_headless_to_a_clean_end, .timeout = 120)
+{
+    char cmd[256];
+    int status;
+    snprintf(cmd, sizeof(cmd), "%s run %s --headless --json 2>/dev/null", IPCSCOPE_BIN, p->id);
+    char *out = capture_cmd(cmd, &status);
+    cr_assert_not_null(out);
+    json_error_t err;
+    json_t *snap = json_loads(out, 0, &err);
+    cr_assert_not_null(snap, "%s: the snapshot is not JSON: %s", p->id, err.text);
+    cr_expect_eq(status, 0, "%s exited %d", p->id, status);
+    cr_expect(json_is_true(json_object_get(snap, "completed")), "%s did not end by itself", p->id);
+    json_t *check = json_object_get(snap, "check");
+    cr_expect(json_is_true(json_object_get(check, "ok")), "%s: invariant failed: %s", p->id,
+              json_string_value(json_object_get(check, "why")));
+    json_t *leaks = json_object_get(snap, "leaks");
+    cr_expect_eq(json_integer_value(json_object_get(leaks, "processes")), 0, "%s leaked processes",
+                 p->id);
+    cr_expect_eq(json_integer_value(json_object_get(leaks, "ipc_objects")), 0,
+                 "%s leaked IPC objects", p->id);
+    cr_expect_eq(json_integer_value(json_object_get(json_object_get(snap, "events"), "dropped")), 0,
+                 "%s dropped events", p->id);
+
+    /* every worker process is gone (checked in /proc, not in the snapshot) */
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(snap, "tasks"), i, t)
+    {
+        if (i == 0 || strcmp(json_string_value(json_object_get(t, "kind")), "process") != 0)
+            continue;
+        char path[64];
+        struct stat sb;
+        snprintf(path, sizeof(path), "/proc/%lld",
+                 (long long)json_integer_value(json_object_get(t, "pid")));
+        if (stat(path, &sb) == 0) {
+            /* a pid may have been reused by an unrelated process: compare the group */
+            char buf[512];
+            snprintf(path, sizeof(path), "/proc/%lld/cmdline",
+                     (long long)json_integer_value(json_object_get(t, "pid")));
+            FILE *f = fopen(path, "r");
+            size_t got = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+            if (f)
+                fclose(f);
+            buf[got] = '\0';
+            cr_expect(strstr(buf, "ipcscope") == NULL, "%s: worker %s (pid %lld) is still alive",
+                      p->id, json_string_value(json_object_get(t, "name")),
+                      (long long)json_integer_value(json_object_get(t, "pid")));
+        }
+    }
+    json_decref(snap);
+    free(out);
+}
+
+/* ---- in the dashboard ---- */
+
+static char g_sock[64];
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static char *screen(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "tmux -L %s capture-pane -p -t s 2>/dev/null", g_sock);
+    return capture_cmd(cmd, NULL);
+}
+
+/* The step count the header shows ("steps N" / "步数 N"), or -1. */
+static long steps_shown(void)
+{
+    char *s = screen();
+    long n = -1;
+    char *p = s ? strstr(s, "steps ") : NULL;
+    if (p)
+        n = strtol(p + 6, NULL, 10);
+    else if (s && (p = strstr(s, "步数 ")))
+        n = strtol(p + strlen("步数 "), NULL, 10);
+    free(s);
+    return n;
+}
+
+static void stop_tmux(void)
+{
+    if (g_sock[0])
+        sh("tmux -L %s kill-server >/dev/null 2>&1", g_sock);
+    g_sock[0] = '\0';
+}
+
+ParameterizedTestParameters(scenarios, steps_in_the_dashboard)
+{
+    return scenario_ids();
+}
+
+ParameterizedTest(struct scn_id *p, scenarios, steps_in_the_dashboard, .timeout = 60,
+                  .fini = stop_tmux)
+{
+    if (sh("command -v tmux >/dev/null 2>&1") != 0)
+        cr_skip_test("needs tmux");
+    char dir[] = "/tmp/ipcscope-test-all-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(g_sock, sizeof(g_sock), "ipcscope-all-%d", (int)getpid());
+    /* Chinese for half of them, by the id's first letter: both languages get exercised */
+    const char *lang = (p->id[0] % 2) ? "zh" : "en";
+    cr_assert_eq(sh("tmux -L %s -f /dev/null new-session -d -s s -x 120 -y 36 "
+                    "\"env LANG=C.UTF-8 TERM=tmux-256color %s run %s --step --lang %s; "
+                    "echo \\$? > %s/rc.tmp; mv %s/rc.tmp %s/rc; sleep 600\"",
+                    g_sock, IPCSCOPE_BIN, p->id, lang, dir, dir, dir),
+                 0);
+
+    long s0 = -1;
+    for (int waited = 0; waited < 8000 && s0 < 0; waited += 100, sleep_ms(100))
+        s0 = steps_shown();
+    cr_assert_eq(s0, 0, "%s: the dashboard did not come up in step mode", p->id);
+
+    /* a step is granted once the tasks settle; one key at a time, and see it counted */
+    long now = 0;
+    for (int k = 0; k < 3; k++) {
+        sh("tmux -L %s send-keys -t s Space", g_sock);
+        for (int waited = 0; waited < 3000 && (now = steps_shown()) <= k; waited += 50)
+            sleep_ms(50);
+        if (now <= k)
+            break; /* nothing at the gate (every task blocked or ended): allowed */
+        cr_expect_eq(now, k + 1, "%s: one Space let %ld actions through", p->id, now - k);
+    }
+    sh("tmux -L %s send-keys -t s q", g_sock);
+    char path[128];
+    int rc = -1;
+    snprintf(path, sizeof(path), "%s/rc", dir);
+    for (int waited = 0; waited < 10000; waited += 100, sleep_ms(100)) {
+        FILE *f = fopen(path, "r");
+        if (f) {
+            if (fscanf(f, "%d", &rc) != 1)
+                rc = -2;
+            fclose(f);
+            break;
+        }
+    }
+    cr_expect_eq(rc, 0, "%s: q should quit with 0 (got %d)", p->id, rc);
+    sh("rm -rf %s", dir);
+}
