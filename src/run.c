@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #define POLL_NS (2 * 1000 * 1000ull)        /* while events flow */
-#define POLL_IDLE_NS (50 * 1000 * 1000ull)  /* when nothing happened for a while */
+#define POLL_IDLE_NS (100 * 1000 * 1000ull) /* when nothing happened for a while */
 #define IDLE_AFTER 25                       /* quiet polls before slowing down */
 #define PROC_NS (100 * 1000 * 1000ull)      /* /proc sampling while events flow */
 #define PROC_IDLE_NS (500 * 1000 * 1000ull) /* and when the run is quiet */
@@ -556,6 +556,8 @@ static void pace_timer_cb(struct loop *lp, int id, void *arg)
         r->step_pending = 1;
         r->step_pick = -1;
         r->step_asked_ns = loop_now_ns();
+        adapt_poll_rate(r, 1); /* serve it at the fast rate */
+        serve_gate(r);
     }
 }
 

@@ -40,11 +40,37 @@ static void lane_fill(struct lanes *l, int lane, int upto)
         row[from] = TS_RUNNING; /* a run shorter than a column still shows */
 }
 
-/* Fold the span history into the lanes' cells. lane_of maps a task index to a lane or -1. */
+/* The first span at or after t (spans are kept in time order). */
+static size_t first_span_at(const struct model *m, uint64_t t)
+{
+    size_t lo = 0, hi = m->spans_len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (model_span_at(m, mid)->t < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+#define LOOK_BACK 65536 /* spans searched before the window for each lane's opening state */
+
+/* Fold the span history into the lanes' cells. lane_of maps a task index to a lane or -1.
+ * Only the window is walked (plus a bounded look back for the state each lane opens with),
+ * so a long history costs nothing per frame. */
 static void fold_spans(const struct model *m, struct lanes *l, const int *lane_of, uint64_t now)
 {
     uint64_t t0 = now > TL_WINDOW_NS ? now - TL_WINDOW_NS : 0;
-    for (size_t i = 0; i < m->spans_len; i++) {
+    size_t start = first_span_at(m, t0);
+    for (size_t i = start, back = 0; i-- > 0 && back < LOOK_BACK; back++) {
+        const struct model_span *s = model_span_at(m, i);
+        if (s->task >= m->ntasks || lane_of[s->task] < 0 || l->col[lane_of[s->task]] >= 0)
+            continue;
+        l->col[lane_of[s->task]] = 0;
+        l->state[lane_of[s->task]] = s->state;
+    }
+    for (size_t i = start; i < m->spans_len; i++) {
         const struct model_span *s = model_span_at(m, i);
         if (s->task >= m->ntasks || lane_of[s->task] < 0)
             continue;
