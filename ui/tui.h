@@ -105,14 +105,15 @@ struct ui {
     int quit, exit_code;
 
     int sigfd, frame_timer;
-    uint64_t frame_ns;       /* minimum time between frames */
-    uint64_t last_frame_ns;  /* when the last frame was drawn */
-    uint64_t last_change_ns; /* when the picture last changed */
-    uint64_t timer_period;   /* what the frame timer is armed to */
-    uint64_t sig;            /* signature of what the last frame showed */
-    int dirty;               /* input or a resize asks for a frame */
-    uint64_t seen_total;     /* model events looked at by the signature */
-    uint64_t shown_total;    /* of those, the ones the event log shows */
+    uint64_t frame_ns;         /* minimum time between frames */
+    uint64_t last_frame_ns;    /* when the last frame was drawn */
+    uint64_t last_change_ns;   /* when the picture last changed */
+    uint64_t pending_since_ns; /* first change not yet drawn, 0: none */
+    uint64_t timer_period;     /* what the frame timer is armed to */
+    uint64_t sig;              /* signature of what the last frame showed */
+    int dirty;                 /* input or a resize asks for a frame */
+    uint64_t seen_total;       /* model events looked at by the signature */
+    uint64_t shown_total;      /* of those, the ones the event log shows */
     uint64_t frames;
 
     struct layout lay;

@@ -29,7 +29,8 @@
 #define NS_PER_MS 1000000ull
 #define CLOCK_TICK_NS (1000ull * NS_PER_MS)
 #define MSG_SHOW_NS (8000ull * NS_PER_MS)
-#define HOT_NS (250ull * NS_PER_MS) /* frame-rate polling lasts this long after a change */
+#define COALESCE_NS (4ull * NS_PER_MS) /* a change waits this long for the rest of its burst */
+#define HOT_NS (250ull * NS_PER_MS)    /* frame-rate polling lasts this long after a change */
 
 static struct termios g_saved_tio;
 static volatile sig_atomic_t g_saved_ok;
@@ -673,16 +674,26 @@ static void before_sleep(struct loop *lp, void *arg)
     uint64_t now = loop_now_ns(), since = now - u->last_frame_ns;
     int live = u->r && !u->r->stopped;
     int changed = u->dirty || signature(u) != u->sig;
-    if (changed)
+    if (changed) {
+        if (!u->pending_since_ns)
+            u->pending_since_ns = now; /* the first change not yet on screen */
         u->last_change_ns = now;
+    }
     if (!changed && !(live && since >= CLOCK_TICK_NS)) {
         arm_timer(u, idle_period(u, now, live));
         return;
     }
-    if (since < u->frame_ns) {
-        arm_timer(u, u->frame_ns - since);
+    /* wait out the frame period, and let a burst that has just begun (a step granted, then
+     * the action it let through a few ms later) land in one frame instead of two */
+    uint64_t coalesce = u->dirty ? 0 : COALESCE_NS, pending = now - u->pending_since_ns;
+    if (since < u->frame_ns || (changed && pending < coalesce)) {
+        uint64_t wait = since < u->frame_ns ? u->frame_ns - since : 0;
+        if (changed && pending < coalesce && coalesce - pending > wait)
+            wait = coalesce - pending;
+        arm_timer(u, wait);
         return;
     }
+    u->pending_since_ns = 0;
     draw_frame(u);
     arm_timer(u, idle_period(u, now, live));
 }
