@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "exec_cmd.h"
+#include "headless.h"
 
 #include "loop.h"
 #include "scenarios/exec.h"
@@ -51,17 +52,6 @@ static int exec_usage_error(const char *fmt, ...)
     fputc('\n', stderr);
     fputs(exec_usage, stderr);
     return EXIT_USAGE;
-}
-
-static int env_lang(void)
-{
-    const char *vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
-    for (size_t i = 0; i < 3; i++) {
-        const char *v = getenv(vars[i]);
-        if (v && *v)
-            return strncmp(v, "zh", 2) == 0 ? LANG_ZH : LANG_EN;
-    }
-    return LANG_EN;
 }
 
 /* ---- options ---- */
@@ -231,118 +221,9 @@ static int statically_linked(const char *path)
     return is_static;
 }
 
-/* ---- the headless run ---- */
-
-struct exec_headless {
-    struct run *run;
-    int signo;
-};
-
-static void on_signal(struct loop *lp, int fd, uint32_t events, void *arg)
-{
-    (void)events;
-    struct exec_headless *h = arg;
-    struct signalfd_siginfo si;
-    while (read(fd, &si, sizeof(si)) == sizeof(si)) {
-        if (si.ssi_signo == SIGCHLD) {
-            run_poll(h->run);
-        } else {
-            h->signo = (int)si.ssi_signo;
-            loop_stop(lp);
-        }
-    }
-}
-
-static void print_text(json_t *snap)
-{
-    size_t i;
-    json_t *t;
-    printf("%-8s %-20s %-8s %-8s %s\n", "pid", "task", "kind", "state", "exit");
-    json_array_foreach(json_object_get(snap, "tasks"), i, t)
-    {
-        json_t *ex = json_object_get(t, "exit_status");
-        char exs[24] = "-";
-        if (ex)
-            snprintf(exs, sizeof(exs), "%lld", (long long)json_integer_value(ex));
-        printf("%-8lld %-20s %-8s %-8s %s\n",
-               (long long)json_integer_value(json_object_get(t, "pid")),
-               json_string_value(json_object_get(t, "name")),
-               json_string_value(json_object_get(t, "kind")),
-               json_string_value(json_object_get(t, "state")), exs);
-    }
-    printf("\n%-10s %-20s %s\n", "object", "name", "value (min..max)");
-    json_array_foreach(json_object_get(snap, "objects"), i, t)
-    {
-        printf("%-10s %-20s %lld (%lld..%lld)\n", json_string_value(json_object_get(t, "kind")),
-               json_string_value(json_object_get(t, "name")),
-               (long long)json_integer_value(json_object_get(t, "value")),
-               (long long)json_integer_value(json_object_get(t, "min")),
-               (long long)json_integer_value(json_object_get(t, "max")));
-    }
-    json_t *out = json_object_get(snap, "program_output");
-    printf("\nprogram output: %s\n", json_string_value(json_object_get(out, "path")));
-    json_array_foreach(json_object_get(out, "tail"), i, t) printf("  | %s\n", json_string_value(t));
-}
-
-/* Run to the end (or --duration), print the snapshot, return the exit code. */
-static int exec_headless(const struct exec_cli *c)
-{
-    char err[512];
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGHUP);
-    sigaddset(&mask, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    struct loop *lp = loop_new();
-    struct exec_headless h = {0};
-    if (!lp || sfd < 0 || run_open(&h.run, &scenario_exec, NULL, &c->opts, err, sizeof(err)) < 0) {
-        fprintf(stderr, "ipcscope: exec: %s\n", lp && sfd >= 0 ? err : strerror(errno));
-        goto fail;
-    }
-    loop_add_fd(lp, sfd, EPOLLIN, on_signal, &h);
-    if (run_start(h.run, lp, err, sizeof(err)) < 0) {
-        fprintf(stderr, "ipcscope: exec: %s\n", err);
-        goto fail;
-    }
-    while (!loop_stopped(lp) && !run_done(h.run))
-        loop_run_once(lp, 50);
-    run_stop(h.run);
-
-    json_t *snap = run_snapshot(h.run);
-    if (c->json) {
-        json_dumpf(snap, stdout, JSON_INDENT(2));
-        putchar('\n');
-    } else {
-        print_text(snap);
-    }
-    json_decref(snap);
-    int rc = 0;
-    if (h.signo) {
-        fprintf(stderr, "ipcscope: stopped by %s\n", strsignal(h.signo));
-        rc = 128 + h.signo;
-    } else if (h.run->leaked_procs || h.run->leaked_ipc) {
-        fprintf(stderr, "ipcscope: leaked %d processes and %d IPC objects\n", h.run->leaked_procs,
-                h.run->leaked_ipc);
-        rc = 1;
-    }
-    run_close(h.run);
-    loop_free(lp);
-    close(sfd);
-    return rc;
-fail:
-    run_close(h.run);
-    loop_free(lp);
-    if (sfd >= 0)
-        close(sfd);
-    return 1;
-}
-
 int exec_main(int argc, char **argv, int first_arg, exec_tui_fn tui)
 {
-    struct exec_cli c = {.opts = {.lang = env_lang()}};
+    struct exec_cli c = {.opts = {.lang = headless_env_lang()}};
     int rc = parse_exec_args(&c, argc, argv, first_arg);
     if (rc)
         return rc;
@@ -365,7 +246,7 @@ int exec_main(int argc, char **argv, int first_arg, exec_tui_fn tui)
     exec_scenario_set(&p);
 
     if (c.opts.headless)
-        return exec_headless(&c);
+        return headless_run(&scenario_exec, NULL, &c.opts, c.json);
     if (!tui) {
         fputs("ipcscope: this build has no TUI; use --headless\n", stderr);
         return 1;

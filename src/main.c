@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "exec_cmd.h"
+#include "headless.h"
 #include "loop.h"
 #include "model.h"
 #include "run.h"
@@ -91,17 +92,6 @@ static int usage_error(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-static int default_lang(void)
-{
-    const char *vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
-    for (size_t i = 0; i < 3; i++) {
-        const char *v = getenv(vars[i]);
-        if (v && *v)
-            return strncmp(v, "zh", 2) == 0 ? LANG_ZH : LANG_EN;
-    }
-    return LANG_EN;
-}
-
 /* ---- list ---- */
 
 static int cmd_list(int json)
@@ -145,8 +135,6 @@ static int cmd_list(int json)
 
 /* ---- headless ---- */
 
-static struct run *g_run;
-
 static void crash_handler(int sig)
 {
     run_emergency_kill();
@@ -162,155 +150,6 @@ static void install_crash_handlers(void)
     int sigs[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         signal(sigs[i], crash_handler);
-}
-
-struct headless {
-    struct run *run;
-    int signo;
-};
-
-static void on_signal(struct loop *lp, int fd, uint32_t events, void *arg)
-{
-    (void)events;
-    struct headless *h = arg;
-    struct signalfd_siginfo si;
-    while (read(fd, &si, sizeof(si)) == sizeof(si)) {
-        if (si.ssi_signo == SIGCHLD)
-            run_poll(h->run);
-        else {
-            h->signo = (int)si.ssi_signo;
-            loop_stop(lp);
-        }
-    }
-}
-
-static void print_summary(json_t *snap)
-{
-    printf(
-        "scenario %s: %s in %lld ms, %lld events (%lld dropped), %lld steps\n",
-        json_string_value(json_object_get(snap, "scenario")),
-        json_is_true(json_object_get(snap, "completed")) ? "completed" : "stopped",
-        (long long)json_integer_value(json_object_get(snap, "duration_ms")),
-        (long long)json_integer_value(json_object_get(json_object_get(snap, "events"), "total")),
-        (long long)json_integer_value(json_object_get(json_object_get(snap, "events"), "dropped")),
-        (long long)json_integer_value(json_object_get(snap, "steps")));
-    size_t i;
-    json_t *t;
-    printf("\n  %-8s %-16s %-8s %-8s %-10s %s\n", "pid", "task", "kind", "state", "exit",
-           "run/ready/blocked ms");
-    json_array_foreach(json_object_get(snap, "tasks"), i, t)
-    {
-        json_t *ex = json_object_get(t, "exit_status");
-        char exs[16] = "-";
-        if (ex)
-            snprintf(exs, sizeof(exs), "%lld", (long long)json_integer_value(ex));
-        printf("  %-8lld %-16s %-8s %-8s %-10s %.1f/%.1f/%.1f\n",
-               (long long)json_integer_value(json_object_get(t, "pid")),
-               json_string_value(json_object_get(t, "name")),
-               json_string_value(json_object_get(t, "kind")),
-               json_string_value(json_object_get(t, "state")), exs,
-               json_real_value(json_object_get(t, "run_ms")),
-               json_real_value(json_object_get(t, "ready_ms")),
-               json_real_value(json_object_get(t, "blocked_ms")));
-    }
-    printf("\n  %-10s %-12s %s\n", "object", "name", "value (min..max)");
-    json_array_foreach(json_object_get(snap, "objects"), i, t)
-    {
-        printf("  %-10s %-12s %lld (%lld..%lld)\n", json_string_value(json_object_get(t, "kind")),
-               json_string_value(json_object_get(t, "name")),
-               (long long)json_integer_value(json_object_get(t, "value")),
-               (long long)json_integer_value(json_object_get(t, "min")),
-               (long long)json_integer_value(json_object_get(t, "max")));
-    }
-    json_t *src = json_object_get(snap, "sources");
-    json_t *leaks = json_object_get(snap, "leaks");
-    printf("\nsources: instr on, procfs %s, bpf %s%s%s\n",
-           json_is_true(json_object_get(src, "procfs")) ? "on" : "off",
-           json_is_true(json_object_get(src, "bpf")) ? "on" : "off",
-           json_object_get(src, "bpf_reason") ? " - " : "",
-           json_object_get(src, "bpf_reason")
-               ? json_string_value(json_object_get(src, "bpf_reason"))
-               : "");
-    if (leaks)
-        printf("leaks: %lld processes, %lld IPC objects\n",
-               (long long)json_integer_value(json_object_get(leaks, "processes")),
-               (long long)json_integer_value(json_object_get(leaks, "ipc_objects")));
-    json_t *check = json_object_get(snap, "check");
-    if (check)
-        printf("check: %s%s%s\n", json_is_true(json_object_get(check, "ok")) ? "ok" : "FAILED",
-               *json_string_value(json_object_get(check, "why")) ? " - " : "",
-               json_string_value(json_object_get(check, "why")));
-}
-
-/* Exit status of a headless run, with the reason on stderr. */
-static int headless_status(const struct scenario *sc, const struct run *r, int signo)
-{
-    if (r->model.dropped)
-        fprintf(stderr,
-                "ipcscope: warning: %llu events were dropped (a ring was full): object values "
-                "may be off; the conductor could not keep up\n",
-                (unsigned long long)r->model.dropped);
-    if (signo) {
-        fprintf(stderr, "ipcscope: stopped by %s\n", strsignal(signo));
-        return 128 + signo;
-    }
-    if (r->check_rc != 0) {
-        fprintf(stderr, "ipcscope: %s: invariant failed: %s\n", sc->id, r->check_why);
-        return 1;
-    }
-    if (r->leaked_procs || r->leaked_ipc) {
-        fprintf(stderr, "ipcscope: leaked %d processes and %d IPC objects\n", r->leaked_procs,
-                r->leaked_ipc);
-        return 1;
-    }
-    return 0;
-}
-
-static int run_headless(const struct scenario *sc, struct cli *c)
-{
-    char err[512];
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGHUP);
-    sigaddset(&mask, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-
-    struct loop *lp = loop_new();
-    struct headless h = {0};
-    if (!lp || sfd < 0 || run_open(&h.run, sc, c->params, &c->opts, err, sizeof(err)) < 0) {
-        fprintf(stderr, "ipcscope: %s\n", lp && sfd >= 0 ? err : strerror(errno));
-        loop_free(lp);
-        return 1;
-    }
-    g_run = h.run;
-    loop_add_fd(lp, sfd, EPOLLIN, on_signal, &h);
-    if (run_start(h.run, lp, err, sizeof(err)) < 0) {
-        fprintf(stderr, "ipcscope: %s\n", err);
-        run_close(h.run);
-        loop_free(lp);
-        return 1;
-    }
-    while (!loop_stopped(lp) && !run_done(h.run))
-        loop_run_once(lp, 50);
-    run_stop(h.run);
-
-    json_t *snap = run_snapshot(h.run);
-    if (c->json) {
-        json_dumpf(snap, stdout, JSON_INDENT(2));
-        putchar('\n');
-    } else {
-        print_summary(snap);
-    }
-    int rc = headless_status(sc, h.run, h.signo);
-    json_decref(snap);
-    run_close(h.run);
-    g_run = NULL;
-    loop_free(lp);
-    close(sfd);
-    return rc;
 }
 
 /* ---- replay / export ---- */
@@ -347,7 +186,7 @@ static int cmd_replay(struct cli *c)
         if (!c->opts.headless)
             fprintf(stderr, "ipcscope: replay in the TUI is not available yet; showing the "
                             "replayed final state\n");
-        print_summary(snap);
+        headless_print_summary(snap);
     }
     if (!trl)
         fprintf(stderr, "ipcscope: warning: %s has no end line (the run was cut short)\n", c->file);
@@ -564,7 +403,7 @@ int main(int argc, char **argv)
 {
     struct cli c = {0};
     const struct scenario *sc = NULL;
-    c.opts.lang = default_lang();
+    c.opts.lang = headless_env_lang();
     install_crash_handlers();
     if (argc > 1 && strcmp(argv[1], "exec") == 0) /* before getopt: the program's options */
         return exec_main(argc, argv, 2, IPCSCOPE_EXEC_TUI);
@@ -589,7 +428,7 @@ int main(int argc, char **argv)
                                "come; drop --headless (step in the TUI), drop --step, or add "
                                "--duration SECONDS");
         if (c.opts.headless)
-            return run_headless(sc, &c);
+            return headless_run(sc, c.params, &c.opts, c.json);
         if (!c.delay_given)
             c.opts.delay_ms = 150; /* watchable by default; --delay 0 runs free */
         return start_tui(sc, &c);

@@ -1,0 +1,27 @@
+/*
+ * headless.h - running a scenario without the TUI, for `ipcscope run --headless` and
+ * `ipcscope exec --headless`.
+ *
+ * Runs to the end (or --duration), stops cleanly on SIGINT/SIGTERM/SIGHUP, prints the final
+ * snapshot as JSON or as a readable summary, and turns what happened into the exit code.
+ */
+#ifndef IPCSCOPE_HEADLESS_H
+#define IPCSCOPE_HEADLESS_H
+
+#include "run.h"
+#include "scenario.h"
+
+#include <jansson.h>
+
+/* Run sc with params (NULL: defaults) and opts; print the snapshot (JSON when json). Returns
+ * 0, 1 (runtime failure, failed invariant, leak) or 128+signal when a signal stopped it. */
+int headless_run(const struct scenario *sc, const long *params, const struct run_opts *opts,
+                 int json);
+
+/* The snapshot as a few readable lines on stdout. */
+void headless_print_summary(json_t *snap);
+
+/* The narration language the environment asks for (LC_ALL, LC_MESSAGES, LANG: zh* or en). */
+int headless_env_lang(void);
+
+#endif
