@@ -234,26 +234,36 @@ int trace_replay(const char *path, struct model *m, json_t **header, json_t **tr
 
 /* ---- export ---- */
 
+static void span_event(json_t *out, const struct model_task *t, const struct model_span *s,
+                       uint64_t end)
+{
+    if (s->state == TS_REAPED)
+        return;
+    json_array_append_new(
+        out, json_pack("{s:s, s:s, s:f, s:f, s:i, s:i}", "name", task_state_name(s->state), "ph",
+                       "X", "ts", (double)s->t / 1000.0, "dur", (double)(end - s->t) / 1000.0,
+                       "pid", t->pid, "tid", t->tid));
+}
+
+/* Each task's state intervals as complete ("X") events: one pass, closing a task's open
+ * interval when its next one starts. */
 static void perfetto_spans(const struct model *m, json_t *out)
 {
+    const struct model_span **open = calloc(m->ntasks ? m->ntasks : 1, sizeof(*open));
+    if (!open)
+        return;
     for (size_t i = 0; i < m->spans_len; i++) {
         const struct model_span *s = model_span_at(m, i);
-        const struct model_task *t = &m->tasks[s->task];
-        uint64_t end = m->t_last;
-        for (size_t j = i + 1; j < m->spans_len; j++) {
-            const struct model_span *nx = model_span_at(m, j);
-            if (nx->task == s->task) {
-                end = nx->t;
-                break;
-            }
-        }
-        if (s->state == TS_REAPED)
+        if (s->task >= m->ntasks)
             continue;
-        json_array_append_new(
-            out, json_pack("{s:s, s:s, s:f, s:f, s:i, s:i}", "name", task_state_name(s->state),
-                           "ph", "X", "ts", (double)s->t / 1000.0, "dur",
-                           (double)(end - s->t) / 1000.0, "pid", t->pid, "tid", t->tid));
+        if (open[s->task])
+            span_event(out, &m->tasks[s->task], open[s->task], s->t);
+        open[s->task] = s;
     }
+    for (size_t k = 0; k < m->ntasks; k++)
+        if (open[k])
+            span_event(out, &m->tasks[k], open[k], m->t_last);
+    free(open);
 }
 
 static void perfetto_names(const struct model *m, json_t *out)
