@@ -121,6 +121,8 @@ static void set_state(struct model *m, uint32_t idx, uint8_t st, uint64_t now)
     struct model_task *t = &m->tasks[idx];
     if (t->state == TS_REAPED)
         return; /* terminal */
+    if (now < t->t_state)
+        now = t->t_state; /* a record that arrived late: keep the task's intervals in order */
     account(t, now);
     t->t_state = now;
     if (t->state == st)
@@ -246,8 +248,11 @@ static void create_obj(struct model *m, const struct ev *e, const char *name)
 static void instr_state(struct model *m, uint32_t idx, uint8_t st, uint64_t now)
 {
     struct model_task *t = &m->tasks[idx];
-    if (t->kernel_state != TS__COUNT && (m->src_seen & (1u << EV_SRC_BPF)) && st != TS_BLOCKED)
-        return; /* the kernel's word wins for running/ready */
+    /* with the kernel probes on, the kernel's word wins for running/ready: an operation seen
+     * before its task's first sched record must not open a RUNNING interval the kernel never
+     * had (the conductor, which the probes leave out, keeps its /proc-derived state) */
+    if ((m->src_seen & (1u << EV_SRC_BPF)) && st != TS_BLOCKED && t->slot != 0)
+        return;
     set_state(m, idx, st, now);
 }
 

@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include "support.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -36,22 +38,6 @@ struct evbuf {
     size_t n, cap;
 };
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 static void collect(const struct ev *e, void *arg)
 {
     struct evbuf *b = arg;
@@ -67,12 +53,12 @@ static void collect(const struct ev *e, void *arg)
 /* Drain the ring for ms milliseconds (the conductor's frame timer, in small). */
 static void drain_for(struct bpf_source *s, struct evbuf *b, unsigned ms)
 {
-    uint64_t end = now_ns() + ms * MS;
+    uint64_t end = ts_now_ns() + ms * MS;
 
     do {
         cr_assert_geq(bpf_source_drain(s, collect, b), 0);
-        sleep_ms(10);
-    } while (now_ns() < end);
+        ts_sleep_ms(10);
+    } while (ts_now_ns() < end);
     cr_assert_geq(bpf_source_drain(s, collect, b), 0);
 }
 
@@ -178,12 +164,12 @@ static void spin_body(void *arg)
 
     pin_to(0);
     sched_yield();
-    r->start = now_ns();
+    r->start = ts_now_ns();
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
-    while (now_ns() < r->start + 400 * MS)
+    while (ts_now_ns() < r->start + 400 * MS)
         ;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
-    r->end = now_ns();
+    r->end = ts_now_ns();
     r->cpu_ns = (uint64_t)(c1.tv_sec - c0.tv_sec) * 1000000000ull + (uint64_t)c1.tv_nsec -
                 (uint64_t)c0.tv_nsec;
 }
@@ -279,7 +265,7 @@ static void lazy_parent_body(void *arg)
     if (c == 0)
         _exit(7);
     *child = c;
-    sleep_ms(300);
+    ts_sleep_ms(300);
     waitpid(c, NULL, 0);
 }
 
@@ -361,7 +347,7 @@ Test(bpf, kill_is_generated_then_delivered_once, .timeout = 10)
     c = spawn(pause_body, NULL, &gate);
     cr_assert_eq(bpf_source_track(s, c), 0);
     release(gate);
-    sleep_ms(100);
+    ts_sleep_ms(100);
     cr_assert_eq(kill(c, SIGUSR1), 0);
     cr_assert_eq(wait_ok(c), 0);
     drain_for(s, &b, 50);
@@ -389,16 +375,16 @@ static void nap_body(void *arg)
 {
     (void)arg;
     for (int i = 0; i < 30; i++)
-        sleep_ms(10);
+        ts_sleep_ms(10);
 }
 
 static void busy_body(void *arg)
 {
-    uint64_t end = now_ns() + 300 * MS;
+    uint64_t end = ts_now_ns() + 300 * MS;
 
     (void)arg;
     pin_to(0);
-    while (now_ns() < end)
+    while (ts_now_ns() < end)
         if (fork() == 0) /* children of an untracked process stay untracked */
             _exit(0);
         else

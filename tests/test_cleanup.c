@@ -10,7 +10,8 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include <dirent.h>
+#include "support.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -21,149 +22,52 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_WORKERS 64
 #define MS 1000000ull
 
-static uint64_t now_ns(void)
+/* Start argv in the background: stdin and stderr /dev/null, stdout to out_fd (-1: /dev/null). */
+static pid_t spawn(char *const argv[], int out_fd)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* ppid and state of pid; 0, or -1 when it is gone. */
-static int stat_of(pid_t pid, pid_t *ppid, char *state)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *rp = strrchr(buf, ')');
-    int pp = 0;
-    if (!rp || sscanf(rp + 2, "%c %d", state, &pp) != 2)
-        return -1;
-    *ppid = pp;
-    return 0;
-}
-
-/* Children of parent, into out (up to max). */
-static int children_of(pid_t parent, pid_t *out, int max)
-{
-    DIR *d = opendir("/proc");
-    cr_assert_not_null(d);
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        pid_t pid = atoi(de->d_name), pp;
-        char st;
-        if (pid > 0 && stat_of(pid, &pp, &st) == 0 && pp == parent && n < max)
-            out[n++] = pid;
-    }
-    closedir(d);
-    return n;
-}
-
-/* Names in dir containing "ipcscope", as one newline-separated string. */
-static char *ipc_entries(const char *dir)
-{
-    size_t cap = 4096, len = 0;
-    char *s = calloc(1, cap);
-    DIR *d = opendir(dir);
-    if (!d)
-        return s;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!strstr(de->d_name, "ipcscope"))
-            continue;
-        size_t k = strlen(de->d_name);
-        if (len + k + 2 > cap) {
-            cap = (len + k + 2) * 2;
-            s = realloc(s, cap);
-        }
-        memcpy(s + len, de->d_name, k);
-        len += k;
-        s[len++] = '\n';
-        s[len] = '\0';
-    }
-    closedir(d);
-    return s;
-}
-
-/* Every name in after that is not in before. */
-static int new_entries(const char *before, const char *after)
-{
-    int count = 0;
-    const char *p = after;
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t k = (size_t)(nl - p);
-        char name[300];
-        snprintf(name, sizeof(name), "\n%.*s\n", (int)k, p);
-        char *wrapped;
-        if (asprintf(&wrapped, "\n%s", before) < 0)
-            cr_assert_fail("out of memory");
-        if (!strstr(wrapped, name)) {
-            cr_log_error("new IPC entry left behind: %.*s", (int)k, p);
-            count++;
-        }
-        free(wrapped);
-        p = nl + 1;
-    }
-    return count;
-}
-
-static void reap_orphans(void)
-{
-    while (waitpid(-1, NULL, WNOHANG) > 0)
-        ;
-}
-
-static void kill_and_check(int sig)
-{
-    cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-    char *shm_before = ipc_entries("/dev/shm"), *mq_before = ipc_entries("/dev/mqueue");
-    char out_path[] = "/tmp/ipcscope-cleanup-outXXXXXX";
-    int ofd = mkstemp(out_path);
-    cr_assert_geq(ofd, 0);
-
     pid_t pid = fork();
     if (pid < 0) /* no assertion before the branch: the child must not report to Criterion */
         cr_assert_fail("fork: %s", strerror(errno));
     if (pid == 0) {
         int nul = open("/dev/null", O_RDWR);
         dup2(nul, 0);
-        dup2(ofd, 1);
+        dup2(out_fd >= 0 ? out_fd : nul, 1);
         dup2(nul, 2);
-        execl(IPCSCOPE_BIN, IPCSCOPE_BIN, "run", "prodcons", "--headless", "--json", "--param",
-              "items=1000000", (char *)NULL);
+        execv(argv[0], argv);
         _exit(127);
     }
+    return pid;
+}
+
+static void kill_and_check(int sig)
+{
+    cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    char *shm_before = ts_ipc_entries("/dev/shm"), *mq_before = ts_ipc_entries("/dev/mqueue");
+    char out_path[] = "/tmp/ipcscope-cleanup-outXXXXXX";
+    int ofd = mkstemp(out_path);
+    cr_assert_geq(ofd, 0);
+
+    char *const argv[] = {IPCSCOPE_BIN, "run",     "prodcons",      "--headless",
+                          "--json",     "--param", "items=1000000", NULL};
+    pid_t pid = spawn(argv, ofd);
     close(ofd);
 
     /* the four default workers, as children of ipcscope */
     pid_t workers[MAX_WORKERS];
     int nw = 0;
-    uint64_t end = now_ns() + 20000 * MS;
-    while ((nw = children_of(pid, workers, MAX_WORKERS)) < 4) {
+    uint64_t end = ts_now_ns() + 20000 * MS;
+    while ((nw = ts_children(pid, workers, MAX_WORKERS)) < 4) {
         int status;
         cr_assert_eq(waitpid(pid, &status, WNOHANG), 0, "ipcscope ended before its workers ran");
-        cr_assert_lt(now_ns(), end, "ipcscope started %d of 4 workers in 20 s", nw);
-        sleep_ms(5);
+        cr_assert_lt(ts_now_ns(), end, "ipcscope started %d of 4 workers in 20 s", nw);
+        ts_sleep_ms(5);
     }
-    sleep_ms(100); /* let them get busy */
+    ts_sleep_ms(100); /* let them get busy */
 
     cr_assert_eq(kill(pid, sig), 0);
     int status;
@@ -191,30 +95,29 @@ static void kill_and_check(int sig)
     }
 
     /* every worker gone within 2 s (orphans are reaped here, being their subreaper) */
-    end = now_ns() + 2000 * MS;
+    end = ts_now_ns() + 2000 * MS;
     for (;;) {
-        reap_orphans();
+        ts_reap();
         int alive = 0;
         for (int i = 0; i < nw; i++) {
-            pid_t pp;
-            char st;
-            if (stat_of(workers[i], &pp, &st) == 0) {
+            struct ts_stat st;
+            if (ts_stat(workers[i], &st) == 0) {
                 alive++;
-                if (now_ns() >= end)
-                    cr_log_error("worker %d still there: state %c, parent %d", (int)workers[i], st,
-                                 (int)pp);
+                if (ts_now_ns() >= end)
+                    cr_log_error("worker %d still there: state %c, parent %d", (int)workers[i],
+                                 st.state, (int)st.ppid);
             }
         }
         if (!alive)
             break;
-        cr_assert_lt(now_ns(), end, "%d of %d workers outlived ipcscope by 2 s (signal %d)", alive,
-                     nw, sig);
-        sleep_ms(10);
+        cr_assert_lt(ts_now_ns(), end, "%d of %d workers outlived ipcscope by 2 s (signal %d)",
+                     alive, nw, sig);
+        ts_sleep_ms(10);
     }
 
-    char *shm_after = ipc_entries("/dev/shm"), *mq_after = ipc_entries("/dev/mqueue");
-    cr_expect_eq(new_entries(shm_before, shm_after), 0, "/dev/shm gained ipcscope entries");
-    cr_expect_eq(new_entries(mq_before, mq_after), 0, "/dev/mqueue gained ipcscope entries");
+    char *shm_after = ts_ipc_entries("/dev/shm"), *mq_after = ts_ipc_entries("/dev/mqueue");
+    cr_expect_eq(ts_new_ipc_entries(shm_before, shm_after), 0, "/dev/shm gained ipcscope entries");
+    cr_expect_eq(ts_new_ipc_entries(mq_before, mq_after), 0, "/dev/mqueue gained ipcscope entries");
     free(shm_before);
     free(shm_after);
     free(mq_before);
@@ -246,34 +149,26 @@ Test(cleanup, sigkill_right_after_start_leaves_no_workers, .timeout = 60)
 {
     /* kill as soon as the first worker exists: the others may still be forking */
     cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-    pid_t pid = fork();
-    if (pid < 0) /* no assertion before the branch: the child must not report to Criterion */
-        cr_assert_fail("fork: %s", strerror(errno));
-    if (pid == 0) {
-        int nul = open("/dev/null", O_RDWR);
-        dup2(nul, 0);
-        dup2(nul, 1);
-        dup2(nul, 2);
-        execl(IPCSCOPE_BIN, IPCSCOPE_BIN, "run", "prodcons", "--headless", "--json", "--param",
-              "items=1000000", "--param", "producers=16", "--param", "consumers=16", (char *)NULL);
-        _exit(127);
-    }
+    char *const argv[] = {IPCSCOPE_BIN,   "run",     "prodcons",      "--headless",
+                          "--json",       "--param", "items=1000000", "--param",
+                          "producers=16", "--param", "consumers=16",  NULL};
+    pid_t pid = spawn(argv, -1);
     pid_t first[MAX_WORKERS];
-    uint64_t end = now_ns() + 20000 * MS;
-    while (children_of(pid, first, MAX_WORKERS) < 1) {
-        cr_assert_lt(now_ns(), end, "no worker appeared in 20 s");
-        sleep_ms(1);
+    uint64_t end = ts_now_ns() + 20000 * MS;
+    while (ts_children(pid, first, MAX_WORKERS) < 1) {
+        cr_assert_lt(ts_now_ns(), end, "no worker appeared in 20 s");
+        ts_sleep_ms(1);
     }
     cr_assert_eq(kill(pid, SIGKILL), 0);
     cr_assert_eq(waitpid(pid, NULL, 0), pid);
 
     /* whatever it had forked must be gone: nothing may stay a child of ours */
-    end = now_ns() + 2000 * MS;
+    end = ts_now_ns() + 2000 * MS;
     pid_t left[MAX_WORKERS];
     int n;
-    while (reap_orphans(), (n = children_of(getpid(), left, MAX_WORKERS)) > 0) {
-        cr_assert_lt(now_ns(), end, "%d workers outlived ipcscope by 2 s (first: %d)", n,
+    while (ts_reap(), (n = ts_children(getpid(), left, MAX_WORKERS)) > 0) {
+        cr_assert_lt(ts_now_ns(), end, "%d workers outlived ipcscope by 2 s (first: %d)", n,
                      (int)left[0]);
-        sleep_ms(10);
+        ts_sleep_ms(10);
     }
 }

@@ -8,17 +8,14 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include <errno.h>
-#include <fcntl.h>
+#include "support.h"
+
 #include <jansson.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define HANG_LIMIT_S 20
@@ -32,29 +29,8 @@
 
 static size_t g_mem_cap; /* when set: RLIMIT_AS of the child, in bytes */
 
-struct result {
-    int status;
-    int hung; /* killed after HANG_LIMIT_S seconds */
-    char *out, *err;
-};
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    buf[got] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /* Run IPCSCOPE_BIN with the given words (NULL-terminated); stdin is /dev/null. */
-static struct result run_words(const char *first, ...)
+static struct ts_result run_words(const char *first, ...)
 {
     char *argv[32];
     int argc = 0;
@@ -65,53 +41,11 @@ static struct result run_words(const char *first, ...)
         argv[argc++] = (char *)w;
     va_end(ap);
     argv[argc] = NULL;
-
-    char out_path[] = "/tmp/ipcscope-cli-outXXXXXX", err_path[] = "/tmp/ipcscope-cli-errXXXXXX";
-    int ofd = mkstemp(out_path), efd = mkstemp(err_path);
-    cr_assert(ofd >= 0 && efd >= 0);
-    pid_t pid = fork();
-    if (pid < 0) /* no assertion before the branch: the child must not report to Criterion */
-        cr_assert_fail("fork: %s", strerror(errno));
-    if (pid == 0) {
-        int nul = open("/dev/null", O_RDONLY);
-        dup2(nul, 0);
-        dup2(ofd, 1);
-        dup2(efd, 2);
-        if (g_mem_cap) {
-            struct rlimit rl = {g_mem_cap, g_mem_cap};
-            setrlimit(RLIMIT_AS, &rl);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    struct result r = {0};
-    struct timespec tick = {0, 10 * 1000 * 1000};
-    for (int waited = 0;; waited++) {
-        pid_t got = waitpid(pid, &r.status, WNOHANG);
-        if (got == pid)
-            break;
-        if (waited == HANG_LIMIT_S * 100) {
-            r.hung = 1;
-            kill(pid, SIGKILL);
-        }
-        nanosleep(&tick, NULL);
-    }
-    close(ofd);
-    close(efd);
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    unlink(out_path);
-    unlink(err_path);
-    return r;
+    struct ts_run_opts o = {.timeout_s = HANG_LIMIT_S, .stdin_null = 1, .mem_cap = g_mem_cap};
+    return ts_run(argv, &o);
 }
 
-static void free_result(struct result *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-static void expect_exit(const struct result *r, int code)
+static void expect_exit(const struct ts_result *r, int code)
 {
     cr_assert(!r->hung, "hung: still running after %d s (stderr: %s)", HANG_LIMIT_S, r->err);
     cr_assert(WIFEXITED(r->status), "killed by signal %d (stderr: %s)",
@@ -121,7 +55,7 @@ static void expect_exit(const struct result *r, int code)
 }
 
 /* stderr contains every one of the NULL-terminated needles. */
-static void expect_err_has(const struct result *r, ...)
+static void expect_err_has(const struct ts_result *r, ...)
 {
     va_list ap;
     va_start(ap, r);
@@ -131,7 +65,7 @@ static void expect_err_has(const struct result *r, ...)
 }
 
 #define USAGE(...)                                                                                 \
-    struct result r = run_words(__VA_ARGS__, NULL);                                                \
+    struct ts_result r = run_words(__VA_ARGS__, NULL);                                             \
     expect_exit(&r, 2);                                                                            \
     cr_expect_eq(r.out[0], '\0', "a usage error printed on stdout: %s", r.out)
 
@@ -139,173 +73,173 @@ Test(cli, unknown_scenario_lists_the_known_ones, .timeout = 30)
 {
     USAGE("run", "nosuch", "--headless");
     expect_err_has(&r, "nosuch", "prodcons", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, unknown_parameter_names_the_key_and_the_accepted_keys, .timeout = 30)
 {
     USAGE("run", "prodcons", "--headless", "--param", "speed=3");
     expect_err_has(&r, "speed", "producers", "consumers", "capacity", "items", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, out_of_range_value_names_the_range, .timeout = 30)
 {
     USAGE("run", "prodcons", "--headless", "--param", "producers=17");
     expect_err_has(&r, "producers", "1..16", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, zero_is_out_of_range_too, .timeout = 30)
 {
     USAGE("run", "prodcons", "--headless", "--param", "capacity=0");
     expect_err_has(&r, "capacity", "1..64", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, items_above_the_limit_names_the_range, .timeout = 30)
 {
     USAGE("run", "prodcons", "--headless", "--param", "items=1000001");
     expect_err_has(&r, "items", "1..1000000", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, non_numeric_value_is_refused, .timeout = 30)
 {
     USAGE("run", "prodcons", "--headless", "--param", "producers=two");
     expect_err_has(&r, "producers", "two", "1..16", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, trailing_garbage_in_a_value_is_refused, .timeout = 30)
 {
     USAGE("run", "prodcons", "--headless", "--param", "producers=3x");
     expect_err_has(&r, "producers", "3x", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, empty_value_is_refused, .timeout = 30)
 {
     USAGE("run", "prodcons", "--headless", "--param", "producers=");
     expect_err_has(&r, "producers", "1..16", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, param_without_a_value_is_refused, .timeout = 30)
 {
     USAGE("run", "prodcons", "--headless", "--param");
     expect_err_has(&r, "--param", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, param_without_equals_is_refused, .timeout = 30)
 {
     USAGE("run", "prodcons", "--headless", "--param", "producers");
     expect_err_has(&r, "producers", "KEY=VALUE", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, param_before_the_scenario_is_checked_against_it, .timeout = 30)
 {
     USAGE("run", "--param", "producers=99", "prodcons", "--headless");
     expect_err_has(&r, "producers", "1..16", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, bad_duration_is_refused, .timeout = 30)
 {
     USAGE("run", "prodcons", "--headless", "--duration", "abc");
     expect_err_has(&r, "--duration", "abc", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, negative_duration_is_refused, .timeout = 30)
 {
     USAGE("run", "prodcons", "--headless", "--duration", "-1");
     expect_err_has(&r, "--duration", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, unknown_language_is_refused, .timeout = 30)
 {
     USAGE("run", "prodcons", "--headless", "--lang", "fr");
     expect_err_has(&r, "fr", "en", "zh", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, unknown_theme_lists_the_themes, .timeout = 30)
 {
     USAGE("run", "prodcons", "--headless", "--theme", "nope");
     expect_err_has(&r, "nope", "dark", "light", "monochrome", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, unknown_option_is_named, .timeout = 30)
 {
     USAGE("run", "prodcons", "--headless", "--frobnicate");
     expect_err_has(&r, "--frobnicate", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, unknown_command_lists_the_commands, .timeout = 30)
 {
     USAGE("frobnicate");
     expect_err_has(&r, "frobnicate", "run", "list", "replay", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, json_without_headless_is_refused, .timeout = 30)
 {
     USAGE("run", "prodcons", "--json");
     expect_err_has(&r, "--json", "--headless", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, run_without_a_scenario_is_refused, .timeout = 30)
 {
     USAGE("run");
     expect_err_has(&r, "scenario", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, list_with_an_argument_is_refused, .timeout = 30)
 {
     USAGE("list", "extra");
     expect_err_has(&r, "extra", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, help_exits_zero_and_names_the_commands, .timeout = 30)
 {
-    struct result r = run_words("--help", NULL);
+    struct ts_result r = run_words("--help", NULL);
     expect_exit(&r, 0);
     cr_expect(strstr(r.out, "run") && strstr(r.out, "list") && strstr(r.out, "replay") &&
                   strstr(r.out, "--param") && strstr(r.out, "--headless"),
               "help lacks a command: %s", r.out);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, version_exits_zero_with_a_version, .timeout = 30)
 {
-    struct result r = run_words("--version", NULL);
+    struct ts_result r = run_words("--version", NULL);
     expect_exit(&r, 0);
     int major = -1, minor = -1;
     cr_expect_eq(sscanf(r.out, "ipcscope %d.%d", &major, &minor), 2, "version line: %s", r.out);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, list_names_prodcons_in_chapter_six, .timeout = 30)
 {
-    struct result r = run_words("list", NULL);
+    struct ts_result r = run_words("list", NULL);
     expect_exit(&r, 0);
     cr_expect(strstr(r.out, "prodcons") != NULL, "list: %s", r.out);
     cr_expect(strstr(r.out, "6.") != NULL, "list has no chapter 6 heading: %s", r.out);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, list_json_is_an_array_with_params_and_limits, .timeout = 30)
 {
-    struct result r = run_words("list", "--json", NULL);
+    struct ts_result r = run_words("list", "--json", NULL);
     expect_exit(&r, 0);
     json_error_t jerr;
     json_t *arr = json_loads(r.out, 0, &jerr);
@@ -351,7 +285,7 @@ Test(cli, list_json_is_an_array_with_params_and_limits, .timeout = 30)
                      want[k].key);
     }
     json_decref(arr);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 /* ---- replay of bad traces ---- */
@@ -376,11 +310,11 @@ static char *write_trace(const char *text)
 static void expect_bad_trace(const char *text, const char *line_word)
 {
     char *path = write_trace(text);
-    struct result r = run_words("replay", path, "--headless", "--json", NULL);
+    struct ts_result r = run_words("replay", path, "--headless", "--json", NULL);
     expect_exit(&r, 1);
     cr_expect(strstr(r.err, line_word) != NULL, "stderr lacks \"%s\": %s", line_word, r.err);
     unlink(path);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, replay_of_garbage_names_line_one, .timeout = 30)
@@ -430,26 +364,26 @@ Test(cli, replay_of_huge_ids_is_refused_not_crashed, .timeout = 30)
 Test(cli, replay_of_an_empty_file_fails, .timeout = 30)
 {
     char *path = write_trace("");
-    struct result r = run_words("replay", path, "--headless", "--json", NULL);
+    struct ts_result r = run_words("replay", path, "--headless", "--json", NULL);
     expect_exit(&r, 1);
     cr_expect(strlen(r.err) > 0, "no message for an empty trace");
     unlink(path);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, replay_of_a_missing_file_names_it, .timeout = 30)
 {
-    struct result r =
+    struct ts_result r =
         run_words("replay", "/tmp/ipcscope-no-such-trace.jsonl", "--headless", "--json", NULL);
     expect_exit(&r, 1);
     cr_expect(strstr(r.err, "/tmp/ipcscope-no-such-trace.jsonl") != NULL, "stderr: %s", r.err);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, replay_of_a_cut_short_trace_still_works_and_warns, .timeout = 30)
 {
     char *path = write_trace(HEADER GOOD_EVENT);
-    struct result r = run_words("replay", path, "--headless", "--json", NULL);
+    struct ts_result r = run_words("replay", path, "--headless", "--json", NULL);
     expect_exit(&r, 0);
     json_t *snap = json_loads(r.out, 0, NULL);
     cr_assert_not_null(snap, "replay printed no JSON: %s", r.out);
@@ -457,14 +391,14 @@ Test(cli, replay_of_a_cut_short_trace_still_works_and_warns, .timeout = 30)
     cr_expect(strstr(r.err, "cut short") != NULL, "no warning: %s", r.err);
     json_decref(snap);
     unlink(path);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, replay_needs_a_file, .timeout = 30)
 {
     USAGE("replay");
     expect_err_has(&r, "replay", NULL);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(cli, replay_of_a_negative_slot_is_refused_quickly, .timeout = 60)
@@ -486,11 +420,11 @@ Test(cli, headless_step_mode_does_not_hang, .timeout = 60)
 {
     /* nobody can press a key in a headless run: --step there must be refused (exit 2) or
      * finish, never wait forever (DESIGN.md: "never a hang on bad input") */
-    struct result r = run_words("run", "prodcons", "--headless", "--step", NULL);
+    struct ts_result r = run_words("run", "prodcons", "--headless", "--step", NULL);
     cr_expect(!r.hung, "`run prodcons --headless --step` was still waiting after %d s",
               HANG_LIMIT_S);
     if (!r.hung)
         cr_expect(WIFEXITED(r.status) && (WEXITSTATUS(r.status) == 0 || WEXITSTATUS(r.status) == 2),
                   "status %d, stderr: %s", r.status, r.err);
-    free_result(&r);
+    ts_free_result(&r);
 }

@@ -10,9 +10,10 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include "support.h"
+
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,81 +22,22 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define HANG_LIMIT_S 40
 
 static char g_dir[] = "/tmp/ipcscope-exec-testXXXXXX";
 
-struct result {
-    int status;
-    int hung;
-    char *out, *err;
-};
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    buf[got] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /* Run argv (NULL-terminated) in g_dir with stdin /dev/null; stdout and stderr captured.
  * env: an extra NAME=VALUE for the child, or NULL. */
-static struct result run_argv(char *const argv[], const char *env)
+static struct ts_result run_argv(char *const argv[], const char *env)
 {
-    char out_path[] = "/tmp/ipcscope-exec-outXXXXXX", err_path[] = "/tmp/ipcscope-exec-errXXXXXX";
-    int ofd = mkstemp(out_path), efd = mkstemp(err_path);
-    cr_assert(ofd >= 0 && efd >= 0);
-    pid_t pid = fork();
-    if (pid < 0)
-        cr_assert_fail("fork: %s", strerror(errno));
-    if (pid == 0) {
-        int nul = open("/dev/null", O_RDONLY);
-        dup2(nul, 0);
-        dup2(ofd, 1);
-        dup2(efd, 2);
-        if (chdir(g_dir) < 0)
-            _exit(126);
-        if (env)
-            putenv((char *)env);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    struct result r = {0};
-    struct timespec tick = {0, 10 * 1000 * 1000};
-    for (int waited = 0; waitpid(pid, &r.status, WNOHANG) != pid; waited++) {
-        if (waited == HANG_LIMIT_S * 100) {
-            r.hung = 1;
-            kill(pid, SIGKILL);
-        }
-        nanosleep(&tick, NULL);
-    }
-    close(ofd);
-    close(efd);
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    unlink(out_path);
-    unlink(err_path);
-    return r;
+    struct ts_run_opts o = {
+        .timeout_s = HANG_LIMIT_S, .stdin_null = 1, .search_path = 1, .cwd = g_dir, .env = env};
+    return ts_run(argv, &o);
 }
 
-static void free_result(struct result *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-static void expect_exit(const struct result *r, int code)
+static void expect_exit(const struct ts_result *r, int code)
 {
     cr_assert(!r->hung, "hung after %d s (stderr: %s)", HANG_LIMIT_S, r->err);
     cr_assert(WIFEXITED(r->status), "killed by signal %d (stderr: %s)",
@@ -115,14 +57,12 @@ static int compile(const char *name, const char *extra)
 
 static void setup_dir(void)
 {
-    cr_assert(mkdtemp(g_dir), "mkdtemp: %s", strerror(errno));
+    ts_mkdtemp(g_dir);
 }
 
 static void teardown_dir(void)
 {
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
-    if (system(cmd) != 0)
+    if (ts_rmtree(g_dir) != 0)
         fprintf(stderr, "could not remove %s\n", g_dir);
 }
 
@@ -134,12 +74,12 @@ static json_t *exec_example(const char *name)
     snprintf(prog, sizeof(prog), "./%s", name);
     char *const argv[] = {IPCSCOPE_BIN,  "exec", "--headless", "--json", "--record",
                           "trace.jsonl", "--",   prog,         NULL};
-    struct result r = run_argv(argv, NULL);
+    struct ts_result r = run_argv(argv, NULL);
     expect_exit(&r, 0);
     json_error_t je;
     json_t *snap = json_loads(r.out, 0, &je);
     cr_assert(snap, "stdout is not JSON (%s): %s", je.text, r.out);
-    free_result(&r);
+    ts_free_result(&r);
     return snap;
 }
 
@@ -148,45 +88,19 @@ static json_t *load_trace(void)
 {
     char path[256];
     snprintf(path, sizeof(path), "%s/trace.jsonl", g_dir);
-    FILE *f = fopen(path, "r");
-    cr_assert(f, "no trace at %s", path);
+    size_t n;
+    json_t **lines = ts_load_jsonl(path, &n);
     json_t *evs = json_array();
-    char *line = NULL;
-    size_t cap = 0;
-    while (getline(&line, &cap, f) > 0) {
-        json_t *e = json_loads(line, 0, NULL);
-        cr_assert(e, "bad trace line: %s", line);
-        if (json_object_get(e, "ev"))
-            json_array_append(evs, e);
-        json_decref(e);
-    }
-    free(line);
-    fclose(f);
+    for (size_t i = 0; i < n; i++)
+        if (json_object_get(lines[i], "ev"))
+            json_array_append(evs, lines[i]);
+    ts_free_jsonl(lines, n);
     return evs;
-}
-
-static const char *str_of(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
-static long long int_of(json_t *o, const char *key)
-{
-    return (long long)json_integer_value(json_object_get(o, key));
-}
-
-static json_t *find_named(json_t *arr, const char *name)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v) if (strcmp(str_of(v, "name"), name) == 0) return v;
-    return NULL;
 }
 
 static int by_seq(const void *a, const void *b)
 {
-    long long x = int_of(*(json_t *const *)a, "seq"), y = int_of(*(json_t *const *)b, "seq");
+    long long x = ts_int(*(json_t *const *)a, "seq"), y = ts_int(*(json_t *const *)b, "seq");
     return x < y ? -1 : x > y;
 }
 
@@ -198,7 +112,7 @@ static json_t **object_events(json_t *evs, const char *name, size_t *n)
     json_t *e;
     json_array_foreach(evs, i, e)
     {
-        if (strcmp(str_of(e, "obj"), name) == 0 && strcmp(str_of(e, "src"), "instr") == 0)
+        if (strcmp(ts_str(e, "obj"), name) == 0 && strcmp(ts_str(e, "src"), "instr") == 0)
             out[k++] = e;
     }
     qsort(out, k, sizeof(*out), by_seq);
@@ -212,11 +126,11 @@ static long long recompute_semaphore(json_t *evs, const char *name)
 {
     size_t n;
     json_t **ops = object_events(evs, name, &n);
-    cr_assert(n > 0 && strcmp(str_of(ops[0], "ev"), "obj_create") == 0, "%s: no obj_create", name);
-    long long v = int_of(ops[0], "val");
+    cr_assert(n > 0 && strcmp(ts_str(ops[0], "ev"), "obj_create") == 0, "%s: no obj_create", name);
+    long long v = ts_int(ops[0], "val");
     for (size_t i = 1; i < n; i++) {
-        const char *ev = str_of(ops[i], "ev");
-        long long val = int_of(ops[i], "val"), seq = int_of(ops[i], "seq");
+        const char *ev = ts_str(ops[i], "ev");
+        long long val = ts_int(ops[i], "val"), seq = ts_int(ops[i], "seq");
         cr_assert_eq(seq, (long long)i, "%s: seq %lld at position %zu (gap)", name, seq, i);
         if (strcmp(ev, "sem_wait") == 0)
             cr_assert_eq(val, v, "%s seq %lld: sem_wait saw %lld, value was %lld", name, seq, val,
@@ -239,14 +153,14 @@ static long long check_mutex(json_t *evs, const char *name)
     json_t **ops = object_events(evs, name, &n);
     long long held = 0, taken = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *ev = str_of(ops[i], "ev");
+        const char *ev = ts_str(ops[i], "ev");
         if (strcmp(ev, "mutex_acquired") == 0) {
             cr_assert_eq(held, 0, "%s acquired twice without a release (seq %lld)", name,
-                         int_of(ops[i], "seq"));
+                         ts_int(ops[i], "seq"));
             held = 1;
             taken++;
         } else if (strcmp(ev, "mutex_release") == 0) {
-            cr_assert_eq(held, 1, "%s released while free (seq %lld)", name, int_of(ops[i], "seq"));
+            cr_assert_eq(held, 1, "%s released while free (seq %lld)", name, ts_int(ops[i], "seq"));
             held = 0;
         }
     }
@@ -261,8 +175,8 @@ static size_t count_tasks(json_t *snap, const char *kind, const char *prefix)
     json_t *t;
     json_array_foreach(json_object_get(snap, "tasks"), i, t)
     {
-        if (strcmp(str_of(t, "kind"), kind) == 0 &&
-            strncmp(str_of(t, "name"), prefix, strlen(prefix)) == 0)
+        if (strcmp(ts_str(t, "kind"), kind) == 0 &&
+            strncmp(ts_str(t, "name"), prefix, strlen(prefix)) == 0)
             n++;
     }
     return n;
@@ -289,17 +203,17 @@ static void expect_nothing_left(json_t *snap)
     char prefix[64] = "ipcscope-?-";
     json_array_foreach(json_object_get(snap, "tasks"), i, t)
     {
-        if (strcmp(str_of(t, "name"), "ipcscope") == 0) {
-            snprintf(prefix, sizeof(prefix), "ipcscope-%lld-", int_of(t, "pid"));
+        if (strcmp(ts_str(t, "name"), "ipcscope") == 0) {
+            snprintf(prefix, sizeof(prefix), "ipcscope-%lld-", ts_int(t, "pid"));
             continue;
         }
-        pid_t pid = (pid_t)int_of(t, "pid");
+        pid_t pid = (pid_t)ts_int(t, "pid");
         cr_expect(kill(pid, 0) < 0 && errno == ESRCH, "task %s (pid %d) still exists",
-                  str_of(t, "name"), (int)pid);
+                  ts_str(t, "name"), (int)pid);
     }
     json_t *leaks = json_object_get(snap, "leaks");
-    cr_expect_eq(int_of(leaks, "processes"), 0);
-    cr_expect_eq(int_of(leaks, "ipc_objects"), 0);
+    cr_expect_eq(ts_int(leaks, "processes"), 0);
+    cr_expect_eq(ts_int(leaks, "ipc_objects"), 0);
     const char *dirs[] = {"/dev/shm", "/dev/mqueue"};
     for (size_t d = 0; d < 2; d++) {
         DIR *dp = opendir(dirs[d]);
@@ -317,30 +231,30 @@ TestSuite(exec, .init = setup_dir, .fini = teardown_dir);
 Test(exec, prodcons_shows_threads_semaphores_and_mutex_holder, .timeout = 60)
 {
     json_t *snap = exec_example("prodcons");
-    cr_expect_str_eq(str_of(snap, "scenario"), "exec");
+    cr_expect_str_eq(ts_str(snap, "scenario"), "exec");
     cr_expect(json_is_true(json_object_get(snap, "completed")));
     cr_expect_eq(count_tasks(snap, "process", "prodcons"), 1);
     cr_expect_eq(count_tasks(snap, "thread", "prodcons-t"), 4, "two producers, two consumers");
 
     json_t *objs = json_object_get(snap, "objects");
-    json_t *empty = find_named(objs, "empty"), *full = find_named(objs, "full"),
-           *lock = find_named(objs, "lock");
+    json_t *empty = ts_find_named(objs, "empty"), *full = ts_find_named(objs, "full"),
+           *lock = ts_find_named(objs, "lock");
     cr_assert(empty && full && lock, "objects named after the variables: %s", json_dumps(objs, 0));
-    cr_expect_str_eq(str_of(empty, "kind"), "semaphore");
-    cr_expect_eq(int_of(empty, "initial"), 4);
-    cr_expect_eq(int_of(empty, "min"), 0, "the producers filled the buffer");
-    cr_expect_str_eq(str_of(lock, "kind"), "mutex");
+    cr_expect_str_eq(ts_str(empty, "kind"), "semaphore");
+    cr_expect_eq(ts_int(empty, "initial"), 4);
+    cr_expect_eq(ts_int(empty, "min"), 0, "the producers filled the buffer");
+    cr_expect_str_eq(ts_str(lock, "kind"), "mutex");
     cr_expect(json_is_null(json_object_get(lock, "holder")), "lock is free at the end");
 
     json_t *evs = load_trace();
-    cr_expect_eq(recompute_semaphore(evs, "empty"), int_of(empty, "value"));
-    cr_expect_eq(recompute_semaphore(evs, "full"), int_of(full, "value"));
-    cr_expect_eq(int_of(empty, "value"), 4);
-    cr_expect_eq(int_of(full, "value"), 0);
+    cr_expect_eq(recompute_semaphore(evs, "empty"), ts_int(empty, "value"));
+    cr_expect_eq(recompute_semaphore(evs, "full"), ts_int(full, "value"));
+    cr_expect_eq(ts_int(empty, "value"), 4);
+    cr_expect_eq(ts_int(full, "value"), 0);
     cr_expect_eq(check_mutex(evs, "lock"), 48, "every item locked once by each side");
 
     json_t *ex = json_object_get(snap, "program_exit");
-    cr_expect_eq(int_of(ex, "status"), 0);
+    cr_expect_eq(ts_int(ex, "status"), 0);
     cr_expect(tail_has(snap, "all 24 items produced and consumed"));
     expect_nothing_left(snap);
     json_decref(evs);
@@ -351,17 +265,18 @@ Test(exec, fork_pipe_shows_two_processes_the_reap_and_pipe_bytes, .timeout = 60)
 {
     json_t *snap = exec_example("fork_pipe");
     json_t *tasks = json_object_get(snap, "tasks");
-    json_t *parent = find_named(tasks, "fork_pipe"), *child = find_named(tasks, "fork_pipe-child1");
+    json_t *parent = ts_find_named(tasks, "fork_pipe"),
+           *child = ts_find_named(tasks, "fork_pipe-child1");
     cr_assert(parent && child, "tasks: %s", json_dumps(tasks, 0));
-    cr_expect_str_eq(str_of(child, "kind"), "process");
-    cr_expect_eq(int_of(child, "ppid"), int_of(parent, "pid"));
-    cr_expect_str_eq(str_of(child, "state"), "reaped");
-    cr_expect_str_eq(str_of(parent, "state"), "reaped");
+    cr_expect_str_eq(ts_str(child, "kind"), "process");
+    cr_expect_eq(ts_int(child, "ppid"), ts_int(parent, "pid"));
+    cr_expect_str_eq(ts_str(child, "state"), "reaped");
+    cr_expect_str_eq(ts_str(parent, "state"), "reaped");
 
-    json_t *pipe = find_named(json_object_get(snap, "objects"), "pipe@1");
+    json_t *pipe = ts_find_named(json_object_get(snap, "objects"), "pipe@1");
     cr_assert(pipe, "no pipe object");
-    cr_expect_gt(int_of(pipe, "capacity"), 0);
-    cr_expect_eq(int_of(pipe, "bytes"), 0, "drained at the end");
+    cr_expect_gt(ts_int(pipe, "capacity"), 0);
+    cr_expect_eq(ts_int(pipe, "bytes"), 0, "drained at the end");
 
     json_t *evs = load_trace();
     size_t i;
@@ -369,20 +284,20 @@ Test(exec, fork_pipe_shows_two_processes_the_reap_and_pipe_bytes, .timeout = 60)
     long long written = 0, read = 0, reaped_by = 0;
     json_array_foreach(evs, i, e)
     {
-        const char *ev = str_of(e, "ev");
+        const char *ev = ts_str(e, "ev");
         if (strcmp(ev, "pipe_write") == 0)
-            written += int_of(e, "item");
+            written += ts_int(e, "item");
         else if (strcmp(ev, "pipe_read") == 0)
-            read += int_of(e, "item");
-        else if (strcmp(ev, "task_reaped") == 0 && strcmp(str_of(e, "src"), "instr") == 0 &&
-                 int_of(e, "pid") == int_of(child, "pid"))
-            reaped_by = int_of(e, "aux");
+            read += ts_int(e, "item");
+        else if (strcmp(ev, "task_reaped") == 0 && strcmp(ts_str(e, "src"), "instr") == 0 &&
+                 ts_int(e, "pid") == ts_int(child, "pid"))
+            reaped_by = ts_int(e, "aux");
     }
     /* five lines "message N from child PID\n": 22 bytes plus the digits of the pid */
-    long long line = 22 + snprintf(NULL, 0, "%lld", int_of(child, "pid"));
+    long long line = 22 + snprintf(NULL, 0, "%lld", ts_int(child, "pid"));
     cr_expect_eq(written, 5 * line, "bytes written through the pipe");
     cr_expect_eq(read, written, "everything written was read");
-    cr_expect_eq(reaped_by, int_of(parent, "pid"), "the parent reaped the child");
+    cr_expect_eq(reaped_by, ts_int(parent, "pid"), "the parent reaped the child");
     cr_expect(tail_has(snap, "child exited with 0"));
     expect_nothing_left(snap);
     json_decref(evs);
@@ -393,12 +308,12 @@ Test(exec, counter_threads_take_turns_at_the_mutex, .timeout = 60)
 {
     json_t *snap = exec_example("counter");
     cr_expect_eq(count_tasks(snap, "thread", "counter-t"), 2);
-    json_t *lock = find_named(json_object_get(snap, "objects"), "lock");
+    json_t *lock = ts_find_named(json_object_get(snap, "objects"), "lock");
     cr_assert(lock);
     json_t *evs = load_trace();
     cr_expect_eq(check_mutex(evs, "lock"), 4000);
     cr_expect(tail_has(snap, "counter = 4000 (expected 4000)"));
-    cr_expect_eq(int_of(json_object_get(snap, "program_exit"), "status"), 0);
+    cr_expect_eq(ts_int(json_object_get(snap, "program_exit"), "status"), 0);
     expect_nothing_left(snap);
     json_decref(evs);
     json_decref(snap);
@@ -409,15 +324,15 @@ Test(exec, program_arguments_and_exit_status_pass_through, .timeout = 60)
     char *const argv[] = {IPCSCOPE_BIN, "exec", "--headless", "--json",
                           "--",         "sh",   "-c",         "echo --headless $0; exit 3",
                           "--json",     NULL};
-    struct result r = run_argv(argv, NULL);
+    struct ts_result r = run_argv(argv, NULL);
     expect_exit(&r, 0);
     json_t *snap = json_loads(r.out, 0, NULL);
     cr_assert(snap, "stdout is not JSON: %s", r.out);
-    cr_expect_eq(int_of(json_object_get(snap, "program_exit"), "status"), 3);
+    cr_expect_eq(ts_int(json_object_get(snap, "program_exit"), "status"), 3);
     cr_expect(tail_has(snap, "--headless --json"), "args after -- belong to the program");
     expect_nothing_left(snap);
     json_decref(snap);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 static void expect_usage(const char *needle, ...)
@@ -430,11 +345,11 @@ static void expect_usage(const char *needle, ...)
         argv[argc++] = w;
     va_end(ap);
     argv[argc] = NULL;
-    struct result r = run_argv(argv, NULL);
+    struct ts_result r = run_argv(argv, NULL);
     expect_exit(&r, 2);
     cr_expect(strstr(r.err, needle), "stderr lacks \"%s\": %s", needle, r.err);
     cr_expect_eq(r.out[0], '\0', "a usage error printed on stdout: %s", r.out);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(exec, bad_usage_exits_2_naming_the_problem, .timeout = 60)
@@ -460,17 +375,17 @@ Test(exec, static_program_runs_with_a_warning, .timeout = 60)
     if (compile("counter", "-static") != 0)
         cr_skip_test("cc -static does not work here (no static libc)");
     char *const argv[] = {IPCSCOPE_BIN, "exec", "--headless", "--json", "--", "./counter", NULL};
-    struct result r = run_argv(argv, NULL);
+    struct ts_result r = run_argv(argv, NULL);
     expect_exit(&r, 0);
     cr_expect(strstr(r.err, "statically linked; only /proc (and bpf) can observe it"), "%s", r.err);
     json_t *snap = json_loads(r.out, 0, NULL);
     cr_assert(snap);
     cr_expect(json_is_false(json_object_get(json_object_get(snap, "program"), "instrumented")));
-    cr_expect_eq(int_of(json_object_get(snap, "program_exit"), "status"), 0);
+    cr_expect_eq(ts_int(json_object_get(snap, "program_exit"), "status"), 0);
     cr_expect(tail_has(snap, "counter = 4000"));
     expect_nothing_left(snap);
     json_decref(snap);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(exec, preload_without_ipcscope_is_a_pass_through, .timeout = 60)
@@ -481,11 +396,11 @@ Test(exec, preload_without_ipcscope_is_a_pass_through, .timeout = 60)
     *strrchr(lib, '/') = '\0';
     snprintf(env, sizeof(env), "LD_PRELOAD=%s/libipcscope_preload.so", lib);
     char *const argv[] = {"./fork_pipe", NULL};
-    struct result r = run_argv(argv, env);
+    struct ts_result r = run_argv(argv, env);
     expect_exit(&r, 0);
     cr_expect(strstr(r.out, "parent read") && strstr(r.out, "child exited with 0"), "%s", r.out);
     cr_expect_eq(r.err[0], '\0', "%s", r.err);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 Test(exec, named_semaphore_is_one_object_in_both_processes, .timeout = 60)
@@ -497,30 +412,30 @@ Test(exec, named_semaphore_is_one_object_in_both_processes, .timeout = 60)
     json_t *o, *printer = NULL;
     json_array_foreach(objs, i, o)
     {
-        if (strcmp(str_of(o, "kind"), "semaphore") == 0) {
+        if (strcmp(ts_str(o, "kind"), "semaphore") == 0) {
             sems++;
             printer = o;
         }
     }
     cr_assert_eq(sems, 1, "one named semaphore, not one per process: %s", json_dumps(objs, 0));
-    cr_expect(strncmp(str_of(printer, "name"), "printer-", 8) == 0, "named by sem_open's name");
-    cr_expect_eq(int_of(printer, "min"), 0);
-    cr_expect_eq(int_of(printer, "value"), 1);
+    cr_expect(strncmp(ts_str(printer, "name"), "printer-", 8) == 0, "named by sem_open's name");
+    cr_expect_eq(ts_int(printer, "min"), 0);
+    cr_expect_eq(ts_int(printer, "value"), 1);
     json_t *evs = load_trace();
-    cr_expect_eq(recompute_semaphore(evs, str_of(printer, "name")), 1);
-    cr_expect(find_named(objs, "job_ready"), "the condition variable");
+    cr_expect_eq(recompute_semaphore(evs, ts_str(printer, "name")), 1);
+    cr_expect(ts_find_named(objs, "job_ready"), "the condition variable");
     size_t n;
     json_t **ops = object_events(evs, "job_ready", &n);
     int waited = 0, signalled = 0;
     for (size_t k = 0; k < n; k++) {
-        waited |= strcmp(str_of(ops[k], "ev"), "cond_wait") == 0;
-        signalled |= strcmp(str_of(ops[k], "ev"), "cond_signal") == 0;
+        waited |= strcmp(ts_str(ops[k], "ev"), "cond_wait") == 0;
+        signalled |= strcmp(ts_str(ops[k], "ev"), "cond_signal") == 0;
     }
     free(ops);
     cr_expect(signalled, "cond_signal recorded");
     /* main, the job thread, and main again on waking if it had to wait */
     cr_expect_eq(check_mutex(evs, "job_lock"), 2 + waited);
-    cr_expect_eq(int_of(json_object_get(snap, "program_exit"), "status"), 0);
+    cr_expect_eq(ts_int(json_object_get(snap, "program_exit"), "status"), 0);
     expect_nothing_left(snap);
     json_decref(evs);
     json_decref(snap);

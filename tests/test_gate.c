@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include "support.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,13 +39,6 @@ struct harness {
     struct run *r;
     size_t hist_seen; /* history events already counted */
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void sleep_us(unsigned us)
 {
@@ -129,10 +124,10 @@ static int moving_workers(struct run *r)
 /* Wait until nothing moves (seen still several times in a row), then drain. */
 static void settle(struct harness *h, int expected_workers)
 {
-    uint64_t end = now_ns() + SETTLE_LIMIT_NS;
+    uint64_t end = ts_now_ns() + SETTLE_LIMIT_NS;
     int still = 0;
     while (still < 5) {
-        cr_assert_lt(now_ns(), end, "workers did not settle within 10 s");
+        cr_assert_lt(ts_now_ns(), end, "workers did not settle within 10 s");
         uint32_t started = atomic_load(&h->r->sh->ntasks);
         if ((int)started - 1 < expected_workers || moving_workers(h->r))
             still = 0;
@@ -169,9 +164,9 @@ static void step_once(struct harness *h, int slot)
 {
     uint64_t before = h->r->steps;
     run_step(h->r, slot);
-    uint64_t end = now_ns() + SETTLE_LIMIT_NS;
+    uint64_t end = ts_now_ns() + SETTLE_LIMIT_NS;
     while (h->r->steps == before) {
-        cr_assert_lt(now_ns(), end, "the step was not granted within 10 s (%s)", h->r->status);
+        cr_assert_lt(ts_now_ns(), end, "the step was not granted within 10 s (%s)", h->r->status);
         run_poll(h->r);
         sleep_us(1000);
     }
@@ -273,8 +268,8 @@ Test(gate, pause_lets_nothing_through_and_run_releases_everyone, .timeout = 120)
     const char *params[] = {"items=200", NULL};
     open_run(&h, params, RUN_PAUSED);
     settle(&h, 4);
-    uint64_t end = now_ns() + 300ull * 1000 * 1000;
-    while (now_ns() < end) {
+    uint64_t end = ts_now_ns() + 300ull * 1000 * 1000;
+    while (ts_now_ns() < end) {
         run_poll(h.r);
         sleep_us(5000);
     }
@@ -284,9 +279,9 @@ Test(gate, pause_lets_nothing_through_and_run_releases_everyone, .timeout = 120)
     cr_expect_eq(run_gate_waiters(h.r, NULL, 0), 4, "all four workers wait at the gate");
 
     run_set_mode(h.r, RUN_RUN);
-    end = now_ns() + 60ull * 1000 * 1000 * 1000;
+    end = ts_now_ns() + 60ull * 1000 * 1000 * 1000;
     while (!run_done(h.r)) {
-        cr_assert_lt(now_ns(), end, "the run did not finish after leaving pause");
+        cr_assert_lt(ts_now_ns(), end, "the run did not finish after leaving pause");
         run_poll(h.r);
         sleep_us(2000);
     }
@@ -371,9 +366,9 @@ Test(gate, held_gate_stops_the_worker_before_the_real_call, .timeout = 60)
         instr_task_end(0);
         _exit(0);
     }
-    uint64_t end = now_ns() + SETTLE_LIMIT_NS;
+    uint64_t end = ts_now_ns() + SETTLE_LIMIT_NS;
     while (atomic_load(&sh->ntasks) < 2 || atomic_load(&sh->tasks[1].gate) != GS_WAITING) {
-        cr_assert_lt(now_ns(), end, "the worker never reached the gate");
+        cr_assert_lt(ts_now_ns(), end, "the worker never reached the gate");
         sleep_us(1000);
     }
     sleep_us(50000);

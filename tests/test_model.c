@@ -7,6 +7,8 @@
  */
 #include <criterion/criterion.h>
 
+#include "support.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +16,6 @@
 #include "model.h"
 
 #define PID0 4000
-
-/* Report only failures: the simulated run checks thousands of states (see test_prodcons.c). */
-#define require(cond, ...)                                                                         \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            cr_assert_fail(__VA_ARGS__);                                                           \
-    } while (0)
 
 static struct model M;
 
@@ -51,6 +46,21 @@ static struct ev iev(uint16_t kind, uint32_t slot, uint32_t obj, uint32_t seq, i
                    .seq = seq,
                    .val = val,
                    .item = item,
+                   .aux = aux};
+    return e;
+}
+
+/* An event from /proc about the task of slot 1, 100 ns after the last one. */
+static struct ev procfs_ev(uint16_t kind, int64_t val, int64_t aux)
+{
+    struct ev e = {.t = clock_ns + 100,
+                   .kind = kind,
+                   .src = EV_SRC_PROCFS,
+                   .task = EV_NO_TASK,
+                   .pid = PID0 + 1,
+                   .tid = PID0 + 1,
+                   .obj = EV_NO_OBJ,
+                   .val = val,
                    .aux = aux};
     return e;
 }
@@ -227,8 +237,8 @@ Test(model, semaphore_follows_val_and_never_goes_below_zero)
             } else if (sem[down] == 0) {
                 op(EV_SEM_WAIT, slot, down, 0, 0, 1);
                 t->blocked = 1;
-                require(strcmp(state_of((uint32_t)i), "blocked") == 0,
-                        "strcmp(state_of((uint32_t)i), \"blocked\") == 0");
+                TS_REQUIRE(strcmp(state_of((uint32_t)i), "blocked") == 0,
+                           "strcmp(state_of((uint32_t)i), \"blocked\") == 0");
                 continue;
             } else {
                 op(EV_SEM_WAIT, slot, down, sem[down], 0, 0);
@@ -242,8 +252,8 @@ Test(model, semaphore_follows_val_and_never_goes_below_zero)
             op(EV_MUTEX_WAIT, slot, BUF, 0, 0, 0);
             op(EV_MUTEX_ACQUIRED, slot, BUF, 1, 0, 0);
             holder = i;
-            require((model_obj(&M, BUF)->holder) == ((uint32_t)i),
-                    "(model_obj(&M, BUF)->holder) == ((uint32_t)i)");
+            TS_REQUIRE((model_obj(&M, BUF)->holder) == ((uint32_t)i),
+                       "(model_obj(&M, BUF)->holder) == ((uint32_t)i)");
             break;
         case 2: /* put / get */
             depth += t->producer ? 1 : -1;
@@ -252,8 +262,8 @@ Test(model, semaphore_follows_val_and_never_goes_below_zero)
         case 3: /* unlock */
             op(EV_MUTEX_RELEASE, slot, BUF, 0, 0, 0);
             holder = -1;
-            require((model_obj(&M, BUF)->holder) == (MODEL_NO_TASK),
-                    "(model_obj(&M, BUF)->holder) == (MODEL_NO_TASK)");
+            TS_REQUIRE((model_obj(&M, BUF)->holder) == (MODEL_NO_TASK),
+                       "(model_obj(&M, BUF)->holder) == (MODEL_NO_TASK)");
             break;
         case 4: /* post(up) */
             sem[up]++;
@@ -261,16 +271,16 @@ Test(model, semaphore_follows_val_and_never_goes_below_zero)
             break;
         }
         t->pc = (t->pc + 1) % 5;
-        require(strcmp(state_of((uint32_t)i), "running") == 0,
-                "strcmp(state_of((uint32_t)i), \"running\") == 0");
+        TS_REQUIRE(strcmp(state_of((uint32_t)i), "running") == 0,
+                   "strcmp(state_of((uint32_t)i), \"running\") == 0");
         for (uint32_t s = 0; s < 2; s++) {
             struct model_obj *o = model_obj(&M, s);
-            require((o->value) == (sem[s]), "step %d: %s is %lld, expected %lld", step, o->name,
-                    (long long)o->value, (long long)sem[s]);
-            require((o->value) >= (0), "(o->value) >= (0)");
-            require((o->value) <= (CAP), "(o->value) <= (CAP)");
+            TS_REQUIRE((o->value) == (sem[s]), "step %d: %s is %lld, expected %lld", step, o->name,
+                       (long long)o->value, (long long)sem[s]);
+            TS_REQUIRE((o->value) >= (0), "(o->value) >= (0)");
+            TS_REQUIRE((o->value) <= (CAP), "(o->value) <= (CAP)");
         }
-        require((model_obj(&M, Q)->value) == (depth), "(model_obj(&M, Q)->value) == (depth)");
+        TS_REQUIRE((model_obj(&M, Q)->value) == (depth), "(model_obj(&M, Q)->value) == (depth)");
     }
     for (uint32_t s = 0; s < 4; s++) {
         struct model_obj *o = model_obj(&M, s);
@@ -426,15 +436,7 @@ Test(model, run_ready_blocked_times_add_up_from_sched_events)
 Test(model, procfs_zombie_state_marks_a_task_zombie)
 {
     uint32_t p = start_task(1, "child", TK_PROCESS);
-    struct ev e = {.t = clock_ns + 100,
-                   .kind = EV_STATE,
-                   .src = EV_SRC_PROCFS,
-                   .task = EV_NO_TASK,
-                   .pid = PID0 + 1,
-                   .tid = PID0 + 1,
-                   .obj = EV_NO_OBJ,
-                   .val = TS_ZOMBIE,
-                   .aux = -1};
+    struct ev e = procfs_ev(EV_STATE, TS_ZOMBIE, -1);
     cr_assert_eq(model_apply(&M, &e, NULL, NULL), p);
     cr_expect_str_eq(state_of(p), "zombie");
     cr_expect(M.tasks[p].has_exit);
@@ -445,15 +447,7 @@ Test(model, procfs_running_does_not_unblock_an_instr_blocked_task)
     uint32_t p = start_task(1, "c", TK_PROCESS);
     create(0, "full", OK_SEMAPHORE, 0, 4);
     op(EV_SEM_WAIT, 1, 0, 0, 0, 1);
-    struct ev e = {.t = clock_ns + 100,
-                   .kind = EV_STATE,
-                   .src = EV_SRC_PROCFS,
-                   .task = EV_NO_TASK,
-                   .pid = PID0 + 1,
-                   .tid = PID0 + 1,
-                   .obj = EV_NO_OBJ,
-                   .val = TS_RUNNING,
-                   .aux = 0};
+    struct ev e = procfs_ev(EV_STATE, TS_RUNNING, 0);
     model_apply(&M, &e, NULL, NULL);
     cr_expect_str_eq(state_of(p), "blocked");
     cr_expect_eq(M.tasks[p].blocked_on, 0);
@@ -463,15 +457,7 @@ Test(model, reparent_changes_ppid_and_keeps_the_original)
 {
     uint32_t p = start_task(1, "orphan", TK_PROCESS);
     cr_expect_eq(M.tasks[p].ppid, PID0);
-    struct ev e = {.t = clock_ns + 100,
-                   .kind = EV_REPARENT,
-                   .src = EV_SRC_PROCFS,
-                   .task = EV_NO_TASK,
-                   .pid = PID0 + 1,
-                   .tid = PID0 + 1,
-                   .obj = EV_NO_OBJ,
-                   .val = 1,
-                   .aux = PID0};
+    struct ev e = procfs_ev(EV_REPARENT, 1, PID0);
     model_apply(&M, &e, NULL, NULL);
     cr_expect_eq(M.tasks[p].ppid, 1);
     cr_expect_eq(M.tasks[p].orig_ppid, PID0);

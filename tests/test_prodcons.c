@@ -10,7 +10,8 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include <dirent.h>
+#include "support.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -23,84 +24,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* An assertion that reports only when it fails: the trace checks make hundreds of thousands,
- * and under ctest (--full-stats) every passing cr_assert is a message to the runner. */
-#define require(cond, ...)                                                                         \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            cr_assert_fail(__VA_ARGS__);                                                           \
-    } while (0)
-
-struct result {
-    int status; /* raw wait status */
-    char *out, *err;
-};
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    buf[got] = '\0';
-    fclose(f);
-    return buf;
-}
-
-/* Run argv with stdout and stderr captured through files (no pipe can fill up). */
-static struct result run_cmd(char *const argv[])
-{
-    char out_path[] = "/tmp/ipcscope-test-outXXXXXX", err_path[] = "/tmp/ipcscope-test-errXXXXXX";
-    int ofd = mkstemp(out_path), efd = mkstemp(err_path);
-    cr_assert(ofd >= 0 && efd >= 0);
-    pid_t pid = fork();
-    if (pid < 0) /* no assertion before the branch: the child must not report to Criterion */
-        cr_assert_fail("fork: %s", strerror(errno));
-    if (pid == 0) {
-        dup2(ofd, 1);
-        dup2(efd, 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    struct result r = {0};
-    while (waitpid(pid, &r.status, 0) < 0 && errno == EINTR)
-        ;
-    close(ofd);
-    close(efd);
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    unlink(out_path);
-    unlink(err_path);
-    return r;
-}
-
-static void free_result(struct result *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-static json_t *find_named(json_t *arr, const char *name)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        const char *n = json_string_value(json_object_get(v, "name"));
-        if (n && strcmp(n, name) == 0)
-            return v;
-    }
-    return NULL;
-}
-
 static long long jint(json_t *o, const char *key)
 {
     json_t *v = json_object_get(o, key);
-    require(json_is_integer(v), "missing integer '%s'", key);
+    TS_REQUIRE(json_is_integer(v), "missing integer '%s'", key);
     return json_integer_value(v);
 }
 
@@ -138,12 +65,12 @@ static void track(struct trace_check *tc, json_t *line, int lineno)
     if (!id)
         return;
     long long oid = json_integer_value(id);
-    require(oid >= 0 && oid < 16, "line %d: obj_id %lld out of range", lineno, oid);
+    TS_REQUIRE(oid >= 0 && oid < 16, "line %d: obj_id %lld out of range", lineno, oid);
     struct obj_track *o = &tc->objs[oid];
     if ((size_t)oid >= tc->nobjs)
         tc->nobjs = (size_t)oid + 1;
     const char *ev = json_string_value(json_object_get(line, "ev"));
-    require((ev) != NULL, "line %d: no ev", lineno);
+    TS_REQUIRE((ev) != NULL, "line %d: no ev", lineno);
     if (strcmp(ev, "obj_create") == 0) {
         snprintf(o->name, sizeof(o->name), "%s", json_string_value(json_object_get(line, "obj")));
         snprintf(o->kind, sizeof(o->kind), "%s", json_string_value(json_object_get(line, "kind")));
@@ -162,10 +89,10 @@ static void track(struct trace_check *tc, json_t *line, int lineno)
 
     long long item = e->item;
     if (strcmp(ev, "queue_put") == 0 || strcmp(ev, "queue_get") == 0) {
-        require(item >= 0 && item < tc->items, "line %d: item %lld outside 0..%ld", lineno, item,
-                tc->items - 1);
+        TS_REQUIRE(item >= 0 && item < tc->items, "line %d: item %lld outside 0..%ld", lineno, item,
+                   tc->items - 1);
         unsigned char *seen = ev[6] == 'p' ? tc->put : tc->got;
-        require((seen[item]) == (0), "line %d: item %lld %s twice", lineno, item, ev);
+        TS_REQUIRE((seen[item]) == (0), "line %d: item %lld %s twice", lineno, item, ev);
         seen[item] = 1;
     }
 }
@@ -173,20 +100,20 @@ static void track(struct trace_check *tc, json_t *line, int lineno)
 /* Replay one object's operations in seq order and check every recorded val. */
 static void recompute(const struct obj_track *o)
 {
-    require((o->n) > (0), "(o->n) > (0)");
+    TS_REQUIRE((o->n) > (0), "(o->n) > (0)");
     qsort(o->evs, o->n, sizeof(*o->evs), by_seq);
     for (size_t i = 0; i < o->n; i++)
-        require((o->evs[i].seq) == ((long long)i), "%s: seq %lld at position %zu (gap or repeat)",
-                o->name, o->evs[i].seq, i);
-    require(strcmp(o->evs[0].ev, "obj_create") == 0, "%s: first operation is %s", o->name,
-            o->evs[0].ev);
+        TS_REQUIRE((o->evs[i].seq) == ((long long)i),
+                   "%s: seq %lld at position %zu (gap or repeat)", o->name, o->evs[i].seq, i);
+    TS_REQUIRE(strcmp(o->evs[0].ev, "obj_create") == 0, "%s: first operation is %s", o->name,
+               o->evs[0].ev);
     long long v = o->evs[0].val;
     int sem = strcmp(o->kind, "semaphore") == 0, queue = strcmp(o->kind, "queue") == 0;
     for (size_t i = 1; i < o->n; i++) {
         const struct obj_ev *e = &o->evs[i];
         if (strcmp(e->ev, "sem_wait") == 0) {
-            require((e->val) == (v), "%s seq %lld: sem_wait saw %lld, value is %lld", o->name,
-                    e->seq, e->val, v);
+            TS_REQUIRE((e->val) == (v), "%s seq %lld: sem_wait saw %lld, value is %lld", o->name,
+                       e->seq, e->val, v);
             continue;
         } else if (strcmp(e->ev, "sem_acquired") == 0) {
             v--;
@@ -197,11 +124,11 @@ static void recompute(const struct obj_track *o)
         } else {
             continue; /* mutex operations carry no value */
         }
-        require((e->val) == (v), "%s seq %lld (%s): val %lld, recomputed %lld", o->name, e->seq,
-                e->ev, e->val, v);
+        TS_REQUIRE((e->val) == (v), "%s seq %lld (%s): val %lld, recomputed %lld", o->name, e->seq,
+                   e->ev, e->val, v);
         if (sem || queue)
-            require(v >= 0 && v <= o->capacity, "%s seq %lld: value %lld outside 0..%lld", o->name,
-                    e->seq, v, o->capacity);
+            TS_REQUIRE(v >= 0 && v <= o->capacity, "%s seq %lld: value %lld outside 0..%lld",
+                       o->name, e->seq, v, o->capacity);
     }
 }
 
@@ -219,21 +146,21 @@ static void check_trace(const char *path, long items, long capacity, json_t *sna
         lineno++;
         json_error_t jerr;
         json_t *o = json_loads(line, 0, &jerr);
-        require((o) != NULL, "trace line %d is not JSON: %s", lineno, jerr.text);
+        TS_REQUIRE((o) != NULL, "trace line %d is not JSON: %s", lineno, jerr.text);
         if (lineno == 1) {
-            require((jint(o, "ipcscope_trace")) == (1), "(jint(o, \"ipcscope_trace\")) == (1)");
-            require(
+            TS_REQUIRE((jint(o, "ipcscope_trace")) == (1), "(jint(o, \"ipcscope_trace\")) == (1)");
+            TS_REQUIRE(
                 strcmp(json_string_value(json_object_get(o, "scenario")), "prodcons") == 0,
                 "strcmp(json_string_value(json_object_get(o, \"scenario\")), \"prodcons\") == 0");
-            require((jint(json_object_get(o, "params"), "items")) == (items),
-                    "(jint(json_object_get(o, \"params\"), \"items\")) == (items)");
+            TS_REQUIRE((jint(json_object_get(o, "params"), "items")) == (items),
+                       "(jint(json_object_get(o, \"params\"), \"items\")) == (items)");
         } else if (json_object_get(o, "ipcscope_trace_end")) {
             have_end = 1;
             cr_expect_eq(jint(o, "dropped"), 0);
         } else {
-            require((json_object_get(o, "t")) != NULL, "line %d: no t", lineno);
-            require((json_object_get(o, "pid")) != NULL, "line %d: no pid", lineno);
-            require((json_object_get(o, "task")) != NULL, "line %d: no task", lineno);
+            TS_REQUIRE((json_object_get(o, "t")) != NULL, "line %d: no t", lineno);
+            TS_REQUIRE((json_object_get(o, "pid")) != NULL, "line %d: no pid", lineno);
+            TS_REQUIRE((json_object_get(o, "task")) != NULL, "line %d: no task", lineno);
             track(&tc, o, lineno);
         }
         json_decref(o);
@@ -243,8 +170,8 @@ static void check_trace(const char *path, long items, long capacity, json_t *sna
     cr_expect(have_end, "the trace has no end line");
 
     for (long id = 0; id < items; id++) {
-        require(tc.put[id], "item %ld was never put", id);
-        require(tc.got[id], "item %ld was never got", id);
+        TS_REQUIRE(tc.put[id], "item %ld was never put", id);
+        TS_REQUIRE(tc.got[id], "item %ld was never got", id);
     }
     int found = 0;
     for (size_t i = 0; i < tc.nobjs; i++) {
@@ -254,7 +181,7 @@ static void check_trace(const char *path, long items, long capacity, json_t *sna
         recompute(o);
         found++;
         /* the recomputed end value is the snapshot's */
-        json_t *so = find_named(json_object_get(snap, "objects"), o->name);
+        json_t *so = ts_find_named(json_object_get(snap, "objects"), o->name);
         cr_assert_not_null(so, "object %s missing from the snapshot", o->name);
         if (strcmp(o->kind, "semaphore") == 0 || strcmp(o->kind, "queue") == 0) {
             cr_expect_eq(o->capacity, capacity, "%s capacity", o->name);
@@ -277,54 +204,17 @@ static void check_trace(const char *path, long items, long capacity, json_t *sna
 
 /* ---- processes ---- */
 
-static int pid_alive(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    char buf[512];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *rp = strrchr(buf, ')');
-    return !(rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
-}
-
 /* Processes whose parent is this test process (the binary is reaped already). */
 static int children_left(void)
 {
-    DIR *d = opendir("/proc");
-    cr_assert_not_null(d);
-    int count = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        int pid = atoi(de->d_name);
-        if (pid <= 0)
-            continue;
-        char path[64], buf[512];
-        snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        char *rp = strrchr(buf, ')');
-        int ppid = 0;
-        char st;
-        if (rp && sscanf(rp + 2, "%c %d", &st, &ppid) == 2 && ppid == getpid())
-            count++;
-    }
-    closedir(d);
-    return count;
+    pid_t left[256];
+    return ts_children(getpid(), left, 256);
 }
 
 static void compare_replay(const char *trace, json_t *live)
 {
     char *argv[] = {IPCSCOPE_BIN, "replay", (char *)trace, "--headless", "--json", NULL};
-    struct result r = run_cmd(argv);
+    struct ts_result r = ts_run(argv, NULL);
     cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "replay failed: %s", r.err);
     json_error_t jerr;
     json_t *rep = json_loads(r.out, 0, &jerr);
@@ -338,7 +228,7 @@ static void compare_replay(const char *trace, json_t *live)
     json_array_foreach(lt, i, t)
     {
         const char *name = json_string_value(json_object_get(t, "name"));
-        json_t *u = find_named(rt, name);
+        json_t *u = ts_find_named(rt, name);
         cr_assert_not_null(u, "task %s missing from the replay", name);
         cr_expect_str_eq(json_string_value(json_object_get(u, "state")),
                          json_string_value(json_object_get(t, "state")), "task %s state", name);
@@ -351,14 +241,14 @@ static void compare_replay(const char *trace, json_t *live)
     json_array_foreach(lo, i, t)
     {
         const char *name = json_string_value(json_object_get(t, "name"));
-        json_t *u = find_named(ro, name);
+        json_t *u = ts_find_named(ro, name);
         cr_assert_not_null(u, "object %s missing from the replay", name);
         cr_expect_eq(jint(u, "value"), jint(t, "value"), "object %s value", name);
         cr_expect_eq(jint(u, "min"), jint(t, "min"), "object %s min", name);
         cr_expect_eq(jint(u, "max"), jint(t, "max"), "object %s max", name);
     }
     json_decref(rep);
-    free_result(&r);
+    ts_free_result(&r);
 }
 
 /* ---- the test body ---- */
@@ -378,7 +268,7 @@ static void run_prodcons(long producers, long consumers, long capacity, long ite
     char *argv[] = {IPCSCOPE_BIN, "run",     "prodcons", "--headless", "--json", "--record",
                     trace,        "--param", p[0],       "--param",    p[1],     "--param",
                     p[2],         "--param", p[3],       NULL};
-    struct result r = run_cmd(argv);
+    struct ts_result r = ts_run(argv, NULL);
     cr_assert(WIFEXITED(r.status), "ipcscope died by signal %d", WTERMSIG(r.status));
     cr_assert_eq(WEXITSTATUS(r.status), 0, "exit %d: %s", WEXITSTATUS(r.status), r.err);
 
@@ -399,8 +289,8 @@ static void run_prodcons(long producers, long consumers, long capacity, long ite
     cr_expect_eq(jint(leaks, "ipc_objects"), 0);
 
     json_t *objs = json_object_get(snap, "objects");
-    json_t *empty = find_named(objs, "empty"), *full = find_named(objs, "full");
-    json_t *buffer = find_named(objs, "buffer");
+    json_t *empty = ts_find_named(objs, "empty"), *full = ts_find_named(objs, "full");
+    json_t *buffer = ts_find_named(objs, "buffer");
     cr_assert(empty && full && buffer, "snapshot lacks empty/full/buffer");
     cr_expect_eq(jint(empty, "value"), capacity, "empty must end at capacity");
     cr_expect_eq(jint(full, "value"), 0, "full must end at 0");
@@ -424,7 +314,7 @@ static void run_prodcons(long producers, long consumers, long capacity, long ite
         cr_expect_str_eq(json_string_value(json_object_get(t, "state")), "reaped", "%s", name);
         cr_expect_eq(jint(t, "exit_status"), 0, "%s exit status", name);
         pid_t pid = (pid_t)jint(t, "pid");
-        cr_expect(!pid_alive(pid), "worker %s (pid %d) is still alive", name, (int)pid);
+        cr_expect(!ts_pid_alive(pid), "worker %s (pid %d) is still alive", name, (int)pid);
     }
     cr_expect_eq(workers, producers + consumers);
     cr_expect_eq(children_left(), 0, "processes whose parent is the test remain");
@@ -432,7 +322,7 @@ static void run_prodcons(long producers, long consumers, long capacity, long ite
     check_trace(trace, items, capacity, snap);
     compare_replay(trace, snap);
     json_decref(snap);
-    free_result(&r);
+    ts_free_result(&r);
     unlink(trace);
 }
 
@@ -464,7 +354,7 @@ Test(prodcons, more_consumers_than_items_can_feed, .timeout = 120)
 Test(prodcons, json_defaults_are_the_documented_ones, .timeout = 120)
 {
     char *argv[] = {IPCSCOPE_BIN, "run", "prodcons", "--headless", "--json", NULL};
-    struct result r = run_cmd(argv);
+    struct ts_result r = ts_run(argv, NULL);
     cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "%s", r.err);
     json_t *snap = json_loads(r.out, 0, NULL);
     cr_assert_not_null(snap);
@@ -480,5 +370,5 @@ Test(prodcons, json_defaults_are_the_documented_ones, .timeout = 120)
         cr_expect(json_is_string(json_object_get(src, "bpf_reason")), "bpf off without reason");
     cr_expect(json_is_integer(json_object_get(snap, "duration_ms")));
     json_decref(snap);
-    free_result(&r);
+    ts_free_result(&r);
 }

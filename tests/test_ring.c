@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include "support.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -20,13 +22,6 @@
 #include <unistd.h>
 
 #include "ring.h"
-
-/* Report only failures (see test_prodcons.c): these loops check millions of records. */
-#define require(cond, ...)                                                                         \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            cr_assert_fail(__VA_ARGS__);                                                           \
-    } while (0)
 
 #define STRESS_RECORDS 5000000ull
 
@@ -90,15 +85,15 @@ Test(ring, wrap_around_keeps_records_intact_and_in_order)
         unsigned batch = 1 + (unsigned)round % 8;
         for (unsigned i = 0; i < batch; i++) {
             struct ev e = numbered(next_push++);
-            require((ring_push(r, &e)) == (0), "push %llu refused", (unsigned long long)e.t);
+            TS_REQUIRE((ring_push(r, &e)) == (0), "push %llu refused", (unsigned long long)e.t);
         }
-        require((ring_pending(r)) == (batch), "(ring_pending(r)) == (batch)");
+        TS_REQUIRE((ring_pending(r)) == (batch), "(ring_pending(r)) == (batch)");
         size_t got = ring_pop(r, out, 16);
-        require((got) == (batch), "round %d: popped %zu of %u", round, got, batch);
+        TS_REQUIRE((got) == (batch), "round %d: popped %zu of %u", round, got, batch);
         for (size_t i = 0; i < got; i++) {
-            require((out[i].t) == (next_pop), "out of order: got %llu, want %llu",
-                    (unsigned long long)out[i].t, (unsigned long long)next_pop);
-            require(intact(&out[i]), "record %llu damaged", (unsigned long long)out[i].t);
+            TS_REQUIRE((out[i].t) == (next_pop), "out of order: got %llu, want %llu",
+                       (unsigned long long)out[i].t, (unsigned long long)next_pop);
+            TS_REQUIRE(intact(&out[i]), "record %llu damaged", (unsigned long long)out[i].t);
             next_pop++;
         }
     }
@@ -118,12 +113,12 @@ Test(ring, partial_pops_across_the_end_keep_order)
     for (int i = 0; i < 5000; i++) {
         while (ring_pending(r) < r->cap) {
             struct ev e = numbered(pushed++);
-            require((ring_push(r, &e)) == (0), "(ring_push(r, &e)) == (0)");
+            TS_REQUIRE((ring_push(r, &e)) == (0), "(ring_push(r, &e)) == (0)");
         }
         size_t got = ring_pop(r, out, 1 + (size_t)i % 3);
         for (size_t k = 0; k < got; k++) {
-            require((out[k].t) == (popped), "(out[k].t) == (popped)");
-            require(intact(&out[k]), "intact(&out[k])");
+            TS_REQUIRE((out[k].t) == (popped), "(out[k].t) == (popped)");
+            TS_REQUIRE(intact(&out[k]), "intact(&out[k])");
             popped++;
         }
     }

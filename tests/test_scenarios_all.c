@@ -8,10 +8,12 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+
+#include "support.h"
+
 #include <criterion/parameterized.h>
 #include <jansson.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,24 +133,6 @@ ParameterizedTest(struct scn_id *p, scenarios, runs_headless_to_a_clean_end, .ti
 
 static char g_sock[64];
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static char *screen(void)
 {
     char cmd[128];
@@ -173,7 +157,7 @@ static long steps_shown(void)
 static void stop_tmux(void)
 {
     if (g_sock[0])
-        sh("tmux -L %s kill-server >/dev/null 2>&1", g_sock);
+        ts_sh("tmux -L %s kill-server >/dev/null 2>&1", g_sock);
     g_sock[0] = '\0';
 }
 
@@ -185,39 +169,39 @@ ParameterizedTestParameters(scenarios, steps_in_the_dashboard)
 ParameterizedTest(struct scn_id *p, scenarios, steps_in_the_dashboard, .timeout = 60,
                   .fini = stop_tmux)
 {
-    if (sh("command -v tmux >/dev/null 2>&1") != 0)
+    if (ts_sh("command -v tmux >/dev/null 2>&1") != 0)
         cr_skip_test("needs tmux");
     char dir[] = "/tmp/ipcscope-test-all-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
     snprintf(g_sock, sizeof(g_sock), "ipcscope-all-%d", (int)getpid());
     /* Chinese for half of them, by the id's first letter: both languages get exercised */
     const char *lang = (p->id[0] % 2) ? "zh" : "en";
-    cr_assert_eq(sh("tmux -L %s -f /dev/null new-session -d -s s -x 120 -y 36 "
-                    "\"env LANG=C.UTF-8 TERM=tmux-256color %s run %s --step --lang %s; "
-                    "echo \\$? > %s/rc.tmp; mv %s/rc.tmp %s/rc; sleep 600\"",
-                    g_sock, IPCSCOPE_BIN, p->id, lang, dir, dir, dir),
+    cr_assert_eq(ts_sh("tmux -L %s -f /dev/null new-session -d -s s -x 120 -y 36 "
+                       "\"env LANG=C.UTF-8 TERM=tmux-256color %s run %s --step --lang %s; "
+                       "echo \\$? > %s/rc.tmp; mv %s/rc.tmp %s/rc; sleep 600\"",
+                       g_sock, IPCSCOPE_BIN, p->id, lang, dir, dir, dir),
                  0);
 
     long s0 = -1;
-    for (int waited = 0; waited < 8000 && s0 < 0; waited += 100, sleep_ms(100))
+    for (int waited = 0; waited < 8000 && s0 < 0; waited += 100, ts_sleep_ms(100))
         s0 = steps_shown();
     cr_assert_eq(s0, 0, "%s: the dashboard did not come up in step mode", p->id);
 
     /* a step is granted once the tasks settle; one key at a time, and see it counted */
     long now = 0;
     for (int k = 0; k < 3; k++) {
-        sh("tmux -L %s send-keys -t s Space", g_sock);
+        ts_sh("tmux -L %s send-keys -t s Space", g_sock);
         for (int waited = 0; waited < 3000 && (now = steps_shown()) <= k; waited += 50)
-            sleep_ms(50);
+            ts_sleep_ms(50);
         if (now <= k)
             break; /* nothing at the gate (every task blocked or ended): allowed */
         cr_expect_eq(now, k + 1, "%s: one Space let %ld actions through", p->id, now - k);
     }
-    sh("tmux -L %s send-keys -t s q", g_sock);
+    ts_sh("tmux -L %s send-keys -t s q", g_sock);
     char path[128];
     int rc = -1;
     snprintf(path, sizeof(path), "%s/rc", dir);
-    for (int waited = 0; waited < 10000; waited += 100, sleep_ms(100)) {
+    for (int waited = 0; waited < 10000; waited += 100, ts_sleep_ms(100)) {
         FILE *f = fopen(path, "r");
         if (f) {
             if (fscanf(f, "%d", &rc) != 1)
@@ -227,5 +211,5 @@ ParameterizedTest(struct scn_id *p, scenarios, steps_in_the_dashboard, .timeout 
         }
     }
     cr_expect_eq(rc, 0, "%s: q should quit with 0 (got %d)", p->id, rc);
-    sh("rm -rf %s", dir);
+    ts_rmtree(dir);
 }

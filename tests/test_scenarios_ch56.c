@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include "support.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,47 +48,6 @@ struct run {
     struct sample *s;
     size_t ns, cap;
 };
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int read_file(const char *path, char *buf, size_t n)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    ssize_t got = read(fd, buf, n - 1);
-    close(fd);
-    buf[got > 0 ? got : 0] = '\0';
-    return got > 0 ? 0 : -1;
-}
-
-static int parse_stat(pid_t pid, struct sample *s)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    if (read_file(path, buf, sizeof(buf)) < 0)
-        return -1;
-    char *open_ = strchr(buf, '('), *close_ = strrchr(buf, ')');
-    if (!open_ || !close_)
-        return -1;
-    snprintf(s->comm, sizeof(s->comm), "%.*s", (int)(close_ - open_ - 1), open_ + 1);
-    char *p = close_ + 2;
-    long f[20] = {0};
-    s->state = *p;
-    p += 2;
-    for (int i = 0; i < 17 && p; i++) { /* fields 4..20 */
-        f[i] = strtol(p, &p, 10);
-    }
-    s->ppid = (pid_t)f[0];
-    s->cpu_ticks = f[10] + f[11]; /* utime, stime: fields 14, 15 */
-    s->nice = (int)f[15];         /* field 19 */
-    return 0;
-}
 
 static uint64_t status_mask(const char *status, const char *key)
 {
@@ -126,12 +86,18 @@ static void sample_one(struct run *r, pid_t pid, long t)
 {
     struct sample s = {.t_ms = t, .pid = pid, .pipe_fill = -1};
     char path[64], status[4096];
-    if (parse_stat(pid, &s) < 0)
+    struct ts_stat st;
+    if (ts_stat(pid, &st) < 0)
         return;
+    memcpy(s.comm, st.comm, sizeof(s.comm));
+    s.state = st.state;
+    s.ppid = st.ppid;
+    s.cpu_ticks = st.utime + st.stime;
+    s.nice = st.nice;
     snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
-    read_file(path, s.wchan, sizeof(s.wchan));
+    ts_read_file(path, s.wchan, sizeof(s.wchan));
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    if (read_file(path, status, sizeof(status)) == 0) {
+    if (ts_read_file(path, status, sizeof(status)) == 0) {
         s.shdpnd = status_mask(status, "ShdPnd:");
         s.blk = status_mask(status, "SigBlk:");
         s.ign = status_mask(status, "SigIgn:");
@@ -147,60 +113,15 @@ static void sample_one(struct run *r, pid_t pid, long t)
 }
 
 /* Sample every process whose chain of parents reaches root. */
-static void sample_tree(struct run *r, pid_t root, long t)
+static void sample_tree(void *arg, pid_t root, long t)
 {
-    enum { MAXP = 4096 };
-    static pid_t pids[MAXP], ppids[MAXP];
-    size_t n = 0;
-    DIR *d = opendir("/proc");
-    struct dirent *de;
-    while (d && (de = readdir(d)) && n < MAXP) {
-        pid_t pid = atoi(de->d_name);
-        struct sample s;
-        if (pid > 0 && parse_stat(pid, &s) == 0) {
-            pids[n] = pid;
-            ppids[n++] = s.ppid;
-        }
-    }
-    if (d)
-        closedir(d);
-    for (size_t i = 0; i < n; i++) {
-        pid_t p = ppids[i];
-        for (int depth = 0; depth < 8 && p > 1 && p != root; depth++) {
-            size_t j = 0;
-            while (j < n && pids[j] != p)
-                j++;
-            p = j < n ? ppids[j] : 0;
-        }
-        if (p == root)
-            sample_one(r, pids[i], t);
-    }
+    static pid_t pids[4096];
+    size_t n = ts_descendants(root, pids, NULL, 4096);
+    for (size_t i = 0; i < n; i++)
+        sample_one(arg, pids[i], t);
 }
 
 /* ---- running the binary ---- */
-
-static json_t **load_trace(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "no trace written");
-    json_t **lines = NULL;
-    size_t cap = 0;
-    char *line = NULL;
-    size_t len = 0;
-    *n = 0;
-    while (getline(&line, &len, f) > 0) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 4096;
-            lines = realloc(lines, cap * sizeof(*lines));
-        }
-        json_t *j = json_loads(line, 0, NULL);
-        cr_assert_not_null(j, "bad trace line: %s", line);
-        lines[(*n)++] = j;
-    }
-    free(line);
-    fclose(f);
-    return lines;
-}
 
 static void assert_nothing_left(const struct run *r)
 {
@@ -213,12 +134,7 @@ static void assert_nothing_left(const struct run *r)
 
     char prefix[64], path[128];
     snprintf(prefix, sizeof(prefix), "ipcscope-%d-", (int)r->pid);
-    DIR *d = opendir("/dev/shm");
-    struct dirent *de;
-    while (d && (de = readdir(d)))
-        cr_assert(strncmp(de->d_name, prefix, strlen(prefix)) != 0, "left /dev/shm/%s", de->d_name);
-    if (d)
-        closedir(d);
+    ts_assert_no_entry_with_prefix("/dev/shm", prefix);
     snprintf(path, sizeof(path), "/ipcscope-%d-queue", (int)r->pid);
     mqd_t q = mq_open(path, O_RDONLY);
     cr_assert(q == (mqd_t)-1 && errno == ENOENT, "message queue %s left behind", path);
@@ -227,61 +143,19 @@ static void assert_nothing_left(const struct run *r)
 /* Run `ipcscope run id --headless --json --record F [--param p]...` sampling /proc. */
 static struct run run_scenario(const char *id, const char *const *params)
 {
-    char out[] = "/tmp/ipcscope-ch56-outXXXXXX", rec[] = "/tmp/ipcscope-ch56-recXXXXXX";
-    int ofd = mkstemp(out), rfd = mkstemp(rec);
-    cr_assert(ofd >= 0 && rfd >= 0);
-    close(rfd);
-    prctl(PR_SET_CHILD_SUBREAPER, 1);
-
-    char *argv[64] = {IPCSCOPE_BIN, "run", (char *)id, "--headless", "--json", "--record", rec};
-    int argc = 7;
-    for (size_t i = 0; params && params[i] && argc < 60; i++) {
-        argv[argc++] = "--param";
-        argv[argc++] = (char *)params[i];
-    }
     struct run r = {0};
-    long t0 = now_ms();
-    r.pid = fork();
-    if (r.pid < 0)
-        cr_assert_fail("fork: %s", strerror(errno));
-    if (r.pid == 0) {
-        dup2(ofd, 1);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    while (waitpid(r.pid, &r.status, WNOHANG) == 0) {
-        cr_assert_lt(now_ms() - t0, 50000, "%s did not end by itself", id);
-        sample_tree(&r, r.pid, now_ms() - t0);
-        usleep(4000);
-    }
-    cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "%s exited with status %d", id,
-              r.status);
-    r.snap = json_load_file(out, 0, NULL);
-    cr_assert_not_null(r.snap, "no JSON snapshot from %s", id);
-    r.trace = load_trace(rec, &r.ntrace);
-    unlink(out);
-    unlink(rec);
+    struct ts_scenario sc;
+    ts_run_scenario(id, params, sample_tree, &r, 4000, &sc);
+    r.pid = sc.pid;
+    r.status = sc.status;
+    r.snap = sc.snap;
+    r.trace = sc.trace;
+    r.ntrace = sc.ntrace;
     assert_nothing_left(&r);
     return r;
 }
 
 /* ---- trace and snapshot helpers ---- */
-
-static const char *ev_str(json_t *e, const char *key)
-{
-    const char *s = json_string_value(json_object_get(e, key));
-    return s ? s : "";
-}
-
-static long long ev_int(json_t *e, const char *key)
-{
-    return json_integer_value(json_object_get(e, key));
-}
-
-static int is_ev(json_t *e, const char *kind)
-{
-    return strcmp(ev_str(e, "ev"), kind) == 0;
-}
 
 /* The pid of the first sample whose comm is comm, or 0. */
 static pid_t pid_by_comm(const struct run *r, const char *comm)
@@ -294,17 +168,12 @@ static pid_t pid_by_comm(const struct run *r, const char *comm)
 
 static json_t *snap_task(const struct run *r, const char *name)
 {
-    json_t *tasks = json_object_get(r->snap, "tasks"), *t;
-    size_t i;
-    json_array_foreach(tasks, i, t) if (strcmp(ev_str(t, "name"), name) == 0) return t;
-    return NULL;
+    return ts_find_named(json_object_get(r->snap, "tasks"), name);
 }
 
 static void assert_check_ok(const struct run *r)
 {
-    json_t *chk = json_object_get(r->snap, "check");
-    cr_assert(json_is_true(json_object_get(chk, "ok")), "scenario check failed: %s",
-              ev_str(chk, "why"));
+    ts_assert_check_ok(r->snap);
 }
 
 /* ---- chapter 5 ---- */
@@ -330,17 +199,17 @@ Test(scenario_fork, each_copy_sees_its_own_return_and_variable, .timeout = 60)
     int nx = 0;
     for (size_t i = 0; i < r.ntrace; i++) {
         json_t *e = r.trace[i];
-        if (is_ev(e, "fork_ret") && ev_int(e, "pid") == parent && nret < 8)
-            parent_rets[nret++] = ev_int(e, "val");
-        else if (is_ev(e, "fork_ret"))
-            zero_rets += ev_int(e, "val") == 0;
-        if (is_ev(e, "var")) {
+        if (ts_is_ev(e, "fork_ret") && ts_int(e, "pid") == parent && nret < 8)
+            parent_rets[nret++] = ts_int(e, "val");
+        else if (ts_is_ev(e, "fork_ret"))
+            zero_rets += ts_int(e, "val") == 0;
+        if (ts_is_ev(e, "var")) {
             int k = 0;
-            while (k < nx && last_x[k][0] != ev_int(e, "pid"))
+            while (k < nx && last_x[k][0] != ts_int(e, "pid"))
                 k++;
             if (k == nx && nx < 64)
-                last_x[nx++][0] = ev_int(e, "pid");
-            last_x[k][1] = ev_int(e, "val");
+                last_x[nx++][0] = ts_int(e, "pid");
+            last_x[k][1] = ts_int(e, "val");
         }
     }
     cr_assert_eq(nret, 3);
@@ -348,9 +217,9 @@ Test(scenario_fork, each_copy_sees_its_own_return_and_variable, .timeout = 60)
     for (int i = 0; i < nret; i++) { /* the parent's returns are the children's pids */
         int found = 0;
         for (size_t j = 0; j < r.ntrace; j++)
-            found |= is_ev(r.trace[j], "task_start") &&
-                     ev_int(r.trace[j], "pid") == parent_rets[i] &&
-                     ev_int(r.trace[j], "aux") == parent;
+            found |= ts_is_ev(r.trace[j], "task_start") &&
+                     ts_int(r.trace[j], "pid") == parent_rets[i] &&
+                     ts_int(r.trace[j], "aux") == parent;
         cr_assert(found, "fork returned %lld, which is no child of the parent", parent_rets[i]);
     }
     cr_assert_eq(nx, 4);
@@ -374,8 +243,8 @@ Test(scenario_orphan, the_orphans_ppid_changes_to_the_subreaper, .timeout = 60)
     cr_assert(before, "never saw the child under its first parent in /proc");
     cr_assert(after, "never saw the child adopted by ipcscope (%d) in /proc", (int)r.pid);
     json_t *c = snap_task(&r, "child");
-    cr_assert_str_eq(ev_str(c, "state"), "reaped");
-    cr_assert_eq(ev_int(c, "ppid"), r.pid);
+    cr_assert_str_eq(ts_str(c, "state"), "reaped");
+    cr_assert_eq(ts_int(c, "ppid"), r.pid);
     assert_check_ok(&r);
 }
 
@@ -404,7 +273,7 @@ static void assert_zombies_then_none(const char *remedy)
     cr_assert_eq(late, 0, "zombies remained after remedy %s", remedy);
     json_t *tasks = json_object_get(r.snap, "tasks"), *t;
     size_t i;
-    json_array_foreach(tasks, i, t) cr_assert_str_neq(ev_str(t, "state"), "zombie");
+    json_array_foreach(tasks, i, t) cr_assert_str_neq(ts_str(t, "state"), "zombie");
     assert_check_ok(&r);
 }
 
@@ -444,7 +313,7 @@ Test(scenario_zombie, without_a_remedy_the_subreaper_reaps_them, .timeout = 60)
     cr_assert_gt(zombies, 0);
     json_t *tasks = json_object_get(r.snap, "tasks"), *t;
     size_t i;
-    json_array_foreach(tasks, i, t) if (i > 0) cr_assert_str_eq(ev_str(t, "state"), "reaped");
+    json_array_foreach(tasks, i, t) if (i > 0) cr_assert_str_eq(ts_str(t, "state"), "reaped");
 }
 
 Test(scenario_nice, lower_nice_gets_more_cpu, .timeout = 60)
@@ -483,17 +352,17 @@ Test(scenario_process_pool, every_task_done_once_and_workers_joined, .timeout = 
     int seen[10] = {0}, reaped_by_owner = 0;
     for (size_t i = 0; i < r.ntrace; i++) {
         json_t *e = r.trace[i];
-        if (is_ev(e, "shm_write") && strcmp(ev_str(e, "obj"), "results") == 0) {
-            long long x = ev_int(e, "item");
+        if (ts_is_ev(e, "shm_write") && strcmp(ts_str(e, "obj"), "results") == 0) {
+            long long x = ts_int(e, "item");
             cr_assert(x >= 0 && x < 10);
-            cr_assert_eq(ev_int(e, "val"), x * x);
+            cr_assert_eq(ts_int(e, "val"), x * x);
             seen[x]++;
         }
-        if (is_ev(e, "queue_put") || is_ev(e, "queue_get"))
-            cr_assert_leq(ev_int(e, "val"), 4, "the task queue went past its capacity");
-        if (is_ev(e, "task_reaped") && strcmp(ev_str(e, "src"), "instr") == 0 &&
-            strncmp(ev_str(e, "task"), "pool-worker", 11) == 0)
-            reaped_by_owner += ev_int(e, "aux") == owner;
+        if (ts_is_ev(e, "queue_put") || ts_is_ev(e, "queue_get"))
+            cr_assert_leq(ts_int(e, "val"), 4, "the task queue went past its capacity");
+        if (ts_is_ev(e, "task_reaped") && strcmp(ts_str(e, "src"), "instr") == 0 &&
+            strncmp(ts_str(e, "task"), "pool-worker", 11) == 0)
+            reaped_by_owner += ts_int(e, "aux") == owner;
     }
     for (int x = 0; x < 10; x++)
         cr_assert_eq(seen[x], 1, "task %d done %d times", x, seen[x]);
@@ -516,11 +385,11 @@ Test(scenario_pipe, writer_blocks_while_the_pipe_is_full, .timeout = 60)
     int block_ev = 0, eof = 0;
     for (size_t i = 0; i < r.ntrace; i++) {
         json_t *e = r.trace[i];
-        block_ev |= is_ev(e, "block") && strcmp(ev_str(e, "task"), "writer") == 0 &&
-                    ev_int(e, "val") == 16384;
-        eof |= is_ev(e, "pipe_read") && ev_int(e, "item") == 0;
-        if (is_ev(e, "pipe_write"))
-            cr_assert_leq(ev_int(e, "val"), 16384);
+        block_ev |= ts_is_ev(e, "block") && strcmp(ts_str(e, "task"), "writer") == 0 &&
+                    ts_int(e, "val") == 16384;
+        eof |= ts_is_ev(e, "pipe_read") && ts_int(e, "item") == 0;
+        if (ts_is_ev(e, "pipe_write"))
+            cr_assert_leq(ts_int(e, "val"), 16384);
     }
     cr_assert(block_ev, "the trace shows no block of the writer at full capacity");
     cr_assert(eof, "the reader never read EOF");
@@ -535,10 +404,10 @@ Test(scenario_pipe, duplex_socketpair_talks_both_ways, .timeout = 60)
     int a_to_b = 0, b_to_a = 0;
     for (size_t i = 0; i < r.ntrace; i++) {
         json_t *e = r.trace[i];
-        if (!is_ev(e, "pipe_write"))
+        if (!ts_is_ev(e, "pipe_write"))
             continue;
-        a_to_b += strcmp(ev_str(e, "obj"), "a->b") == 0;
-        b_to_a += strcmp(ev_str(e, "obj"), "b->a") == 0;
+        a_to_b += strcmp(ts_str(e, "obj"), "a->b") == 0;
+        b_to_a += strcmp(ts_str(e, "obj"), "b->a") == 0;
     }
     cr_assert_eq(a_to_b, 4);
     cr_assert_eq(b_to_a, 4);
@@ -552,14 +421,14 @@ Test(scenario_message_queue, senders_block_full_receivers_block_empty, .timeout 
     int full = 0, empty = 0, recv = 0;
     for (size_t i = 0; i < r.ntrace; i++) {
         json_t *e = r.trace[i];
-        if (is_ev(e, "mq_send") || is_ev(e, "mq_recv")) {
-            cr_assert_leq(ev_int(e, "val"), 3, "depth past maxmsg");
-            cr_assert_geq(ev_int(e, "val"), 0);
+        if (ts_is_ev(e, "mq_send") || ts_is_ev(e, "mq_recv")) {
+            cr_assert_leq(ts_int(e, "val"), 3, "depth past maxmsg");
+            cr_assert_geq(ts_int(e, "val"), 0);
         }
-        recv += is_ev(e, "mq_recv") && ev_int(e, "item") > 0;
-        if (is_ev(e, "block") && strcmp(ev_str(e, "obj"), "queue") == 0) {
-            full += ev_int(e, "val") == 3;
-            empty += ev_int(e, "val") == 0;
+        recv += ts_is_ev(e, "mq_recv") && ts_int(e, "item") > 0;
+        if (ts_is_ev(e, "block") && strcmp(ts_str(e, "obj"), "queue") == 0) {
+            full += ts_int(e, "val") == 3;
+            empty += ts_int(e, "val") == 0;
         }
     }
     cr_assert_gt(full, 0, "no sender blocked on a full queue");
@@ -579,10 +448,10 @@ static long long final_counter(const struct run *r)
     long long seq = -1, val = 0;
     for (size_t i = 0; i < r->ntrace; i++) {
         json_t *e = r->trace[i];
-        if (is_ev(e, "shm_write") && strcmp(ev_str(e, "obj"), "counter") == 0 &&
-            ev_int(e, "seq") > seq) {
-            seq = ev_int(e, "seq");
-            val = ev_int(e, "val");
+        if (ts_is_ev(e, "shm_write") && strcmp(ts_str(e, "obj"), "counter") == 0 &&
+            ts_int(e, "seq") > seq) {
+            seq = ts_int(e, "seq");
+            val = ts_int(e, "val");
         }
     }
     return val;
@@ -626,12 +495,12 @@ Test(scenario_signals, masks_handlers_and_default_action, .timeout = 60)
               caught, blocked);
     cr_assert(pending, "SIGHUP was never seen pending while blocked");
     json_t *rcv = snap_task(&r, "receiver");
-    cr_assert_eq(ev_int(rcv, "exit_status"), 128 + 15, "SIGTERM's default action must end it");
+    cr_assert_eq(ts_int(rcv, "exit_status"), 128 + 15, "SIGTERM's default action must end it");
     int usr2_handled = 0, hup_handled = 0;
     for (size_t i = 0; i < r.ntrace; i++)
-        if (is_ev(r.trace[i], "sig_handle")) {
-            usr2_handled += ev_int(r.trace[i], "val") == 12;
-            hup_handled += ev_int(r.trace[i], "val") == 1;
+        if (ts_is_ev(r.trace[i], "sig_handle")) {
+            usr2_handled += ts_int(r.trace[i], "val") == 12;
+            hup_handled += ts_int(r.trace[i], "val") == 1;
         }
     cr_assert_eq(usr2_handled, 0);
     cr_assert_eq(hup_handled, 1);
@@ -646,16 +515,16 @@ Test(scenario_semaphore, never_more_than_k_inside, .timeout = 60)
     size_t nops = 0;
     json_t *ops[4096];
     for (size_t i = 0; i < r.ntrace && nops < 4096; i++)
-        if (strcmp(ev_str(r.trace[i], "obj"), "permits") == 0 &&
-            (is_ev(r.trace[i], "sem_acquired") || is_ev(r.trace[i], "sem_post")))
+        if (strcmp(ts_str(r.trace[i], "obj"), "permits") == 0 &&
+            (ts_is_ev(r.trace[i], "sem_acquired") || ts_is_ev(r.trace[i], "sem_post")))
             ops[nops++] = r.trace[i];
     int inside = 0, max_inside = 0;
     for (long long seq = 0, done = 0; done < (long long)nops; seq++) {
         for (size_t i = 0; i < nops; i++) {
-            if (ev_int(ops[i], "seq") != seq)
+            if (ts_int(ops[i], "seq") != seq)
                 continue;
-            inside += is_ev(ops[i], "sem_acquired") ? 1 : -1;
-            cr_assert_geq(ev_int(ops[i], "val"), 0);
+            inside += ts_is_ev(ops[i], "sem_acquired") ? 1 : -1;
+            cr_assert_geq(ts_int(ops[i], "val"), 0);
             done++;
         }
         cr_assert_leq(inside, 2, "more than k inside at seq %lld", seq);
@@ -700,10 +569,10 @@ Test(scenario_list, chapters_5_and_6_are_listed, .timeout = 30)
         json_t *s;
         size_t i;
         int found = 0;
-        json_array_foreach(list, i, s) if (strcmp(ev_str(s, "id"), ids[k]) == 0)
+        json_array_foreach(list, i, s) if (strcmp(ts_str(s, "id"), ids[k]) == 0)
         {
             found = 1;
-            cr_assert_eq(ev_int(s, "chapter"), ch[k], "%s is not under chapter %d", ids[k], ch[k]);
+            cr_assert_eq(ts_int(s, "chapter"), ch[k], "%s is not under chapter %d", ids[k], ch[k]);
         }
         cr_assert(found, "%s is not listed", ids[k]);
     }

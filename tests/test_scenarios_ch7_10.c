@@ -10,18 +10,17 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include "support.h"
+
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ---- /proc sampling ---- */
@@ -46,41 +45,16 @@ struct run {
     size_t ns, cap;
 };
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int read_file(const char *path, char *buf, size_t n)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    ssize_t got = read(fd, buf, n - 1);
-    close(fd);
-    buf[got > 0 ? got : 0] = '\0';
-    return got > 0 ? 0 : -1;
-}
-
 /* Parse a /proc .../stat line into s (comm, state, ppid, CPU). */
 static int parse_stat(const char *path, struct sample *s)
 {
-    char buf[1024];
-    if (read_file(path, buf, sizeof(buf)) < 0)
+    struct ts_stat st;
+    if (ts_stat_path(path, &st) < 0)
         return -1;
-    char *open_ = strchr(buf, '('), *close_ = strrchr(buf, ')');
-    if (!open_ || !close_)
-        return -1;
-    snprintf(s->comm, sizeof(s->comm), "%.*s", (int)(close_ - open_ - 1), open_ + 1);
-    s->state = close_[2];
-    char *p = close_ + 4;
-    long f[40] = {0};
-    for (int i = 0; i < 36 && p && *p; i++) /* fields 4..39 */
-        f[i] = strtol(p, &p, 10);
-    s->ppid = (pid_t)f[0];
-    s->cpu = (int)f[35];
+    memcpy(s->comm, st.comm, sizeof(s->comm));
+    s->state = st.state;
+    s->ppid = st.ppid;
+    s->cpu = st.cpu;
     return 0;
 }
 
@@ -88,7 +62,7 @@ static int proc_threads(pid_t pid)
 {
     char path[64], buf[4096];
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    if (read_file(path, buf, sizeof(buf)) < 0)
+    if (ts_read_file(path, buf, sizeof(buf)) < 0)
         return 0;
     const char *p = strstr(buf, "Threads:");
     return p ? atoi(p + 8) : 0;
@@ -119,7 +93,7 @@ static void sample_process(struct run *r, pid_t pid, pid_t ppid, long t)
             continue;
         s.ppid = ppid;
         snprintf(path, sizeof(path), "%s/%d/wchan", dir, (int)tid);
-        read_file(path, s.wchan, sizeof(s.wchan));
+        ts_read_file(path, s.wchan, sizeof(s.wchan));
         push(r, &s);
     }
     if (d)
@@ -127,62 +101,15 @@ static void sample_process(struct run *r, pid_t pid, pid_t ppid, long t)
 }
 
 /* Sample every process whose chain of parents reaches root. */
-static void sample_tree(struct run *r, pid_t root, long t)
+static void sample_tree(void *arg, pid_t root, long t)
 {
-    enum { MAXP = 4096 };
-    static pid_t pids[MAXP], ppids[MAXP];
-    size_t n = 0;
-    DIR *d = opendir("/proc");
-    struct dirent *de;
-    while (d && (de = readdir(d)) && n < MAXP) {
-        pid_t pid = atoi(de->d_name);
-        char path[64];
-        struct sample s;
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        if (pid > 0 && parse_stat(path, &s) == 0) {
-            pids[n] = pid;
-            ppids[n++] = s.ppid;
-        }
-    }
-    if (d)
-        closedir(d);
-    for (size_t i = 0; i < n; i++) {
-        pid_t p = ppids[i];
-        for (int depth = 0; depth < 8 && p > 1 && p != root; depth++) {
-            size_t j = 0;
-            while (j < n && pids[j] != p)
-                j++;
-            p = j < n ? ppids[j] : 0;
-        }
-        if (p == root)
-            sample_process(r, pids[i], ppids[i], t);
-    }
+    static pid_t pids[4096], ppids[4096];
+    size_t n = ts_descendants(root, pids, ppids, 4096);
+    for (size_t i = 0; i < n; i++)
+        sample_process(arg, pids[i], ppids[i], t);
 }
 
 /* ---- running the binary ---- */
-
-static json_t **load_trace(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "no trace written");
-    json_t **lines = NULL;
-    size_t cap = 0;
-    char *line = NULL;
-    size_t len = 0;
-    *n = 0;
-    while (getline(&line, &len, f) > 0) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 4096;
-            lines = realloc(lines, cap * sizeof(*lines));
-        }
-        json_t *j = json_loads(line, 0, NULL);
-        cr_assert_not_null(j, "bad trace line: %s", line);
-        lines[(*n)++] = j;
-    }
-    free(line);
-    fclose(f);
-    return lines;
-}
 
 static void assert_nothing_left(const struct run *r)
 {
@@ -194,83 +121,30 @@ static void assert_nothing_left(const struct run *r)
     cr_assert_eq(json_integer_value(json_object_get(leaks, "ipc_objects")), 0);
     char prefix[64];
     snprintf(prefix, sizeof(prefix), "ipcscope-%d-", (int)r->pid);
-    const char *dirs[] = {"/dev/shm", "/dev/mqueue"};
-    for (int i = 0; i < 2; i++) {
-        DIR *d = opendir(dirs[i]);
-        struct dirent *de;
-        while (d && (de = readdir(d)))
-            cr_assert(strncmp(de->d_name, prefix, strlen(prefix)) != 0, "left %s/%s", dirs[i],
-                      de->d_name);
-        if (d)
-            closedir(d);
-    }
+    ts_assert_no_entry_with_prefix("/dev/shm", prefix);
+    ts_assert_no_entry_with_prefix("/dev/mqueue", prefix);
 }
 
 /* Run `ipcscope run id --headless --json --record F [--param p]...` sampling /proc. */
 static struct run run_scenario(const char *id, const char *const *params)
 {
-    char out[] = "/tmp/ipcscope-ch710-outXXXXXX", rec[] = "/tmp/ipcscope-ch710-recXXXXXX";
-    int ofd = mkstemp(out), rfd = mkstemp(rec);
-    cr_assert(ofd >= 0 && rfd >= 0);
-    close(rfd);
-    prctl(PR_SET_CHILD_SUBREAPER, 1);
-
-    char *argv[64] = {IPCSCOPE_BIN, "run", (char *)id, "--headless", "--json", "--record", rec};
-    int argc = 7;
-    for (size_t i = 0; params && params[i] && argc < 60; i++) {
-        argv[argc++] = "--param";
-        argv[argc++] = (char *)params[i];
-    }
     struct run r = {0};
-    long t0 = now_ms();
-    r.pid = fork();
-    cr_assert_geq(r.pid, 0);
-    if (r.pid == 0) {
-        dup2(ofd, 1);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    while (waitpid(r.pid, &r.status, WNOHANG) == 0) {
-        cr_assert_lt(now_ms() - t0, 50000, "%s did not end by itself", id);
-        sample_tree(&r, r.pid, now_ms() - t0);
-        usleep(4000);
-    }
-    close(ofd);
-    cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "%s exited with status %d", id,
-              r.status);
-    r.snap = json_load_file(out, 0, NULL);
-    cr_assert_not_null(r.snap, "no JSON snapshot from %s", id);
-    r.trace = load_trace(rec, &r.ntrace);
-    unlink(out);
-    if (getenv("IPCSCOPE_KEEP_TRACE")) /* debugging: keep the trace and say where */
-        fprintf(stderr, "%s: trace kept in %s\n", id, rec);
-    else
-        unlink(rec);
+    struct ts_scenario sc;
+    ts_run_scenario(id, params, sample_tree, &r, 4000, &sc);
+    r.pid = sc.pid;
+    r.status = sc.status;
+    r.snap = sc.snap;
+    r.trace = sc.trace;
+    r.ntrace = sc.ntrace;
     assert_nothing_left(&r);
     return r;
 }
 
 /* ---- trace and snapshot helpers ---- */
 
-static const char *ev_str(json_t *e, const char *key)
-{
-    const char *s = json_string_value(json_object_get(e, key));
-    return s ? s : "";
-}
-
-static long long ev_int(json_t *e, const char *key)
-{
-    return json_integer_value(json_object_get(e, key));
-}
-
-static int is_ev(json_t *e, const char *kind)
-{
-    return strcmp(ev_str(e, "ev"), kind) == 0;
-}
-
 static int on_obj(json_t *e, const char *obj)
 {
-    return json_object_get(e, "seq") && strcmp(ev_str(e, "obj"), obj) == 0;
+    return json_object_get(e, "seq") && strcmp(ts_str(e, "obj"), obj) == 0;
 }
 
 /* The events on object obj, ordered by their seq (the object's real order). */
@@ -278,12 +152,12 @@ static json_t **by_seq(const struct run *r, const char *obj, size_t *n)
 {
     size_t max = 0;
     for (size_t i = 0; i < r->ntrace; i++)
-        if (on_obj(r->trace[i], obj) && (size_t)ev_int(r->trace[i], "seq") + 1 > max)
-            max = (size_t)ev_int(r->trace[i], "seq") + 1;
+        if (on_obj(r->trace[i], obj) && (size_t)ts_int(r->trace[i], "seq") + 1 > max)
+            max = (size_t)ts_int(r->trace[i], "seq") + 1;
     json_t **out = calloc(max ? max : 1, sizeof(*out));
     for (size_t i = 0; i < r->ntrace; i++)
         if (on_obj(r->trace[i], obj))
-            out[ev_int(r->trace[i], "seq")] = r->trace[i];
+            out[ts_int(r->trace[i], "seq")] = r->trace[i];
     for (size_t i = 0; i < max; i++)
         cr_assert_not_null(out[i], "operation %zu on %s is missing from the trace", i, obj);
     *n = max;
@@ -299,13 +173,13 @@ static int assert_one_holder(const struct run *r, const char *obj)
     const char *holder = NULL;
     int acquired = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *who = ev_str(ops[i], "task");
-        if (is_ev(ops[i], "mutex_acquired")) {
+        const char *who = ts_str(ops[i], "task");
+        if (ts_is_ev(ops[i], "mutex_acquired")) {
             cr_assert_null(holder, "%s acquired %s (seq %zu) while %s held it", who, obj, i,
                            holder);
             holder = who;
             acquired++;
-        } else if (is_ev(ops[i], "mutex_release")) {
+        } else if (ts_is_ev(ops[i], "mutex_release")) {
             cr_assert(holder && strcmp(holder, who) == 0, "%s released %s held by %s", who, obj,
                       holder ? holder : "nobody");
             holder = NULL;
@@ -317,17 +191,12 @@ static int assert_one_holder(const struct run *r, const char *obj)
 
 static json_t *snap_task(const struct run *r, const char *name)
 {
-    json_t *tasks = json_object_get(r->snap, "tasks"), *t;
-    size_t i;
-    json_array_foreach(tasks, i, t) if (strcmp(ev_str(t, "name"), name) == 0) return t;
-    return NULL;
+    return ts_find_named(json_object_get(r->snap, "tasks"), name);
 }
 
 static void assert_check_ok(const struct run *r)
 {
-    json_t *chk = json_object_get(r->snap, "check");
-    cr_assert(json_is_true(json_object_get(chk, "ok")), "scenario check failed: %s",
-              ev_str(chk, "why"));
+    ts_assert_check_ok(r->snap);
 }
 
 /* Every task but the conductor is reaped, with exit status want (or any when want < 0). */
@@ -339,11 +208,11 @@ static void assert_all_reaped(const struct run *r, int want)
     {
         if (i == 0)
             continue;
-        cr_assert_str_eq(ev_str(t, "state"), "reaped", "%s is %s", ev_str(t, "name"),
-                         ev_str(t, "state"));
+        cr_assert_str_eq(ts_str(t, "state"), "reaped", "%s is %s", ts_str(t, "name"),
+                         ts_str(t, "state"));
         if (want >= 0)
-            cr_assert_eq(ev_int(t, "exit_status"), want, "%s exited %lld", ev_str(t, "name"),
-                         ev_int(t, "exit_status"));
+            cr_assert_eq(ts_int(t, "exit_status"), want, "%s exited %lld", ts_str(t, "name"),
+                         ts_int(t, "exit_status"));
     }
 }
 
@@ -359,9 +228,7 @@ static int futex_sleeps(const struct run *r, const char *comm)
 
 static void free_run(struct run *r)
 {
-    for (size_t i = 0; i < r->ntrace; i++)
-        json_decref(r->trace[i]);
-    free(r->trace);
+    ts_free_jsonl(r->trace, r->ntrace);
     free(r->s);
     json_decref(r->snap);
 }
@@ -379,11 +246,11 @@ Test(scenario_lock, never_two_holders_and_lines_stay_whole, .timeout = 60)
     const char *writer = NULL;
     for (size_t i = 0; i < r.ntrace; i++) {
         json_t *e = r.trace[i];
-        if (!is_ev(e, "shm_write"))
+        if (!ts_is_ev(e, "shm_write"))
             continue;
         if (writer)
-            cr_assert_str_eq(ev_str(e, "task"), writer, "a line mixes two workers");
-        writer = ev_int(e, "val") == '\n' ? NULL : ev_str(e, "task");
+            cr_assert_str_eq(ts_str(e, "task"), writer, "a line mixes two workers");
+        writer = ts_int(e, "val") == '\n' ? NULL : ts_str(e, "task");
     }
     cr_assert_eq(json_integer_value(json_object_get(r.snap, "mixed_lines")), 0);
     assert_all_reaped(&r, 0);
@@ -400,16 +267,16 @@ Test(scenario_lock, without_the_lock_lines_interleave, .timeout = 60)
     const char *last = NULL;
     for (size_t i = 0; i < r.ntrace; i++) {
         json_t *e = r.trace[i];
-        cr_assert(!is_ev(e, "mutex_acquired"), "lock=0 must not take the lock");
-        if (!is_ev(e, "shm_write") || ev_int(e, "val") == '\n')
+        cr_assert(!ts_is_ev(e, "mutex_acquired"), "lock=0 must not take the lock");
+        if (!ts_is_ev(e, "shm_write") || ts_int(e, "val") == '\n')
             continue;
-        switches += last && strcmp(last, ev_str(e, "task")) != 0;
-        last = ev_str(e, "task");
+        switches += last && strcmp(last, ts_str(e, "task")) != 0;
+        last = ts_str(e, "task");
     }
     cr_assert_gt(switches, 3, "the workers' characters did not interleave");
     cr_assert_gt(json_integer_value(json_object_get(r.snap, "mixed_lines")), 0);
     json_t *w = snap_task(&r, "worker-1");
-    cr_assert_str_eq(ev_str(w, "kind"), "thread");
+    cr_assert_str_eq(ts_str(w, "kind"), "thread");
     assert_check_ok(&r);
     free_run(&r);
 }
@@ -426,16 +293,16 @@ Test(scenario_event, waiters_are_released_together_after_the_set, .timeout = 60)
     int blocked = 0, released = 0, sets = 0;
     for (size_t i = 0; i < n; i++) {
         json_t *e = ops[i];
-        if (is_ev(e, "event_set"))
+        if (ts_is_ev(e, "event_set"))
             last_set = (long)i, sets++;
-        if (is_ev(e, "event_clear"))
+        if (ts_is_ev(e, "event_clear"))
             last_clear = (long)i;
-        if (is_ev(e, "event_wait") && ev_int(e, "aux") == 1)
+        if (ts_is_ev(e, "event_wait") && ts_int(e, "aux") == 1)
             blocked++;
-        if (is_ev(e, "unblock")) {
-            cr_assert_eq(ev_int(e, "item"), 1, "a wait() without timeout returned False");
+        if (ts_is_ev(e, "unblock")) {
+            cr_assert_eq(ts_int(e, "item"), 1, "a wait() without timeout returned False");
             cr_assert_gt(last_set, last_clear, "%s was released while the flag was clear",
-                         ev_str(e, "task"));
+                         ts_str(e, "task"));
             released++;
         }
     }
@@ -457,9 +324,9 @@ Test(scenario_event, wait_with_a_timeout_returns_false_first, .timeout = 60)
     json_t **ops = by_seq(&r, "e", &n);
     int timeouts = 0, set_seen = 0;
     for (size_t i = 0; i < n; i++) {
-        if (is_ev(ops[i], "event_set"))
+        if (ts_is_ev(ops[i], "event_set"))
             set_seen = 1;
-        if (is_ev(ops[i], "unblock") && ev_int(ops[i], "item") == 0) {
+        if (ts_is_ev(ops[i], "unblock") && ts_int(ops[i], "item") == 0) {
             cr_assert(!set_seen, "a timeout after the set");
             timeouts++;
         }
@@ -507,7 +374,8 @@ static int all_asleep_at_once(const struct run *r, const char *comm, int count)
 static int deadlock_noted(const struct run *r)
 {
     for (size_t i = 0; i < r->ntrace; i++)
-        if (is_ev(r->trace[i], "note") && strncmp(ev_str(r->trace[i], "text"), "deadlock", 8) == 0)
+        if (ts_is_ev(r->trace[i], "note") &&
+            strncmp(ts_str(r->trace[i], "text"), "deadlock", 8) == 0)
             return 1;
     return 0;
 }
@@ -549,7 +417,7 @@ Test(scenario_deadlock, threads_deadlock_too, .timeout = 60)
     struct run r = run_scenario("deadlock", p);
     const char *names[] = {"t1", "t2"};
     cr_assert(cycle_is(&r, names, 2));
-    cr_assert_str_eq(ev_str(snap_task(&r, "t1"), "kind"), "thread");
+    cr_assert_str_eq(ts_str(snap_task(&r, "t1"), "kind"), "thread");
     assert_all_reaped(&r, -1);
     free_run(&r);
 }
@@ -580,14 +448,14 @@ static void assert_everyone_eats(const char *fix)
         int has_l = 0, has_r = 0, meals = 0;
         for (size_t i = 0; i < r.ntrace; i++) {
             json_t *e = r.trace[i];
-            if (strcmp(ev_str(e, "task"), me) != 0)
+            if (strcmp(ts_str(e, "task"), me) != 0)
                 continue;
-            int acq = is_ev(e, "mutex_acquired"), rel = is_ev(e, "mutex_release");
-            if ((acq || rel) && strcmp(ev_str(e, "obj"), left) == 0)
+            int acq = ts_is_ev(e, "mutex_acquired"), rel = ts_is_ev(e, "mutex_release");
+            if ((acq || rel) && strcmp(ts_str(e, "obj"), left) == 0)
                 has_l = acq;
-            if ((acq || rel) && strcmp(ev_str(e, "obj"), right) == 0)
+            if ((acq || rel) && strcmp(ts_str(e, "obj"), right) == 0)
                 has_r = acq;
-            if (is_ev(e, "var")) {
+            if (ts_is_ev(e, "var")) {
                 cr_assert(has_l && has_r, "%s ate without both forks", me);
                 meals++;
             }
@@ -622,9 +490,9 @@ static long long first_t(const struct run *r, const char *kind, const char *task
 {
     for (size_t i = 0; i < r->ntrace; i++) {
         json_t *e = r->trace[i];
-        if (is_ev(e, kind) && (!task || strcmp(ev_str(e, "task"), task) == 0) &&
-            (aux < 0 || ev_int(e, "aux") == aux))
-            return ev_int(e, "t");
+        if (ts_is_ev(e, kind) && (!task || strcmp(ts_str(e, "task"), task) == 0) &&
+            (aux < 0 || ts_int(e, "aux") == aux))
+            return ts_int(e, "t");
     }
     return -1;
 }
@@ -633,9 +501,9 @@ static long long first_t(const struct run *r, const char *kind, const char *task
 static long long join_return_after(const struct run *r, long long t)
 {
     for (size_t i = 0; i < r->ntrace; i++)
-        if (is_ev(r->trace[i], "unblock") && on_obj(r->trace[i], "join") &&
-            ev_int(r->trace[i], "t") > t)
-            return ev_int(r->trace[i], "t");
+        if (ts_is_ev(r->trace[i], "unblock") && on_obj(r->trace[i], "join") &&
+            ts_int(r->trace[i], "t") > t)
+            return ts_int(r->trace[i], "t");
     return -1;
 }
 
@@ -654,7 +522,7 @@ Test(scenario_threads, every_thread_is_started_and_joined, .timeout = 60)
     struct run r = run_scenario("threads", p);
     json_t *main_t = snap_task(&r, "MainThread");
     cr_assert_not_null(main_t);
-    long long pid = ev_int(main_t, "pid");
+    long long pid = ts_int(main_t, "pid");
     cr_assert_eq(max_threads_seen(&r, "MainThread"), 8, "/proc: main + 6 + 1 daemon threads");
 
     for (int k = 1; k <= 6; k++) {
@@ -662,19 +530,19 @@ Test(scenario_threads, every_thread_is_started_and_joined, .timeout = 60)
         snprintf(name, sizeof(name), "Thread-%d", k);
         json_t *t = snap_task(&r, name);
         cr_assert_not_null(t, "%s missing", name);
-        cr_assert_str_eq(ev_str(t, "kind"), "thread");
-        cr_assert_str_eq(ev_str(t, "state"), "reaped");
-        cr_assert_eq(ev_int(t, "pid"), pid, "a thread shares its process's pid");
-        cr_assert_neq(ev_int(t, "tid"), pid);
+        cr_assert_str_eq(ts_str(t, "kind"), "thread");
+        cr_assert_str_eq(ts_str(t, "state"), "reaped");
+        cr_assert_eq(ts_int(t, "pid"), pid, "a thread shares its process's pid");
+        cr_assert_neq(ts_int(t, "tid"), pid);
         long long exit_t = first_t(&r, "task_exit", name, -1);
-        long long join_t = first_t(&r, "block", "MainThread", ev_int(t, "tid"));
+        long long join_t = first_t(&r, "block", "MainThread", ts_int(t, "tid"));
         cr_assert_gt(exit_t, 0, "%s never ended", name);
         cr_assert_gt(join_t, 0, "%s was never joined", name);
         cr_assert_gt(join_return_after(&r, join_t), exit_t, "join() returned before %s ended",
                      name);
     }
     json_t *d = snap_task(&r, "daemon-1");
-    cr_assert_str_eq(ev_str(d, "state"), "reaped");
+    cr_assert_str_eq(ts_str(d, "state"), "reaped");
     cr_assert_lt(first_t(&r, "task_exit", "daemon-1", -1), 0, "the daemon thread ended by itself");
     cr_assert_eq(json_integer_value(json_object_get(r.snap, "joined")), 6);
     assert_check_ok(&r);
@@ -684,9 +552,9 @@ Test(scenario_threads, every_thread_is_started_and_joined, .timeout = 60)
 Test(scenario_threads, a_thousand_threads_stay_cheap, .timeout = 60)
 {
     const char *p[] = {"threads=1000", "daemon=0", "seconds=1", NULL};
-    long t0 = now_ms();
+    long t0 = ts_now_ms();
     struct run r = run_scenario("threads", p);
-    cr_assert_lt(now_ms() - t0, 20000, "1000 threads took %ld ms", now_ms() - t0);
+    cr_assert_lt(ts_now_ms() - t0, 20000, "1000 threads took %ld ms", ts_now_ms() - t0);
     cr_assert_eq(json_integer_value(json_object_get(r.snap, "thread_tasks")), 1000);
     cr_assert_eq(json_integer_value(json_object_get(r.snap, "joined")), 1000);
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(r.snap, "events"), "dropped")),
@@ -708,20 +576,20 @@ Test(scenario_condition, wait_releases_the_lock_and_takes_it_back, .timeout = 60
     int waits = 0;
     for (size_t i = 0; i < r.ntrace; i++) {
         json_t *w = r.trace[i];
-        if (!is_ev(w, "cond_wait"))
+        if (!ts_is_ev(w, "cond_wait"))
             continue;
         waits++;
-        const char *who = ev_str(w, "task");
+        const char *who = ts_str(w, "task");
         /* the release cond_wait made, then the reacquire when it returned, by seq */
         long rel = -1, acq = -1, others = 0;
         for (size_t s = 0; s < n; s++) {
-            int mine = strcmp(ev_str(ops[s], "task"), who) == 0;
-            if (mine && is_ev(ops[s], "mutex_release") && ev_int(ops[s], "t") <= ev_int(w, "t"))
+            int mine = strcmp(ts_str(ops[s], "task"), who) == 0;
+            if (mine && ts_is_ev(ops[s], "mutex_release") && ts_int(ops[s], "t") <= ts_int(w, "t"))
                 rel = (long)s;
-            if (rel >= 0 && acq < 0 && !mine && is_ev(ops[s], "mutex_acquired"))
+            if (rel >= 0 && acq < 0 && !mine && ts_is_ev(ops[s], "mutex_acquired"))
                 others++;
-            if (rel >= 0 && acq < 0 && mine && is_ev(ops[s], "mutex_acquired") &&
-                ev_int(ops[s], "t") > ev_int(w, "t"))
+            if (rel >= 0 && acq < 0 && mine && ts_is_ev(ops[s], "mutex_acquired") &&
+                ts_int(ops[s], "t") > ts_int(w, "t"))
                 acq = (long)s;
         }
         cr_assert_geq(rel, 0, "%s waited without releasing con-lock", who);
@@ -762,8 +630,8 @@ Test(scenario_concurrency, one_cpu_interleaves_without_overlap, .timeout = 60)
     const char *p[] = {"workers=2", "cpus=1", "work_ms=400", NULL};
     struct run r = run_scenario("concurrency", p);
     cr_assert_eq(json_integer_value(json_object_get(r.snap, "overlap_ms")), 0,
-                 "two workers overlapped on one CPU for %lld ms (%s)", ev_int(r.snap, "overlap_ms"),
-                 ev_str(r.snap, "overlap_source"));
+                 "two workers overlapped on one CPU for %lld ms (%s)", ts_int(r.snap, "overlap_ms"),
+                 ts_str(r.snap, "overlap_source"));
     cr_assert_eq(json_integer_value(json_object_get(r.snap, "overlap_procfs_ms")), 0);
     unsigned mask = worker_cpus(&r);
     cr_assert_neq(mask, 0, "no worker seen running in /proc");
@@ -780,7 +648,7 @@ Test(scenario_concurrency, two_cpus_run_in_parallel, .timeout = 60)
     const char *p[] = {"workers=2", "cpus=2", "work_ms=600", NULL};
     struct run r = run_scenario("concurrency", p);
     cr_assert_gt(json_integer_value(json_object_get(r.snap, "overlap_ms")), 0,
-                 "no overlap on two CPUs (%s)", ev_str(r.snap, "overlap_source"));
+                 "no overlap on two CPUs (%s)", ts_str(r.snap, "overlap_source"));
     unsigned mask = worker_cpus(&r);
     cr_assert_neq(mask & (mask - 1), 0, "/proc saw the workers on one CPU only (%#x)", mask);
     assert_all_reaped(&r, 0);

@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include "support.h"
+
 #include "sources/sockdiag.h"
 
 #include <errno.h>
@@ -16,9 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_SEEN 4096
@@ -36,13 +36,6 @@ struct run {
     struct seen seen[MAX_SEEN];
     size_t nseen;
 };
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void seen_cb(const struct sockdiag_entry *e, void *arg)
 {
@@ -65,39 +58,6 @@ static int kernel_saw(const struct run *r, uint16_t sport, uint16_t dport, int s
     return 0;
 }
 
-static json_t **load_trace(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "no trace written");
-    json_t **lines = NULL;
-    size_t cap = 0, len = 0;
-    char *line = NULL;
-    *n = 0;
-    while (getline(&line, &len, f) > 0) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 4096;
-            lines = realloc(lines, cap * sizeof(*lines));
-        }
-        lines[*n] = json_loads(line, 0, NULL);
-        cr_assert_not_null(lines[*n], "bad trace line: %s", line);
-        (*n)++;
-    }
-    free(line);
-    fclose(f);
-    return lines;
-}
-
-static const char *str(json_t *j, const char *key)
-{
-    const char *s = json_string_value(json_object_get(j, key));
-    return s ? s : "";
-}
-
-static long long num(json_t *j, const char *key)
-{
-    return json_integer_value(json_object_get(j, key));
-}
-
 static void assert_clean_end(const struct run *r, const char *id)
 {
     int status;
@@ -105,48 +65,30 @@ static void assert_clean_end(const struct run *r, const char *id)
     cr_assert(left < 0 && errno == ECHILD, "%s: a process outlived the run (pid %d)", id,
               (int)left);
     json_t *leaks = json_object_get(r->snap, "leaks");
-    cr_assert_eq(num(leaks, "processes"), 0, "%s leaked processes", id);
+    cr_assert_eq(ts_int(leaks, "processes"), 0, "%s leaked processes", id);
     json_t *chk = json_object_get(r->snap, "check");
-    cr_assert(json_is_true(json_object_get(chk, "ok")), "%s check failed: %s", id, str(chk, "why"));
+    cr_assert(json_is_true(json_object_get(chk, "ok")), "%s check failed: %s", id,
+              ts_str(chk, "why"));
     cr_assert(json_is_true(json_object_get(r->snap, "completed")), "%s did not complete", id);
+}
+
+static void sample_sockets(void *arg, pid_t pid, long t_ms)
+{
+    (void)pid;
+    (void)t_ms;
+    sockdiag_dump(seen_cb, arg);
 }
 
 /* Run the scenario with params (NULL-terminated), sampling sock_diag meanwhile. */
 static struct run *run_scenario(const char *id, const char *const *params)
 {
-    char out[] = "/tmp/ipcscope-net-outXXXXXX", rec[] = "/tmp/ipcscope-net-recXXXXXX";
-    int ofd = mkstemp(out), rfd = mkstemp(rec);
-    cr_assert(ofd >= 0 && rfd >= 0);
-    close(rfd);
-    prctl(PR_SET_CHILD_SUBREAPER, 1);
-    char *argv[64] = {IPCSCOPE_BIN, "run", (char *)id, "--headless", "--json", "--record", rec};
-    int argc = 7;
-    for (size_t i = 0; params && params[i] && argc < 60; i++) {
-        argv[argc++] = "--param";
-        argv[argc++] = (char *)params[i];
-    }
     struct run *r = calloc(1, sizeof(*r));
-    long t0 = now_ms();
-    int status = 0;
-    r->pid = fork();
-    cr_assert_geq(r->pid, 0);
-    if (r->pid == 0) {
-        dup2(ofd, 1);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    while (waitpid(r->pid, &status, WNOHANG) == 0) {
-        cr_assert_lt(now_ms() - t0, 50000, "%s did not end by itself", id);
-        sockdiag_dump(seen_cb, r);
-        usleep(2000);
-    }
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s exited with status %d", id,
-              status);
-    r->snap = json_load_file(out, 0, NULL);
-    cr_assert_not_null(r->snap, "no JSON snapshot from %s", id);
-    r->trace = load_trace(rec, &r->ntrace);
-    unlink(out);
-    unlink(rec);
+    struct ts_scenario sc;
+    ts_run_scenario(id, params, sample_sockets, r, 2000, &sc);
+    r->pid = sc.pid;
+    r->snap = sc.snap;
+    r->trace = sc.trace;
+    r->ntrace = sc.ntrace;
     assert_clean_end(r, id);
     return r;
 }
@@ -156,8 +98,8 @@ static int count_ev(const struct run *r, const char *ev, const char *prefix)
 {
     int n = 0;
     for (size_t i = 0; i < r->ntrace; i++)
-        n += strcmp(str(r->trace[i], "ev"), ev) == 0 &&
-             (!prefix || strncmp(str(r->trace[i], "text"), prefix, strlen(prefix)) == 0);
+        n += strcmp(ts_str(r->trace[i], "ev"), ev) == 0 &&
+             (!prefix || strncmp(ts_str(r->trace[i], "text"), prefix, strlen(prefix)) == 0);
     return n;
 }
 
@@ -167,9 +109,9 @@ static int count_obj_ev(const struct run *r, const char *ev, const char *prefix,
 {
     int n = 0;
     for (size_t i = 0; i < r->ntrace; i++)
-        n += strcmp(str(r->trace[i], "ev"), ev) == 0 &&
-             (!prefix || strncmp(str(r->trace[i], "obj"), prefix, strlen(prefix)) == 0) &&
-             (!failed || num(r->trace[i], "aux") != 0);
+        n += strcmp(ts_str(r->trace[i], "ev"), ev) == 0 &&
+             (!prefix || strncmp(ts_str(r->trace[i], "obj"), prefix, strlen(prefix)) == 0) &&
+             (!failed || ts_int(r->trace[i], "aux") != 0);
     return n;
 }
 
@@ -187,10 +129,10 @@ Test(scenario_net, tcp_echo_serves_every_line_and_the_listener_listens, .timeout
 {
     const char *p[] = {"clients=2", "messages=4", "gap_ms=30", NULL};
     struct run *r = run_scenario("tcp-echo", p);
-    uint16_t port = (uint16_t)num(r->snap, "port");
+    uint16_t port = (uint16_t)ts_int(r->snap, "port");
     cr_assert(kernel_saw(r, port, 0, 10), "the kernel never showed :%u in LISTEN", port);
-    cr_assert_eq(num(r->snap, "served"), 2);
-    cr_assert_eq(num(r->snap, "echoed_ok"), 8);
+    cr_assert_eq(ts_int(r->snap, "served"), 2);
+    cr_assert_eq(ts_int(r->snap, "echoed_ok"), 8);
     cr_assert_geq(count_obj_ev(r, "sock_accept", "listener", 0), 2);
     cr_assert_geq(count_obj_ev(r, "sock_listen", "listener", 0), 1);
     cr_assert_eq(count_ev(r, "note", NULL), 0, "socket calls are recorded as their own kinds");
@@ -201,38 +143,39 @@ Test(scenario_net, tcp_handshake_queues_connections_before_accept, .timeout = 60
 {
     const char *p[] = {"backlog=2", "clients=3", "accept_delay_ms=500", NULL};
     struct run *r = run_scenario("tcp-handshake", p);
-    cr_assert_eq(num(r->snap, "accepted"), 3);
-    cr_assert_eq(num(r->snap, "connected_before_accept"), 3,
+    cr_assert_eq(ts_int(r->snap, "accepted"), 3);
+    cr_assert_eq(ts_int(r->snap, "connected_before_accept"), 3,
                  "connect() must return before accept() is called");
-    cr_assert_geq(num(r->snap, "accept_queue_max"), 2);
-    cr_assert_leq(num(r->snap, "accept_queue_max"), 3, "the queue holds at most backlog+1");
-    if (strcmp(str(r->snap, "capture"), "on") != 0)
-        cr_skip_test("packet capture off (%s): needs CAP_NET_RAW", str(r->snap, "capture"));
+    cr_assert_geq(ts_int(r->snap, "accept_queue_max"), 2);
+    cr_assert_leq(ts_int(r->snap, "accept_queue_max"), 3, "the queue holds at most backlog+1");
+    if (strcmp(ts_str(r->snap, "capture"), "on") != 0)
+        cr_skip_test("packet capture off (%s): needs CAP_NET_RAW", ts_str(r->snap, "capture"));
     json_t *hs = json_object_get(r->snap, "handshake");
     cr_assert_not_null(hs, "no handshake captured");
-    uint32_t x = (uint32_t)num(hs, "syn_seq"), y = (uint32_t)num(hs, "synack_seq");
-    cr_assert_eq((uint32_t)num(hs, "synack_ack"), x + 1, "SYN-ACK must acknowledge x+1");
-    cr_assert_eq((uint32_t)num(hs, "ack"), y + 1, "the last ACK must acknowledge y+1");
-    cr_assert_eq((uint32_t)num(hs, "ack_seq"), x + 1);
+    uint32_t x = (uint32_t)ts_int(hs, "syn_seq"), y = (uint32_t)ts_int(hs, "synack_seq");
+    cr_assert_eq((uint32_t)ts_int(hs, "synack_ack"), x + 1, "SYN-ACK must acknowledge x+1");
+    cr_assert_eq((uint32_t)ts_int(hs, "ack"), y + 1, "the last ACK must acknowledge y+1");
+    cr_assert_eq((uint32_t)ts_int(hs, "ack_seq"), x + 1);
 }
 
 static void assert_time_wait_on(const char *closer, const char *half)
 {
     const char *p[] = {closer, half, "hold_ms=300", NULL};
     struct run *r = run_scenario("tcp-teardown", p);
-    uint16_t sp = (uint16_t)num(r->snap, "server_port"), cp = (uint16_t)num(r->snap, "client_port");
+    uint16_t sp = (uint16_t)ts_int(r->snap, "server_port"),
+             cp = (uint16_t)ts_int(r->snap, "client_port");
     int server_first = strcmp(closer, "closer=1") == 0;
     uint16_t act = server_first ? sp : cp, pas = server_first ? cp : sp;
     cr_assert(kernel_saw(r, act, pas, 6), "the kernel never showed the active closer in TIME_WAIT");
     cr_assert(!kernel_saw(r, pas, act, 6), "the passive side went through TIME_WAIT");
     cr_assert(kernel_saw(r, pas, act, 8), "the kernel never showed the passive side in CLOSE_WAIT");
     cr_assert(kernel_saw(r, act, pas, 5), "the kernel never showed the closer in FIN_WAIT2");
-    cr_assert_str_eq(str(r->snap, "time_wait_on"), server_first ? "server" : "client");
+    cr_assert_str_eq(ts_str(r->snap, "time_wait_on"), server_first ? "server" : "client");
     json_t *seen = json_object_get(r->snap, "tcp_states_seen");
     cr_assert(has_state(json_object_get(seen, server_first ? "server" : "client"), "TIME_WAIT"));
     cr_assert(has_state(json_object_get(seen, server_first ? "client" : "server"), "CLOSE_WAIT"));
     if (strcmp(half, "half_close=1") == 0)
-        cr_assert_gt(num(r->snap, "bytes_after_fin"), 0, "nothing read after shutdown(SHUT_WR)");
+        cr_assert_gt(ts_int(r->snap, "bytes_after_fin"), 0, "nothing read after shutdown(SHUT_WR)");
 }
 
 Test(scenario_net, tcp_teardown_time_wait_is_on_the_client_that_closed_first, .timeout = 60)
@@ -256,8 +199,8 @@ Test(scenario_net, udp_echo_keeps_datagram_boundaries_without_connections, .time
 {
     const char *p[] = {"clients=3", "messages=4", "gap_ms=10", NULL};
     struct run *r = run_scenario("udp-echo", p);
-    cr_assert_eq(num(r->snap, "echoed_ok"), 12);
-    cr_assert_eq(num(r->snap, "boundaries_kept"), 12);
+    cr_assert_eq(ts_int(r->snap, "echoed_ok"), 12);
+    cr_assert_eq(ts_int(r->snap, "boundaries_kept"), 12);
     cr_assert_eq(json_array_size(json_object_get(r->snap, "sender_ports")), 3);
     cr_assert_eq(count_ev(r, "sock_accept", NULL), 0);
     cr_assert_eq(count_ev(r, "sock_listen", NULL), 0);
@@ -271,25 +214,26 @@ static void assert_mux(const char *id, const char *call)
 {
     const char *p[] = {"clients=4", "messages=3", "gap_ms=60", "stagger_ms=10", NULL};
     struct run *r = run_scenario(id, p);
-    cr_assert_str_eq(str(r->snap, "call"), call);
-    cr_assert_eq(num(r->snap, "served"), 4);
-    cr_assert_eq(num(r->snap, "echoed_ok"), 12);
-    cr_assert_eq(num(r->snap, "max_interest"), 5, "listener + 4 clients watched at once");
+    cr_assert_str_eq(ts_str(r->snap, "call"), call);
+    cr_assert_eq(ts_int(r->snap, "served"), 4);
+    cr_assert_eq(ts_int(r->snap, "echoed_ok"), 12);
+    cr_assert_eq(ts_int(r->snap, "max_interest"), 5, "listener + 4 clients watched at once");
     json_t *sets = json_object_get(r->snap, "ready_sets"), *s;
     size_t i;
     cr_assert_gt(json_array_size(sets), 4);
     json_array_foreach(sets, i, s)
     {
-        cr_assert_leq(num(s, "ready"), num(s, "interest"), "ready set larger than interest set");
-        cr_assert_eq(__builtin_popcountll((unsigned long long)num(s, "ready_mask")),
-                     num(s, "ready"));
+        cr_assert_leq(ts_int(s, "ready"), ts_int(s, "interest"),
+                      "ready set larger than interest set");
+        cr_assert_eq(__builtin_popcountll((unsigned long long)ts_int(s, "ready_mask")),
+                     ts_int(s, "ready"));
     }
     int servers = 0; /* one process did it all */
     for (size_t k = 0; k < r->ntrace; k++)
-        servers += strcmp(str(r->trace[k], "ev"), "task_start") == 0 &&
-                   strcmp(str(r->trace[k], "task"), "server") == 0;
+        servers += strcmp(ts_str(r->trace[k], "ev"), "task_start") == 0 &&
+                   strcmp(ts_str(r->trace[k], "task"), "server") == 0;
     cr_assert_eq(servers, 1);
-    uint16_t port = (uint16_t)num(r->snap, "port");
+    uint16_t port = (uint16_t)ts_int(r->snap, "port");
     int conns = 0;
     for (size_t k = 0; k < r->nseen; k++)
         conns += r->seen[k].sport == port && r->seen[k].state == 1;
@@ -317,20 +261,21 @@ static void assert_handler_per_client(const char *id, const char *kind)
 {
     const char *p[] = {"clients=4", "messages=3", "gap_ms=80", NULL};
     struct run *r = run_scenario(id, p);
-    cr_assert_str_eq(str(r->snap, "handler_kind"), kind);
-    cr_assert_eq(num(r->snap, "handled"), 4);
-    cr_assert_eq(num(r->snap, "handlers"), 4);
-    cr_assert_geq(num(r->snap, "max_concurrent_handlers"), 2, "handlers never overlapped");
+    cr_assert_str_eq(ts_str(r->snap, "handler_kind"), kind);
+    cr_assert_eq(ts_int(r->snap, "handled"), 4);
+    cr_assert_eq(ts_int(r->snap, "handlers"), 4);
+    cr_assert_geq(ts_int(r->snap, "max_concurrent_handlers"), 2, "handlers never overlapped");
     json_t *tasks = json_object_get(r->snap, "tasks"), *t;
     size_t i;
     int handlers = 0;
     json_array_foreach(tasks, i, t)
     {
-        if (strncmp(str(t, "name"), "handler-", 8) != 0)
+        if (strncmp(ts_str(t, "name"), "handler-", 8) != 0)
             continue;
         handlers++;
-        cr_assert_str_eq(str(t, "kind"), kind);
-        cr_assert_str_eq(str(t, "state"), "reaped", "%s is %s", str(t, "name"), str(t, "state"));
+        cr_assert_str_eq(ts_str(t, "kind"), kind);
+        cr_assert_str_eq(ts_str(t, "state"), "reaped", "%s is %s", ts_str(t, "name"),
+                         ts_str(t, "state"));
     }
     cr_assert_eq(handlers, 4);
 }
@@ -350,10 +295,10 @@ Test(scenario_net, threading_server_starts_a_handler_thread_per_client, .timeout
 Test(scenario_net, reuseaddr_bind_fails_in_time_wait_without_so_reuseaddr, .timeout = 60)
 {
     struct run *r = run_scenario("reuseaddr", NULL);
-    uint16_t port = (uint16_t)num(r->snap, "port");
+    uint16_t port = (uint16_t)ts_int(r->snap, "port");
     cr_assert(kernel_saw(r, port, 0, 6), "the kernel never showed :%u in TIME_WAIT", port);
-    cr_assert_str_eq(str(r->snap, "bind_without_reuseaddr"), "EADDRINUSE");
-    cr_assert_str_eq(str(r->snap, "bind_with_reuseaddr"), "ok");
+    cr_assert_str_eq(ts_str(r->snap, "bind_without_reuseaddr"), "EADDRINUSE");
+    cr_assert_str_eq(ts_str(r->snap, "bind_with_reuseaddr"), "ok");
     cr_assert_eq(count_obj_ev(r, "sock_bind", NULL, 1), 1, "one failed bind in the trace");
 }
 
@@ -361,22 +306,22 @@ Test(scenario_net, reuseaddr_on_linux_the_old_socket_needs_the_flag_too, .timeou
 {
     const char *p[] = {"original_reuse=0", NULL};
     struct run *r = run_scenario("reuseaddr", p);
-    cr_assert_str_eq(str(r->snap, "bind_without_reuseaddr"), "EADDRINUSE");
-    cr_assert_str_eq(str(r->snap, "bind_with_reuseaddr"), "EADDRINUSE");
+    cr_assert_str_eq(ts_str(r->snap, "bind_without_reuseaddr"), "EADDRINUSE");
+    cr_assert_str_eq(ts_str(r->snap, "bind_with_reuseaddr"), "EADDRINUSE");
 }
 
 Test(scenario_net, udp_broadcast_reaches_every_receiver_only_with_so_broadcast, .timeout = 60)
 {
     const char *p[] = {"receivers=3", "messages=4", NULL};
     struct run *r = run_scenario("udp-broadcast", p);
-    cr_assert_str_eq(str(r->snap, "without_so_broadcast"), "EACCES");
+    cr_assert_str_eq(ts_str(r->snap, "without_so_broadcast"), "EACCES");
     json_t *got = json_object_get(r->snap, "received"), *g;
     size_t i;
     json_array_foreach(got, i, g) cr_assert_eq(json_integer_value(g), 4);
     cr_assert_eq(count_obj_ev(r, "sock_recv", "rx-", 0), 12);
     if (!json_is_true(json_object_get(r->snap, "broadcast_on_lo")))
         cr_skip_test("this kernel does not deliver broadcast on lo (fallback used)");
-    cr_assert_eq(num(r->snap, "datagrams_sent"), 4, "one datagram per message reached all");
+    cr_assert_eq(ts_int(r->snap, "datagrams_sent"), 4, "one datagram per message reached all");
 }
 
 Test(scenario_net, epoll_edge_triggered_goes_silent_with_bytes_unread, .timeout = 60)
@@ -384,12 +329,12 @@ Test(scenario_net, epoll_edge_triggered_goes_silent_with_bytes_unread, .timeout 
     const char *p[] = {"read_size=16", "chunk=64", "pause_ms=400", NULL};
     struct run *r = run_scenario("epoll-et-lt", p);
     json_t *lt = json_object_get(r->snap, "lt"), *et = json_object_get(r->snap, "et");
-    cr_assert_gt(num(et, "unread_while_silent"), 0, "ET should leave bytes unread, unreported");
-    cr_assert_eq(num(lt, "unread_while_silent"), 0, "LT must keep reporting unread bytes");
-    cr_assert_geq(num(lt, "wakeups"), 8, "LT: one wakeup per 16-byte read of 2 x 64 bytes");
-    cr_assert_leq(num(et, "wakeups"), 3, "ET: one wakeup per arrival");
-    cr_assert_eq(num(lt, "bytes_read"), 128);
-    cr_assert_eq(num(et, "bytes_read"), 128);
+    cr_assert_gt(ts_int(et, "unread_while_silent"), 0, "ET should leave bytes unread, unreported");
+    cr_assert_eq(ts_int(lt, "unread_while_silent"), 0, "LT must keep reporting unread bytes");
+    cr_assert_geq(ts_int(lt, "wakeups"), 8, "LT: one wakeup per 16-byte read of 2 x 64 bytes");
+    cr_assert_leq(ts_int(et, "wakeups"), 3, "ET: one wakeup per arrival");
+    cr_assert_eq(ts_int(lt, "bytes_read"), 128);
+    cr_assert_eq(ts_int(et, "bytes_read"), 128);
     cr_assert_geq(count_ev(r, "note", "epoll_ctl ADD"), 2);
 }
 
@@ -399,17 +344,17 @@ Test(scenario_net, http_answers_every_request_200_with_its_body, .timeout = 60)
 {
     const char *p[] = {"clients=3", "requests=3", "gap_ms=10", NULL};
     struct run *r = run_scenario("http", p);
-    cr_assert_eq(num(r->snap, "requests"), 9, "the server parsed every request line");
-    cr_assert_eq(num(r->snap, "responses"), 9);
-    cr_assert_eq(num(r->snap, "status_200"), 9, "every response must be 200");
-    cr_assert_eq(num(r->snap, "bodies_intact"), 9, "every body must arrive intact");
+    cr_assert_eq(ts_int(r->snap, "requests"), 9, "the server parsed every request line");
+    cr_assert_eq(ts_int(r->snap, "responses"), 9);
+    cr_assert_eq(ts_int(r->snap, "status_200"), 9, "every response must be 200");
+    cr_assert_eq(ts_int(r->snap, "bodies_intact"), 9, "every body must arrive intact");
     json_t *bytes = json_object_get(r->snap, "bytes");
-    cr_assert_gt(num(bytes, "sent"), 0);
-    cr_assert_eq(num(bytes, "sent"), num(bytes, "received"), "bytes lost on the way");
-    cr_assert_str_eq(str(r->snap, "status_line"), "HTTP/1.0 200 OK");
-    cr_assert_eq(strncmp(str(r->snap, "request_line"), "GET /client-", 12), 0);
+    cr_assert_gt(ts_int(bytes, "sent"), 0);
+    cr_assert_eq(ts_int(bytes, "sent"), ts_int(bytes, "received"), "bytes lost on the way");
+    cr_assert_str_eq(ts_str(r->snap, "status_line"), "HTTP/1.0 200 OK");
+    cr_assert_eq(strncmp(ts_str(r->snap, "request_line"), "GET /client-", 12), 0);
     cr_assert_eq(count_obj_ev(r, "sock_accept", "http-listen", 0), 9, "one connection a request");
-    uint16_t port = (uint16_t)num(r->snap, "port");
+    uint16_t port = (uint16_t)ts_int(r->snap, "port");
     cr_assert(kernel_saw(r, port, 0, 10), "the kernel never showed :%u in LISTEN", port);
 }
 
@@ -418,7 +363,7 @@ static json_t *seg_with(json_t *segs, const char *flags)
 {
     size_t i;
     json_t *s;
-    json_array_foreach(segs, i, s) if (strcmp(str(s, "flags"), flags) == 0) return s;
+    json_array_foreach(segs, i, s) if (strcmp(ts_str(s, "flags"), flags) == 0) return s;
     return NULL;
 }
 
@@ -429,34 +374,35 @@ Test(scenario_net, layers_shows_each_layer_of_one_http_request, .timeout = 60)
     json_t *app = json_object_get(l, "application"), *tr = json_object_get(l, "transport");
     json_t *net = json_object_get(l, "network"), *link = json_object_get(l, "link");
     cr_assert_not_null(app);
-    cr_assert_str_eq(str(app, "request_line"), "GET /index.html HTTP/1.0");
-    cr_assert_str_eq(str(app, "status_line"), "HTTP/1.0 200 OK");
+    cr_assert_str_eq(ts_str(app, "request_line"), "GET /index.html HTTP/1.0");
+    cr_assert_str_eq(ts_str(app, "status_line"), "HTTP/1.0 200 OK");
     cr_assert(json_is_true(json_object_get(app, "body_intact")));
-    cr_assert_str_eq(str(link, "interface"), "lo");
-    cr_assert_str_eq(str(link, "ethertype"), "0x0800");
-    cr_assert_str_eq(str(net, "src"), "127.0.0.1");
-    cr_assert_str_eq(str(net, "dst"), "127.0.0.1");
+    cr_assert_str_eq(ts_str(link, "interface"), "lo");
+    cr_assert_str_eq(ts_str(link, "ethertype"), "0x0800");
+    cr_assert_str_eq(ts_str(net, "src"), "127.0.0.1");
+    cr_assert_str_eq(ts_str(net, "dst"), "127.0.0.1");
     cr_assert_eq(count_ev(r, "var", NULL), 4, "one step per layer: application to link");
     if (geteuid() != 0)
         cr_skip_test("packet capture needs root (CAP_NET_RAW); capture is %s",
-                     str(r->snap, "capture"));
-    cr_assert_str_eq(str(r->snap, "capture"), "on");
-    cr_assert_str_eq(str(tr, "source"), "capture");
-    long long cport = num(tr, "client_port"), sport = num(tr, "server_port");
+                     ts_str(r->snap, "capture"));
+    cr_assert_str_eq(ts_str(r->snap, "capture"), "on");
+    cr_assert_str_eq(ts_str(tr, "source"), "capture");
+    long long cport = ts_int(tr, "client_port"), sport = ts_int(tr, "server_port");
     json_t *segs = json_object_get(tr, "segments");
     json_t *syn = seg_with(segs, "SYN"), *synack = seg_with(segs, "SYN|ACK");
     cr_assert(syn && synack, "the capture lacks the handshake");
-    cr_assert_eq(num(syn, "sport"), cport);
-    cr_assert_eq(num(syn, "dport"), sport);
-    cr_assert_eq(num(synack, "sport"), sport);
-    cr_assert_eq(num(synack, "dport"), cport);
-    cr_assert_eq(num(synack, "ack"), (num(syn, "seq") + 1) & 0xffffffffLL, "SYN-ACK acks x+1");
-    long long iplen = num(net, "total_length"), req = num(app, "request_bytes");
+    cr_assert_eq(ts_int(syn, "sport"), cport);
+    cr_assert_eq(ts_int(syn, "dport"), sport);
+    cr_assert_eq(ts_int(synack, "sport"), sport);
+    cr_assert_eq(ts_int(synack, "dport"), cport);
+    cr_assert_eq(ts_int(synack, "ack"), (ts_int(syn, "seq") + 1) & 0xffffffffLL,
+                 "SYN-ACK acks x+1");
+    long long iplen = ts_int(net, "total_length"), req = ts_int(app, "request_bytes");
     cr_assert(iplen >= 20 + 20 + req && iplen <= 20 + 60 + req,
               "IP total length %lld = IP header + TCP header + the %lld-byte request", iplen, req);
-    cr_assert_eq(num(net, "ttl"), 64);
+    cr_assert_eq(ts_int(net, "ttl"), 64);
     cr_assert_eq(count_ev(r, "pkt", NULL), (int)json_array_size(segs));
-    cr_assert_str_eq(str(link, "dst_mac"), "00:00:00:00:00:00");
+    cr_assert_str_eq(ts_str(link, "dst_mac"), "00:00:00:00:00:00");
 }
 
 Test(scenario_net, layers_without_capture_uses_tcp_info_and_says_why, .timeout = 60)
@@ -465,10 +411,10 @@ Test(scenario_net, layers_without_capture_uses_tcp_info_and_says_why, .timeout =
     struct run *r = run_scenario("layers", p);
     json_t *l = json_object_get(r->snap, "layers");
     json_t *tr = json_object_get(l, "transport");
-    cr_assert_str_eq(str(r->snap, "capture"), "off: capture=0");
-    cr_assert_str_eq(str(tr, "source"), "tcp_info");
-    cr_assert_gt(num(json_object_get(tr, "tcp_info"), "segs_out"), 2, "handshake + request");
-    cr_assert_eq(num(json_object_get(l, "network"), "ttl"), 9);
+    cr_assert_str_eq(ts_str(r->snap, "capture"), "off: capture=0");
+    cr_assert_str_eq(ts_str(tr, "source"), "tcp_info");
+    cr_assert_gt(ts_int(json_object_get(tr, "tcp_info"), "segs_out"), 2, "handshake + request");
+    cr_assert_eq(ts_int(json_object_get(l, "network"), "ttl"), 9);
     cr_assert_eq(count_ev(r, "pkt", NULL), 0);
 }
 
@@ -478,7 +424,7 @@ Test(scenario_net, udp_echo_extra_senders_get_their_datagrams_back, .timeout = 6
 {
     const char *p[] = {"clients=2", "messages=2", "extra=2", NULL};
     struct run *r = run_scenario("udp-echo", p);
-    cr_assert_eq(num(r->snap, "echoed_ok"), 6);
+    cr_assert_eq(ts_int(r->snap, "echoed_ok"), 6);
     cr_assert_eq(json_array_size(json_object_get(r->snap, "sender_ports")), 4);
 }
 
@@ -495,24 +441,24 @@ Test(scenario_net, epoll_server_serves_a_client_that_joins_late, .timeout = 60)
 {
     const char *p[] = {"clients=2", "messages=2", "extra=2", NULL};
     struct run *r = run_scenario("epoll-server", p);
-    cr_assert_eq(num(r->snap, "served"), 4);
-    cr_assert_eq(num(r->snap, "echoed_ok"), 8);
+    cr_assert_eq(ts_int(r->snap, "served"), 4);
+    cr_assert_eq(ts_int(r->snap, "echoed_ok"), 8);
 }
 
 Test(scenario_net, threading_server_starts_a_handler_for_an_added_client, .timeout = 60)
 {
     const char *p[] = {"clients=2", "messages=2", "gap_ms=50", "extra=1", NULL};
     struct run *r = run_scenario("threading-server", p);
-    cr_assert_eq(num(r->snap, "handled"), 3);
-    cr_assert_eq(num(r->snap, "handlers"), 3);
+    cr_assert_eq(ts_int(r->snap, "handled"), 3);
+    cr_assert_eq(ts_int(r->snap, "handlers"), 3);
 }
 
 Test(scenario_net, epoll_partial_sends_are_all_read_in_both_modes, .timeout = 60)
 {
     const char *p[] = {"read_size=16", "chunk=64", "pause_ms=300", "partial=2", NULL};
     struct run *r = run_scenario("epoll-et-lt", p);
-    long long want = 128 + num(r->snap, "partial_bytes");
-    cr_assert_eq(num(r->snap, "partial_bytes"), 64);
-    cr_assert_eq(num(json_object_get(r->snap, "lt"), "bytes_read"), want);
-    cr_assert_eq(num(json_object_get(r->snap, "et"), "bytes_read"), want);
+    long long want = 128 + ts_int(r->snap, "partial_bytes");
+    cr_assert_eq(ts_int(r->snap, "partial_bytes"), 64);
+    cr_assert_eq(ts_int(json_object_get(r->snap, "lt"), "bytes_read"), want);
+    cr_assert_eq(ts_int(json_object_get(r->snap, "et"), "bytes_read"), want);
 }

@@ -10,6 +10,8 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include "support.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,17 +34,15 @@ static char g_dir[64];
 static void make_dir(void)
 {
     snprintf(g_dir, sizeof(g_dir), "/tmp/ipcscope-states-XXXXXX");
-    cr_assert_not_null(mkdtemp(g_dir));
+    ts_mkdtemp(g_dir);
     chmod(g_dir, 0777); /* nobody must be able to write its trace here */
 }
 
 static void cleanup(void)
 {
-    char cmd[128];
     if (!g_dir[0])
         return;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
-    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(ts_rmtree(g_dir), 0);
     g_dir[0] = '\0';
 }
 

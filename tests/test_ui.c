@@ -7,15 +7,14 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
-#include <dirent.h>
+
+#include "support.h"
+
 #include <errno.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifndef IPCSCOPE_BIN
@@ -29,23 +28,6 @@
 static char g_sock[64];
 static char g_dir[128];
 static char g_screen[SCREEN_MAX];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static const char *capture(void)
 {
@@ -65,14 +47,14 @@ static int wait_for(const char *text, int ms)
     for (int waited = 0; waited <= ms; waited += 50) {
         if (strstr(capture(), text))
             return 1;
-        sleep_ms(50);
+        ts_sleep_ms(50);
     }
     return 0;
 }
 
 static void keys(const char *k)
 {
-    sh("tmux -L %s send-keys -t ui %s", g_sock, k);
+    ts_sh("tmux -L %s send-keys -t ui %s", g_sock, k);
 }
 
 static int read_file_int(const char *name, int *out)
@@ -94,7 +76,7 @@ static int wait_exit(int ms)
     for (int waited = 0; waited <= ms; waited += 50) {
         if (read_file_int("rc", &rc))
             return rc;
-        sleep_ms(50);
+        ts_sleep_ms(50);
     }
     return -1;
 }
@@ -102,24 +84,25 @@ static int wait_exit(int ms)
 /* Start ipcscope ARGS in a W x H pane, wrapped to record stty and the exit code. */
 static void start(const char *args)
 {
-    if (sh("command -v tmux >/dev/null 2>&1") != 0)
+    if (ts_sh("command -v tmux >/dev/null 2>&1") != 0)
         cr_skip_test("needs tmux");
     snprintf(g_sock, sizeof(g_sock), "ipcscope-test-%d", (int)getpid());
     snprintf(g_dir, sizeof(g_dir), "/tmp/ipcscope-test-ui-XXXXXX");
-    cr_assert_not_null(mkdtemp(g_dir));
-    int rc = sh("tmux -L %s -f /dev/null new-session -d -s ui -x %d -y %d "
-                "\"stty -a > %s/before; env LANG=C.UTF-8 LC_ALL= TERM=tmux-256color NO_COLOR= %s "
-                "%s; echo \\$? > %s/rc.tmp; stty -a > %s/after; mv %s/rc.tmp %s/rc; sleep 600\"",
-                g_sock, W, H, g_dir, IPCSCOPE_BIN, args, g_dir, g_dir, g_dir, g_dir);
+    ts_mkdtemp(g_dir);
+    int rc =
+        ts_sh("tmux -L %s -f /dev/null new-session -d -s ui -x %d -y %d "
+              "\"stty -a > %s/before; env LANG=C.UTF-8 LC_ALL= TERM=tmux-256color NO_COLOR= %s "
+              "%s; echo \\$? > %s/rc.tmp; stty -a > %s/after; mv %s/rc.tmp %s/rc; sleep 600\"",
+              g_sock, W, H, g_dir, IPCSCOPE_BIN, args, g_dir, g_dir, g_dir, g_dir);
     cr_assert_eq(rc, 0, "tmux new-session failed");
 }
 
 static void stop(void)
 {
     if (g_sock[0])
-        sh("tmux -L %s kill-server >/dev/null 2>&1", g_sock);
+        ts_sh("tmux -L %s kill-server >/dev/null 2>&1", g_sock);
     if (g_dir[0])
-        sh("rm -rf %s", g_dir);
+        ts_rmtree(g_dir);
     g_sock[0] = g_dir[0] = '\0';
 }
 
@@ -135,51 +118,12 @@ static int wait_steps(long want, int ms)
     for (int waited = 0; waited <= ms; waited += 50) {
         if (steps_on_screen() == want)
             return 1;
-        sleep_ms(50);
+        ts_sleep_ms(50);
     }
     return 0;
 }
 
 /* ---- processes ---- */
-
-static int parent_of(int pid, char *comm, size_t n)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[len] = '\0';
-    char *open = strchr(buf, '('), *close = strrchr(buf, ')');
-    if (!open || !close)
-        return -1;
-    if (comm)
-        snprintf(comm, n, "%.*s", (int)(close - open - 1), open + 1);
-    char state;
-    int ppid;
-    return sscanf(close + 2, "%c %d", &state, &ppid) == 2 ? ppid : -1;
-}
-
-/* Every process descending from root, into out (up to n); returns the count. */
-static int descendants(int root, int *out, int n)
-{
-    int count = 0;
-    out[count++] = root;
-    for (int i = 0; i < count; i++) {
-        DIR *d = opendir("/proc");
-        struct dirent *de;
-        while (d && (de = readdir(d)) && count < n) {
-            int pid = atoi(de->d_name);
-            if (pid > 0 && parent_of(pid, NULL, 0) == out[i])
-                out[count++] = pid;
-        }
-        if (d)
-            closedir(d);
-    }
-    return count;
-}
 
 static int pane_pid(void)
 {
@@ -197,18 +141,15 @@ static int pane_pid(void)
 /* The ipcscope process and its workers (not the wrapping shell). */
 static int ipcscope_tree(int *out, int n)
 {
-    int all[512], k = descendants(pane_pid(), all, 512), m = 0;
-    for (int i = 1; i < k && m < n; i++) /* skip the shell itself */
-        out[m++] = all[i];
-    return m;
+    return (int)ts_descendants(pane_pid(), out, NULL, (size_t)n);
 }
 
 static int still_alive(const int *pids, int n)
 {
     int alive = 0;
     for (int i = 0; i < n; i++) {
-        char comm[64];
-        if (parent_of(pids[i], comm, sizeof(comm)) >= 0 && strcmp(comm, "sleep") != 0)
+        struct ts_stat st;
+        if (ts_stat(pids[i], &st) == 0 && strcmp(st.comm, "sleep") != 0)
             alive++;
     }
     return alive;
@@ -216,7 +157,7 @@ static int still_alive(const int *pids, int n)
 
 static void assert_terminal_sane(void)
 {
-    cr_assert_eq(sh("cmp -s %s/before %s/after", g_dir, g_dir), 0,
+    cr_assert_eq(ts_sh("cmp -s %s/before %s/after", g_dir, g_dir), 0,
                  "stty -a differs after ipcscope exited");
 }
 
@@ -245,11 +186,11 @@ Test(ui, five_steps_are_five_actions, .fini = stop, .timeout = 60)
     cr_assert_geq(before, 0, "no step count on screen:\n%s", g_screen);
     for (int i = 0; i < 5; i++) {
         keys("Space");
-        sleep_ms(150);
+        ts_sleep_ms(150);
     }
     cr_assert(wait_steps(before + 5, 8000), "steps %ld -> %ld, wanted +5:\n%s", before,
               steps_on_screen(), g_screen);
-    sleep_ms(1500); /* nothing more may move by itself */
+    ts_sleep_ms(1500); /* nothing more may move by itself */
     cr_assert_eq(steps_on_screen(), before + 5, "moved without a key:\n%s", g_screen);
     keys("q");
     cr_assert_eq(wait_exit(10000), 0);
@@ -275,10 +216,10 @@ Test(ui, too_small_screen_and_back, .fini = stop, .timeout = 60)
 {
     start("run prodcons --step");
     cr_assert(wait_for("Tasks (", 8000));
-    sh("tmux -L %s resize-window -t ui -x 60 -y 20", g_sock);
+    ts_sh("tmux -L %s resize-window -t ui -x 60 -y 20", g_sock);
     cr_assert(wait_for("enlarge the terminal (now 60x20, needs 80x24)", 5000),
               "no too-small screen:\n%s", g_screen);
-    sh("tmux -L %s resize-window -t ui -x %d -y %d", g_sock, W, H);
+    ts_sh("tmux -L %s resize-window -t ui -x %d -y %d", g_sock, W, H);
     cr_assert(wait_for("Tasks (", 5000), "dashboard did not come back:\n%s", g_screen);
     cr_assert_null(strstr(g_screen, "enlarge the terminal"));
     keys("q");
@@ -310,7 +251,7 @@ Test(ui, quit_with_q_leaves_nothing, .fini = stop, .timeout = 60)
     cr_assert_geq(n, 5, "expected ipcscope and 4 workers, found %d", n);
     keys("q");
     cr_assert_eq(wait_exit(10000), 0);
-    sleep_ms(200);
+    ts_sleep_ms(200);
     cr_assert_eq(still_alive(pids, n), 0, "processes left behind");
     assert_terminal_sane();
 }
@@ -323,7 +264,7 @@ Test(ui, ctrl_c_leaves_nothing, .fini = stop, .timeout = 60)
     cr_assert_geq(n, 2);
     keys("C-c");
     cr_assert_eq(wait_exit(10000), 130);
-    sleep_ms(200);
+    ts_sleep_ms(200);
     cr_assert_eq(still_alive(pids, n), 0, "processes left behind");
     assert_terminal_sane();
 }
@@ -332,8 +273,8 @@ Test(ui, task_details_show_run_ready_and_blocked_times, .fini = stop, .timeout =
 {
     start("run states --param seconds=5");
     cr_assert(wait_for("cpu-1", 8000), "no cpu-1 row:\n%s", g_screen);
-    sleep_ms(1000); /* let it run, wait and block for a while */
-    keys("i");      /* details of the selected task: the first worker, cpu-1 */
+    ts_sleep_ms(1000); /* let it run, wait and block for a while */
+    keys("i");         /* details of the selected task: the first worker, cpu-1 */
     cr_assert(wait_for("cpu-1 · Esc", 3000), "no details overlay:\n%s", g_screen);
     double run = 0, ready = 0, blocked = 0;
     int found = 0;
@@ -364,21 +305,22 @@ Test(ui, unusable_terminal_types_get_a_clear_message, .fini = stop, .timeout = 6
 {
     const char *terms[] = {"dumb", "no-such-terminal"};
     const char *expect[] = {"cannot move the cursor", "unknown to terminfo"};
-    if (sh("command -v tmux >/dev/null 2>&1") != 0)
+    if (ts_sh("command -v tmux >/dev/null 2>&1") != 0)
         cr_skip_test("needs tmux");
     for (int i = 0; i < 2; i++) {
         snprintf(g_sock, sizeof(g_sock), "ipcscope-test-%d", (int)getpid());
         snprintf(g_dir, sizeof(g_dir), "/tmp/ipcscope-test-ui-XXXXXX");
-        cr_assert_not_null(mkdtemp(g_dir));
-        cr_assert_eq(sh("tmux -L %s -f /dev/null new-session -d -s ui -x 100 -y 30 "
-                        "\"env TERM=%s %s run prodcons 2> %s/err; echo \\$? > %s/rc.tmp; "
-                        "mv %s/rc.tmp %s/rc; sleep 600\"",
-                        g_sock, terms[i], IPCSCOPE_BIN, g_dir, g_dir, g_dir, g_dir),
+        ts_mkdtemp(g_dir);
+        cr_assert_eq(ts_sh("tmux -L %s -f /dev/null new-session -d -s ui -x 100 -y 30 "
+                           "\"env TERM=%s %s run prodcons 2> %s/err; echo \\$? > %s/rc.tmp; "
+                           "mv %s/rc.tmp %s/rc; sleep 600\"",
+                           g_sock, terms[i], IPCSCOPE_BIN, g_dir, g_dir, g_dir, g_dir),
                      0);
         cr_assert_eq(wait_exit(10000), 1, "TERM=%s: expected exit 1", terms[i]);
         char cmd[512];
         snprintf(cmd, sizeof(cmd), "grep -q '%s' %s/err", expect[i], g_dir);
-        cr_assert_eq(sh("%s", cmd), 0, "TERM=%s: the message should say '%s'", terms[i], expect[i]);
+        cr_assert_eq(ts_sh("%s", cmd), 0, "TERM=%s: the message should say '%s'", terms[i],
+                     expect[i]);
         stop();
     }
 }

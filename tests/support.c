@@ -1,0 +1,423 @@
+/*
+ * support.c - helpers shared by the Criterion suites in tests/ (see support.h).
+ *
+ * Built once as the ipcscope_test_support library and linked into every test executable;
+ * IPCSCOPE_BIN (the real binary) is defined for it as for the suites.
+ */
+#define _GNU_SOURCE
+#include "support.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- clocks ---- */
+
+uint64_t ts_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+long ts_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ts_sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* ---- files and shell ---- */
+
+char *ts_slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    size_t got = fread(buf, 1, (size_t)n, f);
+    buf[got] = '\0';
+    fclose(f);
+    return buf;
+}
+
+int ts_read_file(const char *path, char *buf, size_t n)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    ssize_t got = read(fd, buf, n - 1);
+    close(fd);
+    buf[got > 0 ? got : 0] = '\0';
+    return got > 0 ? 0 : -1;
+}
+
+int ts_sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+void ts_mkdtemp(char *tmpl)
+{
+    cr_assert_not_null(mkdtemp(tmpl), "mkdtemp %s: %s", tmpl, strerror(errno));
+}
+
+int ts_rmtree(const char *dir)
+{
+    return ts_sh("rm -rf %s", dir);
+}
+
+/* ---- running a program ---- */
+
+struct ts_result ts_run(char *const argv[], const struct ts_run_opts *opts)
+{
+    static const struct ts_run_opts none;
+    const struct ts_run_opts *o = opts ? opts : &none;
+    char out_path[] = "/tmp/ipcscope-test-outXXXXXX", err_path[] = "/tmp/ipcscope-test-errXXXXXX";
+    int ofd = mkstemp(out_path), efd = mkstemp(err_path);
+    cr_assert(ofd >= 0 && efd >= 0);
+    pid_t pid = fork();
+    if (pid < 0) /* no assertion before the branch: the child must not report to Criterion */
+        cr_assert_fail("fork: %s", strerror(errno));
+    if (pid == 0) {
+        if (o->stdin_null) {
+            int nul = open("/dev/null", O_RDONLY);
+            dup2(nul, 0);
+        }
+        dup2(ofd, 1);
+        dup2(efd, 2);
+        if (o->cwd && chdir(o->cwd) < 0)
+            _exit(126);
+        if (o->env)
+            putenv((char *)o->env);
+        if (o->mem_cap) {
+            struct rlimit rl = {o->mem_cap, o->mem_cap};
+            setrlimit(RLIMIT_AS, &rl);
+        }
+        if (o->search_path)
+            execvp(argv[0], argv);
+        else
+            execv(argv[0], argv);
+        _exit(127);
+    }
+    struct ts_result r = {0};
+    if (o->timeout_s > 0) {
+        struct timespec tick = {0, 10 * 1000 * 1000};
+        for (int waited = 0; waitpid(pid, &r.status, WNOHANG) != pid; waited++) {
+            if (waited == o->timeout_s * 100) {
+                r.hung = 1;
+                kill(pid, SIGKILL);
+            }
+            nanosleep(&tick, NULL);
+        }
+    } else {
+        while (waitpid(pid, &r.status, 0) < 0 && errno == EINTR)
+            ;
+    }
+    close(ofd);
+    close(efd);
+    r.out = ts_slurp(out_path);
+    r.err = ts_slurp(err_path);
+    unlink(out_path);
+    unlink(err_path);
+    return r;
+}
+
+void ts_free_result(struct ts_result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+/* ---- JSON, traces and their events ---- */
+
+json_t **ts_load_jsonl(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "no trace written");
+    json_t **lines = NULL;
+    size_t cap = 0, len = 0;
+    char *line = NULL;
+    *n = 0;
+    while (getline(&line, &len, f) > 0) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 4096;
+            lines = realloc(lines, cap * sizeof(*lines));
+        }
+        json_t *j = json_loads(line, 0, NULL);
+        cr_assert_not_null(j, "bad trace line: %s", line);
+        lines[(*n)++] = j;
+    }
+    free(line);
+    fclose(f);
+    return lines;
+}
+
+void ts_free_jsonl(json_t **lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        json_decref(lines[i]);
+    free(lines);
+}
+
+const char *ts_str(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+long long ts_int(json_t *o, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(o, key));
+}
+
+int ts_is_ev(json_t *e, const char *kind)
+{
+    return strcmp(ts_str(e, "ev"), kind) == 0;
+}
+
+json_t *ts_find_named(json_t *arr, const char *name)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        const char *n = json_string_value(json_object_get(v, "name"));
+        if (n && strcmp(n, name) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+void ts_assert_check_ok(json_t *snap)
+{
+    json_t *chk = json_object_get(snap, "check");
+    cr_assert(json_is_true(json_object_get(chk, "ok")), "scenario check failed: %s",
+              ts_str(chk, "why"));
+}
+
+/* ---- /proc ---- */
+
+int ts_stat_path(const char *path, struct ts_stat *st)
+{
+    char buf[1024];
+    if (ts_read_file(path, buf, sizeof(buf)) < 0)
+        return -1;
+    char *open_ = strchr(buf, '('), *close_ = strrchr(buf, ')');
+    if (!open_ || !close_ || close_[1] != ' ' || !close_[2])
+        return -1;
+    snprintf(st->comm, sizeof(st->comm), "%.*s", (int)(close_ - open_ - 1), open_ + 1);
+    st->state = close_[2];
+    char *p = close_ + 3;
+    long f[36] = {0};
+    for (int i = 0; i < 36 && *p; i++) /* fields 4..39 */
+        f[i] = strtol(p, &p, 10);
+    st->ppid = (pid_t)f[0];
+    st->pgid = (pid_t)f[1];
+    st->utime = f[10];
+    st->stime = f[11];
+    st->nice = (int)f[15];
+    st->cpu = (int)f[35];
+    return 0;
+}
+
+int ts_stat(pid_t pid, struct ts_stat *st)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    return ts_stat_path(path, st);
+}
+
+int ts_children(pid_t parent, pid_t *out, int max)
+{
+    DIR *d = opendir("/proc");
+    cr_assert_not_null(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        pid_t pid = atoi(de->d_name);
+        struct ts_stat st;
+        if (pid > 0 && ts_stat(pid, &st) == 0 && st.ppid == parent && n < max)
+            out[n++] = pid;
+    }
+    closedir(d);
+    return n;
+}
+
+size_t ts_descendants(pid_t root, pid_t *pids, pid_t *ppids, size_t max)
+{
+    enum { MAXP = 4096 };
+    static pid_t all[MAXP], parent[MAXP];
+    size_t n = 0, k = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    while (d && (de = readdir(d)) && n < MAXP) {
+        pid_t pid = atoi(de->d_name);
+        struct ts_stat st;
+        if (pid > 0 && ts_stat(pid, &st) == 0) {
+            all[n] = pid;
+            parent[n++] = st.ppid;
+        }
+    }
+    if (d)
+        closedir(d);
+    for (size_t i = 0; i < n && k < max; i++) {
+        pid_t p = parent[i];
+        for (int depth = 0; depth < 8 && p > 1 && p != root; depth++) {
+            size_t j = 0;
+            while (j < n && all[j] != p)
+                j++;
+            p = j < n ? parent[j] : 0;
+        }
+        if (p == root) {
+            pids[k] = all[i];
+            if (ppids)
+                ppids[k] = parent[i];
+            k++;
+        }
+    }
+    return k;
+}
+
+int ts_pid_alive(pid_t pid)
+{
+    struct ts_stat st;
+    return ts_stat(pid, &st) == 0 && st.state != 'Z' && st.state != 'X';
+}
+
+void ts_reap(void)
+{
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+}
+
+/* ---- IPC leak scans ---- */
+
+char *ts_ipc_entries(const char *dir)
+{
+    size_t cap = 4096, len = 0;
+    char *s = calloc(1, cap);
+    DIR *d = opendir(dir);
+    if (!d)
+        return s;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strstr(de->d_name, "ipcscope"))
+            continue;
+        size_t k = strlen(de->d_name);
+        if (len + k + 2 > cap) {
+            cap = (len + k + 2) * 2;
+            s = realloc(s, cap);
+        }
+        memcpy(s + len, de->d_name, k);
+        len += k;
+        s[len++] = '\n';
+        s[len] = '\0';
+    }
+    closedir(d);
+    return s;
+}
+
+int ts_new_ipc_entries(const char *before, const char *after)
+{
+    int count = 0;
+    const char *p = after;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t k = (size_t)(nl - p);
+        char name[300];
+        snprintf(name, sizeof(name), "\n%.*s\n", (int)k, p);
+        char *wrapped;
+        if (asprintf(&wrapped, "\n%s", before) < 0)
+            cr_assert_fail("out of memory");
+        if (!strstr(wrapped, name)) {
+            cr_log_error("new IPC entry left behind: %.*s", (int)k, p);
+            count++;
+        }
+        free(wrapped);
+        p = nl + 1;
+    }
+    return count;
+}
+
+void ts_assert_no_entry_with_prefix(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        cr_assert(strncmp(de->d_name, prefix, strlen(prefix)) != 0, "left %s/%s", dir, de->d_name);
+    if (d)
+        closedir(d);
+}
+
+/* ---- a scenario run ---- */
+
+void ts_run_scenario(const char *id, const char *const *params, ts_sampler sample, void *arg,
+                     unsigned period_us, struct ts_scenario *out)
+{
+    char outp[] = "/tmp/ipcscope-scn-outXXXXXX", rec[] = "/tmp/ipcscope-scn-recXXXXXX";
+    int ofd = mkstemp(outp), rfd = mkstemp(rec);
+    cr_assert(ofd >= 0 && rfd >= 0);
+    close(rfd);
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+    char *argv[64] = {IPCSCOPE_BIN, "run", (char *)id, "--headless", "--json", "--record", rec};
+    int argc = 7;
+    for (size_t i = 0; params && params[i] && argc < 60; i++) {
+        argv[argc++] = "--param";
+        argv[argc++] = (char *)params[i];
+    }
+    memset(out, 0, sizeof(*out));
+    long t0 = ts_now_ms();
+    out->pid = fork();
+    if (out->pid < 0) /* no assertion before the branch: the child must not report */
+        cr_assert_fail("fork: %s", strerror(errno));
+    if (out->pid == 0) {
+        dup2(ofd, 1);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    while (waitpid(out->pid, &out->status, WNOHANG) == 0) {
+        cr_assert_lt(ts_now_ms() - t0, 50000, "%s did not end by itself", id);
+        if (sample)
+            sample(arg, out->pid, ts_now_ms() - t0);
+        usleep(period_us);
+    }
+    close(ofd);
+    cr_assert(WIFEXITED(out->status) && WEXITSTATUS(out->status) == 0, "%s exited with status %d",
+              id, out->status);
+    out->snap = json_load_file(outp, 0, NULL);
+    cr_assert_not_null(out->snap, "no JSON snapshot from %s", id);
+    out->trace = ts_load_jsonl(rec, &out->ntrace);
+    unlink(outp);
+    if (getenv("IPCSCOPE_KEEP_TRACE")) /* debugging: keep the trace and say where */
+        fprintf(stderr, "%s: trace kept in %s\n", id, rec);
+    else
+        unlink(rec);
+}

@@ -1,0 +1,136 @@
+/*
+ * support.h - helpers shared by the Criterion suites in tests/ (linked into every test_*.c).
+ *
+ * Running the real binary with its output captured, reading a run's JSON snapshot and JSON
+ * Lines trace, reading /proc (a process's stat, its descendants, whether it is alive), the
+ * /dev/shm and /dev/mqueue leak scans, temporary directories and small clock helpers. Every
+ * name is prefixed ts_. Helpers that assert do so with cr_assert, as the suites would.
+ */
+#ifndef IPCSCOPE_TESTS_SUPPORT_H
+#define IPCSCOPE_TESTS_SUPPORT_H
+
+#include <criterion/criterion.h>
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* An assertion that reports only when it fails: the trace checks make hundreds of thousands,
+ * and under ctest (--full-stats) every passing cr_assert is a message to the runner. */
+#define TS_REQUIRE(cond, ...)                                                                      \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            cr_assert_fail(__VA_ARGS__);                                                           \
+    } while (0)
+
+/* ---- clocks ---- */
+
+uint64_t ts_now_ns(void); /* CLOCK_MONOTONIC */
+long ts_now_ms(void);
+void ts_sleep_ms(unsigned ms); /* the whole time, even when a signal interrupts it */
+
+/* ---- files and shell ---- */
+
+/* The whole file as a string (malloc'd; "" when it cannot be opened). */
+char *ts_slurp(const char *path);
+/* Up to n-1 bytes of path into buf, NUL-terminated; 0, or -1 when nothing could be read. */
+int ts_read_file(const char *path, char *buf, size_t n);
+/* system() on the formatted command; its exit code, -1 when it did not exit. */
+int ts_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* mkdtemp(tmpl) (tmpl ends in XXXXXX), asserting it worked. */
+void ts_mkdtemp(char *tmpl);
+/* rm -rf dir; the exit code of rm. */
+int ts_rmtree(const char *dir);
+
+/* ---- running a program ---- */
+
+struct ts_result {
+    int status; /* raw wait status */
+    int hung;   /* killed after the timeout */
+    char *out, *err;
+};
+
+struct ts_run_opts {
+    int timeout_s;   /* SIGKILL after this many seconds (and hung set); 0: wait forever */
+    int stdin_null;  /* stdin from /dev/null (else inherited) */
+    int search_path; /* execvp instead of execv */
+    const char *cwd; /* chdir here first (exit 126 when it cannot), or NULL */
+    const char *env; /* one extra NAME=VALUE, or NULL */
+    size_t mem_cap;  /* RLIMIT_AS of the child in bytes, or 0 */
+};
+
+/* Run argv (NULL-terminated) with stdout and stderr captured through files (no pipe can fill
+ * up); opts may be NULL (no timeout, stdin inherited). */
+struct ts_result ts_run(char *const argv[], const struct ts_run_opts *opts);
+void ts_free_result(struct ts_result *r);
+
+/* ---- JSON, traces and their events ---- */
+
+/* Every line of a JSON Lines file, parsed (asserts each line parses); *n gets the count. */
+json_t **ts_load_jsonl(const char *path, size_t *n);
+void ts_free_jsonl(json_t **lines, size_t n);
+/* o[key] as a string ("" when absent), as an integer (0 when absent). */
+const char *ts_str(json_t *o, const char *key);
+long long ts_int(json_t *o, const char *key);
+/* 1 when event e is of kind ("ev"). */
+int ts_is_ev(json_t *e, const char *kind);
+/* The element of array arr whose "name" is name, or NULL. */
+json_t *ts_find_named(json_t *arr, const char *name);
+/* Assert that the snapshot's own check passed ("scenario check failed: WHY"). */
+void ts_assert_check_ok(json_t *snap);
+
+/* ---- /proc ---- */
+
+struct ts_stat {
+    char comm[16];
+    char state;
+    pid_t ppid, pgid;
+    long utime, stime; /* clock ticks (fields 14, 15) */
+    int nice;          /* field 19 */
+    int cpu;           /* the CPU it last ran on (field 39) */
+};
+
+/* Parse a /proc/.../stat file (a process's or a thread's); 0, or -1 when it is gone. */
+int ts_stat_path(const char *path, struct ts_stat *st);
+/* /proc/PID/stat; 0, or -1 when it is gone. */
+int ts_stat(pid_t pid, struct ts_stat *st);
+/* Processes whose parent is parent, into out (up to max); the count. */
+int ts_children(pid_t parent, pid_t *out, int max);
+/* Every process whose chain of parents (up to 8 deep) reaches root, with its parent, into
+ * pids and ppids (up to max); the count. */
+size_t ts_descendants(pid_t root, pid_t *pids, pid_t *ppids, size_t max);
+/* 1 when pid exists and is neither a zombie nor dead. */
+int ts_pid_alive(pid_t pid);
+/* Reap every child that has ended, without blocking. */
+void ts_reap(void);
+
+/* ---- IPC leak scans ---- */
+
+/* Names in dir containing "ipcscope", as one newline-separated string (malloc'd). */
+char *ts_ipc_entries(const char *dir);
+/* How many names of after (from ts_ipc_entries) are not in before; each is logged. */
+int ts_new_ipc_entries(const char *before, const char *after);
+/* Assert that no name in dir starts with prefix ("left DIR/NAME"). */
+void ts_assert_no_entry_with_prefix(const char *dir, const char *prefix);
+
+/* ---- a scenario run, headless, with /proc or sock_diag sampled meanwhile ---- */
+
+struct ts_scenario {
+    pid_t pid;  /* the binary's */
+    int status; /* its wait status */
+    json_t *snap;
+    json_t **trace; /* every line of the --record file */
+    size_t ntrace;
+};
+
+/* Called every period_us while the binary runs: t_ms since it started. */
+typedef void (*ts_sampler)(void *arg, pid_t pid, long t_ms);
+
+/* Run `ipcscope run ID --headless --json --record F [--param P]...` as a child subreaper,
+ * calling sample meanwhile; asserts it ends by itself within 50 s with exit 0, and loads the
+ * snapshot and the trace into out (IPCSCOPE_KEEP_TRACE set: the trace file is kept). */
+void ts_run_scenario(const char *id, const char *const *params, ts_sampler sample, void *arg,
+                     unsigned period_us, struct ts_scenario *out);
+
+#endif
