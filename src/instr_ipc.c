@@ -317,3 +317,44 @@ const char *ipc_ev_task_name(const struct model *m, const struct ev *e)
     const struct model_task *t = ipc_ev_task(m, e);
     return t ? t->name : "?";
 }
+
+/* ---- spawning ---- */
+
+static int spawn_reported(const char *verb, const char *name, int (*fn)(void *), void *arg,
+                          char *err, size_t n)
+{
+    pid_t pid = instr_spawn(name, fn, arg, 0);
+    if (pid < 0) {
+        snprintf(err, n, "%s %s: %s", verb, name, strerror((int)-pid));
+        return (int)pid;
+    }
+    return 0;
+}
+
+int ipc_start(const char *name, int (*fn)(void *), void *arg, char *err, size_t n)
+{
+    return spawn_reported("cannot start", name, fn, arg, err, n);
+}
+
+static int spawn_n(const char *verb, const char *prefix, long count, int (*fn)(void *), char *err,
+                   size_t n)
+{
+    for (long k = 0; k < count; k++) {
+        char name[32];
+        snprintf(name, sizeof(name), "%s-%ld", prefix, k + 1);
+        int rc = spawn_reported(verb, name, fn, (void *)(intptr_t)k, err, n);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int ipc_start_n(const char *prefix, long count, int (*fn)(void *), char *err, size_t n)
+{
+    return spawn_n("cannot start", prefix, count, fn, err, n);
+}
+
+int ipc_fork_n(const char *prefix, long count, int (*fn)(void *), char *err, size_t n)
+{
+    return spawn_n("cannot fork", prefix, count, fn, err, n);
+}

@@ -54,6 +54,16 @@ void ipc_emit_reaped(pid_t pid, int status, pid_t reaper);
 /* The exit code a wait status stands for: the code, or 128+signal. */
 int ipc_wait_code(int status);
 
+/* Spawn a task named name running fn(arg) (instr_spawn). 0, or -errno with "cannot start
+ * <name>: <reason>" in err. */
+int ipc_start(const char *name, int (*fn)(void *arg), void *arg, char *err, size_t n);
+
+/* Spawn count tasks named "<prefix>-1", "<prefix>-2" ..., task k (from 0) running
+ * fn((void *)k), stopping at the first failure. ipc_start_n reports it as "cannot start
+ * <name>: <reason>" in err, ipc_fork_n as "cannot fork <name>: <reason>". 0 or -errno. */
+int ipc_start_n(const char *prefix, long count, int (*fn)(void *arg), char *err, size_t n);
+int ipc_fork_n(const char *prefix, long count, int (*fn)(void *arg), char *err, size_t n);
+
 /* ---- pipes ---- */
 
 /* Register a pipe object for fd pair p (capacity from F_GETPIPE_SZ). NULL on failure. */

@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include "instr_net.h"
+#include "instr_ipc.h"
 #include "sources/sockdiag.h"
 
 #include <arpa/inet.h>
@@ -37,16 +38,9 @@
 
 enum { WHY_ACCEPT = 1, WHY_CONNECT, WHY_RECV, WHY_SEND, WHY_MUX };
 
-static const char *const STATE_NAMES[] = {
-    "?",     "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",    "TIME_WAIT",
-    "CLOSE", "CLOSE_WAIT",  "LAST_ACK", "LISTEN",   "CLOSING",   "NEW_SYN_RECV",
-};
-
 const char *net_state_name(int state)
 {
-    if (state < 0 || (size_t)state >= sizeof(STATE_NAMES) / sizeof(STATE_NAMES[0]))
-        return "?";
-    return STATE_NAMES[state];
+    return sockdiag_state_name(state); /* the kernel's numbering, as NET_* */
 }
 
 /* ---- time and stopping ---- */
@@ -761,6 +755,80 @@ ssize_t net_recv_until(struct net_sock *s, char *buf, size_t cap, const char *en
     return (ssize_t)got;
 }
 
+int net_client_spawn(struct net_clients *c, int counted, char *err, size_t n)
+{
+    int idx = atomic_fetch_add(&c->started, 1);
+    if (idx >= c->max) {
+        atomic_fetch_sub(&c->started, 1);
+        snprintf(err, n, "at most %d clients", c->max);
+        return -ENOSPC;
+    }
+    if (!counted)
+        atomic_fetch_add(&c->target, 1);
+    char name[32];
+    snprintf(name, sizeof(name), "client-%d", idx + 1);
+    int rc = ipc_start(name, c->fn, (void *)(intptr_t)idx, err, n);
+    if (rc < 0 && !counted)
+        atomic_fetch_sub(&c->target, 1);
+    return rc;
+}
+
+int net_server_start(struct net_clients *c, int (*server)(void *), long all, char *err, size_t n)
+{
+    atomic_store(&c->target, (int)all); /* before the server looks at it */
+    pid_t pid = instr_spawn("server", server, NULL, 0);
+    if (pid < 0) {
+        snprintf(err, n, "cannot start the server: %s", strerror((int)-pid));
+        return (int)pid;
+    }
+    for (long i = 0; i < all; i++) {
+        int rc = net_client_spawn(c, 1, err, n);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int worker_failed(pid_t pid, char *err, size_t n)
+{
+    if (pid < 0)
+        snprintf(err, n, "cannot start a worker: %s", strerror((int)-pid));
+    return pid < 0 ? (int)pid : 0;
+}
+
+int net_start_server_client(int (*server)(void *), int (*client)(void *), char *err, size_t n)
+{
+    pid_t pid = instr_spawn("server", server, NULL, 0);
+    if (pid >= 0)
+        pid = instr_spawn("client", client, NULL, 0);
+    return worker_failed(pid, err, n);
+}
+
+int net_start_workers(int (*server)(void *), int (*client)(void *), long clients, char *err,
+                      size_t n)
+{
+    pid_t pid = instr_spawn("server", server, NULL, 0);
+    for (long k = 0; pid >= 0 && k < clients; k++) {
+        char name[32];
+        snprintf(name, sizeof(name), "client-%d", (int)k + 1);
+        pid = instr_spawn(name, client, (void *)(intptr_t)k, 0);
+    }
+    return worker_failed(pid, err, n);
+}
+
+int net_echo_client_run(_Atomic int *port, int idx, long delay_ms, long msgs, long gap_ms,
+                        _Atomic int *echoed_ok)
+{
+    char tag[24];
+    snprintf(tag, sizeof(tag), "client-%d", idx + 1);
+    if (!net_wait_flag(port) || net_sleep_ms(delay_ms) < 0)
+        return 1;
+    int ok = net_echo_client((uint16_t)atomic_load(port), tag, (int)msgs, gap_ms);
+    if (ok > 0)
+        atomic_fetch_add(echoed_ok, ok);
+    return ok == msgs ? 0 : 1;
+}
+
 long net_echo_handle(struct net_sock *c)
 {
     char buf[512];
@@ -869,4 +937,11 @@ json_t *net_states_json(uint32_t mask)
         if (mask & (1u << s))
             json_array_append_new(a, json_string(net_state_name(s)));
     return a;
+}
+
+int net_scn_narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
+                    char *buf, size_t n)
+{
+    (void)ctx;
+    return net_narrate(m, e, lang, buf, n);
 }

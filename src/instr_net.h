@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include <poll.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -197,6 +198,40 @@ ssize_t net_recv_until(struct net_sock *s, char *buf, size_t cap, const char *en
  * threading servers). Returns the number of bytes echoed, or -errno. */
 long net_echo_handle(struct net_sock *c);
 
+/* The clients of an echo-server scenario (in its shared memory): target counts the clients
+ * the server is to serve (the 'c' key adds one), started those spawned so far, at most max.
+ * Client k (from 0) is the task "client-<k+1>" running fn((void *)k). */
+struct net_clients {
+    _Atomic int target, started;
+    int max;
+    int (*fn)(void *arg);
+};
+
+/* Start the next client, counted in target unless the caller already counted it. 0, or
+ * -errno with the reason in err. */
+int net_client_spawn(struct net_clients *c, int counted, char *err, size_t n);
+
+/* Set target to all (before the server looks at it), start the task "server" running
+ * server(NULL), then all clients. 0, or -errno with the reason in err. */
+int net_server_start(struct net_clients *c, int (*server)(void *arg), long all, char *err,
+                     size_t n);
+
+/* Start the task "server" running server(NULL), then the task "client" running client(NULL).
+ * 0, or -errno with "cannot start a worker: <reason>" in err. */
+int net_start_server_client(int (*server)(void *arg), int (*client)(void *arg), char *err,
+                            size_t n);
+
+/* Start the task "server" running server(NULL), then clients tasks "client-1" ... running
+ * client((void *)k), k from 0. 0, or -errno with "cannot start a worker: <reason>" in err. */
+int net_start_workers(int (*server)(void *arg), int (*client)(void *arg), long clients, char *err,
+                      size_t n);
+
+/* The body of client idx: wait for the server's *port, pause delay_ms, run net_echo_client
+ * as "client-<idx+1>" and add the lines echoed to *echoed_ok. 0 when all msgs came back,
+ * else 1 (also when the run stops first). */
+int net_echo_client_run(_Atomic int *port, int idx, long delay_ms, long msgs, long gap_ms,
+                        _Atomic int *echoed_ok);
+
 /* The snapshot name of a TCP state ("TIME_WAIT"). */
 const char *net_state_name(int state);
 
@@ -208,6 +243,11 @@ const char *net_state_name(int state);
  * blocks on a socket, and the notes left for setsockopt and epoll_ctl. The socket and mux
  * event kinds themselves are narrated by narrate.c. 1 when it wrote something, else 0. */
 int net_narrate(const struct model *m, const struct ev *e, int lang, char *buf, size_t n);
+
+/* net_narrate as a scenario's narrate hook, for scenarios with nothing of their own to add. */
+struct scn_ctx;
+int net_scn_narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
+                    char *buf, size_t n);
 
 /* The TCP states (bitmask of 1 << state) the model saw for object id, both as old and new
  * states of its tcp_state events (bpf or sock_diag). */

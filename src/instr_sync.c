@@ -246,6 +246,28 @@ int sync_team_start(struct sync_team *t, char *err, size_t n)
     return 0;
 }
 
+/* ---- counting who is inside ---- */
+
+long sync_count_max(_Atomic long *count, _Atomic long *max, long d)
+{
+    long now = atomic_fetch_add(count, d) + d, m = atomic_load(max);
+    while (now > m && !atomic_compare_exchange_weak(max, &m, now))
+        ;
+    return now;
+}
+
+void sync_lock_counted(struct instr_obj *mu, _Atomic long *held, _Atomic long *max_held)
+{
+    instr_mutex_lock(mu);
+    sync_count_max(held, max_held, 1);
+}
+
+void sync_unlock_counted(struct instr_obj *mu, _Atomic long *held)
+{
+    atomic_fetch_sub(held, 1);
+    instr_mutex_unlock(mu);
+}
+
 /* ---- deadlocks ---- */
 
 int sync_tid_asleep(int32_t pid, int32_t tid)

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -72,6 +73,19 @@ void sync_join(struct instr_obj *join, pthread_t th, int32_t tid);
 /* Before a burst of events: wait (up to ~0.5 s) while the calling task's ring is more than
  * half full, so that the conductor drains it instead of records being dropped. */
 void sync_ring_room(void);
+
+/* ---- counting who is inside (shared between tasks) ---- */
+
+/* Add d to *count and raise the high-water mark *max to the new count when above it.
+ * Returns the new count. */
+long sync_count_max(_Atomic long *count, _Atomic long *max, long d);
+
+/* Lock instrumented mutex mu, then count the caller among its holders (*held, whose
+ * high-water mark over every lock is *max_held: above 1, mutual exclusion failed). */
+void sync_lock_counted(struct instr_obj *mu, _Atomic long *held, _Atomic long *max_held);
+
+/* Leave the holders (*held) of mu, then unlock it. */
+void sync_unlock_counted(struct instr_obj *mu, _Atomic long *held);
 
 /* ---- deadlocks (conductor side) ---- */
 

@@ -43,16 +43,12 @@ static const struct scenario_param params[] = {
 
 static void take(int i)
 {
-    instr_mutex_lock(S->lock[i]);
-    long now = atomic_fetch_add(&S->held[i], 1) + 1, max = atomic_load(&S->max_held);
-    while (now > max && !atomic_compare_exchange_weak(&S->max_held, &max, now))
-        ;
+    sync_lock_counted(S->lock[i], &S->held[i], &S->max_held);
 }
 
 static void drop(int i)
 {
-    atomic_fetch_sub(&S->held[i], 1);
-    instr_mutex_unlock(S->lock[i]);
+    sync_unlock_counted(S->lock[i], &S->held[i]);
 }
 
 static int body(long k)

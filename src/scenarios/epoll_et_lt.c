@@ -209,12 +209,7 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     for (long k = scn_param(ctx, "partial"); k > 0; k--)
         act_partial(ctx, err, n);
     err[0] = '\0';
-    pid_t pid = instr_spawn("server", server, NULL, 0);
-    if (pid >= 0)
-        pid = instr_spawn("client", client, NULL, 0);
-    if (pid < 0)
-        snprintf(err, n, "cannot start a worker: %s", strerror((int)-pid));
-    return pid < 0 ? (int)pid : 0;
+    return net_start_server_client(server, client, err, n);
 }
 
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)

@@ -99,14 +99,6 @@ static uint32_t max_tasks(const struct scn_ctx *ctx)
     return (uint32_t)(scn_param(ctx, "waiters") + 8);
 }
 
-static int spawn(const char *name, int (*fn)(void *), char *err, size_t n)
-{
-    pid_t pid = instr_spawn(name, fn, NULL, 0);
-    if (pid < 0)
-        snprintf(err, n, "cannot start %s: %s", name, strerror((int)-pid));
-    return pid < 0 ? (int)pid : 0;
-}
-
 static int setup(struct scn_ctx *ctx, char *err, size_t n)
 {
     S = ctx->shared;
@@ -122,11 +114,11 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     for (long k = 0; k < S->waiters; k++) {
         char name[32];
         snprintf(name, sizeof(name), "waiter-%ld", k + 1);
-        int rc = spawn(name, waiter, err, n);
+        int rc = ipc_start(name, waiter, NULL, err, n);
         if (rc < 0)
             return rc;
     }
-    return spawn("setter", setter, err, n);
+    return ipc_start("setter", setter, NULL, err, n);
 }
 
 static int act_set(struct scn_ctx *ctx, char *msg, size_t n)

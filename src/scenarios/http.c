@@ -178,15 +178,7 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     S->clients = scn_param(ctx, "clients");
     S->requests = scn_param(ctx, "requests");
     S->gap_ms = scn_param(ctx, "gap_ms");
-    pid_t pid = instr_spawn("server", server, NULL, 0);
-    for (long k = 0; pid >= 0 && k < S->clients; k++) {
-        char name[32];
-        snprintf(name, sizeof(name), "client-%d", (int)k + 1);
-        pid = instr_spawn(name, client, (void *)(intptr_t)k, 0);
-    }
-    if (pid < 0)
-        snprintf(err, n, "cannot start a worker: %s", strerror((int)-pid));
-    return pid < 0 ? (int)pid : 0;
+    return net_start_workers(server, client, S->clients, err, n);
 }
 
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)

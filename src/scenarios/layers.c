@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "../instr.h"
+#include "../instr_ipc.h"
 #include "../instr_net.h"
 #include "../scenario.h"
 
@@ -223,14 +224,6 @@ static int client(void *arg)
 
 /* ---- setup ---- */
 
-static int start(const char *name, int (*fn)(void *), char *err, size_t n)
-{
-    pid_t pid = instr_spawn(name, fn, NULL, 0);
-    if (pid < 0)
-        snprintf(err, n, "cannot start %s: %s", name, strerror((int)-pid));
-    return pid < 0 ? (int)pid : 0;
-}
-
 static int setup(struct scn_ctx *ctx, char *err, size_t n)
 {
     S = ctx->shared;
@@ -247,15 +240,15 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     S->capture_errno = S->capture_fd < 0 ? -S->capture_fd : 0;
     int rc = 0;
     if (S->capture_fd >= 0) {
-        rc = start("capture", capture, err, n);
+        rc = ipc_start("capture", capture, NULL, err, n);
         close(S->capture_fd); /* the conductor's copy */
     } else {
         atomic_store(&S->capture_ready, 1);
     }
     if (rc == 0)
-        rc = start("server", server, err, n);
+        rc = ipc_start("server", server, NULL, err, n);
     if (rc == 0)
-        rc = start("client", client, err, n);
+        rc = ipc_start("client", client, NULL, err, n);
     return rc;
 }
 

@@ -39,13 +39,6 @@ static const struct scenario_param params[] = {
      0},
 };
 
-static void bump_max(_Atomic long *now, _Atomic long *max, long d)
-{
-    long v = atomic_fetch_add(now, d) + d, m = atomic_load(max);
-    while (v > m && !atomic_compare_exchange_weak(max, &m, v))
-        ;
-}
-
 static void put_char(char c)
 {
     instr_gate(EV_SHM_WRITE, S->out->id);
@@ -72,9 +65,9 @@ static int worker(long k)
         int locked = atomic_load(&S->use_lock);
         if (locked) {
             instr_mutex_lock(S->lock);
-            bump_max(&S->holders, &S->max_holders, 1);
+            sync_count_max(&S->holders, &S->max_holders, 1);
         }
-        bump_max(&S->inside, &S->max_inside, 1);
+        sync_count_max(&S->inside, &S->max_inside, 1);
         print_line(k);
         atomic_fetch_sub(&S->inside, 1);
         if (locked) {

@@ -102,18 +102,8 @@ static int receiver(void *arg)
 
 static int spawn_all(char *err, size_t n)
 {
-    for (long k = 0; k < S->senders + S->receivers; k++) {
-        char name[32];
-        int is_sender = k < S->senders;
-        long idx = is_sender ? k : k - S->senders;
-        snprintf(name, sizeof(name), "%s-%ld", is_sender ? "sender" : "receiver", idx + 1);
-        pid_t pid = instr_spawn(name, is_sender ? sender : receiver, (void *)(intptr_t)idx, 0);
-        if (pid < 0) {
-            snprintf(err, n, "cannot fork %s: %s", name, strerror((int)-pid));
-            return (int)pid;
-        }
-    }
-    return 0;
+    int rc = ipc_fork_n("sender", S->senders, sender, err, n);
+    return rc < 0 ? rc : ipc_fork_n("receiver", S->receivers, receiver, err, n);
 }
 
 static uint32_t max_tasks(const struct scn_ctx *ctx)

@@ -37,7 +37,7 @@ struct mx_shared {
     int mode;
     long clients, messages, gap_ms, stagger_ms;
     _Atomic int port, accepted, closed, echoed_ok, iterations, max_ready, max_interest;
-    _Atomic int target, started; /* clients to serve (the 'c' key adds one); clients started */
+    struct net_clients cl; /* the clients to serve (the 'c' key adds one) */
     int nsets;
     struct mx_set sets[MX_MAX_SETS];
 };
@@ -194,7 +194,7 @@ static int server(void *arg)
     atomic_store(&S->port, k.ls.lport);
     int (*iterate[])(struct mx_conns *, struct net_mux *) = {iterate_select, iterate_poll,
                                                              iterate_epoll};
-    for (int it = 0; it < MX_MAX_ITER && atomic_load(&S->closed) < atomic_load(&S->target); it++)
+    for (int it = 0; it < MX_MAX_ITER && atomic_load(&S->closed) < atomic_load(&S->cl.target); it++)
         if (iterate[S->mode](&k, &m) <= 0)
             break; /* nothing for NET_WAIT_MS, or the run stops */
     for (int i = 0; i < MX_MAX_CONNS; i++)
@@ -203,20 +203,14 @@ static int server(void *arg)
     if (k.epfd >= 0)
         close(k.epfd);
     net_close(&k.ls);
-    return atomic_load(&S->closed) == atomic_load(&S->target) ? 0 : 1;
+    return atomic_load(&S->closed) == atomic_load(&S->cl.target) ? 0 : 1;
 }
 
 static int client(void *arg)
 {
     int idx = (int)(intptr_t)arg;
-    char tag[24];
-    snprintf(tag, sizeof(tag), "client-%d", idx + 1);
-    if (!net_wait_flag(&S->port) || net_sleep_ms(S->stagger_ms * idx) < 0)
-        return 1;
-    int ok = net_echo_client((uint16_t)atomic_load(&S->port), tag, (int)S->messages, S->gap_ms);
-    if (ok > 0)
-        atomic_fetch_add(&S->echoed_ok, ok);
-    return ok == S->messages ? 0 : 1;
+    return net_echo_client_run(&S->port, idx, S->stagger_ms * idx, S->messages, S->gap_ms,
+                               &S->echoed_ok);
 }
 
 static uint32_t max_tasks(const struct scn_ctx *ctx)
@@ -225,41 +219,18 @@ static uint32_t max_tasks(const struct scn_ctx *ctx)
     return (uint32_t)(MX_MAX_CONNS + 16);
 }
 
-/* Start the next client; counted in target unless the caller already counted it. */
-static int spawn_client(char *err, size_t n, int counted)
-{
-    int idx = atomic_fetch_add(&S->started, 1);
-    if (idx >= MX_MAX_CONNS) {
-        atomic_fetch_sub(&S->started, 1);
-        snprintf(err, n, "at most %d clients", MX_MAX_CONNS);
-        return -ENOSPC;
-    }
-    if (!counted)
-        atomic_fetch_add(&S->target, 1);
-    char name[32];
-    snprintf(name, sizeof(name), "client-%d", idx + 1);
-    pid_t pid = instr_spawn(name, client, (void *)(intptr_t)idx, 0);
-    if (pid < 0) {
-        if (!counted)
-            atomic_fetch_sub(&S->target, 1);
-        snprintf(err, n, "cannot start %s: %s", name, strerror((int)-pid));
-        return (int)pid;
-    }
-    return 0;
-}
-
 /* The 'c' action: one more client joins while the others are being served. */
 static int act_add_client(struct scn_ctx *ctx, char *msg, size_t n)
 {
     (void)ctx;
-    if (atomic_load(&S->closed) >= atomic_load(&S->target)) {
+    if (atomic_load(&S->closed) >= atomic_load(&S->cl.target)) {
         snprintf(msg, n, "the server has already finished");
         return -ESRCH;
     }
-    int rc = spawn_client(msg, n, 0);
+    int rc = net_client_spawn(&S->cl, 0, msg, n);
     if (rc == 0)
         snprintf(msg, n, "client-%d connects: its socket joins the interest set on the next call",
-                 atomic_load(&S->started));
+                 atomic_load(&S->cl.started));
     return rc;
 }
 
@@ -272,18 +243,9 @@ static int setup_mode(struct scn_ctx *ctx, int mode, char *err, size_t n)
     S->gap_ms = scn_param(ctx, "gap_ms");
     S->stagger_ms = scn_param(ctx, "stagger_ms");
     long all = S->clients + scn_param(ctx, "extra");
-    atomic_store(&S->target, (int)all); /* before the server looks at it */
-    pid_t pid = instr_spawn("server", server, NULL, 0);
-    if (pid < 0) {
-        snprintf(err, n, "cannot start the server: %s", strerror((int)-pid));
-        return (int)pid;
-    }
-    for (long i = 0; i < all; i++) {
-        int rc = spawn_client(err, n, 1);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    S->cl.max = MX_MAX_CONNS;
+    S->cl.fn = client;
+    return net_server_start(&S->cl, server, all, err, n);
 }
 
 static int setup_select(struct scn_ctx *c, char *e, size_t n)
@@ -305,7 +267,7 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
 {
     (void)ctx;
     (void)m;
-    int want = atomic_load(&S->target);
+    int want = atomic_load(&S->cl.target);
     if (atomic_load(&S->closed) != want || atomic_load(&S->accepted) != want) {
         snprintf(why, n, "served %d of %d clients", atomic_load(&S->closed), want);
         return -1;
@@ -344,13 +306,6 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "ready_sets", sets);
 }
 
-static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
-                   char *buf, size_t n)
-{
-    (void)ctx;
-    return net_narrate(m, e, lang, buf, n);
-}
-
 static const struct scenario_action actions[] = {
     {'c', "connect another client", "再连接一个客户端", act_add_client},
 };
@@ -358,7 +313,7 @@ static const struct scenario_action actions[] = {
 #define MX_COMMON                                                                                  \
     .chapter = 4, .params = params, .nparams = sizeof(params) / sizeof(params[0]),                 \
     .shared_size = sizeof(struct mx_shared), .max_tasks = max_tasks, .check = check,               \
-    .snapshot = snapshot, .narrate = narrate, .actions = actions,                                  \
+    .snapshot = snapshot, .narrate = net_scn_narrate, .actions = actions,                          \
     .nactions = sizeof(actions) / sizeof(actions[0])
 
 const struct scenario scenario_select_server = {

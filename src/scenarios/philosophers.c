@@ -50,16 +50,12 @@ static const struct scenario_param params[] = {
 
 static void take(int f)
 {
-    instr_mutex_lock(S->fork[f]);
-    long now = atomic_fetch_add(&S->held[f], 1) + 1, max = atomic_load(&S->max_held);
-    while (now > max && !atomic_compare_exchange_weak(&S->max_held, &max, now))
-        ;
+    sync_lock_counted(S->fork[f], &S->held[f], &S->max_held);
 }
 
 static void put(int f)
 {
-    atomic_fetch_sub(&S->held[f], 1);
-    instr_mutex_unlock(S->fork[f]);
+    sync_unlock_counted(S->fork[f], &S->held[f]);
 }
 
 static void eat(long k)

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "../instr.h"
 #include "../instr_ipc.h"
+#include "../instr_sync.h"
 #include "../scenario.h"
 
 #include <errno.h>
@@ -58,9 +59,7 @@ static int64_t take(void)
 
 static void run_task(long k, int64_t id)
 {
-    long b = atomic_fetch_add(&S->busy, 1) + 1, max = atomic_load(&S->max_busy);
-    while (b > max && !atomic_compare_exchange_weak(&S->max_busy, &max, b))
-        ;
+    sync_count_max(&S->busy, &S->max_busy, 1);
     instr_note("busy: task %lld", (long long)id);
     ipc_sleep_ms(S->work_ms);
     instr_gate(EV_SHM_WRITE, S->results_obj->id);

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "../instr.h"
+#include "../instr_ipc.h"
 #include "../scenario.h"
 
 #include <errno.h>
@@ -19,8 +20,8 @@
 struct pc_shared {
     struct instr_obj *empty, *full, *buf, *queue;
     long producers, consumers, capacity, items;
-    _Atomic long claims;    /* items consumers have claimed */
-    _Atomic long consumed;  /* items actually taken */
+    _Atomic long claims;   /* items consumers have claimed */
+    _Atomic long consumed; /* items actually taken */
     _Atomic int consumer_seq;
     _Atomic int32_t consumer_pids[64];
     uint8_t *seen; /* seen[id]: times item id was consumed */
@@ -77,12 +78,7 @@ static int spawn_consumer(char *err, size_t n)
     int idx = atomic_fetch_add(&S->consumer_seq, 1);
     char name[32];
     snprintf(name, sizeof(name), "consumer-%d", idx + 1);
-    pid_t pid = instr_spawn(name, consumer, (void *)(intptr_t)idx, 0);
-    if (pid < 0) {
-        snprintf(err, n, "cannot start %s: %s", name, strerror((int)-pid));
-        return (int)pid;
-    }
-    return 0;
+    return ipc_start(name, consumer, (void *)(intptr_t)idx, err, n);
 }
 
 static int setup(struct scn_ctx *ctx, char *err, size_t n)
@@ -102,17 +98,11 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
         return -ENOMEM;
     }
 
-    for (long k = 0; k < S->producers; k++) {
-        char name[32];
-        snprintf(name, sizeof(name), "producer-%ld", k + 1);
-        pid_t pid = instr_spawn(name, producer, (void *)(intptr_t)k, 0);
-        if (pid < 0) {
-            snprintf(err, n, "cannot start %s: %s", name, strerror((int)-pid));
-            return (int)pid;
-        }
-    }
+    int rc = ipc_start_n("producer", S->producers, producer, err, n);
+    if (rc < 0)
+        return rc;
     for (long k = 0; k < S->consumers; k++) {
-        int rc = spawn_consumer(err, n);
+        rc = spawn_consumer(err, n);
         if (rc < 0)
             return rc;
     }
@@ -185,8 +175,9 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     int is_empty = strcmp(o->name, "empty") == 0;
     if (e->kind == EV_SEM_WAIT && e->aux) {
         snprintf(buf, n,
-                 zh ? (is_empty ? "%s 没有空槽位(empty=0),它在 empty 上阻塞,直到消费者取走一个物品。"
-                                : "%s 发现缓冲区是空的(full=0),它在 full 上阻塞,直到生产者放入物品。")
+                 zh ? (is_empty
+                           ? "%s 没有空槽位(empty=0),它在 empty 上阻塞,直到消费者取走一个物品。"
+                           : "%s 发现缓冲区是空的(full=0),它在 full 上阻塞,直到生产者放入物品。")
                     : (is_empty ? "%s found no free slot (empty=0) and sleeps on empty until a "
                                   "consumer takes an item out."
                                 : "%s found the buffer empty (full=0) and sleeps on full until a "

@@ -109,12 +109,7 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
 {
     S = ctx->shared;
     S->original_reuse = scn_param(ctx, "original_reuse");
-    pid_t pid = instr_spawn("server", server, NULL, 0);
-    if (pid >= 0)
-        pid = instr_spawn("client", client, NULL, 0);
-    if (pid < 0)
-        snprintf(err, n, "cannot start a worker: %s", strerror((int)-pid));
-    return pid < 0 ? (int)pid : 0;
+    return net_start_server_client(server, client, err, n);
 }
 
 static const char *result(int e)

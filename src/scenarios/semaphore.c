@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "../instr.h"
 #include "../instr_ipc.h"
+#include "../instr_sync.h"
 #include "../scenario.h"
 
 #include <errno.h>
@@ -35,10 +36,7 @@ static const struct scenario_param params[] = {
 
 static void enter(void)
 {
-    long now = atomic_fetch_add(&S->inside, 1) + 1;
-    long max = atomic_load(&S->max_inside);
-    while (now > max && !atomic_compare_exchange_weak(&S->max_inside, &max, now))
-        ;
+    long now = sync_count_max(&S->inside, &S->max_inside, 1);
     instr_gate(EV_VAR, EV_NO_OBJ);
     instr_emit(EV_VAR, EV_NO_OBJ, now, 0, 0); /* item 0: workers inside */
 }
@@ -98,16 +96,7 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
         snprintf(err, n, "semaphore: out of object slots");
         return -ENOMEM;
     }
-    for (long k = 0; k < S->workers; k++) {
-        char name[32];
-        snprintf(name, sizeof(name), "worker-%ld", k + 1);
-        pid_t pid = instr_spawn(name, worker, (void *)(intptr_t)k, 0);
-        if (pid < 0) {
-            snprintf(err, n, "cannot fork %s: %s", name, strerror((int)-pid));
-            return (int)pid;
-        }
-    }
-    return 0;
+    return ipc_fork_n("worker", S->workers, worker, err, n);
 }
 
 static int act_extra(struct scn_ctx *ctx, char *msg, size_t n)

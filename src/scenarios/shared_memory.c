@@ -96,16 +96,7 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
         snprintf(err, n, "shared-memory: out of object slots");
         return -ENOMEM;
     }
-    for (long k = 0; k < S->procs; k++) {
-        char name[32];
-        snprintf(name, sizeof(name), "worker-%ld", k + 1);
-        pid_t pid = instr_spawn(name, worker, (void *)(intptr_t)k, 0);
-        if (pid < 0) {
-            snprintf(err, n, "cannot fork %s: %s", name, strerror((int)-pid));
-            return (int)pid;
-        }
-    }
-    return 0;
+    return ipc_fork_n("worker", S->procs, worker, err, n);
 }
 
 static int act_toggle_lock(struct scn_ctx *ctx, char *msg, size_t n)

@@ -29,7 +29,7 @@ struct ss_shared {
     int threads; /* 0 forking, 1 threading */
     long clients, messages, gap_ms;
     _Atomic int port, accepted, handled, echoed_ok, active, max_active, reaped;
-    _Atomic int target, started; /* clients to accept (the 'c' key adds one); started */
+    struct net_clients cl; /* the clients to accept (the 'c' key adds one) */
     _Atomic int32_t handler_pids[SS_MAX], handler_tids[SS_MAX];
 };
 
@@ -107,7 +107,7 @@ static int server(void *arg)
         return 1;
     atomic_store(&S->port, ls.lport);
     int k = 0;
-    for (; k < atomic_load(&S->target) && k < SS_MAX; k++) {
+    for (; k < atomic_load(&S->cl.target) && k < SS_MAX; k++) {
         char name[INSTR_NAME_MAX];
         snprintf(name, sizeof(name), "conn-%d", k + 1);
         if (net_accept(&ls, &jobs[k].conn, name) < 0)
@@ -139,14 +139,7 @@ static int server(void *arg)
 static int client(void *arg)
 {
     int idx = (int)(intptr_t)arg;
-    char tag[24];
-    snprintf(tag, sizeof(tag), "client-%d", idx + 1);
-    if (!net_wait_flag(&S->port) || net_sleep_ms(20 * idx) < 0)
-        return 1;
-    int ok = net_echo_client((uint16_t)atomic_load(&S->port), tag, (int)S->messages, S->gap_ms);
-    if (ok > 0)
-        atomic_fetch_add(&S->echoed_ok, ok);
-    return ok == S->messages ? 0 : 1;
+    return net_echo_client_run(&S->port, idx, 20 * idx, S->messages, S->gap_ms, &S->echoed_ok);
 }
 
 static uint32_t max_tasks(const struct scn_ctx *ctx)
@@ -155,41 +148,18 @@ static uint32_t max_tasks(const struct scn_ctx *ctx)
     return (uint32_t)(2 * SS_MAX + 16);
 }
 
-/* Start the next client; counted in target unless the caller already counted it. */
-static int spawn_client(char *err, size_t n, int counted)
-{
-    int idx = atomic_fetch_add(&S->started, 1);
-    if (idx >= SS_MAX) {
-        atomic_fetch_sub(&S->started, 1);
-        snprintf(err, n, "at most %d clients", SS_MAX);
-        return -ENOSPC;
-    }
-    if (!counted)
-        atomic_fetch_add(&S->target, 1);
-    char name[32];
-    snprintf(name, sizeof(name), "client-%d", idx + 1);
-    pid_t pid = instr_spawn(name, client, (void *)(intptr_t)idx, 0);
-    if (pid < 0) {
-        if (!counted)
-            atomic_fetch_sub(&S->target, 1);
-        snprintf(err, n, "cannot start %s: %s", name, strerror((int)-pid));
-        return (int)pid;
-    }
-    return 0;
-}
-
 /* The 'c' action: one more client, so one more handler. */
 static int act_add_client(struct scn_ctx *ctx, char *msg, size_t n)
 {
     (void)ctx;
-    if (atomic_load(&S->accepted) >= atomic_load(&S->target)) {
+    if (atomic_load(&S->accepted) >= atomic_load(&S->cl.target)) {
         snprintf(msg, n, "the server has stopped accepting");
         return -ESRCH;
     }
-    int rc = spawn_client(msg, n, 0);
+    int rc = net_client_spawn(&S->cl, 0, msg, n);
     if (rc == 0)
         snprintf(msg, n, "client-%d connects: the server starts one more handler for it",
-                 atomic_load(&S->started));
+                 atomic_load(&S->cl.started));
     return rc;
 }
 
@@ -205,18 +175,9 @@ static int setup_kind(struct scn_ctx *ctx, int threads, char *err, size_t n)
         snprintf(err, n, "clients + extra: at most %d", SS_MAX);
         return -EINVAL;
     }
-    atomic_store(&S->target, (int)all); /* before the server looks at it */
-    pid_t pid = instr_spawn("server", server, NULL, 0);
-    if (pid < 0) {
-        snprintf(err, n, "cannot start the server: %s", strerror((int)-pid));
-        return (int)pid;
-    }
-    for (long i = 0; i < all; i++) {
-        int rc = spawn_client(err, n, 1);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    S->cl.max = SS_MAX;
+    S->cl.fn = client;
+    return net_server_start(&S->cl, server, all, err, n);
 }
 
 static int setup_forking(struct scn_ctx *c, char *e, size_t n)
@@ -232,7 +193,7 @@ static int setup_threading(struct scn_ctx *c, char *e, size_t n)
 static int distinct_handlers(void)
 {
     int d = 0;
-    for (int i = 0; i < atomic_load(&S->target) && i < SS_MAX; i++) {
+    for (int i = 0; i < atomic_load(&S->cl.target) && i < SS_MAX; i++) {
         int32_t id =
             S->threads ? atomic_load(&S->handler_tids[i]) : atomic_load(&S->handler_pids[i]);
         int dup = id == 0;
@@ -248,7 +209,7 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
 {
     (void)ctx;
     (void)m;
-    int want = atomic_load(&S->target);
+    int want = atomic_load(&S->cl.target);
     if (atomic_load(&S->handled) != want) {
         snprintf(why, n, "%d of %d clients were handled", atomic_load(&S->handled), want);
         return -1;
@@ -281,17 +242,10 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "max_concurrent_handlers", json_integer(atomic_load(&S->max_active)));
     json_object_set_new(out, "reaped", json_integer(atomic_load(&S->reaped)));
     json_t *ids = json_array();
-    for (int i = 0; i < atomic_load(&S->target) && i < SS_MAX; i++)
+    for (int i = 0; i < atomic_load(&S->cl.target) && i < SS_MAX; i++)
         json_array_append_new(ids, json_integer(S->threads ? atomic_load(&S->handler_tids[i])
                                                            : atomic_load(&S->handler_pids[i])));
     json_object_set_new(out, "handler_ids", ids);
-}
-
-static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
-                   char *buf, size_t n)
-{
-    (void)ctx;
-    return net_narrate(m, e, lang, buf, n);
 }
 
 static const struct scenario_action actions[] = {
@@ -301,7 +255,7 @@ static const struct scenario_action actions[] = {
 #define SS_COMMON                                                                                  \
     .chapter = 11, .params = params, .nparams = sizeof(params) / sizeof(params[0]),                \
     .shared_size = sizeof(struct ss_shared), .max_tasks = max_tasks, .check = check,               \
-    .snapshot = snapshot, .narrate = narrate, .actions = actions,                                  \
+    .snapshot = snapshot, .narrate = net_scn_narrate, .actions = actions,                          \
     .nactions = sizeof(actions) / sizeof(actions[0])
 
 const struct scenario scenario_forking_server = {

@@ -22,7 +22,8 @@
 
 struct te_shared {
     long clients, messages, gap_ms;
-    _Atomic int port, target, started, served, echoed_ok, failures;
+    struct net_clients cl;
+    _Atomic int port, served, echoed_ok, failures;
     _Atomic uint32_t server_states, client_states, listener_states;
     uint32_t listener_id;
 };
@@ -47,7 +48,7 @@ static int server(void *arg)
     S->listener_id = ls.o->id;
     atomic_fetch_or(&S->listener_states, 1u << net_observe(&ls, NULL));
     atomic_store(&S->port, ls.lport);
-    for (int k = 0; atomic_load(&S->served) < atomic_load(&S->target); k++) {
+    for (int k = 0; atomic_load(&S->served) < atomic_load(&S->cl.target); k++) {
         char name[INSTR_NAME_MAX];
         snprintf(name, sizeof(name), "conn-%d", k + 1);
         if (net_accept(&ls, &c, name) < 0)
@@ -84,61 +85,28 @@ static uint32_t max_tasks(const struct scn_ctx *ctx)
     return (uint32_t)(scn_param(ctx, "clients") + 16);
 }
 
-/* Start the next client; counted in target unless the caller already counted it. */
-static int spawn_client(char *err, size_t n, int counted)
-{
-    int idx = atomic_fetch_add(&S->started, 1);
-    if (idx >= TE_MAX_CLIENTS) {
-        atomic_fetch_sub(&S->started, 1);
-        snprintf(err, n, "at most %d clients", TE_MAX_CLIENTS);
-        return -ENOSPC;
-    }
-    if (!counted)
-        atomic_fetch_add(&S->target, 1);
-    char name[32];
-    snprintf(name, sizeof(name), "client-%d", idx + 1);
-    pid_t pid = instr_spawn(name, client, (void *)(intptr_t)idx, 0);
-    if (pid < 0) {
-        if (!counted)
-            atomic_fetch_sub(&S->target, 1);
-        snprintf(err, n, "cannot start %s: %s", name, strerror((int)-pid));
-        return (int)pid;
-    }
-    return 0;
-}
-
 static int setup(struct scn_ctx *ctx, char *err, size_t n)
 {
     S = ctx->shared;
     S->clients = scn_param(ctx, "clients");
     S->messages = scn_param(ctx, "messages");
     S->gap_ms = scn_param(ctx, "gap_ms");
-    long extra = scn_param(ctx, "extra");
-    atomic_store(&S->target, (int)(S->clients + extra)); /* before the server looks at it */
-    pid_t pid = instr_spawn("server", server, NULL, 0);
-    if (pid < 0) {
-        snprintf(err, n, "cannot start the server: %s", strerror((int)-pid));
-        return (int)pid;
-    }
-    for (long k = 0; k < S->clients + extra; k++) {
-        int rc = spawn_client(err, n, 1);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    S->cl.max = TE_MAX_CLIENTS;
+    S->cl.fn = client;
+    return net_server_start(&S->cl, server, S->clients + scn_param(ctx, "extra"), err, n);
 }
 
 static int act_add_client(struct scn_ctx *ctx, char *msg, size_t n)
 {
     (void)ctx;
-    if (atomic_load(&S->served) >= atomic_load(&S->target)) {
+    if (atomic_load(&S->served) >= atomic_load(&S->cl.target)) {
         snprintf(msg, n, "the server has already finished");
         return -ESRCH;
     }
-    int rc = spawn_client(msg, n, 0);
+    int rc = net_client_spawn(&S->cl, 0, msg, n);
     if (rc == 0)
         snprintf(msg, n, "client-%d queues up: the server is iterative, one client at a time",
-                 atomic_load(&S->started));
+                 atomic_load(&S->cl.started));
     return rc;
 }
 
@@ -146,7 +114,7 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
 {
     (void)ctx;
     (void)m;
-    int want = atomic_load(&S->target);
+    int want = atomic_load(&S->cl.target);
     if (atomic_load(&S->served) != want) {
         snprintf(why, n, "the server served %d of %d clients", atomic_load(&S->served), want);
         return -1;
@@ -163,7 +131,7 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 {
     (void)ctx;
     json_object_set_new(out, "port", json_integer(atomic_load(&S->port)));
-    json_object_set_new(out, "clients", json_integer(atomic_load(&S->target)));
+    json_object_set_new(out, "clients", json_integer(atomic_load(&S->cl.target)));
     json_object_set_new(out, "served", json_integer(atomic_load(&S->served)));
     json_object_set_new(out, "echoed_ok", json_integer(atomic_load(&S->echoed_ok)));
     json_t *seen = json_object();
@@ -172,13 +140,6 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
         net_states_json(atomic_load(&S->listener_states) | net_model_states(m, S->listener_id)));
     json_object_set_new(seen, "server_conn", net_states_json(atomic_load(&S->server_states)));
     json_object_set_new(out, "tcp_states_seen", seen);
-}
-
-static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
-                   char *buf, size_t n)
-{
-    (void)ctx;
-    return net_narrate(m, e, lang, buf, n);
 }
 
 static const struct scenario_action actions[] = {
@@ -209,5 +170,5 @@ const struct scenario scenario_tcp_echo = {
     .setup = setup,
     .check = check,
     .snapshot = snapshot,
-    .narrate = narrate,
+    .narrate = net_scn_narrate,
 };

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "../instr.h"
+#include "../instr_ipc.h"
 #include "../instr_net.h"
 #include "../scenario.h"
 
@@ -178,14 +179,6 @@ static uint32_t max_tasks(const struct scn_ctx *ctx)
     return (uint32_t)(scn_param(ctx, "clients") + 16);
 }
 
-static int start(const char *name, int (*fn)(void *), long arg, char *err, size_t n)
-{
-    pid_t pid = instr_spawn(name, fn, (void *)(intptr_t)arg, 0);
-    if (pid < 0)
-        snprintf(err, n, "cannot start %s: %s", name, strerror((int)-pid));
-    return pid < 0 ? (int)pid : 0;
-}
-
 static int setup(struct scn_ctx *ctx, char *err, size_t n)
 {
     S = ctx->shared;
@@ -198,14 +191,11 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
         snprintf(err, n, "tcp-handshake: no object slot left");
         return -ENOMEM;
     }
-    int rc = start("capture", capture, 0, err, n);
+    int rc = ipc_start("capture", capture, NULL, err, n);
     if (rc == 0)
-        rc = start("server", server, 0, err, n);
-    for (long k = 0; rc == 0 && k < S->clients; k++) {
-        char name[32];
-        snprintf(name, sizeof(name), "client-%d", (int)k + 1);
-        rc = start(name, client, k, err, n);
-    }
+        rc = ipc_start("server", server, NULL, err, n);
+    if (rc == 0)
+        rc = ipc_start_n("client", S->clients, client, err, n);
     return rc;
 }
 

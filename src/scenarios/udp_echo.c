@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "../instr.h"
+#include "../instr_ipc.h"
 #include "../instr_net.h"
 #include "../scenario.h"
 
@@ -140,11 +141,10 @@ static int act_datagram(struct scn_ctx *ctx, char *msg, size_t n)
     atomic_fetch_add(&S->target, 1);
     char name[32];
     snprintf(name, sizeof(name), "extra-%d", idx + 1);
-    pid_t pid = instr_spawn(name, extra_sender, (void *)(intptr_t)idx, 0);
-    if (pid < 0) {
+    int rc = ipc_start(name, extra_sender, (void *)(intptr_t)idx, msg, n);
+    if (rc < 0) {
         atomic_fetch_sub(&S->target, 1);
-        snprintf(msg, n, "cannot start %s: %s", name, strerror((int)-pid));
-        return (int)pid;
+        return rc;
     }
     snprintf(msg, n, "%s sends one datagram: no connect, no accept, the server just answers", name);
     return 0;
@@ -157,18 +157,11 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     S->messages = scn_param(ctx, "messages");
     S->gap_ms = scn_param(ctx, "gap_ms");
     atomic_store(&S->target, (int)(S->clients * S->messages));
-    pid_t pid = instr_spawn("server", server, NULL, 0);
-    for (long k = 0; pid >= 0 && k < S->clients; k++) {
-        char name[32];
-        snprintf(name, sizeof(name), "client-%d", (int)k + 1);
-        pid = instr_spawn(name, client, (void *)(intptr_t)k, 0);
-    }
-    if (pid < 0) {
-        snprintf(err, n, "cannot start a worker: %s", strerror((int)-pid));
-        return (int)pid;
-    }
+    int rc = net_start_workers(server, client, S->clients, err, n);
+    if (rc < 0)
+        return rc;
     for (long k = scn_param(ctx, "extra"); k > 0; k--) {
-        int rc = act_datagram(ctx, err, n);
+        rc = act_datagram(ctx, err, n);
         if (rc < 0)
             return rc;
     }
@@ -207,13 +200,6 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "sender_ports", ports);
 }
 
-static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
-                   char *buf, size_t n)
-{
-    (void)ctx;
-    return net_narrate(m, e, lang, buf, n);
-}
-
 static const struct scenario_action actions[] = {
     {'d', "send one more datagram (a new sender)", "再发送一个数据报(新的发送者)", act_datagram},
 };
@@ -239,5 +225,5 @@ const struct scenario scenario_udp_echo = {
     .setup = setup,
     .check = check,
     .snapshot = snapshot,
-    .narrate = narrate,
+    .narrate = net_scn_narrate,
 };
