@@ -22,15 +22,15 @@ struct model_task {
     char name[MODEL_NAME_MAX];
     uint32_t slot; /* instr slot, or EV_NO_TASK when only a kernel source knows it */
     int32_t pid, tid, ppid;
-    int32_t orig_ppid; /* the parent at start: differs from ppid after an adoption */
-    uint8_t kind;      /* enum task_kind */
-    uint8_t state;     /* enum task_state */
+    int32_t orig_ppid;    /* the parent at start: differs from ppid after an adoption */
+    uint8_t kind;         /* enum task_kind */
+    uint8_t state;        /* enum task_state */
     uint8_t kernel_state; /* last state a kernel source (bpf/procfs) reported, TS__COUNT: none */
     uint32_t blocked_on;  /* object id while blocked on an instrumented object, else EV_NO_OBJ */
     int32_t cpu;          /* CPU while running (bpf/procfs), -1 unknown */
     int32_t exit_status;  /* valid when has_exit */
     uint8_t has_exit;
-    char wchan[MODEL_NAME_MAX]; /* kernel function it sleeps in (procfs) */
+    char wchan[MODEL_NAME_MAX];                  /* kernel function it sleeps in (procfs) */
     uint64_t t_start, t_state, t_exit, t_reaped; /* ns; 0 = not yet */
     uint64_t run_ns, ready_ns, blocked_ns;       /* time in each state (closed intervals) */
     uint64_t switches;                           /* context switches (bpf) */
@@ -43,16 +43,16 @@ struct model_obj {
     char name[MODEL_NAME_MAX];
     uint8_t kind; /* enum obj_kind */
     uint8_t live;
-    int64_t value;      /* semaphore value / event flag / pipe bytes / queue depth */
-    int64_t init;       /* value at creation */
-    int64_t min, max;   /* extremes of value seen */
-    int64_t capacity;   /* queue/pipe/mq capacity, semaphore bound (0 = none) */
-    uint32_t holder;    /* mutex: model task index, MODEL_NO_TASK when free */
-    uint64_t ops;       /* operations applied */
-    uint32_t last_seq;  /* seq of the last operation applied */
-    uint64_t seq_gaps;  /* operations that arrived out of seq order (merge check) */
-    int64_t last_item;  /* item of the last put/get */
-    int32_t tcp_state;  /* sockets */
+    int64_t value;     /* semaphore value / event flag / pipe bytes / queue depth */
+    int64_t init;      /* value at creation */
+    int64_t min, max;  /* extremes of value seen */
+    int64_t capacity;  /* queue/pipe/mq capacity, semaphore bound (0 = none) */
+    uint32_t holder;   /* mutex: model task index, MODEL_NO_TASK when free */
+    uint64_t ops;      /* operations applied */
+    uint32_t last_seq; /* seq of the last operation applied */
+    uint64_t seq_gaps; /* operations that arrived out of seq order (merge check) */
+    int64_t last_item; /* item of the last put/get */
+    int32_t tcp_state; /* sockets */
 };
 
 /* One recorded state interval start, for the timeline. */

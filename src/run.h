@@ -45,11 +45,11 @@ struct run {
 
     enum run_mode mode;
     unsigned delay_ms;
-    int step_pending;        /* a step was asked for and not yet granted */
-    int step_pick;           /* slot the teacher picked, or -1: the oldest waiter */
-    uint64_t step_asked_ns;  /* when, for the settle timeout */
-    uint64_t steps;          /* actions granted */
-    char status[160];        /* the last thing the runtime wants the user to read */
+    int step_pending;       /* a step was asked for and not yet granted */
+    int step_pick;          /* slot the teacher picked, or -1: the oldest waiter */
+    uint64_t step_asked_ns; /* when, for the settle timeout */
+    uint64_t steps;         /* actions granted */
+    char status[160];       /* the last thing the runtime wants the user to read */
 
     uint64_t t_start_ns, t_end_ns;
     int started, finished, stopped;

@@ -13,10 +13,10 @@ static double ms(uint64_t ns)
 
 json_t *snapshot_task(const struct model *m, const struct model_task *t, uint64_t now)
 {
-    json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:s, s:s}", "name", t->name, "pid", t->pid, "tid",
-                          t->tid, "ppid", t->ppid, "kind",
-                          t->kind == TK_THREAD ? "thread" : "process", "state",
-                          task_state_name(t->state));
+    json_t *o =
+        json_pack("{s:s, s:i, s:i, s:i, s:s, s:s}", "name", t->name, "pid", t->pid, "tid", t->tid,
+                  "ppid", t->ppid, "kind", t->kind == TK_THREAD ? "thread" : "process", "state",
+                  task_state_name(t->state));
     if (t->has_exit)
         json_object_set_new(o, "exit_status", json_integer(t->exit_status));
     char label[80];
@@ -75,9 +75,9 @@ json_t *snapshot_object(const struct model *m, const struct model_obj *o)
         json_object_set_new(j, "max_bytes", json_integer(o->max));
         break;
     case OK_MUTEX:
-        json_object_set_new(j, "holder", o->holder < m->ntasks
-                                             ? json_string(m->tasks[o->holder].name)
-                                             : json_null());
+        json_object_set_new(j, "holder",
+                            o->holder < m->ntasks ? json_string(m->tasks[o->holder].name)
+                                                  : json_null());
         break;
     case OK_SOCKET:
         json_object_set_new(j, "tcp_state", json_integer(o->tcp_state));
@@ -100,8 +100,9 @@ json_t *snapshot_object(const struct model *m, const struct model_obj *o)
 
 void snapshot_fill(json_t *out, const struct model *m, uint64_t now)
 {
-    json_object_set_new(out, "events", json_pack("{s:I, s:I}", "total", (json_int_t)m->total,
-                                                 "dropped", (json_int_t)m->dropped));
+    json_object_set_new(
+        out, "events",
+        json_pack("{s:I, s:I}", "total", (json_int_t)m->total, "dropped", (json_int_t)m->dropped));
     json_t *tasks = json_array();
     for (size_t i = 0; i < m->ntasks; i++)
         json_array_append_new(tasks, snapshot_task(m, &m->tasks[i], now));
