@@ -185,6 +185,7 @@ int instr_region_create(struct instr_shared **out, uint32_t max_tasks, uint32_t 
     sh->arena_off = hdr + stride * max_tasks;
     sh->arena_size = align64(arena);
     sh->conductor_pid = getpid();
+    sh->guard_fd = -1;
     sh->t0 = now_ns();
     clock_init(sh);
     g_use_tsc = (int)sh->use_tsc;
@@ -422,6 +423,8 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
     /* the child */
     tl_slot = -1;
     tl_ring = NULL;
+    if (g_sh && g_sh->guard_fd >= 0 && getppid() == g_sh->conductor_pid)
+        close(g_sh->guard_fd); /* only the conductor may hold the guard's pipe open */
     if (g_sh)
         join_worker_group();
     drop_privileges(); /* before the death signal: a credential change clears it */

@@ -19,6 +19,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -127,6 +128,76 @@ fail:
     return -1;
 }
 
+/* ---- the guard ----
+ * PR_SET_PDEATHSIG kills the conductor's direct children when it dies, but not what they
+ * started (the children of a program under `ipcscope exec`, say). The guard is a tiny child
+ * in a session of its own, holding the read end of a pipe whose only writer is the
+ * conductor: when the conductor dies, however it dies, the pipe reads end-of-file and the
+ * guard kills the whole worker process group. A clean stop tells it there is nothing to do
+ * and reaps it like any child. */
+static void guard_loop(struct instr_shared *sh, int rfd)
+{
+    prctl(PR_SET_NAME, "ipcscope-guard");
+    if (dup2(rfd, 3) == 3)
+        rfd = 3;
+    syscall(SYS_close_range, 4, ~0u, 0);
+    char c;
+    while (read(rfd, &c, 1) < 0 && errno == EINTR)
+        ;
+    pid_t pgid = atomic_load(&sh->worker_pgid);
+    if (!atomic_load(&sh->guard_off) && pgid > 0)
+        kill(-pgid, SIGKILL);
+    _exit(0);
+}
+
+static void start_guard(struct run *r)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return; /* no guard: the death signals still cover the direct workers */
+    pid_t pid = fork();
+    if (pid == 0) {
+        setsid(); /* away from the terminal's Ctrl-C */
+        close(p[1]);
+        guard_loop(r->sh, p[0]);
+    }
+    close(p[0]);
+    if (pid < 0) {
+        close(p[1]);
+        return;
+    }
+    r->guard_pid = pid;
+    r->sh->guard_fd = p[1];
+}
+
+static void stop_guard(struct run *r)
+{
+    if (r->sh->guard_fd < 0)
+        return;
+    atomic_store(&r->sh->guard_off, 1);
+    close(r->sh->guard_fd);
+    r->sh->guard_fd = -1;
+}
+
+/* 1 when the conductor has no child left but the guard (from /proc: the guard is alive for
+ * the whole run, so waitpid alone would never say "no child"). */
+static int only_guard_left(const struct run *r)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)gettid());
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+        if (atoi(tok) != r->guard_pid)
+            return 0;
+    return 1;
+}
+
 static json_t *params_json(const struct run *r)
 {
     json_t *p = json_object();
@@ -182,6 +253,7 @@ int run_start(struct run *r, struct loop *lp, char *err, size_t n)
             return -1;
     }
     prctl(PR_SET_CHILD_SUBREAPER, 1);
+    start_guard(r);
     open_sources(r);
     r->t_start_ns = loop_now_ns();
     r->sh->t0 = r->t_start_ns;
@@ -404,6 +476,8 @@ static int reap(struct run *r, int block)
         }
         if (pid < 0 && errno == EINTR)
             continue;
+        if (pid == 0 && r->guard_pid > 0)
+            return only_guard_left(r);
         return pid < 0 && errno == ECHILD;
     }
 }
@@ -802,9 +876,11 @@ void run_stop(struct run *r)
     if (r->started) {
         drain(r);
         kill_workers(r);
+        stop_guard(r); /* it exits, and is reaped below with the workers */
         reap(r, 1);
         drain(r);
     }
+    stop_guard(r);
     r->stopped = 1;
     r->t_end_ns = loop_now_ns();
     model_settle_times(&r->model, r->t_end_ns);

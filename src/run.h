@@ -64,6 +64,7 @@ struct run {
     size_t pend_cap, npend;
     uint64_t pend_lost; /* kernel records refused because pend was at its limit */
 
+    pid_t guard_pid; /* kills the workers if the conductor dies without stopping them */
     int procfs_on;
     struct bpf_source *bpf;
     char bpf_reason[128];

@@ -172,3 +172,44 @@ Test(cleanup, sigkill_right_after_start_leaves_no_workers, .timeout = 60)
         ts_sleep_ms(10);
     }
 }
+
+/* The processes a program under `ipcscope exec` starts are not ipcscope's children, so no
+ * death signal covers them: the guard must kill them when ipcscope is killed. */
+Test(cleanup, sigkill_during_exec_kills_the_programs_own_children, .timeout = 60)
+{
+    cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    char *const argv[] = {
+        IPCSCOPE_BIN, "exec", "--headless", "--", "/bin/sh", "-c", "sleep 300 & sleep 301 & wait",
+        NULL};
+    pid_t pid = spawn(argv, -1);
+
+    /* ipcscope -> sh (the program) -> two sleeps */
+    pid_t prog = 0, kids[16];
+    int n = 0;
+    for (int waited = 0; waited < 10000 && n < 2; waited += 50) {
+        ts_sleep_ms(50);
+        pid_t c[16];
+        int nc = ts_children(pid, c, 16);
+        for (int i = 0; i < nc; i++) {
+            struct ts_stat st;
+            if (ts_stat(c[i], &st) == 0 && strcmp(st.comm, "sh") == 0)
+                prog = c[i];
+        }
+        n = prog ? ts_children(prog, kids, 16) : 0;
+    }
+    cr_assert_eq(n, 2, "the program's two children never appeared");
+
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    int alive = 2;
+    for (int waited = 0; waited < 2000 && alive; waited += 50) {
+        ts_sleep_ms(50);
+        while (waitpid(-1, NULL, WNOHANG) > 0) /* orphans come to us: reap them */
+            ;
+        alive = 0;
+        for (int i = 0; i < n; i++)
+            alive += ts_pid_alive(kids[i]);
+    }
+    cr_assert_eq(alive, 0, "%d of the program's children outlived ipcscope", alive);
+}

@@ -47,9 +47,13 @@ static int children_of(pid_t pid, pid_t *out, int n)
     int count = 0;
     while (d && (de = readdir(d)) && count < n) {
         pid_t p = atoi(de->d_name);
-        char v[64];
-        if (p > 0 && proc_field(p, "PPid:", v, sizeof(v)) == 0 && atoi(v) == pid)
-            out[count++] = p;
+        char v[64], name[64];
+        if (p <= 0 || proc_field(p, "PPid:", v, sizeof(v)) != 0 || atoi(v) != pid)
+            continue;
+        /* the guard is the conductor's own helper (it must be able to kill the workers) */
+        if (proc_field(p, "Name:", name, sizeof(name)) == 0 && strstr(name, "ipcscope-guard"))
+            continue;
+        out[count++] = p;
     }
     if (d)
         closedir(d);
