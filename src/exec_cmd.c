@@ -58,13 +58,9 @@ static int exec_usage_error(const char *fmt, ...)
 
 static int number_arg(const char *opt, const char *v, double lo, double hi, double *out)
 {
-    char *end;
-    errno = 0;
-    double d = v ? strtod(v, &end) : 0;
-    if (!v || !*v || *end || errno || d < lo || d > hi)
+    if (headless_parse_number(v, lo, hi, out) < 0)
         return exec_usage_error("%s '%s': expected a number from %g to %g", opt, v ? v : "", lo,
                                 hi);
-    *out = d;
     return 0;
 }
 

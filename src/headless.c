@@ -181,3 +181,14 @@ int headless_run(const struct scenario *sc, const long *params, const struct run
     close(sfd);
     return rc;
 }
+
+int headless_parse_number(const char *v, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = v ? strtod(v, &end) : 0;
+    if (!v || !*v || *end || errno || d < lo || d > hi)
+        return -1;
+    *out = d;
+    return 0;
+}

@@ -21,6 +21,10 @@ int headless_run(const struct scenario *sc, const long *params, const struct run
 /* The snapshot as a few readable lines on stdout. */
 void headless_print_summary(json_t *snap);
 
+/* Parse v as a number in lo..hi into *out. 0, or -1 (not a number, or out of range): the
+ * caller names the option in its usage message. */
+int headless_parse_number(const char *v, double lo, double hi, double *out);
+
 /* The narration language the environment asks for (LC_ALL, LC_MESSAGES, LANG: zh* or en). */
 int headless_env_lang(void);
 

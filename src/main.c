@@ -246,12 +246,8 @@ static const struct option long_opts[] = {
 
 static int parse_number(const char *opt, const char *v, double lo, double hi, double *out)
 {
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (!*v || *end || errno || d < lo || d > hi)
+    if (headless_parse_number(v, lo, hi, out) < 0)
         return usage_error("%s '%s': expected a number from %g to %g", opt, v, lo, hi);
-    *out = d;
     return 0;
 }
 
@@ -315,30 +311,34 @@ static int parse_option(struct cli *c, int o, const char *arg, const struct scen
 }
 
 /* The scenario named in argv (for run), so --param can be checked against it. */
-static const struct scenario *scenario_arg(int argc, char **argv, int *bad)
+/* 1 when argv word w is a long option that takes a value (as long_opts says). */
+static int takes_value(const char *w)
 {
-    *bad = 0;
+    for (const struct option *o = long_opts; o->name; o++)
+        if (strncmp(w, "--", 2) == 0 && strcmp(w + 2, o->name) == 0)
+            return o->has_arg == required_argument;
+    return 0;
+}
+
+/* The scenario named in argv (for run), so --param can be checked against it while the
+ * options are parsed. NULL when there is none or it is unknown (reported later). */
+static const struct scenario *scenario_arg(int argc, char **argv)
+{
     if (argc < 3 || strcmp(argv[1], "run") != 0)
         return NULL;
     for (int i = 2; i < argc; i++) {
         if (argv[i][0] == '-') {
-            if (strcmp(argv[i], "--param") == 0 || strcmp(argv[i], "--duration") == 0 ||
-                strcmp(argv[i], "--record") == 0 || strcmp(argv[i], "--lang") == 0 ||
-                strcmp(argv[i], "--theme") == 0 || strcmp(argv[i], "--delay") == 0)
-                i++;
+            i += takes_value(argv[i]);
             continue;
         }
-        const struct scenario *sc = scenario_find(argv[i]);
-        *bad = sc == NULL;
-        return sc;
+        return scenario_find(argv[i]);
     }
     return NULL;
 }
 
 static int parse_args(int argc, char **argv, struct cli *c, const struct scenario **scp)
 {
-    int bad;
-    const struct scenario *sc = scenario_arg(argc, argv, &bad);
+    const struct scenario *sc = scenario_arg(argc, argv);
     if (sc)
         scenario_defaults(sc, c->params);
     opterr = 0;

@@ -747,9 +747,7 @@ void run_poll(struct run *r)
     if (!r->started || r->stopped)
         return;
     adapt_poll_rate(r, drain(r));
-    int gone = reap(r, 0);
-    if (gone)
-        drain(r); /* the reaped records */
+    int gone = reap(r, 0); /* drains before each reap it records */
     serve_gate(r);
 
     if (r->finished)

@@ -6,7 +6,8 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
-#include <dirent.h>
+
+#include "support.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,48 +16,28 @@
 #include <time.h>
 #include <unistd.h>
 
-static int proc_field(pid_t pid, const char *key, char *out, size_t n)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    int found = -1;
-    while (fgets(line, sizeof(line), f))
-        if (strncmp(line, key, strlen(key)) == 0) {
-            snprintf(out, n, "%s", line + strlen(key));
-            found = 0;
-            break;
-        }
-    fclose(f);
-    return found;
-}
-
+/* The real uid of pid (its /proc status "Uid:" line), or -1 when it is gone. */
 static long uid_of(pid_t pid)
 {
-    char v[128];
-    return proc_field(pid, "Uid:", v, sizeof(v)) == 0 ? strtol(v, NULL, 10) : -1;
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if (ts_read_file(path, buf, sizeof(buf)) < 0)
+        return -1;
+    const char *line = strstr(buf, "\nUid:");
+    return line ? strtol(line + 5, NULL, 10) : -1;
 }
 
-/* Children of pid, from /proc. */
-static int children_of(pid_t pid, pid_t *out, int n)
+/* The workers: children of pid, without the conductor's own guard (it must stay root to be
+ * able to kill them). */
+static int workers_of(pid_t pid, pid_t *out, int n)
 {
-    DIR *d = opendir("/proc");
-    struct dirent *de;
-    int count = 0;
-    while (d && (de = readdir(d)) && count < n) {
-        pid_t p = atoi(de->d_name);
-        char v[64], name[64];
-        if (p <= 0 || proc_field(p, "PPid:", v, sizeof(v)) != 0 || atoi(v) != pid)
-            continue;
-        /* the guard is the conductor's own helper (it must be able to kill the workers) */
-        if (proc_field(p, "Name:", name, sizeof(name)) == 0 && strstr(name, "ipcscope-guard"))
-            continue;
-        out[count++] = p;
+    pid_t kids[64];
+    int count = 0, nk = ts_children(pid, kids, 64);
+    for (int i = 0; i < nk && count < n; i++) {
+        struct ts_stat st;
+        if (ts_stat(kids[i], &st) == 0 && strcmp(st.comm, "ipcscope-guard") != 0)
+            out[count++] = kids[i];
     }
-    if (d)
-        closedir(d);
     return count;
 }
 
@@ -80,9 +61,8 @@ Test(privileges, workers_run_as_the_sudo_user, .timeout = 60)
     pid_t kids[64];
     int n = 0;
     for (int waited = 0; waited < 10000 && n < 4; waited += 50) {
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
-        n = children_of(pid, kids, 64);
+        ts_sleep_ms(50);
+        n = workers_of(pid, kids, 64);
     }
     long conductor = uid_of(pid);
     long worker_uids[64];

@@ -28,38 +28,22 @@ struct scn_id {
     char id[ID_MAX];
 };
 
-/* Run a shell command, capturing stdout into a malloc'd string. */
-static char *capture_cmd(const char *cmd, int *status)
+/* argv's standard output (malloc'd; NULL when it could not run) and exit code. */
+static char *stdout_of(char *const argv[], int *status)
 {
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return NULL;
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-        len += got;
-        if (cap - len < 4096) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-        }
-    }
-    int st = pclose(p);
+    struct ts_run_opts o = {.timeout_s = 110, .stdin_null = 1, .search_path = 1};
+    struct ts_result r = ts_run(argv, &o);
+    char *out = r.out ? strdup(r.out) : NULL;
     if (status)
-        *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    if (buf)
-        buf[len] = '\0';
-    return buf;
+        *status = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : 128 + WTERMSIG(r.status);
+    ts_free_result(&r);
+    return out;
 }
 
 static struct criterion_test_params scenario_ids(void)
 {
-    char *out = capture_cmd(IPCSCOPE_BIN " list --json", NULL);
+    char *const argv[] = {IPCSCOPE_BIN, "list", "--json", NULL};
+    char *out = stdout_of(argv, NULL);
     json_t *arr = out ? json_loads(out, 0, NULL) : NULL;
     size_t n = json_array_size(arr);
     struct scn_id *ids = cr_malloc(sizeof(*ids) * (n ? n : 1));
@@ -78,10 +62,9 @@ ParameterizedTestParameters(scenarios, runs_headless_to_a_clean_end)
 
 ParameterizedTest(struct scn_id *p, scenarios, runs_headless_to_a_clean_end, .timeout = 120)
 {
-    char cmd[256];
     int status;
-    snprintf(cmd, sizeof(cmd), "%s run %s --headless --json 2>/dev/null", IPCSCOPE_BIN, p->id);
-    char *out = capture_cmd(cmd, &status);
+    char *const argv[] = {IPCSCOPE_BIN, "run", p->id, "--headless", "--json", NULL};
+    char *out = stdout_of(argv, &status);
     cr_assert_not_null(out);
     json_error_t err;
     json_t *snap = json_loads(out, 0, &err);
@@ -135,9 +118,8 @@ static char g_sock[64];
 
 static char *screen(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "tmux -L %s capture-pane -p -t s 2>/dev/null", g_sock);
-    return capture_cmd(cmd, NULL);
+    char *const argv[] = {"tmux", "-L", g_sock, "capture-pane", "-p", "-t", "s", NULL};
+    return stdout_of(argv, NULL);
 }
 
 /* The step count the header shows ("steps N" / "步数 N"), or -1. */

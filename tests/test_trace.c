@@ -7,6 +7,8 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+
+#include "support.h"
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,25 +16,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int run_cmd(const char *fmt, const char *a, const char *b)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), fmt, IPCSCOPE_BIN, a, b);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 Test(trace, perfetto_export_names_tasks_spans_and_counters, .timeout = 60)
 {
     char dir[] = "/tmp/ipcscope-test-trace-XXXXXX";
-    cr_assert_not_null(mkdtemp(dir));
+    ts_mkdtemp(dir);
     char rec[256], out[256];
     snprintf(rec, sizeof(rec), "%s/run.jsonl", dir);
     snprintf(out, sizeof(out), "%s/perfetto.json", dir);
-    cr_assert_eq(
-        run_cmd("%s run prodcons --headless --param items=300 --record %s >/dev/null%s", rec, ""),
-        0);
-    cr_assert_eq(run_cmd("%s export %s --perfetto %s 2>/dev/null", rec, out), 0);
+    cr_assert_eq(ts_sh("%s run prodcons --headless --param items=300 --record %s >/dev/null",
+                       IPCSCOPE_BIN, rec),
+                 0);
+    cr_assert_eq(ts_sh("%s export %s --perfetto %s 2>/dev/null", IPCSCOPE_BIN, rec, out), 0);
 
     json_error_t err;
     json_t *doc = json_load_file(out, 0, &err);
@@ -78,16 +72,14 @@ Test(trace, perfetto_export_names_tasks_spans_and_counters, .timeout = 60)
     cr_expect_eq(last_full, 0, "full ends at 0 (got %lld)", last_full);
     json_decref(doc);
 
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(ts_rmtree(dir), 0);
 }
 
 Test(trace, export_refuses_bad_input, .timeout = 30)
 {
-    cr_expect_eq(run_cmd("%s export %s --perfetto %s 2>/dev/null", "/nonexistent/trace.jsonl",
-                         "/tmp/ipcscope-test-never.json"),
+    cr_expect_eq(ts_sh("%s export %s --perfetto %s 2>/dev/null", IPCSCOPE_BIN,
+                       "/nonexistent/trace.jsonl", "/tmp/ipcscope-test-never.json"),
                  1, "a missing trace is a runtime failure (1)");
-    cr_expect_eq(run_cmd("%s export %s%s 2>/dev/null", "/tmp/whatever.jsonl", ""), 2,
+    cr_expect_eq(ts_sh("%s export %s 2>/dev/null", IPCSCOPE_BIN, "/tmp/whatever.jsonl"), 2,
                  "export without --perfetto is a usage error (2)");
 }
