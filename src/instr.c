@@ -407,6 +407,18 @@ static void join_worker_group(void)
         setpgid(0, atomic_load(&g_sh->worker_pgid));
 }
 
+/* The child waits until its creator has run the spawn hook (the conductor tells the kernel
+ * probes to follow it), so not even its first instructions go unseen. Bounded: 200 ms. */
+static void wait_followed(int slot)
+{
+    if (slot < 0)
+        return;
+    _Atomic uint32_t *f = &g_sh->tasks[slot].followed;
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = 200 * 1000 * 1000};
+    if (!atomic_load(f))
+        futex(f, FUTEX_WAIT, 0, &ts);
+}
+
 pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned flags)
 {
     pid_t parent = getpid();
@@ -417,12 +429,17 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
     if (pid > 0) {
         if (instr_spawn_hook)
             instr_spawn_hook(pid);
+        if (slot >= 0) {
+            atomic_store(&g_sh->tasks[slot].followed, 1);
+            futex(&g_sh->tasks[slot].followed, FUTEX_WAKE, 1, NULL);
+        }
         return pid;
     }
 
     /* the child */
     tl_slot = -1;
     tl_ring = NULL;
+    wait_followed(slot);
     if (g_sh && g_sh->guard_fd >= 0 && getppid() == g_sh->conductor_pid)
         close(g_sh->guard_fd); /* only the conductor may hold the guard's pipe open */
     if (g_sh)

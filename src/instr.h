@@ -39,6 +39,7 @@ struct instr_task {
     _Atomic uint32_t gate_obj;    /* and its object */
     _Atomic uint32_t blocked_obj; /* object id + 1 while inside a blocking call, else 0 */
     _Atomic uint32_t exited;
+    _Atomic uint32_t followed; /* the creator has done its after-fork work (spawn hook) */
 };
 
 /* An instrumented object. The real primitive lives inside it, in shared memory. */
