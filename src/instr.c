@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -442,8 +443,10 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
     wait_followed(slot);
     if (g_sh && g_sh->guard_fd >= 0 && getppid() == g_sh->conductor_pid)
         close(g_sh->guard_fd); /* only the conductor may hold the guard's pipe open */
-    if (g_sh)
+    if (g_sh) {
         join_worker_group();
+        setpriority(PRIO_PROCESS, 0, g_sh->worker_nice); /* not the conductor's boost */
+    }
     drop_privileges(); /* before the death signal: a credential change clears it */
     if (!(flags & INSTR_SPAWN_ORPHANABLE))
         arm_deathsig(parent);
@@ -468,6 +471,8 @@ static void *thread_trampoline(void *p)
 {
     struct thread_start ts = *(struct thread_start *)p;
     free(p);
+    if (g_sh && getpid() == g_sh->conductor_pid) /* nice is per thread: drop the boost */
+        setpriority(PRIO_PROCESS, (id_t)gettid(), g_sh->worker_nice);
     task_begin_in(ts.slot, ts.name, TK_THREAD);
     void *ret = ts.fn(ts.arg);
     instr_task_end((int)(intptr_t)ret);

@@ -83,6 +83,7 @@ struct instr_shared {
     _Atomic uint32_t stop;        /* scenario bodies should wind down */
     _Atomic int32_t worker_pgid;  /* process group of the workers, 0 until the first */
     uint32_t drop_uid, drop_gid;  /* when non-zero: workers run as this user (sudo) */
+    int32_t worker_nice;          /* nice value workers run at (the conductor's may be lower) */
     int32_t guard_fd;             /* the conductor's end of the guard pipe: workers close it */
     _Atomic uint32_t guard_off;   /* set by a clean stop: the guard has nothing left to kill */
     uint64_t t0;

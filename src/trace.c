@@ -33,44 +33,165 @@ FILE *trace_create(const char *path, const char *scenario, json_t *params, char 
     return f;
 }
 
+/* ---- writing ----
+ * A recorded run writes hundreds of thousands of lines, so events are formatted straight
+ * into a line buffer (a jansson object per line cost several microseconds each and made the
+ * conductor fall behind busy workers). The output is the compact JSON jansson would print,
+ * in the same key order; replay reads it back with jansson. */
+
+enum { NAME_MAX_BYTES = 64 }; /* task and object names are shorter (INSTR_NAME_MAX) */
+
+struct line {
+    char buf[2048]; /* longest line: four 64-byte strings escaped 6x, plus numbers */
+    size_t n;
+};
+
+static void put_raw(struct line *l, const char *s, size_t n)
+{
+    if (n > sizeof(l->buf) - l->n)
+        n = sizeof(l->buf) - l->n;
+    memcpy(l->buf + l->n, s, n);
+    l->n += n;
+}
+
+static void put_int(struct line *l, long long v)
+{
+    char tmp[24], *p = tmp + sizeof(tmp);
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
+    put_raw(l, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 when invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t len = s[0] < 0x80             ? 1
+                 : (s[0] & 0xe0) == 0xc0 ? 2
+                 : (s[0] & 0xf0) == 0xe0 ? 3
+                 : (s[0] & 0xf8) == 0xf0 ? 4
+                                         : 0;
+    if (!len || len > n || (len == 2 && s[0] < 0xc2) || (len == 4 && s[0] > 0xf4))
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((len == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (len == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
+        (len == 4 && s[0] == 0xf0 && s[1] < 0x90) || (len == 4 && s[0] == 0xf4 && s[1] >= 0x90))
+        return 0; /* overlong, surrogate, beyond U+10FFFF */
+    return len;
+}
+
+/* A JSON string of at most max bytes of s: escaped, and any byte that is not valid UTF-8
+ * (a name cut mid-character, say) written as U+FFFD so the line stays valid JSON. */
+static void put_str(struct line *l, const char *s, size_t max)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = strnlen(s, max);
+    put_raw(l, "\"", 1);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = u[i];
+        size_t len = utf8_len(u + i, n - i);
+        if (!len) {
+            put_raw(l, "\\ufffd", 6);
+            i++;
+        } else if (len > 1) {
+            put_raw(l, s + i, len);
+            i += len;
+        } else {
+            i++;
+            if (c == '"' || c == '\\') {
+                char esc[2] = {'\\', (char)c};
+                put_raw(l, esc, 2);
+            } else if (c == '\n') {
+                put_raw(l, "\\n", 2);
+            } else if (c == '\t') {
+                put_raw(l, "\\t", 2);
+            } else if (c == '\r') {
+                put_raw(l, "\\r", 2);
+            } else if (c < 0x20 || c == 0x7f) {
+                char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                put_raw(l, esc, 6);
+            } else {
+                put_raw(l, (const char *)&c, 1);
+            }
+        }
+    }
+    put_raw(l, "\"", 1);
+}
+
+static const char *or_unknown(const char *s)
+{
+    return s ? s : "?";
+}
+
+#define PUT_KEY(l, k)                                                                              \
+    put_raw(l,                                                                                     \
+            ","                                                                                    \
+            "\"" k "\":",                                                                          \
+            sizeof(k) + 3)
+
 void trace_write_event(FILE *f, const struct ev *e, uint64_t t0, const char *task_name,
                        const char *obj_name)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "t", json_integer((json_int_t)(e->t >= t0 ? e->t - t0 : 0)));
-    json_object_set_new(o, "pid", json_integer(e->pid));
-    json_object_set_new(o, "tid", json_integer(e->tid));
-    json_object_set_new(o, "task", json_string(task_name ? task_name : ""));
-    if (e->task != EV_NO_TASK)
-        json_object_set_new(o, "slot", json_integer(e->task));
-    json_object_set_new(o, "ev", json_string(ev_kind_name(e->kind)));
-    json_object_set_new(o, "src", json_string(ev_src_name(e->src)));
+    struct line l = {.n = 0};
+    put_raw(&l, "{\"t\":", 5);
+    put_int(&l, (long long)(e->t >= t0 ? e->t - t0 : 0));
+    PUT_KEY(&l, "pid");
+    put_int(&l, e->pid);
+    PUT_KEY(&l, "tid");
+    put_int(&l, e->tid);
+    PUT_KEY(&l, "task");
+    put_str(&l, task_name ? task_name : "", NAME_MAX_BYTES);
+    if (e->task != EV_NO_TASK) {
+        PUT_KEY(&l, "slot");
+        put_int(&l, e->task);
+    }
+    PUT_KEY(&l, "ev");
+    put_str(&l, or_unknown(ev_kind_name(e->kind)), NAME_MAX_BYTES);
+    PUT_KEY(&l, "src");
+    put_str(&l, or_unknown(ev_src_name(e->src)), NAME_MAX_BYTES);
     if (e->obj != EV_NO_OBJ) {
-        json_object_set_new(o, "obj", json_string(obj_name ? obj_name : ""));
-        json_object_set_new(o, "obj_id", json_integer(e->obj));
-        json_object_set_new(o, "seq", json_integer(e->seq));
+        PUT_KEY(&l, "obj");
+        put_str(&l, obj_name ? obj_name : "", NAME_MAX_BYTES);
+        PUT_KEY(&l, "obj_id");
+        put_int(&l, e->obj);
+        PUT_KEY(&l, "seq");
+        put_int(&l, (long long)e->seq);
     }
     if (e->flags & EVF_TEXT) {
-        json_object_set_new(o, "text",
-                            json_stringn_nocheck(e->text, strnlen(e->text, EV_TEXT_MAX)));
+        PUT_KEY(&l, "text");
+        put_str(&l, e->text, EV_TEXT_MAX);
     } else {
-        json_object_set_new(o, "val", json_integer(e->val));
-        json_object_set_new(o, "item", json_integer(e->item));
-        json_object_set_new(o, "aux", json_integer(e->aux));
-        if (e->extra)
-            json_object_set_new(o, "extra", json_integer(e->extra));
+        PUT_KEY(&l, "val");
+        put_int(&l, e->val);
+        PUT_KEY(&l, "item");
+        put_int(&l, e->item);
+        PUT_KEY(&l, "aux");
+        put_int(&l, e->aux);
+        if (e->extra) {
+            PUT_KEY(&l, "extra");
+            put_int(&l, e->extra);
+        }
     }
     if (e->kind == EV_OBJ_CREATE) {
         const char *kn = obj_kind_name((unsigned)e->aux);
-        json_object_set_new(o, "kind", json_string(kn ? kn : "?"));
-        json_object_set_new(o, "capacity", json_integer(e->item));
+        PUT_KEY(&l, "kind");
+        put_str(&l, or_unknown(kn), NAME_MAX_BYTES);
+        PUT_KEY(&l, "capacity");
+        put_int(&l, e->item);
     } else if (e->kind == EV_TASK_START) {
-        json_object_set_new(o, "kind", json_string(e->item == TK_THREAD ? "thread" : "process"));
-        json_object_set_new(o, "ppid", json_integer(e->aux));
+        PUT_KEY(&l, "kind");
+        put_str(&l, e->item == TK_THREAD ? "thread" : "process", NAME_MAX_BYTES);
+        PUT_KEY(&l, "ppid");
+        put_int(&l, e->aux);
     }
-    json_dumpf(o, f, JSON_COMPACT);
-    fputc('\n', f);
-    json_decref(o);
+    put_raw(&l, "}\n", 2);
+    fwrite(l.buf, 1, l.n, f);
 }
 
 void trace_finish(FILE *f, json_t *trailer)

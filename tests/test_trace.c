@@ -4,11 +4,17 @@
  * A prodcons trace converts into Chrome/Perfetto trace events: a name for every task, its
  * state intervals (never negative), and the semaphores' values as counters that stay within
  * their bounds and end where the run ended. Bad input is refused with the usual exit codes.
+ * The writer keeps every line valid JSON whatever the names hold (quotes, control bytes, a
+ * UTF-8 character cut in half), and replay reads back what it wrote.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include "event.h"
+#include "instr.h"
+#include "model.h"
 #include "support.h"
+#include "trace.h"
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,4 +88,100 @@ Test(trace, export_refuses_bad_input, .timeout = 30)
                  1, "a missing trace is a runtime failure (1)");
     cr_expect_eq(ts_sh("%s export %s 2>/dev/null", IPCSCOPE_BIN, "/tmp/whatever.jsonl"), 2,
                  "export without --perfetto is a usage error (2)");
+}
+
+/* Write the events of one task and one semaphore whose names hold what JSON must escape,
+ * read every line back as JSON, then replay the file into a model. */
+Test(trace, writer_escapes_names_and_replay_reads_them_back, .timeout = 30)
+{
+    char path[] = "/tmp/ipcscope-test-writerXXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    char err[256];
+    FILE *f = trace_create(path, "prodcons", NULL, err, sizeof(err));
+    cr_assert_not_null(f, "%s", err);
+
+    /* "世" is e4 b8 96: the name ends after its first two bytes, as a cut name would */
+    const char task[] = "a\"b\\c\td\x01\xe4\xb8";
+    const char obj[] = "\xe4\xb8\x96\xff";
+    struct ev start = {.t = 1000,
+                       .kind = EV_TASK_START,
+                       .src = EV_SRC_INSTR,
+                       .task = 1,
+                       .pid = 42,
+                       .tid = 42,
+                       .obj = EV_NO_OBJ,
+                       .item = TK_PROCESS,
+                       .aux = 1};
+    struct ev create = {.t = 2000,
+                        .kind = EV_OBJ_CREATE,
+                        .src = EV_SRC_INSTR,
+                        .task = 1,
+                        .pid = 42,
+                        .tid = 42,
+                        .obj = 0,
+                        .seq = 0,
+                        .val = 3,
+                        .item = 3,
+                        .aux = OK_SEMAPHORE};
+    struct ev post = create;
+    post.t = 3000, post.kind = EV_SEM_POST, post.seq = 1, post.val = -123456789012LL;
+    post.item = 0, post.aux = 0;
+    struct ev note = {.t = 4000,
+                      .kind = EV_NOTE,
+                      .src = EV_SRC_INSTR,
+                      .task = 1,
+                      .pid = 42,
+                      .tid = 42,
+                      .obj = EV_NO_OBJ,
+                      .flags = EVF_TEXT};
+    memcpy(note.text, "\"quoted\"\n\xe4\xb8\x96 full text fills 32!", EV_TEXT_MAX);
+    trace_write_event(f, &start, 0, task, NULL);
+    trace_write_event(f, &create, 0, task, obj);
+    trace_write_event(f, &post, 0, task, obj);
+    trace_write_event(f, &note, 0, task, NULL);
+    trace_finish(f, json_pack("{s:i}", "dropped", 0));
+
+    FILE *in = fopen(path, "r");
+    cr_assert_not_null(in);
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0;
+    while (getline(&line, &cap, in) >= 0) {
+        lineno++;
+        json_error_t jerr;
+        json_t *o = json_loads(line, 0, &jerr);
+        cr_assert_not_null(o, "line %d is not JSON (%s): %s", lineno, jerr.text, line);
+        if (lineno >= 2 && lineno <= 5)
+            cr_expect_str_eq(json_string_value(json_object_get(o, "task")),
+                             "a\"b\\c\td\x01\xef\xbf\xbd\xef\xbf\xbd",
+                             "line %d: cut bytes become U+FFFD", lineno);
+        if (lineno == 3 || lineno == 4)
+            cr_expect_str_eq(json_string_value(json_object_get(o, "obj")),
+                             "\xe4\xb8\x96\xef\xbf\xbd");
+        if (lineno == 4)
+            cr_expect_eq(json_integer_value(json_object_get(o, "val")), -123456789012LL);
+        if (lineno == 5)
+            cr_expect_str_eq(json_string_value(json_object_get(o, "text")),
+                             "\"quoted\"\n\xe4\xb8\x96 full text fills 32!");
+        json_decref(o);
+    }
+    free(line);
+    fclose(in);
+    cr_expect_eq(lineno, 6, "header, four events, trailer");
+
+    struct model m;
+    cr_assert_eq(model_init(&m, 64, 64), 0);
+    json_t *hdr = NULL, *trl = NULL;
+    cr_assert_eq(trace_replay(path, &m, &hdr, &trl, err, sizeof(err)), 0, "%s", err);
+    struct model_obj *o = model_obj(&m, 0);
+    cr_assert_not_null(o);
+    cr_expect_eq(o->value, -123456789012LL);
+    cr_expect_eq(o->capacity, 3);
+    cr_expect_eq(m.total, 4);
+    json_decref(hdr);
+    json_decref(trl);
+    model_free(&m);
+    unlink(path);
 }

@@ -78,7 +78,7 @@ wait
 report "ipcscope watching $NTH threads, 10 fps" "$(cat "$OUT/busy")"
 report "htop -d 1 watching the same threads" "$(cat "$OUT/htop")"
 awk -v a="$(cat "$OUT/busy")" -v b="$(cat "$OUT/htop")" \
-    'BEGIN { printf "%-36s %7.2fx (target <= 0.25x)\n", "ratio ipcscope / htop", b > 0 ? a / b : 0 }'
+    'BEGIN { printf "%-36s %7.2fx (target <= 0.25x)\n", "ratio ipcscope / htop", (b > 0 ? a / b : 0) }'
 tm kill-session -t busy
 tm kill-session -t htop
 
