@@ -33,6 +33,7 @@ void model_free(struct model *m)
     free(m->tasks);
     free(m->objs);
     free(m->slot_map);
+    free(m->tid_cache);
     free(m->hist);
     free(m->spans);
     memset(m, 0, sizeof(*m));
@@ -50,8 +51,40 @@ uint32_t model_task_by_slot(const struct model *m, uint32_t slot)
     return m->slot_map[slot];
 }
 
+static size_t tid_hash(const struct model *m, int32_t tid)
+{
+    return ((uint32_t)tid * 2654435761u) & (m->tid_cache_cap - 1);
+}
+
+/* Remember that tid belongs to task idx. The cache grows with the task table; a collision
+ * just replaces the older entry (a lookup that misses scans the table). */
+static void cache_tid(struct model *m, int32_t tid, uint32_t idx)
+{
+    if (m->tid_cache_cap < 2 * m->ntasks) {
+        size_t cap = m->tid_cache_cap ? m->tid_cache_cap : 256;
+        while (cap < 2 * m->ntasks)
+            cap *= 2;
+        uint32_t *c = calloc(cap, sizeof(*c));
+        if (!c)
+            return;
+        free(m->tid_cache);
+        m->tid_cache = c;
+        m->tid_cache_cap = cap;
+        for (size_t i = 0; i < m->ntasks; i++)
+            if (m->tasks[i].state != TS_REAPED)
+                m->tid_cache[tid_hash(m, m->tasks[i].tid)] = (uint32_t)i + 1;
+    }
+    m->tid_cache[tid_hash(m, tid)] = idx + 1;
+}
+
 uint32_t model_task_by_tid(const struct model *m, int32_t tid)
 {
+    /* a live task holds a tid alone: the cached one is the answer when it is live */
+    if (m->tid_cache_cap) {
+        uint32_t c = m->tid_cache[tid_hash(m, tid)];
+        if (c && c <= m->ntasks && m->tasks[c - 1].tid == tid && m->tasks[c - 1].state != TS_REAPED)
+            return c - 1;
+    }
     uint32_t found = MODEL_NO_TASK;
     for (size_t i = 0; i < m->ntasks; i++) {
         if (m->tasks[i].tid != tid)
@@ -60,6 +93,8 @@ uint32_t model_task_by_tid(const struct model *m, int32_t tid)
         if (m->tasks[i].state != TS_REAPED)
             break; /* prefer the live owner of a reused tid */
     }
+    if (found != MODEL_NO_TASK && m->tasks[found].state != TS_REAPED && m->tid_cache_cap)
+        m->tid_cache[tid_hash(m, tid)] = found + 1;
     return found;
 }
 
@@ -156,6 +191,7 @@ static uint32_t new_task(struct model *m, int32_t pid, int32_t tid, uint64_t now
     t->t_state = now;
     snprintf(t->name, sizeof(t->name), "%d", (int)tid);
     push_span(m, idx, TS_NEW, now);
+    cache_tid(m, tid, idx);
     return idx;
 }
 
@@ -305,6 +341,7 @@ static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, 
             snprintf(t->name, sizeof(t->name), "%s", name);
         t->pid = e->pid;
         t->tid = e->tid;
+        cache_tid(m, e->tid, idx);
         t->kind = (uint8_t)e->item;
         t->ppid = (int32_t)e->aux;
         if (!t->orig_ppid)

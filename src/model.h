@@ -69,6 +69,8 @@ struct model {
     size_t nobjs, objs_cap;
     uint32_t *slot_map; /* instr slot -> task index */
     size_t slot_map_cap;
+    uint32_t *tid_cache;  /* hash of tid -> task index + 1 (0: none); a hint, checked on use */
+    size_t tid_cache_cap; /* a power of two */
 
     struct ev *hist; /* last hist_cap events, oldest first from hist_head */
     size_t hist_cap, hist_len, hist_head;

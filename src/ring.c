@@ -36,6 +36,8 @@ size_t ring_pop(struct ring *r, struct ev *out, size_t max)
     size_t n = (size_t)(head - tail);
     if (n > max)
         n = max;
+    if (!n)
+        return 0; /* leave tail's cache line alone: the producer reads it */
     for (size_t i = 0; i < n; i++)
         out[i] = r->recs[(tail + i) & r->mask];
     atomic_store_explicit(&r->tail, tail + n, memory_order_release);

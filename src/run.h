@@ -41,7 +41,8 @@ struct run {
     struct model model;
     struct loop *loop;
     int poll_timer, proc_timer, pace_timer;
-    unsigned quiet_polls; /* polls in a row that found nothing */
+    unsigned quiet_polls;  /* polls in a row that found nothing */
+    uint64_t poll_fast_ns; /* the poll period while events flow (grows with the tasks) */
 
     enum run_mode mode;
     unsigned delay_ms;

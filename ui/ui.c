@@ -673,7 +673,8 @@ static void before_sleep(struct loop *lp, void *arg)
         return;
     uint64_t now = loop_now_ns(), since = now - u->last_frame_ns;
     int live = u->r && !u->r->stopped;
-    int changed = u->dirty || signature(u) != u->sig;
+    /* a change already waits for its frame: no need to hash the screen again */
+    int changed = u->dirty || u->pending_since_ns || signature(u) != u->sig;
     if (changed) {
         if (!u->pending_since_ns)
             u->pending_since_ns = now; /* the first change not yet on screen */

@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define EXEC_MAX_TASKS 127 /* with the conductor: 128 slots of 16384 records */
+#define EXEC_MAX_TASKS 127 /* with the conductor: 128 slots */
 #define TAIL_LINES 10
 #define TAIL_BYTES 4096
 

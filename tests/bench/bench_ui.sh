@@ -54,6 +54,10 @@ session() {
         "env LANG=C.UTF-8 TERM=tmux-256color $* ; sleep 600"
 }
 
+# a session that outlives the measured ones: killing the last session stops the server, and
+# a new session started at that moment fails ("server exited unexpectedly")
+tm -f /dev/null new-session -d -s keep -x 80 -y 24 "sleep 3600"
+
 echo "ipcscope UI benchmark: $SECS s per measurement, $(nproc) CPUs, $(uname -r)"
 
 # 1. idle
