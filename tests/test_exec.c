@@ -440,3 +440,71 @@ Test(exec, named_semaphore_is_one_object_in_both_processes, .timeout = 60)
     json_decref(evs);
     json_decref(snap);
 }
+
+/* The instr task_reaped of the task named name: its exit code, and who reaped it (aux). */
+static int reaped_as(json_t *evs, const char *name, long long *code, long long *by)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(evs, i, e)
+    {
+        if (strcmp(ts_str(e, "ev"), "task_reaped") == 0 && strcmp(ts_str(e, "src"), "instr") == 0 &&
+            strcmp(ts_str(e, "task"), name) == 0) {
+            *code = ts_int(e, "val");
+            *by = ts_int(e, "aux");
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The give-up of a wait by task on obj with error err (an unblock event), then the take. */
+static void expect_gave_up_then_took(json_t *evs, const char *obj, const char *took)
+{
+    size_t n;
+    json_t **ops = object_events(evs, obj, &n);
+    size_t gave_up = n, taken = n;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ts_str(ops[i], "task"), "timeouts") != 0)
+            continue;
+        if (gave_up == n && strcmp(ts_str(ops[i], "ev"), "unblock") == 0)
+            gave_up = i;
+        else if (gave_up < n && taken == n && strcmp(ts_str(ops[i], "ev"), took) == 0)
+            taken = i;
+    }
+    cr_assert_lt(gave_up, n, "%s: main never gave up waiting", obj);
+    cr_expect_eq(ts_int(ops[gave_up], "aux"), ETIMEDOUT, "%s: gave up with %lld, not ETIMEDOUT",
+                 obj, ts_int(ops[gave_up], "aux"));
+    cr_expect_lt(taken, n, "%s: main never took it after the timeout", obj);
+    free(ops);
+}
+
+Test(exec, timed_waits_give_up_and_every_wait_call_reaps, .timeout = 60)
+{
+    json_t *snap = exec_example("timeouts");
+    cr_expect(tail_has(snap, "timedlock 50 ms: timed out"));
+    cr_expect(tail_has(snap, "clockwait 2 s: got one"));
+    json_t *evs = load_trace();
+
+    /* pthread_mutex_timedlock and sem_clockwait: blocked, timed out, then taken */
+    expect_gave_up_then_took(evs, "door", "mutex_acquired");
+    expect_gave_up_then_took(evs, "ticket", "sem_acquired");
+    cr_expect_eq(check_mutex(evs, "door"), 2, "the helper, then main");
+    cr_expect_eq(recompute_semaphore(evs, "ticket"), 0);
+    cr_expect_eq(check_mutex(evs, "nest"), 1, "a recursive mutex locked twice is taken once");
+
+    /* wait4, waitid and wait3 each reaped their child, with its status */
+    json_t *main_task = ts_find_named(json_object_get(snap, "tasks"), "timeouts");
+    cr_assert(main_task);
+    const char *names[] = {"timeouts-child1", "timeouts-child2", "timeouts-child3"};
+    long long codes[] = {3, 4, 128 + SIGTERM};
+    for (int k = 0; k < 3; k++) {
+        long long code = -1, by = -1;
+        cr_assert(reaped_as(evs, names[k], &code, &by), "%s: no instr task_reaped", names[k]);
+        cr_expect_eq(code, codes[k], "%s exit %lld", names[k], code);
+        cr_expect_eq(by, ts_int(main_task, "pid"), "%s reaped by %lld", names[k], by);
+    }
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}

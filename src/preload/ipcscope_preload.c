@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -51,11 +52,14 @@ static sem_t *(*real_sem_open)(const char *, int, ...);
 static int (*real_sem_wait)(sem_t *);
 static int (*real_sem_trywait)(sem_t *);
 static int (*real_sem_timedwait)(sem_t *, const struct timespec *);
+static int (*real_sem_clockwait)(sem_t *, clockid_t, const struct timespec *);
 static int (*real_sem_post)(sem_t *);
 static int (*real_pthread_mutex_init)(pthread_mutex_t *, const pthread_mutexattr_t *);
 static int (*real_pthread_mutex_destroy)(pthread_mutex_t *);
 static int (*real_pthread_mutex_lock)(pthread_mutex_t *);
 static int (*real_pthread_mutex_trylock)(pthread_mutex_t *);
+static int (*real_pthread_mutex_timedlock)(pthread_mutex_t *, const struct timespec *);
+static int (*real_pthread_mutex_clocklock)(pthread_mutex_t *, clockid_t, const struct timespec *);
 static int (*real_pthread_mutex_unlock)(pthread_mutex_t *);
 static int (*real_pthread_cond_wait)(pthread_cond_t *, pthread_mutex_t *);
 static int (*real_pthread_cond_timedwait)(pthread_cond_t *, pthread_mutex_t *,
@@ -66,6 +70,8 @@ static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)
 static void (*real_pthread_exit)(void *);
 static pid_t (*real_fork)(void);
 static pid_t (*real_waitpid)(pid_t, int *, int);
+static pid_t (*real_wait4)(pid_t, int *, int, struct rusage *);
+static int (*real_waitid)(idtype_t, id_t, siginfo_t *, int);
 static int (*real_kill)(pid_t, int);
 static void (*real_exit)(int);
 static void (*real__exit)(int);
@@ -646,6 +652,18 @@ EXPORT int sem_timedwait(sem_t *s, const struct timespec *abstime)
     return sem_after_block(o, REAL(sem_timedwait)(s, abstime));
 }
 
+EXPORT int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *abstime)
+{
+    struct instr_obj *o = active() ? sem_obj(s) : NULL;
+    if (!o)
+        return REAL(sem_clockwait)(s, clock, abstime);
+    gate(EV_SEM_WAIT, o->id);
+    if (sem_take_locked(o, s))
+        return 0;
+    mark_blocked(o);
+    return sem_after_block(o, REAL(sem_clockwait)(s, clock, abstime));
+}
+
 EXPORT int sem_trywait(sem_t *s)
 {
     struct instr_obj *o = active() ? sem_obj(s) : NULL;
@@ -719,26 +737,56 @@ EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
     return REAL(pthread_mutex_destroy)(m);
 }
 
-EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+/* A lock that may block: try first, so a free mutex is taken without a blocked state; else
+ * block in lock_fn (lock, timedlock or clocklock), which may give up (ETIMEDOUT). */
+static int mutex_lock_common(pthread_mutex_t *m, struct instr_obj *o, clockid_t clock,
+                             const struct timespec *abstime, int timed)
 {
-    struct instr_obj *o = active() ? mutex_obj(m, 0) : NULL;
-    if (!o)
-        return REAL(pthread_mutex_lock)(m);
     gate(EV_MUTEX_WAIT, o->id);
     int rc = REAL(pthread_mutex_trylock)(m);
     if (rc == EBUSY) {
         op(o, EV_MUTEX_WAIT, 1, 0, 1);
         mark_blocked(o);
-        rc = REAL(pthread_mutex_lock)(m);
+        if (timed == 2)
+            rc = REAL(pthread_mutex_clocklock)(m, clock, abstime);
+        else if (timed)
+            rc = REAL(pthread_mutex_timedlock)(m, abstime);
+        else
+            rc = REAL(pthread_mutex_lock)(m);
         mark_blocked(NULL);
         if (rc && rc != EOWNERDEAD)
-            op(o, EV_UNBLOCK, 1, 0, rc); /* EDEADLK and friends: not taken */
+            op(o, EV_UNBLOCK, 1, 0, rc); /* ETIMEDOUT, EDEADLK and friends: not taken */
     } else if (rc == 0 || rc == EOWNERDEAD) {
         op(o, EV_MUTEX_WAIT, 0, 0, 0);
     }
     if (rc == 0 || rc == EOWNERDEAD)
         mutex_acquired(o, rc);
     return rc;
+}
+
+EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+    struct instr_obj *o = active() ? mutex_obj(m, 0) : NULL;
+    if (!o)
+        return REAL(pthread_mutex_lock)(m);
+    return mutex_lock_common(m, o, CLOCK_REALTIME, NULL, 0);
+}
+
+EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
+{
+    struct instr_obj *o = active() ? mutex_obj(m, 0) : NULL;
+    if (!o)
+        return REAL(pthread_mutex_timedlock)(m, abstime);
+    return mutex_lock_common(m, o, CLOCK_REALTIME, abstime, 1);
+}
+
+EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
+                                   const struct timespec *abstime)
+{
+    struct instr_obj *o = active() ? mutex_obj(m, 0) : NULL;
+    if (!o)
+        return REAL(pthread_mutex_clocklock)(m, clock, abstime);
+    return mutex_lock_common(m, o, clock, abstime, 2);
 }
 
 EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
@@ -1009,6 +1057,39 @@ EXPORT pid_t waitpid(pid_t pid, int *wstatus, int options)
 EXPORT pid_t wait(int *wstatus)
 {
     return waitpid(-1, wstatus, 0);
+}
+
+EXPORT pid_t wait4(pid_t pid, int *wstatus, int options, struct rusage *ru)
+{
+    int st = 0;
+    pid_t r = REAL(wait4)(pid, &st, options, ru);
+    if (r > 0 && active())
+        reaped(r, st);
+    if (r > 0 && wstatus)
+        *wstatus = st;
+    return r;
+}
+
+EXPORT pid_t wait3(int *wstatus, int options, struct rusage *ru)
+{
+    return wait4(-1, wstatus, options, ru);
+}
+
+/* waitid reaps unless WNOWAIT; its answer is a siginfo, turned back into a wait status. */
+EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    int rc = REAL(waitid)(idtype, id, &si, options);
+    if (rc == 0 && si.si_pid > 0 && active() && !(options & WNOWAIT)) {
+        if (si.si_code == CLD_EXITED)
+            reaped(si.si_pid, W_EXITCODE(si.si_status, 0));
+        else if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
+            reaped(si.si_pid, W_EXITCODE(0, si.si_status));
+    }
+    if (info)
+        *info = si;
+    return rc;
 }
 
 EXPORT int kill(pid_t pid, int sig)
