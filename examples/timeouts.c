@@ -7,9 +7,11 @@
  * sem_clockwait: 50 ms with no ticket (ETIMEDOUT), then until the helper posts one.
  * A recursive mutex `nest` taken twice by main counts as held once, until the second unlock.
  * Last, three children exit with 3, 4 and by SIGTERM (once it says through a pipe that it
- * runs), and main reaps them with wait4, waitid and wait3. Under ipcscope: main blocked on each
- * object and unblocked by the timeout, then acquiring it; three children reaped, each with its
- * status. cc -pthread -o timeouts timeouts.c && ipcscope exec -- ./timeouts
+ * runs), and main reaps them with wait4, waitid and wait3.
+ *
+ * Under ipcscope: main blocked on each object and unblocked by the timeout, then taking
+ * it; three children reaped, each with its status.
+ *     cc -pthread -o timeouts timeouts.c && ipcscope exec -- ./timeouts
  */
 #define _GNU_SOURCE
 #include <errno.h>
