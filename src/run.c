@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #define POLL_NS (2 * 1000 * 1000ull)        /* while events flow */
-#define POLL_MAX_NS (10 * 1000 * 1000ull)   /* ... at most, however many tasks there are */
+#define POLL_MAX_NS (20 * 1000 * 1000ull)   /* ... at most, however many tasks there are */
 #define POLL_IDLE_NS (100 * 1000 * 1000ull) /* when nothing happened for a while */
 #define IDLE_AFTER 25                       /* quiet polls before slowing down */
 #define PROC_NS (100 * 1000 * 1000ull)      /* /proc sampling while events flow */
@@ -768,14 +768,14 @@ static void proc_timer_cb(struct loop *lp, int id, void *arg)
     sample_sockets(r);
 }
 
-/* The poll period while events flow: 2 ms, plus 5 us per task beyond the first hundred
- * (at most 10 ms), since each poll looks at every task's ring and a thousand rings a page
- * apart cost a thousand cache and TLB misses. Even 10 ms is a tenth of what a ring of
- * 1024 records takes to fill at 100k events a second. */
+/* The poll period while events flow: 2 ms, plus 20 us per task beyond the first hundred
+ * (at most 20 ms), since each poll looks at every task's ring and a thousand rings a page
+ * apart cost a thousand cache and TLB misses. A thousand tasks get rings of 8192 records:
+ * 20 ms of a worker writing 400k records a second. */
 static uint64_t fast_poll_ns(const struct run *r)
 {
     uint32_t n = atomic_load(&r->sh->ntasks);
-    uint64_t ns = POLL_NS + (n > 100 ? (uint64_t)(n - 100) * 5000 : 0);
+    uint64_t ns = POLL_NS + (n > 100 ? (uint64_t)(n - 100) * 20000 : 0);
     return ns < POLL_MAX_NS ? ns : POLL_MAX_NS;
 }
 
