@@ -10,6 +10,7 @@
 #include "headless.h"
 #include "loop.h"
 #include "model.h"
+#include "replay.h"
 #include "run.h"
 #include "scenario.h"
 #include "snapshot.h"
@@ -55,7 +56,9 @@ static const char usage_text[] =
     "      --lang en|zh        narration language (default: from the locale)\n"
     "      --theme NAME        dark, light, high-contrast, monochrome, colorblind\n"
     "      --no-bpf            do not load the eBPF probes\n"
-    "  ipcscope replay FILE [--headless] [--json]   rebuild a run's final state from a trace\n"
+    "  ipcscope replay FILE [--step] [--delay MS]   play a recorded run back in the TUI\n"
+    "                                        (Space steps, b steps back, R rewinds)\n"
+    "  ipcscope replay FILE --headless [--json]     print a recorded run's final state\n"
     "  ipcscope export FILE --perfetto OUT.json     convert a trace for ui.perfetto.dev\n"
     "  ipcscope exec [--record FILE] [--headless [--json]] [--duration S] [--no-bpf]\n"
     "                -- PROGRAM [ARGS...]     watch your own program (LD_PRELOAD)\n"
@@ -154,46 +157,56 @@ static void install_crash_handlers(void)
 
 /* ---- replay / export ---- */
 
+static int start_tui(const struct scenario *sc, struct cli *c);
+
+/* Headless: rebuild the final state and print it. In the TUI: play the trace back, after
+ * checking it whole here, so a bad file is refused before the screen changes. */
 static int cmd_replay(struct cli *c)
 {
-    struct model m;
-    json_t *hdr, *trl;
     char err[512];
-    if (model_init(&m, 8192, 1u << 16) < 0)
-        return 1;
-    if (trace_replay(c->file, &m, &hdr, &trl, err, sizeof(err)) < 0) {
+    struct replay *rp;
+    if (replay_load(&rp, c->file, err, sizeof(err)) < 0) {
         fprintf(stderr, "ipcscope: %s\n", err);
-        model_free(&m);
         return 1;
     }
-    m.dropped = trl ? (uint64_t)json_integer_value(json_object_get(trl, "dropped")) : 0;
-    uint64_t dur_ms = trl ? (uint64_t)json_integer_value(json_object_get(trl, "duration_ms"))
-                          : (m.t_last - m.t_first) / 1000000ull;
-    json_t *snap =
-        json_pack("{s:O, s:O, s:I}", "scenario", json_object_get(hdr, "scenario"), "params",
-                  json_object_get(hdr, "params"), "duration_ms", (json_int_t)dur_ms);
-    json_object_set_new(snap, "sources",
-                        trl ? json_incref(json_object_get(trl, "sources"))
-                            : json_pack("{s:b}", "instr", 1));
-    snapshot_fill(snap, &m, m.t_last);
-    if (trl)
-        json_object_set(snap, "leaks", json_object_get(trl, "leaks"));
-    json_object_set_new(snap, "complete_trace", json_boolean(trl != NULL));
+    const char *id = json_string_value(json_object_get(rp->header, "scenario"));
+    const struct scenario *sc = scenario_find(id);
+    if (!c->opts.headless) {
+        int rc = 1;
+        if (!sc)
+            fprintf(stderr,
+                    "ipcscope: %s was recorded from scenario '%s', which this ipcscope does not "
+                    "have; 'ipcscope replay %s --headless' still shows its final state\n",
+                    c->file, id, c->file);
+        else if (c->json)
+            rc = usage_error("--json needs --headless");
+        else {
+            c->opts.replay = c->file;
+            if (!c->delay_given)
+                c->opts.delay_ms = 150; /* as `run` in the TUI; + up to the recorded pace */
+            rc = start_tui(sc, c);
+        }
+        replay_free(rp);
+        return rc;
+    }
+    struct model m;
+    if (model_init(&m, rp->hist_cap, rp->span_cap) < 0) {
+        replay_free(rp);
+        return 1;
+    }
+    replay_seek(rp, &m, rp->n);
+    json_t *snap = replay_snapshot(rp->header, rp->trailer, &m);
     if (c->json) {
         json_dumpf(snap, stdout, JSON_INDENT(2));
         putchar('\n');
     } else {
-        if (!c->opts.headless)
-            fprintf(stderr, "ipcscope: replay in the TUI is not available yet; showing the "
-                            "replayed final state\n");
         headless_print_summary(snap);
     }
-    if (!trl)
+    if (!rp->trailer)
         fprintf(stderr, "ipcscope: warning: %s has no end line (the run was cut short)\n", c->file);
     json_decref(snap);
-    json_decref(hdr);
-    json_decref(trl);
     model_free(&m);
+    replay_free(rp);
     return 0;
 }
 
@@ -390,9 +403,10 @@ static int start_tui(const struct scenario *sc, struct cli *c)
     return 1;
 #else
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-        fputs("ipcscope: the TUI needs a terminal; use 'ipcscope run ID --headless' to run "
-              "without one\n",
-              stderr);
+        fprintf(stderr,
+                "ipcscope: the TUI needs a terminal; use 'ipcscope %s --headless' to %s without "
+                "one\n",
+                c->opts.replay ? "replay FILE" : "run ID", c->opts.replay ? "replay" : "run");
         return EXIT_USAGE;
     }
     return ui_main(sc, sc ? c->params : NULL, &c->opts, c->theme);
@@ -435,7 +449,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(c.cmd, "replay") == 0) {
         if (!c.file)
-            return usage_error("replay needs a trace file: ipcscope replay FILE --headless --json");
+            return usage_error(
+                "replay needs a trace file: ipcscope replay FILE [--headless --json]");
         return cmd_replay(&c);
     }
     if (strcmp(c.cmd, "export") == 0) {

@@ -11,6 +11,8 @@
 #define _GNU_SOURCE
 #include "run.h"
 
+#include "replay.h"
+
 #include "snapshot.h"
 #include "sources/bpf.h"
 #include "sources/procfs.h"
@@ -285,8 +287,12 @@ static int add_timers(struct run *r, struct loop *lp)
     return 0;
 }
 
+static int replay_start(struct run *r, struct loop *lp, char *err, size_t n);
+
 int run_start(struct run *r, struct loop *lp, char *err, size_t n)
 {
+    if (r->replay)
+        return replay_start(r, lp, err, n);
     if (r->opts.record) {
         json_t *p = params_json(r);
         r->trace = trace_create(r->opts.record, r->sc->id, p, err, n);
@@ -536,6 +542,8 @@ static void wake_slot(struct instr_task *t)
 size_t run_gate_waiters(const struct run *r, int *slots, size_t n)
 {
     size_t count = 0;
+    if (!r->sh)
+        return 0; /* a replay: nobody waits */
     uint32_t ntasks = atomic_load(&r->sh->ntasks);
     int tmp[1024];
     for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks && count < 1024; s++)
@@ -613,8 +621,19 @@ static void serve_gate(struct run *r)
     r->step_pick = -1;
 }
 
+static void replay_to(struct run *r, size_t pos);
+
 void run_step(struct run *r, int slot)
 {
+    if (r->replay) {
+        if (r->mode == RUN_RUN)
+            run_set_mode(r, RUN_STEP);
+        if (r->replay->cursor < r->replay->n) {
+            replay_to(r, replay_next_step(r->replay, r->replay->cursor));
+            r->steps++;
+        }
+        return;
+    }
     if (r->mode == RUN_RUN && r->delay_ms == 0)
         run_set_mode(r, RUN_STEP);
     r->step_pending = 1;
@@ -648,6 +667,12 @@ static void arm_pace(struct run *r)
 void run_set_mode(struct run *r, enum run_mode mode)
 {
     r->mode = mode;
+    if (r->replay) { /* playing resumes from where the view stands */
+        r->play_wall0 = loop_now_ns();
+        r->play_trace0 = r->replay_now;
+        r->step_pending = 0;
+        return;
+    }
     if (mode == RUN_RUN && r->delay_ms == 0) {
         r->step_pending = 0;
         release_all(r);
@@ -801,10 +826,16 @@ static void adapt_poll_rate(struct run *r, size_t got)
     }
 }
 
+static void replay_poll(struct run *r);
+
 void run_poll(struct run *r)
 {
     if (!r->started || r->stopped)
         return;
+    if (r->replay) {
+        replay_poll(r);
+        return;
+    }
     adapt_poll_rate(r, drain(r));
     int gone = reap(r, 0); /* drains before each reap it records */
     serve_gate(r);
@@ -827,6 +858,13 @@ int run_done(const struct run *r)
 
 int run_action(struct run *r, int key)
 {
+    if (r->replay) {
+        snprintf(r->status, sizeof(r->status),
+                 r->ctx.lang ? "回放不能执行动作：录制时按下的动作已在轨迹里。"
+                             : "A replay cannot act: actions taken while recording are in the "
+                               "trace.");
+        return -EPERM;
+    }
     for (size_t i = 0; i < r->sc->nactions; i++) {
         const struct scenario_action *a = &r->sc->actions[i];
         if (a->key != key)
@@ -926,6 +964,13 @@ static json_t *leaks_json(const struct run *r)
 
 void run_stop(struct run *r)
 {
+    if (r && r->replay && !r->stopped) {
+        if (!r->finished)
+            r->finished = 2;
+        r->stopped = 1;
+        r->t_end_ns = r->replay_now;
+        return;
+    }
     if (!r || r->stopped || !r->sh)
         return;
     if (!r->finished)
@@ -949,8 +994,9 @@ void run_stop(struct run *r)
     g_worker_pgid = 0;
     if (r->trace) {
         json_t *trl = json_pack(
-            "{s:I, s:I, s:o, s:o}", "duration_ms", (json_int_t)run_elapsed_ms(r), "dropped",
-            (json_int_t)r->model.dropped, "sources", sources_json(r), "leaks", leaks_json(r));
+            "{s:I, s:I, s:o, s:o, s:{s:b, s:s}}", "duration_ms", (json_int_t)run_elapsed_ms(r),
+            "dropped", (json_int_t)r->model.dropped, "sources", sources_json(r), "leaks",
+            leaks_json(r), "check", "ok", r->check_rc == 0, "why", r->check_why);
         trace_finish(r->trace, trl);
         r->trace = NULL;
     }
@@ -958,6 +1004,8 @@ void run_stop(struct run *r)
 
 uint64_t run_elapsed_ms(const struct run *r)
 {
+    if (r->replay)
+        return run_now_ns(r) / 1000000ull;
     if (!r->t_start_ns)
         return 0;
     uint64_t end = r->stopped ? r->t_end_ns : loop_now_ns();
@@ -966,6 +1014,8 @@ uint64_t run_elapsed_ms(const struct run *r)
 
 json_t *run_snapshot(struct run *r)
 {
+    if (r->replay)
+        return replay_snapshot(r->replay->header, r->replay->trailer, &r->model);
     uint64_t now = r->stopped ? r->t_end_ns : loop_now_ns();
     json_t *s = json_pack("{s:s, s:o, s:I, s:o}", "scenario", r->sc->id, "params", params_json(r),
                           "duration_ms", (json_int_t)run_elapsed_ms(r), "sources", sources_json(r));
@@ -987,6 +1037,12 @@ json_t *run_snapshot(struct run *r)
 int run_restart(struct run **rp, char *err, size_t n)
 {
     struct run *old = *rp;
+    if (old->replay) { /* back to the start of the trace */
+        replay_to(old, 0);
+        old->steps = 0;
+        run_set_mode(old, old->mode);
+        return 0;
+    }
     struct loop *lp = old->loop;
     const struct scenario *sc = old->sc;
     long params[SCN_MAX_PARAMS];
@@ -1029,10 +1085,162 @@ void run_close(struct run *r)
     if (r->trace)
         fclose(r->trace);
     model_free(&r->model);
+    replay_free(r->replay);
     free(r->batch);
     free(r->pend);
     instr_region_destroy(r->sh);
     free(r);
+}
+
+/* ---- replay ---- */
+
+/* The header's parameters over the scenario's defaults (unknown or bad ones are ignored:
+ * they only label the run). */
+static void replay_params(struct run *r, json_t *params)
+{
+    scenario_defaults(r->sc, r->ctx.param);
+    for (size_t i = 0; i < r->sc->nparams && i < SCN_MAX_PARAMS; i++) {
+        json_t *v = json_object_get(params, r->sc->params[i].key);
+        if (json_is_integer(v))
+            r->ctx.param[i] = (long)json_integer_value(v);
+    }
+}
+
+int run_open_replay(struct run **out, const struct run_opts *opts, char *err, size_t n)
+{
+    struct run *r = calloc(1, sizeof(*r));
+    if (!r) {
+        snprintf(err, n, "out of memory");
+        return -1;
+    }
+    r->opts = *opts;
+    r->opts.record = NULL;
+    r->poll_timer = r->proc_timer = r->pace_timer = -1;
+    r->step_pick = -1;
+    if (replay_load(&r->replay, opts->replay, err, n) < 0)
+        goto fail;
+    struct replay *rp = r->replay;
+    const char *id = json_string_value(json_object_get(rp->header, "scenario"));
+    r->sc = scenario_find(id);
+    if (!r->sc) {
+        snprintf(err, n, "%s was recorded from scenario '%s', which this ipcscope does not have",
+                 opts->replay, id);
+        goto fail;
+    }
+    r->ctx.sc = r->sc;
+    r->ctx.lang = opts->lang;
+    replay_params(r, json_object_get(rp->header, "params"));
+    for (size_t i = 0; i < rp->n; i++) /* the recorded conductor: slot 0's task */
+        if (rp->recs[i].e.kind == EV_TASK_START && rp->recs[i].e.task == 0) {
+            r->ctx.conductor = rp->recs[i].e.pid;
+            break;
+        }
+    json_t *trl = rp->trailer, *src = json_object_get(trl, "sources");
+    r->recorded_procfs = json_is_true(json_object_get(src, "procfs"));
+    r->recorded_bpf = json_is_true(json_object_get(src, "bpf"));
+    r->procfs_on = r->recorded_procfs;
+    snprintf(r->bpf_reason, sizeof(r->bpf_reason), "%s",
+             r->recorded_bpf ? "" : "off when recorded");
+    json_t *leaks = json_object_get(trl, "leaks"), *check = json_object_get(trl, "check");
+    r->leaked_procs = (int)json_integer_value(json_object_get(leaks, "processes"));
+    r->leaked_ipc = (int)json_integer_value(json_object_get(leaks, "ipc_objects"));
+    r->check_rc = check && !json_is_true(json_object_get(check, "ok")) ? -1 : 0;
+    const char *why = json_string_value(json_object_get(check, "why"));
+    snprintf(r->check_why, sizeof(r->check_why), "%s", why ? why : "");
+    r->delay_ms = opts->delay_ms;
+    r->mode = opts->step ? RUN_STEP : RUN_RUN;
+    if (model_init(&r->model, rp->hist_cap, rp->span_cap) < 0) {
+        snprintf(err, n, "out of memory");
+        goto fail;
+    }
+    r->model.dropped = (uint64_t)json_integer_value(json_object_get(trl, "dropped"));
+    if (!trl)
+        snprintf(r->status, sizeof(r->status), "%s",
+                 r->ctx.lang ? "这个轨迹没有结束行（录制被中断）：回放到它结束的地方。"
+                             : "This trace has no end line (the recording was cut short): it "
+                               "plays up to where it stops.");
+    else
+        snprintf(r->status, sizeof(r->status), "%s",
+                 r->ctx.lang ? "回放：空格前进一步，b 后退一步，r 播放/暂停，R 回到开头。"
+                             : "Replay: Space steps, b steps back, r plays / pauses, R goes "
+                               "back to the start.");
+    *out = r;
+    return 0;
+fail:
+    run_close(r);
+    return -1;
+}
+
+static int replay_start(struct run *r, struct loop *lp, char *err, size_t n)
+{
+    r->loop = lp;
+    r->poll_timer = loop_add_timer(lp, POLL_NS * 5, poll_timer_cb, r);
+    if (r->poll_timer < 0) {
+        snprintf(err, n, "cannot create timers");
+        return -1;
+    }
+    r->started = 1;
+    run_set_mode(r, r->mode);
+    return 0;
+}
+
+/* Show the first pos records. Going back also undoes the end of the run. */
+static void replay_to(struct run *r, size_t pos)
+{
+    struct replay *rp = r->replay;
+    replay_seek(rp, &r->model, pos);
+    r->replay_now = replay_time_at(rp, rp->cursor);
+    if (rp->cursor < rp->n) {
+        r->finished = r->stopped = 0;
+        r->t_end_ns = 0;
+    }
+}
+
+static void replay_poll(struct run *r)
+{
+    struct replay *rp = r->replay;
+    uint64_t now = loop_now_ns();
+    if (r->mode == RUN_RUN && r->delay_ms == 0) {
+        /* at the recorded pace */
+        uint64_t t = r->play_trace0 + (now - r->play_wall0);
+        replay_to(r, replay_upto(rp, rp->cursor, t));
+        uint64_t last = replay_time_at(rp, rp->n);
+        r->replay_now = t < last ? t : last;
+    } else if (r->mode == RUN_RUN && now - r->play_wall0 >= (uint64_t)r->delay_ms * 1000000ull) {
+        /* one action per delay, as a paced live run */
+        r->play_wall0 = now;
+        if (rp->cursor < rp->n) {
+            replay_to(r, replay_next_step(rp, rp->cursor));
+            r->steps++;
+        }
+    }
+    if (rp->cursor >= rp->n && !r->finished)
+        r->finished = 1;
+}
+
+int run_back(struct run *r)
+{
+    if (!r->replay || r->replay->cursor == 0)
+        return -1;
+    if (r->mode == RUN_RUN)
+        run_set_mode(r, RUN_STEP);
+    replay_to(r, replay_prev_step(r->replay, r->replay->cursor));
+    if (r->steps)
+        r->steps--;
+    return 0;
+}
+
+uint64_t run_now_ns(const struct run *r)
+{
+    if (r->replay)
+        return r->replay_now;
+    return r->stopped ? r->t_end_ns : loop_now_ns();
+}
+
+void run_replay_position(const struct run *r, size_t *shown, size_t *total)
+{
+    *shown = r->replay ? r->replay->cursor : 0;
+    *total = r->replay ? r->replay->n : 0;
 }
 
 void run_emergency_kill(void)

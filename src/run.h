@@ -28,10 +28,12 @@ struct run_opts {
     const char *record; /* trace file path, or NULL */
     int no_bpf;
     int lang;
-    unsigned delay_ms; /* run mode: conductor-paced delay per action (0: free running) */
+    unsigned delay_ms;  /* run mode: conductor-paced delay per action (0: free running) */
+    const char *replay; /* play this trace back instead of running workers (ipcscope replay) */
 };
 
 struct bpf_source;
+struct replay;
 
 struct run {
     const struct scenario *sc;
@@ -69,12 +71,21 @@ struct run {
     int procfs_on;
     struct bpf_source *bpf;
     char bpf_reason[128];
+    /* a replay: no workers, no region (sh is NULL); the model is the trace played so far */
+    struct replay *replay;
+    uint64_t replay_now;               /* trace time shown (ns since the recorded start) */
+    uint64_t play_wall0, play_trace0;  /* run mode: the wall clock and trace time at (re)start */
+    int recorded_procfs, recorded_bpf; /* the sources the recorded run had */
 };
 
 /* Prepare a run of sc with params (NULL: defaults). Makes the shared region; spawns nothing.
  * 0, or -1 with a message in err. */
 int run_open(struct run **out, const struct scenario *sc, const long *params,
              const struct run_opts *opts, char *err, size_t n);
+
+/* Prepare the playback of the trace at opts->replay: its scenario and parameters come from
+ * the header. 0, or -1 with a message in err (unknown scenario, the first bad line). */
+int run_open_replay(struct run **out, const struct run_opts *opts, char *err, size_t n);
 
 /* Start: open the sources, run the scenario's setup (which spawns the workers), and register
  * the run's descriptors and timers on lp. 0, or -1 with a message in err. */
@@ -91,6 +102,17 @@ int run_done(const struct run *r);
  * one action through per delay (the same path as a step). */
 void run_set_mode(struct run *r, enum run_mode mode);
 void run_set_delay(struct run *r, unsigned delay_ms);
+
+/* A replay only: go back one step (to before the last action shown). 0, or -1 (a live run,
+ * or already at the start). */
+int run_back(struct run *r);
+
+/* The time the view stands at: now for a live run, its end once stopped, the playback's
+ * position in a replay. Same clock as the model's event times. */
+uint64_t run_now_ns(const struct run *r);
+
+/* Replay position: records shown and total (0/0 for a live run). */
+void run_replay_position(const struct run *r, size_t *shown, size_t *total);
 
 /* Ask for one action. slot: the task the teacher picked, or -1 for the oldest waiter. The
  * grant happens at the next poll once the tasks have settled. */

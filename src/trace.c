@@ -279,8 +279,8 @@ static int line_to_ev(json_t *o, struct ev *e, const char **task_name, const cha
     return 0;
 }
 
-static int replay_line(const char *line, size_t lineno, struct model *m, json_t **header,
-                       json_t **trailer, char *err, size_t n)
+static int read_line(const char *line, size_t lineno, trace_event_fn fn, void *arg, json_t **header,
+                     json_t **trailer, char *err, size_t n)
 {
     json_error_t jerr;
     json_t *o = json_loads(line, 0, &jerr);
@@ -313,15 +313,15 @@ static int replay_line(const char *line, size_t lineno, struct model *m, json_t 
         snprintf(err, n, "line %zu: %s", lineno, why);
         goto cleanup;
     }
-    model_apply(m, &e, tn, on);
+    fn(&e, tn, on, arg);
     rc = 0;
 cleanup:
     json_decref(o);
     return rc;
 }
 
-int trace_replay(const char *path, struct model *m, json_t **header, json_t **trailer, char *err,
-                 size_t n)
+int trace_read(const char *path, trace_event_fn fn, void *arg, json_t **header, json_t **trailer,
+               char *err, size_t n)
 {
     *header = *trailer = NULL;
     FILE *f = fopen(path, "r");
@@ -337,7 +337,7 @@ int trace_replay(const char *path, struct model *m, json_t **header, json_t **tr
         lineno++;
         if (len <= 1 && lineno > 1)
             continue;
-        rc = replay_line(line, lineno, m, header, trailer, err, n);
+        rc = read_line(line, lineno, fn, arg, header, trailer, err, n);
     }
     if (rc == 0 && !*header) {
         snprintf(err, n, "%s is empty: an ipcscope trace starts with a header line", path);
@@ -351,6 +351,18 @@ int trace_replay(const char *path, struct model *m, json_t **header, json_t **tr
         *header = *trailer = NULL;
     }
     return rc;
+}
+
+static void apply_to_model(const struct ev *e, const char *task_name, const char *obj_name,
+                           void *arg)
+{
+    model_apply(arg, e, task_name, obj_name);
+}
+
+int trace_replay(const char *path, struct model *m, json_t **header, json_t **trailer, char *err,
+                 size_t n)
+{
+    return trace_read(path, apply_to_model, m, header, trailer, err, n);
 }
 
 /* ---- export ---- */

@@ -35,6 +35,13 @@ void trace_finish(FILE *f, json_t *trailer);
 int trace_replay(const char *path, struct model *m, json_t **header, json_t **trailer, char *err,
                  size_t n);
 
+/* Read a trace, calling fn for each event in file order (names may be NULL). Same results
+ * and errors as trace_replay, which is trace_read applying each event to a model. */
+typedef void (*trace_event_fn)(const struct ev *e, const char *task_name, const char *obj_name,
+                               void *arg);
+int trace_read(const char *path, trace_event_fn fn, void *arg, json_t **header, json_t **trailer,
+               char *err, size_t n);
+
 /* Convert a trace into Chrome/Perfetto JSON (trace events). 0, or -1 with err. */
 int trace_export_perfetto(const char *in, const char *out, char *err, size_t n);
 

@@ -324,3 +324,111 @@ Test(ui, unusable_terminal_types_get_a_clear_message, .fini = stop, .timeout = 6
         stop();
     }
 }
+
+/* "replay N/T" in the header: N, or -1 when absent. */
+static long replay_pos(void)
+{
+    const char *p = strstr(capture(), "replay ");
+    return p ? strtol(p + 7, NULL, 10) : -1;
+}
+
+static int wait_replay_pos(long want, int ms)
+{
+    for (int waited = 0; waited <= ms; waited += 50) {
+        if (replay_pos() == want)
+            return 1;
+        ts_sleep_ms(50);
+    }
+    return 0;
+}
+
+/* The position after the k-th instrumented event of a trace (events counted from 1). */
+static long after_kth_action(const char *trace, int k)
+{
+    size_t n;
+    json_t **lines = ts_load_jsonl(trace, &n);
+    long pos = -1, events = 0;
+    for (size_t i = 0; i < n && pos < 0; i++) {
+        if (!json_object_get(lines[i], "ev"))
+            continue; /* the header and the end line */
+        events++;
+        if (strcmp(ts_str(lines[i], "src"), "instr") == 0 && --k == 0)
+            pos = events;
+    }
+    ts_free_jsonl(lines, n);
+    return pos;
+}
+
+/* The Objects panel's rows (each line's text between the first two box edges). */
+static void objects_rows(char *out, size_t n)
+{
+    out[0] = '\0';
+    const char *s = capture();
+    for (const char *line = s; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : "") {
+        const char *sem = strstr(line, " sem   "), *end = strchr(line, '\n');
+        if (sem && (!end || sem < end)) {
+            size_t len = end ? (size_t)(end - sem) : strlen(sem);
+            strncat(out, sem, len < n - strlen(out) - 1 ? len : n - strlen(out) - 1);
+        }
+    }
+}
+
+Test(ui, replay_steps_forward_and_back, .fini = stop, .timeout = 90)
+{
+    char trace[] = "/tmp/ipcscope-test-replayXXXXXX";
+    int fd = mkstemp(trace);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    cr_assert_eq(ts_sh("%s run prodcons --headless --param items=6 --record %s >/dev/null",
+                       IPCSCOPE_BIN, trace),
+                 0, "recording failed");
+    char args[256];
+    snprintf(args, sizeof(args), "replay %s --step", trace);
+    start(args);
+    cr_assert(wait_for("replay 0/", 5000), "no replay header:\n%s", g_screen);
+
+    /* five Spaces: the first five recorded actions, with the kernel's events before them */
+    for (int i = 0; i < 5; i++)
+        keys("Space");
+    long five = after_kth_action(trace, 5);
+    cr_assert(wait_replay_pos(five, 5000), "at %ld after 5 steps, expected %ld:\n%s", replay_pos(),
+              five, g_screen);
+    char before[1024], after[1024];
+    objects_rows(before, sizeof(before));
+    cr_assert(strstr(before, "empty"), "no semaphores shown:\n%s", g_screen);
+
+    /* one more, then back: the same position and the same objects as before */
+    keys("Space");
+    cr_assert(wait_replay_pos(after_kth_action(trace, 6), 5000), "sixth step:\n%s", g_screen);
+    keys("b");
+    cr_assert(wait_replay_pos(five, 5000), "b did not go back to %ld:\n%s", five, g_screen);
+    objects_rows(after, sizeof(after));
+    cr_expect_str_eq(after, before, "objects differ after a step forward and back");
+
+    /* R rewinds to the start; r plays (one action per 150 ms), + up to the recorded pace */
+    keys("R");
+    cr_assert(wait_replay_pos(0, 5000), "R did not rewind:\n%s", g_screen);
+    keys("r");
+    cr_assert(wait_for("RUN 150ms", 3000), "not playing at 150 ms an action:\n%s", g_screen);
+    keys("+ + + + + + + +");
+    cr_assert(wait_for("DONE", 10000), "the replay never reached its end:\n%s", g_screen);
+    keys("q");
+    cr_assert_eq(wait_exit(10000), 0);
+    assert_terminal_sane();
+    unlink(trace);
+}
+
+Test(ui, replay_refuses_a_bad_trace_before_the_screen_changes, .timeout = 30)
+{
+    char bad[] = "/tmp/ipcscope-test-badtraceXXXXXX";
+    int fd = mkstemp(bad);
+    cr_assert_geq(fd, 0);
+    dprintf(fd, "{\"ipcscope_trace\":1,\"scenario\":\"prodcons\",\"params\":{}}\n{\"t\":\n");
+    close(fd);
+    char *argv[] = {IPCSCOPE_BIN, "replay", bad, NULL};
+    struct ts_result r = ts_run(argv, NULL);
+    cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 1, "exit %d", r.status);
+    cr_expect(strstr(r.err, "line 2"), "the bad line is not named: %s", r.err);
+    ts_free_result(&r);
+    unlink(bad);
+}

@@ -42,7 +42,7 @@ static const char *short_reason(const char *why)
 /* "instr✓ proc✓ bpf✗ (needs CAP_BPF)"; level 2: the full reason, 1: a short one, 0: none. */
 static void sources_text(const struct ui *u, char *buf, size_t n, int level)
 {
-    int bpf_on = u->r->bpf != NULL && !u->r->bpf_reason[0];
+    int bpf_on = u->r->replay ? u->r->recorded_bpf : u->r->bpf != NULL && !u->r->bpf_reason[0];
     int len =
         snprintf(buf, n, "instr✓ proc%s bpf%s", u->r->procfs_on ? "✓" : "✗", bpf_on ? "✓" : "✗");
     const char *why = u->r->bpf_reason;
@@ -63,6 +63,13 @@ static int right_text(const struct ui *u, char *right, size_t n, int level)
     else
         snprintf(clock, sizeof(clock), "%llus", (unsigned long long)(ms / 1000));
     sources_text(u, src, sizeof(src), level >= 3 ? 2 : level >= 1 ? 1 : 0);
+    if (u->r->replay) { /* where the playback stands, in events of the trace */
+        size_t shown, total;
+        run_replay_position(u->r, &shown, &total);
+        snprintf(right, n, "%s%s  %s %zu/%zu  t=%s  %s ", mode_word(u), speed,
+                 TR(u, "replay", "回放"), shown, total, clock, src);
+        return screen_width(right);
+    }
     snprintf(right, n, "%s%s  %s %llu  t=%s  %s ", mode_word(u), speed, TR(u, "steps", "步数"),
              (unsigned long long)u->r->steps, clock, src);
     return screen_width(right);

@@ -21,6 +21,16 @@ static void gate_hint(struct ui *u, char *buf, size_t n)
     buf[0] = '\0';
     if (u->r->mode == RUN_RUN || run_done(u->r))
         return;
+    if (u->r->replay) {
+        size_t shown, total;
+        run_replay_position(u->r, &shown, &total);
+        snprintf(buf, n,
+                 TR(u,
+                    "Replay, event %zu of %zu: Space shows the next recorded action, b goes back.",
+                    "回放，第 %zu / %zu 个事件：空格显示下一个录制的动作，b 后退。"),
+                 shown, total);
+        return;
+    }
     int slots[64];
     size_t k = run_gate_waiters(u->r, slots, UI_COUNT(slots));
     const struct model *m = &u->r->model;

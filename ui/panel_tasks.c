@@ -222,7 +222,7 @@ int ui_row_of_task(const struct ui *u, uint32_t task)
 void ui_task_times(const struct ui *u, const struct model_task *t, uint64_t *run, uint64_t *ready,
                    uint64_t *blocked)
 {
-    uint64_t now = u->r->stopped ? u->r->t_end_ns : loop_now_ns();
+    uint64_t now = run_now_ns(u->r);
     uint64_t d = t->t_state && now > t->t_state ? now - t->t_state : 0;
     *run = t->run_ns + (t->state == TS_RUNNING ? d : 0);
     *ready = t->ready_ns + (t->state == TS_READY ? d : 0);
@@ -233,7 +233,7 @@ uint64_t ui_zombie_ns(const struct ui *u, const struct model_task *t)
 {
     if (!t->t_exit || t->kind != TK_PROCESS)
         return 0;
-    uint64_t end = t->t_reaped ? t->t_reaped : u->r->stopped ? u->r->t_end_ns : loop_now_ns();
+    uint64_t end = t->t_reaped ? t->t_reaped : run_now_ns(u->r);
     return end > t->t_exit ? end - t->t_exit : 0;
 }
 

@@ -54,6 +54,12 @@ static size_t first_span_at(const struct model *m, uint64_t t)
     return lo;
 }
 
+/* The column of a time d ns after the window's left edge. */
+static int col_of(const struct lanes *l, uint64_t d)
+{
+    return (int)(d * (uint64_t)l->cols / TL_WINDOW_NS);
+}
+
 #define LOOK_BACK 65536 /* spans searched before the window for each lane's opening state */
 
 /* Fold the span history into the lanes' cells. lane_of maps a task index to a lane or -1.
@@ -63,6 +69,8 @@ static void fold_spans(const struct model *m, struct lanes *l, const int *lane_o
 {
     uint64_t t0 = now > TL_WINDOW_NS ? now - TL_WINDOW_NS : 0;
     size_t start = first_span_at(m, t0);
+    /* now is always the right edge, also in the first seconds of a replay (times from 0) */
+    int64_t left = (int64_t)now - (int64_t)TL_WINDOW_NS;
     for (size_t i = start, back = 0; i-- > 0 && back < LOOK_BACK; back++) {
         const struct model_span *s = model_span_at(m, i);
         if (s->task >= m->ntasks || lane_of[s->task] < 0 || l->col[lane_of[s->task]] >= 0)
@@ -75,7 +83,7 @@ static void fold_spans(const struct model *m, struct lanes *l, const int *lane_o
         if (s->task >= m->ntasks || lane_of[s->task] < 0)
             continue;
         int lane = lane_of[s->task];
-        int c = s->t <= t0 ? 0 : (int)((s->t - t0) * (uint64_t)l->cols / TL_WINDOW_NS);
+        int c = (int64_t)s->t <= left ? 0 : col_of(l, (uint64_t)((int64_t)s->t - left));
         if (c > l->cols)
             c = l->cols;
         lane_fill(l, lane, c);
@@ -112,8 +120,8 @@ static uint64_t last_action_t(const struct model *m, uint32_t slot)
 /* Overwrite the tail of a lane from when the task reached the step gate. */
 static void mark_gate(const struct model *m, struct lanes *l, int k, uint32_t slot, uint64_t now)
 {
-    uint64_t t0 = now > TL_WINDOW_NS ? now - TL_WINDOW_NS : 0, t = last_action_t(m, slot);
-    int c = t <= t0 ? 0 : (int)((t - t0) * (uint64_t)l->cols / TL_WINDOW_NS);
+    int64_t left = (int64_t)now - (int64_t)TL_WINDOW_NS, t = (int64_t)last_action_t(m, slot);
+    int c = t <= left ? 0 : col_of(l, (uint64_t)(t - left));
     uint8_t *row = l->cell + (size_t)k * (size_t)l->cols;
     for (c = c + 1; c < l->cols; c++)
         row[c] = CELL_GATE;
@@ -123,7 +131,7 @@ static uint64_t timeline_now(const struct ui *u)
 {
     if ((u->r->finished || u->r->stopped) && u->r->t_end_ns)
         return u->r->t_end_ns;
-    return loop_now_ns();
+    return run_now_ns(u->r);
 }
 
 void panel_timeline_draw(struct ui *u, struct rect r)

@@ -51,6 +51,8 @@ void ui_emergency_restore(void)
 
 static uint64_t run_t0(const struct ui *u)
 {
+    if (u->r && u->r->replay)
+        return 0; /* trace times count from the recorded start */
     if (u->r && u->r->t_start_ns)
         return u->r->t_start_ns;
     return u->r ? u->r->model.t_first : 0;
@@ -90,8 +92,9 @@ int ui_start_run(struct ui *u)
 {
     char err[256] = "";
     struct run *r = NULL;
-    if (run_open(&r, u->sc, u->params, &u->opts, err, sizeof(err)) < 0 ||
-        run_start(r, u->lp, err, sizeof(err)) < 0) {
+    int opened = u->opts.replay ? run_open_replay(&r, &u->opts, err, sizeof(err))
+                                : run_open(&r, u->sc, u->params, &u->opts, err, sizeof(err));
+    if (opened < 0 || run_start(r, u->lp, err, sizeof(err)) < 0) {
         run_close(r);
         ui_message(u, "%s: %s", u->sc->id, err[0] ? err : "failed to start");
         snprintf(u->pk.msg, sizeof(u->pk.msg), "%s", u->msg);
@@ -311,7 +314,26 @@ static void key_restart(struct ui *u, int ch)
     }
     run_set_mode(u->r, u->r->mode);
     u->sel_row = u->task_top = u->sel_obj = u->obj_top = u->ev_scroll = 0;
-    ui_message(u, "%s", TR(u, "Restarted with the same parameters.", "已用相同参数重新开始。"));
+    if (u->r->replay)
+        ui_message(u, "%s", TR(u, "Back to the start of the trace.", "回到轨迹的开头。"));
+    else
+        ui_message(u, "%s", TR(u, "Restarted with the same parameters.", "已用相同参数重新开始。"));
+}
+
+static void key_step_back(struct ui *u, int ch)
+{
+    (void)ch;
+    if (!u->r->replay) {
+        ui_message(u, "%s",
+                   TR(u,
+                      "Stepping back needs a recording: run with --record FILE, then "
+                      "ipcscope replay FILE.",
+                      "后退需要录制：用 --record FILE 运行，再用 ipcscope replay FILE 回放。"));
+        return;
+    }
+    if (run_back(u->r) < 0)
+        ui_message(u, "%s", TR(u, "At the start of the trace.", "已在轨迹开头。"));
+    u->dirty = 1;
 }
 
 static void key_help(struct ui *u, int ch)
@@ -347,6 +369,8 @@ struct key_binding {
 
 const struct key_binding KEYS[] = {
     {' ', 0, key_step, "Space", "step", "单步", 1, "let one action through", "放行一个动作"},
+    {'b', KEY_LEFT, key_step_back, "b ←", "back", "后退", 0, "a replay: one step back",
+     "回放：后退一步"},
     {'r', 0, key_run_pause, "r", "run", "运行/暂停", 2, "run / pause", "运行 / 暂停"},
     {'+', '=', key_speed, "+/-", "speed", "速度", 3, "faster / slower", "加快 / 减慢"},
     {'-', '_', key_speed, NULL, NULL, NULL, 0, NULL, NULL},
