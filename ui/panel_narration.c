@@ -7,6 +7,7 @@
  * the scenario's hook explains them (the states lesson); the generic text skips them.
  */
 #include "narrate.h"
+#include "replay.h"
 #include "tui.h"
 
 #include <stdio.h>
@@ -24,11 +25,25 @@ static void gate_hint(struct ui *u, char *buf, size_t n)
     if (u->r->replay) {
         size_t shown, total;
         run_replay_position(u->r, &shown, &total);
-        snprintf(buf, n,
-                 TR(u,
-                    "Replay, event %zu of %zu: Space shows the next recorded action, b goes back.",
-                    "回放，第 %zu / %zu 个事件：空格显示下一个录制的动作，b 后退。"),
-                 shown, total);
+        const struct replay *rp = u->r->replay;
+        size_t next = replay_next_step(rp, shown);
+        char call[96] = "";
+        if (next > shown && next <= total) {
+            const struct replay_rec *rec = &rp->recs[next - 1];
+            char brief[64];
+            narrate_brief(&u->r->model, &rec->e, brief, sizeof(brief));
+            snprintf(call, sizeof(call), "%s %s", rec->task, brief);
+        }
+        if (call[0])
+            snprintf(buf, n,
+                     TR(u, "Replay, event %zu of %zu. Next (Space): %s · b goes back.",
+                        "回放，第 %zu / %zu 个事件。下一步（空格）：%s · b 后退。"),
+                     shown, total, call);
+        else
+            snprintf(buf, n,
+                     TR(u, "Replay, event %zu of %zu: the end. b goes back, R to the start.",
+                        "回放，第 %zu / %zu 个事件：已到结尾。b 后退，R 回到开头。"),
+                     shown, total);
         return;
     }
     int slots[64];
