@@ -170,7 +170,7 @@ static int cmd_replay(struct cli *c)
         return 1;
     }
     const char *id = json_string_value(json_object_get(rp->header, "scenario"));
-    const struct scenario *sc = scenario_find(id);
+    const struct scenario *sc = scenario_find_recorded(id);
     if (!c->opts.headless) {
         int rc = 1;
         if (!sc)

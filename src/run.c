@@ -1121,7 +1121,7 @@ int run_open_replay(struct run **out, const struct run_opts *opts, char *err, si
         goto fail;
     struct replay *rp = r->replay;
     const char *id = json_string_value(json_object_get(rp->header, "scenario"));
-    r->sc = scenario_find(id);
+    r->sc = scenario_find_recorded(id);
     if (!r->sc) {
         snprintf(err, n, "%s was recorded from scenario '%s', which this ipcscope does not have",
                  opts->replay, id);

@@ -6,6 +6,8 @@
  */
 #include "scenario.h"
 
+#include "scenarios/exec.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,13 @@ const struct scenario *scenario_find(const char *id)
         if (strcmp(scenario_table[i]->id, id) == 0)
             return scenario_table[i];
     return NULL;
+}
+
+const struct scenario *scenario_find_recorded(const char *id)
+{
+    if (id && strcmp(id, scenario_exec.id) == 0)
+        return &scenario_exec;
+    return id ? scenario_find(id) : NULL;
 }
 
 void scenario_defaults(const struct scenario *sc, long *values)

@@ -83,6 +83,9 @@ extern const size_t scenario_count;
 /* The scenario named id, or NULL. */
 const struct scenario *scenario_find(const char *id);
 
+/* The same, also knowing `exec` (not in the table: it runs your program): for traces. */
+const struct scenario *scenario_find_recorded(const char *id);
+
 /* The chapter's title ("Processes" / "进程"), or NULL for an unknown chapter. */
 const char *scenario_chapter_title(int chapter, int lang);
 
