@@ -451,6 +451,12 @@ int main(int argc, char **argv)
         if (!c.file)
             return usage_error(
                 "replay needs a trace file: ipcscope replay FILE [--headless --json]");
+        if (c.opts.record)
+            return usage_error("--record is for run and exec; a replay plays a trace that is "
+                               "already recorded");
+        if (c.opts.duration_s > 0)
+            return usage_error("--duration is for run and exec; a replay lasts as long as its "
+                               "trace (q ends it)");
         return cmd_replay(&c);
     }
     if (strcmp(c.cmd, "export") == 0) {

@@ -401,6 +401,38 @@ Test(cli, replay_needs_a_file, .timeout = 30)
     ts_free_result(&r);
 }
 
+Test(cli, replay_refuses_options_that_only_a_live_run_has, .timeout = 30)
+{
+    char *path = write_trace(HEADER GOOD_EVENT);
+    {
+        USAGE("replay", path, "--headless", "--record", "/tmp/ipcscope-cli-never.jsonl");
+        expect_err_has(&r, "--record", "already recorded", NULL);
+        ts_free_result(&r);
+    }
+    {
+        USAGE("replay", path, "--duration", "3");
+        expect_err_has(&r, "--duration", NULL);
+        ts_free_result(&r);
+    }
+    {
+        USAGE("replay", path, "--json");
+        expect_err_has(&r, "--json needs --headless", NULL);
+        ts_free_result(&r);
+    }
+    cr_expect(access("/tmp/ipcscope-cli-never.jsonl", F_OK) != 0, "a file was written");
+    unlink(path);
+}
+
+Test(cli, replay_of_an_unknown_scenario_in_the_tui_says_headless_still_works, .timeout = 30)
+{
+    char *path = write_trace("{\"ipcscope_trace\":1,\"scenario\":\"nosuch\",\"params\":{}}\n");
+    struct ts_result r = run_words("replay", path, NULL);
+    expect_exit(&r, 1);
+    expect_err_has(&r, "nosuch", "--headless", NULL);
+    ts_free_result(&r);
+    unlink(path);
+}
+
 Test(cli, replay_of_a_negative_slot_is_refused_quickly, .timeout = 60)
 {
     if (SANITIZED)

@@ -432,3 +432,24 @@ Test(ui, replay_refuses_a_bad_trace_before_the_screen_changes, .timeout = 30)
     ts_free_result(&r);
     unlink(bad);
 }
+
+Test(ui, replay_of_a_cut_short_trace_says_so_and_plays, .fini = stop, .timeout = 60)
+{
+    char trace[] = "/tmp/ipcscope-test-cutXXXXXX";
+    int fd = mkstemp(trace);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    cr_assert_eq(ts_sh("%s run prodcons --headless --param items=4 --record %s >/dev/null && "
+                       "sed -i '$d' %s",
+                       IPCSCOPE_BIN, trace, trace),
+                 0, "recording failed");
+    char args[256];
+    snprintf(args, sizeof(args), "replay %s --step", trace);
+    start(args);
+    cr_assert(wait_for("no end line", 5000), "no word of the missing end line:\n%s", g_screen);
+    keys("Space");
+    cr_assert(wait_replay_pos(after_kth_action(trace, 1), 5000), "did not step:\n%s", g_screen);
+    keys("q");
+    cr_assert_eq(wait_exit(10000), 0);
+    unlink(trace);
+}
