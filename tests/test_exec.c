@@ -67,13 +67,18 @@ static void teardown_dir(void)
 }
 
 /* `ipcscope exec --headless --json --record trace.jsonl -- ./name`: the snapshot. */
-static json_t *exec_example(const char *name)
+static json_t *exec_example_with(const char *name, const char *opt)
 {
     cr_assert_eq(compile(name, NULL), 0, "cc %s failed", name);
     char prog[64];
     snprintf(prog, sizeof(prog), "./%s", name);
-    char *const argv[] = {IPCSCOPE_BIN,  "exec", "--headless", "--json", "--record",
-                          "trace.jsonl", "--",   prog,         NULL};
+    char *argv[] = {IPCSCOPE_BIN,  "exec", "--headless", "--json", "--record",
+                    "trace.jsonl", "--",   prog,         NULL,     NULL};
+    if (opt) { /* before the "--" */
+        argv[6] = (char *)opt;
+        argv[7] = "--";
+        argv[8] = prog;
+    }
     struct ts_result r = run_argv(argv, NULL);
     expect_exit(&r, 0);
     json_error_t je;
@@ -81,6 +86,11 @@ static json_t *exec_example(const char *name)
     cr_assert(snap, "stdout is not JSON (%s): %s", je.text, r.out);
     ts_free_result(&r);
     return snap;
+}
+
+static json_t *exec_example(const char *name)
+{
+    return exec_example_with(name, NULL);
 }
 
 /* The trace's events (line 1, the header, and the end line skipped). */
@@ -504,6 +514,47 @@ Test(exec, timed_waits_give_up_and_every_wait_call_reaps, .timeout = 60)
         cr_expect_eq(code, codes[k], "%s exit %lld", names[k], code);
         cr_expect_eq(by, ts_int(main_task, "pid"), "%s reaped by %lld", names[k], by);
     }
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+/* Without the kernel probes only the program's side says who reaped what: glibc waits for
+ * the shells of system() and popen() inside those calls, and they must still end reaped,
+ * not as zombies forever. */
+Test(exec, system_and_popen_shells_end_reaped_without_the_probes, .timeout = 60)
+{
+    json_t *snap = exec_example_with("shell", "--no-bpf");
+    cr_expect(tail_has(snap, "system: the shell exited with 3"));
+    cr_expect(tail_has(snap, "popen read: a line from the shell"));
+    json_t *tasks = json_object_get(snap, "tasks");
+    json_t *prog = ts_find_named(tasks, "shell");
+    cr_assert(prog, "tasks: %s", json_dumps(tasks, 0));
+    json_t *evs = load_trace();
+    size_t i, shells = 0;
+    json_t *t;
+    json_array_foreach(tasks, i, t)
+    {
+        if (strcmp(ts_str(t, "name"), "sh") != 0)
+            continue;
+        shells++;
+        cr_expect_str_eq(ts_str(t, "state"), "reaped", "sh %lld", ts_int(t, "pid"));
+        cr_expect_eq(ts_int(t, "ppid"), ts_int(prog, "pid"));
+        cr_expect(ts_int(t, "exit_status") == (shells == 1 ? 3 : 0), "sh %zu exit %lld", shells,
+                  ts_int(t, "exit_status"));
+    }
+    cr_expect_eq(shells, 2, "system() and popen() each start one sh");
+    json_t *sleep_task = ts_find_named(tasks, "sleep");
+    cr_assert(sleep_task, "the shell's own child is missing");
+    cr_expect_str_eq(ts_str(sleep_task, "state"), "reaped");
+    long long reaps = 0;
+    json_array_foreach(evs, i, t)
+    {
+        if (strcmp(ts_str(t, "ev"), "task_reaped") == 0 && strcmp(ts_str(t, "src"), "instr") == 0 &&
+            strcmp(ts_str(t, "task"), "sh") == 0 && ts_int(t, "aux") == ts_int(prog, "pid"))
+            reaps++;
+    }
+    cr_expect_eq(reaps, 2, "each sh reaped once, by the program");
     expect_nothing_left(snap);
     json_decref(evs);
     json_decref(snap);

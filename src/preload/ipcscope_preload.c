@@ -73,6 +73,9 @@ static pid_t (*real_waitpid)(pid_t, int *, int);
 static pid_t (*real_wait4)(pid_t, int *, int, struct rusage *);
 static int (*real_waitid)(idtype_t, id_t, siginfo_t *, int);
 static int (*real_kill)(pid_t, int);
+static int (*real_system)(const char *);
+static FILE *(*real_popen)(const char *, const char *);
+static int (*real_pclose)(FILE *);
 static void (*real_exit)(int);
 static void (*real__exit)(int);
 static void (*real__Exit)(int);
@@ -1099,6 +1102,86 @@ EXPORT int kill(pid_t pid, int sig)
         emit(EV_SIG_SEND, EV_NO_OBJ, sig, 0, pid);
     }
     return REAL(kill)(pid, sig);
+}
+
+/* ---- system() and popen(): glibc waits for their children internally ----
+ * The shell they start is a task of ours (it runs this library too), but its reaping happens
+ * inside glibc, past the wait wrappers. Once system() or pclose() returns, a child it started
+ * (a task registered since the call began, whose parent is this process) that no longer
+ * exists has been reaped, with the status the call returns. kill(pid, 0) tells: a zombie
+ * still exists. */
+static void reaped_since(uint32_t first, int status)
+{
+    pid_t me = getpid();
+    uint32_t n = atomic_load(&g_sh->ntasks);
+    for (uint32_t s = first; s < n && s < g_sh->max_tasks; s++) {
+        struct instr_task *t = &g_sh->tasks[s];
+        if (!atomic_load(&t->used) || t->ppid != me || t->kind != TK_PROCESS || t->pid <= 0 ||
+            t->pid != t->tid)
+            continue;
+        if (REAL(kill)(t->pid, 0) == 0 || errno != ESRCH)
+            continue; /* running, or a zombie nobody has reaped yet */
+        reaped(t->pid, status);
+    }
+}
+
+EXPORT int system(const char *cmd)
+{
+    if (!active() || !cmd)
+        return REAL(system)(cmd);
+    uint32_t first = atomic_load(&g_sh->ntasks);
+    int err, rc = REAL(system)(cmd);
+    err = errno;
+    if (rc != -1)
+        reaped_since(first, rc);
+    errno = err;
+    return rc;
+}
+
+#define POPEN_MAX 16
+static struct {
+    FILE *f;
+    uint32_t first; /* task slots in use when it started */
+} g_popen[POPEN_MAX];
+static pthread_mutex_t g_popen_lock = PTHREAD_MUTEX_INITIALIZER;
+
+EXPORT FILE *popen(const char *cmd, const char *mode)
+{
+    if (!active())
+        return REAL(popen)(cmd, mode);
+    uint32_t first = atomic_load(&g_sh->ntasks);
+    FILE *f = REAL(popen)(cmd, mode);
+    if (f) {
+        REAL(pthread_mutex_lock)(&g_popen_lock);
+        for (int i = 0; i < POPEN_MAX; i++)
+            if (!g_popen[i].f) {
+                g_popen[i].f = f;
+                g_popen[i].first = first;
+                break;
+            }
+        REAL(pthread_mutex_unlock)(&g_popen_lock);
+    }
+    return f;
+}
+
+EXPORT int pclose(FILE *f)
+{
+    int64_t first = -1;
+    if (active()) {
+        REAL(pthread_mutex_lock)(&g_popen_lock);
+        for (int i = 0; i < POPEN_MAX; i++)
+            if (g_popen[i].f == f) {
+                first = g_popen[i].first;
+                g_popen[i].f = NULL;
+            }
+        REAL(pthread_mutex_unlock)(&g_popen_lock);
+    }
+    int rc = REAL(pclose)(f);
+    int err = errno;
+    if (rc != -1 && first >= 0)
+        reaped_since((uint32_t)first, rc);
+    errno = err;
+    return rc;
 }
 
 EXPORT void exit(int status)
