@@ -414,11 +414,24 @@ int ui_key_dashboard(struct ui *u, int ch)
     return 0;
 }
 
+/* When key i shows in the key bar (0: never, else the detail level it needs). A replay
+ * shows "b back" and hides what it cannot do (pick a task, take an action). */
+static int bar_level(const struct ui *u, size_t i)
+{
+    if (u->r && u->r->replay) {
+        if (KEYS[i].fn == key_step_back)
+            return 1;
+        if (KEYS[i].fn == key_pick || KEYS[i].fn == key_actions)
+            return 0;
+    }
+    return KEYS[i].bar;
+}
+
 static int keybar_width(const struct ui *u, int level)
 {
     int w = 1;
     for (size_t i = 0; i < NKEYS; i++)
-        if (KEYS[i].bar && KEYS[i].bar <= level)
+        if (bar_level(u, i) && bar_level(u, i) <= level)
             w += screen_width(KEYS[i].name) + screen_width(TR(u, KEYS[i].en, KEYS[i].zh)) + 3;
     return w;
 }
@@ -431,7 +444,7 @@ void keybar_draw(struct ui *u, struct rect r)
         level--;
     int x = r.x + 1;
     for (size_t i = 0; i < NKEYS && x < r.w; i++) {
-        if (!KEYS[i].bar || KEYS[i].bar > level)
+        if (!bar_level(u, i) || bar_level(u, i) > level)
             continue;
         x += screen_put(r.y, x, r.w - x, THEME[R_KEY], KEYS[i].name);
         x += screen_putf(r.y, x, r.w - x, THEME[R_KEYBAR], " %s  ", TR(u, KEYS[i].en, KEYS[i].zh));
