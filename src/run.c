@@ -33,12 +33,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define POLL_NS (2 * 1000 * 1000ull)        /* while events flow */
-#define POLL_MAX_NS (20 * 1000 * 1000ull)   /* ... at most, however many tasks there are */
-#define POLL_IDLE_NS (100 * 1000 * 1000ull) /* when nothing happened for a while */
-#define IDLE_AFTER 25                       /* quiet polls before slowing down */
-#define PROC_NS (100 * 1000 * 1000ull)      /* /proc sampling while events flow */
-#define PROC_IDLE_NS (500 * 1000 * 1000ull) /* and when the run is quiet */
+#define POLL_NS (2 * 1000 * 1000ull)         /* while events flow */
+#define REPLAY_TICK_NS (10 * 1000 * 1000ull) /* a replay's playback clock, while playing */
+#define POLL_MAX_NS (20 * 1000 * 1000ull)    /* ... at most, however many tasks there are */
+#define POLL_IDLE_NS (100 * 1000 * 1000ull)  /* when nothing happened for a while */
+#define IDLE_AFTER 25                        /* quiet polls before slowing down */
+#define PROC_NS (100 * 1000 * 1000ull)       /* /proc sampling while events flow */
+#define PROC_IDLE_NS (500 * 1000 * 1000ull)  /* and when the run is quiet */
 #define SETTLE_TIMEOUT_NS (60 * 1000 * 1000ull)
 #define STEP_GIVE_UP_NS (1500 * 1000 * 1000ull)
 #define BATCH_MAX 65536     /* initial size of the drain buffers */
@@ -671,6 +672,10 @@ void run_set_mode(struct run *r, enum run_mode mode)
         r->play_wall0 = loop_now_ns();
         r->play_trace0 = r->replay_now;
         r->step_pending = 0;
+        if (r->loop && r->poll_timer >= 0) /* stepping needs no timer: idle costs nothing */
+            loop_set_timer(r->loop, r->poll_timer,
+                           mode == RUN_RUN && r->replay->cursor < r->replay->n ? REPLAY_TICK_NS
+                                                                               : 0);
         return;
     }
     if (mode == RUN_RUN && r->delay_ms == 0) {
@@ -1174,7 +1179,7 @@ fail:
 static int replay_start(struct run *r, struct loop *lp, char *err, size_t n)
 {
     r->loop = lp;
-    r->poll_timer = loop_add_timer(lp, POLL_NS * 5, poll_timer_cb, r);
+    r->poll_timer = loop_add_timer(lp, REPLAY_TICK_NS, poll_timer_cb, r);
     if (r->poll_timer < 0) {
         snprintf(err, n, "cannot create timers");
         return -1;
@@ -1214,8 +1219,10 @@ static void replay_poll(struct run *r)
             r->steps++;
         }
     }
-    if (rp->cursor >= rp->n && !r->finished)
+    if (rp->cursor >= rp->n && !r->finished) {
         r->finished = 1;
+        loop_set_timer(r->loop, r->poll_timer, 0); /* R or b starts it again */
+    }
 }
 
 int run_back(struct run *r)
