@@ -1225,16 +1225,33 @@ static void replay_poll(struct run *r)
     }
 }
 
-int run_back(struct run *r)
+int run_replay_jump(struct run *r, long steps)
 {
-    if (!r->replay || r->replay->cursor == 0)
+    if (!r->replay)
         return -1;
+    struct replay *rp = r->replay;
     if (r->mode == RUN_RUN)
         run_set_mode(r, RUN_STEP);
-    replay_to(r, replay_prev_step(r->replay, r->replay->cursor));
-    if (r->steps)
-        r->steps--;
+    size_t pos = rp->cursor;
+    long moved = 0;
+    while (steps > 0 && moved < steps && pos < rp->n) {
+        pos = replay_next_step(rp, pos);
+        moved++;
+    }
+    while (steps < 0 && moved > steps && pos > 0) {
+        pos = replay_prev_step(rp, pos);
+        moved--;
+    }
+    if (!moved)
+        return -1;
+    replay_to(r, pos);
+    r->steps = moved < 0 && (uint64_t)-moved > r->steps ? 0 : r->steps + (uint64_t)moved;
     return 0;
+}
+
+int run_back(struct run *r)
+{
+    return run_replay_jump(r, -1);
 }
 
 uint64_t run_now_ns(const struct run *r)

@@ -107,6 +107,10 @@ void run_set_delay(struct run *r, unsigned delay_ms);
  * or already at the start). */
 int run_back(struct run *r);
 
+/* A replay only: move steps forward (< 0: back); LONG_MAX / LONG_MIN go to the end / the
+ * start. 0, or -1 (a live run, or nowhere to go). */
+int run_replay_jump(struct run *r, long steps);
+
 /* The time the view stands at: now for a live run, its end once stopped, the playback's
  * position in a replay. Same clock as the model's event times. */
 uint64_t run_now_ns(const struct run *r);

@@ -453,3 +453,39 @@ Test(ui, replay_of_a_cut_short_trace_says_so_and_plays, .fini = stop, .timeout =
     cr_assert_eq(wait_exit(10000), 0);
     unlink(trace);
 }
+
+Test(ui, replay_jumps_ten_steps_and_to_either_end, .fini = stop, .timeout = 60)
+{
+    char trace[] = "/tmp/ipcscope-test-jumpXXXXXX";
+    int fd = mkstemp(trace);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    cr_assert_eq(ts_sh("%s run prodcons --headless --param items=6 --record %s >/dev/null",
+                       IPCSCOPE_BIN, trace),
+                 0, "recording failed");
+    size_t n;
+    json_t **lines = ts_load_jsonl(trace, &n);
+    long total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += json_object_get(lines[i], "ev") != NULL;
+    ts_free_jsonl(lines, n);
+
+    char args[256];
+    snprintf(args, sizeof(args), "replay %s --step", trace);
+    start(args);
+    cr_assert(wait_for("replay 0/", 5000), "no replay header:\n%s", g_screen);
+    keys("]");
+    cr_assert(wait_replay_pos(after_kth_action(trace, 10), 5000), "] is not ten steps:\n%s",
+              g_screen);
+    keys("] [");
+    cr_assert(wait_replay_pos(after_kth_action(trace, 10), 5000), "] [ did not come back:\n%s",
+              g_screen);
+    keys("End");
+    cr_assert(wait_replay_pos(total, 5000), "End is not the last of %ld events:\n%s", total,
+              g_screen);
+    keys("Home");
+    cr_assert(wait_replay_pos(0, 5000), "Home is not the start:\n%s", g_screen);
+    keys("q");
+    cr_assert_eq(wait_exit(10000), 0);
+    unlink(trace);
+}

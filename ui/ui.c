@@ -15,6 +15,7 @@
 #include "tui.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -336,6 +337,21 @@ static void key_step_back(struct ui *u, int ch)
     u->dirty = 1;
 }
 
+/* A replay: [ ] ten steps back / forward, Home End the start / the end. */
+static void key_jump(struct ui *u, int ch)
+{
+    if (!u->r->replay) {
+        key_step_back(u, ch); /* says what a replay is */
+        return;
+    }
+    long steps = ch == '[' ? -10 : ch == ']' ? 10 : ch == KEY_HOME ? LONG_MIN : LONG_MAX;
+    if (run_replay_jump(u->r, steps) < 0)
+        ui_message(u, "%s",
+                   steps < 0 ? TR(u, "At the start of the trace.", "已在轨迹开头。")
+                             : TR(u, "At the end of the trace.", "已在轨迹结尾。"));
+    u->dirty = 1;
+}
+
 static void key_help(struct ui *u, int ch)
 {
     (void)ch;
@@ -371,6 +387,10 @@ const struct key_binding KEYS[] = {
     {' ', 0, key_step, "Space", "step", "单步", 1, "let one action through", "放行一个动作"},
     {'b', KEY_LEFT, key_step_back, "b ←", "back", "后退", 0, "a replay: one step back",
      "回放：后退一步"},
+    {'[', ']', key_jump, "[ ]", "10 steps", "10 步", 0, "a replay: ten steps back / forward",
+     "回放：后退 / 前进十步"},
+    {KEY_HOME, KEY_END, key_jump, "Home End", "ends", "首尾", 0, "a replay: the start / the end",
+     "回放：开头 / 结尾"},
     {'r', 0, key_run_pause, "r", "run", "运行/暂停", 2, "run / pause", "运行 / 暂停"},
     {'+', '=', key_speed, "+/-", "speed", "速度", 3, "faster / slower", "加快 / 减慢"},
     {'-', '_', key_speed, NULL, NULL, NULL, 0, NULL, NULL},
