@@ -559,3 +559,43 @@ Test(exec, system_and_popen_shells_end_reaped_without_the_probes, .timeout = 60)
     json_decref(evs);
     json_decref(snap);
 }
+
+/* Handlers installed with sigaction and signal: each run is a sig_handle event of the task
+ * that ran it, the program still gets its own handlers back, and children reaped inside
+ * the SIGCHLD handler are reaped by the program. */
+Test(exec, signal_handlers_show_each_run_and_stay_the_programs, .timeout = 60)
+{
+    json_t *snap = exec_example("handlers");
+    cr_expect(tail_has(snap, "sigaction hands back our handler: yes"));
+    cr_expect(tail_has(snap, "signal hands back the first handler: yes"));
+    cr_expect(tail_has(snap, "SIGUSR1 caught 3 times"));
+    cr_expect(tail_has(snap, "reaped 2 children in the handler"));
+    json_t *main_task = ts_find_named(json_object_get(snap, "tasks"), "handlers");
+    cr_assert(main_task);
+    json_t *evs = load_trace();
+    size_t i;
+    json_t *e;
+    int usr1 = 0, chld = 0;
+    json_array_foreach(evs, i, e)
+    {
+        if (strcmp(ts_str(e, "ev"), "sig_handle") != 0 || strcmp(ts_str(e, "src"), "instr") != 0)
+            continue;
+        cr_expect_str_eq(ts_str(e, "task"), "handlers", "a handler ran in %s", ts_str(e, "task"));
+        usr1 += ts_int(e, "val") == SIGUSR1;
+        chld += ts_int(e, "val") == SIGCHLD;
+    }
+    cr_expect_eq(usr1, 3, "SIGUSR1 handler runs");
+    cr_expect_geq(chld, 1, "no SIGCHLD handler run");
+    cr_expect_leq(chld, 2);
+    for (int k = 1; k <= 2; k++) {
+        char name[32];
+        snprintf(name, sizeof(name), "handlers-child%d", k);
+        long long code = -1, by = -1;
+        cr_assert(reaped_as(evs, name, &code, &by), "%s: no instr task_reaped", name);
+        cr_expect_eq(code, k);
+        cr_expect_eq(by, ts_int(main_task, "pid"));
+    }
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}

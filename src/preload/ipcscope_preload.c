@@ -74,6 +74,7 @@ static pid_t (*real_wait4)(pid_t, int *, int, struct rusage *);
 static int (*real_waitid)(idtype_t, id_t, siginfo_t *, int);
 static int (*real_kill)(pid_t, int);
 static int (*real_system)(const char *);
+static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
 static FILE *(*real_popen)(const char *, const char *);
 static int (*real_pclose)(FILE *);
 static void (*real_exit)(int);
@@ -115,6 +116,20 @@ static int (*g_main)(int, char **, char **);
 
 static TLS int tl_slot = -1;
 static TLS int tl_busy; /* inside our own bookkeeping: a signal handler passes through */
+
+/* Enter / leave our bookkeeping. The fences keep the compiler from moving ring writes out of
+ * the busy window, so a handler that interrupts them sees tl_busy set and stays out. */
+static inline void busy_enter(void)
+{
+    tl_busy++;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline void busy_leave(void)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    tl_busy--;
+}
 static TLS int tl_ended;
 static TLS int32_t tl_pid, tl_tid;
 
@@ -145,11 +160,11 @@ static void push(struct ev *e)
 {
     if (tl_slot < 0)
         return;
-    tl_busy++;
+    busy_enter();
     e->t = now_ns();
     e->src = EV_SRC_INSTR;
     ring_push(instr_attach_ring(g_sh, (uint32_t)tl_slot), e);
-    tl_busy--;
+    busy_leave();
 }
 
 static void emit(uint16_t kind, uint32_t obj, int64_t val, int64_t item, int64_t aux)
@@ -176,10 +191,10 @@ static void op(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, in
                    .val = val,
                    .item = item,
                    .aux = aux};
-    tl_busy++;
+    busy_enter();
     e.seq = atomic_fetch_add_explicit(&o->seq, 1, memory_order_relaxed);
     push(&e);
-    tl_busy--;
+    busy_leave();
 }
 
 /* A record about another task (its slot), written into our own ring. */
@@ -284,7 +299,7 @@ static int find_own_slot(void)
 
 static void map_lock(void)
 {
-    tl_busy++;
+    busy_enter();
     while (atomic_exchange_explicit(&g_map->lock, 1, memory_order_acquire))
         sched_yield();
 }
@@ -292,7 +307,7 @@ static void map_lock(void)
 static void map_unlock(void)
 {
     atomic_store_explicit(&g_map->lock, 0, memory_order_release);
-    tl_busy--;
+    busy_leave();
 }
 
 /* "prog-child2" / "prog-t3": names in order of creation across the whole run. */
@@ -527,7 +542,7 @@ static void obj_forget(const void *addr, int kind)
 
 static void obj_lock(struct instr_obj *o)
 {
-    tl_busy++;
+    busy_enter();
     while (atomic_exchange_explicit(&o->lock, 1, memory_order_acquire))
         sched_yield();
 }
@@ -535,7 +550,7 @@ static void obj_lock(struct instr_obj *o)
 static void obj_unlock(struct instr_obj *o)
 {
     atomic_store_explicit(&o->lock, 0, memory_order_release);
-    tl_busy--;
+    busy_leave();
 }
 
 /* ---- semaphores ---- */
@@ -1102,6 +1117,93 @@ EXPORT int kill(pid_t pid, int sig)
         emit(EV_SIG_SEND, EV_NO_OBJ, sig, 0, pid);
     }
     return REAL(kill)(pid, sig);
+}
+
+/* ---- signal handlers ----
+ * A handler the program installs is wrapped: the kernel calls the trampoline, which records
+ * that the handler ran (sig_handle, in the task that runs it) and calls the program's
+ * handler. The program always sees its own handlers: an old action handed back is the one
+ * it installed. glibc's own sigaction calls (inside system(), say) pass through. */
+struct user_handler {
+    int siginfo; /* SA_SIGINFO: three arguments */
+    union {
+        void (*fn)(int);
+        void (*act)(int, siginfo_t *, void *);
+    } h;
+};
+static struct user_handler g_handler[NSIG];
+
+static void trampoline(int sig, siginfo_t *si, void *uc)
+{
+    int err = errno;
+    if (active())
+        emit(EV_SIG_HANDLE, EV_NO_OBJ, sig, 0, si ? si->si_pid : 0);
+    errno = err;
+    struct user_handler h = g_handler[sig];
+    if (h.siginfo && h.h.act)
+        h.h.act(sig, si, uc);
+    else if (!h.siginfo && h.h.fn)
+        h.h.fn(sig);
+}
+
+static int is_handler(const struct sigaction *a)
+{
+    return (a->sa_flags & SA_SIGINFO) || (a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN);
+}
+
+EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    if (!g_sh || sig <= 0 || sig >= NSIG)
+        return REAL(sigaction)(sig, act, old);
+    struct user_handler before = g_handler[sig];
+    struct sigaction mine, prev;
+    const struct sigaction *use = act;
+    if (act && is_handler(act)) {
+        mine = *act;
+        mine.sa_flags |= SA_SIGINFO;
+        mine.sa_sigaction = trampoline;
+        use = &mine;
+    }
+    int rc = REAL(sigaction)(sig, use, &prev);
+    if (rc < 0)
+        return rc;
+    if (act) {
+        struct user_handler now = {0};
+        if (is_handler(act)) {
+            now.siginfo = (act->sa_flags & SA_SIGINFO) != 0;
+            if (now.siginfo)
+                now.h.act = act->sa_sigaction;
+            else
+                now.h.fn = act->sa_handler;
+        }
+        g_handler[sig] = now;
+    }
+    if (old) {
+        *old = prev;
+        if ((prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction == trampoline) {
+            old->sa_flags &= before.siginfo ? ~0 : ~SA_SIGINFO;
+            if (before.siginfo)
+                old->sa_sigaction = before.h.act;
+            else
+                old->sa_handler = before.h.fn;
+        }
+    }
+    return rc;
+}
+
+/* glibc's signal(): BSD semantics (the handler stays, interrupted calls restart). */
+EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+    struct sigaction act, old;
+    memset(&act, 0, sizeof(act));
+    act.sa_handler = handler;
+    act.sa_flags = SA_RESTART;
+    sigemptyset(&act.sa_mask);
+    if (sig > 0 && sig < NSIG)
+        sigaddset(&act.sa_mask, sig);
+    if (sigaction(sig, &act, &old) < 0)
+        return SIG_ERR;
+    return old.sa_handler; /* shares its storage with sa_sigaction */
 }
 
 /* ---- system() and popen(): glibc waits for their children internally ----
