@@ -8,6 +8,8 @@
  */
 #include "tui.h"
 
+#include "scenarios/exec.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -87,6 +89,8 @@ void panel_header_draw(struct ui *u, struct rect r)
     const char *chapter = scenario_chapter_title(u->sc->chapter, u->lang);
     char left[256];
     const char *title = TR(u, u->sc->title_en, u->sc->title_zh);
+    if (u->sc == &scenario_exec && exec_scenario_program())
+        title = exec_scenario_program(); /* "Your program › ./prodcons" */
     snprintf(left, sizeof(left), " ipcscope · %s › %s", chapter ? chapter : "?", title);
     if (screen_width(left) > r.w - rw - 1)
         snprintf(left, sizeof(left), " ipcscope › %s", title);

@@ -45,6 +45,11 @@ void exec_scenario_set(const struct exec_program *p)
     g_prog = *p;
 }
 
+const char *exec_scenario_program(void)
+{
+    return g_prog.argv && g_prog.argv[0] ? g_prog.argv[0] : NULL;
+}
+
 static uint32_t max_tasks(const struct scn_ctx *ctx)
 {
     (void)ctx;

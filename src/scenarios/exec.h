@@ -20,6 +20,9 @@ struct exec_program {
 /* What scenario_exec runs. Copies p (argv must stay valid). Call before run_open. */
 void exec_scenario_set(const struct exec_program *p);
 
+/* The program as the user typed it (argv[0]), or NULL before exec_scenario_set. */
+const char *exec_scenario_program(void);
+
 extern const struct scenario scenario_exec;
 
 #endif
