@@ -178,9 +178,34 @@ Test(ui, picker_starts_prodcons, .fini = stop, .timeout = 60)
     assert_terminal_sane();
 }
 
+/* Worker actions in a trace: the events a gated call makes first (its acquired/woken
+ * follow-ups are not counted), from workers (slot > 0). */
+static long gated_actions(const char *trace)
+{
+    static const char *const kinds[] = {"sem_wait",      "sem_post",  "mutex_wait",
+                                        "mutex_release", "queue_put", "queue_get"};
+    size_t n;
+    json_t **lines = ts_load_jsonl(trace, &n);
+    long count = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!json_object_get(lines[i], "ev") || strcmp(ts_str(lines[i], "src"), "instr") != 0 ||
+            ts_int(lines[i], "slot") <= 0)
+            continue;
+        for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+            count += strcmp(ts_str(lines[i], "ev"), kinds[k]) == 0;
+    }
+    ts_free_jsonl(lines, n);
+    return count;
+}
+
 Test(ui, five_steps_are_five_actions, .fini = stop, .timeout = 60)
 {
-    start("run prodcons --step");
+    char trace[] = "/tmp/ipcscope-test-fiveXXXXXX", args[128];
+    int fd = mkstemp(trace);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    snprintf(args, sizeof(args), "run prodcons --step --record %s", trace);
+    start(args);
     cr_assert(wait_for("4 at the gate", 8000), "workers never reached the gate:\n%s", g_screen);
     long before = steps_on_screen();
     cr_assert_geq(before, 0, "no step count on screen:\n%s", g_screen);
@@ -194,6 +219,10 @@ Test(ui, five_steps_are_five_actions, .fini = stop, .timeout = 60)
     cr_assert_eq(steps_on_screen(), before + 5, "moved without a key:\n%s", g_screen);
     keys("q");
     cr_assert_eq(wait_exit(10000), 0);
+    /* counted independently of the header: the workers' own records of what they did */
+    cr_expect_eq(gated_actions(trace), before + 5, "the trace holds %ld worker actions",
+                 gated_actions(trace));
+    unlink(trace);
 }
 
 Test(ui, picked_task_moves_next, .fini = stop, .timeout = 60)
