@@ -67,7 +67,8 @@ static const char usage_text[] =
     "Exit codes: 0 success, 1 runtime failure, 2 usage error.\n"
     "Examples:\n"
     "  ipcscope run prodcons --step\n"
-    "  ipcscope run prodcons --headless --json --param producers=3 --record run.jsonl\n";
+    "  ipcscope run prodcons --headless --json --param producers=3 --record run.jsonl\n"
+    "  ipcscope replay run.jsonl --step\n";
 
 struct cli {
     const char *cmd;
