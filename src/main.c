@@ -182,7 +182,7 @@ static int cmd_replay(struct cli *c)
         else if (c->json)
             rc = usage_error("--json needs --headless");
         else {
-            c->opts.replay = c->file;
+            c->opts.replay = rp; /* the run borrows it: the file is read once */
             if (!c->delay_given)
                 c->opts.delay_ms = 150; /* as `run` in the TUI; + up to the recorded pace */
             rc = start_tui(sc, c);

@@ -623,16 +623,12 @@ static void serve_gate(struct run *r)
 }
 
 static void replay_to(struct run *r, size_t pos);
+static long replay_advance(struct run *r, long steps);
 
 void run_step(struct run *r, int slot)
 {
     if (r->replay) {
-        if (r->mode == RUN_RUN)
-            run_set_mode(r, RUN_STEP);
-        if (r->replay->cursor < r->replay->n) {
-            replay_to(r, replay_next_step(r->replay, r->replay->cursor));
-            r->steps++;
-        }
+        run_replay_jump(r, 1);
         return;
     }
     if (r->mode == RUN_RUN && r->delay_ms == 0)
@@ -1090,7 +1086,6 @@ void run_close(struct run *r)
     if (r->trace)
         fclose(r->trace);
     model_free(&r->model);
-    replay_free(r->replay);
     free(r->batch);
     free(r->pend);
     instr_region_destroy(r->sh);
@@ -1122,14 +1117,14 @@ int run_open_replay(struct run **out, const struct run_opts *opts, char *err, si
     r->opts.record = NULL;
     r->poll_timer = r->proc_timer = r->pace_timer = -1;
     r->step_pick = -1;
-    if (replay_load(&r->replay, opts->replay, err, n) < 0)
-        goto fail;
-    struct replay *rp = r->replay;
+    struct replay *rp = r->replay = opts->replay;
     const char *id = json_string_value(json_object_get(rp->header, "scenario"));
     r->sc = scenario_find_recorded(id);
     if (!r->sc) {
-        snprintf(err, n, "%s was recorded from scenario '%s', which this ipcscope does not have",
-                 opts->replay, id);
+        snprintf(err, n,
+                 "the trace was recorded from scenario '%s', which this ipcscope does "
+                 "not have",
+                 id);
         goto fail;
     }
     r->ctx.sc = r->sc;
@@ -1141,9 +1136,8 @@ int run_open_replay(struct run **out, const struct run_opts *opts, char *err, si
             break;
         }
     json_t *trl = rp->trailer, *src = json_object_get(trl, "sources");
-    r->recorded_procfs = json_is_true(json_object_get(src, "procfs"));
+    r->procfs_on = json_is_true(json_object_get(src, "procfs"));
     r->recorded_bpf = json_is_true(json_object_get(src, "bpf"));
-    r->procfs_on = r->recorded_procfs;
     snprintf(r->bpf_reason, sizeof(r->bpf_reason), "%s",
              r->recorded_bpf ? "" : "off when recorded");
     json_t *leaks = json_object_get(trl, "leaks"), *check = json_object_get(trl, "check");
@@ -1158,6 +1152,7 @@ int run_open_replay(struct run **out, const struct run_opts *opts, char *err, si
         snprintf(err, n, "out of memory");
         goto fail;
     }
+    rp->cursor = 0; /* the model is empty: nothing of the trace shown yet */
     r->model.dropped = (uint64_t)json_integer_value(json_object_get(trl, "dropped"));
     if (!trl)
         snprintf(r->status, sizeof(r->status), "%s",
@@ -1214,10 +1209,7 @@ static void replay_poll(struct run *r)
     } else if (r->mode == RUN_RUN && now - r->play_wall0 >= (uint64_t)r->delay_ms * 1000000ull) {
         /* one action per delay, as a paced live run */
         r->play_wall0 = now;
-        if (rp->cursor < rp->n) {
-            replay_to(r, replay_next_step(rp, rp->cursor));
-            r->steps++;
-        }
+        replay_advance(r, 1);
     }
     if (rp->cursor >= rp->n && !r->finished) {
         r->finished = 1;
@@ -1225,13 +1217,10 @@ static void replay_poll(struct run *r)
     }
 }
 
-int run_replay_jump(struct run *r, long steps)
+/* Move the view steps forward (< 0: back), stopping at either end. Returns the steps moved. */
+static long replay_advance(struct run *r, long steps)
 {
-    if (!r->replay)
-        return -1;
     struct replay *rp = r->replay;
-    if (r->mode == RUN_RUN)
-        run_set_mode(r, RUN_STEP);
     size_t pos = rp->cursor;
     long moved = 0;
     while (steps > 0 && moved < steps && pos < rp->n) {
@@ -1242,11 +1231,20 @@ int run_replay_jump(struct run *r, long steps)
         pos = replay_prev_step(rp, pos);
         moved--;
     }
-    if (!moved)
+    if (moved) {
+        replay_to(r, pos);
+        r->steps = moved < 0 && (uint64_t)-moved > r->steps ? 0 : r->steps + (uint64_t)moved;
+    }
+    return moved;
+}
+
+int run_replay_jump(struct run *r, long steps)
+{
+    if (!r->replay)
         return -1;
-    replay_to(r, pos);
-    r->steps = moved < 0 && (uint64_t)-moved > r->steps ? 0 : r->steps + (uint64_t)moved;
-    return 0;
+    if (r->mode == RUN_RUN)
+        run_set_mode(r, RUN_STEP);
+    return replay_advance(r, steps) ? 0 : -1;
 }
 
 int run_back(struct run *r)

@@ -28,8 +28,9 @@ struct run_opts {
     const char *record; /* trace file path, or NULL */
     int no_bpf;
     int lang;
-    unsigned delay_ms;  /* run mode: conductor-paced delay per action (0: free running) */
-    const char *replay; /* play this trace back instead of running workers (ipcscope replay) */
+    unsigned delay_ms;     /* run mode: conductor-paced delay per action (0: free running) */
+    struct replay *replay; /* play this loaded trace back instead of running workers; the
+                              caller keeps it (and frees it after the run is closed) */
 };
 
 struct bpf_source;
@@ -72,10 +73,10 @@ struct run {
     struct bpf_source *bpf;
     char bpf_reason[128];
     /* a replay: no workers, no region (sh is NULL); the model is the trace played so far */
-    struct replay *replay;
-    uint64_t replay_now;               /* trace time shown (ns since the recorded start) */
-    uint64_t play_wall0, play_trace0;  /* run mode: the wall clock and trace time at (re)start */
-    int recorded_procfs, recorded_bpf; /* the sources the recorded run had */
+    struct replay *replay;            /* borrowed from opts */
+    uint64_t replay_now;              /* trace time shown (ns since the recorded start) */
+    uint64_t play_wall0, play_trace0; /* run mode: the wall clock and trace time at (re)start */
+    int recorded_bpf;                 /* the recorded run had the probes (procfs_on: /proc) */
 };
 
 /* Prepare a run of sc with params (NULL: defaults). Makes the shared region; spawns nothing.
@@ -83,8 +84,8 @@ struct run {
 int run_open(struct run **out, const struct scenario *sc, const long *params,
              const struct run_opts *opts, char *err, size_t n);
 
-/* Prepare the playback of the trace at opts->replay: its scenario and parameters come from
- * the header. 0, or -1 with a message in err (unknown scenario, the first bad line). */
+/* Prepare the playback of opts->replay (from replay_load), from its start: its scenario and
+ * parameters come from the header. 0, or -1 with a message in err (unknown scenario). */
 int run_open_replay(struct run **out, const struct run_opts *opts, char *err, size_t n);
 
 /* Start: open the sources, run the scenario's setup (which spawns the workers), and register

@@ -40,11 +40,7 @@ struct sample {
 };
 
 struct run {
-    pid_t pid;
-    int status;
-    json_t *snap;
-    json_t **trace;
-    size_t ntrace;
+    struct ts_scenario sc; /* the binary's pid and wait status, snapshot and trace */
     struct sample *s;
     size_t ns, cap;
 };
@@ -128,14 +124,14 @@ static void assert_nothing_left(const struct run *r)
     int status;
     pid_t left = waitpid(-1, &status, WNOHANG); /* we are a subreaper: strays come to us */
     cr_assert(left < 0 && errno == ECHILD, "a process outlived the run (pid %d)", (int)left);
-    json_t *leaks = json_object_get(r->snap, "leaks");
+    json_t *leaks = json_object_get(r->sc.snap, "leaks");
     cr_assert_eq(json_integer_value(json_object_get(leaks, "processes")), 0);
     cr_assert_eq(json_integer_value(json_object_get(leaks, "ipc_objects")), 0);
 
     char prefix[64], path[128];
-    snprintf(prefix, sizeof(prefix), "ipcscope-%d-", (int)r->pid);
+    snprintf(prefix, sizeof(prefix), "ipcscope-%d-", (int)r->sc.pid);
     ts_assert_no_entry_with_prefix("/dev/shm", prefix);
-    snprintf(path, sizeof(path), "/ipcscope-%d-queue", (int)r->pid);
+    snprintf(path, sizeof(path), "/ipcscope-%d-queue", (int)r->sc.pid);
     mqd_t q = mq_open(path, O_RDONLY);
     cr_assert(q == (mqd_t)-1 && errno == ENOENT, "message queue %s left behind", path);
 }
@@ -144,13 +140,7 @@ static void assert_nothing_left(const struct run *r)
 static struct run run_scenario(const char *id, const char *const *params)
 {
     struct run r = {0};
-    struct ts_scenario sc;
-    ts_run_scenario(id, params, sample_tree, &r, 4000, &sc);
-    r.pid = sc.pid;
-    r.status = sc.status;
-    r.snap = sc.snap;
-    r.trace = sc.trace;
-    r.ntrace = sc.ntrace;
+    ts_run_scenario(id, params, sample_tree, &r, 4000, &r.sc);
     assert_nothing_left(&r);
     return r;
 }
@@ -168,12 +158,12 @@ static pid_t pid_by_comm(const struct run *r, const char *comm)
 
 static json_t *snap_task(const struct run *r, const char *name)
 {
-    return ts_find_named(json_object_get(r->snap, "tasks"), name);
+    return ts_find_named(json_object_get(r->sc.snap, "tasks"), name);
 }
 
 static void assert_check_ok(const struct run *r)
 {
-    ts_assert_check_ok(r->snap);
+    ts_assert_check_ok(r->sc.snap);
 }
 
 /* ---- chapter 5 ---- */
@@ -197,8 +187,8 @@ Test(scenario_fork, each_copy_sees_its_own_return_and_variable, .timeout = 60)
     int nret = 0, zero_rets = 0;
     long long last_x[64][2];
     int nx = 0;
-    for (size_t i = 0; i < r.ntrace; i++) {
-        json_t *e = r.trace[i];
+    for (size_t i = 0; i < r.sc.ntrace; i++) {
+        json_t *e = r.sc.trace[i];
         if (ts_is_ev(e, "fork_ret") && ts_int(e, "pid") == parent && nret < 8)
             parent_rets[nret++] = ts_int(e, "val");
         else if (ts_is_ev(e, "fork_ret"))
@@ -216,10 +206,10 @@ Test(scenario_fork, each_copy_sees_its_own_return_and_variable, .timeout = 60)
     cr_assert_eq(zero_rets, 3, "fork must return 0 in each child");
     for (int i = 0; i < nret; i++) { /* the parent's returns are the children's pids */
         int found = 0;
-        for (size_t j = 0; j < r.ntrace; j++)
-            found |= ts_is_ev(r.trace[j], "task_start") &&
-                     ts_int(r.trace[j], "pid") == parent_rets[i] &&
-                     ts_int(r.trace[j], "aux") == parent;
+        for (size_t j = 0; j < r.sc.ntrace; j++)
+            found |= ts_is_ev(r.sc.trace[j], "task_start") &&
+                     ts_int(r.sc.trace[j], "pid") == parent_rets[i] &&
+                     ts_int(r.sc.trace[j], "aux") == parent;
         cr_assert(found, "fork returned %lld, which is no child of the parent", parent_rets[i]);
     }
     cr_assert_eq(nx, 4);
@@ -238,13 +228,13 @@ Test(scenario_orphan, the_orphans_ppid_changes_to_the_subreaper, .timeout = 60)
         if (r.s[i].pid != child)
             continue;
         before |= r.s[i].ppid == parent;
-        after |= r.s[i].ppid == r.pid;
+        after |= r.s[i].ppid == r.sc.pid;
     }
     cr_assert(before, "never saw the child under its first parent in /proc");
-    cr_assert(after, "never saw the child adopted by ipcscope (%d) in /proc", (int)r.pid);
+    cr_assert(after, "never saw the child adopted by ipcscope (%d) in /proc", (int)r.sc.pid);
     json_t *c = snap_task(&r, "child");
     cr_assert_str_eq(ts_str(c, "state"), "reaped");
-    cr_assert_eq(ts_int(c, "ppid"), r.pid);
+    cr_assert_eq(ts_int(c, "ppid"), r.sc.pid);
     assert_check_ok(&r);
 }
 
@@ -271,7 +261,7 @@ static void assert_zombies_then_none(const char *remedy)
     }
     cr_assert_gt(before, 0, "no zombie child was ever seen in /proc");
     cr_assert_eq(late, 0, "zombies remained after remedy %s", remedy);
-    json_t *tasks = json_object_get(r.snap, "tasks"), *t;
+    json_t *tasks = json_object_get(r.sc.snap, "tasks"), *t;
     size_t i;
     json_array_foreach(tasks, i, t) cr_assert_str_neq(ts_str(t, "state"), "zombie");
     assert_check_ok(&r);
@@ -311,7 +301,7 @@ Test(scenario_zombie, without_a_remedy_the_subreaper_reaps_them, .timeout = 60)
     for (size_t i = 0; i < r.ns; i++)
         zombies += r.s[i].state == 'Z' && r.s[i].ppid == parent;
     cr_assert_gt(zombies, 0);
-    json_t *tasks = json_object_get(r.snap, "tasks"), *t;
+    json_t *tasks = json_object_get(r.sc.snap, "tasks"), *t;
     size_t i;
     json_array_foreach(tasks, i, t) if (i > 0) cr_assert_str_eq(ts_str(t, "state"), "reaped");
 }
@@ -350,8 +340,8 @@ Test(scenario_process_pool, every_task_done_once_and_workers_joined, .timeout = 
             cr_assert_eq(r.s[i].ppid, owner);
 
     int seen[10] = {0}, reaped_by_owner = 0;
-    for (size_t i = 0; i < r.ntrace; i++) {
-        json_t *e = r.trace[i];
+    for (size_t i = 0; i < r.sc.ntrace; i++) {
+        json_t *e = r.sc.trace[i];
         if (ts_is_ev(e, "shm_write") && strcmp(ts_str(e, "obj"), "results") == 0) {
             long long x = ts_int(e, "item");
             cr_assert(x >= 0 && x < 10);
@@ -383,8 +373,8 @@ Test(scenario_pipe, writer_blocks_while_the_pipe_is_full, .timeout = 60)
     cr_assert(blocked_full, "never saw the writer asleep in pipe_write with 16384 bytes queued");
 
     int block_ev = 0, eof = 0;
-    for (size_t i = 0; i < r.ntrace; i++) {
-        json_t *e = r.trace[i];
+    for (size_t i = 0; i < r.sc.ntrace; i++) {
+        json_t *e = r.sc.trace[i];
         block_ev |= ts_is_ev(e, "block") && strcmp(ts_str(e, "task"), "writer") == 0 &&
                     ts_int(e, "val") == 16384;
         eof |= ts_is_ev(e, "pipe_read") && ts_int(e, "item") == 0;
@@ -393,7 +383,7 @@ Test(scenario_pipe, writer_blocks_while_the_pipe_is_full, .timeout = 60)
     }
     cr_assert(block_ev, "the trace shows no block of the writer at full capacity");
     cr_assert(eof, "the reader never read EOF");
-    cr_assert(json_is_true(json_object_get(r.snap, "writer_blocked_full")));
+    cr_assert(json_is_true(json_object_get(r.sc.snap, "writer_blocked_full")));
     assert_check_ok(&r);
 }
 
@@ -402,8 +392,8 @@ Test(scenario_pipe, duplex_socketpair_talks_both_ways, .timeout = 60)
     const char *p[] = {"duplex=1", "rounds=4", NULL};
     struct run r = run_scenario("pipe", p);
     int a_to_b = 0, b_to_a = 0;
-    for (size_t i = 0; i < r.ntrace; i++) {
-        json_t *e = r.trace[i];
+    for (size_t i = 0; i < r.sc.ntrace; i++) {
+        json_t *e = r.sc.trace[i];
         if (!ts_is_ev(e, "pipe_write"))
             continue;
         a_to_b += strcmp(ts_str(e, "obj"), "a->b") == 0;
@@ -419,8 +409,8 @@ Test(scenario_message_queue, senders_block_full_receivers_block_empty, .timeout 
     const char *p[] = {"maxmsg=3", "senders=2", "msgs=6", NULL};
     struct run r = run_scenario("message-queue", p);
     int full = 0, empty = 0, recv = 0;
-    for (size_t i = 0; i < r.ntrace; i++) {
-        json_t *e = r.trace[i];
+    for (size_t i = 0; i < r.sc.ntrace; i++) {
+        json_t *e = r.sc.trace[i];
         if (ts_is_ev(e, "mq_send") || ts_is_ev(e, "mq_recv")) {
             cr_assert_leq(ts_int(e, "val"), 3, "depth past maxmsg");
             cr_assert_geq(ts_int(e, "val"), 0);
@@ -438,7 +428,7 @@ Test(scenario_message_queue, senders_block_full_receivers_block_empty, .timeout 
     for (size_t i = 0; i < r.ns; i++)
         asleep_sender |= strcmp(r.s[i].comm, "mq-sender") == 0 && r.s[i].state == 'S';
     cr_assert(asleep_sender);
-    cr_assert(json_is_true(json_object_get(r.snap, "unlinked")));
+    cr_assert(json_is_true(json_object_get(r.sc.snap, "unlinked")));
     assert_check_ok(&r);
 }
 
@@ -446,8 +436,8 @@ Test(scenario_message_queue, senders_block_full_receivers_block_empty, .timeout 
 static long long final_counter(const struct run *r)
 {
     long long seq = -1, val = 0;
-    for (size_t i = 0; i < r->ntrace; i++) {
-        json_t *e = r->trace[i];
+    for (size_t i = 0; i < r->sc.ntrace; i++) {
+        json_t *e = r->sc.trace[i];
         if (ts_is_ev(e, "shm_write") && strcmp(ts_str(e, "obj"), "counter") == 0 &&
             ts_int(e, "seq") > seq) {
             seq = ts_int(e, "seq");
@@ -461,11 +451,11 @@ Test(scenario_shared_memory, updates_are_lost_without_the_lock, .timeout = 60)
 {
     const char *p[] = {"procs=4", "increments=2000", "lock=0", NULL};
     struct run r = run_scenario("shared-memory", p);
-    json_t *events = json_object_get(r.snap, "events");
+    json_t *events = json_object_get(r.sc.snap, "events");
     cr_assert_eq(json_integer_value(json_object_get(events, "dropped")), 0);
     long long lost = 4 * 2000 - final_counter(&r);
     cr_assert_gt(lost, 0, "no update was lost without the lock");
-    cr_assert_eq(json_integer_value(json_object_get(r.snap, "lost_updates")), lost);
+    cr_assert_eq(json_integer_value(json_object_get(r.sc.snap, "lost_updates")), lost);
 }
 
 Test(scenario_shared_memory, no_update_is_lost_with_the_lock, .timeout = 60)
@@ -473,7 +463,7 @@ Test(scenario_shared_memory, no_update_is_lost_with_the_lock, .timeout = 60)
     const char *p[] = {"procs=4", "increments=2000", "lock=1", NULL};
     struct run r = run_scenario("shared-memory", p);
     cr_assert_eq(final_counter(&r), 4 * 2000);
-    cr_assert_eq(json_integer_value(json_object_get(r.snap, "lost_updates")), 0);
+    cr_assert_eq(json_integer_value(json_object_get(r.sc.snap, "lost_updates")), 0);
     assert_check_ok(&r);
 }
 
@@ -497,10 +487,10 @@ Test(scenario_signals, masks_handlers_and_default_action, .timeout = 60)
     json_t *rcv = snap_task(&r, "receiver");
     cr_assert_eq(ts_int(rcv, "exit_status"), 128 + 15, "SIGTERM's default action must end it");
     int usr2_handled = 0, hup_handled = 0;
-    for (size_t i = 0; i < r.ntrace; i++)
-        if (ts_is_ev(r.trace[i], "sig_handle")) {
-            usr2_handled += ts_int(r.trace[i], "val") == 12;
-            hup_handled += ts_int(r.trace[i], "val") == 1;
+    for (size_t i = 0; i < r.sc.ntrace; i++)
+        if (ts_is_ev(r.sc.trace[i], "sig_handle")) {
+            usr2_handled += ts_int(r.sc.trace[i], "val") == 12;
+            hup_handled += ts_int(r.sc.trace[i], "val") == 1;
         }
     cr_assert_eq(usr2_handled, 0);
     cr_assert_eq(hup_handled, 1);
@@ -514,10 +504,10 @@ Test(scenario_semaphore, never_more_than_k_inside, .timeout = 60)
     /* the trace: replay the semaphore's operations in seq order */
     size_t nops = 0;
     json_t *ops[4096];
-    for (size_t i = 0; i < r.ntrace && nops < 4096; i++)
-        if (strcmp(ts_str(r.trace[i], "obj"), "permits") == 0 &&
-            (ts_is_ev(r.trace[i], "sem_acquired") || ts_is_ev(r.trace[i], "sem_post")))
-            ops[nops++] = r.trace[i];
+    for (size_t i = 0; i < r.sc.ntrace && nops < 4096; i++)
+        if (strcmp(ts_str(r.sc.trace[i], "obj"), "permits") == 0 &&
+            (ts_is_ev(r.sc.trace[i], "sem_acquired") || ts_is_ev(r.sc.trace[i], "sem_post")))
+            ops[nops++] = r.sc.trace[i];
     int inside = 0, max_inside = 0;
     for (long long seq = 0, done = 0; done < (long long)nops; seq++) {
         for (size_t i = 0; i < nops; i++) {

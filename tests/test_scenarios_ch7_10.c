@@ -36,11 +36,7 @@ struct sample {
 };
 
 struct run {
-    pid_t pid;
-    int status;
-    json_t *snap;
-    json_t **trace;
-    size_t ntrace;
+    struct ts_scenario sc; /* the binary's pid and wait status, snapshot and trace */
     struct sample *s;
     size_t ns, cap;
 };
@@ -116,11 +112,11 @@ static void assert_nothing_left(const struct run *r)
     int status;
     pid_t left = waitpid(-1, &status, WNOHANG); /* we are a subreaper: strays come to us */
     cr_assert(left < 0 && errno == ECHILD, "a process outlived the run (pid %d)", (int)left);
-    json_t *leaks = json_object_get(r->snap, "leaks");
+    json_t *leaks = json_object_get(r->sc.snap, "leaks");
     cr_assert_eq(json_integer_value(json_object_get(leaks, "processes")), 0);
     cr_assert_eq(json_integer_value(json_object_get(leaks, "ipc_objects")), 0);
     char prefix[64];
-    snprintf(prefix, sizeof(prefix), "ipcscope-%d-", (int)r->pid);
+    snprintf(prefix, sizeof(prefix), "ipcscope-%d-", (int)r->sc.pid);
     ts_assert_no_entry_with_prefix("/dev/shm", prefix);
     ts_assert_no_entry_with_prefix("/dev/mqueue", prefix);
 }
@@ -129,13 +125,7 @@ static void assert_nothing_left(const struct run *r)
 static struct run run_scenario(const char *id, const char *const *params)
 {
     struct run r = {0};
-    struct ts_scenario sc;
-    ts_run_scenario(id, params, sample_tree, &r, 4000, &sc);
-    r.pid = sc.pid;
-    r.status = sc.status;
-    r.snap = sc.snap;
-    r.trace = sc.trace;
-    r.ntrace = sc.ntrace;
+    ts_run_scenario(id, params, sample_tree, &r, 4000, &r.sc);
     assert_nothing_left(&r);
     return r;
 }
@@ -151,13 +141,13 @@ static int on_obj(json_t *e, const char *obj)
 static json_t **by_seq(const struct run *r, const char *obj, size_t *n)
 {
     size_t max = 0;
-    for (size_t i = 0; i < r->ntrace; i++)
-        if (on_obj(r->trace[i], obj) && (size_t)ts_int(r->trace[i], "seq") + 1 > max)
-            max = (size_t)ts_int(r->trace[i], "seq") + 1;
+    for (size_t i = 0; i < r->sc.ntrace; i++)
+        if (on_obj(r->sc.trace[i], obj) && (size_t)ts_int(r->sc.trace[i], "seq") + 1 > max)
+            max = (size_t)ts_int(r->sc.trace[i], "seq") + 1;
     json_t **out = calloc(max ? max : 1, sizeof(*out));
-    for (size_t i = 0; i < r->ntrace; i++)
-        if (on_obj(r->trace[i], obj))
-            out[ts_int(r->trace[i], "seq")] = r->trace[i];
+    for (size_t i = 0; i < r->sc.ntrace; i++)
+        if (on_obj(r->sc.trace[i], obj))
+            out[ts_int(r->sc.trace[i], "seq")] = r->sc.trace[i];
     for (size_t i = 0; i < max; i++)
         cr_assert_not_null(out[i], "operation %zu on %s is missing from the trace", i, obj);
     *n = max;
@@ -191,18 +181,18 @@ static int assert_one_holder(const struct run *r, const char *obj)
 
 static json_t *snap_task(const struct run *r, const char *name)
 {
-    return ts_find_named(json_object_get(r->snap, "tasks"), name);
+    return ts_find_named(json_object_get(r->sc.snap, "tasks"), name);
 }
 
 static void assert_check_ok(const struct run *r)
 {
-    ts_assert_check_ok(r->snap);
+    ts_assert_check_ok(r->sc.snap);
 }
 
 /* Every task but the conductor is reaped, with exit status want (or any when want < 0). */
 static void assert_all_reaped(const struct run *r, int want)
 {
-    json_t *tasks = json_object_get(r->snap, "tasks"), *t;
+    json_t *tasks = json_object_get(r->sc.snap, "tasks"), *t;
     size_t i;
     json_array_foreach(tasks, i, t)
     {
@@ -228,9 +218,9 @@ static int futex_sleeps(const struct run *r, const char *comm)
 
 static void free_run(struct run *r)
 {
-    ts_free_jsonl(r->trace, r->ntrace);
+    ts_free_jsonl(r->sc.trace, r->sc.ntrace);
     free(r->s);
-    json_decref(r->snap);
+    json_decref(r->sc.snap);
 }
 
 /* ---- chapter 7: lock ---- */
@@ -244,15 +234,15 @@ Test(scenario_lock, never_two_holders_and_lines_stay_whole, .timeout = 60)
 
     /* the characters of a line come from one worker: its writes are contiguous in time */
     const char *writer = NULL;
-    for (size_t i = 0; i < r.ntrace; i++) {
-        json_t *e = r.trace[i];
+    for (size_t i = 0; i < r.sc.ntrace; i++) {
+        json_t *e = r.sc.trace[i];
         if (!ts_is_ev(e, "shm_write"))
             continue;
         if (writer)
             cr_assert_str_eq(ts_str(e, "task"), writer, "a line mixes two workers");
         writer = ts_int(e, "val") == '\n' ? NULL : ts_str(e, "task");
     }
-    cr_assert_eq(json_integer_value(json_object_get(r.snap, "mixed_lines")), 0);
+    cr_assert_eq(json_integer_value(json_object_get(r.sc.snap, "mixed_lines")), 0);
     assert_all_reaped(&r, 0);
     assert_check_ok(&r);
     free_run(&r);
@@ -265,8 +255,8 @@ Test(scenario_lock, without_the_lock_lines_interleave, .timeout = 60)
     struct run r = run_scenario("lock", p);
     int switches = 0;
     const char *last = NULL;
-    for (size_t i = 0; i < r.ntrace; i++) {
-        json_t *e = r.trace[i];
+    for (size_t i = 0; i < r.sc.ntrace; i++) {
+        json_t *e = r.sc.trace[i];
         cr_assert(!ts_is_ev(e, "mutex_acquired"), "lock=0 must not take the lock");
         if (!ts_is_ev(e, "shm_write") || ts_int(e, "val") == '\n')
             continue;
@@ -274,7 +264,7 @@ Test(scenario_lock, without_the_lock_lines_interleave, .timeout = 60)
         last = ts_str(e, "task");
     }
     cr_assert_gt(switches, 3, "the workers' characters did not interleave");
-    cr_assert_gt(json_integer_value(json_object_get(r.snap, "mixed_lines")), 0);
+    cr_assert_gt(json_integer_value(json_object_get(r.sc.snap, "mixed_lines")), 0);
     json_t *w = snap_task(&r, "worker-1");
     cr_assert_str_eq(ts_str(w, "kind"), "thread");
     assert_check_ok(&r);
@@ -342,7 +332,7 @@ Test(scenario_event, wait_with_a_timeout_returns_false_first, .timeout = 60)
 /* 1 when the snapshot's cycle holds exactly the names given. */
 static int cycle_is(const struct run *r, const char *const *names, size_t n)
 {
-    json_t *cycle = json_object_get(json_object_get(r->snap, "deadlock"), "cycle");
+    json_t *cycle = json_object_get(json_object_get(r->sc.snap, "deadlock"), "cycle");
     if (json_array_size(cycle) != n)
         return 0;
     for (size_t i = 0; i < n; i++) {
@@ -373,9 +363,9 @@ static int all_asleep_at_once(const struct run *r, const char *comm, int count)
 
 static int deadlock_noted(const struct run *r)
 {
-    for (size_t i = 0; i < r->ntrace; i++)
-        if (ts_is_ev(r->trace[i], "note") &&
-            strncmp(ts_str(r->trace[i], "text"), "deadlock", 8) == 0)
+    for (size_t i = 0; i < r->sc.ntrace; i++)
+        if (ts_is_ev(r->sc.trace[i], "note") &&
+            strncmp(ts_str(r->sc.trace[i], "text"), "deadlock", 8) == 0)
             return 1;
     return 0;
 }
@@ -383,11 +373,11 @@ static int deadlock_noted(const struct run *r)
 Test(scenario_deadlock, opposite_order_deadlocks_and_the_cycle_is_reported, .timeout = 60)
 {
     struct run r = run_scenario("deadlock", NULL);
-    json_t *dl = json_object_get(r.snap, "deadlock");
+    json_t *dl = json_object_get(r.sc.snap, "deadlock");
     cr_assert(json_is_true(json_object_get(dl, "detected")));
     const char *names[] = {"t1", "t2"};
     cr_assert(cycle_is(&r, names, 2), "the cycle is not t1, t2");
-    cr_assert(json_is_true(json_object_get(r.snap, "completed")), "the run must end by itself");
+    cr_assert(json_is_true(json_object_get(r.sc.snap, "completed")), "the run must end by itself");
     cr_assert(all_asleep_at_once(&r, "dl-t", 2), "/proc never showed both asleep in a futex");
     cr_assert(deadlock_noted(&r), "no deadlock note in the trace");
     assert_one_holder(&r, "A");
@@ -401,7 +391,7 @@ Test(scenario_deadlock, lock_ordering_prevents_it, .timeout = 60)
 {
     const char *p[] = {"order=1", "rounds=3", "hold_ms=50", NULL};
     struct run r = run_scenario("deadlock", p);
-    json_t *dl = json_object_get(r.snap, "deadlock");
+    json_t *dl = json_object_get(r.sc.snap, "deadlock");
     cr_assert(json_is_false(json_object_get(dl, "detected")));
     cr_assert_eq(json_array_size(json_object_get(dl, "cycle")), 0);
     cr_assert_eq(assert_one_holder(&r, "A"), 6);
@@ -446,8 +436,8 @@ static void assert_everyone_eats(const char *fix)
         snprintf(left, sizeof(left), "fork-%d", k);
         snprintf(right, sizeof(right), "fork-%d", k % 5 + 1);
         int has_l = 0, has_r = 0, meals = 0;
-        for (size_t i = 0; i < r.ntrace; i++) {
-            json_t *e = r.trace[i];
+        for (size_t i = 0; i < r.sc.ntrace; i++) {
+            json_t *e = r.sc.trace[i];
             if (strcmp(ts_str(e, "task"), me) != 0)
                 continue;
             int acq = ts_is_ev(e, "mutex_acquired"), rel = ts_is_ev(e, "mutex_release");
@@ -467,7 +457,7 @@ static void assert_everyone_eats(const char *fix)
         snprintf(fk, sizeof(fk), "fork-%d", f);
         assert_one_holder(&r, fk);
     }
-    cr_assert(json_is_false(json_object_get(json_object_get(r.snap, "deadlock"), "detected")));
+    cr_assert(json_is_false(json_object_get(json_object_get(r.sc.snap, "deadlock"), "detected")));
     assert_all_reaped(&r, 0);
     assert_check_ok(&r);
     free_run(&r);
@@ -488,8 +478,8 @@ Test(scenario_philosophers, with_a_waiter_everyone_eats, .timeout = 60)
 /* The t of the first event kind by task (and with aux, when aux >= 0), or -1. */
 static long long first_t(const struct run *r, const char *kind, const char *task, long long aux)
 {
-    for (size_t i = 0; i < r->ntrace; i++) {
-        json_t *e = r->trace[i];
+    for (size_t i = 0; i < r->sc.ntrace; i++) {
+        json_t *e = r->sc.trace[i];
         if (ts_is_ev(e, kind) && (!task || strcmp(ts_str(e, "task"), task) == 0) &&
             (aux < 0 || ts_int(e, "aux") == aux))
             return ts_int(e, "t");
@@ -500,10 +490,10 @@ static long long first_t(const struct run *r, const char *kind, const char *task
 /* The unblock on "join" by MainThread that follows time t, or -1. */
 static long long join_return_after(const struct run *r, long long t)
 {
-    for (size_t i = 0; i < r->ntrace; i++)
-        if (ts_is_ev(r->trace[i], "unblock") && on_obj(r->trace[i], "join") &&
-            ts_int(r->trace[i], "t") > t)
-            return ts_int(r->trace[i], "t");
+    for (size_t i = 0; i < r->sc.ntrace; i++)
+        if (ts_is_ev(r->sc.trace[i], "unblock") && on_obj(r->sc.trace[i], "join") &&
+            ts_int(r->sc.trace[i], "t") > t)
+            return ts_int(r->sc.trace[i], "t");
     return -1;
 }
 
@@ -544,7 +534,7 @@ Test(scenario_threads, every_thread_is_started_and_joined, .timeout = 60)
     json_t *d = snap_task(&r, "daemon-1");
     cr_assert_str_eq(ts_str(d, "state"), "reaped");
     cr_assert_lt(first_t(&r, "task_exit", "daemon-1", -1), 0, "the daemon thread ended by itself");
-    cr_assert_eq(json_integer_value(json_object_get(r.snap, "joined")), 6);
+    cr_assert_eq(json_integer_value(json_object_get(r.sc.snap, "joined")), 6);
     assert_check_ok(&r);
     free_run(&r);
 }
@@ -555,10 +545,10 @@ Test(scenario_threads, a_thousand_threads_stay_cheap, .timeout = 60)
     long t0 = ts_now_ms();
     struct run r = run_scenario("threads", p);
     cr_assert_lt(ts_now_ms() - t0, 20000, "1000 threads took %ld ms", ts_now_ms() - t0);
-    cr_assert_eq(json_integer_value(json_object_get(r.snap, "thread_tasks")), 1000);
-    cr_assert_eq(json_integer_value(json_object_get(r.snap, "joined")), 1000);
-    cr_assert_eq(json_integer_value(json_object_get(json_object_get(r.snap, "events"), "dropped")),
-                 0);
+    cr_assert_eq(json_integer_value(json_object_get(r.sc.snap, "thread_tasks")), 1000);
+    cr_assert_eq(json_integer_value(json_object_get(r.sc.snap, "joined")), 1000);
+    cr_assert_eq(
+        json_integer_value(json_object_get(json_object_get(r.sc.snap, "events"), "dropped")), 0);
     cr_assert_geq(max_threads_seen(&r, "MainThread"), 1001);
     assert_all_reaped(&r, 0);
     free_run(&r);
@@ -574,8 +564,8 @@ Test(scenario_condition, wait_releases_the_lock_and_takes_it_back, .timeout = 60
     size_t n;
     json_t **ops = by_seq(&r, "con-lock", &n);
     int waits = 0;
-    for (size_t i = 0; i < r.ntrace; i++) {
-        json_t *w = r.trace[i];
+    for (size_t i = 0; i < r.sc.ntrace; i++) {
+        json_t *w = r.sc.trace[i];
         if (!ts_is_ev(w, "cond_wait"))
             continue;
         waits++;
@@ -629,10 +619,10 @@ Test(scenario_concurrency, one_cpu_interleaves_without_overlap, .timeout = 60)
 {
     const char *p[] = {"workers=2", "cpus=1", "work_ms=400", NULL};
     struct run r = run_scenario("concurrency", p);
-    cr_assert_eq(json_integer_value(json_object_get(r.snap, "overlap_ms")), 0,
-                 "two workers overlapped on one CPU for %lld ms (%s)", ts_int(r.snap, "overlap_ms"),
-                 ts_str(r.snap, "overlap_source"));
-    cr_assert_eq(json_integer_value(json_object_get(r.snap, "overlap_procfs_ms")), 0);
+    cr_assert_eq(json_integer_value(json_object_get(r.sc.snap, "overlap_ms")), 0,
+                 "two workers overlapped on one CPU for %lld ms (%s)",
+                 ts_int(r.sc.snap, "overlap_ms"), ts_str(r.sc.snap, "overlap_source"));
+    cr_assert_eq(json_integer_value(json_object_get(r.sc.snap, "overlap_procfs_ms")), 0);
     unsigned mask = worker_cpus(&r);
     cr_assert_neq(mask, 0, "no worker seen running in /proc");
     cr_assert_eq(mask & (mask - 1), 0, "/proc saw the pinned workers on CPUs %#x", mask);
@@ -647,8 +637,8 @@ Test(scenario_concurrency, two_cpus_run_in_parallel, .timeout = 60)
         cr_skip_test("needs two CPUs");
     const char *p[] = {"workers=2", "cpus=2", "work_ms=600", NULL};
     struct run r = run_scenario("concurrency", p);
-    cr_assert_gt(json_integer_value(json_object_get(r.snap, "overlap_ms")), 0,
-                 "no overlap on two CPUs (%s)", ts_str(r.snap, "overlap_source"));
+    cr_assert_gt(json_integer_value(json_object_get(r.sc.snap, "overlap_ms")), 0,
+                 "no overlap on two CPUs (%s)", ts_str(r.sc.snap, "overlap_source"));
     unsigned mask = worker_cpus(&r);
     cr_assert_neq(mask & (mask - 1), 0, "/proc saw the workers on one CPU only (%#x)", mask);
     assert_all_reaped(&r, 0);

@@ -29,10 +29,7 @@ struct seen {
 };
 
 struct run {
-    pid_t pid;
-    json_t *snap;
-    json_t **trace;
-    size_t ntrace;
+    struct ts_scenario sc; /* the binary's pid and wait status, snapshot and trace */
     struct seen seen[MAX_SEEN];
     size_t nseen;
 };
@@ -64,12 +61,12 @@ static void assert_clean_end(const struct run *r, const char *id)
     pid_t left = waitpid(-1, &status, WNOHANG); /* we are a subreaper: strays come to us */
     cr_assert(left < 0 && errno == ECHILD, "%s: a process outlived the run (pid %d)", id,
               (int)left);
-    json_t *leaks = json_object_get(r->snap, "leaks");
+    json_t *leaks = json_object_get(r->sc.snap, "leaks");
     cr_assert_eq(ts_int(leaks, "processes"), 0, "%s leaked processes", id);
-    json_t *chk = json_object_get(r->snap, "check");
+    json_t *chk = json_object_get(r->sc.snap, "check");
     cr_assert(json_is_true(json_object_get(chk, "ok")), "%s check failed: %s", id,
               ts_str(chk, "why"));
-    cr_assert(json_is_true(json_object_get(r->snap, "completed")), "%s did not complete", id);
+    cr_assert(json_is_true(json_object_get(r->sc.snap, "completed")), "%s did not complete", id);
 }
 
 static void sample_sockets(void *arg, pid_t pid, long t_ms)
@@ -83,12 +80,7 @@ static void sample_sockets(void *arg, pid_t pid, long t_ms)
 static struct run *run_scenario(const char *id, const char *const *params)
 {
     struct run *r = calloc(1, sizeof(*r));
-    struct ts_scenario sc;
-    ts_run_scenario(id, params, sample_sockets, r, 2000, &sc);
-    r->pid = sc.pid;
-    r->snap = sc.snap;
-    r->trace = sc.trace;
-    r->ntrace = sc.ntrace;
+    ts_run_scenario(id, params, sample_sockets, r, 2000, &r->sc);
     assert_clean_end(r, id);
     return r;
 }
@@ -97,9 +89,9 @@ static struct run *run_scenario(const char *id, const char *const *params)
 static int count_ev(const struct run *r, const char *ev, const char *prefix)
 {
     int n = 0;
-    for (size_t i = 0; i < r->ntrace; i++)
-        n += strcmp(ts_str(r->trace[i], "ev"), ev) == 0 &&
-             (!prefix || strncmp(ts_str(r->trace[i], "text"), prefix, strlen(prefix)) == 0);
+    for (size_t i = 0; i < r->sc.ntrace; i++)
+        n += strcmp(ts_str(r->sc.trace[i], "ev"), ev) == 0 &&
+             (!prefix || strncmp(ts_str(r->sc.trace[i], "text"), prefix, strlen(prefix)) == 0);
     return n;
 }
 
@@ -108,10 +100,10 @@ static int count_ev(const struct run *r, const char *ev, const char *prefix)
 static int count_obj_ev(const struct run *r, const char *ev, const char *prefix, int failed)
 {
     int n = 0;
-    for (size_t i = 0; i < r->ntrace; i++)
-        n += strcmp(ts_str(r->trace[i], "ev"), ev) == 0 &&
-             (!prefix || strncmp(ts_str(r->trace[i], "obj"), prefix, strlen(prefix)) == 0) &&
-             (!failed || ts_int(r->trace[i], "aux") != 0);
+    for (size_t i = 0; i < r->sc.ntrace; i++)
+        n += strcmp(ts_str(r->sc.trace[i], "ev"), ev) == 0 &&
+             (!prefix || strncmp(ts_str(r->sc.trace[i], "obj"), prefix, strlen(prefix)) == 0) &&
+             (!failed || ts_int(r->sc.trace[i], "aux") != 0);
     return n;
 }
 
@@ -129,10 +121,10 @@ Test(scenario_net, tcp_echo_serves_every_line_and_the_listener_listens, .timeout
 {
     const char *p[] = {"clients=2", "messages=4", "gap_ms=30", NULL};
     struct run *r = run_scenario("tcp-echo", p);
-    uint16_t port = (uint16_t)ts_int(r->snap, "port");
+    uint16_t port = (uint16_t)ts_int(r->sc.snap, "port");
     cr_assert(kernel_saw(r, port, 0, 10), "the kernel never showed :%u in LISTEN", port);
-    cr_assert_eq(ts_int(r->snap, "served"), 2);
-    cr_assert_eq(ts_int(r->snap, "echoed_ok"), 8);
+    cr_assert_eq(ts_int(r->sc.snap, "served"), 2);
+    cr_assert_eq(ts_int(r->sc.snap, "echoed_ok"), 8);
     cr_assert_geq(count_obj_ev(r, "sock_accept", "listener", 0), 2);
     cr_assert_geq(count_obj_ev(r, "sock_listen", "listener", 0), 1);
     cr_assert_eq(count_ev(r, "note", NULL), 0, "socket calls are recorded as their own kinds");
@@ -143,14 +135,14 @@ Test(scenario_net, tcp_handshake_queues_connections_before_accept, .timeout = 60
 {
     const char *p[] = {"backlog=2", "clients=3", "accept_delay_ms=500", NULL};
     struct run *r = run_scenario("tcp-handshake", p);
-    cr_assert_eq(ts_int(r->snap, "accepted"), 3);
-    cr_assert_eq(ts_int(r->snap, "connected_before_accept"), 3,
+    cr_assert_eq(ts_int(r->sc.snap, "accepted"), 3);
+    cr_assert_eq(ts_int(r->sc.snap, "connected_before_accept"), 3,
                  "connect() must return before accept() is called");
-    cr_assert_geq(ts_int(r->snap, "accept_queue_max"), 2);
-    cr_assert_leq(ts_int(r->snap, "accept_queue_max"), 3, "the queue holds at most backlog+1");
-    if (strcmp(ts_str(r->snap, "capture"), "on") != 0)
-        cr_skip_test("packet capture off (%s): needs CAP_NET_RAW", ts_str(r->snap, "capture"));
-    json_t *hs = json_object_get(r->snap, "handshake");
+    cr_assert_geq(ts_int(r->sc.snap, "accept_queue_max"), 2);
+    cr_assert_leq(ts_int(r->sc.snap, "accept_queue_max"), 3, "the queue holds at most backlog+1");
+    if (strcmp(ts_str(r->sc.snap, "capture"), "on") != 0)
+        cr_skip_test("packet capture off (%s): needs CAP_NET_RAW", ts_str(r->sc.snap, "capture"));
+    json_t *hs = json_object_get(r->sc.snap, "handshake");
     cr_assert_not_null(hs, "no handshake captured");
     uint32_t x = (uint32_t)ts_int(hs, "syn_seq"), y = (uint32_t)ts_int(hs, "synack_seq");
     cr_assert_eq((uint32_t)ts_int(hs, "synack_ack"), x + 1, "SYN-ACK must acknowledge x+1");
@@ -162,20 +154,21 @@ static void assert_time_wait_on(const char *closer, const char *half)
 {
     const char *p[] = {closer, half, "hold_ms=300", NULL};
     struct run *r = run_scenario("tcp-teardown", p);
-    uint16_t sp = (uint16_t)ts_int(r->snap, "server_port"),
-             cp = (uint16_t)ts_int(r->snap, "client_port");
+    uint16_t sp = (uint16_t)ts_int(r->sc.snap, "server_port"),
+             cp = (uint16_t)ts_int(r->sc.snap, "client_port");
     int server_first = strcmp(closer, "closer=1") == 0;
     uint16_t act = server_first ? sp : cp, pas = server_first ? cp : sp;
     cr_assert(kernel_saw(r, act, pas, 6), "the kernel never showed the active closer in TIME_WAIT");
     cr_assert(!kernel_saw(r, pas, act, 6), "the passive side went through TIME_WAIT");
     cr_assert(kernel_saw(r, pas, act, 8), "the kernel never showed the passive side in CLOSE_WAIT");
     cr_assert(kernel_saw(r, act, pas, 5), "the kernel never showed the closer in FIN_WAIT2");
-    cr_assert_str_eq(ts_str(r->snap, "time_wait_on"), server_first ? "server" : "client");
-    json_t *seen = json_object_get(r->snap, "tcp_states_seen");
+    cr_assert_str_eq(ts_str(r->sc.snap, "time_wait_on"), server_first ? "server" : "client");
+    json_t *seen = json_object_get(r->sc.snap, "tcp_states_seen");
     cr_assert(has_state(json_object_get(seen, server_first ? "server" : "client"), "TIME_WAIT"));
     cr_assert(has_state(json_object_get(seen, server_first ? "client" : "server"), "CLOSE_WAIT"));
     if (strcmp(half, "half_close=1") == 0)
-        cr_assert_gt(ts_int(r->snap, "bytes_after_fin"), 0, "nothing read after shutdown(SHUT_WR)");
+        cr_assert_gt(ts_int(r->sc.snap, "bytes_after_fin"), 0,
+                     "nothing read after shutdown(SHUT_WR)");
 }
 
 Test(scenario_net, tcp_teardown_time_wait_is_on_the_client_that_closed_first, .timeout = 60)
@@ -199,9 +192,9 @@ Test(scenario_net, udp_echo_keeps_datagram_boundaries_without_connections, .time
 {
     const char *p[] = {"clients=3", "messages=4", "gap_ms=10", NULL};
     struct run *r = run_scenario("udp-echo", p);
-    cr_assert_eq(ts_int(r->snap, "echoed_ok"), 12);
-    cr_assert_eq(ts_int(r->snap, "boundaries_kept"), 12);
-    cr_assert_eq(json_array_size(json_object_get(r->snap, "sender_ports")), 3);
+    cr_assert_eq(ts_int(r->sc.snap, "echoed_ok"), 12);
+    cr_assert_eq(ts_int(r->sc.snap, "boundaries_kept"), 12);
+    cr_assert_eq(json_array_size(json_object_get(r->sc.snap, "sender_ports")), 3);
     cr_assert_eq(count_ev(r, "sock_accept", NULL), 0);
     cr_assert_eq(count_ev(r, "sock_listen", NULL), 0);
     cr_assert_eq(count_obj_ev(r, "sock_send", "client-", 0), 12);
@@ -214,11 +207,11 @@ static void assert_mux(const char *id, const char *call)
 {
     const char *p[] = {"clients=4", "messages=3", "gap_ms=60", "stagger_ms=10", NULL};
     struct run *r = run_scenario(id, p);
-    cr_assert_str_eq(ts_str(r->snap, "call"), call);
-    cr_assert_eq(ts_int(r->snap, "served"), 4);
-    cr_assert_eq(ts_int(r->snap, "echoed_ok"), 12);
-    cr_assert_eq(ts_int(r->snap, "max_interest"), 5, "listener + 4 clients watched at once");
-    json_t *sets = json_object_get(r->snap, "ready_sets"), *s;
+    cr_assert_str_eq(ts_str(r->sc.snap, "call"), call);
+    cr_assert_eq(ts_int(r->sc.snap, "served"), 4);
+    cr_assert_eq(ts_int(r->sc.snap, "echoed_ok"), 12);
+    cr_assert_eq(ts_int(r->sc.snap, "max_interest"), 5, "listener + 4 clients watched at once");
+    json_t *sets = json_object_get(r->sc.snap, "ready_sets"), *s;
     size_t i;
     cr_assert_gt(json_array_size(sets), 4);
     json_array_foreach(sets, i, s)
@@ -229,11 +222,11 @@ static void assert_mux(const char *id, const char *call)
                      ts_int(s, "ready"));
     }
     int servers = 0; /* one process did it all */
-    for (size_t k = 0; k < r->ntrace; k++)
-        servers += strcmp(ts_str(r->trace[k], "ev"), "task_start") == 0 &&
-                   strcmp(ts_str(r->trace[k], "task"), "server") == 0;
+    for (size_t k = 0; k < r->sc.ntrace; k++)
+        servers += strcmp(ts_str(r->sc.trace[k], "ev"), "task_start") == 0 &&
+                   strcmp(ts_str(r->sc.trace[k], "task"), "server") == 0;
     cr_assert_eq(servers, 1);
-    uint16_t port = (uint16_t)ts_int(r->snap, "port");
+    uint16_t port = (uint16_t)ts_int(r->sc.snap, "port");
     int conns = 0;
     for (size_t k = 0; k < r->nseen; k++)
         conns += r->seen[k].sport == port && r->seen[k].state == 1;
@@ -261,11 +254,11 @@ static void assert_handler_per_client(const char *id, const char *kind)
 {
     const char *p[] = {"clients=4", "messages=3", "gap_ms=80", NULL};
     struct run *r = run_scenario(id, p);
-    cr_assert_str_eq(ts_str(r->snap, "handler_kind"), kind);
-    cr_assert_eq(ts_int(r->snap, "handled"), 4);
-    cr_assert_eq(ts_int(r->snap, "handlers"), 4);
-    cr_assert_geq(ts_int(r->snap, "max_concurrent_handlers"), 2, "handlers never overlapped");
-    json_t *tasks = json_object_get(r->snap, "tasks"), *t;
+    cr_assert_str_eq(ts_str(r->sc.snap, "handler_kind"), kind);
+    cr_assert_eq(ts_int(r->sc.snap, "handled"), 4);
+    cr_assert_eq(ts_int(r->sc.snap, "handlers"), 4);
+    cr_assert_geq(ts_int(r->sc.snap, "max_concurrent_handlers"), 2, "handlers never overlapped");
+    json_t *tasks = json_object_get(r->sc.snap, "tasks"), *t;
     size_t i;
     int handlers = 0;
     json_array_foreach(tasks, i, t)
@@ -295,10 +288,10 @@ Test(scenario_net, threading_server_starts_a_handler_thread_per_client, .timeout
 Test(scenario_net, reuseaddr_bind_fails_in_time_wait_without_so_reuseaddr, .timeout = 60)
 {
     struct run *r = run_scenario("reuseaddr", NULL);
-    uint16_t port = (uint16_t)ts_int(r->snap, "port");
+    uint16_t port = (uint16_t)ts_int(r->sc.snap, "port");
     cr_assert(kernel_saw(r, port, 0, 6), "the kernel never showed :%u in TIME_WAIT", port);
-    cr_assert_str_eq(ts_str(r->snap, "bind_without_reuseaddr"), "EADDRINUSE");
-    cr_assert_str_eq(ts_str(r->snap, "bind_with_reuseaddr"), "ok");
+    cr_assert_str_eq(ts_str(r->sc.snap, "bind_without_reuseaddr"), "EADDRINUSE");
+    cr_assert_str_eq(ts_str(r->sc.snap, "bind_with_reuseaddr"), "ok");
     cr_assert_eq(count_obj_ev(r, "sock_bind", NULL, 1), 1, "one failed bind in the trace");
 }
 
@@ -306,29 +299,29 @@ Test(scenario_net, reuseaddr_on_linux_the_old_socket_needs_the_flag_too, .timeou
 {
     const char *p[] = {"original_reuse=0", NULL};
     struct run *r = run_scenario("reuseaddr", p);
-    cr_assert_str_eq(ts_str(r->snap, "bind_without_reuseaddr"), "EADDRINUSE");
-    cr_assert_str_eq(ts_str(r->snap, "bind_with_reuseaddr"), "EADDRINUSE");
+    cr_assert_str_eq(ts_str(r->sc.snap, "bind_without_reuseaddr"), "EADDRINUSE");
+    cr_assert_str_eq(ts_str(r->sc.snap, "bind_with_reuseaddr"), "EADDRINUSE");
 }
 
 Test(scenario_net, udp_broadcast_reaches_every_receiver_only_with_so_broadcast, .timeout = 60)
 {
     const char *p[] = {"receivers=3", "messages=4", NULL};
     struct run *r = run_scenario("udp-broadcast", p);
-    cr_assert_str_eq(ts_str(r->snap, "without_so_broadcast"), "EACCES");
-    json_t *got = json_object_get(r->snap, "received"), *g;
+    cr_assert_str_eq(ts_str(r->sc.snap, "without_so_broadcast"), "EACCES");
+    json_t *got = json_object_get(r->sc.snap, "received"), *g;
     size_t i;
     json_array_foreach(got, i, g) cr_assert_eq(json_integer_value(g), 4);
     cr_assert_eq(count_obj_ev(r, "sock_recv", "rx-", 0), 12);
-    if (!json_is_true(json_object_get(r->snap, "broadcast_on_lo")))
+    if (!json_is_true(json_object_get(r->sc.snap, "broadcast_on_lo")))
         cr_skip_test("this kernel does not deliver broadcast on lo (fallback used)");
-    cr_assert_eq(ts_int(r->snap, "datagrams_sent"), 4, "one datagram per message reached all");
+    cr_assert_eq(ts_int(r->sc.snap, "datagrams_sent"), 4, "one datagram per message reached all");
 }
 
 Test(scenario_net, epoll_edge_triggered_goes_silent_with_bytes_unread, .timeout = 60)
 {
     const char *p[] = {"read_size=16", "chunk=64", "pause_ms=400", NULL};
     struct run *r = run_scenario("epoll-et-lt", p);
-    json_t *lt = json_object_get(r->snap, "lt"), *et = json_object_get(r->snap, "et");
+    json_t *lt = json_object_get(r->sc.snap, "lt"), *et = json_object_get(r->sc.snap, "et");
     cr_assert_gt(ts_int(et, "unread_while_silent"), 0, "ET should leave bytes unread, unreported");
     cr_assert_eq(ts_int(lt, "unread_while_silent"), 0, "LT must keep reporting unread bytes");
     cr_assert_geq(ts_int(lt, "wakeups"), 8, "LT: one wakeup per 16-byte read of 2 x 64 bytes");
@@ -344,17 +337,17 @@ Test(scenario_net, http_answers_every_request_200_with_its_body, .timeout = 60)
 {
     const char *p[] = {"clients=3", "requests=3", "gap_ms=10", NULL};
     struct run *r = run_scenario("http", p);
-    cr_assert_eq(ts_int(r->snap, "requests"), 9, "the server parsed every request line");
-    cr_assert_eq(ts_int(r->snap, "responses"), 9);
-    cr_assert_eq(ts_int(r->snap, "status_200"), 9, "every response must be 200");
-    cr_assert_eq(ts_int(r->snap, "bodies_intact"), 9, "every body must arrive intact");
-    json_t *bytes = json_object_get(r->snap, "bytes");
+    cr_assert_eq(ts_int(r->sc.snap, "requests"), 9, "the server parsed every request line");
+    cr_assert_eq(ts_int(r->sc.snap, "responses"), 9);
+    cr_assert_eq(ts_int(r->sc.snap, "status_200"), 9, "every response must be 200");
+    cr_assert_eq(ts_int(r->sc.snap, "bodies_intact"), 9, "every body must arrive intact");
+    json_t *bytes = json_object_get(r->sc.snap, "bytes");
     cr_assert_gt(ts_int(bytes, "sent"), 0);
     cr_assert_eq(ts_int(bytes, "sent"), ts_int(bytes, "received"), "bytes lost on the way");
-    cr_assert_str_eq(ts_str(r->snap, "status_line"), "HTTP/1.0 200 OK");
-    cr_assert_eq(strncmp(ts_str(r->snap, "request_line"), "GET /client-", 12), 0);
+    cr_assert_str_eq(ts_str(r->sc.snap, "status_line"), "HTTP/1.0 200 OK");
+    cr_assert_eq(strncmp(ts_str(r->sc.snap, "request_line"), "GET /client-", 12), 0);
     cr_assert_eq(count_obj_ev(r, "sock_accept", "http-listen", 0), 9, "one connection a request");
-    uint16_t port = (uint16_t)ts_int(r->snap, "port");
+    uint16_t port = (uint16_t)ts_int(r->sc.snap, "port");
     cr_assert(kernel_saw(r, port, 0, 10), "the kernel never showed :%u in LISTEN", port);
 }
 
@@ -370,7 +363,7 @@ static json_t *seg_with(json_t *segs, const char *flags)
 Test(scenario_net, layers_shows_each_layer_of_one_http_request, .timeout = 60)
 {
     struct run *r = run_scenario("layers", NULL);
-    json_t *l = json_object_get(r->snap, "layers");
+    json_t *l = json_object_get(r->sc.snap, "layers");
     json_t *app = json_object_get(l, "application"), *tr = json_object_get(l, "transport");
     json_t *net = json_object_get(l, "network"), *link = json_object_get(l, "link");
     cr_assert_not_null(app);
@@ -384,8 +377,8 @@ Test(scenario_net, layers_shows_each_layer_of_one_http_request, .timeout = 60)
     cr_assert_eq(count_ev(r, "var", NULL), 4, "one step per layer: application to link");
     if (geteuid() != 0)
         cr_skip_test("packet capture needs root (CAP_NET_RAW); capture is %s",
-                     ts_str(r->snap, "capture"));
-    cr_assert_str_eq(ts_str(r->snap, "capture"), "on");
+                     ts_str(r->sc.snap, "capture"));
+    cr_assert_str_eq(ts_str(r->sc.snap, "capture"), "on");
     cr_assert_str_eq(ts_str(tr, "source"), "capture");
     long long cport = ts_int(tr, "client_port"), sport = ts_int(tr, "server_port");
     json_t *segs = json_object_get(tr, "segments");
@@ -409,9 +402,9 @@ Test(scenario_net, layers_without_capture_uses_tcp_info_and_says_why, .timeout =
 {
     const char *p[] = {"capture=0", "ttl=9", NULL};
     struct run *r = run_scenario("layers", p);
-    json_t *l = json_object_get(r->snap, "layers");
+    json_t *l = json_object_get(r->sc.snap, "layers");
     json_t *tr = json_object_get(l, "transport");
-    cr_assert_str_eq(ts_str(r->snap, "capture"), "off: capture=0");
+    cr_assert_str_eq(ts_str(r->sc.snap, "capture"), "off: capture=0");
     cr_assert_str_eq(ts_str(tr, "source"), "tcp_info");
     cr_assert_gt(ts_int(json_object_get(tr, "tcp_info"), "segs_out"), 2, "handshake + request");
     cr_assert_eq(ts_int(json_object_get(l, "network"), "ttl"), 9);
@@ -424,15 +417,15 @@ Test(scenario_net, udp_echo_extra_senders_get_their_datagrams_back, .timeout = 6
 {
     const char *p[] = {"clients=2", "messages=2", "extra=2", NULL};
     struct run *r = run_scenario("udp-echo", p);
-    cr_assert_eq(ts_int(r->snap, "echoed_ok"), 6);
-    cr_assert_eq(json_array_size(json_object_get(r->snap, "sender_ports")), 4);
+    cr_assert_eq(ts_int(r->sc.snap, "echoed_ok"), 6);
+    cr_assert_eq(json_array_size(json_object_get(r->sc.snap, "sender_ports")), 4);
 }
 
 Test(scenario_net, udp_broadcast_more_messages_reach_every_receiver, .timeout = 60)
 {
     const char *p[] = {"receivers=2", "messages=2", "more=2", NULL};
     struct run *r = run_scenario("udp-broadcast", p);
-    json_t *got = json_object_get(r->snap, "received"), *g;
+    json_t *got = json_object_get(r->sc.snap, "received"), *g;
     size_t i;
     json_array_foreach(got, i, g) cr_assert_eq(json_integer_value(g), 4);
 }
@@ -441,24 +434,24 @@ Test(scenario_net, epoll_server_serves_a_client_that_joins_late, .timeout = 60)
 {
     const char *p[] = {"clients=2", "messages=2", "extra=2", NULL};
     struct run *r = run_scenario("epoll-server", p);
-    cr_assert_eq(ts_int(r->snap, "served"), 4);
-    cr_assert_eq(ts_int(r->snap, "echoed_ok"), 8);
+    cr_assert_eq(ts_int(r->sc.snap, "served"), 4);
+    cr_assert_eq(ts_int(r->sc.snap, "echoed_ok"), 8);
 }
 
 Test(scenario_net, threading_server_starts_a_handler_for_an_added_client, .timeout = 60)
 {
     const char *p[] = {"clients=2", "messages=2", "gap_ms=50", "extra=1", NULL};
     struct run *r = run_scenario("threading-server", p);
-    cr_assert_eq(ts_int(r->snap, "handled"), 3);
-    cr_assert_eq(ts_int(r->snap, "handlers"), 3);
+    cr_assert_eq(ts_int(r->sc.snap, "handled"), 3);
+    cr_assert_eq(ts_int(r->sc.snap, "handlers"), 3);
 }
 
 Test(scenario_net, epoll_partial_sends_are_all_read_in_both_modes, .timeout = 60)
 {
     const char *p[] = {"read_size=16", "chunk=64", "pause_ms=300", "partial=2", NULL};
     struct run *r = run_scenario("epoll-et-lt", p);
-    long long want = 128 + ts_int(r->snap, "partial_bytes");
-    cr_assert_eq(ts_int(r->snap, "partial_bytes"), 64);
-    cr_assert_eq(ts_int(json_object_get(r->snap, "lt"), "bytes_read"), want);
-    cr_assert_eq(ts_int(json_object_get(r->snap, "et"), "bytes_read"), want);
+    long long want = 128 + ts_int(r->sc.snap, "partial_bytes");
+    cr_assert_eq(ts_int(r->sc.snap, "partial_bytes"), 64);
+    cr_assert_eq(ts_int(json_object_get(r->sc.snap, "lt"), "bytes_read"), want);
+    cr_assert_eq(ts_int(json_object_get(r->sc.snap, "et"), "bytes_read"), want);
 }

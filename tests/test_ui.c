@@ -106,21 +106,32 @@ static void stop(void)
     g_sock[0] = g_dir[0] = '\0';
 }
 
-/* "steps N" from the header, -1 when absent. */
-static long steps_on_screen(void)
+/* The number after label in the header ("steps 5", "replay 12/154"), -1 when absent. */
+static long header_number(const char *label)
 {
-    const char *p = strstr(capture(), "steps ");
-    return p ? strtol(p + 6, NULL, 10) : -1;
+    const char *p = strstr(capture(), label);
+    return p ? strtol(p + strlen(label), NULL, 10) : -1;
 }
 
-static int wait_steps(long want, int ms)
+/* Poll until the number after label is want; 1 when it was within ms. */
+static int wait_header_number(const char *label, long want, int ms)
 {
     for (int waited = 0; waited <= ms; waited += 50) {
-        if (steps_on_screen() == want)
+        if (header_number(label) == want)
             return 1;
         ts_sleep_ms(50);
     }
     return 0;
+}
+
+static long steps_on_screen(void)
+{
+    return header_number("steps ");
+}
+
+static int wait_steps(long want, int ms)
+{
+    return wait_header_number("steps ", want, ms);
 }
 
 /* ---- processes ---- */
@@ -220,8 +231,8 @@ Test(ui, five_steps_are_five_actions, .fini = stop, .timeout = 60)
     keys("q");
     cr_assert_eq(wait_exit(10000), 0);
     /* counted independently of the header: the workers' own records of what they did */
-    cr_expect_eq(gated_actions(trace), before + 5, "the trace holds %ld worker actions",
-                 gated_actions(trace));
+    long actions = gated_actions(trace);
+    cr_expect_eq(actions, before + 5, "the trace holds %ld worker actions", actions);
     unlink(trace);
 }
 
@@ -357,18 +368,12 @@ Test(ui, unusable_terminal_types_get_a_clear_message, .fini = stop, .timeout = 6
 /* "replay N/T" in the header: N, or -1 when absent. */
 static long replay_pos(void)
 {
-    const char *p = strstr(capture(), "replay ");
-    return p ? strtol(p + 7, NULL, 10) : -1;
+    return header_number("replay ");
 }
 
 static int wait_replay_pos(long want, int ms)
 {
-    for (int waited = 0; waited <= ms; waited += 50) {
-        if (replay_pos() == want)
-            return 1;
-        ts_sleep_ms(50);
-    }
-    return 0;
+    return wait_header_number("replay ", want, ms);
 }
 
 /* The position after the k-th instrumented event of a trace (events counted from 1). */
@@ -388,17 +393,18 @@ static long after_kth_action(const char *trace, int k)
     return pos;
 }
 
-/* The Objects panel's rows (each line's text between the first two box edges). */
-static void objects_rows(char *out, size_t n)
+/* The semaphore rows of the Objects panel: from " sem   " to the end of each such line. */
+static void semaphore_rows(char *out, size_t n)
 {
+    static char screen[SCREEN_MAX];
+    snprintf(screen, sizeof(screen), "%s", capture());
     out[0] = '\0';
-    const char *s = capture();
-    for (const char *line = s; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : "") {
-        const char *sem = strstr(line, " sem   "), *end = strchr(line, '\n');
-        if (sem && (!end || sem < end)) {
-            size_t len = end ? (size_t)(end - sem) : strlen(sem);
-            strncat(out, sem, len < n - strlen(out) - 1 ? len : n - strlen(out) - 1);
-        }
+    char *save = NULL;
+    for (char *line = strtok_r(screen, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        const char *sem = strstr(line, " sem   ");
+        size_t used = strlen(out);
+        if (sem && used < n)
+            snprintf(out + used, n - used, "%s\n", sem);
     }
 }
 
@@ -423,7 +429,7 @@ Test(ui, replay_steps_forward_and_back, .fini = stop, .timeout = 90)
     cr_assert(wait_replay_pos(five, 5000), "at %ld after 5 steps, expected %ld:\n%s", replay_pos(),
               five, g_screen);
     char before[1024], after[1024];
-    objects_rows(before, sizeof(before));
+    semaphore_rows(before, sizeof(before));
     cr_assert(strstr(before, "empty"), "no semaphores shown:\n%s", g_screen);
 
     /* one more, then back: the same position and the same objects as before */
@@ -431,8 +437,8 @@ Test(ui, replay_steps_forward_and_back, .fini = stop, .timeout = 90)
     cr_assert(wait_replay_pos(after_kth_action(trace, 6), 5000), "sixth step:\n%s", g_screen);
     keys("b");
     cr_assert(wait_replay_pos(five, 5000), "b did not go back to %ld:\n%s", five, g_screen);
-    objects_rows(after, sizeof(after));
-    cr_expect_str_eq(after, before, "objects differ after a step forward and back");
+    semaphore_rows(after, sizeof(after));
+    cr_expect_str_eq(after, before, "semaphores differ after a step forward and back");
 
     /* R rewinds to the start; r plays (one action per 150 ms), + up to the recorded pace */
     keys("R");
