@@ -201,5 +201,11 @@ void ui_message(struct ui *u, const char *fmt, ...) __attribute__((format(printf
 int ui_start_run(struct ui *u);
 void ui_stop_run(struct ui *u);
 void ui_step(struct ui *u, int slot);
+extern const unsigned DELAYS_MS[]; /* the speeds + and - move through */
+extern const size_t NDELAYS;
+
+/* ---- keys.c ---- */
+void ui_feed_steps(struct ui *u);          /* hand queued Space presses to the run */
+void ui_overlay_key(struct ui *u, int ch); /* a key while an overlay is open */
 
 #endif

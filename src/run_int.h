@@ -1,0 +1,73 @@
+/*
+ * run_int.h - what the files of one run share (run.c, run_gate.c, run_sockets.c,
+ * run_stop.c, run_replay.c). Private to them: everyone else uses run.h.
+ *
+ * run.c owns the lifecycle, draining and polling; run_gate.c the step gate and its modes;
+ * run_sockets.c the sock_diag view of socket objects; run_stop.c the guard, stopping and
+ * leak counting; run_replay.c the playback of a trace.
+ */
+#ifndef IPCSCOPE_RUN_INT_H
+#define IPCSCOPE_RUN_INT_H
+
+#include "run.h"
+
+#include <signal.h>
+
+#define POLL_NS (2 * 1000 * 1000ull)         /* while events flow */
+#define REPLAY_TICK_NS (10 * 1000 * 1000ull) /* a replay's playback clock, while playing */
+#define POLL_MAX_NS (20 * 1000 * 1000ull)    /* ... at most, however many tasks there are */
+#define POLL_IDLE_NS (100 * 1000 * 1000ull)  /* when nothing happened for a while */
+#define IDLE_AFTER 25                        /* quiet polls before slowing down */
+#define PROC_NS (100 * 1000 * 1000ull)       /* /proc sampling while events flow */
+#define PROC_IDLE_NS (500 * 1000 * 1000ull)  /* and when the run is quiet */
+#define SETTLE_TIMEOUT_NS (60 * 1000 * 1000ull)
+#define STEP_GIVE_UP_NS (1500 * 1000 * 1000ull)
+#define BATCH_MAX 65536     /* initial size of the drain buffers */
+#define PEND_MAX (8u << 20) /* records held between draining and applying (512 MiB) */
+
+/* The worker process group, for the emergency kill from a signal handler (0: none). */
+extern volatile sig_atomic_t run_worker_pgid;
+
+/* ---- run.c ---- */
+
+/* Apply one record to the model and the trace. */
+void run_apply(struct run *r, struct ev *e);
+/* Copy what the rings hold into the pending buffer / apply everything pending. Both return
+ * the records taken. */
+size_t run_pump(struct run *r);
+size_t run_drain(struct run *r);
+/* Collect ended children (block: wait for all). 1 when none is left. */
+int run_reap(struct run *r, int block);
+/* Poll fast while events flow, slowly when the run is quiet. */
+void run_adapt_poll(struct run *r, size_t got);
+json_t *run_params_json(const struct run *r);
+void run_proc_timer_cb(struct loop *lp, int id, void *arg);
+void run_poll_timer_cb(struct loop *lp, int id, void *arg);
+
+/* ---- run_gate.c ---- */
+
+void run_serve_gate(struct run *r);
+void run_release_all(struct run *r);
+void run_arm_pace(struct run *r);
+void run_pace_timer_cb(struct loop *lp, int id, void *arg);
+
+/* ---- run_sockets.c ---- */
+
+void run_sample_sockets(struct run *r);
+
+/* ---- run_stop.c ---- */
+
+void run_guard_start(struct run *r);
+void run_guard_stop(struct run *r);
+int run_only_guard_left(const struct run *r);
+json_t *run_sources_json(const struct run *r);
+json_t *run_leaks_json(const struct run *r);
+
+/* ---- run_replay.c ---- */
+
+int run_replay_start(struct run *r, struct loop *lp, char *err, size_t n);
+void run_replay_to(struct run *r, size_t pos);
+void run_replay_poll(struct run *r);
+void run_replay_mode(struct run *r);
+
+#endif
