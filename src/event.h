@@ -75,7 +75,15 @@
     X(EV_MUX_READY,                                                                                \
       "mux_ready") /* obj=ready set; val=fds ready; aux=fd bitmask; item as mux_wait */            \
     X(EV_PKT,                                                                                      \
-      "pkt") /* capture: val=tcp flags; item=seq; aux=ack; extra=sport<<16|dport; obj optional */
+      "pkt") /* capture: val=tcp flags; item=seq; aux=ack; extra=sport<<16|dport; obj optional */ \
+    /* the step gate and the scenario clock */                                                    \
+    X(EV_GATE, "gate") /* val=1 arrived at the gate, 0 let through; item=the action's kind;     \
+                          aux=its object (or -1) */                                              \
+    X(EV_SLEEP, "sleep") /* a timed wait on the scenario clock: val=ms; item=1 when it also     \
+                            slept on the wall clock; aux=scenario ms it was due at */            \
+    X(EV_TIMEOUT, "timeout") /* a lesson deadline expired: obj=what was waited on; val=ms       \
+                                waited; item=the call's event kind */                            \
+    X(EV_DEADLOCK, "deadlock") /* the conductor found a wait-for cycle: val=tasks in it */
 
 enum ev_kind {
 #define EV_ENUM(e, s) e,
@@ -96,6 +104,7 @@ enum task_state {
     TS_ZOMBIE,
     TS_EXITED,
     TS_REAPED,
+    TS_GATE, /* held at ipcscope's step gate: ipcscope's pause, not a kernel wait */
     TS__COUNT
 };
 

@@ -6,6 +6,7 @@
 #include "headless.h"
 
 #include "loop.h"
+#include "script.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -47,10 +48,10 @@ static void on_signal(struct loop *lp, int fd, uint32_t events, void *arg)
     }
 }
 
-void headless_print_summary(json_t *snap)
+void headless_print_summary(FILE *out, json_t *snap)
 {
-    printf(
-        "scenario %s: %s in %lld ms, %lld events (%lld dropped), %lld steps\n",
+    fprintf(
+        out, "scenario %s: %s in %lld ms, %lld events (%lld dropped), %lld steps\n",
         json_string_value(json_object_get(snap, "scenario")),
         json_is_true(json_object_get(snap, "completed")) ? "completed" : "stopped",
         (long long)json_integer_value(json_object_get(snap, "duration_ms")),
@@ -59,57 +60,59 @@ void headless_print_summary(json_t *snap)
         (long long)json_integer_value(json_object_get(snap, "steps")));
     size_t i;
     json_t *t;
-    printf("\n  %-8s %-16s %-8s %-8s %-10s %s\n", "pid", "task", "kind", "state", "exit",
-           "run/ready/blocked ms");
+    fprintf(out, "\n  %-8s %-16s %-8s %-8s %-10s %s\n", "pid", "task", "kind", "state", "exit",
+            "run/ready/blocked ms");
     json_array_foreach(json_object_get(snap, "tasks"), i, t)
     {
         json_t *ex = json_object_get(t, "exit_status");
         char exs[16] = "-";
         if (ex)
             snprintf(exs, sizeof(exs), "%lld", (long long)json_integer_value(ex));
-        printf("  %-8lld %-16s %-8s %-8s %-10s %.1f/%.1f/%.1f\n",
-               (long long)json_integer_value(json_object_get(t, "pid")),
-               json_string_value(json_object_get(t, "name")),
-               json_string_value(json_object_get(t, "kind")),
-               json_string_value(json_object_get(t, "state")), exs,
-               json_real_value(json_object_get(t, "run_ms")),
-               json_real_value(json_object_get(t, "ready_ms")),
-               json_real_value(json_object_get(t, "blocked_ms")));
+        fprintf(out, "  %-8lld %-16s %-8s %-8s %-10s %.1f/%.1f/%.1f\n",
+                (long long)json_integer_value(json_object_get(t, "pid")),
+                json_string_value(json_object_get(t, "name")),
+                json_string_value(json_object_get(t, "kind")),
+                json_string_value(json_object_get(t, "state")), exs,
+                json_real_value(json_object_get(t, "run_ms")),
+                json_real_value(json_object_get(t, "ready_ms")),
+                json_real_value(json_object_get(t, "blocked_ms")));
     }
-    printf("\n  %-10s %-12s %s\n", "object", "name", "value (min..max)");
+    fprintf(out, "\n  %-10s %-12s %s\n", "object", "name", "value (min..max)");
     json_array_foreach(json_object_get(snap, "objects"), i, t)
     {
-        printf("  %-10s %-12s %lld (%lld..%lld)\n", json_string_value(json_object_get(t, "kind")),
-               json_string_value(json_object_get(t, "name")),
-               (long long)json_integer_value(json_object_get(t, "value")),
-               (long long)json_integer_value(json_object_get(t, "min")),
-               (long long)json_integer_value(json_object_get(t, "max")));
+        fprintf(out, "  %-10s %-12s %lld (%lld..%lld)\n",
+                json_string_value(json_object_get(t, "kind")),
+                json_string_value(json_object_get(t, "name")),
+                (long long)json_integer_value(json_object_get(t, "value")),
+                (long long)json_integer_value(json_object_get(t, "min")),
+                (long long)json_integer_value(json_object_get(t, "max")));
     }
     json_t *src = json_object_get(snap, "sources");
     json_t *leaks = json_object_get(snap, "leaks");
-    printf("\nsources: instr on, procfs %s, bpf %s%s%s\n",
-           json_is_true(json_object_get(src, "procfs")) ? "on" : "off",
-           json_is_true(json_object_get(src, "bpf")) ? "on" : "off",
-           json_object_get(src, "bpf_reason") ? " - " : "",
-           json_object_get(src, "bpf_reason")
-               ? json_string_value(json_object_get(src, "bpf_reason"))
-               : "");
+    fprintf(out, "\nsources: instr on, procfs %s, bpf %s%s%s\n",
+            json_is_true(json_object_get(src, "procfs")) ? "on" : "off",
+            json_is_true(json_object_get(src, "bpf")) ? "on" : "off",
+            json_object_get(src, "bpf_reason") ? " - " : "",
+            json_object_get(src, "bpf_reason")
+                ? json_string_value(json_object_get(src, "bpf_reason"))
+                : "");
     if (leaks)
-        printf("leaks: %lld processes, %lld IPC objects\n",
-               (long long)json_integer_value(json_object_get(leaks, "processes")),
-               (long long)json_integer_value(json_object_get(leaks, "ipc_objects")));
-    json_t *out = json_object_get(snap, "program_output");
-    if (out) {
+        fprintf(out, "leaks: %lld processes, %lld IPC objects\n",
+                (long long)json_integer_value(json_object_get(leaks, "processes")),
+                (long long)json_integer_value(json_object_get(leaks, "ipc_objects")));
+    json_t *prog = json_object_get(snap, "program_output");
+    if (prog) {
         json_t *line;
-        printf("program output: %s\n", json_string_value(json_object_get(out, "path")));
-        json_array_foreach(json_object_get(out, "tail"), i, line)
-            printf("  | %s\n", json_string_value(line));
+        fprintf(out, "program output: %s\n", json_string_value(json_object_get(prog, "path")));
+        json_array_foreach(json_object_get(prog, "tail"), i, line)
+            fprintf(out, "  | %s\n", json_string_value(line));
     }
     json_t *check = json_object_get(snap, "check");
     if (check)
-        printf("check: %s%s%s\n", json_is_true(json_object_get(check, "ok")) ? "ok" : "FAILED",
-               *json_string_value(json_object_get(check, "why")) ? " - " : "",
-               json_string_value(json_object_get(check, "why")));
+        fprintf(out, "check: %s%s%s\n",
+                json_is_true(json_object_get(check, "ok")) ? "ok" : "FAILED",
+                *json_string_value(json_object_get(check, "why")) ? " - " : "",
+                json_string_value(json_object_get(check, "why")));
 }
 
 /* Exit status of a headless run, with the reason on stderr. */
@@ -136,6 +139,22 @@ static int headless_status(const struct scenario *sc, const struct run *r, int s
     return 0;
 }
 
+/* Run the script's commands until it ends (or a signal stops the loop). A run that ends
+ * meanwhile is stopped at once (its checks done), and the script goes on: its snapshots show
+ * the end. Returns 0, 2 for a bad command, 1 when output failed. */
+static int drive(struct headless *h, struct loop *lp, struct script *scr)
+{
+    while (!loop_stopped(lp)) {
+        loop_run_once(lp, 10);
+        if (run_done(h->run) && !h->run->stopped)
+            run_stop(h->run);
+        int rc = script_tick(scr);
+        if (rc)
+            return rc == 1 ? 0 : rc == 2 ? 2 : 1;
+    }
+    return 0;
+}
+
 int headless_run(const struct scenario *sc, const long *params, const struct run_opts *opts,
                  int json)
 {
@@ -149,6 +168,11 @@ int headless_run(const struct scenario *sc, const long *params, const struct run
     sigprocmask(SIG_BLOCK, &mask, NULL);
     int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 
+    struct script *scr = NULL;
+    if (opts->script && script_open(&scr, opts->script, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ipcscope: %s\n", err);
+        return 2;
+    }
     struct loop *lp = loop_new();
     struct headless h = {0};
     if (!lp || sfd < 0 || run_open(&h.run, sc, params, opts, err, sizeof(err)) < 0) {
@@ -163,20 +187,29 @@ int headless_run(const struct scenario *sc, const long *params, const struct run
         loop_free(lp);
         return 1;
     }
-    while (!loop_stopped(lp) && !run_done(h.run))
-        loop_run_once(lp, 50);
+    int script_rc = 0;
+    if (scr && script_attach(scr, lp, h.run, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ipcscope: %s\n", err);
+        script_rc = 1;
+    } else if (scr) {
+        script_rc = drive(&h, lp, scr);
+    } else {
+        while (!loop_stopped(lp) && !run_done(h.run))
+            loop_run_once(lp, 50);
+    }
     run_stop(h.run);
 
     json_t *snap = run_snapshot(h.run);
     if (json) {
-        json_dumpf(snap, stdout, JSON_INDENT(2));
+        json_dumpf(snap, stdout, scr ? JSON_COMPACT : JSON_INDENT(2)); /* a script: one line */
         putchar('\n');
     } else {
-        headless_print_summary(snap);
+        headless_print_summary(scr ? stderr : stdout, snap); /* stdout is the script's */
     }
-    int rc = headless_status(sc, h.run, h.signo);
+    int rc = script_rc ? script_rc : headless_status(sc, h.run, h.signo);
     json_decref(snap);
     run_close(h.run);
+    script_close(scr);
     loop_free(lp);
     close(sfd);
     return rc;

@@ -12,14 +12,15 @@
 #include "scenario.h"
 
 #include <jansson.h>
+#include <stdio.h>
 
 /* Run sc with params (NULL: defaults) and opts; print the snapshot (JSON when json). Returns
  * 0, 1 (runtime failure, failed invariant, leak) or 128+signal when a signal stopped it. */
 int headless_run(const struct scenario *sc, const long *params, const struct run_opts *opts,
                  int json);
 
-/* The snapshot as a few readable lines on stdout. */
-void headless_print_summary(json_t *snap);
+/* The snapshot as a few readable lines on out. */
+void headless_print_summary(FILE *out, json_t *snap);
 
 /* Parse v as a number in lo..hi into *out. 0, or -1 (not a number, or out of range): the
  * caller names the option in its usage message. */

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "instr.h"
+#include "sclock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -496,18 +497,27 @@ int instr_thread_spawn(pthread_t *th, const char *name, void *(*fn)(void *arg), 
 
 /* ---- the gate ---- */
 
-void instr_gate(uint16_t kind, uint32_t obj)
+/* The gate is held and this task may not pass on its own. */
+static inline int gate_holds(void)
 {
     if (!g_sh || tl_slot <= 0)
-        return; /* slot 0 is the conductor: its actions (keypresses) never wait */
+        return 0; /* slot 0 is the conductor: its actions (keypresses) never wait */
     if (__builtin_expect(!atomic_load_explicit(&g_sh->gate_hold, memory_order_relaxed), 1))
-        return;
+        return 0;
+    return !atomic_load_explicit(&g_sh->tasks[tl_slot].unpaced, memory_order_relaxed);
+}
 
-    struct instr_task *t = &g_sh->tasks[tl_slot];
-    atomic_store(&t->gate_kind, kind);
-    atomic_store(&t->gate_obj, obj);
+static uint64_t scenario_now(void)
+{
+    return sclock_now();
+}
+
+/* Wait at the gate until granted one action, or released by free run. */
+static void gate_wait(struct instr_task *t, uint16_t kind, uint32_t obj)
+{
     atomic_store(&t->gate_ticket, atomic_load(&g_sh->gate_grants));
     atomic_store(&t->gate, GS_WAITING);
+    instr_emit(EV_GATE, EV_NO_OBJ, 1, kind, obj == EV_NO_OBJ ? -1 : (int64_t)obj);
     for (;;) {
         if (atomic_load(&t->gate) != GS_WAITING || !atomic_load(&g_sh->gate_hold))
             break; /* granted one action, or released by run mode */
@@ -515,6 +525,28 @@ void instr_gate(uint16_t kind, uint32_t obj)
         futex(&t->gate, FUTEX_WAIT, GS_WAITING, &ts);
     }
     atomic_store(&t->gate, GS_FREE);
+    instr_emit(EV_GATE, EV_NO_OBJ, 0, kind, obj == EV_NO_OBJ ? -1 : (int64_t)obj);
+}
+
+int instr_gate_timed(uint16_t kind, uint32_t obj, uint64_t due, int64_t val, const char *what)
+{
+    if (!gate_holds())
+        return 0;
+    struct instr_task *t = &g_sh->tasks[tl_slot];
+    atomic_store(&t->gate_kind, kind);
+    atomic_store(&t->gate_obj, obj);
+    atomic_store(&t->gate_due, due);
+    atomic_store(&t->gate_val, val);
+    snprintf(t->gate_what, sizeof(t->gate_what), "%s", what ? what : "");
+    gate_wait(t, kind, obj);
+    return 1;
+}
+
+void instr_gate(uint16_t kind, uint32_t obj)
+{
+    if (__builtin_expect(!gate_holds(), 1))
+        return;
+    instr_gate_timed(kind, obj, scenario_now(), 0, NULL);
 }
 
 /* ---- objects ---- */

@@ -40,6 +40,17 @@ struct instr_task {
     _Atomic uint32_t blocked_obj; /* object id + 1 while inside a blocking call, else 0 */
     _Atomic uint32_t exited;
     _Atomic uint32_t followed; /* the creator has done its after-fork work (spawn hook) */
+    /* the scenario clock (sclock.h): when the waiting action is due, in scenario ns since the
+     * start, and its value (a sleep: ms); a label for a timed wait ("the accept delay") */
+    _Atomic uint64_t gate_due;
+    _Atomic int64_t gate_val;
+    char gate_what[INSTR_NAME_MAX];
+    /* a lesson deadline the task waits for while blocked (scenario ns, 0: none): the gate
+     * lists it as a timed waiter; a grant sets timer_fired, the task clears it on noticing */
+    _Atomic uint64_t timer_due;
+    _Atomic uint32_t timer_ev, timer_obj;
+    _Atomic uint32_t timer_fired;
+    _Atomic uint32_t unpaced; /* inside work the gate does not pace (depth) */
 };
 
 /* An instrumented object. The real primitive lives inside it, in shared memory. */
@@ -87,6 +98,12 @@ struct instr_shared {
     int32_t guard_fd;             /* the conductor's end of the guard pipe: workers close it */
     _Atomic uint32_t guard_off;   /* set by a clean stop: the guard has nothing left to kill */
     uint64_t t0;
+    /* The scenario clock (sclock.h), written by the conductor under the seqlock vc_seq:
+     * scenario time was vc_base ns at CLOCK_MONOTONIC vc_wall, running with the wall clock
+     * from there when vc_free. */
+    _Atomic uint32_t vc_seq;
+    _Atomic uint64_t vc_base, vc_wall;
+    _Atomic uint32_t vc_free;
     /* Timestamps: when the TSC is constant and the kernel's clocksource, workers stamp
      * records with rdtsc (a few ns, no vDSO call) and the conductor converts them with the
      * pair (tsc0, mono0) and ns_per_tick, refined on every drain. */
@@ -164,8 +181,13 @@ void instr_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* ---- the step gate (worker side) ---- */
 
 /* Wait here, when the gate is held, until the conductor grants this task one action
- * (kind on obj). Returns at once in run mode. */
+ * (kind on obj). Returns at once in run mode. While held, arriving and leaving are gate
+ * events, so the time spent here is its own state (never "blocked"). */
 void instr_gate(uint16_t kind, uint32_t obj);
+
+/* The same for an action due at scenario time due (ns; a timed wait), carrying val and a
+ * label (may be NULL). Returns 1 when it waited (the gate was held), 0 when it passed. */
+int instr_gate_timed(uint16_t kind, uint32_t obj, uint64_t due, int64_t val, const char *what);
 
 /* ---- objects ---- */
 

@@ -56,6 +56,9 @@ static const char usage_text[] =
     "      --lang en|zh        narration language (default: from the locale)\n"
     "      --theme NAME        dark, light, high-contrast, monochrome, colorblind\n"
     "      --no-bpf            do not load the eBPF probes\n"
+    "      --script FILE|-     with --headless: drive the step gate from commands, one a\n"
+    "                          line: step [N], pick TASK, action KEY, run MS, wait MS,\n"
+    "                          finish [MAX], snapshot (prints one JSON line)\n"
     "  ipcscope replay FILE [--step] [--delay MS]   play a recorded run back in the TUI\n"
     "                                        (Space steps, b steps back, R rewinds)\n"
     "  ipcscope replay FILE --headless [--json]     print a recorded run's final state\n"
@@ -68,7 +71,8 @@ static const char usage_text[] =
     "Examples:\n"
     "  ipcscope run prodcons --step\n"
     "  ipcscope run prodcons --headless --json --param producers=3 --record run.jsonl\n"
-    "  ipcscope replay run.jsonl --step\n";
+    "  ipcscope replay run.jsonl --step\n"
+    "  printf 'step 3\\nsnapshot\\n' | ipcscope run tcp-handshake --headless --script -\n";
 
 struct cli {
     const char *cmd;
@@ -201,7 +205,7 @@ static int cmd_replay(struct cli *c)
         json_dumpf(snap, stdout, JSON_INDENT(2));
         putchar('\n');
     } else {
-        headless_print_summary(snap);
+        headless_print_summary(stdout, snap);
     }
     if (!rp->trailer)
         fprintf(stderr, "ipcscope: warning: %s has no end line (the run was cut short)\n", c->file);
@@ -238,7 +242,8 @@ enum {
     OPT_PERFETTO,
     OPT_DELAY,
     OPT_HELP,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_SCRIPT
 };
 
 static const struct option long_opts[] = {
@@ -255,6 +260,7 @@ static const struct option long_opts[] = {
     {"delay", required_argument, NULL, OPT_DELAY},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"script", required_argument, NULL, OPT_SCRIPT},
     {0, 0, 0, 0},
 };
 
@@ -318,6 +324,10 @@ static int parse_option(struct cli *c, int o, const char *arg, const struct scen
         return 0;
     case OPT_PERFETTO:
         c->perfetto = arg;
+        return 0;
+    case OPT_SCRIPT:
+        c->opts.script = arg;
+        c->opts.step = 1; /* the script's steps drive the gate */
         return 0;
     default:
         return usage_error("unknown option");
@@ -438,7 +448,10 @@ int main(int argc, char **argv)
             return unknown_scenario(c.file);
         if (c.json && !c.opts.headless)
             return usage_error("--json needs --headless");
-        if (c.opts.headless && c.opts.step && c.opts.duration_s <= 0)
+        if (c.opts.script && !c.opts.headless)
+            return usage_error("--script drives a headless run: add --headless (in the TUI, "
+                               "the keys drive it)");
+        if (c.opts.headless && c.opts.step && c.opts.duration_s <= 0 && !c.opts.script)
             return usage_error("--step with --headless would wait for keypresses that never "
                                "come; drop --headless (step in the TUI), drop --step, or add "
                                "--duration SECONDS");

@@ -148,6 +148,8 @@ static void account(struct model_task *t, uint64_t now)
         t->ready_ns += d;
     else if (t->state == TS_BLOCKED)
         t->blocked_ns += d;
+    else if (t->state == TS_GATE)
+        t->gate_ns += d;
     t->t_state = now;
 }
 
@@ -315,6 +317,7 @@ static void task_exited(struct model *m, uint32_t idx, int64_t status, uint64_t 
         t->t_exit = now;
     }
     t->blocked_on = EV_NO_OBJ;
+    t->at_gate = 0;
     t->cpu = -1;
     set_state(m, idx, t->kind == TK_PROCESS ? TS_ZOMBIE : TS_EXITED, now);
 }
@@ -328,8 +331,27 @@ static void task_reaped(struct model *m, uint32_t idx, const struct ev *e)
         t->t_exit = e->t;
     }
     t->blocked_on = EV_NO_OBJ;
+    t->at_gate = 0;
     t->t_reaped = e->t;
     set_state(m, idx, TS_REAPED, e->t);
+}
+
+/* Arriving at the step gate (val 1) and being let through (val 0). The wait there is
+ * ipcscope's pause: its own state, whatever the kernel says of the futex under it. */
+static void gate_event(struct model *m, uint32_t idx, const struct ev *e)
+{
+    struct model_task *t = &m->tasks[idx];
+    if (t->state == TS_ZOMBIE || t->state == TS_EXITED || t->state == TS_REAPED)
+        return;
+    if (e->val) {
+        t->at_gate = 1;
+        t->gate_kind = (uint16_t)e->item;
+        t->gate_obj = e->aux < 0 ? EV_NO_OBJ : (uint32_t)e->aux;
+        set_state(m, idx, TS_GATE, e->t);
+    } else if (t->at_gate) {
+        t->at_gate = 0;
+        set_state(m, idx, TS_RUNNING, e->t); /* it recorded this: it is on a CPU */
+    }
 }
 
 static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, const char *name)
@@ -376,24 +398,32 @@ static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, 
             t->cpu = (int32_t)e->aux;
         if (t->blocked_on != EV_NO_OBJ && e->val == TS_RUNNING)
             break; /* a woken waiter on its way out of the call: still instr-blocked */
+        if (t->at_gate)
+            break; /* asleep at ipcscope's gate: its own state, not the kernel's */
         set_state(m, idx, (uint8_t)e->val, e->t);
         break;
     case EV_SCHED_IN:
         t->kernel_state = TS_RUNNING;
         t->cpu = (int32_t)e->aux;
         t->switches++;
-        set_state(m, idx, TS_RUNNING, e->t);
+        if (!t->at_gate)
+            set_state(m, idx, TS_RUNNING, e->t);
         break;
     case EV_SCHED_OUT:
         t->kernel_state = e->val ? TS_READY : TS_BLOCKED;
-        set_state(m, idx, t->kernel_state, e->t);
+        if (!t->at_gate)
+            set_state(m, idx, t->kernel_state, e->t);
         break;
     case EV_WAKEUP:
     case EV_WAKEUP_NEW:
         if (t->state != TS_RUNNING) {
             t->kernel_state = TS_READY;
-            set_state(m, idx, TS_READY, e->t);
+            if (!t->at_gate)
+                set_state(m, idx, TS_READY, e->t);
         }
+        break;
+    case EV_GATE:
+        gate_event(m, idx, e);
         break;
     case EV_SIG_DELIVER:
         t->sig_delivered++;
@@ -520,6 +550,10 @@ int model_event_touches_object(unsigned kind)
     case EV_FORK_RET:
     case EV_REPARENT:
     case EV_ACTION:
+    case EV_GATE:
+    case EV_SLEEP:
+    case EV_TIMEOUT:
+    case EV_DEADLOCK:
         return 0;
     default:
         return 1;

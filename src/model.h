@@ -33,6 +33,10 @@ struct model_task {
     char wchan[MODEL_NAME_MAX];                  /* kernel function it sleeps in (procfs) */
     uint64_t t_start, t_state, t_exit, t_reaped; /* ns; 0 = not yet */
     uint64_t run_ns, ready_ns, blocked_ns;       /* time in each state (closed intervals) */
+    uint64_t gate_ns;                            /* ... and held at the step gate */
+    uint8_t at_gate;                             /* between its gate arrival and its grant */
+    uint16_t gate_kind;                          /* the action waiting at the gate */
+    uint32_t gate_obj;                           /* and its object (EV_NO_OBJ: none) */
     uint64_t switches;                           /* context switches (bpf) */
     uint64_t actions;                            /* instrumented operations */
     uint64_t sig_sent, sig_delivered;

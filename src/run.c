@@ -447,6 +447,36 @@ static void procfs_emit(const struct ev *e, void *arg)
     run_apply(arg, &copy);
 }
 
+void run_refresh(struct run *r)
+{
+    if (r->replay || !r->started || r->stopped)
+        return;
+    run_drain(r);
+    run_reap(r, 0);
+    if (r->procfs_on) {
+        procfs_sample_all(&r->model, &run_proc_cache, loop_now_ns(), procfs_emit, r);
+        run_sample_sockets(r);
+    }
+    run_drain(r);
+}
+
+/* After a grant: once nothing moves (or it has tried for SETTLE_MAX_NS: a task that keeps
+ * computing never settles), look at /proc and the sockets afresh, so what the screen shows
+ * between two steps is what the kernel says. */
+static void settle_after_step(struct run *r)
+{
+    if (!r->settle_pending || r->step_pending)
+        return;
+    uint64_t now = loop_now_ns();
+    if (!r->settle_since)
+        r->settle_since = now;
+    if (!run_settled(r) && now - r->settle_since < SETTLE_MAX_NS)
+        return;
+    run_refresh(r);
+    r->settle_pending = 0;
+    r->settle_since = 0;
+}
+
 void run_proc_timer_cb(struct loop *lp, int id, void *arg)
 {
     (void)lp;
@@ -502,6 +532,7 @@ void run_poll(struct run *r)
     run_adapt_poll(r, run_drain(r));
     int gone = run_reap(r, 0); /* drains before each reap it records */
     run_serve_gate(r);
+    settle_after_step(r);
 
     if (r->finished)
         return;
@@ -561,6 +592,7 @@ json_t *run_snapshot(struct run *r)
     snapshot_fill(s, &r->model, now);
     json_object_set_new(s, "leaks", run_leaks_json(r));
     json_object_set_new(s, "steps", json_integer((json_int_t)r->steps));
+    json_object_set_new(s, "scenario_ms", json_integer((json_int_t)(run_scenario_ns(r) / 1000000)));
     json_object_set_new(s, "completed", json_boolean(r->finished == 1));
     json_object_set_new(s, "check",
                         json_pack("{s:b, s:s}", "ok", r->check_rc == 0, "why", r->check_why));

@@ -29,6 +29,7 @@ struct run_opts {
     int no_bpf;
     int lang;
     unsigned delay_ms;     /* run mode: conductor-paced delay per action (0: free running) */
+    const char *script;    /* headless: commands for the step driver (script.h), "-": stdin */
     struct replay *replay; /* play this loaded trace back instead of running workers; the
                               caller keeps it (and frees it after the run is closed) */
 };
@@ -53,6 +54,12 @@ struct run {
     int step_pick;          /* slot the teacher picked, or -1: the oldest waiter */
     uint64_t step_asked_ns; /* when, for the settle timeout */
     uint64_t steps;         /* actions granted */
+    int settle_pending;     /* a step was granted: refresh /proc once it has settled */
+    uint64_t settle_since;  /* when the conductor started waiting for that */
+    /* the scenario clock (sclock.h): vc_base ns of scenario time at wall vc_wall, running
+     * with the wall clock from there when vc_free; published into the region */
+    uint64_t vc_base, vc_wall;
+    int vc_free;
     char status[160];       /* the last thing the runtime wants the user to read */
 
     uint64_t t_start_ns, t_end_ns;
@@ -96,6 +103,16 @@ int run_start(struct run *r, struct loop *lp, char *err, size_t n);
  * the run's own timer; callable any time (the UI calls it before drawing). */
 void run_poll(struct run *r);
 
+/* Look again now: drain, reap, and read /proc and the sockets for every task (not the
+ * sampler's share of them). What a snapshot taken right after shows is the kernel's now. */
+void run_refresh(struct run *r);
+
+/* 1 while a granted step has not settled yet (its consequences still moving). */
+static inline int run_step_busy(const struct run *r)
+{
+    return r->step_pending || r->settle_pending;
+}
+
 /* 1 once the scenario has ended (all workers reaped, the scenario says so, or --duration). */
 int run_done(const struct run *r);
 
@@ -123,9 +140,31 @@ void run_replay_position(const struct run *r, size_t *shown, size_t *total);
  * grant happens at the next poll once the tasks have settled. */
 void run_step(struct run *r, int slot);
 
-/* Slots now waiting at the gate, oldest first (the order a step would pick). Returns the
- * count (may exceed n). */
+/* One task a step could let through: waiting at the gate, or blocked with a lesson deadline
+ * (timer) that a step would let expire. */
+struct run_waiter {
+    int slot;
+    int timer;       /* 1: a deadline (the wait times out), 0: an action at the gate */
+    uint64_t due;    /* scenario ns it is due at */
+    uint64_t ticket; /* arrival order */
+    uint16_t kind;   /* the action (enum ev_kind; EV_SLEEP for a sleep) */
+    uint32_t obj;
+    int64_t val; /* a sleep's ms */
+    char what[32];
+};
+
+/* The waiters, in the order steps would take them (due first, then oldest, then slot),
+ * into out (up to n). Returns the count (may exceed n). */
+size_t run_waiters(const struct run *r, struct run_waiter *out, size_t n);
+
+/* Slots of the same waiters, in the same order. Returns the count (may exceed n). */
 size_t run_gate_waiters(const struct run *r, int *slots, size_t n);
+
+/* 1 when every live task is at the gate, asleep in the kernel or done (nothing moves). */
+int run_settled(const struct run *r);
+
+/* Scenario time now (ns since the start; sclock.h); a replay's position in a replay. */
+uint64_t run_scenario_ns(const struct run *r);
 
 /* Run the scenario's action bound to key. 0, -ENOENT (no such action) or the action's error;
  * a message for the user goes to r->status. */

@@ -3,18 +3,43 @@
  * which waiter a step grants, and the run / step / pause modes with their pacing.
  *
  * Workers stop at the gate (instr_gate) while it is held; the conductor grants one action
- * per step (the teacher's pick, else the oldest waiter), or releases everyone in free run.
+ * per step (the teacher's pick, else the waiter due first on the scenario clock, then the
+ * oldest), or releases everyone in free run. Timed waits are waiters too: a sleep waits at the
+ * gate due when it ends, a blocked task's lesson deadline is listed due when it expires, and
+ * granting either moves scenario time (sclock.h) to that moment.
  */
 #define _GNU_SOURCE
 #include "run.h"
 #include "run_int.h"
 
+#include "sclock.h"
 #include "sources/procfs.h"
 
 #include <linux/futex.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+/* ---- the scenario clock ---- */
+
+uint64_t run_scenario_ns(const struct run *r)
+{
+    if (!r->sh)
+        return r->replay_now;
+    uint64_t wall = r->stopped ? r->t_end_ns : loop_now_ns();
+    return r->vc_free && wall > r->vc_wall ? r->vc_base + (wall - r->vc_wall) : r->vc_base;
+}
+
+/* Set scenario time to base from now on, running with the wall clock when free_run. The
+ * conductor's own copy is the truth; the region only gets a published copy. */
+static void clock_set(struct run *r, uint64_t base, int free_run)
+{
+    r->vc_base = base;
+    r->vc_wall = loop_now_ns();
+    r->vc_free = free_run;
+    sclock_publish(r->sh, base, r->vc_wall, free_run);
+}
 
 /* ---- the gate ---- */
 
@@ -23,37 +48,90 @@ static void wake_slot(struct instr_task *t)
     syscall(SYS_futex, (uint32_t *)&t->gate, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
-size_t run_gate_waiters(const struct run *r, int *slots, size_t n)
+/* Waiter a before b: due first (scenario time), then arrival (grant count), then slot. */
+static int waiter_before(const struct run_waiter *a, const struct run_waiter *b)
+{
+    if (a->due != b->due)
+        return a->due < b->due;
+    if (a->ticket != b->ticket)
+        return a->ticket < b->ticket;
+    return a->slot < b->slot;
+}
+
+/* Fill w from slot s when it waits: at the gate, or blocked with a lesson deadline. */
+static int waiter_of(const struct run *r, uint32_t s, struct run_waiter *w)
+{
+    struct instr_task *t = &r->sh->tasks[s];
+    if (atomic_load(&t->exited))
+        return 0;
+    memset(w, 0, sizeof(*w));
+    w->slot = (int)s;
+    w->ticket = atomic_load(&t->gate_ticket);
+    if (atomic_load(&t->gate) == GS_WAITING) {
+        w->due = atomic_load(&t->gate_due);
+        w->kind = (uint16_t)atomic_load(&t->gate_kind);
+        w->obj = atomic_load(&t->gate_obj);
+        w->val = atomic_load(&t->gate_val);
+        memcpy(w->what, t->gate_what, sizeof(w->what));
+        w->what[sizeof(w->what) - 1] = '\0';
+        return 1;
+    }
+    uint64_t due = atomic_load(&t->timer_due);
+    if (due && !atomic_load(&t->timer_fired)) {
+        w->timer = 1;
+        w->due = due;
+        w->kind = (uint16_t)atomic_load(&t->timer_ev);
+        w->obj = atomic_load(&t->timer_obj);
+        return 1;
+    }
+    return 0;
+}
+
+size_t run_waiters(const struct run *r, struct run_waiter *out, size_t n)
 {
     size_t count = 0;
     if (!r->sh)
         return 0; /* a replay: nobody waits */
     uint32_t ntasks = atomic_load(&r->sh->ntasks);
-    int tmp[1024];
-    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks && count < 1024; s++)
-        if (atomic_load(&r->sh->tasks[s].gate) == GS_WAITING)
-            tmp[count++] = (int)s;
-    /* oldest first: by the grant count at arrival, then by slot */
-    for (size_t i = 1; i < count; i++) {
-        int v = tmp[i];
-        uint64_t tv = atomic_load(&r->sh->tasks[v].gate_ticket);
-        size_t j = i;
-        while (j > 0 && atomic_load(&r->sh->tasks[tmp[j - 1]].gate_ticket) > tv)
-            tmp[j] = tmp[j - 1], j--;
-        tmp[j] = v;
+    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks; s++) {
+        struct run_waiter w;
+        if (!waiter_of(r, s, &w))
+            continue;
+        /* insertion into the first n, in order; the count goes on past n */
+        size_t j = count < n ? count : n;
+        while (j > 0 && waiter_before(&w, &out[j - 1])) {
+            if (j < n)
+                out[j] = out[j - 1];
+            j--;
+        }
+        if (j < n)
+            out[j] = w;
+        count++;
     }
-    for (size_t i = 0; i < count && i < n; i++)
-        slots[i] = tmp[i];
     return count;
 }
 
-/* Every live task is either waiting at the gate or asleep in the kernel. */
+size_t run_gate_waiters(const struct run *r, int *slots, size_t n)
+{
+    struct run_waiter w[256];
+    size_t count = run_waiters(r, w, 256);
+    for (size_t i = 0; i < count && i < n && i < 256; i++)
+        slots[i] = w[i].slot;
+    return count;
+}
+
+/* Every live task is at the gate, asleep in the kernel, or done; and every deadline the
+ * conductor fired has been noticed. */
 static int settled(const struct run *r)
 {
     uint32_t ntasks = atomic_load(&r->sh->ntasks);
     for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks; s++) {
         struct instr_task *t = &r->sh->tasks[s];
-        if (atomic_load(&t->exited) || atomic_load(&t->gate) == GS_WAITING)
+        if (atomic_load(&t->exited))
+            continue;
+        if (atomic_load(&t->timer_fired))
+            return 0;
+        if (atomic_load(&t->gate) == GS_WAITING || atomic_load(&t->unpaced))
             continue;
         struct procfs_stat st;
         if (procfs_read_stat(t->pid, t->tid, &st) < 0)
@@ -64,12 +142,27 @@ static int settled(const struct run *r)
     return 1;
 }
 
-static void grant(struct run *r, int slot)
+int run_settled(const struct run *r)
 {
-    struct instr_task *t = &r->sh->tasks[slot];
+    return r->sh ? settled(r) : 1;
+}
+
+/* Let waiter w through: scenario time moves to when it is due (if later). */
+static void grant(struct run *r, const struct run_waiter *w)
+{
+    struct instr_task *t = &r->sh->tasks[w->slot];
+    if (w->timer) {
+        if (w->due > r->vc_base)
+            clock_set(r, w->due, 0);
+        atomic_store(&t->timer_fired, 1);
+        r->steps++;
+        return;
+    }
     uint32_t expect = GS_WAITING;
     if (!atomic_compare_exchange_strong(&t->gate, &expect, GS_GRANTED))
         return;
+    if (w->due > r->vc_base && !r->vc_free)
+        clock_set(r, w->due, 0);
     atomic_fetch_add(&r->sh->gate_grants, 1);
     r->steps++;
     wake_slot(t);
@@ -83,26 +176,30 @@ void run_serve_gate(struct run *r)
     if (waited < SETTLE_TIMEOUT_NS && !settled(r))
         return;
 
-    int slots[256];
-    size_t n = run_gate_waiters(r, slots, 256);
+    struct run_waiter w[256];
+    size_t n = run_waiters(r, w, 256);
     if (n == 0) {
         if (waited > STEP_GIVE_UP_NS) {
             r->step_pending = 0;
-            snprintf(r->status, sizeof(r->status),
-                     "nothing can move: no task is waiting at the gate (all blocked or ended)");
+            snprintf(r->status, sizeof(r->status), "%s",
+                     r->ctx.lang ? "没有任务能前进：没有任务在闸门前等待（都已阻塞或结束）。"
+                                 : "Nothing can move: no task is waiting at the gate (all "
+                                   "blocked or ended).");
         }
         return;
     }
-    int pick = slots[0];
+    size_t pick = 0;
     for (size_t i = 0; i < n && i < 256; i++)
-        if (slots[i] == r->step_pick)
-            pick = slots[i];
-    if (r->step_pick >= 0 && pick != r->step_pick)
+        if (w[i].slot == r->step_pick)
+            pick = i;
+    if (r->step_pick >= 0 && w[pick].slot != r->step_pick)
         snprintf(r->status, sizeof(r->status), "%s is not at the gate; moved %s instead",
-                 r->sh->tasks[r->step_pick].name, r->sh->tasks[pick].name);
-    grant(r, pick);
+                 r->sh->tasks[r->step_pick].name, r->sh->tasks[w[pick].slot].name);
+    grant(r, &w[pick]);
     r->step_pending = 0;
     r->step_pick = -1;
+    r->settle_pending = 1;
+    r->settle_since = 0;
 }
 
 void run_step(struct run *r, int slot)
@@ -148,11 +245,14 @@ void run_set_mode(struct run *r, enum run_mode mode)
         run_replay_mode(r);
         return;
     }
+    uint64_t now_v = run_scenario_ns(r);
     if (mode == RUN_RUN && r->delay_ms == 0) {
         r->step_pending = 0;
-        run_release_all(r);
+        clock_set(r, now_v, 1); /* scenario time runs with the wall clock again ... */
+        run_release_all(r);     /* ... before anyone is let go */
     } else {
-        atomic_store(&r->sh->gate_hold, 1);
+        atomic_store(&r->sh->gate_hold, 1); /* held first: nobody sleeps on a stopped clock */
+        clock_set(r, now_v, 0);
     }
     if (mode == RUN_PAUSED)
         r->step_pending = 0;

@@ -40,7 +40,7 @@ static const struct {
      "在内核中睡眠，等待某个对象（如 sem:full）"},
     {TS_ZOMBIE, "exited; the parent has not called wait() yet", "已退出，父进程还没有调用 wait()"},
     {TS_REAPED, "finished and collected by its parent", "已结束并被父进程回收"},
-    {TS__COUNT,
+    {TS_GATE,
      "held by ipcscope's step gate before its next call: ipcscope's pause, not a kernel state",
      "在下一次调用前被 ipcscope 的步进闸门拦住：这是 ipcscope 的暂停，不是内核状态"},
 };
@@ -97,19 +97,20 @@ static int kv(int y, struct rect in, const char *k, const char *v)
     return y + 1;
 }
 
-/* "run 1.50s  ready 1.52s  blocked 0.00s · 392 switches" */
+/* "run 1.50s  ready 1.52s  blocked 0.00s  gate 3.10s · 392 switches" */
 static void times_line(struct ui *u, const struct model_task *t, char *b, size_t n)
 {
-    uint64_t run, ready, blocked;
-    char r1[16], r2[16], r3[16];
-    ui_task_times(u, t, &run, &ready, &blocked);
+    uint64_t run, ready, blocked, gate;
+    char r1[16], r2[16], r3[16], r4[16];
+    ui_task_times(u, t, &run, &ready, &blocked, &gate);
     ui_fmt_dur(run, r1, sizeof(r1));
     ui_fmt_dur(ready, r2, sizeof(r2));
     ui_fmt_dur(blocked, r3, sizeof(r3));
+    ui_fmt_dur(gate, r4, sizeof(r4));
     snprintf(b, n,
-             TR(u, "run %s  ready %s  blocked %s · %llu switches",
-                "运行 %s  就绪 %s  阻塞 %s · 切换 %llu 次"),
-             r1, r2, r3, (unsigned long long)t->switches);
+             TR(u, "run %s  ready %s  blocked %s  gate %s · %llu switches",
+                "运行 %s  就绪 %s  阻塞 %s  闸门 %s · 切换 %llu 次"),
+             r1, r2, r3, r4, (unsigned long long)t->switches);
 }
 
 /* What the kernel says: its state, CPU, and the function it sleeps in next to the object. */

@@ -18,7 +18,7 @@
 static const struct {
     const char *glyph, *en, *zh;
     int role;
-} STATES[TS__COUNT + 1] = {
+} STATES[TS__COUNT] = {
     [TS_NEW] = {"○", "NEW", "新建", R_NEW},
     [TS_READY] = {"◷", "READY", "就绪", R_READY},
     [TS_RUNNING] = {"▶", "RUN", "运行", R_RUN},
@@ -26,41 +26,35 @@ static const struct {
     [TS_ZOMBIE] = {"☠", "ZOMBIE", "僵尸", R_ZOMBIE},
     [TS_EXITED] = {"✓", "EXIT", "已结束", R_EXIT},
     [TS_REAPED] = {"✓", "REAPED", "已回收", R_EXIT},
-    [TS__COUNT] = {"‖", "GATE", "闸门", R_GATE}, /* held at ipcscope's step gate */
+    [TS_GATE] = {"‖", "GATE", "闸门", R_GATE}, /* held at ipcscope's step gate */
 };
-
-#define GATE_STATE TS__COUNT
 
 const char *ui_state_glyph(int state)
 {
-    return state >= 0 && state <= TS__COUNT ? STATES[state].glyph : "?";
+    return state >= 0 && state < TS__COUNT ? STATES[state].glyph : "?";
 }
 
 const char *ui_state_word(const struct ui *u, int state)
 {
-    if (state < 0 || state > TS__COUNT)
+    if (state < 0 || state >= TS__COUNT)
         return "?";
     return TR(u, STATES[state].en, STATES[state].zh);
 }
 
 attr_t ui_state_attr(int state)
 {
-    return state >= 0 && state <= TS__COUNT ? THEME[STATES[state].role] : THEME[R_NORMAL];
+    return state >= 0 && state < TS__COUNT ? THEME[STATES[state].role] : THEME[R_NORMAL];
 }
 
 int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *kind, uint32_t *obj)
 {
-    if (!u->r || !u->r->sh || t->slot == EV_NO_TASK || t->slot >= u->r->sh->max_tasks)
-        return 0;
-    if (t->state == TS_ZOMBIE || t->state == TS_EXITED || t->state == TS_REAPED)
-        return 0;
-    struct instr_task *it = &u->r->sh->tasks[t->slot];
-    if (atomic_load(&it->gate) != GS_WAITING)
+    (void)u;
+    if (t->state != TS_GATE)
         return 0;
     if (kind)
-        *kind = atomic_load(&it->gate_kind);
+        *kind = t->gate_kind;
     if (obj)
-        *obj = atomic_load(&it->gate_obj);
+        *obj = t->gate_obj;
     return 1;
 }
 
@@ -220,13 +214,15 @@ int ui_row_of_task(const struct ui *u, uint32_t task)
 /* ---- times and columns ---- */
 
 void ui_task_times(const struct ui *u, const struct model_task *t, uint64_t *run, uint64_t *ready,
-                   uint64_t *blocked)
+                   uint64_t *blocked, uint64_t *gate)
 {
     uint64_t now = run_now_ns(u->r);
     uint64_t d = t->t_state && now > t->t_state ? now - t->t_state : 0;
     *run = t->run_ns + (t->state == TS_RUNNING ? d : 0);
     *ready = t->ready_ns + (t->state == TS_READY ? d : 0);
     *blocked = t->blocked_ns + (t->state == TS_BLOCKED ? d : 0);
+    if (gate)
+        *gate = t->gate_ns + (t->state == TS_GATE ? d : 0);
 }
 
 uint64_t ui_zombie_ns(const struct ui *u, const struct model_task *t)
@@ -260,7 +256,7 @@ static void col_actions(const struct ui *u, const struct model_task *t, char *b,
 static void col_time(const struct ui *u, const struct model_task *t, char *b, size_t n, int which)
 {
     uint64_t v[3];
-    ui_task_times(u, t, &v[0], &v[1], &v[2]);
+    ui_task_times(u, t, &v[0], &v[1], &v[2], NULL);
     if (t->state == TS_NEW && !v[0] && !v[1] && !v[2])
         snprintf(b, n, "-");
     else
@@ -345,7 +341,7 @@ static void blocked_detail(const struct model *m, const struct model_task *t, ch
         snprintf(detail, n, "%s", on[0] ? on : t->wchan);
 }
 
-/* The state shown for a task (GATE_STATE when held at the step gate), and its detail text. */
+/* The state shown for a task, and its detail text (at the gate: the call it will make). */
 static int shown_state(const struct ui *u, const struct model_task *t, char *detail, size_t n)
 {
     const struct model *m = &u->r->model;
@@ -356,7 +352,7 @@ static int shown_state(const struct ui *u, const struct model_task *t, char *det
         char call[64];
         narrate_call(m, kind, obj, call, sizeof(call));
         snprintf(detail, n, "→ %s", call);
-        return GATE_STATE;
+        return TS_GATE;
     }
     switch (t->state) {
     case TS_BLOCKED:
@@ -461,7 +457,7 @@ static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, str
     x += draw_state(u, y, x, end - x, st) + 1;
     x = draw_columns(u, t, y, x, end, in.w) + 1;
     if (x < end)
-        screen_put(y, x, end - x, st == GATE_STATE ? THEME[R_GATE] : ui_state_attr(st), detail);
+        screen_put(y, x, end - x, st == TS_GATE ? THEME[R_GATE] : ui_state_attr(st), detail);
 }
 
 static void keep_visible(struct ui *u, int h)

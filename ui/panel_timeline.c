@@ -14,11 +14,9 @@
 #define TL_WINDOW_NS (10ull * 1000000000ull)
 #define CELL_NONE 0xff
 
-#define CELL_GATE TS__COUNT
-
-static const char *const CELL_GLYPH[TS__COUNT + 1] = {
+static const char *const CELL_GLYPH[TS__COUNT] = {
     [TS_NEW] = " ",    [TS_READY] = "▒",  [TS_RUNNING] = "█", [TS_BLOCKED] = "·",
-    [TS_ZOMBIE] = "z", [TS_EXITED] = " ", [TS_REAPED] = " ",  [CELL_GATE] = "╌",
+    [TS_ZOMBIE] = "z", [TS_EXITED] = " ", [TS_REAPED] = " ",  [TS_GATE] = "╌",
 };
 
 struct lanes {
@@ -99,32 +97,11 @@ static void draw_lane(const struct ui *u, const struct lanes *l, int k, int y, i
     const uint8_t *row = l->cell + (size_t)k * (size_t)l->cols;
     for (int c = 0; c < l->cols; c++) {
         uint8_t st = row[c];
-        if (st == CELL_NONE || st > CELL_GATE)
+        if (st == CELL_NONE || st >= TS__COUNT)
             continue;
         screen_put(y, x + c, 1, ui_state_attr(st), CELL_GLYPH[st]);
     }
     (void)u;
-}
-
-/* When the task's last own action was recorded: it has waited at the gate since. */
-static uint64_t last_action_t(const struct model *m, uint32_t slot)
-{
-    for (size_t i = m->hist_len, seen = 0; i-- > 0 && seen < 4096; seen++) {
-        const struct ev *e = model_hist(m, i);
-        if (e->src == EV_SRC_INSTR && e->task == slot)
-            return e->t;
-    }
-    return 0;
-}
-
-/* Overwrite the tail of a lane from when the task reached the step gate. */
-static void mark_gate(const struct model *m, struct lanes *l, int k, uint32_t slot, uint64_t now)
-{
-    int64_t left = (int64_t)now - (int64_t)TL_WINDOW_NS, t = (int64_t)last_action_t(m, slot);
-    int c = t <= left ? 0 : col_of(l, (uint64_t)(t - left));
-    uint8_t *row = l->cell + (size_t)k * (size_t)l->cols;
-    for (c = c + 1; c < l->cols; c++)
-        row[c] = CELL_GATE;
 }
 
 static uint64_t timeline_now(const struct ui *u)
@@ -168,9 +145,7 @@ void panel_timeline_draw(struct ui *u, struct rect r)
     fold_spans(m, &l, lane_of, now);
     for (int k = 0; k < l.n; k++) {
         const struct model_task *t = &m->tasks[u->rows[first + k].task];
-        int gate = ui_task_at_gate(u, t, NULL, NULL);
-        if (gate)
-            mark_gate(m, &l, k, t->slot, now);
+        int gate = t->state == TS_GATE;
         screen_put(in.y + k, in.x, 1, THEME[R_GATE], gate ? "‖" : " ");
         screen_put(in.y + k, in.x + 1, label_w, THEME[R_NORMAL], t->name);
         draw_lane(u, &l, k, in.y + k, in.x + label_w + 2);

@@ -102,7 +102,7 @@ static void draw_task_line(struct ui *u, const struct tree_row *row, int i, int 
         char call[64];
         narrate_call(m, kind, obj, call, sizeof(call));
         snprintf(detail, sizeof(detail), "%s %s", TR(u, "next:", "下一步："), call);
-        st = TS__COUNT;
+        st = TS_GATE;
     } else if (t->state == TS_BLOCKED) {
         model_blocked_label(m, t, detail, sizeof(detail));
     }

@@ -164,9 +164,10 @@ int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *ki
 void ui_tree_build(struct ui *u);
 int ui_row_of_task(const struct ui *u, uint32_t task);
 int ui_row_key(const struct ui *u, int row); /* its pick key 1..9, or 0 */
-/* Time running / ready / blocked so far, the open interval included. */
+/* Time running / ready / blocked / at the step gate (gate may be NULL) so far, the open
+ * interval included. */
 void ui_task_times(const struct ui *u, const struct model_task *t, uint64_t *run, uint64_t *ready,
-                   uint64_t *blocked);
+                   uint64_t *blocked, uint64_t *gate);
 uint64_t ui_zombie_ns(const struct ui *u, const struct model_task *t); /* exit..reap (or now) */
 void ui_fmt_dur(uint64_t ns, char *buf, size_t n);                     /* "0.25s", at most 6 */
 

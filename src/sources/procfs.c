@@ -173,6 +173,9 @@ static void sample_task(struct model *m, struct procfs_cache *c, uint32_t i, uin
     /* report a new letter, and also a state the model lost track of (a task that keeps
      * acting is marked running by its operations; /proc sees it asleep between them) */
     int drifted = s == TS_BLOCKED && t->state == TS_RUNNING && t->blocked_on == EV_NO_OBJ;
+    /* a runnable task the model shows asleep (not at ipcscope's gate, where R is its way out) */
+    drifted |= s == TS_RUNNING && (t->state == TS_BLOCKED || t->state == TS_NEW) &&
+               t->blocked_on == EV_NO_OBJ;
     if (st.state != c->letter[i] || drifted) {
         c->letter[i] = st.state;
         if (s != TS__COUNT) {
@@ -201,18 +204,11 @@ static void sample_task(struct model *m, struct procfs_cache *c, uint32_t i, uin
         read_sigmasks(t);
 }
 
-void procfs_sample(struct model *m, struct procfs_cache *cache, uint64_t now, procfs_emit_fn emit,
-                   void *arg)
+static void sample_some(struct model *m, struct procfs_cache *cache, uint64_t now,
+                        procfs_emit_fn emit, void *arg, uint32_t max)
 {
     if (grow_cache(cache, m->ntasks) < 0 || m->ntasks == 0)
         return;
-    /* at most SAMPLE_MAX live tasks per call, round robin: a run of a thousand threads is
-     * sampled over several ticks instead of in one burst of system calls */
-    /* with the kernel probes on, /proc only adds wchan, parents and signal masks: fewer reads
-     * (every task each time up to 32 of them, then 16 a time, a thousand in six seconds) */
-    uint32_t max = SAMPLE_MAX;
-    if (m->src_seen & (1u << EV_SRC_BPF))
-        max = m->ntasks <= 32 ? 32 : 16;
     uint32_t n = (uint32_t)m->ntasks, done = 0, i = cache->cursor % n;
     for (uint32_t k = 0; k < n && done < max; k++, i = (i + 1) % n) {
         const struct model_task *t = &m->tasks[i];
@@ -223,6 +219,26 @@ void procfs_sample(struct model *m, struct procfs_cache *cache, uint64_t now, pr
     }
     cache->cursor = i;
     cache->tick++;
+}
+
+void procfs_sample(struct model *m, struct procfs_cache *cache, uint64_t now, procfs_emit_fn emit,
+                   void *arg)
+{
+    /* at most SAMPLE_MAX live tasks per call, round robin: a run of a thousand threads is
+     * sampled over several ticks instead of in one burst of system calls */
+    /* with the kernel probes on, /proc only adds wchan, parents and signal masks: fewer reads
+     * (every task each time up to 32 of them, then 16 a time, a thousand in six seconds) */
+    uint32_t max = SAMPLE_MAX;
+    if (m->src_seen & (1u << EV_SRC_BPF))
+        max = m->ntasks <= 32 ? 32 : 16;
+    sample_some(m, cache, now, emit, arg, max);
+}
+
+void procfs_sample_all(struct model *m, struct procfs_cache *cache, uint64_t now,
+                       procfs_emit_fn emit, void *arg)
+{
+    cache->tick = 0; /* signal masks too */
+    sample_some(m, cache, now, emit, arg, UINT32_MAX);
 }
 
 void procfs_cache_free(struct procfs_cache *cache)

@@ -43,6 +43,10 @@ struct procfs_cache {
 };
 void procfs_sample(struct model *m, struct procfs_cache *cache, uint64_t now, procfs_emit_fn emit,
                    void *arg);
+/* The same for every live task at once, signal masks included: the view between two steps,
+ * when nothing moves and the screen must equal /proc. */
+void procfs_sample_all(struct model *m, struct procfs_cache *cache, uint64_t now,
+                       procfs_emit_fn emit, void *arg);
 void procfs_cache_free(struct procfs_cache *cache);
 
 #endif
