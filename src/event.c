@@ -16,7 +16,7 @@ static const char *const kind_names[] = {
 static const char *const src_names[] = {"instr", "bpf", "procfs"};
 
 static const char *const state_names[] = {"new",    "ready",  "running", "blocked",
-                                          "zombie", "exited", "reaped", "gate"};
+                                          "zombie", "exited", "reaped",  "gate"};
 
 static const char *const okind_names[] = {
 #define OK_NAME(e, s, p) s,

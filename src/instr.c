@@ -449,7 +449,11 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
         setpriority(PRIO_PROCESS, 0, g_sh->worker_nice); /* not the conductor's boost */
     }
     drop_privileges(); /* before the death signal: a credential change clears it */
-    if (!(flags & INSTR_SPAWN_ORPHANABLE))
+    /* Only the conductor's own children die with their parent: a worker's child outlives a
+     * parent that exits (orphans and zombies are lessons); the guard and the process group
+     * end it if the conductor itself dies. */
+    (void)flags;
+    if (g_sh && parent == g_sh->conductor_pid)
         arm_deathsig(parent);
     sigset_t none; /* the conductor blocks signals it reads through signalfd */
     sigemptyset(&none);

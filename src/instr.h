@@ -148,12 +148,15 @@ void instr_task_end(int status);
 int instr_self(void);
 
 enum {
-    INSTR_SPAWN_ORPHANABLE = 1, /* may outlive its parent: death signal armed on adoption */
+    INSTR_SPAWN_ORPHANABLE = 1, /* may outlive its parent (every worker's child may now: only the
+                                   conductor's children carry a death signal); kept for
+                                   callers that say so */
 };
 
 /* fork a worker process named name that runs fn(arg) and exits with its return value.
- * In the child: its own process group (shared by all workers), death signal, the sudo user,
- * task_begin/task_end. Returns the child's pid in the parent, -errno on failure. */
+ * In the child: its own process group (shared by all workers), the sudo user, task_begin/
+ * task_end, and a death signal when its parent is the conductor (a worker's own children
+ * outlive it, as orphans or zombies would). Returns the child's pid in the parent, -errno on failure. */
 pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned flags);
 
 /* Called in the parent right after each instr_spawn fork (the conductor uses it to have the

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "instr_ipc.h"
+#include "sclock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,16 +40,7 @@ int ipc_stopping(void)
 
 int ipc_sleep_ms(long ms)
 {
-    while (ms > 0) {
-        if (ipc_stopping())
-            return -1;
-        long slice = ms < 20 ? ms : 20;
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = slice * 1000000L};
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-            ;
-        ms -= slice;
-    }
-    return ipc_stopping() ? -1 : 0;
+    return sclock_sleep(ms, 0, NULL);
 }
 
 /* Read /proc/PID/stat into buf; returns a pointer just past the ") " or NULL. */

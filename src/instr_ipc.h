@@ -27,8 +27,8 @@ void ipc_set_comm(const char *name);
 /* 1 once the runtime asked scenario bodies to wind down. */
 int ipc_stopping(void);
 
-/* Sleep ms milliseconds in short slices; returns early (-1) when the run is stopping, else 0.
- * Signals do not cut it short. */
+/* Sleep ms milliseconds of scenario time (sclock_sleep: a step of its own while the gate is
+ * held); returns early (-1) when the run is stopping, else 0. Signals do not cut it short. */
 int ipc_sleep_ms(long ms);
 
 /* The state letter of pid from /proc/PID/stat ('R', 'S', 'Z' ...), or 0 when it is gone. */

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include "instr_net.h"
 #include "instr_ipc.h"
+#include "sclock.h"
 #include "sources/sockdiag.h"
 
 #include <arpa/inet.h>
@@ -45,13 +46,6 @@ const char *net_state_name(int state)
 
 /* ---- time and stopping ---- */
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int net_stopping(void)
 {
     struct instr_shared *sh = instr_region();
@@ -60,42 +54,53 @@ int net_stopping(void)
 
 int net_sleep_ms(long ms)
 {
-    while (ms > 0 && !net_stopping()) {
-        long slice = ms < 20 ? ms : 20;
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = slice * 1000000L};
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-            ;
-        ms -= slice;
-    }
-    return net_stopping() ? -1 : 0;
+    return sclock_sleep(ms, 0, NULL);
 }
 
 int net_wait_flag(_Atomic int *flag)
 {
-    long end = now_ms() + NET_WAIT_MS;
-    while (!atomic_load(flag) && now_ms() < end && !net_stopping())
-        net_sleep_ms(2);
+    struct sclock_wait w;
+    sclock_wait_begin(&w, NET_WAIT_MS, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
+    long slice;
+    while (!atomic_load(flag) && !net_stopping() && (slice = sclock_wait_slice(&w, 2)) > 0)
+        sclock_observer_sleep(slice);
+    sclock_wait_end(&w);
     return atomic_load(flag);
 }
 
-/* poll one fd for events, at most timeout_ms (in slices). >0 ready, 0 timeout,
+/* poll one fd for events until the deadline w (in slices). >0 ready, 0 timeout,
  * -ECANCELED when the run stops. */
-static int wait_fd(int fd, short events, long timeout_ms)
+static int wait_fd_until(int fd, short events, struct sclock_wait *w)
 {
-    long end = now_ms() + timeout_ms;
     for (;;) {
         struct pollfd p = {.fd = fd, .events = events};
-        long left = end - now_ms();
-        int r = poll(&p, 1, (int)(left < SLICE_MS ? (left > 0 ? left : 0) : SLICE_MS));
+        long slice = sclock_wait_slice(w, SLICE_MS);
+        int r = poll(&p, 1, (int)slice);
         if (r > 0)
             return r;
         if (r < 0 && errno != EINTR)
             return -errno;
         if (net_stopping())
             return -ECANCELED;
-        if (now_ms() >= end)
+        if (slice == 0 || sclock_wait_expired(w))
             return 0;
     }
+}
+
+/* The same with a timeout: 0 looks once; a safety bound (never expires while the gate is
+ * held: the run's stop ends a wait that nothing will end). */
+static int wait_fd(int fd, short events, long timeout_ms)
+{
+    struct sclock_wait w;
+    sclock_wait_begin(&w, timeout_ms, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
+    if (timeout_ms == 0) {
+        struct pollfd p = {.fd = fd, .events = events};
+        int r = poll(&p, 1, 0);
+        return r < 0 ? -errno : r;
+    }
+    int r = wait_fd_until(fd, events, &w);
+    sclock_wait_end(&w);
+    return r;
 }
 
 /* Wait for events on s; when not ready at once, show the task blocked on s meanwhile. */
@@ -128,7 +133,7 @@ static void sock_op(struct net_sock *s, uint16_t kind, int64_t val, int64_t item
 static uint64_t mono_ns(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* sclock-ok: a record's timestamp, not a wait */
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -472,18 +477,27 @@ static uint64_t fd_bit(int fd)
 static int mux_wait(struct net_mux *m, int (*once)(void *arg, int ms), void *arg, int timeout_ms)
 {
     int r = once(arg, 0);
-    if (r != 0)
+    if (r != 0 || timeout_ms == 0)
         return r < 0 ? -errno : r;
-    long limit = timeout_ms < 0 || timeout_ms > NET_WAIT_MS ? NET_WAIT_MS : timeout_ms;
-    long end = now_ms() + limit;
+    /* the caller's timeout is the lesson's (epoll_wait giving up is a step while the gate is
+     * held); without one, NET_WAIT_MS only guards against a hang */
+    struct sclock_wait w;
+    if (timeout_ms > 0)
+        sclock_wait_begin(&w, timeout_ms, SCLOCK_LESSON, EV_MUX_WAIT, m->interest->id);
+    else
+        sclock_wait_begin(&w, NET_WAIT_MS, SCLOCK_SAFETY, EV_MUX_WAIT, m->interest->id);
     instr_block(m->ready, WHY_MUX);
-    while (r == 0 && now_ms() < end && !net_stopping()) {
-        long left = end - now_ms();
-        r = once(arg, (int)(left < SLICE_MS ? left : SLICE_MS));
+    long slice;
+    while (r == 0 && !net_stopping() && (slice = sclock_wait_slice(&w, SLICE_MS)) > 0) {
+        r = once(arg, (int)slice);
         if (r < 0 && errno == EINTR)
             r = 0;
     }
+    int expired = r == 0 && sclock_wait_expired(&w);
+    sclock_wait_end(&w);
     instr_unblock(m->ready);
+    if (expired && timeout_ms > 0)
+        instr_emit(EV_TIMEOUT, m->interest->id, timeout_ms, EV_MUX_WAIT, 0);
     return r < 0 ? -errno : r;
 }
 
@@ -651,12 +665,15 @@ static int decode(const uint8_t *f, size_t len, uint16_t port, struct net_seg *s
 int net_capture_next(int fd, uint16_t port, struct net_seg *seg, int timeout_ms)
 {
     static __thread uint8_t frame[2048];
-    long end = now_ms() + timeout_ms;
+    /* the capture observes the lesson and never acts in it: its waits are on the wall clock
+     * (a slice of timeout_ms), outside scenario time */
     for (;;) {
-        long left = end - now_ms();
-        int r = wait_fd(fd, POLLIN, left > 0 ? left : 0);
-        if (r <= 0)
-            return r == -ECANCELED ? 0 : r;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int r = poll(&p, 1, timeout_ms);
+        if (r < 0 && errno != EINTR)
+            return -errno;
+        if (r <= 0 || net_stopping())
+            return 0;
         struct sockaddr_ll from;
         socklen_t flen = sizeof(from);
         ssize_t n =
@@ -667,7 +684,7 @@ int net_capture_next(int fd, uint16_t port, struct net_seg *seg, int timeout_ms)
             continue;
         if (decode(frame, (size_t)n, port, seg)) {
             struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
+            clock_gettime(CLOCK_MONOTONIC, &ts); /* sclock-ok: when the frame was seen */
             seg->t_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
             return 1;
         }

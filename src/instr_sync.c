@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "instr_sync.h"
+#include "sclock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +22,7 @@
 static uint64_t mono_ns(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* sclock-ok: the wall-clock end of a wait slice */
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -50,7 +51,7 @@ static int init_shared_pair(pthread_mutex_t *mu, pthread_cond_t *cv)
     pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
     pthread_condattr_init(&ca);
     pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* sclock-ok: slices, not deadlines */
     int rc = pthread_mutex_init(mu, &ma);
     if (rc == 0)
         rc = pthread_cond_init(cv, &ca);
@@ -68,28 +69,29 @@ struct sync_event *sync_event_new(const char *name)
     return e->obj ? e : NULL;
 }
 
-/* The absolute CLOCK_MONOTONIC time of the next slice, capped by the deadline. */
-static struct timespec slice_end(uint64_t deadline)
+/* The absolute CLOCK_MONOTONIC time slice_ms from now. */
+static struct timespec slice_end(long slice_ms)
 {
-    uint64_t t = mono_ns() + WAIT_SLICE_MS * 1000000ull;
-    if (deadline && t > deadline)
-        t = deadline;
+    uint64_t t = mono_ns() + (uint64_t)slice_ms * 1000000ull;
     return (struct timespec){.tv_sec = (time_t)(t / 1000000000ull),
                              .tv_nsec = (long)(t % 1000000000ull)};
 }
 
-/* Under e->mu: sleep until a set after gen0, the deadline or the run stopping. */
-static int wait_locked(struct sync_event *e, uint64_t gen0, uint64_t deadline)
+/* Under e->mu: sleep until a set after gen0, the deadline w or the run stopping. The
+ * deadline is on the scenario clock: while the gate is held, its expiry is a step. */
+static int wait_locked(struct sync_event *e, uint64_t gen0, struct sclock_wait *w)
 {
     for (;;) {
         if (e->flag || e->gen != gen0)
             return 1;
         if (stopping())
             return -1;
-        if (deadline && mono_ns() >= deadline)
+        long slice = sclock_wait_slice(w, WAIT_SLICE_MS);
+        if (slice == 0)
             return 0;
-        struct timespec ts = slice_end(deadline);
-        if (pthread_cond_timedwait(&e->cv, &e->mu, &ts) == EOWNERDEAD)
+        struct timespec ts = slice_end(slice);
+        int rc = pthread_cond_timedwait(&e->cv, &e->mu, &ts); /* sclock-ok: a slice of w */
+        if (rc == EOWNERDEAD)
             pthread_mutex_consistent(&e->mu);
     }
 }
@@ -106,10 +108,15 @@ int sync_event_wait(struct sync_event *e, long timeout_ms)
     instr_op(e->obj, EV_EVENT_WAIT, 0, timeout_ms, 1);
     mark_blocked(e->obj);
     e->waiting++;
-    uint64_t deadline = timeout_ms > 0 ? mono_ns() + (uint64_t)timeout_ms * 1000000ull : 0;
-    int rc = wait_locked(e, e->gen, deadline);
+    struct sclock_wait w;
+    sclock_wait_begin(&w, timeout_ms > 0 ? timeout_ms : -1, SCLOCK_LESSON, EV_EVENT_WAIT,
+                      e->obj->id);
+    int rc = wait_locked(e, e->gen, &w);
+    sclock_wait_end(&w);
     e->waiting--;
     mark_blocked(NULL);
+    if (rc == 0)
+        instr_emit(EV_TIMEOUT, e->obj->id, timeout_ms, EV_EVENT_WAIT, 0);
     instr_op(e->obj, EV_UNBLOCK, e->flag, rc == 1, 0);
     pthread_mutex_unlock(&e->mu);
     return rc;
@@ -170,10 +177,8 @@ void sync_ring_room(void)
     if (!sh || slot < 0)
         return;
     struct ring *r = instr_ring(sh, (uint32_t)slot);
-    for (int i = 0; i < 500 && ring_pending(r) > r->cap / 2 && !stopping(); i++) {
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000};
-        nanosleep(&ts, NULL);
-    }
+    for (int i = 0; i < 500 && ring_pending(r) > r->cap / 2 && !stopping(); i++)
+        sclock_observer_sleep(1); /* flow control for the conductor, not the lesson's time */
 }
 
 void sync_join(struct instr_obj *join, pthread_t th, int32_t tid)

@@ -218,6 +218,9 @@ static const struct narr NARR[] = {
     {EV_PKT, 3, "On lo: %F %Y → %Z, seq %I, ack %A: the connection is reset.",
      "lo 上：%F %Y → %Z，seq %I，ack %A：连接被重置。"},
     {EV_PKT, 4, "On lo: %F %Y → %Z, seq %I, ack %A.", "lo 上：%F %Y → %Z，seq %I，ack %A。"},
+    {EV_SLEEP, -1, "%T slept %V ms and goes on.", "%T 睡眠了 %V 毫秒，继续执行。"},
+    {EV_TIMEOUT, -1, "%T gave up waiting on %O: its %V ms timeout expired.",
+     "%T 不再等待 %O：%V 毫秒的超时到了。"},
 };
 
 static const char *const KIND_ZH[OK__COUNT] = {

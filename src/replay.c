@@ -96,7 +96,7 @@ void replay_seek(struct replay *rp, struct model *m, size_t k)
 
 static int is_step(const struct replay_rec *r)
 {
-    return r->e.src == EV_SRC_INSTR;
+    return r->e.src == EV_SRC_INSTR && r->e.kind != EV_GATE; /* arriving at the gate is no action */
 }
 
 size_t replay_next_step(const struct replay *rp, size_t from)

@@ -123,6 +123,7 @@ int run_open(struct run **out, const struct scenario *sc, const long *params,
     r->ctx.sc = sc;
     r->ctx.lang = opts->lang;
     r->ctx.conductor = getpid();
+    r->ctx.interactive = !opts->headless;
     r->step_pick = -1;
     r->poll_timer = r->proc_timer = r->pace_timer = -1;
     r->delay_ms = opts->delay_ms;
@@ -592,6 +593,8 @@ json_t *run_snapshot(struct run *r)
     snapshot_fill(s, &r->model, now);
     json_object_set_new(s, "leaks", run_leaks_json(r));
     json_object_set_new(s, "steps", json_integer((json_int_t)r->steps));
+    if (r->ctx.pin[0])
+        json_object_set_new(s, "pinned", json_string(r->ctx.pin));
     json_object_set_new(s, "scenario_ms", json_integer((json_int_t)(run_scenario_ns(r) / 1000000)));
     json_object_set_new(s, "completed", json_boolean(r->finished == 1));
     json_object_set_new(s, "check",

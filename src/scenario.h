@@ -45,6 +45,11 @@ struct scn_ctx {
     void *shared;               /* sc->shared_size zeroed bytes of shared memory */
     pid_t conductor;
     int lang;
+    int interactive; /* 1: a teacher at the keys (the TUI): a deadlock freezes on screen and
+                        waits for a key instead of ending the run */
+    char pin[256];   /* the lesson's key sentence for this moment ("Deadlock: ..."), set by
+                        the scenario (conductor side); the narration keeps it on top until the
+                        scenario clears it ("" : none). In the snapshot as "pinned". */
 };
 
 struct scenario {

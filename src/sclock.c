@@ -111,6 +111,11 @@ int sclock_observer_sleep(long ms)
     return wall_sleep(ms);
 }
 
+int sclock_poll(long ms)
+{
+    return wall_sleep(ms);
+}
+
 static void emit_slept(long ms, int real, uint64_t due)
 {
     instr_emit(EV_SLEEP, EV_NO_OBJ, ms, real, (int64_t)(due / NS_PER_MS));

@@ -67,6 +67,12 @@ int sclock_wait_expired(struct sclock_wait *w);
 /* Done waiting (the condition came, or the deadline passed): withdraw from the gate. */
 void sclock_wait_end(struct sclock_wait *w);
 
+/* One slice (ms) of a wait for a condition another task or the kernel makes true (a flag,
+ * a parent's exit): on the wall clock, never a step, so polling costs the teacher no keys.
+ * Bound such a wait with an sclock_wait (SCLOCK_SAFETY) when the condition may never come.
+ * Returns -1 when the run stops. */
+int sclock_poll(long ms);
+
 /* Sleep ms on the wall clock, outside scenario time. Only for observers that measure the
  * lesson (a sampler reading /proc) and never act in it; returns -1 when the run stops. */
 int sclock_observer_sleep(long ms);

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -420,4 +421,94 @@ void ts_run_scenario(const char *id, const char *const *params, ts_sampler sampl
         fprintf(stderr, "%s: trace kept in %s\n", id, rec);
     else
         unlink(rec);
+}
+
+/* ---- a scenario driven step by step ---- */
+
+void ts_driver_start(struct ts_driver *d, const char *id, const char *const *params,
+                     const char *const *extra)
+{
+    memset(d, 0, sizeof(*d));
+    int in[2], out[2];
+    cr_assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);
+    snprintf(d->err_path, sizeof(d->err_path), "/tmp/ipcscope-test-drvXXXXXX");
+    int efd = mkstemp(d->err_path);
+    cr_assert(efd >= 0);
+    const char *argv[64] = {IPCSCOPE_BIN, "run", id, "--headless", "--script", "-"};
+    int argc = 6;
+    for (size_t i = 0; extra && extra[i] && argc < 40; i++)
+        argv[argc++] = extra[i];
+    for (size_t i = 0; params && params[i] && argc < 60; i++) {
+        argv[argc++] = "--param";
+        argv[argc++] = params[i];
+    }
+    argv[argc] = NULL;
+    pid_t pid = fork();
+    if (pid < 0)
+        cr_assert_fail("fork: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        dup2(efd, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    close(efd);
+    d->pid = pid;
+    d->cmd = fdopen(in[1], "w");
+    d->out = fdopen(out[0], "r");
+    cr_assert(d->cmd && d->out);
+}
+
+void ts_driver_cmd(struct ts_driver *d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(d->cmd, fmt, ap);
+    va_end(ap);
+    fputc('\n', d->cmd);
+    fflush(d->cmd);
+}
+
+json_t *ts_driver_snapshot(struct ts_driver *d, int timeout_s)
+{
+    ts_driver_cmd(d, "snapshot");
+    struct pollfd p = {.fd = fileno(d->out), .events = POLLIN};
+    static char line[1 << 20];
+    if (poll(&p, 1, timeout_s * 1000) <= 0 || !fgets(line, sizeof(line), d->out)) {
+        char *err = ts_slurp(d->err_path);
+        cr_log_error("stderr of the driven run:\n%s", err);
+        free(err);
+        cr_assert_fail("no snapshot within %d s", timeout_s);
+    }
+    json_error_t je;
+    json_t *snap = json_loads(line, 0, &je);
+    cr_assert(snap, "snapshot is not JSON: %s (%.200s)", je.text, line);
+    return snap;
+}
+
+int ts_driver_end(struct ts_driver *d, int timeout_s)
+{
+    if (d->cmd)
+        fclose(d->cmd);
+    d->cmd = NULL;
+    int waited = 0;
+    while (waitpid(d->pid, &d->status, WNOHANG) != d->pid) {
+        if (waited++ == timeout_s * 100)
+            kill(d->pid, SIGKILL);
+        ts_sleep_ms(10);
+    }
+    if (d->out)
+        fclose(d->out);
+    d->out = NULL;
+    int code = WIFEXITED(d->status) ? WEXITSTATUS(d->status) : 128 + WTERMSIG(d->status);
+    if (code != 0) {
+        char *err = ts_slurp(d->err_path);
+        cr_log_warn("driven run ended with %d; stderr:\n%s", code, err);
+        free(err);
+    }
+    unlink(d->err_path);
+    return code;
 }

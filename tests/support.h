@@ -133,4 +133,26 @@ typedef void (*ts_sampler)(void *arg, pid_t pid, long t_ms);
 void ts_run_scenario(const char *id, const char *const *params, ts_sampler sample, void *arg,
                      unsigned period_us, struct ts_scenario *out);
 
+/* ---- a scenario driven step by step (`--headless --script -`) ---- */
+
+struct ts_driver {
+    pid_t pid;  /* the binary's */
+    FILE *cmd;  /* its stdin: one command a line */
+    FILE *out;  /* its stdout: one JSON snapshot a line */
+    int status; /* its wait status, once ts_driver_end has run */
+    char err_path[64];
+};
+
+/* Start `ipcscope run ID --headless --script - [extra...] [--param P]...` (params and extra
+ * NULL-terminated, either may be NULL) with pipes on its stdin and stdout. */
+void ts_driver_start(struct ts_driver *d, const char *id, const char *const *params,
+                     const char *const *extra);
+/* Send one command line (printf format). */
+void ts_driver_cmd(struct ts_driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Send `snapshot` and read its answer (asserts one JSON line comes within timeout_s). */
+json_t *ts_driver_snapshot(struct ts_driver *d, int timeout_s);
+/* Close its stdin and wait for it (SIGKILL after timeout_s); returns the exit code, or
+ * 128+signal. Its stderr is logged when the code is not 0. */
+int ts_driver_end(struct ts_driver *d, int timeout_s);
+
 #endif

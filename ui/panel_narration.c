@@ -1,7 +1,8 @@
 /*
  * panel_narration.c - "What happened": the last actions told in plain language.
  *
- * In step or pause mode the first line says who waits at the step gate and what Space would
+ * The scenario's pinned sentence (the key point of the moment: "Deadlock: ...") stays on top;
+ * in step or pause mode the next line says who waits at the step gate and what Space would
  * let through next. Below it, the newest narrations (narrate_event, English or Chinese) fill
  * the panel from the bottom up, the newest in bold. Scheduler events are narrated only when
  * the scenario's hook explains them (the states lesson); the generic text skips them.
@@ -46,8 +47,8 @@ static void gate_hint(struct ui *u, char *buf, size_t n)
                      shown, total);
         return;
     }
-    int slots[64];
-    size_t k = run_gate_waiters(u->r, slots, UI_COUNT(slots));
+    struct run_waiter w[64];
+    size_t k = run_waiters(u->r, w, UI_COUNT(w));
     const struct model *m = &u->r->model;
     if (!k) {
         snprintf(buf, n, "%s",
@@ -55,15 +56,14 @@ static void gate_hint(struct ui *u, char *buf, size_t n)
                     "没有任务在步进闸门前等待：所有活着的任务都阻塞着或正在忙。"));
         return;
     }
-    uint32_t idx = model_task_by_slot(m, (uint32_t)slots[0]);
+    uint32_t idx = model_task_by_slot(m, (uint32_t)w[0].slot);
     if (idx == MODEL_NO_TASK)
         return;
-    const struct instr_task *it = &u->r->sh->tasks[slots[0]];
-    char call[64];
-    narrate_call(m, atomic_load(&it->gate_kind), atomic_load(&it->gate_obj), call, sizeof(call));
+    char call[96];
+    ui_waiter_call(u, &w[0], call, sizeof(call));
     snprintf(buf, n,
-             TR(u, "Next: Space lets %s do %s (%zu at the gate; 1-9 picks).",
-                "下一步：按空格让 %s 执行 %s（闸门前有 %zu 个任务；1-9 可另选）。"),
+             TR(u, "Next: Space lets %s %s (%zu waiting; 1-9 picks).",
+                "下一步：按空格让 %s %s（共 %zu 个在等；1-9 可另选）。"),
              m->tasks[idx].name, call, k);
 }
 
@@ -77,8 +77,12 @@ void panel_narration_draw(struct ui *u, struct rect r)
     char hint[256];
     gate_hint(u, hint, sizeof(hint));
     int top = 0;
-    if (hint[0])
-        top = screen_wrap(in, 0, THEME[R_GATE], hint);
+    if (u->r->ctx.pin[0]) /* the lesson's key sentence stays on top until the scenario moves on */
+        top = screen_wrap(in, 0, THEME[R_WARN] | A_BOLD, u->r->ctx.pin);
+    if (hint[0] && top < in.h) {
+        struct rect below = {in.y + top, in.x, in.h - top, in.w};
+        top += screen_wrap(below, 0, THEME[R_GATE], hint);
+    }
 
     const struct model *m = &u->r->model;
     static char text[NARR_MAX][512];

@@ -58,6 +58,23 @@ int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *ki
     return 1;
 }
 
+void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, size_t n)
+{
+    const struct model *m = &u->r->model;
+    char call[64];
+    if (w->timer) {
+        narrate_call(m, w->kind, w->obj, call, sizeof(call));
+        snprintf(buf, n, TR(u, "time out in %s (its deadline)", "在 %s 中等待超时（到达期限）"),
+                 call);
+    } else if (w->kind == EV_SLEEP) {
+        snprintf(buf, n, TR(u, "let %lld ms pass%s%s%s", "经过 %lld 毫秒%s%s%s"), (long long)w->val,
+                 w->what[0] ? " (" : "", w->what, w->what[0] ? ")" : "");
+    } else {
+        narrate_call(m, w->kind, w->obj, call, sizeof(call));
+        snprintf(buf, n, TR(u, "do %s", "执行 %s"), call);
+    }
+}
+
 /* ---- the tree ---- */
 
 struct tid_idx {

@@ -161,6 +161,9 @@ const char *ui_state_glyph(int state);
 const char *ui_state_word(const struct ui *u, int state);
 attr_t ui_state_attr(int state);
 int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *kind, uint32_t *obj);
+/* What letting waiter w through does: "do sem_wait(empty)", "let 600 ms pass (the accept
+ * delay)", "time out in epoll_wait(...)". */
+void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, size_t n);
 void ui_tree_build(struct ui *u);
 int ui_row_of_task(const struct ui *u, uint32_t task);
 int ui_row_key(const struct ui *u, int row); /* its pick key 1..9, or 0 */

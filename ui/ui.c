@@ -187,7 +187,7 @@ static void draw_dashboard(struct ui *u)
  * unless verbose, and what they change is redrawn by the task-state hash or the clock. */
 int ui_event_is_sched(unsigned kind)
 {
-    return kind == EV_STATE || (kind >= EV_SCHED_IN && kind <= EV_WAKEUP_NEW);
+    return kind == EV_STATE || kind == EV_GATE || (kind >= EV_SCHED_IN && kind <= EV_WAKEUP_NEW);
 }
 
 /* Events the log would show, counted incrementally over what arrived since the last call. */
