@@ -83,7 +83,13 @@
                             slept on the wall clock; aux=scenario ms it was due at */            \
     X(EV_TIMEOUT, "timeout") /* a lesson deadline expired: obj=what was waited on; val=ms       \
                                 waited; item=the call's event kind */                            \
-    X(EV_DEADLOCK, "deadlock") /* the conductor found a wait-for cycle: val=tasks in it */
+    X(EV_DEADLOCK, "deadlock") /* the conductor found a wait-for cycle: val=tasks in it */        \
+    X(EV_SOCK_INFO, "sock_info") /* the kernel's entry for a socket object (sock_diag), when    \
+                                    it changed: val=state (TCP numbering; UDP 7 unconnected,    \
+                                    1 connected; 0: not in the kernel's table); item=recv_q |   \
+                                    send_q << 32 (a listener: accept queue | backlog << 32);    \
+                                    aux=lport | rport << 16 | proto << 32; extra=laddr |        \
+                                    raddr << 32 (IPv4, host order) */
 
 enum ev_kind {
 #define EV_ENUM(e, s) e,

@@ -280,6 +280,31 @@ static void create_obj(struct model *m, const struct ev *e, const char *name)
     o->holder = MODEL_NO_TASK;
     o->last_seq = e->seq;
     o->ops = 1;
+    if (o->kind == OK_SOCKET) {
+        o->proto = e->item ? (uint8_t)e->item : 6; /* older traces: TCP */
+        o->capacity = 0;
+        o->tcp_state = (int32_t)e->val;
+    }
+}
+
+/* The kernel's entry for a socket (sock_info): state, queues, addresses. */
+static void sock_info(struct model_obj *o, const struct ev *e)
+{
+    o->in_kernel = e->val != 0;
+    o->recv_q = (int64_t)((uint64_t)e->item & 0xffffffffu);
+    o->send_q = (int64_t)((uint64_t)e->item >> 32);
+    uint8_t proto = (uint8_t)(((uint64_t)e->aux >> 32) & 0xff);
+    if (proto)
+        o->proto = proto;
+    if (!e->val)
+        return; /* gone from the table: its ends are still what they were */
+    o->tcp_state = (int32_t)e->val;
+    o->lport = (uint16_t)((uint64_t)e->aux & 0xffff);
+    o->rport = (uint16_t)(((uint64_t)e->aux >> 16) & 0xffff);
+    o->laddr = (uint32_t)((uint64_t)e->extra & 0xffffffffu);
+    o->raddr = (uint32_t)((uint64_t)e->extra >> 32);
+    if (o->proto == 6)
+        set_value(o, e->val);
 }
 
 /* Instrumented tasks are running whenever they act, unless a kernel source says otherwise. */
@@ -512,6 +537,10 @@ static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
             o->tcp_state = (int32_t)e->val;
             set_value(o, e->val);
         }
+        break;
+    case EV_SOCK_INFO:
+        if (o)
+            sock_info(o, e);
         break;
     default:
         break;

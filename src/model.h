@@ -56,7 +56,13 @@ struct model_obj {
     uint32_t last_seq; /* seq of the last operation applied */
     uint64_t seq_gaps; /* operations that arrived out of seq order (merge check) */
     int64_t last_item; /* item of the last put/get */
-    int32_t tcp_state; /* sockets */
+    int32_t tcp_state; /* sockets: the kernel's state (TCP numbering) */
+    /* sockets, as the kernel's table shows them (sock_info) */
+    uint8_t proto;     /* IPPROTO_TCP (6) or IPPROTO_UDP (17) */
+    uint8_t in_kernel; /* the kernel's table has it (bound, or lingering after close) */
+    uint16_t lport, rport;
+    uint32_t laddr, raddr; /* IPv4, host order */
+    int64_t recv_q, send_q; /* a listener: accept queue, backlog */
 };
 
 /* One recorded state interval start, for the timeline. */

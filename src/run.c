@@ -275,9 +275,20 @@ static int resolve_socket(struct run *r, struct ev *e)
     }
     if (!match)
         return 0;
+    /* Closed in FIN_WAIT or CLOSING, the kernel frees the socket (the probe says CLOSE) and
+     * keeps a small timewait socket in its place, which ss shows as TIME-WAIT (or, its
+     * substate, FIN-WAIT-2): say what ss says, at once. */
+    if (e->val == NET_CLOSE_STATE &&
+        (e->item == NET_FIN_WAIT1_STATE || e->item == NET_FIN_WAIT2_STATE ||
+         e->item == NET_CLOSING_STATE)) {
+        int lingering = run_socket_lingering_state(sport, dport);
+        if (lingering > 0)
+            e->val = lingering;
+    }
     e->obj = match->id;
     e->seq = atomic_fetch_add(&match->seq, 1);
     match->u.sock.state = (int32_t)e->val;
+    r->sock_dirty = 1;
     return 1;
 }
 
@@ -285,6 +296,9 @@ void run_apply(struct run *r, struct ev *e)
 {
     if (e->kind == EV_TCP_STATE && e->obj == EV_NO_OBJ)
         resolve_socket(r, e);
+    if (e->src == EV_SRC_INSTR && e->obj < INSTR_MAX_OBJS && e->kind != EV_OBJ_CREATE &&
+        r->sh->objs[e->obj].kind == OK_SOCKET)
+        r->sock_dirty = 1; /* a socket call: look at the kernel's table after this batch */
     const char *tn = task_name_of(r, e);
     const char *on = e->obj != EV_NO_OBJ ? obj_name_of(r, e) : NULL;
     model_apply(&r->model, e, tn, on);
@@ -531,6 +545,10 @@ void run_poll(struct run *r)
         return;
     }
     run_adapt_poll(r, run_drain(r));
+    if (r->sock_dirty && r->procfs_on) {
+        r->sock_dirty = 0;
+        run_sample_sockets(r);
+    }
     int gone = run_reap(r, 0); /* drains before each reap it records */
     run_serve_gate(r);
     settle_after_step(r);

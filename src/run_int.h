@@ -54,7 +54,21 @@ void run_pace_timer_cb(struct loop *lp, int id, void *arg);
 
 /* ---- run_sockets.c ---- */
 
+/* TCP states, the kernel's numbering */
+enum {
+    NET_FIN_WAIT1_STATE = 4,
+    NET_FIN_WAIT2_STATE = 5,
+    NET_TIME_WAIT_STATE = 6,
+    NET_CLOSE_STATE = 7,
+    NET_CLOSING_STATE = 11,
+};
+
+/* Read the kernel's socket tables and publish every socket object's entry that changed. */
 void run_sample_sockets(struct run *r);
+
+/* The state of a socket without a file on ports lport-rport (a timewait socket: TIME_WAIT,
+ * or its FIN_WAIT2 substate), or -1 when the table has none. */
+int run_socket_lingering_state(uint16_t lport, uint16_t rport);
 
 /* ---- run_stop.c ---- */
 
