@@ -53,8 +53,9 @@
     X(EV_PROC_FORK, "proc_fork")       /* bpf: pid/tid=child; aux=parent pid; item=1 thread */     \
     X(EV_PROC_EXEC, "proc_exec")       /* bpf: text=new comm */                                    \
     X(EV_PROC_EXIT, "proc_exit")       /* bpf: val=exit code */                                    \
-    X(EV_SIG_GENERATE, "sig_generate") /* bpf: val=signal; aux=sender pid; pid/tid=target */       \
-    X(EV_SIG_DELIVER, "sig_deliver")   /* bpf: val=signal */                                       \
+    X(EV_SIG_GENERATE, "sig_generate") /* bpf: val=signal; aux=sender pid (0: the kernel;        \
+                                          SIGCHLD: the child); pid/tid=target */                   \
+    X(EV_SIG_DELIVER, "sig_deliver")   /* bpf: val=signal; extra=1 fatal by its default action */  \
     X(EV_TCP_STATE, "tcp_state")       /* bpf/sockdiag: val=new state; item=old state */           \
     X(EV_FORK_RET, "fork_ret")         /* val=fork's return value in this copy */                  \
     X(EV_VAR, "var")                   /* item=variable index; val=its value now */                \

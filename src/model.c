@@ -357,6 +357,7 @@ static void task_reaped(struct model *m, uint32_t idx, const struct ev *e)
     }
     t->blocked_on = EV_NO_OBJ;
     t->at_gate = 0;
+    t->reap_src |= (uint8_t)(1u << (e->src & 7));
     t->t_reaped = e->t;
     set_state(m, idx, TS_REAPED, e->t);
 }
@@ -668,4 +669,22 @@ void model_blocked_label(const struct model *m, const struct model_task *t, char
         return;
     const struct model_obj *o = &m->objs[t->blocked_on];
     snprintf(buf, n, "%s:%s", obj_kind_prefix(o->kind), o->name);
+}
+
+int model_reap_seen(struct model *m, const struct ev *e)
+{
+    if (e->kind != EV_TASK_REAPED)
+        return 0;
+    uint32_t idx = MODEL_NO_TASK;
+    if (e->task != EV_NO_TASK)
+        idx = model_task_by_slot(m, e->task);
+    if (idx == MODEL_NO_TASK && e->tid > 0)
+        idx = model_task_by_tid(m, e->tid);
+    if (idx == MODEL_NO_TASK || idx >= m->ntasks)
+        return 0;
+    struct model_task *t = &m->tasks[idx];
+    if (t->state != TS_REAPED || t->pid != e->pid)
+        return 0;
+    t->reap_src |= (uint8_t)(1u << (e->src & 7));
+    return 1;
 }

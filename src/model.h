@@ -40,6 +40,7 @@ struct model_task {
     uint64_t switches;                           /* context switches (bpf) */
     uint64_t actions;                            /* instrumented operations */
     uint64_t sig_sent, sig_delivered;
+    uint8_t reap_src; /* bit per enum ev_src that saw its reap (one fact, several witnesses) */
     uint64_t sigpnd, sigblk, sigign, sigcgt; /* signal masks (procfs) */
 };
 
@@ -122,6 +123,10 @@ void model_settle_times(struct model *m, uint64_t now);
 
 /* Tasks blocked on object id, written into out (up to n); returns how many there are. */
 size_t model_waiters(const struct model *m, uint32_t obj, uint32_t *out, size_t n);
+
+/* 1 when e reports a reap the model already has (another source saw the same fact): the
+ * source is added to the task's witnesses, and e should be dropped. */
+int model_reap_seen(struct model *m, const struct ev *e);
 
 /* "sem:empty" for a task blocked on an object; "" when not blocked on one. */
 void model_blocked_label(const struct model *m, const struct model_task *t, char *buf, size_t n);

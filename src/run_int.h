@@ -44,6 +44,8 @@ void run_adapt_poll(struct run *r, size_t got);
 json_t *run_params_json(const struct run *r);
 void run_proc_timer_cb(struct loop *lp, int id, void *arg);
 void run_poll_timer_cb(struct loop *lp, int id, void *arg);
+/* Note the conductor's own times (/proc/self) at the start (at_end 0) or at the stop. */
+void run_self_mark(struct run *r, int at_end);
 
 /* ---- run_gate.c ---- */
 

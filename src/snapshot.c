@@ -56,6 +56,13 @@ json_t *snapshot_task(const struct model *m, const struct model_task *t, uint64_
     }
     if (t->wchan[0])
         json_object_set_new(o, "wchan", json_string(t->wchan));
+    if (t->state == TS_REAPED && t->reap_src) {
+        json_t *by = json_array();
+        for (unsigned s = 0; s < 3; s++)
+            if (t->reap_src & (1u << s))
+                json_array_append_new(by, json_string(ev_src_name(s)));
+        json_object_set_new(o, "reap_seen_by", by);
+    }
     if (t->sig_sent || t->sig_delivered) {
         json_object_set_new(o, "signals_sent", json_integer((json_int_t)t->sig_sent));
         json_object_set_new(o, "signals_delivered", json_integer((json_int_t)t->sig_delivered));
