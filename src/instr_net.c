@@ -33,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SLICE_MS 50
+#define SLICE_MS 250 /* a blocked call looks at the run's stop flag this often */
 #define LOOPBACK_NET 0x7f000000u
 #define LOOPBACK_BCAST 0x7fffffffu
 
