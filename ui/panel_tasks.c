@@ -481,7 +481,7 @@ static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, str
     if (x >= end)
         return;
 
-    char detail[128];
+    char detail[192];
     int st = shown_state(u, t, detail, sizeof(detail));
     x += draw_state(u, y, x, end - x, st) + 1;
     x = draw_columns(u, t, y, x, end, in.w) + 1;
