@@ -61,11 +61,14 @@ int net_wait_flag(_Atomic int *flag)
 {
     struct sclock_wait w;
     sclock_wait_begin(&w, NET_WAIT_MS, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
-    long slice;
-    while (!atomic_load(flag) && !net_stopping() && (slice = sclock_wait_slice(&w, 2)) > 0)
-        sclock_observer_sleep(slice);
+    int v = sclock_flag_wait(flag, &w);
     sclock_wait_end(&w);
-    return atomic_load(flag);
+    return v;
+}
+
+void net_set_flag(_Atomic int *flag, int v)
+{
+    sclock_flag_set(flag, v);
 }
 
 /* poll one fd for events until the deadline w (in slices). >0 ready, 0 timeout,
