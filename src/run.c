@@ -478,6 +478,21 @@ void run_refresh(struct run *r)
     run_drain(r);
 }
 
+/* 1 while a TCP socket of the run is between two states the kernel leaves on its own
+ * (SYN_SENT, SYN_RECV, FIN_WAIT1, CLOSING, LAST_ACK) or has bytes not yet acknowledged. */
+static int sockets_moving(const struct model *m)
+{
+    for (size_t i = 0; i < m->nobjs; i++) {
+        const struct model_obj *o = &m->objs[i];
+        if (!o->live || o->kind != OK_SOCKET || o->proto != 6 || !o->in_kernel)
+            continue;
+        int s = o->tcp_state;
+        if (s == 2 || s == 3 || s == 4 || s == 9 || s == 11 || (s != 10 && o->send_q > 0))
+            return 1;
+    }
+    return 0;
+}
+
 /* After a grant: once nothing moves (or it has tried for SETTLE_MAX_NS: a task that keeps
  * computing never settles), look at /proc and the sockets afresh, so what the screen shows
  * between two steps is what the kernel says. */
@@ -491,6 +506,8 @@ static void settle_after_step(struct run *r)
     if (!run_settled(r) && now - r->settle_since < SETTLE_MAX_NS)
         return;
     run_refresh(r);
+    if (sockets_moving(&r->model) && now - r->settle_since < SOCK_SETTLE_NS)
+        return; /* an ACK still on its way (a delayed ACK takes 40 ms): look again */
     r->settle_pending = 0;
     r->settle_since = 0;
 }
