@@ -418,8 +418,10 @@ static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, 
         if (e->val == TS_NEW || e->val >= TS_ZOMBIE)
             break;
         if (e->src == EV_SRC_PROCFS && (m->src_seen & (1u << EV_SRC_BPF)) &&
-            t->kernel_state != TS__COUNT)
-            break; /* bpf is more precise */
+            t->kernel_state != TS__COUNT && e->extra != 1)
+            break; /* bpf is more precise (but a settled look between steps is the truth) */
+        if (e->extra == 1 && t->kernel_state != TS__COUNT)
+            t->kernel_state = (uint8_t)e->val;
         if (e->aux >= 0)
             t->cpu = (int32_t)e->aux;
         if (t->blocked_on != EV_NO_OBJ && e->val == TS_RUNNING)
