@@ -380,6 +380,27 @@ static void gate_event(struct model *m, uint32_t idx, const struct ev *e)
     }
 }
 
+/* /proc no longer has the task and no source told how it ended: a thread has exited, a
+ * process was reaped; its status stays unknown unless a source reported it. */
+static void task_gone(struct model *m, uint32_t idx, uint64_t now)
+{
+    struct model_task *t = &m->tasks[idx];
+    if (t->state == TS_REAPED)
+        return;
+    t->blocked_on = EV_NO_OBJ;
+    t->at_gate = 0;
+    t->cpu = -1;
+    if (!t->t_exit)
+        t->t_exit = now;
+    if (t->kind == TK_THREAD) {
+        set_state(m, idx, TS_EXITED, now);
+        return;
+    }
+    t->t_reaped = now;
+    t->reap_src |= (uint8_t)(1u << EV_SRC_PROCFS);
+    set_state(m, idx, TS_REAPED, now);
+}
+
 static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, const char *name)
 {
     struct model_task *t = &m->tasks[idx];
@@ -411,6 +432,10 @@ static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, 
         t->kind = e->item ? TK_THREAD : TK_PROCESS;
         break;
     case EV_STATE:
+        if (e->extra == 1 && (e->val == TS_EXITED || e->val == TS_REAPED)) {
+            task_gone(m, idx, e->t); /* a settled look: /proc no longer has it */
+            break;
+        }
         if (e->val == TS_ZOMBIE) {
             task_exited(m, idx, t->has_exit ? t->exit_status : 0, e->t);
             break;

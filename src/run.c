@@ -688,6 +688,22 @@ static void conductor_row(struct run *r, json_t *snap)
     }
 }
 
+/* A live socket's inode (what `ss -e` prints as ino:), so a reader can match it exactly
+ * even when several sockets share an address (SO_REUSEADDR receivers). */
+static void socket_inodes(struct run *r, json_t *snap)
+{
+    json_t *objs = json_object_get(snap, "objects");
+    size_t k = 0;
+    for (size_t i = 0; i < r->model.nobjs; i++) {
+        if (!r->model.objs[i].live)
+            continue;
+        json_t *o = json_array_get(objs, k++);
+        if (i < INSTR_MAX_OBJS && r->model.objs[i].kind == OK_SOCKET && r->sock_ino[i] &&
+            r->model.objs[i].in_kernel)
+            json_object_set_new(o, "inode", json_integer(r->sock_ino[i]));
+    }
+}
+
 json_t *run_snapshot(struct run *r)
 {
     if (r->replay)
@@ -698,6 +714,7 @@ json_t *run_snapshot(struct run *r)
                   "duration_ms", (json_int_t)run_elapsed_ms(r), "sources", run_sources_json(r));
     snapshot_fill(s, &r->model, now);
     conductor_row(r, s);
+    socket_inodes(r, s);
     json_object_set_new(s, "leaks", run_leaks_json(r));
     json_object_set_new(s, "steps", json_integer((json_int_t)r->steps));
     if (r->ctx.pin[0])
