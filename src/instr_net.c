@@ -518,7 +518,7 @@ static int select_once(void *arg, int ms)
 
 int net_select(struct net_mux *m, int nfds, fd_set *readfds, int timeout_ms)
 {
-    instr_gate(EV_MUX_WAIT, m->interest->id);
+    instr_gate_timed(EV_MUX_WAIT, m->interest->id, sclock_now(), MUX_SELECT, NULL);
     int count = 0;
     uint64_t mask = 0;
     for (int fd = 0; fd < nfds; fd++)
@@ -553,7 +553,7 @@ static int poll_once(void *arg, int ms)
 
 int net_poll(struct net_mux *m, struct pollfd *fds, nfds_t n, int timeout_ms)
 {
-    instr_gate(EV_MUX_WAIT, m->interest->id);
+    instr_gate_timed(EV_MUX_WAIT, m->interest->id, sclock_now(), MUX_POLL, NULL);
     uint64_t mask = 0;
     int count = 0;
     for (nfds_t i = 0; i < n; i++)
@@ -587,7 +587,7 @@ static int epoll_once(void *arg, int ms)
 int net_epoll_wait(struct net_mux *m, int epfd, struct epoll_event *evs, int max, int timeout_ms,
                    int interest, uint64_t interest_mask)
 {
-    instr_gate(EV_MUX_WAIT, m->interest->id);
+    instr_gate_timed(EV_MUX_WAIT, m->interest->id, sclock_now(), MUX_EPOLL, NULL);
     mux_interest(m, MUX_EPOLL, interest, interest_mask);
     struct epoll_args a = {.epfd = epfd, .max = max, .evs = evs};
     int r = mux_wait(m, epoll_once, &a, timeout_ms);

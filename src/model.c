@@ -373,6 +373,7 @@ static void gate_event(struct model *m, uint32_t idx, const struct ev *e)
         t->at_gate = 1;
         t->gate_kind = (uint16_t)e->item;
         t->gate_obj = e->aux < 0 ? EV_NO_OBJ : (uint32_t)e->aux;
+        t->gate_val = e->extra;
         set_state(m, idx, TS_GATE, e->t);
     } else if (t->at_gate) {
         t->at_gate = 0;

@@ -37,6 +37,7 @@ struct model_task {
     uint8_t at_gate;                             /* between its gate arrival and its grant */
     uint16_t gate_kind;                          /* the action waiting at the gate */
     uint32_t gate_obj;                           /* and its object (EV_NO_OBJ: none) */
+    int64_t gate_val;                            /* and its value (a sleep's ms ...) */
     uint64_t switches;                           /* context switches (bpf) */
     uint64_t actions;                            /* instrumented operations */
     uint64_t sig_sent, sig_delivered;
