@@ -655,6 +655,7 @@ static int decode(const uint8_t *f, size_t len, uint16_t port, struct net_seg *s
     s->flags = tcp[13];
     s->win = (uint16_t)((tcp[14] << 8) | tcp[15]);
     size_t thl = (size_t)(tcp[12] >> 4) * 4, hdrs = 14 + ihl + thl;
+    s->thl = (uint8_t)thl;
     size_t end = 14 + (size_t)s->ip_len < len ? 14 + (size_t)s->ip_len : len;
     s->payload_len = end > hdrs ? (uint16_t)(end - hdrs) : 0;
     size_t copy = s->payload_len < sizeof(s->payload) - 1 ? s->payload_len : sizeof(s->payload) - 1;
@@ -919,8 +920,18 @@ int net_narrate(const struct model *m, const struct ev *e, int lang, char *buf, 
         return 0; /* the socket and mux kinds: the generic narration (narrate.c) */
     if (e->kind == EV_BLOCK)
         return narrate_sock_block(m, e, o, zh, buf, n);
+    if (e->kind == EV_OBJ_CREATE && e->val == NET_ESTABLISHED) { /* made by accept() */
+        snprintf(buf, n,
+                 zh ? "%s:accept() 从全连接队列取出一个已建立的连接,得到新的套接字 %s(TCP,"
+                      "ESTABLISHED),专门用于这一个连接;监听套接字继续监听。"
+                    : "%s: accept() takes a finished connection off the accept queue and returns "
+                      "a new socket, %s (TCP, ESTABLISHED), for this one connection; the listener "
+                      "goes on listening.",
+                 task_of(m, e), o->name);
+        return 1;
+    }
     if (e->kind == EV_OBJ_CREATE) {
-        int tcp = e->val == NET_CLOSE;
+        int tcp = e->val != 0; /* TCP sockets start in a state (CLOSE), UDP ones at 0 */
         snprintf(buf, n,
                  zh ? "%s:socket() 向内核申请一个新的通信端点 %s(%s)。"
                     : "%s: socket() asks the kernel for a new endpoint, %s (%s).",

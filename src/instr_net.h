@@ -155,6 +155,7 @@ struct net_seg {
     uint16_t ip_len;                /* IP total length */
     uint16_t sport, dport;          /* TCP */
     uint32_t seq, ack;
+    uint8_t thl;   /* TCP header length in bytes (20 + options) */
     uint8_t flags; /* TCP flags: FIN 1 SYN 2 RST 4 PSH 8 ACK 16 */
     uint16_t win, payload_len;
     char payload[48]; /* the first application bytes */

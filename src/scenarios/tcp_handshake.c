@@ -12,13 +12,14 @@
 #include "../instr_ipc.h"
 #include "../instr_net.h"
 #include "../scenario.h"
+#include "../sclock.h"
+#include "../sources/sockdiag.h"
 
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define HS_MAX_SEGS 48
@@ -26,7 +27,7 @@
 struct hs_shared {
     long backlog, clients, accept_delay_ms, capture_param;
     _Atomic int port, capture_ready, capture_errno, accepting, accepted, connected_early;
-    _Atomic int queue_max, handshakes, accept_now;
+    _Atomic int queue_max, queue_seen, handshakes, accept_now, server_done;
     struct instr_obj *queue;
     uint32_t syn_seq, synack_seq, synack_ack, ack_seq, ack_ack;
     int nsegs;
@@ -70,6 +71,15 @@ static void track_handshake(const struct net_seg *g, uint16_t port, uint16_t *cp
         atomic_fetch_add(&S->handshakes, 1);
 }
 
+/* The capture has what it came for: every handshake with its final ACK (grace frames after
+ * the last SYN-ACK), or the server is done and nothing more will come. */
+static int capture_done(int *grace)
+{
+    if (atomic_load(&S->server_done))
+        return 1;
+    return atomic_load(&S->handshakes) >= S->clients && (*grace)-- <= 0;
+}
+
 static int capture(void *arg)
 {
     (void)arg;
@@ -84,43 +94,79 @@ static int capture(void *arg)
     }
     atomic_store(&S->capture_ready, 1);
     uint16_t port = (uint16_t)atomic_load(&S->port), cport = 0;
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    long limit_ms = S->accept_delay_ms + 3000, spent = 0;
-    int grace = 3; /* frames after the last SYN-ACK: its ACK */
-    while (spent < limit_ms && (atomic_load(&S->handshakes) < S->clients || grace-- > 0)) {
+    /* ends on what it sees; the bound only guards a free run against a lost handshake (held,
+     * the teacher may talk for minutes: it never expires) */
+    struct sclock_wait w;
+    sclock_wait_begin(&w, S->accept_delay_ms + 3000, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
+    int grace = 3; /* frames (or quiet 50 ms slices) after the last SYN-ACK: its ACK */
+    while (!capture_done(&grace) && !sclock_wait_expired(&w)) {
         struct net_seg g;
         int r = net_capture_next(fd, port, &g, 50);
-        if (r < 0)
+        if (r < 0 || net_stopping())
             break;
         if (r == 1) {
             keep_seg(&g);
             track_handshake(&g, port, &cport);
         }
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
     }
+    sclock_wait_end(&w);
     close(fd);
     return 0;
 }
 
 /* ---- server and clients ---- */
 
-static void watch_queue(struct net_sock *ls)
+/* The listener's accept queue as the kernel reports it (sock_diag: Recv-Q of the LISTEN
+ * socket), recorded on the queue object when it changed since the last look. Any task may
+ * look: the clients look right after connect() returned, the server after each accept(). */
+static void look_at_queue(void)
 {
-    long end_polls = S->accept_delay_ms / 5;
-    int last = -1;
-    for (long i = 0; i <= end_polls; i++) {
-        uint32_t rq = 0;
-        if (net_observe(ls, &rq) == NET_LISTEN && (int)rq != last) {
-            last = (int)rq;
-            S->queue->value = rq;
-            instr_op(S->queue, EV_VAR, rq, 0, 0);
-            if ((int)rq > atomic_load(&S->queue_max))
-                atomic_store(&S->queue_max, (int)rq);
-        }
-        if (atomic_load(&S->accept_now) || net_sleep_ms(5) < 0)
+    uint32_t rq = 0;
+    int st = 0;
+    if (sockdiag_lookup((uint16_t)atomic_load(&S->port), 0, &st, &rq, NULL) < 0 || st != NET_LISTEN)
+        return;
+    if (atomic_exchange(&S->queue_seen, (int)rq) == (int)rq)
+        return;
+    S->queue->value = rq;
+    instr_op(S->queue, EV_VAR, rq, 0, 0);
+    int max = atomic_load(&S->queue_max);
+    while ((int)rq > max && !atomic_compare_exchange_weak(&S->queue_max, &max, (int)rq))
+        ;
+}
+
+/* A client whose connect() returned: wait (a few ms at most, on the wall clock: the kernel's
+ * softirq may still be taking the final ACK) until the server's side of the connection
+ * exists, then look at the queue it now waits in. */
+static void look_after_connect(uint16_t cport)
+{
+    int st = 0;
+    for (int i = 0; i < 100; i++) {
+        if (sockdiag_lookup((uint16_t)atomic_load(&S->port), cport, &st, NULL, NULL) == 0 &&
+            st == NET_ESTABLISHED)
             break;
+        if (sclock_poll(1) < 0)
+            return;
+    }
+    look_at_queue();
+}
+
+/* The server does not call accept() for accept_delay_ms. Held (step mode, the paced default)
+ * the delay is one step, due after the clients' connects, so the queue fills whatever the
+ * teacher's pace. Free, the server sleeps in short slices so the 'a' key can cut it short. */
+static void accept_delay(void)
+{
+    uint64_t due = sclock_now_ms() + (uint64_t)S->accept_delay_ms;
+    while (!atomic_load(&S->accept_now) && !net_stopping()) {
+        uint64_t now = sclock_now_ms();
+        if (now >= due)
+            return;
+        long left = (long)(due - now);
+        if (sclock_held()) {
+            sclock_sleep(left, 0, "the accept delay");
+            return;
+        }
+        if (sclock_poll(left < 20 ? left : 20) < 0)
+            return;
     }
 }
 
@@ -133,7 +179,8 @@ static int server(void *arg)
         return 1;
     atomic_store(&S->port, ls.lport);
     net_wait_flag(&S->capture_ready);
-    watch_queue(&ls); /* the clients connect meanwhile */
+    accept_delay(); /* the clients connect meanwhile */
+    look_at_queue();
     atomic_store(&S->accepting, 1);
     int n = 0;
     for (; n < S->clients; n++) {
@@ -142,15 +189,12 @@ static int server(void *arg)
         if (net_accept(&ls, &c[n], name) < 0)
             break;
         atomic_fetch_add(&S->accepted, 1);
-        uint32_t rq = 0;
-        if (net_observe(&ls, &rq) == NET_LISTEN) {
-            S->queue->value = rq;
-            instr_op(S->queue, EV_VAR, rq, 0, 0);
-        }
+        look_at_queue();
     }
     for (int i = 0; i < n; i++)
         net_close(&c[i]); /* the clients read EOF and close too */
     net_close(&ls);
+    atomic_store(&S->server_done, 1);
     return n == S->clients ? 0 : 1;
 }
 
@@ -160,7 +204,8 @@ static int client(void *arg)
     snprintf(tag, sizeof(tag), "client-%d", (int)(intptr_t)arg + 1);
     if (!net_wait_flag(&S->port) || !net_wait_flag(&S->capture_ready))
         return 1;
-    net_sleep_ms(20 * (long)(intptr_t)arg); /* one after another */
+    if (sclock_sleep(20 * (long)(intptr_t)arg, 0, "its turn to connect") < 0)
+        return 1; /* one after another */
     struct net_sock s;
     char name[INSTR_NAME_MAX];
     snprintf(name, sizeof(name), "%s-sock", tag);
@@ -168,6 +213,7 @@ static int client(void *arg)
         return 1;
     if (!atomic_load(&S->accepting))
         atomic_fetch_add(&S->connected_early, 1); /* ESTABLISHED before any accept() */
+    look_after_connect(s.lport);
     while (net_recv(&s, buf, sizeof(buf)) > 0)
         ;
     net_close(&s);
@@ -270,6 +316,22 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
             (long long)e->val, S ? S->backlog : 0L);
         return 1;
     }
+    if (e->kind == EV_TCP_STATE && e->item == NET_LISTEN && e->val == NET_SYN_RECV) {
+        snprintf(buf, n,
+                 zh ? "服务端的内核收到 SYN,自己回了 SYN-ACK:一个半连接(SYN_RECV),服务端程序"
+                      "什么也没做。"
+                    : "The server's kernel got a SYN and answered SYN-ACK on its own: a half-open "
+                      "connection (SYN_RECV). The server program did nothing.");
+        return 1;
+    }
+    if (e->kind == EV_TCP_STATE && e->item == NET_SYN_RECV && e->val == NET_ESTABLISHED) {
+        snprintf(buf, n,
+                 zh ? "最后的 ACK 到了:内核把连接建好(ESTABLISHED),放进监听套接字的全连接队列,"
+                      "等服务端调用 accept()。"
+                    : "The final ACK arrived: the kernel finished the connection (ESTABLISHED) and "
+                      "put it in the listener's accept queue, where it waits for accept().");
+        return 1;
+    }
     if (e->kind == EV_PKT && e->val == 0x10 && S && e->aux == (int64_t)S->synack_seq + 1) {
         snprintf(buf, n,
                  zh ? "第三次握手:客户端回复 ACK=y+1(ack %lld),连接建立。"
@@ -284,7 +346,9 @@ static int act_accept_now(struct scn_ctx *ctx, char *msg, size_t n)
 {
     (void)ctx;
     atomic_store(&S->accept_now, 1);
-    snprintf(msg, n, "the server stops waiting and calls accept() now");
+    snprintf(msg, n,
+             "the server stops waiting and calls accept() at its next step (stepping: "
+             "press its number to move it now)");
     return 0;
 }
 
