@@ -183,8 +183,12 @@ int net_stopping(void);
 /* Sleep ms in short slices; -1 early when the run is stopping. */
 int net_sleep_ms(long ms);
 
-/* Wait (bounded by NET_WAIT_MS) until *flag is non-zero. Returns it, or 0 on timeout. */
+/* Wait (bounded by NET_WAIT_MS in a free run) until *flag is non-zero, asleep on it (no step,
+ * few wake-ups). Returns it, or 0 on timeout or when the run stops. */
 int net_wait_flag(_Atomic int *flag);
+
+/* Store value in *flag and wake the tasks waiting for it in net_wait_flag at once. */
+void net_flag_set(_Atomic int *flag, int value);
 
 /* An echo client: connect to port, send msgs lines "tag-i\n" (gap_ms apart), read each
  * echo back and compare, close. Returns the number of lines echoed correctly, or -errno

@@ -97,7 +97,7 @@ static int server(void *arg)
     if (net_socket(&ls, "http-listen", SOCK_STREAM) < 0 || net_bind(&ls, 0) < 0 ||
         net_listen(&ls, 8) < 0)
         return 1;
-    atomic_store(&S->port, ls.lport);
+    net_flag_set(&S->port, ls.lport);
     long want = S->clients * S->requests;
     for (long k = 0; k < want; k++) {
         char name[INSTR_NAME_MAX];

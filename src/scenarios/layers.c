@@ -77,17 +77,17 @@ static int capture(void *arg)
     int fd = S->capture_fd;
     if (!net_wait_flag(&S->port)) {
         close(fd);
-        atomic_store(&S->capture_done, 1);
+        net_flag_set(&S->capture_done, 1);
         return 1;
     }
     uint16_t port = (uint16_t)atomic_load(&S->port);
-    atomic_store(&S->capture_ready, 1);
+    net_flag_set(&S->capture_ready, 1);
     struct sclock_wait w;
     sclock_wait_begin(&w, 2 * NET_WAIT_MS, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
     int quiet = 0;
-    while (quiet < 4 && !net_stopping() && !sclock_wait_expired(&w)) {
-        struct net_seg g;
-        int r = net_capture_next(fd, port, &g, 50);
+    while (quiet < 2 && !net_stopping() && !sclock_wait_expired(&w)) {
+        struct net_seg g; /* long slices while the teacher talks, short ones at the end */
+        int r = net_capture_next(fd, port, &g, atomic_load(&S->client_closed) ? 50 : 500);
         if (r < 0)
             break;
         if (r == 1)
@@ -96,7 +96,7 @@ static int capture(void *arg)
     }
     sclock_wait_end(&w);
     close(fd);
-    atomic_store(&S->capture_done, 1);
+    net_flag_set(&S->capture_done, 1);
     return 0;
 }
 
@@ -135,7 +135,7 @@ static int server(void *arg)
     if (net_socket(&ls, "server-listen", SOCK_STREAM) < 0 || net_bind(&ls, 0) < 0 ||
         net_listen(&ls, 1) < 0)
         return 1;
-    atomic_store(&S->port, ls.lport);
+    net_flag_set(&S->port, ls.lport);
     if (net_accept(&ls, &c, "server-conn") < 0)
         return 1;
     int rc = answer(&c);
@@ -258,7 +258,7 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
         rc = ipc_start("capture", capture, NULL, err, n);
         close(S->capture_fd); /* the conductor's copy */
     } else {
-        atomic_store(&S->capture_ready, 1);
+        net_flag_set(&S->capture_ready, 1);
     }
     if (rc == 0)
         rc = ipc_start("server", server, NULL, err, n);

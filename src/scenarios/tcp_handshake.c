@@ -86,13 +86,13 @@ static int capture(void *arg)
     int fd = S->capture_param ? net_capture_open() : -ENOTSUP;
     if (!net_wait_flag(&S->port) || fd < 0) {
         atomic_store(&S->capture_errno, fd < 0 ? -fd : ETIMEDOUT);
-        atomic_store(&S->capture_ready, 1);
+        net_flag_set(&S->capture_ready, 1);
         instr_note("capture off: %s", fd < 0 ? strerrorname_np(-fd) : "no port");
         if (fd >= 0)
             close(fd);
         return 0;
     }
-    atomic_store(&S->capture_ready, 1);
+    net_flag_set(&S->capture_ready, 1);
     uint16_t port = (uint16_t)atomic_load(&S->port), cport = 0;
     /* ends on what it sees; the bound only guards a free run against a lost handshake (held,
      * the teacher may talk for minutes: it never expires) */
@@ -100,8 +100,9 @@ static int capture(void *arg)
     sclock_wait_begin(&w, S->accept_delay_ms + 3000, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
     int grace = 3; /* frames (or quiet 50 ms slices) after the last SYN-ACK: its ACK */
     while (!capture_done(&grace) && !sclock_wait_expired(&w)) {
-        struct net_seg g;
-        int r = net_capture_next(fd, port, &g, 50);
+        struct net_seg g; /* long slices while the teacher talks, short ones at the end */
+        int last = atomic_load(&S->handshakes) >= S->clients;
+        int r = net_capture_next(fd, port, &g, last ? 50 : 500);
         if (r < 0 || net_stopping())
             break;
         if (r == 1) {
@@ -177,7 +178,7 @@ static int server(void *arg)
     if (net_socket(&ls, "listener", SOCK_STREAM) < 0 || net_bind(&ls, 0) < 0 ||
         net_listen(&ls, (int)S->backlog) < 0)
         return 1;
-    atomic_store(&S->port, ls.lport);
+    net_flag_set(&S->port, ls.lport);
     net_wait_flag(&S->capture_ready);
     accept_delay(); /* the clients connect meanwhile */
     look_at_queue();
@@ -301,6 +302,31 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "segments", segs);
 }
 
+/* Called at every turn of the conductor: pin the lesson's point as the run reaches it (from
+ * what the workers recorded in the step that made it true). Never ends the run. */
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    (void)m;
+    int zh = ctx->lang == LANG_ZH, q = atomic_load(&S->queue_seen);
+    int early = atomic_load(&S->connected_early);
+    if (!atomic_load(&S->accepting) && q > 0)
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 zh ? "已有 %d 个客户端的 connect() 返回,服务端却还没调用 accept():握手是内核"
+                      "自己完成的,%d 个已建立的连接在全连接队列里等待(ss -tln 的 Recv-Q = %d)。"
+                    : "connect() has returned for %d client(s), yet the server has not called "
+                      "accept(): the kernel did the handshakes and holds %d finished "
+                      "connection(s) in the accept queue (ss -tln: Recv-Q %d).",
+                 early, q, q);
+    else if (atomic_load(&S->accepting) && early > 0)
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 zh ? "accept() 只是从队列里取走内核早已建好的连接:%d 个客户端在服务端调用 "
+                      "accept() 之前就已经是 ESTABLISHED。"
+                    : "accept() only takes connections the kernel has already finished: %d "
+                      "client(s) were ESTABLISHED before the server called accept().",
+                 early);
+    return 0;
+}
+
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
                    char *buf, size_t n)
 {
@@ -311,8 +337,8 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
         snprintf(
             buf, n,
             zh ? "监听套接字的全连接队列里有 %lld 个已完成握手、等待 accept() 的连接(backlog=%ld)。"
-               : "%lld finished connections wait in the listener's accept queue for accept() "
-                 "(backlog %ld): the kernel did the handshake without the server.",
+               : "The listener's accept queue now holds %lld finished connection(s) waiting for "
+                 "accept() (backlog %ld): the kernel did the handshake without the server.",
             (long long)e->val, S ? S->backlog : 0L);
         return 1;
     }
@@ -378,6 +404,7 @@ const struct scenario scenario_tcp_handshake = {
     .shared_size = sizeof(struct hs_shared),
     .max_tasks = max_tasks,
     .setup = setup,
+    .finished = finished,
     .check = check,
     .snapshot = snapshot,
     .narrate = narrate,

@@ -40,7 +40,7 @@ struct td_shared {
     long closer_param, half_close, hold_ms;
     _Atomic int closer; /* TD_CLIENT or TD_SERVER: who closes first */
     _Atomic int port, cport, connected, ended, after_fin_bytes;
-    _Atomic int active_closed, passive_closed; /* the close (or shutdown) calls returned */
+    _Atomic int both_up, active_closed, passive_closed; /* net_flag_set / net_wait_flag */
     _Atomic int tw_pinned;
     _Atomic uint32_t seen[2]; /* states the kernel showed at the steps: [TD_CLIENT], [TD_SERVER] */
     uint32_t obj_id[2];
@@ -77,18 +77,6 @@ static int look(const struct net_sock *s, int side)
     return st;
 }
 
-/* Wait (no step: the other side's step makes it true) until *flag is set, or the run stops.
- * Bounded against a lost peer in a free run only. */
-static int wait_for(_Atomic int *flag)
-{
-    struct sclock_wait w;
-    sclock_wait_begin(&w, NET_WAIT_MS, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
-    while (!atomic_load(flag) && !net_stopping() && sclock_wait_slice(&w, 2) > 0)
-        sclock_poll(2);
-    sclock_wait_end(&w);
-    return atomic_load(flag);
-}
-
 /* ---- the two ends ---- */
 
 /* The active closer: close (or shut down writing and read what still comes), then, once the
@@ -109,7 +97,7 @@ static void active_close(struct net_sock *s, int side)
         atomic_store(&S->active_closed, 1);
         look(s, side); /* FIN_WAIT1, or FIN_WAIT2 once the peer's kernel acknowledged */
     }
-    if (!wait_for(&S->passive_closed))
+    if (!net_wait_flag(&S->passive_closed))
         return;
     /* its own step: the program looks at what is left of its connection, as ss would */
     instr_gate(EV_TCP_STATE, s->o ? s->o->id : EV_NO_OBJ);
@@ -133,7 +121,7 @@ static void passive_close(struct net_sock *s, int side)
         net_send(s, "still here after your FIN\n", 26);
     net_close(s);
     look(s, side); /* LAST_ACK, or gone */
-    atomic_store(&S->passive_closed, 1);
+    net_flag_set(&S->passive_closed, 1);
 }
 
 static int endpoint(struct net_sock *s, int side)
@@ -143,12 +131,9 @@ static int endpoint(struct net_sock *s, int side)
     for (ssize_t got = 0, r = 1; got < 18 && r > 0; got += r)
         r = net_recv(s, hello + got, (size_t)(18 - got)); /* the peer's hello */
     look(s, side);                                        /* ESTABLISHED */
-    atomic_fetch_add(&S->connected, 1);
-    struct sclock_wait w; /* both ends up: the closer is settled */
-    sclock_wait_begin(&w, NET_WAIT_MS, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
-    while (atomic_load(&S->connected) < 2 && !net_stopping() && sclock_wait_slice(&w, 2) > 0)
-        sclock_poll(2);
-    sclock_wait_end(&w);
+    if (atomic_fetch_add(&S->connected, 1) == 1)
+        net_flag_set(&S->both_up, 1);
+    net_wait_flag(&S->both_up); /* both ends up: who closes first is settled */
     if (atomic_load(&S->closer) == side)
         active_close(s, side);
     else
@@ -162,7 +147,7 @@ static int server_body(void)
     if (net_socket(&ls, "listener", SOCK_STREAM) < 0 || net_bind(&ls, 0) < 0 ||
         net_listen(&ls, 1) < 0)
         return 1;
-    atomic_store(&S->port, ls.lport);
+    net_flag_set(&S->port, ls.lport);
     int rc = net_accept(&ls, &c, "server-conn");
     net_close(&ls);
     if (rc < 0)
@@ -208,19 +193,19 @@ static int capture(void *arg)
     int fd = S->capture_fd;
     if (!net_wait_flag(&S->port)) {
         close(fd);
-        atomic_store(&S->capture_ready, 1);
+        net_flag_set(&S->capture_ready, 1);
         return 1;
     }
     uint16_t port = (uint16_t)atomic_load(&S->port);
-    atomic_store(&S->capture_ready, 1);
+    net_flag_set(&S->capture_ready, 1);
     /* until both ends are done and lo has been quiet a while: held, that takes what the
      * teacher takes; the bound only guards a free run */
     struct sclock_wait w;
     sclock_wait_begin(&w, S->hold_ms + NET_WAIT_MS, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
     int quiet = 0;
-    while (quiet < 4 && !net_stopping() && !sclock_wait_expired(&w)) {
-        struct net_seg g;
-        int r = net_capture_next(fd, port, &g, 50);
+    while (quiet < 2 && !net_stopping() && !sclock_wait_expired(&w)) {
+        struct net_seg g; /* long slices while the teacher talks, short ones at the end */
+        int r = net_capture_next(fd, port, &g, atomic_load(&S->ended) == 2 ? 50 : 500);
         if (r < 0)
             break;
         if (r == 1) {
@@ -292,7 +277,7 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
         rc = ipc_start("capture", capture, NULL, err, n);
         close(S->capture_fd); /* the conductor's copy */
     } else {
-        atomic_store(&S->capture_ready, 1);
+        net_flag_set(&S->capture_ready, 1);
     }
     if (rc == 0)
         rc = ipc_start("server", server, NULL, err, n);
