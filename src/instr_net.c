@@ -930,12 +930,35 @@ static int narrate_sock_block(const struct model *m, const struct ev *e, const s
     return 1;
 }
 
+/* A TCP state change of a socket no object stands for yet: on a listening port these are the
+ * connections the kernel makes before accept() returns them. */
+static int narrate_server_side(const struct ev *e, int zh, char *buf, size_t n)
+{
+    if (e->item == NET_LISTEN && e->val == NET_SYN_RECV)
+        snprintf(buf, n, "%s",
+                 zh ? "服务端的内核收到 SYN,自己回了 SYN-ACK:一个半连接(SYN_RECV),服务端程序"
+                      "没有参与。"
+                    : "The server's kernel got a SYN and answered SYN-ACK by itself: a half-open "
+                      "connection (SYN_RECV), without the server program.");
+    else if (e->item == NET_SYN_RECV && e->val == NET_ESTABLISHED)
+        snprintf(buf, n, "%s",
+                 zh ? "最后的 ACK 到了:内核建好连接(ESTABLISHED),放进监听套接字的全连接队列,"
+                      "等 accept() 取走。"
+                    : "The final ACK arrived: the kernel finished the connection (ESTABLISHED) "
+                      "and queued it on the listener until accept() takes it.");
+    else
+        return 0;
+    return 1;
+}
+
 int net_narrate(const struct model *m, const struct ev *e, int lang, char *buf, size_t n)
 {
     int zh = lang == 1;
     if (e->kind == EV_NOTE && (e->flags & EVF_TEXT))
         return narrate_note(m, e, zh, buf, n);
     const struct model_obj *o = e->obj < m->nobjs ? &m->objs[e->obj] : NULL;
+    if (!o && e->kind == EV_TCP_STATE)
+        return narrate_server_side(e, zh, buf, n);
     if (!o || o->kind != OK_SOCKET)
         return 0; /* the socket and mux kinds: the generic narration (narrate.c) */
     if (e->kind == EV_BLOCK)

@@ -171,9 +171,8 @@ static void accept_delay(void)
     }
 }
 
-static int server(void *arg)
+static int server_body(void)
 {
-    (void)arg;
     struct net_sock ls, c[8];
     if (net_socket(&ls, "listener", SOCK_STREAM) < 0 || net_bind(&ls, 0) < 0 ||
         net_listen(&ls, (int)S->backlog) < 0)
@@ -195,8 +194,15 @@ static int server(void *arg)
     for (int i = 0; i < n; i++)
         net_close(&c[i]); /* the clients read EOF and close too */
     net_close(&ls);
-    atomic_store(&S->server_done, 1);
     return n == S->clients ? 0 : 1;
+}
+
+static int server(void *arg)
+{
+    (void)arg;
+    int rc = server_body();
+    atomic_store(&S->server_done, 1); /* the capture may end: nothing more will come */
+    return rc;
 }
 
 static int client(void *arg)
@@ -340,22 +346,6 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
                : "The listener's accept queue now holds %lld finished connection(s) waiting for "
                  "accept() (backlog %ld): the kernel did the handshake without the server.",
             (long long)e->val, S ? S->backlog : 0L);
-        return 1;
-    }
-    if (e->kind == EV_TCP_STATE && e->item == NET_LISTEN && e->val == NET_SYN_RECV) {
-        snprintf(buf, n,
-                 zh ? "服务端的内核收到 SYN,自己回了 SYN-ACK:一个半连接(SYN_RECV),服务端程序"
-                      "什么也没做。"
-                    : "The server's kernel got a SYN and answered SYN-ACK on its own: a half-open "
-                      "connection (SYN_RECV). The server program did nothing.");
-        return 1;
-    }
-    if (e->kind == EV_TCP_STATE && e->item == NET_SYN_RECV && e->val == NET_ESTABLISHED) {
-        snprintf(buf, n,
-                 zh ? "最后的 ACK 到了:内核把连接建好(ESTABLISHED),放进监听套接字的全连接队列,"
-                      "等服务端调用 accept()。"
-                    : "The final ACK arrived: the kernel finished the connection (ESTABLISHED) and "
-                      "put it in the listener's accept queue, where it waits for accept().");
         return 1;
     }
     if (e->kind == EV_PKT && e->val == 0x10 && S && e->aux == (int64_t)S->synack_seq + 1) {
