@@ -43,7 +43,7 @@ struct ly_shared {
     int capture_fd, capture_errno; /* fd for the capture task; errno when it is off */
     _Atomic int port, cport, capture_ready, client_closed, capture_done, got_200, body_ok;
     int request_bytes, response_bytes, sent_ttl, mtu;
-    int pinned_layer;      /* conductor side: the layer whose sentence is pinned */
+    int pinned;            /* conductor side: the lesson is pinned */
     uint32_t laddr, raddr; /* the client's socket addresses (host order) */
     char request_line[LY_TEXT], status_line[LY_TEXT];
     struct ly_tcpinfo ti;
@@ -506,36 +506,14 @@ static int say_link(int zh, char *buf, size_t n)
                     S->mtu, frame);
 }
 
-/* The layer being explained, in one line for the pin (ctx->pin holds ~250 bytes). At the
- * link layer: the whole encapsulation, which stays pinned to the end. */
-static void pin_layer(struct scn_ctx *ctx, int layer)
+/* The lesson in one line for the pin (ctx->pin holds ~250 bytes): how the request was
+ * wrapped, layer by layer, with this connection's sizes. */
+static void pin_encapsulation(struct scn_ctx *ctx)
 {
     int zh = ctx->lang == LANG_ZH;
     const struct net_seg *g = request_seg();
-    char *p = ctx->pin;
-    size_t n = sizeof(ctx->pin);
-    if (layer == L_APPLICATION)
-        snprintf(p, n,
-                 zh ? "应用层(HTTP):请求 \"%s\" 共 %d 字节;回答 \"%s\" 共 %d 字节。"
-                    : "Application (HTTP): the request \"%s\" is %d bytes; the answer \"%s\" "
-                      "is %d bytes.",
-                 S->request_line, S->request_bytes, S->status_line, S->response_bytes);
-    else if (layer == L_TRANSPORT)
-        snprintf(p, n,
-                 zh ? "传输层(TCP):端口 %d → %d,%d 个报文段,各带 seq/ack;请求所在报文段的 TCP 头 "
-                      "%d 字节。"
-                    : "Transport (TCP): port %d → %d, %d segments, each with seq/ack; the "
-                      "request's segment has a %d-byte TCP header.",
-                 atomic_load(&S->cport), atomic_load(&S->port), S->nsegs, g ? g->thl : 0);
-    else if (layer == L_NETWORK && g)
-        snprintf(p, n,
-                 zh ? "网络层(IP):127.0.0.1 → 127.0.0.1,TTL %d;请求的包:%d + %d + %d = %d 字节"
-                      "(IP 头 + TCP 头 + HTTP)。"
-                    : "Network (IP): 127.0.0.1 → 127.0.0.1, TTL %d; the request's packet: %d + "
-                      "%d + %d = %d bytes (IP header + TCP header + HTTP).",
-                 g->ttl, g->ihl, g->thl, g->payload_len, g->ip_len);
-    else if (layer == L_LINK && g)
-        snprintf(p, n,
+    if (g)
+        snprintf(ctx->pin, sizeof(ctx->pin),
                  zh ? "一个请求,层层封装:HTTP %d 字节 → TCP 报文段 %d + %d = %d → IP 包 %d + %d = "
                       "%d → lo 上的以太网帧 14 + %d = %d 字节。"
                     : "One request, wrapped layer by layer: HTTP %d bytes → TCP segment %d + %d = "
@@ -543,22 +521,24 @@ static void pin_layer(struct scn_ctx *ctx, int layer)
                  g->payload_len, g->thl, g->payload_len, g->thl + g->payload_len, g->ihl,
                  g->thl + g->payload_len, g->ip_len, g->ip_len, 14 + g->ip_len);
     else
-        snprintf(p, n,
-                 zh ? "%s层:没有抓包(%s),看不到每个包的长度。"
-                    : "%s layer: capture is %s, so the sizes of each packet are not seen.",
-                 layer == L_NETWORK ? (zh ? "网络" : "Network") : (zh ? "链路" : "Link"),
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 zh ? "一个请求,层层封装:HTTP %d 字节,放进 TCP(端口 %d → %d),再放进 IP(127.0.0.1 "
+                      "→ 127.0.0.1,TTL %d),经 lo 送达。没有抓包(%s),看不到各层头部的大小。"
+                    : "One request, wrapped layer by layer: %d bytes of HTTP in TCP (port %d → %d) "
+                      "in IP (127.0.0.1 → 127.0.0.1, TTL %d) over lo. Capture is %s, so the "
+                      "header sizes are not seen.",
+                 S->request_bytes, atomic_load(&S->cport), atomic_load(&S->port), S->sent_ttl,
                  capture_word());
 }
 
-/* Called at every turn of the conductor: pin the layer the client has reached (it sets the
- * layer object in the step that explains it). Never ends the run. */
+/* Called at every turn of the conductor: once the client starts down the stack (it sets the
+ * layer object in that step), pin the lesson. Never ends the run. */
 static int finished(struct scn_ctx *ctx, const struct model *m)
 {
     (void)m;
-    int layer = S && S->stack ? (int)S->stack->value : 0;
-    if (layer >= L_LINK && layer <= L_APPLICATION && layer != S->pinned_layer) {
-        pin_layer(ctx, layer);
-        S->pinned_layer = layer;
+    if (!S->pinned && S->stack && S->stack->value >= L_LINK) {
+        pin_encapsulation(ctx);
+        S->pinned = 1;
     }
     return 0;
 }
