@@ -126,8 +126,8 @@ static void draw_locks(struct ui *u, int *y, struct rect r)
     const struct model *m = &u->r->model;
     for (size_t i = 0; i < m->nobjs && *y < r.y + r.h; i++) {
         const struct model_obj *o = &m->objs[i];
-        if (!o->name[0] || (o->kind != OK_MUTEX && o->kind != OK_CONDVAR))
-            continue;
+        if (!o->name[0] || (o->kind != OK_MUTEX && o->kind != OK_CONDVAR && o->kind != OK_SOCKET))
+            continue; /* locks and sockets: their state is a word, not a count */
         panel_object_line(u, (uint32_t)i, (*y)++, r.x + 3, r.w - 3, THEME[R_TITLE] | A_BOLD);
     }
 }
@@ -137,7 +137,7 @@ void projector_draw(struct ui *u)
     struct rect body = {1, 1, LINES - 3, COLS - 2};
     const struct model *m = &u->r->model;
     int cards = draw_cards(u, (struct rect){body.y + 1, body.x + 2, 2 * CARD_H, body.w - 2});
-    int narr_h = 3;
+    int narr_h = u->r->ctx.pin[0] ? 6 : 3; /* the lesson's pinned sentence, then the latest */
     struct rect tasks = {body.y + 1 + cards, body.x, body.h - cards - narr_h - 2, body.w};
     int spacing = (int)u->nrows * 2 <= tasks.h ? 2 : 1;
     int y = tasks.y, shown = 0;
@@ -155,5 +155,8 @@ void projector_draw(struct ui *u)
         if (narrate_event(&u->r->ctx, m, model_hist(m, i), u->lang, text, sizeof(text)))
             break;
     struct rect nr = {body.y + body.h - narr_h, body.x + 1, narr_h, body.w - 2};
-    screen_wrap(nr, 0, THEME[R_NORMAL] | A_BOLD, text);
+    int top = u->r->ctx.pin[0] ? screen_wrap(nr, 0, THEME[R_WARN] | A_BOLD, u->r->ctx.pin) : 0;
+    if (top < nr.h)
+        screen_wrap((struct rect){nr.y + top, nr.x, nr.h - top, nr.w}, 0, THEME[R_NORMAL] | A_BOLD,
+                    text);
 }
