@@ -19,9 +19,11 @@ int model_init(struct model *m, size_t hist_cap, size_t spans_cap)
     memset(m, 0, sizeof(*m));
     m->hist_cap = hist_cap ? hist_cap : 1;
     m->spans_cap = spans_cap ? spans_cap : 1;
+    m->khist_cap = m->hist_cap;
     m->hist = calloc(m->hist_cap, sizeof(*m->hist));
+    m->khist = calloc(m->khist_cap, sizeof(*m->khist));
     m->spans = calloc(m->spans_cap, sizeof(*m->spans));
-    if (!m->hist || !m->spans) {
+    if (!m->hist || !m->khist || !m->spans) {
         model_free(m);
         return -ENOMEM;
     }
@@ -35,6 +37,7 @@ void model_free(struct model *m)
     free(m->slot_map);
     free(m->tid_cache);
     free(m->hist);
+    free(m->khist);
     free(m->spans);
     memset(m, 0, sizeof(*m));
 }
@@ -576,14 +579,30 @@ static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
     }
 }
 
+int model_is_sched(unsigned kind)
+{
+    return kind == EV_STATE || kind == EV_GATE || kind == EV_SCHED_IN || kind == EV_SCHED_OUT ||
+           kind == EV_WAKEUP || kind == EV_WAKEUP_NEW;
+}
+
+static void ring_keep(struct ev *ring, size_t cap, size_t *len, size_t *head, const struct ev *e)
+{
+    size_t pos = (*head + *len) % cap;
+    ring[pos] = *e;
+    if (*len < cap)
+        (*len)++;
+    else
+        *head = (*head + 1) % cap;
+}
+
 static void remember(struct model *m, const struct ev *e)
 {
-    size_t pos = (m->hist_head + m->hist_len) % m->hist_cap;
-    m->hist[pos] = *e;
-    if (m->hist_len < m->hist_cap)
-        m->hist_len++;
-    else
-        m->hist_head = (m->hist_head + 1) % m->hist_cap;
+    if (model_is_sched(e->kind)) {
+        ring_keep(m->khist, m->khist_cap, &m->khist_len, &m->khist_head, e);
+        return;
+    }
+    ring_keep(m->hist, m->hist_cap, &m->hist_len, &m->hist_head, e);
+    m->hist_total++;
 }
 
 int model_event_touches_object(unsigned kind)
@@ -667,6 +686,13 @@ const struct ev *model_hist(const struct model *m, size_t i)
     if (i >= m->hist_len)
         return NULL;
     return &m->hist[(m->hist_head + i) % m->hist_cap];
+}
+
+const struct ev *model_khist(const struct model *m, size_t i)
+{
+    if (i >= m->khist_len)
+        return NULL;
+    return &m->khist[(m->khist_head + i) % m->khist_cap];
 }
 
 const struct model_span *model_span_at(const struct model *m, size_t i)

@@ -576,9 +576,9 @@ void run_poll(struct run *r)
     if (r->finished)
         return;
     uint64_t now = loop_now_ns();
-    if (gone && atomic_load(&r->sh->ntasks) > 1)
-        r->finished = 1;
-    else if (r->sc->finished && r->sc->finished(&r->ctx, &r->model))
+    /* the scenario's hook first: it may have a last sentence to pin even when all are gone */
+    int scn_done = r->sc->finished && r->sc->finished(&r->ctx, &r->model);
+    if ((gone && atomic_load(&r->sh->ntasks) > 1) || scn_done)
         r->finished = 1;
     else if (r->opts.duration_s > 0 && now - r->t_start_ns >= r->opts.duration_s * 1e9)
         r->finished = 2; /* cut short */

@@ -112,8 +112,6 @@ struct ui {
     uint64_t timer_period;     /* what the frame timer is armed to */
     uint64_t sig;              /* signature of what the last frame showed */
     int dirty;                 /* input or a resize asks for a frame */
-    uint64_t seen_total;       /* model events looked at by the signature */
-    uint64_t shown_total;      /* of those, the ones the event log shows */
     uint64_t frames;
 
     struct layout lay;
