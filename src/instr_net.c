@@ -704,7 +704,8 @@ int net_capture_next(int fd, uint16_t port, struct net_seg *seg, int timeout_ms)
 
 void net_pkt_emit(const struct net_seg *g, struct instr_obj *o)
 {
-    struct ev e = {.kind = EV_PKT,
+    struct ev e = {.t = g->t_ns, /* when the capture saw it, not when it was recorded */
+                   .kind = EV_PKT,
                    .src = EV_SRC_INSTR,
                    .task = (uint32_t)instr_self(),
                    .pid = getpid(),

@@ -179,6 +179,20 @@ static void key_verbose(struct ui *u, int ch)
     u->verbose = !u->verbose;
 }
 
+static void key_flow(struct ui *u, int ch)
+{
+    if (ch == 'n') {
+        u->flow_absolute = !u->flow_absolute;
+        return;
+    }
+    u->flow_view = !u->flow_view;
+    ui_message(
+        u, "%s",
+        u->flow_view
+            ? TR(u, "Packet flow graph (f: back to the timeline).", "报文流图（f：回到时间线）。")
+            : TR(u, "Timeline (f: the packet flow graph).", "时间线（f：报文流图）。"));
+}
+
 static void key_lang(struct ui *u, int ch)
 {
     (void)ch;
@@ -288,6 +302,10 @@ const struct key_binding KEYS[] = {
     {'t', 0, key_theme, "t", "theme", "主题", 3, "next colour theme", "切换配色主题"},
     {'z', 0, key_projector, "z", "projector", "投影", 2, "projector mode", "投影模式"},
     {'v', 0, key_verbose, "v", "sched", "调度", 0, "show scheduler events", "显示调度事件"},
+    {'f', 0, key_flow, "f", "packets", "报文", 0, "packet flow graph / timeline",
+     "报文流图 / 时间线"},
+    {'n', 0, key_flow, "n", "seq", "序号", 0, "flow graph: absolute / relative seq numbers",
+     "流图：绝对 / 相对序号"},
     {'L', 0, key_lang, "L", "中文", "English", 0, "English / 中文", "English / 中文"},
     {'R', 0, key_restart, "R", "restart", "重新开始", 0, "restart the scenario", "重新开始场景"},
     {27, 0, key_back, "Esc", "back", "返回", 0, "close / back to the list", "关闭 / 返回列表"},

@@ -149,6 +149,8 @@ void projector_draw(struct ui *u)
                     TR(u, "… and %zu more", "……还有 %zu 个"),
                     u->nrows - (size_t)shown - (size_t)u->row_base);
     draw_locks(u, &y, tasks);
+    if (u->flow_view && tasks.y + tasks.h - y >= 5) /* a TCP lesson: its segments */
+        panel_flow_draw(u, (struct rect){y, tasks.x, tasks.y + tasks.h - y, tasks.w});
 
     char text[512] = "";
     for (size_t i = m->hist_len; i-- > 0;)

@@ -126,7 +126,9 @@ struct ui {
     int sel_row, task_top;
     int sel_obj, obj_top;
     int ev_scroll;
-    int narr_scroll; /* narrations hidden below the panel (0: the newest is shown) */
+    int narr_scroll;   /* narrations hidden below the panel (0: the newest is shown) */
+    int flow_view;     /* the packet flow graph instead of the timeline (f) */
+    int flow_absolute; /* its seq/ack numbers absolute, not relative (n) */
     char msg[256];
 
     struct picker pk;
@@ -188,6 +190,8 @@ void panel_object_line(struct ui *u, uint32_t id, int y, int x, int w, attr_t ba
 int panel_objects_count(const struct ui *u);
 uint32_t panel_objects_id(const struct ui *u, int i);
 void projector_draw(struct ui *u);
+void panel_flow_draw(struct ui *u, struct rect r);
+int panel_flow_has_packets(const struct ui *u);
 void help_draw(struct ui *u);
 void details_draw(struct ui *u);
 void actions_draw(struct ui *u);

@@ -109,6 +109,7 @@ int ui_start_run(struct ui *u)
     u->sel_row = 1; /* the first worker: row 0 is normally the conductor */
     u->task_top = u->sel_obj = u->obj_top = u->ev_scroll = 0;
     u->delay_idx = delay_index(r->delay_ms);
+    u->flow_view = u->sc->chapter <= 2; /* the TCP lessons open on their packets */
     u->msg[0] = '\0';
     u->dirty = 1;
     return 0;
@@ -169,7 +170,10 @@ static void draw_dashboard(struct ui *u)
     } else {
         panel_tasks_draw(u, l->panel[P_TASKS]);
         panel_objects_draw(u, l->panel[P_OBJECTS]);
-        panel_timeline_draw(u, l->panel[P_TIMELINE]);
+        if (u->flow_view)
+            panel_flow_draw(u, l->panel[P_TIMELINE]);
+        else
+            panel_timeline_draw(u, l->panel[P_TIMELINE]);
         panel_events_draw(u, l->panel[P_EVENTS]);
         panel_narration_draw(u, l->panel[P_NARR]);
     }
