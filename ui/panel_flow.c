@@ -187,8 +187,9 @@ void panel_flow_draw(struct ui *u, struct rect r)
                       " Packets on lo · client ◀──▶ server · seq/ack relative (n: absolute) · f: "
                       "timeline ",
                       " lo 上的报文 · 客户端 ◀──▶ 服务端 · 相对 seq/ack（n：绝对值）· f：时间线 ")
-                 : TR(u, " TCP states · no capture (needs CAP_NET_RAW) · f: timeline ",
-                      " TCP 状态 · 没有抓包（需要 CAP_NET_RAW）· f：时间线 "));
+                 : TR(u,
+                      " TCP states · segments show here when captured (CAP_NET_RAW) · f: timeline ",
+                      " TCP 状态 · 抓到报文（需要 CAP_NET_RAW）时显示在这里 · f：时间线 "));
     screen_box(r, title, u->focus == P_TIMELINE);
     struct rect in = screen_inner(r);
     if (in.h <= 0 || in.w < 30)
