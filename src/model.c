@@ -284,7 +284,8 @@ static void create_obj(struct model *m, const struct ev *e, const char *name)
     o->last_seq = e->seq;
     o->ops = 1;
     if (o->kind == OK_SOCKET) {
-        o->proto = e->item ? (uint8_t)e->item : 6; /* older traces: TCP */
+        /* the protocol is the item; older traces: TCP sockets started in CLOSE (7), UDP at 0 */
+        o->proto = e->item ? (uint8_t)e->item : e->val ? 6 : 17;
         o->capacity = 0;
         o->tcp_state = (int32_t)e->val;
     }
