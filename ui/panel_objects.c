@@ -198,13 +198,19 @@ void panel_objects_draw(struct ui *u, struct rect r)
         u->obj_top = u->sel_obj;
     if (u->sel_obj >= u->obj_top + in.h)
         u->obj_top = u->sel_obj - in.h + 1;
-    for (int k = 0; k < in.h && u->obj_top + k < n; k++) {
+    struct ui_meter meters[UI_METERS_MAX];
+    int nm = panel_meters_collect(u, meters, UI_METERS_MAX);
+    int rows = in.h - (nm ? (nm + 1 < in.h / 2 ? nm + 1 : in.h / 2) : 0); /* room for the result */
+    int k = 0;
+    for (; k < rows && u->obj_top + k < n; k++) {
         int i = u->obj_top + k;
         int sel = u->focus == P_OBJECTS && i == u->sel_obj;
         screen_put(in.y + k, in.x, 1, THEME[R_FOCUS], sel ? "▸" : " ");
         panel_object_line(u, panel_objects_id(u, i), in.y + k, in.x + 1, in.w - 1,
                           sel ? THEME[R_SEL] : THEME[R_TITLE]);
     }
+    if (nm)
+        panel_meters_draw(u, in.y + k, in.x + 1, in.w - 1, in.h - k);
     if (!n)
         screen_put(in.y, in.x + 1, in.w - 1, THEME[R_DIM], TR(u, "no objects yet", "还没有对象"));
 }

@@ -137,6 +137,7 @@ void projector_draw(struct ui *u)
     struct rect body = {1, 1, LINES - 3, COLS - 2};
     const struct model *m = &u->r->model;
     int cards = draw_cards(u, (struct rect){body.y + 1, body.x + 2, 2 * CARD_H, body.w - 2});
+    cards += panel_meters_draw(u, body.y + 1 + cards, body.x + 3, body.w - 4, 6); /* the result */
     int narr_h = u->r->ctx.pin[0] ? 6 : 3; /* the lesson's pinned sentence, then the latest */
     struct rect tasks = {body.y + 1 + cards, body.x, body.h - cards - narr_h - 2, body.w};
     int spacing = (int)u->nrows * 2 <= tasks.h ? 2 : 1;

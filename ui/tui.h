@@ -70,6 +70,14 @@ struct layout {
     struct rect panel[P__COUNT];
 };
 
+/* One number of the lesson's result (a scenario's snapshot "meters"). */
+#define UI_METERS_MAX 8
+struct ui_meter {
+    char label[48];
+    char text[160];
+    double value, max; /* max 0: no bar */
+};
+
 /* One row of the task tree, in display order. */
 struct tree_row {
     uint32_t task;
@@ -191,6 +199,10 @@ int panel_objects_count(const struct ui *u);
 uint32_t panel_objects_id(const struct ui *u, int i);
 void projector_draw(struct ui *u);
 void panel_flow_draw(struct ui *u, struct rect r);
+/* The scenario's meters now (none in a replay); their count. */
+int panel_meters_collect(struct ui *u, struct ui_meter *out, int n);
+/* Draw them from (y, x) in at most h rows; returns the rows used. */
+int panel_meters_draw(struct ui *u, int y, int x, int w, int h);
 int panel_flow_has_packets(const struct ui *u);
 void help_draw(struct ui *u);
 void details_draw(struct ui *u);
