@@ -37,7 +37,13 @@
 #define LOOPBACK_NET 0x7f000000u
 #define LOOPBACK_BCAST 0x7fffffffu
 
-enum { WHY_ACCEPT = 1, WHY_CONNECT, WHY_RECV, WHY_SEND, WHY_MUX };
+enum {
+    WHY_ACCEPT = NET_WHY_ACCEPT,
+    WHY_CONNECT = NET_WHY_CONNECT,
+    WHY_RECV = NET_WHY_RECV,
+    WHY_SEND = NET_WHY_SEND,
+    WHY_MUX = NET_WHY_MUX,
+};
 
 const char *net_state_name(int state)
 {
@@ -748,7 +754,7 @@ int net_echo_client(uint16_t port, const char *tag, int msgs, long gap_ms)
         if (net_send(&s, line, (size_t)len) < 0 || read_exact(&s, back, (size_t)len) < 0)
             break;
         ok += memcmp(line, back, (size_t)len) == 0;
-        if (i + 1 < msgs && net_sleep_ms(gap_ms) < 0)
+        if (i + 1 < msgs && sclock_sleep(gap_ms, 0, "the pause between lines") < 0)
             break;
     }
     if (s.fd >= 0)
@@ -838,7 +844,7 @@ int net_echo_client_run(_Atomic int *port, int idx, long delay_ms, long msgs, lo
 {
     char tag[24];
     snprintf(tag, sizeof(tag), "client-%d", idx + 1);
-    if (!net_wait_flag(port) || net_sleep_ms(delay_ms) < 0)
+    if (!net_wait_flag(port) || sclock_sleep(delay_ms, 0, "the client's start delay") < 0)
         return 1;
     int ok = net_echo_client((uint16_t)atomic_load(port), tag, (int)msgs, gap_ms);
     if (ok > 0)

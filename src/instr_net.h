@@ -44,6 +44,16 @@ enum {
     NET_NEW_SYN_RECV,
 };
 
+/* Why a task is blocked on a socket (the reason of its block event, narrated by
+ * net_narrate): for scenarios that wait on sockets themselves (poll on several). */
+enum {
+    NET_WHY_ACCEPT = 1, /* no connection is queued */
+    NET_WHY_CONNECT,    /* the handshake is under way */
+    NET_WHY_RECV,       /* nothing has arrived */
+    NET_WHY_SEND,       /* the send buffer is full */
+    NET_WHY_MUX,        /* select/poll/epoll_wait: nothing is ready */
+};
+
 /* A socket and its instrumented object. For TCP the object's value is the TCP state the
  * conductor (or net_observe) last saw; the object follows the socket by its ports. */
 struct net_sock {
