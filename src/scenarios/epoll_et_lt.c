@@ -6,7 +6,7 @@
  * only read_size bytes per wakeup. Level-triggered keeps reporting "lt" until it is drained;
  * edge-triggered reports "et" once per arrival, so epoll_wait goes silent while bytes are
  * still unread there, until the client's next chunk makes a new edge. Snapshot keys: lt and
- * et each {wakeups, bytes_read, unread (FIONREAD after the last epoll_wait),
+ * et each {wakeups, bytes_read, unread (FIONREAD after the last epoll_wait; 0 once drained),
  * unread_while_silent (most bytes unread when a wait timed out)}, silent_timeouts,
  * timeout_ms (epoll_wait's, half the client's pause), partial_bytes.
  */
@@ -120,6 +120,8 @@ static void drain(struct net_sock *c)
             }
             atomic_fetch_add(&S->bytes[k], r);
         }
+    for (int k = 0; k < 2; k++)
+        atomic_store(&S->unread[k], 0); /* read to the end: nothing is left */
 }
 
 static int interest_of(const struct net_sock *c, uint64_t *mask)
@@ -277,9 +279,11 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     return net_start_server_client(server, client, err, n);
 }
 
+static void pin_update(struct scn_ctx *ctx);
+
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
-    (void)ctx;
+    pin_update(ctx); /* the final numbers, also when the run ended between two polls */
     (void)m;
     long want = 2 * S->chunk + atomic_load(&S->extra_bytes);
     for (int k = 0; k < 2; k++)
@@ -320,22 +324,30 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 }
 
 /* The lesson's numbers stay on top of the narration once the server has been woken. */
+static void pin_update(struct scn_ctx *ctx)
+{
+    int wl = atomic_load(&S->wakeups[LT]), we = atomic_load(&S->wakeups[ET]);
+    if (wl + we == 0)
+        return;
+    long ul = atomic_load(&S->unread[LT]), ue = atomic_load(&S->unread[ET]);
+    long sl = atomic_load(&S->silent_unread[ET]);
+    int zh = ctx->lang == LANG_ZH;
+    char silent[96] = "";
+    if (sl)
+        snprintf(silent, sizeof(silent),
+                 zh ? "ET 曾在还有 %ld 字节未读时保持沉默。"
+                    : " ET stayed silent with %ld B unread.",
+                 sl);
+    snprintf(ctx->pin, sizeof(ctx->pin),
+             zh ? "唤醒次数:LT %d,ET %d。现在未读:lt-conn %ld 字节,et-conn %ld 字节。%s"
+                : "Wakeups: LT %d, ET %d. Unread now: lt-conn %ld B, et-conn %ld B.%s",
+             wl, we, ul, ue, silent);
+}
+
 static int finished(struct scn_ctx *ctx, const struct model *m)
 {
     (void)m;
-    int wl = atomic_load(&S->wakeups[LT]), we = atomic_load(&S->wakeups[ET]);
-    if (wl + we == 0)
-        return 0;
-    long ul = atomic_load(&S->unread[LT]), ue = atomic_load(&S->unread[ET]);
-    long sl = atomic_load(&S->silent_unread[ET]);
-    if (ctx->lang == LANG_ZH)
-        snprintf(ctx->pin, sizeof(ctx->pin),
-                 "唤醒次数:LT %d,ET %d。未读:lt-conn %ld 字节,et-conn %ld 字节。%s", wl, we, ul, ue,
-                 sl ? "ET 曾在有未读数据时保持沉默。" : "");
-    else
-        snprintf(ctx->pin, sizeof(ctx->pin),
-                 "Wakeups: LT %d, ET %d. Unread: lt-conn %ld B, et-conn %ld B.%s", wl, we, ul, ue,
-                 sl ? " ET stayed silent with bytes unread." : "");
+    pin_update(ctx);
     return 0;
 }
 
