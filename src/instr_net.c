@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/sockios.h>
@@ -30,6 +31,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,6 +74,27 @@ int net_wait_flag(_Atomic int *flag)
         sclock_observer_sleep(slice);
     sclock_wait_end(&w);
     return atomic_load(flag);
+}
+
+int net_wait_until(_Atomic int *word, int (*cond)(void *arg), void *arg, long bound_ms)
+{
+    struct sclock_wait w;
+    sclock_wait_begin(&w, bound_ms, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
+    long slice;
+    for (;;) {
+        int seen = atomic_load(word); /* before looking: a change after it ends the wait */
+        if (cond(arg) || net_stopping() || (slice = sclock_wait_slice(&w, 200)) <= 0)
+            break;
+        struct timespec ts = {.tv_sec = slice / 1000, .tv_nsec = (slice % 1000) * 1000000L};
+        syscall(SYS_futex, (int *)word, FUTEX_WAIT, seen, &ts, NULL, 0); /* a slice, then look */
+    }
+    sclock_wait_end(&w);
+    return cond(arg);
+}
+
+void net_wake(_Atomic int *word)
+{
+    syscall(SYS_futex, (int *)word, FUTEX_WAKE, 1 << 30, NULL, NULL, 0);
 }
 
 /* poll one fd for events until the deadline w (in slices). >0 ready, 0 timeout,

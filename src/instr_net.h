@@ -195,6 +195,15 @@ int net_sleep_ms(long ms);
 /* Wait (bounded by NET_WAIT_MS) until *flag is non-zero. Returns it, or 0 on timeout. */
 int net_wait_flag(_Atomic int *flag);
 
+/* Wait, asleep in the kernel (a futex on *word, which may be in shared memory), until
+ * cond(arg) holds: a condition other tasks make true, each changing *word and calling
+ * net_wake(word) when they do. Never a step, and bounded by bound_ms only in a free run (a
+ * safety bound: while stepping it never expires). Returns cond(arg) at the end. */
+int net_wait_until(_Atomic int *word, int (*cond)(void *arg), void *arg, long bound_ms);
+
+/* Wake every task waiting on word in net_wait_until (after changing *word). */
+void net_wake(_Atomic int *word);
+
 /* An echo client: connect to port, send msgs lines "tag-i\n" (gap_ms apart), read each
  * echo back and compare, close. Returns the number of lines echoed correctly, or -errno
  * when the connection failed. */

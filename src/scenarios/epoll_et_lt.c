@@ -36,7 +36,7 @@ enum { EL_TALLY_SILENT = 0, EL_TALLY_LT = 1, EL_TALLY_ET = 2 };
 
 struct el_shared {
     long read_size, chunk, pause_ms, timeout_ms;
-    _Atomic int port, accepted, client_done;
+    _Atomic int port, client_done;
     _Atomic int wakeups[2], eof[2], silences;
     _Atomic long bytes[2], unread[2];
     _Atomic long silent_unread[2]; /* most bytes left unread while epoll_wait said nothing */
@@ -184,7 +184,6 @@ static int server(void *arg)
         if (net_accept(&ls, &c[k], names[k]) < 0 ||
             net_epoll_ctl(epfd, EPOLL_CTL_ADD, c[k].fd, EPOLLIN | (k == ET ? EPOLLET : 0)) < 0)
             return 1;
-        atomic_fetch_add(&S->accepted, 1);
     }
     net_close(&ls);
     event_loop(c, epfd, &m);
@@ -211,20 +210,6 @@ static void send_partials(struct net_sock *s, const char *data)
     }
 }
 
-/* Wait until the server has accepted n connections (so lt is accepted first, et second):
- * a condition, polled on the wall clock, bounded only in a free run. */
-static int wait_accepted(int n)
-{
-    struct sclock_wait w;
-    sclock_wait_begin(&w, NET_WAIT_MS, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
-    long slice;
-    while (atomic_load(&S->accepted) < n && (slice = sclock_wait_slice(&w, 2)) > 0)
-        if (sclock_poll(slice) < 0)
-            break;
-    sclock_wait_end(&w);
-    return atomic_load(&S->accepted) >= n;
-}
-
 static int client(void *arg)
 {
     (void)arg;
@@ -234,9 +219,9 @@ static int client(void *arg)
     memset(data, 'x', sizeof(data));
     if (!net_wait_flag(&S->port))
         return 1;
-    for (int k = 0; k < 2; k++) /* accepted in this order: lt first, et second */
+    for (int k = 0; k < 2; k++) /* the accept queue is FIFO: lt is accepted first, et second */
         if (net_socket(&s[k], names[k], SOCK_STREAM) < 0 ||
-            net_connect(&s[k], (uint16_t)S->port) < 0 || !wait_accepted(k + 1))
+            net_connect(&s[k], (uint16_t)S->port) < 0)
             return 1;
     for (int round = 0; round < 2; round++) {
         send_both(s, data, (size_t)S->chunk);

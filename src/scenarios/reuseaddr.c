@@ -29,9 +29,13 @@
  * aux = the port. The narration of the bind that follows says that state. */
 enum { RA_OBSERVED = 0 };
 
+/* The reason of the server's block on its old connection while it waits for TIME_WAIT. */
+enum { RA_WHY_TIME_WAIT = 100 };
+
 struct ra_shared {
     _Atomic long original_reuse; /* the 't' key flips it until the server has used it */
     _Atomic int port, time_wait_seen, done, decided;
+    _Atomic int client_closed;     /* set (and woken) once the client has closed its end */
     int used_reuse;                /* what the first listener really did */
     int err_without, err_with;     /* 0 = bound, else errno */
     int state_without, state_with; /* the old connection's state at each attempt */
@@ -69,24 +73,28 @@ static int observe(struct net_sock *old)
     return state;
 }
 
-static int is_time_wait(struct net_sock *old)
+static int client_closed(void *arg)
 {
-    return net_observe(old, NULL) == NET_TIME_WAIT;
+    (void)arg;
+    return atomic_load(&S->client_closed);
 }
 
-/* After the server's close: wait until the kernel shows its end in TIME_WAIT (the client
- * answers FIN with FIN; stepped, the client's recv and close come first). A condition polled
- * on the wall clock, never a step; bounded in a free run only. */
+/* After the server's close: wait until the client has closed too (stepped, the client's recv
+ * and close come first), then until the kernel shows the server's end in TIME_WAIT (the
+ * client's FIN is processed in the kernel's own time, a few ms at most). Shown blocked on the
+ * old connection meanwhile; never a step; the first wait is bounded in a free run only. */
 static int wait_time_wait(struct net_sock *old)
 {
-    struct sclock_wait w;
-    sclock_wait_begin(&w, NET_WAIT_MS, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
-    long slice;
-    while (!is_time_wait(old) && (slice = sclock_wait_slice(&w, 5)) > 0)
-        if (sclock_poll(slice) < 0)
-            break;
-    sclock_wait_end(&w);
-    return is_time_wait(old);
+    if (old->o)
+        instr_block(old->o, RA_WHY_TIME_WAIT);
+    int seen = 0;
+    if (net_wait_until(&S->client_closed, client_closed, NULL, NET_WAIT_MS))
+        for (int i = 0; i < 1000 && !(seen = net_observe(old, NULL) == NET_TIME_WAIT); i++)
+            if (sclock_poll(1) < 0)
+                break;
+    if (old->o)
+        instr_unblock(old->o);
+    return seen;
 }
 
 static int server(void *arg)
@@ -129,6 +137,8 @@ static int client(void *arg)
     while (net_recv(&s, buf, sizeof(buf)) > 0) /* until the server's FIN */
         ;
     net_close(&s);
+    atomic_store(&S->client_closed, 1);
+    net_wake(&S->client_closed);
     return 0;
 }
 
@@ -283,6 +293,13 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     }
     if (e->kind == EV_SOCK_BIND && narrate_bind(m, e, zh, buf, n))
         return 1;
+    if (e->kind == EV_BLOCK && e->aux == RA_WHY_TIME_WAIT) {
+        snprintf(buf, n,
+                 zh ? "服务端等待客户端的 FIN:收到后它这一端进入 TIME_WAIT(它先关闭)。"
+                    : "The server waits for the client's FIN: then its end of the connection "
+                      "enters TIME_WAIT (it closed first).");
+        return 1;
+    }
     return net_narrate(m, e, lang, buf, n);
 }
 

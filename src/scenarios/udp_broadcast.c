@@ -31,6 +31,7 @@ struct ub_shared {
     long receivers, messages;
     _Atomic int port, bound, denied_errno, fallback, sent_datagrams;
     _Atomic int total, sender_done; /* messages to broadcast (the 'm' key adds one) */
+    _Atomic int progress;           /* changed (and woken) when a receiver binds or receives */
     _Atomic int got[UB_MAX];
     _Atomic uint32_t rport[UB_MAX]; /* each receiver's own unicast port (fallback) */
 };
@@ -68,7 +69,7 @@ static struct net_sock *wait_datagram(struct net_sock *b, struct net_sock *u, in
             ready = p[0].revents ? b : u;
             break;
         }
-        if (net_stopping() || all_received(idx) || (slice = sclock_wait_slice(&w, 50)) <= 0)
+        if (net_stopping() || all_received(idx) || (slice = sclock_wait_slice(&w, 200)) <= 0)
             break;
         if (!marked && b->o)
             instr_block(b->o, NET_WHY_RECV);
@@ -100,45 +101,35 @@ static int receiver(void *arg)
         return 1;
     atomic_store(&S->rport[idx], u.lport);
     atomic_fetch_add(&S->bound, 1);
+    atomic_fetch_add(&S->progress, 1);
+    net_wake(&S->progress);
     while (!all_received(idx)) {
         struct net_sock *from = wait_datagram(&s, &u, idx);
         if (!from || net_recvfrom(from, buf, sizeof(buf), NULL) < 0)
             break;
         atomic_fetch_add(&S->got[idx], 1);
+        atomic_fetch_add(&S->progress, 1);
+        net_wake(&S->progress);
     }
     net_close(&s);
     net_close(&u);
     return atomic_load(&S->got[idx]) == atomic_load(&S->total) ? 0 : 1;
 }
 
-static int bound_all(int k)
+static int bound_all(void *arg)
 {
-    (void)k;
+    (void)arg;
     return atomic_load(&S->bound) >= S->receivers;
 }
 
-/* Every receiver has received message k. */
-static int delivered(int k)
+/* Every receiver has received message *(int *)arg. */
+static int delivered(void *arg)
 {
+    int k = *(int *)arg;
     for (int i = 0; i < S->receivers; i++)
         if (atomic_load(&S->got[i]) <= k)
             return 0;
     return 1;
-}
-
-/* Wait until cond(k) holds: a condition other tasks make true, polled on the wall clock (no
- * steps). bound_ms bounds it in a free run only: while stepping, the receivers' steps come
- * first and nothing expires while the teacher talks. 1 when it holds. */
-static int wait_until(int (*cond)(int k), int k, long bound_ms)
-{
-    struct sclock_wait w;
-    sclock_wait_begin(&w, bound_ms, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
-    long slice;
-    while (!cond(k) && (slice = sclock_wait_slice(&w, 2)) > 0)
-        if (sclock_poll(slice) < 0)
-            break;
-    sclock_wait_end(&w);
-    return cond(k);
 }
 
 /* Message k as one broadcast; when lo does not deliver it (in a free run, within
@@ -150,7 +141,7 @@ static void send_message(struct net_sock *s, int k, uint16_t port)
     if (!atomic_load(&S->fallback)) {
         if (net_sendto(s, msg, (size_t)len, UB_BCAST, port) == len)
             atomic_fetch_add(&S->sent_datagrams, 1);
-        if (wait_until(delivered, k, UB_DELIVERY_MS) || net_stopping())
+        if (net_wait_until(&S->progress, delivered, &k, UB_DELIVERY_MS) || net_stopping())
             return;
         atomic_store(&S->fallback, 1);
         instr_note("no broadcast on lo: unicast");
@@ -159,14 +150,14 @@ static void send_message(struct net_sock *s, int k, uint16_t port)
         if (atomic_load(&S->got[i]) <= k && net_sendto(s, msg, (size_t)len, INADDR_LOOPBACK,
                                                        (uint16_t)atomic_load(&S->rport[i])) == len)
             atomic_fetch_add(&S->sent_datagrams, 1);
-    wait_until(delivered, k, NET_WAIT_MS);
+    net_wait_until(&S->progress, delivered, &k, NET_WAIT_MS);
 }
 
 static int sender(void *arg)
 {
     (void)arg;
     struct net_sock s;
-    if (!net_wait_flag(&S->port) || !wait_until(bound_all, 0, NET_WAIT_MS) ||
+    if (!net_wait_flag(&S->port) || !net_wait_until(&S->progress, bound_all, NULL, NET_WAIT_MS) ||
         net_socket(&s, "sender", SOCK_DGRAM) < 0 || net_bind(&s, 0) < 0)
         return 1;
     uint16_t port = (uint16_t)atomic_load(&S->port);
