@@ -6,8 +6,8 @@
  * only read_size bytes per wakeup. Level-triggered keeps reporting "lt" until it is drained;
  * edge-triggered reports "et" once per arrival, so epoll_wait goes silent while bytes are
  * still unread there, until the client's next chunk makes a new edge. Snapshot keys: lt and
- * et each {wakeups, bytes_read, unread (FIONREAD after the last epoll_wait; 0 once drained),
- * unread_while_silent (most bytes unread when a wait timed out)}, silent_timeouts,
+ * et each {wakeups, bytes_read, unread (FIONREAD after the last epoll_wait or read; 0 once
+ * drained), unread_while_silent (most bytes unread when a wait timed out)}, silent_timeouts,
  * timeout_ms (epoll_wait's, half the client's pause), partial_bytes.
  */
 #define _GNU_SOURCE
@@ -100,6 +100,7 @@ static void serve(struct net_sock *c, int k, int epfd)
     ssize_t r = net_recv_nowait(&c[k], buf, (size_t)S->read_size); /* on purpose: partial */
     if (r > 0)
         atomic_fetch_add(&S->bytes[k], r);
+    atomic_store(&S->unread[k], unread(&c[k])); /* what the pinned sentence shows now */
     if (r == 0) {
         atomic_store(&S->eof[k], 1);
         net_epoll_ctl(epfd, EPOLL_CTL_DEL, c[k].fd, 0);
@@ -119,6 +120,7 @@ static void drain(struct net_sock *c)
                 break;
             }
             atomic_fetch_add(&S->bytes[k], r);
+            atomic_store(&S->unread[k], unread(&c[k]));
         }
     for (int k = 0; k < 2; k++)
         atomic_store(&S->unread[k], 0); /* read to the end: nothing is left */
