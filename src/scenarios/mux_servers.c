@@ -317,8 +317,8 @@ static void pin_update(struct scn_ctx *ctx);
 
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
-    pin_update(ctx); /* the final numbers, also when the run ended between two polls */
     (void)m;
+    pin_update(ctx); /* the final numbers, also when the run ended between two polls */
     int want = atomic_load(&S->cl.target);
     if (atomic_load(&S->closed) != want || atomic_load(&S->accepted) != want) {
         snprintf(why, n, "served %d of %d clients", atomic_load(&S->closed), want);
@@ -384,7 +384,7 @@ static int narrate_cost(const struct ev *e, int zh, char *buf, size_t n)
                : "This select cost: the kernel scanned descriptors 0..%d (nfds=%d) to "
                  "find %d ready among the %d watched, and the set is rebuilt and "
                  "copied in and out on every call. For the same sets poll checks %d "
-                 "entries, epoll_wait returns %d events.",
+                 "entries and epoll_wait returns only the ready ones (%d).",
             nfds - 1, nfds, zh ? interest : ready, zh ? ready : interest, interest, ready);
     case MX_POLL:
         return snprintf(
@@ -394,8 +394,8 @@ static int narrate_cost(const struct ev *e, int zh, char *buf, size_t n)
                  "只返回 %d 个事件。"
                : "This poll cost: the kernel checked all %d pollfd entries passed to "
                  "find %d ready, and the array is copied in and out on every call. "
-                 "For the same sets select scans %d descriptors, epoll_wait returns "
-                 "%d events.",
+                 "For the same sets select scans %d descriptors and epoll_wait returns "
+                 "only the ready ones (%d).",
             interest, ready, nfds, ready);
     default:
         return snprintf(
@@ -403,7 +403,7 @@ static int narrate_cost(const struct ev *e, int zh, char *buf, size_t n)
             zh ? "这次 epoll_wait 的代价:只返回了 %d 个就绪事件;%d 个关注的 fd 早已由 "
                  "epoll_ctl 登记在内核中,不用拷贝也不用扫描。同样的集合,select 要扫描 %d "
                  "个描述符,poll 要检查 %d 项。"
-               : "This epoll_wait cost: it returned just the %d ready events; the %d "
+               : "This epoll_wait cost: it returned only the ready fds (%d); the %d "
                  "watched fds were registered in the kernel by epoll_ctl, so nothing "
                  "is copied in or scanned. For the same sets select scans %d "
                  "descriptors, poll checks %d entries.",
