@@ -44,7 +44,13 @@
 #define LOOPBACK_NET 0x7f000000u
 #define LOOPBACK_BCAST 0x7fffffffu
 
-enum { WHY_ACCEPT = 1, WHY_CONNECT, WHY_RECV, WHY_SEND, WHY_MUX };
+enum {
+    WHY_ACCEPT = NET_WHY_ACCEPT,
+    WHY_CONNECT = NET_WHY_CONNECT,
+    WHY_RECV = NET_WHY_RECV,
+    WHY_SEND = NET_WHY_SEND,
+    WHY_MUX = NET_WHY_MUX,
+};
 
 const char *net_state_name(int state)
 {
@@ -76,6 +82,27 @@ int net_wait_flag(_Atomic int *flag)
     int v = sclock_flag_wait(flag, &w);
     sclock_wait_end(&w);
     return v;
+}
+
+int net_wait_until(_Atomic int *word, int (*cond)(void *arg), void *arg, long bound_ms)
+{
+    struct sclock_wait w;
+    sclock_wait_begin(&w, bound_ms, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
+    long slice;
+    for (;;) {
+        int seen = atomic_load(word); /* before looking: a change after it ends the wait */
+        if (cond(arg) || net_stopping() || (slice = sclock_wait_slice(&w, 200)) <= 0)
+            break;
+        struct timespec ts = {.tv_sec = slice / 1000, .tv_nsec = (slice % 1000) * 1000000L};
+        syscall(SYS_futex, (int *)word, FUTEX_WAIT, seen, &ts, NULL, 0); /* a slice, then look */
+    }
+    sclock_wait_end(&w);
+    return cond(arg);
+}
+
+void net_wake(_Atomic int *word)
+{
+    syscall(SYS_futex, (int *)word, FUTEX_WAKE, 1 << 30, NULL, NULL, 0);
 }
 
 /* poll one fd for events until the deadline w (in slices). >0 ready, 0 timeout,
@@ -760,7 +787,7 @@ int net_echo_client(uint16_t port, const char *tag, int msgs, long gap_ms)
         if (net_send(&s, line, (size_t)len) < 0 || read_exact(&s, back, (size_t)len) < 0)
             break;
         ok += memcmp(line, back, (size_t)len) == 0;
-        if (i + 1 < msgs && net_sleep_ms(gap_ms) < 0)
+        if (i + 1 < msgs && sclock_sleep(gap_ms, 0, "the pause between lines") < 0)
             break;
     }
     if (s.fd >= 0)
@@ -850,7 +877,7 @@ int net_echo_client_run(_Atomic int *port, int idx, long delay_ms, long msgs, lo
 {
     char tag[24];
     snprintf(tag, sizeof(tag), "client-%d", idx + 1);
-    if (!net_wait_flag(port) || net_sleep_ms(delay_ms) < 0)
+    if (!net_wait_flag(port) || sclock_sleep(delay_ms, 0, "the client's start delay") < 0)
         return 1;
     int ok = net_echo_client((uint16_t)atomic_load(port), tag, (int)msgs, gap_ms);
     if (ok > 0)

@@ -44,6 +44,16 @@ enum {
     NET_NEW_SYN_RECV,
 };
 
+/* Why a task is blocked on a socket (the reason of its block event, narrated by
+ * net_narrate): for scenarios that wait on sockets themselves (poll on several). */
+enum {
+    NET_WHY_ACCEPT = 1, /* no connection is queued */
+    NET_WHY_CONNECT,    /* the handshake is under way */
+    NET_WHY_RECV,       /* nothing has arrived */
+    NET_WHY_SEND,       /* the send buffer is full */
+    NET_WHY_MUX,        /* select/poll/epoll_wait: nothing is ready */
+};
+
 /* A socket and its instrumented object. For TCP the object's value is the TCP state the
  * conductor (or net_observe) last saw; the object follows the socket by its ports. */
 struct net_sock {
@@ -190,6 +200,15 @@ int net_wait_flag(_Atomic int *flag);
 
 /* Store value in *flag and wake the tasks waiting for it in net_wait_flag at once. */
 void net_flag_set(_Atomic int *flag, int value);
+
+/* Wait, asleep in the kernel (a futex on *word, which may be in shared memory), until
+ * cond(arg) holds: a condition other tasks make true, each changing *word and calling
+ * net_wake(word) when they do. Never a step, and bounded by bound_ms only in a free run (a
+ * safety bound: while stepping it never expires). Returns cond(arg) at the end. */
+int net_wait_until(_Atomic int *word, int (*cond)(void *arg), void *arg, long bound_ms);
+
+/* Wake every task waiting on word in net_wait_until (after changing *word). */
+void net_wake(_Atomic int *word);
 
 /* An echo client: connect to port, send msgs lines "tag-i\n" (gap_ms apart), read each
  * echo back and compare, close. Returns the number of lines echoed correctly, or -errno

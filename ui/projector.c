@@ -138,7 +138,8 @@ void projector_draw(struct ui *u)
     const struct model *m = &u->r->model;
     int cards = draw_cards(u, (struct rect){body.y + 1, body.x + 2, 2 * CARD_H, body.w - 2});
     cards += panel_meters_draw(u, body.y + 1 + cards, body.x + 3, body.w - 4, 6); /* the result */
-    int narr_h = u->r->ctx.pin[0] ? 6 : 3; /* the lesson's pinned sentence, then the latest */
+    int pin_h = u->r->ctx.pin[0] ? 2 : 0; /* the lesson's key sentence, as in the dashboard */
+    int narr_h = 3 + pin_h;
     struct rect tasks = {body.y + 1 + cards, body.x, body.h - cards - narr_h - 2, body.w};
     int spacing = (int)u->nrows * 2 <= tasks.h ? 2 : 1;
     int y = tasks.y, shown = 0;
@@ -155,11 +156,10 @@ void projector_draw(struct ui *u)
 
     char text[512] = "";
     for (size_t i = m->hist_len; i-- > 0;)
-        if (narrate_event(&u->r->ctx, m, model_hist(m, i), u->lang, text, sizeof(text)))
-            break;
+        if (narrate_event(&u->r->ctx, m, model_hist(m, i), u->lang, text, sizeof(text)) && text[0])
+            break; /* "" : an event the scenario leaves unsaid */
     struct rect nr = {body.y + body.h - narr_h, body.x + 1, narr_h, body.w - 2};
-    int top = u->r->ctx.pin[0] ? screen_wrap(nr, 0, THEME[R_WARN] | A_BOLD, u->r->ctx.pin) : 0;
-    if (top < nr.h)
-        screen_wrap((struct rect){nr.y + top, nr.x, nr.h - top, nr.w}, 0, THEME[R_NORMAL] | A_BOLD,
-                    text);
+    int top = pin_h ? screen_wrap(nr, 0, THEME[R_WARN] | A_BOLD, u->r->ctx.pin) : 0;
+    struct rect below = {nr.y + top, nr.x, nr.h - top, nr.w};
+    screen_wrap(below, 0, THEME[R_NORMAL] | A_BOLD, text);
 }
