@@ -11,6 +11,7 @@
 #include "instr.h"
 #include "sclock.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -244,6 +245,34 @@ struct ring *instr_ring(struct instr_shared *sh, uint32_t slot)
     return (struct ring *)((char *)sh + sh->rings_off + (size_t)slot * sh->ring_stride);
 }
 
+int instr_mark_private_fds(struct instr_shared *sh, int keep)
+{
+    if (!keep)
+        memset(sh->private_fds, 0, sizeof(sh->private_fds));
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return 0;
+    int n = 0, dfd = dirfd(d);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        int fd = atoi(de->d_name);
+        if (fd < 3 || fd >= 1024 || fd == dfd || fd == g_fd || de->d_name[0] == '.')
+            continue;
+        sh->private_fds[fd / 64] |= 1ull << (fd % 64);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* In a worker the conductor started: close the conductor's own descriptors. */
+static void close_private_fds(void)
+{
+    for (int w = 0; w < 16; w++)
+        for (uint64_t bits = g_sh->private_fds[w]; bits; bits &= bits - 1)
+            close(w * 64 + __builtin_ctzll(bits));
+}
+
 void *instr_shared_alloc(size_t n)
 {
     if (!g_sh)
@@ -446,6 +475,8 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
     wait_followed(slot);
     if (g_sh && g_sh->guard_fd >= 0 && getppid() == g_sh->conductor_pid)
         close(g_sh->guard_fd); /* only the conductor may hold the guard's pipe open */
+    if (g_sh && parent == g_sh->conductor_pid)
+        close_private_fds(); /* a select() student sees only the lesson's descriptors */
     if (g_sh) {
         join_worker_group();
         setpriority(PRIO_PROCESS, 0, g_sh->worker_nice); /* not the conductor's boost */

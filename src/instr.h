@@ -100,6 +100,8 @@ struct instr_shared {
     int32_t worker_nice;          /* nice value workers run at (the conductor's may be lower) */
     int32_t guard_fd;             /* the conductor's end of the guard pipe: workers close it */
     _Atomic uint32_t guard_off;   /* set by a clean stop: the guard has nothing left to kill */
+    uint64_t private_fds[16]; /* the conductor's own descriptors (< 1024: epoll, signalfd, the
+                                 probes, the trace): closed in the workers it starts */
     uint64_t t0;
     /* The scenario clock (sclock.h), written by the conductor under the seqlock vc_seq:
      * scenario time was vc_base ns at CLOCK_MONOTONIC vc_wall, running with the wall clock
@@ -136,6 +138,10 @@ struct ring *instr_ring(struct instr_shared *sh, uint32_t slot);
  * CLOCK_MONOTONIC ns (no-op for records stamped in ns). */
 void instr_clock_refine(struct instr_shared *sh);
 void instr_clock_convert(const struct instr_shared *sh, struct ev *e);
+
+/* Conductor: mark every descriptor open now (but 0-2 and the region's memfd) as its own, so
+ * the workers it starts close them (keep 0: add to the marks). Returns how many. */
+int instr_mark_private_fds(struct instr_shared *sh, int keep);
 
 /* Bump-allocate zeroed, 64-byte aligned shared memory from the arena (before forking). */
 void *instr_shared_alloc(size_t n);

@@ -454,22 +454,9 @@ int net_observe(struct net_sock *s, uint32_t *rq)
     int rc = sockdiag_lookup(s->lport, s->rport, &state, rq, NULL);
     if (rc < 0)
         return rc;
+    /* only a look: the conductor records what the kernel's table says of every socket (one
+     * fact, one event), TIME_WAIT included */
     struct instr_obj *o = s->o;
-    /* The BPF tracepoint reports every other change (FIN_WAIT2 -> CLOSE, never TIME_WAIT:
-     * that is a separate timewait socket), so only TIME_WAIT is added here. */
-    if (state == NET_TIME_WAIT && state != o->value) {
-        struct ev e = {.kind = EV_TCP_STATE,
-                       .src = EV_SRC_PROCFS,
-                       .task = (uint32_t)instr_self(),
-                       .pid = getpid(),
-                       .tid = gettid(),
-                       .obj = o->id,
-                       .seq = atomic_fetch_add(&o->seq, 1),
-                       .val = state,
-                       .item = o->value};
-        instr_emit_ev(&e);
-        o->u.sock.state = state; /* so a conductor-side sampler does not report it again */
-    }
     o->value = state;
     return state;
 }

@@ -116,11 +116,10 @@ void net_close(struct net_sock *s);
 
 /* ---- the kernel's view (sock_diag; no privileges needed) ---- */
 
-/* Ask the kernel for s's TCP state (by its ports, also after close: TIME_WAIT). When it
- * became TIME_WAIT, which no other source reports, emit tcp_state on the object (src
- * procfs: a sampled kernel fact; the conductor follows the other states). Returns the
- * state, or -ENOENT when the kernel has forgotten the socket. *rq (may be NULL): the
- * accept-queue length of a listener, else unread bytes. */
+/* Ask the kernel for s's TCP state (by its ports, also after close: TIME_WAIT). Only a look:
+ * the conductor records the kernel's view of every socket. Returns the state, or -ENOENT when
+ * the kernel has forgotten the socket. *rq (may be NULL): the accept-queue length of a
+ * listener, else unread bytes. */
 int net_observe(struct net_sock *s, uint32_t *rq);
 
 /* ---- multiplexing: the interest set and the ready set as objects ---- */

@@ -150,6 +150,10 @@ static const struct narr NARR[] = {
      "process.",
      "内核把 %S 递送给了 %T：它没有处理函数，默认动作是结束进程。"},
     {EV_TCP_STATE, 0, "%O: TCP state %Q → %N.", "%O：TCP 状态 %Q → %N。"},
+    {EV_TCP_STATE, 2,
+     "%O: the kernel's socket table now shows %N (it showed %Q when last looked at; a state in "
+     "between lasts too little for a look to catch).",
+     "%O：内核的套接字表现在显示 %N（上次查看时是 %Q；中间的状态太短，查看时未能看到）。"},
     {EV_FORK_RET, 0,
      "fork() returned 0 in %T: 0 means \"I am the child\". Both copies continue from the same "
      "line.",
@@ -353,8 +357,8 @@ static int variant_of(const struct model *m, const struct ev *e)
         return e->extra == 1;
     case EV_SIG_GENERATE: /* 0 a task sent it, 1 the kernel raised it, 2 a child's SIGCHLD */
         return e->val == SIGCHLD && e->aux ? 2 : e->aux == 0;
-    case EV_TCP_STATE: /* 1: no socket object has it yet (a half-open request) */
-        return e->obj == EV_NO_OBJ;
+    case EV_TCP_STATE: /* 1: no socket object has it yet (a half-open request); 2: sampled */
+        return e->obj == EV_NO_OBJ ? 1 : e->src == EV_SRC_PROCFS ? 2 : 0;
     default:
         return sock_variant(e);
     }

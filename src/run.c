@@ -218,6 +218,7 @@ int run_start(struct run *r, struct loop *lp, char *err, size_t n)
 
     g_track_run = r;
     instr_spawn_hook = track_new_worker;
+    instr_mark_private_fds(r->sh, 0); /* the workers leave the conductor's own to it */
     int rc = r->sc->setup(&r->ctx, err, n);
     r->started = 1;
     run_worker_pgid = atomic_load(&r->sh->worker_pgid);
