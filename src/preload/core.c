@@ -1,0 +1,425 @@
+/*
+ * core.c - the heart of libipcscope_preload.so: the attached region, events, the step gate,
+ * task slots and the address -> object map.
+ *
+ * The library records into the run's shared region with the same semantics as src/instr.c:
+ * each task (process or thread) gets its own slot and ring, every action passes the step
+ * gate, and objects are registered the first time their address is seen. Without
+ * IPCSCOPE_SHM_FD in the environment every wrapper is a plain pass-through.
+ */
+#include "preload.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define SHM_FD_FLOOR 900 /* the memfd is moved up here, out of the program's way */
+#define COND_VERSION "GLIBC_2.3.2"
+
+#define REAL_DEF(ret, name, args) ret(*real_##name) args;
+REAL_FNS(REAL_DEF)
+#undef REAL_DEF
+
+struct instr_shared *g_sh;
+struct instr_attach_map *g_map;
+char g_prog[16];
+int g_proc_slot = -1;
+int g_exit_done;
+TLS int tl_slot = -1;
+TLS int tl_busy;
+TLS int tl_ended;
+TLS int32_t tl_pid, tl_tid;
+
+void *preload_resolve(const char *name)
+{
+    void *p = NULL;
+    if (strncmp(name, "pthread_cond_", 13) == 0)
+        p = dlvsym(RTLD_NEXT, name, COND_VERSION);
+    return p ? p : dlsym(RTLD_NEXT, name);
+}
+
+static inline uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- events ---- */
+
+/* Append a prepared record to the calling thread's ring (t and src filled in). */
+static void push(struct ev *e)
+{
+    if (tl_slot < 0)
+        return;
+    busy_enter();
+    e->t = now_ns();
+    e->src = EV_SRC_INSTR;
+    ring_push(instr_attach_ring(g_sh, (uint32_t)tl_slot), e);
+    busy_leave();
+}
+
+void emit(uint16_t kind, uint32_t obj, int64_t val, int64_t item, int64_t aux)
+{
+    struct ev e = {.kind = kind,
+                   .task = (uint32_t)tl_slot,
+                   .pid = tl_pid,
+                   .tid = tl_tid,
+                   .obj = obj,
+                   .val = val,
+                   .item = item,
+                   .aux = aux};
+    push(&e);
+}
+
+void op(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux)
+{
+    struct ev e = {.kind = kind,
+                   .task = (uint32_t)tl_slot,
+                   .pid = tl_pid,
+                   .tid = tl_tid,
+                   .obj = o->id,
+                   .val = val,
+                   .item = item,
+                   .aux = aux};
+    busy_enter();
+    e.seq = atomic_fetch_add_explicit(&o->seq, 1, memory_order_relaxed);
+    push(&e);
+    busy_leave();
+}
+
+void emit_for(uint32_t slot, uint16_t kind, int64_t val, int64_t aux)
+{
+    struct instr_task *t = &g_sh->tasks[slot];
+    struct ev e = {.kind = kind,
+                   .task = slot,
+                   .pid = t->pid,
+                   .tid = t->tid,
+                   .obj = EV_NO_OBJ,
+                   .val = val,
+                   .aux = aux};
+    push(&e);
+}
+
+void mark_blocked(struct instr_obj *o)
+{
+    atomic_store(&g_sh->tasks[tl_slot].blocked_obj, o ? o->id + 1 : 0);
+}
+
+void block_on(struct instr_obj *o, int64_t val, int64_t reason)
+{
+    op(o, EV_BLOCK, val, 0, reason);
+    mark_blocked(o);
+}
+
+void unblock(struct instr_obj *o, int64_t val, int64_t err)
+{
+    mark_blocked(NULL);
+    op(o, EV_UNBLOCK, val, 0, err);
+}
+
+void gate(uint16_t kind, uint32_t obj)
+{
+    if (__builtin_expect(!atomic_load_explicit(&g_sh->gate_hold, memory_order_relaxed), 1))
+        return;
+    struct instr_task *t = &g_sh->tasks[tl_slot];
+    atomic_store(&t->gate_kind, kind);
+    atomic_store(&t->gate_obj, obj);
+    atomic_store(&t->gate_ticket, atomic_load(&g_sh->gate_grants));
+    atomic_store(&t->gate, GS_WAITING);
+    while (atomic_load(&t->gate) != GS_GRANTED && atomic_load(&g_sh->gate_hold)) {
+        struct timespec ts = {.tv_sec = 1, .tv_nsec = 0}; /* a safety net only */
+        syscall(SYS_futex, (uint32_t *)&t->gate, FUTEX_WAIT, GS_WAITING, &ts, NULL, 0);
+    }
+    atomic_store(&t->gate, GS_FREE);
+}
+
+/* ---- tasks ---- */
+
+static void bind_slot(int slot)
+{
+    tl_slot = slot;
+    tl_pid = g_sh->tasks[slot].pid;
+    tl_tid = g_sh->tasks[slot].tid;
+    tl_ended = 0;
+}
+
+int reserve_slot(void)
+{
+    uint32_t slot = atomic_fetch_add(&g_sh->ntasks, 1);
+    if (slot >= g_sh->max_tasks) {
+        atomic_fetch_sub(&g_sh->ntasks, 1);
+        return -1;
+    }
+    return (int)slot;
+}
+
+int task_begin_in(int slot, const char *name, int kind, int32_t ppid)
+{
+    if (slot < 0)
+        return -1;
+    struct instr_task *t = &g_sh->tasks[slot];
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    t->pid = getpid();
+    t->tid = (int32_t)gettid();
+    t->ppid = ppid;
+    t->kind = (uint32_t)kind;
+    atomic_store(&t->used, 1);
+    bind_slot(slot);
+    emit(EV_TASK_START, EV_NO_OBJ, 0, kind, ppid);
+    return slot;
+}
+
+/* The slot the conductor (or our image before an exec) already gave this process, or -1. */
+static int find_own_slot(void)
+{
+    uint32_t n = atomic_load(&g_sh->ntasks);
+    pid_t me = getpid();
+    for (uint32_t s = n < g_sh->max_tasks ? n : g_sh->max_tasks; s-- > 1;) {
+        struct instr_task *t = &g_sh->tasks[s];
+        if (atomic_load(&t->used) && t->pid == me && t->tid == me && !atomic_load(&t->exited))
+            return (int)s;
+    }
+    return -1;
+}
+
+void map_lock(void)
+{
+    busy_enter();
+    while (atomic_exchange_explicit(&g_map->lock, 1, memory_order_acquire))
+        sched_yield();
+}
+
+void map_unlock(void)
+{
+    atomic_store_explicit(&g_map->lock, 0, memory_order_release);
+    busy_leave();
+}
+
+void next_task_name(char *buf, size_t n, int thread)
+{
+    map_lock();
+    unsigned k = thread ? ++g_map->threads : ++g_map->children;
+    map_unlock();
+    snprintf(buf, n, "%s-%s%u", g_prog, thread ? "t" : "child", k);
+}
+
+void thread_end(void *ret)
+{
+    if (!g_sh || tl_slot < 0 || tl_ended)
+        return;
+    tl_ended = 1;
+    emit(EV_TASK_EXIT, EV_NO_OBJ, ret == PTHREAD_CANCELED ? -1 : (int)(intptr_t)ret, 0, 0);
+    atomic_store(&g_sh->tasks[tl_slot].exited, 1);
+}
+
+void proc_exit(int status)
+{
+    if (!g_sh || tl_slot < 0 || g_proc_slot < 0 || g_exit_done || tl_busy)
+        return;
+    g_exit_done = 1;
+    emit_for((uint32_t)g_proc_slot, EV_TASK_EXIT, status & 0xff, 0);
+    atomic_store(&g_sh->tasks[g_proc_slot].exited, 1);
+    if (tl_slot != g_proc_slot)
+        thread_end(NULL);
+    tl_ended = 1;
+}
+
+void reaped(pid_t pid, int status)
+{
+    if (!(WIFEXITED(status) || WIFSIGNALED(status)))
+        return;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    uint32_t n = atomic_load(&g_sh->ntasks);
+    for (uint32_t s = 1; s < n && s < g_sh->max_tasks; s++)
+        if (atomic_load(&g_sh->tasks[s].used) && g_sh->tasks[s].pid == pid)
+            emit_for(s, EV_TASK_REAPED, code, getpid());
+}
+
+/* ---- objects: address -> object, shared by every process of the program ---- */
+
+static const char *kind_prefix(int kind)
+{
+    switch (kind) {
+    case OK_SEMAPHORE:
+        return "sem";
+    case OK_MUTEX:
+        return "mutex";
+    case OK_CONDVAR:
+        return "cond";
+    default:
+        return "pipe";
+    }
+}
+
+/* Register an object and announce it (obj_create). Under the map lock. */
+static struct instr_obj *obj_create(const char *name, int kind, int64_t init, int64_t cap)
+{
+    uint32_t id = atomic_fetch_add(&g_sh->nobjs, 1);
+    if (id >= INSTR_MAX_OBJS) {
+        atomic_fetch_sub(&g_sh->nobjs, 1);
+        return NULL;
+    }
+    struct instr_obj *o = &g_sh->objs[id];
+    snprintf(o->name, sizeof(o->name), "%s", name);
+    o->id = id;
+    o->kind = (uint32_t)kind;
+    o->value = init;
+    o->capacity = cap;
+    memset(&g_map->x[id], 0, sizeof(g_map->x[id]));
+    op(o, EV_OBJ_CREATE, init, cap, kind);
+    return o;
+}
+
+static struct instr_attach_ent *map_find(const void *addr, int kind)
+{
+    pid_t me = getpid();
+    for (uint32_t i = 0; i < g_map->nent; i++) {
+        struct instr_attach_ent *e = &g_map->ent[i];
+        if (e->id1 && e->addr == (uint64_t)(uintptr_t)addr && (e->pid == 0 || e->pid == me) &&
+            g_sh->objs[e->id1 - 1].kind == (uint32_t)kind)
+            return e;
+    }
+    return NULL;
+}
+
+static struct instr_attach_ent *map_slot(void)
+{
+    for (uint32_t i = 0; i < g_map->nent; i++)
+        if (!g_map->ent[i].id1)
+            return &g_map->ent[i];
+    return g_map->nent < INSTR_ATTACH_MAX ? &g_map->ent[g_map->nent++] : NULL;
+}
+
+/* The named (sem_open) object called name, or NULL. Under the map lock. */
+static struct instr_obj *named_obj(int kind, const char *name)
+{
+    uint32_t n = atomic_load(&g_sh->nobjs);
+    for (uint32_t i = 0; i < n && i < INSTR_MAX_OBJS; i++)
+        if (g_sh->objs[i].kind == (uint32_t)kind && g_map->x[i].by_name &&
+            strncmp(g_sh->objs[i].name, name, INSTR_NAME_MAX - 1) == 0)
+            return &g_sh->objs[i];
+    return NULL;
+}
+
+/* A new object for the primitive at addr, named as sp says. Under the map lock. */
+static struct instr_obj *obj_new_at(const void *addr, const struct obj_spec *sp)
+{
+    char name[INSTR_NAME_MAX];
+    if (sp->name)
+        snprintf(name, sizeof(name), "%s", sp->name);
+    else if (!elf_name(addr, sp->psize, name, sizeof(name)))
+        snprintf(name, sizeof(name), "%s@%u", kind_prefix(sp->kind), ++g_map->named[sp->kind]);
+    struct instr_obj *o = obj_create(name, sp->kind, sp->init, sp->cap);
+    if (o)
+        g_map->x[o->id].by_name = (uint32_t)sp->by_name;
+    return o;
+}
+
+struct instr_obj *obj_at(const void *addr, const struct obj_spec *sp)
+{
+    map_lock();
+    struct instr_attach_ent *e = map_find(addr, sp->kind);
+    if (e && sp->fresh) {
+        e->id1 = 0;
+        e = NULL;
+    }
+    struct instr_obj *o = e ? &g_sh->objs[e->id1 - 1] : NULL;
+    struct instr_attach_ent *slot = o ? NULL : map_slot();
+    if (slot && sp->by_name)
+        o = named_obj(sp->kind, sp->name);
+    if (slot && !o)
+        o = obj_new_at(addr, sp);
+    if (slot && o)
+        *slot = (struct instr_attach_ent){(uint64_t)(uintptr_t)addr, sp->shared ? 0 : getpid(),
+                                          o->id + 1};
+    map_unlock();
+    return o;
+}
+
+void obj_forget(const void *addr, int kind)
+{
+    map_lock();
+    struct instr_attach_ent *e = map_find(addr, kind);
+    if (e)
+        e->id1 = 0;
+    map_unlock();
+}
+
+void obj_lock(struct instr_obj *o)
+{
+    busy_enter();
+    while (atomic_exchange_explicit(&o->lock, 1, memory_order_acquire))
+        sched_yield();
+}
+
+void obj_unlock(struct instr_obj *o)
+{
+    atomic_store_explicit(&o->lock, 0, memory_order_release);
+    busy_leave();
+}
+
+/* ---- attaching ---- */
+
+/* Move the inherited memfd far above the program's own descriptors (so its first pipe
+ * still gets 3 and 4) and keep it inheritable for the program's own exec calls. */
+static void move_shm_fd(int fd)
+{
+    int high = fcntl(fd, F_DUPFD, SHM_FD_FLOOR);
+    if (high < 0)
+        return;
+    REAL(close)(fd);
+    char buf[16];
+    snprintf(buf, sizeof(buf), "%d", high);
+    setenv(INSTR_ATTACH_ENV_FD, buf, 1);
+}
+
+static int attach(void)
+{
+    const char *fd_s = getenv(INSTR_ATTACH_ENV_FD), *size_s = getenv(INSTR_ATTACH_ENV_SIZE),
+               *map_s = getenv(INSTR_ATTACH_ENV_MAP);
+    if (!fd_s || !size_s || !map_s)
+        return -1;
+    int fd = atoi(fd_s);
+    struct instr_shared *sh;
+    if (instr_region_attach(fd, strtoull(size_s, NULL, 10), &sh) < 0)
+        return -1;
+    struct instr_attach_map *map = instr_attach_map_at(sh, strtoull(map_s, NULL, 10));
+    if (!map) {
+        instr_region_detach(sh);
+        return -1;
+    }
+    move_shm_fd(fd);
+    g_map = map;
+    g_sh = sh;
+    return 0;
+}
+
+/* Resolve every real function now: no dlsym on a hot path or in a signal handler. */
+static void resolve_all(void)
+{
+#define REAL_RESOLVE(ret, name, args) (void)REAL(name);
+    REAL_FNS(REAL_RESOLVE)
+#undef REAL_RESOLVE
+}
+
+__attribute__((constructor)) static void preload_init(void)
+{
+    resolve_all();
+    if (attach() < 0)
+        return;
+    snprintf(g_prog, sizeof(g_prog), "%s", program_invocation_short_name);
+    elf_load();
+    int slot = find_own_slot();
+    if (slot >= 0)
+        bind_slot(slot); /* started by the conductor, or our own exec: keep the task */
+    else
+        slot = task_begin_in(reserve_slot(), g_prog, TK_PROCESS, getppid());
+    g_proc_slot = slot;
+}
