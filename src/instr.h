@@ -21,7 +21,7 @@
 #include <sys/types.h>
 
 #define INSTR_NAME_MAX 32
-#define INSTR_MAX_OBJS 256
+#define INSTR_MAX_OBJS 65536 /* untouched entries cost no memory (the region is sparse) */
 #define INSTR_MAGIC 0x69706373u /* "ipcs" */
 
 /* Slot states at the gate. */

@@ -19,32 +19,44 @@
 #define INSTR_ATTACH_ENV_SIZE "IPCSCOPE_SHM_SIZE"
 #define INSTR_ATTACH_ENV_MAP "IPCSCOPE_MAP_OFF"
 #define INSTR_ATTACH_MAGIC 0x65786563u /* "exec" */
-#define INSTR_ATTACH_MAX 1024          /* address -> object entries */
+#define INSTR_ATTACH_HASH (1u << 17)   /* address -> object entries, a power of two */
 
 /* One primitive seen by the program: its address in the process that uses it (pid 0 when
- * it is process-shared, so every process agrees on it) and the object it stands for. */
+ * it is process-shared, so every process agrees on it) and the object it stands for. The
+ * table is open-addressed and read without a lock: an entry, once taken, keeps its key
+ * (addr, pid) for the whole run; only id1 changes (0 once the primitive is destroyed). */
 struct instr_attach_ent {
-    uint64_t addr;
-    int32_t pid;
-    uint32_t id1; /* object id + 1; 0: a free entry */
+    _Atomic uint64_t addr; /* 0: a free entry */
+    _Atomic int32_t pid;
+    _Atomic uint32_t id1; /* object id + 1; 0: none now */
 };
 
 /* What the preload library keeps per object besides struct instr_obj. */
 struct instr_attach_objx {
-    int32_t holder;    /* mutex: tid of the holder, 0 when free */
-    int32_t depth;     /* mutex: lock depth of the holder (recursive mutexes) */
-    uint64_t ino, dev; /* pipe: the pipe's inode, to know its ends in any process */
-    uint32_t by_name;  /* a named semaphore: found by its name in every process */
+    int32_t holder;          /* mutex: tid of the holder, 0 when free */
+    int32_t depth;           /* mutex: lock depth of the holder (recursive mutexes) */
+    _Atomic uint64_t last_t; /* stamp of the object's last operation (see preload/core.c) */
+    uint64_t ino, dev;       /* pipe: the pipe's inode, to know its ends in any process */
+    uint32_t by_name;        /* a named semaphore: found by its name in every process */
+};
+
+/* Why something the program did could not be followed (each also counts in the ring's
+ * dropped count of the task that did it, so events.dropped includes it). */
+struct instr_attach_lost {
+    _Atomic uint64_t tasks;   /* processes and threads without a task slot */
+    _Atomic uint64_t objects; /* primitives without an object (table full) */
+    _Atomic uint64_t ops;     /* operations on those, and by tasks without a slot */
 };
 
 struct instr_attach_map {
     uint32_t magic;
-    _Atomic uint32_t lock; /* guards ent[], named[] and the counters */
-    uint32_t nent;
+    _Atomic uint32_t lock;      /* guards inserting entries, named[] and the counters */
+    _Atomic uint32_t nent;      /* entries taken */
     uint32_t named[OK__COUNT];  /* objects of each kind so far (for "sem@2") */
     uint32_t children, threads; /* for task names */
     _Atomic uint32_t npipes;
-    struct instr_attach_ent ent[INSTR_ATTACH_MAX];
+    struct instr_attach_lost lost;
+    struct instr_attach_ent ent[INSTR_ATTACH_HASH];
     struct instr_attach_objx x[INSTR_MAX_OBJS];
 };
 

@@ -4,8 +4,10 @@
  *
  * The library records into the run's shared region with the same semantics as src/instr.c:
  * each task (process or thread) gets its own slot and ring, every action passes the step
- * gate, and objects are registered the first time their address is seen. Without
- * IPCSCOPE_SHM_FD in the environment every wrapper is a plain pass-through.
+ * gate, and objects are registered the first time their address is seen. The hot path takes
+ * no lock and makes no system call: the object is found in a lock-free hash table, the pid
+ * is cached, and records are stamped as preload.h explains. Without IPCSCOPE_SHM_FD in the
+ * environment every wrapper is a plain pass-through.
  */
 #include "preload.h"
 
@@ -16,11 +18,13 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define SHM_FD_FLOOR 900 /* the memfd is moved up here, out of the program's way */
 #define COND_VERSION "GLIBC_2.3.2"
+#define HASH_FULL (INSTR_ATTACH_HASH / 4 * 3) /* entries taken before the table says full */
 
 #define REAL_DEF(ret, name, args) ret(*real_##name) args;
 REAL_FNS(REAL_DEF)
@@ -31,10 +35,20 @@ struct instr_attach_map *g_map;
 char g_prog[16];
 int g_proc_slot = -1;
 int g_exit_done;
+pid_t g_pid;
 TLS int tl_slot = -1;
+TLS struct ring *tl_ring;
 TLS int tl_busy;
 TLS int tl_ended;
 TLS int32_t tl_pid, tl_tid;
+TLS uint64_t tl_last_t;
+TLS uint64_t tl_ready;
+static TLS uint32_t tl_chunk; /* records mapped at the next prefault */
+
+/* fork_prepare -> child: the slot and name chosen for the child (slot -2: not our fork) */
+static TLS int tl_fork_slot = -2;
+static TLS char tl_fork_name[INSTR_NAME_MAX];
+static TLS pid_t tl_fork_parent;
 
 void *preload_resolve(const char *name)
 {
@@ -44,67 +58,25 @@ void *preload_resolve(const char *name)
     return p ? p : dlsym(RTLD_NEXT, name);
 }
 
-static inline uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- events ---- */
 
-/* Append a prepared record to the calling thread's ring (t and src filled in). */
-static void push(struct ev *e)
+void emit(uint16_t kind, uint32_t obj, int64_t val, int64_t item, int64_t aux)
 {
     if (tl_slot < 0)
         return;
     busy_enter();
-    e->t = now_ns();
-    e->src = EV_SRC_INSTR;
-    ring_push(instr_attach_ring(g_sh, (uint32_t)tl_slot), e);
-    busy_leave();
-}
-
-void emit(uint16_t kind, uint32_t obj, int64_t val, int64_t item, int64_t aux)
-{
-    struct ev e = {.kind = kind,
-                   .task = (uint32_t)tl_slot,
-                   .pid = tl_pid,
-                   .tid = tl_tid,
-                   .obj = obj,
-                   .val = val,
-                   .item = item,
-                   .aux = aux};
-    push(&e);
-}
-
-void op(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux)
-{
-    struct ev e = {.kind = kind,
-                   .task = (uint32_t)tl_slot,
-                   .pid = tl_pid,
-                   .tid = tl_tid,
-                   .obj = o->id,
-                   .val = val,
-                   .item = item,
-                   .aux = aux};
-    busy_enter();
-    e.seq = atomic_fetch_add_explicit(&o->seq, 1, memory_order_relaxed);
-    push(&e);
+    put_rec(stamp(0, T_PRECISE), kind, (uint32_t)tl_slot, tl_pid, tl_tid, obj, 0, val, item, aux);
     busy_leave();
 }
 
 void emit_for(uint32_t slot, uint16_t kind, int64_t val, int64_t aux)
 {
+    if (tl_slot < 0)
+        return;
     struct instr_task *t = &g_sh->tasks[slot];
-    struct ev e = {.kind = kind,
-                   .task = slot,
-                   .pid = t->pid,
-                   .tid = t->tid,
-                   .obj = EV_NO_OBJ,
-                   .val = val,
-                   .aux = aux};
-    push(&e);
+    busy_enter();
+    put_rec(stamp(0, T_PRECISE), kind, slot, t->pid, t->tid, EV_NO_OBJ, 0, val, 0, aux);
+    busy_leave();
 }
 
 void mark_blocked(struct instr_obj *o)
@@ -124,10 +96,8 @@ void unblock(struct instr_obj *o, int64_t val, int64_t err)
     op(o, EV_UNBLOCK, val, 0, err);
 }
 
-void gate(uint16_t kind, uint32_t obj)
+void gate_wait(uint16_t kind, uint32_t obj)
 {
-    if (__builtin_expect(!atomic_load_explicit(&g_sh->gate_hold, memory_order_relaxed), 1))
-        return;
     struct instr_task *t = &g_sh->tasks[tl_slot];
     atomic_store(&t->gate_kind, kind);
     atomic_store(&t->gate_obj, obj);
@@ -140,11 +110,57 @@ void gate(uint16_t kind, uint32_t obj)
     atomic_store(&t->gate, GS_FREE);
 }
 
+/* Count one record that will never be written into the calling task's ring's drops: the
+ * ring's producer is the calling thread, so a plain increment is safe. */
+static void count_drop(void)
+{
+    if (!tl_ring)
+        return;
+    uint64_t d = atomic_load_explicit(&tl_ring->dropped, memory_order_relaxed);
+    atomic_store_explicit(&tl_ring->dropped, d + 1, memory_order_release);
+}
+
+void lost_op(void)
+{
+    atomic_fetch_add_explicit(&g_map->lost.ops, 1, memory_order_relaxed);
+    count_drop();
+}
+
+/* A page fault on shared memory costs ~20 us in a VM, a third of a record's budget for each
+ * of the 64 records on the page: the ring's pages are mapped ahead in one madvise per chunk
+ * (256 records, doubling up to 8192), so a short-lived task maps little and a busy one
+ * pays ~30 ns a record once, until the ring has wrapped. */
+#define PREFAULT_FIRST 256
+#define PREFAULT_MAX 8192
+
+void ring_prefault(uint64_t head)
+{
+    uint32_t cap = tl_ring->cap;
+    if (head >= cap) {
+        tl_ready = UINT64_MAX; /* wrapped: every page is mapped */
+        return;
+    }
+    uint64_t end = head + tl_chunk;
+    if (end > cap)
+        end = cap;
+    long page = 4096;
+    uintptr_t from = (uintptr_t)&tl_ring->recs[head] & ~(uintptr_t)(page - 1);
+    uintptr_t to = ((uintptr_t)&tl_ring->recs[end - 1] + sizeof(struct ev) + page - 1) &
+                   ~(uintptr_t)(page - 1);
+    (void)madvise((void *)from, to - from, MADV_POPULATE_WRITE); /* Linux 5.14: else faults */
+    tl_ready = end;
+    if (tl_chunk < PREFAULT_MAX)
+        tl_chunk *= 2;
+}
+
 /* ---- tasks ---- */
 
 static void bind_slot(int slot)
 {
     tl_slot = slot;
+    tl_ring = instr_attach_ring(g_sh, (uint32_t)slot);
+    tl_ready = 0;
+    tl_chunk = PREFAULT_FIRST;
     tl_pid = g_sh->tasks[slot].pid;
     tl_tid = g_sh->tasks[slot].tid;
     tl_ended = 0;
@@ -153,11 +169,12 @@ static void bind_slot(int slot)
 int reserve_slot(void)
 {
     uint32_t slot = atomic_fetch_add(&g_sh->ntasks, 1);
-    if (slot >= g_sh->max_tasks) {
-        atomic_fetch_sub(&g_sh->ntasks, 1);
-        return -1;
-    }
-    return (int)slot;
+    if (slot < g_sh->max_tasks)
+        return (int)slot;
+    atomic_fetch_sub(&g_sh->ntasks, 1);
+    atomic_fetch_add(&g_map->lost.tasks, 1);
+    count_drop(); /* the creator's ring: its task_start will never be written */
+    return -1;
 }
 
 int task_begin_in(int slot, const char *name, int kind, int32_t ppid)
@@ -166,7 +183,7 @@ int task_begin_in(int slot, const char *name, int kind, int32_t ppid)
         return -1;
     struct instr_task *t = &g_sh->tasks[slot];
     snprintf(t->name, sizeof(t->name), "%s", name);
-    t->pid = getpid();
+    t->pid = g_pid;
     t->tid = (int32_t)gettid();
     t->ppid = ppid;
     t->kind = (uint32_t)kind;
@@ -180,10 +197,9 @@ int task_begin_in(int slot, const char *name, int kind, int32_t ppid)
 static int find_own_slot(void)
 {
     uint32_t n = atomic_load(&g_sh->ntasks);
-    pid_t me = getpid();
     for (uint32_t s = n < g_sh->max_tasks ? n : g_sh->max_tasks; s-- > 1;) {
         struct instr_task *t = &g_sh->tasks[s];
-        if (atomic_load(&t->used) && t->pid == me && t->tid == me && !atomic_load(&t->exited))
+        if (atomic_load(&t->used) && t->pid == g_pid && t->tid == g_pid && !atomic_load(&t->exited))
             return (int)s;
     }
     return -1;
@@ -239,7 +255,43 @@ void reaped(pid_t pid, int status)
     uint32_t n = atomic_load(&g_sh->ntasks);
     for (uint32_t s = 1; s < n && s < g_sh->max_tasks; s++)
         if (atomic_load(&g_sh->tasks[s].used) && g_sh->tasks[s].pid == pid)
-            emit_for(s, EV_TASK_REAPED, code, getpid());
+            emit_for(s, EV_TASK_REAPED, code, g_pid);
+}
+
+void fork_prepare(void)
+{
+    if (!active()) {
+        tl_fork_slot = -2;
+        return;
+    }
+    next_task_name(tl_fork_name, sizeof(tl_fork_name), 0);
+    tl_fork_parent = g_pid;
+    tl_fork_slot = reserve_slot();
+}
+
+void fork_done(void)
+{
+    tl_fork_slot = -2;
+}
+
+/* In every fork child (pthread_atfork), ours or glibc's own: refresh the cached pid and
+ * become the child's task, so the parent's ring never gets a second writer. */
+static void atfork_child(void)
+{
+    g_pid = getpid();
+    if (!g_sh)
+        return;
+    int slot = tl_fork_slot;
+    tl_slot = -1;
+    tl_ring = NULL;
+    g_exit_done = 0;
+    if (slot == -2) { /* a fork we did not see coming (inside glibc): name it now */
+        tl_fork_parent = getppid();
+        next_task_name(tl_fork_name, sizeof(tl_fork_name), 0);
+        slot = reserve_slot();
+    }
+    g_proc_slot = task_begin_in(slot, tl_fork_name, TK_PROCESS, tl_fork_parent);
+    tl_fork_slot = -2;
 }
 
 /* ---- objects: address -> object, shared by every process of the program ---- */
@@ -254,7 +306,7 @@ static const char *kind_prefix(int kind)
     case OK_CONDVAR:
         return "cond";
     default:
-        return "pipe";
+        return obj_kind_prefix((unsigned)kind);
     }
 }
 
@@ -277,24 +329,33 @@ static struct instr_obj *obj_create(const char *name, int kind, int64_t init, in
     return o;
 }
 
-static struct instr_attach_ent *map_find(const void *addr, int kind)
+/* The entry for (addr, pid): taken with that key, or the free one to take; NULL when the
+ * table is full. Under the map lock. */
+static struct instr_attach_ent *ent_for(uint64_t addr, int32_t pid)
 {
-    pid_t me = getpid();
-    for (uint32_t i = 0; i < g_map->nent; i++) {
+    for (uint32_t i = hash_key(addr, pid), n = 0; n < INSTR_ATTACH_HASH;
+         i = (i + 1) & (INSTR_ATTACH_HASH - 1), n++) {
         struct instr_attach_ent *e = &g_map->ent[i];
-        if (e->id1 && e->addr == (uint64_t)(uintptr_t)addr && (e->pid == 0 || e->pid == me) &&
-            g_sh->objs[e->id1 - 1].kind == (uint32_t)kind)
+        uint64_t k = atomic_load_explicit(&e->addr, memory_order_relaxed);
+        if (k == addr && atomic_load_explicit(&e->pid, memory_order_relaxed) == pid)
             return e;
+        if (!k)
+            return atomic_load(&g_map->nent) < HASH_FULL ? e : NULL;
     }
     return NULL;
 }
 
-static struct instr_attach_ent *map_slot(void)
+/* Point the entry at o (publishing the key of a new entry last: readers take no lock). */
+static void ent_set(struct instr_attach_ent *e, uint64_t addr, int32_t pid, uint32_t id1)
 {
-    for (uint32_t i = 0; i < g_map->nent; i++)
-        if (!g_map->ent[i].id1)
-            return &g_map->ent[i];
-    return g_map->nent < INSTR_ATTACH_MAX ? &g_map->ent[g_map->nent++] : NULL;
+    if (atomic_load_explicit(&e->addr, memory_order_relaxed)) {
+        atomic_store_explicit(&e->id1, id1, memory_order_release);
+        return;
+    }
+    atomic_store_explicit(&e->pid, pid, memory_order_relaxed);
+    atomic_store_explicit(&e->id1, id1, memory_order_relaxed);
+    atomic_store_explicit(&e->addr, addr, memory_order_release);
+    atomic_fetch_add(&g_map->nent, 1);
 }
 
 /* The named (sem_open) object called name, or NULL. Under the map lock. */
@@ -324,31 +385,36 @@ static struct instr_obj *obj_new_at(const void *addr, const struct obj_spec *sp)
 
 struct instr_obj *obj_at(const void *addr, const struct obj_spec *sp)
 {
+    struct instr_obj *o = sp->fresh ? NULL : obj_find(addr, sp->kind, sp->shared);
+    if (o)
+        return o;
+    uint64_t a = (uint64_t)(uintptr_t)addr;
+    int32_t pid = sp->shared ? 0 : g_pid;
     map_lock();
-    struct instr_attach_ent *e = map_find(addr, sp->kind);
-    if (e && sp->fresh) {
-        e->id1 = 0;
-        e = NULL;
-    }
-    struct instr_obj *o = e ? &g_sh->objs[e->id1 - 1] : NULL;
-    struct instr_attach_ent *slot = o ? NULL : map_slot();
-    if (slot && sp->by_name)
+    o = sp->fresh ? NULL : obj_find(addr, sp->kind, sp->shared); /* raced with another */
+    struct instr_attach_ent *e = o ? NULL : ent_for(a, pid);
+    if (e && sp->by_name)
         o = named_obj(sp->kind, sp->name);
-    if (slot && !o)
+    if (e && !o)
         o = obj_new_at(addr, sp);
-    if (slot && o)
-        *slot = (struct instr_attach_ent){(uint64_t)(uintptr_t)addr, sp->shared ? 0 : getpid(),
-                                          o->id + 1};
+    if (e && o)
+        ent_set(e, a, pid, o->id + 1);
+    if (!o)
+        atomic_fetch_add(&g_map->lost.objects, 1);
     map_unlock();
+    if (!o)
+        lost_op();
     return o;
 }
 
-void obj_forget(const void *addr, int kind)
+void obj_forget(const void *addr, int kind, int shared)
 {
+    uint64_t a = (uint64_t)(uintptr_t)addr;
+    int32_t pid = shared ? 0 : g_pid;
     map_lock();
-    struct instr_attach_ent *e = map_find(addr, kind);
+    struct instr_attach_ent *e = obj_find(addr, kind, shared) ? ent_for(a, pid) : NULL;
     if (e)
-        e->id1 = 0;
+        atomic_store_explicit(&e->id1, 0, memory_order_release);
     map_unlock();
 }
 
@@ -412,14 +478,19 @@ static void resolve_all(void)
 __attribute__((constructor)) static void preload_init(void)
 {
     resolve_all();
+    g_pid = getpid();
     if (attach() < 0)
         return;
+    pthread_atfork(NULL, NULL, atfork_child);
     snprintf(g_prog, sizeof(g_prog), "%s", program_invocation_short_name);
     elf_load();
     int slot = find_own_slot();
-    if (slot >= 0)
+    if (slot >= 0) {
         bind_slot(slot); /* started by the conductor, or our own exec: keep the task */
-    else
+        tl_pid = g_pid;
+        tl_tid = g_pid;
+    } else {
         slot = task_begin_in(reserve_slot(), g_prog, TK_PROCESS, getppid());
+    }
     g_proc_slot = slot;
 }

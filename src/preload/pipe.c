@@ -35,7 +35,7 @@ static void pipe_register(const int fds[2])
     map_unlock();
     sp.name = name;
     /* keyed by inode: the ends are known in every process, after fork, dup2 and exec */
-    struct instr_obj *o = obj_at((const void *)(uintptr_t)st.st_ino, &sp);
+    struct instr_obj *o = obj_at(inode_key(st.st_dev, st.st_ino), &sp);
     if (!o)
         return;
     g_map->x[o->id].ino = st.st_ino;

@@ -90,13 +90,17 @@ void *preload_resolve(const char *name);
 
 extern struct instr_shared *g_sh; /* NULL: not under ipcscope, pass everything through */
 extern struct instr_attach_map *g_map;
-extern char g_prog[16];  /* the program's short name */
-extern int g_proc_slot;  /* this process's own task (its main thread) */
-extern int g_exit_done;  /* task_exit already recorded for this process */
-extern TLS int tl_slot;  /* the calling thread's task slot, -1: none */
-extern TLS int tl_busy;  /* inside our own bookkeeping: a signal handler passes through */
-extern TLS int tl_ended; /* task_exit recorded for the calling thread */
+extern char g_prog[16];          /* the program's short name */
+extern int g_proc_slot;          /* this process's own task (its main thread) */
+extern int g_exit_done;          /* task_exit already recorded for this process */
+extern pid_t g_pid;              /* getpid(), cached: refreshed in every fork child */
+extern TLS int tl_slot;          /* the calling thread's task slot, -1: none */
+extern TLS struct ring *tl_ring; /* and its ring */
+extern TLS int tl_busy;          /* inside our own bookkeeping: a signal handler passes through */
+extern TLS int tl_ended;         /* task_exit recorded for the calling thread */
 extern TLS int32_t tl_pid, tl_tid;
+extern TLS uint64_t tl_last_t; /* stamp of the calling task's last record */
+extern TLS uint64_t tl_ready;  /* ring records up to here have their pages mapped */
 
 /* Enter / leave our bookkeeping. The fences keep the compiler from moving ring writes out of
  * the busy window, so a handler that interrupts them sees tl_busy set and stays out. */
@@ -118,12 +122,84 @@ static inline int active(void)
     return g_sh && tl_slot >= 0 && !tl_busy;
 }
 
-/* ---- events (core.c) ---- */
+/* ---- events (core.c) ----
+ * Stamps. A precise clock read (CLOCK_MONOTONIC) costs ~40 ns in a VM, as much as the budget
+ * of a whole followed call, so an operation nobody else takes part in (an uncontended lock,
+ * a post nobody waits for) is stamped with the coarse clock (~5 ns, one tick behind at
+ * most), and every stamp is raised above the calling task's previous one and above the
+ * object's previous operation: a hybrid logical clock. Events of one task and events of one
+ * object stay in order, and an event that depends on another (an acquire after a release,
+ * a take after a post) is never stamped before it. Anything that blocks, wakes someone or
+ * makes a system call anyway is stamped precisely. */
+
+enum { T_COARSE = 0, T_PRECISE = 1 };
+
+static inline uint64_t clock_read(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A stamp after the calling task's last one and after floor. */
+static inline uint64_t stamp(uint64_t floor, int precise)
+{
+    uint64_t t = clock_read(precise ? CLOCK_MONOTONIC : CLOCK_MONOTONIC_COARSE);
+    if (t <= tl_last_t)
+        t = tl_last_t + 1;
+    if (t <= floor)
+        t = floor + 1;
+    tl_last_t = t;
+    return t;
+}
+
+/* Map the pages of the calling task's ring from record head on, ahead of use. */
+void ring_prefault(uint64_t head);
+
+/* Fill the calling task's next ring record in place (the drop is counted when full). */
+static inline void put_rec(uint64_t t, uint16_t kind, uint32_t task, int32_t pid, int32_t tid,
+                           uint32_t obj, uint32_t seq, int64_t val, int64_t item, int64_t aux)
+{
+    if (__builtin_expect(atomic_load_explicit(&tl_ring->head, memory_order_relaxed) >= tl_ready, 0))
+        ring_prefault(atomic_load_explicit(&tl_ring->head, memory_order_relaxed));
+    struct ev *e = ring_reserve(tl_ring);
+    if (!e)
+        return;
+    e->t = t;
+    e->kind = kind;
+    e->src = EV_SRC_INSTR;
+    e->flags = 0;
+    e->task = task;
+    e->pid = pid;
+    e->tid = tid;
+    e->obj = obj;
+    e->seq = seq;
+    e->val = val;
+    e->item = item;
+    e->aux = aux;
+    e->extra = 0;
+    ring_commit(tl_ring);
+}
+
+/* An operation on o by the calling task, numbered by the object's own seq. */
+static inline void op_t(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux,
+                        int precise)
+{
+    busy_enter();
+    struct instr_attach_objx *x = &g_map->x[o->id];
+    uint32_t seq = atomic_fetch_add_explicit(&o->seq, 1, memory_order_relaxed);
+    uint64_t t = stamp(atomic_load_explicit(&x->last_t, memory_order_relaxed), precise);
+    atomic_store_explicit(&x->last_t, t, memory_order_relaxed);
+    put_rec(t, kind, (uint32_t)tl_slot, tl_pid, tl_tid, o->id, seq, val, item, aux);
+    busy_leave();
+}
+
+/* The usual operation: stamped precisely. op_fast: one nobody else takes part in. */
+#define op(o, kind, val, item, aux) op_t(o, kind, val, item, aux, T_PRECISE)
+#define op_fast(o, kind, val, item, aux) op_t(o, kind, val, item, aux, T_COARSE)
 
 /* A record of the calling task (no object). */
 void emit(uint16_t kind, uint32_t obj, int64_t val, int64_t item, int64_t aux);
-/* An operation on o, numbered by the object's own seq. */
-void op(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux);
 /* A record about another task (its slot), written into our own ring. */
 void emit_for(uint32_t slot, uint16_t kind, int64_t val, int64_t aux);
 /* The calling task is (o) / is no longer (NULL) inside a blocking call on o. */
@@ -131,12 +207,24 @@ void mark_blocked(struct instr_obj *o);
 /* block + mark, and unblock + mark, as events on o. */
 void block_on(struct instr_obj *o, int64_t val, int64_t reason);
 void unblock(struct instr_obj *o, int64_t val, int64_t err);
-/* The step gate, as instr_gate: wait for the conductor's grant while the gate is held. */
-void gate(uint16_t kind, uint32_t obj);
+
+/* The step gate, as instr_gate: wait for the conductor's grant while the gate is held (one
+ * relaxed load in run mode). */
+void gate_wait(uint16_t kind, uint32_t obj);
+static inline void gate(uint16_t kind, uint32_t obj)
+{
+    if (__builtin_expect(atomic_load_explicit(&g_sh->gate_hold, memory_order_relaxed), 0))
+        gate_wait(kind, obj);
+}
+
+/* Something the program did that could not be followed: counted in the calling task's ring
+ * (events.dropped) and in the map's reasons. */
+void lost_op(void);
 
 /* ---- tasks (core.c) ---- */
 
-/* The next free slot, reserved by the creator (before fork or pthread_create), or -1. */
+/* The next free slot, reserved by the creator (before fork or pthread_create), or -1 (the
+ * loss is counted). */
 int reserve_slot(void);
 /* Make the calling thread the task in slot (reserved) and announce it. Returns slot. */
 int task_begin_in(int slot, const char *name, int kind, int32_t ppid);
@@ -148,8 +236,45 @@ void thread_end(void *ret);
 void proc_exit(int status);
 /* Record the reaping of pid (every task of that process) by us. */
 void reaped(pid_t pid, int status);
+/* Around fork: the child's slot and name are chosen before it (fork_prepare), and the child
+ * binds to them (in the atfork child handler, also for a fork glibc makes internally). */
+void fork_prepare(void);
+void fork_done(void);
 
 /* ---- objects (core.c) ---- */
+
+/* The key of a primitive known by its inode (pipes, FIFOs): never a user address. */
+static inline const void *inode_key(uint64_t dev, uint64_t ino)
+{
+    return (const void *)(uintptr_t)((1ull << 63) | ((dev << 40) ^ ino));
+}
+
+static inline uint32_t hash_key(uint64_t addr, int32_t pid)
+{
+    uint64_t h = (addr ^ ((uint64_t)(uint32_t)pid << 32)) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 40) & (INSTR_ATTACH_HASH - 1);
+}
+
+/* The object registered for the primitive at addr (of kind; shared: process-shared), or
+ * NULL. Lock-free: a few loads. */
+static inline struct instr_obj *obj_find(const void *addr, int kind, int shared)
+{
+    uint64_t a = (uint64_t)(uintptr_t)addr;
+    int32_t pid = shared ? 0 : g_pid;
+    for (uint32_t i = hash_key(a, pid), n = 0; n < INSTR_ATTACH_HASH;
+         i = (i + 1) & (INSTR_ATTACH_HASH - 1), n++) {
+        struct instr_attach_ent *e = &g_map->ent[i];
+        uint64_t k = atomic_load_explicit(&e->addr, memory_order_acquire);
+        if (!k)
+            return NULL;
+        if (k != a || atomic_load_explicit(&e->pid, memory_order_relaxed) != pid)
+            continue;
+        uint32_t id1 = atomic_load_explicit(&e->id1, memory_order_acquire);
+        struct instr_obj *o = id1 ? &g_sh->objs[id1 - 1] : NULL;
+        return o && o->kind == (uint32_t)kind ? o : NULL;
+    }
+    return NULL;
+}
 
 struct obj_spec {
     int kind;
@@ -161,15 +286,15 @@ struct obj_spec {
     int by_name;      /* sem_open: the same name is the same object, wherever mapped */
 };
 
-/* The object for the primitive at addr, registered on first sight. NULL when a table is
- * full (the primitive then runs unobserved). */
+/* The object for the primitive at addr, registered on first sight (obj_create). NULL when a
+ * table is full (the primitive then runs unobserved, and the loss is counted). */
 struct instr_obj *obj_at(const void *addr, const struct obj_spec *sp);
 /* Forget the primitive at addr (destroyed). */
-void obj_forget(const void *addr, int kind);
+void obj_forget(const void *addr, int kind, int shared);
 /* The per-object spin lock that orders (operation, value, seq). */
 void obj_lock(struct instr_obj *o);
 void obj_unlock(struct instr_obj *o);
-/* Lock / unlock the map (counters and tables shared by every process of the program). */
+/* Lock / unlock the map (inserting entries, counters shared by every process). */
 void map_lock(void);
 void map_unlock(void);
 

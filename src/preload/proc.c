@@ -20,16 +20,9 @@ EXPORT pid_t fork(void)
     if (!active())
         return REAL(fork)();
     gate(EV_FORK_RET, EV_NO_OBJ);
-    char name[INSTR_NAME_MAX];
-    next_task_name(name, sizeof(name), 0);
-    pid_t parent = getpid();
-    int slot = reserve_slot();
+    fork_prepare(); /* the child becomes its task in the atfork handler (core.c) */
     pid_t pid = REAL(fork)();
-    if (pid == 0) {
-        tl_slot = -1;
-        g_exit_done = 0;
-        g_proc_slot = task_begin_in(slot, name, TK_PROCESS, parent);
-    }
+    fork_done();
     if (pid >= 0 && tl_slot >= 0)
         emit(EV_FORK_RET, EV_NO_OBJ, pid, 0, 0);
     return pid;
@@ -188,7 +181,7 @@ EXPORT sighandler_t signal(int sig, sighandler_t handler)
  * still exists. */
 static void reaped_since(uint32_t first, int status)
 {
-    pid_t me = getpid();
+    pid_t me = g_pid;
     uint32_t n = atomic_load(&g_sh->ntasks);
     for (uint32_t s = first; s < n && s < g_sh->max_tasks; s++) {
         struct instr_task *t = &g_sh->tasks[s];
@@ -293,7 +286,7 @@ static void *thread_trampoline(void *p)
     struct thread_start ts = *(struct thread_start *)p;
     free(p);
     if (g_sh)
-        task_begin_in(ts.slot, ts.name, TK_THREAD, getpid());
+        task_begin_in(ts.slot, ts.name, TK_THREAD, g_pid);
     void *ret = ts.fn(ts.arg);
     thread_end(ret);
     return ret;
