@@ -444,7 +444,8 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
     if (g_sh && g_sh->guard_fd >= 0 && getppid() == g_sh->conductor_pid)
         close(g_sh->guard_fd); /* only the conductor may hold the guard's pipe open */
     if (g_sh) {
-        join_worker_group();
+        if (!(flags & INSTR_SPAWN_OWN_GROUP))
+            join_worker_group();
         setpriority(PRIO_PROCESS, 0, g_sh->worker_nice); /* not the conductor's boost */
     }
     drop_privileges(); /* before the death signal: a credential change clears it */

@@ -132,6 +132,8 @@ int instr_self(void);
 
 enum {
     INSTR_SPAWN_ORPHANABLE = 1, /* may outlive its parent: death signal armed on adoption */
+    INSTR_SPAWN_OWN_GROUP = 2,  /* joins no worker group: fn makes its own process group or
+                                   session and stores it in worker_pgid (exec) */
 };
 
 /* fork a worker process named name that runs fn(arg) and exits with its return value.

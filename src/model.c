@@ -332,9 +332,26 @@ static void task_reaped(struct model *m, uint32_t idx, const struct ev *e)
     set_state(m, idx, TS_REAPED, e->t);
 }
 
+/* The task said it exited (task_exit): a later /proc look at it on its way out (flushing
+ * its output, say) must not make it running or blocked again. */
+static int exit_recorded(const struct model_task *t)
+{
+    return t->has_exit && (t->state == TS_ZOMBIE || t->state == TS_EXITED);
+}
+
+/* 1 for the kernel's and /proc's running / ready / blocked reports. */
+static int is_sched_report(unsigned kind)
+{
+    return kind == EV_STATE || kind == EV_SCHED_IN || kind == EV_SCHED_OUT || kind == EV_WAKEUP ||
+           kind == EV_WAKEUP_NEW;
+}
+
 static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, const char *name)
 {
     struct model_task *t = &m->tasks[idx];
+    if (is_sched_report(e->kind) && exit_recorded(t) &&
+        !(e->kind == EV_STATE && e->val == TS_ZOMBIE))
+        return;
     switch (e->kind) {
     case EV_TASK_START:
         if (name && *name)

@@ -502,11 +502,13 @@ void run_poll(struct run *r)
     run_adapt_poll(r, run_drain(r));
     int gone = run_reap(r, 0); /* drains before each reap it records */
     run_serve_gate(r);
+    if (r->sc->poll)
+        r->sc->poll(&r->ctx, &r->model);
 
     if (r->finished)
         return;
     uint64_t now = loop_now_ns();
-    if (gone && atomic_load(&r->sh->ntasks) > 1)
+    if (gone && atomic_load(&r->sh->ntasks) > 1 && !r->sc->wait_descendants)
         r->finished = 1;
     else if (r->sc->finished && r->sc->finished(&r->ctx, &r->model))
         r->finished = 1;
