@@ -278,6 +278,7 @@ static void create_obj(struct model *m, const struct ev *e, const char *name)
     o->holder = MODEL_NO_TASK;
     o->last_seq = e->seq;
     o->ops = 1;
+    o->flags = (uint8_t)(e->extra & OBJF_SYSV);
 }
 
 /* Instrumented tasks are running whenever they act, unless a kernel source says otherwise. */
@@ -337,6 +338,15 @@ static void task_reaped(struct model *m, uint32_t idx, const struct ev *e)
 static int exit_recorded(const struct model_task *t)
 {
     return t->has_exit && (t->state == TS_ZOMBIE || t->state == TS_EXITED);
+}
+
+/* exec: the task now runs another program and takes its name (the preload library says so
+ * with the full name; the kernel's 15-byte comm names only tasks the library cannot see). */
+static void exec_rename(struct model_task *t, const struct ev *e)
+{
+    if (!(e->flags & EVF_TEXT) || !e->text[0] || (e->src != EV_SRC_INSTR && t->slot != EV_NO_TASK))
+        return;
+    snprintf(t->name, sizeof(t->name), "%.*s", EV_TEXT_MAX, e->text);
 }
 
 /* 1 for the kernel's and /proc's running / ready / blocked reports. */
@@ -419,6 +429,59 @@ static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, 
         t->ppid = (int32_t)e->val;
         break;
     case EV_PROC_EXEC:
+        exec_rename(t, e);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The kinds `ipcscope exec` adds: shared memory mappings, names removed, values set,
+ * reader-writer locks, barriers and joins. o is NULL for an operation older than the last
+ * applied (its value is stale, the task's state is not). */
+static void apply_exec_obj_event(struct model *m, uint32_t idx, struct model_obj *o,
+                                 const struct ev *e)
+{
+    int task = idx != MODEL_NO_TASK;
+    switch (e->kind) {
+    case EV_SHM_MAP:
+    case EV_SHM_UNMAP:
+        if (o)
+            o->users = (int32_t)e->val;
+        break;
+    case EV_OBJ_UNLINK:
+        if (o)
+            o->flags |= MODEL_OBJ_UNLINKED;
+        break;
+    case EV_OBJ_SIZE:
+    case EV_OBJ_SET:
+        if (o)
+            set_value(o, e->val);
+        break;
+    case EV_RW_WAIT:
+    case EV_BARRIER_WAIT:
+    case EV_JOIN:
+        if (o && e->kind == EV_BARRIER_WAIT)
+            set_value(o, e->val);
+        if (task && e->aux)
+            block_on(m, idx, e->obj, e->t);
+        break;
+    case EV_RW_ACQUIRED:
+    case EV_RW_RELEASE:
+        if (o) {
+            set_value(o, e->val);
+            if (e->item == 1)
+                o->holder = e->kind == EV_RW_ACQUIRED ? idx : MODEL_NO_TASK;
+        }
+        if (task && e->kind == EV_RW_ACQUIRED)
+            unblock(m, idx, e->t);
+        break;
+    case EV_BARRIER_PASS:
+    case EV_JOINED:
+        if (o && e->kind == EV_BARRIER_PASS)
+            set_value(o, e->val);
+        if (task)
+            unblock(m, idx, e->t);
         break;
     default:
         break;
@@ -501,6 +564,7 @@ static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
         }
         break;
     default:
+        apply_exec_obj_event(m, idx, o, e);
         break;
     }
 }

@@ -53,7 +53,11 @@ struct model_obj {
     uint64_t seq_gaps; /* operations that arrived out of seq order (merge check) */
     int64_t last_item; /* item of the last put/get */
     int32_t tcp_state; /* sockets */
+    uint8_t flags;     /* OBJF_SYSV (from obj_create's extra), MODEL_OBJ_UNLINKED */
+    int32_t users;     /* shm: mappings now (shm_map / shm_unmap) */
 };
+
+#define MODEL_OBJ_UNLINKED 0x80 /* obj_unlink: its name is gone, the object lives on */
 
 /* One recorded state interval start, for the timeline. */
 struct model_span {
