@@ -20,7 +20,7 @@ int main(void)
     for (int i = 0; i < 500 && getppid() == parent; i++)
         usleep(10000); /* at most 5 s */
     printf("adopted by %d\n", (int)getppid());
-    usleep(200000);
+    usleep(500000);
     printf("child done\n");
     return 0;
 }

@@ -20,6 +20,7 @@
 #define INSTR_ATTACH_ENV_MAP "IPCSCOPE_MAP_OFF"
 #define INSTR_ATTACH_MAGIC 0x65786563u /* "exec" */
 #define INSTR_ATTACH_HASH (1u << 17)   /* address -> object entries, a power of two */
+#define INSTR_ATTACH_FIFOS 64          /* FIFO names remembered */
 
 /* One primitive seen by the program: its address in the process that uses it (pid 0 when
  * it is process-shared, so every process agrees on it) and the object it stands for. The
@@ -38,7 +39,16 @@ struct instr_attach_objx {
     _Atomic uint64_t last_t; /* stamp of the object's last operation (see preload/core.c) */
     uint64_t ino, dev;       /* pipe: the pipe's inode, to know its ends in any process */
     uint32_t by_name;        /* a named semaphore: found by its name in every process */
+    uint32_t flags;          /* INSTR_OBJX_* */
+    int32_t ipc_id;          /* System V: the id (semid, shmid, msqid) */
+    int32_t ipc_index;       /* System V semaphore: its index in the set */
+    int32_t users;           /* shm: mappings now */
+    uint32_t partner1;       /* an interest set: its ready set's id + 1 (mux) */
 };
+
+#define INSTR_OBJX_UNLINKED 0x01 /* its name was removed (unlink, IPC_RMID) */
+#define INSTR_OBJX_PATH 0x02     /* a POSIX name under /dev/shm or /dev/mqueue (leftover check) */
+#define INSTR_OBJX_SYSV 0x04     /* System V (ipc_id is valid) */
 
 /* Why something the program did could not be followed (each also counts in the ring's
  * dropped count of the task that did it, so events.dropped includes it). */
@@ -55,6 +65,8 @@ struct instr_attach_map {
     uint32_t named[OK__COUNT];  /* objects of each kind so far (for "sem@2") */
     uint32_t children, threads; /* for task names */
     _Atomic uint32_t npipes;
+    _Atomic uint32_t nfifos; /* FIFOs known by name (mkfifo, or opened once) */
+    char fifos[INSTR_ATTACH_FIFOS][INSTR_NAME_MAX];
     struct instr_attach_lost lost;
     struct instr_attach_ent ent[INSTR_ATTACH_HASH];
     struct instr_attach_objx x[INSTR_MAX_OBJS];

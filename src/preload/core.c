@@ -65,7 +65,8 @@ void emit(uint16_t kind, uint32_t obj, int64_t val, int64_t item, int64_t aux)
     if (tl_slot < 0)
         return;
     busy_enter();
-    put_rec(stamp(0, T_PRECISE), kind, (uint32_t)tl_slot, tl_pid, tl_tid, obj, 0, val, item, aux);
+    put_rec(stamp(0, T_PRECISE), kind, (uint32_t)tl_slot, tl_pid, tl_tid, obj, 0, val, item, aux,
+            0);
     busy_leave();
 }
 
@@ -75,7 +76,7 @@ void emit_for(uint32_t slot, uint16_t kind, int64_t val, int64_t aux)
         return;
     struct instr_task *t = &g_sh->tasks[slot];
     busy_enter();
-    put_rec(stamp(0, T_PRECISE), kind, slot, t->pid, t->tid, EV_NO_OBJ, 0, val, 0, aux);
+    put_rec(stamp(0, T_PRECISE), kind, slot, t->pid, t->tid, EV_NO_OBJ, 0, val, 0, aux, 0);
     busy_leave();
 }
 
@@ -240,6 +241,7 @@ void proc_exit(int status)
     if (!g_sh || tl_slot < 0 || g_proc_slot < 0 || g_exit_done || tl_busy)
         return;
     g_exit_done = 1;
+    shm_at_exit(); /* its mappings go with it */
     emit_for((uint32_t)g_proc_slot, EV_TASK_EXIT, status & 0xff, 0);
     atomic_store(&g_sh->tasks[g_proc_slot].exited, 1);
     if (tl_slot != g_proc_slot)
@@ -292,6 +294,7 @@ static void atfork_child(void)
     }
     g_proc_slot = task_begin_in(slot, tl_fork_name, TK_PROCESS, tl_fork_parent);
     tl_fork_slot = -2;
+    shm_after_fork(); /* the child holds the parent's mappings too */
 }
 
 /* ---- objects: address -> object, shared by every process of the program ---- */
@@ -310,8 +313,9 @@ static const char *kind_prefix(int kind)
     }
 }
 
-/* Register an object and announce it (obj_create). Under the map lock. */
-static struct instr_obj *obj_create(const char *name, int kind, int64_t init, int64_t cap)
+/* Register an object and announce it (obj_create, flags in extra). Under the map lock. */
+static struct instr_obj *obj_create(const char *name, int kind, int64_t init, int64_t cap,
+                                    int flags)
 {
     uint32_t id = atomic_fetch_add(&g_sh->nobjs, 1);
     if (id >= INSTR_MAX_OBJS) {
@@ -325,7 +329,29 @@ static struct instr_obj *obj_create(const char *name, int kind, int64_t init, in
     o->value = init;
     o->capacity = cap;
     memset(&g_map->x[id], 0, sizeof(g_map->x[id]));
-    op(o, EV_OBJ_CREATE, init, cap, kind);
+    busy_enter();
+    uint32_t seq = atomic_fetch_add_explicit(&o->seq, 1, memory_order_relaxed);
+    uint64_t t = stamp(0, T_PRECISE);
+    atomic_store_explicit(&g_map->x[id].last_t, t, memory_order_relaxed);
+    if (tl_slot >= 0) {
+        struct ev *e = ring_reserve(tl_ring);
+        if (e) {
+            *e = (struct ev){.t = t,
+                             .kind = EV_OBJ_CREATE,
+                             .src = EV_SRC_INSTR,
+                             .task = (uint32_t)tl_slot,
+                             .pid = tl_pid,
+                             .tid = tl_tid,
+                             .obj = id,
+                             .seq = seq,
+                             .val = init,
+                             .item = cap,
+                             .aux = kind,
+                             .extra = flags};
+            ring_commit(tl_ring);
+        }
+    }
+    busy_leave();
     return o;
 }
 
@@ -377,7 +403,7 @@ static struct instr_obj *obj_new_at(const void *addr, const struct obj_spec *sp)
         snprintf(name, sizeof(name), "%s", sp->name);
     else if (!elf_name(addr, sp->psize, name, sizeof(name)))
         snprintf(name, sizeof(name), "%s@%u", kind_prefix(sp->kind), ++g_map->named[sp->kind]);
-    struct instr_obj *o = obj_create(name, sp->kind, sp->init, sp->cap);
+    struct instr_obj *o = obj_create(name, sp->kind, sp->init, sp->cap, sp->flags);
     if (o)
         g_map->x[o->id].by_name = (uint32_t)sp->by_name;
     return o;
@@ -405,6 +431,16 @@ struct instr_obj *obj_at(const void *addr, const struct obj_spec *sp)
     if (!o)
         lost_op();
     return o;
+}
+
+void obj_alias(const void *addr, struct instr_obj *o)
+{
+    uint64_t a = (uint64_t)(uintptr_t)addr;
+    map_lock();
+    struct instr_attach_ent *e = ent_for(a, 0);
+    if (e)
+        ent_set(e, a, 0, o->id + 1);
+    map_unlock();
 }
 
 void obj_forget(const void *addr, int kind, int shared)
@@ -475,6 +511,38 @@ static void resolve_all(void)
 #undef REAL_RESOLVE
 }
 
+/* This image replaced another in the same process (exec): the task takes the new
+ * program's name, and the threads of the old image are gone. */
+static void after_exec(void)
+{
+    struct ev e = {.kind = EV_PROC_EXEC,
+                   .src = EV_SRC_INSTR,
+                   .flags = EVF_TEXT,
+                   .task = (uint32_t)tl_slot,
+                   .pid = tl_pid,
+                   .tid = tl_tid,
+                   .obj = EV_NO_OBJ};
+    snprintf(e.text, sizeof(e.text), "%s", g_prog);
+    snprintf(g_sh->tasks[tl_slot].name, INSTR_NAME_MAX, "%s", g_prog);
+    busy_enter();
+    e.t = stamp(0, T_PRECISE);
+    struct ev *r = ring_reserve(tl_ring);
+    if (r) {
+        *r = e;
+        ring_commit(tl_ring);
+    }
+    busy_leave();
+    uint32_t n = atomic_load(&g_sh->ntasks);
+    for (uint32_t s = 1; s < n && s < g_sh->max_tasks; s++) {
+        struct instr_task *t = &g_sh->tasks[s];
+        if (atomic_load(&t->used) && t->pid == g_pid && t->tid != g_pid &&
+            !atomic_load(&t->exited)) {
+            emit_for(s, EV_TASK_EXIT, 0, 0);
+            atomic_store(&t->exited, 1);
+        }
+    }
+}
+
 __attribute__((constructor)) static void preload_init(void)
 {
     resolve_all();
@@ -489,8 +557,11 @@ __attribute__((constructor)) static void preload_init(void)
         bind_slot(slot); /* started by the conductor, or our own exec: keep the task */
         tl_pid = g_pid;
         tl_tid = g_pid;
+        if (strcmp(g_sh->tasks[slot].name, g_prog) != 0)
+            after_exec();
     } else {
         slot = task_begin_in(reserve_slot(), g_prog, TK_PROCESS, getppid());
     }
     g_proc_slot = slot;
+    fd_rescan(); /* descriptors inherited across exec: pipes, FIFOs, sockets */
 }

@@ -13,11 +13,19 @@
 #include "../instr.h"
 #include "../instr_attach.h"
 
+#include <mqueue.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/msg.h>
 #include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -66,6 +74,90 @@
     X(ssize_t, read, (int, void *, size_t))                                                        \
     X(ssize_t, write, (int, const void *, size_t))                                                 \
     X(int, close, (int))                                                                           \
+    X(int, open, (const char *, int, ...))                                                         \
+    X(int, open64, (const char *, int, ...))                                                       \
+    X(int, openat, (int, const char *, int, ...))                                                  \
+    X(int, openat64, (int, const char *, int, ...))                                                \
+    X(int, mkfifo, (const char *, mode_t))                                                         \
+    X(int, mkfifoat, (int, const char *, mode_t))                                                  \
+    X(int, unlink, (const char *))                                                                 \
+    X(int, dup, (int))                                                                             \
+    X(int, dup2, (int, int))                                                                       \
+    X(int, dup3, (int, int, int))                                                                  \
+    X(int, fcntl, (int, int, ...))                                                                 \
+    X(int, fcntl64, (int, int, ...))                                                               \
+    X(int, fclose, (FILE *))                                                                       \
+    X(mqd_t, mq_open, (const char *, int, ...))                                                    \
+    X(int, mq_close, (mqd_t))                                                                      \
+    X(int, mq_unlink, (const char *))                                                              \
+    X(int, mq_send, (mqd_t, const char *, size_t, unsigned))                                       \
+    X(int, mq_timedsend, (mqd_t, const char *, size_t, unsigned, const struct timespec *))         \
+    X(ssize_t, mq_receive, (mqd_t, char *, size_t, unsigned *))                                    \
+    X(ssize_t, mq_timedreceive, (mqd_t, char *, size_t, unsigned *, const struct timespec *))      \
+    X(int, shm_open, (const char *, int, mode_t))                                                  \
+    X(int, shm_unlink, (const char *))                                                             \
+    X(int, ftruncate, (int, off_t))                                                                \
+    X(int, ftruncate64, (int, off_t))                                                              \
+    X(void *, mmap, (void *, size_t, int, int, int, off_t))                                        \
+    X(void *, mmap64, (void *, size_t, int, int, int, off_t))                                      \
+    X(int, munmap, (void *, size_t))                                                               \
+    X(int, semget, (key_t, int, int))                                                              \
+    X(int, semop, (int, struct sembuf *, size_t))                                                  \
+    X(int, semtimedop, (int, struct sembuf *, size_t, const struct timespec *))                    \
+    X(int, semctl, (int, int, int, ...))                                                           \
+    X(int, shmget, (key_t, size_t, int))                                                           \
+    X(void *, shmat, (int, const void *, int))                                                     \
+    X(int, shmdt, (const void *))                                                                  \
+    X(int, shmctl, (int, int, struct shmid_ds *))                                                  \
+    X(int, msgget, (key_t, int))                                                                   \
+    X(int, msgsnd, (int, const void *, size_t, int))                                               \
+    X(ssize_t, msgrcv, (int, void *, size_t, long, int))                                           \
+    X(int, msgctl, (int, int, struct msqid_ds *))                                                  \
+    X(int, socket, (int, int, int))                                                                \
+    X(int, socketpair, (int, int, int, int[2]))                                                    \
+    X(int, bind, (int, const struct sockaddr *, socklen_t))                                        \
+    X(int, listen, (int, int))                                                                     \
+    X(int, accept, (int, struct sockaddr *, socklen_t *))                                          \
+    X(int, accept4, (int, struct sockaddr *, socklen_t *, int))                                    \
+    X(int, connect, (int, const struct sockaddr *, socklen_t))                                     \
+    X(ssize_t, send, (int, const void *, size_t, int))                                             \
+    X(ssize_t, sendto, (int, const void *, size_t, int, const struct sockaddr *, socklen_t))       \
+    X(ssize_t, sendmsg, (int, const struct msghdr *, int))                                         \
+    X(ssize_t, recv, (int, void *, size_t, int))                                                   \
+    X(ssize_t, recvfrom, (int, void *, size_t, int, struct sockaddr *, socklen_t *))               \
+    X(ssize_t, recvmsg, (int, struct msghdr *, int))                                               \
+    X(int, shutdown, (int, int))                                                                   \
+    X(int, select, (int, fd_set *, fd_set *, fd_set *, struct timeval *))                          \
+    X(int, pselect,                                                                                \
+      (int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *))              \
+    X(int, poll, (struct pollfd *, nfds_t, int))                                                   \
+    X(int, ppoll, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *))            \
+    X(int, epoll_create, (int))                                                                    \
+    X(int, epoll_create1, (int))                                                                   \
+    X(int, epoll_ctl, (int, int, int, struct epoll_event *))                                       \
+    X(int, epoll_wait, (int, struct epoll_event *, int, int))                                      \
+    X(int, epoll_pwait, (int, struct epoll_event *, int, int, const sigset_t *))                   \
+    X(int, pthread_rwlock_init, (pthread_rwlock_t *, const pthread_rwlockattr_t *))                \
+    X(int, pthread_rwlock_destroy, (pthread_rwlock_t *))                                           \
+    X(int, pthread_rwlock_rdlock, (pthread_rwlock_t *))                                            \
+    X(int, pthread_rwlock_tryrdlock, (pthread_rwlock_t *))                                         \
+    X(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t *, const struct timespec *))              \
+    X(int, pthread_rwlock_wrlock, (pthread_rwlock_t *))                                            \
+    X(int, pthread_rwlock_trywrlock, (pthread_rwlock_t *))                                         \
+    X(int, pthread_rwlock_timedwrlock, (pthread_rwlock_t *, const struct timespec *))              \
+    X(int, pthread_rwlock_unlock, (pthread_rwlock_t *))                                            \
+    X(int, pthread_barrier_init, (pthread_barrier_t *, const pthread_barrierattr_t *, unsigned))   \
+    X(int, pthread_barrier_destroy, (pthread_barrier_t *))                                         \
+    X(int, pthread_barrier_wait, (pthread_barrier_t *))                                            \
+    X(int, pthread_spin_init, (pthread_spinlock_t *, int))                                         \
+    X(int, pthread_spin_destroy, (pthread_spinlock_t *))                                           \
+    X(int, pthread_spin_lock, (pthread_spinlock_t *))                                              \
+    X(int, pthread_spin_trylock, (pthread_spinlock_t *))                                           \
+    X(int, pthread_spin_unlock, (pthread_spinlock_t *))                                            \
+    X(int, pthread_join, (pthread_t, void **))                                                     \
+    X(int, pthread_tryjoin_np, (pthread_t, void **))                                               \
+    X(int, pthread_timedjoin_np, (pthread_t, void **, const struct timespec *))                    \
+    X(int, sigqueue, (pid_t, int, const union sigval))                                             \
     X(int, __libc_start_main,                                                                      \
       (int (*)(int, char **, char **), int, char **, void (*)(void), void (*)(void),               \
        void (*)(void), void *))
@@ -158,7 +250,8 @@ void ring_prefault(uint64_t head);
 
 /* Fill the calling task's next ring record in place (the drop is counted when full). */
 static inline void put_rec(uint64_t t, uint16_t kind, uint32_t task, int32_t pid, int32_t tid,
-                           uint32_t obj, uint32_t seq, int64_t val, int64_t item, int64_t aux)
+                           uint32_t obj, uint32_t seq, int64_t val, int64_t item, int64_t aux,
+                           int64_t extra)
 {
     if (__builtin_expect(atomic_load_explicit(&tl_ring->head, memory_order_relaxed) >= tl_ready, 0))
         ring_prefault(atomic_load_explicit(&tl_ring->head, memory_order_relaxed));
@@ -177,21 +270,28 @@ static inline void put_rec(uint64_t t, uint16_t kind, uint32_t task, int32_t pid
     e->val = val;
     e->item = item;
     e->aux = aux;
-    e->extra = 0;
+    e->extra = extra;
     ring_commit(tl_ring);
 }
 
-/* An operation on o by the calling task, numbered by the object's own seq. */
-static inline void op_t(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux,
-                        int precise)
+/* An operation on o by the calling task, numbered by the object's own seq (extra: see
+ * event.h, e.g. 1 for a datagram). */
+static inline void op_tx(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux,
+                         int64_t extra, int precise)
 {
     busy_enter();
     struct instr_attach_objx *x = &g_map->x[o->id];
     uint32_t seq = atomic_fetch_add_explicit(&o->seq, 1, memory_order_relaxed);
     uint64_t t = stamp(atomic_load_explicit(&x->last_t, memory_order_relaxed), precise);
     atomic_store_explicit(&x->last_t, t, memory_order_relaxed);
-    put_rec(t, kind, (uint32_t)tl_slot, tl_pid, tl_tid, o->id, seq, val, item, aux);
+    put_rec(t, kind, (uint32_t)tl_slot, tl_pid, tl_tid, o->id, seq, val, item, aux, extra);
     busy_leave();
+}
+
+static inline void op_t(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux,
+                        int precise)
+{
+    op_tx(o, kind, val, item, aux, 0, precise);
 }
 
 /* The usual operation: stamped precisely. op_fast: one nobody else takes part in. */
@@ -284,11 +384,14 @@ struct obj_spec {
     const char *name; /* NULL: from the symbol table, else "sem@N" */
     int fresh;        /* an init call: forget what was at this address before */
     int by_name;      /* sem_open: the same name is the same object, wherever mapped */
+    int flags;        /* obj_create's extra: OBJF_SYSV */
 };
 
 /* The object for the primitive at addr, registered on first sight (obj_create). NULL when a
  * table is full (the primitive then runs unobserved, and the loss is counted). */
 struct instr_obj *obj_at(const void *addr, const struct obj_spec *sp);
+/* Make the process-shared key addr stand for o too (the two ends of a socketpair). */
+void obj_alias(const void *addr, struct instr_obj *o);
 /* Forget the primitive at addr (destroyed). */
 void obj_forget(const void *addr, int kind, int shared);
 /* The per-object spin lock that orders (operation, value, seq). */
@@ -297,6 +400,79 @@ void obj_unlock(struct instr_obj *o);
 /* Lock / unlock the map (inserting entries, counters shared by every process). */
 void map_lock(void);
 void map_unlock(void);
+
+/* ---- descriptors (fd.c) ----
+ * Every descriptor that stands for a followed object (a pipe or FIFO end, a socket, a message
+ * queue, a shared memory object, an epoll instance) has an entry in this process's table, so
+ * read, write and close find their object with one load and no system call. The table is
+ * kept by the wrappers that make, copy and close descriptors, copied by fork, and rebuilt
+ * from /proc/self/fd after an exec. */
+
+#define FD_MAX 65536
+
+enum fd_kind { FDK_NONE = 0, FDK_PIPE, FDK_SOCK, FDK_MQ, FDK_SHM, FDK_EPOLL };
+
+/* Flags of an entry. */
+#define FDF_WRITE 0x01  /* a pipe's or FIFO's write end */
+#define FDF_DGRAM 0x02  /* a datagram socket */
+#define FDF_UNIX 0x04   /* a Unix-domain socket */
+#define FDF_LISTEN 0x08 /* a listening socket */
+
+struct fd_ent {
+    uint32_t id1; /* object id + 1; 0: a socket not followed yet (no address so far) */
+    uint8_t kind; /* enum fd_kind */
+    uint8_t flags;
+};
+
+extern _Atomic uint64_t g_fds[FD_MAX];
+
+static inline struct fd_ent fd_get(int fd)
+{
+    struct fd_ent e = {0};
+    if (fd < 0 || fd >= FD_MAX)
+        return e;
+    uint64_t v = atomic_load_explicit(&g_fds[fd], memory_order_relaxed);
+    e.id1 = (uint32_t)v;
+    e.kind = (uint8_t)(v >> 32);
+    e.flags = (uint8_t)(v >> 40);
+    return e;
+}
+
+/* The object behind fd if it is of kind, else NULL. */
+static inline struct instr_obj *fd_obj(int fd, int kind)
+{
+    struct fd_ent e = fd_get(fd);
+    return e.kind == kind && e.id1 ? &g_sh->objs[e.id1 - 1] : NULL;
+}
+
+/* Set / clear fd's entry. */
+void fd_put(int fd, const struct instr_obj *o, int kind, int flags);
+void fd_clear(int fd);
+/* Rebuild the table from /proc/self/fd (after an exec). */
+void fd_rescan(void);
+/* The fd's object when it is an end of a followed pipe or FIFO (pipe.c); the dispatch of
+ * read, write and close by kind is in fd.c. */
+ssize_t pipe_read(struct instr_obj *o, int fd, void *buf, size_t n);
+ssize_t pipe_write(struct instr_obj *o, int fd, const void *buf, size_t n);
+void pipe_closing(struct instr_obj *o, int fd, int write_end);
+/* Sockets (net.c): read and write on a socket are recv and send. */
+ssize_t sock_recv(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *len);
+ssize_t sock_send(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
+                  socklen_t len);
+void sock_closing(struct instr_obj *o, int fd);
+/* open of path (pipe.c): before it, the object of a FIFO this run knows by name, marked
+ * blocked while a blocking open waits for the other end (or NULL); after it, follow fd if it
+ * turned out to be a FIFO. */
+struct instr_obj *fifo_before_open(const char *path, int flags);
+void fifo_after_open(struct instr_obj *o, int fd, const char *path, int flags);
+/* shm.c: a shared memory descriptor is being closed; this process was just forked (its
+ * mappings are the child's too) / ends (its mappings go). */
+void shm_forget_fd(int fd);
+void shm_after_fork(void);
+void shm_at_exit(void);
+/* sysv.c: the map / unmap records of System V segments (shm.c keeps the table). */
+void shm_track(void *addr, size_t len, struct instr_obj *o, int sysv);
+struct instr_obj *shm_untrack(const void *addr, size_t *len, int *sysv);
 
 /* ---- names (names.c) ---- */
 

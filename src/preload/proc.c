@@ -77,6 +77,15 @@ EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
     return rc;
 }
 
+EXPORT int sigqueue(pid_t pid, int sig, const union sigval value)
+{
+    if (active() && sig != 0) {
+        gate(EV_SIG_SEND, EV_NO_OBJ);
+        emit(EV_SIG_SEND, EV_NO_OBJ, sig, value.sival_int, pid);
+    }
+    return REAL(sigqueue)(pid, sig, value);
+}
+
 EXPORT int kill(pid_t pid, int sig)
 {
     if (active() && sig != 0) {
@@ -274,6 +283,8 @@ EXPORT void _Exit(int status)
     __builtin_unreachable();
 }
 
+static void thread_remember(pthread_t th, int slot);
+
 struct thread_start {
     char name[INSTR_NAME_MAX];
     int slot;
@@ -301,10 +312,126 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
     ts->slot = reserve_slot();
     ts->fn = fn;
     ts->arg = arg;
+    int slot = ts->slot;
     int rc = REAL(pthread_create)(th, attr, thread_trampoline, ts);
     if (rc)
         free(ts);
+    else
+        thread_remember(*th, slot);
     return rc;
+}
+
+/* ---- pthread_join: blocked on the thread it joins ----
+ * The thread a join waits for is an object of kind thread, named after its task and made
+ * the first time someone joins it; pthread_t -> task slot is this process's small table. */
+
+#define THREADS_MAX 4096
+
+static struct {
+    pthread_t th;
+    int slot; /* -1: a free entry */
+} g_threads[THREADS_MAX];
+static pthread_mutex_t g_threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static int g_threads_init;
+
+static void thread_remember(pthread_t th, int slot)
+{
+    if (slot < 0)
+        return;
+    REAL(pthread_mutex_lock)(&g_threads_lock);
+    if (!g_threads_init) {
+        for (int i = 0; i < THREADS_MAX; i++)
+            g_threads[i].slot = -1;
+        g_threads_init = 1;
+    }
+    for (int i = 0; i < THREADS_MAX; i++)
+        if (g_threads[i].slot < 0) {
+            g_threads[i].th = th;
+            g_threads[i].slot = slot;
+            break;
+        }
+    REAL(pthread_mutex_unlock)(&g_threads_lock);
+}
+
+/* The slot of th (forgotten when take), or -1. */
+static int thread_slot(pthread_t th, int take)
+{
+    int slot = -1;
+    REAL(pthread_mutex_lock)(&g_threads_lock);
+    for (int i = 0; g_threads_init && i < THREADS_MAX && slot < 0; i++)
+        if (g_threads[i].slot >= 0 && pthread_equal(g_threads[i].th, th)) {
+            slot = g_threads[i].slot;
+            if (take)
+                g_threads[i].slot = -1;
+        }
+    REAL(pthread_mutex_unlock)(&g_threads_lock);
+    return slot;
+}
+
+static struct instr_obj *thread_obj(int slot)
+{
+    const void *key = (const void *)(uintptr_t)(0x7ull << 60 | (uint64_t)slot);
+    struct obj_spec sp = {
+        .kind = OK_THREAD, .shared = 1, .psize = 1, .name = g_sh->tasks[slot].name};
+    return obj_at(key, &sp);
+}
+
+enum { JOIN_PLAIN, JOIN_TRY, JOIN_TIMED };
+
+static int join_real(pthread_t th, void **ret, int how, const struct timespec *abstime)
+{
+    if (how == JOIN_TRY)
+        return REAL(pthread_tryjoin_np)(th, ret);
+    if (how == JOIN_TIMED)
+        return REAL(pthread_timedjoin_np)(th, ret, abstime);
+    return REAL(pthread_join)(th, ret);
+}
+
+static int join_common(pthread_t th, void **ret, int how, const struct timespec *abstime)
+{
+    int slot = thread_slot(th, 0);
+    struct instr_obj *o = slot >= 0 ? thread_obj(slot) : NULL;
+    if (!o)
+        return join_real(th, ret, how, abstime);
+    gate(EV_JOIN, o->id);
+    int running = !atomic_load(&g_sh->tasks[slot].exited);
+    op(o, EV_JOIN, 0, slot, running && how != JOIN_TRY);
+    if (running && how != JOIN_TRY)
+        mark_blocked(o);
+    void *r = NULL;
+    int rc = join_real(th, &r, how, abstime);
+    if (running && how != JOIN_TRY)
+        mark_blocked(NULL);
+    if (rc == 0) {
+        thread_slot(th, 1);
+        op(o, EV_JOINED, r == PTHREAD_CANCELED ? -1 : (int64_t)(intptr_t)r, slot, 0);
+    } else {
+        op(o, EV_UNBLOCK, 0, 0, rc); /* EBUSY (still running), ETIMEDOUT, EDEADLK */
+    }
+    if (ret && rc == 0)
+        *ret = r;
+    return rc;
+}
+
+EXPORT int pthread_join(pthread_t th, void **ret)
+{
+    if (!active())
+        return REAL(pthread_join)(th, ret);
+    return join_common(th, ret, JOIN_PLAIN, NULL);
+}
+
+EXPORT int pthread_tryjoin_np(pthread_t th, void **ret)
+{
+    if (!active())
+        return REAL(pthread_tryjoin_np)(th, ret);
+    return join_common(th, ret, JOIN_TRY, NULL);
+}
+
+EXPORT int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *abstime)
+{
+    if (!active())
+        return REAL(pthread_timedjoin_np)(th, ret, abstime);
+    return join_common(th, ret, JOIN_TIMED, abstime);
 }
 
 EXPORT void pthread_exit(void *ret)

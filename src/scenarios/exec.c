@@ -386,6 +386,33 @@ static int still_to_reap(const struct model *m)
     return n;
 }
 
+/* An orphan adopted since the last look (its parent has exited): the kernel's word for its
+ * new parent, faster than the /proc sampler's round (which may miss a short life). */
+static void see_adoptions(const struct model *m)
+{
+    pid_t ppid = 0;
+    for (size_t i = 0; i < m->ntasks; i++) {
+        const struct model_task *t = &m->tasks[i];
+        if (t->pid <= 0 || t->pid != t->tid || t->state == TS_REAPED || t->ppid <= 0)
+            continue;
+        uint32_t p = model_task_by_tid(m, t->ppid);
+        if (p == MODEL_NO_TASK || !m->tasks[p].has_exit)
+            continue; /* its parent is alive (or not ours to know about) */
+        char st = proc_state(t->pid, &ppid);
+        if (!st || ppid == t->ppid)
+            continue;
+        struct ev e = {.kind = EV_REPARENT,
+                       .src = EV_SRC_PROCFS,
+                       .task = t->slot,
+                       .pid = t->pid,
+                       .tid = t->tid,
+                       .obj = EV_NO_OBJ,
+                       .val = ppid,
+                       .aux = t->ppid};
+        instr_emit_ev(&e);
+    }
+}
+
 /* Job control, headless in the foreground: when the program stops (Ctrl-Z), ipcscope takes
  * the terminal back and stops too, so the shell sees the job stopped; continued in the
  * foreground, it hands the terminal back and continues the program. */
@@ -418,6 +445,7 @@ static void poll_program(struct scn_ctx *ctx, const struct model *m)
     g_looked = now;
     const struct model_task *t = main_task(m);
     g_main_reaped = t && t->state == TS_REAPED;
+    see_adoptions(m);
     reap_the_gone(m);
     if (g_tty >= 0 && !g_main_reaped)
         follow_stop();
