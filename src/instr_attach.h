@@ -21,6 +21,7 @@
 #define INSTR_ATTACH_MAGIC 0x65786563u /* "exec" */
 #define INSTR_ATTACH_HASH (1u << 17)   /* address -> object entries, a power of two */
 #define INSTR_ATTACH_FIFOS 64          /* FIFO names remembered */
+#define INSTR_ATTACH_SLOTS 4096        /* task slots at most (recycled ones in free_slots) */
 
 /* One primitive seen by the program: its address in the process that uses it (pid 0 when
  * it is process-shared, so every process agrees on it) and the object it stands for. The
@@ -68,6 +69,9 @@ struct instr_attach_map {
     _Atomic uint32_t nfifos; /* FIFOs known by name (mkfifo, or opened once) */
     char fifos[INSTR_ATTACH_FIFOS][INSTR_NAME_MAX];
     struct instr_attach_lost lost;
+    /* task slots the conductor has recycled (their task ended, its records all applied) */
+    uint32_t nfree;
+    uint32_t free_slots[INSTR_ATTACH_SLOTS];
     struct instr_attach_ent ent[INSTR_ATTACH_HASH];
     struct instr_attach_objx x[INSTR_MAX_OBJS];
 };

@@ -205,13 +205,24 @@ static void bind_slot(struct model *m, uint32_t slot, uint32_t idx)
     m->slot_map[slot] = idx;
 }
 
+/* A task_start on a slot whose task has ended and was another thread: the slot was
+ * recycled (exec hands the slots of ended tasks to new ones). */
+static int slot_reused(const struct model *m, uint32_t idx, const struct ev *e)
+{
+    const struct model_task *t = &m->tasks[idx];
+    return e->kind == EV_TASK_START && t->tid != e->tid &&
+           (t->state == TS_EXITED || t->state == TS_REAPED || t->state == TS_ZOMBIE);
+}
+
 /* Find the task an event is about; kernel sources may create it. */
 static uint32_t resolve_task(struct model *m, const struct ev *e)
 {
     if (e->task != EV_NO_TASK) {
         uint32_t idx = model_task_by_slot(m, e->task);
-        if (idx != MODEL_NO_TASK && idx < m->ntasks)
+        if (idx != MODEL_NO_TASK && idx < m->ntasks && !slot_reused(m, idx, e))
             return idx;
+        if (idx != MODEL_NO_TASK && idx < m->ntasks)
+            m->tasks[idx].slot = EV_NO_TASK; /* it ended; a new task has its slot now */
         if (e->kind != EV_TASK_START)
             return MODEL_NO_TASK;
         /* a kernel source may already know this tid */

@@ -167,12 +167,26 @@ static void bind_slot(int slot)
     tl_ended = 0;
 }
 
+/* A slot the conductor recycled, or -1. */
+static int recycled_slot(void)
+{
+    int slot = -1;
+    map_lock();
+    if (g_map->nfree > 0 && g_map->nfree <= INSTR_ATTACH_SLOTS)
+        slot = (int)g_map->free_slots[--g_map->nfree];
+    map_unlock();
+    return slot > 0 && (uint32_t)slot < g_sh->max_tasks ? slot : -1;
+}
+
 int reserve_slot(void)
 {
     uint32_t slot = atomic_fetch_add(&g_sh->ntasks, 1);
     if (slot < g_sh->max_tasks)
         return (int)slot;
     atomic_fetch_sub(&g_sh->ntasks, 1);
+    int again = recycled_slot();
+    if (again > 0)
+        return again;
     atomic_fetch_add(&g_map->lost.tasks, 1);
     count_drop(); /* the creator's ring: its task_start will never be written */
     return -1;
@@ -188,6 +202,9 @@ int task_begin_in(int slot, const char *name, int kind, int32_t ppid)
     t->tid = (int32_t)gettid();
     t->ppid = ppid;
     t->kind = (uint32_t)kind;
+    atomic_store(&t->exited, 0); /* a recycled slot starts afresh */
+    atomic_store(&t->blocked_obj, 0);
+    atomic_store(&t->gate, GS_FREE);
     atomic_store(&t->used, 1);
     bind_slot(slot);
     emit(EV_TASK_START, EV_NO_OBJ, 0, kind, ppid);
@@ -234,6 +251,10 @@ void thread_end(void *ret)
     tl_ended = 1;
     emit(EV_TASK_EXIT, EV_NO_OBJ, ret == PTHREAD_CANCELED ? -1 : (int)(intptr_t)ret, 0, 0);
     atomic_store(&g_sh->tasks[tl_slot].exited, 1);
+    if (tl_slot != g_proc_slot) { /* its slot may go to a new task: write no more */
+        tl_slot = -1;
+        tl_ring = NULL;
+    }
 }
 
 void proc_exit(int status)

@@ -46,11 +46,11 @@ static void unix_name(const struct sockaddr_storage *ss, socklen_t len, char *bu
     if (!plen)
         return;
     if (un->sun_path[0] == '\0') {
-        snprintf(buf, n, "@%.*s", (int)(plen - 1 < 20 ? plen - 1 : 20), un->sun_path + 1);
+        snprintf(buf, n, "@%.*s", (int)(plen - 1 < 22 ? plen - 1 : 22), un->sun_path + 1);
         return;
     }
     const char *slash = strrchr(un->sun_path, '/');
-    snprintf(buf, n, "%.20s", slash ? slash + 1 : un->sun_path);
+    snprintf(buf, n, "%.23s", slash ? slash + 1 : un->sun_path);
 }
 
 struct sock_info {
@@ -75,8 +75,7 @@ static void sock_info(int fd, struct sock_info *si)
             unix_name(&ss, len, si->lname, sizeof(si->lname));
     }
     len = sizeof(ss);
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
-        getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
         si->rport = port_of((struct sockaddr *)&ss);
         if (si->unixd)
             unix_name(&ss, len, si->rname, sizeof(si->rname));
@@ -107,6 +106,19 @@ static void sock_name(const struct sock_info *si, int role, char *buf, size_t n)
         snprintf(buf, n, "%s:%u<%u", proto, si->lport, si->rport);
 }
 
+/* What a call's success says about a TCP socket's state (listen: LISTEN, connect and
+ * accept: ESTABLISHED): recorded at once, as the kernel's later changes are by the
+ * conductor (a short-lived listener may come and go between two of its looks). */
+static void tcp_fact(struct instr_obj *o, int state)
+{
+    if (!o || !o->u.sock.lport || o->u.sock.state == state)
+        return;
+    int old = o->u.sock.state;
+    o->u.sock.state = state;
+    o->u.sock.seen = 1; /* gone from the kernel's table later: closed */
+    op(o, EV_TCP_STATE, state, old, 0);
+}
+
 /* Follow fd from now on as an object (role as sock_name), in TCP state state. */
 static struct instr_obj *sock_follow(int fd, int role, int state)
 {
@@ -126,7 +138,8 @@ static struct instr_obj *sock_follow(int fd, int role, int state)
         if (o && tcp) { /* the conductor follows its kernel state by its ports */
             o->u.sock.lport = si.lport;
             o->u.sock.rport = role == 'b' ? 0 : si.rport;
-            o->u.sock.state = state;
+            o->u.sock.state = 0;
+            tcp_fact(o, state);
         }
     }
     int flags =
@@ -219,6 +232,7 @@ EXPORT int listen(int fd, int backlog)
     if (o) {
         fd_put(fd, o, FDK_SOCK, fd_get(fd).flags | FDF_LISTEN);
         op(o, EV_SOCK_LISTEN, backlog, 0, 0);
+        tcp_fact(o, TCP_LISTEN_);
     }
     errno = err;
     return rc;
@@ -272,6 +286,8 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
         o->u.sock.rport = port_of(addr); /* a bound socket that connects */
     if (o)
         op(o, EV_SOCK_CONNECT, port_of(addr), 0, rc == 0 ? 0 : -err);
+    if (o && rc == 0 && !(fd_get(fd).flags & FDF_DGRAM))
+        tcp_fact(o, TCP_ESTABLISHED_);
     errno = err;
     return rc;
 }

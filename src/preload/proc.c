@@ -283,11 +283,64 @@ EXPORT void _Exit(int status)
     __builtin_unreachable();
 }
 
-static void thread_remember(pthread_t th, int slot);
+/* ---- threads: creation, and pthread_join blocked on the thread it joins ----
+ * Each thread this process creates has an entry in a small table: its pthread_t, slot, tid
+ * and name, so that a join finds the task it waits for even after the thread has ended and
+ * its slot gone to another. The thread a join waits for is an object of kind thread, made
+ * the first time someone joins it. */
+
+#define THREADS_MAX 4096
+
+struct thread_ent {
+    pthread_t th;
+    int used;
+    int slot;
+    _Atomic int32_t tid; /* filled in by the thread itself */
+    uint32_t serial;     /* threads this process created before it + 1 */
+    char name[INSTR_NAME_MAX];
+};
+
+static uint32_t g_thread_serial;
+
+static struct thread_ent g_threads[THREADS_MAX];
+static pthread_mutex_t g_threads_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A free entry for a thread about to start (slot, name), or -1. */
+static int thread_entry(int slot, const char *name)
+{
+    int k = -1;
+    REAL(pthread_mutex_lock)(&g_threads_lock);
+    for (int i = 0; i < THREADS_MAX && k < 0; i++)
+        if (!g_threads[i].used) {
+            k = i;
+            g_threads[i].used = 1;
+            g_threads[i].slot = slot;
+            atomic_store(&g_threads[i].tid, 0);
+            g_threads[i].serial = ++g_thread_serial;
+            snprintf(g_threads[i].name, sizeof(g_threads[i].name), "%s", name);
+        }
+    REAL(pthread_mutex_unlock)(&g_threads_lock);
+    return k;
+}
+
+/* The entry of th, or -1 (release: free it). */
+static int thread_find(pthread_t th, int release)
+{
+    int k = -1;
+    REAL(pthread_mutex_lock)(&g_threads_lock);
+    for (int i = 0; i < THREADS_MAX && k < 0; i++)
+        if (g_threads[i].used == 2 && pthread_equal(g_threads[i].th, th)) {
+            k = i;
+            if (release)
+                g_threads[i].used = 0;
+        }
+    REAL(pthread_mutex_unlock)(&g_threads_lock);
+    return k;
+}
 
 struct thread_start {
     char name[INSTR_NAME_MAX];
-    int slot;
+    int slot, entry;
     void *(*fn)(void *);
     void *arg;
 };
@@ -298,6 +351,8 @@ static void *thread_trampoline(void *p)
     free(p);
     if (g_sh)
         task_begin_in(ts.slot, ts.name, TK_THREAD, g_pid);
+    if (ts.entry >= 0)
+        atomic_store(&g_threads[ts.entry].tid, (int32_t)gettid());
     void *ret = ts.fn(ts.arg);
     thread_end(ret);
     return ret;
@@ -310,69 +365,28 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
         return REAL(pthread_create)(th, attr, fn, arg);
     next_task_name(ts->name, sizeof(ts->name), 1);
     ts->slot = reserve_slot();
+    ts->entry = ts->slot >= 0 ? thread_entry(ts->slot, ts->name) : -1;
     ts->fn = fn;
     ts->arg = arg;
-    int slot = ts->slot;
+    int entry = ts->entry;
     int rc = REAL(pthread_create)(th, attr, thread_trampoline, ts);
     if (rc)
         free(ts);
-    else
-        thread_remember(*th, slot);
+    if (entry >= 0) {
+        REAL(pthread_mutex_lock)(&g_threads_lock);
+        g_threads[entry].th = *th;
+        g_threads[entry].used = rc ? 0 : 2;
+        REAL(pthread_mutex_unlock)(&g_threads_lock);
+    }
     return rc;
 }
 
-/* ---- pthread_join: blocked on the thread it joins ----
- * The thread a join waits for is an object of kind thread, named after its task and made
- * the first time someone joins it; pthread_t -> task slot is this process's small table. */
-
-#define THREADS_MAX 4096
-
-static struct {
-    pthread_t th;
-    int slot; /* -1: a free entry */
-} g_threads[THREADS_MAX];
-static pthread_mutex_t g_threads_lock = PTHREAD_MUTEX_INITIALIZER;
-static int g_threads_init;
-
-static void thread_remember(pthread_t th, int slot)
+/* The thread object for entry k (keyed by process and creation number: unique). */
+static struct instr_obj *thread_obj(int k)
 {
-    if (slot < 0)
-        return;
-    REAL(pthread_mutex_lock)(&g_threads_lock);
-    if (!g_threads_init) {
-        for (int i = 0; i < THREADS_MAX; i++)
-            g_threads[i].slot = -1;
-        g_threads_init = 1;
-    }
-    for (int i = 0; i < THREADS_MAX; i++)
-        if (g_threads[i].slot < 0) {
-            g_threads[i].th = th;
-            g_threads[i].slot = slot;
-            break;
-        }
-    REAL(pthread_mutex_unlock)(&g_threads_lock);
-}
-
-/* The slot of th (forgotten when take), or -1. */
-static int thread_slot(pthread_t th, int take)
-{
-    int slot = -1;
-    REAL(pthread_mutex_lock)(&g_threads_lock);
-    for (int i = 0; g_threads_init && i < THREADS_MAX && slot < 0; i++)
-        if (g_threads[i].slot >= 0 && pthread_equal(g_threads[i].th, th)) {
-            slot = g_threads[i].slot;
-            if (take)
-                g_threads[i].slot = -1;
-        }
-    REAL(pthread_mutex_unlock)(&g_threads_lock);
-    return slot;
-}
-
-static struct instr_obj *thread_obj(int slot)
-{
-    const void *key = (const void *)(uintptr_t)(0x7ull << 60 | (uint64_t)slot);
-    struct obj_spec sp = {
-        .kind = OK_THREAD, .shared = 1, .psize = 1, .name = g_sh->tasks[slot].name};
+    const void *key = (const void *)(uintptr_t)(0x7ull << 60 | (uint64_t)(uint32_t)g_pid << 24 |
+                                                (g_threads[k].serial & 0xffffff));
+    struct obj_spec sp = {.kind = OK_THREAD, .shared = 1, .psize = 1, .name = g_threads[k].name};
     return obj_at(key, &sp);
 }
 
@@ -389,21 +403,25 @@ static int join_real(pthread_t th, void **ret, int how, const struct timespec *a
 
 static int join_common(pthread_t th, void **ret, int how, const struct timespec *abstime)
 {
-    int slot = thread_slot(th, 0);
-    struct instr_obj *o = slot >= 0 ? thread_obj(slot) : NULL;
+    int k = thread_find(th, 0);
+    int32_t tid = k >= 0 ? atomic_load(&g_threads[k].tid) : 0;
+    struct instr_obj *o = k >= 0 ? thread_obj(k) : NULL;
     if (!o)
         return join_real(th, ret, how, abstime);
+    int slot = g_threads[k].slot;
     gate(EV_JOIN, o->id);
-    int running = !atomic_load(&g_sh->tasks[slot].exited);
-    op(o, EV_JOIN, 0, slot, running && how != JOIN_TRY);
-    if (running && how != JOIN_TRY)
+    struct instr_task *t = &g_sh->tasks[slot];
+    int running = !tid || (t->tid == tid && !atomic_load(&t->exited)); /* 0: not started yet */
+    int waits = running && how != JOIN_TRY;
+    op(o, EV_JOIN, 0, slot, waits);
+    if (waits)
         mark_blocked(o);
     void *r = NULL;
     int rc = join_real(th, &r, how, abstime);
-    if (running && how != JOIN_TRY)
+    if (waits)
         mark_blocked(NULL);
     if (rc == 0) {
-        thread_slot(th, 1);
+        thread_find(th, 1);
         op(o, EV_JOINED, r == PTHREAD_CANCELED ? -1 : (int64_t)(intptr_t)r, slot, 0);
     } else {
         op(o, EV_UNBLOCK, 0, 0, rc); /* EBUSY (still running), ETIMEDOUT, EDEADLK */

@@ -32,8 +32,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-#define EXEC_MAX_TASKS 127                  /* with the conductor: 128 slots */
-#define SHM_FD_FLOOR 900                    /* where the region's descriptor goes in the program */
+#define EXEC_MAX_TASKS 511 /* at once, with the conductor 512 slots; ended ones are recycled */
+#define SHM_FD_FLOOR 900   /* where the region's descriptor goes in the program */
 #define LOOK_EVERY_NS (50 * 1000 * 1000ull) /* /proc and the cgroup, at most this often */
 
 static struct exec_program g_prog;
@@ -46,6 +46,8 @@ static int g_alive = 1;             /* the run's processes still running at the 
 static int g_waiting = 1;           /* processes still to be seen reaped at the last look */
 static int g_join_err;              /* the program could not join the cgroup (-errno) */
 static const struct model *g_model; /* the run's model, for the cleanup's /proc scan */
+static uint8_t *g_freed;            /* per model task: its slot was handed back */
+static size_t g_freed_cap;
 
 /* What the program's process tells the conductor before it execs. */
 struct child_report {
@@ -248,6 +250,9 @@ static void reset_state(void)
     g_alive = 1;
     g_waiting = 1;
     g_join_err = 0;
+    free(g_freed);
+    g_freed = NULL;
+    g_freed_cap = 0;
 }
 
 /* Start the program and wait for its report (sent just before it execs). */
@@ -433,6 +438,44 @@ static void follow_stop(void)
     kill(-g_track.pgid, SIGCONT);
 }
 
+/* Hand the slots of ended tasks back to the program for new ones: a thread that has
+ * exited, a process that has been reaped, once every record of theirs has been applied
+ * (the poll runs after the drain: an empty ring is an applied one). */
+static void recycle_slots(struct scn_ctx *ctx, const struct model *m)
+{
+    struct instr_shared *sh = instr_region();
+    struct instr_attach_map *map = ctx->shared;
+    uint32_t n = atomic_load(&sh->ntasks);
+    if (n < sh->max_tasks * 3 / 4)
+        return; /* plenty of fresh ones: keep every task's slot (and name) as it is */
+    if (g_freed_cap < m->ntasks) {
+        size_t cap = m->ntasks * 2;
+        uint8_t *p = realloc(g_freed, cap);
+        if (!p)
+            return;
+        memset(p + g_freed_cap, 0, cap - g_freed_cap);
+        g_freed = p;
+        g_freed_cap = cap;
+    }
+    for (size_t i = 0; i < m->ntasks; i++) {
+        const struct model_task *t = &m->tasks[i];
+        uint32_t s = t->slot;
+        if (s == EV_NO_TASK || s == 0 || s >= sh->max_tasks || g_freed[i])
+            continue;
+        int ended = t->kind == TK_THREAD ? t->state == TS_EXITED || t->state == TS_REAPED
+                                         : t->state == TS_REAPED;
+        if (!ended || ring_pending(instr_ring(sh, s)) != 0)
+            continue;
+        while (atomic_exchange(&map->lock, 1))
+            ;
+        if (map->nfree < INSTR_ATTACH_SLOTS) {
+            map->free_slots[map->nfree++] = s;
+            g_freed[i] = 1;
+        }
+        atomic_store(&map->lock, 0);
+    }
+}
+
 static void poll_program(struct scn_ctx *ctx, const struct model *m)
 {
     (void)ctx;
@@ -447,6 +490,7 @@ static void poll_program(struct scn_ctx *ctx, const struct model *m)
     g_main_reaped = t && t->state == TS_REAPED;
     see_adoptions(m);
     reap_the_gone(m);
+    recycle_slots(ctx, m);
     if (g_tty >= 0 && !g_main_reaped)
         follow_stop();
     if (g_main_reaped) {
