@@ -58,7 +58,7 @@ static int serve_epoll(int ls)
         }
     }
     close(ep);
-    printf("epoll_wait: %d calls, %d ready\n", waits, ready);
+    printf("epoll_wait: calls %d, ready %d\n", waits, ready);
     return 0;
 }
 
@@ -78,13 +78,13 @@ static void wait_pipe(void)
     int n = poll(&pf, 1, -1);
     char c;
     read(p[0], &c, 1);
-    printf("poll: 1 call, %d ready\n", n);
+    printf("poll: calls 1, ready %d\n", n);
     fd_set rs;
     FD_ZERO(&rs);
     FD_SET(p[0], &rs);
     n = select(p[0] + 1, &rs, NULL, NULL, NULL);
     read(p[0], &c, 1);
-    printf("select: 1 call, %d ready\n", n);
+    printf("select: calls 1, ready %d\n", n);
     waitpid(w, NULL, 0);
 }
 

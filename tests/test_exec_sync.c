@@ -9,6 +9,8 @@
  */
 #include "exec_common.h"
 
+#include <signal.h>
+
 TestSuite(exec_sync, .init = setup_dir, .fini = teardown_dir);
 
 /* The give-up of a wait by task on obj with error err (an unblock event), then the take. */
@@ -269,5 +271,191 @@ Test(exec_sync, signal_handlers_show_each_run_and_stay_the_programs, .timeout = 
     }
     expect_nothing_left(snap);
     json_decref(evs);
+    json_decref(snap);
+}
+
+/* rwlock: readers are counted in and out, the writer is alone, and the counts match what
+ * the program counted itself. */
+Test(exec_sync, rwlock_readers_and_writer, .timeout = 60)
+{
+    json_t *snap = exec_example("rwlock");
+    json_t *l = find_object(snap, "rwlock", "table_lock");
+    cr_expect_eq(ts_int(l, "readers"), 0);
+    cr_expect(json_is_null(json_object_get(l, "writer")));
+    int most = 0;
+    const char *p = strstr(g_out, "most readers at once ");
+    cr_assert(p, "%s", g_out);
+    most = atoi(p + strlen("most readers at once "));
+    json_t *evs = load_trace();
+    size_t n;
+    json_t **ops = object_events(evs, "table_lock", &n);
+    long long readers = 0, writer = 0, reads = 0, writes = 0, max_readers = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *ev = ts_str(ops[i], "ev");
+        int w = ts_int(ops[i], "item") == 1;
+        if (!strcmp(ev, "rwlock_acquired")) {
+            cr_expect(w ? readers == 0 && !writer : !writer, "seq %lld: a writer is alone",
+                      ts_int(ops[i], "seq"));
+            if (w) {
+                writer = 1;
+                writes++;
+            } else {
+                readers++;
+                reads++;
+            }
+        } else if (!strcmp(ev, "rwlock_release")) {
+            if (w)
+                writer = 0;
+            else
+                readers--;
+        }
+        if (!strcmp(ev, "rwlock_acquired") || !strcmp(ev, "rwlock_release"))
+            cr_expect_eq(ts_int(ops[i], "val"), readers, "seq %lld", ts_int(ops[i], "seq"));
+        if (readers > max_readers)
+            max_readers = readers;
+    }
+    free(ops);
+    cr_expect_eq(reads, 60);
+    cr_expect_eq(writes, 20);
+    cr_expect_eq(readers, 0);
+    cr_expect_geq(max_readers, most, "the program saw %d readers at once", most);
+    cr_expect_eq(ts_int(l, "max"), max_readers);
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+Test(exec_sync, barrier_arrivals_and_rounds, .timeout = 60)
+{
+    json_t *snap = exec_example("barrier");
+    json_t *b = find_object(snap, "barrier", "round_end");
+    cr_expect_eq(ts_int(b, "needed"), 3);
+    cr_expect_eq(ts_int(b, "arrived"), 0);
+    cr_expect_eq(ts_int(b, "max"), 3, "all three arrived each round");
+    json_t *evs = load_trace();
+    cr_expect_eq(count_events(evs, "barrier_wait", "round_end"), 12, "3 workers x 4 rounds");
+    cr_expect_eq(count_events(evs, "barrier_pass", "round_end"), 12);
+    cr_expect_eq(sum_events(evs, "barrier_pass", "round_end", "aux"), 4, "one serial a round");
+    size_t n, waited = 0;
+    json_t **ops = object_events(evs, "round_end", &n);
+    for (size_t i = 0; i < n; i++)
+        waited += !strcmp(ts_str(ops[i], "ev"), "barrier_wait") && ts_int(ops[i], "aux") == 1;
+    free(ops);
+    cr_expect_eq(waited, 8, "two of three wait each round");
+    cr_expect(printed("serial thread ran 4 times"));
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+Test(exec_sync, spin_lock_holder_and_turns, .timeout = 60)
+{
+    json_t *snap = exec_example("spin");
+    json_t *s = find_object(snap, "spinlock", "guard");
+    cr_expect(json_is_null(json_object_get(s, "holder")));
+    json_t *evs = load_trace();
+    cr_expect_eq(check_mutex(evs, "guard"), 2000, "every acquisition, each released");
+    cr_expect(printed("counter = 2000"));
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+Test(exec_sync, join_blocks_on_the_thread_it_joins, .timeout = 60)
+{
+    json_t *snap = exec_example("join");
+    json_t *evs = load_trace();
+    size_t i;
+    json_t *e;
+    int waited_slow = 0, waited_fast = 0;
+    long long slow_ret = -1, fast_ret = -1;
+    json_array_foreach(evs, i, e)
+    {
+        const char *ev = ts_str(e, "ev"), *obj = ts_str(e, "obj");
+        int slow = !strcmp(obj, "join-t1"), fast = !strcmp(obj, "join-t2");
+        if (!strcmp(ev, "join") && ts_int(e, "aux") == 1) {
+            waited_slow |= slow;
+            waited_fast |= fast;
+        }
+        if (!strcmp(ev, "joined")) {
+            if (slow)
+                slow_ret = ts_int(e, "val");
+            if (fast)
+                fast_ret = ts_int(e, "val");
+        }
+        if (!strcmp(ev, "join"))
+            cr_expect_str_eq(ts_str(e, "task"), "join", "main joins");
+    }
+    cr_expect(waited_slow, "main blocked on thread:join-t1 (the slow one)");
+    cr_expect(!waited_fast, "the fast one had finished: no wait");
+    cr_expect_eq(slow_ret, 7);
+    cr_expect_eq(fast_ret, 5);
+    cr_expect(printed("slow returned 7, fast returned 5"));
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+Test(exec_sync, sigqueue_values_and_exec_renames_the_task, .timeout = 60)
+{
+    json_t *snap = exec_example("sigqueue");
+    json_t *tasks = json_object_get(snap, "tasks");
+    json_t *child = ts_find_named(tasks, "echo");
+    cr_assert(child, "the child took the name of the program it execs: %s", json_dumps(tasks, 0));
+    cr_expect(!ts_find_named(tasks, "sigqueue-child1"));
+    json_t *evs = load_trace();
+    size_t i;
+    json_t *e;
+    long long values = 0, sends = 0;
+    json_array_foreach(evs, i, e)
+    {
+        if (!strcmp(ts_str(e, "ev"), "sig_send") && ts_int(e, "val") == SIGUSR1) {
+            sends++;
+            values += ts_int(e, "item");
+        }
+    }
+    cr_expect_eq(sends, 3);
+    cr_expect_eq(values, 600, "each signal's value");
+    cr_expect(printed("values add up to 600"));
+    long long queued = strace_count("sigqueue", NULL, "rt_sigqueueinfo", "rt_sigqueueinfo(", "= 0");
+    cr_expect_eq(sends, queued, "strace saw %lld rt_sigqueueinfo", queued);
+    long long execs = strace_count("sigqueue", NULL, "execve", "execve(", "= 0");
+    cr_expect_eq(count_events(evs, "proc_exec", NULL) + 1, execs, "the child's exec (strace: %lld)",
+                 execs);
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+/* A thousand mutexes and a hundred threads: every object, every acquisition, nothing
+ * dropped - or the snapshot would have to say so. */
+Test(exec_sync, a_thousand_mutexes_lose_nothing, .timeout = 120)
+{
+    json_t *snap = exec_example("many_mutexes");
+    json_t *ev = json_object_get(snap, "events");
+    size_t i, mutexes = 0;
+    long long ops = 0;
+    json_t *o;
+    json_array_foreach(json_object_get(snap, "objects"), i, o)
+    {
+        if (!strcmp(ts_str(o, "kind"), "mutex")) {
+            mutexes++;
+            ops += ts_int(o, "ops");
+        }
+    }
+    cr_expect_eq(mutexes, 1000);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "grep -c '\"ev\":\"mutex_acquired\"' %s/trace.jsonl", g_dir);
+    FILE *f = popen(cmd, "r");
+    long long acquired = -1;
+    cr_assert(f && fscanf(f, "%lld", &acquired) == 1);
+    pclose(f);
+    if (ts_int(ev, "dropped") == 0) {
+        cr_expect_eq(acquired, 200000, "every acquisition is in the trace");
+        cr_expect_geq(ops, 1000 + 2 * 200000, "obj_create, acquired and release at least");
+    } else {
+        cr_expect(json_object_get(ev, "dropped_why"), "drops without a reason");
+    }
+    cr_expect_eq(count_tasks(snap, "thread", "many_mutexes-t"), 100);
     json_decref(snap);
 }

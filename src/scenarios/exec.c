@@ -26,7 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/msg.h>
 #include <sys/prctl.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -539,6 +542,50 @@ static json_t *exit_json(const struct model *m)
     return o;
 }
 
+/* A System V object that still exists (its id answers IPC_STAT). */
+static int sysv_exists(const struct instr_obj *o, const struct instr_attach_objx *x)
+{
+    if (o->kind == OK_SEMAPHORE) {
+        struct semid_ds ds;
+        union {
+            int val;
+            struct semid_ds *buf;
+        } arg = {.buf = &ds};
+        return x->ipc_index == 0 && semctl(x->ipc_id, 0, IPC_STAT, arg) == 0;
+    }
+    if (o->kind == OK_SHM) {
+        struct shmid_ds ds;
+        return shmctl(x->ipc_id, IPC_STAT, &ds) == 0;
+    }
+    struct msqid_ds ds;
+    return msgctl(x->ipc_id, IPC_STAT, &ds) == 0;
+}
+
+/* The program's own IPC objects that outlive it (not ipcscope's leaks): POSIX names still
+ * under /dev/shm or /dev/mqueue, System V ids still answering. */
+static json_t *leftovers_json(struct scn_ctx *ctx)
+{
+    json_t *left = json_array();
+    struct instr_shared *sh = instr_region();
+    const struct instr_attach_map *map = ctx->shared;
+    uint32_t n = sh ? atomic_load(&sh->nobjs) : 0;
+    for (uint32_t i = 0; i < n && i < INSTR_MAX_OBJS; i++) {
+        const struct instr_obj *o = &sh->objs[i];
+        const struct instr_attach_objx *x = &map->x[i];
+        if (x->flags & INSTR_OBJX_UNLINKED)
+            continue;
+        char path[INSTR_NAME_MAX + 16];
+        snprintf(path, sizeof(path), "/dev/%s/%s", o->kind == OK_MQ ? "mqueue" : "shm", o->name);
+        if ((x->flags & INSTR_OBJX_PATH) && access(path, F_OK) == 0)
+            json_array_append_new(left, json_pack("{s:s, s:s, s:s}", "kind", obj_kind_name(o->kind),
+                                                  "name", o->name, "path", path));
+        else if ((x->flags & INSTR_OBJX_SYSV) && sysv_exists(o, x))
+            json_array_append_new(left, json_pack("{s:s, s:s, s:i}", "kind", obj_kind_name(o->kind),
+                                                  "name", o->name, "id", (int)x->ipc_id));
+    }
+    return left;
+}
+
 static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 {
     (void)ctx;
@@ -551,6 +598,7 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
                                   g_prog.tui ? "pty" : "inherited"));
     json_object_set_new(out, "program_exit", exit_json(m));
     json_object_set_new(out, "cleanup", exec_track_json(&g_track));
+    json_object_set_new(out, "program_leftovers", leftovers_json(ctx));
     if (g_prog.tui)
         json_object_set_new(out, "program_output", exec_pty_output_json());
 }
