@@ -331,12 +331,14 @@ static int write_snapshot(const struct exec_cli *c, json_t *snap)
 }
 
 /* A few lines on stderr once the program has ended. */
-static void print_summary(const struct exec_cli *c, json_t *snap, int status)
+static void print_summary(const struct exec_cli *c, json_t *snap, int status, int cut)
 {
     json_t *ev = json_object_get(snap, "events");
     long long dropped = json_integer_value(json_object_get(ev, "dropped"));
     fprintf(stderr, "ipcscope: %s ", c->prog_argv[0]);
-    if (status >= 0)
+    if (cut)
+        fputs("was stopped (--duration)", stderr);
+    else if (status >= 0)
         fprintf(stderr, "exited with %d", status);
     else
         fputs("did not finish", stderr);
@@ -420,11 +422,12 @@ static int exec_headless(const struct exec_cli *c)
                         json_pack("{s:i, s:i}", "processes", h.run->leaked_procs, "ipc_objects",
                                   h.run->leaked_ipc));
     json_object_set_new(snap, "cleanup", exec_scenario_cleanup_json());
+    exec_scenario_dropped(json_object_get(snap, "events"), h.run->model.dropped);
     finish_trace(trace, snap, h.run);
 
     int status = exec_scenario_status(&h.run->model);
     int rc = (c->json_path || c->json_fd >= 0) ? write_snapshot(c, snap) : 0;
-    print_summary(c, snap, status);
+    print_summary(c, snap, status, h.run->finished == 2 || h.stop_sig);
     int code = exit_code(h.run, status, h.stop_sig);
     json_decref(snap);
     run_close(h.run);

@@ -319,3 +319,54 @@ Test(exec, preload_without_ipcscope_is_a_pass_through, .timeout = 60)
     cr_expect_eq(r.err[0], '\0', "%s", r.err);
     ts_free_result(&r);
 }
+
+Test(exec, a_deadlock_is_reported_with_its_cycle, .timeout = 60)
+{
+    cr_assert_eq(compile("deadlock", NULL), 0);
+    char *const argv[] = {IPCSCOPE_BIN, "exec", "--headless", "--json",     "snap.json",
+                          "--duration", "2",    "--",         "./deadlock", NULL};
+    struct ts_result r = run_argv(argv, NULL);
+    expect_exit(&r, 124);
+    cr_expect(strstr(r.err, "DEADLOCK: deadlock-t"), "said on stderr: %s", r.err);
+    ts_free_result(&r);
+    json_t *snap = load_json("snap.json");
+    json_t *stalls = json_object_get(snap, "stalls");
+    cr_assert_geq(json_array_size(stalls), 1, "no stall recorded");
+    json_t *d = json_array_get(stalls, 0);
+    cr_expect_str_eq(ts_str(d, "kind"), "deadlock");
+    const char *cycle = ts_str(d, "cycle");
+    cr_expect(strstr(cycle, "fork_a") && strstr(cycle, "fork_b") && strstr(cycle, "deadlock-t1") &&
+                  strstr(cycle, "deadlock-t2"),
+              "cycle: %s", cycle);
+    /* the snapshot was taken before cleanup: both still wait on each other's lock */
+    json_t *tasks = json_object_get(snap, "tasks");
+    cr_expect_str_eq(ts_str(ts_find_named(tasks, "deadlock-t1"), "blocked_on"), "mutex:fork_b");
+    cr_expect_str_eq(ts_str(ts_find_named(tasks, "deadlock-t2"), "blocked_on"), "mutex:fork_a");
+    expect_nothing_left(snap);
+    json_decref(snap);
+}
+
+Test(exec, a_stall_is_reported_when_every_task_waits, .timeout = 60)
+{
+    cr_assert_eq(compile("stuck", NULL), 0);
+    char *const argv[] = {IPCSCOPE_BIN, "exec", "--headless", "--json",  "snap.json",
+                          "--duration", "2.5",  "--",         "./stuck", NULL};
+    struct ts_result r = run_argv(argv, NULL);
+    expect_exit(&r, 124);
+    cr_expect(strstr(r.err, "STALL"), "said on stderr: %s", r.err);
+    ts_free_result(&r);
+    json_t *snap = load_json("snap.json");
+    json_t *s = json_array_get(json_object_get(snap, "stalls"), 0);
+    cr_assert(s, "no stall recorded");
+    cr_expect_str_eq(ts_str(s, "kind"), "stall");
+    json_t *blocked = json_object_get(s, "blocked");
+    size_t i;
+    json_t *b;
+    int on_sem = 0;
+    json_array_foreach(blocked, i, b)
+    {
+        on_sem |= !strcmp(ts_str(b, "on"), "sem:never");
+    }
+    cr_expect(on_sem, "the waiter on sem:never: %s", json_dumps(blocked, 0));
+    json_decref(snap);
+}

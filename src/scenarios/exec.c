@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include "exec.h"
 #include "exec_pty.h"
+#include "exec_stall.h"
 #include "exec_track.h"
 
 #include "../instr.h"
@@ -50,6 +51,7 @@ static int g_waiting = 1;           /* processes still to be seen reaped at the 
 static int g_join_err;              /* the program could not join the cgroup (-errno) */
 static const struct model *g_model; /* the run's model, for the cleanup's /proc scan */
 static uint8_t *g_freed;            /* per model task: its slot was handed back */
+static const struct instr_attach_map *g_map_seen; /* the run's map (the lost counts) */
 static size_t g_freed_cap;
 
 /* What the program's process tells the conductor before it execs. */
@@ -99,6 +101,31 @@ void exec_scenario_stopping(const struct model *m)
 {
     if (g_pid > 0)
         g_track.killed = exec_track_alive(&g_track, m);
+}
+
+void exec_scenario_dropped(json_t *events, uint64_t dropped)
+{
+    struct instr_shared *sh = instr_region();
+    const struct instr_attach_map *map = g_map_seen;
+    if (!dropped || !sh || !map)
+        return;
+    uint64_t tasks = atomic_load(&map->lost.tasks), ops = atomic_load(&map->lost.ops);
+    uint64_t ring = dropped > tasks + ops ? dropped - tasks - ops : 0;
+    json_object_set_new(events, "dropped_reasons",
+                        json_pack("{s:I, s:I, s:I}", "ring_full", (json_int_t)ring,
+                                  "tasks_without_slot", (json_int_t)tasks, "ops_without_object",
+                                  (json_int_t)ops));
+    char why[256];
+    snprintf(why, sizeof(why), "%s%s%s",
+             ring ? "the conductor could not drain the rings fast enough (ring full); " : "",
+             tasks ? "more tasks at once than the slots (511); " : "",
+             ops ? "more objects than the table holds (65536)" : "");
+    json_object_set_new(events, "dropped_why", json_string(why));
+}
+
+const char *exec_scenario_notice(void)
+{
+    return exec_stall_notice();
 }
 
 json_t *exec_scenario_cleanup_json(void)
@@ -256,6 +283,7 @@ static void reset_state(void)
     free(g_freed);
     g_freed = NULL;
     g_freed_cap = 0;
+    exec_stall_reset(loop_now_ns());
 }
 
 /* Start the program and wait for its report (sent just before it execs). */
@@ -298,6 +326,7 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     struct instr_attach_map *map = ctx->shared;
     map->magic = INSTR_ATTACH_MAGIC;
     reset_state();
+    g_map_seen = map;
     prctl(PR_SET_CHILD_SUBREAPER, 0); /* orphans go where they would without ipcscope */
     exec_track_prepare(&g_track);
     exec_track_watch(&g_track);
@@ -489,6 +518,7 @@ static void poll_program(struct scn_ctx *ctx, const struct model *m)
     if (!g_pid || now - g_looked < LOOK_EVERY_NS)
         return;
     g_looked = now;
+    exec_stall_look(m, now, !g_prog.tui);
     const struct model_task *t = main_task(m);
     g_main_reaped = t && t->state == TS_REAPED;
     see_adoptions(m);
@@ -599,6 +629,7 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "program_exit", exit_json(m));
     json_object_set_new(out, "cleanup", exec_track_json(&g_track));
     json_object_set_new(out, "program_leftovers", leftovers_json(ctx));
+    json_object_set_new(out, "stalls", exec_stall_json());
     if (g_prog.tui)
         json_object_set_new(out, "program_output", exec_pty_output_json());
 }

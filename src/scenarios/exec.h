@@ -39,6 +39,13 @@ int exec_scenario_status(const struct model *m);
  * about to kill (the snapshot's cleanup.killed). */
 void exec_scenario_stopping(const struct model *m);
 
+/* Add why events were dropped to the snapshot's events object (dropped_reasons: ring_full,
+ * tasks_without_slot, ops_without_object; dropped_why: in words). Nothing when none was. */
+void exec_scenario_dropped(json_t *events, uint64_t dropped);
+
+/* A stall or deadlock of the program being shown ("" when it makes progress). */
+const char *exec_scenario_notice(void);
+
 /* How the run's processes were followed and what cleanup had to kill (exec_track_json). */
 json_t *exec_scenario_cleanup_json(void);
 

@@ -2,6 +2,7 @@
 set(SCENARIO_SOURCES
     src/scenarios/exec.c
     src/scenarios/exec_pty.c
+    src/scenarios/exec_stall.c
     src/scenarios/exec_track.c
     src/exec_cmd.c
     src/instr_attach.c
