@@ -1,12 +1,12 @@
 /*
  * tcp_echo.c - a TCP echo server and its client, on loopback.
  *
- * The server binds 127.0.0.1 on a port the kernel picks, listens and forks the client,
- * which connects and sends ROUNDS lines; the server echoes each back and closes when the
- * client has closed. The client lingers a second before exiting, so its socket's last TCP
- * state (TIME_WAIT: it closed first... or the server's, depending on who closes first) can be
- * seen. Under ipcscope: the listening socket, the accepted one and the client's, their TCP
- * states from the kernel, the bytes sent and queued, accept and recv blocking.
+ * The server binds any address (as textbooks do) on a port the kernel picks, listens and
+ * forks the client, which connects to 127.0.0.1 and sends ROUNDS lines; the server echoes
+ * each back and closes when the client has closed. The client closed first, so its socket
+ * waits in TIME_WAIT; it lingers a second so that can be seen. Under ipcscope: the listening
+ * socket, the accepted one and the client's, their TCP states from the kernel, the bytes
+ * sent and queued, accept and recv blocking.
  *     cc -o tcp_echo tcp_echo.c && ipcscope exec -- ./tcp_echo
  */
 #include <arpa/inet.h>
@@ -43,7 +43,7 @@ int main(void)
 {
     int ls = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_addr.s_addr = htonl(INADDR_ANY);
     socklen_t len = sizeof(a);
     if (bind(ls, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(ls, 4) < 0 ||
         getsockname(ls, (struct sockaddr *)&a, &len) < 0) {

@@ -50,6 +50,7 @@ struct instr_attach_objx {
 #define INSTR_OBJX_UNLINKED 0x01 /* its name was removed (unlink, IPC_RMID) */
 #define INSTR_OBJX_PATH 0x02     /* a POSIX name under /dev/shm or /dev/mqueue (leftover check) */
 #define INSTR_OBJX_SYSV 0x04     /* System V (ipc_id is valid) */
+#define INSTR_OBJX_LOOPBACK 0x08 /* a socket bound to a loopback address */
 
 /* Why something the program did could not be followed (each also counts in the ring's
  * dropped count of the task that did it, so events.dropped includes it). */

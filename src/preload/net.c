@@ -35,6 +35,18 @@ static uint16_t port_of(const struct sockaddr *sa)
     return 0;
 }
 
+/* 127.0.0.0/8, ::1 or ::ffff:127.x.y.z (not the wildcard: sock_diag shows only loopback) */
+static int is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return ((ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >> 24) ==
+                127);
+    if (sa->sa_family != AF_INET6)
+        return 0;
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
 /* A Unix socket's name: the last part of its path, "@name" when abstract, "" unnamed. */
 static void unix_name(const struct sockaddr_storage *ss, socklen_t len, char *buf, size_t n)
 {
@@ -55,6 +67,7 @@ static void unix_name(const struct sockaddr_storage *ss, socklen_t len, char *bu
 
 struct sock_info {
     int unixd, dgram;
+    int lo; /* bound to a loopback address: the conductor's sock_diag look sees it */
     uint16_t lport, rport;
     char lname[24], rname[24]; /* Unix names */
 };
@@ -71,6 +84,7 @@ static void sock_info(int fd, struct sock_info *si)
     if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
         si->unixd = ss.ss_family == AF_UNIX;
         si->lport = port_of((struct sockaddr *)&ss);
+        si->lo = is_loopback((struct sockaddr *)&ss);
         if (si->unixd)
             unix_name(&ss, len, si->lname, sizeof(si->lname));
     }
@@ -115,7 +129,8 @@ static void tcp_fact(struct instr_obj *o, int state)
         return;
     int old = o->u.sock.state;
     o->u.sock.state = state;
-    o->u.sock.seen = 1; /* gone from the kernel's table later: closed */
+    if (g_map->x[o->id].flags & INSTR_OBJX_LOOPBACK)
+        o->u.sock.seen = 1; /* gone from the kernel's table later: closed */
     op(o, EV_TCP_STATE, state, old, 0);
 }
 
@@ -135,6 +150,8 @@ static struct instr_obj *sock_follow(int fd, int role, int state)
         struct obj_spec sp = {
             .kind = OK_SOCKET, .shared = 1, .psize = 1, .init = tcp ? state : 0, .name = name};
         o = obj_at(inode_key(st.st_dev, st.st_ino), &sp);
+        if (o && si.lo)
+            g_map->x[o->id].flags |= INSTR_OBJX_LOOPBACK;
         if (o && tcp) { /* the conductor follows its kernel state by its ports */
             o->u.sock.lport = si.lport;
             o->u.sock.rport = role == 'b' ? 0 : si.rport;
