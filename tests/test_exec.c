@@ -370,3 +370,22 @@ Test(exec, a_stall_is_reported_when_every_task_waits, .timeout = 60)
     cr_expect(on_sem, "the waiter on sem:never: %s", json_dumps(blocked, 0));
     json_decref(snap);
 }
+
+/* More tasks at once than there are slots: never silent - the snapshot, stderr and the
+ * exit status say what could not be followed. */
+Test(exec, a_limit_reached_is_said_everywhere, .timeout = 90)
+{
+    cr_assert_eq(compile("crowd", NULL), 0);
+    json_t *snap = exec_run("crowd", NULL, NULL, 1);
+    cr_expect(printed("300 threads took the lock"), "%s", g_out);
+    json_t *ev = json_object_get(snap, "events");
+    json_t *why = json_object_get(ev, "dropped_reasons");
+    cr_assert(why, "no dropped_reasons: %s", json_dumps(ev, 0));
+    /* 255 slots: the main thread and 254 others; all 300 are alive at the barrier */
+    cr_expect_eq(ts_int(why, "tasks_without_slot"), 300 - 254);
+    cr_expect_geq(ts_int(ev, "dropped"), 300 - 254);
+    cr_expect(strstr(ts_str(ev, "dropped_why"), "more tasks at once than the slots"));
+    cr_expect(strstr(g_err, "DROPPED") && strstr(g_err, "events were lost"), "%s", g_err);
+    cr_expect_eq(ts_int(json_object_get(snap, "program_exit"), "status"), 0);
+    json_decref(snap);
+}
