@@ -478,7 +478,8 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
     if (g_sh && parent == g_sh->conductor_pid)
         close_private_fds(); /* a select() student sees only the lesson's descriptors */
     if (g_sh) {
-        join_worker_group();
+        if (!(flags & INSTR_SPAWN_OWN_GROUP))
+            join_worker_group();
         setpriority(PRIO_PROCESS, 0, g_sh->worker_nice); /* not the conductor's boost */
     }
     drop_privileges(); /* before the death signal: a credential change clears it */

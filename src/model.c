@@ -210,13 +210,24 @@ static void bind_slot(struct model *m, uint32_t slot, uint32_t idx)
     m->slot_map[slot] = idx;
 }
 
+/* A task_start on a slot whose task has ended and was another thread: the slot was
+ * recycled (exec hands the slots of ended tasks to new ones). */
+static int slot_reused(const struct model *m, uint32_t idx, const struct ev *e)
+{
+    const struct model_task *t = &m->tasks[idx];
+    return e->kind == EV_TASK_START && t->tid != e->tid &&
+           (t->state == TS_EXITED || t->state == TS_REAPED || t->state == TS_ZOMBIE);
+}
+
 /* Find the task an event is about; kernel sources may create it. */
 static uint32_t resolve_task(struct model *m, const struct ev *e)
 {
     if (e->task != EV_NO_TASK) {
         uint32_t idx = model_task_by_slot(m, e->task);
-        if (idx != MODEL_NO_TASK && idx < m->ntasks)
+        if (idx != MODEL_NO_TASK && idx < m->ntasks && !slot_reused(m, idx, e))
             return idx;
+        if (idx != MODEL_NO_TASK && idx < m->ntasks)
+            m->tasks[idx].slot = EV_NO_TASK; /* it ended; a new task has its slot now */
         if (e->kind != EV_TASK_START)
             return MODEL_NO_TASK;
         /* a kernel source may already know this tid */
@@ -283,6 +294,7 @@ static void create_obj(struct model *m, const struct ev *e, const char *name)
     o->holder = MODEL_NO_TASK;
     o->last_seq = e->seq;
     o->ops = 1;
+    o->flags = (uint8_t)(e->extra & OBJF_SYSV);
     if (o->kind == OK_SOCKET) {
         /* the protocol is the item; older traces: TCP sockets started in CLOSE (7), UDP at 0 */
         o->proto = e->item ? (uint8_t)e->item : e->val ? 6 : 17;
@@ -406,9 +418,35 @@ static void task_gone(struct model *m, uint32_t idx, uint64_t now)
     set_state(m, idx, TS_REAPED, now);
 }
 
+/* The task said it exited (task_exit): a later /proc look at it on its way out (flushing
+ * its output, say) must not make it running or blocked again. */
+static int exit_recorded(const struct model_task *t)
+{
+    return t->has_exit && (t->state == TS_ZOMBIE || t->state == TS_EXITED);
+}
+
+/* exec: the task now runs another program and takes its name (the preload library says so
+ * with the full name; the kernel's 15-byte comm names only tasks the library cannot see). */
+static void exec_rename(struct model_task *t, const struct ev *e)
+{
+    if (!(e->flags & EVF_TEXT) || !e->text[0] || (e->src != EV_SRC_INSTR && t->slot != EV_NO_TASK))
+        return;
+    snprintf(t->name, sizeof(t->name), "%.*s", EV_TEXT_MAX, e->text);
+}
+
+/* 1 for the kernel's and /proc's running / ready / blocked reports. */
+static int is_sched_report(unsigned kind)
+{
+    return kind == EV_STATE || kind == EV_SCHED_IN || kind == EV_SCHED_OUT || kind == EV_WAKEUP ||
+           kind == EV_WAKEUP_NEW;
+}
+
 static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, const char *name)
 {
     struct model_task *t = &m->tasks[idx];
+    if (is_sched_report(e->kind) && exit_recorded(t) &&
+        !(e->kind == EV_STATE && e->val == TS_ZOMBIE))
+        return;
     switch (e->kind) {
     case EV_TASK_START:
         if (name && *name)
@@ -490,6 +528,59 @@ static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, 
         t->ppid = (int32_t)e->val;
         break;
     case EV_PROC_EXEC:
+        exec_rename(t, e);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The kinds `ipcscope exec` adds: shared memory mappings, names removed, values set,
+ * reader-writer locks, barriers and joins. o is NULL for an operation older than the last
+ * applied (its value is stale, the task's state is not). */
+static void apply_exec_obj_event(struct model *m, uint32_t idx, struct model_obj *o,
+                                 const struct ev *e)
+{
+    int task = idx != MODEL_NO_TASK;
+    switch (e->kind) {
+    case EV_SHM_MAP:
+    case EV_SHM_UNMAP:
+        if (o)
+            o->users = (int32_t)e->val;
+        break;
+    case EV_OBJ_UNLINK:
+        if (o)
+            o->flags |= MODEL_OBJ_UNLINKED;
+        break;
+    case EV_OBJ_SIZE:
+    case EV_OBJ_SET:
+        if (o)
+            set_value(o, e->val);
+        break;
+    case EV_RW_WAIT:
+    case EV_BARRIER_WAIT:
+    case EV_JOIN:
+        if (o && e->kind == EV_BARRIER_WAIT)
+            set_value(o, e->val);
+        if (task && e->aux)
+            block_on(m, idx, e->obj, e->t);
+        break;
+    case EV_RW_ACQUIRED:
+    case EV_RW_RELEASE:
+        if (o) {
+            set_value(o, e->val);
+            if (e->item == 1)
+                o->holder = e->kind == EV_RW_ACQUIRED ? idx : MODEL_NO_TASK;
+        }
+        if (task && e->kind == EV_RW_ACQUIRED)
+            unblock(m, idx, e->t);
+        break;
+    case EV_BARRIER_PASS:
+    case EV_JOINED:
+        if (o && e->kind == EV_BARRIER_PASS)
+            set_value(o, e->val);
+        if (task)
+            unblock(m, idx, e->t);
         break;
     default:
         break;
@@ -576,6 +667,7 @@ static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
             sock_info(o, e);
         break;
     default:
+        apply_exec_obj_event(m, idx, o, e);
         break;
     }
 }

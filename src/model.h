@@ -65,7 +65,11 @@ struct model_obj {
     uint16_t lport, rport;
     uint32_t laddr, raddr;  /* IPv4, host order */
     int64_t recv_q, send_q; /* a listener: accept queue, backlog */
+    uint8_t flags;          /* OBJF_SYSV (from obj_create's extra), MODEL_OBJ_UNLINKED */
+    int32_t users;          /* shm: mappings now (shm_map / shm_unmap) */
 };
+
+#define MODEL_OBJ_UNLINKED 0x80 /* obj_unlink: its name is gone, the object lives on */
 
 /* One recorded state interval start, for the timeline. */
 struct model_span {

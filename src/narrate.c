@@ -241,11 +241,44 @@ static const struct narr NARR[] = {
     {EV_SLEEP, -1, "%T slept %V ms and goes on.", "%T 睡眠了 %V 毫秒，继续执行。"},
     {EV_TIMEOUT, -1, "%T gave up waiting on %O: its %V ms timeout expired.",
      "%T 不再等待 %O：%V 毫秒的超时到了。"},
+    /* the kinds `ipcscope exec` adds */
+    {EV_SHM_MAP, -1,
+     "%T mapped %I bytes of %O into its address space: %V mappings now share the same memory.",
+     "%T 把 %O 的 %I 字节映射进自己的地址空间：现在有 %V 个映射共享同一块内存。"},
+    {EV_SHM_UNMAP, -1, "%T unmapped %O; %V mappings remain.",
+     "%T 解除了对 %O 的映射；还剩 %V 个映射。"},
+    {EV_OBJ_SIZE, -1, "%O is now %V bytes long.", "%O 的大小现在是 %V 字节。"},
+    {EV_OBJ_UNLINK, -1,
+     "%T removed the name of %O: whoever has it open keeps using it; it disappears with the "
+     "last user.",
+     "%T 删除了 %O 的名字：已经打开它的进程仍可继续使用；最后一个使用者退出后它才消失。"},
+    {EV_OBJ_SET, -1, "%T set %O to %V.", "%T 把 %O 设为 %V。"},
+    {EV_RW_WAIT, 0, "%T asks to read under %O; a writer holds or awaits it, so %T waits.",
+     "%T 请求以读方式进入 %O；有写者持有或在等待，%T 只能等待。"},
+    {EV_RW_WAIT, 1, "%T asks to write under %O; readers or a writer are inside, so %T waits.",
+     "%T 请求以写方式进入 %O；里面有读者或写者，%T 只能等待。"},
+    {EV_RW_ACQUIRED, 0, "%T reads under %O: %V readers at once, no writer.",
+     "%T 以读方式进入 %O：同时有 %V 个读者，没有写者。"},
+    {EV_RW_ACQUIRED, 1, "%T writes under %O: alone, no reader, no other writer.",
+     "%T 以写方式进入 %O：独占，没有读者，也没有别的写者。"},
+    {EV_RW_RELEASE, -1, "%T left %O; %V readers remain.", "%T 离开了 %O；还剩 %V 个读者。"},
+    {EV_BARRIER_WAIT, 0, "%T reached barrier %O: %V%C have arrived.",
+     "%T 到达屏障 %O：已到达 %V%C 个。"},
+    {EV_BARRIER_WAIT, 1,
+     "%T reached barrier %O and waits: only %V%C have arrived, and it opens when all have.",
+     "%T 到达屏障 %O 并等待：只到了 %V%C 个，全部到齐屏障才打开。"},
+    {EV_BARRIER_PASS, -1, "%T passed barrier %O: everyone arrived, so all go on together.",
+     "%T 通过了屏障 %O：所有任务都已到达，一起继续。"},
+    {EV_JOIN, 0, "%T joins %O, which has already finished: it collects the result at once.",
+     "%T 等待线程 %O 结束，而它已经结束：立刻取走结果。"},
+    {EV_JOIN, 1, "%T waits in pthread_join until thread %O finishes.",
+     "%T 在 pthread_join 中等待，直到线程 %O 结束。"},
+    {EV_JOINED, -1, "%T joined %O, which returned %V.", "%T 回收了线程 %O，它的返回值是 %V。"},
 };
 
 static const char *const KIND_ZH[OK__COUNT] = {
-    "信号量",   "互斥锁",   "条件变量", "事件", "队列", "管道",
-    "消息队列", "共享内存", "套接字",   "进程", "信号",
+    "信号量", "互斥锁", "条件变量", "事件",   "队列", "管道",   "消息队列", "共享内存",
+    "套接字", "进程",   "信号",     "读写锁", "屏障", "自旋锁", "线程",
 };
 
 static const char *const TCP_STATES[] = {
@@ -344,7 +377,12 @@ static int variant_of(const struct model *m, const struct ev *e)
     case EV_SEM_WAIT:
     case EV_MUTEX_WAIT:
     case EV_EVENT_WAIT:
+    case EV_BARRIER_WAIT:
+    case EV_JOIN:
         return e->aux != 0;
+    case EV_RW_WAIT:
+    case EV_RW_ACQUIRED:
+        return e->item != 0;
     case EV_PIPE_READ:
         return e->item == 0;
     case EV_PIPE_CLOSE:

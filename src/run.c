@@ -573,13 +573,15 @@ void run_poll(struct run *r)
     int gone = run_reap(r, 0); /* drains before each reap it records */
     run_serve_gate(r);
     settle_after_step(r);
+    if (r->sc->poll)
+        r->sc->poll(&r->ctx, &r->model);
 
     if (r->finished)
         return;
     uint64_t now = loop_now_ns();
     /* the scenario's hook first: it may have a last sentence to pin even when all are gone */
     int scn_done = r->sc->finished && r->sc->finished(&r->ctx, &r->model);
-    if ((gone && atomic_load(&r->sh->ntasks) > 1) || scn_done)
+    if ((gone && atomic_load(&r->sh->ntasks) > 1 && !r->sc->wait_descendants) || scn_done)
         r->finished = 1;
     else if (r->opts.duration_s > 0 && now - r->t_start_ns >= r->opts.duration_s * 1e9)
         r->finished = 2; /* cut short */

@@ -28,7 +28,7 @@
 #define STEP_GIVE_UP_NS (2500 * 1000 * 1000ull)
 #define SETTLE_MAX_NS (2000 * 1000 * 1000ull) /* a step that never settles: look anyway */
 #define SOCK_SETTLE_NS (300 * 1000 * 1000ull) /* ... and sockets the kernel is still moving */
-#define BATCH_MAX 65536     /* initial size of the drain buffers */
+#define BATCH_MAX 65536                       /* initial size of the drain buffers */
 #define PEND_MAX (8u << 20) /* records held between draining and applying (512 MiB) */
 
 /* The worker process group, for the emergency kill from a signal handler (0: none). */

@@ -108,12 +108,12 @@ static void key_speed(struct ui *u, int ch)
 
 static void key_focus(struct ui *u, int ch)
 {
-    static const int order[] = {P_TASKS, P_OBJECTS, P_EVENTS, P_NARR};
-    int k = 0;
-    for (int i = 0; i < (int)UI_COUNT(order); i++)
+    static const int order[] = {P_TASKS, P_OBJECTS, P_EVENTS, P_NARR, P_OUTPUT};
+    int n = (int)UI_COUNT(order) - !panel_output_shown(u), k = 0;
+    for (int i = 0; i < n; i++)
         if (order[i] == u->focus)
             k = i;
-    k = (k + (ch == KEY_BTAB ? (int)UI_COUNT(order) - 1 : 1)) % (int)UI_COUNT(order);
+    k = (k + (ch == KEY_BTAB ? n - 1 : 1)) % n;
     u->focus = order[k];
 }
 

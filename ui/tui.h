@@ -60,7 +60,7 @@ struct rect {
     int y, x, h, w;
 };
 
-enum panel { P_TASKS, P_OBJECTS, P_TIMELINE, P_EVENTS, P_NARR, P__COUNT };
+enum panel { P_TASKS, P_OBJECTS, P_TIMELINE, P_EVENTS, P_NARR, P_OUTPUT, P__COUNT };
 enum overlay { OV_NONE, OV_HELP, OV_DETAILS, OV_ACTIONS };
 
 struct layout {
@@ -194,6 +194,14 @@ void panel_objects_draw(struct ui *u, struct rect r);
 void panel_timeline_draw(struct ui *u, struct rect r);
 void panel_events_draw(struct ui *u, struct rect r);
 void panel_narration_draw(struct ui *u, struct rect r);
+/* ---- panel_output.c: the program's terminal (exec in the TUI) ---- */
+/* 1 when the run has a program terminal to show. */
+int panel_output_shown(const struct ui *u);
+/* Take the Output panel's rectangle from the lower part of narr (empty when not shown). */
+void panel_output_split(const struct ui *u, struct rect *narr, struct rect *out);
+void panel_output_draw(struct ui *u, struct rect r);
+/* A key while the Output panel has the focus: 1 when it went to the program. */
+int panel_output_key(struct ui *u, int ch);
 void panel_object_line(struct ui *u, uint32_t id, int y, int x, int w, attr_t base);
 int panel_objects_count(const struct ui *u);
 uint32_t panel_objects_id(const struct ui *u, int i);

@@ -13,6 +13,8 @@
 #include "narrate.h"
 #include "tui.h"
 
+#include "scenarios/exec.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -153,6 +155,9 @@ void status_draw(struct ui *u, struct rect r)
                  u->r->check_rc ? u->r->check_why : "", u->r->leaked_procs, u->r->leaked_ipc);
         text = buf;
         a = u->r->check_rc ? THEME[R_BAD] : THEME[R_GOOD];
+    } else if (u->sc == &scenario_exec && exec_scenario_notice()[0]) {
+        text = exec_scenario_notice(); /* a stall, or a deadlock's cycle */
+        a = THEME[R_BAD];
     } else if (u->r->status[0]) {
         text = u->r->status;
     }
@@ -175,7 +180,10 @@ static void draw_dashboard(struct ui *u)
         else
             panel_timeline_draw(u, l->panel[P_TIMELINE]);
         panel_events_draw(u, l->panel[P_EVENTS]);
-        panel_narration_draw(u, l->panel[P_NARR]);
+        struct rect narr = l->panel[P_NARR], out;
+        panel_output_split(u, &narr, &out); /* exec: the program's terminal below */
+        panel_narration_draw(u, narr);
+        panel_output_draw(u, out);
     }
     status_draw(u, l->status);
     keybar_draw(u, l->keys);
@@ -420,6 +428,8 @@ static void handle_key(struct ui *u, int ch)
         ui_overlay_key(u, ch);
         return;
     }
+    if (panel_output_key(u, ch))
+        return; /* typed into the program's terminal */
     ui_key_dashboard(u, ch);
 }
 

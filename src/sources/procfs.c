@@ -216,6 +216,8 @@ static void sample_task(struct model *m, struct procfs_cache *c, uint32_t i, uin
         }
     }
     if (t->kind == TK_PROCESS && st.state != 'Z') {
+        if (!c->ppid[i])
+            c->ppid[i] = t->ppid; /* adopted before the first look: still an adoption */
         if (c->ppid[i] && st.ppid != c->ppid[i]) {
             e.kind = EV_REPARENT;
             e.val = st.ppid;
