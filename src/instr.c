@@ -245,6 +245,25 @@ struct ring *instr_ring(struct instr_shared *sh, uint32_t slot)
     return (struct ring *)((char *)sh + sh->rings_off + (size_t)slot * sh->ring_stride);
 }
 
+/* The descriptors this process was started with: the user's (a program under exec inherits
+ * them as it would without ipcscope), never the conductor's own. */
+static uint64_t g_inherited_fds[16];
+
+__attribute__((constructor)) static void note_inherited_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return;
+    int dfd = dirfd(d);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        int fd = atoi(de->d_name);
+        if (fd >= 3 && fd < 1024 && fd != dfd)
+            g_inherited_fds[fd / 64] |= 1ull << (fd % 64);
+    }
+    closedir(d);
+}
+
 int instr_mark_private_fds(struct instr_shared *sh, int keep)
 {
     if (!keep)
@@ -256,7 +275,8 @@ int instr_mark_private_fds(struct instr_shared *sh, int keep)
     struct dirent *de;
     while ((de = readdir(d))) {
         int fd = atoi(de->d_name);
-        if (fd < 3 || fd >= 1024 || fd == dfd || fd == g_fd || de->d_name[0] == '.')
+        if (fd < 3 || fd >= 1024 || fd == dfd || fd == g_fd || de->d_name[0] == '.' ||
+            (g_inherited_fds[fd / 64] & (1ull << (fd % 64))))
             continue;
         sh->private_fds[fd / 64] |= 1ull << (fd % 64);
         n++;

@@ -139,8 +139,9 @@ struct ring *instr_ring(struct instr_shared *sh, uint32_t slot);
 void instr_clock_refine(struct instr_shared *sh);
 void instr_clock_convert(const struct instr_shared *sh, struct ev *e);
 
-/* Conductor: mark every descriptor open now (but 0-2 and the region's memfd) as its own, so
- * the workers it starts close them (keep 0: add to the marks). Returns how many. */
+/* Conductor: mark every descriptor open now as its own (but 0-2, the region's memfd and what
+ * the process was started with: the user's), so the workers it starts close them (keep 1:
+ * add to the marks). Returns how many. */
 int instr_mark_private_fds(struct instr_shared *sh, int keep);
 
 /* Bump-allocate zeroed, 64-byte aligned shared memory from the arena (before forking). */

@@ -527,6 +527,8 @@ static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, str
 
 static void keep_visible(struct ui *u, int h)
 {
+    if (u->sel_auto) /* not moved by the teacher yet: the first worker, once there is one */
+        u->sel_row = (int)u->nrows > u->row_base ? u->row_base : 0;
     if (u->sel_row >= (int)u->nrows)
         u->sel_row = u->nrows ? (int)u->nrows - 1 : 0;
     if (u->sel_row < 0)

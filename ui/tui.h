@@ -132,6 +132,7 @@ struct ui {
     size_t nrows, rows_cap;
     int row_base; /* 1 when rows[0] is the conductor, which has no pick key */
     int sel_row, task_top;
+    int sel_auto; /* the selection follows the first worker until a key moves it */
     int sel_obj, obj_top;
     int ev_scroll;
     int narr_scroll;   /* narrations hidden below the panel (0: the newest is shown) */

@@ -109,6 +109,7 @@ int ui_start_run(struct ui *u)
     u->focus = P_TASKS;
     u->overlay = OV_NONE;
     u->sel_row = 1; /* the first worker: row 0 is normally the conductor */
+    u->sel_auto = 1;
     u->task_top = u->sel_obj = u->obj_top = u->ev_scroll = 0;
     u->delay_idx = delay_index(r->delay_ms);
     u->flow_view = u->sc->chapter <= 2; /* the TCP lessons open on their packets */
