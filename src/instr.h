@@ -156,7 +156,8 @@ enum {
 /* fork a worker process named name that runs fn(arg) and exits with its return value.
  * In the child: its own process group (shared by all workers), the sudo user, task_begin/
  * task_end, and a death signal when its parent is the conductor (a worker's own children
- * outlive it, as orphans or zombies would). Returns the child's pid in the parent, -errno on failure. */
+ * outlive it, as orphans or zombies would). Returns the child's pid in the parent, -errno on
+ * failure. */
 pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned flags);
 
 /* Called in the parent right after each instr_spawn fork (the conductor uses it to have the
@@ -204,6 +205,9 @@ int instr_sem_trywait(struct instr_obj *s); /* 0, or -EAGAIN */
 int instr_sem_post(struct instr_obj *s);
 int64_t instr_sem_value(struct instr_obj *s);
 
+/* A process-shared, robust mutex. lock: gate, then take it (blocking, marked blocked, when
+ * another task holds it). 0; 1 when its owner died holding it (the kernel handed it over with
+ * EOWNERDEAD; it is made consistent and now held by the caller); or -errno. */
 struct instr_obj *instr_mutex_new(const char *name);
 int instr_mutex_lock(struct instr_obj *m);
 int instr_mutex_unlock(struct instr_obj *m);

@@ -146,9 +146,13 @@ void projector_draw(struct ui *u)
                     TR(u, "… and %zu more", "……还有 %zu 个"),
                     u->nrows - (size_t)shown - (size_t)u->row_base);
     draw_locks(u, &y, tasks);
+    y += panel_waitfor_lines(
+        u, (struct rect){y + 1, tasks.x + 1, tasks.y + tasks.h - y - 1, tasks.w - 2});
 
     char text[512] = "";
-    for (size_t i = m->hist_len; i-- > 0;)
+    if (u->r->ctx.pin[0]) /* the lesson's key sentence of the moment ("Deadlock: ...") */
+        snprintf(text, sizeof(text), "%s", u->r->ctx.pin);
+    for (size_t i = m->hist_len; !text[0] && i-- > 0;)
         if (narrate_event(&u->r->ctx, m, model_hist(m, i), u->lang, text, sizeof(text)))
             break;
     struct rect nr = {body.y + body.h - narr_h, body.x + 1, narr_h, body.w - 2};

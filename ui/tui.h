@@ -185,6 +185,10 @@ void panel_object_line(struct ui *u, uint32_t id, int y, int x, int w, attr_t ba
 int panel_objects_count(const struct ui *u);
 uint32_t panel_objects_id(const struct ui *u, int i);
 void projector_draw(struct ui *u);
+/* A deadlock: when the model's wait-for graph has a cycle, draw it boxed in r (returns 1), else
+ * draw nothing (0). panel_waitfor_lines draws it unboxed (projector) and returns the rows. */
+int panel_waitfor_draw(struct ui *u, struct rect r);
+int panel_waitfor_lines(struct ui *u, struct rect r);
 void help_draw(struct ui *u);
 void details_draw(struct ui *u);
 void actions_draw(struct ui *u);

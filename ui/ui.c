@@ -169,7 +169,8 @@ static void draw_dashboard(struct ui *u)
     } else {
         panel_tasks_draw(u, l->panel[P_TASKS]);
         panel_objects_draw(u, l->panel[P_OBJECTS]);
-        panel_timeline_draw(u, l->panel[P_TIMELINE]);
+        if (!panel_waitfor_draw(u, l->panel[P_TIMELINE])) /* a deadlock takes its place */
+            panel_timeline_draw(u, l->panel[P_TIMELINE]);
         panel_events_draw(u, l->panel[P_EVENTS]);
         panel_narration_draw(u, l->panel[P_NARR]);
     }
