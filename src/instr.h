@@ -50,7 +50,8 @@ struct instr_task {
     _Atomic uint64_t timer_due;
     _Atomic uint32_t timer_ev, timer_obj;
     _Atomic uint32_t timer_fired;
-    _Atomic uint32_t unpaced; /* inside work the gate does not pace (depth) */
+    char timer_what[INSTR_NAME_MAX]; /* a label for the deadline ("the alarm fires"), or "" */
+    _Atomic uint32_t unpaced;        /* inside work the gate does not pace (depth) */
 };
 
 /* An instrumented object. The real primitive lives inside it, in shared memory. */

@@ -13,12 +13,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +44,22 @@ int ipc_stopping(void)
 int ipc_sleep_ms(long ms)
 {
     return sclock_sleep(ms, 0, NULL);
+}
+
+int ipc_wait_word(_Atomic int *word, int seen, long slice_ms)
+{
+    if (ipc_stopping())
+        return -1;
+    if (atomic_load(word) != seen)
+        return 1;
+    struct timespec slice = {.tv_sec = slice_ms / 1000, .tv_nsec = slice_ms % 1000 * 1000000L};
+    syscall(SYS_futex, (int *)word, FUTEX_WAIT, seen, &slice, NULL, 0);
+    return ipc_stopping() ? -1 : atomic_load(word) != seen;
+}
+
+void ipc_wake_word(_Atomic int *word)
+{
+    syscall(SYS_futex, (int *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
 /* Read /proc/PID/stat into buf; returns a pointer just past the ") " or NULL. */

@@ -15,6 +15,7 @@
 #include "model.h"
 
 #include <mqueue.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -30,6 +31,16 @@ int ipc_stopping(void);
 /* Sleep ms milliseconds of scenario time (sclock_sleep: a step of its own while the gate is
  * held); returns early (-1) when the run is stopping, else 0. Signals do not cut it short. */
 int ipc_sleep_ms(long ms);
+
+/* One slice (at most slice_ms, wall clock, never a step) of a wait for a condition another
+ * task makes true, signalled by a change of *word (in shared memory) from seen: a futex, woken
+ * at once by ipc_wake_word, so the waiter is runnable the moment the word changes and the step
+ * gate never takes it for settled while it is about to act (a polling sleep would look
+ * asleep). 1 when the word has changed, 0 when the slice ended first, -1 when the run stops. */
+int ipc_wait_word(_Atomic int *word, int seen, long slice_ms);
+
+/* Wake every task waiting in ipc_wait_word on word (after changing it). */
+void ipc_wake_word(_Atomic int *word);
 
 /* The state letter of pid from /proc/PID/stat ('R', 'S', 'Z' ...), or 0 when it is gone. */
 char ipc_proc_state(pid_t pid);

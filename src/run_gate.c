@@ -82,6 +82,8 @@ static int waiter_of(const struct run *r, uint32_t s, struct run_waiter *w)
         w->due = due;
         w->kind = (uint16_t)atomic_load(&t->timer_ev);
         w->obj = atomic_load(&t->timer_obj);
+        memcpy(w->what, t->timer_what, sizeof(w->what));
+        w->what[sizeof(w->what) - 1] = '\0';
         return 1;
     }
     return 0;

@@ -62,7 +62,9 @@ void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, s
 {
     const struct model *m = &u->r->model;
     char call[64];
-    if (w->timer) {
+    if (w->timer && w->what[0]) {
+        snprintf(buf, n, TR(u, "reach its deadline (%s)", "到达期限（%s）"), w->what);
+    } else if (w->timer) {
         narrate_call(m, w->kind, w->obj, call, sizeof(call));
         snprintf(buf, n, TR(u, "time out in %s (its deadline)", "在 %s 中等待超时（到达期限）"),
                  call);
