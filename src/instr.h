@@ -63,7 +63,8 @@ struct instr_obj {
     _Atomic uint32_t seq;  /* operations so far */
     int64_t value;         /* the value every completed operation leaves (under lock) */
     int64_t capacity;
-    int64_t head, tail; /* queue indices (under the guarding mutex) */
+    int64_t head, tail; /* queue indices (under the guarding mutex); a pipe: the readers and
+                           the writers asleep on it (atomic builtins) */
     int64_t *items;     /* queue storage, in the shared arena */
     union {
         sem_t sem;

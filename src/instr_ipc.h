@@ -104,9 +104,15 @@ mqd_t ipc_mq_create(const char *name, long maxmsg, long msgsize, char *path, siz
 /* Messages now in q, or -1. */
 long ipc_mq_depth(mqd_t q);
 
+/* Register the object for a queue of maxmsg messages, created empty (before forking). NULL
+ * when out of slots or shared memory. */
+struct instr_obj *ipc_mq_obj(const char *name, long maxmsg);
+
 /* Send (blocking when full) / receive (blocking when empty) one message; gate, block mark,
- * mq_send/mq_recv with the depth after, item = id. 0 / the length, or -errno. *was_full (may
- * be NULL) gets the depth seen just before blocking, else -1. */
+ * mq_send/mq_recv with item = id and val = the depth the completed operations leave, in seq
+ * order (send +1, receive -1; a blocked task's operation the kernel completed inside another's
+ * gets the seq right after it). 0 / the length, or -errno. *was_full (may be NULL) gets the
+ * depth seen just before blocking, else -1. */
 int ipc_mq_send(struct instr_obj *o, mqd_t q, const char *msg, size_t len, int64_t id,
                 long *was_full);
 ssize_t ipc_mq_recv(struct instr_obj *o, mqd_t q, char *buf, size_t n, int64_t *id);

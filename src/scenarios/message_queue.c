@@ -126,7 +126,7 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
         snprintf(err, n, "mq_open %s: %s", S->path, strerror(errno));
         return -errno;
     }
-    S->obj = instr_obj_new("queue", OK_MQ, 0, S->maxmsg);
+    S->obj = ipc_mq_obj("queue", S->maxmsg);
     int rc = S->obj ? spawn_all(err, n) : -ENOMEM;
     /* every worker now holds the queue open: the name is no longer needed */
     if (mq_unlink(S->path) == 0)
@@ -187,12 +187,12 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     (void)ctx;
     const char *who = ipc_ev_task_name(m, e);
     int zh = lang == LANG_ZH;
-    if (e->kind == EV_BLOCK && e->val > 0) {
+    if (e->kind == EV_BLOCK && e->aux > 0) { /* aux: the depth mq_getattr showed */
         snprintf(buf, n,
                  zh ? "队列已满(%lld 条消息,mq_getattr):%s 在 mq_send 中阻塞,直到有人取走一条。"
                     : "The queue is full (%lld messages, says mq_getattr): %s blocks in mq_send "
                       "until someone takes one.",
-                 (long long)e->val, who);
+                 (long long)e->aux, who);
         return 1;
     }
     if (e->kind == EV_BLOCK) {
