@@ -63,9 +63,9 @@ static int body(long k)
         /* the order is read after that step: a remedy picked before it applies to this round */
         int first = atomic_load(&S->order) ? 0 : (int)k, second = !first;
         take(first);
-        ipc_sleep_ms(S->hold_ms);
+        sclock_sleep(S->hold_ms, 0, "holding the first lock");
         take(second);
-        ipc_sleep_ms(20); /* use both */
+        sclock_sleep(20, 0, "using both locks");
         drop(second);
         drop(first);
         atomic_fetch_add(&S->done[k], 1);

@@ -66,7 +66,7 @@ static void eat(long k)
     long meals = atomic_fetch_add(&S->eaten[k], 1) + 1;
     instr_gate(EV_VAR, EV_NO_OBJ);
     instr_emit(EV_VAR, EV_NO_OBJ, meals, k, 0); /* item: philosopher, val: meals so far */
-    ipc_sleep_ms(S->eat_ms);
+    sclock_sleep(S->eat_ms, 0, "eating");
 }
 
 /* Reach for the forks and eat. fix is read here, after the thinking step: a fix picked before
@@ -83,7 +83,7 @@ static void dine_once(long k)
     if (fix == FIX_WAITER)
         instr_sem_wait(S->waiter);
     take(a);
-    ipc_sleep_ms(S->pause_ms);
+    sclock_sleep(S->pause_ms, 0, "between the forks");
     take(b);
     eat(k);
     put(b);

@@ -131,7 +131,7 @@ static int reader(void *arg)
             break;
         }
         atomic_fetch_add(&S->read, r);
-        if (ipc_sleep_ms(S->read_ms) < 0)
+        if (sclock_sleep(S->read_ms, 0, "between reads") < 0)
             break;
     }
     ipc_pipe_close(S->pipe, S->fds[0], 0);
@@ -180,7 +180,7 @@ static int duplex_a(void *arg)
         if (send_msg(S->pipe, S->fds[0], msg) < 0 || recv_msg(S->back, S->fds[0], reply, 64) <= 0)
             return 1;
         atomic_fetch_add(&S->replies, 1);
-        ipc_sleep_ms(S->read_ms);
+        sclock_sleep(S->read_ms, 0, "between rounds");
     }
     instr_gate(EV_PIPE_CLOSE, S->pipe->id);
     shutdown(S->fds[0], SHUT_WR); /* half-close: b reads EOF, a can still read */

@@ -11,6 +11,7 @@
 #include "../instr_ipc.h"
 #include "../instr_sync.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -67,7 +68,7 @@ static int worker(void *arg)
     for (long i = 0; i < S->rounds && !ipc_stopping(); i++) {
         instr_sem_wait(S->sem);
         enter();
-        ipc_sleep_ms(S->work_ms);
+        sclock_sleep(S->work_ms, 0, "working inside");
         leave();
         instr_sem_post(S->sem);
         post_extra(k);

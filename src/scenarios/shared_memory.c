@@ -30,7 +30,7 @@
 
 struct shm_shared {
     long procs, increments, stepped;
-    _Atomic int ready; /* processes done with their stepped increments (a futex word) */
+    _Atomic int ready;   /* processes done with their stepped increments (a futex word) */
     _Atomic int lock_on; /* read at every increment: the key toggles it live */
     _Atomic int lock_toggled;
     struct instr_obj *counter_obj, *array_obj, *lock;
@@ -45,8 +45,9 @@ static const struct scenario_param params[] = {
     {"procs", "processes", "进程数", 1, SHM_PROCS_MAX, 4},
     {"increments", "increments per process", "每个进程的加一次数", 1, 1000000, 2000},
     {"lock", "1: hold a lock around each read-modify-write", "1:每次读-改-写都加锁", 0, 1, 0},
-    {"stepped", "increments each process makes one step at a time before the rest run at full "
-                "speed (step mode and paced runs)",
+    {"stepped",
+     "increments each process makes one step at a time before the rest run at full "
+     "speed (step mode and paced runs)",
      "每个进程先逐步执行的加一次数,之后其余的全速运行(单步与限速运行时)", 0, 1000000, 2},
 };
 
