@@ -371,8 +371,7 @@ static void pin_cycle(const struct sync_deadlock *d, int zh, char *buf, size_t n
     for (size_t i = 0; i < d->cycle.n && len < n; i++) {
         int w = snprintf(buf + len, n - len,
                          zh ? "%s%s 持有 %s、等待 %s(被 %s 持有)"
-                            : "%s%s holds %s, waits for %s "
-                              "(held by %s)",
+                            : "%s%s holds %s, waits for %s (held by %s)",
                          i ? (zh ? ";" : "; ") : "", d->names[i], d->held[i], d->objs[i],
                          d->names[(i + 1) % d->cycle.n]);
         len += w > 0 ? (size_t)w : 0;
@@ -387,8 +386,7 @@ static void pin_cycle(const struct sync_deadlock *d, int zh, char *buf, size_t n
     if (len < n)
         snprintf(buf + len, n - len, "%s",
                  zh ? ",每个都持有一把锁并等待下一个持有的锁"
-                    : ", each holding one lock and "
-                      "waiting for the next one's");
+                    : ", each holding one lock and waiting for the next one's");
 }
 
 int sync_deadlock_finished(struct sync_deadlock *d, struct scn_ctx *ctx, const struct model *m,
@@ -406,10 +404,7 @@ int sync_deadlock_finished(struct sync_deadlock *d, struct scn_ctx *ctx, const s
     size_t room = sizeof(ctx->pin) - strlen(keys) - 40; /* "Deadlock: ... None can ever move. " */
     pin_cycle(d, zh, cyc, sizeof(cyc), room);
     snprintf(ctx->pin, sizeof(ctx->pin),
-             zh ? "死锁:%s。谁也无法前进。%s"
-                : "Deadlock: %s. None "
-                  "can ever move. %s",
-             cyc, keys);
+             zh ? "死锁:%s。谁也无法前进。%s" : "Deadlock: %s. None can ever move. %s", cyc, keys);
     return 0;
 }
 
