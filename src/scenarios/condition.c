@@ -120,6 +120,7 @@ static int start(struct cond_thread *ct, const char *role, long k, void *(*fn)(v
 static int main_thread(void *arg)
 {
     (void)arg;
+    ipc_set_comm("cond-main");
     long n = S->producers + S->consumers, started = 0;
     struct cond_thread *ct = calloc((size_t)n, sizeof(*ct));
     if (!ct)

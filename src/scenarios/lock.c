@@ -244,6 +244,13 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
         snprintf(buf, n, zh ? "%s 打完了一行。" : "%s finished its line.", who);
         return 1;
     }
+    if (e->kind == EV_SHM_WRITE && e->val > ' ' && e->val < 127) {
+        snprintf(buf, n,
+                 zh ? "%s 打印了 '%c'(输出的第 %lld 个字符)。"
+                    : "%s printed '%c' (character %lld of the output).",
+                 who, (char)e->val, (long long)e->item + 1);
+        return 1;
+    }
     return 0;
 }
 
