@@ -95,6 +95,14 @@ int panel_waitfor_draw(struct ui *u, struct rect r)
     return 1;
 }
 
+int panel_waitfor_rows(struct ui *u)
+{
+    struct waitfor_cycle c;
+    if (!u->r || !waitfor_find_cycle(&u->r->model, &c))
+        return 0;
+    return (int)c.n + 3; /* a blank line, the title, the sentence, one line an edge */
+}
+
 int panel_waitfor_lines(struct ui *u, struct rect r)
 {
     struct waitfor_cycle c;

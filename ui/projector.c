@@ -136,18 +136,22 @@ void projector_draw(struct ui *u)
     int cards = draw_cards(u, (struct rect){body.y + 1, body.x + 2, 2 * CARD_H, body.w - 2});
     int narr_h = 3;
     struct rect tasks = {body.y + 1 + cards, body.x, body.h - cards - narr_h - 2, body.w};
-    int spacing = (int)u->nrows * 2 <= tasks.h ? 2 : 1;
+    int graph = panel_waitfor_rows(u); /* a deadlock's cycle takes the locks' place */
+    int lines_h = tasks.h - graph;
+    int spacing = (int)u->nrows * 2 <= lines_h ? 2 : 1;
     int y = tasks.y, shown = 0;
-    for (size_t i = (size_t)u->row_base; i < u->nrows && y < tasks.y + tasks.h - 1;
+    for (size_t i = (size_t)u->row_base; i < u->nrows && y < tasks.y + lines_h - 1;
          i++, shown++, y += spacing)
         draw_task_line(u, &u->rows[i], (int)i, y, tasks);
     if ((size_t)shown + (size_t)u->row_base < u->nrows)
         screen_putf(y++, tasks.x + 3, tasks.w - 3, THEME[R_DIM],
                     TR(u, "… and %zu more", "……还有 %zu 个"),
                     u->nrows - (size_t)shown - (size_t)u->row_base);
-    draw_locks(u, &y, tasks);
-    y += panel_waitfor_lines(
-        u, (struct rect){y + 1, tasks.x + 1, tasks.y + tasks.h - y - 1, tasks.w - 2});
+    if (graph)
+        y += panel_waitfor_lines(
+            u, (struct rect){y + 1, tasks.x + 1, tasks.y + tasks.h - y - 1, tasks.w - 2});
+    else
+        draw_locks(u, &y, tasks);
 
     char text[512] = "";
     if (u->r->ctx.pin[0]) /* the lesson's key sentence of the moment ("Deadlock: ...") */

@@ -189,6 +189,7 @@ void projector_draw(struct ui *u);
  * draw nothing (0). panel_waitfor_lines draws it unboxed (projector) and returns the rows. */
 int panel_waitfor_draw(struct ui *u, struct rect r);
 int panel_waitfor_lines(struct ui *u, struct rect r);
+int panel_waitfor_rows(struct ui *u); /* rows panel_waitfor_lines wants (and one above), or 0 */
 void help_draw(struct ui *u);
 void details_draw(struct ui *u);
 void actions_draw(struct ui *u);
