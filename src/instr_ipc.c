@@ -161,6 +161,20 @@ void ipc_emit_reaped(pid_t pid, int status, pid_t reaper)
 
 /* ---- pipes ---- */
 
+/* The object's tiny lock (instr.h: it orders operations, values and seq). Held only around
+ * calls that cannot wait and around recording, never while the kernel needs another task's
+ * recording to make progress, so it cannot deadlock. */
+static void obj_lock(struct instr_obj *o)
+{
+    while (atomic_exchange_explicit(&o->lock, 1, memory_order_acquire))
+        sched_yield();
+}
+
+static void obj_unlock(struct instr_obj *o)
+{
+    atomic_store_explicit(&o->lock, 0, memory_order_release);
+}
+
 int ipc_pipe_fill(int fd)
 {
     int bytes = 0;
@@ -176,45 +190,48 @@ struct instr_obj *ipc_pipe_obj(const char *name, int fd)
     return instr_obj_new(name, OK_PIPE, fill < 0 ? 0 : fill, cap);
 }
 
+/* A pipe operation records the fill right after itself. When it wakes a task asleep on the
+ * pipe (a writer on a full pipe, a reader on an empty one), that task's own operation follows
+ * at once in the kernel, so this one computes its fill from before (FIONREAD would already
+ * count the other's bytes), makes its call under the object's lock (it cannot wait then) and
+ * records before the woken task may: their seq order is the kernel's. */
 ssize_t ipc_pipe_write(struct instr_obj *o, int fd, const void *buf, size_t n, int *was_full)
 {
     instr_gate(EV_PIPE_WRITE, o->id);
     int fill = ipc_pipe_fill(fd);
     int blocks = fill >= 0 && (int64_t)fill + (int64_t)n > o->capacity;
-    int reader_asleep = __atomic_load_n(&o->head, __ATOMIC_SEQ_CST) > 0;
+    /* a reader asleep on the empty pipe: this write (n fits in an empty pipe) cannot wait */
+    int hold = !blocks && fill == 0 && __atomic_load_n(&o->head, __ATOMIC_SEQ_CST) > 0;
     if (was_full)
         *was_full = blocks ? fill : -1;
+    if (hold)
+        obj_lock(o);
     if (blocks) {
         o->value = fill;
         __atomic_add_fetch(&o->tail, 1, __ATOMIC_SEQ_CST); /* tail: writers asleep on it */
         instr_block(o, fill);
     }
-
     size_t done = 0;
-    while (done < n) {
+    int err = 0;
+    while (done < n && !err) {
         ssize_t w = write(fd, (const char *)buf + done, n - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            int err = errno;
-            if (blocks) {
-                __atomic_sub_fetch(&o->tail, 1, __ATOMIC_SEQ_CST);
-                instr_unblock(o);
-            }
-            return -err;
-        }
-        done += (size_t)w;
+        if (w < 0 && errno != EINTR)
+            err = errno;
+        done += w > 0 ? (size_t)w : 0;
     }
     if (blocks) {
         __atomic_sub_fetch(&o->tail, 1, __ATOMIC_SEQ_CST);
         instr_unblock(o);
     }
-    /* a reader asleep on the empty pipe cannot read until this write: the fill right after
-     * it is what was there plus what it wrote (the woken reader's read is its own event) */
-    int after = ipc_pipe_fill(fd);
-    o->value = reader_asleep && !blocks ? fill + (int64_t)n : after;
-    instr_op(o, EV_PIPE_WRITE, o->value, (int64_t)n, 0);
-    return (ssize_t)n;
+    if (!hold)
+        obj_lock(o); /* a woken writer records after the read that woke it */
+    if (!err) {
+        int after = ipc_pipe_fill(fd);
+        o->value = hold ? fill + (int64_t)n : after;
+        instr_op(o, EV_PIPE_WRITE, o->value, (int64_t)n, 0);
+    }
+    obj_unlock(o);
+    return err ? -err : (ssize_t)n;
 }
 
 ssize_t ipc_pipe_read(struct instr_obj *o, int fd, void *buf, size_t n)
@@ -222,7 +239,10 @@ ssize_t ipc_pipe_read(struct instr_obj *o, int fd, void *buf, size_t n)
     instr_gate(EV_PIPE_READ, o->id);
     int fill = ipc_pipe_fill(fd);
     int blocks = fill == 0;
-    int writer_asleep = __atomic_load_n(&o->tail, __ATOMIC_SEQ_CST) > 0;
+    /* a writer asleep on the full pipe: this read (there is data) cannot wait */
+    int hold = !blocks && __atomic_load_n(&o->tail, __ATOMIC_SEQ_CST) > 0;
+    if (hold)
+        obj_lock(o);
     if (blocks) {
         __atomic_add_fetch(&o->head, 1, __ATOMIC_SEQ_CST); /* head: readers asleep on it */
         instr_block(o, 0);
@@ -235,17 +255,17 @@ ssize_t ipc_pipe_read(struct instr_obj *o, int fd, void *buf, size_t n)
         __atomic_sub_fetch(&o->head, 1, __ATOMIC_SEQ_CST);
         instr_unblock(o);
     }
-    if (r < 0)
-        return -err;
-    int after = ipc_pipe_fill(fd);
-    /* a writer asleep on the full pipe cannot write until this read makes room: the fill
-     * right after the read is what was there less what it took; the woken writer's bytes are
-     * its own event (FIONREAD now may already count them) */
-    if (writer_asleep && !blocks && fill >= r)
-        after = fill - (int)r;
-    o->value = after < 0 ? 0 : after;
-    instr_op(o, EV_PIPE_READ, o->value, r, 0);
-    return r;
+    if (!hold)
+        obj_lock(o); /* a woken reader records after the write that woke it */
+    if (r >= 0) {
+        int after = ipc_pipe_fill(fd);
+        if (hold && fill >= r)
+            after = fill - (int)r;
+        o->value = after < 0 ? 0 : after;
+        instr_op(o, EV_PIPE_READ, o->value, r, 0);
+    }
+    obj_unlock(o);
+    return r < 0 ? -err : r;
 }
 
 void ipc_pipe_close(struct instr_obj *o, int fd, int write_end)
@@ -304,17 +324,6 @@ struct instr_obj *ipc_mq_obj(const char *name, long maxmsg)
     return o;
 }
 
-static void mq_lock(struct instr_obj *o)
-{
-    while (atomic_exchange_explicit(&o->lock, 1, memory_order_acquire))
-        sched_yield();
-}
-
-static void mq_unlock(struct instr_obj *o)
-{
-    atomic_store_explicit(&o->lock, 0, memory_order_release);
-}
-
 static uint64_t wall_ns(void)
 {
     struct timespec ts;
@@ -366,7 +375,7 @@ int ipc_mq_send(struct instr_obj *o, mqd_t q, const char *msg, size_t len, int64
                 long *was_full)
 {
     instr_gate(EV_MQ_SEND, o->id);
-    mq_lock(o);
+    obj_lock(o);
     long depth = ipc_mq_depth(q);
     if (depth >= 0 && depth < o->capacity) { /* room: the send cannot wait */
         if (mq_timedsend(q, msg, len, 0, &MQ_NO_WAIT) == 0) {
@@ -375,18 +384,18 @@ int ipc_mq_send(struct instr_obj *o, mqd_t q, const char *msg, size_t len, int64
             instr_op(o, EV_MQ_SEND, o->value, id, 0);
             if (after == depth) /* handed straight to a blocked receiver */
                 mq_reserve(o, MQ_SIDE_RECV, -1);
-            mq_unlock(o);
+            obj_unlock(o);
             if (was_full)
                 *was_full = -1;
             return 0;
         }
         if (errno != ETIMEDOUT && errno != EAGAIN) {
             int err = errno;
-            mq_unlock(o);
+            obj_unlock(o);
             return -err;
         }
     }
-    mq_unlock(o);
+    obj_unlock(o);
 
     if (was_full) /* full: sleep in the kernel until a receiver makes room */
         *was_full = depth;
@@ -398,9 +407,9 @@ int ipc_mq_send(struct instr_obj *o, mqd_t q, const char *msg, size_t len, int64
     instr_unblock(o);
     if (rc < 0)
         return -err;
-    mq_lock(o);
+    obj_lock(o);
     mq_record_woken(o, MQ_SIDE_SEND, EV_MQ_SEND, +1, id);
-    mq_unlock(o);
+    obj_unlock(o);
     return 0;
 }
 
@@ -417,7 +426,7 @@ static int64_t msg_id_of(char *buf, size_t n, ssize_t r, int64_t *id)
 ssize_t ipc_mq_recv(struct instr_obj *o, mqd_t q, char *buf, size_t n, int64_t *id)
 {
     instr_gate(EV_MQ_RECV, o->id);
-    mq_lock(o);
+    obj_lock(o);
     long depth = ipc_mq_depth(q);
     if (depth > 0) { /* a message is there: the receive cannot wait */
         ssize_t r = mq_timedreceive(q, buf, n, NULL, &MQ_NO_WAIT);
@@ -427,16 +436,16 @@ ssize_t ipc_mq_recv(struct instr_obj *o, mqd_t q, char *buf, size_t n, int64_t *
             instr_op(o, EV_MQ_RECV, o->value, msg_id_of(buf, n, r, id), 0);
             if (after == depth) /* a blocked sender's message came in at once */
                 mq_reserve(o, MQ_SIDE_SEND, +1);
-            mq_unlock(o);
+            obj_unlock(o);
             return r;
         }
         if (errno != ETIMEDOUT && errno != EAGAIN) {
             int err = errno;
-            mq_unlock(o);
+            obj_unlock(o);
             return -err;
         }
     }
-    mq_unlock(o);
+    obj_unlock(o);
 
     instr_block(o, 0); /* empty: sleep in the kernel until a sender sends */
     ssize_t r;
@@ -447,9 +456,9 @@ ssize_t ipc_mq_recv(struct instr_obj *o, mqd_t q, char *buf, size_t n, int64_t *
     if (r < 0)
         return -err;
     int64_t msg_id = msg_id_of(buf, n, r, id);
-    mq_lock(o);
+    obj_lock(o);
     mq_record_woken(o, MQ_SIDE_RECV, EV_MQ_RECV, -1, msg_id);
-    mq_unlock(o);
+    obj_unlock(o);
     return r;
 }
 

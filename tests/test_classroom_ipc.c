@@ -33,7 +33,7 @@ struct lesson {
 
 static const struct lesson LESSONS[] = {
     {"prodcons", {"items=8"}, 100, 0},
-    {"pipe", {NULL}, 30, 0},
+    {"pipe", {NULL}, 60, 0},
     {"message-queue", {NULL}, 60, 0},
     {"shared-memory", {"increments=500"}, 60, 0},
     {"signals", {NULL}, 20, 0},
@@ -115,9 +115,44 @@ static json_t *paced_run(const char *id, const char *trace, const char *param)
     return snap;
 }
 
+/* Paced, the pipe's operations follow one another: in seq order each write adds its bytes and
+ * each read takes its bytes from the fill the one before recorded (a read that wakes the
+ * writer records the fill before the writer's refill, which is its own event). */
+static void assert_fill_recomputes(const char *trace)
+{
+    size_t n;
+    json_t **ev = ts_load_jsonl(trace, &n);
+    long long fill = 0, ops = 0;
+    for (long long seq = 0;; seq++) {
+        json_t *e = NULL;
+        for (size_t i = 0; i < n && !e; i++)
+            if (strcmp(ts_str(ev[i], "obj"), "pipe") == 0 && json_object_get(ev[i], "seq") &&
+                ts_int(ev[i], "seq") == seq)
+                e = ev[i];
+        if (!e)
+            break;
+        int w = ts_is_ev(e, "pipe_write"), r = ts_is_ev(e, "pipe_read");
+        if (!w && !r)
+            continue;
+        fill += w ? ts_int(e, "item") : -ts_int(e, "item");
+        ops++;
+        cr_assert_eq(ts_int(e, "val"), fill,
+                     "seq %lld (%s %lld bytes): recorded %lld, recomputed %lld", seq,
+                     ts_str(e, "ev"), ts_int(e, "item"), ts_int(e, "val"), fill);
+    }
+    cr_assert_gt(ops, 40, "only %lld pipe operations in the trace", ops);
+    ts_free_jsonl(ev, n);
+}
+
 Test(classroom_ipc, the_pipe_fills_to_capacity_at_the_default_speed, .timeout = 150)
 {
-    json_t *snap = paced_run("pipe", NULL, NULL);
+    char dir[] = "/tmp/ipcscope-test-cipc-XXXXXX";
+    ts_mkdtemp(dir);
+    char trace[96];
+    snprintf(trace, sizeof(trace), "%s/pipe.jsonl", dir);
+    json_t *snap = paced_run("pipe", trace, NULL);
+    assert_fill_recomputes(trace);
+    ts_rmtree(dir);
     ts_assert_check_ok(snap);
     cr_assert_eq(ts_int(snap, "max_fill_at_block"), ts_int(snap, "capacity"),
                  "the writer blocked with %lld of %lld bytes in the pipe",

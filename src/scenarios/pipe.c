@@ -9,8 +9,10 @@
  *
  * Stepped or paced, filling is not the lesson's action: the writer's first write is a step,
  * the chunks after it go at the machine's speed (unpaced), and the write that first finds the
- * pipe full is a step again (the writer blocks). Each read takes all the pipe holds, as
- * read(2) with a big buffer does, so a handful of steps shows full, blocked, drained, EOF.
+ * pipe full is a step again (the writer blocks). A read and the reader's pause before it are
+ * one step, so in step mode each Space is one read (the writer, woken, refills at once and
+ * blocks again: the pipe stays full while the writer has more), and at the default speed the
+ * pipe is seen full, with the writer blocked, for as many steps as the reader needs.
  */
 #define _GNU_SOURCE
 #include "../instr.h"
@@ -116,6 +118,23 @@ static void look_at_writer(void)
     ipc_proc_wchan(w, S->writer_wchan, sizeof(S->writer_wchan));
 }
 
+/* One read of a chunk, ms after the last one. Held, the pause and the read are one step due
+ * ms from now on the scenario clock (then the read itself passes unpaced); free, a real pause
+ * first. Returns what read(2) did, or -1 when the run stops. */
+static ssize_t read_after(long ms)
+{
+    if (ms <= 0)
+        return ipc_pipe_read(S->pipe, S->fds[0], g_buf, (size_t)S->chunk);
+    if (!instr_gate_timed(EV_PIPE_READ, S->pipe->id, sclock_now() + (uint64_t)ms * 1000000ull, ms,
+                          NULL) &&
+        sclock_sleep(ms, 0, NULL) < 0)
+        return -1;
+    sclock_unpaced_begin(); /* its step was the one just granted */
+    ssize_t r = ipc_pipe_read(S->pipe, S->fds[0], g_buf, (size_t)S->chunk);
+    sclock_unpaced_end();
+    return r;
+}
+
 static int reader(void *arg)
 {
     (void)arg;
@@ -123,16 +142,13 @@ static int reader(void *arg)
     close(S->fds[1]);
     sclock_sleep(S->reader_delay_ms, 0, "the reader starts late");
     look_at_writer();
-    size_t want = S->capacity < (long)sizeof(g_buf) ? (size_t)S->capacity : sizeof(g_buf);
-    for (;;) {
-        ssize_t r = ipc_pipe_read(S->pipe, S->fds[0], g_buf, want); /* all there is */
+    for (long pause = 0;; pause = S->read_ms) {
+        ssize_t r = read_after(pause);
         if (r <= 0) {
             atomic_store(&S->eof, r == 0);
             break;
         }
         atomic_fetch_add(&S->read, r);
-        if (sclock_sleep(S->read_ms, 0, "between reads") < 0)
-            break;
     }
     ipc_pipe_close(S->pipe, S->fds[0], 0);
     return 0;
