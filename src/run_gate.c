@@ -123,7 +123,8 @@ size_t run_gate_waiters(const struct run *r, int *slots, size_t n)
 }
 
 /* Every live task is at the gate, asleep in the kernel, or done; and every deadline the
- * conductor fired has been noticed. */
+ * conductor fired has been noticed. A task spawned but not started yet (its slot reserved,
+ * its task_begin not run) is on its way to its first action: not settled. */
 static int settled(const struct run *r)
 {
     uint32_t ntasks = atomic_load(&r->sh->ntasks);
@@ -131,6 +132,8 @@ static int settled(const struct run *r)
         struct instr_task *t = &r->sh->tasks[s];
         if (atomic_load(&t->exited))
             continue;
+        if (!atomic_load(&t->used))
+            return 0;
         if (atomic_load(&t->timer_fired))
             return 0;
         if (atomic_load(&t->gate) == GS_WAITING || atomic_load(&t->unpaced))
