@@ -756,13 +756,15 @@ struct instr_obj *instr_mutex_new(const char *name)
     return rc ? NULL : o;
 }
 
+/* 0 when taken, -1 when taken from an owner that died holding it (made consistent), else
+ * the error number (EBUSY: held, when not blocking). */
 static int mutex_take(struct instr_obj *m, int blocking)
 {
     int rc = blocking ? pthread_mutex_lock(&m->u.mutex) : pthread_mutex_trylock(&m->u.mutex);
     if (rc == EOWNERDEAD) {
         instr_note("%s: owner died", m->name);
         pthread_mutex_consistent(&m->u.mutex);
-        rc = 0;
+        rc = -1;
     }
     return rc;
 }
@@ -771,18 +773,18 @@ int instr_mutex_lock(struct instr_obj *m)
 {
     instr_gate(EV_MUTEX_WAIT, m->id);
     int rc = mutex_take(m, 0);
-    if (rc == 0) {
+    if (rc <= 0) {
         instr_op(m, EV_MUTEX_WAIT, 0, 0, 0);
     } else {
         instr_op(m, EV_MUTEX_WAIT, 1, 0, 1);
         mark_blocked(m);
         rc = mutex_take(m, 1);
         mark_blocked(NULL);
-        if (rc)
+        if (rc > 0)
             return -rc;
     }
     instr_op(m, EV_MUTEX_ACQUIRED, 1, 0, 0);
-    return 0;
+    return rc < 0 ? 1 : 0;
 }
 
 int instr_mutex_unlock(struct instr_obj *m)

@@ -50,7 +50,8 @@ struct instr_task {
     _Atomic uint64_t timer_due;
     _Atomic uint32_t timer_ev, timer_obj;
     _Atomic uint32_t timer_fired;
-    _Atomic uint32_t unpaced; /* inside work the gate does not pace (depth) */
+    char timer_what[INSTR_NAME_MAX]; /* a label for the deadline ("the alarm fires"), or "" */
+    _Atomic uint32_t unpaced;        /* inside work the gate does not pace (depth) */
 };
 
 /* An instrumented object. The real primitive lives inside it, in shared memory. */
@@ -62,7 +63,8 @@ struct instr_obj {
     _Atomic uint32_t seq;  /* operations so far */
     int64_t value;         /* the value every completed operation leaves (under lock) */
     int64_t capacity;
-    int64_t head, tail; /* queue indices (under the guarding mutex) */
+    int64_t head, tail; /* queue indices (under the guarding mutex); a pipe: the readers and
+                           the writers asleep on it (atomic builtins) */
     int64_t *items;     /* queue storage, in the shared arena */
     union {
         sem_t sem;
@@ -217,6 +219,9 @@ int instr_sem_trywait(struct instr_obj *s); /* 0, or -EAGAIN */
 int instr_sem_post(struct instr_obj *s);
 int64_t instr_sem_value(struct instr_obj *s);
 
+/* A process-shared, robust mutex. lock: gate, then take it (blocking, marked blocked, when
+ * another task holds it). 0; 1 when its owner died holding it (the kernel handed it over with
+ * EOWNERDEAD; it is made consistent and now held by the caller); or -errno. */
 struct instr_obj *instr_mutex_new(const char *name);
 int instr_mutex_lock(struct instr_obj *m);
 int instr_mutex_unlock(struct instr_obj *m);

@@ -15,6 +15,7 @@
 #include "model.h"
 
 #include <mqueue.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -30,6 +31,16 @@ int ipc_stopping(void);
 /* Sleep ms milliseconds of scenario time (sclock_sleep: a step of its own while the gate is
  * held); returns early (-1) when the run is stopping, else 0. Signals do not cut it short. */
 int ipc_sleep_ms(long ms);
+
+/* One slice (at most slice_ms, wall clock, never a step) of a wait for a condition another
+ * task makes true, signalled by a change of *word (in shared memory) from seen: a futex, woken
+ * at once by ipc_wake_word, so the waiter is runnable the moment the word changes and the step
+ * gate never takes it for settled while it is about to act (a polling sleep would look
+ * asleep). 1 when the word has changed, 0 when the slice ended first, -1 when the run stops. */
+int ipc_wait_word(_Atomic int *word, int seen, long slice_ms);
+
+/* Wake every task waiting in ipc_wait_word on word (after changing it). */
+void ipc_wake_word(_Atomic int *word);
 
 /* The state letter of pid from /proc/PID/stat ('R', 'S', 'Z' ...), or 0 when it is gone. */
 char ipc_proc_state(pid_t pid);
@@ -93,9 +104,15 @@ mqd_t ipc_mq_create(const char *name, long maxmsg, long msgsize, char *path, siz
 /* Messages now in q, or -1. */
 long ipc_mq_depth(mqd_t q);
 
+/* Register the object for a queue of maxmsg messages, created empty (before forking). NULL
+ * when out of slots or shared memory. */
+struct instr_obj *ipc_mq_obj(const char *name, long maxmsg);
+
 /* Send (blocking when full) / receive (blocking when empty) one message; gate, block mark,
- * mq_send/mq_recv with the depth after, item = id. 0 / the length, or -errno. *was_full (may
- * be NULL) gets the depth seen just before blocking, else -1. */
+ * mq_send/mq_recv with item = id and val = the depth the completed operations leave, in seq
+ * order (send +1, receive -1; a blocked task's operation the kernel completed inside another's
+ * gets the seq right after it). 0 / the length, or -errno. *was_full (may be NULL) gets the
+ * depth seen just before blocking, else -1. */
 int ipc_mq_send(struct instr_obj *o, mqd_t q, const char *msg, size_t len, int64_t id,
                 long *was_full);
 ssize_t ipc_mq_recv(struct instr_obj *o, mqd_t q, char *buf, size_t n, int64_t *id);

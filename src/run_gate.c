@@ -82,6 +82,8 @@ static int waiter_of(const struct run *r, uint32_t s, struct run_waiter *w)
         w->due = due;
         w->kind = (uint16_t)atomic_load(&t->timer_ev);
         w->obj = atomic_load(&t->timer_obj);
+        memcpy(w->what, t->timer_what, sizeof(w->what));
+        w->what[sizeof(w->what) - 1] = '\0';
         return 1;
     }
     return 0;
@@ -133,7 +135,8 @@ static int exit_settled(const struct run *r, const struct instr_task *t)
 }
 
 /* Every live task is at the gate, asleep in the kernel, or done; and every deadline the
- * conductor fired has been noticed. */
+ * conductor fired has been noticed. A task spawned but not started yet (its slot reserved,
+ * its task_begin not run) is on its way to its first action: not settled. */
 static int settled(const struct run *r)
 {
     uint32_t ntasks = atomic_load(&r->sh->ntasks);
@@ -144,6 +147,8 @@ static int settled(const struct run *r)
                 return 0;
             continue;
         }
+        if (!atomic_load(&t->used))
+            return 0;
         if (atomic_load(&t->timer_fired))
             return 0;
         if (atomic_load(&t->gate) == GS_WAITING || atomic_load(&t->unpaced))

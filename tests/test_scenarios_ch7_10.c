@@ -361,11 +361,11 @@ static int all_asleep_at_once(const struct run *r, const char *comm, int count)
     return 0;
 }
 
+/* The conductor's deadlock event (val: the tasks in the cycle) is in the trace. */
 static int deadlock_noted(const struct run *r)
 {
     for (size_t i = 0; i < r->sc.ntrace; i++)
-        if (ts_is_ev(r->sc.trace[i], "note") &&
-            strncmp(ts_str(r->sc.trace[i], "text"), "deadlock", 8) == 0)
+        if (ts_is_ev(r->sc.trace[i], "deadlock") && ts_int(r->sc.trace[i], "val") >= 2)
             return 1;
     return 0;
 }

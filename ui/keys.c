@@ -125,8 +125,7 @@ static void key_move(struct ui *u, int ch)
     if (u->focus == P_TASKS) {
         u->sel_row += d;
         u->sel_auto = 0;
-    }
-    else if (u->focus == P_OBJECTS)
+    } else if (u->focus == P_OBJECTS)
         u->sel_obj = u->sel_obj + d < 0 ? 0 : u->sel_obj + d;
     else if (u->focus == P_NARR)
         u->narr_scroll = u->narr_scroll - d < 0 ? 0 : u->narr_scroll - d;

@@ -213,6 +213,11 @@ int panel_meters_collect(struct ui *u, struct ui_meter *out, int n);
 /* Draw them from (y, x) in at most h rows; returns the rows used. */
 int panel_meters_draw(struct ui *u, int y, int x, int w, int h);
 int panel_flow_has_packets(const struct ui *u);
+/* A deadlock: when the model's wait-for graph has a cycle, draw it boxed in r (returns 1), else
+ * draw nothing (0). panel_waitfor_lines draws it unboxed (projector) and returns the rows. */
+int panel_waitfor_draw(struct ui *u, struct rect r);
+int panel_waitfor_lines(struct ui *u, struct rect r);
+int panel_waitfor_rows(struct ui *u); /* rows panel_waitfor_lines wants (and one above), or 0 */
 void help_draw(struct ui *u);
 void details_draw(struct ui *u);
 void actions_draw(struct ui *u);

@@ -176,10 +176,12 @@ static void draw_dashboard(struct ui *u)
     } else {
         panel_tasks_draw(u, l->panel[P_TASKS]);
         panel_objects_draw(u, l->panel[P_OBJECTS]);
-        if (u->flow_view)
-            panel_flow_draw(u, l->panel[P_TIMELINE]);
-        else
-            panel_timeline_draw(u, l->panel[P_TIMELINE]);
+        if (!panel_waitfor_draw(u, l->panel[P_TIMELINE])) { /* a deadlock takes its place */
+            if (u->flow_view)
+                panel_flow_draw(u, l->panel[P_TIMELINE]);
+            else
+                panel_timeline_draw(u, l->panel[P_TIMELINE]);
+        }
         panel_events_draw(u, l->panel[P_EVENTS]);
         struct rect narr = l->panel[P_NARR], out;
         panel_output_split(u, &narr, &out); /* exec: the program's terminal below */

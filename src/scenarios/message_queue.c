@@ -11,6 +11,7 @@
 #include "../instr.h"
 #include "../instr_ipc.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -70,7 +71,7 @@ static int sender(void *arg)
     ipc_set_comm("mq-sender");
     for (long i = 0; i < S->msgs && !ipc_stopping(); i++) {
         if (i == S->msgs / 2)
-            ipc_sleep_ms(S->pause_ms); /* receivers empty the queue and block */
+            sclock_sleep(S->pause_ms, 0, "the senders' pause"); /* receivers empty it */
         if (send_one(k * 100000 + i + 1) < 0)
             return 1;
         atomic_fetch_add(&S->sent, 1);
@@ -86,7 +87,7 @@ static int receiver(void *arg)
     (void)arg;
     char buf[MQ_MSGSIZE + 1];
     ipc_set_comm("mq-receiver");
-    ipc_sleep_ms(S->recv_delay_ms);
+    sclock_sleep(S->recv_delay_ms, 0, "receivers start late");
     for (;;) {
         int64_t id = 0;
         if (ipc_mq_depth(S->q) == 0)
@@ -94,7 +95,7 @@ static int receiver(void *arg)
         if (ipc_mq_recv(S->obj, S->q, buf, sizeof(buf), &id) < 0 || id == MQ_STOP)
             break;
         atomic_fetch_add(&S->received, 1);
-        if (ipc_sleep_ms(S->recv_ms) < 0)
+        if (sclock_sleep(S->recv_ms, 0, "between messages") < 0)
             break;
     }
     return 0;
@@ -126,7 +127,7 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
         snprintf(err, n, "mq_open %s: %s", S->path, strerror(errno));
         return -errno;
     }
-    S->obj = instr_obj_new("queue", OK_MQ, 0, S->maxmsg);
+    S->obj = ipc_mq_obj("queue", S->maxmsg);
     int rc = S->obj ? spawn_all(err, n) : -ENOMEM;
     /* every worker now holds the queue open: the name is no longer needed */
     if (mq_unlink(S->path) == 0)
@@ -187,12 +188,12 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     (void)ctx;
     const char *who = ipc_ev_task_name(m, e);
     int zh = lang == LANG_ZH;
-    if (e->kind == EV_BLOCK && e->val > 0) {
+    if (e->kind == EV_BLOCK && e->aux > 0) { /* aux: the depth mq_getattr showed */
         snprintf(buf, n,
                  zh ? "队列已满(%lld 条消息,mq_getattr):%s 在 mq_send 中阻塞,直到有人取走一条。"
                     : "The queue is full (%lld messages, says mq_getattr): %s blocks in mq_send "
                       "until someone takes one.",
-                 (long long)e->val, who);
+                 (long long)e->aux, who);
         return 1;
     }
     if (e->kind == EV_BLOCK) {
