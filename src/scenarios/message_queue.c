@@ -170,8 +170,6 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
 
 static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 {
-    (void)ctx;
-    (void)m;
     json_object_set_new(out, "mq_name", json_string(S->path));
     json_object_set_new(out, "maxmsg", json_integer(S->maxmsg));
     json_object_set_new(out, "sent", json_integer(atomic_load(&S->sent)));
@@ -180,6 +178,20 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "sender_blocks_full", json_integer(atomic_load(&S->full_blocks)));
     json_object_set_new(out, "receiver_blocks_empty", json_integer(atomic_load(&S->empty_blocks)));
     json_object_set_new(out, "unlinked", json_boolean(atomic_load(&S->unlinked)));
+    long depth = 0;
+    for (size_t i = 0; i < m->nobjs; i++)
+        if (m->objs[i].live && m->objs[i].kind == OK_MQ)
+            depth = (long)m->objs[i].value;
+    int zh = ctx->lang == LANG_ZH;
+    const char *state = depth >= S->maxmsg ? (zh ? "满：发送者会阻塞" : "full: a sender blocks")
+                        : depth == 0 ? (zh ? "空：接收者会阻塞" : "empty: a receiver blocks")
+                                     : (zh ? "未满也未空" : "neither full nor empty");
+    scn_meter(out, zh ? "队列长度" : "qsize", (double)depth, (double)S->maxmsg,
+              zh ? "%ld / %ld 条消息，%s" : "%ld of %ld messages, %s", depth, S->maxmsg, state);
+    scn_meter(out, zh ? "已发送 / 已接收" : "sent / received", (double)atomic_load(&S->received),
+              (double)atomic_load(&S->sent) ? (double)atomic_load(&S->sent) : 1,
+              zh ? "发送 %ld，接收 %ld" : "%ld sent, %ld received", (long)atomic_load(&S->sent),
+              (long)atomic_load(&S->received));
 }
 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,

@@ -193,7 +193,6 @@ static void teardown(struct scn_ctx *ctx)
 
 static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 {
-    (void)ctx;
     (void)m;
     json_t *arr = json_array();
     for (long i = 0; i < S->procs * SHM_ARRAY_PER; i++)
@@ -204,6 +203,16 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "actual", json_integer(S->counter));
     json_object_set_new(out, "lost_updates", json_integer(lost_updates()));
     json_object_set_new(out, "array", arr);
+    long expected = atomic_load(&S->done), lost = lost_updates();
+    int zh = ctx->lang == LANG_ZH;
+    scn_meter(out, zh ? "计数器" : "counter", (double)S->counter, (double)expected,
+              zh ? "%lld，应为 %ld" : "%lld of %ld increments done", (long long)S->counter,
+              expected);
+    scn_meter(out, zh ? "丢失的更新" : "lost updates", (double)lost, (double)expected,
+              zh ? "%ld 次加一丢失（%s）" : "%ld increments lost (%s)", lost,
+              atomic_load(&S->lock_on)
+                  ? (zh ? "有锁" : "with the lock")
+                  : (zh ? "无锁：读-改-写交错" : "no lock: read-add-write interleave"));
 }
 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,

@@ -352,8 +352,6 @@ static json_t *mask_json(const struct sig_masks *m)
 
 static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 {
-    (void)ctx;
-    (void)m;
     json_t *arr = json_array(), *h = json_object();
     int ns = atomic_load(&S->nsteps);
     for (int i = 0; i < ns && i < SIG_STEPS_MAX; i++)
@@ -365,6 +363,19 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "masks", arr);
     json_object_set_new(out, "handled", h);
     json_object_set_new(out, "receiver_pid", json_integer(atomic_load(&S->receiver)));
+    int zh = ctx->lang == LANG_ZH;
+    for (size_t i = 0; i < m->ntasks; i++) { /* the masks /proc shows now, per process */
+        const struct model_task *t = &m->tasks[i];
+        if (t->kind != TK_PROCESS || t->slot == 0 || t->state == TS_REAPED || !t->sigcgt)
+            continue;
+        char p[96], b[96], c[96], ig[96];
+        scn_meter(
+            out, t->name, 0, 0,
+            zh ? "未决 %s · 屏蔽 %s · 捕获 %s · 忽略 %s"
+               : "pending %s · blocked %s · caught %s · ignored %s",
+            scn_signal_names(t->sigpnd, p, sizeof(p)), scn_signal_names(t->sigblk, b, sizeof(b)),
+            scn_signal_names(t->sigcgt, c, sizeof(c)), scn_signal_names(t->sigign, ig, sizeof(ig)));
+    }
 }
 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
