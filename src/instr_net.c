@@ -468,9 +468,11 @@ int net_mux_new(struct net_mux *m, const char *prefix)
     char name[INSTR_NAME_MAX];
     memset(m, 0, sizeof(*m));
     snprintf(name, sizeof(name), "%s-interest", prefix);
-    m->interest = instr_obj_new(name, OK_QUEUE, 0, FD_SETSIZE);
+    /* only select has a fixed capacity (FD_SETSIZE); poll and epoll sets have none */
+    int64_t cap = strcmp(prefix, "select") == 0 ? FD_SETSIZE : 0;
+    m->interest = instr_obj_new(name, OK_QUEUE, 0, cap);
     snprintf(name, sizeof(name), "%s-ready", prefix);
-    m->ready = instr_obj_new(name, OK_QUEUE, 0, FD_SETSIZE);
+    m->ready = instr_obj_new(name, OK_QUEUE, 0, cap);
     return m->interest && m->ready ? 0 : -ENOMEM;
 }
 
