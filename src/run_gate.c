@@ -28,9 +28,9 @@ size_t run_gate_waiters(const struct run *r, int *slots, size_t n)
     size_t count = 0;
     if (!r->sh)
         return 0; /* a replay: nobody waits */
-    uint32_t ntasks = atomic_load(&r->sh->ntasks);
+    uint32_t ntasks = run_ntasks(r);
     int tmp[1024];
-    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks && count < 1024; s++)
+    for (uint32_t s = 1; s < ntasks && count < 1024; s++)
         if (atomic_load(&r->sh->tasks[s].gate) == GS_WAITING)
             tmp[count++] = (int)s;
     /* oldest first: by the grant count at arrival, then by slot */
@@ -50,8 +50,10 @@ size_t run_gate_waiters(const struct run *r, int *slots, size_t n)
 /* Every live task is either waiting at the gate or asleep in the kernel. */
 static int settled(const struct run *r)
 {
-    uint32_t ntasks = atomic_load(&r->sh->ntasks);
-    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks; s++) {
+    uint32_t ntasks = run_ntasks(r);
+    if (!r->proc_ours)
+        return 0; /* /proc shows other pids: settle by the timeout */
+    for (uint32_t s = 1; s < ntasks; s++) {
         struct instr_task *t = &r->sh->tasks[s];
         if (atomic_load(&t->exited) || atomic_load(&t->gate) == GS_WAITING)
             continue;
@@ -97,9 +99,11 @@ void run_serve_gate(struct run *r)
     for (size_t i = 0; i < n && i < 256; i++)
         if (slots[i] == r->step_pick)
             pick = slots[i];
+    char want[INSTR_NAME_MAX], moved[INSTR_NAME_MAX];
     if (r->step_pick >= 0 && pick != r->step_pick)
         snprintf(r->status, sizeof(r->status), "%s is not at the gate; moved %s instead",
-                 r->sh->tasks[r->step_pick].name, r->sh->tasks[pick].name);
+                 run_slot_name(r, (uint32_t)r->step_pick, want),
+                 run_slot_name(r, (uint32_t)pick, moved));
     grant(r, pick);
     r->step_pending = 0;
     r->step_pick = -1;
@@ -123,8 +127,8 @@ void run_step(struct run *r, int slot)
 void run_release_all(struct run *r)
 {
     atomic_store(&r->sh->gate_hold, 0);
-    uint32_t ntasks = atomic_load(&r->sh->ntasks);
-    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks; s++) {
+    uint32_t ntasks = run_ntasks(r);
+    for (uint32_t s = 1; s < ntasks; s++) {
         /* change the futex word itself, so a worker between its check and its futex_wait
          * cannot miss this release */
         uint32_t expect = GS_WAITING;

@@ -41,13 +41,13 @@ static const struct sockdiag_entry *find_socket(const struct sock_table *t, uint
     return found;
 }
 
-static void emit_tcp_state(struct run *r, struct instr_obj *o, int state)
+static void emit_tcp_state(struct run *r, uint32_t id, struct instr_obj *o, int state)
 {
     struct ev e = {.t = loop_now_ns(),
                    .kind = EV_TCP_STATE,
                    .src = EV_SRC_PROCFS,
                    .task = EV_NO_TASK,
-                   .obj = o->id,
+                   .obj = id, /* the table index: the id field is a worker's to write */
                    .seq = atomic_fetch_add(&o->seq, 1),
                    .val = state,
                    .item = o->u.sock.state};
@@ -76,6 +76,6 @@ void run_sample_sockets(struct run *r)
         if (e)
             o->u.sock.seen = 1;
         if (state >= 0 && state != o->u.sock.state)
-            emit_tcp_state(r, o, state);
+            emit_tcp_state(r, i, o, state);
     }
 }

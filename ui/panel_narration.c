@@ -58,7 +58,9 @@ static void gate_hint(struct ui *u, char *buf, size_t n)
     uint32_t idx = model_task_by_slot(m, (uint32_t)slots[0]);
     if (idx == MODEL_NO_TASK)
         return;
-    const struct instr_task *it = &u->r->sh->tasks[slots[0]];
+    const struct instr_task *it = run_slot(u->r, (uint32_t)slots[0]);
+    if (!it)
+        return;
     char call[64];
     narrate_call(m, atomic_load(&it->gate_kind), atomic_load(&it->gate_obj), call, sizeof(call));
     snprintf(buf, n,

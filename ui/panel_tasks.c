@@ -50,11 +50,11 @@ attr_t ui_state_attr(int state)
 
 int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *kind, uint32_t *obj)
 {
-    if (!u->r || !u->r->sh || t->slot == EV_NO_TASK || t->slot >= u->r->sh->max_tasks)
+    struct instr_task *it = u->r && t->slot != EV_NO_TASK ? run_slot(u->r, t->slot) : NULL;
+    if (!it)
         return 0;
     if (t->state == TS_ZOMBIE || t->state == TS_EXITED || t->state == TS_REAPED)
         return 0;
-    struct instr_task *it = &u->r->sh->tasks[t->slot];
     if (atomic_load(&it->gate) != GS_WAITING)
         return 0;
     if (kind)

@@ -1,0 +1,204 @@
+/*
+ * guard.c - the guard process: started with a job, it waits on its pipe and, if the
+ * conductor dies instead of standing it down, restores the terminal, kills the run's cgroup
+ * and its own process group. It ignores every signal it can, so that the terminal's Ctrl-C,
+ * a hangup or a worker signalling its group cannot take it away before its job is done.
+ */
+#define _GNU_SOURCE
+#include "guard.h"
+
+#include "privs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GUARD_MAX 4
+#define CG_WAIT_MS 5000
+
+enum { FD_CTL = 3, FD_TTY, FD_CGKILL, FD_CGEVENTS, FD_FIRST_FREE };
+
+static int g_ctl_fds[GUARD_MAX] = {-1, -1, -1, -1};
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* Put fd at want (or -1 there when fd < 0); fds are first moved high so none clobbers
+ * another. */
+static int park(int fd)
+{
+    return fd >= 0 ? fcntl(fd, F_DUPFD, 64) : -1;
+}
+
+static void place(int fd, int want)
+{
+    if (fd >= 0)
+        dup2(fd, want);
+}
+
+static void ignore_signals(void)
+{
+    struct sigaction sa = {.sa_handler = SIG_IGN};
+    sigemptyset(&sa.sa_mask);
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void restore_terminal(const struct guard_job *job)
+{
+    if (job->tty_fd < 0)
+        return;
+    tcsetattr(FD_TTY, TCSANOW, &job->tio);
+    size_t len = strnlen(job->seq, sizeof(job->seq));
+    if (len && write(FD_TTY, job->seq, len) < 0) {
+        /* a hung-up terminal: nothing left to restore */
+    }
+}
+
+static void end_cgroup(const struct guard_job *job)
+{
+    if (!job->cg || !job->cg->path[0])
+        return;
+    struct cg mine = *job->cg;
+    mine.procs_fd = -1;
+    mine.kill_fd = FD_CGKILL;
+    mine.events_fd = FD_CGEVENTS;
+    cg_kill(&mine);
+    for (int waited = 0; waited < CG_WAIT_MS && cg_populated(&mine) == 1; waited += 5)
+        nap_ms(5);
+    cg_destroy(&mine);
+}
+
+static void __attribute__((noreturn)) guard_main(const struct guard_job *job, int rfd)
+{
+    prctl(PR_SET_NAME, "ipcscope-guard");
+    ignore_signals();
+    if (job->lead_group)
+        setpgid(0, 0);
+    int fds[4] = {park(rfd), park(job->tty_fd), park(job->cg ? job->cg->kill_fd : -1),
+                  park(job->cg ? job->cg->events_fd : -1)};
+    for (int i = 0; i < 4; i++)
+        place(fds[i], FD_CTL + i);
+    syscall(SYS_close_range, FD_FIRST_FREE, ~0u, 0);
+    privs_drop_caps();
+
+    char c = 0;
+    ssize_t n;
+    while ((n = read(FD_CTL, &c, 1)) < 0 && errno == EINTR)
+        ;
+    if (n == 1 && c == 'q')
+        _exit(0); /* a clean stop: nothing to do */
+    restore_terminal(job);
+    end_cgroup(job);
+    if (job->lead_group)
+        kill(-getpid(), SIGKILL); /* the workers' group, ourselves last */
+    _exit(0);
+}
+
+static void remember_ctl(int fd, int add)
+{
+    for (int i = 0; i < GUARD_MAX; i++) {
+        if (add && g_ctl_fds[i] < 0) {
+            g_ctl_fds[i] = fd;
+            return;
+        }
+        if (!add && g_ctl_fds[i] == fd)
+            g_ctl_fds[i] = -1;
+    }
+}
+
+/* Fork the guard itself (in the caller, or in the middle process of a double fork). */
+static pid_t fork_guard(const struct guard_job *job, int p[2])
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[1]);
+        guard_main(job, p[0]);
+    }
+    if (pid > 0 && job->lead_group)
+        setpgid(pid, pid); /* as the child does: the group exists when fork returns here */
+    return pid < 0 ? -errno : pid;
+}
+
+/* Fork a middle process that forks the guard and exits, so the guard is not our child.
+ * Our subreaper flag is cleared meanwhile, or the guard would come back to us. */
+static pid_t fork_detached(const struct guard_job *job, int p[2])
+{
+    int was = 0;
+    prctl(PR_GET_CHILD_SUBREAPER, &was);
+    if (was)
+        prctl(PR_SET_CHILD_SUBREAPER, 0);
+    pid_t mid = fork();
+    if (mid == 0) {
+        pid_t g = fork_guard(job, p);
+        _exit(g > 0 ? 0 : 1);
+    }
+    int st = 0, rc = mid < 0 ? -errno : 0;
+    while (mid > 0 && waitpid(mid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (was)
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
+    if (rc == 0 && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
+        rc = -EAGAIN;
+    return rc < 0 ? rc : 1;
+}
+
+int guard_start(struct guard *g, const struct guard_job *job, int detach)
+{
+    int p[2];
+    g->pid = 0;
+    g->ctl = -1;
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -errno;
+    pid_t pid = detach ? fork_detached(job, p) : fork_guard(job, p);
+    close(p[0]);
+    if (pid < 0) {
+        close(p[1]);
+        return (int)pid;
+    }
+    g->pid = detach ? 0 : pid;
+    g->ctl = p[1];
+    remember_ctl(p[1], 1);
+    return 0;
+}
+
+void guard_release(struct guard *g)
+{
+    if (g->ctl < 0)
+        return;
+    ssize_t w = write(g->ctl, "q", 1);
+    (void)w;
+    remember_ctl(g->ctl, 0);
+    close(g->ctl);
+    g->ctl = -1;
+}
+
+void guard_hand_over(struct guard *g)
+{
+    if (g->ctl < 0)
+        return;
+    remember_ctl(g->ctl, 0);
+    close(g->ctl);
+    g->ctl = -1;
+}
+
+void guard_close_in_child(void)
+{
+    for (int i = 0; i < GUARD_MAX; i++)
+        if (g_ctl_fds[i] >= 0)
+            close(g_ctl_fds[i]);
+}
