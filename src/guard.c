@@ -1,5 +1,5 @@
 /*
- * guard.c - the guard process: started with a job, it waits on its pipe and, if the
+ * guard.c - the guard process: started with a job, it waits on its socket and, if the
  * conductor dies instead of standing it down, restores the terminal, kills the run's cgroup
  * and its own process group. It ignores every signal it can, so that the terminal's Ctrl-C,
  * a hangup or a worker signalling its group cannot take it away before its job is done.
@@ -12,8 +12,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,8 +23,6 @@
 
 #define GUARD_MAX 4
 #define CG_WAIT_MS 5000
-
-enum { FD_CTL = 3, FD_TTY, FD_CGKILL, FD_CGEVENTS, FD_FIRST_FREE };
 
 static int g_ctl_fds[GUARD_MAX] = {-1, -1, -1, -1};
 
@@ -33,17 +33,25 @@ static void nap_ms(long ms)
         ;
 }
 
-/* Put fd at want (or -1 there when fd < 0); fds are first moved high so none clobbers
- * another. */
-static int park(int fd)
+static int cmp_int(const void *a, const void *b)
 {
-    return fd >= 0 ? fcntl(fd, F_DUPFD, 64) : -1;
+    return *(const int *)a - *(const int *)b;
 }
 
-static void place(int fd, int want)
+/* Close every descriptor but 0-2 and the n in keep, without opening any (the descriptor
+ * limit may be reached). */
+static void close_all_but(int *keep, int n)
 {
-    if (fd >= 0)
-        dup2(fd, want);
+    qsort(keep, (size_t)n, sizeof(*keep), cmp_int);
+    unsigned from = 3;
+    for (int i = 0; i < n; i++) {
+        if (keep[i] < (int)from)
+            continue;
+        if ((unsigned)keep[i] > from)
+            syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
+        from = (unsigned)keep[i] + 1;
+    }
+    syscall(SYS_close_range, from, ~0u, 0);
 }
 
 static void ignore_signals(void)
@@ -62,9 +70,9 @@ static void restore_terminal(const struct guard_job *job)
 {
     if (job->tty_fd < 0)
         return;
-    tcsetattr(FD_TTY, TCSANOW, &job->tio);
+    tcsetattr(job->tty_fd, TCSANOW, &job->tio);
     size_t len = strnlen(job->seq, sizeof(job->seq));
-    if (len && write(FD_TTY, job->seq, len) < 0) {
+    if (len && write(job->tty_fd, job->seq, len) < 0) {
         /* a hung-up terminal: nothing left to restore */
     }
 }
@@ -75,8 +83,6 @@ static void end_cgroup(const struct guard_job *job)
         return;
     struct cg mine = *job->cg;
     mine.procs_fd = -1;
-    mine.kill_fd = FD_CGKILL;
-    mine.events_fd = FD_CGEVENTS;
     cg_kill(&mine);
     for (int waited = 0; waited < CG_WAIT_MS && cg_populated(&mine) == 1; waited += 5)
         nap_ms(5);
@@ -89,19 +95,17 @@ static void __attribute__((noreturn)) guard_main(const struct guard_job *job, in
     ignore_signals();
     if (job->lead_group)
         setpgid(0, 0);
-    int fds[4] = {park(rfd), park(job->tty_fd), park(job->cg ? job->cg->kill_fd : -1),
-                  park(job->cg ? job->cg->events_fd : -1)};
-    for (int i = 0; i < 4; i++)
-        place(fds[i], FD_CTL + i);
-    syscall(SYS_close_range, FD_FIRST_FREE, ~0u, 0);
+    int keep[4] = {rfd, job->tty_fd, job->cg ? job->cg->kill_fd : -1,
+                   job->cg ? job->cg->events_fd : -1};
+    close_all_but(keep, 4);
     privs_drop_caps();
 
     char c = 0;
     ssize_t n;
-    while ((n = read(FD_CTL, &c, 1)) < 0 && errno == EINTR)
+    while ((n = read(rfd, &c, 1)) < 0 && errno == EINTR)
         ;
-    if (n == 1 && c == 'q')
-        _exit(0); /* a clean stop: nothing to do */
+    if ((n == 1 && c == 'q') || (n < 0 && errno != ECONNRESET))
+        _exit(0); /* a clean stop (or a broken guard): nothing to do */
     restore_terminal(job);
     end_cgroup(job);
     if (job->lead_group)
@@ -162,7 +166,9 @@ int guard_start(struct guard *g, const struct guard_job *job, int detach)
     int p[2];
     g->pid = 0;
     g->ctl = -1;
-    if (pipe2(p, O_CLOEXEC) < 0)
+    /* a socket pair rather than a pipe: standing down a guard that was killed must not
+     * raise SIGPIPE in the conductor (send with MSG_NOSIGNAL) */
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
         return -errno;
     pid_t pid = detach ? fork_detached(job, p) : fork_guard(job, p);
     close(p[0]);
@@ -180,7 +186,7 @@ void guard_release(struct guard *g)
 {
     if (g->ctl < 0)
         return;
-    ssize_t w = write(g->ctl, "q", 1);
+    ssize_t w = send(g->ctl, "q", 1, MSG_NOSIGNAL);
     (void)w;
     remember_ctl(g->ctl, 0);
     close(g->ctl);

@@ -2,10 +2,10 @@
  * guard.h - a tiny process that outlives a dying conductor and cleans up after it.
  *
  * PR_SET_PDEATHSIG kills the conductor's direct children when it dies, but not what they
- * started, and nothing restores the terminal after a SIGKILL. A guard holds the read end of
- * a pipe whose only writer is the conductor: a clean stop writes 'q' (stand down); end of
- * file without it means the conductor died, however it died. Then the guard does its job:
- * restore the terminal to the modes it was given, kill and remove the run's cgroup, and kill
+ * started, and nothing restores the terminal after a SIGKILL. A guard holds one end of a
+ * socket pair whose other end only the conductor holds: a clean stop sends 'q' (stand
+ * down); end of file without it means the conductor died, however it died. Then the guard does its
+ * job: restore the terminal to the modes it was given, kill and remove the run's cgroup, and kill
  * its own process group, which the workers joined. Everything the guard acts on is in its own
  * memory, copied at fork: nothing a worker can write steers it.
  */
@@ -28,7 +28,7 @@ struct guard_job {
 
 struct guard {
     pid_t pid; /* the guard (a child of ours unless detached), 0: none */
-    int ctl;   /* our end of its pipe, -1: none */
+    int ctl;   /* our end of its socket pair, -1: none */
 };
 
 #define GUARD_NONE                                                                                 \
@@ -47,7 +47,7 @@ void guard_release(struct guard *g);
 /* Leave the job to the guard now (the conductor could not finish it): it acts at once. */
 void guard_hand_over(struct guard *g);
 
-/* In a child the conductor just forked: close every guard's pipe, so that only the
+/* In a child the conductor just forked: close every guard's socket, so that only the
  * conductor holds them open. Call only in direct children of the conductor. */
 void guard_close_in_child(void);
 

@@ -402,12 +402,29 @@ const char *ipc_ev_task_name(const struct model *m, const struct ev *e)
 
 /* ---- spawning ---- */
 
+const char *ipc_errno_why(int e, char *buf, size_t n)
+{
+    struct rlimit rl;
+    if (e == EAGAIN && getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        snprintf(buf, n,
+                 "%s (this user may have %llu processes, ulimit -u; a run needs one per "
+                 "worker and one for the guard)",
+                 strerror(e), (unsigned long long)rl.rlim_cur);
+    else if (e == EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        snprintf(buf, n, "%s (ulimit -n allows %llu; ipcscope needs about 20)", strerror(e),
+                 (unsigned long long)rl.rlim_cur);
+    else
+        snprintf(buf, n, "%s", strerror(e));
+    return buf;
+}
+
 static int spawn_reported(const char *verb, const char *name, int (*fn)(void *), void *arg,
                           char *err, size_t n)
 {
     pid_t pid = instr_spawn(name, fn, arg, 0);
     if (pid < 0) {
-        snprintf(err, n, "%s %s: %s", verb, name, strerror((int)-pid));
+        char why[200];
+        snprintf(err, n, "%s %s: %s", verb, name, ipc_errno_why((int)-pid, why, sizeof(why)));
         return (int)pid;
     }
     return 0;

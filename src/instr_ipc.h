@@ -84,6 +84,10 @@ ssize_t ipc_pipe_read(struct instr_obj *o, int fd, void *buf, size_t n);
 /* Close end fd of pipe o (write_end 1/0), emitting pipe_close. */
 void ipc_pipe_close(struct instr_obj *o, int fd, int write_end);
 
+/* strerror(e), with the resource limit behind it when there is one (ulimit -u for EAGAIN
+ * from fork, ulimit -n for EMFILE). Returns buf. */
+const char *ipc_errno_why(int e, char *buf, size_t n);
+
 /* ---- POSIX message queues ---- */
 
 /* Create an exclusive queue named /ipcscope-<conductor pid>-<name>-<random> with maxmsg x

@@ -12,6 +12,7 @@
 #include "run.h"
 #include "run_int.h"
 
+#include "instr_ipc.h"
 #include "privs.h"
 #include "replay.h"
 #include "snapshot.h"
@@ -242,7 +243,9 @@ int run_start(struct run *r, struct loop *lp, char *err, size_t n)
         return -1;
     }
     if ((rc = add_timers(r, lp)) < 0) {
-        snprintf(err, n, "cannot create timers: %s", strerror(rc == -1 ? EMFILE : -rc));
+        char why[200];
+        snprintf(err, n, "cannot create timers: %s",
+                 ipc_errno_why(rc == -1 ? EMFILE : -rc, why, sizeof(why)));
         run_stop(r);
         return -1;
     }

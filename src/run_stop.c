@@ -42,27 +42,19 @@ volatile sig_atomic_t run_worker_pgid, run_cg_kill_fd = -1;
 
 /* ---- the guard and the cgroup ---- */
 
-/* Why a fork failed, with the limit that explains EAGAIN. */
-static void fork_failure(char *err, size_t n, const char *what, int e)
-{
-    struct rlimit rl;
-    if (e == EAGAIN && getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        snprintf(err, n,
-                 "cannot start %s: %s (this user may have %llu processes: ulimit -u; "
-                 "a run needs one per worker and one for the guard)",
-                 what, strerror(e), (unsigned long long)rl.rlim_cur);
-    else
-        snprintf(err, n, "cannot start %s: %s", what, strerror(e));
-}
+static int count_children(void);
 
 int run_guard_start(struct run *r, char *err, size_t n)
 {
+    count_children(); /* opens the children file while a descriptor is free */
     if (!privs_getenv("IPCSCOPE_NO_CGROUP"))
         cg_create(&r->cg); /* where permitted; else the group and /proc suffice */
     struct guard_job job = {.lead_group = 1, .cg = &r->cg, .tty_fd = -1};
     int rc = guard_start(&r->guard, &job, 0);
     if (rc < 0) {
-        fork_failure(err, n, "the guard process", -rc);
+        char why[200];
+        snprintf(err, n, "cannot start the guard process: %s",
+                 ipc_errno_why(-rc, why, sizeof(why)));
         cg_destroy(&r->cg);
         return -1;
     }
@@ -80,7 +72,7 @@ void run_adopt_worker(struct run *r, pid_t pid)
 }
 
 /* In the worker, before anything else: the run's group and cgroup, then the user's
- * credentials (sudo) or no capabilities (setcap). The guard's pipe is the conductor's
+ * credentials (sudo) or no capabilities (setcap). The guard's socket is the conductor's
  * alone. */
 void run_worker_joins(struct run *r)
 {
@@ -98,16 +90,24 @@ void run_worker_joins(struct run *r)
         _exit(126);
 }
 
-/* The children file of the calling thread: how many children it has (-1: unreadable). It
- * works in a PID namespace whose /proc is not its own, as the count needs no pid. */
+/* The children file of the conductor's thread: how many children it has (-1: unreadable).
+ * It works in a PID namespace whose /proc is not its own, as the count needs no pid. The
+ * file stays open (a read from offset 0 lists them anew), so the count does not depend on a
+ * free descriptor. */
 static int count_children(void)
 {
+    static int fd = -1;
+    static pid_t opened_by;
     char buf[8192];
-    int fd = open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && opened_by != getpid()) /* inherited across a fork: not ours */
+        fd = -1;
+    if (fd < 0) {
+        fd = open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
+        opened_by = getpid();
+    }
     if (fd < 0)
         return -1;
-    ssize_t got = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
+    ssize_t got = pread(fd, buf, sizeof(buf) - 1, 0);
     if (got < 0)
         return -1;
     if ((size_t)got == sizeof(buf) - 1)
