@@ -29,6 +29,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -214,16 +215,30 @@ static int add_timers(struct run *r, struct loop *lp)
     return 0;
 }
 
+/* Under sudo, a file the run just created for the user (the trace) becomes theirs: only
+ * when path still names that very file, not a link put there meanwhile. */
+static void give_new_file(const char *path, int fd)
+{
+    struct stat now, opened;
+    if (lstat(path, &now) == 0 && fstat(fd, &opened) == 0 && S_ISREG(now.st_mode) &&
+        now.st_nlink == 1 && now.st_dev == opened.st_dev && now.st_ino == opened.st_ino)
+        privs_give_to_user(fd);
+}
+
 int run_start(struct run *r, struct loop *lp, char *err, size_t n)
 {
     if (r->replay)
         return run_replay_start(r, lp, err, n);
     if (r->opts.record) {
+        struct stat before;
+        int existed = lstat(r->opts.record, &before) == 0;
         json_t *p = run_params_json(r);
         r->trace = trace_create(r->opts.record, r->sc->id, p, err, n);
         json_decref(p);
         if (!r->trace)
             return -1;
+        if (!existed)
+            give_new_file(r->opts.record, fileno(r->trace));
     }
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     if (run_guard_start(r, err, n) < 0)

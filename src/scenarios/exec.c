@@ -13,6 +13,7 @@
 #include "../instr.h"
 #include "../instr_attach.h"
 #include "../model.h"
+#include "../privs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -77,7 +78,10 @@ static int open_output(void)
     const char *dir = getenv("TMPDIR");
     snprintf(g_out, sizeof(g_out), "%s/ipcscope-exec-XXXXXX.out", dir && *dir ? dir : "/tmp");
     int fd = mkostemps(g_out, 4, O_CLOEXEC);
-    return fd < 0 ? -errno : fd;
+    if (fd < 0)
+        return -errno;
+    privs_give_to_user(fd); /* under sudo: the user's program writes it, the user reads it */
+    return fd;
 }
 
 static void set_env_num(const char *key, unsigned long long v)
