@@ -49,7 +49,11 @@ size_t ring_pop_cap(struct ring *r, uint32_t cap, struct ev *out, size_t max)
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
     uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
     uint64_t avail = head - tail;
-    size_t n = avail > cap ? cap : (size_t)avail; /* never more than the ring can hold */
+    if (avail > cap) { /* no producer can get this far ahead: the header was overwritten */
+        atomic_store_explicit(&r->tail, head, memory_order_release);
+        return 0;
+    }
+    size_t n = (size_t)avail;
     if (n > max)
         n = max;
     if (!n)

@@ -454,13 +454,16 @@ size_t run_pump(struct run *r)
     return total;
 }
 
-/* Move every pending record into the model and the trace, in time order within each batch
- * (per-object order is kept by seq, see model.c). Returns the records applied. */
+/* Move pending records into the model and the trace, in time order within each batch
+ * (per-object order is kept by seq, see model.c): what was pending, and what came while it
+ * was applied, up to DRAIN_ROUNDS batches. Returns the records taken from the rings. */
 size_t run_drain(struct run *r)
 {
     instr_clock_refine(r->sh);
     size_t total = run_pump(r);
-    while (r->npend) {
+    /* a few batches a call: producers faster than the model (or a program writing its ring
+     * without end) must not keep the conductor here; the rest waits in pend */
+    for (int round = 0; r->npend && round < DRAIN_ROUNDS; round++) {
         struct ev *work = r->pend;
         size_t n = r->npend, cap = r->pend_cap;
         r->pend = r->batch;

@@ -24,6 +24,7 @@
 #define STEP_GIVE_UP_NS (1500 * 1000 * 1000ull)
 #define BATCH_MAX 65536     /* initial size of the drain buffers */
 #define PEND_MAX (8u << 20) /* records held between draining and applying (512 MiB) */
+#define DRAIN_ROUNDS 4      /* batches one run_drain applies at the most */
 #define STOP_DEADLINE_NS (5000ull * 1000 * 1000) /* killing and reaping, at the most */
 
 /* The worker process group and the cgroup's kill file, for the emergency kill from a signal
