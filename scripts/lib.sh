@@ -41,6 +41,14 @@ ensure_tracefs() {
     mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
 }
 
+# mount /dev/mqueue when root and nothing is mounted there: without it a leaked POSIX message
+# queue cannot be seen (ipcscope mounts it too, at a run's start)
+ensure_mqueue() {
+    [ "$(id -u)" -eq 0 ] || return 0
+    [ "$(stat -f -c %T /dev/mqueue 2>/dev/null)" = mqueue ] && return 0
+    mkdir -p /dev/mqueue && mount -t mqueue -o nosuid,nodev,noexec mqueue /dev/mqueue 2>/dev/null || true
+}
+
 # build [cmake args...]: configure (once) and build into $BUILD_DIR.
 build() {
     say "building into ${BUILD_DIR#$IPCSCOPE_ROOT/}"

@@ -104,8 +104,10 @@ void headless_print_summary(json_t *snap)
     }
     json_t *src = json_object_get(snap, "sources");
     json_t *leaks = json_object_get(snap, "leaks");
-    printf("\nsources: instr on, procfs %s, bpf %s%s%s\n",
+    printf("\nsources: instr on, procfs %s%s%s, bpf %s%s%s\n",
            json_is_true(json_object_get(src, "procfs")) ? "on" : "off",
+           json_object_get(src, "procfs_reason") ? " - " : "",
+           json_object_get(src, "procfs_reason") ? str_at(src, "procfs_reason") : "",
            json_is_true(json_object_get(src, "bpf")) ? "on" : "off",
            json_object_get(src, "bpf_reason") ? " - " : "",
            json_object_get(src, "bpf_reason") ? str_at(src, "bpf_reason") : "");

@@ -192,7 +192,14 @@ static void bpf_ready_cb(struct loop *lp, int fd, uint32_t events, void *arg);
 
 static void open_sources(struct run *r)
 {
-    r->procfs_on = r->proc_ours; /* in a PID namespace without its own /proc: off */
+    r->procfs_on = r->proc_ours;
+    if (!r->proc_ours) {
+        static const char why[] = "this /proc shows another PID namespace (mount one: unshare "
+                                  "--mount-proc)";
+        snprintf(r->procfs_reason, sizeof(r->procfs_reason), "%s", why);
+        snprintf(r->bpf_reason, sizeof(r->bpf_reason), "%s", why); /* its pids are not ours */
+        return;
+    }
     if (r->opts.no_bpf) {
         snprintf(r->bpf_reason, sizeof(r->bpf_reason), "turned off (--no-bpf)");
         return;

@@ -92,6 +92,7 @@ struct run {
     int procfs_on;
     struct bpf_source *bpf;
     char bpf_reason[128];
+    char procfs_reason[96]; /* why /proc is off, "" when on */
     /* a replay: no workers, no region (sh is NULL); the model is the trace played so far */
     struct replay *replay;            /* borrowed from opts */
     uint64_t replay_now;              /* trace time shown (ns since the recorded start) */

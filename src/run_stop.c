@@ -362,6 +362,8 @@ json_t *run_sources_json(const struct run *r)
         json_pack("{s:b, s:b, s:b}", "instr", 1, "procfs", r->procfs_on, "bpf", r->bpf != NULL);
     if (!r->bpf)
         json_object_set_new(s, "bpf_reason", json_string(r->bpf_reason));
+    if (!r->procfs_on && r->procfs_reason[0])
+        json_object_set_new(s, "procfs_reason", json_string(r->procfs_reason));
     return s;
 }
 
