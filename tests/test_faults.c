@@ -388,3 +388,80 @@ Test(faults, the_tui_killed_at_a_random_moment_gives_the_terminal_back, .fini = 
                  seed);
     assert_nothing_left(pid, marker, seen, nseen, id);
 }
+
+/* ---- resource limits: a clear message, quickly, never a hang ---- */
+
+/* Run a bash command line (ulimit -q is bash's); fail on a hang (20 s) or a death by signal. */
+static struct ts_result sh_run(const char *cmd)
+{
+    char *argv[] = {"/bin/bash", "-c", (char *)cmd, NULL};
+    struct ts_run_opts o = {.timeout_s = 20, .stdin_null = 1};
+    struct ts_result r = ts_run(argv, &o);
+    cr_assert(!r.hung, "`%s` still ran after 20 s", cmd);
+    cr_assert(WIFEXITED(r.status), "`%s` died of signal %d; stderr: %s", cmd, WTERMSIG(r.status),
+              r.err);
+    return r;
+}
+
+Test(faults, few_file_descriptors_never_hang, .timeout = 300)
+{
+    for (int n = 8; n <= 24; n++) {
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "ulimit -n %d; exec %s run prodcons --headless --no-bpf", n,
+                 IPCSCOPE_BIN);
+        struct ts_result r = sh_run(cmd);
+        int rc = WEXITSTATUS(r.status);
+        cr_expect(rc == 0 || (rc == 1 && strstr(r.err, "ulimit -n")),
+                  "ulimit -n %d: exit %d without naming the limit: %s", n, rc, r.err);
+        ts_free_result(&r);
+    }
+}
+
+Test(faults, a_process_limit_is_named_quickly, .timeout = 120)
+{
+    if (geteuid() != 0)
+        cr_skip_test("needs root: to run as nobody, whose process count the limit is about");
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "exec setpriv --reuid=65534 --regid=65534 --clear-groups /bin/bash -c "
+             "'ulimit -u 3; exec %s run process-pool --headless --no-bpf'",
+             IPCSCOPE_BIN);
+    long t0 = ts_now_ms();
+    struct ts_result r = sh_run(cmd);
+    cr_expect_eq(WEXITSTATUS(r.status), 1, "exit %d: %s", WEXITSTATUS(r.status), r.err);
+    cr_expect(strstr(r.err, "ulimit -u") != NULL, "the process limit is not named: %s", r.err);
+    cr_expect_lt(ts_now_ms() - t0, 15000, "it took %ld ms to say so", ts_now_ms() - t0);
+    ts_free_result(&r);
+}
+
+Test(faults, no_room_for_a_message_queue_is_named, .timeout = 60)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "ulimit -q 0; exec %s run message-queue --headless --no-bpf",
+             IPCSCOPE_BIN);
+    struct ts_result r = sh_run(cmd);
+    cr_expect_eq(WEXITSTATUS(r.status), 1);
+    cr_expect(strstr(r.err, "ulimit -q") != NULL, "the byte limit is not named: %s", r.err);
+    cr_expect(strstr(r.err, "Too many open files") == NULL, "misleading message: %s", r.err);
+    ts_free_result(&r);
+}
+
+Test(faults, a_pid_namespace_without_its_own_proc_finishes_and_says_why, .timeout = 60)
+{
+    if (geteuid() != 0 || ts_sh("unshare -p -f true >/dev/null 2>&1") != 0)
+        cr_skip_test("needs root and unshare -p");
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "exec unshare -p -f %s run prodcons --headless --json --no-bpf",
+             IPCSCOPE_BIN);
+    struct ts_result r = sh_run(cmd);
+    cr_expect_eq(WEXITSTATUS(r.status), 0, "stderr: %s", r.err);
+    json_t *snap = json_loads(r.out, 0, NULL);
+    cr_assert_not_null(snap, "no snapshot: %s", r.err);
+    cr_expect(json_is_true(json_object_get(snap, "completed")), "prodcons did not finish");
+    json_t *src = json_object_get(snap, "sources");
+    cr_expect(json_is_false(json_object_get(src, "procfs")), "/proc of another namespace used");
+    cr_expect(strstr(ts_str(src, "procfs_reason"), "PID namespace") != NULL, "no reason: %s",
+              r.out);
+    json_decref(snap);
+    ts_free_result(&r);
+}
