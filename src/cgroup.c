@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The cgroup2 mount point and its root, from mountinfo. 0 or -ENOENT. */
@@ -110,7 +111,7 @@ static void sweep_stale(const char *dir)
     closedir(d);
 }
 
-int cg_create(struct cg *cg)
+int cg_plan(struct cg *cg)
 {
     static unsigned serial;
     char dir[512];
@@ -125,8 +126,15 @@ int cg_create(struct cg *cg)
         cg->path[0] = '\0';
         return -ENAMETOOLONG;
     }
+    return 0;
+}
+
+int cg_make(struct cg *cg)
+{
+    if (!cg->path[0])
+        return -ENOENT;
     if (mkdir(cg->path, 0755) < 0) {
-        rc = -errno;
+        int rc = -errno;
         cg->path[0] = '\0';
         return rc;
     }
@@ -134,11 +142,28 @@ int cg_create(struct cg *cg)
     cg->kill_fd = open_in(cg->path, "cgroup.kill", O_WRONLY);
     cg->events_fd = open_in(cg->path, "cgroup.events", O_RDONLY);
     if (cg->procs_fd < 0 || cg->kill_fd < 0 || cg->events_fd < 0) {
-        rc = -errno;
+        int rc = -errno;
         cg_destroy(cg);
         return rc ? rc : -ENOENT;
     }
     return 0;
+}
+
+void cg_end_path(const char *path, int wait_ms)
+{
+    struct cg c = CG_NONE;
+    if (!path[0])
+        return;
+    snprintf(c.path, sizeof(c.path), "%s", path);
+    c.kill_fd = open_in(path, "cgroup.kill", O_WRONLY);
+    c.events_fd = open_in(path, "cgroup.events", O_RDONLY);
+    if (c.kill_fd < 0 && errno == ENOENT)
+        return; /* never made */
+    cg_kill(&c);
+    struct timespec nap = {0, 5000000};
+    for (int waited = 0; waited < wait_ms && cg_populated(&c) == 1; waited += 5)
+        nanosleep(&nap, NULL);
+    cg_destroy(&c);
 }
 
 int cg_add(const struct cg *cg, pid_t pid)

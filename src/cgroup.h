@@ -24,10 +24,19 @@ struct cg {
         .path = "", .procs_fd = -1, .kill_fd = -1, .events_fd = -1                                 \
     }
 
-/* Make a cgroup for this process's run, next to the cgroup this process is in, named
- * ipcscope-PID-N. Stale ones (of a conductor that died with its guard) are removed first.
- * 0, or -errno (no permission, no cgroup v2 with cgroup.kill): cg stays empty. */
-int cg_create(struct cg *cg);
+/* Choose the path of a cgroup for this process's next run, next to the cgroup this process
+ * is in, named ipcscope-PID-N (nothing is created yet: the guard is told the path first, so
+ * that no moment exists where a cgroup is there and nobody would remove it). Stale ones (of
+ * a conductor that died with its guard) are removed. 0, or -errno (no cgroup v2): cg empty. */
+int cg_plan(struct cg *cg);
+
+/* Create the cgroup planned in cg and open its files. 0, or -errno (no permission, no
+ * cgroup.kill in this kernel): cg is then empty. */
+int cg_make(struct cg *cg);
+
+/* With only a path (the guard, after the conductor died): kill every process in the cgroup
+ * at path, wait up to wait_ms for it to empty, remove it. Nothing when it does not exist. */
+void cg_end_path(const char *path, int wait_ms);
 
 /* Move pid (0: the caller) into the cgroup. Async-signal-safe. 0 or -errno. */
 int cg_add(const struct cg *cg, pid_t pid);

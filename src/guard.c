@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "guard.h"
 
+#include "cgroup.h"
 #include "privs.h"
 
 #include <errno.h>
@@ -25,13 +26,6 @@
 #define CG_WAIT_MS 5000
 
 static int g_ctl_fds[GUARD_MAX] = {-1, -1, -1, -1};
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
 
 static int cmp_int(const void *a, const void *b)
 {
@@ -77,27 +71,14 @@ static void restore_terminal(const struct guard_job *job)
     }
 }
 
-static void end_cgroup(const struct guard_job *job)
-{
-    if (!job->cg || !job->cg->path[0])
-        return;
-    struct cg mine = *job->cg;
-    mine.procs_fd = -1;
-    cg_kill(&mine);
-    for (int waited = 0; waited < CG_WAIT_MS && cg_populated(&mine) == 1; waited += 5)
-        nap_ms(5);
-    cg_destroy(&mine);
-}
-
 static void __attribute__((noreturn)) guard_main(const struct guard_job *job, int rfd)
 {
     prctl(PR_SET_NAME, "ipcscope-guard");
     ignore_signals();
     if (job->lead_group)
         setpgid(0, 0);
-    int keep[4] = {rfd, job->tty_fd, job->cg ? job->cg->kill_fd : -1,
-                   job->cg ? job->cg->events_fd : -1};
-    close_all_but(keep, 4);
+    int keep[2] = {rfd, job->tty_fd};
+    close_all_but(keep, 2);
     privs_drop_caps();
 
     char c = 0;
@@ -107,7 +88,7 @@ static void __attribute__((noreturn)) guard_main(const struct guard_job *job, in
     if ((n == 1 && c == 'q') || (n < 0 && errno != ECONNRESET))
         _exit(0); /* a clean stop (or a broken guard): nothing to do */
     restore_terminal(job);
-    end_cgroup(job);
+    cg_end_path(job->cg_path, CG_WAIT_MS);
     if (job->lead_group)
         kill(-getpid(), SIGKILL); /* the workers' group, ourselves last */
     _exit(0);

@@ -12,18 +12,16 @@
 #ifndef IPCSCOPE_GUARD_H
 #define IPCSCOPE_GUARD_H
 
-#include "cgroup.h"
-
 #include <sys/types.h>
 #include <termios.h>
 
 struct guard_job {
-    int lead_group;      /* lead a new process group (the workers') and kill it */
-    const struct cg *cg; /* kill this cgroup and remove it (NULL: none) */
-    int tty_fd;          /* restore this terminal (-1: none) ... */
-    struct termios tio;  /* ... to these modes ... */
-    char seq[256];       /* ... after writing these bytes (leave the alternate screen, show
-                            the cursor) */
+    int lead_group;     /* lead a new process group (the workers') and kill it */
+    char cg_path[600];  /* kill the cgroup here and remove it, if it exists ("": none) */
+    int tty_fd;         /* restore this terminal (-1: none) ... */
+    struct termios tio; /* ... to these modes ... */
+    char seq[256];      /* ... after writing these bytes (leave the alternate screen, show
+                           the cursor) */
 };
 
 struct guard {

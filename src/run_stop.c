@@ -48,16 +48,18 @@ int run_guard_start(struct run *r, char *err, size_t n)
 {
     count_children(); /* opens the children file while a descriptor is free */
     if (!privs_getenv("IPCSCOPE_NO_CGROUP"))
-        cg_create(&r->cg); /* where permitted; else the group and /proc suffice */
-    struct guard_job job = {.lead_group = 1, .cg = &r->cg, .tty_fd = -1};
+        cg_plan(&r->cg); /* where permitted; else the group and /proc suffice */
+    struct guard_job job = {.lead_group = 1, .tty_fd = -1};
+    snprintf(job.cg_path, sizeof(job.cg_path), "%s", r->cg.path);
     int rc = guard_start(&r->guard, &job, 0);
     if (rc < 0) {
         char why[200];
         snprintf(err, n, "cannot start the guard process: %s",
                  ipc_errno_why(-rc, why, sizeof(why)));
-        cg_destroy(&r->cg);
+        r->cg = (struct cg)CG_NONE; /* only planned: nothing to remove */
         return -1;
     }
+    cg_make(&r->cg); /* after the guard: it removes the cgroup if we die from here on */
     r->pgid = r->guard.pid;
     run_worker_pgid = r->pgid;
     run_cg_kill_fd = r->cg.kill_fd;
