@@ -48,10 +48,11 @@ const char cli_usage_text[] =
 int cli_usage_error(const char *fmt, ...)
 {
     FILE *f = cli_err ? cli_err : stderr;
+    const char *form = fmt ? fmt : "?"; /* never NULL; says so to gcc's UBSan build */
     va_list ap;
     va_start(ap, fmt);
     fputs("ipcscope: ", f);
-    vfprintf(f, fmt, ap);
+    vfprintf(f, form, ap);
     va_end(ap);
     fputs("\nTry 'ipcscope --help'.\n", f);
     return EXIT_USAGE;

@@ -249,11 +249,13 @@ static void nap_us(long us)
 static int stop_workers(struct run *r)
 {
     atomic_store(&r->sh->stop, 1);
-    run_release_all(r);
     uint64_t deadline = loop_now_ns() + STOP_DEADLINE_NS;
     long nap = 200;
-    for (;;) {
+    for (int round = 0;; round++) {
         int alive = kill_round(r);
+        if (round == 0) /* after the kill: a released process must not act first; threads of
+                           ours, which no kill reaches, leave the gate and see stop */
+            run_release_all(r);
         int gone = run_reap(r);
         int in_cg = r->cg.path[0] ? cg_populated(&r->cg) : 0;
         if (gone && alive <= 0 && in_cg != 1)
