@@ -178,6 +178,10 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
  * kernel probes follow the new worker from its first instruction). */
 extern void (*instr_spawn_hook)(pid_t pid);
 
+/* Called first thing in every child instr_spawn forks (when set, instead of the child making
+ * or joining the worker group itself in the region's worker_pgid). */
+extern void (*instr_child_hook)(void);
+
 /* For an INSTR_SPAWN_ORPHANABLE child after its parent died: arm the death signal on the new
  * parent (the conductor) and exit if even that one is gone. */
 void instr_rearm_deathsig(void);

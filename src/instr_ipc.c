@@ -22,6 +22,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -130,6 +132,8 @@ int ipc_slot_of(pid_t pid)
     if (!sh)
         return -1;
     uint32_t n = atomic_load(&sh->ntasks);
+    if (n > sh->max_tasks)
+        n = sh->max_tasks;
     for (uint32_t i = n; i-- > 0;)
         if (atomic_load(&sh->tasks[i].used) && sh->tasks[i].pid == pid && sh->tasks[i].tid == pid)
             return (int)i;
@@ -278,13 +282,91 @@ void ipc_pipe_close(struct instr_obj *o, int fd, int write_end)
 
 /* ---- POSIX message queues ---- */
 
+#define MQ_KEPT 16
+static char g_mq_names[MQ_KEPT][64]; /* the queues this process made, for ipc_mq_left */
+
+static void remember_mq(const char *path)
+{
+    for (int i = 0; i < MQ_KEPT; i++)
+        if (!g_mq_names[i][0]) {
+            snprintf(g_mq_names[i], sizeof(g_mq_names[i]), "%s", path);
+            return;
+        }
+}
+
 mqd_t ipc_mq_create(const char *name, long maxmsg, long msgsize, char *path, size_t n)
 {
     struct instr_shared *sh = instr_region();
     int cpid = sh ? sh->conductor_pid : (int)getpid();
     struct mq_attr attr = {.mq_maxmsg = maxmsg, .mq_msgsize = msgsize};
-    snprintf(path, n, "/ipcscope-%d-%s", cpid, name);
-    return mq_open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600, &attr);
+    mqd_t q = (mqd_t)-1;
+    for (int tries = 0; tries < 16 && q == (mqd_t)-1; tries++) {
+        uint64_t rnd;
+        if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            rnd = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)tries << 40;
+        }
+        snprintf(path, n, "/ipcscope-%d-%s-%016llx", cpid, name, (unsigned long long)rnd);
+        q = mq_open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600, &attr);
+        if (q == (mqd_t)-1 && errno != EEXIST)
+            break;
+    }
+    if (q != (mqd_t)-1)
+        remember_mq(path);
+    return q;
+}
+
+static long read_long(const char *path)
+{
+    char buf[32];
+    FILE *f = fopen(path, "re");
+    long v = -1;
+    if (f && fgets(buf, sizeof(buf), f))
+        v = strtol(buf, NULL, 10);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+const char *ipc_mq_why(int err, long maxmsg, long msgsize, char *buf, size_t n)
+{
+    struct rlimit rl;
+    long bytes = maxmsg * (msgsize + 64); /* about what the kernel charges per queue */
+    if (err == EMFILE && getrlimit(RLIMIT_MSGQUEUE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (rlim_t)bytes > rl.rlim_cur)
+        snprintf(buf, n,
+                 "the message-queue byte limit (ulimit -q) is %llu bytes and this queue of %ld "
+                 "messages of %ld bytes needs about %ld; raise it with ulimit -q",
+                 (unsigned long long)rl.rlim_cur, maxmsg, msgsize, bytes);
+    else if (err == EINVAL && maxmsg > read_long("/proc/sys/fs/mqueue/msg_max"))
+        snprintf(buf, n, "%s: maxmsg %ld is above the system's %ld (/proc/sys/fs/mqueue/msg_max)",
+                 strerror(err), maxmsg, read_long("/proc/sys/fs/mqueue/msg_max"));
+    else if (err == ENOSPC)
+        snprintf(buf, n,
+                 "%s: the system's queue count (/proc/sys/fs/mqueue/queues_max, %ld) is "
+                 "used up",
+                 strerror(err), read_long("/proc/sys/fs/mqueue/queues_max"));
+    else
+        snprintf(buf, n, "%s", strerror(err));
+    return buf;
+}
+
+int ipc_mq_left(void)
+{
+    int left = 0;
+    for (int i = 0; i < MQ_KEPT; i++) {
+        if (!g_mq_names[i][0])
+            continue;
+        mqd_t q = mq_open(g_mq_names[i], O_RDONLY | O_CLOEXEC);
+        if (q != (mqd_t)-1) {
+            left++;
+            mq_close(q);
+        } else if (errno == ENOENT) {
+            g_mq_names[i][0] = '\0'; /* unlinked: forget it */
+        }
+    }
+    return left;
 }
 
 long ipc_mq_depth(mqd_t q)
@@ -491,12 +573,29 @@ const char *ipc_ev_task_name(const struct model *m, const struct ev *e)
 
 /* ---- spawning ---- */
 
+const char *ipc_errno_why(int e, char *buf, size_t n)
+{
+    struct rlimit rl;
+    if (e == EAGAIN && getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        snprintf(buf, n,
+                 "%s (this user may have %llu processes, ulimit -u; a run needs one per "
+                 "worker and one for the guard)",
+                 strerror(e), (unsigned long long)rl.rlim_cur);
+    else if (e == EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        snprintf(buf, n, "%s (ulimit -n allows %llu; ipcscope needs about 20)", strerror(e),
+                 (unsigned long long)rl.rlim_cur);
+    else
+        snprintf(buf, n, "%s", strerror(e));
+    return buf;
+}
+
 static int spawn_reported(const char *verb, const char *name, int (*fn)(void *), void *arg,
                           char *err, size_t n)
 {
     pid_t pid = instr_spawn(name, fn, arg, 0);
     if (pid < 0) {
-        snprintf(err, n, "%s %s: %s", verb, name, strerror((int)-pid));
+        char why[200];
+        snprintf(err, n, "%s %s: %s", verb, name, ipc_errno_why((int)-pid, why, sizeof(why)));
         return (int)pid;
     }
     return 0;

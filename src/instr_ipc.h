@@ -95,11 +95,26 @@ ssize_t ipc_pipe_read(struct instr_obj *o, int fd, void *buf, size_t n);
 /* Close end fd of pipe o (write_end 1/0), emitting pipe_close. */
 void ipc_pipe_close(struct instr_obj *o, int fd, int write_end);
 
+/* strerror(e), with the resource limit behind it when there is one (ulimit -u for EAGAIN
+ * from fork, ulimit -n for EMFILE). Returns buf. */
+const char *ipc_errno_why(int e, char *buf, size_t n);
+
 /* ---- POSIX message queues ---- */
 
-/* Create an exclusive queue named /ipcscope-<conductor pid>-<name> with maxmsg x msgsize,
- * open O_RDWR. The name is written into path (for the later unlink). (mqd_t)-1 on error. */
+/* Create an exclusive queue named /ipcscope-<conductor pid>-<name>-<random> with maxmsg x
+ * msgsize, open O_RDWR. The random part makes the name unguessable, so another user cannot
+ * take it first; a name that exists is retried with another. The name is written into path
+ * (for the later unlink). (mqd_t)-1 with errno on error. */
 mqd_t ipc_mq_create(const char *name, long maxmsg, long msgsize, char *path, size_t n);
+
+/* Why ipc_mq_create failed with errno err, for a queue of maxmsg x msgsize: the error and the
+ * limit behind it (ulimit -q for EMFILE, /proc/sys/fs/mqueue/... for EINVAL and ENOSPC).
+ * Returns buf. */
+const char *ipc_mq_why(int err, long maxmsg, long msgsize, char *buf, size_t n);
+
+/* Queues this process created with ipc_mq_create that still exist (for counting leaks
+ * where /dev/mqueue is not mounted). */
+int ipc_mq_left(void);
 
 /* Messages now in q, or -1. */
 long ipc_mq_depth(mqd_t q);

@@ -146,6 +146,9 @@ struct ui {
 /* ---- screen.c ---- */
 int screen_init(char *why, size_t n); /* 0, or -1 with why the terminal cannot be used */
 void screen_end(void);
+/* The bytes that put this terminal back as a shell expects it (attributes off, cursor shown,
+ * keypad and alternate screen left), from terminfo, into buf. After screen_init. */
+void screen_restore_seq(char *buf, size_t n);
 void screen_theme_apply(int theme);
 int screen_theme_by_name(const char *name); /* -1 when unknown */
 const char *screen_theme_name(int theme);

@@ -124,8 +124,11 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     S->pause_ms = scn_param(ctx, "pause_ms");
     S->q = ipc_mq_create("queue", S->maxmsg, MQ_MSGSIZE, S->path, sizeof(S->path));
     if (S->q == (mqd_t)-1) {
-        snprintf(err, n, "mq_open %s: %s", S->path, strerror(errno));
-        return -errno;
+        int e = errno;
+        char why[256];
+        snprintf(err, n, "cannot create the message queue: %s",
+                 ipc_mq_why(e, S->maxmsg, MQ_MSGSIZE, why, sizeof(why)));
+        return -e;
     }
     S->obj = ipc_mq_obj("queue", S->maxmsg);
     int rc = S->obj ? spawn_all(err, n) : -ENOMEM;
