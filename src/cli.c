@@ -31,19 +31,27 @@ const char cli_usage_text[] =
     "      --lang en|zh        narration language (default: from the locale)\n"
     "      --theme NAME        dark, light, high-contrast, monochrome, colorblind\n"
     "      --no-bpf            do not load the eBPF probes\n"
+    "      --script FILE|-     with --headless: drive the step gate from commands, one a\n"
+    "                          line: step [N], pick TASK, action KEY, run MS, wait MS,\n"
+    "                          finish [MAX], snapshot (prints one JSON line)\n"
     "  ipcscope replay FILE [--step] [--delay MS]   play a recorded run back in the TUI\n"
     "                                        (Space steps, b steps back, R rewinds)\n"
     "  ipcscope replay FILE --headless [--json]     print a recorded run's final state\n"
     "  ipcscope export FILE --perfetto OUT.json     convert a trace for ui.perfetto.dev\n"
-    "  ipcscope exec [--record FILE] [--headless [--json]] [--duration S] [--no-bpf]\n"
-    "                -- PROGRAM [ARGS...]     watch your own program (LD_PRELOAD)\n"
+    "  ipcscope exec [--record FILE] [--headless [--json FILE | --json-fd N]]\n"
+    "                [--duration S] [--no-bpf] -- PROGRAM [ARGS...]\n"
+    "                                        watch your own program (LD_PRELOAD); headless it\n"
+    "                                        keeps your terminal and stdio, the snapshot goes\n"
+    "                                        to FILE (- = stdout, after the program) or fd N,\n"
+    "                                        and ipcscope exits with the program's status\n"
     "  ipcscope --help | --version\n"
     "\n"
     "Exit codes: 0 success, 1 runtime failure, 2 usage error.\n"
     "Examples:\n"
     "  ipcscope run prodcons --step\n"
     "  ipcscope run prodcons --headless --json --param producers=3 --record run.jsonl\n"
-    "  ipcscope replay run.jsonl --step\n";
+    "  ipcscope replay run.jsonl --step\n"
+    "  printf 'step 3\\nsnapshot\\n' | ipcscope run tcp-handshake --headless --script -\n";
 
 int cli_usage_error(const char *fmt, ...)
 {
@@ -71,7 +79,8 @@ enum {
     OPT_PERFETTO,
     OPT_DELAY,
     OPT_HELP,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_SCRIPT
 };
 
 static const struct option long_opts[] = {
@@ -88,6 +97,7 @@ static const struct option long_opts[] = {
     {"delay", required_argument, NULL, OPT_DELAY},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"script", required_argument, NULL, OPT_SCRIPT},
     {0, 0, 0, 0},
 };
 
@@ -155,6 +165,10 @@ static int parse_option(struct cli *c, int o, const char *arg)
     case OPT_PERFETTO:
         c->perfetto = arg;
         return 0;
+    case OPT_SCRIPT:
+        c->opts.script = arg;
+        c->opts.step = 1; /* the script's steps drive the gate */
+        return 0;
     default:
         return cli_usage_error("unknown option");
     }
@@ -215,7 +229,10 @@ static int check_run(struct cli *c)
             return cli_usage_error("%s", err);
     if (c->json && !c->opts.headless)
         return cli_usage_error("--json needs --headless");
-    if (c->opts.headless && c->opts.step && c->opts.duration_s <= 0)
+    if (c->opts.script && !c->opts.headless)
+        return cli_usage_error("--script drives a headless run: add --headless (in the TUI, the "
+                               "keys drive it)");
+    if (c->opts.headless && c->opts.step && c->opts.duration_s <= 0 && !c->opts.script)
         return cli_usage_error("--step with --headless would wait for keypresses that never "
                                "come; drop --headless (step in the TUI), drop --step, or add "
                                "--duration SECONDS");
