@@ -11,6 +11,7 @@
 
 #include "loop.h"
 #include "scenarios/exec.h"
+#include "trace.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -30,8 +31,9 @@
 #define PRELOAD_NAME "libipcscope_preload.so"
 
 static const char exec_usage[] =
-    "usage: ipcscope exec [--record FILE] [--headless [--json]] [--duration S] [--no-bpf]\n"
-    "                     [--step] [--delay MS] [--lang en|zh] -- PROGRAM [ARGS...]\n";
+    "usage: ipcscope exec [--record FILE [--record-limit SIZE]] [--headless [--json]]\n"
+    "                     [--duration S] [--no-bpf] [--step] [--delay MS] [--lang en|zh]\n"
+    "                     -- PROGRAM [ARGS...]\n";
 
 struct exec_cli {
     struct run_opts opts;
@@ -70,6 +72,11 @@ static int parse_valued(struct exec_cli *c, const char *o, const char *v)
     double d;
     if (!strcmp(o, "--record")) {
         c->opts.record = v;
+    } else if (!strcmp(o, "--record-limit")) {
+        if (trace_parse_size(v, &c->opts.record_limit) < 0)
+            return exec_usage_error("--record-limit '%s': expected a size of at least 1M, such "
+                                    "as 500M or 2G",
+                                    v);
     } else if (!strcmp(o, "--duration")) {
         if (number_arg(o, v, 0.001, 86400, &d))
             return EXIT_USAGE;
@@ -91,8 +98,8 @@ static int parse_valued(struct exec_cli *c, const char *o, const char *v)
 static int parse_one(struct exec_cli *c, int argc, char **argv, int *i)
 {
     const char *o = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
-    if (!strcmp(o, "--record") || !strcmp(o, "--duration") || !strcmp(o, "--delay") ||
-        !strcmp(o, "--lang")) {
+    if (!strcmp(o, "--record") || !strcmp(o, "--record-limit") || !strcmp(o, "--duration") ||
+        !strcmp(o, "--delay") || !strcmp(o, "--lang")) {
         if (!v || !strcmp(v, "--"))
             return exec_usage_error("option '%s' needs a value", o);
         ++*i;
@@ -134,6 +141,8 @@ static int parse_exec_args(struct exec_cli *c, int argc, char **argv, int first)
         return exec_usage_error("missing '--' before the program");
     if (c->json && !c->opts.headless)
         return exec_usage_error("--json needs --headless");
+    if (c->opts.record_limit && !c->opts.record)
+        return exec_usage_error("--record-limit needs --record FILE");
     if (c->opts.headless && c->opts.step && c->opts.duration_s <= 0)
         return exec_usage_error("--step with --headless would wait for keypresses that never "
                                 "come; drop --headless, drop --step, or add --duration S");

@@ -52,7 +52,8 @@ static const char usage_text[] =
     "      --duration SECONDS  stop after this long\n"
     "      --step              start in step mode (one action per keypress)\n"
     "      --delay MS          in run mode, let one action through every MS milliseconds\n"
-    "      --record FILE       write the trace (JSON Lines) to FILE\n"
+    "      --record FILE       write the trace (JSON Lines) to FILE; FILE.zst: zstd-compressed\n"
+    "      --record-limit SIZE stop recording at SIZE on disk (e.g. 500M, 2G); the run goes on\n"
     "      --lang en|zh        narration language (default: from the locale)\n"
     "      --theme NAME        dark, light, high-contrast, monochrome, colorblind\n"
     "      --no-bpf            do not load the eBPF probes\n"
@@ -158,6 +159,26 @@ static void install_crash_handlers(void)
 
 /* ---- replay / export ---- */
 
+/* What a trace lacks, said on stderr: its end line, or events past its size limit. */
+static void replay_warn(const char *file, json_t *trailer, json_t *limit)
+{
+    if (!trailer)
+        fprintf(stderr, "ipcscope: warning: %s has no end line (the run was cut short)\n", file);
+    json_t *rl = json_object_get(trailer, "record_limit");
+    if (limit || rl) {
+        json_t *src = rl ? rl : limit;
+        fprintf(stderr,
+                "ipcscope: warning: the recording of %s stopped at its --record-limit at t=%.3f "
+                "s after %lld events",
+                file, (double)json_integer_value(json_object_get(src, "t")) / 1e9,
+                (long long)json_integer_value(json_object_get(src, "events")));
+        if (rl)
+            fprintf(stderr, "; %lld later events were not recorded",
+                    (long long)json_integer_value(json_object_get(rl, "events_not_recorded")));
+        fputs(": the run's end is not in it\n", stderr);
+    }
+}
+
 static int start_tui(const struct scenario *sc, struct cli *c);
 
 /* Headless: rebuild the final state and print it. In the TUI: play the trace back, after
@@ -203,8 +224,7 @@ static int cmd_replay(struct cli *c)
     } else {
         headless_print_summary(snap);
     }
-    if (!rp->trailer)
-        fprintf(stderr, "ipcscope: warning: %s has no end line (the run was cut short)\n", c->file);
+    replay_warn(c->file, rp->trailer, rp->limit);
     json_decref(snap);
     model_free(&m);
     replay_free(rp);
@@ -214,12 +234,23 @@ static int cmd_replay(struct cli *c)
 static int cmd_export(struct cli *c)
 {
     char err[512];
-    if (trace_export_perfetto(c->file, c->perfetto, err, sizeof(err)) < 0) {
+    struct trace_export_stats st;
+    if (trace_export_perfetto(c->file, c->perfetto, &st, err, sizeof(err)) < 0) {
         fprintf(stderr, "ipcscope: %s\n", err);
         return 1;
     }
-    fprintf(stderr, "ipcscope: wrote %s (open it in ui.perfetto.dev or chrome://tracing)\n",
-            c->perfetto);
+    fprintf(stderr,
+            "ipcscope: wrote %s: all %llu events of the trace as instants, %llu state "
+            "intervals, %llu object values (open it in ui.perfetto.dev or chrome://tracing)\n",
+            c->perfetto, (unsigned long long)st.events, (unsigned long long)st.spans,
+            (unsigned long long)st.counters);
+    if (!st.complete)
+        fprintf(stderr, "ipcscope: warning: %s has no end line (the run was cut short)\n", c->file);
+    if (st.limited)
+        fprintf(stderr,
+                "ipcscope: warning: the recording of %s stopped at its --record-limit: the "
+                "run's end is not in it\n",
+                c->file);
     return 0;
 }
 
@@ -232,6 +263,7 @@ enum {
     OPT_DURATION,
     OPT_STEP,
     OPT_RECORD,
+    OPT_RECORD_LIMIT,
     OPT_LANG,
     OPT_THEME,
     OPT_NO_BPF,
@@ -248,6 +280,7 @@ static const struct option long_opts[] = {
     {"duration", required_argument, NULL, OPT_DURATION},
     {"step", no_argument, NULL, OPT_STEP},
     {"record", required_argument, NULL, OPT_RECORD},
+    {"record-limit", required_argument, NULL, OPT_RECORD_LIMIT},
     {"lang", required_argument, NULL, OPT_LANG},
     {"theme", required_argument, NULL, OPT_THEME},
     {"no-bpf", no_argument, NULL, OPT_NO_BPF},
@@ -298,6 +331,12 @@ static int parse_option(struct cli *c, int o, const char *arg, const struct scen
         return 0;
     case OPT_RECORD:
         c->opts.record = arg;
+        return 0;
+    case OPT_RECORD_LIMIT:
+        if (trace_parse_size(arg, &c->opts.record_limit) < 0)
+            return usage_error("--record-limit '%s': expected a size of at least 1M, such as "
+                               "500M or 2G (K, M, G: KiB, MiB, GiB)",
+                               arg);
         return 0;
     case OPT_LANG:
         if (strcmp(arg, "en") && strcmp(arg, "zh"))
@@ -438,6 +477,8 @@ int main(int argc, char **argv)
             return unknown_scenario(c.file);
         if (c.json && !c.opts.headless)
             return usage_error("--json needs --headless");
+        if (c.opts.record_limit && !c.opts.record)
+            return usage_error("--record-limit needs --record FILE");
         if (c.opts.headless && c.opts.step && c.opts.duration_s <= 0)
             return usage_error("--step with --headless would wait for keypresses that never "
                                "come; drop --headless (step in the TUI), drop --step, or add "
@@ -452,9 +493,9 @@ int main(int argc, char **argv)
         if (!c.file)
             return usage_error(
                 "replay needs a trace file: ipcscope replay FILE [--headless --json]");
-        if (c.opts.record)
-            return usage_error("--record is for run and exec; a replay plays a trace that is "
-                               "already recorded");
+        if (c.opts.record || c.opts.record_limit)
+            return usage_error("--record and --record-limit are for run and exec; a replay "
+                               "plays a trace that is already recorded");
         if (c.opts.duration_s > 0)
             return usage_error("--duration is for run and exec; a replay lasts as long as its "
                                "trace (q ends it)");

@@ -202,7 +202,7 @@ int run_start(struct run *r, struct loop *lp, char *err, size_t n)
         return run_replay_start(r, lp, err, n);
     if (r->opts.record) {
         json_t *p = run_params_json(r);
-        r->trace = trace_create(r->opts.record, r->sc->id, p, err, n);
+        r->trace = trace_create(r->opts.record, r->sc->id, p, r->opts.record_limit, err, n);
         json_decref(p);
         if (!r->trace)
             return -1;
@@ -287,8 +287,9 @@ void run_apply(struct run *r, struct ev *e)
     const char *tn = task_name_of(r, e);
     const char *on = e->obj != EV_NO_OBJ ? obj_name_of(r, e) : NULL;
     model_apply(&r->model, e, tn, on);
-    if (r->trace)
-        trace_write_event(r->trace, e, r->t_start_ns, task_name_of(r, e), on);
+    if (r->trace && trace_write_event(r->trace, e, r->t_start_ns, task_name_of(r, e), on))
+        run_trace_stopped(r, trace_writer_problem(r->trace),
+                          trace_writer_failed(r->trace) ? -1 : 1);
     /* follow new worker processes in the kernel probes */
     if (r->bpf && e->kind == EV_TASK_START && e->item == TK_PROCESS && e->task != 0)
         bpf_source_track(r->bpf, e->pid);
@@ -621,8 +622,8 @@ void run_close(struct run *r)
         g_track_run = NULL;
     bpf_source_close(r->bpf);
     procfs_cache_free(&run_proc_cache);
-    if (r->trace)
-        fclose(r->trace);
+    char ignored[8];
+    trace_finish(r->trace, NULL, ignored, sizeof(ignored)); /* a run that never stopped */
     model_free(&r->model);
     free(r->batch);
     free(r->pend);

@@ -23,9 +23,10 @@ enum run_mode { RUN_RUN = 0, RUN_STEP = 1, RUN_PAUSED = 2 };
 
 struct run_opts {
     int headless;
-    double duration_s;  /* 0: until the scenario ends */
-    int step;           /* start in step mode */
-    const char *record; /* trace file path, or NULL */
+    double duration_s;     /* 0: until the scenario ends */
+    int step;              /* start in step mode */
+    const char *record;    /* trace file path, or NULL */
+    uint64_t record_limit; /* the most bytes the trace may take (0: no limit) */
     int no_bpf;
     int lang;
     unsigned delay_ms;     /* run mode: conductor-paced delay per action (0: free running) */
@@ -35,6 +36,7 @@ struct run_opts {
 
 struct bpf_source;
 struct replay;
+struct trace_writer;
 
 struct run {
     const struct scenario *sc;
@@ -61,8 +63,10 @@ struct run {
     int check_rc;
     char check_why[256];
 
-    FILE *trace;
-    struct ev *batch; /* records being applied */
+    struct trace_writer *trace;
+    int trace_rc;        /* 1: the recording stopped at its limit; -1: a write failed */
+    char trace_msg[400]; /* what happened to the recording ("" while it goes well) */
+    struct ev *batch;    /* records being applied */
     size_t batch_cap;
     struct ev *pend; /* records taken from the rings, not yet applied */
     size_t pend_cap, npend;

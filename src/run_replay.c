@@ -50,11 +50,7 @@ int run_open_replay(struct run **out, const struct run_opts *opts, char *err, si
     r->ctx.sc = r->sc;
     r->ctx.lang = opts->lang;
     replay_params(r, json_object_get(rp->header, "params"));
-    for (size_t i = 0; i < rp->n; i++) /* the recorded conductor: slot 0's task */
-        if (rp->recs[i].e.kind == EV_TASK_START && rp->recs[i].e.task == 0) {
-            r->ctx.conductor = rp->recs[i].e.pid;
-            break;
-        }
+    r->ctx.conductor = rp->conductor; /* the recorded conductor: slot 0's task */
     json_t *trl = rp->trailer, *src = json_object_get(trl, "sources");
     r->procfs_on = json_is_true(json_object_get(src, "procfs"));
     r->recorded_bpf = json_is_true(json_object_get(src, "bpf"));

@@ -177,6 +177,17 @@ json_t *run_leaks_json(const struct run *r)
     return json_pack("{s:i, s:i}", "processes", r->leaked_procs, "ipc_objects", r->leaked_ipc);
 }
 
+void run_trace_stopped(struct run *r, const char *why, int rc)
+{
+    if (r->trace_rc == rc || r->trace_rc < 0)
+        return; /* told already */
+    r->trace_rc = rc;
+    snprintf(r->trace_msg, sizeof(r->trace_msg), "%s", why);
+    snprintf(r->status, sizeof(r->status), "%s", why);
+    if (r->opts.headless)
+        fprintf(stderr, "ipcscope: %s\n", why);
+}
+
 void run_stop(struct run *r)
 {
     if (r && r->replay && !r->stopped) {
@@ -212,8 +223,11 @@ void run_stop(struct run *r)
             "{s:I, s:I, s:o, s:o, s:{s:b, s:s}}", "duration_ms", (json_int_t)run_elapsed_ms(r),
             "dropped", (json_int_t)r->model.dropped, "sources", run_sources_json(r), "leaks",
             run_leaks_json(r), "check", "ok", r->check_rc == 0, "why", r->check_why);
-        trace_finish(r->trace, trl);
+        char why[400];
+        int rc = trace_finish(r->trace, trl, why, sizeof(why));
         r->trace = NULL;
+        if (rc)
+            run_trace_stopped(r, why, rc);
     }
 }
 

@@ -99,7 +99,7 @@ Test(trace, writer_escapes_names_and_replay_reads_them_back, .timeout = 30)
     cr_assert_geq(fd, 0);
     close(fd);
     char err[256];
-    FILE *f = trace_create(path, "prodcons", NULL, err, sizeof(err));
+    struct trace_writer *f = trace_create(path, "prodcons", NULL, 0, err, sizeof(err));
     cr_assert_not_null(f, "%s", err);
 
     /* "世" is e4 b8 96: the name ends after its first two bytes, as a cut name would */
@@ -141,7 +141,7 @@ Test(trace, writer_escapes_names_and_replay_reads_them_back, .timeout = 30)
     trace_write_event(f, &create, 0, task, obj);
     trace_write_event(f, &post, 0, task, obj);
     trace_write_event(f, &note, 0, task, NULL);
-    trace_finish(f, json_pack("{s:i}", "dropped", 0));
+    cr_assert_eq(trace_finish(f, json_pack("{s:i}", "dropped", 0), err, sizeof(err)), 0, "%s", err);
 
     FILE *in = fopen(path, "r");
     cr_assert_not_null(in);
