@@ -87,9 +87,9 @@ struct instr_shared {
     int32_t guard_fd;             /* the conductor's end of the guard pipe: workers close it */
     _Atomic uint32_t guard_off;   /* set by a clean stop: the guard has nothing left to kill */
     uint64_t t0;
-    /* Timestamps: when the TSC is constant and the kernel's clocksource, workers stamp
-     * records with rdtsc (a few ns, no vDSO call) and the conductor converts them with the
-     * pair (tsc0, mono0) and ns_per_tick, refined on every drain. */
+    /* Timestamps: when the TSC is invariant and agrees across CPUs, workers stamp records
+     * with rdtsc (a few ns, no vDSO call) and the conductor converts them with the pair
+     * (tsc0, mono0) and ns_per_tick, calibrated against CLOCK_MONOTONIC on every drain. */
     uint32_t use_tsc;
     uint64_t tsc0, mono0;
     _Atomic uint64_t ns_per_tick_q32; /* ns per TSC tick, fixed point 32.32 */
@@ -116,6 +116,17 @@ struct ring *instr_ring(struct instr_shared *sh, uint32_t slot);
  * CLOCK_MONOTONIC ns (no-op for records stamped in ns). */
 void instr_clock_refine(struct instr_shared *sh);
 void instr_clock_convert(const struct instr_shared *sh, struct ev *e);
+
+/* How the region's records are stamped, for the trace's end line and the benchmarks. */
+struct instr_clock_info {
+    int tsc;          /* 1: the TSC, converted by the conductor; 0: CLOCK_MONOTONIC */
+    char kernel[32];  /* the kernel's clocksource (tsc, kvm-clock, hpet ...) */
+    char stamps[192]; /* in words: which clock and why */
+    int64_t drift_ns; /* the largest conversion error a refinement found (0: none yet) */
+    double calib_ms;  /* how long the rate has been calibrated over */
+};
+/* Conductor: refine once more and describe the clock (the drift check at a run's end). */
+void instr_clock_info(struct instr_shared *sh, struct instr_clock_info *out);
 
 /* Bump-allocate zeroed, 64-byte aligned shared memory from the arena (before forking). */
 void *instr_shared_alloc(size_t n);

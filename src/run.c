@@ -178,8 +178,34 @@ static void open_sources(struct run *r)
         snprintf(r->bpf_reason, sizeof(r->bpf_reason), "turned off (--no-bpf)");
         return;
     }
+    if (r->opts.bpf_later && (r->opts.step || r->opts.delay_ms > 0)) {
+        r->bpf_pending = 1; /* workers wait at the gate meanwhile: nothing overruns */
+        snprintf(r->bpf_reason, sizeof(r->bpf_reason), "loading");
+        return;
+    }
     if (bpf_source_open(&r->bpf, r->bpf_reason, sizeof(r->bpf_reason)) < 0)
         r->bpf = NULL;
+}
+
+void run_load_bpf(struct run *r)
+{
+    if (!r->bpf_pending)
+        return;
+    r->bpf_pending = 0;
+    if (r->stopped) {
+        snprintf(r->bpf_reason, sizeof(r->bpf_reason), "not loaded: the run ended first");
+        return;
+    }
+    r->bpf_reason[0] = '\0';
+    if (bpf_source_open(&r->bpf, r->bpf_reason, sizeof(r->bpf_reason)) < 0) {
+        r->bpf = NULL;
+        return;
+    }
+    loop_add_fd(r->loop, bpf_source_fd(r->bpf), EPOLLIN, bpf_ready_cb, r);
+    uint32_t ntasks = atomic_load(&r->sh->ntasks);
+    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks; s++)
+        if (r->sh->tasks[s].pid > 0)
+            bpf_source_track(r->bpf, r->sh->tasks[s].pid);
 }
 
 static int add_timers(struct run *r, struct loop *lp)

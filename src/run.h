@@ -27,6 +27,8 @@ struct run_opts {
     int step;              /* start in step mode */
     const char *record;    /* trace file path, or NULL */
     uint64_t record_limit; /* the most bytes the trace may take (0: no limit) */
+    int bpf_later;         /* a gated run (step, or a delay) loads the probes only when
+                              run_load_bpf is called (the TUI: after its first frame) */
     int no_bpf;
     int lang;
     unsigned delay_ms;     /* run mode: conductor-paced delay per action (0: free running) */
@@ -75,6 +77,7 @@ struct run {
     pid_t guard_pid; /* kills the workers if the conductor dies without stopping them */
     int procfs_on;
     struct bpf_source *bpf;
+    int bpf_pending; /* opts.bpf_later: the probes wait for run_load_bpf */
     char bpf_reason[128];
     /* a replay: no workers, no region (sh is NULL); the model is the trace played so far */
     struct replay *replay;            /* borrowed from opts */
@@ -99,6 +102,10 @@ int run_start(struct run *r, struct loop *lp, char *err, size_t n);
 /* Drain every ring into the model and the trace, reap children, serve the gate. Called by
  * the run's own timer; callable any time (the UI calls it before drawing). */
 void run_poll(struct run *r);
+
+/* Load the probes of a run started with opts.bpf_later (no-op otherwise), and follow every
+ * process that registered meanwhile. Blocks while the kernel verifies them. */
+void run_load_bpf(struct run *r);
 
 /* 1 once the scenario has ended (all workers reaped, the scenario says so, or --duration). */
 int run_done(const struct run *r);

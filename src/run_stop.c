@@ -223,6 +223,12 @@ void run_stop(struct run *r)
             "{s:I, s:I, s:o, s:o, s:{s:b, s:s}}", "duration_ms", (json_int_t)run_elapsed_ms(r),
             "dropped", (json_int_t)r->model.dropped, "sources", run_sources_json(r), "leaks",
             run_leaks_json(r), "check", "ok", r->check_rc == 0, "why", r->check_why);
+        struct instr_clock_info ck;
+        instr_clock_info(r->sh, &ck); /* the drift check, at the end of the run */
+        json_object_set_new(trl, "clock",
+                            json_pack("{s:s, s:s, s:b, s:I}", "kernel", ck.kernel, "stamps",
+                                      ck.stamps, "tsc", ck.tsc, "drift_ns",
+                                      (json_int_t)ck.drift_ns));
         char why[400];
         int rc = trace_finish(r->trace, trl, why, sizeof(why));
         r->trace = NULL;
