@@ -109,9 +109,10 @@ static void read_clocksource(char *buf, size_t n)
         fclose(f);
 }
 
-static void clock_pair(uint64_t *tsc, uint64_t *mono)
+/* A TSC reading and the CLOCK_MONOTONIC time it stands for: the tightest of a few brackets,
+ * so the pair is within tens of ns. Returns the bracket's width in ticks. */
+static uint64_t clock_pair(uint64_t *tsc, uint64_t *mono)
 {
-    /* take the tightest of a few brackets so the pair is within tens of ns */
     uint64_t best = UINT64_MAX;
     for (int i = 0; i < 5; i++) {
         uint64_t a = read_tsc(), m = now_ns(), b = read_tsc();
@@ -121,6 +122,7 @@ static void clock_pair(uint64_t *tsc, uint64_t *mono)
             *mono = m;
         }
     }
+    return best;
 }
 
 static uint64_t rate_q32(uint64_t tsc0, uint64_t mono0, uint64_t t1, uint64_t m1)
@@ -215,9 +217,11 @@ void instr_clock_refine(struct instr_shared *sh)
     if (!sh->use_tsc)
         return;
     uint64_t t1, m1;
-    clock_pair(&t1, &m1);
+    uint64_t width = clock_pair(&t1, &m1);
     if (m1 - sh->mono0 < 10000000 || t1 <= sh->tsc0)
         return; /* wait for a long enough baseline */
+    if (width > 100000)
+        return; /* every bracket was interrupted (preempted, or the vCPU stolen): not a pair */
     /* what a record stamped now would have been off by with the rate in use: the drift */
     uint64_t q = atomic_load(&sh->ns_per_tick_q32);
     int64_t err =
