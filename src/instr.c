@@ -114,6 +114,7 @@ static void read_clocksource(char *buf, size_t n)
 static uint64_t clock_pair(uint64_t *tsc, uint64_t *mono)
 {
     uint64_t best = UINT64_MAX;
+    *tsc = *mono = 0;
     for (int i = 0; i < 5; i++) {
         uint64_t a = read_tsc(), m = now_ns(), b = read_tsc();
         if (b - a < best) {
