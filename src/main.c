@@ -183,11 +183,29 @@ static int start_tui(const struct scenario *sc, struct cli *c);
 
 /* Headless: rebuild the final state and print it. In the TUI: play the trace back, after
  * checking it whole here, so a bad file is refused before the screen changes. */
+/* A big trace takes seconds to index: say how far it got (on a terminal only). */
+struct progress {
+    const char *file;
+    int shown;
+};
+
+static void load_progress(double done, void *arg)
+{
+    struct progress *p = arg;
+    fprintf(stderr, "\ripcscope: reading %s: %3.0f%%", p->file, 100 * done);
+    p->shown = 1;
+}
+
 static int cmd_replay(struct cli *c)
 {
     char err[512];
     struct replay *rp;
-    if (replay_load(&rp, c->file, err, sizeof(err)) < 0) {
+    struct progress pr = {.file = c->file};
+    int loaded = replay_load_progress(&rp, c->file, isatty(STDERR_FILENO) ? load_progress : NULL,
+                                      &pr, err, sizeof(err));
+    if (pr.shown)
+        fputs("\r\033[K", stderr); /* the progress line goes */
+    if (loaded < 0) {
         fprintf(stderr, "ipcscope: %s\n", err);
         return 1;
     }

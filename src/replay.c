@@ -203,7 +203,7 @@ static int load_one(struct replay *rp, struct model *m, const struct trace_rec *
     return 0;
 }
 
-static int load_all(struct replay *rp, char *err, size_t n)
+static int load_all(struct replay *rp, replay_progress_fn progress, void *arg, char *err, size_t n)
 {
     struct replay_index *ix = rp->ix;
     struct model m;
@@ -214,12 +214,16 @@ static int load_all(struct replay *rp, char *err, size_t n)
         return -1;
     }
     int rc;
-    while ((rc = trace_reader_next(ix->rd, t, err, n)) == 1)
+    uint64_t size = trace_reader_size(ix->rd);
+    while ((rc = trace_reader_next(ix->rd, t, err, n)) == 1) {
         if (load_one(rp, &m, t) < 0) {
             snprintf(err, n, "out of memory after %zu events", rp->n);
             rc = -1;
             break;
         }
+        if (progress && size && rp->n % (1u << 20) == 0)
+            progress((double)trace_reader_offset(ix->rd) / (double)size, arg);
+    }
     model_free(&m);
     free(t);
     ix->next_event = SIZE_MAX;
@@ -227,6 +231,12 @@ static int load_all(struct replay *rp, char *err, size_t n)
 }
 
 int replay_load(struct replay **out, const char *path, char *err, size_t n)
+{
+    return replay_load_progress(out, path, NULL, NULL, err, n);
+}
+
+int replay_load_progress(struct replay **out, const char *path, replay_progress_fn progress,
+                         void *arg, char *err, size_t n)
 {
     struct replay *rp = calloc(1, sizeof(*rp));
     struct replay_index *ix = calloc(1, sizeof(*ix));
@@ -240,7 +250,7 @@ int replay_load(struct replay **out, const char *path, char *err, size_t n)
     rp->hist_cap = 8192;
     rp->span_cap = 1u << 18;
     ix->every = CKPT_FIRST_EVERY;
-    if (trace_reader_open(&ix->rd, path, err, n) < 0 || load_all(rp, err, n) < 0) {
+    if (trace_reader_open(&ix->rd, path, err, n) < 0 || load_all(rp, progress, arg, err, n) < 0) {
         replay_free(rp);
         return -1;
     }

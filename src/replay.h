@@ -40,6 +40,12 @@ struct replay {
 /* Read the trace at path (plain or zstd) and index it. 0, or -1 with the first bad line
  * named in err. */
 int replay_load(struct replay **out, const char *path, char *err, size_t n);
+
+/* The same, calling progress (when not NULL) now and then with the share of the file read
+ * (0..1), for traces that take seconds to index. */
+typedef void (*replay_progress_fn)(double done, void *arg);
+int replay_load_progress(struct replay **out, const char *path, replay_progress_fn progress,
+                         void *arg, char *err, size_t n);
 void replay_free(struct replay *rp); /* accepts NULL */
 
 /* Make m hold exactly the first k events (k is clamped to n): what a replay from the start

@@ -75,6 +75,11 @@ int run_open_replay(struct run **out, const struct run_opts *opts, char *err, si
                  r->ctx.lang ? "这个轨迹没有结束行（录制被中断）：回放到它结束的地方。"
                              : "This trace has no end line (the recording was cut short): it "
                                "plays up to where it stops.");
+    else if (rp->limit || json_object_get(trl, "record_limit"))
+        snprintf(r->status, sizeof(r->status), "%s",
+                 r->ctx.lang ? "录制在 --record-limit 处停止：运行的结尾不在轨迹里。"
+                             : "The recording stopped at its --record-limit: the run's end is "
+                               "not in this trace.");
     else
         snprintf(r->status, sizeof(r->status), "%s",
                  r->ctx.lang ? "回放：空格前进一步，b 后退一步，r 播放/暂停，R 回到开头。"

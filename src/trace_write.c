@@ -95,10 +95,25 @@ static void put_escaped(struct tbuf *b, unsigned char c)
     }
 }
 
+static int plain_char(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 void tbuf_str(struct tbuf *b, const char *s, size_t max)
 {
     const unsigned char *u = (const unsigned char *)s;
-    size_t n = strnlen(s, max);
+    size_t n = 0;
+    while (n < max && plain_char(u[n]))
+        n++;
+    if ((n == max || !u[n]) && b->cap - b->n >= n + 2) { /* plain ASCII: no escapes */
+        b->p[b->n] = '"';
+        memcpy(b->p + b->n + 1, s, n);
+        b->p[b->n + 1 + n] = '"';
+        b->n += n + 2;
+        return;
+    }
+    n = strnlen(s, max);
     tbuf_raw(b, "\"", 1);
     for (size_t i = 0; i < n;) {
         size_t len = trace_utf8_len(u + i, n - i);
