@@ -123,6 +123,8 @@ void run_replay_to(struct run *r, size_t pos)
 {
     struct replay *rp = r->replay;
     replay_seek(rp, &r->model, pos);
+    if (replay_error(rp)[0]) /* the file changed or vanished since it was read */
+        snprintf(r->status, sizeof(r->status), "%s", replay_error(rp));
     r->replay_now = replay_time_at(rp, rp->cursor);
     if (rp->cursor < rp->n) {
         r->finished = r->stopped = 0;
