@@ -38,6 +38,14 @@ size_t trace_utf8_len(const unsigned char *s, size_t n);
 /* Write all n bytes (retrying short writes and EINTR). 0 or -errno. */
 int trace_write_all(int fd, const char *p, size_t n);
 
+/* What trace_parse_line found. */
+enum { TRACE_LINE_EVENT = 1, TRACE_LINE_END = 2, TRACE_LINE_LIMIT = 3 };
+
+/* One line (without its newline): TRACE_LINE_EVENT with the event in r; TRACE_LINE_END or
+ * TRACE_LINE_LIMIT with the line in *kept (a new reference); -1 with what is wrong in err. */
+int trace_parse_line(const char *line, size_t len, struct trace_rec *r, json_t **kept, char *err,
+                     size_t n);
+
 #define TBUF_LIT(b, s) tbuf_raw(b, s, sizeof(s) - 1)
 /* ,"key": */
 #define TBUF_KEY(b, k) tbuf_raw(b, ",\"" k "\":", sizeof(k) + 3)

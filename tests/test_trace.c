@@ -19,6 +19,7 @@
 #include "support.h"
 #include "synth_trace.h"
 #include "trace.h"
+#include "trace_int.h"
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -543,4 +544,165 @@ Test(trace, replay_steps_and_times_follow_the_events, .timeout = 120)
     free(evs);
     replay_free(rp);
     unlink(path);
+}
+
+/* ---- the line parser ---- */
+
+/* A name of random pieces: plain letters, what JSON must escape, multi-byte characters and
+ * bytes that are not UTF-8 (a character cut in half). */
+static void random_name(char *buf, size_t cap, unsigned *seed)
+{
+    static const char *const pieces[] = {"a",
+                                         "Z",
+                                         "-",
+                                         "/",
+                                         "\"",
+                                         "\\",
+                                         "\n",
+                                         "\t",
+                                         "\x01",
+                                         "\x7f",
+                                         "\xc3\xa9",
+                                         "\xe4\xb8\x96",
+                                         "\xf0\x9f\x98\x80",
+                                         "\xe4\xb8",
+                                         "\xff",
+                                         " "};
+    size_t n = 0, want = (size_t)(rand_r(seed) % 40);
+    buf[0] = '\0';
+    for (size_t i = 0; i < want; i++) {
+        const char *p = pieces[rand_r(seed) % (sizeof(pieces) / sizeof(pieces[0]))];
+        if (n + strlen(p) + 1 >= cap)
+            break;
+        memcpy(buf + n, p, strlen(p) + 1);
+        n += strlen(p);
+    }
+}
+
+static void expect_rec_is_json(const struct trace_rec *r, json_t *o, size_t line)
+{
+    const struct ev *e = &r->e;
+    TS_REQUIRE((long long)e->t == ts_int(o, "t") && e->pid == ts_int(o, "pid") &&
+                   e->tid == ts_int(o, "tid"),
+               "line %zu: t, pid or tid", line);
+    TS_REQUIRE(strcmp(ev_kind_name(e->kind), ts_str(o, "ev")) == 0, "line %zu: ev", line);
+    TS_REQUIRE(strcmp(ev_src_name(e->src), ts_str(o, "src")) == 0, "line %zu: src", line);
+    char want[TRACE_NAME_BUF];
+    snprintf(want, sizeof(want), "%s", ts_str(o, "task"));
+    TS_REQUIRE(strcmp(r->task, want) == 0, "line %zu: task '%s' vs '%s'", line, r->task, want);
+    snprintf(want, sizeof(want), "%s", ts_str(o, "obj"));
+    TS_REQUIRE(strcmp(r->obj, want) == 0 && r->has_obj == (json_object_get(o, "obj") != NULL),
+               "line %zu: obj", line);
+    if (e->flags & EVF_TEXT) {
+        char text[EV_TEXT_MAX];
+        snprintf(text, sizeof(text), "%s", ts_str(o, "text"));
+        TS_REQUIRE(strcmp(e->text, text) == 0, "line %zu: text", line);
+    } else {
+        TS_REQUIRE(e->val == ts_int(o, "val") && e->item == ts_int(o, "item") &&
+                       e->aux == ts_int(o, "aux") && e->extra == ts_int(o, "extra"),
+                   "line %zu: val, item, aux or extra", line);
+    }
+    TS_REQUIRE(e->obj == (json_object_get(o, "obj_id") ? (uint32_t)ts_int(o, "obj_id") : EV_NO_OBJ),
+               "line %zu: obj_id", line);
+}
+
+/* Events with every kind of name go through the writer; the reader's fast parser must read
+ * each line as jansson reads it. */
+Test(trace, the_fast_parser_reads_each_line_as_jansson_does, .timeout = 60)
+{
+    char path[] = "/tmp/ipcscope-test-parseXXXXXX", err[256];
+    close(mkstemp(path));
+    struct trace_writer *w = trace_create(path, "prodcons", NULL, 0, err, sizeof(err));
+    cr_assert_not_null(w, "%s", err);
+    unsigned seed = 12345;
+    for (int i = 0; i < 20000; i++) {
+        char task[48], obj[48];
+        random_name(task, sizeof(task), &seed);
+        random_name(obj, sizeof(obj), &seed);
+        struct ev e = {.t = (uint64_t)i * 977,
+                       .kind = (uint16_t)(rand_r(&seed) % EV__COUNT),
+                       .src = (uint8_t)(rand_r(&seed) % 3),
+                       .task = rand_r(&seed) % 4 ? (uint32_t)(rand_r(&seed) % 1000) : EV_NO_TASK,
+                       .pid = rand_r(&seed) - RAND_MAX / 2,
+                       .tid = rand_r(&seed),
+                       .obj = rand_r(&seed) % 3 ? (uint32_t)(rand_r(&seed) % 5000) : EV_NO_OBJ,
+                       .seq = (uint32_t)rand_r(&seed)};
+        if (i % 7 == 0) {
+            e.flags = EVF_TEXT;
+            random_name(e.text, sizeof(e.text), &seed);
+        } else {
+            e.val = (int64_t)rand_r(&seed) * (rand_r(&seed) % 2 ? -1000003 : 1);
+            e.item = i % 3 ? 0 : (int64_t)rand_r(&seed) << 20;
+            e.aux = -(int64_t)(i % 5);
+            e.extra = i % 11 ? 0 : 123456789012345LL;
+        }
+        trace_write_event(w, &e, 0, task, obj);
+    }
+    cr_assert_eq(trace_finish(w, NULL, err, sizeof(err)), 0, "%s", err);
+
+    struct trace_reader *rd;
+    cr_assert_eq(trace_reader_open(&rd, path, err, sizeof(err)), 0, "%s", err);
+    size_t n;
+    json_t **lines = ts_load_jsonl(path, &n);
+    static struct trace_rec r;
+    for (size_t i = 1; i < n; i++) {
+        cr_assert_eq(trace_reader_next(rd, &r, err, sizeof(err)), 1, "line %zu: %s", i + 1, err);
+        expect_rec_is_json(&r, lines[i], i + 1);
+    }
+    cr_expect_eq(trace_reader_next(rd, &r, err, sizeof(err)), 0);
+    ts_free_jsonl(lines, n);
+    trace_reader_close(rd);
+    unlink(path);
+}
+
+/* Lines no writer of ours makes, read the way jansson reads them (or refused alike). */
+Test(trace, lines_from_other_tools_are_read_or_refused_as_json_says, .timeout = 30)
+{
+    static const struct {
+        const char *line;
+        int ok;
+        long long t, val;
+        const char *task;
+    } cases[] = {
+        {"{ \"t\" : 5 , \"pid\":1,\"tid\":1,\"ev\":\"note\" , \"text\":\"x\" }", 1, 5, 0, ""},
+        {"{\"t\":5,\"pid\":1,\"tid\":1,\"ev\":\"sem_post\",\"task\":\"a\\u00e9b\",\"val\":3}", 1, 5,
+         3,
+         "a\xc3\xa9"
+         "b"},
+        {"{\"t\":1,\"t\":2,\"pid\":1,\"tid\":1,\"ev\":\"sem_post\",\"val\":-0}", 1, 2, 0, ""},
+        {"{\"t\":1,\"pid\":1,\"tid\":1,\"ev\":\"sem_post\",\"x\":{\"a\":[1,2,null]},\"val\":7}", 1,
+         1, 7, ""},
+        {"{\"t\":1,\"pid\":1,\"tid\":1,\"ev\":\"sem_post\",\"ok\":true,\"val\":1e2}", 0, 0, 0, ""},
+        {"{\"t\":1.5,\"pid\":1,\"tid\":1,\"ev\":\"sem_post\"}", 0, 0, 0, ""},
+        {"{\"t\":1,\"pid\":1,\"tid\":1,\"ev\":\"sem_post\",\"val\":01}", 0, 0, 0, ""},
+        {"{\"t\":1,\"pid\":1,\"tid\":1,\"ev\":\"sem_post\",\"val\":12345678901234567890}", 0, 0, 0,
+         ""},
+        {"{\"t\":1,\"pid\":1,\"tid\":1,\"ev\":\"sem_post\"} x", 0, 0, 0, ""},
+        {"{\"t\":1,\"pid\":1,\"ev\":\"sem_post\"}", 0, 0, 0, ""},
+        {"{\"t\":-1,\"pid\":1,\"tid\":1,\"ev\":\"sem_post\"}", 0, 0, 0, ""},
+        {"{\"t\":1,\"pid\":1,\"tid\":1,\"ev\":\"sem_post\",\"task\":\"a\x01\"}", 0, 0, 0, ""},
+        {"{\"t\":1,\"pid\":1,\"tid\":1,\"ev\":\"sem_post\",\"task\":\"\\u0000\"}", 0, 0, 0, ""},
+        {"{\"t\":1,\"pid\":1,\"tid\":1,\"ev\":\"sem_post\",\"obj_id\":2000000}", 0, 0, 0, ""},
+        {"{\"t\":1,\"pid\":1,\"tid\":1,\"ev\":7}", 0, 0, 0, ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct trace_rec r;
+        json_t *kept = NULL;
+        char err[256] = "";
+        int rc =
+            trace_parse_line(cases[i].line, strlen(cases[i].line), &r, &kept, err, sizeof(err));
+        json_t *o = json_loads(cases[i].line, 0, NULL);
+        cr_expect_eq(rc == TRACE_LINE_EVENT, cases[i].ok, "case %zu (%s): %d %s", i, cases[i].line,
+                     rc, err);
+        if (rc < 0)
+            cr_expect_gt(strlen(err), 0, "case %zu refused without a word", i);
+        if (rc == TRACE_LINE_EVENT && o) {
+            cr_expect_eq((long long)r.e.t, cases[i].t, "case %zu: t", i);
+            if (!(r.e.flags & EVF_TEXT))
+                cr_expect_eq(r.e.val, cases[i].val, "case %zu: val", i);
+            cr_expect_str_eq(r.task, cases[i].task, "case %zu: task", i);
+        }
+        json_decref(o);
+        json_decref(kept);
+    }
 }
