@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define TRACE_NAME_BYTES (TRACE_NAME_BUF - 1) /* names are written up to this many bytes */
 #define TRACE_LINE_MAX 2048                   /* the longest event line the writer makes */
@@ -25,8 +26,40 @@ struct tbuf {
     size_t n, cap;
 };
 
-void tbuf_raw(struct tbuf *b, const char *s, size_t n);
-void tbuf_int(struct tbuf *b, long long v);
+/* Append n bytes (inline: most calls copy a constant key of known length). */
+static inline void tbuf_raw(struct tbuf *b, const char *s, size_t n)
+{
+    if (__builtin_expect(n <= b->cap - b->n, 1)) { /* n stays a constant: a few moves */
+        memcpy(b->p + b->n, s, n);
+        b->n += n;
+        return;
+    }
+    memcpy(b->p + b->n, s, b->cap - b->n);
+    b->n = b->cap;
+}
+
+extern const char trace_digits2[201]; /* "00" "01" ... "99" */
+
+/* A decimal integer, two digits at a time (a line has about ten numbers). */
+static inline void tbuf_int(struct tbuf *b, long long v)
+{
+    char tmp[24], *p = tmp + sizeof(tmp);
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    while (u >= 100) {
+        p -= 2;
+        memcpy(p, trace_digits2 + 2 * (u % 100), 2);
+        u /= 100;
+    }
+    if (u >= 10) {
+        p -= 2;
+        memcpy(p, trace_digits2 + 2 * u, 2);
+    } else {
+        *--p = (char)('0' + u);
+    }
+    if (v < 0)
+        *--p = '-';
+    tbuf_raw(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
 /* A JSON string of at most max bytes of s (escaped; invalid UTF-8 becomes U+FFFD). */
 void tbuf_str(struct tbuf *b, const char *s, size_t max);
 /* A time in ns as microseconds with three decimals ("12.345"), as trace viewers want it. */
