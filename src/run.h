@@ -66,9 +66,8 @@ struct run {
     char check_why[256];
 
     struct trace_writer *trace;
-    int trace_rc;        /* 1: the recording stopped at its limit; -1: a write failed */
-    char trace_msg[400]; /* what happened to the recording ("" while it goes well) */
-    struct ev *batch;    /* records being applied */
+    int trace_rc;     /* 1: the recording stopped at its limit; -1: a write failed */
+    struct ev *batch; /* records being applied */
     size_t batch_cap;
     struct ev *pend; /* records taken from the rings, not yet applied */
     size_t pend_cap, npend;

@@ -30,10 +30,6 @@ extern volatile sig_atomic_t run_worker_pgid;
 
 /* ---- run.c ---- */
 
-/* The recording stopped: rc 1 at its limit, -1 a write failed. Tells the user (status line;
- * stderr when headless) once per kind. */
-void run_trace_stopped(struct run *r, const char *why, int rc);
-
 /* Apply one record to the model and the trace. */
 void run_apply(struct run *r, struct ev *e);
 /* Copy what the rings hold into the pending buffer / apply everything pending. Both return
@@ -66,6 +62,9 @@ void run_guard_stop(struct run *r);
 int run_only_guard_left(const struct run *r);
 json_t *run_sources_json(const struct run *r);
 json_t *run_leaks_json(const struct run *r);
+/* The recording stopped: rc 1 at its limit, -1 a write failed. Tells the user (status line;
+ * stderr when headless) once per kind. */
+void run_trace_stopped(struct run *r, const char *why, int rc);
 
 /* ---- run_replay.c ---- */
 
