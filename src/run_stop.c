@@ -182,7 +182,7 @@ void run_trace_stopped(struct run *r, const char *why, int rc)
     if (r->trace_rc == rc || r->trace_rc < 0)
         return; /* told already */
     r->trace_rc = rc;
-    snprintf(r->status, sizeof(r->status), "%s", why);
+    snprintf(r->status, sizeof(r->status), "%.*s", (int)sizeof(r->status) - 1, why);
     if (r->opts.headless)
         fprintf(stderr, "ipcscope: %s\n", why);
 }
