@@ -4,7 +4,9 @@
 # 1. Recording cost: `run prodcons` with 16 producers and 16 consumers and ITEMS items, RUNS
 #    times each without a recording and with --record FILE.zst, alternating (so a change in
 #    the machine's load hits both alike): the median wall times, their ratio (target
-#    <= 1.05x), and bytes per event on disk (target <= 30 B), for .zst and for plain JSONL.
+#    <= 1.05x), the same for the CPU time of the whole run (conductor, writer thread and
+#    workers: less sensitive to other work on the machine), and bytes per event on disk
+#    (target <= 30 B), for .zst and for plain JSONL.
 # 2. Scale: one run with BIG_ITEMS items (10^6: the issue's ~3 GiB, ~21 M events) recorded as
 #    plain JSON Lines; then `export --perfetto` (time, peak memory, events exported; target
 #    <= 64 MiB), `replay --headless --json` (time, peak memory) and bench_trace replay
@@ -24,17 +26,15 @@ echo "ipcscope recording benchmark: $(nproc) CPUs, clocksource" \
     "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource), load average" \
     "$(cut -d' ' -f1-3 /proc/loadavg)"
 
-# wall SECONDS of one headless run (extra arguments appended)
+# "WALL CPU" seconds of one headless run (extra arguments appended)
 wall() {
-    local t0 t1
-    t0=$(date +%s.%N)
     # shellcheck disable=SC2086
-    "$BIN" run prodcons --headless $PARAMS="$1" "${@:2}" >/dev/null 2>"$OUT/err" ||
-        { echo "run failed: $(cat "$OUT/err")" >&2; }
-    t1=$(date +%s.%N)
-    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
+    /usr/bin/time -f "%e %U %S" -o "$OUT/time" "$BIN" run prodcons --headless $PARAMS="$1" \
+        "${@:2}" >/dev/null 2>"$OUT/err" || echo "run failed: $(cat "$OUT/err")" >&2
+    awk '{ printf "%.3f %.3f\n", $1, $2 + $3 }' "$OUT/time"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+col() { awk -v c="$1" '{ print $c }' "$2"; }
 events_of() { # the end line's event count (plain or zstd)
     if [[ $1 == *.zst ]]; then zstd -q -d -c "$1"; else cat "$1"; fi | tail -1 |
         sed -n 's/.*"events":\([0-9]*\).*/\1/p'
@@ -50,17 +50,22 @@ done
 wall "$ITEMS" --record "$OUT/t.jsonl" >/dev/null
 n_zst=$(events_of "$OUT/t.jsonl.zst")
 n_plain=$(events_of "$OUT/t.jsonl")
-none=$(median <"$OUT/none")
-zst=$(median <"$OUT/zst")
-printf '%-52s %s s (runs: %s)\n' "prodcons 16x16, $ITEMS items, no recording" "$none" \
-    "$(tr '\n' ' ' <"$OUT/none")"
-printf '%-52s %s s (runs: %s)\n' "  the same, --record FILE.zst" "$zst" "$(tr '\n' ' ' <"$OUT/zst")"
+none=$(col 1 "$OUT/none" | median)
+zst=$(col 1 "$OUT/zst" | median)
+none_cpu=$(col 2 "$OUT/none" | median)
+zst_cpu=$(col 2 "$OUT/zst" | median)
+printf '%-52s %s s wall, %s s CPU (runs: %s)\n' "prodcons 16x16, $ITEMS items, no recording" \
+    "$none" "$none_cpu" "$(col 1 "$OUT/none" | tr '\n' ' ')"
+printf '%-52s %s s wall, %s s CPU (runs: %s)\n' "  the same, --record FILE.zst" "$zst" "$zst_cpu" \
+    "$(col 1 "$OUT/zst" | tr '\n' ' ')"
 awk -v a="$zst" -v b="$none" 'BEGIN { printf "%-52s %.3fx (target <= 1.05x)\n", "  wall time with / without", a / b }'
+awk -v a="$zst_cpu" -v b="$none_cpu" 'BEGIN { printf "%-52s %.3fx\n", "  CPU time with / without", a / b }'
 awk -v s="$(stat -c %s "$OUT/t.jsonl.zst")" -v n="$n_zst" \
     'BEGIN { printf "%-52s %.1f B/event (%d events, %.1f MiB; target <= 30 B)\n", "  on disk, .zst", s / n, n, s / 1048576 }'
 awk -v s="$(stat -c %s "$OUT/t.jsonl")" -v n="$n_plain" \
     'BEGIN { printf "%-52s %.1f B/event (%d events, %.1f MiB)\n", "  on disk, plain JSON Lines", s / n, n, s / 1048576 }'
 echo "RESULT record_ratio $(awk -v a="$zst" -v b="$none" 'BEGIN { printf "%.3f", a / b }')"
+echo "RESULT record_cpu_ratio $(awk -v a="$zst_cpu" -v b="$none_cpu" 'BEGIN { printf "%.3f", a / b }')"
 echo "RESULT record_zst_bytes $(awk -v s="$(stat -c %s "$OUT/t.jsonl.zst")" -v n="$n_zst" 'BEGIN { printf "%.1f", s / n }')"
 "$BUILD/tests/bench_trace" replay "$OUT/t.jsonl.zst" | sed -n 's/^  /  .zst replay: /p' | head -4
 rm -f "$OUT"/t.jsonl*
@@ -68,7 +73,7 @@ rm -f "$OUT"/t.jsonl*
 # 2. scale
 echo
 big=$OUT/big.jsonl
-t=$(wall "$BIG" --record "$big")
+t=$(wall "$BIG" --record "$big" | col 1 /dev/stdin)
 n_big=$(events_of "$big")
 printf '%-52s %s s, %.2f GiB, %s events\n' "prodcons 16x16, $BIG items, --record plain" "$t" \
     "$(awk -v s="$(stat -c %s "$big")" 'BEGIN { print s / 1073741824 }')" "$n_big"
