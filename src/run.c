@@ -232,6 +232,7 @@ int run_start(struct run *r, struct loop *lp, char *err, size_t n)
         json_decref(p);
         if (!r->trace)
             return -1;
+        trace_writer_set_nice(r->trace, r->sh->worker_nice); /* compress as a worker would */
     }
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     run_guard_start(r);

@@ -44,6 +44,11 @@ int trace_parse_size(const char *s, uint64_t *out);
 int trace_write_event(struct trace_writer *w, const struct ev *e, uint64_t t0,
                       const char *task_name, const char *obj_name);
 
+/* The writer thread's nice value. It starts with its creator's: a conductor boosted above
+ * its workers would otherwise compress at the boost and preempt them. Takes effect before
+ * the thread's next chunk. */
+void trace_writer_set_nice(struct trace_writer *w, int nice);
+
 /* Why the recording stopped ("" while it goes on), and whether a write failed (1) rather
  * than the limit being reached (0). */
 const char *trace_writer_problem(const struct trace_writer *w);

@@ -4,7 +4,7 @@
  *
  * The conductor formats each event straight into a 1 MiB chunk of text. Full chunks go to a
  * writer thread that compresses them (one zstd frame per chunk, so readers can seek frame by
- * frame) and writes them, so the conductor waits for the disk only when four chunks are in
+ * frame) and writes them, so the conductor waits for the disk only when 16 chunks are in
  * flight. A chunk that would take the file past its limit is not written: the writer writes
  * a line saying where the recording stopped instead, and the end line counts what was left
  * out. A failed write stops the recording and is reported, never ignored.
@@ -15,15 +15,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <zstd.h>
 
-#define NCHUNKS 4
+#define NCHUNKS 16                /* 16 MiB of text in flight: a quarter second of a busy run */
 #define LIMIT_RESERVE (64u << 10) /* kept under the limit for the limit line and the end line */
 #define ZSTD_LEVEL                                                                                 \
     1 /* about 12x on traces at ~900 MB/s on one core; a 128 KiB window and a                      \
@@ -291,8 +294,9 @@ struct trace_writer {
     pthread_cond_t cv;
     pthread_t thread;
     int have_thread;
-    uint64_t filled;  /* chunks handed over; chunk[filled % NCHUNKS] is being filled */
-    uint64_t written; /* chunks the writer thread is done with */
+    int nice, set_nice; /* the writer thread's nice value, to take before its next chunk */
+    uint64_t filled;    /* chunks handed over; chunk[filled % NCHUNKS] is being filled */
+    uint64_t written;   /* chunks the writer thread is done with */
     int quit;
     uint64_t bytes;      /* in the file */
     uint64_t events_out; /* events in the file */
@@ -414,8 +418,11 @@ static void *writer_main(void *arg)
         if (w->written == w->filled)
             break;
         const struct chunk *c = &w->chunk[w->written % NCHUNKS];
-        int skip = w->werr || w->limit_hit;
+        int skip = w->werr || w->limit_hit, nice = w->set_nice ? w->nice : INT_MIN;
+        w->set_nice = 0;
         pthread_mutex_unlock(&w->mu);
+        if (nice != INT_MIN) /* nice is per thread on Linux */
+            (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
         if (!skip)
             write_chunk(w, c);
         pthread_mutex_lock(&w->mu);
@@ -595,6 +602,14 @@ int trace_write_event(struct trace_writer *w, const struct ev *e, uint64_t t0,
     if (c->len + TRACE_LINE_MAX > TRACE_CHUNK)
         return submit(w);
     return 0;
+}
+
+void trace_writer_set_nice(struct trace_writer *w, int nice)
+{
+    pthread_mutex_lock(&w->mu);
+    w->nice = nice;
+    w->set_nice = 1;
+    pthread_mutex_unlock(&w->mu);
 }
 
 const char *trace_writer_problem(const struct trace_writer *w)
