@@ -383,29 +383,87 @@ static void write_limit_line(struct trace_writer *w)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Writer thread: one chunk out, unless it would pass the limit. */
+/* Write encoded text that holds events lines ending at time t_last; on failure cut the file
+ * back to its last whole piece. 0 or -errno (then the recording stops). */
+static int put_out(struct trace_writer *w, const char *data, size_t len, uint64_t events,
+                   uint64_t t_last)
+{
+    int rc = trace_write_all(w->fd, data, len);
+    if (rc && ftruncate(w->fd, (off_t)w->bytes) == 0)
+        lseek(w->fd, (off_t)w->bytes, SEEK_SET); /* no partial piece: the file reads to here */
+    pthread_mutex_lock(&w->mu);
+    if (rc) {
+        w->werr = -rc;
+    } else {
+        w->bytes += len;
+        w->events_out += events;
+        w->t_out = t_last;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+/* The time of the last line in text[0..len) (each line starts {"t":N). */
+static uint64_t last_time(const char *text, size_t len)
+{
+    size_t i = len >= 2 ? len - 2 : 0;
+    while (i > 0 && text[i - 1] != '\n')
+        i--;
+    return strtoull(text + i + 5, NULL, 10);
+}
+
+static uint64_t count_lines(const char *text, size_t len)
+{
+    uint64_t n = 0;
+    for (const char *p = text; (p = memchr(p, '\n', (size_t)(text + len - p))); p++)
+        n++;
+    return n;
+}
+
+/* Near the limit: the chunk in pieces of about a sixteenth (whole lines, each compressed on
+ * its own), written while they fit; then the line that says the recording stopped. */
+static void write_pieces(struct trace_writer *w, const struct chunk *c)
+{
+    for (size_t start = 0; start < c->len;) {
+        size_t end = start + c->len / 16;
+        const char *nl = end < c->len ? memchr(c->buf + end, '\n', c->len - end) : NULL;
+        end = nl ? (size_t)(nl - c->buf) + 1 : c->len;
+        const char *data;
+        size_t len;
+        int rc = encode(w, c->buf + start, end - start, &data, &len);
+        if (rc == 0 && w->bytes + len + LIMIT_RESERVE > w->limit)
+            break;
+        if (rc == 0)
+            rc = put_out(w, data, len, count_lines(c->buf + start, end - start),
+                         last_time(c->buf + start, end - start));
+        if (rc) {
+            pthread_mutex_lock(&w->mu);
+            w->werr = -rc;
+            pthread_mutex_unlock(&w->mu);
+            return;
+        }
+        start = end;
+    }
+    write_limit_line(w);
+}
+
+/* Writer thread: one chunk out, or as much of it as the limit leaves room for. */
 static void write_chunk(struct trace_writer *w, const struct chunk *c)
 {
     const char *data;
     size_t len;
     int rc = encode(w, c->buf, c->len, &data, &len);
     if (rc == 0 && w->limit && w->bytes + len + LIMIT_RESERVE > w->limit) {
-        write_limit_line(w);
+        write_pieces(w, c);
         return;
     }
     if (rc == 0)
-        rc = trace_write_all(w->fd, data, len);
-    if (rc && ftruncate(w->fd, (off_t)w->bytes) == 0)
-        lseek(w->fd, (off_t)w->bytes, SEEK_SET); /* no partial chunk: the file reads to here */
-    pthread_mutex_lock(&w->mu);
-    if (rc) {
+        put_out(w, data, len, c->events, c->t_last);
+    else {
+        pthread_mutex_lock(&w->mu);
         w->werr = -rc;
-    } else {
-        w->bytes += len;
-        w->events_out += c->events;
-        w->t_out = c->t_last;
+        pthread_mutex_unlock(&w->mu);
     }
-    pthread_mutex_unlock(&w->mu);
 }
 
 static void *writer_main(void *arg)

@@ -299,6 +299,8 @@ static void check_limited(const char *rec, long long limit, const char *plain)
 {
     cr_expect_leq(file_size(rec), limit, "the trace takes %lld bytes, over its limit %lld",
                   file_size(rec), limit);
+    cr_expect_geq(file_size(rec), limit - limit / 8,
+                  "the recording left room unused (%lld of %lld)", file_size(rec), limit);
     size_t n;
     json_t **lines = ts_load_jsonl(plain, &n);
     cr_assert_geq(n, 3);
@@ -309,6 +311,8 @@ static void check_limited(const char *rec, long long limit, const char *plain)
     cr_assert_not_null(rl, "the end line has no record_limit");
     cr_expect_eq(ts_int(rl, "limit"), limit);
     cr_expect_eq(ts_int(rl, "events"), (long long)n - 3, "events written: the lines between");
+    cr_expect_gt(ts_int(rl, "events"), 1000, "the recording stopped before it used its room");
+    cr_expect_gt(ts_int(lim, "t"), 0);
     cr_expect_gt(ts_int(rl, "events_not_recorded"), 0);
     cr_expect_eq(ts_int(lim, "events"), ts_int(rl, "events"));
     ts_free_jsonl(lines, n);
