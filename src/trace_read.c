@@ -233,7 +233,10 @@ int trace_reader_next(struct trace_reader *rd, struct trace_rec *rec, char *err,
         rc = trace_parse_line(line, len, rec, &kept, why, sizeof(why));
         if (rc < 0) {
             rd->cut |= partial; /* the file ends inside this line: still an error, named */
-            snprintf(err, n, "line %zu: %s", rd->lineno, why);
+            snprintf(err, n, "line %zu: %s%s", rd->lineno, why,
+                     partial ? " (the file ends inside this line: it was cut short; without its "
+                               "last line the rest reads)"
+                             : "");
             return -1;
         }
         if (rc == TRACE_LINE_END || rc == TRACE_LINE_LIMIT) {
