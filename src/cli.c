@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "trace.h"
 
 #include "headless.h"
 
@@ -27,7 +28,8 @@ const char cli_usage_text[] =
     "      --duration SECONDS  stop after this long\n"
     "      --step              start in step mode (one action per keypress)\n"
     "      --delay MS          in run mode, let one action through every MS milliseconds\n"
-    "      --record FILE       write the trace (JSON Lines) to FILE\n"
+    "      --record FILE       write the trace (JSON Lines) to FILE; FILE.zst: zstd-compressed\n"
+    "      --record-limit SIZE stop recording at SIZE on disk (e.g. 500M, 2G); the run goes on\n"
     "      --lang en|zh        narration language (default: from the locale)\n"
     "      --theme NAME        dark, light, high-contrast, monochrome, colorblind\n"
     "      --no-bpf            do not load the eBPF probes\n"
@@ -80,7 +82,8 @@ enum {
     OPT_DELAY,
     OPT_HELP,
     OPT_VERSION,
-    OPT_SCRIPT
+    OPT_SCRIPT,
+    OPT_RECORD_LIMIT
 };
 
 static const struct option long_opts[] = {
@@ -98,6 +101,7 @@ static const struct option long_opts[] = {
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {"script", required_argument, NULL, OPT_SCRIPT},
+    {"record-limit", required_argument, NULL, OPT_RECORD_LIMIT},
     {0, 0, 0, 0},
 };
 
@@ -165,6 +169,12 @@ static int parse_option(struct cli *c, int o, const char *arg)
     case OPT_PERFETTO:
         c->perfetto = arg;
         return 0;
+    case OPT_RECORD_LIMIT:
+        if (trace_parse_size(arg, &c->opts.record_limit) < 0)
+            return cli_usage_error("--record-limit '%s': expected a size of at least 1M, such as "
+                                   "500M or 2G (K, M, G: KiB, MiB, GiB)",
+                                   arg);
+        return 0;
     case OPT_SCRIPT:
         c->opts.script = arg;
         c->opts.step = 1; /* the script's steps drive the gate */
@@ -229,6 +239,8 @@ static int check_run(struct cli *c)
             return cli_usage_error("%s", err);
     if (c->json && !c->opts.headless)
         return cli_usage_error("--json needs --headless");
+    if (c->opts.record_limit && !c->opts.record)
+        return cli_usage_error("--record-limit needs --record FILE");
     if (c->opts.script && !c->opts.headless)
         return cli_usage_error("--script drives a headless run: add --headless (in the TUI, the "
                                "keys drive it)");

@@ -37,9 +37,9 @@
 #define EXIT_CUT_SHORT 124 /* --duration ended the program, as timeout(1) says */
 
 static const char exec_usage[] =
-    "usage: ipcscope exec [--record FILE] [--headless [--json FILE | --json-fd N]]\n"
-    "                     [--duration S] [--no-bpf] [--step] [--delay MS] [--lang en|zh]\n"
-    "                     -- PROGRAM [ARGS...]\n"
+    "usage: ipcscope exec [--record FILE [--record-limit SIZE]] [--headless [--json FILE |\n"
+    "                     --json-fd N]] [--duration S] [--no-bpf] [--step] [--delay MS]\n"
+    "                     [--lang en|zh] -- PROGRAM [ARGS...]\n"
     "  headless, PROGRAM keeps your terminal, stdin, stdout and stderr; the snapshot goes to\n"
     "  FILE (- for stdout, after the program) or to descriptor N; ipcscope exits with the\n"
     "  program's status (124 when --duration stopped it)\n";
@@ -101,6 +101,11 @@ static int parse_valued(struct exec_cli *c, const char *o, const char *v)
         c->json_path = v;
     } else if (!strcmp(o, "--json-fd")) {
         return parse_json_fd(c, v);
+    } else if (!strcmp(o, "--record-limit")) {
+        if (trace_parse_size(v, &c->opts.record_limit) < 0)
+            return exec_usage_error("--record-limit '%s': expected a size of at least 1M, such "
+                                    "as 500M or 2G",
+                                    v);
     } else if (!strcmp(o, "--duration")) {
         if (number_arg(o, v, 0.001, 86400, &d))
             return EXIT_USAGE;
@@ -122,8 +127,9 @@ static int parse_valued(struct exec_cli *c, const char *o, const char *v)
 static int parse_one(struct exec_cli *c, int argc, char **argv, int *i)
 {
     const char *o = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
-    if (!strcmp(o, "--record") || !strcmp(o, "--duration") || !strcmp(o, "--delay") ||
-        !strcmp(o, "--lang") || !strcmp(o, "--json") || !strcmp(o, "--json-fd")) {
+    if (!strcmp(o, "--record") || !strcmp(o, "--record-limit") || !strcmp(o, "--duration") ||
+        !strcmp(o, "--delay") || !strcmp(o, "--lang") || !strcmp(o, "--json") ||
+        !strcmp(o, "--json-fd")) {
         if (!v || !strcmp(v, "--"))
             return exec_usage_error(!strcmp(o, "--json")
                                         ? "option '--json' needs a value: FILE for the "
@@ -170,6 +176,8 @@ static int parse_exec_args(struct exec_cli *c, int argc, char **argv, int first)
     if (c->json_path && c->json_fd >= 0)
         return exec_usage_error("--json and --json-fd both name where the snapshot goes; "
                                 "give one");
+    if (c->opts.record_limit && !c->opts.record)
+        return exec_usage_error("--record-limit needs --record FILE");
     if (c->opts.headless && c->opts.step && c->opts.duration_s <= 0)
         return exec_usage_error("--step with --headless would wait for keypresses that never "
                                 "come; drop --headless, drop --step, or add --duration S");
@@ -297,15 +305,19 @@ static void on_signal(struct loop *lp, int fd, uint32_t events, void *arg)
 }
 
 /* The trace's last line, as run_stop writes it, from the snapshot taken before cleanup. */
-static void finish_trace(FILE *trace, json_t *snap, const struct run *r)
+static int finish_trace(struct trace_writer *trace, json_t *snap, const struct run *r)
 {
     if (!trace)
-        return;
+        return 0;
     json_t *trl = json_pack(
         "{s:O, s:I, s:O, s:O, s:O}", "duration_ms", json_object_get(snap, "duration_ms"), "dropped",
         (json_int_t)r->model.dropped, "sources", json_object_get(snap, "sources"), "leaks",
         json_object_get(snap, "leaks"), "check", json_object_get(snap, "check"));
-    trace_finish(trace, trl);
+    char why[400];
+    if (trace_finish(trace, trl, why, sizeof(why)) == 0)
+        return 0;
+    fprintf(stderr, "ipcscope: %s\n", why);
+    return 1;
 }
 
 /* The snapshot where --json / --json-fd say. 0, or 1 with a message. */
@@ -415,7 +427,7 @@ static int exec_headless(const struct exec_cli *c)
     run_poll(h.run);
     json_t *snap = run_snapshot(h.run); /* before any cleanup kills: who waited on what */
     exec_scenario_stopping(&h.run->model);
-    FILE *trace = h.run->trace; /* the trace ends here too, so a replay agrees */
+    struct trace_writer *trace = h.run->trace; /* the trace ends here too, so a replay agrees */
     h.run->trace = NULL;
     run_stop(h.run);
     json_object_set_new(snap, "leaks",
@@ -423,7 +435,7 @@ static int exec_headless(const struct exec_cli *c)
                                   h.run->leaked_ipc));
     json_object_set_new(snap, "cleanup", exec_scenario_cleanup_json());
     exec_scenario_dropped(json_object_get(snap, "events"), h.run->model.dropped);
-    finish_trace(trace, snap, h.run);
+    int trace_bad = finish_trace(trace, snap, h.run);
 
     int status = exec_scenario_status(&h.run->model);
     int rc = (c->json_path || c->json_fd >= 0) ? write_snapshot(c, snap) : 0;
@@ -433,7 +445,7 @@ static int exec_headless(const struct exec_cli *c)
     run_close(h.run);
     loop_free(lp);
     close(sfd);
-    return code ? code : rc;
+    return code ? code : rc ? rc : trace_bad;
 }
 
 int exec_main(int argc, char **argv, int first_arg, exec_tui_fn tui)

@@ -47,7 +47,14 @@ static inline uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* ---- timestamps ---- */
+/* ---- timestamps ----
+ * Workers stamp records with the TSC when it is invariant (constant_tsc and nonstop_tsc:
+ * it ticks at one rate through frequency changes and idle states) and agrees across the
+ * CPUs; the conductor converts the stamps to CLOCK_MONOTONIC with a rate calibrated against
+ * it (refined on every drain, and the largest error a refinement finds is kept as the
+ * run's drift). That holds whether or not the kernel keeps time with the TSC itself: a
+ * kvm-clock guest reads its clock through the vDSO at ~27 ns, the TSC at a few. Otherwise
+ * records carry CLOCK_MONOTONIC, and g_clock says why. */
 
 #if defined(__x86_64__)
 #include <x86intrin.h>
@@ -64,7 +71,17 @@ static inline uint64_t read_tsc(void)
 #define HAVE_TSC 0
 #endif
 
+#define TSC_SYNC_NS 2000 /* CPUs whose TSCs disagree by more are not stamped with it */
+
 static int g_use_tsc; /* copied from the region: one load less on the hot path */
+
+/* The conductor's view of the clock (it is the process that converts). */
+static struct {
+    char kernel[32]; /* the kernel's clocksource */
+    char why[192];   /* how records are stamped, or why not with the TSC */
+    int64_t drift_ns;
+    uint64_t calib_ns; /* CLOCK_MONOTONIC time the rate was last refined over */
+} g_clock;
 
 /* The record's stamp, and the flag saying which clock it is on. */
 static inline uint64_t stamp(uint8_t *flags)
@@ -88,21 +105,22 @@ static int file_has(const char *path, const char *needle)
     return strstr(buf, needle) != NULL;
 }
 
-/* The TSC is usable when it ticks at a constant rate through idle states and the kernel
- * itself keeps time with it (so it is synchronised across CPUs). */
-static int tsc_usable(void)
+static void read_clocksource(char *buf, size_t n)
 {
-    if (!HAVE_TSC || getenv("IPCSCOPE_NO_TSC"))
-        return 0;
-    return file_has("/proc/cpuinfo", " constant_tsc") &&
-           file_has("/proc/cpuinfo", " nonstop_tsc") &&
-           file_has("/sys/devices/system/clocksource/clocksource0/current_clocksource", "tsc");
+    snprintf(buf, n, "unknown");
+    FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+    if (f && fgets(buf, (int)n, f))
+        buf[strcspn(buf, "\n")] = '\0';
+    if (f)
+        fclose(f);
 }
 
-static void clock_pair(uint64_t *tsc, uint64_t *mono)
+/* A TSC reading and the CLOCK_MONOTONIC time it stands for: the tightest of a few brackets,
+ * so the pair is within tens of ns. Returns the bracket's width in ticks. */
+static uint64_t clock_pair(uint64_t *tsc, uint64_t *mono)
 {
-    /* take the tightest of a few brackets so the pair is within tens of ns */
     uint64_t best = UINT64_MAX;
+    *tsc = *mono = 0;
     for (int i = 0; i < 5; i++) {
         uint64_t a = read_tsc(), m = now_ns(), b = read_tsc();
         if (b - a < best) {
@@ -111,20 +129,94 @@ static void clock_pair(uint64_t *tsc, uint64_t *mono)
             *mono = m;
         }
     }
+    return best;
+}
+
+static uint64_t rate_q32(uint64_t tsc0, uint64_t mono0, uint64_t t1, uint64_t m1)
+{
+    return (uint64_t)(((unsigned __int128)(m1 - mono0) << 32) / (t1 - tsc0));
+}
+
+/* CLOCK_MONOTONIC minus the TSC scaled by q: the same on every CPU when the TSCs agree. */
+static int64_t tsc_offset(uint64_t q)
+{
+    uint64_t t, m;
+    clock_pair(&t, &m);
+    return (int64_t)m - (int64_t)(((unsigned __int128)t * q) >> 32);
+}
+
+/* Whether the TSC agrees across the CPUs this process may run on (workers inherit them):
+ * the conductor moves onto each in turn and compares its offset to CLOCK_MONOTONIC. */
+static int tsc_agrees(uint64_t q)
+{
+    cpu_set_t orig, one;
+    if (sched_getaffinity(0, sizeof(orig), &orig) < 0)
+        return 0;
+    int64_t first = 0, worst = 0;
+    int seen = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &orig))
+            continue;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        if (sched_setaffinity(0, sizeof(one), &one) < 0)
+            continue;
+        int64_t off = tsc_offset(q);
+        if (!seen++)
+            first = off;
+        else if (llabs(off - first) > worst)
+            worst = llabs(off - first);
+    }
+    sched_setaffinity(0, sizeof(orig), &orig);
+    if (worst > TSC_SYNC_NS)
+        snprintf(g_clock.why, sizeof(g_clock.why),
+                 "CLOCK_MONOTONIC (the TSC differs by %lld ns between CPUs)", (long long)worst);
+    return worst <= TSC_SYNC_NS;
+}
+
+/* Which clock records carry: sh->use_tsc, and g_clock.why saying it in words. */
+static int tsc_usable(uint64_t q)
+{
+    int kernel_tsc = strcmp(g_clock.kernel, "tsc") == 0;
+    if (!HAVE_TSC || getenv("IPCSCOPE_NO_TSC")) {
+        snprintf(g_clock.why, sizeof(g_clock.why), "CLOCK_MONOTONIC (%s)",
+                 HAVE_TSC ? "IPCSCOPE_NO_TSC is set" : "no TSC on this CPU");
+        return 0;
+    }
+    if (!q) {
+        snprintf(g_clock.why, sizeof(g_clock.why), "CLOCK_MONOTONIC (the TSC does not advance)");
+        return 0;
+    }
+    if (!file_has("/proc/cpuinfo", " constant_tsc") || !file_has("/proc/cpuinfo", " nonstop_tsc")) {
+        snprintf(g_clock.why, sizeof(g_clock.why),
+                 "CLOCK_MONOTONIC (the TSC is not invariant: no constant_tsc/nonstop_tsc)");
+        return 0;
+    }
+    if (!kernel_tsc && !tsc_agrees(q))
+        return 0;
+    snprintf(g_clock.why, sizeof(g_clock.why), "%s",
+             kernel_tsc ? "TSC (the kernel's clocksource)"
+                        : "TSC, calibrated against CLOCK_MONOTONIC (the kernel keeps time with "
+                          "another clocksource)");
+    return 1;
 }
 
 static void clock_init(struct instr_shared *sh)
 {
-    sh->use_tsc = (uint32_t)tsc_usable();
-    if (!sh->use_tsc)
-        return;
-    uint64_t t1, m1;
-    clock_pair(&sh->tsc0, &sh->mono0);
-    do /* a first estimate over >= 2 ms; refined on every drain */
-        clock_pair(&t1, &m1);
-    while (m1 - sh->mono0 < 2000000);
-    atomic_store(&sh->ns_per_tick_q32,
-                 (uint64_t)(((unsigned __int128)(m1 - sh->mono0) << 32) / (t1 - sh->tsc0)));
+    memset(&g_clock, 0, sizeof(g_clock));
+    read_clocksource(g_clock.kernel, sizeof(g_clock.kernel));
+    sh->use_tsc = 0;
+    uint64_t t1 = 0, m1 = 0, q = 0;
+    if (HAVE_TSC) {
+        clock_pair(&sh->tsc0, &sh->mono0);
+        do /* a first estimate over >= 2 ms; refined on every drain */
+            clock_pair(&t1, &m1);
+        while (m1 - sh->mono0 < 2000000);
+        q = t1 > sh->tsc0 ? rate_q32(sh->tsc0, sh->mono0, t1, m1) : 0;
+    }
+    sh->use_tsc = (uint32_t)tsc_usable(q);
+    atomic_store(&sh->ns_per_tick_q32, q);
+    g_clock.calib_ns = m1 - sh->mono0;
 }
 
 void instr_clock_refine(struct instr_shared *sh)
@@ -132,11 +224,20 @@ void instr_clock_refine(struct instr_shared *sh)
     if (!sh->use_tsc)
         return;
     uint64_t t1, m1;
-    clock_pair(&t1, &m1);
-    if (m1 - sh->mono0 < 50000000 || t1 <= sh->tsc0)
+    uint64_t width = clock_pair(&t1, &m1);
+    if (m1 - sh->mono0 < 10000000 || t1 <= sh->tsc0)
         return; /* wait for a long enough baseline */
-    atomic_store(&sh->ns_per_tick_q32,
-                 (uint64_t)(((unsigned __int128)(m1 - sh->mono0) << 32) / (t1 - sh->tsc0)));
+    if (width > 100000)
+        return; /* every bracket was interrupted (preempted, or the vCPU stolen): not a pair */
+    /* what a record stamped now would have been off by with the rate in use: the drift */
+    uint64_t q = atomic_load(&sh->ns_per_tick_q32);
+    int64_t err =
+        (int64_t)(sh->mono0 + (uint64_t)(((unsigned __int128)(t1 - sh->tsc0) * q) >> 32)) -
+        (int64_t)m1;
+    if (llabs(err) > llabs(g_clock.drift_ns))
+        g_clock.drift_ns = err;
+    g_clock.calib_ns = m1 - sh->mono0;
+    atomic_store(&sh->ns_per_tick_q32, rate_q32(sh->tsc0, sh->mono0, t1, m1));
 }
 
 void instr_clock_convert(const struct instr_shared *sh, struct ev *e)
@@ -148,6 +249,17 @@ void instr_clock_convert(const struct instr_shared *sh, struct ev *e)
     __int128 ns = ((__int128)ticks * (__int128)q) >> 32;
     e->t = (uint64_t)((__int128)sh->mono0 + ns);
     e->flags &= (uint8_t)~EVF_TSC;
+}
+
+void instr_clock_info(struct instr_shared *sh, struct instr_clock_info *out)
+{
+    instr_clock_refine(sh); /* the drift up to now */
+    memset(out, 0, sizeof(*out));
+    out->tsc = sh->use_tsc != 0;
+    snprintf(out->kernel, sizeof(out->kernel), "%s", g_clock.kernel);
+    snprintf(out->stamps, sizeof(out->stamps), "%s", g_clock.why);
+    out->drift_ns = g_clock.drift_ns;
+    out->calib_ms = (double)g_clock.calib_ns / 1e6;
 }
 
 static long futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct timespec *ts)

@@ -111,9 +111,9 @@ struct instr_shared {
     _Atomic uint32_t vc_seq;
     _Atomic uint64_t vc_base, vc_wall;
     _Atomic uint32_t vc_free;
-    /* Timestamps: when the TSC is constant and the kernel's clocksource, workers stamp
-     * records with rdtsc (a few ns, no vDSO call) and the conductor converts them with the
-     * pair (tsc0, mono0) and ns_per_tick, refined on every drain. */
+    /* Timestamps: when the TSC is invariant and agrees across CPUs, workers stamp records
+     * with rdtsc (a few ns, no vDSO call) and the conductor converts them with the pair
+     * (tsc0, mono0) and ns_per_tick, calibrated against CLOCK_MONOTONIC on every drain. */
     uint32_t use_tsc;
     uint64_t tsc0, mono0;
     _Atomic uint64_t ns_per_tick_q32; /* ns per TSC tick, fixed point 32.32 */
@@ -145,6 +145,16 @@ void instr_clock_convert(const struct instr_shared *sh, struct ev *e);
  * the process was started with: the user's), so the workers it starts close them (keep 1:
  * add to the marks). Returns how many. */
 int instr_mark_private_fds(struct instr_shared *sh, int keep);
+/* How the region's records are stamped, for the trace's end line and the benchmarks. */
+struct instr_clock_info {
+    int tsc;          /* 1: the TSC, converted by the conductor; 0: CLOCK_MONOTONIC */
+    char kernel[32];  /* the kernel's clocksource (tsc, kvm-clock, hpet ...) */
+    char stamps[192]; /* in words: which clock and why */
+    int64_t drift_ns; /* the largest conversion error a refinement found (0: none yet) */
+    double calib_ms;  /* how long the rate has been calibrated over */
+};
+/* Conductor: refine once more and describe the clock (the drift check at a run's end). */
+void instr_clock_info(struct instr_shared *sh, struct instr_clock_info *out);
 
 /* Bump-allocate zeroed, 64-byte aligned shared memory from the arena (before forking). */
 void *instr_shared_alloc(size_t n);

@@ -101,15 +101,53 @@ static void install_crash_handlers(void)
 
 /* ---- replay / export ---- */
 
+/* What a trace lacks, said on stderr: its end line, or events past its size limit. */
+static void replay_warn(const char *file, json_t *trailer, json_t *limit)
+{
+    if (!trailer)
+        fprintf(stderr, "ipcscope: warning: %s has no end line (the run was cut short)\n", file);
+    json_t *rl = json_object_get(trailer, "record_limit");
+    if (limit || rl) {
+        json_t *src = rl ? rl : limit;
+        fprintf(stderr,
+                "ipcscope: warning: the recording of %s stopped at its --record-limit at t=%.3f "
+                "s after %lld events",
+                file, (double)json_integer_value(json_object_get(src, "t")) / 1e9,
+                (long long)json_integer_value(json_object_get(src, "events")));
+        if (rl)
+            fprintf(stderr, "; %lld later events were not recorded",
+                    (long long)json_integer_value(json_object_get(rl, "events_not_recorded")));
+        fputs(": the run's end is not in it\n", stderr);
+    }
+}
+
 static int start_tui(const struct scenario *sc, struct cli *c);
 
 /* Headless: rebuild the final state and print it. In the TUI: play the trace back, after
  * checking it whole here, so a bad file is refused before the screen changes. */
+/* A big trace takes seconds to index: say how far it got (on a terminal only). */
+struct progress {
+    const char *file;
+    int shown;
+};
+
+static void load_progress(double done, void *arg)
+{
+    struct progress *p = arg;
+    fprintf(stderr, "\ripcscope: reading %s: %3.0f%%", p->file, 100 * done);
+    p->shown = 1;
+}
+
 static int cmd_replay(struct cli *c)
 {
     char err[512];
     struct replay *rp;
-    if (replay_load(&rp, c->file, err, sizeof(err)) < 0) {
+    struct progress pr = {.file = c->file};
+    int loaded = replay_load_progress(&rp, c->file, isatty(STDERR_FILENO) ? load_progress : NULL,
+                                      &pr, err, sizeof(err));
+    if (pr.shown)
+        fputs("\r\033[K", stderr); /* the progress line goes */
+    if (loaded < 0) {
         fprintf(stderr, "ipcscope: %s\n", err);
         return 1;
     }
@@ -147,8 +185,7 @@ static int cmd_replay(struct cli *c)
         headless_print_summary(stdout, snap);
     }
     int rc = headless_output_done();
-    if (!rp->trailer)
-        fprintf(stderr, "ipcscope: warning: %s has no end line (the run was cut short)\n", c->file);
+    replay_warn(c->file, rp->trailer, rp->limit);
     json_decref(snap);
     model_free(&m);
     replay_free(rp);
@@ -158,12 +195,23 @@ static int cmd_replay(struct cli *c)
 static int cmd_export(struct cli *c)
 {
     char err[512];
-    if (trace_export_perfetto(c->file, c->perfetto, err, sizeof(err)) < 0) {
+    struct trace_export_stats st;
+    if (trace_export_perfetto(c->file, c->perfetto, &st, err, sizeof(err)) < 0) {
         fprintf(stderr, "ipcscope: %s\n", err);
         return 1;
     }
-    fprintf(stderr, "ipcscope: wrote %s (open it in ui.perfetto.dev or chrome://tracing)\n",
-            c->perfetto);
+    fprintf(stderr,
+            "ipcscope: wrote %s: all %llu events of the trace as instants, %llu state "
+            "intervals, %llu object values (open it in ui.perfetto.dev or chrome://tracing)\n",
+            c->perfetto, (unsigned long long)st.events, (unsigned long long)st.spans,
+            (unsigned long long)st.counters);
+    if (!st.complete)
+        fprintf(stderr, "ipcscope: warning: %s has no end line (the run was cut short)\n", c->file);
+    if (st.limited)
+        fprintf(stderr,
+                "ipcscope: warning: the recording of %s stopped at its --record-limit: the "
+                "run's end is not in it\n",
+                c->file);
     return 0;
 }
 

@@ -839,3 +839,67 @@ int model_reap_seen(struct model *m, const struct ev *e)
     t->reap_src |= (uint8_t)(1u << (e->src & 7));
     return 1;
 }
+
+/* ==== model_copy: a deep copy (replay checkpoints; added with the traces work) ====
+ * Copies every field generically (a struct copy), then gives the copy its own arrays. If a
+ * field that owns memory is added to struct model, copy it here too: the assertion below
+ * fails until this function is looked at again. */
+
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct model) == 224, "struct model changed: check model_copy");
+#endif
+
+static void *dup_array(const void *src, size_t n, size_t elem)
+{
+    if (!n)
+        return NULL;
+    void *p = malloc(n * elem);
+    if (p)
+        memcpy(p, src, n * elem);
+    return p;
+}
+
+int model_copy(struct model *dst, const struct model *src, size_t hist_cap, size_t spans_cap)
+{
+    struct model rings;
+    if (model_init(&rings, hist_cap, spans_cap) < 0)
+        return -ENOMEM;
+    *dst = *src;
+    dst->tasks = dup_array(src->tasks, src->ntasks, sizeof(*src->tasks));
+    dst->tasks_cap = src->ntasks;
+    dst->objs = dup_array(src->objs, src->nobjs, sizeof(*src->objs));
+    dst->objs_cap = src->nobjs;
+    dst->slot_map = dup_array(src->slot_map, src->slot_map_cap, sizeof(*src->slot_map));
+    dst->tid_cache = dup_array(src->tid_cache, src->tid_cache_cap, sizeof(*src->tid_cache));
+    dst->hist = rings.hist;
+    dst->hist_cap = rings.hist_cap;
+    dst->khist = rings.khist;
+    dst->khist_cap = rings.khist_cap;
+    dst->spans = rings.spans;
+    dst->spans_cap = rings.spans_cap;
+    dst->hist_len = dst->hist_head = dst->spans_len = dst->spans_head = 0;
+    dst->khist_len = dst->khist_head = 0;
+    if ((src->ntasks && !dst->tasks) || (src->nobjs && !dst->objs) ||
+        (src->slot_map_cap && !dst->slot_map) || (src->tid_cache_cap && !dst->tid_cache)) {
+        model_free(dst);
+        return -ENOMEM;
+    }
+    size_t h = src->hist_len < dst->hist_cap ? src->hist_len : dst->hist_cap;
+    for (size_t i = src->hist_len - h; i < src->hist_len; i++)
+        dst->hist[dst->hist_len++] = *model_hist(src, i);
+    size_t k = src->khist_len < dst->khist_cap ? src->khist_len : dst->khist_cap;
+    for (size_t i = src->khist_len - k; i < src->khist_len; i++)
+        dst->khist[dst->khist_len++] = *model_khist(src, i);
+    size_t s = src->spans_len < dst->spans_cap ? src->spans_len : dst->spans_cap;
+    for (size_t i = src->spans_len - s; i < src->spans_len; i++)
+        dst->spans[dst->spans_len++] = *model_span_at(src, i);
+    return 0;
+}
+
+size_t model_bytes(const struct model *m)
+{
+    return sizeof(*m) + m->tasks_cap * sizeof(*m->tasks) + m->objs_cap * sizeof(*m->objs) +
+           m->slot_map_cap * sizeof(*m->slot_map) + m->tid_cache_cap * sizeof(*m->tid_cache) +
+           m->hist_cap * sizeof(*m->hist) + m->khist_cap * sizeof(*m->khist) +
+           m->spans_cap * sizeof(*m->spans);
+}

@@ -151,4 +151,13 @@ void model_blocked_label(const struct model *m, const struct model_task *t, char
 /* The value an operation event leaves its object with, as the trace records it. */
 int model_event_touches_object(unsigned kind);
 
+/* A deep copy of src into dst (not initialised; free it with model_free): the same tasks,
+ * objects, maps and counters, with history rings of hist_cap events and spans_cap spans
+ * holding the newest of src's. Applying the same events to src and dst keeps them equal
+ * (but for how much history each keeps). 0 or -ENOMEM. */
+int model_copy(struct model *dst, const struct model *src, size_t hist_cap, size_t spans_cap);
+
+/* Bytes of memory m holds. */
+size_t model_bytes(const struct model *m);
+
 #endif

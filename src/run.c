@@ -205,8 +205,34 @@ static void open_sources(struct run *r)
         snprintf(r->bpf_reason, sizeof(r->bpf_reason), "turned off (--no-bpf)");
         return;
     }
+    if (r->opts.bpf_later && (r->opts.step || r->opts.delay_ms > 0)) {
+        r->bpf_pending = 1; /* workers wait at the gate meanwhile: nothing overruns */
+        snprintf(r->bpf_reason, sizeof(r->bpf_reason), "loading");
+        return;
+    }
     if (bpf_source_open(&r->bpf, r->bpf_reason, sizeof(r->bpf_reason)) < 0)
         r->bpf = NULL;
+}
+
+void run_load_bpf(struct run *r)
+{
+    if (!r->bpf_pending)
+        return;
+    r->bpf_pending = 0;
+    if (r->stopped) {
+        snprintf(r->bpf_reason, sizeof(r->bpf_reason), "not loaded: the run ended first");
+        return;
+    }
+    r->bpf_reason[0] = '\0';
+    if (bpf_source_open(&r->bpf, r->bpf_reason, sizeof(r->bpf_reason)) < 0) {
+        r->bpf = NULL;
+        return;
+    }
+    loop_add_fd(r->loop, bpf_source_fd(r->bpf), EPOLLIN, bpf_ready_cb, r);
+    uint32_t ntasks = atomic_load(&r->sh->ntasks);
+    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks; s++)
+        if (r->sh->tasks[s].pid > 0)
+            bpf_source_track(r->bpf, r->sh->tasks[s].pid);
 }
 
 static int add_timers(struct run *r, struct loop *lp)
@@ -241,12 +267,13 @@ int run_start(struct run *r, struct loop *lp, char *err, size_t n)
         struct stat before;
         int existed = lstat(r->opts.record, &before) == 0;
         json_t *p = run_params_json(r);
-        r->trace = trace_create(r->opts.record, r->sc->id, p, err, n);
+        r->trace = trace_create(r->opts.record, r->sc->id, p, r->opts.record_limit, err, n);
         json_decref(p);
         if (!r->trace)
             return -1;
         if (!existed)
-            give_new_file(r->opts.record, fileno(r->trace));
+            give_new_file(r->opts.record, trace_writer_fd(r->trace));
+        trace_writer_set_nice(r->trace, r->sh->worker_nice); /* compress as a worker would */
     }
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     if (run_guard_start(r, err, n) < 0)
@@ -399,8 +426,9 @@ void run_apply(struct run *r, struct ev *e)
     const char *tn = task_name_of(r, e, tbuf);
     const char *on = e->obj != EV_NO_OBJ ? obj_name_of(r, e, obuf) : NULL;
     model_apply(&r->model, e, tn, on);
-    if (r->trace)
-        trace_write_event(r->trace, e, r->t_start_ns, task_name_of(r, e, tbuf), on);
+    if (r->trace && trace_write_event(r->trace, e, r->t_start_ns, task_name_of(r, e, tbuf), on))
+        run_trace_stopped(r, trace_writer_problem(r->trace),
+                          trace_writer_failed(r->trace) ? -1 : 1);
     /* follow new worker processes in the kernel probes */
     if (r->bpf && e->kind == EV_TASK_START && e->item == TK_PROCESS && e->task != 0)
         bpf_source_track(r->bpf, e->pid);
@@ -891,8 +919,8 @@ void run_close(struct run *r)
     }
     bpf_source_close(r->bpf);
     procfs_cache_free(&run_proc_cache);
-    if (r->trace)
-        fclose(r->trace);
+    char ignored[8];
+    trace_finish(r->trace, NULL, ignored, sizeof(ignored)); /* a run that never stopped */
     model_free(&r->model);
     free(r->batch);
     free(r->pend);

@@ -25,9 +25,12 @@ enum run_mode { RUN_RUN = 0, RUN_STEP = 1, RUN_PAUSED = 2 };
 
 struct run_opts {
     int headless;
-    double duration_s;  /* 0: until the scenario ends */
-    int step;           /* start in step mode */
-    const char *record; /* trace file path, or NULL */
+    double duration_s;     /* 0: until the scenario ends */
+    int step;              /* start in step mode */
+    const char *record;    /* trace file path, or NULL */
+    uint64_t record_limit; /* the most bytes the trace may take (0: no limit) */
+    int bpf_later;         /* a gated run (step, or a delay) loads the probes only when
+                              run_load_bpf is called (the TUI: after its first frame) */
     int no_bpf;
     int lang;
     unsigned delay_ms;     /* run mode: conductor-paced delay per action (0: free running) */
@@ -38,6 +41,7 @@ struct run_opts {
 
 struct bpf_source;
 struct replay;
+struct trace_writer;
 
 /* The shared region's geometry as the conductor made it. The region holds the same numbers,
  * but a worker (or a program under `ipcscope exec`) can overwrite them: the conductor uses
@@ -83,7 +87,8 @@ struct run {
     int check_rc;
     char check_why[256];
 
-    FILE *trace;
+    struct trace_writer *trace;
+    int trace_rc;     /* 1: the recording stopped at its limit; -1: a write failed */
     struct ev *batch; /* records being applied */
     size_t batch_cap;
     struct ev *pend; /* records taken from the rings, not yet applied */
@@ -103,6 +108,7 @@ struct run {
     uint64_t bad_records; /* records a worker wrote that made no sense (dropped) */
     int procfs_on;
     struct bpf_source *bpf;
+    int bpf_pending; /* opts.bpf_later: the probes wait for run_load_bpf */
     char bpf_reason[128];
     char procfs_reason[96]; /* why /proc is off, "" when on */
     /* a replay: no workers, no region (sh is NULL); the model is the trace played so far */
@@ -138,6 +144,10 @@ static inline int run_step_busy(const struct run *r)
 {
     return r->step_pending || r->settle_pending;
 }
+
+/* Load the probes of a run started with opts.bpf_later (no-op otherwise), and follow every
+ * process that registered meanwhile. Blocks while the kernel verifies them. */
+void run_load_bpf(struct run *r);
 
 /* 1 once the scenario has ended (all workers reaped, the scenario says so, or --duration). */
 int run_done(const struct run *r);

@@ -105,6 +105,9 @@ void run_worker_joins(struct run *r);
 void run_mount_mqueue(void);
 json_t *run_sources_json(const struct run *r);
 json_t *run_leaks_json(const struct run *r);
+/* The recording stopped: rc 1 at its limit, -1 a write failed. Tells the user (status line;
+ * stderr when headless) once per kind. */
+void run_trace_stopped(struct run *r, const char *why, int rc);
 
 /* ---- run_replay.c ---- */
 

@@ -53,11 +53,7 @@ int run_open_replay(struct run **out, const struct run_opts *opts, char *err, si
     r->ctx.sc = r->sc;
     r->ctx.lang = opts->lang;
     replay_params(r, json_object_get(rp->header, "params"));
-    for (size_t i = 0; i < rp->n; i++) /* the recorded conductor: slot 0's task */
-        if (rp->recs[i].e.kind == EV_TASK_START && rp->recs[i].e.task == 0) {
-            r->ctx.conductor = rp->recs[i].e.pid;
-            break;
-        }
+    r->ctx.conductor = rp->conductor; /* the recorded conductor: slot 0's task */
     json_t *trl = rp->trailer, *src = json_object_get(trl, "sources");
     r->procfs_on = json_is_true(json_object_get(src, "procfs"));
     r->recorded_bpf = json_is_true(json_object_get(src, "bpf"));
@@ -82,6 +78,11 @@ int run_open_replay(struct run **out, const struct run_opts *opts, char *err, si
                  r->ctx.lang ? "这个轨迹没有结束行（录制被中断）：回放到它结束的地方。"
                              : "This trace has no end line (the recording was cut short): it "
                                "plays up to where it stops.");
+    else if (rp->limit || json_object_get(trl, "record_limit"))
+        snprintf(r->status, sizeof(r->status), "%s",
+                 r->ctx.lang ? "录制在 --record-limit 处停止：运行的结尾不在轨迹里。"
+                             : "The recording stopped at its --record-limit: the run's end is "
+                               "not in this trace.");
     else
         snprintf(r->status, sizeof(r->status), "%s",
                  r->ctx.lang ? "回放：空格前进一步，b 后退一步，r 播放/暂停，R 回到开头。"
@@ -125,6 +126,8 @@ void run_replay_to(struct run *r, size_t pos)
 {
     struct replay *rp = r->replay;
     replay_seek(rp, &r->model, pos);
+    if (replay_error(rp)[0]) /* the file changed or vanished since it was read */
+        snprintf(r->status, sizeof(r->status), "%s", replay_error(rp));
     r->replay_now = replay_time_at(rp, rp->cursor);
     if (rp->cursor < rp->n) {
         r->finished = r->stopped = 0;

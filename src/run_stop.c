@@ -376,6 +376,17 @@ json_t *run_leaks_json(const struct run *r)
     return json_pack("{s:i, s:i}", "processes", r->leaked_procs, "ipc_objects", r->leaked_ipc);
 }
 
+void run_trace_stopped(struct run *r, const char *why, int rc)
+{
+    if (r->trace_rc == rc || r->trace_rc < 0)
+        return; /* told already */
+    r->trace_rc = rc;
+    snprintf(r->status, sizeof(r->status), "%.*s", (int)sizeof(r->status) - 1, why);
+    if (r->opts.headless)
+        fprintf(stderr, "ipcscope: %s\n", why);
+}
+
+/* The end line: what a replay needs to give the final snapshot, and how the run was stamped. */
 static void write_trailer(struct run *r)
 {
     if (!r->trace)
@@ -384,8 +395,16 @@ static void write_trailer(struct run *r)
                             (json_int_t)run_elapsed_ms(r), "dropped", (json_int_t)r->model.dropped,
                             "sources", run_sources_json(r), "leaks", run_leaks_json(r), "check",
                             "ok", r->check_rc == 0, "why", r->check_why);
-    trace_finish(r->trace, trl);
+    struct instr_clock_info ck;
+    instr_clock_info(r->sh, &ck); /* the drift check, at the end of the run */
+    json_object_set_new(trl, "clock",
+                        json_pack("{s:s, s:s, s:b, s:I}", "kernel", ck.kernel, "stamps", ck.stamps,
+                                  "tsc", ck.tsc, "drift_ns", (json_int_t)ck.drift_ns));
+    char why[400];
+    int rc = trace_finish(r->trace, trl, why, sizeof(why));
     r->trace = NULL;
+    if (rc)
+        run_trace_stopped(r, why, rc);
 }
 
 void run_stop(struct run *r)

@@ -27,11 +27,11 @@ static void gate_hint(struct ui *u, char *buf, size_t n)
     if (u->r->replay) {
         size_t shown, total;
         run_replay_position(u->r, &shown, &total);
-        const struct replay *rp = u->r->replay;
+        struct replay *rp = u->r->replay;
         size_t next = replay_next_step(rp, shown);
         char call[96] = "";
-        if (next > shown && next <= total) {
-            const struct replay_rec *rec = &rp->recs[next - 1];
+        const struct replay_rec *rec = next > shown ? replay_rec_at(rp, next - 1) : NULL;
+        if (rec) {
             char brief[64];
             narrate_brief(&u->r->model, &rec->e, brief, sizeof(brief));
             snprintf(call, sizeof(call), "%s %s", rec->task, brief);

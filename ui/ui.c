@@ -396,6 +396,10 @@ static void before_sleep(struct loop *lp, void *arg)
     }
     u->pending_since_ns = 0;
     draw_frame(u);
+    if (u->r && u->r->bpf_pending) { /* the first frame is out: now the probes' load time */
+        run_load_bpf(u->r);
+        u->dirty = 1;
+    }
     arm_timer(u, idle_period(u, now, live));
 }
 
@@ -577,6 +581,7 @@ static int ui_setup(struct ui *u, const struct scenario *sc, const long *params,
     if (opts)
         u->opts = *opts;
     u->opts.lang = u->lang;
+    u->opts.bpf_later = 1; /* a gated run shows its first frame before the probes load */
     u->sc = sc;
     if (sc && params)
         memcpy(u->params, params, sizeof(long) * sc->nparams);

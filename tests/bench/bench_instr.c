@@ -5,8 +5,12 @@
  *
  * Prints numbers, asserts nothing. Lines starting with "RESULT" are for scripts/bench's
  * summary. Built by CMake without LTTng; scripts/bench builds it again with -DBENCH_LTTNG and
- * lttng_tp.c (-llttng-ust -ldl) inside an LTTng session. `--hot N` emits N events and exits
- * (for counting system calls with strace).
+ * lttng_tp.c (-llttng-ust -ldl) inside an LTTng session. A ratio against LTTng is printed only
+ * when the tracepoint was enabled (else it would compare with a disabled branch). The clock
+ * the records carry, the kernel's clocksource and the load average are printed with the
+ * numbers. The drain is measured with a live emitter that writes whether or not there is
+ * room, so drops are real. `--hot N` emits N events and exits (for counting system calls with
+ * strace).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -127,6 +131,24 @@ static double lttng_ns(void)
 }
 #endif
 
+/* rdtsc alone: what a TSC stamp costs on this machine. */
+static double tsc_ns(void)
+{
+#if defined(__x86_64__)
+    double runs[REPEATS];
+    for (int rep = 0; rep < REPEATS; rep++) {
+        uint64_t n = (uint64_t)ROUNDS * BATCH, sum = 0, t = now_ns();
+        for (uint64_t i = 0; i < n; i++)
+            sum += __builtin_ia32_rdtsc();
+        runs[rep] = (double)(now_ns() - t) / (double)n;
+        __asm__ volatile("" : : "r"(sum));
+    }
+    return best_of(runs, REPEATS);
+#else
+    return 0;
+#endif
+}
+
 /* The same emit with the conductor draining concurrently on the other core. */
 struct drainer {
     struct ring *r;
@@ -200,41 +222,48 @@ struct filler {
     struct instr_shared *sh;
     _Atomic int stop;
     uint64_t pushed;
+    double rate; /* events per second to emit, 0: as fast as it can */
 };
 
+/* A live emitter: 64 records into each ring in turn, at full speed, whether or not the ring
+ * has room (a full ring drops and counts, as a worker's would). */
 static void *fill_thread(void *p)
 {
     struct filler *f = p;
     struct ev e = {.kind = EV_SEM_POST, .obj = 1};
     pin_to(1);
+    uint64_t t0 = now_ns();
     while (!atomic_load_explicit(&f->stop, memory_order_relaxed)) {
         for (uint32_t s = 0; s < NRINGS; s++) {
             struct ring *r = instr_ring(f->sh, s);
-            uint64_t room = r->cap - ring_pending(r);
-            for (uint64_t i = 0; i < room && i < 64; i++) {
+            for (int i = 0; i < 64; i++) {
                 e.val = (int64_t)f->pushed++;
                 ring_push(r, &e);
             }
+            while (f->rate > 0 && (double)f->pushed > f->rate * (double)(now_ns() - t0) / 1e9 &&
+                   !atomic_load_explicit(&f->stop, memory_order_relaxed))
+                ; /* ahead of the rate: wait, as a worker between its operations */
         }
     }
     return NULL;
 }
 
-/* Concurrent: a producer core keeps the rings fed, the conductor core drains for 2 s. */
-static double drain_concurrent(struct instr_shared *sh, uint64_t *dropped, uint64_t *popped)
+/* Concurrent: an emitter core writes into the rings, the conductor core drains for 2 s. */
+static double drain_concurrent(struct instr_shared *sh, double rate, uint64_t *dropped,
+                               uint64_t *popped, uint64_t *pushed)
 {
-    struct filler f = {.sh = sh};
+    struct filler f = {.sh = sh, .rate = rate};
     uint64_t drops0 = 0;
     for (uint32_t s = 0; s < NRINGS; s++)
         drops0 += ring_dropped(instr_ring(sh, s));
     pthread_t th;
     pthread_create(&th, NULL, fill_thread, &f);
     pin_to(0);
-    uint64_t n = 0, t = now_ns(), end = t + 2000000000ull;
+    uint64_t n = 0, t = now_ns(), end = t + 1000000000ull;
     while (now_ns() < end)
         for (uint32_t s = 0; s < NRINGS; s++)
             n += ring_pop(instr_ring(sh, s), g_batch, 65536);
-    double rate = (double)n * 1e9 / (double)(now_ns() - t);
+    double drained = (double)n * 1e9 / (double)(now_ns() - t);
     atomic_store(&f.stop, 1);
     pthread_join(th, NULL);
     uint64_t drops = 0;
@@ -245,7 +274,8 @@ static double drain_concurrent(struct instr_shared *sh, uint64_t *dropped, uint6
     }
     *dropped = drops - drops0;
     *popped = n;
-    return rate;
+    *pushed = f.pushed;
+    return drained;
 }
 
 /* ---- (3) the gate in run mode ---- */
@@ -304,32 +334,49 @@ int main(int argc, char **argv)
     }
     struct ring *r = instr_ring(sh, 0);
     ring_pop(r, g_sink, BATCH); /* task_start */
+    struct instr_clock_info ck;
+    instr_clock_info(sh, &ck);
+    double load[3] = {0, 0, 0};
+    getloadavg(load, 3);
+    printf("clock: records carry %s; kernel clocksource %s; load average %.2f %.2f %.2f on %ld "
+           "CPUs\n",
+           ck.stamps, ck.kernel, load[0], load[1], load[2], sysconf(_SC_NPROCESSORS_ONLN));
+    printf("RESULT clock_tsc %d\nRESULT kernel_clock %s\nRESULT load1 %.2f\n", ck.tsc, ck.kernel,
+           load[0]);
     double emit = instr_emit_ns(r);
     printf("instr_emit (64-byte record + timestamp, drained between batches): %.2f ns/event\n",
            emit);
     printf("RESULT instr_emit_ns %.2f\n", emit);
-    double clk, push;
+    double clk, push, tsc = tsc_ns();
     emit_parts(r, &clk, &push);
-    printf("  for comparison (instr_emit stamps with the TSC and fills the ring slot in place): "
-           "clock_gettime(CLOCK_MONOTONIC) %.2f ns, ring_push of a built 64-byte record "
-           "%.2f ns\n",
-           clk, push);
-    printf("RESULT clock_ns %.2f\nRESULT push_ns %.2f\n", clk, push);
+    printf("  for comparison (instr_emit stamps with %s and fills the ring slot in place): "
+           "clock_gettime(CLOCK_MONOTONIC) %.2f ns, rdtsc %.2f ns, ring_push of a built "
+           "64-byte record %.2f ns\n",
+           ck.tsc ? "the TSC" : "clock_gettime", clk, tsc, push);
+    printf("RESULT clock_ns %.2f\nRESULT tsc_ns %.2f\nRESULT push_ns %.2f\n", clk, tsc, push);
     double conc;
     uint64_t cdrops;
     instr_emit_concurrent(r, &conc, &cdrops);
-    printf("instr_emit with the conductor draining on the other core: %.2f ns/event, %llu "
-           "dropped of %llu\n",
-           conc, (unsigned long long)cdrops, (unsigned long long)ROUNDS * BATCH);
-    printf("RESULT instr_emit_concurrent_ns %.2f\n", conc);
+    printf("instr_emit with a drainer on the other core: %.2f ns/event, %llu dropped of %llu "
+           "(%.1f%%: one ring of 16384, emitted at full speed)\n",
+           conc, (unsigned long long)cdrops, (unsigned long long)ROUNDS * BATCH,
+           100.0 * (double)cdrops / ((double)ROUNDS * BATCH));
+    printf("RESULT instr_emit_concurrent_ns %.2f\nRESULT emit_concurrent_dropped_pct %.1f\n", conc,
+           100.0 * (double)cdrops / ((double)ROUNDS * BATCH));
 #ifdef BENCH_LTTNG
     int on = lttng_ust_tracepoint_enabled(ipcscope_bench, ev4);
     double lt = lttng_ns();
     printf("LTTng-UST tracepoint, 4 integer fields (%s): %.2f ns/event\n",
            on ? "enabled in a session" : "NOT ENABLED: no session", lt);
-    printf("RESULT lttng_ns %.2f\nRESULT lttng_enabled %d\n", lt, on);
-    printf("ratio instr/LTTng: %.3fx (target <= 0.15x)\n", emit / lt);
-    printf("RESULT ratio %.3f\n", emit / lt);
+    printf("RESULT lttng_ns %.2f\nRESULT lttng_enabled %d\nRESULT lttng_events %llu\n", lt, on,
+           (unsigned long long)REPEATS * ROUNDS * BATCH);
+    if (on) {
+        printf("ratio instr/LTTng: %.3fx (target <= 0.15x)\n", emit / lt);
+        printf("RESULT ratio %.3f\n", emit / lt);
+    } else {
+        printf("ratio instr/LTTng: not shown: the tracepoint was not enabled, so it measured a "
+               "disabled branch\n");
+    }
 #else
     printf("LTTng-UST: not built in (scripts/bench builds the LTTng variant)\n");
 #endif
@@ -341,17 +388,27 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_instr: cannot make %d rings\n", NRINGS);
         return 1;
     }
-    uint64_t total, drops, popped;
+    uint64_t total, drops, popped, pushed;
     double pre = drain_prefilled(sh, &total);
     printf("drain, %d full rings of %d, one core: %.1f M events/s (%llu events)\n", NRINGS,
            RING_CAP, pre / 1e6, (unsigned long long)total);
     printf("RESULT drain_prefilled_meps %.1f\n", pre / 1e6);
-    double live = drain_concurrent(sh, &drops, &popped);
-    printf("drain, %d rings fed by a producer core, conductor core: %.1f M events/s, %llu "
-           "drained, %llu dropped\n",
-           NRINGS, live / 1e6, (unsigned long long)popped, (unsigned long long)drops);
-    printf("RESULT drain_concurrent_meps %.1f\nRESULT drain_dropped %llu\n", live / 1e6,
-           (unsigned long long)drops);
+    const double rates[] = {2e6, 5e6, 10e6, 0}; /* a busy prodcons run: ~0.5 M/s in all */
+    for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+        double live = drain_concurrent(sh, rates[i], &drops, &popped, &pushed);
+        double pct = pushed ? 100.0 * (double)drops / (double)pushed : 0.0;
+        char what[32];
+        snprintf(what, sizeof(what), rates[i] > 0 ? "%.0f M/s" : "full speed", rates[i] / 1e6);
+        printf("drain, %d rings written live by an emitter core at %s (a full ring drops), "
+               "conductor core: %.1f M events/s drained, %llu emitted, %llu dropped (%.2f%%)\n",
+               NRINGS, what, live / 1e6, (unsigned long long)pushed, (unsigned long long)drops,
+               pct);
+        char key[16];
+        snprintf(key, sizeof(key), "%.0f", rates[i] / 1e6);
+        printf("RESULT drain_live_%s_meps %.1f\nRESULT drain_live_%s_emitted_meps %.1f\nRESULT "
+               "drain_live_%s_dropped_pct %.2f\n",
+               key, live / 1e6, key, (double)pushed / 1e6, key, pct);
+    }
     instr_region_destroy(sh);
     free(g_batch);
 
