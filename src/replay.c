@@ -30,6 +30,7 @@
 struct block {
     struct trace_pos pos; /* where its first event's line starts */
     size_t lineno;
+    size_t hist_before, khist_before; /* events before it in the model's two history rings */
 };
 
 struct ckpt {
@@ -51,7 +52,8 @@ struct replay_index {
     size_t nblocks, blocks_cap;
     struct ckpt *ckpts; /* in order of at */
     size_t nckpts;
-    size_t every; /* blocks between checkpoints */
+    size_t every;                   /* blocks between checkpoints */
+    size_t hist_count, khist_count; /* while loading: events for each history ring so far */
     size_t ckpt_bytes;
     struct cached cache[NCACHE];
     uint64_t clock;
@@ -154,18 +156,35 @@ static int checkpoint(struct replay_index *ix, const struct model *m, size_t at)
     return 0;
 }
 
-/* The last checkpoint at or before event index at, NULL: the start. */
-static const struct ckpt *ckpt_before(const struct replay_index *ix, size_t at)
+/* Events for each history ring before block boundary `at` (at: a multiple of BLOCK). */
+static void ring_counts(const struct replay_index *ix, size_t at, size_t *hist, size_t *khist)
 {
-    size_t lo = 0, hi = ix->nckpts;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ix->ckpts[mid].at <= at)
-            lo = mid + 1;
-        else
-            hi = mid;
+    size_t b = at / BLOCK;
+    if (b < ix->nblocks) {
+        *hist = ix->blocks[b].hist_before;
+        *khist = ix->blocks[b].khist_before;
+    } else {
+        *hist = ix->hist_count;
+        *khist = ix->khist_count;
     }
-    return lo ? &ix->ckpts[lo - 1] : NULL;
+}
+
+/* The latest checkpoint from which replaying up to k fills both history rings as a replay
+ * from the start would (each ring sees at least cap of its events), NULL: the start. */
+static const struct ckpt *ckpt_for(const struct replay_index *ix, size_t k, size_t cap)
+{
+    size_t h_k, kh_k;
+    ring_counts(ix, k - k % BLOCK, &h_k, &kh_k); /* a lower bound at k */
+    for (size_t i = ix->nckpts; i-- > 0;) {
+        const struct ckpt *c = &ix->ckpts[i];
+        if (c->at > k)
+            continue;
+        size_t h_c, kh_c;
+        ring_counts(ix, c->at, &h_c, &kh_c);
+        if (h_k - h_c >= cap && kh_k - kh_c >= cap)
+            return c;
+    }
+    return NULL;
 }
 
 /* ---- loading ---- */
@@ -180,7 +199,10 @@ static int add_block(struct replay_index *ix, const struct trace_rec *r)
         ix->blocks = b;
         ix->blocks_cap = cap;
     }
-    ix->blocks[ix->nblocks++] = (struct block){.pos = r->pos, .lineno = r->lineno};
+    ix->blocks[ix->nblocks++] = (struct block){.pos = r->pos,
+                                               .lineno = r->lineno,
+                                               .hist_before = ix->hist_count,
+                                               .khist_before = ix->khist_count};
     return 0;
 }
 
@@ -200,6 +222,10 @@ static int load_one(struct replay *rp, struct model *m, const struct trace_rec *
     struct replay_rec r;
     to_rec(t, &r);
     apply_rec(m, &r);
+    if (model_is_sched(t->e.kind))
+        ix->khist_count++;
+    else
+        ix->hist_count++;
     rp->n++;
     return 0;
 }
@@ -418,7 +444,7 @@ void replay_seek(struct replay *rp, struct model *m, size_t k)
     if (k > rp->n)
         k = rp->n;
     if (k < rp->cursor || k - rp->cursor > ix->every * BLOCK + rp->hist_cap) {
-        const struct ckpt *c = ckpt_before(ix, k > rp->hist_cap ? k - rp->hist_cap : 0);
+        const struct ckpt *c = ckpt_for(ix, k, rp->hist_cap);
         size_t at = c ? c->at : 0;
         if (k < rp->cursor || at > rp->cursor)
             restore(rp, m, c);
