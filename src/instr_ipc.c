@@ -43,6 +43,12 @@ int ipc_sleep_ms(long ms)
     return sclock_sleep(ms, 0, NULL);
 }
 
+long ipc_pass_ms(long ms, const char *what)
+{
+    long slice = sclock_held() || ms < 20 ? ms : 20;
+    return sclock_sleep(slice, 0, what) < 0 ? -1 : slice;
+}
+
 /* Read /proc/PID/stat into buf; returns a pointer just past the ") " or NULL. */
 static char *read_stat(pid_t pid, char *buf, size_t n)
 {

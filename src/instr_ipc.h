@@ -31,6 +31,13 @@ int ipc_stopping(void);
  * held); returns early (-1) when the run is stopping, else 0. Signals do not cut it short. */
 int ipc_sleep_ms(long ms);
 
+/* One piece of a timed wait that keys may cut short (a parent that lingers until 'e' or
+ * until ms have passed): in a free run it sleeps a 20 ms slice, so the caller looks at its
+ * flags again soon; while the gate is held it sleeps all ms as one step labelled what, so a
+ * held wait costs the teacher one key, not one per slice. Returns the ms that passed, or -1
+ * when the run is stopping. */
+long ipc_pass_ms(long ms, const char *what);
+
 /* The state letter of pid from /proc/PID/stat ('R', 'S', 'Z' ...), or 0 when it is gone. */
 char ipc_proc_state(pid_t pid);
 

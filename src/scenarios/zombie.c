@@ -13,6 +13,7 @@
 #include "../instr.h"
 #include "../instr_ipc.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #define ZB_MAX 8
+#define HOLD_STEP_MS 1000 /* stepped, the parent's waits pass a second a step */
 
 enum { R_NONE, R_WAIT, R_WAITPID, R_HANDLER, R_IGNORE, R_DOUBLE_FORK, R__COUNT };
 
@@ -72,9 +74,10 @@ static pid_t g_middle; /* in a grandchild: the middle child that forked it */
 static int grandchild(void *arg)
 {
     pid_t first = g_middle;
-    while (getppid() == first && !ipc_stopping())
-        ipc_sleep_ms(2);
-    instr_rearm_deathsig();
+    while (getppid() == first) /* the middle child's exit: not a step */
+        if (sclock_poll(2) < 0)
+            return 0;
+    instr_rearm_deathsig(); /* adopted by the conductor: now its child, it dies with it */
     instr_emit(EV_REPARENT, EV_NO_OBJ, getppid(), 0, first);
     return child(arg);
 }
@@ -185,19 +188,30 @@ static void serve_wait_presses(void)
     }
 }
 
+static void note_zombies(void)
+{
+    int z = count_zombies(S->batch1);
+    if (z > atomic_load(&S->zombies_max))
+        atomic_store(&S->zombies_max, z);
+}
+
+/* The parent ignores its children for hold_ms of scenario time (stepped: a step a second),
+ * serving 'w' presses meanwhile; returns the remedy to apply, or -1 when the run stops. */
 static int hold(void)
 {
-    for (long t = 0; t < S->hold_ms; t += 20) {
+    for (long t = 0, dt; t < S->hold_ms; t += dt) {
         int req = atomic_load(&S->remedy_req);
         if (req > R_WAIT)
             return req;
         serve_wait_presses();
-        int z = count_zombies(S->batch1);
-        if (z > atomic_load(&S->zombies_max))
-            atomic_store(&S->zombies_max, z);
-        if (ipc_sleep_ms(20) < 0)
+        note_zombies();
+        long left = S->hold_ms - t;
+        if ((dt = ipc_pass_ms(left < HOLD_STEP_MS ? left : HOLD_STEP_MS,
+                              "the parent ignores them")) < 0)
             return -1;
     }
+    serve_wait_presses(); /* pressed during the last step */
+    note_zombies();
     int req = atomic_load(&S->remedy_req);
     return req ? req : (int)S->param_remedy;
 }
@@ -210,7 +224,7 @@ static void apply_remedy(int r)
     case R_WAIT:
         for (;;) { /* one wait() at a time, until no child is left */
             instr_gate(EV_TASK_REAPED, EV_NO_OBJ);
-            if (reap_one(0) < 0 || ipc_sleep_ms(150) < 0)
+            if (reap_one(0) < 0 || sclock_sleep(150, 0, "before the next wait()") < 0)
                 break;
         }
         break;
@@ -245,16 +259,20 @@ static void apply_remedy(int r)
 static void after(int r)
 {
     int b2 = 0;
-    for (long t = 0; t < S->after_ms; t += 20) {
+    for (long t = 0, dt; t < S->after_ms; t += dt) {
         if (r == R_HANDLER)
             report_handled();
         if (r == R_IGNORE)
             report_autoreaped();
         int z2 = count_zombies(S->batch2);
         b2 = z2 > b2 ? z2 : b2;
-        if (ipc_sleep_ms(20) < 0)
+        long left = S->after_ms - t;
+        if ((dt = ipc_pass_ms(left < HOLD_STEP_MS ? left : HOLD_STEP_MS, "the parent lives on")) <
+            0)
             break;
     }
+    if (r == R_IGNORE)
+        report_autoreaped();
     if (r == R_HANDLER)
         report_handled();
     atomic_store(&S->zombies_after, count_zombies(S->batch1) + count_zombies(S->batch2));
