@@ -15,7 +15,7 @@
 #define EV_KINDS(X)                                                                                \
     X(EV_TASK_START, "task_start")   /* pid/tid; item=kind (task_kind); aux=ppid */                \
     X(EV_TASK_EXIT, "task_exit")     /* val=exit status (or 128+signal) */                         \
-    X(EV_TASK_REAPED, "task_reaped") /* val=status; aux=pid of the reaper */                       \
+    X(EV_TASK_REAPED, "task_reaped") /* val=status; aux=pid of the reaper; extra=enum reap_how */  \
     X(EV_STATE, "state")             /* val=task_state seen; aux=cpu or -1 (procfs/bpf) */         \
     X(EV_NOTE, "note")               /* text */                                                    \
     X(EV_OBJ_CREATE, "obj_create")   /* obj; val=initial value; item=capacity; aux=obj_kind */     \
@@ -75,14 +75,14 @@
     X(EV_MUX_READY,                                                                                \
       "mux_ready") /* obj=ready set; val=fds ready; aux=fd bitmask; item as mux_wait */            \
     X(EV_PKT,                                                                                      \
-      "pkt") /* capture: val=tcp flags; item=seq; aux=ack; extra=sport<<16|dport; obj optional */ \
-    /* the step gate and the scenario clock */                                                    \
-    X(EV_GATE, "gate") /* val=1 arrived at the gate, 0 let through; item=the action's kind;     \
-                          aux=its object (or -1) */                                              \
-    X(EV_SLEEP, "sleep") /* a timed wait on the scenario clock: val=ms; item=1 when it also     \
-                            slept on the wall clock; aux=scenario ms it was due at */            \
-    X(EV_TIMEOUT, "timeout") /* a lesson deadline expired: obj=what was waited on; val=ms       \
-                                waited; item=the call's event kind */                            \
+      "pkt") /* capture: val=tcp flags; item=seq; aux=ack; extra=sport<<16|dport; obj optional */  \
+    /* the step gate and the scenario clock */                                                     \
+    X(EV_GATE, "gate")       /* val=1 arrived at the gate, 0 let through; item=the action's kind;  \
+                                aux=its object (or -1) */                                          \
+    X(EV_SLEEP, "sleep")     /* a timed wait on the scenario clock: val=ms; item=1 when it also    \
+                                slept on the wall clock; aux=scenario ms it was due at */          \
+    X(EV_TIMEOUT, "timeout") /* a lesson deadline expired: obj=what was waited on; val=ms          \
+                                waited; item=the call's event kind */                              \
     X(EV_DEADLOCK, "deadlock") /* the conductor found a wait-for cycle: val=tasks in it */
 
 enum ev_kind {
@@ -109,6 +109,14 @@ enum task_state {
 };
 
 enum task_kind { TK_PROCESS = 0, TK_THREAD = 1 };
+
+/* How a task_reaped came about (its extra). */
+enum reap_how {
+    REAP_WAIT = 0,         /* a process collected by wait() (aux: the reaper's pid) */
+    REAP_JOIN = 1,         /* a thread collected by pthread_join (aux: the joiner's tid) */
+    REAP_WITH_PROCESS = 2, /* a thread never joined, gone with its process (aux: the pid that
+                              reaped the process); one that never returned has no status */
+};
 
 /* X(enum, "snapshot name", "short prefix used in blocked_on") */
 #define OBJ_KINDS(X)                                                                               \
