@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include "../instr.h"
 #include "../instr_ipc.h"
+#include "../instr_sync.h"
 #include "../scenario.h"
 #include "../sclock.h"
 
@@ -110,27 +111,12 @@ static long rounds_of(long period_ms)
     return S->seconds * 1000 / period_ms;
 }
 
-/* While the gate is held, wait until every CPU worker has been let through to burst i, so
- * they compete whatever the teacher's pace. ipcscope's stepping holds it here, not the lesson:
- * recorded as gate time (the kernel sees a short nanosleep loop). */
-static void start_together(long i)
-{
-    long want = (i + 1) * S->n[ROLE_CPU];
-    if (atomic_fetch_add(&S->burst_arrivals, 1) + 1 >= want || !sclock_held())
-        return;
-    instr_emit(EV_GATE, EV_NO_OBJ, 1, EV_NOTE, -1);
-    while (atomic_load(&S->burst_arrivals) < want && sclock_held())
-        if (sclock_poll(1) < 0)
-            break;
-    instr_emit(EV_GATE, EV_NO_OBJ, 0, EV_NOTE, -1);
-}
-
 static int cpu_worker(void *arg)
 {
     struct st_worker *w = begin(ROLE_CPU, (intptr_t)arg, -1);
     for (long i = 0; i < rounds_of(BURST_MS) && !ipc_stopping(); i++) {
         instr_gate(EV_NOTE, EV_NO_OBJ); /* one gate pass per burst */
-        start_together(i);
+        sync_start_together(&S->burst_arrivals, (i + 1) * S->n[ROLE_CPU]); /* held: compete */
         instr_note("burst %ld/%ld, %d ms", i + 1, rounds_of(BURST_MS), BURST_MS);
         uint64_t end = clock_ns(CLOCK_MONOTONIC) /* sclock-ok: a burst is wall time */
                        + BURST_MS * 1000000ull;
