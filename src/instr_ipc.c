@@ -122,6 +122,21 @@ int ipc_slot_of(pid_t pid)
     return -1;
 }
 
+void ipc_await_arrival(pid_t pid)
+{
+    struct instr_shared *sh = instr_region();
+    for (int i = 0; i < 2000 && sh && pid > 0 && sclock_held(); i++) {
+        char st = ipc_proc_state(pid);
+        int slot = ipc_slot_of(pid);
+        if (st == 0 || st == 'Z' || st == 'X')
+            return; /* gone already */
+        if (slot >= 0 && (atomic_load(&sh->tasks[slot].gate) == GS_WAITING || st != 'R'))
+            return; /* begun, and at the gate or asleep */
+        if (sclock_poll(1) < 0)
+            return;
+    }
+}
+
 int ipc_wait_code(int status)
 {
     if (WIFSIGNALED(status))

@@ -50,6 +50,12 @@ void ipc_proc_wchan(pid_t pid, char *buf, size_t n);
 /* A "SigPnd"-style hex mask line of /proc/PID/status (key without the colon); 0 if absent. */
 uint64_t ipc_proc_sigmask(pid_t pid, const char *key);
 
+/* After spawning child pid while the gate is held: wait until it has come to rest (at the
+ * step gate, asleep in the kernel, or gone), so that the gate orders its first action before
+ * the parent's next one as a free run would, even when a loaded machine does not run a new
+ * process for a while. Polls (not a step); bounded at 2 s. Returns at once in a free run. */
+void ipc_await_arrival(pid_t pid);
+
 /* The instr slot of the task whose process id is pid, or -1. */
 int ipc_slot_of(pid_t pid);
 

@@ -12,6 +12,7 @@
 #include "../instr_ipc.h"
 #include "../instr_sync.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -61,7 +62,7 @@ static void run_task(long k, int64_t id)
 {
     sync_count_max(&S->busy, &S->max_busy, 1);
     instr_note("busy: task %lld", (long long)id);
-    ipc_sleep_ms(S->work_ms);
+    sclock_sleep(S->work_ms, 0, "working on the task");
     instr_gate(EV_SHM_WRITE, S->results_obj->id);
     S->results[id] = id * id;
     instr_op(S->results_obj, EV_SHM_WRITE, id * id, id, 0);
@@ -139,6 +140,7 @@ static int owner(void *arg)
         char name[32];
         snprintf(name, sizeof(name), "pool-worker-%ld", k + 1);
         pids[k] = instr_spawn(name, pool_worker, (void *)(intptr_t)k, 0);
+        ipc_await_arrival(pids[k]);
     }
     instr_note("apply_async x%ld", S->singles);
     for (long i = 0; i < S->singles; i++)
