@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include "../instr.h"
 #include "../instr_ipc.h"
+#include "../narrate.h"
 #include "../scenario.h"
 #include "../sclock.h"
 
@@ -364,10 +365,51 @@ static int act_double(struct scn_ctx *c, char *m, size_t n)
     return request(R_DOUBLE_FORK, m, n);
 }
 
+/* Tasks the model holds as zombies now. */
+static int zombies_in(const struct model *m)
+{
+    int z = 0;
+    for (size_t i = 0; i < m->ntasks; i++)
+        z += m->tasks[i].state == TS_ZOMBIE;
+    return z;
+}
+
+/* The pinned line: the zombies while they wait for a remedy, then how it ended. */
+static void update_pin(struct scn_ctx *ctx, const struct model *m, int end)
+{
+    int zh = ctx->lang == LANG_ZH, z = zombies_in(m), r = atomic_load(&S->remedy);
+    if (end && r == R_NONE)
+        snprintf(ctx->pin, sizeof(ctx->pin), "%s",
+                 zh ? "没有补救:父进程先退出,它的僵尸子进程被 ipcscope(子进程收割者)收养并回收。"
+                    : "No remedy: the parent exited first; its zombie children were adopted by "
+                      "ipcscope (the subreaper), which reaped them.");
+    else if (end)
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 zh ? "补救 %s:之前有 %d 个僵尸,之后剩 %d 个。"
+                    : "Remedy %s: %d zombies before it, %d left after it.",
+                 remedy_names[r], atomic_load(&S->zombies_before),
+                 atomic_load(&S->zombies_after) < 0 ? 0 : atomic_load(&S->zombies_after));
+    else if (z > 0 && !atomic_load(&S->zombies_before))
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 zh ? "%d 个僵尸%s:子进程已退出,但父进程没有调用 wait(),所以每个都以 Z 状态留在"
+                      "进程表里,保存着退出码。按 a 选一种补救方法。"
+                    : "%d zombie%s: the children exited but their parent has not called wait(), "
+                      "so each stays in the process table (Z) with its exit code. Press a for a "
+                      "remedy.",
+                 z, zh || z == 1 ? "" : "s");
+    else
+        ctx->pin[0] = '\0';
+}
+
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    update_pin(ctx, m, 0);
+    return 0;
+}
+
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
-    (void)ctx;
-    (void)m;
+    update_pin(ctx, m, 1);
     int r = atomic_load(&S->remedy);
     if (atomic_load(&S->zombies_max) == 0) {
         snprintf(why, n, "no zombie was ever seen before the remedy");
@@ -399,7 +441,8 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 
 static int narrate_reaped(const struct model *m, const struct ev *e, int zh, char *buf, size_t n)
 {
-    const char *who = ipc_ev_task_name(m, e);
+    char name[64];
+    const char *who = narrate_task_name(m, e, name, sizeof(name)); /* the kernel's: by tid */
     if (e->aux == 0)
         snprintf(buf, n,
                  zh ? "%s 退出时父进程忽略了 SIGCHLD(SIG_IGN),内核直接回收了它,没有留下僵尸。"
@@ -471,6 +514,7 @@ const struct scenario scenario_zombie = {
     .shared_size = sizeof(struct zombie_shared),
     .max_tasks = max_tasks,
     .setup = setup,
+    .finished = finished,
     .check = check,
     .snapshot = snapshot,
     .narrate = narrate,
