@@ -114,8 +114,12 @@ static long rounds_of(long period_ms)
 static int cpu_worker(void *arg)
 {
     struct st_worker *w = begin(ROLE_CPU, (intptr_t)arg, -1);
+    uint64_t t0 = sclock_now();
     for (long i = 0; i < rounds_of(BURST_MS) && !ipc_stopping(); i++) {
-        instr_gate(EV_NOTE, EV_NO_OBJ); /* one gate pass per burst */
+        /* one gate pass per burst, due when the burst starts on the scenario clock: burst i
+         * at i * BURST_MS, so stepped bursts take turns with the sleeps as in a free run */
+        instr_gate_timed(EV_NOTE, EV_NO_OBJ, t0 + (uint64_t)i * BURST_MS * 1000000ull, 0,
+                         "the next burst");
         sync_start_together(&S->burst_arrivals, (i + 1) * S->n[ROLE_CPU]); /* held: compete */
         instr_note("burst %ld/%ld, %d ms", i + 1, rounds_of(BURST_MS), BURST_MS);
         uint64_t end = clock_ns(CLOCK_MONOTONIC) /* sclock-ok: a burst is wall time */
