@@ -299,6 +299,24 @@ int BPF_PROG(on_sched_process_free, struct task_struct *p)
     return 0;
 }
 
+/* Who sent a signal: a task (kill, tkill, sigqueue: si_pid), the kernel itself (0: a timer
+ * such as alarm's, a fault, SEND_SIG_PRIV), or, for SIGCHLD, the child that ended. Not the
+ * task the probe happens to run in: a timer interrupt runs in whatever task it interrupts. */
+static __always_inline __s64 sender_of(struct kernel_siginfo *info, __s64 current_tgid)
+{
+    const int SI_USER_ = 0, SI_QUEUE_ = -1, SI_TKILL_ = -6;
+
+    if ((unsigned long)info == 0) /* SEND_SIG_NOINFO: from user space, the current task */
+        return current_tgid;
+    if ((unsigned long)info == 1) /* SEND_SIG_PRIV: the kernel */
+        return 0;
+    int code = BPF_CORE_READ(info, si_code);
+    int signo = BPF_CORE_READ(info, si_signo);
+    if (code == SI_USER_ || code == SI_QUEUE_ || code == SI_TKILL_ || signo == 17 /* SIGCHLD */)
+        return BPF_CORE_READ(info, _sifields._kill._pid);
+    return 0; /* SI_KERNEL, SI_TIMER and the other kernel codes */
+}
+
 SEC("tp_btf/signal_generate")
 int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task,
              int group, int result)
@@ -312,7 +330,7 @@ int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct ta
     if (!r)
         return 0;
     r->a = sig;
-    r->b = cur >> 32;
+    r->b = sender_of(info, cur >> 32);
     r->c = result;
     r->d = group;
     rec_submit(r);

@@ -22,7 +22,8 @@ enum ipcs_kind {
     IPCS_EXIT,         /* a = exit_code (wait-status form); b = 1 last thread of the group */
     IPCS_REAP, /* pid = reaped tgid; a = exit_code; b = reaper tgid (0: kernel, at exit); c = its
                   tid */
-    IPCS_SIG_GENERATE, /* pid/tid = target; a = signal; b = sender tgid; c = result; d = group */
+    IPCS_SIG_GENERATE, /* pid/tid = target; a = signal; b = sender tgid (0: the kernel itself;
+                          SIGCHLD: the child); c = result; d = group */
     IPCS_SIG_DELIVER,  /* pid/tid = receiver; a = signal; b = si_pid (sender) */
     IPCS_TCP_STATE,    /* a = new state; b = old state; c = socket cookie; d = ports, family */
 };

@@ -16,9 +16,10 @@
     X(EV_TASK_START, "task_start")   /* pid/tid; item=kind (task_kind); aux=ppid */                \
     X(EV_TASK_EXIT, "task_exit")     /* val=exit status (or 128+signal) */                         \
     X(EV_TASK_REAPED, "task_reaped") /* val=status; aux=pid of the reaper; extra=enum reap_how */  \
-    X(EV_STATE, "state")             /* val=task_state seen; aux=cpu or -1 (procfs/bpf) */         \
-    X(EV_NOTE, "note")               /* text */                                                    \
-    X(EV_OBJ_CREATE, "obj_create")   /* obj; val=initial value; item=capacity; aux=obj_kind */     \
+    X(EV_STATE, "state") /* val=task_state seen; aux=cpu or -1 (procfs/bpf); extra=1 a settled     \
+                            look between steps, the truth over the probes */                       \
+    X(EV_NOTE, "note")   /* text */                                                                \
+    X(EV_OBJ_CREATE, "obj_create") /* obj; val=initial value; item=capacity; aux=obj_kind */       \
     X(EV_OBJ_DESTROY, "obj_destroy")                                                               \
     X(EV_SEM_WAIT, "sem_wait")         /* val=value seen; aux=1 if the caller will block */        \
     X(EV_SEM_ACQUIRED, "sem_acquired") /* val=value after */                                       \
@@ -53,8 +54,9 @@
     X(EV_PROC_FORK, "proc_fork")       /* bpf: pid/tid=child; aux=parent pid; item=1 thread */     \
     X(EV_PROC_EXEC, "proc_exec")       /* bpf: text=new comm */                                    \
     X(EV_PROC_EXIT, "proc_exit")       /* bpf: val=exit code */                                    \
-    X(EV_SIG_GENERATE, "sig_generate") /* bpf: val=signal; aux=sender pid; pid/tid=target */       \
-    X(EV_SIG_DELIVER, "sig_deliver")   /* bpf: val=signal */                                       \
+    X(EV_SIG_GENERATE, "sig_generate") /* bpf: val=signal; aux=sender pid (0: the kernel;          \
+                                          SIGCHLD: the child); pid/tid=target */                   \
+    X(EV_SIG_DELIVER, "sig_deliver")   /* bpf: val=signal; extra=1 fatal by its default action */  \
     X(EV_TCP_STATE, "tcp_state")       /* bpf/sockdiag: val=new state; item=old state */           \
     X(EV_FORK_RET, "fork_ret")         /* val=fork's return value in this copy */                  \
     X(EV_VAR, "var")                   /* item=variable index; val=its value now */                \
@@ -83,7 +85,13 @@
                                 slept on the wall clock; aux=scenario ms it was due at */          \
     X(EV_TIMEOUT, "timeout") /* a lesson deadline expired: obj=what was waited on; val=ms          \
                                 waited; item=the call's event kind */                              \
-    X(EV_DEADLOCK, "deadlock") /* the conductor found a wait-for cycle: val=tasks in it */
+    X(EV_DEADLOCK, "deadlock")   /* the conductor found a wait-for cycle: val=tasks in it */       \
+    X(EV_SOCK_INFO, "sock_info") /* the kernel's entry for a socket object (sock_diag), when       \
+                                    it changed: val=state (TCP numbering; UDP 7 unconnected,       \
+                                    1 connected; 0: not in the kernel's table); item=recv_q |      \
+                                    send_q << 32 (a listener: accept queue | backlog << 32);       \
+                                    aux=lport | rport << 16 | proto << 32; extra=laddr |           \
+                                    raddr << 32 (IPv4, host order) */
 
 enum ev_kind {
 #define EV_ENUM(e, s) e,

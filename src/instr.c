@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/futex.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -813,9 +815,29 @@ void instr_unblock(struct instr_obj *o)
 
 struct instr_obj *instr_socket_new(const char *name, uint16_t lport, uint16_t rport, int state)
 {
-    struct instr_obj *o = instr_obj_new(name, OK_SOCKET, state, 0);
-    if (o)
+    struct instr_obj *o = instr_obj_new(name, OK_SOCKET, state, IPPROTO_TCP);
+    if (o) {
+        o->u.sock.proto = IPPROTO_TCP;
         instr_socket_ports(o, lport, rport);
+    }
+    return o;
+}
+
+void instr_socket_fd(struct instr_obj *o, int fd)
+{
+    struct stat st;
+    if (o && fd >= 0 && fstat(fd, &st) == 0)
+        o->u.sock.inode = (uint32_t)st.st_ino;
+}
+
+struct instr_obj *instr_socket_open(const char *name, int proto, int fd, int state)
+{
+    struct instr_obj *o = instr_obj_new(name, OK_SOCKET, state, proto);
+    if (!o)
+        return NULL;
+    o->u.sock.proto = (uint8_t)proto;
+    o->u.sock.state = state;
+    instr_socket_fd(o, fd);
     return o;
 }
 

@@ -73,6 +73,9 @@ struct instr_obj {
             int32_t state;         /* last TCP state the conductor saw (TCP_* numbering) */
             uint64_t cookie;       /* kernel socket cookie once known (bpf), else 0 */
             uint8_t seen;          /* the kernel has shown this socket at least once */
+            uint8_t proto;         /* IPPROTO_TCP or IPPROTO_UDP */
+            uint32_t inode;        /* the socket's inode (fstat), 0 unknown: finds it in
+                                      sock_diag while it has a file; by ports after close */
         } sock;
     } u;
 };
@@ -225,6 +228,13 @@ int instr_queue_get(struct instr_obj *q, int64_t *item);
  * local and remote ports (rport 0 for a listener). */
 struct instr_obj *instr_socket_new(const char *name, uint16_t lport, uint16_t rport, int state);
 void instr_socket_ports(struct instr_obj *o, uint16_t lport, uint16_t rport);
+
+/* A socket object of protocol proto (IPPROTO_TCP or IPPROTO_UDP) for descriptor fd (its
+ * inode lets the conductor find it in the kernel's table; -1: unknown), in state state (TCP
+ * numbering; a UDP socket 7, unconnected). obj_create carries the protocol as its item. */
+struct instr_obj *instr_socket_open(const char *name, int proto, int fd, int state);
+/* Learn fd's inode for socket object o (after accept, say). */
+void instr_socket_fd(struct instr_obj *o, int fd);
 
 /* Generic: mark the calling task blocked on obj around a real blocking call of the scenario's
  * own (read on a pipe, mq_send ...). reason is free (shown as aux). */

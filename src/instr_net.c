@@ -33,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SLICE_MS 50
+#define SLICE_MS 250 /* a blocked call looks at the run's stop flag this often */
 #define LOOPBACK_NET 0x7f000000u
 #define LOOPBACK_BCAST 0x7fffffffu
 
@@ -61,11 +61,14 @@ int net_wait_flag(_Atomic int *flag)
 {
     struct sclock_wait w;
     sclock_wait_begin(&w, NET_WAIT_MS, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
-    long slice;
-    while (!atomic_load(flag) && !net_stopping() && (slice = sclock_wait_slice(&w, 2)) > 0)
-        sclock_observer_sleep(slice);
+    int v = sclock_flag_wait(flag, &w);
     sclock_wait_end(&w);
-    return atomic_load(flag);
+    return v;
+}
+
+void net_set_flag(_Atomic int *flag, int v)
+{
+    sclock_flag_set(flag, v);
 }
 
 /* poll one fd for events until the deadline w (in slices). >0 ready, 0 timeout,
@@ -177,10 +180,8 @@ int net_socket(struct net_sock *s, const char *name, int type)
     if (fd < 0)
         return -errno;
     s->fd = fd;
-    if (type == SOCK_STREAM) /* obj_create: value 7 (CLOSE) for TCP, 0 for UDP */
-        s->o = instr_socket_new(name, 0, 0, NET_CLOSE);
-    else
-        s->o = instr_obj_new(name, OK_SOCKET, 0, 0);
+    /* obj_create: state 7 (CLOSE; for UDP: unconnected), item the protocol */
+    s->o = instr_socket_open(name, type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP, fd, NET_CLOSE);
     return 0;
 }
 
@@ -271,6 +272,7 @@ int net_accept(struct net_sock *ls, struct net_sock *out, const char *name)
     getpeername(out->fd, (struct sockaddr *)&a, &len);
     out->rport = ntohs(a.sin_port);
     out->o = instr_socket_new(name, out->lport, out->rport, NET_ESTABLISHED);
+    instr_socket_fd(out->o, out->fd);
     sock_op(ls, EV_SOCK_ACCEPT, out->rport, out->o ? out->o->id : EV_NO_OBJ, 0);
     return 0;
 }
@@ -919,8 +921,16 @@ int net_narrate(const struct model *m, const struct ev *e, int lang, char *buf, 
         return 0; /* the socket and mux kinds: the generic narration (narrate.c) */
     if (e->kind == EV_BLOCK)
         return narrate_sock_block(m, e, o, zh, buf, n);
+    if (e->kind == EV_OBJ_CREATE && e->val == NET_ESTABLISHED) {
+        snprintf(buf, n,
+                 zh ? "%s:accept() 返回了新的已连接套接字 %s(TCP,ESTABLISHED),专门服务这个客户端。"
+                    : "%s: accept() returned a new connected socket, %s (TCP, ESTABLISHED), for "
+                      "this one client.",
+                 task_of(m, e), o->name);
+        return 1;
+    }
     if (e->kind == EV_OBJ_CREATE) {
-        int tcp = e->val == NET_CLOSE;
+        int tcp = o->proto != IPPROTO_UDP;
         snprintf(buf, n,
                  zh ? "%s:socket() 向内核申请一个新的通信端点 %s(%s)。"
                     : "%s: socket() asks the kernel for a new endpoint, %s (%s).",

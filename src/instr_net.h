@@ -179,11 +179,16 @@ const char *net_tcp_flags(uint8_t flags, char *buf, size_t n);
 /* 1 when the run is winding down. */
 int net_stopping(void);
 
-/* Sleep ms in short slices; -1 early when the run is stopping. */
+/* Sleep ms of scenario time (sclock_sleep: a step of its own while the gate is held); -1
+ * early when the run is stopping. */
 int net_sleep_ms(long ms);
 
-/* Wait (bounded by NET_WAIT_MS) until *flag is non-zero. Returns it, or 0 on timeout. */
+/* Wait (bounded by NET_WAIT_MS, a safety bound that never fires while the gate is held)
+ * until *flag is non-zero, asleep in the kernel. Returns it, or 0 on timeout. */
 int net_wait_flag(_Atomic int *flag);
+
+/* Set a flag others wait for with net_wait_flag, and wake them at once. */
+void net_set_flag(_Atomic int *flag, int v);
 
 /* An echo client: connect to port, send msgs lines "tag-i\n" (gap_ms apart), read each
  * echo back and compare, close. Returns the number of lines echoed correctly, or -errno

@@ -280,6 +280,31 @@ static void create_obj(struct model *m, const struct ev *e, const char *name)
     o->holder = MODEL_NO_TASK;
     o->last_seq = e->seq;
     o->ops = 1;
+    if (o->kind == OK_SOCKET) {
+        o->proto = e->item ? (uint8_t)e->item : 6; /* older traces: TCP */
+        o->capacity = 0;
+        o->tcp_state = (int32_t)e->val;
+    }
+}
+
+/* The kernel's entry for a socket (sock_info): state, queues, addresses. */
+static void sock_info(struct model_obj *o, const struct ev *e)
+{
+    o->in_kernel = e->val != 0;
+    o->recv_q = (int64_t)((uint64_t)e->item & 0xffffffffu);
+    o->send_q = (int64_t)((uint64_t)e->item >> 32);
+    uint8_t proto = (uint8_t)(((uint64_t)e->aux >> 32) & 0xff);
+    if (proto)
+        o->proto = proto;
+    if (!e->val)
+        return; /* gone from the table: its ends are still what they were */
+    o->tcp_state = (int32_t)e->val;
+    o->lport = (uint16_t)((uint64_t)e->aux & 0xffff);
+    o->rport = (uint16_t)(((uint64_t)e->aux >> 16) & 0xffff);
+    o->laddr = (uint32_t)((uint64_t)e->extra & 0xffffffffu);
+    o->raddr = (uint32_t)((uint64_t)e->extra >> 32);
+    if (o->proto == 6)
+        set_value(o, e->val);
 }
 
 /* Instrumented tasks are running whenever they act, unless a kernel source says otherwise. */
@@ -337,6 +362,7 @@ static void task_reaped(struct model *m, uint32_t idx, const struct ev *e)
     }
     t->blocked_on = EV_NO_OBJ;
     t->at_gate = 0;
+    t->reap_src |= (uint8_t)(1u << (e->src & 7));
     t->t_reaped = e->t;
     set_state(m, idx, TS_REAPED, e->t);
 }
@@ -397,8 +423,10 @@ static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, 
         if (e->val == TS_NEW || e->val >= TS_ZOMBIE)
             break;
         if (e->src == EV_SRC_PROCFS && (m->src_seen & (1u << EV_SRC_BPF)) &&
-            t->kernel_state != TS__COUNT)
-            break; /* bpf is more precise */
+            t->kernel_state != TS__COUNT && e->extra != 1)
+            break; /* bpf is more precise (but a settled look between steps is the truth) */
+        if (e->extra == 1 && t->kernel_state != TS__COUNT)
+            t->kernel_state = (uint8_t)e->val;
         if (e->aux >= 0)
             t->cpu = (int32_t)e->aux;
         if (t->blocked_on != EV_NO_OBJ && e->val == TS_RUNNING)
@@ -517,6 +545,10 @@ static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
             o->tcp_state = (int32_t)e->val;
             set_value(o, e->val);
         }
+        break;
+    case EV_SOCK_INFO:
+        if (o)
+            sock_info(o, e);
         break;
     default:
         break;
@@ -644,4 +676,22 @@ void model_blocked_label(const struct model *m, const struct model_task *t, char
         return;
     const struct model_obj *o = &m->objs[t->blocked_on];
     snprintf(buf, n, "%s:%s", obj_kind_prefix(o->kind), o->name);
+}
+
+int model_reap_seen(struct model *m, const struct ev *e)
+{
+    if (e->kind != EV_TASK_REAPED)
+        return 0;
+    uint32_t idx = MODEL_NO_TASK;
+    if (e->task != EV_NO_TASK)
+        idx = model_task_by_slot(m, e->task);
+    if (idx == MODEL_NO_TASK && e->tid > 0)
+        idx = model_task_by_tid(m, e->tid);
+    if (idx == MODEL_NO_TASK || idx >= m->ntasks)
+        return 0;
+    struct model_task *t = &m->tasks[idx];
+    if (t->state != TS_REAPED || t->pid != e->pid)
+        return 0;
+    t->reap_src |= (uint8_t)(1u << (e->src & 7));
+    return 1;
 }

@@ -31,7 +31,7 @@ struct model_task {
     int32_t exit_status;  /* valid when has_exit */
     uint8_t has_exit;
     uint8_t reap_how; /* enum reap_how of its task_reaped (threads: joined, or with the process) */
-    char wchan[MODEL_NAME_MAX];                  /* kernel function it sleeps in (procfs) */
+    char wchan[64];   /* kernel function it sleeps in (procfs) */
     uint64_t t_start, t_state, t_exit, t_reaped; /* ns; 0 = not yet */
     uint64_t run_ns, ready_ns, blocked_ns;       /* time in each state (closed intervals) */
     uint64_t gate_ns;                            /* ... and held at the step gate */
@@ -41,6 +41,7 @@ struct model_task {
     uint64_t switches;                           /* context switches (bpf) */
     uint64_t actions;                            /* instrumented operations */
     uint64_t sig_sent, sig_delivered;
+    uint8_t reap_src; /* bit per enum ev_src that saw its reap (one fact, several witnesses) */
     uint64_t sigpnd, sigblk, sigign, sigcgt; /* signal masks (procfs) */
 };
 
@@ -57,7 +58,13 @@ struct model_obj {
     uint32_t last_seq; /* seq of the last operation applied */
     uint64_t seq_gaps; /* operations that arrived out of seq order (merge check) */
     int64_t last_item; /* item of the last put/get */
-    int32_t tcp_state; /* sockets */
+    int32_t tcp_state; /* sockets: the kernel's state (TCP numbering) */
+    /* sockets, as the kernel's table shows them (sock_info) */
+    uint8_t proto;     /* IPPROTO_TCP (6) or IPPROTO_UDP (17) */
+    uint8_t in_kernel; /* the kernel's table has it (bound, or lingering after close) */
+    uint16_t lport, rport;
+    uint32_t laddr, raddr;  /* IPv4, host order */
+    int64_t recv_q, send_q; /* a listener: accept queue, backlog */
 };
 
 /* One recorded state interval start, for the timeline. */
@@ -117,6 +124,10 @@ void model_settle_times(struct model *m, uint64_t now);
 
 /* Tasks blocked on object id, written into out (up to n); returns how many there are. */
 size_t model_waiters(const struct model *m, uint32_t obj, uint32_t *out, size_t n);
+
+/* 1 when e reports a reap the model already has (another source saw the same fact): the
+ * source is added to the task's witnesses, and e should be dropped. */
+int model_reap_seen(struct model *m, const struct ev *e);
 
 /* "sem:empty" for a task blocked on an object; "" when not blocked on one. */
 void model_blocked_label(const struct model *m, const struct model_task *t, char *buf, size_t n);

@@ -10,6 +10,7 @@
 #endif
 #include "narrate.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -137,10 +138,23 @@ static const struct narr NARR[] = {
     {EV_PROC_EXEC, -1, "%T called exec: same pid, a new program (%X).",
      "%T 调用了 exec：pid 不变，换成了新程序（%X）。"},
     {EV_PROC_EXIT, -1, "The kernel saw %T exit (code %V).", "内核看到 %T 退出（代码 %V）。"},
-    {EV_SIG_GENERATE, -1, "The kernel queued signal %S for %T (sent by pid %A).",
+    {EV_SIG_GENERATE, 0, "The kernel queued signal %S for %T (sent by pid %A).",
      "内核为 %T 挂起了信号 %S（由 pid %A 发送）。"},
-    {EV_SIG_DELIVER, -1, "The kernel delivered %S to %T.", "内核把 %S 递送给了 %T。"},
-    {EV_TCP_STATE, -1, "%O: TCP state %Q → %N.", "%O：TCP 状态 %Q → %N。"},
+    {EV_SIG_GENERATE, 1, "The kernel itself raised %S for %T (a timer, a fault, or a child's end).",
+     "内核自己为 %T 产生了信号 %S（定时器、异常或子进程结束）。"},
+    {EV_SIG_GENERATE, 2,
+     "The kernel queued SIGCHLD for %T: its child (pid %A) has ended or stopped.",
+     "内核为 %T 挂起了 SIGCHLD：它的子进程（pid %A）已结束或停止。"},
+    {EV_TCP_STATE, 1,
+     "The kernel: a connection :%Y → :%Z went %Q → %N on its own (no socket of the scenario "
+     "has it yet: accept() has not taken it).",
+     "内核：连接 :%Y → :%Z 自行从 %Q 变为 %N（场景的套接字还没有拿到它：accept() 尚未取走）。"},
+    {EV_SIG_DELIVER, 0, "The kernel delivered %S to %T.", "内核把 %S 递送给了 %T。"},
+    {EV_SIG_DELIVER, 1,
+     "The kernel delivered %S to %T: it has no handler, and the default action ends the "
+     "process.",
+     "内核把 %S 递送给了 %T：它没有处理函数，默认动作是结束进程。"},
+    {EV_TCP_STATE, 0, "%O: TCP state %Q → %N.", "%O：TCP 状态 %Q → %N。"},
     {EV_FORK_RET, 0,
      "fork() returned 0 in %T: 0 means \"I am the child\". Both copies continue from the same "
      "line.",
@@ -256,6 +270,10 @@ static const char *tcp_state_name(int64_t s)
 
 const char *narrate_task_name(const struct model *m, const struct ev *e, char *buf, size_t n)
 {
+    if (e->kind == EV_TCP_STATE || e->kind == EV_SOCK_INFO) {
+        snprintf(buf, n, "kernel"); /* the TCP stack, in whatever context it ran */
+        return buf;
+    }
     uint32_t idx = MODEL_NO_TASK;
     if (e->task != EV_NO_TASK)
         idx = model_task_by_slot(m, e->task);
@@ -263,10 +281,10 @@ const char *narrate_task_name(const struct model *m, const struct ev *e, char *b
         idx = model_task_by_tid(m, e->tid);
     if (idx != MODEL_NO_TASK && idx < m->ntasks && m->tasks[idx].name[0])
         snprintf(buf, n, "%s", m->tasks[idx].name);
-    else if (e->tid)
+    else if (e->tid && e->src == EV_SRC_INSTR)
         snprintf(buf, n, "tid %d", (int)e->tid);
     else
-        snprintf(buf, n, "?");
+        snprintf(buf, n, "kernel"); /* a kernel source, about no task of the run */
     return buf;
 }
 
@@ -338,6 +356,12 @@ static int variant_of(const struct model *m, const struct ev *e)
         return e->item != 0;
     case EV_FORK_RET:
         return e->val == 0 ? 0 : e->val > 0 ? 1 : 2;
+    case EV_SIG_DELIVER: /* 1: fatal by its default action */
+        return e->extra == 1;
+    case EV_SIG_GENERATE: /* 0 a task sent it, 1 the kernel raised it, 2 a child's SIGCHLD */
+        return e->val == SIGCHLD && e->aux ? 2 : e->aux == 0;
+    case EV_TCP_STATE: /* 1: no socket object has it yet (a half-open request) */
+        return e->obj == EV_NO_OBJ;
     default:
         return sock_variant(e);
     }
@@ -402,11 +426,15 @@ static const char *placeholder_net(const struct ev *e, char c, char *tmp, size_t
         return tmp;
     case 'F':
         return tcp_flags_text(e->val, tmp, n);
-    case 'Y':
-        snprintf(tmp, n, "%u", (unsigned)((uint64_t)e->extra >> 16 & 0xffff));
+    case 'Y': /* a segment's ports are in extra, a TCP state change's in aux */
+        snprintf(tmp, n, "%u",
+                 e->kind == EV_TCP_STATE ? (unsigned)((uint64_t)e->aux >> 48 & 0xffff)
+                                         : (unsigned)((uint64_t)e->extra >> 16 & 0xffff));
         return tmp;
     case 'Z':
-        snprintf(tmp, n, "%u", (unsigned)((uint64_t)e->extra & 0xffff));
+        snprintf(tmp, n, "%u",
+                 e->kind == EV_TCP_STATE ? (unsigned)((uint64_t)e->aux >> 32 & 0xffff)
+                                         : (unsigned)((uint64_t)e->extra & 0xffff));
         return tmp;
     default:
         snprintf(tmp, n, "%c", c);
@@ -517,6 +545,10 @@ int narrate_event(const struct scn_ctx *ctx, const struct model *m, const struct
     const struct narr *t = find_template(e->kind, variant_of(m, e));
     if (!t)
         return 0; /* state samples, scheduler switches and wakeups: noise here */
+    if (e->src != EV_SRC_INSTR && !event_task(m, e) &&
+        (e->kind == EV_TASK_REAPED || e->kind == EV_PROC_EXIT || e->kind == EV_SIG_DELIVER ||
+         e->kind == EV_SIG_GENERATE))
+        return 0; /* about a process that is not the run's (ipcscope's own helpers) */
     struct expand_ctx x = {ctx, m, e, lang};
     expand(&x, lang == LANG_ZH ? t->zh : t->en, buf, n);
     return 1;
@@ -637,8 +669,11 @@ static int brief_task_event(const struct ev *e, const char *k, char *buf, size_t
     case EV_FORK_RET:
         return snprintf(buf, n, "fork() = %lld", (long long)e->val);
     case EV_SIG_SEND:
-    case EV_SIG_GENERATE:
         return snprintf(buf, n, "%s SIG%s → %lld", k, sig ? sig : "?", (long long)e->aux);
+    case EV_SIG_GENERATE: /* the task is the target; aux the sender (0: the kernel) */
+        if (!e->aux)
+            return snprintf(buf, n, "%s SIG%s from the kernel", k, sig ? sig : "?");
+        return snprintf(buf, n, "%s SIG%s from %lld", k, sig ? sig : "?", (long long)e->aux);
     case EV_SIG_HANDLE:
     case EV_SIG_DELIVER:
         return snprintf(buf, n, "%s SIG%s", k, sig ? sig : "?");
@@ -670,6 +705,13 @@ int narrate_brief(const struct model *m, const struct ev *e, char *buf, size_t n
     if (e->kind == EV_TCP_STATE)
         return snprintf(buf, n, "tcp(%s) %s → %s", obj_name(m, e->obj), tcp_state_name(e->item),
                         tcp_state_name(e->val));
+    if (e->kind == EV_SOCK_INFO) {
+        if (!e->val)
+            return snprintf(buf, n, "ss(%s) gone", obj_name(m, e->obj));
+        return snprintf(buf, n, "ss(%s) %s Recv-Q %llu Send-Q %llu", obj_name(m, e->obj),
+                        tcp_state_name(e->val), (unsigned long long)((uint64_t)e->item & 0xffffffffu),
+                        (unsigned long long)((uint64_t)e->item >> 32));
+    }
     char val[64];
     brief_value(e, val, sizeof(val));
     return snprintf(buf, n, "%s(%s)%s", k, obj_name(m, e->obj), val);

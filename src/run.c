@@ -211,6 +211,7 @@ int run_start(struct run *r, struct loop *lp, char *err, size_t n)
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     run_guard_start(r);
     open_sources(r);
+    run_self_mark(r, 0);
     r->t_start_ns = loop_now_ns();
     r->sh->t0 = r->t_start_ns;
     run_set_mode(r, r->opts.step ? RUN_STEP : RUN_RUN);
@@ -275,16 +276,32 @@ static int resolve_socket(struct run *r, struct ev *e)
     }
     if (!match)
         return 0;
+    /* Closed in FIN_WAIT or CLOSING, the kernel frees the socket (the probe says CLOSE) and
+     * keeps a small timewait socket in its place, which ss shows as TIME-WAIT (or, its
+     * substate, FIN-WAIT-2): say what ss says, at once. */
+    if (e->val == NET_CLOSE_STATE &&
+        (e->item == NET_FIN_WAIT1_STATE || e->item == NET_FIN_WAIT2_STATE ||
+         e->item == NET_CLOSING_STATE)) {
+        int lingering = run_socket_lingering_state(sport, dport);
+        if (lingering > 0)
+            e->val = lingering;
+    }
     e->obj = match->id;
     e->seq = atomic_fetch_add(&match->seq, 1);
     match->u.sock.state = (int32_t)e->val;
+    r->sock_dirty = 1;
     return 1;
 }
 
 void run_apply(struct run *r, struct ev *e)
 {
+    if (model_reap_seen(&r->model, e))
+        return; /* a reap another source reported already: one fact, one event */
     if (e->kind == EV_TCP_STATE && e->obj == EV_NO_OBJ)
         resolve_socket(r, e);
+    if (e->src == EV_SRC_INSTR && e->obj < INSTR_MAX_OBJS && e->kind != EV_OBJ_CREATE &&
+        r->sh->objs[e->obj].kind == OK_SOCKET)
+        r->sock_dirty = 1; /* a socket call: look at the kernel's table after this batch */
     const char *tn = task_name_of(r, e);
     const char *on = e->obj != EV_NO_OBJ ? obj_name_of(r, e) : NULL;
     model_apply(&r->model, e, tn, on);
@@ -469,6 +486,21 @@ void run_refresh(struct run *r)
     run_drain(r);
 }
 
+/* 1 while a TCP socket of the run is between two states the kernel leaves on its own
+ * (SYN_SENT, SYN_RECV, FIN_WAIT1, CLOSING, LAST_ACK) or has bytes not yet acknowledged. */
+static int sockets_moving(const struct model *m)
+{
+    for (size_t i = 0; i < m->nobjs; i++) {
+        const struct model_obj *o = &m->objs[i];
+        if (!o->live || o->kind != OK_SOCKET || o->proto != 6 || !o->in_kernel)
+            continue;
+        int s = o->tcp_state;
+        if (s == 2 || s == 3 || s == 4 || s == 9 || s == 11 || (s != 10 && o->send_q > 0))
+            return 1;
+    }
+    return 0;
+}
+
 /* After a grant: once nothing moves (or it has tried for SETTLE_MAX_NS: a task that keeps
  * computing never settles), look at /proc and the sockets afresh, so what the screen shows
  * between two steps is what the kernel says. */
@@ -482,6 +514,8 @@ static void settle_after_step(struct run *r)
     if (!run_settled(r) && now - r->settle_since < SETTLE_MAX_NS)
         return;
     run_refresh(r);
+    if (sockets_moving(&r->model) && now - r->settle_since < SOCK_SETTLE_NS)
+        return; /* an ACK still on its way (a delayed ACK takes 40 ms): look again */
     r->settle_pending = 0;
     r->settle_since = 0;
 }
@@ -539,6 +573,10 @@ void run_poll(struct run *r)
         return;
     }
     run_adapt_poll(r, run_drain(r));
+    if (r->sock_dirty && r->procfs_on) {
+        r->sock_dirty = 0;
+        run_sample_sockets(r);
+    }
     int gone = run_reap(r, 0); /* drains before each reap it records */
     run_serve_gate(r);
     settle_after_step(r);
@@ -590,6 +628,74 @@ uint64_t run_elapsed_ms(const struct run *r)
     return (end - r->t_start_ns) / 1000000ull;
 }
 
+/* The conductor's own CPU and run-queue time (ns, /proc/self/schedstat) and context
+ * switches (/proc/self/status): the probes leave the conductor out, and its row must still
+ * say what /proc says. */
+static void self_times(uint64_t *run, uint64_t *wait, uint64_t *switches)
+{
+    char buf[4096];
+    *run = *wait = *switches = 0;
+    FILE *f = fopen("/proc/self/schedstat", "r");
+    if (f) {
+        unsigned long long a = 0, b = 0;
+        if (fscanf(f, "%llu %llu", &a, &b) == 2) {
+            *run = a;
+            *wait = b;
+        }
+        fclose(f);
+    }
+    f = fopen("/proc/self/status", "r");
+    if (!f)
+        return;
+    while (fgets(buf, sizeof(buf), f)) {
+        unsigned long long v;
+        if (sscanf(buf, "voluntary_ctxt_switches: %llu", &v) == 1 ||
+            sscanf(buf, "nonvoluntary_ctxt_switches: %llu", &v) == 1)
+            *switches += v;
+    }
+    fclose(f);
+}
+
+void run_self_mark(struct run *r, int at_end)
+{
+    uint64_t run, wait, sw;
+    self_times(&run, &wait, &sw);
+    if (!at_end) {
+        r->self0[0] = run, r->self0[1] = wait, r->self0[2] = sw;
+        return;
+    }
+    r->self1[0] = run, r->self1[1] = wait, r->self1[2] = sw;
+}
+
+/* The conductor's row: its times since the run started, from /proc. */
+static void conductor_row(struct run *r, json_t *snap)
+{
+    if (!r->sh || !r->t_start_ns)
+        return;
+    uint64_t now[3];
+    if (r->stopped)
+        memcpy(now, r->self1, sizeof(now));
+    else
+        self_times(&now[0], &now[1], &now[2]);
+    json_t *t;
+    size_t i;
+    json_array_foreach(json_object_get(snap, "tasks"), i, t)
+    {
+        uint32_t idx = model_task_by_slot(&r->model, 0);
+        if (idx == MODEL_NO_TASK || (size_t)idx != i)
+            continue;
+        double life = (double)run_elapsed_ms(r), run = (double)(now[0] - r->self0[0]) / 1e6,
+               ready = (double)(now[1] - r->self0[1]) / 1e6;
+        double blocked = life - run - ready;
+        json_object_set_new(t, "run_ms", json_real(run));
+        json_object_set_new(t, "ready_ms", json_real(ready));
+        json_object_set_new(t, "blocked_ms", json_real(blocked > 0 ? blocked : 0));
+        json_object_set_new(t, "gate_ms", json_real(0));
+        json_object_set_new(t, "switches", json_integer((json_int_t)(now[2] - r->self0[2])));
+        json_object_set_new(t, "times_from", json_string("/proc/self (the conductor)"));
+    }
+}
+
 json_t *run_snapshot(struct run *r)
 {
     if (r->replay)
@@ -599,6 +705,7 @@ json_t *run_snapshot(struct run *r)
         json_pack("{s:s, s:o, s:I, s:o}", "scenario", r->sc->id, "params", run_params_json(r),
                   "duration_ms", (json_int_t)run_elapsed_ms(r), "sources", run_sources_json(r));
     snapshot_fill(s, &r->model, now);
+    conductor_row(r, s);
     json_object_set_new(s, "leaks", run_leaks_json(r));
     json_object_set_new(s, "steps", json_integer((json_int_t)r->steps));
     if (r->ctx.pin[0])

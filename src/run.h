@@ -55,6 +55,10 @@ struct run {
     uint64_t step_asked_ns; /* when, for the settle timeout */
     uint64_t steps;         /* actions granted */
     int settle_pending;     /* a step was granted: refresh /proc once it has settled */
+    int sock_dirty;         /* a socket call was applied: read the kernel's table again */
+    uint64_t self0[3], self1[3]; /* the conductor's run, run-queue ns and switches at start /
+                                    at stop (/proc/self) */
+    struct ev sock_last[INSTR_MAX_OBJS]; /* the sock_info last published per socket object */
     uint64_t settle_since;  /* when the conductor started waiting for that */
     /* the scenario clock (sclock.h): vc_base ns of scenario time at wall vc_wall, running
      * with the wall clock from there when vc_free; published into the region */

@@ -120,6 +120,18 @@ size_t run_gate_waiters(const struct run *r, int *slots, size_t n)
     return count;
 }
 
+/* A task that said it ended has finished ending: gone, or a zombie its own parent (not
+ * the conductor, which reaps at once) has yet to wait for. */
+static int exit_settled(const struct run *r, const struct instr_task *t)
+{
+    struct procfs_stat st;
+    if (procfs_read_stat(t->pid, t->kind == TK_THREAD ? t->tid : 0, &st) < 0)
+        return 1;
+    if (t->kind == TK_THREAD)
+        return 0; /* still on its way out */
+    return st.state == 'Z' && st.ppid != r->ctx.conductor;
+}
+
 /* Every live task is at the gate, asleep in the kernel, or done; and every deadline the
  * conductor fired has been noticed. */
 static int settled(const struct run *r)
@@ -127,8 +139,11 @@ static int settled(const struct run *r)
     uint32_t ntasks = atomic_load(&r->sh->ntasks);
     for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks; s++) {
         struct instr_task *t = &r->sh->tasks[s];
-        if (atomic_load(&t->exited))
+        if (atomic_load(&t->exited)) {
+            if (!exit_settled(r, t))
+                return 0;
             continue;
+        }
         if (atomic_load(&t->timer_fired))
             return 0;
         if (atomic_load(&t->gate) == GS_WAITING || atomic_load(&t->unpaced))

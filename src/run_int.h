@@ -23,6 +23,7 @@
 #define SETTLE_TIMEOUT_NS (60 * 1000 * 1000ull)
 #define STEP_GIVE_UP_NS (1500 * 1000 * 1000ull)
 #define SETTLE_MAX_NS (2000 * 1000 * 1000ull) /* a step that never settles: look anyway */
+#define SOCK_SETTLE_NS (300 * 1000 * 1000ull) /* ... and sockets the kernel is still moving */
 #define BATCH_MAX 65536     /* initial size of the drain buffers */
 #define PEND_MAX (8u << 20) /* records held between draining and applying (512 MiB) */
 
@@ -44,6 +45,8 @@ void run_adapt_poll(struct run *r, size_t got);
 json_t *run_params_json(const struct run *r);
 void run_proc_timer_cb(struct loop *lp, int id, void *arg);
 void run_poll_timer_cb(struct loop *lp, int id, void *arg);
+/* Note the conductor's own times (/proc/self) at the start (at_end 0) or at the stop. */
+void run_self_mark(struct run *r, int at_end);
 
 /* ---- run_gate.c ---- */
 
@@ -54,7 +57,21 @@ void run_pace_timer_cb(struct loop *lp, int id, void *arg);
 
 /* ---- run_sockets.c ---- */
 
+/* TCP states, the kernel's numbering */
+enum {
+    NET_FIN_WAIT1_STATE = 4,
+    NET_FIN_WAIT2_STATE = 5,
+    NET_TIME_WAIT_STATE = 6,
+    NET_CLOSE_STATE = 7,
+    NET_CLOSING_STATE = 11,
+};
+
+/* Read the kernel's socket tables and publish every socket object's entry that changed. */
 void run_sample_sockets(struct run *r);
+
+/* The state of a socket without a file on ports lport-rport (a timewait socket: TIME_WAIT,
+ * or its FIN_WAIT2 substate), or -1 when the table has none. */
+int run_socket_lingering_state(uint16_t lport, uint16_t rport);
 
 /* ---- run_stop.c ---- */
 

@@ -1,6 +1,12 @@
 /*
- * run_sockets.c - socket objects followed through sock_diag: TCP states without privileges,
- * and TIME_WAIT, which the probes never report.
+ * run_sockets.c - socket objects as the kernel's table shows them (sock_diag, what ss reads).
+ *
+ * Every socket object is looked up in one dump of the TCP and UDP tables: by its inode while
+ * it has a file, else by its ports (a closed TCP socket lingering in FIN_WAIT or TIME_WAIT).
+ * When its entry changed, a sock_info event carries the state, queues and addresses into the
+ * model and the trace (and a tcp_state event the transition). The conductor looks after each
+ * socket call, after each settled step and on the /proc timer, so between two steps the
+ * screen shows what ss shows; TIME_WAIT, which the probes never report, is seen here.
  */
 #define _GNU_SOURCE
 #include "run.h"
@@ -8,37 +14,84 @@
 
 #include "sources/sockdiag.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-/* ---- sock_diag: TCP states without privileges (and TIME_WAIT, which bpf never reports) ---- */
-
-#define SOCKDIAG_MAX 512
-#define TCP_CLOSE_STATE 7
+#define SOCKDIAG_MAX 1024
 
 struct sock_table {
-    struct sockdiag_entry e[SOCKDIAG_MAX];
-    size_t n;
+    struct sockdiag_entry *e;
+    size_t n, cap;
 };
 
 static void collect_socket(const struct sockdiag_entry *e, void *arg)
 {
     struct sock_table *t = arg;
-    if (t->n < SOCKDIAG_MAX)
-        t->e[t->n++] = *e;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        if (cap > SOCKDIAG_MAX)
+            return;
+        struct sockdiag_entry *p = realloc(t->e, cap * sizeof(*p));
+        if (!p)
+            return;
+        t->e = p;
+        t->cap = cap;
+    }
+    t->e[t->n++] = *e;
 }
 
-static const struct sockdiag_entry *find_socket(const struct sock_table *t, uint16_t lport,
-                                                uint16_t rport)
+/* The kernel's entry for socket object o, or NULL when the table has none. */
+static const struct sockdiag_entry *find_entry(const struct sock_table *t,
+                                               const struct instr_obj *o)
 {
     const struct sockdiag_entry *found = NULL;
+    int proto = o->u.sock.proto ? o->u.sock.proto : IPPROTO_TCP;
+    for (size_t i = 0; i < t->n; i++) /* while it has a file: its inode is exact */
+        if (o->u.sock.inode && t->e[i].inode == o->u.sock.inode && t->e[i].proto == proto)
+            return &t->e[i];
+    if (!o->u.sock.lport)
+        return NULL;
     for (size_t i = 0; i < t->n; i++) {
         const struct sockdiag_entry *e = &t->e[i];
-        if (e->sport != lport || e->dport != rport)
+        if (e->proto != proto || e->sport != o->u.sock.lport || e->dport != o->u.sock.rport)
             continue;
-        if (!found || found->state == 6 /* TIME_WAIT: a live one wins */)
+        if (e->inode && o->u.sock.inode && e->inode != o->u.sock.inode)
+            continue; /* another live socket on the same ports (SO_REUSEADDR) */
+        if (!found || (found->state == NET_TIME_WAIT_STATE && e->state != NET_TIME_WAIT_STATE))
             found = e;
     }
     return found;
+}
+
+static uint32_t ipv4_of(const struct sockdiag_entry *e, const uint8_t *a)
+{
+    if (e->family == AF_INET)
+        return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+    return (uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 | (uint32_t)a[14] << 8 | a[15];
+}
+
+/* The sock_info record for o from entry e (NULL: not in the table). */
+static struct ev info_event(const struct instr_obj *o, const struct sockdiag_entry *e)
+{
+    struct ev ev = {.t = loop_now_ns(),
+                    .kind = EV_SOCK_INFO,
+                    .src = EV_SRC_PROCFS,
+                    .task = EV_NO_TASK,
+                    .obj = o->id};
+    uint64_t proto = o->u.sock.proto ? o->u.sock.proto : IPPROTO_TCP;
+    if (!e) {
+        ev.aux =
+            (int64_t)((uint64_t)o->u.sock.lport | (uint64_t)o->u.sock.rport << 16 | proto << 32);
+        return ev;
+    }
+    ev.val = e->state;
+    ev.item = (int64_t)((uint64_t)e->rqueue | (uint64_t)e->wqueue << 32);
+    ev.aux = (int64_t)((uint64_t)e->sport | (uint64_t)e->dport << 16 | proto << 32);
+    ev.extra = (int64_t)((uint64_t)ipv4_of(e, e->saddr) | (uint64_t)ipv4_of(e, e->daddr) << 32);
+    return ev;
 }
 
 static void emit_tcp_state(struct run *r, struct instr_obj *o, int state)
@@ -55,27 +108,56 @@ static void emit_tcp_state(struct run *r, struct instr_obj *o, int state)
     run_apply(r, &e);
 }
 
+/* Publish o's entry when it differs from what the model was last told. */
+static void publish(struct run *r, struct instr_obj *o, const struct sockdiag_entry *e)
+{
+    if (o->id >= INSTR_MAX_OBJS)
+        return;
+    struct ev info = info_event(o, e);
+    struct ev *last = &r->sock_last[o->id];
+    if (last->kind == EV_SOCK_INFO && last->val == info.val && last->item == info.item &&
+        last->aux == info.aux && last->extra == info.extra)
+        return;
+    if (!e && last->kind != EV_SOCK_INFO)
+        return; /* never in the table yet (not bound): nothing to say */
+    if (e && o->u.sock.proto != IPPROTO_UDP && e->state != o->u.sock.state)
+        emit_tcp_state(r, o, e->state); /* the transition, for the narration and history */
+    if (!e && o->u.sock.proto != IPPROTO_UDP && o->u.sock.state != NET_CLOSE_STATE &&
+        o->u.sock.seen)
+        emit_tcp_state(r, o, NET_CLOSE_STATE); /* gone from the table: closed */
+    if (e)
+        o->u.sock.seen = 1;
+    info.seq = atomic_fetch_add(&o->seq, 1);
+    *last = info;
+    run_apply(r, &info);
+}
+
 void run_sample_sockets(struct run *r)
 {
     uint32_t nobjs = atomic_load(&r->sh->nobjs);
     int any = 0;
     for (uint32_t i = 0; i < nobjs && i < INSTR_MAX_OBJS && !any; i++)
-        any = r->sh->objs[i].kind == OK_SOCKET && r->sh->objs[i].u.sock.lport;
+        any = r->sh->objs[i].kind == OK_SOCKET;
     if (!any)
         return;
-    static struct sock_table table;
-    table.n = 0;
-    if (sockdiag_dump(collect_socket, &table) < 0)
+    struct sock_table t = {0};
+    if (sockdiag_dump_proto(IPPROTO_TCP, collect_socket, &t) < 0) {
+        free(t.e);
         return;
+    }
+    sockdiag_dump_proto(IPPROTO_UDP, collect_socket, &t); /* no UDP diag: TCP only */
     for (uint32_t i = 0; i < nobjs && i < INSTR_MAX_OBJS; i++) {
         struct instr_obj *o = &r->sh->objs[i];
-        if (o->kind != OK_SOCKET || !o->u.sock.lport)
-            continue;
-        const struct sockdiag_entry *e = find_socket(&table, o->u.sock.lport, o->u.sock.rport);
-        int state = e ? e->state : (o->u.sock.seen ? TCP_CLOSE_STATE : -1);
-        if (e)
-            o->u.sock.seen = 1;
-        if (state >= 0 && state != o->u.sock.state)
-            emit_tcp_state(r, o, state);
+        if (o->kind == OK_SOCKET)
+            publish(r, o, find_entry(&t, o));
     }
+    free(t.e);
+}
+
+int run_socket_lingering_state(uint16_t lport, uint16_t rport)
+{
+    struct sockdiag_entry e;
+    if (sockdiag_find(lport, rport, &e) < 0 || e.inode)
+        return -1;
+    return e.state;
 }

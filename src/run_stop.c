@@ -200,6 +200,7 @@ void run_stop(struct run *r)
     run_guard_stop(r);
     r->stopped = 1;
     r->t_end_ns = loop_now_ns();
+    run_self_mark(r, 1);
     model_settle_times(&r->model, r->t_end_ns);
     finish_checks(r);
     if (r->sc->teardown)

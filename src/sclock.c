@@ -11,9 +11,13 @@
 #include "sclock.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define NS_PER_MS 1000000ull
 #define SLEEP_SLICE_MS 20
@@ -218,6 +222,29 @@ long sclock_wait_slice(struct sclock_wait *w, long slice_ms)
 void sclock_wait_end(struct sclock_wait *w)
 {
     withdraw(w);
+}
+
+/* ---- flags ---- */
+
+#define FLAG_SLICE_MS 250
+
+int sclock_flag_wait(_Atomic int *flag, struct sclock_wait *w)
+{
+    int v;
+    while (!(v = atomic_load(flag)) && !stopping()) {
+        long slice = w ? sclock_wait_slice(w, FLAG_SLICE_MS) : FLAG_SLICE_MS;
+        if (slice <= 0)
+            break;
+        struct timespec ts = {.tv_sec = slice / 1000, .tv_nsec = (slice % 1000) * (long)NS_PER_MS};
+        syscall(SYS_futex, (int *)flag, FUTEX_WAIT, 0, &ts, NULL, 0);
+    }
+    return atomic_load(flag);
+}
+
+void sclock_flag_set(_Atomic int *flag, int v)
+{
+    atomic_store(flag, v);
+    syscall(SYS_futex, (int *)flag, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
 /* ---- unpaced work ---- */

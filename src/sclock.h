@@ -73,6 +73,15 @@ void sclock_wait_end(struct sclock_wait *w);
  * Returns -1 when the run stops. */
 int sclock_poll(long ms);
 
+/* Wait until *flag is non-zero (the run stopping, or the bound w expiring, end it too; w may
+ * be NULL: no bound). The task sleeps in the kernel (a futex on the flag) and is woken by
+ * sclock_flag_set; a setter that only stores is still seen within a slice. Returns the
+ * flag's value (0: it never came). */
+int sclock_flag_wait(_Atomic int *flag, struct sclock_wait *w);
+
+/* Set *flag to v and wake every task waiting for it (sclock_flag_wait). */
+void sclock_flag_set(_Atomic int *flag, int v);
+
 /* Sleep ms on the wall clock, outside scenario time. Only for observers that measure the
  * lesson (a sampler reading /proc) and never act in it; returns -1 when the run stops. */
 int sclock_observer_sleep(long ms);

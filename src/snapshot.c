@@ -59,11 +59,76 @@ json_t *snapshot_task(const struct model *m, const struct model_task *t, uint64_
     }
     if (t->wchan[0])
         json_object_set_new(o, "wchan", json_string(t->wchan));
+    if (t->state == TS_REAPED && t->reap_src) {
+        json_t *by = json_array();
+        for (unsigned s = 0; s < 3; s++)
+            if (t->reap_src & (1u << s))
+                json_array_append_new(by, json_string(ev_src_name(s)));
+        json_object_set_new(o, "reap_seen_by", by);
+    }
     if (t->sig_sent || t->sig_delivered) {
         json_object_set_new(o, "signals_sent", json_integer((json_int_t)t->sig_sent));
         json_object_set_new(o, "signals_delivered", json_integer((json_int_t)t->sig_delivered));
     }
     return o;
+}
+
+/* "127.0.0.1:5000" (port 0: "*" as ss prints an unbound or unconnected end) */
+static void addr_port(uint32_t addr, uint16_t port, char *buf, size_t n)
+{
+    if (!port) {
+        snprintf(buf, n, "*");
+        return;
+    }
+    snprintf(buf, n, "%u.%u.%u.%u:%u", addr >> 24, (addr >> 16) & 0xff, (addr >> 8) & 0xff,
+             addr & 0xff, port);
+}
+
+/* ss's word for a socket's state: ESTAB, TIME-WAIT, LISTEN, UNCONN ... */
+const char *snapshot_ss_state(int proto, int state)
+{
+    static const char *const W[] = {
+        "?",      "ESTAB",      "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",  "TIME-WAIT",
+        "UNCONN", "CLOSE-WAIT", "LAST-ACK", "LISTEN",   "CLOSING",    "NEW-SYN-RECV"};
+    if (proto == 6 && state == 7)
+        return "CLOSE";
+    return state >= 0 && state < (int)(sizeof(W) / sizeof(W[0])) ? W[state] : "?";
+}
+
+static const char *tcp_state_word(int state)
+{
+    static const char *const W[] = {
+        "?",     "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",    "TIME_WAIT",
+        "CLOSE", "CLOSE_WAIT",  "LAST_ACK", "LISTEN",   "CLOSING",   "NEW_SYN_RECV",
+    };
+    return state >= 0 && state < (int)(sizeof(W) / sizeof(W[0])) ? W[state] : "?";
+}
+
+/* A socket as ss shows it: protocol, ends, state, queues (a listener: its accept queue and
+ * backlog). in_kernel is false while the kernel's table has no entry (not bound yet, or
+ * gone after close). */
+static void snapshot_socket(const struct model_obj *o, json_t *j)
+{
+    char local[32], peer[32];
+    addr_port(o->laddr, o->lport, local, sizeof(local));
+    addr_port(o->raddr, o->rport, peer, sizeof(peer));
+    int udp = o->proto == 17;
+    json_object_set_new(j, "proto", json_string(udp ? "udp" : "tcp"));
+    json_object_set_new(j, "in_kernel", json_boolean(o->in_kernel));
+    json_object_set_new(j, "local", json_string(local));
+    json_object_set_new(j, "peer", json_string(peer));
+    json_object_set_new(j, "state",
+                        json_string(o->in_kernel ? snapshot_ss_state(o->proto, o->tcp_state)
+                                    : udp        ? "UNCONN"
+                                                 : "CLOSE"));
+    if (!udp)
+        json_object_set_new(j, "tcp_state", json_string(tcp_state_word(o->tcp_state)));
+    json_object_set_new(j, "recv_q", json_integer(o->recv_q));
+    json_object_set_new(j, "send_q", json_integer(o->send_q));
+    if (!udp && o->tcp_state == 10 && o->in_kernel) {
+        json_object_set_new(j, "accept_queue", json_integer(o->recv_q));
+        json_object_set_new(j, "backlog", json_integer(o->send_q));
+    }
 }
 
 json_t *snapshot_object(const struct model *m, const struct model_obj *o)
@@ -94,7 +159,7 @@ json_t *snapshot_object(const struct model *m, const struct model_obj *o)
                                                   : json_null());
         break;
     case OK_SOCKET:
-        json_object_set_new(j, "tcp_state", json_integer(o->tcp_state));
+        snapshot_socket(o, j);
         break;
     default:
         if (o->capacity)

@@ -19,4 +19,8 @@ void snapshot_fill(json_t *out, const struct model *m, uint64_t now);
 json_t *snapshot_task(const struct model *m, const struct model_task *t, uint64_t now);
 json_t *snapshot_object(const struct model *m, const struct model_obj *o);
 
+/* ss's word for a socket's state (proto 6 TCP, 17 UDP; TCP numbering): "ESTAB",
+ * "TIME-WAIT", "LISTEN", "UNCONN" ... */
+const char *snapshot_ss_state(int proto, int state);
+
 #endif

@@ -116,13 +116,42 @@ static void times_line(struct ui *u, const struct model_task *t, char *b, size_t
 /* What the kernel says: its state, CPU, and the function it sleeps in next to the object. */
 static void kernel_line(struct ui *u, const struct model_task *t, char *b, size_t n)
 {
-    const char *ks = t->kernel_state < TS__COUNT ? task_state_name(t->kernel_state) : NULL;
     char on[64];
     model_blocked_label(&u->r->model, t, on, sizeof(on));
-    int len = snprintf(b, n, "%s",
-                       ks ? ks
-                          : TR(u, "no bpf: /proc cannot tell ready from running",
-                               "无 bpf：/proc 分不清就绪与执行"));
+    int len;
+    switch (t->state) {
+    case TS_ZOMBIE:
+        snprintf(b, n, "%s",
+                 TR(u, "Z: exited; its entry waits for the parent's wait()",
+                    "Z：已退出；进程表项等待父进程 wait()"));
+        return;
+    case TS_REAPED:
+        snprintf(b, n, "%s",
+                 TR(u, "gone: reaped, no longer in /proc", "已消失：已被回收，/proc 中没有了"));
+        return;
+    case TS_EXITED:
+        snprintf(b, n, "%s", TR(u, "gone: the thread has exited", "已消失：线程已退出"));
+        return;
+    case TS_GATE:
+        snprintf(b, n, "%s",
+                 TR(u, "S: asleep in a futex at ipcscope's step gate",
+                    "S：在 ipcscope 的步进闸门处的 futex 中睡眠"));
+        return;
+    default:
+        break;
+    }
+    if (t->slot == 0)
+        len = snprintf(b, n, "%s",
+                       TR(u, "ipcscope itself, from /proc (the probes leave the conductor out)",
+                          "ipcscope 本身，来自 /proc（探针不跟踪指挥进程）"));
+    else if (ui_kernel_view(u, t))
+        len = snprintf(b, n, "%s", task_state_name(t->kernel_state));
+    else if (t->state == TS_RUNNING || t->state == TS_READY)
+        len = snprintf(b, n, "%s",
+                       TR(u, "R: running or ready (/proc cannot tell which; the probes could)",
+                          "R：运行或就绪（/proc 分不清；探针可以）"));
+    else
+        len = snprintf(b, n, "%s", TR(u, "S: asleep (from /proc)", "S：睡眠（来自 /proc）"));
     if (t->state == TS_RUNNING && t->cpu >= 0 && len > 0 && (size_t)len < n)
         len += snprintf(b + len, n - (size_t)len, TR(u, " on cpu%d", "，在 cpu%d 上"), (int)t->cpu);
     if (t->wchan[0] && t->state == TS_BLOCKED && len > 0 && (size_t)len < n)

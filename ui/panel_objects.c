@@ -6,6 +6,7 @@
  * with depth/capacity. One table says how each kind is drawn.
  */
 #include "narrate.h"
+#include "snapshot.h"
 #include "tui.h"
 
 #include <stdio.h>
@@ -122,14 +123,29 @@ static int draw_value(struct ui *u, const struct model_obj *o, int y, int x, int
     return screen_putf(y, x, w, THEME[R_NORMAL], "= %lld", (long long)o->value);
 }
 
+/* "TCP ESTAB  Recv-Q 0 Send-Q 0 → :5000", "TCP LISTEN accept queue 3/2", "UDP UNCONN" */
 static int draw_socket(struct ui *u, const struct model_obj *o, int y, int x, int w)
 {
-    (void)u;
-    static const char *const st[] = {"?",          "ESTABLISHED", "SYN_SENT",  "SYN_RECV",
-                                     "FIN_WAIT1",  "FIN_WAIT2",   "TIME_WAIT", "CLOSE",
-                                     "CLOSE_WAIT", "LAST_ACK",    "LISTEN",    "CLOSING"};
-    int s = o->tcp_state >= 0 && o->tcp_state < (int)UI_COUNT(st) ? o->tcp_state : 0;
-    return screen_putf(y, x, w, THEME[R_NORMAL], "TCP %s", st[s]);
+    int udp = o->proto == 17;
+    const char *st = o->in_kernel ? snapshot_ss_state(o->proto, o->tcp_state)
+                     : udp        ? "UNCONN"
+                     : o->tcp_state == 7 || !o->tcp_state
+                         ? "CLOSE"
+                         : snapshot_ss_state(o->proto, o->tcp_state);
+    int used = screen_putf(y, x, w, THEME[R_NORMAL], "%s %s", udp ? "UDP" : "TCP", st);
+    if (!o->in_kernel)
+        return used;
+    if (!udp && o->tcp_state == 10)
+        return used + screen_putf(y, x + used, w - used, THEME[R_TOKEN],
+                                  TR(u, "  accept queue %lld/%lld", "  全连接队列 %lld/%lld"),
+                                  (long long)o->recv_q, (long long)o->send_q);
+    used += screen_putf(y, x + used, w - used, THEME[R_DIM], "  Recv-Q %lld Send-Q %lld",
+                        (long long)o->recv_q, (long long)o->send_q);
+    if (o->rport)
+        used += screen_putf(y, x + used, w - used, THEME[R_DIM], "  :%u→:%u", o->lport, o->rport);
+    else if (o->lport)
+        used += screen_putf(y, x + used, w - used, THEME[R_DIM], "  :%u", o->lport);
+    return used;
 }
 
 static const obj_draw_fn DRAW[OK__COUNT] = {
@@ -160,9 +176,9 @@ void panel_object_line(struct ui *u, uint32_t id, int y, int x, int w, attr_t ba
     const struct model_obj *o = &u->r->model.objs[id];
     int used = screen_putf(y, x, w, o->live ? THEME[R_DIM] : THEME[R_EXIT], "%-5s ",
                            obj_kind_prefix(o->kind));
-    int name_w = 8;
+    int name_w = 8, cap = w / 3 > 12 ? w / 3 : 12; /* whole names when there is room */
     int nw = screen_width(o->name);
-    name_w = nw > name_w ? (nw > 12 ? 12 : nw) : name_w;
+    name_w = nw > name_w ? (nw > cap ? cap : nw) : name_w;
     screen_put(y, x + used, name_w, base, o->name);
     used += name_w + 1;
     if (used < w && o->kind < OK__COUNT && DRAW[o->kind])

@@ -18,7 +18,7 @@
 static const struct {
     const char *glyph, *en, *zh;
     int role;
-} STATES[TS__COUNT] = {
+} STATES[UI_RUNNABLE + 1] = {
     [TS_NEW] = {"○", "NEW", "新建", R_NEW},
     [TS_READY] = {"◷", "READY", "就绪", R_READY},
     [TS_RUNNING] = {"▶", "RUN", "运行", R_RUN},
@@ -27,23 +27,25 @@ static const struct {
     [TS_EXITED] = {"✓", "EXIT", "已结束", R_EXIT},
     [TS_REAPED] = {"✓", "REAPED", "已回收", R_EXIT},
     [TS_GATE] = {"‖", "GATE", "闸门", R_GATE}, /* held at ipcscope's step gate */
+    /* no kernel probes: /proc's R says running or ready, and cannot tell which */
+    [UI_RUNNABLE] = {"▷", "R", "R", R_READY},
 };
 
 const char *ui_state_glyph(int state)
 {
-    return state >= 0 && state < TS__COUNT ? STATES[state].glyph : "?";
+    return state >= 0 && state <= UI_RUNNABLE ? STATES[state].glyph : "?";
 }
 
 const char *ui_state_word(const struct ui *u, int state)
 {
-    if (state < 0 || state >= TS__COUNT)
+    if (state < 0 || state > UI_RUNNABLE)
         return "?";
     return TR(u, STATES[state].en, STATES[state].zh);
 }
 
 attr_t ui_state_attr(int state)
 {
-    return state >= 0 && state < TS__COUNT ? THEME[STATES[state].role] : THEME[R_NORMAL];
+    return state >= 0 && state <= UI_RUNNABLE ? THEME[STATES[state].role] : THEME[R_NORMAL];
 }
 
 int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *kind, uint32_t *obj)
@@ -56,6 +58,12 @@ int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *ki
     if (obj)
         *obj = t->gate_obj;
     return 1;
+}
+
+int ui_kernel_view(const struct ui *u, const struct model_task *t)
+{
+    int probes = u->r->replay ? u->r->recorded_bpf : u->r->bpf != NULL;
+    return probes && t->kernel_state != TS__COUNT;
 }
 
 void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, size_t n)
@@ -384,6 +392,10 @@ static int shown_state(const struct ui *u, const struct model_task *t, char *det
         snprintf(detail, n, "→ %s", call);
         return TS_GATE;
     }
+    if ((t->state == TS_RUNNING || t->state == TS_READY) && !ui_kernel_view(u, t)) {
+        snprintf(detail, n, "%s", TR(u, "running or ready (/proc)", "运行或就绪（/proc）"));
+        return UI_RUNNABLE;
+    }
     switch (t->state) {
     case TS_BLOCKED:
         blocked_detail(m, t, detail, n);
@@ -486,7 +498,7 @@ static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, str
     if (x >= end)
         return;
 
-    char detail[128];
+    char detail[192];
     int st = shown_state(u, t, detail, sizeof(detail));
     x += draw_state(u, y, x, end - x, st) + 1;
     x = draw_columns(u, t, y, x, end, in.w) + 1;

@@ -105,6 +105,9 @@ static void draw_task_line(struct ui *u, const struct tree_row *row, int i, int 
         st = TS_GATE;
     } else if (t->state == TS_BLOCKED) {
         model_blocked_label(m, t, detail, sizeof(detail));
+    } else if ((st == TS_RUNNING || st == TS_READY) && !ui_kernel_view(u, t)) {
+        st = UI_RUNNABLE;
+        snprintf(detail, sizeof(detail), "%s", TR(u, "running or ready", "运行或就绪"));
     }
     snprintf(word, sizeof(word), "%s %s", ui_state_glyph(st), ui_state_word(u, st));
     int x = r.x;

@@ -157,6 +157,10 @@ void layout_compute(struct ui *u);
 void layout_draw_too_small(const struct ui *u);
 
 /* ---- glyphs (panel_tasks.c) ---- */
+/* A display-only state: /proc says R, which is running or ready (no kernel probes). */
+#define UI_RUNNABLE TS__COUNT
+/* 1 when the kernel's probes report on t: running and ready are told apart. */
+int ui_kernel_view(const struct ui *u, const struct model_task *t);
 const char *ui_state_glyph(int state);
 const char *ui_state_word(const struct ui *u, int state);
 attr_t ui_state_attr(int state);

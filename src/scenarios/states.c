@@ -458,7 +458,7 @@ static int narr_sched(const struct scn_ctx *ctx, const struct model *m, const st
                              "it waits for nothing but a CPU.",
                         t->name);
     case TR_BLOCK: {
-        char in[64] = "";
+        char in[96] = "";
         if (w[0] != '?')
             snprintf(in, sizeof(in), zh ? "(内核函数 %s)" : " (kernel function %s)", w);
         return snprintf(buf, n,

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +27,16 @@
 #define TRACEFS_PATH "/sys/kernel/tracing"
 #define TRACEFS_MAGIC_NR 0x74726163
 
+#define LAST_SIGNALS 64
+
 struct bpf_source {
     struct ipcscope_bpf *skel;
     struct ring_buffer *rb;
     void (*cb)(const struct ev *e, void *arg);
     void *arg;
+    struct {
+        int32_t tgid, sig;
+    } last_sig[LAST_SIGNALS]; /* the last signal generated for a process (see fatal_signal) */
 };
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -309,6 +315,26 @@ static int convert(const struct ipcs_rec *r, struct ev *e)
     return -1;
 }
 
+/* A signal whose default action kills reaches the kernel's delivery code as SIGKILL (the
+ * whole group is made to exit): report the signal that was sent, with extra = 1 (fatal, by
+ * its default action), not a SIGKILL nobody sent. */
+static void fatal_signal(struct bpf_source *s, struct ev *e)
+{
+    size_t k = (uint32_t)e->pid % LAST_SIGNALS;
+    if (e->kind == EV_SIG_GENERATE) {
+        s->last_sig[k].tgid = e->pid;
+        s->last_sig[k].sig = (int32_t)e->val;
+        return;
+    }
+    if (e->kind != EV_SIG_DELIVER || e->val != SIGKILL || s->last_sig[k].tgid != e->pid)
+        return;
+    if (s->last_sig[k].sig != SIGKILL && s->last_sig[k].sig > 0) {
+        e->val = s->last_sig[k].sig;
+        e->extra = 1;
+    }
+    s->last_sig[k].tgid = 0;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
     const struct ipcs_rec *r = data;
@@ -324,8 +350,10 @@ static int on_record(void *ctx, void *data, size_t size)
     e.obj = EV_NO_OBJ;
     e.pid = r->pid;
     e.tid = r->tid;
-    if (convert(r, &e) == 0)
-        s->cb(&e, s->arg);
+    if (convert(r, &e) != 0)
+        return 0;
+    fatal_signal(s, &e);
+    s->cb(&e, s->arg);
     return 0;
 }
 

@@ -176,12 +176,20 @@ static void sample_task(struct model *m, struct procfs_cache *c, uint32_t i, uin
     /* a runnable task the model shows asleep (not at ipcscope's gate, where R is its way out) */
     drifted |= s == TS_RUNNING && (t->state == TS_BLOCKED || t->state == TS_NEW) &&
                t->blocked_on == EV_NO_OBJ;
-    if (st.state != c->letter[i] || drifted) {
+    /* a settled look (between two steps) is the truth even over the probes, which can miss a
+     * switch (a task's first ones, before it was followed) */
+    int settled_disagrees =
+        c->settled && s != TS__COUNT && t->state != TS_GATE &&
+        ((s == TS_BLOCKED && (t->state == TS_RUNNING || t->state == TS_READY)) ||
+         (s == TS_RUNNING && t->blocked_on == EV_NO_OBJ &&
+          (t->state == TS_BLOCKED || t->state == TS_NEW)));
+    if (st.state != c->letter[i] || drifted || settled_disagrees) {
         c->letter[i] = st.state;
         if (s != TS__COUNT) {
             e.kind = EV_STATE;
             e.val = s;
             e.aux = s == TS_RUNNING ? st.cpu : -1;
+            e.extra = settled_disagrees; /* the model takes it over the probes' word */
             emit(&e, arg);
         }
     }
@@ -238,7 +246,9 @@ void procfs_sample_all(struct model *m, struct procfs_cache *cache, uint64_t now
                        procfs_emit_fn emit, void *arg)
 {
     cache->tick = 0; /* signal masks too */
+    cache->settled = 1;
     sample_some(m, cache, now, emit, arg, UINT32_MAX);
+    cache->settled = 0;
 }
 
 void procfs_cache_free(struct procfs_cache *cache)

@@ -40,6 +40,7 @@ struct procfs_cache {
     uint64_t tick;                    /* samples taken */
     uint32_t cursor;                  /* where the next sample starts, for runs with many tasks */
     uint64_t self_run_ns, self_at_ns; /* the sampler's own CPU time at its last look */
+    int settled;                      /* this look is between two steps: nothing moves */
 };
 void procfs_sample(struct model *m, struct procfs_cache *cache, uint64_t now, procfs_emit_fn emit,
                    void *arg);

@@ -18,6 +18,10 @@
 #include <unistd.h>
 
 #define SOCKDIAG_BUF 32768
+/* The TCP states ss shows (-a): ESTABLISHED (1) to NEW_SYN_RECV (12) but CLOSE (7), which
+ * here would be a socket bound and never listening or connected ("bound inactive"): not in
+ * ss's table, so not in ours. */
+#define TCP_STATES_AS_SS (0x1ffeu & ~(1u << 7))
 
 static const char *const STATE_NAMES[] = {
     "?",     "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",    "TIME_WAIT",
@@ -43,7 +47,7 @@ static int is_loopback(int family, const uint8_t *a)
     return memcmp(a, v4_mapped, 12) == 0 && a[12] == 127;
 }
 
-static int send_request(int fd, int family)
+static int send_request(int fd, int family, int proto)
 {
     struct {
         struct nlmsghdr nh;
@@ -54,8 +58,8 @@ static int send_request(int fd, int family)
                .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
                .nlmsg_seq = 1},
         .req = {.sdiag_family = (uint8_t)family,
-                .sdiag_protocol = IPPROTO_TCP,
-                .idiag_states = ~0u},
+                .sdiag_protocol = (uint8_t)proto,
+                .idiag_states = proto == IPPROTO_TCP ? TCP_STATES_AS_SS : ~0u},
     };
     struct sockaddr_nl nl = {.nl_family = AF_NETLINK};
     if (sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *)&nl, sizeof(nl)) < 0)
@@ -63,9 +67,10 @@ static int send_request(int fd, int family)
     return 0;
 }
 
-static void to_entry(const struct inet_diag_msg *m, struct sockdiag_entry *e)
+static void to_entry(const struct inet_diag_msg *m, int proto, struct sockdiag_entry *e)
 {
     memset(e, 0, sizeof(*e));
+    e->proto = proto;
     e->family = m->idiag_family;
     e->state = m->idiag_state;
     e->sport = ntohs(m->id.idiag_sport);
@@ -80,7 +85,8 @@ static void to_entry(const struct inet_diag_msg *m, struct sockdiag_entry *e)
 }
 
 /* Read answers until NLMSG_DONE. Returns entries reported or -errno. */
-static int read_answers(int fd, void (*cb)(const struct sockdiag_entry *, void *), void *arg)
+static int read_answers(int fd, int proto, void (*cb)(const struct sockdiag_entry *, void *),
+                        void *arg)
 {
     static __thread char buf[SOCKDIAG_BUF] __attribute__((aligned(8)));
     int count = 0;
@@ -102,7 +108,7 @@ static int read_answers(int fd, void (*cb)(const struct sockdiag_entry *, void *
                 continue;
             const struct inet_diag_msg *m = NLMSG_DATA(h);
             struct sockdiag_entry e;
-            to_entry(m, &e);
+            to_entry(m, proto, &e);
             if (!is_loopback(e.family, e.saddr))
                 continue;
             cb(&e, arg);
@@ -111,27 +117,34 @@ static int read_answers(int fd, void (*cb)(const struct sockdiag_entry *, void *
     }
 }
 
-static int dump_family(int family, void (*cb)(const struct sockdiag_entry *, void *), void *arg)
+static int dump_family(int family, int proto,
+                       void (*cb)(const struct sockdiag_entry *, void *), void *arg)
 {
     int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (fd < 0)
         return -errno;
-    int rc = send_request(fd, family);
+    int rc = send_request(fd, family, proto);
     if (rc == 0)
-        rc = read_answers(fd, cb, arg);
+        rc = read_answers(fd, proto, cb, arg);
     close(fd);
     return rc;
 }
 
-int sockdiag_dump(void (*cb)(const struct sockdiag_entry *e, void *arg), void *arg)
+int sockdiag_dump_proto(int proto, void (*cb)(const struct sockdiag_entry *e, void *arg),
+                        void *arg)
 {
-    int n4 = dump_family(AF_INET, cb, arg);
+    int n4 = dump_family(AF_INET, proto, cb, arg);
     if (n4 < 0)
         return n4;
-    int n6 = dump_family(AF_INET6, cb, arg);
+    int n6 = dump_family(AF_INET6, proto, cb, arg);
     if (n6 == -EAFNOSUPPORT || n6 == -ENOENT) /* no IPv6 in this kernel */
         n6 = 0;
     return n6 < 0 ? n6 : n4 + n6;
+}
+
+int sockdiag_dump(void (*cb)(const struct sockdiag_entry *e, void *arg), void *arg)
+{
+    return sockdiag_dump_proto(IPPROTO_TCP, cb, arg);
 }
 
 struct find_ctx {

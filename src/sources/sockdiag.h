@@ -1,6 +1,6 @@
 /*
- * sockdiag.h - the unprivileged TCP source: the kernel's socket table through
- * NETLINK_SOCK_DIAG (what `ss -tan` reads).
+ * sockdiag.h - the unprivileged socket source: the kernel's TCP and UDP tables through
+ * NETLINK_SOCK_DIAG (what `ss -tuan` reads).
  *
  * When eBPF is off, the conductor follows the TCP state of the scenario's socket objects by
  * asking the kernel here, by ports on loopback. It also sees what the BPF tracepoint never
@@ -16,6 +16,7 @@
  * (1 ESTABLISHED ... 7 CLOSE, 10 LISTEN, 12 NEW_SYN_RECV). */
 struct sockdiag_entry {
     int family; /* AF_INET or AF_INET6 */
+    int proto;  /* IPPROTO_TCP or IPPROTO_UDP */
     int state;  /* TCP_* */
     uint16_t sport, dport;
     uint8_t saddr[16], daddr[16]; /* network order; IPv4 in the first 4 bytes */
@@ -30,6 +31,11 @@ struct sockdiag_entry {
  * TIME_WAIT). Returns the number of entries reported, or -errno (e.g. -EPROTONOSUPPORT when
  * the kernel has no inet_diag). */
 int sockdiag_dump(void (*cb)(const struct sockdiag_entry *e, void *arg), void *arg);
+
+/* The same for protocol proto (IPPROTO_TCP or IPPROTO_UDP; a UDP socket's state is 7 when
+ * unconnected, 1 when connected, as ss shows UNCONN and ESTAB). */
+int sockdiag_dump_proto(int proto, void (*cb)(const struct sockdiag_entry *e, void *arg),
+                        void *arg);
 
 /* The TCP socket on loopback with local port lport and remote port rport (rport 0: a
  * listener or an unconnected socket). When several match, a live one wins over TIME_WAIT.
