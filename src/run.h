@@ -50,21 +50,21 @@ struct run {
 
     enum run_mode mode;
     unsigned delay_ms;
-    int step_pending;       /* a step was asked for and not yet granted */
-    int step_pick;          /* slot the teacher picked, or -1: the oldest waiter */
-    uint64_t step_asked_ns; /* when, for the settle timeout */
-    uint64_t steps;         /* actions granted */
-    int settle_pending;     /* a step was granted: refresh /proc once it has settled */
-    int sock_dirty;         /* a socket call was applied: read the kernel's table again */
+    int step_pending;            /* a step was asked for and not yet granted */
+    int step_pick;               /* slot the teacher picked, or -1: the oldest waiter */
+    uint64_t step_asked_ns;      /* when, for the settle timeout */
+    uint64_t steps;              /* actions granted */
+    int settle_pending;          /* a step was granted: refresh /proc once it has settled */
+    int sock_dirty;              /* a socket call was applied: read the kernel's table again */
     uint64_t self0[3], self1[3]; /* the conductor's run, run-queue ns and switches at start /
                                     at stop (/proc/self) */
     struct ev sock_last[INSTR_MAX_OBJS]; /* the sock_info last published per socket object */
-    uint64_t settle_since;  /* when the conductor started waiting for that */
+    uint64_t settle_since;               /* when the conductor started waiting for that */
     /* the scenario clock (sclock.h): vc_base ns of scenario time at wall vc_wall, running
      * with the wall clock from there when vc_free; published into the region */
     uint64_t vc_base, vc_wall;
     int vc_free;
-    char status[160];       /* the last thing the runtime wants the user to read */
+    char status[160]; /* the last thing the runtime wants the user to read */
 
     uint64_t t_start_ns, t_end_ns;
     int started, finished, stopped;
@@ -166,6 +166,10 @@ size_t run_gate_waiters(const struct run *r, int *slots, size_t n);
 
 /* 1 when every live task is at the gate, asleep in the kernel or done (nothing moves). */
 int run_settled(const struct run *r);
+
+/* Live tasks doing unpaced work right now (sclock_unpaced_begin): not at the gate, yet they
+ * will come back to it. */
+int run_unpaced_tasks(const struct run *r);
 
 /* Scenario time now (ns since the start; sclock.h); a replay's position in a replay. */
 uint64_t run_scenario_ns(const struct run *r);
