@@ -137,7 +137,10 @@ void projector_draw(struct ui *u)
     struct rect body = {1, 1, LINES - 3, COLS - 2};
     const struct model *m = &u->r->model;
     int cards = draw_cards(u, (struct rect){body.y + 1, body.x + 2, 2 * CARD_H, body.w - 2});
-    int narr_h = 3;
+    const char *pin = u->r->ctx.pin; /* the lesson's key sentence stays readable here too */
+    int pin_h = pin[0] ? screen_wrap_count(body.w - 2, pin) : 0;
+    pin_h = pin_h > 4 ? 4 : pin_h;
+    int narr_h = 3 + pin_h;
     struct rect tasks = {body.y + 1 + cards, body.x, body.h - cards - narr_h - 2, body.w};
     int spacing = (int)u->nrows * 2 <= tasks.h ? 2 : 1;
     int y = tasks.y, shown = 0;
@@ -155,5 +158,8 @@ void projector_draw(struct ui *u)
         if (narrate_event(&u->r->ctx, m, model_hist(m, i), u->lang, text, sizeof(text)))
             break;
     struct rect nr = {body.y + body.h - narr_h, body.x + 1, narr_h, body.w - 2};
-    screen_wrap(nr, 0, THEME[R_NORMAL] | A_BOLD, text);
+    if (pin_h)
+        screen_wrap((struct rect){nr.y, nr.x, pin_h, nr.w}, 0, THEME[R_WARN] | A_BOLD, pin);
+    screen_wrap((struct rect){nr.y + pin_h, nr.x, narr_h - pin_h, nr.w}, 0,
+                THEME[R_NORMAL] | A_BOLD, text);
 }

@@ -118,8 +118,23 @@ static uint64_t start_window(void)
     return end;
 }
 
-/* Spin until the window ends, reporting the CPU time used in it (val, ms) after each
- * REPORT_NS of wall time (aux, ms). The competition is the lesson's substance: unpaced. */
+/* This worker's share (per mille) of the CPU time all the workers have had in the window. */
+static int64_t share_permille(const struct nice_worker *w)
+{
+    int64_t sum = 0;
+    for (long k = 0; k < S->workers; k++)
+        sum += atomic_load(&S->w[k].cpu_ns);
+    return sum > 0 ? atomic_load(&w->cpu_ns) * 1000 / sum : 0;
+}
+
+/* Report: val = CPU ms had in the window, item = worker, aux = its share (per mille). */
+static void report(const struct nice_worker *w, long k)
+{
+    instr_emit(EV_VAR, EV_NO_OBJ, atomic_load(&w->cpu_ns) / 1000000, k, share_permille(w));
+}
+
+/* Spin until the window ends, reporting after each REPORT_NS of wall time. The competition
+ * is the lesson's substance: unpaced. */
 static void compete(struct nice_worker *w, long k, uint64_t end)
 {
     uint64_t t0 = wall_ns(), cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID), next = t0 + REPORT_NS;
@@ -130,15 +145,13 @@ static void compete(struct nice_worker *w, long k, uint64_t end)
             spin++;
         atomic_store(&w->cpu_ns, (int64_t)(clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0));
         if (now >= next) {
-            instr_emit(EV_VAR, EV_NO_OBJ, atomic_load(&w->cpu_ns) / 1000000, k,
-                       (int64_t)((now - t0) / 1000000ull));
+            report(w, k);
             next += REPORT_NS;
         }
     }
     sclock_unpaced_end();
     atomic_store(&w->cpu_ns, (int64_t)(clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0));
-    instr_emit(EV_VAR, EV_NO_OBJ, atomic_load(&w->cpu_ns) / 1000000, k,
-               (int64_t)((wall_ns() - t0) / 1000000ull));
+    report(w, k);
 }
 
 static int worker(void *arg)
@@ -323,14 +336,13 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     int zh = lang == LANG_ZH;
     if (e->kind != EV_VAR || e->item < 0 || e->item >= S->workers)
         return 0;
-    long long pct = e->aux > 0 ? e->val * 100 / e->aux : 0;
     int want = (int)(expected_share(e->item) * 100 + 0.5);
     snprintf(buf, n,
-             zh ? "%s 在 %lld ms 里得到了 %lld ms CPU(%lld%%);按它的权重预期 %d%%。nice 值越小,"
-                  "分到的 CPU 越多。"
-                : "%s has had %lld ms of CPU in %lld ms (%lld%%); its weight predicts %d%%. The "
-                  "lower the nice value, the bigger its share.",
-             who, (long long)(zh ? e->aux : e->val), (long long)(zh ? e->val : e->aux), pct, want);
+             zh ? "%s 到目前为止得到 %lld ms CPU,占所有工作者所得的 %lld%%;按权重预期 %d%%。"
+                  "nice 值越小,分到的 CPU 越多。"
+                : "%s has had %lld ms of CPU so far, %lld%% of what the workers got together; its "
+                  "weight predicts %d%%. The lower the nice value, the bigger its share.",
+             who, (long long)e->val, (long long)(e->aux + 5) / 10, want);
     return 1;
 }
 
