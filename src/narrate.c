@@ -658,6 +658,10 @@ static int brief_task_event(const struct ev *e, const char *k, char *buf, size_t
     case EV_PROC_EXIT:
         return snprintf(buf, n, "%s status %lld", k, (long long)e->val);
     case EV_TASK_REAPED:
+        if (e->extra == REAP_JOIN)
+            return snprintf(buf, n, "%s joined by tid %lld", k, (long long)e->aux);
+        if (e->extra == REAP_WITH_PROCESS)
+            return snprintf(buf, n, "%s with its process", k);
         return snprintf(buf, n, "%s status %lld by %lld", k, (long long)e->val, (long long)e->aux);
     case EV_STATE: {
         const char *s = task_state_name((unsigned)e->val);
@@ -709,7 +713,8 @@ int narrate_brief(const struct model *m, const struct ev *e, char *buf, size_t n
         if (!e->val)
             return snprintf(buf, n, "ss(%s) gone", obj_name(m, e->obj));
         return snprintf(buf, n, "ss(%s) %s Recv-Q %llu Send-Q %llu", obj_name(m, e->obj),
-                        tcp_state_name(e->val), (unsigned long long)((uint64_t)e->item & 0xffffffffu),
+                        tcp_state_name(e->val),
+                        (unsigned long long)((uint64_t)e->item & 0xffffffffu),
                         (unsigned long long)((uint64_t)e->item >> 32));
     }
     char val[64];

@@ -240,9 +240,27 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     }
     if (e->kind == EV_UNBLOCK) {
         snprintf(buf, n,
-                 zh ? "线程已结束,join() 返回;还剩 %lld 个线程等待 join。"
-                    : "The thread has ended and join() returns; %lld threads are left to join.",
-                 (long long)e->val);
+                 zh ? "线程已结束,join() 返回;还剩 %lld 个线程等待 join%s。"
+                    : "The thread has ended and join() returns; %lld thread%s left to join.",
+                 (long long)e->val,
+                 zh            ? ""
+                 : e->val == 1 ? " is"
+                               : "s are");
+        return 1;
+    }
+    if (e->kind == EV_VAR && e->item < 0) {
+        snprintf(buf, n,
+                 zh ? "%s 第 %lld 次醒来(每 %d ms 一次):守护线程一直运行,直到所属进程结束。"
+                    : "%s woke for tick %lld (one every %d ms): a daemon thread runs until its "
+                      "process ends.",
+                 who, (long long)e->val, TICK_MS);
+        return 1;
+    }
+    if (e->kind == EV_VAR) {
+        snprintf(buf, n,
+                 zh ? "%s 第 %lld 次醒来(每 %d ms 一次,共 %ld 次),然后返回。"
+                    : "%s woke for tick %lld (one every %d ms, %ld in all), then returns.",
+                 who, (long long)e->val, TICK_MS, S->seconds * 1000 / TICK_MS);
         return 1;
     }
     if (e->kind == EV_TASK_EXIT && strcmp(who, "MainThread") == 0) {
