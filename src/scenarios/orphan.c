@@ -43,7 +43,7 @@ static const struct scenario_param params[] = {
 static pid_t wait_for_adoption(pid_t before)
 {
     pid_t now;
-    while ((now = getppid()) == before && sclock_poll(5) == 0)
+    while ((now = getppid()) == before && sclock_poll(20) == 0)
         ;
     return now;
 }
@@ -162,6 +162,14 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     (void)ctx;
     const char *who = ipc_ev_task_name(m, e);
     int zh = lang == LANG_ZH;
+    if (e->kind == EV_REPARENT && e->src == EV_SRC_INSTR) {
+        snprintf(buf, n,
+                 zh ? "%s 调用 getppid():现在返回 %lld,不再是 %lld——它发现自己被收养了。"
+                    : "%s calls getppid(): it now returns %lld, no longer %lld - the child sees "
+                      "it was adopted.",
+                 who, (long long)e->val, (long long)e->aux);
+        return 1;
+    }
     if (e->kind == EV_REPARENT) {
         snprintf(buf, n,
                  zh ? "%s 的父进程 %lld 已经结束,它成了孤儿进程,被 %lld(ipcscope,子进程收割者)"
