@@ -385,6 +385,13 @@ static void gate_event(struct model *m, uint32_t idx, const struct ev *e)
     }
 }
 
+/* The task said it ended (or the kernel saw it exit): its last trip through the scheduler,
+ * on its way out, does not make it run, wait or block again. */
+static int ended(const struct model_task *t)
+{
+    return t->state == TS_EXITED || t->state == TS_ZOMBIE || t->state == TS_REAPED;
+}
+
 static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, const char *name)
 {
     struct model_task *t = &m->tasks[idx];
@@ -431,27 +438,27 @@ static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, 
             t->cpu = (int32_t)e->aux;
         if (t->blocked_on != EV_NO_OBJ && e->val == TS_RUNNING)
             break; /* a woken waiter on its way out of the call: still instr-blocked */
-        if (t->at_gate)
-            break; /* asleep at ipcscope's gate: its own state, not the kernel's */
+        if (t->at_gate || ended(t))
+            break; /* asleep at ipcscope's gate: its own state, not the kernel's; or gone */
         set_state(m, idx, (uint8_t)e->val, e->t);
         break;
     case EV_SCHED_IN:
         t->kernel_state = TS_RUNNING;
         t->cpu = (int32_t)e->aux;
         t->switches++;
-        if (!t->at_gate)
+        if (!t->at_gate && !ended(t))
             set_state(m, idx, TS_RUNNING, e->t);
         break;
     case EV_SCHED_OUT:
         t->kernel_state = e->val ? TS_READY : TS_BLOCKED;
-        if (!t->at_gate)
+        if (!t->at_gate && !ended(t))
             set_state(m, idx, t->kernel_state, e->t);
         break;
     case EV_WAKEUP:
     case EV_WAKEUP_NEW:
         if (t->state != TS_RUNNING) {
             t->kernel_state = TS_READY;
-            if (!t->at_gate)
+            if (!t->at_gate && !ended(t))
                 set_state(m, idx, TS_READY, e->t);
         }
         break;
