@@ -8,7 +8,7 @@ BUILD_DIR=${BUILD_DIR:-$IPCSCOPE_ROOT/build}
 # The Debian packages ipcscope needs to build and run.
 BUILD_PACKAGES="cmake make gcc pkg-config libjansson-dev libncurses-dev clang llvm libbpf-dev
 bpftool libelf-dev zlib1g-dev"
-TEST_PACKAGES="libcriterion-dev tmux procps util-linux"
+TEST_PACKAGES="libcriterion-dev tmux procps util-linux strace iproute2"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

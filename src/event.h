@@ -80,7 +80,8 @@
       "pkt") /* capture: val=tcp flags; item=seq; aux=ack; extra=sport<<16|dport; obj optional */  \
     /* the step gate and the scenario clock */                                                     \
     X(EV_GATE, "gate")       /* val=1 arrived at the gate, 0 let through; item=the action's kind;  \
-                                aux=its object (or -1) */                                          \
+                                aux=its object (or -1); extra=its value (a sleep's ms;             \
+                                mux_wait: 0 select, 1 poll, 2 epoll_wait) */                       \
     X(EV_SLEEP, "sleep")     /* a timed wait on the scenario clock: val=ms; item=1 when it also    \
                                 slept on the wall clock; aux=scenario ms it was due at */          \
     X(EV_TIMEOUT, "timeout") /* a lesson deadline expired: obj=what was waited on; val=ms          \
@@ -91,7 +92,20 @@
                                     1 connected; 0: not in the kernel's table); item=recv_q |      \
                                     send_q << 32 (a listener: accept queue | backlog << 32);       \
                                     aux=lport | rport << 16 | proto << 32; extra=laddr |           \
-                                    raddr << 32 (IPv4, host order) */
+                                    raddr << 32 (IPv4, host order) */                              \
+    /* ---- appended for `ipcscope exec` (the preload library), one block ---- */                  \
+    X(EV_SHM_MAP, "shm_map")       /* val=mappings after; item=bytes mapped; aux=pid */            \
+    X(EV_SHM_UNMAP, "shm_unmap")   /* val=mappings after; item=bytes unmapped; aux=pid */          \
+    X(EV_OBJ_SIZE, "obj_size")     /* val=size in bytes now (ftruncate, shmget); item=before */    \
+    X(EV_OBJ_UNLINK, "obj_unlink") /* its name is gone (shm_unlink, mq_unlink, IPC_RMID ...) */    \
+    X(EV_OBJ_SET, "obj_set")       /* val=value set (semctl SETVAL, SETALL) */                     \
+    X(EV_RW_WAIT, "rwlock_wait")   /* item=0 read, 1 write; aux=1 will block */                    \
+    X(EV_RW_ACQUIRED, "rwlock_acquired") /* item=0 read, 1 write; val=readers after */             \
+    X(EV_RW_RELEASE, "rwlock_release")   /* item=0 read, 1 write; val=readers after */             \
+    X(EV_BARRIER_WAIT, "barrier_wait")   /* val=arrived after; aux=1 will block */                 \
+    X(EV_BARRIER_PASS, "barrier_pass")   /* val=arrived now (0: opened); aux=1 serial thread */    \
+    X(EV_JOIN, "join")     /* obj=the thread joined; aux=1 will block (it still runs) */           \
+    X(EV_JOINED, "joined") /* obj=the thread joined; val=its return value (-1: cancelled) */
 
 enum ev_kind {
 #define EV_ENUM(e, s) e,
@@ -138,7 +152,12 @@ enum reap_how {
     X(OK_SHM, "shm", "shm")                                                                        \
     X(OK_SOCKET, "socket", "sock")                                                                 \
     X(OK_PROCESS, "process", "child")                                                              \
-    X(OK_SIGNAL, "signal", "signal")
+    X(OK_SIGNAL, "signal", "signal")                                                               \
+    /* ---- appended for `ipcscope exec` (the preload library), one block ---- */                  \
+    X(OK_RWLOCK, "rwlock", "rwlock")                                                               \
+    X(OK_BARRIER, "barrier", "barrier")                                                            \
+    X(OK_SPINLOCK, "spinlock", "spin")                                                             \
+    X(OK_THREAD, "thread", "thread")
 
 enum obj_kind {
 #define OK_ENUM(e, s, p) e,
@@ -178,6 +197,9 @@ _Static_assert(sizeof(struct ev) == 64, "struct ev must stay 64 bytes");
 /* Flags */
 #define EVF_TEXT 0x01 /* the payload is text, not val/item/aux/extra */
 #define EVF_TSC 0x02  /* t is a raw TSC reading; the conductor converts it to ns on drain */
+
+/* obj_create's extra: what kind of name the object has (exec) */
+#define OBJF_SYSV 0x01 /* a System V object (semget, shmget, msgget): "sysv": true */
 
 /* Names for the trace and the UI. Return NULL for an unknown value. */
 const char *ev_kind_name(unsigned kind);

@@ -3,7 +3,10 @@
  *
  * Finds PROGRAM (as execvp would) and the preload library (next to the ipcscope binary, or
  * IPCSCOPE_PRELOAD), says so when the program is statically linked (then only /proc and bpf
- * can see it), configures the exec scenario and runs it headless or in the TUI.
+ * can see it), configures the exec scenario and runs it headless or in the TUI. Headless,
+ * the program has the user's terminal and descriptors to itself: the snapshot goes to the
+ * file or descriptor --json names, a short summary to stderr once the program has ended,
+ * and ipcscope exits with the program's status.
  */
 #define _GNU_SOURCE
 #include "exec_cmd.h"
@@ -11,7 +14,9 @@
 
 #include "loop.h"
 #include "scenarios/exec.h"
+#include "trace.h"
 
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,13 +34,20 @@
 #define EXIT_USAGE 2
 #define PRELOAD_NAME "libipcscope_preload.so"
 
+#define EXIT_CUT_SHORT 124 /* --duration ended the program, as timeout(1) says */
+
 static const char exec_usage[] =
-    "usage: ipcscope exec [--record FILE] [--headless [--json]] [--duration S] [--no-bpf]\n"
-    "                     [--step] [--delay MS] [--lang en|zh] -- PROGRAM [ARGS...]\n";
+    "usage: ipcscope exec [--record FILE] [--headless [--json FILE | --json-fd N]]\n"
+    "                     [--duration S] [--no-bpf] [--step] [--delay MS] [--lang en|zh]\n"
+    "                     -- PROGRAM [ARGS...]\n"
+    "  headless, PROGRAM keeps your terminal, stdin, stdout and stderr; the snapshot goes to\n"
+    "  FILE (- for stdout, after the program) or to descriptor N; ipcscope exits with the\n"
+    "  program's status (124 when --duration stopped it)\n";
 
 struct exec_cli {
     struct run_opts opts;
-    int json;
+    const char *json_path; /* --json FILE ("-": stdout) */
+    int json_fd;           /* --json-fd N, -1: none */
     int delay_given;
     char **prog_argv; /* after "--" */
 };
@@ -64,12 +76,31 @@ static int number_arg(const char *opt, const char *v, double lo, double hi, doub
     return 0;
 }
 
-/* An option with a value (--record, --duration, --delay, --lang). 0 or EXIT_USAGE. */
+/* --json-fd N: an open descriptor above 2 (the program keeps 0, 1 and 2). */
+static int parse_json_fd(struct exec_cli *c, const char *v)
+{
+    double d;
+    if (headless_parse_number(v, 3, 65535, &d) < 0 || d != (int)d)
+        return exec_usage_error("--json-fd '%s': expected a descriptor number from 3 (0-2 "
+                                "belong to the program; use --json - for stdout)",
+                                v);
+    if (fcntl((int)d, F_GETFD) < 0)
+        return exec_usage_error("--json-fd %d: descriptor %d is not open", (int)d, (int)d);
+    c->json_fd = (int)d;
+    return 0;
+}
+
+/* An option with a value (--record, --json, --json-fd, --duration, --delay, --lang). 0 or
+ * EXIT_USAGE. */
 static int parse_valued(struct exec_cli *c, const char *o, const char *v)
 {
     double d;
     if (!strcmp(o, "--record")) {
         c->opts.record = v;
+    } else if (!strcmp(o, "--json")) {
+        c->json_path = v;
+    } else if (!strcmp(o, "--json-fd")) {
+        return parse_json_fd(c, v);
     } else if (!strcmp(o, "--duration")) {
         if (number_arg(o, v, 0.001, 86400, &d))
             return EXIT_USAGE;
@@ -92,16 +123,18 @@ static int parse_one(struct exec_cli *c, int argc, char **argv, int *i)
 {
     const char *o = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
     if (!strcmp(o, "--record") || !strcmp(o, "--duration") || !strcmp(o, "--delay") ||
-        !strcmp(o, "--lang")) {
+        !strcmp(o, "--lang") || !strcmp(o, "--json") || !strcmp(o, "--json-fd")) {
         if (!v || !strcmp(v, "--"))
-            return exec_usage_error("option '%s' needs a value", o);
+            return exec_usage_error(!strcmp(o, "--json")
+                                        ? "option '--json' needs a value: FILE for the "
+                                          "snapshot (- for stdout, after the program's output)"
+                                        : "option '%s' needs a value",
+                                    o);
         ++*i;
         return parse_valued(c, o, v);
     }
     if (!strcmp(o, "--headless"))
         c->opts.headless = 1;
-    else if (!strcmp(o, "--json"))
-        c->json = 1;
     else if (!strcmp(o, "--no-bpf"))
         c->opts.no_bpf = 1;
     else if (!strcmp(o, "--step"))
@@ -132,8 +165,11 @@ static int parse_exec_args(struct exec_cli *c, int argc, char **argv, int first)
     }
     if (!c->prog_argv)
         return exec_usage_error("missing '--' before the program");
-    if (c->json && !c->opts.headless)
-        return exec_usage_error("--json needs --headless");
+    if ((c->json_path || c->json_fd >= 0) && !c->opts.headless)
+        return exec_usage_error("--json and --json-fd need --headless");
+    if (c->json_path && c->json_fd >= 0)
+        return exec_usage_error("--json and --json-fd both name where the snapshot goes; "
+                                "give one");
     if (c->opts.headless && c->opts.step && c->opts.duration_s <= 0)
         return exec_usage_error("--step with --headless would wait for keypresses that never "
                                 "come; drop --headless, drop --step, or add --duration S");
@@ -217,14 +253,197 @@ static int statically_linked(const char *path)
     return is_static;
 }
 
+/* ---- the headless run ---- */
+
+/* The descriptors above 2 ipcscope was given (before it opens any of its own): the
+ * program's too, as without ipcscope. */
+static void user_fds(struct exec_program *p, int except)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) && p->nkeep < EXEC_KEEP_MAX) {
+        int fd = atoi(de->d_name);
+        if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd < 3 || fd == dirfd(d) || fd == except)
+            continue;
+        p->keep[p->nkeep++] = fd;
+    }
+    closedir(d);
+}
+
+struct exec_headless {
+    struct run *run;
+    int stop_sig; /* SIGTERM or SIGHUP stopped ipcscope */
+};
+
+/* SIGINT and SIGQUIT are the program's (they reach ipcscope when the terminal's foreground
+ * is not the program's): passed on. SIGTERM and SIGHUP stop the run. */
+static void on_signal(struct loop *lp, int fd, uint32_t events, void *arg)
+{
+    (void)events;
+    struct exec_headless *h = arg;
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGCHLD) {
+            run_poll(h->run);
+        } else if (si.ssi_signo == SIGINT || si.ssi_signo == SIGQUIT) {
+            exec_scenario_signal((int)si.ssi_signo);
+        } else {
+            h->stop_sig = (int)si.ssi_signo;
+            loop_stop(lp);
+        }
+    }
+}
+
+/* The trace's last line, as run_stop writes it, from the snapshot taken before cleanup. */
+static void finish_trace(FILE *trace, json_t *snap, const struct run *r)
+{
+    if (!trace)
+        return;
+    json_t *trl = json_pack(
+        "{s:O, s:I, s:O, s:O, s:O}", "duration_ms", json_object_get(snap, "duration_ms"), "dropped",
+        (json_int_t)r->model.dropped, "sources", json_object_get(snap, "sources"), "leaks",
+        json_object_get(snap, "leaks"), "check", json_object_get(snap, "check"));
+    trace_finish(trace, trl);
+}
+
+/* The snapshot where --json / --json-fd say. 0, or 1 with a message. */
+static int write_snapshot(const struct exec_cli *c, json_t *snap)
+{
+    FILE *f = NULL;
+    if (c->json_path && !strcmp(c->json_path, "-"))
+        f = stdout;
+    else if (c->json_path)
+        f = fopen(c->json_path, "we");
+    else if (c->json_fd >= 0)
+        f = fdopen(dup(c->json_fd), "w");
+    if (!f) {
+        fprintf(stderr, "ipcscope: exec: cannot write the snapshot to %s: %s\n",
+                c->json_path ? c->json_path : "--json-fd", strerror(errno));
+        return 1;
+    }
+    int rc = json_dumpf(snap, f, JSON_INDENT(2)) < 0 || fputc('\n', f) == EOF;
+    rc |= f == stdout ? fflush(f) != 0 : fclose(f) != 0;
+    if (rc)
+        fprintf(stderr, "ipcscope: exec: writing the snapshot failed: %s\n", strerror(errno));
+    return rc;
+}
+
+/* A few lines on stderr once the program has ended. */
+static void print_summary(const struct exec_cli *c, json_t *snap, int status, int cut)
+{
+    json_t *ev = json_object_get(snap, "events");
+    long long dropped = json_integer_value(json_object_get(ev, "dropped"));
+    fprintf(stderr, "ipcscope: %s ", c->prog_argv[0]);
+    if (cut)
+        fputs("was stopped (--duration)", stderr);
+    else if (status >= 0)
+        fprintf(stderr, "exited with %d", status);
+    else
+        fputs("did not finish", stderr);
+    fprintf(stderr, " after %lld ms: %zu tasks, %zu objects, %lld events",
+            (long long)json_integer_value(json_object_get(snap, "duration_ms")),
+            json_array_size(json_object_get(snap, "tasks")),
+            json_array_size(json_object_get(snap, "objects")),
+            (long long)json_integer_value(json_object_get(ev, "total")));
+    if (dropped)
+        fprintf(stderr, " (%lld DROPPED: %s)", dropped,
+                json_string_value(json_object_get(ev, "dropped_why"))
+                    ? json_string_value(json_object_get(ev, "dropped_why"))
+                    : "see the snapshot");
+    fputc('\n', stderr);
+}
+
+/* The exit code: the program's status, 124 when --duration stopped it, 128+N when signal N
+ * stopped ipcscope; 1 when the program succeeded but ipcscope lost events or could not
+ * clean up (it says so on stderr). */
+static int exit_code(const struct run *r, int status, int stop_sig)
+{
+    if (stop_sig)
+        return 128 + stop_sig;
+    if (r->finished == 2)
+        return EXIT_CUT_SHORT;
+    if (status > 0)
+        return status;
+    if (status < 0) {
+        fputs("ipcscope: exec: the program's exit status is unknown\n", stderr);
+        return 1;
+    }
+    if (r->model.dropped) {
+        fprintf(stderr, "ipcscope: exec: %llu events were lost (the program itself succeeded)\n",
+                (unsigned long long)r->model.dropped);
+        return 1;
+    }
+    if (r->leaked_procs || r->leaked_ipc) {
+        fprintf(stderr,
+                "ipcscope: exec: %d processes and %d IPC objects of ipcscope's were left "
+                "(the program itself succeeded)\n",
+                r->leaked_procs, r->leaked_ipc);
+        return 1;
+    }
+    return 0;
+}
+
+static int exec_headless(const struct exec_cli *c)
+{
+    char err[512];
+    sigset_t mask;
+    sigemptyset(&mask);
+    int sigs[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaddset(&mask, sigs[i]);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    struct loop *lp = loop_new();
+    struct exec_headless h = {0};
+    if (!lp || sfd < 0 || run_open(&h.run, &scenario_exec, NULL, &c->opts, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ipcscope: %s\n", lp && sfd >= 0 ? err : strerror(errno));
+        loop_free(lp);
+        return 1;
+    }
+    loop_add_fd(lp, sfd, EPOLLIN, on_signal, &h);
+    if (run_start(h.run, lp, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ipcscope: %s\n", err);
+        run_close(h.run);
+        loop_free(lp);
+        return 1;
+    }
+    while (!loop_stopped(lp) && !run_done(h.run))
+        loop_run_once(lp, 50);
+
+    run_poll(h.run);
+    json_t *snap = run_snapshot(h.run); /* before any cleanup kills: who waited on what */
+    exec_scenario_stopping(&h.run->model);
+    FILE *trace = h.run->trace; /* the trace ends here too, so a replay agrees */
+    h.run->trace = NULL;
+    run_stop(h.run);
+    json_object_set_new(snap, "leaks",
+                        json_pack("{s:i, s:i}", "processes", h.run->leaked_procs, "ipc_objects",
+                                  h.run->leaked_ipc));
+    json_object_set_new(snap, "cleanup", exec_scenario_cleanup_json());
+    exec_scenario_dropped(json_object_get(snap, "events"), h.run->model.dropped);
+    finish_trace(trace, snap, h.run);
+
+    int status = exec_scenario_status(&h.run->model);
+    int rc = (c->json_path || c->json_fd >= 0) ? write_snapshot(c, snap) : 0;
+    print_summary(c, snap, status, h.run->finished == 2 || h.stop_sig);
+    int code = exit_code(h.run, status, h.stop_sig);
+    json_decref(snap);
+    run_close(h.run);
+    loop_free(lp);
+    close(sfd);
+    return code ? code : rc;
+}
+
 int exec_main(int argc, char **argv, int first_arg, exec_tui_fn tui)
 {
-    struct exec_cli c = {.opts = {.lang = headless_env_lang()}};
+    struct exec_cli c = {.opts = {.lang = headless_env_lang()}, .json_fd = -1};
     int rc = parse_exec_args(&c, argc, argv, first_arg);
     if (rc)
         return rc;
 
-    struct exec_program p = {.argv = c.prog_argv};
+    struct exec_program p = {.argv = c.prog_argv, .tui = !c.opts.headless};
     if ((rc = find_program(c.prog_argv[0], p.path, sizeof(p.path))))
         return rc;
     if (statically_linked(p.path)) {
@@ -239,10 +458,12 @@ int exec_main(int argc, char **argv, int first_arg, exec_tui_fn tui)
                 PRELOAD_NAME);
         return 1;
     }
+    if (c.opts.headless)
+        user_fds(&p, c.json_fd);
     exec_scenario_set(&p);
 
     if (c.opts.headless)
-        return headless_run(&scenario_exec, NULL, &c.opts, c.json);
+        return exec_headless(&c);
     if (!tui) {
         fputs("ipcscope: this build has no TUI; use --headless\n", stderr);
         return 1;

@@ -11,6 +11,7 @@
 #include "instr.h"
 #include "sclock.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -244,6 +245,34 @@ struct ring *instr_ring(struct instr_shared *sh, uint32_t slot)
     return (struct ring *)((char *)sh + sh->rings_off + (size_t)slot * sh->ring_stride);
 }
 
+int instr_mark_private_fds(struct instr_shared *sh, int keep)
+{
+    if (!keep)
+        memset(sh->private_fds, 0, sizeof(sh->private_fds));
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return 0;
+    int n = 0, dfd = dirfd(d);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        int fd = atoi(de->d_name);
+        if (fd < 3 || fd >= 1024 || fd == dfd || fd == g_fd || de->d_name[0] == '.')
+            continue;
+        sh->private_fds[fd / 64] |= 1ull << (fd % 64);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* In a worker the conductor started: close the conductor's own descriptors. */
+static void close_private_fds(void)
+{
+    for (int w = 0; w < 16; w++)
+        for (uint64_t bits = g_sh->private_fds[w]; bits; bits &= bits - 1)
+            close(w * 64 + __builtin_ctzll(bits));
+}
+
 void *instr_shared_alloc(size_t n)
 {
     if (!g_sh)
@@ -446,8 +475,11 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
     wait_followed(slot);
     if (g_sh && g_sh->guard_fd >= 0 && getppid() == g_sh->conductor_pid)
         close(g_sh->guard_fd); /* only the conductor may hold the guard's pipe open */
+    if (g_sh && parent == g_sh->conductor_pid)
+        close_private_fds(); /* a select() student sees only the lesson's descriptors */
     if (g_sh) {
-        join_worker_group();
+        if (!(flags & INSTR_SPAWN_OWN_GROUP))
+            join_worker_group();
         setpriority(PRIO_PROCESS, 0, g_sh->worker_nice); /* not the conductor's boost */
     }
     drop_privileges(); /* before the death signal: a credential change clears it */
@@ -518,12 +550,30 @@ static uint64_t scenario_now(void)
     return sclock_now();
 }
 
+/* Arriving at (1) or leaving (0) the gate, with the action waiting there. */
+static void emit_gate(int arrived, uint16_t kind, uint32_t obj, int64_t val)
+{
+    if (!tl_ring)
+        return;
+    struct ev e = {.kind = EV_GATE,
+                   .src = EV_SRC_INSTR,
+                   .task = (uint32_t)tl_slot,
+                   .pid = tl_pid,
+                   .tid = tl_tid,
+                   .obj = EV_NO_OBJ,
+                   .val = arrived,
+                   .item = kind,
+                   .aux = obj == EV_NO_OBJ ? -1 : (int64_t)obj,
+                   .extra = val};
+    instr_emit_ev(&e);
+}
+
 /* Wait at the gate until granted one action, or released by free run. */
 static void gate_wait(struct instr_task *t, uint16_t kind, uint32_t obj)
 {
     atomic_store(&t->gate_ticket, atomic_load(&g_sh->gate_grants));
     atomic_store(&t->gate, GS_WAITING);
-    instr_emit(EV_GATE, EV_NO_OBJ, 1, kind, obj == EV_NO_OBJ ? -1 : (int64_t)obj);
+    emit_gate(1, kind, obj, atomic_load(&t->gate_val));
     for (;;) {
         if (atomic_load(&t->gate) != GS_WAITING || !atomic_load(&g_sh->gate_hold))
             break; /* granted one action, or released by run mode */
@@ -531,7 +581,7 @@ static void gate_wait(struct instr_task *t, uint16_t kind, uint32_t obj)
         futex(&t->gate, FUTEX_WAIT, GS_WAITING, &ts);
     }
     atomic_store(&t->gate, GS_FREE);
-    instr_emit(EV_GATE, EV_NO_OBJ, 0, kind, obj == EV_NO_OBJ ? -1 : (int64_t)obj);
+    emit_gate(0, kind, obj, atomic_load(&t->gate_val));
 }
 
 int instr_gate_timed(uint16_t kind, uint32_t obj, uint64_t due, int64_t val, const char *what)

@@ -21,7 +21,7 @@
 #include <sys/types.h>
 
 #define INSTR_NAME_MAX 32
-#define INSTR_MAX_OBJS 256
+#define INSTR_MAX_OBJS 65536    /* untouched entries cost no memory (the region is sparse) */
 #define INSTR_MAGIC 0x69706373u /* "ipcs" */
 
 /* Slot states at the gate. */
@@ -100,6 +100,8 @@ struct instr_shared {
     int32_t worker_nice;          /* nice value workers run at (the conductor's may be lower) */
     int32_t guard_fd;             /* the conductor's end of the guard pipe: workers close it */
     _Atomic uint32_t guard_off;   /* set by a clean stop: the guard has nothing left to kill */
+    uint64_t private_fds[16];     /* the conductor's own descriptors (< 1024: epoll, signalfd, the
+                                     probes, the trace): closed in the workers it starts */
     uint64_t t0;
     /* The scenario clock (sclock.h), written by the conductor under the seqlock vc_seq:
      * scenario time was vc_base ns at CLOCK_MONOTONIC vc_wall, running with the wall clock
@@ -137,6 +139,10 @@ struct ring *instr_ring(struct instr_shared *sh, uint32_t slot);
 void instr_clock_refine(struct instr_shared *sh);
 void instr_clock_convert(const struct instr_shared *sh, struct ev *e);
 
+/* Conductor: mark every descriptor open now (but 0-2 and the region's memfd) as its own, so
+ * the workers it starts close them (keep 0: add to the marks). Returns how many. */
+int instr_mark_private_fds(struct instr_shared *sh, int keep);
+
 /* Bump-allocate zeroed, 64-byte aligned shared memory from the arena (before forking). */
 void *instr_shared_alloc(size_t n);
 
@@ -154,12 +160,15 @@ enum {
     INSTR_SPAWN_ORPHANABLE = 1, /* may outlive its parent (every worker's child may now: only the
                                    conductor's children carry a death signal); kept for
                                    callers that say so */
+    INSTR_SPAWN_OWN_GROUP = 2,  /* joins no worker group: fn makes its own process group or
+                                   session and stores it in worker_pgid (exec) */
 };
 
 /* fork a worker process named name that runs fn(arg) and exits with its return value.
  * In the child: its own process group (shared by all workers), the sudo user, task_begin/
  * task_end, and a death signal when its parent is the conductor (a worker's own children
- * outlive it, as orphans or zombies would). Returns the child's pid in the parent, -errno on failure. */
+ * outlive it, as orphans or zombies would). Returns the child's pid in the parent, -errno on
+ * failure. */
 pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned flags);
 
 /* Called in the parent right after each instr_spawn fork (the conductor uses it to have the

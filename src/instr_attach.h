@@ -19,32 +19,61 @@
 #define INSTR_ATTACH_ENV_SIZE "IPCSCOPE_SHM_SIZE"
 #define INSTR_ATTACH_ENV_MAP "IPCSCOPE_MAP_OFF"
 #define INSTR_ATTACH_MAGIC 0x65786563u /* "exec" */
-#define INSTR_ATTACH_MAX 1024          /* address -> object entries */
+#define INSTR_ATTACH_HASH (1u << 17)   /* address -> object entries, a power of two */
+#define INSTR_ATTACH_FIFOS 64          /* FIFO names remembered */
+#define INSTR_ATTACH_SLOTS 4096        /* task slots at most (recycled ones in free_slots) */
 
 /* One primitive seen by the program: its address in the process that uses it (pid 0 when
- * it is process-shared, so every process agrees on it) and the object it stands for. */
+ * it is process-shared, so every process agrees on it) and the object it stands for. The
+ * table is open-addressed and read without a lock: an entry, once taken, keeps its key
+ * (addr, pid) for the whole run; only id1 changes (0 once the primitive is destroyed). */
 struct instr_attach_ent {
-    uint64_t addr;
-    int32_t pid;
-    uint32_t id1; /* object id + 1; 0: a free entry */
+    _Atomic uint64_t addr; /* 0: a free entry */
+    _Atomic int32_t pid;
+    _Atomic uint32_t id1; /* object id + 1; 0: none now */
 };
 
 /* What the preload library keeps per object besides struct instr_obj. */
 struct instr_attach_objx {
-    int32_t holder;    /* mutex: tid of the holder, 0 when free */
-    int32_t depth;     /* mutex: lock depth of the holder (recursive mutexes) */
-    uint64_t ino, dev; /* pipe: the pipe's inode, to know its ends in any process */
-    uint32_t by_name;  /* a named semaphore: found by its name in every process */
+    int32_t holder;          /* mutex: tid of the holder, 0 when free */
+    int32_t depth;           /* mutex: lock depth of the holder (recursive mutexes) */
+    _Atomic uint64_t last_t; /* stamp of the object's last operation (see preload/core.c) */
+    uint64_t ino, dev;       /* pipe: the pipe's inode, to know its ends in any process */
+    uint32_t by_name;        /* a named semaphore: found by its name in every process */
+    uint32_t flags;          /* INSTR_OBJX_* */
+    int32_t ipc_id;          /* System V: the id (semid, shmid, msqid) */
+    int32_t ipc_index;       /* System V semaphore: its index in the set */
+    int32_t users;           /* shm: mappings now */
+    uint32_t partner1;       /* an interest set: its ready set's id + 1 (mux) */
+};
+
+#define INSTR_OBJX_UNLINKED 0x01 /* its name was removed (unlink, IPC_RMID) */
+#define INSTR_OBJX_PATH 0x02     /* a POSIX name under /dev/shm or /dev/mqueue (leftover check) */
+#define INSTR_OBJX_SYSV 0x04     /* System V (ipc_id is valid) */
+#define INSTR_OBJX_LOOPBACK 0x08 /* a socket bound to a loopback address */
+
+/* Why something the program did could not be followed (each also counts in the ring's
+ * dropped count of the task that did it, so events.dropped includes it). */
+struct instr_attach_lost {
+    _Atomic uint64_t tasks;   /* processes and threads without a task slot */
+    _Atomic uint64_t objects; /* primitives without an object (table full) */
+    _Atomic uint64_t ops;     /* operations on those, and by tasks without a slot */
 };
 
 struct instr_attach_map {
     uint32_t magic;
-    _Atomic uint32_t lock; /* guards ent[], named[] and the counters */
-    uint32_t nent;
+    _Atomic uint32_t lock;      /* guards inserting entries, named[] and the counters */
+    _Atomic uint32_t nent;      /* entries taken */
     uint32_t named[OK__COUNT];  /* objects of each kind so far (for "sem@2") */
     uint32_t children, threads; /* for task names */
     _Atomic uint32_t npipes;
-    struct instr_attach_ent ent[INSTR_ATTACH_MAX];
+    _Atomic uint32_t nfifos; /* FIFOs known by name (mkfifo, or opened once) */
+    char fifos[INSTR_ATTACH_FIFOS][INSTR_NAME_MAX];
+    struct instr_attach_lost lost;
+    /* task slots the conductor has recycled (their task ended, its records all applied) */
+    uint32_t nfree;
+    uint32_t free_slots[INSTR_ATTACH_SLOTS];
+    struct instr_attach_ent ent[INSTR_ATTACH_HASH];
     struct instr_attach_objx x[INSTR_MAX_OBJS];
 };
 

@@ -19,6 +19,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/sockios.h>
@@ -30,14 +32,25 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#define SLICE_MS 250 /* a blocked call looks at the run's stop flag this often */
+#define SLICE_MS 50
+/* A safety-bounded wait while the gate is held ends only by its fd or the run's stop (which
+ * SIGKILLs anyway): wake rarely, as each wake-up puts three scheduler events in the model's
+ * history while the teacher talks. */
+#define HELD_SLICE_MS 1000
 #define LOOPBACK_NET 0x7f000000u
 #define LOOPBACK_BCAST 0x7fffffffu
 
-enum { WHY_ACCEPT = 1, WHY_CONNECT, WHY_RECV, WHY_SEND, WHY_MUX };
+enum {
+    WHY_ACCEPT = NET_WHY_ACCEPT,
+    WHY_CONNECT = NET_WHY_CONNECT,
+    WHY_RECV = NET_WHY_RECV,
+    WHY_SEND = NET_WHY_SEND,
+    WHY_MUX = NET_WHY_MUX,
+};
 
 const char *net_state_name(int state)
 {
@@ -57,6 +70,11 @@ int net_sleep_ms(long ms)
     return sclock_sleep(ms, 0, NULL);
 }
 
+void net_flag_set(_Atomic int *flag, int value)
+{
+    sclock_flag_set(flag, value);
+}
+
 int net_wait_flag(_Atomic int *flag)
 {
     struct sclock_wait w;
@@ -66,9 +84,25 @@ int net_wait_flag(_Atomic int *flag)
     return v;
 }
 
-void net_set_flag(_Atomic int *flag, int v)
+int net_wait_until(_Atomic int *word, int (*cond)(void *arg), void *arg, long bound_ms)
 {
-    sclock_flag_set(flag, v);
+    struct sclock_wait w;
+    sclock_wait_begin(&w, bound_ms, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
+    long slice;
+    for (;;) {
+        int seen = atomic_load(word); /* before looking: a change after it ends the wait */
+        if (cond(arg) || net_stopping() || (slice = sclock_wait_slice(&w, 200)) <= 0)
+            break;
+        struct timespec ts = {.tv_sec = slice / 1000, .tv_nsec = (slice % 1000) * 1000000L};
+        syscall(SYS_futex, (int *)word, FUTEX_WAIT, seen, &ts, NULL, 0); /* a slice, then look */
+    }
+    sclock_wait_end(&w);
+    return cond(arg);
+}
+
+void net_wake(_Atomic int *word)
+{
+    syscall(SYS_futex, (int *)word, FUTEX_WAKE, 1 << 30, NULL, NULL, 0);
 }
 
 /* poll one fd for events until the deadline w (in slices). >0 ready, 0 timeout,
@@ -77,7 +111,8 @@ static int wait_fd_until(int fd, short events, struct sclock_wait *w)
 {
     for (;;) {
         struct pollfd p = {.fd = fd, .events = events};
-        long slice = sclock_wait_slice(w, SLICE_MS);
+        long slice = sclock_wait_slice(w, w->kind == SCLOCK_SAFETY && sclock_held() ? HELD_SLICE_MS
+                                                                                    : SLICE_MS);
         int r = poll(&p, 1, (int)slice);
         if (r > 0)
             return r;
@@ -419,22 +454,9 @@ int net_observe(struct net_sock *s, uint32_t *rq)
     int rc = sockdiag_lookup(s->lport, s->rport, &state, rq, NULL);
     if (rc < 0)
         return rc;
+    /* only a look: the conductor records what the kernel's table says of every socket (one
+     * fact, one event), TIME_WAIT included */
     struct instr_obj *o = s->o;
-    /* The BPF tracepoint reports every other change (FIN_WAIT2 -> CLOSE, never TIME_WAIT:
-     * that is a separate timewait socket), so only TIME_WAIT is added here. */
-    if (state == NET_TIME_WAIT && state != o->value) {
-        struct ev e = {.kind = EV_TCP_STATE,
-                       .src = EV_SRC_PROCFS,
-                       .task = (uint32_t)instr_self(),
-                       .pid = getpid(),
-                       .tid = gettid(),
-                       .obj = o->id,
-                       .seq = atomic_fetch_add(&o->seq, 1),
-                       .val = state,
-                       .item = o->value};
-        instr_emit_ev(&e);
-        o->u.sock.state = state; /* so a conductor-side sampler does not report it again */
-    }
     o->value = state;
     return state;
 }
@@ -518,7 +540,7 @@ static int select_once(void *arg, int ms)
 
 int net_select(struct net_mux *m, int nfds, fd_set *readfds, int timeout_ms)
 {
-    instr_gate(EV_MUX_WAIT, m->interest->id);
+    instr_gate_timed(EV_MUX_WAIT, m->interest->id, sclock_now(), MUX_SELECT, NULL);
     int count = 0;
     uint64_t mask = 0;
     for (int fd = 0; fd < nfds; fd++)
@@ -553,7 +575,7 @@ static int poll_once(void *arg, int ms)
 
 int net_poll(struct net_mux *m, struct pollfd *fds, nfds_t n, int timeout_ms)
 {
-    instr_gate(EV_MUX_WAIT, m->interest->id);
+    instr_gate_timed(EV_MUX_WAIT, m->interest->id, sclock_now(), MUX_POLL, NULL);
     uint64_t mask = 0;
     int count = 0;
     for (nfds_t i = 0; i < n; i++)
@@ -587,7 +609,7 @@ static int epoll_once(void *arg, int ms)
 int net_epoll_wait(struct net_mux *m, int epfd, struct epoll_event *evs, int max, int timeout_ms,
                    int interest, uint64_t interest_mask)
 {
-    instr_gate(EV_MUX_WAIT, m->interest->id);
+    instr_gate_timed(EV_MUX_WAIT, m->interest->id, sclock_now(), MUX_EPOLL, NULL);
     mux_interest(m, MUX_EPOLL, interest, interest_mask);
     struct epoll_args a = {.epfd = epfd, .max = max, .evs = evs};
     int r = mux_wait(m, epoll_once, &a, timeout_ms);
@@ -657,6 +679,7 @@ static int decode(const uint8_t *f, size_t len, uint16_t port, struct net_seg *s
     s->flags = tcp[13];
     s->win = (uint16_t)((tcp[14] << 8) | tcp[15]);
     size_t thl = (size_t)(tcp[12] >> 4) * 4, hdrs = 14 + ihl + thl;
+    s->thl = (uint8_t)thl;
     size_t end = 14 + (size_t)s->ip_len < len ? 14 + (size_t)s->ip_len : len;
     s->payload_len = end > hdrs ? (uint16_t)(end - hdrs) : 0;
     size_t copy = s->payload_len < sizeof(s->payload) - 1 ? s->payload_len : sizeof(s->payload) - 1;
@@ -695,7 +718,8 @@ int net_capture_next(int fd, uint16_t port, struct net_seg *seg, int timeout_ms)
 
 void net_pkt_emit(const struct net_seg *g, struct instr_obj *o)
 {
-    struct ev e = {.kind = EV_PKT,
+    struct ev e = {.t = g->t_ns, /* when the capture saw it, not when it was recorded */
+                   .kind = EV_PKT,
                    .src = EV_SRC_INSTR,
                    .task = (uint32_t)instr_self(),
                    .pid = getpid(),
@@ -750,7 +774,7 @@ int net_echo_client(uint16_t port, const char *tag, int msgs, long gap_ms)
         if (net_send(&s, line, (size_t)len) < 0 || read_exact(&s, back, (size_t)len) < 0)
             break;
         ok += memcmp(line, back, (size_t)len) == 0;
-        if (i + 1 < msgs && net_sleep_ms(gap_ms) < 0)
+        if (i + 1 < msgs && sclock_sleep(gap_ms, 0, "the pause between lines") < 0)
             break;
     }
     if (s.fd >= 0)
@@ -840,7 +864,7 @@ int net_echo_client_run(_Atomic int *port, int idx, long delay_ms, long msgs, lo
 {
     char tag[24];
     snprintf(tag, sizeof(tag), "client-%d", idx + 1);
-    if (!net_wait_flag(port) || net_sleep_ms(delay_ms) < 0)
+    if (!net_wait_flag(port) || sclock_sleep(delay_ms, 0, "the client's start delay") < 0)
         return 1;
     int ok = net_echo_client((uint16_t)atomic_load(port), tag, (int)msgs, gap_ms);
     if (ok > 0)
@@ -911,21 +935,46 @@ static int narrate_sock_block(const struct model *m, const struct ev *e, const s
     return 1;
 }
 
+/* A TCP state change of a socket no object stands for yet: on a listening port these are the
+ * connections the kernel makes before accept() returns them. */
+static int narrate_server_side(const struct ev *e, int zh, char *buf, size_t n)
+{
+    if (e->item == NET_LISTEN && e->val == NET_SYN_RECV)
+        snprintf(buf, n, "%s",
+                 zh ? "服务端的内核收到 SYN,自己回了 SYN-ACK:一个半连接(SYN_RECV),服务端程序"
+                      "没有参与。"
+                    : "The server's kernel got a SYN and answered SYN-ACK by itself: a half-open "
+                      "connection (SYN_RECV), without the server program.");
+    else if (e->item == NET_SYN_RECV && e->val == NET_ESTABLISHED)
+        snprintf(buf, n, "%s",
+                 zh ? "最后的 ACK 到了:内核建好连接(ESTABLISHED),放进监听套接字的全连接队列,"
+                      "等 accept() 取走。"
+                    : "The final ACK arrived: the kernel finished the connection (ESTABLISHED) "
+                      "and queued it on the listener until accept() takes it.");
+    else
+        return 0;
+    return 1;
+}
+
 int net_narrate(const struct model *m, const struct ev *e, int lang, char *buf, size_t n)
 {
     int zh = lang == 1;
     if (e->kind == EV_NOTE && (e->flags & EVF_TEXT))
         return narrate_note(m, e, zh, buf, n);
     const struct model_obj *o = e->obj < m->nobjs ? &m->objs[e->obj] : NULL;
+    if (!o && e->kind == EV_TCP_STATE)
+        return narrate_server_side(e, zh, buf, n);
     if (!o || o->kind != OK_SOCKET)
         return 0; /* the socket and mux kinds: the generic narration (narrate.c) */
     if (e->kind == EV_BLOCK)
         return narrate_sock_block(m, e, o, zh, buf, n);
-    if (e->kind == EV_OBJ_CREATE && e->val == NET_ESTABLISHED) {
+    if (e->kind == EV_OBJ_CREATE && e->val == NET_ESTABLISHED) { /* made by accept() */
         snprintf(buf, n,
-                 zh ? "%s:accept() 返回了新的已连接套接字 %s(TCP,ESTABLISHED),专门服务这个客户端。"
-                    : "%s: accept() returned a new connected socket, %s (TCP, ESTABLISHED), for "
-                      "this one client.",
+                 zh ? "%s:accept() 从全连接队列取出一个已建立的连接,得到新的套接字 %s(TCP,"
+                      "ESTABLISHED),专门用于这一个连接;监听套接字继续监听。"
+                    : "%s: accept() takes a finished connection off the accept queue and returns "
+                      "a new socket, %s (TCP, ESTABLISHED), for this one connection; the listener "
+                      "goes on listening.",
                  task_of(m, e), o->name);
         return 1;
     }

@@ -44,6 +44,16 @@ enum {
     NET_NEW_SYN_RECV,
 };
 
+/* Why a task is blocked on a socket (the reason of its block event, narrated by
+ * net_narrate): for scenarios that wait on sockets themselves (poll on several). */
+enum {
+    NET_WHY_ACCEPT = 1, /* no connection is queued */
+    NET_WHY_CONNECT,    /* the handshake is under way */
+    NET_WHY_RECV,       /* nothing has arrived */
+    NET_WHY_SEND,       /* the send buffer is full */
+    NET_WHY_MUX,        /* select/poll/epoll_wait: nothing is ready */
+};
+
 /* A socket and its instrumented object. For TCP the object's value is the TCP state the
  * conductor (or net_observe) last saw; the object follows the socket by its ports. */
 struct net_sock {
@@ -106,11 +116,10 @@ void net_close(struct net_sock *s);
 
 /* ---- the kernel's view (sock_diag; no privileges needed) ---- */
 
-/* Ask the kernel for s's TCP state (by its ports, also after close: TIME_WAIT). When it
- * became TIME_WAIT, which no other source reports, emit tcp_state on the object (src
- * procfs: a sampled kernel fact; the conductor follows the other states). Returns the
- * state, or -ENOENT when the kernel has forgotten the socket. *rq (may be NULL): the
- * accept-queue length of a listener, else unread bytes. */
+/* Ask the kernel for s's TCP state (by its ports, also after close: TIME_WAIT). Only a look:
+ * the conductor records the kernel's view of every socket. Returns the state, or -ENOENT when
+ * the kernel has forgotten the socket. *rq (may be NULL): the accept-queue length of a
+ * listener, else unread bytes. */
 int net_observe(struct net_sock *s, uint32_t *rq);
 
 /* ---- multiplexing: the interest set and the ready set as objects ---- */
@@ -155,6 +164,7 @@ struct net_seg {
     uint16_t ip_len;                /* IP total length */
     uint16_t sport, dport;          /* TCP */
     uint32_t seq, ack;
+    uint8_t thl;   /* TCP header length in bytes (20 + options) */
     uint8_t flags; /* TCP flags: FIN 1 SYN 2 RST 4 PSH 8 ACK 16 */
     uint16_t win, payload_len;
     char payload[48]; /* the first application bytes */
@@ -183,12 +193,21 @@ int net_stopping(void);
  * early when the run is stopping. */
 int net_sleep_ms(long ms);
 
-/* Wait (bounded by NET_WAIT_MS, a safety bound that never fires while the gate is held)
- * until *flag is non-zero, asleep in the kernel. Returns it, or 0 on timeout. */
+/* Wait (bounded by NET_WAIT_MS in a free run) until *flag is non-zero, asleep on it (no step,
+ * few wake-ups). Returns it, or 0 on timeout or when the run stops. */
 int net_wait_flag(_Atomic int *flag);
 
-/* Set a flag others wait for with net_wait_flag, and wake them at once. */
-void net_set_flag(_Atomic int *flag, int v);
+/* Store value in *flag and wake the tasks waiting for it in net_wait_flag at once. */
+void net_flag_set(_Atomic int *flag, int value);
+
+/* Wait, asleep in the kernel (a futex on *word, which may be in shared memory), until
+ * cond(arg) holds: a condition other tasks make true, each changing *word and calling
+ * net_wake(word) when they do. Never a step, and bounded by bound_ms only in a free run (a
+ * safety bound: while stepping it never expires). Returns cond(arg) at the end. */
+int net_wait_until(_Atomic int *word, int (*cond)(void *arg), void *arg, long bound_ms);
+
+/* Wake every task waiting on word in net_wait_until (after changing *word). */
+void net_wake(_Atomic int *word);
 
 /* An echo client: connect to port, send msgs lines "tag-i\n" (gap_ms apart), read each
  * echo back and compare, close. Returns the number of lines echoed correctly, or -errno

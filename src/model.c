@@ -19,9 +19,11 @@ int model_init(struct model *m, size_t hist_cap, size_t spans_cap)
     memset(m, 0, sizeof(*m));
     m->hist_cap = hist_cap ? hist_cap : 1;
     m->spans_cap = spans_cap ? spans_cap : 1;
+    m->khist_cap = m->hist_cap;
     m->hist = calloc(m->hist_cap, sizeof(*m->hist));
+    m->khist = calloc(m->khist_cap, sizeof(*m->khist));
     m->spans = calloc(m->spans_cap, sizeof(*m->spans));
-    if (!m->hist || !m->spans) {
+    if (!m->hist || !m->khist || !m->spans) {
         model_free(m);
         return -ENOMEM;
     }
@@ -35,6 +37,7 @@ void model_free(struct model *m)
     free(m->slot_map);
     free(m->tid_cache);
     free(m->hist);
+    free(m->khist);
     free(m->spans);
     memset(m, 0, sizeof(*m));
 }
@@ -207,13 +210,24 @@ static void bind_slot(struct model *m, uint32_t slot, uint32_t idx)
     m->slot_map[slot] = idx;
 }
 
+/* A task_start on a slot whose task has ended and was another thread: the slot was
+ * recycled (exec hands the slots of ended tasks to new ones). */
+static int slot_reused(const struct model *m, uint32_t idx, const struct ev *e)
+{
+    const struct model_task *t = &m->tasks[idx];
+    return e->kind == EV_TASK_START && t->tid != e->tid &&
+           (t->state == TS_EXITED || t->state == TS_REAPED || t->state == TS_ZOMBIE);
+}
+
 /* Find the task an event is about; kernel sources may create it. */
 static uint32_t resolve_task(struct model *m, const struct ev *e)
 {
     if (e->task != EV_NO_TASK) {
         uint32_t idx = model_task_by_slot(m, e->task);
-        if (idx != MODEL_NO_TASK && idx < m->ntasks)
+        if (idx != MODEL_NO_TASK && idx < m->ntasks && !slot_reused(m, idx, e))
             return idx;
+        if (idx != MODEL_NO_TASK && idx < m->ntasks)
+            m->tasks[idx].slot = EV_NO_TASK; /* it ended; a new task has its slot now */
         if (e->kind != EV_TASK_START)
             return MODEL_NO_TASK;
         /* a kernel source may already know this tid */
@@ -280,8 +294,10 @@ static void create_obj(struct model *m, const struct ev *e, const char *name)
     o->holder = MODEL_NO_TASK;
     o->last_seq = e->seq;
     o->ops = 1;
+    o->flags = (uint8_t)(e->extra & OBJF_SYSV);
     if (o->kind == OK_SOCKET) {
-        o->proto = e->item ? (uint8_t)e->item : 6; /* older traces: TCP */
+        /* the protocol is the item; older traces: TCP sockets started in CLOSE (7), UDP at 0 */
+        o->proto = e->item ? (uint8_t)e->item : e->val ? 6 : 17;
         o->capacity = 0;
         o->tcp_state = (int32_t)e->val;
     }
@@ -378,6 +394,7 @@ static void gate_event(struct model *m, uint32_t idx, const struct ev *e)
         t->at_gate = 1;
         t->gate_kind = (uint16_t)e->item;
         t->gate_obj = e->aux < 0 ? EV_NO_OBJ : (uint32_t)e->aux;
+        t->gate_val = e->extra;
         set_state(m, idx, TS_GATE, e->t);
     } else if (t->at_gate) {
         t->at_gate = 0;
@@ -385,16 +402,56 @@ static void gate_event(struct model *m, uint32_t idx, const struct ev *e)
     }
 }
 
-/* The task said it ended (or the kernel saw it exit): its last trip through the scheduler,
- * on its way out, does not make it run, wait or block again. */
-static int ended(const struct model_task *t)
+/* /proc no longer has the task and no source told how it ended: a thread has exited, a
+ * process was reaped; its status stays unknown unless a source reported it. */
+static void task_gone(struct model *m, uint32_t idx, uint64_t now)
 {
-    return t->state == TS_EXITED || t->state == TS_ZOMBIE || t->state == TS_REAPED;
+    struct model_task *t = &m->tasks[idx];
+    if (t->state == TS_REAPED)
+        return;
+    t->blocked_on = EV_NO_OBJ;
+    t->at_gate = 0;
+    t->cpu = -1;
+    if (!t->t_exit)
+        t->t_exit = now;
+    if (t->kind == TK_THREAD) {
+        set_state(m, idx, TS_EXITED, now);
+        return;
+    }
+    t->t_reaped = now;
+    t->reap_src |= (uint8_t)(1u << EV_SRC_PROCFS);
+    set_state(m, idx, TS_REAPED, now);
+}
+
+/* The task said it exited (task_exit): a later /proc look at it on its way out (flushing
+ * its output, say) must not make it running or blocked again. */
+static int exit_recorded(const struct model_task *t)
+{
+    return t->has_exit && (t->state == TS_ZOMBIE || t->state == TS_EXITED);
+}
+
+/* exec: the task now runs another program and takes its name (the preload library says so
+ * with the full name; the kernel's 15-byte comm names only tasks the library cannot see). */
+static void exec_rename(struct model_task *t, const struct ev *e)
+{
+    if (!(e->flags & EVF_TEXT) || !e->text[0] || (e->src != EV_SRC_INSTR && t->slot != EV_NO_TASK))
+        return;
+    snprintf(t->name, sizeof(t->name), "%.*s", EV_TEXT_MAX, e->text);
+}
+
+/* 1 for the kernel's and /proc's running / ready / blocked reports. */
+static int is_sched_report(unsigned kind)
+{
+    return kind == EV_STATE || kind == EV_SCHED_IN || kind == EV_SCHED_OUT || kind == EV_WAKEUP ||
+           kind == EV_WAKEUP_NEW;
 }
 
 static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, const char *name)
 {
     struct model_task *t = &m->tasks[idx];
+    if (is_sched_report(e->kind) && exit_recorded(t) &&
+        !(e->kind == EV_STATE && e->val == TS_ZOMBIE))
+        return;
     switch (e->kind) {
     case EV_TASK_START:
         if (name && *name)
@@ -423,6 +480,10 @@ static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, 
         t->kind = e->item ? TK_THREAD : TK_PROCESS;
         break;
     case EV_STATE:
+        if (e->extra == 1 && (e->val == TS_EXITED || e->val == TS_REAPED)) {
+            task_gone(m, idx, e->t); /* a settled look: /proc no longer has it */
+            break;
+        }
         if (e->val == TS_ZOMBIE) {
             task_exited(m, idx, t->has_exit ? t->exit_status : 0, e->t);
             break;
@@ -438,27 +499,27 @@ static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, 
             t->cpu = (int32_t)e->aux;
         if (t->blocked_on != EV_NO_OBJ && e->val == TS_RUNNING)
             break; /* a woken waiter on its way out of the call: still instr-blocked */
-        if (t->at_gate || ended(t))
-            break; /* asleep at ipcscope's gate: its own state, not the kernel's; or gone */
+        if (t->at_gate)
+            break; /* asleep at ipcscope's gate: its own state, not the kernel's */
         set_state(m, idx, (uint8_t)e->val, e->t);
         break;
     case EV_SCHED_IN:
         t->kernel_state = TS_RUNNING;
         t->cpu = (int32_t)e->aux;
         t->switches++;
-        if (!t->at_gate && !ended(t))
+        if (!t->at_gate)
             set_state(m, idx, TS_RUNNING, e->t);
         break;
     case EV_SCHED_OUT:
         t->kernel_state = e->val ? TS_READY : TS_BLOCKED;
-        if (!t->at_gate && !ended(t))
+        if (!t->at_gate)
             set_state(m, idx, t->kernel_state, e->t);
         break;
     case EV_WAKEUP:
     case EV_WAKEUP_NEW:
         if (t->state != TS_RUNNING) {
             t->kernel_state = TS_READY;
-            if (!t->at_gate && !ended(t))
+            if (!t->at_gate)
                 set_state(m, idx, TS_READY, e->t);
         }
         break;
@@ -472,6 +533,59 @@ static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, 
         t->ppid = (int32_t)e->val;
         break;
     case EV_PROC_EXEC:
+        exec_rename(t, e);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The kinds `ipcscope exec` adds: shared memory mappings, names removed, values set,
+ * reader-writer locks, barriers and joins. o is NULL for an operation older than the last
+ * applied (its value is stale, the task's state is not). */
+static void apply_exec_obj_event(struct model *m, uint32_t idx, struct model_obj *o,
+                                 const struct ev *e)
+{
+    int task = idx != MODEL_NO_TASK;
+    switch (e->kind) {
+    case EV_SHM_MAP:
+    case EV_SHM_UNMAP:
+        if (o)
+            o->users = (int32_t)e->val;
+        break;
+    case EV_OBJ_UNLINK:
+        if (o)
+            o->flags |= MODEL_OBJ_UNLINKED;
+        break;
+    case EV_OBJ_SIZE:
+    case EV_OBJ_SET:
+        if (o)
+            set_value(o, e->val);
+        break;
+    case EV_RW_WAIT:
+    case EV_BARRIER_WAIT:
+    case EV_JOIN:
+        if (o && e->kind == EV_BARRIER_WAIT)
+            set_value(o, e->val);
+        if (task && e->aux)
+            block_on(m, idx, e->obj, e->t);
+        break;
+    case EV_RW_ACQUIRED:
+    case EV_RW_RELEASE:
+        if (o) {
+            set_value(o, e->val);
+            if (e->item == 1)
+                o->holder = e->kind == EV_RW_ACQUIRED ? idx : MODEL_NO_TASK;
+        }
+        if (task && e->kind == EV_RW_ACQUIRED)
+            unblock(m, idx, e->t);
+        break;
+    case EV_BARRIER_PASS:
+    case EV_JOINED:
+        if (o && e->kind == EV_BARRIER_PASS)
+            set_value(o, e->val);
+        if (task)
+            unblock(m, idx, e->t);
         break;
     default:
         break;
@@ -558,18 +672,35 @@ static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
             sock_info(o, e);
         break;
     default:
+        apply_exec_obj_event(m, idx, o, e);
         break;
     }
 }
 
+int model_is_sched(unsigned kind)
+{
+    return kind == EV_STATE || kind == EV_GATE || kind == EV_SCHED_IN || kind == EV_SCHED_OUT ||
+           kind == EV_WAKEUP || kind == EV_WAKEUP_NEW;
+}
+
+static void ring_keep(struct ev *ring, size_t cap, size_t *len, size_t *head, const struct ev *e)
+{
+    size_t pos = (*head + *len) % cap;
+    ring[pos] = *e;
+    if (*len < cap)
+        (*len)++;
+    else
+        *head = (*head + 1) % cap;
+}
+
 static void remember(struct model *m, const struct ev *e)
 {
-    size_t pos = (m->hist_head + m->hist_len) % m->hist_cap;
-    m->hist[pos] = *e;
-    if (m->hist_len < m->hist_cap)
-        m->hist_len++;
-    else
-        m->hist_head = (m->hist_head + 1) % m->hist_cap;
+    if (model_is_sched(e->kind)) {
+        ring_keep(m->khist, m->khist_cap, &m->khist_len, &m->khist_head, e);
+        return;
+    }
+    ring_keep(m->hist, m->hist_cap, &m->hist_len, &m->hist_head, e);
+    m->hist_total++;
 }
 
 int model_event_touches_object(unsigned kind)
@@ -653,6 +784,13 @@ const struct ev *model_hist(const struct model *m, size_t i)
     if (i >= m->hist_len)
         return NULL;
     return &m->hist[(m->hist_head + i) % m->hist_cap];
+}
+
+const struct ev *model_khist(const struct model *m, size_t i)
+{
+    if (i >= m->khist_len)
+        return NULL;
+    return &m->khist[(m->khist_head + i) % m->khist_cap];
 }
 
 const struct model_span *model_span_at(const struct model *m, size_t i)

@@ -20,6 +20,8 @@
  * %N tcp state (val)  %Q old tcp state (item)  %L action label  %E errno name (-aux, else
  * -item)  %H shutdown's how (val)  %U multiplexing call (item)  %B fd bitmask (aux, hex)
  * %F tcp flags (val)  %Y source port  %Z destination port (extra)  %% percent */
+static const char *const MUX_CALLS[] = {"select", "poll", "epoll_wait"};
+
 struct narr {
     uint16_t kind;
     int8_t variant; /* -1: any */
@@ -155,6 +157,10 @@ static const struct narr NARR[] = {
      "process.",
      "内核把 %S 递送给了 %T：它没有处理函数，默认动作是结束进程。"},
     {EV_TCP_STATE, 0, "%O: TCP state %Q → %N.", "%O：TCP 状态 %Q → %N。"},
+    {EV_TCP_STATE, 2,
+     "%O: the kernel's socket table now shows %N (it showed %Q when last looked at; a state in "
+     "between lasts too little for a look to catch).",
+     "%O：内核的套接字表现在显示 %N（上次查看时是 %Q；中间的状态太短，查看时未能看到）。"},
     {EV_FORK_RET, 0,
      "fork() returned 0 in %T: 0 means \"I am the child\". Both copies continue from the same "
      "line.",
@@ -242,11 +248,44 @@ static const struct narr NARR[] = {
     {EV_SLEEP, -1, "%T slept %V ms and goes on.", "%T 睡眠了 %V 毫秒，继续执行。"},
     {EV_TIMEOUT, -1, "%T gave up waiting on %O: its %V ms timeout expired.",
      "%T 不再等待 %O：%V 毫秒的超时到了。"},
+    /* the kinds `ipcscope exec` adds */
+    {EV_SHM_MAP, -1,
+     "%T mapped %I bytes of %O into its address space: %V mappings now share the same memory.",
+     "%T 把 %O 的 %I 字节映射进自己的地址空间：现在有 %V 个映射共享同一块内存。"},
+    {EV_SHM_UNMAP, -1, "%T unmapped %O; %V mappings remain.",
+     "%T 解除了对 %O 的映射；还剩 %V 个映射。"},
+    {EV_OBJ_SIZE, -1, "%O is now %V bytes long.", "%O 的大小现在是 %V 字节。"},
+    {EV_OBJ_UNLINK, -1,
+     "%T removed the name of %O: whoever has it open keeps using it; it disappears with the "
+     "last user.",
+     "%T 删除了 %O 的名字：已经打开它的进程仍可继续使用；最后一个使用者退出后它才消失。"},
+    {EV_OBJ_SET, -1, "%T set %O to %V.", "%T 把 %O 设为 %V。"},
+    {EV_RW_WAIT, 0, "%T asks to read under %O; a writer holds or awaits it, so %T waits.",
+     "%T 请求以读方式进入 %O；有写者持有或在等待，%T 只能等待。"},
+    {EV_RW_WAIT, 1, "%T asks to write under %O; readers or a writer are inside, so %T waits.",
+     "%T 请求以写方式进入 %O；里面有读者或写者，%T 只能等待。"},
+    {EV_RW_ACQUIRED, 0, "%T reads under %O: %V readers at once, no writer.",
+     "%T 以读方式进入 %O：同时有 %V 个读者，没有写者。"},
+    {EV_RW_ACQUIRED, 1, "%T writes under %O: alone, no reader, no other writer.",
+     "%T 以写方式进入 %O：独占，没有读者，也没有别的写者。"},
+    {EV_RW_RELEASE, -1, "%T left %O; %V readers remain.", "%T 离开了 %O；还剩 %V 个读者。"},
+    {EV_BARRIER_WAIT, 0, "%T reached barrier %O: %V%C have arrived.",
+     "%T 到达屏障 %O：已到达 %V%C 个。"},
+    {EV_BARRIER_WAIT, 1,
+     "%T reached barrier %O and waits: only %V%C have arrived, and it opens when all have.",
+     "%T 到达屏障 %O 并等待：只到了 %V%C 个，全部到齐屏障才打开。"},
+    {EV_BARRIER_PASS, -1, "%T passed barrier %O: everyone arrived, so all go on together.",
+     "%T 通过了屏障 %O：所有任务都已到达，一起继续。"},
+    {EV_JOIN, 0, "%T joins %O, which has already finished: it collects the result at once.",
+     "%T 等待线程 %O 结束，而它已经结束：立刻取走结果。"},
+    {EV_JOIN, 1, "%T waits in pthread_join until thread %O finishes.",
+     "%T 在 pthread_join 中等待，直到线程 %O 结束。"},
+    {EV_JOINED, -1, "%T joined %O, which returned %V.", "%T 回收了线程 %O，它的返回值是 %V。"},
 };
 
 static const char *const KIND_ZH[OK__COUNT] = {
-    "信号量",   "互斥锁",   "条件变量", "事件", "队列", "管道",
-    "消息队列", "共享内存", "套接字",   "进程", "信号",
+    "信号量", "互斥锁", "条件变量", "事件",   "队列", "管道",   "消息队列", "共享内存",
+    "套接字", "进程",   "信号",     "读写锁", "屏障", "自旋锁", "线程",
 };
 
 static const char *const TCP_STATES[] = {
@@ -347,7 +386,12 @@ static int variant_of(const struct model *m, const struct ev *e)
     case EV_SEM_WAIT:
     case EV_MUTEX_WAIT:
     case EV_EVENT_WAIT:
+    case EV_BARRIER_WAIT:
+    case EV_JOIN:
         return e->aux != 0;
+    case EV_RW_WAIT:
+    case EV_RW_ACQUIRED:
+        return e->item != 0;
     case EV_PIPE_READ:
         return e->item == 0;
     case EV_PIPE_CLOSE:
@@ -360,8 +404,8 @@ static int variant_of(const struct model *m, const struct ev *e)
         return e->extra == 1;
     case EV_SIG_GENERATE: /* 0 a task sent it, 1 the kernel raised it, 2 a child's SIGCHLD */
         return e->val == SIGCHLD && e->aux ? 2 : e->aux == 0;
-    case EV_TCP_STATE: /* 1: no socket object has it yet (a half-open request) */
-        return e->obj == EV_NO_OBJ;
+    case EV_TCP_STATE: /* 1: no socket object has it yet (a half-open request); 2: sampled */
+        return e->obj == EV_NO_OBJ ? 1 : e->src == EV_SRC_PROCFS ? 2 : 0;
     default:
         return sock_variant(e);
     }
@@ -391,8 +435,6 @@ struct expand_ctx {
     const struct ev *e;
     int lang;
 };
-
-static const char *const MUX_CALLS[] = {"select", "poll", "epoll_wait"};
 
 /* Format a TCP flags byte as "SYN|ACK" into tmp. */
 static const char *tcp_flags_text(int64_t flags, char *tmp, size_t n)
@@ -542,6 +584,15 @@ int narrate_event(const struct scn_ctx *ctx, const struct model *m, const struct
     buf[0] = '\0';
     if (ctx && ctx->sc && ctx->sc->narrate && ctx->sc->narrate(ctx, m, e, lang, buf, n) == 1)
         return 1;
+    return narrate_generic(ctx, m, e, lang, buf, n);
+}
+
+int narrate_generic(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
+                    char *buf, size_t n)
+{
+    if (!n)
+        return 0;
+    buf[0] = '\0';
     const struct narr *t = find_template(e->kind, variant_of(m, e));
     if (!t)
         return 0; /* state samples, scheduler switches and wakeups: noise here */
@@ -554,11 +605,66 @@ int narrate_event(const struct scn_ctx *ctx, const struct model *m, const struct
     return 1;
 }
 
-int narrate_call(const struct model *m, unsigned kind, uint32_t obj, char *buf, size_t n)
+/* The call a gate action stands for, as the course writes it: "%s" is the object's name. */
+static const struct {
+    uint16_t kind;
+    const char *call;
+} CALLS[] = {
+    {EV_SEM_WAIT, "sem_wait(%s)"},
+    {EV_SEM_POST, "sem_post(%s)"},
+    {EV_MUTEX_WAIT, "lock(%s)"},
+    {EV_MUTEX_RELEASE, "unlock(%s)"},
+    {EV_COND_WAIT, "wait(%s)"},
+    {EV_COND_SIGNAL, "notify(%s)"},
+    {EV_COND_BROADCAST, "notify_all(%s)"},
+    {EV_QUEUE_PUT, "put(%s)"},
+    {EV_QUEUE_GET, "get(%s)"},
+    {EV_PIPE_WRITE, "write(%s)"},
+    {EV_PIPE_READ, "read(%s)"},
+    {EV_PIPE_CLOSE, "close(%s)"},
+    {EV_MQ_SEND, "mq_send(%s)"},
+    {EV_MQ_RECV, "mq_receive(%s)"},
+    {EV_SHM_WRITE, "a store to %s"},
+    {EV_SHM_READ, "a load from %s"},
+    {EV_SIG_SEND, "kill()"},
+    {EV_EVENT_WAIT, "%s.wait()"},
+    {EV_EVENT_SET, "%s.set()"},
+    {EV_EVENT_CLEAR, "%s.clear()"},
+    {EV_SOCK_BIND, "bind(%s)"},
+    {EV_SOCK_LISTEN, "listen(%s)"},
+    {EV_SOCK_ACCEPT, "accept(%s)"},
+    {EV_SOCK_CONNECT, "connect(%s)"},
+    {EV_SOCK_SEND, "send(%s)"},
+    {EV_SOCK_RECV, "recv(%s)"},
+    {EV_SOCK_SHUTDOWN, "shutdown(%s)"},
+    {EV_SOCK_CLOSE, "close(%s)"},
+    {EV_FORK_RET, "fork()"},
+    {EV_TASK_EXIT, "exit()"},
+    {EV_VAR, "an update of %s"},
+    {EV_NOTE, "its next step"},
+    {EV_BLOCK, "a blocking call on %s"},
+    {EV_SLEEP, "sleep()"},
+    {EV_OBJ_CREATE, "socket()"},
+};
+
+int narrate_call(const struct model *m, unsigned kind, uint32_t obj, int64_t val, char *buf,
+                 size_t n)
 {
+    if (kind == EV_MUX_WAIT)
+        return snprintf(buf, n, "%s()", val >= 0 && val < 3 ? MUX_CALLS[val] : "select");
+    const char *name = obj != EV_NO_OBJ ? obj_name(m, obj) : "";
+    for (size_t i = 0; i < sizeof(CALLS) / sizeof(CALLS[0]); i++) {
+        if (CALLS[i].kind != kind)
+            continue;
+        if (kind == EV_SLEEP && val > 0)
+            return snprintf(buf, n, "sleep(%lld ms)", (long long)val);
+        if (kind == EV_VAR && obj == EV_NO_OBJ)
+            return snprintf(buf, n, "its next step");
+        return snprintf(buf, n, CALLS[i].call, name);
+    }
     const char *k = ev_kind_name(kind);
     if (obj != EV_NO_OBJ)
-        return snprintf(buf, n, "%s(%s)", k ? k : "?", obj_name(m, obj));
+        return snprintf(buf, n, "%s(%s)", k ? k : "?", name);
     return snprintf(buf, n, "%s", k ? k : "?");
 }
 

@@ -20,11 +20,15 @@
 #define IDLE_AFTER 25                        /* quiet polls before slowing down */
 #define PROC_NS (100 * 1000 * 1000ull)       /* /proc sampling while events flow */
 #define PROC_IDLE_NS (500 * 1000 * 1000ull)  /* and when the run is quiet */
-#define SETTLE_TIMEOUT_NS (60 * 1000 * 1000ull)
-#define STEP_GIVE_UP_NS (1500 * 1000 * 1000ull)
+/* A step waits for the last one's consequences to settle (every task at the gate or asleep)
+ * at most this long: long enough for a task preempted on a loaded machine to reach its next
+ * gate (so the same choices give the same sequence), short enough for one that computes;
+ * work that is meant to run on (sclock_unpaced_begin) is not waited for at all. */
+#define SETTLE_TIMEOUT_NS (1000 * 1000 * 1000ull)
+#define STEP_GIVE_UP_NS (2500 * 1000 * 1000ull)
 #define SETTLE_MAX_NS (2000 * 1000 * 1000ull) /* a step that never settles: look anyway */
 #define SOCK_SETTLE_NS (300 * 1000 * 1000ull) /* ... and sockets the kernel is still moving */
-#define BATCH_MAX 65536     /* initial size of the drain buffers */
+#define BATCH_MAX 65536                       /* initial size of the drain buffers */
 #define PEND_MAX (8u << 20) /* records held between draining and applying (512 MiB) */
 
 /* The worker process group, for the emergency kill from a signal handler (0: none). */

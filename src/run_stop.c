@@ -123,6 +123,8 @@ static int count_leaked_processes(const struct run *r)
         struct procfs_stat st;
         if (pid <= 0 || pid == me || procfs_read_stat(pid, 0, &st) < 0)
             continue;
+        if (st.state == 'Z' && st.ppid != me)
+            continue; /* exited; its reaping is its (adoptive) parent's */
         if ((pgid > 0 && st.pgid == pgid) || st.ppid == me)
             count++;
     }

@@ -80,6 +80,12 @@ struct scenario {
      * generic narration speak. */
     int (*narrate)(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
                    char *buf, size_t n);
+    /* Optional: called on every poll of a live run, after draining and reaping (exec follows
+     * what only the kernel knows there: orphans reaped by init, its cgroup, the pty). */
+    void (*poll)(struct scn_ctx *ctx, const struct model *m);
+    /* 1: the run does not end merely because the conductor has no child left (orphans that
+     * init adopted may still run); finished alone decides. */
+    int wait_descendants;
 };
 
 extern const struct scenario *const scenario_table[];

@@ -309,7 +309,7 @@ static int advance_steps(struct script *s)
         if (r->steps == s->steps0 && !run_done(r) && (run_unpaced_tasks(r) || !run_settled(r)))
             return 0; /* nobody at the gate, but tasks still work or end: ask again */
         s->left--;
-        if (s->cur == CMD_FINISH && r->steps == s->steps0) {
+        if (s->cur == CMD_FINISH && r->steps == s->steps0 && !run_done(r)) {
             fprintf(stderr, "ipcscope: --script line %ld: finish: nothing can move (%s)\n", s->line,
                     r->status[0] ? r->status : "every task blocked or ended");
             return 1;

@@ -131,6 +131,38 @@ static void snapshot_socket(const struct model_obj *o, json_t *j)
     }
 }
 
+/* The fields of the kinds `ipcscope exec` adds, and its flags. */
+static void exec_object_fields(json_t *j, const struct model *m, const struct model_obj *o)
+{
+    json_t *holder = o->holder < m->ntasks ? json_string(m->tasks[o->holder].name) : json_null();
+    switch (o->kind) {
+    case OK_RWLOCK:
+        json_object_set_new(j, "readers", json_integer(o->value));
+        json_object_set_new(j, "writer", holder);
+        holder = NULL;
+        break;
+    case OK_BARRIER:
+        json_object_set_new(j, "arrived", json_integer(o->value));
+        json_object_set_new(j, "needed", json_integer(o->capacity));
+        break;
+    case OK_SPINLOCK:
+        json_object_set_new(j, "holder", holder);
+        holder = NULL;
+        break;
+    case OK_SHM:
+        json_object_set_new(j, "size", json_integer(o->value));
+        json_object_set_new(j, "mappings", json_integer(o->users));
+        break;
+    default:
+        break;
+    }
+    json_decref(holder);
+    if (o->flags & OBJF_SYSV)
+        json_object_set_new(j, "sysv", json_true());
+    if (o->flags & MODEL_OBJ_UNLINKED)
+        json_object_set_new(j, "unlinked", json_true());
+}
+
 json_t *snapshot_object(const struct model *m, const struct model_obj *o)
 {
     json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "kind", obj_kind_name(o->kind), "name",
@@ -166,6 +198,7 @@ json_t *snapshot_object(const struct model *m, const struct model_obj *o)
             json_object_set_new(j, "capacity", json_integer(o->capacity));
         break;
     }
+    exec_object_fields(j, m, o);
     uint32_t w[64];
     size_t nw = model_waiters(m, (uint32_t)(o - m->objs), w, 64);
     json_t *waiting = json_array();

@@ -1,7 +1,8 @@
 /*
  * waitfor.c - deadlock cycles in the wait-for graph of the model.
  *
- * An edge goes from a live task blocked on a mutex (model blocked_on) to the mutex's holder.
+ * An edge goes from a live task blocked on a mutex, a spin lock or a reader-writer lock
+ * (model blocked_on) to its holder (the writer, for a reader-writer lock).
  * With at most one edge out of every task, a cycle is found by walking from each unvisited
  * task and stopping at the first task seen twice on the current walk.
  */
@@ -24,7 +25,8 @@ uint32_t waitfor_edge(const struct model *m, uint32_t t)
     if (obj == EV_NO_OBJ || obj >= m->nobjs)
         return MODEL_NO_TASK;
     const struct model_obj *o = &m->objs[obj];
-    if (!o->live || o->kind != OK_MUTEX || o->holder >= m->ntasks)
+    int owned = o->kind == OK_MUTEX || o->kind == OK_SPINLOCK || o->kind == OK_RWLOCK;
+    if (!o->live || !owned || o->holder >= m->ntasks)
         return MODEL_NO_TASK;
     return o->holder;
 }

@@ -512,3 +512,71 @@ int ts_driver_end(struct ts_driver *d, int timeout_s)
     unlink(d->err_path);
     return code;
 }
+
+/* ---- the real TUI in a detached tmux session ---- */
+
+void ts_tui_start(struct ts_tui *t, const char *args, int w, int h)
+{
+    if (ts_sh("command -v tmux >/dev/null 2>&1") != 0)
+        cr_skip_test("needs tmux");
+    memset(t, 0, sizeof(*t));
+    snprintf(t->sock, sizeof(t->sock), "ipcscope-tui-%d", (int)getpid());
+    snprintf(t->dir, sizeof(t->dir), "/tmp/ipcscope-test-tui-XXXXXX");
+    ts_mkdtemp(t->dir);
+    int rc = ts_sh("tmux -L %s -f /dev/null new-session -d -s ui -x %d -y %d "
+                   "\"stty -a > %s/before; env LANG=C.UTF-8 LC_ALL= TERM=tmux-256color NO_COLOR= "
+                   "%s %s; echo \\$? > %s/rc.tmp; stty -a > %s/after; mv %s/rc.tmp %s/rc; "
+                   "sleep 600\"",
+                   t->sock, w, h, t->dir, IPCSCOPE_BIN, args, t->dir, t->dir, t->dir, t->dir);
+    cr_assert_eq(rc, 0, "tmux new-session failed");
+}
+
+const char *ts_tui_capture(struct ts_tui *t)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "tmux -L %s capture-pane -p -t ui 2>/dev/null", t->sock);
+    FILE *p = popen(cmd, "r");
+    size_t n = p ? fread(t->screen, 1, sizeof(t->screen) - 1, p) : 0;
+    t->screen[n] = '\0';
+    if (p)
+        pclose(p);
+    return t->screen;
+}
+
+int ts_tui_wait_for(struct ts_tui *t, const char *text, int ms)
+{
+    long end = ts_now_ms() + ms;
+    do {
+        if (strstr(ts_tui_capture(t), text))
+            return 1;
+        ts_sleep_ms(50);
+    } while (ts_now_ms() < end);
+    return 0;
+}
+
+void ts_tui_keys(struct ts_tui *t, const char *keys)
+{
+    ts_sh("tmux -L %s send-keys -t ui %s", t->sock, keys);
+}
+
+int ts_tui_wait_exit(struct ts_tui *t, int ms)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/rc", t->dir);
+    for (int waited = 0; waited <= ms; waited += 50) {
+        char buf[32];
+        if (ts_read_file(path, buf, sizeof(buf)) == 0 && buf[0])
+            return atoi(buf);
+        ts_sleep_ms(50);
+    }
+    return -1;
+}
+
+void ts_tui_stop(struct ts_tui *t)
+{
+    if (t->sock[0])
+        ts_sh("tmux -L %s kill-server >/dev/null 2>&1", t->sock);
+    if (t->dir[0])
+        ts_rmtree(t->dir);
+    t->sock[0] = t->dir[0] = '\0';
+}

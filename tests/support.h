@@ -155,4 +155,26 @@ json_t *ts_driver_snapshot(struct ts_driver *d, int timeout_s);
  * 128+signal. Its stderr is logged when the code is not 0. */
 int ts_driver_end(struct ts_driver *d, int timeout_s);
 
+/* ---- the real TUI in a detached tmux session ---- */
+
+struct ts_tui {
+    char sock[64]; /* the private tmux socket (-L) */
+    char dir[128]; /* where the wrapper leaves stty before/after and the exit code */
+    char screen[65536];
+};
+
+/* Run `ipcscope ARGS` in a w x h pane (a shell wrapper records stty and the exit code);
+ * skips the test when tmux is missing. */
+void ts_tui_start(struct ts_tui *t, const char *args, int w, int h);
+/* The screen now (also left in t->screen). */
+const char *ts_tui_capture(struct ts_tui *t);
+/* 1 when the screen shows text within ms. */
+int ts_tui_wait_for(struct ts_tui *t, const char *text, int ms);
+/* tmux send-keys (key names as tmux takes them: "Space", "q", "C-c"). */
+void ts_tui_keys(struct ts_tui *t, const char *keys);
+/* Its exit code once it ended, -1 when not within ms. */
+int ts_tui_wait_exit(struct ts_tui *t, int ms);
+/* Kill the tmux server and remove the directory. */
+void ts_tui_stop(struct ts_tui *t);
+
 #endif

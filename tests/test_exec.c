@@ -1,347 +1,240 @@
 /*
- * test_exec.c - `ipcscope exec -- PROGRAM`: an unmodified program under ipcscope.
+ * test_exec.c - `ipcscope exec -- PROGRAM` behaves as the program would without ipcscope.
  *
- * The example programs in examples/ are compiled with cc into a temporary directory and run
- * through the real binary headless: their threads and processes appear as tasks, their
- * semaphores' recorded values recompute exactly from the trace in seq order, mutex holders
- * and pipe bytes add up, the child is reaped by its parent, bad usage exits 2, and nothing
- * is left behind (processes, /dev/shm, /dev/mqueue).
+ * The same program's output and exit status plainly and under ipcscope are compared byte for
+ * byte; its stdin, stdout, stderr and other descriptors are its own; orphans are adopted by
+ * whoever adopts them without ipcscope; nothing is left behind (no files in /tmp, no
+ * processes, no cgroup); a --duration stop is snapshotted before cleanup kills anything;
+ * bad usage exits 2 naming the problem. The IPC kinds are in test_exec_*.c.
  */
-#define _GNU_SOURCE
-#include <criterion/criterion.h>
+#include "exec_common.h"
 
-#include "support.h"
-
-#include <dirent.h>
-#include <errno.h>
-#include <jansson.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#define HANG_LIMIT_S 40
-
-static char g_dir[] = "/tmp/ipcscope-exec-testXXXXXX";
-
-/* Run argv (NULL-terminated) in g_dir with stdin /dev/null; stdout and stderr captured.
- * env: an extra NAME=VALUE for the child, or NULL. */
-static struct ts_result run_argv(char *const argv[], const char *env)
-{
-    struct ts_run_opts o = {
-        .timeout_s = HANG_LIMIT_S, .stdin_null = 1, .search_path = 1, .cwd = g_dir, .env = env};
-    return ts_run(argv, &o);
-}
-
-static void expect_exit(const struct ts_result *r, int code)
-{
-    cr_assert(!r->hung, "hung after %d s (stderr: %s)", HANG_LIMIT_S, r->err);
-    cr_assert(WIFEXITED(r->status), "killed by signal %d (stderr: %s)",
-              WIFSIGNALED(r->status) ? WTERMSIG(r->status) : 0, r->err);
-    cr_assert_eq(WEXITSTATUS(r->status), code, "exit %d, expected %d; stderr: %s",
-                 WEXITSTATUS(r->status), code, r->err);
-}
-
-/* Compile examples/<name>.c (extra: more cc flags, or NULL) into g_dir/<name>. */
-static int compile(const char *name, const char *extra)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "cc -pthread %s -o %s/%s %s/examples/%s.c 2>&1", extra ? extra : "",
-             g_dir, name, IPCSCOPE_SOURCE_DIR, name);
-    return system(cmd);
-}
-
-static void setup_dir(void)
-{
-    ts_mkdtemp(g_dir);
-}
-
-static void teardown_dir(void)
-{
-    if (ts_rmtree(g_dir) != 0)
-        fprintf(stderr, "could not remove %s\n", g_dir);
-}
-
-/* `ipcscope exec --headless --json --record trace.jsonl -- ./name`: the snapshot. */
-static json_t *exec_example_with(const char *name, const char *opt)
-{
-    cr_assert_eq(compile(name, NULL), 0, "cc %s failed", name);
-    char prog[64];
-    snprintf(prog, sizeof(prog), "./%s", name);
-    char *argv[] = {IPCSCOPE_BIN,  "exec", "--headless", "--json", "--record",
-                    "trace.jsonl", "--",   prog,         NULL,     NULL};
-    if (opt) { /* before the "--" */
-        argv[6] = (char *)opt;
-        argv[7] = "--";
-        argv[8] = prog;
-    }
-    struct ts_result r = run_argv(argv, NULL);
-    expect_exit(&r, 0);
-    json_error_t je;
-    json_t *snap = json_loads(r.out, 0, &je);
-    cr_assert(snap, "stdout is not JSON (%s): %s", je.text, r.out);
-    ts_free_result(&r);
-    return snap;
-}
-
-static json_t *exec_example(const char *name)
-{
-    return exec_example_with(name, NULL);
-}
-
-/* The trace's events (line 1, the header, and the end line skipped). */
-static json_t *load_trace(void)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "%s/trace.jsonl", g_dir);
-    size_t n;
-    json_t **lines = ts_load_jsonl(path, &n);
-    json_t *evs = json_array();
-    for (size_t i = 0; i < n; i++)
-        if (json_object_get(lines[i], "ev"))
-            json_array_append(evs, lines[i]);
-    ts_free_jsonl(lines, n);
-    return evs;
-}
-
-static int by_seq(const void *a, const void *b)
-{
-    long long x = ts_int(*(json_t *const *)a, "seq"), y = ts_int(*(json_t *const *)b, "seq");
-    return x < y ? -1 : x > y;
-}
-
-/* The instr events on object name, in seq order; *n gets the count. Caller frees. */
-static json_t **object_events(json_t *evs, const char *name, size_t *n)
-{
-    json_t **out = calloc(json_array_size(evs) + 1, sizeof(*out));
-    size_t i, k = 0;
-    json_t *e;
-    json_array_foreach(evs, i, e)
-    {
-        if (strcmp(ts_str(e, "obj"), name) == 0 && strcmp(ts_str(e, "src"), "instr") == 0)
-            out[k++] = e;
-    }
-    qsort(out, k, sizeof(*out), by_seq);
-    *n = k;
-    return out;
-}
-
-/* Replay a semaphore's operations in seq order: every recorded value follows from the one
- * before. Returns the final value. */
-static long long recompute_semaphore(json_t *evs, const char *name)
-{
-    size_t n;
-    json_t **ops = object_events(evs, name, &n);
-    cr_assert(n > 0 && strcmp(ts_str(ops[0], "ev"), "obj_create") == 0, "%s: no obj_create", name);
-    long long v = ts_int(ops[0], "val");
-    for (size_t i = 1; i < n; i++) {
-        const char *ev = ts_str(ops[i], "ev");
-        long long val = ts_int(ops[i], "val"), seq = ts_int(ops[i], "seq");
-        cr_assert_eq(seq, (long long)i, "%s: seq %lld at position %zu (gap)", name, seq, i);
-        if (strcmp(ev, "sem_wait") == 0)
-            cr_assert_eq(val, v, "%s seq %lld: sem_wait saw %lld, value was %lld", name, seq, val,
-                         v);
-        else if (strcmp(ev, "sem_acquired") == 0)
-            cr_assert_eq(val, --v, "%s seq %lld: acquired left %lld, expected %lld", name, seq, val,
-                         v);
-        else if (strcmp(ev, "sem_post") == 0)
-            cr_assert_eq(val, ++v, "%s seq %lld: post left %lld, expected %lld", name, seq, val, v);
-        cr_assert_geq(v, 0, "%s went negative at seq %lld", name, seq);
-    }
-    free(ops);
-    return v;
-}
-
-/* A mutex's acquired/release alternate in seq order; returns the number of acquisitions. */
-static long long check_mutex(json_t *evs, const char *name)
-{
-    size_t n;
-    json_t **ops = object_events(evs, name, &n);
-    long long held = 0, taken = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *ev = ts_str(ops[i], "ev");
-        if (strcmp(ev, "mutex_acquired") == 0) {
-            cr_assert_eq(held, 0, "%s acquired twice without a release (seq %lld)", name,
-                         ts_int(ops[i], "seq"));
-            held = 1;
-            taken++;
-        } else if (strcmp(ev, "mutex_release") == 0) {
-            cr_assert_eq(held, 1, "%s released while free (seq %lld)", name, ts_int(ops[i], "seq"));
-            held = 0;
-        }
-    }
-    cr_assert_eq(held, 0, "%s still held at the end", name);
-    free(ops);
-    return taken;
-}
-
-static size_t count_tasks(json_t *snap, const char *kind, const char *prefix)
-{
-    size_t i, n = 0;
-    json_t *t;
-    json_array_foreach(json_object_get(snap, "tasks"), i, t)
-    {
-        if (strcmp(ts_str(t, "kind"), kind) == 0 &&
-            strncmp(ts_str(t, "name"), prefix, strlen(prefix)) == 0)
-            n++;
-    }
-    return n;
-}
-
-static int tail_has(json_t *snap, const char *text)
-{
-    size_t i;
-    json_t *l;
-    json_array_foreach(json_object_get(json_object_get(snap, "program_output"), "tail"), i, l)
-    {
-        if (strstr(json_string_value(l), text))
-            return 1;
-    }
-    return 0;
-}
-
-/* Every task of the program is gone, and nothing of this run's conductor (named
- * ipcscope-<its pid>-*) is left in /dev/shm or /dev/mqueue. */
-static void expect_nothing_left(json_t *snap)
-{
-    size_t i;
-    json_t *t;
-    char prefix[64] = "ipcscope-?-";
-    json_array_foreach(json_object_get(snap, "tasks"), i, t)
-    {
-        if (strcmp(ts_str(t, "name"), "ipcscope") == 0) {
-            snprintf(prefix, sizeof(prefix), "ipcscope-%lld-", ts_int(t, "pid"));
-            continue;
-        }
-        pid_t pid = (pid_t)ts_int(t, "pid");
-        cr_expect(kill(pid, 0) < 0 && errno == ESRCH, "task %s (pid %d) still exists",
-                  ts_str(t, "name"), (int)pid);
-    }
-    json_t *leaks = json_object_get(snap, "leaks");
-    cr_expect_eq(ts_int(leaks, "processes"), 0);
-    cr_expect_eq(ts_int(leaks, "ipc_objects"), 0);
-    const char *dirs[] = {"/dev/shm", "/dev/mqueue"};
-    for (size_t d = 0; d < 2; d++) {
-        DIR *dp = opendir(dirs[d]);
-        struct dirent *de;
-        while (dp && (de = readdir(dp)))
-            cr_expect(!strstr(de->d_name, prefix), "left behind: %s/%s", dirs[d], de->d_name);
-        if (dp)
-            closedir(dp);
-    }
-    unlink(json_string_value(json_object_get(json_object_get(snap, "program_output"), "path")));
-}
+#include <fcntl.h>
+#include <glob.h>
 
 TestSuite(exec, .init = setup_dir, .fini = teardown_dir);
 
-Test(exec, prodcons_shows_threads_semaphores_and_mutex_holder, .timeout = 60)
+/* Run `sh -c script` in g_dir (so redirections can be set up around ipcscope). */
+static struct ts_result run_sh(const char *script)
 {
-    json_t *snap = exec_example("prodcons");
-    cr_expect_str_eq(ts_str(snap, "scenario"), "exec");
-    cr_expect(json_is_true(json_object_get(snap, "completed")));
-    cr_expect_eq(count_tasks(snap, "process", "prodcons"), 1);
-    cr_expect_eq(count_tasks(snap, "thread", "prodcons-t"), 4, "two producers, two consumers");
-
-    json_t *objs = json_object_get(snap, "objects");
-    json_t *empty = ts_find_named(objs, "empty"), *full = ts_find_named(objs, "full"),
-           *lock = ts_find_named(objs, "lock");
-    cr_assert(empty && full && lock, "objects named after the variables: %s", json_dumps(objs, 0));
-    cr_expect_str_eq(ts_str(empty, "kind"), "semaphore");
-    cr_expect_eq(ts_int(empty, "initial"), 4);
-    cr_expect_eq(ts_int(empty, "min"), 0, "the producers filled the buffer");
-    cr_expect_str_eq(ts_str(lock, "kind"), "mutex");
-    cr_expect(json_is_null(json_object_get(lock, "holder")), "lock is free at the end");
-
-    json_t *evs = load_trace();
-    cr_expect_eq(recompute_semaphore(evs, "empty"), ts_int(empty, "value"));
-    cr_expect_eq(recompute_semaphore(evs, "full"), ts_int(full, "value"));
-    cr_expect_eq(ts_int(empty, "value"), 4);
-    cr_expect_eq(ts_int(full, "value"), 0);
-    cr_expect_eq(check_mutex(evs, "lock"), 48, "every item locked once by each side");
-
-    json_t *ex = json_object_get(snap, "program_exit");
-    cr_expect_eq(ts_int(ex, "status"), 0);
-    cr_expect(tail_has(snap, "all 24 items produced and consumed"));
-    expect_nothing_left(snap);
-    json_decref(evs);
-    json_decref(snap);
+    char *argv[] = {"sh", "-c", (char *)script, NULL};
+    return run_argv(argv, NULL);
 }
 
-Test(exec, fork_pipe_shows_two_processes_the_reap_and_pipe_bytes, .timeout = 60)
+static size_t count_glob(const char *pattern)
 {
-    json_t *snap = exec_example("fork_pipe");
-    json_t *tasks = json_object_get(snap, "tasks");
-    json_t *parent = ts_find_named(tasks, "fork_pipe"),
-           *child = ts_find_named(tasks, "fork_pipe-child1");
-    cr_assert(parent && child, "tasks: %s", json_dumps(tasks, 0));
-    cr_expect_str_eq(ts_str(child, "kind"), "process");
-    cr_expect_eq(ts_int(child, "ppid"), ts_int(parent, "pid"));
-    cr_expect_str_eq(ts_str(child, "state"), "reaped");
-    cr_expect_str_eq(ts_str(parent, "state"), "reaped");
-
-    json_t *pipe = ts_find_named(json_object_get(snap, "objects"), "pipe@1");
-    cr_assert(pipe, "no pipe object");
-    cr_expect_gt(ts_int(pipe, "capacity"), 0);
-    cr_expect_eq(ts_int(pipe, "bytes"), 0, "drained at the end");
-
-    json_t *evs = load_trace();
-    size_t i;
-    json_t *e;
-    long long written = 0, read = 0, reaped_by = 0;
-    json_array_foreach(evs, i, e)
-    {
-        const char *ev = ts_str(e, "ev");
-        if (strcmp(ev, "pipe_write") == 0)
-            written += ts_int(e, "item");
-        else if (strcmp(ev, "pipe_read") == 0)
-            read += ts_int(e, "item");
-        else if (strcmp(ev, "task_reaped") == 0 && strcmp(ts_str(e, "src"), "instr") == 0 &&
-                 ts_int(e, "pid") == ts_int(child, "pid"))
-            reaped_by = ts_int(e, "aux");
-    }
-    /* five lines "message N from child PID\n": 22 bytes plus the digits of the pid */
-    long long line = 22 + snprintf(NULL, 0, "%lld", ts_int(child, "pid"));
-    cr_expect_eq(written, 5 * line, "bytes written through the pipe");
-    cr_expect_eq(read, written, "everything written was read");
-    cr_expect_eq(reaped_by, ts_int(parent, "pid"), "the parent reaped the child");
-    cr_expect(tail_has(snap, "child exited with 0"));
-    expect_nothing_left(snap);
-    json_decref(evs);
-    json_decref(snap);
+    glob_t g;
+    size_t n = glob(pattern, 0, NULL, &g) == 0 ? g.gl_pathc : 0;
+    globfree(&g);
+    return n;
 }
 
-Test(exec, counter_threads_take_turns_at_the_mutex, .timeout = 60)
+Test(exec, output_and_status_are_the_same_as_without_ipcscope, .timeout = 60)
 {
-    json_t *snap = exec_example("counter");
-    cr_expect_eq(count_tasks(snap, "thread", "counter-t"), 2);
-    json_t *lock = ts_find_named(json_object_get(snap, "objects"), "lock");
-    cr_assert(lock);
-    json_t *evs = load_trace();
-    cr_expect_eq(check_mutex(evs, "lock"), 4000);
-    cr_expect(tail_has(snap, "counter = 4000 (expected 4000)"));
-    cr_expect_eq(ts_int(json_object_get(snap, "program_exit"), "status"), 0);
+    cr_assert_eq(compile("stdio", NULL), 0);
+    /* printf before fork with a pipe for stdout: fully buffered, printed twice, plainly too */
+    struct ts_result plain = run_sh("echo 'a line of input' | ./stdio 2>err.plain");
+    char script[512];
+    snprintf(script, sizeof(script),
+             "echo 'a line of input' | %s exec --headless --json snap.json -- ./stdio "
+             "2>err.exec",
+             IPCSCOPE_BIN);
+    struct ts_result ex = run_sh(script);
+    cr_assert(WIFEXITED(plain.status) && WIFEXITED(ex.status));
+    cr_expect_eq(WEXITSTATUS(ex.status), WEXITSTATUS(plain.status), "exit %d, plainly %d",
+                 WEXITSTATUS(ex.status), WEXITSTATUS(plain.status));
+    cr_expect_eq(WEXITSTATUS(plain.status), 5, "the example exits 5");
+    cr_expect_str_eq(ex.out, plain.out, "stdout differs");
+    cr_expect(strstr(plain.out, "read: a line of input"), "%s", plain.out);
+    json_t *snap = load_json("snap.json");
+    cr_expect_str_eq(ts_str(json_object_get(snap, "program"), "terminal"), "inherited");
+    cr_expect_eq(ts_int(json_object_get(snap, "program_exit"), "status"), 5);
+    cr_expect(!json_object_get(snap, "program_output"), "headless output is not captured");
     expect_nothing_left(snap);
-    json_decref(evs);
     json_decref(snap);
+    ts_free_result(&plain);
+    ts_free_result(&ex);
+
+    /* stderr: the program's lines, then ipcscope's summary after them */
+    char path[256];
+    snprintf(path, sizeof(path), "%s/err.exec", g_dir);
+    FILE *f = fopen(path, "r");
+    cr_assert(f);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *prog = strstr(buf, "to stderr"), *sum = strstr(buf, "ipcscope: ./stdio exited with 5");
+    cr_expect(prog && sum && prog < sum, "stderr: %s", buf);
 }
 
-Test(exec, program_arguments_and_exit_status_pass_through, .timeout = 60)
+Test(exec, exit_status_is_the_programs_and_128_plus_a_killing_signal, .timeout = 60)
 {
-    char *const argv[] = {IPCSCOPE_BIN, "exec", "--headless", "--json",
-                          "--",         "sh",   "-c",         "echo --headless $0; exit 3",
-                          "--json",     NULL};
+    char *const argv[] = {
+        IPCSCOPE_BIN, "exec", "--headless", "--", "sh", "-c", "echo --headless $0; exit 3",
+        "--json",     NULL};
     struct ts_result r = run_argv(argv, NULL);
+    expect_exit(&r, 3);
+    cr_expect_str_eq(r.out, "--headless --json\n", "args after -- belong to the program");
+    ts_free_result(&r);
+
+    char *const segv[] = {IPCSCOPE_BIN, "exec", "--headless", "--json",        "snap.json",
+                          "--",         "sh",   "-c",         "kill -SEGV $$", NULL};
+    r = run_argv(segv, NULL);
+    expect_exit(&r, 128 + SIGSEGV);
+    ts_free_result(&r);
+    json_t *snap = load_json("snap.json");
+    cr_expect_eq(ts_int(json_object_get(snap, "program_exit"), "status"), 128 + SIGSEGV);
+    json_decref(snap);
+}
+
+/* The descriptors `sh -c` lists without ipcscope and under it (+ one above 900: the run's
+ * shared memory, which the program's own children need to be followed). */
+static void expect_same_fds(const char *plain, const char *exec)
+{
+    char want[512];
+    snprintf(want, sizeof(want), "%s", plain);
+    const char *extra = strstr(exec, " 9");
+    while (extra && atoi(extra + 1) < 900)
+        extra = strstr(extra + 1, " 9");
+    cr_assert(extra, "no descriptor of ipcscope's: %s", exec);
+    char got[512];
+    snprintf(got, sizeof(got), "%.*s", (int)(extra - exec), exec);
+    const char *rest = strchr(extra + 1, ' ');
+    strncat(got, rest ? rest : "", sizeof(got) - strlen(got) - 1);
+    cr_expect_str_eq(got, want, "plainly: %s; under ipcscope: %s", plain, exec);
+}
+
+#define LIST_FDS "ls /proc/$$/fd | sort -n | tr \"\\n\" \" \""
+
+Test(exec, stdin_and_inherited_descriptors_are_the_programs, .timeout = 60)
+{
+    /* fd 5 opened by the shell reaches the program, as without ipcscope */
+    struct ts_result plain = run_sh("exec 5>five.txt; sh -c '" LIST_FDS "'");
+    char script[512];
+    snprintf(script, sizeof(script),
+             "exec 5>five.txt; printf 'typed\\n' | %s exec --headless -- sh -c "
+             "'read x; echo \"$x to five\" >&5; " LIST_FDS "'",
+             IPCSCOPE_BIN);
+    struct ts_result r = run_sh(script);
     expect_exit(&r, 0);
-    json_t *snap = json_loads(r.out, 0, NULL);
-    cr_assert(snap, "stdout is not JSON: %s", r.out);
-    cr_expect_eq(ts_int(json_object_get(snap, "program_exit"), "status"), 3);
-    cr_expect(tail_has(snap, "--headless --json"), "args after -- belong to the program");
+    cr_expect(strstr(plain.out, " 5 "), "%s", plain.out);
+    expect_same_fds(plain.out, r.out);
+    ts_free_result(&r);
+    ts_free_result(&plain);
+    char path[256], buf[64] = "";
+    snprintf(path, sizeof(path), "%s/five.txt", g_dir);
+    FILE *f = fopen(path, "r");
+    cr_assert(f);
+    cr_expect(fgets(buf, sizeof(buf), f) && !strcmp(buf, "typed to five\n"), "%s", buf);
+    fclose(f);
+}
+
+Test(exec, the_snapshot_goes_where_json_says, .timeout = 60)
+{
+    /* --json -: on stdout, after everything the program printed */
+    char *const dash[] = {IPCSCOPE_BIN, "exec", "--headless", "--json", "-",
+                          "--",         "echo", "hello",      NULL};
+    struct ts_result r = run_argv(dash, NULL);
+    expect_exit(&r, 0);
+    cr_expect(!strncmp(r.out, "hello\n{", 7), "%.40s", r.out);
+    json_t *snap = json_loads(r.out + 6, 0, NULL);
+    cr_expect(snap, "the rest of stdout is the snapshot");
+    json_decref(snap);
+    ts_free_result(&r);
+
+    /* --json-fd N: a descriptor the caller opened; the program does not get it */
+    struct ts_result plain = run_sh("sh -c '" LIST_FDS "'");
+    char script[512];
+    snprintf(script, sizeof(script),
+             "%s exec --headless --json-fd 7 -- sh -c '" LIST_FDS "' 7>fd7.json", IPCSCOPE_BIN);
+    r = run_sh(script);
+    expect_exit(&r, 0);
+    cr_expect(!strstr(r.out, " 7 "), "%s", r.out);
+    expect_same_fds(plain.out, r.out);
+    ts_free_result(&r);
+    ts_free_result(&plain);
+    snap = load_json("fd7.json");
+    cr_expect_str_eq(ts_str(snap, "scenario"), "exec");
+    json_decref(snap);
+}
+
+Test(exec, nothing_is_left_in_tmp_or_the_cgroups, .timeout = 60)
+{
+    size_t before = count_glob("/tmp/ipcscope-exec-*.out");
+    cr_assert_eq(compile("counter", NULL), 0);
+    json_t *snap = exec_run("counter", NULL, NULL, 0);
+    cr_expect_eq(count_glob("/tmp/ipcscope-exec-*.out"), before, "an output file was left");
+    json_t *cl = json_object_get(snap, "cleanup");
+    const char *method = ts_str(cl, "method");
+    cr_expect(!strcmp(method, "cgroup") || !strcmp(method, "process group"), "%s", method);
+    if (!strcmp(method, "cgroup")) {
+        struct stat st;
+        cr_expect(stat(ts_str(cl, "cgroup"), &st) < 0, "the cgroup %s is still there",
+                  ts_str(cl, "cgroup"));
+    } else {
+        cr_expect(strlen(ts_str(cl, "why")) > 0, "the fallback says why");
+    }
     expect_nothing_left(snap);
     json_decref(snap);
+}
+
+Test(exec, orphans_are_adopted_as_without_ipcscope, .timeout = 60)
+{
+    cr_assert_eq(compile("orphan", NULL), 0);
+    json_t *snap = exec_run("orphan", NULL, NULL, 0);
+    json_t *tasks = json_object_get(snap, "tasks");
+    json_t *parent = ts_find_named(tasks, "orphan"), *child = ts_find_named(tasks, "orphan-child1");
+    cr_assert(parent && child, "tasks: %s", json_dumps(tasks, 0));
+    /* the child reports its parent after the adoption; ipcscope must not be it */
+    long long adopter = -1;
+    const char *p = strstr(g_out, "adopted by ");
+    cr_assert(p, "%s", g_out);
+    adopter = atoll(p + strlen("adopted by "));
+    json_t *me = ts_find_named(tasks, "ipcscope");
+    cr_expect_neq(adopter, ts_int(me, "pid"), "ipcscope adopted the orphan");
+    cr_expect_eq(ts_int(child, "ppid"), adopter, "the snapshot's parent is the adopter");
+    cr_expect_eq(ts_int(child, "orig_ppid"), ts_int(parent, "pid"));
+    cr_expect(!strcmp(ts_str(child, "state"), "reaped") ||
+                  !strcmp(ts_str(child, "state"), "zombie"),
+              "%s", ts_str(child, "state"));
+    cr_expect(printed("child done"), "the run waited for the orphan: %s", g_out);
+    expect_nothing_left(snap);
+    json_decref(snap);
+}
+
+Test(exec, a_duration_stop_is_snapshotted_before_cleanup_kills, .timeout = 60)
+{
+    cr_assert_eq(compile("stuck", NULL), 0);
+    char *const argv[] = {IPCSCOPE_BIN,  "exec",       "--headless", "--json",
+                          "snap.json",   "--duration", "1.5",        "--record",
+                          "trace.jsonl", "--",         "./stuck",    NULL};
+    struct ts_result r = run_argv(argv, NULL);
+    expect_exit(&r, 124);
+    ts_free_result(&r);
+    json_t *snap = load_json("snap.json");
+    cr_expect(json_is_false(json_object_get(snap, "completed")));
+    json_t *tasks = json_object_get(snap, "tasks");
+    json_t *waiter = ts_find_named(tasks, "stuck-t1"),
+           *child = ts_find_named(tasks, "stuck-child1");
+    cr_assert(waiter && child, "%s", json_dumps(tasks, 0));
+    cr_expect_str_eq(ts_str(waiter, "state"), "blocked");
+    cr_expect_str_eq(ts_str(waiter, "blocked_on"), "sem:never");
+    cr_expect_neq(strcmp(ts_str(child, "state"), "reaped"), 0, "killed only after the snapshot");
+    json_t *cl = json_object_get(snap, "cleanup");
+    cr_expect_geq(ts_int(cl, "killed"), 2, "cleanup killed the program and its child");
+    expect_nothing_left(snap);
+    json_decref(snap);
+
+    /* the trace stops where the snapshot was taken: a replay agrees with it */
+    char *const rep[] = {IPCSCOPE_BIN, "replay", "trace.jsonl", "--headless", "--json", NULL};
+    r = run_argv(rep, NULL);
+    expect_exit(&r, 0);
+    json_t *replayed = json_loads(r.out, 0, NULL);
+    cr_assert(replayed);
+    json_t *w2 = ts_find_named(json_object_get(replayed, "tasks"), "stuck-t1");
+    cr_expect_str_eq(ts_str(w2, "state"), "blocked");
+    json_decref(replayed);
     ts_free_result(&r);
 }
 
@@ -373,7 +266,12 @@ Test(exec, bad_usage_exits_2_naming_the_problem, .timeout = 60)
     expect_usage("'./prog' before '--'", "--headless", "./prog", NULL);
     expect_usage("no PROGRAM", "--headless", "--", NULL);
     expect_usage("unknown option '--bogus'", "--bogus", "--", "true", NULL);
-    expect_usage("--json needs --headless", "--json", "--", "true", NULL);
+    expect_usage("--json and --json-fd need --headless", "--json", "x.json", "--", "true", NULL);
+    expect_usage("'--json' needs a value: FILE", "--headless", "--json", "--", "true", NULL);
+    expect_usage("descriptor 987 is not open", "--headless", "--json-fd", "987", "--", "true",
+                 NULL);
+    expect_usage("expected a descriptor number from 3", "--headless", "--json-fd", "1", "--",
+                 "true", NULL);
     expect_usage("'--duration' needs a value", "--duration", NULL);
     expect_usage("'./no-such-program'", "--headless", "--", "./no-such-program", NULL);
     expect_usage("'no-such-program-in-path'", "--headless", "--", "no-such-program-in-path", NULL);
@@ -384,18 +282,27 @@ Test(exec, static_program_runs_with_a_warning, .timeout = 60)
 {
     if (compile("counter", "-static") != 0)
         cr_skip_test("cc -static does not work here (no static libc)");
-    char *const argv[] = {IPCSCOPE_BIN, "exec", "--headless", "--json", "--", "./counter", NULL};
+    char *const argv[] = {IPCSCOPE_BIN, "exec", "--headless", "--json",
+                          "snap.json",  "--",   "./counter",  NULL};
     struct ts_result r = run_argv(argv, NULL);
     expect_exit(&r, 0);
     cr_expect(strstr(r.err, "statically linked; only /proc (and bpf) can observe it"), "%s", r.err);
-    json_t *snap = json_loads(r.out, 0, NULL);
-    cr_assert(snap);
+    cr_expect(strstr(r.out, "counter = 4000"), "%s", r.out);
+    ts_free_result(&r);
+    json_t *snap = load_json("snap.json");
     cr_expect(json_is_false(json_object_get(json_object_get(snap, "program"), "instrumented")));
     cr_expect_eq(ts_int(json_object_get(snap, "program_exit"), "status"), 0);
-    cr_expect(tail_has(snap, "counter = 4000"));
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(snap, "tasks"), i, t)
+    {
+        if (strcmp(ts_str(t, "name"), "ipcscope"))
+            cr_expect_str_eq(ts_str(t, "state"), "reaped", "%s (pid %lld tid %lld) is %s",
+                             ts_str(t, "name"), ts_int(t, "pid"), ts_int(t, "tid"),
+                             ts_str(t, "state"));
+    }
     expect_nothing_left(snap);
     json_decref(snap);
-    ts_free_result(&r);
 }
 
 Test(exec, preload_without_ipcscope_is_a_pass_through, .timeout = 60)
@@ -413,189 +320,72 @@ Test(exec, preload_without_ipcscope_is_a_pass_through, .timeout = 60)
     ts_free_result(&r);
 }
 
-Test(exec, named_semaphore_is_one_object_in_both_processes, .timeout = 60)
+Test(exec, a_deadlock_is_reported_with_its_cycle, .timeout = 60)
 {
-    json_t *snap = exec_example("named_sem");
-    cr_expect_eq(count_tasks(snap, "process", "named_sem"), 2);
-    json_t *objs = json_object_get(snap, "objects");
-    size_t i, sems = 0;
-    json_t *o, *printer = NULL;
-    json_array_foreach(objs, i, o)
-    {
-        if (strcmp(ts_str(o, "kind"), "semaphore") == 0) {
-            sems++;
-            printer = o;
-        }
-    }
-    cr_assert_eq(sems, 1, "one named semaphore, not one per process: %s", json_dumps(objs, 0));
-    cr_expect(strncmp(ts_str(printer, "name"), "printer-", 8) == 0, "named by sem_open's name");
-    cr_expect_eq(ts_int(printer, "min"), 0);
-    cr_expect_eq(ts_int(printer, "value"), 1);
-    json_t *evs = load_trace();
-    cr_expect_eq(recompute_semaphore(evs, ts_str(printer, "name")), 1);
-    cr_expect(ts_find_named(objs, "job_ready"), "the condition variable");
-    size_t n;
-    json_t **ops = object_events(evs, "job_ready", &n);
-    int waited = 0, signalled = 0;
-    for (size_t k = 0; k < n; k++) {
-        waited |= strcmp(ts_str(ops[k], "ev"), "cond_wait") == 0;
-        signalled |= strcmp(ts_str(ops[k], "ev"), "cond_signal") == 0;
-    }
-    free(ops);
-    cr_expect(signalled, "cond_signal recorded");
-    /* main, the job thread, and main again on waking if it had to wait */
-    cr_expect_eq(check_mutex(evs, "job_lock"), 2 + waited);
-    cr_expect_eq(ts_int(json_object_get(snap, "program_exit"), "status"), 0);
-    expect_nothing_left(snap);
-    json_decref(evs);
-    json_decref(snap);
-}
-
-/* The instr task_reaped of the task named name: its exit code, and who reaped it (aux). */
-static int reaped_as(json_t *evs, const char *name, long long *code, long long *by)
-{
-    size_t i;
-    json_t *e;
-    json_array_foreach(evs, i, e)
-    {
-        if (strcmp(ts_str(e, "ev"), "task_reaped") == 0 && strcmp(ts_str(e, "src"), "instr") == 0 &&
-            strcmp(ts_str(e, "task"), name) == 0) {
-            *code = ts_int(e, "val");
-            *by = ts_int(e, "aux");
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* The give-up of a wait by task on obj with error err (an unblock event), then the take. */
-static void expect_gave_up_then_took(json_t *evs, const char *obj, const char *took)
-{
-    size_t n;
-    json_t **ops = object_events(evs, obj, &n);
-    size_t gave_up = n, taken = n;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(ts_str(ops[i], "task"), "timeouts") != 0)
-            continue;
-        if (gave_up == n && strcmp(ts_str(ops[i], "ev"), "unblock") == 0)
-            gave_up = i;
-        else if (gave_up < n && taken == n && strcmp(ts_str(ops[i], "ev"), took) == 0)
-            taken = i;
-    }
-    cr_assert_lt(gave_up, n, "%s: main never gave up waiting", obj);
-    cr_expect_eq(ts_int(ops[gave_up], "aux"), ETIMEDOUT, "%s: gave up with %lld, not ETIMEDOUT",
-                 obj, ts_int(ops[gave_up], "aux"));
-    cr_expect_lt(taken, n, "%s: main never took it after the timeout", obj);
-    free(ops);
-}
-
-Test(exec, timed_waits_give_up_and_every_wait_call_reaps, .timeout = 60)
-{
-    json_t *snap = exec_example("timeouts");
-    cr_expect(tail_has(snap, "timedlock 50 ms: timed out"));
-    cr_expect(tail_has(snap, "clockwait 2 s: got one"));
-    json_t *evs = load_trace();
-
-    /* pthread_mutex_timedlock and sem_clockwait: blocked, timed out, then taken */
-    expect_gave_up_then_took(evs, "door", "mutex_acquired");
-    expect_gave_up_then_took(evs, "ticket", "sem_acquired");
-    cr_expect_eq(check_mutex(evs, "door"), 2, "the helper, then main");
-    cr_expect_eq(recompute_semaphore(evs, "ticket"), 0);
-    cr_expect_eq(check_mutex(evs, "nest"), 1, "a recursive mutex locked twice is taken once");
-
-    /* wait4, waitid and wait3 each reaped their child, with its status */
-    json_t *main_task = ts_find_named(json_object_get(snap, "tasks"), "timeouts");
-    cr_assert(main_task);
-    const char *names[] = {"timeouts-child1", "timeouts-child2", "timeouts-child3"};
-    long long codes[] = {3, 4, 128 + SIGTERM};
-    for (int k = 0; k < 3; k++) {
-        long long code = -1, by = -1;
-        cr_assert(reaped_as(evs, names[k], &code, &by), "%s: no instr task_reaped", names[k]);
-        cr_expect_eq(code, codes[k], "%s exit %lld", names[k], code);
-        cr_expect_eq(by, ts_int(main_task, "pid"), "%s reaped by %lld", names[k], by);
-    }
-    expect_nothing_left(snap);
-    json_decref(evs);
-    json_decref(snap);
-}
-
-/* Without the kernel probes only the program's side says who reaped what: glibc waits for
- * the shells of system() and popen() inside those calls, and they must still end reaped,
- * not as zombies forever. */
-Test(exec, system_and_popen_shells_end_reaped_without_the_probes, .timeout = 60)
-{
-    json_t *snap = exec_example_with("shell", "--no-bpf");
-    cr_expect(tail_has(snap, "system: the shell exited with 3"));
-    cr_expect(tail_has(snap, "popen read: a line from the shell"));
+    cr_assert_eq(compile("deadlock", NULL), 0);
+    char *const argv[] = {IPCSCOPE_BIN, "exec", "--headless", "--json",     "snap.json",
+                          "--duration", "2",    "--",         "./deadlock", NULL};
+    struct ts_result r = run_argv(argv, NULL);
+    expect_exit(&r, 124);
+    cr_expect(strstr(r.err, "DEADLOCK: deadlock-t"), "said on stderr: %s", r.err);
+    ts_free_result(&r);
+    json_t *snap = load_json("snap.json");
+    json_t *stalls = json_object_get(snap, "stalls");
+    cr_assert_geq(json_array_size(stalls), 1, "no stall recorded");
+    json_t *d = json_array_get(stalls, 0);
+    cr_expect_str_eq(ts_str(d, "kind"), "deadlock");
+    const char *cycle = ts_str(d, "cycle");
+    cr_expect(strstr(cycle, "fork_a") && strstr(cycle, "fork_b") && strstr(cycle, "deadlock-t1") &&
+                  strstr(cycle, "deadlock-t2"),
+              "cycle: %s", cycle);
+    /* the snapshot was taken before cleanup: both still wait on each other's lock */
     json_t *tasks = json_object_get(snap, "tasks");
-    json_t *prog = ts_find_named(tasks, "shell");
-    cr_assert(prog, "tasks: %s", json_dumps(tasks, 0));
-    json_t *evs = load_trace();
-    size_t i, shells = 0;
-    json_t *t;
-    json_array_foreach(tasks, i, t)
-    {
-        if (strcmp(ts_str(t, "name"), "sh") != 0)
-            continue;
-        shells++;
-        cr_expect_str_eq(ts_str(t, "state"), "reaped", "sh %lld", ts_int(t, "pid"));
-        cr_expect_eq(ts_int(t, "ppid"), ts_int(prog, "pid"));
-        cr_expect(ts_int(t, "exit_status") == (shells == 1 ? 3 : 0), "sh %zu exit %lld", shells,
-                  ts_int(t, "exit_status"));
-    }
-    cr_expect_eq(shells, 2, "system() and popen() each start one sh");
-    json_t *sleep_task = ts_find_named(tasks, "sleep");
-    cr_assert(sleep_task, "the shell's own child is missing");
-    cr_expect_str_eq(ts_str(sleep_task, "state"), "reaped");
-    long long reaps = 0;
-    json_array_foreach(evs, i, t)
-    {
-        if (strcmp(ts_str(t, "ev"), "task_reaped") == 0 && strcmp(ts_str(t, "src"), "instr") == 0 &&
-            strcmp(ts_str(t, "task"), "sh") == 0 && ts_int(t, "aux") == ts_int(prog, "pid"))
-            reaps++;
-    }
-    cr_expect_eq(reaps, 2, "each sh reaped once, by the program");
+    cr_expect_str_eq(ts_str(ts_find_named(tasks, "deadlock-t1"), "blocked_on"), "mutex:fork_b");
+    cr_expect_str_eq(ts_str(ts_find_named(tasks, "deadlock-t2"), "blocked_on"), "mutex:fork_a");
     expect_nothing_left(snap);
-    json_decref(evs);
     json_decref(snap);
 }
 
-/* Handlers installed with sigaction and signal: each run is a sig_handle event of the task
- * that ran it, the program still gets its own handlers back, and children reaped inside
- * the SIGCHLD handler are reaped by the program. */
-Test(exec, signal_handlers_show_each_run_and_stay_the_programs, .timeout = 60)
+Test(exec, a_stall_is_reported_when_every_task_waits, .timeout = 60)
 {
-    json_t *snap = exec_example("handlers");
-    cr_expect(tail_has(snap, "sigaction hands back our handler: yes"));
-    cr_expect(tail_has(snap, "signal hands back the first handler: yes"));
-    cr_expect(tail_has(snap, "SIGUSR1 caught 3 times"));
-    cr_expect(tail_has(snap, "reaped 2 children in the handler"));
-    json_t *main_task = ts_find_named(json_object_get(snap, "tasks"), "handlers");
-    cr_assert(main_task);
-    json_t *evs = load_trace();
+    cr_assert_eq(compile("stuck", NULL), 0);
+    char *const argv[] = {IPCSCOPE_BIN, "exec", "--headless", "--json",  "snap.json",
+                          "--duration", "2.5",  "--",         "./stuck", NULL};
+    struct ts_result r = run_argv(argv, NULL);
+    expect_exit(&r, 124);
+    cr_expect(strstr(r.err, "STALL"), "said on stderr: %s", r.err);
+    ts_free_result(&r);
+    json_t *snap = load_json("snap.json");
+    json_t *s = json_array_get(json_object_get(snap, "stalls"), 0);
+    cr_assert(s, "no stall recorded");
+    cr_expect_str_eq(ts_str(s, "kind"), "stall");
+    json_t *blocked = json_object_get(s, "blocked");
     size_t i;
-    json_t *e;
-    int usr1 = 0, chld = 0;
-    json_array_foreach(evs, i, e)
+    json_t *b;
+    int on_sem = 0;
+    json_array_foreach(blocked, i, b)
     {
-        if (strcmp(ts_str(e, "ev"), "sig_handle") != 0 || strcmp(ts_str(e, "src"), "instr") != 0)
-            continue;
-        cr_expect_str_eq(ts_str(e, "task"), "handlers", "a handler ran in %s", ts_str(e, "task"));
-        usr1 += ts_int(e, "val") == SIGUSR1;
-        chld += ts_int(e, "val") == SIGCHLD;
+        on_sem |= !strcmp(ts_str(b, "on"), "sem:never");
     }
-    cr_expect_eq(usr1, 3, "SIGUSR1 handler runs");
-    cr_expect_geq(chld, 1, "no SIGCHLD handler run");
-    cr_expect_leq(chld, 2);
-    for (int k = 1; k <= 2; k++) {
-        char name[32];
-        snprintf(name, sizeof(name), "handlers-child%d", k);
-        long long code = -1, by = -1;
-        cr_assert(reaped_as(evs, name, &code, &by), "%s: no instr task_reaped", name);
-        cr_expect_eq(code, k);
-        cr_expect_eq(by, ts_int(main_task, "pid"));
-    }
-    expect_nothing_left(snap);
-    json_decref(evs);
+    cr_expect(on_sem, "the waiter on sem:never: %s", json_dumps(blocked, 0));
+    json_decref(snap);
+}
+
+/* More tasks at once than there are slots: never silent - the snapshot, stderr and the
+ * exit status say what could not be followed. */
+Test(exec, a_limit_reached_is_said_everywhere, .timeout = 90)
+{
+    cr_assert_eq(compile("crowd", NULL), 0);
+    json_t *snap = exec_run("crowd", NULL, NULL, 1);
+    cr_expect(printed("300 threads took the lock"), "%s", g_out);
+    json_t *ev = json_object_get(snap, "events");
+    json_t *why = json_object_get(ev, "dropped_reasons");
+    cr_assert(why, "no dropped_reasons: %s", json_dumps(ev, 0));
+    /* 255 slots: the main thread and 254 others; all 300 are alive at the barrier */
+    cr_expect_eq(ts_int(why, "tasks_without_slot"), 300 - 254);
+    cr_expect_geq(ts_int(ev, "dropped"), 300 - 254);
+    cr_expect(strstr(ts_str(ev, "dropped_why"), "more tasks at once than the slots"));
+    cr_expect(strstr(g_err, "DROPPED") && strstr(g_err, "events were lost"), "%s", g_err);
+    cr_expect_eq(ts_int(json_object_get(snap, "program_exit"), "status"), 0);
     json_decref(snap);
 }

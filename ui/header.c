@@ -49,7 +49,10 @@ static void sources_text(const struct ui *u, char *buf, size_t n, int level)
         snprintf(buf, n, "instr✓ proc%s bpf%s", u->r->procfs_on ? "✓" : "✗", bpf_on ? "✓" : "✗");
     const char *why = u->r->bpf_reason;
     if (!bpf_on && level && why[0] && len > 0 && (size_t)len < n)
-        snprintf(buf + len, n - (size_t)len, " (%s)", level == 2 ? why : short_reason(why));
+        len += snprintf(buf + len, n - (size_t)len, " (%s)", level == 2 ? why : short_reason(why));
+    if (u->r->model.dropped && len > 0 && (size_t)len < n) /* never silent about losses */
+        snprintf(buf + len, n - (size_t)len, TR(u, " LOST %llu", " 丢失 %llu"),
+                 (unsigned long long)u->r->model.dropped);
 }
 
 /* The right part at detail level: 3 full, 2 short reason, 1 whole seconds, 0 no reason. */

@@ -7,6 +7,7 @@
  * pause is ipcscope's step gate or a real kernel block.
  */
 #include "narrate.h"
+#include "snapshot.h"
 #include "tui.h"
 
 #include <stdio.h>
@@ -97,7 +98,7 @@ static int kv(int y, struct rect in, const char *k, const char *v)
     return y + 1;
 }
 
-/* "run 1.50s  ready 1.52s  blocked 0.00s  gate 3.10s · 392 switches" */
+/* "run 1.50s  ready 1.52s  blocked 0.00s  gate 3.10s" */
 static void times_line(struct ui *u, const struct model_task *t, char *b, size_t n)
 {
     uint64_t run, ready, blocked, gate;
@@ -108,9 +109,8 @@ static void times_line(struct ui *u, const struct model_task *t, char *b, size_t
     ui_fmt_dur(blocked, r3, sizeof(r3));
     ui_fmt_dur(gate, r4, sizeof(r4));
     snprintf(b, n,
-             TR(u, "run %s  ready %s  blocked %s  gate %s · %llu switches",
-                "运行 %s  就绪 %s  阻塞 %s  闸门 %s · 切换 %llu 次"),
-             r1, r2, r3, r4, (unsigned long long)t->switches);
+             TR(u, "run %s  ready %s  blocked %s  gate %s", "运行 %s  就绪 %s  阻塞 %s  闸门 %s"),
+             r1, r2, r3, r4);
 }
 
 /* What the kernel says: its state, CPU, and the function it sleeps in next to the object. */
@@ -176,9 +176,10 @@ static int task_facts(struct ui *u, const struct model_task *t, struct rect in)
     times_line(u, t, b, sizeof(b));
     y = kv(y, in, TR(u, "time", "时间"), b);
     snprintf(b, sizeof(b),
-             TR(u, "%llu · signals sent %llu, delivered %llu", "%llu · 信号 发出 %llu，送达 %llu"),
-             (unsigned long long)t->actions, (unsigned long long)t->sig_sent,
-             (unsigned long long)t->sig_delivered);
+             TR(u, "%llu · %llu switches · signals sent %llu, delivered %llu",
+                "%llu · 切换 %llu 次 · 信号 发出 %llu，送达 %llu"),
+             (unsigned long long)t->actions, (unsigned long long)t->switches,
+             (unsigned long long)t->sig_sent, (unsigned long long)t->sig_delivered);
     y = kv(y, in, TR(u, "actions", "动作数"), b);
     if (t->has_exit) {
         char z[16];
@@ -201,7 +202,7 @@ static void task_details(struct ui *u, const struct model_task *t)
     uint32_t obj;
     if (ui_task_at_gate(u, t, &kind, &obj)) {
         char call[64];
-        narrate_call(&u->r->model, kind, obj, call, sizeof(call));
+        narrate_call(&u->r->model, kind, obj, t->gate_val, call, sizeof(call));
         snprintf(
             text, sizeof(text),
             TR(u,
@@ -220,6 +221,47 @@ static void task_details(struct ui *u, const struct model_task *t)
     screen_wrap(r, 0, THEME[R_NORMAL] | A_BOLD, text);
 }
 
+static void end_text(uint32_t addr, uint16_t port, char *b, size_t n)
+{
+    if (!port)
+        snprintf(b, n, "*");
+    else
+        snprintf(b, n, "%u.%u.%u.%u:%u", addr >> 24, (addr >> 16) & 0xff, (addr >> 8) & 0xff,
+                 addr & 0xff, port);
+}
+
+/* A socket as ss shows it: protocol, ends, state, queues (a listener: accept queue). */
+static int socket_facts(struct ui *u, const struct model_obj *o, struct rect in, int y)
+{
+    char b[160], l[40], p[40];
+    int udp = o->proto == 17;
+    end_text(o->laddr, o->lport, l, sizeof(l));
+    end_text(o->raddr, o->rport, p, sizeof(p));
+    snprintf(b, sizeof(b), "%s  %s → %s", udp ? "UDP" : "TCP", l, p);
+    y = kv(y, in, TR(u, "ends", "两端"), b);
+    if (!o->in_kernel) {
+        snprintf(b, sizeof(b), "%s",
+                 TR(u, "not in the kernel's socket table (not bound yet, or gone)",
+                    "不在内核的套接字表中（尚未绑定，或已消失）"));
+        return kv(y, in, TR(u, "kernel says", "内核所见"), b);
+    }
+    snprintf(b, sizeof(b), "%s", snapshot_ss_state(o->proto, o->tcp_state));
+    y = kv(y, in, TR(u, "state (ss)", "状态（ss）"), b);
+    if (!udp && o->tcp_state == 10)
+        snprintf(b, sizeof(b),
+                 TR(u, "%lld finished connections wait for accept() (backlog %lld)",
+                    "%lld 个已完成的连接等待 accept()（backlog %lld）"),
+                 (long long)o->recv_q, (long long)o->send_q);
+    else
+        snprintf(b, sizeof(b),
+                 TR(u, "Recv-Q %lld (bytes unread)  Send-Q %lld (%s)",
+                    "Recv-Q %lld（未读字节）  Send-Q %lld（%s）"),
+                 (long long)o->recv_q, (long long)o->send_q,
+                 udp ? TR(u, "bytes not yet sent", "尚未发出的字节")
+                     : TR(u, "bytes not yet acknowledged", "尚未被确认的字节"));
+    return kv(y, in, TR(u, "queues", "队列"), b);
+}
+
 static void obj_details(struct ui *u, uint32_t id)
 {
     const struct model *m = &u->r->model;
@@ -230,10 +272,14 @@ static void obj_details(struct ui *u, uint32_t id)
     int y = 0;
     panel_object_line(u, id, in.y + y++, in.x, in.w, THEME[R_TITLE]);
     y++;
-    snprintf(b, sizeof(b), "%lld (init %lld, min %lld, max %lld, capacity %lld)",
-             (long long)o->value, (long long)o->init, (long long)o->min, (long long)o->max,
-             (long long)o->capacity);
-    y = kv(y, in, TR(u, "value", "值"), b);
+    if (o->kind == OK_SOCKET) {
+        y = socket_facts(u, o, in, y);
+    } else {
+        snprintf(b, sizeof(b), "%lld (init %lld, min %lld, max %lld, capacity %lld)",
+                 (long long)o->value, (long long)o->init, (long long)o->min, (long long)o->max,
+                 (long long)o->capacity);
+        y = kv(y, in, TR(u, "value", "值"), b);
+    }
     snprintf(b, sizeof(b), "%llu%s", (unsigned long long)o->ops,
              o->seq_gaps ? TR(u, " (some arrived out of order)", "（部分乱序到达）") : "");
     y = kv(y, in, TR(u, "operations", "操作数"), b);

@@ -108,12 +108,12 @@ static void key_speed(struct ui *u, int ch)
 
 static void key_focus(struct ui *u, int ch)
 {
-    static const int order[] = {P_TASKS, P_OBJECTS, P_EVENTS};
-    int k = 0;
-    for (int i = 0; i < (int)UI_COUNT(order); i++)
+    static const int order[] = {P_TASKS, P_OBJECTS, P_EVENTS, P_NARR, P_OUTPUT};
+    int n = (int)UI_COUNT(order) - !panel_output_shown(u), k = 0;
+    for (int i = 0; i < n; i++)
         if (order[i] == u->focus)
             k = i;
-    k = (k + (ch == KEY_BTAB ? (int)UI_COUNT(order) - 1 : 1)) % (int)UI_COUNT(order);
+    k = (k + (ch == KEY_BTAB ? n - 1 : 1)) % n;
     u->focus = order[k];
 }
 
@@ -125,6 +125,8 @@ static void key_move(struct ui *u, int ch)
         u->sel_row += d;
     else if (u->focus == P_OBJECTS)
         u->sel_obj = u->sel_obj + d < 0 ? 0 : u->sel_obj + d;
+    else if (u->focus == P_NARR)
+        u->narr_scroll = u->narr_scroll - d < 0 ? 0 : u->narr_scroll - d;
     else
         u->ev_scroll = u->ev_scroll - d < 0 ? 0 : u->ev_scroll - d;
 }
@@ -175,6 +177,20 @@ static void key_verbose(struct ui *u, int ch)
 {
     (void)ch;
     u->verbose = !u->verbose;
+}
+
+static void key_flow(struct ui *u, int ch)
+{
+    if (ch == 'n') {
+        u->flow_absolute = !u->flow_absolute;
+        return;
+    }
+    u->flow_view = !u->flow_view;
+    ui_message(
+        u, "%s",
+        u->flow_view
+            ? TR(u, "Packet flow graph (f: back to the timeline).", "报文流图（f：回到时间线）。")
+            : TR(u, "Timeline (f: the packet flow graph).", "时间线（f：报文流图）。"));
 }
 
 static void key_lang(struct ui *u, int ch)
@@ -286,6 +302,10 @@ const struct key_binding KEYS[] = {
     {'t', 0, key_theme, "t", "theme", "主题", 3, "next colour theme", "切换配色主题"},
     {'z', 0, key_projector, "z", "projector", "投影", 2, "projector mode", "投影模式"},
     {'v', 0, key_verbose, "v", "sched", "调度", 0, "show scheduler events", "显示调度事件"},
+    {'f', 0, key_flow, "f", "packets", "报文", 0, "packet flow graph / timeline",
+     "报文流图 / 时间线"},
+    {'n', 0, key_flow, "n", "seq", "序号", 0, "flow graph: absolute / relative seq numbers",
+     "流图：绝对 / 相对序号"},
     {'L', 0, key_lang, "L", "中文", "English", 0, "English / 中文", "English / 中文"},
     {'R', 0, key_restart, "R", "restart", "重新开始", 0, "restart the scenario", "重新开始场景"},
     {27, 0, key_back, "Esc", "back", "返回", 0, "close / back to the list", "关闭 / 返回列表"},

@@ -21,12 +21,14 @@ static void split_rows(const struct ui *u, int body, int *top, int *tl, int *bot
     *top = clamp(want_rows, 6, body * 45 / 100);
     *tl = clamp((int)u->nrows - u->row_base + 2, 4, body * 35 / 100);
     *bottom = body - *top - *tl;
-    while (*bottom < 7 && *top > 6) {
-        (*top)--;
-        (*bottom)++;
-    }
+    /* short of room: the timeline gives first (its lanes follow the task list's scroll), so
+     * every task row stays visible as long as possible */
     while (*bottom < 7 && *tl > 4) {
         (*tl)--;
+        (*bottom)++;
+    }
+    while (*bottom < 7 && *top > 6) {
+        (*top)--;
         (*bottom)++;
     }
 }

@@ -148,11 +148,36 @@ static int draw_socket(struct ui *u, const struct model_obj *o, int y, int x, in
     return used;
 }
 
+/* rwlock: "2 readers" or "writer: t1", and its waiters. */
+static int draw_rwlock(struct ui *u, const struct model_obj *o, int y, int x, int w)
+{
+    const struct model *m = &u->r->model;
+    int used;
+    if (o->holder < m->ntasks)
+        used = screen_putf(y, x, w, THEME[R_RUN], TR(u, "writer %s", "写者 %s"),
+                           m->tasks[o->holder].name);
+    else if (o->value > 0)
+        used = screen_putf(y, x, w, THEME[R_RUN], TR(u, "%lld readers", "%lld 个读者"),
+                           (long long)o->value);
+    else
+        used = screen_put(y, x, w, THEME[R_GOOD], TR(u, "free", "空闲"));
+    return used + draw_waiters(u, (uint32_t)(o - m->objs), y, x + used + 1, w - used - 1);
+}
+
+/* shm: "4096 B · 2 maps" (SysV ones say so). */
+static int draw_shm(struct ui *u, const struct model_obj *o, int y, int x, int w)
+{
+    return screen_putf(y, x, w, THEME[R_NORMAL],
+                       TR(u, "%lld B · %d maps%s", "%lld 字节 · %d 个映射%s"), (long long)o->value,
+                       (int)o->users, (o->flags & OBJF_SYSV) ? " · SysV" : "");
+}
+
 static const obj_draw_fn DRAW[OK__COUNT] = {
-    [OK_SEMAPHORE] = draw_sem, [OK_MUTEX] = draw_mutex,  [OK_CONDVAR] = draw_cond,
-    [OK_EVENT] = draw_event,   [OK_QUEUE] = draw_queue,  [OK_PIPE] = draw_pipe,
-    [OK_MQ] = draw_queue,      [OK_SHM] = draw_value,    [OK_SOCKET] = draw_socket,
-    [OK_PROCESS] = draw_value, [OK_SIGNAL] = draw_value,
+    [OK_RWLOCK] = draw_rwlock, [OK_BARRIER] = draw_sem,   [OK_SPINLOCK] = draw_mutex,
+    [OK_THREAD] = draw_cond,   [OK_SEMAPHORE] = draw_sem, [OK_MUTEX] = draw_mutex,
+    [OK_CONDVAR] = draw_cond,  [OK_EVENT] = draw_event,   [OK_QUEUE] = draw_queue,
+    [OK_PIPE] = draw_pipe,     [OK_MQ] = draw_queue,      [OK_SHM] = draw_shm,
+    [OK_SOCKET] = draw_socket, [OK_PROCESS] = draw_value, [OK_SIGNAL] = draw_value,
 };
 
 int panel_objects_count(const struct ui *u)
@@ -198,13 +223,19 @@ void panel_objects_draw(struct ui *u, struct rect r)
         u->obj_top = u->sel_obj;
     if (u->sel_obj >= u->obj_top + in.h)
         u->obj_top = u->sel_obj - in.h + 1;
-    for (int k = 0; k < in.h && u->obj_top + k < n; k++) {
+    struct ui_meter meters[UI_METERS_MAX];
+    int nm = panel_meters_collect(u, meters, UI_METERS_MAX);
+    int rows = in.h - (nm ? (nm + 1 < in.h / 2 ? nm + 1 : in.h / 2) : 0); /* room for the result */
+    int k = 0;
+    for (; k < rows && u->obj_top + k < n; k++) {
         int i = u->obj_top + k;
         int sel = u->focus == P_OBJECTS && i == u->sel_obj;
         screen_put(in.y + k, in.x, 1, THEME[R_FOCUS], sel ? "▸" : " ");
         panel_object_line(u, panel_objects_id(u, i), in.y + k, in.x + 1, in.w - 1,
                           sel ? THEME[R_SEL] : THEME[R_TITLE]);
     }
+    if (nm)
+        panel_meters_draw(u, in.y + k, in.x + 1, in.w - 1, in.h - k);
     if (!n)
         screen_put(in.y, in.x + 1, in.w - 1, THEME[R_DIM], TR(u, "no objects yet", "还没有对象"));
 }

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PID_MIN_W 36 /* inner width from which the pid column shows (80 columns have it) */
+
 static const struct {
     const char *glyph, *en, *zh;
     int role;
@@ -69,17 +71,19 @@ int ui_kernel_view(const struct ui *u, const struct model_task *t)
 void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, size_t n)
 {
     const struct model *m = &u->r->model;
+    uint32_t idx = model_task_by_slot(m, (uint32_t)w->slot);
+    const char *who = idx < m->ntasks ? m->tasks[idx].name : "?";
     char call[64];
     if (w->timer) {
-        narrate_call(m, w->kind, w->obj, call, sizeof(call));
-        snprintf(buf, n, TR(u, "time out in %s (its deadline)", "在 %s 中等待超时（到达期限）"),
-                 call);
+        narrate_call(m, w->kind, w->obj, 0, call, sizeof(call));
+        snprintf(buf, n, TR(u, "lets %s's %s time out", "让 %s 的 %s 超时"), who, call);
     } else if (w->kind == EV_SLEEP) {
-        snprintf(buf, n, TR(u, "let %lld ms pass%s%s%s", "经过 %lld 毫秒%s%s%s"), (long long)w->val,
-                 w->what[0] ? " (" : "", w->what, w->what[0] ? ")" : "");
+        snprintf(buf, n,
+                 TR(u, "lets %lld ms pass for %s%s%s%s", "让 %5$s 的 %1$lld 毫秒过去%2$s%3$s%4$s"),
+                 (long long)w->val, w->what[0] ? " (" : "", w->what, w->what[0] ? ")" : "", who);
     } else {
-        narrate_call(m, w->kind, w->obj, call, sizeof(call));
-        snprintf(buf, n, TR(u, "do %s", "执行 %s"), call);
+        narrate_call(m, w->kind, w->obj, w->val, call, sizeof(call));
+        snprintf(buf, n, TR(u, "lets %s call %s", "让 %s 调用 %s"), who, call);
     }
 }
 
@@ -388,7 +392,7 @@ static int shown_state(const struct ui *u, const struct model_task *t, char *det
     detail[0] = '\0';
     if (ui_task_at_gate(u, t, &kind, &obj)) {
         char call[64];
-        narrate_call(m, kind, obj, call, sizeof(call));
+        narrate_call(m, kind, obj, t->gate_val, call, sizeof(call));
         snprintf(detail, n, "→ %s", call);
         return TS_GATE;
     }
@@ -404,26 +408,29 @@ static int shown_state(const struct ui *u, const struct model_task *t, char *det
         if (t->cpu >= 0)
             snprintf(detail, n, "cpu%d", (int)t->cpu);
         break;
-    case TS_ZOMBIE:
-        snprintf(detail, n, TR(u, "status %d, zombie %.1fs", "状态 %d，僵尸 %.1fs"),
-                 (int)t->exit_status, (double)ui_zombie_ns(u, t) / 1e9);
+    case TS_ZOMBIE: {
+        char z[16];
+        ui_fmt_dur(ui_zombie_ns(u, t), z, sizeof(z));
+        snprintf(detail, n, TR(u, "%s, status %d", "%s，状态 %d"), z, (int)t->exit_status);
         break;
+    }
     case TS_EXITED:
     case TS_REAPED:
         if (t->kind == TK_THREAD && t->state == TS_REAPED) {
             thread_end_detail(u, t, detail, n);
             break;
         }
-        snprintf(detail, n, TR(u, "status %d", "状态 %d"), (int)t->exit_status);
-        if (t->kind == TK_PROCESS && t->t_reaped) {
+        if (t->kind == TK_PROCESS && t->t_reaped) { /* the zombie time first: the lesson */
             uint64_t z = ui_zombie_ns(u, t);
             char d[16];
             if (z < 1000000000ull)
                 snprintf(d, sizeof(d), "%.1fms", (double)z / 1e6);
             else
                 ui_fmt_dur(z, d, sizeof(d));
-            size_t len = strlen(detail);
-            snprintf(detail + len, n - len, TR(u, ", zombie %s", "，僵尸 %s"), d);
+            snprintf(detail, n, TR(u, "zombie %s, status %d", "僵尸 %s，状态 %d"), d,
+                     (int)t->exit_status);
+        } else {
+            snprintf(detail, n, TR(u, "status %d", "状态 %d"), (int)t->exit_status);
         }
         break;
     default:
@@ -470,6 +477,33 @@ static int draw_columns(struct ui *u, const struct model_task *t, int y, int x, 
     return x;
 }
 
+/* Cut a detail that does not fit at its last separator (" · ", ", ") that does, so a value
+ * never loses its unit ("zombie 3.9ms", never "zombie 3.9m"); else end it with "…". */
+static void fit_detail(char *d, int w)
+{
+    if (w <= 0 || screen_width(d) <= w)
+        return;
+    for (char *cut = d + strlen(d); cut > d; cut--) {
+        if (strncmp(cut, " · ", strlen(" · ")) != 0 && strncmp(cut, ", ", 2) != 0 &&
+            strncmp(cut, "，", strlen("，")) != 0)
+            continue;
+        char keep = *cut;
+        *cut = '\0';
+        if (screen_width(d) <= w)
+            return;
+        *cut = keep;
+    }
+    /* no whole part fits: as much as fits, then an ellipsis */
+    size_t len = strlen(d);
+    while (len > 0 && screen_width(d) > w - 1) {
+        do
+            len--;
+        while (len > 0 && ((unsigned char)d[len] & 0xc0) == 0x80);
+        d[len] = '\0';
+    }
+    strcat(d, "…");
+}
+
 static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, struct rect in,
                      const struct row_geom *g)
 {
@@ -487,7 +521,7 @@ static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, str
     x += tw - (row->depth >= 2 ? 2 : 0);
     if (row->depth >= 2)
         x += screen_put(y, x, end - x, THEME[R_BORDER], row->last ? "└ " : "├ ");
-    if (in.w >= 50) {
+    if (in.w >= PID_MIN_W) {
         snprintf(buf, sizeof(buf), "%-6d", t->kind == TK_THREAD ? (int)t->tid : (int)t->pid);
         x += screen_put(y, x, end - x, THEME[R_DIM], buf);
     }
@@ -502,8 +536,10 @@ static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, str
     int st = shown_state(u, t, detail, sizeof(detail));
     x += draw_state(u, y, x, end - x, st) + 1;
     x = draw_columns(u, t, y, x, end, in.w) + 1;
-    if (x < end)
+    if (x < end) {
+        fit_detail(detail, end - x);
         screen_put(y, x, end - x, st == TS_GATE ? THEME[R_GATE] : ui_state_attr(st), detail);
+    }
 }
 
 static void keep_visible(struct ui *u, int h)
@@ -533,8 +569,9 @@ static void row_geometry(const struct ui *u, struct rect in, int h, struct row_g
         g->name_w = w > g->name_w ? w : g->name_w;
         g->tree_w = tw > g->tree_w ? tw : g->tree_w;
     }
-    g->name_w = g->name_w > 14 ? 14 : g->name_w;
-    g->state_x = in.x + 3 + g->tree_w + (in.w >= 50 ? 6 : 0) + g->name_w + 1;
+    int cap = in.w >= 50 ? 14 : 10; /* narrow: short names, but the pid stays */
+    g->name_w = g->name_w > cap ? cap : g->name_w;
+    g->state_x = in.x + 3 + g->tree_w + (in.w >= PID_MIN_W ? 6 : 0) + g->name_w + 1;
 }
 
 /* Column labels on the top border, right-aligned over their columns. */

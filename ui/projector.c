@@ -100,7 +100,7 @@ static void draw_task_line(struct ui *u, const struct tree_row *row, int i, int 
     int st = t->state;
     if (ui_task_at_gate(u, t, &kind, &obj)) {
         char call[64];
-        narrate_call(m, kind, obj, call, sizeof(call));
+        narrate_call(m, kind, obj, t->gate_val, call, sizeof(call));
         snprintf(detail, sizeof(detail), "%s %s", TR(u, "next:", "下一步："), call);
         st = TS_GATE;
     } else if (t->state == TS_BLOCKED) {
@@ -126,8 +126,8 @@ static void draw_locks(struct ui *u, int *y, struct rect r)
     const struct model *m = &u->r->model;
     for (size_t i = 0; i < m->nobjs && *y < r.y + r.h; i++) {
         const struct model_obj *o = &m->objs[i];
-        if (!o->name[0] || (o->kind != OK_MUTEX && o->kind != OK_CONDVAR))
-            continue;
+        if (!o->name[0] || (o->kind != OK_MUTEX && o->kind != OK_CONDVAR && o->kind != OK_SOCKET))
+            continue; /* locks and sockets: their state is a word, not a count */
         panel_object_line(u, (uint32_t)i, (*y)++, r.x + 3, r.w - 3, THEME[R_TITLE] | A_BOLD);
     }
 }
@@ -137,9 +137,8 @@ void projector_draw(struct ui *u)
     struct rect body = {1, 1, LINES - 3, COLS - 2};
     const struct model *m = &u->r->model;
     int cards = draw_cards(u, (struct rect){body.y + 1, body.x + 2, 2 * CARD_H, body.w - 2});
-    const char *pin = u->r->ctx.pin; /* the lesson's key sentence stays readable here too */
-    int pin_h = pin[0] ? screen_wrap_count(body.w - 2, pin) : 0;
-    pin_h = pin_h > 4 ? 4 : pin_h;
+    cards += panel_meters_draw(u, body.y + 1 + cards, body.x + 3, body.w - 4, 6); /* the result */
+    int pin_h = u->r->ctx.pin[0] ? 2 : 0; /* the lesson's key sentence, as in the dashboard */
     int narr_h = 3 + pin_h;
     struct rect tasks = {body.y + 1 + cards, body.x, body.h - cards - narr_h - 2, body.w};
     int spacing = (int)u->nrows * 2 <= tasks.h ? 2 : 1;
@@ -152,14 +151,15 @@ void projector_draw(struct ui *u)
                     TR(u, "… and %zu more", "……还有 %zu 个"),
                     u->nrows - (size_t)shown - (size_t)u->row_base);
     draw_locks(u, &y, tasks);
+    if (u->flow_view && tasks.y + tasks.h - y >= 5) /* a TCP lesson: its segments */
+        panel_flow_draw(u, (struct rect){y, tasks.x, tasks.y + tasks.h - y, tasks.w});
 
     char text[512] = "";
     for (size_t i = m->hist_len; i-- > 0;)
-        if (narrate_event(&u->r->ctx, m, model_hist(m, i), u->lang, text, sizeof(text)))
-            break;
+        if (narrate_event(&u->r->ctx, m, model_hist(m, i), u->lang, text, sizeof(text)) && text[0])
+            break; /* "" : an event the scenario leaves unsaid */
     struct rect nr = {body.y + body.h - narr_h, body.x + 1, narr_h, body.w - 2};
-    if (pin_h)
-        screen_wrap((struct rect){nr.y, nr.x, pin_h, nr.w}, 0, THEME[R_WARN] | A_BOLD, pin);
-    screen_wrap((struct rect){nr.y + pin_h, nr.x, narr_h - pin_h, nr.w}, 0,
-                THEME[R_NORMAL] | A_BOLD, text);
+    int top = pin_h ? screen_wrap(nr, 0, THEME[R_WARN] | A_BOLD, u->r->ctx.pin) : 0;
+    struct rect below = {nr.y + top, nr.x, nr.h - top, nr.w};
+    screen_wrap(below, 0, THEME[R_NORMAL] | A_BOLD, text);
 }

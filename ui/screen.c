@@ -384,7 +384,18 @@ void screen_box(struct rect r, const char *title, int focused)
 
 typedef void (*line_cb)(const wchar_t *w, size_t n, int line, void *arg);
 
-/* Greedy wrap: break after spaces, around wide (CJK) characters, or anywhere if needed. */
+/* Punctuation that must not start a line (Chinese line breaking, and the ASCII ones). */
+static int no_line_start(wchar_t c)
+{
+    static const wchar_t P[] = L"。，、：；！？）」』》〉】…—.,;:!?)]}%";
+    for (const wchar_t *p = P; *p; p++)
+        if (*p == c)
+            return 1;
+    return 0;
+}
+
+/* Greedy wrap: break after spaces, around wide (CJK) characters, or anywhere if needed; a
+ * break never leaves closing punctuation at the start of the next line. */
 static int wrap_lines(const char *text, int width, line_cb cb, void *arg)
 {
     static wchar_t w[4096];
@@ -402,7 +413,8 @@ static int wrap_lines(const char *text, int width, line_cb cb, void *arg)
                 break;
             cols += cw;
             i++;
-            if (w[i - 1] == L' ' || cw == 2 || (i < n && wc_width(w[i]) == 2))
+            if ((w[i - 1] == L' ' || cw == 2 || (i < n && wc_width(w[i]) == 2)) &&
+                !(i < n && no_line_start(w[i])))
                 brk = i;
         }
         if (i < n && brk > start && w[i] != L' ')

@@ -60,7 +60,7 @@ struct rect {
     int y, x, h, w;
 };
 
-enum panel { P_TASKS, P_OBJECTS, P_TIMELINE, P_EVENTS, P_NARR, P__COUNT };
+enum panel { P_TASKS, P_OBJECTS, P_TIMELINE, P_EVENTS, P_NARR, P_OUTPUT, P__COUNT };
 enum overlay { OV_NONE, OV_HELP, OV_DETAILS, OV_ACTIONS };
 
 struct layout {
@@ -68,6 +68,14 @@ struct layout {
     int cols, lines;
     struct rect header, status, keys;
     struct rect panel[P__COUNT];
+};
+
+/* One number of the lesson's result (a scenario's snapshot "meters"). */
+#define UI_METERS_MAX 8
+struct ui_meter {
+    char label[48];
+    char text[160];
+    double value, max; /* max 0: no bar */
 };
 
 /* One row of the task tree, in display order. */
@@ -112,8 +120,6 @@ struct ui {
     uint64_t timer_period;     /* what the frame timer is armed to */
     uint64_t sig;              /* signature of what the last frame showed */
     int dirty;                 /* input or a resize asks for a frame */
-    uint64_t seen_total;       /* model events looked at by the signature */
-    uint64_t shown_total;      /* of those, the ones the event log shows */
     uint64_t frames;
 
     struct layout lay;
@@ -128,6 +134,9 @@ struct ui {
     int sel_row, task_top;
     int sel_obj, obj_top;
     int ev_scroll;
+    int narr_scroll;   /* narrations hidden below the panel (0: the newest is shown) */
+    int flow_view;     /* the packet flow graph instead of the timeline (f) */
+    int flow_absolute; /* its seq/ack numbers absolute, not relative (n) */
     char msg[256];
 
     struct picker pk;
@@ -165,8 +174,8 @@ const char *ui_state_glyph(int state);
 const char *ui_state_word(const struct ui *u, int state);
 attr_t ui_state_attr(int state);
 int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *kind, uint32_t *obj);
-/* What letting waiter w through does: "do sem_wait(empty)", "let 600 ms pass (the accept
- * delay)", "time out in epoll_wait(...)". */
+/* What letting waiter w through does: "lets producer-1 call sem_wait(empty)", "lets 600 ms
+ * pass for server (the accept delay)", "lets client-1's epoll_wait() time out". */
 void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, size_t n);
 void ui_tree_build(struct ui *u);
 int ui_row_of_task(const struct ui *u, uint32_t task);
@@ -185,10 +194,24 @@ void panel_objects_draw(struct ui *u, struct rect r);
 void panel_timeline_draw(struct ui *u, struct rect r);
 void panel_events_draw(struct ui *u, struct rect r);
 void panel_narration_draw(struct ui *u, struct rect r);
+/* ---- panel_output.c: the program's terminal (exec in the TUI) ---- */
+/* 1 when the run has a program terminal to show. */
+int panel_output_shown(const struct ui *u);
+/* Take the Output panel's rectangle from the lower part of narr (empty when not shown). */
+void panel_output_split(const struct ui *u, struct rect *narr, struct rect *out);
+void panel_output_draw(struct ui *u, struct rect r);
+/* A key while the Output panel has the focus: 1 when it went to the program. */
+int panel_output_key(struct ui *u, int ch);
 void panel_object_line(struct ui *u, uint32_t id, int y, int x, int w, attr_t base);
 int panel_objects_count(const struct ui *u);
 uint32_t panel_objects_id(const struct ui *u, int i);
 void projector_draw(struct ui *u);
+void panel_flow_draw(struct ui *u, struct rect r);
+/* The scenario's meters now (none in a replay); their count. */
+int panel_meters_collect(struct ui *u, struct ui_meter *out, int n);
+/* Draw them from (y, x) in at most h rows; returns the rows used. */
+int panel_meters_draw(struct ui *u, int y, int x, int w, int h);
+int panel_flow_has_packets(const struct ui *u);
 void help_draw(struct ui *u);
 void details_draw(struct ui *u);
 void actions_draw(struct ui *u);

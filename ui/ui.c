@@ -13,6 +13,8 @@
 #include "narrate.h"
 #include "tui.h"
 
+#include "scenarios/exec.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -109,6 +111,7 @@ int ui_start_run(struct ui *u)
     u->sel_row = 1; /* the first worker: row 0 is normally the conductor */
     u->task_top = u->sel_obj = u->obj_top = u->ev_scroll = 0;
     u->delay_idx = delay_index(r->delay_ms);
+    u->flow_view = u->sc->chapter <= 2; /* the TCP lessons open on their packets */
     u->msg[0] = '\0';
     u->dirty = 1;
     return 0;
@@ -152,6 +155,9 @@ void status_draw(struct ui *u, struct rect r)
                  u->r->check_rc ? u->r->check_why : "", u->r->leaked_procs, u->r->leaked_ipc);
         text = buf;
         a = u->r->check_rc ? THEME[R_BAD] : THEME[R_GOOD];
+    } else if (u->sc == &scenario_exec && exec_scenario_notice()[0]) {
+        text = exec_scenario_notice(); /* a stall, or a deadlock's cycle */
+        a = THEME[R_BAD];
     } else if (u->r->status[0]) {
         text = u->r->status;
     }
@@ -169,9 +175,15 @@ static void draw_dashboard(struct ui *u)
     } else {
         panel_tasks_draw(u, l->panel[P_TASKS]);
         panel_objects_draw(u, l->panel[P_OBJECTS]);
-        panel_timeline_draw(u, l->panel[P_TIMELINE]);
+        if (u->flow_view)
+            panel_flow_draw(u, l->panel[P_TIMELINE]);
+        else
+            panel_timeline_draw(u, l->panel[P_TIMELINE]);
         panel_events_draw(u, l->panel[P_EVENTS]);
-        panel_narration_draw(u, l->panel[P_NARR]);
+        struct rect narr = l->panel[P_NARR], out;
+        panel_output_split(u, &narr, &out); /* exec: the program's terminal below */
+        panel_narration_draw(u, narr);
+        panel_output_draw(u, out);
     }
     status_draw(u, l->status);
     keybar_draw(u, l->keys);
@@ -187,21 +199,14 @@ static void draw_dashboard(struct ui *u)
  * unless verbose, and what they change is redrawn by the task-state hash or the clock. */
 int ui_event_is_sched(unsigned kind)
 {
-    return kind == EV_STATE || kind == EV_GATE || (kind >= EV_SCHED_IN && kind <= EV_WAKEUP_NEW);
+    return model_is_sched(kind);
 }
 
 /* Events the log would show, counted incrementally over what arrived since the last call. */
 static uint64_t shown_events(struct ui *u)
 {
     const struct model *m = &u->r->model;
-    if (m->total < u->seen_total)
-        u->seen_total = u->shown_total = 0; /* a new run */
-    uint64_t fresh = m->total - u->seen_total;
-    size_t from = fresh < m->hist_len ? m->hist_len - (size_t)fresh : 0;
-    for (size_t i = from; i < m->hist_len; i++)
-        u->shown_total += u->verbose || !ui_event_is_sched(model_hist(m, i)->kind);
-    u->seen_total = m->total;
-    return u->shown_total;
+    return u->verbose ? m->total : m->hist_total; /* the scheduler's records are kept apart */
 }
 
 /* What the task rows show, without the times (those follow the once-a-second clock). */
@@ -423,6 +428,8 @@ static void handle_key(struct ui *u, int ch)
         ui_overlay_key(u, ch);
         return;
     }
+    if (panel_output_key(u, ch))
+        return; /* typed into the program's terminal */
     ui_key_dashboard(u, ch);
 }
 

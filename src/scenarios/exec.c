@@ -3,40 +3,67 @@
  *
  * Setup forks one worker that execs PROGRAM with libipcscope_preload.so in LD_PRELOAD and
  * the run's shared region passed as an inherited memfd (IPCSCOPE_SHM_FD); the library then
- * reports the program's processes, threads, semaphores, mutexes, condition variables and
- * pipes like any scenario's workers. The program's stdin is /dev/null and its stdout and
- * stderr go to a file in $TMPDIR, reported in the snapshot with its exit status.
+ * reports the program's processes, threads and IPC objects like any scenario's workers.
+ * The program behaves as it would without ipcscope: headless it keeps the user's descriptors
+ * and gets the terminal's foreground, in the TUI it runs on a pseudo-terminal of ours; the
+ * conductor is not its subreaper (orphans go where they would), and exec_track.c keeps count
+ * of everything it starts and cleans up at the end.
  */
 #define _GNU_SOURCE
 #include "exec.h"
+#include "exec_pty.h"
+#include "exec_stall.h"
+#include "exec_track.h"
 
 #include "../instr.h"
 #include "../instr_attach.h"
+#include "../loop.h"
 #include "../model.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/prctl.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
 #include <unistd.h>
 
-#define EXEC_MAX_TASKS 127 /* with the conductor: 128 slots */
-#define TAIL_LINES 10
-#define TAIL_BYTES 4096
-
-/* Provided by instr.c once the region keeps its memfd (see the report to the lead); until
- * then the mapping is reopened through /proc/self/map_files. */
-int instr_region_fd(void) __attribute__((weak));
+#define EXEC_MAX_TASKS 255 /* at once (rings of 32768 records); ended tasks' slots are recycled */
+#define SHM_FD_FLOOR 900   /* where the region's descriptor goes in the program */
+#define LOOK_EVERY_NS (50 * 1000 * 1000ull) /* /proc and the cgroup, at most this often */
 
 static struct exec_program g_prog;
-static pid_t g_pid;
-static char g_out[PATH_MAX];
+static struct exec_track g_track;
+static pid_t g_pid;                 /* the program, 0 before it starts */
+static int g_tty = -1;              /* the controlling terminal, when ipcscope had its foreground */
+static uint64_t g_looked;           /* when the poll last looked at /proc and the cgroup */
+static int g_main_reaped;           /* the program itself has been reaped */
+static int g_alive = 1;             /* the run's processes still running at the last look */
+static int g_waiting = 1;           /* processes still to be seen reaped at the last look */
+static int g_join_err;              /* the program could not join the cgroup (-errno) */
+static const struct model *g_model; /* the run's model, for the cleanup's /proc scan */
+static uint8_t *g_freed;            /* per model task: its slot was handed back */
+static const struct instr_attach_map *g_map_seen; /* the run's map (the lost counts) */
+static size_t g_freed_cap;
+static uint32_t g_rings_mapped; /* slots whose ring the conductor has mapped in */
+
+/* What the program's process tells the conductor before it execs. */
+struct child_report {
+    int join_err; /* exec_track_join's result */
+    pid_t pgid;   /* its process group (its session in the TUI) */
+};
 
 struct exec_child {
-    int shm_fd, out_fd;
+    int shm_fd, report_fd;
     size_t map_off;
 };
 
@@ -56,29 +83,67 @@ static uint32_t max_tasks(const struct scn_ctx *ctx)
     return EXEC_MAX_TASKS;
 }
 
-/* A descriptor for the region's memory, close-on-exec; -errno on failure. */
-static int region_fd(struct instr_shared *sh)
+/* The model task of the program itself, or NULL. */
+static const struct model_task *main_task(const struct model *m)
 {
-    int fd = instr_region_fd ? instr_region_fd() : -1;
-    if (fd >= 0)
-        return fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    long page = sysconf(_SC_PAGESIZE);
-    uintptr_t start = (uintptr_t)sh, end = start + ((sh->size + page - 1) & ~(size_t)(page - 1));
-    char path[96];
-    snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)start,
-             (unsigned long)end);
-    fd = open(path, O_RDWR | O_CLOEXEC);
-    return fd < 0 ? -errno : fd;
+    for (size_t i = 0; g_pid > 0 && i < m->ntasks; i++)
+        if (m->tasks[i].pid == g_pid && m->tasks[i].tid == g_pid)
+            return &m->tasks[i];
+    return NULL;
 }
 
-/* Create $TMPDIR/ipcscope-exec-XXXXXX.out for the program's output. fd or -errno. */
-static int open_output(void)
+int exec_scenario_status(const struct model *m)
 {
-    const char *dir = getenv("TMPDIR");
-    snprintf(g_out, sizeof(g_out), "%s/ipcscope-exec-XXXXXX.out", dir && *dir ? dir : "/tmp");
-    int fd = mkostemps(g_out, 4, O_CLOEXEC);
-    return fd < 0 ? -errno : fd;
+    const struct model_task *t = main_task(m);
+    return t && t->has_exit && (t->state == TS_REAPED || t->state == TS_ZOMBIE) ? t->exit_status
+                                                                                : -1;
 }
+
+void exec_scenario_stopping(const struct model *m)
+{
+    if (g_pid > 0)
+        g_track.killed = exec_track_alive(&g_track, m);
+}
+
+void exec_scenario_dropped(json_t *events, uint64_t dropped)
+{
+    struct instr_shared *sh = instr_region();
+    const struct instr_attach_map *map = g_map_seen;
+    if (!dropped || !sh || !map)
+        return;
+    uint64_t tasks = atomic_load(&map->lost.tasks), ops = atomic_load(&map->lost.ops);
+    uint64_t ring = dropped > tasks + ops ? dropped - tasks - ops : 0;
+    json_object_set_new(events, "dropped_reasons",
+                        json_pack("{s:I, s:I, s:I}", "ring_full", (json_int_t)ring,
+                                  "tasks_without_slot", (json_int_t)tasks, "ops_without_object",
+                                  (json_int_t)ops));
+    char why[256];
+    snprintf(why, sizeof(why), "%s%s%s",
+             ring ? "the conductor could not drain the rings fast enough (ring full); " : "",
+             tasks ? "more tasks at once than the slots (255); " : "",
+             ops ? "more objects than the table holds (65536)" : "");
+    json_object_set_new(events, "dropped_why", json_string(why));
+}
+
+const char *exec_scenario_notice(void)
+{
+    return exec_stall_notice();
+}
+
+json_t *exec_scenario_cleanup_json(void)
+{
+    return exec_track_json(&g_track);
+}
+
+void exec_scenario_signal(int sig)
+{
+    if (g_track.pgid > 0)
+        kill(-g_track.pgid, sig);
+    else if (g_pid > 0)
+        kill(g_pid, sig);
+}
+
+/* ---- the program's process, between fork and exec ---- */
 
 static void set_env_num(const char *key, unsigned long long v)
 {
@@ -99,29 +164,163 @@ static void set_preload(const char *lib)
     setenv("LD_PRELOAD", buf, 1);
 }
 
-/* In the worker: stdio, the one inherited memfd, the environment, then exec. */
+static int int_cmp(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Close every descriptor above 2 but the user's own (g_prog.keep), the region's and the
+ * report pipe (close-on-exec: gone at exec). */
+static void close_ours(int shm, int report)
+{
+    int keep[EXEC_KEEP_MAX + 3], n = 0;
+    for (int i = 0; i < g_prog.nkeep; i++)
+        keep[n++] = g_prog.keep[i];
+    keep[n++] = shm;
+    keep[n++] = report;
+    qsort(keep, (size_t)n, sizeof(int), int_cmp);
+    int from = 3;
+    for (int i = 0; i < n; i++) {
+        if (keep[i] < from)
+            continue;
+        if (keep[i] > from)
+            syscall(SYS_close_range, (unsigned)from, (unsigned)keep[i] - 1, 0);
+        from = keep[i] + 1;
+    }
+    syscall(SYS_close_range, (unsigned)from, ~0u, 0);
+}
+
+/* Headless: a process group of its own, in the terminal's foreground when ipcscope had it
+ * (SIGTTOU blocked: a background group may not otherwise take the terminal). */
+static pid_t own_group(void)
+{
+    setpgid(0, 0);
+    if (g_tty >= 0) {
+        sigset_t tt, old;
+        sigemptyset(&tt);
+        sigaddset(&tt, SIGTTOU);
+        sigprocmask(SIG_BLOCK, &tt, &old);
+        tcsetpgrp(g_tty, getpid());
+        sigprocmask(SIG_SETMASK, &old, NULL);
+    }
+    return getpgrp();
+}
+
+/* sh PROGRAM ARGS... for a script the kernel cannot exec itself. */
+static void exec_with_shell(void)
+{
+    size_t n = 0;
+    while (g_prog.argv[n])
+        n++;
+    char **argv = calloc(n + 2, sizeof(*argv));
+    if (!argv)
+        return;
+    argv[0] = "sh";
+    argv[1] = g_prog.path;
+    for (size_t i = 1; i < n; i++)
+        argv[i + 1] = g_prog.argv[i];
+    execv("/bin/sh", argv);
+    free(argv);
+}
+
+/* In the worker: its group (or pty session), the cgroup, the environment, then exec. */
 static int exec_child(void *arg)
 {
     const struct exec_child *a = arg;
-    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null < 0 || dup2(null, 0) < 0 || dup2(a->out_fd, 1) < 0 || dup2(a->out_fd, 2) < 0)
-        return 126;
+    struct child_report rep = {0};
+    rep.pgid = g_prog.tui ? exec_pty_child() : own_group();
+    atomic_store(&instr_region()->worker_pgid, rep.pgid);
+    rep.join_err = exec_track_join(&g_track);
 
     int shm = -1;
     if (g_prog.preload[0]) {
-        shm = fcntl(a->shm_fd, F_DUPFD, 3); /* without FD_CLOEXEC: it must survive execv */
+        shm = fcntl(a->shm_fd, F_DUPFD, SHM_FD_FLOOR); /* no FD_CLOEXEC: it must survive */
         set_env_num(INSTR_ATTACH_ENV_FD, (unsigned long long)shm);
         set_env_num(INSTR_ATTACH_ENV_SIZE, instr_region()->size);
         set_env_num(INSTR_ATTACH_ENV_MAP, a->map_off);
         set_preload(g_prog.preload);
     }
-    if (shm > 3)
-        close_range(3, (unsigned)shm - 1, 0);
-    close_range(shm > 3 ? (unsigned)shm + 1 : 3, ~0u, 0);
+    close_ours(shm, a->report_fd);
+    if (write(a->report_fd, &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
+        return 126;
 
     execv(g_prog.path, g_prog.argv);
+    if (errno == ENOEXEC) /* a script without "#!": the shell runs it, as execvp does */
+        exec_with_shell();
     fprintf(stderr, "ipcscope exec: cannot run %s: %s\n", g_prog.path, strerror(errno));
     return 127;
+}
+
+/* ---- setup ---- */
+
+/* A descriptor for the region's memory, close-on-exec; -errno on failure. */
+static int region_fd(void)
+{
+    int fd = instr_region_fd();
+    return fd < 0 ? -EBADF : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
+/* The controlling terminal, when ipcscope is in its foreground (the program takes it). */
+static int foreground_tty(void)
+{
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (fd >= 0 && tcgetpgrp(fd) == getpgrp())
+        return fd;
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+static void reset_state(void)
+{
+    memset(&g_track, 0, sizeof(g_track));
+    g_track.watch_fd = -1;
+    g_pid = 0;
+    g_looked = 0;
+    g_main_reaped = 0;
+    g_alive = 1;
+    g_waiting = 1;
+    g_join_err = 0;
+    free(g_freed);
+    g_freed = NULL;
+    g_freed_cap = 0;
+    g_rings_mapped = 0;
+    exec_stall_reset(loop_now_ns());
+}
+
+/* Start the program and wait for its report (sent just before it execs). */
+static int start_program(struct exec_child *a, char *err, size_t n)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        snprintf(err, n, "cannot make a pipe: %s", strerror(errno));
+        return -errno;
+    }
+    a->report_fd = p[1];
+    char base[PATH_MAX];
+    snprintf(base, sizeof(base), "%s", g_prog.path);
+    g_pid = instr_spawn(basename(base), exec_child, a, INSTR_SPAWN_OWN_GROUP);
+    close(p[1]);
+    int rc = 0;
+    struct child_report rep;
+    if (g_pid < 0) {
+        rc = g_pid;
+        g_pid = 0;
+        snprintf(err, n, "cannot start %s: %s", g_prog.path, strerror(-rc));
+    } else if (read(p[0], &rep, sizeof(rep)) == (ssize_t)sizeof(rep)) {
+        g_track.pgid = rep.pgid;
+        g_track.main_pid = g_pid;
+        g_join_err = rep.join_err;
+    }
+    close(p[0]);
+    if (g_join_err && g_track.method == TRACK_CGROUP) { /* fall back, saying why */
+        rmdir(g_track.cgroup);
+        g_track.method = TRACK_GROUP;
+        snprintf(g_track.why, sizeof(g_track.why), "cannot join the cgroup: %s",
+                 strerror(-g_join_err));
+    }
+    return rc;
 }
 
 static int setup(struct scn_ctx *ctx, char *err, size_t n)
@@ -129,104 +328,311 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     struct instr_shared *sh = instr_region();
     struct instr_attach_map *map = ctx->shared;
     map->magic = INSTR_ATTACH_MAGIC;
+    reset_state();
+    g_map_seen = map;
+    prctl(PR_SET_CHILD_SUBREAPER, 0); /* orphans go where they would without ipcscope */
+    exec_track_prepare(&g_track);
+    exec_track_watch(&g_track);
 
     struct exec_child a = {
-        .shm_fd = -1, .out_fd = -1, .map_off = (size_t)((char *)map - (char *)sh)};
+        .shm_fd = -1, .report_fd = -1, .map_off = (size_t)((char *)map - (char *)sh)};
     int rc = 0;
-    if (g_prog.preload[0] && (a.shm_fd = region_fd(sh)) < 0) {
+    if (g_prog.preload[0] && (a.shm_fd = region_fd()) < 0) {
         rc = a.shm_fd;
         snprintf(err, n, "cannot hand the shared region to the program: %s", strerror(-rc));
         goto cleanup;
     }
-    if ((a.out_fd = open_output()) < 0) {
-        rc = a.out_fd;
-        snprintf(err, n, "cannot create the output file %s: %s", g_out, strerror(-rc));
+    if (g_prog.tui && (rc = exec_pty_open(err, n)) < 0)
         goto cleanup;
-    }
-
-    char base[PATH_MAX];
-    snprintf(base, sizeof(base), "%s", g_prog.path);
-    g_pid = instr_spawn(basename(base), exec_child, &a, 0);
-    if (g_pid < 0) {
-        rc = g_pid;
-        snprintf(err, n, "cannot start %s: %s", g_prog.path, strerror(-rc));
-    }
+    g_tty = g_prog.tui ? -1 : foreground_tty();
+    rc = start_program(&a, err, n);
 cleanup:
     if (a.shm_fd >= 0)
         close(a.shm_fd);
-    if (a.out_fd >= 0)
-        close(a.out_fd);
     return rc;
 }
 
-/* ---- the snapshot: the program, its exit status and the end of its output ---- */
+/* ---- while it runs ---- */
 
-/* A JSON string for a line of program output (invalid UTF-8 bytes shown as '?'). */
-static json_t *line_json(const char *s, size_t len)
+static void emit_reaped(const struct model_task *t, int64_t code, int64_t by)
 {
-    json_t *j = json_stringn(s, len);
-    if (j)
-        return j;
-    char buf[TAIL_BYTES];
-    size_t k = 0;
-    for (size_t i = 0; i < len && k < sizeof(buf); i++)
-        buf[k++] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
-    return json_stringn(buf, k);
+    struct ev e = {.kind = EV_TASK_REAPED,
+                   .src = EV_SRC_PROCFS,
+                   .task = t->slot,
+                   .pid = t->pid,
+                   .tid = t->tid,
+                   .obj = EV_NO_OBJ,
+                   .val = code,
+                   .aux = by};
+    instr_emit_ev(&e);
 }
 
-/* The last TAIL_LINES lines of buf (len bytes; partial: the first line is cut, skip it). */
-static json_t *tail_json(const char *buf, size_t len, int partial)
+/* Processes the conductor does not reap (orphans adopted by init, say) are reaped when /proc
+ * no longer has them; a thread is reaped with its process. */
+static void reap_the_gone(const struct model *m)
 {
-    json_t *tail = json_array();
-    const char *nl = partial ? memchr(buf, '\n', len) : NULL;
-    size_t start = partial ? (nl ? (size_t)(nl - buf) + 1 : len) : 0;
-    if (len > start && buf[len - 1] == '\n')
-        len--;
-    size_t first = len, lines = 0;
-    while (first > start && !(buf[first - 1] == '\n' && ++lines == TAIL_LINES))
-        first--;
-    for (size_t i = first, from = first; first < len && i <= len; i++) {
-        if (i == len || buf[i] == '\n') {
-            json_array_append_new(tail, line_json(buf + from, i - from));
-            from = i + 1;
+    pid_t me = getpid();
+    for (size_t i = 0; i < m->ntasks; i++) {
+        const struct model_task *t = &m->tasks[i];
+        if (t->state == TS_REAPED || t->pid <= 0 || t->pid == me)
+            continue;
+        if (t->pid != t->tid) { /* a thread: reaped with its process */
+            uint32_t p = model_task_by_tid(m, t->pid);
+            if (p != MODEL_NO_TASK && m->tasks[p].state == TS_REAPED)
+                emit_reaped(t, m->tasks[p].exit_status, m->tasks[p].ppid);
+            continue;
         }
+        if (t->ppid == me || kill(t->pid, 0) == 0 || errno != ESRCH)
+            continue; /* ours to reap (run.c does), or still there */
+        emit_reaped(t, t->has_exit ? t->exit_status : -1, t->ppid);
     }
-    return tail;
 }
 
-static json_t *output_json(void)
+/* The state letter and parent of pid from /proc, or 0 when it is gone. */
+static char proc_state(pid_t pid, pid_t *ppid)
 {
-    json_t *o = json_pack("{s:s}", "path", g_out);
-    char buf[TAIL_BYTES];
-    size_t len = 0;
-    off_t from = 0;
-    struct stat st;
-    int fd = open(g_out, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0 && fstat(fd, &st) == 0) {
-        from = st.st_size > TAIL_BYTES ? st.st_size - TAIL_BYTES : 0;
-        ssize_t got = pread(fd, buf, sizeof(buf), from);
-        len = got > 0 ? (size_t)got : 0;
-        json_object_set_new(o, "bytes", json_integer((json_int_t)st.st_size));
-    }
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t got = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
     if (fd >= 0)
         close(fd);
-    json_object_set_new(o, "tail", tail_json(buf, len, from > 0));
-    return o;
+    if (got <= 0)
+        return 0;
+    buf[got] = '\0';
+    const char *p = strrchr(buf, ')');
+    char st = 0;
+    if (!p || sscanf(p + 2, "%c %d", &st, ppid) != 2)
+        return 0;
+    return st;
 }
+
+/* Processes of the run still to be seen reaped: the conductor's own child is reaped by
+ * run.c, an orphan by its adopter; an orphan that is a zombie of a parent outside the run
+ * (init may take its time) is not waited for: it has exited and is shown a zombie. */
+static int still_to_reap(const struct model *m)
+{
+    int n = 0;
+    pid_t me = getpid(), ppid = 0;
+    for (size_t i = 0; i < m->ntasks; i++) {
+        const struct model_task *t = &m->tasks[i];
+        if (t->pid <= 0 || t->pid != t->tid || t->pid == me || t->state == TS_REAPED)
+            continue;
+        char st = proc_state(t->pid, &ppid);
+        if (st == 'Z' && ppid != me && model_task_by_tid(m, ppid) == MODEL_NO_TASK)
+            continue;
+        n++;
+    }
+    return n;
+}
+
+/* An orphan adopted since the last look (its parent has exited): the kernel's word for its
+ * new parent, faster than the /proc sampler's round (which may miss a short life). */
+static void see_adoptions(const struct model *m)
+{
+    pid_t ppid = 0;
+    for (size_t i = 0; i < m->ntasks; i++) {
+        const struct model_task *t = &m->tasks[i];
+        if (t->pid <= 0 || t->pid != t->tid || t->state == TS_REAPED || t->ppid <= 0)
+            continue;
+        uint32_t p = model_task_by_tid(m, t->ppid);
+        if (p == MODEL_NO_TASK || !m->tasks[p].has_exit)
+            continue; /* its parent is alive (or not ours to know about) */
+        char st = proc_state(t->pid, &ppid);
+        if (!st || ppid == t->ppid)
+            continue;
+        struct ev e = {.kind = EV_REPARENT,
+                       .src = EV_SRC_PROCFS,
+                       .task = t->slot,
+                       .pid = t->pid,
+                       .tid = t->tid,
+                       .obj = EV_NO_OBJ,
+                       .val = ppid,
+                       .aux = t->ppid};
+        instr_emit_ev(&e);
+    }
+}
+
+/* Job control, headless in the foreground: when the program stops (Ctrl-Z), ipcscope takes
+ * the terminal back and stops too, so the shell sees the job stopped; continued in the
+ * foreground, it hands the terminal back and continues the program. */
+static void follow_stop(void)
+{
+    pid_t ppid;
+    if (proc_state(g_pid, &ppid) != 'T')
+        return;
+    sigset_t tt, old;
+    sigemptyset(&tt);
+    sigaddset(&tt, SIGTTOU);
+    sigprocmask(SIG_BLOCK, &tt, &old);
+    tcsetpgrp(g_tty, getpgrp());
+    raise(SIGTSTP);                    /* returns on SIGCONT (fg or bg) */
+    if (tcgetpgrp(g_tty) == getpgrp()) /* fg: the program gets the terminal again */
+        tcsetpgrp(g_tty, g_track.pgid);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    kill(-g_track.pgid, SIGCONT);
+}
+
+/* Hand the slots of ended tasks back to the program for new ones: a thread that has
+ * exited, a process that has been reaped, once every record of theirs has been applied
+ * (the poll runs after the drain: an empty ring is an applied one). */
+static void recycle_slots(struct scn_ctx *ctx, const struct model *m)
+{
+    struct instr_shared *sh = instr_region();
+    struct instr_attach_map *map = ctx->shared;
+    uint32_t n = atomic_load(&sh->ntasks);
+    if (n < sh->max_tasks * 3 / 4)
+        return; /* plenty of fresh ones: keep every task's slot (and name) as it is */
+    if (g_freed_cap < m->ntasks) {
+        size_t cap = m->ntasks * 2;
+        uint8_t *p = realloc(g_freed, cap);
+        if (!p)
+            return;
+        memset(p + g_freed_cap, 0, cap - g_freed_cap);
+        g_freed = p;
+        g_freed_cap = cap;
+    }
+    for (size_t i = 0; i < m->ntasks; i++) {
+        const struct model_task *t = &m->tasks[i];
+        uint32_t s = t->slot;
+        if (s == EV_NO_TASK || s == 0 || s >= sh->max_tasks || g_freed[i])
+            continue;
+        int ended = t->kind == TK_THREAD ? t->state == TS_EXITED || t->state == TS_REAPED
+                                         : t->state == TS_REAPED;
+        if (!ended || ring_pending(instr_ring(sh, s)) != 0)
+            continue;
+        while (atomic_exchange(&map->lock, 1))
+            ;
+        if (map->nfree < INSTR_ATTACH_SLOTS) {
+            map->free_slots[map->nfree++] = s;
+            g_freed[i] = 1;
+        }
+        atomic_store(&map->lock, 0);
+    }
+}
+
+/* The conductor reads every ring it drains: map the pages of a new task's ring into the
+ * conductor at once (one madvise), not a page fault at a time (20 us each in a VM) while a
+ * busy task fills it. */
+static void map_new_rings(void)
+{
+    struct instr_shared *sh = instr_region();
+    uint32_t n = atomic_load(&sh->ntasks);
+    if (n > sh->max_tasks)
+        n = sh->max_tasks;
+    for (uint32_t s = g_rings_mapped; s < n; s++)
+        madvise(instr_ring(sh, s), sh->ring_stride, MADV_POPULATE_READ);
+    if (n > g_rings_mapped)
+        g_rings_mapped = n;
+}
+
+static void poll_program(struct scn_ctx *ctx, const struct model *m)
+{
+    (void)ctx;
+    g_model = m;
+    map_new_rings();
+    if (g_prog.tui)
+        exec_pty_pump();
+    uint64_t now = loop_now_ns();
+    if (!g_pid || now - g_looked < LOOK_EVERY_NS)
+        return;
+    g_looked = now;
+    exec_stall_look(m, now, !g_prog.tui);
+    const struct model_task *t = main_task(m);
+    g_main_reaped = t && t->state == TS_REAPED;
+    see_adoptions(m);
+    reap_the_gone(m);
+    recycle_slots(ctx, m);
+    if (g_tty >= 0 && !g_main_reaped)
+        follow_stop();
+    if (g_main_reaped) {
+        g_alive = exec_track_alive(&g_track, m);
+        g_waiting = g_alive ? 1 : still_to_reap(m);
+    }
+}
+
+/* Over when the program has been reaped, nothing it started still runs, and every process
+ * it had is seen reaped (or is a zombie of someone outside the run). */
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    (void)ctx;
+    (void)m;
+    return g_pid > 0 && g_main_reaped && g_alive == 0 && g_waiting == 0;
+}
+
+static void teardown(struct scn_ctx *ctx)
+{
+    (void)ctx;
+    exec_track_cleanup(&g_track, g_model);
+    g_model = NULL;
+    if (g_tty >= 0) { /* the terminal back to ipcscope's group */
+        sigset_t tt, old;
+        sigemptyset(&tt);
+        sigaddset(&tt, SIGTTOU);
+        sigprocmask(SIG_BLOCK, &tt, &old);
+        tcsetpgrp(g_tty, getpgrp());
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        close(g_tty);
+        g_tty = -1;
+    }
+    if (g_prog.tui)
+        exec_pty_close();
+}
+
+/* ---- the snapshot: the program, how it ended, how its processes were followed ---- */
 
 static json_t *exit_json(const struct model *m)
 {
     json_t *o = json_pack("{s:i}", "pid", (int)g_pid);
-    for (size_t i = 0; i < m->ntasks; i++) {
-        const struct model_task *t = &m->tasks[i];
-        if (t->pid != g_pid || t->tid != g_pid)
-            continue;
-        json_object_set_new(o, "state", json_string(task_state_name(t->state)));
-        json_object_set_new(o, "status", t->has_exit ? json_integer(t->exit_status) : json_null());
-        return o;
-    }
-    json_object_set_new(o, "status", json_null());
+    const struct model_task *t = main_task(m);
+    json_object_set_new(o, "state", json_string(t ? task_state_name(t->state) : "never started"));
+    int st = exec_scenario_status(m);
+    json_object_set_new(o, "status", st >= 0 ? json_integer(st) : json_null());
     return o;
+}
+
+/* A System V object that still exists (its id answers IPC_STAT). */
+static int sysv_exists(const struct instr_obj *o, const struct instr_attach_objx *x)
+{
+    if (o->kind == OK_SEMAPHORE) {
+        struct semid_ds ds;
+        union {
+            int val;
+            struct semid_ds *buf;
+        } arg = {.buf = &ds};
+        return x->ipc_index == 0 && semctl(x->ipc_id, 0, IPC_STAT, arg) == 0;
+    }
+    if (o->kind == OK_SHM) {
+        struct shmid_ds ds;
+        return shmctl(x->ipc_id, IPC_STAT, &ds) == 0;
+    }
+    struct msqid_ds ds;
+    return msgctl(x->ipc_id, IPC_STAT, &ds) == 0;
+}
+
+/* The program's own IPC objects that outlive it (not ipcscope's leaks): POSIX names still
+ * under /dev/shm or /dev/mqueue, System V ids still answering. */
+static json_t *leftovers_json(struct scn_ctx *ctx)
+{
+    json_t *left = json_array();
+    struct instr_shared *sh = instr_region();
+    const struct instr_attach_map *map = ctx->shared;
+    uint32_t n = sh ? atomic_load(&sh->nobjs) : 0;
+    for (uint32_t i = 0; i < n && i < INSTR_MAX_OBJS; i++) {
+        const struct instr_obj *o = &sh->objs[i];
+        const struct instr_attach_objx *x = &map->x[i];
+        if (x->flags & INSTR_OBJX_UNLINKED)
+            continue;
+        char path[INSTR_NAME_MAX + 16];
+        snprintf(path, sizeof(path), "/dev/%s/%s", o->kind == OK_MQ ? "mqueue" : "shm", o->name);
+        if ((x->flags & INSTR_OBJX_PATH) && access(path, F_OK) == 0)
+            json_array_append_new(left, json_pack("{s:s, s:s, s:s}", "kind", obj_kind_name(o->kind),
+                                                  "name", o->name, "path", path));
+        else if ((x->flags & INSTR_OBJX_SYSV) && sysv_exists(o, x))
+            json_array_append_new(left, json_pack("{s:s, s:s, s:i}", "kind", obj_kind_name(o->kind),
+                                                  "name", o->name, "id", (int)x->ipc_id));
+    }
+    return left;
 }
 
 static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
@@ -234,12 +640,17 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     (void)ctx;
     json_t *argv = json_array();
     for (char *const *a = g_prog.argv; a && *a; a++)
-        json_array_append_new(argv, line_json(*a, strlen(*a)));
+        json_array_append_new(argv, exec_pty_json_string(*a, strlen(*a)));
     json_object_set_new(out, "program",
-                        json_pack("{s:s, s:o, s:b}", "path", g_prog.path, "argv", argv,
-                                  "instrumented", g_prog.preload[0] != 0));
+                        json_pack("{s:s, s:o, s:b, s:s}", "path", g_prog.path, "argv", argv,
+                                  "instrumented", g_prog.preload[0] != 0, "terminal",
+                                  g_prog.tui ? "pty" : "inherited"));
     json_object_set_new(out, "program_exit", exit_json(m));
-    json_object_set_new(out, "program_output", output_json());
+    json_object_set_new(out, "cleanup", exec_track_json(&g_track));
+    json_object_set_new(out, "program_leftovers", leftovers_json(ctx));
+    json_object_set_new(out, "stalls", exec_stall_json());
+    if (g_prog.tui)
+        json_object_set_new(out, "program_output", exec_pty_output_json());
 }
 
 const struct scenario scenario_exec = {
@@ -248,14 +659,20 @@ const struct scenario scenario_exec = {
     .title_en = "Your program",
     .title_zh = "你的程序",
     .summary_en = "Your own program, unmodified, under ipcscope: its processes and threads, and "
-                  "the semaphores, mutexes, condition variables and pipes it uses, appear as it "
-                  "runs. Objects are named after your variables when the program has symbols, "
-                  "else in order of first use (sem@1, mutex@1...). Its output goes to a file.",
+                  "the semaphores, locks, condition variables, pipes, queues, shared memory and "
+                  "sockets it uses, appear as it runs. Objects are named after your variables "
+                  "when the program has symbols, else in order of first use (sem@1, mutex@1...). "
+                  "Its output is in the Output panel; type there to answer it.",
     .summary_zh = "在 ipcscope 下运行你自己的、未经修改的程序:它的进程和线程,以及它使用的信号量、"
-                  "互斥锁、条件变量和管道,都会在运行时显示出来。程序带符号时对象以你的变量命名,"
-                  "否则按首次使用的顺序命名(sem@1、mutex@1……)。程序的输出写入一个文件。",
+                  "锁、条件变量、管道、队列、共享内存和套接字,都会在运行时显示出来。程序带符号时"
+                  "对象以你的变量命名,否则按首次使用的顺序命名(sem@1、mutex@1……)。程序的输出在"
+                  "“输出”面板里;在那里输入即可回答它。",
     .shared_size = sizeof(struct instr_attach_map),
     .max_tasks = max_tasks,
     .setup = setup,
+    .finished = finished,
+    .teardown = teardown,
     .snapshot = snapshot,
+    .poll = poll_program,
+    .wait_descendants = 1,
 };

@@ -6,12 +6,15 @@
  * accepted connection; the child closes the listener, the parent closes its copy of the
  * connection and reaps finished handlers) and threading-server (a handler thread per
  * connection, joined at the end). Clients overlap, so several handlers run at once; the
- * number of clients is bounded by a parameter.
+ * number of clients is bounded by a parameter. At the end the server waits for its handlers
+ * (waitpid or join): a condition, never a timer. Snapshot keys: port, handler_kind, handlers
+ * (distinct pids or tids), handled, echoed_ok, max_concurrent_handlers, reaped, handler_ids.
  */
 #define _GNU_SOURCE
 #include "../instr.h"
 #include "../instr_ipc.h"
 #include "../instr_net.h"
+#include "../instr_sync.h"
 #include "../scenario.h"
 
 #include <errno.h>
@@ -78,22 +81,68 @@ static void *handler_thread(void *arg)
     return NULL;
 }
 
-/* Reap finished handler processes (all of them when wait_all), reporting each. */
-static void reap(int wait_all)
+/* The handlers not reaped yet, as the value of the server's "handlers" object. */
+static void count_handlers(struct instr_obj *kids, int alive)
 {
-    for (int spins = 0; spins < NET_WAIT_MS / 10;) {
+    if (kids)
+        instr_op(kids, EV_VAR, alive, 0, 0);
+}
+
+static void reaped_one(struct instr_obj *kids, pid_t pid, int status, int *alive)
+{
+    ipc_emit_reaped(pid, status, getpid());
+    atomic_fetch_add(&S->reaped, 1);
+    count_handlers(kids, --*alive);
+}
+
+/* After each accept, as ForkingTCPServer.collect_children does: reap the handlers that have
+ * finished, without waiting for the others. */
+static void reap_finished(struct instr_obj *kids, int *alive)
+{
+    int status;
+    pid_t pid;
+    while (*alive > 0 && (pid = waitpid(-1, &status, WNOHANG)) > 0)
+        reaped_one(kids, pid, status, alive);
+}
+
+/* At the end: wait for every handler still running (blocked on "handlers" in waitpid until
+ * one exits: a condition, never a timer), one step per reap. */
+static void reap_all(struct instr_obj *kids, int *alive)
+{
+    while (*alive > 0) {
+        instr_gate(EV_BLOCK, kids ? kids->id : EV_NO_OBJ);
         int status;
         pid_t pid = waitpid(-1, &status, WNOHANG);
-        if (pid > 0) {
-            ipc_emit_reaped(pid, status, getpid());
-            atomic_fetch_add(&S->reaped, 1);
-            continue;
+        if (pid == 0) {
+            if (kids)
+                instr_block(kids, 0);
+            while ((pid = waitpid(-1, &status, 0)) < 0 && errno == EINTR)
+                ;
+            if (kids)
+                instr_unblock(kids);
         }
-        if (pid < 0 || !wait_all)
-            return;
-        net_sleep_ms(10);
-        spins++;
+        if (pid <= 0)
+            return; /* ECHILD: nobody left to wait for */
+        reaped_one(kids, pid, status, alive);
     }
+}
+
+/* Start the handler for jobs[k]: a thread, or a process (then the parent closes its copy of
+ * the connection). 0 or -1. */
+static int start_handler(struct ss_job *j, pthread_t *th, struct instr_obj *kids, int *alive)
+{
+    char name[INSTR_NAME_MAX];
+    snprintf(name, sizeof(name), "handler-%d", j->k + 1);
+    if (S->threads)
+        return instr_thread_spawn(th, name, handler_thread, j) == 0 ? 0 : -1;
+    if (instr_spawn(name, handler_process, j, 0) < 0)
+        return -1;
+    count_handlers(kids, ++*alive);
+    close(j->conn.fd); /* the parent's copy: the child serves it */
+    j->conn.fd = -1;
+    instr_note("parent closes its conn-%d", j->k + 1);
+    reap_finished(kids, alive);
+    return 0;
 }
 
 static int server(void *arg)
@@ -102,11 +151,13 @@ static int server(void *arg)
     static struct ss_job jobs[SS_MAX];
     pthread_t th[SS_MAX];
     struct net_sock ls;
+    struct instr_obj *kids = S->threads ? instr_obj_new("join", OK_PROCESS, 0, 0)
+                                        : instr_obj_new("handlers", OK_PROCESS, 0, 0);
     if (net_socket(&ls, "listener", SOCK_STREAM) < 0 || net_bind(&ls, 0) < 0 ||
         net_listen(&ls, 5) < 0)
         return 1;
     atomic_store(&S->port, ls.lport);
-    int k = 0;
+    int k = 0, alive = 0;
     for (; k < atomic_load(&S->cl.target) && k < SS_MAX; k++) {
         char name[INSTR_NAME_MAX];
         snprintf(name, sizeof(name), "conn-%d", k + 1);
@@ -115,24 +166,20 @@ static int server(void *arg)
         atomic_fetch_add(&S->accepted, 1);
         jobs[k].listener = ls;
         jobs[k].k = k;
-        snprintf(name, sizeof(name), "handler-%d", k + 1);
-        if (S->threads) {
-            if (instr_thread_spawn(&th[k], name, handler_thread, &jobs[k]) != 0)
-                break;
-        } else {
-            if (instr_spawn(name, handler_process, &jobs[k], 0) < 0)
-                break;
-            close(jobs[k].conn.fd); /* the parent's copy: the child serves it */
-            jobs[k].conn.fd = -1;
-            instr_note("parent closes its conn-%d", k + 1);
-            reap(0);
-        }
+        if (start_handler(&jobs[k], &th[k], kids, &alive) < 0)
+            break;
+        if (S->threads && kids)
+            kids->value = k + 1; /* threads not joined yet */
     }
     net_close(&ls);
-    for (int i = 0; S->threads && i < k; i++)
-        pthread_join(th[i], NULL);
+    for (int i = 0; S->threads && i < k; i++) {
+        if (kids)
+            sync_join(kids, th[i], atomic_load(&S->handler_tids[i]));
+        else
+            pthread_join(th[i], NULL);
+    }
     if (!S->threads)
-        reap(1);
+        reap_all(kids, &alive);
     return 0;
 }
 
@@ -205,9 +252,11 @@ static int distinct_handlers(void)
     return d;
 }
 
+static void pin_update(struct scn_ctx *ctx);
+
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
-    (void)ctx;
+    pin_update(ctx); /* the final numbers, also when the run ended between two polls */
     (void)m;
     int want = atomic_load(&S->cl.target);
     if (atomic_load(&S->handled) != want) {
@@ -248,6 +297,85 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "handler_ids", ids);
 }
 
+static const char *task_name(const struct model *m, uint32_t idx)
+{
+    return idx != MODEL_NO_TASK ? m->tasks[idx].name : "?";
+}
+
+/* The server's handler bookkeeping: how many handler processes are not reaped yet, and what
+ * it waits for at the end (waitpid for a handler process, join for a handler thread). */
+static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
+                   char *buf, size_t n)
+{
+    (void)ctx;
+    int zh = lang == LANG_ZH;
+    const struct model_obj *o = e->obj < m->nobjs ? &m->objs[e->obj] : NULL;
+    if (!o || o->kind != OK_PROCESS)
+        return net_narrate(m, e, lang, buf, n);
+    const char *who = task_name(m, model_task_by_slot(m, e->task));
+    if (e->kind == EV_VAR) {
+        snprintf(buf, n,
+                 zh ? "%s:还有 %lld 个处理进程没有被回收(正在服务,或已结束等待 wait)。"
+                    : "%s: %lld handler processes not reaped yet (serving, or finished and "
+                      "waiting to be collected).",
+                 who, (long long)e->val);
+        return 1;
+    }
+    if (e->kind == EV_BLOCK && strcmp(o->name, "join") == 0) {
+        snprintf(buf, n,
+                 zh ? "%s 调用 join() 等待 %s:直到该线程的 handle() 返回才继续。"
+                    : "%s calls join() on %s: it waits until that thread's handle() returns.",
+                 who, task_name(m, model_task_by_tid(m, (int32_t)e->aux)));
+        return 1;
+    }
+    if (e->kind == EV_BLOCK) {
+        snprintf(buf, n,
+                 zh ? "%s 在 waitpid() 中等待某个处理进程退出,以便回收它,不留下僵尸。"
+                    : "%s waits in waitpid() for a handler process to exit, so that it can reap "
+                      "it and leave no zombie.",
+                 who);
+        return 1;
+    }
+    return net_narrate(m, e, lang, buf, n);
+}
+
+/* The lesson's numbers stay on top of the narration once a handler has started. */
+static void pin_update(struct scn_ctx *ctx)
+{
+    int started = distinct_handlers();
+    if (!started)
+        return;
+    int zh = ctx->lang == LANG_ZH;
+    const char *kind = S->threads ? (zh ? "线程" : "threads") : (zh ? "进程" : "processes");
+    if (zh && S->threads)
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 "%d 个客户端,%d 个处理%s,最多 %d 个同时运行;已处理完 %d 个。",
+                 atomic_load(&S->accepted), started, kind, atomic_load(&S->max_active),
+                 atomic_load(&S->handled));
+    else if (zh)
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 "%d 个客户端,%d 个处理%s,最多 %d 个同时运行;已处理完 %d 个,已回收 %d 个。",
+                 atomic_load(&S->accepted), started, kind, atomic_load(&S->max_active),
+                 atomic_load(&S->handled), atomic_load(&S->reaped));
+    else if (S->threads)
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 "%d clients, %d handler %s, at most %d at once; %d handled.",
+                 atomic_load(&S->accepted), started, kind, atomic_load(&S->max_active),
+                 atomic_load(&S->handled));
+    else
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 "%d clients, %d handler %s, at most %d at once; %d handled, %d reaped.",
+                 atomic_load(&S->accepted), started, kind, atomic_load(&S->max_active),
+                 atomic_load(&S->handled), atomic_load(&S->reaped));
+}
+
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    (void)m;
+    pin_update(ctx);
+    return 0;
+}
+
 static const struct scenario_action actions[] = {
     {'c', "connect another client", "再连接一个客户端", act_add_client},
 };
@@ -255,7 +383,7 @@ static const struct scenario_action actions[] = {
 #define SS_COMMON                                                                                  \
     .chapter = 11, .params = params, .nparams = sizeof(params) / sizeof(params[0]),                \
     .shared_size = sizeof(struct ss_shared), .max_tasks = max_tasks, .check = check,               \
-    .snapshot = snapshot, .narrate = net_scn_narrate, .actions = actions,                          \
+    .snapshot = snapshot, .narrate = narrate, .finished = finished, .actions = actions,            \
     .nactions = sizeof(actions) / sizeof(actions[0])
 
 const struct scenario scenario_forking_server = {

@@ -4,13 +4,17 @@
  * Receivers bind 127.255.255.255 (the broadcast address of lo's 127.0.0.0/8; nothing
  * outside loopback) on one shared port with SO_REUSEADDR. The sender first tries sendto the
  * broadcast address without SO_BROADCAST (the kernel refuses: EACCES), then sets it and
- * sends each message once; every receiver gets every message. Should a kernel not deliver
- * broadcast on lo, the sender says so and falls back to one sendto per receiver.
+ * sends each message once and waits until every receiver has it (a condition, not a timer:
+ * stepped, the receivers' recvfrom steps come before the next broadcast). Should a kernel not
+ * deliver broadcast on lo, the sender says so and falls back to one sendto per receiver.
+ * Snapshot keys: port, address, without_so_broadcast (the errno name, or "ok"),
+ * broadcast_on_lo, datagrams_sent, received (per receiver).
  */
 #define _GNU_SOURCE
 #include "../instr.h"
 #include "../instr_net.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -27,6 +31,7 @@ struct ub_shared {
     long receivers, messages;
     _Atomic int port, bound, denied_errno, fallback, sent_datagrams;
     _Atomic int total, sender_done; /* messages to broadcast (the 'm' key adds one) */
+    _Atomic int progress;           /* changed (and woken) when a receiver binds or receives */
     _Atomic int got[UB_MAX];
     _Atomic uint32_t rport[UB_MAX]; /* each receiver's own unicast port (fallback) */
 };
@@ -40,30 +45,46 @@ static const struct scenario_param params[] = {
      5, 0},
 };
 
+#define UB_DELIVERY_MS 1000 /* free run: how long a datagram may take to arrive on lo */
+
 /* Receiver idx has everything there will be. */
 static int all_received(int idx)
 {
     return atomic_load(&S->sender_done) && atomic_load(&S->got[idx]) >= atomic_load(&S->total);
 }
 
-/* Receive one datagram on whichever socket has one (the broadcast one, or the unicast
- * fallback). 0 or -1. */
-static int receive_one(struct net_sock *b, struct net_sock *u, int idx)
+/* Wait until a datagram is queued on the broadcast socket b or the unicast fallback u, shown
+ * blocked on b meanwhile. The socket to read, or NULL (everything received, the run stops, or
+ * nothing came for NET_WAIT_MS in a free run; while stepping it waits as long as it takes). */
+static struct net_sock *wait_datagram(struct net_sock *b, struct net_sock *u, int idx)
 {
-    char buf[128];
-    for (int t = 0; t < NET_WAIT_MS / 50 && !net_stopping() && !all_received(idx); t++) {
+    struct sclock_wait w;
+    sclock_wait_begin(&w, NET_WAIT_MS, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
+    struct net_sock *ready = NULL;
+    int marked = 0;
+    long slice = 0;
+    for (;;) {
         struct pollfd p[2] = {{.fd = b->fd, .events = POLLIN}, {.fd = u->fd, .events = POLLIN}};
-        if (poll(p, 2, 50) <= 0)
-            continue;
-        return net_recvfrom(p[0].revents ? b : u, buf, sizeof(buf), NULL) < 0 ? -1 : 0;
+        if (poll(p, 2, (int)slice) > 0) {
+            ready = p[0].revents ? b : u;
+            break;
+        }
+        if (net_stopping() || all_received(idx) || (slice = sclock_wait_slice(&w, 200)) <= 0)
+            break;
+        if (!marked && b->o)
+            instr_block(b->o, NET_WHY_RECV);
+        marked = 1;
     }
-    return -1;
+    if (marked && b->o)
+        instr_unblock(b->o);
+    sclock_wait_end(&w);
+    return ready;
 }
 
 static int receiver(void *arg)
 {
     int idx = (int)(intptr_t)arg;
-    char name[INSTR_NAME_MAX];
+    char name[INSTR_NAME_MAX], buf[128];
     snprintf(name, sizeof(name), "rx-%d", idx + 1);
     struct net_sock s, u;
     if (net_socket(&s, name, SOCK_DGRAM) < 0)
@@ -80,61 +101,71 @@ static int receiver(void *arg)
         return 1;
     atomic_store(&S->rport[idx], u.lport);
     atomic_fetch_add(&S->bound, 1);
-    while (!all_received(idx) && receive_one(&s, &u, idx) == 0)
+    atomic_fetch_add(&S->progress, 1);
+    net_wake(&S->progress);
+    while (!all_received(idx)) {
+        struct net_sock *from = wait_datagram(&s, &u, idx);
+        if (!from || net_recvfrom(from, buf, sizeof(buf), NULL) < 0)
+            break;
         atomic_fetch_add(&S->got[idx], 1);
+        atomic_fetch_add(&S->progress, 1);
+        net_wake(&S->progress);
+    }
     net_close(&s);
     net_close(&u);
     return atomic_load(&S->got[idx]) == atomic_load(&S->total) ? 0 : 1;
 }
 
-static int all_bound(void)
+static int bound_all(void *arg)
 {
-    for (int i = 0; i < 2000 && atomic_load(&S->bound) < S->receivers; i++)
-        if (net_sleep_ms(2) < 0)
-            return 0;
-    return atomic_load(&S->bound) == S->receivers;
+    (void)arg;
+    return atomic_load(&S->bound) >= S->receivers;
 }
 
-/* Did every receiver get message k? Wait a little for the loopback delivery. */
-static int delivered(int k)
+/* Every receiver has received message *(int *)arg. */
+static int delivered(void *arg)
 {
-    for (int t = 0; t < 100; t++) {
-        int all = 1;
-        for (int i = 0; i < S->receivers; i++)
-            all &= atomic_load(&S->got[i]) > k;
-        if (all)
-            return 1;
-        net_sleep_ms(2);
+    int k = *(int *)arg;
+    for (int i = 0; i < S->receivers; i++)
+        if (atomic_load(&S->got[i]) <= k)
+            return 0;
+    return 1;
+}
+
+/* Message k as one broadcast; when lo does not deliver it (in a free run, within
+ * UB_DELIVERY_MS), say so and send it to each receiver that lacks it. */
+static void send_message(struct net_sock *s, int k, uint16_t port)
+{
+    char msg[64];
+    int len = snprintf(msg, sizeof(msg), "broadcast %d", k + 1);
+    if (!atomic_load(&S->fallback)) {
+        if (net_sendto(s, msg, (size_t)len, UB_BCAST, port) == len)
+            atomic_fetch_add(&S->sent_datagrams, 1);
+        if (net_wait_until(&S->progress, delivered, &k, UB_DELIVERY_MS) || net_stopping())
+            return;
+        atomic_store(&S->fallback, 1);
+        instr_note("no broadcast on lo: unicast");
     }
-    return 0;
+    for (int i = 0; i < S->receivers; i++)
+        if (atomic_load(&S->got[i]) <= k && net_sendto(s, msg, (size_t)len, INADDR_LOOPBACK,
+                                                       (uint16_t)atomic_load(&S->rport[i])) == len)
+            atomic_fetch_add(&S->sent_datagrams, 1);
+    net_wait_until(&S->progress, delivered, &k, NET_WAIT_MS);
 }
 
 static int sender(void *arg)
 {
     (void)arg;
     struct net_sock s;
-    char msg[64];
-    if (!net_wait_flag(&S->port) || !all_bound() || net_socket(&s, "sender", SOCK_DGRAM) < 0 ||
-        net_bind(&s, 0) < 0)
+    if (!net_wait_flag(&S->port) || !net_wait_until(&S->progress, bound_all, NULL, NET_WAIT_MS) ||
+        net_socket(&s, "sender", SOCK_DGRAM) < 0 || net_bind(&s, 0) < 0)
         return 1;
     uint16_t port = (uint16_t)atomic_load(&S->port);
     ssize_t r = net_sendto(&s, "no permission", 13, UB_BCAST, port); /* no SO_BROADCAST yet */
     atomic_store(&S->denied_errno, r < 0 ? (int)-r : 0);
     net_setsockopt(&s, SOL_SOCKET, SO_BROADCAST, 1, "SO_BROADCAST");
-    for (int k = 0; k < atomic_load(&S->total); k++) {
-        int len = snprintf(msg, sizeof(msg), "broadcast %d", k + 1);
-        if (!atomic_load(&S->fallback) && net_sendto(&s, msg, (size_t)len, UB_BCAST, port) == len)
-            atomic_fetch_add(&S->sent_datagrams, 1);
-        if (!atomic_load(&S->fallback) && delivered(k))
-            continue;
-        atomic_store(&S->fallback, 1); /* lo did not deliver it: send to each, and say so */
-        instr_note("no broadcast on lo: unicast");
-        for (int i = 0; i < S->receivers; i++)
-            if (atomic_load(&S->got[i]) <= k &&
-                net_sendto(&s, msg, (size_t)len, INADDR_LOOPBACK,
-                           (uint16_t)atomic_load(&S->rport[i])) == len)
-                atomic_fetch_add(&S->sent_datagrams, 1);
-    }
+    for (int k = 0; k < atomic_load(&S->total) && !net_stopping(); k++)
+        send_message(&s, k, port);
     atomic_store(&S->sender_done, 1);
     net_close(&s);
     return 0;
@@ -179,9 +210,11 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     return pid < 0 ? (int)pid : 0;
 }
 
+static void pin_update(struct scn_ctx *ctx);
+
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
-    (void)ctx;
+    pin_update(ctx); /* the final numbers, also when the run ended between two polls */
     (void)m;
     for (int i = 0; i < S->receivers; i++)
         if (atomic_load(&S->got[i]) != atomic_load(&S->total)) {
@@ -210,6 +243,40 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     for (int i = 0; i < S->receivers; i++)
         json_array_append_new(got, json_integer(atomic_load(&S->got[i])));
     json_object_set_new(out, "received", got);
+}
+
+/* The lesson's numbers stay on top of the narration once a broadcast went out: one sendto,
+ * a copy for every receiver. */
+static void pin_update(struct scn_ctx *ctx)
+{
+    int sent = atomic_load(&S->sent_datagrams);
+    if (!sent)
+        return;
+    char got[64] = "";
+    size_t used = 0;
+    for (int i = 0; i < S->receivers && used < sizeof(got); i++)
+        used += (size_t)snprintf(got + used, sizeof(got) - used, "%s%d", i ? "/" : "",
+                                 atomic_load(&S->got[i]));
+    int zh = ctx->lang == LANG_ZH, fb = atomic_load(&S->fallback);
+    if (zh)
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 "%s:共发送 %d 个数据报,%ld 个接收者收到 %s 条(共 %d 条)。",
+                 fb ? "lo 不投递广播,改为逐个单播"
+                    : "每条消息向 127.255.255.255 sendto 一次,每个接收者各得一份",
+                 sent, S->receivers, got, atomic_load(&S->total));
+    else
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 "%s: %d datagrams sent; the %ld receivers got %s of %d.",
+                 fb ? "No broadcast on lo, one unicast per receiver instead"
+                    : "One sendto to 127.255.255.255 per message, a copy for every receiver",
+                 sent, S->receivers, got, atomic_load(&S->total));
+}
+
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    (void)m;
+    pin_update(ctx);
+    return 0;
 }
 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
@@ -251,6 +318,7 @@ const struct scenario scenario_udp_broadcast = {
     .shared_size = sizeof(struct ub_shared),
     .max_tasks = max_tasks,
     .setup = setup,
+    .finished = finished,
     .check = check,
     .snapshot = snapshot,
     .narrate = narrate,

@@ -4,13 +4,16 @@
  * No listen, no accept, no connection: the server binds one datagram socket and answers
  * each recvfrom with a sendto back to the address it came from; each client binds its own
  * port and sends lines one datagram at a time. Every recvfrom returns one whole datagram,
- * and the sender's port tells the server whom to answer.
+ * and the sender's port tells the server whom to answer. Snapshot keys: port,
+ * datagrams_echoed, echoed_ok, boundaries_kept (replies as long as the datagram sent),
+ * sender_ports.
  */
 #define _GNU_SOURCE
 #include "../instr.h"
 #include "../instr_ipc.h"
 #include "../instr_net.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -91,7 +94,7 @@ static int client(void *arg)
             atomic_fetch_add(&S->boundaries_kept, 1);
         if (r == len && memcmp(line, back, (size_t)len) == 0)
             atomic_fetch_add(&S->echoed_ok, 1);
-        if (net_sleep_ms(S->gap_ms) < 0)
+        if (i + 1 < S->messages && sclock_sleep(S->gap_ms, 0, "the pause between datagrams") < 0)
             break;
     }
     net_close(&s);
@@ -169,9 +172,11 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     return 0;
 }
 
+static void pin_update(struct scn_ctx *ctx);
+
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
-    (void)ctx;
+    pin_update(ctx); /* the final numbers, also when the run ended between two polls */
     (void)m;
     int want = atomic_load(&S->target);
     if (atomic_load(&S->echoed_ok) != want) {
@@ -200,6 +205,28 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "sender_ports", ports);
 }
 
+/* The lesson's numbers stay on top of the narration once the server has answered. */
+static void pin_update(struct scn_ctx *ctx)
+{
+    int served = atomic_load(&S->served);
+    if (!served)
+        return;
+    snprintf(ctx->pin, sizeof(ctx->pin),
+             ctx->lang == LANG_ZH
+                 ? "没有连接:服务端回显了 %d 个数据报,来自 %d 个发送端口;%d 次 recvfrom "
+                   "各返回一个完整的数据报。"
+                 : "No connection: the server echoed %d datagrams to %d sender ports; %d recvfrom "
+                   "calls each returned one whole datagram.",
+             served, atomic_load(&S->senders_seen), atomic_load(&S->boundaries_kept));
+}
+
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    (void)m;
+    pin_update(ctx);
+    return 0;
+}
+
 static const struct scenario_action actions[] = {
     {'d', "send one more datagram (a new sender)", "再发送一个数据报(新的发送者)", act_datagram},
 };
@@ -223,6 +250,7 @@ const struct scenario scenario_udp_echo = {
     .shared_size = sizeof(struct ue_shared),
     .max_tasks = max_tasks,
     .setup = setup,
+    .finished = finished,
     .check = check,
     .snapshot = snapshot,
     .narrate = net_scn_narrate,

@@ -1,0 +1,484 @@
+/*
+ * preload.h - what the files of libipcscope_preload.so share. Private to src/preload/.
+ *
+ * core.c owns the state (the attached region, the calling thread's slot), the events, the
+ * step gate, task slots and the address -> object map; names.c names objects after the
+ * program's variables; sync.c, proc.c and pipe.c interpose the program's calls. The real
+ * functions are one table (REAL_FNS) resolved once, in the constructor.
+ */
+#ifndef IPCSCOPE_PRELOAD_H
+#define IPCSCOPE_PRELOAD_H
+
+#define _GNU_SOURCE
+#include "../instr.h"
+#include "../instr_attach.h"
+
+#include <mqueue.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/msg.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define EXPORT __attribute__((visibility("default")))
+#define TLS __thread __attribute__((tls_model("initial-exec")))
+
+/* X(return type, name, (parameter types)): every function the library interposes or calls
+ * past itself. */
+#define REAL_FNS(X)                                                                                \
+    X(int, sem_init, (sem_t *, int, unsigned))                                                     \
+    X(int, sem_destroy, (sem_t *))                                                                 \
+    X(sem_t *, sem_open, (const char *, int, ...))                                                 \
+    X(int, sem_wait, (sem_t *))                                                                    \
+    X(int, sem_trywait, (sem_t *))                                                                 \
+    X(int, sem_timedwait, (sem_t *, const struct timespec *))                                      \
+    X(int, sem_clockwait, (sem_t *, clockid_t, const struct timespec *))                           \
+    X(int, sem_post, (sem_t *))                                                                    \
+    X(int, pthread_mutex_init, (pthread_mutex_t *, const pthread_mutexattr_t *))                   \
+    X(int, pthread_mutex_destroy, (pthread_mutex_t *))                                             \
+    X(int, pthread_mutex_lock, (pthread_mutex_t *))                                                \
+    X(int, pthread_mutex_trylock, (pthread_mutex_t *))                                             \
+    X(int, pthread_mutex_timedlock, (pthread_mutex_t *, const struct timespec *))                  \
+    X(int, pthread_mutex_clocklock, (pthread_mutex_t *, clockid_t, const struct timespec *))       \
+    X(int, pthread_mutex_unlock, (pthread_mutex_t *))                                              \
+    X(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *))                               \
+    X(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *, const struct timespec *)) \
+    X(int, pthread_cond_signal, (pthread_cond_t *))                                                \
+    X(int, pthread_cond_broadcast, (pthread_cond_t *))                                             \
+    X(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))       \
+    X(void, pthread_exit, (void *))                                                                \
+    X(pid_t, fork, (void))                                                                         \
+    X(pid_t, waitpid, (pid_t, int *, int))                                                         \
+    X(pid_t, wait4, (pid_t, int *, int, struct rusage *))                                          \
+    X(int, waitid, (idtype_t, id_t, siginfo_t *, int))                                             \
+    X(int, kill, (pid_t, int))                                                                     \
+    X(int, system, (const char *))                                                                 \
+    X(int, sigaction, (int, const struct sigaction *, struct sigaction *))                         \
+    X(FILE *, popen, (const char *, const char *))                                                 \
+    X(int, pclose, (FILE *))                                                                       \
+    X(void, exit, (int))                                                                           \
+    X(void, _exit, (int))                                                                          \
+    X(void, _Exit, (int))                                                                          \
+    X(int, pipe, (int[2]))                                                                         \
+    X(int, pipe2, (int[2], int))                                                                   \
+    X(ssize_t, read, (int, void *, size_t))                                                        \
+    X(ssize_t, write, (int, const void *, size_t))                                                 \
+    X(int, close, (int))                                                                           \
+    X(int, open, (const char *, int, ...))                                                         \
+    X(int, open64, (const char *, int, ...))                                                       \
+    X(int, openat, (int, const char *, int, ...))                                                  \
+    X(int, openat64, (int, const char *, int, ...))                                                \
+    X(int, mkfifo, (const char *, mode_t))                                                         \
+    X(int, mkfifoat, (int, const char *, mode_t))                                                  \
+    X(int, unlink, (const char *))                                                                 \
+    X(int, dup, (int))                                                                             \
+    X(int, dup2, (int, int))                                                                       \
+    X(int, dup3, (int, int, int))                                                                  \
+    X(int, fcntl, (int, int, ...))                                                                 \
+    X(int, fcntl64, (int, int, ...))                                                               \
+    X(int, fclose, (FILE *))                                                                       \
+    X(mqd_t, mq_open, (const char *, int, ...))                                                    \
+    X(int, mq_close, (mqd_t))                                                                      \
+    X(int, mq_unlink, (const char *))                                                              \
+    X(int, mq_send, (mqd_t, const char *, size_t, unsigned))                                       \
+    X(int, mq_timedsend, (mqd_t, const char *, size_t, unsigned, const struct timespec *))         \
+    X(ssize_t, mq_receive, (mqd_t, char *, size_t, unsigned *))                                    \
+    X(ssize_t, mq_timedreceive, (mqd_t, char *, size_t, unsigned *, const struct timespec *))      \
+    X(int, shm_open, (const char *, int, mode_t))                                                  \
+    X(int, shm_unlink, (const char *))                                                             \
+    X(int, ftruncate, (int, off_t))                                                                \
+    X(int, ftruncate64, (int, off_t))                                                              \
+    X(void *, mmap, (void *, size_t, int, int, int, off_t))                                        \
+    X(void *, mmap64, (void *, size_t, int, int, int, off_t))                                      \
+    X(int, munmap, (void *, size_t))                                                               \
+    X(int, semget, (key_t, int, int))                                                              \
+    X(int, semop, (int, struct sembuf *, size_t))                                                  \
+    X(int, semtimedop, (int, struct sembuf *, size_t, const struct timespec *))                    \
+    X(int, semctl, (int, int, int, ...))                                                           \
+    X(int, shmget, (key_t, size_t, int))                                                           \
+    X(void *, shmat, (int, const void *, int))                                                     \
+    X(int, shmdt, (const void *))                                                                  \
+    X(int, shmctl, (int, int, struct shmid_ds *))                                                  \
+    X(int, msgget, (key_t, int))                                                                   \
+    X(int, msgsnd, (int, const void *, size_t, int))                                               \
+    X(ssize_t, msgrcv, (int, void *, size_t, long, int))                                           \
+    X(int, msgctl, (int, int, struct msqid_ds *))                                                  \
+    X(int, socket, (int, int, int))                                                                \
+    X(int, socketpair, (int, int, int, int[2]))                                                    \
+    X(int, bind, (int, const struct sockaddr *, socklen_t))                                        \
+    X(int, listen, (int, int))                                                                     \
+    X(int, accept, (int, struct sockaddr *, socklen_t *))                                          \
+    X(int, accept4, (int, struct sockaddr *, socklen_t *, int))                                    \
+    X(int, connect, (int, const struct sockaddr *, socklen_t))                                     \
+    X(ssize_t, send, (int, const void *, size_t, int))                                             \
+    X(ssize_t, sendto, (int, const void *, size_t, int, const struct sockaddr *, socklen_t))       \
+    X(ssize_t, sendmsg, (int, const struct msghdr *, int))                                         \
+    X(ssize_t, recv, (int, void *, size_t, int))                                                   \
+    X(ssize_t, recvfrom, (int, void *, size_t, int, struct sockaddr *, socklen_t *))               \
+    X(ssize_t, recvmsg, (int, struct msghdr *, int))                                               \
+    X(int, shutdown, (int, int))                                                                   \
+    X(int, select, (int, fd_set *, fd_set *, fd_set *, struct timeval *))                          \
+    X(int, pselect,                                                                                \
+      (int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *))              \
+    X(int, poll, (struct pollfd *, nfds_t, int))                                                   \
+    X(int, ppoll, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *))            \
+    X(int, epoll_create, (int))                                                                    \
+    X(int, epoll_create1, (int))                                                                   \
+    X(int, epoll_ctl, (int, int, int, struct epoll_event *))                                       \
+    X(int, epoll_wait, (int, struct epoll_event *, int, int))                                      \
+    X(int, epoll_pwait, (int, struct epoll_event *, int, int, const sigset_t *))                   \
+    X(int, pthread_rwlock_init, (pthread_rwlock_t *, const pthread_rwlockattr_t *))                \
+    X(int, pthread_rwlock_destroy, (pthread_rwlock_t *))                                           \
+    X(int, pthread_rwlock_rdlock, (pthread_rwlock_t *))                                            \
+    X(int, pthread_rwlock_tryrdlock, (pthread_rwlock_t *))                                         \
+    X(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t *, const struct timespec *))              \
+    X(int, pthread_rwlock_wrlock, (pthread_rwlock_t *))                                            \
+    X(int, pthread_rwlock_trywrlock, (pthread_rwlock_t *))                                         \
+    X(int, pthread_rwlock_timedwrlock, (pthread_rwlock_t *, const struct timespec *))              \
+    X(int, pthread_rwlock_unlock, (pthread_rwlock_t *))                                            \
+    X(int, pthread_barrier_init, (pthread_barrier_t *, const pthread_barrierattr_t *, unsigned))   \
+    X(int, pthread_barrier_destroy, (pthread_barrier_t *))                                         \
+    X(int, pthread_barrier_wait, (pthread_barrier_t *))                                            \
+    X(int, pthread_spin_init, (pthread_spinlock_t *, int))                                         \
+    X(int, pthread_spin_destroy, (pthread_spinlock_t *))                                           \
+    X(int, pthread_spin_lock, (pthread_spinlock_t *))                                              \
+    X(int, pthread_spin_trylock, (pthread_spinlock_t *))                                           \
+    X(int, pthread_spin_unlock, (pthread_spinlock_t *))                                            \
+    X(int, pthread_join, (pthread_t, void **))                                                     \
+    X(int, pthread_tryjoin_np, (pthread_t, void **))                                               \
+    X(int, pthread_timedjoin_np, (pthread_t, void **, const struct timespec *))                    \
+    X(int, sigqueue, (pid_t, int, const union sigval))                                             \
+    X(int, __libc_start_main,                                                                      \
+      (int (*)(int, char **, char **), int, char **, void (*)(void), void (*)(void),               \
+       void (*)(void), void *))
+
+#define REAL_DECL(ret, name, args) extern ret(*real_##name) args;
+REAL_FNS(REAL_DECL)
+#undef REAL_DECL
+
+/* The next definition of name after this library (condition variables by their current
+ * version: a plain dlsym may hand out the pre-2.3.2 compatibility one). */
+void *preload_resolve(const char *name);
+
+/* The real fn: resolved in the constructor, or here when a call comes before it. */
+#define REAL(fn)                                                                                   \
+    (__extension__({                                                                               \
+        if (!real_##fn)                                                                            \
+            real_##fn = (__typeof__(real_##fn))preload_resolve(#fn);                               \
+        real_##fn;                                                                                 \
+    }))
+
+/* ---- state (core.c) ---- */
+
+extern struct instr_shared *g_sh; /* NULL: not under ipcscope, pass everything through */
+extern struct instr_attach_map *g_map;
+extern char g_prog[16];          /* the program's short name */
+extern int g_proc_slot;          /* this process's own task (its main thread) */
+extern int g_exit_done;          /* task_exit already recorded for this process */
+extern pid_t g_pid;              /* getpid(), cached: refreshed in every fork child */
+extern TLS int tl_slot;          /* the calling thread's task slot, -1: none */
+extern TLS struct ring *tl_ring; /* and its ring */
+extern TLS int tl_busy;          /* inside our own bookkeeping: a signal handler passes through */
+extern TLS int tl_ended;         /* task_exit recorded for the calling thread */
+extern TLS int32_t tl_pid, tl_tid;
+extern TLS uint64_t tl_last_t; /* stamp of the calling task's last record */
+extern TLS uint64_t tl_ready;  /* ring records up to here have their pages mapped */
+
+/* Enter / leave our bookkeeping. The fences keep the compiler from moving ring writes out of
+ * the busy window, so a handler that interrupts them sees tl_busy set and stays out. */
+static inline void busy_enter(void)
+{
+    tl_busy++;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline void busy_leave(void)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    tl_busy--;
+}
+
+/* 1 when the calling thread is followed and not inside our own bookkeeping. */
+static inline int active(void)
+{
+    return g_sh && tl_slot >= 0 && !tl_busy;
+}
+
+/* ---- events (core.c) ----
+ * Stamps. A precise clock read (CLOCK_MONOTONIC) costs ~40 ns in a VM, as much as the budget
+ * of a whole followed call, so an operation nobody else takes part in (an uncontended lock,
+ * a post nobody waits for) is stamped with the coarse clock (~5 ns, one tick behind at
+ * most), and every stamp is raised above the calling task's previous one and above the
+ * object's previous operation: a hybrid logical clock. Events of one task and events of one
+ * object stay in order, and an event that depends on another (an acquire after a release,
+ * a take after a post) is never stamped before it. Anything that blocks, wakes someone or
+ * makes a system call anyway is stamped precisely. */
+
+enum { T_COARSE = 0, T_PRECISE = 1 };
+
+static inline uint64_t clock_read(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A stamp after the calling task's last one and after floor. */
+static inline uint64_t stamp(uint64_t floor, int precise)
+{
+    uint64_t t = clock_read(precise ? CLOCK_MONOTONIC : CLOCK_MONOTONIC_COARSE);
+    if (t <= tl_last_t)
+        t = tl_last_t + 1;
+    if (t <= floor)
+        t = floor + 1;
+    tl_last_t = t;
+    return t;
+}
+
+/* Map the pages of the calling task's ring from record head on, ahead of use. */
+void ring_prefault(uint64_t head);
+
+/* Fill the calling task's next ring record in place (the drop is counted when full). */
+static inline void put_rec(uint64_t t, uint16_t kind, uint32_t task, int32_t pid, int32_t tid,
+                           uint32_t obj, uint32_t seq, int64_t val, int64_t item, int64_t aux,
+                           int64_t extra)
+{
+    if (__builtin_expect(atomic_load_explicit(&tl_ring->head, memory_order_relaxed) >= tl_ready, 0))
+        ring_prefault(atomic_load_explicit(&tl_ring->head, memory_order_relaxed));
+    struct ev *e = ring_reserve(tl_ring);
+    if (!e)
+        return;
+    e->t = t;
+    e->kind = kind;
+    e->src = EV_SRC_INSTR;
+    e->flags = 0;
+    e->task = task;
+    e->pid = pid;
+    e->tid = tid;
+    e->obj = obj;
+    e->seq = seq;
+    e->val = val;
+    e->item = item;
+    e->aux = aux;
+    e->extra = extra;
+    ring_commit(tl_ring);
+}
+
+/* An operation on o by the calling task, numbered by the object's own seq (extra: see
+ * event.h, e.g. 1 for a datagram). */
+static inline void op_tx(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux,
+                         int64_t extra, int precise)
+{
+    busy_enter();
+    struct instr_attach_objx *x = &g_map->x[o->id];
+    uint32_t seq = atomic_fetch_add_explicit(&o->seq, 1, memory_order_relaxed);
+    uint64_t t = stamp(atomic_load_explicit(&x->last_t, memory_order_relaxed), precise);
+    atomic_store_explicit(&x->last_t, t, memory_order_relaxed);
+    put_rec(t, kind, (uint32_t)tl_slot, tl_pid, tl_tid, o->id, seq, val, item, aux, extra);
+    busy_leave();
+}
+
+static inline void op_t(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux,
+                        int precise)
+{
+    op_tx(o, kind, val, item, aux, 0, precise);
+}
+
+/* The usual operation: stamped precisely. op_fast: one nobody else takes part in. */
+#define op(o, kind, val, item, aux) op_t(o, kind, val, item, aux, T_PRECISE)
+#define op_fast(o, kind, val, item, aux) op_t(o, kind, val, item, aux, T_COARSE)
+
+/* A record of the calling task (no object). */
+void emit(uint16_t kind, uint32_t obj, int64_t val, int64_t item, int64_t aux);
+/* A record about another task (its slot), written into our own ring. */
+void emit_for(uint32_t slot, uint16_t kind, int64_t val, int64_t aux);
+/* The calling task is (o) / is no longer (NULL) inside a blocking call on o. */
+void mark_blocked(struct instr_obj *o);
+/* block + mark, and unblock + mark, as events on o. */
+void block_on(struct instr_obj *o, int64_t val, int64_t reason);
+void unblock(struct instr_obj *o, int64_t val, int64_t err);
+
+/* The step gate, as instr_gate: wait for the conductor's grant while the gate is held (one
+ * relaxed load in run mode). */
+void gate_wait(uint16_t kind, uint32_t obj);
+static inline void gate(uint16_t kind, uint32_t obj)
+{
+    if (__builtin_expect(atomic_load_explicit(&g_sh->gate_hold, memory_order_relaxed), 0))
+        gate_wait(kind, obj);
+}
+
+/* Something the program did that could not be followed: counted in the calling task's ring
+ * (events.dropped) and in the map's reasons. */
+void lost_op(void);
+
+/* ---- tasks (core.c) ---- */
+
+/* The next free slot, reserved by the creator (before fork or pthread_create), or -1 (the
+ * loss is counted). */
+int reserve_slot(void);
+/* Make the calling thread the task in slot (reserved) and announce it. Returns slot. */
+int task_begin_in(int slot, const char *name, int kind, int32_t ppid);
+/* "prog-child2" / "prog-t3": names in order of creation across the whole run. */
+void next_task_name(char *buf, size_t n, int thread);
+/* task_exit for the calling thread (ret: its return value). */
+void thread_end(void *ret);
+/* The process ends with status: task_exit for the process (and the calling thread). */
+void proc_exit(int status);
+/* Record the reaping of pid (every task of that process) by us. */
+void reaped(pid_t pid, int status);
+/* Around fork: the child's slot and name are chosen before it (fork_prepare), and the child
+ * binds to them (in the atfork child handler, also for a fork glibc makes internally). */
+void fork_prepare(void);
+void fork_done(void);
+
+/* ---- objects (core.c) ---- */
+
+/* The key of a primitive known by its inode (pipes, FIFOs): never a user address. */
+static inline const void *inode_key(uint64_t dev, uint64_t ino)
+{
+    return (const void *)(uintptr_t)((1ull << 63) | ((dev << 40) ^ ino));
+}
+
+static inline uint32_t hash_key(uint64_t addr, int32_t pid)
+{
+    uint64_t h = (addr ^ ((uint64_t)(uint32_t)pid << 32)) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 40) & (INSTR_ATTACH_HASH - 1);
+}
+
+/* The object registered for the primitive at addr (of kind; shared: process-shared), or
+ * NULL. Lock-free: a few loads. */
+static inline struct instr_obj *obj_find(const void *addr, int kind, int shared)
+{
+    uint64_t a = (uint64_t)(uintptr_t)addr;
+    int32_t pid = shared ? 0 : g_pid;
+    for (uint32_t i = hash_key(a, pid), n = 0; n < INSTR_ATTACH_HASH;
+         i = (i + 1) & (INSTR_ATTACH_HASH - 1), n++) {
+        struct instr_attach_ent *e = &g_map->ent[i];
+        uint64_t k = atomic_load_explicit(&e->addr, memory_order_acquire);
+        if (!k)
+            return NULL;
+        if (k != a || atomic_load_explicit(&e->pid, memory_order_relaxed) != pid)
+            continue;
+        uint32_t id1 = atomic_load_explicit(&e->id1, memory_order_acquire);
+        struct instr_obj *o = id1 ? &g_sh->objs[id1 - 1] : NULL;
+        return o && o->kind == (uint32_t)kind ? o : NULL;
+    }
+    return NULL;
+}
+
+struct obj_spec {
+    int kind;
+    int shared;   /* usable from several processes at the same address */
+    size_t psize; /* sizeof the primitive, for array names */
+    int64_t init, cap;
+    const char *name; /* NULL: from the symbol table, else "sem@N" */
+    int fresh;        /* an init call: forget what was at this address before */
+    int by_name;      /* sem_open: the same name is the same object, wherever mapped */
+    int flags;        /* obj_create's extra: OBJF_SYSV */
+};
+
+/* The object for the primitive at addr, registered on first sight (obj_create). NULL when a
+ * table is full (the primitive then runs unobserved, and the loss is counted). */
+struct instr_obj *obj_at(const void *addr, const struct obj_spec *sp);
+/* Make the process-shared key addr stand for o too (the two ends of a socketpair). */
+void obj_alias(const void *addr, struct instr_obj *o);
+/* Forget the primitive at addr (destroyed). */
+void obj_forget(const void *addr, int kind, int shared);
+/* The per-object spin lock that orders (operation, value, seq). */
+void obj_lock(struct instr_obj *o);
+void obj_unlock(struct instr_obj *o);
+/* Lock / unlock the map (inserting entries, counters shared by every process). */
+void map_lock(void);
+void map_unlock(void);
+
+/* ---- descriptors (fd.c) ----
+ * Every descriptor that stands for a followed object (a pipe or FIFO end, a socket, a message
+ * queue, a shared memory object, an epoll instance) has an entry in this process's table, so
+ * read, write and close find their object with one load and no system call. The table is
+ * kept by the wrappers that make, copy and close descriptors, copied by fork, and rebuilt
+ * from /proc/self/fd after an exec. */
+
+#define FD_MAX 65536
+
+enum fd_kind { FDK_NONE = 0, FDK_PIPE, FDK_SOCK, FDK_MQ, FDK_SHM, FDK_EPOLL };
+
+/* Flags of an entry. */
+#define FDF_WRITE 0x01  /* a pipe's or FIFO's write end */
+#define FDF_DGRAM 0x02  /* a datagram socket */
+#define FDF_UNIX 0x04   /* a Unix-domain socket */
+#define FDF_LISTEN 0x08 /* a listening socket */
+
+struct fd_ent {
+    uint32_t id1; /* object id + 1; 0: a socket not followed yet (no address so far) */
+    uint8_t kind; /* enum fd_kind */
+    uint8_t flags;
+};
+
+extern _Atomic uint64_t g_fds[FD_MAX];
+
+static inline struct fd_ent fd_get(int fd)
+{
+    struct fd_ent e = {0};
+    if (fd < 0 || fd >= FD_MAX)
+        return e;
+    uint64_t v = atomic_load_explicit(&g_fds[fd], memory_order_relaxed);
+    e.id1 = (uint32_t)v;
+    e.kind = (uint8_t)(v >> 32);
+    e.flags = (uint8_t)(v >> 40);
+    return e;
+}
+
+/* The object behind fd if it is of kind, else NULL. */
+static inline struct instr_obj *fd_obj(int fd, int kind)
+{
+    struct fd_ent e = fd_get(fd);
+    return e.kind == kind && e.id1 ? &g_sh->objs[e.id1 - 1] : NULL;
+}
+
+/* Set / clear fd's entry. */
+void fd_put(int fd, const struct instr_obj *o, int kind, int flags);
+void fd_clear(int fd);
+/* Rebuild the table from /proc/self/fd (after an exec). */
+void fd_rescan(void);
+/* The fd's object when it is an end of a followed pipe or FIFO (pipe.c); the dispatch of
+ * read, write and close by kind is in fd.c. */
+ssize_t pipe_read(struct instr_obj *o, int fd, void *buf, size_t n);
+ssize_t pipe_write(struct instr_obj *o, int fd, const void *buf, size_t n);
+void pipe_closing(struct instr_obj *o, int fd, int write_end);
+/* Sockets (net.c): read and write on a socket are recv and send. */
+ssize_t sock_recv(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *len);
+ssize_t sock_send(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
+                  socklen_t len);
+void sock_closing(struct instr_obj *o, int fd);
+/* open of path (pipe.c): before it, the object of a FIFO this run knows by name, marked
+ * blocked while a blocking open waits for the other end (or NULL); after it, follow fd if it
+ * turned out to be a FIFO. */
+struct instr_obj *fifo_before_open(const char *path, int flags);
+void fifo_after_open(struct instr_obj *o, int fd, const char *path, int flags);
+/* shm.c: a shared memory descriptor is being closed; this process was just forked (its
+ * mappings are the child's too) / ends (its mappings go). */
+void shm_forget_fd(int fd);
+void shm_after_fork(void);
+void shm_at_exit(void);
+/* sysv.c: the map / unmap records of System V segments (shm.c keeps the table). */
+void shm_track(void *addr, size_t len, struct instr_obj *o, int sysv);
+struct instr_obj *shm_untrack(const void *addr, size_t *len, int *sysv);
+
+/* ---- names (names.c) ---- */
+
+/* Keep the program's .symtab (if not stripped) to name objects after their variables. */
+void elf_load(void);
+/* The variable at addr ("empty", "forks[2]", "shared+40") into buf; 0 when unknown. */
+int elf_name(const void *addr, size_t psize, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,432 @@
+/*
+ * sync.c - the program's semaphores (unnamed and named), pthread mutexes (plain, recursive,
+ * robust, timed) and condition variables.
+ *
+ * Semaphore values are recorded under the object's spin lock so that, in seq order, the
+ * trace gives exactly the values the operations produced; a mutex's holder is recorded once
+ * per outermost lock; a wait that gives up (ETIMEDOUT) is an unblock with the error. An
+ * operation that neither waits nor wakes anyone is one record stamped with the cheap clock;
+ * contention gets the full story (wait, block, acquired) with precise stamps.
+ */
+#include "preload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <stdarg.h>
+
+/* ---- semaphores ---- */
+
+/* glibc's sem_t on 64-bit: {uint64 data (value | waiters << 32); int private;}, private 0
+ * when process-shared. */
+struct glibc_sem {
+    uint64_t data;
+    int private;
+};
+
+static int sem_shared(sem_t *s)
+{
+    return ((const struct glibc_sem *)(const void *)s)->private == 0;
+}
+
+/* 1 when a sem_post may wake a waiter. */
+static int sem_has_waiters(sem_t *s)
+{
+    uint64_t d = __atomic_load_n(&((struct glibc_sem *)(void *)s)->data, __ATOMIC_RELAXED);
+    return (d >> 32) != 0;
+}
+
+/* The object for s: found at once, else registered (a named semaphore is keyed by the
+ * process that mapped it, since each maps it where it likes). */
+static struct instr_obj *sem_obj(sem_t *s)
+{
+    int shared = sem_shared(s);
+    struct instr_obj *o = obj_find(s, OK_SEMAPHORE, shared);
+    if (!o && shared)
+        o = obj_find(s, OK_SEMAPHORE, 0);
+    if (o)
+        return o;
+    int v = 0;
+    sem_getvalue(s, &v);
+    struct obj_spec sp = {
+        .kind = OK_SEMAPHORE, .shared = shared, .psize = sizeof(sem_t), .init = v};
+    return obj_at(s, &sp);
+}
+
+EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
+{
+    int rc = REAL(sem_init)(s, pshared, value);
+    if (rc == 0 && active()) {
+        struct obj_spec sp = {.kind = OK_SEMAPHORE,
+                              .shared = pshared != 0,
+                              .psize = sizeof(sem_t),
+                              .init = value,
+                              .fresh = 1};
+        obj_at(s, &sp);
+    }
+    return rc;
+}
+
+EXPORT int sem_destroy(sem_t *s)
+{
+    if (active())
+        obj_forget(s, OK_SEMAPHORE, sem_shared(s));
+    return REAL(sem_destroy)(s);
+}
+
+EXPORT sem_t *sem_open(const char *name, int oflag, ...)
+{
+    va_list ap;
+    va_start(ap, oflag);
+    mode_t mode = (oflag & O_CREAT) ? va_arg(ap, mode_t) : 0;
+    unsigned value = (oflag & O_CREAT) ? va_arg(ap, unsigned) : 0;
+    va_end(ap);
+    sem_t *s = REAL(sem_open)(name, oflag, mode, value);
+    if (s != SEM_FAILED && active()) {
+        int v = 0;
+        sem_getvalue(s, &v);
+        struct obj_spec sp = {.kind = OK_SEMAPHORE,
+                              .psize = sizeof(sem_t),
+                              .init = v,
+                              .name = name + (name[0] == '/'),
+                              .by_name = 1};
+        obj_at(s, &sp);
+    }
+    return s;
+}
+
+/* Under the object lock: take a token if there is one (sem_acquired), else record the wait
+ * that will block. 1 when taken. */
+static int sem_take_locked(struct instr_obj *o, sem_t *s)
+{
+    obj_lock(o);
+    int ok = REAL(sem_trywait)(s) == 0;
+    if (ok) {
+        o->value--;
+        op_fast(o, EV_SEM_ACQUIRED, o->value, 0, 0);
+    } else {
+        op(o, EV_SEM_WAIT, o->value, 0, 1);
+    }
+    obj_unlock(o);
+    return ok;
+}
+
+/* After a blocking wait returned rc: record the token taken, or the give-up (unblock). */
+static int sem_after_block(struct instr_obj *o, int rc)
+{
+    int err = errno;
+    mark_blocked(NULL);
+    obj_lock(o);
+    if (rc == 0) {
+        o->value--;
+        op(o, EV_SEM_ACQUIRED, o->value, 0, 0);
+    } else {
+        op(o, EV_UNBLOCK, o->value, 0, err);
+    }
+    obj_unlock(o);
+    errno = err;
+    return rc;
+}
+
+enum { SEM_PLAIN, SEM_TIMED, SEM_CLOCK };
+
+/* sem_wait, sem_timedwait and sem_clockwait: take at once, or block in the real call. */
+static int sem_wait_common(sem_t *s, int how, clockid_t clock, const struct timespec *abstime)
+{
+    struct instr_obj *o = sem_obj(s);
+    if (o) {
+        gate(EV_SEM_WAIT, o->id);
+        if (sem_take_locked(o, s))
+            return 0;
+        mark_blocked(o);
+    }
+    int rc = how == SEM_PLAIN   ? REAL(sem_wait)(s)
+             : how == SEM_TIMED ? REAL(sem_timedwait)(s, abstime)
+                                : REAL(sem_clockwait)(s, clock, abstime);
+    return o ? sem_after_block(o, rc) : rc;
+}
+
+EXPORT int sem_wait(sem_t *s)
+{
+    if (!active())
+        return REAL(sem_wait)(s);
+    return sem_wait_common(s, SEM_PLAIN, CLOCK_REALTIME, NULL);
+}
+
+EXPORT int sem_timedwait(sem_t *s, const struct timespec *abstime)
+{
+    if (!active())
+        return REAL(sem_timedwait)(s, abstime);
+    return sem_wait_common(s, SEM_TIMED, CLOCK_REALTIME, abstime);
+}
+
+EXPORT int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *abstime)
+{
+    if (!active())
+        return REAL(sem_clockwait)(s, clock, abstime);
+    return sem_wait_common(s, SEM_CLOCK, clock, abstime);
+}
+
+EXPORT int sem_trywait(sem_t *s)
+{
+    struct instr_obj *o = active() ? sem_obj(s) : NULL;
+    if (!o)
+        return REAL(sem_trywait)(s);
+    gate(EV_SEM_WAIT, o->id);
+    obj_lock(o);
+    int rc = REAL(sem_trywait)(s);
+    int err = errno;
+    if (rc == 0) {
+        o->value--;
+        op_fast(o, EV_SEM_ACQUIRED, o->value, 0, 0);
+    } else {
+        op_fast(o, EV_SEM_WAIT, o->value, 0, 0); /* tried, none left, did not wait */
+    }
+    obj_unlock(o);
+    errno = err;
+    return rc;
+}
+
+EXPORT int sem_post(sem_t *s)
+{
+    struct instr_obj *o = active() ? sem_obj(s) : NULL;
+    if (!o)
+        return REAL(sem_post)(s);
+    gate(EV_SEM_POST, o->id);
+    obj_lock(o);
+    int wakes = sem_has_waiters(s);
+    int rc = REAL(sem_post)(s);
+    int err = errno;
+    if (rc == 0) {
+        o->value++;
+        op_t(o, EV_SEM_POST, o->value, 0, 0, wakes ? T_PRECISE : T_COARSE);
+    }
+    obj_unlock(o);
+    errno = err;
+    return rc;
+}
+
+/* ---- mutexes ---- */
+
+static int mutex_shared(const pthread_mutex_t *m)
+{
+    return (m->__data.__kind & 128) != 0; /* glibc PTHREAD_MUTEX_PSHARED_BIT */
+}
+
+/* 1 when unlocking m may wake a waiter (glibc: 2 = locked with waiters; robust and PI
+ * mutexes hold the owner's tid with FUTEX_WAITERS). */
+static int mutex_has_waiters(const pthread_mutex_t *m)
+{
+    int lk = __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED);
+    return lk == 2 || (lk & (int)FUTEX_WAITERS);
+}
+
+static struct instr_obj *mutex_obj(pthread_mutex_t *m, int fresh)
+{
+    int shared = mutex_shared(m);
+    struct instr_obj *o = fresh ? NULL : obj_find(m, OK_MUTEX, shared);
+    if (o)
+        return o;
+    struct obj_spec sp = {.kind = OK_MUTEX, .shared = shared, .psize = sizeof(*m), .fresh = fresh};
+    return obj_at(m, &sp);
+}
+
+/* The caller now holds o (rc 0 or EOWNERDEAD): acquired, once per outermost lock. */
+static void mutex_acquired(struct instr_obj *o, int rc, int precise)
+{
+    struct instr_attach_objx *x = &g_map->x[o->id];
+    if (rc == EOWNERDEAD)
+        x->depth = 0;
+    if (x->depth++ == 0) {
+        x->holder = tl_tid;
+        op_t(o, EV_MUTEX_ACQUIRED, 1, 0, 0, precise);
+    }
+}
+
+EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
+{
+    int rc = REAL(pthread_mutex_init)(m, a);
+    if (rc == 0 && active())
+        mutex_obj(m, 1);
+    return rc;
+}
+
+EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
+{
+    if (active())
+        obj_forget(m, OK_MUTEX, mutex_shared(m));
+    return REAL(pthread_mutex_destroy)(m);
+}
+
+enum { LOCK_PLAIN, LOCK_TIMED, LOCK_CLOCK };
+
+/* The lock that blocks: lock, timedlock or clocklock. */
+static int mutex_block(pthread_mutex_t *m, int how, clockid_t clock, const struct timespec *abstime)
+{
+    if (how == LOCK_CLOCK)
+        return REAL(pthread_mutex_clocklock)(m, clock, abstime);
+    if (how == LOCK_TIMED)
+        return REAL(pthread_mutex_timedlock)(m, abstime);
+    return REAL(pthread_mutex_lock)(m);
+}
+
+/* A lock that may block: try first, so a free mutex is taken without a blocked state (one
+ * cheap record); else record the wait, block, and record how it ended. */
+static int mutex_lock_common(pthread_mutex_t *m, int how, clockid_t clock,
+                             const struct timespec *abstime)
+{
+    struct instr_obj *o = mutex_obj(m, 0);
+    if (!o)
+        return mutex_block(m, how, clock, abstime);
+    gate(EV_MUTEX_WAIT, o->id);
+    int rc = REAL(pthread_mutex_trylock)(m);
+    if (rc == 0 || rc == EOWNERDEAD) {
+        mutex_acquired(o, rc, T_COARSE);
+        return rc;
+    }
+    if (rc != EBUSY)
+        return rc;
+    op(o, EV_MUTEX_WAIT, 1, 0, 1);
+    mark_blocked(o);
+    rc = mutex_block(m, how, clock, abstime);
+    mark_blocked(NULL);
+    if (rc == 0 || rc == EOWNERDEAD)
+        mutex_acquired(o, rc, T_PRECISE);
+    else
+        op(o, EV_UNBLOCK, 1, 0, rc); /* ETIMEDOUT, EDEADLK and friends: not taken */
+    return rc;
+}
+
+EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+    if (!active())
+        return REAL(pthread_mutex_lock)(m);
+    return mutex_lock_common(m, LOCK_PLAIN, CLOCK_REALTIME, NULL);
+}
+
+EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
+{
+    if (!active())
+        return REAL(pthread_mutex_timedlock)(m, abstime);
+    return mutex_lock_common(m, LOCK_TIMED, CLOCK_REALTIME, abstime);
+}
+
+EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
+                                   const struct timespec *abstime)
+{
+    if (!active())
+        return REAL(pthread_mutex_clocklock)(m, clock, abstime);
+    return mutex_lock_common(m, LOCK_CLOCK, clock, abstime);
+}
+
+EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
+{
+    struct instr_obj *o = active() ? mutex_obj(m, 0) : NULL;
+    if (!o)
+        return REAL(pthread_mutex_trylock)(m);
+    gate(EV_MUTEX_WAIT, o->id);
+    int rc = REAL(pthread_mutex_trylock)(m);
+    if (rc == 0 || rc == EOWNERDEAD)
+        mutex_acquired(o, rc, T_COARSE);
+    else if (rc == EBUSY)
+        op_fast(o, EV_MUTEX_WAIT, 1, 0, 0); /* tried, held, did not wait */
+    return rc;
+}
+
+/* Before unlocking o: 1 when this unlock really releases it (recorded before the real
+ * unlock, so the next holder's acquired comes after it in seq order). */
+static int mutex_releasing(struct instr_obj *o, const pthread_mutex_t *m)
+{
+    struct instr_attach_objx *x = &g_map->x[o->id];
+    if (x->holder != tl_tid || x->depth <= 0)
+        return 0;
+    if (--x->depth == 0) {
+        x->holder = 0;
+        op_t(o, EV_MUTEX_RELEASE, 0, 0, 0, mutex_has_waiters(m) ? T_PRECISE : T_COARSE);
+    }
+    return 1;
+}
+
+EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+    struct instr_obj *o = active() ? mutex_obj(m, 0) : NULL;
+    if (!o)
+        return REAL(pthread_mutex_unlock)(m);
+    gate(EV_MUTEX_RELEASE, o->id);
+    int mine = mutex_releasing(o, m);
+    int rc = REAL(pthread_mutex_unlock)(m);
+    if (!mine && rc == 0) /* unlocked by a thread that does not hold it */
+        op(o, EV_MUTEX_RELEASE, 0, 0, 1);
+    return rc;
+}
+
+/* ---- condition variables ---- */
+
+static struct instr_obj *cond_obj(pthread_cond_t *c)
+{
+    int shared = c->__data.__wrefs & 1; /* glibc: bit 0 = process-shared */
+    struct instr_obj *o = obj_find(c, OK_CONDVAR, shared);
+    if (o)
+        return o;
+    struct obj_spec sp = {.kind = OK_CONDVAR, .shared = shared, .psize = sizeof(*c)};
+    return obj_at(c, &sp);
+}
+
+/* Around the real wait: release m, wait on c; then woken, m held again. */
+static int cond_wait_common(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime)
+{
+    struct instr_obj *oc = cond_obj(c), *om = oc ? mutex_obj(m, 0) : NULL;
+    if (!om)
+        return abstime ? REAL(pthread_cond_timedwait)(c, m, abstime)
+                       : REAL(pthread_cond_wait)(c, m);
+    gate(EV_COND_WAIT, oc->id);
+    struct instr_attach_objx *x = &g_map->x[om->id];
+    int depth = x->holder == tl_tid ? x->depth : 1;
+    x->holder = 0;
+    x->depth = 0;
+    op(om, EV_MUTEX_RELEASE, 0, 0, 0);
+    op(oc, EV_COND_WAIT, 0, om->id, 1);
+    mark_blocked(oc);
+    int rc = abstime ? REAL(pthread_cond_timedwait)(c, m, abstime) : REAL(pthread_cond_wait)(c, m);
+    mark_blocked(NULL);
+    x->holder = tl_tid;
+    x->depth = depth > 0 ? depth : 1;
+    op(oc, EV_COND_WAKE, 0, om->id, rc);
+    op(om, EV_MUTEX_ACQUIRED, 1, 0, 0);
+    return rc;
+}
+
+EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+    if (!active())
+        return REAL(pthread_cond_wait)(c, m);
+    return cond_wait_common(c, m, NULL);
+}
+
+EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+                                  const struct timespec *abstime)
+{
+    if (!active())
+        return REAL(pthread_cond_timedwait)(c, m, abstime);
+    return cond_wait_common(c, m, abstime);
+}
+
+EXPORT int pthread_cond_signal(pthread_cond_t *c)
+{
+    struct instr_obj *o = active() ? cond_obj(c) : NULL;
+    if (o) {
+        gate(EV_COND_SIGNAL, o->id);
+        op(o, EV_COND_SIGNAL, 0, 0, 0);
+    }
+    return REAL(pthread_cond_signal)(c);
+}
+
+EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
+{
+    struct instr_obj *o = active() ? cond_obj(c) : NULL;
+    if (o) {
+        gate(EV_COND_BROADCAST, o->id);
+        op(o, EV_COND_BROADCAST, 0, 0, 0);
+    }
+    return REAL(pthread_cond_broadcast)(c);
+}

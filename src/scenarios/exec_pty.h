@@ -1,0 +1,57 @@
+/*
+ * exec_pty.h - the pseudo-terminal a program runs on under `ipcscope exec` in the TUI.
+ *
+ * The conductor holds the master side: what the program writes is read on every poll into
+ * a scrollback of lines (a small terminal: newlines, carriage returns, backspaces and tabs;
+ * escape sequences are dropped), which the Output panel draws; keys typed into that panel
+ * are written back, so the program's stdin works as on a terminal (echo, line editing,
+ * Ctrl-C and Ctrl-D by the pty's own line discipline). No curses here.
+ */
+#ifndef IPCSCOPE_EXEC_PTY_H
+#define IPCSCOPE_EXEC_PTY_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define EXEC_PTY_LINES 1000 /* scrollback kept */
+#define EXEC_PTY_COLS 512   /* bytes kept of one line */
+
+/* Conductor, before the program starts: open a new pty (master kept here) and forget the
+ * previous output. 0, or -errno with a message in err. */
+int exec_pty_open(char *err, size_t n);
+
+/* In the program's process: a session of its own with the pty as its controlling terminal
+ * and as its stdin, stdout and stderr. Returns the session (= process group) id. */
+pid_t exec_pty_child(void);
+
+/* Conductor: read everything the program has written so far (never blocks). Returns the
+ * bytes read. */
+size_t exec_pty_pump(void);
+
+/* Conductor: type n bytes into the program's terminal. 0 or -errno (-EPIPE once closed). */
+int exec_pty_write(const char *buf, size_t n);
+
+/* Conductor: the terminal's size (the Output panel's inside). */
+void exec_pty_resize(int rows, int cols);
+
+/* Conductor: read what is left and close the master; the output stays readable. */
+void exec_pty_close(void);
+
+/* The output as lines: how many there are (the last may be incomplete), and line i from
+ * the oldest kept (NUL-terminated), or NULL. total: bytes the program wrote. */
+size_t exec_pty_nlines(void);
+const char *exec_pty_line(size_t i);
+uint64_t exec_pty_total(void);
+
+/* 1 while the program's terminal is open (keys can be typed). */
+int exec_pty_is_open(void);
+
+/* {"bytes": total, "lines": n, "tail": [the last 10 lines]} for the snapshot. */
+json_t *exec_pty_output_json(void);
+
+/* A JSON string of s (len bytes), invalid UTF-8 bytes shown as '?'. */
+json_t *exec_pty_json_string(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * exec_track.h - following the processes of `ipcscope exec` without being their reaper.
+ *
+ * The conductor is not a child subreaper for an exec run: orphans go to init (or the user's
+ * own subreaper) as they would without ipcscope. To know when the program and everything it
+ * started have ended, and to leave nothing behind, the run's processes are kept in a cgroup
+ * of their own (cgroup v2, killed with cgroup.kill) where that is permitted; elsewhere in a
+ * process group (or session), completed by a /proc scan for the descendants of every
+ * process the run has shown. The snapshot says which was used.
+ */
+#ifndef IPCSCOPE_EXEC_TRACK_H
+#define IPCSCOPE_EXEC_TRACK_H
+
+#include "../model.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <sys/types.h>
+
+enum exec_track_method { TRACK_GROUP = 0, TRACK_CGROUP = 1 };
+
+struct exec_track {
+    int method;
+    char cgroup[PATH_MAX]; /* the cgroup's directory (TRACK_CGROUP) */
+    char why[160];         /* why the cgroup could not be used, "" when it is */
+    pid_t pgid;            /* the program's process group (its session in the TUI) */
+    pid_t main_pid;        /* the program itself (the conductor's child) */
+    int killed;            /* processes still running at the end that cleanup killed */
+    int left;              /* and those that could not be killed */
+    int watch_fd;          /* the conductor's end of the watcher's pipe, -1: none */
+};
+
+/* Conductor, before the program starts: make a cgroup for the run under the conductor's own
+ * one in the cgroup v2 hierarchy (TRACK_CGROUP), or fall back to the process group with the
+ * reason in why. Never fails. */
+void exec_track_prepare(struct exec_track *t);
+
+/* Conductor, with a cgroup: start the watcher, a process of its own session (not the
+ * conductor's child) that kills the cgroup if the conductor dies without cleaning up. */
+void exec_track_watch(struct exec_track *t);
+
+/* In the program's process, before it execs: move into the cgroup. 0 or -errno (the caller
+ * reports it; the conductor then falls back to the process group). */
+int exec_track_join(const struct exec_track *t);
+
+/* Conductor: the number of the run's processes still running (zombies excepted). Uses the
+ * cgroup, else the process group, the session and the live processes of m (with their
+ * descendants, from /proc). */
+int exec_track_alive(const struct exec_track *t, const struct model *m);
+
+/* Conductor, at the end: kill whatever of the run still runs, wait (up to 2 s) until it is
+ * gone, remove the cgroup. Counts into killed and left. Idempotent. */
+void exec_track_cleanup(struct exec_track *t, const struct model *m);
+
+/* {"method": "cgroup"|"process group", "cgroup": path | "why": reason, "killed": n,
+ * "left": n} for the snapshot. */
+json_t *exec_track_json(const struct exec_track *t);
+
+#endif

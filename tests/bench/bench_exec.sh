@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# tests/bench/bench_exec.sh BUILD_DIR [REPS] - what following a program costs: the same two
+# programs run plainly, under `ipcscope exec` (without and with the eBPF probes), under
+# `strace -f` and under `ltrace -f`. Run by scripts/bench; numbers, no verdicts.
+#
+# exec_mutex: 4 threads x 200,000 uncontended lock/unlock pairs (a mutex each).
+# exec_prodcons: 2 producers, 2 consumers, 8 slots, a mutex and two condition variables.
+# Each configuration runs REPS times (default 5); the medians of the whole command's wall
+# time and of the program's own work time (it prints work_ms) are shown, with the ratio to
+# the plain run. ltrace -f is two to three orders of magnitude slower, so it runs 1/100 of
+# the work and its time is shown scaled up by 100 (marked "x100").
+set -u
+BUILD=${1:?usage: bench_exec.sh BUILD_DIR [REPS]}
+REPS=${2:-5}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+IPCSCOPE=$BUILD/ipcscope
+WORK=$(mktemp -d /tmp/ipcscope-bench-exec.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+for p in exec_mutex exec_prodcons; do
+    cc -O2 -pthread -o "$WORK/$p" "$ROOT/tests/bench/$p.c" || { echo "bench_exec: cc $p failed"; exit 1; }
+done
+
+# median of the numbers on stdin
+median() { sort -n | awk '{a[NR]=$1} END {if (NR) print (NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); else print "?"}'; }
+
+# run_cfg LABEL PROGRAM_ARGS... -- COMMAND_PREFIX...: REPS runs; prints "wall_ms work_ms"
+run_cfg() {
+    local walls=() works=() out t0 t1
+    local prog=("${@:2}") i
+    for ((i = 0; i < REPS; i++)); do
+        t0=$(date +%s%N)
+        out=$("${PREFIX[@]}" "${prog[@]}" 2>&1 </dev/null)
+        t1=$(date +%s%N)
+        walls+=($(((t1 - t0) / 1000)))
+        works+=("$(printf '%s\n' "$out" | grep -o 'work_ms [0-9.]*' | tail -1 | awk '{print $2}')")
+    done
+    printf '%s %s\n' "$(printf '%s\n' "${walls[@]}" | median | awk '{printf "%.1f", $1/1000}')" \
+        "$(printf '%s\n' "${works[@]}" | grep . | median)"
+}
+
+row() { # LABEL WALL WORK PLAIN_WALL PLAIN_WORK [NOTE]
+    awk -v l="$1" -v w="$2" -v k="$3" -v pw="$4" -v pk="$5" -v note="${6:-}" 'BEGIN {
+        rw = (pw > 0 && w != "?") ? sprintf("%.2fx", w / pw) : "-";
+        rk = (pk > 0 && k != "?" && k != "") ? sprintf("%.2fx", k / pk) : "-";
+        printf "  %-34s %10s ms %7s %12s ms %7s %s\n", l, w, rw, k, rk, note }'
+}
+
+bench_one() { # NAME ARGS...
+    local name=$1 plain p_wall p_work r
+    shift
+    echo
+    echo "$name $*  (median of $REPS; wall = the whole command, work = the program's own loop)"
+    printf '  %-34s %13s %7s %15s %7s\n' "" "wall" "ratio" "work" "ratio"
+    PREFIX=()
+    plain=$(run_cfg plain "$WORK/$name" "$@")
+    p_wall=${plain% *}
+    p_work=${plain#* }
+    row "plain" "$p_wall" "$p_work" "$p_wall" "$p_work"
+    PREFIX=("$IPCSCOPE" exec --headless --no-bpf --)
+    r=$(run_cfg x "$WORK/$name" "$@")
+    row "ipcscope exec --no-bpf" "${r% *}" "${r#* }" "$p_wall" "$p_work"
+    echo "RESULT exec_${name}_nobpf_work_ratio $(awk -v a="${r#* }" -v b="$p_work" 'BEGIN{printf "%.2f", a/b}')"
+    PREFIX=("$IPCSCOPE" exec --headless --)
+    r=$(run_cfg x "$WORK/$name" "$@")
+    row "ipcscope exec (probes if allowed)" "${r% *}" "${r#* }" "$p_wall" "$p_work"
+    if command -v strace >/dev/null; then
+        PREFIX=(strace -f -o /dev/null)
+        r=$(run_cfg x "$WORK/$name" "$@")
+        row "strace -f" "${r% *}" "${r#* }" "$p_wall" "$p_work"
+    else
+        echo "  strace -f: not installed"
+    fi
+}
+
+# ltrace -f on 1/100 of the work, once (it takes minutes even so).
+ltrace_one() { # NAME SCALED_ARGS...
+    local name=$1 t0 t1 out work
+    shift
+    if ! command -v ltrace >/dev/null; then
+        echo "  ltrace -f: not installed"
+        return
+    fi
+    t0=$(date +%s%N)
+    out=$(timeout 600 ltrace -f -o /dev/null "$WORK/$name" "$@" 2>&1 </dev/null)
+    t1=$(date +%s%N)
+    work=$(printf '%s\n' "$out" | grep -o 'work_ms [0-9.]*' | awk '{print $2 * 100}')
+    echo "  ltrace -f, 1/100 of the work ($name $*): wall $(((t1 - t0) / 1000000)) ms;" \
+        "work x100 = ${work:-?} ms"
+}
+
+echo "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)," \
+    "load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
+bench_one exec_mutex 4 200000
+ltrace_one exec_mutex 4 2000
+bench_one exec_prodcons 50000
+ltrace_one exec_prodcons 500

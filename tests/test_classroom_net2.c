@@ -1,0 +1,243 @@
+/*
+ * test_classroom_net2.c - the UDP, multiplexing and socketserver lessons (chapters 3, 4, 11)
+ * stepped as a teacher steps them.
+ *
+ * Each scenario is driven through `run --headless --script -`: a few steps, then a pause with
+ * the gate held (longer than any of the scenario's own timers, and for some longer than the
+ * 10 s safety bound of every socket wait), until it ends. It must end as its summary promises,
+ * with its checks ok, no worker killed (status 137) and a sensible number of steps (a polling
+ * loop that became steps would show up here). The epoll lesson is also run paced, as the TUI
+ * runs it by default (--delay 150).
+ */
+#define _GNU_SOURCE
+#include "support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+/* How to step a scenario: `step every`, then `wait pause_ms`; the pause after round long_at
+ * (from 1) is long_ms instead. */
+struct pace {
+    int every, pause_ms, long_at, long_ms;
+};
+
+/* Step id (params NULL-terminated) to its end at pace p; the final snapshot. Asserts it
+ * completed with its checks ok, no task killed by a signal ipcscope sends (137), and at most
+ * max_steps steps. */
+static json_t *step_through(const char *id, const char *const *params, struct pace p,
+                            long max_steps)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, id, params, NULL);
+    json_t *snap = NULL;
+    for (int round = 1; round <= 400; round++) {
+        ts_driver_cmd(&d, "step %d", p.every);
+        ts_driver_cmd(&d, "wait %d", round == p.long_at ? p.long_ms : p.pause_ms);
+        json_decref(snap);
+        snap = ts_driver_snapshot(&d, 60);
+        if (json_is_true(json_object_get(snap, "completed")))
+            break;
+    }
+    cr_assert(json_is_true(json_object_get(snap, "completed")), "%s did not end", id);
+    ts_assert_check_ok(snap);
+    json_t *t;
+    size_t i;
+    json_array_foreach(json_object_get(snap, "tasks"), i, t)
+    {
+        json_t *st = json_object_get(t, "exit_status");
+        cr_assert(!st || json_integer_value(st) != 137, "%s: %s was killed (status 137)", id,
+                  ts_str(t, "name"));
+    }
+    long long steps = ts_int(snap, "steps");
+    cr_log_info("%s: %lld steps", id, steps);
+    cr_assert(steps > 0 && steps <= max_steps, "%s took %lld steps (at most %ld expected)", id,
+              steps, max_steps);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+    return snap;
+}
+
+/* The snapshot's pinned sentence contains text. */
+static void assert_pinned(json_t *snap, const char *text)
+{
+    const char *pin = ts_str(snap, "pinned");
+    cr_assert(strstr(pin, text), "the pinned sentence \"%s\" lacks \"%s\"", pin, text);
+}
+
+/* ---- chapter 3 ---- */
+
+Test(classroom_net2, udp_echo_stepped_echoes_every_datagram, .timeout = 120)
+{
+    const char *params[] = {"clients=2", "messages=2", "gap_ms=50", NULL};
+    json_t *end = step_through("udp-echo", params, (struct pace){3, 400, 0, 0}, 40);
+    cr_assert_eq(ts_int(end, "echoed_ok"), 4);
+    cr_assert_eq(ts_int(end, "boundaries_kept"), 4);
+    cr_assert_eq(json_array_size(json_object_get(end, "sender_ports")), 2);
+    assert_pinned(end, "echoed 4 datagrams to 2 sender ports");
+    json_decref(end);
+}
+
+/* The receivers once gave up after 10 s of wall clock and the sender fell back to unicast
+ * after 200 ms: a teacher's pause longer than both must change nothing. */
+Test(classroom_net2, udp_broadcast_stepped_with_a_long_pause_still_broadcasts, .timeout = 150)
+{
+    const char *params[] = {"receivers=3", "messages=2", NULL};
+    json_t *end = step_through("udp-broadcast", params, (struct pace){4, 300, 3, 10500}, 50);
+    cr_assert_str_eq(ts_str(end, "without_so_broadcast"), "EACCES");
+    json_t *got = json_object_get(end, "received"), *g;
+    size_t i;
+    json_array_foreach(got, i, g) cr_assert_eq(json_integer_value(g), 2);
+    if (!json_is_true(json_object_get(end, "broadcast_on_lo")))
+        cr_skip_test("this kernel does not deliver broadcast on lo (fallback used)");
+    cr_assert_eq(ts_int(end, "datagrams_sent"), 2, "one datagram per message reached all three");
+    assert_pinned(end, "the 3 receivers got 2/2/2 of 2");
+    json_decref(end);
+}
+
+Test(classroom_net2, reuseaddr_stepped_binds_against_time_wait, .timeout = 120)
+{
+    json_t *end = step_through("reuseaddr", NULL, (struct pace){3, 800, 0, 0}, 30);
+    cr_assert(json_is_true(json_object_get(end, "time_wait_seen")));
+    json_t *states = json_object_get(end, "old_state_at_binds");
+    cr_assert_str_eq(ts_str(states, "without"), "TIME_WAIT", "the kernel's state at the bind");
+    cr_assert_str_eq(ts_str(states, "with"), "TIME_WAIT");
+    cr_assert_str_eq(ts_str(end, "bind_without_reuseaddr"), "EADDRINUSE");
+    cr_assert_str_eq(ts_str(end, "bind_with_reuseaddr"), "ok");
+    assert_pinned(end, "old connection in TIME_WAIT");
+    json_decref(end);
+}
+
+/* ---- chapter 4 ---- */
+
+/* The cost of each call as the snapshot records it: every call's work is what its kind of
+ * call goes through (select: nfds, poll: the entries, epoll_wait: the ready events), and the
+ * totals agree with the per-call records. */
+static void assert_costs(json_t *end, const char *call)
+{
+    json_t *same = json_object_get(end, "work_same_sets"), *set;
+    long long sum = 0, sum_nfds = 0, sum_interest = 0, sum_ready = 0;
+    size_t i;
+    json_array_foreach(json_object_get(end, "ready_sets"), i, set)
+    {
+        long long nfds = ts_int(set, "nfds"), interest = ts_int(set, "interest");
+        long long ready = ts_int(set, "ready"), work = ts_int(set, "work");
+        long long want = strcmp(call, "select") == 0 ? nfds
+                         : strcmp(call, "poll") == 0 ? interest
+                                                     : ready;
+        cr_assert_eq(work, want, "%s call %zu: work %lld, want %lld", call, i, work, want);
+        cr_assert(nfds > 0 && nfds >= interest && interest >= ready,
+                  "call %zu: nfds %lld, "
+                  "interest %lld, ready %lld",
+                  i, nfds, interest, ready);
+        sum += work;
+        sum_nfds += nfds;
+        sum_interest += interest;
+        sum_ready += ready;
+    }
+    cr_assert_gt(sum, 0);
+    cr_assert_eq(ts_int(end, "work_total"), sum);
+    cr_assert_eq(ts_int(same, call), sum);
+    cr_assert_eq(ts_int(same, "select"), sum_nfds);
+    cr_assert_eq(ts_int(same, "poll"), sum_interest);
+    cr_assert_eq(ts_int(same, "epoll_wait"), sum_ready);
+    assert_pinned(end, "Kernel work for the same sets");
+}
+
+static void mux_stepped(const char *id, const char *call)
+{
+    const char *params[] = {"clients=2", "messages=2", "gap_ms=80", NULL};
+    json_t *end = step_through(id, params, (struct pace){6, 300, 0, 0}, 90);
+    cr_assert_eq(ts_int(end, "served"), 2);
+    cr_assert_eq(ts_int(end, "echoed_ok"), 4);
+    cr_assert_str_eq(ts_str(end, "call"), call);
+    cr_assert_geq(ts_int(end, "max_interest"), 2, "one process watched a connection");
+    assert_costs(end, call);
+    json_decref(end);
+}
+
+Test(classroom_net2, select_server_stepped_records_nfds_scanned, .timeout = 120)
+{
+    mux_stepped("select-server", "select");
+}
+
+Test(classroom_net2, poll_server_stepped_records_entries_checked, .timeout = 120)
+{
+    mux_stepped("poll-server", "poll");
+}
+
+Test(classroom_net2, epoll_server_stepped_records_events_returned, .timeout = 120)
+{
+    mux_stepped("epoll-server", "epoll_wait");
+}
+
+/* Edge-triggered goes silent with bytes unread once per quiet spell (two: after each chunk),
+ * level-triggered never does, whatever the pause between steps. */
+static void assert_et_lt(json_t *end, int stepped)
+{
+    json_t *lt = json_object_get(end, "lt"), *et = json_object_get(end, "et");
+    cr_assert_eq(ts_int(lt, "bytes_read"), 128);
+    cr_assert_eq(ts_int(et, "bytes_read"), 128);
+    cr_assert_gt(ts_int(et, "unread_while_silent"), 0, "ET should leave bytes unread, unreported");
+    cr_assert_eq(ts_int(lt, "unread_while_silent"), 0, "LT must keep reporting unread bytes");
+    cr_assert_geq(ts_int(lt, "wakeups"), 8, "LT: one wakeup per 16-byte read of 2 x 64 bytes");
+    cr_assert_leq(ts_int(et, "wakeups"), 3, "ET: one wakeup per arrival");
+    if (stepped)
+        cr_assert_eq(ts_int(end, "silent_timeouts"), 2, "one silent epoll_wait per quiet spell");
+    assert_pinned(end, "ET stayed silent with 96 B unread");
+}
+
+Test(classroom_net2, epoll_et_lt_stepped_with_a_long_pause_goes_silent_with_bytes_unread,
+     .timeout = 150)
+{
+    const char *params[] = {"read_size=16", "chunk=64", "pause_ms=500", NULL};
+    json_t *end = step_through("epoll-et-lt", params, (struct pace){5, 700, 4, 10500}, 70);
+    assert_et_lt(end, 1);
+    json_decref(end);
+}
+
+/* The default speed of the TUI: one action every 150 ms. */
+Test(classroom_net2, epoll_et_lt_at_the_default_pace_goes_silent_with_bytes_unread, .timeout = 120)
+{
+    char *argv[] = {IPCSCOPE_BIN, "run",     "epoll-et-lt", "--headless",
+                    "--json",     "--delay", "150",         NULL};
+    struct ts_run_opts o = {.timeout_s = 100, .stdin_null = 1};
+    struct ts_result r = ts_run(argv, &o);
+    cr_assert(!r.hung && WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "paced run failed: %s",
+              r.err);
+    json_error_t je;
+    json_t *end = json_loads(r.out, 0, &je);
+    cr_assert(end, "not JSON: %s", je.text);
+    cr_assert(json_is_true(json_object_get(end, "completed")));
+    ts_assert_check_ok(end);
+    cr_assert_gt(ts_int(end, "steps"), 0, "the run was paced through the gate");
+    assert_et_lt(end, 1);
+    json_decref(end);
+    ts_free_result(&r);
+}
+
+/* ---- chapter 11 ---- */
+
+/* The server once stopped waiting for its handlers after 10 s and they were killed. */
+Test(classroom_net2, forking_server_stepped_with_a_long_pause_reaps_every_handler, .timeout = 150)
+{
+    const char *params[] = {"clients=3", "messages=2", "gap_ms=50", NULL};
+    json_t *end = step_through("forking-server", params, (struct pace){5, 300, 6, 10500}, 80);
+    cr_assert_eq(ts_int(end, "handled"), 3);
+    cr_assert_eq(ts_int(end, "reaped"), 3);
+    cr_assert_eq(ts_int(end, "handlers"), 3, "one handler process per client");
+    cr_assert_str_eq(ts_str(end, "handler_kind"), "process");
+    assert_pinned(end, "3 handled, 3 reaped");
+    json_decref(end);
+}
+
+Test(classroom_net2, threading_server_stepped_joins_every_handler, .timeout = 120)
+{
+    const char *params[] = {"clients=3", "messages=2", "gap_ms=50", NULL};
+    json_t *end = step_through("threading-server", params, (struct pace){5, 300, 0, 0}, 80);
+    cr_assert_eq(ts_int(end, "handled"), 3);
+    cr_assert_eq(ts_int(end, "handlers"), 3, "one handler thread per client");
+    cr_assert_str_eq(ts_str(end, "handler_kind"), "thread");
+    assert_pinned(end, "3 handled");
+    json_decref(end);
+}

@@ -1,0 +1,235 @@
+/*
+ * test_exec_ipc.c - `ipcscope exec` on the examples' FIFOs, POSIX message queues, POSIX
+ * shared memory and System V IPC, compared with ground truth gathered without ipcscope.
+ *
+ * Each example runs once under ipcscope (headless, --json and --record) and once under
+ * `strace -f` alone: the number of operations ipcscope recorded on each object equals the
+ * number of the matching system calls strace saw complete, the objects' last values are
+ * what the program itself reports, and nothing the program made is left behind.
+ */
+#include "exec_common.h"
+
+#include <sys/ipc.h>
+#include <sys/sem.h>
+
+TestSuite(exec_ipc, .init = setup_dir, .fini = teardown_dir);
+
+/* The one object of kind in the snapshot (asserts there is exactly one). */
+static json_t *only_object(json_t *snap, const char *kind)
+{
+    size_t i, n = 0;
+    json_t *o, *found = NULL;
+    json_array_foreach(json_object_get(snap, "objects"), i, o)
+    {
+        if (!strcmp(ts_str(o, "kind"), kind)) {
+            n++;
+            found = o;
+        }
+    }
+    cr_assert_eq(n, 1, "%zu objects of kind %s", n, kind);
+    return found;
+}
+
+/* The task blocked on obj at some point: a block (or *_wait with aux 1) event on it. */
+static int someone_blocked_on(json_t *evs, const char *obj)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(evs, i, e)
+    {
+        const char *ev = ts_str(e, "ev");
+        if (strcmp(ts_str(e, "obj"), obj) == 0 &&
+            (!strcmp(ev, "block") || (strstr(ev, "_wait") && ts_int(e, "aux") == 1)))
+            return 1;
+    }
+    return 0;
+}
+
+Test(exec_ipc, fifo_bytes_and_blocking_opens_match_strace, .timeout = 90)
+{
+    json_t *snap = exec_example("fifo");
+    json_t *fifo = only_object(snap, "pipe");
+    cr_expect(strstr(ts_str(fifo, "name"), "-fifo"), "named after the FIFO: %s",
+              ts_str(fifo, "name"));
+    cr_expect(json_is_true(json_object_get(fifo, "unlinked")), "unlink was seen");
+    cr_expect_eq(ts_int(fifo, "bytes"), 0);
+    json_t *evs = load_trace();
+    const char *name = ts_str(fifo, "name");
+    long long wrote = sum_events(evs, "pipe_write", name, "item");
+    long long read = sum_events(evs, "pipe_read", name, "item");
+    cr_expect(printed("read 50 bytes"), "%s", g_out);
+    cr_expect_eq(wrote, 50, "bytes written into the FIFO");
+    cr_expect_eq(read, 50, "bytes read from it");
+    cr_expect(someone_blocked_on(evs, name), "an open waited for the other end");
+
+    /* strace: the FIFO is descriptor 3 in both processes */
+    long long writes = strace_count("fifo", NULL, "write", "write(3,", "= 10");
+    long long reads = strace_count("fifo", NULL, "read", "read(3,", ", 256)");
+    cr_expect_eq(count_events(evs, "pipe_write", name), writes, "writes: strace saw %lld", writes);
+    cr_expect_eq(count_events(evs, "pipe_read", name), reads, "reads: strace saw %lld", reads);
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+Test(exec_ipc, mq_depth_capacity_blocking_and_timeout, .timeout = 90)
+{
+    json_t *snap = exec_example("mqueue");
+    json_t *q = only_object(snap, "mq");
+    cr_expect_eq(ts_int(q, "capacity"), 4);
+    cr_expect_eq(ts_int(q, "max_depth"), 4, "the producer filled the queue");
+    cr_expect_eq(ts_int(q, "depth"), 0);
+    cr_expect(json_is_true(json_object_get(q, "unlinked")));
+    const char *name = ts_str(q, "name");
+    json_t *evs = load_trace();
+    cr_expect(someone_blocked_on(evs, name), "the producer blocked on the full queue");
+    /* the consumer's last timed receive gave up with ETIMEDOUT */
+    size_t n, timeouts = 0;
+    json_t **ops = object_events(evs, name, &n);
+    for (size_t i = 0; i < n; i++)
+        timeouts += !strcmp(ts_str(ops[i], "ev"), "unblock") && ts_int(ops[i], "aux") == ETIMEDOUT;
+    free(ops);
+    cr_expect_eq(timeouts, 1, "one receive timed out");
+    cr_expect(printed("receive gave up: timed out"));
+    long long sends = strace_count("mqueue", NULL, "mq_timedsend", "mq_timedsend(", "= 0");
+    long long recvs = strace_count("mqueue", NULL, "mq_timedreceive", "mq_timedreceive(", "!= -1");
+    cr_expect_eq(count_events(evs, "mq_send", name), sends, "sends: strace saw %lld", sends);
+    cr_expect_eq(count_events(evs, "mq_recv", name), recvs, "receives: strace saw %lld", recvs);
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+Test(exec_ipc, posix_shm_size_and_mappings_match_strace, .timeout = 90)
+{
+    json_t *snap = exec_example("posix_shm");
+    json_t *shm = only_object(snap, "shm");
+    cr_expect_eq(ts_int(shm, "size"), 4096);
+    cr_expect_eq(ts_int(shm, "mappings"), 0, "every mapping was undone");
+    cr_expect(json_is_true(json_object_get(shm, "unlinked")));
+    cr_expect(!json_object_get(shm, "sysv"));
+    const char *name = ts_str(shm, "name");
+    json_t *evs = load_trace();
+    size_t n;
+    long long most = 0;
+    json_t **ops = object_events(evs, name, &n);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(ts_str(ops[i], "ev"), "shm_map") && ts_int(ops[i], "val") > most)
+            most = ts_int(ops[i], "val");
+    free(ops);
+    cr_expect_eq(most, 2, "both processes mapped it at once");
+    long long maps = strace_count("posix_shm", NULL, "mmap", "MAP_SHARED,", NULL);
+    long long unmaps = strace_count("posix_shm", NULL, "munmap", "munmap(", "4096)");
+    cr_expect_eq(count_events(evs, "shm_map", name), maps, "mmap: strace saw %lld", maps);
+    cr_expect_eq(count_events(evs, "shm_unmap", name), unmaps, "munmap: strace saw %lld", unmaps);
+    cr_expect(printed("parent read: hello from child"));
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+/* The sysv object of kind whose name starts with prefix. */
+static json_t *sysv_object(json_t *snap, const char *kind, const char *prefix)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(json_object_get(snap, "objects"), i, o)
+    {
+        if (!strcmp(ts_str(o, "kind"), kind) && !strncmp(ts_str(o, "name"), prefix, strlen(prefix)))
+            return o;
+    }
+    cr_assert_fail("no %s object named %s*", kind, prefix);
+    return NULL;
+}
+
+Test(exec_ipc, sysv_semaphores_segment_and_queue, .timeout = 90)
+{
+    json_t *snap = exec_example("sysv");
+    json_t *ready = sysv_object(snap, "semaphore", "sem#"), *seg = sysv_object(snap, "shm", "shm#"),
+           *q = sysv_object(snap, "mq", "msg#");
+    cr_expect(strstr(ts_str(ready, "name"), "[0]"), "%s", ts_str(ready, "name"));
+    json_t *objs[] = {ready, seg, q};
+    for (int i = 0; i < 3; i++) {
+        cr_expect(json_is_true(json_object_get(objs[i], "sysv")), "%s", ts_str(objs[i], "name"));
+        cr_expect(json_is_true(json_object_get(objs[i], "unlinked")), "IPC_RMID seen");
+    }
+    cr_expect_eq(ts_int(seg, "size"), sizeof(int));
+    cr_expect_eq(ts_int(seg, "mappings"), 0);
+    cr_expect_eq(ts_int(q, "depth"), 0);
+    cr_expect_eq(ts_int(q, "max_depth"), 5, "five replies waited for the child");
+    cr_expect(printed("replies add up to 150"));
+    cr_expect(printed("the segment has 2 attaches"));
+
+    json_t *evs = load_trace();
+    /* the semaphores' values recompute from their operations (SETVAL included) */
+    size_t i;
+    json_t *o;
+    json_array_foreach(json_object_get(snap, "objects"), i, o)
+    {
+        if (strcmp(ts_str(o, "kind"), "semaphore"))
+            continue;
+        size_t n;
+        json_t **ops = object_events(evs, ts_str(o, "name"), &n);
+        long long v = n ? ts_int(ops[0], "val") : -1;
+        for (size_t k = 1; k < n; k++) {
+            const char *ev = ts_str(ops[k], "ev");
+            if (!strcmp(ev, "obj_set"))
+                v = ts_int(ops[k], "val");
+            else if (!strcmp(ev, "sem_acquired"))
+                v -= ts_int(ops[k], "item");
+            else if (!strcmp(ev, "sem_post"))
+                v += ts_int(ops[k], "item");
+            if (!strcmp(ev, "sem_acquired") || !strcmp(ev, "sem_post"))
+                cr_expect_eq(ts_int(ops[k], "val"), v, "%s seq %lld", ts_str(o, "name"),
+                             ts_int(ops[k], "seq"));
+        }
+        free(ops);
+        cr_expect_eq(v, ts_int(o, "value"));
+    }
+    /* strace: every semop completes once (semtimedop on x86-64), each attach, each message */
+    long long semops = strace_count("sysv", NULL, "semop,semtimedop", "semtimedop(", "= 0") +
+                       strace_count("sysv", NULL, "semop,semtimedop", "semop(", "= 0");
+    long long recorded =
+        count_events(evs, "sem_acquired", NULL) + count_events(evs, "sem_post", NULL);
+    cr_expect_eq(recorded, semops, "semaphore operations: strace saw %lld", semops);
+    long long attaches = strace_count("sysv", NULL, "shmat", "shmat(", NULL);
+    cr_expect_eq(count_events(evs, "shm_map", ts_str(seg, "name")), attaches, "shmat: %lld",
+                 attaches);
+    long long sends = strace_count("sysv", NULL, "msgsnd", "msgsnd(", "= 0");
+    long long recvs = strace_count("sysv", NULL, "msgrcv", "msgrcv(", NULL);
+    cr_expect_eq(count_events(evs, "mq_send", ts_str(q, "name")), sends);
+    cr_expect_eq(count_events(evs, "mq_recv", ts_str(q, "name")), recvs);
+    json_t *left = json_object_get(snap, "program_leftovers");
+    cr_expect_eq(json_array_size(left), 0, "the program removed everything it made");
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+Test(exec_ipc, the_programs_own_leftovers_are_listed_apart, .timeout = 90)
+{
+    cr_assert_eq(compile("leftovers", NULL), 0);
+    json_t *snap = exec_run("leftovers", NULL, NULL, 0);
+    json_t *left = json_object_get(snap, "program_leftovers");
+    cr_assert(json_is_array(left), "no program_leftovers in the snapshot");
+    cr_expect_eq(json_array_size(left), 3, "a shm, a queue and a System V set: %s",
+                 json_dumps(left, 0));
+    json_t *leaks = json_object_get(snap, "leaks");
+    cr_expect_eq(ts_int(leaks, "ipc_objects"), 0, "not ipcscope's leaks");
+    /* they are really there, and the test removes them */
+    size_t i;
+    json_t *l;
+    json_array_foreach(left, i, l)
+    {
+        const char *kind = ts_str(l, "kind"), *path = ts_str(l, "path");
+        if (path[0]) {
+            cr_expect_eq(access(path, F_OK), 0, "%s is not there", path);
+            unlink(path);
+        } else {
+            cr_expect_str_eq(kind, "semaphore");
+            cr_expect_eq(semctl((int)ts_int(l, "id"), 0, IPC_RMID), 0, "semid %lld",
+                         ts_int(l, "id"));
+        }
+    }
+    json_decref(snap);
+}

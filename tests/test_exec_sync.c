@@ -1,0 +1,461 @@
+/*
+ * test_exec_sync.c - `ipcscope exec` on the examples' threads, processes and their
+ * synchronisation: semaphores (unnamed and named), mutexes, condition variables, pipes,
+ * fork/wait, system/popen and signal handlers.
+ *
+ * Each example is compiled and run through the real binary headless; its semaphores'
+ * recorded values recompute exactly from the trace in seq order, mutex holders and pipe bytes
+ * add up, children are reaped by their parent, and nothing is left behind.
+ */
+#include "exec_common.h"
+
+#include <signal.h>
+
+TestSuite(exec_sync, .init = setup_dir, .fini = teardown_dir);
+
+/* The give-up of a wait by task on obj with error err (an unblock event), then the take. */
+static void expect_gave_up_then_took(json_t *evs, const char *obj, const char *took)
+{
+    size_t n;
+    json_t **ops = object_events(evs, obj, &n);
+    size_t gave_up = n, taken = n;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ts_str(ops[i], "task"), "timeouts") != 0)
+            continue;
+        if (gave_up == n && strcmp(ts_str(ops[i], "ev"), "unblock") == 0)
+            gave_up = i;
+        else if (gave_up < n && taken == n && strcmp(ts_str(ops[i], "ev"), took) == 0)
+            taken = i;
+    }
+    cr_assert_lt(gave_up, n, "%s: main never gave up waiting", obj);
+    cr_expect_eq(ts_int(ops[gave_up], "aux"), ETIMEDOUT, "%s: gave up with %lld, not ETIMEDOUT",
+                 obj, ts_int(ops[gave_up], "aux"));
+    cr_expect_lt(taken, n, "%s: main never took it after the timeout", obj);
+    free(ops);
+}
+
+Test(exec_sync, prodcons_shows_threads_semaphores_and_mutex_holder, .timeout = 60)
+{
+    json_t *snap = exec_example("prodcons");
+    cr_expect_str_eq(ts_str(snap, "scenario"), "exec");
+    cr_expect(json_is_true(json_object_get(snap, "completed")));
+    cr_expect_eq(count_tasks(snap, "process", "prodcons"), 1);
+    cr_expect_eq(count_tasks(snap, "thread", "prodcons-t"), 4, "two producers, two consumers");
+
+    json_t *objs = json_object_get(snap, "objects");
+    json_t *empty = ts_find_named(objs, "empty"), *full = ts_find_named(objs, "full"),
+           *lock = ts_find_named(objs, "lock");
+    cr_assert(empty && full && lock, "objects named after the variables: %s", json_dumps(objs, 0));
+    cr_expect_str_eq(ts_str(empty, "kind"), "semaphore");
+    cr_expect_eq(ts_int(empty, "initial"), 4);
+    cr_expect_eq(ts_int(empty, "min"), 0, "the producers filled the buffer");
+    cr_expect_str_eq(ts_str(lock, "kind"), "mutex");
+    cr_expect(json_is_null(json_object_get(lock, "holder")), "lock is free at the end");
+
+    json_t *evs = load_trace();
+    cr_expect_eq(recompute_semaphore(evs, "empty"), ts_int(empty, "value"));
+    cr_expect_eq(recompute_semaphore(evs, "full"), ts_int(full, "value"));
+    cr_expect_eq(ts_int(empty, "value"), 4);
+    cr_expect_eq(ts_int(full, "value"), 0);
+    cr_expect_eq(check_mutex(evs, "lock"), 48, "every item locked once by each side");
+
+    json_t *ex = json_object_get(snap, "program_exit");
+    cr_expect_eq(ts_int(ex, "status"), 0);
+    cr_expect(printed("all 24 items produced and consumed"));
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+Test(exec_sync, fork_pipe_shows_two_processes_the_reap_and_pipe_bytes, .timeout = 60)
+{
+    json_t *snap = exec_example("fork_pipe");
+    json_t *tasks = json_object_get(snap, "tasks");
+    json_t *parent = ts_find_named(tasks, "fork_pipe"),
+           *child = ts_find_named(tasks, "fork_pipe-child1");
+    cr_assert(parent && child, "tasks: %s", json_dumps(tasks, 0));
+    cr_expect_str_eq(ts_str(child, "kind"), "process");
+    cr_expect_eq(ts_int(child, "ppid"), ts_int(parent, "pid"));
+    cr_expect_str_eq(ts_str(child, "state"), "reaped");
+    cr_expect_str_eq(ts_str(parent, "state"), "reaped");
+
+    json_t *pipe = ts_find_named(json_object_get(snap, "objects"), "pipe@1");
+    cr_assert(pipe, "no pipe object");
+    cr_expect_gt(ts_int(pipe, "capacity"), 0);
+    cr_expect_eq(ts_int(pipe, "bytes"), 0, "drained at the end");
+
+    json_t *evs = load_trace();
+    size_t i;
+    json_t *e;
+    long long written = 0, read = 0, reaped_by = 0;
+    json_array_foreach(evs, i, e)
+    {
+        const char *ev = ts_str(e, "ev");
+        if (strcmp(ev, "pipe_write") == 0)
+            written += ts_int(e, "item");
+        else if (strcmp(ev, "pipe_read") == 0)
+            read += ts_int(e, "item");
+        else if (strcmp(ev, "task_reaped") == 0 && strcmp(ts_str(e, "src"), "instr") == 0 &&
+                 ts_int(e, "pid") == ts_int(child, "pid"))
+            reaped_by = ts_int(e, "aux");
+    }
+    /* five lines "message N from child PID\n": 22 bytes plus the digits of the pid */
+    long long line = 22 + snprintf(NULL, 0, "%lld", ts_int(child, "pid"));
+    cr_expect_eq(written, 5 * line, "bytes written through the pipe");
+    cr_expect_eq(read, written, "everything written was read");
+    cr_expect_eq(reaped_by, ts_int(parent, "pid"), "the parent reaped the child");
+    cr_expect(printed("child exited with 0"));
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+Test(exec_sync, counter_threads_take_turns_at_the_mutex, .timeout = 60)
+{
+    json_t *snap = exec_example("counter");
+    cr_expect_eq(count_tasks(snap, "thread", "counter-t"), 2);
+    json_t *lock = ts_find_named(json_object_get(snap, "objects"), "lock");
+    cr_assert(lock);
+    json_t *evs = load_trace();
+    cr_expect_eq(check_mutex(evs, "lock"), 4000);
+    cr_expect(printed("counter = 4000 (expected 4000)"));
+    cr_expect_eq(ts_int(json_object_get(snap, "program_exit"), "status"), 0);
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+Test(exec_sync, named_semaphore_is_one_object_in_both_processes, .timeout = 60)
+{
+    json_t *snap = exec_example("named_sem");
+    cr_expect_eq(count_tasks(snap, "process", "named_sem"), 2);
+    json_t *objs = json_object_get(snap, "objects");
+    size_t i, sems = 0;
+    json_t *o, *printer = NULL;
+    json_array_foreach(objs, i, o)
+    {
+        if (strcmp(ts_str(o, "kind"), "semaphore") == 0) {
+            sems++;
+            printer = o;
+        }
+    }
+    cr_assert_eq(sems, 1, "one named semaphore, not one per process: %s", json_dumps(objs, 0));
+    cr_expect(strncmp(ts_str(printer, "name"), "printer-", 8) == 0, "named by sem_open's name");
+    cr_expect_eq(ts_int(printer, "min"), 0);
+    cr_expect_eq(ts_int(printer, "value"), 1);
+    json_t *evs = load_trace();
+    cr_expect_eq(recompute_semaphore(evs, ts_str(printer, "name")), 1);
+    cr_expect(ts_find_named(objs, "job_ready"), "the condition variable");
+    size_t n;
+    json_t **ops = object_events(evs, "job_ready", &n);
+    int waited = 0, signalled = 0;
+    for (size_t k = 0; k < n; k++) {
+        waited |= strcmp(ts_str(ops[k], "ev"), "cond_wait") == 0;
+        signalled |= strcmp(ts_str(ops[k], "ev"), "cond_signal") == 0;
+    }
+    free(ops);
+    cr_expect(signalled, "cond_signal recorded");
+    /* main, the job thread, and main again on waking if it had to wait */
+    cr_expect_eq(check_mutex(evs, "job_lock"), 2 + waited);
+    cr_expect_eq(ts_int(json_object_get(snap, "program_exit"), "status"), 0);
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+Test(exec_sync, timed_waits_give_up_and_every_wait_call_reaps, .timeout = 60)
+{
+    json_t *snap = exec_example("timeouts");
+    cr_expect(printed("timedlock 50 ms: timed out"));
+    cr_expect(printed("clockwait 2 s: got one"));
+    json_t *evs = load_trace();
+
+    /* pthread_mutex_timedlock and sem_clockwait: blocked, timed out, then taken */
+    expect_gave_up_then_took(evs, "door", "mutex_acquired");
+    expect_gave_up_then_took(evs, "ticket", "sem_acquired");
+    cr_expect_eq(check_mutex(evs, "door"), 2, "the helper, then main");
+    cr_expect_eq(recompute_semaphore(evs, "ticket"), 0);
+    cr_expect_eq(check_mutex(evs, "nest"), 1, "a recursive mutex locked twice is taken once");
+
+    /* wait4, waitid and wait3 each reaped their child, with its status */
+    json_t *main_task = ts_find_named(json_object_get(snap, "tasks"), "timeouts");
+    cr_assert(main_task);
+    const char *names[] = {"timeouts-child1", "timeouts-child2", "timeouts-child3"};
+    long long codes[] = {3, 4, 128 + SIGTERM};
+    for (int k = 0; k < 3; k++) {
+        long long code = -1, by = -1;
+        cr_assert(reaped_as(evs, names[k], &code, &by), "%s: no instr task_reaped", names[k]);
+        cr_expect_eq(code, codes[k], "%s exit %lld", names[k], code);
+        cr_expect_eq(by, ts_int(main_task, "pid"), "%s reaped by %lld", names[k], by);
+    }
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+/* Without the kernel probes only the program's side says who reaped what: glibc waits for
+ * the shells of system() and popen() inside those calls, and they must still end reaped,
+ * not as zombies forever. */
+Test(exec_sync, system_and_popen_shells_end_reaped_without_the_probes, .timeout = 60)
+{
+    json_t *snap = exec_example_with("shell", "--no-bpf");
+    cr_expect(printed("system: the shell exited with 3"));
+    cr_expect(printed("popen read: a line from the shell"));
+    json_t *tasks = json_object_get(snap, "tasks");
+    json_t *prog = ts_find_named(tasks, "shell");
+    cr_assert(prog, "tasks: %s", json_dumps(tasks, 0));
+    json_t *evs = load_trace();
+    size_t i, shells = 0;
+    json_t *t;
+    json_array_foreach(tasks, i, t)
+    {
+        if (strcmp(ts_str(t, "name"), "sh") != 0)
+            continue;
+        shells++;
+        cr_expect_str_eq(ts_str(t, "state"), "reaped", "sh %lld", ts_int(t, "pid"));
+        cr_expect_eq(ts_int(t, "ppid"), ts_int(prog, "pid"));
+        cr_expect(ts_int(t, "exit_status") == (shells == 1 ? 3 : 0), "sh %zu exit %lld", shells,
+                  ts_int(t, "exit_status"));
+    }
+    cr_expect_eq(shells, 2, "system() and popen() each start one sh");
+    json_t *sleep_task = ts_find_named(tasks, "sleep");
+    cr_assert(sleep_task, "the shell's own child is missing");
+    cr_expect_str_eq(ts_str(sleep_task, "state"), "reaped");
+    long long reaps = 0;
+    json_array_foreach(evs, i, t)
+    {
+        if (strcmp(ts_str(t, "ev"), "task_reaped") == 0 && strcmp(ts_str(t, "src"), "instr") == 0 &&
+            strcmp(ts_str(t, "task"), "sh") == 0 && ts_int(t, "aux") == ts_int(prog, "pid"))
+            reaps++;
+    }
+    cr_expect_eq(reaps, 2, "each sh reaped once, by the program");
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+/* Handlers installed with sigaction and signal: each run is a sig_handle event of the task
+ * that ran it, the program still gets its own handlers back, and children reaped inside
+ * the SIGCHLD handler are reaped by the program. */
+Test(exec_sync, signal_handlers_show_each_run_and_stay_the_programs, .timeout = 60)
+{
+    json_t *snap = exec_example("handlers");
+    cr_expect(printed("sigaction hands back our handler: yes"));
+    cr_expect(printed("signal hands back the first handler: yes"));
+    cr_expect(printed("SIGUSR1 caught 3 times"));
+    cr_expect(printed("reaped 2 children in the handler"));
+    json_t *main_task = ts_find_named(json_object_get(snap, "tasks"), "handlers");
+    cr_assert(main_task);
+    json_t *evs = load_trace();
+    size_t i;
+    json_t *e;
+    int usr1 = 0, chld = 0;
+    json_array_foreach(evs, i, e)
+    {
+        if (strcmp(ts_str(e, "ev"), "sig_handle") != 0 || strcmp(ts_str(e, "src"), "instr") != 0)
+            continue;
+        cr_expect_str_eq(ts_str(e, "task"), "handlers", "a handler ran in %s", ts_str(e, "task"));
+        usr1 += ts_int(e, "val") == SIGUSR1;
+        chld += ts_int(e, "val") == SIGCHLD;
+    }
+    cr_expect_eq(usr1, 3, "SIGUSR1 handler runs");
+    cr_expect_geq(chld, 1, "no SIGCHLD handler run");
+    cr_expect_leq(chld, 2);
+    for (int k = 1; k <= 2; k++) {
+        char name[32];
+        snprintf(name, sizeof(name), "handlers-child%d", k);
+        long long code = -1, by = -1;
+        cr_assert(reaped_as(evs, name, &code, &by), "%s: no instr task_reaped", name);
+        cr_expect_eq(code, k);
+        cr_expect_eq(by, ts_int(main_task, "pid"));
+    }
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+/* rwlock: readers are counted in and out, the writer is alone, and the counts match what
+ * the program counted itself. */
+Test(exec_sync, rwlock_readers_and_writer, .timeout = 60)
+{
+    json_t *snap = exec_example("rwlock");
+    json_t *l = find_object(snap, "rwlock", "table_lock");
+    cr_expect_eq(ts_int(l, "readers"), 0);
+    cr_expect(json_is_null(json_object_get(l, "writer")));
+    int most = 0;
+    const char *p = strstr(g_out, "most readers at once ");
+    cr_assert(p, "%s", g_out);
+    most = atoi(p + strlen("most readers at once "));
+    json_t *evs = load_trace();
+    size_t n;
+    json_t **ops = object_events(evs, "table_lock", &n);
+    long long readers = 0, writer = 0, reads = 0, writes = 0, max_readers = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *ev = ts_str(ops[i], "ev");
+        int w = ts_int(ops[i], "item") == 1;
+        if (!strcmp(ev, "rwlock_acquired")) {
+            cr_expect(w ? readers == 0 && !writer : !writer, "seq %lld: a writer is alone",
+                      ts_int(ops[i], "seq"));
+            if (w) {
+                writer = 1;
+                writes++;
+            } else {
+                readers++;
+                reads++;
+            }
+        } else if (!strcmp(ev, "rwlock_release")) {
+            if (w)
+                writer = 0;
+            else
+                readers--;
+        }
+        if (!strcmp(ev, "rwlock_acquired") || !strcmp(ev, "rwlock_release"))
+            cr_expect_eq(ts_int(ops[i], "val"), readers, "seq %lld", ts_int(ops[i], "seq"));
+        if (readers > max_readers)
+            max_readers = readers;
+    }
+    free(ops);
+    cr_expect_eq(reads, 60);
+    cr_expect_eq(writes, 20);
+    cr_expect_eq(readers, 0);
+    cr_expect_geq(max_readers, most, "the program saw %d readers at once", most);
+    cr_expect_eq(ts_int(l, "max"), max_readers);
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+Test(exec_sync, barrier_arrivals_and_rounds, .timeout = 60)
+{
+    json_t *snap = exec_example("barrier");
+    json_t *b = find_object(snap, "barrier", "round_end");
+    cr_expect_eq(ts_int(b, "needed"), 3);
+    cr_expect_eq(ts_int(b, "arrived"), 0);
+    cr_expect_eq(ts_int(b, "max"), 3, "all three arrived each round");
+    json_t *evs = load_trace();
+    cr_expect_eq(count_events(evs, "barrier_wait", "round_end"), 12, "3 workers x 4 rounds");
+    cr_expect_eq(count_events(evs, "barrier_pass", "round_end"), 12);
+    cr_expect_eq(sum_events(evs, "barrier_pass", "round_end", "aux"), 4, "one serial a round");
+    size_t n, waited = 0;
+    json_t **ops = object_events(evs, "round_end", &n);
+    for (size_t i = 0; i < n; i++)
+        waited += !strcmp(ts_str(ops[i], "ev"), "barrier_wait") && ts_int(ops[i], "aux") == 1;
+    free(ops);
+    cr_expect_eq(waited, 8, "two of three wait each round");
+    cr_expect(printed("serial thread ran 4 times"));
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+Test(exec_sync, spin_lock_holder_and_turns, .timeout = 60)
+{
+    json_t *snap = exec_example("spin");
+    json_t *s = find_object(snap, "spinlock", "guard");
+    cr_expect(json_is_null(json_object_get(s, "holder")));
+    json_t *evs = load_trace();
+    cr_expect_eq(check_mutex(evs, "guard"), 2000, "every acquisition, each released");
+    cr_expect(printed("counter = 2000"));
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+Test(exec_sync, join_blocks_on_the_thread_it_joins, .timeout = 60)
+{
+    json_t *snap = exec_example("join");
+    json_t *evs = load_trace();
+    size_t i;
+    json_t *e;
+    int waited_slow = 0, waited_fast = 0;
+    long long slow_ret = -1, fast_ret = -1;
+    json_array_foreach(evs, i, e)
+    {
+        const char *ev = ts_str(e, "ev"), *obj = ts_str(e, "obj");
+        int slow = !strcmp(obj, "join-t1"), fast = !strcmp(obj, "join-t2");
+        if (!strcmp(ev, "join") && ts_int(e, "aux") == 1) {
+            waited_slow |= slow;
+            waited_fast |= fast;
+        }
+        if (!strcmp(ev, "joined")) {
+            if (slow)
+                slow_ret = ts_int(e, "val");
+            if (fast)
+                fast_ret = ts_int(e, "val");
+        }
+        if (!strcmp(ev, "join"))
+            cr_expect_str_eq(ts_str(e, "task"), "join", "main joins");
+    }
+    cr_expect(waited_slow, "main blocked on thread:join-t1 (the slow one)");
+    cr_expect(!waited_fast, "the fast one had finished: no wait");
+    cr_expect_eq(slow_ret, 7);
+    cr_expect_eq(fast_ret, 5);
+    cr_expect(printed("slow returned 7, fast returned 5"));
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+Test(exec_sync, sigqueue_values_and_exec_renames_the_task, .timeout = 60)
+{
+    json_t *snap = exec_example("sigqueue");
+    json_t *tasks = json_object_get(snap, "tasks");
+    json_t *child = ts_find_named(tasks, "echo");
+    cr_assert(child, "the child took the name of the program it execs: %s", json_dumps(tasks, 0));
+    cr_expect(!ts_find_named(tasks, "sigqueue-child1"));
+    json_t *evs = load_trace();
+    size_t i;
+    json_t *e;
+    long long values = 0, sends = 0;
+    json_array_foreach(evs, i, e)
+    {
+        if (!strcmp(ts_str(e, "ev"), "sig_send") && ts_int(e, "val") == SIGUSR1) {
+            sends++;
+            values += ts_int(e, "item");
+        }
+    }
+    cr_expect_eq(sends, 3);
+    cr_expect_eq(values, 600, "each signal's value");
+    cr_expect(printed("values add up to 600"));
+    long long queued = strace_count("sigqueue", NULL, "rt_sigqueueinfo", "rt_sigqueueinfo(", "= 0");
+    cr_expect_eq(sends, queued, "strace saw %lld rt_sigqueueinfo", queued);
+    long long execs = strace_count("sigqueue", NULL, "execve", "execve(", "= 0");
+    cr_expect_eq(count_events(evs, "proc_exec", NULL) + 1, execs, "the child's exec (strace: %lld)",
+                 execs);
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+/* A thousand mutexes and a hundred threads: every object, every acquisition, nothing
+ * dropped - or the snapshot would have to say so. */
+Test(exec_sync, a_thousand_mutexes_lose_nothing, .timeout = 120)
+{
+    json_t *snap = exec_example("many_mutexes");
+    json_t *ev = json_object_get(snap, "events");
+    size_t i, mutexes = 0;
+    long long ops = 0;
+    json_t *o;
+    json_array_foreach(json_object_get(snap, "objects"), i, o)
+    {
+        if (!strcmp(ts_str(o, "kind"), "mutex")) {
+            mutexes++;
+            ops += ts_int(o, "ops");
+        }
+    }
+    cr_expect_eq(mutexes, 1000);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "grep -c '\"ev\":\"mutex_acquired\"' %s/trace.jsonl", g_dir);
+    FILE *f = popen(cmd, "r");
+    long long acquired = -1;
+    cr_assert(f && fscanf(f, "%lld", &acquired) == 1);
+    pclose(f);
+    if (ts_int(ev, "dropped") == 0) {
+        cr_expect_eq(acquired, 200000, "every acquisition is in the trace");
+        cr_expect_geq(ops, 1000 + 2 * 200000, "obj_create, acquired and release at least");
+    } else {
+        cr_expect(json_object_get(ev, "dropped_why"), "drops without a reason");
+    }
+    cr_expect_eq(count_tasks(snap, "thread", "many_mutexes-t"), 100);
+    json_decref(snap);
+}

@@ -1,0 +1,153 @@
+/*
+ * test_ui_views.c - the lesson's views, on the real screen (tmux): the packet flow graph,
+ * the narration panel's scroll, the task list at 80x24, a socket's details.
+ *
+ * Each test drives `ipcscope run ... --step` in a pane of its own size and asserts on what
+ * the screen says, as a student would read it.
+ */
+#define _GNU_SOURCE
+#include "support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct ts_tui g_tui;
+
+static void stop(void)
+{
+    ts_tui_stop(&g_tui);
+}
+
+/* Press Space n times, ms apart. */
+static void steps(int n, int ms)
+{
+    for (int i = 0; i < n; i++) {
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms((unsigned)ms);
+    }
+}
+
+/* The line of the screen that contains text (copied into out), or 0. */
+static int line_with(const char *screen, const char *text, char *out, size_t n)
+{
+    const char *p = strstr(screen, text);
+    if (!p)
+        return 0;
+    const char *b = p, *e = strchr(p, '\n');
+    while (b > screen && b[-1] != '\n')
+        b--;
+    size_t len = e ? (size_t)(e - b) : strlen(b);
+    snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), b);
+    return 1;
+}
+
+Test(ui_views, handshake_flow_graph_lists_syn_synack_ack_in_order_with_relative_numbers,
+     .fini = stop, .timeout = 90)
+{
+    if (geteuid() != 0)
+        cr_skip_test("the capture on lo needs CAP_NET_RAW (run as root)");
+    ts_tui_start(&g_tui, "run tcp-handshake --step --param clients=1", 140, 40);
+    cr_assert(ts_tui_wait_for(&g_tui, "f: timeline", 20000), "no flow graph:\n%s", g_tui.screen);
+    for (int i = 0; i < 40 && !strstr(ts_tui_capture(&g_tui), "ACK seq 1 ack 1"); i++)
+        steps(1, 300);
+    const char *s = ts_tui_capture(&g_tui);
+    const char *syn = strstr(s, "──SYN seq 0──"), *synack = strstr(s, "◀──SYN|ACK seq 0 ack 1"),
+               *ack = strstr(s, "──ACK seq 1 ack 1──");
+    cr_assert(syn && synack && ack, "SYN, SYN-ACK, ACK not all drawn with relative numbers:\n%s",
+              s);
+    cr_assert(syn < synack && synack < ack, "not in order SYN, SYN-ACK, ACK:\n%s", s);
+    char line[512];
+    cr_assert(line_with(s, "──SYN seq 0──", line, sizeof(line)) && strstr(line, "▶"),
+              "the SYN does not go from client to server: %s", line);
+    ts_tui_keys(&g_tui, "n"); /* absolute numbers: the SYN's seq is no longer 0 */
+    cr_assert(ts_tui_wait_for(&g_tui, "SYN|ACK seq", 3000));
+    ts_sleep_ms(300);
+    cr_assert_null(strstr(ts_tui_capture(&g_tui), "──SYN seq 0──"),
+                   "n did not switch to absolute numbers:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+Test(ui_views, at_80x24_the_pid_column_and_every_philosopher_stay_visible, .fini = stop,
+     .timeout = 60)
+{
+    ts_tui_start(&g_tui, "run philosophers --step", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "phil-5", 20000), "phil-5 not on screen:\n%s", g_tui.screen);
+    const char *s = ts_tui_capture(&g_tui);
+    for (int k = 1; k <= 5; k++) {
+        char name[16], line[512];
+        snprintf(name, sizeof(name), "phil-%d ", k);
+        cr_assert(line_with(s, name, line, sizeof(line)), "%s missing:\n%s", name, s);
+        /* "│ 1 ├ 12345 phil-1": a pid before the name */
+        const char *at = strstr(line, name);
+        const char *p = at;
+        while (p > line && p[-1] == ' ')
+            p--;
+        while (p > line && p[-1] >= '0' && p[-1] <= '9')
+            p--;
+        cr_assert(p < at && atoi(p) > 1, "no pid before %s: %s", name, line);
+    }
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* Narrations in the panel, newest last: the text after the "What happened" title. */
+static void narration_lines(const char *screen, char *out, size_t n)
+{
+    out[0] = '\0';
+    size_t used = 0;
+    for (const char *l = screen; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        const char *bar = strstr(l, "││"); /* the two bottom panels meet here */
+        const char *nl = strchr(l, '\n');
+        if (bar && (!nl || bar < nl)) {
+            size_t len = nl ? (size_t)(nl - bar) : strlen(bar);
+            used += (size_t)snprintf(out + used, n - used, "%.*s\n", (int)len, bar);
+            if (used >= n)
+                return;
+        }
+    }
+}
+
+Test(ui_views, narration_panel_scrolls_back_and_forth, .fini = stop, .timeout = 90)
+{
+    ts_tui_start(&g_tui, "run prodcons --step --param items=6", 120, 30);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    steps(12, 250);
+    ts_sleep_ms(500);
+    static char now[8192], back[8192], again[8192];
+    narration_lines(ts_tui_capture(&g_tui), now, sizeof(now));
+    ts_tui_keys(&g_tui, "Tab");
+    ts_tui_keys(&g_tui, "Tab");
+    ts_tui_keys(&g_tui, "Tab"); /* tasks -> objects -> events -> narration */
+    ts_tui_keys(&g_tui, "PageUp");
+    ts_sleep_ms(400);
+    narration_lines(ts_tui_capture(&g_tui), back, sizeof(back));
+    cr_assert_str_neq(now, back, "PgUp did not scroll the narration:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "PageDown");
+    ts_sleep_ms(400);
+    narration_lines(ts_tui_capture(&g_tui), again, sizeof(again));
+    cr_assert_str_eq(now, again, "PgDn did not come back to the newest:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+Test(ui_views, socket_details_show_ends_state_and_queues, .fini = stop, .timeout = 90)
+{
+    ts_tui_start(&g_tui, "run tcp-echo --step --param messages=1", 140, 40);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    for (int i = 0; i < 40 && !strstr(ts_tui_capture(&g_tui), "LISTEN"); i++)
+        steps(1, 300);
+    ts_tui_keys(&g_tui, "Tab"); /* the objects panel: the listener is its first line */
+    ts_tui_keys(&g_tui, "i");
+    cr_assert(ts_tui_wait_for(&g_tui, "state (ss)", 3000), "no socket details:\n%s", g_tui.screen);
+    const char *s = ts_tui_capture(&g_tui);
+    cr_assert(strstr(s, "TCP  127.0.0.1:"), "no local address:port:\n%s", s);
+    cr_assert(strstr(s, "LISTEN"), "no state:\n%s", s);
+    cr_assert(strstr(s, "wait for accept()") && strstr(s, "backlog"),
+              "no accept queue and backlog:\n%s", s);
+    ts_tui_keys(&g_tui, "Escape");
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}

@@ -1,0 +1,98 @@
+/*
+ * panel_output.c - the Output panel of `ipcscope exec` in the TUI: what the program printed
+ * on its terminal (a pseudo-terminal ipcscope owns), and the keys typed into it.
+ *
+ * It takes the lower part of the narration's place. While it has the focus (Tab), keys go
+ * to the program as a terminal would send them: letters, Enter, Backspace, arrows, Ctrl-C
+ * (the program's terminal turns it into SIGINT) and Ctrl-D (end of input); Tab moves on and
+ * F10 quits ipcscope.
+ */
+#include "scenarios/exec.h"
+#include "scenarios/exec_pty.h"
+#include "tui.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int panel_output_shown(const struct ui *u)
+{
+    return u->sc == &scenario_exec && u->r && !u->r->replay &&
+           (exec_pty_is_open() || exec_pty_nlines() > 0);
+}
+
+void panel_output_split(const struct ui *u, struct rect *narr, struct rect *out)
+{
+    *out = (struct rect){0, 0, 0, 0};
+    if (!panel_output_shown(u) || narr->h < 8)
+        return;
+    int h = narr->h / 2 + (u->focus == P_OUTPUT ? narr->h / 4 : 0);
+    *out = (struct rect){narr->y + narr->h - h, narr->x, h, narr->w};
+    narr->h -= h;
+}
+
+void panel_output_draw(struct ui *u, struct rect r)
+{
+    if (r.h <= 0)
+        return;
+    int focused = u->focus == P_OUTPUT;
+    char title[96];
+    snprintf(title, sizeof(title), "%s",
+             !exec_pty_is_open() ? TR(u, " Output (the program has ended) ", " 输出（程序已结束） ")
+             : focused           ? TR(u, " Output · typing goes to the program (Tab leaves) ",
+                                      " 输出 · 键入的内容发给程序（Tab 离开） ")
+                       : TR(u, " Output (Tab here to type) ", " 输出（Tab 到这里可输入） "));
+    screen_box(r, title, focused);
+    struct rect in = screen_inner(r);
+    if (in.h <= 0 || in.w <= 0)
+        return;
+    exec_pty_resize(in.h, in.w);
+    size_t n = exec_pty_nlines();
+    size_t first = n > (size_t)in.h ? n - (size_t)in.h : 0;
+    for (size_t i = first; i < n; i++)
+        screen_put(in.y + (int)(i - first), in.x, in.w, THEME[R_NORMAL], exec_pty_line(i));
+    if (!n)
+        screen_put(in.y, in.x, in.w, THEME[R_DIM],
+                   TR(u, "(nothing printed yet)", "（还没有输出）"));
+}
+
+/* The bytes a terminal sends for key ch, into buf. Their count, 0 for none. */
+static size_t key_bytes(int ch, char *buf)
+{
+    static const struct {
+        int key;
+        const char *seq;
+    } SEQ[] = {{KEY_UP, "\033[A"},   {KEY_DOWN, "\033[B"},   {KEY_RIGHT, "\033[C"},
+               {KEY_LEFT, "\033[D"}, {KEY_HOME, "\033[H"},   {KEY_END, "\033[F"},
+               {KEY_DC, "\033[3~"},  {KEY_PPAGE, "\033[5~"}, {KEY_NPAGE, "\033[6~"}};
+    if (ch == '\n' || ch == KEY_ENTER)
+        ch = '\r'; /* the terminal's own line discipline makes it '\n' */
+    if (ch == KEY_BACKSPACE || ch == 8)
+        ch = 0x7f;
+    if (ch >= 0 && ch < 256) {
+        buf[0] = (char)ch;
+        return 1;
+    }
+    for (size_t i = 0; i < UI_COUNT(SEQ); i++)
+        if (SEQ[i].key == ch) {
+            size_t len = strlen(SEQ[i].seq);
+            memcpy(buf, SEQ[i].seq, len);
+            return len;
+        }
+    return 0;
+}
+
+int panel_output_key(struct ui *u, int ch)
+{
+    if (u->focus != P_OUTPUT || !panel_output_shown(u) || ch == '\t' || ch == KEY_BTAB ||
+        ch == KEY_F(10) || ch == KEY_RESIZE)
+        return 0;
+    char buf[8];
+    size_t n = key_bytes(ch, buf);
+    if (!n)
+        return 1;
+    if (exec_pty_write(buf, n) < 0)
+        ui_message(u, "%s",
+                   TR(u, "The program has ended: nothing reads its terminal any more.",
+                      "程序已结束：已经没有人读取它的终端。"));
+    return 1;
+}
