@@ -492,9 +492,28 @@ static json_t *cpus_seen_json(void)
     return all;
 }
 
+/* The result on screen (meters): the overlap out of each worker's work, and the wall time
+ * beside the sum of the work (what one CPU would need). */
+static json_t *meters_json(const struct model *m, int zh)
+{
+    int from_bpf;
+    double ov = (double)(overlap_ns(m, &from_bpf) / 1000000ull), el = (double)elapsed_ns() / 1e6;
+    double sum = (double)(S->workers * S->work_ms);
+    char t1[96], t2[96];
+    snprintf(t1, sizeof(t1),
+             zh ? "同时运行 %.0f ms,每个工作者的工作为 %ld ms"
+                : "%.0f ms at the same time, of %ld ms of work each",
+             ov, S->work_ms);
+    snprintf(t2, sizeof(t2),
+             zh ? "用时 %.1f s,工作总量 %.1f s" : "%.1f s of wall time for %.1f s of work",
+             el / 1e3, sum / 1e3);
+    return json_pack("[{s:s, s:f, s:f, s:s}, {s:s, s:f, s:f, s:s}]", "label",
+                     zh ? "重叠" : "overlap", "value", ov, "max", (double)S->work_ms, "text", t1,
+                     "label", zh ? "用时" : "wall time", "value", el, "max", sum, "text", t2);
+}
+
 static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 {
-    (void)ctx;
     int64_t bpf = bpf_overlap_ns(m);
     uint64_t proc = atomic_load(&S->overlap_ns);
     json_int_t chosen = (json_int_t)((bpf >= 0 ? (uint64_t)bpf : proc) / 1000000ull);
@@ -514,6 +533,7 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "elapsed_ms", json_integer((json_int_t)(elapsed_ns() / 1000000ull)));
     json_object_set_new(out, "cpu_ms_each", json_integer(S->work_ms));
     json_object_set_new(out, "samples", json_integer(atomic_load(&S->samples)));
+    json_object_set_new(out, "meters", meters_json(m, ctx->lang == LANG_ZH));
 }
 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,

@@ -304,9 +304,26 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
     return 0;
 }
 
+/* The result on screen: each worker's share of the CPU beside the weights' (meters). */
+static json_t *meters_json(int zh)
+{
+    json_t *arr = json_array();
+    int64_t sum = total_cpu();
+    for (long k = 0; k < S->workers; k++) {
+        double got = sum ? (double)atomic_load(&S->w[k].cpu_ns) * 100 / (double)sum : 0;
+        char label[32], text[96];
+        snprintf(label, sizeof(label), "nice %d", atomic_load(&S->w[k].nice_got));
+        snprintf(text, sizeof(text),
+                 zh ? "%.0f%% 的 CPU(权重预期 %.0f%%)" : "%.0f%% of the CPU (the weights: %.0f%%)",
+                 got, expected_share(k) * 100);
+        json_array_append_new(arr, json_pack("{s:s, s:f, s:f, s:s}", "label", label, "value", got,
+                                             "max", 100.0, "text", text));
+    }
+    return arr;
+}
+
 static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 {
-    (void)ctx;
     (void)m;
     json_t *arr = json_array();
     int64_t sum = total_cpu();
@@ -324,6 +341,7 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     }
     json_object_set_new(out, "cpu", json_integer(S->cpu));
     json_object_set_new(out, "window_ms", json_integer(S->duration_ms));
+    json_object_set_new(out, "meters", meters_json(ctx->lang == LANG_ZH));
     json_object_set_new(out, "cpu_share", arr);
     json_object_set_new(out, "nice_refused", json_boolean(refused));
 }
