@@ -15,7 +15,6 @@
 #include "sclock.h"
 #include "sources/procfs.h"
 
-#include <limits.h>
 #include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
@@ -285,8 +284,6 @@ void run_set_mode(struct run *r, enum run_mode mode)
         run_release_all(r);     /* ... before anyone is let go */
     } else {
         atomic_store(&r->sh->gate_hold, 1); /* held first: nobody sleeps on a stopped clock */
-        syscall(SYS_futex, (uint32_t *)&r->sh->gate_hold, FUTEX_WAKE, INT_MAX, NULL, NULL,
-                0); /* free sleepers (sclock_sleep): to the gate now */
         clock_set(r, now_v, 0);
     }
     if (mode == RUN_PAUSED)

@@ -120,15 +120,6 @@ int sclock_poll(long ms)
     return wall_sleep(ms);
 }
 
-/* A free run's sleep: up to ms in one piece, on the gate_hold word, so the conductor's wake
- * when it holds the gate sends the sleeper to the gate at once (a thousand sleeping threads
- * then cost one wake-up each per sleep, not one every slice). A stopping run kills workers. */
-static void free_sleep(struct instr_shared *sh, long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * (long)NS_PER_MS};
-    syscall(SYS_futex, (uint32_t *)&sh->gate_hold, FUTEX_WAIT, 0, &ts, NULL, 0);
-}
-
 static void emit_slept(long ms, int real, uint64_t due)
 {
     instr_emit(EV_SLEEP, EV_NO_OBJ, ms, real, (int64_t)(due / NS_PER_MS));
@@ -161,10 +152,7 @@ int sclock_sleep(long ms, unsigned flags, const char *what)
             return 0;
         }
         uint64_t left = (due - now + NS_PER_MS - 1) / NS_PER_MS;
-        if (sh)
-            free_sleep(sh, (long)left);
-        else
-            wall_sleep(left < SLEEP_SLICE_MS ? (long)left : SLEEP_SLICE_MS);
+        wall_sleep(left < SLEEP_SLICE_MS ? (long)left : SLEEP_SLICE_MS);
     }
 }
 
