@@ -8,7 +8,7 @@ BUILD_DIR=${BUILD_DIR:-$IPCSCOPE_ROOT/build}
 # The Debian packages ipcscope needs to build and run.
 BUILD_PACKAGES="cmake make gcc pkg-config libjansson-dev libncurses-dev clang llvm libbpf-dev
 bpftool libelf-dev zlib1g-dev"
-TEST_PACKAGES="libcriterion-dev tmux procps util-linux strace iproute2"
+TEST_PACKAGES="libcriterion-dev tmux procps util-linux strace iproute2 libcap2-bin ncurses-bin"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -39,6 +39,14 @@ ensure_tracefs() {
     [ "$(id -u)" -eq 0 ] || return 0
     [ -e /sys/kernel/tracing/events ] && return 0
     mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
+}
+
+# mount /dev/mqueue when root and nothing is mounted there: without it a leaked POSIX message
+# queue cannot be seen (ipcscope mounts it too, at a run's start)
+ensure_mqueue() {
+    [ "$(id -u)" -eq 0 ] || return 0
+    [ "$(stat -f -c %T /dev/mqueue 2>/dev/null)" = mqueue ] && return 0
+    mkdir -p /dev/mqueue && mount -t mqueue -o nosuid,nodev,noexec mqueue /dev/mqueue 2>/dev/null || true
 }
 
 # build [cmake args...]: configure (once) and build into $BUILD_DIR.

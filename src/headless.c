@@ -9,6 +9,7 @@
 #include "script.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,18 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+
+int headless_stdout_closed;
+
+int headless_output_done(void)
+{
+    int bad = fflush(stdout) == EOF || ferror(stdout) || headless_stdout_closed;
+    if (!bad)
+        return 0;
+    fprintf(stderr, "ipcscope: cannot write the output: %s\n",
+            headless_stdout_closed ? "standard output is closed" : strerror(errno));
+    return 1;
+}
 
 int headless_env_lang(void)
 {
@@ -48,11 +61,18 @@ static void on_signal(struct loop *lp, int fd, uint32_t events, void *arg)
     }
 }
 
+/* The string at key of o, or "?" (a replayed trace may lack anything). */
+static const char *str_at(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "?";
+}
+
 void headless_print_summary(FILE *out, json_t *snap)
 {
     fprintf(
         out, "scenario %s: %s in %lld ms, %lld events (%lld dropped), %lld steps\n",
-        json_string_value(json_object_get(snap, "scenario")),
+        str_at(snap, "scenario"),
         json_is_true(json_object_get(snap, "completed")) ? "completed" : "stopped",
         (long long)json_integer_value(json_object_get(snap, "duration_ms")),
         (long long)json_integer_value(json_object_get(json_object_get(snap, "events"), "total")),
@@ -69,10 +89,8 @@ void headless_print_summary(FILE *out, json_t *snap)
         if (ex)
             snprintf(exs, sizeof(exs), "%lld", (long long)json_integer_value(ex));
         fprintf(out, "  %-8lld %-16s %-8s %-8s %-10s %.1f/%.1f/%.1f\n",
-                (long long)json_integer_value(json_object_get(t, "pid")),
-                json_string_value(json_object_get(t, "name")),
-                json_string_value(json_object_get(t, "kind")),
-                json_string_value(json_object_get(t, "state")), exs,
+                (long long)json_integer_value(json_object_get(t, "pid")), str_at(t, "name"),
+                str_at(t, "kind"), str_at(t, "state"), exs,
                 json_real_value(json_object_get(t, "run_ms")),
                 json_real_value(json_object_get(t, "ready_ms")),
                 json_real_value(json_object_get(t, "blocked_ms")));
@@ -80,22 +98,20 @@ void headless_print_summary(FILE *out, json_t *snap)
     fprintf(out, "\n  %-10s %-12s %s\n", "object", "name", "value (min..max)");
     json_array_foreach(json_object_get(snap, "objects"), i, t)
     {
-        fprintf(out, "  %-10s %-12s %lld (%lld..%lld)\n",
-                json_string_value(json_object_get(t, "kind")),
-                json_string_value(json_object_get(t, "name")),
+        fprintf(out, "  %-10s %-12s %lld (%lld..%lld)\n", str_at(t, "kind"), str_at(t, "name"),
                 (long long)json_integer_value(json_object_get(t, "value")),
                 (long long)json_integer_value(json_object_get(t, "min")),
                 (long long)json_integer_value(json_object_get(t, "max")));
     }
     json_t *src = json_object_get(snap, "sources");
     json_t *leaks = json_object_get(snap, "leaks");
-    fprintf(out, "\nsources: instr on, procfs %s, bpf %s%s%s\n",
+    fprintf(out, "\nsources: instr on, procfs %s%s%s, bpf %s%s%s\n",
             json_is_true(json_object_get(src, "procfs")) ? "on" : "off",
+            json_object_get(src, "procfs_reason") ? " - " : "",
+            json_object_get(src, "procfs_reason") ? str_at(src, "procfs_reason") : "",
             json_is_true(json_object_get(src, "bpf")) ? "on" : "off",
             json_object_get(src, "bpf_reason") ? " - " : "",
-            json_object_get(src, "bpf_reason")
-                ? json_string_value(json_object_get(src, "bpf_reason"))
-                : "");
+            json_object_get(src, "bpf_reason") ? str_at(src, "bpf_reason") : "");
     if (leaks)
         fprintf(out, "leaks: %lld processes, %lld IPC objects\n",
                 (long long)json_integer_value(json_object_get(leaks, "processes")),
@@ -103,16 +119,19 @@ void headless_print_summary(FILE *out, json_t *snap)
     json_t *prog = json_object_get(snap, "program_output");
     if (prog) {
         json_t *line;
-        fprintf(out, "program output: %s\n", json_string_value(json_object_get(prog, "path")));
+        fprintf(out, "program output: %s\n", str_at(prog, "path"));
         json_array_foreach(json_object_get(prog, "tail"), i, line)
-            fprintf(out, "  | %s\n", json_string_value(line));
+        {
+            const char *l = json_string_value(line);
+            fprintf(out, "  | %s\n", l ? l : "");
+        }
     }
     json_t *check = json_object_get(snap, "check");
+    const char *why = json_string_value(json_object_get(check, "why"));
     if (check)
         fprintf(out, "check: %s%s%s\n",
                 json_is_true(json_object_get(check, "ok")) ? "ok" : "FAILED",
-                *json_string_value(json_object_get(check, "why")) ? " - " : "",
-                json_string_value(json_object_get(check, "why")));
+                why && *why ? " - " : "", why ? why : "");
 }
 
 /* Exit status of a headless run, with the reason on stderr. */
@@ -207,6 +226,8 @@ int headless_run(const struct scenario *sc, const long *params, const struct run
         headless_print_summary(scr ? stderr : stdout, snap); /* stdout is the script's */
     }
     int rc = script_rc ? script_rc : headless_status(sc, h.run, h.signo);
+    if (headless_output_done() && rc == 0)
+        rc = 1;
     json_decref(snap);
     run_close(h.run);
     script_close(scr);
@@ -220,7 +241,7 @@ int headless_parse_number(const char *v, double lo, double hi, double *out)
     char *end;
     errno = 0;
     double d = v ? strtod(v, &end) : 0;
-    if (!v || !*v || *end || errno || d < lo || d > hi)
+    if (!v || !*v || *end || errno || !isfinite(d) || d < lo || d > hi)
         return -1;
     *out = d;
     return 0;

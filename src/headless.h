@@ -19,6 +19,15 @@
 int headless_run(const struct scenario *sc, const long *params, const struct run_opts *opts,
                  int json);
 
+/* 1 when standard output was closed when ipcscope started (main.c then holds its descriptor
+ * with /dev/null): writing the output must fail. */
+extern int headless_stdout_closed;
+
+/* Flush standard output and check that everything written reached it: 0, or 1 after saying
+ * why on stderr (a full disk, a closed pipe, stdout closed). Every command that prints its
+ * result returns through this. */
+int headless_output_done(void);
+
 /* The snapshot as a few readable lines on out. */
 void headless_print_summary(FILE *out, json_t *snap);
 

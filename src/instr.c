@@ -32,8 +32,10 @@
 #include <unistd.h>
 
 static struct instr_shared *g_sh;
-static int g_fd = -1; /* the memfd behind g_sh (close-on-exec) */
+static int g_fd = -1;                            /* the memfd behind g_sh (close-on-exec) */
+static size_t g_size, g_arena_off, g_arena_size; /* g_sh's geometry, as made here */
 void (*instr_spawn_hook)(pid_t pid);
+void (*instr_child_hook)(void);
 static __thread int tl_slot = -1;
 static __thread struct ring *tl_ring;
 static __thread int32_t tl_pid, tl_tid;
@@ -198,6 +200,9 @@ int instr_region_create(struct instr_shared **out, uint32_t max_tasks, uint32_t 
         ring_init(instr_ring(sh, i), ring_cap);
     sh->ring_cap = instr_ring(sh, 0)->cap;
     g_sh = sh;
+    g_size = size;
+    g_arena_off = sh->arena_off;
+    g_arena_size = sh->arena_size;
     *out = sh;
     if (g_fd >= 0)
         close(g_fd);
@@ -218,6 +223,7 @@ void instr_region_destroy(struct instr_shared *sh)
 {
     if (!sh)
         return;
+    size_t size = sh == g_sh ? g_size : sh->size; /* not what a worker may have written */
     if (g_sh == sh) {
         g_sh = NULL;
         if (g_fd >= 0)
@@ -226,12 +232,17 @@ void instr_region_destroy(struct instr_shared *sh)
     }
     tl_slot = -1;
     tl_ring = NULL;
-    munmap(sh, sh->size);
+    munmap(sh, size);
 }
 
 void instr_region_use(struct instr_shared *sh)
 {
     g_sh = sh;
+    if (sh) {
+        g_size = sh->size;
+        g_arena_off = sh->arena_off;
+        g_arena_size = sh->arena_size;
+    }
     g_use_tsc = sh ? (int)sh->use_tsc : 0;
 }
 
@@ -245,6 +256,25 @@ struct ring *instr_ring(struct instr_shared *sh, uint32_t slot)
     return (struct ring *)((char *)sh + sh->rings_off + (size_t)slot * sh->ring_stride);
 }
 
+/* The descriptors this process was started with: the user's (a program under exec inherits
+ * them as it would without ipcscope), never the conductor's own. */
+static uint64_t g_inherited_fds[16];
+
+__attribute__((constructor)) static void note_inherited_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return;
+    int dfd = dirfd(d);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        int fd = atoi(de->d_name);
+        if (fd >= 3 && fd < 1024 && fd != dfd)
+            g_inherited_fds[fd / 64] |= 1ull << (fd % 64);
+    }
+    closedir(d);
+}
+
 int instr_mark_private_fds(struct instr_shared *sh, int keep)
 {
     if (!keep)
@@ -256,7 +286,8 @@ int instr_mark_private_fds(struct instr_shared *sh, int keep)
     struct dirent *de;
     while ((de = readdir(d))) {
         int fd = atoi(de->d_name);
-        if (fd < 3 || fd >= 1024 || fd == dfd || fd == g_fd || de->d_name[0] == '.')
+        if (fd < 3 || fd >= 1024 || fd == dfd || fd == g_fd || de->d_name[0] == '.' ||
+            (g_inherited_fds[fd / 64] & (1ull << (fd % 64))))
             continue;
         sh->private_fds[fd / 64] |= 1ull << (fd % 64);
         n++;
@@ -279,11 +310,11 @@ void *instr_shared_alloc(size_t n)
         return NULL;
     size_t want = align64(n);
     size_t at = atomic_fetch_add(&g_sh->arena_used, want);
-    if (at + want > g_sh->arena_size) {
+    if (at > g_arena_size || want > g_arena_size - at) {
         atomic_fetch_sub(&g_sh->arena_used, want);
         return NULL;
     }
-    void *p = (char *)g_sh + g_sh->arena_off + at;
+    void *p = (char *)g_sh + g_arena_off + at;
     memset(p, 0, want);
     return p;
 }
@@ -472,13 +503,15 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
     /* the child */
     tl_slot = -1;
     tl_ring = NULL;
+    if (instr_child_hook)
+        instr_child_hook(); /* the conductor's: its group, its cgroup, no capabilities */
     wait_followed(slot);
     if (g_sh && g_sh->guard_fd >= 0 && getppid() == g_sh->conductor_pid)
         close(g_sh->guard_fd); /* only the conductor may hold the guard's pipe open */
     if (g_sh && parent == g_sh->conductor_pid)
         close_private_fds(); /* a select() student sees only the lesson's descriptors */
     if (g_sh) {
-        if (!(flags & INSTR_SPAWN_OWN_GROUP))
+        if (!(flags & INSTR_SPAWN_OWN_GROUP) && !instr_child_hook)
             join_worker_group();
         setpriority(PRIO_PROCESS, 0, g_sh->worker_nice); /* not the conductor's boost */
     }
@@ -736,13 +769,15 @@ struct instr_obj *instr_mutex_new(const char *name)
     return rc ? NULL : o;
 }
 
+/* 0 when taken, -1 when taken from an owner that died holding it (made consistent), else
+ * the error number (EBUSY: held, when not blocking). */
 static int mutex_take(struct instr_obj *m, int blocking)
 {
     int rc = blocking ? pthread_mutex_lock(&m->u.mutex) : pthread_mutex_trylock(&m->u.mutex);
     if (rc == EOWNERDEAD) {
         instr_note("%s: owner died", m->name);
         pthread_mutex_consistent(&m->u.mutex);
-        rc = 0;
+        rc = -1;
     }
     return rc;
 }
@@ -751,18 +786,18 @@ int instr_mutex_lock(struct instr_obj *m)
 {
     instr_gate(EV_MUTEX_WAIT, m->id);
     int rc = mutex_take(m, 0);
-    if (rc == 0) {
+    if (rc <= 0) {
         instr_op(m, EV_MUTEX_WAIT, 0, 0, 0);
     } else {
         instr_op(m, EV_MUTEX_WAIT, 1, 0, 1);
         mark_blocked(m);
         rc = mutex_take(m, 1);
         mark_blocked(NULL);
-        if (rc)
+        if (rc > 0)
             return -rc;
     }
     instr_op(m, EV_MUTEX_ACQUIRED, 1, 0, 0);
-    return 0;
+    return rc < 0 ? 1 : 0;
 }
 
 int instr_mutex_unlock(struct instr_obj *m)

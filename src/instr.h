@@ -50,7 +50,8 @@ struct instr_task {
     _Atomic uint64_t timer_due;
     _Atomic uint32_t timer_ev, timer_obj;
     _Atomic uint32_t timer_fired;
-    _Atomic uint32_t unpaced; /* inside work the gate does not pace (depth) */
+    char timer_what[INSTR_NAME_MAX]; /* a label for the deadline ("the alarm fires"), or "" */
+    _Atomic uint32_t unpaced;        /* inside work the gate does not pace (depth) */
 };
 
 /* An instrumented object. The real primitive lives inside it, in shared memory. */
@@ -62,7 +63,8 @@ struct instr_obj {
     _Atomic uint32_t seq;  /* operations so far */
     int64_t value;         /* the value every completed operation leaves (under lock) */
     int64_t capacity;
-    int64_t head, tail; /* queue indices (under the guarding mutex) */
+    int64_t head, tail; /* queue indices (under the guarding mutex); a pipe: the readers and
+                           the writers asleep on it (atomic builtins) */
     int64_t *items;     /* queue storage, in the shared arena */
     union {
         sem_t sem;
@@ -139,8 +141,9 @@ struct ring *instr_ring(struct instr_shared *sh, uint32_t slot);
 void instr_clock_refine(struct instr_shared *sh);
 void instr_clock_convert(const struct instr_shared *sh, struct ev *e);
 
-/* Conductor: mark every descriptor open now (but 0-2 and the region's memfd) as its own, so
- * the workers it starts close them (keep 0: add to the marks). Returns how many. */
+/* Conductor: mark every descriptor open now as its own (but 0-2, the region's memfd and what
+ * the process was started with: the user's), so the workers it starts close them (keep 1:
+ * add to the marks). Returns how many. */
 int instr_mark_private_fds(struct instr_shared *sh, int keep);
 
 /* Bump-allocate zeroed, 64-byte aligned shared memory from the arena (before forking). */
@@ -174,6 +177,10 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
 /* Called in the parent right after each instr_spawn fork (the conductor uses it to have the
  * kernel probes follow the new worker from its first instruction). */
 extern void (*instr_spawn_hook)(pid_t pid);
+
+/* Called first thing in every child instr_spawn forks (when set, instead of the child making
+ * or joining the worker group itself in the region's worker_pgid). */
+extern void (*instr_child_hook)(void);
 
 /* For an INSTR_SPAWN_ORPHANABLE child after its parent died: arm the death signal on the new
  * parent (the conductor) and exit if even that one is gone. */
@@ -216,6 +223,9 @@ int instr_sem_trywait(struct instr_obj *s); /* 0, or -EAGAIN */
 int instr_sem_post(struct instr_obj *s);
 int64_t instr_sem_value(struct instr_obj *s);
 
+/* A process-shared, robust mutex. lock: gate, then take it (blocking, marked blocked, when
+ * another task holds it). 0; 1 when its owner died holding it (the kernel handed it over with
+ * EOWNERDEAD; it is made consistent and now held by the caller); or -errno. */
 struct instr_obj *instr_mutex_new(const char *name);
 int instr_mutex_lock(struct instr_obj *m);
 int instr_mutex_unlock(struct instr_obj *m);

@@ -15,6 +15,7 @@
 #include "model.h"
 
 #include <mqueue.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -38,6 +39,16 @@ int ipc_sleep_ms(long ms);
  * when the run is stopping. */
 long ipc_pass_ms(long ms, const char *what);
 
+/* One slice (at most slice_ms, wall clock, never a step) of a wait for a condition another
+ * task makes true, signalled by a change of *word (in shared memory) from seen: a futex, woken
+ * at once by ipc_wake_word, so the waiter is runnable the moment the word changes and the step
+ * gate never takes it for settled while it is about to act (a polling sleep would look
+ * asleep). 1 when the word has changed, 0 when the slice ended first, -1 when the run stops. */
+int ipc_wait_word(_Atomic int *word, int seen, long slice_ms);
+
+/* Wake every task waiting in ipc_wait_word on word (after changing it). */
+void ipc_wake_word(_Atomic int *word);
+
 /* The state letter of pid from /proc/PID/stat ('R', 'S', 'Z' ...), or 0 when it is gone. */
 char ipc_proc_state(pid_t pid);
 
@@ -49,12 +60,6 @@ void ipc_proc_wchan(pid_t pid, char *buf, size_t n);
 
 /* A "SigPnd"-style hex mask line of /proc/PID/status (key without the colon); 0 if absent. */
 uint64_t ipc_proc_sigmask(pid_t pid, const char *key);
-
-/* After spawning child pid while the gate is held: wait until it has come to rest (at the
- * step gate, asleep in the kernel, or gone), so that the gate orders its first action before
- * the parent's next one as a free run would, even when a loaded machine does not run a new
- * process for a while. Polls (not a step); bounded at 2 s. Returns at once in a free run. */
-void ipc_await_arrival(pid_t pid);
 
 /* The instr slot of the task whose process id is pid, or -1. */
 int ipc_slot_of(pid_t pid);
@@ -97,18 +102,39 @@ ssize_t ipc_pipe_read(struct instr_obj *o, int fd, void *buf, size_t n);
 /* Close end fd of pipe o (write_end 1/0), emitting pipe_close. */
 void ipc_pipe_close(struct instr_obj *o, int fd, int write_end);
 
+/* strerror(e), with the resource limit behind it when there is one (ulimit -u for EAGAIN
+ * from fork, ulimit -n for EMFILE). Returns buf. */
+const char *ipc_errno_why(int e, char *buf, size_t n);
+
 /* ---- POSIX message queues ---- */
 
-/* Create an exclusive queue named /ipcscope-<conductor pid>-<name> with maxmsg x msgsize,
- * open O_RDWR. The name is written into path (for the later unlink). (mqd_t)-1 on error. */
+/* Create an exclusive queue named /ipcscope-<conductor pid>-<name>-<random> with maxmsg x
+ * msgsize, open O_RDWR. The random part makes the name unguessable, so another user cannot
+ * take it first; a name that exists is retried with another. The name is written into path
+ * (for the later unlink). (mqd_t)-1 with errno on error. */
 mqd_t ipc_mq_create(const char *name, long maxmsg, long msgsize, char *path, size_t n);
+
+/* Why ipc_mq_create failed with errno err, for a queue of maxmsg x msgsize: the error and the
+ * limit behind it (ulimit -q for EMFILE, /proc/sys/fs/mqueue/... for EINVAL and ENOSPC).
+ * Returns buf. */
+const char *ipc_mq_why(int err, long maxmsg, long msgsize, char *buf, size_t n);
+
+/* Queues this process created with ipc_mq_create that still exist (for counting leaks
+ * where /dev/mqueue is not mounted). */
+int ipc_mq_left(void);
 
 /* Messages now in q, or -1. */
 long ipc_mq_depth(mqd_t q);
 
+/* Register the object for a queue of maxmsg messages, created empty (before forking). NULL
+ * when out of slots or shared memory. */
+struct instr_obj *ipc_mq_obj(const char *name, long maxmsg);
+
 /* Send (blocking when full) / receive (blocking when empty) one message; gate, block mark,
- * mq_send/mq_recv with the depth after, item = id. 0 / the length, or -errno. *was_full (may
- * be NULL) gets the depth seen just before blocking, else -1. */
+ * mq_send/mq_recv with item = id and val = the depth the completed operations leave, in seq
+ * order (send +1, receive -1; a blocked task's operation the kernel completed inside another's
+ * gets the seq right after it). 0 / the length, or -errno. *was_full (may be NULL) gets the
+ * depth seen just before blocking, else -1. */
 int ipc_mq_send(struct instr_obj *o, mqd_t q, const char *msg, size_t len, int64_t id,
                 long *was_full);
 ssize_t ipc_mq_recv(struct instr_obj *o, mqd_t q, char *buf, size_t n, int64_t *id);

@@ -468,9 +468,11 @@ int net_mux_new(struct net_mux *m, const char *prefix)
     char name[INSTR_NAME_MAX];
     memset(m, 0, sizeof(*m));
     snprintf(name, sizeof(name), "%s-interest", prefix);
-    m->interest = instr_obj_new(name, OK_QUEUE, 0, FD_SETSIZE);
+    /* only select has a fixed capacity (FD_SETSIZE); poll and epoll sets have none */
+    int64_t cap = strcmp(prefix, "select") == 0 ? FD_SETSIZE : 0;
+    m->interest = instr_obj_new(name, OK_QUEUE, 0, cap);
     snprintf(name, sizeof(name), "%s-ready", prefix);
-    m->ready = instr_obj_new(name, OK_QUEUE, 0, FD_SETSIZE);
+    m->ready = instr_obj_new(name, OK_QUEUE, 0, cap);
     return m->interest && m->ready ? 0 : -ENOMEM;
 }
 
@@ -651,6 +653,14 @@ int net_capture_open(void)
     return fd;
 }
 
+/* A big-endian 32-bit field at p, which may sit at any alignment in the frame. */
+static uint32_t be32_at(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return ntohl(v);
+}
+
 /* Decode an Ethernet+IPv4+TCP frame; 1 when it is TCP to or from port. */
 static int decode(const uint8_t *f, size_t len, uint16_t port, struct net_seg *s)
 {
@@ -668,14 +678,14 @@ static int decode(const uint8_t *f, size_t len, uint16_t port, struct net_seg *s
     s->ihl = (uint8_t)ihl;
     s->ip_len = (uint16_t)((ip[2] << 8) | ip[3]);
     s->ttl = ip[8];
-    s->saddr = ntohl(*(const uint32_t *)(const void *)(ip + 12));
-    s->daddr = ntohl(*(const uint32_t *)(const void *)(ip + 16));
+    s->saddr = be32_at(ip + 12);
+    s->daddr = be32_at(ip + 16);
     s->sport = (uint16_t)((tcp[0] << 8) | tcp[1]);
     s->dport = (uint16_t)((tcp[2] << 8) | tcp[3]);
     if (s->sport != port && s->dport != port)
         return 0;
-    s->seq = ntohl(*(const uint32_t *)(const void *)(tcp + 4));
-    s->ack = ntohl(*(const uint32_t *)(const void *)(tcp + 8));
+    s->seq = be32_at(tcp + 4);
+    s->ack = be32_at(tcp + 8);
     s->flags = tcp[13];
     s->win = (uint16_t)((tcp[14] << 8) | tcp[15]);
     size_t thl = (size_t)(tcp[12] >> 4) * 4, hdrs = 14 + ihl + thl;

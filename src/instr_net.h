@@ -134,6 +134,8 @@ struct net_mux {
     uint64_t ready_mask;
 };
 
+/* The two objects named "<prefix>-interest" and "<prefix>-ready"; a prefix "select" gives
+ * them select's capacity (FD_SETSIZE), any other (poll, epoll) none. 0 or -ENOMEM. */
 int net_mux_new(struct net_mux *m, const char *prefix);
 
 /* select() on readfds (nfds as select's). Records the interest set, blocks (marked on the

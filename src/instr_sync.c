@@ -11,6 +11,7 @@
 #include "sclock.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,7 +300,8 @@ long sync_count_max(_Atomic long *count, _Atomic long *max, long d)
 
 void sync_lock_counted(struct instr_obj *mu, _Atomic long *held, _Atomic long *max_held)
 {
-    instr_mutex_lock(mu);
+    if (instr_mutex_lock(mu) == 1)
+        atomic_store(held, 0); /* its holder died holding it (killed): it no longer counts */
     sync_count_max(held, max_held, 1);
 }
 
@@ -311,9 +313,22 @@ void sync_unlock_counted(struct instr_obj *mu, _Atomic long *held)
 
 /* ---- deadlocks ---- */
 
-int sync_tid_asleep(int32_t pid, int32_t tid)
+/* The /proc state letter of thread tid of pid (0: gone), and its wchan into wchan. */
+static char tid_state(int32_t pid, int32_t tid, char *wchan, size_t n)
 {
     char path[96], buf[512];
+    if (wchan && n) {
+        wchan[0] = '\0';
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", (int)pid, (int)tid);
+        FILE *w = fopen(path, "r");
+        if (w) {
+            size_t got = fread(wchan, 1, n - 1, w);
+            wchan[got] = '\0';
+            fclose(w);
+            if (strcmp(wchan, "0") == 0)
+                wchan[0] = '\0';
+        }
+    }
     snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
     FILE *f = fopen(path, "r");
     if (!f)
@@ -322,7 +337,13 @@ int sync_tid_asleep(int32_t pid, int32_t tid)
     fclose(f);
     buf[got] = '\0';
     char *p = strrchr(buf, ')');
-    return p && p[1] == ' ' && (p[2] == 'S' || p[2] == 'D');
+    return p && p[1] == ' ' ? p[2] : 0;
+}
+
+int sync_tid_asleep(int32_t pid, int32_t tid)
+{
+    char st = tid_state(pid, tid, NULL, 0);
+    return st == 'S' || st == 'D';
 }
 
 static int cycle_asleep(const struct model *m, const struct waitfor_cycle *c)
@@ -338,16 +359,23 @@ static int cycle_asleep(const struct model *m, const struct waitfor_cycle *c)
 static void confirm(struct sync_deadlock *d, const struct model *m, uint64_t now)
 {
     d->cycle = d->seen;
+    d->thread = 1;
     for (size_t i = 0; i < d->cycle.n; i++) {
-        snprintf(d->names[i], sizeof(d->names[i]), "%s", m->tasks[d->cycle.task[i]].name);
-        uint32_t o = d->cycle.obj[i];
+        const struct model_task *t = &m->tasks[d->cycle.task[i]];
+        uint32_t o = d->cycle.obj[i], h = d->cycle.obj[(i + d->cycle.n - 1) % d->cycle.n];
+        snprintf(d->names[i], sizeof(d->names[i]), "%s", t->name);
         snprintf(d->objs[i], sizeof(d->objs[i]), "%s", o < m->nobjs ? m->objs[o].name : "?");
+        snprintf(d->held[i], sizeof(d->held[i]), "%s", h < m->nobjs ? m->objs[h].name : "?");
+        d->pid[i] = t->pid;
+        d->tid[i] = t->tid;
+        d->state[i] = tid_state(t->pid, t->tid, d->wchan[i], sizeof(d->wchan[i]));
+        d->thread &= t->kind == TK_THREAD;
     }
     waitfor_describe(m, &d->cycle, d->desc, sizeof(d->desc));
     struct instr_shared *sh = instr_region();
     uint64_t t0 = sh ? sh->t0 : m->t_first;
     d->found_ms = t0 && now > t0 ? (now - t0) / 1000000ull : 0;
-    instr_note("deadlock: cycle of %zu tasks", d->cycle.n);
+    instr_emit(EV_DEADLOCK, d->cycle.obj[0], (int64_t)d->cycle.n, 0, 0);
 }
 
 int sync_deadlock_poll(struct sync_deadlock *d, const struct model *m, long confirm_ms)
@@ -371,14 +399,91 @@ int sync_deadlock_poll(struct sync_deadlock *d, const struct model *m, long conf
     return 1;
 }
 
+/* "t1 holds A, waits for B (held by t2); t2 holds B, ..." or, when that is limit bytes or
+ * more, "t1 → t2 → t1, each holding one lock and waiting for the next one's". */
+static void pin_cycle(const struct sync_deadlock *d, int zh, char *buf, size_t n, size_t limit)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < d->cycle.n && len < n; i++) {
+        int w = snprintf(buf + len, n - len,
+                         zh ? "%s%s 持有 %s、等待 %s(被 %s 持有)"
+                            : "%s%s holds %s, waits for %s (held by %s)",
+                         i ? (zh ? ";" : "; ") : "", d->names[i], d->held[i], d->objs[i],
+                         d->names[(i + 1) % d->cycle.n]);
+        len += w > 0 ? (size_t)w : 0;
+    }
+    if (len < limit && len < n)
+        return;
+    len = 0;
+    for (size_t i = 0; i <= d->cycle.n && len < n; i++) {
+        int w = snprintf(buf + len, n - len, "%s%s", i ? " → " : "", d->names[i % d->cycle.n]);
+        len += w > 0 ? (size_t)w : 0;
+    }
+    if (len < n)
+        snprintf(buf + len, n - len, "%s",
+                 zh ? ",每个都持有一把锁并等待下一个持有的锁"
+                    : ", each holding one lock and waiting for the next one's");
+}
+
+int sync_deadlock_finished(struct sync_deadlock *d, struct scn_ctx *ctx, const struct model *m,
+                           long confirm_ms, const char *keys_en, const char *keys_zh)
+{
+    if (!sync_deadlock_poll(d, m, confirm_ms))
+        return 0;
+    if (!ctx->interactive)
+        return 1;
+    if (d->killed[0])
+        return 0; /* the teacher broke the cycle: the survivors go on */
+    int zh = ctx->lang == LANG_ZH;
+    char cyc[256], keys[128];
+    snprintf(keys, sizeof(keys), zh ? keys_zh : keys_en, d->names[0]);
+    size_t room = sizeof(ctx->pin) - strlen(keys) - 40; /* "Deadlock: ... None can ever move. " */
+    pin_cycle(d, zh, cyc, sizeof(cyc), room);
+    snprintf(ctx->pin, sizeof(ctx->pin),
+             zh ? "死锁:%s。谁也无法前进。%s" : "Deadlock: %s. None can ever move. %s", cyc, keys);
+    return 0;
+}
+
+int sync_deadlock_kill(struct sync_deadlock *d, struct scn_ctx *ctx, char *msg, size_t n)
+{
+    int zh = ctx->lang == LANG_ZH;
+    if (!d->cycle.n || d->killed[0]) {
+        snprintf(msg, n, "%s",
+                 d->killed[0] ? (zh ? "已经杀死过一个任务了" : "a task was already killed")
+                              : (zh ? "没有死锁:没有要杀的任务" : "no deadlock: nothing to kill"));
+        return -EAGAIN;
+    }
+    if (kill(d->pid[0], SIGKILL) < 0) {
+        int err = errno;
+        snprintf(msg, n, "kill(%d, SIGKILL): %s", (int)d->pid[0], strerror(err));
+        return -err;
+    }
+    snprintf(d->killed, sizeof(d->killed), "%s", d->names[0]);
+    ctx->pin[0] = '\0';
+    if (d->thread)
+        snprintf(msg, n,
+                 zh ? "kill(%d, SIGKILL):线程不能单独被杀死,%s 所在的整个进程都结束了"
+                    : "kill(%d, SIGKILL): a thread cannot be killed alone; %s's whole process ends",
+                 (int)d->pid[0], d->names[0]);
+    else
+        snprintf(msg, n,
+                 zh ? "kill(%d, SIGKILL):%s 死了,它持有的 %s 是健壮锁,内核把它交给等待者 %s"
+                    : "kill(%d, SIGKILL): %s died holding %s, a robust lock: the kernel hands "
+                      "it to %s (EOWNERDEAD)",
+                 (int)d->pid[0], d->names[0], d->held[0], d->names[d->cycle.n - 1]);
+    return 0;
+}
+
 json_t *sync_deadlock_json(const struct sync_deadlock *d)
 {
     json_t *cycle = json_array(), *edges = json_array();
     for (size_t i = 0; i < d->cycle.n; i++) {
+        char st[2] = {d->state[i], 0};
         json_array_append_new(cycle, json_string(d->names[i]));
-        json_array_append_new(edges,
-                              json_pack("{s:s, s:s, s:s}", "task", d->names[i], "waits_on",
-                                        d->objs[i], "held_by", d->names[(i + 1) % d->cycle.n]));
+        json_array_append_new(
+            edges, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "task", d->names[i], "holds",
+                             d->held[i], "waits_on", d->objs[i], "held_by",
+                             d->names[(i + 1) % d->cycle.n], "state", st, "wchan", d->wchan[i]));
     }
     json_t *j =
         json_pack("{s:b, s:o, s:o}", "detected", d->cycle.n > 0, "cycle", cycle, "edges", edges);
@@ -386,25 +491,52 @@ json_t *sync_deadlock_json(const struct sync_deadlock *d)
         json_object_set_new(j, "description", json_string(d->desc));
         json_object_set_new(j, "found_ms", json_integer((json_int_t)d->found_ms));
     }
+    if (d->killed[0])
+        json_object_set_new(j, "killed", json_string(d->killed));
     return j;
 }
 
-int sync_deadlock_narrate(const struct sync_deadlock *d, const struct ev *e, int lang, char *buf,
-                          size_t n)
+/* The "LOCK: owner died" note of a task that got a robust lock from a killed holder. */
+static int narrate_owner_died(const struct sync_deadlock *d, const struct ev *e, int lang,
+                              char *buf, size_t n)
 {
-    if (e->kind != EV_NOTE || !(e->flags & EVF_TEXT) || strncmp(e->text, "deadlock:", 9) != 0 ||
-        !d->cycle.n)
+    const char *tail = ": owner died";
+    size_t len = strnlen(e->text, sizeof(e->text)), tl = strlen(tail);
+    if (e->kind != EV_NOTE || !(e->flags & EVF_TEXT) || len <= tl ||
+        strcmp(e->text + len - tl, tail) != 0)
         return 0;
-    if (lang == 1)
+    const char *who = d->killed[0] ? d->killed : (lang == LANG_ZH ? "持有者" : "its holder");
+    snprintf(buf, n,
+             lang == LANG_ZH ? "%s 死时还拿着锁 %.*s:这是健壮锁,内核把它交给下一个等待者"
+                               "(EOWNERDEAD),等待者把它恢复一致后继续。"
+                             : "%s died holding lock %.*s: it is a robust lock, so the kernel "
+                               "hands it to the next waiter (EOWNERDEAD), which makes it "
+                               "consistent and goes on.",
+             who, (int)(len - tl), e->text);
+    return 1;
+}
+
+int sync_deadlock_narrate(const struct sync_deadlock *d, const struct scn_ctx *ctx,
+                          const struct ev *e, int lang, char *buf, size_t n)
+{
+    if (narrate_owner_died(d, e, lang, buf, n))
+        return 1;
+    if (e->kind != EV_DEADLOCK || !d->cycle.n)
+        return 0;
+    if (lang == LANG_ZH)
         snprintf(buf, n,
                  "死锁!等待图中出现环:%s。环上每个任务都在等下一个任务持有的锁,谁也无法前进"
-                 "(/proc 显示它们都在内核中睡眠)。ipcscope 因此结束本次运行并杀死所有工作任务。",
-                 d->desc);
+                 "(/proc 显示它们都在内核中睡眠%s%s)。%s",
+                 d->desc, d->wchan[0][0] ? ",于 " : "", d->wchan[0],
+                 ctx->interactive ? "它们会一直阻塞,直到你按键处理。"
+                                  : "无界面运行到此结束,随后清理工作任务。");
     else
         snprintf(buf, n,
                  "Deadlock! The wait-for graph has a cycle: %s. Each task waits for a lock the "
                  "next one holds, so none can ever move (/proc shows them all asleep in the "
-                 "kernel). ipcscope ends the run here and kills the workers.",
-                 d->desc);
+                 "kernel%s%s). %s",
+                 d->desc, d->wchan[0][0] ? ", in " : "", d->wchan[0],
+                 ctx->interactive ? "They stay blocked until you press a key."
+                                  : "A headless run ends here, then the workers are cleaned up.");
     return 1;
 }

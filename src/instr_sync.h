@@ -6,14 +6,16 @@
  * mutex and a condition variable in shared memory; it emits event_wait / event_set /
  * event_clear (and unblock when a waiter is released). A team runs the same body as n
  * processes, or as n threads of one process that joins them, so a lesson can show both.
- * The deadlock part runs in the conductor: it watches the model's wait-for graph and calls a
- * deadlock only when the same cycle lasts and /proc shows its tasks asleep in the kernel.
+ * The deadlock part runs in the conductor: it watches the model's wait-for graph, calls a
+ * deadlock only when the same cycle lasts and /proc shows its tasks asleep in the kernel, and
+ * then either ends a headless run or freezes the lesson on screen until the teacher acts.
  */
 #ifndef IPCSCOPE_INSTR_SYNC_H
 #define IPCSCOPE_INSTR_SYNC_H
 
 #include "instr.h"
 #include "model.h"
+#include "scenario.h"
 #include "waitfor.h"
 
 #include <jansson.h>
@@ -102,22 +104,44 @@ struct sync_deadlock {
     uint64_t seen_ns;                        /* when the candidate first appeared */
     uint64_t found_ms;                       /* ms into the run when it was confirmed */
     char names[WAITFOR_MAX][MODEL_NAME_MAX]; /* of the cycle's tasks, ... */
-    char objs[WAITFOR_MAX][MODEL_NAME_MAX];  /* and of the locks each waits on */
+    char objs[WAITFOR_MAX][MODEL_NAME_MAX];  /* the locks each waits on, ... */
+    char held[WAITFOR_MAX][MODEL_NAME_MAX];  /* and the lock each holds (the previous one's) */
+    int32_t pid[WAITFOR_MAX], tid[WAITFOR_MAX];
+    char state[WAITFOR_MAX];                 /* /proc state letter of each at detection */
+    char wchan[WAITFOR_MAX][MODEL_NAME_MAX]; /* and the kernel function it sleeps in */
+    int thread;                              /* the cycle's tasks are threads of one process */
     char desc[512];                          /* "t1 -(B)-> t2 -(A)-> t1" */
+    char killed[MODEL_NAME_MAX];             /* the task the teacher killed to break it, or "" */
 };
 
 /* Watch m for a deadlock. Returns 1 (and keeps returning 1) once the same cycle has lasted
- * confirm_ms and /proc shows every task in it asleep; it then emits a note "deadlock" from
- * the conductor, which sync_deadlock_narrate explains. */
+ * confirm_ms and /proc shows every task in it asleep; it then emits EV_DEADLOCK (val: the
+ * tasks in the cycle) from the conductor, which sync_deadlock_narrate explains. */
 int sync_deadlock_poll(struct sync_deadlock *d, const struct model *m, long confirm_ms);
 
-/* The snapshot's "deadlock" value: {"detected", "cycle": [names], "edges": [{task, waits_on,
- * held_by}], "description", "found_ms"}. */
+/* The scenario's finished hook for a lesson that can deadlock. Headless (ctx->interactive 0):
+ * 1 once a deadlock is confirmed, so the run ends with the cycle in the snapshot (the runtime
+ * then cleans up). With a teacher at the keys: always 0 while the workers live, so the tasks
+ * stay blocked and the cycle stays drawn; ctx->pin holds "Deadlock: ..." and what the keys
+ * do (keys_en / keys_zh: a format with one %s, the task sync_deadlock_kill would kill) until
+ * the teacher breaks the cycle. */
+int sync_deadlock_finished(struct sync_deadlock *d, struct scn_ctx *ctx, const struct model *m,
+                           long confirm_ms, const char *keys_en, const char *keys_zh);
+
+/* The teacher's "kill one task" action: SIGKILL the first task of the confirmed cycle (a
+ * thread takes its whole process with it: a thread cannot be killed alone). The lock it held
+ * is robust, so the kernel hands it to its next waiter (EOWNERDEAD) and the cycle is broken.
+ * Unpins the deadlock sentence. 0, -EAGAIN when there is no deadlock, or -errno; a message
+ * for the teacher in msg. */
+int sync_deadlock_kill(struct sync_deadlock *d, struct scn_ctx *ctx, char *msg, size_t n);
+
+/* The snapshot's "deadlock" value: {"detected", "cycle": [names], "edges": [{task, holds,
+ * waits_on, held_by, state, wchan}], "description", "found_ms", "killed"}. */
 json_t *sync_deadlock_json(const struct sync_deadlock *d);
 
-/* Narrate the conductor's deadlock note e (1), or 0 when e is something else. */
-int sync_deadlock_narrate(const struct sync_deadlock *d, const struct ev *e, int lang, char *buf,
-                          size_t n);
+/* Narrate the conductor's deadlock event e (1), or 0 when e is something else. */
+int sync_deadlock_narrate(const struct sync_deadlock *d, const struct scn_ctx *ctx,
+                          const struct ev *e, int lang, char *buf, size_t n);
 
 /* 1 when kernel thread tid of process pid is asleep (/proc state S or D). */
 int sync_tid_asleep(int32_t pid, int32_t tid);

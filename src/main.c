@@ -1,11 +1,13 @@
 /*
- * main.c - the command line: arguments, wiring, exit codes (DESIGN.md section 3).
+ * main.c - the commands of the command line (DESIGN.md section 3), parsed by cli.c: wiring
+ * and exit codes.
  *
  * Exit codes: 0 success, 1 runtime failure (message on stderr), 2 usage error (the message
  * names the bad word and what would be accepted). Headless runs and replays print the final
  * snapshot as JSON (--json) or as a readable summary; everything else goes to the TUI.
  */
 #define _GNU_SOURCE
+#include "cli.h"
 #include "exec_cmd.h"
 #include "headless.h"
 #include "loop.h"
@@ -21,7 +23,7 @@
 #endif
 
 #include <errno.h>
-#include <getopt.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,78 +33,11 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#define EXIT_USAGE 2
-
 #ifdef IPCSCOPE_NO_UI
 #define IPCSCOPE_EXEC_TUI NULL
 #else
 #define IPCSCOPE_EXEC_TUI ui_main
 #endif
-
-static const char *const themes[] = {"dark", "light", "high-contrast", "monochrome", "colorblind"};
-
-static const char usage_text[] =
-    "Usage:\n"
-    "  ipcscope                              the TUI, starting at the scenario picker\n"
-    "  ipcscope list [--json]                the scenarios: id, chapter, title\n"
-    "  ipcscope run ID [options]             one scenario, in the TUI unless --headless\n"
-    "      --param KEY=VALUE   scenario parameter (repeatable; see `ipcscope list`)\n"
-    "      --headless          no TUI: run to completion (or --duration) and exit\n"
-    "      --json              with --headless: print the final snapshot as JSON\n"
-    "      --duration SECONDS  stop after this long\n"
-    "      --step              start in step mode (one action per keypress)\n"
-    "      --delay MS          in run mode, let one action through every MS milliseconds\n"
-    "      --record FILE       write the trace (JSON Lines) to FILE\n"
-    "      --lang en|zh        narration language (default: from the locale)\n"
-    "      --theme NAME        dark, light, high-contrast, monochrome, colorblind\n"
-    "      --no-bpf            do not load the eBPF probes\n"
-    "      --script FILE|-     with --headless: drive the step gate from commands, one a\n"
-    "                          line: step [N], pick TASK, action KEY, run MS, wait MS,\n"
-    "                          finish [MAX], snapshot (prints one JSON line)\n"
-    "  ipcscope replay FILE [--step] [--delay MS]   play a recorded run back in the TUI\n"
-    "                                        (Space steps, b steps back, R rewinds)\n"
-    "  ipcscope replay FILE --headless [--json]     print a recorded run's final state\n"
-    "  ipcscope export FILE --perfetto OUT.json     convert a trace for ui.perfetto.dev\n"
-    "  ipcscope exec [--record FILE] [--headless [--json FILE | --json-fd N]]\n"
-    "                [--duration S] [--no-bpf] -- PROGRAM [ARGS...]\n"
-    "                                        watch your own program (LD_PRELOAD); headless it\n"
-    "                                        keeps your terminal and stdio, the snapshot goes\n"
-    "                                        to FILE (- = stdout, after the program) or fd N,\n"
-    "                                        and ipcscope exits with the program's status\n"
-    "  ipcscope --help | --version\n"
-    "\n"
-    "Exit codes: 0 success, 1 runtime failure, 2 usage error.\n"
-    "Examples:\n"
-    "  ipcscope run prodcons --step\n"
-    "  ipcscope run prodcons --headless --json --param producers=3 --record run.jsonl\n"
-    "  ipcscope replay run.jsonl --step\n"
-    "  printf 'step 3\\nsnapshot\\n' | ipcscope run tcp-handshake --headless --script -\n";
-
-struct cli {
-    const char *cmd;
-    const char *id;
-    long params[SCN_MAX_PARAMS];
-    int have_scenario;
-    struct run_opts opts;
-    int json;
-    int delay_given;
-    const char *theme;
-    const char *perfetto;
-    const char *file;
-};
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("ipcscope: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nTry 'ipcscope --help'.\n", stderr);
-    return EXIT_USAGE;
-}
 
 /* ---- list ---- */
 
@@ -129,7 +64,7 @@ static int cmd_list(int json)
         json_dumpf(arr, stdout, JSON_INDENT(2));
         putchar('\n');
         json_decref(arr);
-        return 0;
+        return headless_output_done();
     }
     for (int ch = 1; ch <= 11; ch++) {
         int shown = 0;
@@ -142,7 +77,7 @@ static int cmd_list(int json)
             printf("   %-16s %s\n", sc->id, sc->title_en);
         }
     }
-    return 0;
+    return headless_output_done();
 }
 
 /* ---- headless ---- */
@@ -188,7 +123,7 @@ static int cmd_replay(struct cli *c)
                     "have; 'ipcscope replay %s --headless' still shows its final state\n",
                     c->file, id, c->file);
         else if (c->json)
-            rc = usage_error("--json needs --headless");
+            rc = cli_usage_error("--json needs --headless");
         else {
             c->opts.replay = rp; /* the run borrows it: the file is read once */
             if (!c->delay_given)
@@ -211,12 +146,13 @@ static int cmd_replay(struct cli *c)
     } else {
         headless_print_summary(stdout, snap);
     }
+    int rc = headless_output_done();
     if (!rp->trailer)
         fprintf(stderr, "ipcscope: warning: %s has no end line (the run was cut short)\n", c->file);
     json_decref(snap);
     model_free(&m);
     replay_free(rp);
-    return 0;
+    return rc;
 }
 
 static int cmd_export(struct cli *c)
@@ -229,184 +165,6 @@ static int cmd_export(struct cli *c)
     fprintf(stderr, "ipcscope: wrote %s (open it in ui.perfetto.dev or chrome://tracing)\n",
             c->perfetto);
     return 0;
-}
-
-/* ---- argument parsing ---- */
-
-enum {
-    OPT_PARAM = 256,
-    OPT_HEADLESS,
-    OPT_JSON,
-    OPT_DURATION,
-    OPT_STEP,
-    OPT_RECORD,
-    OPT_LANG,
-    OPT_THEME,
-    OPT_NO_BPF,
-    OPT_PERFETTO,
-    OPT_DELAY,
-    OPT_HELP,
-    OPT_VERSION,
-    OPT_SCRIPT
-};
-
-static const struct option long_opts[] = {
-    {"param", required_argument, NULL, OPT_PARAM},
-    {"headless", no_argument, NULL, OPT_HEADLESS},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"duration", required_argument, NULL, OPT_DURATION},
-    {"step", no_argument, NULL, OPT_STEP},
-    {"record", required_argument, NULL, OPT_RECORD},
-    {"lang", required_argument, NULL, OPT_LANG},
-    {"theme", required_argument, NULL, OPT_THEME},
-    {"no-bpf", no_argument, NULL, OPT_NO_BPF},
-    {"perfetto", required_argument, NULL, OPT_PERFETTO},
-    {"delay", required_argument, NULL, OPT_DELAY},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {"script", required_argument, NULL, OPT_SCRIPT},
-    {0, 0, 0, 0},
-};
-
-static int parse_number(const char *opt, const char *v, double lo, double hi, double *out)
-{
-    if (headless_parse_number(v, lo, hi, out) < 0)
-        return usage_error("%s '%s': expected a number from %g to %g", opt, v, lo, hi);
-    return 0;
-}
-
-static int parse_option(struct cli *c, int o, const char *arg, const struct scenario *sc)
-{
-    char err[512];
-    double d;
-    switch (o) {
-    case OPT_PARAM:
-        if (!sc)
-            return usage_error("--param needs a scenario: ipcscope run ID --param KEY=VALUE");
-        if (scenario_parse_param(sc, arg, c->params, err, sizeof(err)) < 0)
-            return usage_error("%s", err);
-        return 0;
-    case OPT_HEADLESS:
-        c->opts.headless = 1;
-        return 0;
-    case OPT_JSON:
-        c->json = 1;
-        return 0;
-    case OPT_DURATION:
-        if (parse_number("--duration", arg, 0.001, 86400, &d))
-            return EXIT_USAGE;
-        c->opts.duration_s = d;
-        return 0;
-    case OPT_DELAY:
-        if (parse_number("--delay", arg, 0, 60000, &d))
-            return EXIT_USAGE;
-        c->opts.delay_ms = (unsigned)d;
-        c->delay_given = 1;
-        return 0;
-    case OPT_STEP:
-        c->opts.step = 1;
-        return 0;
-    case OPT_RECORD:
-        c->opts.record = arg;
-        return 0;
-    case OPT_LANG:
-        if (strcmp(arg, "en") && strcmp(arg, "zh"))
-            return usage_error("--lang '%s': expected en or zh", arg);
-        c->opts.lang = strcmp(arg, "zh") == 0 ? LANG_ZH : LANG_EN;
-        return 0;
-    case OPT_THEME:
-        for (size_t i = 0; i < sizeof(themes) / sizeof(themes[0]); i++)
-            if (strcmp(arg, themes[i]) == 0) {
-                c->theme = arg;
-                return 0;
-            }
-        return usage_error("--theme '%s': expected dark, light, high-contrast, monochrome or "
-                           "colorblind",
-                           arg);
-    case OPT_NO_BPF:
-        c->opts.no_bpf = 1;
-        return 0;
-    case OPT_PERFETTO:
-        c->perfetto = arg;
-        return 0;
-    case OPT_SCRIPT:
-        c->opts.script = arg;
-        c->opts.step = 1; /* the script's steps drive the gate */
-        return 0;
-    default:
-        return usage_error("unknown option");
-    }
-}
-
-/* The scenario named in argv (for run), so --param can be checked against it. */
-/* 1 when argv word w is a long option that takes a value (as long_opts says). */
-static int takes_value(const char *w)
-{
-    for (const struct option *o = long_opts; o->name; o++)
-        if (strncmp(w, "--", 2) == 0 && strcmp(w + 2, o->name) == 0)
-            return o->has_arg == required_argument;
-    return 0;
-}
-
-/* The scenario named in argv (for run), so --param can be checked against it while the
- * options are parsed. NULL when there is none or it is unknown (reported later). */
-static const struct scenario *scenario_arg(int argc, char **argv)
-{
-    if (argc < 3 || strcmp(argv[1], "run") != 0)
-        return NULL;
-    for (int i = 2; i < argc; i++) {
-        if (argv[i][0] == '-') {
-            i += takes_value(argv[i]);
-            continue;
-        }
-        return scenario_find(argv[i]);
-    }
-    return NULL;
-}
-
-static int parse_args(int argc, char **argv, struct cli *c, const struct scenario **scp)
-{
-    const struct scenario *sc = scenario_arg(argc, argv);
-    if (sc)
-        scenario_defaults(sc, c->params);
-    opterr = 0;
-    int o;
-    while ((o = getopt_long(argc, argv, ":hV", long_opts, NULL)) != -1) {
-        if (o == 'h' || o == OPT_HELP) {
-            fputs(usage_text, stdout);
-            exit(0);
-        }
-        if (o == 'V' || o == OPT_VERSION) {
-            printf("ipcscope %s\n", IPCSCOPE_VERSION);
-            exit(0);
-        }
-        if (o == '?')
-            return usage_error("unknown option '%s'", argv[optind - 1]);
-        if (o == ':')
-            return usage_error("option '%s' needs a value", argv[optind - 1]);
-        int rc = parse_option(c, o, optarg, sc);
-        if (rc)
-            return rc;
-    }
-    for (; optind < argc; optind++) {
-        if (!c->cmd)
-            c->cmd = argv[optind];
-        else if (!c->file)
-            c->file = argv[optind];
-        else
-            return usage_error("unexpected word '%s'", argv[optind]);
-    }
-    *scp = sc;
-    return 0;
-}
-
-static int unknown_scenario(const char *id)
-{
-    fprintf(stderr, "ipcscope: unknown scenario '%s'. Known scenarios:", id);
-    for (size_t i = 0; i < scenario_count; i++)
-        fprintf(stderr, " %s", scenario_table[i]->id);
-    fputs("\nTry 'ipcscope list'.\n", stderr);
-    return EXIT_USAGE;
 }
 
 static int start_tui(const struct scenario *sc, struct cli *c)
@@ -428,59 +186,61 @@ static int start_tui(const struct scenario *sc, struct cli *c)
 #endif
 }
 
+/* A standard descriptor that is closed at start would be taken by the first file ipcscope
+ * opens, and output meant for the terminal would land in it: hold each with /dev/null, and
+ * remember that stdout was closed so that writing the output fails as it should. */
+static void hold_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        int got = open("/dev/null", O_RDWR);
+        if (got >= 0 && got != fd) {
+            dup2(got, fd);
+            close(got);
+        }
+        if (fd == STDOUT_FILENO)
+            headless_stdout_closed = 1;
+    }
+}
+
+/* run: headless, or the TUI at the scenario's dashboard. */
+static int cmd_run(struct cli *c)
+{
+    if (c->opts.headless)
+        return headless_run(c->sc, c->params, &c->opts, c->json);
+    if (!c->delay_given)
+        c->opts.delay_ms = 150; /* watchable by default; --delay 0 runs free */
+    return start_tui(c->sc, c);
+}
+
 int main(int argc, char **argv)
 {
     struct cli c = {0};
-    const struct scenario *sc = NULL;
+    hold_std_fds();
     c.opts.lang = headless_env_lang();
     install_crash_handlers();
     if (argc > 1 && strcmp(argv[1], "exec") == 0) /* before getopt: the program's options */
         return exec_main(argc, argv, 2, IPCSCOPE_EXEC_TUI);
 
-    int rc = parse_args(argc, argv, &c, &sc);
+    int rc = cli_parse(argc, argv, &c);
+    if (rc == CLI_HELP) {
+        fputs(cli_usage_text, stdout);
+        return headless_output_done();
+    }
+    if (rc == CLI_VERSION) {
+        printf("ipcscope %s\n", IPCSCOPE_VERSION);
+        return headless_output_done();
+    }
     if (rc)
         return rc;
     if (!c.cmd)
         return start_tui(NULL, &c);
-
     if (strcmp(c.cmd, "list") == 0)
-        return c.file ? usage_error("list takes no argument ('%s')", c.file) : cmd_list(c.json);
-    if (strcmp(c.cmd, "run") == 0) {
-        if (!c.file)
-            return usage_error("run needs a scenario id; see 'ipcscope list'");
-        if (!sc)
-            return unknown_scenario(c.file);
-        if (c.json && !c.opts.headless)
-            return usage_error("--json needs --headless");
-        if (c.opts.script && !c.opts.headless)
-            return usage_error("--script drives a headless run: add --headless (in the TUI, "
-                               "the keys drive it)");
-        if (c.opts.headless && c.opts.step && c.opts.duration_s <= 0 && !c.opts.script)
-            return usage_error("--step with --headless would wait for keypresses that never "
-                               "come; drop --headless (step in the TUI), drop --step, or add "
-                               "--duration SECONDS");
-        if (c.opts.headless)
-            return headless_run(sc, c.params, &c.opts, c.json);
-        if (!c.delay_given)
-            c.opts.delay_ms = 150; /* watchable by default; --delay 0 runs free */
-        return start_tui(sc, &c);
-    }
-    if (strcmp(c.cmd, "replay") == 0) {
-        if (!c.file)
-            return usage_error(
-                "replay needs a trace file: ipcscope replay FILE [--headless --json]");
-        if (c.opts.record)
-            return usage_error("--record is for run and exec; a replay plays a trace that is "
-                               "already recorded");
-        if (c.opts.duration_s > 0)
-            return usage_error("--duration is for run and exec; a replay lasts as long as its "
-                               "trace (q ends it)");
+        return cmd_list(c.json);
+    if (strcmp(c.cmd, "run") == 0)
+        return cmd_run(&c);
+    if (strcmp(c.cmd, "replay") == 0)
         return cmd_replay(&c);
-    }
-    if (strcmp(c.cmd, "export") == 0) {
-        if (!c.file || !c.perfetto)
-            return usage_error("export needs a trace and --perfetto OUT.json");
-        return cmd_export(&c);
-    }
-    return usage_error("unknown command '%s'; expected list, run, replay, export or exec", c.cmd);
+    return cmd_export(&c);
 }

@@ -550,8 +550,10 @@ static void apply_exec_obj_event(struct model *m, uint32_t idx, struct model_obj
     switch (e->kind) {
     case EV_SHM_MAP:
     case EV_SHM_UNMAP:
-        if (o)
+        if (o) {
             o->users = (int32_t)e->val;
+            o->flags |= MODEL_OBJ_SIZED;
+        }
         break;
     case EV_OBJ_UNLINK:
         if (o)
@@ -561,6 +563,8 @@ static void apply_exec_obj_event(struct model *m, uint32_t idx, struct model_obj
     case EV_OBJ_SET:
         if (o)
             set_value(o, e->val);
+        if (o && e->kind == EV_OBJ_SIZE)
+            o->flags |= MODEL_OBJ_SIZED;
         break;
     case EV_RW_WAIT:
     case EV_BARRIER_WAIT:

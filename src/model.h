@@ -71,6 +71,7 @@ struct model_obj {
 };
 
 #define MODEL_OBJ_UNLINKED 0x80 /* obj_unlink: its name is gone, the object lives on */
+#define MODEL_OBJ_SIZED 0x40    /* shm: its value is a size in bytes (shm_map, obj_size: exec) */
 
 /* One recorded state interval start, for the timeline. */
 struct model_span {

@@ -485,6 +485,51 @@ static const char *placeholder_net(const struct ev *e, char c, char *tmp, size_t
 }
 
 /* The text one placeholder letter stands for, into tmp. */
+/* The workers' notes, in Chinese: "PREFIX X SUFFIX" in English becomes "BEFORE X AFTER";
+ * a note no line matches stays as it is (it is code: "pool.close()", "alarm(1)"). */
+static const struct {
+    const char *prefix, *suffix, *before, *after;
+} NOTES_ZH[] = {
+    {"s key: set it now", "", "按下 s：现在就置位", ""},
+    {"my parent is now ", "", "我的父进程现在是 ", ""},
+    {"adopted: my parent is now ", "", "被收养：父进程现在是 ", ""},
+    {"my parent is ", "", "我的父进程是 ", ""},
+    {"killing myself with SIGKILL", "", "用 SIGKILL 结束自己", ""},
+    {"exiting without waiting for child", "", "不等待子进程就退出", ""},
+    {"exiting with ", " zombie children", "带着 ", " 个僵尸子进程退出"},
+    {"nice ", " refused: needs CAP_SYS_NICE", "nice ", " 被拒绝：需要 CAP_SYS_NICE"},
+    {"busy: task ", "", "忙：任务 ", ""},
+    {"fork failed: ", "", "fork 失败：", ""},
+    {"map over ", " items", "对 ", " 项执行 map"},
+    {"posting an extra permit", "", "多发放一个许可", ""},
+    {"", " more at full speed", "其余 ", " 次全速执行"},
+    {"unblocking SIGHUP", "", "解除对 SIGHUP 的屏蔽", ""},
+    {"parent closes its ", "", "父进程关闭自己的 ", ""},
+    {"burst ", "", "计算段 ", ""},
+    {"nanosleep ", " ms", "nanosleep ", " 毫秒"},
+    {"capture off: ", "", "抓包关闭：", ""},
+    {"main returns: ", " daemons die", "主线程返回：", " 个守护线程随之结束"},
+    {"no broadcast on lo: unicast", "", "lo 上不能广播：改用单播", ""},
+    {"remedy: ", "", "补救：", ""},
+    {"", ": owner died", "", "：持有者已退出（锁由下一个等待者接手）"},
+};
+
+static const char *note_zh(const char *en, char *buf, size_t n)
+{
+    size_t len = strlen(en);
+    for (size_t i = 0; i < sizeof(NOTES_ZH) / sizeof(NOTES_ZH[0]); i++) {
+        size_t p = strlen(NOTES_ZH[i].prefix), s = strlen(NOTES_ZH[i].suffix);
+        if (len < p + s || strncmp(en, NOTES_ZH[i].prefix, p) != 0 ||
+            strcmp(en + len - s, NOTES_ZH[i].suffix) != 0)
+            continue;
+        snprintf(buf, n, "%s%.*s%s", NOTES_ZH[i].before, (int)(len - p - s), en + p,
+                 NOTES_ZH[i].after);
+        return buf;
+    }
+    snprintf(buf, n, "%s", en);
+    return buf;
+}
+
 static const char *placeholder(const struct expand_ctx *x, char c, char *tmp, size_t n)
 {
     const struct ev *e = x->e;
@@ -529,9 +574,14 @@ static const char *placeholder(const struct expand_ctx *x, char c, char *tmp, si
         snprintf(tmp, n, "SIG%s", ab ? ab : "?");
         return tmp;
     }
-    case 'X':
-        snprintf(tmp, n, "%.*s", EV_TEXT_MAX, (e->flags & EVF_TEXT) ? e->text : "");
+    case 'X': {
+        char text[EV_TEXT_MAX + 1];
+        snprintf(text, sizeof(text), "%.*s", EV_TEXT_MAX, (e->flags & EVF_TEXT) ? e->text : "");
+        if (x->lang == LANG_ZH && e->kind == EV_NOTE)
+            return note_zh(text, tmp, n);
+        snprintf(tmp, n, "%s", text);
         return tmp;
+    }
     case 'C': {
         int64_t cap = e->kind == EV_OBJ_CREATE ? e->item : o ? o->capacity : 0;
         if (cap > 0)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct loading {
     struct replay *rp;
@@ -38,8 +39,33 @@ static void keep(const struct ev *e, const char *task_name, const char *obj_name
     snprintf(r->obj, sizeof(r->obj), "%s", obj_name ? obj_name : "");
 }
 
+/* A trace is a file or a pipe: not a directory, not a device (/dev/zero never ends a line). */
+static int readable_kind(const char *path, char *err, size_t n)
+{
+    struct stat st;
+    if (stat(path, &st) < 0 || S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))
+        return 0; /* a missing file is reported by the reader */
+    snprintf(err, n, "%s is a %s, not a trace file (ipcscope run ID --record FILE makes one)", path,
+             S_ISDIR(st.st_mode) ? "directory" : "device or socket");
+    return -1;
+}
+
+/* The header must say which scenario with which parameters, or nothing can be shown. */
+static int header_usable(const struct replay *rp, const char *path, char *err, size_t n)
+{
+    if (json_is_object(json_object_get(rp->header, "params")))
+        return 0;
+    snprintf(err, n,
+             "%s: line 1 has no \"params\" object; an ipcscope trace header names its "
+             "scenario and parameters",
+             path);
+    return -1;
+}
+
 int replay_load(struct replay **out, const char *path, char *err, size_t n)
 {
+    if (readable_kind(path, err, n) < 0)
+        return -1;
     struct replay *rp = calloc(1, sizeof(*rp));
     if (!rp) {
         snprintf(err, n, "out of memory");
@@ -54,6 +80,10 @@ int replay_load(struct replay **out, const char *path, char *err, size_t n)
     }
     if (ld.oom) {
         snprintf(err, n, "out of memory reading %s (%zu events)", path, rp->n);
+        replay_free(rp);
+        return -1;
+    }
+    if (header_usable(rp, path, err, n) < 0) {
         replay_free(rp);
         return -1;
     }

@@ -44,6 +44,27 @@ size_t ring_pop(struct ring *r, struct ev *out, size_t max)
     return n;
 }
 
+size_t ring_pop_cap(struct ring *r, uint32_t cap, struct ev *out, size_t max)
+{
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+    uint64_t avail = head - tail;
+    if (avail > cap) { /* no producer can get this far ahead: the header was overwritten */
+        atomic_store_explicit(&r->tail, head, memory_order_release);
+        return 0;
+    }
+    size_t n = (size_t)avail;
+    if (n > max)
+        n = max;
+    if (!n)
+        return 0;
+    uint64_t mask = cap - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = r->recs[(tail + i) & mask];
+    atomic_store_explicit(&r->tail, tail + n, memory_order_release);
+    return n;
+}
+
 uint64_t ring_pending(const struct ring *r)
 {
     return atomic_load_explicit(&r->head, memory_order_acquire) -

@@ -71,6 +71,12 @@ static inline void ring_commit(struct ring *r)
 /* Consumer: copy up to max records into out, oldest first. Returns how many. */
 size_t ring_pop(struct ring *r, struct ev *out, size_t max);
 
+/* Consumer, when the producer is not trusted (it shares the ring's memory and may write any
+ * head, cap or mask): as ring_pop, with cap (a power of two) the consumer's own record of
+ * the ring's size. Reads stay inside the ring whatever the header says; a head more than cap
+ * records ahead (which no producer can reach) skips the ring to it, reading nothing. */
+size_t ring_pop_cap(struct ring *r, uint32_t cap, struct ev *out, size_t max);
+
 /* Records waiting to be read, and records dropped so far. */
 uint64_t ring_pending(const struct ring *r);
 uint64_t ring_dropped(const struct ring *r);

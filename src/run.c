@@ -12,6 +12,8 @@
 #include "run.h"
 #include "run_int.h"
 
+#include "instr_ipc.h"
+#include "privs.h"
 #include "replay.h"
 #include "snapshot.h"
 #include "sources/bpf.h"
@@ -27,34 +29,41 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static struct run *g_track_run; /* the run whose bpf source follows new workers */
+static struct run *g_track_run; /* the run whose workers are being forked */
 
-/* Called in the conductor after each fork of a worker. Workers started first already run
- * while the scenario's setup forks the rest (slow under a sanitizer), so their rings are
- * emptied here too. */
+/* Called in the conductor after each fork of a worker: into the run's group and cgroup
+ * before the scenario goes on (so a stop finds it), followed by the probes. Workers started
+ * first already run while the scenario's setup forks the rest (slow under a sanitizer), so
+ * their rings are emptied here too. */
 static void track_new_worker(pid_t pid)
 {
     struct run *r = g_track_run;
     if (!r || getpid() != r->ctx.conductor)
         return;
+    run_adopt_worker(r, pid);
     if (r->bpf)
         bpf_source_track(r->bpf, pid);
     run_pump(r);
+}
+
+/* Called first thing in every forked worker (see run_worker_joins). */
+static void worker_joins(void)
+{
+    if (g_track_run)
+        run_worker_joins(g_track_run);
 }
 static struct procfs_cache run_proc_cache;
 
 /* ---- open / start ---- */
 
-static void drop_to_sudo_user(struct instr_shared *sh)
+/* Under sudo the workers run as the invoking user (see run_worker_joins). */
+static void drop_to_sudo_user(struct run *r)
 {
-    const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
-    if (geteuid() != 0 || !uid || !gid)
-        return;
-    sh->drop_uid = (uint32_t)strtoul(uid, NULL, 10);
-    sh->drop_gid = (uint32_t)strtoul(gid, NULL, 10);
+    r->as_user = privs_sudo_user(&r->user_uid, &r->user_gid) == 0;
 }
 
 /* Records per ring: enough for the longest time the conductor may look away (a fork under a
@@ -116,6 +125,7 @@ int run_open(struct run **out, const struct scenario *sc, const long *params,
         snprintf(err, n, "out of memory");
         return -1;
     }
+    run_mount_mqueue(); /* so that a leaked queue can be seen */
     sweep_stale_names("/dev/mqueue");
     sweep_stale_names("/dev/shm");
     r->sc = sc;
@@ -126,6 +136,10 @@ int run_open(struct run **out, const struct scenario *sc, const long *params,
     r->ctx.interactive = !opts->headless;
     r->step_pick = -1;
     r->poll_timer = r->proc_timer = r->pace_timer = -1;
+    r->guard = (struct guard)GUARD_NONE;
+    r->cg = (struct cg)CG_NONE;
+    r->proc_ours = procfs_ours();
+    r->t_open_ns = loop_now_ns();
     r->delay_ms = opts->delay_ms;
     scenario_defaults(sc, r->ctx.param);
     if (params)
@@ -137,6 +151,11 @@ int run_open(struct run **out, const struct scenario *sc, const long *params,
         snprintf(err, n, "cannot make the shared region: %s", strerror(-rc));
         goto fail;
     }
+    r->reg = (struct run_region){.size = r->sh->size,
+                                 .rings_off = r->sh->rings_off,
+                                 .ring_stride = r->sh->ring_stride,
+                                 .max_tasks = r->sh->max_tasks,
+                                 .ring_cap = r->sh->ring_cap};
     r->ctx.shared = instr_shared_alloc(sc->shared_size ? sc->shared_size : 1);
     r->batch_cap = r->pend_cap = BATCH_MAX;
     r->batch = calloc(r->batch_cap, sizeof(*r->batch));
@@ -145,7 +164,7 @@ int run_open(struct run **out, const struct scenario *sc, const long *params,
         snprintf(err, n, "out of memory");
         goto fail;
     }
-    drop_to_sudo_user(r->sh);
+    drop_to_sudo_user(r);
     boost_conductor(r->sh);
     instr_task_begin("ipcscope", TK_PROCESS);
     *out = r;
@@ -174,7 +193,14 @@ static void bpf_ready_cb(struct loop *lp, int fd, uint32_t events, void *arg);
 
 static void open_sources(struct run *r)
 {
-    r->procfs_on = 1;
+    r->procfs_on = r->proc_ours;
+    if (!r->proc_ours) {
+        static const char why[] = "this /proc shows another PID namespace (mount one: unshare "
+                                  "--mount-proc)";
+        snprintf(r->procfs_reason, sizeof(r->procfs_reason), "%s", why);
+        snprintf(r->bpf_reason, sizeof(r->bpf_reason), "%s", why); /* its pids are not ours */
+        return;
+    }
     if (r->opts.no_bpf) {
         snprintf(r->bpf_reason, sizeof(r->bpf_reason), "turned off (--no-bpf)");
         return;
@@ -191,10 +217,20 @@ static int add_timers(struct run *r, struct loop *lp)
     r->proc_timer = loop_add_timer(lp, PROC_NS, run_proc_timer_cb, r);
     r->pace_timer = loop_add_timer(lp, 0, run_pace_timer_cb, r);
     if (r->poll_timer < 0 || r->proc_timer < 0 || r->pace_timer < 0)
-        return -1;
+        return -errno;
     if (r->bpf)
         loop_add_fd(lp, bpf_source_fd(r->bpf), EPOLLIN, bpf_ready_cb, r);
     return 0;
+}
+
+/* Under sudo, a file the run just created for the user (the trace) becomes theirs: only
+ * when path still names that very file, not a link put there meanwhile. */
+static void give_new_file(const char *path, int fd)
+{
+    struct stat now, opened;
+    if (lstat(path, &now) == 0 && fstat(fd, &opened) == 0 && S_ISREG(now.st_mode) &&
+        now.st_nlink == 1 && now.st_dev == opened.st_dev && now.st_ino == opened.st_ino)
+        privs_give_to_user(fd);
 }
 
 int run_start(struct run *r, struct loop *lp, char *err, size_t n)
@@ -202,14 +238,19 @@ int run_start(struct run *r, struct loop *lp, char *err, size_t n)
     if (r->replay)
         return run_replay_start(r, lp, err, n);
     if (r->opts.record) {
+        struct stat before;
+        int existed = lstat(r->opts.record, &before) == 0;
         json_t *p = run_params_json(r);
         r->trace = trace_create(r->opts.record, r->sc->id, p, err, n);
         json_decref(p);
         if (!r->trace)
             return -1;
+        if (!existed)
+            give_new_file(r->opts.record, fileno(r->trace));
     }
     prctl(PR_SET_CHILD_SUBREAPER, 1);
-    run_guard_start(r);
+    if (run_guard_start(r, err, n) < 0)
+        return -1;
     open_sources(r);
     run_self_mark(r, 0);
     r->t_start_ns = loop_now_ns();
@@ -219,15 +260,17 @@ int run_start(struct run *r, struct loop *lp, char *err, size_t n)
     g_track_run = r;
     instr_spawn_hook = track_new_worker;
     instr_mark_private_fds(r->sh, 0); /* the workers leave the conductor's own to it */
+    instr_child_hook = worker_joins;
     int rc = r->sc->setup(&r->ctx, err, n);
     r->started = 1;
-    run_worker_pgid = atomic_load(&r->sh->worker_pgid);
     if (rc < 0) {
         run_stop(r);
         return -1;
     }
-    if (add_timers(r, lp) < 0) {
-        snprintf(err, n, "cannot create timers");
+    if ((rc = add_timers(r, lp)) < 0) {
+        char why[200];
+        snprintf(err, n, "cannot create timers: %s",
+                 ipc_errno_why(rc == -1 ? EMFILE : -rc, why, sizeof(why)));
         run_stop(r);
         return -1;
     }
@@ -237,18 +280,67 @@ int run_start(struct run *r, struct loop *lp, char *err, size_t n)
 
 /* ---- draining ---- */
 
-static const char *task_name_of(const struct run *r, const struct ev *e)
+/* ---- the region, as the conductor may read it ---- */
+
+uint32_t run_ntasks(const struct run *r)
 {
-    if (e->task != EV_NO_TASK && e->task < r->sh->max_tasks)
-        return r->sh->tasks[e->task].name;
+    if (!r->sh)
+        return 0;
+    uint32_t n = atomic_load(&r->sh->ntasks);
+    return n < r->reg.max_tasks ? n : r->reg.max_tasks;
+}
+
+struct instr_task *run_slot(const struct run *r, uint32_t slot)
+{
+    return r->sh && slot < r->reg.max_tasks ? &r->sh->tasks[slot] : NULL;
+}
+
+/* Copy a name a worker wrote (maybe without its NUL) into buf. */
+static const char *copy_name(const char *src, char *buf)
+{
+    memcpy(buf, src, INSTR_NAME_MAX);
+    buf[INSTR_NAME_MAX - 1] = '\0';
+    return buf;
+}
+
+const char *run_slot_name(const struct run *r, uint32_t slot, char *buf)
+{
+    struct instr_task *t = run_slot(r, slot);
+    buf[0] = '\0';
+    return t ? copy_name(t->name, buf) : buf;
+}
+
+int run_check_record(struct ev *e, uint32_t slot, uint32_t max_tasks, uint64_t lo, uint64_t hi)
+{
+    if (e->kind >= EV__COUNT || (e->obj != EV_NO_OBJ && e->obj >= INSTR_MAX_OBJS))
+        return -1;
+    if (e->kind == EV_OBJ_CREATE && (e->obj == EV_NO_OBJ || e->aux < 0 || e->aux >= OK__COUNT))
+        return -1;
+    if (e->task != EV_NO_TASK && e->task >= max_tasks)
+        e->task = slot;
+    e->src = EV_SRC_INSTR;
+    e->flags &= EVF_TEXT;
+    if (e->t < lo)
+        e->t = lo;
+    if (e->t > hi)
+        e->t = hi;
+    return 0;
+}
+
+/* ---- draining ---- */
+
+static const char *task_name_of(const struct run *r, const struct ev *e, char *buf)
+{
+    if (e->task != EV_NO_TASK && e->task < r->reg.max_tasks)
+        return run_slot_name(r, e->task, buf);
     uint32_t idx = model_task_by_tid(&r->model, e->tid);
     return idx != MODEL_NO_TASK ? r->model.tasks[idx].name : NULL;
 }
 
-static const char *obj_name_of(const struct run *r, const struct ev *e)
+static const char *obj_name_of(const struct run *r, const struct ev *e, char *buf)
 {
     if (e->obj < INSTR_MAX_OBJS)
-        return r->sh->objs[e->obj].name;
+        return copy_name(r->sh->objs[e->obj].name, buf);
     if (e->obj < r->model.nobjs)
         return r->model.objs[e->obj].name;
     return NULL;
@@ -287,7 +379,7 @@ static int resolve_socket(struct run *r, struct ev *e)
         if (lingering > 0)
             e->val = lingering;
     }
-    e->obj = match->id;
+    e->obj = (uint32_t)(match - r->sh->objs); /* its index: the id field is a worker's */
     e->seq = atomic_fetch_add(&match->seq, 1);
     match->u.sock.state = (int32_t)e->val;
     r->sock_dirty = 1;
@@ -303,11 +395,12 @@ void run_apply(struct run *r, struct ev *e)
     if (e->src == EV_SRC_INSTR && e->obj < INSTR_MAX_OBJS && e->kind != EV_OBJ_CREATE &&
         r->sh->objs[e->obj].kind == OK_SOCKET)
         r->sock_dirty = 1; /* a socket call: look at the kernel's table after this batch */
-    const char *tn = task_name_of(r, e);
-    const char *on = e->obj != EV_NO_OBJ ? obj_name_of(r, e) : NULL;
+    char tbuf[INSTR_NAME_MAX], obuf[INSTR_NAME_MAX];
+    const char *tn = task_name_of(r, e, tbuf);
+    const char *on = e->obj != EV_NO_OBJ ? obj_name_of(r, e, obuf) : NULL;
     model_apply(&r->model, e, tn, on);
     if (r->trace)
-        trace_write_event(r->trace, e, r->t_start_ns, task_name_of(r, e), on);
+        trace_write_event(r->trace, e, r->t_start_ns, task_name_of(r, e, tbuf), on);
     /* follow new worker processes in the kernel probes */
     if (r->bpf && e->kind == EV_TASK_START && e->item == TK_PROCESS && e->task != 0)
         bpf_source_track(r->bpf, e->pid);
@@ -353,22 +446,27 @@ static void pend_bpf(const struct ev *e, void *arg)
 size_t run_pump(struct run *r)
 {
     size_t total = 0;
-    uint64_t dropped = r->pend_lost;
-    uint32_t ntasks = atomic_load(&r->sh->ntasks);
-    if (ntasks > r->sh->max_tasks)
-        ntasks = r->sh->max_tasks;
+    uint64_t dropped = r->pend_lost, now = loop_now_ns();
+    uint32_t ntasks = run_ntasks(r);
     for (uint32_t s = 0; s < ntasks; s++) {
-        struct ring *ring = instr_ring(r->sh, s);
+        struct ring *ring = run_ring(r, s);
         if (s + 1 < ntasks) /* rings are a page apart or more: start the next miss early */
-            __builtin_prefetch(&instr_ring(r->sh, s + 1)->head);
+            __builtin_prefetch(&run_ring(r, s + 1)->head);
         size_t room, got;
         do {
             room = pend_room(r, 4096);
-            got = ring_pop(ring, r->pend + r->npend, room);
-            for (size_t i = r->npend; i < r->npend + got; i++)
-                instr_clock_convert(r->sh, &r->pend[i]);
-            r->npend += got;
-            total += got;
+            got = ring_pop_cap(ring, r->reg.ring_cap, r->pend + r->npend, room);
+            size_t kept = r->npend;
+            for (size_t i = r->npend; i < r->npend + got; i++) {
+                struct ev *e = &r->pend[i];
+                instr_clock_convert(r->sh, e);
+                if (run_check_record(e, s, r->reg.max_tasks, r->t_open_ns, now) < 0)
+                    r->bad_records++;
+                else
+                    r->pend[kept++] = *e;
+            }
+            total += kept - r->npend;
+            r->npend = kept;
         } while (room && got == room);
         dropped += ring_dropped(ring);
     }
@@ -382,13 +480,16 @@ size_t run_pump(struct run *r)
     return total;
 }
 
-/* Move every pending record into the model and the trace, in time order within each batch
- * (per-object order is kept by seq, see model.c). Returns the records applied. */
+/* Move pending records into the model and the trace, in time order within each batch
+ * (per-object order is kept by seq, see model.c): what was pending, and what came while it
+ * was applied, up to DRAIN_ROUNDS batches. Returns the records taken from the rings. */
 size_t run_drain(struct run *r)
 {
     instr_clock_refine(r->sh);
     size_t total = run_pump(r);
-    while (r->npend) {
+    /* a few batches a call: producers faster than the model (or a program writing its ring
+     * without end) must not keep the conductor here; the rest waits in pend */
+    for (int round = 0; r->npend && round < DRAIN_ROUNDS; round++) {
         struct ev *work = r->pend;
         size_t n = r->npend, cap = r->pend_cap;
         r->pend = r->batch;
@@ -420,8 +521,8 @@ static void bpf_ready_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 static void emit_reaped(struct run *r, pid_t pid, int status)
 {
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    uint32_t ntasks = atomic_load(&r->sh->ntasks);
-    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks; s++) {
+    uint32_t ntasks = run_ntasks(r);
+    for (uint32_t s = 1; s < ntasks; s++) {
         struct instr_task *t = &r->sh->tasks[s];
         if (t->pid != pid)
             continue;
@@ -447,12 +548,17 @@ static void emit_reaped(struct run *r, pid_t pid, int status)
     }
 }
 
-/* Collect every child that has ended. Returns 1 when no child is left at all. */
-int run_reap(struct run *r, int block)
+/* Collect every child that has ended, without waiting. Returns 1 when no child is left
+ * but the guard. */
+int run_reap(struct run *r)
 {
     for (;;) {
         int status;
-        pid_t pid = waitpid(-1, &status, (block ? 0 : WNOHANG) | __WALL);
+        pid_t pid = waitpid(-1, &status, WNOHANG | __WALL);
+        if (pid > 0 && pid == r->guard.pid) {
+            r->guard.pid = 0; /* killed (it ignores every other signal): no guard now */
+            continue;
+        }
         if (pid > 0) {
             run_drain(r); /* its last records (task_exit) come before its reap */
             emit_reaped(r, pid, status);
@@ -460,7 +566,7 @@ int run_reap(struct run *r, int block)
         }
         if (pid < 0 && errno == EINTR)
             continue;
-        if (pid == 0 && r->guard_pid > 0)
+        if (pid == 0)
             return run_only_guard_left(r);
         return pid < 0 && errno == ECHILD;
     }
@@ -479,7 +585,7 @@ void run_refresh(struct run *r)
     if (r->replay || !r->started || r->stopped)
         return;
     run_drain(r);
-    run_reap(r, 0);
+    run_reap(r);
     if (r->procfs_on) {
         procfs_sample_all(&r->model, &run_proc_cache, loop_now_ns(), procfs_emit, r);
         run_sample_sockets(r);
@@ -538,7 +644,7 @@ void run_proc_timer_cb(struct loop *lp, int id, void *arg)
  * 20 ms of a worker writing 400k records a second. */
 static uint64_t fast_poll_ns(const struct run *r)
 {
-    uint32_t n = atomic_load(&r->sh->ntasks);
+    uint32_t n = run_ntasks(r);
     uint64_t ns = POLL_NS + (n > 100 ? (uint64_t)(n - 100) * 20000 : 0);
     return ns < POLL_MAX_NS ? ns : POLL_MAX_NS;
 }
@@ -578,7 +684,7 @@ void run_poll(struct run *r)
         r->sock_dirty = 0;
         run_sample_sockets(r);
     }
-    int gone = run_reap(r, 0); /* drains before each reap it records */
+    int gone = run_reap(r); /* drains before each reap it records */
     run_serve_gate(r);
     settle_after_step(r);
     if (r->sc->poll)
@@ -589,7 +695,7 @@ void run_poll(struct run *r)
     uint64_t now = loop_now_ns();
     /* the scenario's hook first: it may have a last sentence to pin even when all are gone */
     int scn_done = r->sc->finished && r->sc->finished(&r->ctx, &r->model);
-    if ((gone && atomic_load(&r->sh->ntasks) > 1 && !r->sc->wait_descendants) || scn_done)
+    if ((gone && run_ntasks(r) > 1 && !r->sc->wait_descendants) || scn_done)
         r->finished = 1;
     else if (r->opts.duration_s > 0 && now - r->t_start_ns >= r->opts.duration_s * 1e9)
         r->finished = 2; /* cut short */
@@ -787,8 +893,10 @@ void run_close(struct run *r)
         if (r->bpf)
             loop_del_fd(r->loop, bpf_source_fd(r->bpf));
     }
-    if (g_track_run == r)
+    if (g_track_run == r) {
         g_track_run = NULL;
+        instr_child_hook = NULL;
+    }
     bpf_source_close(r->bpf);
     procfs_cache_free(&run_proc_cache);
     if (r->trace)

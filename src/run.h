@@ -10,6 +10,8 @@
 #ifndef IPCSCOPE_RUN_H
 #define IPCSCOPE_RUN_H
 
+#include "cgroup.h"
+#include "guard.h"
 #include "instr.h"
 #include "loop.h"
 #include "model.h"
@@ -36,6 +38,14 @@ struct run_opts {
 
 struct bpf_source;
 struct replay;
+
+/* The shared region's geometry as the conductor made it. The region holds the same numbers,
+ * but a worker (or a program under `ipcscope exec`) can overwrite them: the conductor uses
+ * only these copies. */
+struct run_region {
+    size_t size, rings_off, ring_stride;
+    uint32_t max_tasks, ring_cap;
+};
 
 struct run {
     const struct scenario *sc;
@@ -80,10 +90,21 @@ struct run {
     size_t pend_cap, npend;
     uint64_t pend_lost; /* kernel records refused because pend was at its limit */
 
-    pid_t guard_pid; /* kills the workers if the conductor dies without stopping them */
+    /* private to the conductor: nothing here is read back from shared memory */
+    struct run_region reg;
+    struct guard guard; /* kills the workers if the conductor dies without stopping them */
+    pid_t pgid;         /* the workers' process group: the guard leads it (0: none) */
+    struct cg cg;       /* the run's cgroup, where the system permits one */
+    int proc_ours;      /* /proc shows this PID namespace (else no pid from it is used) */
+    int as_user;        /* under sudo: workers run as the invoking user ... */
+    uid_t user_uid;     /* ... this one */
+    gid_t user_gid;
+    uint64_t t_open_ns;   /* when the region was made: no record is older */
+    uint64_t bad_records; /* records a worker wrote that made no sense (dropped) */
     int procfs_on;
     struct bpf_source *bpf;
     char bpf_reason[128];
+    char procfs_reason[96]; /* why /proc is off, "" when on */
     /* a replay: no workers, no region (sh is NULL); the model is the trace played so far */
     struct replay *replay;            /* borrowed from opts */
     uint64_t replay_now;              /* trace time shown (ns since the recorded start) */
@@ -144,6 +165,19 @@ void run_replay_position(const struct run *r, size_t *shown, size_t *total);
 /* Ask for one action. slot: the task the teacher picked, or -1 for the oldest waiter. The
  * grant happens at the next poll once the tasks have settled. */
 void run_step(struct run *r, int slot);
+
+/* The task slots in use: the region's count, bounded by the number of slots the conductor
+ * made (the count itself is in shared memory, where a worker can write anything). 0 for a
+ * replay. */
+uint32_t run_ntasks(const struct run *r);
+
+/* The shared header of slot, or NULL when slot is out of range (or in a replay). Its fields
+ * are a worker's to write: read them as untrusted values. */
+struct instr_task *run_slot(const struct run *r, uint32_t slot);
+
+/* The name of slot, copied into buf (INSTR_NAME_MAX bytes) and NUL-terminated whatever the
+ * region holds; "" for a slot out of range. Returns buf. */
+const char *run_slot_name(const struct run *r, uint32_t slot, char *buf);
 
 /* One task a step could let through: waiting at the gate, or blocked with a lesson deadline
  * (timer) that a step would let expire. */

@@ -82,6 +82,8 @@ static int waiter_of(const struct run *r, uint32_t s, struct run_waiter *w)
         w->due = due;
         w->kind = (uint16_t)atomic_load(&t->timer_ev);
         w->obj = atomic_load(&t->timer_obj);
+        memcpy(w->what, t->timer_what, sizeof(w->what));
+        w->what[sizeof(w->what) - 1] = '\0';
         return 1;
     }
     return 0;
@@ -92,8 +94,8 @@ size_t run_waiters(const struct run *r, struct run_waiter *out, size_t n)
     size_t count = 0;
     if (!r->sh)
         return 0; /* a replay: nobody waits */
-    uint32_t ntasks = atomic_load(&r->sh->ntasks);
-    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks; s++) {
+    uint32_t ntasks = run_ntasks(r);
+    for (uint32_t s = 1; s < ntasks; s++) {
         struct run_waiter w;
         if (!waiter_of(r, s, &w))
             continue;
@@ -133,17 +135,22 @@ static int exit_settled(const struct run *r, const struct instr_task *t)
 }
 
 /* Every live task is at the gate, asleep in the kernel, or done; and every deadline the
- * conductor fired has been noticed. */
+ * conductor fired has been noticed. A task spawned but not started yet (its slot reserved,
+ * its task_begin not run) is on its way to its first action: not settled. */
 static int settled(const struct run *r)
 {
-    uint32_t ntasks = atomic_load(&r->sh->ntasks);
-    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks; s++) {
+    uint32_t ntasks = run_ntasks(r);
+    if (!r->proc_ours)
+        return 0; /* /proc shows other pids: settle by the timeout */
+    for (uint32_t s = 1; s < ntasks; s++) {
         struct instr_task *t = &r->sh->tasks[s];
         if (atomic_load(&t->exited)) {
             if (!exit_settled(r, t))
                 return 0;
             continue;
         }
+        if (!atomic_load(&t->used))
+            return 0;
         if (atomic_load(&t->timer_fired))
             return 0;
         if (atomic_load(&t->gate) == GS_WAITING || atomic_load(&t->unpaced))
@@ -224,9 +231,11 @@ void run_serve_gate(struct run *r)
     for (size_t i = 0; i < n && i < 256; i++)
         if (w[i].slot == r->step_pick)
             pick = i;
+    char want[INSTR_NAME_MAX], moved[INSTR_NAME_MAX];
     if (r->step_pick >= 0 && w[pick].slot != r->step_pick)
         snprintf(r->status, sizeof(r->status), "%s is not at the gate; moved %s instead",
-                 r->sh->tasks[r->step_pick].name, r->sh->tasks[w[pick].slot].name);
+                 run_slot_name(r, (uint32_t)r->step_pick, want),
+                 run_slot_name(r, (uint32_t)w[pick].slot, moved));
     grant(r, &w[pick]);
     r->step_pending = 0;
     r->step_pick = -1;
@@ -252,8 +261,8 @@ void run_step(struct run *r, int slot)
 void run_release_all(struct run *r)
 {
     atomic_store(&r->sh->gate_hold, 0);
-    uint32_t ntasks = atomic_load(&r->sh->ntasks);
-    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks; s++) {
+    uint32_t ntasks = run_ntasks(r);
+    for (uint32_t s = 1; s < ntasks; s++) {
         /* change the futex word itself, so a worker between its check and its futex_wait
          * cannot miss this release */
         uint32_t expect = GS_WAITING;

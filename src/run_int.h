@@ -30,20 +30,33 @@
 #define SOCK_SETTLE_NS (300 * 1000 * 1000ull) /* ... and sockets the kernel is still moving */
 #define BATCH_MAX 65536                       /* initial size of the drain buffers */
 #define PEND_MAX (8u << 20) /* records held between draining and applying (512 MiB) */
+#define DRAIN_ROUNDS 4      /* batches one run_drain applies at the most */
+#define STOP_DEADLINE_NS (5000ull * 1000 * 1000) /* killing and reaping, at the most */
 
-/* The worker process group, for the emergency kill from a signal handler (0: none). */
-extern volatile sig_atomic_t run_worker_pgid;
+/* The worker process group and the cgroup's kill file, for the emergency kill from a signal
+ * handler (0 / -1: none). */
+extern volatile sig_atomic_t run_worker_pgid, run_cg_kill_fd;
+
+/* The ring of slot, from the conductor's own copy of the region's geometry. */
+static inline struct ring *run_ring(const struct run *r, uint32_t slot)
+{
+    return (struct ring *)((char *)r->sh + r->reg.rings_off + (size_t)slot * r->reg.ring_stride);
+}
 
 /* ---- run.c ---- */
 
+/* Check a record taken from slot's ring, whose writer may have written anything: clamp its
+ * time into [lo, hi], its task to a slot that exists, its source to instr. 0 to keep it, -1
+ * when it cannot be made sense of (an unknown kind, an object id beyond the table). */
+int run_check_record(struct ev *e, uint32_t slot, uint32_t max_tasks, uint64_t lo, uint64_t hi);
 /* Apply one record to the model and the trace. */
 void run_apply(struct run *r, struct ev *e);
 /* Copy what the rings hold into the pending buffer / apply everything pending. Both return
  * the records taken. */
 size_t run_pump(struct run *r);
 size_t run_drain(struct run *r);
-/* Collect ended children (block: wait for all). 1 when none is left. */
-int run_reap(struct run *r, int block);
+/* Collect ended children (without waiting). 1 when none is left but the guard. */
+int run_reap(struct run *r);
 /* Poll fast while events flow, slowly when the run is quiet. */
 void run_adapt_poll(struct run *r, size_t got);
 json_t *run_params_json(const struct run *r);
@@ -79,9 +92,17 @@ int run_socket_lingering_state(uint16_t lport, uint16_t rport);
 
 /* ---- run_stop.c ---- */
 
-void run_guard_start(struct run *r);
-void run_guard_stop(struct run *r);
+/* Make the cgroup (where permitted) and start the guard, which leads the workers' process
+ * group. 0, or -1 with a message in err (no process could be forked). */
+int run_guard_start(struct run *r, char *err, size_t n);
+/* 1 when the conductor has no child left but the guard. */
 int run_only_guard_left(const struct run *r);
+/* In the conductor, right after it forked a worker / in that worker, first thing. */
+void run_adopt_worker(struct run *r, pid_t pid);
+void run_worker_joins(struct run *r);
+/* As root, mount /dev/mqueue when nothing is mounted there (else leaked queues are
+ * invisible), as scripts/lib.sh mounts tracefs. */
+void run_mount_mqueue(void);
 json_t *run_sources_json(const struct run *r);
 json_t *run_leaks_json(const struct run *r);
 

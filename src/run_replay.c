@@ -14,15 +14,16 @@
 
 /* ---- replay ---- */
 
-/* The header's parameters over the scenario's defaults (unknown or bad ones are ignored:
- * they only label the run). */
+/* The header's parameters over the scenario's defaults (unknown ones, and values outside the
+ * parameter's limits, which the scenario's code was never meant to see, are ignored). */
 static void replay_params(struct run *r, json_t *params)
 {
     scenario_defaults(r->sc, r->ctx.param);
     for (size_t i = 0; i < r->sc->nparams && i < SCN_MAX_PARAMS; i++) {
         json_t *v = json_object_get(params, r->sc->params[i].key);
-        if (json_is_integer(v))
-            r->ctx.param[i] = (long)json_integer_value(v);
+        json_int_t x = json_integer_value(v);
+        if (json_is_integer(v) && x >= r->sc->params[i].min && x <= r->sc->params[i].max)
+            r->ctx.param[i] = (long)x; /* a value out of range stays the default */
     }
 }
 
@@ -37,6 +38,8 @@ int run_open_replay(struct run **out, const struct run_opts *opts, char *err, si
     r->opts.record = NULL;
     r->poll_timer = r->proc_timer = r->pace_timer = -1;
     r->step_pick = -1;
+    r->guard = (struct guard)GUARD_NONE; /* a replay has no workers: no guard, no cgroup */
+    r->cg = (struct cg)CG_NONE;
     struct replay *rp = r->replay = opts->replay;
     const char *id = json_string_value(json_object_get(rp->header, "scenario"));
     r->sc = scenario_find_recorded(id);

@@ -74,13 +74,13 @@ static uint32_t ipv4_of(const struct sockdiag_entry *e, const uint8_t *a)
 }
 
 /* The sock_info record for o from entry e (NULL: not in the table). */
-static struct ev info_event(const struct instr_obj *o, const struct sockdiag_entry *e)
+static struct ev info_event(uint32_t id, const struct instr_obj *o, const struct sockdiag_entry *e)
 {
     struct ev ev = {.t = loop_now_ns(),
                     .kind = EV_SOCK_INFO,
                     .src = EV_SRC_PROCFS,
                     .task = EV_NO_TASK,
-                    .obj = o->id};
+                    .obj = id};
     uint64_t proto = o->u.sock.proto ? o->u.sock.proto : IPPROTO_TCP;
     if (!e) {
         ev.aux =
@@ -94,13 +94,13 @@ static struct ev info_event(const struct instr_obj *o, const struct sockdiag_ent
     return ev;
 }
 
-static void emit_tcp_state(struct run *r, struct instr_obj *o, int state)
+static void emit_tcp_state(struct run *r, uint32_t id, struct instr_obj *o, int state)
 {
     struct ev e = {.t = loop_now_ns(),
                    .kind = EV_TCP_STATE,
                    .src = EV_SRC_PROCFS,
                    .task = EV_NO_TASK,
-                   .obj = o->id,
+                   .obj = id, /* the table index: the id field is a worker's to write */
                    .seq = atomic_fetch_add(&o->seq, 1),
                    .val = state,
                    .item = o->u.sock.state};
@@ -108,15 +108,14 @@ static void emit_tcp_state(struct run *r, struct instr_obj *o, int state)
     run_apply(r, &e);
 }
 
-/* Publish o's entry when it differs from what the model was last told. */
-static void publish(struct run *r, struct instr_obj *o, const struct sockdiag_entry *e)
+/* Publish object id's entry when it differs from what the model was last told (id: the
+ * table index, trusted; the object's own id field is a worker's to write). */
+static void publish(struct run *r, uint32_t id, struct instr_obj *o, const struct sockdiag_entry *e)
 {
-    if (o->id >= INSTR_MAX_OBJS)
-        return;
-    struct ev info = info_event(o, e);
-    struct ev *last = &r->sock_last[o->id];
-    r->sock_ino[o->id] = e ? e->inode : 0;
-    const struct model_obj *mo = model_obj(&r->model, o->id);
+    struct ev info = info_event(id, o, e);
+    struct ev *last = &r->sock_last[id];
+    r->sock_ino[id] = e ? e->inode : 0;
+    const struct model_obj *mo = model_obj(&r->model, id);
     int model_agrees = mo && (!e || mo->tcp_state == e->state); /* the probes may have moved it */
     if (last->kind == EV_SOCK_INFO && last->val == info.val && last->item == info.item &&
         last->aux == info.aux && last->extra == info.extra && model_agrees)
@@ -124,10 +123,10 @@ static void publish(struct run *r, struct instr_obj *o, const struct sockdiag_en
     if (!e && last->kind != EV_SOCK_INFO)
         return; /* never in the table yet (not bound): nothing to say */
     if (e && o->u.sock.proto != IPPROTO_UDP && (e->state != o->u.sock.state || !model_agrees))
-        emit_tcp_state(r, o, e->state); /* the transition, for the narration and history */
+        emit_tcp_state(r, id, o, e->state); /* the transition, for the narration and history */
     if (!e && o->u.sock.proto != IPPROTO_UDP && o->u.sock.state != NET_CLOSE_STATE &&
         o->u.sock.seen)
-        emit_tcp_state(r, o, NET_CLOSE_STATE); /* gone from the table: closed */
+        emit_tcp_state(r, id, o, NET_CLOSE_STATE); /* gone from the table: closed */
     if (e)
         o->u.sock.seen = 1;
     info.seq = atomic_fetch_add(&o->seq, 1);
@@ -152,7 +151,7 @@ void run_sample_sockets(struct run *r)
     for (uint32_t i = 0; i < nobjs && i < INSTR_MAX_OBJS; i++) {
         struct instr_obj *o = &r->sh->objs[i];
         if (o->kind == OK_SOCKET)
-            publish(r, o, find_entry(&t, o));
+            publish(r, i, o, find_entry(&t, o));
     }
     free(t.e);
 }

@@ -1,14 +1,18 @@
 /*
- * scenario.c - finding scenarios, chapter titles and parameter parsing.
+ * scenario.c - finding scenarios, chapter titles, parameter parsing, and the helpers a
+ * scenario's snapshot uses to say its result (meters).
  *
  * Parameters are validated here once, so every front end (command line, picker) gives the
  * same message: which key or value was wrong and what would be accepted.
  */
+#define _GNU_SOURCE
 #include "scenario.h"
 
 #include "scenarios/exec.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,4 +116,35 @@ long scn_param(const struct scn_ctx *ctx, const char *key)
         if (strcmp(ctx->sc->params[i].key, key) == 0)
             return ctx->param[i];
     return 0;
+}
+
+void scn_meter(json_t *out, const char *label, double value, double max, const char *fmt, ...)
+{
+    char text[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    json_t *arr = json_object_get(out, "meters");
+    if (!arr) {
+        arr = json_array();
+        json_object_set_new(out, "meters", arr);
+    }
+    json_array_append_new(arr, json_pack("{s:s, s:f, s:f, s:s}", "label", label, "value", value,
+                                         "max", max, "text", text));
+}
+
+const char *scn_signal_names(uint64_t mask, char *buf, size_t n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int sig = 1; sig <= 64 && used < n; sig++) {
+        if (!(mask & (1ull << (sig - 1))))
+            continue;
+        const char *name = sigabbrev_np(sig);
+        used += (size_t)snprintf(buf + used, n - used, "%s%s", used ? " " : "", name ? name : "?");
+    }
+    if (!buf[0])
+        snprintf(buf, n, "—");
+    return buf;
 }

@@ -47,7 +47,7 @@ struct scn_ctx {
     int lang;
     int interactive; /* 1: a teacher at the keys (the TUI): a deadlock freezes on screen and
                         waits for a key instead of ending the run */
-    char pin[256];   /* the lesson's key sentence for this moment ("Deadlock: ..."), set by
+    char pin[512];   /* the lesson's key sentence for this moment ("Deadlock: ..."), set by
                         the scenario (conductor side); the narration keeps it on top until the
                         scenario clears it ("" : none). In the snapshot as "pinned". */
 };
@@ -110,5 +110,14 @@ int scenario_parse_param(const struct scenario *sc, const char *kv, long *values
 
 /* The value of parameter key in ctx (its default when unknown). */
 long scn_param(const struct scn_ctx *ctx, const char *key);
+
+/* Add one number of the lesson's result to a snapshot's "meters" (drawn under the objects and
+ * in projector mode): label, value and max (0: no bar), and the value told as text (printf
+ * format). Call from a scenario's snapshot hook, in ctx->lang. */
+void scn_meter(json_t *out, const char *label, double value, double max, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* The names of the signals in mask (bit n-1 = signal n), "HUP USR1", or "—" when none. */
+const char *scn_signal_names(uint64_t mask, char *buf, size_t n);
 
 #endif

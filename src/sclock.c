@@ -177,6 +177,7 @@ static void announce(struct sclock_wait *w)
     atomic_store(&t->timer_ev, w->ev);
     atomic_store(&t->timer_obj, w->obj);
     atomic_store(&t->timer_fired, 0);
+    snprintf(t->timer_what, sizeof(t->timer_what), "%s", w->what ? w->what : "");
     atomic_store(&t->gate_ticket, atomic_load(&sh->gate_grants));
     atomic_store(&t->timer_due, w->due ? w->due : 1);
     w->announced = 1;

@@ -221,14 +221,13 @@ static int print_snapshot(struct script *s)
 /* The slot of the task named (or numbered) w, or -1. */
 static int task_slot(const struct run *r, const char *w)
 {
-    if (!r->sh)
-        return -1;
-    uint32_t n = atomic_load(&r->sh->ntasks);
+    uint32_t n = run_ntasks(r);
     long k = number(w, 1L << 20);
-    if (k > 0 && (uint32_t)k < n && k < (long)r->sh->max_tasks)
+    if (k > 0 && (uint32_t)k < n)
         return (int)k;
-    for (uint32_t i = 1; i < n && i < r->sh->max_tasks; i++)
-        if (strcmp(r->sh->tasks[i].name, w) == 0)
+    char name[INSTR_NAME_MAX];
+    for (uint32_t i = 1; i < n; i++)
+        if (strcmp(run_slot_name(r, i, name), w) == 0)
             return (int)i;
     return -1;
 }

@@ -150,6 +150,8 @@ static void exec_object_fields(json_t *j, const struct model *m, const struct mo
         holder = NULL;
         break;
     case OK_SHM:
+        if (!(o->flags & MODEL_OBJ_SIZED))
+            break; /* a scenario's shared variable: its value is the value */
         json_object_set_new(j, "size", json_integer(o->value));
         json_object_set_new(j, "mappings", json_integer(o->users));
         break;

@@ -303,6 +303,7 @@ static int read_line(const char *line, size_t lineno, trace_event_fn fn, void *a
         goto cleanup;
     }
     if (json_object_get(o, "ipcscope_trace_end")) {
+        json_decref(*trailer); /* a repeated end line: the last one counts, none leaks */
         *trailer = json_incref(o);
         rc = 0;
         goto cleanup;

@@ -31,13 +31,16 @@ uint32_t waitfor_edge(const struct model *m, uint32_t t)
     return o->holder;
 }
 
-/* Rotate c so that its lowest task index comes first. */
-static void normalise(struct waitfor_cycle *c)
+/* Rotate c so that the task started first (lowest instr slot, then model index) comes first:
+ * t1 before t2, phil-1 before phil-2, whatever order the model learnt of them in. */
+static void normalise(const struct model *m, struct waitfor_cycle *c)
 {
     size_t lo = 0;
-    for (size_t i = 1; i < c->n; i++)
-        if (c->task[i] < c->task[lo])
+    for (size_t i = 1; i < c->n; i++) {
+        uint32_t si = m->tasks[c->task[i]].slot, sl = m->tasks[c->task[lo]].slot;
+        if (si < sl || (si == sl && c->task[i] < c->task[lo]))
             lo = i;
+    }
     struct waitfor_cycle tmp = *c;
     for (size_t i = 0; i < c->n; i++) {
         c->task[i] = tmp.task[(lo + i) % c->n];
@@ -64,7 +67,7 @@ static size_t take_cycle(const struct model *m, uint32_t start, struct waitfor_c
         out->n = 0;
         return 0;
     }
-    normalise(out);
+    normalise(m, out);
     return out->n;
 }
 

@@ -16,8 +16,8 @@
 
 #define WAITFOR_MAX 64
 
-/* A cycle: task[i] waits on obj[i], which task[(i + 1) % n] holds. Rotated so that the
- * lowest task index comes first, so the same cycle always compares equal. */
+/* A cycle: task[i] waits on obj[i], which task[(i + 1) % n] holds. Rotated so that the task
+ * started first (lowest instr slot) comes first, so the same cycle always compares equal. */
 struct waitfor_cycle {
     size_t n;
     uint32_t task[WAITFOR_MAX]; /* model task indexes */

@@ -404,12 +404,22 @@ void ts_run_scenario(const char *id, const char *const *params, ts_sampler sampl
         execv(argv[0], argv);
         _exit(127);
     }
+    /* the sampler must not starve on a loaded machine: a state a scenario holds for a few
+     * hundred milliseconds (a deadlock before the runtime ends it) would go unseen. Ten nice
+     * levels above ipcscope's workers when permitted (root); the child forked above keeps
+     * ours. */
+    errno = 0;
+    int nice0 = getpriority(PRIO_PROCESS, 0);
+    if (nice0 == -1 && errno)
+        nice0 = 0;
+    setpriority(PRIO_PROCESS, 0, nice0 - 10 < -20 ? -20 : nice0 - 10);
     while (waitpid(out->pid, &out->status, WNOHANG) == 0) {
         cr_assert_lt(ts_now_ms() - t0, 50000, "%s did not end by itself", id);
         if (sample)
             sample(arg, out->pid, ts_now_ms() - t0);
         usleep(period_us);
     }
+    setpriority(PRIO_PROCESS, 0, nice0);
     close(ofd);
     cr_assert(WIFEXITED(out->status) && WEXITSTATUS(out->status) == 0, "%s exited with status %d",
               id, out->status);

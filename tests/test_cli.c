@@ -460,3 +460,82 @@ Test(cli, headless_step_mode_does_not_hang, .timeout = 60)
                   "status %d, stderr: %s", r.status, r.err);
     ts_free_result(&r);
 }
+
+/* ---- numbers that are not numbers, and options before the scenario ---- */
+
+Test(cli, non_finite_durations_are_refused, .timeout = 60)
+{
+    const char *bad[] = {"nan", "inf", "-inf", "infinity", "1e999", "-1", "0"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct ts_result r =
+            run_words("run", "prodcons", "--headless", "--step", "--duration", bad[i], NULL);
+        expect_exit(&r, 2);
+        expect_err_has(&r, "--duration", bad[i], "expected a number", NULL);
+        ts_free_result(&r);
+    }
+}
+
+Test(cli, options_before_the_scenario_id_are_understood, .timeout = 60)
+{
+    /* abbreviated too, as getopt_long allows: --dur is --duration */
+    struct ts_result r = run_words("run", "--dur", "20", "--headless", "--json", "--param",
+                                   "items=5", "prodcons", "--no-bpf", NULL);
+    expect_exit(&r, 0);
+    json_t *snap = json_loads(r.out, 0, NULL);
+    cr_assert_not_null(snap, "no snapshot: %s", r.err);
+    cr_expect_str_eq(ts_str(snap, "scenario"), "prodcons");
+    cr_expect_eq(json_integer_value(json_object_get(json_object_get(snap, "params"), "items")), 5);
+    json_decref(snap);
+    ts_free_result(&r);
+}
+
+/* ---- output that cannot be written is an error ---- */
+
+/* Run ipcscope words... with stdout redirected (to /dev/full) or closed (path NULL). */
+static struct ts_result run_to(const char *path, const char *const *words)
+{
+    char cmd[1024];
+    int n = snprintf(cmd, sizeof(cmd), "%s", IPCSCOPE_BIN);
+    for (size_t i = 0; words[i]; i++)
+        n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, " %s", words[i]);
+    snprintf(cmd + n, sizeof(cmd) - (size_t)n, path ? " > %s" : " >&-", path ? path : "");
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    struct ts_run_opts o = {.timeout_s = HANG_LIMIT_S, .stdin_null = 1};
+    return ts_run(argv, &o);
+}
+
+Test(cli, output_that_cannot_be_written_exits_one, .timeout = 120)
+{
+    const char *json[] = {"run", "prodcons", "--headless", "--json", "--no-bpf", NULL};
+    const char *summary[] = {"run", "prodcons", "--headless", "--no-bpf", NULL};
+    const char *list[] = {"list", "--json", NULL};
+    const char *help[] = {"--help", NULL};
+    const char *const *cmds[] = {json, summary, list, help};
+    for (size_t i = 0; i < 4; i++)
+        for (int closed = 0; closed < 2; closed++) {
+            struct ts_result r = run_to(closed ? NULL : "/dev/full", cmds[i]);
+            expect_exit(&r, 1);
+            expect_err_has(&r, "cannot write the output",
+                           closed ? "standard output is closed" : "No space left", NULL);
+            ts_free_result(&r);
+        }
+}
+
+/* ---- traces that are not traces ---- */
+
+Test(cli, replay_of_a_directory_or_a_device_says_what_it_is, .timeout = 30)
+{
+    struct ts_result r = run_words("replay", "/tmp", "--headless", NULL);
+    expect_exit(&r, 1);
+    expect_err_has(&r, "/tmp is a directory", NULL);
+    ts_free_result(&r);
+    r = run_words("replay", "/dev/zero", "--headless", NULL); /* never ends a line */
+    expect_exit(&r, 1);
+    expect_err_has(&r, "/dev/zero is a device", NULL);
+    ts_free_result(&r);
+}
+
+Test(cli, replay_of_a_header_without_params_is_refused, .timeout = 30)
+{
+    expect_bad_trace("{\"ipcscope_trace\":1,\"scenario\":\"prodcons\"}\n" GOOD_EVENT, "params");
+}

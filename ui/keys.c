@@ -55,6 +55,7 @@ static void pick_row(struct ui *u, int k)
         return;
     }
     u->sel_row = k;
+    u->sel_auto = 0;
     u->focus = P_TASKS;
     u->step_queue = 0;
     const struct model_task *t = &u->r->model.tasks[u->rows[k].task];
@@ -121,9 +122,10 @@ static void key_move(struct ui *u, int ch)
 {
     int page = u->lay.panel[u->focus].h > 3 ? u->lay.panel[u->focus].h - 3 : 1;
     int d = ch == KEY_UP ? -1 : ch == KEY_DOWN ? 1 : ch == KEY_PPAGE ? -page : page;
-    if (u->focus == P_TASKS)
+    if (u->focus == P_TASKS) {
         u->sel_row += d;
-    else if (u->focus == P_OBJECTS)
+        u->sel_auto = 0;
+    } else if (u->focus == P_OBJECTS)
         u->sel_obj = u->sel_obj + d < 0 ? 0 : u->sel_obj + d;
     else if (u->focus == P_NARR)
         u->narr_scroll = u->narr_scroll - d < 0 ? 0 : u->narr_scroll - d;

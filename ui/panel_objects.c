@@ -167,6 +167,8 @@ static int draw_rwlock(struct ui *u, const struct model_obj *o, int y, int x, in
 /* shm: "4096 B · 2 maps" (SysV ones say so). */
 static int draw_shm(struct ui *u, const struct model_obj *o, int y, int x, int w)
 {
+    if (!(o->flags & MODEL_OBJ_SIZED)) /* a scenario's shared variable: its value */
+        return draw_value(u, o, y, x, w);
     return screen_putf(y, x, w, THEME[R_NORMAL],
                        TR(u, "%lld B · %d maps%s", "%lld 字节 · %d 个映射%s"), (long long)o->value,
                        (int)o->users, (o->flags & OBJF_SYSV) ? " · SysV" : "");
@@ -225,7 +227,9 @@ void panel_objects_draw(struct ui *u, struct rect r)
         u->obj_top = u->sel_obj - in.h + 1;
     struct ui_meter meters[UI_METERS_MAX];
     int nm = panel_meters_collect(u, meters, UI_METERS_MAX);
-    int rows = in.h - (nm ? (nm + 1 < in.h / 2 ? nm + 1 : in.h / 2) : 0); /* room for the result */
+    /* the result first (it is the lesson); the objects scroll in what is left, at least one row */
+    int mrows = nm ? (nm + 1 < in.h - 1 ? nm + 1 : in.h - 1) : 0;
+    int rows = in.h - mrows;
     int k = 0;
     for (; k < rows && u->obj_top + k < n; k++) {
         int i = u->obj_top + k;

@@ -74,7 +74,10 @@ void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, s
     uint32_t idx = model_task_by_slot(m, (uint32_t)w->slot);
     const char *who = idx < m->ntasks ? m->tasks[idx].name : "?";
     char call[64];
-    if (w->timer) {
+    if (w->timer && w->what[0]) {
+        snprintf(buf, n, TR(u, "lets %s reach its deadline (%s)", "让 %s 到达期限（%s）"), who,
+                 w->what);
+    } else if (w->timer) {
         narrate_call(m, w->kind, w->obj, 0, call, sizeof(call));
         snprintf(buf, n, TR(u, "lets %s's %s time out", "让 %s 的 %s 超时"), who, call);
     } else if (w->kind == EV_SLEEP) {
@@ -544,6 +547,8 @@ static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, str
 
 static void keep_visible(struct ui *u, int h)
 {
+    if (u->sel_auto) /* not moved by the teacher yet: the first worker, once there is one */
+        u->sel_row = (int)u->nrows > u->row_base ? u->row_base : 0;
     if (u->sel_row >= (int)u->nrows)
         u->sel_row = u->nrows ? (int)u->nrows - 1 : 0;
     if (u->sel_row < 0)

@@ -141,17 +141,23 @@ void projector_draw(struct ui *u)
     int pin_h = u->r->ctx.pin[0] ? 2 : 0; /* the lesson's key sentence, as in the dashboard */
     int narr_h = 3 + pin_h;
     struct rect tasks = {body.y + 1 + cards, body.x, body.h - cards - narr_h - 2, body.w};
-    int spacing = (int)u->nrows * 2 <= tasks.h ? 2 : 1;
+    int graph = panel_waitfor_rows(u); /* a deadlock's cycle takes the locks' place */
+    int lines_h = tasks.h - graph;
+    int spacing = (int)u->nrows * 2 <= lines_h ? 2 : 1;
     int y = tasks.y, shown = 0;
-    for (size_t i = (size_t)u->row_base; i < u->nrows && y < tasks.y + tasks.h - 1;
+    for (size_t i = (size_t)u->row_base; i < u->nrows && y < tasks.y + lines_h - 1;
          i++, shown++, y += spacing)
         draw_task_line(u, &u->rows[i], (int)i, y, tasks);
     if ((size_t)shown + (size_t)u->row_base < u->nrows)
         screen_putf(y++, tasks.x + 3, tasks.w - 3, THEME[R_DIM],
                     TR(u, "… and %zu more", "……还有 %zu 个"),
                     u->nrows - (size_t)shown - (size_t)u->row_base);
-    draw_locks(u, &y, tasks);
-    if (u->flow_view && tasks.y + tasks.h - y >= 5) /* a TCP lesson: its segments */
+    if (graph)
+        y += panel_waitfor_lines(
+            u, (struct rect){y + 1, tasks.x + 1, tasks.y + tasks.h - y - 1, tasks.w - 2});
+    else
+        draw_locks(u, &y, tasks);
+    if (!graph && u->flow_view && tasks.y + tasks.h - y >= 5) /* a TCP lesson: its segments */
         panel_flow_draw(u, (struct rect){y, tasks.x, tasks.y + tasks.h - y, tasks.w});
 
     char text[512] = "";

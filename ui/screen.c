@@ -10,6 +10,8 @@
 #endif
 #include "tui.h"
 
+#include "privs.h"
+
 #include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -175,12 +177,18 @@ static int terminal_usable(char *why, size_t n)
 
 int screen_init(char *why, size_t n)
 {
+    /* with raised privileges, no user-chosen terminal description is parsed */
+    privs_sanitize_env();
     setlocale(LC_ALL, "");
-    if (!terminal_usable(why, n))
-        return -1;
-    if (!getenv("ESCDELAY"))
+    privs_hide_home(1);
+    int usable = terminal_usable(why, n);
+    if (usable && !getenv("ESCDELAY"))
         set_escdelay(25);
-    if (!initscr()) {
+    WINDOW *w = usable ? initscr() : NULL;
+    privs_hide_home(0);
+    if (!usable)
+        return -1;
+    if (!w) {
         snprintf(why, n, "cannot initialise the terminal");
         return -1;
     }
@@ -194,6 +202,26 @@ int screen_init(char *why, size_t n)
     if (g_colors_ok)
         use_default_colors();
     return 0;
+}
+
+/* Append terminfo capability cap (when the terminal has it) to buf. */
+static void add_cap(char *buf, size_t n, const char *cap)
+{
+    char name[8];
+    snprintf(name, sizeof(name), "%s", cap);
+    const char *s = tigetstr(name);
+    size_t used = strlen(buf);
+    if (s && s != (char *)-1 && used + strlen(s) < n)
+        memcpy(buf + used, s, strlen(s) + 1);
+}
+
+void screen_restore_seq(char *buf, size_t n)
+{
+    buf[0] = '\0';
+    add_cap(buf, n, "sgr0");
+    add_cap(buf, n, "cnorm");
+    add_cap(buf, n, "rmkx");
+    add_cap(buf, n, "rmcup");
 }
 
 void screen_end(void)

@@ -132,6 +132,7 @@ struct ui {
     size_t nrows, rows_cap;
     int row_base; /* 1 when rows[0] is the conductor, which has no pick key */
     int sel_row, task_top;
+    int sel_auto; /* the selection follows the first worker until a key moves it */
     int sel_obj, obj_top;
     int ev_scroll;
     int narr_scroll;   /* narrations hidden below the panel (0: the newest is shown) */
@@ -145,6 +146,9 @@ struct ui {
 /* ---- screen.c ---- */
 int screen_init(char *why, size_t n); /* 0, or -1 with why the terminal cannot be used */
 void screen_end(void);
+/* The bytes that put this terminal back as a shell expects it (attributes off, cursor shown,
+ * keypad and alternate screen left), from terminfo, into buf. After screen_init. */
+void screen_restore_seq(char *buf, size_t n);
 void screen_theme_apply(int theme);
 int screen_theme_by_name(const char *name); /* -1 when unknown */
 const char *screen_theme_name(int theme);
@@ -212,6 +216,11 @@ int panel_meters_collect(struct ui *u, struct ui_meter *out, int n);
 /* Draw them from (y, x) in at most h rows; returns the rows used. */
 int panel_meters_draw(struct ui *u, int y, int x, int w, int h);
 int panel_flow_has_packets(const struct ui *u);
+/* A deadlock: when the model's wait-for graph has a cycle, draw it boxed in r (returns 1), else
+ * draw nothing (0). panel_waitfor_lines draws it unboxed (projector) and returns the rows. */
+int panel_waitfor_draw(struct ui *u, struct rect r);
+int panel_waitfor_lines(struct ui *u, struct rect r);
+int panel_waitfor_rows(struct ui *u); /* rows panel_waitfor_lines wants (and one above), or 0 */
 void help_draw(struct ui *u);
 void details_draw(struct ui *u);
 void actions_draw(struct ui *u);

@@ -10,7 +10,9 @@
 #define _GNU_SOURCE
 #endif
 #include "ui.h"
+#include "guard.h"
 #include "narrate.h"
+#include "privs.h"
 #include "tui.h"
 
 #include "scenarios/exec.h"
@@ -36,6 +38,8 @@
 
 static struct termios g_saved_tio;
 static volatile sig_atomic_t g_saved_ok;
+static volatile sig_atomic_t g_screen_on; /* curses owns the terminal */
+static struct guard g_tty_guard = GUARD_NONE;
 static uint64_t g_msg_ns;
 
 const unsigned DELAYS_MS[] = {0, 5, 20, 50, 100, 250, 500, 1000, 2000};
@@ -44,6 +48,8 @@ const size_t NDELAYS = sizeof(DELAYS_MS) / sizeof(DELAYS_MS[0]);
 void ui_emergency_restore(void)
 {
     static const char seq[] = "\033[0m\033[?25h\033[?1l\033>\033[?1049l\r\n";
+    if (!g_screen_on)
+        return; /* headless, or already restored: stdout is not ours to write escapes to */
     if (g_saved_ok)
         tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_tio);
     ssize_t rc = write(STDOUT_FILENO, seq, sizeof(seq) - 1);
@@ -109,6 +115,7 @@ int ui_start_run(struct ui *u)
     u->focus = P_TASKS;
     u->overlay = OV_NONE;
     u->sel_row = 1; /* the first worker: row 0 is normally the conductor */
+    u->sel_auto = 1;
     u->task_top = u->sel_obj = u->obj_top = u->ev_scroll = 0;
     u->delay_idx = delay_index(r->delay_ms);
     u->flow_view = u->sc->chapter <= 2; /* the TCP lessons open on their packets */
@@ -175,10 +182,12 @@ static void draw_dashboard(struct ui *u)
     } else {
         panel_tasks_draw(u, l->panel[P_TASKS]);
         panel_objects_draw(u, l->panel[P_OBJECTS]);
-        if (u->flow_view)
-            panel_flow_draw(u, l->panel[P_TIMELINE]);
-        else
-            panel_timeline_draw(u, l->panel[P_TIMELINE]);
+        if (!panel_waitfor_draw(u, l->panel[P_TIMELINE])) { /* a deadlock takes its place */
+            if (u->flow_view)
+                panel_flow_draw(u, l->panel[P_TIMELINE]);
+            else
+                panel_timeline_draw(u, l->panel[P_TIMELINE]);
+        }
         panel_events_draw(u, l->panel[P_EVENTS]);
         struct rect narr = l->panel[P_NARR], out;
         panel_output_split(u, &narr, &out); /* exec: the program's terminal below */
@@ -232,12 +241,10 @@ static uint64_t signature(struct ui *u)
     uint64_t h = shown_events(u) * 1000003u ^ r->steps * 7919u ^ (uint64_t)r->mode << 56 ^
                  (uint64_t)r->delay_ms << 40 ^ (uint64_t)r->finished << 62 ^
                  (uint64_t)r->stopped << 61 ^ tasks_hash(&r->model);
-    if (r->sh) {
-        uint32_t n = atomic_load(&r->sh->ntasks);
-        for (uint32_t i = 0; i < n && i < r->sh->max_tasks; i++)
-            if (atomic_load(&r->sh->tasks[i].gate) == GS_WAITING)
-                h = h * 31 + i + 1 + atomic_load(&r->sh->tasks[i].gate_kind) * 977u;
-    }
+    uint32_t n = run_ntasks(r);
+    for (uint32_t i = 0; i < n; i++)
+        if (atomic_load(&r->sh->tasks[i].gate) == GS_WAITING)
+            h = h * 31 + i + 1 + atomic_load(&r->sh->tasks[i].gate_kind) * 977u;
     for (const char *p = r->status; *p; p++)
         h = h * 131 + (unsigned char)*p;
     return h;
@@ -577,12 +584,25 @@ static int ui_setup(struct ui *u, const struct scenario *sc, const long *params,
         scenario_defaults(sc, u->params);
     u->from_picker = sc == NULL;
     if (u->from_picker && !u->opts.delay_ms && !u->opts.step)
-        u->opts.delay_ms = 150;                    /* watchable; as `ipcscope run` does */
-    g_lat.path = getenv("IPCSCOPE_BENCH_LATENCY"); /* benchmarks only */
-    const char *fps = getenv("IPCSCOPE_FPS");      /* benchmarks only */
+        u->opts.delay_ms = 150;                          /* watchable; as `ipcscope run` does */
+    g_lat.path = privs_getenv("IPCSCOPE_BENCH_LATENCY"); /* benchmarks only */
+    const char *fps = getenv("IPCSCOPE_FPS");            /* benchmarks only */
     long f = fps ? strtol(fps, NULL, 10) : 30;
     u->frame_ns = 1000000000ull / (uint64_t)(f > 0 && f <= 30 ? f : 30);
     return 0;
+}
+
+/* A guard that puts the terminal back if this process dies without doing it (SIGKILL):
+ * the modes from before curses, and terminfo's way out of the dashboard. Not our child, so
+ * the run's reaping never sees it. Without it the terminal is only at risk, never wrong. */
+static void start_tty_guard(void)
+{
+    struct guard_job job = {.tty_fd = isatty(STDOUT_FILENO) ? STDOUT_FILENO : STDIN_FILENO,
+                            .tio = g_saved_tio};
+    screen_restore_seq(job.seq, sizeof(job.seq) - 2);
+    strcat(job.seq, "\r\n");
+    if (g_saved_ok && isatty(job.tty_fd))
+        guard_start(&g_tty_guard, &job, 1);
 }
 
 int ui_main(const struct scenario *sc, const long *params, const struct run_opts *opts,
@@ -605,6 +625,8 @@ int ui_main(const struct scenario *sc, const long *params, const struct run_opts
         return 1;
     }
     screen_theme_apply(u->theme);
+    g_screen_on = 1;
+    start_tty_guard();
 
     int start = sc != NULL;
     while (!u->quit) {
@@ -617,9 +639,11 @@ int ui_main(const struct scenario *sc, const long *params, const struct run_opts
             break;
     }
     screen_end();
+    g_screen_on = 0;
     latency_report(u);
     if (g_saved_ok)
         tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_tio);
+    guard_release(&g_tty_guard);
     close(u->sigfd);
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (rc) {

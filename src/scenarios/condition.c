@@ -12,6 +12,7 @@
 #include "../instr_ipc.h"
 #include "../instr_sync.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -61,7 +62,7 @@ static void *producer(void *arg)
     name_thread("producer", ct->k);
     atomic_store(&ct->tid, (int32_t)gettid());
     for (long id = ct->k; id < S->total && !ipc_stopping(); id += S->producers) {
-        ipc_sleep_ms(S->produce_ms);
+        sclock_sleep(S->produce_ms, 0, "making an item");
         instr_mutex_lock(S->lock); /* con.acquire() */
         instr_queue_put(S->items, id);
         S->done = ++S->produced == S->total;
@@ -103,7 +104,7 @@ static void *consumer(void *arg)
         if (id >= 0 && id < S->total)
             S->seen[id]++;
         instr_mutex_unlock(S->lock);
-        ipc_sleep_ms(10); /* use the item */
+        sclock_sleep(10, 0, "using the item");
     }
     return NULL;
 }
@@ -119,6 +120,7 @@ static int start(struct cond_thread *ct, const char *role, long k, void *(*fn)(v
 static int main_thread(void *arg)
 {
     (void)arg;
+    ipc_set_comm("cond-main");
     long n = S->producers + S->consumers, started = 0;
     struct cond_thread *ct = calloc((size_t)n, sizeof(*ct));
     if (!ct)

@@ -3,15 +3,19 @@
  *
  * t1 takes A then B, t2 takes B then A, each pausing hold_ms in between: both end up holding
  * one lock and blocked on the other, for real, in the kernel. The conductor finds the cycle
- * in the model's wait-for graph (waitfor.h), confirms it lasts and that /proc shows both
- * asleep, reports it, and ends the run (the runtime then kills the workers). With order=1
- * (or the o key) both take A before B, and every round completes.
+ * in the model's wait-for graph (waitfor.h) and confirms it lasts and that /proc shows both
+ * asleep. With a teacher at the keys the lesson then freezes: both stay blocked, the cycle is
+ * drawn and pinned, until the teacher kills one (k: the robust lock passes to the other, which
+ * finishes), restarts (R) or picks lock ordering for the restart (o). Headless, the run ends
+ * at detection with the cycle in the snapshot. With order=1 (or o before the first lock) both
+ * take A before B, and every round completes.
  */
 #define _GNU_SOURCE
 #include "../instr.h"
 #include "../instr_ipc.h"
 #include "../instr_sync.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -55,15 +59,16 @@ static int body(long k)
 {
     ipc_set_comm(k ? "dl-t2" : "dl-t1");
     for (long r = 0; r < S->rounds && !ipc_stopping(); r++) {
+        sclock_sleep(10, 0, "work before the locks");
+        /* the order is read after that step: a remedy picked before it applies to this round */
         int first = atomic_load(&S->order) ? 0 : (int)k, second = !first;
         take(first);
-        ipc_sleep_ms(S->hold_ms);
+        sclock_sleep(S->hold_ms, 0, "holding the first lock");
         take(second);
-        ipc_sleep_ms(20); /* use both */
+        sclock_sleep(20, 0, "using both locks");
         drop(second);
         drop(first);
         atomic_fetch_add(&S->done[k], 1);
-        ipc_sleep_ms(10);
     }
     return 0;
 }
@@ -91,18 +96,36 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
 
 static int finished(struct scn_ctx *ctx, const struct model *m)
 {
-    (void)ctx;
-    return sync_deadlock_poll(&D, m, CONFIRM_MS);
+    return sync_deadlock_finished(&D, ctx, m, CONFIRM_MS,
+                                  "Keys: a k kills %s · R restarts · a o picks lock ordering for R",
+                                  "按键:a k 杀死 %s · R 重新开始 · a o 为重新开始选择按序加锁");
+}
+
+static int act_kill(struct scn_ctx *ctx, char *msg, size_t n)
+{
+    return sync_deadlock_kill(&D, ctx, msg, n);
+}
+
+/* Set parameter key of this run to v, so that R restarts with it. */
+static void set_param(struct scn_ctx *ctx, const char *key, long v)
+{
+    for (size_t i = 0; i < ctx->sc->nparams; i++)
+        if (strcmp(ctx->sc->params[i].key, key) == 0)
+            ctx->param[i] = v;
 }
 
 static int act_order(struct scn_ctx *ctx, char *msg, size_t n)
 {
-    (void)ctx;
     atomic_store(&S->order, 1);
     atomic_store(&S->toggled, 1);
-    snprintf(msg, n,
-             D.cycle.n ? "too late: they are already deadlocked"
-                       : "from their next round both take A before B");
+    if (D.cycle.n && !D.killed[0]) {
+        set_param(ctx, "order", 1);
+        snprintf(msg, n,
+                 "too late for these two (a cycle cannot be undone): R restarts with "
+                 "lock ordering (order=1)");
+    } else {
+        snprintf(msg, n, "from their next round both take A before B");
+    }
     return 0;
 }
 
@@ -115,6 +138,12 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
     }
     if (D.cycle.n && scn_param(ctx, "order") && !atomic_load(&S->toggled)) {
         snprintf(why, n, "deadlock despite lock ordering: %s", D.desc);
+        return -1;
+    }
+    /* the teacher killed t1 (processes): the lock passed to t2, which had to finish */
+    if (D.killed[0] && !D.thread && atomic_load(&S->done[1]) < S->rounds) {
+        snprintf(why, n, "%s was killed, yet t2 completed only %ld of %ld rounds", D.killed,
+                 atomic_load(&S->done[1]), S->rounds);
         return -1;
     }
     if (!D.cycle.n &&
@@ -149,9 +178,8 @@ static const char *held_by(const struct model *m, uint32_t idx, uint32_t except)
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
                    char *buf, size_t n)
 {
-    (void)ctx;
     int zh = lang == LANG_ZH;
-    if (sync_deadlock_narrate(&D, e, lang, buf, n))
+    if (sync_deadlock_narrate(&D, ctx, e, lang, buf, n))
         return 1;
     uint32_t idx = model_task_by_slot(m, e->task);
     if (idx >= m->ntasks || e->obj >= m->nobjs)
@@ -181,6 +209,7 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
 
 static const struct scenario_action actions[] = {
     {'o', "lock ordering: both take A first", "按序加锁:都先拿 A", act_order},
+    {'k', "deadlocked: kill t1 (its lock passes to t2)", "死锁时:杀死 t1(它的锁交给 t2)", act_kill},
 };
 
 const struct scenario scenario_deadlock = {
@@ -190,13 +219,16 @@ const struct scenario scenario_deadlock = {
     .title_zh = "死锁:以相反顺序获取两把锁",
     .summary_en = "t1 takes lock A then B; t2 takes B then A. Each gets its first lock, then "
                   "blocks forever on the one the other holds: a cycle in the wait-for graph "
-                  "(t1 waits for t2, t2 waits for t1). ipcscope finds the cycle, shows it, and "
-                  "ends the run by killing the workers. With order=1 (or the o key) both take A "
-                  "first, so no cycle can form.",
+                  "(t1 waits for t2, t2 waits for t1). ipcscope finds the cycle and the lesson "
+                  "freezes there with the cycle drawn: nothing moves until you kill one (a k: "
+                  "its lock passes to the other, which finishes) or restart (R). Headless, the "
+                  "run ends at the deadlock. With order=1 (or a o before the first lock) both "
+                  "take A first, so no cycle can form.",
     .summary_zh = "t1 先拿锁 A 再拿 B;t2 先拿 B 再拿 A。各自拿到第一把锁后,都永远阻塞在对方"
-                  "持有的那把锁上:等待图中出现环(t1 等 t2,t2 等 t1)。ipcscope 找到这个环并"
-                  "显示出来,然后杀死工作任务结束运行。设置 order=1(或按 o 键)后两者都先拿 A,"
-                  "环就不可能形成。",
+                  "持有的那把锁上:等待图中出现环(t1 等 t2,t2 等 t1)。ipcscope 找到这个环,"
+                  "课程就停在这里并画出这个环:直到你杀死其中一个(a k:它的锁交给另一个,后者"
+                  "完成)或重新开始(R),什么都不会动。无界面运行在死锁处结束。设置 order=1"
+                  "(或在第一次加锁前按 a o)后两者都先拿 A,环就不可能形成。",
     .params = params,
     .nparams = sizeof(params) / sizeof(params[0]),
     .actions = actions,

@@ -12,6 +12,7 @@
 #include "../instr_ipc.h"
 #include "../instr_sync.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -21,11 +22,11 @@
 struct event_shared {
     struct sync_event *ev;
     long waiters, rounds, delay_ms, timeout_ms;
-    _Atomic long round;    /* rounds the setter has finished (cleared) */
-    _Atomic long passed;   /* wait() calls that returned True */
+    _Atomic int round;     /* rounds the setter has finished (cleared) */
+    _Atomic int passed;    /* wait() calls that returned True */
     _Atomic long early;    /* returned True before the set of their round */
     _Atomic long timeouts; /* wait(timeout) calls that returned False */
-    _Atomic int set_now;   /* the s key: set without waiting for delay_ms */
+    _Atomic int set_now;   /* the s key: set without waiting for delay_ms (a futex word) */
 };
 
 static struct event_shared *S;
@@ -39,13 +40,20 @@ static const struct scenario_param params[] = {
      "等待者使用 e.wait(timeout)(0:不设超时)", 0, 10000, 0},
 };
 
-/* Sleep in short steps until *v reaches want; -1 when the run is stopping. */
-static int await_at_least(_Atomic long *v, long want)
+/* Wait until *v reaches want (another task raises it and wakes us: never a step); -1 when
+ * the run is stopping. */
+static int await_at_least(_Atomic int *v, long want)
 {
-    while (atomic_load(v) < want)
-        if (ipc_sleep_ms(5) < 0)
+    for (int seen; (seen = atomic_load(v)) < want;)
+        if (ipc_wait_word(v, seen, 100) < 0)
             return -1;
     return 0;
+}
+
+static void bump(_Atomic int *v)
+{
+    atomic_fetch_add(v, 1);
+    ipc_wake_word(v);
 }
 
 static int waiter(void *arg)
@@ -63,19 +71,27 @@ static int waiter(void *arg)
             return 0;
         if (__atomic_load_n(&S->ev->gen, __ATOMIC_SEQ_CST) < (uint64_t)r + 1)
             atomic_fetch_add(&S->early, 1);
-        atomic_fetch_add(&S->passed, 1);
+        bump(&S->passed);
     }
     return 0;
 }
 
-/* The setter's pause: delay_ms, cut short by the s key. */
+/* The setter's pause: delay_ms of scenario time (stepped: one step, "the setter's pause
+ * ends"), cut short by the s key. */
 static void pause_before_set(void)
 {
-    for (long t = 0; t < S->delay_ms && !ipc_stopping(); t += 10) {
-        if (atomic_exchange(&S->set_now, 0))
-            return;
-        ipc_sleep_ms(10);
-    }
+    struct sclock_wait w;
+    sclock_wait_begin(&w, S->delay_ms, SCLOCK_LESSON, EV_SLEEP, EV_NO_OBJ);
+    w.what = "the setter's pause ends";
+    long slice;
+    while (!atomic_load(&S->set_now) && (slice = sclock_wait_slice(&w, 100)) > 0)
+        if (ipc_wait_word(&S->set_now, 0, slice) < 0)
+            break;
+    sclock_wait_end(&w);
+    if (atomic_exchange(&S->set_now, 0))
+        instr_note("s key: set it now");
+    else
+        instr_emit(EV_SLEEP, EV_NO_OBJ, S->delay_ms, 0, (int64_t)sclock_now_ms());
 }
 
 static int setter(void *arg)
@@ -89,7 +105,7 @@ static int setter(void *arg)
         if (await_at_least(&S->passed, S->waiters * (r + 1)) < 0)
             return 0;
         sync_event_clear(S->ev);
-        atomic_fetch_add(&S->round, 1);
+        bump(&S->round);
     }
     return 0;
 }
@@ -125,6 +141,7 @@ static int act_set(struct scn_ctx *ctx, char *msg, size_t n)
 {
     (void)ctx;
     atomic_store(&S->set_now, 1);
+    ipc_wake_word(&S->set_now);
     snprintf(msg, n, "the setter calls e.set() now");
     return 0;
 }
@@ -139,7 +156,7 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
         return -1;
     }
     if (atomic_load(&S->passed) != S->waiters * S->rounds) {
-        snprintf(why, n, "%ld of %ld waits were released", atomic_load(&S->passed),
+        snprintf(why, n, "%d of %ld waits were released", atomic_load(&S->passed),
                  S->waiters * S->rounds);
         return -1;
     }

@@ -19,6 +19,7 @@
 #include "../instr_attach.h"
 #include "../loop.h"
 #include "../model.h"
+#include "../privs.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -86,7 +86,6 @@ static int fork_one(int i)
     if (pid < 0)
         return (int)pid;
     S->parent_fork_ret[i] = pid;
-    ipc_await_arrival(pid); /* its first step is ordered before the parent's next */
     instr_emit(EV_FORK_RET, EV_NO_OBJ, pid, i + 1, 0); /* item: which child */
     return 0;
 }

@@ -4,13 +4,18 @@
  * Each worker writes its line one character at a time, pausing between characters (as print
  * does under load). With lock=1 it holds the process-shared mutex `lock` for the whole line,
  * so lines come out whole and the others wait; with lock=0 the characters of different
- * workers interleave. Workers are processes, or threads of one process (threads=1).
+ * workers interleave. Workers are processes, or threads of one process (threads=1). The
+ * output so far is pinned on screen, with how many lines came out mixed.
+ *
+ * On the scenario clock a character is due char_ms after the one before: stepped, the pause
+ * and the character are one step, ordered among the workers by when each is due.
  */
 #define _GNU_SOURCE
 #include "../instr.h"
 #include "../instr_ipc.h"
 #include "../instr_sync.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -39,9 +44,12 @@ static const struct scenario_param params[] = {
      0},
 };
 
-static void put_char(char c)
+/* Write c after a pause of ms: held, one step due ms from now; free, a real pause first. */
+static void put_char(char c, long ms)
 {
-    instr_gate(EV_SHM_WRITE, S->out->id);
+    if (!instr_gate_timed(EV_SHM_WRITE, S->out->id, sclock_now() + (uint64_t)ms * 1000000ull, ms,
+                          NULL))
+        sclock_sleep(ms, 0, NULL);
     long at = atomic_fetch_add(&S->pos, 1);
     if (at < S->size)
         S->buf[at] = c;
@@ -51,11 +59,9 @@ static void put_char(char c)
 static void print_line(long k)
 {
     char c = k < 9 ? (char)('1' + k) : (char)('a' + k - 9);
-    for (long i = 0; i < S->width && !ipc_stopping(); i++) {
-        put_char(c);
-        ipc_sleep_ms(S->char_ms);
-    }
-    put_char('\n');
+    for (long i = 0; i < S->width && !ipc_stopping(); i++)
+        put_char(c, i ? S->char_ms : 0);
+    put_char('\n', S->char_ms);
 }
 
 static int worker(long k)
@@ -74,7 +80,7 @@ static int worker(long k)
             atomic_fetch_sub(&S->holders, 1);
             instr_mutex_unlock(S->lock);
         }
-        ipc_sleep_ms(S->char_ms); /* outside: give the others a turn */
+        sclock_sleep(S->char_ms, 0, "outside the lock"); /* give the others a turn */
     }
     return 0;
 }
@@ -162,9 +168,36 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
     return 0;
 }
 
+/* The output so far and how many lines are mixed, pinned (the lesson's point). */
+static void pin_output(struct scn_ctx *ctx)
+{
+    long len = atomic_load(&S->pos), mixed = count_mixed(NULL);
+    if (len <= 0)
+        return;
+    char text[160];
+    size_t k = 0;
+    for (long i = 0; i < len && i < S->size && k + 4 < sizeof(text); i++)
+        k += (size_t)snprintf(text + k, sizeof(text) - k, "%s",
+                              S->buf[i] == '\n' ? "⏎" : (char[]){S->buf[i], 0});
+    snprintf(ctx->pin, sizeof(ctx->pin),
+             ctx->lang == LANG_ZH ? "输出:%s(混在一起的行:%ld)" : "Output: %s (mixed lines: %ld)",
+             text, mixed);
+}
+
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    (void)m;
+    pin_output(ctx);
+    return 0;
+}
+
+static void teardown(struct scn_ctx *ctx)
+{
+    pin_output(ctx);
+}
+
 static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 {
-    (void)ctx;
     (void)m;
     json_t *lines = json_array();
     long mixed = count_mixed(lines);
@@ -173,6 +206,15 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "max_inside", json_integer(atomic_load(&S->max_inside)));
     json_object_set_new(out, "max_holders", json_integer(atomic_load(&S->max_holders)));
     json_object_set_new(out, "lock_used", json_boolean(atomic_load(&S->use_lock)));
+    int zh = ctx->lang == LANG_ZH;
+    size_t nl = json_array_size(lines);
+    for (size_t i = nl > 3 ? nl - 3 : 0; i < nl; i++) /* the last lines the workers printed */
+        scn_meter(out, zh ? "输出" : "printed", 0, 0, "%s",
+                  json_string_value(json_array_get(lines, i)));
+    scn_meter(out, zh ? "混杂的行" : "mixed lines", (double)mixed, nl ? (double)nl : 1,
+              zh ? "%ld / %zu 行被别的工作者插了字符"
+                 : "%ld of %zu lines have another worker's characters",
+              mixed, nl);
 }
 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
@@ -210,6 +252,13 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
         snprintf(buf, n, zh ? "%s 打完了一行。" : "%s finished its line.", who);
         return 1;
     }
+    if (e->kind == EV_SHM_WRITE && e->val > ' ' && e->val < 127) {
+        snprintf(buf, n,
+                 zh ? "%s 打印了 '%c'(输出的第 %lld 个字符)。"
+                    : "%s printed '%c' (character %lld of the output).",
+                 who, (char)e->val, (long long)e->item + 1);
+        return 1;
+    }
     return 0;
 }
 
@@ -236,6 +285,8 @@ const struct scenario scenario_lock = {
     .shared_size = sizeof(struct lock_shared),
     .max_tasks = max_tasks,
     .setup = setup,
+    .finished = finished,
+    .teardown = teardown,
     .check = check,
     .snapshot = snapshot,
     .narrate = narrate,

@@ -11,6 +11,7 @@
 #include "../instr.h"
 #include "../instr_ipc.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -70,7 +71,7 @@ static int sender(void *arg)
     ipc_set_comm("mq-sender");
     for (long i = 0; i < S->msgs && !ipc_stopping(); i++) {
         if (i == S->msgs / 2)
-            ipc_sleep_ms(S->pause_ms); /* receivers empty the queue and block */
+            sclock_sleep(S->pause_ms, 0, "the senders' pause"); /* receivers empty it */
         if (send_one(k * 100000 + i + 1) < 0)
             return 1;
         atomic_fetch_add(&S->sent, 1);
@@ -86,7 +87,7 @@ static int receiver(void *arg)
     (void)arg;
     char buf[MQ_MSGSIZE + 1];
     ipc_set_comm("mq-receiver");
-    ipc_sleep_ms(S->recv_delay_ms);
+    sclock_sleep(S->recv_delay_ms, 0, "receivers start late");
     for (;;) {
         int64_t id = 0;
         if (ipc_mq_depth(S->q) == 0)
@@ -94,7 +95,7 @@ static int receiver(void *arg)
         if (ipc_mq_recv(S->obj, S->q, buf, sizeof(buf), &id) < 0 || id == MQ_STOP)
             break;
         atomic_fetch_add(&S->received, 1);
-        if (ipc_sleep_ms(S->recv_ms) < 0)
+        if (sclock_sleep(S->recv_ms, 0, "between messages") < 0)
             break;
     }
     return 0;
@@ -123,10 +124,13 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     S->pause_ms = scn_param(ctx, "pause_ms");
     S->q = ipc_mq_create("queue", S->maxmsg, MQ_MSGSIZE, S->path, sizeof(S->path));
     if (S->q == (mqd_t)-1) {
-        snprintf(err, n, "mq_open %s: %s", S->path, strerror(errno));
-        return -errno;
+        int e = errno;
+        char why[256];
+        snprintf(err, n, "cannot create the message queue: %s",
+                 ipc_mq_why(e, S->maxmsg, MQ_MSGSIZE, why, sizeof(why)));
+        return -e;
     }
-    S->obj = instr_obj_new("queue", OK_MQ, 0, S->maxmsg);
+    S->obj = ipc_mq_obj("queue", S->maxmsg);
     int rc = S->obj ? spawn_all(err, n) : -ENOMEM;
     /* every worker now holds the queue open: the name is no longer needed */
     if (mq_unlink(S->path) == 0)
@@ -169,8 +173,6 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
 
 static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 {
-    (void)ctx;
-    (void)m;
     json_object_set_new(out, "mq_name", json_string(S->path));
     json_object_set_new(out, "maxmsg", json_integer(S->maxmsg));
     json_object_set_new(out, "sent", json_integer(atomic_load(&S->sent)));
@@ -179,6 +181,20 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "sender_blocks_full", json_integer(atomic_load(&S->full_blocks)));
     json_object_set_new(out, "receiver_blocks_empty", json_integer(atomic_load(&S->empty_blocks)));
     json_object_set_new(out, "unlinked", json_boolean(atomic_load(&S->unlinked)));
+    long depth = 0;
+    for (size_t i = 0; i < m->nobjs; i++)
+        if (m->objs[i].live && m->objs[i].kind == OK_MQ)
+            depth = (long)m->objs[i].value;
+    int zh = ctx->lang == LANG_ZH;
+    const char *state = depth >= S->maxmsg ? (zh ? "满：发送者会阻塞" : "full: a sender blocks")
+                        : depth == 0 ? (zh ? "空：接收者会阻塞" : "empty: a receiver blocks")
+                                     : (zh ? "未满也未空" : "neither full nor empty");
+    scn_meter(out, zh ? "队列长度" : "qsize", (double)depth, (double)S->maxmsg,
+              zh ? "%ld / %ld 条消息，%s" : "%ld of %ld messages, %s", depth, S->maxmsg, state);
+    scn_meter(out, zh ? "已发送 / 已接收" : "sent / received", (double)atomic_load(&S->received),
+              (double)atomic_load(&S->sent) ? (double)atomic_load(&S->sent) : 1,
+              zh ? "发送 %ld，接收 %ld" : "%ld sent, %ld received", (long)atomic_load(&S->sent),
+              (long)atomic_load(&S->received));
 }
 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
@@ -187,12 +203,12 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     (void)ctx;
     const char *who = ipc_ev_task_name(m, e);
     int zh = lang == LANG_ZH;
-    if (e->kind == EV_BLOCK && e->val > 0) {
+    if (e->kind == EV_BLOCK && e->aux > 0) { /* aux: the depth mq_getattr showed */
         snprintf(buf, n,
                  zh ? "队列已满(%lld 条消息,mq_getattr):%s 在 mq_send 中阻塞,直到有人取走一条。"
                     : "The queue is full (%lld messages, says mq_getattr): %s blocks in mq_send "
                       "until someone takes one.",
-                 (long long)e->val, who);
+                 (long long)e->aux, who);
         return 1;
     }
     if (e->kind == EV_BLOCK) {

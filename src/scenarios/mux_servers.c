@@ -24,6 +24,7 @@
 #include "../scenario.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,6 +53,15 @@ struct mx_shared {
     struct net_clients cl; /* the clients to serve (the 'c' key adds one) */
     int nsets;
     struct mx_set sets[MX_MAX_SETS];
+    /* the last call as the screen shows it: each watched fd, its owner, ready or not (poll:
+     * its revents), and the call's work beside what the other two calls would do */
+    struct {
+        int n, nfds, work, ready;
+        int fd[MX_MAX_CONNS + 1];
+        char owner[MX_MAX_CONNS + 1][INSTR_NAME_MAX];
+        uint8_t is_ready[MX_MAX_CONNS + 1];
+        short revents[MX_MAX_CONNS + 1];
+    } view;
 };
 
 static struct mx_shared *S;
@@ -109,6 +119,32 @@ static void keep_set(const struct net_mux *m, int nfds)
                    .aux = ready,
                    .extra = (int64_t)nfds << 16 | interest};
     instr_emit_ev(&e);
+}
+
+/* Keep the last call's sets for the screen: who owns each watched fd, which are ready (and,
+ * for poll, the revents the kernel wrote). p: poll's array (NULL for the others). */
+static void keep_view(const struct mx_conns *k, uint64_t ready_mask, const struct pollfd *p,
+                      nfds_t np, int nfds)
+{
+    int n = 0;
+    const struct net_sock *socks[MX_MAX_CONNS + 1] = {&k->ls};
+    for (int i = 0; i < MX_MAX_CONNS; i++)
+        if (k->open[i])
+            socks[++n] = &k->c[i];
+    n++;
+    for (int i = 0; i < n; i++) {
+        int fd = socks[i]->fd;
+        S->view.fd[i] = fd;
+        snprintf(S->view.owner[i], sizeof(S->view.owner[i]), "%s",
+                 socks[i]->o ? socks[i]->o->name : "?");
+        S->view.is_ready[i] = fd >= 0 && fd < 64 && (ready_mask >> fd & 1);
+        S->view.revents[i] = 0;
+        for (nfds_t j = 0; p && j < np; j++)
+            if (p[j].fd == fd)
+                S->view.revents[i] = p[j].revents;
+    }
+    S->view.n = n;
+    S->view.nfds = nfds;
 }
 
 /* The highest descriptor watched, plus one (select's nfds). */
@@ -185,6 +221,7 @@ static int iterate_select(struct mx_conns *k, struct net_mux *m)
             maxfd = k->c[i].fd > maxfd ? k->c[i].fd : maxfd;
         }
     int r = net_select(m, maxfd + 1, &set, -1);
+    keep_view(k, m->ready_mask, NULL, 0, maxfd + 1);
     keep_set(m, maxfd + 1);
     for (int fd = 0; r > 0 && fd <= maxfd; fd++)
         if (FD_ISSET(fd, &set))
@@ -202,6 +239,7 @@ static int iterate_poll(struct mx_conns *k, struct net_mux *m)
             p[n++] = (struct pollfd){.fd = k->c[i].fd, .events = POLLIN};
     int nfds = nfds_of(k);
     int r = net_poll(m, p, n, -1);
+    keep_view(k, m->ready_mask, p, n, nfds);
     keep_set(m, nfds);
     for (nfds_t i = 0; r > 0 && i < n; i++)
         if (p[i].revents)
@@ -221,6 +259,7 @@ static int iterate_epoll(struct mx_conns *k, struct net_mux *m)
         }
     int nfds = nfds_of(k);
     int r = net_epoll_wait(m, k->epfd, evs, MX_MAX_CONNS + 1, -1, interest, mask);
+    keep_view(k, m->ready_mask, NULL, 0, nfds);
     keep_set(m, nfds);
     for (int i = 0; i < r; i++)
         serve_fd(k, evs[i].data.fd);
@@ -342,9 +381,65 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
 static const char *const MX_UNIT[] = {"descriptors scanned (nfds)", "pollfd entries checked",
                                       "events returned"};
 
+/* poll's revents as words: "POLLIN|POLLHUP". */
+static const char *revents_text(short r, char *buf, size_t n)
+{
+    static const struct {
+        short bit;
+        const char *name;
+    } F[] = {{POLLIN, "POLLIN"},   {POLLOUT, "POLLOUT"},   {POLLHUP, "POLLHUP"},
+             {POLLERR, "POLLERR"}, {POLLNVAL, "POLLNVAL"}, {POLLPRI, "POLLPRI"}};
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(F) / sizeof(F[0]) && used < n; i++)
+        if (r & F[i].bit)
+            used += (size_t)snprintf(buf + used, n - used, "%s%s", used ? "|" : "", F[i].name);
+    return buf;
+}
+
+/* The last call's sets as lists of fds and owners, and its work beside the other calls'. */
+static void view_meters(const struct scn_ctx *ctx, json_t *out)
+{
+    int zh = ctx->lang == LANG_ZH;
+    char all[512] = "", ready[512] = "";
+    size_t ua = 0, ur = 0;
+    int nready = 0;
+    for (int i = 0; i < S->view.n; i++) {
+        ua += (size_t)snprintf(all + ua, sizeof(all) - ua, "%sfd %d %s", i ? " · " : "",
+                               S->view.fd[i], S->view.owner[i]);
+        if (!S->view.is_ready[i] && !S->view.revents[i])
+            continue;
+        char rv[64] = "";
+        if (S->mode == MX_POLL)
+            revents_text(S->view.revents[i], rv, sizeof(rv));
+        ur += (size_t)snprintf(ready + ur, sizeof(ready) - ur, "%sfd %d %s%s%s%s",
+                               nready ? " · " : "", S->view.fd[i], S->view.owner[i],
+                               rv[0] ? " (" : "", rv, rv[0] ? ")" : "");
+        nready++;
+    }
+    if (!S->view.n)
+        return;
+    const char *how_en[] = {"rebuilt and copied in on every call", "an array passed on every call",
+                            "kept in the kernel by epoll_ctl"};
+    const char *how_zh[] = {"每次调用都重建并拷入", "每次调用都传入数组",
+                            "由 epoll_ctl 保存在内核中"};
+    scn_meter(out, zh ? "关注集合" : "interest set", 0, 0, "%s (%s)", all,
+              zh ? how_zh[S->mode] : how_en[S->mode]);
+    scn_meter(out, zh ? "就绪集合" : "ready set", 0, 0, "%s", nready ? ready : "—");
+    long calls = atomic_load(&S->iterations);
+    scn_meter(out, zh ? "每次调用的工作量" : "work per call", 0, 0,
+              zh ? "select 扫描 %d 个 fd · poll 检查 %d 项 · epoll_wait 返回 %d 个"
+                 : "select scans %d fds · poll checks %d entries · epoll_wait returns %d",
+              S->view.nfds, S->view.n, nready);
+    scn_meter(out, zh ? "总工作量" : "total work", 0, 0,
+              zh ? "%ld 次调用：select %ld · poll %ld · epoll_wait %ld"
+                 : "over %ld calls: select %ld · poll %ld · epoll_wait %ld",
+              calls, (long)atomic_load(&S->sum_nfds), (long)atomic_load(&S->sum_interest),
+              (long)atomic_load(&S->sum_ready));
+}
+
 static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 {
-    (void)ctx;
     (void)m;
     json_object_set_new(out, "call", json_string(MX_CALL[S->mode]));
     json_object_set_new(out, "port", json_integer(atomic_load(&S->port)));
@@ -368,6 +463,7 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
                                               "ready_mask", (json_int_t)S->sets[i].ready_mask,
                                               "nfds", S->sets[i].nfds, "work", S->sets[i].work));
     json_object_set_new(out, "ready_sets", sets);
+    view_meters(ctx, out);
 }
 
 /* The cost sentence of one call (its var event). */

@@ -1,10 +1,12 @@
 /*
  * philosophers.c - the dining philosophers: N tasks, N forks as mutexes (chapter 7).
  *
- * Philosopher k needs fork k (left) and fork k+1 (right) to eat. Taking the left fork first,
- * pausing, then the right one lets every philosopher hold one fork and wait for the next:
- * a cycle of N in the wait-for graph, found and reported as in `deadlock`, after which the
- * run ends and the workers are killed. fix=1 takes the lower-numbered fork first (lock
+ * Philosopher k thinks, then needs fork k (left) and fork k+1 (right) to eat. Taking the left
+ * fork first, pausing, then the right one lets every philosopher hold one fork and wait for
+ * the next: a cycle of N in the wait-for graph, found as in `deadlock`. With a teacher at the
+ * keys the table then freezes with the cycle drawn until the teacher kills a philosopher (k:
+ * its fork passes on and the others finish), restarts (R) or picks the fix for the restart
+ * (o); headless, the run ends at detection. fix=1 takes the lower-numbered fork first (lock
  * ordering breaks the cycle); fix=2 adds a waiter, a semaphore of N-1 seats, so at most N-1
  * philosophers reach for forks at once.
  */
@@ -13,6 +15,7 @@
 #include "../instr_ipc.h"
 #include "../instr_sync.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -63,9 +66,11 @@ static void eat(long k)
     long meals = atomic_fetch_add(&S->eaten[k], 1) + 1;
     instr_gate(EV_VAR, EV_NO_OBJ);
     instr_emit(EV_VAR, EV_NO_OBJ, meals, k, 0); /* item: philosopher, val: meals so far */
-    ipc_sleep_ms(S->eat_ms);
+    sclock_sleep(S->eat_ms, 0, "eating");
 }
 
+/* Reach for the forks and eat. fix is read here, after the thinking step: a fix picked before
+ * it applies to this meal. */
 static void dine_once(long k)
 {
     int fix = atomic_load(&S->fix);
@@ -78,7 +83,7 @@ static void dine_once(long k)
     if (fix == FIX_WAITER)
         instr_sem_wait(S->waiter);
     take(a);
-    ipc_sleep_ms(S->pause_ms);
+    sclock_sleep(S->pause_ms, 0, "between the forks");
     take(b);
     eat(k);
     put(b);
@@ -91,8 +96,8 @@ static int body(long k)
 {
     ipc_set_comm("philosopher");
     for (long i = 0; i < S->meals && !ipc_stopping(); i++) {
+        sclock_sleep(S->think_ms, 0, "thinking");
         dine_once(k);
-        ipc_sleep_ms(S->think_ms);
     }
     return 0;
 }
@@ -142,20 +147,39 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
 
 static int finished(struct scn_ctx *ctx, const struct model *m)
 {
-    (void)ctx;
-    return sync_deadlock_poll(&D, m, CONFIRM_MS);
+    return sync_deadlock_finished(&D, ctx, m, CONFIRM_MS,
+                                  "Keys: a k kills %s · R restarts · a o picks fix=1 for R",
+                                  "按键:a k 杀死 %s · R 重新开始 · a o 为重新开始选择 fix=1");
+}
+
+static int act_kill(struct scn_ctx *ctx, char *msg, size_t n)
+{
+    return sync_deadlock_kill(&D, ctx, msg, n);
 }
 
 static int act_order(struct scn_ctx *ctx, char *msg, size_t n)
 {
-    (void)ctx;
     int none = FIX_NONE;
     atomic_compare_exchange_strong(&S->fix, &none, FIX_ORDER);
     atomic_store(&S->toggled, 1);
-    snprintf(msg, n,
-             D.cycle.n ? "too late: the philosophers are already deadlocked"
-                       : "from their next meal, everyone takes the lower fork first");
+    if (D.cycle.n && !D.killed[0]) {
+        for (size_t i = 0; i < ctx->sc->nparams; i++)
+            if (strcmp(ctx->sc->params[i].key, "fix") == 0 && ctx->param[i] == FIX_NONE)
+                ctx->param[i] = FIX_ORDER; /* what R restarts with */
+        snprintf(msg, n,
+                 "too late for this table (a cycle cannot be undone): R restarts with "
+                 "fix=1 (lower-numbered fork first)");
+    } else {
+        snprintf(msg, n, "from their next meal, everyone takes the lower fork first");
+    }
     return 0;
+}
+
+static const char *phil_name(long k)
+{
+    static char name[32];
+    snprintf(name, sizeof(name), "phil-%ld", k + 1);
+    return name;
 }
 
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
@@ -165,13 +189,15 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
         snprintf(why, n, "a fork was held by %ld philosophers at once", atomic_load(&S->max_held));
         return -1;
     }
-    if (D.cycle.n && scn_param(ctx, "fix") != FIX_NONE) {
+    if (D.cycle.n && scn_param(ctx, "fix") != FIX_NONE && !atomic_load(&S->toggled)) {
         snprintf(why, n, "deadlock despite fix=%ld: %s", scn_param(ctx, "fix"), D.desc);
         return -1;
     }
-    for (long k = 0; k < S->n && !D.cycle.n; k++)
-        if (atomic_load(&S->eaten[k]) < S->meals) {
-            snprintf(why, n, "no deadlock, yet phil-%ld ate %ld of %ld meals", k + 1,
+    /* no deadlock: everyone ate; a philosopher killed by the teacher: the others all ate */
+    for (long k = 0; k < S->n && (!D.cycle.n || (D.killed[0] && !D.thread)); k++)
+        if (atomic_load(&S->eaten[k]) < S->meals && strcmp(D.killed, phil_name(k)) != 0) {
+            snprintf(why, n, "%s, yet phil-%ld ate %ld of %ld meals",
+                     D.killed[0] ? "the cycle was broken" : "no deadlock", k + 1,
                      atomic_load(&S->eaten[k]), S->meals);
             return -1;
         }
@@ -215,9 +241,8 @@ static int narrate_fork(const struct model *m, const struct ev *e, int zh, char 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
                    char *buf, size_t n)
 {
-    (void)ctx;
     int zh = lang == LANG_ZH;
-    if (sync_deadlock_narrate(&D, e, lang, buf, n))
+    if (sync_deadlock_narrate(&D, ctx, e, lang, buf, n))
         return 1;
     if (e->kind == EV_MUTEX_ACQUIRED || (e->kind == EV_MUTEX_WAIT && e->aux))
         return narrate_fork(m, e, zh, buf, n);
@@ -241,6 +266,8 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
 
 static const struct scenario_action actions[] = {
     {'o', "fix: take the lower-numbered fork first", "修复:先拿编号小的叉子", act_order},
+    {'k', "deadlocked: kill the first philosopher of the cycle", "死锁时:杀死环上第一位哲学家",
+     act_kill},
 };
 
 const struct scenario scenario_philosophers = {
@@ -251,11 +278,15 @@ const struct scenario scenario_philosophers = {
     .summary_en = "N philosophers sit around a table with one fork between each pair; to eat, "
                   "one needs both neighbouring forks (mutexes). If everyone picks up the left "
                   "fork first, each holds one and waits for the next: a cycle of N in the "
-                  "wait-for graph, a deadlock. fix=1 takes the lower-numbered fork first (lock "
+                  "wait-for graph, a deadlock: the table freezes with the cycle drawn until you "
+                  "kill a philosopher (a k), restart (R) or pick the fix for the restart (a o); "
+                  "headless, the run ends there. fix=1 takes the lower-numbered fork first (lock "
                   "ordering); fix=2 adds a waiter that seats at most N-1 at once.",
     .summary_zh = "N 位哲学家围坐在桌旁,每两人之间有一把叉子;吃饭需要拿到左右两把叉子(互斥锁)。"
                   "如果每个人都先拿左边的叉子,就会每人拿着一把、等着下一把:等待图中出现长度为 N "
-                  "的环,即死锁。fix=1 先拿编号小的叉子(按序加锁);fix=2 增加一位服务员,"
+                  "的环,即死锁:餐桌停在这里并画出这个环,直到你杀死一位哲学家(a k)、重新开始"
+                  "(R)或为重新开始选择修复(a o);无界面运行在此结束。fix=1 先拿编号小的叉子"
+                  "(按序加锁);fix=2 增加一位服务员,"
                   "同时最多只让 N-1 人入座。",
     .params = params,
     .nparams = sizeof(params) / sizeof(params[0]),

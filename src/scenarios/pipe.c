@@ -6,11 +6,19 @@
  * the reader drains it and blocks in read() while the pipe is empty; closing the write end
  * gives the reader EOF. With duplex=1 the two talk both ways over a socketpair, as
  * multiprocessing.Pipe(duplex=True) does, and a half-close (shutdown) ends it.
+ *
+ * Stepped or paced, filling is not the lesson's action: the writer's first write is a step,
+ * the chunks after it go at the machine's speed (unpaced), and the write that first finds the
+ * pipe full is a step again (the writer blocks). A read and the reader's pause before it are
+ * one step, so in step mode each Space is one read (the writer, woken, refills at once and
+ * blocks again: the pipe stays full while the writer has more), and at the default speed the
+ * pipe is seen full, with the writer blocked, for as many steps as the reader needs.
  */
 #define _GNU_SOURCE
 #include "../instr.h"
 #include "../instr_ipc.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +36,7 @@ struct pipe_shared {
     struct instr_obj *pipe, *back; /* back: the b->a direction (duplex) */
     _Atomic int32_t writer_pid;
     _Atomic long written, read, max_fill_at_block, fill_at_first_read;
+    _Atomic int blocked_once; /* the writer has blocked on a full pipe */
     _Atomic int eof, replies;
     char writer_state_at_full;
     char writer_wchan[32];
@@ -60,22 +69,40 @@ static void note_block(int was_full)
         atomic_store(&S->max_fill_at_block, was_full);
 }
 
+/* Enter (want 1) or leave (0) work the gate does not pace; *in is the current state. */
+static void set_unpaced(int *in, int want)
+{
+    if (want && !*in)
+        sclock_unpaced_begin();
+    else if (!want && *in)
+        sclock_unpaced_end();
+    *in = want;
+}
+
 static int writer(void *arg)
 {
     (void)arg;
     ipc_set_comm("pipe-writer");
     close(S->fds[0]);
     memset(g_buf, 'x', sizeof(g_buf));
+    int unpaced = 0;
     for (long done = 0; done < S->total && !ipc_stopping();) {
         long n = S->total - done < S->chunk ? S->total - done : S->chunk;
+        int full = ipc_pipe_fill(S->fds[1]) + n > S->capacity;
+        set_unpaced(&unpaced, done > 0 && !(full && !atomic_load(&S->blocked_once)));
         int was_full = -1;
-        if (ipc_pipe_write(S->pipe, S->fds[1], g_buf, (size_t)n, &was_full) < 0)
+        if (ipc_pipe_write(S->pipe, S->fds[1], g_buf, (size_t)n, &was_full) < 0) {
+            set_unpaced(&unpaced, 0);
             return 1;
+        }
         note_block(was_full);
+        if (was_full >= 0)
+            atomic_store(&S->blocked_once, 1);
         done += n;
         atomic_fetch_add(&S->written, n);
     }
-    ipc_sleep_ms(S->pause_ms); /* the reader empties the pipe and blocks */
+    set_unpaced(&unpaced, 0);
+    sclock_sleep(S->pause_ms, 0, "the writer's pause"); /* the reader empties the pipe */
     if (ipc_pipe_write(S->pipe, S->fds[1], "bye\n", 4, NULL) == 4)
         atomic_fetch_add(&S->written, 4);
     ipc_pipe_close(S->pipe, S->fds[1], 1);
@@ -91,22 +118,37 @@ static void look_at_writer(void)
     ipc_proc_wchan(w, S->writer_wchan, sizeof(S->writer_wchan));
 }
 
+/* One read of a chunk, ms after the last one. Held, the pause and the read are one step due
+ * ms from now on the scenario clock (then the read itself passes unpaced); free, a real pause
+ * first. Returns what read(2) did, or -1 when the run stops. */
+static ssize_t read_after(long ms)
+{
+    if (ms <= 0)
+        return ipc_pipe_read(S->pipe, S->fds[0], g_buf, (size_t)S->chunk);
+    if (!instr_gate_timed(EV_PIPE_READ, S->pipe->id, sclock_now() + (uint64_t)ms * 1000000ull, ms,
+                          NULL) &&
+        sclock_sleep(ms, 0, NULL) < 0)
+        return -1;
+    sclock_unpaced_begin(); /* its step was the one just granted */
+    ssize_t r = ipc_pipe_read(S->pipe, S->fds[0], g_buf, (size_t)S->chunk);
+    sclock_unpaced_end();
+    return r;
+}
+
 static int reader(void *arg)
 {
     (void)arg;
     ipc_set_comm("pipe-reader");
     close(S->fds[1]);
-    ipc_sleep_ms(S->reader_delay_ms);
+    sclock_sleep(S->reader_delay_ms, 0, "the reader starts late");
     look_at_writer();
-    for (;;) {
-        ssize_t r = ipc_pipe_read(S->pipe, S->fds[0], g_buf, (size_t)S->chunk);
+    for (long pause = 0;; pause = S->read_ms) {
+        ssize_t r = read_after(pause);
         if (r <= 0) {
             atomic_store(&S->eof, r == 0);
             break;
         }
         atomic_fetch_add(&S->read, r);
-        if (ipc_sleep_ms(S->read_ms) < 0)
-            break;
     }
     ipc_pipe_close(S->pipe, S->fds[0], 0);
     return 0;
@@ -154,7 +196,7 @@ static int duplex_a(void *arg)
         if (send_msg(S->pipe, S->fds[0], msg) < 0 || recv_msg(S->back, S->fds[0], reply, 64) <= 0)
             return 1;
         atomic_fetch_add(&S->replies, 1);
-        ipc_sleep_ms(S->read_ms);
+        sclock_sleep(S->read_ms, 0, "between rounds");
     }
     instr_gate(EV_PIPE_CLOSE, S->pipe->id);
     shutdown(S->fds[0], SHUT_WR); /* half-close: b reads EOF, a can still read */
@@ -297,7 +339,7 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     (void)ctx;
     const char *who = ipc_ev_task_name(m, e);
     int zh = lang == LANG_ZH;
-    long long cap = S ? S->capacity : 0;
+    long long cap = e->obj < m->nobjs ? (long long)m->objs[e->obj].capacity : 0;
     if (e->kind == EV_BLOCK && e->val > 0) {
         snprintf(buf, n,
                  zh ? "管道里已有 %lld/%lld 字节,装不下了:%s 在 write() 中阻塞,直到读端取走数据。"
@@ -320,6 +362,19 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
                     : "read() returned 0: every write end is closed, so %s sees end of file "
                       "(EOF).",
                  who);
+        return 1;
+    }
+    if ((e->kind == EV_PIPE_WRITE || e->kind == EV_PIPE_READ) && cap > 0) {
+        int w = e->kind == EV_PIPE_WRITE;
+        snprintf(buf, n,
+                 zh ? "%s %s了 %lld 字节:管道里现在有 %lld 字节,容量是 %lld(F_GETPIPE_SZ)%s"
+                    : "%s %s %lld bytes: the pipe now holds %lld of its %lld bytes (its capacity, "
+                      "F_GETPIPE_SZ)%s",
+                 who, zh ? (w ? "写入" : "读出") : (w ? "wrote" : "read"), (long long)e->item,
+                 (long long)e->val, cap,
+                 e->val >= cap ? (zh ? ":满了。" : ": full.")
+                 : e->val == 0 ? (zh ? ":空了。" : ": empty.")
+                               : (zh ? "。" : "."));
         return 1;
     }
     if (e->kind == EV_PIPE_CLOSE && e->aux == 1) {

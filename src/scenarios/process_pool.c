@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +33,9 @@ struct pool_shared {
     _Atomic long submitted, completed, busy, max_busy, more;
     _Atomic long per_worker[POOL_MAX_WORKERS];
     _Atomic int closed, joined;
+    long started;    /* workers the owner could fork */
+    int fork_err;    /* errno of the fork that failed (0: none) */
+    long fork_nproc; /* the process limit then (ulimit -u), -1: none */
 };
 
 static struct pool_shared *S;
@@ -118,11 +122,11 @@ static void close_and_join(pid_t *pids)
 {
     instr_note("pool.close()");
     atomic_store(&S->closed, 1);
-    for (long k = 0; k < S->workers; k++)
+    for (long k = 0; k < S->started; k++)
         put(POOL_STOP);
     instr_note("pool.join()");
     instr_gate(EV_TASK_REAPED, EV_NO_OBJ);
-    for (long k = 0; k < S->workers; k++) {
+    for (long k = 0; k < S->started; k++) {
         int status;
         if (pids[k] > 0 && waitpid(pids[k], &status, 0) > 0)
             ipc_emit_reaped(pids[k], status, getpid());
@@ -140,7 +144,17 @@ static int owner(void *arg)
         char name[32];
         snprintf(name, sizeof(name), "pool-worker-%ld", k + 1);
         pids[k] = instr_spawn(name, pool_worker, (void *)(intptr_t)k, 0);
-        ipc_await_arrival(pids[k]);
+        if (pids[k] < 0) { /* no process left to fork (ulimit -u): close what started */
+            struct rlimit rl;
+            S->fork_err = (int)-pids[k];
+            S->fork_nproc = getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                                ? (long)rl.rlim_cur
+                                : -1;
+            instr_note("fork failed: %s", strerror(S->fork_err));
+            close_and_join(pids);
+            return 1;
+        }
+        S->started = k + 1;
     }
     instr_note("apply_async x%ld", S->singles);
     for (long i = 0; i < S->singles; i++)
@@ -190,7 +204,9 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     }
     pid_t pid = instr_spawn("pool", owner, NULL, 0);
     if (pid < 0) {
-        snprintf(err, n, "cannot fork the pool owner: %s", strerror((int)-pid));
+        char why[200];
+        snprintf(err, n, "cannot fork the pool owner: %s",
+                 ipc_errno_why((int)-pid, why, sizeof(why)));
         return (int)pid;
     }
     return 0;
@@ -212,6 +228,15 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
 {
     (void)ctx;
     (void)m;
+    if (S->fork_err) {
+        char limit[96] = "";
+        if (S->fork_nproc >= 0)
+            snprintf(limit, sizeof(limit), " (this user may have %ld processes: ulimit -u)",
+                     S->fork_nproc);
+        snprintf(why, n, "the pool could fork only %ld of %ld workers: %s%s", S->started,
+                 S->workers, strerror(S->fork_err), limit);
+        return -1;
+    }
     long sub = atomic_load(&S->submitted);
     for (long i = 0; i < sub; i++) {
         if (S->results[i] != i * i) {

@@ -39,6 +39,7 @@ static const struct scenario_param params[] = {
 static int producer(void *arg)
 {
     long k = (long)(intptr_t)arg;
+    ipc_set_comm("producer"); /* what ps shows */
     for (long id = k; id < S->items; id += S->producers) {
         instr_sem_wait(S->empty);
         instr_mutex_lock(S->buf);
@@ -52,6 +53,7 @@ static int producer(void *arg)
 static int consumer(void *arg)
 {
     int idx = (int)(intptr_t)arg;
+    ipc_set_comm("consumer");
     if (idx < 64)
         atomic_store(&S->consumer_pids[idx], getpid());
     while (atomic_fetch_add(&S->claims, 1) < S->items) {

@@ -11,6 +11,7 @@
 #include "../instr_ipc.h"
 #include "../instr_sync.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -38,7 +39,7 @@ static void enter(void)
 {
     long now = sync_count_max(&S->inside, &S->max_inside, 1);
     instr_gate(EV_VAR, EV_NO_OBJ);
-    instr_emit(EV_VAR, EV_NO_OBJ, now, 0, 0); /* item 0: workers inside */
+    instr_emit(EV_VAR, EV_NO_OBJ, now, 0, 1); /* item 0: workers inside; aux 1: one entered */
 }
 
 static void leave(void)
@@ -67,7 +68,7 @@ static int worker(void *arg)
     for (long i = 0; i < S->rounds && !ipc_stopping(); i++) {
         instr_sem_wait(S->sem);
         enter();
-        ipc_sleep_ms(S->work_ms);
+        sclock_sleep(S->work_ms, 0, "working inside");
         leave();
         instr_sem_post(S->sem);
         post_extra(k);
@@ -158,8 +159,18 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
         return 1;
     }
     if (e->kind == EV_VAR) {
-        snprintf(buf, n, zh ? "现在有 %lld 个进程在里面。" : "%lld workers are inside now.",
-                 (long long)e->val);
+        const struct model_obj *sem = NULL;
+        for (size_t i = 0; i < m->nobjs && !sem; i++)
+            if (m->objs[i].kind == OK_SEMAPHORE)
+                sem = &m->objs[i];
+        long long k = sem ? (long long)sem->capacity : 0;
+        if (zh)
+            snprintf(buf, n, "%s%s:现在有 %lld 个进程在里面(最多 %lld 个)。", who,
+                     e->aux ? "进入了" : "离开了", (long long)e->val, k);
+        else
+            snprintf(buf, n, "%s %s: %lld of at most %lld inside now.", who,
+                     e->aux ? "went in" : "left", (long long)e->val, k);
+        return 1;
         return 1;
     }
     return 0;

@@ -7,11 +7,17 @@
  * own part of a shared array (multiprocessing.Array). Without a lock, read-yield-write
  * sequences interleave and updates are lost: the final value is below the expected one.
  * With the lock (a key toggles it) no update is lost.
+ *
+ * Stepped or paced, each process makes its first `stepped` increments one action at a time
+ * (read, write: the teacher can interleave them and lose an update by hand); once all have,
+ * they run the rest together at the machine's speed (unpaced), so the lost updates of a real
+ * race show in the counts, which the narration pins: expected, counter, lost.
  */
 #define _GNU_SOURCE
 #include "../instr.h"
 #include "../instr_ipc.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -23,7 +29,8 @@
 #define SHM_ARRAY_PER 4
 
 struct shm_shared {
-    long procs, increments;
+    long procs, increments, stepped;
+    _Atomic int ready;   /* processes done with their stepped increments (a futex word) */
     _Atomic int lock_on; /* read at every increment: the key toggles it live */
     _Atomic int lock_toggled;
     struct instr_obj *counter_obj, *array_obj, *lock;
@@ -38,6 +45,10 @@ static const struct scenario_param params[] = {
     {"procs", "processes", "进程数", 1, SHM_PROCS_MAX, 4},
     {"increments", "increments per process", "每个进程的加一次数", 1, 1000000, 2000},
     {"lock", "1: hold a lock around each read-modify-write", "1:每次读-改-写都加锁", 0, 1, 0},
+    {"stepped",
+     "increments each process makes one step at a time before the rest run at full "
+     "speed (step mode and paced runs)",
+     "每个进程先逐步执行的加一次数,之后其余的全速运行(单步与限速运行时)", 0, 1000000, 2},
 };
 
 /* One increment: read, yield (to invite a race), write back; under the lock when on. */
@@ -68,13 +79,32 @@ static void fill_array(long k)
     }
 }
 
+/* Wait until every process has made its stepped increments, then leave the gate's pace. */
+static void go_unpaced(void)
+{
+    atomic_fetch_add(&S->ready, 1);
+    ipc_wake_word(&S->ready);
+    for (int seen; (seen = atomic_load(&S->ready)) < S->procs;)
+        if (ipc_wait_word(&S->ready, seen, 100) < 0)
+            return;
+    sclock_unpaced_begin();
+}
+
 static int worker(void *arg)
 {
     long k = (long)(intptr_t)arg;
     ipc_set_comm("shm-worker");
     fill_array(k);
-    for (long i = 0; i < S->increments && !ipc_stopping(); i++)
+    long i = 0;
+    for (; i < S->increments && i < S->stepped && !ipc_stopping(); i++)
         increment();
+    if (i < S->increments) {
+        instr_note("%ld more at full speed", S->increments - i);
+        go_unpaced();
+    }
+    for (; i < S->increments && !ipc_stopping(); i++)
+        increment();
+    sclock_unpaced_end();
     return 0;
 }
 
@@ -88,6 +118,7 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     S = ctx->shared;
     S->procs = scn_param(ctx, "procs");
     S->increments = scn_param(ctx, "increments");
+    S->stepped = scn_param(ctx, "stepped");
     atomic_store(&S->lock_on, (int)scn_param(ctx, "lock"));
     S->counter_obj = instr_obj_new("counter", OK_SHM, 0, 0);
     S->array_obj = instr_obj_new("array", OK_SHM, 0, S->procs * SHM_ARRAY_PER);
@@ -131,9 +162,37 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
     return 0;
 }
 
+/* The lesson's numbers, pinned: expected, counter, lost. */
+static void pin_counts(struct scn_ctx *ctx)
+{
+    long done = atomic_load(&S->done), lost = lost_updates();
+    if (!done)
+        return;
+    snprintf(ctx->pin, sizeof(ctx->pin),
+             ctx->lang == LANG_ZH ? "期望 %ld(完成的加一次数),计数器 = %lld:丢失了 %ld 次更新%s。"
+                                  : "Expected %ld (increments done), the counter says %lld: %ld "
+                                    "updates lost%s.",
+             done, (long long)S->counter, lost,
+             lost ? (ctx->lang == LANG_ZH ? "(两个进程读到同一个值,各自写回)"
+                                          : " (two processes read the same value and both wrote "
+                                            "it back plus one)")
+                  : "");
+}
+
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    (void)m;
+    pin_counts(ctx);
+    return 0;
+}
+
+static void teardown(struct scn_ctx *ctx)
+{
+    pin_counts(ctx); /* the final counts, once every worker is gone */
+}
+
 static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 {
-    (void)ctx;
     (void)m;
     json_t *arr = json_array();
     for (long i = 0; i < S->procs * SHM_ARRAY_PER; i++)
@@ -144,6 +203,16 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "actual", json_integer(S->counter));
     json_object_set_new(out, "lost_updates", json_integer(lost_updates()));
     json_object_set_new(out, "array", arr);
+    long expected = atomic_load(&S->done), lost = lost_updates();
+    int zh = ctx->lang == LANG_ZH;
+    scn_meter(out, zh ? "计数器" : "counter", (double)S->counter, (double)expected,
+              zh ? "%lld，应为 %ld" : "%lld of %ld increments done", (long long)S->counter,
+              expected);
+    scn_meter(out, zh ? "丢失的更新" : "lost updates", (double)lost, (double)expected,
+              zh ? "%ld 次加一丢失（%s）" : "%ld increments lost (%s)", lost,
+              atomic_load(&S->lock_on)
+                  ? (zh ? "有锁" : "with the lock")
+                  : (zh ? "无锁：读-改-写交错" : "no lock: read-add-write interleave"));
 }
 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
@@ -200,6 +269,8 @@ const struct scenario scenario_shared_memory = {
     .shared_size = sizeof(struct shm_shared),
     .max_tasks = max_tasks,
     .setup = setup,
+    .finished = finished,
+    .teardown = teardown,
     .check = check,
     .snapshot = snapshot,
     .narrate = narrate,

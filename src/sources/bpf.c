@@ -7,6 +7,8 @@
  */
 #include "bpf.h"
 
+#include "../privs.h"
+
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -155,7 +157,7 @@ static int open_skel(struct bpf_source *s, const char *btf_path, char *why, size
 
     s->skel->rodata->self_tgid = (__u32)getpid();
     s->skel->rodata->wakeup_bytes = IPCS_RINGBUF_BYTES / 2;
-    s->skel->rodata->wake_always = getenv("IPCSCOPE_BPF_WAKE_ALWAYS") != NULL;
+    s->skel->rodata->wake_always = privs_getenv("IPCSCOPE_BPF_WAKE_ALWAYS") != NULL;
 cleanup:
     btf__free(vmlinux);
     return err;
@@ -165,7 +167,8 @@ static int on_record(void *ctx, void *data, size_t size);
 
 int bpf_source_open(struct bpf_source **out, char *why, size_t whylen)
 {
-    const char *btf_path = getenv("IPCSCOPE_BTF_PATH");
+    /* a user's BTF would steer what the probes read: never with raised privileges */
+    const char *btf_path = privs_getenv("IPCSCOPE_BTF_PATH");
     struct bpf_source *s = NULL;
     int err;
 
@@ -176,7 +179,7 @@ int bpf_source_open(struct bpf_source **out, char *why, size_t whylen)
     if (err)
         goto cleanup;
 
-    libbpf_set_print(getenv("IPCSCOPE_BPF_DEBUG") ? libbpf_verbose : libbpf_quiet);
+    libbpf_set_print(privs_getenv("IPCSCOPE_BPF_DEBUG") ? libbpf_verbose : libbpf_quiet);
     mount_tracefs();
     s = calloc(1, sizeof(*s));
     if (!s) {

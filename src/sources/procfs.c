@@ -71,6 +71,16 @@ int procfs_read_stat(pid_t pid, pid_t tid, struct procfs_stat *out)
     return 0;
 }
 
+int procfs_ours(void)
+{
+    char buf[32];
+    ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    return atoi(buf) == (int)getpid();
+}
+
 int procfs_state_of(char letter)
 {
     switch (letter) {

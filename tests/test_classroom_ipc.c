@@ -1,0 +1,545 @@
+/*
+ * test_classroom_ipc.c - the chapter 6, 7 and 9 lessons survive a teacher's pace.
+ *
+ * Each scenario is stepped to its end through the step driver with pauses longer than any of
+ * its timers between steps, and must end as its summary promises: checks ok, no worker killed
+ * by ipcscope, a sensible number of steps. At the default paced speed (--delay 150) the pipe
+ * and the message queue fill to capacity; the queue's depths recompute from the trace. A
+ * deadlock ends a headless run with its cycle in the snapshot, and in the dashboard (tmux)
+ * it freezes with the cycle drawn until a key kills a task; a remedy picked before the first
+ * lock applies from round 1. The wait-for graph itself is checked on a hand-made model.
+ */
+#define _GNU_SOURCE
+#include "model.h"
+#include "support.h"
+#include "waitfor.h"
+
+#include <criterion/parameterized.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- stepped to the end, with pauses ---- */
+
+struct lesson {
+    const char *id;
+    const char *params[4];
+    long max_steps; /* a stepped run takes at most this many: no polling loop became steps */
+    int deadlocks;  /* headless, the run ends at the deadlock (then the workers are killed) */
+};
+
+static const struct lesson LESSONS[] = {
+    {"prodcons", {"items=8"}, 100, 0},
+    {"pipe", {NULL}, 60, 0},
+    {"message-queue", {NULL}, 60, 0},
+    {"shared-memory", {"increments=500"}, 60, 0},
+    {"signals", {NULL}, 20, 0},
+    {"semaphore", {NULL}, 80, 0},
+    {"lock", {NULL}, 90, 0},
+    {"event", {NULL}, 30, 0},
+    {"event", {"timeout_ms=150"}, 60, 0},
+    {"deadlock", {NULL}, 12, 1},
+    {"philosophers", {NULL}, 30, 1},
+    {"condition", {NULL}, 100, 0},
+};
+
+ParameterizedTestParameters(classroom_ipc, stepped_with_pauses_ends_as_promised)
+{
+    static int idx[sizeof(LESSONS) / sizeof(LESSONS[0])];
+    for (size_t i = 0; i < sizeof(LESSONS) / sizeof(LESSONS[0]); i++)
+        idx[i] = (int)i;
+    return cr_make_param_array(int, idx, sizeof(idx) / sizeof(idx[0]));
+}
+
+/* Steps with pauses of 1.5 s between some of them: longer than any timer of these lessons
+ * (the alarm: 1 s; the reader's delay: 500 ms), which must not run out while nobody steps. */
+ParameterizedTest(int *i, classroom_ipc, stepped_with_pauses_ends_as_promised, .timeout = 90)
+{
+    const struct lesson *l = &LESSONS[*i];
+    struct ts_driver d;
+    ts_driver_start(&d, l->id, l->params, NULL);
+    ts_driver_cmd(&d, "step 3");
+    ts_driver_cmd(&d, "wait 1500");
+    ts_driver_cmd(&d, "step 2");
+    ts_driver_cmd(&d, "wait 1500");
+    ts_driver_cmd(&d, "step 1");
+    ts_driver_cmd(&d, "finish 2000");
+    json_t *end = ts_driver_snapshot(&d, 80);
+    cr_assert(json_is_true(json_object_get(end, "completed")), "%s did not end by itself", l->id);
+    ts_assert_check_ok(end);
+    long steps = (long)ts_int(end, "steps");
+    cr_expect_leq(steps, l->max_steps, "%s: %ld steps (at most %ld expected)", l->id, steps,
+                  l->max_steps);
+    json_t *t;
+    size_t k;
+    json_array_foreach(json_object_get(end, "tasks"), k, t)
+    {
+        if (!l->deadlocks)
+            cr_expect_neq(ts_int(t, "exit_status"), 128 + SIGKILL, "%s: %s was killed", l->id,
+                          ts_str(t, "name"));
+    }
+    if (l->deadlocks)
+        cr_expect(json_is_true(json_object_get(json_object_get(end, "deadlock"), "detected")),
+                  "%s: the run ended without its deadlock", l->id);
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+/* ---- the default paced speed: filling is not paced away ---- */
+
+/* `run ID --headless --delay 150 --json [--record trace] [--param p]...`, which must exit 0. */
+static json_t *paced_run(const char *id, const char *trace, const char *param)
+{
+    char *argv[16] = {IPCSCOPE_BIN, "run", (char *)id, "--headless", "--delay", "150", "--json"};
+    int argc = 7;
+    if (trace) {
+        argv[argc++] = "--record";
+        argv[argc++] = (char *)trace;
+    }
+    if (param) {
+        argv[argc++] = "--param";
+        argv[argc++] = (char *)param;
+    }
+    argv[argc] = NULL;
+    struct ts_run_opts o = {.timeout_s = 120, .stdin_null = 1};
+    struct ts_result r = ts_run(argv, &o);
+    cr_assert(!r.hung && WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+              "%s --delay 150 failed: %s", id, r.err);
+    json_t *snap = json_loads(r.out, 0, NULL);
+    ts_free_result(&r);
+    cr_assert(snap, "no snapshot from %s", id);
+    cr_assert_gt(ts_int(snap, "steps"), 0, "%s was not paced", id);
+    return snap;
+}
+
+/* Paced, the pipe's operations follow one another: in seq order each write adds its bytes and
+ * each read takes its bytes from the fill the one before recorded (a read that wakes the
+ * writer records the fill before the writer's refill, which is its own event). */
+static void assert_fill_recomputes(const char *trace)
+{
+    size_t n;
+    json_t **ev = ts_load_jsonl(trace, &n);
+    long long fill = 0, ops = 0;
+    for (long long seq = 0;; seq++) {
+        json_t *e = NULL;
+        for (size_t i = 0; i < n && !e; i++)
+            if (strcmp(ts_str(ev[i], "obj"), "pipe") == 0 && json_object_get(ev[i], "seq") &&
+                ts_int(ev[i], "seq") == seq)
+                e = ev[i];
+        if (!e)
+            break;
+        int w = ts_is_ev(e, "pipe_write"), r = ts_is_ev(e, "pipe_read");
+        if (!w && !r)
+            continue;
+        fill += w ? ts_int(e, "item") : -ts_int(e, "item");
+        ops++;
+        cr_assert_eq(ts_int(e, "val"), fill,
+                     "seq %lld (%s %lld bytes): recorded %lld, recomputed %lld", seq,
+                     ts_str(e, "ev"), ts_int(e, "item"), ts_int(e, "val"), fill);
+    }
+    cr_assert_gt(ops, 40, "only %lld pipe operations in the trace", ops);
+    ts_free_jsonl(ev, n);
+}
+
+Test(classroom_ipc, the_pipe_fills_to_capacity_at_the_default_speed, .timeout = 150)
+{
+    char dir[] = "/tmp/ipcscope-test-cipc-XXXXXX";
+    ts_mkdtemp(dir);
+    char trace[96];
+    snprintf(trace, sizeof(trace), "%s/pipe.jsonl", dir);
+    json_t *snap = paced_run("pipe", trace, NULL);
+    assert_fill_recomputes(trace);
+    ts_rmtree(dir);
+    ts_assert_check_ok(snap);
+    cr_assert_eq(ts_int(snap, "max_fill_at_block"), ts_int(snap, "capacity"),
+                 "the writer blocked with %lld of %lld bytes in the pipe",
+                 ts_int(snap, "max_fill_at_block"), ts_int(snap, "capacity"));
+    cr_assert(json_is_true(json_object_get(snap, "writer_blocked_full")));
+    cr_assert_str_eq(ts_str(snap, "writer_state_at_full"), "S");
+    json_decref(snap);
+}
+
+/* mq_send +1 and mq_recv -1 in seq order give every recorded depth; a receive from a full
+ * queue records capacity - 1 (the woken sender's refill is its own event). */
+static void assert_depths_recompute(const char *trace, long cap)
+{
+    size_t n;
+    json_t **ev = ts_load_jsonl(trace, &n);
+    long value = 0, full_receives = 0, ops = 0;
+    for (long long seq = 0;; seq++) {
+        json_t *e = NULL;
+        for (size_t i = 0; i < n && !e; i++)
+            if (strcmp(ts_str(ev[i], "obj"), "queue") == 0 && ts_int(ev[i], "seq") == seq &&
+                json_object_get(ev[i], "seq"))
+                e = ev[i];
+        if (!e)
+            break;
+        int send = ts_is_ev(e, "mq_send"), recv = ts_is_ev(e, "mq_recv");
+        if (ts_is_ev(e, "obj_create"))
+            value = (long)ts_int(e, "val");
+        if (!send && !recv)
+            continue;
+        full_receives += recv && value == cap;
+        value += send ? 1 : -1;
+        ops++;
+        cr_assert_eq(ts_int(e, "val"), value, "seq %lld (%s): recorded %lld, recomputed %ld", seq,
+                     ts_str(e, "ev"), ts_int(e, "val"), value);
+        cr_assert(value >= 0 && value <= cap, "seq %lld: depth %ld of %ld", seq, value, cap);
+    }
+    cr_assert_gt(ops, 20, "only %ld queue operations in the trace", ops);
+    cr_assert_gt(full_receives, 0, "no receive from a full queue");
+    ts_free_jsonl(ev, n);
+}
+
+Test(classroom_ipc, the_message_queue_fills_at_the_default_speed_and_recomputes, .timeout = 150)
+{
+    char dir[] = "/tmp/ipcscope-test-cipc-XXXXXX";
+    ts_mkdtemp(dir);
+    char trace[96];
+    snprintf(trace, sizeof(trace), "%s/mq.jsonl", dir);
+    json_t *snap = paced_run("message-queue", trace, NULL);
+    ts_assert_check_ok(snap);
+    cr_assert_eq(ts_int(snap, "max_depth"), ts_int(snap, "maxmsg"));
+    cr_assert_gt(ts_int(snap, "sender_blocks_full"), 0, "no sender ever blocked on a full queue");
+    assert_depths_recompute(trace, (long)ts_int(snap, "maxmsg"));
+    json_decref(snap);
+    ts_rmtree(dir);
+}
+
+/* ---- signals: the script's order, whatever the pace ---- */
+
+static long long first_t(json_t **ev, size_t n, const char *kind, long long val, const char *text)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ts_is_ev(ev[i], kind) &&
+            (text ? strcmp(ts_str(ev[i], "text"), text) == 0 : ts_int(ev[i], "val") == val))
+            return ts_int(ev[i], "t");
+    return -1;
+}
+
+Test(classroom_ipc, signals_stepped_slowly_keep_their_order_and_the_alarm_is_the_kernels,
+     .timeout = 90)
+{
+    char dir[] = "/tmp/ipcscope-test-cipc-XXXXXX";
+    ts_mkdtemp(dir);
+    char trace[96];
+    snprintf(trace, sizeof(trace), "%s/sig.jsonl", dir);
+    const char *extra[] = {"--record", trace, NULL};
+    struct ts_driver d;
+    ts_driver_start(&d, "signals", NULL, extra);
+    for (int i = 0; i < 6; i++) {
+        ts_driver_cmd(&d, "step");
+        ts_driver_cmd(&d, "wait %d", i % 2 ? 1500 : 300); /* the alarm is 1 s */
+    }
+    ts_driver_cmd(&d, "finish 100");
+    json_t *end = ts_driver_snapshot(&d, 60);
+    ts_assert_check_ok(end);
+    json_t *h = json_object_get(end, "handled");
+    cr_assert_eq(ts_int(h, "ALRM"), 1, "SIGALRM handled %lld times", ts_int(h, "ALRM"));
+    cr_assert_eq(ts_int(h, "HUP"), 1);
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+
+    size_t n;
+    json_t **ev = ts_load_jsonl(trace, &n);
+    long long hup = first_t(ev, n, "sig_send", SIGHUP, NULL);
+    long long unblock = first_t(ev, n, "note", 0, "unblocking SIGHUP");
+    long long term = first_t(ev, n, "sig_send", SIGTERM, NULL);
+    cr_assert(hup > 0 && unblock > hup && term > unblock,
+              "out of order: SIGHUP sent at %lld, unblocked at %lld, SIGTERM at %lld", hup, unblock,
+              term);
+    int alarm_seen = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ts_is_ev(ev[i], "sig_handle") && ts_int(ev[i], "val") == SIGALRM) {
+            alarm_seen = 1;
+            cr_assert_eq(ts_int(ev[i], "item"), SI_KERNEL, "SIGALRM's si_code");
+            cr_assert_eq(ts_int(ev[i], "aux"), 0, "SIGALRM was sent by pid %lld",
+                         ts_int(ev[i], "aux"));
+        }
+    cr_assert(alarm_seen);
+    ts_free_jsonl(ev, n);
+    ts_rmtree(dir);
+}
+
+/* ---- deadlocks, headless ---- */
+
+Test(classroom_ipc, a_headless_deadlock_ends_with_its_cycle_in_the_snapshot, .timeout = 60)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, "deadlock", NULL, NULL);
+    ts_driver_cmd(&d, "finish 100");
+    json_t *end = ts_driver_snapshot(&d, 40);
+    cr_assert(json_is_true(json_object_get(end, "completed")));
+    ts_assert_check_ok(end);
+    json_t *dl = json_object_get(end, "deadlock");
+    json_t *cycle = json_object_get(dl, "cycle"), *edges = json_object_get(dl, "edges");
+    cr_assert_eq(json_array_size(cycle), 2);
+    cr_assert_str_eq(json_string_value(json_array_get(cycle, 0)), "t1");
+    cr_assert_str_eq(json_string_value(json_array_get(cycle, 1)), "t2");
+    json_t *e1 = json_array_get(edges, 0), *e2 = json_array_get(edges, 1);
+    cr_assert_str_eq(ts_str(e1, "holds"), "A");
+    cr_assert_str_eq(ts_str(e1, "waits_on"), "B");
+    cr_assert_str_eq(ts_str(e1, "held_by"), "t2");
+    cr_assert_str_eq(ts_str(e2, "holds"), "B");
+    cr_assert_str_eq(ts_str(e2, "waits_on"), "A");
+    for (size_t i = 0; i < 2; i++) {
+        json_t *e = json_array_get(edges, i);
+        cr_assert_str_eq(ts_str(e, "state"), "S", "%s was not asleep", ts_str(e, "task"));
+        cr_assert(strstr(ts_str(e, "wchan"), "futex"), "%s sleeps in %s", ts_str(e, "task"),
+                  ts_str(e, "wchan"));
+    }
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+/* `a o` before the first step: both take A first from round 1, and no cycle forms. */
+static void remedy_before_the_first_lock(const char *id, const char *const *params)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, id, params, NULL);
+    ts_driver_cmd(&d, "action o");
+    ts_driver_cmd(&d, "finish 1000");
+    json_t *end = ts_driver_snapshot(&d, 60);
+    cr_assert(json_is_true(json_object_get(end, "completed")));
+    cr_assert(json_is_false(json_object_get(json_object_get(end, "deadlock"), "detected")),
+              "%s deadlocked although the remedy was picked before the first lock", id);
+    ts_assert_check_ok(end);
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+Test(classroom_ipc, a_remedy_picked_before_the_first_lock_applies_from_round_1, .timeout = 90)
+{
+    const char *dl[] = {"rounds=2", NULL};
+    remedy_before_the_first_lock("deadlock", dl);
+    const char *ph[] = {"meals=1", NULL};
+    remedy_before_the_first_lock("philosophers", ph);
+}
+
+/* ---- deadlocks in the dashboard ---- */
+
+static char g_sock[64];
+
+static void stop_tmux(void)
+{
+    if (g_sock[0])
+        ts_sh("tmux -L %s kill-server >/dev/null 2>&1", g_sock);
+    g_sock[0] = '\0';
+}
+
+static char *screen(void)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/tmp/ipcscope-test-cipc-screen-%d", (int)getpid());
+    ts_sh("tmux -L %s capture-pane -p -t s > %s 2>/dev/null", g_sock, path);
+    char *s = ts_slurp(path);
+    unlink(path);
+    return s;
+}
+
+/* Wait up to ms for the screen to show text; 1 when it did. */
+static int wait_screen(const char *text, int ms)
+{
+    for (int waited = 0; waited <= ms; waited += 100) {
+        char *s = screen();
+        int found = strstr(s, text) != NULL;
+        free(s);
+        if (found)
+            return 1;
+        ts_sleep_ms(100);
+    }
+    return 0;
+}
+
+static void start_tui(const char *dir, const char *args)
+{
+    if (ts_sh("command -v tmux >/dev/null 2>&1") != 0)
+        cr_skip_test("needs tmux");
+    snprintf(g_sock, sizeof(g_sock), "ipcscope-cipc-%d", (int)getpid());
+    cr_assert_eq(ts_sh("tmux -L %s -f /dev/null new-session -d -s s -x 110 -y 32 "
+                       "\"env LANG=C.UTF-8 TERM=tmux-256color %s %s --record %s/trace.jsonl; "
+                       "echo \\$? > %s/rc.tmp; mv %s/rc.tmp %s/rc; sleep 600\"",
+                       g_sock, IPCSCOPE_BIN, args, dir, dir, dir, dir),
+                 0);
+}
+
+/* The processes named comm under the tmux server of this test, into pids; the count. */
+static int find_comm(const char *comm, pid_t *pids, int max)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/tmp/ipcscope-test-cipc-pid-%d", (int)getpid());
+    ts_sh("tmux -L %s display -p '#{pid}' > %s", g_sock, path);
+    char *s = ts_slurp(path);
+    unlink(path);
+    pid_t server = (pid_t)atoi(s);
+    free(s);
+    pid_t all[256], parents[256];
+    size_t n = ts_descendants(server, all, parents, 256);
+    int found = 0;
+    for (size_t i = 0; i < n && found < max; i++) {
+        struct ts_stat st;
+        if (ts_stat(all[i], &st) == 0 && strcmp(st.comm, comm) == 0)
+            pids[found++] = all[i];
+    }
+    return found;
+}
+
+static void assert_asleep_in_a_futex(pid_t pid, const char *who)
+{
+    struct ts_stat st;
+    cr_assert_eq(ts_stat(pid, &st), 0, "%s (pid %d) is gone", who, (int)pid);
+    cr_assert_eq(st.state, 'S', "%s is in state %c, not asleep", who, st.state);
+    char path[64], wchan[64] = "";
+    snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+    ts_read_file(path, wchan, sizeof(wchan));
+    cr_assert(strstr(wchan, "futex"), "%s sleeps in %s, not in a futex", who, wchan);
+}
+
+/* The run's exit code (from the rc file the tmux command writes), -1 when it never came. */
+static int wait_rc(const char *dir, int ms)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "%s/rc", dir);
+    for (int waited = 0; waited <= ms; waited += 100, ts_sleep_ms(100)) {
+        char buf[16];
+        if (ts_read_file(path, buf, sizeof(buf)) == 0)
+            return atoi(buf);
+    }
+    return -1;
+}
+
+/* The trailer of the trace: its check and leaks. */
+static json_t *trailer(const char *dir)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "%s/trace.jsonl", dir);
+    size_t n;
+    json_t **ev = ts_load_jsonl(path, &n);
+    cr_assert_gt(n, 1);
+    json_t *t = json_incref(ev[n - 1]);
+    ts_free_jsonl(ev, n);
+    cr_assert(json_object_get(t, "ipcscope_trace_end"), "the trace has no trailer");
+    return t;
+}
+
+Test(classroom_ipc, a_deadlock_freezes_in_the_dashboard_until_the_kill_key, .timeout = 120,
+     .fini = stop_tmux)
+{
+    char dir[] = "/tmp/ipcscope-test-cipc-XXXXXX";
+    ts_mkdtemp(dir);
+    start_tui(dir, "run deadlock --step");
+    cr_assert(wait_screen("steps 0", 10000), "the dashboard did not come up");
+    for (int i = 0; i < 30 && !wait_screen("wait-for graph", 600); i++)
+        ts_sh("tmux -L %s send-keys -t s Space", g_sock);
+    cr_assert(wait_screen("wait-for graph", 5000), "no wait-for graph on screen");
+
+    ts_sleep_ms(10000); /* a teacher explains; nobody presses a key */
+    char *s = screen();
+    cr_assert(strstr(s, "t1 ──holds A, wants B──▶ t2"), "the cycle is not drawn:\n%s", s);
+    cr_assert(strstr(s, "t2 ──holds B, wants A──▶ t1"), "the cycle is not drawn:\n%s", s);
+    cr_assert(strstr(s, "Deadlock:"), "the deadlock sentence is not pinned:\n%s", s);
+    cr_assert(!strstr(s, "DONE"), "the run ended by itself:\n%s", s);
+    free(s);
+    pid_t t1, t2;
+    cr_assert_eq(find_comm("dl-t1", &t1, 1), 1, "t1 is gone");
+    cr_assert_eq(find_comm("dl-t2", &t2, 1), 1, "t2 is gone");
+    assert_asleep_in_a_futex(t1, "t1");
+    assert_asleep_in_a_futex(t2, "t2");
+
+    ts_sh("tmux -L %s send-keys -t s a", g_sock);
+    ts_sleep_ms(300);
+    ts_sh("tmux -L %s send-keys -t s k", g_sock); /* kill t1: A passes to t2 */
+    ts_sleep_ms(300);
+    ts_sh("tmux -L %s send-keys -t s r", g_sock); /* and run the rest */
+    cr_assert(wait_screen("Checks: ok", 30000), "the run did not finish cleanly");
+    ts_sh("tmux -L %s send-keys -t s q", g_sock);
+    cr_assert_eq(wait_rc(dir, 10000), 0);
+    json_t *t = trailer(dir);
+    cr_assert(json_is_true(json_object_get(json_object_get(t, "check"), "ok")));
+    cr_assert_eq(ts_int(json_object_get(t, "leaks"), "processes"), 0);
+    cr_assert_eq(ts_int(json_object_get(t, "leaks"), "ipc_objects"), 0);
+    json_decref(t);
+    ts_rmtree(dir);
+}
+
+/* At the default speed (a paced run, no key at all) the table deadlocks and stays so; killing
+ * a philosopher passes its fork on and the others finish their meals. */
+Test(classroom_ipc, the_philosophers_freeze_until_one_is_killed, .timeout = 120, .fini = stop_tmux)
+{
+    char dir[] = "/tmp/ipcscope-test-cipc-XXXXXX";
+    ts_mkdtemp(dir);
+    start_tui(dir, "run philosophers --param meals=2");
+    cr_assert(wait_screen("wait-for graph", 30000), "no wait-for graph on screen");
+    ts_sleep_ms(3000);
+    pid_t p[8];
+    cr_assert_eq(find_comm("philosopher", p, 8), 5, "not all five philosophers are alive");
+    for (int i = 0; i < 5; i++)
+        assert_asleep_in_a_futex(p[i], "a philosopher");
+    cr_assert(wait_screen("wait-for graph", 100), "the cycle is no longer drawn");
+    ts_sh("tmux -L %s send-keys -t s a", g_sock);
+    ts_sleep_ms(300);
+    ts_sh("tmux -L %s send-keys -t s k", g_sock);
+    cr_assert(wait_screen("Checks: ok", 60000), "the run did not finish cleanly");
+    ts_sh("tmux -L %s send-keys -t s q", g_sock);
+    cr_assert_eq(wait_rc(dir, 10000), 0);
+    json_t *t = trailer(dir);
+    cr_assert(json_is_true(json_object_get(json_object_get(t, "check"), "ok")));
+    cr_assert_eq(ts_int(json_object_get(t, "leaks"), "processes"), 0);
+    json_decref(t);
+    ts_rmtree(dir);
+}
+
+/* ---- the wait-for graph on a hand-made model ---- */
+
+static void apply(struct model *m, uint16_t kind, uint32_t slot, uint32_t obj, int64_t val,
+                  int64_t item, int64_t aux, const char *name)
+{
+    static uint64_t t = 1000;
+    static uint32_t seq[8];
+    struct ev e = {.t = t++,
+                   .kind = kind,
+                   .src = EV_SRC_INSTR,
+                   .task = slot,
+                   .pid = 100 + (int32_t)slot,
+                   .tid = 100 + (int32_t)slot,
+                   .obj = obj,
+                   .val = val,
+                   .item = item,
+                   .aux = aux};
+    if (obj != EV_NO_OBJ && obj < 8)
+        e.seq = seq[obj]++;
+    model_apply(m, &e, name, obj == 0 ? "A" : obj == 1 ? "B" : NULL);
+}
+
+Test(classroom_ipc, the_wait_for_cycle_starts_at_the_first_started_task)
+{
+    struct model m;
+    cr_assert_eq(model_init(&m, 64, 1024), 0);
+    apply(&m, EV_OBJ_CREATE, 0, 0, 0, 0, OK_MUTEX, "ipcscope");
+    apply(&m, EV_OBJ_CREATE, 0, 1, 0, 0, OK_MUTEX, "ipcscope");
+    apply(&m, EV_TASK_START, 2, EV_NO_OBJ, 0, TK_PROCESS, 1, "t2"); /* the model hears of t2 */
+    apply(&m, EV_TASK_START, 1, EV_NO_OBJ, 0, TK_PROCESS, 1, "t1"); /* first */
+    apply(&m, EV_MUTEX_WAIT, 1, 0, 0, 0, 0, "t1");
+    apply(&m, EV_MUTEX_ACQUIRED, 1, 0, 1, 0, 0, "t1");
+    apply(&m, EV_MUTEX_WAIT, 2, 1, 0, 0, 0, "t2");
+    apply(&m, EV_MUTEX_ACQUIRED, 2, 1, 1, 0, 0, "t2");
+    struct waitfor_cycle c;
+    cr_assert_eq(waitfor_find_cycle(&m, &c), 0, "a cycle before anyone waits");
+    apply(&m, EV_MUTEX_WAIT, 1, 1, 1, 0, 1, "t1"); /* t1 wants B */
+    cr_assert_eq(waitfor_find_cycle(&m, &c), 0, "a chain is not a cycle");
+    apply(&m, EV_MUTEX_WAIT, 2, 0, 1, 0, 1, "t2"); /* t2 wants A */
+    cr_assert_eq(waitfor_find_cycle(&m, &c), 2);
+    cr_assert_str_eq(m.tasks[c.task[0]].name, "t1", "the cycle starts at %s",
+                     m.tasks[c.task[0]].name);
+    cr_assert_eq(c.obj[0], 1, "t1 waits on B");
+    cr_assert_eq(c.obj[1], 0, "t2 waits on A");
+    char desc[128];
+    cr_assert_str_eq(waitfor_describe(&m, &c, desc, sizeof(desc)), "t1 -(B)-> t2 -(A)-> t1");
+
+    apply(&m, EV_TASK_EXIT, 1, EV_NO_OBJ, 137, 0, 0, "t1"); /* the teacher kills t1 */
+    cr_assert_eq(waitfor_find_cycle(&m, &c), 0, "a dead task still closes the cycle");
+    model_free(&m);
+}
