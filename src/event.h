@@ -15,7 +15,7 @@
 #define EV_KINDS(X)                                                                                \
     X(EV_TASK_START, "task_start")   /* pid/tid; item=kind (task_kind); aux=ppid */                \
     X(EV_TASK_EXIT, "task_exit")     /* val=exit status (or 128+signal) */                         \
-    X(EV_TASK_REAPED, "task_reaped") /* val=status; aux=pid of the reaper */                       \
+    X(EV_TASK_REAPED, "task_reaped") /* val=status; aux=pid of the reaper; extra=enum reap_how */  \
     X(EV_STATE, "state") /* val=task_state seen; aux=cpu or -1 (procfs/bpf); extra=1 a settled     \
                             look between steps, the truth over the probes */                       \
     X(EV_NOTE, "note")   /* text */                                                                \
@@ -131,6 +131,14 @@ enum task_state {
 };
 
 enum task_kind { TK_PROCESS = 0, TK_THREAD = 1 };
+
+/* How a task_reaped came about (its extra). */
+enum reap_how {
+    REAP_WAIT = 0,         /* a process collected by wait() (aux: the reaper's pid) */
+    REAP_JOIN = 1,         /* a thread collected by pthread_join (aux: the joiner's tid) */
+    REAP_WITH_PROCESS = 2, /* a thread never joined, gone with its process (aux: the pid that
+                              reaped the process); one that never returned has no status */
+};
 
 /* X(enum, "snapshot name", "short prefix used in blocked_on") */
 #define OBJ_KINDS(X)                                                                               \

@@ -49,6 +49,12 @@ int ipc_sleep_ms(long ms)
     return sclock_sleep(ms, 0, NULL);
 }
 
+long ipc_pass_ms(long ms, const char *what)
+{
+    long slice = sclock_held() || ms < 20 ? ms : 20;
+    return sclock_sleep(slice, 0, what) < 0 ? -1 : slice;
+}
+
 int ipc_wait_word(_Atomic int *word, int seen, long slice_ms)
 {
     if (ipc_stopping())

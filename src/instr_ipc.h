@@ -32,6 +32,13 @@ int ipc_stopping(void);
  * held); returns early (-1) when the run is stopping, else 0. Signals do not cut it short. */
 int ipc_sleep_ms(long ms);
 
+/* One piece of a timed wait that keys may cut short (a parent that lingers until 'e' or
+ * until ms have passed): in a free run it sleeps a 20 ms slice, so the caller looks at its
+ * flags again soon; while the gate is held it sleeps all ms as one step labelled what, so a
+ * held wait costs the teacher one key, not one per slice. Returns the ms that passed, or -1
+ * when the run is stopping. */
+long ipc_pass_ms(long ms, const char *what);
+
 /* One slice (at most slice_ms, wall clock, never a step) of a wait for a condition another
  * task makes true, signalled by a change of *word (in shared memory) from seen: a futex, woken
  * at once by ipc_wake_word, so the waiter is runnable the moment the word changes and the step

@@ -182,14 +182,50 @@ void sync_ring_room(void)
         sclock_observer_sleep(1); /* flow control for the conductor, not the lesson's time */
 }
 
+void sync_start_together(_Atomic long *arrived, long want)
+{
+    if (atomic_fetch_add(arrived, 1) + 1 >= want || !sclock_held())
+        return;
+    instr_emit(EV_GATE, EV_NO_OBJ, 1, EV_NOTE, -1);
+    while (atomic_load(arrived) < want && sclock_held())
+        if (sclock_poll(1) < 0)
+            break;
+    instr_emit(EV_GATE, EV_NO_OBJ, 0, EV_NOTE, -1);
+}
+
+/* The slot of the thread task with kernel id tid, or -1. */
+static int slot_of_tid(int32_t tid)
+{
+    struct instr_shared *sh = instr_region();
+    uint32_t n = sh ? atomic_load(&sh->ntasks) : 0;
+    for (uint32_t s = 1; s < n && s < sh->max_tasks; s++)
+        if (atomic_load(&sh->tasks[s].used) && sh->tasks[s].tid == tid)
+            return (int)s;
+    return -1;
+}
+
 void sync_join(struct instr_obj *join, pthread_t th, int32_t tid)
 {
     sync_ring_room();
     instr_gate(EV_BLOCK, join->id);
     instr_block(join, tid);
-    pthread_join(th, NULL);
+    void *ret = NULL;
+    pthread_join(th, &ret);
     join->value--;
     instr_unblock(join);
+    int slot = slot_of_tid(tid);
+    if (slot > 0) {
+        struct ev e = {.kind = EV_TASK_REAPED,
+                       .src = EV_SRC_INSTR,
+                       .task = (uint32_t)slot,
+                       .pid = getpid(),
+                       .tid = tid,
+                       .obj = EV_NO_OBJ,
+                       .val = (int64_t)(intptr_t)ret,
+                       .aux = gettid(),
+                       .extra = REAP_JOIN};
+        instr_emit_ev(&e);
+    }
 }
 
 /* The team's process when it runs threads: start them all, then join them in order. */

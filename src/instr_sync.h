@@ -69,12 +69,19 @@ struct sync_team {
 int sync_team_start(struct sync_team *t, char *err, size_t n);
 
 /* t.join() of a thread task with kernel id tid: gate, block on join (aux = tid), join,
- * unblock. join's value counts the threads not joined yet. */
+ * unblock, and the thread's task_reaped (extra REAP_JOIN, aux = the joiner's tid): joined,
+ * it is gone. join's value counts the threads not joined yet. */
 void sync_join(struct instr_obj *join, pthread_t th, int32_t tid);
 
 /* Before a burst of events: wait (up to ~0.5 s) while the calling task's ring is more than
  * half full, so that the conductor drains it instead of records being dropped. */
 void sync_ring_room(void);
+
+/* Work that must start at the same moment in every task of a group (CPU workers that
+ * compete for a CPU), whatever the teacher's pace: count the caller into *arrived; while the
+ * gate is held, wait until it reaches want. The wait is the stepping's, not the lesson's: it
+ * is recorded as gate time. Returns at once in a free run. */
+void sync_start_together(_Atomic long *arrived, long want);
 
 /* ---- counting who is inside (shared between tasks) ---- */
 

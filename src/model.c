@@ -366,7 +366,12 @@ static void task_exited(struct model *m, uint32_t idx, int64_t status, uint64_t 
 static void task_reaped(struct model *m, uint32_t idx, const struct ev *e)
 {
     struct model_task *t = &m->tasks[idx];
-    if (!t->has_exit) {
+    if (t->state == TS_REAPED)
+        return; /* once: a joined thread is not reaped again with its process */
+    t->reap_how = (uint8_t)e->extra;
+    if (e->extra == REAP_WITH_PROCESS && e->val < 0)
+        t->has_exit = 0; /* a thread that never returned: what the kernel saw is its process's */
+    else if (!t->has_exit) {
         t->has_exit = 1;
         t->exit_status = (int32_t)e->val;
         t->t_exit = e->t;

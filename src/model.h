@@ -30,7 +30,8 @@ struct model_task {
     int32_t cpu;          /* CPU while running (bpf/procfs), -1 unknown */
     int32_t exit_status;  /* valid when has_exit */
     uint8_t has_exit;
-    char wchan[64];                              /* kernel function it sleeps in (procfs) */
+    uint8_t reap_how; /* enum reap_how of its task_reaped (threads: joined, or with the process) */
+    char wchan[64];   /* kernel function it sleeps in (procfs) */
     uint64_t t_start, t_state, t_exit, t_reaped; /* ns; 0 = not yet */
     uint64_t run_ns, ready_ns, blocked_ns;       /* time in each state (closed intervals) */
     uint64_t gate_ns;                            /* ... and held at the step gate */

@@ -44,10 +44,17 @@ static const struct narr NARR[] = {
      "之前，它是僵尸进程：已经结束，但退出状态为父进程保留着。"},
     {EV_TASK_EXIT, 1, "%T, a thread, returned %V. Its result waits for pthread_join.",
      "线程 %T 返回了 %V，结果等待 pthread_join 取走。"},
-    {EV_TASK_REAPED, -1,
+    {EV_TASK_REAPED, REAP_WAIT,
      "%T was reaped (status %V): its parent collected the exit status with wait(), and the "
      "kernel freed its process entry.",
      "%T 被回收（状态 %V）：父进程用 wait() 取走了退出状态，内核释放了它的进程表项。"},
+    {EV_TASK_REAPED, REAP_JOIN,
+     "%T was joined: pthread_join in %J collected its result (%V) and the thread is gone.",
+     "%T 被 join 了：%J 中的 pthread_join 取走了它的结果（%V），这个线程不复存在。"},
+    {EV_TASK_REAPED, REAP_WITH_PROCESS,
+     "%T ended with its process: it was never joined, and when the process exited the kernel "
+     "ended every thread still in it.",
+     "%T 随所属进程一起结束：它从未被 join，进程退出时内核结束了其中所有仍在运行的线程。"},
     {EV_NOTE, -1, "%T: %X", "%T：%X"},
     {EV_OBJ_CREATE, -1, "A %K named %O was created with value %V%C.", "创建了%K %O，初值为 %V%C。"},
     {EV_OBJ_DESTROY, -1, "%O was destroyed.", "%O 被销毁。"},
@@ -374,6 +381,8 @@ static int variant_of(const struct model *m, const struct ev *e)
         return e->item == TK_THREAD;
     case EV_TASK_EXIT:
         return t && t->kind == TK_THREAD;
+    case EV_TASK_REAPED:
+        return (int)e->extra;
     case EV_SEM_WAIT:
     case EV_MUTEX_WAIT:
     case EV_EVENT_WAIT:
@@ -552,6 +561,14 @@ static const char *placeholder(const struct expand_ctx *x, char c, char *tmp, si
     case 'A':
         snprintf(tmp, n, "%lld", (long long)e->aux);
         return tmp;
+    case 'J': { /* the task whose kernel id is aux (a joiner), by name */
+        uint32_t idx = model_task_by_tid(x->m, (int32_t)e->aux);
+        if (idx != MODEL_NO_TASK && x->m->tasks[idx].name[0])
+            snprintf(tmp, n, "%s", x->m->tasks[idx].name);
+        else
+            snprintf(tmp, n, "%lld", (long long)e->aux);
+        return tmp;
+    }
     case 'S': {
         const char *ab = sigabbrev_np((int)e->val);
         snprintf(tmp, n, "SIG%s", ab ? ab : "?");
@@ -797,6 +814,10 @@ static int brief_task_event(const struct ev *e, const char *k, char *buf, size_t
     case EV_PROC_EXIT:
         return snprintf(buf, n, "%s status %lld", k, (long long)e->val);
     case EV_TASK_REAPED:
+        if (e->extra == REAP_JOIN)
+            return snprintf(buf, n, "%s joined by tid %lld", k, (long long)e->aux);
+        if (e->extra == REAP_WITH_PROCESS)
+            return snprintf(buf, n, "%s with its process", k);
         return snprintf(buf, n, "%s status %lld by %lld", k, (long long)e->val, (long long)e->aux);
     case EV_STATE: {
         const char *s = task_state_name((unsigned)e->val);

@@ -554,6 +554,10 @@ static void emit_reaped(struct run *r, pid_t pid, int status)
         struct instr_task *t = &r->sh->tasks[s];
         if (t->pid != pid)
             continue;
+        int thread = t->tid != t->pid;
+        uint32_t idx = model_task_by_slot(&r->model, s);
+        if (thread && idx != MODEL_NO_TASK && r->model.tasks[idx].state == TS_REAPED)
+            continue; /* joined already */
         struct ev e = {.t = loop_now_ns(),
                        .kind = EV_TASK_REAPED,
                        .src = EV_SRC_INSTR,
@@ -561,8 +565,12 @@ static void emit_reaped(struct run *r, pid_t pid, int status)
                        .pid = t->pid,
                        .tid = t->tid,
                        .obj = EV_NO_OBJ,
-                       .val = code,
-                       .aux = getpid()};
+                       /* a thread gone with its process: its own return value, if any */
+                       .val = !thread                   ? code
+                              : atomic_load(&t->exited) ? 0
+                                                        : -1,
+                       .aux = getpid(),
+                       .extra = thread ? REAP_WITH_PROCESS : REAP_WAIT};
         run_apply(r, &e); /* straight into the model: a thousand reaped threads must not
                          overflow the conductor's own ring */
     }

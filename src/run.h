@@ -212,6 +212,10 @@ size_t run_gate_waiters(const struct run *r, int *slots, size_t n);
 /* 1 when every live task is at the gate, asleep in the kernel or done (nothing moves). */
 int run_settled(const struct run *r);
 
+/* Live tasks doing unpaced work right now (sclock_unpaced_begin): not at the gate, yet they
+ * will come back to it. */
+int run_unpaced_tasks(const struct run *r);
+
 /* Scenario time now (ns since the start; sclock.h); a replay's position in a replay. */
 uint64_t run_scenario_ns(const struct run *r);
 

@@ -190,6 +190,15 @@ static void grant(struct run *r, const struct run_waiter *w)
     wake_slot(t);
 }
 
+int run_unpaced_tasks(const struct run *r)
+{
+    int busy = 0;
+    uint32_t ntasks = r->sh ? atomic_load(&r->sh->ntasks) : 0;
+    for (uint32_t s = 1; r->sh && s < ntasks && s < r->sh->max_tasks; s++)
+        busy += !atomic_load(&r->sh->tasks[s].exited) && atomic_load(&r->sh->tasks[s].unpaced);
+    return busy;
+}
+
 void run_serve_gate(struct run *r)
 {
     if (!r->step_pending)
@@ -203,10 +212,18 @@ void run_serve_gate(struct run *r)
     if (n == 0) {
         if (waited > STEP_GIVE_UP_NS) {
             r->step_pending = 0;
-            snprintf(r->status, sizeof(r->status), "%s",
-                     r->ctx.lang ? "没有任务能前进：没有任务在闸门前等待（都已阻塞或结束）。"
-                                 : "Nothing can move: no task is waiting at the gate (all "
-                                   "blocked or ended).");
+            int busy = run_unpaced_tasks(r);
+            if (busy)
+                snprintf(r->status, sizeof(r->status),
+                         r->ctx.lang ? "没有任务在闸门前等待：%d 个任务正全速工作（不受步进控制）。"
+                                     : "Nobody waits at the gate: %d task%s work%s at full speed "
+                                       "(unpaced).",
+                         busy, r->ctx.lang || busy == 1 ? "" : "s", busy == 1 ? "s" : "");
+            else if (r->mode != RUN_RUN) /* a paced run's tick: nothing for the teacher to do */
+                snprintf(r->status, sizeof(r->status), "%s",
+                         r->ctx.lang ? "没有任务能前进：没有任务在闸门前等待（都已阻塞或结束）。"
+                                     : "Nothing can move: no task is waiting at the gate (all "
+                                       "blocked or ended).");
         }
         return;
     }

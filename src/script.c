@@ -305,6 +305,8 @@ static int advance_steps(struct script *s)
         if (run_step_busy(r) && !run_done(r))
             return 0;
         s->stepping = 0;
+        if (r->steps == s->steps0 && !run_done(r) && (run_unpaced_tasks(r) || !run_settled(r)))
+            return 0; /* nobody at the gate, but tasks still work or end: ask again */
         s->left--;
         if (s->cur == CMD_FINISH && r->steps == s->steps0 && !run_done(r)) {
             fprintf(stderr, "ipcscope: --script line %ld: finish: nothing can move (%s)\n", s->line,

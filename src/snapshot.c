@@ -21,6 +21,9 @@ json_t *snapshot_task(const struct model *m, const struct model_task *t, uint64_
                   task_state_name(t->state));
     if (t->has_exit)
         json_object_set_new(o, "exit_status", json_integer(t->exit_status));
+    if (t->kind == TK_THREAD && t->state == TS_REAPED)
+        json_object_set_new(o, "ended",
+                            json_string(t->reap_how == REAP_JOIN ? "joined" : "with_process"));
     char label[80];
     model_blocked_label(m, t, label, sizeof(label));
     if (t->state == TS_BLOCKED && label[0])

@@ -362,6 +362,19 @@ static int col_shown(const struct ui *u, size_t c, int inner_w)
 /* ---- drawing ---- */
 
 /* "pipe:disk · anon_pipe_read": the object it is blocked on and the kernel function. */
+/* How a thread that is gone ended: joined (with what it returned), or with its process. */
+static void thread_end_detail(const struct ui *u, const struct model_task *t, char *detail,
+                              size_t n)
+{
+    if (t->reap_how == REAP_JOIN)
+        snprintf(detail, n, TR(u, "joined, returned %d", "已 join，返回 %d"), (int)t->exit_status);
+    else if (t->has_exit)
+        snprintf(detail, n, TR(u, "returned %d, never joined", "返回 %d，从未 join"),
+                 (int)t->exit_status);
+    else
+        snprintf(detail, n, "%s", TR(u, "ended with its process", "随进程结束"));
+}
+
 static void blocked_detail(const struct model *m, const struct model_task *t, char *detail,
                            size_t n)
 {
@@ -406,6 +419,10 @@ static int shown_state(const struct ui *u, const struct model_task *t, char *det
     }
     case TS_EXITED:
     case TS_REAPED:
+        if (t->kind == TK_THREAD && t->state == TS_REAPED) {
+            thread_end_detail(u, t, detail, n);
+            break;
+        }
         if (t->kind == TK_PROCESS && t->t_reaped) { /* the zombie time first: the lesson */
             uint64_t z = ui_zombie_ns(u, t);
             char d[16];

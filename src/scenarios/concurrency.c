@@ -7,12 +7,16 @@
  * lesson is the overlap of RUNNING intervals: the time at least two workers ran at once, measured
  * from the kernel's scheduler events when bpf is on, and always by a sampler reading every worker's
  * CPU time from /proc (schedstat, else utime+stime) to bound the overlap from below.
+ * Stepping: each worker's start is a step; once all have started (held, they start together)
+ * the work runs unpaced, at machine speed, so a stepped or paced run overlaps as a free one
+ * does. The sampler only observes (wall-clock windows). The result is pinned on screen.
  */
 #define _GNU_SOURCE
 #include "../instr.h"
 #include "../instr_ipc.h"
 #include "../instr_sync.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -38,7 +42,8 @@ struct conc_shared {
     _Atomic int32_t pid[MAX_WORKERS], tid[MAX_WORKERS];
     _Atomic uint64_t t_start[MAX_WORKERS], t_end[MAX_WORKERS];
     _Atomic uint32_t cpus_seen[MAX_WORKERS]; /* bit per CPU the worker ran on */
-    _Atomic long done;
+    _Atomic long done, started;
+    long pinned;                 /* conductor: the stage the pinned line was written for */
     _Atomic uint64_t overlap_ns; /* from /proc sampling */
     _Atomic long samples;
     _Atomic int schedstat; /* 1: sampled from schedstat (ns); 0: utime+stime (ticks) */
@@ -61,6 +66,12 @@ static uint64_t clock_ns(clockid_t c)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Wall time (ns), for measuring the work: never for waiting. */
+static uint64_t wall_ns(void)
+{
+    return clock_ns(CLOCK_MONOTONIC); /* sclock-ok: a measurement, not a wait */
+}
+
 /* Pin worker k: to our first CPU (cpus=1), or to our first two in turn (cpus=2), so that on
  * two CPUs neighbours never share one even when other load would have the balancer pack
  * them together. */
@@ -81,27 +92,38 @@ static void burn(uint64_t until_ns)
             x += (uint64_t)i * 2654435761u;
 }
 
-static int body(long k)
+/* The work: burn work_ms of CPU in chunks, reporting progress after each. Not the lesson's
+ * action but its substance, so it runs unpaced. */
+static void work(long k, int cpus)
 {
-    ipc_set_comm("cpu-worker");
-    int cpus = atomic_load(&S->cpus);
-    pin(k, cpus); /* measured from here on */
-    atomic_store(&S->t_start[k], clock_ns(CLOCK_MONOTONIC));
-    atomic_store(&S->pid[k], getpid());
-    atomic_store(&S->tid[k], (int32_t)gettid());
-    uint64_t base = clock_ns(CLOCK_THREAD_CPUTIME_ID), work = (uint64_t)S->work_ms * 1000000ull;
-    for (uint64_t used = 0; used < work && !ipc_stopping();) {
+    uint64_t base = clock_ns(CLOCK_THREAD_CPUTIME_ID), total = (uint64_t)S->work_ms * 1000000ull;
+    sclock_unpaced_begin();
+    for (uint64_t used = 0; used < total && !ipc_stopping();) {
         if (atomic_load(&S->cpus) != cpus)
             pin(k, cpus = atomic_load(&S->cpus));
-        used += used + CHUNK_NS < work ? CHUNK_NS : work - used;
+        used += used + CHUNK_NS < total ? CHUNK_NS : total - used;
         burn(base + used);
         int cpu = sched_getcpu();
         if (cpu >= 0 && cpu < 32)
             atomic_fetch_or(&S->cpus_seen[k], 1u << cpu);
-        instr_gate(EV_VAR, EV_NO_OBJ);
         instr_emit(EV_VAR, EV_NO_OBJ, (int64_t)(used / 1000000ull), k, cpu);
     }
-    atomic_store(&S->t_end[k], clock_ns(CLOCK_MONOTONIC));
+    sclock_unpaced_end();
+}
+
+static int body(long k)
+{
+    ipc_set_comm("cpu-worker");
+    int cpus = atomic_load(&S->cpus);
+    pin(k, cpus);
+    atomic_store(&S->pid[k], getpid());
+    atomic_store(&S->tid[k], (int32_t)gettid());
+    instr_gate(EV_NOTE, EV_NO_OBJ); /* the step: this worker starts */
+    instr_note("start: %ld ms of CPU work", S->work_ms);
+    sync_start_together(&S->started, S->workers);
+    atomic_store(&S->t_start[k], wall_ns()); /* measured from here on */
+    work(k, cpus);
+    atomic_store(&S->t_end[k], wall_ns());
     atomic_fetch_add(&S->done, 1);
     return 0;
 }
@@ -133,7 +155,7 @@ static int64_t worker_cpu_ns(long k)
 /* One sampling round: every worker's CPU time, between two clock reads. */
 static int sample(int64_t *cpu, uint64_t *t_before, uint64_t *t_after)
 {
-    *t_before = clock_ns(CLOCK_MONOTONIC);
+    *t_before = wall_ns();
     int alive = 0;
     for (long k = 0; k < S->workers; k++) {
         int64_t v = worker_cpu_ns(k);
@@ -142,7 +164,7 @@ static int sample(int64_t *cpu, uint64_t *t_before, uint64_t *t_after)
             alive++;
         }
     }
-    *t_after = clock_ns(CLOCK_MONOTONIC);
+    *t_after = wall_ns();
     return alive;
 }
 
@@ -166,12 +188,13 @@ static int sampler(void *arg)
     ipc_set_comm("cpu-sampler");
     for (long k = 0; k < S->workers; k++)
         while (!atomic_load(&S->tid[k]))
-            if (ipc_sleep_ms(1) < 0)
+            if (sclock_poll(1) < 0)
                 return 0;
     int64_t prev[MAX_WORKERS] = {0}, now[MAX_WORKERS] = {0};
     uint64_t pb, pa, nb, na;
     sample(prev, &pb, &pa);
-    while (atomic_load(&S->done) < S->workers && ipc_sleep_ms(WINDOW_MS) == 0) {
+    /* an observer: its windows are wall time whatever the pace, never steps */
+    while (atomic_load(&S->done) < S->workers && sclock_observer_sleep(WINDOW_MS) == 0) {
         memcpy(now, prev, sizeof(now));
         sample(now, &nb, &na);
         account(prev, now, na - pb);
@@ -325,6 +348,104 @@ cleanup:
     return overlap;
 }
 
+static uint64_t elapsed_ns(void)
+{
+    uint64_t first = 0, last = 0;
+    for (long k = 0; k < S->workers; k++) {
+        uint64_t a = atomic_load(&S->t_start[k]), b = atomic_load(&S->t_end[k]);
+        if (a && (!first || a < first))
+            first = a;
+        if (b > last)
+            last = b;
+    }
+    return last > first ? last - first : 0;
+}
+
+/* Of the time the workers could run (running or ready, by the kernel's scheduler events),
+ * the smallest share one of them got a CPU: below 1 when other programs used the CPUs. -1
+ * without bpf. */
+static double min_got_cpu(const struct model *m)
+{
+    double least = -1;
+    for (size_t i = 0; i < m->ntasks && (m->src_seen & (1u << EV_SRC_BPF)); i++) {
+        const struct model_task *t = &m->tasks[i];
+        int k = 0;
+        if (t->slot == EV_NO_TASK || sscanf(t->name, "worker-%d", &k) != 1 || !t->run_ns)
+            continue;
+        double got = (double)t->run_ns / (double)(t->run_ns + t->ready_ns);
+        least = least < 0 || got < least ? got : least;
+    }
+    return least;
+}
+
+/* Overlap (ns) by the best source: the kernel's events, else the /proc lower bound. */
+static uint64_t overlap_ns(const struct model *m, int *from_bpf)
+{
+    int64_t bpf = bpf_overlap_ns(m);
+    *from_bpf = bpf >= 0;
+    return bpf >= 0 ? (uint64_t)bpf : atomic_load(&S->overlap_ns);
+}
+
+/* What the result means, for the pinned line (it holds 255 bytes: short sentences). */
+static void result_text(const struct model *m, int zh, char *buf, size_t n)
+{
+    int from_bpf;
+    long ov = (long)(overlap_ns(m, &from_bpf) / 1000000ull), pct = ov * 100 / S->work_ms;
+    double el = (double)elapsed_ns() / 1e9, sum = (double)(S->workers * S->work_ms) / 1e3;
+    int len;
+    if (ov < 1 && !atomic_load(&S->toggled) && atomic_load(&S->cpus) == 1)
+        len = snprintf(buf, n,
+                       zh ? "并发:在一个 CPU 上工作者从未同时运行(重叠 0 ms):它们轮流运行,"
+                            "%ld × %ld ms 的工作用了 %.1f s。"
+                          : "Concurrent: on one CPU the workers never ran at the same time (0 ms "
+                            "overlap): they took turns, so %ld × %ld ms of work took %.1f s.",
+                       S->workers, S->work_ms, el);
+    else
+        len = snprintf(buf, n,
+                       zh ? "并行:工作者同时运行了 %ld ms,即各自 %ld ms 工作的 %ld%%;共用 %.1f s"
+                            "(一个 CPU 约需 %.1f s)。"
+                          : "Parallel: the workers ran at the same time for %ld ms, %ld%% of "
+                            "each one's %ld ms of work; it all took %.1f s (one CPU: ~%.1f s).",
+                       ov, zh ? S->work_ms : pct, zh ? pct : S->work_ms, el, sum);
+    double got = min_got_cpu(m);
+    if (got >= 0 && got < 0.9 && len > 0 && (size_t)len < n)
+        snprintf(buf + len, n - (size_t)len,
+                 zh ? " 其他程序也在用 CPU:工作者就绪时只有 %.0f%% 的时间在运行。"
+                    : " Other programs shared the CPUs: a worker ran only %.0f%% of the time it "
+                      "was ready.",
+                 got * 100);
+}
+
+/* The pinned line: what to watch while the workers run, the result once they are done. */
+static void update_pin(struct scn_ctx *ctx, const struct model *m)
+{
+    int zh = ctx->lang == LANG_ZH, cpus = atomic_load(&S->cpus);
+    if (atomic_load(&S->done) == S->workers)
+        result_text(m, zh, ctx->pin, sizeof(ctx->pin));
+    else if (atomic_load(&S->started))
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 cpus == 1 ? (zh ? "%ld 个工作者共用一个 CPU:看它们的运行(RUNNING)区间——任一时刻"
+                                   "只有一个在运行,其余在就绪队列里等(并发)。"
+                                 : "%ld workers share one CPU: watch their RUNNING lanes - only "
+                                   "one runs at any moment, the others wait ready (concurrency).")
+                           : (zh ? "%ld 个工作者分在两个 CPU 上:看它们的运行(RUNNING)区间同时"
+                                   "出现(并行)。"
+                                 : "%ld workers on two CPUs: watch their RUNNING lanes overlap "
+                                   "(parallelism)."),
+                 S->workers);
+}
+
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    /* the pin changes twice: at the first start, and when all are done */
+    long state = atomic_load(&S->done) == S->workers ? 2 : atomic_load(&S->started) ? 1 : 0;
+    if (state != S->pinned) {
+        update_pin(ctx, m);
+        S->pinned = state;
+    }
+    return 0;
+}
+
 static int act_cpus(struct scn_ctx *ctx, char *msg, size_t n)
 {
     (void)ctx;
@@ -337,7 +458,7 @@ static int act_cpus(struct scn_ctx *ctx, char *msg, size_t n)
 
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
-    (void)m;
+    update_pin(ctx, m); /* the final numbers */
     if (atomic_load(&S->done) != S->workers) {
         snprintf(why, n, "%ld of %ld workers finished their work", atomic_load(&S->done),
                  S->workers);
@@ -347,6 +468,11 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
     if (scn_param(ctx, "cpus") == 1 && !atomic_load(&S->toggled) && ov >= 1000000ull) {
         snprintf(why, n, "on one CPU the workers still overlapped for %llu ms",
                  (unsigned long long)(ov / 1000000ull));
+        return -1;
+    }
+    if (scn_param(ctx, "cpus") == 2 && !atomic_load(&S->toggled) && S->workers >= 2 &&
+        S->ncpu >= 2 && bpf_overlap_ns(m) == 0) {
+        snprintf(why, n, "on two CPUs the kernel never ran two workers at the same time");
         return -1;
     }
     return 0;
@@ -366,26 +492,36 @@ static json_t *cpus_seen_json(void)
     return all;
 }
 
-static uint64_t elapsed_ns(void)
+/* The result on screen (meters): the overlap out of each worker's work, and the wall time
+ * beside the sum of the work (what one CPU would need). */
+static json_t *meters_json(const struct model *m, int zh)
 {
-    uint64_t first = 0, last = 0;
-    for (long k = 0; k < S->workers; k++) {
-        uint64_t a = atomic_load(&S->t_start[k]), b = atomic_load(&S->t_end[k]);
-        if (a && (!first || a < first))
-            first = a;
-        if (b > last)
-            last = b;
-    }
-    return last > first ? last - first : 0;
+    int from_bpf;
+    double ov = (double)(overlap_ns(m, &from_bpf) / 1000000ull), el = (double)elapsed_ns() / 1e6;
+    double sum = (double)(S->workers * S->work_ms);
+    char t1[96], t2[96];
+    snprintf(t1, sizeof(t1),
+             zh ? "同时运行 %.0f ms,每个工作者的工作为 %ld ms"
+                : "%.0f ms at the same time, of %ld ms of work each",
+             ov, S->work_ms);
+    snprintf(t2, sizeof(t2),
+             zh ? "用时 %.1f s,工作总量 %.1f s" : "%.1f s of wall time for %.1f s of work",
+             el / 1e3, sum / 1e3);
+    return json_pack("[{s:s, s:f, s:f, s:s}, {s:s, s:f, s:f, s:s}]", "label",
+                     zh ? "重叠" : "overlap", "value", ov, "max", (double)S->work_ms, "text", t1,
+                     "label", zh ? "用时" : "wall time", "value", el, "max", sum, "text", t2);
 }
 
 static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 {
-    (void)ctx;
     int64_t bpf = bpf_overlap_ns(m);
     uint64_t proc = atomic_load(&S->overlap_ns);
     json_int_t chosen = (json_int_t)((bpf >= 0 ? (uint64_t)bpf : proc) / 1000000ull);
     json_object_set_new(out, "overlap_ms", json_integer(chosen));
+    json_object_set_new(out, "overlap_pct_of_work", json_integer(chosen * 100 / S->work_ms));
+    double got = min_got_cpu(m);
+    if (got >= 0)
+        json_object_set_new(out, "min_got_cpu_pct", json_integer((json_int_t)(got * 100 + 0.5)));
     json_object_set_new(out, "overlap_source", json_string(bpf >= 0 ? "bpf" : "procfs"));
     json_object_set_new(out, "overlap_procfs_ms", json_integer((json_int_t)(proc / 1000000ull)));
     if (bpf >= 0)
@@ -397,6 +533,7 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "elapsed_ms", json_integer((json_int_t)(elapsed_ns() / 1000000ull)));
     json_object_set_new(out, "cpu_ms_each", json_integer(S->work_ms));
     json_object_set_new(out, "samples", json_integer(atomic_load(&S->samples)));
+    json_object_set_new(out, "meters", meters_json(m, ctx->lang == LANG_ZH));
 }
 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
@@ -447,6 +584,7 @@ const struct scenario scenario_concurrency = {
     .shared_size = sizeof(struct conc_shared),
     .max_tasks = max_tasks,
     .setup = setup,
+    .finished = finished,
     .check = check,
     .snapshot = snapshot,
     .narrate = narrate,

@@ -10,6 +10,7 @@
 #include "../instr.h"
 #include "../instr_ipc.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -71,7 +72,7 @@ static int child(void *arg)
     instr_note("getpid=%d getppid=%d", (int)getpid(), (int)getppid());
     set_x(g_x + 100 * (i + 1));
     record(i + 1, 0);
-    ipc_sleep_ms(S->linger_ms / 2);
+    sclock_sleep(S->linger_ms / 2, 0, "the child lingers");
     return 0;
 }
 
@@ -118,9 +119,10 @@ static int parent(void *arg)
         if (fork_one(i) == 0)
             atomic_fetch_add(&S->nforked, 1);
     set_x(g_x + 1); /* only the parent's copy changes */
-    for (long t = 0; t < S->linger_ms && !ipc_stopping(); t += 20) {
+    for (long t = 0, dt = 0; t < S->linger_ms; t += dt) {
         serve_more();
-        ipc_sleep_ms(20);
+        if ((dt = ipc_pass_ms(S->linger_ms - t, "the parent lingers")) < 0)
+            break;
     }
     serve_more();
     record(0, -1);

@@ -10,6 +10,7 @@
 #include "../instr.h"
 #include "../instr_ipc.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -37,14 +38,13 @@ static const struct scenario_param params[] = {
      "1:父进程被 SIGKILL 杀死而不是正常退出", 0, 1, 0},
 };
 
-/* Poll getppid() until it changes (or the run stops). Returns the new parent. */
+/* Poll getppid() until it changes (or the run stops): the parent's end is another task's
+ * step, so the polling is not one. Returns the new parent. */
 static pid_t wait_for_adoption(pid_t before)
 {
     pid_t now;
-    while ((now = getppid()) == before && !ipc_stopping()) {
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = 5 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    while ((now = getppid()) == before && sclock_poll(20) == 0)
+        ;
     return now;
 }
 
@@ -62,7 +62,7 @@ static int child(void *arg)
     instr_gate(EV_REPARENT, EV_NO_OBJ);
     instr_emit(EV_REPARENT, EV_NO_OBJ, after, 0, before);
     instr_note("adopted: my parent is now %d", (int)after);
-    ipc_sleep_ms(S->child_ms);
+    sclock_sleep(S->child_ms, 0, "the orphan lives on");
     return 0;
 }
 
@@ -77,9 +77,13 @@ static int parent(void *arg)
         return 1;
     atomic_store(&S->child_pid, pid);
     instr_emit(EV_FORK_RET, EV_NO_OBJ, pid, 1, 0);
+    while (!atomic_load(&S->ppid_before)) /* the child has seen its first parent */
+        if (sclock_poll(1) < 0)
+            return 0;
 
-    for (long t = 0; t < S->parent_ms && !atomic_load(&S->parent_gone); t += 10)
-        ipc_sleep_ms(10);
+    for (long t = 0, dt = 0; t < S->parent_ms && !atomic_load(&S->parent_gone); t += dt)
+        if ((dt = ipc_pass_ms(S->parent_ms - t, "the parent lives on")) < 0)
+            break;
     instr_gate(EV_TASK_EXIT, EV_NO_OBJ);
     if (S->kill_parent) {
         instr_note("killing myself with SIGKILL");
@@ -158,6 +162,14 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     (void)ctx;
     const char *who = ipc_ev_task_name(m, e);
     int zh = lang == LANG_ZH;
+    if (e->kind == EV_REPARENT && e->src == EV_SRC_INSTR) {
+        snprintf(buf, n,
+                 zh ? "%s 调用 getppid():现在返回 %lld,不再是 %lld——它发现自己被收养了。"
+                    : "%s calls getppid(): it now returns %lld, no longer %lld - the child sees "
+                      "it was adopted.",
+                 who, (long long)e->val, (long long)e->aux);
+        return 1;
+    }
     if (e->kind == EV_REPARENT) {
         snprintf(buf, n,
                  zh ? "%s 的父进程 %lld 已经结束,它成了孤儿进程,被 %lld(ipcscope,子进程收割者)"

@@ -12,6 +12,7 @@
 #include "../instr_ipc.h"
 #include "../instr_sync.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -65,7 +66,7 @@ static void run_task(long k, int64_t id)
 {
     sync_count_max(&S->busy, &S->max_busy, 1);
     instr_note("busy: task %lld", (long long)id);
-    ipc_sleep_ms(S->work_ms);
+    sclock_sleep(S->work_ms, 0, "working on the task");
     instr_gate(EV_SHM_WRITE, S->results_obj->id);
     S->results[id] = id * id;
     instr_op(S->results_obj, EV_SHM_WRITE, id * id, id, 0);

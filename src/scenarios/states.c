@@ -5,14 +5,19 @@
  * sleepers nanosleep; with pin=1 all of them share one CPU, so runnable tasks queue in READY.
  * With bpf on, the kernel's sched_switch/wakeup say exactly when each task moves between the
  * states and the narration explains every transition; /proc alone cannot tell ready from
- * running (both are "R"). Stepping: the IO workers, sleepers and the device pass the step gate
- * before each observable action; a CPU worker passes it once per burst and spins free inside
- * the burst (a burst is BURST_MS of wall-clock time, so pinned spinners preempt each other).
+ * running (both are "R"). Stepping: the IO workers pass the step gate before each read, the
+ * sleepers' and the device's sleeps are steps of the scenario clock that then really sleep
+ * (SCLOCK_REAL: the task is seen asleep in nanosleep); a CPU worker passes the gate once per
+ * burst and spins free inside it (a burst is BURST_MS of wall-clock time). While the gate is
+ * held, the CPU workers start each burst together, so pinned spinners preempt each other at
+ * any pace; the wait for the last of them is shown as gate time, never as blocked.
  */
 #define _GNU_SOURCE
 #include "../instr.h"
 #include "../instr_ipc.h"
+#include "../instr_sync.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -24,7 +29,7 @@
 
 #define ST_MAX 8
 #define BURST_MS 500                 /* a CPU worker's burst between two gate passes */
-#define DEVICE_MS 100                /* the device delivers one record per IO worker this often */
+#define DEVICE_MS 250                /* the device delivers one record per IO worker this often */
 #define SLEEP_MS 200                 /* one nanosleep of a sleeper */
 #define RECORD 64                    /* bytes per record on the disk pipe */
 #define WORK_US 500                  /* CPU an IO worker spends on a record */
@@ -45,6 +50,7 @@ struct st_shared {
     int fds[2];
     struct instr_obj *disk;
     _Atomic long written, read;
+    _Atomic long burst_arrivals; /* CPU workers that reached the start of a burst, all rounds */
     struct st_worker w[ROLE__COUNT][ST_MAX];
 };
 
@@ -70,13 +76,6 @@ static uint64_t clock_ns(clockid_t clk)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void sleep_exact_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 /* Name the process, pin it, close the pipe ends it does not use. */
 static struct st_worker *begin(int role, long k, int keep_fd)
 {
@@ -98,6 +97,7 @@ static struct st_worker *begin(int role, long k, int keep_fd)
     return w;
 }
 
+/* Spin until clk reads end_ns: the burst's length is the measured lesson, not a wait. */
 static void spin_until(uint64_t end_ns, clockid_t clk)
 {
     volatile uint64_t x = 0;
@@ -114,10 +114,17 @@ static long rounds_of(long period_ms)
 static int cpu_worker(void *arg)
 {
     struct st_worker *w = begin(ROLE_CPU, (intptr_t)arg, -1);
+    uint64_t t0 = sclock_now();
     for (long i = 0; i < rounds_of(BURST_MS) && !ipc_stopping(); i++) {
-        instr_gate(EV_NOTE, EV_NO_OBJ); /* one gate pass per burst */
+        /* one gate pass per burst, due when the burst starts on the scenario clock: burst i
+         * at i * BURST_MS, so stepped bursts take turns with the sleeps as in a free run */
+        instr_gate_timed(EV_NOTE, EV_NO_OBJ, t0 + (uint64_t)i * BURST_MS * 1000000ull, 0,
+                         "the next burst");
+        sync_start_together(&S->burst_arrivals, (i + 1) * S->n[ROLE_CPU]); /* held: compete */
         instr_note("burst %ld/%ld, %d ms", i + 1, rounds_of(BURST_MS), BURST_MS);
-        spin_until(clock_ns(CLOCK_MONOTONIC) + BURST_MS * 1000000ull, CLOCK_MONOTONIC);
+        uint64_t end = clock_ns(CLOCK_MONOTONIC) /* sclock-ok: a burst is wall time */
+                       + BURST_MS * 1000000ull;
+        spin_until(end, CLOCK_MONOTONIC); /* sclock-ok: measured, the spinning is the lesson */
         atomic_store(&w->rounds, i + 1);
     }
     atomic_store(&w->cpu_ns, (int64_t)clock_ns(CLOCK_PROCESS_CPUTIME_ID));
@@ -144,10 +151,9 @@ static int io_worker(void *arg)
 static int sleeper(void *arg)
 {
     struct st_worker *w = begin(ROLE_SLEEP, (intptr_t)arg, -1);
-    for (long i = 0; i < rounds_of(SLEEP_MS) && !ipc_stopping(); i++) {
-        instr_gate(EV_NOTE, EV_NO_OBJ);
-        instr_note("nanosleep %d ms", SLEEP_MS);
-        sleep_exact_ms(SLEEP_MS);
+    for (long i = 0; i < rounds_of(SLEEP_MS); i++) {
+        if (sclock_sleep(SLEEP_MS, SCLOCK_REAL, "asleep in nanosleep") < 0)
+            break;
         atomic_store(&w->rounds, i + 1);
     }
     atomic_store(&w->cpu_ns, (int64_t)clock_ns(CLOCK_PROCESS_CPUTIME_ID));
@@ -161,8 +167,9 @@ static int device(void *arg)
     struct st_worker *w = begin(ROLE_DEVICE, 0, S->fds[1]);
     char rec[RECORD];
     memset(rec, 'd', sizeof(rec));
-    for (long i = 0; i < rounds_of(DEVICE_MS) && !ipc_stopping(); i++) {
-        sleep_exact_ms(DEVICE_MS);
+    for (long i = 0; i < rounds_of(DEVICE_MS); i++) {
+        if (sclock_sleep(DEVICE_MS, SCLOCK_REAL, "the device's delay") < 0)
+            break;
         for (long k = 0; k < S->n[ROLE_IO]; k++)
             if (ipc_pipe_write(S->disk, S->fds[1], rec, sizeof(rec), NULL) == RECORD)
                 atomic_fetch_add(&S->written, RECORD);
@@ -380,9 +387,11 @@ static const char *block_reason(int role, int zh)
         return zh ? "等它自己的定时器(它扮演慢速设备)"
                   : "waiting for its own timer (it plays the slow device)";
     case ROLE_CPU:
-        return zh ? "CPU 密集型进程只会在 ipcscope 的步进闸门(两段计算之间)或退出时这样做"
-                  : "a CPU-bound worker only does that at ipcscope's step gate (between bursts) "
-                    "or when it exits";
+        return zh ? "CPU 密集型进程只会在 ipcscope 的步进闸门(两段计算之间,等其他 CPU 进程一起"
+                    "开始)或退出时这样做"
+                  : "a CPU-bound worker only does that at ipcscope's step gate (between bursts, "
+                    "waiting for the other CPU workers to start the next one with it) or when it "
+                    "exits";
     default:
         return zh ? "等待某件事" : "waiting for something";
     }
@@ -534,12 +543,21 @@ static int narr_action(const struct model *m, const struct ev *e, int zh, char *
                             "区分不了就绪和执行。"
                           : " Without bpf, /proc shows R whether it runs or waits "
                             "for the CPU: it cannot tell ready from running."));
+        return 0;
+    case EV_SLEEP:
+        if (role_of_name(who) == ROLE_DEVICE)
+            return snprintf(buf, n,
+                            zh ? "设备(device)花 %lld ms 准备下一条记录(一个定时器);这段时间里 IO "
+                                 "进程阻塞在 read() 里,不占 CPU。"
+                               : "The device takes %lld ms to produce the next record (a timer); "
+                                 "meanwhile the IO workers are blocked in read(), using no CPU.",
+                            (long long)e->val);
         return snprintf(buf, n,
-                        zh ? "%s 调用 nanosleep(%d ms):它将在内核里阻塞,不在任何运行队列里,直到"
-                             "定时器到期。"
-                           : "%s calls nanosleep(%d ms): it will block in the kernel, on no run "
-                             "queue, until the timer fires.",
-                        who, SLEEP_MS);
+                        zh ? "%s 调用 nanosleep(%lld ms):它在内核里阻塞,不在任何运行队列里;"
+                             "定时器到期后才回到就绪状态。"
+                           : "%s calls nanosleep(%lld ms): it blocks in the kernel, on no run "
+                             "queue, and becomes ready again only when the timer fires.",
+                        who, (long long)e->val);
     case EV_PIPE_READ:
         return snprintf(buf, n,
                         zh ? "%s 从管道 disk 读到 %lld 字节:它等的 I/O 到了;它算一小会儿,又去读,"

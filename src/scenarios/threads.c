@@ -3,7 +3,7 @@
  *
  * The process MainThread starts `threads` named threads (Thread-1 ...) and `daemon` daemon
  * threads, asks is_alive, and joins the named ones in order, blocking on each. Every thread
- * wakes once per tick for `seconds`, so even a thousand of them cost little. When the main
+ * ticks (a sleep of the scenario clock: a step while held) for `seconds`. When the main
  * thread returns, the process exits and its daemon threads die with it, still running.
  */
 #define _GNU_SOURCE
@@ -11,6 +11,7 @@
 #include "../instr_ipc.h"
 #include "../instr_sync.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -53,36 +54,15 @@ static const struct scenario_param params[] = {
     {"seconds", "how long each thread runs", "每个线程运行的秒数", 0, 60, 1},
 };
 
-static uint64_t mono_ns(void)
+/* ticks ticks of TICK_MS of scenario time (-1: until the process ends), or until the run
+ * stops; each is a step while the gate is held. */
+static void tick(long k, long ticks)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Sleep until the absolute monotonic time t (ns). */
-static void sleep_until(uint64_t t)
-{
-    struct timespec ts = {.tv_sec = (time_t)(t / 1000000000ull),
-                          .tv_nsec = (long)(t % 1000000000ull)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-        ;
-}
-
-/* One wake-up per tick until the deadline (0: forever), or the run stopping. */
-static void tick_until(long k, uint64_t deadline)
-{
-    uint64_t next = mono_ns();
-    for (long tick = 1; !ipc_stopping(); tick++) {
-        next += TICK_MS * 1000000ull;
-        if (deadline && next > deadline)
-            break;
-        sleep_until(next);
-        instr_gate(EV_VAR, EV_NO_OBJ);
-        instr_emit(EV_VAR, EV_NO_OBJ, tick, k, 0); /* item: thread index, val: ticks */
+    for (long i = 1; ticks < 0 || i <= ticks; i++) {
+        if (sclock_sleep(TICK_MS, 0, k < 0 ? "a daemon's tick" : "a thread's tick") < 0)
+            return;
+        instr_emit(EV_VAR, EV_NO_OBJ, i, k, 0); /* item: thread index, val: ticks */
     }
-    if (deadline && !ipc_stopping())
-        sleep_until(deadline);
 }
 
 static void *thread_body(void *arg)
@@ -95,11 +75,11 @@ static void *thread_body(void *arg)
     atomic_store(&r->tid, (int32_t)gettid());
     if (r->daemon) {
         atomic_fetch_add(&S->daemons_running, 1);
-        tick_until(-(r->k + 1), 0); /* until the process ends */
+        tick(-(r->k + 1), -1); /* until the process ends */
         atomic_fetch_sub(&S->daemons_running, 1);
         return NULL;
     }
-    tick_until(r->k, mono_ns() + (uint64_t)S->seconds * 1000000000ull);
+    tick(r->k, S->seconds * 1000 / TICK_MS);
     atomic_fetch_add(&S->finished, 1);
     return NULL;
 }
@@ -260,9 +240,27 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     }
     if (e->kind == EV_UNBLOCK) {
         snprintf(buf, n,
-                 zh ? "线程已结束,join() 返回;还剩 %lld 个线程等待 join。"
-                    : "The thread has ended and join() returns; %lld threads are left to join.",
-                 (long long)e->val);
+                 zh ? "线程已结束,join() 返回;还剩 %lld 个线程等待 join%s。"
+                    : "The thread has ended and join() returns; %lld thread%s left to join.",
+                 (long long)e->val,
+                 zh            ? ""
+                 : e->val == 1 ? " is"
+                               : "s are");
+        return 1;
+    }
+    if (e->kind == EV_VAR && e->item < 0) {
+        snprintf(buf, n,
+                 zh ? "%s 第 %lld 次醒来(每 %d ms 一次):守护线程一直运行,直到所属进程结束。"
+                    : "%s woke for tick %lld (one every %d ms): a daemon thread runs until its "
+                      "process ends.",
+                 who, (long long)e->val, TICK_MS);
+        return 1;
+    }
+    if (e->kind == EV_VAR) {
+        snprintf(buf, n,
+                 zh ? "%s 第 %lld 次醒来(每 %d ms 一次,共 %ld 次),然后返回。"
+                    : "%s woke for tick %lld (one every %d ms, %ld in all), then returns.",
+                 who, (long long)e->val, TICK_MS, S->seconds * 1000 / TICK_MS);
         return 1;
     }
     if (e->kind == EV_TASK_EXIT && strcmp(who, "MainThread") == 0) {

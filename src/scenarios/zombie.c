@@ -12,7 +12,9 @@
 #define _GNU_SOURCE
 #include "../instr.h"
 #include "../instr_ipc.h"
+#include "../narrate.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #define ZB_MAX 8
+#define HOLD_STEP_MS 1000 /* stepped, the parent's waits pass a second a step */
 
 enum { R_NONE, R_WAIT, R_WAITPID, R_HANDLER, R_IGNORE, R_DOUBLE_FORK, R__COUNT };
 
@@ -72,9 +75,10 @@ static pid_t g_middle; /* in a grandchild: the middle child that forked it */
 static int grandchild(void *arg)
 {
     pid_t first = g_middle;
-    while (getppid() == first && !ipc_stopping())
-        ipc_sleep_ms(2);
-    instr_rearm_deathsig();
+    while (getppid() == first) /* the middle child's exit: not a step */
+        if (sclock_poll(2) < 0)
+            return 0;
+    instr_rearm_deathsig(); /* adopted by the conductor: now its child, it dies with it */
     instr_emit(EV_REPARENT, EV_NO_OBJ, getppid(), 0, first);
     return child(arg);
 }
@@ -185,19 +189,30 @@ static void serve_wait_presses(void)
     }
 }
 
+static void note_zombies(void)
+{
+    int z = count_zombies(S->batch1);
+    if (z > atomic_load(&S->zombies_max))
+        atomic_store(&S->zombies_max, z);
+}
+
+/* The parent ignores its children for hold_ms of scenario time (stepped: a step a second),
+ * serving 'w' presses meanwhile; returns the remedy to apply, or -1 when the run stops. */
 static int hold(void)
 {
-    for (long t = 0; t < S->hold_ms; t += 20) {
+    for (long t = 0, dt; t < S->hold_ms; t += dt) {
         int req = atomic_load(&S->remedy_req);
         if (req > R_WAIT)
             return req;
         serve_wait_presses();
-        int z = count_zombies(S->batch1);
-        if (z > atomic_load(&S->zombies_max))
-            atomic_store(&S->zombies_max, z);
-        if (ipc_sleep_ms(20) < 0)
+        note_zombies();
+        long left = S->hold_ms - t;
+        if ((dt = ipc_pass_ms(left < HOLD_STEP_MS ? left : HOLD_STEP_MS,
+                              "the parent ignores them")) < 0)
             return -1;
     }
+    serve_wait_presses(); /* pressed during the last step */
+    note_zombies();
     int req = atomic_load(&S->remedy_req);
     return req ? req : (int)S->param_remedy;
 }
@@ -210,7 +225,7 @@ static void apply_remedy(int r)
     case R_WAIT:
         for (;;) { /* one wait() at a time, until no child is left */
             instr_gate(EV_TASK_REAPED, EV_NO_OBJ);
-            if (reap_one(0) < 0 || ipc_sleep_ms(150) < 0)
+            if (reap_one(0) < 0 || sclock_sleep(150, 0, "before the next wait()") < 0)
                 break;
         }
         break;
@@ -245,16 +260,20 @@ static void apply_remedy(int r)
 static void after(int r)
 {
     int b2 = 0;
-    for (long t = 0; t < S->after_ms; t += 20) {
+    for (long t = 0, dt; t < S->after_ms; t += dt) {
         if (r == R_HANDLER)
             report_handled();
         if (r == R_IGNORE)
             report_autoreaped();
         int z2 = count_zombies(S->batch2);
         b2 = z2 > b2 ? z2 : b2;
-        if (ipc_sleep_ms(20) < 0)
+        long left = S->after_ms - t;
+        if ((dt = ipc_pass_ms(left < HOLD_STEP_MS ? left : HOLD_STEP_MS, "the parent lives on")) <
+            0)
             break;
     }
+    if (r == R_IGNORE)
+        report_autoreaped();
     if (r == R_HANDLER)
         report_handled();
     atomic_store(&S->zombies_after, count_zombies(S->batch1) + count_zombies(S->batch2));
@@ -345,10 +364,51 @@ static int act_double(struct scn_ctx *c, char *m, size_t n)
     return request(R_DOUBLE_FORK, m, n);
 }
 
+/* Tasks the model holds as zombies now. */
+static int zombies_in(const struct model *m)
+{
+    int z = 0;
+    for (size_t i = 0; i < m->ntasks; i++)
+        z += m->tasks[i].state == TS_ZOMBIE;
+    return z;
+}
+
+/* The pinned line: the zombies while they wait for a remedy, then how it ended. */
+static void update_pin(struct scn_ctx *ctx, const struct model *m, int end)
+{
+    int zh = ctx->lang == LANG_ZH, z = zombies_in(m), r = atomic_load(&S->remedy);
+    if (end && r == R_NONE)
+        snprintf(ctx->pin, sizeof(ctx->pin), "%s",
+                 zh ? "没有补救:父进程先退出,它的僵尸子进程被 ipcscope(子进程收割者)收养并回收。"
+                    : "No remedy: the parent exited first; its zombie children were adopted by "
+                      "ipcscope (the subreaper), which reaped them.");
+    else if (end)
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 zh ? "补救 %s:之前有 %d 个僵尸,之后剩 %d 个。"
+                    : "Remedy %s: %d zombies before it, %d left after it.",
+                 remedy_names[r], atomic_load(&S->zombies_before),
+                 atomic_load(&S->zombies_after) < 0 ? 0 : atomic_load(&S->zombies_after));
+    else if (z > 0 && !atomic_load(&S->zombies_before))
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 zh ? "%d 个僵尸%s:子进程已退出,但父进程没有调用 wait(),所以每个都以 Z 状态留在"
+                      "进程表里,保存着退出码。按 a 选一种补救方法。"
+                    : "%d zombie%s: the children exited but their parent has not called wait(), "
+                      "so each stays in the process table (Z) with its exit code. Press a for a "
+                      "remedy.",
+                 z, zh || z == 1 ? "" : "s");
+    else
+        ctx->pin[0] = '\0';
+}
+
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    update_pin(ctx, m, 0);
+    return 0;
+}
+
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
-    (void)ctx;
-    (void)m;
+    update_pin(ctx, m, 1);
     int r = atomic_load(&S->remedy);
     if (atomic_load(&S->zombies_max) == 0) {
         snprintf(why, n, "no zombie was ever seen before the remedy");
@@ -380,7 +440,8 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 
 static int narrate_reaped(const struct model *m, const struct ev *e, int zh, char *buf, size_t n)
 {
-    const char *who = ipc_ev_task_name(m, e);
+    char name[64];
+    const char *who = narrate_task_name(m, e, name, sizeof(name)); /* the kernel's: by tid */
     if (e->aux == 0)
         snprintf(buf, n,
                  zh ? "%s 退出时父进程忽略了 SIGCHLD(SIG_IGN),内核直接回收了它,没有留下僵尸。"
@@ -452,6 +513,7 @@ const struct scenario scenario_zombie = {
     .shared_size = sizeof(struct zombie_shared),
     .max_tasks = max_tasks,
     .setup = setup,
+    .finished = finished,
     .check = check,
     .snapshot = snapshot,
     .narrate = narrate,

@@ -1,0 +1,297 @@
+/*
+ * test_classroom_proc.c - the process, thread and CPU scenarios in the classroom modes.
+ *
+ * Each scenario is stepped to its end through the step driver (`--headless --script -`) with
+ * pauses longer than any of its timers between some steps, as a teacher who stops to explain
+ * would: it must end as its summary promises, checks ok, no worker killed by ipcscope (status
+ * 137) unless the lesson kills it, in a sensible number of steps. The CPU lessons are also run
+ * at the TUI's default pace (`--delay 150`, headless) and asserted from the snapshot: the
+ * workers overlap on two CPUs, and nice shares follow the kernel's weights.
+ */
+#define _GNU_SOURCE
+#include "support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define NO_KILL NULL /* no task may end with status 137 */
+
+/* Drive scenario id (params NULL-terminated, may be NULL) through the script lines cmds
+ * (NULL-terminated), then `finish` and a final snapshot, which is returned: asserts the run
+ * completed with its checks ok, exited 0, and that no task but the one named killable (may be
+ * NULL) ended with status 137. */
+static json_t *drive(const char *id, const char *const *params, const char *const *cmds,
+                     const char *killable)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, id, params, NULL);
+    for (size_t i = 0; cmds && cmds[i]; i++)
+        ts_driver_cmd(&d, "%s", cmds[i]);
+    ts_driver_cmd(&d, "finish");
+    json_t *end = ts_driver_snapshot(&d, 120);
+    cr_assert(json_is_true(json_object_get(end, "completed")), "%s: not completed", id);
+    ts_assert_check_ok(end);
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(end, "tasks"), i, t)
+    {
+        json_t *ex = json_object_get(t, "exit_status");
+        if (ex && json_integer_value(ex) == 137)
+            cr_assert(killable && strcmp(ts_str(t, "name"), killable) == 0,
+                      "%s: %s ended with status 137 (SIGKILL), which the lesson does not do", id,
+                      ts_str(t, "name"));
+    }
+    cr_assert_eq(ts_driver_end(&d, 30), 0, "%s: the driven run did not exit 0", id);
+    return end;
+}
+
+/* The task named name in snap (asserted present). */
+static json_t *task(json_t *snap, const char *name)
+{
+    json_t *t = ts_find_named(json_object_get(snap, "tasks"), name);
+    cr_assert(t, "no task named %s in the snapshot", name);
+    return t;
+}
+
+static double gap(double d)
+{
+    return d < 0 ? -d : d;
+}
+
+static double num(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_real(v) ? json_real_value(v) : (double)json_integer_value(v);
+}
+
+/* ---- chapter 5: processes ---- */
+
+Test(classroom_proc, fork_stepped_with_pauses_forks_and_reaps_every_copy, .timeout = 90)
+{
+    const char *cmds[] = {"step 3", "wait 1500", "step 3", "wait 1500", NULL};
+    json_t *end = drive("fork", NULL, cmds, NO_KILL);
+    cr_assert_eq(ts_int(end, "forked"), 2);
+    cr_assert_str_eq(ts_str(task(end, "child-1"), "state"), "reaped");
+    cr_assert_str_eq(ts_str(task(end, "child-2"), "state"), "reaped");
+    cr_assert_leq(ts_int(end, "steps"), 20, "a linger became %lld steps", ts_int(end, "steps"));
+    json_decref(end);
+}
+
+Test(classroom_proc, orphan_stepped_with_pauses_is_adopted_by_the_subreaper, .timeout = 90)
+{
+    const char *cmds[] = {"step 2", "wait 1500", "step 1", "wait 1500", NULL};
+    json_t *end = drive("orphan", NULL, cmds, NO_KILL);
+    cr_assert(json_is_true(json_object_get(end, "adopted_by_subreaper")));
+    cr_assert_leq(ts_int(end, "steps"), 10);
+    json_decref(end);
+}
+
+Test(classroom_proc, orphan_whose_parent_is_killed_is_adopted_too, .timeout = 90)
+{
+    const char *params[] = {"kill_parent=1", NULL};
+    const char *cmds[] = {"step 2", "wait 1500", "step 1", "wait 1500", NULL};
+    json_t *end = drive("orphan", params, cmds, "parent"); /* the lesson kills the parent */
+    cr_assert(json_is_true(json_object_get(end, "adopted_by_subreaper")));
+    cr_assert_eq(ts_int(task(end, "parent"), "exit_status"), 137);
+    cr_assert_eq(ts_int(task(end, "child"), "exit_status"), 0);
+    json_decref(end);
+}
+
+/* The issue's reproduction: 4 steps, a 4 s pause, then on to the end. Without a remedy the
+ * parent exits first; its zombie children are adopted and reaped with their own codes. */
+Test(classroom_proc, zombie_children_outlive_their_parent_at_any_pace, .timeout = 90)
+{
+    const char *cmds[] = {"step 4", "wait 4000", NULL};
+    json_t *end = drive("zombie", NULL, cmds, NO_KILL);
+    cr_assert_eq(ts_int(end, "zombies_max"), 3);
+    for (int i = 1; i <= 3; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "child-%d", i);
+        json_t *t = task(end, name);
+        cr_assert_str_eq(ts_str(t, "state"), "reaped");
+        cr_assert_eq(ts_int(t, "exit_status"), i, "%s: status %lld", name,
+                     ts_int(t, "exit_status"));
+    }
+    cr_assert_leq(ts_int(end, "steps"), 20, "the hold became %lld steps", ts_int(end, "steps"));
+    json_decref(end);
+}
+
+Test(classroom_proc, zombie_double_fork_grandchildren_are_adopted_at_any_pace, .timeout = 90)
+{
+    const char *params[] = {"remedy=5", "hold_ms=300", "after_ms=300", NULL};
+    const char *cmds[] = {"step 6", "wait 1500", "step 6", "wait 1500", NULL};
+    json_t *end = drive("zombie", params, cmds, NO_KILL);
+    cr_assert_eq(ts_int(end, "zombies_after"), 0);
+    for (int i = 1; i <= 3; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "grandchild-%d", i);
+        json_t *t = task(end, name);
+        cr_assert_eq(ts_int(t, "exit_status"), i);
+        cr_assert(json_object_get(t, "orig_ppid"), "%s was never adopted", name);
+    }
+    json_decref(end);
+}
+
+Test(classroom_proc, zombie_sigchld_handler_stepped_with_pauses_leaves_none, .timeout = 90)
+{
+    const char *params[] = {"remedy=3", "hold_ms=300", "after_ms=300", NULL};
+    const char *cmds[] = {"step 5", "wait 1500", "step 5", "wait 1500", NULL};
+    json_t *end = drive("zombie", params, cmds, NO_KILL);
+    cr_assert_eq(ts_int(end, "zombies_after"), 0);
+    json_decref(end);
+}
+
+/* Gate time is its own state: a CPU worker held between bursts is at the gate, not blocked;
+ * the sleeper's nanosleep is real (it is blocked for it). */
+Test(classroom_proc, states_stepped_with_pauses_counts_gate_time_as_gate, .timeout = 120)
+{
+    const char *params[] = {"seconds=1", NULL};
+    const char *cmds[] = {"step 4", "wait 1500", "step 6", "wait 1500", NULL};
+    json_t *end = drive("states", params, cmds, NO_KILL);
+    int bpf = json_is_true(json_object_get(json_object_get(end, "sources"), "bpf"));
+    for (int i = 1; i <= 2; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "cpu-%d", i);
+        json_t *t = task(end, name);
+        cr_assert_geq(num(t, "gate_ms"), 1500.0, "%s: gate_ms %.1f", name, num(t, "gate_ms"));
+        cr_assert_lt(num(t, "blocked_ms"), 500.0, "%s: %.1f ms counted as blocked", name,
+                     num(t, "blocked_ms"));
+    }
+    if (bpf) /* five real nanosleeps of 200 ms: at least a second asleep */
+        cr_assert_geq(num(task(end, "sleeper-1"), "blocked_ms"), 1000.0);
+    cr_assert_leq(ts_int(end, "steps"), 40, "%lld steps", ts_int(end, "steps"));
+    json_decref(end);
+}
+
+Test(classroom_proc, process_pool_stepped_with_pauses_completes_every_task, .timeout = 120)
+{
+    const char *params[] = {"tasks=3", "singles=1", "workers=2", NULL};
+    const char *cmds[] = {"step 10", "wait 1500", "step 10", "wait 1500", NULL};
+    json_t *end = drive("process-pool", params, cmds, NO_KILL);
+    cr_assert_eq(ts_int(end, "tasks_completed"), 4);
+    cr_assert(json_is_true(json_object_get(end, "joined")));
+    json_decref(end);
+}
+
+/* ---- chapter 8: threads ---- */
+
+Test(classroom_proc, threads_are_joined_and_a_daemon_ends_with_its_process, .timeout = 90)
+{
+    const char *params[] = {"threads=2", "daemon=1", "seconds=1", NULL};
+    const char *cmds[] = {"step 5", "wait 1500", "step 5", "wait 1500", NULL};
+    json_t *end = drive("threads", params, cmds, NO_KILL);
+    for (int i = 1; i <= 2; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "Thread-%d", i);
+        json_t *t = task(end, name);
+        cr_assert_str_eq(ts_str(t, "ended"), "joined", "%s ended %s", name, ts_str(t, "ended"));
+        cr_assert_eq(ts_int(t, "exit_status"), 0);
+    }
+    json_t *d = task(end, "daemon-1");
+    cr_assert_str_eq(ts_str(d, "ended"), "with_process");
+    cr_assert_null(json_object_get(d, "exit_status"), "a daemon thread never returned a status");
+    cr_assert_eq(ts_int(end, "joined"), 2);
+    json_decref(end);
+}
+
+/* ---- the CPU lessons at the default pace ---- */
+
+/* `ipcscope run ID --headless --json --delay 150 [--param P]...`, the TUI's default pace:
+ * asserts exit 0 and returns the snapshot. */
+static json_t *paced_run(const char *id, const char *const *params)
+{
+    char *argv[32] = {IPCSCOPE_BIN, "run", (char *)id, "--headless", "--json", "--delay", "150"};
+    int argc = 7;
+    for (size_t i = 0; params && params[i] && argc < 28; i++) {
+        argv[argc++] = "--param";
+        argv[argc++] = (char *)params[i];
+    }
+    struct ts_run_opts o = {.timeout_s = 90, .stdin_null = 1};
+    struct ts_result r = ts_run(argv, &o);
+    cr_assert(!r.hung && WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+              "%s --delay 150 failed: %s", id, r.err);
+    json_error_t je;
+    json_t *snap = json_loads(r.out, 0, &je);
+    cr_assert(snap, "not JSON: %s", je.text);
+    ts_free_result(&r);
+    ts_assert_check_ok(snap);
+    return snap;
+}
+
+Test(classroom_proc, nice_shares_follow_the_kernel_weights_at_the_default_pace, .timeout = 120)
+{
+    const char *params[] = {"workers=3", "step=3", "duration_ms=1000", NULL};
+    json_t *snap = paced_run("nice", params);
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(snap, "cpu_share"), i, w)
+    {
+        double got = num(w, "share"), want = num(w, "expected_share");
+        cr_log_info("nice %lld: share %.3f, weights predict %.3f", ts_int(w, "nice"), got, want);
+        cr_assert_lt(gap(got - want), 0.05, "nice %lld: share %.3f, the weights predict %.3f",
+                     ts_int(w, "nice"), got, want);
+    }
+    cr_assert_eq(i, 3);
+    cr_assert(strstr(ts_str(snap, "pinned"), "Shares of CPU"), "the result is not on screen: %s",
+              ts_str(snap, "pinned"));
+    json_decref(snap);
+}
+
+Test(classroom_proc, nice_stepped_with_pauses_keeps_the_weights, .timeout = 90)
+{
+    const char *params[] = {"duration_ms=600", NULL};
+    const char *cmds[] = {"step 1", "wait 1500", NULL};
+    json_t *end = drive("nice", params, cmds, NO_KILL);
+    json_t *w0 = json_array_get(json_object_get(end, "cpu_share"), 0);
+    cr_assert_lt(gap(num(w0, "share") - num(w0, "expected_share")), 0.05,
+                 "nice 0 had %.3f of the CPU, the weights predict %.3f", num(w0, "share"),
+                 num(w0, "expected_share"));
+    json_decref(end);
+}
+
+/* On two CPUs the workers run at the same time for most of their work. A busy machine lets
+ * each worker run only part of the time it is ready (min_got_cpu_pct, from the kernel's
+ * events), and two workers that each run a share p of the time overlap about p of their work:
+ * the bound scales with it, and the work itself must not have been paced (gate time). */
+Test(classroom_proc, concurrency_two_cpus_overlap_at_the_default_pace, .timeout = 120)
+{
+    const char *params[] = {"cpus=2", "work_ms=1000", NULL};
+    json_t *snap = paced_run("concurrency", params);
+    if (!json_is_true(json_object_get(json_object_get(snap, "sources"), "bpf"))) {
+        json_decref(snap);
+        cr_skip_test("needs the kernel's scheduler events (run as root, bpf on)");
+    }
+    for (int k = 1; k <= 2; k++) {
+        char name[16];
+        snprintf(name, sizeof(name), "worker-%d", k);
+        double gate = num(task(snap, name), "gate_ms");
+        cr_assert_lt(gate, 1000.0, "%s was held %.0f ms at the gate: its work was paced", name,
+                     gate);
+    }
+    long long pct = ts_int(snap, "overlap_pct_of_work"), got = ts_int(snap, "min_got_cpu_pct");
+    cr_log_info("overlap %lld ms = %lld%% of the work; a worker ran %lld%% of its ready time",
+                ts_int(snap, "overlap_ms"), pct, got);
+    cr_assert_gt(ts_int(snap, "overlap_ms"), 0, "on two CPUs the workers never overlapped");
+    cr_assert(strstr(ts_str(snap, "pinned"), "Parallel"), "the result is not on screen: %s",
+              ts_str(snap, "pinned"));
+    json_decref(snap);
+    if (got < 80)
+        cr_skip_test("the machine is busy (a worker ran only %lld%% of the time it was ready): "
+                     "'most of the work' needs two free CPUs; overlap was %lld%%",
+                     got, pct);
+    cr_assert_geq(pct, 50, "on two free CPUs the workers overlapped for only %lld%% of their work",
+                  pct);
+}
+
+Test(classroom_proc, concurrency_one_cpu_stepped_with_pauses_never_overlaps, .timeout = 90)
+{
+    const char *params[] = {"cpus=1", "work_ms=300", NULL};
+    const char *cmds[] = {"step 1", "wait 1500", "step 1", "wait 1500", NULL};
+    json_t *end = drive("concurrency", params, cmds, NO_KILL);
+    cr_assert_eq(ts_int(end, "overlap_ms"), 0);
+    cr_assert(strstr(ts_str(end, "pinned"), "Concurrent"), "%s", ts_str(end, "pinned"));
+    cr_assert_leq(ts_int(end, "steps"), 6);
+    json_decref(end);
+}
