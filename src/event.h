@@ -91,7 +91,14 @@
                                     1 connected; 0: not in the kernel's table); item=recv_q |      \
                                     send_q << 32 (a listener: accept queue | backlog << 32);       \
                                     aux=lport | rport << 16 | proto << 32; extra=laddr |           \
-                                    raddr << 32 (IPv4, host order) */
+                                    raddr << 32 (IPv4, host order) */                              \
+    /* predict mode (lesson_run.h): the conductor's record of the class's predictions */           \
+    X(EV_PREDICT_ASK, "predict_ask")       /* item=question number; val=choices; aux=the           \
+                                              lesson's question index */                           \
+    X(EV_PREDICT_ANSWER, "predict_answer") /* item=question number; val=the class's choice         \
+                                              (0=A; -1 none); aux=hands counted */                 \
+    X(EV_PREDICT_REVEAL, "predict_reveal") /* item=question number; val=the right choice (-1:      \
+                                              void); aux=1 right, 0 wrong, -1 no answer */
 
 enum ev_kind {
 #define EV_ENUM(e, s) e,

@@ -59,6 +59,9 @@ static const char usage_text[] =
     "      --script FILE|-     with --headless: drive the step gate from commands, one a\n"
     "                          line: step [N], pick TASK, action KEY, run MS, wait MS,\n"
     "                          finish [MAX], snapshot (prints one JSON line)\n"
+    "      --predict           predict mode: before each key moment a question, answered by\n"
+    "                          the class (keys A-D; with --script: answer A-D, questions and\n"
+    "                          reveals are JSON lines), then checked against the run\n"
     "  ipcscope replay FILE [--step] [--delay MS]   play a recorded run back in the TUI\n"
     "                                        (Space steps, b steps back, R rewinds)\n"
     "  ipcscope replay FILE --headless [--json]     print a recorded run's final state\n"
@@ -243,7 +246,8 @@ enum {
     OPT_DELAY,
     OPT_HELP,
     OPT_VERSION,
-    OPT_SCRIPT
+    OPT_SCRIPT,
+    OPT_PREDICT
 };
 
 static const struct option long_opts[] = {
@@ -261,6 +265,7 @@ static const struct option long_opts[] = {
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {"script", required_argument, NULL, OPT_SCRIPT},
+    {"predict", no_argument, NULL, OPT_PREDICT},
     {0, 0, 0, 0},
 };
 
@@ -328,6 +333,9 @@ static int parse_option(struct cli *c, int o, const char *arg, const struct scen
     case OPT_SCRIPT:
         c->opts.script = arg;
         c->opts.step = 1; /* the script's steps drive the gate */
+        return 0;
+    case OPT_PREDICT:
+        c->opts.predict = 1;
         return 0;
     default:
         return usage_error("unknown option");
@@ -451,6 +459,9 @@ int main(int argc, char **argv)
         if (c.opts.script && !c.opts.headless)
             return usage_error("--script drives a headless run: add --headless (in the TUI, "
                                "the keys drive it)");
+        if (c.opts.predict && c.opts.headless && !c.opts.script)
+            return usage_error("--predict with --headless needs --script: the questions wait "
+                               "for answers (answer A-D); in the TUI the keys A-D answer");
         if (c.opts.headless && c.opts.step && c.opts.duration_s <= 0 && !c.opts.script)
             return usage_error("--step with --headless would wait for keypresses that never "
                                "come; drop --headless (step in the TUI), drop --step, or add "

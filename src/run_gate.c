@@ -12,6 +12,8 @@
 #include "run.h"
 #include "run_int.h"
 
+#include "lesson_run.h"
+
 #include "sclock.h"
 #include "sources/procfs.h"
 
@@ -210,6 +212,10 @@ void run_serve_gate(struct run *r)
     if (r->step_pick >= 0 && w[pick].slot != r->step_pick)
         snprintf(r->status, sizeof(r->status), "%s is not at the gate; moved %s instead",
                  r->sh->tasks[r->step_pick].name, r->sh->tasks[w[pick].slot].name);
+    if (r->lesson && lesson_run_before_grant(r, &w[pick])) {
+        r->step_pending = 0; /* predict mode holds this step (a question is asked) */
+        return;
+    }
     grant(r, &w[pick]);
     r->step_pending = 0;
     r->step_pick = -1;

@@ -73,6 +73,8 @@ static int draw_cards(struct ui *u, struct rect r)
             continue;
         char num[48], label[64];
         count_text(o, num, sizeof(num));
+        if (ui_predict_masks(u, (uint32_t)i))
+            snprintf(num, sizeof(num), "-"); /* asked about: hidden until the class answers */
         snprintf(label, sizeof(label), "%s %s", obj_kind_prefix(o->kind), o->name);
         int w = (int)strlen(num) * 8;
         int lw = screen_width(label);
@@ -138,7 +140,17 @@ void projector_draw(struct ui *u)
     const struct model *m = &u->r->model;
     int cards = draw_cards(u, (struct rect){body.y + 1, body.x + 2, 2 * CARD_H, body.w - 2});
     int narr_h = 3;
-    struct rect tasks = {body.y + 1 + cards, body.x, body.h - cards - narr_h - 2, body.w};
+    int ph = ui_predict_height(u, body.w); /* the question box, above the narration */
+    if (ph > (body.h - cards) / 2)
+        ph = (body.h - cards) / 2;
+    struct rect tasks = {body.y + 1 + cards, body.x, body.h - cards - narr_h - 2 - ph, body.w};
+    if (u->show_code) { /* the selected task's code beside the tasks */
+        int cw = tasks.w * 48 / 100;
+        tasks.w -= cw;
+        panel_code_projector(u, (struct rect){tasks.y, tasks.x + tasks.w, tasks.h + 1, cw});
+    }
+    if (ph)
+        predict_draw(u, (struct rect){body.y + body.h - narr_h - ph, body.x, ph, body.w});
     int spacing = (int)u->nrows * 2 <= tasks.h ? 2 : 1;
     int y = tasks.y, shown = 0;
     for (size_t i = (size_t)u->row_base; i < u->nrows && y < tasks.y + tasks.h - 1;

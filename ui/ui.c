@@ -169,9 +169,15 @@ static void draw_dashboard(struct ui *u)
     } else {
         panel_tasks_draw(u, l->panel[P_TASKS]);
         panel_objects_draw(u, l->panel[P_OBJECTS]);
-        panel_timeline_draw(u, l->panel[P_TIMELINE]);
-        panel_events_draw(u, l->panel[P_EVENTS]);
+        if (l->code.h) /* the lesson: code panel (c), question box (predict mode) */
+            panel_code_draw(u, l->code);
+        else
+            panel_timeline_draw(u, l->panel[P_TIMELINE]);
+        if (!l->code.h && !l->predict.h)
+            panel_events_draw(u, l->panel[P_EVENTS]);
         panel_narration_draw(u, l->panel[P_NARR]);
+        if (l->predict.h)
+            predict_draw(u, l->predict);
     }
     status_draw(u, l->status);
     keybar_draw(u, l->keys);

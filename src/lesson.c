@@ -1,0 +1,181 @@
+/*
+ * lesson.c - the lesson table (one entry per scenario, from src/lessons/) and the walk that
+ * follows a task's actions through its role's listing.
+ *
+ * The walk is a breadth-first search over the listing's lines: each line leads to the next,
+ * a loop's first line may also skip the loop, and a loop's closing line leads back to its first
+ * line before it falls through, so the nearest line that performs the action wins and a loop
+ * is continued before it is left.
+ */
+#include "lesson.h"
+
+#include "run.h"
+
+#include <string.h>
+
+#define WALK_MAX 64 /* lines a listing may have for the walk (listings keep to ~20) */
+
+extern const struct lesson lesson_layers, lesson_tcp_echo, lesson_tcp_handshake,
+    lesson_tcp_teardown, lesson_http;
+extern const struct lesson lesson_udp_echo, lesson_reuseaddr, lesson_udp_broadcast,
+    lesson_select_server, lesson_poll_server, lesson_epoll_server, lesson_epoll_et_lt;
+extern const struct lesson lesson_fork, lesson_orphan, lesson_zombie, lesson_states, lesson_nice,
+    lesson_process_pool;
+extern const struct lesson lesson_prodcons, lesson_pipe, lesson_message_queue, lesson_shared_memory,
+    lesson_signals, lesson_semaphore;
+extern const struct lesson lesson_lock, lesson_event, lesson_deadlock, lesson_philosophers;
+extern const struct lesson lesson_threads, lesson_condition, lesson_concurrency,
+    lesson_forking_server, lesson_threading_server;
+
+const struct lesson *const lesson_table[] = {
+    &lesson_layers,        &lesson_tcp_echo,       &lesson_tcp_handshake,
+    &lesson_tcp_teardown,  &lesson_http,           &lesson_udp_echo,
+    &lesson_reuseaddr,     &lesson_udp_broadcast,  &lesson_select_server,
+    &lesson_poll_server,   &lesson_epoll_server,   &lesson_epoll_et_lt,
+    &lesson_fork,          &lesson_orphan,         &lesson_zombie,
+    &lesson_states,        &lesson_nice,           &lesson_process_pool,
+    &lesson_prodcons,      &lesson_pipe,           &lesson_message_queue,
+    &lesson_shared_memory, &lesson_signals,        &lesson_semaphore,
+    &lesson_lock,          &lesson_event,          &lesson_deadlock,
+    &lesson_philosophers,  &lesson_threads,        &lesson_condition,
+    &lesson_concurrency,   &lesson_forking_server, &lesson_threading_server,
+};
+
+const size_t lesson_count = sizeof(lesson_table) / sizeof(lesson_table[0]);
+
+const struct lesson *lesson_find(const char *id)
+{
+    for (size_t i = 0; id && i < lesson_count; i++)
+        if (strcmp(lesson_table[i]->id, id) == 0)
+            return lesson_table[i];
+    return NULL;
+}
+
+const struct lesson_role *lesson_role_of(const struct lesson *l, const char *name)
+{
+    for (size_t i = 0; l && name && i < l->nroles; i++)
+        if (strncmp(name, l->roles[i].prefix, strlen(l->roles[i].prefix)) == 0)
+            return &l->roles[i];
+    return NULL;
+}
+
+int lesson_name_matches(const char *pattern, const char *name)
+{
+    if (!pattern)
+        return 1;
+    if (!name)
+        return 0;
+    size_t n = strlen(pattern);
+    if (n && pattern[n - 1] == '*')
+        return strncmp(pattern, name, n - 1) == 0;
+    return strcmp(pattern, name) == 0;
+}
+
+int lesson_line_matches(const struct lesson_line *line, unsigned kind, const char *obj)
+{
+    if (line->ev == LESSON_NO_EV || line->ev != kind)
+        return 0;
+    if (!line->obj)
+        return 1;
+    return obj && *obj && lesson_name_matches(line->obj, obj);
+}
+
+/* ---- the walk ---- */
+
+/* Where each loop's closing line goes back to, and where each opening line's loop ends.
+ * -1 where none; 0, or -1 when the listing's loops do not pair up. */
+static int loop_pairs(const struct lesson_role *role, int *head, int *end)
+{
+    int stack[WALK_MAX], sp = 0;
+    for (size_t i = 0; i < role->n; i++) {
+        head[i] = end[i] = -1;
+        if (role->lines[i].close) {
+            if (!sp)
+                return -1;
+            head[i] = stack[--sp];
+            end[head[i]] = (int)i;
+        }
+        if (role->lines[i].open)
+            stack[sp++] = (int)i;
+    }
+    return sp ? -1 : 0;
+}
+
+/* The lines line i leads to, in the order the walk prefers them; their count. */
+static int successors(const struct lesson_role *role, const int *head, const int *end, int i,
+                      int *out)
+{
+    int k = 0, n = (int)role->n;
+    if (i < 0) {
+        out[k++] = 0;
+        return n > 0 ? k : 0;
+    }
+    if (head[i] >= 0)
+        out[k++] = head[i]; /* go round the loop again first */
+    if (i + 1 < n)
+        out[k++] = i + 1;
+    if (end[i] >= 0 && end[i] + 1 < n)
+        out[k++] = end[i] + 1; /* the loop's condition is false at once */
+    return k;
+}
+
+int lesson_walk(const struct lesson_role *role, int from, unsigned kind, const char *obj,
+                int strict)
+{
+    int head[WALK_MAX], end[WALK_MAX], queue[WALK_MAX], seen[WALK_MAX] = {0};
+    if (!role || role->n == 0 || role->n > WALK_MAX || from >= (int)role->n ||
+        loop_pairs(role, head, end) < 0)
+        return -1;
+    int qh = 0, qt = 0, next[3];
+    int k = successors(role, head, end, from, next);
+    for (int i = 0; i < k; i++)
+        if (!seen[next[i]]) {
+            seen[next[i]] = 1;
+            queue[qt++] = next[i];
+        }
+    while (qh < qt) {
+        int j = queue[qh++];
+        const struct lesson_line *line = &role->lines[j];
+        if (lesson_line_matches(line, kind, obj))
+            return j;
+        if (strict && line->ev != LESSON_NO_EV && !line->opt)
+            continue; /* an action that must happen first */
+        k = successors(role, head, end, j, next);
+        for (int i = 0; i < k; i++)
+            if (!seen[next[i]]) {
+                seen[next[i]] = 1;
+                queue[qt++] = next[i];
+            }
+    }
+    return -1;
+}
+
+/* ---- conditions ---- */
+
+int lesson_when_zero(const struct lesson_ctx *c)
+{
+    return c->o && c->o->value == 0;
+}
+
+int lesson_when_positive(const struct lesson_ctx *c)
+{
+    return c->o && c->o->value > 0;
+}
+
+int lesson_when_waiters(const struct lesson_ctx *c)
+{
+    if (!c->o)
+        return 0;
+    size_t n = model_waiters(c->m, (uint32_t)(c->o - c->m->objs), NULL, 0);
+    return n >= 1 && n <= 3;
+}
+
+int lesson_when_no_waiters(const struct lesson_ctx *c)
+{
+    return c->o && model_waiters(c->m, (uint32_t)(c->o - c->m->objs), NULL, 0) == 0;
+}
+
+int lesson_when_full(const struct lesson_ctx *c)
+{
+    return c->o && c->o->capacity > 0 && c->o->value >= c->o->capacity;
+}
