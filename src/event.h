@@ -80,7 +80,8 @@
       "pkt") /* capture: val=tcp flags; item=seq; aux=ack; extra=sport<<16|dport; obj optional */  \
     /* the step gate and the scenario clock */                                                     \
     X(EV_GATE, "gate")       /* val=1 arrived at the gate, 0 let through; item=the action's kind;  \
-                                aux=its object (or -1) */                                          \
+                                aux=its object (or -1); extra=its value (a sleep's ms;             \
+                                mux_wait: 0 select, 1 poll, 2 epoll_wait) */                       \
     X(EV_SLEEP, "sleep")     /* a timed wait on the scenario clock: val=ms; item=1 when it also    \
                                 slept on the wall clock; aux=scenario ms it was due at */          \
     X(EV_TIMEOUT, "timeout") /* a lesson deadline expired: obj=what was waited on; val=ms          \

@@ -518,12 +518,30 @@ static uint64_t scenario_now(void)
     return sclock_now();
 }
 
+/* Arriving at (1) or leaving (0) the gate, with the action waiting there. */
+static void emit_gate(int arrived, uint16_t kind, uint32_t obj, int64_t val)
+{
+    if (!tl_ring)
+        return;
+    struct ev e = {.kind = EV_GATE,
+                   .src = EV_SRC_INSTR,
+                   .task = (uint32_t)tl_slot,
+                   .pid = tl_pid,
+                   .tid = tl_tid,
+                   .obj = EV_NO_OBJ,
+                   .val = arrived,
+                   .item = kind,
+                   .aux = obj == EV_NO_OBJ ? -1 : (int64_t)obj,
+                   .extra = val};
+    instr_emit_ev(&e);
+}
+
 /* Wait at the gate until granted one action, or released by free run. */
 static void gate_wait(struct instr_task *t, uint16_t kind, uint32_t obj)
 {
     atomic_store(&t->gate_ticket, atomic_load(&g_sh->gate_grants));
     atomic_store(&t->gate, GS_WAITING);
-    instr_emit(EV_GATE, EV_NO_OBJ, 1, kind, obj == EV_NO_OBJ ? -1 : (int64_t)obj);
+    emit_gate(1, kind, obj, atomic_load(&t->gate_val));
     for (;;) {
         if (atomic_load(&t->gate) != GS_WAITING || !atomic_load(&g_sh->gate_hold))
             break; /* granted one action, or released by run mode */
@@ -531,7 +549,7 @@ static void gate_wait(struct instr_task *t, uint16_t kind, uint32_t obj)
         futex(&t->gate, FUTEX_WAIT, GS_WAITING, &ts);
     }
     atomic_store(&t->gate, GS_FREE);
-    instr_emit(EV_GATE, EV_NO_OBJ, 0, kind, obj == EV_NO_OBJ ? -1 : (int64_t)obj);
+    emit_gate(0, kind, obj, atomic_load(&t->gate_val));
 }
 
 int instr_gate_timed(uint16_t kind, uint32_t obj, uint64_t due, int64_t val, const char *what)

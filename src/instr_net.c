@@ -19,6 +19,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/sockios.h>
@@ -30,10 +32,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#define SLICE_MS 250 /* a blocked call looks at the run's stop flag this often */
+#define SLICE_MS 50
+/* A safety-bounded wait while the gate is held ends only by its fd or the run's stop (which
+ * SIGKILLs anyway): wake rarely, as each wake-up puts three scheduler events in the model's
+ * history while the teacher talks. */
+#define HELD_SLICE_MS 1000
 #define LOOPBACK_NET 0x7f000000u
 #define LOOPBACK_BCAST 0x7fffffffu
 
@@ -57,6 +64,11 @@ int net_sleep_ms(long ms)
     return sclock_sleep(ms, 0, NULL);
 }
 
+void net_flag_set(_Atomic int *flag, int value)
+{
+    sclock_flag_set(flag, value);
+}
+
 int net_wait_flag(_Atomic int *flag)
 {
     struct sclock_wait w;
@@ -66,18 +78,14 @@ int net_wait_flag(_Atomic int *flag)
     return v;
 }
 
-void net_set_flag(_Atomic int *flag, int v)
-{
-    sclock_flag_set(flag, v);
-}
-
 /* poll one fd for events until the deadline w (in slices). >0 ready, 0 timeout,
  * -ECANCELED when the run stops. */
 static int wait_fd_until(int fd, short events, struct sclock_wait *w)
 {
     for (;;) {
         struct pollfd p = {.fd = fd, .events = events};
-        long slice = sclock_wait_slice(w, SLICE_MS);
+        long slice = sclock_wait_slice(w, w->kind == SCLOCK_SAFETY && sclock_held() ? HELD_SLICE_MS
+                                                                                    : SLICE_MS);
         int r = poll(&p, 1, (int)slice);
         if (r > 0)
             return r;
@@ -518,7 +526,7 @@ static int select_once(void *arg, int ms)
 
 int net_select(struct net_mux *m, int nfds, fd_set *readfds, int timeout_ms)
 {
-    instr_gate(EV_MUX_WAIT, m->interest->id);
+    instr_gate_timed(EV_MUX_WAIT, m->interest->id, sclock_now(), MUX_SELECT, NULL);
     int count = 0;
     uint64_t mask = 0;
     for (int fd = 0; fd < nfds; fd++)
@@ -553,7 +561,7 @@ static int poll_once(void *arg, int ms)
 
 int net_poll(struct net_mux *m, struct pollfd *fds, nfds_t n, int timeout_ms)
 {
-    instr_gate(EV_MUX_WAIT, m->interest->id);
+    instr_gate_timed(EV_MUX_WAIT, m->interest->id, sclock_now(), MUX_POLL, NULL);
     uint64_t mask = 0;
     int count = 0;
     for (nfds_t i = 0; i < n; i++)
@@ -587,7 +595,7 @@ static int epoll_once(void *arg, int ms)
 int net_epoll_wait(struct net_mux *m, int epfd, struct epoll_event *evs, int max, int timeout_ms,
                    int interest, uint64_t interest_mask)
 {
-    instr_gate(EV_MUX_WAIT, m->interest->id);
+    instr_gate_timed(EV_MUX_WAIT, m->interest->id, sclock_now(), MUX_EPOLL, NULL);
     mux_interest(m, MUX_EPOLL, interest, interest_mask);
     struct epoll_args a = {.epfd = epfd, .max = max, .evs = evs};
     int r = mux_wait(m, epoll_once, &a, timeout_ms);
@@ -657,6 +665,7 @@ static int decode(const uint8_t *f, size_t len, uint16_t port, struct net_seg *s
     s->flags = tcp[13];
     s->win = (uint16_t)((tcp[14] << 8) | tcp[15]);
     size_t thl = (size_t)(tcp[12] >> 4) * 4, hdrs = 14 + ihl + thl;
+    s->thl = (uint8_t)thl;
     size_t end = 14 + (size_t)s->ip_len < len ? 14 + (size_t)s->ip_len : len;
     s->payload_len = end > hdrs ? (uint16_t)(end - hdrs) : 0;
     size_t copy = s->payload_len < sizeof(s->payload) - 1 ? s->payload_len : sizeof(s->payload) - 1;
@@ -911,21 +920,46 @@ static int narrate_sock_block(const struct model *m, const struct ev *e, const s
     return 1;
 }
 
+/* A TCP state change of a socket no object stands for yet: on a listening port these are the
+ * connections the kernel makes before accept() returns them. */
+static int narrate_server_side(const struct ev *e, int zh, char *buf, size_t n)
+{
+    if (e->item == NET_LISTEN && e->val == NET_SYN_RECV)
+        snprintf(buf, n, "%s",
+                 zh ? "服务端的内核收到 SYN,自己回了 SYN-ACK:一个半连接(SYN_RECV),服务端程序"
+                      "没有参与。"
+                    : "The server's kernel got a SYN and answered SYN-ACK by itself: a half-open "
+                      "connection (SYN_RECV), without the server program.");
+    else if (e->item == NET_SYN_RECV && e->val == NET_ESTABLISHED)
+        snprintf(buf, n, "%s",
+                 zh ? "最后的 ACK 到了:内核建好连接(ESTABLISHED),放进监听套接字的全连接队列,"
+                      "等 accept() 取走。"
+                    : "The final ACK arrived: the kernel finished the connection (ESTABLISHED) "
+                      "and queued it on the listener until accept() takes it.");
+    else
+        return 0;
+    return 1;
+}
+
 int net_narrate(const struct model *m, const struct ev *e, int lang, char *buf, size_t n)
 {
     int zh = lang == 1;
     if (e->kind == EV_NOTE && (e->flags & EVF_TEXT))
         return narrate_note(m, e, zh, buf, n);
     const struct model_obj *o = e->obj < m->nobjs ? &m->objs[e->obj] : NULL;
+    if (!o && e->kind == EV_TCP_STATE)
+        return narrate_server_side(e, zh, buf, n);
     if (!o || o->kind != OK_SOCKET)
         return 0; /* the socket and mux kinds: the generic narration (narrate.c) */
     if (e->kind == EV_BLOCK)
         return narrate_sock_block(m, e, o, zh, buf, n);
-    if (e->kind == EV_OBJ_CREATE && e->val == NET_ESTABLISHED) {
+    if (e->kind == EV_OBJ_CREATE && e->val == NET_ESTABLISHED) { /* made by accept() */
         snprintf(buf, n,
-                 zh ? "%s:accept() 返回了新的已连接套接字 %s(TCP,ESTABLISHED),专门服务这个客户端。"
-                    : "%s: accept() returned a new connected socket, %s (TCP, ESTABLISHED), for "
-                      "this one client.",
+                 zh ? "%s:accept() 从全连接队列取出一个已建立的连接,得到新的套接字 %s(TCP,"
+                      "ESTABLISHED),专门用于这一个连接;监听套接字继续监听。"
+                    : "%s: accept() takes a finished connection off the accept queue and returns "
+                      "a new socket, %s (TCP, ESTABLISHED), for this one connection; the listener "
+                      "goes on listening.",
                  task_of(m, e), o->name);
         return 1;
     }

@@ -155,6 +155,7 @@ struct net_seg {
     uint16_t ip_len;                /* IP total length */
     uint16_t sport, dport;          /* TCP */
     uint32_t seq, ack;
+    uint8_t thl;   /* TCP header length in bytes (20 + options) */
     uint8_t flags; /* TCP flags: FIN 1 SYN 2 RST 4 PSH 8 ACK 16 */
     uint16_t win, payload_len;
     char payload[48]; /* the first application bytes */
@@ -183,12 +184,12 @@ int net_stopping(void);
  * early when the run is stopping. */
 int net_sleep_ms(long ms);
 
-/* Wait (bounded by NET_WAIT_MS, a safety bound that never fires while the gate is held)
- * until *flag is non-zero, asleep in the kernel. Returns it, or 0 on timeout. */
+/* Wait (bounded by NET_WAIT_MS in a free run) until *flag is non-zero, asleep on it (no step,
+ * few wake-ups). Returns it, or 0 on timeout or when the run stops. */
 int net_wait_flag(_Atomic int *flag);
 
-/* Set a flag others wait for with net_wait_flag, and wake them at once. */
-void net_set_flag(_Atomic int *flag, int v);
+/* Store value in *flag and wake the tasks waiting for it in net_wait_flag at once. */
+void net_flag_set(_Atomic int *flag, int value);
 
 /* An echo client: connect to port, send msgs lines "tag-i\n" (gap_ms apart), read each
  * echo back and compare, close. Returns the number of lines echoed correctly, or -errno

@@ -19,9 +19,11 @@ int model_init(struct model *m, size_t hist_cap, size_t spans_cap)
     memset(m, 0, sizeof(*m));
     m->hist_cap = hist_cap ? hist_cap : 1;
     m->spans_cap = spans_cap ? spans_cap : 1;
+    m->khist_cap = m->hist_cap;
     m->hist = calloc(m->hist_cap, sizeof(*m->hist));
+    m->khist = calloc(m->khist_cap, sizeof(*m->khist));
     m->spans = calloc(m->spans_cap, sizeof(*m->spans));
-    if (!m->hist || !m->spans) {
+    if (!m->hist || !m->khist || !m->spans) {
         model_free(m);
         return -ENOMEM;
     }
@@ -35,6 +37,7 @@ void model_free(struct model *m)
     free(m->slot_map);
     free(m->tid_cache);
     free(m->hist);
+    free(m->khist);
     free(m->spans);
     memset(m, 0, sizeof(*m));
 }
@@ -373,11 +376,33 @@ static void gate_event(struct model *m, uint32_t idx, const struct ev *e)
         t->at_gate = 1;
         t->gate_kind = (uint16_t)e->item;
         t->gate_obj = e->aux < 0 ? EV_NO_OBJ : (uint32_t)e->aux;
+        t->gate_val = e->extra;
         set_state(m, idx, TS_GATE, e->t);
     } else if (t->at_gate) {
         t->at_gate = 0;
         set_state(m, idx, TS_RUNNING, e->t); /* it recorded this: it is on a CPU */
     }
+}
+
+/* /proc no longer has the task and no source told how it ended: a thread has exited, a
+ * process was reaped; its status stays unknown unless a source reported it. */
+static void task_gone(struct model *m, uint32_t idx, uint64_t now)
+{
+    struct model_task *t = &m->tasks[idx];
+    if (t->state == TS_REAPED)
+        return;
+    t->blocked_on = EV_NO_OBJ;
+    t->at_gate = 0;
+    t->cpu = -1;
+    if (!t->t_exit)
+        t->t_exit = now;
+    if (t->kind == TK_THREAD) {
+        set_state(m, idx, TS_EXITED, now);
+        return;
+    }
+    t->t_reaped = now;
+    t->reap_src |= (uint8_t)(1u << EV_SRC_PROCFS);
+    set_state(m, idx, TS_REAPED, now);
 }
 
 static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, const char *name)
@@ -411,6 +436,10 @@ static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, 
         t->kind = e->item ? TK_THREAD : TK_PROCESS;
         break;
     case EV_STATE:
+        if (e->extra == 1 && (e->val == TS_EXITED || e->val == TS_REAPED)) {
+            task_gone(m, idx, e->t); /* a settled look: /proc no longer has it */
+            break;
+        }
         if (e->val == TS_ZOMBIE) {
             task_exited(m, idx, t->has_exit ? t->exit_status : 0, e->t);
             break;
@@ -550,14 +579,30 @@ static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
     }
 }
 
+int model_is_sched(unsigned kind)
+{
+    return kind == EV_STATE || kind == EV_GATE || kind == EV_SCHED_IN || kind == EV_SCHED_OUT ||
+           kind == EV_WAKEUP || kind == EV_WAKEUP_NEW;
+}
+
+static void ring_keep(struct ev *ring, size_t cap, size_t *len, size_t *head, const struct ev *e)
+{
+    size_t pos = (*head + *len) % cap;
+    ring[pos] = *e;
+    if (*len < cap)
+        (*len)++;
+    else
+        *head = (*head + 1) % cap;
+}
+
 static void remember(struct model *m, const struct ev *e)
 {
-    size_t pos = (m->hist_head + m->hist_len) % m->hist_cap;
-    m->hist[pos] = *e;
-    if (m->hist_len < m->hist_cap)
-        m->hist_len++;
-    else
-        m->hist_head = (m->hist_head + 1) % m->hist_cap;
+    if (model_is_sched(e->kind)) {
+        ring_keep(m->khist, m->khist_cap, &m->khist_len, &m->khist_head, e);
+        return;
+    }
+    ring_keep(m->hist, m->hist_cap, &m->hist_len, &m->hist_head, e);
+    m->hist_total++;
 }
 
 int model_event_touches_object(unsigned kind)
@@ -641,6 +686,13 @@ const struct ev *model_hist(const struct model *m, size_t i)
     if (i >= m->hist_len)
         return NULL;
     return &m->hist[(m->hist_head + i) % m->hist_cap];
+}
+
+const struct ev *model_khist(const struct model *m, size_t i)
+{
+    if (i >= m->khist_len)
+        return NULL;
+    return &m->khist[(m->khist_head + i) % m->khist_cap];
 }
 
 const struct model_span *model_span_at(const struct model *m, size_t i)

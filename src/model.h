@@ -37,6 +37,7 @@ struct model_task {
     uint8_t at_gate;                             /* between its gate arrival and its grant */
     uint16_t gate_kind;                          /* the action waiting at the gate */
     uint32_t gate_obj;                           /* and its object (EV_NO_OBJ: none) */
+    int64_t gate_val;                            /* and its value (a sleep's ms ...) */
     uint64_t switches;                           /* context switches (bpf) */
     uint64_t actions;                            /* instrumented operations */
     uint64_t sig_sent, sig_delivered;
@@ -62,7 +63,7 @@ struct model_obj {
     uint8_t proto;     /* IPPROTO_TCP (6) or IPPROTO_UDP (17) */
     uint8_t in_kernel; /* the kernel's table has it (bound, or lingering after close) */
     uint16_t lport, rport;
-    uint32_t laddr, raddr; /* IPv4, host order */
+    uint32_t laddr, raddr;  /* IPv4, host order */
     int64_t recv_q, send_q; /* a listener: accept queue, backlog */
 };
 
@@ -85,6 +86,12 @@ struct model {
 
     struct ev *hist; /* last hist_cap events, oldest first from hist_head */
     size_t hist_cap, hist_len, hist_head;
+    uint64_t hist_total; /* events ever kept there */
+    /* The scheduler's records (switches, wakeups, state samples, gate arrivals) are kept in a
+     * ring of their own, so a task waking every few ms while the teacher talks never pushes
+     * the lesson's events out of the history. */
+    struct ev *khist;
+    size_t khist_cap, khist_len, khist_head;
 
     struct model_span *spans; /* last spans_cap state changes */
     size_t spans_cap, spans_len, spans_head;
@@ -114,8 +121,13 @@ uint32_t model_task_by_tid(const struct model *m, int32_t tid);
 struct model_obj *model_obj(struct model *m, uint32_t id);
 uint32_t model_obj_by_name(const struct model *m, const char *name);
 
-/* History access: i = 0 is the oldest kept event. NULL past the end. */
+/* History access: i = 0 is the oldest kept event. NULL past the end. model_khist is the
+ * scheduler's records (model_is_sched), kept apart. */
 const struct ev *model_hist(const struct model *m, size_t i);
+const struct ev *model_khist(const struct model *m, size_t i);
+
+/* 1 for the scheduler's records: switches, wakeups, state samples, gate arrivals. */
+int model_is_sched(unsigned kind);
 const struct model_span *model_span_at(const struct model *m, size_t i);
 
 /* Close every task's open state interval at time now (for totals that include the present). */

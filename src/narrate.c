@@ -20,6 +20,8 @@
  * %N tcp state (val)  %Q old tcp state (item)  %L action label  %E errno name (-aux, else
  * -item)  %H shutdown's how (val)  %U multiplexing call (item)  %B fd bitmask (aux, hex)
  * %F tcp flags (val)  %Y source port  %Z destination port (extra)  %% percent */
+static const char *const MUX_CALLS[] = {"select", "poll", "epoll_wait"};
+
 struct narr {
     uint16_t kind;
     int8_t variant; /* -1: any */
@@ -383,8 +385,6 @@ struct expand_ctx {
     int lang;
 };
 
-static const char *const MUX_CALLS[] = {"select", "poll", "epoll_wait"};
-
 /* Format a TCP flags byte as "SYN|ACK" into tmp. */
 static const char *tcp_flags_text(int64_t flags, char *tmp, size_t n)
 {
@@ -525,6 +525,15 @@ int narrate_event(const struct scn_ctx *ctx, const struct model *m, const struct
     buf[0] = '\0';
     if (ctx && ctx->sc && ctx->sc->narrate && ctx->sc->narrate(ctx, m, e, lang, buf, n) == 1)
         return 1;
+    return narrate_generic(ctx, m, e, lang, buf, n);
+}
+
+int narrate_generic(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
+                    char *buf, size_t n)
+{
+    if (!n)
+        return 0;
+    buf[0] = '\0';
     const struct narr *t = find_template(e->kind, variant_of(m, e));
     if (!t)
         return 0; /* state samples, scheduler switches and wakeups: noise here */
@@ -537,11 +546,66 @@ int narrate_event(const struct scn_ctx *ctx, const struct model *m, const struct
     return 1;
 }
 
-int narrate_call(const struct model *m, unsigned kind, uint32_t obj, char *buf, size_t n)
+/* The call a gate action stands for, as the course writes it: "%s" is the object's name. */
+static const struct {
+    uint16_t kind;
+    const char *call;
+} CALLS[] = {
+    {EV_SEM_WAIT, "sem_wait(%s)"},
+    {EV_SEM_POST, "sem_post(%s)"},
+    {EV_MUTEX_WAIT, "lock(%s)"},
+    {EV_MUTEX_RELEASE, "unlock(%s)"},
+    {EV_COND_WAIT, "wait(%s)"},
+    {EV_COND_SIGNAL, "notify(%s)"},
+    {EV_COND_BROADCAST, "notify_all(%s)"},
+    {EV_QUEUE_PUT, "put(%s)"},
+    {EV_QUEUE_GET, "get(%s)"},
+    {EV_PIPE_WRITE, "write(%s)"},
+    {EV_PIPE_READ, "read(%s)"},
+    {EV_PIPE_CLOSE, "close(%s)"},
+    {EV_MQ_SEND, "mq_send(%s)"},
+    {EV_MQ_RECV, "mq_receive(%s)"},
+    {EV_SHM_WRITE, "a store to %s"},
+    {EV_SHM_READ, "a load from %s"},
+    {EV_SIG_SEND, "kill()"},
+    {EV_EVENT_WAIT, "%s.wait()"},
+    {EV_EVENT_SET, "%s.set()"},
+    {EV_EVENT_CLEAR, "%s.clear()"},
+    {EV_SOCK_BIND, "bind(%s)"},
+    {EV_SOCK_LISTEN, "listen(%s)"},
+    {EV_SOCK_ACCEPT, "accept(%s)"},
+    {EV_SOCK_CONNECT, "connect(%s)"},
+    {EV_SOCK_SEND, "send(%s)"},
+    {EV_SOCK_RECV, "recv(%s)"},
+    {EV_SOCK_SHUTDOWN, "shutdown(%s)"},
+    {EV_SOCK_CLOSE, "close(%s)"},
+    {EV_FORK_RET, "fork()"},
+    {EV_TASK_EXIT, "exit()"},
+    {EV_VAR, "an update of %s"},
+    {EV_NOTE, "its next step"},
+    {EV_BLOCK, "a blocking call on %s"},
+    {EV_SLEEP, "sleep()"},
+    {EV_OBJ_CREATE, "socket()"},
+};
+
+int narrate_call(const struct model *m, unsigned kind, uint32_t obj, int64_t val, char *buf,
+                 size_t n)
 {
+    if (kind == EV_MUX_WAIT)
+        return snprintf(buf, n, "%s()", val >= 0 && val < 3 ? MUX_CALLS[val] : "select");
+    const char *name = obj != EV_NO_OBJ ? obj_name(m, obj) : "";
+    for (size_t i = 0; i < sizeof(CALLS) / sizeof(CALLS[0]); i++) {
+        if (CALLS[i].kind != kind)
+            continue;
+        if (kind == EV_SLEEP && val > 0)
+            return snprintf(buf, n, "sleep(%lld ms)", (long long)val);
+        if (kind == EV_VAR && obj == EV_NO_OBJ)
+            return snprintf(buf, n, "its next step");
+        return snprintf(buf, n, CALLS[i].call, name);
+    }
     const char *k = ev_kind_name(kind);
     if (obj != EV_NO_OBJ)
-        return snprintf(buf, n, "%s(%s)", k ? k : "?", obj_name(m, obj));
+        return snprintf(buf, n, "%s(%s)", k ? k : "?", name);
     return snprintf(buf, n, "%s", k ? k : "?");
 }
 
@@ -692,7 +756,8 @@ int narrate_brief(const struct model *m, const struct ev *e, char *buf, size_t n
         if (!e->val)
             return snprintf(buf, n, "ss(%s) gone", obj_name(m, e->obj));
         return snprintf(buf, n, "ss(%s) %s Recv-Q %llu Send-Q %llu", obj_name(m, e->obj),
-                        tcp_state_name(e->val), (unsigned long long)((uint64_t)e->item & 0xffffffffu),
+                        tcp_state_name(e->val),
+                        (unsigned long long)((uint64_t)e->item & 0xffffffffu),
                         (unsigned long long)((uint64_t)e->item >> 32));
     }
     char val[64];

@@ -21,6 +21,10 @@
 int narrate_event(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
                   char *buf, size_t n);
 
+/* The same without the scenario's own hook: the generic sentence only. */
+int narrate_generic(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
+                    char *buf, size_t n);
+
 /* One compact, language-neutral line for the event log, e.g. "sem_wait(empty) =3 blocks".
  * Returns the length written. */
 int narrate_brief(const struct model *m, const struct ev *e, char *buf, size_t n);
@@ -29,9 +33,11 @@ int narrate_brief(const struct model *m, const struct ev *e, char *buf, size_t n
  * 0): ...". Returns the length written. */
 int narrate_task(const struct model *m, const struct model_task *t, int lang, char *buf, size_t n);
 
-/* The call a task held at the step gate will make next (kind, obj), e.g. "sem_wait(empty)".
+/* The call a task held at the step gate will make next (kind, obj, the gate's value), as
+ * the course writes it: "sem_wait(empty)", "socket()", "epoll_wait()", "sleep(600 ms)".
  * Returns the length written. */
-int narrate_call(const struct model *m, unsigned kind, uint32_t obj, char *buf, size_t n);
+int narrate_call(const struct model *m, unsigned kind, uint32_t obj, int64_t val, char *buf,
+                 size_t n);
 
 /* The name of the task event e concerns ("producer-1"; "tid 4242" when unnamed). */
 const char *narrate_task_name(const struct model *m, const struct ev *e, char *buf, size_t n);

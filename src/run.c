@@ -581,9 +581,9 @@ void run_poll(struct run *r)
     if (r->finished)
         return;
     uint64_t now = loop_now_ns();
-    if (gone && atomic_load(&r->sh->ntasks) > 1)
-        r->finished = 1;
-    else if (r->sc->finished && r->sc->finished(&r->ctx, &r->model))
+    /* the scenario's hook first: it may have a last sentence to pin even when all are gone */
+    int scn_done = r->sc->finished && r->sc->finished(&r->ctx, &r->model);
+    if ((gone && atomic_load(&r->sh->ntasks) > 1) || scn_done)
         r->finished = 1;
     else if (r->opts.duration_s > 0 && now - r->t_start_ns >= r->opts.duration_s * 1e9)
         r->finished = 2; /* cut short */
@@ -693,6 +693,22 @@ static void conductor_row(struct run *r, json_t *snap)
     }
 }
 
+/* A live socket's inode (what `ss -e` prints as ino:), so a reader can match it exactly
+ * even when several sockets share an address (SO_REUSEADDR receivers). */
+static void socket_inodes(struct run *r, json_t *snap)
+{
+    json_t *objs = json_object_get(snap, "objects");
+    size_t k = 0;
+    for (size_t i = 0; i < r->model.nobjs; i++) {
+        if (!r->model.objs[i].live)
+            continue;
+        json_t *o = json_array_get(objs, k++);
+        if (i < INSTR_MAX_OBJS && r->model.objs[i].kind == OK_SOCKET && r->sock_ino[i] &&
+            r->model.objs[i].in_kernel)
+            json_object_set_new(o, "inode", json_integer(r->sock_ino[i]));
+    }
+}
+
 json_t *run_snapshot(struct run *r)
 {
     if (r->replay)
@@ -703,6 +719,7 @@ json_t *run_snapshot(struct run *r)
                   "duration_ms", (json_int_t)run_elapsed_ms(r), "sources", run_sources_json(r));
     snapshot_fill(s, &r->model, now);
     conductor_row(r, s);
+    socket_inodes(r, s);
     json_object_set_new(s, "leaks", run_leaks_json(r));
     json_object_set_new(s, "steps", json_integer((json_int_t)r->steps));
     if (r->ctx.pin[0])

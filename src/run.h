@@ -61,6 +61,7 @@ struct run {
     uint64_t self0[3], self1[3]; /* the conductor's run, run-queue ns and switches at start /
                                     at stop (/proc/self) */
     struct ev sock_last[INSTR_MAX_OBJS]; /* the sock_info last published per socket object */
+    uint32_t sock_ino[INSTR_MAX_OBJS];   /* the inode of its kernel entry (0: none, timewait) */
     uint64_t settle_since;  /* when the conductor started waiting for that */
     /* the scenario clock (sclock.h): vc_base ns of scenario time at wall vc_wall, running
      * with the wall clock from there when vc_free; published into the region */

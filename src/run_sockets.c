@@ -115,12 +115,15 @@ static void publish(struct run *r, struct instr_obj *o, const struct sockdiag_en
         return;
     struct ev info = info_event(o, e);
     struct ev *last = &r->sock_last[o->id];
+    r->sock_ino[o->id] = e ? e->inode : 0;
+    const struct model_obj *mo = model_obj(&r->model, o->id);
+    int model_agrees = mo && (!e || mo->tcp_state == e->state); /* the probes may have moved it */
     if (last->kind == EV_SOCK_INFO && last->val == info.val && last->item == info.item &&
-        last->aux == info.aux && last->extra == info.extra)
+        last->aux == info.aux && last->extra == info.extra && model_agrees)
         return;
     if (!e && last->kind != EV_SOCK_INFO)
         return; /* never in the table yet (not bound): nothing to say */
-    if (e && o->u.sock.proto != IPPROTO_UDP && e->state != o->u.sock.state)
+    if (e && o->u.sock.proto != IPPROTO_UDP && (e->state != o->u.sock.state || !model_agrees))
         emit_tcp_state(r, o, e->state); /* the transition, for the narration and history */
     if (!e && o->u.sock.proto != IPPROTO_UDP && o->u.sock.state != NET_CLOSE_STATE &&
         o->u.sock.seen)

@@ -372,7 +372,7 @@ static int advance_steps(struct script *s)
         if (predict_asking(r))
             return 1; /* a question holds the step: it waits for an answer */
         s->left--;
-        if (s->cur == CMD_FINISH && r->steps == s->steps0) {
+        if (s->cur == CMD_FINISH && r->steps == s->steps0 && !run_done(r)) {
             fprintf(stderr, "ipcscope: --script line %ld: finish: nothing can move (%s)\n", s->line,
                     r->status[0] ? r->status : "every task blocked or ended");
             return 1;

@@ -335,7 +335,9 @@ Test(scenario_net, epoll_edge_triggered_goes_silent_with_bytes_unread, .timeout 
 
 Test(scenario_net, http_answers_every_request_200_with_its_body, .timeout = 60)
 {
-    const char *p[] = {"clients=3", "requests=3", "gap_ms=10", NULL};
+    /* gaps long enough that the listener lives a few hundred ms: the kernel sampler (every
+     * 2 ms, on a loaded machine maybe much less often) must get to see it listening */
+    const char *p[] = {"clients=3", "requests=3", "gap_ms=80", NULL};
     struct run *r = run_scenario("http", p);
     cr_assert_eq(ts_int(r->sc.snap, "requests"), 9, "the server parsed every request line");
     cr_assert_eq(ts_int(r->sc.snap, "responses"), 9);

@@ -97,7 +97,7 @@ static int kv(int y, struct rect in, const char *k, const char *v)
     return y + 1;
 }
 
-/* "run 1.50s  ready 1.52s  blocked 0.00s  gate 3.10s · 392 switches" */
+/* "run 1.50s  ready 1.52s  blocked 0.00s  gate 3.10s" */
 static void times_line(struct ui *u, const struct model_task *t, char *b, size_t n)
 {
     uint64_t run, ready, blocked, gate;
@@ -107,10 +107,8 @@ static void times_line(struct ui *u, const struct model_task *t, char *b, size_t
     ui_fmt_dur(ready, r2, sizeof(r2));
     ui_fmt_dur(blocked, r3, sizeof(r3));
     ui_fmt_dur(gate, r4, sizeof(r4));
-    snprintf(b, n,
-             TR(u, "run %s  ready %s  blocked %s  gate %s · %llu switches",
-                "运行 %s  就绪 %s  阻塞 %s  闸门 %s · 切换 %llu 次"),
-             r1, r2, r3, r4, (unsigned long long)t->switches);
+    snprintf(b, n, TR(u, "run %s  ready %s  blocked %s  gate %s", "运行 %s  就绪 %s  阻塞 %s  闸门 %s"),
+             r1, r2, r3, r4);
 }
 
 /* What the kernel says: its state, CPU, and the function it sleeps in next to the object. */
@@ -176,9 +174,10 @@ static int task_facts(struct ui *u, const struct model_task *t, struct rect in)
     times_line(u, t, b, sizeof(b));
     y = kv(y, in, TR(u, "time", "时间"), b);
     snprintf(b, sizeof(b),
-             TR(u, "%llu · signals sent %llu, delivered %llu", "%llu · 信号 发出 %llu，送达 %llu"),
-             (unsigned long long)t->actions, (unsigned long long)t->sig_sent,
-             (unsigned long long)t->sig_delivered);
+             TR(u, "%llu · %llu switches · signals sent %llu, delivered %llu",
+                "%llu · 切换 %llu 次 · 信号 发出 %llu，送达 %llu"),
+             (unsigned long long)t->actions, (unsigned long long)t->switches,
+             (unsigned long long)t->sig_sent, (unsigned long long)t->sig_delivered);
     y = kv(y, in, TR(u, "actions", "动作数"), b);
     if (t->has_exit) {
         char z[16];
@@ -201,7 +200,7 @@ static void task_details(struct ui *u, const struct model_task *t)
     uint32_t obj;
     if (ui_task_at_gate(u, t, &kind, &obj)) {
         char call[64];
-        narrate_call(&u->r->model, kind, obj, call, sizeof(call));
+        narrate_call(&u->r->model, kind, obj, t->gate_val, call, sizeof(call));
         snprintf(
             text, sizeof(text),
             TR(u,

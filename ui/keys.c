@@ -119,7 +119,7 @@ static void key_speed(struct ui *u, int ch)
 
 static void key_focus(struct ui *u, int ch)
 {
-    static const int order[] = {P_TASKS, P_OBJECTS, P_EVENTS};
+    static const int order[] = {P_TASKS, P_OBJECTS, P_EVENTS, P_NARR};
     int k = 0;
     for (int i = 0; i < (int)UI_COUNT(order); i++)
         if (order[i] == u->focus)
@@ -136,6 +136,8 @@ static void key_move(struct ui *u, int ch)
         u->sel_row += d;
     else if (u->focus == P_OBJECTS)
         u->sel_obj = u->sel_obj + d < 0 ? 0 : u->sel_obj + d;
+    else if (u->focus == P_NARR)
+        u->narr_scroll = u->narr_scroll - d < 0 ? 0 : u->narr_scroll - d;
     else
         u->ev_scroll = u->ev_scroll - d < 0 ? 0 : u->ev_scroll - d;
 }

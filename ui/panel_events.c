@@ -74,8 +74,15 @@ void panel_events_draw(struct ui *u, struct rect r)
     const struct ev *shown[256];
     int want = in.h < (int)UI_COUNT(shown) ? in.h : (int)UI_COUNT(shown);
     int skip = u->ev_scroll, n = 0, avail = 0;
-    for (size_t i = m->hist_len; i-- > 0 && n < want;) {
-        const struct ev *e = model_hist(m, i);
+    /* newest first; verbose merges the scheduler's records (kept apart) by time */
+    size_t i = m->hist_len, k = u->verbose ? m->khist_len : 0;
+    while (n < want && (i > 0 || k > 0)) {
+        const struct ev *a = i ? model_hist(m, i - 1) : NULL, *b = k ? model_khist(m, k - 1) : NULL;
+        const struct ev *e = a && (!b || a->t >= b->t) ? a : b;
+        if (e == a)
+            i--;
+        else
+            k--;
         if (!u->verbose && is_noise(e))
             continue;
         avail++;
@@ -90,8 +97,8 @@ void panel_events_draw(struct ui *u, struct rect r)
         (void)avail;
     }
     int y = in.y + in.h - n;
-    for (int k = n; k-- > 0; y++)
-        draw_event_line(u, shown[k], y, in.x, in.w);
+    for (int j = n; j-- > 0; y++)
+        draw_event_line(u, shown[j], y, in.x, in.w);
     if (u->ev_scroll > 0)
         screen_putf(r.y + r.h - 1, r.x + 2, r.w - 4, THEME[R_WARN],
                     TR(u, " ↑ scrolled %d · PgDn ", " ↑ 已上翻 %d · PgDn "), u->ev_scroll);

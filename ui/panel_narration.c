@@ -11,6 +11,7 @@
 #include "replay.h"
 #include "tui.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -59,12 +60,52 @@ static void gate_hint(struct ui *u, char *buf, size_t n)
     uint32_t idx = model_task_by_slot(m, (uint32_t)w[0].slot);
     if (idx == MODEL_NO_TASK)
         return;
-    char call[96];
-    ui_waiter_call(u, &w[0], call, sizeof(call));
+    char what[160];
+    ui_waiter_call(u, &w[0], what, sizeof(what));
     snprintf(buf, n,
-             TR(u, "Next: Space lets %s %s (%zu waiting; 1-9 picks).",
-                "下一步：按空格让 %s %s（共 %zu 个在等；1-9 可另选）。"),
-             m->tasks[idx].name, call, k);
+             TR(u, "Next: Space %s (%zu at the gate; 1-9 picks).",
+                "下一步：按空格%s（闸门前有 %zu 个任务；1-9 可另选）。"),
+             what, k);
+}
+
+/* Chapters where the lesson is the network or threads: the life of processes (a reap, a
+ * SIGCHLD, the kernel's fork and exit records, a sleep, ipcscope's own conductor) is noise
+ * there, folded unless v asks for everything. */
+static int folded(const struct ui *u, const struct ev *e)
+{
+    int ch = u->sc->chapter;
+    if (u->verbose || !(ch <= 4 || ch == 8 || ch == 9 || ch == 11))
+        return 0;
+    if (e->task == 0 && e->src == EV_SRC_INSTR)
+        return 1; /* the conductor */
+    switch (e->kind) {
+    case EV_TASK_REAPED:
+    case EV_PROC_EXIT:
+    case EV_PROC_FORK:
+    case EV_SLEEP:
+        return 1;
+    case EV_SIG_GENERATE:
+    case EV_SIG_DELIVER:
+        return e->val == SIGCHLD;
+    default:
+        return 0;
+    }
+}
+
+/* The narration of e in buf: 1, or 0 when there is nothing to say (noise, folded, or a
+ * sentence the scenario silenced). The scenario's own hook speaks first, even when the
+ * generic text would be folded. */
+static int narration_of(struct ui *u, const struct ev *e, char *buf, size_t n)
+{
+    const struct model *m = &u->r->model;
+    if (ui_event_is_sched(e->kind) && !u->sc->narrate)
+        return 0; /* scheduler noise, unless the scenario explains it (states) */
+    buf[0] = '\0';
+    if (u->sc->narrate && u->sc->narrate(&u->r->ctx, m, e, u->lang, buf, n) == 1)
+        return buf[0] != '\0';
+    if (folded(u, e))
+        return 0;
+    return narrate_generic(&u->r->ctx, m, e, u->lang, buf, n) && buf[0];
 }
 
 void panel_narration_draw(struct ui *u, struct rect r)
@@ -88,23 +129,26 @@ void panel_narration_draw(struct ui *u, struct rect r)
     static char text[NARR_MAX][512];
     int off = top ? top + (in.h - top >= 6) : 0; /* a blank line after the hint if roomy */
     struct rect clip = {in.y + off, in.x, in.h - off, in.w};
-    int count = 0, lines = 0;
+    int count = 0, lines = 0, skip = u->narr_scroll;
     for (size_t i = m->hist_len, seen = 0; i-- > 0 && seen < NARR_SCAN && count < NARR_MAX;
          seen++) {
         const struct ev *e = model_hist(m, i);
-        if (ui_event_is_sched(e->kind) && !u->sc->narrate)
-            continue; /* scheduler noise, unless the scenario explains it (states) */
-        if (!narrate_event(&u->r->ctx, m, e, u->lang, text[count], sizeof(text[0])) ||
-            !text[count][0])
-            continue; /* nothing to say, or the scenario silenced it (rate limit) */
+        if (!narration_of(u, e, text[count], sizeof(text[0])))
+            continue;
         if (count && strcmp(text[count], text[count - 1]) == 0)
-            continue; /* the same fact seen by two sources */
+            continue;   /* the same fact seen by two sources */
+        if (skip > 0) { /* scrolled back: older narrations first */
+            skip--;
+            continue;
+        }
         lines += screen_wrap_count(in.w, text[count]);
         count++;
         if (lines >= clip.h)
             break;
     }
-    int y = clip.h; /* newest at the bottom, older ones above it */
+    if (u->narr_scroll > 0 && count == 0)
+        u->narr_scroll--; /* scrolled past the oldest */
+    int y = clip.h;       /* newest at the bottom, older ones above it */
     for (int k = 0; k < count && y > 0; k++) {
         y -= screen_wrap_count(in.w, text[k]);
         if (y < 0 && k > 0)

@@ -69,17 +69,19 @@ int ui_kernel_view(const struct ui *u, const struct model_task *t)
 void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, size_t n)
 {
     const struct model *m = &u->r->model;
+    uint32_t idx = model_task_by_slot(m, (uint32_t)w->slot);
+    const char *who = idx < m->ntasks ? m->tasks[idx].name : "?";
     char call[64];
     if (w->timer) {
-        narrate_call(m, w->kind, w->obj, call, sizeof(call));
-        snprintf(buf, n, TR(u, "time out in %s (its deadline)", "在 %s 中等待超时（到达期限）"),
-                 call);
+        narrate_call(m, w->kind, w->obj, 0, call, sizeof(call));
+        snprintf(buf, n, TR(u, "lets %s's %s time out", "让 %s 的 %s 超时"), who, call);
     } else if (w->kind == EV_SLEEP) {
-        snprintf(buf, n, TR(u, "let %lld ms pass%s%s%s", "经过 %lld 毫秒%s%s%s"), (long long)w->val,
-                 w->what[0] ? " (" : "", w->what, w->what[0] ? ")" : "");
+        snprintf(buf, n,
+                 TR(u, "lets %lld ms pass for %s%s%s%s", "让 %5$s 的 %1$lld 毫秒过去%2$s%3$s%4$s"),
+                 (long long)w->val, w->what[0] ? " (" : "", w->what, w->what[0] ? ")" : "", who);
     } else {
-        narrate_call(m, w->kind, w->obj, call, sizeof(call));
-        snprintf(buf, n, TR(u, "do %s", "执行 %s"), call);
+        narrate_call(m, w->kind, w->obj, w->val, call, sizeof(call));
+        snprintf(buf, n, TR(u, "lets %s call %s", "让 %s 调用 %s"), who, call);
     }
 }
 
@@ -375,7 +377,7 @@ static int shown_state(const struct ui *u, const struct model_task *t, char *det
     detail[0] = '\0';
     if (ui_task_at_gate(u, t, &kind, &obj)) {
         char call[64];
-        narrate_call(m, kind, obj, call, sizeof(call));
+        narrate_call(m, kind, obj, t->gate_val, call, sizeof(call));
         snprintf(detail, n, "→ %s", call);
         return TS_GATE;
     }

@@ -102,7 +102,7 @@ static void draw_task_line(struct ui *u, const struct tree_row *row, int i, int 
     int st = t->state;
     if (ui_task_at_gate(u, t, &kind, &obj)) {
         char call[64];
-        narrate_call(m, kind, obj, call, sizeof(call));
+        narrate_call(m, kind, obj, t->gate_val, call, sizeof(call));
         snprintf(detail, sizeof(detail), "%s %s", TR(u, "next:", "下一步："), call);
         st = TS_GATE;
     } else if (t->state == TS_BLOCKED) {
@@ -128,8 +128,8 @@ static void draw_locks(struct ui *u, int *y, struct rect r)
     const struct model *m = &u->r->model;
     for (size_t i = 0; i < m->nobjs && *y < r.y + r.h; i++) {
         const struct model_obj *o = &m->objs[i];
-        if (!o->name[0] || (o->kind != OK_MUTEX && o->kind != OK_CONDVAR))
-            continue;
+        if (!o->name[0] || (o->kind != OK_MUTEX && o->kind != OK_CONDVAR && o->kind != OK_SOCKET))
+            continue; /* locks and sockets: their state is a word, not a count */
         panel_object_line(u, (uint32_t)i, (*y)++, r.x + 3, r.w - 3, THEME[R_TITLE] | A_BOLD);
     }
 }
@@ -139,7 +139,7 @@ void projector_draw(struct ui *u)
     struct rect body = {1, 1, LINES - 3, COLS - 2};
     const struct model *m = &u->r->model;
     int cards = draw_cards(u, (struct rect){body.y + 1, body.x + 2, 2 * CARD_H, body.w - 2});
-    int narr_h = 3;
+    int narr_h = u->r->ctx.pin[0] ? 6 : 3; /* the lesson's pinned sentence, then the latest */
     int ph = ui_predict_height(u, body.w); /* the question box, above the narration */
     if (ph > (body.h - cards) / 2)
         ph = (body.h - cards) / 2;
@@ -167,5 +167,8 @@ void projector_draw(struct ui *u)
         if (narrate_event(&u->r->ctx, m, model_hist(m, i), u->lang, text, sizeof(text)))
             break;
     struct rect nr = {body.y + body.h - narr_h, body.x + 1, narr_h, body.w - 2};
-    screen_wrap(nr, 0, THEME[R_NORMAL] | A_BOLD, text);
+    int top = u->r->ctx.pin[0] ? screen_wrap(nr, 0, THEME[R_WARN] | A_BOLD, u->r->ctx.pin) : 0;
+    if (top < nr.h)
+        screen_wrap((struct rect){nr.y + top, nr.x, nr.h - top, nr.w}, 0, THEME[R_NORMAL] | A_BOLD,
+                    text);
 }

@@ -113,8 +113,6 @@ struct ui {
     uint64_t timer_period;     /* what the frame timer is armed to */
     uint64_t sig;              /* signature of what the last frame showed */
     int dirty;                 /* input or a resize asks for a frame */
-    uint64_t seen_total;       /* model events looked at by the signature */
-    uint64_t shown_total;      /* of those, the ones the event log shows */
     uint64_t frames;
 
     struct layout lay;
@@ -129,6 +127,7 @@ struct ui {
     int sel_row, task_top;
     int sel_obj, obj_top;
     int ev_scroll;
+    int narr_scroll; /* narrations hidden below the panel (0: the newest is shown) */
     char msg[256];
 
     struct picker pk;
@@ -170,8 +169,8 @@ const char *ui_state_glyph(int state);
 const char *ui_state_word(const struct ui *u, int state);
 attr_t ui_state_attr(int state);
 int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *kind, uint32_t *obj);
-/* What letting waiter w through does: "do sem_wait(empty)", "let 600 ms pass (the accept
- * delay)", "time out in epoll_wait(...)". */
+/* What letting waiter w through does: "lets producer-1 call sem_wait(empty)", "lets 600 ms
+ * pass for server (the accept delay)", "lets client-1's epoll_wait() time out". */
 void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, size_t n);
 void ui_tree_build(struct ui *u);
 int ui_row_of_task(const struct ui *u, uint32_t task);

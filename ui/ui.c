@@ -193,21 +193,14 @@ static void draw_dashboard(struct ui *u)
  * unless verbose, and what they change is redrawn by the task-state hash or the clock. */
 int ui_event_is_sched(unsigned kind)
 {
-    return kind == EV_STATE || kind == EV_GATE || (kind >= EV_SCHED_IN && kind <= EV_WAKEUP_NEW);
+    return model_is_sched(kind);
 }
 
 /* Events the log would show, counted incrementally over what arrived since the last call. */
 static uint64_t shown_events(struct ui *u)
 {
     const struct model *m = &u->r->model;
-    if (m->total < u->seen_total)
-        u->seen_total = u->shown_total = 0; /* a new run */
-    uint64_t fresh = m->total - u->seen_total;
-    size_t from = fresh < m->hist_len ? m->hist_len - (size_t)fresh : 0;
-    for (size_t i = from; i < m->hist_len; i++)
-        u->shown_total += u->verbose || !ui_event_is_sched(model_hist(m, i)->kind);
-    u->seen_total = m->total;
-    return u->shown_total;
+    return u->verbose ? m->total : m->hist_total; /* the scheduler's records are kept apart */
 }
 
 /* What the task rows show, without the times (those follow the once-a-second clock). */

@@ -68,17 +68,18 @@ static int parse_request(const char *req, char path[HT_LINE])
     return strcmp(method, "GET") == 0 && path[0] == '/' ? 200 : 405;
 }
 
+/* The whole response in one send(): status line, headers, the empty line, the body. */
 static void respond(struct net_sock *c, int status, const char *path)
 {
-    char head[256], body[512];
+    char resp[768], body[512];
     int bl = status == 200 ? body_for(path, body, sizeof(body))
                            : snprintf(body, sizeof(body), "error %d\n", status);
-    int hl = snprintf(head, sizeof(head),
-                      "HTTP/1.0 %d %s\r\nContent-Type: text/html\r\nContent-Length: %d\r\n"
-                      "Server: ipcscope\r\n\r\n",
-                      status, status == 200 ? "OK" : "Error", bl);
-    if (net_send(c, head, (size_t)hl) == hl && net_send(c, body, (size_t)bl) == bl)
-        atomic_fetch_add(&S->bytes_sent, hl + bl);
+    int len = snprintf(resp, sizeof(resp),
+                       "HTTP/1.0 %d %s\r\nContent-Type: text/html\r\nContent-Length: %d\r\n"
+                       "Server: ipcscope\r\n\r\n%s",
+                       status, status == 200 ? "OK" : "Error", bl, body);
+    if (net_send(c, resp, (size_t)len) == len)
+        atomic_fetch_add(&S->bytes_sent, len);
 }
 
 static void serve_one(struct net_sock *c)
@@ -97,7 +98,7 @@ static int server(void *arg)
     if (net_socket(&ls, "http-listen", SOCK_STREAM) < 0 || net_bind(&ls, 0) < 0 ||
         net_listen(&ls, 8) < 0)
         return 1;
-    atomic_store(&S->port, ls.lport);
+    net_flag_set(&S->port, ls.lport);
     long want = S->clients * S->requests;
     for (long k = 0; k < want; k++) {
         char name[INSTR_NAME_MAX];
@@ -244,10 +245,11 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
                               : "The client sends its %lld-byte request: the request line GET "
                                 "path HTTP/1.0, header lines, then an empty line. HTTP is just "
                                 "text on a TCP connection.")
-                        : (zh ? "服务端发送 %lld 字节:状态行 HTTP/1.0 200 OK、头部(Content-Length)"
-                                "和空行,然后是正文。"
-                              : "The server sends %lld bytes: the status line HTTP/1.0 200 OK, "
-                                "headers (Content-Length), an empty line, then the body."),
+                        : (zh ? "服务端用一次 send() 发出 %lld 字节的响应:状态行 HTTP/1.0 200 OK、"
+                                "头部(Content-Length 说明正文长度)、空行,然后是正文。"
+                              : "The server sends its %lld-byte response in one send(): the "
+                                "status line HTTP/1.0 200 OK, headers (Content-Length: how long "
+                                "the body is), an empty line, then the body."),
                  (long long)e->item);
         return 1;
     }

@@ -14,6 +14,7 @@
 #include "../instr_ipc.h"
 #include "../instr_net.h"
 #include "../scenario.h"
+#include "../sclock.h"
 
 #include <errno.h>
 #include <linux/tcp.h>
@@ -42,6 +43,7 @@ struct ly_shared {
     int capture_fd, capture_errno; /* fd for the capture task; errno when it is off */
     _Atomic int port, cport, capture_ready, client_closed, capture_done, got_200, body_ok;
     int request_bytes, response_bytes, sent_ttl, mtu;
+    int pinned;            /* conductor side: the lesson is pinned */
     uint32_t laddr, raddr; /* the client's socket addresses (host order) */
     char request_line[LY_TEXT], status_line[LY_TEXT];
     struct ly_tcpinfo ti;
@@ -67,29 +69,35 @@ static void keep(const struct net_seg *g)
     net_pkt_emit(g, NULL);
 }
 
-/* Frames of the connection until the client has closed and lo has been quiet a while. */
+/* Frames of the connection until the client is done and lo has been quiet a while. It
+ * observes and never acts: held, it waits as long as the teacher does; the bound only guards
+ * a free run against a client that never ends. */
 static int capture(void *arg)
 {
     (void)arg;
     int fd = S->capture_fd;
     if (!net_wait_flag(&S->port)) {
         close(fd);
+        net_flag_set(&S->capture_done, 1);
         return 1;
     }
     uint16_t port = (uint16_t)atomic_load(&S->port);
-    atomic_store(&S->capture_ready, 1);
+    net_flag_set(&S->capture_ready, 1);
+    struct sclock_wait w;
+    sclock_wait_begin(&w, 2 * NET_WAIT_MS, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
     int quiet = 0;
-    for (int spins = 0; spins < 400 && quiet < 4 && !net_stopping(); spins++) {
-        struct net_seg g;
-        int r = net_capture_next(fd, port, &g, 50);
+    while (quiet < 2 && !net_stopping() && !sclock_wait_expired(&w)) {
+        struct net_seg g; /* long slices while the teacher talks, short ones at the end */
+        int r = net_capture_next(fd, port, &g, atomic_load(&S->client_closed) ? 50 : 500);
         if (r < 0)
             break;
         if (r == 1)
             keep(&g);
         quiet = atomic_load(&S->client_closed) && r == 0 ? quiet + 1 : 0;
     }
+    sclock_wait_end(&w);
     close(fd);
-    atomic_store(&S->capture_done, 1);
+    net_flag_set(&S->capture_done, 1);
     return 0;
 }
 
@@ -128,7 +136,7 @@ static int server(void *arg)
     if (net_socket(&ls, "server-listen", SOCK_STREAM) < 0 || net_bind(&ls, 0) < 0 ||
         net_listen(&ls, 1) < 0)
         return 1;
-    atomic_store(&S->port, ls.lport);
+    net_flag_set(&S->port, ls.lport);
     if (net_accept(&ls, &c, "server-conn") < 0)
         return 1;
     int rc = answer(&c);
@@ -193,9 +201,8 @@ static void explain_layers(void)
     }
 }
 
-static int client(void *arg)
+static int client_body(void)
 {
-    (void)arg;
     static char resp[8192];
     struct net_sock s;
     if (!net_wait_flag(&S->port) || !net_wait_flag(&S->capture_ready) ||
@@ -215,7 +222,16 @@ static int client(void *arg)
     read_tcp_info(s.fd);
     read_link_facts(s.fd);
     net_close(&s);
-    atomic_store(&S->client_closed, 1);
+    return 0;
+}
+
+static int client(void *arg)
+{
+    (void)arg;
+    int rc = client_body();
+    atomic_store(&S->client_closed, 1); /* the capture may finish once lo is quiet */
+    if (rc != 0)
+        return rc;
     if (S->capture_fd >= 0)
         net_wait_flag(&S->capture_done);
     explain_layers();
@@ -243,7 +259,7 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
         rc = ipc_start("capture", capture, NULL, err, n);
         close(S->capture_fd); /* the conductor's copy */
     } else {
-        atomic_store(&S->capture_ready, 1);
+        net_flag_set(&S->capture_ready, 1);
     }
     if (rc == 0)
         rc = ipc_start("server", server, NULL, err, n);
@@ -327,6 +343,16 @@ static void ip_text(uint32_t a, char *out, size_t n)
     snprintf(out, n, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
 }
 
+/* How the request's packet adds up: IP header + TCP header + payload = IP total length. */
+static json_t *sizes_json(const struct net_seg *g)
+{
+    char sum[64];
+    snprintf(sum, sizeof(sum), "%d + %d + %d = %d", g->ihl, g->thl, g->payload_len, g->ip_len);
+    return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:s}", "ip_header", g->ihl, "tcp_header",
+                     g->thl, "tcp_options", g->thl - 20, "payload", g->payload_len, "ip_total",
+                     g->ip_len, "frame", 14 + g->ip_len, "sum", sum);
+}
+
 static json_t *layer_network(void)
 {
     const struct net_seg *g = request_seg();
@@ -338,6 +364,7 @@ static json_t *layer_network(void)
     json_object_set_new(j, "ttl", json_integer(g ? g->ttl : S->sent_ttl));
     json_object_set_new(j, "total_length", g ? json_integer(g->ip_len) : json_null());
     json_object_set_new(j, "header_bytes", json_integer(g ? g->ihl : 20));
+    json_object_set_new(j, "request_packet", g ? sizes_json(g) : json_null());
     return j;
 }
 
@@ -353,9 +380,11 @@ static json_t *layer_link(void)
     char src[18], dst[18];
     mac_text(g ? g->eth_src : zero, src, sizeof(src));
     mac_text(g ? g->eth_dst : zero, dst, sizeof(dst));
-    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s}", "interface", "lo", "ethertype",
-                     "0x0800", "src_mac", src, "dst_mac", dst, "header_bytes", 14, "mtu", S->mtu,
-                     "source", g ? "capture" : "lo's fixed header");
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s}", "interface", "lo", "ethertype",
+                          "0x0800", "src_mac", src, "dst_mac", dst, "header_bytes", 14, "mtu",
+                          S->mtu, "source", g ? "capture" : "lo's fixed header");
+    json_object_set_new(j, "frame_bytes", g ? json_integer(14 + g->ip_len) : json_null());
+    return j;
 }
 
 static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
@@ -385,6 +414,14 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
     const struct net_seg *syn = seg_with(0x02), *synack = seg_with(0x12);
     if (!syn || !synack || synack->ack != syn->seq + 1 || syn->dport != atomic_load(&S->port)) {
         snprintf(why, n, "the capture did not show SYN, SYN|ACK (ack = x+1) to the server port");
+        return -1;
+    }
+    const struct net_seg *g = request_seg();
+    if (!g || g->ihl + g->thl + g->payload_len != g->ip_len || g->payload_len != S->request_bytes) {
+        snprintf(why, n,
+                 "the request's packet does not add up: IP header + TCP header + %d-byte "
+                 "request != IP total length",
+                 S->request_bytes);
         return -1;
     }
     return 0;
@@ -429,35 +466,81 @@ static int say_transport(int zh, char *buf, size_t n)
 static int say_network(int zh, char *buf, size_t n)
 {
     const struct net_seg *g = request_seg();
-    int ttl = g ? g->ttl : S->sent_ttl, len = g ? g->ip_len : 0;
     if (g)
         return snprintf(buf, n,
-                        zh ? "网络层(IP):源地址 127.0.0.1,目的地址 127.0.0.1,TTL %d,总长度 %d "
-                             "字节(20 字节 IP 头 + TCP 头 + 请求)。IP 只管把包送到那台主机。"
+                        zh ? "网络层(IP):源地址 127.0.0.1,目的地址 127.0.0.1,TTL %d。请求所在的包"
+                             "总长 %d 字节 = %d 字节 IP 头 + %d 字节 TCP 头(20 字节固定部分 + %d "
+                             "字节选项)+ %d 字节请求:%d + %d + %d = %d。IP 只管把包送到那台主机。"
                            : "Network layer (IP): source 127.0.0.1, destination 127.0.0.1, TTL "
-                             "%d, total length %d bytes (20-byte IP header + TCP header + the "
-                             "request). IP only gets the packet to the right host.",
-                        ttl, len);
+                             "%d. The request's packet is %d bytes long = a %d-byte IP header + a "
+                             "%d-byte TCP header (20 fixed + %d of options) + the %d-byte request: "
+                             "%d + %d + %d = %d. IP only gets the packet to the right host.",
+                        g->ttl, g->ip_len, g->ihl, g->thl, g->thl - 20, g->payload_len, g->ihl,
+                        g->thl, g->payload_len, g->ip_len);
     return snprintf(buf, n,
                     zh ? "网络层(IP):源和目的都是 127.0.0.1(回环地址,数据不离开本机),TTL %d。"
                          "没有抓包时看不到每个包的总长度。"
                        : "Network layer (IP): source and destination are both 127.0.0.1 "
                          "(loopback: nothing leaves the machine), TTL %d. Without a capture the "
                          "total length of each packet is not visible.",
-                    ttl);
+                    S->sent_ttl);
 }
 
 static int say_link(int zh, char *buf, size_t n)
 {
+    const struct net_seg *g = request_seg();
+    char frame[96] = "";
+    if (g)
+        snprintf(frame, sizeof(frame),
+                 zh ? "请求的帧是 14 + %d = %d 字节。"
+                    : " The request's frame: 14 + %d = %d bytes.",
+                 g->ip_len, 14 + g->ip_len);
     return snprintf(buf, n,
                     zh ? "链路层:接口 lo,MTU %d。内核在 lo 上也构造 14 字节的以太网头:目的和源 "
-                         "MAC 都是 00:00:00:00:00:00,类型 0x0800(IPv4)。lo 没有物理层:帧直接"
+                         "MAC 都是 00:00:00:00:00:00,类型 0x0800(IPv4)。%slo 没有物理层:帧直接"
                          "交回本机的接收路径。"
                        : "Link layer: interface lo, MTU %d. Even on lo the kernel builds a "
                          "14-byte Ethernet header: destination and source MAC "
-                         "00:00:00:00:00:00, EtherType 0x0800 (IPv4). lo has no physical layer: "
-                         "the frame goes straight back into this machine's receive path.",
-                    S->mtu);
+                         "00:00:00:00:00:00, EtherType 0x0800 (IPv4).%s lo has no physical "
+                         "layer: the frame goes straight back into this machine's receive path.",
+                    S->mtu, frame);
+}
+
+/* The lesson in one line for the pin (ctx->pin holds ~250 bytes): how the request was
+ * wrapped, layer by layer, with this connection's sizes. */
+static void pin_encapsulation(struct scn_ctx *ctx)
+{
+    int zh = ctx->lang == LANG_ZH;
+    const struct net_seg *g = request_seg();
+    if (g)
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 zh ? "一个请求,层层封装:HTTP %d 字节 → TCP 报文段 %d + %d = %d → IP 包 %d + %d = "
+                      "%d → lo 上的以太网帧 14 + %d = %d 字节。"
+                    : "One request, wrapped layer by layer: HTTP %d bytes → TCP segment %d + %d = "
+                      "%d → IP packet %d + %d = %d → Ethernet frame on lo 14 + %d = %d bytes.",
+                 g->payload_len, g->thl, g->payload_len, g->thl + g->payload_len, g->ihl,
+                 g->thl + g->payload_len, g->ip_len, g->ip_len, 14 + g->ip_len);
+    else
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 zh ? "一个请求,层层封装:HTTP %d 字节,放进 TCP(端口 %d → %d),再放进 IP(127.0.0.1 "
+                      "→ 127.0.0.1,TTL %d),经 lo 送达。没有抓包(%s),看不到各层头部的大小。"
+                    : "One request, wrapped layer by layer: %d bytes of HTTP in TCP (port %d → %d) "
+                      "in IP (127.0.0.1 → 127.0.0.1, TTL %d) over lo. Capture is %s, so the "
+                      "header sizes are not seen.",
+                 S->request_bytes, atomic_load(&S->cport), atomic_load(&S->port), S->sent_ttl,
+                 capture_word());
+}
+
+/* Called at every turn of the conductor: once the client starts down the stack (it sets the
+ * layer object in that step), pin the lesson. Never ends the run. */
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    (void)m;
+    if (!S->pinned && S->stack && S->stack->value >= L_LINK) {
+        pin_encapsulation(ctx);
+        S->pinned = 1;
+    }
+    return 0;
 }
 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
@@ -498,6 +581,7 @@ const struct scenario scenario_layers = {
     .nparams = sizeof(params) / sizeof(params[0]),
     .shared_size = sizeof(struct ly_shared),
     .setup = setup,
+    .finished = finished,
     .check = check,
     .snapshot = snapshot,
     .narrate = narrate,

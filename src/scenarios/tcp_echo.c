@@ -47,7 +47,7 @@ static int server(void *arg)
         return 1;
     S->listener_id = ls.o->id;
     atomic_fetch_or(&S->listener_states, 1u << net_observe(&ls, NULL));
-    atomic_store(&S->port, ls.lport);
+    net_flag_set(&S->port, ls.lport);
     for (int k = 0; atomic_load(&S->served) < atomic_load(&S->cl.target); k++) {
         char name[INSTR_NAME_MAX];
         snprintf(name, sizeof(name), "conn-%d", k + 1);

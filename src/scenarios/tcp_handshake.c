@@ -12,13 +12,14 @@
 #include "../instr_ipc.h"
 #include "../instr_net.h"
 #include "../scenario.h"
+#include "../sclock.h"
+#include "../sources/sockdiag.h"
 
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define HS_MAX_SEGS 48
@@ -26,7 +27,7 @@
 struct hs_shared {
     long backlog, clients, accept_delay_ms, capture_param;
     _Atomic int port, capture_ready, capture_errno, accepting, accepted, connected_early;
-    _Atomic int queue_max, handshakes, accept_now;
+    _Atomic int queue_max, queue_seen, handshakes, accept_now, server_done;
     struct instr_obj *queue;
     uint32_t syn_seq, synack_seq, synack_ack, ack_seq, ack_ack;
     int nsegs;
@@ -70,70 +71,116 @@ static void track_handshake(const struct net_seg *g, uint16_t port, uint16_t *cp
         atomic_fetch_add(&S->handshakes, 1);
 }
 
+/* The capture has what it came for: every handshake with its final ACK (grace frames after
+ * the last SYN-ACK), or the server is done and nothing more will come. */
+static int capture_done(int *grace)
+{
+    if (atomic_load(&S->server_done))
+        return 1;
+    return atomic_load(&S->handshakes) >= S->clients && (*grace)-- <= 0;
+}
+
 static int capture(void *arg)
 {
     (void)arg;
     int fd = S->capture_param ? net_capture_open() : -ENOTSUP;
     if (!net_wait_flag(&S->port) || fd < 0) {
         atomic_store(&S->capture_errno, fd < 0 ? -fd : ETIMEDOUT);
-        atomic_store(&S->capture_ready, 1);
+        net_flag_set(&S->capture_ready, 1);
         instr_note("capture off: %s", fd < 0 ? strerrorname_np(-fd) : "no port");
         if (fd >= 0)
             close(fd);
         return 0;
     }
-    atomic_store(&S->capture_ready, 1);
+    net_flag_set(&S->capture_ready, 1);
     uint16_t port = (uint16_t)atomic_load(&S->port), cport = 0;
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    long limit_ms = S->accept_delay_ms + 3000, spent = 0;
-    int grace = 3; /* frames after the last SYN-ACK: its ACK */
-    while (spent < limit_ms && (atomic_load(&S->handshakes) < S->clients || grace-- > 0)) {
-        struct net_seg g;
-        int r = net_capture_next(fd, port, &g, 50);
-        if (r < 0)
+    /* ends on what it sees; the bound only guards a free run against a lost handshake (held,
+     * the teacher may talk for minutes: it never expires) */
+    struct sclock_wait w;
+    sclock_wait_begin(&w, S->accept_delay_ms + 3000, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
+    int grace = 3; /* frames (or quiet 50 ms slices) after the last SYN-ACK: its ACK */
+    while (!capture_done(&grace) && !sclock_wait_expired(&w)) {
+        struct net_seg g; /* long slices while the teacher talks, short ones at the end */
+        int last = atomic_load(&S->handshakes) >= S->clients;
+        int r = net_capture_next(fd, port, &g, last ? 50 : 500);
+        if (r < 0 || net_stopping())
             break;
         if (r == 1) {
             keep_seg(&g);
             track_handshake(&g, port, &cport);
         }
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
     }
+    sclock_wait_end(&w);
     close(fd);
     return 0;
 }
 
 /* ---- server and clients ---- */
 
-static void watch_queue(struct net_sock *ls)
+/* The listener's accept queue as the kernel reports it (sock_diag: Recv-Q of the LISTEN
+ * socket), recorded on the queue object when it changed since the last look. Any task may
+ * look: the clients look right after connect() returned, the server after each accept(). */
+static void look_at_queue(void)
 {
-    long end_polls = S->accept_delay_ms / 5;
-    int last = -1;
-    for (long i = 0; i <= end_polls; i++) {
-        uint32_t rq = 0;
-        if (net_observe(ls, &rq) == NET_LISTEN && (int)rq != last) {
-            last = (int)rq;
-            S->queue->value = rq;
-            instr_op(S->queue, EV_VAR, rq, 0, 0);
-            if ((int)rq > atomic_load(&S->queue_max))
-                atomic_store(&S->queue_max, (int)rq);
-        }
-        if (atomic_load(&S->accept_now) || net_sleep_ms(5) < 0)
+    uint32_t rq = 0;
+    int st = 0;
+    if (sockdiag_lookup((uint16_t)atomic_load(&S->port), 0, &st, &rq, NULL) < 0 || st != NET_LISTEN)
+        return;
+    if (atomic_exchange(&S->queue_seen, (int)rq) == (int)rq)
+        return;
+    S->queue->value = rq;
+    instr_op(S->queue, EV_VAR, rq, 0, 0);
+    int max = atomic_load(&S->queue_max);
+    while ((int)rq > max && !atomic_compare_exchange_weak(&S->queue_max, &max, (int)rq))
+        ;
+}
+
+/* A client whose connect() returned: wait (a few ms at most, on the wall clock: the kernel's
+ * softirq may still be taking the final ACK) until the server's side of the connection
+ * exists, then look at the queue it now waits in. */
+static void look_after_connect(uint16_t cport)
+{
+    int st = 0;
+    for (int i = 0; i < 100; i++) {
+        if (sockdiag_lookup((uint16_t)atomic_load(&S->port), cport, &st, NULL, NULL) == 0 &&
+            st == NET_ESTABLISHED)
             break;
+        if (sclock_poll(1) < 0)
+            return;
+    }
+    look_at_queue();
+}
+
+/* The server does not call accept() for accept_delay_ms. Held (step mode, the paced default)
+ * the delay is one step, due after the clients' connects, so the queue fills whatever the
+ * teacher's pace. Free, the server sleeps in short slices so the 'a' key can cut it short. */
+static void accept_delay(void)
+{
+    uint64_t due = sclock_now_ms() + (uint64_t)S->accept_delay_ms;
+    while (!atomic_load(&S->accept_now) && !net_stopping()) {
+        uint64_t now = sclock_now_ms();
+        if (now >= due)
+            return;
+        long left = (long)(due - now);
+        if (sclock_held()) {
+            sclock_sleep(left, 0, "the accept delay");
+            return;
+        }
+        if (sclock_poll(left < 20 ? left : 20) < 0)
+            return;
     }
 }
 
-static int server(void *arg)
+static int server_body(void)
 {
-    (void)arg;
     struct net_sock ls, c[8];
     if (net_socket(&ls, "listener", SOCK_STREAM) < 0 || net_bind(&ls, 0) < 0 ||
         net_listen(&ls, (int)S->backlog) < 0)
         return 1;
-    atomic_store(&S->port, ls.lport);
+    net_flag_set(&S->port, ls.lport);
     net_wait_flag(&S->capture_ready);
-    watch_queue(&ls); /* the clients connect meanwhile */
+    accept_delay(); /* the clients connect meanwhile */
+    look_at_queue();
     atomic_store(&S->accepting, 1);
     int n = 0;
     for (; n < S->clients; n++) {
@@ -142,16 +189,20 @@ static int server(void *arg)
         if (net_accept(&ls, &c[n], name) < 0)
             break;
         atomic_fetch_add(&S->accepted, 1);
-        uint32_t rq = 0;
-        if (net_observe(&ls, &rq) == NET_LISTEN) {
-            S->queue->value = rq;
-            instr_op(S->queue, EV_VAR, rq, 0, 0);
-        }
+        look_at_queue();
     }
     for (int i = 0; i < n; i++)
         net_close(&c[i]); /* the clients read EOF and close too */
     net_close(&ls);
     return n == S->clients ? 0 : 1;
+}
+
+static int server(void *arg)
+{
+    (void)arg;
+    int rc = server_body();
+    atomic_store(&S->server_done, 1); /* the capture may end: nothing more will come */
+    return rc;
 }
 
 static int client(void *arg)
@@ -160,7 +211,8 @@ static int client(void *arg)
     snprintf(tag, sizeof(tag), "client-%d", (int)(intptr_t)arg + 1);
     if (!net_wait_flag(&S->port) || !net_wait_flag(&S->capture_ready))
         return 1;
-    net_sleep_ms(20 * (long)(intptr_t)arg); /* one after another */
+    if (sclock_sleep(20 * (long)(intptr_t)arg, 0, "its turn to connect") < 0)
+        return 1; /* one after another */
     struct net_sock s;
     char name[INSTR_NAME_MAX];
     snprintf(name, sizeof(name), "%s-sock", tag);
@@ -168,6 +220,7 @@ static int client(void *arg)
         return 1;
     if (!atomic_load(&S->accepting))
         atomic_fetch_add(&S->connected_early, 1); /* ESTABLISHED before any accept() */
+    look_after_connect(s.lport);
     while (net_recv(&s, buf, sizeof(buf)) > 0)
         ;
     net_close(&s);
@@ -255,6 +308,31 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "segments", segs);
 }
 
+/* Called at every turn of the conductor: pin the lesson's point as the run reaches it (from
+ * what the workers recorded in the step that made it true). Never ends the run. */
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    (void)m;
+    int zh = ctx->lang == LANG_ZH, q = atomic_load(&S->queue_seen);
+    int early = atomic_load(&S->connected_early);
+    if (!atomic_load(&S->accepting) && q > 0)
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 zh ? "已有 %d 个客户端的 connect() 返回,服务端却还没调用 accept():握手是内核"
+                      "自己完成的,%d 个已建立的连接在全连接队列里等待(ss -tln 的 Recv-Q = %d)。"
+                    : "connect() has returned for %d client(s), yet the server has not called "
+                      "accept(): the kernel did the handshakes and holds %d finished "
+                      "connection(s) in the accept queue (ss -tln: Recv-Q %d).",
+                 early, q, q);
+    else if (atomic_load(&S->accepting) && early > 0)
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 zh ? "accept() 只是从队列里取走内核早已建好的连接:%d 个客户端在服务端调用 "
+                      "accept() 之前就已经是 ESTABLISHED。"
+                    : "accept() only takes connections the kernel has already finished: %d "
+                      "client(s) were ESTABLISHED before the server called accept().",
+                 early);
+    return 0;
+}
+
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
                    char *buf, size_t n)
 {
@@ -265,8 +343,8 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
         snprintf(
             buf, n,
             zh ? "监听套接字的全连接队列里有 %lld 个已完成握手、等待 accept() 的连接(backlog=%ld)。"
-               : "%lld finished connections wait in the listener's accept queue for accept() "
-                 "(backlog %ld): the kernel did the handshake without the server.",
+               : "The listener's accept queue now holds %lld finished connection(s) waiting for "
+                 "accept() (backlog %ld): the kernel did the handshake without the server.",
             (long long)e->val, S ? S->backlog : 0L);
         return 1;
     }
@@ -284,7 +362,9 @@ static int act_accept_now(struct scn_ctx *ctx, char *msg, size_t n)
 {
     (void)ctx;
     atomic_store(&S->accept_now, 1);
-    snprintf(msg, n, "the server stops waiting and calls accept() now");
+    snprintf(msg, n,
+             "the server stops waiting and calls accept() at its next step (stepping: "
+             "press its number to move it now)");
     return 0;
 }
 
@@ -314,6 +394,7 @@ const struct scenario scenario_tcp_handshake = {
     .shared_size = sizeof(struct hs_shared),
     .max_tasks = max_tasks,
     .setup = setup,
+    .finished = finished,
     .check = check,
     .snapshot = snapshot,
     .narrate = narrate,

@@ -152,13 +152,35 @@ static void self_state(struct procfs_cache *c, uint64_t now, struct procfs_stat 
     c->self_at_ns = now;
 }
 
+/* Between two steps, a task /proc no longer has is gone: a thread has exited, a process was
+ * reaped (by a parent that told nobody: no other source saw it). */
+static void report_gone(const struct model_task *t, uint64_t now, procfs_emit_fn emit, void *arg)
+{
+    if (t->state == TS_ZOMBIE || t->state == TS_EXITED || t->state == TS_REAPED)
+        return;
+    struct ev e = {.t = now,
+                   .kind = EV_STATE,
+                   .src = EV_SRC_PROCFS,
+                   .task = t->slot,
+                   .pid = t->pid,
+                   .tid = t->tid,
+                   .obj = EV_NO_OBJ,
+                   .val = t->kind == TK_THREAD ? TS_EXITED : TS_REAPED,
+                   .aux = -1,
+                   .extra = 1};
+    emit(&e, arg);
+}
+
 static void sample_task(struct model *m, struct procfs_cache *c, uint32_t i, uint64_t now,
                         procfs_emit_fn emit, void *arg)
 {
     struct model_task *t = &m->tasks[i];
     struct procfs_stat st;
-    if (procfs_read_stat(t->pid, t->tid, &st) < 0)
+    if (procfs_read_stat(t->pid, t->tid, &st) < 0) {
+        if (c->settled)
+            report_gone(t, now, emit, arg);
         return;
+    }
     int self = t->tid == (int32_t)gettid();
     if (self)
         self_state(c, now, &st);

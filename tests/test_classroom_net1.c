@@ -1,0 +1,414 @@
+/*
+ * test_classroom_net1.c - network chapters 1-2 (layers, tcp-handshake, tcp-teardown, tcp-echo,
+ * http) as a teacher runs them: stepped one action at a time with pauses longer than any of
+ * their timers, and at the TUI's default pace (--delay 150).
+ *
+ * Each stepped run goes through the step driver (`run ID --headless --script -`), takes a
+ * snapshot after every step and compares what it says with the kernel's own table (sock_diag,
+ * what ss reads) at that quiescent moment; every run must end as its summary promises, with its
+ * checks ok, a sensible number of steps and no worker killed by ipcscope (status 137). The
+ * narration of sockets is checked on a model built by hand.
+ */
+#define _GNU_SOURCE
+#include "support.h"
+
+#include "instr_net.h"
+#include "model.h"
+#include "sources/sockdiag.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* More steps than this is the old polling-loop behaviour (tcp-handshake took 148). */
+#define MAX_SENSIBLE_STEPS 80
+
+/* One step, then the snapshot it settled to. */
+static json_t *step(struct ts_driver *d)
+{
+    ts_driver_cmd(d, "step");
+    return ts_driver_snapshot(d, 60);
+}
+
+static int completed(json_t *snap)
+{
+    return json_is_true(json_object_get(snap, "completed"));
+}
+
+/* The end of a run as its summary promises: completed, checks ok, nobody killed by ipcscope,
+ * and the steps a teacher would need, not hundreds. */
+static void assert_lesson_end(json_t *end, const char *id)
+{
+    cr_assert(completed(end), "%s did not complete", id);
+    ts_assert_check_ok(end);
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(end, "tasks"), i, t)
+    {
+        cr_assert_neq(ts_int(t, "exit_status"), 137, "%s: %s was killed (status 137)", id,
+                      ts_str(t, "name"));
+    }
+    cr_assert_leq(ts_int(end, "steps"), MAX_SENSIBLE_STEPS, "%s took %lld steps", id,
+                  ts_int(end, "steps"));
+}
+
+/* The object named name in a snapshot, or NULL. */
+static json_t *object(json_t *snap, const char *name)
+{
+    return ts_find_named(json_object_get(snap, "objects"), name);
+}
+
+static json_t *task(json_t *snap, const char *name)
+{
+    return ts_find_named(json_object_get(snap, "tasks"), name);
+}
+
+/* Step id to its end with a pause of pause_ms after every few steps, calling look(snap, arg)
+ * after each step; returns the final snapshot. */
+static json_t *step_to_end(struct ts_driver *d, const char *id, long pause_ms,
+                           void (*look)(json_t *snap, void *arg), void *arg)
+{
+    json_t *snap = NULL;
+    for (int n = 0; n <= MAX_SENSIBLE_STEPS + 20; n++) {
+        if (snap)
+            json_decref(snap);
+        snap = step(d);
+        if (look)
+            look(snap, arg);
+        if (completed(snap))
+            return snap;
+        if (n % 4 == 3)
+            ts_driver_cmd(d, "wait %ld", pause_ms); /* the teacher explains */
+    }
+    cr_assert_fail("%s did not end within %d steps", id, MAX_SENSIBLE_STEPS + 20);
+    return snap;
+}
+
+/* ---- tcp-handshake ---- */
+
+struct hs_seen {
+    int compared;  /* steps at which the accept queue was compared with the kernel's */
+    int full_seen; /* steps with all clients queued while the server waits out its delay */
+    int pin_before_accept;
+};
+
+/* At a quiescent step the accept-queue object must say what sock_diag says (Recv-Q of the
+ * LISTEN socket); while the server waits out its delay at the gate, the queue fills. */
+static void hs_look(json_t *snap, void *arg)
+{
+    struct hs_seen *s = arg;
+    uint16_t port = (uint16_t)ts_int(snap, "port");
+    uint32_t rq = 0;
+    int st = 0;
+    if (!port || sockdiag_lookup(port, 0, &st, &rq, NULL) < 0 || st != NET_LISTEN)
+        return;
+    json_t *q = object(snap, "accept-queue");
+    cr_assert_not_null(q);
+    cr_assert_eq(ts_int(q, "value"), (long long)rq,
+                 "the screen shows accept-queue %lld while the kernel's Recv-Q is %u (step %lld)",
+                 ts_int(q, "value"), rq, ts_int(snap, "steps"));
+    s->compared++;
+    json_t *server = task(snap, "server");
+    if (rq == 3 && server && strcmp(ts_str(server, "gate_action"), "sleep") == 0) {
+        s->full_seen++;
+        s->pin_before_accept += strstr(ts_str(snap, "pinned"), "has not called accept()") != NULL;
+    }
+}
+
+Test(classroom_net1, tcp_handshake_stepped_with_pauses_queues_before_accept, .timeout = 120)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, "tcp-handshake", NULL, NULL);
+    struct hs_seen seen = {0};
+    json_t *end = step_to_end(&d, "tcp-handshake", 1500, hs_look, &seen); /* > the 600 ms delay */
+    assert_lesson_end(end, "tcp-handshake");
+    cr_assert_eq(ts_int(end, "connected_before_accept"), 3);
+    cr_assert_eq(ts_int(end, "accept_queue_max"), 3, "backlog 2 holds backlog+1 = 3 connections");
+    cr_assert_gt(seen.compared, 5, "the queue was compared with the kernel at only %d steps",
+                 seen.compared);
+    cr_assert_gt(seen.full_seen, 0, "never saw 3 queued while the server waited to accept");
+    cr_assert_eq(seen.pin_before_accept, seen.full_seen, "the point was not pinned meanwhile");
+    cr_assert(strstr(ts_str(end, "pinned"), "before the server called accept()"));
+    if (strcmp(ts_str(end, "capture"), "on") == 0) {
+        json_t *hs = json_object_get(end, "handshake");
+        cr_assert_not_null(hs, "capture on, but no handshake captured");
+        cr_assert_eq((uint32_t)ts_int(hs, "synack_ack"), (uint32_t)ts_int(hs, "syn_seq") + 1);
+        cr_assert_eq((uint32_t)ts_int(hs, "ack"), (uint32_t)ts_int(hs, "synack_seq") + 1);
+    }
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+/* The accept delay is one step with its label, not a polling loop. */
+Test(classroom_net1, tcp_handshake_accept_delay_is_one_labelled_step, .timeout = 120)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, "tcp-handshake", NULL, NULL);
+    int sleeps_at_gate = 0;
+    json_t *snap = NULL;
+    for (int n = 0; n < MAX_SENSIBLE_STEPS; n++) {
+        if (snap)
+            json_decref(snap);
+        snap = step(&d);
+        json_t *server = task(snap, "server");
+        if (server && strcmp(ts_str(server, "gate_action"), "sleep") == 0)
+            sleeps_at_gate++;
+        if (completed(snap))
+            break;
+    }
+    assert_lesson_end(snap, "tcp-handshake");
+    json_decref(snap);
+    /* seen at the gate with its sleep for as long as the clients connect before it is due:
+     * a handful of steps, not one per 5 ms */
+    cr_assert_gt(sleeps_at_gate, 0, "the server's delay never waited at the gate");
+    cr_assert_lt(sleeps_at_gate, 20, "the delay took %d steps", sleeps_at_gate);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+/* ---- tcp-teardown ---- */
+
+struct td_seen {
+    int half_closed;     /* steps: client FIN_WAIT*, server CLOSE_WAIT (between the closes) */
+    int tw_client_alive; /* steps: client end in TIME_WAIT while the client has not exited */
+    int tw_pinned;       /* ... with the 2·MSL sentence pinned */
+};
+
+static int alive(json_t *t)
+{
+    const char *s = t ? ts_str(t, "state") : "reaped";
+    return strcmp(s, "reaped") != 0 && strcmp(s, "zombie") != 0 && strcmp(s, "exited") != 0;
+}
+
+static void td_look(json_t *snap, void *arg)
+{
+    struct td_seen *s = arg;
+    uint16_t sp = (uint16_t)ts_int(snap, "server_port"), cp = (uint16_t)ts_int(snap, "client_port");
+    int cst = 0, sst = 0;
+    if (!sp || !cp)
+        return;
+    int cgone = sockdiag_lookup(cp, sp, &cst, NULL, NULL) < 0;
+    int sgone = sockdiag_lookup(sp, cp, &sst, NULL, NULL) < 0;
+    if (!cgone && !sgone && (cst == NET_FIN_WAIT1 || cst == NET_FIN_WAIT2) &&
+        sst == NET_CLOSE_WAIT) {
+        s->half_closed++;
+        cr_assert(strstr(ts_str(snap, "pinned"), "CLOSE_WAIT"), "half-closed, but the pin says: %s",
+                  ts_str(snap, "pinned"));
+    }
+    if (!cgone && cst == NET_TIME_WAIT) {
+        s->tw_client_alive += alive(task(snap, "client"));
+        s->tw_pinned += strstr(ts_str(snap, "pinned"), "2·MSL") != NULL;
+    }
+    if (strstr(ts_str(snap, "pinned"), "TIME_WAIT:"))
+        cr_assert(!cgone && cst == NET_TIME_WAIT,
+                  "TIME_WAIT is pinned but the kernel has the client's end in state %d", cst);
+}
+
+Test(classroom_net1, tcp_teardown_stepped_closes_one_side_at_a_time, .timeout = 120)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, "tcp-teardown", NULL, NULL);
+    struct td_seen seen = {0};
+    json_t *end = step_to_end(&d, "tcp-teardown", 1200, td_look, &seen); /* > hold_ms 500 */
+    assert_lesson_end(end, "tcp-teardown");
+    cr_assert_str_eq(ts_str(end, "time_wait_on"), "client");
+    cr_assert_gt(seen.half_closed, 0, "no step between the client's close and the server's");
+    cr_assert_gt(seen.tw_client_alive, 0,
+                 "the client's end reached TIME_WAIT only in the step the client exited");
+    cr_assert_gt(seen.tw_pinned, 0, "the 2·MSL sentence was never pinned during TIME_WAIT");
+    cr_assert(strstr(ts_str(end, "pinned"), "2·MSL"), "the run ends without the 2·MSL sentence");
+    if (strcmp(ts_str(end, "capture"), "on") == 0) {
+        json_t *g = json_object_get(end, "goodbye");
+        long long segs = ts_int(g, "segments");
+        /* four, or three when the server closed within the kernel's delayed-ACK time and the
+         * ACK rode on its FIN: which one depends on the pace, the snapshot says which */
+        int rode = json_is_true(json_object_get(g, "ack_rode_on_fin"));
+        cr_assert_eq(segs, rode ? 3 : 4, "the goodbye took %lld segments (ACK on the FIN: %d)",
+                     segs, rode);
+        cr_assert(json_is_integer(json_object_get(g, "fin_ack_ms")), "no ACK for the FIN seen");
+    }
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+Test(classroom_net1, tcp_teardown_server_first_half_close_stepped, .timeout = 120)
+{
+    struct ts_driver d;
+    const char *params[] = {"closer=1", "half_close=1", "hold_ms=300", NULL};
+    ts_driver_start(&d, "tcp-teardown", params, NULL);
+    json_t *end = step_to_end(&d, "tcp-teardown", 800, NULL, NULL);
+    assert_lesson_end(end, "tcp-teardown");
+    cr_assert_str_eq(ts_str(end, "time_wait_on"), "server");
+    cr_assert_gt(ts_int(end, "bytes_after_fin"), 0);
+    cr_assert(strstr(ts_str(end, "pinned"), "the server closed first"));
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+/* ---- layers, tcp-echo, http ---- */
+
+Test(classroom_net1, layers_stepped_sizes_add_up, .timeout = 120)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, "layers", NULL, NULL);
+    json_t *end = step_to_end(&d, "layers", 1500, NULL, NULL);
+    assert_lesson_end(end, "layers");
+    json_t *l = json_object_get(end, "layers");
+    json_t *app = json_object_get(l, "application");
+    cr_assert(json_is_true(json_object_get(app, "body_intact")));
+    if (strcmp(ts_str(end, "capture"), "on") != 0) {
+        json_decref(end);
+        cr_assert_eq(ts_driver_end(&d, 30), 0);
+        cr_skip_test("packet capture off (%s): the sizes need CAP_NET_RAW", ts_str(end, "capture"));
+    }
+    json_t *pkt = json_object_get(json_object_get(l, "network"), "request_packet");
+    cr_assert_not_null(pkt);
+    long long ip = ts_int(pkt, "ip_header"), tcp = ts_int(pkt, "tcp_header"),
+              pay = ts_int(pkt, "payload"), total = ts_int(pkt, "ip_total");
+    cr_assert_eq(ip + tcp + pay, total, "%lld + %lld + %lld != %lld", ip, tcp, pay, total);
+    cr_assert_eq(pay, ts_int(app, "request_bytes"), "the payload is the HTTP request");
+    cr_assert_eq(ip, 20);
+    cr_assert_geq(tcp, 20);
+    cr_assert_eq(ts_int(pkt, "tcp_options"), tcp - 20);
+    cr_assert_eq(ts_int(json_object_get(l, "link"), "frame_bytes"), 14 + total);
+    char sum[64];
+    snprintf(sum, sizeof(sum), "%lld + %lld + %lld = %lld", ip, tcp, pay, total);
+    cr_assert_str_eq(ts_str(pkt, "sum"), sum);
+    char frame[64];
+    snprintf(frame, sizeof(frame), "14 + %lld = %lld bytes", total, 14 + total);
+    cr_assert(strstr(ts_str(end, "pinned"), frame), "the pin lacks '%s': %s", frame,
+              ts_str(end, "pinned"));
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+Test(classroom_net1, tcp_echo_stepped_with_pauses_echoes_every_line, .timeout = 120)
+{
+    struct ts_driver d;
+    const char *params[] = {"clients=2", "messages=2", "gap_ms=300", NULL};
+    ts_driver_start(&d, "tcp-echo", params, NULL);
+    json_t *end = step_to_end(&d, "tcp-echo", 800, NULL, NULL);
+    assert_lesson_end(end, "tcp-echo");
+    cr_assert_eq(ts_int(end, "served"), 2);
+    cr_assert_eq(ts_int(end, "echoed_ok"), 4);
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+Test(classroom_net1, http_stepped_with_pauses_answers_200, .timeout = 120)
+{
+    struct ts_driver d;
+    const char *params[] = {"clients=2", "requests=2", "gap_ms=200", NULL};
+    ts_driver_start(&d, "http", params, NULL);
+    json_t *end = step_to_end(&d, "http", 600, NULL, NULL);
+    assert_lesson_end(end, "http");
+    cr_assert_eq(ts_int(end, "status_200"), 4);
+    cr_assert_eq(ts_int(end, "bodies_intact"), 4);
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+/* ---- the default pace of the TUI: one action every 150 ms ---- */
+
+static json_t *paced_run(const char *id)
+{
+    char *argv[] = {IPCSCOPE_BIN, "run",     (char *)id, "--headless",
+                    "--json",     "--delay", "150",      NULL};
+    struct ts_run_opts o = {.timeout_s = 90, .stdin_null = 1};
+    struct ts_result r = ts_run(argv, &o);
+    cr_assert(!r.hung && WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+              "%s --delay 150 failed: %s", id, r.err);
+    json_t *snap = json_loads(r.out, 0, NULL);
+    cr_assert_not_null(snap, "%s: no JSON snapshot", id);
+    ts_free_result(&r);
+    return snap;
+}
+
+Test(classroom_net1, tcp_handshake_at_the_default_pace_queues_before_accept, .timeout = 120)
+{
+    json_t *s = paced_run("tcp-handshake");
+    assert_lesson_end(s, "tcp-handshake");
+    cr_assert_eq(ts_int(s, "connected_before_accept"), 3);
+    cr_assert_eq(ts_int(s, "accept_queue_max"), 3);
+    json_decref(s);
+}
+
+Test(classroom_net1, tcp_teardown_at_the_default_pace_ends_in_time_wait, .timeout = 120)
+{
+    json_t *s = paced_run("tcp-teardown");
+    assert_lesson_end(s, "tcp-teardown");
+    cr_assert_str_eq(ts_str(s, "time_wait_on"), "client");
+    cr_assert(strstr(ts_str(s, "pinned"), "2·MSL"));
+    json_decref(s);
+}
+
+/* ---- socket narration ---- */
+
+static struct model M;
+
+static void narr_setup(void)
+{
+    cr_assert_eq(model_init(&M, 256, 256), 0);
+    struct ev start = {.t = 1,
+                       .kind = EV_TASK_START,
+                       .src = EV_SRC_INSTR,
+                       .task = 1,
+                       .pid = 10,
+                       .tid = 10,
+                       .obj = EV_NO_OBJ,
+                       .item = TK_PROCESS};
+    model_apply(&M, &start, "server", NULL);
+}
+
+static void narr_teardown(void)
+{
+    model_free(&M);
+}
+
+/* The narration of obj_create for a socket created with value init. */
+static void narrate_created(uint32_t id, const char *name, int64_t init, char *buf, size_t n)
+{
+    struct ev e = {.t = 2 + id,
+                   .kind = EV_OBJ_CREATE,
+                   .src = EV_SRC_INSTR,
+                   .task = 1,
+                   .pid = 10,
+                   .tid = 10,
+                   .obj = id,
+                   .val = init,
+                   .aux = OK_SOCKET};
+    model_apply(&M, &e, NULL, name);
+    buf[0] = '\0';
+    cr_assert_eq(net_narrate(&M, &e, 0, buf, n), 1, "%s: nothing narrated", name);
+}
+
+Test(classroom_net1, an_accepted_socket_is_narrated_as_tcp_made_by_accept, .init = narr_setup,
+     .fini = narr_teardown)
+{
+    char buf[512];
+    narrate_created(0, "listener", NET_CLOSE, buf, sizeof(buf));
+    cr_assert(strstr(buf, "TCP") && !strstr(buf, "UDP"), "%s", buf);
+    narrate_created(1, "conn-1", NET_ESTABLISHED, buf, sizeof(buf));
+    cr_assert(strstr(buf, "accept()") && strstr(buf, "TCP") && !strstr(buf, "UDP"), "%s", buf);
+    narrate_created(2, "server-udp", 0, buf, sizeof(buf));
+    cr_assert(strstr(buf, "UDP"), "%s", buf);
+}
+
+Test(classroom_net1, a_server_side_half_open_connection_is_narrated_without_a_question_mark,
+     .init = narr_setup, .fini = narr_teardown)
+{
+    char buf[512] = "";
+    struct ev e = {.t = 5,
+                   .kind = EV_TCP_STATE,
+                   .src = EV_SRC_BPF,
+                   .task = EV_NO_TASK,
+                   .obj = EV_NO_OBJ,
+                   .val = NET_SYN_RECV,
+                   .item = NET_LISTEN};
+    cr_assert_eq(net_narrate(&M, &e, 0, buf, sizeof(buf)), 1);
+    cr_assert(strstr(buf, "SYN_RECV") && !strstr(buf, "?"), "%s", buf);
+    e.item = NET_SYN_RECV;
+    e.val = NET_ESTABLISHED;
+    cr_assert_eq(net_narrate(&M, &e, 0, buf, sizeof(buf)), 1);
+    cr_assert(strstr(buf, "accept queue") || strstr(buf, "queued"), "%s", buf);
+}
