@@ -84,8 +84,10 @@ struct predict_item {
     char why[2][400];  /* [lang] the explanation, once revealed */
     int answer;        /* the class's choice, -1 none */
     int votes[LESSON_MAX_CHOICES], voted;
-    int correct; /* the right choice once revealed, -1 before */
-    int slot;    /* the waiter the question stopped */
+    int correct;   /* the right choice once revealed, -1 before */
+    int slot;      /* the waiter the question stopped */
+    unsigned kind; /* its action (enum ev_kind) */
+    int64_t val;   /* and the gate's value (a sleep's ms) */
     uint64_t ask_steps, grant_steps;
     int granted;
     uint32_t task, obj, target; /* model task index, object id, target task (or none) */

@@ -427,7 +427,7 @@ static void fill_subst(struct subst *s, const struct run *r, const struct predic
     s->task = it->task_name;
     s->obj = it->obj_name;
     s->target = it->target_name;
-    narrate_call(m, it->q->ev == LESSON_NO_EV ? 0 : it->q->ev, it->obj, call, calln);
+    narrate_call(m, it->kind, it->obj, it->val, call, calln);
     s->call = call;
     if (it->obj < m->nobjs)
         snprintf(s->value, sizeof(s->value), "%lld", (long long)m->objs[it->obj].value);
@@ -477,6 +477,8 @@ static int prepare(struct predict_item *it, const struct lesson_q *q, const stru
     it->q = q;
     it->answer = it->correct = -1;
     it->slot = c->w->slot;
+    it->kind = c->w->kind;
+    it->val = c->w->val;
     it->task = (uint32_t)(c->t - m->tasks);
     it->obj = c->o ? (uint32_t)(c->o - m->objs) : EV_NO_OBJ;
     it->target = MODEL_NO_TASK;
