@@ -101,7 +101,17 @@ static int loop_pairs(const struct lesson_role *role, int *head, int *end)
     return sp ? -1 : 0;
 }
 
-/* The lines line i leads to, in the order the walk prefers them; their count. */
+/* The closing line of the innermost loop around line i, or -1. */
+static int loop_around(const int *end, int i)
+{
+    int best = -1;
+    for (int o = 0; o <= i; o++)
+        if (end[o] >= i && (best < 0 || end[o] < best))
+            best = end[o];
+    return best;
+}
+
+/* The lines line i leads to, in the order the walk prefers them; their count (at most 5). */
 static int successors(const struct lesson_role *role, const int *head, const int *end, int i,
                       int *out)
 {
@@ -110,12 +120,17 @@ static int successors(const struct lesson_role *role, const int *head, const int
         out[k++] = 0;
         return n > 0 ? k : 0;
     }
+    if (role->lines[i].again)
+        out[k++] = i; /* the same call once more */
     if (head[i] >= 0)
         out[k++] = head[i]; /* go round the loop again first */
     if (i + 1 < n)
         out[k++] = i + 1;
     if (end[i] >= 0 && end[i] + 1 < n)
         out[k++] = end[i] + 1; /* the loop's condition is false at once */
+    int out_of = role->lines[i].brk ? loop_around(end, i) : -1;
+    if (out_of >= 0 && out_of + 1 < n)
+        out[k++] = out_of + 1; /* break */
     return k;
 }
 
@@ -126,7 +141,7 @@ int lesson_walk(const struct lesson_role *role, int from, unsigned kind, const c
     if (!role || role->n == 0 || role->n > WALK_MAX || from >= (int)role->n ||
         loop_pairs(role, head, end) < 0)
         return -1;
-    int qh = 0, qt = 0, next[3];
+    int qh = 0, qt = 0, next[5];
     int k = successors(role, head, end, from, next);
     for (int i = 0; i < k; i++)
         if (!seen[next[i]]) {

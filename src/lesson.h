@@ -27,6 +27,8 @@ struct lesson_line {
     uint8_t open;     /* the first line of a loop ("for (...) {") */
     uint8_t close;    /* the line that closes the innermost open loop ("}") */
     uint8_t opt;      /* an action a run may skip (a branch not taken, a variant's call) */
+    uint8_t brk;      /* may leave the innermost loop after it ("if (n <= 0) break;") */
+    uint8_t again;    /* may be done again at once (a loop of one line: "while (recv(..) > 0);") */
 };
 
 /* Line-making shorthands for the lesson tables. */
@@ -49,6 +51,18 @@ struct lesson_line {
 #define LEND(s)                                                                                    \
     {                                                                                              \
         .text = (s), .ev = LESSON_NO_EV, .close = 1                                                \
+    }
+#define LBRK(s)                                                                                    \
+    {                                                                                              \
+        .text = (s), .ev = LESSON_NO_EV, .brk = 1                                                  \
+    }
+#define LAB(s, kind, o)                                                                            \
+    {                                                                                              \
+        .text = (s), .ev = (kind), .obj = (o), .brk = 1                                            \
+    }
+#define LAR(s, kind, o)                                                                            \
+    {                                                                                              \
+        .text = (s), .ev = (kind), .obj = (o), .again = 1                                          \
     }
 
 /* A role: the listing shown for tasks whose names start with prefix. */
@@ -113,9 +127,13 @@ struct lesson_q {
      * it did not block; others: the answer was not the first choice), NULL: use [0] */
     const char *why_en[2], *why_zh[2];
     /* per kind: LQ_STATE/LQ_PPID the task asked about (a name prefix, NULL: the actor);
-     * LQ_SOCK/LQ_TIMEWAIT the sockets (comma-separated patterns, NULL: the action's object);
+     * LQ_VALUE/LQ_SOCK/LQ_WAITING/LQ_HOLDER the object (a name or pattern, NULL: the action's);
+     * LQ_TIMEWAIT the sockets (comma-separated patterns);
      * LQ_KEY the scenario's snapshot key */
     const char *target;
+    /* LQ_VALUE: which number of the object: NULL its value, "accept_queue" (a listener's
+     * connections waiting for accept), "recv_q" or "send_q" (bytes queued) */
+    const char *field;
     /* LQ_STATE: the states offered ("alive,blocked,zombie,gone"); LQ_SOCK: ss states
      * ("FIN-WAIT-2,TIME-WAIT,CLOSE"); LQ_VALUE: changes offered around the value now
      * ("-1,0,1", the default) */

@@ -179,13 +179,15 @@ static uint32_t task_named(const struct model *m, const char *prefix, uint32_t a
     return fallback;
 }
 
-/* Object ids of the live sockets matching the comma-separated patterns, up to max. */
-static int sockets_named(const struct model *m, const char *patterns, uint32_t *out, int max)
+/* Object ids of the objects (sockets only when sockets is 1) matching the comma-separated
+ * patterns, up to max. */
+static int objects_named(const struct model *m, const char *patterns, int sockets, uint32_t *out,
+                         int max)
 {
     int k = 0;
     for (uint32_t i = 0; i < m->nobjs && k < max; i++) {
         const struct model_obj *o = &m->objs[i];
-        if (o->kind != OK_SOCKET || !o->name[0])
+        if ((sockets && o->kind != OK_SOCKET) || !o->name[0])
             continue;
         for (const char *p = patterns; p && *p && k < max;) {
             const char *comma = strchr(p, ',');
@@ -212,6 +214,16 @@ static void set_choice(struct predict_item *it, int i, long value, const struct 
     it->value[i] = value;
 }
 
+/* The number of o a LQ_VALUE question asks about (field: NULL the value). */
+static long obj_number(const struct model_obj *o, const char *field)
+{
+    if (field && (strcmp(field, "accept_queue") == 0 || strcmp(field, "recv_q") == 0))
+        return (long)o->recv_q;
+    if (field && strcmp(field, "send_q") == 0)
+        return (long)o->send_q;
+    return (long)o->value;
+}
+
 static int cmp_long(const void *a, const void *b)
 {
     long x = *(const long *)a, y = *(const long *)b;
@@ -224,13 +236,14 @@ static int choices_value(struct predict_item *it, const struct model_obj *o)
     int k = 0;
     const char *d = it->q->choices ? it->q->choices : "-1,0,1";
     for (char *end; *d && k < LESSON_MAX_CHOICES; d = *end ? end + 1 : end) {
-        long x = o->value + strtol(d, &end, 10);
+        long x = obj_number(o, it->q->field) + strtol(d, &end, 10);
         if (end == d)
             break;
         int dup = 0;
         for (int i = 0; i < k; i++)
             dup |= v[i] == x;
-        if (x >= 0 && (o->capacity <= 0 || o->kind == OK_SHM || x <= o->capacity) && !dup)
+        int bounded = o->capacity > 0 && o->kind != OK_SHM && !it->q->field;
+        if (x >= 0 && (!bounded || x <= o->capacity) && !dup)
             v[k++] = x;
     }
     qsort(v, (size_t)k, sizeof(long), cmp_long);
@@ -316,7 +329,7 @@ static int choices_sock(struct predict_item *it)
 static int choices_timewait(struct predict_item *it, const struct model *m)
 {
     uint32_t ids[LESSON_MAX_CHOICES - 1];
-    int n = sockets_named(m, it->q->target, ids, LESSON_MAX_CHOICES - 1);
+    int n = objects_named(m, it->q->target, 1, ids, LESSON_MAX_CHOICES - 1);
     if (n < 2)
         return 0;
     for (int i = 0; i < n; i++) {
@@ -430,7 +443,7 @@ static void fill_subst(struct subst *s, const struct run *r, const struct predic
     narrate_call(m, it->kind, it->obj, it->val, call, calln);
     s->call = call;
     if (it->obj < m->nobjs)
-        snprintf(s->value, sizeof(s->value), "%lld", (long long)m->objs[it->obj].value);
+        snprintf(s->value, sizeof(s->value), "%ld", obj_number(&m->objs[it->obj], it->q->field));
     waiters_text(m, it->obj, lang, s->waiters, sizeof(s->waiters));
 }
 
@@ -484,9 +497,10 @@ static int prepare(struct predict_item *it, const struct lesson_q *q, const stru
     it->target = MODEL_NO_TASK;
     if (q->kind == LQ_STATE || q->kind == LQ_PPID)
         it->target = task_named(m, q->target, it->task);
-    if (q->kind == LQ_SOCK && q->target) {
+    if (q->target && (q->kind == LQ_VALUE || q->kind == LQ_SOCK || q->kind == LQ_WAITING ||
+                      q->kind == LQ_HOLDER || q->kind == LQ_WAKES)) {
         uint32_t id;
-        it->obj = sockets_named(m, q->target, &id, 1) ? id : EV_NO_OBJ;
+        it->obj = objects_named(m, q->target, q->kind == LQ_SOCK, &id, 1) ? id : EV_NO_OBJ;
     }
     snprintf(it->task_name, sizeof(it->task_name), "%s", c->t->name);
     snprintf(it->obj_name, sizeof(it->obj_name), "%s", obj_name(m, it->obj));
@@ -697,10 +711,12 @@ static int evaluate(struct predict_item *it, struct run *r, int at_end)
                       t->state == TS_BLOCKED && label[0] ? json_string(label) : json_null()));
         return find_value(it, blocked);
     }
-    case LQ_VALUE:
-        json_array_append_new(it->facts,
-                              fact_obj(m, it->obj, "value", json_integer(m->objs[it->obj].value)));
-        return find_value(it, (long)m->objs[it->obj].value);
+    case LQ_VALUE: {
+        long v = obj_number(&m->objs[it->obj], it->q->field);
+        json_array_append_new(it->facts, fact_obj(m, it->obj, it->q->field ? it->q->field : "value",
+                                                  json_integer(v)));
+        return find_value(it, v);
+    }
     case LQ_WAKES:
         return eval_wakes(it, m);
     case LQ_HOLDER: {

@@ -1,9 +1,4 @@
 #include "../lesson.h"
-const struct lesson lesson_layers = {"layers", 0, 0, 0, 0};
-const struct lesson lesson_tcp_echo = {"tcp-echo", 0, 0, 0, 0};
-const struct lesson lesson_tcp_handshake = {"tcp-handshake", 0, 0, 0, 0};
-const struct lesson lesson_tcp_teardown = {"tcp-teardown", 0, 0, 0, 0};
-const struct lesson lesson_http = {"http", 0, 0, 0, 0};
 const struct lesson lesson_udp_echo = {"udp-echo", 0, 0, 0, 0};
 const struct lesson lesson_reuseaddr = {"reuseaddr", 0, 0, 0, 0};
 const struct lesson lesson_udp_broadcast = {"udp-broadcast", 0, 0, 0, 0};
