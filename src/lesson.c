@@ -2,10 +2,10 @@
  * lesson.c - the lesson table (one entry per scenario, from src/lessons/) and the walk that
  * follows a task's actions through its role's listing.
  *
- * The walk is a breadth-first search over the listing's lines: each line leads to the next,
- * a loop's first line may also skip the loop, and a loop's closing line leads back to its first
- * line before it falls through, so the nearest line that performs the action wins and a loop
- * is continued before it is left.
+ * The walk is a shortest-path search over the listing's lines: each line leads to the next, a
+ * loop's closing line back to its first line, a loop's first line past the loop (its
+ * condition false at once), a break out of it. Leaving a loop costs more than going round it,
+ * so a loop is continued while it has a line for the action, and the nearest such line wins.
  */
 #include "lesson.h"
 
@@ -111,58 +111,80 @@ static int loop_around(const int *end, int i)
     return best;
 }
 
-/* The lines line i leads to, in the order the walk prefers them; their count (at most 5). */
+#define STEP 1    /* to the next line, round a loop, a call done again */
+#define LEAVE 100 /* out of a loop: only when the loop has no line for the action */
+
+/* The lines line i leads to and what each costs; their count (at most 5). */
 static int successors(const struct lesson_role *role, const int *head, const int *end, int i,
-                      int *out)
+                      int *out, int *cost)
 {
     int k = 0, n = (int)role->n;
     if (i < 0) {
-        out[k++] = 0;
-        return n > 0 ? k : 0;
+        out[0] = 0;
+        cost[0] = STEP;
+        return n > 0;
     }
-    if (role->lines[i].again)
-        out[k++] = i; /* the same call once more */
-    if (head[i] >= 0)
-        out[k++] = head[i]; /* go round the loop again first */
-    if (i + 1 < n)
-        out[k++] = i + 1;
-    if (end[i] >= 0 && end[i] + 1 < n)
-        out[k++] = end[i] + 1; /* the loop's condition is false at once */
+    if (role->lines[i].again) {
+        out[k] = i; /* the same call once more */
+        cost[k++] = STEP;
+    }
+    if (head[i] >= 0) {
+        out[k] = head[i]; /* round the loop again */
+        cost[k++] = STEP;
+    }
+    if (i + 1 < n) {
+        out[k] = i + 1; /* the next line (past a closing line: out of its loop) */
+        cost[k++] = head[i] >= 0 ? LEAVE : STEP;
+    }
+    if (end[i] >= 0 && end[i] + 1 < n) {
+        out[k] = end[i] + 1; /* the loop's condition is false at once */
+        cost[k++] = LEAVE;
+    }
     int out_of = role->lines[i].brk ? loop_around(end, i) : -1;
-    if (out_of >= 0 && out_of + 1 < n)
-        out[k++] = out_of + 1; /* break */
+    if (out_of >= 0 && out_of + 1 < n) {
+        out[k] = out_of + 1; /* break */
+        cost[k++] = LEAVE;
+    }
     return k;
+}
+
+/* Relax the edges out of line i (at distance d; -1: the start). */
+static void relax(const struct lesson_role *role, const int *head, const int *end, int i, int d,
+                  int *dist)
+{
+    int next[5], cost[5];
+    int k = successors(role, head, end, i, next, cost);
+    for (int j = 0; j < k; j++)
+        if (dist[next[j]] < 0 || d + cost[j] < dist[next[j]])
+            dist[next[j]] = d + cost[j];
 }
 
 int lesson_walk(const struct lesson_role *role, int from, unsigned kind, const char *obj,
                 int strict)
 {
-    int head[WALK_MAX], end[WALK_MAX], queue[WALK_MAX], seen[WALK_MAX] = {0};
+    int head[WALK_MAX], end[WALK_MAX], dist[WALK_MAX], done[WALK_MAX] = {0};
     if (!role || role->n == 0 || role->n > WALK_MAX || from >= (int)role->n ||
         loop_pairs(role, head, end) < 0)
         return -1;
-    int qh = 0, qt = 0, next[5];
-    int k = successors(role, head, end, from, next);
-    for (int i = 0; i < k; i++)
-        if (!seen[next[i]]) {
-            seen[next[i]] = 1;
-            queue[qt++] = next[i];
-        }
-    while (qh < qt) {
-        int j = queue[qh++];
+    int n = (int)role->n;
+    for (int i = 0; i < n; i++)
+        dist[i] = -1;
+    relax(role, head, end, from, 0, dist);
+    for (;;) { /* the nearest line not done yet: the earliest of equals */
+        int j = -1;
+        for (int i = 0; i < n; i++)
+            if (!done[i] && dist[i] >= 0 && (j < 0 || dist[i] < dist[j]))
+                j = i;
+        if (j < 0)
+            return -1;
+        done[j] = 1;
         const struct lesson_line *line = &role->lines[j];
         if (lesson_line_matches(line, kind, obj))
             return j;
         if (strict && line->ev != LESSON_NO_EV && !line->opt)
             continue; /* an action that must happen first */
-        k = successors(role, head, end, j, next);
-        for (int i = 0; i < k; i++)
-            if (!seen[next[i]]) {
-                seen[next[i]] = 1;
-                queue[qt++] = next[i];
-            }
+        relax(role, head, end, j, dist[j], dist);
     }
-    return -1;
 }
 
 /* ---- conditions ---- */

@@ -121,6 +121,7 @@ struct lesson_q {
     const char *obj;  /* its object: a name or a prefix ending in '*' (NULL: any) */
     int (*when)(const struct lesson_ctx *c); /* a further condition (NULL: none) */
     int times;                               /* asked at most this often in a run (0: once) */
+    int skip; /* let this many matching moments pass first (the 3rd kill(): skip 2) */
     /* the question: {task} {call} {obj} {value} {waiters} {target} are filled in */
     const char *q_en, *q_zh;
     /* the explanation, with {answer} too; [1] when the other outcome happened (LQ_BLOCKS:

@@ -21,10 +21,12 @@ struct lesson_run {
     int predict;
     struct predict_item *items;
     size_t nitems;
-    int asking; /* index of the question waiting for the class, -1 */
-    int await;  /* index of the question whose action was let through and has not settled */
-    int last;   /* index of the last question revealed or voided, -1 */
-    int *times; /* per lesson question: times asked */
+    int asking;        /* index of the question waiting for the class, -1 */
+    int await;         /* index of the question whose action was let through and has not settled */
+    int last;          /* index of the last question revealed or voided, -1 */
+    int *times;        /* per lesson question: times asked */
+    int *seen;         /* per lesson question: matching moments seen (for skip) */
+    uint64_t *seen_at; /* ... and the last one counted (its waiter's ticket and slot) */
     int right, wrong;
     json_t **out; /* lines for the step driver, oldest first */
     size_t nout, outcap;

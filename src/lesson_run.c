@@ -22,8 +22,10 @@ struct lesson_run *lesson_run_new(const struct scenario *sc, int predict)
     lr->predict = predict;
     lr->asking = lr->await = lr->last = -1;
     lr->times = calloc(l->nqs ? l->nqs : 1, sizeof(*lr->times));
+    lr->seen = calloc(l->nqs ? l->nqs : 1, sizeof(*lr->seen));
+    lr->seen_at = calloc(l->nqs ? l->nqs : 1, sizeof(*lr->seen_at));
     lr->items = calloc(PREDICT_MAX_ITEMS, sizeof(*lr->items));
-    if (!lr->times || !lr->items) {
+    if (!lr->times || !lr->seen || !lr->seen_at || !lr->items) {
         lesson_run_free(lr);
         return NULL;
     }
@@ -40,6 +42,8 @@ void lesson_run_free(struct lesson_run *lr)
     free(lr->out);
     free(lr->items);
     free(lr->times);
+    free(lr->seen);
+    free(lr->seen_at);
     free(lr->cursor);
     free(lr->marker);
     free(lr);

@@ -555,6 +555,13 @@ static int ask_first(struct run *r, const struct run_waiter *w)
         const struct lesson_q *q = &lr->l->qs[i];
         if (lr->times[i] >= (q->times ? q->times : 1) || !applies(q, &c))
             continue;
+        uint64_t at = w->ticket << 16 | (uint64_t)(w->slot & 0xffff);
+        if (lr->seen_at[i] != at) { /* a moment is counted once, however often it is looked at */
+            lr->seen_at[i] = at;
+            lr->seen[i]++;
+        }
+        if (lr->seen[i] <= q->skip)
+            continue;
         ask(r, q, &c);
         if (lr->asking >= 0)
             return 1;
@@ -681,7 +688,11 @@ static int eval_key(struct predict_item *it, struct run *r)
     json_t *extra = json_object();
     if (r->sc->snapshot)
         r->sc->snapshot(&r->ctx, &r->model, extra);
-    json_t *v = json_object_get(extra, it->q->target);
+    json_t *v = extra;
+    char path[64];
+    snprintf(path, sizeof(path), "%s", it->q->target);
+    for (char *save = NULL, *k = strtok_r(path, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
+        v = json_object_get(v, k); /* "handled.SIGHUP" */
     int found = -1;
     if (json_is_integer(v)) {
         long x = (long)json_integer_value(v);
@@ -745,7 +756,7 @@ static int evaluate(struct predict_item *it, struct run *r, int at_end)
             it->facts, fact_task(m, it->target, "ppid", json_integer(m->tasks[it->target].ppid)));
         return find_value(it, m->tasks[it->target].ppid);
     case LQ_KEY:
-        return at_end ? eval_key(it, r) : -2;
+        return at_end || it->q->resolve != LR_END ? eval_key(it, r) : -2;
     }
     return -1;
 }

@@ -52,7 +52,7 @@ static const struct lesson_run_params LESSON_RUNS[] = {
     {"prodcons", {"items=8", NULL}},
     {"pipe", {NULL}},
     {"message-queue", {NULL}},
-    {"shared-memory", {NULL}},
+    {"shared-memory", {"increments=3", NULL}},
     {"signals", {NULL}},
     {"semaphore", {"rounds=2", NULL}},
     {"lock", {"width=3", "rounds=1", NULL}},
