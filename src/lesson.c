@@ -65,10 +65,12 @@ int lesson_name_matches(const char *pattern, const char *name)
         return 1;
     if (!name)
         return 0;
-    size_t n = strlen(pattern);
-    if (n && pattern[n - 1] == '*')
-        return strncmp(pattern, name, n - 1) == 0;
-    return strcmp(pattern, name) == 0;
+    const char *star = strchr(pattern, '*');
+    if (!star)
+        return strcmp(pattern, name) == 0;
+    size_t pre = (size_t)(star - pattern), post = strlen(star + 1), n = strlen(name);
+    return n >= pre + post && strncmp(pattern, name, pre) == 0 &&
+           strcmp(name + n - post, star + 1) == 0;
 }
 
 int lesson_line_matches(const struct lesson_line *line, unsigned kind, const char *obj)

@@ -160,8 +160,9 @@ const struct lesson *lesson_find(const char *id);
 /* The role of a task named name (the first whose prefix it starts with), or NULL. */
 const struct lesson_role *lesson_role_of(const struct lesson *l, const char *name);
 
-/* 1 when name matches pattern: equal, or starting with pattern's text before a final '*';
- * a NULL pattern matches everything. */
+/* 1 when name matches pattern: equal, or, when pattern has a '*', starting with what comes
+ * before it and ending with what follows it ("conn-*", "*-udp", "rx-*-unicast"); a NULL
+ * pattern matches everything. */
 int lesson_name_matches(const char *pattern, const char *name);
 
 /* 1 when line performs action kind on an object named obj (NULL or "" : none). */

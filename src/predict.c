@@ -236,9 +236,12 @@ static int choices_value(struct predict_item *it, const struct model_obj *o)
     int k = 0;
     const char *d = it->q->choices ? it->q->choices : "-1,0,1";
     for (char *end; *d && k < LESSON_MAX_CHOICES; d = *end ? end + 1 : end) {
-        long x = obj_number(o, it->q->field) + strtol(d, &end, 10);
-        if (end == d)
+        int absolute = *d == '='; /* "=2": the number itself, not a change */
+        long x = strtol(d + absolute, &end, 10);
+        if (end == d + absolute)
             break;
+        if (!absolute)
+            x += obj_number(o, it->q->field);
         int dup = 0;
         for (int i = 0; i < k; i++)
             dup |= v[i] == x;
@@ -368,6 +371,8 @@ static int choices_ppid(struct predict_item *it, const struct run *r)
 
 static int choices_key(struct predict_item *it, const struct lesson_ctx *c)
 {
+    if (!it->q->ranges && it->q->choices) /* words the key may say */
+        return choices_sock(it);
     struct lesson_range rg[LESSON_MAX_CHOICES];
     int k = it->q->ranges ? it->q->ranges(c, rg) : 0;
     if (k > LESSON_MAX_CHOICES)
@@ -682,25 +687,46 @@ static int eval_timewait(struct predict_item *it, const struct model *m, int at_
     return at_end ? find_value(it, -1) : -2;
 }
 
-/* LQ_KEY: the scenario's own number, from its snapshot keys. */
+/* The choice whose range holds x, or -1. */
+static int range_of(const struct predict_item *it, long x)
+{
+    for (int i = 0; i < it->nchoices; i++)
+        if (x >= it->range[i].lo && x <= it->range[i].hi)
+            return i;
+    return -1;
+}
+
+/* LQ_KEY: what the scenario's snapshot says under the key (a dotted path, "handled.SIGHUP"):
+ * a number (the choice whose range holds it), a word (the choice that says it), or an array of
+ * numbers (their sum). */
 static int eval_key(struct predict_item *it, struct run *r)
 {
-    json_t *extra = json_object();
+    json_t *extra = json_object(), *v = extra;
     if (r->sc->snapshot)
         r->sc->snapshot(&r->ctx, &r->model, extra);
-    json_t *v = extra;
     char path[64];
     snprintf(path, sizeof(path), "%s", it->q->target);
     for (char *save = NULL, *k = strtok_r(path, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
-        v = json_object_get(v, k); /* "handled.SIGHUP" */
+        v = json_object_get(v, k);
     int found = -1;
-    if (json_is_integer(v)) {
-        long x = (long)json_integer_value(v);
+    const char *key = it->q->target;
+    if (json_is_string(v)) {
         for (int i = 0; i < it->nchoices && found < 0; i++)
-            if (x >= it->range[i].lo && x <= it->range[i].hi)
+            if (strcmp(it->choice[i][EN], json_string_value(v)) == 0)
                 found = i;
-        json_array_append_new(
-            it->facts, json_pack("{s:s, s:I}", "key", it->q->target, "value", (json_int_t)x));
+        json_array_append_new(it->facts,
+                              json_pack("{s:s, s:s}", "key", key, "value", json_string_value(v)));
+    } else if (json_is_array(v)) {
+        json_int_t sum = 0;
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) sum += json_integer_value(x);
+        found = range_of(it, (long)sum);
+        json_array_append_new(it->facts, json_pack("{s:s, s:I}", "key", key, "sum", sum));
+    } else if (json_is_integer(v)) {
+        json_int_t x = json_integer_value(v);
+        found = range_of(it, (long)x);
+        json_array_append_new(it->facts, json_pack("{s:s, s:I}", "key", key, "value", x));
     }
     json_decref(extra);
     return found;

@@ -27,6 +27,31 @@ const struct lesson_line lesson_echo_client[] = {
 };
 const size_t lesson_echo_client_n = COUNT(lesson_echo_client);
 
+/* The same, started after a delay (net_echo_client_run: the mux and socketserver clients). */
+const struct lesson_line lesson_echo_client_late[] = {
+    LO("sleep(stagger_ms * k);  /* its start */", EV_SLEEP, NULL),
+    LA("s = socket(AF_INET, SOCK_STREAM, 0);", EV_OBJ_CREATE, NULL),
+    LA("bind(s, 127.0.0.1:0);  /* a port */", EV_SOCK_BIND, "client-*"),
+    LA("connect(s, 127.0.0.1:port);", EV_SOCK_CONNECT, "client-*"),
+    LFOR("for (i = 0; i < msgs; i++) {"),
+    LA("    send(s, \"client-1-1\\n\");", EV_SOCK_SEND, "client-*"),
+    LAR("    recv(s, back, len); /* echo */", EV_SOCK_RECV, "client-*"),
+    LO("    sleep(gap_ms);", EV_SLEEP, NULL),
+    LEND("}"),
+    LA("close(s);", EV_SOCK_CLOSE, "client-*"),
+};
+_Static_assert(COUNT(lesson_echo_client_late) == 10, "ch3_4_net.c counts on 10 lines");
+
+/* The echo handler (net_echo_handle), then close: forking and threading servers' handlers. */
+const struct lesson_line lesson_echo_handler[] = {
+    LFOR("for (;;) {        /* handle(): echo */"),
+    LAB("    n = recv(c, buf, 512); /* 0: EOF */", EV_SOCK_RECV, "conn-*"),
+    LA("    send(c, buf, n);", EV_SOCK_SEND, "conn-*"),
+    LEND("}"),
+    LA("close(c);", EV_SOCK_CLOSE, "conn-*"),
+};
+const size_t lesson_echo_handler_n = COUNT(lesson_echo_handler);
+
 /* ---- layers ---- */
 
 static const struct lesson_line ly_client[] = {

@@ -1,11 +1,4 @@
 #include "../lesson.h"
-const struct lesson lesson_udp_echo = {"udp-echo", 0, 0, 0, 0};
-const struct lesson lesson_reuseaddr = {"reuseaddr", 0, 0, 0, 0};
-const struct lesson lesson_udp_broadcast = {"udp-broadcast", 0, 0, 0, 0};
-const struct lesson lesson_select_server = {"select-server", 0, 0, 0, 0};
-const struct lesson lesson_poll_server = {"poll-server", 0, 0, 0, 0};
-const struct lesson lesson_epoll_server = {"epoll-server", 0, 0, 0, 0};
-const struct lesson lesson_epoll_et_lt = {"epoll-et-lt", 0, 0, 0, 0};
 const struct lesson lesson_fork = {"fork", 0, 0, 0, 0};
 const struct lesson lesson_orphan = {"orphan", 0, 0, 0, 0};
 const struct lesson lesson_zombie = {"zombie", 0, 0, 0, 0};
