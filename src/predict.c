@@ -277,6 +277,26 @@ static int choices_waiters(struct predict_item *it, const struct model *m, struc
     return k;
 }
 
+/* LQ_HOLDER: the actor, the tasks blocked on the mutex, and nobody. */
+static int choices_holder(struct predict_item *it, const struct model *m, struct subst *s)
+{
+    uint32_t w[LESSON_MAX_CHOICES];
+    size_t n = model_waiters(m, it->obj, w, LESSON_MAX_CHOICES);
+    if (it->obj >= m->nobjs || n > LESSON_MAX_CHOICES - 2)
+        return 0;
+    int k = 0;
+    const char *keep = s->target;
+    s->target = m->tasks[it->task].name;
+    set_choice(it, k++, (long)it->task, s, "{target} holds {obj}", "{target} 持有 {obj}");
+    for (size_t i = 0; i < n; i++) {
+        s->target = m->tasks[w[i]].name;
+        set_choice(it, k++, (long)w[i], s, "{target} holds {obj}", "{target} 持有 {obj}");
+    }
+    s->target = keep;
+    set_choice(it, k++, -1, s, "nobody: {obj} is free", "没有人：{obj} 空闲");
+    return k;
+}
+
 static int choices_waiting(struct predict_item *it, const struct model *m)
 {
     long n = (long)model_waiters(m, it->obj, NULL, 0);
@@ -413,8 +433,7 @@ static int make_choices(struct predict_item *it, const struct run *r, const stru
         return choices_waiters(it, m, s, "{target} gets through", "{target} 得以继续",
                                "nobody: all stay blocked", "没有：全都继续阻塞");
     case LQ_HOLDER:
-        return choices_waiters(it, m, s, "{target} holds {obj}", "{target} 拿到 {obj}",
-                               "nobody: {obj} stays free", "没有人：{obj} 保持空闲");
+        return choices_holder(it, m, s);
     case LQ_WAITING:
         return choices_waiting(it, m);
     case LQ_STATE:
@@ -556,22 +575,22 @@ static int ask_first(struct run *r, const struct run_waiter *w)
     if (idx == MODEL_NO_TASK)
         return 0;
     struct lesson_ctx c = {r, m, w, &m->tasks[idx], w->obj < m->nobjs ? &m->objs[w->obj] : NULL};
-    for (size_t i = 0; i < lr->l->nqs; i++) {
+    uint64_t at = w->ticket << 16 | (uint64_t)(w->slot & 0xffff);
+    int first = -1;
+    for (size_t i = 0; i < lr->l->nqs; i++) { /* every question counts the moment... */
         const struct lesson_q *q = &lr->l->qs[i];
         if (lr->times[i] >= (q->times ? q->times : 1) || !applies(q, &c))
             continue;
-        uint64_t at = w->ticket << 16 | (uint64_t)(w->slot & 0xffff);
-        if (lr->seen_at[i] != at) { /* a moment is counted once, however often it is looked at */
+        if (lr->seen_at[i] != at) { /* once, however often it is looked at */
             lr->seen_at[i] = at;
             lr->seen[i]++;
         }
-        if (lr->seen[i] <= q->skip)
-            continue;
-        ask(r, q, &c);
-        if (lr->asking >= 0)
-            return 1;
+        if (lr->seen[i] > q->skip && first < 0)
+            first = (int)i;
     }
-    return 0;
+    if (first >= 0) /* ... and the first one due is asked */
+        ask(r, &lr->l->qs[first], &c);
+    return lr->asking >= 0;
 }
 
 /* Stepping by hand: once a step has settled, a question about the action the next step would
@@ -697,8 +716,8 @@ static int range_of(const struct predict_item *it, long x)
 }
 
 /* LQ_KEY: what the scenario's snapshot says under the key (a dotted path, "handled.SIGHUP"):
- * a number (the choice whose range holds it), a word (the choice that says it), or an array of
- * numbers (their sum). */
+ * a number (the choice whose range holds it; a fraction counts in percent), a word (the choice
+ * that says it), or an array of numbers (their sum). A number in the path indexes an array. */
 static int eval_key(struct predict_item *it, struct run *r)
 {
     json_t *extra = json_object(), *v = extra;
@@ -707,7 +726,7 @@ static int eval_key(struct predict_item *it, struct run *r)
     char path[64];
     snprintf(path, sizeof(path), "%s", it->q->target);
     for (char *save = NULL, *k = strtok_r(path, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
-        v = json_object_get(v, k);
+        v = json_is_array(v) ? json_array_get(v, (size_t)atol(k)) : json_object_get(v, k);
     int found = -1;
     const char *key = it->q->target;
     if (json_is_string(v)) {
@@ -723,6 +742,10 @@ static int eval_key(struct predict_item *it, struct run *r)
         json_array_foreach(v, i, x) sum += json_integer_value(x);
         found = range_of(it, (long)sum);
         json_array_append_new(it->facts, json_pack("{s:s, s:I}", "key", key, "sum", sum));
+    } else if (json_is_real(v)) {
+        json_int_t pct = (json_int_t)(json_real_value(v) * 100 + 0.5);
+        found = range_of(it, (long)pct);
+        json_array_append_new(it->facts, json_pack("{s:s, s:I}", "key", key, "percent", pct));
     } else if (json_is_integer(v)) {
         json_int_t x = json_integer_value(v);
         found = range_of(it, (long)x);
