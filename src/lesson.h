@@ -133,7 +133,8 @@ struct lesson_q {
      * LQ_KEY the scenario's snapshot key */
     const char *target;
     /* LQ_VALUE: which number of the object: NULL its value, "accept_queue" (a listener's
-     * connections waiting for accept), "recv_q" or "send_q" (bytes queued) */
+     * connections waiting for accept), "recv_q" or "send_q" (bytes queued); LQ_KEY:
+     * "percent" counts a fraction in percent */
     const char *field;
     /* LQ_STATE: the states offered ("alive,blocked,zombie,gone"); LQ_SOCK: ss states
      * ("FIN-WAIT-2,TIME-WAIT,CLOSE"); LQ_VALUE: changes offered around the value now

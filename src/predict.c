@@ -716,7 +716,8 @@ static int range_of(const struct predict_item *it, long x)
 }
 
 /* LQ_KEY: what the scenario's snapshot says under the key (a dotted path, "handled.SIGHUP"):
- * a number (the choice whose range holds it; a fraction counts in percent), a word (the choice
+ * a number (the choice whose range holds it; a real is cut to a whole number, or counted in
+ * percent when the question's field is "percent"), a word (the choice
  * that says it), or an array of numbers (their sum). A number in the path indexes an array. */
 static int eval_key(struct predict_item *it, struct run *r)
 {
@@ -742,10 +743,12 @@ static int eval_key(struct predict_item *it, struct run *r)
         json_array_foreach(v, i, x) sum += json_integer_value(x);
         found = range_of(it, (long)sum);
         json_array_append_new(it->facts, json_pack("{s:s, s:I}", "key", key, "sum", sum));
-    } else if (json_is_real(v)) {
-        json_int_t pct = (json_int_t)(json_real_value(v) * 100 + 0.5);
-        found = range_of(it, (long)pct);
-        json_array_append_new(it->facts, json_pack("{s:s, s:I}", "key", key, "percent", pct));
+    } else if (json_is_real(v)) { /* a fraction in percent (field "percent"), else whole */
+        int pct = it->q->field && strcmp(it->q->field, "percent") == 0;
+        json_int_t x = (json_int_t)(json_real_value(v) * (pct ? 100 : 1) + (pct ? 0.5 : 0));
+        found = range_of(it, (long)x);
+        json_array_append_new(it->facts, json_pack("{s:s, s:I, s:i}", "key", key, "value", x,
+                                                   "scale", pct ? 100 : 1));
     } else if (json_is_integer(v)) {
         json_int_t x = json_integer_value(v);
         found = range_of(it, (long)x);
