@@ -122,5 +122,7 @@ int predict_busy(const struct run *r);
 
 /* The next line for the step driver (a question asked or revealed), or NULL. Caller owns. */
 json_t *predict_take_output(struct run *r);
+/* 1 when such lines wait to be taken. */
+int predict_has_output(const struct run *r);
 
 #endif

@@ -41,6 +41,11 @@ static void push_out(struct lesson_run *lr, json_t *line)
     lr->out[lr->nout++] = line;
 }
 
+int predict_has_output(const struct run *r)
+{
+    return r->lesson && r->lesson->nout > 0;
+}
+
 json_t *predict_take_output(struct run *r)
 {
     struct lesson_run *lr = r->lesson;
@@ -57,11 +62,25 @@ static const char *obj_name(const struct model *m, uint32_t id)
     return id < m->nobjs ? m->objs[id].name : "";
 }
 
+/* The tasks blocked on obj in name order (a stable order for the choices: a run that lets
+ * equal tasks through in another order asks the same question); their count (may exceed n). */
+static size_t waiters_sorted(const struct model *m, uint32_t obj, uint32_t *w, size_t n)
+{
+    size_t k = obj < m->nobjs ? model_waiters(m, obj, w, n) : 0;
+    for (size_t i = 1; i < k && i < n; i++)
+        for (size_t j = i; j > 0 && strcmp(m->tasks[w[j - 1]].name, m->tasks[w[j]].name) > 0; j--) {
+            uint32_t t = w[j];
+            w[j] = w[j - 1];
+            w[j - 1] = t;
+        }
+    return k;
+}
+
 /* The names of the tasks blocked on obj, "a, b" (or "nobody"/"没有任务"). */
 static void waiters_text(const struct model *m, uint32_t obj, int lang, char *buf, size_t n)
 {
     uint32_t w[8];
-    size_t k = obj < m->nobjs ? model_waiters(m, obj, w, 8) : 0;
+    size_t k = waiters_sorted(m, obj, w, 8);
     size_t len = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < k && i < 8 && len < n; i++)
@@ -263,7 +282,7 @@ static int choices_waiters(struct predict_item *it, const struct model *m, struc
                            const char *en, const char *zh, const char *none_en, const char *none_zh)
 {
     uint32_t w[LESSON_MAX_CHOICES];
-    size_t n = model_waiters(m, it->obj, w, LESSON_MAX_CHOICES);
+    size_t n = waiters_sorted(m, it->obj, w, LESSON_MAX_CHOICES);
     if (n < 1 || n > LESSON_MAX_CHOICES - 1)
         return 0;
     int k = 0;
@@ -281,7 +300,7 @@ static int choices_waiters(struct predict_item *it, const struct model *m, struc
 static int choices_holder(struct predict_item *it, const struct model *m, struct subst *s)
 {
     uint32_t w[LESSON_MAX_CHOICES];
-    size_t n = model_waiters(m, it->obj, w, LESSON_MAX_CHOICES);
+    size_t n = waiters_sorted(m, it->obj, w, LESSON_MAX_CHOICES);
     if (it->obj >= m->nobjs || n > LESSON_MAX_CHOICES - 2)
         return 0;
     int k = 0;
@@ -371,7 +390,7 @@ static int choices_ppid(struct predict_item *it, const struct run *r)
     const struct model *m = &r->model;
     const struct model_task *t = &m->tasks[it->target];
     long v[3] = {t->ppid, r->ctx.conductor, 1};
-    const char *en[3] = {"its parent still (pid %ld)", "ipcscope, the subreaper (pid %ld)",
+    const char *en[3] = {"the same parent (pid %ld)", "ipcscope, the subreaper (pid %ld)",
                          "init (pid %ld)"};
     const char *zh[3] = {"仍是原来的父进程（pid %ld）", "ipcscope，子进程收割者（pid %ld）",
                          "init（pid %ld）"};
@@ -674,10 +693,16 @@ static int eval_wakes(struct predict_item *it, const struct model *m)
 static int eval_state(struct predict_item *it, const struct model *m)
 {
     const struct model_task *t = &m->tasks[it->target];
-    int cat = state_cat(t);
-    json_array_append_new(it->facts, json_pack("{s:s, s:s, s:o}", "task", t->name, "key", "state",
-                                               "in", cat_states(cat)));
-    return find_value(it, cat);
+    int cat = state_cat(t), c = find_value(it, cat);
+    json_t *in = cat_states(cat);
+    if (c < 0 && cat == 1 && (c = find_value(it, 0)) >= 0) { /* asleep: alive, when that is */
+        json_t *alive = cat_states(0);                       /* all the choices ask */
+        json_array_extend(in, alive);
+        json_decref(alive);
+    }
+    json_array_append_new(it->facts,
+                          json_pack("{s:s, s:s, s:o}", "task", t->name, "key", "state", "in", in));
+    return c;
 }
 
 static int eval_sock(struct predict_item *it, const struct model *m)
@@ -793,7 +818,7 @@ static int evaluate(struct predict_item *it, struct run *r, int at_end)
     case LQ_WAITING: {
         long n = (long)model_waiters(m, it->obj, NULL, 0);
         json_array_append_new(it->facts,
-                              json_pack("{s:s, s:s, s:I}", "object", m->objs[it->obj].name,
+                              json_pack("{s:s, s:s, s:I}", "object", m->objs[it->obj].name, "key",
                                         "waiting_count", "value", (json_int_t)n));
         return find_value(it, n);
     }
@@ -804,6 +829,8 @@ static int evaluate(struct predict_item *it, struct run *r, int at_end)
     case LQ_TIMEWAIT:
         return eval_timewait(it, m, at_end);
     case LQ_PPID:
+        if (it->q->resolve == LR_UNTIL && !at_end && m->tasks[it->target].ppid == it->value[0])
+            return -2; /* the parent it had when asked: the change has not come yet */
         json_array_append_new(
             it->facts, fact_task(m, it->target, "ppid", json_integer(m->tasks[it->target].ppid)));
         return find_value(it, m->tasks[it->target].ppid);
@@ -856,6 +883,9 @@ static void reveal(struct run *r, int i, int correct, const char *void_why)
     json_t *line = json_pack("{s:s, s:i, s:o, s:o, s:s}", "predict",
                              correct < 0 ? "void" : "reveal", "n", it->n, "answer",
                              letter(it->answer), "correct", letter(correct), "why", it->why[lang]);
+    char id[96];
+    snprintf(id, sizeof(id), "%s/%s", lr->l->id, it->q->id);
+    json_object_set_new(line, "id", json_string(id));
     if (correct >= 0) {
         json_object_set_new(line, "right", json_boolean(it->state == PS_RIGHT));
         json_object_set_new(line, "facts", json_incref(it->facts));

@@ -43,6 +43,7 @@ struct script {
     uint64_t steps0;  /* steps granted before it */
     int settle_after; /* run: wait for the run to settle after holding the gate again */
     int fresh;        /* step/finish: not one step asked for yet (a question it reveals) */
+    int shown;        /* predict lines were printed since the last step was asked for */
 };
 
 /* ---- input ---- */
@@ -267,6 +268,7 @@ static int flush_predict(struct script *s)
 {
     json_t *line;
     while ((line = predict_take_output(s->r))) {
+        s->shown = 1;
         int rc = json_dumpf(line, stdout, JSON_COMPACT) == 0 && putchar('\n') != EOF &&
                          fflush(stdout) == 0
                      ? 0
@@ -369,8 +371,9 @@ static int advance_steps(struct script *s)
         if (run_step_busy(r) && !run_done(r))
             return 0;
         s->stepping = 0;
-        if (predict_asking(r))
-            return 1; /* a question holds the step: it waits for an answer */
+        if (predict_asking(r) || s->shown || predict_has_output(r))
+            return 1; /* a question holds the step (it waits for an answer), or an answer was
+                         revealed: the driver looks at the run as it is now */
         s->left--;
         if (s->cur == CMD_FINISH && r->steps == s->steps0 && !run_done(r)) {
             fprintf(stderr, "ipcscope: --script line %ld: finish: nothing can move (%s)\n", s->line,
@@ -381,6 +384,7 @@ static int advance_steps(struct script *s)
     if (s->left <= 0 || run_done(r))
         return 1;
     s->steps0 = r->steps;
+    s->shown = 0;
     run_step(r, s->pick);
     s->pick = -1;
     s->stepping = 1;

@@ -391,17 +391,19 @@ static const struct lesson_q td_qs[] = {
           "没有套接字出现 TIME-WAIT。"}},
     {.id = "passive-recv",
      .kind = LQ_BLOCKS,
+     .role = "server",
      .ev = EV_SOCK_RECV,
-     .obj = "*-conn",
-     .when = when_close_wait,
-     .q_en = "The peer has closed its end. {task} calls {call}. Will it wait?",
-     .q_zh = "对方已经关闭了它那一端。{task} 调用 {call}。它会等待吗？",
-     .why_en = {"recv() waited: the FIN had not been taken in yet.",
-                "The peer's FIN was already in: recv() returned 0 (end of file) at once, and "
-                "{task} knows the other side has finished sending."},
+     .obj = "server-conn",
+     .skip = 1,
+     .q_en = "The hellos are exchanged. {task} calls recv() again, waiting for what the client "
+             "does next. Will it wait?",
+     .q_zh = "双方已互致问候。{task} 再次调用 recv()，等待客户端的下一步。它会等待吗？",
+     .why_en = {"Nothing was there: recv() sleeps until data or the client's FIN arrives; the "
+                "FIN makes it return 0 (end of file).",
+                "The client's FIN was already in: recv() returned 0 (end of file) at once."},
      .why_zh =
-         {"recv() 等待了：FIN 还没被处理。",
-          "对方的 FIN 已经到了：recv() 立刻返回 0（文件结束），{task} 由此知道对方不再发送。"}},
+         {"什么都没有：recv() 睡眠，直到数据或客户端的 FIN 到达；FIN 让它返回 0（文件结束）。",
+          "客户端的 FIN 已经到了：recv() 立刻返回 0（文件结束）。"}},
     {.id = "passive-close",
      .kind = LQ_SOCK,
      .ev = EV_SOCK_CLOSE,

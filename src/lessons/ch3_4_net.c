@@ -520,6 +520,18 @@ static int when_both_unread(const struct lesson_ctx *c)
     return both == 2;
 }
 
+/* Neither connection holds unread bytes. */
+static int when_none_unread(const struct lesson_ctx *c)
+{
+    for (size_t i = 0; i < c->m->nobjs; i++) {
+        const struct model_obj *o = &c->m->objs[i];
+        if (o->kind == OK_SOCKET && o->in_kernel && o->recv_q > 0 &&
+            (lesson_name_matches("lt-conn", o->name) || lesson_name_matches("et-conn", o->name)))
+            return 0;
+    }
+    return 1;
+}
+
 static int unread_ranges(const struct lesson_ctx *c, struct lesson_range *out)
 {
     long chunk = scn_param(&c->r->ctx, "chunk");
@@ -537,34 +549,31 @@ static const struct lesson_q el_qs[] = {
      .when = when_both_unread,
      .target = "epoll-ready",
      .choices = "=0,=1,=2",
-     .q_en = "Both connections still hold unread bytes: lt-conn is level-triggered, et-conn "
-             "edge-triggered (EPOLLET), and nothing new has arrived. How many will epoll_wait() "
-             "report ready?",
-     .q_zh = "两个连接都还有未读的字节：lt-conn 是水平触发，et-conn "
-             "是边缘触发（EPOLLET），且没有新数据到达。"
+     .q_en = "Both connections hold unread bytes: lt-conn is level-triggered, et-conn "
+             "edge-triggered (EPOLLET). How many will epoll_wait() report ready?",
+     .q_zh = "两个连接都有未读的字节：lt-conn 是水平触发，et-conn 是边缘触发（EPOLLET）。"
              "epoll_wait() 会报告几个就绪？",
-     .why_en = {"{answer}: level-triggered reports a descriptor as long as bytes are unread; "
-                "edge-triggered reports only when new bytes arrive (an edge), so the unread rest "
-                "of et-conn is not reported again.",
+     .why_en = {"{answer}: level-triggered reports lt-conn as long as bytes are unread; "
+                "edge-triggered reports et-conn only when new bytes have arrived since it was "
+                "last reported (an edge), not for what is merely left unread.",
                 NULL},
-     .why_zh =
-         {"{answer}：水平触发只要还有未读字节就一直报告；边缘触发只在新字节到达（一个边沿）时报告，"
-          "所以 et-conn 剩下的未读数据不会再被报告。",
-          NULL}},
+     .why_zh = {"{answer}：水平触发只要 lt-conn "
+                "还有未读字节就报告；边缘触发只在上次报告之后又有新字节到达"
+                "（一个边沿）时才报告 et-conn，仅仅剩下未读的数据不算。",
+                NULL}},
     {.id = "quiet-wait",
      .kind = LQ_BLOCKS,
      .role = "server",
      .ev = EV_MUX_WAIT,
-     .when = lesson_when_zero,
-     .skip = 1,
-     .q_en = "{task} calls epoll_wait() with a timeout. Will it return at once?",
-     .q_zh = "{task} 带超时调用 epoll_wait()。它会立刻返回吗？",
+     .when = when_none_unread,
+     .q_en = "Nothing is unread on either connection. {task} calls epoll_wait() with a timeout. "
+             "Will it return at once?",
+     .q_zh = "两个连接上都没有未读数据。{task} 带超时调用 epoll_wait()。它会立刻返回吗？",
      .why_en = {"Nothing was reported ready: it sleeps until new bytes arrive or its timeout "
                 "expires (then it returns 0).",
-                "A descriptor was ready (level-triggered bytes left, or a new edge): it returned "
-                "at once."},
+                "A descriptor was ready (new bytes had just arrived): it returned at once."},
      .why_zh = {"没有报告就绪的：它睡眠，直到有新字节到达或超时（那时返回 0）。",
-                "有描述符就绪（水平触发还有剩余字节，或出现新的边沿）：它立刻返回了。"}},
+                "有描述符就绪（刚好有新字节到达）：它立刻返回了。"}},
     {.id = "left-unread",
      .kind = LQ_KEY,
      .resolve = LR_END,

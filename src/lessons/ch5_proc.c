@@ -118,7 +118,7 @@ static const struct lesson_q or_qs[] = {
      .kind = LQ_PPID,
      .resolve = LR_UNTIL,
      .role = "parent",
-     .ev = EV_FORK_RET,
+     .ev = EV_SLEEP,
      .target = "child",
      .q_en = "The parent forks a child and will exit without waiting for it. Who will be the "
              "child's parent then?",
@@ -322,18 +322,20 @@ static const struct lesson_q st_qs[] = {
      .why_en = {"It blocks: waiting for IO, it leaves the CPU to the others.",
                 "A record was there after all: read() returned it."},
      .why_zh = {"它阻塞了：等待 IO 时它把 CPU 让给别人。", "其实有一条记录：read() 返回了它。"}},
-    {.id = "read-ready",
-     .kind = LQ_BLOCKS,
-     .role = "io",
-     .ev = EV_PIPE_READ,
-     .when = lesson_when_positive,
-     .q_en = "The device has written a record ({value} bytes in the pipe). {task} calls read(). "
-             "Will it wait?",
-     .q_zh = "设备写入了一条记录（管道中有 {value} 字节）。{task} 调用 read()。它会等待吗？",
-     .why_en = {"It waited, though bytes were there.",
-                "No: the bytes were there, read() returned them and {task} is runnable again."},
-     .why_zh = {"尽管有字节，它还是等待了。",
-                "不会：字节已经在那里，read() 返回它们，{task} 又可以运行了。"}},
+    {.id = "device-wakes",
+     .kind = LQ_WAKES,
+     .role = "device",
+     .ev = EV_PIPE_WRITE,
+     .obj = "disk",
+     .when = lesson_when_waiters,
+     .q_en = "{waiters} sleep in read() on the empty disk pipe. The device writes a record. Who "
+             "gets through?",
+     .q_zh = "{waiters} 睡在空的 disk 管道的 read() 中。设备写入一条记录。谁能继续？",
+     .why_en = {"{answer}: the write wakes the reader blocked on the pipe; from blocked it "
+                "becomes ready, then running.",
+                "Nobody woke."},
+     .why_zh = {"{answer}：写入唤醒了阻塞在管道上的读者；它从阻塞变为就绪，再到运行。",
+                "没有任务被唤醒。"}},
 };
 
 const struct lesson lesson_states = {"states", st_roles, COUNT(st_roles), st_qs, COUNT(st_qs)};

@@ -494,7 +494,7 @@ static const struct lesson_q sg_qs[] = {
      .kind = LQ_KEY,
      .role = "sender",
      .ev = EV_SIG_SEND,
-     .target = "handled.SIGUSR1",
+     .target = "handled.USR1",
      .ranges = handled_ranges,
      .q_en = "{task} calls kill(receiver, SIGUSR1); the receiver installed a handler for it and "
              "sleeps in pause(). How many times will the handler have run for SIGUSR1 once this "
@@ -510,7 +510,7 @@ static const struct lesson_q sg_qs[] = {
      .role = "sender",
      .ev = EV_SIG_SEND,
      .skip = 1,
-     .target = "handled.SIGUSR2",
+     .target = "handled.USR2",
      .ranges = handled_ranges,
      .q_en = "Now kill(receiver, SIGUSR2): the receiver set it to SIG_IGN. How many times will "
              "a handler have run for SIGUSR2?",
@@ -524,7 +524,7 @@ static const struct lesson_q sg_qs[] = {
      .role = "sender",
      .ev = EV_SIG_SEND,
      .skip = 2,
-     .target = "handled.SIGHUP",
+     .target = "handled.HUP",
      .ranges = handled_ranges,
      .q_en = "Now kill(receiver, SIGHUP): the receiver has a handler but blocked SIGHUP with "
              "sigprocmask. How many times will the handler have run right after?",
@@ -542,7 +542,7 @@ static const struct lesson_q sg_qs[] = {
      .ev = EV_SIG_SEND,
      .skip = 3,
      .target = "receiver",
-     .choices = "blocked,alive,gone",
+     .choices = "alive,blocked,gone",
      .q_en = "Last, kill(receiver, SIGTERM): the receiver left SIGTERM at its default action. "
              "What is the receiver after it?",
      .q_zh = "最后，kill(receiver, SIGTERM)：接收者对 SIGTERM 保持默认动作。之后接收者怎样了？",

@@ -244,15 +244,6 @@ static int elapsed_ranges(const struct lesson_ctx *c, struct lesson_range *out)
     return n > 1 ? 3 : 2;
 }
 
-static int got_ranges(const struct lesson_ctx *c, struct lesson_range *out)
-{
-    (void)c;
-    out[0] = (struct lesson_range){0, 30};
-    out[1] = (struct lesson_range){31, 70};
-    out[2] = (struct lesson_range){71, LONG_MAX};
-    return 3;
-}
-
 static const struct lesson_q cc_qs[] = {
     {.id = "overlap",
      .kind = LQ_KEY,
@@ -287,22 +278,19 @@ static const struct lesson_q cc_qs[] = {
      .why_zh =
          {"{answer}：一个 CPU 上工作量相加（约 workers × work_ms）；并行时约为一个工作者的时间。",
           NULL}},
-    {.id = "share",
-     .kind = LQ_KEY,
-     .resolve = LR_END,
-     .role = "worker-1",
+    {.id = "not-blocked",
+     .kind = LQ_BLOCKS,
+     .role = "worker-2",
      .ev = LESSON_NO_EV,
-     .skip = 1,
-     .target = "min_got_cpu_pct",
-     .ranges = got_ranges,
-     .q_en = "While both are runnable, what share of the time (percent) will the worker that "
-             "got less CPU have been running?",
-     .q_zh = "两个都可运行期间，得到 CPU 较少的那个工作者有百分之多少的时间在运行？",
-     .why_en = {"{answer}: one CPU is time-sliced between them (about half each); two CPUs let "
-                "each run nearly all the time.",
-                NULL},
-     .why_zh = {"{answer}：一个 CPU 在它们之间分时（各约一半）；两个 CPU 让每个几乎一直在运行。",
-                NULL}},
+     .q_en = "worker-1 has CPU work to do. {task} starts (or goes on with) its own. Will {task} "
+             "be blocked until worker-1 is done?",
+     .q_zh = "worker-1 有 CPU 工作要做。{task} 开始（或继续）它自己的工作。{task} 会阻塞到 "
+             "worker-1 完成吗？",
+     .why_en = {"It waited on an object.",
+                "No: a CPU-bound task is never blocked; when the CPU is taken it is ready, and "
+                "the scheduler gives each a turn (time slices)."},
+     .why_zh = {"它在等待某个对象。", "不会：CPU 密集型任务从不阻塞；CPU "
+                                      "被占用时它处于就绪状态，调度器轮流给每个一段时间片。"}},
 };
 
 const struct lesson lesson_concurrency = {"concurrency", cc_roles, COUNT(cc_roles), cc_qs,
