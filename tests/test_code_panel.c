@@ -187,3 +187,95 @@ ParameterizedTest(struct lesson_scn *p, code_panel, every_listing_follows_its_wo
     lesson_only(p->id);
     check_listing(p->id);
 }
+
+/* ---- the marker, step by step ---- */
+
+/* Index just past the n-th event line of the trace (line 0 is the header). */
+static size_t after_events(json_t **lines, size_t nlines, long long n)
+{
+    size_t i = 0;
+    for (long long seen = 0; i < nlines && seen < n; i++)
+        seen += json_object_get(lines[i], "ev") != NULL;
+    return i;
+}
+
+/* The marker of snapshot snap for every task is the line its gate arrivals so far (the first
+ * events.total of the trace) lead to, and a task at the gate stands on a line that performs
+ * its pending action (the snapshot's gate_action "kind:object"). */
+static void check_snapshot_markers(const struct lesson *l, json_t *snap, json_t **lines,
+                                   size_t nlines, int step)
+{
+    long long total = ts_int(json_object_get(snap, "events"), "total");
+    struct walker w[MAX_TASKS];
+    size_t nw = walk_trace(l, lines, after_events(lines, nlines, total), nlines, w);
+    json_t *code = json_object_get(snap, "code");
+    cr_assert_not_null(code, "%s step %d: no code key in the snapshot", l->id, step);
+    for (size_t k = 0; k < nw; k++) {
+        json_t *c = json_object_get(code, w[k].name),
+               *t = ts_find_named(json_object_get(snap, "tasks"), w[k].name);
+        if (!c || !t)
+            continue; /* ended: no marker */
+        cr_assert_eq(ts_int(c, "line"), w[k].line + 1,
+                     "%s step %d: %s's marker is on line %lld, its actions lead to line %d", l->id,
+                     step, w[k].name, ts_int(c, "line"), w[k].line + 1);
+        const char *pending = ts_str(t, "gate_action");
+        if (strcmp(ts_str(t, "state"), "gate") || !*pending)
+            continue;
+        const struct lesson_role *role = lesson_role_of(l, w[k].name);
+        const struct lesson_line *line = &role->lines[w[k].line];
+        char kind[48], obj[48] = "";
+        sscanf(pending, "%47[^:]:%47s", kind, obj);
+        cr_assert(lesson_line_matches(line, (unsigned)ev_kind_from_name(kind), obj),
+                  "%s step %d: %s waits to do %s, its marker is on \"%s\"", l->id, step, w[k].name,
+                  pending, line->text);
+    }
+}
+
+static void check_markers(const char *id)
+{
+    const struct lesson *l = lesson_find(id);
+    char rec[] = "/tmp/ipcscope-marker-XXXXXX";
+    int fd = mkstemp(rec);
+    cr_assert(fd >= 0);
+    close(fd);
+    const struct lesson_run_params *p = lesson_run_params_of(id);
+    const char *extra[] = {"--record", rec, "--no-bpf", NULL};
+    struct ts_driver d;
+    ts_driver_start(&d, id, p ? p->params : NULL, extra);
+    static json_t *snaps[1000];
+    int ns = 0;
+    for (; ns < 1000; ns++) {
+        ts_driver_cmd(&d, "step");
+        snaps[ns] = ts_driver_snapshot(&d, 60);
+        if (json_is_true(json_object_get(snaps[ns], "completed"))) {
+            ns++;
+            break;
+        }
+    }
+    int code = ts_driver_end(&d, 60);
+    cr_assert(code == 0 || code == 1, "%s: the stepped run failed (exit %d)", id, code);
+    size_t n;
+    json_t **lines = ts_load_jsonl(rec, &n);
+    unlink(rec);
+    cr_assert_gt(ns, 3, "%s: only %d steps", id, ns);
+    for (int i = 0; i < ns; i++) {
+        check_snapshot_markers(l, snaps[i], lines, n, i + 1);
+        json_decref(snaps[i]);
+    }
+    ts_free_jsonl(lines, n);
+}
+
+Test(code_panel, the_marker_follows_every_step_of_prodcons, .timeout = 300)
+{
+    check_markers("prodcons");
+}
+
+Test(code_panel, the_marker_follows_every_step_of_deadlock, .timeout = 300)
+{
+    check_markers("deadlock");
+}
+
+Test(code_panel, the_marker_follows_every_step_of_tcp_echo, .timeout = 300)
+{
+    check_markers("tcp-echo");
+}
