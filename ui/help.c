@@ -107,7 +107,8 @@ static void times_line(struct ui *u, const struct model_task *t, char *b, size_t
     ui_fmt_dur(ready, r2, sizeof(r2));
     ui_fmt_dur(blocked, r3, sizeof(r3));
     ui_fmt_dur(gate, r4, sizeof(r4));
-    snprintf(b, n, TR(u, "run %s  ready %s  blocked %s  gate %s", "运行 %s  就绪 %s  阻塞 %s  闸门 %s"),
+    snprintf(b, n,
+             TR(u, "run %s  ready %s  blocked %s  gate %s", "运行 %s  就绪 %s  阻塞 %s  闸门 %s"),
              r1, r2, r3, r4);
 }
 

@@ -16,12 +16,28 @@
 #define COL_MIN 36 /* a listing narrower than this is not drawn beside another */
 #define MAX_ROLES 8
 
-/* The model index of the selected task, or MODEL_NO_TASK. */
+/* The model index of the task whose code to show: the selected one, or when it has no
+ * listing (ipcscope's own row), the one the next step lets through, else the first with a
+ * listing. MODEL_NO_TASK when none has. */
 static uint32_t selected_task(const struct ui *u)
 {
-    if (u->sel_row < 0 || u->sel_row >= (int)u->nrows)
-        return MODEL_NO_TASK;
-    return u->rows[u->sel_row].task;
+    const struct model *m = &u->r->model;
+    const struct lesson *l = lesson_find(u->sc->id);
+    if (u->sel_row >= 0 && u->sel_row < (int)u->nrows) {
+        uint32_t t = u->rows[u->sel_row].task;
+        if (lesson_role_of(l, m->tasks[t].name))
+            return t;
+    }
+    struct run_waiter w[1];
+    if (run_waiters(u->r, w, 1) > 0) {
+        uint32_t t = model_task_by_slot(m, (uint32_t)w[0].slot);
+        if (t != MODEL_NO_TASK && lesson_role_of(l, m->tasks[t].name))
+            return t;
+    }
+    for (size_t row = 0; row < u->nrows; row++)
+        if (lesson_role_of(l, m->tasks[u->rows[row].task].name))
+            return u->rows[row].task;
+    return MODEL_NO_TASK;
 }
 
 /* The marker text of line i of role for every task on it ("1,3 ▶"), its colour, and 1 when

@@ -139,11 +139,14 @@ void projector_draw(struct ui *u)
     struct rect body = {1, 1, LINES - 3, COLS - 2};
     const struct model *m = &u->r->model;
     int cards = draw_cards(u, (struct rect){body.y + 1, body.x + 2, 2 * CARD_H, body.w - 2});
-    int narr_h = u->r->ctx.pin[0] ? 6 : 3; /* the lesson's pinned sentence, then the latest */
-    int ph = ui_predict_height(u, body.w); /* the question box, above the narration */
-    if (ph > (body.h - cards) / 2)
-        ph = (body.h - cards) / 2;
-    struct rect tasks = {body.y + 1 + cards, body.x, body.h - cards - narr_h - 2 - ph, body.w};
+    int narr_h = u->r->ctx.pin[0] ? 6 : 3;  /* the lesson's pinned sentence, then the latest */
+    int ph = ui_predict_height(u, body.w);  /* the question box, above the narration: while */
+    int room = body.h - cards - narr_h - 2; /* a question asks it may cover the cards */
+    if (ph > room - 3 && !ui_predict_hides_next(u))
+        ph = room - 3 > 3 ? room - 3 : 0;
+    if (ph > body.h - narr_h - 1)
+        ph = body.h - narr_h - 1;
+    struct rect tasks = {body.y + 1 + cards, body.x, room - ph, body.w};
     if (u->show_code) { /* the selected task's code beside the tasks */
         int cw = tasks.w * 48 / 100;
         tasks.w -= cw;
@@ -156,7 +159,7 @@ void projector_draw(struct ui *u)
     for (size_t i = (size_t)u->row_base; i < u->nrows && y < tasks.y + tasks.h - 1;
          i++, shown++, y += spacing)
         draw_task_line(u, &u->rows[i], (int)i, y, tasks);
-    if ((size_t)shown + (size_t)u->row_base < u->nrows)
+    if (tasks.h > 0 && (size_t)shown + (size_t)u->row_base < u->nrows)
         screen_putf(y++, tasks.x + 3, tasks.w - 3, THEME[R_DIM],
                     TR(u, "… and %zu more", "……还有 %zu 个"),
                     u->nrows - (size_t)shown - (size_t)u->row_base);
