@@ -279,3 +279,34 @@ Test(code_panel, the_marker_follows_every_step_of_tcp_echo, .timeout = 300)
 {
     check_markers("tcp-echo");
 }
+
+/* ---- the dashboard ---- */
+
+static struct lesson_tmux g_tmux;
+
+static void tmux_stop(void)
+{
+    lesson_tmux_stop(&g_tmux);
+}
+
+Test(code_panel, help_names_its_key_and_c_shows_each_role, .fini = tmux_stop, .timeout = 60)
+{
+    lesson_tmux_start(&g_tmux, 140, 40, "run prodcons --step --no-bpf --param items=8");
+    cr_assert(lesson_tmux_wait(&g_tmux, "Tasks", 10000), "the dashboard never came:\n%s",
+              g_tmux.screen);
+    lesson_tmux_keys(&g_tmux, "'?'");
+    cr_assert(lesson_tmux_wait(&g_tmux, "code panel", 5000),
+              "help does not name the code "
+              "panel:\n%s",
+              g_tmux.screen);
+    const char *line = strstr(g_tmux.screen, "code panel");
+    while (line > g_tmux.screen && line[-1] != '\n')
+        line--;
+    cr_assert(strncmp(line + strspn(line, "│ "), "c ", 2) == 0,
+              "the code panel's key is not c:\n%.120s", line);
+    lesson_tmux_keys(&g_tmux, "Escape c Space");
+    cr_assert(lesson_tmux_wait(&g_tmux, "sem_wait(&empty);", 5000), "no producer listing:\n%s",
+              g_tmux.screen);
+    cr_assert(strstr(g_tmux.screen, "sem_wait(&full);"), "no consumer listing:\n%s", g_tmux.screen);
+    cr_assert(lesson_tmux_wait(&g_tmux, "1▶", 5000), "no marker for task 1:\n%s", g_tmux.screen);
+}

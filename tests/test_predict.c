@@ -412,3 +412,55 @@ Test(predict, right_answers_score_full_marks_tcp_teardown, .timeout = 300)
 {
     scores_full_marks("tcp-teardown");
 }
+
+/* ---- the dashboard ---- */
+
+static struct lesson_tmux g_tmux;
+
+static void tmux_stop(void)
+{
+    lesson_tmux_stop(&g_tmux);
+}
+
+/* Press Space until the screen shows text (a question comes before some step). */
+static int step_until(struct lesson_tmux *t, const char *text)
+{
+    for (int i = 0; i < 20; i++) {
+        lesson_tmux_keys(t, "Space");
+        if (lesson_tmux_wait(t, text, 1500))
+            return 1;
+    }
+    return 0;
+}
+
+Test(predict, the_dashboard_asks_hides_the_next_line_and_reveals, .fini = tmux_stop, .timeout = 90)
+{
+    lesson_tmux_start(&g_tmux, 140, 40, "run prodcons --step --predict --no-bpf --param items=8");
+    cr_assert(lesson_tmux_wait(&g_tmux, "Predict", 10000), "no predict box:\n%s", g_tmux.screen);
+    cr_assert(step_until(&g_tmux, "Q1."), "no question:\n%s", g_tmux.screen);
+    cr_assert_null(strstr(g_tmux.screen, "Next:"), "the Next line gives it away:\n%s",
+                   g_tmux.screen);
+    lesson_tmux_keys(&g_tmux, "B 1 2");
+    cr_assert(lesson_tmux_wait(&g_tmux, "(12 hands)", 5000), "no show of hands:\n%s",
+              g_tmux.screen);
+    lesson_tmux_keys(&g_tmux, "Space");
+    cr_assert(lesson_tmux_wait(&g_tmux, "✓", 10000), "the right choice is not marked:\n%s",
+              g_tmux.screen);
+    const char *s = g_tmux.screen;
+    int right = strstr(s, "Right!") != NULL, wrong = strstr(s, "Not this time") != NULL;
+    cr_assert(right != wrong, "right and wrong at once, or neither:\n%s", s);
+    cr_assert(strstr(s, right ? "1 right · 0 wrong" : "0 right · 1 wrong"),
+              "the tally does not say it:\n%s", s);
+}
+
+Test(predict, the_dashboard_asks_in_chinese, .fini = tmux_stop, .timeout = 90)
+{
+    lesson_tmux_start(&g_tmux, 140, 40,
+                      "run prodcons --step --predict --no-bpf --lang zh --param items=8");
+    cr_assert(lesson_tmux_wait(&g_tmux, "预测", 10000), "no predict box:\n%s", g_tmux.screen);
+    cr_assert(step_until(&g_tmux, "第 1 题"), "no question:\n%s", g_tmux.screen);
+    lesson_tmux_keys(&g_tmux, "A Space");
+    cr_assert(lesson_tmux_wait(&g_tmux, "✓", 10000), "no reveal:\n%s", g_tmux.screen);
+    cr_assert(strstr(g_tmux.screen, "答对了") || strstr(g_tmux.screen, "这次没答对"),
+              "the verdict is not in Chinese:\n%s", g_tmux.screen);
+}
