@@ -19,7 +19,7 @@
 static const struct lesson_line fk_parent[] = {
     LA("x = 10;", EV_VAR, NULL),
     LFOR("for (i = 0; i < children; i++) {"),
-    LA("    pid = fork();   /* the child's pid here */", EV_FORK_RET, NULL),
+    LA("    pid = fork();  /* the child's pid */", EV_FORK_RET, NULL),
     LEND("}"),
     LA("x = x + 1;          /* only this copy */", EV_VAR, NULL),
     {.text = "sleep(linger_ms);", .ev = EV_SLEEP, .opt = 1, .again = 1},
@@ -27,9 +27,9 @@ static const struct lesson_line fk_parent[] = {
 };
 
 static const struct lesson_line fk_child[] = {
-    LA("pid = fork();       /* 0 here, in the child */", EV_FORK_RET, NULL),
+    LA("pid = fork();      /* 0 in the child */", EV_FORK_RET, NULL),
     LN("printf(\"%d %d\", getpid(), getppid());"),
-    LA("x = x + 100 * k;    /* its own copy of x */", EV_VAR, NULL),
+    LA("x = x + 100 * k;   /* its own copy */", EV_VAR, NULL),
     LO("sleep(linger_ms / 2);", EV_SLEEP, NULL),
     LN("exit(0);"),
 };
@@ -102,7 +102,7 @@ static const struct lesson_line or_parent[] = {
 
 static const struct lesson_line or_child[] = {
     LN("before = getppid();"),
-    LN("while (getppid() == before) ;  /* until adopted */"),
+    LN("while (getppid() == before);  /* adopted? */"),
     LA("printf(\"adopted by %d\", getppid());", EV_REPARENT, NULL),
     LO("sleep(child_ms);", EV_SLEEP, NULL),
     LN("exit(0);"),
@@ -160,24 +160,24 @@ static const struct lesson_line zb_parent[] = {
     LFOR("for (i = 0; i < children; i++) {"),
     LA("    if (fork() == 0) child(i);", EV_FORK_RET, NULL),
     LEND("}"),
-    {.text = "sleep(hold_ms);  /* ignores its dead children */",
+    {.text = "sleep(hold_ms);  /* ignores its children */",
      .ev = EV_SLEEP,
      .opt = 1,
      .again = 1},
     LN("switch (remedy) {"),
-    {.text = "case WAIT:    while (wait(&st) > 0) sleep(150);",
+    {.text = "case WAIT: while (wait(&st) > 0) sleep(..);",
      .ev = EV_TASK_REAPED,
      .opt = 1,
      .again = 1},
-    LO("case WAITPID: while (waitpid(-1, &st, WNOHANG) > 0);", EV_TASK_REAPED, NULL),
-    LN("case HANDLER: sigaction(SIGCHLD, reap in the handler);"),
+    LO("case WAITPID: while (waitpid(WNOHANG) > 0);", EV_TASK_REAPED, NULL),
+    LN("case HANDLER: SIGCHLD handler waitpid()s;"),
     LN("case IGNORE:  signal(SIGCHLD, SIG_IGN);"),
-    LN("case DOUBLE_FORK: fork(), which forks and exits;"),
-    {.text = "              for (..) fork();  /* a 2nd batch */",
+    LN("case DOUBLE_FORK: a child forks, exits;"),
+    {.text = "    for (..) fork();  /* a 2nd batch */",
      .ev = EV_FORK_RET,
      .opt = 1,
      .again = 1},
-    LN("case NONE:    return 0;  /* exits, zombies and all */"),
+    LN("case NONE: return 0;  /* zombies left */"),
     LN("}"),
     {.text = "sleep(after_ms);", .ev = EV_SLEEP, .opt = 1, .again = 1},
 };
@@ -261,14 +261,14 @@ const struct lesson lesson_zombie = {"zombie", zb_roles, COUNT(zb_roles), zb_qs,
 
 static const struct lesson_line st_cpu[] = {
     LFOR("for (i = 0; i < rounds; i++) {"),
-    LA("    printf(\"burst %ld\", i);  /* its turn */", EV_NOTE, NULL),
-    LN("    spin for 500 ms;   /* running, or ready */"),
+    LA("    printf(\"burst %ld\", i);  /* a turn */", EV_NOTE, NULL),
+    LN("    spin 500 ms;  /* running or ready */"),
     LEND("}"),
 };
 
 static const struct lesson_line st_io[] = {
     LFOR("for (;;) {"),
-    LAB("    n = read(disk, rec, 64);  /* 0: EOF */", EV_PIPE_READ, "disk"),
+    LAB("    n = read(disk, rec, 64); /* 0: EOF */", EV_PIPE_READ, "disk"),
     LN("    work on it a little;"),
     LEND("}"),
     LA("close(disk);", EV_PIPE_CLOSE, "disk"),
@@ -277,14 +277,14 @@ static const struct lesson_line st_io[] = {
 static const struct lesson_line st_sleeper[] = {
     LFOR("for (i = 0; i < rounds; i++) {"),
     LO("    printf(\"nanosleep 250 ms\");", EV_NOTE, NULL),
-    LO("    nanosleep(250 ms);      /* sleeping */", EV_SLEEP, NULL),
+    LO("    nanosleep(250 ms);  /* sleeping */", EV_SLEEP, NULL),
     LEND("}"),
 };
 
 static const struct lesson_line st_device[] = {
     LFOR("for (i = 0; i < rounds; i++) {"),
-    LO("    sleep(100 ms);     /* the device's delay */", EV_SLEEP, NULL),
-    LAR("    write(disk, rec, 64);  /* one per reader */", EV_PIPE_WRITE, "disk"),
+    LO("    sleep(100 ms);  /* the delay */", EV_SLEEP, NULL),
+    LAR("    write(disk, rec, 64);  /* per reader */", EV_PIPE_WRITE, "disk"),
     LEND("}"),
     LA("close(disk);", EV_PIPE_CLOSE, "disk"),
 };
@@ -343,8 +343,8 @@ const struct lesson lesson_states = {"states", st_roles, COUNT(st_roles), st_qs,
 /* ---- nice ---- */
 
 static const struct lesson_line ni_worker[] = {
-    LN("setpriority(PRIO_PROCESS, 0, nice); /* one CPU */"),
-    LO("printf(\"nice %d: spin\", nice);  /* it starts */", EV_NOTE, NULL),
+    LN("setpriority(PRIO_PROCESS, 0, nice);"),
+    LO("printf(\"nice %d: spin\", nice);", EV_NOTE, NULL),
     LO("wait until all have started;", EV_NOTE, NULL),
     LFOR("while (now < end) {"),
     LN("    spin 100000 times;"),
@@ -438,9 +438,9 @@ static const struct lesson_line pl_owner[] = {
     LEND("    }"),
     LBRK("    if (closed) break;"),
     LFOR("    while (results < submitted) {"),
-    LA("        sem_wait(&done);    /* map returns */", EV_SEM_WAIT, "done"),
+    LA("        sem_wait(&done);  /* results */", EV_SEM_WAIT, "done"),
     LEND("    }"),
-    LN("    pool.close();  /* a STOP per worker */"),
+    LN("    pool.close();  /* STOP per worker */"),
     LEND("}"),
     LA("pool.join();   /* waitpid each worker */", EV_TASK_REAPED, NULL),
 };
@@ -453,7 +453,7 @@ static const struct lesson_line pl_worker[] = {
     LA("    pthread_mutex_unlock(&queue_lock);", EV_MUTEX_RELEASE, "queue-lock"),
     LA("    sem_post(&slots);", EV_SEM_POST, "slots"),
     LBRK("    if (id == STOP) break;"),
-    LO("    sleep(work_ms);      /* the task's work */", EV_SLEEP, NULL),
+    LO("    sleep(work_ms);  /* the work */", EV_SLEEP, NULL),
     LA("    results[id] = id * id;", EV_SHM_WRITE, "results"),
     LA("    sem_post(&done);", EV_SEM_POST, "done"),
     LEND("}"),

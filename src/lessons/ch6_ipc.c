@@ -18,12 +18,12 @@
 static const struct lesson_line pc_producer[] = {
     LN("void producer(long k)"),
     LN("{"),
-    LFOR("    for (id = k; id < items; id += producers) {"),
-    LA("        sem_wait(&empty);          /* a free slot */", EV_SEM_WAIT, "empty"),
+    LFOR("    for (id = k; id < items; id += P) {"),
+    LA("        sem_wait(&empty);  /* a free slot */", EV_SEM_WAIT, "empty"),
     LA("        pthread_mutex_lock(&buf);", EV_MUTEX_WAIT, "buf"),
     LA("        put(buffer, id);", EV_QUEUE_PUT, "buffer"),
     LA("        pthread_mutex_unlock(&buf);", EV_MUTEX_RELEASE, "buf"),
-    LA("        sem_post(&full);           /* one more item */", EV_SEM_POST, "full"),
+    LA("        sem_post(&full);   /* an item more */", EV_SEM_POST, "full"),
     LEND("    }"),
     LN("}"),
 };
@@ -32,11 +32,11 @@ static const struct lesson_line pc_consumer[] = {
     LN("void consumer(void)"),
     LN("{"),
     LFOR("    while (claims++ < items) {"),
-    LA("        sem_wait(&full);           /* an item */", EV_SEM_WAIT, "full"),
+    LA("        sem_wait(&full);   /* an item */", EV_SEM_WAIT, "full"),
     LA("        pthread_mutex_lock(&buf);", EV_MUTEX_WAIT, "buf"),
     LA("        id = get(buffer);", EV_QUEUE_GET, "buffer"),
     LA("        pthread_mutex_unlock(&buf);", EV_MUTEX_RELEASE, "buf"),
-    LA("        sem_post(&empty);          /* a free slot again */", EV_SEM_POST, "empty"),
+    LA("        sem_post(&empty);  /* a free slot */", EV_SEM_POST, "empty"),
     LN("        seen[id]++;"),
     LEND("    }"),
     LN("}"),
@@ -67,7 +67,7 @@ static const struct lesson_q pc_qs[] = {
      .ev = EV_SEM_POST,
      .obj = "full",
      .when = lesson_when_waiters,
-     .q_en = "{task} is about to call {call}; {waiters} sleep on full. Who gets through?",
+     .q_en = "{task} is about to call {call}; asleep on full: {waiters}. Who gets through?",
      .q_zh = "{task} 即将调用 {call}；{waiters} 正睡在 full 上。谁能继续？",
      .why_en = {"sem_post wakes one sleeper on full, and it takes the new token: {answer}.",
                 "Nobody woke: the token stayed on full."},
@@ -79,7 +79,7 @@ static const struct lesson_q pc_qs[] = {
      .ev = EV_SEM_POST,
      .obj = "full",
      .when = lesson_when_waiters,
-     .q_en = "full is {value} and {waiters} sleep on it. {task} calls {call}. What is full right "
+     .q_en = "full is {value}; asleep on it: {waiters}. {task} calls {call}. What is full right "
              "after?",
      .q_zh = "full 现在是 {value}，{waiters} 正睡在它上面。{task} 调用 {call}。之后 full 是多少？",
      .why_en = {"{answer}: the post adds one, but a sleeper wakes and takes that token at once, so "
@@ -92,7 +92,7 @@ static const struct lesson_q pc_qs[] = {
      .ev = EV_MUTEX_RELEASE,
      .obj = "buf",
      .when = lesson_when_waiters,
-     .q_en = "{task} holds buf and {waiters} wait for it. {task} calls {call}. Who holds buf next?",
+     .q_en = "{task} holds buf; waiting for it: {waiters}. {task} calls {call}. Who holds buf next?",
      .q_zh = "{task} 持有 buf，{waiters} 在等它。{task} 调用 {call}。接下来谁持有 buf？",
      .why_en = {"Unlocking hands buf to a waiter, which returns from pthread_mutex_lock: {answer}.",
                 "Nobody took it yet: {answer}."},
@@ -118,19 +118,19 @@ const struct lesson lesson_prodcons = {"prodcons", pc_roles, COUNT(pc_roles), pc
 
 static const struct lesson_line pp_writer[] = {
     LN("close(fds[0]);"),
-    LFOR("for (done = 0; done < total; done += n) {"),
-    LA("    write(fds[1], buf, chunk); /* full: waits */", EV_PIPE_WRITE, "pipe"),
+    LFOR("for (done = 0; done < total; done += n)  {"),
+    LA("    write(fds[1], buf, chunk);  /* full: waits */", EV_PIPE_WRITE, "pipe"),
     LEND("}"),
-    LO("sleep(pause_ms);    /* the reader empties it */", EV_SLEEP, NULL),
+    LO("sleep(pause_ms);  /* the reader drains it */", EV_SLEEP, NULL),
     LA("write(fds[1], \"bye\\n\", 4);", EV_PIPE_WRITE, "pipe"),
-    LA("close(fds[1]);      /* the reader sees EOF */", EV_PIPE_CLOSE, "pipe"),
+    LA("close(fds[1]);    /* the reader: EOF */", EV_PIPE_CLOSE, "pipe"),
 };
 
 static const struct lesson_line pp_reader[] = {
     LN("close(fds[1]);"),
-    LO("sleep(reader_delay_ms);  /* it starts late */", EV_SLEEP, NULL),
+    LO("sleep(reader_delay_ms);  /* starts late */", EV_SLEEP, NULL),
     LFOR("for (;;) {"),
-    LAB("    n = read(fds[0], buf, size); /* 0: EOF */", EV_PIPE_READ, "pipe"),
+    LAB("    n = read(fds[0], buf, size);  /* 0: EOF */", EV_PIPE_READ, "pipe"),
     LO("    sleep(read_ms);", EV_SLEEP, NULL),
     LEND("}"),
     LA("close(fds[0]);", EV_PIPE_CLOSE, "pipe"),
@@ -249,7 +249,7 @@ const struct lesson lesson_pipe = {"pipe", pp_roles, COUNT(pp_roles), pp_qs, COU
 static const struct lesson_line mq_sender[] = {
     LFOR("for (i = 0; i < msgs; i++) {"),
     LO("    if (i == msgs / 2) sleep(pause_ms);", EV_SLEEP, NULL),
-    LA("    mq_send(q, msg, len, 0); /* full: waits */", EV_MQ_SEND, "queue"),
+    LA("    mq_send(q, msg, len, 0);  /* full: waits */", EV_MQ_SEND, "queue"),
     LEND("}"),
     LN("if (last sender to finish)"),
     {.text = "    for (r..) mq_send(q, STOP, ..);",
@@ -260,9 +260,9 @@ static const struct lesson_line mq_sender[] = {
 };
 
 static const struct lesson_line mq_receiver[] = {
-    LO("sleep(recv_delay_ms);   /* it starts late */", EV_SLEEP, NULL),
+    LO("sleep(recv_delay_ms);  /* starts late */", EV_SLEEP, NULL),
     LFOR("for (;;) {"),
-    LAB("    mq_receive(q, buf, 64, &prio); /* empty: waits */", EV_MQ_RECV, "queue"),
+    LAB("    mq_receive(q, buf, 64, &prio);  /* waits */", EV_MQ_RECV, "queue"),
     LN("    if (id == STOP) break;"),
     LO("    sleep(recv_ms);", EV_SLEEP, NULL),
     LEND("}"),
@@ -442,13 +442,13 @@ const struct lesson lesson_shared_memory = {"shared-memory", sm_roles, COUNT(sm_
 /* ---- signals ---- */
 
 static const struct lesson_line sg_receiver[] = {
-    LA("sigaction(SIGUSR1, SIGHUP, SIGALRM: on_signal);", EV_NOTE, NULL),
+    LA("sigaction(USR1, HUP, ALRM: on_signal);", EV_NOTE, NULL),
     LN("signal(SIGUSR2, SIG_IGN);  /* ignored */"),
-    LN("sigprocmask(SIG_BLOCK, {SIGHUP}); /* pending */"),
+    LN("sigprocmask(SIG_BLOCK, {SIGHUP});"),
     LN("pthread_create(alarm_timer);"),
     LN("alarm(alarm_s);"),
     LFOR("for (;;) {"),
-    LN("    pause();     /* until a handler has run */"),
+    LN("    pause();  /* until a handler has run */"),
     LN("    if (SIGALRM rang && !unblocked)"),
     LO("        sigprocmask(SIG_UNBLOCK, {SIGHUP});", EV_NOTE, NULL),
     LN("    if (SIGALRM rang) alarm(alarm_s);"),
@@ -469,9 +469,9 @@ static const struct lesson_line sg_sender[] = {
 };
 
 static const struct lesson_line sg_timer[] = {
-    LFOR("for (;;) {          /* the alarm-timer thread */"),
+    LFOR("for (;;) {  /* the alarm-timer thread */"),
     LN("    wait for alarm(); its due time;"),
-    LA("    setitimer(due);  /* SIGALRM, from the kernel */", EV_SIG_GENERATE, NULL),
+    LA("    setitimer(due);  /* SIGALRM: kernel */", EV_SIG_GENERATE, NULL),
     LEND("}"),
 };
 
@@ -601,7 +601,7 @@ static const struct lesson_q se_qs[] = {
      .ev = EV_SEM_POST,
      .obj = "permits",
      .when = lesson_when_waiters,
-     .q_en = "{task} leaves and calls {call}; {waiters} sleep on permits. Who gets in?",
+     .q_en = "{task} leaves and calls {call}; asleep on permits: {waiters}. Who gets in?",
      .q_zh = "{task} 离开并调用 {call}；{waiters} 正睡在 permits 上。谁能进去？",
      .why_en = {"sem_post() wakes one sleeper, which takes the permit: {answer}.",
                 "Nobody woke: the permit stayed on the semaphore."},
@@ -614,7 +614,7 @@ static const struct lesson_q se_qs[] = {
      .obj = "permits",
      .when = lesson_when_waiters,
      .choices = "0,1",
-     .q_en = "permits is {value} and {waiters} sleep on it. {task} calls {call}. What is permits "
+     .q_en = "permits is {value}; asleep on it: {waiters}. {task} calls {call}. What is permits "
              "once that has settled?",
      .q_zh =
          "permits 是 {value}，{waiters} 睡在它上面。{task} 调用 {call}。稳定之后 permits 是多少？",

@@ -58,13 +58,13 @@ static int when_free(const struct lesson_ctx *c)
 
 static const struct lesson_line lk_worker[] = {
     LFOR("for (r = 0; r < rounds; r++) {"),
-    LO("    if (use_lock) pthread_mutex_lock(&lock);", EV_MUTEX_WAIT, "lock"),
+    LO("    if (use_lock) mutex_lock(&lock);", EV_MUTEX_WAIT, "lock"),
     LFOR("    for (i = 0; i <= width; i++) {"),
     LA("        out[pos++] = i < width ? c : '\\n';", EV_SHM_WRITE, "output"),
     LO("        sleep(char_ms);", EV_SLEEP, NULL),
     LEND("    }"),
-    LO("    if (use_lock) pthread_mutex_unlock(&lock);", EV_MUTEX_RELEASE, "lock"),
-    LO("    sleep(char_ms);   /* outside the lock */", EV_SLEEP, NULL),
+    LO("    if (use_lock) mutex_unlock(&lock);", EV_MUTEX_RELEASE, "lock"),
+    LO("    sleep(char_ms);  /* outside */", EV_SLEEP, NULL),
     LEND("}"),
 };
 
@@ -102,7 +102,7 @@ static const struct lesson_q lk_qs[] = {
      .ev = EV_MUTEX_RELEASE,
      .obj = "lock",
      .when = lesson_when_waiters,
-     .q_en = "{task} has printed its line and calls {call}; {waiters} wait for lock. Who holds "
+     .q_en = "{task} has printed its line and calls {call}; waiting for lock: {waiters}. Who holds "
              "lock right after?",
      .q_zh = "{task} 打印完它的一行，调用 {call}；{waiters} 在等 lock。紧接着谁持有 lock？",
      .why_en = {"Unlocking hands the lock to a waiter: {answer}.", "{answer}."},
@@ -212,8 +212,8 @@ const struct lesson lesson_event = {"event", ev_roles, COUNT(ev_roles), ev_qs, C
 
 static const struct lesson_line dl_t[] = {
     LFOR("for (r = 0; r < rounds; r++) {"),
-    LO("    sleep(10);  /* work before the locks */", EV_SLEEP, NULL),
-    LN("    first = order ? A : mine; second = other;"),
+    LO("    sleep(10);  /* work first */", EV_SLEEP, NULL),
+    LN("    first = order ? A : own; second = other;"),
     LA("    pthread_mutex_lock(first);", EV_MUTEX_WAIT, NULL),
     LO("    sleep(hold_ms);", EV_SLEEP, NULL),
     LA("    pthread_mutex_lock(second);", EV_MUTEX_WAIT, NULL),
@@ -278,13 +278,13 @@ const struct lesson lesson_deadlock = {"deadlock", dl_roles, COUNT(dl_roles), dl
 
 static const struct lesson_line ph_phil[] = {
     LFOR("for (i = 0; i < meals; i++) {"),
-    LO("    sleep(think_ms);          /* thinking */", EV_SLEEP, NULL),
-    LN("    a = k, b = (k + 1) % n;   /* fix 1: lower first */"),
+    LO("    sleep(think_ms);  /* thinking */", EV_SLEEP, NULL),
+    LN("    a = k, b = (k + 1) % n;  /* left, right */"),
     LO("    if (fix == WAITER) sem_wait(&waiter);", EV_SEM_WAIT, "waiter"),
     LA("    pthread_mutex_lock(&fork[a]);", EV_MUTEX_WAIT, "fork-*"),
     LO("    sleep(pause_ms);", EV_SLEEP, NULL),
     LA("    pthread_mutex_lock(&fork[b]);", EV_MUTEX_WAIT, "fork-*"),
-    LA("    meals++;                  /* eating */", EV_VAR, NULL),
+    LA("    meals++;  /* eating */", EV_VAR, NULL),
     LO("    sleep(eat_ms);", EV_SLEEP, NULL),
     LA("    pthread_mutex_unlock(&fork[b]);", EV_MUTEX_RELEASE, "fork-*"),
     LA("    pthread_mutex_unlock(&fork[a]);", EV_MUTEX_RELEASE, "fork-*"),
@@ -323,7 +323,7 @@ static const struct lesson_q ph_qs[] = {
      .role = "phil",
      .ev = EV_MUTEX_RELEASE,
      .when = lesson_when_waiters,
-     .q_en = "{task} puts {obj} down; {waiters} wait for it. Who holds {obj} right after?",
+     .q_en = "{task} puts {obj} down; waiting for it: {waiters}. Who holds {obj} right after?",
      .q_zh = "{task} 放下 {obj}；{waiters} 在等它。紧接着谁拿着 {obj}？",
      .why_en = {"The waiting neighbour gets it: {answer}.", "{answer}."},
      .why_zh = {"等待的邻座拿到了它：{answer}。", "{answer}。"}},

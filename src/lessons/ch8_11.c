@@ -18,18 +18,18 @@
 
 static const struct lesson_line th_main[] = {
     LFOR("for (i = 0; i < threads + daemons; i++) {"),
-    LA("    pthread_create(&t[i], tick, ..);  /* start */", EV_NOTE, NULL),
+    LA("    pthread_create(&t[i], tick, ..);", EV_NOTE, NULL),
     LEND("}"),
     LFOR("for (i = 0; i < 2; i++) {"),
     LA("    is_alive(t[i]);      /* True */", EV_NOTE, NULL),
     LEND("}"),
-    LFOR("for (i = 0; i < threads; i++) {  /* not daemons */"),
+    LFOR("for (i = 0; i < threads; i++) { /* no daemons */"),
     LA("    pthread_join(t[i], NULL);", EV_BLOCK, "join"),
     LEND("}"),
     LFOR("for (i = 0; i < 2; i++) {"),
     LA("    is_alive(t[i]);      /* False */", EV_NOTE, NULL),
     LEND("}"),
-    LN("return 0;   /* the daemons die with the process */"),
+    LN("return 0;  /* daemons die with the process */"),
 };
 
 static const struct lesson_line th_thread[] = {
@@ -41,7 +41,7 @@ static const struct lesson_line th_thread[] = {
 };
 
 static const struct lesson_line th_daemon[] = {
-    LFOR("for (i = 1; ; i++) {   /* a daemon: forever */"),
+    LFOR("for (i = 1; ; i++) {  /* a daemon: forever */"),
     LO("    sleep(tick_ms);", EV_SLEEP, NULL),
     LO("    ticked = i;", EV_VAR, NULL),
     LEND("}"),
@@ -120,7 +120,7 @@ static const struct lesson_line cv_consumer[] = {
     LFOR("while True:"),
     LA("    con.acquire()", EV_MUTEX_WAIT, "con-lock"),
     LFOR("    while items.empty() and not done:"),
-    LA("        con.wait()   # releases, sleeps, re-takes", EV_COND_WAIT, "con"),
+    LA("        con.wait()  # unlock, sleep, relock", EV_COND_WAIT, "con"),
     LEND(""),
     {.text = "    if items.empty(): con.release(); break",
      .ev = EV_MUTEX_RELEASE,
@@ -208,7 +208,7 @@ const struct lesson lesson_condition = {"condition", cv_roles, COUNT(cv_roles), 
 static const struct lesson_line cc_worker[] = {
     LO("printf(\"start: %ld ms of CPU work\");", EV_NOTE, NULL),
     LO("wait until all have started;", EV_NOTE, NULL),
-    LFOR("for (used = 0; used < work_ms; used += 10) {"),
+    LFOR("for (used = 0; used < work; used += 10) {"),
     LO("    burn 10 ms of CPU;", EV_VAR, NULL),
     LEND("}"),
 };
@@ -216,7 +216,7 @@ static const struct lesson_line cc_worker[] = {
 static const struct lesson_line cc_sampler[] = {
     LFOR("while (workers still working) {"),
     LO("    sleep(window);  /* an observer */", EV_SLEEP, NULL),
-    LN("    read their CPU times (/proc, the probes);"),
+    LN("    read their CPU times (/proc, probes);"),
     LEND("}"),
     LA("report the overlap;", EV_VAR, NULL),
 };
@@ -311,7 +311,7 @@ static const struct lesson_line fs_server[] = {
     LA("    c = accept(ls);", EV_SOCK_ACCEPT, "listener"),
     LN("    if (fork() == 0) { handle(c); exit(0); }"),
     LN("    close(c);   /* the child serves it */"),
-    LN("    waitpid(-1, &st, WNOHANG); /* ended ones */"),
+    LN("    waitpid(-1, &st, WNOHANG);  /* ended */"),
     LEND("}"),
     LA("close(ls);", EV_SOCK_CLOSE, "listener"),
     LFOR("while (handlers left) {"),
