@@ -36,6 +36,9 @@ const char cli_usage_text[] =
     "      --script FILE|-     with --headless: drive the step gate from commands, one a\n"
     "                          line: step [N], pick TASK, action KEY, run MS, wait MS,\n"
     "                          finish [MAX], snapshot (prints one JSON line)\n"
+    "      --predict           predict mode: before each key moment a question, answered by\n"
+    "                          the class (keys A-D; with --script: answer A-D, questions and\n"
+    "                          reveals are JSON lines), then checked against the run\n"
     "  ipcscope replay FILE [--step] [--delay MS]   play a recorded run back in the TUI\n"
     "                                        (Space steps, b steps back, R rewinds)\n"
     "  ipcscope replay FILE --headless [--json]     print a recorded run's final state\n"
@@ -83,7 +86,8 @@ enum {
     OPT_HELP,
     OPT_VERSION,
     OPT_SCRIPT,
-    OPT_RECORD_LIMIT
+    OPT_RECORD_LIMIT,
+    OPT_PREDICT
 };
 
 static const struct option long_opts[] = {
@@ -102,6 +106,7 @@ static const struct option long_opts[] = {
     {"version", no_argument, NULL, OPT_VERSION},
     {"script", required_argument, NULL, OPT_SCRIPT},
     {"record-limit", required_argument, NULL, OPT_RECORD_LIMIT},
+    {"predict", no_argument, NULL, OPT_PREDICT},
     {0, 0, 0, 0},
 };
 
@@ -179,6 +184,9 @@ static int parse_option(struct cli *c, int o, const char *arg)
         c->opts.script = arg;
         c->opts.step = 1; /* the script's steps drive the gate */
         return 0;
+    case OPT_PREDICT:
+        c->opts.predict = 1;
+        return 0;
     default:
         return cli_usage_error("unknown option");
     }
@@ -244,6 +252,9 @@ static int check_run(struct cli *c)
     if (c->opts.script && !c->opts.headless)
         return cli_usage_error("--script drives a headless run: add --headless (in the TUI, the "
                                "keys drive it)");
+    if (c->opts.predict && c->opts.headless && !c->opts.script)
+        return cli_usage_error("--predict with --headless needs --script: the questions wait for "
+                               "answers (answer A-D); in the TUI the keys A-D answer");
     if (c->opts.headless && c->opts.step && c->opts.duration_s <= 0 && !c->opts.script)
         return cli_usage_error("--step with --headless would wait for keypresses that never "
                                "come; drop --headless (step in the TUI), drop --step, or add "

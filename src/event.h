@@ -105,7 +105,14 @@
     X(EV_BARRIER_WAIT, "barrier_wait")   /* val=arrived after; aux=1 will block */                 \
     X(EV_BARRIER_PASS, "barrier_pass")   /* val=arrived now (0: opened); aux=1 serial thread */    \
     X(EV_JOIN, "join")     /* obj=the thread joined; aux=1 will block (it still runs) */           \
-    X(EV_JOINED, "joined") /* obj=the thread joined; val=its return value (-1: cancelled) */
+    X(EV_JOINED, "joined") /* obj=the thread joined; val=its return value (-1: cancelled) */ \
+    /* predict mode (lesson_run.h): the conductor's record of the class's predictions */           \
+    X(EV_PREDICT_ASK, "predict_ask")       /* item=question number; val=choices; aux=the           \
+                                              lesson's question index */                           \
+    X(EV_PREDICT_ANSWER, "predict_answer") /* item=question number; val=the class's choice         \
+                                              (0=A; -1 none); aux=hands counted */                 \
+    X(EV_PREDICT_REVEAL, "predict_reveal") /* item=question number; val=the right choice (-1:      \
+                                              void); aux=1 right, 0 wrong, -1 no answer */
 
 enum ev_kind {
 #define EV_ENUM(e, s) e,

@@ -14,6 +14,7 @@
 
 #include "instr_ipc.h"
 #include "privs.h"
+#include "lesson_run.h"
 #include "replay.h"
 #include "snapshot.h"
 #include "sources/bpf.h"
@@ -167,6 +168,7 @@ int run_open(struct run **out, const struct scenario *sc, const long *params,
     drop_to_sudo_user(r);
     boost_conductor(r->sh);
     instr_task_begin("ipcscope", TK_PROCESS);
+    r->lesson = lesson_run_new(sc, opts->predict); /* NULL: no lesson for this scenario */
     *out = r;
     return 0;
 fail:
@@ -426,6 +428,7 @@ void run_apply(struct run *r, struct ev *e)
     const char *tn = task_name_of(r, e, tbuf);
     const char *on = e->obj != EV_NO_OBJ ? obj_name_of(r, e, obuf) : NULL;
     model_apply(&r->model, e, tn, on);
+    lesson_run_event(r->lesson, &r->model, e);
     if (r->trace && trace_write_event(r->trace, e, r->t_start_ns, task_name_of(r, e, tbuf), on))
         run_trace_stopped(r, trace_writer_problem(r->trace),
                           trace_writer_failed(r->trace) ? -1 : 1);
@@ -653,6 +656,7 @@ static void settle_after_step(struct run *r)
         return; /* an ACK still on its way (a delayed ACK takes 40 ms): look again */
     r->settle_pending = 0;
     r->settle_since = 0;
+    lesson_run_settled(r);
 }
 
 void run_proc_timer_cb(struct loop *lp, int id, void *arg)
@@ -874,6 +878,7 @@ json_t *run_snapshot(struct run *r)
         json_object_update_missing(s, extra); /* the contract's keys win */
         json_decref(extra);
     }
+    lesson_run_snapshot(r, s);
     return s;
 }
 
@@ -932,6 +937,7 @@ void run_close(struct run *r)
     model_free(&r->model);
     free(r->batch);
     free(r->pend);
+    lesson_run_free(r->lesson);
     instr_region_destroy(r->sh);
     free(r);
 }

@@ -37,6 +37,7 @@ struct run_opts {
     const char *script;    /* headless: commands for the step driver (script.h), "-": stdin */
     struct replay *replay; /* play this loaded trace back instead of running workers; the
                               caller keeps it (and frees it after the run is closed) */
+    int predict;           /* start in predict mode (lesson_run.h) */
 };
 
 struct bpf_source;
@@ -50,6 +51,7 @@ struct run_region {
     size_t size, rings_off, ring_stride;
     uint32_t max_tasks, ring_cap;
 };
+struct lesson_run;
 
 struct run {
     const struct scenario *sc;
@@ -116,6 +118,8 @@ struct run {
     uint64_t replay_now;              /* trace time shown (ns since the recorded start) */
     uint64_t play_wall0, play_trace0; /* run mode: the wall clock and trace time at (re)start */
     int recorded_bpf;                 /* the recorded run had the probes (procfs_on: /proc) */
+    /* the scenario's code and predict mode (lesson_run.h), or NULL */
+    struct lesson_run *lesson;
 };
 
 /* Prepare a run of sc with params (NULL: defaults). Makes the shared region; spawns nothing.

@@ -12,6 +12,8 @@
 #include "run.h"
 #include "run_int.h"
 
+#include "lesson_run.h"
+
 #include "sclock.h"
 #include "sources/procfs.h"
 
@@ -236,6 +238,10 @@ void run_serve_gate(struct run *r)
         snprintf(r->status, sizeof(r->status), "%s is not at the gate; moved %s instead",
                  run_slot_name(r, (uint32_t)r->step_pick, want),
                  run_slot_name(r, (uint32_t)w[pick].slot, moved));
+    if (r->lesson && lesson_run_before_grant(r, &w[pick])) {
+        r->step_pending = 0; /* predict mode holds this step (a question is asked) */
+        return;
+    }
     grant(r, &w[pick]);
     r->step_pending = 0;
     r->step_pick = -1;

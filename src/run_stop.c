@@ -16,6 +16,7 @@
 
 #include "instr_ipc.h"
 #include "privs.h"
+#include "lesson_run.h"
 #include "sources/procfs.h"
 #include "trace.h"
 
@@ -431,6 +432,8 @@ void run_stop(struct run *r)
     run_self_mark(r, 1);
     model_settle_times(&r->model, r->t_end_ns);
     finish_checks(r);
+    if (r->lesson && lesson_run_end(r))
+        run_drain(r); /* the reveals of questions about the run's result, into the trace */
     if (r->sc->teardown)
         r->sc->teardown(&r->ctx);
     r->leaked_procs = count_leaked_processes(r);

@@ -10,6 +10,8 @@
 #define _GNU_SOURCE
 #include "script.h"
 
+#include "lesson_run.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +42,8 @@ struct script {
     int stepping;     /* a step was asked for and is not finished */
     uint64_t steps0;  /* steps granted before it */
     int settle_after; /* run: wait for the run to settle after holding the gate again */
+    int fresh;        /* step/finish: not one step asked for yet (a question it reveals) */
+    int shown;        /* predict lines were printed since the last step was asked for */
 };
 
 /* ---- input ---- */
@@ -186,7 +190,7 @@ static int bad(struct script *s, const char *fmt, const char *word)
     fprintf(stderr, "ipcscope: --script line %ld: ", s->line);
     fprintf(stderr, fmt, word);
     fputs("\n  commands: step [N], pick TASK, action KEY, run MS, wait MS, finish [MAX], "
-          "snapshot (# starts a comment)\n",
+          "snapshot, answer A-D, hands N,N,... (# starts a comment)\n",
           stderr);
     return 2;
 }
@@ -256,6 +260,59 @@ static int cmd_action(struct script *s, const char *w)
     return 0;
 }
 
+/* ---- predict mode (lesson_run.h) ---- */
+
+/* Print the questions asked and revealed since the last look, one JSON line each. */
+static int flush_predict(struct script *s)
+{
+    json_t *line;
+    while ((line = predict_take_output(s->r))) {
+        s->shown = 1;
+        int rc = json_dumpf(line, stdout, JSON_COMPACT) == 0 && putchar('\n') != EOF &&
+                         fflush(stdout) == 0
+                     ? 0
+                     : -1;
+        json_decref(line);
+        if (rc < 0) {
+            fprintf(stderr, "ipcscope: --script: cannot write: %s\n", strerror(errno));
+            return 3;
+        }
+    }
+    return 0;
+}
+
+/* answer X: the class's answer (A-D) to the question asked; hands N,N,...: a show of hands
+ * per choice. Either applies when the next step or finish reveals the question. */
+static int cmd_answer(struct script *s, const char *cmd, const char *w)
+{
+    if (!predict_on(s->r))
+        return bad(s, "'%s' needs predict mode: add --predict", cmd);
+    if (cmd[0] == 'a') {
+        int c = w && strlen(w) == 1 ? toupper((unsigned char)w[0]) - 'A' : -1;
+        if (c < 0 || c > 3)
+            return bad(s, "answer '%s': expected a choice letter A, B, C or D", w ? w : "");
+        if (predict_answer(s->r, c) < 0)
+            fprintf(stderr, "ipcscope: --script line %ld: answer %s: %s\n", s->line, w,
+                    predict_asking(s->r) ? "the question has no such choice"
+                                         : "no question is waiting for an answer");
+        return 0;
+    }
+    int k = 0;
+    for (const char *p = w; p && *p && k < 4; k++) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || v > 100000 || (*end && *end != ','))
+            return bad(s, "hands '%s': expected counts per choice, e.g. 'hands 12,5,0'", w);
+        if (predict_vote(s->r, k, (int)v) < 0 && predict_asking(s->r) && v)
+            fprintf(stderr, "ipcscope: --script line %ld: hands: the question has no choice %c\n",
+                    s->line, 'A' + k);
+        p = *end ? end + 1 : end;
+    }
+    if (!k)
+        return bad(s, "hands needs counts per choice, e.g. 'hands 12,5,0'%s", "");
+    return 0;
+}
+
 static int start(struct script *s, char *line)
 {
     char *save = NULL, *cmd = strtok_r(line, " \t\r\n", &save);
@@ -275,6 +332,7 @@ static int start(struct script *s, char *line)
         s->cur = fin ? CMD_FINISH : CMD_STEP;
         s->left = k;
         s->stepping = 0;
+        s->fresh = 1;
         return 0;
     }
     if (strcmp(cmd, "run") == 0 || strcmp(cmd, "wait") == 0) {
@@ -290,6 +348,8 @@ static int start(struct script *s, char *line)
     }
     if (strcmp(cmd, "pick") == 0)
         return cmd_pick(s, a1);
+    if (strcmp(cmd, "answer") == 0 || strcmp(cmd, "hands") == 0)
+        return cmd_answer(s, cmd, a1);
     if (strcmp(cmd, "action") == 0)
         return cmd_action(s, a1);
     if (strcmp(cmd, "snapshot") == 0)
@@ -301,10 +361,18 @@ static int start(struct script *s, char *line)
 static int advance_steps(struct script *s)
 {
     struct run *r = s->r;
+    if (s->fresh) { /* a question asked before this command: the class has answered */
+        s->fresh = 0;
+        if (predict_asking(r))
+            s->pick = predict_reveal(r);
+    }
     if (s->stepping) {
         if (run_step_busy(r) && !run_done(r))
             return 0;
         s->stepping = 0;
+        if (predict_asking(r) || s->shown || predict_has_output(r))
+            return 1; /* a question holds the step (it waits for an answer), or an answer was
+                         revealed: the driver looks at the run as it is now */
         if (r->steps == s->steps0 && !run_done(r) && (run_unpaced_tasks(r) || !run_settled(r)))
             return 0; /* nobody at the gate, but tasks still work or end: ask again */
         s->left--;
@@ -317,6 +385,7 @@ static int advance_steps(struct script *s)
     if (s->left <= 0 || run_done(r))
         return 1;
     s->steps0 = r->steps;
+    s->shown = 0;
     run_step(r, s->pick);
     s->pick = -1;
     s->stepping = 1;
@@ -352,6 +421,9 @@ static int advance(struct script *s)
 
 int script_tick(struct script *s)
 {
+    int out = flush_predict(s);
+    if (out)
+        return out;
     for (;;) {
         if (s->cur != CMD_NONE) {
             if (!advance(s))

@@ -5,6 +5,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "lesson_run.h"
 #include "narrate.h"
 #include "tui.h"
 
@@ -16,7 +17,8 @@
 
 static void key_step(struct ui *u, int ch)
 {
-    (void)ch;
+    if (ui_predict_key(u, ch))
+        return; /* a question asked: Space lets its action through */
     if (run_done(u->r)) {
         ui_message(
             u, "%s",
@@ -41,7 +43,8 @@ static void key_step(struct ui *u, int ch)
 /* Hand queued Space presses to the run, one per grant. */
 void ui_feed_steps(struct ui *u)
 {
-    if (!u->r || !u->step_queue || u->r->step_pending || u->r->mode == RUN_RUN || run_done(u->r))
+    if (!u->r || !u->step_queue || u->r->step_pending || u->r->mode == RUN_RUN || run_done(u->r) ||
+        predict_busy(u->r) || predict_asking(u->r))
         return;
     u->step_queue--;
     ui_step(u, -1);
@@ -81,7 +84,15 @@ static void pick_row(struct ui *u, int k)
 
 static void key_pick(struct ui *u, int ch)
 {
+    if (ui_predict_key(u, ch))
+        return; /* a question asked: digits count hands */
     pick_row(u, ch - '1' + u->row_base);
+}
+
+/* 0 is no task's key: while a question asks it counts hands. */
+static void key_zero(struct ui *u, int ch)
+{
+    ui_predict_key(u, ch);
 }
 
 static void key_run_pause(struct ui *u, int ch)
@@ -293,6 +304,7 @@ const struct key_binding KEYS[] = {
     {'+', '=', key_speed, "+/-", "speed", "速度", 3, "faster / slower", "加快 / 减慢"},
     {'-', '_', key_speed, NULL, NULL, NULL, 0, NULL, NULL},
     {'1', '9', key_pick, "1-9", "pick", "选任务", 1, "this task moves next", "让该任务走下一步"},
+    {'0', 0, key_zero, NULL, NULL, NULL, 0, NULL, NULL},
     {KEY_UP, KEY_DOWN, key_move, "↑ ↓", "select", "选择", 0, "select in the panel", "在面板中选择"},
     {KEY_PPAGE, KEY_NPAGE, key_move, "PgUp PgDn", "scroll", "翻页", 0, "scroll the panel", "翻页"},
     {'\n', KEY_ENTER, key_enter, "Enter", "move", "前进", 0, "move selected task / details",
@@ -303,6 +315,12 @@ const struct key_binding KEYS[] = {
     {'a', 0, key_actions, "a", "actions", "动作", 2, "what if...? actions", "“如果……”动作"},
     {'t', 0, key_theme, "t", "theme", "主题", 3, "next colour theme", "切换配色主题"},
     {'z', 0, key_projector, "z", "projector", "投影", 2, "projector mode", "投影模式"},
+    {'c', 0, ui_key_code, "c", "code", "代码", 2, "code panel: each role's code, a marker per task",
+     "代码面板：各角色的代码，标出每个任务所在行"},
+    {'p', 0, ui_key_predict, "p", "predict", "预测", 2, "predict mode: ask before key moments",
+     "预测模式：关键时刻前提问"},
+    {'A', 'D', ui_key_answer, "A-D", "answer", "作答", 0, "the class's answer; digits: hands up",
+     "全班的答案；数字：举手人数"},
     {'v', 0, key_verbose, "v", "sched", "调度", 0, "show scheduler events", "显示调度事件"},
     {'f', 0, key_flow, "f", "packets", "报文", 0, "packet flow graph / timeline",
      "报文流图 / 时间线"},
@@ -320,6 +338,8 @@ static int key_matches(const struct key_binding *k, int ch)
 {
     if (k->k1 == '1')
         return ch >= '1' && ch <= '9';
+    if (k->k1 == 'A')
+        return ch >= 'A' && ch <= 'D';
     return ch == k->k1 || (k->k2 && ch == k->k2);
 }
 

@@ -7,6 +7,8 @@
  */
 #include "tui.h"
 
+static void layout_lesson(struct ui *u, int top, int below);
+
 static int clamp(int v, int lo, int hi)
 {
     if (v > hi)
@@ -55,6 +57,34 @@ void layout_compute(struct ui *u)
     l->panel[P_TIMELINE] = (struct rect){1 + top, 0, tl, COLS};
     l->panel[P_EVENTS] = (struct rect){1 + top + tl, 0, bottom, ev_w};
     l->panel[P_NARR] = (struct rect){1 + top + tl, ev_w, bottom, COLS - ev_w};
+    layout_lesson(u, top, tl + bottom);
+}
+
+/* The lesson's panels. The code panel (c) takes the timeline's and the event log's place;
+ * the question box of predict mode sits on top of the narration column, or in the event
+ * log's place when the code panel is off. */
+static void layout_lesson(struct ui *u, int top, int below)
+{
+    struct layout *l = &u->lay;
+    l->code = l->predict = (struct rect){0, 0, 0, 0};
+    if (u->show_code) {
+        int code_w = COLS * 56 / 100;
+        l->code = (struct rect){1 + top, 0, below, code_w};
+        l->panel[P_NARR] = (struct rect){1 + top, code_w, below, COLS - code_w};
+    }
+    int ph = ui_predict_height(u, u->show_code ? l->panel[P_NARR].w : l->panel[P_EVENTS].w);
+    if (!ph)
+        return;
+    if (!u->show_code) {
+        l->predict = l->panel[P_EVENTS];
+        return;
+    }
+    struct rect *n = &l->panel[P_NARR];
+    if (ph > n->h - 4)
+        ph = n->h - 4 > 5 ? n->h - 4 : n->h;
+    l->predict = (struct rect){n->y, n->x, ph, n->w};
+    n->y += ph;
+    n->h -= ph;
 }
 
 void layout_draw_too_small(const struct ui *u)

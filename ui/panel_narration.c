@@ -22,8 +22,8 @@
 static void gate_hint(struct ui *u, char *buf, size_t n)
 {
     buf[0] = '\0';
-    if (u->r->mode == RUN_RUN || run_done(u->r))
-        return;
+    if (u->r->mode == RUN_RUN || run_done(u->r) || ui_predict_hides_next(u))
+        return; /* (predict mode hides who moves next while the class thinks) */
     if (u->r->replay) {
         size_t shown, total;
         run_replay_position(u->r, &shown, &total);

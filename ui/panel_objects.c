@@ -208,7 +208,9 @@ void panel_object_line(struct ui *u, uint32_t id, int y, int x, int w, attr_t ba
     name_w = nw > name_w ? (nw > cap ? cap : nw) : name_w;
     screen_put(y, x + used, name_w, base, o->name);
     used += name_w + 1;
-    if (used < w && o->kind < OK__COUNT && DRAW[o->kind])
+    if (used < w && ui_predict_masks(u, id)) /* asked about: hidden until the class answers */
+        screen_put(y, x + used, w - used, THEME[R_WARN], TR(u, "? (predict)", "?（预测中）"));
+    else if (used < w && o->kind < OK__COUNT && DRAW[o->kind])
         DRAW[o->kind](u, o, y, x + used, w - used);
 }
 

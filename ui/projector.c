@@ -73,6 +73,8 @@ static int draw_cards(struct ui *u, struct rect r)
             continue;
         char num[48], label[64];
         count_text(o, num, sizeof(num));
+        if (ui_predict_masks(u, (uint32_t)i))
+            snprintf(num, sizeof(num), "-"); /* asked about: hidden until the class answers */
         snprintf(label, sizeof(label), "%s %s", obj_kind_prefix(o->kind), o->name);
         int w = (int)strlen(num) * 8;
         int lw = screen_width(label);
@@ -140,7 +142,20 @@ void projector_draw(struct ui *u)
     cards += panel_meters_draw(u, body.y + 1 + cards, body.x + 3, body.w - 4, 6); /* the result */
     int pin_h = u->r->ctx.pin[0] ? 2 : 0; /* the lesson's key sentence, as in the dashboard */
     int narr_h = 3 + pin_h;
-    struct rect tasks = {body.y + 1 + cards, body.x, body.h - cards - narr_h - 2, body.w};
+    int ph = ui_predict_height(u, body.w);  /* the question box, above the narration: while */
+    int room = body.h - cards - narr_h - 2; /* a question asks it may cover the cards */
+    if (ph > room - 3 && !ui_predict_hides_next(u))
+        ph = room - 3 > 3 ? room - 3 : 0;
+    if (ph > body.h - narr_h - 1)
+        ph = body.h - narr_h - 1;
+    struct rect tasks = {body.y + 1 + cards, body.x, room - ph, body.w};
+    if (u->show_code) { /* the selected task's code beside the tasks */
+        int cw = tasks.w * 48 / 100;
+        tasks.w -= cw;
+        panel_code_projector(u, (struct rect){tasks.y, tasks.x + tasks.w, tasks.h + 1, cw});
+    }
+    if (ph)
+        predict_draw(u, (struct rect){body.y + body.h - narr_h - ph, body.x, ph, body.w});
     int graph = panel_waitfor_rows(u); /* a deadlock's cycle takes the locks' place */
     int lines_h = tasks.h - graph;
     int spacing = (int)u->nrows * 2 <= lines_h ? 2 : 1;
@@ -148,7 +163,7 @@ void projector_draw(struct ui *u)
     for (size_t i = (size_t)u->row_base; i < u->nrows && y < tasks.y + lines_h - 1;
          i++, shown++, y += spacing)
         draw_task_line(u, &u->rows[i], (int)i, y, tasks);
-    if ((size_t)shown + (size_t)u->row_base < u->nrows)
+    if (tasks.h > 0 && (size_t)shown + (size_t)u->row_base < u->nrows)
         screen_putf(y++, tasks.x + 3, tasks.w - 3, THEME[R_DIM],
                     TR(u, "… and %zu more", "……还有 %zu 个"),
                     u->nrows - (size_t)shown - (size_t)u->row_base);

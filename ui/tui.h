@@ -68,6 +68,7 @@ struct layout {
     int cols, lines;
     struct rect header, status, keys;
     struct rect panel[P__COUNT];
+    struct rect code, predict; /* the code panel and the question box, when shown (h 0: not) */
 };
 
 /* One number of the lesson's result (a scenario's snapshot "meters"). */
@@ -141,6 +142,10 @@ struct ui {
     char msg[256];
 
     struct picker pk;
+
+    /* the lesson (ui/panel_code.c, ui/predict.c) */
+    int show_code;                 /* c: the code panel in place of the timeline and the log */
+    int hands_choice, hands_count; /* the choice (1-4, 0: none) whose hands digits count */
 };
 
 /* ---- screen.c ---- */
@@ -243,6 +248,19 @@ void ui_stop_run(struct ui *u);
 void ui_step(struct ui *u, int slot);
 extern const unsigned DELAYS_MS[]; /* the speeds + and - move through */
 extern const size_t NDELAYS;
+
+/* ---- panel_code.c and predict.c: the lesson ---- */
+void panel_code_draw(struct ui *u, struct rect r);
+void panel_code_projector(struct ui *u, struct rect r); /* the selected task's listing */
+int ui_predict_visible(const struct ui *u);             /* the question box is on screen */
+int ui_predict_height(const struct ui *u, int w);       /* its height at width w (0: hidden) */
+void predict_draw(struct ui *u, struct rect r);
+int ui_predict_key(struct ui *u, int ch); /* Space, A-D, digits while a question asks: 1 */
+int ui_predict_masks(const struct ui *u, uint32_t obj); /* hide obj's value (asked about) */
+int ui_predict_hides_next(const struct ui *u);          /* hide the Next line */
+void ui_key_answer(struct ui *u, int ch);               /* A-D */
+void ui_key_predict(struct ui *u, int ch);              /* p */
+void ui_key_code(struct ui *u, int ch);                 /* c */
 
 /* ---- keys.c ---- */
 void ui_feed_steps(struct ui *u);          /* hand queued Space presses to the run */

@@ -182,17 +182,22 @@ static void draw_dashboard(struct ui *u)
     } else {
         panel_tasks_draw(u, l->panel[P_TASKS]);
         panel_objects_draw(u, l->panel[P_OBJECTS]);
-        if (!panel_waitfor_draw(u, l->panel[P_TIMELINE])) { /* a deadlock takes its place */
+        if (l->code.h) /* the lesson: code panel (c), question box (predict mode) */
+            panel_code_draw(u, l->code);
+        else if (!panel_waitfor_draw(u, l->panel[P_TIMELINE])) { /* a deadlock takes its place */
             if (u->flow_view)
                 panel_flow_draw(u, l->panel[P_TIMELINE]);
             else
                 panel_timeline_draw(u, l->panel[P_TIMELINE]);
         }
-        panel_events_draw(u, l->panel[P_EVENTS]);
+        if (!l->code.h && !l->predict.h)
+            panel_events_draw(u, l->panel[P_EVENTS]);
         struct rect narr = l->panel[P_NARR], out;
         panel_output_split(u, &narr, &out); /* exec: the program's terminal below */
         panel_narration_draw(u, narr);
         panel_output_draw(u, out);
+        if (l->predict.h)
+            predict_draw(u, l->predict);
     }
     status_draw(u, l->status);
     keybar_draw(u, l->keys);

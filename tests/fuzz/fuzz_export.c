@@ -11,7 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_file(data, size);
     char err[512];
+    struct trace_export_stats st;
     if (path)
-        trace_export_perfetto(path, "/dev/null", err, sizeof(err));
+        trace_export_perfetto(path, "/dev/null", &st, err, sizeof(err));
     return 0;
 }
