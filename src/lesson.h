@@ -128,7 +128,8 @@ struct lesson_q {
      * it did not block; others: the answer was not the first choice), NULL: use [0] */
     const char *why_en[2], *why_zh[2];
     /* per kind: LQ_STATE/LQ_PPID the task asked about (a name prefix, NULL: the actor);
-     * LQ_VALUE/LQ_SOCK/LQ_WAITING/LQ_HOLDER the object (a name or pattern, NULL: the action's);
+     * LQ_VALUE/LQ_SOCK/LQ_WAITING/LQ_HOLDER/LQ_WAKES/LQ_BLOCKS the object (a name or pattern,
+     * NULL: the action's; LQ_BLOCKS: what the call sleeps on when that is another object);
      * LQ_TIMEWAIT the sockets (comma-separated patterns);
      * LQ_KEY the scenario's snapshot key */
     const char *target;

@@ -541,7 +541,7 @@ static int prepare(struct predict_item *it, const struct lesson_q *q, const stru
     if (q->kind == LQ_STATE || q->kind == LQ_PPID)
         it->target = task_named(m, q->target, it->task);
     if (q->target && (q->kind == LQ_VALUE || q->kind == LQ_SOCK || q->kind == LQ_WAITING ||
-                      q->kind == LQ_HOLDER || q->kind == LQ_WAKES)) {
+                      q->kind == LQ_HOLDER || q->kind == LQ_WAKES || q->kind == LQ_BLOCKS)) {
         uint32_t id;
         it->obj = objects_named(m, q->target, q->kind == LQ_SOCK, &id, 1) ? id : EV_NO_OBJ;
     }

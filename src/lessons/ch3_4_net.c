@@ -227,7 +227,7 @@ static const struct lesson_line ub_receiver[] = {
 };
 
 static const struct lesson_line ub_sender[] = {
-    LAR("sleep(..);  /* until all are bound */", EV_SLEEP, NULL),
+    {.text = "sleep(..);  /* until all are bound */", .ev = EV_SLEEP, .opt = 1, .again = 1},
     LA("s = socket(AF_INET, SOCK_DGRAM, 0);", EV_OBJ_CREATE, NULL),
     LA("bind(s, 127.0.0.1:0);", EV_SOCK_BIND, "sender"),
     LA("sendto(s, .., 127.255.255.255:port);", EV_SOCK_SEND, "sender"),
@@ -520,16 +520,21 @@ static int when_both_unread(const struct lesson_ctx *c)
     return both == 2;
 }
 
-/* Neither connection holds unread bytes. */
-static int when_none_unread(const struct lesson_ctx *c)
+/* Only the edge-triggered connection holds unread bytes (the level-triggered one is drained):
+ * the moment edge-triggered epoll goes silent. */
+static int when_only_et_unread(const struct lesson_ctx *c)
 {
+    int et = 0;
     for (size_t i = 0; i < c->m->nobjs; i++) {
         const struct model_obj *o = &c->m->objs[i];
-        if (o->kind == OK_SOCKET && o->in_kernel && o->recv_q > 0 &&
-            (lesson_name_matches("lt-conn", o->name) || lesson_name_matches("et-conn", o->name)))
+        if (o->kind != OK_SOCKET || !o->in_kernel)
+            continue;
+        if (lesson_name_matches("lt-conn", o->name) && o->recv_q > 0)
             return 0;
+        if (lesson_name_matches("et-conn", o->name) && o->recv_q > 0)
+            et = 1;
     }
-    return 1;
+    return et;
 }
 
 static int unread_ranges(const struct lesson_ctx *c, struct lesson_range *out)
@@ -565,15 +570,19 @@ static const struct lesson_q el_qs[] = {
      .kind = LQ_BLOCKS,
      .role = "server",
      .ev = EV_MUX_WAIT,
-     .when = when_none_unread,
-     .q_en = "Nothing is unread on either connection. {task} calls epoll_wait() with a timeout. "
-             "Will it return at once?",
-     .q_zh = "两个连接上都没有未读数据。{task} 带超时调用 epoll_wait()。它会立刻返回吗？",
-     .why_en = {"Nothing was reported ready: it sleeps until new bytes arrive or its timeout "
-                "expires (then it returns 0).",
-                "A descriptor was ready (new bytes had just arrived): it returned at once."},
-     .why_zh = {"没有报告就绪的：它睡眠，直到有新字节到达或超时（那时返回 0）。",
-                "有描述符就绪（刚好有新字节到达）：它立刻返回了。"}},
+     .when = when_only_et_unread,
+     .target = "epoll-ready", /* what epoll_wait() sleeps on */
+     .q_en = "lt-conn is drained, but et-conn (EPOLLET) still holds unread bytes and nothing new "
+             "arrives. {task} calls epoll_wait() with a timeout. Will it return at once?",
+     .q_zh = "lt-conn 已经读空，et-conn（EPOLLET）还有未读字节，也没有新数据到达。{task} "
+             "带超时调用 epoll_wait()。它会立刻返回吗？",
+     .why_en = {"No: edge-triggered reported et-conn once, when its bytes arrived; bytes merely "
+                "left unread are no new edge, so it sleeps until its timeout (returns 0).",
+                "It returned at once: new bytes had just arrived (a new edge) or lt-conn had "
+                "data again."},
+     .why_zh = {"不会：边缘触发只在字节到达时报告过 et-conn 一次；仅仅剩下未读的字节不是新的边沿，"
+                "所以它一直睡到超时（返回 0）。",
+                "它立刻返回了：刚好有新字节到达（新的边沿），或者 lt-conn 又有了数据。"}},
     {.id = "left-unread",
      .kind = LQ_KEY,
      .resolve = LR_END,

@@ -343,7 +343,7 @@ const struct lesson lesson_states = {"states", st_roles, COUNT(st_roles), st_qs,
 /* ---- nice ---- */
 
 static const struct lesson_line ni_worker[] = {
-    LN("setpriority(PRIO_PROCESS, 0, nice);"),
+    LA("setpriority(PRIO_PROCESS, 0, nice);", EV_NOTE, NULL),
     LO("printf(\"nice %d: spin\", nice);", EV_NOTE, NULL),
     LO("wait until all have started;", EV_NOTE, NULL),
     LFOR("while (now < end) {"),

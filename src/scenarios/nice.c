@@ -161,6 +161,8 @@ static int worker(void *arg)
     snprintf(comm, sizeof(comm), "nice-%ld", (long)(intptr_t)arg);
     ipc_set_comm(comm);
     atomic_store(&w->pid, getpid());
+    /* a step of its own: the class sees each worker take its nice value before any spins */
+    instr_gate_timed(EV_NOTE, EV_NO_OBJ, sclock_now(), w->nice_wanted, "setpriority(nice)");
     pin_and_renice(w);
     instr_gate(EV_NOTE, EV_NO_OBJ); /* the step: this worker starts competing */
     instr_note("nice %d: spin on CPU %d", atomic_load(&w->nice_got), S->cpu);
