@@ -84,6 +84,9 @@ void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, s
         snprintf(buf, n,
                  TR(u, "lets %lld ms pass for %s%s%s%s", "让 %5$s 的 %1$lld 毫秒过去%2$s%3$s%4$s"),
                  (long long)w->val, w->what[0] ? " (" : "", w->what, w->what[0] ? ")" : "", who);
+    } else if ((w->kind == EV_NOTE || w->kind == EV_VAR) && w->what[0]) {
+        /* a step with no call of its own: the scenario's label says what it is */
+        snprintf(buf, n, TR(u, "lets %s go on (%s)", "让 %s 继续（%s）"), who, w->what);
     } else {
         narrate_call(m, w->kind, w->obj, w->val, call, sizeof(call));
         snprintf(buf, n, TR(u, "lets %s call %s", "让 %s 调用 %s"), who, call);
