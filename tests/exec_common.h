@@ -317,21 +317,48 @@ static UNUSED void expect_nothing_left(json_t *snap)
     }
 }
 
-/* The instr task_reaped of the task named name: its exit code, and who reaped it (aux). */
-static UNUSED int reaped_as(json_t *evs, const char *name, long long *code, long long *by)
+/* 1 when the snapshot task t's reap_seen_by names source src (instr, bpf, procfs). */
+static UNUSED int reap_seen_by(json_t *t, const char *src)
 {
     size_t i;
-    json_t *e;
-    json_array_foreach(evs, i, e)
+    json_t *s;
+    json_array_foreach(json_object_get(t, "reap_seen_by"), i, s)
     {
-        if (strcmp(ts_str(e, "ev"), "task_reaped") == 0 && strcmp(ts_str(e, "src"), "instr") == 0 &&
-            strcmp(ts_str(e, "task"), name) == 0) {
-            *code = ts_int(e, "val");
-            *by = ts_int(e, "aux");
+        if (json_is_string(s) && strcmp(json_string_value(s), src) == 0)
             return 1;
-        }
     }
     return 0;
+}
+
+/* The reap of the snapshot's task named name, which the program's own wait call saw: one
+ * reap is one task_reaped event in the trace, whichever source saw it first, and the
+ * snapshot's reap_seen_by lists every source that saw it, instr among them. Its exit code
+ * into *code and who reaped it (aux, the reaper's pid) into *by. Asserts that the task is
+ * reaped, that its reap is exactly one event, made by a source reap_seen_by names, and that
+ * instr saw it. */
+static UNUSED void reaped_as(json_t *snap, json_t *evs, const char *name, long long *code,
+                             long long *by)
+{
+    json_t *t = ts_find_named(json_object_get(snap, "tasks"), name);
+    cr_assert(t, "no task %s", name);
+    cr_assert_str_eq(ts_str(t, "state"), "reaped", "%s", name);
+    size_t i, n = 0;
+    json_t *e, *reap = NULL;
+    json_array_foreach(evs, i, e)
+    {
+        if (strcmp(ts_str(e, "ev"), "task_reaped") == 0 && ts_int(e, "tid") == ts_int(t, "tid") &&
+            strcmp(ts_str(e, "task"), name) == 0) {
+            n++;
+            reap = e;
+        }
+    }
+    cr_assert_eq(n, 1, "%s: %zu task_reaped events, one reap is one event", name, n);
+    cr_expect(reap_seen_by(t, ts_str(reap, "src")), "%s: reaped by the trace's %s, not in %s", name,
+              ts_str(reap, "src"), json_dumps(json_object_get(t, "reap_seen_by"), 0));
+    cr_assert(reap_seen_by(t, "instr"), "%s: the program's wait call did not see it (seen by %s)",
+              name, json_dumps(json_object_get(t, "reap_seen_by"), 0));
+    *code = ts_int(reap, "val");
+    *by = ts_int(reap, "aux");
 }
 
 /* ---- ground truth from strace ---- */

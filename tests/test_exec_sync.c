@@ -87,7 +87,7 @@ Test(exec_sync, fork_pipe_shows_two_processes_the_reap_and_pipe_bytes, .timeout 
     json_t *evs = load_trace();
     size_t i;
     json_t *e;
-    long long written = 0, read = 0, reaped_by = 0;
+    long long written = 0, read = 0, code = -1, reaped_by = 0;
     json_array_foreach(evs, i, e)
     {
         const char *ev = ts_str(e, "ev");
@@ -95,15 +95,14 @@ Test(exec_sync, fork_pipe_shows_two_processes_the_reap_and_pipe_bytes, .timeout 
             written += ts_int(e, "item");
         else if (strcmp(ev, "pipe_read") == 0)
             read += ts_int(e, "item");
-        else if (strcmp(ev, "task_reaped") == 0 && strcmp(ts_str(e, "src"), "instr") == 0 &&
-                 ts_int(e, "pid") == ts_int(child, "pid"))
-            reaped_by = ts_int(e, "aux");
     }
+    reaped_as(snap, evs, "fork_pipe-child1", &code, &reaped_by);
     /* five lines "message N from child PID\n": 22 bytes plus the digits of the pid */
     long long line = 22 + snprintf(NULL, 0, "%lld", ts_int(child, "pid"));
     cr_expect_eq(written, 5 * line, "bytes written through the pipe");
     cr_expect_eq(read, written, "everything written was read");
     cr_expect_eq(reaped_by, ts_int(parent, "pid"), "the parent reaped the child");
+    cr_expect_eq(code, 0, "the child's exit code");
     cr_expect(printed("child exited with 0"));
     expect_nothing_left(snap);
     json_decref(evs);
@@ -184,7 +183,7 @@ Test(exec_sync, timed_waits_give_up_and_every_wait_call_reaps, .timeout = 60)
     long long codes[] = {3, 4, 128 + SIGTERM};
     for (int k = 0; k < 3; k++) {
         long long code = -1, by = -1;
-        cr_assert(reaped_as(evs, names[k], &code, &by), "%s: no instr task_reaped", names[k]);
+        reaped_as(snap, evs, names[k], &code, &by);
         cr_expect_eq(code, codes[k], "%s exit %lld", names[k], code);
         cr_expect_eq(by, ts_int(main_task, "pid"), "%s reaped by %lld", names[k], by);
     }
@@ -265,7 +264,7 @@ Test(exec_sync, signal_handlers_show_each_run_and_stay_the_programs, .timeout = 
         char name[32];
         snprintf(name, sizeof(name), "handlers-child%d", k);
         long long code = -1, by = -1;
-        cr_assert(reaped_as(evs, name, &code, &by), "%s: no instr task_reaped", name);
+        reaped_as(snap, evs, name, &code, &by);
         cr_expect_eq(code, k);
         cr_expect_eq(by, ts_int(main_task, "pid"));
     }
