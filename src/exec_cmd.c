@@ -6,7 +6,8 @@
  * can see it), configures the exec scenario and runs it headless or in the TUI. Headless,
  * the program has the user's terminal and descriptors to itself: the snapshot goes to the
  * file or descriptor --json names, a short summary to stderr once the program has ended,
- * and ipcscope exits with the program's status.
+ * and ipcscope exits with the program's status. With --duration, a watchdog bounds the
+ * whole run even if the conductor itself gets stuck: the guard then ends the run.
  */
 #define _GNU_SOURCE
 #include "exec_cmd.h"
@@ -29,12 +30,14 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define EXIT_USAGE 2
 #define PRELOAD_NAME "libipcscope_preload.so"
 
 #define EXIT_CUT_SHORT 124 /* --duration ended the program, as timeout(1) says */
+#define WATCHDOG_GRACE_S 15 /* past --duration: the stop (5 s at most), the snapshot, and room */
 
 static const char exec_usage[] =
     "usage: ipcscope exec [--record FILE [--record-limit SIZE]] [--headless [--json FILE |\n"
@@ -304,6 +307,46 @@ static void on_signal(struct loop *lp, int fd, uint32_t events, void *arg)
     }
 }
 
+/* ---- the watchdog ---- */
+
+static volatile sig_atomic_t g_beats, g_beats_seen, g_strikes;
+
+/* Past --duration and the grace, every second: a loop that has not turned for two of them
+ * is stuck (a bug, or something a program did that nothing foresaw). Say so and die of
+ * the signal: the guard sees the conductor gone and ends the run (group and cgroup). One
+ * alarm still pending after a job-control stop is one strike, forgiven at the next turn. */
+static void on_watchdog(int sig)
+{
+    if (g_beats != g_beats_seen) {
+        g_beats_seen = g_beats;
+        g_strikes = 0;
+        return;
+    }
+    if (++g_strikes < 2)
+        return;
+    static const char msg[] = "ipcscope: exec: the conductor is stuck past --duration; "
+                              "the guard ends the run\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    (void)w;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Arm the watchdog (on: duration_s > 0), or disarm it (on: 0). */
+static void watchdog(double duration_s, int on)
+{
+    struct itimerval it = {0};
+    if (on && duration_s > 0) {
+        struct sigaction sa = {.sa_handler = on_watchdog, .sa_flags = SA_RESTART};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGALRM, &sa, NULL);
+        double first = duration_s + WATCHDOG_GRACE_S;
+        it.it_value.tv_sec = first < 1e6 ? (time_t)first : (time_t)1e6;
+        it.it_interval.tv_sec = 1;
+    }
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
 /* The trace's last line, as run_stop writes it, from the snapshot taken before cleanup. */
 static int finish_trace(struct trace_writer *trace, json_t *snap, const struct run *r)
 {
@@ -421,8 +464,11 @@ static int exec_headless(const struct exec_cli *c)
         loop_free(lp);
         return 1;
     }
-    while (!loop_stopped(lp) && !run_done(h.run))
+    watchdog(c->opts.duration_s, 1);
+    while (!loop_stopped(lp) && !run_done(h.run)) {
         loop_run_once(lp, 50);
+        g_beats++;
+    }
 
     run_poll(h.run);
     json_t *snap = run_snapshot(h.run); /* before any cleanup kills: who waited on what */
@@ -430,6 +476,7 @@ static int exec_headless(const struct exec_cli *c)
     struct trace_writer *trace = h.run->trace; /* the trace ends here too, so a replay agrees */
     h.run->trace = NULL;
     run_stop(h.run);
+    watchdog(0, 0); /* nothing of the run is left to end: the rest is ours alone */
     json_object_set_new(snap, "leaks",
                         json_pack("{s:i, s:i}", "processes", h.run->leaked_procs, "ipc_objects",
                                   h.run->leaked_ipc));

@@ -34,6 +34,7 @@
 static struct instr_shared *g_sh;
 static int g_fd = -1;                            /* the memfd behind g_sh (close-on-exec) */
 static size_t g_size, g_arena_off, g_arena_size; /* g_sh's geometry, as made here */
+static uint32_t g_ring_cap;                      /* records per ring (a power of two), too */
 void (*instr_spawn_hook)(pid_t pid);
 void (*instr_child_hook)(void);
 static __thread int tl_slot = -1;
@@ -132,9 +133,12 @@ static uint64_t clock_pair(uint64_t *tsc, uint64_t *mono)
     return best;
 }
 
+/* The rate from two clock pairs; 0 when the ticks did not advance (tsc0 and mono0 may be
+ * read from a region a program can rewrite between the caller's check and this call). */
 static uint64_t rate_q32(uint64_t tsc0, uint64_t mono0, uint64_t t1, uint64_t m1)
 {
-    return (uint64_t)(((unsigned __int128)(m1 - mono0) << 32) / (t1 - tsc0));
+    uint64_t ticks = t1 - tsc0;
+    return ticks ? (uint64_t)(((unsigned __int128)(m1 - mono0) << 32) / ticks) : 0;
 }
 
 /* CLOCK_MONOTONIC minus the TSC scaled by q: the same on every CPU when the TSCs agree. */
@@ -311,6 +315,7 @@ int instr_region_create(struct instr_shared **out, uint32_t max_tasks, uint32_t 
     for (uint32_t i = 0; i < max_tasks; i++)
         ring_init(instr_ring(sh, i), ring_cap);
     sh->ring_cap = instr_ring(sh, 0)->cap;
+    g_ring_cap = sh->ring_cap;
     g_sh = sh;
     g_size = size;
     g_arena_off = sh->arena_off;
@@ -352,6 +357,7 @@ void instr_region_use(struct instr_shared *sh)
     g_sh = sh;
     if (sh) {
         g_size = sh->size;
+        g_ring_cap = sh->ring_cap;
         g_arena_off = sh->arena_off;
         g_arena_size = sh->arena_size;
     }
@@ -433,6 +439,26 @@ void *instr_shared_alloc(size_t n)
 
 /* ---- events ---- */
 
+/* ring_reserve with the ring's size as this process made (or first saw) it, not as the
+ * ring's header says: under `ipcscope exec` the program may rewrite the header of any ring,
+ * the conductor's own included, and the record must still land inside the ring. */
+static inline struct ev *reserve(struct ring *r)
+{
+    uint32_t cap = g_ring_cap;
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    if (!cap)
+        return NULL;
+    if (head - r->tail_seen >= cap) {
+        r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (head - r->tail_seen >= cap) {
+            uint64_t d = atomic_load_explicit(&r->dropped, memory_order_relaxed);
+            atomic_store_explicit(&r->dropped, d + 1, memory_order_release);
+            return NULL;
+        }
+    }
+    return &r->recs[head & (cap - 1)];
+}
+
 void instr_emit_ev(struct ev *e)
 {
     if (!tl_ring)
@@ -441,14 +467,18 @@ void instr_emit_ev(struct ev *e)
         e->t = now_ns();
     else if (e->flags & EVF_TSC)
         e->flags &= (uint8_t)~EVF_TSC; /* callers give ns */
-    ring_push(tl_ring, e);
+    struct ev *slot = reserve(tl_ring);
+    if (!slot)
+        return;
+    *slot = *e;
+    ring_commit(tl_ring);
 }
 
 /* Fill the next slot of the calling task's ring in place: no intermediate copy. */
 static inline void emit_in_place(uint16_t kind, uint32_t obj, uint32_t seq, int64_t val,
                                  int64_t item, int64_t aux)
 {
-    struct ev *e = ring_reserve(tl_ring);
+    struct ev *e = reserve(tl_ring);
     if (!e)
         return;
     e->flags = 0;

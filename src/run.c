@@ -231,8 +231,8 @@ void run_load_bpf(struct run *r)
         return;
     }
     loop_add_fd(r->loop, bpf_source_fd(r->bpf), EPOLLIN, bpf_ready_cb, r);
-    uint32_t ntasks = atomic_load(&r->sh->ntasks);
-    for (uint32_t s = 1; s < ntasks && s < r->sh->max_tasks; s++)
+    uint32_t ntasks = run_ntasks(r); /* bounded by the conductor's count, not the region's */
+    for (uint32_t s = 1; s < ntasks; s++)
         if (r->sh->tasks[s].pid > 0)
             bpf_source_track(r->bpf, r->sh->tasks[s].pid);
 }

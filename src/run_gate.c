@@ -195,8 +195,8 @@ static void grant(struct run *r, const struct run_waiter *w)
 int run_unpaced_tasks(const struct run *r)
 {
     int busy = 0;
-    uint32_t ntasks = r->sh ? atomic_load(&r->sh->ntasks) : 0;
-    for (uint32_t s = 1; r->sh && s < ntasks && s < r->sh->max_tasks; s++)
+    uint32_t ntasks = run_ntasks(r); /* the region's count, bounded by the conductor's */
+    for (uint32_t s = 1; s < ntasks; s++)
         busy += !atomic_load(&r->sh->tasks[s].exited) && atomic_load(&r->sh->tasks[s].unpaced);
     return busy;
 }

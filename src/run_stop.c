@@ -79,6 +79,8 @@ void run_adopt_worker(struct run *r, pid_t pid)
  * alone. */
 void run_worker_joins(struct run *r)
 {
+    if (getuid() != 0 && privs_drop_caps() < 0)
+        _exit(126); /* setcap: at once, not after the cgroup's (slow) move; it needs none */
     if (getppid() == r->ctx.conductor)
         guard_close_in_child();
     if (r->pgid > 0)

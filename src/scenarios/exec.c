@@ -41,6 +41,7 @@
 #define EXEC_MAX_TASKS 255 /* at once (rings of 32768 records); ended tasks' slots are recycled */
 #define SHM_FD_FLOOR 900   /* where the region's descriptor goes in the program */
 #define LOOK_EVERY_NS (50 * 1000 * 1000ull) /* /proc and the cgroup, at most this often */
+#define LOCK_TRIES 1000 /* tries at the map's lock (the program's to hold) before the next poll */
 
 static struct exec_program g_prog;
 static struct exec_track g_track;
@@ -56,6 +57,13 @@ static uint8_t *g_freed;            /* per model task: its slot was handed back 
 static const struct instr_attach_map *g_map_seen; /* the run's map (the lost counts) */
 static size_t g_freed_cap;
 static uint32_t g_rings_mapped; /* slots whose ring the conductor has mapped in */
+
+/* The region's geometry as the conductor made it, copied at setup before the program runs:
+ * the program maps the region read-write and may rewrite the header's copy at any time. */
+static struct {
+    uint32_t max_tasks;
+    size_t rings_off, ring_stride;
+} g_geo;
 
 /* What the program's process tells the conductor before it execs. */
 struct child_report {
@@ -287,6 +295,7 @@ static void reset_state(void)
     g_freed = NULL;
     g_freed_cap = 0;
     g_rings_mapped = 0;
+    memset(&g_geo, 0, sizeof(g_geo));
     exec_stall_reset(loop_now_ns());
 }
 
@@ -330,6 +339,9 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     struct instr_attach_map *map = ctx->shared;
     map->magic = INSTR_ATTACH_MAGIC;
     reset_state();
+    g_geo.max_tasks = sh->max_tasks; /* nothing of the program's has run yet */
+    g_geo.rings_off = sh->rings_off;
+    g_geo.ring_stride = sh->ring_stride;
     g_map_seen = map;
     prctl(PR_SET_CHILD_SUBREAPER, 0); /* orphans go where they would without ipcscope */
     exec_track_prepare(&g_track);
@@ -474,6 +486,40 @@ static void follow_stop(void)
     kill(-g_track.pgid, SIGCONT);
 }
 
+/* The ring of slot (below g_geo.max_tasks), where the conductor put it. */
+static struct ring *ring_of(uint32_t slot)
+{
+    return (struct ring *)((char *)instr_region() + g_geo.rings_off +
+                           (size_t)slot * g_geo.ring_stride);
+}
+
+/* Take the map's lock, which the program's processes also take (and a hostile one may
+ * never let go of): 0, or -1 after LOCK_TRIES tries (the caller tries again next poll). */
+static int map_lock(struct instr_attach_map *map)
+{
+    for (int i = 0; i < LOCK_TRIES; i++)
+        if (!atomic_exchange(&map->lock, 1))
+            return 0;
+    return -1;
+}
+
+/* Hand slot s back to the program through the map's free list. 0, or -1 when it is full or
+ * its lock is not to be had (nfree is the program's to write: read once, bounded). */
+static int give_back(struct instr_attach_map *map, uint32_t s)
+{
+    if (map_lock(map) < 0)
+        return -1;
+    uint32_t nfree = *(volatile uint32_t *)&map->nfree;
+    int rc = -1;
+    if (nfree < INSTR_ATTACH_SLOTS) {
+        map->free_slots[nfree] = s;
+        *(volatile uint32_t *)&map->nfree = nfree + 1;
+        rc = 0;
+    }
+    atomic_store(&map->lock, 0);
+    return rc;
+}
+
 /* Hand the slots of ended tasks back to the program for new ones: a thread that has
  * exited, a process that has been reaped, once every record of theirs has been applied
  * (the poll runs after the drain: an empty ring is an applied one). */
@@ -482,7 +528,7 @@ static void recycle_slots(struct scn_ctx *ctx, const struct model *m)
     struct instr_shared *sh = instr_region();
     struct instr_attach_map *map = ctx->shared;
     uint32_t n = atomic_load(&sh->ntasks);
-    if (n < sh->max_tasks * 3 / 4)
+    if (n < g_geo.max_tasks * 3 / 4)
         return; /* plenty of fresh ones: keep every task's slot (and name) as it is */
     if (g_freed_cap < m->ntasks) {
         size_t cap = m->ntasks * 2;
@@ -496,33 +542,29 @@ static void recycle_slots(struct scn_ctx *ctx, const struct model *m)
     for (size_t i = 0; i < m->ntasks; i++) {
         const struct model_task *t = &m->tasks[i];
         uint32_t s = t->slot;
-        if (s == EV_NO_TASK || s == 0 || s >= sh->max_tasks || g_freed[i])
+        if (s == EV_NO_TASK || s == 0 || s >= g_geo.max_tasks || g_freed[i])
             continue;
         int ended = t->kind == TK_THREAD ? t->state == TS_EXITED || t->state == TS_REAPED
                                          : t->state == TS_REAPED;
-        if (!ended || ring_pending(instr_ring(sh, s)) != 0)
+        if (!ended || ring_pending(ring_of(s)) != 0)
             continue;
-        while (atomic_exchange(&map->lock, 1))
-            ;
-        if (map->nfree < INSTR_ATTACH_SLOTS) {
-            map->free_slots[map->nfree++] = s;
-            g_freed[i] = 1;
-        }
-        atomic_store(&map->lock, 0);
+        if (give_back(map, s) < 0)
+            return; /* full, or the lock is held: the next poll tries again */
+        g_freed[i] = 1;
     }
 }
 
 /* The conductor reads every ring it drains: map the pages of a new task's ring into the
  * conductor at once (one madvise), not a page fault at a time (20 us each in a VM) while a
- * busy task fills it. */
+ * busy task fills it. The count is the program's to write: at most g_geo.max_tasks rings,
+ * each once, over the whole run. */
 static void map_new_rings(void)
 {
-    struct instr_shared *sh = instr_region();
-    uint32_t n = atomic_load(&sh->ntasks);
-    if (n > sh->max_tasks)
-        n = sh->max_tasks;
+    uint32_t n = atomic_load(&instr_region()->ntasks);
+    if (n > g_geo.max_tasks)
+        n = g_geo.max_tasks;
     for (uint32_t s = g_rings_mapped; s < n; s++)
-        madvise(instr_ring(sh, s), sh->ring_stride, MADV_POPULATE_READ);
+        madvise(ring_of(s), g_geo.ring_stride, MADV_POPULATE_READ);
     if (n > g_rings_mapped)
         g_rings_mapped = n;
 }
@@ -612,7 +654,9 @@ static int sysv_exists(const struct instr_obj *o, const struct instr_attach_objx
 }
 
 /* The program's own IPC objects that outlive it (not ipcscope's leaks): POSIX names still
- * under /dev/shm or /dev/mqueue, System V ids still answering. */
+ * under /dev/shm or /dev/mqueue, System V ids still answering. Every field is the
+ * program's to write: each is read once, the name copied and NUL-terminated, and a name
+ * that would lead out of /dev/shm or /dev/mqueue is never looked up. */
 static json_t *leftovers_json(struct scn_ctx *ctx)
 {
     json_t *left = json_array();
@@ -620,18 +664,21 @@ static json_t *leftovers_json(struct scn_ctx *ctx)
     const struct instr_attach_map *map = ctx->shared;
     uint32_t n = sh ? atomic_load(&sh->nobjs) : 0;
     for (uint32_t i = 0; i < n && i < INSTR_MAX_OBJS; i++) {
-        const struct instr_obj *o = &sh->objs[i];
-        const struct instr_attach_objx *x = &map->x[i];
-        if (x->flags & INSTR_OBJX_UNLINKED)
+        struct instr_obj o = sh->objs[i];
+        struct instr_attach_objx x = map->x[i];
+        o.name[INSTR_NAME_MAX - 1] = '\0';
+        const char *kind = obj_kind_name(o.kind);
+        if (!kind || (x.flags & INSTR_OBJX_UNLINKED))
             continue;
         char path[INSTR_NAME_MAX + 16];
-        snprintf(path, sizeof(path), "/dev/%s/%s", o->kind == OK_MQ ? "mqueue" : "shm", o->name);
-        if ((x->flags & INSTR_OBJX_PATH) && access(path, F_OK) == 0)
-            json_array_append_new(left, json_pack("{s:s, s:s, s:s}", "kind", obj_kind_name(o->kind),
-                                                  "name", o->name, "path", path));
-        else if ((x->flags & INSTR_OBJX_SYSV) && sysv_exists(o, x))
-            json_array_append_new(left, json_pack("{s:s, s:s, s:i}", "kind", obj_kind_name(o->kind),
-                                                  "name", o->name, "id", (int)x->ipc_id));
+        snprintf(path, sizeof(path), "/dev/%s/%s", o.kind == OK_MQ ? "mqueue" : "shm", o.name);
+        if ((x.flags & INSTR_OBJX_PATH) && o.name[0] && !strchr(o.name, '/') &&
+            strcmp(o.name, "..") != 0 && access(path, F_OK) == 0)
+            json_array_append_new(left, json_pack("{s:s, s:s, s:s}", "kind", kind, "name",
+                                                  o.name, "path", path));
+        else if ((x.flags & INSTR_OBJX_SYSV) && sysv_exists(&o, &x))
+            json_array_append_new(left, json_pack("{s:s, s:s, s:i}", "kind", kind, "name",
+                                                  o.name, "id", (int)x.ipc_id));
     }
     return left;
 }
