@@ -164,7 +164,7 @@ static int worker(void *arg)
     /* a step of its own: the class sees each worker take its nice value before any spins */
     instr_gate_timed(EV_NOTE, EV_NO_OBJ, sclock_now(), w->nice_wanted, "setpriority(nice)");
     pin_and_renice(w);
-    instr_gate(EV_NOTE, EV_NO_OBJ); /* the step: this worker starts competing */
+    instr_gate_timed(EV_NOTE, EV_NO_OBJ, sclock_now(), 0, "start spinning"); /* competes */
     instr_note("nice %d: spin on CPU %d", atomic_load(&w->nice_got), S->cpu);
     uint64_t end = start_window();
     if (end)
