@@ -404,7 +404,11 @@ static int resolve_socket(struct run *r, struct ev *e)
     if (e->val == NET_CLOSE_STATE &&
         (e->item == NET_FIN_WAIT1_STATE || e->item == NET_FIN_WAIT2_STATE ||
          e->item == NET_CLOSING_STATE)) {
-        int lingering = run_socket_lingering_state(sport, dport);
+        /* the object's own ports: at that moment the kernel may have released the local port
+         * already, and the probe reads 0 for it */
+        int lingering = run_socket_lingering_state(
+            match->u.sock.lport ? match->u.sock.lport : sport,
+            match->u.sock.rport ? match->u.sock.rport : dport);
         if (lingering > 0)
             e->val = lingering;
     }
