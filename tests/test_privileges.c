@@ -64,6 +64,10 @@ Test(privileges, workers_run_as_the_sudo_user, .timeout = 60)
         ts_sleep_ms(50);
         n = workers_of(pid, kids, 64);
     }
+    /* a worker forked a moment ago is still the conductor's copy (root) until its first
+     * instructions drop to the sudo user: look at workers that have started */
+    ts_sleep_ms(300);
+    n = workers_of(pid, kids, 64);
     long conductor = uid_of(pid);
     long worker_uids[64];
     for (int i = 0; i < n; i++)
