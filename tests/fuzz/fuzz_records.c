@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         model_apply(&m, &e, tname, e.obj != EV_NO_OBJ ? oname : NULL);
         narrate_event(NULL, &m, &e, (int)(off & 1), buf, sizeof(buf));
         narrate_brief(&m, &e, buf, sizeof(buf));
-        narrate_call(&m, e.kind, e.obj, buf, sizeof(buf));
+        narrate_call(&m, e.kind, e.obj, e.val, buf, sizeof(buf));
     }
     for (size_t t = 0; t < m.ntasks; t++)
         narrate_task(&m, &m.tasks[t], LANG_ZH, buf, sizeof(buf));
