@@ -73,7 +73,7 @@ static void restore_terminal(const struct guard_job *job)
 
 static void __attribute__((noreturn)) guard_main(const struct guard_job *job, int rfd)
 {
-    prctl(PR_SET_NAME, "ipcscope-guard");
+    syscall(SYS_prctl, PR_SET_NAME, "ipcscope-guard", 0, 0, 0); /* as ipc_set_comm */
     ignore_signals();
     if (job->lead_group)
         setpgid(0, 0);

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -167,7 +168,7 @@ static int alarm_due(int req)
 static void *alarm_timer(void *arg)
 {
     (void)arg;
-    prctl(PR_SET_NAME, "alarm-timer");
+    syscall(SYS_prctl, PR_SET_NAME, "alarm-timer", 0, 0, 0); /* as ipc_set_comm */
     int seen = 0;
     while (!ipc_stopping()) {
         int req = atomic_load(&S->alarm_req);
