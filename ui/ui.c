@@ -272,9 +272,9 @@ static void latency_note(const struct ui *u, uint64_t now)
     if (!g_lat.path || !u->r)
         return;
     const struct model *m = &u->r->model;
-    if (m->total < g_lat.seen)
+    if (m->hist_total < g_lat.seen)
         g_lat.seen = 0;
-    uint64_t fresh = m->total - g_lat.seen;
+    uint64_t fresh = m->hist_total - g_lat.seen; /* the lesson's history only (not khist) */
     size_t from = fresh < m->hist_len ? m->hist_len - (size_t)fresh : 0;
     for (size_t i = from; i < m->hist_len; i++) {
         const struct ev *e = model_hist(m, i);
@@ -291,7 +291,7 @@ static void latency_note(const struct ui *u, uint64_t now)
         uint64_t us = (now - e->t) / 1000;
         g_lat.us[g_lat.n++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
     }
-    g_lat.seen = m->total;
+    g_lat.seen = m->hist_total;
 }
 
 static int cmp_u32(const void *a, const void *b)
