@@ -301,7 +301,7 @@ static int fast_int(struct cursor *c, int64_t *out)
     p += neg;
     const char *digits = p;
     int64_t v = 0;
-    while (p < c->end && *p >= '0' && *p <= '9' && p - digits < 19)
+    while (p < c->end && *p >= '0' && *p <= '9' && p - digits < 18) /* 18: cannot overflow */
         v = v * 10 + (*p++ - '0');
     size_t nd = (size_t)(p - digits);
     if (!nd || nd > 18 || (nd > 1 && *digits == '0'))
