@@ -245,7 +245,7 @@ int trace_parse_size(const char *s, uint64_t *out)
     char *end;
     errno = 0;
     double v = s && *s ? strtod(s, &end) : -1;
-    if (!s || !*s || errno || v <= 0)
+    if (!s || !*s || errno || !(v > 0)) /* !(v > 0): NaN too */
         return -1;
     double mult = 1;
     if (*end == 'K' || *end == 'k')
@@ -259,7 +259,7 @@ int trace_parse_size(const char *s, uint64_t *out)
     if (*end && end[1] && strcmp(end + 1, "B") && strcmp(end + 1, "iB"))
         return -1;
     v *= mult;
-    if (v < TRACE_LIMIT_MIN || v > 1e18)
+    if (!(v >= TRACE_LIMIT_MIN && v <= 1e18)) /* NaN and infinities fail too */
         return -1;
     *out = (uint64_t)v;
     return 0;

@@ -354,8 +354,8 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     (void)ctx;
     const char *who = ipc_ev_task_name(m, e);
     int zh = lang == LANG_ZH;
-    if (e->kind != EV_VAR || e->item < 0 || e->item >= S->workers)
-        return 0;
+    if (!S || e->kind != EV_VAR || e->item < 0 || e->item >= S->workers)
+        return 0; /* !S: a replay, with no run's weights to compare with */
     int want = (int)(expected_share(e->item) * 100 + 0.5);
     snprintf(buf, n,
              zh ? "%s 到目前为止得到 %lld ms CPU,占所有工作者所得的 %lld%%;按权重预期 %d%%。"

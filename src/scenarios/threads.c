@@ -226,8 +226,7 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
                    char *buf, size_t n)
 {
-    (void)ctx;
-    int zh = lang == LANG_ZH;
+    int zh = lang == LANG_ZH; /* ctx's parameters, not S: a replay narrates with no run */
     const char *who = ipc_ev_task_name(m, e);
     if (e->kind == EV_BLOCK) {
         uint32_t t = model_task_by_tid(m, (int32_t)e->aux);
@@ -260,7 +259,7 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
         snprintf(buf, n,
                  zh ? "%s 第 %lld 次醒来(每 %d ms 一次,共 %ld 次),然后返回。"
                     : "%s woke for tick %lld (one every %d ms, %ld in all), then returns.",
-                 who, (long long)e->val, TICK_MS, S->seconds * 1000 / TICK_MS);
+                 who, (long long)e->val, TICK_MS, scn_param(ctx, "seconds") * 1000 / TICK_MS);
         return 1;
     }
     if (e->kind == EV_TASK_EXIT && strcmp(who, "MainThread") == 0) {
