@@ -298,9 +298,10 @@ static void on_signal(struct loop *lp, int fd, uint32_t events, void *arg)
     while (read(fd, &si, sizeof(si)) == sizeof(si)) {
         if (si.ssi_signo == SIGCHLD) {
             run_poll(h->run);
-        } else if (si.ssi_signo == SIGINT || si.ssi_signo == SIGQUIT) {
-            exec_scenario_signal((int)si.ssi_signo);
-        } else {
+        } else if ((si.ssi_signo == SIGINT || si.ssi_signo == SIGQUIT) &&
+                   exec_scenario_signal((int)si.ssi_signo)) {
+            continue; /* the program's: passed on */
+        } else { /* SIGTERM, SIGHUP, or an interrupt before the program has started */
             h->stop_sig = (int)si.ssi_signo;
             loop_stop(lp);
         }

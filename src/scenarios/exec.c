@@ -144,12 +144,13 @@ json_t *exec_scenario_cleanup_json(void)
     return exec_track_json(&g_track);
 }
 
-void exec_scenario_signal(int sig)
+int exec_scenario_signal(int sig)
 {
     if (g_track.pgid > 0)
-        kill(-g_track.pgid, sig);
-    else if (g_pid > 0)
-        kill(g_pid, sig);
+        return kill(-g_track.pgid, sig) == 0 || errno != ESRCH;
+    if (g_pid > 0)
+        return kill(g_pid, sig) == 0 || errno != ESRCH;
+    return 0;
 }
 
 /* ---- the program's process, between fork and exec ---- */

@@ -50,7 +50,7 @@ const char *exec_scenario_notice(void);
 json_t *exec_scenario_cleanup_json(void);
 
 /* Send sig to the program's process group (Ctrl-C reaching ipcscope instead of it). */
-void exec_scenario_signal(int sig);
+int exec_scenario_signal(int sig); /* 1 passed on; 0: no program yet to pass it to */
 
 extern const struct scenario scenario_exec;
 
