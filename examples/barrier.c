@@ -37,7 +37,6 @@ int main(void)
     for (int i = 0; i < WORKERS; i++)
         pthread_join(t[i], NULL);
     pthread_barrier_destroy(&round_end);
-    printf("%d rounds of %d workers; serial thread ran %d times\n", ROUNDS, WORKERS,
-           serial_runs);
+    printf("%d rounds of %d workers; serial thread ran %d times\n", ROUNDS, WORKERS, serial_runs);
     return 0;
 }

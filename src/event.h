@@ -105,7 +105,7 @@
     X(EV_BARRIER_WAIT, "barrier_wait")   /* val=arrived after; aux=1 will block */                 \
     X(EV_BARRIER_PASS, "barrier_pass")   /* val=arrived now (0: opened); aux=1 serial thread */    \
     X(EV_JOIN, "join")     /* obj=the thread joined; aux=1 will block (it still runs) */           \
-    X(EV_JOINED, "joined") /* obj=the thread joined; val=its return value (-1: cancelled) */ \
+    X(EV_JOINED, "joined") /* obj=the thread joined; val=its return value (-1: cancelled) */       \
     /* predict mode (lesson_run.h): the conductor's record of the class's predictions */           \
     X(EV_PREDICT_ASK, "predict_ask")       /* item=question number; val=choices; aux=the           \
                                               lesson's question index */                           \

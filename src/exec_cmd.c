@@ -36,7 +36,7 @@
 #define EXIT_USAGE 2
 #define PRELOAD_NAME "libipcscope_preload.so"
 
-#define EXIT_CUT_SHORT 124 /* --duration ended the program, as timeout(1) says */
+#define EXIT_CUT_SHORT 124  /* --duration ended the program, as timeout(1) says */
 #define WATCHDOG_GRACE_S 15 /* past --duration: the stop (5 s at most), the snapshot, and room */
 
 static const char exec_usage[] =
@@ -301,7 +301,7 @@ static void on_signal(struct loop *lp, int fd, uint32_t events, void *arg)
         } else if ((si.ssi_signo == SIGINT || si.ssi_signo == SIGQUIT) &&
                    exec_scenario_signal((int)si.ssi_signo)) {
             continue; /* the program's: passed on */
-        } else { /* SIGTERM, SIGHUP, or an interrupt before the program has started */
+        } else {      /* SIGTERM, SIGHUP, or an interrupt before the program has started */
             h->stop_sig = (int)si.ssi_signo;
             loop_stop(lp);
         }

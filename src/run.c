@@ -13,8 +13,8 @@
 #include "run_int.h"
 
 #include "instr_ipc.h"
-#include "privs.h"
 #include "lesson_run.h"
+#include "privs.h"
 #include "replay.h"
 #include "snapshot.h"
 #include "sources/bpf.h"
@@ -406,9 +406,9 @@ static int resolve_socket(struct run *r, struct ev *e)
          e->item == NET_CLOSING_STATE)) {
         /* the object's own ports: at that moment the kernel may have released the local port
          * already, and the probe reads 0 for it */
-        int lingering = run_socket_lingering_state(
-            match->u.sock.lport ? match->u.sock.lport : sport,
-            match->u.sock.rport ? match->u.sock.rport : dport);
+        int lingering =
+            run_socket_lingering_state(match->u.sock.lport ? match->u.sock.lport : sport,
+                                       match->u.sock.rport ? match->u.sock.rport : dport);
         if (lingering > 0)
             e->val = lingering;
     }

@@ -15,8 +15,8 @@
 #include "run_int.h"
 
 #include "instr_ipc.h"
-#include "privs.h"
 #include "lesson_run.h"
+#include "privs.h"
 #include "sources/procfs.h"
 #include "trace.h"
 

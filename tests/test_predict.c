@@ -426,8 +426,8 @@ static void tmux_stop(void)
  * has its own check marks: the reveal's are looked for only once it has come). */
 static int wait_verdict(struct lesson_tmux *t, int ms)
 {
-    static const char *const verdicts[] = {"Right!", "Not this time", "Not scored", "答对了",
-                                           "这次没答对", "不计分"};
+    static const char *const verdicts[] = {"Right!", "Not this time", "Not scored",
+                                           "答对了", "这次没答对",    "不计分"};
     for (int waited = 0; waited < ms; waited += 200)
         for (size_t i = 0; i < sizeof(verdicts) / sizeof(verdicts[0]); i++)
             if (lesson_tmux_wait(t, verdicts[i], 50))
@@ -458,8 +458,7 @@ Test(predict, the_dashboard_asks_hides_the_next_line_and_reveals, .fini = tmux_s
               g_tmux.screen);
     lesson_tmux_keys(&g_tmux, "Space");
     cr_assert(wait_verdict(&g_tmux, 10000), "no reveal:\n%s", g_tmux.screen);
-    cr_assert(strstr(g_tmux.screen, "│ ✓ "), "the right choice is not marked:\n%s",
-              g_tmux.screen);
+    cr_assert(strstr(g_tmux.screen, "│ ✓ "), "the right choice is not marked:\n%s", g_tmux.screen);
     const char *s = g_tmux.screen;
     int right = strstr(s, "Right!") != NULL, wrong = strstr(s, "Not this time") != NULL;
     cr_assert(right != wrong, "right and wrong at once, or neither:\n%s", s);

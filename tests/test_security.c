@@ -119,8 +119,8 @@ static void hostile_run(const char *bin, char *const env[], int nobody, int kill
     snprintf(out, sizeof(out), "%s/snap.json", dir);
     pid_t sentinel = sentinel_start(sentinel_uid);
     snprintf(sent, sizeof(sent), "%d", (int)sentinel);
-    char *argv[] = {(char *)bin, "exec",      "--headless", "--json", "-", "--duration", "6",
-                    "--",        HOSTILE_BIN, sent,         "3",      NULL};
+    char *argv[] = {(char *)bin, "exec", "--headless", "--json", "-", "--duration",
+                    "6",         "--",   HOSTILE_BIN,  sent,     "3", NULL};
     pid_t pid = spawn(argv, out, env, nobody);
     if (kill_ms) {
         ts_sleep_ms((unsigned)kill_ms);

@@ -82,7 +82,8 @@ void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, s
         snprintf(buf, n, TR(u, "lets %s's %s time out", "让 %s 的 %s 超时"), who, call);
     } else if (w->kind == EV_SLEEP) {
         snprintf(buf, n,
-                 TR(u, "lets %1$lld ms pass for %5$s%2$s%3$s%4$s", "让 %5$s 的 %1$lld 毫秒过去%2$s%3$s%4$s"),
+                 TR(u, "lets %1$lld ms pass for %5$s%2$s%3$s%4$s",
+                    "让 %5$s 的 %1$lld 毫秒过去%2$s%3$s%4$s"),
                  (long long)w->val, w->what[0] ? " (" : "", w->what, w->what[0] ? ")" : "", who);
     } else if ((w->kind == EV_NOTE || w->kind == EV_VAR) && w->what[0]) {
         /* a step with no call of its own: the scenario's label says what it is */

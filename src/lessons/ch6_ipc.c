@@ -92,7 +92,8 @@ static const struct lesson_q pc_qs[] = {
      .ev = EV_MUTEX_RELEASE,
      .obj = "buf",
      .when = lesson_when_waiters,
-     .q_en = "{task} holds buf; waiting for it: {waiters}. {task} calls {call}. Who holds buf next?",
+     .q_en =
+         "{task} holds buf; waiting for it: {waiters}. {task} calls {call}. Who holds buf next?",
      .q_zh = "{task} 持有 buf，{waiters} 在等它。{task} 调用 {call}。接下来谁持有 buf？",
      .why_en = {"Unlocking hands buf to a waiter, which returns from pthread_mutex_lock: {answer}.",
                 "Nobody took it yet: {answer}."},

@@ -675,11 +675,11 @@ static json_t *leftovers_json(struct scn_ctx *ctx)
         snprintf(path, sizeof(path), "/dev/%s/%s", o.kind == OK_MQ ? "mqueue" : "shm", o.name);
         if ((x.flags & INSTR_OBJX_PATH) && o.name[0] && !strchr(o.name, '/') &&
             strcmp(o.name, "..") != 0 && access(path, F_OK) == 0)
-            json_array_append_new(left, json_pack("{s:s, s:s, s:s}", "kind", kind, "name",
-                                                  o.name, "path", path));
+            json_array_append_new(
+                left, json_pack("{s:s, s:s, s:s}", "kind", kind, "name", o.name, "path", path));
         else if ((x.flags & INSTR_OBJX_SYSV) && sysv_exists(&o, &x))
-            json_array_append_new(left, json_pack("{s:s, s:s, s:i}", "kind", kind, "name",
-                                                  o.name, "id", (int)x.ipc_id));
+            json_array_append_new(left, json_pack("{s:s, s:s, s:i}", "kind", kind, "name", o.name,
+                                                  "id", (int)x.ipc_id));
     }
     return left;
 }

@@ -117,8 +117,8 @@ static int read_answers(int fd, int proto, void (*cb)(const struct sockdiag_entr
     }
 }
 
-static int dump_family(int family, int proto,
-                       void (*cb)(const struct sockdiag_entry *, void *), void *arg)
+static int dump_family(int family, int proto, void (*cb)(const struct sockdiag_entry *, void *),
+                       void *arg)
 {
     int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (fd < 0)
@@ -130,8 +130,7 @@ static int dump_family(int family, int proto,
     return rc;
 }
 
-int sockdiag_dump_proto(int proto, void (*cb)(const struct sockdiag_entry *e, void *arg),
-                        void *arg)
+int sockdiag_dump_proto(int proto, void (*cb)(const struct sockdiag_entry *e, void *arg), void *arg)
 {
     int n4 = dump_family(AF_INET, proto, cb, arg);
     if (n4 < 0)

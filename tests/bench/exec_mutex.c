@@ -14,8 +14,7 @@
 #define MAX_THREADS 64
 
 struct slot {
-    _Alignas(64)
-    pthread_mutex_t lock;
+    _Alignas(64) pthread_mutex_t lock;
     long count;
     char pad[64];
 };
