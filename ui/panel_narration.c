@@ -49,8 +49,15 @@ static void gate_hint(struct ui *u, char *buf, size_t n)
         return;
     }
     struct run_waiter w[64];
-    size_t k = run_waiters(u->r, w, UI_COUNT(w));
+    size_t nw = run_waiters(u->r, w, UI_COUNT(w)), k = 0;
     const struct model *m = &u->r->model;
+    for (size_t i = 0; i < nw; i++) /* only tasks the rows show: the keys 1-9 count those */
+        if (model_task_by_slot(m, (uint32_t)w[i].slot) != MODEL_NO_TASK)
+            w[k++] = w[i];
+    if (!k && nw) {
+        buf[0] = '\0'; /* they have not reached the model yet: next frame */
+        return;
+    }
     if (!k) {
         snprintf(buf, n, "%s",
                  TR(u, "Nobody waits at the step gate: every live task is blocked or busy.",
