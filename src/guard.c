@@ -10,9 +10,12 @@
 #include "cgroup.h"
 #include "privs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -71,6 +74,25 @@ static void restore_terminal(const struct guard_job *job)
     }
 }
 
+/* Remove the conductor's message queues: it unlinks each as soon as its workers hold it
+ * open, so a queue is named only for the moments of a scenario's setup, but a conductor
+ * killed then leaves the name behind. Needs /dev/mqueue mounted (scripts mount it). */
+static void unlink_queues(const char *prefix)
+{
+    size_t len = strlen(prefix);
+    DIR *d = len ? opendir("/dev/mqueue") : NULL;
+    if (!d)
+        return;
+    char path[300];
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strncmp(de->d_name, prefix, len) == 0) {
+            snprintf(path, sizeof(path), "/%s", de->d_name);
+            mq_unlink(path);
+        }
+    closedir(d);
+}
+
 static void __attribute__((noreturn)) guard_main(const struct guard_job *job, int rfd)
 {
     syscall(SYS_prctl, PR_SET_NAME, "ipcscope-guard", 0, 0, 0); /* as ipc_set_comm */
@@ -89,6 +111,7 @@ static void __attribute__((noreturn)) guard_main(const struct guard_job *job, in
         _exit(0); /* a clean stop (or a broken guard): nothing to do */
     restore_terminal(job);
     cg_end_path(job->cg_path, CG_WAIT_MS);
+    unlink_queues(job->mq_prefix);
     if (job->lead_group)
         kill(-getpid(), SIGKILL); /* the workers' group, ourselves last */
     _exit(0);

@@ -22,6 +22,7 @@ struct guard_job {
     struct termios tio; /* ... to these modes ... */
     char seq[256];      /* ... after writing these bytes (leave the alternate screen, show
                            the cursor) */
+    char mq_prefix[48]; /* remove the message queues whose names start so ("": none) */
 };
 
 struct guard {

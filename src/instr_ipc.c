@@ -316,7 +316,7 @@ mqd_t ipc_mq_create(const char *name, long maxmsg, long msgsize, char *path, siz
             clock_gettime(CLOCK_MONOTONIC, &ts); /* sclock-ok: randomness, not time */
             rnd = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)tries << 40;
         }
-        snprintf(path, n, "/ipcscope-%d-%s-%016llx", cpid, name, (unsigned long long)rnd);
+        snprintf(path, n, "/" IPC_MQ_PREFIX "%s-%016llx", cpid, name, (unsigned long long)rnd);
         q = mq_open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600, &attr);
         if (q == (mqd_t)-1 && errno != EEXIST)
             break;

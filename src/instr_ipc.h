@@ -114,6 +114,10 @@ const char *ipc_errno_why(int e, char *buf, size_t n);
  * (for the later unlink). (mqd_t)-1 with errno on error. */
 mqd_t ipc_mq_create(const char *name, long maxmsg, long msgsize, char *path, size_t n);
 
+/* The start of every queue name a run's conductor (pid) makes, without the leading '/':
+ * what its guard removes from /dev/mqueue if the conductor dies before it could. */
+#define IPC_MQ_PREFIX "ipcscope-%d-"
+
 /* Why ipc_mq_create failed with errno err, for a queue of maxmsg x msgsize: the error and the
  * limit behind it (ulimit -q for EMFILE, /proc/sys/fs/mqueue/... for EINVAL and ENOSPC).
  * Returns buf. */

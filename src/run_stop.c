@@ -52,6 +52,7 @@ int run_guard_start(struct run *r, char *err, size_t n)
         cg_plan(&r->cg); /* where permitted; else the group and /proc suffice */
     struct guard_job job = {.lead_group = 1, .tty_fd = -1};
     snprintf(job.cg_path, sizeof(job.cg_path), "%s", r->cg.path);
+    snprintf(job.mq_prefix, sizeof(job.mq_prefix), IPC_MQ_PREFIX, (int)getpid());
     int rc = guard_start(&r->guard, &job, 0);
     if (rc < 0) {
         char why[200];

@@ -10,11 +10,13 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include "instr_ipc.h"
 #include "support.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <mqueue.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -212,4 +214,58 @@ Test(cleanup, sigkill_during_exec_kills_the_programs_own_children, .timeout = 60
             alive += ts_pid_alive(kids[i]);
     }
     cr_assert_eq(alive, 0, "%d of the program's children outlived ipcscope", alive);
+}
+
+/* A scenario's queue is named from its creation until every worker holds it open (then
+ * unlinked); a conductor killed in between leaves the name unless its guard removes it. The
+ * window is a few ms of setup, so the test makes it last: a queue named as that conductor's
+ * would be, made before the conductor starts (the child stops before exec, so its pid is
+ * known), must be gone once ipcscope is killed. */
+Test(cleanup, sigkill_removes_the_conductors_named_queues, .timeout = 60)
+{
+    if (access("/dev/mqueue", W_OK) != 0)
+        cr_skip_test("/dev/mqueue is not mounted writable: the guard cannot list queues");
+    cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int nul = open("/dev/null", O_RDWR);
+        dup2(nul, 0);
+        dup2(nul, 1);
+        dup2(nul, 2);
+        raise(SIGSTOP);
+        char *const argv[] = {IPCSCOPE_BIN, "run",           "prodcons", "--headless",
+                              "--param",    "items=1000000", NULL};
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int st;
+    cr_assert_eq(waitpid(pid, &st, WUNTRACED), pid);
+    char name[96], path[128];
+    snprintf(name, sizeof(name), "/" IPC_MQ_PREFIX "queue-test", (int)pid);
+    snprintf(path, sizeof(path), "/dev/mqueue%s", name);
+    struct mq_attr attr = {.mq_maxmsg = 1, .mq_msgsize = 8};
+    mqd_t q = mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
+    cr_assert_neq(q, (mqd_t)-1, "mq_open %s: %s", name, strerror(errno));
+    mq_close(q);
+    kill(pid, SIGCONT);
+
+    pid_t kids[MAX_WORKERS];
+    uint64_t end = ts_now_ns() + 20000 * MS;
+    while (ts_children(pid, kids, MAX_WORKERS) < 4) {
+        cr_assert_lt(ts_now_ns(), end, "the workers never appeared");
+        ts_sleep_ms(5);
+    }
+    cr_assert_eq(kill(pid, SIGKILL), 0);
+    cr_assert_eq(waitpid(pid, NULL, 0), pid);
+    int gone = 0;
+    for (int waited = 0; waited < 1000 && !gone; waited += 20) { /* the guard acts at once */
+        gone = access(path, F_OK) != 0;
+        ts_sleep_ms(20);
+    }
+    if (!gone)
+        mq_unlink(name);
+    cr_expect(gone, "%s outlived the conductor", path);
+    while (ts_reap(), ts_children(getpid(), kids, MAX_WORKERS) > 0 && ts_now_ns() < end)
+        ts_sleep_ms(10);
 }
