@@ -295,3 +295,33 @@ Test(classroom_proc, concurrency_one_cpu_stepped_with_pauses_never_overlaps, .ti
     cr_assert_leq(ts_int(end, "steps"), 6);
     json_decref(end);
 }
+
+/* ---- the lesson's point stays on screen (the pinned sentence) ---- */
+
+Test(classroom_proc, fork_pins_what_fork_returned_in_each_copy, .timeout = 90)
+{
+    const char *cmds[] = {"step 3", "wait 1500", NULL};
+    json_t *end = drive("fork", NULL, cmds, NO_KILL);
+    const char *pin = ts_str(end, "pinned");
+    cr_assert(pin[0], "fork: no pinned sentence at the end (the exits pushed the lesson out)");
+    char want[64];
+    snprintf(want, sizeof(want), "fork() returned %lld, %lld", ts_int(task(end, "child-1"), "pid"),
+             ts_int(task(end, "child-2"), "pid"));
+    cr_assert(strstr(pin, want) && strstr(pin, "0 in each child"), "pinned: %s", pin);
+    cr_assert(strstr(pin, "11 in the parent and 110, 210 in the children"), "pinned: %s", pin);
+    json_decref(end);
+}
+
+Test(classroom_proc, orphan_pins_who_adopted_it, .timeout = 90)
+{
+    const char *cmds[] = {"step 2", "wait 1500", "step 1", NULL};
+    json_t *end = drive("orphan", NULL, cmds, NO_KILL);
+    const char *pin = ts_str(end, "pinned");
+    cr_assert(pin[0], "orphan: no pinned sentence at the end (the exits pushed the lesson out)");
+    char want[64];
+    snprintf(want, sizeof(want), "getppid() now returns %lld", ts_int(end, "child_ppid_after"));
+    cr_assert(strstr(pin, want), "pinned: %s (want %s)", pin, want);
+    snprintf(want, sizeof(want), "its parent %lld ended first", ts_int(end, "parent_pid"));
+    cr_assert(strstr(pin, want) && strstr(pin, "reaped it"), "pinned: %s (want %s)", pin, want);
+    json_decref(end);
+}
