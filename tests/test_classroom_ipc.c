@@ -543,3 +543,103 @@ Test(classroom_ipc, the_wait_for_cycle_starts_at_the_first_started_task)
     cr_assert_eq(waitfor_find_cycle(&m, &c), 0, "a dead task still closes the cycle");
     model_free(&m);
 }
+
+/* ---- what the dashboard has room for, and gate time that is not blocking ---- */
+
+/* Every result meter of snap fits on one line of the Objects panel at 100x30 (44 columns:
+ * the label, a space, a 12-column bar, the text), so its number is never cut off. */
+static void assert_meters_fit(const char *id, json_t *snap)
+{
+    json_t *m;
+    size_t k;
+    json_array_foreach(json_object_get(snap, "meters"), k, m)
+    {
+        size_t w = strlen(ts_str(m, "label")) + 1 + 12 + strlen(ts_str(m, "text"));
+        cr_expect_leq(w, 44, "%s: meter \"%s %s\" takes %zu columns of 44", id, ts_str(m, "label"),
+                      ts_str(m, "text"), w);
+    }
+}
+
+Test(classroom_ipc, result_meters_fit_the_objects_panel, .timeout = 120)
+{
+    const char *ids[] = {"message-queue", "shared-memory"};
+    const char *params[][2] = {{NULL}, {"increments=300", NULL}};
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        struct ts_driver d;
+        ts_driver_start(&d, ids[i], params[i], NULL);
+        ts_driver_cmd(&d, "step 5"); /* the queue full, the senders blocked */
+        json_t *mid = ts_driver_snapshot(&d, 60);
+        cr_assert(json_array_size(json_object_get(mid, "meters")) > 0, "%s: no meters", ids[i]);
+        assert_meters_fit(ids[i], mid);
+        ts_driver_cmd(&d, "finish 2000");
+        json_t *end = ts_driver_snapshot(&d, 80);
+        ts_assert_check_ok(end);
+        assert_meters_fit(ids[i], end);
+        json_decref(mid);
+        json_decref(end);
+        cr_assert_eq(ts_driver_end(&d, 30), 0);
+    }
+}
+
+/* A task that waits for another task's step (signals' sender for the receiver, shared-memory's
+ * workers for the last one's stepped increments) waits for the teacher: gate time, never
+ * "blocked" on nothing. Stepped one action at a time, every snapshot is checked. */
+static void assert_no_blocked_without_object(const char *id, const char *const *params,
+                                             const char *who, int steps)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, id, params, NULL);
+    for (int s = 0; s <= steps; s++) {
+        if (s)
+            ts_driver_cmd(&d, "step");
+        json_t *snap = ts_driver_snapshot(&d, 60);
+        json_t *t;
+        size_t k;
+        json_array_foreach(json_object_get(snap, "tasks"), k, t)
+        {
+            if (strncmp(ts_str(t, "name"), who, strlen(who)) != 0)
+                continue;
+            cr_expect(strcmp(ts_str(t, "state"), "blocked") != 0 || ts_str(t, "blocked_on")[0],
+                      "%s, step %d: %s is blocked on nothing (wchan %s)", id, s, ts_str(t, "name"),
+                      ts_str(t, "wchan"));
+        }
+        int done = json_is_true(json_object_get(snap, "completed"));
+        json_decref(snap);
+        if (done)
+            break;
+    }
+    ts_driver_cmd(&d, "finish 2000");
+    json_t *end = ts_driver_snapshot(&d, 80);
+    ts_assert_check_ok(end);
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+Test(classroom_ipc, the_signal_sender_waiting_for_the_receiver_is_at_the_gate, .timeout = 90)
+{
+    assert_no_blocked_without_object("signals", NULL, "sender", 10);
+}
+
+Test(classroom_ipc, shared_memory_workers_waiting_for_the_others_are_at_the_gate, .timeout = 120)
+{
+    const char *params[] = {"increments=300", NULL};
+    assert_no_blocked_without_object("shared-memory", params, "worker", 34);
+}
+
+/* The writer stays blocked after the first reads of a full pipe (the kernel frees its space a
+ * page at a time); the narration says why, where the screen shows free bytes. */
+Test(classroom_ipc, the_pipe_says_why_the_writer_stays_blocked, .timeout = 90)
+{
+    struct ts_tui t;
+    ts_tui_start(&t, "run pipe --step", 100, 30);
+    cr_assert(ts_tui_wait_for(&t, "STEP", 10000), "no dashboard:\n%s", t.screen);
+    for (int i = 0; i < 4; i++) { /* fill, block, the reader's delay, the first read */
+        ts_tui_keys(&t, "Space");
+        ts_sleep_ms(700);
+    }
+    cr_expect(ts_tui_wait_for(&t, "15360/16384 B", 10000), "the fill is cut off:\n%s", t.screen);
+    cr_expect(ts_tui_wait_for(&t, "page", 5000), "no word on the page:\n%s", t.screen);
+    ts_tui_keys(&t, "q");
+    cr_expect_eq(ts_tui_wait_exit(&t, 10000), 0);
+    ts_tui_stop(&t);
+}

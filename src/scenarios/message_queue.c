@@ -186,15 +186,19 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
         if (m->objs[i].live && m->objs[i].kind == OK_MQ)
             depth = (long)m->objs[i].value;
     int zh = ctx->lang == LANG_ZH;
-    const char *state = depth >= S->maxmsg ? (zh ? "满：发送者会阻塞" : "full: a sender blocks")
-                        : depth == 0 ? (zh ? "空：接收者会阻塞" : "empty: a receiver blocks")
-                                     : (zh ? "未满也未空" : "neither full nor empty");
+    /* short texts: a meter is one line under the objects (44 columns at 100x30) */
+    const char *state = depth >= S->maxmsg ? (zh ? "满" : "full")
+                        : depth == 0       ? (zh ? "空" : "empty")
+                                           : "";
     scn_meter(out, zh ? "队列长度" : "qsize", (double)depth, (double)S->maxmsg,
-              zh ? "%ld / %ld 条消息，%s" : "%ld of %ld messages, %s", depth, S->maxmsg, state);
-    scn_meter(out, zh ? "已发送 / 已接收" : "sent / received", (double)atomic_load(&S->received),
-              (double)atomic_load(&S->sent) ? (double)atomic_load(&S->sent) : 1,
-              zh ? "发送 %ld，接收 %ld" : "%ld sent, %ld received", (long)atomic_load(&S->sent),
-              (long)atomic_load(&S->received));
+              zh ? "%ld / %ld 条%s%s" : "%ld of %ld%s%s", depth, S->maxmsg,
+              !*state ? ""
+              : zh    ? "，"
+                      : ", ",
+              state);
+    long sent = atomic_load(&S->sent), received = atomic_load(&S->received);
+    scn_meter(out, zh ? "已接收" : "received", (double)received, sent ? (double)sent : 1,
+              zh ? "%ld / 已发送 %ld" : "%ld of %ld sent", received, sent);
 }
 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,

@@ -245,19 +245,31 @@ static void send_step(pid_t to, int sig, const char *label)
     record_masks(to, label);
 }
 
+/* Wait until *word leaves 0: for the receiver, whose moves are steps of their own. While the
+ * gate holds, that is a wait for the teacher (gate time, as in sync_start_together), not a
+ * task blocked on an object of the lesson. */
+static void await_receiver(_Atomic int *word)
+{
+    int gate = sclock_held() && atomic_load(word) == 0;
+    if (gate)
+        instr_emit(EV_GATE, EV_NO_OBJ, 1, EV_NOTE, -1);
+    while (ipc_wait_word(word, 0, 100) == 0)
+        ;
+    if (gate)
+        instr_emit(EV_GATE, EV_NO_OBJ, 0, EV_NOTE, -1);
+}
+
 static int sender(void *arg)
 {
     (void)arg;
     ipc_set_comm("sig-sender");
-    while (ipc_wait_word(&S->ready, 0, 100) == 0)
-        ;
+    await_receiver(&S->ready);
     pid_t to = atomic_load(&S->receiver);
     send_step(to, SIGUSR1, "sent SIGUSR1 (caught)");
     send_step(to, SIGUSR2, "sent SIGUSR2 (ignored)");
     send_step(to, SIGHUP, "sent SIGHUP (blocked)");
     /* wait for the alarm to ring and SIGHUP to be unblocked and handled */
-    while (ipc_wait_word(&S->handled[SIGHUP], 0, 100) == 0)
-        ;
+    await_receiver(&S->handled[SIGHUP]);
     send_step(to, SIGTERM, "sent SIGTERM (default)");
     return 0;
 }
