@@ -643,3 +643,19 @@ Test(classroom_ipc, the_pipe_says_why_the_writer_stays_blocked, .timeout = 90)
     cr_expect_eq(ts_tui_wait_exit(&t, 10000), 0);
     ts_tui_stop(&t);
 }
+
+Test(classroom_ipc, semaphore_pins_how_many_were_inside_at_most, .timeout = 90)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, "semaphore", NULL, NULL);
+    ts_driver_cmd(&d, "finish 2000");
+    json_t *end = ts_driver_snapshot(&d, 80);
+    ts_assert_check_ok(end);
+    char want[96];
+    snprintf(want, sizeof(want), "At most %lld workers were inside at once: the semaphore had %lld",
+             ts_int(end, "max_inside"), ts_int(end, "permits_total"));
+    cr_expect(strstr(ts_str(end, "pinned"), want), "pinned: \"%s\" (want %s)",
+              ts_str(end, "pinned"), want);
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}

@@ -325,3 +325,26 @@ Test(classroom_proc, orphan_pins_who_adopted_it, .timeout = 90)
     cr_assert(strstr(pin, want) && strstr(pin, "reaped it"), "pinned: %s (want %s)", pin, want);
     json_decref(end);
 }
+
+/* pool.join() names the worker it reaped, and only the pool's reaps are pool.join() (the
+ * dashboard said "pool.join(): ? has been reaped" for reaps the kernel reported, and for
+ * ipcscope reaping the pool itself). */
+Test(classroom_proc, process_pool_join_names_the_reaped_worker, .timeout = 120)
+{
+    struct ts_tui t;
+    ts_tui_start(&t, "run process-pool --delay 20", 100, 30);
+    int named = 0, unnamed = 0;
+    for (int i = 0; i < 600 && !strstr(t.screen, "Checks:"); i++) {
+        ts_tui_capture(&t);
+        named |= strstr(t.screen, "pool.join(): pool-worker-") != NULL;
+        unnamed |= strstr(t.screen, "pool.join(): ?") != NULL ||
+                   strstr(t.screen, "pool.join(): pool has") != NULL;
+        ts_sleep_ms(100);
+    }
+    cr_expect(strstr(t.screen, "Checks: ok"), "the run did not end well:\n%s", t.screen);
+    cr_expect(named, "pool.join() never named a worker");
+    cr_expect(!unnamed, "pool.join() named no worker, or the pool itself");
+    ts_tui_keys(&t, "q");
+    cr_expect_eq(ts_tui_wait_exit(&t, 10000), 0);
+    ts_tui_stop(&t);
+}
