@@ -348,3 +348,23 @@ Test(classroom_proc, process_pool_join_names_the_reaped_worker, .timeout = 120)
     cr_expect_eq(ts_tui_wait_exit(&t, 10000), 0);
     ts_tui_stop(&t);
 }
+
+/* The five-state lesson's last word names the task whose exit status was collected (it said
+ * "the parent collected ?'s exit status" for a reap the kernel reported). */
+Test(classroom_proc, states_names_the_reaped_task, .timeout = 120)
+{
+    struct ts_tui t;
+    ts_tui_start(&t, "run states --param seconds=1 --param cpu_workers=1 --delay 20", 100, 30);
+    int named = 0, unnamed = 0;
+    for (int i = 0; i < 600 && !strstr(t.screen, "Checks:"); i++) {
+        ts_tui_capture(&t);
+        unnamed |= strstr(t.screen, "collected ?'s") != NULL;
+        named |= strstr(t.screen, "the parent collected ") && !strstr(t.screen, "collected ?'s");
+        ts_sleep_ms(100);
+    }
+    cr_expect(strstr(t.screen, "Checks: ok"), "the run did not end well:\n%s", t.screen);
+    cr_expect(named && !unnamed, "a reap named no task:\n%s", t.screen);
+    ts_tui_keys(&t, "q");
+    cr_expect_eq(ts_tui_wait_exit(&t, 10000), 0);
+    ts_tui_stop(&t);
+}
