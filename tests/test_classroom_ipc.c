@@ -659,3 +659,35 @@ Test(classroom_ipc, semaphore_pins_how_many_were_inside_at_most, .timeout = 90)
     json_decref(end);
     cr_assert_eq(ts_driver_end(&d, 30), 0);
 }
+
+/* The pipe's and the queue's results are pinned at the end, over the exit lines that pushed
+ * "read() returned 0" and "blocks in mq_send" out of the narration. */
+static json_t *finished(const char *id)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, id, NULL, NULL);
+    ts_driver_cmd(&d, "step 4");
+    ts_driver_cmd(&d, "wait 1500");
+    ts_driver_cmd(&d, "finish 2000");
+    json_t *end = ts_driver_snapshot(&d, 80);
+    ts_assert_check_ok(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+    return end;
+}
+
+Test(classroom_ipc, pipe_and_queue_pin_their_result, .timeout = 120)
+{
+    json_t *p = finished("pipe");
+    char want[96];
+    snprintf(want, sizeof(want), "with the pipe holding %lld of %lld bytes",
+             ts_int(p, "max_fill_at_block"), ts_int(p, "capacity"));
+    cr_expect(strstr(ts_str(p, "pinned"), want) && strstr(ts_str(p, "pinned"), "read() returned 0"),
+              "pipe pinned: \"%s\"", ts_str(p, "pinned"));
+    json_decref(p);
+
+    json_t *q = finished("message-queue");
+    snprintf(want, sizeof(want), "at most %lld messages: senders blocked in mq_send %lld time",
+             ts_int(q, "maxmsg"), ts_int(q, "sender_blocks_full"));
+    cr_expect(strstr(ts_str(q, "pinned"), want), "queue pinned: \"%s\"", ts_str(q, "pinned"));
+    json_decref(q);
+}

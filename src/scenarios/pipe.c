@@ -294,10 +294,32 @@ static int act_fast_reader(struct scn_ctx *ctx, char *msg, size_t n)
     return 0;
 }
 
+/* The lesson's result, pinned at the end over the exit lines (the one-way pipe). */
+static void pin_result(struct scn_ctx *ctx)
+{
+    long full = atomic_load(&S->max_fill_at_block), got = atomic_load(&S->read);
+    int zh = ctx->lang == LANG_ZH;
+    const char *end = atomic_load(&S->eof)
+                          ? (zh ? "写端关闭后 read() 返回 0:文件结束(EOF)。"
+                                : "; once the writer closed its end, read() returned 0: end of "
+                                  "file.")
+                          : (zh ? "没有读到 EOF。" : ", but never saw EOF.");
+    if (full >= 0)
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 zh ? "写端在管道装有 %ld/%ld 字节时阻塞在 write() 中;读端读完了全部 %ld 字节,%s"
+                    : "The writer blocked in write() with the pipe holding %ld of %ld bytes; the "
+                      "reader got all %ld bytes%s",
+                 full, S->capacity, got, end);
+    else
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 zh ? "读端读完了全部 %ld 字节,%s" : "The reader got all %ld bytes%s", got, end);
+}
+
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
-    (void)ctx;
     (void)m;
+    if (!S->duplex)
+        pin_result(ctx);
     if (atomic_load(&S->read) != atomic_load(&S->written) || !atomic_load(&S->eof)) {
         snprintf(why, n, "wrote %ld bytes, read %ld, EOF %s", atomic_load(&S->written),
                  atomic_load(&S->read), atomic_load(&S->eof) ? "seen" : "not seen");
