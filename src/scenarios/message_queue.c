@@ -205,7 +205,7 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
         if (m->objs[i].live && m->objs[i].kind == OK_MQ)
             depth = (long)m->objs[i].value;
     int zh = ctx->lang == LANG_ZH;
-    /* short texts: a meter is one line under the objects (44 columns at 100x30) */
+    /* short texts: a meter is one line under the objects (35 columns at 80x24) */
     const char *state = depth >= S->maxmsg ? (zh ? "满" : "full")
                         : depth == 0       ? (zh ? "空" : "empty")
                                            : "";

@@ -213,14 +213,13 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "array", arr);
     long expected = atomic_load(&S->done), lost = lost_updates();
     int zh = ctx->lang == LANG_ZH;
-    /* short texts: a meter is one line under the objects (44 columns at 100x30); the pinned
+    /* short texts: a meter is one line under the objects (35 columns at 80x24); the pinned
      * narration says the rest */
     scn_meter(out, zh ? "计数器" : "counter", (double)S->counter, (double)expected,
-              zh ? "%lld，应为 %ld" : "%lld of %ld done", (long long)S->counter, expected);
+              zh ? "%lld，应为 %ld" : "%lld of %ld", (long long)S->counter, expected);
     scn_meter(out, zh ? "丢失的更新" : "lost updates", (double)lost, (double)expected,
-              zh ? "%ld（%s）" : "%ld (%s)", lost,
-              atomic_load(&S->lock_on) ? (zh ? "有锁" : "with the lock")
-                                       : (zh ? "无锁" : "no lock"));
+              zh ? "%ld%s" : "%ld%s", lost,
+              atomic_load(&S->lock_on) ? (zh ? "（有锁）" : ", locked") : "");
 }
 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,

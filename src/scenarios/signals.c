@@ -376,19 +376,25 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "masks", arr);
     json_object_set_new(out, "handled", h);
     json_object_set_new(out, "receiver_pid", json_integer(atomic_load(&S->receiver)));
+    /* The receiver's masks as /proc shows them now, on two short lines that fit the Objects
+     * panel at 80x24, and only for the lesson's signals: the workers also catch INT, SEGV,
+     * TERM... for ipcscope's own cleanup, which would push the lesson's off the line (the
+     * whole masks are in "masks" above). */
+    uint64_t lesson = 0;
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        lesson |= 1ull << (sigs[i] - 1);
     int zh = ctx->lang == LANG_ZH;
-    for (size_t i = 0; i < m->ntasks; i++) { /* the masks /proc shows now, per process */
-        const struct model_task *t = &m->tasks[i];
-        if (t->kind != TK_PROCESS || t->slot == 0 || t->state == TS_REAPED || !t->sigcgt)
-            continue;
-        char p[96], b[96], c[96], ig[96];
-        scn_meter(
-            out, t->name, 0, 0,
-            zh ? "未决 %s · 屏蔽 %s · 捕获 %s · 忽略 %s"
-               : "pending %s · blocked %s · caught %s · ignored %s",
-            scn_signal_names(t->sigpnd, p, sizeof(p)), scn_signal_names(t->sigblk, b, sizeof(b)),
-            scn_signal_names(t->sigcgt, c, sizeof(c)), scn_signal_names(t->sigign, ig, sizeof(ig)));
-    }
+    uint32_t r = model_task_by_tid(m, atomic_load(&S->receiver));
+    if (r >= m->ntasks || m->tasks[r].state == TS_REAPED || !m->tasks[r].sigcgt)
+        return;
+    const struct model_task *t = &m->tasks[r];
+    char p[96], b[96], c[96], ig[96];
+    scn_meter(out, t->name, 0, 0, zh ? "未决 %s · 屏蔽 %s" : "pending %s · blocked %s",
+              scn_signal_names(t->sigpnd & lesson, p, sizeof(p)),
+              scn_signal_names(t->sigblk & lesson, b, sizeof(b)));
+    scn_meter(out, zh ? "捕获" : "caught", 0, 0, zh ? "%s · 忽略 %s" : "%s · ignored %s",
+              scn_signal_names(t->sigcgt & lesson, c, sizeof(c)),
+              scn_signal_names(t->sigign & lesson, ig, sizeof(ig)));
 }
 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
