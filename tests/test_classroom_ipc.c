@@ -695,3 +695,16 @@ Test(classroom_ipc, pipe_and_queue_pin_their_result, .timeout = 120)
     cr_expect(strstr(ts_str(q, "pinned"), want), "queue pinned: \"%s\"", ts_str(q, "pinned"));
     json_decref(q);
 }
+
+Test(classroom_ipc, signals_pin_what_each_signal_did, .timeout = 90)
+{
+    json_t *end = finished("signals");
+    const char *pin = ts_str(end, "pinned");
+    cr_expect(strstr(pin, "SIGUSR1 ran its handler; SIGUSR2 was ignored (SIG_IGN)"), "pinned: %s",
+              pin);
+    cr_expect(strstr(pin, "SIGHUP stayed pending while blocked and ran its handler"), "pinned: %s",
+              pin);
+    cr_expect(strstr(pin, "SIGTERM kept its default action (SIG_DFL) and ended the receiver"),
+              "pinned: %s", pin);
+    json_decref(end);
+}

@@ -336,10 +336,35 @@ static int act_kill(struct scn_ctx *c, char *m, size_t n)
     return send_key(SIGKILL, m, n);
 }
 
+/* The lesson's result, pinned at the end over the exit lines: what each signal did. */
+static void pin_result(struct scn_ctx *ctx, const struct model *m)
+{
+    uint32_t r = model_task_by_tid(m, atomic_load(&S->receiver));
+    char end[96] = "";
+    int zh = ctx->lang == LANG_ZH;
+    if (r < m->ntasks && m->tasks[r].has_exit && m->tasks[r].exit_status == 128 + SIGTERM)
+        snprintf(end, sizeof(end), "%s",
+                 zh ? "SIGTERM 保持默认动作(SIG_DFL),结束了接收者(状态 143)。"
+                    : " SIGTERM kept its default action (SIG_DFL) and ended the receiver "
+                      "(status 143).");
+    int usr1 = atomic_load(&S->handled[SIGUSR1]) > 0, hup = atomic_load(&S->handled[SIGHUP]) > 0,
+        alrm = atomic_load(&S->handled[SIGALRM]) > 0;
+    snprintf(
+        ctx->pin, sizeof(ctx->pin),
+        zh ? "SIGUSR1 %s;SIGUSR2 被忽略(SIG_IGN);SIGHUP 被屏蔽时保持未决,%s;alarm() 的 SIGALRM "
+             "%s。%s"
+           : "SIGUSR1 %s; SIGUSR2 was ignored (SIG_IGN); SIGHUP stayed pending while "
+             "blocked and %s; alarm()'s SIGALRM %s.%s",
+        usr1 ? (zh ? "运行了处理函数" : "ran its handler")
+             : (zh ? "没有被处理" : "was never handled"),
+        hup ? (zh ? "解除屏蔽后运行了处理函数" : "ran its handler once unblocked")
+            : (zh ? "一直没有被处理" : "was never handled"),
+        alrm ? (zh ? "唤醒了 pause()" : "woke pause()") : (zh ? "没有响" : "never rang"), end);
+}
+
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
-    (void)ctx;
-    (void)m;
+    pin_result(ctx, m);
     if (atomic_load(&S->handled[SIGUSR2])) {
         snprintf(why, n, "the ignored SIGUSR2 reached a handler");
         return -1;
