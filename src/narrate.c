@@ -690,6 +690,8 @@ static const struct {
     {EV_SOCK_CLOSE, "close(%s)"},
     {EV_FORK_RET, "fork()"},
     {EV_TASK_EXIT, "exit()"},
+    {EV_TASK_REAPED, "wait()"},
+    {EV_REPARENT, "getppid()"},
     {EV_VAR, "an update of %s"},
     {EV_NOTE, "its next step"},
     {EV_BLOCK, "a blocking call on %s"},

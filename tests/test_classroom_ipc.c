@@ -543,3 +543,186 @@ Test(classroom_ipc, the_wait_for_cycle_starts_at_the_first_started_task)
     cr_assert_eq(waitfor_find_cycle(&m, &c), 0, "a dead task still closes the cycle");
     model_free(&m);
 }
+
+/* ---- what the dashboard has room for, and gate time that is not blocking ---- */
+
+/* Every result meter of snap fits on one line of the Objects panel at 80x24 (35 columns:
+ * the label, a space, a 12-column bar when it has one, the text), so its number is never cut
+ * off. */
+static void assert_meters_fit(const char *id, json_t *snap)
+{
+    json_t *m;
+    size_t k;
+    json_array_foreach(json_object_get(snap, "meters"), k, m)
+    {
+        size_t w = strlen(ts_str(m, "label")) + 1 + strlen(ts_str(m, "text"));
+        w += json_number_value(json_object_get(m, "max")) > 0 ? 12 : 0;
+        for (const char *c = ts_str(m, "text"); *c; c++) /* "·", "—": 2 bytes, 1 column */
+            w -= ((unsigned char)*c & 0xC0) == 0x80;
+        cr_expect_leq(w, 35, "%s: meter \"%s %s\" takes %zu columns of 35", id, ts_str(m, "label"),
+                      ts_str(m, "text"), w);
+    }
+}
+
+Test(classroom_ipc, result_meters_fit_the_objects_panel, .timeout = 120)
+{
+    const char *ids[] = {"message-queue", "shared-memory", "signals"};
+    const char *params[][2] = {{NULL}, {"increments=300", NULL}, {NULL}};
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        struct ts_driver d;
+        ts_driver_start(&d, ids[i], params[i], NULL);
+        ts_driver_cmd(&d, "step 5"); /* the queue full, the senders blocked */
+        json_t *mid = ts_driver_snapshot(&d, 60);
+        cr_assert(json_array_size(json_object_get(mid, "meters")) > 0, "%s: no meters", ids[i]);
+        assert_meters_fit(ids[i], mid);
+        ts_driver_cmd(&d, "finish 2000");
+        json_t *end = ts_driver_snapshot(&d, 80);
+        ts_assert_check_ok(end);
+        assert_meters_fit(ids[i], end);
+        json_decref(mid);
+        json_decref(end);
+        cr_assert_eq(ts_driver_end(&d, 30), 0);
+    }
+}
+
+/* A task that waits for another task's step (signals' sender for the receiver, shared-memory's
+ * workers for the last one's stepped increments) waits for the teacher: gate time, never
+ * "blocked" on nothing. Stepped one action at a time, every snapshot is checked. */
+static void assert_no_blocked_without_object(const char *id, const char *const *params,
+                                             const char *who, int steps)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, id, params, NULL);
+    for (int s = 0; s <= steps; s++) {
+        if (s)
+            ts_driver_cmd(&d, "step");
+        json_t *snap = ts_driver_snapshot(&d, 60);
+        json_t *t;
+        size_t k;
+        json_array_foreach(json_object_get(snap, "tasks"), k, t)
+        {
+            if (strncmp(ts_str(t, "name"), who, strlen(who)) != 0)
+                continue;
+            cr_expect(strcmp(ts_str(t, "state"), "blocked") != 0 || ts_str(t, "blocked_on")[0],
+                      "%s, step %d: %s is blocked on nothing (wchan %s)", id, s, ts_str(t, "name"),
+                      ts_str(t, "wchan"));
+        }
+        int done = json_is_true(json_object_get(snap, "completed"));
+        json_decref(snap);
+        if (done)
+            break;
+    }
+    ts_driver_cmd(&d, "finish 2000");
+    json_t *end = ts_driver_snapshot(&d, 80);
+    ts_assert_check_ok(end);
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+Test(classroom_ipc, the_signal_sender_waiting_for_the_receiver_is_at_the_gate, .timeout = 90)
+{
+    assert_no_blocked_without_object("signals", NULL, "sender", 10);
+}
+
+Test(classroom_ipc, shared_memory_workers_waiting_for_the_others_are_at_the_gate, .timeout = 120)
+{
+    const char *params[] = {"increments=300", NULL};
+    assert_no_blocked_without_object("shared-memory", params, "worker", 34);
+}
+
+/* The writer stays blocked after the first reads of a full pipe (the kernel frees its space a
+ * page at a time); the narration says why, where the screen shows free bytes. */
+Test(classroom_ipc, the_pipe_says_why_the_writer_stays_blocked, .timeout = 90)
+{
+    struct ts_tui t;
+    ts_tui_start(&t, "run pipe --step", 100, 30);
+    cr_assert(ts_tui_wait_for(&t, "STEP", 10000), "no dashboard:\n%s", t.screen);
+    for (int i = 0; i < 4; i++) { /* fill, block, the reader's delay, the first read */
+        ts_tui_keys(&t, "Space");
+        ts_sleep_ms(700);
+    }
+    cr_expect(ts_tui_wait_for(&t, "15360/16384 B", 10000), "the fill is cut off:\n%s", t.screen);
+    cr_expect(ts_tui_wait_for(&t, "page", 5000), "no word on the page:\n%s", t.screen);
+    ts_tui_keys(&t, "q");
+    cr_expect_eq(ts_tui_wait_exit(&t, 10000), 0);
+    ts_tui_stop(&t);
+}
+
+Test(classroom_ipc, semaphore_pins_how_many_were_inside_at_most, .timeout = 90)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, "semaphore", NULL, NULL);
+    ts_driver_cmd(&d, "finish 2000");
+    json_t *end = ts_driver_snapshot(&d, 80);
+    ts_assert_check_ok(end);
+    char want[96];
+    snprintf(want, sizeof(want), "At most %lld workers were inside at once: the semaphore had %lld",
+             ts_int(end, "max_inside"), ts_int(end, "permits_total"));
+    cr_expect(strstr(ts_str(end, "pinned"), want), "pinned: \"%s\" (want %s)",
+              ts_str(end, "pinned"), want);
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+/* The pipe's and the queue's results are pinned at the end, over the exit lines that pushed
+ * "read() returned 0" and "blocks in mq_send" out of the narration. */
+static json_t *finished(const char *id)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, id, NULL, NULL);
+    ts_driver_cmd(&d, "step 4");
+    ts_driver_cmd(&d, "wait 1500");
+    ts_driver_cmd(&d, "finish 2000");
+    json_t *end = ts_driver_snapshot(&d, 80);
+    ts_assert_check_ok(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+    return end;
+}
+
+Test(classroom_ipc, pipe_and_queue_pin_their_result, .timeout = 120)
+{
+    json_t *p = finished("pipe");
+    char want[96];
+    snprintf(want, sizeof(want), "with the pipe holding %lld of %lld bytes",
+             ts_int(p, "max_fill_at_block"), ts_int(p, "capacity"));
+    cr_expect(strstr(ts_str(p, "pinned"), want) && strstr(ts_str(p, "pinned"), "read() returned 0"),
+              "pipe pinned: \"%s\"", ts_str(p, "pinned"));
+    json_decref(p);
+
+    json_t *q = finished("message-queue");
+    snprintf(want, sizeof(want), "at most %lld messages: senders blocked in mq_send %lld time",
+             ts_int(q, "maxmsg"), ts_int(q, "sender_blocks_full"));
+    cr_expect(strstr(ts_str(q, "pinned"), want), "queue pinned: \"%s\"", ts_str(q, "pinned"));
+    json_decref(q);
+}
+
+Test(classroom_ipc, signals_pin_what_each_signal_did, .timeout = 90)
+{
+    json_t *end = finished("signals");
+    const char *pin = ts_str(end, "pinned");
+    cr_expect(strstr(pin, "SIGUSR1 ran its handler; SIGUSR2 was ignored (SIG_IGN)"), "pinned: %s",
+              pin);
+    cr_expect(strstr(pin, "SIGHUP stayed pending while blocked and ran its handler"), "pinned: %s",
+              pin);
+    cr_expect(strstr(pin, "SIGTERM kept its default action (SIG_DFL) and ended the receiver"),
+              "pinned: %s", pin);
+    json_decref(end);
+}
+
+/* prodcons pins its result; with one consumer the buffer fills (and the pin says so without
+ * the hint a default run needs: two consumers keep up with two producers). */
+Test(classroom_ipc, prodcons_pins_how_full_the_buffer_got, .timeout = 90)
+{
+    const char *params[] = {"consumers=1", "items=12", NULL};
+    struct ts_driver d;
+    ts_driver_start(&d, "prodcons", params, NULL);
+    ts_driver_cmd(&d, "finish 2000");
+    json_t *end = ts_driver_snapshot(&d, 80);
+    ts_assert_check_ok(end);
+    const char *pin = ts_str(end, "pinned");
+    cr_expect(strstr(pin, "12 of 12 items were consumed exactly once"), "pinned: %s", pin);
+    cr_expect(strstr(pin, "held at most 4 of 4") && !strstr(pin, "never filled"), "pinned: %s",
+              pin);
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}

@@ -295,3 +295,76 @@ Test(classroom_proc, concurrency_one_cpu_stepped_with_pauses_never_overlaps, .ti
     cr_assert_leq(ts_int(end, "steps"), 6);
     json_decref(end);
 }
+
+/* ---- the lesson's point stays on screen (the pinned sentence) ---- */
+
+Test(classroom_proc, fork_pins_what_fork_returned_in_each_copy, .timeout = 90)
+{
+    const char *cmds[] = {"step 3", "wait 1500", NULL};
+    json_t *end = drive("fork", NULL, cmds, NO_KILL);
+    const char *pin = ts_str(end, "pinned");
+    cr_assert(pin[0], "fork: no pinned sentence at the end (the exits pushed the lesson out)");
+    char want[64];
+    snprintf(want, sizeof(want), "fork() returned %lld, %lld", ts_int(task(end, "child-1"), "pid"),
+             ts_int(task(end, "child-2"), "pid"));
+    cr_assert(strstr(pin, want) && strstr(pin, "0 in each child"), "pinned: %s", pin);
+    cr_assert(strstr(pin, "11 in the parent and 110, 210 in the children"), "pinned: %s", pin);
+    json_decref(end);
+}
+
+Test(classroom_proc, orphan_pins_who_adopted_it, .timeout = 90)
+{
+    const char *cmds[] = {"step 2", "wait 1500", "step 1", NULL};
+    json_t *end = drive("orphan", NULL, cmds, NO_KILL);
+    const char *pin = ts_str(end, "pinned");
+    cr_assert(pin[0], "orphan: no pinned sentence at the end (the exits pushed the lesson out)");
+    char want[64];
+    snprintf(want, sizeof(want), "getppid() now returns %lld", ts_int(end, "child_ppid_after"));
+    cr_assert(strstr(pin, want), "pinned: %s (want %s)", pin, want);
+    snprintf(want, sizeof(want), "its parent %lld ended first", ts_int(end, "parent_pid"));
+    cr_assert(strstr(pin, want) && strstr(pin, "reaped it"), "pinned: %s (want %s)", pin, want);
+    json_decref(end);
+}
+
+/* pool.join() names the worker it reaped, and only the pool's reaps are pool.join() (the
+ * dashboard said "pool.join(): ? has been reaped" for reaps the kernel reported, and for
+ * ipcscope reaping the pool itself). */
+Test(classroom_proc, process_pool_join_names_the_reaped_worker, .timeout = 120)
+{
+    struct ts_tui t;
+    ts_tui_start(&t, "run process-pool --delay 20", 100, 30);
+    int named = 0, unnamed = 0;
+    for (int i = 0; i < 600 && !strstr(t.screen, "Checks:"); i++) {
+        ts_tui_capture(&t);
+        named |= strstr(t.screen, "pool.join(): pool-worker-") != NULL;
+        unnamed |= strstr(t.screen, "pool.join(): ?") != NULL ||
+                   strstr(t.screen, "pool.join(): pool has") != NULL;
+        ts_sleep_ms(100);
+    }
+    cr_expect(strstr(t.screen, "Checks: ok"), "the run did not end well:\n%s", t.screen);
+    cr_expect(named, "pool.join() never named a worker");
+    cr_expect(!unnamed, "pool.join() named no worker, or the pool itself");
+    ts_tui_keys(&t, "q");
+    cr_expect_eq(ts_tui_wait_exit(&t, 10000), 0);
+    ts_tui_stop(&t);
+}
+
+/* The five-state lesson's last word names the task whose exit status was collected (it said
+ * "the parent collected ?'s exit status" for a reap the kernel reported). */
+Test(classroom_proc, states_names_the_reaped_task, .timeout = 120)
+{
+    struct ts_tui t;
+    ts_tui_start(&t, "run states --param seconds=1 --param cpu_workers=1 --delay 20", 100, 30);
+    int named = 0, unnamed = 0;
+    for (int i = 0; i < 600 && !strstr(t.screen, "Checks:"); i++) {
+        ts_tui_capture(&t);
+        unnamed |= strstr(t.screen, "collected ?'s") != NULL;
+        named |= strstr(t.screen, "the parent collected ") && !strstr(t.screen, "collected ?'s");
+        ts_sleep_ms(100);
+    }
+    cr_expect(strstr(t.screen, "Checks: ok"), "the run did not end well:\n%s", t.screen);
+    cr_expect(named && !unnamed, "a reap named no task:\n%s", t.screen);
+    ts_tui_keys(&t, "q");
+    cr_expect_eq(ts_tui_wait_exit(&t, 10000), 0);
+    ts_tui_stop(&t);
+}

@@ -33,24 +33,28 @@ static int draw_tokens(const struct model_obj *o, int y, int x, int w)
     return used;
 }
 
-/* "[■■□□] 2/4": a fill bar of at most TOKENS_MAX cells. */
+/* "[■■□□] 2/4": a fill bar of at most TOKENS_MAX cells, fewer when the numbers would not
+ * fit beside it (the numbers are the fact; the bar only pictures them). */
 static int draw_bar(const struct model_obj *o, int y, int x, int w, const char *unit)
 {
+    char num[64];
+    if (o->capacity > 0)
+        snprintf(num, sizeof(num), " %lld/%lld%s", (long long)o->value, (long long)o->capacity,
+                 unit);
+    else
+        snprintf(num, sizeof(num), " %lld%s", (long long)o->value, unit);
     int cells = o->capacity > 0 && o->capacity <= TOKENS_MAX ? (int)o->capacity : TOKENS_MAX;
-    int filled = o->capacity > 0 ? (int)((o->value * cells + o->capacity - 1) / o->capacity) : 0;
-    if (o->capacity <= 0)
+    if (cells > w - 2 - (int)strlen(num))
+        cells = w - 2 - (int)strlen(num);
+    if (o->capacity <= 0 || cells < 2)
         cells = 0;
+    int filled = cells ? (int)((o->value * cells + o->capacity - 1) / o->capacity) : 0;
     int used = screen_put(y, x, w, THEME[R_BORDER], cells ? "[" : "");
     for (int i = 0; i < cells && used < w; i++)
         used += screen_put(y, x + used, w - used, i < filled ? THEME[R_TOKEN] : THEME[R_EMPTY],
                            i < filled ? "■" : "□");
     used += screen_put(y, x + used, w - used, THEME[R_BORDER], cells ? "]" : "");
-    if (o->capacity > 0)
-        used += screen_putf(y, x + used, w - used, THEME[R_NORMAL], " %lld/%lld%s",
-                            (long long)o->value, (long long)o->capacity, unit);
-    else
-        used += screen_putf(y, x + used, w - used, THEME[R_NORMAL], " %lld%s", (long long)o->value,
-                            unit);
+    used += screen_put(y, x + used, w - used, THEME[R_NORMAL], num);
     return used;
 }
 

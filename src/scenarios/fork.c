@@ -157,11 +157,35 @@ static int act_fork(struct scn_ctx *ctx, char *msg, size_t n)
     return 0;
 }
 
+/* The lesson's result, pinned at the end: what fork returned in each copy and the x each
+ * copy ended with ("23837 23911", "110 210"). */
+static void pin_result(struct scn_ctx *ctx, int forked)
+{
+    char rets[160] = "", xs[160] = "";
+    size_t lr = 0, lx = 0;
+    for (int i = 0; i < forked && i < FORK_MAX; i++) {
+        if (lr < sizeof(rets))
+            lr += (size_t)snprintf(rets + lr, sizeof(rets) - lr, "%s%d", i ? ", " : "",
+                                   (int)S->parent_fork_ret[i]);
+        if (lx < sizeof(xs))
+            lx += (size_t)snprintf(xs + lx, sizeof(xs) - lx, "%s%lld", i ? ", " : "",
+                                   (long long)S->copies[i + 1].x);
+    }
+    int zh = ctx->lang == LANG_ZH;
+    snprintf(ctx->pin, sizeof(ctx->pin),
+             zh ? "fork() 在父进程中返回 %s(子进程的 PID),在每个子进程中返回 0。x 最后在父进程中是 "
+                  "%lld,在子进程中是 %s:每个进程改的是自己那份内存。"
+                : "fork() returned %s in the parent (the children's PIDs) and 0 in each child. "
+                  "x ended as %lld in the parent and %s in the children: each process changed "
+                  "its own copy.",
+             rets, (long long)S->copies[0].x, xs);
+}
+
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
-    (void)ctx;
     (void)m;
     int forked = atomic_load(&S->nforked);
+    pin_result(ctx, forked);
     for (int i = 0; i < forked; i++) {
         const struct fork_copy *c = &S->copies[i + 1];
         if (!c->used || c->fork_ret != 0 || S->parent_fork_ret[i] != c->pid) {

@@ -155,10 +155,29 @@ static int act_fast(struct scn_ctx *ctx, char *msg, size_t n)
     return 0;
 }
 
+/* The lesson's result, pinned at the end over the exit lines. */
+static void pin_result(struct scn_ctx *ctx)
+{
+    int zh = ctx->lang == LANG_ZH;
+    long full = atomic_load(&S->full_blocks), empty = atomic_load(&S->empty_blocks);
+    if (zh)
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 "队列最多容纳 %ld 条消息:队列满时发送者在 mq_send 中阻塞了 %ld 次,队列空时接收者"
+                 "在 mq_receive 中阻塞了 %ld 次;收到 %ld 条,发出 %ld 条。",
+                 S->maxmsg, full, empty, atomic_load(&S->received), atomic_load(&S->sent));
+    else
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 "The queue holds at most %ld messages: senders blocked in mq_send %ld time%s "
+                 "while it was full, receivers in mq_receive %ld time%s while it was empty; %ld "
+                 "of %ld messages received.",
+                 S->maxmsg, full, full == 1 ? "" : "s", empty, empty == 1 ? "" : "s",
+                 atomic_load(&S->received), atomic_load(&S->sent));
+}
+
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
-    (void)ctx;
     (void)m;
+    pin_result(ctx);
     if (atomic_load(&S->received) != S->senders * S->msgs) {
         snprintf(why, n, "%ld of %ld messages received", atomic_load(&S->received),
                  S->senders * S->msgs);
@@ -186,15 +205,19 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
         if (m->objs[i].live && m->objs[i].kind == OK_MQ)
             depth = (long)m->objs[i].value;
     int zh = ctx->lang == LANG_ZH;
-    const char *state = depth >= S->maxmsg ? (zh ? "满：发送者会阻塞" : "full: a sender blocks")
-                        : depth == 0 ? (zh ? "空：接收者会阻塞" : "empty: a receiver blocks")
-                                     : (zh ? "未满也未空" : "neither full nor empty");
+    /* short texts: a meter is one line under the objects (35 columns at 80x24) */
+    const char *state = depth >= S->maxmsg ? (zh ? "满" : "full")
+                        : depth == 0       ? (zh ? "空" : "empty")
+                                           : "";
     scn_meter(out, zh ? "队列长度" : "qsize", (double)depth, (double)S->maxmsg,
-              zh ? "%ld / %ld 条消息，%s" : "%ld of %ld messages, %s", depth, S->maxmsg, state);
-    scn_meter(out, zh ? "已发送 / 已接收" : "sent / received", (double)atomic_load(&S->received),
-              (double)atomic_load(&S->sent) ? (double)atomic_load(&S->sent) : 1,
-              zh ? "发送 %ld，接收 %ld" : "%ld sent, %ld received", (long)atomic_load(&S->sent),
-              (long)atomic_load(&S->received));
+              zh ? "%ld / %ld 条%s%s" : "%ld of %ld%s%s", depth, S->maxmsg,
+              !*state ? ""
+              : zh    ? "，"
+                      : ", ",
+              state);
+    long sent = atomic_load(&S->sent), received = atomic_load(&S->received);
+    scn_meter(out, zh ? "已接收" : "received", (double)received, sent ? (double)sent : 1,
+              zh ? "%ld / 已发送 %ld" : "%ld of %ld sent", received, sent);
 }
 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,

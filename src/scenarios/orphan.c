@@ -61,7 +61,7 @@ static int child(void *arg)
     atomic_store(&S->ppid_after, after);
     instr_gate(EV_REPARENT, EV_NO_OBJ);
     instr_emit(EV_REPARENT, EV_NO_OBJ, after, 0, before);
-    instr_note("adopted: my parent is now %d", (int)after);
+    instr_note("adopted by %d", (int)after); /* a note holds 31 bytes */
     sclock_sleep(S->child_ms, 0, "the orphan lives on");
     return 0;
 }
@@ -90,7 +90,7 @@ static int parent(void *arg)
         instr_task_end(128 + SIGKILL);
         raise(SIGKILL);
     }
-    instr_note("exiting without waiting for child");
+    instr_note("exiting, not waiting for child");
     return 0;
 }
 
@@ -129,9 +129,38 @@ static int act_kill_parent(struct scn_ctx *ctx, char *msg, size_t n)
     return 0;
 }
 
+/* The pinned line, once the child has seen its new parent: who adopted it, and (at the end)
+ * that the new parent reaped it. */
+static void update_pin(struct scn_ctx *ctx, int end)
+{
+    pid_t before = atomic_load(&S->ppid_before), after = atomic_load(&S->ppid_after);
+    if (!after) {
+        ctx->pin[0] = '\0';
+        return;
+    }
+    int zh = ctx->lang == LANG_ZH;
+    snprintf(ctx->pin, sizeof(ctx->pin),
+             zh ? "孤儿:父进程 %d 先结束了,子进程被 %d(ipcscope,子进程收割者;平时是 init)收养,"
+                  "getppid() 现在返回 %d。%s"
+                : "Orphan: its parent %d ended first, so %d (ipcscope, the subreaper; normally "
+                  "init) adopted the child and getppid() now returns %d.%s",
+             (int)before, (int)after, (int)after,
+             !end ? ""
+             : zh ? "新的父进程回收了它,所以它不会一直是僵尸。"
+                  : " Its new parent reaped it, so it never stays a zombie.");
+}
+
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    (void)m;
+    update_pin(ctx, 0);
+    return 0;
+}
+
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
     (void)m;
+    update_pin(ctx, 1);
     pid_t before = atomic_load(&S->ppid_before), after = atomic_load(&S->ppid_after);
     if (before != atomic_load(&S->parent_pid)) {
         snprintf(why, n, "the child's first parent was %d, not the parent", (int)before);
@@ -211,6 +240,7 @@ const struct scenario scenario_orphan = {
     .nactions = sizeof(actions) / sizeof(actions[0]),
     .shared_size = sizeof(struct orphan_shared),
     .setup = setup,
+    .finished = finished,
     .check = check,
     .snapshot = snapshot,
     .narrate = narrate,

@@ -294,10 +294,32 @@ static int act_fast_reader(struct scn_ctx *ctx, char *msg, size_t n)
     return 0;
 }
 
+/* The lesson's result, pinned at the end over the exit lines (the one-way pipe). */
+static void pin_result(struct scn_ctx *ctx)
+{
+    long full = atomic_load(&S->max_fill_at_block), got = atomic_load(&S->read);
+    int zh = ctx->lang == LANG_ZH;
+    const char *end = atomic_load(&S->eof)
+                          ? (zh ? "写端关闭后 read() 返回 0:文件结束(EOF)。"
+                                : "; once the writer closed its end, read() returned 0: end of "
+                                  "file.")
+                          : (zh ? "没有读到 EOF。" : ", but never saw EOF.");
+    if (full >= 0)
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 zh ? "写端在管道装有 %ld/%ld 字节时阻塞在 write() 中;读端读完了全部 %ld 字节,%s"
+                    : "The writer blocked in write() with the pipe holding %ld of %ld bytes; the "
+                      "reader got all %ld bytes%s",
+                 full, S->capacity, got, end);
+    else
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 zh ? "读端读完了全部 %ld 字节,%s" : "The reader got all %ld bytes%s", got, end);
+}
+
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
-    (void)ctx;
     (void)m;
+    if (!S->duplex)
+        pin_result(ctx);
     if (atomic_load(&S->read) != atomic_load(&S->written) || !atomic_load(&S->eof)) {
         snprintf(why, n, "wrote %ld bytes, read %ld, EOF %s", atomic_load(&S->written),
                  atomic_load(&S->read), atomic_load(&S->eof) ? "seen" : "not seen");
@@ -333,6 +355,31 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
         json_object_set_new(out, "replies", json_integer(atomic_load(&S->replies)));
 }
 
+/* 1 when, after the read e, a writer still sleeps on the pipe because the free space is less
+ * than a page: the kernel frees a full pipe's buffer a whole page at a time (a partly read page
+ * stays taken), so the writer wakes only once a page has been read to its end. */
+static int still_blocked(const struct model *m, const struct ev *e, long long cap)
+{
+    uint32_t idx[4];
+    long page = sysconf(_SC_PAGESIZE);
+    return e->item > 0 && e->val > 0 && page > 0 && cap - e->val < page &&
+           model_waiters(m, e->obj, idx, 4) > 0;
+}
+
+static int narrate_page(const struct model *m, const struct ev *e, long long cap, int zh, char *buf,
+                        size_t n)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    snprintf(buf, n,
+             zh ? "%s 读出了 %lld 字节:管道里还有 %lld/%lld 字节。写端仍然阻塞:内核按整页(%ld "
+                  "字节)归还空间,读完一整页后写端才会被唤醒。"
+                : "%s read %lld bytes: the pipe still holds %lld of %lld. The writer stays "
+                  "blocked: the kernel frees pipe space a whole page (%ld bytes) at a time, so it "
+                  "wakes once a page has been read to its end.",
+             ipc_ev_task_name(m, e), (long long)e->item, (long long)e->val, cap, page);
+    return 1;
+}
+
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
                    char *buf, size_t n)
 {
@@ -366,6 +413,8 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     }
     if ((e->kind == EV_PIPE_WRITE || e->kind == EV_PIPE_READ) && cap > 0) {
         int w = e->kind == EV_PIPE_WRITE;
+        if (!w && still_blocked(m, e, cap))
+            return narrate_page(m, e, cap, zh, buf, n);
         snprintf(buf, n,
                  zh ? "%s %s了 %lld 字节:管道里现在有 %lld 字节,容量是 %lld(F_GETPIPE_SZ)%s"
                     : "%s %s %lld bytes: the pipe now holds %lld of its %lld bytes (its capacity, "

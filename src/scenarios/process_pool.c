@@ -298,8 +298,13 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
         return 1;
     }
     if (e->kind == EV_TASK_REAPED) {
+        /* the reaped task and its reaper by tid: a reap the kernel reported has no slot; only
+         * the pool's own reaps are pool.join() (ipcscope reaps the pool itself) */
+        uint32_t dead = model_task_by_tid(m, e->tid), by = model_task_by_tid(m, (int32_t)e->aux);
+        if (dead >= m->ntasks || by >= m->ntasks || strcmp(m->tasks[by].name, "pool") != 0)
+            return 0;
         snprintf(buf, n, zh ? "pool.join():%s 已被回收。" : "pool.join(): %s has been reaped.",
-                 who);
+                 m->tasks[dead].name);
         return 1;
     }
     return 0;

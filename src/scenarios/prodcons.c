@@ -136,11 +136,34 @@ static int act_kill_consumer(struct scn_ctx *ctx, char *msg, size_t n)
     return -ESRCH;
 }
 
+/* The lesson's result, pinned at the end over the exit lines. */
+static void pin_result(struct scn_ctx *ctx, const struct model *m, long once)
+{
+    int64_t most = 0;
+    if (S->queue->id < m->nobjs)
+        most = m->objs[S->queue->id].max;
+    int zh = ctx->lang == LANG_ZH, filled = most >= S->capacity;
+    const char *hint = filled ? ""
+                       : zh ? "(这次缓冲区没有满过:用 1-9 让生产者先走,或用 --param consumers=1。)"
+                            : " (It never filled this time: pick the producers with 1-9, or run "
+                              "with --param consumers=1.)";
+    snprintf(
+        ctx->pin, sizeof(ctx->pin),
+        zh ? "%ld 个物品中有 %ld 个各被消费了一次。缓冲区最多装了 %lld/%ld 个:满时 empty 为 0,"
+             "生产者在 sem_wait(empty) 中阻塞;空时 full 为 0,消费者在 sem_wait(full) 中阻塞。%s"
+           : "%ld of %ld items were consumed exactly once. The buffer held at most %lld of "
+             "%ld: when full, empty is 0 and a producer blocks in sem_wait(empty); when "
+             "empty, full is 0 and a consumer blocks in sem_wait(full).%s",
+        once, S->items, (long long)most, S->capacity, hint);
+}
+
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
-    (void)ctx;
-    (void)m;
     long once = 0;
+    for (long id = 0; id < S->items; id++)
+        once += S->seen[id] == 1;
+    pin_result(ctx, m, once);
+    once = 0;
     for (long id = 0; id < S->items; id++) {
         if (S->seen[id] > 1) {
             snprintf(why, n, "item %ld was consumed %d times", id, S->seen[id]);

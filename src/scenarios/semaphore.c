@@ -110,8 +110,15 @@ static int act_extra(struct scn_ctx *ctx, char *msg, size_t n)
 
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
-    (void)ctx;
     (void)m;
+    long most = atomic_load(&S->max_inside), bound = atomic_load(&S->bound);
+    int zh = ctx->lang == LANG_ZH; /* the lesson's result, pinned over the exits */
+    snprintf(ctx->pin, sizeof(ctx->pin),
+             zh ? "同一时刻最多有 %ld 个进程在里面:信号量一共只有 %ld 个许可,没有许可的进程在 "
+                  "sem_wait 中阻塞。"
+                : "At most %ld workers were inside at once: the semaphore had %ld permits, and "
+                  "a worker that found none blocked in sem_wait.",
+             most, bound);
     if (atomic_load(&S->max_inside) > atomic_load(&S->bound)) {
         snprintf(why, n, "%ld workers were inside a semaphore of %ld permits",
                  atomic_load(&S->max_inside), atomic_load(&S->bound));

@@ -245,19 +245,31 @@ static void send_step(pid_t to, int sig, const char *label)
     record_masks(to, label);
 }
 
+/* Wait until *word leaves 0: for the receiver, whose moves are steps of their own. While the
+ * gate holds, that is a wait for the teacher (gate time, as in sync_start_together), not a
+ * task blocked on an object of the lesson. */
+static void await_receiver(_Atomic int *word)
+{
+    int gate = sclock_held() && atomic_load(word) == 0;
+    if (gate)
+        instr_emit(EV_GATE, EV_NO_OBJ, 1, EV_NOTE, -1);
+    while (ipc_wait_word(word, 0, 100) == 0)
+        ;
+    if (gate)
+        instr_emit(EV_GATE, EV_NO_OBJ, 0, EV_NOTE, -1);
+}
+
 static int sender(void *arg)
 {
     (void)arg;
     ipc_set_comm("sig-sender");
-    while (ipc_wait_word(&S->ready, 0, 100) == 0)
-        ;
+    await_receiver(&S->ready);
     pid_t to = atomic_load(&S->receiver);
     send_step(to, SIGUSR1, "sent SIGUSR1 (caught)");
     send_step(to, SIGUSR2, "sent SIGUSR2 (ignored)");
     send_step(to, SIGHUP, "sent SIGHUP (blocked)");
     /* wait for the alarm to ring and SIGHUP to be unblocked and handled */
-    while (ipc_wait_word(&S->handled[SIGHUP], 0, 100) == 0)
-        ;
+    await_receiver(&S->handled[SIGHUP]);
     send_step(to, SIGTERM, "sent SIGTERM (default)");
     return 0;
 }
@@ -324,10 +336,35 @@ static int act_kill(struct scn_ctx *c, char *m, size_t n)
     return send_key(SIGKILL, m, n);
 }
 
+/* The lesson's result, pinned at the end over the exit lines: what each signal did. */
+static void pin_result(struct scn_ctx *ctx, const struct model *m)
+{
+    uint32_t r = model_task_by_tid(m, atomic_load(&S->receiver));
+    char end[96] = "";
+    int zh = ctx->lang == LANG_ZH;
+    if (r < m->ntasks && m->tasks[r].has_exit && m->tasks[r].exit_status == 128 + SIGTERM)
+        snprintf(end, sizeof(end), "%s",
+                 zh ? "SIGTERM 保持默认动作(SIG_DFL),结束了接收者(状态 143)。"
+                    : " SIGTERM kept its default action (SIG_DFL) and ended the receiver "
+                      "(status 143).");
+    int usr1 = atomic_load(&S->handled[SIGUSR1]) > 0, hup = atomic_load(&S->handled[SIGHUP]) > 0,
+        alrm = atomic_load(&S->handled[SIGALRM]) > 0;
+    snprintf(
+        ctx->pin, sizeof(ctx->pin),
+        zh ? "SIGUSR1 %s;SIGUSR2 被忽略(SIG_IGN);SIGHUP 被屏蔽时保持未决,%s;alarm() 的 SIGALRM "
+             "%s。%s"
+           : "SIGUSR1 %s; SIGUSR2 was ignored (SIG_IGN); SIGHUP stayed pending while "
+             "blocked and %s; alarm()'s SIGALRM %s.%s",
+        usr1 ? (zh ? "运行了处理函数" : "ran its handler")
+             : (zh ? "没有被处理" : "was never handled"),
+        hup ? (zh ? "解除屏蔽后运行了处理函数" : "ran its handler once unblocked")
+            : (zh ? "一直没有被处理" : "was never handled"),
+        alrm ? (zh ? "唤醒了 pause()" : "woke pause()") : (zh ? "没有响" : "never rang"), end);
+}
+
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
-    (void)ctx;
-    (void)m;
+    pin_result(ctx, m);
     if (atomic_load(&S->handled[SIGUSR2])) {
         snprintf(why, n, "the ignored SIGUSR2 reached a handler");
         return -1;
@@ -364,19 +401,25 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "masks", arr);
     json_object_set_new(out, "handled", h);
     json_object_set_new(out, "receiver_pid", json_integer(atomic_load(&S->receiver)));
+    /* The receiver's masks as /proc shows them now, on two short lines that fit the Objects
+     * panel at 80x24, and only for the lesson's signals: the workers also catch INT, SEGV,
+     * TERM... for ipcscope's own cleanup, which would push the lesson's off the line (the
+     * whole masks are in "masks" above). */
+    uint64_t lesson = 0;
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        lesson |= 1ull << (sigs[i] - 1);
     int zh = ctx->lang == LANG_ZH;
-    for (size_t i = 0; i < m->ntasks; i++) { /* the masks /proc shows now, per process */
-        const struct model_task *t = &m->tasks[i];
-        if (t->kind != TK_PROCESS || t->slot == 0 || t->state == TS_REAPED || !t->sigcgt)
-            continue;
-        char p[96], b[96], c[96], ig[96];
-        scn_meter(
-            out, t->name, 0, 0,
-            zh ? "未决 %s · 屏蔽 %s · 捕获 %s · 忽略 %s"
-               : "pending %s · blocked %s · caught %s · ignored %s",
-            scn_signal_names(t->sigpnd, p, sizeof(p)), scn_signal_names(t->sigblk, b, sizeof(b)),
-            scn_signal_names(t->sigcgt, c, sizeof(c)), scn_signal_names(t->sigign, ig, sizeof(ig)));
-    }
+    uint32_t r = model_task_by_tid(m, atomic_load(&S->receiver));
+    if (r >= m->ntasks || m->tasks[r].state == TS_REAPED || !m->tasks[r].sigcgt)
+        return;
+    const struct model_task *t = &m->tasks[r];
+    char p[96], b[96], c[96], ig[96];
+    scn_meter(out, t->name, 0, 0, zh ? "未决 %s · 屏蔽 %s" : "pending %s · blocked %s",
+              scn_signal_names(t->sigpnd & lesson, p, sizeof(p)),
+              scn_signal_names(t->sigblk & lesson, b, sizeof(b)));
+    scn_meter(out, zh ? "捕获" : "caught", 0, 0, zh ? "%s · 忽略 %s" : "%s · ignored %s",
+              scn_signal_names(t->sigcgt & lesson, c, sizeof(c)),
+              scn_signal_names(t->sigign & lesson, ig, sizeof(ig)));
 }
 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,

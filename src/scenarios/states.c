@@ -514,12 +514,17 @@ static int narr_life(const struct model *m, const struct ev *e, int zh, char *bu
                            : "running → terminated: %s called exit(%lld). Until its parent calls "
                              "wait() it is a zombie.",
                         who, (long long)e->val);
-    case EV_TASK_REAPED:
+    case EV_TASK_REAPED: {
+        /* a reap the kernel reported has no slot: the reaped task by its tid */
+        uint32_t dead = model_task_by_tid(m, e->tid);
+        if (dead < m->ntasks)
+            who = m->tasks[dead].name;
         return snprintf(buf, n,
                         zh ? "终止:父进程用 wait() 收走了 %s 的退出状态,它的进程表项消失了。"
                            : "terminated: the parent collected %s's exit status with wait(); its "
                              "process entry is gone.",
                         who);
+    }
     default:
         return 0;
     }
