@@ -282,6 +282,34 @@ Test(classroom_net1, layers_stepped_sizes_add_up, .timeout = 120)
     cr_assert_eq(ts_driver_end(&d, 30), 0);
 }
 
+/* The last step explains the link layer, and the client exits in that same step: on the
+ * classroom screen (100x30) the link-layer paragraph must be what the run ends on, not pushed
+ * out of the narration by "client exited ...". */
+static struct ts_tui g_tui;
+
+static void tui_stop(void)
+{
+    ts_tui_stop(&g_tui);
+}
+
+Test(classroom_net1, layers_ends_on_screen_with_the_link_layer, .fini = tui_stop, .timeout = 120)
+{
+    ts_tui_start(&g_tui, "run layers --step", 100, 30);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    for (int n = 0; n < MAX_SENSIBLE_STEPS && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(400);
+    }
+    cr_assert(ts_tui_wait_for(&g_tui, "Checks: ok", 5000), "the run did not end ok:\n%s",
+              g_tui.screen);
+    ts_sleep_ms(300);
+    const char *s = ts_tui_capture(&g_tui);
+    cr_assert(strstr(s, "Link layer"), "the link layer is not on the final screen:\n%s", s);
+    cr_assert(strstr(s, "Ethernet frame on lo"), "the pin is not on the final screen:\n%s", s);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
 Test(classroom_net1, tcp_echo_stepped_with_pauses_echoes_every_line, .timeout = 120)
 {
     struct ts_driver d;

@@ -548,6 +548,12 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
 {
     (void)ctx;
     int zh = lang == LANG_ZH;
+    if (e->kind == EV_TASK_EXIT) {
+        /* a worker's end is not this lesson: the client exits in the step that explains the
+         * link layer, and "client exited ..." would push that paragraph out of the panel */
+        buf[0] = '\0';
+        return 1;
+    }
     if (e->kind == EV_VAR && S && S->stack && e->obj == S->stack->id) {
         switch (e->val) {
         case L_APPLICATION:
