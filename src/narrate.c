@@ -221,9 +221,12 @@ static const struct narr NARR[] = {
      "%T called shutdown(%H) on %O: a half-close. With SHUT_WR a FIN goes out, but this side "
      "can still read what the peer sends.",
      "%T 对 %O 调用 shutdown(%H)：半关闭。SHUT_WR 发出 FIN，但本端仍然可以读取对方发送的数据。"},
-    {EV_SOCK_CLOSE, -1,
+    {EV_SOCK_CLOSE, 0,
      "%T closed %O: the descriptor is gone; the kernel finishes the TCP goodbye on its own.",
      "%T 关闭了 %O：文件描述符已释放，内核自己完成 TCP 的挥手。"},
+    {EV_SOCK_CLOSE, 1,
+     "%T closed %O: the descriptor and the socket are gone; UDP has no connection to end.",
+     "%T 关闭了 %O：文件描述符和套接字都没有了；UDP 没有连接需要结束。"},
     {EV_MUX_WAIT, -1,
      "%T hands %U its interest set %O: %V fds (mask %B). It sleeps until at least one of "
      "them is ready.",
@@ -406,6 +409,10 @@ static int variant_of(const struct model *m, const struct ev *e)
         return e->val == SIGCHLD && e->aux ? 2 : e->aux == 0;
     case EV_TCP_STATE: /* 1: no socket object has it yet (a half-open request); 2: sampled */
         return e->obj == EV_NO_OBJ ? 1 : e->src == EV_SRC_PROCFS ? 2 : 0;
+    case EV_SOCK_CLOSE: { /* 1: a UDP socket (no goodbye) */
+        const struct model_obj *o = obj_at(m, e->obj);
+        return o && o->kind == OK_SOCKET && o->proto == 17;
+    }
     default:
         return sock_variant(e);
     }
