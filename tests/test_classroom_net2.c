@@ -12,6 +12,9 @@
 #define _GNU_SOURCE
 #include "support.h"
 
+#include "model.h"
+#include "narrate.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,4 +243,52 @@ Test(classroom_net2, threading_server_stepped_joins_every_handler, .timeout = 12
     cr_assert_str_eq(ts_str(end, "handler_kind"), "thread");
     assert_pinned(end, "3 handled");
     json_decref(end);
+}
+
+/* ---- narration of a socket's close ---- */
+
+/* close() of a UDP socket ends no connection: the narration must not promise a TCP goodbye
+ * (udp-echo and udp-broadcast end on that sentence). */
+Test(classroom_net2, closing_a_udp_socket_is_narrated_without_a_tcp_goodbye)
+{
+    struct model m;
+    cr_assert_eq(model_init(&m, 64, 64), 0);
+    struct ev e = {.t = 1,
+                   .kind = EV_TASK_START,
+                   .src = EV_SRC_INSTR,
+                   .task = 1,
+                   .pid = 10,
+                   .tid = 10,
+                   .obj = EV_NO_OBJ,
+                   .item = TK_PROCESS};
+    model_apply(&m, &e, "server", NULL);
+    const char *names[] = {"server-udp", "listener"};
+    const int protos[] = {17, 6};
+    char buf[2][512];
+    for (int i = 0; i < 2; i++) {
+        e = (struct ev){.t = 2,
+                        .kind = EV_OBJ_CREATE,
+                        .src = EV_SRC_INSTR,
+                        .task = 1,
+                        .pid = 10,
+                        .tid = 10,
+                        .obj = (uint32_t)i,
+                        .val = 7,
+                        .item = protos[i],
+                        .aux = OK_SOCKET};
+        model_apply(&m, &e, NULL, names[i]);
+        e = (struct ev){.t = 3,
+                        .kind = EV_SOCK_CLOSE,
+                        .src = EV_SRC_INSTR,
+                        .task = 1,
+                        .pid = 10,
+                        .tid = 10,
+                        .obj = (uint32_t)i};
+        model_apply(&m, &e, NULL, NULL);
+        cr_assert_eq(narrate_generic(NULL, &m, &e, LANG_EN, buf[i], sizeof(buf[i])), 1);
+    }
+    cr_assert(strstr(buf[0], "server-udp") && !strstr(buf[0], "TCP") && strstr(buf[0], "UDP"), "%s",
+              buf[0]);
+    cr_assert(strstr(buf[1], "listener") && strstr(buf[1], "TCP goodbye"), "%s", buf[1]);
+    model_free(&m);
 }
