@@ -319,6 +319,9 @@ Test(classroom_net1, tcp_echo_stepped_with_pauses_echoes_every_line, .timeout = 
     assert_lesson_end(end, "tcp-echo");
     cr_assert_eq(ts_int(end, "served"), 2);
     cr_assert_eq(ts_int(end, "echoed_ok"), 4);
+    /* the summary's promise is readable without the JSON: the run ends with it pinned */
+    cr_assert(strstr(ts_str(end, "pinned"), "4 of 4 lines came back intact"), "pinned: %s",
+              ts_str(end, "pinned"));
     json_decref(end);
     cr_assert_eq(ts_driver_end(&d, 30), 0);
 }
@@ -332,6 +335,8 @@ Test(classroom_net1, http_stepped_with_pauses_answers_200, .timeout = 120)
     assert_lesson_end(end, "http");
     cr_assert_eq(ts_int(end, "status_200"), 4);
     cr_assert_eq(ts_int(end, "bodies_intact"), 4);
+    cr_assert(strstr(ts_str(end, "pinned"), "4 answers were \"HTTP/1.0 200 OK\" and 4 bodies"),
+              "pinned: %s", ts_str(end, "pinned"));
     json_decref(end);
     cr_assert_eq(ts_driver_end(&d, 30), 0);
 }
