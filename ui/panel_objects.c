@@ -220,23 +220,23 @@ static int gone(const struct model_obj *o)
     return o->kind == OK_SOCKET && !o->in_kernel && o->lport;
 }
 
-/* The rows the panel shows when it is not focused: every object, or, when they do not fit,
- * the ones still alive first-come (a closed socket must not hide the one being used).
- * Returns how many were left out. */
+/* The rows the panel shows when it is not focused and the objects do not fit: sockets the
+ * kernel no longer has give their rows to the others (a closed socket must not hide the one
+ * being used), first-come. Returns how many objects are not shown. */
 static int visible_ids(struct ui *u, int rows, uint32_t *ids, int *nids)
 {
-    int n = panel_objects_count(u), hidden = 0;
+    int n = panel_objects_count(u), skipped = 0;
     *nids = 0;
     for (int i = 0; i < n; i++) {
         uint32_t id = panel_objects_id(u, i);
-        if (n > rows && u->focus != P_OBJECTS && n - hidden > rows && gone(&u->r->model.objs[id])) {
-            hidden++;
+        if (n - skipped > rows && gone(&u->r->model.objs[id])) {
+            skipped++;
             continue;
         }
         if (*nids < rows)
             ids[(*nids)++] = id;
     }
-    return hidden;
+    return n - *nids;
 }
 
 void panel_objects_draw(struct ui *u, struct rect r)
@@ -257,12 +257,11 @@ void panel_objects_draw(struct ui *u, struct rect r)
     int rows = in.h - mrows;
     uint32_t ids[64];
     int nids = 0, hidden = 0, k = 0;
-    if (u->focus != P_OBJECTS && rows > 0 && rows <= (int)UI_COUNT(ids))
+    if (u->focus != P_OBJECTS && n > rows && rows > 0 && rows <= (int)UI_COUNT(ids))
         hidden = visible_ids(u, rows, ids, &nids);
-    if (hidden)
+    if (hidden) /* Tab to the panel scrolls through all of them */
         snprintf(title, sizeof(title),
-                 TR(u, " Objects (%d, %d closed not shown) ", " 对象（%d，%d 个已关闭未显示）"), n,
-                 hidden);
+                 TR(u, " Objects (%d, %d not shown) ", " 对象（%d，%d 个未显示）"), n, hidden);
     else
         snprintf(title, sizeof(title), TR(u, " Objects (%d) ", " 对象（%d）"), n);
     screen_box(r, title, u->focus == P_OBJECTS);
