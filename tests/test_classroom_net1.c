@@ -307,6 +307,8 @@ Test(classroom_net1, layers_ends_on_screen_with_the_link_layer, .fini = tui_stop
     const char *s = ts_tui_capture(&g_tui);
     cr_assert(strstr(s, "Link layer"), "the link layer is not on the final screen:\n%s", s);
     cr_assert(strstr(s, "Ethernet frame on lo"), "the pin is not on the final screen:\n%s", s);
+    /* the layer being explained is a number, not an event flag ("● set") */
+    cr_assert(strstr(s, "layer    = 2") && !strstr(s, "● set"), "the layer object:\n%s", s);
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
