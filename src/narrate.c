@@ -157,6 +157,11 @@ static const struct narr NARR[] = {
      "process.",
      "内核把 %S 递送给了 %T：它没有处理函数，默认动作是结束进程。"},
     {EV_TCP_STATE, 0, "%O: TCP state %Q → %N.", "%O：TCP 状态 %Q → %N。"},
+    {EV_TCP_STATE, 3,
+     "%O: closed in %Q, the kernel freed the socket and keeps a small stand-in, still %N (ss "
+     "shows it with a timewait timer), until the peer's FIN comes.",
+     "%O：在 %Q 状态下被关闭，内核释放了套接字，只留下一个小的替身，仍是 %N（ss 显示它带着 "
+     "timewait 计时器），直到对方的 FIN 到来。"},
     {EV_TCP_STATE, 2,
      "%O: the kernel's socket table now shows %N (it showed %Q when last looked at; a state in "
      "between lasts too little for a look to catch).",
@@ -221,9 +226,12 @@ static const struct narr NARR[] = {
      "%T called shutdown(%H) on %O: a half-close. With SHUT_WR a FIN goes out, but this side "
      "can still read what the peer sends.",
      "%T 对 %O 调用 shutdown(%H)：半关闭。SHUT_WR 发出 FIN，但本端仍然可以读取对方发送的数据。"},
-    {EV_SOCK_CLOSE, -1,
+    {EV_SOCK_CLOSE, 0,
      "%T closed %O: the descriptor is gone; the kernel finishes the TCP goodbye on its own.",
      "%T 关闭了 %O：文件描述符已释放，内核自己完成 TCP 的挥手。"},
+    {EV_SOCK_CLOSE, 1,
+     "%T closed %O: the descriptor and the socket are gone; UDP has no connection to end.",
+     "%T 关闭了 %O：文件描述符和套接字都没有了；UDP 没有连接需要结束。"},
     {EV_MUX_WAIT, -1,
      "%T hands %U its interest set %O: %V fds (mask %B). It sleeps until at least one of "
      "them is ready.",
@@ -404,8 +412,13 @@ static int variant_of(const struct model *m, const struct ev *e)
         return e->extra == 1;
     case EV_SIG_GENERATE: /* 0 a task sent it, 1 the kernel raised it, 2 a child's SIGCHLD */
         return e->val == SIGCHLD && e->aux ? 2 : e->aux == 0;
-    case EV_TCP_STATE: /* 1: no socket object has it yet (a half-open request); 2: sampled */
-        return e->obj == EV_NO_OBJ ? 1 : e->src == EV_SRC_PROCFS ? 2 : 0;
+    case EV_TCP_STATE: /* 1: no socket object has it yet (a half-open request); 2: sampled;
+                        * 3: freed in FIN_WAIT2, its timewait stand-in keeps the state */
+        return e->obj == EV_NO_OBJ ? 1 : e->src == EV_SRC_PROCFS ? 2 : e->item == e->val ? 3 : 0;
+    case EV_SOCK_CLOSE: { /* 1: a UDP socket (no goodbye) */
+        const struct model_obj *o = obj_at(m, e->obj);
+        return o && o->kind == OK_SOCKET && o->proto == 17;
+    }
     default:
         return sock_variant(e);
     }

@@ -12,6 +12,9 @@
 #define _GNU_SOURCE
 #include "support.h"
 
+#include "model.h"
+#include "narrate.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,4 +243,121 @@ Test(classroom_net2, threading_server_stepped_joins_every_handler, .timeout = 12
     cr_assert_str_eq(ts_str(end, "handler_kind"), "thread");
     assert_pinned(end, "3 handled");
     json_decref(end);
+}
+
+/* ---- narration of a socket's close ---- */
+
+/* close() of a UDP socket ends no connection: the narration must not promise a TCP goodbye
+ * (udp-echo and udp-broadcast end on that sentence). */
+Test(classroom_net2, closing_a_udp_socket_is_narrated_without_a_tcp_goodbye)
+{
+    struct model m;
+    cr_assert_eq(model_init(&m, 64, 64), 0);
+    struct ev e = {.t = 1,
+                   .kind = EV_TASK_START,
+                   .src = EV_SRC_INSTR,
+                   .task = 1,
+                   .pid = 10,
+                   .tid = 10,
+                   .obj = EV_NO_OBJ,
+                   .item = TK_PROCESS};
+    model_apply(&m, &e, "server", NULL);
+    const char *names[] = {"server-udp", "listener"};
+    const int protos[] = {17, 6};
+    char buf[2][512];
+    for (int i = 0; i < 2; i++) {
+        e = (struct ev){.t = 2,
+                        .kind = EV_OBJ_CREATE,
+                        .src = EV_SRC_INSTR,
+                        .task = 1,
+                        .pid = 10,
+                        .tid = 10,
+                        .obj = (uint32_t)i,
+                        .val = 7,
+                        .item = protos[i],
+                        .aux = OK_SOCKET};
+        model_apply(&m, &e, NULL, names[i]);
+        e = (struct ev){.t = 3,
+                        .kind = EV_SOCK_CLOSE,
+                        .src = EV_SRC_INSTR,
+                        .task = 1,
+                        .pid = 10,
+                        .tid = 10,
+                        .obj = (uint32_t)i};
+        model_apply(&m, &e, NULL, NULL);
+        cr_assert_eq(narrate_generic(NULL, &m, &e, LANG_EN, buf[i], sizeof(buf[i])), 1);
+    }
+    cr_assert(strstr(buf[0], "server-udp") && !strstr(buf[0], "TCP") && strstr(buf[0], "UDP"), "%s",
+              buf[0]);
+    cr_assert(strstr(buf[1], "listener") && strstr(buf[1], "TCP goodbye"), "%s", buf[1]);
+    model_free(&m);
+}
+
+/* ---- on the classroom screen (100x30, tmux) ---- */
+
+static struct ts_tui g_tui;
+
+static void tui_stop(void)
+{
+    ts_tui_stop(&g_tui);
+}
+
+/* Press Space until the screen shows text (at most max presses); 1 when it did. */
+static int step_until(const char *text, int max)
+{
+    for (int n = 0; n < max; n++) {
+        if (strstr(ts_tui_capture(&g_tui), text))
+            return 1;
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(400);
+    }
+    return ts_tui_wait_for(&g_tui, text, 3000);
+}
+
+/* The line of the screen holding text and also want, or NULL. */
+static const char *line_with_both(const char *screen, const char *text, const char *want)
+{
+    static char line[1024];
+    for (const char *l = screen; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        const char *nl = strchr(l, '\n');
+        size_t len = nl ? (size_t)(nl - l) : strlen(l);
+        snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) ? len : sizeof(line) - 1), l);
+        if (strstr(line, text) && strstr(line, want))
+            return line;
+    }
+    return NULL;
+}
+
+/* reuseaddr has five sockets and three task rows: the restarted listener, the one the lesson
+ * ends on, must be on screen while the kernel has it, not hidden behind closed ones. */
+Test(classroom_net2, reuseaddr_shows_the_restarted_listener_on_screen, .fini = tui_stop,
+     .timeout = 120)
+{
+    ts_tui_start(&g_tui, "run reuseaddr --step", 100, 30);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    cr_assert(step_until("close(restart-reus", 60), "never reached the restart's close:\n%s",
+              g_tui.screen);
+    const char *s = ts_tui_capture(&g_tui);
+    cr_assert(line_with_both(s, "sock  restart-reuse", "LISTEN"),
+              "restart-reuse LISTEN is not on screen:\n%s", s);
+    cr_assert(line_with_both(s, "sock  server-conn", "TIME-WAIT"),
+              "the old connection in TIME-WAIT is not on screen:\n%s", s);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* After udp-echo every socket is closed: none may still read UNCONN (a state ss shows only for
+ * a socket that exists). */
+Test(classroom_net2, udp_echo_ends_with_its_sockets_shown_closed, .fini = tui_stop, .timeout = 120)
+{
+    ts_tui_start(&g_tui, "run udp-echo --step", 100, 30);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    cr_assert(step_until("Checks: ok", 80), "the run did not end ok:\n%s", g_tui.screen);
+    ts_sleep_ms(300);
+    const char *s = ts_tui_capture(&g_tui);
+    cr_assert(!strstr(s, "UNCONN"), "a closed UDP socket still reads UNCONN:\n%s", s);
+    cr_assert(line_with_both(s, "sock  server-udp", "closed"), "server-udp not shown closed:\n%s",
+              s);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }

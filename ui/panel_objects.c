@@ -132,7 +132,7 @@ static int draw_socket(struct ui *u, const struct model_obj *o, int y, int x, in
 {
     int udp = o->proto == 17;
     const char *st = o->in_kernel ? snapshot_ss_state(o->proto, o->tcp_state)
-                     : udp        ? "UNCONN"
+                     : udp        ? (o->lport ? TR(u, "closed", "已关闭") : "UNCONN")
                      : o->tcp_state == 7 || !o->tcp_state
                          ? "CLOSE"
                          : snapshot_ss_state(o->proto, o->tcp_state);
@@ -218,12 +218,35 @@ void panel_object_line(struct ui *u, uint32_t id, int y, int x, int w, attr_t ba
         DRAW[o->kind](u, o, y, x + used, w - used);
 }
 
+/* A socket the kernel's table had and no longer has (closed, its goodbye over). */
+static int gone(const struct model_obj *o)
+{
+    return o->kind == OK_SOCKET && !o->in_kernel && o->lport;
+}
+
+/* The rows the panel shows when it is not focused and the objects do not fit: sockets the
+ * kernel no longer has give their rows to the others (a closed socket must not hide the one
+ * being used), first-come. Returns how many objects are not shown. */
+static int visible_ids(struct ui *u, int rows, uint32_t *ids, int *nids)
+{
+    int n = panel_objects_count(u), skipped = 0;
+    *nids = 0;
+    for (int i = 0; i < n; i++) {
+        uint32_t id = panel_objects_id(u, i);
+        if (n - skipped > rows && gone(&u->r->model.objs[id])) {
+            skipped++;
+            continue;
+        }
+        if (*nids < rows)
+            ids[(*nids)++] = id;
+    }
+    return n - *nids;
+}
+
 void panel_objects_draw(struct ui *u, struct rect r)
 {
     int n = panel_objects_count(u);
-    char title[64];
-    snprintf(title, sizeof(title), TR(u, " Objects (%d) ", " 对象（%d）"), n);
-    screen_box(r, title, u->focus == P_OBJECTS);
+    char title[96];
     struct rect in = screen_inner(r);
     if (u->sel_obj >= n)
         u->sel_obj = n ? n - 1 : 0;
@@ -236,8 +259,21 @@ void panel_objects_draw(struct ui *u, struct rect r)
     /* the result first (it is the lesson); the objects scroll in what is left, at least one row */
     int mrows = nm ? (nm + 1 < in.h - 1 ? nm + 1 : in.h - 1) : 0;
     int rows = in.h - mrows;
-    int k = 0;
-    for (; k < rows && u->obj_top + k < n; k++) {
+    uint32_t ids[64];
+    int nids = 0, hidden = 0, k = 0;
+    if (u->focus != P_OBJECTS && n > rows && rows > 0 && rows <= (int)UI_COUNT(ids))
+        hidden = visible_ids(u, rows, ids, &nids);
+    if (hidden) /* Tab to the panel scrolls through all of them */
+        snprintf(title, sizeof(title),
+                 TR(u, " Objects (%d, %d not shown) ", " 对象（%d，%d 个未显示）"), n, hidden);
+    else
+        snprintf(title, sizeof(title), TR(u, " Objects (%d) ", " 对象（%d）"), n);
+    screen_box(r, title, u->focus == P_OBJECTS);
+    for (; hidden && k < nids; k++) {
+        screen_put(in.y + k, in.x, 1, THEME[R_FOCUS], " ");
+        panel_object_line(u, ids[k], in.y + k, in.x + 1, in.w - 1, THEME[R_TITLE]);
+    }
+    for (; !hidden && k < rows && u->obj_top + k < n; k++) {
         int i = u->obj_top + k;
         int sel = u->focus == P_OBJECTS && i == u->sel_obj;
         screen_put(in.y + k, in.x, 1, THEME[R_FOCUS], sel ? "▸" : " ");

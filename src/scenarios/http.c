@@ -216,6 +216,25 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "status_line", json_string(S->status_line));
 }
 
+/* Called at every turn of the conductor: once every request has its answer, pin what the
+ * summary promises (status and body checked), with this run's counts. Never ends the run. */
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    (void)m;
+    long want = S->clients * S->requests;
+    if (!want || atomic_load(&S->responses) < want)
+        return 0;
+    int zh = ctx->lang == LANG_ZH;
+    snprintf(ctx->pin, sizeof(ctx->pin),
+             zh ? "%ld 个请求,%ld 个 TCP 连接:%d 个回答是 \"HTTP/1.0 200 OK\",%d 个正文完整。"
+                  "HTTP/1.0 的服务端关闭连接,就表示正文结束。"
+                : "%ld requests, %ld TCP connections: %d answers were \"HTTP/1.0 200 OK\" and %d "
+                  "bodies came intact. An HTTP/1.0 server marks the end of the body by closing "
+                  "the connection.",
+             want, want, atomic_load(&S->ok_200), atomic_load(&S->bodies_ok));
+    return 0;
+}
+
 /* ---- narration ---- */
 
 static int obj_is_client(const struct model *m, const struct ev *e)
@@ -282,6 +301,7 @@ const struct scenario scenario_http = {
     .shared_size = sizeof(struct ht_shared),
     .max_tasks = max_tasks,
     .setup = setup,
+    .finished = finished,
     .check = check,
     .snapshot = snapshot,
     .narrate = narrate,

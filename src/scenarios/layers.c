@@ -49,7 +49,7 @@ struct ly_shared {
     struct ly_tcpinfo ti;
     int nsegs;
     struct net_seg segs[LY_MAX_SEGS];
-    struct instr_obj *stack; /* value: the layer being explained (5 ... 2) */
+    struct instr_obj *stack; /* value: the layer being explained (5 ... 2), shown "= 5" */
 };
 
 static struct ly_shared *S;
@@ -245,7 +245,7 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     S = ctx->shared;
     S->body_bytes = scn_param(ctx, "body_bytes");
     S->ttl = scn_param(ctx, "ttl");
-    S->stack = instr_obj_new("layer", OK_EVENT, 0, 0);
+    S->stack = instr_obj_new("layer", OK_SHM, 0, 0);
     if (!S->stack) {
         snprintf(err, n, "layers: no object slot left");
         return -ENOMEM;
@@ -548,6 +548,12 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
 {
     (void)ctx;
     int zh = lang == LANG_ZH;
+    if (e->kind == EV_TASK_EXIT) {
+        /* a worker's end is not this lesson: the client exits in the step that explains the
+         * link layer, and "client exited ..." would push that paragraph out of the panel */
+        buf[0] = '\0';
+        return 1;
+    }
     if (e->kind == EV_VAR && S && S->stack && e->obj == S->stack->id) {
         switch (e->val) {
         case L_APPLICATION:

@@ -142,6 +142,25 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "tcp_states_seen", seen);
 }
 
+/* Called at every turn of the conductor: once every client has been served, pin what the
+ * summary promises (each line came back), with this run's counts. Never ends the run. */
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    (void)m;
+    int served = atomic_load(&S->served), want = atomic_load(&S->cl.target);
+    if (!want || served < want)
+        return 0;
+    int zh = ctx->lang == LANG_ZH;
+    snprintf(ctx->pin, sizeof(ctx->pin),
+             zh ? "服务端依次服务了 %d 个客户端,%d/%ld 行原样回显。accept() 在无人连接时阻塞,"
+                  "recv() 在没有数据时阻塞;客户端的 FIN 让 recv() 返回 0,服务端随即关闭连接。"
+                : "The server served %d client(s), one after another: %d of %ld lines came back "
+                  "intact. accept() blocked while nobody connected, recv() while nothing had "
+                  "arrived; the client's FIN made recv() return 0, and the server closed.",
+             served, atomic_load(&S->echoed_ok), want * S->messages);
+    return 0;
+}
+
 static const struct scenario_action actions[] = {
     {'c', "add a client (it waits its turn)", "增加一个客户端(排队等候)", act_add_client},
 };
@@ -168,6 +187,7 @@ const struct scenario scenario_tcp_echo = {
     .shared_size = sizeof(struct te_shared),
     .max_tasks = max_tasks,
     .setup = setup,
+    .finished = finished,
     .check = check,
     .snapshot = snapshot,
     .narrate = net_scn_narrate,
