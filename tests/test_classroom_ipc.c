@@ -295,6 +295,57 @@ Test(classroom_ipc, a_headless_deadlock_ends_with_its_cycle_in_the_snapshot, .ti
     cr_assert_eq(ts_driver_end(&d, 30), 0);
 }
 
+/* ---- ch 7: what the dashboard says between steps ---- */
+
+/* The task named name in a snapshot. */
+static json_t *task_named(json_t *snap, const char *name)
+{
+    return ts_find_named(json_object_get(snap, "tasks"), name);
+}
+
+/* Stepped, the setter's pause is a step of the gate (counted there by the Next line), never a
+ * block on nothing: every snapshot before the set shows it at the gate or about to act. */
+Test(classroom_ipc, the_event_setters_pause_waits_at_the_gate_not_blocked, .timeout = 60)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, "event", NULL, NULL);
+    for (int k = 1; k < 7; k++) {
+        ts_driver_cmd(&d, "step");
+        json_t *s = ts_driver_snapshot(&d, 20), *setter = task_named(s, "setter");
+        cr_assert(setter, "no setter at step %d", k);
+        cr_assert_str_neq(ts_str(setter, "state"), "blocked",
+                          "step %d: the setter is drawn blocked (on %s) during its pause", k,
+                          ts_str(setter, "blocked_on") ? ts_str(setter, "blocked_on") : "nothing");
+        json_decref(s);
+    }
+    ts_driver_cmd(&d, "finish 200");
+    json_t *end = ts_driver_snapshot(&d, 40);
+    ts_assert_check_ok(end);
+    const char *pin = ts_str(end, "pinned");
+    cr_assert(pin && strstr(pin, "released all 3 waiters together"), "pinned: %s",
+              pin ? pin : "(none)");
+    json_t *m = json_array_get(json_object_get(end, "meters"), 0);
+    cr_assert_str_eq(ts_str(m, "text"), "6 of 6 waits");
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+/* The lock's result is how many lines came out mixed: the first meter (the dashboard shows
+ * the first rows) and short enough for the ~19 columns a 100-column screen leaves it. */
+Test(classroom_ipc, the_locks_mixed_lines_meter_comes_first_and_fits, .timeout = 60)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, "lock", NULL, NULL);
+    ts_driver_cmd(&d, "finish 400");
+    json_t *end = ts_driver_snapshot(&d, 40);
+    ts_assert_check_ok(end);
+    json_t *m = json_array_get(json_object_get(end, "meters"), 0);
+    cr_assert_str_eq(ts_str(m, "label"), "mixed lines");
+    cr_assert_str_eq(ts_str(m, "text"), "0 of 6 mixed");
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
 /* `a o` before the first step: both take A first from round 1, and no cycle forms. */
 static void remedy_before_the_first_lock(const char *id, const char *const *params)
 {
