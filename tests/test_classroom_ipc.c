@@ -348,32 +348,38 @@ Test(classroom_ipc, the_locks_mixed_lines_meter_comes_first_and_fits, .timeout =
 
 /* ---- ch 8-9: threads and conditions between steps ---- */
 
-/* While MainThread waits in join, the join object says how many threads are left to join:
- * all 4 at the first join, never the 0 it was created with. */
-Test(classroom_ipc, the_join_object_counts_the_threads_left_to_join, .timeout = 60)
+/* While the main thread waits in join, the join object says how many threads are left to
+ * join: all of them at the first join, never the 0 it was created with; 0 at the end. */
+static void join_counts_down(const char *id, const char *main_name, long long all)
 {
     struct ts_driver d;
-    ts_driver_start(&d, "threads", NULL, NULL);
+    ts_driver_start(&d, id, NULL, NULL);
     int seen = 0;
     for (int k = 0; k < 40 && !seen; k++) {
         ts_driver_cmd(&d, "step");
-        json_t *s = ts_driver_snapshot(&d, 20), *main = task_named(s, "MainThread");
+        json_t *s = ts_driver_snapshot(&d, 20), *main = task_named(s, main_name);
         const char *on = main ? ts_str(main, "blocked_on") : NULL;
         if (on && !strcmp(on, "child:join")) {
             json_t *join = ts_find_named(json_object_get(s, "objects"), "join");
-            cr_assert_eq(ts_int(join, "value"), 4, "MainThread joins with %lld left to join",
-                         ts_int(join, "value"));
+            cr_assert_eq(ts_int(join, "value"), all, "%s: %s joins with %lld left to join", id,
+                         main_name, ts_int(join, "value"));
             seen = 1;
         }
         json_decref(s);
     }
-    cr_assert(seen, "MainThread never blocked in join");
+    cr_assert(seen, "%s: %s never blocked in join", id, main_name);
     ts_driver_cmd(&d, "finish 400");
-    json_t *end = ts_driver_snapshot(&d, 40);
+    json_t *end = ts_driver_snapshot(&d, 60);
     ts_assert_check_ok(end);
     cr_assert_eq(ts_int(ts_find_named(json_object_get(end, "objects"), "join"), "value"), 0);
     json_decref(end);
     cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+Test(classroom_ipc, the_join_object_counts_the_threads_left_to_join, .timeout = 120)
+{
+    join_counts_down("threads", "MainThread", 4);
+    join_counts_down("condition", "main", 3);
 }
 
 /* `a o` before the first step: both take A first from round 1, and no cycle forms. */
