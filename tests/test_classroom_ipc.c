@@ -346,6 +346,39 @@ Test(classroom_ipc, the_locks_mixed_lines_meter_comes_first_and_fits, .timeout =
     cr_assert_eq(ts_driver_end(&d, 30), 0);
 }
 
+/* Columns of an ASCII or UTF-8 string (no wide characters: the English texts). */
+static size_t columns(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* Every result meter of these lessons fits the 44 columns the Objects panel of a 100-column
+ * dashboard gives it ("label [██████████] text"): a cut text loses the lesson's number. */
+Test(classroom_ipc, the_result_meters_fit_a_100_column_dashboard, .timeout = 120)
+{
+    const char *ids[] = {"lock", "event", "concurrency"};
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        struct ts_driver d;
+        ts_driver_start(&d, ids[i], NULL, NULL);
+        ts_driver_cmd(&d, "finish 400");
+        json_t *end = ts_driver_snapshot(&d, 60), *m;
+        size_t k;
+        cr_assert_gt(json_array_size(json_object_get(end, "meters")), 0, "%s: no meters", ids[i]);
+        json_array_foreach(json_object_get(end, "meters"), k, m)
+        {
+            size_t w = columns(ts_str(m, "label")) + 1 + columns(ts_str(m, "text"));
+            w += json_number_value(json_object_get(m, "max")) > 0 ? 13 : 0; /* "[██████████] " */
+            cr_expect_leq(w, 44, "%s: \"%s %s\" takes %zu columns", ids[i], ts_str(m, "label"),
+                          ts_str(m, "text"), w);
+        }
+        json_decref(end);
+        cr_assert_eq(ts_driver_end(&d, 30), 0);
+    }
+}
+
 /* ---- ch 8-9: threads and conditions between steps ---- */
 
 /* While the main thread waits in join, the join object says how many threads are left to
