@@ -388,7 +388,7 @@ static void join_counts_down(const char *id, const char *main_name, long long al
     struct ts_driver d;
     ts_driver_start(&d, id, NULL, NULL);
     int seen = 0;
-    for (int k = 0; k < 40 && !seen; k++) {
+    for (int k = 0; k < 80 && !seen; k++) {
         ts_driver_cmd(&d, "step");
         json_t *s = ts_driver_snapshot(&d, 20), *main = task_named(s, main_name);
         const char *on = main ? ts_str(main, "blocked_on") : NULL;
@@ -409,10 +409,11 @@ static void join_counts_down(const char *id, const char *main_name, long long al
     cr_assert_eq(ts_driver_end(&d, 30), 0);
 }
 
-Test(classroom_ipc, the_join_object_counts_the_threads_left_to_join, .timeout = 120)
+Test(classroom_ipc, the_join_object_counts_the_threads_left_to_join, .timeout = 180)
 {
     join_counts_down("threads", "MainThread", 4);
     join_counts_down("condition", "main", 3);
+    join_counts_down("threading-server", "server", 3);
 }
 
 /* `a o` before the first step: both take A first from round 1, and no cycle forms. */
