@@ -412,3 +412,22 @@ Test(exec, the_tui_opens_on_the_timeline_for_a_program_without_sockets, .timeout
     cr_assert_eq(rc, 0);
     cr_assert_eq(ts_sh("pgrep -f '^%s/counter' >/dev/null", g_dir), 1, "counter outlived q");
 }
+
+/* The SIGHUP the kernel raises when the program, its pty's session leader, ends is explained
+ * with the terminal hanging up, not only as "a timer, a fault, or a child's end". */
+Test(exec, the_sighup_at_the_end_names_the_terminal_hanging_up, .timeout = 60)
+{
+    struct ts_tui t;
+    ts_tui_start(&t, "exec -- /bin/sleep 1", 100, 30); /* long enough for the probes */
+    int ended = ts_tui_wait_for(&t, "Checks:", 20000);
+    char screen[sizeof(t.screen)];
+    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
+    ts_tui_keys(&t, "q");
+    ts_tui_wait_exit(&t, 10000);
+    ts_tui_stop(&t);
+    cr_assert(ended, "the run did not finish:\n%s", screen);
+    if (!strstr(screen, "raised SIGHUP"))
+        cr_skip_test("no kernel SIGHUP on screen (needs the probes)");
+    cr_assert(strstr(screen, "terminal"), "the SIGHUP is not explained by the terminal:\n%s",
+              screen);
+}
