@@ -208,7 +208,7 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     int zh = ctx->lang == LANG_ZH;
     long total = S->waiters * S->rounds;
     scn_meter(out, zh ? "被唤醒" : "released", (double)atomic_load(&S->passed), (double)total,
-              zh ? "%d / %ld 次等待" : "%d of %ld waits", atomic_load(&S->passed), total);
+              zh ? "%d / %ld 次" : "%d of %ld", atomic_load(&S->passed), total);
     if (S->timeout_ms)
         scn_meter(out, zh ? "超时" : "timeouts", 0, 0,
                   zh ? "%ld 次返回 False" : "%ld returned False", atomic_load(&S->timeouts));
