@@ -379,6 +379,34 @@ Test(classroom_ipc, the_result_meters_fit_an_80_column_dashboard, .timeout = 120
     }
 }
 
+/* In projector mode the frozen table shows all five philosophers with the cycle: no rows
+ * are kept for number cards when no object is a count (forks are locks). */
+Test(classroom_ipc, the_projector_shows_every_philosopher_of_the_cycle, .timeout = 90)
+{
+    struct ts_tui t;
+    ts_tui_start(&t, "run philosophers --step", 100, 30);
+    int frozen = ts_tui_wait_for(&t, "phil-5", 20000);
+    for (int k = 0; k < 60 && frozen && !strstr(ts_tui_capture(&t), "Deadlock"); k++) {
+        ts_tui_keys(&t, "Space");
+        ts_sleep_ms(250);
+    }
+    frozen = frozen && ts_tui_wait_for(&t, "Deadlock", 5000);
+    ts_tui_keys(&t, "z");
+    int graph = frozen && ts_tui_wait_for(&t, "wait-for graph:", 5000);
+    char screen[sizeof(t.screen)];
+    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
+    ts_tui_keys(&t, "q");
+    ts_tui_wait_exit(&t, 10000);
+    ts_tui_stop(&t);
+    cr_assert(frozen && graph, "no deadlock in projector mode:\n%s", screen);
+    cr_assert(!strstr(screen, "and 1 more"), "a philosopher is left off:\n%s", screen);
+    for (int k = 1; k <= 5; k++) {
+        char row[32];
+        snprintf(row, sizeof(row), "phil-%d            mutex:", k);
+        cr_assert(strstr(screen, row), "phil-%d has no row:\n%s", k, screen);
+    }
+}
+
 /* ---- ch 8-9: threads and conditions between steps ---- */
 
 /* While the main thread waits in join, the join object says how many threads are left to
