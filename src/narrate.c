@@ -142,8 +142,10 @@ static const struct narr NARR[] = {
     {EV_PROC_EXIT, -1, "The kernel saw %T exit (code %V).", "内核看到 %T 退出（代码 %V）。"},
     {EV_SIG_GENERATE, 0, "The kernel queued signal %S for %T (sent by pid %A).",
      "内核为 %T 挂起了信号 %S（由 pid %A 发送）。"},
-    {EV_SIG_GENERATE, 1, "The kernel itself raised %S for %T (a timer, a fault, or a child's end).",
-     "内核自己为 %T 产生了信号 %S（定时器、异常或子进程结束）。"},
+    {EV_SIG_GENERATE, 1,
+     "The kernel itself raised %S for %T (a timer, a fault, a child's end, or its terminal "
+     "hanging up as its session ends).",
+     "内核自己为 %T 产生了信号 %S（定时器、异常、子进程结束，或会话结束时终端挂断）。"},
     {EV_SIG_GENERATE, 2,
      "The kernel queued SIGCHLD for %T: its child (pid %A) has ended or stopped.",
      "内核为 %T 挂起了 SIGCHLD：它的子进程（pid %A）已结束或停止。"},

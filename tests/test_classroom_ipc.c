@@ -295,6 +295,155 @@ Test(classroom_ipc, a_headless_deadlock_ends_with_its_cycle_in_the_snapshot, .ti
     cr_assert_eq(ts_driver_end(&d, 30), 0);
 }
 
+/* ---- ch 7: what the dashboard says between steps ---- */
+
+/* The task named name in a snapshot. */
+static json_t *task_named(json_t *snap, const char *name)
+{
+    return ts_find_named(json_object_get(snap, "tasks"), name);
+}
+
+/* Stepped, the setter's pause is a step of the gate (counted there by the Next line), never a
+ * block on nothing: every snapshot before the set shows it at the gate or about to act. */
+Test(classroom_ipc, the_event_setters_pause_waits_at_the_gate_not_blocked, .timeout = 60)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, "event", NULL, NULL);
+    for (int k = 1; k < 7; k++) {
+        ts_driver_cmd(&d, "step");
+        json_t *s = ts_driver_snapshot(&d, 20), *setter = task_named(s, "setter");
+        cr_assert(setter, "no setter at step %d", k);
+        cr_assert_str_neq(ts_str(setter, "state"), "blocked",
+                          "step %d: the setter is drawn blocked (on %s) during its pause", k,
+                          ts_str(setter, "blocked_on") ? ts_str(setter, "blocked_on") : "nothing");
+        json_decref(s);
+    }
+    ts_driver_cmd(&d, "finish 200");
+    json_t *end = ts_driver_snapshot(&d, 40);
+    ts_assert_check_ok(end);
+    const char *pin = ts_str(end, "pinned");
+    cr_assert(pin && strstr(pin, "released all 3 waiters together"), "pinned: %s",
+              pin ? pin : "(none)");
+    json_t *m = json_array_get(json_object_get(end, "meters"), 0);
+    cr_assert_str_eq(ts_str(m, "text"), "6 of 6");
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+/* The lock's result is how many lines came out mixed: the first meter (the dashboard shows
+ * the first rows), short (the_result_meters_fit_an_80_column_dashboard). */
+Test(classroom_ipc, the_locks_mixed_lines_meter_comes_first_and_fits, .timeout = 60)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, "lock", NULL, NULL);
+    ts_driver_cmd(&d, "finish 400");
+    json_t *end = ts_driver_snapshot(&d, 40);
+    ts_assert_check_ok(end);
+    json_t *m = json_array_get(json_object_get(end, "meters"), 0);
+    cr_assert_str_eq(ts_str(m, "label"), "mixed");
+    cr_assert_str_eq(ts_str(m, "text"), "0 of 6 lines");
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+/* Columns of an ASCII or UTF-8 string (no wide characters: the English texts). */
+static size_t columns(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* Every result meter of these lessons fits the 35 columns the Objects panel of an 80-column
+ * dashboard gives it ("label [██████████] text"): a cut text loses the lesson's number. */
+Test(classroom_ipc, the_result_meters_fit_an_80_column_dashboard, .timeout = 120)
+{
+    const char *ids[] = {"lock", "event", "concurrency"};
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        struct ts_driver d;
+        ts_driver_start(&d, ids[i], NULL, NULL);
+        ts_driver_cmd(&d, "finish 400");
+        json_t *end = ts_driver_snapshot(&d, 60), *m;
+        size_t k;
+        cr_assert_gt(json_array_size(json_object_get(end, "meters")), 0, "%s: no meters", ids[i]);
+        json_array_foreach(json_object_get(end, "meters"), k, m)
+        {
+            size_t w = columns(ts_str(m, "label")) + 1 + columns(ts_str(m, "text"));
+            w += json_number_value(json_object_get(m, "max")) > 0 ? 13 : 0; /* "[██████████] " */
+            cr_expect_leq(w, 35, "%s: \"%s %s\" takes %zu columns", ids[i], ts_str(m, "label"),
+                          ts_str(m, "text"), w);
+        }
+        json_decref(end);
+        cr_assert_eq(ts_driver_end(&d, 30), 0);
+    }
+}
+
+/* In projector mode the frozen table shows all five philosophers with the cycle: no rows
+ * are kept for number cards when no object is a count (forks are locks). */
+Test(classroom_ipc, the_projector_shows_every_philosopher_of_the_cycle, .timeout = 90)
+{
+    struct ts_tui t;
+    ts_tui_start(&t, "run philosophers --step", 100, 30);
+    int frozen = ts_tui_wait_for(&t, "phil-5", 20000);
+    for (int k = 0; k < 60 && frozen && !strstr(ts_tui_capture(&t), "Deadlock"); k++) {
+        ts_tui_keys(&t, "Space");
+        ts_sleep_ms(250);
+    }
+    frozen = frozen && ts_tui_wait_for(&t, "Deadlock", 5000);
+    ts_tui_keys(&t, "z");
+    int graph = frozen && ts_tui_wait_for(&t, "wait-for graph:", 5000);
+    char screen[sizeof(t.screen)];
+    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
+    ts_tui_keys(&t, "q");
+    ts_tui_wait_exit(&t, 10000);
+    ts_tui_stop(&t);
+    cr_assert(frozen && graph, "no deadlock in projector mode:\n%s", screen);
+    cr_assert(!strstr(screen, "and 1 more"), "a philosopher is left off:\n%s", screen);
+    for (int k = 1; k <= 5; k++) {
+        char row[32];
+        snprintf(row, sizeof(row), "phil-%d            mutex:", k);
+        cr_assert(strstr(screen, row), "phil-%d has no row:\n%s", k, screen);
+    }
+}
+
+/* ---- ch 8-9: threads and conditions between steps ---- */
+
+/* While the main thread waits in join, the join object says how many threads are left to
+ * join: all of them at the first join, never the 0 it was created with; 0 at the end. */
+static void join_counts_down(const char *id, const char *main_name, long long all)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, id, NULL, NULL);
+    int seen = 0;
+    for (int k = 0; k < 80 && !seen; k++) {
+        ts_driver_cmd(&d, "step");
+        json_t *s = ts_driver_snapshot(&d, 20), *main = task_named(s, main_name);
+        const char *on = main ? ts_str(main, "blocked_on") : NULL;
+        if (on && !strcmp(on, "child:join")) {
+            json_t *join = ts_find_named(json_object_get(s, "objects"), "join");
+            cr_assert_eq(ts_int(join, "value"), all, "%s: %s joins with %lld left to join", id,
+                         main_name, ts_int(join, "value"));
+            seen = 1;
+        }
+        json_decref(s);
+    }
+    cr_assert(seen, "%s: %s never blocked in join", id, main_name);
+    ts_driver_cmd(&d, "finish 400");
+    json_t *end = ts_driver_snapshot(&d, 60);
+    ts_assert_check_ok(end);
+    cr_assert_eq(ts_int(ts_find_named(json_object_get(end, "objects"), "join"), "value"), 0);
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+Test(classroom_ipc, the_join_object_counts_the_threads_left_to_join, .timeout = 180)
+{
+    join_counts_down("threads", "MainThread", 4);
+    join_counts_down("condition", "main", 3);
+    join_counts_down("threading-server", "server", 3);
+}
+
 /* `a o` before the first step: both take A first from round 1, and no cycle forms. */
 static void remedy_before_the_first_lock(const char *id, const char *const *params)
 {

@@ -389,3 +389,45 @@ Test(exec, a_limit_reached_is_said_everywhere, .timeout = 90)
     cr_expect_eq(ts_int(json_object_get(snap, "program_exit"), "status"), 0);
     json_decref(snap);
 }
+
+/* In the TUI a program with no socket opens on the timeline (who ran, who waited), not on
+ * an empty TCP panel: exec is no TCP lesson. */
+Test(exec, the_tui_opens_on_the_timeline_for_a_program_without_sockets, .timeout = 60)
+{
+    cr_assert_eq(compile("counter", NULL), 0, "cc counter failed");
+    struct ts_tui t;
+    char args[256];
+    snprintf(args, sizeof(args), "exec -- %s/counter", g_dir);
+    ts_tui_start(&t, args, 100, 30);
+    int ended = ts_tui_wait_for(&t, "counter-t2", 20000); /* paced: it runs for minutes */
+    const char *s = ts_tui_capture(&t);
+    int timeline = strstr(s, "Timeline") != NULL, tcp = strstr(s, "TCP states") != NULL;
+    char screen[sizeof(t.screen)];
+    snprintf(screen, sizeof(screen), "%s", s);
+    ts_tui_keys(&t, "q");
+    int rc = ts_tui_wait_exit(&t, 10000);
+    ts_tui_stop(&t);
+    cr_assert(ended, "the threads never showed:\n%s", screen);
+    cr_assert(timeline && !tcp, "not on the timeline:\n%s", screen);
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(ts_sh("pgrep -f '^%s/counter' >/dev/null", g_dir), 1, "counter outlived q");
+}
+
+/* The SIGHUP the kernel raises when the program, its pty's session leader, ends is explained
+ * with the terminal hanging up, not only as "a timer, a fault, or a child's end". */
+Test(exec, the_sighup_at_the_end_names_the_terminal_hanging_up, .timeout = 60)
+{
+    struct ts_tui t;
+    ts_tui_start(&t, "exec -- /bin/sleep 1", 100, 30); /* long enough for the probes */
+    int ended = ts_tui_wait_for(&t, "Checks:", 20000);
+    char screen[sizeof(t.screen)];
+    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
+    ts_tui_keys(&t, "q");
+    ts_tui_wait_exit(&t, 10000);
+    ts_tui_stop(&t);
+    cr_assert(ended, "the run did not finish:\n%s", screen);
+    if (!strstr(screen, "raised SIGHUP"))
+        cr_skip_test("no kernel SIGHUP on screen (needs the probes)");
+    cr_assert(strstr(screen, "terminal"), "the SIGHUP is not explained by the terminal:\n%s",
+              screen);
+}

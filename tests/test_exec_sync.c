@@ -124,6 +124,29 @@ Test(exec_sync, counter_threads_take_turns_at_the_mutex, .timeout = 60)
     json_decref(snap);
 }
 
+/* Stepped in the TUI, a thread waiting for the teacher's Space is at the gate ("‖ GATE →
+ * lock(lock)"), as in the scenarios; not "BLOCK futex_do_wait", which is the gate's own futex
+ * seen from /proc. */
+Test(exec_sync, stepped_threads_wait_at_the_gate_not_blocked_in_a_futex, .timeout = 60)
+{
+    cr_assert_eq(compile("counter", NULL), 0, "cc counter failed");
+    struct ts_tui t;
+    char args[256];
+    snprintf(args, sizeof(args), "exec -- %s/counter", g_dir);
+    ts_tui_start(&t, args, 100, 30);
+    int shown = ts_tui_wait_for(&t, "counter-t2", 20000);
+    ts_tui_keys(&t, "Space"); /* into step mode */
+    int gate = shown && ts_tui_wait_for(&t, "GATE    → ", 10000);
+    char screen[sizeof(t.screen)];
+    snprintf(screen, sizeof(screen), "%s", t.screen);
+    ts_tui_keys(&t, "q");
+    int rc = ts_tui_wait_exit(&t, 10000);
+    ts_tui_stop(&t);
+    cr_assert(shown, "the threads never showed:\n%s", screen);
+    cr_assert(gate, "no task drawn at the gate in step mode:\n%s", screen);
+    cr_assert_eq(rc, 0);
+}
+
 Test(exec_sync, named_semaphore_is_one_object_in_both_processes, .timeout = 60)
 {
     json_t *snap = exec_example("named_sem");

@@ -62,11 +62,11 @@ static void count_text(const struct model_obj *o, char *buf, size_t n)
         snprintf(buf, n, "%lld", (long long)o->value);
 }
 
-/* Cards left to right, wrapping; returns the rows used. */
+/* Cards left to right, wrapping; returns the rows used (0 when there is no card). */
 static int draw_cards(struct ui *u, struct rect r)
 {
     const struct model *m = &u->r->model;
-    int x = r.x, y = r.y;
+    int x = r.x, y = r.y, drawn = 0;
     for (size_t i = 0; i < m->nobjs; i++) {
         const struct model_obj *o = &m->objs[i];
         if (!is_counted(o))
@@ -88,8 +88,9 @@ static int draw_cards(struct ui *u, struct rect r)
         screen_put(y, x, w, THEME[R_TITLE], label);
         big_text(y + 1, x, w, o->value > 0 ? THEME[R_BIG] : THEME[R_BLOCK], num);
         x += w;
+        drawn++;
     }
-    return y - r.y + CARD_H;
+    return drawn ? y - r.y + CARD_H : 0; /* no card: the tasks get the rows */
 }
 
 static void draw_task_line(struct ui *u, const struct tree_row *row, int i, int y, struct rect r)

@@ -118,7 +118,8 @@ int ui_start_run(struct ui *u)
     u->sel_auto = 1;
     u->task_top = u->sel_obj = u->obj_top = u->ev_scroll = 0;
     u->delay_idx = delay_index(r->delay_ms);
-    u->flow_view = u->sc->chapter <= 2; /* the TCP lessons open on their packets */
+    u->flow_view =
+        u->sc->chapter >= 1 && u->sc->chapter <= 2; /* TCP lessons: their packets (exec is 0) */
     u->msg[0] = '\0';
     u->dirty = 1;
     return 0;

@@ -97,6 +97,13 @@ void unblock(struct instr_obj *o, int64_t val, int64_t err)
     op(o, EV_UNBLOCK, val, 0, err);
 }
 
+/* Arriving at (1) / leaving (0) the gate, as instr's gate says it: the time between is the
+ * task's gate state, never drawn as blocked in a futex. */
+static void emit_gate(int arrived, uint16_t kind, uint32_t obj)
+{
+    emit(EV_GATE, EV_NO_OBJ, arrived, kind, obj == EV_NO_OBJ ? -1 : (int64_t)obj);
+}
+
 void gate_wait(uint16_t kind, uint32_t obj)
 {
     struct instr_task *t = &g_sh->tasks[tl_slot];
@@ -104,11 +111,13 @@ void gate_wait(uint16_t kind, uint32_t obj)
     atomic_store(&t->gate_obj, obj);
     atomic_store(&t->gate_ticket, atomic_load(&g_sh->gate_grants));
     atomic_store(&t->gate, GS_WAITING);
+    emit_gate(1, kind, obj);
     while (atomic_load(&t->gate) != GS_GRANTED && atomic_load(&g_sh->gate_hold)) {
         struct timespec ts = {.tv_sec = 1, .tv_nsec = 0}; /* a safety net only */
         syscall(SYS_futex, (uint32_t *)&t->gate, FUTEX_WAIT, GS_WAITING, &ts, NULL, 0);
     }
     atomic_store(&t->gate, GS_FREE);
+    emit_gate(0, kind, obj);
 }
 
 /* Count one record that will never be written into the calling task's ring's drops: the

@@ -131,11 +131,14 @@ static int main_thread(void *arg)
                   p ? producer : consumer) != 0)
             break;
     }
+    /* the object shows how many are left to join (item 1: the first, narrated) */
     S->join->value = started;
+    instr_op(S->join, EV_OBJ_SET, S->join->value, 1, 0);
     for (long i = 0; i < started; i++) {
         while (!atomic_load(&ct[i].tid))
             sched_yield();
         sync_join(S->join, ct[i].th, atomic_load(&ct[i].tid));
+        instr_op(S->join, EV_OBJ_SET, S->join->value, 0, 0);
     }
     free(ct);
     return started == n ? 0 : 1;
@@ -212,6 +215,13 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     int zh = lang == LANG_ZH;
     const char *who = ipc_ev_task_name(m, e);
     switch (e->kind) {
+    case EV_OBJ_SET: /* the count left to join: said once */
+        if (e->item)
+            snprintf(buf, n,
+                     zh ? "%s 启动了 %lld 个线程,现在按顺序 join 它们。"
+                        : "%s started %lld threads and now joins them one after another.",
+                     who, (long long)e->val);
+        return 1;
     case EV_COND_WAIT:
         snprintf(buf, n,
                  zh ? "%s 调用 con.wait():没有物品可取,它先释放 con-lock,再睡眠等待通知。"

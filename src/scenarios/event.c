@@ -80,6 +80,14 @@ static int waiter(void *arg)
  * ends"), cut short by the s key. */
 static void pause_before_set(void)
 {
+    if (sclock_held() && !atomic_load(&S->set_now)) {
+        /* stepped: the pause is a step of its own, at the gate as "sleep(delay_ms)" (a
+         * deadline wait would leave the setter drawn blocked in a futex, yet counted at the
+         * gate); a teacher who wants the set now picks the setter */
+        sclock_sleep(S->delay_ms, 0, "the setter's pause ends");
+        atomic_store(&S->set_now, 0);
+        return;
+    }
     struct sclock_wait w;
     sclock_wait_begin(&w, S->delay_ms, SCLOCK_LESSON, EV_SLEEP, EV_NO_OBJ);
     w.what = "the setter's pause ends";
@@ -163,15 +171,47 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
     return 0;
 }
 
+/* The lesson's point once a set has released its waiters, pinned above the narration. */
+static void pin_released(struct scn_ctx *ctx)
+{
+    int passed = atomic_load(&S->passed), zh = ctx->lang == LANG_ZH;
+    if (passed <= 0)
+        return;
+    snprintf(ctx->pin, sizeof(ctx->pin),
+             zh ? "每次 e.set() 一起唤醒全部 %ld 个等待者:%d / %ld 次 e.wait() 返回 True,"
+                  "%ld 次在 set 之前返回。"
+                : "Each e.set() released all %ld waiters together: %d of %ld e.wait() calls "
+                  "returned True, %ld before their set.",
+             S->waiters, passed, S->waiters * S->rounds, atomic_load(&S->early));
+}
+
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    (void)m;
+    pin_released(ctx);
+    return 0;
+}
+
+static void teardown(struct scn_ctx *ctx)
+{
+    pin_released(ctx);
+}
+
 static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 {
-    (void)ctx;
     (void)m;
     json_object_set_new(out, "rounds_done", json_integer(atomic_load(&S->round)));
     json_object_set_new(out, "released", json_integer(atomic_load(&S->passed)));
     json_object_set_new(out, "released_early", json_integer(atomic_load(&S->early)));
     json_object_set_new(out, "timeouts", json_integer(atomic_load(&S->timeouts)));
     json_object_set_new(out, "is_set", json_boolean(S->ev->flag));
+    int zh = ctx->lang == LANG_ZH;
+    long total = S->waiters * S->rounds;
+    scn_meter(out, zh ? "被唤醒" : "released", (double)atomic_load(&S->passed), (double)total,
+              zh ? "%d / %ld 次" : "%d of %ld", atomic_load(&S->passed), total);
+    if (S->timeout_ms)
+        scn_meter(out, zh ? "超时" : "timeouts", 0, 0,
+                  zh ? "%ld 次返回 False" : "%ld returned False", atomic_load(&S->timeouts));
 }
 
 static int narrate_wait(const struct ev *e, const char *who, int zh, char *buf, size_t n)
@@ -251,6 +291,8 @@ const struct scenario scenario_event = {
     .shared_size = sizeof(struct event_shared),
     .max_tasks = max_tasks,
     .setup = setup,
+    .finished = finished,
+    .teardown = teardown,
     .check = check,
     .snapshot = snapshot,
     .narrate = narrate,

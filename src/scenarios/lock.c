@@ -208,13 +208,12 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "lock_used", json_boolean(atomic_load(&S->use_lock)));
     int zh = ctx->lang == LANG_ZH;
     size_t nl = json_array_size(lines);
+    /* the count first and short: an 80-column dashboard has 4 rows and 35 columns for it */
+    scn_meter(out, zh ? "混杂" : "mixed", (double)mixed, nl ? (double)nl : 1,
+              zh ? "%ld / %zu 行" : "%ld of %zu lines", mixed, nl);
     for (size_t i = nl > 3 ? nl - 3 : 0; i < nl; i++) /* the last lines the workers printed */
         scn_meter(out, zh ? "输出" : "printed", 0, 0, "%s",
                   json_string_value(json_array_get(lines, i)));
-    scn_meter(out, zh ? "混杂的行" : "mixed lines", (double)mixed, nl ? (double)nl : 1,
-              zh ? "%ld / %zu 行被别的工作者插了字符"
-                 : "%ld of %zu lines have another worker's characters",
-              mixed, nl);
 }
 
 static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,

@@ -77,6 +77,7 @@ static int handler_process(void *arg)
 
 static void *handler_thread(void *arg)
 {
+    ipc_set_comm("handler"); /* this thread's name, as ps -L shows it */
     handle(arg);
     return NULL;
 }
@@ -145,9 +146,19 @@ static int start_handler(struct ss_job *j, pthread_t *th, struct instr_obj *kids
     return 0;
 }
 
+/* The handler threads not joined yet, as the value of the server's "join" object. */
+static void count_unjoined(struct instr_obj *kids, int64_t left)
+{
+    if (!kids)
+        return;
+    kids->value = left;
+    instr_op(kids, EV_OBJ_SET, left, 0, 0);
+}
+
 static int server(void *arg)
 {
     (void)arg;
+    ipc_set_comm(S->threads ? "thread-server" : "fork-server");
     static struct ss_job jobs[SS_MAX];
     pthread_t th[SS_MAX];
     struct net_sock ls;
@@ -168,14 +179,15 @@ static int server(void *arg)
         jobs[k].k = k;
         if (start_handler(&jobs[k], &th[k], kids, &alive) < 0)
             break;
-        if (S->threads && kids)
-            kids->value = k + 1; /* threads not joined yet */
+        if (S->threads)
+            count_unjoined(kids, k + 1);
     }
     net_close(&ls);
     for (int i = 0; S->threads && i < k; i++) {
-        if (kids)
+        if (kids) {
             sync_join(kids, th[i], atomic_load(&S->handler_tids[i]));
-        else
+            count_unjoined(kids, kids->value);
+        } else
             pthread_join(th[i], NULL);
     }
     if (!S->threads)
@@ -186,6 +198,7 @@ static int server(void *arg)
 static int client(void *arg)
 {
     int idx = (int)(intptr_t)arg;
+    ipc_set_comm("client");
     return net_echo_client_run(&S->port, idx, 20 * idx, S->messages, S->gap_ms, &S->echoed_ok);
 }
 
@@ -318,6 +331,14 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
                  zh ? "%s:还有 %lld 个处理进程没有被回收(正在服务,或已结束等待 wait)。"
                     : "%s: %lld handler processes not reaped yet (serving, or finished and "
                       "waiting to be collected).",
+                 who, (long long)e->val);
+        return 1;
+    }
+    if (e->kind == EV_OBJ_SET) {
+        snprintf(buf, n,
+                 zh ? "%s:还有 %lld 个处理线程没有被 join(正在服务,或已结束等待 join)。"
+                    : "%s: %lld handler threads not joined yet (serving, or finished and "
+                      "waiting for join).",
                  who, (long long)e->val);
         return 1;
     }

@@ -127,7 +127,9 @@ static long start_all(struct th_rec *recs, long count)
 
 static void join_all(struct th_rec *recs, long count)
 {
+    /* the object shows how many are left to join (item 1: the first, narrated) */
     S->join->value = atomic_load(&S->started);
+    instr_op(S->join, EV_OBJ_SET, S->join->value, 1, 0);
     for (long i = 0; i < count; i++) {
         struct th_rec *r = &recs[i];
         if (r->daemon)
@@ -135,6 +137,7 @@ static void join_all(struct th_rec *recs, long count)
         while (!atomic_load(&r->tid))
             sched_yield();
         sync_join(S->join, r->th, atomic_load(&r->tid));
+        instr_op(S->join, EV_OBJ_SET, S->join->value, 0, 0);
         atomic_fetch_add(&S->joined, 1);
     }
 }
@@ -235,6 +238,15 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
                  zh ? "%s 调用 %s.join():在该线程结束之前,主线程一直阻塞。"
                     : "%s calls %s.join(): the main thread blocks until that thread ends.",
                  who, tn);
+        return 1;
+    }
+    if (e->kind == EV_OBJ_SET) { /* the count left to join: said once, then by each join */
+        if (e->item)
+            snprintf(buf, n,
+                     zh ? "%s 要按顺序 join %lld 个线程(守护线程除外)。"
+                        : "%s will join its %lld threads one after another (daemons are not "
+                          "joined).",
+                     who, (long long)e->val);
         return 1;
     }
     if (e->kind == EV_UNBLOCK) {
