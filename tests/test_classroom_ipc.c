@@ -858,11 +858,27 @@ Test(classroom_ipc, signals_pin_what_each_signal_did, .timeout = 90)
     json_decref(end);
 }
 
-/* prodcons pins its result; with one consumer the buffer fills (and the pin says so without
- * the hint a default run needs: two consumers keep up with two producers). */
+/* prodcons pins its result; stepped with the defaults the buffer fills, so producers block on
+ * empty as the summary promises (with 4 slots two consumers kept up with two producers and
+ * the pin needed its hint), and with one consumer it fills too. */
+Test(classroom_ipc, prodcons_fills_its_buffer_with_the_defaults, .timeout = 90)
+{
+    const char *params[] = {"items=12", NULL};
+    struct ts_driver d;
+    ts_driver_start(&d, "prodcons", params, NULL);
+    ts_driver_cmd(&d, "finish 2000");
+    json_t *end = ts_driver_snapshot(&d, 80);
+    ts_assert_check_ok(end);
+    const char *pin = ts_str(end, "pinned");
+    cr_expect(strstr(pin, "held at most 2 of 2") && !strstr(pin, "never filled"), "pinned: %s",
+              pin);
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
 Test(classroom_ipc, prodcons_pins_how_full_the_buffer_got, .timeout = 90)
 {
-    const char *params[] = {"consumers=1", "items=12", NULL};
+    const char *params[] = {"consumers=1", "capacity=4", "items=12", NULL};
     struct ts_driver d;
     ts_driver_start(&d, "prodcons", params, NULL);
     ts_driver_cmd(&d, "finish 2000");

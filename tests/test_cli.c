@@ -264,7 +264,7 @@ Test(cli, list_json_is_an_array_with_params_and_limits, .timeout = 30)
         long min, max, def;
     } want[] = {{"producers", 1, 16, 2},
                 {"consumers", 1, 16, 2},
-                {"capacity", 1, 64, 4},
+                {"capacity", 1, 64, 2},
                 {"items", 1, 1000000, 40}};
     json_t *params = json_object_get(pc, "params");
     cr_assert(json_is_array(params));

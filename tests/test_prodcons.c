@@ -361,7 +361,7 @@ Test(prodcons, json_defaults_are_the_documented_ones, .timeout = 120)
     json_t *params = json_object_get(snap, "params");
     cr_expect_eq(jint(params, "producers"), 2);
     cr_expect_eq(jint(params, "consumers"), 2);
-    cr_expect_eq(jint(params, "capacity"), 4);
+    cr_expect_eq(jint(params, "capacity"), 2);
     cr_expect_eq(jint(params, "items"), 40);
     json_t *src = json_object_get(snap, "sources");
     cr_expect(json_is_true(json_object_get(src, "instr")));

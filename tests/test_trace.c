@@ -35,7 +35,8 @@ Test(trace, perfetto_export_names_tasks_spans_and_counters, .timeout = 60)
     char rec[256], out[256];
     snprintf(rec, sizeof(rec), "%s/run.jsonl", dir);
     snprintf(out, sizeof(out), "%s/perfetto.json", dir);
-    cr_assert_eq(ts_sh("%s run prodcons --headless --param items=300 --record %s >/dev/null",
+    cr_assert_eq(ts_sh("%s run prodcons --headless --param items=300 --param capacity=4 --record "
+                       "%s >/dev/null",
                        IPCSCOPE_BIN, rec),
                  0);
     cr_assert_eq(ts_sh("%s export %s --perfetto %s 2>/dev/null", IPCSCOPE_BIN, rec, out), 0);

@@ -32,7 +32,7 @@ static struct pc_shared *S;
 static const struct scenario_param params[] = {
     {"producers", "producer processes", "生产者进程数", 1, 16, 2},
     {"consumers", "consumer processes", "消费者进程数", 1, 16, 2},
-    {"capacity", "slots in the buffer", "缓冲区槽位数", 1, 64, 4},
+    {"capacity", "slots in the buffer", "缓冲区槽位数", 1, 64, 2},
     {"items", "items to produce in all", "生产的物品总数", 1, 1000000, 40},
 };
 
