@@ -637,6 +637,20 @@ int net_epoll_ctl(int epfd, int op, int fd, uint32_t events)
 
 /* ---- packet capture ---- */
 
+int net_capture_start(int want, int *fd, int *err_no, _Atomic int *ready, int (*task)(void *),
+                      char *err, size_t n)
+{
+    *fd = want ? net_capture_open() : -ENOTSUP;
+    *err_no = *fd < 0 ? -*fd : 0;
+    if (*fd < 0) {
+        net_flag_set(ready, 1);
+        return 0;
+    }
+    int rc = ipc_start("capture", task, NULL, err, n);
+    close(*fd); /* the conductor's copy */
+    return rc;
+}
+
 int net_capture_open(void)
 {
     int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));

@@ -176,6 +176,13 @@ struct net_seg {
  * -errno (-EPERM without CAP_NET_RAW). */
 int net_capture_open(void);
 
+/* Start the "capture" task of a scenario that shows its packets, when want: the socket is
+ * opened here, while the conductor may still hold CAP_NET_RAW (its workers may not, under
+ * sudo), and only the task keeps it (*fd). Without it *err_no says why and *ready is set at
+ * once, so nobody waits for a capture that will not come. 0, or -errno from ipc_start. */
+int net_capture_start(int want, int *fd, int *err_no, _Atomic int *ready, int (*task)(void *),
+                      char *err, size_t n);
+
 /* The next TCP frame to or from port, waiting at most timeout_ms. 1, 0 on timeout, -errno. */
 int net_capture_next(int fd, uint16_t port, struct net_seg *seg, int timeout_ms);
 

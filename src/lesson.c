@@ -11,6 +11,7 @@
 
 #include "run.h"
 
+#include <limits.h>
 #include <string.h>
 
 #define WALK_MAX 64 /* lines a listing may have for the walk (listings keep to ~20) */
@@ -49,6 +50,36 @@ const struct lesson *lesson_find(const char *id)
         if (strcmp(lesson_table[i]->id, id) == 0)
             return lesson_table[i];
     return NULL;
+}
+
+int lesson_ranges_none_some_all(long n, struct lesson_range *out)
+{
+    out[0] = (struct lesson_range){0, 0};
+    if (n < 2) {
+        out[1] = (struct lesson_range){1, LONG_MAX};
+        return 2;
+    }
+    out[1] = (struct lesson_range){1, n - 1};
+    out[2] = (struct lesson_range){n, LONG_MAX};
+    return 3;
+}
+
+int lesson_ranges_one_some_all(long n, struct lesson_range *out)
+{
+    out[0] = (struct lesson_range){1, 1};
+    if (n < 3) {
+        out[1] = (struct lesson_range){2, LONG_MAX};
+        return 2;
+    }
+    out[1] = (struct lesson_range){2, n - 1};
+    out[2] = (struct lesson_range){n, LONG_MAX};
+    return 3;
+}
+
+int lesson_ranges_none_any(const struct lesson_ctx *c, struct lesson_range *out)
+{
+    (void)c;
+    return lesson_ranges_none_some_all(1, out);
 }
 
 const struct lesson_role *lesson_role_of(const struct lesson *l, const char *name)

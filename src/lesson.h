@@ -156,6 +156,13 @@ struct lesson {
 extern const struct lesson *const lesson_table[];
 extern const size_t lesson_count;
 
+/* Ranges for the common LQ_KEY counts, each returning how many it filled. None, some, all:
+ * 0 | 1..n-1 | n and more (n < 2: 0 | 1 and more). One, some, all: 1 | 2..n-1 | n and more
+ * (n < 3: 1 | 2 and more). None or any: 0 | 1 and more (a ranges callback itself). */
+int lesson_ranges_none_some_all(long n, struct lesson_range *out);
+int lesson_ranges_one_some_all(long n, struct lesson_range *out);
+int lesson_ranges_none_any(const struct lesson_ctx *c, struct lesson_range *out);
+
 /* The lesson of scenario id, or NULL. */
 const struct lesson *lesson_find(const char *id);
 

@@ -49,15 +49,8 @@ static const struct lesson_role ue_roles[] = {
 
 static int datagram_ranges(const struct lesson_ctx *c, struct lesson_range *out)
 {
-    long n = scn_param(&c->r->ctx, "clients") * scn_param(&c->r->ctx, "messages");
-    out[0] = (struct lesson_range){0, 0};
-    if (n < 2) {
-        out[1] = (struct lesson_range){1, LONG_MAX};
-        return 2;
-    }
-    out[1] = (struct lesson_range){1, n - 1};
-    out[2] = (struct lesson_range){n, LONG_MAX};
-    return 3;
+    return lesson_ranges_none_some_all(
+        scn_param(&c->r->ctx, "clients") * scn_param(&c->r->ctx, "messages"), out);
 }
 
 static const struct lesson_q ue_qs[] = {
@@ -308,46 +301,42 @@ const struct lesson lesson_udp_broadcast = {"udp-broadcast", ub_roles, COUNT(ub_
 
 /* ---- select-server, poll-server, epoll-server ---- */
 
+/* What the three servers' listings share: the listener, and (select, poll) the echo of a
+ * ready connection and the end. */
+#define MX_LISTEN                                                                                  \
+    LA("ls = socket(AF_INET, SOCK_STREAM, 0);", EV_OBJ_CREATE, NULL),                              \
+        LA("bind(ls, 127.0.0.1:0);", EV_SOCK_BIND, "listener"),                                    \
+        LA("listen(ls, 16);", EV_SOCK_LISTEN, "listener")
+#define MX_ECHO_AND_CLOSE                                                                          \
+    LO("        else if ((r = recv(fd, buf)) > 0)", EV_SOCK_RECV, "conn-*"),                       \
+        LO("            send(fd, buf, r);  /* echo */", EV_SOCK_SEND, "conn-*"),                   \
+        LO("        else close(fd);        /* EOF */", EV_SOCK_CLOSE, "conn-*"), LEND("    }"),    \
+        LEND("}"), LA("close(ls);", EV_SOCK_CLOSE, "listener")
+
 static const struct lesson_line mx_select[] = {
-    LA("ls = socket(AF_INET, SOCK_STREAM, 0);", EV_OBJ_CREATE, NULL),
-    LA("bind(ls, 127.0.0.1:0);", EV_SOCK_BIND, "listener"),
-    LA("listen(ls, 16);", EV_SOCK_LISTEN, "listener"),
+    MX_LISTEN,
     LFOR("for (;;) {"),
     LN("    FD_SET(ls and each c, &set);"),
     LA("    n = select(maxfd + 1, &set, 0, 0, 0);", EV_MUX_WAIT, "select-interest"),
     LFOR("    for (fd = 0; fd <= maxfd; fd++) {"),
     LN("        if (!FD_ISSET(fd, &set)) continue;"),
     LO("        if (fd == ls) c = accept(ls);", EV_SOCK_ACCEPT, "listener"),
-    LO("        else if ((r = recv(fd, buf)) > 0)", EV_SOCK_RECV, "conn-*"),
-    LO("            send(fd, buf, r);  /* echo */", EV_SOCK_SEND, "conn-*"),
-    LO("        else close(fd);        /* EOF */", EV_SOCK_CLOSE, "conn-*"),
-    LEND("    }"),
-    LEND("}"),
-    LA("close(ls);", EV_SOCK_CLOSE, "listener"),
+    MX_ECHO_AND_CLOSE,
 };
 
 static const struct lesson_line mx_poll[] = {
-    LA("ls = socket(AF_INET, SOCK_STREAM, 0);", EV_OBJ_CREATE, NULL),
-    LA("bind(ls, 127.0.0.1:0);", EV_SOCK_BIND, "listener"),
-    LA("listen(ls, 16);", EV_SOCK_LISTEN, "listener"),
+    MX_LISTEN,
     LFOR("for (;;) {"),
     LN("    p = {ls, POLLIN}, {each c, POLLIN};"),
     LA("    n = poll(p, count, -1);", EV_MUX_WAIT, "poll-interest"),
     LFOR("    for (i = 0; i < count; i++) {"),
     LN("        if (!p[i].revents) continue;"),
     LO("        if (p[i].fd == ls) c = accept(ls);", EV_SOCK_ACCEPT, "listener"),
-    LO("        else if ((r = recv(fd, buf)) > 0)", EV_SOCK_RECV, "conn-*"),
-    LO("            send(fd, buf, r);  /* echo */", EV_SOCK_SEND, "conn-*"),
-    LO("        else close(fd);        /* EOF */", EV_SOCK_CLOSE, "conn-*"),
-    LEND("    }"),
-    LEND("}"),
-    LA("close(ls);", EV_SOCK_CLOSE, "listener"),
+    MX_ECHO_AND_CLOSE,
 };
 
 static const struct lesson_line mx_epoll[] = {
-    LA("ls = socket(AF_INET, SOCK_STREAM, 0);", EV_OBJ_CREATE, NULL),
-    LA("bind(ls, 127.0.0.1:0);", EV_SOCK_BIND, "listener"),
-    LA("listen(ls, 16);", EV_SOCK_LISTEN, "listener"),
+    MX_LISTEN,
     LA("epoll_ctl(ep, ADD, ls, EPOLLIN);", EV_NOTE, NULL),
     LFOR("for (;;) {"),
     LA("    n = epoll_wait(ep, evs, 64, -1);", EV_MUX_WAIT, "epoll_wait-interest"),

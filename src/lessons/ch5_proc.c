@@ -189,15 +189,7 @@ static const struct lesson_role zb_roles[] = {
 
 static int zombie_ranges(const struct lesson_ctx *c, struct lesson_range *out)
 {
-    long n = scn_param(&c->r->ctx, "children");
-    out[0] = (struct lesson_range){0, 0};
-    if (n < 2) {
-        out[1] = (struct lesson_range){1, LONG_MAX};
-        return 2;
-    }
-    out[1] = (struct lesson_range){1, n - 1};
-    out[2] = (struct lesson_range){n, LONG_MAX};
-    return 3;
+    return lesson_ranges_none_some_all(scn_param(&c->r->ctx, "children"), out);
 }
 
 static const struct lesson_q zb_qs[] = {
@@ -360,14 +352,6 @@ static int share_ranges(const struct lesson_ctx *c, struct lesson_range *out)
     return 3;
 }
 
-static int ran_ranges(const struct lesson_ctx *c, struct lesson_range *out)
-{
-    (void)c;
-    out[0] = (struct lesson_range){0, 0};
-    out[1] = (struct lesson_range){1, LONG_MAX};
-    return 2;
-}
-
 static const struct lesson_q ni_qs[] = {
     {.id = "share-nice0",
      .kind = LQ_KEY,
@@ -407,7 +391,7 @@ static const struct lesson_q ni_qs[] = {
      .ev = LESSON_NO_EV,
      .skip = 1,
      .target = "cpu_share.1.cpu_ms",
-     .ranges = ran_ranges,
+     .ranges = lesson_ranges_none_any,
      .q_en = "nice+0 would use the whole CPU if it could. Will nice+5 run at all (ms of CPU)?",
      .q_zh = "nice+0 如果可以会占满整个 CPU。nice+5 还能运行吗（CPU 毫秒数）？",
      .why_en = {"{answer}: the fair scheduler gives every runnable task some of the CPU in "
@@ -460,15 +444,7 @@ static const struct lesson_role pl_roles[] = {
 
 static int busy_ranges(const struct lesson_ctx *c, struct lesson_range *out)
 {
-    long w = scn_param(&c->r->ctx, "workers");
-    out[0] = (struct lesson_range){1, 1};
-    if (w < 3) {
-        out[1] = (struct lesson_range){2, LONG_MAX};
-        return 2;
-    }
-    out[1] = (struct lesson_range){2, w - 1};
-    out[2] = (struct lesson_range){w, LONG_MAX};
-    return 3;
+    return lesson_ranges_one_some_all(scn_param(&c->r->ctx, "workers"), out);
 }
 
 static const struct lesson_q pl_qs[] = {

@@ -482,21 +482,13 @@ static const struct lesson_role sg_roles[] = {
     {"alarm-timer", "C", sg_timer, COUNT(sg_timer)},
 };
 
-static int handled_ranges(const struct lesson_ctx *c, struct lesson_range *out)
-{
-    (void)c;
-    out[0] = (struct lesson_range){0, 0};
-    out[1] = (struct lesson_range){1, LONG_MAX};
-    return 2;
-}
-
 static const struct lesson_q sg_qs[] = {
     {.id = "usr1-caught",
      .kind = LQ_KEY,
      .role = "sender",
      .ev = EV_SIG_SEND,
      .target = "handled.USR1",
-     .ranges = handled_ranges,
+     .ranges = lesson_ranges_none_any,
      .q_en = "{task} calls kill(receiver, SIGUSR1); the receiver installed a handler for it and "
              "sleeps in pause(). How many times will the handler have run for SIGUSR1 once this "
              "step has settled?",
@@ -512,7 +504,7 @@ static const struct lesson_q sg_qs[] = {
      .ev = EV_SIG_SEND,
      .skip = 1,
      .target = "handled.USR2",
-     .ranges = handled_ranges,
+     .ranges = lesson_ranges_none_any,
      .q_en = "Now kill(receiver, SIGUSR2): the receiver set it to SIG_IGN. How many times will "
              "a handler have run for SIGUSR2?",
      .q_zh = "现在 kill(receiver, SIGUSR2)：接收者把它设为 SIG_IGN。SIGUSR2 的处理函数会运行几次？",
@@ -526,7 +518,7 @@ static const struct lesson_q sg_qs[] = {
      .ev = EV_SIG_SEND,
      .skip = 2,
      .target = "handled.HUP",
-     .ranges = handled_ranges,
+     .ranges = lesson_ranges_none_any,
      .q_en = "Now kill(receiver, SIGHUP): the receiver has a handler but blocked SIGHUP with "
              "sigprocmask. How many times will the handler have run right after?",
      .q_zh = "现在 kill(receiver, SIGHUP)：接收者有处理函数，但用 sigprocmask 阻塞了 SIGHUP。"

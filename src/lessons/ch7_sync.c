@@ -73,14 +73,6 @@ static const struct lesson_role lk_roles[] = {
     {"main", "C", team_main, COUNT(team_main)},
 };
 
-static int mixed_ranges(const struct lesson_ctx *c, struct lesson_range *out)
-{
-    (void)c;
-    out[0] = (struct lesson_range){0, 0};
-    out[1] = (struct lesson_range){1, LONG_MAX};
-    return 2;
-}
-
 static const struct lesson_q lk_qs[] = {
     {.id = "lock-blocks",
      .kind = LQ_BLOCKS,
@@ -113,7 +105,7 @@ static const struct lesson_q lk_qs[] = {
      .role = "worker",
      .ev = EV_SHM_WRITE,
      .target = "mixed_lines",
-     .ranges = mixed_ranges,
+     .ranges = lesson_ranges_none_any,
      .q_en = "The workers print their lines one character at a time. How many lines of the "
              "output will come out mixed with another worker's characters?",
      .q_zh = "工作者一个字符一个字符地打印各自的行。输出中会有多少行混进了别的工作者的字符？",

@@ -348,15 +348,7 @@ static const struct lesson_role ts_roles[] = {
 
 static int concurrent_ranges(const struct lesson_ctx *c, struct lesson_range *out)
 {
-    long n = scn_param(&c->r->ctx, "clients");
-    out[0] = (struct lesson_range){1, 1};
-    if (n < 3) {
-        out[1] = (struct lesson_range){2, LONG_MAX};
-        return 2;
-    }
-    out[1] = (struct lesson_range){2, n - 1};
-    out[2] = (struct lesson_range){n, LONG_MAX};
-    return 3;
+    return lesson_ranges_one_some_all(scn_param(&c->r->ctx, "clients"), out);
 }
 
 #define SS_QS(unit_en, unit_zh, end_choices, end_en, end_zh)                                       \

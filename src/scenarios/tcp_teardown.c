@@ -269,16 +269,8 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     S->half_close = scn_param(ctx, "half_close");
     S->hold_ms = scn_param(ctx, "hold_ms");
     atomic_store(&S->closer, (int)S->closer_param);
-    /* opened here, while the conductor may still hold CAP_NET_RAW; only the capture keeps it */
-    S->capture_fd = scn_param(ctx, "capture") ? net_capture_open() : -ENOTSUP;
-    S->capture_errno = S->capture_fd < 0 ? -S->capture_fd : 0;
-    int rc = 0;
-    if (S->capture_fd >= 0) {
-        rc = ipc_start("capture", capture, NULL, err, n);
-        close(S->capture_fd); /* the conductor's copy */
-    } else {
-        net_flag_set(&S->capture_ready, 1);
-    }
+    int rc = net_capture_start((int)scn_param(ctx, "capture"), &S->capture_fd, &S->capture_errno,
+                               &S->capture_ready, capture, err, n);
     if (rc == 0)
         rc = ipc_start("server", server, NULL, err, n);
     if (rc == 0)
