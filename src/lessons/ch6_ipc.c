@@ -336,6 +336,7 @@ static const struct lesson_line sm_worker[] = {
     LA("    array[k * 4 + j] = (k + 1) * 100 + j;", EV_SHM_WRITE, "array"),
     LEND("}"),
     LFOR("for (i = 0; i < increments; i++) {"),
+    LO("    if (i == stepped) wait for the others;", EV_NOTE, NULL),
     LO("    if (lock) pthread_mutex_lock(&lock);", EV_MUTEX_WAIT, "lock"),
     LA("    v = counter;            /* read */", EV_SHM_READ, "counter"),
     LN("    sched_yield();          /* a race */"),
@@ -457,13 +458,14 @@ static const struct lesson_line sg_receiver[] = {
 };
 
 static const struct lesson_line sg_sender[] = {
+    LO("wait until the receiver is ready;", EV_NOTE, NULL),
     LAR("sleep(step_ms);", EV_SLEEP, NULL),
     LA("kill(receiver, SIGUSR1);   /* caught */", EV_SIG_SEND, NULL),
     LAR("sleep(step_ms);", EV_SLEEP, NULL),
     LA("kill(receiver, SIGUSR2);   /* ignored */", EV_SIG_SEND, NULL),
     LAR("sleep(step_ms);", EV_SLEEP, NULL),
     LA("kill(receiver, SIGHUP);    /* blocked */", EV_SIG_SEND, NULL),
-    LN("wait until SIGHUP was handled;"),
+    LO("wait until SIGHUP was handled;", EV_NOTE, NULL),
     LAR("sleep(step_ms);", EV_SLEEP, NULL),
     LA("kill(receiver, SIGTERM);   /* default */", EV_SIG_SEND, NULL),
     {.text = "sleep(20);", .ev = EV_SLEEP, .opt = 1, .again = 1},
