@@ -361,3 +361,20 @@ Test(classroom_net2, udp_echo_ends_with_its_sockets_shown_closed, .fini = tui_st
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
+
+/* udp-broadcast has 4 tasks and 7 sockets: the top row grows to fit the objects too (it
+ * followed the task list only, and the sender's socket, the one sending, was never on screen
+ * at 100x30). */
+Test(classroom_net2, udp_broadcast_shows_the_senders_socket, .fini = tui_stop, .timeout = 120)
+{
+    ts_tui_start(&g_tui, "run udp-broadcast --step", 100, 30);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    cr_assert(step_until("Objects (7)", 80), "the sender's socket never came:\n%s", g_tui.screen);
+    ts_sleep_ms(300);
+    const char *s = ts_tui_capture(&g_tui);
+    cr_assert(line_with_both(s, "sock  sender", "UDP"), "the sender's socket is not on screen:\n%s",
+              s);
+    cr_assert(!strstr(s, "not shown"), "objects left out:\n%s", s);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}

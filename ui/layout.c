@@ -19,7 +19,10 @@ static int clamp(int v, int lo, int hi)
 /* Heights of the three body rows: tasks/objects, timeline, events/narration. */
 static void split_rows(const struct ui *u, int body, int *top, int *tl, int *bottom)
 {
+    /* as tall as the task list or the objects and their result need, within the bound */
     int want_rows = (int)u->nrows + 2 + !u->row_base;
+    if (u->obj_rows + 2 > want_rows)
+        want_rows = u->obj_rows + 2;
     *top = clamp(want_rows, 6, body * 45 / 100);
     *tl = clamp((int)u->nrows - u->row_base + 2, 4, body * 35 / 100);
     *bottom = body - *top - *tl;

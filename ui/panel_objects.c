@@ -258,6 +258,7 @@ void panel_objects_draw(struct ui *u, struct rect r)
     int nm = panel_meters_collect(u, meters, UI_METERS_MAX);
     /* the result first (it is the lesson); the objects scroll in what is left, at least one row */
     int mrows = nm ? (nm + 1 < in.h - 1 ? nm + 1 : in.h - 1) : 0;
+    u->obj_rows = n + (nm ? nm + 1 : 0); /* the next layout makes room if it can */
     int rows = in.h - mrows;
     uint32_t ids[64];
     int nids = 0, hidden = 0, k = 0;

@@ -135,6 +135,7 @@ struct ui {
     int sel_row, task_top;
     int sel_auto; /* the selection follows the first worker until a key moves it */
     int sel_obj, obj_top;
+    int obj_rows; /* rows the objects panel wanted at its last draw (objects and result) */
     int ev_scroll;
     int narr_scroll;   /* narrations hidden below the panel (0: the newest is shown) */
     int flow_view;     /* the packet flow graph instead of the timeline (f) */

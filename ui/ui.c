@@ -116,7 +116,7 @@ int ui_start_run(struct ui *u)
     u->overlay = OV_NONE;
     u->sel_row = 1; /* the first worker: row 0 is normally the conductor */
     u->sel_auto = 1;
-    u->task_top = u->sel_obj = u->obj_top = u->ev_scroll = 0;
+    u->task_top = u->sel_obj = u->obj_top = u->ev_scroll = u->obj_rows = 0;
     u->delay_idx = delay_index(r->delay_ms);
     u->flow_view =
         u->sc->chapter >= 1 && u->sc->chapter <= 2; /* TCP lessons: their packets (exec is 0) */
