@@ -891,3 +891,30 @@ Test(classroom_ipc, prodcons_pins_how_full_the_buffer_got, .timeout = 90)
     json_decref(end);
     cr_assert_eq(ts_driver_end(&d, 30), 0);
 }
+
+/* In projector mode the lock lesson's shared output is not a number card: its value is the
+ * last character written (a '3' drew as a big 51). */
+Test(classroom_ipc, the_projector_draws_no_card_for_a_shared_buffer, .timeout = 90)
+{
+    struct ts_tui t;
+    ts_tui_start(&t, "run lock --step", 100, 30);
+    int up = ts_tui_wait_for(&t, "Next: Space", 20000);
+    for (int k = 0; k < 12 && up; k++) {
+        ts_tui_keys(&t, "Space");
+        ts_sleep_ms(250);
+    }
+    ts_tui_keys(&t, "z");
+    int proj = 0; /* the dashboard's panels gone */
+    for (int waited = 0; up && !proj && waited < 5000; waited += 100) {
+        ts_sleep_ms(100);
+        proj = !strstr(ts_tui_capture(&t), "Tasks (");
+    }
+    ts_sleep_ms(300);
+    char screen[sizeof(t.screen)];
+    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
+    ts_tui_keys(&t, "q");
+    ts_tui_wait_exit(&t, 10000);
+    ts_tui_stop(&t);
+    cr_assert(proj, "no projector view:\n%s", screen);
+    cr_assert(!strstr(screen, "shm output"), "a card for the shared output:\n%s", screen);
+}

@@ -48,10 +48,13 @@ static int big_text(int y, int x, int maxw, attr_t a, const char *s)
     return used;
 }
 
+/* Objects whose value is a count worth a card. Shared memory only as a shared variable (the
+ * counter): a buffer's value is the last element written (lock's output: a character code). */
 static int is_counted(const struct model_obj *o)
 {
-    return o->name[0] && (o->kind == OK_SEMAPHORE || o->kind == OK_QUEUE || o->kind == OK_MQ ||
-                          o->kind == OK_PIPE || o->kind == OK_EVENT || o->kind == OK_SHM);
+    return o->name[0] &&
+           (o->kind == OK_SEMAPHORE || o->kind == OK_QUEUE || o->kind == OK_MQ ||
+            o->kind == OK_PIPE || o->kind == OK_EVENT || (o->kind == OK_SHM && o->capacity <= 0));
 }
 
 static void count_text(const struct model_obj *o, char *buf, size_t n)
