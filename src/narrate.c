@@ -867,6 +867,10 @@ static int brief_task_event(const struct ev *e, const char *k, char *buf, size_t
         brief_sock_value(e, val, sizeof(val));
         return snprintf(buf, n, "%s%s", k, val);
     }
+    case EV_TCP_STATE: /* no socket object has it yet (a half-open request): its ports */
+        return snprintf(buf, n, "tcp :%u→:%u %s → %s", (unsigned)((uint64_t)e->aux >> 48 & 0xffff),
+                        (unsigned)((uint64_t)e->aux >> 32 & 0xffff), tcp_state_name(e->item),
+                        tcp_state_name(e->val));
     default:
         return snprintf(buf, n, "%s", k);
     }

@@ -470,3 +470,21 @@ Test(classroom_net1, a_socket_freed_in_fin_wait2_is_not_narrated_as_a_change_to_
     cr_assert(strstr(buf, "conn-1") && !strstr(buf, "FIN_WAIT2 → FIN_WAIT2"), "%s", buf);
     cr_assert(strstr(buf, "FIN"), "%s", buf);
 }
+
+/* The event log's line for a kernel state change no socket object has yet (the server side
+ * of a handshake before accept) names its ports and states, not a bare "tcp_state". */
+Test(classroom_net1, a_half_open_state_change_is_listed_with_its_ports, .init = narr_setup,
+     .fini = narr_teardown)
+{
+    struct ev e = {.t = 9,
+                   .kind = EV_TCP_STATE,
+                   .src = EV_SRC_BPF,
+                   .task = EV_NO_TASK,
+                   .obj = EV_NO_OBJ,
+                   .val = NET_SYN_RECV,
+                   .item = NET_LISTEN,
+                   .aux = (int64_t)((uint64_t)34393 << 48 | (uint64_t)50881 << 32)};
+    char buf[128];
+    narrate_brief(&M, &e, buf, sizeof(buf));
+    cr_assert_str_eq(buf, "tcp :34393→:50881 LISTEN → SYN_RECV");
+}
