@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,35 @@ static void unlink_queues(const char *prefix)
     closedir(d);
 }
 
+/* Wait until the conductor stands us down ('q', returned) or dies (0): its end of the socket
+ * closes, or, should a descendant have inherited that end and not let go of it, the
+ * conductor's pidfd says it has exited. A broken socket counts as standing down. */
+static int wait_for_word(pid_t conductor, int rfd)
+{
+    int pfd = (int)syscall(SYS_pidfd_open, conductor, 0);
+    if (pfd < 0 && errno == ESRCH)
+        return 0; /* gone before we looked */
+    struct pollfd fds[2] = {{.fd = rfd, .events = POLLIN}, {.fd = pfd, .events = POLLIN}};
+    for (;;) {
+        if (poll(fds, pfd >= 0 ? 2 : 1, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return 'q';
+        }
+        if (fds[1].revents)
+            return 0;
+        if (!fds[0].revents)
+            continue;
+        char c = 0;
+        ssize_t n = read(rfd, &c, 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 1 && c == 'q')
+            return 'q';
+        return n < 0 && errno != ECONNRESET ? 'q' : 0;
+    }
+}
+
 static void __attribute__((noreturn)) guard_main(const struct guard_job *job, int rfd)
 {
     syscall(SYS_prctl, PR_SET_NAME, "ipcscope-guard", 0, 0, 0); /* as ipc_set_comm */
@@ -103,11 +133,7 @@ static void __attribute__((noreturn)) guard_main(const struct guard_job *job, in
     close_all_but(keep, 2);
     privs_drop_caps();
 
-    char c = 0;
-    ssize_t n;
-    while ((n = read(rfd, &c, 1)) < 0 && errno == EINTR)
-        ;
-    if ((n == 1 && c == 'q') || (n < 0 && errno != ECONNRESET))
+    if (wait_for_word(job->conductor, rfd) == 'q')
         _exit(0); /* a clean stop (or a broken guard): nothing to do */
     restore_terminal(job);
     cg_end_path(job->cg_path, CG_WAIT_MS);
@@ -165,8 +191,11 @@ static pid_t fork_detached(const struct guard_job *job, int p[2])
     return rc < 0 ? rc : 1;
 }
 
-int guard_start(struct guard *g, const struct guard_job *job, int detach)
+int guard_start(struct guard *g, const struct guard_job *job_in, int detach)
 {
+    struct guard_job job_copy = *job_in;
+    const struct guard_job *job = &job_copy;
+    job_copy.conductor = getpid();
     int p[2];
     g->pid = 0;
     g->ctl = -1;
@@ -209,6 +238,8 @@ void guard_hand_over(struct guard *g)
 void guard_close_in_child(void)
 {
     for (int i = 0; i < GUARD_MAX; i++)
-        if (g_ctl_fds[i] >= 0)
+        if (g_ctl_fds[i] >= 0) {
             close(g_ctl_fds[i]);
+            g_ctl_fds[i] = -1; /* the numbers may be the child's own descriptors later */
+        }
 }

@@ -4,7 +4,8 @@
  * PR_SET_PDEATHSIG kills the conductor's direct children when it dies, but not what they
  * started, and nothing restores the terminal after a SIGKILL. A guard holds one end of a
  * socket pair whose other end only the conductor holds: a clean stop sends 'q' (stand
- * down); end of file without it means the conductor died, however it died. Then the guard does its
+ * down); end of file without it, or the conductor's pidfd turning readable, means the
+ * conductor died, however it died. Then the guard does its
  * job: restore the terminal to the modes it was given, kill and remove the run's cgroup, and kill
  * its own process group, which the workers joined. Everything the guard acts on is in its own
  * memory, copied at fork: nothing a worker can write steers it.
@@ -23,6 +24,7 @@ struct guard_job {
     char seq[256];      /* ... after writing these bytes (leave the alternate screen, show
                            the cursor) */
     char mq_prefix[48]; /* remove the message queues whose names start so ("": none) */
+    pid_t conductor;    /* set by guard_start: the process whose death the guard watches */
 };
 
 struct guard {
@@ -47,7 +49,9 @@ void guard_release(struct guard *g);
 void guard_hand_over(struct guard *g);
 
 /* In a child the conductor just forked: close every guard's socket, so that only the
- * conductor holds them open. Call only in direct children of the conductor. */
+ * conductor holds them open (then forget them: in a child's own children the numbers may be
+ * descriptors of theirs). The guard also watches the conductor's pidfd, so a child that
+ * never gets here cannot keep it waiting. */
 void guard_close_in_child(void);
 
 #endif

@@ -645,10 +645,12 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
     /* the child */
     tl_slot = -1;
     tl_ring = NULL;
+    if (g_sh && parent == g_sh->conductor_pid)
+        arm_deathsig(parent); /* at once: the conductor may die before the hook has run */
     if (instr_child_hook)
         instr_child_hook(); /* the conductor's: its group, its cgroup, no capabilities */
     wait_followed(slot);
-    if (g_sh && g_sh->guard_fd >= 0 && getppid() == g_sh->conductor_pid)
+    if (g_sh && g_sh->guard_fd >= 0 && parent == g_sh->conductor_pid)
         close(g_sh->guard_fd); /* only the conductor may hold the guard's pipe open */
     if (g_sh && parent == g_sh->conductor_pid)
         close_private_fds(); /* a select() student sees only the lesson's descriptors */
@@ -663,8 +665,8 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
      * end it if the conductor itself dies. */
     (void)flags;
     if (g_sh && parent == g_sh->conductor_pid)
-        arm_deathsig(parent);
-    sigset_t none; /* the conductor blocks signals it reads through signalfd */
+        arm_deathsig(parent); /* again: a change of credentials has cleared it */
+    sigset_t none;            /* the conductor blocks signals it reads through signalfd */
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);

@@ -81,9 +81,9 @@ void run_adopt_worker(struct run *r, pid_t pid)
 void run_worker_joins(struct run *r)
 {
     if (getuid() != 0 && privs_drop_caps() < 0)
-        _exit(126); /* setcap: at once, not after the cgroup's (slow) move; it needs none */
-    if (getppid() == r->ctx.conductor)
-        guard_close_in_child();
+        _exit(126);         /* setcap: at once, not after the cgroup's (slow) move; it needs none */
+    guard_close_in_child(); /* even if the conductor is gone already (only its children have them)
+                             */
     if (r->pgid > 0)
         setpgid(0, r->pgid);
     cg_add(&r->cg, 0);

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include "guard.h"
 #include "instr_ipc.h"
 #include "support.h"
 
@@ -268,4 +269,59 @@ Test(cleanup, sigkill_removes_the_conductors_named_queues, .timeout = 60)
     cr_expect(gone, "%s outlived the conductor", path);
     while (ts_reap(), ts_children(getpid(), kids, MAX_WORKERS) > 0 && ts_now_ns() < end)
         ts_sleep_ms(10);
+}
+
+/* Wait up to ms for our child pid to end (reaped here). 1 when it did. */
+static int reaped_within(pid_t pid, int ms)
+{
+    for (int waited = 0; waited < ms; waited += 20) {
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return 1;
+        ts_sleep_ms(20);
+    }
+    return 0;
+}
+
+/* A child that inherited the guard's socket from the conductor and never closed it (stuck
+ * before its first instructions, say) must not keep the guard waiting once the conductor is
+ * gone: the guard watches the conductor itself, and kills its group, that child with it. */
+Test(cleanup, the_guard_acts_though_a_child_holds_its_socket, .timeout = 30)
+{
+    cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    pid_t c = fork();
+    cr_assert_geq(c, 0);
+    if (c == 0) { /* the conductor: a guard leading a group, a child in it keeping the socket */
+        close(p[0]);
+        struct guard g = GUARD_NONE;
+        struct guard_job job = {.lead_group = 1, .tty_fd = -1};
+        if (guard_start(&g, &job, 0) < 0)
+            _exit(1);
+        pid_t d = fork();
+        if (d == 0) {
+            setpgid(0, g.pid);
+            for (;;)
+                pause();
+        }
+        setpgid(d, g.pid);
+        pid_t pids[2] = {g.pid, d};
+        if (d < 0 || write(p[1], pids, sizeof(pids)) != (ssize_t)sizeof(pids))
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    pid_t pids[2] = {0, 0};
+    cr_assert_eq(read(p[0], pids, sizeof(pids)), (ssize_t)sizeof(pids), "no guard started");
+    close(p[0]);
+    cr_assert_eq(kill(c, SIGKILL), 0);
+    cr_assert_eq(waitpid(c, NULL, 0), c);
+    int gone = reaped_within(pids[1], 5000); /* it acts at once; 5 s is the guard's own bound */
+    if (!gone)
+        kill(pids[1], SIGKILL);
+    kill(pids[0], SIGKILL);
+    reaped_within(pids[1], 2000);
+    reaped_within(pids[0], 2000);
+    cr_expect(gone, "a child holding the guard's socket outlived its conductor by 5 s");
 }
