@@ -96,6 +96,17 @@ int ts_rmtree(const char *dir)
 
 /* ---- running a program ---- */
 
+/* In a child about to exec ipcscope for a test: a SIGTERM when the test process ends, so a
+ * test Criterion kills at its timeout does not leave the run going (ipcscope stops cleanly
+ * on SIGTERM). */
+static void ts_die_with_test(void)
+{
+    pid_t test = getppid();
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != test)
+        _exit(125);
+}
+
 struct ts_result ts_run(char *const argv[], const struct ts_run_opts *opts)
 {
     static const struct ts_run_opts none;
@@ -107,6 +118,7 @@ struct ts_result ts_run(char *const argv[], const struct ts_run_opts *opts)
     if (pid < 0) /* no assertion before the branch: the child must not report to Criterion */
         cr_assert_fail("fork: %s", strerror(errno));
     if (pid == 0) {
+        ts_die_with_test();
         if (o->stdin_null) {
             int nul = open("/dev/null", O_RDONLY);
             dup2(nul, 0);
@@ -400,6 +412,7 @@ void ts_run_scenario(const char *id, const char *const *params, ts_sampler sampl
     if (out->pid < 0) /* no assertion before the branch: the child must not report */
         cr_assert_fail("fork: %s", strerror(errno));
     if (out->pid == 0) {
+        ts_die_with_test();
         dup2(ofd, 1);
         execv(argv[0], argv);
         _exit(127);
@@ -457,6 +470,7 @@ void ts_driver_start(struct ts_driver *d, const char *id, const char *const *par
     if (pid < 0)
         cr_assert_fail("fork: %s", strerror(errno));
     if (pid == 0) {
+        ts_die_with_test();
         dup2(in[0], 0);
         dup2(out[1], 1);
         dup2(efd, 2);
