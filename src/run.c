@@ -12,6 +12,7 @@
 #include "run.h"
 #include "run_int.h"
 
+#include "evsort.h"
 #include "instr_ipc.h"
 #include "lesson_run.h"
 #include "privs.h"
@@ -441,12 +442,6 @@ void run_apply(struct run *r, struct ev *e)
         bpf_source_track(r->bpf, e->pid);
 }
 
-static int cmp_ev(const void *a, const void *b)
-{
-    const struct ev *x = a, *y = b;
-    return x->t < y->t ? -1 : x->t > y->t;
-}
-
 /* Make room for want more pending records (the buffer grows up to PEND_MAX). Returns the
  * room there is, possibly less than want, 0 when full. */
 static size_t pend_room(struct run *r, size_t want)
@@ -515,6 +510,22 @@ size_t run_pump(struct run *r)
     return total;
 }
 
+/* Put the n records of the batch in time order (ev_sort; qsort when no room could be had). */
+static void sort_batch(struct run *r, size_t n)
+{
+    if (n > r->sort_tmp_cap) {
+        struct ev *p = realloc(r->sort_tmp, r->batch_cap * sizeof(*p));
+        if (p) {
+            r->sort_tmp = p;
+            r->sort_tmp_cap = r->batch_cap;
+        }
+    }
+    if (n <= r->sort_tmp_cap)
+        ev_sort(r->batch, n, r->sort_tmp);
+    else
+        qsort(r->batch, n, sizeof(*r->batch), ev_cmp_t);
+}
+
 /* Move pending records into the model and the trace, in time order within each batch
  * (per-object order is kept by seq, see model.c): what was pending, and what came while it
  * was applied, up to DRAIN_ROUNDS batches. Returns the records taken from the rings. */
@@ -533,7 +544,7 @@ size_t run_drain(struct run *r)
         r->batch = work;
         r->batch_cap = cap;
 
-        qsort(r->batch, n, sizeof(*r->batch), cmp_ev);
+        sort_batch(r, n);
         for (size_t i = 0; i < n; i++) {
             run_apply(r, &r->batch[i]);
             if ((i & 1023) == 1023) /* keep the rings from filling meanwhile */
@@ -940,6 +951,7 @@ void run_close(struct run *r)
     trace_finish(r->trace, NULL, ignored, sizeof(ignored)); /* a run that never stopped */
     model_free(&r->model);
     free(r->batch);
+    free(r->sort_tmp);
     free(r->pend);
     lesson_run_free(r->lesson);
     instr_region_destroy(r->sh);

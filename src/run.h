@@ -93,6 +93,8 @@ struct run {
     int trace_rc;     /* 1: the recording stopped at its limit; -1: a write failed */
     struct ev *batch; /* records being applied */
     size_t batch_cap;
+    struct ev *sort_tmp; /* room to put a batch in time order (ev_sort) */
+    size_t sort_tmp_cap;
     struct ev *pend; /* records taken from the rings, not yet applied */
     size_t pend_cap, npend;
     uint64_t pend_lost; /* kernel records refused because pend was at its limit */

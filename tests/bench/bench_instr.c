@@ -1,7 +1,8 @@
 /*
  * bench_instr.c - what the instrumentation costs: one enabled event (instr_emit, 64-byte record
  * with its timestamp) against one enabled LTTng-UST tracepoint of four integers, the drain
- * throughput of 1000 per-task rings on one conductor core, and the step gate in run mode.
+ * throughput of 1000 per-task rings on one conductor core, the step gate in run mode, and
+ * putting a drained batch in time order (ev_sort against qsort, side by side).
  *
  * Prints numbers, asserts nothing. Lines starting with "RESULT" are for scripts/bench's
  * summary. Built by CMake without LTTng; scripts/bench builds it again with -DBENCH_LTTNG and
@@ -22,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "evsort.h"
 #include "instr.h"
 #include "ring.h"
 
@@ -302,6 +304,42 @@ static void gate_cost(double *with_gate, double *without)
 
 /* ---- main ---- */
 
+/* ---- (4) a drained batch in time order ---- */
+
+/* A batch as the conductor drains it: SORT_N records taken from 4 rings in turn, chunk
+ * records at a time, each ring's stamps ascending. Best ns per record of ev_sort and qsort
+ * over the same batch. */
+#define SORT_N 65536
+static void sort_cost(int chunk, double *merge_ns, double *qsort_ns)
+{
+    struct ev *v = malloc(SORT_N * sizeof(*v)), *w = malloc(SORT_N * sizeof(*v)),
+              *tmp = malloc(SORT_N * sizeof(*v));
+    uint64_t t[4] = {0, 0, 0, 0};
+    srand(1);
+    for (size_t k = 0; k < SORT_N;)
+        for (int r = 0; r < 4; r++)
+            for (int j = 0; j < chunk && k < SORT_N; j++, k++)
+                v[k].t = t[r] += 1 + (uint64_t)(rand() % 40);
+    double m[REPEATS * 4], q[REPEATS * 4];
+    for (int rep = 0; rep < REPEATS * 4; rep++) {
+        memcpy(w, v, SORT_N * sizeof(*v));
+        uint64_t t0 = now_ns();
+        ev_sort(w, SORT_N, tmp);
+        uint64_t t1 = now_ns();
+        memcpy(w, v, SORT_N * sizeof(*v));
+        uint64_t t2 = now_ns();
+        qsort(w, SORT_N, sizeof(*w), ev_cmp_t);
+        uint64_t t3 = now_ns();
+        m[rep] = (double)(t1 - t0) / SORT_N;
+        q[rep] = (double)(t3 - t2) / SORT_N;
+    }
+    *merge_ns = best_of(m, REPEATS * 4);
+    *qsort_ns = best_of(q, REPEATS * 4);
+    free(v);
+    free(w);
+    free(tmp);
+}
+
 static int hot_only(long n)
 {
     struct instr_shared *sh;
@@ -421,5 +459,17 @@ int main(int argc, char **argv)
            g - nog);
     printf("RESULT gate_ns %.2f\nRESULT nogate_ns %.2f\n", g, nog);
     instr_region_destroy(sh);
+
+    /* (4) */
+    const int chunks[] = {256, 4096};
+    for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+        double m, q;
+        sort_cost(chunks[i], &m, &q);
+        printf("a drained batch of %d records from 4 rings in chunks of %d put in time order: "
+               "ev_sort %.1f ns/record, qsort %.1f ns/record (%.2fx)\n",
+               SORT_N, chunks[i], m, q, m / q);
+        printf("RESULT sort_%d_ev_sort_ns %.1f\nRESULT sort_%d_qsort_ns %.1f\n", chunks[i], m,
+               chunks[i], q);
+    }
     return 0;
 }
