@@ -72,7 +72,8 @@ static inline uint64_t read_tsc(void)
 #define HAVE_TSC 0
 #endif
 
-#define TSC_SYNC_NS 2000 /* CPUs whose TSCs disagree by more are not stamped with it */
+#define TSC_SYNC_NS 2000      /* CPUs whose TSCs disagree by more are not stamped with it */
+#define RINGS_SET_UP_FIRST 64 /* rings set up with the region; the others by their first task */
 
 static int g_use_tsc; /* copied from the region: one load less on the hot path */
 
@@ -312,7 +313,9 @@ int instr_region_create(struct instr_shared **out, uint32_t max_tasks, uint32_t 
     sh->t0 = now_ns();
     clock_init(sh);
     g_use_tsc = (int)sh->use_tsc;
-    for (uint32_t i = 0; i < max_tasks; i++)
+    /* the first rings now; the rest, a page or more apart, when a task takes their slot
+     * (ring_prepare): `exec` has thousands of slots, and a page fault each held up its start */
+    for (uint32_t i = 0; i < max_tasks && i < RINGS_SET_UP_FIRST; i++)
         ring_init(instr_ring(sh, i), ring_cap);
     sh->ring_cap = instr_ring(sh, 0)->cap;
     g_ring_cap = sh->ring_cap;
@@ -432,9 +435,10 @@ void *instr_shared_alloc(size_t n)
         atomic_fetch_sub(&g_sh->arena_used, want);
         return NULL;
     }
-    void *p = (char *)g_sh + g_arena_off + at;
-    memset(p, 0, want);
-    return p;
+    /* zero already: the arena is only ever handed out once, from a region made afresh
+     * (memfd pages read as zero); writing zeros would fault in every page of a big block
+     * (exec's attach map, mostly empty) before the run could start */
+    return (char *)g_sh + g_arena_off + at;
 }
 
 /* ---- events ---- */
@@ -562,6 +566,7 @@ static int task_begin_in(int slot, const char *name, int kind)
 
     tl_slot = slot;
     tl_ring = instr_ring(g_sh, (uint32_t)slot);
+    ring_prepare(tl_ring, g_ring_cap);
     tl_pid = t->pid;
     tl_tid = t->tid;
     instr_emit(EV_TASK_START, EV_NO_OBJ, 0, kind, t->ppid);

@@ -31,6 +31,17 @@ size_t ring_bytes(uint32_t cap);
 /* Initialise memory of ring_bytes(cap) bytes as an empty ring. */
 void ring_init(struct ring *r, uint32_t cap);
 
+/* The producer of a ring in memory that was all zeros (a region made afresh) sets its size
+ * before the first record: cap a power of two. A ring with a size already is left as it is
+ * (a slot used before). Head, tail and drops are zero already. */
+static inline void ring_prepare(struct ring *r, uint32_t cap)
+{
+    if (!r->cap) {
+        r->mask = cap - 1;
+        r->cap = cap;
+    }
+}
+
 /* Producer: append e. Returns 0, or -1 when full (the drop is counted). Never blocks. */
 static inline struct ev *ring_reserve(struct ring *r);
 static inline void ring_commit(struct ring *r);

@@ -169,6 +169,7 @@ static void bind_slot(int slot)
 {
     tl_slot = slot;
     tl_ring = instr_attach_ring(g_sh, (uint32_t)slot);
+    ring_prepare(tl_ring, g_sh->ring_cap);
     tl_ready = 0;
     tl_chunk = PREFAULT_FIRST;
     tl_pid = g_sh->tasks[slot].pid;

@@ -426,6 +426,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_instr: cannot make %d rings\n", NRINGS);
         return 1;
     }
+    for (uint32_t s = 0; s < NRINGS; s++) /* as each task does when it takes its slot */
+        ring_prepare(instr_ring(sh, s), sh->ring_cap);
     uint64_t total, drops, popped, pushed;
     double pre = drain_prefilled(sh, &total);
     printf("drain, %d full rings of %d, one core: %.1f M events/s (%llu events)\n", NRINGS,
