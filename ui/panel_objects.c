@@ -59,7 +59,7 @@ static int draw_bar(const struct model_obj *o, int y, int x, int w, const char *
 }
 
 /* "waiting: a, b" (or "waiting: —"); in a narrow panel "waiting: 2 tasks", then "2 waiting",
- * and nothing when nobody waits and "waiting: —" does not fit (never a label cut short). */
+ * then nothing (the task list shows the waiters): never a word cut short. */
 static int draw_waiters(struct ui *u, uint32_t id, int y, int x, int w)
 {
     const struct model *m = &u->r->model;
@@ -78,9 +78,9 @@ static int draw_waiters(struct ui *u, uint32_t id, int y, int x, int w)
     if (n && screen_width(buf) > w - lw) /* names do not fit: the count does */
         snprintf(buf, sizeof(buf), TR(u, "%zu tasks", "%zu 个任务"), n);
     if (lw + screen_width(n ? buf : "—") > w) { /* nor the label: the count alone, or nothing */
-        if (!n)
-            return 0;
         snprintf(buf, sizeof(buf), TR(u, " %zu waiting", " %zu 个等待"), n);
+        if (!n || screen_width(buf) > w)
+            return 0; /* the task list shows each waiter blocked on the object */
         return screen_put(y, x, w, THEME[R_BLOCK], buf);
     }
     int used = screen_put(y, x, w, THEME[R_DIM], label);
