@@ -196,6 +196,26 @@ Test(classroom_proc, threads_are_joined_and_a_daemon_ends_with_its_process, .tim
     json_decref(end);
 }
 
+/* The result is pinned at the end, over the SIGKILL and reap lines that pushed "daemon-1 ended
+ * with its process" out of an 80x24 narration: who was joined, and which daemons died. */
+Test(classroom_proc, threads_pin_who_was_joined_and_which_daemons_died, .timeout = 90)
+{
+    const char *params[] = {"threads=2", "daemon=1", "seconds=1", NULL};
+    json_t *end = drive("threads", params, NULL, NO_KILL);
+    const char *pin = ts_str(end, "pinned");
+    char want[160];
+    snprintf(want, sizeof(want), "MainThread joined %lld threads, each join blocking",
+             ts_int(end, "joined"));
+    cr_expect(pin && strstr(pin, want), "pinned: %s (want \"%s\")", pin ? pin : "(none)", want);
+    long long died = ts_int(end, "daemons_killed_at_exit");
+    if (died > 0) {
+        snprintf(want, sizeof(want), " %lld daemon thread%s still running when it returned", died,
+                 died == 1 ? "" : "s");
+        cr_expect(pin && strstr(pin, want), "pinned: %s (want \"%s\")", pin ? pin : "(none)", want);
+    }
+    json_decref(end);
+}
+
 /* ---- the CPU lessons at the default pace ---- */
 
 /* `ipcscope run ID --headless --json --delay 150 [--param P]...`, the TUI's default pace:
