@@ -80,8 +80,9 @@ void sync_ring_room(void);
 /* Work that must start at the same moment in every task of a group (CPU workers that
  * compete for a CPU), whatever the teacher's pace: count the caller into *arrived; while the
  * gate is held, wait until it reaches want. The wait is the stepping's, not the lesson's: it
- * is recorded as gate time. Returns at once in a free run. */
-void sync_start_together(_Atomic long *arrived, long want);
+ * is recorded as gate time, and the task sleeps in a futex on *arrived (woken by each
+ * arrival), as it does at the step gate. Returns at once in a free run. */
+void sync_start_together(_Atomic int *arrived, int want);
 
 /* ---- counting who is inside (shared between tasks) ---- */
 

@@ -858,6 +858,26 @@ Test(classroom_ipc, signals_pin_what_each_signal_did, .timeout = 90)
     json_decref(end);
 }
 
+/* condition pins its result at the end (the join and exit lines pushed the wait/notify story
+ * out of the narration): every item taken, and how often con.wait() returned, as counted. */
+Test(classroom_ipc, condition_pins_how_often_wait_returned, .timeout = 90)
+{
+    json_t *end = finished("condition");
+    const char *pin = ts_str(end, "pinned");
+    char want[128];
+    snprintf(want, sizeof(want), "All %lld items were taken. con.wait() returned %lld times",
+             ts_int(end, "consumed"), ts_int(end, "wakeups"));
+    cr_expect(pin && strstr(pin, want), "pinned: %s (want \"%s\")", pin ? pin : "(none)", want);
+    if (ts_int(end, "empty_wakeups") > 0) {
+        snprintf(want, sizeof(want), "%lld of them to an empty list", ts_int(end, "empty_wakeups"));
+        cr_expect(pin && strstr(pin, want), "pinned: %s (want \"%s\")", pin ? pin : "(none)", want);
+    } else {
+        cr_expect(pin && strstr(pin, "each woken consumer found an item"), "pinned: %s",
+                  pin ? pin : "(none)");
+    }
+    json_decref(end);
+}
+
 /* prodcons pins its result; stepped with the defaults the buffer fills, so producers block on
  * empty as the summary promises (with 4 slots two consumers kept up with two producers and
  * the pin needed its hint), and with one consumer it fills too. */

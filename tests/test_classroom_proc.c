@@ -196,6 +196,26 @@ Test(classroom_proc, threads_are_joined_and_a_daemon_ends_with_its_process, .tim
     json_decref(end);
 }
 
+/* The result is pinned at the end, over the SIGKILL and reap lines that pushed "daemon-1 ended
+ * with its process" out of an 80x24 narration: who was joined, and which daemons died. */
+Test(classroom_proc, threads_pin_who_was_joined_and_which_daemons_died, .timeout = 90)
+{
+    const char *params[] = {"threads=2", "daemon=1", "seconds=1", NULL};
+    json_t *end = drive("threads", params, NULL, NO_KILL);
+    const char *pin = ts_str(end, "pinned");
+    char want[160];
+    snprintf(want, sizeof(want), "MainThread joined %lld threads, each join blocking",
+             ts_int(end, "joined"));
+    cr_expect(pin && strstr(pin, want), "pinned: %s (want \"%s\")", pin ? pin : "(none)", want);
+    long long died = ts_int(end, "daemons_killed_at_exit");
+    if (died > 0) {
+        snprintf(want, sizeof(want), " %lld daemon thread%s still running when it returned", died,
+                 died == 1 ? "" : "s");
+        cr_expect(pin && strstr(pin, want), "pinned: %s (want \"%s\")", pin ? pin : "(none)", want);
+    }
+    json_decref(end);
+}
+
 /* ---- the CPU lessons at the default pace ---- */
 
 /* `ipcscope run ID --headless --json --delay 150 [--param P]...`, the TUI's default pace:
@@ -294,6 +314,66 @@ Test(classroom_proc, concurrency_one_cpu_stepped_with_pauses_never_overlaps, .ti
     cr_assert(strstr(ts_str(end, "pinned"), "Concurrent"), "%s", ts_str(end, "pinned"));
     cr_assert_leq(ts_int(end, "steps"), 6);
     json_decref(end);
+}
+
+/* Where pid sleeps in the kernel (/proc/PID/wchan) once it is asleep: read until it is not
+ * running ("0"), up to 50 times; "" when it never was. */
+static void asleep_in(pid_t pid, char *wchan, size_t n)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+    for (int i = 0; i < 50; i++, ts_sleep_ms(10)) {
+        wchan[0] = '\0';
+        if (ts_read_file(path, wchan, n) == 0 && wchan[0] && strcmp(wchan, "0") != 0)
+            return;
+    }
+    wchan[0] = '\0';
+}
+
+/* Stepped, every task the dashboard draws at the gate sleeps in a futex, as ps shows: a CPU
+ * worker waiting for the others at the start of a burst too (it polled in nanosleep, so ps
+ * said hrtimer_nanosleep while the screen said GATE). Steps 1-3 of each lesson that starts
+ * its CPU workers together. */
+static void gate_tasks_sleep_in_a_futex(const char *id, const char *const *params)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, id, params, NULL);
+    int seen = 0;
+    for (int k = 1; k <= 3; k++) {
+        ts_driver_cmd(&d, "step");
+        ts_driver_cmd(&d, "wait 300");
+        json_t *s = ts_driver_snapshot(&d, 20), *t;
+        size_t i;
+        json_array_foreach(json_object_get(s, "tasks"), i, t)
+        {
+            const char *state = ts_str(t, "state");
+            if (!state || strcmp(state, "gate") != 0)
+                continue;
+            char wchan[64];
+            asleep_in((pid_t)ts_int(t, "tid"), wchan, sizeof(wchan));
+            cr_assert(strstr(wchan, "futex"),
+                      "%s step %d: %s is drawn at the gate, but sleeps in %s", id, k,
+                      ts_str(t, "name"), wchan[0] ? wchan : "(never asleep)");
+            seen++;
+        }
+        json_decref(s);
+    }
+    cr_assert_gt(seen, 0, "%s: no task was at the gate", id);
+    ts_driver_cmd(&d, "finish");
+    json_t *end = ts_driver_snapshot(&d, 120);
+    ts_assert_check_ok(end);
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+Test(classroom_proc, a_cpu_worker_waiting_at_the_start_sleeps_in_a_futex, .timeout = 180)
+{
+    const char *states[] = {"seconds=1", NULL};
+    gate_tasks_sleep_in_a_futex("states", states);
+    const char *conc[] = {"cpus=2", "work_ms=300", NULL};
+    gate_tasks_sleep_in_a_futex("concurrency", conc);
+    const char *nice[] = {"duration_ms=500", NULL};
+    gate_tasks_sleep_in_a_futex("nice", nice);
 }
 
 /* ---- the lesson's point stays on screen (the pinned sentence) ---- */

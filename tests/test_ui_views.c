@@ -151,3 +151,31 @@ Test(ui_views, socket_details_show_ends_state_and_queues, .fini = stop, .timeout
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
+
+/* At 80x24 the objects panel is 38 columns: "held by worker-1" leaves no room for
+ * "waiting: 2 tasks", which was cut to " wa" at the border. Whatever fits is whole: the row of
+ * a held lock that others wait for ends with its holder, or with whole words about its
+ * waiters. */
+Test(ui_views, at_80x24_a_held_locks_row_has_no_word_cut_short, .fini = stop, .timeout = 90)
+{
+    ts_tui_start(&g_tui, "run lock --step", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    for (int i = 0; i < 40; i++) { /* until the lock is held and others wait for it */
+        const char *s = ts_tui_capture(&g_tui);
+        if (strstr(s, "held by") && strstr(s, "BLOCK   mutex:lock"))
+            break;
+        steps(1, 300);
+    }
+    char line[512];
+    cr_assert(line_with(ts_tui_capture(&g_tui), "held by", line, sizeof(line)),
+              "the lock was never held:\n%s", g_tui.screen);
+    const char *after = strstr(line, "held by ") + strlen("held by ");
+    after += strcspn(after, " │"); /* past the holder's name */
+    while (*after == ' ')
+        after++;
+    int whole = strncmp(after, "│", strlen("│")) == 0 || strncmp(after, "waiting: ", 9) == 0 ||
+                strstr(after, " waiting") != NULL;
+    cr_assert(whole, "the row of the held lock ends in a word cut short: %s", line);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}

@@ -58,7 +58,8 @@ static int draw_bar(const struct model_obj *o, int y, int x, int w, const char *
     return used;
 }
 
-/* "waiting: a, b" (or "waiting: —"). */
+/* "waiting: a, b" (or "waiting: —"); in a narrow panel "waiting: 2 tasks", then "2 waiting",
+ * then nothing (the task list shows the waiters): never a word cut short. */
 static int draw_waiters(struct ui *u, uint32_t id, int y, int x, int w)
 {
     const struct model *m = &u->r->model;
@@ -72,9 +73,17 @@ static int draw_waiters(struct ui *u, uint32_t id, int y, int x, int w)
                                 m->tasks[idx[i]].name);
     if (n > UI_COUNT(idx) && len < sizeof(buf))
         snprintf(buf + len, sizeof(buf) - len, " +%zu", n - UI_COUNT(idx));
-    int used = screen_put(y, x, w, THEME[R_DIM], TR(u, " waiting: ", " 等待："));
-    if (n && screen_width(buf) > w - used) /* names do not fit: the count does */
+    const char *label = TR(u, " waiting: ", " 等待：");
+    int lw = screen_width(label);
+    if (n && screen_width(buf) > w - lw) /* names do not fit: the count does */
         snprintf(buf, sizeof(buf), TR(u, "%zu tasks", "%zu 个任务"), n);
+    if (lw + screen_width(n ? buf : "—") > w) { /* nor the label: the count alone, or nothing */
+        snprintf(buf, sizeof(buf), TR(u, " %zu waiting", " %zu 个等待"), n);
+        if (!n || screen_width(buf) > w)
+            return 0; /* the task list shows each waiter blocked on the object */
+        return screen_put(y, x, w, THEME[R_BLOCK], buf);
+    }
+    int used = screen_put(y, x, w, THEME[R_DIM], label);
     used += screen_put(y, x + used, w - used, n ? THEME[R_BLOCK] : THEME[R_DIM], n ? buf : "—");
     return used;
 }

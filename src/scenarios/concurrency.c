@@ -42,7 +42,8 @@ struct conc_shared {
     _Atomic int32_t pid[MAX_WORKERS], tid[MAX_WORKERS];
     _Atomic uint64_t t_start[MAX_WORKERS], t_end[MAX_WORKERS];
     _Atomic uint32_t cpus_seen[MAX_WORKERS]; /* bit per CPU the worker ran on */
-    _Atomic long done, started;
+    _Atomic long done;
+    _Atomic int started;         /* workers at the start (a futex word: sync_start_together) */
     long pinned;                 /* conductor: the stage the pinned line was written for */
     _Atomic uint64_t overlap_ns; /* from /proc sampling */
     _Atomic long samples;
@@ -120,7 +121,7 @@ static int body(long k)
     atomic_store(&S->tid[k], (int32_t)gettid());
     instr_gate(EV_NOTE, EV_NO_OBJ); /* the step: this worker starts */
     instr_note("start: %ld ms of CPU work", S->work_ms);
-    sync_start_together(&S->started, S->workers);
+    sync_start_together(&S->started, (int)S->workers);
     atomic_store(&S->t_start[k], wall_ns()); /* measured from here on */
     work(k, cpus);
     atomic_store(&S->t_end[k], wall_ns());

@@ -196,6 +196,42 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
     return 0;
 }
 
+/* Once every item was taken: the lesson's result, pinned over the exit and join lines. */
+static void pin_result(struct scn_ctx *ctx)
+{
+    long consumed = S->consumed, wakeups = atomic_load(&S->wakeups);
+    long empty = atomic_load(&S->empty_wakeups);
+    int zh = ctx->lang == LANG_ZH;
+    if (consumed < S->total)
+        return;
+    if (empty)
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 zh ? "%ld 个物品都被取走了。con.wait() 共返回 %ld 次,其中 %ld 次列表仍为空,"
+                      "那个消费者只好再次等待。"
+                    : "All %ld items were taken. con.wait() returned %ld times: %ld of them to "
+                      "an empty list, so that consumer waited again.",
+                 consumed, wakeups, empty);
+    else
+        snprintf(ctx->pin, sizeof(ctx->pin),
+                 zh ? "%ld 个物品都被取走了。con.wait() 共返回 %ld 次,每次醒来的消费者"
+                      "都看到了物品或生产已结束。"
+                    : "All %ld items were taken. con.wait() returned %ld times, and each woken "
+                      "consumer found an item or the end of production.",
+                 consumed, wakeups);
+}
+
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    (void)m;
+    pin_result(ctx);
+    return 0;
+}
+
+static void teardown(struct scn_ctx *ctx)
+{
+    pin_result(ctx);
+}
+
 static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 {
     (void)ctx;
@@ -281,6 +317,8 @@ const struct scenario scenario_condition = {
     .shared_size = sizeof(struct cond_shared),
     .max_tasks = max_tasks,
     .setup = setup,
+    .finished = finished,
+    .teardown = teardown,
     .check = check,
     .snapshot = snapshot,
     .narrate = narrate,

@@ -40,7 +40,7 @@ struct nice_worker {
 struct nice_shared {
     long workers, step, negative, duration_ms;
     int cpu;
-    _Atomic long started; /* workers at the start of the window */
+    _Atomic int started;  /* workers at the start of the window (a futex word) */
     _Atomic uint64_t end; /* the window's end (wall ns), set by the first to start it */
     _Atomic long done;    /* workers past the end of the window */
     long pinned;          /* conductor: the stage the pinned line was written for */
@@ -108,9 +108,10 @@ static void pin_and_renice(struct nice_worker *w)
 /* Wait for every worker, then (the first one) fix the window's end; returns the end. */
 static uint64_t start_window(void)
 {
-    sync_start_together(&S->started, S->workers); /* held: all are let through first */
-    while (atomic_load(&S->started) < S->workers) /* free: the last fork is a moment away */
-        if (sclock_poll(1) < 0)
+    sync_start_together(&S->started, (int)S->workers); /* held: all are let through first */
+    int seen;
+    while ((seen = atomic_load(&S->started)) < S->workers) /* free: the last fork is near */
+        if (ipc_wait_word(&S->started, seen, 50) < 0)
             return 0;
     uint64_t expect = 0, end = wall_ns() + (uint64_t)S->duration_ms * 1000000ull;
     if (!atomic_compare_exchange_strong(&S->end, &expect, end))

@@ -50,7 +50,7 @@ struct st_shared {
     int fds[2];
     struct instr_obj *disk;
     _Atomic long written, read;
-    _Atomic long burst_arrivals; /* CPU workers that reached the start of a burst, all rounds */
+    _Atomic int burst_arrivals; /* CPU workers that reached the start of a burst, all rounds */
     struct st_worker w[ROLE__COUNT][ST_MAX];
 };
 
@@ -120,7 +120,8 @@ static int cpu_worker(void *arg)
          * at i * BURST_MS, so stepped bursts take turns with the sleeps as in a free run */
         instr_gate_timed(EV_NOTE, EV_NO_OBJ, t0 + (uint64_t)i * BURST_MS * 1000000ull, 0,
                          "the next burst");
-        sync_start_together(&S->burst_arrivals, (i + 1) * S->n[ROLE_CPU]); /* held: compete */
+        sync_start_together(&S->burst_arrivals,
+                            (int)((i + 1) * S->n[ROLE_CPU])); /* held: compete */
         instr_note("burst %ld/%ld, %d ms", i + 1, rounds_of(BURST_MS), BURST_MS);
         uint64_t end = clock_ns(CLOCK_MONOTONIC) /* sclock-ok: a burst is wall time */
                        + BURST_MS * 1000000ull;

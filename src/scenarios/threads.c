@@ -35,6 +35,7 @@ struct th_shared {
     _Atomic long started, finished, joined;
     _Atomic long daemons_running; /* daemon threads inside their loop */
     _Atomic long daemons_at_exit; /* ... when the main thread returned */
+    _Atomic int main_returned;    /* 1 once daemons_at_exit is known */
     _Atomic long peak_threads;    /* Threads: of /proc/self/status, after starting them */
 };
 
@@ -171,6 +172,7 @@ static int main_thread(void *arg)
     for (long i = 0; i < started && i < 2 && i < S->threads; i++)
         is_alive(&recs[i]);
     atomic_store(&S->daemons_at_exit, atomic_load(&S->daemons_running));
+    atomic_store(&S->main_returned, 1);
     instr_note("main returns: %ld daemons die", atomic_load(&S->daemons_running));
     return started == count ? 0 : 1; /* daemons are not freed: they die with us */
 }
@@ -210,6 +212,42 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
         return -1;
     }
     return 0;
+}
+
+/* Once MainThread has returned: the lesson's result (join vs daemon), pinned over the exit,
+ * SIGKILL and reap lines that end the run. */
+static void pin_result(struct scn_ctx *ctx)
+{
+    if (!atomic_load(&S->main_returned))
+        return;
+    int zh = ctx->lang == LANG_ZH;
+    long joined = atomic_load(&S->joined), died = atomic_load(&S->daemons_at_exit);
+    int len = snprintf(ctx->pin, sizeof(ctx->pin),
+                       zh ? "MainThread join 了 %ld 个线程,每次 join 都阻塞到该线程结束。"
+                          : "MainThread joined %ld threads, each join blocking until that thread "
+                            "ended.",
+                       joined);
+    if (died > 0 && len > 0 && (size_t)len < sizeof(ctx->pin))
+        snprintf(ctx->pin + len, sizeof(ctx->pin) - (size_t)len,
+                 zh ? "它返回时仍在运行的 %ld 个守护线程从未被 join,随进程一起结束。"
+                    : " %ld daemon thread%s still running when it returned, never joined, ended "
+                      "with the process.",
+                 died,
+                 zh          ? ""
+                 : died == 1 ? ""
+                             : "s");
+}
+
+static int finished(struct scn_ctx *ctx, const struct model *m)
+{
+    (void)m;
+    pin_result(ctx);
+    return 0;
+}
+
+static void teardown(struct scn_ctx *ctx)
+{
+    pin_result(ctx);
 }
 
 static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
@@ -304,6 +342,8 @@ const struct scenario scenario_threads = {
     .shared_size = sizeof(struct th_shared),
     .max_tasks = max_tasks,
     .setup = setup,
+    .finished = finished,
+    .teardown = teardown,
     .check = check,
     .snapshot = snapshot,
     .narrate = narrate,
