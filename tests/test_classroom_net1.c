@@ -313,6 +313,49 @@ Test(classroom_net1, layers_ends_on_screen_with_the_link_layer, .fini = tui_stop
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
 
+/* Every socket row of the objects panel that shows a Recv-Q also shows its Send-Q whole
+ * ("Send-Q 0", not "Send" cut off by a long name); returns the rows that had both. */
+static int socket_rows_have_both_queues(const char *screen)
+{
+    int rows = 0;
+    for (const char *l = screen; l && *l;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        char line[512];
+        snprintf(line, sizeof(line), "%.*s", (int)len, l);
+        char *rq = strstr(line, "sock  ") ? strstr(line, "Recv-Q ") : NULL;
+        if (rq) {
+            long r, q;
+            cr_assert(sscanf(rq, "Recv-Q %ld Send-Q %ld", &r, &q) == 2,
+                      "a socket row lost its Send-Q:\n%s\n(in)\n%s", line, screen);
+            rows++;
+        }
+        l = end ? end + 1 : NULL;
+    }
+    return rows;
+}
+
+/* At 100 columns the objects panel is 45 wide: "client-1-sock TCP ESTAB  Recv-Q 11 Send-Q 0"
+ * did not fit and the Send-Q was cut. The queues are what the lesson reads against ss. */
+Test(classroom_net1, tcp_echo_socket_rows_keep_both_queues_at_100_columns, .fini = tui_stop,
+     .timeout = 120)
+{
+    ts_tui_start(&g_tui, "run tcp-echo --step --param messages=1", 100, 30);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    int rows = 0, unread = 0;
+    for (int n = 0; n < MAX_SENSIBLE_STEPS && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(400);
+        const char *s = ts_tui_capture(&g_tui);
+        rows += socket_rows_have_both_queues(s);
+        unread += strstr(s, "Recv-Q 11 Send-Q 0") != NULL; /* the echo waits in the client */
+    }
+    cr_assert_gt(rows, 0, "no socket row with its queues was seen");
+    cr_assert_gt(unread, 0, "the echoed line was never seen waiting in a Recv-Q");
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
 Test(classroom_net1, tcp_echo_stepped_with_pauses_echoes_every_line, .timeout = 120)
 {
     struct ts_driver d;
