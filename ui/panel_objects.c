@@ -154,43 +154,57 @@ static const char *socket_state(struct ui *u, const struct model_obj *o)
                                                 : snapshot_ss_state(o->proto, o->tcp_state);
 }
 
-/* A socket's queues as ss shows them ("Recv-Q 0 Send-Q 0", "accept queue 3/2" for a listener)
- * after sep; "" when the kernel's table does not have it. Returns whether it is a listener. */
-static int socket_queues(struct ui *u, const struct model_obj *o, const char *sep, char *buf,
-                         size_t n)
+/* How a socket's facts shrink when the row is short, widest first: the spacing goes, then
+ * the word TCP (its states say it), then the "-Q" of the queue names. */
+enum { SOCK_WIDE, SOCK_NARROW, SOCK_NO_PROTO, SOCK_SHORT_Q, SOCK__LEVELS };
+
+/* A socket's facts at a level: head (protocol and state, as ss prints it) and queues ("Recv-Q
+ * 0 Send-Q 0", "accept queue 3/2" for a listener; "" when the kernel's table does not have
+ * it). Returns whether it is a listener. */
+static int socket_text(struct ui *u, const struct model_obj *o, int level, char *head, char *q,
+                       size_t n)
 {
-    int listener = o->proto != 17 && o->tcp_state == 10;
-    buf[0] = '\0';
+    int udp = o->proto == 17, listener = !udp && o->tcp_state == 10;
+    const char *sep = level == SOCK_WIDE ? "  " : " ";
+    snprintf(head, n, "%s%s",
+             udp                      ? "UDP "
+             : level >= SOCK_NO_PROTO ? ""
+                                      : "TCP ",
+             socket_state(u, o));
+    q[0] = '\0';
     if (!o->in_kernel)
         return 0;
     if (listener)
-        snprintf(buf, n, TR(u, "%saccept queue %lld/%lld", "%s全连接队列 %lld/%lld"), sep,
+        snprintf(q, n, TR(u, "%s%s %lld/%lld", "%s%s %lld/%lld"), sep,
+                 level == SOCK_SHORT_Q ? TR(u, "queue", "队列")
+                                       : TR(u, "accept queue", "全连接队列"),
                  (long long)o->recv_q, (long long)o->send_q);
     else
-        snprintf(buf, n, "%sRecv-Q %lld Send-Q %lld", sep, (long long)o->recv_q,
-                 (long long)o->send_q);
+        snprintf(q, n,
+                 level == SOCK_SHORT_Q ? "%sRecv %lld Send %lld" : "%sRecv-Q %lld Send-Q %lld", sep,
+                 (long long)o->recv_q, (long long)o->send_q);
     return listener;
 }
 
-/* The columns a socket's protocol, state and queues take with the narrow spacing. */
-static int socket_facts_width(struct ui *u, const struct model_obj *o)
+/* The columns a socket's facts take at a level. */
+static int socket_facts_width(struct ui *u, const struct model_obj *o, int level)
 {
-    char q[96];
-    socket_queues(u, o, " ", q, sizeof(q));
-    return 4 + screen_width(socket_state(u, o)) + screen_width(q);
+    char head[64], q[96];
+    socket_text(u, o, level, head, q, sizeof(q));
+    return screen_width(head) + screen_width(q);
 }
 
 /* "TCP ESTAB  Recv-Q 0 Send-Q 0  :5000→:41234", "TCP LISTEN  accept queue 3/2", "UDP UNCONN".
- * The queues are the facts: when the line is short, the spacing goes, then the ports, then
- * the word TCP (its states say it: "FIN-WAIT-2 Recv-Q 0 Send-Q 0"). */
+ * The queues are the facts: when the row is short, the ports go first, then the facts take
+ * their narrower forms ("FIN-WAIT-2 Recv 0 Send 0"). */
 static int draw_socket(struct ui *u, const struct model_obj *o, int y, int x, int w)
 {
-    char q[96];
-    int udp = o->proto == 17, need = socket_facts_width(u, o);
-    const char *sep = need + 1 <= w ? "  " : " ";
-    int listener = socket_queues(u, o, sep, q, sizeof(q));
-    int used = screen_putf(y, x, w, THEME[R_NORMAL], "%s%s",
-                           udp || need <= w ? (udp ? "UDP " : "TCP ") : "", socket_state(u, o));
+    char head[64], q[96];
+    int level = SOCK_WIDE;
+    while (level < SOCK_SHORT_Q && socket_facts_width(u, o, level) > w)
+        level++;
+    int listener = socket_text(u, o, level, head, q, sizeof(q));
+    int used = screen_put(y, x, w, THEME[R_NORMAL], head);
     used += screen_put(y, x + used, w - used, listener ? THEME[R_TOKEN] : THEME[R_DIM], q);
     if (!o->in_kernel || listener)
         return used;
@@ -259,7 +273,7 @@ static int facts_width(struct ui *u, const struct model_obj *o)
     char buf[96];
     switch (o->kind) {
     case OK_SOCKET:
-        return socket_facts_width(u, o);
+        return socket_facts_width(u, o, SOCK_SHORT_Q);
     case OK_MUTEX:
     case OK_SPINLOCK:
         holder_text(u, o, buf, sizeof(buf));
@@ -301,8 +315,8 @@ void panel_object_line(struct ui *u, uint32_t id, int y, int x, int w, attr_t ba
     int nw = screen_width(o->name);
     name_w = nw > name_w ? (nw > cap ? cap : nw) : name_w;
     int room = w - used - 1 - (ui_predict_masks(u, id) ? 0 : facts_width(u, o));
-    if (name_w > room) /* the facts stay whole; the name is cut, down to 6 columns */
-        name_w = room > 6 ? room : 6;
+    if (name_w > room) /* the facts stay whole; the name is cut, down to 4 columns */
+        name_w = room > 4 ? room : 4;
     put_name(y, x + used, name_w, base, o->name);
     used += name_w + 1;
     if (used < w && ui_predict_masks(u, id)) /* asked about: hidden until the class answers */
