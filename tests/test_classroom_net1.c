@@ -17,6 +17,7 @@
 #include "narrate.h"
 #include "sources/sockdiag.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -230,6 +231,42 @@ Test(classroom_net1, tcp_teardown_stepped_closes_one_side_at_a_time, .timeout = 
     }
     json_decref(end);
     cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
+
+/* Workers killed from outside half way through the goodbye (the server in CLOSE_WAIT, as a
+ * cgroup.kill from another run once did): the kernel still finishes the client's side into
+ * TIME_WAIT, but the lesson did not run, and the run must not end "Checks: ok". */
+Test(classroom_net1, tcp_teardown_with_its_workers_killed_does_not_check_ok, .timeout = 120)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, "tcp-teardown", NULL, NULL);
+    json_t *snap = NULL;
+    int killed = 0;
+    for (int n = 0; n <= MAX_SENSIBLE_STEPS && !killed; n++) {
+        if (snap)
+            json_decref(snap);
+        snap = step(&d);
+        cr_assert(!completed(snap), "the goodbye ended before the server was in CLOSE_WAIT");
+        json_t *sc = object(snap, "server-conn");
+        if (!sc || strcmp(ts_str(sc, "tcp_state"), "CLOSE_WAIT") != 0)
+            continue;
+        size_t i;
+        json_t *t;
+        json_array_foreach(json_object_get(snap, "tasks"), i, t)
+        {
+            if (strcmp(ts_str(t, "name"), "ipcscope") != 0 && ts_pid_alive((pid_t)ts_int(t, "pid")))
+                killed += kill((pid_t)ts_int(t, "pid"), SIGKILL) == 0;
+        }
+    }
+    json_decref(snap);
+    cr_assert_gt(killed, 0, "no worker to kill while the server was in CLOSE_WAIT");
+    json_t *end = step_to_end(&d, "tcp-teardown", 100, NULL, NULL);
+    json_t *check = json_object_get(end, "check");
+    cr_assert(json_is_false(json_object_get(check, "ok")), "killed workers, yet the checks are ok");
+    cr_assert(strstr(ts_str(check, "why"), "SIGKILL"), "the check does not name the kill: %s",
+              ts_str(check, "why"));
+    json_decref(end);
+    ts_driver_end(&d, 30);
 }
 
 Test(classroom_net1, tcp_teardown_server_first_half_close_stepped, .timeout = 120)
