@@ -416,6 +416,51 @@ Test(classroom_net1, tcp_echo_socket_rows_keep_both_queues_at_80_columns, .fini 
     socket_rows_keep_both_queues(80, 24);
 }
 
+/* Segment rows of the packet lane ("client-conn :39095 ──FIN|ACK ...▶ :53705") whose left port
+ * is whole: five digits (both ends bind ephemeral ports, 32768 and up). Asserts on a cut one. */
+static int packet_rows_with_whole_ports(const char *screen)
+{
+    int rows = 0;
+    for (const char *l = screen; l && *l;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        char line[1024];
+        snprintf(line, sizeof(line), "%.*s", (int)len, l);
+        char *arrow = strstr(line, " seq ") ? strstr(line, "──") : NULL; /* a segment row */
+        char *colon = arrow ? strchr(line, ':') : NULL;
+        if (colon && colon < arrow) {
+            unsigned port;
+            int digits = 0;
+            cr_assert(sscanf(colon + 1, "%u%n", &port, &digits) == 1 && digits == 5,
+                      "a packet row shows a cut port:\n%s\n(in)\n%s", line, screen);
+            rows++;
+        }
+        l = end ? end + 1 : NULL;
+    }
+    return rows;
+}
+
+/* In projector mode the lane's end labels are 16 columns: "client-conn :39095" was drawn
+ * "client-conn :390", a port that does not exist. The name gives way, never the port. */
+Test(classroom_net1, tcp_teardown_packet_lane_keeps_whole_ports_in_projector_mode, .fini = tui_stop,
+     .timeout = 120)
+{
+    if (geteuid() != 0)
+        cr_skip_test("the packet lane needs a capture (CAP_NET_RAW)");
+    ts_tui_start(&g_tui, "run tcp-teardown --step", 100, 30);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "z");
+    int rows = 0;
+    for (int n = 0; n < MAX_SENSIBLE_STEPS && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(400);
+        rows += packet_rows_with_whole_ports(ts_tui_capture(&g_tui));
+    }
+    cr_assert_gt(rows, 0, "no packet row was seen in projector mode:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
 Test(classroom_net1, tcp_echo_stepped_with_pauses_echoes_every_line, .timeout = 120)
 {
     struct ts_driver d;
