@@ -84,16 +84,31 @@ static int write_str(int fd, const char *s)
     return w == (ssize_t)len ? 0 : (w < 0 ? -errno : -EIO);
 }
 
-/* Remove ipcscope-PID-N cgroups in dir whose conductor is gone. */
+/* This process's PID namespace (the inode of /proc/self/ns/pid), 0 when it cannot be told.
+ * A pid in a cgroup's name means something only in the namespace that wrote it. */
+static unsigned long own_pidns(void)
+{
+    struct stat st;
+    return stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long)st.st_ino : 0;
+}
+
+/* Remove ipcscope-PID-N-NS cgroups in dir whose conductor is gone. Only those made in our own
+ * PID namespace are judged: a conductor in another one (a run under `unshare -p`, a container
+ * sharing the cgroup tree) has a pid that kill() here cannot see, and its live workers must
+ * not be killed for that. */
 static void sweep_stale(const char *dir)
 {
-    DIR *d = opendir(dir);
+    unsigned long ns = own_pidns();
+    DIR *d = ns ? opendir(dir) : NULL;
     if (!d)
         return;
     struct dirent *de;
     while ((de = readdir(d))) {
         int pid;
-        if (sscanf(de->d_name, "ipcscope-%d-", &pid) != 1 || pid <= 0)
+        unsigned serial;
+        unsigned long their_ns;
+        if (sscanf(de->d_name, "ipcscope-%d-%u-%lu", &pid, &serial, &their_ns) != 3 || pid <= 0 ||
+            their_ns != ns)
             continue;
         if (kill(pid, 0) == 0 || errno == EPERM)
             continue;
@@ -120,8 +135,8 @@ int cg_plan(struct cg *cg)
     if (rc < 0)
         return rc;
     sweep_stale(dir);
-    int len =
-        snprintf(cg->path, sizeof(cg->path), "%s/ipcscope-%d-%u", dir, (int)getpid(), serial++);
+    int len = snprintf(cg->path, sizeof(cg->path), "%s/ipcscope-%d-%u-%lu", dir, (int)getpid(),
+                       serial++, own_pidns());
     if (len <= 0 || (size_t)len >= sizeof(cg->path) - 32) {
         cg->path[0] = '\0';
         return -ENAMETOOLONG;

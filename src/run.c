@@ -99,10 +99,12 @@ static void boost_conductor(struct instr_shared *sh)
     (void)setpriority(PRIO_PROCESS, 0, want); /* without the privilege: a fair share */
 }
 
-/* Remove ipcscope-PID-* names whose conductor is gone (a crash between open and unlink). */
+/* Remove ipcscope-PID-* names whose conductor is gone (a crash between open and unlink).
+ * Not from a PID namespace that /proc does not show (a run under `unshare -p`): the pids in
+ * the names were written in another namespace, and a live run's names must not go. */
 static void sweep_stale_names(const char *dir)
 {
-    DIR *d = opendir(dir);
+    DIR *d = procfs_ours() ? opendir(dir) : NULL;
     if (!d)
         return;
     struct dirent *de;

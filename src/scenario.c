@@ -148,3 +148,20 @@ const char *scn_signal_names(uint64_t mask, char *buf, size_t n)
         snprintf(buf, n, "—");
     return buf;
 }
+
+int scn_workers_ended_well(const struct model *m, char *why, size_t n)
+{
+    for (size_t i = 0; i < m->ntasks; i++) {
+        const struct model_task *t = &m->tasks[i];
+        if (!t->has_exit || t->exit_status == 0)
+            continue;
+        if (t->exit_status > 128 && t->exit_status < 128 + 65)
+            snprintf(why, n, "%s was killed by SIG%s (status %d) before the lesson ended", t->name,
+                     sigabbrev_np(t->exit_status - 128) ? sigabbrev_np(t->exit_status - 128) : "?",
+                     (int)t->exit_status);
+        else
+            snprintf(why, n, "%s exited with status %d", t->name, (int)t->exit_status);
+        return -1;
+    }
+    return 0;
+}

@@ -120,4 +120,9 @@ void scn_meter(json_t *out, const char *label, double value, double max, const c
 /* The names of the signals in mask (bit n-1 = signal n), "HUP USR1", or "—" when none. */
 const char *scn_signal_names(uint64_t mask, char *buf, size_t n);
 
+/* For checks of lessons whose workers all end by themselves with status 0: -1 with why naming
+ * the first that did not (killed by a signal, or a failure status), else 0. A worker killed
+ * from outside must not leave a half-run lesson reading "Checks: ok". */
+int scn_workers_ended_well(const struct model *m, char *why, size_t n);
+
 #endif

@@ -17,6 +17,7 @@
 #include "narrate.h"
 #include "sources/sockdiag.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -232,6 +233,50 @@ Test(classroom_net1, tcp_teardown_stepped_closes_one_side_at_a_time, .timeout = 
     cr_assert_eq(ts_driver_end(&d, 30), 0);
 }
 
+/* Workers killed from outside half way through the goodbye (the server in CLOSE_WAIT, as a
+ * cgroup.kill from another run once did): the kernel still finishes the client's side into
+ * TIME_WAIT, but the lesson did not run, and the run must not end "Checks: ok". */
+Test(classroom_net1, tcp_teardown_with_its_workers_killed_does_not_check_ok, .timeout = 120)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, "tcp-teardown", NULL, NULL);
+    json_t *snap = NULL;
+    int killed = 0;
+    for (int n = 0; n <= MAX_SENSIBLE_STEPS && !killed; n++) {
+        if (snap)
+            json_decref(snap);
+        snap = step(&d);
+        cr_assert(!completed(snap), "the goodbye ended before the server was in CLOSE_WAIT");
+        json_t *sc = object(snap, "server-conn");
+        if (!sc || strcmp(ts_str(sc, "tcp_state"), "CLOSE_WAIT") != 0)
+            continue;
+        size_t i;
+        json_t *t;
+        json_array_foreach(json_object_get(snap, "tasks"), i, t)
+        {
+            if (strcmp(ts_str(t, "name"), "ipcscope") != 0 && ts_pid_alive((pid_t)ts_int(t, "pid")))
+                killed += kill((pid_t)ts_int(t, "pid"), SIGKILL) == 0;
+        }
+    }
+    json_decref(snap);
+    cr_assert_gt(killed, 0, "no worker to kill while the server was in CLOSE_WAIT");
+    json_t *end = step_to_end(&d, "tcp-teardown", 100, NULL, NULL);
+    json_t *check = json_object_get(end, "check");
+    cr_assert(json_is_false(json_object_get(check, "ok")), "killed workers, yet the checks are ok");
+    cr_assert(strstr(ts_str(check, "why"), "SIGKILL"), "the check does not name the kill: %s",
+              ts_str(check, "why"));
+    json_decref(end);
+    /* its exit 1 is expected: ended here, not by ts_driver_end, which logs a warning for it
+     * (and a warning makes Criterion's runner exit 1) */
+    fclose(d.cmd);
+    int status = 0;
+    cr_assert_eq(waitpid(d.pid, &status, 0), d.pid);
+    fclose(d.out);
+    unlink(d.err_path);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+              "the driven run did not exit 1 for its failed check (status %d)", status);
+}
+
 Test(classroom_net1, tcp_teardown_server_first_half_close_stepped, .timeout = 120)
 {
     struct ts_driver d;
@@ -309,6 +354,109 @@ Test(classroom_net1, layers_ends_on_screen_with_the_link_layer, .fini = tui_stop
     cr_assert(strstr(s, "Ethernet frame on lo"), "the pin is not on the final screen:\n%s", s);
     /* the layer being explained is a number, not an event flag ("● set") */
     cr_assert(strstr(s, "layer    = 2") && !strstr(s, "● set"), "the layer object:\n%s", s);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* Every socket row of the objects panel that shows a receive queue also shows its send queue
+ * whole ("Recv-Q 0 Send-Q 0", or "Recv 0 Send 0" when the row is short; never "Send" cut off
+ * by a long name); returns the rows that had both. unread counts rows with 11 bytes unread. */
+static int socket_rows_have_both_queues(const char *screen, int *unread)
+{
+    int rows = 0;
+    for (const char *l = screen; l && *l;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        char line[512];
+        snprintf(line, sizeof(line), "%.*s", (int)len, l);
+        char *rq = strstr(line, "sock  ") ? strstr(line, " Recv") : NULL;
+        if (rq) {
+            long r, q;
+            cr_assert(sscanf(rq, " Recv-Q %ld Send-Q %ld", &r, &q) == 2 ||
+                          sscanf(rq, " Recv %ld Send %ld", &r, &q) == 2,
+                      "a socket row lost its send queue:\n%s\n(in)\n%s", line, screen);
+            rows++;
+            *unread += r == 11;
+        }
+        l = end ? end + 1 : NULL;
+    }
+    return rows;
+}
+
+/* Step tcp-echo at w x h to its end, checking every socket row on every step. */
+static void socket_rows_keep_both_queues(int w, int h)
+{
+    ts_tui_start(&g_tui, "run tcp-echo --step --param messages=1", w, h);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    int rows = 0, unread = 0;
+    for (int n = 0; n < MAX_SENSIBLE_STEPS && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(400);
+        rows += socket_rows_have_both_queues(ts_tui_capture(&g_tui), &unread);
+    }
+    cr_assert_gt(rows, 0, "no socket row with its queues was seen");
+    cr_assert_gt(unread, 0, "the echoed line was never seen waiting in a receive queue");
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* At 100 columns the objects panel is 45 wide: "client-1-sock TCP ESTAB  Recv-Q 11 Send-Q 0"
+ * did not fit and the Send-Q was cut. The queues are what the lesson reads against ss. */
+Test(classroom_net1, tcp_echo_socket_rows_keep_both_queues_at_100_columns, .fini = tui_stop,
+     .timeout = 120)
+{
+    socket_rows_keep_both_queues(100, 30);
+}
+
+/* At 80 columns it is 37 wide: the names shrink to 4 columns and the queues to "Recv 11 Send 0"
+ * before a number goes. */
+Test(classroom_net1, tcp_echo_socket_rows_keep_both_queues_at_80_columns, .fini = tui_stop,
+     .timeout = 120)
+{
+    socket_rows_keep_both_queues(80, 24);
+}
+
+/* Segment rows of the packet lane ("client-conn :39095 ──FIN|ACK ...▶ :53705") whose left port
+ * is whole: five digits (both ends bind ephemeral ports, 32768 and up). Asserts on a cut one. */
+static int packet_rows_with_whole_ports(const char *screen)
+{
+    int rows = 0;
+    for (const char *l = screen; l && *l;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        char line[1024];
+        snprintf(line, sizeof(line), "%.*s", (int)len, l);
+        char *arrow = strstr(line, " seq ") ? strstr(line, "──") : NULL; /* a segment row */
+        char *colon = arrow ? strchr(line, ':') : NULL;
+        if (colon && colon < arrow) {
+            unsigned port;
+            int digits = 0;
+            cr_assert(sscanf(colon + 1, "%u%n", &port, &digits) == 1 && digits == 5,
+                      "a packet row shows a cut port:\n%s\n(in)\n%s", line, screen);
+            rows++;
+        }
+        l = end ? end + 1 : NULL;
+    }
+    return rows;
+}
+
+/* In projector mode the lane's end labels are 16 columns: "client-conn :39095" was drawn
+ * "client-conn :390", a port that does not exist. The name gives way, never the port. */
+Test(classroom_net1, tcp_teardown_packet_lane_keeps_whole_ports_in_projector_mode, .fini = tui_stop,
+     .timeout = 120)
+{
+    if (geteuid() != 0)
+        cr_skip_test("the packet lane needs a capture (CAP_NET_RAW)");
+    ts_tui_start(&g_tui, "run tcp-teardown --step", 100, 30);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "z");
+    int rows = 0;
+    for (int n = 0; n < MAX_SENSIBLE_STEPS && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(400);
+        rows += packet_rows_with_whole_ports(ts_tui_capture(&g_tui));
+    }
+    cr_assert_gt(rows, 0, "no packet row was seen in projector mode:\n%s", g_tui.screen);
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }

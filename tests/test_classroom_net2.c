@@ -378,3 +378,57 @@ Test(classroom_net2, udp_broadcast_shows_the_senders_socket, .fini = tui_stop, .
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
+
+/* The result rows poll-server and epoll-server pin show the last call's interest and ready
+ * sets. After the end those fds are closed (ss has no listener any more): the rows must say
+ * so, not name fd 3 listener as if it were still watched. */
+static void mux_result_rows_say_the_fds_are_closed(const char *id)
+{
+    struct ts_scenario sc;
+    ts_run_scenario(id, NULL, NULL, NULL, 0, &sc);
+    ts_assert_check_ok(sc.snap);
+    int rows = 0;
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(sc.snap, "meters"), i, m)
+    {
+        const char *label = ts_str(m, "label"), *text = ts_str(m, "text");
+        if (strcmp(label, "interest set") != 0 && strcmp(label, "ready set") != 0)
+            continue;
+        cr_expect(strncmp(text, "last call, now closed: ", 23) == 0,
+                  "%s: after the end the %s row reads '%s'", id, label, text);
+        rows++;
+    }
+    cr_assert_eq(rows, 2, "%s: no interest and ready set rows at the end", id);
+    json_decref(sc.snap);
+    ts_free_jsonl(sc.trace, sc.ntrace);
+}
+
+Test(classroom_net2, poll_server_result_rows_say_the_fds_are_closed_at_the_end, .timeout = 90)
+{
+    mux_result_rows_say_the_fds_are_closed("poll-server");
+}
+
+Test(classroom_net2, epoll_server_result_rows_say_the_fds_are_closed_at_the_end, .timeout = 90)
+{
+    mux_result_rows_say_the_fds_are_closed("epoll-server");
+}
+
+/* forking-server has eight tasks; at 80x24 the top row has room for seven: the task panel
+ * dropped client-3 without a word while "7 picks" it. Its title must say a task is not shown
+ * whenever one is not. */
+Test(classroom_net2, forking_server_at_80x24_says_when_a_task_is_not_shown, .fini = tui_stop,
+     .timeout = 150)
+{
+    ts_tui_start(&g_tui, "run forking-server --step", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    cr_assert(step_until("handler-3", 120), "handler-3 never started:\n%s", g_tui.screen);
+    const char *s = ts_tui_capture(&g_tui);
+    cr_assert(strstr(s, "Tasks (8"), "not eight tasks:\n%s", s);
+    /* client-3's task row (its socket may be on screen in the objects panel) */
+    cr_assert(line_with_both(s, "└ ", " client-3 ") ||
+                  line_with_both(s, "Tasks (8, 1 not shown)", "Objects"),
+              "client-3 is off screen and the title does not say so:\n%s", s);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}

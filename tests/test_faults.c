@@ -468,3 +468,51 @@ Test(faults, a_pid_namespace_without_its_own_proc_finishes_and_says_why, .timeou
     json_decref(snap);
     ts_free_result(&r);
 }
+
+/* A run under `unshare -p` sees none of our pids: the cgroups and names of a run going on
+ * beside it must look alive to it, not stale (it used to kill that run's workers with
+ * cgroup.kill: tcp-echo stepped in a classroom ended "FAILED" with every worker status 137). */
+Test(faults, a_run_in_another_pid_namespace_leaves_a_running_one_alone, .timeout = 120)
+{
+    if (geteuid() != 0 || ts_sh("unshare -p -f true >/dev/null 2>&1") != 0)
+        cr_skip_test("needs root and unshare -p");
+    struct ts_driver d;
+    ts_driver_start(&d, "tcp-echo", NULL, NULL);
+    ts_driver_cmd(&d, "step"); /* the server's socket(): both workers are there, at the gate */
+    json_t *snap = ts_driver_snapshot(&d, 30);
+    pid_t pids[8];
+    int n = 0;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(snap, "tasks"), i, t)
+    {
+        if (n < 8 && strcmp(ts_str(t, "name"), "ipcscope") != 0 && ts_int(t, "pid") > 0)
+            pids[n++] = (pid_t)ts_int(t, "pid");
+    }
+    json_decref(snap);
+    cr_assert_gt(n, 0, "tcp-echo has no workers to watch");
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "exec unshare -p -f %s run prodcons --headless --no-bpf",
+             IPCSCOPE_BIN);
+    struct ts_result r = sh_run(cmd);
+    cr_expect_eq(WEXITSTATUS(r.status), 0, "stderr: %s", r.err);
+    ts_free_result(&r);
+    for (int k = 0; k < n; k++)
+        cr_expect(ts_pid_alive(pids[k]), "worker %d of the run beside it was killed", pids[k]);
+    for (int s = 0; s < 100; s++) {
+        ts_driver_cmd(&d, "step");
+        snap = ts_driver_snapshot(&d, 60);
+        if (json_is_true(json_object_get(snap, "completed")))
+            break;
+        json_decref(snap);
+        snap = NULL;
+    }
+    cr_assert_not_null(snap, "tcp-echo did not end");
+    ts_assert_check_ok(snap);
+    json_array_foreach(json_object_get(snap, "tasks"), i, t)
+    {
+        cr_expect_neq(ts_int(t, "exit_status"), 137, "%s was killed", ts_str(t, "name"));
+    }
+    json_decref(snap);
+    cr_expect_eq(ts_driver_end(&d, 20), 0);
+}

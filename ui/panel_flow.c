@@ -148,15 +148,36 @@ static int by_time(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* "client-2-sock :36097", or ":36097" when no socket of the run has that port. */
-static void end_label(const struct model *m, uint16_t port, char *buf, size_t n)
+/* "client-2-sock :36097", or ":36097" when no socket of the run has that port, in w columns:
+ * a long name is cut ("client-c… :39095"), never the port (a cut port is a wrong number). */
+static void end_label(const struct model *m, uint16_t port, char *buf, size_t n, int w)
 {
-    for (size_t i = 0; i < m->nobjs; i++)
-        if (m->objs[i].kind == OK_SOCKET && m->objs[i].lport == port && m->objs[i].rport) {
-            snprintf(buf, n, "%s :%u", m->objs[i].name, port);
+    char num[16];
+    snprintf(num, sizeof(num), ":%u", port);
+    snprintf(buf, n, "%s", num);
+    for (size_t i = 0; i < m->nobjs; i++) {
+        const struct model_obj *o = &m->objs[i];
+        if (o->kind != OK_SOCKET || o->lport != port || !o->rport)
+            continue;
+        int room = w - screen_width(num) - 1; /* the name's columns */
+        if (room < 2)
+            return;
+        if (screen_width(o->name) <= room) {
+            snprintf(buf, n, "%s %s", o->name, num);
             return;
         }
-    snprintf(buf, n, ":%u", port);
+        char name[MODEL_NAME_MAX + 4];
+        snprintf(name, sizeof(name), "%s", o->name);
+        size_t len = strlen(name);
+        while (len > 0 && screen_width(name) > room - 1) {
+            do
+                len--;
+            while (len > 0 && ((unsigned char)name[len] & 0xc0) == 0x80);
+            name[len] = '\0';
+        }
+        snprintf(buf, n, "%s… %s", name, num);
+        return;
+    }
 }
 
 int panel_flow_has_packets(const struct ui *u)
@@ -219,7 +240,7 @@ void panel_flow_draw(struct ui *u, struct rect r)
             int rightwards = pkt_dport(e) == f.server_port;
             uint16_t cport = rightwards ? pkt_sport(e) : pkt_dport(e);
             char who[48];
-            end_label(m, cport, who, sizeof(who));
+            end_label(m, cport, who, sizeof(who), side);
             screen_put(y, in.x, side, THEME[R_DIM], who);
             draw_arrow(y, in.x + side + 1, mid, rightwards, label,
                        (e->val & 0x05) ? THEME[R_WARN] : THEME[R_NORMAL]);

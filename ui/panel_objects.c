@@ -88,6 +88,26 @@ static int draw_waiters(struct ui *u, uint32_t id, int y, int x, int w)
     return used;
 }
 
+/* The columns "waiting: …" needs at least: the count when there are waiters, else "—". */
+static int waiters_min_width(struct ui *u, uint32_t id)
+{
+    uint32_t idx[8];
+    size_t n = model_waiters(&u->r->model, id, idx, UI_COUNT(idx));
+    char buf[64];
+    snprintf(buf, sizeof(buf), TR(u, "%zu tasks", "%zu 个任务"), n);
+    return screen_width(TR(u, " waiting: ", " 等待：")) + (n ? screen_width(buf) : 1);
+}
+
+/* A mutex's holder as drawn: "held by t1" or "free". */
+static void holder_text(struct ui *u, const struct model_obj *o, char *buf, size_t n)
+{
+    const struct model *m = &u->r->model;
+    if (o->holder < m->ntasks)
+        snprintf(buf, n, TR(u, "held by %s", "持有者 %s"), m->tasks[o->holder].name);
+    else
+        snprintf(buf, n, "%s", TR(u, "free", "空闲"));
+}
+
 static int draw_sem(struct ui *u, const struct model_obj *o, int y, int x, int w)
 {
     int used = draw_tokens(o, y, x, w);
@@ -96,14 +116,11 @@ static int draw_sem(struct ui *u, const struct model_obj *o, int y, int x, int w
 
 static int draw_mutex(struct ui *u, const struct model_obj *o, int y, int x, int w)
 {
-    const struct model *m = &u->r->model;
-    int used;
-    if (o->holder < m->ntasks)
-        used = screen_putf(y, x, w, THEME[R_RUN], TR(u, "held by %s", "持有者 %s"),
-                           m->tasks[o->holder].name);
-    else
-        used = screen_put(y, x, w, THEME[R_GOOD], TR(u, "free", "空闲"));
-    return used + draw_waiters(u, (uint32_t)(o - m->objs), y, x + used + 1, w - used - 1);
+    char who[96];
+    holder_text(u, o, who, sizeof(who));
+    int used =
+        screen_put(y, x, w, o->holder < u->r->model.ntasks ? THEME[R_RUN] : THEME[R_GOOD], who);
+    return used + draw_waiters(u, (uint32_t)(o - u->r->model.objs), y, x + used + 1, w - used - 1);
 }
 
 static int draw_cond(struct ui *u, const struct model_obj *o, int y, int x, int w)
@@ -136,24 +153,70 @@ static int draw_value(struct ui *u, const struct model_obj *o, int y, int x, int
     return screen_putf(y, x, w, THEME[R_NORMAL], "= %lld", (long long)o->value);
 }
 
-/* "TCP ESTAB  Recv-Q 0 Send-Q 0 → :5000", "TCP LISTEN accept queue 3/2", "UDP UNCONN" */
-static int draw_socket(struct ui *u, const struct model_obj *o, int y, int x, int w)
+/* A socket's state word as ss prints it ("ESTAB"), or what its closed socket is called. */
+static const char *socket_state(struct ui *u, const struct model_obj *o)
 {
     int udp = o->proto == 17;
-    const char *st = o->in_kernel ? snapshot_ss_state(o->proto, o->tcp_state)
-                     : udp        ? (o->lport ? TR(u, "closed", "已关闭") : "UNCONN")
-                     : o->tcp_state == 7 || !o->tcp_state
-                         ? "CLOSE"
-                         : snapshot_ss_state(o->proto, o->tcp_state);
-    int used = screen_putf(y, x, w, THEME[R_NORMAL], "%s %s", udp ? "UDP" : "TCP", st);
+    return o->in_kernel ? snapshot_ss_state(o->proto, o->tcp_state)
+           : udp        ? (o->lport ? TR(u, "closed", "已关闭") : "UNCONN")
+           : o->tcp_state == 7 || !o->tcp_state ? "CLOSE"
+                                                : snapshot_ss_state(o->proto, o->tcp_state);
+}
+
+/* How a socket's facts shrink when the row is short, widest first: the spacing goes, then
+ * the word TCP (its states say it), then the "-Q" of the queue names. */
+enum { SOCK_WIDE, SOCK_NARROW, SOCK_NO_PROTO, SOCK_SHORT_Q, SOCK__LEVELS };
+
+/* A socket's facts at a level: head (protocol and state, as ss prints it) and queues ("Recv-Q
+ * 0 Send-Q 0", "accept queue 3/2" for a listener; "" when the kernel's table does not have
+ * it). Returns whether it is a listener. */
+static int socket_text(struct ui *u, const struct model_obj *o, int level, char *head, char *q,
+                       size_t n)
+{
+    int udp = o->proto == 17, listener = !udp && o->tcp_state == 10;
+    const char *sep = level == SOCK_WIDE ? "  " : " ";
+    snprintf(head, n, "%s%s",
+             udp                      ? "UDP "
+             : level >= SOCK_NO_PROTO ? ""
+                                      : "TCP ",
+             socket_state(u, o));
+    q[0] = '\0';
     if (!o->in_kernel)
+        return 0;
+    if (listener)
+        snprintf(q, n, TR(u, "%s%s %lld/%lld", "%s%s %lld/%lld"), sep,
+                 level == SOCK_SHORT_Q ? TR(u, "queue", "队列")
+                                       : TR(u, "accept queue", "全连接队列"),
+                 (long long)o->recv_q, (long long)o->send_q);
+    else
+        snprintf(q, n,
+                 level == SOCK_SHORT_Q ? "%sRecv %lld Send %lld" : "%sRecv-Q %lld Send-Q %lld", sep,
+                 (long long)o->recv_q, (long long)o->send_q);
+    return listener;
+}
+
+/* The columns a socket's facts take at a level. */
+static int socket_facts_width(struct ui *u, const struct model_obj *o, int level)
+{
+    char head[64], q[96];
+    socket_text(u, o, level, head, q, sizeof(q));
+    return screen_width(head) + screen_width(q);
+}
+
+/* "TCP ESTAB  Recv-Q 0 Send-Q 0  :5000→:41234", "TCP LISTEN  accept queue 3/2", "UDP UNCONN".
+ * The queues are the facts: when the row is short, the ports go first, then the facts take
+ * their narrower forms ("FIN-WAIT-2 Recv 0 Send 0"). */
+static int draw_socket(struct ui *u, const struct model_obj *o, int y, int x, int w)
+{
+    char head[64], q[96];
+    int level = SOCK_WIDE;
+    while (level < SOCK_SHORT_Q && socket_facts_width(u, o, level) > w)
+        level++;
+    int listener = socket_text(u, o, level, head, q, sizeof(q));
+    int used = screen_put(y, x, w, THEME[R_NORMAL], head);
+    used += screen_put(y, x + used, w - used, listener ? THEME[R_TOKEN] : THEME[R_DIM], q);
+    if (!o->in_kernel || listener)
         return used;
-    if (!udp && o->tcp_state == 10)
-        return used + screen_putf(y, x + used, w - used, THEME[R_TOKEN],
-                                  TR(u, "  accept queue %lld/%lld", "  全连接队列 %lld/%lld"),
-                                  (long long)o->recv_q, (long long)o->send_q);
-    used += screen_putf(y, x + used, w - used, THEME[R_DIM], "  Recv-Q %lld Send-Q %lld",
-                        (long long)o->recv_q, (long long)o->send_q);
     if (o->rport)
         used += screen_putf(y, x + used, w - used, THEME[R_DIM], "  :%u→:%u", o->lport, o->rport);
     else if (o->lport)
@@ -211,6 +274,47 @@ uint32_t panel_objects_id(const struct ui *u, int k)
     return EV_NO_OBJ;
 }
 
+/* The columns an object's facts need at least (queues, holder, who waits: what the line is
+ * for), so that a long name gives way to them; 0 for kinds whose line is short anyway. */
+static int facts_width(struct ui *u, const struct model_obj *o)
+{
+    uint32_t id = (uint32_t)(o - u->r->model.objs);
+    char buf[96];
+    switch (o->kind) {
+    case OK_SOCKET:
+        return socket_facts_width(u, o, SOCK_SHORT_Q);
+    case OK_MUTEX:
+    case OK_SPINLOCK:
+        holder_text(u, o, buf, sizeof(buf));
+        return screen_width(buf) + 1 + waiters_min_width(u, id);
+    case OK_SEMAPHORE:
+    case OK_BARRIER:
+        snprintf(buf, sizeof(buf), " %lld/%lld", (long long)o->value, (long long)o->capacity);
+        return (o->capacity > 0 && o->capacity <= TOKENS_MAX ? (int)o->capacity : 0) +
+               screen_width(buf) + 1 + waiters_min_width(u, id);
+    default:
+        return 0;
+    }
+}
+
+/* The name in w columns: whole, or cut with "…" when it does not fit. */
+static void put_name(int y, int x, int w, attr_t a, const char *name)
+{
+    char buf[sizeof(((struct model_obj *)0)->name) + 4];
+    snprintf(buf, sizeof(buf), "%s", name);
+    if (screen_width(buf) > w && w > 1) {
+        size_t len = strlen(buf);
+        while (len > 0 && screen_width(buf) > w - 1) {
+            do
+                len--;
+            while (len > 0 && ((unsigned char)buf[len] & 0xc0) == 0x80);
+            buf[len] = '\0';
+        }
+        strcat(buf, "…");
+    }
+    screen_put(y, x, w, a, buf);
+}
+
 void panel_object_line(struct ui *u, uint32_t id, int y, int x, int w, attr_t base)
 {
     const struct model_obj *o = &u->r->model.objs[id];
@@ -219,7 +323,10 @@ void panel_object_line(struct ui *u, uint32_t id, int y, int x, int w, attr_t ba
     int name_w = 8, cap = w / 3 > 12 ? w / 3 : 12; /* whole names when there is room */
     int nw = screen_width(o->name);
     name_w = nw > name_w ? (nw > cap ? cap : nw) : name_w;
-    screen_put(y, x + used, name_w, base, o->name);
+    int room = w - used - 1 - (ui_predict_masks(u, id) ? 0 : facts_width(u, o));
+    if (name_w > room) /* the facts stay whole; the name is cut, down to 4 columns */
+        name_w = room > 4 ? room : 4;
+    put_name(y, x + used, name_w, base, o->name);
     used += name_w + 1;
     if (used < w && ui_predict_masks(u, id)) /* asked about: hidden until the class answers */
         screen_put(y, x + used, w - used, THEME[R_WARN], TR(u, "? (predict)", "?（预测中）"));

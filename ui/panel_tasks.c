@@ -603,18 +603,27 @@ void panel_tasks_draw(struct ui *u, struct rect r)
 {
     char title[96];
     const struct model *m = &u->r->model;
-    snprintf(title, sizeof(title), TR(u, " Tasks (%zu) ", " 任务（%zu）"), m->ntasks);
-    screen_box(r, title, u->focus == P_TASKS);
     struct rect in = screen_inner(r);
-    if (in.h < 1)
+    int synthetic = model_task_by_tid(m, u->r->ctx.conductor) == MODEL_NO_TASK;
+    int h = in.h - synthetic;
+    if (h > 0)
+        keep_visible(u, h);
+    /* rows the panel has no room for are counted in the title (Tab to it scrolls to them) */
+    int shown = h <= 0 ? 0 : (int)u->nrows - u->task_top < h ? (int)u->nrows - u->task_top : h;
+    int hidden = (int)u->nrows - shown;
+    if (hidden > 0)
+        snprintf(title, sizeof(title),
+                 TR(u, " Tasks (%zu, %d not shown) ", " 任务（%zu，%d 个未显示）"), m->ntasks,
+                 hidden);
+    else
+        snprintf(title, sizeof(title), TR(u, " Tasks (%zu) ", " 任务（%zu）"), m->ntasks);
+    screen_box(r, title, u->focus == P_TASKS);
+    if (in.h < 1 || h < 1)
         return;
 
-    int synthetic = model_task_by_tid(m, u->r->ctx.conductor) == MODEL_NO_TASK;
     if (synthetic) /* the conductor is the root of the tree even when no source reports it */
         screen_putf(in.y, in.x + 1, in.w - 1, THEME[R_DIM], "   %-6d ipcscope %s",
                     u->r->ctx.conductor, TR(u, "(conductor)", "（指挥进程）"));
-    int h = in.h - synthetic;
-    keep_visible(u, h);
     struct row_geom g;
     row_geometry(u, in, h, &g);
     for (int k = 0; k < h && u->task_top + k < (int)u->nrows; k++) {

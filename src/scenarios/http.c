@@ -185,7 +185,8 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
     (void)ctx;
-    (void)m;
+    if (scn_workers_ended_well(m, why, n) < 0)
+        return -1;
     long want = S->clients * S->requests;
     if (atomic_load(&S->responses) != want || atomic_load(&S->ok_200) != want) {
         snprintf(why, n, "%d of %ld requests answered 200 (%d responses)", atomic_load(&S->ok_200),

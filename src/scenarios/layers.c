@@ -395,7 +395,8 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
     (void)ctx;
-    (void)m;
+    if (scn_workers_ended_well(m, why, n) < 0)
+        return -1;
     if (!atomic_load(&S->got_200) || !atomic_load(&S->body_ok)) {
         snprintf(why, n, "the response was not 200 with the body intact (%s)", S->status_line);
         return -1;

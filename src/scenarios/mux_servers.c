@@ -48,6 +48,7 @@ struct mx_shared {
     int mode;
     long clients, messages, gap_ms, stagger_ms;
     _Atomic int port, accepted, closed, echoed_ok, iterations, max_ready, max_interest;
+    _Atomic int ended; /* the server closed its sockets: the last call's sets are history */
     _Atomic long work_total, work_max;              /* the calls' work (see the header) */
     _Atomic long sum_nfds, sum_interest, sum_ready; /* the same sets, as each call sees them */
     struct net_clients cl; /* the clients to serve (the 'c' key adds one) */
@@ -292,6 +293,7 @@ static int server(void *arg)
     if (k.epfd >= 0)
         close(k.epfd);
     net_close(&k.ls);
+    atomic_store(&S->ended, 1);
     return atomic_load(&S->closed) == atomic_load(&S->cl.target) ? 0 : 1;
 }
 
@@ -423,9 +425,13 @@ static void view_meters(const struct scn_ctx *ctx, json_t *out)
                             "kept in the kernel by epoll_ctl"};
     const char *how_zh[] = {"每次调用都重建并拷入", "每次调用都传入数组",
                             "由 epoll_ctl 保存在内核中"};
-    scn_meter(out, zh ? "关注集合" : "interest set", 0, 0, "%s (%s)", all,
+    /* after the end these fds are closed: the rows say first that they were the last call's */
+    const char *was = !atomic_load(&S->ended) ? ""
+                      : zh                    ? "最后一次调用（现已关闭）："
+                                              : "last call, now closed: ";
+    scn_meter(out, zh ? "关注集合" : "interest set", 0, 0, "%s%s (%s)", was, all,
               zh ? how_zh[S->mode] : how_en[S->mode]);
-    scn_meter(out, zh ? "就绪集合" : "ready set", 0, 0, "%s", nready ? ready : "—");
+    scn_meter(out, zh ? "就绪集合" : "ready set", 0, 0, "%s%s", was, nready ? ready : "—");
     long calls = atomic_load(&S->iterations);
     scn_meter(out, zh ? "每次调用的工作量" : "work per call", 0, 0,
               zh ? "select 扫描 %d 个 fd · poll 检查 %d 项 · epoll_wait 返回 %d 个"

@@ -270,7 +270,8 @@ static void pin_update(struct scn_ctx *ctx);
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
     pin_update(ctx); /* the final numbers, also when the run ended between two polls */
-    (void)m;
+    if (scn_workers_ended_well(m, why, n) < 0)
+        return -1;
     int want = atomic_load(&S->cl.target);
     if (atomic_load(&S->handled) != want) {
         snprintf(why, n, "%d of %d clients were handled", atomic_load(&S->handled), want);

@@ -113,7 +113,8 @@ static int act_add_client(struct scn_ctx *ctx, char *msg, size_t n)
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
     (void)ctx;
-    (void)m;
+    if (scn_workers_ended_well(m, why, n) < 0)
+        return -1;
     int want = atomic_load(&S->cl.target);
     if (atomic_load(&S->served) != want) {
         snprintf(why, n, "the server served %d of %d clients", atomic_load(&S->served), want);

@@ -361,6 +361,8 @@ static uint32_t seen_of(const struct model *m, int side)
 static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n)
 {
     (void)ctx;
+    if (scn_workers_ended_well(m, why, n) < 0)
+        return -1;
     int a = atomic_load(&S->closer), p = !a;
     if (!(seen_of(m, a) & (1u << NET_TIME_WAIT))) {
         snprintf(why, n, "the active closer (%s) was never seen in TIME_WAIT", WHO[a]);
