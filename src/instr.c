@@ -780,6 +780,18 @@ void instr_gate(uint16_t kind, uint32_t obj)
     instr_gate_timed(kind, obj, scenario_now(), 0, NULL);
 }
 
+void instr_gate_label(uint16_t kind, uint32_t obj, const char *fmt, ...)
+{
+    if (__builtin_expect(!gate_holds(), 1))
+        return;
+    char what[INSTR_NAME_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    instr_gate_timed(kind, obj, scenario_now(), 0, what);
+}
+
 /* ---- objects ---- */
 
 struct instr_obj *instr_obj_new(const char *name, int kind, int64_t init, int64_t capacity)

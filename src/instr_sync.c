@@ -147,7 +147,7 @@ void sync_event_clear(struct sync_event *e)
 
 int sync_event_is_set(struct sync_event *e)
 {
-    instr_gate(EV_NOTE, e->obj->id);
+    instr_gate_label(EV_NOTE, e->obj->id, "%s.is_set()", e->obj->name);
     ev_lock(e);
     int v = e->flag;
     pthread_mutex_unlock(&e->mu);

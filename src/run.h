@@ -206,6 +206,12 @@ struct run_waiter {
     char what[32];
 };
 
+/* The label the task in slot gave the action it waits at the gate for (what it will do, for a
+ * step with no call of its own: "set x to 11"), copied into buf (n bytes, NUL-terminated).
+ * Returns 1 when slot waits at the gate for an action of kind with a label, 0 otherwise
+ * (buf ""; also in a replay, which records no labels). */
+int run_gate_label(const struct run *r, uint32_t slot, unsigned kind, char *buf, size_t n);
+
 /* The waiters, in the order steps would take them (due first, then oldest, then slot),
  * into out (up to n). Returns the count (may exceed n). */
 size_t run_waiters(const struct run *r, struct run_waiter *out, size_t n);

@@ -91,6 +91,19 @@ static int waiter_of(const struct run *r, uint32_t s, struct run_waiter *w)
     return 0;
 }
 
+int run_gate_label(const struct run *r, uint32_t slot, unsigned kind, char *buf, size_t n)
+{
+    if (!n)
+        return 0;
+    buf[0] = '\0';
+    struct run_waiter w;
+    if (!r->sh || slot == 0 || slot >= run_ntasks(r) || !waiter_of(r, slot, &w) || w.timer ||
+        w.kind != kind || !w.what[0])
+        return 0;
+    snprintf(buf, n, "%s", w.what);
+    return 1;
+}
+
 size_t run_waiters(const struct run *r, struct run_waiter *out, size_t n)
 {
     size_t count = 0;

@@ -108,7 +108,7 @@ static void unblock_hup(void)
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
-    instr_gate(EV_NOTE, EV_NO_OBJ);
+    instr_gate_label(EV_NOTE, EV_NO_OBJ, "unblock SIGHUP");
     instr_note("unblocking SIGHUP");
     sigprocmask(SIG_UNBLOCK, &set, NULL); /* the pending SIGHUP is delivered now */
 }
@@ -187,7 +187,7 @@ static int receiver(void *arg)
 {
     (void)arg;
     ipc_set_comm("sig-receiver");
-    instr_gate(EV_NOTE, EV_NO_OBJ);
+    instr_gate_label(EV_NOTE, EV_NO_OBJ, "install handlers, block HUP");
     install();
     /* the timer thread blocks every signal (inherited): they are the main thread's to catch */
     sigset_t all, old;
