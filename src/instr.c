@@ -780,6 +780,18 @@ void instr_gate(uint16_t kind, uint32_t obj)
     instr_gate_timed(kind, obj, scenario_now(), 0, NULL);
 }
 
+void instr_gate_mark(int on, const char *what)
+{
+    if (!g_sh || tl_slot < 0)
+        return;
+    struct instr_task *t = &g_sh->tasks[tl_slot];
+    if (on) {
+        atomic_store(&t->gate_kind, EV_NOTE);
+        snprintf(t->gate_what, sizeof(t->gate_what), "%s", what ? what : "");
+    }
+    instr_emit(EV_GATE, EV_NO_OBJ, on, EV_NOTE, -1);
+}
+
 void instr_gate_label(uint16_t kind, uint32_t obj, const char *fmt, ...)
 {
     if (__builtin_expect(!gate_holds(), 1))

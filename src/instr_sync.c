@@ -186,11 +186,11 @@ void sync_start_together(_Atomic long *arrived, long want)
 {
     if (atomic_fetch_add(arrived, 1) + 1 >= want || !sclock_held())
         return;
-    instr_emit(EV_GATE, EV_NO_OBJ, 1, EV_NOTE, -1);
+    instr_gate_mark(1, "wait for others");
     while (atomic_load(arrived) < want && sclock_held())
         if (sclock_poll(1) < 0)
             break;
-    instr_emit(EV_GATE, EV_NO_OBJ, 0, EV_NOTE, -1);
+    instr_gate_mark(0, NULL);
 }
 
 /* The slot of the thread task with kernel id tid, or -1. */

@@ -96,11 +96,16 @@ int run_gate_label(const struct run *r, uint32_t slot, unsigned kind, char *buf,
     if (!n)
         return 0;
     buf[0] = '\0';
-    struct run_waiter w;
-    if (!r->sh || slot == 0 || slot >= run_ntasks(r) || !waiter_of(r, slot, &w) || w.timer ||
-        w.kind != kind || !w.what[0])
+    /* the last gate the task came to: the one the model shows, or (for a moment) its next */
+    struct instr_task *t = slot ? run_slot(r, slot) : NULL;
+    if (!t || atomic_load(&t->exited) || atomic_load(&t->gate_kind) != kind)
         return 0;
-    snprintf(buf, n, "%s", w.what);
+    char what[sizeof(t->gate_what)];
+    memcpy(what, t->gate_what, sizeof(what));
+    what[sizeof(what) - 1] = '\0';
+    if (!what[0])
+        return 0;
+    snprintf(buf, n, "%s", what);
     return 1;
 }
 
