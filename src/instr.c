@@ -787,6 +787,30 @@ void instr_gate(uint16_t kind, uint32_t obj)
     instr_gate_timed(kind, obj, scenario_now(), 0, NULL);
 }
 
+void instr_gate_mark(int on, const char *what)
+{
+    if (!g_sh || tl_slot < 0)
+        return;
+    struct instr_task *t = &g_sh->tasks[tl_slot];
+    if (on) {
+        atomic_store(&t->gate_kind, EV_NOTE);
+        snprintf(t->gate_what, sizeof(t->gate_what), "%s", what ? what : "");
+    }
+    instr_emit(EV_GATE, EV_NO_OBJ, on, EV_NOTE, -1);
+}
+
+void instr_gate_label(uint16_t kind, uint32_t obj, const char *fmt, ...)
+{
+    if (__builtin_expect(!gate_holds(), 1))
+        return;
+    char what[INSTR_NAME_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    instr_gate_timed(kind, obj, scenario_now(), 0, what);
+}
+
 /* ---- objects ---- */
 
 struct instr_obj *instr_obj_new(const char *name, int kind, int64_t init, int64_t capacity)

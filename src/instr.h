@@ -221,6 +221,17 @@ void instr_gate(uint16_t kind, uint32_t obj);
  * label (may be NULL). Returns 1 when it waited (the gate was held), 0 when it passed. */
 int instr_gate_timed(uint16_t kind, uint32_t obj, uint64_t due, int64_t val, const char *what);
 
+/* instr_gate for a step with no call of its own (a note, a variable, fork() returning in a
+ * child), labelled with what the task will do (printf format, at most 31 bytes): the
+ * dashboard shows "→ set x to 11" rather than "→ its next step". */
+void instr_gate_label(uint16_t kind, uint32_t obj, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Mark the calling task at the gate (on 1) or no longer (0) while it waits for the others at
+ * the teacher's pace: not an action of its own that a step grants (no waiter), yet gate time
+ * on screen, with what (at most 31 bytes; may be NULL when on is 0) as its label. */
+void instr_gate_mark(int on, const char *what);
+
 /* ---- objects ---- */
 
 /* Register an object (emits obj_create with the initial value and capacity). NULL when the

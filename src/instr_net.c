@@ -624,7 +624,11 @@ int net_epoll_wait(struct net_mux *m, int epfd, struct epoll_event *evs, int max
 
 int net_epoll_ctl(int epfd, int op, int fd, uint32_t events)
 {
-    instr_gate(EV_NOTE, EV_NO_OBJ);
+    instr_gate_label(EV_NOTE, EV_NO_OBJ, "epoll_ctl(%s, fd %d)",
+                     op == EPOLL_CTL_ADD   ? "ADD"
+                     : op == EPOLL_CTL_DEL ? "DEL"
+                                           : "MOD",
+                     fd);
     struct epoll_event ev = {.events = events, .data.fd = fd};
     int rc = epoll_ctl(epfd, op, fd, &ev) < 0 ? -errno : 0;
     instr_note("epoll_ctl %s fd %d%s",

@@ -149,7 +149,7 @@ void sync_event_clear(struct sync_event *e)
 
 int sync_event_is_set(struct sync_event *e)
 {
-    instr_gate(EV_NOTE, e->obj->id);
+    instr_gate_label(EV_NOTE, e->obj->id, "%s.is_set()", e->obj->name);
     ev_lock(e);
     int v = e->flag;
     pthread_mutex_unlock(&e->mu);
@@ -190,12 +190,12 @@ void sync_start_together(_Atomic int *arrived, int want)
     ipc_wake_word(arrived); /* the others look again: one more has arrived */
     if (now >= want || !sclock_held())
         return;
-    instr_emit(EV_GATE, EV_NO_OBJ, 1, EV_NOTE, -1);
+    instr_gate_mark(1, "wait for others");
     /* asleep in a futex on the count, as at the step gate: ps shows the wait ipcscope draws */
     while ((now = atomic_load(arrived)) < want && sclock_held())
         if (ipc_wait_word(arrived, now, START_SLICE_MS) < 0)
             break;
-    instr_emit(EV_GATE, EV_NO_OBJ, 0, EV_NOTE, -1);
+    instr_gate_mark(0, NULL);
 }
 
 /* The slot of the thread task with kernel id tid, or -1. */

@@ -208,6 +208,13 @@ struct run_waiter {
     char what[32];
 };
 
+/* The label the task in slot gave the gate it came to last (what it will do, for a step with
+ * no call of its own: "set its x to 11"; or what it waits for at the teacher's pace), copied
+ * into buf (n bytes, NUL-terminated). Returns 1 when that gate was for kind and labelled, 0
+ * otherwise (buf ""; also in a replay, which records no labels). Ask only about a task the
+ * model shows at the gate. */
+int run_gate_label(const struct run *r, uint32_t slot, unsigned kind, char *buf, size_t n);
+
 /* The waiters, in the order steps would take them (due first, then oldest, then slot),
  * into out (up to n). Returns the count (may exceed n). */
 size_t run_waiters(const struct run *r, struct run_waiter *out, size_t n);

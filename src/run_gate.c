@@ -91,6 +91,24 @@ static int waiter_of(const struct run *r, uint32_t s, struct run_waiter *w)
     return 0;
 }
 
+int run_gate_label(const struct run *r, uint32_t slot, unsigned kind, char *buf, size_t n)
+{
+    if (!n)
+        return 0;
+    buf[0] = '\0';
+    /* the last gate the task came to: the one the model shows, or (for a moment) its next */
+    struct instr_task *t = slot ? run_slot(r, slot) : NULL;
+    if (!t || atomic_load(&t->exited) || atomic_load(&t->gate_kind) != kind)
+        return 0;
+    char what[sizeof(t->gate_what)];
+    memcpy(what, t->gate_what, sizeof(what));
+    what[sizeof(what) - 1] = '\0';
+    if (!what[0])
+        return 0;
+    snprintf(buf, n, "%s", what);
+    return 1;
+}
+
 size_t run_waiters(const struct run *r, struct run_waiter *out, size_t n)
 {
     size_t count = 0;

@@ -448,3 +448,27 @@ Test(classroom_proc, states_names_the_reaped_task, .timeout = 120)
     cr_expect_eq(ts_tui_wait_exit(&t, 10000), 0);
     ts_tui_stop(&t);
 }
+
+/* A gate that stands for a step with no call of its own says what the task will do: fork's
+ * parent sets its x, a child sees fork() return 0 (the rows said "→ its next step", and the
+ * children's "→ fork()" read as if they were about to call fork themselves). */
+Test(classroom_proc, fork_gates_say_what_each_copy_does_next, .timeout = 120)
+{
+    struct ts_tui t;
+    ts_tui_start(&t, "run fork --step", 100, 30);
+    cr_assert(ts_tui_wait_for(&t, "→ set its x to 10", 20000), "the parent's first step:\n%s",
+              t.screen);
+    ts_tui_keys(&t, "Space Space Space"); /* x = 10, then the two forks */
+    cr_assert(ts_tui_wait_for(&t, "child-2  ‖ GATE    → fork() returns 0", 20000),
+              "a child's first step:\n%s", t.screen);
+    cr_assert(ts_tui_wait_for(&t, "→ set its x to 11", 5000), "the parent's next step:\n%s",
+              t.screen);
+    cr_expect(strstr(t.screen, "lets child-1 go on (fork() returns"), "the Next line:\n%s",
+              t.screen);
+    cr_expect(!strstr(t.screen, "its next step"), "a step without its label:\n%s", t.screen);
+    ts_tui_keys(&t, "z"); /* the projector says the same */
+    cr_expect(ts_tui_wait_for(&t, "next: fork() returns 0", 5000), "projector:\n%s", t.screen);
+    ts_tui_keys(&t, "q");
+    cr_expect_eq(ts_tui_wait_exit(&t, 10000), 0);
+    ts_tui_stop(&t);
+}

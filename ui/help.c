@@ -202,16 +202,21 @@ static void task_details(struct ui *u, const struct model_task *t)
     uint32_t obj;
     if (ui_task_at_gate(u, t, &kind, &obj)) {
         char call[64];
-        narrate_call(&u->r->model, kind, obj, t->gate_val, call, sizeof(call));
-        snprintf(
-            text, sizeof(text),
-            TR(u,
-               "%s is held at ipcscope's step gate, just before calling %s. This pause is "
-               "ipcscope's doing (step mode), not the kernel's: press Space or its number "
-               "to let it make the call.",
-               "%s 被 ipcscope 的步进闸门拦住，正要调用 %s。这个暂停是 ipcscope（单步模式）造成的，"
-               "不是内核阻塞：按空格或它的编号让它执行这次调用。"),
-            t->name, call);
+        int label = ui_gate_call(u, t, kind, obj, call, sizeof(call));
+        snprintf(text, sizeof(text),
+                 label ? TR(u,
+                            "%s is held at ipcscope's step gate, just before its next step (%s). "
+                            "This pause is ipcscope's doing (step mode), not the kernel's: press "
+                            "Space or its number to let it go on.",
+                            "%s 被 ipcscope 的步进闸门拦住，正要执行下一步（%s）。这个暂停是 "
+                            "ipcscope（单步模式）造成的，不是内核阻塞：按空格或它的编号让它继续。")
+                       : TR(u,
+                            "%s is held at ipcscope's step gate, just before calling %s. This "
+                            "pause is ipcscope's doing (step mode), not the kernel's: press Space "
+                            "or its number to let it make the call.",
+                            "%s 被 ipcscope 的步进闸门拦住，正要调用 %s。这个暂停是 ipcscope"
+                            "（单步模式）造成的，不是内核阻塞：按空格或它的编号让它执行这次调用。"),
+                 t->name, call);
     } else {
         narrate_task(&u->r->model, t, u->lang, text, sizeof(text));
     }

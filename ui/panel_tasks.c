@@ -62,6 +62,21 @@ int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *ki
     return 1;
 }
 
+/* Kinds whose gate stands for a step rather than a call: their label says what it is. */
+static int labelled_kind(unsigned kind)
+{
+    return kind == EV_NOTE || kind == EV_VAR || kind == EV_FORK_RET;
+}
+
+int ui_gate_call(const struct ui *u, const struct model_task *t, unsigned kind, uint32_t obj,
+                 char *buf, size_t n)
+{
+    if (labelled_kind(kind) && run_gate_label(u->r, t->slot, kind, buf, n))
+        return 1;
+    narrate_call(&u->r->model, kind, obj, t->gate_val, buf, n);
+    return 0;
+}
+
 int ui_kernel_view(const struct ui *u, const struct model_task *t)
 {
     int probes = u->r->replay ? u->r->recorded_bpf : u->r->bpf != NULL;
@@ -85,7 +100,7 @@ void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, s
                  TR(u, "lets %1$lld ms pass for %5$s%2$s%3$s%4$s",
                     "让 %5$s 的 %1$lld 毫秒过去%2$s%3$s%4$s"),
                  (long long)w->val, w->what[0] ? " (" : "", w->what, w->what[0] ? ")" : "", who);
-    } else if ((w->kind == EV_NOTE || w->kind == EV_VAR) && w->what[0]) {
+    } else if (labelled_kind(w->kind) && w->what[0]) {
         /* a step with no call of its own: the scenario's label says what it is */
         snprintf(buf, n, TR(u, "lets %s go on (%s)", "让 %s 继续（%s）"), who, w->what);
     } else {
@@ -399,7 +414,7 @@ static int shown_state(const struct ui *u, const struct model_task *t, char *det
     detail[0] = '\0';
     if (ui_task_at_gate(u, t, &kind, &obj)) {
         char call[64];
-        narrate_call(m, kind, obj, t->gate_val, call, sizeof(call));
+        ui_gate_call(u, t, kind, obj, call, sizeof(call));
         snprintf(detail, n, "→ %s", call);
         return TS_GATE;
     }

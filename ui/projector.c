@@ -106,7 +106,7 @@ static void draw_task_line(struct ui *u, const struct tree_row *row, int i, int 
     int st = t->state;
     if (ui_task_at_gate(u, t, &kind, &obj)) {
         char call[64];
-        narrate_call(m, kind, obj, t->gate_val, call, sizeof(call));
+        ui_gate_call(u, t, kind, obj, call, sizeof(call));
         snprintf(detail, sizeof(detail), "%s %s", TR(u, "next:", "下一步："), call);
         st = TS_GATE;
     } else if (t->state == TS_BLOCKED) {

@@ -184,6 +184,12 @@ const char *ui_state_glyph(int state);
 const char *ui_state_word(const struct ui *u, int state);
 attr_t ui_state_attr(int state);
 int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *kind, uint32_t *obj);
+/* What t, at the gate for an action of kind on obj, will do when let through, into buf:
+ * the call ("sem_wait(empty)", "sleep(600 ms)"), or for a step with no call of its own (a
+ * note, a variable, fork() returning in a child) the label the task gave it ("set x to 11").
+ * Returns 1 for a label, 0 for a call. */
+int ui_gate_call(const struct ui *u, const struct model_task *t, unsigned kind, uint32_t obj,
+                 char *buf, size_t n);
 /* What letting waiter w through does: "lets producer-1 call sem_wait(empty)", "lets 600 ms
  * pass for server (the accept delay)", "lets client-1's epoll_wait() time out". */
 void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, size_t n);

@@ -119,7 +119,7 @@ static int body(long k)
     pin(k, cpus);
     atomic_store(&S->pid[k], getpid());
     atomic_store(&S->tid[k], (int32_t)gettid());
-    instr_gate(EV_NOTE, EV_NO_OBJ); /* the step: this worker starts */
+    instr_gate_label(EV_NOTE, EV_NO_OBJ, "start %ld ms of CPU work", S->work_ms);
     instr_note("start: %ld ms of CPU work", S->work_ms);
     sync_start_together(&S->started, (int)S->workers);
     atomic_store(&S->t_start[k], wall_ns()); /* measured from here on */
@@ -202,7 +202,7 @@ static int sampler(void *arg)
         memcpy(prev, now, sizeof(prev));
         pb = nb;
     }
-    instr_gate(EV_VAR, EV_NO_OBJ);
+    instr_gate_label(EV_VAR, EV_NO_OBJ, "report the overlap");
     instr_emit(EV_VAR, EV_NO_OBJ, (int64_t)(atomic_load(&S->overlap_ns) / 1000000ull), -1, 0);
     return 0;
 }

@@ -46,7 +46,7 @@ static const struct scenario_param params[] = {
 
 static void set_x(int64_t v)
 {
-    instr_gate(EV_VAR, EV_NO_OBJ);
+    instr_gate_label(EV_VAR, EV_NO_OBJ, "set its x to %lld", (long long)v);
     g_x = v;
     instr_emit(EV_VAR, EV_NO_OBJ, g_x, 0, 0);
 }
@@ -67,7 +67,7 @@ static int child(void *arg)
     char name[32];
     snprintf(name, sizeof(name), "fork-child-%d", i + 1);
     ipc_set_comm(name);
-    instr_gate(EV_FORK_RET, EV_NO_OBJ);
+    instr_gate_label(EV_FORK_RET, EV_NO_OBJ, "fork() returns 0");
     instr_emit(EV_FORK_RET, EV_NO_OBJ, 0, 0, 0); /* fork returned 0 in this copy */
     instr_note("getpid=%d getppid=%d", (int)getpid(), (int)getppid());
     set_x(g_x + 100 * (i + 1));

@@ -64,7 +64,7 @@ static void put(int f)
 static void eat(long k)
 {
     long meals = atomic_fetch_add(&S->eaten[k], 1) + 1;
-    instr_gate(EV_VAR, EV_NO_OBJ);
+    instr_gate_label(EV_VAR, EV_NO_OBJ, "eat (meal %ld)", meals);
     instr_emit(EV_VAR, EV_NO_OBJ, meals, k, 0); /* item: philosopher, val: meals so far */
     sclock_sleep(S->eat_ms, 0, "eating");
 }

@@ -38,7 +38,7 @@ static const struct scenario_param params[] = {
 static void enter(void)
 {
     long now = sync_count_max(&S->inside, &S->max_inside, 1);
-    instr_gate(EV_VAR, EV_NO_OBJ);
+    instr_gate_label(EV_VAR, EV_NO_OBJ, "count itself inside");
     instr_emit(EV_VAR, EV_NO_OBJ, now, 0, 1); /* item 0: workers inside; aux 1: one entered */
 }
 

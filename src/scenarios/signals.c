@@ -108,7 +108,7 @@ static void unblock_hup(void)
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
-    instr_gate(EV_NOTE, EV_NO_OBJ);
+    instr_gate_label(EV_NOTE, EV_NO_OBJ, "unblock SIGHUP");
     instr_note("unblocking SIGHUP");
     sigprocmask(SIG_UNBLOCK, &set, NULL); /* the pending SIGHUP is delivered now */
 }
@@ -187,7 +187,7 @@ static int receiver(void *arg)
 {
     (void)arg;
     ipc_set_comm("sig-receiver");
-    instr_gate(EV_NOTE, EV_NO_OBJ);
+    instr_gate_label(EV_NOTE, EV_NO_OBJ, "install handlers");
     install();
     /* the timer thread blocks every signal (inherited): they are the main thread's to catch */
     sigset_t all, old;
@@ -248,28 +248,28 @@ static void send_step(pid_t to, int sig, const char *label)
 /* Wait until *word leaves 0: for the receiver, whose moves are steps of their own. While the
  * gate holds, that is a wait for the teacher (gate time, as in sync_start_together), not a
  * task blocked on an object of the lesson. */
-static void await_receiver(_Atomic int *word)
+static void await_receiver(_Atomic int *word, const char *what)
 {
     int gate = sclock_held() && atomic_load(word) == 0;
     if (gate)
-        instr_emit(EV_GATE, EV_NO_OBJ, 1, EV_NOTE, -1);
+        instr_gate_mark(1, what);
     while (ipc_wait_word(word, 0, 100) == 0)
         ;
     if (gate)
-        instr_emit(EV_GATE, EV_NO_OBJ, 0, EV_NOTE, -1);
+        instr_gate_mark(0, NULL);
 }
 
 static int sender(void *arg)
 {
     (void)arg;
     ipc_set_comm("sig-sender");
-    await_receiver(&S->ready);
+    await_receiver(&S->ready, "wait for receiver");
     pid_t to = atomic_load(&S->receiver);
     send_step(to, SIGUSR1, "sent SIGUSR1 (caught)");
     send_step(to, SIGUSR2, "sent SIGUSR2 (ignored)");
     send_step(to, SIGHUP, "sent SIGHUP (blocked)");
     /* wait for the alarm to ring and SIGHUP to be unblocked and handled */
-    await_receiver(&S->handled[SIGHUP]);
+    await_receiver(&S->handled[SIGHUP], "wait for SIGHUP");
     send_step(to, SIGTERM, "sent SIGTERM (default)");
     return 0;
 }

@@ -102,7 +102,7 @@ static long proc_threads(void)
 static int is_alive(struct th_rec *r)
 {
     int slot = atomic_load(&r->slot);
-    instr_gate(EV_NOTE, EV_NO_OBJ);
+    instr_gate_label(EV_NOTE, EV_NO_OBJ, "Thread-%ld.is_alive()", r->k + 1);
     int alive = slot >= 0 && !atomic_load(&instr_region()->tasks[slot].exited);
     instr_note("Thread-%ld.is_alive() -> %s", r->k + 1, alive ? "True" : "False");
     return alive;
@@ -116,7 +116,7 @@ static long start_all(struct th_rec *recs, long count)
         char name[INSTR_NAME_MAX];
         snprintf(name, sizeof(name), "%s-%ld", r->daemon ? "daemon" : "Thread", r->k + 1);
         atomic_store(&r->slot, -1);
-        instr_gate(EV_NOTE, EV_NO_OBJ);
+        instr_gate_label(EV_NOTE, EV_NO_OBJ, "%s.start()", name);
         if (instr_thread_spawn(&r->th, name, thread_body, r) != 0)
             break;
         if (!r->daemon)
