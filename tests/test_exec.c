@@ -105,23 +105,38 @@ static void expect_same_fds(const char *plain, const char *exec)
     cr_expect_str_eq(got, want, "plainly: %s; under ipcscope: %s", plain, exec);
 }
 
-#define LIST_FDS "ls /proc/$$/fd | sort -n | tr \"\\n\" \" \""
+/* The program's descriptors, listed by the program itself (sh execs ls: the same table, no
+ * pipe of the shell's own open meanwhile; `ls /proc/$$/fd | ...` raced with the shell
+ * closing its pipe ends) and sorted on one line by the caller's pipeline. */
+#define LS_FDS "exec ls /proc/self/fd"
+#define ONE_LINE " | sort -n | tr \"\\n\" \" \""
+
+/* Run script, in which a plain `sh -c LS_FDS`, then `echo`, then the same list under
+ * ipcscope print the program's descriptors: both from one shell, so they inherit the same
+ * (two runs of the test's would not: what the test process holds open changes between them).
+ * plain and exec get the two lines. */
+static void two_listings(const char *script, char *plain, char *exec, size_t n)
+{
+    struct ts_result r = run_sh(script);
+    expect_exit(&r, 0);
+    const char *nl = strchr(r.out, '\n');
+    cr_assert(nl, "one listing only: %s (stderr %s)", r.out, r.err);
+    snprintf(plain, n, "%.*s", (int)(nl - r.out), r.out);
+    snprintf(exec, n, "%s", nl + 1);
+    ts_free_result(&r);
+}
 
 Test(exec, stdin_and_inherited_descriptors_are_the_programs, .timeout = 60)
 {
     /* fd 5 opened by the shell reaches the program, as without ipcscope */
-    struct ts_result plain = run_sh("exec 5>five.txt; sh -c '" LIST_FDS "'");
-    char script[512];
+    char script[768], plain[512], exec[512];
     snprintf(script, sizeof(script),
-             "exec 5>five.txt; printf 'typed\\n' | %s exec --headless -- sh -c "
-             "'read x; echo \"$x to five\" >&5; " LIST_FDS "'",
+             "exec 5>five.txt; sh -c '" LS_FDS "'" ONE_LINE "; echo; printf 'typed\\n' | %s exec "
+             "--headless -- sh -c 'read x; echo \"$x to five\" >&5; " LS_FDS "'" ONE_LINE,
              IPCSCOPE_BIN);
-    struct ts_result r = run_sh(script);
-    expect_exit(&r, 0);
-    cr_expect(strstr(plain.out, " 5 "), "%s", plain.out);
-    expect_same_fds(plain.out, r.out);
-    ts_free_result(&r);
-    ts_free_result(&plain);
+    two_listings(script, plain, exec, sizeof(plain));
+    cr_expect(strstr(plain, " 5 "), "%s", plain);
+    expect_same_fds(plain, exec);
     char path[256], buf[64] = "";
     snprintf(path, sizeof(path), "%s/five.txt", g_dir);
     FILE *f = fopen(path, "r");
@@ -144,16 +159,14 @@ Test(exec, the_snapshot_goes_where_json_says, .timeout = 60)
     ts_free_result(&r);
 
     /* --json-fd N: a descriptor the caller opened; the program does not get it */
-    struct ts_result plain = run_sh("sh -c '" LIST_FDS "'");
-    char script[512];
+    char script[768], plain[512], exec[512];
     snprintf(script, sizeof(script),
-             "%s exec --headless --json-fd 7 -- sh -c '" LIST_FDS "' 7>fd7.json", IPCSCOPE_BIN);
-    r = run_sh(script);
-    expect_exit(&r, 0);
-    cr_expect(!strstr(r.out, " 7 "), "%s", r.out);
-    expect_same_fds(plain.out, r.out);
-    ts_free_result(&r);
-    ts_free_result(&plain);
+             "sh -c '" LS_FDS "'" ONE_LINE
+             "; echo; %s exec --headless --json-fd 7 -- sh -c '" LS_FDS "' 7>fd7.json" ONE_LINE,
+             IPCSCOPE_BIN);
+    two_listings(script, plain, exec, sizeof(plain));
+    cr_expect(!strstr(exec, " 7 "), "%s", exec);
+    expect_same_fds(plain, exec);
     snap = load_json("fd7.json");
     cr_expect_str_eq(ts_str(snap, "scenario"), "exec");
     json_decref(snap);
