@@ -41,6 +41,8 @@ struct exporter {
     struct model m;
     struct open_span *open; /* per model task */
     size_t open_cap;
+    uint64_t *counter_t; /* per object: the stamp of its last counter value */
+    size_t counter_cap;
     struct trace_export_stats *st;
 };
 
@@ -177,18 +179,43 @@ static void instant(struct exporter *x, const struct trace_rec *r)
     x->st->events++;
 }
 
-/* The value an operation left its object with, on the objects' process. */
+/* The stamp for a counter value of object id at t: never before its previous one (a counter
+ * track goes forward; two CPUs' clocks may disagree by a microsecond or two). */
+static uint64_t counter_stamp(struct exporter *x, uint32_t id, uint64_t t)
+{
+    if (id >= x->counter_cap) {
+        size_t cap = x->counter_cap ? x->counter_cap : 64;
+        while (cap <= id)
+            cap *= 2;
+        uint64_t *p = realloc(x->counter_t, cap * sizeof(*p));
+        if (!p)
+            return t;
+        memset(p + x->counter_cap, 0, (cap - x->counter_cap) * sizeof(*p));
+        x->counter_t = p;
+        x->counter_cap = cap;
+    }
+    if (t < x->counter_t[id])
+        t = x->counter_t[id];
+    return x->counter_t[id] = t;
+}
+
+/* The value an operation left its object with, on the objects' process; none for an
+ * operation the model found older than one it had applied (seq order, see model.c): its
+ * value is stale, and drawn after the newer one it would end the track wrong. */
 static void counter(struct exporter *x, const struct trace_rec *r)
 {
     const struct ev *e = &r->e;
     if (e->obj == EV_NO_OBJ || (e->flags & EVF_TEXT) ||
         (!model_event_touches_object(e->kind) && e->kind != EV_OBJ_CREATE))
         return;
+    const struct model_obj *o = model_obj(&x->m, e->obj);
+    if (o && e->kind != EV_OBJ_CREATE && o->last_seq != e->seq)
+        return;
     struct tbuf b = begin(&x->out);
     TBUF_LIT(&b, "{\"name\":");
     tbuf_str(&b, obj_name(x, r), TRACE_NAME_BYTES);
     TBUF_LIT(&b, ",\"ph\":\"C\",\"ts\":");
-    tbuf_us(&b, e->t);
+    tbuf_us(&b, counter_stamp(x, e->obj, e->t));
     TBUF_KEY(&b, "pid");
     tbuf_int(&b, OBJECTS_PID);
     TBUF_LIT(&b, ",\"args\":{\"value\":");
@@ -316,6 +343,7 @@ cleanup:
         unlink(out);
     free(x.out.buf);
     free(x.open);
+    free(x.counter_t);
     model_free(&x.m);
     trace_reader_close(rd);
     return rc;
