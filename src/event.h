@@ -112,7 +112,14 @@
     X(EV_PREDICT_ANSWER, "predict_answer") /* item=question number; val=the class's choice         \
                                               (0=A; -1 none); aux=hands counted */                 \
     X(EV_PREDICT_REVEAL, "predict_reveal") /* item=question number; val=the right choice (-1:      \
-                                              void); aux=1 right, 0 wrong, -1 no answer */
+                                              void); aux=1 right, 0 wrong, -1 no answer */         \
+    /* exec: uncontended lock/unlock pairs of one task on one mutex, within one tick of the        \
+     * coarse clock, folded into one record (src/preload/preload.h, "folding") */                  \
+    X(EV_MUTEX_PAIRS, "mutex_pairs") /* val=pairs (locked and unlocked again, nobody waiting);     \
+                                        the mutex is free after them */                            \
+    X(EV_MUTEX_SEEN_HELD, "mutex_seen_held") /* the conductor read in the task's slot that it      \
+                                                holds obj, locked inside a fold and held past      \
+                                                its tick; its mutex_acquired follows later */
 
 enum ev_kind {
 #define EV_ENUM(e, s) e,

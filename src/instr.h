@@ -27,6 +27,24 @@
 /* Slot states at the gate. */
 enum { GS_FREE = 0, GS_WAITING = 1, GS_GRANTED = 2 };
 
+/* `ipcscope exec` only: the uncontended lock/unlock pairs a task has made on one mutex and not
+ * yet recorded (src/preload/preload.h, "folding"). Written by its task with relaxed stores; the
+ * conductor reads it to show a mutex taken inside a fold whose holder has gone quiet, and to
+ * record what a task that died inside a fold left. On a line of its own: the task writes it
+ * on every folded operation. */
+struct instr_fold {
+    _Alignas(64) _Atomic uint32_t obj1; /* the mutex's id + 1, 0: no fold open */
+    _Atomic uint32_t held;              /* FOLD_*: is the fold's last lock still held */
+    _Atomic uint64_t tick;              /* the coarse clock (ns) every folded operation read */
+    _Atomic uint64_t pairs;             /* pairs folded and not yet recorded */
+};
+
+enum {
+    FOLD_FREE = 0,     /* every folded lock was unlocked again */
+    FOLD_HELD = 1,     /* the last folded lock is held (by the task, in the fold's tick) */
+    FOLD_HELD_LONG = 2 /* ... and the conductor saw it held past that tick: its unlock records */
+};
+
 /* Per-task header (one per slot). Written by its task, read by the conductor. */
 struct instr_task {
     _Atomic uint32_t used;
@@ -52,6 +70,7 @@ struct instr_task {
     _Atomic uint32_t timer_fired;
     char timer_what[INSTR_NAME_MAX]; /* a label for the deadline ("the alarm fires"), or "" */
     _Atomic uint32_t unpaced;        /* inside work the gate does not pace (depth) */
+    struct instr_fold fold;
 };
 
 /* An instrumented object. The real primitive lives inside it, in shared memory. */

@@ -64,6 +64,7 @@ struct instr_attach_map {
     uint32_t magic;
     _Atomic uint32_t lock;      /* guards inserting entries, named[] and the counters */
     _Atomic uint32_t nent;      /* entries taken */
+    _Atomic uint32_t remaps;    /* an entry changed object or was forgotten: caches are stale */
     uint32_t named[OK__COUNT];  /* objects of each kind so far (for "sem@2") */
     uint32_t children, threads; /* for task names */
     _Atomic uint32_t npipes;

@@ -596,11 +596,25 @@ static void apply_exec_obj_event(struct model *m, uint32_t idx, struct model_obj
     }
 }
 
+/* exec's folded pairs: counted as the operations they were; the holder is left to the
+ * acquired and release records (another task's may come before the fold's in seq order). */
+static void apply_pairs(struct model *m, uint32_t idx, const struct ev *e)
+{
+    uint64_t ops = e->val > 0 && e->val < (1ll << 40) ? 2 * (uint64_t)e->val - 1 : 0;
+    struct model_obj *any = model_obj(m, e->obj); /* stale in seq order or not, they happened */
+    if (any)
+        any->ops += ops;
+    if (idx != MODEL_NO_TASK)
+        m->tasks[idx].actions += ops;
+}
+
 static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
 {
     struct model_obj *o = touch_obj(m, e);
     if (idx != MODEL_NO_TASK)
         m->tasks[idx].actions++;
+    if (o && (e->kind == EV_MUTEX_ACQUIRED || e->kind == EV_MUTEX_RELEASE))
+        o->flags &= (uint8_t)~MODEL_OBJ_SEEN_HELD; /* recorded: no longer read from a slot */
     switch (e->kind) {
     case EV_SEM_WAIT:
     case EV_MUTEX_WAIT:
@@ -623,6 +637,15 @@ static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
     case EV_MUTEX_RELEASE:
         if (o)
             o->holder = MODEL_NO_TASK;
+        break;
+    case EV_MUTEX_PAIRS:
+        apply_pairs(m, idx, e);
+        break;
+    case EV_MUTEX_SEEN_HELD: /* held until its own records say otherwise */
+        if (o && o->kind == OK_MUTEX && idx != MODEL_NO_TASK && o->holder == MODEL_NO_TASK) {
+            o->holder = idx;
+            o->flags |= MODEL_OBJ_SEEN_HELD;
+        }
         break;
     case EV_COND_WAIT: {
         struct model_obj *mx = model_obj(m, (uint32_t)e->item);

@@ -72,6 +72,9 @@ struct model_obj {
 
 #define MODEL_OBJ_UNLINKED 0x80 /* obj_unlink: its name is gone, the object lives on */
 #define MODEL_OBJ_SIZED 0x40    /* shm: its value is a size in bytes (shm_map, obj_size: exec) */
+#define MODEL_OBJ_SEEN_HELD                                                                        \
+    0x20 /* a mutex held inside an exec fold: its holder was read from                             \
+            the task's slot, its record comes at the unlock */
 
 /* One recorded state interval start, for the timeline. */
 struct model_span {

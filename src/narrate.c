@@ -291,6 +291,16 @@ static const struct narr NARR[] = {
     {EV_JOIN, 1, "%T waits in pthread_join until thread %O finishes.",
      "%T 在 pthread_join 中等待，直到线程 %O 结束。"},
     {EV_JOINED, -1, "%T joined %O, which returned %V.", "%T 回收了线程 %O，它的返回值是 %V。"},
+    {EV_MUTEX_PAIRS, -1,
+     "%T locked and unlocked %O %V more times, nobody else wanting it: one record for them "
+     "all, so following them costs little.",
+     "%T 又对 %O 加锁、解锁了 %V "
+     "次，没有别的任务来争：这些操作合成一条记录，跟踪它们几乎不花代价。"},
+    {EV_MUTEX_SEEN_HELD, -1,
+     "%T holds %O and has made no call since: ipcscope read it in %T's slot. Its lock is "
+     "recorded, with the time it was taken, when %T unlocks.",
+     "%T 持有 %O，之后没有再调用任何被跟踪的函数：ipcscope 从 %T 的槽位读到了这一点。"
+     "这次加锁会在 %T 解锁时连同加锁时刻一起记录。"},
 };
 
 static const char *const KIND_ZH[OK__COUNT] = {
@@ -794,6 +804,8 @@ static int brief_value(const struct ev *e, char *buf, size_t n)
         return snprintf(buf, n, " =%lld%s", (long long)e->val, e->aux ? " blocks" : "");
     case EV_MUTEX_WAIT:
         return snprintf(buf, n, "%s", e->aux ? " contended, blocks" : "");
+    case EV_MUTEX_PAIRS:
+        return snprintf(buf, n, " ×%lld", (long long)e->val);
     case EV_EVENT_WAIT:
         return snprintf(buf, n, "%s", e->aux ? " blocks" : "");
     case EV_SEM_ACQUIRED:

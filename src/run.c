@@ -431,6 +431,8 @@ void run_apply(struct run *r, struct ev *e)
     if (e->src == EV_SRC_INSTR && e->obj < INSTR_MAX_OBJS && e->kind != EV_OBJ_CREATE &&
         r->sh->objs[e->obj].kind == OK_SOCKET)
         r->sock_dirty = 1; /* a socket call: look at the kernel's table after this batch */
+    if (e->kind == EV_TASK_REAPED && e->src == EV_SRC_INSTR)
+        run_fold_leftover(r, e->task); /* before the task is gone from the model */
     char tbuf[INSTR_NAME_MAX], obuf[INSTR_NAME_MAX];
     const char *tn = task_name_of(r, e, tbuf);
     const char *on = e->obj != EV_NO_OBJ ? obj_name_of(r, e, obuf) : NULL;
@@ -729,6 +731,7 @@ void run_poll(struct run *r)
         return;
     }
     run_adapt_poll(r, run_drain(r));
+    run_fold_look(r);
     if (r->sock_dirty && r->procfs_on) {
         r->sock_dirty = 0;
         run_sample_sockets(r);

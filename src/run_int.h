@@ -1,8 +1,9 @@
 /*
  * run_int.h - what the files of one run share (run.c, run_gate.c, run_sockets.c,
- * run_stop.c, run_replay.c). Private to them: everyone else uses run.h.
+ * run_stop.c, run_replay.c, run_fold.c). Private to them: everyone else uses run.h.
  *
  * run.c owns the lifecycle, draining and polling; run_gate.c the step gate and its modes;
+ * run_fold.c what exec's folded mutex pairs leave in the task slots;
  * run_sockets.c the sock_diag view of socket objects; run_stop.c the guard, stopping and
  * leak counting; run_replay.c the playback of a trace.
  */
@@ -108,6 +109,14 @@ json_t *run_leaks_json(const struct run *r);
 /* The recording stopped: rc 1 at its limit, -1 a write failed. Tells the user (status line;
  * stderr when headless) once per kind. */
 void run_trace_stopped(struct run *r, const char *why, int rc);
+
+/* ---- run_fold.c ---- */
+
+/* Look at every task's fold (now and then: it returns at once between two looks): a mutex
+ * held inside one past its tick is shown held, and left for its thread to record. */
+void run_fold_look(struct run *r);
+/* The task in slot is being reaped: record what its fold held (its thread cannot). */
+void run_fold_leftover(struct run *r, uint32_t slot);
 
 /* ---- run_replay.c ---- */
 

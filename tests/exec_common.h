@@ -221,7 +221,8 @@ static UNUSED long long recompute_semaphore(json_t *evs, const char *name)
     return v;
 }
 
-/* A mutex's acquired/release alternate in seq order; returns the number of acquisitions. */
+/* A mutex's acquired/release alternate in seq order; returns the number of acquisitions
+ * (those folded into mutex_pairs records included). */
 static UNUSED long long check_mutex(json_t *evs, const char *name)
 {
     size_t n;
@@ -237,6 +238,12 @@ static UNUSED long long check_mutex(json_t *evs, const char *name)
         } else if (strcmp(ev, "mutex_release") == 0) {
             cr_assert_eq(held, 1, "%s released while free (seq %lld)", name, ts_int(ops[i], "seq"));
             held = 0;
+        } else if (strcmp(ev, "mutex_pairs") == 0) {
+            /* folded pairs: complete, and free before and after in the task's own order
+             * (another task's lock may come before the record in seq order) */
+            cr_assert_gt(ts_int(ops[i], "val"), 0, "%s: an empty fold (seq %lld)", name,
+                         ts_int(ops[i], "seq"));
+            taken += ts_int(ops[i], "val");
         }
     }
     cr_assert_eq(held, 0, "%s still held at the end", name);

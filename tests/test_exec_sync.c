@@ -466,12 +466,10 @@ Test(exec_sync, a_thousand_mutexes_lose_nothing, .timeout = 120)
         }
     }
     cr_expect_eq(mutexes, 1000);
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "grep -c '\"ev\":\"mutex_acquired\"' %s/trace.jsonl", g_dir);
-    FILE *f = popen(cmd, "r");
-    long long acquired = -1;
-    cr_assert(f && fscanf(f, "%lld", &acquired) == 1);
-    pclose(f);
+    json_t *evs = load_trace();
+    long long acquired =
+        count_events(evs, "mutex_acquired", NULL) + sum_events(evs, "mutex_pairs", NULL, "val");
+    json_decref(evs);
     if (ts_int(ev, "dropped") == 0) {
         cr_expect_eq(acquired, 200000, "every acquisition is in the trace");
         cr_expect_geq(ops, 1000 + 2 * 200000, "obj_create, acquired and release at least");
@@ -479,5 +477,92 @@ Test(exec_sync, a_thousand_mutexes_lose_nothing, .timeout = 120)
         cr_expect(json_object_get(ev, "dropped_why"), "drops without a reason");
     }
     cr_expect_eq(count_tasks(snap, "thread", "many_mutexes-t"), 100);
+    json_decref(snap);
+}
+
+/* The last event on object name of kind ev (NULL: none). */
+static json_t *last_event(json_t *evs, const char *ev, const char *name)
+{
+    json_t *found = NULL, *e;
+    size_t i;
+    json_array_foreach(evs, i, e)
+    {
+        if (strcmp(ts_str(e, "ev"), ev) == 0 && strcmp(ts_str(e, "obj"), name) == 0)
+            found = e;
+    }
+    return found;
+}
+
+/* Folding: pairs nobody else takes part in are counted in mutex_pairs records - every one
+ * of them, in a few records, nothing dropped - and a lock held while its thread computes
+ * (no followed call) is recorded at the time it was taken and released. */
+Test(exec_sync, uncontended_pairs_fold_and_every_one_is_counted, .timeout = 120)
+{
+    json_t *snap = exec_example("hot_lock");
+    cr_expect(printed("pairs: a 300000, b 300000, big 1001"), "the program's own count: %s", g_out);
+    json_t *ev = json_object_get(snap, "events");
+    cr_expect_eq(ts_int(ev, "dropped"), 0, "nothing dropped: %s", ts_str(ev, "dropped_why"));
+    json_t *evs = load_trace();
+    cr_expect_eq(check_mutex(evs, "a"), 300000, "every pair of a");
+    cr_expect_eq(check_mutex(evs, "b"), 300000, "every pair of b");
+    cr_expect_eq(check_mutex(evs, "big"), 1001);
+    long long folds = count_events(evs, "mutex_pairs", "a");
+    long long records =
+        count_events(evs, "mutex_acquired", "a") + count_events(evs, "mutex_release", "a") + folds;
+    cr_expect_geq(folds, 1, "a's pairs were folded");
+    cr_expect_lt(records, 30000, "%lld records for 600000 operations: not folded", records);
+    cr_expect_eq(ts_int(find_object(snap, "mutex", "a"), "ops"), 1 + 2 * 300000,
+                 "the snapshot counts each lock and unlock (and the creation)");
+    json_t *took = last_event(evs, "mutex_acquired", "big");
+    json_t *gave = last_event(evs, "mutex_release", "big");
+    cr_assert(took && gave, "the long hold of big is recorded");
+    long long held_ms = (ts_int(gave, "t") - ts_int(took, "t")) / 1000000;
+    cr_expect_geq(held_ms, 290, "big was held %lld ms by the trace; 300 by the program", held_ms);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+/* A lock taken inside a fold and held while its thread computes forever: shown held (read
+ * from the thread's slot: mutex_seen_held) in the final snapshot, and a replay of the trace
+ * agrees. Without the conductor's look the mutex would show free. */
+Test(exec_sync, a_lock_held_inside_a_fold_shows_held_and_replays_so, .timeout = 60)
+{
+    cr_assert_eq(compile("hot_lock", NULL), 0, "cc hot_lock failed");
+    char *argv[] = {IPCSCOPE_BIN, "exec",        "--headless", "--json", "snap.json",
+                    "--record",   "trace.jsonl", "--duration", "1.5",    "--",
+                    "./hot_lock", "hold",        NULL};
+    struct ts_result r = run_argv(argv, NULL);
+    expect_exit(&r, 124);
+    ts_free_result(&r);
+    json_t *snap = load_json("snap.json");
+    json_t *big = find_object(snap, "mutex", "big");
+    cr_expect_str_eq(ts_str(big, "holder"), "hot_lock", "big is held by main, computing");
+    json_t *evs = load_trace();
+    long long recorded =
+        count_events(evs, "mutex_acquired", "big") + sum_events(evs, "mutex_pairs", "big", "val");
+    cr_expect_leq(recorded, 1000, "the held lock is not recorded by its thread (%lld)", recorded);
+    size_t i;
+    json_t *e, *seen = NULL;
+    json_array_foreach(evs, i, e)
+    {
+        if (strcmp(ts_str(e, "ev"), "mutex_seen_held") == 0)
+            seen = e;
+    }
+    cr_assert(seen, "the hold was read in the slot and recorded as such");
+    cr_expect_str_eq(ts_str(seen, "task"), "hot_lock");
+    cr_expect_str_eq(ts_str(seen, "src"), "procfs", "the conductor's reading, not the thread's");
+    json_decref(evs);
+
+    char *rargv[] = {IPCSCOPE_BIN, "replay", "trace.jsonl", "--headless", "--json", NULL};
+    r = run_argv(rargv, NULL);
+    expect_exit(&r, 0);
+    json_error_t je;
+    json_t *again = json_loads(r.out, 0, &je);
+    cr_assert(again, "replay --json: %s", je.text);
+    json_t *rbig = find_object(again, "mutex", "big");
+    cr_expect_str_eq(ts_str(rbig, "holder"), "hot_lock", "the replay shows the same holder");
+    cr_expect_eq(ts_int(rbig, "ops"), ts_int(big, "ops"));
+    ts_free_result(&r);
+    json_decref(again);
     json_decref(snap);
 }

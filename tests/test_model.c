@@ -317,6 +317,40 @@ Test(model, mutex_holder_is_set_and_cleared_and_waiters_block_on_it)
     cr_expect_str_eq(state_of(b), "running");
 }
 
+/* exec's folding: a mutex_pairs record counts as the lock/unlock pairs it stands for and
+ * leaves the holder to the acquired/release records (another task's may come first in seq
+ * order); a hold the conductor read in a slot shows until the task's own record. */
+Test(model, folded_pairs_count_as_their_operations_and_a_seen_hold_shows)
+{
+    uint32_t a = start_task(1, "a", TK_THREAD);
+    uint32_t b = start_task(2, "b", TK_THREAD);
+    create(0, "m", OK_MUTEX, 0, 0);
+    op(EV_MUTEX_ACQUIRED, 1, 0, 1, 0, 0);
+    op(EV_MUTEX_RELEASE, 1, 0, 0, 0, 0);
+    uint64_t acts = M.tasks[a].actions;
+    op(EV_MUTEX_ACQUIRED, 2, 0, 1, 0, 0); /* b came in while a's pairs were folded */
+    op(EV_MUTEX_PAIRS, 1, 0, 1000, 0, 0);
+    cr_expect_eq(model_obj(&M, 0)->ops, 1 + 2 + 1 + 2000, "create, a pair, b's lock, 1000 pairs");
+    cr_expect_eq(M.tasks[a].actions, acts + 2000);
+    cr_expect_eq(model_obj(&M, 0)->holder, b, "the pairs do not take b's lock away");
+    op(EV_MUTEX_RELEASE, 2, 0, 0, 0, 0);
+
+    op(EV_MUTEX_SEEN_HELD, 1, 0, 1, 0, 0);
+    cr_expect_eq(model_obj(&M, 0)->holder, a, "held, as read in a's slot");
+    cr_expect(model_obj(&M, 0)->flags & MODEL_OBJ_SEEN_HELD);
+    op(EV_MUTEX_PAIRS, 1, 0, 3, 0, 0); /* the pairs before that lock: still held */
+    cr_expect_eq(model_obj(&M, 0)->holder, a);
+    op(EV_MUTEX_ACQUIRED, 1, 0, 1, 0, 0); /* the lock's own record */
+    cr_expect_eq(model_obj(&M, 0)->holder, a);
+    cr_expect_not(model_obj(&M, 0)->flags & MODEL_OBJ_SEEN_HELD, "recorded now");
+    op(EV_MUTEX_RELEASE, 1, 0, 0, 0, 0);
+    cr_expect_eq(model_obj(&M, 0)->holder, MODEL_NO_TASK);
+
+    op(EV_MUTEX_ACQUIRED, 2, 0, 1, 0, 0);
+    op(EV_MUTEX_SEEN_HELD, 1, 0, 1, 0, 0); /* a stale read never takes a held lock */
+    cr_expect_eq(model_obj(&M, 0)->holder, b);
+}
+
 Test(model, condvar_wait_releases_the_mutex_and_wake_takes_it_back)
 {
     uint32_t a = start_task(1, "a", TK_THREAD);

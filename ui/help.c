@@ -291,6 +291,10 @@ static void obj_details(struct ui *u, uint32_t id)
     if (o->kind == OK_MUTEX) {
         y = kv(y, in, TR(u, "holder", "持有者"),
                o->holder < m->ntasks ? m->tasks[o->holder].name : TR(u, "nobody", "无"));
+        if (o->flags & MODEL_OBJ_SEEN_HELD)
+            y = kv(y, in, "",
+                   TR(u, "read from its thread's slot: recorded when it unlocks",
+                      "从线程的槽位读到；解锁时才记录"));
     }
     uint32_t w[16];
     size_t n = model_waiters(m, id, w, UI_COUNT(w));

@@ -43,6 +43,7 @@ TLS int tl_ended;
 TLS int32_t tl_pid, tl_tid;
 TLS uint64_t tl_last_t;
 TLS uint64_t tl_ready;
+TLS struct instr_fold *tl_fold;
 static TLS uint32_t tl_chunk; /* records mapped at the next prefault */
 
 /* fork_prepare -> child: the slot and name chosen for the child (slot -2: not our fork) */
@@ -64,6 +65,7 @@ void emit(uint16_t kind, uint32_t obj, int64_t val, int64_t item, int64_t aux)
 {
     if (tl_slot < 0)
         return;
+    fold_flush();
     busy_enter();
     put_rec(stamp(0, T_PRECISE), kind, (uint32_t)tl_slot, tl_pid, tl_tid, obj, 0, val, item, aux,
             0);
@@ -75,6 +77,7 @@ void emit_for(uint32_t slot, uint16_t kind, int64_t val, int64_t aux)
     if (tl_slot < 0)
         return;
     struct instr_task *t = &g_sh->tasks[slot];
+    fold_flush();
     busy_enter();
     put_rec(stamp(0, T_PRECISE), kind, slot, t->pid, t->tid, EV_NO_OBJ, 0, val, 0, aux, 0);
     busy_leave();
@@ -169,6 +172,7 @@ static void bind_slot(int slot)
 {
     tl_slot = slot;
     tl_ring = instr_attach_ring(g_sh, (uint32_t)slot);
+    tl_fold = &g_sh->tasks[slot].fold;
     ring_prepare(tl_ring, g_sh->ring_cap);
     tl_ready = 0;
     tl_chunk = PREFAULT_FIRST;
@@ -215,6 +219,9 @@ int task_begin_in(int slot, const char *name, int kind, int32_t ppid)
     atomic_store(&t->exited, 0); /* a recycled slot starts afresh */
     atomic_store(&t->blocked_obj, 0);
     atomic_store(&t->gate, GS_FREE);
+    atomic_store(&t->fold.obj1, 0); /* nothing folded yet (a recycled slot's was recorded) */
+    atomic_store(&t->fold.held, 0);
+    atomic_store(&t->fold.pairs, 0);
     atomic_store(&t->used, 1);
     bind_slot(slot);
     emit(EV_TASK_START, EV_NO_OBJ, 0, kind, ppid);
@@ -264,6 +271,7 @@ void thread_end(void *ret)
     if (tl_slot != g_proc_slot) { /* its slot may go to a new task: write no more */
         tl_slot = -1;
         tl_ring = NULL;
+        tl_fold = NULL;
     }
 }
 
@@ -297,6 +305,7 @@ void fork_prepare(void)
         tl_fork_slot = -2;
         return;
     }
+    fold_flush(); /* the child must find no fold open in the parent's slot */
     next_task_name(tl_fork_name, sizeof(tl_fork_name), 0);
     tl_fork_parent = g_pid;
     tl_fork_slot = reserve_slot();
@@ -317,6 +326,7 @@ static void atfork_child(void)
     int slot = tl_fork_slot;
     tl_slot = -1;
     tl_ring = NULL;
+    tl_fold = NULL; /* the parent's: recorded in fork_prepare, not the child's to touch */
     g_exit_done = 0;
     if (slot == -2) { /* a fork we did not see coming (inside glibc): name it now */
         tl_fork_parent = getppid();
@@ -360,6 +370,7 @@ static struct instr_obj *obj_create(const char *name, int kind, int64_t init, in
     o->value = init;
     o->capacity = cap;
     memset(&g_map->x[id], 0, sizeof(g_map->x[id]));
+    fold_flush();
     busy_enter();
     uint32_t seq = atomic_fetch_add_explicit(&o->seq, 1, memory_order_relaxed);
     uint64_t t = stamp(0, T_PRECISE);
@@ -407,6 +418,7 @@ static void ent_set(struct instr_attach_ent *e, uint64_t addr, int32_t pid, uint
 {
     if (atomic_load_explicit(&e->addr, memory_order_relaxed)) {
         atomic_store_explicit(&e->id1, id1, memory_order_release);
+        atomic_fetch_add(&g_map->remaps, 1);
         return;
     }
     atomic_store_explicit(&e->pid, pid, memory_order_relaxed);
@@ -480,8 +492,10 @@ void obj_forget(const void *addr, int kind, int shared)
     int32_t pid = shared ? 0 : g_pid;
     map_lock();
     struct instr_attach_ent *e = obj_find(addr, kind, shared) ? ent_for(a, pid) : NULL;
-    if (e)
+    if (e) {
         atomic_store_explicit(&e->id1, 0, memory_order_release);
+        atomic_fetch_add(&g_map->remaps, 1);
+    }
     map_unlock();
 }
 
@@ -555,6 +569,7 @@ static void after_exec(void)
                    .obj = EV_NO_OBJ};
     snprintf(e.text, sizeof(e.text), "%s", g_prog);
     snprintf(g_sh->tasks[tl_slot].name, INSTR_NAME_MAX, "%s", g_prog);
+    fold_flush(); /* what the old image folded is in the slot still: its pairs happened */
     busy_enter();
     e.t = stamp(0, T_PRECISE);
     struct ev *r = ring_reserve(tl_ring);

@@ -191,8 +191,9 @@ extern TLS struct ring *tl_ring; /* and its ring */
 extern TLS int tl_busy;          /* inside our own bookkeeping: a signal handler passes through */
 extern TLS int tl_ended;         /* task_exit recorded for the calling thread */
 extern TLS int32_t tl_pid, tl_tid;
-extern TLS uint64_t tl_last_t; /* stamp of the calling task's last record */
-extern TLS uint64_t tl_ready;  /* ring records up to here have their pages mapped */
+extern TLS uint64_t tl_last_t;         /* stamp of the calling task's last record */
+extern TLS uint64_t tl_ready;          /* ring records up to here have their pages mapped */
+extern TLS struct instr_fold *tl_fold; /* the calling task's fold (its slot's), or NULL */
 
 /* Enter / leave our bookkeeping. The fences keep the compiler from moving ring writes out of
  * the busy window, so a handler that interrupts them sees tl_busy set and stays out. */
@@ -274,17 +275,53 @@ static inline void put_rec(uint64_t t, uint16_t kind, uint32_t task, int32_t pid
     ring_commit(tl_ring);
 }
 
+/* ---- folding (sync.c) ----
+ * A thread that locks and unlocks a mutex nobody else wants, millions of times a second, would
+ * cost two records a pair: more than the pair itself, and more than the conductor can drain.
+ * So after an uncontended unlock the thread opens a fold on that mutex (its slot's
+ * instr_fold, in the shared region): further lock/unlock pairs of the same mutex that fall in
+ * the same tick of the coarse clock (a few ms), with nobody waiting, are only counted. The
+ * fold is recorded as one mutex_pairs record (and, when its last lock is still held, that
+ * lock's mutex_acquired) before any other record of the thread, when a pair leaves the tick
+ * or meets a waiter, and when the thread ends. The trace keeps every acquisition and the
+ * order of each task's and each object's events; what it gives up is a stamp for each pair
+ * inside one tick. A lock taken inside a fold and then held while the thread makes no other
+ * followed call is in shared memory only: the conductor reads it there (run_fold.c). */
+
+/* Record the calling thread's fold, if one is open (before any other record of it). */
+void fold_flush_now(void);
+static inline void fold_flush(void)
+{
+    if (__builtin_expect(tl_fold && atomic_load_explicit(&tl_fold->obj1, memory_order_relaxed), 0))
+        fold_flush_now();
+}
+
+/* An operation on o by the calling task at clock reading t (stamped after the task's and the
+ * object's previous ones), numbered by the object's own seq. Inside busy_enter. */
+static inline void op_at(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux,
+                         int64_t extra, uint64_t t)
+{
+    struct instr_attach_objx *x = &g_map->x[o->id];
+    uint32_t seq = atomic_fetch_add_explicit(&o->seq, 1, memory_order_relaxed);
+    uint64_t floor = atomic_load_explicit(&x->last_t, memory_order_relaxed);
+    if (t <= tl_last_t)
+        t = tl_last_t + 1;
+    if (t <= floor)
+        t = floor + 1;
+    tl_last_t = t;
+    atomic_store_explicit(&x->last_t, t, memory_order_relaxed);
+    put_rec(t, kind, (uint32_t)tl_slot, tl_pid, tl_tid, o->id, seq, val, item, aux, extra);
+}
+
 /* An operation on o by the calling task, numbered by the object's own seq (extra: see
  * event.h, e.g. 1 for a datagram). */
 static inline void op_tx(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux,
                          int64_t extra, int precise)
 {
+    fold_flush();
     busy_enter();
-    struct instr_attach_objx *x = &g_map->x[o->id];
-    uint32_t seq = atomic_fetch_add_explicit(&o->seq, 1, memory_order_relaxed);
-    uint64_t t = stamp(atomic_load_explicit(&x->last_t, memory_order_relaxed), precise);
-    atomic_store_explicit(&x->last_t, t, memory_order_relaxed);
-    put_rec(t, kind, (uint32_t)tl_slot, tl_pid, tl_tid, o->id, seq, val, item, aux, extra);
+    op_at(o, kind, val, item, aux, extra,
+          clock_read(precise ? CLOCK_MONOTONIC : CLOCK_MONOTONIC_COARSE));
     busy_leave();
 }
 

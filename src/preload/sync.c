@@ -221,17 +221,110 @@ static int mutex_has_waiters(const pthread_mutex_t *m)
     return lk == 2 || (lk & (int)FUTEX_WAITERS);
 }
 
+/* The last mutex the calling thread looked up (a loop locks the same one over and over),
+ * good while no entry of the map has changed since (remaps). Reset in a fork child. */
+static TLS const pthread_mutex_t *tl_mo_addr;
+static TLS struct instr_obj *tl_mo;
+static TLS uint32_t tl_mo_remaps;
+static TLS pid_t tl_mo_pid;
+
 static struct instr_obj *mutex_obj(pthread_mutex_t *m, int fresh)
 {
+    uint32_t remaps = atomic_load_explicit(&g_map->remaps, memory_order_acquire);
+    if (m == tl_mo_addr && !fresh && remaps == tl_mo_remaps && tl_mo_pid == g_pid)
+        return tl_mo;
     int shared = mutex_shared(m);
     struct instr_obj *o = fresh ? NULL : obj_find(m, OK_MUTEX, shared);
-    if (o)
-        return o;
-    struct obj_spec sp = {.kind = OK_MUTEX, .shared = shared, .psize = sizeof(*m), .fresh = fresh};
-    return obj_at(m, &sp);
+    if (!o) {
+        struct obj_spec sp = {
+            .kind = OK_MUTEX, .shared = shared, .psize = sizeof(*m), .fresh = fresh};
+        o = obj_at(m, &sp);
+    }
+    if (o) {
+        tl_mo_addr = m;
+        tl_mo = o;
+        tl_mo_remaps = remaps;
+        tl_mo_pid = g_pid;
+    }
+    return o;
 }
 
-/* The caller now holds o (rc 0 or EOWNERDEAD): acquired, once per outermost lock. */
+/* ---- folding (preload.h) ---- */
+
+#define RELAXED memory_order_relaxed
+
+void fold_flush_now(void)
+{
+    struct instr_fold *f = tl_fold;
+    busy_enter();
+    uint32_t id1 = atomic_load_explicit(&f->obj1, RELAXED);
+    if (id1 && id1 <= INSTR_MAX_OBJS) {
+        struct instr_obj *o = &g_sh->objs[id1 - 1];
+        uint64_t tick = atomic_load_explicit(&f->tick, RELAXED);
+        uint64_t pairs = atomic_load_explicit(&f->pairs, RELAXED);
+        uint32_t held = atomic_load_explicit(&f->held, RELAXED);
+        atomic_store_explicit(&f->obj1, 0, RELAXED); /* recorded once: closed before */
+        atomic_store_explicit(&f->pairs, 0, RELAXED);
+        atomic_store_explicit(&f->held, 0, RELAXED);
+        if (pairs)
+            op_at(o, EV_MUTEX_PAIRS, (int64_t)pairs, 0, 0, 0, tick);
+        if (held)
+            op_at(o, EV_MUTEX_ACQUIRED, 1, 0, 0, 0, tick);
+    }
+    busy_leave();
+}
+
+/* After an uncontended unlock of o (recorded): fold what follows on o in this tick. */
+static void fold_open(struct instr_obj *o)
+{
+    struct instr_fold *f = tl_fold;
+    if (!f)
+        return;
+    busy_enter();
+    atomic_store_explicit(&f->tick, clock_read(CLOCK_MONOTONIC_COARSE), RELAXED);
+    atomic_store_explicit(&f->pairs, 0, RELAXED);
+    atomic_store_explicit(&f->held, 0, RELAXED);
+    atomic_store_explicit(&f->obj1, o->id + 1, RELAXED);
+    busy_leave();
+}
+
+/* An uncontended outermost lock of o: 1 when it joins the fold open on o (no record): it
+ * read the tick the fold began in. */
+static inline int fold_lock(struct instr_obj *o)
+{
+    struct instr_fold *f = tl_fold;
+    if (!f || atomic_load_explicit(&f->obj1, RELAXED) != o->id + 1)
+        return 0;
+    busy_enter();
+    int in = atomic_load_explicit(&f->held, RELAXED) == FOLD_FREE &&
+             clock_read(CLOCK_MONOTONIC_COARSE) == atomic_load_explicit(&f->tick, RELAXED);
+    if (in)
+        atomic_store_explicit(&f->held, FOLD_HELD, RELAXED);
+    busy_leave();
+    return in;
+}
+
+/* The outermost unlock of o: 1 when it completes a folded pair (no record). A waiter, or the
+ * conductor having seen the lock held past its tick (FOLD_HELD_LONG), closes the fold: the
+ * caller's record is preceded by it. (No clock read here: a hold that crosses a tick between
+ * two looks of the conductor stays in the fold, its end off by less than a look.) */
+static inline int fold_unlock(struct instr_obj *o, int waiters)
+{
+    struct instr_fold *f = tl_fold;
+    if (!f || atomic_load_explicit(&f->obj1, RELAXED) != o->id + 1)
+        return 0;
+    busy_enter();
+    int in = !waiters && atomic_load_explicit(&f->held, RELAXED) == FOLD_HELD;
+    if (in) {
+        atomic_store_explicit(&f->pairs, atomic_load_explicit(&f->pairs, RELAXED) + 1, RELAXED);
+        atomic_store_explicit(&f->held, FOLD_FREE, RELAXED);
+    }
+    busy_leave();
+    return in;
+}
+
+/* The caller now holds o (rc 0 or EOWNERDEAD): acquired, once per outermost lock. An
+ * uncontended one (rc 0, not precise) may join a fold. */
 static void mutex_acquired(struct instr_obj *o, int rc, int precise)
 {
     struct instr_attach_objx *x = &g_map->x[o->id];
@@ -239,6 +332,8 @@ static void mutex_acquired(struct instr_obj *o, int rc, int precise)
         x->depth = 0;
     if (x->depth++ == 0) {
         x->holder = tl_tid;
+        if (rc == 0 && precise == T_COARSE && fold_lock(o))
+            return;
         op_t(o, EV_MUTEX_ACQUIRED, 1, 0, 0, precise);
     }
 }
@@ -342,7 +437,12 @@ static int mutex_releasing(struct instr_obj *o, const pthread_mutex_t *m)
         return 0;
     if (--x->depth == 0) {
         x->holder = 0;
-        op_t(o, EV_MUTEX_RELEASE, 0, 0, 0, mutex_has_waiters(m) ? T_PRECISE : T_COARSE);
+        int waiters = mutex_has_waiters(m);
+        if (fold_unlock(o, waiters))
+            return 1;
+        op_t(o, EV_MUTEX_RELEASE, 0, 0, 0, waiters ? T_PRECISE : T_COARSE);
+        if (!waiters)
+            fold_open(o);
     }
     return 1;
 }

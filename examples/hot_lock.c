@@ -1,0 +1,69 @@
+/*
+ * hot_lock.c - mutexes locked and unlocked as fast as a loop can, then one held while its
+ * thread computes.
+ *
+ * Two threads each lock and unlock a mutex of their own PAIRS times (nobody else ever wants
+ * it), then main locks `big` 1,000 times and holds it for 300 ms of computing, making no
+ * call ipcscope follows. With the argument `hold`, main skips the threads and keeps `big`,
+ * computing, until it is killed.
+ *     cc -pthread -o hot_lock hot_lock.c && ipcscope exec -- ./hot_lock
+ *
+ * Under ipcscope: pairs nobody else takes part in are counted, not recorded one by one (a
+ * mutex_pairs record stands for all the pairs of one clock tick), so the program runs at
+ * close to its own speed and every pair is still in the trace; the mutex held while main
+ * computes shows held the whole time.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define PAIRS 300000
+
+static pthread_mutex_t a = PTHREAD_MUTEX_INITIALIZER, b = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t big = PTHREAD_MUTEX_INITIALIZER;
+static long done_a, done_b;
+
+static void *spin(void *arg)
+{
+    pthread_mutex_t *m = arg;
+    long *done = m == &a ? &done_a : &done_b;
+    for (int i = 0; i < PAIRS; i++) {
+        pthread_mutex_lock(m);
+        ++*done;
+        pthread_mutex_unlock(m);
+    }
+    return NULL;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+    int hold = argc > 1 && strcmp(argv[1], "hold") == 0;
+    if (!hold) {
+        pthread_t ta, tb;
+        pthread_create(&ta, NULL, spin, &a);
+        pthread_create(&tb, NULL, spin, &b);
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+    }
+    for (int i = 0; i < 1000; i++) {
+        pthread_mutex_lock(&big);
+        pthread_mutex_unlock(&big);
+    }
+    pthread_mutex_lock(&big);
+    double t0 = now_ms();
+    volatile unsigned long sum = 0;
+    while (hold || now_ms() - t0 < 300) /* computing, the lock held */
+        for (int i = 0; i < 10000; i++)
+            sum += (unsigned long)i;
+    pthread_mutex_unlock(&big);
+    printf("pairs: a %ld, b %ld, big 1001 (held %.0f ms)\n", done_a, done_b, now_ms() - t0);
+    return 0;
+}

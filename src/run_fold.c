@@ -1,0 +1,97 @@
+/*
+ * run_fold.c - the conductor's side of folding (src/preload/preload.h): a program's
+ * uncontended lock/unlock pairs on one mutex, counted in its task slot's instr_fold and
+ * recorded as one mutex_pairs record.
+ *
+ * Two things are in the slot only, never in a record, and the conductor reads them there:
+ * a lock taken inside a fold that is still held past the fold's clock tick (the thread makes
+ * no other followed call: it computes, or sleeps), shown as held at once and handed back to
+ * the thread to record at its unlock; and what a task that ended inside a fold (a thread gone
+ * with its process, a process killed) had folded, recorded when it is reaped. The slot is the
+ * program's to write: every value is bounded before use.
+ */
+#include "run.h"
+#include "run_int.h"
+
+#include <time.h>
+
+#define FOLD_LOOK_NS (10 * 1000 * 1000ull) /* between two looks at every slot */
+#define FOLD_PAIRS_MAX (1ull << 40)        /* more than a thread makes in a run */
+
+static uint64_t coarse_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The mutex a fold names, or NULL (no fold, or not a mutex the model knows). */
+static struct model_obj *fold_mutex(struct run *r, uint32_t id1)
+{
+    if (id1 == 0 || id1 > INSTR_MAX_OBJS)
+        return NULL;
+    struct model_obj *o = model_obj(&r->model, id1 - 1);
+    return o && o->kind == OK_MUTEX ? o : NULL;
+}
+
+/* Apply a record about the task in slot that it did not write itself (its seq taken from
+ * the object, like the task's own): what its fold holds. */
+static void apply_for(struct run *r, uint32_t slot, uint16_t kind, uint32_t obj, int64_t val,
+                      uint64_t t, uint8_t src)
+{
+    struct instr_task *task = &r->sh->tasks[slot];
+    struct ev e = {.t = t,
+                   .kind = kind,
+                   .src = src,
+                   .task = slot,
+                   .pid = task->pid,
+                   .tid = task->tid,
+                   .obj = obj,
+                   .seq = atomic_fetch_add_explicit(&r->sh->objs[obj].seq, 1, memory_order_relaxed),
+                   .val = val};
+    run_apply(r, &e);
+}
+
+void run_fold_look(struct run *r)
+{
+    uint64_t now = coarse_now();
+    if (now - r->fold_look_ns < FOLD_LOOK_NS)
+        return;
+    r->fold_look_ns = now;
+    uint32_t n = run_ntasks(r);
+    for (uint32_t s = 1; s < n; s++) {
+        struct instr_fold *f = &r->sh->tasks[s].fold;
+        uint32_t id1 = atomic_load_explicit(&f->obj1, memory_order_relaxed);
+        if (!id1 || !fold_mutex(r, id1) ||
+            atomic_load_explicit(&f->tick, memory_order_relaxed) >= now)
+            continue;
+        /* held past its tick: the thread records it at its unlock; until then, say so */
+        uint32_t want = FOLD_HELD;
+        if (atomic_compare_exchange_strong(&f->held, &want, FOLD_HELD_LONG) &&
+            model_task_by_slot(&r->model, s) != MODEL_NO_TASK)
+            apply_for(r, s, EV_MUTEX_SEEN_HELD, id1 - 1, 1, loop_now_ns(), EV_SRC_PROCFS);
+    }
+}
+
+void run_fold_leftover(struct run *r, uint32_t slot)
+{
+    if (slot == 0 || slot >= run_ntasks(r))
+        return;
+    uint32_t idx = model_task_by_slot(&r->model, slot);
+    if (idx == MODEL_NO_TASK || r->model.tasks[idx].state == TS_REAPED)
+        return; /* reaped already: the slot may be a new task's */
+    struct instr_fold *f = &r->sh->tasks[slot].fold;
+    uint32_t id1 = atomic_exchange(&f->obj1, 0);
+    uint64_t pairs = atomic_exchange(&f->pairs, 0);
+    uint32_t held = atomic_exchange(&f->held, FOLD_FREE);
+    uint64_t t = atomic_load(&f->tick);
+    if (!fold_mutex(r, id1))
+        return;
+    uint64_t now = loop_now_ns();
+    t = t < r->t_open_ns ? r->t_open_ns : t > now ? now : t;
+    if (pairs)
+        apply_for(r, slot, EV_MUTEX_PAIRS, id1 - 1,
+                  (int64_t)(pairs < FOLD_PAIRS_MAX ? pairs : FOLD_PAIRS_MAX), t, EV_SRC_INSTR);
+    if (held != FOLD_FREE)
+        apply_for(r, slot, EV_MUTEX_ACQUIRED, id1 - 1, 1, t, EV_SRC_INSTR);
+}
