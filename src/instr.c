@@ -309,7 +309,6 @@ int instr_region_create(struct instr_shared **out, uint32_t max_tasks, uint32_t 
     sh->arena_off = hdr + stride * max_tasks;
     sh->arena_size = align64(arena);
     sh->conductor_pid = getpid();
-    sh->guard_fd = -1;
     sh->t0 = now_ns();
     clock_init(sh);
     g_use_tsc = (int)sh->use_tsc;
@@ -655,8 +654,6 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
     if (instr_child_hook)
         instr_child_hook(); /* the conductor's: its group, its cgroup, no capabilities */
     wait_followed(slot);
-    if (g_sh && g_sh->guard_fd >= 0 && parent == g_sh->conductor_pid)
-        close(g_sh->guard_fd); /* only the conductor may hold the guard's pipe open */
     if (g_sh && parent == g_sh->conductor_pid)
         close_private_fds(); /* a select() student sees only the lesson's descriptors */
     if (g_sh) {
@@ -668,7 +665,6 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
     /* Only the conductor's own children die with their parent: a worker's child outlives a
      * parent that exits (orphans and zombies are lessons); the guard and the process group
      * end it if the conductor itself dies. */
-    (void)flags;
     if (g_sh && parent == g_sh->conductor_pid)
         arm_deathsig(parent); /* again: a change of credentials has cleared it */
     sigset_t none;            /* the conductor blocks signals it reads through signalfd */

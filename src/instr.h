@@ -119,7 +119,6 @@ struct instr_shared {
     _Atomic int32_t worker_pgid;  /* process group of the workers, 0 until the first */
     uint32_t drop_uid, drop_gid;  /* when non-zero: workers run as this user (sudo) */
     int32_t worker_nice;          /* nice value workers run at (the conductor's may be lower) */
-    int32_t guard_fd;             /* the conductor's end of the guard pipe: workers close it */
     _Atomic uint32_t guard_off;   /* set by a clean stop: the guard has nothing left to kill */
     uint64_t private_fds[16];     /* the conductor's own descriptors (< 1024: epoll, signalfd, the
                                      probes, the trace): closed in the workers it starts */

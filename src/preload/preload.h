@@ -283,10 +283,12 @@ static inline void put_rec(uint64_t t, uint16_t kind, uint32_t task, int32_t pid
  * the same tick of the coarse clock (a few ms), with nobody waiting, are only counted. The
  * fold is recorded as one mutex_pairs record (and, when its last lock is still held, that
  * lock's mutex_acquired) before any other record of the thread, when a pair leaves the tick
- * or meets a waiter, and when the thread ends. The trace keeps every acquisition and the
- * order of each task's and each object's events; what it gives up is a stamp for each pair
- * inside one tick. A lock taken inside a fold and then held while the thread makes no other
- * followed call is in shared memory only: the conductor reads it there (run_fold.c). */
+ * or meets a waiter, and when the thread ends. The trace keeps every acquisition, the order of
+ * each task's events and who held the mutex when; what it gives up is a stamp for each pair
+ * inside one tick (and a fold's record can come after another task's lock of the same tick in
+ * seq order: mutex_pairs changes no holder). A lock taken inside a fold and then held while
+ * the thread makes no other followed call is in shared memory only: the conductor reads it
+ * there (run_fold.c). */
 
 /* Record the calling thread's fold, if one is open (before any other record of it). */
 void fold_flush_now(void);

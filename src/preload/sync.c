@@ -15,6 +15,10 @@
 #include <linux/futex.h>
 #include <stdarg.h>
 
+/* The uncontended lock and unlock path: inlined into the exported wrappers (a call costs as
+ * much as the rest of it there). */
+#define HOT inline __attribute__((always_inline))
+
 /* ---- semaphores ---- */
 
 /* glibc's sem_t on 64-bit: {uint64 data (value | waiters << 32); int private;}, private 0
@@ -228,11 +232,8 @@ static TLS struct instr_obj *tl_mo;
 static TLS uint32_t tl_mo_remaps;
 static TLS pid_t tl_mo_pid;
 
-static struct instr_obj *mutex_obj(pthread_mutex_t *m, int fresh)
+static struct instr_obj *mutex_obj_lookup(pthread_mutex_t *m, int fresh, uint32_t remaps)
 {
-    uint32_t remaps = atomic_load_explicit(&g_map->remaps, memory_order_acquire);
-    if (m == tl_mo_addr && !fresh && remaps == tl_mo_remaps && tl_mo_pid == g_pid)
-        return tl_mo;
     int shared = mutex_shared(m);
     struct instr_obj *o = fresh ? NULL : obj_find(m, OK_MUTEX, shared);
     if (!o) {
@@ -247,6 +248,14 @@ static struct instr_obj *mutex_obj(pthread_mutex_t *m, int fresh)
         tl_mo_pid = g_pid;
     }
     return o;
+}
+
+static HOT struct instr_obj *mutex_obj(pthread_mutex_t *m, int fresh)
+{
+    uint32_t remaps = atomic_load_explicit(&g_map->remaps, memory_order_acquire);
+    if (m == tl_mo_addr && !fresh && remaps == tl_mo_remaps && tl_mo_pid == g_pid)
+        return tl_mo;
+    return mutex_obj_lookup(m, fresh, remaps);
 }
 
 /* ---- folding (preload.h) ---- */
@@ -325,7 +334,7 @@ static inline int fold_unlock(struct instr_obj *o, int waiters)
 
 /* The caller now holds o (rc 0 or EOWNERDEAD): acquired, once per outermost lock. An
  * uncontended one (rc 0, not precise) may join a fold. */
-static void mutex_acquired(struct instr_obj *o, int rc, int precise)
+static HOT void mutex_acquired(struct instr_obj *o, int rc, int precise)
 {
     struct instr_attach_objx *x = &g_map->x[o->id];
     if (rc == EOWNERDEAD)
@@ -367,8 +376,8 @@ static int mutex_block(pthread_mutex_t *m, int how, clockid_t clock, const struc
 
 /* A lock that may block: try first, so a free mutex is taken without a blocked state (one
  * cheap record); else record the wait, block, and record how it ended. */
-static int mutex_lock_common(pthread_mutex_t *m, int how, clockid_t clock,
-                             const struct timespec *abstime)
+static HOT int mutex_lock_common(pthread_mutex_t *m, int how, clockid_t clock,
+                                 const struct timespec *abstime)
 {
     struct instr_obj *o = mutex_obj(m, 0);
     if (!o)
@@ -430,7 +439,7 @@ EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 
 /* Before unlocking o: 1 when this unlock really releases it (recorded before the real
  * unlock, so the next holder's acquired comes after it in seq order). */
-static int mutex_releasing(struct instr_obj *o, const pthread_mutex_t *m)
+static HOT int mutex_releasing(struct instr_obj *o, const pthread_mutex_t *m)
 {
     struct instr_attach_objx *x = &g_map->x[o->id];
     if (x->holder != tl_tid || x->depth <= 0)

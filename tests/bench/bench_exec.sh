@@ -3,12 +3,14 @@
 # programs run plainly, under `ipcscope exec` (without and with the eBPF probes), under
 # `strace -f` and under `ltrace -f`. Run by scripts/bench; numbers, no verdicts.
 #
-# exec_mutex: 4 threads x 200,000 uncontended lock/unlock pairs (a mutex each).
+# exec_mutex: 4 threads x 200,000 uncontended lock/unlock pairs (a mutex each), and 1 thread x
+# 2,000,000.
 # exec_prodcons: 2 producers, 2 consumers, 8 slots, a mutex and two condition variables.
 # Each configuration runs REPS times (default 5); the medians of the whole command's wall
 # time and of the program's own work time (it prints work_ms) are shown, with the ratio to
-# the plain run. ltrace -f is two to three orders of magnitude slower, so it runs 1/100 of
-# the work and its time is shown scaled up by 100 (marked "x100").
+# the plain run, and for ipcscope the records its last run kept and dropped. ltrace -f is
+# two to three orders of magnitude slower, so it runs 1/100 of the work and its time is shown
+# scaled up by 100 (marked "x100").
 set -u
 BUILD=${1:?usage: bench_exec.sh BUILD_DIR [REPS]}
 REPS=${2:-5}
@@ -34,6 +36,9 @@ run_cfg() {
         t1=$(date +%s%N)
         walls+=($(((t1 - t0) / 1000)))
         works+=("$(printf '%s\n' "$out" | grep -o 'work_ms [0-9.]*' | tail -1 | awk '{print $2}')")
+        # ipcscope's summary: "... N events (M DROPPED ...)" - the last run's is kept
+        LAST_EVENTS=$(printf '%s\n' "$out" | grep -o '[0-9]* events\( ([0-9]* DROPPED\)\?' | tail -1 |
+            sed 's/ events/ records/; s/ (\([0-9]*\) DROPPED/, \1 dropped/')
     done
     printf '%s %s\n' "$(printf '%s\n' "${walls[@]}" | median | awk '{printf "%.1f", $1/1000}')" \
         "$(printf '%s\n' "${works[@]}" | grep . | median)"
@@ -58,12 +63,19 @@ bench_one() { # NAME ARGS...
     p_work=${plain#* }
     row "plain" "$p_wall" "$p_work" "$p_wall" "$p_work"
     PREFIX=("$IPCSCOPE" exec --headless --no-bpf --)
-    r=$(run_cfg x "$WORK/$name" "$@")
-    row "ipcscope exec --no-bpf" "${r% *}" "${r#* }" "$p_wall" "$p_work"
+    run_cfg x "$WORK/$name" "$@" >"$WORK/r"
+    r=$(cat "$WORK/r")
+    row "ipcscope exec --no-bpf" "${r% *}" "${r#* }" "$p_wall" "$p_work" "(${LAST_EVENTS:-?})"
     echo "RESULT exec_${name}_nobpf_work_ratio $(awk -v a="${r#* }" -v b="$p_work" 'BEGIN{printf "%.2f", a/b}')"
+    if [ "$name" = exec_mutex ] && [ "$1" = 1 ]; then # one thread: work time is CPU time
+        awk -v a="${r#* }" -v b="$p_work" -v n="$2" 'BEGIN {
+            printf "  one thread: each followed call (a lock or an unlock) costs %.1f ns more than plainly\n",
+                (a - b) * 1e6 / (2 * n) }'
+    fi
     PREFIX=("$IPCSCOPE" exec --headless --)
-    r=$(run_cfg x "$WORK/$name" "$@")
-    row "ipcscope exec (probes if allowed)" "${r% *}" "${r#* }" "$p_wall" "$p_work"
+    run_cfg x "$WORK/$name" "$@" >"$WORK/r"
+    r=$(cat "$WORK/r")
+    row "ipcscope exec (probes if allowed)" "${r% *}" "${r#* }" "$p_wall" "$p_work" "(${LAST_EVENTS:-?})"
     if command -v strace >/dev/null; then
         PREFIX=(strace -f -o /dev/null)
         r=$(run_cfg x "$WORK/$name" "$@")
@@ -92,6 +104,7 @@ ltrace_one() { # NAME SCALED_ARGS...
 echo "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)," \
     "load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
 bench_one exec_mutex 4 200000
+bench_one exec_mutex 1 2000000 # one thread, long enough (~30 ms plain) to time a pair's cost
 ltrace_one exec_mutex 4 2000
 bench_one exec_prodcons 50000
 ltrace_one exec_prodcons 500

@@ -49,7 +49,6 @@ static void attack(struct instr_shared *sh, size_t size, uint32_t max_tasks, siz
 {
     atomic_store(&sh->worker_pgid, getpgid(sentinel));
     atomic_store(&sh->guard_off, 1);
-    sh->guard_fd = (int32_t)(rnd() % 8);
     sh->drop_uid = sh->drop_gid = 0;
     sh->max_tasks = pick32(max_tasks);
     atomic_store(&sh->ntasks, pick32(max_tasks));
