@@ -5,7 +5,9 @@
  * Two threads each lock and unlock a mutex of their own PAIRS times (nobody else ever wants
  * it), then main locks `big` 1,000 times and holds it for 300 ms of computing, making no
  * call ipcscope follows. With the argument `hold`, main skips the threads and keeps `big`,
- * computing, until it is killed.
+ * computing, until it is killed. With `exit`, a third thread makes its pairs on `c` and then
+ * computes for ever, making no call; main returns (exit) once it is done: the thread ends
+ * with the process, in the middle of what ipcscope was counting.
  *     cc -pthread -o hot_lock hot_lock.c && ipcscope exec -- ./hot_lock
  *
  * Under ipcscope: pairs nobody else takes part in are counted, not recorded one by one (a
@@ -21,18 +23,21 @@
 #define PAIRS 300000
 
 static pthread_mutex_t a = PTHREAD_MUTEX_INITIALIZER, b = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t big = PTHREAD_MUTEX_INITIALIZER;
-static long done_a, done_b;
+static pthread_mutex_t big = PTHREAD_MUTEX_INITIALIZER, c = PTHREAD_MUTEX_INITIALIZER;
+static long done_a, done_b, done_c;
 
 static void *spin(void *arg)
 {
     pthread_mutex_t *m = arg;
-    long *done = m == &a ? &done_a : &done_b;
+    long *done = m == &a ? &done_a : m == &b ? &done_b : &done_c;
     for (int i = 0; i < PAIRS; i++) {
         pthread_mutex_lock(m);
         ++*done;
         pthread_mutex_unlock(m);
     }
+    if (m == &c) /* compute for ever: the process ends around it */
+        for (volatile unsigned long spin = 0;; spin++)
+            __atomic_store_n(&done_c, PAIRS + 1, __ATOMIC_RELEASE);
     return NULL;
 }
 
@@ -46,6 +51,14 @@ static double now_ms(void)
 int main(int argc, char **argv)
 {
     int hold = argc > 1 && strcmp(argv[1], "hold") == 0;
+    if (argc > 1 && strcmp(argv[1], "exit") == 0) {
+        pthread_t tc;
+        pthread_create(&tc, NULL, spin, &c);
+        while (__atomic_load_n(&done_c, __ATOMIC_ACQUIRE) <= PAIRS)
+            ; /* until its pairs are made */
+        printf("pairs: c %d, then main exits\n", PAIRS);
+        return 0;
+    }
     if (!hold) {
         pthread_t ta, tb;
         pthread_create(&ta, NULL, spin, &a);

@@ -566,3 +566,18 @@ Test(exec_sync, a_lock_held_inside_a_fold_shows_held_and_replays_so, .timeout = 
     json_decref(again);
     json_decref(snap);
 }
+
+/* A thread still counting pairs when its process exits (it computes, making no followed
+ * call, so it never records them itself): the conductor records them from its slot when the
+ * process is reaped. Every pair is in the trace and the snapshot. */
+Test(exec_sync, a_thread_ended_inside_a_fold_has_its_pairs_recorded_at_its_reap, .timeout = 60)
+{
+    cr_assert_eq(compile("hot_lock", NULL), 0, "cc hot_lock failed");
+    json_t *snap = exec_run("hot_lock", NULL, "exit", 0);
+    cr_expect(printed("pairs: c 300000, then main exits"), "%s", g_out);
+    json_t *evs = load_trace();
+    cr_expect_eq(check_mutex(evs, "c"), 300000, "every pair, those of the last fold too");
+    cr_expect_eq(ts_int(find_object(snap, "mutex", "c"), "ops"), 1 + 2 * 300000);
+    json_decref(evs);
+    json_decref(snap);
+}
