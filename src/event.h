@@ -115,8 +115,8 @@
                                               void); aux=1 right, 0 wrong, -1 no answer */         \
     /* exec: uncontended lock/unlock pairs of one task on one mutex, within one tick of the        \
      * coarse clock, folded into one record (src/preload/preload.h, "folding") */                  \
-    X(EV_MUTEX_PAIRS, "mutex_pairs") /* val=pairs (locked and unlocked again, nobody waiting);     \
-                                        the mutex is free after them */                            \
+    X(EV_MUTEX_PAIRS, "mutex_pairs") /* item=pairs (locked and unlocked again, nobody waiting);    \
+                                        val=0: the mutex is free after them */                     \
     X(EV_MUTEX_SEEN_HELD, "mutex_seen_held") /* the conductor read in the task's slot that it      \
                                                 holds obj, locked inside a fold and held past      \
                                                 its tick; its mutex_acquired follows later */

@@ -600,7 +600,7 @@ static void apply_exec_obj_event(struct model *m, uint32_t idx, struct model_obj
  * acquired and release records (another task's may come before the fold's in seq order). */
 static void apply_pairs(struct model *m, uint32_t idx, const struct ev *e)
 {
-    uint64_t ops = e->val > 0 && e->val < (1ll << 40) ? 2 * (uint64_t)e->val - 1 : 0;
+    uint64_t ops = e->item > 0 && e->item < (1ll << 40) ? 2 * (uint64_t)e->item - 1 : 0;
     struct model_obj *any = model_obj(m, e->obj); /* stale in seq order or not, they happened */
     if (any)
         any->ops += ops;
@@ -608,8 +608,26 @@ static void apply_pairs(struct model *m, uint32_t idx, const struct ev *e)
         m->tasks[idx].actions += ops;
 }
 
+/* The conductor read a mutex held inside an exec fold (mutex_seen_held): shown held until the
+ * task's own records say otherwise. A reading, not an operation: no count grows. */
+static void apply_seen_held(struct model *m, uint32_t idx, const struct ev *e)
+{
+    struct model_obj *o = touch_obj(m, e);
+    struct model_obj *any = model_obj(m, e->obj);
+    if (any)
+        any->ops--; /* touch_obj counted it */
+    if (o && o->kind == OK_MUTEX && idx != MODEL_NO_TASK && o->holder == MODEL_NO_TASK) {
+        o->holder = idx;
+        o->flags |= MODEL_OBJ_SEEN_HELD;
+    }
+}
+
 static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
 {
+    if (e->kind == EV_MUTEX_SEEN_HELD) {
+        apply_seen_held(m, idx, e);
+        return;
+    }
     struct model_obj *o = touch_obj(m, e);
     if (idx != MODEL_NO_TASK)
         m->tasks[idx].actions++;
@@ -640,12 +658,6 @@ static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
         break;
     case EV_MUTEX_PAIRS:
         apply_pairs(m, idx, e);
-        break;
-    case EV_MUTEX_SEEN_HELD: /* held until its own records say otherwise */
-        if (o && o->kind == OK_MUTEX && idx != MODEL_NO_TASK && o->holder == MODEL_NO_TASK) {
-            o->holder = idx;
-            o->flags |= MODEL_OBJ_SEEN_HELD;
-        }
         break;
     case EV_COND_WAIT: {
         struct model_obj *mx = model_obj(m, (uint32_t)e->item);

@@ -292,9 +292,9 @@ static const struct narr NARR[] = {
      "%T 在 pthread_join 中等待，直到线程 %O 结束。"},
     {EV_JOINED, -1, "%T joined %O, which returned %V.", "%T 回收了线程 %O，它的返回值是 %V。"},
     {EV_MUTEX_PAIRS, -1,
-     "%T locked and unlocked %O %V more times, nobody else wanting it: one record for them "
+     "%T locked and unlocked %O %I more times, nobody else wanting it: one record for them "
      "all, so following them costs little.",
-     "%T 又对 %O 加锁、解锁了 %V "
+     "%T 又对 %O 加锁、解锁了 %I "
      "次，没有别的任务来争：这些操作合成一条记录，跟踪它们几乎不花代价。"},
     {EV_MUTEX_SEEN_HELD, -1,
      "%T holds %O and has made no call since: ipcscope read it in %T's slot. Its lock is "
@@ -805,7 +805,7 @@ static int brief_value(const struct ev *e, char *buf, size_t n)
     case EV_MUTEX_WAIT:
         return snprintf(buf, n, "%s", e->aux ? " contended, blocks" : "");
     case EV_MUTEX_PAIRS:
-        return snprintf(buf, n, " ×%lld", (long long)e->val);
+        return snprintf(buf, n, " ×%lld", (long long)e->item);
     case EV_EVENT_WAIT:
         return snprintf(buf, n, "%s", e->aux ? " blocks" : "");
     case EV_SEM_ACQUIRED:

@@ -37,7 +37,7 @@ static struct model_obj *fold_mutex(struct run *r, uint32_t id1)
 /* Apply a record about the task in slot that it did not write itself (its seq taken from
  * the object, like the task's own): what its fold holds. */
 static void apply_for(struct run *r, uint32_t slot, uint16_t kind, uint32_t obj, int64_t val,
-                      uint64_t t, uint8_t src)
+                      int64_t item, uint64_t t, uint8_t src)
 {
     struct instr_task *task = &r->sh->tasks[slot];
     struct ev e = {.t = t,
@@ -48,7 +48,8 @@ static void apply_for(struct run *r, uint32_t slot, uint16_t kind, uint32_t obj,
                    .tid = task->tid,
                    .obj = obj,
                    .seq = atomic_fetch_add_explicit(&r->sh->objs[obj].seq, 1, memory_order_relaxed),
-                   .val = val};
+                   .val = val,
+                   .item = item};
     run_apply(r, &e);
 }
 
@@ -69,7 +70,7 @@ void run_fold_look(struct run *r)
         uint32_t want = FOLD_HELD;
         if (atomic_compare_exchange_strong(&f->held, &want, FOLD_HELD_LONG) &&
             model_task_by_slot(&r->model, s) != MODEL_NO_TASK)
-            apply_for(r, s, EV_MUTEX_SEEN_HELD, id1 - 1, 1, loop_now_ns(), EV_SRC_PROCFS);
+            apply_for(r, s, EV_MUTEX_SEEN_HELD, id1 - 1, 1, 0, loop_now_ns(), EV_SRC_PROCFS);
     }
 }
 
@@ -90,8 +91,8 @@ void run_fold_leftover(struct run *r, uint32_t slot)
     uint64_t now = loop_now_ns();
     t = t < r->t_open_ns ? r->t_open_ns : t > now ? now : t;
     if (pairs)
-        apply_for(r, slot, EV_MUTEX_PAIRS, id1 - 1,
+        apply_for(r, slot, EV_MUTEX_PAIRS, id1 - 1, 0,
                   (int64_t)(pairs < FOLD_PAIRS_MAX ? pairs : FOLD_PAIRS_MAX), t, EV_SRC_INSTR);
     if (held != FOLD_FREE)
-        apply_for(r, slot, EV_MUTEX_ACQUIRED, id1 - 1, 1, t, EV_SRC_INSTR);
+        apply_for(r, slot, EV_MUTEX_ACQUIRED, id1 - 1, 1, 0, t, EV_SRC_INSTR);
 }

@@ -241,9 +241,10 @@ static UNUSED long long check_mutex(json_t *evs, const char *name)
         } else if (strcmp(ev, "mutex_pairs") == 0) {
             /* folded pairs: complete, and free before and after in the task's own order
              * (another task's lock may come before the record in seq order) */
-            cr_assert_gt(ts_int(ops[i], "val"), 0, "%s: an empty fold (seq %lld)", name,
+            cr_assert_gt(ts_int(ops[i], "item"), 0, "%s: an empty fold (seq %lld)", name,
                          ts_int(ops[i], "seq"));
-            taken += ts_int(ops[i], "val");
+            cr_assert_eq(ts_int(ops[i], "val"), 0, "%s: free after a fold", name);
+            taken += ts_int(ops[i], "item");
         }
     }
     cr_assert_eq(held, 0, "%s still held at the end", name);

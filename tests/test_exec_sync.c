@@ -468,7 +468,7 @@ Test(exec_sync, a_thousand_mutexes_lose_nothing, .timeout = 120)
     cr_expect_eq(mutexes, 1000);
     json_t *evs = load_trace();
     long long acquired =
-        count_events(evs, "mutex_acquired", NULL) + sum_events(evs, "mutex_pairs", NULL, "val");
+        count_events(evs, "mutex_acquired", NULL) + sum_events(evs, "mutex_pairs", NULL, "item");
     json_decref(evs);
     if (ts_int(ev, "dropped") == 0) {
         cr_expect_eq(acquired, 200000, "every acquisition is in the trace");
@@ -511,8 +511,9 @@ Test(exec_sync, uncontended_pairs_fold_and_every_one_is_counted, .timeout = 120)
         count_events(evs, "mutex_acquired", "a") + count_events(evs, "mutex_release", "a") + folds;
     cr_expect_geq(folds, 1, "a's pairs were folded");
     cr_expect_lt(records, 30000, "%lld records for 600000 operations: not folded", records);
-    cr_expect_eq(ts_int(find_object(snap, "mutex", "a"), "ops"), 1 + 2 * 300000,
-                 "the snapshot counts each lock and unlock (and the creation)");
+    long long ops = ts_int(find_object(snap, "mutex", "a"), "ops");
+    cr_expect_eq(ops, 1 + 2 * 300000,
+                 "the snapshot counts each lock and unlock (and the creation): %lld", ops);
     json_t *took = last_event(evs, "mutex_acquired", "big");
     json_t *gave = last_event(evs, "mutex_release", "big");
     cr_assert(took && gave, "the long hold of big is recorded");
@@ -539,7 +540,7 @@ Test(exec_sync, a_lock_held_inside_a_fold_shows_held_and_replays_so, .timeout = 
     cr_expect_str_eq(ts_str(big, "holder"), "hot_lock", "big is held by main, computing");
     json_t *evs = load_trace();
     long long recorded =
-        count_events(evs, "mutex_acquired", "big") + sum_events(evs, "mutex_pairs", "big", "val");
+        count_events(evs, "mutex_acquired", "big") + sum_events(evs, "mutex_pairs", "big", "item");
     cr_expect_leq(recorded, 1000, "the held lock is not recorded by its thread (%lld)", recorded);
     size_t i;
     json_t *e, *seen = NULL;
@@ -577,7 +578,8 @@ Test(exec_sync, a_thread_ended_inside_a_fold_has_its_pairs_recorded_at_its_reap,
     cr_expect(printed("pairs: c 300000, then main exits"), "%s", g_out);
     json_t *evs = load_trace();
     cr_expect_eq(check_mutex(evs, "c"), 300000, "every pair, those of the last fold too");
-    cr_expect_eq(ts_int(find_object(snap, "mutex", "c"), "ops"), 1 + 2 * 300000);
+    long long ops = ts_int(find_object(snap, "mutex", "c"), "ops");
+    cr_expect_eq(ops, 1 + 2 * 300000, "the snapshot counts every operation: %lld", ops);
     json_decref(evs);
     json_decref(snap);
 }

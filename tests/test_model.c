@@ -329,16 +329,18 @@ Test(model, folded_pairs_count_as_their_operations_and_a_seen_hold_shows)
     op(EV_MUTEX_RELEASE, 1, 0, 0, 0, 0);
     uint64_t acts = M.tasks[a].actions;
     op(EV_MUTEX_ACQUIRED, 2, 0, 1, 0, 0); /* b came in while a's pairs were folded */
-    op(EV_MUTEX_PAIRS, 1, 0, 1000, 0, 0);
+    op(EV_MUTEX_PAIRS, 1, 0, 0, 1000, 0);
     cr_expect_eq(model_obj(&M, 0)->ops, 1 + 2 + 1 + 2000, "create, a pair, b's lock, 1000 pairs");
     cr_expect_eq(M.tasks[a].actions, acts + 2000);
     cr_expect_eq(model_obj(&M, 0)->holder, b, "the pairs do not take b's lock away");
     op(EV_MUTEX_RELEASE, 2, 0, 0, 0, 0);
 
+    uint64_t ops = model_obj(&M, 0)->ops;
     op(EV_MUTEX_SEEN_HELD, 1, 0, 1, 0, 0);
     cr_expect_eq(model_obj(&M, 0)->holder, a, "held, as read in a's slot");
+    cr_expect_eq(model_obj(&M, 0)->ops, ops, "a reading is not an operation");
     cr_expect(model_obj(&M, 0)->flags & MODEL_OBJ_SEEN_HELD);
-    op(EV_MUTEX_PAIRS, 1, 0, 3, 0, 0); /* the pairs before that lock: still held */
+    op(EV_MUTEX_PAIRS, 1, 0, 0, 3, 0); /* the pairs before that lock: still held */
     cr_expect_eq(model_obj(&M, 0)->holder, a);
     op(EV_MUTEX_ACQUIRED, 1, 0, 1, 0, 0); /* the lock's own record */
     cr_expect_eq(model_obj(&M, 0)->holder, a);

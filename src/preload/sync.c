@@ -276,7 +276,7 @@ void fold_flush_now(void)
         atomic_store_explicit(&f->pairs, 0, RELAXED);
         atomic_store_explicit(&f->held, 0, RELAXED);
         if (pairs)
-            op_at(o, EV_MUTEX_PAIRS, (int64_t)pairs, 0, 0, 0, tick);
+            op_at(o, EV_MUTEX_PAIRS, 0, (int64_t)pairs, 0, 0, tick);
         if (held)
             op_at(o, EV_MUTEX_ACQUIRED, 1, 0, 0, 0, tick);
     }
