@@ -226,7 +226,8 @@ static int mutex_has_waiters(const pthread_mutex_t *m)
 }
 
 /* The last mutex the calling thread looked up (a loop locks the same one over and over),
- * good while no entry of the map has changed since (remaps). Reset in a fork child. */
+ * good while no entry of the map has changed since (remaps) and in the same process (a fork
+ * child's private mutexes are objects of their own). */
 static TLS const pthread_mutex_t *tl_mo_addr;
 static TLS struct instr_obj *tl_mo;
 static TLS uint32_t tl_mo_remaps;
@@ -316,7 +317,9 @@ static inline int fold_lock(struct instr_obj *o)
 /* The outermost unlock of o: 1 when it completes a folded pair (no record). A waiter, or the
  * conductor having seen the lock held past its tick (FOLD_HELD_LONG), closes the fold: the
  * caller's record is preceded by it. (No clock read here: a hold that crosses a tick between
- * two looks of the conductor stays in the fold, its end off by less than a look.) */
+ * two looks of the conductor stays in the fold, its end off by less than a look. The held
+ * word is loaded and stored, not exchanged: a look that marks it in between is lost, and its
+ * mutex_seen_held shows the holder until the thread's next recorded release of o.) */
 static inline int fold_unlock(struct instr_obj *o, int waiters)
 {
     struct instr_fold *f = tl_fold;
