@@ -119,7 +119,13 @@
                                         val=0: the mutex is free after them */                     \
     X(EV_MUTEX_SEEN_HELD, "mutex_seen_held") /* the conductor read in the task's slot that it      \
                                                 holds obj, locked inside a fold and held past      \
-                                                its tick; its mutex_acquired follows later */
+                                                its tick; its mutex_acquired follows later */      \
+    X(EV_SEM_PAIRS, "sem_pairs") /* item=pairs (a token taken and posted back, nobody waiting);    \
+                                    val=the value after them (as before them) */                   \
+    X(EV_SEM_SEEN_TAKEN, "sem_seen_taken") /* the conductor read in the task's slot that it holds  \
+                                              a token of obj, taken inside a fold and kept past    \
+                                              its tick; val=the value now; its sem_acquired        \
+                                              follows later */
 
 enum ev_kind {
 #define EV_ENUM(e, s) e,

@@ -596,8 +596,9 @@ static void apply_exec_obj_event(struct model *m, uint32_t idx, struct model_obj
     }
 }
 
-/* exec's folded pairs: counted as the operations they were; the holder is left to the
- * acquired and release records (another task's may come before the fold's in seq order). */
+/* exec's folded pairs (mutex_pairs, sem_pairs): counted as the operations they were; a
+ * mutex's holder is left to the acquired and release records (another task's may come before
+ * the fold's in seq order). */
 static void apply_pairs(struct model *m, uint32_t idx, const struct ev *e)
 {
     uint64_t ops = e->item > 0 && e->item < (1ll << 40) ? 2 * (uint64_t)e->item - 1 : 0;
@@ -608,15 +609,19 @@ static void apply_pairs(struct model *m, uint32_t idx, const struct ev *e)
         m->tasks[idx].actions += ops;
 }
 
-/* The conductor read a mutex held inside an exec fold (mutex_seen_held): shown held until the
- * task's own records say otherwise. A reading, not an operation: no count grows. */
-static void apply_seen_held(struct model *m, uint32_t idx, const struct ev *e)
+/* The conductor read a mutex held (mutex_seen_held) or a semaphore's token kept
+ * (sem_seen_taken) inside an exec fold: shown until the task's own records say otherwise. A
+ * reading, not an operation: no count grows. */
+static void apply_seen(struct model *m, uint32_t idx, const struct ev *e)
 {
     struct model_obj *o = touch_obj(m, e);
     struct model_obj *any = model_obj(m, e->obj);
     if (any)
         any->ops--; /* touch_obj counted it */
-    if (o && o->kind == OK_MUTEX && idx != MODEL_NO_TASK && o->holder == MODEL_NO_TASK) {
+    if (o && e->kind == EV_SEM_SEEN_TAKEN && o->kind == OK_SEMAPHORE)
+        set_value(o, e->val);
+    if (o && e->kind == EV_MUTEX_SEEN_HELD && o->kind == OK_MUTEX && idx != MODEL_NO_TASK &&
+        o->holder == MODEL_NO_TASK) {
         o->holder = idx;
         o->flags |= MODEL_OBJ_SEEN_HELD;
     }
@@ -624,8 +629,8 @@ static void apply_seen_held(struct model *m, uint32_t idx, const struct ev *e)
 
 static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
 {
-    if (e->kind == EV_MUTEX_SEEN_HELD) {
-        apply_seen_held(m, idx, e);
+    if (e->kind == EV_MUTEX_SEEN_HELD || e->kind == EV_SEM_SEEN_TAKEN) {
+        apply_seen(m, idx, e);
         return;
     }
     struct model_obj *o = touch_obj(m, e);
@@ -658,6 +663,11 @@ static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
         break;
     case EV_MUTEX_PAIRS:
         apply_pairs(m, idx, e);
+        break;
+    case EV_SEM_PAIRS: /* net nothing: the value they leave is the value they found */
+        apply_pairs(m, idx, e);
+        if (o)
+            set_value(o, e->val);
         break;
     case EV_COND_WAIT: {
         struct model_obj *mx = model_obj(m, (uint32_t)e->item);

@@ -296,6 +296,15 @@ static const struct narr NARR[] = {
      "all, so following them costs little.",
      "%T 又对 %O 加锁、解锁了 %I "
      "次，没有别的任务来争：这些操作合成一条记录，跟踪它们几乎不花代价。"},
+    {EV_SEM_PAIRS, -1,
+     "%T took a token of %O and posted it back %I more times, nobody waiting: one record for "
+     "them all; the value is %V again.",
+     "%T 又从 %O 取走一个令牌再放回了 %I 次，没有任务在等：这些操作合成一条记录；值仍是 %V。"},
+    {EV_SEM_SEEN_TAKEN, -1,
+     "%T keeps a token of %O (the value is %V) and has made no call since: ipcscope read it in "
+     "%T's slot. Its sem_wait is recorded, with the time it was taken, when %T posts.",
+     "%T 拿着 %O 的一个令牌（值为 %V），之后没有再调用任何被跟踪的函数：ipcscope 从 %T "
+     "的槽位读到了这一点。这次 sem_wait 会在 %T 执行 sem_post 时连同取走的时刻一起记录。"},
     {EV_MUTEX_SEEN_HELD, -1,
      "%T holds %O and has made no call since: ipcscope read it in %T's slot. Its lock is "
      "recorded, with the time it was taken, when %T unlocks.",
@@ -806,6 +815,10 @@ static int brief_value(const struct ev *e, char *buf, size_t n)
         return snprintf(buf, n, "%s", e->aux ? " contended, blocks" : "");
     case EV_MUTEX_PAIRS:
         return snprintf(buf, n, " ×%lld", (long long)e->item);
+    case EV_SEM_PAIRS:
+        return snprintf(buf, n, " ×%lld =%lld", (long long)e->item, (long long)e->val);
+    case EV_SEM_SEEN_TAKEN:
+        return snprintf(buf, n, " =%lld", (long long)e->val);
     case EV_EVENT_WAIT:
         return snprintf(buf, n, "%s", e->aux ? " blocks" : "");
     case EV_SEM_ACQUIRED:

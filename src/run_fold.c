@@ -1,11 +1,11 @@
 /*
  * run_fold.c - the conductor's side of folding (src/preload/preload.h): a program's
- * uncontended lock/unlock pairs on one mutex, counted in its task slot's instr_fold and
- * recorded as one mutex_pairs record.
+ * uncontended lock/unlock pairs on one mutex (take/post pairs on one semaphore), counted in
+ * its task slot's instr_fold and recorded as one mutex_pairs (sem_pairs) record.
  *
  * Two things are in the slot only, never in a record, and the conductor reads them there:
- * a lock taken inside a fold that is still held past the fold's clock tick (the thread makes
- * no other followed call: it computes, or sleeps), shown as held at once and handed back to
+ * a lock (a token) taken inside a fold that is still held past the fold's clock tick (the thread
+ * makes no other followed call: it computes, or sleeps), shown as held at once and handed back to
  * the thread to record at its unlock; and what a task that ended inside a fold (a thread gone
  * with its process, a process killed) had folded, recorded when it is reaped. The slot is the
  * program's to write: every value is bounded before use.
@@ -25,13 +25,19 @@ static uint64_t coarse_now(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The mutex a fold names, or NULL (no fold, or not a mutex the model knows). */
-static struct model_obj *fold_mutex(struct run *r, uint32_t id1)
+/* The mutex or semaphore a fold names, or NULL (no fold, or not one the model knows). */
+static struct model_obj *fold_obj(struct run *r, uint32_t id1)
 {
     if (id1 == 0 || id1 > INSTR_MAX_OBJS)
         return NULL;
     struct model_obj *o = model_obj(&r->model, id1 - 1);
-    return o && o->kind == OK_MUTEX ? o : NULL;
+    return o && (o->kind == OK_MUTEX || o->kind == OK_SEMAPHORE) ? o : NULL;
+}
+
+/* A semaphore's value as the program's processes keep it (under their lock: read once). */
+static int64_t shared_value(struct run *r, uint32_t obj)
+{
+    return __atomic_load_n(&r->sh->objs[obj].value, __ATOMIC_RELAXED);
 }
 
 /* Apply a record about the task in slot that it did not write itself (its seq taken from
@@ -63,14 +69,19 @@ void run_fold_look(struct run *r)
     for (uint32_t s = 1; s < n; s++) {
         struct instr_fold *f = &r->sh->tasks[s].fold;
         uint32_t id1 = atomic_load_explicit(&f->obj1, memory_order_relaxed);
-        if (!id1 || !fold_mutex(r, id1) ||
-            atomic_load_explicit(&f->tick, memory_order_relaxed) >= now)
+        struct model_obj *o = fold_obj(r, id1);
+        if (!o || atomic_load_explicit(&f->tick, memory_order_relaxed) >= now)
             continue;
-        /* held past its tick: the thread records it at its unlock; until then, say so */
+        /* held past its tick: the thread records it at its unlock (post); until then, say so */
         uint32_t want = FOLD_HELD;
-        if (atomic_compare_exchange_strong(&f->held, &want, FOLD_HELD_LONG) &&
-            model_task_by_slot(&r->model, s) != MODEL_NO_TASK)
+        if (!atomic_compare_exchange_strong(&f->held, &want, FOLD_HELD_LONG) ||
+            model_task_by_slot(&r->model, s) == MODEL_NO_TASK)
+            continue;
+        if (o->kind == OK_MUTEX)
             apply_for(r, s, EV_MUTEX_SEEN_HELD, id1 - 1, 1, 0, loop_now_ns(), EV_SRC_PROCFS);
+        else
+            apply_for(r, s, EV_SEM_SEEN_TAKEN, id1 - 1, shared_value(r, id1 - 1), 0, loop_now_ns(),
+                      EV_SRC_PROCFS);
     }
 }
 
@@ -82,17 +93,22 @@ void run_fold_leftover(struct run *r, uint32_t slot)
     if (idx == MODEL_NO_TASK || r->model.tasks[idx].state == TS_REAPED)
         return; /* reaped already: the slot may be a new task's */
     struct instr_fold *f = &r->sh->tasks[slot].fold;
-    uint32_t id1 = atomic_exchange(&f->obj1, 0);
+    uint32_t id1 = atomic_exchange(&f->obj1, 0); /* claimed: a live task can no longer close it */
     uint64_t pairs = atomic_exchange(&f->pairs, 0);
     uint32_t held = atomic_exchange(&f->held, FOLD_FREE);
     uint64_t t = atomic_load(&f->tick);
-    if (!fold_mutex(r, id1))
+    struct model_obj *o = fold_obj(r, id1);
+    if (!o)
         return;
     uint64_t now = loop_now_ns();
     t = t < r->t_open_ns ? r->t_open_ns : t > now ? now : t;
-    if (pairs)
-        apply_for(r, slot, EV_MUTEX_PAIRS, id1 - 1, 0,
-                  (int64_t)(pairs < FOLD_PAIRS_MAX ? pairs : FOLD_PAIRS_MAX), t, EV_SRC_INSTR);
-    if (held != FOLD_FREE)
-        apply_for(r, slot, EV_MUTEX_ACQUIRED, id1 - 1, 1, 0, t, EV_SRC_INSTR);
+    int64_t n = (int64_t)(pairs < FOLD_PAIRS_MAX ? pairs : FOLD_PAIRS_MAX);
+    int sem = o->kind == OK_SEMAPHORE, kept = held != FOLD_FREE;
+    int64_t v = sem ? shared_value(r, id1 - 1) : 0; /* a semaphore: with the kept token out */
+    if (n)
+        apply_for(r, slot, sem ? EV_SEM_PAIRS : EV_MUTEX_PAIRS, id1 - 1, sem ? v + kept : 0, n, t,
+                  EV_SRC_INSTR);
+    if (kept)
+        apply_for(r, slot, sem ? EV_SEM_ACQUIRED : EV_MUTEX_ACQUIRED, id1 - 1, sem ? v : 1, 0, t,
+                  EV_SRC_INSTR);
 }

@@ -583,3 +583,76 @@ Test(exec_sync, a_thread_ended_inside_a_fold_has_its_pairs_recorded_at_its_reap,
     json_decref(evs);
     json_decref(snap);
 }
+
+/* Tokens taken from o: sem_acquired records and folded pairs. */
+static long long sem_takes(json_t *evs, const char *name)
+{
+    return count_events(evs, "sem_acquired", name) + sum_events(evs, "sem_pairs", name, "item");
+}
+
+/* Semaphores used as locks: take/post pairs nobody waits for are folded, and every value in
+ * the trace still follows from the one before in seq order - also on a semaphore two threads
+ * share, where one records the other's fold before its own operation. */
+Test(exec_sync, semaphore_pairs_fold_and_every_value_follows, .timeout = 120)
+{
+    json_t *snap = exec_example("hot_sem");
+    cr_expect(printed("pairs: sa 300000, sb 300000, shared 100000, big 1001"), "%s", g_out);
+    json_t *ev = json_object_get(snap, "events");
+    cr_expect_eq(ts_int(ev, "dropped"), 0, "nothing dropped: %s", ts_str(ev, "dropped_why"));
+    json_t *evs = load_trace();
+    const char *names[] = {"sa", "sb", "shared", "big"};
+    long long takes[] = {300000, 300000, 100000, 1001};
+    for (int i = 0; i < 4; i++) {
+        cr_expect_eq(recompute_semaphore(evs, names[i]), 1, "%s ends at 1", names[i]);
+        cr_expect_eq(sem_takes(evs, names[i]), takes[i], "every take of %s", names[i]);
+    }
+    long long folds = count_events(evs, "sem_pairs", "sa");
+    long long records =
+        count_events(evs, "sem_acquired", "sa") + count_events(evs, "sem_post", "sa") + folds;
+    cr_expect_geq(folds, 1, "sa's pairs were folded");
+    cr_expect_lt(records, 30000, "%lld records for 600000 operations: not folded", records);
+    long long ops = ts_int(find_object(snap, "semaphore", "sa"), "ops");
+    cr_expect_eq(ops, 1 + 2 * 300000, "each take and post (and the creation): %lld", ops);
+    json_t *took = last_event(evs, "sem_acquired", "big");
+    json_t *gave = last_event(evs, "sem_post", "big");
+    cr_assert(took && gave, "the long keep of big is recorded");
+    long long kept_ms = (ts_int(gave, "t") - ts_int(took, "t")) / 1000000;
+    cr_expect_geq(kept_ms, 290, "big's token kept %lld ms by the trace; 300 by the program",
+                  kept_ms);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+/* A token taken inside a fold and kept while its thread computes forever: the semaphore
+ * shows 0 in the final snapshot (sem_seen_taken, read from the slot), and so does a replay. */
+Test(exec_sync, a_token_kept_inside_a_fold_shows_taken_and_replays_so, .timeout = 60)
+{
+    cr_assert_eq(compile("hot_sem", NULL), 0, "cc hot_sem failed");
+    char *argv[] = {IPCSCOPE_BIN, "exec",        "--headless", "--json", "snap.json",
+                    "--record",   "trace.jsonl", "--duration", "1.5",    "--",
+                    "./hot_sem",  "hold",        NULL};
+    struct ts_result r = run_argv(argv, NULL);
+    expect_exit(&r, 124);
+    ts_free_result(&r);
+    json_t *snap = load_json("snap.json");
+    json_t *big = find_object(snap, "semaphore", "big");
+    cr_expect_eq(ts_int(big, "value"), 0, "main keeps big's only token");
+    json_t *evs = load_trace();
+    json_t *seen = last_event(evs, "sem_seen_taken", "big");
+    cr_assert(seen, "the token kept was read in the slot and recorded as such");
+    cr_expect_eq(ts_int(seen, "val"), 0);
+    cr_expect_str_eq(ts_str(seen, "src"), "procfs", "the conductor's reading, not the thread's");
+    json_decref(evs);
+
+    char *rargv[] = {IPCSCOPE_BIN, "replay", "trace.jsonl", "--headless", "--json", NULL};
+    r = run_argv(rargv, NULL);
+    expect_exit(&r, 0);
+    json_error_t je;
+    json_t *again = json_loads(r.out, 0, &je);
+    cr_assert(again, "replay --json: %s", je.text);
+    cr_expect_eq(ts_int(find_object(again, "semaphore", "big"), "value"), 0,
+                 "the replay shows the same value");
+    ts_free_result(&r);
+    json_decref(again);
+    json_decref(snap);
+}

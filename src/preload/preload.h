@@ -288,7 +288,7 @@ static inline void put_rec(uint64_t t, uint16_t kind, uint32_t task, int32_t pid
  * inside one tick (and a fold's record can come after another task's lock of the same tick in
  * seq order: mutex_pairs changes no holder). A lock taken inside a fold and then held while
  * the thread makes no other followed call is in shared memory only: the conductor reads it
- * there (run_fold.c). */
+ * there (run_fold.c). Semaphores fold the same way (sync.c, "semaphore folds"). */
 
 /* Record the calling thread's fold, if one is open (before any other record of it). */
 void fold_flush_now(void);

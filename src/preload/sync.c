@@ -99,16 +99,156 @@ EXPORT sem_t *sem_open(const char *name, int oflag, ...)
     return s;
 }
 
-/* Under the object lock: take a token if there is one (sem_acquired), else record the wait
- * that will block. 1 when taken. */
+/* ---- semaphore folds ----
+ * As a mutex's (preload.h, "folding"): after a post nobody waited for, the task's further
+ * take/post pairs on that semaphore within the tick are counted, one sem_pairs record for
+ * them. Unlike a mutex, another task may take or post the semaphore while a fold keeps one
+ * of its tokens. So every operation on a semaphore, and every change to a fold on it, runs
+ * under the object's lock (x->fold_slot1 names the task whose fold is open on it), and a
+ * task that finds another's fold open records it on that task's behalf before its own
+ * record: values stay exact in seq order. */
+
+#define FOLD_RELAXED memory_order_relaxed
+
+/* A record about task slot on o at clock reading t, into the calling task's ring. Under o's
+ * lock. */
+static void sem_rec_for(struct instr_obj *o, uint32_t slot, uint16_t kind, int64_t val,
+                        int64_t item, uint64_t t)
+{
+    struct instr_attach_objx *x = &g_map->x[o->id];
+    struct instr_task *task = &g_sh->tasks[slot];
+    uint32_t seq = atomic_fetch_add_explicit(&o->seq, 1, FOLD_RELAXED);
+    uint64_t floor = atomic_load_explicit(&x->last_t, FOLD_RELAXED);
+    if (slot == (uint32_t)tl_slot && t <= tl_last_t)
+        t = tl_last_t + 1;
+    if (t <= floor)
+        t = floor + 1;
+    if (slot == (uint32_t)tl_slot)
+        tl_last_t = t;
+    atomic_store_explicit(&x->last_t, t, FOLD_RELAXED);
+    put_rec(t, kind, slot, task->pid, task->tid, o->id, seq, val, item, 0, 0);
+}
+
+/* Record the fold open on semaphore o, whoever's it is (only the caller's when mine_only),
+ * and close it. Under o's lock. */
+static void sem_fold_close(struct instr_obj *o, int mine_only)
+{
+    struct instr_attach_objx *x = &g_map->x[o->id];
+    uint32_t slot1 = atomic_load_explicit(&x->fold_slot1, FOLD_RELAXED);
+    if (!slot1 || slot1 > g_sh->max_tasks || (mine_only && slot1 != (uint32_t)tl_slot + 1))
+        return;
+    atomic_store_explicit(&x->fold_slot1, 0, FOLD_RELAXED);
+    struct instr_fold *f = &g_sh->tasks[slot1 - 1].fold;
+    uint32_t want = o->id + 1;
+    uint64_t pairs = atomic_load_explicit(&f->pairs, FOLD_RELAXED);
+    uint64_t tick = atomic_load_explicit(&f->tick, FOLD_RELAXED);
+    uint32_t held = atomic_load_explicit(&f->held, FOLD_RELAXED);
+    if (!atomic_compare_exchange_strong(&f->obj1, &want, 0))
+        return; /* closed already (the conductor, at the task's reap) */
+    atomic_store_explicit(&f->pairs, 0, FOLD_RELAXED);
+    atomic_store_explicit(&f->held, FOLD_FREE, FOLD_RELAXED);
+    busy_enter();
+    int64_t kept = held != FOLD_FREE; /* a token taken in the fold and not posted back */
+    if (pairs)
+        sem_rec_for(o, slot1 - 1, EV_SEM_PAIRS, o->value + kept, (int64_t)pairs, tick);
+    if (kept)
+        sem_rec_for(o, slot1 - 1, EV_SEM_ACQUIRED, o->value, 0, tick);
+    busy_leave();
+}
+
+/* Before taking o's lock: record the caller's fold if it is on another object (its lock, if
+ * a semaphore's, must not be taken while o's is held). */
+static void sem_fold_elsewhere(struct instr_obj *o)
+{
+    if (tl_fold && atomic_load_explicit(&tl_fold->obj1, FOLD_RELAXED) != o->id + 1)
+        fold_flush();
+}
+
+/* 1 when the caller's fold on o is open and in its tick (under o's lock). */
+static int sem_fold_mine(struct instr_obj *o)
+{
+    struct instr_fold *f = tl_fold;
+    return f &&
+           atomic_load_explicit(&g_map->x[o->id].fold_slot1, FOLD_RELAXED) ==
+               (uint32_t)tl_slot + 1 &&
+           atomic_load_explicit(&f->obj1, FOLD_RELAXED) == o->id + 1;
+}
+
+/* Before trying to take a token of o: 1 when a token taken now would join the caller's
+ * fold; else the fold is recorded and closed first (o->value is still the value before). */
+static int sem_fold_can_take(struct instr_obj *o)
+{
+    if (sem_fold_mine(o) && atomic_load_explicit(&tl_fold->held, FOLD_RELAXED) == FOLD_FREE &&
+        clock_read(CLOCK_MONOTONIC_COARSE) == atomic_load_explicit(&tl_fold->tick, FOLD_RELAXED))
+        return 1;
+    sem_fold_close(o, 1);
+    return 0;
+}
+
+/* Before posting o (waiters: it will wake one): 1 when the post would complete a folded
+ * pair; else the fold is recorded and closed first. */
+static int sem_fold_can_give(struct instr_obj *o, int waiters)
+{
+    if (!waiters && sem_fold_mine(o) &&
+        atomic_load_explicit(&tl_fold->held, FOLD_RELAXED) == FOLD_HELD)
+        return 1;
+    sem_fold_close(o, 1);
+    return 0;
+}
+
+static void sem_fold_took(void)
+{
+    atomic_store_explicit(&tl_fold->held, FOLD_HELD, FOLD_RELAXED);
+}
+
+static void sem_fold_gave(void)
+{
+    atomic_store_explicit(&tl_fold->pairs, atomic_load_explicit(&tl_fold->pairs, FOLD_RELAXED) + 1,
+                          FOLD_RELAXED);
+    atomic_store_explicit(&tl_fold->held, FOLD_FREE, FOLD_RELAXED);
+}
+
+/* After a post nobody waited for (recorded): fold what follows on o in this tick. */
+static void sem_fold_open(struct instr_obj *o)
+{
+    struct instr_fold *f = tl_fold;
+    if (!f)
+        return;
+    atomic_store_explicit(&f->tick, clock_read(CLOCK_MONOTONIC_COARSE), FOLD_RELAXED);
+    atomic_store_explicit(&f->pairs, 0, FOLD_RELAXED);
+    atomic_store_explicit(&f->held, FOLD_FREE, FOLD_RELAXED);
+    atomic_store_explicit(&f->obj1, o->id + 1, FOLD_RELAXED);
+    atomic_store_explicit(&g_map->x[o->id].fold_slot1, (uint32_t)tl_slot + 1, FOLD_RELAXED);
+}
+
+/* The caller's fold on semaphore o, from fold_flush_now (not under o's lock). */
+static void sem_fold_flush(struct instr_obj *o)
+{
+    obj_lock(o);
+    sem_fold_close(o, 1);
+    struct instr_fold *f = tl_fold;
+    uint32_t want = o->id + 1; /* closed by another task: nothing of it is left here */
+    atomic_compare_exchange_strong(&f->obj1, &want, 0);
+    obj_unlock(o);
+}
+
+/* Under the object lock: take a token if there is one (sem_acquired, or into the caller's
+ * fold), else record the wait that will block. 1 when taken. */
 static int sem_take_locked(struct instr_obj *o, sem_t *s)
 {
     obj_lock(o);
+    if (!sem_fold_mine(o))
+        sem_fold_close(o, 0); /* another task's, before anything of ours */
+    int fold = sem_fold_can_take(o);
     int ok = REAL(sem_trywait)(s) == 0;
     if (ok) {
         o->value--;
-        op_fast(o, EV_SEM_ACQUIRED, o->value, 0, 0);
+        if (fold)
+            sem_fold_took();
+        else
+            op_fast(o, EV_SEM_ACQUIRED, o->value, 0, 0);
     } else {
+        sem_fold_close(o, 1);
         op(o, EV_SEM_WAIT, o->value, 0, 1);
     }
     obj_unlock(o);
@@ -121,6 +261,7 @@ static int sem_after_block(struct instr_obj *o, int rc)
     int err = errno;
     mark_blocked(NULL);
     obj_lock(o);
+    sem_fold_close(o, 0); /* anyone's (none is ours: we waited) */
     if (rc == 0) {
         o->value--;
         op(o, EV_SEM_ACQUIRED, o->value, 0, 0);
@@ -139,6 +280,7 @@ static int sem_wait_common(sem_t *s, int how, clockid_t clock, const struct time
 {
     struct instr_obj *o = sem_obj(s);
     if (o) {
+        sem_fold_elsewhere(o);
         gate(EV_SEM_WAIT, o->id);
         if (sem_take_locked(o, s))
             return 0;
@@ -176,14 +318,22 @@ EXPORT int sem_trywait(sem_t *s)
     struct instr_obj *o = active() ? sem_obj(s) : NULL;
     if (!o)
         return REAL(sem_trywait)(s);
+    sem_fold_elsewhere(o);
     gate(EV_SEM_WAIT, o->id);
     obj_lock(o);
+    if (!sem_fold_mine(o))
+        sem_fold_close(o, 0);
+    int fold = sem_fold_can_take(o);
     int rc = REAL(sem_trywait)(s);
     int err = errno;
     if (rc == 0) {
         o->value--;
-        op_fast(o, EV_SEM_ACQUIRED, o->value, 0, 0);
+        if (fold)
+            sem_fold_took();
+        else
+            op_fast(o, EV_SEM_ACQUIRED, o->value, 0, 0);
     } else {
+        sem_fold_close(o, 1);
         op_fast(o, EV_SEM_WAIT, o->value, 0, 0); /* tried, none left, did not wait */
     }
     obj_unlock(o);
@@ -196,14 +346,25 @@ EXPORT int sem_post(sem_t *s)
     struct instr_obj *o = active() ? sem_obj(s) : NULL;
     if (!o)
         return REAL(sem_post)(s);
+    sem_fold_elsewhere(o);
     gate(EV_SEM_POST, o->id);
     obj_lock(o);
+    if (!sem_fold_mine(o))
+        sem_fold_close(o, 0);
     int wakes = sem_has_waiters(s);
+    int fold = sem_fold_can_give(o, wakes);
     int rc = REAL(sem_post)(s);
     int err = errno;
-    if (rc == 0) {
+    if (rc == 0 && fold) {
+        o->value++;
+        sem_fold_gave();
+    } else if (rc == 0) {
         o->value++;
         op_t(o, EV_SEM_POST, o->value, 0, 0, wakes ? T_PRECISE : T_COARSE);
+        if (!wakes)
+            sem_fold_open(o);
+    } else {
+        sem_fold_close(o, 1); /* the token stays taken: recorded as such */
     }
     obj_unlock(o);
     errno = err;
@@ -268,7 +429,9 @@ void fold_flush_now(void)
     struct instr_fold *f = tl_fold;
     busy_enter();
     uint32_t id1 = atomic_load_explicit(&f->obj1, RELAXED);
-    if (id1 && id1 <= INSTR_MAX_OBJS) {
+    if (id1 && id1 <= INSTR_MAX_OBJS && g_sh->objs[id1 - 1].kind == OK_SEMAPHORE) {
+        sem_fold_flush(&g_sh->objs[id1 - 1]); /* under its lock: others may close it too */
+    } else if (id1 && id1 <= INSTR_MAX_OBJS) {
         struct instr_obj *o = &g_sh->objs[id1 - 1];
         uint64_t tick = atomic_load_explicit(&f->tick, RELAXED);
         uint64_t pairs = atomic_load_explicit(&f->pairs, RELAXED);
