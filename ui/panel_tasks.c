@@ -499,9 +499,38 @@ static int draw_columns(struct ui *u, const struct model_task *t, int y, int x, 
     return x;
 }
 
+/* Whether d, cut at cut, keeps a word that says something: beyond a leading "→ ", not ending
+ * in a number (its unit would be lost: "sleep(250…"), no "(" left open ("eat (meal…"). */
+static int cut_keeps_words(const char *d, const char *cut)
+{
+    const char *arrow = "→ ", *b = d;
+    if (strncmp(b, arrow, strlen(arrow)) == 0)
+        b += strlen(arrow);
+    while (cut > b && cut[-1] == ' ')
+        cut--;
+    if (cut <= b || (cut[-1] >= '0' && cut[-1] <= '9'))
+        return 0;
+    int open = 0;
+    for (const char *p = b; p < cut; p++)
+        open += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+    return open == 0;
+}
+
+/* A place between two words: a space, "(", or "." / ":" before a letter ("Thread-1.start()",
+ * "child:join"), never inside a number ("3.9ms"). */
+static int word_boundary(const char *c)
+{
+    if (*c == ' ' || *c == '(')
+        return 1;
+    return (*c == '.' || *c == ':') &&
+           ((c[1] >= 'a' && c[1] <= 'z') || (c[1] >= 'A' && c[1] <= 'Z'));
+}
+
 /* Cut a detail that does not fit at its last separator (" · ", ", ") that does, so a value
- * never loses its unit ("zombie 3.9ms", never "zombie 3.9m"); else end it with "…". */
-static void fit_detail(char *d, int w)
+ * never loses its unit ("zombie 3.9ms", never "zombie 3.9m"); else keep the words that fit and
+ * end with "…" ("→ lock…", never "→ lock(fo…"), or nothing when no word fits (the Next line
+ * and the task's details, Enter, say it whole). d holds n bytes. */
+static void fit_detail(char *d, size_t n, int w)
 {
     if (w <= 0 || screen_width(d) <= w)
         return;
@@ -515,15 +544,21 @@ static void fit_detail(char *d, int w)
             return;
         *cut = keep;
     }
-    /* no whole part fits: as much as fits, then an ellipsis */
-    size_t len = strlen(d);
-    while (len > 0 && screen_width(d) > w - 1) {
-        do
-            len--;
-        while (len > 0 && ((unsigned char)d[len] & 0xc0) == 0x80);
-        d[len] = '\0';
+    for (char *cut = d + strlen(d) - 1; cut > d; cut--) {
+        if (!word_boundary(cut) || !cut_keeps_words(d, cut))
+            continue;
+        char *end = cut;
+        while (end > d && end[-1] == ' ')
+            end--;
+        char keep = *end;
+        *end = '\0';
+        if (screen_width(d) + 1 <= w && (size_t)(end - d) + strlen("…") < n) {
+            strcat(d, "…");
+            return;
+        }
+        *end = keep;
     }
-    strcat(d, "…");
+    d[0] = '\0'; /* not even one word fits */
 }
 
 static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, struct rect in,
@@ -559,7 +594,7 @@ static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, str
     x += draw_state(u, y, x, end - x, st) + 1;
     x = draw_columns(u, t, y, x, end, in.w) + 1;
     if (x < end) {
-        fit_detail(detail, end - x);
+        fit_detail(detail, sizeof(detail), end - x);
         screen_put(y, x, end - x, st == TS_GATE ? THEME[R_GATE] : ui_state_attr(st), detail);
     }
 }
