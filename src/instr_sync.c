@@ -212,13 +212,17 @@ static int slot_of_tid(int32_t tid)
 void sync_join(struct instr_obj *join, pthread_t th, int32_t tid)
 {
     sync_ring_room();
-    instr_gate(EV_BLOCK, join->id);
+    int slot = slot_of_tid(tid);
+    struct instr_shared *sh = instr_region();
+    if (slot > 0 && sh && sh->tasks[slot].name[0]) /* the hint says whom: "Thread-1.join()" */
+        instr_gate_label(EV_BLOCK, join->id, "%.20s.join()", sh->tasks[slot].name);
+    else
+        instr_gate(EV_BLOCK, join->id);
     instr_block(join, tid);
     void *ret = NULL;
     pthread_join(th, &ret);
     join->value--;
     instr_unblock(join);
-    int slot = slot_of_tid(tid);
     if (slot > 0) {
         struct ev e = {.kind = EV_TASK_REAPED,
                        .src = EV_SRC_INSTR,

@@ -472,3 +472,26 @@ Test(classroom_proc, fork_gates_say_what_each_copy_does_next, .timeout = 120)
     cr_expect_eq(ts_tui_wait_exit(&t, 10000), 0);
     ts_tui_stop(&t);
 }
+
+/* The main thread's join is a step that says whom it joins ("→ Thread-1.join()", "lets
+ * MainThread call Thread-1.join()"), not "a blocking call on join". */
+Test(classroom_proc, threads_join_gate_names_the_thread, .timeout = 120)
+{
+    struct ts_tui t;
+    ts_tui_start(&t, "run threads --step --param threads=2 --param daemon=0", 100, 30);
+    cr_assert(ts_tui_wait_for(&t, "Next: Space", 20000), "no gate:\n%s", t.screen);
+    int row = 0, next = 0, unnamed = 0;
+    for (int i = 0; i < 40 && !next; i++) { /* until the join is the next step */
+        next = ts_tui_wait_for(&t, "lets MainThread call Thread-1.join()", 300);
+        row |= strstr(t.screen, "→ Thread-1.join()") != NULL;
+        unnamed |= strstr(t.screen, "a blocking call") != NULL;
+        if (!next)
+            ts_tui_keys(&t, "Space");
+    }
+    cr_expect(next, "the Next line never said MainThread joins Thread-1:\n%s", t.screen);
+    cr_expect(row, "MainThread's row never said it joins Thread-1:\n%s", t.screen);
+    cr_expect(!unnamed, "a join said as 'a blocking call'");
+    ts_tui_keys(&t, "q");
+    cr_expect_eq(ts_tui_wait_exit(&t, 10000), 0);
+    ts_tui_stop(&t);
+}

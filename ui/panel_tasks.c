@@ -62,10 +62,11 @@ int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *ki
     return 1;
 }
 
-/* Kinds whose gate stands for a step rather than a call: their label says what it is. */
+/* Kinds whose gate stands for a step rather than a call: their label says what it is; and a
+ * blocking call the scenario names ("Thread-1.join()" rather than "a blocking call on join"). */
 static int labelled_kind(unsigned kind)
 {
-    return kind == EV_NOTE || kind == EV_VAR || kind == EV_FORK_RET;
+    return kind == EV_NOTE || kind == EV_VAR || kind == EV_FORK_RET || kind == EV_BLOCK;
 }
 
 int ui_gate_call(const struct ui *u, const struct model_task *t, unsigned kind, uint32_t obj,
@@ -100,6 +101,8 @@ void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, s
                  TR(u, "lets %1$lld ms pass for %5$s%2$s%3$s%4$s",
                     "让 %5$s 的 %1$lld 毫秒过去%2$s%3$s%4$s"),
                  (long long)w->val, w->what[0] ? " (" : "", w->what, w->what[0] ? ")" : "", who);
+    } else if (w->kind == EV_BLOCK && w->what[0]) { /* a call the scenario named */
+        snprintf(buf, n, TR(u, "lets %s call %s", "让 %s 调用 %s"), who, w->what);
     } else if (labelled_kind(w->kind) && w->what[0]) {
         /* a step with no call of its own: the scenario's label says what it is */
         snprintf(buf, n, TR(u, "lets %s go on (%s)", "让 %s 继续（%s）"), who, w->what);
