@@ -475,10 +475,9 @@ int sync_deadlock_kill(struct sync_deadlock *d, struct scn_ctx *ctx, char *msg, 
                     : "kill(%d, SIGKILL): a thread cannot be killed alone; %s's whole process ends",
                  (int)d->pid[0], d->names[0]);
     else
-        snprintf(msg, n,
+        snprintf(msg, n, /* short: the status line of an 80-column dashboard */
                  zh ? "kill(%d, SIGKILL):%s 死了,它持有的 %s 是健壮锁,内核把它交给等待者 %s"
-                    : "kill(%d, SIGKILL): %s died holding %s, a robust lock: the kernel hands "
-                      "it to %s (EOWNERDEAD)",
+                    : "kill(%d, SIGKILL): %s died; its robust lock %s passes to %s (EOWNERDEAD)",
                  (int)d->pid[0], d->names[0], d->held[0], d->names[d->cycle.n - 1]);
     return 0;
 }

@@ -303,3 +303,23 @@ Test(ui_views, at_80x24_the_projectors_cycle_ends_in_whole_words, .fini = stop, 
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
+
+/* At 80x24 the status line says whom a killed philosopher's fork passes to (it read "...a
+ * robust lock: the kernel han", cut before the name). */
+Test(ui_views, at_80x24_the_kill_message_says_who_gets_the_lock, .fini = stop, .timeout = 90)
+{
+    ts_tui_start(&g_tui, "run philosophers --step", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    for (int i = 0; i < 60 && !strstr(ts_tui_capture(&g_tui), "Deadlock"); i++)
+        steps(1, 250);
+    cr_assert(ts_tui_wait_for(&g_tui, "Deadlock", 5000), "no deadlock:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "a");
+    ts_sleep_ms(300);
+    ts_tui_keys(&g_tui, "k");
+    cr_assert(ts_tui_wait_for(&g_tui, "kill(", 5000), "no kill message:\n%s", g_tui.screen);
+    char line[512];
+    cr_assert(line_with(g_tui.screen, "kill(", line, sizeof(line)));
+    cr_assert(strstr(line, "passes to phil-"), "whom the fork passes to is cut off: %s", line);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}

@@ -80,26 +80,6 @@ static int right_text(const struct ui *u, char *right, size_t n, int level)
     return screen_width(right);
 }
 
-/* A title that does not fit in w columns keeps its whole words and ends with "…" ("Condition
- * variable: producer and…", never "producer and cons"). */
-static void fit_words(char *s, int w)
-{
-    if (screen_width(s) <= w)
-        return;
-    for (char *cut = s + strlen(s) - 1; cut > s; cut--) {
-        if (*cut != ' ')
-            continue;
-        char *end = cut;
-        while (end > s && (end[-1] == ' ' || end[-1] == ':'))
-            end--;
-        *end = '\0';
-        if (end > s && screen_width(s) + 1 <= w) {
-            strcat(s, "…");
-            return;
-        }
-    }
-}
-
 void panel_header_draw(struct ui *u, struct rect r)
 {
     char right[320];
@@ -119,6 +99,6 @@ void panel_header_draw(struct ui *u, struct rect r)
         snprintf(left, sizeof(left), " ipcscope › %s", title);
     if (screen_width(left) > r.w - rw - 1)
         snprintf(left, sizeof(left), " %s", title);
-    fit_words(left, r.w - rw - 1);
+    screen_fit_words(left, sizeof(left), r.w - rw - 1); /* "producer and…", not "and cons" */
     screen_put(r.y, r.x, r.w - rw - 1, THEME[R_HEADER], left);
 }
