@@ -323,3 +323,24 @@ Test(ui_views, at_80x24_the_kill_message_says_who_gets_the_lock, .fini = stop, .
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
+
+/* At 80x24 the timeline has fewer rows than the five philosophers: its title says how many
+ * lanes it leaves out, as the Tasks panel does, instead of dropping phil-5 without a word. */
+Test(ui_views, at_80x24_the_timeline_says_which_lanes_it_leaves_out, .fini = stop, .timeout = 60)
+{
+    ts_tui_start(&g_tui, "run philosophers --step", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "phil-5", 20000), "no philosophers:\n%s", g_tui.screen);
+    ts_sleep_ms(500);
+    const char *s = ts_tui_capture(&g_tui);
+    const char *tl = strstr(s, "Timeline"), *ev = strstr(s, "Events");
+    cr_assert(tl && ev && tl < ev, "no timeline:\n%s", s);
+    int lanes = 0;
+    for (const char *p = strstr(tl, "phil-"); p && p < ev; p = strstr(p + 1, "phil-"))
+        lanes++;
+    int hidden = 0;
+    sscanf(tl, "Timeline (%d not shown)", &hidden);
+    cr_assert_eq(lanes + hidden, 5, "%d lanes drawn and %d said not shown, of 5:\n%s", lanes,
+                 hidden, s);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
