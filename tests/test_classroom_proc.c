@@ -495,3 +495,30 @@ Test(classroom_proc, threads_join_gate_names_the_thread, .timeout = 120)
     cr_expect_eq(ts_tui_wait_exit(&t, 10000), 0);
     ts_tui_stop(&t);
 }
+
+/* The conductor cannot read its own wchan (it is running while it looks at /proc): its row
+ * shows none, rather than a kernel function that was never read ("ep_poll", where ps said
+ * do_epoll_wait). Held at the gate, the conductor idles in its event loop (drawn blocked). */
+Test(classroom_proc, the_conductor_shows_no_wchan_it_did_not_read, .timeout = 60)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, "semaphore", NULL, NULL);
+    int blocked = 0;
+    for (int k = 0; k < 3; k++) {
+        ts_driver_cmd(&d, "step");
+        ts_driver_cmd(&d, "wait 500");
+        json_t *s = ts_driver_snapshot(&d, 20);
+        json_t *me = ts_find_named(json_object_get(s, "tasks"), "ipcscope");
+        cr_assert(me, "no conductor row");
+        blocked |= strcmp(ts_str(me, "state"), "blocked") == 0;
+        cr_expect_null(json_object_get(me, "wchan"), "the conductor's wchan: %s",
+                       ts_str(me, "wchan"));
+        json_decref(s);
+    }
+    cr_log_info("the conductor was drawn blocked: %d", blocked);
+    ts_driver_cmd(&d, "finish 2000");
+    json_t *end = ts_driver_snapshot(&d, 80);
+    ts_assert_check_ok(end);
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}
