@@ -212,13 +212,17 @@ static int slot_of_tid(int32_t tid)
 void sync_join(struct instr_obj *join, pthread_t th, int32_t tid)
 {
     sync_ring_room();
-    instr_gate(EV_BLOCK, join->id);
+    int slot = slot_of_tid(tid);
+    struct instr_shared *sh = instr_region();
+    if (slot > 0 && sh && sh->tasks[slot].name[0]) /* the hint says whom: "Thread-1.join()" */
+        instr_gate_label(EV_BLOCK, join->id, "%.20s.join()", sh->tasks[slot].name);
+    else
+        instr_gate(EV_BLOCK, join->id);
     instr_block(join, tid);
     void *ret = NULL;
     pthread_join(th, &ret);
     join->value--;
     instr_unblock(join);
-    int slot = slot_of_tid(tid);
     if (slot > 0) {
         struct ev e = {.kind = EV_TASK_REAPED,
                        .src = EV_SRC_INSTR,
@@ -471,10 +475,9 @@ int sync_deadlock_kill(struct sync_deadlock *d, struct scn_ctx *ctx, char *msg, 
                     : "kill(%d, SIGKILL): a thread cannot be killed alone; %s's whole process ends",
                  (int)d->pid[0], d->names[0]);
     else
-        snprintf(msg, n,
+        snprintf(msg, n, /* short: the status line of an 80-column dashboard */
                  zh ? "kill(%d, SIGKILL):%s 死了,它持有的 %s 是健壮锁,内核把它交给等待者 %s"
-                    : "kill(%d, SIGKILL): %s died holding %s, a robust lock: the kernel hands "
-                      "it to %s (EOWNERDEAD)",
+                    : "kill(%d, SIGKILL): %s died; its robust lock %s passes to %s (EOWNERDEAD)",
                  (int)d->pid[0], d->names[0], d->held[0], d->names[d->cycle.n - 1]);
     return 0;
 }

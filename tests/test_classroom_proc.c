@@ -472,3 +472,53 @@ Test(classroom_proc, fork_gates_say_what_each_copy_does_next, .timeout = 120)
     cr_expect_eq(ts_tui_wait_exit(&t, 10000), 0);
     ts_tui_stop(&t);
 }
+
+/* The main thread's join is a step that says whom it joins ("→ Thread-1.join()", "lets
+ * MainThread call Thread-1.join()"), not "a blocking call on join". */
+Test(classroom_proc, threads_join_gate_names_the_thread, .timeout = 120)
+{
+    struct ts_tui t;
+    ts_tui_start(&t, "run threads --step --param threads=2 --param daemon=0", 100, 30);
+    cr_assert(ts_tui_wait_for(&t, "Next: Space", 20000), "no gate:\n%s", t.screen);
+    int row = 0, next = 0, unnamed = 0;
+    for (int i = 0; i < 40 && !next; i++) { /* until the join is the next step */
+        next = ts_tui_wait_for(&t, "lets MainThread call Thread-1.join()", 300);
+        row |= strstr(t.screen, "→ Thread-1.join()") != NULL;
+        unnamed |= strstr(t.screen, "a blocking call") != NULL;
+        if (!next)
+            ts_tui_keys(&t, "Space");
+    }
+    cr_expect(next, "the Next line never said MainThread joins Thread-1:\n%s", t.screen);
+    cr_expect(row, "MainThread's row never said it joins Thread-1:\n%s", t.screen);
+    cr_expect(!unnamed, "a join said as 'a blocking call'");
+    ts_tui_keys(&t, "q");
+    cr_expect_eq(ts_tui_wait_exit(&t, 10000), 0);
+    ts_tui_stop(&t);
+}
+
+/* The conductor cannot read its own wchan (it is running while it looks at /proc): its row
+ * shows none, rather than a kernel function that was never read ("ep_poll", where ps said
+ * do_epoll_wait). Held at the gate, the conductor idles in its event loop (drawn blocked). */
+Test(classroom_proc, the_conductor_shows_no_wchan_it_did_not_read, .timeout = 60)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, "semaphore", NULL, NULL);
+    int blocked = 0;
+    for (int k = 0; k < 3; k++) {
+        ts_driver_cmd(&d, "step");
+        ts_driver_cmd(&d, "wait 500");
+        json_t *s = ts_driver_snapshot(&d, 20);
+        json_t *me = ts_find_named(json_object_get(s, "tasks"), "ipcscope");
+        cr_assert(me, "no conductor row");
+        blocked |= strcmp(ts_str(me, "state"), "blocked") == 0;
+        cr_expect_null(json_object_get(me, "wchan"), "the conductor's wchan: %s",
+                       ts_str(me, "wchan"));
+        json_decref(s);
+    }
+    cr_log_info("the conductor was drawn blocked: %d", blocked);
+    ts_driver_cmd(&d, "finish 2000");
+    json_t *end = ts_driver_snapshot(&d, 80);
+    ts_assert_check_ok(end);
+    json_decref(end);
+    cr_assert_eq(ts_driver_end(&d, 30), 0);
+}

@@ -179,3 +179,168 @@ Test(ui_views, at_80x24_a_held_locks_row_has_no_word_cut_short, .fini = stop, .t
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
+
+/* The task rows of a screen whose state is GATE: each row's text after the state word, into
+ * out (one per line); the count. */
+static int gate_hints(const char *screen, char out[][256], int max)
+{
+    int n = 0;
+    for (const char *p = strstr(screen, "‖ GATE"); p && n < max; p = strstr(p + 1, "‖ GATE")) {
+        p += strlen("‖ GATE");
+        while (*p == ' ')
+            p++;
+        const char *bar = strstr(p, "│"), *nl = strchr(p, '\n');
+        size_t len = bar && (!nl || bar < nl) ? (size_t)(bar - p)
+                     : nl                     ? (size_t)(nl - p)
+                                              : strlen(p);
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        snprintf(out[n++], 256, "%.*s", (int)len, p);
+    }
+    return n;
+}
+
+/* At 80x24 a task row has about ten columns for what a task at the gate will do: a hint that
+ * does not fit keeps its whole words ("→ lock…"), never "→ lock(fo…" (which fork?) or
+ * "→ sle…"; the Next line says the next one whole. */
+Test(ui_views, at_80x24_gate_hints_keep_whole_words, .fini = stop, .timeout = 90)
+{
+    ts_tui_start(&g_tui, "run philosophers --step", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    int locks = 0;
+    for (int i = 0; i < 8; i++) { /* the thinking steps, then everyone reaches for a fork */
+        char hints[16][256];
+        int n = gate_hints(ts_tui_capture(&g_tui), hints, 16);
+        for (int k = 0; k < n; k++) {
+            const char *h = hints[k];
+            int open = 0;
+            for (const char *c = h; *c; c++)
+                open += *c == '(' ? 1 : *c == ')' ? -1 : 0;
+            cr_assert_eq(open, 0, "a hint cut inside its parentheses: '%s'\n%s", h, g_tui.screen);
+            const char *dots = strstr(h, "…");
+            if (dots) /* the cut is after a whole word: "lock", "sleep", "eat" */
+                cr_assert(dots - h >= (long)strlen("→ eat") && dots[-1] >= 'a' && dots[-1] <= 'z' &&
+                              (!strncmp(dots - 4, "lock", 4) || !strncmp(dots - 5, "sleep", 5) ||
+                               !strncmp(dots - 3, "eat", 3)),
+                          "a hint cut mid-word: '%s'\n%s", h, g_tui.screen);
+            locks += strcmp(h, "→ lock…") == 0;
+        }
+        steps(1, 400);
+    }
+    cr_assert_gt(locks, 0, "no philosopher was shown about to lock a fork:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* At 80x24 a held fork's row keeps the fork's name whole before its holder ("mutex fork-1
+ * held by phil-1"): the waiters' words give way first (the task list shows who waits), not
+ * the name ("mutex for… held by phil-1" said which philosopher, not which fork). */
+Test(ui_views, at_80x24_a_held_locks_row_keeps_the_locks_name, .fini = stop, .timeout = 90)
+{
+    ts_tui_start(&g_tui, "run philosophers --step", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    for (int i = 0; i < 20 && !strstr(ts_tui_capture(&g_tui), "held by"); i++)
+        steps(1, 300);
+    char line[512];
+    cr_assert(line_with(ts_tui_capture(&g_tui), "held by", line, sizeof(line)),
+              "no fork was ever held:\n%s", g_tui.screen);
+    const char *at = strstr(line, "mutex ");
+    cr_assert(at, "no mutex on the line: %s", line);
+    int k = 0;
+    cr_assert(sscanf(at, "mutex fork-%d", &k) == 1 && k >= 1 && k <= 5,
+              "the held fork's name is cut: %s", line);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* At 80 columns the header's title is cut after a whole word ("Condition variable: producer
+ * and…"), never inside one ("producer and cons"). */
+Test(ui_views, at_80x24_the_title_is_cut_after_a_whole_word, .fini = stop, .timeout = 60)
+{
+    const char *title = "Condition variable: producer and consumer threads";
+    ts_tui_start(&g_tui, "run condition --step", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no dashboard:\n%s", g_tui.screen);
+    char line[512];
+    cr_assert(line_with(ts_tui_capture(&g_tui), "Condition", line, sizeof(line)), "no title:\n%s",
+              g_tui.screen);
+    const char *t = strstr(line, "Condition");
+    const char *mode = strstr(t, "STEP");
+    cr_assert(mode, "no mode on the header: %s", line);
+    size_t len = (size_t)(mode - t);
+    while (len > 0 && t[len - 1] == ' ')
+        len--;
+    size_t dots = strlen("…");
+    if (len >= dots && strncmp(t + len - dots, "…", dots) == 0)
+        len -= dots;
+    cr_assert(len > 0 && strncmp(t, title, len) == 0, "not the title: %s", line);
+    cr_assert(title[len] == '\0' || title[len] == ' ' || title[len] == ':',
+              "the title is cut inside a word: '%.*s'", (int)len, t);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* In projector mode at 80x24 the frozen table's last edge says it closes the cycle in whole
+ * words ("↺ a cycle"), never "↺ back to the first: a cycl". */
+Test(ui_views, at_80x24_the_projectors_cycle_ends_in_whole_words, .fini = stop, .timeout = 90)
+{
+    ts_tui_start(&g_tui, "run philosophers --step", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    for (int i = 0; i < 60 && !strstr(ts_tui_capture(&g_tui), "Deadlock"); i++)
+        steps(1, 250);
+    cr_assert(ts_tui_wait_for(&g_tui, "Deadlock", 5000), "no deadlock:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "z");
+    cr_assert(ts_tui_wait_for(&g_tui, "wait-for graph:", 5000), "no graph:\n%s", g_tui.screen);
+    char line[512];
+    cr_assert(line_with(g_tui.screen, "↺", line, sizeof(line)), "no closing edge:\n%s",
+              g_tui.screen);
+    size_t len = strlen(line);
+    while (len > 0 && line[len - 1] == ' ')
+        line[--len] = '\0';
+    const char *end = strstr(line, "↺");
+    cr_assert(!strcmp(end, "↺") || !strcmp(end, "↺ a cycle") ||
+                  !strcmp(end, "↺ back to the first: a cycle"),
+              "the closing edge is cut: %s", line);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* At 80x24 the status line says whom a killed philosopher's fork passes to (it read "...a
+ * robust lock: the kernel han", cut before the name). */
+Test(ui_views, at_80x24_the_kill_message_says_who_gets_the_lock, .fini = stop, .timeout = 90)
+{
+    ts_tui_start(&g_tui, "run philosophers --step", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    for (int i = 0; i < 60 && !strstr(ts_tui_capture(&g_tui), "Deadlock"); i++)
+        steps(1, 250);
+    cr_assert(ts_tui_wait_for(&g_tui, "Deadlock", 5000), "no deadlock:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "a");
+    ts_sleep_ms(300);
+    ts_tui_keys(&g_tui, "k");
+    cr_assert(ts_tui_wait_for(&g_tui, "kill(", 5000), "no kill message:\n%s", g_tui.screen);
+    char line[512];
+    cr_assert(line_with(g_tui.screen, "kill(", line, sizeof(line)));
+    cr_assert(strstr(line, "passes to phil-"), "whom the fork passes to is cut off: %s", line);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* At 80x24 the timeline has fewer rows than the five philosophers: its title says how many
+ * lanes it leaves out, as the Tasks panel does, instead of dropping phil-5 without a word. */
+Test(ui_views, at_80x24_the_timeline_says_which_lanes_it_leaves_out, .fini = stop, .timeout = 60)
+{
+    ts_tui_start(&g_tui, "run philosophers --step", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "phil-5", 20000), "no philosophers:\n%s", g_tui.screen);
+    ts_sleep_ms(500);
+    const char *s = ts_tui_capture(&g_tui);
+    const char *tl = strstr(s, "Timeline"), *ev = strstr(s, "Events");
+    cr_assert(tl && ev && tl < ev, "no timeline:\n%s", s);
+    int lanes = 0;
+    for (const char *p = strstr(tl, "phil-"); p && p < ev; p = strstr(p + 1, "phil-"))
+        lanes++;
+    int hidden = 0;
+    sscanf(tl, "Timeline (%d not shown)", &hidden);
+    cr_assert_eq(lanes + hidden, 5, "%d lanes drawn and %d said not shown, of 5:\n%s", lanes,
+                 hidden, s);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}

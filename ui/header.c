@@ -99,5 +99,6 @@ void panel_header_draw(struct ui *u, struct rect r)
         snprintf(left, sizeof(left), " ipcscope › %s", title);
     if (screen_width(left) > r.w - rw - 1)
         snprintf(left, sizeof(left), " %s", title);
+    screen_fit_words(left, sizeof(left), r.w - rw - 1); /* "producer and…", not "and cons" */
     screen_put(r.y, r.x, r.w - rw - 1, THEME[R_HEADER], left);
 }

@@ -274,9 +274,10 @@ uint32_t panel_objects_id(const struct ui *u, int k)
     return EV_NO_OBJ;
 }
 
-/* The columns an object's facts need at least (queues, holder, who waits: what the line is
- * for), so that a long name gives way to them; 0 for kinds whose line is short anyway. */
-static int facts_width(struct ui *u, const struct model_obj *o)
+/* The columns an object's facts need at least (queues, holder, and with waiters set who
+ * waits: what the line is for), so that a long name gives way to them; 0 for kinds whose line
+ * is short anyway. */
+static int facts_width(struct ui *u, const struct model_obj *o, int waiters)
 {
     uint32_t id = (uint32_t)(o - u->r->model.objs);
     char buf[96];
@@ -286,12 +287,12 @@ static int facts_width(struct ui *u, const struct model_obj *o)
     case OK_MUTEX:
     case OK_SPINLOCK:
         holder_text(u, o, buf, sizeof(buf));
-        return screen_width(buf) + 1 + waiters_min_width(u, id);
+        return screen_width(buf) + (waiters ? 1 + waiters_min_width(u, id) : 0);
     case OK_SEMAPHORE:
     case OK_BARRIER:
         snprintf(buf, sizeof(buf), " %lld/%lld", (long long)o->value, (long long)o->capacity);
         return (o->capacity > 0 && o->capacity <= TOKENS_MAX ? (int)o->capacity : 0) +
-               screen_width(buf) + 1 + waiters_min_width(u, id);
+               screen_width(buf) + (waiters ? 1 + waiters_min_width(u, id) : 0);
     default:
         return 0;
     }
@@ -323,9 +324,17 @@ void panel_object_line(struct ui *u, uint32_t id, int y, int x, int w, attr_t ba
     int name_w = 8, cap = w / 3 > 12 ? w / 3 : 12; /* whole names when there is room */
     int nw = screen_width(o->name);
     name_w = nw > name_w ? (nw > cap ? cap : nw) : name_w;
-    int room = w - used - 1 - (ui_predict_masks(u, id) ? 0 : facts_width(u, o));
-    if (name_w > room) /* the facts stay whole; the name is cut, down to 4 columns */
-        name_w = room > 4 ? room : 4;
+    int masked = ui_predict_masks(u, id);
+    int room = w - used - 1 - (masked ? 0 : facts_width(u, o, 1));
+    if (name_w > room) {
+        /* The facts stay whole; the name gives way to them, but a short name (8 columns)
+         * stays whole before the waiters' words (which shrink to a count or nothing: the
+         * task list shows each waiter), down to the holder or the value itself. */
+        int core = w - used - 1 - (masked ? 0 : facts_width(u, o, 0)), keep = nw < 8 ? nw : 8;
+        name_w = room > keep ? room : keep;
+        name_w = name_w > core ? core : name_w;
+        name_w = name_w > 4 ? name_w : 4;
+    }
     put_name(y, x + used, name_w, base, o->name);
     used += name_w + 1;
     if (used < w && ui_predict_masks(u, id)) /* asked about: hidden until the class answers */

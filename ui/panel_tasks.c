@@ -62,10 +62,11 @@ int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *ki
     return 1;
 }
 
-/* Kinds whose gate stands for a step rather than a call: their label says what it is. */
+/* Kinds whose gate stands for a step rather than a call: their label says what it is; and a
+ * blocking call the scenario names ("Thread-1.join()" rather than "a blocking call on join"). */
 static int labelled_kind(unsigned kind)
 {
-    return kind == EV_NOTE || kind == EV_VAR || kind == EV_FORK_RET;
+    return kind == EV_NOTE || kind == EV_VAR || kind == EV_FORK_RET || kind == EV_BLOCK;
 }
 
 int ui_gate_call(const struct ui *u, const struct model_task *t, unsigned kind, uint32_t obj,
@@ -100,6 +101,8 @@ void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, s
                  TR(u, "lets %1$lld ms pass for %5$s%2$s%3$s%4$s",
                     "让 %5$s 的 %1$lld 毫秒过去%2$s%3$s%4$s"),
                  (long long)w->val, w->what[0] ? " (" : "", w->what, w->what[0] ? ")" : "", who);
+    } else if (w->kind == EV_BLOCK && w->what[0]) { /* a call the scenario named */
+        snprintf(buf, n, TR(u, "lets %s call %s", "让 %s 调用 %s"), who, w->what);
     } else if (labelled_kind(w->kind) && w->what[0]) {
         /* a step with no call of its own: the scenario's label says what it is */
         snprintf(buf, n, TR(u, "lets %s go on (%s)", "让 %s 继续（%s）"), who, w->what);
@@ -499,9 +502,38 @@ static int draw_columns(struct ui *u, const struct model_task *t, int y, int x, 
     return x;
 }
 
+/* Whether d, cut at cut, keeps a word that says something: beyond a leading "→ ", not ending
+ * in a number (its unit would be lost: "sleep(250…"), no "(" left open ("eat (meal…"). */
+static int cut_keeps_words(const char *d, const char *cut)
+{
+    const char *arrow = "→ ", *b = d;
+    if (strncmp(b, arrow, strlen(arrow)) == 0)
+        b += strlen(arrow);
+    while (cut > b && cut[-1] == ' ')
+        cut--;
+    if (cut <= b || (cut[-1] >= '0' && cut[-1] <= '9'))
+        return 0;
+    int open = 0;
+    for (const char *p = b; p < cut; p++)
+        open += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+    return open == 0;
+}
+
+/* A place between two words: a space, "(", or "." / ":" before a letter ("Thread-1.start()",
+ * "child:join"), never inside a number ("3.9ms"). */
+static int word_boundary(const char *c)
+{
+    if (*c == ' ' || *c == '(')
+        return 1;
+    return (*c == '.' || *c == ':') &&
+           ((c[1] >= 'a' && c[1] <= 'z') || (c[1] >= 'A' && c[1] <= 'Z'));
+}
+
 /* Cut a detail that does not fit at its last separator (" · ", ", ") that does, so a value
- * never loses its unit ("zombie 3.9ms", never "zombie 3.9m"); else end it with "…". */
-static void fit_detail(char *d, int w)
+ * never loses its unit ("zombie 3.9ms", never "zombie 3.9m"); else keep the words that fit and
+ * end with "…" ("→ lock…", never "→ lock(fo…"), or nothing when no word fits (the Next line
+ * and the task's details, Enter, say it whole). d holds n bytes. */
+static void fit_detail(char *d, size_t n, int w)
 {
     if (w <= 0 || screen_width(d) <= w)
         return;
@@ -515,15 +547,21 @@ static void fit_detail(char *d, int w)
             return;
         *cut = keep;
     }
-    /* no whole part fits: as much as fits, then an ellipsis */
-    size_t len = strlen(d);
-    while (len > 0 && screen_width(d) > w - 1) {
-        do
-            len--;
-        while (len > 0 && ((unsigned char)d[len] & 0xc0) == 0x80);
-        d[len] = '\0';
+    for (char *cut = d + strlen(d) - 1; cut > d; cut--) {
+        if (!word_boundary(cut) || !cut_keeps_words(d, cut))
+            continue;
+        char *end = cut;
+        while (end > d && end[-1] == ' ')
+            end--;
+        char keep = *end;
+        *end = '\0';
+        if (screen_width(d) + 1 <= w && (size_t)(end - d) + strlen("…") < n) {
+            strcat(d, "…");
+            return;
+        }
+        *end = keep;
     }
-    strcat(d, "…");
+    d[0] = '\0'; /* not even one word fits */
 }
 
 static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, struct rect in,
@@ -559,7 +597,7 @@ static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, str
     x += draw_state(u, y, x, end - x, st) + 1;
     x = draw_columns(u, t, y, x, end, in.w) + 1;
     if (x < end) {
-        fit_detail(detail, end - x);
+        fit_detail(detail, sizeof(detail), end - x);
         screen_put(y, x, end - x, st == TS_GATE ? THEME[R_GATE] : ui_state_attr(st), detail);
     }
 }

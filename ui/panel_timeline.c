@@ -111,18 +111,33 @@ static uint64_t timeline_now(const struct ui *u)
     return run_now_ns(u->r);
 }
 
+/* The title: the legend, and the lanes there is no room for (the Tasks panel says it too),
+ * in place of "last 10s" so that the legend stays whole at 80 columns. */
+static void timeline_title(const struct ui *u, int hidden, char *buf, size_t n)
+{
+    if (hidden > 0)
+        snprintf(buf, n,
+                 TR(u, " Timeline (%d not shown) · █ run  ▒ ready  · blocked  ╌ at the step gate ",
+                    " 时间线（%d 个未显示） · █ 运行  ▒ 就绪  · 阻塞  ╌ 在步进闸门前 "),
+                 hidden);
+    else
+        snprintf(buf, n, "%s",
+                 TR(u, " Timeline · last 10s · █ run  ▒ ready  · blocked  ╌ at the step gate ",
+                    " 时间线 · 最近 10 秒 · █ 运行  ▒ 就绪  · 阻塞  ╌ 在步进闸门前 "));
+}
+
 void panel_timeline_draw(struct ui *u, struct rect r)
 {
-    screen_box(r,
-               TR(u, " Timeline · last 10s · █ run  ▒ ready  · blocked  ╌ at the step gate ",
-                  " 时间线 · 最近 10 秒 · █ 运行  ▒ 就绪  · 阻塞  ╌ 在步进闸门前 "),
-               u->focus == P_TIMELINE);
     struct rect in = screen_inner(r);
     const struct model *m = &u->r->model;
     int label_w = 13;
     struct lanes l = {.cols = in.w - label_w - 2};
     int first = u->task_top > u->row_base ? u->task_top : u->row_base; /* no conductor lane */
     l.n = (int)u->nrows - first;
+    char title[160];
+    int shown = l.n < in.h ? l.n : in.h, all = (int)u->nrows - u->row_base;
+    timeline_title(u, in.h > 0 && all > shown ? all - shown : 0, title, sizeof(title));
+    screen_box(r, title, u->focus == P_TIMELINE);
     if (l.n > in.h)
         l.n = in.h;
     if (l.n <= 0 || l.cols <= 0 || !m->ntasks)

@@ -43,9 +43,16 @@ static void draw_edge(const struct ui *u, const struct waitfor_cycle *c, size_t 
                       task_name(m, c, i));
     at += screen_put(y, at, x + w - at, THEME[R_BLOCK] | A_BOLD, label);
     at += screen_put(y, at, x + w - at, THEME[R_NORMAL] | A_BOLD, task_name(m, c, i + 1));
-    if (i + 1 == c->n)
-        screen_put(y, at, x + w - at, THEME[R_BLOCK] | A_BOLD,
-                   TR(u, "  ↺ back to the first: a cycle", "  ↺ 回到第一个：成环"));
+    if (i + 1 != c->n)
+        return;
+    /* the last edge closes the cycle: said whole, shorter when the row is short ("a cycl") */
+    const char *tails[] = {TR(u, "  ↺ back to the first: a cycle", "  ↺ 回到第一个：成环"),
+                           TR(u, "  ↺ a cycle", "  ↺ 成环"), "  ↺"};
+    for (size_t k = 0; k < sizeof(tails) / sizeof(tails[0]); k++)
+        if (screen_width(tails[k]) <= x + w - at) {
+            screen_put(y, at, x + w - at, THEME[R_BLOCK] | A_BOLD, tails[k]);
+            return;
+        }
 }
 
 /* The whole cycle on one (wrapped) line: "t1 ─(B)─▶ t2 ─(A)─▶ t1". */

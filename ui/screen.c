@@ -319,6 +319,39 @@ int screen_width(const char *s)
     return cols;
 }
 
+/* Whether s[0..len) leaves no "(" open. */
+static int parens_closed(const char *s, size_t len)
+{
+    int open = 0;
+    for (size_t i = 0; i < len; i++)
+        open += s[i] == '(' ? 1 : s[i] == ')' ? -1 : 0;
+    return open <= 0;
+}
+
+void screen_fit_words(char *s, size_t n, int w)
+{
+    if (w <= 0 || screen_width(s) <= w)
+        return;
+    const char *dots = "…";
+    for (size_t cut = strlen(s); cut-- > 1;) {
+        if (s[cut] != ' ')
+            continue;
+        size_t end = cut;
+        while (end > 0 &&
+               (s[end - 1] == ' ' || s[end - 1] == ':' || s[end - 1] == ';' || s[end - 1] == ','))
+            end--;
+        if (!end || !parens_closed(s, end) || end + strlen(dots) >= n)
+            continue;
+        char keep = s[end];
+        s[end] = '\0';
+        if (screen_width(s) + 1 <= w) {
+            strcat(s, dots);
+            return;
+        }
+        s[end] = keep;
+    }
+}
+
 /* Draw n wide chars at (y, x) clipped to maxw columns; returns the columns used. */
 static int put_wide(int y, int x, int maxw, attr_t a, const wchar_t *w, size_t n)
 {

@@ -161,6 +161,10 @@ const char *screen_theme_name(int theme);
 const char *screen_theme_names(void); /* "dark, light, ..." for messages */
 int screen_default_theme(void);
 int screen_width(const char *s);
+/* Fit s (n bytes) in w columns: unchanged when it fits, else cut after its last whole word
+ * that leaves room for "…" (no "(" left open), then "…" ("the kernel hands it to…", never
+ * "the kernel han"); cut short of any word when it has no space (Chinese text). */
+void screen_fit_words(char *s, size_t n, int w);
 int screen_put(int y, int x, int maxw, attr_t a, const char *s);
 int screen_putf(int y, int x, int maxw, attr_t a, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

@@ -169,7 +169,10 @@ void status_draw(struct ui *u, struct rect r)
     } else if (u->r->status[0]) {
         text = u->r->status;
     }
-    screen_put(r.y, r.x + 1, r.w - 1, a, text);
+    if (text != buf)
+        snprintf(buf, sizeof(buf), "%s", text);
+    screen_fit_words(buf, sizeof(buf), r.w - 1); /* a message cut short keeps whole words */
+    screen_put(r.y, r.x + 1, r.w - 1, a, buf);
 }
 
 /* ---- drawing ---- */

@@ -236,8 +236,9 @@ static void sample_task(struct model *m, struct procfs_cache *c, uint32_t i, uin
         }
         c->ppid[i] = st.ppid;
     }
-    if (self)
-        snprintf(t->wchan, sizeof(t->wchan), "%s", s == TS_BLOCKED ? "ep_poll" : "");
+    if (self) /* running while it looks: its wchan cannot be read, so none is shown (it said
+                 "ep_poll", a name not read from /proc: ps said do_epoll_wait) */
+        t->wchan[0] = '\0';
     else if (s == TS_BLOCKED)
         read_wchan(t); /* only a sleeping task has a wchan worth showing */
     else
