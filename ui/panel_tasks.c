@@ -500,8 +500,9 @@ static int draw_columns(struct ui *u, const struct model_task *t, int y, int x, 
 }
 
 /* Cut a detail that does not fit at its last separator (" · ", ", ") that does, so a value
- * never loses its unit ("zombie 3.9ms", never "zombie 3.9m"); else end it with "…". */
-static void fit_detail(char *d, int w)
+ * never loses its unit ("zombie 3.9ms", never "zombie 3.9m"); else before a word that does
+ * not fit, with "…" ("→ wait for…", never "→ wait for SIGH…"). */
+static void fit_detail(char *d, size_t n, int w)
 {
     if (w <= 0 || screen_width(d) <= w)
         return;
@@ -515,15 +516,7 @@ static void fit_detail(char *d, int w)
             return;
         *cut = keep;
     }
-    /* no whole part fits: as much as fits, then an ellipsis */
-    size_t len = strlen(d);
-    while (len > 0 && screen_width(d) > w - 1) {
-        do
-            len--;
-        while (len > 0 && ((unsigned char)d[len] & 0xc0) == 0x80);
-        d[len] = '\0';
-    }
-    strcat(d, "…");
+    screen_fit_words(d, n, w); /* no whole part fits: whole words, then an ellipsis */
 }
 
 static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, struct rect in,
@@ -559,7 +552,7 @@ static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, str
     x += draw_state(u, y, x, end - x, st) + 1;
     x = draw_columns(u, t, y, x, end, in.w) + 1;
     if (x < end) {
-        fit_detail(detail, end - x);
+        fit_detail(detail, sizeof(detail), end - x);
         screen_put(y, x, end - x, st == TS_GATE ? THEME[R_GATE] : ui_state_attr(st), detail);
     }
 }

@@ -319,6 +319,37 @@ int screen_width(const char *s)
     return cols;
 }
 
+void screen_fit_words(char *s, size_t n, int w)
+{
+    if (w <= 0 || screen_width(s) <= w)
+        return;
+    /* the longest prefix that ends before a space and leaves room for the ellipsis; a prefix
+     * of one narrow symbol ("→") says nothing, so it does not count as a word */
+    size_t len = strlen(s);
+    for (size_t cut = len; cut-- > 0;) {
+        if (s[cut] != ' ')
+            continue;
+        char keep = s[cut];
+        s[cut] = '\0';
+        int pw = screen_width(s);
+        if (pw + 1 <= w && pw > 2) {
+            while (cut > 0 && s[cut - 1] == ' ') /* "a, b …" reads as "a, b…" */
+                s[--cut] = '\0';
+            snprintf(s + cut, n - cut, "…");
+            return;
+        }
+        s[cut] = keep;
+    }
+    /* not even one word fits: as many characters as fit, then an ellipsis */
+    while (len > 0 && screen_width(s) > w - 1) {
+        do
+            len--;
+        while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80);
+        s[len] = '\0';
+    }
+    snprintf(s + len, n - len, "…");
+}
+
 /* Draw n wide chars at (y, x) clipped to maxw columns; returns the columns used. */
 static int put_wide(int y, int x, int maxw, attr_t a, const wchar_t *w, size_t n)
 {
