@@ -236,3 +236,23 @@ Test(ui_views, a_gate_hint_that_does_not_fit_is_cut_before_a_word, .fini = stop,
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
+
+/* At 80x24 the header has about 35 columns for the title: threading-server's read
+ * "ThreadingTCPServer: a thread per cl". What is left of the title ends with whole words. */
+Test(ui_views, at_80x24_the_title_is_cut_before_a_word, .fini = stop, .timeout = 60)
+{
+    const char *title = "ThreadingTCPServer: a thread per client";
+    ts_tui_start(&g_tui, "run threading-server --step", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "STEP", 20000), "no header:\n%s", g_tui.screen);
+    char line[512];
+    cr_assert(line_with(ts_tui_capture(&g_tui), "ThreadingTCPServer", line, sizeof(line)),
+              "no title:\n%s", g_tui.screen);
+    const char *at = strstr(line, "ThreadingTCPServer");
+    size_t k = 0;
+    while (title[k] && at[k] == title[k])
+        k++;
+    cr_assert(title[k] == '\0' || (title[k] == ' ' && strncmp(at + k, "…", strlen("…")) == 0),
+              "the title is cut inside a word: %s", line);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
