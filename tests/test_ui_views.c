@@ -256,3 +256,23 @@ Test(ui_views, at_80x24_the_title_is_cut_before_a_word, .fini = stop, .timeout =
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
+
+/* At 80x24 states' io-1 row has 9 columns for "→ read(disk)": it read "→ read(d…". A call that
+ * does not fit whole keeps its name: "→ read…". */
+Test(ui_views, at_80x24_a_call_that_does_not_fit_keeps_its_name, .fini = stop, .timeout = 90)
+{
+    ts_tui_start(&g_tui, "run states --step --param seconds=1", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    char line[512] = "";
+    for (int i = 0; i < 30; i++, steps(1, 500)) {
+        if (line_with(ts_tui_capture(&g_tui), " io-1 ", line, sizeof(line)) &&
+            strstr(line, "→ read"))
+            break;
+        line[0] = '\0';
+    }
+    cr_assert(line[0], "io-1 never waited to read:\n%s", g_tui.screen);
+    cr_assert(strstr(line, "→ read(disk)") || strstr(line, "→ read…"),
+              "io-1's gate hint is cut inside a word: %s", line);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}

@@ -323,11 +323,12 @@ void screen_fit_words(char *s, size_t n, int w)
 {
     if (w <= 0 || screen_width(s) <= w)
         return;
-    /* the longest prefix that ends before a space and leaves room for the ellipsis; a prefix
-     * of one narrow symbol ("→") says nothing, so it does not count as a word */
+    /* the longest prefix that ends before a space or a call's "(" and leaves room for the
+     * ellipsis ("→ read…"); a prefix of one narrow symbol ("→") says nothing, so it does not
+     * count as a word */
     size_t len = strlen(s);
     for (size_t cut = len; cut-- > 0;) {
-        if (s[cut] != ' ')
+        if (s[cut] != ' ' && (s[cut] != '(' || cut == 0 || s[cut - 1] == ' '))
             continue;
         char keep = s[cut];
         s[cut] = '\0';

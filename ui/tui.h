@@ -161,9 +161,9 @@ const char *screen_theme_name(int theme);
 const char *screen_theme_names(void); /* "dark, light, ..." for messages */
 int screen_default_theme(void);
 int screen_width(const char *s);
-/* Fit s (a buffer of n bytes) into w columns: whole when it fits, else cut before a space,
- * so that no word or number is cut short ("pid 29042 ppid 2" for ppid 29029), and ended with
- * "…"; only a first word wider than w is cut inside, with the ellipsis. */
+/* Fit s (a buffer of n bytes) into w columns: whole when it fits, else cut before a space or
+ * a call's "(", so that no word or number is cut short ("pid 29042 ppid 2" for ppid 29029),
+ * and ended with "…"; only a first word wider than w is cut inside, with the ellipsis. */
 void screen_fit_words(char *s, size_t n, int w);
 int screen_put(int y, int x, int maxw, attr_t a, const char *s);
 int screen_putf(int y, int x, int maxw, attr_t a, const char *fmt, ...)
