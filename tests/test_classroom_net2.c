@@ -432,3 +432,26 @@ Test(classroom_net2, forking_server_at_80x24_says_when_a_task_is_not_shown, .fin
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
+
+/* One client: the pinned numbers read "1 client, 1 handler thread" (they said "1 clients, 1
+ * handler threads"). */
+Test(classroom_net2, socketserver_pin_with_one_client_is_singular, .timeout = 90)
+{
+    const char *ids[] = {"threading-server", "forking-server"};
+    const char *want[] = {"1 client, 1 handler thread, at most 1 at once; 1 handled.",
+                          "1 client, 1 handler process, at most 1 at once; 1 handled, 1 reaped."};
+    for (int i = 0; i < 2; i++) {
+        char *argv[] = {IPCSCOPE_BIN, "run",     (char *)ids[i], "--headless",
+                        "--json",     "--param", "clients=1",    NULL};
+        struct ts_run_opts o = {.timeout_s = 60, .stdin_null = 1};
+        struct ts_result r = ts_run(argv, &o);
+        cr_assert(!r.hung && WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "%s failed: %s",
+                  ids[i], r.err);
+        json_error_t je;
+        json_t *end = json_loads(r.out, 0, &je);
+        cr_assert(end, "not JSON: %s", je.text);
+        assert_pinned(end, want[i]);
+        json_decref(end);
+        ts_free_result(&r);
+    }
+}

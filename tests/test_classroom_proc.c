@@ -522,3 +522,40 @@ Test(classroom_proc, the_conductor_shows_no_wchan_it_did_not_read, .timeout = 60
     json_decref(end);
     cr_assert_eq(ts_driver_end(&d, 30), 0);
 }
+
+/* nice's result under the objects at 80x24 and 100x30: each worker's share beside the weights'
+ * share, whole (the row read "75% of the CPU (the weig" at 100x30). */
+static void nice_result_rows_are_whole(int w, int h)
+{
+    struct ts_tui t;
+    ts_tui_start(&t, "run nice --step --param duration_ms=300", w, h);
+    cr_assert(ts_tui_wait_for(&t, "Next: Space", 20000), "no gate:\n%s", t.screen);
+    for (int i = 0; i < 8 && !strstr(ts_tui_capture(&t), "Checks:"); i++) {
+        ts_tui_keys(&t, "Space");
+        ts_sleep_ms(500);
+    }
+    cr_assert(ts_tui_wait_for(&t, "Checks: ok", 20000), "the run did not end well:\n%s", t.screen);
+    for (int nice = 0; nice <= 5; nice += 5) {
+        char label[16];
+        snprintf(label, sizeof(label), "│ nice %d ", nice); /* under the objects */
+        const char *row = strstr(t.screen, label);
+        cr_assert(row, "no result row for nice %d at %dx%d:\n%s", nice, w, h, t.screen);
+        const char *text = row + strlen(label);
+        if (strncmp(text, "[", 1) == 0) /* past the bar, when there is room for it */
+            text = strstr(text, "] ") ? strstr(text, "] ") + 2 : text;
+        int got, want;
+        cr_assert(sscanf(text, "%d%%, weights %d%%", &got, &want) == 2,
+                  "the nice %d row at %dx%d is not whole: %.*s", nice, w, h, 60, row);
+        /* weights 1024 and 335 (sched_prio_to_weight): 75% and 25% */
+        cr_assert_eq(want, nice ? 25 : 75, "nice %d: the weights' share reads %d%%", nice, want);
+    }
+    ts_tui_keys(&t, "q");
+    cr_expect_eq(ts_tui_wait_exit(&t, 10000), 0);
+    ts_tui_stop(&t);
+}
+
+Test(classroom_proc, nice_result_rows_are_whole_at_80x24_and_100x30, .timeout = 120)
+{
+    nice_result_rows_are_whole(80, 24);
+    nice_result_rows_are_whole(100, 30);
+}

@@ -313,16 +313,18 @@ Test(scenario_nice, lower_nice_gets_more_cpu, .timeout = 60)
     long cpu[2] = {0, 0};
     int nice[2] = {99, 99};
     for (size_t i = 0; i < r.ns; i++) {
-        int k = strcmp(r.s[i].comm, "nice-0") == 0   ? 0
-                : strcmp(r.s[i].comm, "nice-1") == 0 ? 1
+        /* each worker's name in ps is its task's: its nice value ("nice-1" read as nice -1) */
+        int k = strcmp(r.s[i].comm, "nice+0") == 0   ? 0
+                : strcmp(r.s[i].comm, "nice+5") == 0 ? 1
                                                      : -1;
         if (k < 0 || r.s[i].state == 'Z')
             continue;
         cpu[k] = r.s[i].cpu_ticks; /* the last sample wins */
         nice[k] = r.s[i].nice;
     }
-    cr_assert_eq(nice[0], 0);
-    cr_assert_eq(nice[1], 5);
+    cr_assert_eq(nice[0], 0,
+                 "no process named nice+0 at nice 0 (ps names them by their nice value)");
+    cr_assert_eq(nice[1], 5, "no process named nice+5 at nice 5");
     cr_assert_gt(cpu[0] + cpu[1], 0);
     double share = (double)cpu[0] / (double)(cpu[0] + cpu[1]);
     cr_assert_gt(share, 0.6, "nice 0 got only %.2f of the CPU", share);

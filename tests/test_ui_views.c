@@ -344,3 +344,100 @@ Test(ui_views, at_80x24_the_timeline_says_which_lanes_it_leaves_out, .fini = sto
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
+
+/* The pid drawn before name in its task row (the first line holding " name "), or 0. */
+static long row_pid(const char *screen, const char *name)
+{
+    char line[512], key[64];
+    snprintf(key, sizeof(key), " %s ", name);
+    if (!line_with(screen, key, line, sizeof(line)))
+        return 0;
+    const char *p = strstr(line, key);
+    while (p > line && p[-1] == ' ')
+        p--;
+    while (p > line && p[-1] >= '0' && p[-1] <= '9')
+        p--;
+    return atol(p);
+}
+
+/* At 80x24 an event line has 17 columns for "task_start pid 29061 ppid 29042": it read
+ * "task_start pid 2", a pid that is not the task's. A number is shown whole or not at all. */
+Test(ui_views, at_80x24_an_event_line_never_cuts_a_pid_short, .fini = stop, .timeout = 60)
+{
+    ts_tui_start(&g_tui, "run fork --step", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "parent      task_start", 20000), "no task_start:\n%s",
+              g_tui.screen);
+    const char *s = ts_tui_capture(&g_tui);
+    long pid = row_pid(s, "parent");
+    cr_assert_gt(pid, 1, "no pid in the parent's row:\n%s", s);
+    char line[512];
+    cr_assert(line_with(s, "parent      task_start", line, sizeof(line)));
+    const char *num = strstr(line, "task_start pid ");
+    if (num) { /* the pid is there: all of it */
+        num += strlen("task_start pid ");
+        cr_assert(*num == '\xe2' /* "…" */ || atol(num) == pid,
+                  "the event line shows pid %ld for parent %ld: %s", atol(num), pid, line);
+    }
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* At 100x30 signals' sender row has 15 columns for "→ wait for SIGHUP": it read "→ wait for
+ * SIGH…". A gate hint that does not fit ends before the word that does not. */
+Test(ui_views, a_gate_hint_that_does_not_fit_is_cut_before_a_word, .fini = stop, .timeout = 90)
+{
+    ts_tui_start(&g_tui, "run signals --step", 100, 30);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    char line[512] = "";
+    for (int i = 0; i < 20; i++, steps(1, 500)) { /* past "→ wait for receiver" */
+        if (line_with(ts_tui_capture(&g_tui), " sender ", line, sizeof(line)) &&
+            strstr(line, "→ wait for") && !strstr(line, "receiver"))
+            break;
+        line[0] = '\0';
+    }
+    cr_assert(strstr(line, "sender"), "the sender never waited for SIGHUP:\n%s", g_tui.screen);
+    cr_assert(strstr(line, "→ wait for SIGHUP") || strstr(line, "→ wait for…"),
+              "the sender's gate hint is cut inside a word: %s", line);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* At 80x24 the header has about 35 columns for the title: threading-server's read
+ * "ThreadingTCPServer: a thread per cl". What is left of the title ends with whole words. */
+Test(ui_views, at_80x24_the_title_is_cut_before_a_word, .fini = stop, .timeout = 60)
+{
+    const char *title = "ThreadingTCPServer: a thread per client";
+    ts_tui_start(&g_tui, "run threading-server --step", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "STEP", 20000), "no header:\n%s", g_tui.screen);
+    char line[512];
+    cr_assert(line_with(ts_tui_capture(&g_tui), "ThreadingTCPServer", line, sizeof(line)),
+              "no title:\n%s", g_tui.screen);
+    const char *at = strstr(line, "ThreadingTCPServer");
+    size_t k = 0;
+    while (title[k] && at[k] == title[k])
+        k++;
+    cr_assert(title[k] == '\0' || (title[k] == ' ' && strncmp(at + k, "…", strlen("…")) == 0),
+              "the title is cut inside a word: %s", line);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* At 80x24 states' io-1 row has 9 columns for "→ read(disk)": it read "→ read(d…". A call that
+ * does not fit whole keeps its name: "→ read…". */
+Test(ui_views, at_80x24_a_call_that_does_not_fit_keeps_its_name, .fini = stop, .timeout = 90)
+{
+    ts_tui_start(&g_tui, "run states --step --param seconds=1", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    char line[512] = "";
+    for (int i = 0; i < 30; i++, steps(1, 500)) {
+        if (line_with(ts_tui_capture(&g_tui), " io-1 ", line, sizeof(line)) &&
+            strstr(line, "→ read"))
+            break;
+        line[0] = '\0';
+    }
+    cr_assert(line[0], "io-1 never waited to read:\n%s", g_tui.screen);
+    cr_assert(strstr(line, "→ read(disk)") || strstr(line, "→ read…"),
+              "io-1's gate hint is cut inside a word: %s", line);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}

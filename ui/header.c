@@ -3,8 +3,8 @@
  *
  * "ipcscope · IPC › Producer/consumer   STEP  steps 5  t=12.3s  instr✓ proc✓ bpf✗ (why)".
  * The right part is drawn first and wins (shortened step by step on narrow screens: bpf's
- * reason is always there, in short at 80 columns); the title is cut to what is left. A source
- * that is off says why, so nothing degrades silently.
+ * reason is always there, in short at 80 columns); the title is cut to what is left, before a
+ * word that does not fit. A source that is off says why, so nothing degrades silently.
  */
 #include "tui.h"
 

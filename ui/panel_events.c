@@ -55,6 +55,7 @@ static void draw_event_line(struct ui *u, const struct ev *e, int y, int x, int 
     narrate_brief(m, e, brief, sizeof(brief));
     int used = screen_putf(y, x, w, THEME[R_DIM], "%8.3f ", ui_ev_time(u, e->t));
     used += screen_putf(y, x + used, w - used, THEME[R_TITLE], "%-11s ", name);
+    screen_fit_words(brief, sizeof(brief), w - used); /* never a pid cut to its first digits */
     screen_put(y, x + used, w - used, event_attr(e), brief);
 }
 

@@ -40,11 +40,13 @@ int panel_meters_collect(struct ui *u, struct ui_meter *out, int n)
     return k;
 }
 
-/* "lost updates [████░░░░] 3102 of 8000 increments lost" on one line. */
+/* "lost updates [████░░░░] 3102 of 8000 increments lost" on one line; when the bar would
+ * leave the text too little room, the text goes first and the bar is left out. */
 static void meter_line(const struct ui_meter *m, int y, int x, int w)
 {
     int used = screen_putf(y, x, w, THEME[R_TITLE], "%s ", m->label);
-    if (m->max > 0 && w - used > 16) {
+    int tw = screen_width(m->text), bar_w = 13; /* "[" ten cells "] " */
+    if (m->max > 0 && w - used > 16 && (w - used - bar_w >= tw || w - used < tw)) {
         int cells = 10, filled = (int)(m->value / m->max * cells + 0.5);
         filled = filled < 0 ? 0 : filled > cells ? cells : filled;
         used += screen_put(y, x + used, w - used, THEME[R_BORDER], "[");
@@ -53,7 +55,10 @@ static void meter_line(const struct ui_meter *m, int y, int x, int w)
                                c < filled ? "█" : "░");
         used += screen_put(y, x + used, w - used, THEME[R_BORDER], "] ");
     }
-    screen_put(y, x + used, w - used, THEME[R_NORMAL] | A_BOLD, m->text);
+    char text[sizeof(m->text)];
+    snprintf(text, sizeof(text), "%s", m->text);
+    screen_fit_words(text, sizeof(text), w - used); /* whole words, never "(the weig" */
+    screen_put(y, x + used, w - used, THEME[R_NORMAL] | A_BOLD, text);
 }
 
 int panel_meters_draw(struct ui *u, int y, int x, int w, int h)

@@ -332,24 +332,36 @@ void screen_fit_words(char *s, size_t n, int w)
 {
     if (w <= 0 || screen_width(s) <= w)
         return;
-    const char *dots = "…";
-    for (size_t cut = strlen(s); cut-- > 1;) {
-        if (s[cut] != ' ')
+    /* the longest prefix that ends before a space or a call's "(", leaves no "(" open and
+     * room for the ellipsis ("→ read…"); a prefix of one narrow symbol ("→") says nothing,
+     * so it does not count as a word */
+    size_t len = strlen(s);
+    for (size_t cut = len; cut-- > 0;) {
+        if (s[cut] != ' ' && (s[cut] != '(' || cut == 0 || s[cut - 1] == ' '))
             continue;
-        size_t end = cut;
+        size_t end = cut; /* "a, b …" and "child: …" read as "a, b…" and "child…" */
         while (end > 0 &&
                (s[end - 1] == ' ' || s[end - 1] == ':' || s[end - 1] == ';' || s[end - 1] == ','))
             end--;
-        if (!end || !parens_closed(s, end) || end + strlen(dots) >= n)
+        if (!parens_closed(s, end) || end + strlen("…") >= n)
             continue;
         char keep = s[end];
         s[end] = '\0';
-        if (screen_width(s) + 1 <= w) {
-            strcat(s, dots);
+        int pw = screen_width(s);
+        if (pw + 1 <= w && pw > 2) {
+            snprintf(s + end, n - end, "…");
             return;
         }
         s[end] = keep;
     }
+    /* not even one word fits: as many characters as fit, then an ellipsis */
+    while (len > 0 && screen_width(s) > w - 1) {
+        do
+            len--;
+        while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80);
+        s[len] = '\0';
+    }
+    snprintf(s + len, n - len, "…");
 }
 
 /* Draw n wide chars at (y, x) clipped to maxw columns; returns the columns used. */

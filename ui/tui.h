@@ -161,9 +161,10 @@ const char *screen_theme_name(int theme);
 const char *screen_theme_names(void); /* "dark, light, ..." for messages */
 int screen_default_theme(void);
 int screen_width(const char *s);
-/* Fit s (n bytes) in w columns: unchanged when it fits, else cut after its last whole word
- * that leaves room for "…" (no "(" left open), then "…" ("the kernel hands it to…", never
- * "the kernel han"); cut short of any word when it has no space (Chinese text). */
+/* Fit s (a buffer of n bytes) into w columns: whole when it fits, else cut before a space or
+ * a call's "(" (no ":", ";" or "," left dangling, no "(" left open), so that no word or number
+ * is cut short ("pid 29042 ppid 2" for ppid 29029), and ended with "…"; only a first word
+ * wider than w is cut inside, with the ellipsis. */
 void screen_fit_words(char *s, size_t n, int w);
 int screen_put(int y, int x, int maxw, attr_t a, const char *s);
 int screen_putf(int y, int x, int maxw, attr_t a, const char *fmt, ...)

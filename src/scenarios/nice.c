@@ -158,8 +158,8 @@ static void compete(struct nice_worker *w, long k, uint64_t end)
 static int worker(void *arg)
 {
     struct nice_worker *w = &S->w[(intptr_t)arg];
-    char comm[16];
-    snprintf(comm, sizeof(comm), "nice-%ld", (long)(intptr_t)arg);
+    char comm[16]; /* as its task is named: ps shows "nice+5" beside NI 5, never "nice-1" */
+    snprintf(comm, sizeof(comm), "nice%+d", w->nice_wanted);
     ipc_set_comm(comm);
     atomic_store(&w->pid, getpid());
     /* a step of its own: the class sees each worker take its nice value before any spins */
@@ -317,7 +317,7 @@ static json_t *meters_json(int zh)
         char label[32], text[96];
         snprintf(label, sizeof(label), "nice %d", atomic_load(&S->w[k].nice_got));
         snprintf(text, sizeof(text),
-                 zh ? "%.0f%% 的 CPU(权重预期 %.0f%%)" : "%.0f%% of the CPU (the weights: %.0f%%)",
+                 zh ? "%.0f%%,权重预期 %.0f%%" : "%.0f%%, weights %.0f%%", /* fits 80x24 */
                  got, expected_share(k) * 100);
         json_array_append_new(arr, json_pack("{s:s, s:f, s:f, s:s}", "label", label, "value", got,
                                              "max", 100.0, "text", text));

@@ -368,7 +368,14 @@ static void pin_update(struct scn_ctx *ctx)
     if (!started)
         return;
     int zh = ctx->lang == LANG_ZH;
-    const char *kind = S->threads ? (zh ? "线程" : "threads") : (zh ? "进程" : "processes");
+    int one = started == 1; /* "1 client, 1 handler thread", never "1 clients" */
+    const char *kind = S->threads ? (zh    ? "线程"
+                                     : one ? "thread"
+                                           : "threads")
+                                  : (zh    ? "进程"
+                                     : one ? "process"
+                                           : "processes");
+    const char *clients = atomic_load(&S->accepted) == 1 ? "client" : "clients";
     if (zh && S->threads)
         snprintf(ctx->pin, sizeof(ctx->pin),
                  "%d 个客户端,%d 个处理%s,最多 %d 个同时运行;已处理完 %d 个。",
@@ -381,13 +388,12 @@ static void pin_update(struct scn_ctx *ctx)
                  atomic_load(&S->handled), atomic_load(&S->reaped));
     else if (S->threads)
         snprintf(ctx->pin, sizeof(ctx->pin),
-                 "%d clients, %d handler %s, at most %d at once; %d handled.",
-                 atomic_load(&S->accepted), started, kind, atomic_load(&S->max_active),
-                 atomic_load(&S->handled));
+                 "%d %s, %d handler %s, at most %d at once; %d handled.", atomic_load(&S->accepted),
+                 clients, started, kind, atomic_load(&S->max_active), atomic_load(&S->handled));
     else
         snprintf(ctx->pin, sizeof(ctx->pin),
-                 "%d clients, %d handler %s, at most %d at once; %d handled, %d reaped.",
-                 atomic_load(&S->accepted), started, kind, atomic_load(&S->max_active),
+                 "%d %s, %d handler %s, at most %d at once; %d handled, %d reaped.",
+                 atomic_load(&S->accepted), clients, started, kind, atomic_load(&S->max_active),
                  atomic_load(&S->handled), atomic_load(&S->reaped));
 }
 
