@@ -4,7 +4,7 @@
 # `strace -f` and under `ltrace -f`. Run by scripts/bench; numbers, no verdicts.
 #
 # exec_mutex: 4 threads x 200,000 uncontended lock/unlock pairs (a mutex each), and 1 thread x
-# 2,000,000.
+# 2,000,000. exec_sem: 1 thread x 1,000,000 sem_wait/sem_post pairs on a semaphore of value 1.
 # exec_prodcons: 2 producers, 2 consumers, 8 slots, a mutex and two condition variables.
 # Each configuration runs REPS times (default 5); the medians of the whole command's wall
 # time and of the program's own work time (it prints work_ms) are shown, with the ratio to
@@ -19,7 +19,7 @@ IPCSCOPE=$BUILD/ipcscope
 WORK=$(mktemp -d /tmp/ipcscope-bench-exec.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-for p in exec_mutex exec_prodcons; do
+for p in exec_mutex exec_sem exec_prodcons; do
     cc -O2 -pthread -o "$WORK/$p" "$ROOT/tests/bench/$p.c" || { echo "bench_exec: cc $p failed"; exit 1; }
 done
 
@@ -67,9 +67,9 @@ bench_one() { # NAME ARGS...
     r=$(cat "$WORK/r")
     row "ipcscope exec --no-bpf" "${r% *}" "${r#* }" "$p_wall" "$p_work" "(${LAST_EVENTS:-?})"
     echo "RESULT exec_${name}_nobpf_work_ratio $(awk -v a="${r#* }" -v b="$p_work" 'BEGIN{printf "%.2f", a/b}')"
-    if [ "$name" = exec_mutex ] && [ "$1" = 1 ]; then # one thread: work time is CPU time
+    if [ "$name" != exec_prodcons ] && [ "$1" = 1 ]; then # one thread: work time is CPU time
         awk -v a="${r#* }" -v b="$p_work" -v n="$2" 'BEGIN {
-            printf "  one thread: each followed call (a lock or an unlock) costs %.1f ns more than plainly\n",
+            printf "  one thread: each followed call (lock, unlock, wait, post) costs %.1f ns more than plainly\n",
                 (a - b) * 1e6 / (2 * n) }'
     fi
     PREFIX=("$IPCSCOPE" exec --headless --)
@@ -105,6 +105,7 @@ echo "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clo
     "load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
 bench_one exec_mutex 4 200000
 bench_one exec_mutex 1 2000000 # one thread, long enough (~30 ms plain) to time a pair's cost
+bench_one exec_sem 1 1000000   # a semaphore as a lock: take and post back, nobody waiting
 ltrace_one exec_mutex 4 2000
 bench_one exec_prodcons 50000
 ltrace_one exec_prodcons 500
