@@ -526,6 +526,35 @@ static void fit_detail(char *d, int w)
     strcat(d, "…");
 }
 
+/* A gate hint that does not fit in w columns ("→ accept(listener)" in a 20-column gap at
+ * 80x24): the call without its argument ("→ accept()"), else whole words and "…"; never a
+ * word cut in the middle ("→ accept(…", "→ bind(li…"). */
+static void fit_gate_hint(char *d, size_t n, int w)
+{
+    if (w <= 0 || screen_width(d) <= w)
+        return;
+    char *open = strchr(d, '('), *close = strrchr(d, ')');
+    if (open && close > open && close[1] == '\0') {
+        open[1] = ')';
+        open[2] = '\0';
+        if (screen_width(d) <= w)
+            return;
+    }
+    char words[128];
+    snprintf(words, sizeof(words), "%.*s", (int)sizeof(words) - 1, d);
+    for (char *sp = strrchr(words, ' '); sp && strchr(words, ' ') < sp; sp = strrchr(words, ' ')) {
+        *sp = '\0'; /* "→ set its x to 11": "→ set its x…" */
+        if (screen_width(words) + 1 <= w) {
+            if (n > sizeof(words) + 3)
+                snprintf(d, n, "%s…", words);
+            else
+                fit_detail(d, w);
+            return;
+        }
+    }
+    fit_detail(d, w);
+}
+
 static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, struct rect in,
                      const struct row_geom *g)
 {
@@ -559,7 +588,10 @@ static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, str
     x += draw_state(u, y, x, end - x, st) + 1;
     x = draw_columns(u, t, y, x, end, in.w) + 1;
     if (x < end) {
-        fit_detail(detail, end - x);
+        if (st == TS_GATE)
+            fit_gate_hint(detail, sizeof(detail), end - x);
+        else
+            fit_detail(detail, end - x);
         screen_put(y, x, end - x, st == TS_GATE ? THEME[R_GATE] : ui_state_attr(st), detail);
     }
 }
