@@ -342,10 +342,16 @@ Test(classroom_net1, layers_ends_on_screen_with_the_link_layer, .fini = tui_stop
 {
     ts_tui_start(&g_tui, "run layers --step", 100, 30);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    int explained = 0;
     for (int n = 0; n < MAX_SENSIBLE_STEPS && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
+        /* a layer's step says which layer, not "call an update of layer" */
+        cr_assert(!strstr(g_tui.screen, "an update of"), "a step without its label:\n%s",
+                  g_tui.screen);
+        explained += strstr(g_tui.screen, "→ explain the") != NULL;
         ts_tui_keys(&g_tui, "Space");
         ts_sleep_ms(400);
     }
+    cr_assert_gt(explained, 0, "no step said which layer it explains");
     cr_assert(ts_tui_wait_for(&g_tui, "Checks: ok", 5000), "the run did not end ok:\n%s",
               g_tui.screen);
     ts_sleep_ms(300);
@@ -679,6 +685,27 @@ Test(classroom_net1, tcp_echo_gate_hints_at_80x24_are_whole_calls, .fini = tui_s
     }
     cr_assert_gt(hints, 0, "no gate hint was seen:\n%s", g_tui.screen);
     cr_assert_gt(short_forms, 0, "no call was shortened to fit:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* The active closer's last step asks the kernel for its connection's state (sock_diag, as ss
+ * does): its gate hint said "→ tcp_state(client-conn)" and "Space lets client call
+ * tcp_state(client-conn)", a call that does not exist. It says what the step does. */
+Test(classroom_net1, tcp_teardown_says_what_its_last_look_does, .fini = tui_stop, .timeout = 120)
+{
+    ts_tui_start(&g_tui, "run tcp-teardown --step --param capture=0", 100, 30);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    int looked = 0;
+    for (int n = 0; n < MAX_SENSIBLE_STEPS && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
+        cr_assert(!strstr(g_tui.screen, "tcp_state("), "an event's name as a call:\n%s",
+                  g_tui.screen);
+        looked += strstr(g_tui.screen, "→ look up its") != NULL;
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(400);
+    }
+    cr_assert_gt(looked, 0, "the last look was never named:\n%s", g_tui.screen);
+    cr_assert(ts_tui_wait_for(&g_tui, "Checks: ok", 5000), "not ok:\n%s", g_tui.screen);
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }

@@ -65,7 +65,7 @@ int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *ki
 /* Kinds whose gate stands for a step rather than a call: their label says what it is. */
 static int labelled_kind(unsigned kind)
 {
-    return kind == EV_NOTE || kind == EV_VAR || kind == EV_FORK_RET;
+    return kind == EV_NOTE || kind == EV_VAR || kind == EV_FORK_RET || kind == EV_TCP_STATE;
 }
 
 int ui_gate_call(const struct ui *u, const struct model_task *t, unsigned kind, uint32_t obj,
@@ -534,7 +534,7 @@ static void fit_gate_hint(char *d, size_t n, int w)
     if (w <= 0 || screen_width(d) <= w)
         return;
     char *open = strchr(d, '('), *close = strrchr(d, ')');
-    if (open && close > open && close[1] == '\0') {
+    if (open && open > d && open[-1] != ' ' && close > open && close[1] == '\0') {
         open[1] = ')';
         open[2] = '\0';
         if (screen_width(d) <= w)
