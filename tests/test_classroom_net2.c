@@ -432,3 +432,18 @@ Test(classroom_net2, forking_server_at_80x24_says_when_a_task_is_not_shown, .fin
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
+
+/* At 80x24 the objects panel is 38 columns and names were cut at 12: epoll-server's two sets
+ * both read "epoll_wait-…", so the class could not tell the interest set from the ready set.
+ * A set's name is whole when it fits beside its count. */
+Test(classroom_net2, epoll_server_at_80x24_names_both_sets_whole, .fini = tui_stop, .timeout = 120)
+{
+    ts_tui_start(&g_tui, "run epoll-server --step --param clients=1 --param messages=1", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    cr_assert(step_until("sock  listener", 20), "no listener yet:\n%s", g_tui.screen);
+    const char *s = ts_tui_capture(&g_tui);
+    cr_assert(strstr(s, "queue epoll_wait-interest "), "the interest set's name is cut:\n%s", s);
+    cr_assert(strstr(s, "queue epoll_wait-ready "), "the ready set's name is cut:\n%s", s);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}

@@ -292,6 +292,13 @@ static int facts_width(struct ui *u, const struct model_obj *o)
         snprintf(buf, sizeof(buf), " %lld/%lld", (long long)o->value, (long long)o->capacity);
         return (o->capacity > 0 && o->capacity <= TOKENS_MAX ? (int)o->capacity : 0) +
                screen_width(buf) + 1 + waiters_min_width(u, id);
+    case OK_QUEUE:
+    case OK_MQ: /* the numbers (the bar only pictures them) */
+        if (o->capacity > 0)
+            snprintf(buf, sizeof(buf), " %lld/%lld", (long long)o->value, (long long)o->capacity);
+        else
+            snprintf(buf, sizeof(buf), " %lld", (long long)o->value);
+        return screen_width(buf);
     default:
         return 0;
     }
@@ -324,6 +331,9 @@ void panel_object_line(struct ui *u, uint32_t id, int y, int x, int w, attr_t ba
     int nw = screen_width(o->name);
     name_w = nw > name_w ? (nw > cap ? cap : nw) : name_w;
     int room = w - used - 1 - (ui_predict_masks(u, id) ? 0 : facts_width(u, o));
+    if (nw > name_w && nw <= room && (o->kind == OK_QUEUE || o->kind == OK_MQ))
+        name_w = nw;   /* whole when it fits beside its numbers: at 80x24 'epoll_wait-interest'
+                        * and 'epoll_wait-ready' were both 'epoll_wait-…' */
     if (name_w > room) /* the facts stay whole; the name is cut, down to 4 columns */
         name_w = room > 4 ? room : 4;
     put_name(y, x + used, name_w, base, o->name);
