@@ -40,6 +40,30 @@ int panel_meters_collect(struct ui *u, struct ui_meter *out, int n)
     return k;
 }
 
+/* A result text cut to w columns at its last separator (" · ", then a space) that fits, with
+ * "…" saying there is more: "fd 3 listener · fd 4 conn-1 …", never "· f" (poll-server's
+ * interest set at 100x30). */
+static void fit_text(char *t, size_t n, int w)
+{
+    if (w <= 0 || screen_width(t) <= w)
+        return;
+    static const char *const SEP[] = {" · ", " "};
+    for (size_t k = 0; k < sizeof(SEP) / sizeof(SEP[0]); k++) {
+        for (char *cut = t + strlen(t); cut > t; cut--) {
+            if (strncmp(cut, SEP[k], strlen(SEP[k])) != 0)
+                continue;
+            char keep = *cut;
+            *cut = '\0';
+            if (screen_width(t) + 2 <= w) {
+                size_t len = strlen(t);
+                snprintf(t + len, n - len, " …");
+                return;
+            }
+            *cut = keep;
+        }
+    }
+}
+
 /* "lost updates [████░░░░] 3102 of 8000 increments lost" on one line. */
 static void meter_line(const struct ui_meter *m, int y, int x, int w)
 {
@@ -53,7 +77,10 @@ static void meter_line(const struct ui_meter *m, int y, int x, int w)
                                c < filled ? "█" : "░");
         used += screen_put(y, x + used, w - used, THEME[R_BORDER], "] ");
     }
-    screen_put(y, x + used, w - used, THEME[R_NORMAL] | A_BOLD, m->text);
+    char text[sizeof(m->text)];
+    snprintf(text, sizeof(text), "%s", m->text);
+    fit_text(text, sizeof(text), w - used);
+    screen_put(y, x + used, w - used, THEME[R_NORMAL] | A_BOLD, text);
 }
 
 int panel_meters_draw(struct ui *u, int y, int x, int w, int h)
