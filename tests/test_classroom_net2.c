@@ -435,7 +435,7 @@ Test(classroom_net2, forking_server_at_80x24_says_when_a_task_is_not_shown, .fin
 
 /* At 80x24 the objects panel is 38 columns and names were cut at 12: epoll-server's two sets
  * both read "epoll_wait-…", so the class could not tell the interest set from the ready set.
- * A set's name is whole when it fits beside its count. */
+ * A set's name is whole when it fits beside its count, and the server's call is whole too. */
 Test(classroom_net2, epoll_server_at_80x24_names_both_sets_whole, .fini = tui_stop, .timeout = 120)
 {
     ts_tui_start(&g_tui, "run epoll-server --step --param clients=1 --param messages=1", 80, 24);
@@ -444,6 +444,16 @@ Test(classroom_net2, epoll_server_at_80x24_names_both_sets_whole, .fini = tui_st
     const char *s = ts_tui_capture(&g_tui);
     cr_assert(strstr(s, "queue epoll_wait-interest "), "the interest set's name is cut:\n%s", s);
     cr_assert(strstr(s, "queue epoll_wait-ready "), "the ready set's name is cut:\n%s", s);
+    /* the server's gate hint has about 10 columns: "→ epoll_w…" became the bare call */
+    int waits = 0;
+    for (int n = 0; n < 12; n++) {
+        s = ts_tui_capture(&g_tui);
+        cr_assert(!strstr(s, "epoll_w…") && !strstr(s, "epoll_c…"), "a call cut:\n%s", s);
+        waits += strstr(s, "GATE    epoll_wait") || strstr(s, "→ epoll_wait");
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(300);
+    }
+    cr_assert_gt(waits, 0, "the server never waited at epoll_wait:\n%s", s);
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }

@@ -526,9 +526,10 @@ static void fit_detail(char *d, int w)
     strcat(d, "…");
 }
 
-/* A gate hint that does not fit in w columns ("→ accept(listener)" in a 20-column gap at
- * 80x24): the call without its argument ("→ accept()"), else whole words and "…"; never a
- * word cut in the middle ("→ accept(…", "→ bind(li…"). */
+/* A gate hint that does not fit in w columns ("→ accept(listener)" in a 10-20 column gap at
+ * 80x24): the call without its argument ("→ accept()"), then its bare name ("→ epoll_wait",
+ * "epoll_wait"), else whole words and "…"; never a word cut in the middle ("→ accept(…",
+ * "→ bind(li…", "→ epoll_w…"). */
 static void fit_gate_hint(char *d, size_t n, int w)
 {
     if (w <= 0 || screen_width(d) <= w)
@@ -539,6 +540,14 @@ static void fit_gate_hint(char *d, size_t n, int w)
         open[2] = '\0';
         if (screen_width(d) <= w)
             return;
+        open[0] = '\0'; /* "→ epoll_wait", then "epoll_wait" (the state says GATE) */
+        if (screen_width(d) <= w)
+            return;
+        const char *arrow = "→ ";
+        if (strncmp(d, arrow, strlen(arrow)) == 0 && screen_width(d + strlen(arrow)) <= w) {
+            memmove(d, d + strlen(arrow), strlen(d + strlen(arrow)) + 1);
+            return;
+        }
     }
     char words[128];
     snprintf(words, sizeof(words), "%.*s", (int)sizeof(words) - 1, d);
