@@ -709,3 +709,26 @@ Test(classroom_net1, tcp_teardown_says_what_its_last_look_does, .fini = tui_stop
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
+
+/* Projector mode's narration line tells events as the dashboard does: layers ended there on
+ * "client was reaped (status 0) ...", a process's life the network chapters fold, instead of
+ * the link layer the last step explained. */
+Test(classroom_net1, layers_in_projector_mode_ends_with_the_link_layer, .fini = tui_stop,
+     .timeout = 120)
+{
+    ts_tui_start(&g_tui, "run layers --step", 100, 30);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "z");
+    for (int n = 0; n < MAX_SENSIBLE_STEPS && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(400);
+    }
+    cr_assert(ts_tui_wait_for(&g_tui, "Checks: ok", 5000), "the run did not end ok:\n%s",
+              g_tui.screen);
+    ts_sleep_ms(300);
+    const char *s = ts_tui_capture(&g_tui);
+    cr_assert(strstr(s, "Link layer"), "the link layer is not on the final screen:\n%s", s);
+    cr_assert(!strstr(s, "was reaped"), "a process's reap instead of the lesson:\n%s", s);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
