@@ -342,10 +342,16 @@ Test(classroom_net1, layers_ends_on_screen_with_the_link_layer, .fini = tui_stop
 {
     ts_tui_start(&g_tui, "run layers --step", 100, 30);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    int explained = 0;
     for (int n = 0; n < MAX_SENSIBLE_STEPS && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
+        /* a layer's step says which layer, not "call an update of layer" */
+        cr_assert(!strstr(g_tui.screen, "an update of"), "a step without its label:\n%s",
+                  g_tui.screen);
+        explained += strstr(g_tui.screen, "→ explain the") != NULL;
         ts_tui_keys(&g_tui, "Space");
         ts_sleep_ms(400);
     }
+    cr_assert_gt(explained, 0, "no step said which layer it explains");
     cr_assert(ts_tui_wait_for(&g_tui, "Checks: ok", 5000), "the run did not end ok:\n%s",
               g_tui.screen);
     ts_sleep_ms(300);
@@ -635,4 +641,94 @@ Test(classroom_net1, a_half_open_state_change_is_listed_with_its_ports, .init = 
     char buf[128];
     narrate_brief(&M, &e, buf, sizeof(buf));
     cr_assert_str_eq(buf, "tcp :34393→:50881 LISTEN → SYN_RECV");
+}
+
+/* The gate hints of the task rows on screen ("→ accept(listener)"), checked whole: a call's
+ * parenthesis is closed ("→ accept()" when its argument does not fit), never cut inside it
+ * ("→ accept(…", "→ bind(li…"). Returns the hints seen; *short_forms counts "()" ones. */
+static int gate_hints_are_whole_calls(const char *screen, int *short_forms)
+{
+    int hints = 0;
+    for (const char *l = screen; l && *l;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        char line[1024];
+        snprintf(line, sizeof(line), "%.*s", (int)len, l);
+        char *hint = strstr(line, "GATE ") ? strstr(line, "→ ") : NULL;
+        if (hint) {
+            char *bar = strstr(hint, "│");
+            if (bar)
+                *bar = '\0';
+            char *open = strchr(hint, '(');
+            cr_assert(!open || strchr(open, ')'), "a gate hint cut inside its call: %s\n(in)\n%s",
+                      hint, screen);
+            *short_forms += strstr(hint, "()") != NULL && !strstr(hint, "socket()");
+            hints++;
+        }
+        l = end ? end + 1 : NULL;
+    }
+    return hints;
+}
+
+/* At 80x24 the tasks panel leaves the hint about 20 columns: "→ recv(client-1-sock)" was
+ * drawn "→ recv(cl…", a name that does not exist. The call stays whole without its argument
+ * ("→ recv()"); the narration's "Next: Space lets ..." line names the socket. */
+Test(classroom_net1, tcp_echo_gate_hints_at_80x24_are_whole_calls, .fini = tui_stop, .timeout = 120)
+{
+    ts_tui_start(&g_tui, "run tcp-echo --step --param messages=1", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    int hints = 0, short_forms = 0;
+    for (int n = 0; n < 12 && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
+        hints += gate_hints_are_whole_calls(g_tui.screen, &short_forms);
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(400);
+    }
+    cr_assert_gt(hints, 0, "no gate hint was seen:\n%s", g_tui.screen);
+    cr_assert_gt(short_forms, 0, "no call was shortened to fit:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* The active closer's last step asks the kernel for its connection's state (sock_diag, as ss
+ * does): its gate hint said "→ tcp_state(client-conn)" and "Space lets client call
+ * tcp_state(client-conn)", a call that does not exist. It says what the step does. */
+Test(classroom_net1, tcp_teardown_says_what_its_last_look_does, .fini = tui_stop, .timeout = 120)
+{
+    ts_tui_start(&g_tui, "run tcp-teardown --step --param capture=0", 100, 30);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    int looked = 0;
+    for (int n = 0; n < MAX_SENSIBLE_STEPS && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
+        cr_assert(!strstr(g_tui.screen, "tcp_state("), "an event's name as a call:\n%s",
+                  g_tui.screen);
+        looked += strstr(g_tui.screen, "→ look up its") != NULL;
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(400);
+    }
+    cr_assert_gt(looked, 0, "the last look was never named:\n%s", g_tui.screen);
+    cr_assert(ts_tui_wait_for(&g_tui, "Checks: ok", 5000), "not ok:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* Projector mode's narration line tells events as the dashboard does: layers ended there on
+ * "client was reaped (status 0) ...", a process's life the network chapters fold, instead of
+ * the link layer the last step explained. */
+Test(classroom_net1, layers_in_projector_mode_ends_with_the_link_layer, .fini = tui_stop,
+     .timeout = 120)
+{
+    ts_tui_start(&g_tui, "run layers --step", 100, 30);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "z");
+    for (int n = 0; n < MAX_SENSIBLE_STEPS && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(400);
+    }
+    cr_assert(ts_tui_wait_for(&g_tui, "Checks: ok", 5000), "the run did not end ok:\n%s",
+              g_tui.screen);
+    ts_sleep_ms(300);
+    const char *s = ts_tui_capture(&g_tui);
+    cr_assert(strstr(s, "Link layer"), "the link layer is not on the final screen:\n%s", s);
+    cr_assert(!strstr(s, "was reaped"), "a process's reap instead of the lesson:\n%s", s);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }

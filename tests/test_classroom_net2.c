@@ -455,3 +455,74 @@ Test(classroom_net2, socketserver_pin_with_one_client_is_singular, .timeout = 90
         ts_free_result(&r);
     }
 }
+
+/* At 80x24 the objects panel is 38 columns and names were cut at 12: epoll-server's two sets
+ * both read "epoll_wait-…", so the class could not tell the interest set from the ready set.
+ * A set's name is whole when it fits beside its count, and the server's call is whole too. */
+Test(classroom_net2, epoll_server_at_80x24_names_both_sets_whole, .fini = tui_stop, .timeout = 120)
+{
+    ts_tui_start(&g_tui, "run epoll-server --step --param clients=1 --param messages=1", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    cr_assert(step_until("sock  listener", 20), "no listener yet:\n%s", g_tui.screen);
+    const char *s = ts_tui_capture(&g_tui);
+    cr_assert(strstr(s, "queue epoll_wait-interest "), "the interest set's name is cut:\n%s", s);
+    cr_assert(strstr(s, "queue epoll_wait-ready "), "the ready set's name is cut:\n%s", s);
+    /* the server's gate hint has about 10 columns: "→ epoll_w…" became the bare call */
+    int waits = 0;
+    for (int n = 0; n < 12; n++) {
+        s = ts_tui_capture(&g_tui);
+        cr_assert(!strstr(s, "epoll_w…") && !strstr(s, "epoll_c…"), "a call cut:\n%s", s);
+        waits += strstr(s, "GATE    epoll_wait") || strstr(s, "→ epoll_wait");
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(300);
+    }
+    cr_assert_gt(waits, 0, "the server never waited at epoll_wait:\n%s", s);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* The result rows under the objects ("interest set fd 3 listener · fd 4 conn-1 · fd 5 ...")
+ * were cut at the panel's border mid-item ("· f", "poll chec"): a row that reaches the border
+ * ends with "…" after a whole item. Returns the result rows seen. */
+static int result_rows_end_whole(const char *screen)
+{
+    static const char *const LABELS[] = {"│ interest set ", "│ ready set ", "│ work per call ",
+                                         "│ total work "};
+    int rows = 0;
+    for (const char *l = screen; l && *l;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        char line[1024];
+        snprintf(line, sizeof(line), "%.*s", (int)len, l);
+        for (size_t k = 0; k < sizeof(LABELS) / sizeof(LABELS[0]); k++) {
+            char *row = strstr(line, LABELS[k]);
+            char *border = row ? strstr(row + strlen("│"), "│") : NULL;
+            if (!border)
+                continue;
+            *border = '\0';
+            size_t n = strlen(row);
+            int reaches = n > 0 && row[n - 1] != ' ';
+            cr_assert(!reaches || (n >= strlen("…") && strcmp(row + n - strlen("…"), "…") == 0),
+                      "a result row cut mid-item: %s\n(in)\n%s", row, screen);
+            rows++;
+        }
+        l = end ? end + 1 : NULL;
+    }
+    return rows;
+}
+
+Test(classroom_net2, poll_server_result_rows_end_whole_at_100_columns, .fini = tui_stop,
+     .timeout = 150)
+{
+    ts_tui_start(&g_tui, "run poll-server --step", 100, 30);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    int rows = 0;
+    for (int n = 0; n < 40 && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
+        rows += result_rows_end_whole(g_tui.screen);
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(300);
+    }
+    cr_assert_gt(rows, 0, "no result row was seen:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}

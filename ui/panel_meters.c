@@ -40,6 +40,29 @@ int panel_meters_collect(struct ui *u, struct ui_meter *out, int n)
     return k;
 }
 
+/* A result text cut to w columns at its last " · " that fits, with "…" saying there is more
+ * ("fd 3 listener · fd 4 conn-1 …", never "· f": poll-server's interest set at 100x30), else
+ * before a word (screen_fit_words: "75%, weights…", never "(the weig"). */
+static void fit_text(char *t, size_t n, int w)
+{
+    if (w <= 0 || screen_width(t) <= w)
+        return;
+    const char *sep = " · ";
+    for (char *cut = t + strlen(t); cut > t; cut--) {
+        if (strncmp(cut, sep, strlen(sep)) != 0)
+            continue;
+        char keep = *cut;
+        *cut = '\0';
+        if (screen_width(t) + 2 <= w) {
+            size_t len = strlen(t);
+            snprintf(t + len, n - len, " …");
+            return;
+        }
+        *cut = keep;
+    }
+    screen_fit_words(t, n, w);
+}
+
 /* "lost updates [████░░░░] 3102 of 8000 increments lost" on one line; when the bar would
  * leave the text too little room, the text goes first and the bar is left out. */
 static void meter_line(const struct ui_meter *m, int y, int x, int w)
@@ -57,7 +80,7 @@ static void meter_line(const struct ui_meter *m, int y, int x, int w)
     }
     char text[sizeof(m->text)];
     snprintf(text, sizeof(text), "%s", m->text);
-    screen_fit_words(text, sizeof(text), w - used); /* whole words, never "(the weig" */
+    fit_text(text, sizeof(text), w - used);
     screen_put(y, x + used, w - used, THEME[R_NORMAL] | A_BOLD, text);
 }
 

@@ -102,7 +102,7 @@ static int folded(const struct ui *u, const struct ev *e)
 /* The narration of e in buf: 1, or 0 when there is nothing to say (noise, folded, or a
  * sentence the scenario silenced). The scenario's own hook speaks first, even when the
  * generic text would be folded. */
-static int narration_of(struct ui *u, const struct ev *e, char *buf, size_t n)
+int ui_narration_of(struct ui *u, const struct ev *e, char *buf, size_t n)
 {
     const struct model *m = &u->r->model;
     if (ui_event_is_sched(e->kind) && !u->sc->narrate)
@@ -140,7 +140,7 @@ void panel_narration_draw(struct ui *u, struct rect r)
     for (size_t i = m->hist_len, seen = 0; i-- > 0 && seen < NARR_SCAN && count < NARR_MAX;
          seen++) {
         const struct ev *e = model_hist(m, i);
-        if (!narration_of(u, e, text[count], sizeof(text[0])))
+        if (!ui_narration_of(u, e, text[count], sizeof(text[0])))
             continue;
         if (count && strcmp(text[count], text[count - 1]) == 0)
             continue;   /* the same fact seen by two sources */

@@ -293,6 +293,13 @@ static int facts_width(struct ui *u, const struct model_obj *o, int waiters)
         snprintf(buf, sizeof(buf), " %lld/%lld", (long long)o->value, (long long)o->capacity);
         return (o->capacity > 0 && o->capacity <= TOKENS_MAX ? (int)o->capacity : 0) +
                screen_width(buf) + (waiters ? 1 + waiters_min_width(u, id) : 0);
+    case OK_QUEUE:
+    case OK_MQ: /* the numbers (the bar only pictures them) */
+        if (o->capacity > 0)
+            snprintf(buf, sizeof(buf), " %lld/%lld", (long long)o->value, (long long)o->capacity);
+        else
+            snprintf(buf, sizeof(buf), " %lld", (long long)o->value);
+        return screen_width(buf);
     default:
         return 0;
     }
@@ -326,6 +333,9 @@ void panel_object_line(struct ui *u, uint32_t id, int y, int x, int w, attr_t ba
     name_w = nw > name_w ? (nw > cap ? cap : nw) : name_w;
     int masked = ui_predict_masks(u, id);
     int room = w - used - 1 - (masked ? 0 : facts_width(u, o, 1));
+    if (nw > name_w && nw <= room && (o->kind == OK_QUEUE || o->kind == OK_MQ))
+        name_w = nw; /* whole when it fits beside its numbers: at 80x24 'epoll_wait-interest'
+                      * and 'epoll_wait-ready' were both 'epoll_wait-…' */
     if (name_w > room) {
         /* The facts stay whole; the name gives way to them, but a short name (8 columns)
          * stays whole before the waiters' words (which shrink to a count or nothing: the

@@ -66,7 +66,8 @@ int ui_task_at_gate(const struct ui *u, const struct model_task *t, unsigned *ki
  * blocking call the scenario names ("Thread-1.join()" rather than "a blocking call on join"). */
 static int labelled_kind(unsigned kind)
 {
-    return kind == EV_NOTE || kind == EV_VAR || kind == EV_FORK_RET || kind == EV_BLOCK;
+    return kind == EV_NOTE || kind == EV_VAR || kind == EV_FORK_RET || kind == EV_BLOCK ||
+           kind == EV_TCP_STATE;
 }
 
 int ui_gate_call(const struct ui *u, const struct model_task *t, unsigned kind, uint32_t obj,
@@ -564,6 +565,44 @@ static void fit_detail(char *d, size_t n, int w)
     d[0] = '\0'; /* not even one word fits */
 }
 
+/* A gate hint that does not fit in w columns ("→ accept(listener)" in a 10-20 column gap at
+ * 80x24): the call without its argument ("→ accept()"), then its bare name ("→ epoll_wait",
+ * "epoll_wait"), else whole words and "…"; never a word cut in the middle ("→ accept(…",
+ * "→ bind(li…", "→ epoll_w…"). */
+static void fit_gate_hint(char *d, size_t n, int w)
+{
+    if (w <= 0 || screen_width(d) <= w)
+        return;
+    char *open = strchr(d, '('), *close = strrchr(d, ')');
+    if (open && open > d && open[-1] != ' ' && close > open && close[1] == '\0') {
+        open[1] = ')';
+        open[2] = '\0';
+        if (screen_width(d) <= w)
+            return;
+        open[0] = '\0'; /* "→ epoll_wait", then "epoll_wait" (the state says GATE) */
+        if (screen_width(d) <= w)
+            return;
+        const char *arrow = "→ ";
+        if (strncmp(d, arrow, strlen(arrow)) == 0 && screen_width(d + strlen(arrow)) <= w) {
+            memmove(d, d + strlen(arrow), strlen(d + strlen(arrow)) + 1);
+            return;
+        }
+    }
+    char words[128];
+    snprintf(words, sizeof(words), "%.*s", (int)sizeof(words) - 1, d);
+    for (char *sp = strrchr(words, ' '); sp && strchr(words, ' ') < sp; sp = strrchr(words, ' ')) {
+        *sp = '\0'; /* "→ set its x to 11": "→ set its x…" */
+        if (screen_width(words) + 1 <= w) {
+            if (n > sizeof(words) + 3)
+                snprintf(d, n, "%s…", words);
+            else
+                fit_detail(d, n, w);
+            return;
+        }
+    }
+    fit_detail(d, n, w);
+}
+
 static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, struct rect in,
                      const struct row_geom *g)
 {
@@ -597,7 +636,10 @@ static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, str
     x += draw_state(u, y, x, end - x, st) + 1;
     x = draw_columns(u, t, y, x, end, in.w) + 1;
     if (x < end) {
-        fit_detail(detail, sizeof(detail), end - x);
+        if (st == TS_GATE)
+            fit_gate_hint(detail, sizeof(detail), end - x);
+        else
+            fit_detail(detail, sizeof(detail), end - x);
         screen_put(y, x, end - x, st == TS_GATE ? THEME[R_GATE] : ui_state_attr(st), detail);
     }
 }

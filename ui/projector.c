@@ -181,8 +181,8 @@ void projector_draw(struct ui *u)
 
     char text[512] = "";
     for (size_t i = m->hist_len; i-- > 0;)
-        if (narrate_event(&u->r->ctx, m, model_hist(m, i), u->lang, text, sizeof(text)) && text[0])
-            break; /* "" : an event the scenario leaves unsaid */
+        if (model_hist(m, i) && ui_narration_of(u, model_hist(m, i), text, sizeof(text)))
+            break; /* as the dashboard tells it: layers ended on "client was reaped" here */
     struct rect nr = {body.y + body.h - narr_h, body.x + 1, narr_h, body.w - 2};
     int top = pin_h ? screen_wrap(nr, 0, THEME[R_WARN] | A_BOLD, u->r->ctx.pin) : 0;
     struct rect below = {nr.y + top, nr.x, nr.h - top, nr.w};

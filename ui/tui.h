@@ -215,6 +215,10 @@ void panel_objects_draw(struct ui *u, struct rect r);
 void panel_timeline_draw(struct ui *u, struct rect r);
 void panel_events_draw(struct ui *u, struct rect r);
 void panel_narration_draw(struct ui *u, struct rect r);
+/* The narration of e as the dashboard tells it, into buf: 1, or 0 when there is nothing to say
+ * (scheduler noise, a process's life folded in the network chapters, a sentence the scenario
+ * silenced). Projector mode tells its latest line the same way. */
+int ui_narration_of(struct ui *u, const struct ev *e, char *buf, size_t n);
 /* ---- panel_output.c: the program's terminal (exec in the TUI) ---- */
 /* 1 when the run has a program terminal to show. */
 int panel_output_shown(const struct ui *u);

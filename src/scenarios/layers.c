@@ -194,8 +194,14 @@ static void judge(const char *resp, ssize_t n)
 /* Walk down the stack, one gated step per layer. */
 static void explain_layers(void)
 {
+    static const char *const name[] = {[L_LINK] = "link",
+                                       [L_NETWORK] = "network",
+                                       [L_TRANSPORT] = "transport",
+                                       [L_APPLICATION] = "application"};
     for (int layer = L_APPLICATION; layer >= L_LINK; layer--) {
-        instr_gate(EV_VAR, S->stack->id);
+        /* the gate hint says what the step does ("→ explain the network layer"), not "an
+         * update of layer" */
+        instr_gate_label(EV_VAR, S->stack->id, "explain the %s layer", name[layer]);
         S->stack->value = layer;
         instr_op(S->stack, EV_VAR, layer, 0, 0);
     }
