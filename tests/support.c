@@ -539,10 +539,23 @@ int ts_driver_end(struct ts_driver *d, int timeout_s)
 
 /* ---- the real TUI in a detached tmux session ---- */
 
+/* The session a test started and has not stopped: ended when the test process exits, also
+ * after a failed assertion (Criterion's worker exits through exit), so a test that fails
+ * half-way leaves no tmux server and no ipcscope waiting at its gate for ten minutes. */
+static struct ts_tui g_tui_live; /* a copy of its names: the test's own may be gone by then */
+
+static void tui_at_exit(void)
+{
+    ts_tui_stop(&g_tui_live);
+}
+
 void ts_tui_start(struct ts_tui *t, const char *args, int w, int h)
 {
+    static int registered;
     if (ts_sh("command -v tmux >/dev/null 2>&1") != 0)
         cr_skip_test("needs tmux");
+    if (!registered++)
+        atexit(tui_at_exit);
     memset(t, 0, sizeof(*t));
     snprintf(t->sock, sizeof(t->sock), "ipcscope-tui-%d", (int)getpid());
     snprintf(t->dir, sizeof(t->dir), "/tmp/ipcscope-test-tui-XXXXXX");
@@ -552,6 +565,8 @@ void ts_tui_start(struct ts_tui *t, const char *args, int w, int h)
                    "%s %s; echo \\$? > %s/rc.tmp; stty -a > %s/after; mv %s/rc.tmp %s/rc; "
                    "sleep 600\"",
                    t->sock, w, h, t->dir, IPCSCOPE_BIN, args, t->dir, t->dir, t->dir, t->dir);
+    snprintf(g_tui_live.sock, sizeof(g_tui_live.sock), "%s", t->sock);
+    snprintf(g_tui_live.dir, sizeof(g_tui_live.dir), "%s", t->dir);
     cr_assert_eq(rc, 0, "tmux new-session failed");
 }
 
@@ -598,8 +613,12 @@ int ts_tui_wait_exit(struct ts_tui *t, int ms)
 
 void ts_tui_stop(struct ts_tui *t)
 {
-    if (t->sock[0])
-        ts_sh("tmux -L %s kill-server >/dev/null 2>&1", t->sock);
+    if (t != &g_tui_live && strcmp(t->sock, g_tui_live.sock) == 0)
+        g_tui_live.sock[0] = g_tui_live.dir[0] = '\0'; /* stopped: nothing left for the exit */
+    if (t->sock[0]) /* the server, and its socket file (tmux leaves it behind) */
+        ts_sh("tmux -L %s kill-server >/dev/null 2>&1; rm -f \"${TMUX_TMPDIR:-/tmp}/tmux-$(id "
+              "-u)/%s\"",
+              t->sock, t->sock);
     if (t->dir[0])
         ts_rmtree(t->dir);
     t->sock[0] = t->dir[0] = '\0';
