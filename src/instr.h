@@ -83,7 +83,8 @@ struct instr_obj {
     int64_t value;         /* the value every completed operation leaves (under lock) */
     int64_t capacity;
     int64_t head, tail; /* queue indices (under the guarding mutex); a pipe: the readers and
-                           the writers asleep on it (atomic builtins) */
+                           the writers asleep on it; an exec spin lock: tail counts the tasks
+                           spinning for it (atomic builtins) */
     int64_t *items;     /* queue storage, in the shared arena */
     union {
         sem_t sem;

@@ -620,8 +620,8 @@ static void apply_seen(struct model *m, uint32_t idx, const struct ev *e)
         any->ops--; /* touch_obj counted it */
     if (o && e->kind == EV_SEM_SEEN_TAKEN && o->kind == OK_SEMAPHORE)
         set_value(o, e->val);
-    if (o && e->kind == EV_MUTEX_SEEN_HELD && o->kind == OK_MUTEX && idx != MODEL_NO_TASK &&
-        o->holder == MODEL_NO_TASK) {
+    if (o && e->kind == EV_MUTEX_SEEN_HELD && (o->kind == OK_MUTEX || o->kind == OK_SPINLOCK) &&
+        idx != MODEL_NO_TASK && o->holder == MODEL_NO_TASK) {
         o->holder = idx;
         o->flags |= MODEL_OBJ_SEEN_HELD;
     }

@@ -25,13 +25,15 @@ static uint64_t coarse_now(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The mutex or semaphore a fold names, or NULL (no fold, or not one the model knows). */
+/* The mutex, spin lock or semaphore a fold names, or NULL (no fold, or not one the model
+ * knows). */
 static struct model_obj *fold_obj(struct run *r, uint32_t id1)
 {
     if (id1 == 0 || id1 > INSTR_MAX_OBJS)
         return NULL;
     struct model_obj *o = model_obj(&r->model, id1 - 1);
-    return o && (o->kind == OK_MUTEX || o->kind == OK_SEMAPHORE) ? o : NULL;
+    return o && (o->kind == OK_MUTEX || o->kind == OK_SPINLOCK || o->kind == OK_SEMAPHORE) ? o
+                                                                                           : NULL;
 }
 
 /* A semaphore's value as the program's processes keep it (under their lock: read once). */
@@ -77,7 +79,7 @@ void run_fold_look(struct run *r)
         if (!atomic_compare_exchange_strong(&f->held, &want, FOLD_HELD_LONG) ||
             model_task_by_slot(&r->model, s) == MODEL_NO_TASK)
             continue;
-        if (o->kind == OK_MUTEX)
+        if (o->kind != OK_SEMAPHORE)
             apply_for(r, s, EV_MUTEX_SEEN_HELD, id1 - 1, 1, 0, loop_now_ns(), EV_SRC_PROCFS);
         else
             apply_for(r, s, EV_SEM_SEEN_TAKEN, id1 - 1, shared_value(r, id1 - 1), 0, loop_now_ns(),

@@ -523,6 +523,33 @@ Test(exec_sync, uncontended_pairs_fold_and_every_one_is_counted, .timeout = 120)
     json_decref(snap);
 }
 
+/* A spin lock nobody else wants folds as a mutex does: 300,000 pairs in a few records, every
+ * one counted, and the lock then kept 300 ms while computing is recorded as a 300 ms hold.
+ * Without folding each pair is two records (600,000, and the ring drops most of them). */
+Test(exec_sync, uncontended_spin_pairs_fold_and_every_one_is_counted, .timeout = 120)
+{
+    cr_assert_eq(compile("spin", NULL), 0, "cc spin failed");
+    json_t *snap = exec_run("spin", NULL, "alone", 0);
+    cr_expect(printed("counter = 300000 alone"), "the program's own count: %s", g_out);
+    json_t *ev = json_object_get(snap, "events");
+    cr_expect_eq(ts_int(ev, "dropped"), 0, "nothing dropped: %s", ts_str(ev, "dropped_why"));
+    json_t *evs = load_trace();
+    cr_expect_eq(check_mutex(evs, "guard"), 300001, "every pair, and the long hold");
+    long long folds = count_events(evs, "mutex_pairs", "guard");
+    long long records = count_events(evs, "mutex_acquired", "guard") +
+                        count_events(evs, "mutex_release", "guard") + folds;
+    cr_expect_geq(folds, 1, "guard's pairs were folded");
+    cr_expect_lt(records, 30000, "%lld records for 600,002 operations: not folded", records);
+    json_t *took = last_event(evs, "mutex_acquired", "guard");
+    json_t *gave = last_event(evs, "mutex_release", "guard");
+    cr_assert(took && gave, "the long hold of guard is recorded");
+    long long held_ms = (ts_int(gave, "t") - ts_int(took, "t")) / 1000000;
+    cr_expect_geq(held_ms, 290, "guard was held %lld ms by the trace; 300 by the program", held_ms);
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
 /* A lock taken inside a fold and held while its thread computes forever: shown held (read
  * from the thread's slot: mutex_seen_held) in the final snapshot, and a replay of the trace
  * agrees. Without the conductor's look the mutex would show free. */

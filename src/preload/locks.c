@@ -223,15 +223,31 @@ EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
     return rc;
 }
 
-/* ---- spin locks: followed as mutexes ---- */
+/* ---- spin locks: followed as mutexes ----
+ * An uncontended pair folds as a mutex's does (preload.h, "folding"). A spin lock has no
+ * waiter bit, so a task about to spin says so in the object's tail (how many spin for it
+ * now): the holder's unlock then records its release instead of folding it. */
 
-static struct instr_obj *spin_obj(pthread_spinlock_t *s, int fresh)
+static TLS struct obj_cache tl_spin_cache;
+
+static struct instr_obj *spin_lookup(pthread_spinlock_t *s, int fresh, uint32_t remaps)
 {
     struct instr_obj *o = fresh ? NULL : obj_find((const void *)s, OK_SPINLOCK, 1);
-    if (o)
-        return o;
-    struct obj_spec sp = {.kind = OK_SPINLOCK, .shared = 1, .psize = sizeof(*s), .fresh = fresh};
-    return obj_at((const void *)s, &sp);
+    if (!o) {
+        struct obj_spec sp = {
+            .kind = OK_SPINLOCK, .shared = 1, .psize = sizeof(*s), .fresh = fresh};
+        o = obj_at((const void *)s, &sp);
+    }
+    obj_cache_put(&tl_spin_cache, (const void *)s, o, remaps);
+    return o;
+}
+
+static inline __attribute__((always_inline)) struct instr_obj *spin_obj(pthread_spinlock_t *s,
+                                                                        int fresh)
+{
+    uint32_t remaps;
+    struct instr_obj *o = obj_cache_get(&tl_spin_cache, (const void *)s, &remaps);
+    return o && !fresh ? o : spin_lookup(s, fresh, remaps);
 }
 
 EXPORT int pthread_spin_init(pthread_spinlock_t *s, int pshared)
@@ -249,9 +265,12 @@ EXPORT int pthread_spin_destroy(pthread_spinlock_t *s)
     return REAL(pthread_spin_destroy)(s);
 }
 
-static void spin_taken(struct instr_obj *o, int precise)
+/* The caller holds o: recorded, or joined to its fold (uncontended, precise 0). */
+static inline __attribute__((always_inline)) void spin_taken(struct instr_obj *o, int precise)
 {
     g_map->x[o->id].holder = tl_tid;
+    if (precise == T_COARSE && fold_lock(o))
+        return;
     op_t(o, EV_MUTEX_ACQUIRED, 1, 0, 0, precise);
 }
 
@@ -265,9 +284,11 @@ EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
         spin_taken(o, T_COARSE);
         return 0;
     }
+    __atomic_add_fetch(&o->tail, 1, __ATOMIC_SEQ_CST);
     op(o, EV_MUTEX_WAIT, 1, 0, 1); /* spins: running, but waiting on the lock */
     mark_blocked(o);
     int rc = REAL(pthread_spin_lock)(s);
+    __atomic_sub_fetch(&o->tail, 1, __ATOMIC_SEQ_CST);
     mark_blocked(NULL);
     spin_taken(o, T_PRECISE);
     return rc;
@@ -290,7 +311,12 @@ EXPORT int pthread_spin_unlock(pthread_spinlock_t *s)
     if (o) {
         gate(EV_MUTEX_RELEASE, o->id);
         g_map->x[o->id].holder = 0;
-        op_fast(o, EV_MUTEX_RELEASE, 0, 0, 0);
+        int waiters = __atomic_load_n(&o->tail, __ATOMIC_SEQ_CST) > 0;
+        if (!fold_unlock(o, waiters)) {
+            op_t(o, EV_MUTEX_RELEASE, 0, 0, 0, waiters ? T_PRECISE : T_COARSE);
+            if (!waiters)
+                fold_open(o);
+        }
     }
     return REAL(pthread_spin_unlock)(s);
 }

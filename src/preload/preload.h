@@ -298,6 +298,77 @@ static inline void fold_flush(void)
         fold_flush_now();
 }
 
+/* Mutexes and spin locks fold alike: fold_lock for an uncontended outermost lock, fold_unlock
+ * for the outermost unlock (waiters: someone may be waiting for it), fold_open after an
+ * uncontended unlock that was recorded. */
+#define FOLD_RELAXED memory_order_relaxed
+
+/* An uncontended outermost lock of o: 1 when it joins the fold open on o (no record): it
+ * read the tick the fold began in. */
+static inline int fold_lock(struct instr_obj *o)
+{
+    struct instr_fold *f = tl_fold;
+    if (!f || atomic_load_explicit(&f->obj1, FOLD_RELAXED) != o->id + 1)
+        return 0;
+    busy_enter();
+    int in = atomic_load_explicit(&f->held, FOLD_RELAXED) == FOLD_FREE &&
+             clock_read(CLOCK_MONOTONIC_COARSE) == atomic_load_explicit(&f->tick, FOLD_RELAXED);
+    if (in)
+        atomic_store_explicit(&f->held, FOLD_HELD, FOLD_RELAXED);
+    busy_leave();
+    return in;
+}
+
+/* The outermost unlock of o: 1 when it completes a folded pair (no record). A waiter, or the
+ * conductor having seen the lock held past its tick (FOLD_HELD_LONG), closes the fold: the
+ * caller's record is preceded by it. (No clock read here: a hold that crosses a tick between
+ * two looks of the conductor stays in the fold, its end off by less than a look. The held
+ * word is loaded and stored, not exchanged: a look that marks it in between is lost, and its
+ * mutex_seen_held shows the holder until the thread's next recorded release of o.) */
+static inline int fold_unlock(struct instr_obj *o, int waiters)
+{
+    struct instr_fold *f = tl_fold;
+    if (!f || atomic_load_explicit(&f->obj1, FOLD_RELAXED) != o->id + 1)
+        return 0;
+    busy_enter();
+    int in = !waiters && atomic_load_explicit(&f->held, FOLD_RELAXED) == FOLD_HELD;
+    if (in) {
+        atomic_store_explicit(&f->pairs, atomic_load_explicit(&f->pairs, FOLD_RELAXED) + 1,
+                              FOLD_RELAXED);
+        atomic_store_explicit(&f->held, FOLD_FREE, FOLD_RELAXED);
+    }
+    busy_leave();
+    return in;
+}
+
+/* After an uncontended unlock of o (recorded): fold what follows on o in this tick. */
+void fold_open(struct instr_obj *o);
+
+/* The object at an address a loop uses over and over (its mutex, its spin lock), one entry
+ * per thread and kind: good while no entry of the map has changed since (remaps) and in the
+ * same process (a fork child's private locks are objects of their own). */
+struct obj_cache {
+    const void *addr;
+    struct instr_obj *o;
+    uint32_t remaps;
+    pid_t pid;
+};
+
+/* The cached object for addr, or NULL; *remaps: the map's count now, for obj_cache_put. */
+static inline struct instr_obj *obj_cache_get(const struct obj_cache *c, const void *addr,
+                                              uint32_t *remaps)
+{
+    *remaps = atomic_load_explicit(&g_map->remaps, memory_order_acquire);
+    return addr == c->addr && *remaps == c->remaps && c->pid == g_pid ? c->o : NULL;
+}
+
+static inline void obj_cache_put(struct obj_cache *c, const void *addr, struct instr_obj *o,
+                                 uint32_t remaps)
+{
+    if (o)
+        *c = (struct obj_cache){.addr = addr, .o = o, .remaps = remaps, .pid = g_pid};
+}
+
 /* An operation on o by the calling task at clock reading t (stamped after the task's and the
  * object's previous ones), numbered by the object's own seq. Inside busy_enter. */
 static inline void op_at(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux,

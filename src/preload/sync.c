@@ -108,8 +108,6 @@ EXPORT sem_t *sem_open(const char *name, int oflag, ...)
  * task that finds another's fold open records it on that task's behalf before its own
  * record: values stay exact in seq order. */
 
-#define FOLD_RELAXED memory_order_relaxed
-
 /* A record about task slot on o at clock reading t, into the calling task's ring. Under o's
  * lock. */
 static void sem_rec_for(struct instr_obj *o, uint32_t slot, uint16_t kind, int64_t val,
@@ -386,13 +384,7 @@ static int mutex_has_waiters(const pthread_mutex_t *m)
     return lk == 2 || (lk & (int)FUTEX_WAITERS);
 }
 
-/* The last mutex the calling thread looked up (a loop locks the same one over and over),
- * good while no entry of the map has changed since (remaps) and in the same process (a fork
- * child's private mutexes are objects of their own). */
-static TLS const pthread_mutex_t *tl_mo_addr;
-static TLS struct instr_obj *tl_mo;
-static TLS uint32_t tl_mo_remaps;
-static TLS pid_t tl_mo_pid;
+static TLS struct obj_cache tl_mutex_cache;
 
 static struct instr_obj *mutex_obj_lookup(pthread_mutex_t *m, int fresh, uint32_t remaps)
 {
@@ -403,42 +395,34 @@ static struct instr_obj *mutex_obj_lookup(pthread_mutex_t *m, int fresh, uint32_
             .kind = OK_MUTEX, .shared = shared, .psize = sizeof(*m), .fresh = fresh};
         o = obj_at(m, &sp);
     }
-    if (o) {
-        tl_mo_addr = m;
-        tl_mo = o;
-        tl_mo_remaps = remaps;
-        tl_mo_pid = g_pid;
-    }
+    obj_cache_put(&tl_mutex_cache, m, o, remaps);
     return o;
 }
 
 static HOT struct instr_obj *mutex_obj(pthread_mutex_t *m, int fresh)
 {
-    uint32_t remaps = atomic_load_explicit(&g_map->remaps, memory_order_acquire);
-    if (m == tl_mo_addr && !fresh && remaps == tl_mo_remaps && tl_mo_pid == g_pid)
-        return tl_mo;
-    return mutex_obj_lookup(m, fresh, remaps);
+    uint32_t remaps;
+    struct instr_obj *o = obj_cache_get(&tl_mutex_cache, m, &remaps);
+    return o && !fresh ? o : mutex_obj_lookup(m, fresh, remaps);
 }
 
 /* ---- folding (preload.h) ---- */
-
-#define RELAXED memory_order_relaxed
 
 void fold_flush_now(void)
 {
     struct instr_fold *f = tl_fold;
     busy_enter();
-    uint32_t id1 = atomic_load_explicit(&f->obj1, RELAXED);
+    uint32_t id1 = atomic_load_explicit(&f->obj1, FOLD_RELAXED);
     if (id1 && id1 <= INSTR_MAX_OBJS && g_sh->objs[id1 - 1].kind == OK_SEMAPHORE) {
         sem_fold_flush(&g_sh->objs[id1 - 1]); /* under its lock: others may close it too */
     } else if (id1 && id1 <= INSTR_MAX_OBJS) {
         struct instr_obj *o = &g_sh->objs[id1 - 1];
-        uint64_t tick = atomic_load_explicit(&f->tick, RELAXED);
-        uint64_t pairs = atomic_load_explicit(&f->pairs, RELAXED);
-        uint32_t held = atomic_load_explicit(&f->held, RELAXED);
-        atomic_store_explicit(&f->obj1, 0, RELAXED); /* recorded once: closed before */
-        atomic_store_explicit(&f->pairs, 0, RELAXED);
-        atomic_store_explicit(&f->held, 0, RELAXED);
+        uint64_t tick = atomic_load_explicit(&f->tick, FOLD_RELAXED);
+        uint64_t pairs = atomic_load_explicit(&f->pairs, FOLD_RELAXED);
+        uint32_t held = atomic_load_explicit(&f->held, FOLD_RELAXED);
+        atomic_store_explicit(&f->obj1, 0, FOLD_RELAXED); /* recorded once: closed before */
+        atomic_store_explicit(&f->pairs, 0, FOLD_RELAXED);
+        atomic_store_explicit(&f->held, 0, FOLD_RELAXED);
         if (pairs)
             op_at(o, EV_MUTEX_PAIRS, 0, (int64_t)pairs, 0, 0, tick);
         if (held)
@@ -447,55 +431,17 @@ void fold_flush_now(void)
     busy_leave();
 }
 
-/* After an uncontended unlock of o (recorded): fold what follows on o in this tick. */
-static void fold_open(struct instr_obj *o)
+void fold_open(struct instr_obj *o)
 {
     struct instr_fold *f = tl_fold;
     if (!f)
         return;
     busy_enter();
-    atomic_store_explicit(&f->tick, clock_read(CLOCK_MONOTONIC_COARSE), RELAXED);
-    atomic_store_explicit(&f->pairs, 0, RELAXED);
-    atomic_store_explicit(&f->held, 0, RELAXED);
-    atomic_store_explicit(&f->obj1, o->id + 1, RELAXED);
+    atomic_store_explicit(&f->tick, clock_read(CLOCK_MONOTONIC_COARSE), FOLD_RELAXED);
+    atomic_store_explicit(&f->pairs, 0, FOLD_RELAXED);
+    atomic_store_explicit(&f->held, 0, FOLD_RELAXED);
+    atomic_store_explicit(&f->obj1, o->id + 1, FOLD_RELAXED);
     busy_leave();
-}
-
-/* An uncontended outermost lock of o: 1 when it joins the fold open on o (no record): it
- * read the tick the fold began in. */
-static inline int fold_lock(struct instr_obj *o)
-{
-    struct instr_fold *f = tl_fold;
-    if (!f || atomic_load_explicit(&f->obj1, RELAXED) != o->id + 1)
-        return 0;
-    busy_enter();
-    int in = atomic_load_explicit(&f->held, RELAXED) == FOLD_FREE &&
-             clock_read(CLOCK_MONOTONIC_COARSE) == atomic_load_explicit(&f->tick, RELAXED);
-    if (in)
-        atomic_store_explicit(&f->held, FOLD_HELD, RELAXED);
-    busy_leave();
-    return in;
-}
-
-/* The outermost unlock of o: 1 when it completes a folded pair (no record). A waiter, or the
- * conductor having seen the lock held past its tick (FOLD_HELD_LONG), closes the fold: the
- * caller's record is preceded by it. (No clock read here: a hold that crosses a tick between
- * two looks of the conductor stays in the fold, its end off by less than a look. The held
- * word is loaded and stored, not exchanged: a look that marks it in between is lost, and its
- * mutex_seen_held shows the holder until the thread's next recorded release of o.) */
-static inline int fold_unlock(struct instr_obj *o, int waiters)
-{
-    struct instr_fold *f = tl_fold;
-    if (!f || atomic_load_explicit(&f->obj1, RELAXED) != o->id + 1)
-        return 0;
-    busy_enter();
-    int in = !waiters && atomic_load_explicit(&f->held, RELAXED) == FOLD_HELD;
-    if (in) {
-        atomic_store_explicit(&f->pairs, atomic_load_explicit(&f->pairs, RELAXED) + 1, RELAXED);
-        atomic_store_explicit(&f->held, FOLD_FREE, RELAXED);
-    }
-    busy_leave();
-    return in;
 }
 
 /* The caller now holds o (rc 0 or EOWNERDEAD): acquired, once per outermost lock. An
