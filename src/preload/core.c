@@ -499,17 +499,10 @@ void obj_forget(const void *addr, int kind, int shared)
     map_unlock();
 }
 
-void obj_lock(struct instr_obj *o)
+void obj_lock_slow(struct instr_obj *o)
 {
-    busy_enter();
     while (atomic_exchange_explicit(&o->lock, 1, memory_order_acquire))
         sched_yield();
-}
-
-void obj_unlock(struct instr_obj *o)
-{
-    atomic_store_explicit(&o->lock, 0, memory_order_release);
-    busy_leave();
 }
 
 /* ---- attaching ---- */

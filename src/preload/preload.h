@@ -504,9 +504,21 @@ struct instr_obj *obj_at(const void *addr, const struct obj_spec *sp);
 void obj_alias(const void *addr, struct instr_obj *o);
 /* Forget the primitive at addr (destroyed). */
 void obj_forget(const void *addr, int kind, int shared);
-/* The per-object spin lock that orders (operation, value, seq). */
-void obj_lock(struct instr_obj *o);
-void obj_unlock(struct instr_obj *o);
+/* The per-object spin lock that orders (operation, value, seq): one exchange when it is free
+ * (obj_lock_slow waits, yielding, when it is not). Inside busy_enter while held. */
+void obj_lock_slow(struct instr_obj *o);
+static inline void obj_lock(struct instr_obj *o)
+{
+    busy_enter();
+    if (__builtin_expect(atomic_exchange_explicit(&o->lock, 1, memory_order_acquire), 0))
+        obj_lock_slow(o);
+}
+
+static inline void obj_unlock(struct instr_obj *o)
+{
+    atomic_store_explicit(&o->lock, 0, memory_order_release);
+    busy_leave();
+}
 /* Lock / unlock the map (inserting entries, counters shared by every process). */
 void map_lock(void);
 void map_unlock(void);

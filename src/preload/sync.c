@@ -15,8 +15,8 @@
 #include <linux/futex.h>
 #include <stdarg.h>
 
-/* The uncontended lock and unlock path: inlined into the exported wrappers (a call costs as
- * much as the rest of it there). */
+/* The uncontended paths: inlined into the exported wrappers (a call costs as much as the rest
+ * of them there). */
 #define HOT inline __attribute__((always_inline))
 
 /* ---- semaphores ---- */
@@ -40,21 +40,33 @@ static int sem_has_waiters(sem_t *s)
     return (d >> 32) != 0;
 }
 
-/* The object for s: found at once, else registered (a named semaphore is keyed by the
- * process that mapped it, since each maps it where it likes). */
-static struct instr_obj *sem_obj(sem_t *s)
+static TLS struct obj_cache tl_sem_cache;
+
+static struct instr_obj *sem_lookup(sem_t *s, uint32_t remaps)
 {
     int shared = sem_shared(s);
     struct instr_obj *o = obj_find(s, OK_SEMAPHORE, shared);
     if (!o && shared)
         o = obj_find(s, OK_SEMAPHORE, 0);
-    if (o)
-        return o;
-    int v = 0;
-    sem_getvalue(s, &v);
-    struct obj_spec sp = {
-        .kind = OK_SEMAPHORE, .shared = shared, .psize = sizeof(sem_t), .init = v};
-    return obj_at(s, &sp);
+    if (!o) {
+        int v = 0;
+        sem_getvalue(s, &v);
+        struct obj_spec sp = {
+            .kind = OK_SEMAPHORE, .shared = shared, .psize = sizeof(sem_t), .init = v};
+        o = obj_at(s, &sp);
+    }
+    obj_cache_put(&tl_sem_cache, s, o, remaps);
+    return o;
+}
+
+/* The object for s: the one the calling thread used last, found at once, else registered (a
+ * named semaphore is keyed by the process that mapped it, since each maps it where it
+ * likes). */
+static HOT struct instr_obj *sem_obj(sem_t *s)
+{
+    uint32_t remaps;
+    struct instr_obj *o = obj_cache_get(&tl_sem_cache, s, &remaps);
+    return o ? o : sem_lookup(s, remaps);
 }
 
 EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
@@ -156,14 +168,14 @@ static void sem_fold_close(struct instr_obj *o, int mine_only)
 
 /* Before taking o's lock: record the caller's fold if it is on another object (its lock, if
  * a semaphore's, must not be taken while o's is held). */
-static void sem_fold_elsewhere(struct instr_obj *o)
+static HOT void sem_fold_elsewhere(struct instr_obj *o)
 {
     if (tl_fold && atomic_load_explicit(&tl_fold->obj1, FOLD_RELAXED) != o->id + 1)
         fold_flush();
 }
 
 /* 1 when the caller's fold on o is open and in its tick (under o's lock). */
-static int sem_fold_mine(struct instr_obj *o)
+static HOT int sem_fold_mine(struct instr_obj *o)
 {
     struct instr_fold *f = tl_fold;
     return f &&
@@ -174,7 +186,7 @@ static int sem_fold_mine(struct instr_obj *o)
 
 /* Before trying to take a token of o: 1 when a token taken now would join the caller's
  * fold; else the fold is recorded and closed first (o->value is still the value before). */
-static int sem_fold_can_take(struct instr_obj *o)
+static HOT int sem_fold_can_take(struct instr_obj *o)
 {
     if (sem_fold_mine(o) && atomic_load_explicit(&tl_fold->held, FOLD_RELAXED) == FOLD_FREE &&
         clock_read(CLOCK_MONOTONIC_COARSE) == atomic_load_explicit(&tl_fold->tick, FOLD_RELAXED))
@@ -185,7 +197,7 @@ static int sem_fold_can_take(struct instr_obj *o)
 
 /* Before posting o (waiters: it will wake one): 1 when the post would complete a folded
  * pair; else the fold is recorded and closed first. */
-static int sem_fold_can_give(struct instr_obj *o, int waiters)
+static HOT int sem_fold_can_give(struct instr_obj *o, int waiters)
 {
     if (!waiters && sem_fold_mine(o) &&
         atomic_load_explicit(&tl_fold->held, FOLD_RELAXED) == FOLD_HELD)
@@ -194,12 +206,12 @@ static int sem_fold_can_give(struct instr_obj *o, int waiters)
     return 0;
 }
 
-static void sem_fold_took(void)
+static HOT void sem_fold_took(void)
 {
     atomic_store_explicit(&tl_fold->held, FOLD_HELD, FOLD_RELAXED);
 }
 
-static void sem_fold_gave(void)
+static HOT void sem_fold_gave(void)
 {
     atomic_store_explicit(&tl_fold->pairs, atomic_load_explicit(&tl_fold->pairs, FOLD_RELAXED) + 1,
                           FOLD_RELAXED);
@@ -232,7 +244,7 @@ static void sem_fold_flush(struct instr_obj *o)
 
 /* Under the object lock: take a token if there is one (sem_acquired, or into the caller's
  * fold), else record the wait that will block. 1 when taken. */
-static int sem_take_locked(struct instr_obj *o, sem_t *s)
+static HOT int sem_take_locked(struct instr_obj *o, sem_t *s)
 {
     obj_lock(o);
     if (!sem_fold_mine(o))
