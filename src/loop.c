@@ -40,11 +40,16 @@ struct loop {
     void *before_sleep_arg;
 };
 
-uint64_t loop_now_ns(void)
+uint64_t loop_clock_ns(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t loop_now_ns(void)
+{
+    return loop_clock_ns(CLOCK_MONOTONIC);
 }
 
 struct loop *loop_new(void)

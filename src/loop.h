@@ -9,6 +9,7 @@
 #define IPCSCOPE_LOOP_H
 
 #include <stdint.h>
+#include <time.h>
 
 struct loop;
 
@@ -44,5 +45,7 @@ int loop_stopped(const struct loop *lp);
 
 /* Monotonic time in ns. */
 uint64_t loop_now_ns(void);
+/* The time of clock id in ns (CLOCK_MONOTONIC_COARSE: the clock exec's folds are stamped by). */
+uint64_t loop_clock_ns(clockid_t id);
 
 #endif

@@ -13,17 +13,11 @@
 #include "run.h"
 #include "run_int.h"
 
-#include <time.h>
+#include "loop.h"
+#include "scenarios/exec.h"
 
 #define FOLD_LOOK_NS (10 * 1000 * 1000ull) /* between two looks at every slot */
 #define FOLD_PAIRS_MAX (1ull << 40)        /* more than a thread makes in a run */
-
-static uint64_t coarse_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* The mutex, spin lock or semaphore a fold names, or NULL (no fold, or not one the model
  * knows). */
@@ -63,7 +57,9 @@ static void apply_for(struct run *r, uint32_t slot, uint16_t kind, uint32_t obj,
 
 void run_fold_look(struct run *r)
 {
-    uint64_t now = coarse_now();
+    if (r->sc != &scenario_exec)
+        return; /* only a program under exec folds */
+    uint64_t now = loop_clock_ns(CLOCK_MONOTONIC_COARSE);
     if (now - r->fold_look_ns < FOLD_LOOK_NS)
         return;
     r->fold_look_ns = now;

@@ -112,8 +112,9 @@ void run_trace_stopped(struct run *r, const char *why, int rc);
 
 /* ---- run_fold.c ---- */
 
-/* Look at every task's fold (now and then: it returns at once between two looks): a mutex
- * held inside one past its tick is shown held, and left for its thread to record. */
+/* Look at every task's fold (an exec run's, now and then: it returns at once between two
+ * looks): a mutex, spin lock or semaphore token held inside one past its tick is shown held,
+ * and left for its thread to record. */
 void run_fold_look(struct run *r);
 /* The task in slot is being reaped: record what its fold held (its thread cannot). */
 void run_fold_leftover(struct run *r, uint32_t slot);
