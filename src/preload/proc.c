@@ -298,6 +298,8 @@ struct thread_ent {
     _Atomic int32_t tid; /* filled in by the thread itself */
     uint32_t serial;     /* threads this process created before it + 1 */
     char name[INSTR_NAME_MAX];
+    void *(*fn)(void *); /* what the thread runs, read by it as it starts */
+    void *arg;
 };
 
 static uint32_t g_thread_serial;
@@ -338,46 +340,67 @@ static int thread_find(pthread_t th, int release)
     return k;
 }
 
+/* The start of a thread without a table entry (the table full). */
 struct thread_start {
     char name[INSTR_NAME_MAX];
-    int slot, entry;
+    int slot;
     void *(*fn)(void *);
     void *arg;
 };
 
-static void *thread_trampoline(void *p)
+/* The new thread: announce it in slot, run fn, record its end. */
+static void *thread_run(int slot, const char *name, int entry, void *(*fn)(void *), void *arg)
 {
-    struct thread_start ts = *(struct thread_start *)p;
-    free(p);
     if (g_sh)
-        task_begin_in(ts.slot, ts.name, TK_THREAD, g_pid);
-    if (ts.entry >= 0)
-        atomic_store(&g_threads[ts.entry].tid, (int32_t)gettid());
-    void *ret = ts.fn(ts.arg);
+        task_begin_in(slot, name, TK_THREAD, g_pid);
+    if (entry >= 0)
+        atomic_store(&g_threads[entry].tid, (int32_t)gettid());
+    void *ret = fn(arg);
     thread_end(ret);
     return ret;
 }
 
+/* A thread with a table entry finds its start there: nothing is freed by the new thread (a
+ * free there makes glibc give it a malloc arena of its own, tens of microseconds a thread). */
+static void *thread_start_entry(void *p)
+{
+    struct thread_ent *e = p;
+    return thread_run(e->slot, e->name, (int)(e - g_threads), e->fn, e->arg);
+}
+
+static void *thread_start_alloc(void *p)
+{
+    struct thread_start ts = *(struct thread_start *)p;
+    free(p);
+    return thread_run(ts.slot, ts.name, -1, ts.fn, ts.arg);
+}
+
 EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
-    struct thread_start *ts = active() ? malloc(sizeof(*ts)) : NULL;
-    if (!ts)
+    if (!active())
         return REAL(pthread_create)(th, attr, fn, arg);
-    next_task_name(ts->name, sizeof(ts->name), 1);
-    ts->slot = reserve_slot();
-    ts->entry = ts->slot >= 0 ? thread_entry(ts->slot, ts->name) : -1;
-    ts->fn = fn;
-    ts->arg = arg;
-    int entry = ts->entry;
-    int rc = REAL(pthread_create)(th, attr, thread_trampoline, ts);
-    if (rc)
-        free(ts);
-    if (entry >= 0) {
-        REAL(pthread_mutex_lock)(&g_threads_lock);
-        g_threads[entry].th = *th;
-        g_threads[entry].used = rc ? 0 : 2;
-        REAL(pthread_mutex_unlock)(&g_threads_lock);
+    char name[INSTR_NAME_MAX];
+    next_task_name(name, sizeof(name), 1);
+    int slot = reserve_slot();
+    int entry = slot >= 0 ? thread_entry(slot, name) : -1;
+    if (entry < 0) {
+        struct thread_start *ts = malloc(sizeof(*ts));
+        if (!ts)
+            return REAL(pthread_create)(th, attr, fn, arg);
+        *ts = (struct thread_start){.slot = slot, .fn = fn, .arg = arg};
+        snprintf(ts->name, sizeof(ts->name), "%s", name);
+        int rc = REAL(pthread_create)(th, attr, thread_start_alloc, ts);
+        if (rc)
+            free(ts);
+        return rc;
     }
+    g_threads[entry].fn = fn;
+    g_threads[entry].arg = arg;
+    int rc = REAL(pthread_create)(th, attr, thread_start_entry, &g_threads[entry]);
+    REAL(pthread_mutex_lock)(&g_threads_lock);
+    g_threads[entry].th = *th;
+    g_threads[entry].used = rc ? 0 : 2;
+    REAL(pthread_mutex_unlock)(&g_threads_lock);
     return rc;
 }
 
