@@ -51,13 +51,19 @@ static void gate_hint(struct ui *u, char *buf, size_t n)
     struct run_waiter w[64];
     size_t nw = run_waiters(u->r, w, UI_COUNT(w)), k = 0;
     const struct model *m = &u->r->model;
-    for (size_t i = 0; i < nw; i++) /* only tasks the rows show: the keys 1-9 count those */
-        if (model_task_by_slot(m, (uint32_t)w[i].slot) != MODEL_NO_TASK)
+    /* only tasks the rows show at the gate: the keys 1-9 count those. The slots are read
+     * live, the rows from the model: a task whose arrival at the gate the model has not yet
+     * applied is left out, and when that is the first waiter (the one Space lets go) the line
+     * waits a frame, so it never names a step its task's row does not show yet. */
+    for (size_t i = 0; i < nw; i++) {
+        uint32_t idx = model_task_by_slot(m, (uint32_t)w[i].slot);
+        if (idx != MODEL_NO_TASK && m->tasks[idx].state == TS_GATE)
             w[k++] = w[i];
-    if (!k && nw) {
-        buf[0] = '\0'; /* they have not reached the model yet: next frame */
-        return;
+        else if (i == 0)
+            return;
     }
+    if (!k && nw)
+        return;
     if (!k) {
         snprintf(buf, n, "%s",
                  TR(u, "Nobody waits at the step gate: every live task is blocked or busy.",

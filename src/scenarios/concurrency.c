@@ -349,16 +349,22 @@ cleanup:
     return overlap;
 }
 
+/* From the first worker's start to the last one's end, or to now while one is still at its
+ * work (the "took" meter grows with the run, not in jumps as workers finish). */
 static uint64_t elapsed_ns(void)
 {
     uint64_t first = 0, last = 0;
+    int running = 0;
     for (long k = 0; k < S->workers; k++) {
         uint64_t a = atomic_load(&S->t_start[k]), b = atomic_load(&S->t_end[k]);
         if (a && (!first || a < first))
             first = a;
         if (b > last)
             last = b;
+        running |= a && !b;
     }
+    if (running) /* so far: a worker still at its work counts up to now */
+        last = wall_ns();
     return last > first ? last - first : 0;
 }
 
