@@ -279,6 +279,20 @@ Test(ui_views, at_80x24_the_title_is_cut_after_a_whole_word, .fini = stop, .time
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
 
+/* Chinese has no spaces: at 80 columns the title is cut after a character, not before the
+ * first space ("TCP…" was all that was left of "TCP 回显：socket、bind、listen…"), and a
+ * separator is not left before the ellipsis. */
+Test(ui_views, at_80x24_a_chinese_title_keeps_what_fits, .fini = stop, .timeout = 60)
+{
+    ts_tui_start(&g_tui, "run tcp-echo --step --lang zh", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "单步", 20000), "no dashboard:\n%s", g_tui.screen);
+    const char *screen = ts_tui_capture(&g_tui);
+    cr_assert(strstr(screen, "TCP 回显"), "the title lost its Chinese words:\n%s", screen);
+    cr_assert(!strstr(screen, "、…"), "a separator before the ellipsis:\n%s", screen);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
 /* In projector mode at 80x24 the frozen table's last edge says it closes the cycle in whole
  * words ("↺ a cycle"), never "↺ back to the first: a cycl". */
 Test(ui_views, at_80x24_the_projectors_cycle_ends_in_whole_words, .fini = stop, .timeout = 150)

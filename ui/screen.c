@@ -328,21 +328,79 @@ static int parens_closed(const char *s, size_t len)
     return open <= 0;
 }
 
+/* The code point of the UTF-8 character starting at s[i] (0 for a continuation byte). */
+static unsigned utf8_at(const char *s, size_t i)
+{
+    const unsigned char *u = (const unsigned char *)s + i;
+    if (u[0] < 0x80)
+        return u[0];
+    if ((u[0] & 0xe0) == 0xc0 && u[1])
+        return (unsigned)(u[0] & 0x1f) << 6 | (u[1] & 0x3f);
+    if ((u[0] & 0xf0) == 0xe0 && u[1] && u[2])
+        return (unsigned)(u[0] & 0x0f) << 12 | (unsigned)(u[1] & 0x3f) << 6 | (u[2] & 0x3f);
+    return 0; /* a continuation byte, or beyond the BMP (no CJK break there) */
+}
+
+/* Chinese (and Japanese, Korean) text has no spaces: a line may break before or after any of
+ * its characters. 1 when the character at s[i] is one. */
+static int cjk_at(const char *s, size_t i)
+{
+    unsigned c = utf8_at(s, i);
+    return (c >= 0x2e80 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7a3) ||
+           (c >= 0xf900 && c <= 0xfaff) || (c >= 0xfe30 && c <= 0xfe4f) ||
+           (c >= 0xff00 && c <= 0xff60);
+}
+
+/* 1 when a cut may go at byte i (before s[i]): a space, a call's "(", or next to a CJK
+ * character. */
+static int may_cut_at(const char *s, size_t i)
+{
+    if (s[i] == ' ' || (s[i] == '(' && i > 0 && s[i - 1] != ' '))
+        return 1;
+    if (i == 0 || ((unsigned char)s[i] & 0xc0) == 0x80)
+        return 0;
+    size_t prev = i - 1;
+    while (prev > 0 && ((unsigned char)s[prev] & 0xc0) == 0x80)
+        prev--;
+    return cjk_at(s, i) || cjk_at(s, prev);
+}
+
+/* The end of s[0..end) without the separators a cut leaves dangling: spaces, ':' ';' ',' and
+ * their full-width forms ("：" "；" "，" "、" "。"). */
+static size_t trim_separators(const char *s, size_t end)
+{
+    static const char *const wide[] = {"：", "；", "，", "、", "。"};
+    for (;;) {
+        if (end > 0 && strchr(" :;,", s[end - 1])) {
+            end--;
+            continue;
+        }
+        size_t k = 0;
+        for (; k < sizeof(wide) / sizeof(wide[0]); k++) {
+            size_t l = strlen(wide[k]);
+            if (end >= l && memcmp(s + end - l, wide[k], l) == 0) {
+                end -= l;
+                break;
+            }
+        }
+        if (k == sizeof(wide) / sizeof(wide[0]))
+            return end;
+    }
+}
+
 void screen_fit_words(char *s, size_t n, int w)
 {
     if (w <= 0 || screen_width(s) <= w)
         return;
-    /* the longest prefix that ends before a space or a call's "(", leaves no "(" open and
-     * room for the ellipsis ("→ read…"); a prefix of one narrow symbol ("→") says nothing,
-     * so it does not count as a word */
+    /* the longest prefix that ends before a space or a call's "(" (or next to a Chinese
+     * character), leaves no "(" open and room for the ellipsis ("→ read…"); a prefix of one
+     * narrow symbol ("→") says nothing, so it does not count as a word */
     size_t len = strlen(s);
     for (size_t cut = len; cut-- > 0;) {
-        if (s[cut] != ' ' && (s[cut] != '(' || cut == 0 || s[cut - 1] == ' '))
+        if (!may_cut_at(s, cut))
             continue;
-        size_t end = cut; /* "a, b …" and "child: …" read as "a, b…" and "child…" */
-        while (end > 0 &&
-               (s[end - 1] == ' ' || s[end - 1] == ':' || s[end - 1] == ';' || s[end - 1] == ','))
-            end--;
+        /* "a, b …" and "child: …" read as "a, b…" and "child…" */
+        size_t end = trim_separators(s, cut);
         if (!parens_closed(s, end) || end + strlen("…") >= n)
             continue;
         char keep = s[end];
