@@ -9,6 +9,7 @@
  * timeline and the pick keys (1-9) live here too.
  */
 #include "narrate.h"
+#include "phrase_zh.h"
 #include "tui.h"
 
 #include <stdio.h>
@@ -73,8 +74,13 @@ static int labelled_kind(unsigned kind)
 int ui_gate_call(const struct ui *u, const struct model_task *t, unsigned kind, uint32_t obj,
                  char *buf, size_t n)
 {
-    if (labelled_kind(kind) && run_gate_label(u->r, t->slot, kind, buf, n))
+    if (labelled_kind(kind) && run_gate_label(u->r, t->slot, kind, buf, n)) {
+        char zh[160];
+        const char *said = phrase_in(buf, u->lang == LANG_ZH, zh, sizeof(zh));
+        if (said != buf)
+            snprintf(buf, n, "%s", said);
         return 1;
+    }
     narrate_call(&u->r->model, kind, obj, t->gate_val, buf, n);
     return 0;
 }
@@ -90,10 +96,11 @@ void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, s
     const struct model *m = &u->r->model;
     uint32_t idx = model_task_by_slot(m, (uint32_t)w->slot);
     const char *who = idx < m->ntasks ? m->tasks[idx].name : "?";
-    char call[64];
-    if (w->timer && w->what[0]) {
+    char call[64], zh[160];
+    const char *what = phrase_in(w->what, u->lang == LANG_ZH, zh, sizeof(zh));
+    if (w->timer && what[0]) {
         snprintf(buf, n, TR(u, "lets %s reach its deadline (%s)", "让 %s 到达期限（%s）"), who,
-                 w->what);
+                 what);
     } else if (w->timer) {
         narrate_call(m, w->kind, w->obj, 0, call, sizeof(call));
         snprintf(buf, n, TR(u, "lets %s's %s time out", "让 %s 的 %s 超时"), who, call);
@@ -101,12 +108,13 @@ void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, s
         snprintf(buf, n,
                  TR(u, "lets %1$lld ms pass for %5$s%2$s%3$s%4$s",
                     "让 %5$s 的 %1$lld 毫秒过去%2$s%3$s%4$s"),
-                 (long long)w->val, w->what[0] ? " (" : "", w->what, w->what[0] ? ")" : "", who);
-    } else if (w->kind == EV_BLOCK && w->what[0]) { /* a call the scenario named */
-        snprintf(buf, n, TR(u, "lets %s call %s", "让 %s 调用 %s"), who, w->what);
-    } else if (labelled_kind(w->kind) && w->what[0]) {
+                 (long long)w->val, what[0] ? TR(u, " (", "（") : "", what,
+                 what[0] ? TR(u, ")", "）") : "", who);
+    } else if (w->kind == EV_BLOCK && what[0]) { /* a call the scenario named */
+        snprintf(buf, n, TR(u, "lets %s call %s", "让 %s 调用 %s"), who, what);
+    } else if (labelled_kind(w->kind) && what[0]) {
         /* a step with no call of its own: the scenario's label says what it is */
-        snprintf(buf, n, TR(u, "lets %s go on (%s)", "让 %s 继续（%s）"), who, w->what);
+        snprintf(buf, n, TR(u, "lets %s go on (%s)", "让 %s 继续（%s）"), who, what);
     } else {
         narrate_call(m, w->kind, w->obj, w->val, call, sizeof(call));
         snprintf(buf, n, TR(u, "lets %s call %s", "让 %s 调用 %s"), who, call);
