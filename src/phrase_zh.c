@@ -71,6 +71,12 @@ static const struct phrase PHRASES[] = {
     {"the next burst", "下一轮计算"},
     {"look up its TCP state", "查看它的 TCP 状态"},
     {"start spinning", "开始空转"},
+    /* calls that are not calls (narrate_call) */
+    {"a store to %", "写入 %1"},
+    {"a load from %", "读取 %1"},
+    {"an update of %", "更新 %1"},
+    {"its next step", "它的下一步"},
+    {"a blocking call on %", "在 %1 上的阻塞调用"},
     /* words inside labels */
     {"application", "应用"},
     {"transport", "传输"},

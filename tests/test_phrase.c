@@ -25,6 +25,8 @@ Test(phrase, whole_phrases_and_patterns_have_their_chinese)
     cr_expect_str_eq(zh("set its x to 11"), "把自己的 x 设为 11");
     cr_expect_str_eq(zh("eat (meal 2)"), "吃饭（第 2 顿）");
     cr_expect_str_eq(zh("start 300 ms of CPU work"), "开始 300 毫秒的 CPU 工作");
+    cr_expect_str_eq(zh("a store to array"), "写入 array");
+    cr_expect_str_eq(zh("its next step"), "它的下一步");
 }
 
 Test(phrase, words_inside_a_pattern_are_translated_too)

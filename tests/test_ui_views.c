@@ -293,6 +293,29 @@ Test(ui_views, at_80x24_a_chinese_title_keeps_what_fits, .fini = stop, .timeout 
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
 
+/* In Chinese a step that is not a call is said in Chinese on the row, the Next line and the
+ * projector ("写入 array", not "a store to array"); in English the Next line says "make". */
+Test(ui_views, a_step_that_is_not_a_call_is_said_in_the_narrations_language, .fini = stop,
+     .timeout = 90)
+{
+    ts_tui_start(&g_tui, "run shared-memory --step --lang zh", 100, 30);
+    cr_assert(ts_tui_wait_for(&g_tui, "写入 array（闸门前", 20000), "no Next line in Chinese:\n%s",
+              g_tui.screen);
+    cr_expect(strstr(g_tui.screen, "→ 写入 array"), "the row:\n%s", g_tui.screen);
+    cr_expect(!strstr(g_tui.screen, "a store to"), "English left:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "z");
+    cr_expect(ts_tui_wait_for(&g_tui, "下一步：写入 array", 5000), "the projector:\n%s",
+              g_tui.screen);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+    ts_tui_stop(&g_tui);
+    ts_tui_start(&g_tui, "run shared-memory --step --lang en", 100, 30);
+    cr_expect(ts_tui_wait_for(&g_tui, "make a store to array", 20000), "the English Next line:\n%s",
+              g_tui.screen);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
 /* In projector mode at 80x24 the frozen table's last edge says it closes the cycle in whole
  * words ("↺ a cycle"), never "↺ back to the first: a cycl". */
 Test(ui_views, at_80x24_the_projectors_cycle_ends_in_whole_words, .fini = stop, .timeout = 150)

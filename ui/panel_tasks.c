@@ -82,6 +82,10 @@ int ui_gate_call(const struct ui *u, const struct model_task *t, unsigned kind, 
         return 1;
     }
     narrate_call(&u->r->model, kind, obj, t->gate_val, buf, n);
+    char zh[160];
+    const char *said = phrase_in(buf, u->lang == LANG_ZH, zh, sizeof(zh));
+    if (said != buf)
+        snprintf(buf, n, "%s", said);
     return 0;
 }
 
@@ -117,7 +121,11 @@ void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, s
         snprintf(buf, n, TR(u, "lets %s go on (%s)", "让 %s 继续（%s）"), who, what);
     } else {
         narrate_call(m, w->kind, w->obj, w->val, call, sizeof(call));
-        snprintf(buf, n, TR(u, "lets %s call %s", "让 %s 调用 %s"), who, call);
+        if (strchr(call, '(')) /* a call: "sem_wait(empty)" */
+            snprintf(buf, n, TR(u, "lets %s call %s", "让 %s 调用 %s"), who, call);
+        else /* what it does: "a store to array" */
+            snprintf(buf, n, TR(u, "lets %s make %s", "让 %s %s"), who,
+                     phrase_in(call, u->lang == LANG_ZH, zh, sizeof(zh)));
     }
 }
 

@@ -107,7 +107,7 @@ static void draw_task_line(struct ui *u, const struct tree_row *row, int i, int 
     if (ui_task_at_gate(u, t, &kind, &obj)) {
         char call[64];
         ui_gate_call(u, t, kind, obj, call, sizeof(call));
-        snprintf(detail, sizeof(detail), "%s %s", TR(u, "next:", "下一步："), call);
+        snprintf(detail, sizeof(detail), "%s%s", TR(u, "next: ", "下一步："), call);
         st = TS_GATE;
     } else if (t->state == TS_BLOCKED) {
         model_blocked_label(m, t, detail, sizeof(detail));
