@@ -316,6 +316,24 @@ Test(ui_views, a_step_that_is_not_a_call_is_said_in_the_narrations_language, .fi
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
 
+/* A projector card whose count and capacity in block digits would be wider than the screen
+ * ("13312/16384": 88 columns) shows the count big and the capacity beside the name. */
+Test(ui_views, at_80x24_a_projector_card_too_wide_puts_its_capacity_by_the_name, .fini = stop,
+     .timeout = 90)
+{
+    ts_tui_start(&g_tui, "run pipe --step", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "z"); /* then step until the pipe holds a five-digit count */
+    int seen = 0;
+    for (int i = 0; i < 30 && !seen; i++) {
+        steps(1, 500);
+        seen = strstr(ts_tui_capture(&g_tui), "pipe pipe (of 16384)") != NULL;
+    }
+    cr_expect(seen, "the card never moved its capacity by the name:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
 /* In projector mode at 80x24 the frozen table's last edge says it closes the cycle in whole
  * words ("↺ a cycle"), never "↺ back to the first: a cycl". */
 Test(ui_views, at_80x24_the_projectors_cycle_ends_in_whole_words, .fini = stop, .timeout = 150)

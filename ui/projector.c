@@ -79,6 +79,13 @@ static int draw_cards(struct ui *u, struct rect r)
         if (ui_predict_masks(u, (uint32_t)i))
             snprintf(num, sizeof(num), "-"); /* asked about: hidden until the class answers */
         snprintf(label, sizeof(label), "%s %s", obj_kind_prefix(o->kind), o->name);
+        if ((int)strlen(num) * 8 + 3 > r.w && strchr(num, '/')) {
+            /* "13312/16384" in block digits is wider than 80 columns: the count big, the
+             * capacity beside the name */
+            snprintf(num, sizeof(num), "%lld", (long long)o->value);
+            snprintf(label, sizeof(label), TR(u, "%s %s (of %lld)", "%s %s（共 %lld）"),
+                     obj_kind_prefix(o->kind), o->name, (long long)o->capacity);
+        }
         int w = (int)strlen(num) * 8;
         int lw = screen_width(label);
         w = (w > lw ? w : lw) + 3;
