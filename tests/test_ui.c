@@ -217,14 +217,14 @@ Test(ui, five_steps_are_five_actions, .fini = stop, .timeout = 60)
     close(fd);
     snprintf(args, sizeof(args), "run prodcons --step --record %s", trace);
     start(args);
-    cr_assert(wait_for("4 at the gate", 8000), "workers never reached the gate:\n%s", g_screen);
+    cr_assert(wait_for("4 at the gate", 20000), "workers never reached the gate:\n%s", g_screen);
     long before = steps_on_screen();
     cr_assert_geq(before, 0, "no step count on screen:\n%s", g_screen);
     for (int i = 0; i < 5; i++) {
         keys("Space");
         ts_sleep_ms(150);
     }
-    cr_assert(wait_steps(before + 5, 8000), "steps %ld -> %ld, wanted +5:\n%s", before,
+    cr_assert(wait_steps(before + 5, 20000), "steps %ld -> %ld, wanted +5:\n%s", before,
               steps_on_screen(), g_screen);
     ts_sleep_ms(1500); /* nothing more may move by itself */
     cr_assert_eq(steps_on_screen(), before + 5, "moved without a key:\n%s", g_screen);
@@ -239,11 +239,11 @@ Test(ui, five_steps_are_five_actions, .fini = stop, .timeout = 60)
 Test(ui, picked_task_moves_next, .fini = stop, .timeout = 60)
 {
     start("run prodcons --step");
-    cr_assert(wait_for("4 at the gate", 8000), "workers never reached the gate:\n%s", g_screen);
+    cr_assert(wait_for("4 at the gate", 20000), "workers never reached the gate:\n%s", g_screen);
     cr_assert_null(strstr(g_screen, "producer-2  sem_wait(empty)"));
     long before = steps_on_screen();
     keys("2"); /* producer-2, not the oldest waiter */
-    cr_assert(wait_steps(before + 1, 8000), "no step:\n%s", g_screen);
+    cr_assert(wait_steps(before + 1, 20000), "no step:\n%s", g_screen);
     cr_assert(wait_for("producer-2  sem_wait(empty)", 3000), "producer-2 did not move:\n%s",
               g_screen);
     cr_assert_null(strstr(g_screen, "producer-1  sem_wait(empty)"), "producer-1 moved:\n%s",
@@ -255,7 +255,7 @@ Test(ui, picked_task_moves_next, .fini = stop, .timeout = 60)
 Test(ui, too_small_screen_and_back, .fini = stop, .timeout = 60)
 {
     start("run prodcons --step");
-    cr_assert(wait_for("Tasks (", 8000));
+    cr_assert(wait_for("Tasks (", 20000));
     ts_sh("tmux -L %s resize-window -t ui -x 60 -y 20", g_sock);
     cr_assert(wait_for("enlarge the terminal (now 60x20, needs 80x24)", 5000),
               "no too-small screen:\n%s", g_screen);
@@ -271,7 +271,7 @@ Test(ui, every_theme, .fini = stop, .timeout = 60)
     static const char *const names[] = {"light", "high-contrast", "monochrome", "colorblind",
                                         "dark"};
     start("run prodcons --step");
-    cr_assert(wait_for("Tasks (", 8000));
+    cr_assert(wait_for("Tasks (", 20000));
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char want[64];
         snprintf(want, sizeof(want), "Theme: %s", names[i]);
@@ -286,7 +286,7 @@ Test(ui, every_theme, .fini = stop, .timeout = 60)
 Test(ui, quit_with_q_leaves_nothing, .fini = stop, .timeout = 60)
 {
     start("run prodcons --step");
-    cr_assert(wait_for("4 at the gate", 8000));
+    cr_assert(wait_for("4 at the gate", 20000));
     int pids[256], n = ipcscope_tree(pids, 256);
     cr_assert_geq(n, 5, "expected ipcscope and 4 workers, found %d", n);
     keys("q");
@@ -299,7 +299,7 @@ Test(ui, quit_with_q_leaves_nothing, .fini = stop, .timeout = 60)
 Test(ui, ctrl_c_leaves_nothing, .fini = stop, .timeout = 60)
 {
     start("run prodcons");
-    cr_assert(wait_for("producer-1", 8000));
+    cr_assert(wait_for("producer-1", 20000));
     int pids[256], n = ipcscope_tree(pids, 256);
     cr_assert_geq(n, 2);
     keys("C-c");
@@ -312,7 +312,7 @@ Test(ui, ctrl_c_leaves_nothing, .fini = stop, .timeout = 60)
 Test(ui, task_details_show_run_ready_and_blocked_times, .fini = stop, .timeout = 60)
 {
     start("run states --param seconds=5");
-    cr_assert(wait_for("cpu-1", 8000), "no cpu-1 row:\n%s", g_screen);
+    cr_assert(wait_for("cpu-1", 20000), "no cpu-1 row:\n%s", g_screen);
     ts_sleep_ms(1000); /* let it run, wait and block for a while */
     /* select cpu-1, the first worker (row 1): a frame drawn before any worker existed (a
      * loaded machine) has already clamped the selection to the conductor's row 0 */
@@ -338,7 +338,7 @@ Test(ui, task_details_show_run_ready_and_blocked_times, .fini = stop, .timeout =
 Test(ui, wide_task_panel_has_time_columns_and_the_bpf_state, .fini = stop, .timeout = 60)
 {
     start("run states --no-bpf --param seconds=2");
-    cr_assert(wait_for("cpu-1", 8000), "no cpu-1 row:\n%s", g_screen);
+    cr_assert(wait_for("cpu-1", 20000), "no cpu-1 row:\n%s", g_screen);
     cr_assert(wait_for("bpf✗ (turned off (--no-bpf))", 3000), "no bpf reason:\n%s", g_screen);
     cr_assert(strstr(g_screen, "ready") && strstr(g_screen, "blocked"), "no time columns:\n%s",
               g_screen);

@@ -334,6 +334,24 @@ Test(ui_views, at_80x24_a_projector_card_too_wide_puts_its_capacity_by_the_name,
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
 
+/* At 80x24 the objects panel tells udp-echo's sockets apart: a cut name keeps what differs
+ * ("cl…1-udp", "cl…2-udp"; it read "cli…" twice), and an unconnected UDP socket's facts give
+ * the word UDP up before its name is cut (UNCONN says it). */
+Test(ui_views, at_80x24_cut_object_names_stay_apart, .fini = stop, .timeout = 60)
+{
+    ts_tui_start(&g_tui, "run udp-echo --step", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    int apart = 0;
+    for (int i = 0; i < 12 && !apart; i++) {
+        steps(1, 500);
+        const char *s = ts_tui_capture(&g_tui);
+        apart = strstr(s, "1-udp UNCONN") && strstr(s, "2-udp UNCONN");
+    }
+    cr_expect(apart, "the two client sockets are not told apart:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
 /* In projector mode at 80x24 the frozen table's last edge says it closes the cycle in whole
  * words ("↺ a cycle"), never "↺ back to the first: a cycl". */
 Test(ui_views, at_80x24_the_projectors_cycle_ends_in_whole_words, .fini = stop, .timeout = 150)

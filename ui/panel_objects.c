@@ -164,7 +164,8 @@ static const char *socket_state(struct ui *u, const struct model_obj *o)
 }
 
 /* How a socket's facts shrink when the row is short, widest first: the spacing goes, then
- * the word TCP (its states say it), then the "-Q" of the queue names. */
+ * the word TCP (its states say it; and UDP before UNCONN, a word only UDP uses), then the
+ * "-Q" of the queue names. */
 enum { SOCK_WIDE, SOCK_NARROW, SOCK_NO_PROTO, SOCK_SHORT_Q, SOCK__LEVELS };
 
 /* A socket's facts at a level: head (protocol and state, as ss prints it) and queues ("Recv-Q
@@ -175,11 +176,13 @@ static int socket_text(struct ui *u, const struct model_obj *o, int level, char 
 {
     int udp = o->proto == 17, listener = !udp && o->tcp_state == 10;
     const char *sep = level == SOCK_WIDE ? "  " : " ";
+    const char *state = socket_state(u, o);
+    int unconn = udp && strcmp(state, "UNCONN") == 0; /* UDP's own word: TCP never says it */
     snprintf(head, n, "%s%s",
-             udp                      ? "UDP "
-             : level >= SOCK_NO_PROTO ? ""
-                                      : "TCP ",
-             socket_state(u, o));
+             level >= SOCK_NO_PROTO && (!udp || unconn) ? ""
+             : udp                                      ? "UDP "
+                                                        : "TCP ",
+             state);
     q[0] = '\0';
     if (!o->in_kernel)
         return 0;
@@ -305,13 +308,46 @@ static int facts_width(struct ui *u, const struct model_obj *o, int waiters)
     }
 }
 
-/* The name in w columns: whole, or cut with "…" when it does not fit. */
-static void put_name(int y, int x, int w, attr_t a, const char *name)
+/* 1 when another object's name begins with head (hlen bytes) and ends with tail. */
+static int abbrev_taken(const struct model *m, const struct model_obj *self, const char *head,
+                        size_t hlen, const char *tail)
 {
-    char buf[sizeof(((struct model_obj *)0)->name) + 4];
+    size_t tlen = strlen(tail);
+    for (size_t i = 0; i < m->nobjs; i++) {
+        const char *other = m->objs[i].name;
+        size_t olen = strlen(other);
+        if (&m->objs[i] != self && other[0] && olen >= hlen + tlen &&
+            strncmp(other, head, hlen) == 0 && strcmp(other + olen - tlen, tail) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The name in w columns: whole, or cut with "…": at its end ("select-…") unless another
+ * object's name would read the same, then keeping the part that tells them apart
+ * ("cl…1-udp" and "cl…2-udp", not "client…" twice). */
+static void put_name(const struct model *m, const struct model_obj *o, int y, int x, int w,
+                     attr_t a)
+{
+    const char *name = o->name;
+    char buf[sizeof(o->name) + 4];
     snprintf(buf, sizeof(buf), "%s", name);
-    if (screen_width(buf) > w && w > 1) {
-        size_t len = strlen(buf);
+    size_t len = strlen(name);
+    int ascii = 1;
+    for (size_t i = 0; i < len; i++)
+        ascii &= (unsigned char)name[i] < 0x80;
+    if (screen_width(buf) > w && w > 1 && ascii) {
+        size_t keep = (size_t)w - 1; /* the characters beside the "…" */
+        for (size_t head = keep + 1; head-- > 0;) {
+            const char *tail = name + len - (keep - head);
+            if (!abbrev_taken(m, o, name, head, tail) || head == 0) {
+                if (head == 0 && abbrev_taken(m, o, name, 0, tail))
+                    head = keep; /* nothing tells it apart: the plain cut */
+                snprintf(buf, sizeof(buf), "%.*s…%s", (int)head, name, name + len - (keep - head));
+                break;
+            }
+        }
+    } else if (screen_width(buf) > w && w > 1) {
         while (len > 0 && screen_width(buf) > w - 1) {
             do
                 len--;
@@ -345,7 +381,7 @@ void panel_object_line(struct ui *u, uint32_t id, int y, int x, int w, attr_t ba
         name_w = name_w > core ? core : name_w;
         name_w = name_w > 4 ? name_w : 4;
     }
-    put_name(y, x + used, name_w, base, o->name);
+    put_name(&u->r->model, o, y, x + used, name_w, base);
     used += name_w + 1;
     if (used < w && ui_predict_masks(u, id)) /* asked about: hidden until the class answers */
         screen_put(y, x + used, w - used, THEME[R_WARN], TR(u, "? (predict)", "?（预测中）"));
