@@ -118,6 +118,14 @@ Test(ui_narrow, fork_the_parents_store_is_said_whole, .fini = stop, .timeout = 9
     hint_is_whole("fork", "parent", "→ set its x to 11", 8);
 }
 
+/* philosophers: the row had 10 columns and read "→ lock()": which fork? The conductor's row
+ * has no indent, so the state column need not be as far right as its name plus a worker's
+ * indent, and the fork is named on the row. */
+Test(ui_narrow, philosophers_rows_name_the_fork, .fini = stop, .timeout = 90)
+{
+    hint_is_whole("philosophers", "phil-2", "→ lock(fork-2)", 8);
+}
+
 /* The brief lines of the Events panel (the left panel below the timeline): each line's text
  * after its time and task, one per line, into out. */
 static void event_briefs(const char *screen, char *out, size_t n)

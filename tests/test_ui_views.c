@@ -223,7 +223,7 @@ Test(ui_views, at_80x24_gate_hints_keep_whole_words, .fini = stop, .timeout = 90
                               (!strncmp(dots - 4, "lock", 4) || !strncmp(dots - 5, "sleep", 5) ||
                                !strncmp(dots - 3, "eat", 3)),
                           "a hint cut mid-word: '%s'\n%s", h, g_tui.screen);
-            locks += strcmp(h, "→ lock…") == 0 || strcmp(h, "→ lock()") == 0;
+            locks += strncmp(h, "→ lock", strlen("→ lock")) == 0; /* (fork-2), () or … */
         }
         steps(1, 400);
     }

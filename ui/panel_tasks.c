@@ -478,9 +478,7 @@ static int draw_state(const struct ui *u, int y, int x, int maxw, int st, int na
 
 /* Where the columns of a row start, the same for every row. */
 struct row_geom {
-    int tree_w; /* widest indent + branch glyph */
-    int pid_w;  /* with its trailing space; 0: no pid column */
-    int name_w;
+    int pid_w; /* with its trailing space; 0: no pid column */
     int state_x;
 };
 
@@ -701,23 +699,25 @@ static void keep_visible(struct ui *u, int h)
 static void row_geometry(const struct ui *u, struct rect in, int h, struct row_geom *g)
 {
     const struct model *m = &u->r->model;
-    g->tree_w = 0;
-    g->name_w = 4;
-    int digits = 1;
+    int cap = in.w >= 50 ? 14 : 10; /* narrow: short names, but the pid stays */
+    int tree_w = 0, name_w = 4, lead = 4, digits = 1;
     for (int k = 0; k < h && u->task_top + k < (int)u->nrows; k++) {
         const struct tree_row *row = &u->rows[u->task_top + k];
         int w = screen_width(m->tasks[row->task].name), tw = tree_width(row);
-        g->name_w = w > g->name_w ? w : g->name_w;
-        g->tree_w = tw > g->tree_w ? tw : g->tree_w;
+        w = w > cap ? cap : w;
+        name_w = w > name_w ? w : name_w;
+        tree_w = tw > tree_w ? tw : tree_w;
+        lead = tw + w > lead ? tw + w : lead;
         char id[16];
         int d = snprintf(id, sizeof(id), "%d", task_id(&m->tasks[row->task]));
         digits = d > digits ? d : digits;
     }
-    int cap = in.w >= 50 ? 14 : 10; /* narrow: short names, but the pid stays */
-    g->name_w = g->name_w > cap ? cap : g->name_w;
-    /* 6 columns, or in a narrow panel as many as the pids shown have (the hints need room) */
-    g->pid_w = in.w < PID_MIN_W ? 0 : narrow_panel(in.w) ? digits + 1 : 6;
-    g->state_x = in.x + 3 + g->tree_w + g->pid_w + g->name_w + 1;
+    /* A narrow panel gives the hints what it can: pids as wide as those shown, and the state
+     * column right after the longest indent + name of one row (the conductor's "ipcscope"
+     * has no indent); else 6-column pids and the widest indent + the widest name. */
+    int narrow = narrow_panel(in.w);
+    g->pid_w = in.w < PID_MIN_W ? 0 : narrow ? digits + 1 : 6;
+    g->state_x = in.x + 3 + g->pid_w + (narrow ? lead : tree_w + name_w) + 1;
 }
 
 /* Column labels on the top border, right-aligned over their columns. */
