@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define PID_MIN_W 36 /* inner width from which the pid column shows (80 columns have it) */
+#define NARROW_W 50  /* below it (80x24: 40) the row gives its gate hint every column it can */
 
 static const struct {
     const char *glyph, *en, *zh;
@@ -466,8 +467,8 @@ static int shown_state(const struct ui *u, const struct model_task *t, char *det
 }
 
 /* Draw "glyph WORD"; returns the columns it takes: 8 (a column the rows share), or only its
- * own width when the panel is narrow (no numeric columns), so that a detail there starts one
- * column after the word ("‖ GATE → lock(fork-2)"). */
+ * own width when the panel is narrow, so that a detail there starts one column after the word
+ * ("‖ GATE → lock(fork-2)"). */
 static int draw_state(const struct ui *u, int y, int x, int maxw, int st, int narrow)
 {
     char s[48];
@@ -610,10 +611,10 @@ static int task_id(const struct model_task *t)
     return t->kind == TK_THREAD ? (int)t->tid : (int)t->pid;
 }
 
-/* 1 when the panel is too narrow for any numeric column (80x24, 100x30). */
+/* 1 when the panel is narrow (80x24), where a gate hint needs every column it can get. */
 static int narrow_panel(int inner_w)
 {
-    return inner_w < COLS_TABLE[0].min_w;
+    return inner_w < NARROW_W;
 }
 
 /* Draw row i; returns 1 when it is a task at the gate whose hint was shortened to fit (its
@@ -650,8 +651,7 @@ static int draw_row(struct ui *u, const struct tree_row *row, int i, int y, stru
     char detail[192];
     int st = shown_state(u, t, detail, sizeof(detail));
     x += draw_state(u, y, x, end - x, st, narrow_panel(in.w)) + 1;
-    int cx = draw_columns(u, t, y, x, end, in.w);
-    x = cx > x ? cx + 1 : x; /* a space after the numbers, when there are any */
+    x = draw_columns(u, t, y, x, end, in.w) + !narrow_panel(in.w); /* narrow: no numbers */
     int cut = st == TS_GATE && detail[0] && (x >= end || screen_width(detail) > end - x);
     if (cut)
         snprintf(hint, hint_n, "%s", detail);
@@ -699,7 +699,7 @@ static void keep_visible(struct ui *u, int h)
 static void row_geometry(const struct ui *u, struct rect in, int h, struct row_geom *g)
 {
     const struct model *m = &u->r->model;
-    int cap = in.w >= 50 ? 14 : 10; /* narrow: short names, but the pid stays */
+    int cap = narrow_panel(in.w) ? 10 : 14; /* narrow: short names, but the pid stays */
     int tree_w = 0, name_w = 4, lead = 4, digits = 1;
     for (int k = 0; k < h && u->task_top + k < (int)u->nrows; k++) {
         const struct tree_row *row = &u->rows[u->task_top + k];
