@@ -5,8 +5,9 @@
  * the state is about: the object it is blocked on, the call it will make when the step gate
  * lets it through (next to the kernel function it sleeps in), its CPU, exit status or zombie
  * time; when the panel is wide, columns of actions, time running / ready / blocked, context
- * switches and signals sent/delivered. The state table and the tree order used by the
- * timeline and the pick keys (1-9) live here too.
+ * switches and signals sent/delivered. A gate hint with no room on its row (80x24) goes whole
+ * on the line under it when the panel has a row to spare. The state table and the tree order
+ * used by the timeline and the pick keys (1-9) live here too.
  */
 #include "narrate.h"
 #include "tui.h"
