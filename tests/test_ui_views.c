@@ -406,15 +406,34 @@ Test(ui_views, at_80x24_an_event_line_never_cuts_a_pid_short, .fini = stop, .tim
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
 
+/* The row of the task row holding text, followed by the line under it when that line is the
+ * row's gate hint on a line of its own ("│     → wait for SIGHUP": only borders and spaces
+ * before the arrow), into out; 0 when no line holds text. */
+static int row_with_hint(const char *screen, const char *text, char *out, size_t n)
+{
+    if (!line_with(screen, text, out, n))
+        return 0;
+    const char *nl = strchr(strstr(screen, text), '\n');
+    const char *p = nl ? nl + 1 : NULL;
+    while (p && (*p == ' ' || strncmp(p, "│", strlen("│")) == 0))
+        p += *p == ' ' ? 1 : strlen("│");
+    if (p && strncmp(p, "→ ", strlen("→ ")) == 0) {
+        size_t used = strlen(out), len = strcspn(p, "\n");
+        snprintf(out + used, n - used, "\n%.*s", (int)len, p);
+    }
+    return 1;
+}
+
 /* At 100x30 signals' sender row has 15 columns for "→ wait for SIGHUP": it read "→ wait for
- * SIGH…". A gate hint that does not fit ends before the word that does not. */
+ * SIGH…". A gate hint that does not fit ends before the word that does not, or goes whole on
+ * the line under its row. */
 Test(ui_views, a_gate_hint_that_does_not_fit_is_cut_before_a_word, .fini = stop, .timeout = 90)
 {
     ts_tui_start(&g_tui, "run signals --step", 100, 30);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
-    char line[512] = "";
+    char line[1024] = "";
     for (int i = 0; i < 20; i++, steps(1, 500)) { /* past "→ wait for receiver" */
-        if (line_with(ts_tui_capture(&g_tui), " sender ", line, sizeof(line)) &&
+        if (row_with_hint(ts_tui_capture(&g_tui), " sender ", line, sizeof(line)) &&
             strstr(line, "→ wait for") && !strstr(line, "receiver"))
             break;
         line[0] = '\0';
