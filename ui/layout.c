@@ -20,7 +20,7 @@ static int clamp(int v, int lo, int hi)
 static void split_rows(const struct ui *u, int body, int *top, int *tl, int *bottom)
 {
     /* as tall as the task list or the objects and their result need, within the bound */
-    int want_rows = (int)u->nrows + 2 + !u->row_base;
+    int task_rows = (int)u->nrows + 2 + !u->row_base, want_rows = task_rows;
     if (u->obj_rows + 2 > want_rows)
         want_rows = u->obj_rows + 2;
     *top = clamp(want_rows, 6, body * 45 / 100);
@@ -35,6 +35,14 @@ static void split_rows(const struct ui *u, int body, int *top, int *tl, int *bot
     while (*bottom < 7 && *top > 6) {
         (*top)--;
         (*bottom)++;
+    }
+    /* a gate hint the Tasks panel had to shorten gets a line of its own from the rows the
+     * event log and the narration can spare: they keep 7 lines (the Next line and the newest
+     * narration), and the timeline keeps every lane it had */
+    int extra = task_rows + u->task_hint_rows - *top;
+    while (extra-- > 0 && *bottom > 9 && *top < body * 45 / 100) {
+        (*top)++;
+        (*bottom)--;
     }
 }
 

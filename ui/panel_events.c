@@ -3,12 +3,17 @@
  *
  * Each line is the time since the run started, the task and a compact description of the
  * event (narrate_brief). Scheduler noise (state samples, switches, wakeups) is hidden unless
- * verbose (v) is on; the title says so.
+ * verbose (v) is on; the title says so. In a narrow panel the time and task columns are only
+ * as wide as the lines shown need, and a line cut short keeps its object's name whole.
  */
 #include "narrate.h"
 #include "tui.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#define NARROW_W 60 /* inner width below which the columns shrink to what they show */
+#define NAME_W 11   /* the task column's width (a longer name pushes the line on) */
 
 static int is_noise(const struct ev *e)
 {
@@ -47,16 +52,93 @@ static attr_t event_attr(const struct ev *e)
     }
 }
 
-static void draw_event_line(struct ui *u, const struct ev *e, int y, int x, int w)
+/* Where the object's name of a brief line ends: past the ")" of "kind(name)" at its start
+ * ("mutex_acquired(lock) ..." -> after "(lock)"), or 0 when the line names no object. */
+static size_t object_end(const char *s)
+{
+    const char *open = strchr(s, '('), *sp = strchr(s, ' ');
+    if (!open || open == s || (sp && sp < open))
+        return 0;
+    const char *close = strchr(open, ')');
+    return close ? (size_t)(close + 1 - s) : 0;
+}
+
+/* Cut s (n bytes) to w columns keeping "kind(name)" whole: the words after the name go first
+ * ("sem_wait(empty) =0…", "obj_create(output)…"); when even "kind(name)" does not fit, the
+ * kind's family ("mutex_", "sock_", "obj_") goes ("acquired(lock)", "connect(client-1-sock)");
+ * only a name that cannot fit by itself is cut (screen_fit_words). */
+static void fit_brief(char *s, size_t n, int w)
+{
+    if (w <= 0 || screen_width(s) <= w)
+        return;
+    size_t end = object_end(s);
+    char *us = end ? memchr(s, '_', end) : NULL;
+    if (end && us && strchr(s, '(') > us && screen_width(s) > w) {
+        char head[160];
+        snprintf(head, sizeof(head), "%.*s", (int)end, s);
+        if (screen_width(head) + (s[end] ? 1 : 0) > w) { /* "acquired(lock)": the verb */
+            memmove(s, us + 1, strlen(us + 1) + 1);
+            end -= (size_t)(us + 1 - s);
+        }
+    }
+    if (!end || screen_width(s) <= w) {
+        screen_fit_words(s, n, w);
+        return;
+    }
+    char whole[160];
+    snprintf(whole, sizeof(whole), "%s", s);
+    screen_fit_words(s, n, w);
+    if (strncmp(s, whole, end) == 0 || end + strlen("…") >= n)
+        return; /* the cut fell after the name */
+    snprintf(s, n, "%.*s", (int)end, whole);
+    if (screen_width(s) + 1 <= w) {
+        snprintf(s + end, n - end, "…");
+        return;
+    }
+    if (screen_width(s) > w) { /* the name alone is wider than the column */
+        snprintf(s, n, "%s", whole);
+        screen_fit_words(s, n, w);
+    }
+}
+
+/* Widths of the time and task columns: what the lines shown need in a narrow panel
+ * ("3.651", "worker-1"), else 8 and NAME_W. */
+struct ev_cols {
+    int time_w, name_w;
+};
+
+static void draw_event_line(struct ui *u, const struct ev *e, int y, int x, int w,
+                            const struct ev_cols *c)
 {
     const struct model *m = &u->r->model;
     char name[48], brief[160];
     narrate_task_name(m, e, name, sizeof(name));
     narrate_brief(m, e, brief, sizeof(brief));
-    int used = screen_putf(y, x, w, THEME[R_DIM], "%8.3f ", ui_ev_time(u, e->t));
-    used += screen_putf(y, x + used, w - used, THEME[R_TITLE], "%-11s ", name);
-    screen_fit_words(brief, sizeof(brief), w - used); /* never a pid cut to its first digits */
+    int used = screen_putf(y, x, w, THEME[R_DIM], "%*.3f ", c->time_w, ui_ev_time(u, e->t));
+    int nw = screen_width(name);
+    used += screen_put(y, x + used, w - used, THEME[R_TITLE], name);
+    used += (nw < c->name_w ? c->name_w - nw : 0) + 1;
+    fit_brief(brief, sizeof(brief), w - used); /* never a pid cut to its first digits */
     screen_put(y, x + used, w - used, event_attr(e), brief);
+}
+
+static void column_widths(struct ui *u, const struct ev *const *shown, int n, int w,
+                          struct ev_cols *c)
+{
+    c->time_w = 8;
+    c->name_w = NAME_W;
+    if (w >= NARROW_W || n == 0)
+        return;
+    c->time_w = c->name_w = 1;
+    for (int j = 0; j < n; j++) {
+        char b[48];
+        int tw = snprintf(b, sizeof(b), "%.3f", ui_ev_time(u, shown[j]->t));
+        narrate_task_name(&u->r->model, shown[j], b, sizeof(b));
+        int nw = screen_width(b);
+        c->time_w = tw > c->time_w ? tw : c->time_w;
+        c->name_w = nw > c->name_w ? nw : c->name_w;
+    }
+    c->name_w = c->name_w > NAME_W ? NAME_W : c->name_w;
 }
 
 void panel_events_draw(struct ui *u, struct rect r)
@@ -97,9 +179,11 @@ void panel_events_draw(struct ui *u, struct rect r)
         u->ev_scroll -= want - n < u->ev_scroll ? want - n : u->ev_scroll;
         (void)avail;
     }
+    struct ev_cols cols;
+    column_widths(u, shown, n, in.w, &cols);
     int y = in.y + in.h - n;
     for (int j = n; j-- > 0; y++)
-        draw_event_line(u, shown[j], y, in.x, in.w);
+        draw_event_line(u, shown[j], y, in.x, in.w, &cols);
     if (u->ev_scroll > 0)
         screen_putf(r.y + r.h - 1, r.x + 2, r.w - 4, THEME[R_WARN],
                     TR(u, " ↑ scrolled %d · PgDn ", " ↑ 已上翻 %d · PgDn "), u->ev_scroll);

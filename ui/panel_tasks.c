@@ -5,8 +5,9 @@
  * the state is about: the object it is blocked on, the call it will make when the step gate
  * lets it through (next to the kernel function it sleeps in), its CPU, exit status or zombie
  * time; when the panel is wide, columns of actions, time running / ready / blocked, context
- * switches and signals sent/delivered. The state table and the tree order used by the
- * timeline and the pick keys (1-9) live here too.
+ * switches and signals sent/delivered. A gate hint with no room on its row (80x24) goes whole
+ * on the line under it when the panel has a row to spare. The state table and the tree order
+ * used by the timeline and the pick keys (1-9) live here too.
  */
 #include "narrate.h"
 #include "phrase_zh.h"
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #define PID_MIN_W 36 /* inner width from which the pid column shows (80 columns have it) */
+#define NARROW_W 50  /* below it (80x24: 40) the row gives its gate hint every column it can */
 
 static const struct {
     const char *glyph, *en, *zh;
@@ -481,19 +483,20 @@ static int shown_state(const struct ui *u, const struct model_task *t, char *det
     return t->state;
 }
 
-/* Draw "glyph WORD" padded to 8 columns; returns columns used. */
-static int draw_state(const struct ui *u, int y, int x, int maxw, int st)
+/* Draw "glyph WORD"; returns the columns it takes: 8 (a column the rows share), or only its
+ * own width when the panel is narrow, so that a detail there starts one column after the word
+ * ("‖ GATE → lock(fork-2)"). */
+static int draw_state(const struct ui *u, int y, int x, int maxw, int st, int narrow)
 {
     char s[48];
     snprintf(s, sizeof(s), "%s %s", ui_state_glyph(st), ui_state_word(u, st));
-    screen_put(y, x, maxw, ui_state_attr(st), s);
-    return 8 < maxw ? 8 : maxw;
+    int w = screen_put(y, x, maxw, ui_state_attr(st), s);
+    return narrow || 8 > maxw ? w : 8;
 }
 
 /* Where the columns of a row start, the same for every row. */
 struct row_geom {
-    int tree_w; /* widest indent + branch glyph */
-    int name_w;
+    int pid_w; /* with its trailing space; 0: no pid column */
     int state_x;
 };
 
@@ -619,8 +622,23 @@ static void fit_gate_hint(char *d, size_t n, int w)
     fit_detail(d, n, w);
 }
 
-static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, struct rect in,
-                     const struct row_geom *g)
+/* The id a row shows: a thread's tid, a process's pid. */
+static int task_id(const struct model_task *t)
+{
+    return t->kind == TK_THREAD ? (int)t->tid : (int)t->pid;
+}
+
+/* 1 when the panel is narrow (80x24), where a gate hint needs every column it can get. */
+static int narrow_panel(int inner_w)
+{
+    return inner_w < NARROW_W;
+}
+
+/* Draw row i; returns 1 when it is a task at the gate whose hint was shortened to fit (its
+ * whole hint, "→ fork() returns 0", is then left in hint, hint_n bytes), else 0. With
+ * hint_line set the row shows no hint: the line under it says it whole. */
+static int draw_row(struct ui *u, const struct tree_row *row, int i, int y, struct rect in,
+                    const struct row_geom *g, int hint_line, char *hint, size_t hint_n)
 {
     const struct model_task *t = &u->r->model.tasks[row->task];
     int sel = u->focus == P_TASKS && i == u->sel_row;
@@ -636,8 +654,8 @@ static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, str
     x += tw - (row->depth >= 2 ? 2 : 0);
     if (row->depth >= 2)
         x += screen_put(y, x, end - x, THEME[R_BORDER], row->last ? "└ " : "├ ");
-    if (in.w >= PID_MIN_W) {
-        snprintf(buf, sizeof(buf), "%-6d", t->kind == TK_THREAD ? (int)t->tid : (int)t->pid);
+    if (g->pid_w) {
+        snprintf(buf, sizeof(buf), "%-*d", g->pid_w, task_id(t));
         x += screen_put(y, x, end - x, THEME[R_DIM], buf);
     }
     int name_w = g->state_x - 1 - x;
@@ -645,19 +663,36 @@ static void draw_row(struct ui *u, const struct tree_row *row, int i, int y, str
                t->name);
     x = g->state_x;
     if (x >= end)
-        return;
+        return 0;
 
     char detail[192];
     int st = shown_state(u, t, detail, sizeof(detail));
-    x += draw_state(u, y, x, end - x, st) + 1;
-    x = draw_columns(u, t, y, x, end, in.w) + 1;
-    if (x < end) {
+    x += draw_state(u, y, x, end - x, st, narrow_panel(in.w)) + 1;
+    x = draw_columns(u, t, y, x, end, in.w) + !narrow_panel(in.w); /* narrow: no numbers */
+    int cut = st == TS_GATE && detail[0] && (x >= end || screen_width(detail) > end - x);
+    if (cut)
+        snprintf(hint, hint_n, "%s", detail);
+    if (x < end && !(cut && hint_line)) {
         if (st == TS_GATE)
             fit_gate_hint(detail, sizeof(detail), end - x);
         else
             fit_detail(detail, sizeof(detail), end - x);
         screen_put(y, x, end - x, st == TS_GATE ? THEME[R_GATE] : ui_state_attr(st), detail);
     }
+    return cut;
+}
+
+/* The whole gate hint of row on the line under it, from where the row's pid starts; a branch
+ * with siblings below keeps its "│" so the tree stays joined. */
+static void draw_hint_line(const struct tree_row *row, int y, struct rect in, char *hint, size_t n)
+{
+    int x = in.x + 3 + tree_width(row), end = in.x + in.w;
+    if (row->depth >= 2 && !row->last)
+        screen_put(y, x - 2, 1, THEME[R_BORDER], "│");
+    if (x >= end)
+        return;
+    fit_gate_hint(hint, n, end - x);
+    screen_put(y, x, end - x, THEME[R_GATE], hint);
 }
 
 static void keep_visible(struct ui *u, int h)
@@ -681,17 +716,25 @@ static void keep_visible(struct ui *u, int h)
 static void row_geometry(const struct ui *u, struct rect in, int h, struct row_geom *g)
 {
     const struct model *m = &u->r->model;
-    g->tree_w = 0;
-    g->name_w = 4;
+    int cap = narrow_panel(in.w) ? 10 : 14; /* narrow: short names, but the pid stays */
+    int tree_w = 0, name_w = 4, lead = 4, digits = 1;
     for (int k = 0; k < h && u->task_top + k < (int)u->nrows; k++) {
         const struct tree_row *row = &u->rows[u->task_top + k];
         int w = screen_width(m->tasks[row->task].name), tw = tree_width(row);
-        g->name_w = w > g->name_w ? w : g->name_w;
-        g->tree_w = tw > g->tree_w ? tw : g->tree_w;
+        w = w > cap ? cap : w;
+        name_w = w > name_w ? w : name_w;
+        tree_w = tw > tree_w ? tw : tree_w;
+        lead = tw + w > lead ? tw + w : lead;
+        char id[16];
+        int d = snprintf(id, sizeof(id), "%d", task_id(&m->tasks[row->task]));
+        digits = d > digits ? d : digits;
     }
-    int cap = in.w >= 50 ? 14 : 10; /* narrow: short names, but the pid stays */
-    g->name_w = g->name_w > cap ? cap : g->name_w;
-    g->state_x = in.x + 3 + g->tree_w + (in.w >= PID_MIN_W ? 6 : 0) + g->name_w + 1;
+    /* A narrow panel gives the hints what it can: pids as wide as those shown, and the state
+     * column right after the longest indent + name of one row (the conductor's "ipcscope"
+     * has no indent); else 6-column pids and the widest indent + the widest name. */
+    int narrow = narrow_panel(in.w);
+    g->pid_w = in.w < PID_MIN_W ? 0 : narrow ? digits + 1 : 6;
+    g->state_x = in.x + 3 + g->pid_w + (narrow ? lead : tree_w + name_w) + 1;
 }
 
 /* Column labels on the top border, right-aligned over their columns. */
@@ -737,9 +780,19 @@ void panel_tasks_draw(struct ui *u, struct rect r)
                     u->r->ctx.conductor, TR(u, "(conductor)", "（指挥进程）"));
     struct row_geom g;
     row_geometry(u, in, h, &g);
-    for (int k = 0; k < h && u->task_top + k < (int)u->nrows; k++) {
+    /* rows the tasks leave free: a gate hint shortened on its row gets one, top down */
+    int spare = h - shown, y = in.y + synthetic;
+    u->task_hint_rows = 0;
+    for (int k = 0; k < shown; k++, y++) {
         int i = u->task_top + k;
-        draw_row(u, &u->rows[i], i, in.y + synthetic + k, in, &g);
+        char hint[192];
+        if (!draw_row(u, &u->rows[i], i, y, in, &g, spare > 0, hint, sizeof(hint)))
+            continue;
+        u->task_hint_rows++; /* the next layout makes room if it can */
+        if (spare > 0) {
+            draw_hint_line(&u->rows[i], ++y, in, hint, sizeof(hint));
+            spare--;
+        }
     }
     draw_col_labels(u, r, in, &g);
 }

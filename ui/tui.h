@@ -135,7 +135,9 @@ struct ui {
     int sel_row, task_top;
     int sel_auto; /* the selection follows the first worker until a key moves it */
     int sel_obj, obj_top;
-    int obj_rows; /* rows the objects panel wanted at its last draw (objects and result) */
+    int obj_rows;       /* rows the objects panel wanted at its last draw (objects and result) */
+    int task_hint_rows; /* gate hints the Tasks panel had to shorten at its last draw: each
+                         * gets a line of its own under its task when the layout has a row */
     int ev_scroll;
     int narr_scroll;   /* narrations hidden below the panel (0: the newest is shown) */
     int flow_view;     /* the packet flow graph instead of the timeline (f) */

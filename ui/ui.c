@@ -116,7 +116,7 @@ int ui_start_run(struct ui *u)
     u->overlay = OV_NONE;
     u->sel_row = 1; /* the first worker: row 0 is normally the conductor */
     u->sel_auto = 1;
-    u->task_top = u->sel_obj = u->obj_top = u->ev_scroll = u->obj_rows = 0;
+    u->task_top = u->sel_obj = u->obj_top = u->ev_scroll = u->obj_rows = u->task_hint_rows = 0;
     u->delay_idx = delay_index(r->delay_ms);
     u->flow_view =
         u->sc->chapter >= 1 && u->sc->chapter <= 2; /* TCP lessons: their packets (exec is 0) */
@@ -325,14 +325,23 @@ static void draw_frame(struct ui *u)
         run_poll(u->r);
         ui_tree_build(u);
     }
+    int hint_rows = u->task_hint_rows;
     layout_compute(u);
     erase();
-    if (u->lay.too_small)
+    if (u->lay.too_small) {
         layout_draw_too_small(u);
-    else if (u->in_dash && u->r)
+    } else if (u->in_dash && u->r) {
         draw_dashboard(u);
-    else
+        /* a gate hint wants a line of its own: now, not a frame later (a step may be the
+         * last change for minutes) */
+        if (u->task_hint_rows != hint_rows) {
+            layout_compute(u);
+            erase();
+            draw_dashboard(u);
+        }
+    } else {
         picker_draw(u);
+    }
     refresh();
     latency_note(u, loop_now_ns());
     u->frames++;
