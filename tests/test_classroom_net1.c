@@ -338,6 +338,48 @@ static void tui_stop(void)
     ts_tui_stop(&g_tui);
 }
 
+/* The ports of the objects panel's socket rows ("  :36509→:45811") are whole or not shown:
+ * at 100x30 server-conn's row ended "Send-Q 0  :", a port with no number. */
+static void socket_rows_have_whole_ports(const char *screen)
+{
+    for (const char *l = screen; l && *l;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        char line[1024];
+        snprintf(line, sizeof(line), "%.*s", (int)len, l);
+        char *sock = strstr(line, "sock  ");
+        for (char *c = sock ? strchr(sock, ':') : NULL; c; c = strchr(c + 1, ':')) {
+            unsigned port;
+            int digits = 0;
+            cr_assert(sscanf(c + 1, "%u%n", &port, &digits) == 1 && digits >= 4,
+                      "a socket row shows a cut port:\n%s\n(in)\n%s", line, screen);
+        }
+        l = end ? end + 1 : NULL;
+    }
+}
+
+/* The packet lane never draws one socket's state twice in a row: closed in FIN_WAIT2, the
+ * server's socket became a stand-in still in FIN_WAIT2, and "server-conn FIN-WAIT-2" took two
+ * of the lane's three rows at 100x30, pushing the server's FIN off the screen. */
+static void lane_repeats_no_state(const char *screen)
+{
+    const char *prev = NULL;
+    size_t prev_len = 0;
+    for (const char *l = screen; l && *l;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        char line[1024];
+        snprintf(line, sizeof(line), "%.*s", (int)len, l);
+        int state_row = !strstr(line, " seq ") && (strstr(line, "-WAIT") || strstr(line, "ESTAB") ||
+                                                   strstr(line, "LAST-ACK"));
+        cr_assert(!(state_row && prev && prev_len == len && memcmp(prev, l, len) == 0),
+                  "the lane repeats a state row:\n%s\n(in)\n%s", line, screen);
+        prev = state_row ? l : NULL;
+        prev_len = len;
+        l = end ? end + 1 : NULL;
+    }
+}
+
 Test(classroom_net1, layers_ends_on_screen_with_the_link_layer, .fini = tui_stop, .timeout = 120)
 {
     ts_tui_start(&g_tui, "run layers --step", 100, 30);
@@ -347,7 +389,16 @@ Test(classroom_net1, layers_ends_on_screen_with_the_link_layer, .fini = tui_stop
         /* a layer's step says which layer, not "call an update of layer" */
         cr_assert(!strstr(g_tui.screen, "an update of"), "a step without its label:\n%s",
                   g_tui.screen);
-        explained += strstr(g_tui.screen, "→ explain the") != NULL;
+        /* which layer the step explains, even where the row cuts the hint ("→ layer 5…") */
+        const char *hint = strstr(g_tui.screen, "GATE    → layer ");
+        if (hint) {
+            int layer = 0;
+            cr_assert_eq(sscanf(hint, "GATE    → layer %d", &layer), 1, "%s", g_tui.screen);
+            cr_assert(layer >= 2 && layer <= 5, "layer %d:\n%s", layer, g_tui.screen);
+            explained++;
+        }
+        socket_rows_have_whole_ports(g_tui.screen);
+        lane_repeats_no_state(g_tui.screen);
         ts_tui_keys(&g_tui, "Space");
         ts_sleep_ms(400);
     }
@@ -625,6 +676,47 @@ Test(classroom_net1, a_socket_freed_in_fin_wait2_is_not_narrated_as_a_change_to_
     cr_assert(strstr(buf, "FIN"), "%s", buf);
 }
 
+/* A state change read from the kernel's table (ss's view, no probe saw it): layers' and
+ * tcp-teardown's stand-in going FIN_WAIT2 → TIME_WAIT when the peer's FIN comes said "a state
+ * in between lasts too little for a look to catch", but there is none between them; with
+ * --no-bpf every change is read so, ESTABLISHED → CLOSE_WAIT too. Only a change of more than
+ * one step says so. */
+Test(classroom_net1, a_sampled_one_step_state_change_claims_no_missed_state, .init = narr_setup,
+     .fini = narr_teardown)
+{
+    char buf[512];
+    narrate_created(0, "server-conn", NET_ESTABLISHED, buf, sizeof(buf));
+    static const int one_step[][2] = {{NET_FIN_WAIT2, NET_TIME_WAIT},
+                                      {NET_ESTABLISHED, NET_CLOSE_WAIT},
+                                      {NET_CLOSE, NET_LISTEN},
+                                      {NET_LAST_ACK, NET_CLOSE}};
+    for (size_t i = 0; i < sizeof(one_step) / sizeof(one_step[0]); i++) {
+        struct ev e = {.t = 9 + (int64_t)i,
+                       .kind = EV_TCP_STATE,
+                       .src = EV_SRC_PROCFS,
+                       .task = EV_NO_TASK,
+                       .obj = 0,
+                       .val = one_step[i][1],
+                       .item = one_step[i][0]};
+        buf[0] = '\0';
+        cr_assert_eq(narrate_generic(NULL, &M, &e, 0, buf, sizeof(buf)), 1);
+        cr_assert(strstr(buf, "server-conn") && strstr(buf, net_state_name(one_step[i][0])) &&
+                      strstr(buf, net_state_name(one_step[i][1])),
+                  "%s", buf);
+        cr_assert(!strstr(buf, "in between"), "a missed state claimed for a one-step change: %s",
+                  buf);
+    }
+    struct ev skipped = {.t = 20,
+                         .kind = EV_TCP_STATE,
+                         .src = EV_SRC_PROCFS,
+                         .task = EV_NO_TASK,
+                         .obj = 0,
+                         .val = NET_FIN_WAIT2,
+                         .item = NET_ESTABLISHED}; /* FIN_WAIT1 was not seen */
+    cr_assert_eq(narrate_generic(NULL, &M, &skipped, 0, buf, sizeof(buf)), 1);
+    cr_assert(strstr(buf, "in between"), "%s", buf);
+}
+
 /* The event log's line for a kernel state change no socket object has yet (the server side
  * of a handshake before accept) names its ports and states, not a bare "tcp_state". */
 Test(classroom_net1, a_half_open_state_change_is_listed_with_its_ports, .init = narr_setup,
@@ -729,6 +821,8 @@ Test(classroom_net1, layers_in_projector_mode_ends_with_the_link_layer, .fini = 
     const char *s = ts_tui_capture(&g_tui);
     cr_assert(strstr(s, "Link layer"), "the link layer is not on the final screen:\n%s", s);
     cr_assert(!strstr(s, "was reaped"), "a process's reap instead of the lesson:\n%s", s);
+    /* whole: the paragraph is 4 lines at 100 columns, and 3 rows ended it mid-sentence */
+    cr_assert(strstr(s, "receive path."), "the link layer's paragraph is cut:\n%s", s);
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }

@@ -221,7 +221,10 @@ void panel_flow_draw(struct ui *u, struct rect r)
     int n = 0;
     for (size_t i = 0; i < m->hist_len && n < FLOW_MAX; i++) {
         const struct ev *e = model_hist(m, i);
-        if (e->kind == EV_PKT || (e->kind == EV_TCP_STATE && e->obj < m->nobjs))
+        /* a change to the same state (a socket freed in FIN_WAIT2 whose stand-in keeps it)
+         * would repeat the row above it and push a segment off the lane */
+        if (e->kind == EV_PKT ||
+            (e->kind == EV_TCP_STATE && e->obj < m->nobjs && e->val != e->item))
             lines[n++] = e;
     }
     qsort(lines, (size_t)n, sizeof(lines[0]), by_time); /* the capture's records come late */
