@@ -515,6 +515,36 @@ static int packet_rows_with_whole_ports(const char *screen)
 
 /* In projector mode the lane's end labels are 16 columns: "client-conn :39095" was drawn
  * "client-conn :390", a port that does not exist. The name gives way, never the port. */
+/* The row of screen whose text has needle (from its start), or -1. */
+static int row_of(const char *screen, const char *needle)
+{
+    const char *at = strstr(screen, needle);
+    if (!at)
+        return -1;
+    int row = 0;
+    for (const char *c = screen; c < at; c++)
+        row += *c == '\n';
+    return row;
+}
+
+/* The lane tells the teardown in the order it happened: the server's close() moves it to
+ * LAST_ACK and sends its FIN, and the client's ACK of that FIN closes it. The segments were
+ * stamped when the capture process read them, after the kernel had already handled them, and
+ * the lane drew "server-conn CLOSE" above the FIN that led to it. Returns whether the rows
+ * were on the screen to compare. */
+static int lane_closes_after_the_fin(const char *screen)
+{
+    int last_ack = row_of(screen, "server-conn LAST-ACK│"),
+        close = row_of(screen, "server-conn CLOSE│");
+    int fin = row_of(screen, "◀──FIN|ACK");
+    if (close < 0 || fin < 0)
+        return 0;
+    cr_assert_gt(close, fin, "the server's CLOSE is drawn before its FIN:\n%s", screen);
+    if (last_ack >= 0)
+        cr_assert_lt(last_ack, fin, "the server's FIN is drawn before its LAST_ACK:\n%s", screen);
+    return 1;
+}
+
 Test(classroom_net1, tcp_teardown_packet_lane_keeps_whole_ports_in_projector_mode, .fini = tui_stop,
      .timeout = 120)
 {
@@ -523,14 +553,17 @@ Test(classroom_net1, tcp_teardown_packet_lane_keeps_whole_ports_in_projector_mod
     ts_tui_start(&g_tui, "run tcp-teardown --step", 100, 30);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
     ts_tui_keys(&g_tui, "z");
-    int rows = 0;
+    int rows = 0, ordered = 0;
     for (int n = 0; n < MAX_SENSIBLE_STEPS && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
         ts_tui_keys(&g_tui, "Space");
         ts_sleep_ms(400);
         rows += packet_rows_with_whole_ports(ts_tui_capture(&g_tui));
         lane_repeats_no_state(g_tui.screen);
+        ordered += lane_closes_after_the_fin(g_tui.screen);
     }
     cr_assert_gt(rows, 0, "no packet row was seen in projector mode:\n%s", g_tui.screen);
+    cr_assert_gt(ordered, 0, "the server's FIN and CLOSE were never on the lane together:\n%s",
+                 g_tui.screen);
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
