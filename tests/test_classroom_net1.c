@@ -833,7 +833,7 @@ Test(classroom_net1, tcp_echo_gate_hints_at_80x24_are_whole_calls, .fini = tui_s
 
 /* The active closer's last step asks the kernel for its connection's state (sock_diag, as ss
  * does): its gate hint said "→ tcp_state(client-conn)" and "Space lets client call
- * tcp_state(client-conn)", a call that does not exist. It says what the step does. */
+ * tcp_state(client-conn)", a call that does not exist. It says what the step does, whole. */
 Test(classroom_net1, tcp_teardown_says_what_its_last_look_does, .fini = tui_stop, .timeout = 120)
 {
     ts_tui_start(&g_tui, "run tcp-teardown --step --param capture=0", 100, 30);
@@ -842,7 +842,8 @@ Test(classroom_net1, tcp_teardown_says_what_its_last_look_does, .fini = tui_stop
     for (int n = 0; n < MAX_SENSIBLE_STEPS && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
         cr_assert(!strstr(g_tui.screen, "tcp_state("), "an event's name as a call:\n%s",
                   g_tui.screen);
-        looked += strstr(g_tui.screen, "→ look up its") != NULL;
+        /* whole in the task row at 100x30: it read "→ look up its TCP…" */
+        looked += strstr(g_tui.screen, "GATE    → look up its state ") != NULL;
         ts_tui_keys(&g_tui, "Space");
         ts_sleep_ms(400);
     }
