@@ -408,9 +408,12 @@ Test(classroom_net1, layers_ends_on_screen_with_the_link_layer, .fini = tui_stop
         /* which layer the step explains, even where the row cuts the hint ("→ layer 5…") */
         const char *hint = strstr(g_tui.screen, "GATE    → layer ");
         if (hint) {
-            int layer = 0;
-            cr_assert_eq(sscanf(hint, "GATE    → layer %d", &layer), 1, "%s", g_tui.screen);
+            int layer = 0, used = 0;
+            cr_assert_eq(sscanf(hint, "GATE    → layer %d%n", &layer, &used), 1, "%s",
+                         g_tui.screen);
             cr_assert(layer >= 2 && layer <= 5, "layer %d:\n%s", layer, g_tui.screen);
+            cr_assert(hint[used] == ' ' || strncmp(hint + used, "…", strlen("…")) == 0,
+                      "the hint dangles after its number ('→ layer 5:…'):\n%s", g_tui.screen);
             explained++;
         }
         socket_rows_have_whole_ports(g_tui.screen);
