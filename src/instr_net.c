@@ -668,7 +668,33 @@ int net_capture_open(void)
         close(fd);
         return -err;
     }
+    /* the kernel's receive time of each frame (best effort: without it, when it was read) */
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &(int){1}, sizeof(int));
     return fd;
+}
+
+/* When the kernel took frame msg in, on the clock of the probes' records (CLOCK_MONOTONIC),
+ * from its SCM_TIMESTAMPNS (CLOCK_REALTIME); 0 when it has none. The frame on lo is stamped
+ * as it enters the receive path, before TCP handles it: the state change it causes comes
+ * after it, and the one that sent it before. When the capture process reads it is later, and
+ * sorted by that the lane drew a socket's LAST_ACK and CLOSE before the FIN and the ACK. */
+static uint64_t kernel_rx_ns(struct msghdr *msg)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+            continue;
+        struct timespec rx, real, mono;
+        memcpy(&rx, CMSG_DATA(c), sizeof(rx));
+        clock_gettime(CLOCK_REALTIME, &real);  /* sclock-ok: the offset between the clocks */
+        clock_gettime(CLOCK_MONOTONIC, &mono); /* sclock-ok */
+        int64_t ago = ((int64_t)real.tv_sec - rx.tv_sec) * 1000000000ll +
+                      (real.tv_nsec - rx.tv_nsec); /* how long ago the kernel took it in */
+        int64_t now = (int64_t)mono.tv_sec * 1000000000ll + mono.tv_nsec;
+        if (rx.tv_sec == 0 || ago < 0 || ago > now)
+            return 0; /* no stamp, or the wall clock stepped */
+        return (uint64_t)(now - ago);
+    }
+    return 0;
 }
 
 /* A big-endian 32-bit field at p, which may sit at any alignment in the frame. */
@@ -728,17 +754,29 @@ int net_capture_next(int fd, uint16_t port, struct net_seg *seg, int timeout_ms)
         if (r <= 0 || net_stopping())
             return 0;
         struct sockaddr_ll from;
-        socklen_t flen = sizeof(from);
-        ssize_t n =
-            recvfrom(fd, frame, sizeof(frame), MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
+        union {
+            char buf[CMSG_SPACE(sizeof(struct timespec))];
+            struct cmsghdr align;
+        } ctl;
+        struct iovec iov = {.iov_base = frame, .iov_len = sizeof(frame)};
+        struct msghdr msg = {.msg_name = &from,
+                             .msg_namelen = sizeof(from),
+                             .msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = ctl.buf,
+                             .msg_controllen = sizeof(ctl.buf)};
+        ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
         if (n < 0 && errno != EAGAIN && errno != EINTR)
             return -errno;
         if (n <= 0 || from.sll_pkttype == PACKET_OUTGOING)
             continue;
         if (decode(frame, (size_t)n, port, seg)) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts); /* sclock-ok: when the frame was seen */
-            seg->t_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+            seg->t_ns = kernel_rx_ns(&msg);
+            if (!seg->t_ns) {
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts); /* sclock-ok: when the frame was seen */
+                seg->t_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+            }
             return 1;
         }
     }
@@ -746,7 +784,7 @@ int net_capture_next(int fd, uint16_t port, struct net_seg *seg, int timeout_ms)
 
 void net_pkt_emit(const struct net_seg *g, struct instr_obj *o)
 {
-    struct ev e = {.t = g->t_ns, /* when the capture saw it, not when it was recorded */
+    struct ev e = {.t = g->t_ns, /* when the kernel took it in, not when it was recorded */
                    .kind = EV_PKT,
                    .src = EV_SRC_INSTR,
                    .task = (uint32_t)instr_self(),

@@ -10,6 +10,8 @@
 #endif
 #include "narrate.h"
 
+#include "instr_net.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -168,6 +170,9 @@ static const struct narr NARR[] = {
      "%O: the kernel's socket table now shows %N (it showed %Q when last looked at; a state in "
      "between lasts too little for a look to catch).",
      "%O：内核的套接字表现在显示 %N（上次查看时是 %Q；中间的状态太短，查看时未能看到）。"},
+    {EV_TCP_STATE, 4,
+     "%O: TCP state %Q → %N (read from the kernel's socket table, as ss reads it).",
+     "%O：TCP 状态 %Q → %N（从内核的套接字表读到，与 ss 读的一样）。"},
     {EV_FORK_RET, 0,
      "fork() returned 0 in %T: 0 means \"I am the child\". Both copies continue from the same "
      "line.",
@@ -401,6 +406,27 @@ static int sock_variant(const struct ev *e)
     }
 }
 
+/* Is from -> to one step of TCP's state machine (RFC 9293 with Linux's names), so that a look
+ * at the kernel's table that saw both missed no state in between? States: instr_net.h. */
+static int tcp_one_step(int64_t from, int64_t to)
+{
+    static const int8_t STEPS[][2] = {
+        {NET_CLOSE, NET_LISTEN},          {NET_CLOSE, NET_SYN_SENT},
+        {NET_LISTEN, NET_CLOSE},          {NET_SYN_SENT, NET_ESTABLISHED},
+        {NET_SYN_SENT, NET_CLOSE},        {NET_SYN_RECV, NET_ESTABLISHED},
+        {NET_ESTABLISHED, NET_FIN_WAIT1}, {NET_ESTABLISHED, NET_CLOSE_WAIT},
+        {NET_FIN_WAIT1, NET_FIN_WAIT2},   {NET_FIN_WAIT1, NET_CLOSING},
+        {NET_FIN_WAIT1, NET_TIME_WAIT},   {NET_FIN_WAIT2, NET_TIME_WAIT},
+        {NET_CLOSING, NET_TIME_WAIT},     {NET_CLOSE_WAIT, NET_LAST_ACK},
+        {NET_LAST_ACK, NET_CLOSE},        {NET_TIME_WAIT, NET_CLOSE},
+        {NET_FIN_WAIT2, NET_CLOSE}, /* its timeout (tcp_fin_timeout) */
+    };
+    for (size_t i = 0; i < sizeof(STEPS) / sizeof(STEPS[0]); i++)
+        if (STEPS[i][0] == from && STEPS[i][1] == to)
+            return 1;
+    return 0;
+}
+
 /* Which template of a kind applies to e (see NARR's variants). */
 static int variant_of(const struct model *m, const struct ev *e)
 {
@@ -433,9 +459,13 @@ static int variant_of(const struct model *m, const struct ev *e)
         return e->extra == 1;
     case EV_SIG_GENERATE: /* 0 a task sent it, 1 the kernel raised it, 2 a child's SIGCHLD */
         return e->val == SIGCHLD && e->aux ? 2 : e->aux == 0;
-    case EV_TCP_STATE: /* 1: no socket object has it yet (a half-open request); 2: sampled;
-                        * 3: freed in FIN_WAIT2, its timewait stand-in keeps the state */
-        return e->obj == EV_NO_OBJ ? 1 : e->src == EV_SRC_PROCFS ? 2 : e->item == e->val ? 3 : 0;
+    case EV_TCP_STATE: /* 1: no socket object has it yet (a half-open request); 2: sampled,
+                        * states skipped; 4: sampled, one step; 3: freed in FIN_WAIT2, its
+                        * timewait stand-in keeps the state */
+        return e->obj == EV_NO_OBJ             ? 1
+               : e->src != EV_SRC_PROCFS       ? (e->item == e->val ? 3 : 0)
+               : tcp_one_step(e->item, e->val) ? 4
+                                               : 2;
     case EV_SOCK_CLOSE: { /* 1: a UDP socket (no goodbye) */
         const struct model_obj *o = obj_at(m, e->obj);
         return o && o->kind == OK_SOCKET && o->proto == 17;

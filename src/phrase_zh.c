@@ -59,8 +59,7 @@ static const struct phrase PHRASES[] = {
     {"report the overlap", "报告重叠的时间"},
     {"set its x to %", "把自己的 x 设为 %1"},
     {"fork() returns 0", "fork() 返回 0"},
-    {"explain the % layer", "讲解%1层"},
-    {"layer %: %", "第 %1 层：%2层"},
+    {"layer % %", "第 %1 层：%2层"},
     {"eat (meal %)", "吃饭（第 %1 顿）"},
     {"count itself inside", "把自己计入里面的人数"},
     {"wait for others", "等待其他任务"},
@@ -69,7 +68,7 @@ static const struct phrase PHRASES[] = {
     {"wait for receiver", "等待接收者"},
     {"wait for SIGHUP", "等待 SIGHUP"},
     {"the next burst", "下一轮计算"},
-    {"look up its TCP state", "查看它的 TCP 状态"},
+    {"look up its state", "查看它的 TCP 状态"},
     {"start spinning", "开始空转"},
     /* calls that are not calls (narrate_call) */
     {"a store to %", "写入 %1"},

@@ -338,6 +338,64 @@ static void tui_stop(void)
     ts_tui_stop(&g_tui);
 }
 
+/* The ports of the objects panel's socket rows ("  :36509→:45811") are whole or not shown:
+ * at 100x30 server-conn's row ended "Send-Q 0  :", a port with no number. */
+static void socket_rows_have_whole_ports(const char *screen)
+{
+    for (const char *l = screen; l && *l;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        char line[1024];
+        snprintf(line, sizeof(line), "%.*s", (int)len, l);
+        char *sock = strstr(line, "sock  ");
+        for (char *c = sock ? strchr(sock, ':') : NULL; c; c = strchr(c + 1, ':')) {
+            unsigned port;
+            int digits = 0;
+            cr_assert(sscanf(c + 1, "%u%n", &port, &digits) == 1 && digits >= 4,
+                      "a socket row shows a cut port:\n%s\n(in)\n%s", line, screen);
+        }
+        l = end ? end + 1 : NULL;
+    }
+}
+
+/* The packet lane draws each state of a socket once ("client-conn FIN-WAIT-2"): the probe's
+ * change, the socket table's sighting of it and the stand-in of a socket freed in FIN_WAIT2
+ * made three such rows, which pushed the FIN off the lane (layers at 100x30 showed
+ * "server-conn FIN-WAIT-2" twice where the server's FIN should be). */
+static void lane_repeats_no_state(const char *screen)
+{
+    static const char *const states[] = {"SYN-SENT",   "SYN-RECV",  "ESTAB",      "FIN-WAIT-1",
+                                         "FIN-WAIT-2", "TIME-WAIT", "CLOSE-WAIT", "LAST-ACK",
+                                         "CLOSING",    "LISTEN",    "CLOSE"};
+    char seen[32][160];
+    int nseen = 0;
+    for (const char *l = screen; l && *l;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        char line[1024], row[512], name[96], state[32], extra[8];
+        snprintf(line, sizeof(line), "%.*s", (int)len, l);
+        l = end ? end + 1 : NULL;
+        const char *bar = strstr(line, "│");
+        const char *bar2 = bar ? strstr(bar + 3, "│") : NULL;
+        if (!bar2 || (size_t)(bar2 - bar - 3) >= sizeof(row))
+            continue;
+        snprintf(row, sizeof(row), "%.*s", (int)(bar2 - bar - 3), bar + 3);
+        if (sscanf(row, "%95s %31s %7s", name, state, extra) != 2)
+            continue; /* a state row is two words: the socket and its state */
+        int is_state = 0;
+        for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+            is_state |= strcmp(state, states[i]) == 0;
+        if (!is_state)
+            continue;
+        char key[160];
+        snprintf(key, sizeof(key), "%s %s", name, state);
+        for (int i = 0; i < nseen; i++)
+            cr_assert_str_neq(seen[i], key, "the lane shows '%s' twice:\n%s", key, screen);
+        if (nseen < 32)
+            snprintf(seen[nseen++], sizeof(seen[0]), "%s", key);
+    }
+}
+
 Test(classroom_net1, layers_ends_on_screen_with_the_link_layer, .fini = tui_stop, .timeout = 120)
 {
     ts_tui_start(&g_tui, "run layers --step", 100, 30);
@@ -347,7 +405,19 @@ Test(classroom_net1, layers_ends_on_screen_with_the_link_layer, .fini = tui_stop
         /* a layer's step says which layer, not "call an update of layer" */
         cr_assert(!strstr(g_tui.screen, "an update of"), "a step without its label:\n%s",
                   g_tui.screen);
-        explained += strstr(g_tui.screen, "→ explain the") != NULL;
+        /* which layer the step explains, even where the row cuts the hint ("→ layer 5…") */
+        const char *hint = strstr(g_tui.screen, "GATE    → layer ");
+        if (hint) {
+            int layer = 0, used = 0;
+            cr_assert_eq(sscanf(hint, "GATE    → layer %d%n", &layer, &used), 1, "%s",
+                         g_tui.screen);
+            cr_assert(layer >= 2 && layer <= 5, "layer %d:\n%s", layer, g_tui.screen);
+            cr_assert(hint[used] == ' ' || strncmp(hint + used, "…", strlen("…")) == 0,
+                      "the hint dangles after its number ('→ layer 5:…'):\n%s", g_tui.screen);
+            explained++;
+        }
+        socket_rows_have_whole_ports(g_tui.screen);
+        lane_repeats_no_state(g_tui.screen);
         ts_tui_keys(&g_tui, "Space");
         ts_sleep_ms(400);
     }
@@ -448,6 +518,36 @@ static int packet_rows_with_whole_ports(const char *screen)
 
 /* In projector mode the lane's end labels are 16 columns: "client-conn :39095" was drawn
  * "client-conn :390", a port that does not exist. The name gives way, never the port. */
+/* The row of screen whose text has needle (from its start), or -1. */
+static int row_of(const char *screen, const char *needle)
+{
+    const char *at = strstr(screen, needle);
+    if (!at)
+        return -1;
+    int row = 0;
+    for (const char *c = screen; c < at; c++)
+        row += *c == '\n';
+    return row;
+}
+
+/* The lane tells the teardown in the order it happened: the server's close() moves it to
+ * LAST_ACK and sends its FIN, and the client's ACK of that FIN closes it. The segments were
+ * stamped when the capture process read them, after the kernel had already handled them, and
+ * the lane drew "server-conn CLOSE" above the FIN that led to it. Returns whether the rows
+ * were on the screen to compare. */
+static int lane_closes_after_the_fin(const char *screen)
+{
+    int last_ack = row_of(screen, "server-conn LAST-ACK│"),
+        close = row_of(screen, "server-conn CLOSE│");
+    int fin = row_of(screen, "◀──FIN|ACK");
+    if (close < 0 || fin < 0)
+        return 0;
+    cr_assert_gt(close, fin, "the server's CLOSE is drawn before its FIN:\n%s", screen);
+    if (last_ack >= 0)
+        cr_assert_lt(last_ack, fin, "the server's FIN is drawn before its LAST_ACK:\n%s", screen);
+    return 1;
+}
+
 Test(classroom_net1, tcp_teardown_packet_lane_keeps_whole_ports_in_projector_mode, .fini = tui_stop,
      .timeout = 120)
 {
@@ -456,13 +556,17 @@ Test(classroom_net1, tcp_teardown_packet_lane_keeps_whole_ports_in_projector_mod
     ts_tui_start(&g_tui, "run tcp-teardown --step", 100, 30);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
     ts_tui_keys(&g_tui, "z");
-    int rows = 0;
+    int rows = 0, ordered = 0;
     for (int n = 0; n < MAX_SENSIBLE_STEPS && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
         ts_tui_keys(&g_tui, "Space");
         ts_sleep_ms(400);
         rows += packet_rows_with_whole_ports(ts_tui_capture(&g_tui));
+        lane_repeats_no_state(g_tui.screen);
+        ordered += lane_closes_after_the_fin(g_tui.screen);
     }
     cr_assert_gt(rows, 0, "no packet row was seen in projector mode:\n%s", g_tui.screen);
+    cr_assert_gt(ordered, 0, "the server's FIN and CLOSE were never on the lane together:\n%s",
+                 g_tui.screen);
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
@@ -625,6 +729,47 @@ Test(classroom_net1, a_socket_freed_in_fin_wait2_is_not_narrated_as_a_change_to_
     cr_assert(strstr(buf, "FIN"), "%s", buf);
 }
 
+/* A state change read from the kernel's table (ss's view, no probe saw it): layers' and
+ * tcp-teardown's stand-in going FIN_WAIT2 → TIME_WAIT when the peer's FIN comes said "a state
+ * in between lasts too little for a look to catch", but there is none between them; with
+ * --no-bpf every change is read so, ESTABLISHED → CLOSE_WAIT too. Only a change of more than
+ * one step says so. */
+Test(classroom_net1, a_sampled_one_step_state_change_claims_no_missed_state, .init = narr_setup,
+     .fini = narr_teardown)
+{
+    char buf[512];
+    narrate_created(0, "server-conn", NET_ESTABLISHED, buf, sizeof(buf));
+    static const int one_step[][2] = {{NET_FIN_WAIT2, NET_TIME_WAIT},
+                                      {NET_ESTABLISHED, NET_CLOSE_WAIT},
+                                      {NET_CLOSE, NET_LISTEN},
+                                      {NET_LAST_ACK, NET_CLOSE}};
+    for (size_t i = 0; i < sizeof(one_step) / sizeof(one_step[0]); i++) {
+        struct ev e = {.t = 9 + (int64_t)i,
+                       .kind = EV_TCP_STATE,
+                       .src = EV_SRC_PROCFS,
+                       .task = EV_NO_TASK,
+                       .obj = 0,
+                       .val = one_step[i][1],
+                       .item = one_step[i][0]};
+        buf[0] = '\0';
+        cr_assert_eq(narrate_generic(NULL, &M, &e, 0, buf, sizeof(buf)), 1);
+        cr_assert(strstr(buf, "server-conn") && strstr(buf, net_state_name(one_step[i][0])) &&
+                      strstr(buf, net_state_name(one_step[i][1])),
+                  "%s", buf);
+        cr_assert(!strstr(buf, "in between"), "a missed state claimed for a one-step change: %s",
+                  buf);
+    }
+    struct ev skipped = {.t = 20,
+                         .kind = EV_TCP_STATE,
+                         .src = EV_SRC_PROCFS,
+                         .task = EV_NO_TASK,
+                         .obj = 0,
+                         .val = NET_FIN_WAIT2,
+                         .item = NET_ESTABLISHED}; /* FIN_WAIT1 was not seen */
+    cr_assert_eq(narrate_generic(NULL, &M, &skipped, 0, buf, sizeof(buf)), 1);
+    cr_assert(strstr(buf, "in between"), "%s", buf);
+}
+
 /* The event log's line for a kernel state change no socket object has yet (the server side
  * of a handshake before accept) names its ports and states, not a bare "tcp_state". */
 Test(classroom_net1, a_half_open_state_change_is_listed_with_its_ports, .init = narr_setup,
@@ -710,7 +855,7 @@ Test(classroom_net1, tcp_echo_gate_hints_at_80x24_are_whole_calls, .fini = tui_s
 
 /* The active closer's last step asks the kernel for its connection's state (sock_diag, as ss
  * does): its gate hint said "→ tcp_state(client-conn)" and "Space lets client call
- * tcp_state(client-conn)", a call that does not exist. It says what the step does. */
+ * tcp_state(client-conn)", a call that does not exist. It says what the step does, whole. */
 Test(classroom_net1, tcp_teardown_says_what_its_last_look_does, .fini = tui_stop, .timeout = 120)
 {
     ts_tui_start(&g_tui, "run tcp-teardown --step --param capture=0", 100, 30);
@@ -719,7 +864,8 @@ Test(classroom_net1, tcp_teardown_says_what_its_last_look_does, .fini = tui_stop
     for (int n = 0; n < MAX_SENSIBLE_STEPS && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
         cr_assert(!strstr(g_tui.screen, "tcp_state("), "an event's name as a call:\n%s",
                   g_tui.screen);
-        looked += strstr(g_tui.screen, "→ look up its") != NULL;
+        /* whole in the task row at 100x30: it read "→ look up its TCP…" */
+        looked += strstr(g_tui.screen, "GATE    → look up its state ") != NULL;
         ts_tui_keys(&g_tui, "Space");
         ts_sleep_ms(400);
     }
@@ -748,6 +894,8 @@ Test(classroom_net1, layers_in_projector_mode_ends_with_the_link_layer, .fini = 
     const char *s = ts_tui_capture(&g_tui);
     cr_assert(strstr(s, "Link layer"), "the link layer is not on the final screen:\n%s", s);
     cr_assert(!strstr(s, "was reaped"), "a process's reap instead of the lesson:\n%s", s);
+    /* whole: the paragraph is 4 lines at 100 columns, and 3 rows ended it mid-sentence */
+    cr_assert(strstr(s, "receive path."), "the link layer's paragraph is cut:\n%s", s);
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }

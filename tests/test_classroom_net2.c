@@ -14,6 +14,7 @@
 
 #include "model.h"
 #include "narrate.h"
+#include "scenario.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,6 +292,57 @@ Test(classroom_net2, closing_a_udp_socket_is_narrated_without_a_tcp_goodbye)
               buf[0]);
     cr_assert(strstr(buf[1], "listener") && strstr(buf[1], "TCP goodbye"), "%s", buf[1]);
     model_free(&m);
+}
+
+/* The server's bookkeeping note of one handler is singular, as the pinned numbers are: the
+ * threading-server stepped by hand read "server: 1 handler threads not joined yet" beside
+ * "1 client, 1 handler thread". */
+Test(classroom_net2, socketserver_note_of_one_handler_is_singular)
+{
+    const char *ids[] = {"threading-server", "forking-server"};
+    const unsigned kinds[] = {EV_OBJ_SET, EV_VAR};
+    const char *one[] = {"1 handler thread not joined", "1 handler process not reaped"};
+    const char *two[] = {"2 handler threads not joined", "2 handler processes not reaped"};
+    for (int i = 0; i < 2; i++) {
+        const struct scenario *sc = scenario_find(ids[i]);
+        cr_assert(sc && sc->narrate, "%s has no narration", ids[i]);
+        struct model m;
+        cr_assert_eq(model_init(&m, 64, 64), 0);
+        struct ev e = {.t = 1,
+                       .kind = EV_TASK_START,
+                       .src = EV_SRC_INSTR,
+                       .task = 1,
+                       .pid = 10,
+                       .tid = 10,
+                       .obj = EV_NO_OBJ,
+                       .item = TK_PROCESS};
+        model_apply(&m, &e, "server", NULL);
+        e = (struct ev){.t = 2,
+                        .kind = EV_OBJ_CREATE,
+                        .src = EV_SRC_INSTR,
+                        .task = 1,
+                        .pid = 10,
+                        .tid = 10,
+                        .obj = 0,
+                        .aux = OK_PROCESS};
+        model_apply(&m, &e, NULL, i == 0 ? "join" : "handlers");
+        char buf[512];
+        for (int v = 1; v <= 2; v++) {
+            e = (struct ev){.t = 2 + v,
+                            .kind = kinds[i],
+                            .src = EV_SRC_INSTR,
+                            .task = 1,
+                            .pid = 10,
+                            .tid = 10,
+                            .obj = 0,
+                            .val = v};
+            model_apply(&m, &e, NULL, NULL);
+            buf[0] = '\0';
+            cr_assert_eq(sc->narrate(NULL, &m, &e, LANG_EN, buf, sizeof(buf)), 1, "%s", ids[i]);
+            cr_assert(strstr(buf, v == 1 ? one[i] : two[i]), "%s: %s", ids[i], buf);
+        }
+        model_free(&m);
+    }
 }
 
 /* ---- on the classroom screen (100x30, tmux) ---- */

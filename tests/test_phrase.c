@@ -31,8 +31,8 @@ Test(phrase, whole_phrases_and_patterns_have_their_chinese)
 
 Test(phrase, words_inside_a_pattern_are_translated_too)
 {
-    cr_expect_str_eq(zh("layer 3: network"), "第 3 层：网络层");
-    cr_expect_str_eq(zh("explain the link layer"), "讲解链路层");
+    cr_expect_str_eq(zh("layer 3 network"), "第 3 层：网络层");
+    cr_expect_str_eq(zh("layer 1 link"), "第 1 层：链路层");
 }
 
 Test(phrase, calls_names_and_unknown_phrases_stay_as_they_are)

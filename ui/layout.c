@@ -44,6 +44,14 @@ static void split_rows(const struct ui *u, int body, int *top, int *tl, int *bot
         (*top)++;
         (*bottom)--;
     }
+    /* a TCP lesson's lane is its segments and states, not one row per task: five rows hold
+     * a handshake (SYN_SENT, SYN, SYN-ACK, ESTAB, ACK) or a close, where its three rows lost
+     * the SYN or the FIN once the states sat between the segments they follow; the
+     * narration keeps ten rows (80x24 keeps its layout) */
+    while (u->flow_view && *tl < 7 && *bottom > 12) {
+        (*tl)++;
+        (*bottom)--;
+    }
 }
 
 void layout_compute(struct ui *u)

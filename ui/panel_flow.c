@@ -180,6 +180,35 @@ static void end_label(const struct model *m, uint16_t port, char *buf, size_t n,
     }
 }
 
+/* Drop a state row that says what the lane last said for its socket: the probe's change, the
+ * socket table's sighting of the same change, and a socket freed in FIN_WAIT2 whose stand-in
+ * keeps the state each made a "client-conn FIN-WAIT-2" row, and three of them pushed the
+ * segments off the lane. Returns the rows kept, in order. */
+static int drop_repeated_states(const struct ev **lines, int n)
+{
+    struct {
+        uint32_t obj;
+        int64_t state;
+    } last[CONN_MAX * 2];
+    int nlast = 0, kept = 0;
+    for (int k = 0; k < n; k++) {
+        const struct ev *e = lines[k];
+        int i = 0;
+        if (e->kind == EV_TCP_STATE) {
+            while (i < nlast && last[i].obj != e->obj)
+                i++;
+            if (i < nlast && last[i].state == e->val)
+                continue;
+            if (i == nlast && nlast < CONN_MAX * 2)
+                last[nlast++].obj = e->obj;
+            if (i < nlast)
+                last[i].state = e->val;
+        }
+        lines[kept++] = e;
+    }
+    return kept;
+}
+
 int panel_flow_has_packets(const struct ui *u)
 {
     const struct model *m = &u->r->model;
@@ -225,6 +254,7 @@ void panel_flow_draw(struct ui *u, struct rect r)
             lines[n++] = e;
     }
     qsort(lines, (size_t)n, sizeof(lines[0]), by_time); /* the capture's records come late */
+    n = drop_repeated_states(lines, n);
     int first = n > in.h ? n - in.h : 0;
     int side = in.w >= 100 ? 22 : 16, mid = in.w - 2 * side - 2;
     for (int k = 0; k < first; k++) /* the numbering bases come from the earliest segments */

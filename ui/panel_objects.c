@@ -207,8 +207,8 @@ static int socket_facts_width(struct ui *u, const struct model_obj *o, int level
 }
 
 /* "TCP ESTAB  Recv-Q 0 Send-Q 0  :5000→:41234", "TCP LISTEN  accept queue 3/2", "UDP UNCONN".
- * The queues are the facts: when the row is short, the ports go first, then the facts take
- * their narrower forms ("FIN-WAIT-2 Recv 0 Send 0"). */
+ * The queues are the facts: when the row is short, the ports go first (whole, or not at all),
+ * then the facts take their narrower forms ("FIN-WAIT-2 Recv 0 Send 0"). */
 static int draw_socket(struct ui *u, const struct model_obj *o, int y, int x, int w)
 {
     char head[64], q[96];
@@ -218,12 +218,15 @@ static int draw_socket(struct ui *u, const struct model_obj *o, int y, int x, in
     int listener = socket_text(u, o, level, head, q, sizeof(q));
     int used = screen_put(y, x, w, THEME[R_NORMAL], head);
     used += screen_put(y, x + used, w - used, listener ? THEME[R_TOKEN] : THEME[R_DIM], q);
-    if (!o->in_kernel || listener)
+    if (!o->in_kernel || listener || !o->lport)
         return used;
+    char ports[40];
     if (o->rport)
-        used += screen_putf(y, x + used, w - used, THEME[R_DIM], "  :%u→:%u", o->lport, o->rport);
-    else if (o->lport)
-        used += screen_putf(y, x + used, w - used, THEME[R_DIM], "  :%u", o->lport);
+        snprintf(ports, sizeof(ports), "  :%u→:%u", o->lport, o->rport);
+    else
+        snprintf(ports, sizeof(ports), "  :%u", o->lport);
+    if (screen_width(ports) <= w - used) /* whole or not at all: never a bare ':' or ':45' */
+        used += screen_put(y, x + used, w - used, THEME[R_DIM], ports);
     return used;
 }
 

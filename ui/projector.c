@@ -145,14 +145,26 @@ static void draw_locks(struct ui *u, int *y, struct rect r)
     }
 }
 
+static int clamp_rows(int n, int lo, int hi)
+{
+    return n < lo ? lo : n > hi ? hi : n;
+}
+
 void projector_draw(struct ui *u)
 {
     struct rect body = {1, 1, LINES - 3, COLS - 2};
     const struct model *m = &u->r->model;
     int cards = draw_cards(u, (struct rect){body.y + 1, body.x + 2, 2 * CARD_H, body.w - 2});
     cards += panel_meters_draw(u, body.y + 1 + cards, body.x + 3, body.w - 4, 6); /* the result */
-    int pin_h = u->r->ctx.pin[0] ? 2 : 0; /* the lesson's key sentence, as in the dashboard */
-    int narr_h = 3 + pin_h;
+    char text[512] = "";
+    for (size_t i = m->hist_len; i-- > 0;)
+        if (model_hist(m, i) && ui_narration_of(u, model_hist(m, i), text, sizeof(text)))
+            break; /* as the dashboard tells it: layers ended on "client was reaped" here */
+    /* the lesson's key sentence, as in the dashboard, and the latest narration, each whole
+     * (layers' link-layer paragraph is 4 lines at 100 columns; 3 rows lost its end) */
+    int pin_h =
+        u->r->ctx.pin[0] ? clamp_rows(screen_wrap_count(body.w - 2, u->r->ctx.pin), 2, 3) : 0;
+    int narr_h = pin_h + clamp_rows(screen_wrap_count(body.w - 2, text), 3, 5);
     int ph = ui_predict_height(u, body.w);  /* the question box, above the narration: while */
     int room = body.h - cards - narr_h - 2; /* a question asks it may cover the cards */
     if (ph > room - 3 && !ui_predict_hides_next(u))
@@ -186,10 +198,6 @@ void projector_draw(struct ui *u)
     if (!graph && u->flow_view && tasks.y + tasks.h - y >= 5) /* a TCP lesson: its segments */
         panel_flow_draw(u, (struct rect){y, tasks.x, tasks.y + tasks.h - y, tasks.w});
 
-    char text[512] = "";
-    for (size_t i = m->hist_len; i-- > 0;)
-        if (model_hist(m, i) && ui_narration_of(u, model_hist(m, i), text, sizeof(text)))
-            break; /* as the dashboard tells it: layers ended on "client was reaped" here */
     struct rect nr = {body.y + body.h - narr_h, body.x + 1, narr_h, body.w - 2};
     int top = pin_h ? screen_wrap(nr, 0, THEME[R_WARN] | A_BOLD, u->r->ctx.pin) : 0;
     struct rect below = {nr.y + top, nr.x, nr.h - top, nr.w};

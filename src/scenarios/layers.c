@@ -199,9 +199,11 @@ static void explain_layers(void)
                                        [L_TRANSPORT] = "transport",
                                        [L_APPLICATION] = "application"};
     for (int layer = L_APPLICATION; layer >= L_LINK; layer--) {
-        /* the gate hint says what the step does ("→ explain the network layer"), not "an
-         * update of layer" */
-        instr_gate_label(EV_VAR, S->stack->id, "explain the %s layer", name[layer]);
+        /* the gate hint says what the step does ("→ layer 3 network"), not "an update of
+         * layer"; the number first, so that a short task row still says which layer
+         * ("→ layer 5…", as the objects panel's "layer = 5"), not "→ explain the…"; no
+         * colon, which the task row kept before its ellipsis ("→ layer 5:…") */
+        instr_gate_label(EV_VAR, S->stack->id, "layer %d %s", layer, name[layer]);
         S->stack->value = layer;
         instr_op(S->stack, EV_VAR, layer, 0, 0);
     }

@@ -330,17 +330,17 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     if (e->kind == EV_VAR) {
         snprintf(buf, n,
                  zh ? "%s:还有 %lld 个处理进程没有被回收(正在服务,或已结束等待 wait)。"
-                    : "%s: %lld handler processes not reaped yet (serving, or finished and "
+                    : "%s: %lld handler %s not reaped yet (serving, or finished and "
                       "waiting to be collected).",
-                 who, (long long)e->val);
+                 who, (long long)e->val, e->val == 1 ? "process" : "processes");
         return 1;
     }
     if (e->kind == EV_OBJ_SET) {
         snprintf(buf, n,
                  zh ? "%s:还有 %lld 个处理线程没有被 join(正在服务,或已结束等待 join)。"
-                    : "%s: %lld handler threads not joined yet (serving, or finished and "
+                    : "%s: %lld handler %s not joined yet (serving, or finished and "
                       "waiting for join).",
-                 who, (long long)e->val);
+                 who, (long long)e->val, e->val == 1 ? "thread" : "threads");
         return 1;
     }
     if (e->kind == EV_BLOCK && strcmp(o->name, "join") == 0) {

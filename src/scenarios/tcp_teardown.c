@@ -102,7 +102,7 @@ static void active_close(struct net_sock *s, int side)
     /* its own step: the program looks at what is left of its connection, as ss would (no
      * call of its own: the gate hint says what the step does) */
     instr_gate_timed(EV_TCP_STATE, s->o ? s->o->id : EV_NO_OBJ, sclock_now(), 0,
-                     "look up its TCP state");
+                     "look up its state"); /* whole in the task row at 100x30 */
     int st = look(s, side);
     for (int i = 0; i < 50 && st != NET_TIME_WAIT; i++)
         if (sclock_poll(1) == 0) /* the kernel's softirq may still be taking the peer's FIN */
