@@ -370,11 +370,8 @@ Test(classroom_net1, layers_ends_on_screen_with_the_link_layer, .fini = tui_stop
 static int socket_rows_have_both_queues(const char *screen, int *unread)
 {
     int rows = 0;
-    for (const char *l = screen; l && *l;) {
-        const char *end = strchr(l, '\n');
-        size_t len = end ? (size_t)(end - l) : strlen(l);
-        char line[512];
-        snprintf(line, sizeof(line), "%.*s", (int)len, l);
+    char line[512];
+    for (const char *l = screen; ts_next_line(&l, line, sizeof(line));) {
         char *rq = strstr(line, "sock  ") ? strstr(line, " Recv") : NULL;
         if (rq) {
             long r, q;
@@ -384,7 +381,6 @@ static int socket_rows_have_both_queues(const char *screen, int *unread)
             rows++;
             *unread += r == 11;
         }
-        l = end ? end + 1 : NULL;
     }
     return rows;
 }
@@ -427,11 +423,8 @@ Test(classroom_net1, tcp_echo_socket_rows_keep_both_queues_at_80_columns, .fini 
 static int packet_rows_with_whole_ports(const char *screen)
 {
     int rows = 0;
-    for (const char *l = screen; l && *l;) {
-        const char *end = strchr(l, '\n');
-        size_t len = end ? (size_t)(end - l) : strlen(l);
-        char line[1024];
-        snprintf(line, sizeof(line), "%.*s", (int)len, l);
+    char line[1024];
+    for (const char *l = screen; ts_next_line(&l, line, sizeof(line));) {
         char *arrow = strstr(line, " seq ") ? strstr(line, "──") : NULL; /* a segment row */
         char *colon = arrow ? strchr(line, ':') : NULL;
         if (colon && colon < arrow) {
@@ -441,7 +434,6 @@ static int packet_rows_with_whole_ports(const char *screen)
                       "a packet row shows a cut port:\n%s\n(in)\n%s", line, screen);
             rows++;
         }
-        l = end ? end + 1 : NULL;
     }
     return rows;
 }
@@ -649,11 +641,8 @@ Test(classroom_net1, a_half_open_state_change_is_listed_with_its_ports, .init = 
 static int gate_hints_are_whole_calls(const char *screen, int *short_forms)
 {
     int hints = 0;
-    for (const char *l = screen; l && *l;) {
-        const char *end = strchr(l, '\n');
-        size_t len = end ? (size_t)(end - l) : strlen(l);
-        char line[1024];
-        snprintf(line, sizeof(line), "%.*s", (int)len, l);
+    char line[1024];
+    for (const char *l = screen; ts_next_line(&l, line, sizeof(line));) {
         char *hint = strstr(line, "GATE ") ? strstr(line, "→ ") : NULL;
         if (hint) {
             char *bar = strstr(hint, "│");
@@ -665,7 +654,6 @@ static int gate_hints_are_whole_calls(const char *screen, int *short_forms)
             *short_forms += strstr(hint, "()") != NULL && !strstr(hint, "socket()");
             hints++;
         }
-        l = end ? end + 1 : NULL;
     }
     return hints;
 }
