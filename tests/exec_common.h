@@ -85,17 +85,18 @@ static UNUSED json_t *load_json(const char *name)
     return j;
 }
 
-/* `ipcscope exec --headless --json snap.json --record trace.jsonl [opt] -- ./name [arg]`,
- * expecting exit code `code`: the snapshot. The program's output is kept in g_out/g_err. */
-static UNUSED json_t *exec_run(const char *name, const char *opt, const char *arg, int code)
+/* `ipcscope exec --headless --json snap.json --record trace.jsonl OPTS... -- ./name [arg]`
+ * (opts: NULL-terminated, may be empty), expecting exit code `code`: the snapshot. The
+ * program's output is kept in g_out/g_err. */
+static UNUSED json_t *exec_run_opts(const char *name, char *const opts[], const char *arg, int code)
 {
     char prog[64];
     snprintf(prog, sizeof(prog), "./%s", name);
     char *argv[16] = {IPCSCOPE_BIN, "exec",     "--headless",  "--json",
                       "snap.json",  "--record", "trace.jsonl", NULL};
     int n = 7;
-    if (opt)
-        argv[n++] = (char *)opt;
+    for (int i = 0; opts[i] && n < 12; i++)
+        argv[n++] = opts[i];
     argv[n++] = "--";
     argv[n++] = prog;
     if (arg)
@@ -109,6 +110,40 @@ static UNUSED json_t *exec_run(const char *name, const char *opt, const char *ar
     g_err = strdup(r.err);
     ts_free_result(&r);
     return load_json("snap.json");
+}
+
+/* exec_run_opts with one option opt (or none when NULL). */
+static UNUSED json_t *exec_run(const char *name, const char *opt, const char *arg, int code)
+{
+    char *const opts[] = {(char *)opt, NULL};
+    return exec_run_opts(name, opts, arg, code);
+}
+
+/* `ipcscope replay trace.jsonl --headless --json` (exit 0 expected): the replay's snapshot
+ * (asserts it is JSON). Caller decrefs. */
+static UNUSED json_t *replay_trace(void)
+{
+    char *const argv[] = {IPCSCOPE_BIN, "replay", "trace.jsonl", "--headless", "--json", NULL};
+    struct ts_result r = run_argv(argv, NULL);
+    expect_exit(&r, 0);
+    json_error_t je;
+    json_t *again = json_loads(r.out, 0, &je);
+    cr_assert(again, "replay --json: %s", je.text);
+    ts_free_result(&r);
+    return again;
+}
+
+/* Compile examples/<name>.c, run it under ipcscope with --duration secs so the run is cut
+ * (exit 124 expected), then replay the trace it recorded: the cut run's snapshot, and the
+ * replay's in *replayed. Caller decrefs both. */
+static UNUSED json_t *exec_cut_and_replay(const char *name, const char *arg, const char *secs,
+                                          json_t **replayed)
+{
+    cr_assert_eq(compile(name, NULL), 0, "cc %s failed", name);
+    char *const opts[] = {"--duration", (char *)secs, NULL};
+    json_t *snap = exec_run_opts(name, opts, arg, 124);
+    *replayed = replay_trace();
+    return snap;
 }
 
 /* Compile examples/<name>.c and run it under ipcscope (exit 0 expected). */

@@ -623,3 +623,29 @@ void ts_tui_stop(struct ts_tui *t)
         ts_rmtree(t->dir);
     t->sock[0] = t->dir[0] = '\0';
 }
+
+int ts_next_line(const char **pos, char *line, size_t size)
+{
+    const char *l = *pos;
+    if (!l || !*l)
+        return 0;
+    const char *end = strchr(l, '\n');
+    size_t len = end ? (size_t)(end - l) : strlen(l);
+    snprintf(line, size, "%.*s", (int)(len < size ? len : size - 1), l);
+    *pos = end ? end + 1 : NULL;
+    return 1;
+}
+
+int ts_line_with(const char *screen, const char *text, const char *want, char *out, size_t n)
+{
+    for (const char *l = screen; l && *l;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        if (memmem(l, len, text, strlen(text)) && (!want || memmem(l, len, want, strlen(want)))) {
+            snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), l);
+            return 1;
+        }
+        l = end ? end + 1 : NULL;
+    }
+    return 0;
+}

@@ -177,4 +177,15 @@ int ts_tui_wait_exit(struct ts_tui *t, int ms);
 /* Kill the tmux server and remove the directory. */
 void ts_tui_stop(struct ts_tui *t);
 
+/* ---- reading a captured screen ---- */
+
+/* Walks text (a captured screen) a line at a time: copies the line *pos starts into line
+ * (without its newline, cut to size - 1 bytes) and moves *pos to the next line. Returns 0,
+ * copying nothing, when no line is left:
+ *     for (const char *p = screen; ts_next_line(&p, line, sizeof(line));) ... */
+int ts_next_line(const char **pos, char *line, size_t size);
+/* The first line of screen that contains text and also want (unless want is NULL), copied
+ * into out (without its newline, cut to n - 1 bytes). Returns 1, or 0 when no line has both. */
+int ts_line_with(const char *screen, const char *text, const char *want, char *out, size_t n);
+
 #endif

@@ -440,11 +440,8 @@ Test(classroom_net1, layers_ends_on_screen_with_the_link_layer, .fini = tui_stop
 static int socket_rows_have_both_queues(const char *screen, int *unread)
 {
     int rows = 0;
-    for (const char *l = screen; l && *l;) {
-        const char *end = strchr(l, '\n');
-        size_t len = end ? (size_t)(end - l) : strlen(l);
-        char line[512];
-        snprintf(line, sizeof(line), "%.*s", (int)len, l);
+    char line[512];
+    for (const char *l = screen; ts_next_line(&l, line, sizeof(line));) {
         char *rq = strstr(line, "sock  ") ? strstr(line, " Recv") : NULL;
         if (rq) {
             long r, q;
@@ -454,7 +451,6 @@ static int socket_rows_have_both_queues(const char *screen, int *unread)
             rows++;
             *unread += r == 11;
         }
-        l = end ? end + 1 : NULL;
     }
     return rows;
 }
@@ -497,11 +493,8 @@ Test(classroom_net1, tcp_echo_socket_rows_keep_both_queues_at_80_columns, .fini 
 static int packet_rows_with_whole_ports(const char *screen)
 {
     int rows = 0;
-    for (const char *l = screen; l && *l;) {
-        const char *end = strchr(l, '\n');
-        size_t len = end ? (size_t)(end - l) : strlen(l);
-        char line[1024];
-        snprintf(line, sizeof(line), "%.*s", (int)len, l);
+    char line[1024];
+    for (const char *l = screen; ts_next_line(&l, line, sizeof(line));) {
         char *arrow = strstr(line, " seq ") ? strstr(line, "──") : NULL; /* a segment row */
         char *colon = arrow ? strchr(line, ':') : NULL;
         if (colon && colon < arrow) {
@@ -511,7 +504,6 @@ static int packet_rows_with_whole_ports(const char *screen)
                       "a packet row shows a cut port:\n%s\n(in)\n%s", line, screen);
             rows++;
         }
-        l = end ? end + 1 : NULL;
     }
     return rows;
 }
@@ -810,11 +802,8 @@ static int hint_line(const char *line, const char *arrow)
 static int gate_hints_are_whole_calls(const char *screen, int *named)
 {
     int hints = 0;
-    for (const char *l = screen; l && *l;) {
-        const char *end = strchr(l, '\n');
-        size_t len = end ? (size_t)(end - l) : strlen(l);
-        char line[1024];
-        snprintf(line, sizeof(line), "%.*s", (int)len, l);
+    char line[1024];
+    for (const char *l = screen; ts_next_line(&l, line, sizeof(line));) {
         char *hint = strstr(line, "→ ");
         if (hint && !strstr(line, "GATE ") && !hint_line(line, hint))
             hint = NULL;
@@ -828,7 +817,6 @@ static int gate_hints_are_whole_calls(const char *screen, int *named)
             *named += strstr(hint, "-sock)") != NULL || strstr(hint, "(conn-1)") != NULL;
             hints++;
         }
-        l = end ? end + 1 : NULL;
     }
     return hints;
 }

@@ -370,14 +370,7 @@ static int step_until(const char *text, int max)
 static const char *line_with_both(const char *screen, const char *text, const char *want)
 {
     static char line[1024];
-    for (const char *l = screen; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-        const char *nl = strchr(l, '\n');
-        size_t len = nl ? (size_t)(nl - l) : strlen(l);
-        snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) ? len : sizeof(line) - 1), l);
-        if (strstr(line, text) && strstr(line, want))
-            return line;
-    }
-    return NULL;
+    return ts_line_with(screen, text, want, line, sizeof(line)) ? line : NULL;
 }
 
 /* reuseaddr has five sockets and three task rows: the restarted listener, the one the lesson
@@ -541,11 +534,8 @@ static int result_rows_end_whole(const char *screen)
     static const char *const LABELS[] = {"│ interest set ", "│ ready set ", "│ work per call ",
                                          "│ total work "};
     int rows = 0;
-    for (const char *l = screen; l && *l;) {
-        const char *end = strchr(l, '\n');
-        size_t len = end ? (size_t)(end - l) : strlen(l);
-        char line[1024];
-        snprintf(line, sizeof(line), "%.*s", (int)len, l);
+    char line[1024];
+    for (const char *l = screen; ts_next_line(&l, line, sizeof(line));) {
         for (size_t k = 0; k < sizeof(LABELS) / sizeof(LABELS[0]); k++) {
             char *row = strstr(line, LABELS[k]);
             char *border = row ? strstr(row + strlen("│"), "│") : NULL;
@@ -558,7 +548,6 @@ static int result_rows_end_whole(const char *screen)
                       "a result row cut mid-item: %s\n(in)\n%s", row, screen);
             rows++;
         }
-        l = end ? end + 1 : NULL;
     }
     return rows;
 }

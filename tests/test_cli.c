@@ -29,20 +29,34 @@
 
 static size_t g_mem_cap; /* when set: RLIMIT_AS of the child, in bytes */
 
-/* Run IPCSCOPE_BIN with the given words (NULL-terminated); stdin is /dev/null. */
-static struct ts_result run_words(const char *first, ...)
+/* A NULL-terminated list of words, as one argument. */
+#define WORDS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* Run IPCSCOPE_BIN with the words of the NULL-terminated list; stdin is /dev/null. */
+static struct ts_result run_list(const char *const words[])
 {
     char *argv[32];
     int argc = 0;
     argv[argc++] = IPCSCOPE_BIN;
-    va_list ap;
-    va_start(ap, first);
-    for (const char *w = first; w && argc < 31; w = va_arg(ap, const char *))
-        argv[argc++] = (char *)w;
-    va_end(ap);
+    for (int i = 0; words[i] && argc < 31; i++)
+        argv[argc++] = (char *)words[i];
     argv[argc] = NULL;
     struct ts_run_opts o = {.timeout_s = HANG_LIMIT_S, .stdin_null = 1, .mem_cap = g_mem_cap};
     return ts_run(argv, &o);
+}
+
+/* Run IPCSCOPE_BIN with the given words (NULL-terminated); stdin is /dev/null. */
+static struct ts_result run_words(const char *first, ...)
+{
+    const char *words[32];
+    int n = 0;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *w = first; w && n < 31; w = va_arg(ap, const char *))
+        words[n++] = w;
+    va_end(ap);
+    words[n] = NULL;
+    return run_list(words);
 }
 
 static void expect_exit(const struct ts_result *r, int code)
@@ -54,159 +68,134 @@ static void expect_exit(const struct ts_result *r, int code)
                  WEXITSTATUS(r->status), code, r->err);
 }
 
-/* stderr contains every one of the NULL-terminated needles. */
-static void expect_err_has(const struct ts_result *r, ...)
+/* stderr contains every one of the needles (a NULL-terminated list: WORDS(...)). */
+static void expect_err_has(const struct ts_result *r, const char *const needles[])
 {
-    va_list ap;
-    va_start(ap, r);
-    for (const char *s = va_arg(ap, const char *); s; s = va_arg(ap, const char *))
-        cr_expect(strstr(r->err, s) != NULL, "stderr lacks \"%s\": %s", s, r->err);
-    va_end(ap);
+    for (int i = 0; needles[i]; i++)
+        cr_expect(strstr(r->err, needles[i]) != NULL, "stderr lacks \"%s\": %s", needles[i],
+                  r->err);
 }
 
-#define USAGE(...)                                                                                 \
-    struct ts_result r = run_words(__VA_ARGS__, NULL);                                             \
-    expect_exit(&r, 2);                                                                            \
-    cr_expect_eq(r.out[0], '\0', "a usage error printed on stdout: %s", r.out)
+/* `ipcscope WORDS...` is a usage error: exit 2, nothing on stdout, and stderr names every one
+ * of needles (both lists NULL-terminated: WORDS(...)). */
+static void expect_usage(const char *const words[], const char *const needles[])
+{
+    struct ts_result r = run_list(words);
+    expect_exit(&r, 2);
+    cr_expect_eq(r.out[0], '\0', "a usage error printed on stdout: %s", r.out);
+    expect_err_has(&r, needles);
+    ts_free_result(&r);
+}
 
 Test(cli, unknown_scenario_lists_the_known_ones, .timeout = 30)
 {
-    USAGE("run", "nosuch", "--headless");
-    expect_err_has(&r, "nosuch", "prodcons", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("run", "nosuch", "--headless"), WORDS("nosuch", "prodcons"));
 }
 
 Test(cli, unknown_parameter_names_the_key_and_the_accepted_keys, .timeout = 30)
 {
-    USAGE("run", "prodcons", "--headless", "--param", "speed=3");
-    expect_err_has(&r, "speed", "producers", "consumers", "capacity", "items", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("run", "prodcons", "--headless", "--param", "speed=3"),
+                 WORDS("speed", "producers", "consumers", "capacity", "items"));
 }
 
 Test(cli, out_of_range_value_names_the_range, .timeout = 30)
 {
-    USAGE("run", "prodcons", "--headless", "--param", "producers=17");
-    expect_err_has(&r, "producers", "1..16", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("run", "prodcons", "--headless", "--param", "producers=17"),
+                 WORDS("producers", "1..16"));
 }
 
 Test(cli, zero_is_out_of_range_too, .timeout = 30)
 {
-    USAGE("run", "prodcons", "--headless", "--param", "capacity=0");
-    expect_err_has(&r, "capacity", "1..64", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("run", "prodcons", "--headless", "--param", "capacity=0"),
+                 WORDS("capacity", "1..64"));
 }
 
 Test(cli, items_above_the_limit_names_the_range, .timeout = 30)
 {
-    USAGE("run", "prodcons", "--headless", "--param", "items=1000001");
-    expect_err_has(&r, "items", "1..1000000", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("run", "prodcons", "--headless", "--param", "items=1000001"),
+                 WORDS("items", "1..1000000"));
 }
 
 Test(cli, non_numeric_value_is_refused, .timeout = 30)
 {
-    USAGE("run", "prodcons", "--headless", "--param", "producers=two");
-    expect_err_has(&r, "producers", "two", "1..16", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("run", "prodcons", "--headless", "--param", "producers=two"),
+                 WORDS("producers", "two", "1..16"));
 }
 
 Test(cli, trailing_garbage_in_a_value_is_refused, .timeout = 30)
 {
-    USAGE("run", "prodcons", "--headless", "--param", "producers=3x");
-    expect_err_has(&r, "producers", "3x", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("run", "prodcons", "--headless", "--param", "producers=3x"),
+                 WORDS("producers", "3x"));
 }
 
 Test(cli, empty_value_is_refused, .timeout = 30)
 {
-    USAGE("run", "prodcons", "--headless", "--param", "producers=");
-    expect_err_has(&r, "producers", "1..16", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("run", "prodcons", "--headless", "--param", "producers="),
+                 WORDS("producers", "1..16"));
 }
 
 Test(cli, param_without_a_value_is_refused, .timeout = 30)
 {
-    USAGE("run", "prodcons", "--headless", "--param");
-    expect_err_has(&r, "--param", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("run", "prodcons", "--headless", "--param"), WORDS("--param"));
 }
 
 Test(cli, param_without_equals_is_refused, .timeout = 30)
 {
-    USAGE("run", "prodcons", "--headless", "--param", "producers");
-    expect_err_has(&r, "producers", "KEY=VALUE", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("run", "prodcons", "--headless", "--param", "producers"),
+                 WORDS("producers", "KEY=VALUE"));
 }
 
 Test(cli, param_before_the_scenario_is_checked_against_it, .timeout = 30)
 {
-    USAGE("run", "--param", "producers=99", "prodcons", "--headless");
-    expect_err_has(&r, "producers", "1..16", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("run", "--param", "producers=99", "prodcons", "--headless"),
+                 WORDS("producers", "1..16"));
 }
 
 Test(cli, bad_duration_is_refused, .timeout = 30)
 {
-    USAGE("run", "prodcons", "--headless", "--duration", "abc");
-    expect_err_has(&r, "--duration", "abc", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("run", "prodcons", "--headless", "--duration", "abc"),
+                 WORDS("--duration", "abc"));
 }
 
 Test(cli, negative_duration_is_refused, .timeout = 30)
 {
-    USAGE("run", "prodcons", "--headless", "--duration", "-1");
-    expect_err_has(&r, "--duration", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("run", "prodcons", "--headless", "--duration", "-1"), WORDS("--duration"));
 }
 
 Test(cli, unknown_language_is_refused, .timeout = 30)
 {
-    USAGE("run", "prodcons", "--headless", "--lang", "fr");
-    expect_err_has(&r, "fr", "en", "zh", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("run", "prodcons", "--headless", "--lang", "fr"), WORDS("fr", "en", "zh"));
 }
 
 Test(cli, unknown_theme_lists_the_themes, .timeout = 30)
 {
-    USAGE("run", "prodcons", "--headless", "--theme", "nope");
-    expect_err_has(&r, "nope", "dark", "light", "monochrome", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("run", "prodcons", "--headless", "--theme", "nope"),
+                 WORDS("nope", "dark", "light", "monochrome"));
 }
 
 Test(cli, unknown_option_is_named, .timeout = 30)
 {
-    USAGE("run", "prodcons", "--headless", "--frobnicate");
-    expect_err_has(&r, "--frobnicate", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("run", "prodcons", "--headless", "--frobnicate"), WORDS("--frobnicate"));
 }
 
 Test(cli, unknown_command_lists_the_commands, .timeout = 30)
 {
-    USAGE("frobnicate");
-    expect_err_has(&r, "frobnicate", "run", "list", "replay", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("frobnicate"), WORDS("frobnicate", "run", "list", "replay"));
 }
 
 Test(cli, json_without_headless_is_refused, .timeout = 30)
 {
-    USAGE("run", "prodcons", "--json");
-    expect_err_has(&r, "--json", "--headless", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("run", "prodcons", "--json"), WORDS("--json", "--headless"));
 }
 
 Test(cli, run_without_a_scenario_is_refused, .timeout = 30)
 {
-    USAGE("run");
-    expect_err_has(&r, "scenario", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("run"), WORDS("scenario"));
 }
 
 Test(cli, list_with_an_argument_is_refused, .timeout = 30)
 {
-    USAGE("list", "extra");
-    expect_err_has(&r, "extra", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("list", "extra"), WORDS("extra"));
 }
 
 Test(cli, help_exits_zero_and_names_the_commands, .timeout = 30)
@@ -396,29 +385,16 @@ Test(cli, replay_of_a_cut_short_trace_still_works_and_warns, .timeout = 30)
 
 Test(cli, replay_needs_a_file, .timeout = 30)
 {
-    USAGE("replay");
-    expect_err_has(&r, "replay", NULL);
-    ts_free_result(&r);
+    expect_usage(WORDS("replay"), WORDS("replay"));
 }
 
 Test(cli, replay_refuses_options_that_only_a_live_run_has, .timeout = 30)
 {
     char *path = write_trace(HEADER GOOD_EVENT);
-    {
-        USAGE("replay", path, "--headless", "--record", "/tmp/ipcscope-cli-never.jsonl");
-        expect_err_has(&r, "--record", "already recorded", NULL);
-        ts_free_result(&r);
-    }
-    {
-        USAGE("replay", path, "--duration", "3");
-        expect_err_has(&r, "--duration", NULL);
-        ts_free_result(&r);
-    }
-    {
-        USAGE("replay", path, "--json");
-        expect_err_has(&r, "--json needs --headless", NULL);
-        ts_free_result(&r);
-    }
+    expect_usage(WORDS("replay", path, "--headless", "--record", "/tmp/ipcscope-cli-never.jsonl"),
+                 WORDS("--record", "already recorded"));
+    expect_usage(WORDS("replay", path, "--duration", "3"), WORDS("--duration"));
+    expect_usage(WORDS("replay", path, "--json"), WORDS("--json needs --headless"));
     cr_expect(access("/tmp/ipcscope-cli-never.jsonl", F_OK) != 0, "a file was written");
     unlink(path);
 }
@@ -428,7 +404,7 @@ Test(cli, replay_of_an_unknown_scenario_in_the_tui_says_headless_still_works, .t
     char *path = write_trace("{\"ipcscope_trace\":1,\"scenario\":\"nosuch\",\"params\":{}}\n");
     struct ts_result r = run_words("replay", path, NULL);
     expect_exit(&r, 1);
-    expect_err_has(&r, "nosuch", "--headless", NULL);
+    expect_err_has(&r, WORDS("nosuch", "--headless"));
     ts_free_result(&r);
     unlink(path);
 }
@@ -470,7 +446,7 @@ Test(cli, non_finite_durations_are_refused, .timeout = 60)
         struct ts_result r =
             run_words("run", "prodcons", "--headless", "--step", "--duration", bad[i], NULL);
         expect_exit(&r, 2);
-        expect_err_has(&r, "--duration", bad[i], "expected a number", NULL);
+        expect_err_has(&r, WORDS("--duration", bad[i], "expected a number"));
         ts_free_result(&r);
     }
 }
@@ -515,8 +491,8 @@ Test(cli, output_that_cannot_be_written_exits_one, .timeout = 120)
         for (int closed = 0; closed < 2; closed++) {
             struct ts_result r = run_to(closed ? NULL : "/dev/full", cmds[i]);
             expect_exit(&r, 1);
-            expect_err_has(&r, "cannot write the output",
-                           closed ? "standard output is closed" : "No space left", NULL);
+            expect_err_has(&r, WORDS("cannot write the output",
+                                     closed ? "standard output is closed" : "No space left"));
             ts_free_result(&r);
         }
 }
@@ -527,11 +503,11 @@ Test(cli, replay_of_a_directory_or_a_device_says_what_it_is, .timeout = 30)
 {
     struct ts_result r = run_words("replay", "/tmp", "--headless", NULL);
     expect_exit(&r, 1);
-    expect_err_has(&r, "/tmp is a directory", NULL);
+    expect_err_has(&r, WORDS("/tmp is a directory"));
     ts_free_result(&r);
     r = run_words("replay", "/dev/zero", "--headless", NULL); /* never ends a line */
     expect_exit(&r, 1);
-    expect_err_has(&r, "/dev/zero is a device", NULL);
+    expect_err_has(&r, WORDS("/dev/zero is a device"));
     ts_free_result(&r);
 }
 

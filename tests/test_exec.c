@@ -218,14 +218,8 @@ Test(exec, orphans_are_adopted_as_without_ipcscope, .timeout = 60)
 
 Test(exec, a_duration_stop_is_snapshotted_before_cleanup_kills, .timeout = 60)
 {
-    cr_assert_eq(compile("stuck", NULL), 0);
-    char *const argv[] = {IPCSCOPE_BIN,  "exec",       "--headless", "--json",
-                          "snap.json",   "--duration", "1.5",        "--record",
-                          "trace.jsonl", "--",         "./stuck",    NULL};
-    struct ts_result r = run_argv(argv, NULL);
-    expect_exit(&r, 124);
-    ts_free_result(&r);
-    json_t *snap = load_json("snap.json");
+    json_t *replayed = NULL;
+    json_t *snap = exec_cut_and_replay("stuck", NULL, "1.5", &replayed);
     cr_expect(json_is_false(json_object_get(snap, "completed")));
     json_t *tasks = json_object_get(snap, "tasks");
     json_t *waiter = ts_find_named(tasks, "stuck-t1"),
@@ -240,15 +234,9 @@ Test(exec, a_duration_stop_is_snapshotted_before_cleanup_kills, .timeout = 60)
     json_decref(snap);
 
     /* the trace stops where the snapshot was taken: a replay agrees with it */
-    char *const rep[] = {IPCSCOPE_BIN, "replay", "trace.jsonl", "--headless", "--json", NULL};
-    r = run_argv(rep, NULL);
-    expect_exit(&r, 0);
-    json_t *replayed = json_loads(r.out, 0, NULL);
-    cr_assert(replayed);
     json_t *w2 = ts_find_named(json_object_get(replayed, "tasks"), "stuck-t1");
     cr_expect_str_eq(ts_str(w2, "state"), "blocked");
     json_decref(replayed);
-    ts_free_result(&r);
 }
 
 static void expect_usage(const char *needle, ...)

@@ -493,6 +493,46 @@ static json_t *last_event(json_t *evs, const char *ev, const char *name)
     return found;
 }
 
+/* The records of a lock-like object: a mutex (acquired, release) or a semaphore used as a
+ * lock (a token taken, posted back), and its folded pairs. */
+struct lock_records {
+    const char *kind, *take, *give, *pairs;
+};
+static const struct lock_records MUTEX_RECORDS = {"mutex", "mutex_acquired", "mutex_release",
+                                                  "mutex_pairs"};
+static const struct lock_records SEM_RECORDS = {"semaphore", "sem_acquired", "sem_post",
+                                                "sem_pairs"};
+
+/* name's pairs (pairs of them) were folded: at least one fold record, far fewer records than
+ * operations, and the snapshot still counts each operation (and the creation). */
+static void expect_pairs_folded(json_t *snap, json_t *evs, const struct lock_records *k,
+                                const char *name, long long pairs)
+{
+    long long folds = count_events(evs, k->pairs, name);
+    long long records = count_events(evs, k->take, name) + count_events(evs, k->give, name) + folds;
+    cr_expect_geq(folds, 1, "%s's pairs were folded", name);
+    cr_expect_lt(records, 30000, "%lld records for %lld operations: not folded", records,
+                 2 * pairs);
+    long long ops = ts_int(find_object(snap, k->kind, name), "ops");
+    cr_expect_eq(ops, 1 + 2 * pairs,
+                 "the snapshot counts each take and give back (and the "
+                 "creation): %lld",
+                 ops);
+}
+
+/* The last take of name and its give-back are in the trace at least min_ms apart (the
+ * program held it for 300 ms, computing, with no followed call). */
+static void expect_long_hold(json_t *evs, const struct lock_records *k, const char *name,
+                             long long min_ms)
+{
+    json_t *took = last_event(evs, k->take, name);
+    json_t *gave = last_event(evs, k->give, name);
+    cr_assert(took && gave, "the long hold of %s is recorded", name);
+    long long held_ms = (ts_int(gave, "t") - ts_int(took, "t")) / 1000000;
+    cr_expect_geq(held_ms, min_ms, "%s was held %lld ms by the trace; 300 by the program", name,
+                  held_ms);
+}
+
 /* Folding: pairs nobody else takes part in are counted in mutex_pairs records - every one
  * of them, in a few records, nothing dropped - and a lock held while its thread computes
  * (no followed call) is recorded at the time it was taken and released. */
@@ -506,19 +546,8 @@ Test(exec_sync, uncontended_pairs_fold_and_every_one_is_counted, .timeout = 120)
     cr_expect_eq(check_mutex(evs, "a"), 300000, "every pair of a");
     cr_expect_eq(check_mutex(evs, "b"), 300000, "every pair of b");
     cr_expect_eq(check_mutex(evs, "big"), 1001);
-    long long folds = count_events(evs, "mutex_pairs", "a");
-    long long records =
-        count_events(evs, "mutex_acquired", "a") + count_events(evs, "mutex_release", "a") + folds;
-    cr_expect_geq(folds, 1, "a's pairs were folded");
-    cr_expect_lt(records, 30000, "%lld records for 600000 operations: not folded", records);
-    long long ops = ts_int(find_object(snap, "mutex", "a"), "ops");
-    cr_expect_eq(ops, 1 + 2 * 300000,
-                 "the snapshot counts each lock and unlock (and the creation): %lld", ops);
-    json_t *took = last_event(evs, "mutex_acquired", "big");
-    json_t *gave = last_event(evs, "mutex_release", "big");
-    cr_assert(took && gave, "the long hold of big is recorded");
-    long long held_ms = (ts_int(gave, "t") - ts_int(took, "t")) / 1000000;
-    cr_expect_geq(held_ms, 290, "big was held %lld ms by the trace; 300 by the program", held_ms);
+    expect_pairs_folded(snap, evs, &MUTEX_RECORDS, "a", 300000);
+    expect_long_hold(evs, &MUTEX_RECORDS, "big", 290);
     json_decref(evs);
     json_decref(snap);
 }
@@ -555,14 +584,8 @@ Test(exec_sync, uncontended_spin_pairs_fold_and_every_one_is_counted, .timeout =
  * agrees. Without the conductor's look the mutex would show free. */
 Test(exec_sync, a_lock_held_inside_a_fold_shows_held_and_replays_so, .timeout = 60)
 {
-    cr_assert_eq(compile("hot_lock", NULL), 0, "cc hot_lock failed");
-    char *argv[] = {IPCSCOPE_BIN, "exec",        "--headless", "--json", "snap.json",
-                    "--record",   "trace.jsonl", "--duration", "1.5",    "--",
-                    "./hot_lock", "hold",        NULL};
-    struct ts_result r = run_argv(argv, NULL);
-    expect_exit(&r, 124);
-    ts_free_result(&r);
-    json_t *snap = load_json("snap.json");
+    json_t *again = NULL;
+    json_t *snap = exec_cut_and_replay("hot_lock", "hold", "1.5", &again);
     json_t *big = find_object(snap, "mutex", "big");
     cr_expect_str_eq(ts_str(big, "holder"), "hot_lock", "big is held by main, computing");
     json_t *evs = load_trace();
@@ -581,16 +604,9 @@ Test(exec_sync, a_lock_held_inside_a_fold_shows_held_and_replays_so, .timeout = 
     cr_expect_str_eq(ts_str(seen, "src"), "procfs", "the conductor's reading, not the thread's");
     json_decref(evs);
 
-    char *rargv[] = {IPCSCOPE_BIN, "replay", "trace.jsonl", "--headless", "--json", NULL};
-    r = run_argv(rargv, NULL);
-    expect_exit(&r, 0);
-    json_error_t je;
-    json_t *again = json_loads(r.out, 0, &je);
-    cr_assert(again, "replay --json: %s", je.text);
     json_t *rbig = find_object(again, "mutex", "big");
     cr_expect_str_eq(ts_str(rbig, "holder"), "hot_lock", "the replay shows the same holder");
     cr_expect_eq(ts_int(rbig, "ops"), ts_int(big, "ops"));
-    ts_free_result(&r);
     json_decref(again);
     json_decref(snap);
 }
@@ -633,19 +649,8 @@ Test(exec_sync, semaphore_pairs_fold_and_every_value_follows, .timeout = 120)
         cr_expect_eq(recompute_semaphore(evs, names[i]), 1, "%s ends at 1", names[i]);
         cr_expect_eq(sem_takes(evs, names[i]), takes[i], "every take of %s", names[i]);
     }
-    long long folds = count_events(evs, "sem_pairs", "sa");
-    long long records =
-        count_events(evs, "sem_acquired", "sa") + count_events(evs, "sem_post", "sa") + folds;
-    cr_expect_geq(folds, 1, "sa's pairs were folded");
-    cr_expect_lt(records, 30000, "%lld records for 600000 operations: not folded", records);
-    long long ops = ts_int(find_object(snap, "semaphore", "sa"), "ops");
-    cr_expect_eq(ops, 1 + 2 * 300000, "each take and post (and the creation): %lld", ops);
-    json_t *took = last_event(evs, "sem_acquired", "big");
-    json_t *gave = last_event(evs, "sem_post", "big");
-    cr_assert(took && gave, "the long keep of big is recorded");
-    long long kept_ms = (ts_int(gave, "t") - ts_int(took, "t")) / 1000000;
-    cr_expect_geq(kept_ms, 290, "big's token kept %lld ms by the trace; 300 by the program",
-                  kept_ms);
+    expect_pairs_folded(snap, evs, &SEM_RECORDS, "sa", 300000);
+    expect_long_hold(evs, &SEM_RECORDS, "big", 290);
     json_decref(evs);
     json_decref(snap);
 }
@@ -654,14 +659,8 @@ Test(exec_sync, semaphore_pairs_fold_and_every_value_follows, .timeout = 120)
  * shows 0 in the final snapshot (sem_seen_taken, read from the slot), and so does a replay. */
 Test(exec_sync, a_token_kept_inside_a_fold_shows_taken_and_replays_so, .timeout = 60)
 {
-    cr_assert_eq(compile("hot_sem", NULL), 0, "cc hot_sem failed");
-    char *argv[] = {IPCSCOPE_BIN, "exec",        "--headless", "--json", "snap.json",
-                    "--record",   "trace.jsonl", "--duration", "1.5",    "--",
-                    "./hot_sem",  "hold",        NULL};
-    struct ts_result r = run_argv(argv, NULL);
-    expect_exit(&r, 124);
-    ts_free_result(&r);
-    json_t *snap = load_json("snap.json");
+    json_t *again = NULL;
+    json_t *snap = exec_cut_and_replay("hot_sem", "hold", "1.5", &again);
     json_t *big = find_object(snap, "semaphore", "big");
     cr_expect_eq(ts_int(big, "value"), 0, "main keeps big's only token");
     json_t *evs = load_trace();
@@ -671,15 +670,8 @@ Test(exec_sync, a_token_kept_inside_a_fold_shows_taken_and_replays_so, .timeout 
     cr_expect_str_eq(ts_str(seen, "src"), "procfs", "the conductor's reading, not the thread's");
     json_decref(evs);
 
-    char *rargv[] = {IPCSCOPE_BIN, "replay", "trace.jsonl", "--headless", "--json", NULL};
-    r = run_argv(rargv, NULL);
-    expect_exit(&r, 0);
-    json_error_t je;
-    json_t *again = json_loads(r.out, 0, &je);
-    cr_assert(again, "replay --json: %s", je.text);
     cr_expect_eq(ts_int(find_object(again, "semaphore", "big"), "value"), 0,
                  "the replay shows the same value");
-    ts_free_result(&r);
     json_decref(again);
     json_decref(snap);
 }

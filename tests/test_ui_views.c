@@ -29,20 +29,6 @@ static void steps(int n, int ms)
     }
 }
 
-/* The line of the screen that contains text (copied into out), or 0. */
-static int line_with(const char *screen, const char *text, char *out, size_t n)
-{
-    const char *p = strstr(screen, text);
-    if (!p)
-        return 0;
-    const char *b = p, *e = strchr(p, '\n');
-    while (b > screen && b[-1] != '\n')
-        b--;
-    size_t len = e ? (size_t)(e - b) : strlen(b);
-    snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), b);
-    return 1;
-}
-
 Test(ui_views, handshake_flow_graph_lists_syn_synack_ack_in_order_with_relative_numbers,
      .fini = stop, .timeout = 90)
 {
@@ -59,7 +45,7 @@ Test(ui_views, handshake_flow_graph_lists_syn_synack_ack_in_order_with_relative_
               s);
     cr_assert(syn < synack && synack < ack, "not in order SYN, SYN-ACK, ACK:\n%s", s);
     char line[512];
-    cr_assert(line_with(s, "──SYN seq 0──", line, sizeof(line)) && strstr(line, "▶"),
+    cr_assert(ts_line_with(s, "──SYN seq 0──", NULL, line, sizeof(line)) && strstr(line, "▶"),
               "the SYN does not go from client to server: %s", line);
     ts_tui_keys(&g_tui, "n"); /* absolute numbers: the SYN's seq is no longer 0 */
     cr_assert(ts_tui_wait_for(&g_tui, "SYN|ACK seq", 3000));
@@ -79,7 +65,7 @@ Test(ui_views, at_80x24_the_pid_column_and_every_philosopher_stay_visible, .fini
     for (int k = 1; k <= 5; k++) {
         char name[16], line[512];
         snprintf(name, sizeof(name), "phil-%d ", k);
-        cr_assert(line_with(s, name, line, sizeof(line)), "%s missing:\n%s", name, s);
+        cr_assert(ts_line_with(s, name, NULL, line, sizeof(line)), "%s missing:\n%s", name, s);
         /* "│ 1 ├ 12345 phil-1": a pid before the name */
         const char *at = strstr(line, name);
         const char *p = at;
@@ -167,7 +153,7 @@ Test(ui_views, at_80x24_a_held_locks_row_has_no_word_cut_short, .fini = stop, .t
         steps(1, 300);
     }
     char line[512];
-    cr_assert(line_with(ts_tui_capture(&g_tui), "held by", line, sizeof(line)),
+    cr_assert(ts_line_with(ts_tui_capture(&g_tui), "held by", NULL, line, sizeof(line)),
               "the lock was never held:\n%s", g_tui.screen);
     const char *after = strstr(line, "held by ") + strlen("held by ");
     after += strcspn(after, " │"); /* past the holder's name */
@@ -242,7 +228,7 @@ Test(ui_views, at_80x24_a_held_locks_row_keeps_the_locks_name, .fini = stop, .ti
     for (int i = 0; i < 20 && !strstr(ts_tui_capture(&g_tui), "held by"); i++)
         steps(1, 300);
     char line[512];
-    cr_assert(line_with(ts_tui_capture(&g_tui), "held by", line, sizeof(line)),
+    cr_assert(ts_line_with(ts_tui_capture(&g_tui), "held by", NULL, line, sizeof(line)),
               "no fork was ever held:\n%s", g_tui.screen);
     const char *at = strstr(line, "mutex ");
     cr_assert(at, "no mutex on the line: %s", line);
@@ -261,8 +247,8 @@ Test(ui_views, at_80x24_the_title_is_cut_after_a_whole_word, .fini = stop, .time
     ts_tui_start(&g_tui, "run condition --step", 80, 24);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no dashboard:\n%s", g_tui.screen);
     char line[512];
-    cr_assert(line_with(ts_tui_capture(&g_tui), "Condition", line, sizeof(line)), "no title:\n%s",
-              g_tui.screen);
+    cr_assert(ts_line_with(ts_tui_capture(&g_tui), "Condition", NULL, line, sizeof(line)),
+              "no title:\n%s", g_tui.screen);
     const char *t = strstr(line, "Condition");
     const char *mode = strstr(t, "STEP");
     cr_assert(mode, "no mode on the header: %s", line);
@@ -366,7 +352,7 @@ Test(ui_views, at_80x24_the_projectors_cycle_ends_in_whole_words, .fini = stop, 
     ts_tui_keys(&g_tui, "z");
     cr_assert(ts_tui_wait_for(&g_tui, "wait-for graph:", 5000), "no graph:\n%s", g_tui.screen);
     char line[512];
-    cr_assert(line_with(g_tui.screen, "↺", line, sizeof(line)), "no closing edge:\n%s",
+    cr_assert(ts_line_with(g_tui.screen, "↺", NULL, line, sizeof(line)), "no closing edge:\n%s",
               g_tui.screen);
     size_t len = strlen(line);
     while (len > 0 && line[len - 1] == ' ')
@@ -393,7 +379,7 @@ Test(ui_views, at_80x24_the_kill_message_says_who_gets_the_lock, .fini = stop, .
     ts_tui_keys(&g_tui, "k");
     cr_assert(ts_tui_wait_for(&g_tui, "kill(", 5000), "no kill message:\n%s", g_tui.screen);
     char line[512];
-    cr_assert(line_with(g_tui.screen, "kill(", line, sizeof(line)));
+    cr_assert(ts_line_with(g_tui.screen, "kill(", NULL, line, sizeof(line)));
     cr_assert(strstr(line, "passes to phil-"), "whom the fork passes to is cut off: %s", line);
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
@@ -425,7 +411,7 @@ static long row_pid(const char *screen, const char *name)
 {
     char line[512], key[64];
     snprintf(key, sizeof(key), " %s ", name);
-    if (!line_with(screen, key, line, sizeof(line)))
+    if (!ts_line_with(screen, key, NULL, line, sizeof(line)))
         return 0;
     const char *p = strstr(line, key);
     while (p > line && p[-1] == ' ')
@@ -486,7 +472,7 @@ Test(ui_views, at_80x24_an_event_line_never_cuts_a_pid_short, .fini = stop, .tim
  * before the arrow), into out; 0 when no line holds text. */
 static int row_with_hint(const char *screen, const char *text, char *out, size_t n)
 {
-    if (!line_with(screen, text, out, n))
+    if (!ts_line_with(screen, text, NULL, out, n))
         return 0;
     const char *nl = strchr(strstr(screen, text), '\n');
     const char *p = nl ? nl + 1 : NULL;
@@ -528,7 +514,7 @@ Test(ui_views, at_80x24_the_title_is_cut_before_a_word, .fini = stop, .timeout =
     ts_tui_start(&g_tui, "run threading-server --step", 80, 24);
     cr_assert(ts_tui_wait_for(&g_tui, "STEP", 20000), "no header:\n%s", g_tui.screen);
     char line[512];
-    cr_assert(line_with(ts_tui_capture(&g_tui), "ThreadingTCPServer", line, sizeof(line)),
+    cr_assert(ts_line_with(ts_tui_capture(&g_tui), "ThreadingTCPServer", NULL, line, sizeof(line)),
               "no title:\n%s", g_tui.screen);
     const char *at = strstr(line, "ThreadingTCPServer");
     size_t k = 0;
@@ -548,7 +534,7 @@ Test(ui_views, at_80x24_a_call_that_does_not_fit_keeps_its_name, .fini = stop, .
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
     char line[512] = "";
     for (int i = 0; i < 30; i++, steps(1, 500)) {
-        if (line_with(ts_tui_capture(&g_tui), " io-1 ", line, sizeof(line)) &&
+        if (ts_line_with(ts_tui_capture(&g_tui), " io-1 ", NULL, line, sizeof(line)) &&
             strstr(line, "→ read"))
             break;
         line[0] = '\0';

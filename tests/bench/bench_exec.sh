@@ -3,8 +3,9 @@
 # programs run plainly, under `ipcscope exec` (without and with the eBPF probes), under
 # `strace -f` and under `ltrace -f`. Run by scripts/bench; numbers, no verdicts.
 #
-# exec_mutex: 4 threads x 200,000 uncontended lock/unlock pairs (a mutex each), and 1 thread x
-# 2,000,000. exec_sem: 1 thread x 1,000,000 sem_wait/sem_post pairs on a semaphore of value 1.
+# exec_mutex (exec_sync_loop.c run as `exec_sync_loop mutex`): 4 threads x 200,000 uncontended
+# lock/unlock pairs (a mutex each), and 1 thread x 2,000,000. exec_sem (`exec_sync_loop sem`):
+# 1 thread x 1,000,000 sem_wait/sem_post pairs on a semaphore of value 1.
 # exec_prodcons: 2 producers, 2 consumers, 8 slots, a mutex and two condition variables.
 # Each configuration runs REPS times (default 5); the medians of the whole command's wall
 # time and of the program's own work time (it prints work_ms) are shown, with the ratio to
@@ -19,9 +20,18 @@ IPCSCOPE=$BUILD/ipcscope
 WORK=$(mktemp -d /tmp/ipcscope-bench-exec.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-for p in exec_mutex exec_sem exec_prodcons; do
+for p in exec_sync_loop exec_prodcons; do
     cc -O2 -pthread -o "$WORK/$p" "$ROOT/tests/bench/$p.c" || { echo "bench_exec: cc $p failed"; exit 1; }
 done
+
+# the command a configuration's NAME runs: exec_mutex and exec_sem are modes of exec_sync_loop
+prog_of() { # NAME; sets PROG
+    case $1 in
+    exec_mutex) PROG=("$WORK/exec_sync_loop" mutex) ;;
+    exec_sem) PROG=("$WORK/exec_sync_loop" sem) ;;
+    *) PROG=("$WORK/$1") ;;
+    esac
+}
 
 # median of the numbers on stdin
 median() { sort -n | awk '{a[NR]=$1} END {if (NR) print (NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); else print "?"}'; }
@@ -54,16 +64,17 @@ row() { # LABEL WALL WORK PLAIN_WALL PLAIN_WORK [NOTE]
 bench_one() { # NAME ARGS...
     local name=$1 plain p_wall p_work r
     shift
+    prog_of "$name"
     echo
     echo "$name $*  (median of $REPS; wall = the whole command, work = the program's own loop)"
     printf '  %-34s %13s %7s %15s %7s\n' "" "wall" "ratio" "work" "ratio"
     PREFIX=()
-    plain=$(run_cfg plain "$WORK/$name" "$@")
+    plain=$(run_cfg plain "${PROG[@]}" "$@")
     p_wall=${plain% *}
     p_work=${plain#* }
     row "plain" "$p_wall" "$p_work" "$p_wall" "$p_work"
     PREFIX=("$IPCSCOPE" exec --headless --no-bpf --)
-    run_cfg x "$WORK/$name" "$@" >"$WORK/r"
+    run_cfg x "${PROG[@]}" "$@" >"$WORK/r"
     r=$(cat "$WORK/r")
     row "ipcscope exec --no-bpf" "${r% *}" "${r#* }" "$p_wall" "$p_work" "(${LAST_EVENTS:-?})"
     echo "RESULT exec_${name}_nobpf_work_ratio $(awk -v a="${r#* }" -v b="$p_work" 'BEGIN{printf "%.2f", a/b}')"
@@ -73,12 +84,12 @@ bench_one() { # NAME ARGS...
                 (a - b) * 1e6 / (2 * n) }'
     fi
     PREFIX=("$IPCSCOPE" exec --headless --)
-    run_cfg x "$WORK/$name" "$@" >"$WORK/r"
+    run_cfg x "${PROG[@]}" "$@" >"$WORK/r"
     r=$(cat "$WORK/r")
     row "ipcscope exec (probes if allowed)" "${r% *}" "${r#* }" "$p_wall" "$p_work" "(${LAST_EVENTS:-?})"
     if command -v strace >/dev/null; then
         PREFIX=(strace -f -o /dev/null)
-        r=$(run_cfg x "$WORK/$name" "$@")
+        r=$(run_cfg x "${PROG[@]}" "$@")
         row "strace -f" "${r% *}" "${r#* }" "$p_wall" "$p_work"
     else
         echo "  strace -f: not installed"
@@ -89,12 +100,13 @@ bench_one() { # NAME ARGS...
 ltrace_one() { # NAME SCALED_ARGS...
     local name=$1 t0 t1 out work
     shift
+    prog_of "$name"
     if ! command -v ltrace >/dev/null; then
         echo "  ltrace -f: not installed"
         return
     fi
     t0=$(date +%s%N)
-    out=$(timeout 600 ltrace -f -o /dev/null "$WORK/$name" "$@" 2>&1 </dev/null)
+    out=$(timeout 600 ltrace -f -o /dev/null "${PROG[@]}" "$@" 2>&1 </dev/null)
     t1=$(date +%s%N)
     work=$(printf '%s\n' "$out" | grep -o 'work_ms [0-9.]*' | awk '{print $2 * 100}')
     echo "  ltrace -f, 1/100 of the work ($name $*): wall $(((t1 - t0) / 1000000)) ms;" \
