@@ -5,7 +5,8 @@
 #
 # exec_mutex (exec_sync_loop.c run as `exec_sync_loop mutex`): 4 threads x 200,000 uncontended
 # lock/unlock pairs (a mutex each), and 1 thread x 2,000,000. exec_sem (`exec_sync_loop sem`):
-# 1 thread x 1,000,000 sem_wait/sem_post pairs on a semaphore of value 1.
+# 1 thread x 1,000,000 sem_wait/sem_post pairs on a semaphore of value 1. exec_spin (`exec_sync_loop
+# spin`): 1 thread x 2,000,000 pthread_spin_lock/unlock pairs.
 # exec_prodcons: 2 producers, 2 consumers, 8 slots, a mutex and two condition variables.
 # Each configuration runs REPS times (default 5); the medians of the whole command's wall
 # time and of the program's own work time (it prints work_ms) are shown, with the ratio to
@@ -24,11 +25,12 @@ for p in exec_sync_loop exec_prodcons; do
     cc -O2 -pthread -o "$WORK/$p" "$ROOT/tests/bench/$p.c" || { echo "bench_exec: cc $p failed"; exit 1; }
 done
 
-# the command a configuration's NAME runs: exec_mutex and exec_sem are modes of exec_sync_loop
+# the command a configuration's NAME runs: exec_mutex, exec_sem and exec_spin are modes of exec_sync_loop
 prog_of() { # NAME; sets PROG
     case $1 in
     exec_mutex) PROG=("$WORK/exec_sync_loop" mutex) ;;
     exec_sem) PROG=("$WORK/exec_sync_loop" sem) ;;
+    exec_spin) PROG=("$WORK/exec_sync_loop" spin) ;;
     *) PROG=("$WORK/$1") ;;
     esac
 }
@@ -118,6 +120,7 @@ echo "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clo
 bench_one exec_mutex 4 200000
 bench_one exec_mutex 1 2000000 # one thread, long enough (~30 ms plain) to time a pair's cost
 bench_one exec_sem 1 1000000   # a semaphore as a lock: take and post back, nobody waiting
+bench_one exec_spin 1 2000000  # a spin lock nobody else wants
 ltrace_one exec_mutex 4 2000
 bench_one exec_prodcons 50000
 ltrace_one exec_prodcons 500

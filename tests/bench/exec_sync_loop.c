@@ -4,8 +4,9 @@
  * `exec_sync_loop mutex [THREADS] [PAIRS]`: THREADS threads (default 4) each lock and unlock a
  * mutex of their own PAIRS times (default 200000). `exec_sync_loop sem [THREADS] [PAIRS]`:
  * THREADS threads (default 1) each take and post back a semaphore of their own (value 1) PAIRS
- * times (default 1000000). Nobody ever waits, so the cost measured is the cost of following
- * the calls. Prints the time the work took (CLOCK_MONOTONIC, from before the first thread
+ * times (default 1000000). `exec_sync_loop spin [THREADS] [PAIRS]`: as mutex, with a spin lock
+ * each (default 1 thread, 2000000 pairs). Nobody ever waits, so the cost measured is the cost of
+ * following the calls. Prints the time the work took (CLOCK_MONOTONIC, from before the first thread
  * starts to after the last is joined).
  */
 #include <pthread.h>
@@ -21,6 +22,7 @@ struct slot {
     _Alignas(64) union {
         pthread_mutex_t lock;
         sem_t sem;
+        pthread_spinlock_t spin;
     } u;
     long count;
     char pad[64];
@@ -51,6 +53,17 @@ static void *work_sem(void *arg)
     return NULL;
 }
 
+static void *work_spin(void *arg)
+{
+    struct slot *s = arg;
+    for (long i = 0; i < pairs; i++) {
+        pthread_spin_lock(&s->u.spin);
+        s->count++;
+        pthread_spin_unlock(&s->u.spin);
+    }
+    return NULL;
+}
+
 static double now_ms(void)
 {
     struct timespec ts;
@@ -60,33 +73,44 @@ static double now_ms(void)
 
 int main(int argc, char **argv)
 {
-    int sem = argc > 1 && strcmp(argv[1], "sem") == 0;
-    if (argc < 2 || (!sem && strcmp(argv[1], "mutex") != 0)) {
+    static const char *const MODES[] = {"mutex", "sem", "spin"};
+    static void *(*const WORK[])(void *) = {work_mutex, work_sem, work_spin};
+    int mode = -1;
+    for (int m = 0; argc > 1 && m < 3; m++)
+        if (strcmp(argv[1], MODES[m]) == 0)
+            mode = m;
+    if (mode < 0) {
         if (argc < 2)
-            fprintf(stderr, "exec_sync_loop: name what to loop on: `mutex` or `sem`\n");
+            fprintf(stderr, "exec_sync_loop: name what to loop on: `mutex`, `sem` or `spin`\n");
         else
             fprintf(stderr,
-                    "exec_sync_loop: the first argument must be `mutex` or `sem`, not `%s`\n",
+                    "exec_sync_loop: the first argument must be `mutex`, `sem` or `spin`, not "
+                    "`%s`\n",
                     argv[1]);
-        fprintf(stderr, "usage: exec_sync_loop mutex|sem [THREADS 1..%d] [PAIRS]\n", MAX_THREADS);
+        fprintf(stderr, "usage: exec_sync_loop mutex|sem|spin [THREADS 1..%d] [PAIRS]\n",
+                MAX_THREADS);
         return 2;
     }
-    int threads = argc > 2 ? atoi(argv[2]) : sem ? 1 : 4;
-    pairs = argc > 3 ? atol(argv[3]) : sem ? 1000000 : 200000;
+    int sem = mode == 1;
+    int threads = argc > 2 ? atoi(argv[2]) : mode ? 1 : 4;
+    pairs = argc > 3 ? atol(argv[3]) : mode == 1 ? 1000000 : mode == 2 ? 2000000 : 200000;
     if (threads < 1 || threads > MAX_THREADS || pairs < 1) {
-        fprintf(stderr, "usage: exec_sync_loop mutex|sem [THREADS 1..%d] [PAIRS]\n", MAX_THREADS);
+        fprintf(stderr, "usage: exec_sync_loop mutex|sem|spin [THREADS 1..%d] [PAIRS]\n",
+                MAX_THREADS);
         return 2;
     }
     pthread_t th[MAX_THREADS];
     for (int i = 0; i < threads; i++) {
-        if (sem)
+        if (mode == 1)
             sem_init(&slots[i].u.sem, 0, 1);
+        else if (mode == 2)
+            pthread_spin_init(&slots[i].u.spin, PTHREAD_PROCESS_PRIVATE);
         else
             pthread_mutex_init(&slots[i].u.lock, NULL);
     }
     double t0 = now_ms();
     for (int i = 0; i < threads; i++)
-        pthread_create(&th[i], NULL, sem ? work_sem : work_mutex, &slots[i]);
+        pthread_create(&th[i], NULL, WORK[mode], &slots[i]);
     long total = 0;
     for (int i = 0; i < threads; i++) {
         pthread_join(th[i], NULL);
