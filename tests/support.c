@@ -7,6 +7,8 @@
 #define _GNU_SOURCE
 #include "support.h"
 
+#include "model.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -648,4 +650,18 @@ int ts_line_with(const char *screen, const char *text, const char *want, char *o
         l = end ? end + 1 : NULL;
     }
     return 0;
+}
+
+void ts_model_one_process(struct model *m, size_t cap, const char *name)
+{
+    cr_assert_eq(model_init(m, cap, cap), 0);
+    struct ev e = {.t = 1,
+                   .kind = EV_TASK_START,
+                   .src = EV_SRC_INSTR,
+                   .task = 1,
+                   .pid = 10,
+                   .tid = 10,
+                   .obj = EV_NO_OBJ,
+                   .item = TK_PROCESS};
+    model_apply(m, &e, name, NULL);
 }

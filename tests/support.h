@@ -188,4 +188,11 @@ int ts_next_line(const char **pos, char *line, size_t size);
  * into out (without its newline, cut to n - 1 bytes). Returns 1, or 0 when no line has both. */
 int ts_line_with(const char *screen, const char *text, const char *want, char *out, size_t n);
 
+/* ---- models built by hand ---- */
+
+struct model;
+/* Initialise m (cap: its history's and its spans' capacity) with one process started in slot
+ * 1, pid and tid 10, named name: what narration tests build on. */
+void ts_model_one_process(struct model *m, size_t cap, const char *name);
+
 #endif

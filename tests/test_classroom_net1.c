@@ -634,16 +634,7 @@ static struct model M;
 
 static void narr_setup(void)
 {
-    cr_assert_eq(model_init(&M, 256, 256), 0);
-    struct ev start = {.t = 1,
-                       .kind = EV_TASK_START,
-                       .src = EV_SRC_INSTR,
-                       .task = 1,
-                       .pid = 10,
-                       .tid = 10,
-                       .obj = EV_NO_OBJ,
-                       .item = TK_PROCESS};
-    model_apply(&M, &start, "server", NULL);
+    ts_model_one_process(&M, 256, "server");
 }
 
 static void narr_teardown(void)

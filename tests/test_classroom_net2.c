@@ -253,16 +253,8 @@ Test(classroom_net2, threading_server_stepped_joins_every_handler, .timeout = 12
 Test(classroom_net2, closing_a_udp_socket_is_narrated_without_a_tcp_goodbye)
 {
     struct model m;
-    cr_assert_eq(model_init(&m, 64, 64), 0);
-    struct ev e = {.t = 1,
-                   .kind = EV_TASK_START,
-                   .src = EV_SRC_INSTR,
-                   .task = 1,
-                   .pid = 10,
-                   .tid = 10,
-                   .obj = EV_NO_OBJ,
-                   .item = TK_PROCESS};
-    model_apply(&m, &e, "server", NULL);
+    ts_model_one_process(&m, 64, "server");
+    struct ev e;
     const char *names[] = {"server-udp", "listener"};
     const int protos[] = {17, 6};
     char buf[2][512];
@@ -307,16 +299,8 @@ Test(classroom_net2, socketserver_note_of_one_handler_is_singular)
         const struct scenario *sc = scenario_find(ids[i]);
         cr_assert(sc && sc->narrate, "%s has no narration", ids[i]);
         struct model m;
-        cr_assert_eq(model_init(&m, 64, 64), 0);
-        struct ev e = {.t = 1,
-                       .kind = EV_TASK_START,
-                       .src = EV_SRC_INSTR,
-                       .task = 1,
-                       .pid = 10,
-                       .tid = 10,
-                       .obj = EV_NO_OBJ,
-                       .item = TK_PROCESS};
-        model_apply(&m, &e, "server", NULL);
+        ts_model_one_process(&m, 64, "server");
+        struct ev e;
         e = (struct ev){.t = 2,
                         .kind = EV_OBJ_CREATE,
                         .src = EV_SRC_INSTR,
