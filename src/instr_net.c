@@ -686,7 +686,7 @@ static uint64_t kernel_rx_ns(struct msghdr *msg)
         struct timespec rx, real, mono;
         memcpy(&rx, CMSG_DATA(c), sizeof(rx));
         clock_gettime(CLOCK_REALTIME, &real);  /* sclock-ok: the offset between the clocks */
-        clock_gettime(CLOCK_MONOTONIC, &mono); /* sclock-ok */
+        clock_gettime(CLOCK_MONOTONIC, &mono); /* sclock-ok: the offset between the clocks */
         int64_t ago = ((int64_t)real.tv_sec - rx.tv_sec) * 1000000000ll +
                       (real.tv_nsec - rx.tv_nsec); /* how long ago the kernel took it in */
         int64_t now = (int64_t)mono.tv_sec * 1000000000ll + mono.tv_nsec;
