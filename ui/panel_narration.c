@@ -57,7 +57,11 @@ static void gate_hint(struct ui *u, char *buf, size_t n)
      * waits a frame, so it never names a step its task's row does not show yet. */
     for (size_t i = 0; i < nw; i++) {
         uint32_t idx = model_task_by_slot(m, (uint32_t)w[i].slot);
-        if (idx != MODEL_NO_TASK && m->tasks[idx].state == TS_GATE)
+        const struct model_task *t = idx != MODEL_NO_TASK ? &m->tasks[idx] : NULL;
+        /* at this gate, not still at its last one (MainThread's row said "→ is_alive()"
+         * while its slot had moved on to the join) */
+        if (t && t->state == TS_GATE &&
+            (w[i].timer || (t->gate_kind == w[i].kind && t->gate_obj == w[i].obj)))
             w[k++] = w[i];
         else if (i == 0)
             return;
