@@ -472,6 +472,9 @@ static int exec_headless(const struct exec_cli *c)
     }
 
     run_poll(h.run);
+    run_refresh(h.run); /* /proc and the sockets afresh: a connection closed since the last
+                         * look is in TIME_WAIT now, as ss says (a fast program closes
+                         * between two looks) */
     json_t *snap = run_snapshot(h.run); /* before any cleanup kills: who waited on what */
     exec_scenario_stopping(&h.run->model);
     struct trace_writer *trace = h.run->trace; /* the trace ends here too, so a replay agrees */
