@@ -628,6 +628,16 @@ Test(scenario_concurrency, one_cpu_interleaves_without_overlap, .timeout = 60)
     unsigned mask = worker_cpus(&r);
     cr_assert_neq(mask, 0, "no worker seen running in /proc");
     cr_assert_eq(mask & (mask - 1), 0, "/proc saw the pinned workers on CPUs %#x", mask);
+    /* taking turns with each other is not "other programs shared the CPUs": each worker's fair
+     * share on one CPU is half the time it could run (it read "ran only 50%" on an idle
+     * machine) */
+    json_t *got = json_object_get(r.sc.snap, "min_got_cpu_pct");
+    cr_assert(strstr(ts_str(r.sc.snap, "pinned"), "Concurrent"), "the result: %s",
+              ts_str(r.sc.snap, "pinned"));
+    if (got && json_integer_value(got) >= 45)
+        cr_expect(!strstr(ts_str(r.sc.snap, "pinned"), "Other programs"),
+                  "each worker got %lld%% of its ready time, its fair share, yet: %s",
+                  json_integer_value(got), ts_str(r.sc.snap, "pinned"));
     assert_all_reaped(&r, 0);
     assert_check_ok(&r);
     free_run(&r);

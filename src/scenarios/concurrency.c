@@ -414,8 +414,13 @@ static void result_text(const struct model *m, int zh, char *buf, size_t n)
                           : "Parallel: the workers ran at the same time for %ld ms, %ld%% of "
                             "each one's %ld ms of work; it all took %.1f s (one CPU: ~%.1f s).",
                        ov, zh ? S->work_ms : pct, zh ? pct : S->work_ms, el, sum);
+    /* each worker's fair share of the time it could run: all of it when there is a CPU each,
+     * else the CPUs' share (on one CPU two workers are each ready half the time because of
+     * the other: that is the lesson, not other programs) */
+    long cpus = atomic_load(&S->cpus);
+    double fair = cpus >= S->workers ? 1.0 : (double)cpus / (double)S->workers;
     double got = min_got_cpu(m);
-    if (got >= 0 && got < 0.9 && len > 0 && (size_t)len < n)
+    if (got >= 0 && got < 0.9 * fair && !atomic_load(&S->toggled) && len > 0 && (size_t)len < n)
         snprintf(buf + len, n - (size_t)len,
                  zh ? " 其他程序也在用 CPU:工作者就绪时只有 %.0f%% 的时间在运行。"
                     : " Other programs shared the CPUs: a worker ran only %.0f%% of the time it "
