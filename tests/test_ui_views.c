@@ -29,6 +29,18 @@ static void steps(int n, int ms)
     }
 }
 
+/* Press Space (ms apart) until the screen shows text, at most max times: 1 when it does. A
+ * Space pressed while the last step settles counts as one step with it, so max is generous. */
+static int step_until(const char *text, int max, int ms)
+{
+    for (int i = 0; i < max; i++) {
+        if (strstr(ts_tui_capture(&g_tui), text))
+            return 1;
+        steps(1, ms);
+    }
+    return strstr(ts_tui_capture(&g_tui), text) != NULL;
+}
+
 Test(ui_views, handshake_flow_graph_lists_syn_synack_ack_in_order_with_relative_numbers,
      .fini = stop, .timeout = 90)
 {
@@ -36,8 +48,7 @@ Test(ui_views, handshake_flow_graph_lists_syn_synack_ack_in_order_with_relative_
         cr_skip_test("the capture on lo needs CAP_NET_RAW (run as root)");
     ts_tui_start(&g_tui, "run tcp-handshake --step --param clients=1", 140, 40);
     cr_assert(ts_tui_wait_for(&g_tui, "f: timeline", 20000), "no flow graph:\n%s", g_tui.screen);
-    for (int i = 0; i < 40 && !strstr(ts_tui_capture(&g_tui), "ACK seq 1 ack 1"); i++)
-        steps(1, 300);
+    step_until("ACK seq 1 ack 1", 40, 300);
     const char *s = ts_tui_capture(&g_tui);
     const char *syn = strstr(s, "──SYN seq 0──"), *synack = strstr(s, "◀──SYN|ACK seq 0 ack 1"),
                *ack = strstr(s, "──ACK seq 1 ack 1──");
@@ -138,8 +149,7 @@ Test(ui_views, socket_details_show_ends_state_and_queues, .fini = stop, .timeout
 {
     ts_tui_start(&g_tui, "run tcp-echo --step --param messages=1", 140, 40);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
-    for (int i = 0; i < 40 && !strstr(ts_tui_capture(&g_tui), "LISTEN"); i++)
-        steps(1, 300);
+    step_until("LISTEN", 40, 300);
     ts_tui_keys(&g_tui, "Tab"); /* the objects panel: the listener is its first line */
     ts_tui_keys(&g_tui, "i");
     cr_assert(ts_tui_wait_for(&g_tui, "state (ss)", 3000), "no socket details:\n%s", g_tui.screen);
@@ -240,8 +250,7 @@ Test(ui_views, at_80x24_a_held_locks_row_keeps_the_locks_name, .fini = stop, .ti
 {
     ts_tui_start(&g_tui, "run philosophers --step", 80, 24);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
-    for (int i = 0; i < 20 && !strstr(ts_tui_capture(&g_tui), "held by"); i++)
-        steps(1, 300);
+    step_until("held by", 20, 300);
     char line[512];
     cr_assert(ts_line_with(ts_tui_capture(&g_tui), "held by", NULL, line, sizeof(line)),
               "no fork was ever held:\n%s", g_tui.screen);
@@ -325,11 +334,7 @@ Test(ui_views, at_80x24_a_projector_card_too_wide_puts_its_capacity_by_the_name,
     ts_tui_start(&g_tui, "run pipe --step", 80, 24);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
     ts_tui_keys(&g_tui, "z"); /* then step until the pipe holds a five-digit count */
-    int seen = 0;
-    for (int i = 0; i < 30 && !seen; i++) {
-        steps(1, 500);
-        seen = strstr(ts_tui_capture(&g_tui), "pipe pipe (of 16384)") != NULL;
-    }
+    int seen = step_until("pipe pipe (of 16384)", 30, 500);
     cr_expect(seen, "the card never moved its capacity by the name:\n%s", g_tui.screen);
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
@@ -359,10 +364,8 @@ Test(ui_views, at_80x24_the_projectors_cycle_ends_in_whole_words, .fini = stop, 
 {
     ts_tui_start(&g_tui, "run philosophers --step", 80, 24);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
-    /* a Space pressed while the last step settles is one step with it: on a busy machine 60
-     * presses made fewer steps than the deadlock needs, so press for up to a minute */
-    for (int i = 0; i < 240 && !strstr(ts_tui_capture(&g_tui), "Deadlock"); i++)
-        steps(1, 250);
+    /* on a busy machine 60 presses made fewer steps than the deadlock needs: up to a minute */
+    step_until("Deadlock", 240, 250);
     cr_assert(ts_tui_wait_for(&g_tui, "Deadlock", 5000), "no deadlock:\n%s", g_tui.screen);
     ts_tui_keys(&g_tui, "z");
     cr_assert(ts_tui_wait_for(&g_tui, "wait-for graph:", 5000), "no graph:\n%s", g_tui.screen);
@@ -382,12 +385,11 @@ Test(ui_views, at_80x24_the_projectors_cycle_ends_in_whole_words, .fini = stop, 
 
 /* At 80x24 the status line says whom a killed philosopher's fork passes to (it read "...a
  * robust lock: the kernel han", cut before the name). */
-Test(ui_views, at_80x24_the_kill_message_says_who_gets_the_lock, .fini = stop, .timeout = 90)
+Test(ui_views, at_80x24_the_kill_message_says_who_gets_the_lock, .fini = stop, .timeout = 150)
 {
     ts_tui_start(&g_tui, "run philosophers --step", 80, 24);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
-    for (int i = 0; i < 60 && !strstr(ts_tui_capture(&g_tui), "Deadlock"); i++)
-        steps(1, 250);
+    step_until("Deadlock", 240, 250);
     cr_assert(ts_tui_wait_for(&g_tui, "Deadlock", 5000), "no deadlock:\n%s", g_tui.screen);
     ts_tui_keys(&g_tui, "a");
     ts_sleep_ms(300);
