@@ -311,7 +311,12 @@ static int facts_width(struct ui *u, const struct model_obj *o, int waiters)
     }
 }
 
-/* 1 when another object's name begins with head (hlen bytes) and ends with tail. */
+/* Objects a cut name is compared with (a row is drawn every frame: a program with thousands of
+ * objects gets the plain cut). */
+#define ABBREV_OBJS_MAX 512
+
+/* 1 when another object of self's kind has a name that begins with head (hlen bytes) and ends
+ * with tail. */
 static int abbrev_taken(const struct model *m, const struct model_obj *self, const char *head,
                         size_t hlen, const char *tail)
 {
@@ -319,15 +324,16 @@ static int abbrev_taken(const struct model *m, const struct model_obj *self, con
     for (size_t i = 0; i < m->nobjs; i++) {
         const char *other = m->objs[i].name;
         size_t olen = strlen(other);
-        if (&m->objs[i] != self && other[0] && olen >= hlen + tlen &&
-            strncmp(other, head, hlen) == 0 && strcmp(other + olen - tlen, tail) == 0)
+        if (&m->objs[i] != self && m->objs[i].kind == self->kind && other[0] &&
+            olen >= hlen + tlen && strncmp(other, head, hlen) == 0 &&
+            strcmp(other + olen - tlen, tail) == 0)
             return 1;
     }
     return 0;
 }
 
 /* The name in w columns: whole, or cut with "…": at its end ("select-…") unless another
- * object's name would read the same, then keeping the part that tells them apart
+ * object's of its kind would read the same, then keeping the part that tells them apart
  * ("cl…1-udp" and "cl…2-udp", not "client…" twice). */
 static void put_name(const struct model *m, const struct model_obj *o, int y, int x, int w,
                      attr_t a)
@@ -339,7 +345,7 @@ static void put_name(const struct model *m, const struct model_obj *o, int y, in
     int ascii = 1;
     for (size_t i = 0; i < len; i++)
         ascii &= (unsigned char)name[i] < 0x80;
-    if (screen_width(buf) > w && w > 1 && ascii) {
+    if (screen_width(buf) > w && w > 1 && ascii && m->nobjs <= ABBREV_OBJS_MAX) {
         size_t keep = (size_t)w - 1; /* the characters beside the "…" */
         for (size_t head = keep + 1; head-- > 0;) {
             const char *tail = name + len - (keep - head);
