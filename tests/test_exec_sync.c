@@ -669,3 +669,43 @@ Test(exec_sync, a_token_kept_inside_a_fold_shows_taken_and_replays_so, .timeout 
     json_decref(again);
     json_decref(snap);
 }
+
+/* Unnamed semaphores made process-shared (sem_init's pshared 1) in a MAP_SHARED mapping that
+ * fork hands to a child: each is one object used by both processes, its values recompute from
+ * the trace and end where sem_getvalue says. (Read as process-private, each became an object
+ * per process: nine semaphores, "empty" at -40.) */
+Test(exec_sync, process_shared_semaphores_are_one_object_in_both_processes, .timeout = 60)
+{
+    json_t *snap = exec_example("fork_buffer");
+    cr_expect(printed("produced 40, consumed sum 820; empty 4 full 0 mutex 1"), "%s", g_out);
+    json_t *objs = json_object_get(snap, "objects");
+    size_t i, sems = 0;
+    json_t *o;
+    json_array_foreach(objs, i, o) sems += strcmp(ts_str(o, "kind"), "semaphore") == 0;
+    cr_assert_eq(sems, 3, "empty, full and mutex, one object each: %s", json_dumps(objs, 0));
+    json_t *evs = load_trace();
+    /* sem_init's order: empty, full, mutex */
+    const char *names[] = {"sem@1", "sem@2", "sem@3"};
+    long long ends[] = {4, 0, 1}, takes[] = {40, 40, 80};
+    for (int k = 0; k < 3; k++) {
+        cr_expect_eq(ts_int(find_object(snap, "semaphore", names[k]), "value"), ends[k], "%s",
+                     names[k]);
+        cr_expect_eq(recompute_semaphore(evs, names[k]), ends[k], "%s from the trace", names[k]);
+        cr_expect_eq(sem_takes(evs, names[k]), takes[k], "every take of %s", names[k]);
+        size_t n;
+        json_t **ops = object_events(evs, names[k], &n);
+        long long first = 0;
+        int other = 0;
+        for (size_t e = 0; e < n; e++) {
+            long long pid = ts_int(ops[e], "pid");
+            if (!first)
+                first = pid;
+            other |= pid != first;
+        }
+        free(ops);
+        cr_expect(other, "%s is used by both processes", names[k]);
+    }
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}

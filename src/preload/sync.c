@@ -21,8 +21,10 @@
 
 /* ---- semaphores ---- */
 
-/* glibc's sem_t on 64-bit: {uint64 data (value | waiters << 32); int private;}, private 0
- * when process-shared. */
+/* glibc's sem_t on 64-bit: {uint64 data (value | waiters << 32); int private;}. `private`
+ * is the flag glibc adds to the semaphore's futex calls: 0 for a process-private semaphore
+ * (pshared 0), FUTEX_PRIVATE_FLAG's bit for a process-shared or named one (its futex must not
+ * be private: glibc's LLL_SHARED). */
 struct glibc_sem {
     uint64_t data;
     int private;
@@ -30,7 +32,7 @@ struct glibc_sem {
 
 static int sem_shared(sem_t *s)
 {
-    return ((const struct glibc_sem *)(const void *)s)->private == 0;
+    return ((const struct glibc_sem *)(const void *)s)->private != 0;
 }
 
 /* 1 when a sem_post may wake a waiter. */
@@ -45,9 +47,10 @@ static TLS struct obj_cache tl_sem_cache;
 static struct instr_obj *sem_lookup(sem_t *s, uint32_t remaps)
 {
     int shared = sem_shared(s);
-    struct instr_obj *o = obj_find(s, OK_SEMAPHORE, shared);
+    /* this process's first: a named one (shared, but keyed by its process) is there too */
+    struct instr_obj *o = obj_find(s, OK_SEMAPHORE, 0);
     if (!o && shared)
-        o = obj_find(s, OK_SEMAPHORE, 0);
+        o = obj_find(s, OK_SEMAPHORE, 1);
     if (!o) {
         int v = 0;
         sem_getvalue(s, &v);
