@@ -612,6 +612,8 @@ int run_reap(struct run *r)
         if (pid > 0) {
             run_drain(r); /* its last records (task_exit) come before its reap */
             emit_reaped(r, pid, status);
+            if (r->sc->reaped)
+                r->sc->reaped(&r->ctx, pid, status);
             continue;
         }
         if (pid < 0 && errno == EINTR)

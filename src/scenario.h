@@ -83,6 +83,9 @@ struct scenario {
     /* Optional: called on every poll of a live run, after draining and reaping (exec follows
      * what only the kernel knows there: orphans reaped by init, its cgroup, the pty). */
     void (*poll)(struct scn_ctx *ctx, const struct model *m);
+    /* Optional: the conductor has collected its child pid with waitpid's status: the
+     * kernel's word, whatever the task slots in the shared region say. */
+    void (*reaped)(struct scn_ctx *ctx, pid_t pid, int status);
     /* 1: the run does not end merely because the conductor has no child left (orphans that
      * init adopted may still run); finished alone decides. */
     int wait_descendants;

@@ -109,9 +109,11 @@ static int wait_status(pid_t pid, int seconds)
 /* ---- a hostile program rewriting the region ---- */
 
 /* Run the hostile program under exec (conductor bin, as nobody when nobody), SIGKILL the
- * conductor after kill_ms (0: let the run end), and check the sentinel survives. */
-static void hostile_run(const char *bin, char *const env[], int nobody, int kill_ms,
-                        uid_t sentinel_uid, const char *what)
+ * conductor after kill_ms (0: let the run end), and check the sentinel survives. mode: the
+ * program's third argument (NULL: rewrite the region at random; "forge": claim the sentinel
+ * as one of its processes). */
+static void hostile_run_as(const char *bin, char *const env[], int nobody, int kill_ms,
+                           uid_t sentinel_uid, const char *mode, const char *what)
 {
     char dir[] = "/tmp/ipcscope-hostile-XXXXXX", out[64], sent[16];
     ts_mkdtemp(dir);
@@ -119,8 +121,8 @@ static void hostile_run(const char *bin, char *const env[], int nobody, int kill
     snprintf(out, sizeof(out), "%s/snap.json", dir);
     pid_t sentinel = sentinel_start(sentinel_uid);
     snprintf(sent, sizeof(sent), "%d", (int)sentinel);
-    char *argv[] = {(char *)bin, "exec", "--headless", "--json", "-", "--duration",
-                    "6",         "--",   HOSTILE_BIN,  sent,     "3", NULL};
+    char *argv[] = {(char *)bin, "exec", "--headless", "--json",     "-", "--duration", "6", "--",
+                    HOSTILE_BIN, sent,   "3",          (char *)mode, NULL};
     pid_t pid = spawn(argv, out, env, nobody);
     if (kill_ms) {
         ts_sleep_ms((unsigned)kill_ms);
@@ -132,7 +134,9 @@ static void hostile_run(const char *bin, char *const env[], int nobody, int kill
     } else {
         cr_assert(WIFEXITED(status), "%s: the conductor died of %s", what,
                   strsignal(WTERMSIG(status)));
-        cr_assert(WEXITSTATUS(status) <= 1, "%s: exit %d", what, WEXITSTATUS(status));
+        cr_assert(WEXITSTATUS(status) <= 1,
+                  "%s: exit %d (124: the run did not end with the program)", what,
+                  WEXITSTATUS(status));
         json_error_t err;
         json_t *snap = json_load_file(out, 0, &err);
         cr_assert_not_null(snap, "%s: no snapshot (%s)", what, err.text);
@@ -140,6 +144,12 @@ static void hostile_run(const char *bin, char *const env[], int nobody, int kill
     }
     sentinel_assert_alive(sentinel, what);
     ts_rmtree(dir);
+}
+
+static void hostile_run(const char *bin, char *const env[], int nobody, int kill_ms,
+                        uid_t sentinel_uid, const char *what)
+{
+    hostile_run_as(bin, env, nobody, kill_ms, sentinel_uid, NULL, what);
 }
 
 Test(security, a_program_rewriting_the_region_changes_nothing_outside_the_run, .fini = sentinel_end,
@@ -151,6 +161,20 @@ Test(security, a_program_rewriting_the_region_changes_nothing_outside_the_run, .
     char *const *env = geteuid() == 0 ? sudo : NULL;
     hostile_run(IPCSCOPE_BIN, env, 0, 0, (uid_t)-1, "a stop by the conductor");
     hostile_run(IPCSCOPE_BIN, env, 0, 1500, (uid_t)-1, "the conductor killed, the guard acting");
+    ts_reap();
+}
+
+/* A program that writes one well-formed record naming a process outside the run (the
+ * sentinel) as its own: the run still ends when the program does, and the cleanup, which
+ * kills what is left of the run, leaves the sentinel alone. (Before, the run waited for the
+ * sentinel until --duration, and without a cgroup the cleanup killed it.) */
+Test(security, a_process_the_program_claims_is_not_killed_or_waited_for, .fini = sentinel_end,
+     .timeout = 120)
+{
+    cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    char *sudo[] = {"SUDO_UID=65534", "SUDO_GID=65534", NULL};
+    char *const *env = geteuid() == 0 ? sudo : NULL;
+    hostile_run_as(IPCSCOPE_BIN, env, 0, 0, (uid_t)-1, "forge", "a forged task_start");
     ts_reap();
 }
 
@@ -314,5 +338,8 @@ Test(security, a_hostile_program_under_a_setcap_conductor_changes_nothing, .fini
     /* conductor, program and sentinel all run as nobody: the conductor could kill it */
     hostile_run(g_bin, NULL, 1, 0, NOBODY, "setcap, a stop by the conductor");
     hostile_run(g_bin, NULL, 1, 1500, NOBODY, "setcap, the conductor killed");
+    /* without a cgroup (nobody may not make one) the run's processes are found by group and
+     * /proc: a claimed process of the same user, started before the run, is not one of them */
+    hostile_run_as(g_bin, NULL, 1, 0, NOBODY, "forge", "setcap, a forged task_start");
     ts_reap();
 }

@@ -35,6 +35,7 @@
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -49,6 +50,7 @@ static pid_t g_pid;                 /* the program, 0 before it starts */
 static int g_tty = -1;              /* the controlling terminal, when ipcscope had its foreground */
 static uint64_t g_looked;           /* when the poll last looked at /proc and the cgroup */
 static int g_main_reaped;           /* the program itself has been reaped */
+static int g_prog_code = -1;        /* its status as the conductor reaped it (128+N: signal N) */
 static int g_alive = 1;             /* the run's processes still running at the last look */
 static int g_waiting = 1;           /* processes still to be seen reaped at the last look */
 static int g_join_err;              /* the program could not join the cgroup (-errno) */
@@ -103,6 +105,8 @@ static const struct model_task *main_task(const struct model *m)
 
 int exec_scenario_status(const struct model *m)
 {
+    if (g_prog_code >= 0)
+        return g_prog_code; /* the conductor's own waitpid */
     const struct model_task *t = main_task(m);
     return t && t->has_exit && (t->state == TS_REAPED || t->state == TS_ZOMBIE) ? t->exit_status
                                                                                 : -1;
@@ -289,6 +293,7 @@ static void reset_state(void)
     g_pid = 0;
     g_looked = 0;
     g_main_reaped = 0;
+    g_prog_code = -1;
     g_alive = 1;
     g_waiting = 1;
     g_join_err = 0;
@@ -321,7 +326,7 @@ static int start_program(struct exec_child *a, char *err, size_t n)
         snprintf(err, n, "cannot start %s: %s", g_prog.path, strerror(-rc));
     } else if (read(p[0], &rep, sizeof(rep)) == (ssize_t)sizeof(rep)) {
         g_track.pgid = rep.pgid;
-        g_track.main_pid = g_pid;
+        exec_track_main(&g_track, g_pid);
         g_join_err = rep.join_err;
     }
     close(p[0]);
@@ -435,6 +440,8 @@ static int still_to_reap(const struct model *m)
         char st = proc_state(t->pid, &ppid);
         if (st == 'Z' && ppid != me && model_task_by_tid(m, ppid) == MODEL_NO_TASK)
             continue;
+        if (st && st != 'Z' && !exec_track_could_be_ours(&g_track, t->pid))
+            continue; /* a live process the program named, not one it started */
         n++;
     }
     return n;
@@ -583,7 +590,9 @@ static void poll_program(struct scn_ctx *ctx, const struct model *m)
     g_looked = now;
     exec_stall_look(m, now, !g_prog.tui);
     const struct model_task *t = main_task(m);
-    g_main_reaped = t && t->state == TS_REAPED;
+    /* the conductor's waitpid decides, not only the model: the program writes the task slots
+     * a reap is matched with, and may have written nonsense there */
+    g_main_reaped = (t && t->state == TS_REAPED) || g_prog_code >= 0;
     see_adoptions(m);
     reap_the_gone(m);
     recycle_slots(ctx, m);
@@ -593,6 +602,14 @@ static void poll_program(struct scn_ctx *ctx, const struct model *m)
         g_alive = exec_track_alive(&g_track, m);
         g_waiting = g_alive ? 1 : still_to_reap(m);
     }
+}
+
+/* The conductor collected its child: the program's status when it is the program. */
+static void reaped(struct scn_ctx *ctx, pid_t pid, int status)
+{
+    (void)ctx;
+    if (pid == g_pid && g_pid > 0)
+        g_prog_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 /* Over when the program has been reaped, nothing it started still runs, and every process
@@ -723,5 +740,6 @@ const struct scenario scenario_exec = {
     .teardown = teardown,
     .snapshot = snapshot,
     .poll = poll_program,
+    .reaped = reaped,
     .wait_descendants = 1,
 };

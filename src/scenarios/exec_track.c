@@ -151,6 +151,7 @@ static int cgroup_count(const char *dir)
 struct proc_row {
     pid_t pid, ppid, pgid, sid;
     char state;
+    unsigned long long start; /* clock ticks after boot */
 };
 
 static int read_row(pid_t pid, struct proc_row *r)
@@ -160,7 +161,12 @@ static int read_row(pid_t pid, struct proc_row *r)
     if (read_file(path, buf, sizeof(buf)) < 0)
         return -1;
     const char *p = strrchr(buf, ')');
-    if (!p || sscanf(p + 2, "%c %d %d %d", &r->state, &r->ppid, &r->pgid, &r->sid) != 4)
+    /* state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime
+     * cutime cstime priority nice num_threads itrealvalue starttime */
+    if (!p || sscanf(p + 2,
+                     "%c %d %d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d "
+                     "%llu",
+                     &r->state, &r->ppid, &r->pgid, &r->sid, &r->start) != 5)
         return -1;
     r->pid = pid;
     return 0;
@@ -191,6 +197,38 @@ static int model_has_live_process(const struct model *m, pid_t pid)
     return 0;
 }
 
+/* A process the model names is the run's only if the program could have started it: the
+ * program's user, started no earlier than the program. The model's pids come from records
+ * the program writes, and whatever is marked here is killed at the end (a forged pid made
+ * the conductor wait for, and would have made it kill, a process outside the run). */
+static int model_claim_ok(const struct exec_track *t, const struct proc_row *row)
+{
+    char path[32];
+    struct stat st;
+    snprintf(path, sizeof(path), "/proc/%d", (int)row->pid);
+    return t->main_start && row->start >= t->main_start && stat(path, &st) == 0 &&
+           st.st_uid == t->main_uid;
+}
+
+int exec_track_could_be_ours(const struct exec_track *t, pid_t pid)
+{
+    struct proc_row row;
+    return read_row(pid, &row) == 0 && model_claim_ok(t, &row);
+}
+
+void exec_track_main(struct exec_track *t, pid_t pid)
+{
+    struct proc_row row;
+    char path[32];
+    struct stat st;
+    snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+    t->main_pid = pid;
+    if (read_row(pid, &row) == 0 && stat(path, &st) == 0) {
+        t->main_start = row.start;
+        t->main_uid = st.st_uid;
+    }
+}
+
 static int by_pid(const void *a, const void *b)
 {
     const struct proc_row *x = a, *y = b;
@@ -207,7 +245,8 @@ static void mark_run(const struct exec_track *t, const struct model *m, struct p
     for (size_t i = 0; i < n; i++)
         in[i] = rows[i].pid != me &&
                 ((t->pgid > 0 && (rows[i].pgid == t->pgid || rows[i].sid == t->pgid)) ||
-                 rows[i].pid == t->main_pid || model_has_live_process(m, rows[i].pid));
+                 rows[i].pid == t->main_pid ||
+                 (model_has_live_process(m, rows[i].pid) && model_claim_ok(t, &rows[i])));
     for (int changed = 1; changed;) { /* descendants, to a fixed point */
         changed = 0;
         for (size_t i = 0; i < n; i++) {

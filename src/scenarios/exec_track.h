@@ -25,6 +25,8 @@ struct exec_track {
     char why[160];         /* why the cgroup could not be used, "" when it is */
     pid_t pgid;            /* the program's process group (its session in the TUI) */
     pid_t main_pid;        /* the program itself (the conductor's child) */
+    uid_t main_uid;        /* its user, and when it started (clock ticks after boot): a */
+    unsigned long long main_start; /* process the model names counts only if it has both */
     int killed;            /* processes still running at the end that cleanup killed */
     int left;              /* and those that could not be killed */
     int watch_fd;          /* the conductor's end of the watcher's pipe, -1: none */
@@ -42,6 +44,14 @@ void exec_track_watch(struct exec_track *t);
 /* In the program's process, before it execs: move into the cgroup. 0 or -errno (the caller
  * reports it; the conductor then falls back to the process group). */
 int exec_track_join(const struct exec_track *t);
+
+/* Conductor, once the program has reported (before it execs): remember it as the run's
+ * first process, with its user and start time. */
+void exec_track_main(struct exec_track *t, pid_t pid);
+
+/* 1 when live process pid could be one the program started (its user, started no earlier):
+ * a pid the model has from the program's records is only a claim. */
+int exec_track_could_be_ours(const struct exec_track *t, pid_t pid);
 
 /* Conductor: the number of the run's processes still running (zombies excepted). Uses the
  * cgroup, else the process group, the session and the live processes of m (with their

@@ -6,10 +6,15 @@
  * the group of SENTINEL, a process outside the run), counts, sizes and offsets, every task
  * slot (names without their NUL, pids pointing at SENTINEL), every ring header and its
  * records, every object. The security test then checks that the conductor survived and that
- * SENTINEL is alive. Usage: hostile_region SENTINEL SECONDS
+ * SENTINEL is alive. Usage: hostile_region SENTINEL SECONDS [forge]
+ *
+ * With `forge` it writes nothing at random: it puts one well-formed record in its own ring, a
+ * task_start saying SENTINEL is a new process of the run, lives SECONDS, and exits. The
+ * conductor, which kills whatever of the run is left at the end, must not take its word.
  */
 #define _GNU_SOURCE
 #include "instr.h"
+#include "ring.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -90,6 +95,30 @@ static void attack(struct instr_shared *sh, size_t size, uint32_t max_tasks, siz
     }
 }
 
+/* One task_start record in the caller's own ring: SENTINEL is a process of the run, in a
+ * slot nobody uses. */
+static int forge(struct instr_shared *sh, uint32_t max_tasks, size_t rings_off, size_t stride,
+                 pid_t sentinel)
+{
+    uint32_t mine = max_tasks;
+    for (uint32_t s = 0; s < max_tasks; s++)
+        if (sh->tasks[s].pid == getpid() && sh->tasks[s].tid == getpid())
+            mine = s;
+    if (mine == max_tasks)
+        return -1;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    struct ev e = {.t = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec,
+                   .kind = EV_TASK_START,
+                   .task = max_tasks - 1,
+                   .pid = sentinel,
+                   .tid = sentinel,
+                   .obj = EV_NO_OBJ,
+                   .item = TK_PROCESS,
+                   .aux = getpid()};
+    return ring_push((struct ring *)((char *)sh + rings_off + (size_t)mine * stride), &e);
+}
+
 int main(int argc, char **argv)
 {
     const char *fd_s = getenv("IPCSCOPE_SHM_FD"), *size_s = getenv("IPCSCOPE_SHM_SIZE");
@@ -107,6 +136,15 @@ int main(int argc, char **argv)
     struct timespec t0, now, nap = {0, 500000};
     clock_gettime(CLOCK_MONOTONIC, &t0);
     g_rand ^= (uint64_t)t0.tv_nsec;
+    if (argc > 3 && strcmp(argv[3], "forge") == 0) {
+        if (forge(sh, max_tasks, rings_off, stride, sentinel) < 0) {
+            fprintf(stderr, "hostile_region: cannot find my slot or my ring is full\n");
+            syscall(SYS_exit_group, 4);
+        }
+        sleep((unsigned)atoi(argv[2]));
+        fprintf(stderr, "forged a task_start for %d\n", (int)sentinel);
+        syscall(SYS_exit_group, 0);
+    }
     do {
         attack(sh, size, max_tasks, rings_off, stride, cap, sentinel);
         nanosleep(&nap, NULL);
