@@ -499,10 +499,21 @@ void obj_forget(const void *addr, int kind, int shared)
     map_unlock();
 }
 
+/* The lock is held for a few tens of nanoseconds (a real operation and a record or two), so
+ * wait for it spinning, reading it without writing (the holder's cache line stays put),
+ * and yield the CPU only when its holder seems to have lost its own (preempted). */
 void obj_lock_slow(struct instr_obj *o)
 {
-    while (atomic_exchange_explicit(&o->lock, 1, memory_order_acquire))
-        sched_yield();
+    for (unsigned spins = 0;; spins++) {
+        while (atomic_load_explicit(&o->lock, memory_order_relaxed)) {
+            if (++spins < OBJ_LOCK_SPINS)
+                cpu_pause();
+            else
+                sched_yield();
+        }
+        if (!atomic_exchange_explicit(&o->lock, 1, memory_order_acquire))
+            return;
+    }
 }
 
 /* ---- attaching ---- */

@@ -507,6 +507,19 @@ void obj_forget(const void *addr, int kind, int shared);
 /* The per-object spin lock that orders (operation, value, seq): one exchange when it is free
  * (obj_lock_slow waits, yielding, when it is not). Inside busy_enter while held. */
 void obj_lock_slow(struct instr_obj *o);
+/* A spinning CPU's hint that it waits (x86 PAUSE, arm YIELD): kinder to a sibling thread. */
+static inline void cpu_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ volatile("yield");
+#endif
+}
+
+/* How many pauses obj_lock_slow waits (some 10-30 us) before it yields the CPU instead. */
+#define OBJ_LOCK_SPINS 1000
+
 static inline void obj_lock(struct instr_obj *o)
 {
     busy_enter();

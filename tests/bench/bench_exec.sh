@@ -6,7 +6,8 @@
 # exec_mutex (exec_sync_loop.c run as `exec_sync_loop mutex`): 4 threads x 200,000 uncontended
 # lock/unlock pairs (a mutex each), and 1 thread x 2,000,000. exec_sem (`exec_sync_loop sem`):
 # 1 thread x 1,000,000 sem_wait/sem_post pairs on a semaphore of value 1. exec_spin (`exec_sync_loop
-# spin`): 1 thread x 2,000,000 pthread_spin_lock/unlock pairs.
+# spin`): 1 thread x 2,000,000 pthread_spin_lock/unlock pairs. `shared`: 2 threads x 500,000
+# pairs on one mutex (semaphore) and one counter, so they do wait for each other.
 # exec_prodcons: 2 producers, 2 consumers, 8 slots, a mutex and two condition variables.
 # Each configuration runs REPS times (default 5); the medians of the whole command's wall
 # time and of the program's own work time (it prints work_ms) are shown, with the ratio to
@@ -79,7 +80,7 @@ bench_one() { # NAME ARGS...
     run_cfg x "${PROG[@]}" "$@" >"$WORK/r"
     r=$(cat "$WORK/r")
     row "ipcscope exec --no-bpf" "${r% *}" "${r#* }" "$p_wall" "$p_work" "(${LAST_EVENTS:-?})"
-    echo "RESULT exec_${name}_nobpf_work_ratio $(awk -v a="${r#* }" -v b="$p_work" 'BEGIN{printf "%.2f", a/b}')"
+    echo "RESULT ${name}_$(echo "$*" | tr ' ' _)_nobpf_work_ratio $(awk -v a="${r#* }" -v b="$p_work" 'BEGIN{printf "%.2f", a/b}')"
     if [ "$name" != exec_prodcons ] && [ "$1" = 1 ]; then # one thread: work time is CPU time
         awk -v a="${r#* }" -v b="$p_work" -v n="$2" 'BEGIN {
             printf "  one thread: each followed call (lock, unlock, wait, post) costs %.1f ns more than plainly\n",
@@ -121,6 +122,9 @@ bench_one exec_mutex 4 200000
 bench_one exec_mutex 1 2000000 # one thread, long enough (~30 ms plain) to time a pair's cost
 bench_one exec_sem 1 1000000   # a semaphore as a lock: take and post back, nobody waiting
 bench_one exec_spin 1 2000000  # a spin lock nobody else wants
+# the homework: two threads count to a million under one mutex (semaphore), waiting for each other
+bench_one exec_mutex 2 500000 shared
+bench_one exec_sem 2 500000 shared
 ltrace_one exec_mutex 4 2000
 bench_one exec_prodcons 50000
 ltrace_one exec_prodcons 500
