@@ -7,7 +7,8 @@
  * call ipcscope follows. With the argument `hold`, main skips the threads and keeps `big`,
  * computing, until it is killed. With `exit`, a third thread makes its pairs on `c` and then
  * computes for ever, making no call; main returns (exit) once it is done: the thread ends
- * with the process, in the middle of what ipcscope was counting.
+ * with the process, in the middle of what ipcscope was counting. With `paced`, main makes 200
+ * pairs on `c`, one a millisecond (computing in between), and nothing else.
  *     cc -pthread -o hot_lock hot_lock.c && ipcscope exec -- ./hot_lock
  *
  * Under ipcscope: pairs nobody else takes part in are counted, not recorded one by one (a
@@ -51,6 +52,17 @@ static double now_ms(void)
 int main(int argc, char **argv)
 {
     int hold = argc > 1 && strcmp(argv[1], "hold") == 0;
+    if (argc > 1 && strcmp(argv[1], "paced") == 0) {
+        for (int i = 0; i < 200; i++) {
+            pthread_mutex_lock(&c);
+            done_c++;
+            pthread_mutex_unlock(&c);
+            for (double t = now_ms(); now_ms() - t < 1;) /* computing for a millisecond */
+                ;
+        }
+        printf("pairs: c %ld paced\n", done_c);
+        return 0;
+    }
     if (argc > 1 && strcmp(argv[1], "exit") == 0) {
         pthread_t tc;
         pthread_create(&tc, NULL, spin, &c);

@@ -573,6 +573,33 @@ Test(exec_sync, uncontended_spin_pairs_fold_and_every_one_is_counted, .timeout =
     json_decref(snap);
 }
 
+/* Folds end with their clock tick: pairs a millisecond apart are folded a few at a time (a
+ * fold reads the clock ever less often while it still finds its tick, but outlives it by
+ * two ticks at the most), never into one record for the whole run. */
+Test(exec_sync, a_fold_ends_with_its_clock_tick, .timeout = 60)
+{
+    cr_assert_eq(compile("hot_lock", NULL), 0, "cc hot_lock failed");
+    json_t *snap = exec_run("hot_lock", NULL, "paced", 0);
+    cr_expect(printed("pairs: c 200 paced"), "%s", g_out);
+    json_t *evs = load_trace();
+    cr_expect_eq(check_mutex(evs, "c"), 200, "every pair");
+    size_t i, folds = 0;
+    json_t *e;
+    long long most = 0;
+    json_array_foreach(evs, i, e)
+    {
+        if (strcmp(ts_str(e, "ev"), "mutex_pairs") != 0 || strcmp(ts_str(e, "obj"), "c") != 0)
+            continue;
+        folds++;
+        most = ts_int(e, "item") > most ? ts_int(e, "item") : most;
+    }
+    /* a tick is 4 ms at HZ=250, 10 ms at HZ=100: two of them hold 20 pairs at the most */
+    cr_expect_leq(most, 24, "a fold kept %lld pairs made 1 ms apart: it outlived its tick", most);
+    cr_expect_geq(folds, 200 / 24, "only %zu folds for 200 ms of pairs", folds);
+    json_decref(evs);
+    json_decref(snap);
+}
+
 /* A lock taken inside a fold and held while its thread computes forever: shown held (read
  * from the thread's slot: mutex_seen_held) in the final snapshot, and a replay of the trace
  * agrees. Without the conductor's look the mutex would show free. */

@@ -44,6 +44,7 @@ TLS int32_t tl_pid, tl_tid;
 TLS uint64_t tl_last_t;
 TLS uint64_t tl_ready;
 TLS struct instr_fold *tl_fold;
+TLS uint32_t tl_fold_every = 1, tl_fold_since;
 static TLS uint32_t tl_chunk; /* records mapped at the next prefault */
 
 /* fork_prepare -> child: the slot and name chosen for the child (slot -2: not our fork) */

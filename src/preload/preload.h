@@ -194,6 +194,7 @@ extern TLS int32_t tl_pid, tl_tid;
 extern TLS uint64_t tl_last_t;         /* stamp of the calling task's last record */
 extern TLS uint64_t tl_ready;          /* ring records up to here have their pages mapped */
 extern TLS struct instr_fold *tl_fold; /* the calling task's fold (its slot's), or NULL */
+extern TLS uint32_t tl_fold_every, tl_fold_since; /* fold_in_tick's reading schedule */
 
 /* Enter / leave our bookkeeping. The fences keep the compiler from moving ring writes out of
  * the busy window, so a handler that interrupts them sees tl_busy set and stays out. */
@@ -303,16 +304,43 @@ static inline void fold_flush(void)
  * uncontended unlock that was recorded. */
 #define FOLD_RELAXED memory_order_relaxed
 
-/* An uncontended outermost lock of o: 1 when it joins the fold open on o (no record): it
- * read the tick the fold began in. */
+/* Largest gap, in folded operations, between two readings of the clock by fold_in_tick. */
+#define FOLD_READ_EVERY_MAX 64
+
+/* 1 while the caller's fold f is still in the tick of the coarse clock it began in. A reading
+ * costs ~7 ns in a VM, as much as the rest of a folded pair, so the clock is read only every
+ * tl_fold_every-th time: the gap doubles (up to FOLD_READ_EVERY_MAX) each time a reading still
+ * finds the fold's tick, and is 1 again in the next fold. A tight loop reads it once in 64
+ * pairs, a slow one at every pair; a fold outlives its tick by at most the time since its last
+ * reading (so it spans two ticks at the most). */
+static inline int fold_in_tick(const struct instr_fold *f)
+{
+    if (++tl_fold_since < tl_fold_every)
+        return 1;
+    tl_fold_since = 0;
+    if (clock_read(CLOCK_MONOTONIC_COARSE) != atomic_load_explicit(&f->tick, FOLD_RELAXED))
+        return 0;
+    if (tl_fold_every < FOLD_READ_EVERY_MAX)
+        tl_fold_every *= 2;
+    return 1;
+}
+
+/* A fold of the caller's begins: fold_in_tick reads the clock at its next operation. */
+static inline void fold_began(void)
+{
+    tl_fold_every = 1;
+    tl_fold_since = 0;
+}
+
+/* An uncontended outermost lock of o: 1 when it joins the fold open on o (no record): it is
+ * still in the tick the fold began in. */
 static inline int fold_lock(struct instr_obj *o)
 {
     struct instr_fold *f = tl_fold;
     if (!f || atomic_load_explicit(&f->obj1, FOLD_RELAXED) != o->id + 1)
         return 0;
     busy_enter();
-    int in = atomic_load_explicit(&f->held, FOLD_RELAXED) == FOLD_FREE &&
-             clock_read(CLOCK_MONOTONIC_COARSE) == atomic_load_explicit(&f->tick, FOLD_RELAXED);
+    int in = atomic_load_explicit(&f->held, FOLD_RELAXED) == FOLD_FREE && fold_in_tick(f);
     if (in)
         atomic_store_explicit(&f->held, FOLD_HELD, FOLD_RELAXED);
     busy_leave();

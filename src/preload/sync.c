@@ -215,7 +215,7 @@ static HOT int sem_fold_mine(struct instr_obj *o)
 static HOT int sem_fold_can_take(struct instr_obj *o)
 {
     if (sem_fold_mine(o) && atomic_load_explicit(&tl_fold->held, FOLD_RELAXED) == FOLD_FREE &&
-        clock_read(CLOCK_MONOTONIC_COARSE) == atomic_load_explicit(&tl_fold->tick, FOLD_RELAXED))
+        fold_in_tick(tl_fold))
         return 1;
     sem_fold_close(o, 1);
     return 0;
@@ -253,6 +253,7 @@ static void sem_fold_open(struct instr_obj *o)
     atomic_store_explicit(&f->tick, clock_read(CLOCK_MONOTONIC_COARSE), FOLD_RELAXED);
     atomic_store_explicit(&f->pairs, 0, FOLD_RELAXED);
     atomic_store_explicit(&f->held, FOLD_FREE, FOLD_RELAXED);
+    fold_began();
     atomic_store_explicit(&f->obj1, o->id + 1, FOLD_RELAXED);
     atomic_store_explicit(&g_map->x[o->id].fold_slot1, (uint32_t)tl_slot + 1, FOLD_RELAXED);
 }
@@ -493,6 +494,7 @@ void fold_open(struct instr_obj *o)
     atomic_store_explicit(&f->tick, clock_read(CLOCK_MONOTONIC_COARSE), FOLD_RELAXED);
     atomic_store_explicit(&f->pairs, 0, FOLD_RELAXED);
     atomic_store_explicit(&f->held, 0, FOLD_RELAXED);
+    fold_began();
     atomic_store_explicit(&f->obj1, o->id + 1, FOLD_RELAXED);
     busy_leave();
 }
