@@ -210,3 +210,30 @@ Test(ui_narrow, a_long_object_name_stays_whole_in_the_event_log, .fini = stop, .
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
+
+/* forking-server at its default pace: the client sockets' rows in TIME-WAIT keep the number
+ * that tells them apart. Their queues ("Recv 0 Send 0", always 0 in TIME-WAIT) left their
+ * names 4 columns, and two rows read "clie… TIME-WAIT Recv 0 Send 0". */
+Test(ui_narrow, sockets_in_time_wait_keep_their_numbers, .fini = stop, .timeout = 120)
+{
+    ts_tui_start(&g_tui, "run forking-server", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "TIME-WAIT", 60000), "no socket in TIME-WAIT:\n%s",
+              g_tui.screen);
+    ts_sleep_ms(1500); /* the other clients' sockets follow */
+    const char *s = ts_tui_capture(&g_tui);
+    char line[1024];
+    int rows = 0;
+    for (int k = 0; screen_line(s, k, line, sizeof(line)); k++) {
+        char *tw = strstr(line, "TIME-WAIT"), *meet = strstr(line, "││");
+        if (!tw || !meet || tw < meet)
+            continue;
+        rows++;
+        int numbered = 0;
+        for (char *p = meet; p + 1 < tw; p++)
+            numbered |= p[0] == '-' && p[1] >= '0' && p[1] <= '9';
+        cr_expect(numbered, "a TIME-WAIT row without its socket's number: %s", line);
+    }
+    cr_assert_geq(rows, 1, "no TIME-WAIT row in the Objects panel:\n%s", s);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}

@@ -165,8 +165,11 @@ static const char *socket_state(struct ui *u, const struct model_obj *o)
 
 /* How a socket's facts shrink when the row is short, widest first: the spacing goes, then
  * the word TCP (its states say it; and UDP before UNCONN, a word only UDP uses), then the
- * "-Q" of the queue names. */
-enum { SOCK_WIDE, SOCK_NARROW, SOCK_NO_PROTO, SOCK_SHORT_Q, SOCK__LEVELS };
+ * "-Q" of the queue names, then the queues of a socket in TIME-WAIT (always 0 0: it holds no
+ * data; at 80x24 they cut the names of forking-server's client sockets to "clie…" each). */
+enum { SOCK_WIDE, SOCK_NARROW, SOCK_NO_PROTO, SOCK_SHORT_Q, SOCK_BARE, SOCK__LEVELS };
+
+#define TCP_STATE_TIME_WAIT 6 /* the kernel's TCP_TIME_WAIT */
 
 /* A socket's facts at a level: head (protocol and state, as ss prints it) and queues ("Recv-Q
  * 0 Send-Q 0", "accept queue 3/2" for a listener; "" when the kernel's table does not have
@@ -184,16 +187,17 @@ static int socket_text(struct ui *u, const struct model_obj *o, int level, char 
                                                         : "TCP ",
              state);
     q[0] = '\0';
-    if (!o->in_kernel)
+    if (!o->in_kernel || (level == SOCK_BARE && !udp && o->tcp_state == TCP_STATE_TIME_WAIT &&
+                          !o->recv_q && !o->send_q))
         return 0;
     if (listener)
         snprintf(q, n, TR(u, "%s%s %lld/%lld", "%s%s %lld/%lld"), sep,
-                 level == SOCK_SHORT_Q ? TR(u, "queue", "队列")
+                 level >= SOCK_SHORT_Q ? TR(u, "queue", "队列")
                                        : TR(u, "accept queue", "全连接队列"),
                  (long long)o->recv_q, (long long)o->send_q);
     else
         snprintf(q, n,
-                 level == SOCK_SHORT_Q ? "%sRecv %lld Send %lld" : "%sRecv-Q %lld Send-Q %lld", sep,
+                 level >= SOCK_SHORT_Q ? "%sRecv %lld Send %lld" : "%sRecv-Q %lld Send-Q %lld", sep,
                  (long long)o->recv_q, (long long)o->send_q);
     return listener;
 }
@@ -213,7 +217,7 @@ static int draw_socket(struct ui *u, const struct model_obj *o, int y, int x, in
 {
     char head[64], q[96];
     int level = SOCK_WIDE;
-    while (level < SOCK_SHORT_Q && socket_facts_width(u, o, level) > w)
+    while (level < SOCK_BARE && socket_facts_width(u, o, level) > w)
         level++;
     int listener = socket_text(u, o, level, head, q, sizeof(q));
     int used = screen_put(y, x, w, THEME[R_NORMAL], head);
@@ -289,7 +293,7 @@ static int facts_width(struct ui *u, const struct model_obj *o, int waiters)
     char buf[96];
     switch (o->kind) {
     case OK_SOCKET:
-        return socket_facts_width(u, o, SOCK_SHORT_Q);
+        return socket_facts_width(u, o, SOCK_BARE);
     case OK_MUTEX:
     case OK_SPINLOCK:
         holder_text(u, o, buf, sizeof(buf));
