@@ -573,16 +573,25 @@ Test(exec_sync, uncontended_spin_pairs_fold_and_every_one_is_counted, .timeout =
     json_decref(snap);
 }
 
+/* hot_lock run with mode: it said says, and every one of its pairs_c pairs on `c` is in the
+ * trace (*evs). Returns the snapshot. */
+static json_t *hot_lock_c(const char *mode, const char *says, long long pairs_c, json_t **evs)
+{
+    cr_assert_eq(compile("hot_lock", NULL), 0, "cc hot_lock failed");
+    json_t *snap = exec_run("hot_lock", NULL, mode, 0);
+    cr_expect(printed(says), "%s", g_out);
+    *evs = load_trace();
+    cr_expect_eq(check_mutex(*evs, "c"), pairs_c, "every pair of c, those of the last fold too");
+    return snap;
+}
+
 /* Folds end with their clock tick: pairs a millisecond apart are folded a few at a time (a
  * fold reads the clock ever less often while it still finds its tick, but outlives it by
  * two ticks at the most), never into one record for the whole run. */
 Test(exec_sync, a_fold_ends_with_its_clock_tick, .timeout = 60)
 {
-    cr_assert_eq(compile("hot_lock", NULL), 0, "cc hot_lock failed");
-    json_t *snap = exec_run("hot_lock", NULL, "paced", 0);
-    cr_expect(printed("pairs: c 200 paced"), "%s", g_out);
-    json_t *evs = load_trace();
-    cr_expect_eq(check_mutex(evs, "c"), 200, "every pair");
+    json_t *evs;
+    json_t *snap = hot_lock_c("paced", "pairs: c 200 paced", 200, &evs);
     size_t i, folds = 0;
     json_t *e;
     long long most = 0;
@@ -637,11 +646,8 @@ Test(exec_sync, a_lock_held_inside_a_fold_shows_held_and_replays_so, .timeout = 
  * process is reaped. Every pair is in the trace and the snapshot. */
 Test(exec_sync, a_thread_ended_inside_a_fold_has_its_pairs_recorded_at_its_reap, .timeout = 60)
 {
-    cr_assert_eq(compile("hot_lock", NULL), 0, "cc hot_lock failed");
-    json_t *snap = exec_run("hot_lock", NULL, "exit", 0);
-    cr_expect(printed("pairs: c 300000, then main exits"), "%s", g_out);
-    json_t *evs = load_trace();
-    cr_expect_eq(check_mutex(evs, "c"), 300000, "every pair, those of the last fold too");
+    json_t *evs;
+    json_t *snap = hot_lock_c("exit", "pairs: c 300000, then main exits", 300000, &evs);
     long long ops = ts_int(find_object(snap, "mutex", "c"), "ops");
     cr_expect_eq(ops, 1 + 2 * 300000, "the snapshot counts every operation: %lld", ops);
     json_decref(evs);
