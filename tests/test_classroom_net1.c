@@ -93,6 +93,7 @@ struct hs_seen {
     int compared;  /* steps at which the accept queue was compared with the kernel's */
     int full_seen; /* steps with all clients queued while the server waits out its delay */
     int pin_before_accept;
+    int pin_one_more; /* ... and it said why 3 fit in a backlog of 2 */
 };
 
 /* At a quiescent step the accept-queue object must say what sock_diag says (Recv-Q of the
@@ -115,6 +116,7 @@ static void hs_look(json_t *snap, void *arg)
     if (rq == 3 && server && strcmp(ts_str(server, "gate_action"), "sleep") == 0) {
         s->full_seen++;
         s->pin_before_accept += strstr(ts_str(snap, "pinned"), "has not called accept()") != NULL;
+        s->pin_one_more += strstr(ts_str(snap, "pinned"), "one more than the backlog (2)") != NULL;
     }
 }
 
@@ -131,6 +133,8 @@ Test(classroom_net1, tcp_handshake_stepped_with_pauses_queues_before_accept, .ti
                  seen.compared);
     cr_assert_gt(seen.full_seen, 0, "never saw 3 queued while the server waited to accept");
     cr_assert_eq(seen.pin_before_accept, seen.full_seen, "the point was not pinned meanwhile");
+    cr_assert_eq(seen.pin_one_more, seen.full_seen,
+                 "3 queued in a backlog of 2 (ss: Recv-Q 3, Send-Q 2) without saying why");
     cr_assert(strstr(ts_str(end, "pinned"), "before the server called accept()"));
     if (strcmp(ts_str(end, "capture"), "on") == 0) {
         json_t *hs = json_object_get(end, "handshake");

@@ -323,7 +323,14 @@ static int finished(struct scn_ctx *ctx, const struct model *m)
                       "accept(): the kernel did the handshakes and holds %d finished "
                       "connection(s) in the accept queue (ss -tln: Recv-Q %d).",
                  early, q, q);
-    else if (atomic_load(&S->accepting) && early > 0)
+    if (!atomic_load(&S->accepting) && q > S->backlog) { /* Linux: full only past the backlog */
+        size_t used = strlen(ctx->pin);
+        snprintf(ctx->pin + used, sizeof(ctx->pin) - used,
+                 zh ? "这比 backlog(%ld)多一个:Linux 只在队列超过 backlog 时才拒绝新连接。"
+                    : " That is one more than the backlog (%ld): Linux refuses a connection only "
+                      "once the queue holds more than the backlog.",
+                 S->backlog);
+    } else if (atomic_load(&S->accepting) && early > 0)
         snprintf(ctx->pin, sizeof(ctx->pin),
                  zh ? "accept() 只是从队列里取走内核早已建好的连接:%d 个客户端在服务端调用 "
                       "accept() 之前就已经是 ESTABLISHED。"
@@ -339,6 +346,19 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     (void)ctx;
     int zh = lang == LANG_ZH;
     const struct model_obj *o = e->obj < m->nobjs ? &m->objs[e->obj] : NULL;
+    if (e->kind == EV_VAR && o && o->kind == OK_QUEUE && S && e->val > S->backlog) {
+        /* Linux refuses only when the queue holds more than the backlog (sk_acceptq_is_full) */
+        snprintf(buf, n,
+                 zh ? "全连接队列里有 %lld 个连接,比 backlog(%ld)多一个:Linux 只在队列已经超过 "
+                      "backlog 时才拒绝,所以能多放一个,ss 显示 Recv-Q %lld、Send-Q %ld。再来的连接"
+                      "要等 accept() 腾出位置。"
+                    : "The accept queue holds %lld, one more than the backlog (%ld): Linux "
+                      "refuses only once the queue holds more than the backlog, so ss shows "
+                      "Recv-Q %lld over Send-Q %ld. Another connection would wait for accept() "
+                      "to make room.",
+                 (long long)e->val, S->backlog, (long long)e->val, S->backlog);
+        return 1;
+    }
     if (e->kind == EV_VAR && o && o->kind == OK_QUEUE) {
         snprintf(
             buf, n,
