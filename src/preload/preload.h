@@ -318,8 +318,10 @@ static inline int fold_in_tick(const struct instr_fold *f)
     if (++tl_fold_since < tl_fold_every)
         return 1;
     tl_fold_since = 0;
-    if (clock_read(CLOCK_MONOTONIC_COARSE) != atomic_load_explicit(&f->tick, FOLD_RELAXED))
+    if (clock_read(CLOCK_MONOTONIC_COARSE) != atomic_load_explicit(&f->tick, FOLD_RELAXED)) {
+        tl_fold_every = 1; /* a caller asking again reads the clock again */
         return 0;
+    }
     if (tl_fold_every < FOLD_READ_EVERY_MAX)
         tl_fold_every *= 2;
     return 1;

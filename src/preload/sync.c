@@ -344,8 +344,71 @@ static int sem_wait_common(sem_t *s, int how, clockid_t clock, const struct time
     return o ? sem_after_block(o, rc) : rc;
 }
 
+/* A loop's take/post pairs inside the thread's fold, the short way (as mutexes: see "a
+ * loop's folded pairs"): the same checks under the object's lock as the general path, with
+ * nothing looked up. Each returns 0 before changing anything when a check fails. */
+
+/* The calling thread's object for s when s is the semaphore its cache holds, the cache is
+ * good, its fold is open on it and the step gate is up; else NULL. */
+static HOT struct instr_obj *sem_folded_obj(const sem_t *s)
+{
+    if (!g_sh || tl_slot < 0 || tl_busy || tl_sem_cache.addr != s)
+        return NULL;
+    struct instr_obj *o = tl_sem_cache.o;
+    struct instr_fold *f = tl_fold;
+    if (atomic_load_explicit(&g_map->remaps, memory_order_acquire) != tl_sem_cache.remaps ||
+        tl_sem_cache.pid != g_pid || !f ||
+        atomic_load_explicit(&f->obj1, FOLD_RELAXED) != o->id + 1 ||
+        atomic_load_explicit(&g_sh->gate_hold, memory_order_relaxed))
+        return NULL;
+    return o;
+}
+
+/* A take joining the fold: 1 when taken. */
+static HOT int sem_wait_folded(sem_t *s)
+{
+    struct instr_obj *o = sem_folded_obj(s);
+    if (!o)
+        return 0;
+    obj_lock(o);
+    int ok = sem_fold_mine(o) && atomic_load_explicit(&tl_fold->held, FOLD_RELAXED) == FOLD_FREE &&
+             fold_in_tick(tl_fold) && REAL(sem_trywait)(s) == 0;
+    if (ok) {
+        o->value--;
+        sem_fold_took();
+    }
+    obj_unlock(o);
+    return ok;
+}
+
+/* The post completing a folded pair, nobody waiting: 1 when done (*rc its result). */
+static HOT int sem_post_folded(sem_t *s, int *rc)
+{
+    struct instr_obj *o = sem_folded_obj(s);
+    if (!o)
+        return 0;
+    obj_lock(o);
+    int in = sem_fold_mine(o) && atomic_load_explicit(&tl_fold->held, FOLD_RELAXED) == FOLD_HELD &&
+             !sem_has_waiters(s);
+    if (in) {
+        *rc = REAL(sem_post)(s);
+        if (*rc == 0) {
+            o->value++;
+            sem_fold_gave();
+        } else { /* the token stays taken: recorded as such */
+            int err = errno;
+            sem_fold_close(o, 1);
+            errno = err;
+        }
+    }
+    obj_unlock(o);
+    return in;
+}
+
 EXPORT int sem_wait(sem_t *s)
 {
+    if (sem_wait_folded(s))
+        return 0;
     if (!active())
         return REAL(sem_wait)(s);
     return sem_wait_common(s, SEM_PLAIN, CLOCK_REALTIME, NULL);
@@ -395,6 +458,9 @@ EXPORT int sem_trywait(sem_t *s)
 
 EXPORT int sem_post(sem_t *s)
 {
+    int rc;
+    if (sem_post_folded(s, &rc))
+        return rc;
     struct instr_obj *o = active() ? sem_obj(s) : NULL;
     if (!o)
         return REAL(sem_post)(s);
@@ -405,7 +471,7 @@ EXPORT int sem_post(sem_t *s)
         sem_fold_close(o, 0);
     int wakes = sem_has_waiters(s);
     int fold = sem_fold_can_give(o, wakes);
-    int rc = REAL(sem_post)(s);
+    rc = REAL(sem_post)(s);
     int err = errno;
     if (rc == 0 && fold) {
         o->value++;
@@ -587,8 +653,76 @@ static HOT int mutex_lock_common(pthread_mutex_t *m, int how, clockid_t clock,
     return rc;
 }
 
+/* ---- a loop's folded pairs, the short way ----
+ * A loop that locks and unlocks a plain mutex nobody else wants makes a pair every 8 ns here;
+ * the general path (lookup, gate, trylock, holder and depth, fold) took as long again per
+ * call. Inside the thread's fold, with the mutex the one its cache holds, a pair needs only
+ * the checks below: each returns 0 before changing anything when one fails, and the general
+ * path then does it all. Plain (default-kind) process-private mutexes only, so trylock
+ * can only answer 0 or EBUSY. */
+
+/* The calling thread's object for m when m is the mutex its cache holds, the cache is good,
+ * its fold is open on it and the step gate is up; else NULL. */
+static HOT struct instr_obj *mutex_folded_obj(const pthread_mutex_t *m)
+{
+    if (!g_sh || tl_slot < 0 || tl_busy || tl_mutex_cache.addr != m || m->__data.__kind != 0)
+        return NULL;
+    struct instr_obj *o = tl_mutex_cache.o;
+    struct instr_fold *f = tl_fold;
+    if (atomic_load_explicit(&g_map->remaps, memory_order_acquire) != tl_mutex_cache.remaps ||
+        tl_mutex_cache.pid != g_pid || !f ||
+        atomic_load_explicit(&f->obj1, FOLD_RELAXED) != o->id + 1 ||
+        atomic_load_explicit(&g_sh->gate_hold, memory_order_relaxed))
+        return NULL;
+    return o;
+}
+
+/* An uncontended outermost lock that joins the fold: 1 when taken. */
+static HOT int mutex_lock_folded(pthread_mutex_t *m)
+{
+    struct instr_obj *o = mutex_folded_obj(m);
+    if (!o)
+        return 0;
+    struct instr_attach_objx *x = &g_map->x[o->id];
+    struct instr_fold *f = tl_fold;
+    busy_enter();
+    int ok = x->depth == 0 && atomic_load_explicit(&f->held, FOLD_RELAXED) == FOLD_FREE &&
+             fold_in_tick(f) && REAL(pthread_mutex_trylock)(m) == 0;
+    if (ok) {
+        x->depth = 1;
+        x->holder = tl_tid;
+        atomic_store_explicit(&f->held, FOLD_HELD, FOLD_RELAXED);
+    }
+    busy_leave();
+    return ok;
+}
+
+/* The unlock completing a folded pair, nobody waiting: 1 when done (*rc its result). */
+static HOT int mutex_unlock_folded(pthread_mutex_t *m, int *rc)
+{
+    struct instr_obj *o = mutex_folded_obj(m);
+    if (!o)
+        return 0;
+    struct instr_attach_objx *x = &g_map->x[o->id];
+    struct instr_fold *f = tl_fold;
+    if (x->holder != tl_tid || x->depth != 1 ||
+        atomic_load_explicit(&f->held, FOLD_RELAXED) != FOLD_HELD || mutex_has_waiters(m))
+        return 0;
+    busy_enter();
+    x->depth = 0;
+    x->holder = 0;
+    atomic_store_explicit(&f->pairs, atomic_load_explicit(&f->pairs, FOLD_RELAXED) + 1,
+                          FOLD_RELAXED);
+    atomic_store_explicit(&f->held, FOLD_FREE, FOLD_RELAXED);
+    busy_leave();
+    *rc = REAL(pthread_mutex_unlock)(m);
+    return 1;
+}
+
 EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
+    if (mutex_lock_folded(m))
+        return 0;
     if (!active())
         return REAL(pthread_mutex_lock)(m);
     return mutex_lock_common(m, LOCK_PLAIN, CLOCK_REALTIME, NULL);
@@ -644,12 +778,15 @@ static HOT int mutex_releasing(struct instr_obj *o, const pthread_mutex_t *m)
 
 EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
+    int rc;
+    if (mutex_unlock_folded(m, &rc))
+        return rc;
     struct instr_obj *o = active() ? mutex_obj(m, 0) : NULL;
     if (!o)
         return REAL(pthread_mutex_unlock)(m);
     gate(EV_MUTEX_RELEASE, o->id);
     int mine = mutex_releasing(o, m);
-    int rc = REAL(pthread_mutex_unlock)(m);
+    rc = REAL(pthread_mutex_unlock)(m);
     if (!mine && rc == 0) /* unlocked by a thread that does not hold it */
         op(o, EV_MUTEX_RELEASE, 0, 0, 1);
     return rc;
