@@ -274,8 +274,47 @@ static inline __attribute__((always_inline)) void spin_taken(struct instr_obj *o
     op_t(o, EV_MUTEX_ACQUIRED, 1, 0, 0, precise);
 }
 
+/* A loop's folded pairs, the short way (as mutexes, sync.c): an uncontended lock that joins
+ * the fold, and the unlock completing the pair with nobody spinning. Each returns 0 before
+ * changing anything when a check fails; the general path then does it all. */
+static inline __attribute__((always_inline)) int spin_lock_folded(pthread_spinlock_t *s)
+{
+    struct instr_obj *o = folded_obj(&tl_spin_cache, (const void *)s);
+    if (!o)
+        return 0;
+    struct instr_fold *f = tl_fold;
+    busy_enter();
+    int ok = atomic_load_explicit(&f->held, FOLD_RELAXED) == FOLD_FREE && fold_in_tick(f) &&
+             REAL(pthread_spin_trylock)(s) == 0;
+    if (ok) {
+        g_map->x[o->id].holder = tl_tid;
+        atomic_store_explicit(&f->held, FOLD_HELD, FOLD_RELAXED);
+    }
+    busy_leave();
+    return ok;
+}
+
+static inline __attribute__((always_inline)) int spin_unlock_folded(pthread_spinlock_t *s, int *rc)
+{
+    struct instr_obj *o = folded_obj(&tl_spin_cache, (const void *)s);
+    struct instr_fold *f = tl_fold;
+    if (!o || atomic_load_explicit(&f->held, FOLD_RELAXED) != FOLD_HELD ||
+        __atomic_load_n(&o->tail, __ATOMIC_SEQ_CST) > 0)
+        return 0;
+    busy_enter();
+    g_map->x[o->id].holder = 0;
+    atomic_store_explicit(&f->pairs, atomic_load_explicit(&f->pairs, FOLD_RELAXED) + 1,
+                          FOLD_RELAXED);
+    atomic_store_explicit(&f->held, FOLD_FREE, FOLD_RELAXED);
+    busy_leave();
+    *rc = REAL(pthread_spin_unlock)(s);
+    return 1;
+}
+
 EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
 {
+    if (spin_lock_folded(s))
+        return 0;
     struct instr_obj *o = active() ? spin_obj(s, 0) : NULL;
     if (!o)
         return REAL(pthread_spin_lock)(s);
@@ -307,6 +346,9 @@ EXPORT int pthread_spin_trylock(pthread_spinlock_t *s)
 
 EXPORT int pthread_spin_unlock(pthread_spinlock_t *s)
 {
+    int rc;
+    if (spin_unlock_folded(s, &rc))
+        return rc;
     struct instr_obj *o = active() ? spin_obj(s, 0) : NULL;
     if (o) {
         gate(EV_MUTEX_RELEASE, o->id);

@@ -392,6 +392,24 @@ static inline struct instr_obj *obj_cache_get(const struct obj_cache *c, const v
     return addr == c->addr && *remaps == c->remaps && c->pid == g_pid ? c->o : NULL;
 }
 
+/* For the short paths of a loop's folded pairs (sync.c, locks.c): the calling thread's object
+ * for addr when addr is the one cache c holds, the cache is good, the thread is followed and
+ * not inside our bookkeeping, its fold is open on that object and the step gate is up; else
+ * NULL (the general path then does everything). */
+static inline struct instr_obj *folded_obj(const struct obj_cache *c, const void *addr)
+{
+    if (!g_sh || tl_slot < 0 || tl_busy || c->addr != addr)
+        return NULL;
+    struct instr_obj *o = c->o;
+    struct instr_fold *f = tl_fold;
+    if (atomic_load_explicit(&g_map->remaps, memory_order_acquire) != c->remaps ||
+        c->pid != g_pid || !f ||
+        atomic_load_explicit(&f->obj1, memory_order_relaxed) != o->id + 1 ||
+        atomic_load_explicit(&g_sh->gate_hold, memory_order_relaxed))
+        return NULL;
+    return o;
+}
+
 static inline void obj_cache_put(struct obj_cache *c, const void *addr, struct instr_obj *o,
                                  uint32_t remaps)
 {

@@ -348,26 +348,10 @@ static int sem_wait_common(sem_t *s, int how, clockid_t clock, const struct time
  * loop's folded pairs"): the same checks under the object's lock as the general path, with
  * nothing looked up. Each returns 0 before changing anything when a check fails. */
 
-/* The calling thread's object for s when s is the semaphore its cache holds, the cache is
- * good, its fold is open on it and the step gate is up; else NULL. */
-static HOT struct instr_obj *sem_folded_obj(const sem_t *s)
-{
-    if (!g_sh || tl_slot < 0 || tl_busy || tl_sem_cache.addr != s)
-        return NULL;
-    struct instr_obj *o = tl_sem_cache.o;
-    struct instr_fold *f = tl_fold;
-    if (atomic_load_explicit(&g_map->remaps, memory_order_acquire) != tl_sem_cache.remaps ||
-        tl_sem_cache.pid != g_pid || !f ||
-        atomic_load_explicit(&f->obj1, FOLD_RELAXED) != o->id + 1 ||
-        atomic_load_explicit(&g_sh->gate_hold, memory_order_relaxed))
-        return NULL;
-    return o;
-}
-
 /* A take joining the fold: 1 when taken. */
 static HOT int sem_wait_folded(sem_t *s)
 {
-    struct instr_obj *o = sem_folded_obj(s);
+    struct instr_obj *o = folded_obj(&tl_sem_cache, s);
     if (!o)
         return 0;
     obj_lock(o);
@@ -384,7 +368,7 @@ static HOT int sem_wait_folded(sem_t *s)
 /* The post completing a folded pair, nobody waiting: 1 when done (*rc its result). */
 static HOT int sem_post_folded(sem_t *s, int *rc)
 {
-    struct instr_obj *o = sem_folded_obj(s);
+    struct instr_obj *o = folded_obj(&tl_sem_cache, s);
     if (!o)
         return 0;
     obj_lock(o);
@@ -661,26 +645,10 @@ static HOT int mutex_lock_common(pthread_mutex_t *m, int how, clockid_t clock,
  * path then does it all. Plain (default-kind) process-private mutexes only, so trylock
  * can only answer 0 or EBUSY. */
 
-/* The calling thread's object for m when m is the mutex its cache holds, the cache is good,
- * its fold is open on it and the step gate is up; else NULL. */
-static HOT struct instr_obj *mutex_folded_obj(const pthread_mutex_t *m)
-{
-    if (!g_sh || tl_slot < 0 || tl_busy || tl_mutex_cache.addr != m || m->__data.__kind != 0)
-        return NULL;
-    struct instr_obj *o = tl_mutex_cache.o;
-    struct instr_fold *f = tl_fold;
-    if (atomic_load_explicit(&g_map->remaps, memory_order_acquire) != tl_mutex_cache.remaps ||
-        tl_mutex_cache.pid != g_pid || !f ||
-        atomic_load_explicit(&f->obj1, FOLD_RELAXED) != o->id + 1 ||
-        atomic_load_explicit(&g_sh->gate_hold, memory_order_relaxed))
-        return NULL;
-    return o;
-}
-
 /* An uncontended outermost lock that joins the fold: 1 when taken. */
 static HOT int mutex_lock_folded(pthread_mutex_t *m)
 {
-    struct instr_obj *o = mutex_folded_obj(m);
+    struct instr_obj *o = m->__data.__kind == 0 ? folded_obj(&tl_mutex_cache, m) : NULL;
     if (!o)
         return 0;
     struct instr_attach_objx *x = &g_map->x[o->id];
@@ -700,7 +668,7 @@ static HOT int mutex_lock_folded(pthread_mutex_t *m)
 /* The unlock completing a folded pair, nobody waiting: 1 when done (*rc its result). */
 static HOT int mutex_unlock_folded(pthread_mutex_t *m, int *rc)
 {
-    struct instr_obj *o = mutex_folded_obj(m);
+    struct instr_obj *o = m->__data.__kind == 0 ? folded_obj(&tl_mutex_cache, m) : NULL;
     if (!o)
         return 0;
     struct instr_attach_objx *x = &g_map->x[o->id];
