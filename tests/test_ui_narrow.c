@@ -118,6 +118,34 @@ Test(ui_narrow, fork_the_parents_store_is_said_whole, .fini = stop, .timeout = 9
     hint_is_whole("fork", "parent", "→ set its x to 11", 8);
 }
 
+/* fork: the children at the gate after fork returned 0 in them; with no line to spare their
+ * rows read "→ fork()…", a call about to be made. Now they say the result as the event log
+ * does ("→ fork() = 0"), or the whole "fork() returns 0" on a line of its own. */
+Test(ui_narrow, fork_a_childs_return_is_a_result_not_a_call, .fini = stop, .timeout = 90)
+{
+    ts_tui_start(&g_tui, "run fork --step", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    int short_form = 0;
+    for (int i = 0; i < 8 && !short_form; i++) {
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(500);
+        const char *s = ts_tui_capture(&g_tui);
+        char hint[512];
+        for (int c = 1; c <= 2; c++) {
+            char name[16];
+            snprintf(name, sizeof(name), "child-%d", c);
+            if (!gate_hint_of(s, name, hint, sizeof(hint)) || strncmp(hint, "→ fork()", 10) != 0)
+                continue;
+            cr_assert(strcmp(hint, "→ fork() = 0") == 0 || strcmp(hint, "→ fork() returns 0") == 0,
+                      "%s's hint reads '%s':\n%s", name, hint, s);
+            short_form |= strcmp(hint, "→ fork() = 0") == 0;
+        }
+    }
+    cr_assert(short_form, "never saw a child's row say '→ fork() = 0':\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
 /* philosophers: the row had 10 columns and read "→ lock()": which fork? The conductor's row
  * has no indent, so the state column need not be as far right as its name plus a worker's
  * indent, and the fork is named on the row. */

@@ -592,6 +592,20 @@ static void fit_gate_hint(char *d, size_t n, int w)
 {
     if (w <= 0 || screen_width(d) <= w)
         return;
+    /* "→ fork() returns 0" ("返回 0"): "→ fork() = 0", as the event log writes a call's result
+     * (cut to its first word it read "→ fork()…", a call about to be made) */
+    static const char *const RETURNS[] = {"() returns ", "() 返回 "};
+    for (size_t k = 0; k < sizeof(RETURNS) / sizeof(RETURNS[0]); k++) {
+        char *ret = strstr(d, RETURNS[k]);
+        if (!ret || strchr(ret + strlen(RETURNS[k]), ' '))
+            continue;
+        char val[32];
+        snprintf(val, sizeof(val), "%s", ret + strlen(RETURNS[k]));
+        snprintf(ret, n - (size_t)(ret - d), "() = %s", val);
+        if (screen_width(d) <= w)
+            return;
+        break;
+    }
     char *open = strchr(d, '('), *close = strrchr(d, ')');
     if (open && open > d && open[-1] != ' ' && close > open && close[1] == '\0') {
         open[1] = ')';
