@@ -488,8 +488,8 @@ static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, 
             task_exited(m, idx, t->has_exit ? t->exit_status : 0, e->t);
             break;
         }
-        if (e->val == TS_NEW || e->val >= TS_ZOMBIE)
-            break;
+        if (e->val <= TS_NEW || e->val >= TS_ZOMBIE)
+            break; /* a recorded state is ready, running or blocked (a trace may say -1) */
         if (e->src == EV_SRC_PROCFS && (m->src_seen & (1u << EV_SRC_BPF)) &&
             t->kernel_state != TS__COUNT && e->extra != 1)
             break; /* bpf is more precise (but a settled look between steps is the truth) */

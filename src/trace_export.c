@@ -83,7 +83,8 @@ static void span_event(struct exporter *x, uint32_t task, uint64_t until)
         return;
     struct tbuf b = begin(&x->out);
     TBUF_LIT(&b, "{\"name\":");
-    tbuf_str(&b, task_state_name(s->state), TRACE_NAME_BYTES);
+    const char *state = task_state_name(s->state);
+    tbuf_str(&b, state ? state : "?", TRACE_NAME_BYTES);
     TBUF_LIT(&b, ",\"ph\":\"X\",\"ts\":");
     tbuf_us(&b, s->t);
     TBUF_KEY(&b, "dur");

@@ -478,6 +478,21 @@ Test(model, procfs_zombie_state_marks_a_task_zombie)
     cr_expect(M.tasks[p].has_exit);
 }
 
+/* A trace may say anything: a state of -1 (found by fuzz_export: it became state 255, and the
+ * export wrote a span named NULL) changes nothing. */
+Test(model, a_state_out_of_range_changes_nothing)
+{
+    uint32_t p = start_task(1, "c", TK_PROCESS);
+    for (int64_t bad = -1; bad >= -300; bad -= 299) {
+        struct ev e = procfs_ev(EV_STATE, bad, 0);
+        model_apply(&M, &e, NULL, NULL);
+        cr_expect_str_eq(state_of(p), "running", "state %lld", (long long)bad);
+    }
+    struct ev e = procfs_ev(EV_STATE, TS__COUNT + 5, 0);
+    model_apply(&M, &e, NULL, NULL);
+    cr_expect_str_eq(state_of(p), "running");
+}
+
 Test(model, procfs_running_does_not_unblock_an_instr_blocked_task)
 {
     uint32_t p = start_task(1, "c", TK_PROCESS);

@@ -91,6 +91,7 @@ static void burn(uint64_t until_ns)
     while (clock_ns(CLOCK_THREAD_CPUTIME_ID) < until_ns && !ipc_stopping())
         for (int i = 0; i < 20000; i++)
             x += (uint64_t)i * 2654435761u;
+    (void)x; /* clang: set but not used */
 }
 
 /* The work: burn work_ms of CPU in chunks, reporting progress after each. Not the lesson's
