@@ -513,14 +513,20 @@ static const char *tcp_flags_text(int64_t flags, char *tmp, size_t n)
     return tmp;
 }
 
+/* The name of the error a call returned as -errno; "?" for anything else (a record from a
+ * program's ring can hold any value, INT64_MIN included, which cannot be negated). */
+static const char *errno_word(int64_t ret)
+{
+    const char *s = ret < 0 && ret > -4096 ? strerrorname_np((int)-ret) : NULL;
+    return s ? s : "?";
+}
+
 /* The placeholders of the socket, multiplexing and packet events. */
 static const char *placeholder_net(const struct ev *e, char c, char *tmp, size_t n)
 {
     switch (c) {
     case 'E': {
-        int64_t err = e->aux < 0 ? -e->aux : e->item < 0 ? -e->item : 0;
-        const char *name = err ? strerrorname_np((int)err) : NULL;
-        snprintf(tmp, n, "%s", name ? name : "?");
+        snprintf(tmp, n, "%s", errno_word(e->aux < 0 ? e->aux : e->item));
         return tmp;
     }
     case 'H':
@@ -784,12 +790,6 @@ int narrate_call(const struct model *m, unsigned kind, uint32_t obj, int64_t val
     return snprintf(buf, n, "%s", k ? k : "?");
 }
 
-static const char *errno_word(int64_t err)
-{
-    const char *s = strerrorname_np((int)err);
-    return s ? s : "?";
-}
-
 /* The value part of a brief line for the socket, multiplexing and packet kinds. */
 static int brief_sock_value(const struct ev *e, char *buf, size_t n)
 {
@@ -800,7 +800,7 @@ static int brief_sock_value(const struct ev *e, char *buf, size_t n)
         if (e->aux)
             return snprintf(buf, n, " :%lld %s",
                             (long long)(e->kind == EV_SOCK_BIND ? e->item : e->val),
-                            errno_word(-e->aux));
+                            errno_word(e->aux));
         return snprintf(buf, n, " :%lld", (long long)e->val);
     case EV_SOCK_LISTEN:
         return snprintf(buf, n, " backlog %lld", (long long)e->val);
@@ -809,7 +809,7 @@ static int brief_sock_value(const struct ev *e, char *buf, size_t n)
     case EV_SOCK_SEND:
     case EV_SOCK_RECV:
         if (e->item < 0)
-            return snprintf(buf, n, " %s", errno_word(-e->item));
+            return snprintf(buf, n, " %s", errno_word(e->item));
         if (e->kind == EV_SOCK_RECV && e->item == 0)
             return snprintf(buf, n, " EOF");
         return snprintf(buf, n, " %lldB %s :%lld", (long long)e->item,

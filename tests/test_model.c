@@ -9,11 +9,13 @@
 
 #include "support.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
+#include "narrate.h"
 
 #define PID0 4000
 
@@ -538,4 +540,23 @@ Test(model, unknown_event_kinds_are_ignored)
     cr_expect_eq(model_apply(&M, &e, NULL, NULL), MODEL_NO_TASK);
     cr_expect_eq(M.total, 0);
     cr_expect_eq(M.ntasks, 0);
+}
+
+/* A program's ring can hold any value: a socket call's result of INT64_MIN (not an errno,
+ * and not negatable) is narrated as an unknown error. Found by fuzz_records under UBSan. */
+Test(model, an_error_out_of_range_is_narrated_as_unknown)
+{
+    start_task(1, "c", TK_PROCESS);
+    create(0, "s", OK_SOCKET, 0, 0);
+    char buf[256];
+    const int64_t bad[] = {INT64_MIN, -5000, -EAGAIN};
+    const char *want[] = {" ?", " ?", " EAGAIN"};
+    for (size_t i = 0; i < 3; i++) {
+        struct ev e = iev(EV_SOCK_SEND, 1, 0, ++seqs[0], 0, bad[i], 0);
+        cr_assert_geq(narrate_brief(&M, &e, buf, sizeof(buf)), 0);
+        cr_expect(strstr(buf, want[i]) != NULL, "%lld: %s", (long long)bad[i], buf);
+        e = iev(EV_SOCK_CONNECT, 1, 0, ++seqs[0], 80, 0, bad[i]);
+        narrate_brief(&M, &e, buf, sizeof(buf));
+        cr_expect(strstr(buf, want[i]) != NULL, "connect %lld: %s", (long long)bad[i], buf);
+    }
 }
