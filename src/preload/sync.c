@@ -18,6 +18,9 @@
 /* The uncontended paths: inlined into the exported wrappers (a call costs as much as the rest
  * of them there). */
 #define HOT inline __attribute__((always_inline))
+/* The general path of a call whose short path (a folded pair) is inlined in the exported
+ * function: kept out of line so the short path saves no registers it does not use. */
+#define SLOW __attribute__((noinline))
 
 /* ---- waiting a moment before blocking ----
  * Following a call lengthens the program's critical sections by a record or two, so a
@@ -687,13 +690,18 @@ static HOT int mutex_unlock_folded(pthread_mutex_t *m, int *rc)
     return 1;
 }
 
+static SLOW int mutex_lock_slow(pthread_mutex_t *m)
+{
+    if (!active())
+        return REAL(pthread_mutex_lock)(m);
+    return mutex_lock_common(m, LOCK_PLAIN, CLOCK_REALTIME, NULL);
+}
+
 EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
     if (mutex_lock_folded(m))
         return 0;
-    if (!active())
-        return REAL(pthread_mutex_lock)(m);
-    return mutex_lock_common(m, LOCK_PLAIN, CLOCK_REALTIME, NULL);
+    return mutex_lock_slow(m);
 }
 
 EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
@@ -744,11 +752,9 @@ static HOT int mutex_releasing(struct instr_obj *o, const pthread_mutex_t *m)
     return 1;
 }
 
-EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+static SLOW int mutex_unlock_slow(pthread_mutex_t *m)
 {
     int rc;
-    if (mutex_unlock_folded(m, &rc))
-        return rc;
     struct instr_obj *o = active() ? mutex_obj(m, 0) : NULL;
     if (!o)
         return REAL(pthread_mutex_unlock)(m);
@@ -758,6 +764,14 @@ EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
     if (!mine && rc == 0) /* unlocked by a thread that does not hold it */
         op(o, EV_MUTEX_RELEASE, 0, 0, 1);
     return rc;
+}
+
+EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+    int rc;
+    if (mutex_unlock_folded(m, &rc))
+        return rc;
+    return mutex_unlock_slow(m);
 }
 
 /* ---- condition variables ---- */
