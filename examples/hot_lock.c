@@ -8,7 +8,9 @@
  * computing, until it is killed. With `exit`, a third thread makes its pairs on `c` and then
  * computes for ever, making no call; main returns (exit) once it is done: the thread ends
  * with the process, in the middle of what ipcscope was counting. With `paced`, main makes 200
- * pairs on `c`, one a millisecond (computing in between), and nothing else.
+ * pairs on `c`, one a millisecond (computing in between), and nothing else. With `fork`, main
+ * makes PAIRS pairs on `c`, forks a child that makes PAIRS on its own copy of `c`, reaps it and
+ * makes PAIRS more: two objects, one a process.
  *     cc -pthread -o hot_lock hot_lock.c && ipcscope exec -- ./hot_lock
  *
  * Under ipcscope: pairs nobody else takes part in are counted, not recorded one by one (a
@@ -19,7 +21,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PAIRS 300000
 
@@ -61,6 +65,29 @@ int main(int argc, char **argv)
                 ;
         }
         printf("pairs: c %ld paced\n", done_c);
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "fork") == 0) {
+        for (int round = 0; round < 2; round++) {
+            for (int i = 0; i < PAIRS; i++) {
+                pthread_mutex_lock(&c);
+                done_c++;
+                pthread_mutex_unlock(&c);
+            }
+            if (round > 0)
+                break;
+            fflush(stdout);
+            pid_t child = fork();
+            if (child == 0) { /* the child's copy of c, locked at the same address */
+                for (int i = 0; i < PAIRS; i++) {
+                    pthread_mutex_lock(&c);
+                    pthread_mutex_unlock(&c);
+                }
+                _exit(0);
+            }
+            waitpid(child, NULL, 0);
+        }
+        printf("pairs: c %ld in main, %d in its child\n", done_c, PAIRS);
         return 0;
     }
     if (argc > 1 && strcmp(argv[1], "exit") == 0) {

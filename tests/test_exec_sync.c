@@ -609,6 +609,46 @@ Test(exec_sync, a_fold_ends_with_its_clock_tick, .timeout = 60)
     json_decref(snap);
 }
 
+/* A fork child's copy of a mutex its parent was folding pairs on (the same address, the
+ * thread's cached object) is an object of its own: each of the two objects named c has the
+ * pairs of one process only, every one counted. Without the fork child forgetting its
+ * parent's thread's caches, the child's pairs go to the parent's object. */
+Test(exec_sync, a_fork_childs_copy_of_a_folded_mutex_is_its_own_object, .timeout = 60)
+{
+    cr_assert_eq(compile("hot_lock", NULL), 0, "cc hot_lock failed");
+    json_t *snap = exec_run("hot_lock", NULL, "fork", 0);
+    cr_expect(printed("pairs: c 600000 in main, 300000 in its child"), "%s", g_out);
+    json_t *evs = load_trace();
+    long long pid_of[2] = {0, 0}, pairs_of[2] = {0, 0}, id_of[2] = {-1, -1};
+    size_t i;
+    json_t *e;
+    json_array_foreach(evs, i, e)
+    {
+        const char *ev = ts_str(e, "ev");
+        if (strcmp(ts_str(e, "obj"), "c") != 0 || strcmp(ts_str(e, "src"), "instr") != 0)
+            continue;
+        long long id = ts_int(e, "obj_id");
+        int k = id_of[0] == id ? 0 : id_of[1] == id ? 1 : id_of[0] < 0 ? 0 : 1;
+        cr_assert(id_of[k] < 0 || id_of[k] == id, "a third object named c (id %lld)", id);
+        if (id_of[k] < 0) {
+            id_of[k] = id;
+            pid_of[k] = ts_int(e, "pid");
+        }
+        cr_expect_eq(ts_int(e, "pid"), pid_of[k], "c #%lld: %s by pid %lld, made by pid %lld", id,
+                     ev, ts_int(e, "pid"), pid_of[k]);
+        if (strcmp(ev, "mutex_acquired") == 0)
+            pairs_of[k]++;
+        else if (strcmp(ev, "mutex_pairs") == 0)
+            pairs_of[k] += ts_int(e, "item");
+    }
+    cr_assert(id_of[1] >= 0, "two objects named c, one a process");
+    cr_expect_neq(pid_of[0], pid_of[1]);
+    cr_expect_eq(pairs_of[0], 600000, "every pair of main's c");
+    cr_expect_eq(pairs_of[1], 300000, "every pair of the child's c");
+    json_decref(evs);
+    json_decref(snap);
+}
+
 /* A lock taken inside a fold and held while its thread computes forever: shown held (read
  * from the thread's slot: mutex_seen_held) in the final snapshot, and a replay of the trace
  * agrees. Without the conductor's look the mutex would show free. */

@@ -45,6 +45,7 @@ TLS uint64_t tl_last_t;
 TLS uint64_t tl_ready;
 TLS struct instr_fold *tl_fold;
 TLS uint32_t tl_fold_every = 1, tl_fold_since;
+TLS struct obj_caches tl_cache;
 static TLS uint32_t tl_chunk; /* records mapped at the next prefault */
 
 /* fork_prepare -> child: the slot and name chosen for the child (slot -2: not our fork) */
@@ -317,11 +318,26 @@ void fork_done(void)
     tl_fork_slot = -2;
 }
 
+/* fold_in_tick's reading of the clock (preload.h), out of line: the short paths that call it
+ * then keep to the registers they need. */
+__attribute__((noinline)) int fold_read_tick(const struct instr_fold *f)
+{
+    tl_fold_since = 0;
+    if (clock_read(CLOCK_MONOTONIC_COARSE) != atomic_load_explicit(&f->tick, FOLD_RELAXED)) {
+        tl_fold_every = 1; /* a caller asking again reads the clock again */
+        return 0;
+    }
+    if (tl_fold_every < FOLD_READ_EVERY_MAX)
+        tl_fold_every *= 2;
+    return 1;
+}
+
 /* In every fork child (pthread_atfork), ours or glibc's own: refresh the cached pid and
  * become the child's task, so the parent's ring never gets a second writer. */
 static void atfork_child(void)
 {
     g_pid = getpid();
+    tl_cache = (struct obj_caches){0};
     if (!g_sh)
         return;
     int slot = tl_fork_slot;

@@ -228,8 +228,6 @@ EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
  * waiter bit, so a task about to spin says so in the object's tail (how many spin for it
  * now): the holder's unlock then records its release instead of folding it. */
 
-static TLS struct obj_cache tl_spin_cache;
-
 static struct instr_obj *spin_lookup(pthread_spinlock_t *s, int fresh, uint32_t remaps)
 {
     struct instr_obj *o = fresh ? NULL : obj_find((const void *)s, OK_SPINLOCK, 1);
@@ -238,7 +236,7 @@ static struct instr_obj *spin_lookup(pthread_spinlock_t *s, int fresh, uint32_t 
             .kind = OK_SPINLOCK, .shared = 1, .psize = sizeof(*s), .fresh = fresh};
         o = obj_at((const void *)s, &sp);
     }
-    obj_cache_put(&tl_spin_cache, (const void *)s, o, remaps);
+    obj_cache_put(&tl_cache.spin, (const void *)s, o, remaps);
     return o;
 }
 
@@ -246,7 +244,7 @@ static inline __attribute__((always_inline)) struct instr_obj *spin_obj(pthread_
                                                                         int fresh)
 {
     uint32_t remaps;
-    struct instr_obj *o = obj_cache_get(&tl_spin_cache, (const void *)s, &remaps);
+    struct instr_obj *o = obj_cache_get(&tl_cache.spin, (const void *)s, &remaps);
     return o && !fresh ? o : spin_lookup(s, fresh, remaps);
 }
 
@@ -279,7 +277,7 @@ static inline __attribute__((always_inline)) void spin_taken(struct instr_obj *o
  * changing anything when a check fails; the general path then does it all. */
 static inline __attribute__((always_inline)) int spin_lock_folded(pthread_spinlock_t *s)
 {
-    struct instr_obj *o = folded_obj(&tl_spin_cache, (const void *)s);
+    struct instr_obj *o = folded_obj(&tl_cache.spin, (const void *)s);
     if (!o)
         return 0;
     struct instr_fold *f = tl_fold;
@@ -296,7 +294,7 @@ static inline __attribute__((always_inline)) int spin_lock_folded(pthread_spinlo
 
 static inline __attribute__((always_inline)) int spin_unlock_folded(pthread_spinlock_t *s, int *rc)
 {
-    struct instr_obj *o = folded_obj(&tl_spin_cache, (const void *)s);
+    struct instr_obj *o = folded_obj(&tl_cache.spin, (const void *)s);
     struct instr_fold *f = tl_fold;
     if (!o || atomic_load_explicit(&f->held, FOLD_RELAXED) != FOLD_HELD ||
         __atomic_load_n(&o->tail, __ATOMIC_SEQ_CST) > 0)

@@ -313,18 +313,13 @@ static inline void fold_flush(void)
  * finds the fold's tick, and is 1 again in the next fold. A tight loop reads it once in 64
  * pairs, a slow one at every pair; a fold outlives its tick by at most the time since its last
  * reading (so it spans two ticks at the most). */
+int fold_read_tick(const struct instr_fold *f);
+
 static inline int fold_in_tick(const struct instr_fold *f)
 {
     if (++tl_fold_since < tl_fold_every)
         return 1;
-    tl_fold_since = 0;
-    if (clock_read(CLOCK_MONOTONIC_COARSE) != atomic_load_explicit(&f->tick, FOLD_RELAXED)) {
-        tl_fold_every = 1; /* a caller asking again reads the clock again */
-        return 0;
-    }
-    if (tl_fold_every < FOLD_READ_EVERY_MAX)
-        tl_fold_every *= 2;
-    return 1;
+    return fold_read_tick(f);
 }
 
 /* A fold of the caller's begins: fold_in_tick reads the clock at its next operation. */
@@ -380,41 +375,47 @@ void fold_open(struct instr_obj *o);
 struct obj_cache {
     const void *addr;
     struct instr_obj *o;
+    struct instr_attach_objx *x; /* o's entry in the map */
     uint32_t remaps;
-    pid_t pid;
+    uint32_t id1; /* o->id + 1, as a fold open on o has it */
 };
+
+/* The calling thread's caches, one per kind (core.c): forgotten in a fork child, whose
+ * private locks are objects of their own, so an entry is always this process's. */
+struct obj_caches {
+    struct obj_cache mutex, sem, spin;
+};
+extern TLS struct obj_caches tl_cache;
 
 /* The cached object for addr, or NULL; *remaps: the map's count now, for obj_cache_put. */
 static inline struct instr_obj *obj_cache_get(const struct obj_cache *c, const void *addr,
                                               uint32_t *remaps)
 {
     *remaps = atomic_load_explicit(&g_map->remaps, memory_order_acquire);
-    return addr == c->addr && *remaps == c->remaps && c->pid == g_pid ? c->o : NULL;
+    return addr == c->addr && *remaps == c->remaps ? c->o : NULL;
 }
 
 /* For the short paths of a loop's folded pairs (sync.c, locks.c): the calling thread's object
- * for addr when addr is the one cache c holds, the cache is good, the thread is followed and
- * not inside our bookkeeping, its fold is open on that object and the step gate is up; else
- * NULL (the general path then does everything). */
+ * for addr when addr is the one cache c holds, the cache is good, the thread is followed (it
+ * has a fold only while it has a slot) and not inside our bookkeeping, its fold is open on
+ * that object and the step gate is up; else NULL (the general path then does everything). */
 static inline struct instr_obj *folded_obj(const struct obj_cache *c, const void *addr)
 {
-    if (!g_sh || tl_slot < 0 || tl_busy || c->addr != addr)
-        return NULL;
-    struct instr_obj *o = c->o;
     struct instr_fold *f = tl_fold;
-    if (atomic_load_explicit(&g_map->remaps, memory_order_acquire) != c->remaps ||
-        c->pid != g_pid || !f ||
-        atomic_load_explicit(&f->obj1, memory_order_relaxed) != o->id + 1 ||
+    if (!f || tl_busy || c->addr != addr ||
+        atomic_load_explicit(&g_map->remaps, memory_order_acquire) != c->remaps ||
+        atomic_load_explicit(&f->obj1, memory_order_relaxed) != c->id1 ||
         atomic_load_explicit(&g_sh->gate_hold, memory_order_relaxed))
         return NULL;
-    return o;
+    return c->o;
 }
 
 static inline void obj_cache_put(struct obj_cache *c, const void *addr, struct instr_obj *o,
                                  uint32_t remaps)
 {
     if (o)
-        *c = (struct obj_cache){.addr = addr, .o = o, .remaps = remaps, .pid = g_pid};
+        *c = (struct obj_cache){
+            .addr = addr, .o = o, .x = &g_map->x[o->id], .remaps = remaps, .id1 = o->id + 1};
 }
 
 /* An operation on o by the calling task at clock reading t (stamped after the task's and the

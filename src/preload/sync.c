@@ -68,8 +68,6 @@ static int sem_has_waiters(sem_t *s)
     return (d >> 32) != 0;
 }
 
-static TLS struct obj_cache tl_sem_cache;
-
 static struct instr_obj *sem_lookup(sem_t *s, uint32_t remaps)
 {
     int shared = sem_shared(s);
@@ -84,7 +82,7 @@ static struct instr_obj *sem_lookup(sem_t *s, uint32_t remaps)
             .kind = OK_SEMAPHORE, .shared = shared, .psize = sizeof(sem_t), .init = v};
         o = obj_at(s, &sp);
     }
-    obj_cache_put(&tl_sem_cache, s, o, remaps);
+    obj_cache_put(&tl_cache.sem, s, o, remaps);
     return o;
 }
 
@@ -94,7 +92,7 @@ static struct instr_obj *sem_lookup(sem_t *s, uint32_t remaps)
 static HOT struct instr_obj *sem_obj(sem_t *s)
 {
     uint32_t remaps;
-    struct instr_obj *o = obj_cache_get(&tl_sem_cache, s, &remaps);
+    struct instr_obj *o = obj_cache_get(&tl_cache.sem, s, &remaps);
     return o ? o : sem_lookup(s, remaps);
 }
 
@@ -354,7 +352,7 @@ static int sem_wait_common(sem_t *s, int how, clockid_t clock, const struct time
 /* A take joining the fold: 1 when taken. */
 static HOT int sem_wait_folded(sem_t *s)
 {
-    struct instr_obj *o = folded_obj(&tl_sem_cache, s);
+    struct instr_obj *o = folded_obj(&tl_cache.sem, s);
     if (!o)
         return 0;
     obj_lock(o);
@@ -371,7 +369,7 @@ static HOT int sem_wait_folded(sem_t *s)
 /* The post completing a folded pair, nobody waiting: 1 when done (*rc its result). */
 static HOT int sem_post_folded(sem_t *s, int *rc)
 {
-    struct instr_obj *o = folded_obj(&tl_sem_cache, s);
+    struct instr_obj *o = folded_obj(&tl_cache.sem, s);
     if (!o)
         return 0;
     obj_lock(o);
@@ -491,8 +489,6 @@ static int mutex_has_waiters(const pthread_mutex_t *m)
     return lk == 2 || (lk & (int)FUTEX_WAITERS);
 }
 
-static TLS struct obj_cache tl_mutex_cache;
-
 static struct instr_obj *mutex_obj_lookup(pthread_mutex_t *m, int fresh, uint32_t remaps)
 {
     int shared = mutex_shared(m);
@@ -502,14 +498,14 @@ static struct instr_obj *mutex_obj_lookup(pthread_mutex_t *m, int fresh, uint32_
             .kind = OK_MUTEX, .shared = shared, .psize = sizeof(*m), .fresh = fresh};
         o = obj_at(m, &sp);
     }
-    obj_cache_put(&tl_mutex_cache, m, o, remaps);
+    obj_cache_put(&tl_cache.mutex, m, o, remaps);
     return o;
 }
 
 static HOT struct instr_obj *mutex_obj(pthread_mutex_t *m, int fresh)
 {
     uint32_t remaps;
-    struct instr_obj *o = obj_cache_get(&tl_mutex_cache, m, &remaps);
+    struct instr_obj *o = obj_cache_get(&tl_cache.mutex, m, &remaps);
     return o && !fresh ? o : mutex_obj_lookup(m, fresh, remaps);
 }
 
@@ -651,10 +647,9 @@ static HOT int mutex_lock_common(pthread_mutex_t *m, int how, clockid_t clock,
 /* An uncontended outermost lock that joins the fold: 1 when taken. */
 static HOT int mutex_lock_folded(pthread_mutex_t *m)
 {
-    struct instr_obj *o = m->__data.__kind == 0 ? folded_obj(&tl_mutex_cache, m) : NULL;
-    if (!o)
+    if (m->__data.__kind != 0 || !folded_obj(&tl_cache.mutex, m))
         return 0;
-    struct instr_attach_objx *x = &g_map->x[o->id];
+    struct instr_attach_objx *x = tl_cache.mutex.x;
     struct instr_fold *f = tl_fold;
     busy_enter();
     int ok = x->depth == 0 && atomic_load_explicit(&f->held, FOLD_RELAXED) == FOLD_FREE &&
@@ -671,10 +666,9 @@ static HOT int mutex_lock_folded(pthread_mutex_t *m)
 /* The unlock completing a folded pair, nobody waiting: 1 when done (*rc its result). */
 static HOT int mutex_unlock_folded(pthread_mutex_t *m, int *rc)
 {
-    struct instr_obj *o = m->__data.__kind == 0 ? folded_obj(&tl_mutex_cache, m) : NULL;
-    if (!o)
+    if (m->__data.__kind != 0 || !folded_obj(&tl_cache.mutex, m))
         return 0;
-    struct instr_attach_objx *x = &g_map->x[o->id];
+    struct instr_attach_objx *x = tl_cache.mutex.x;
     struct instr_fold *f = tl_fold;
     if (x->holder != tl_tid || x->depth != 1 ||
         atomic_load_explicit(&f->held, FOLD_RELAXED) != FOLD_HELD || mutex_has_waiters(m))
