@@ -6,6 +6,9 @@
  * more share one semaphore, SHARED_PAIRS times each (now and then one waits for the other);
  * then main takes `big` 1,000 times and keeps its token for 300 ms of computing, making no
  * call ipcscope follows. With the argument `hold`, main keeps the token until it is killed.
+ * With `steal`, a thread loops on a fresh semaphore each round while another thread (with
+ * `steal-fork`, a child process, on process-shared ones) takes it 5 times in the middle of
+ * the loop (which goes on until it has): 64 rounds of a fold broken into from outside.
  *     cc -pthread -o hot_sem hot_sem.c && ipcscope exec -- ./hot_sem
  *
  * Under ipcscope: take/post pairs nobody waits for are counted, not recorded one by one (a
@@ -16,7 +19,10 @@
 #include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PAIRS 300000
 #define SHARED_PAIRS 50000
@@ -49,8 +55,94 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* ---- steal ---- */
+
+#define ROUNDS 64
+#define OWNER_PAIRS 20000
+#define STEALS 5
+
+struct steal {
+    sem_t sems[ROUNDS];
+    pthread_barrier_t round; /* both sides begin and end each round together */
+    long owner, stealer;     /* pairs made on the round's semaphore by each side */
+    volatile int looping;    /* the round the owner's loop is well into */
+    volatile int stolen;     /* the round whose takes the stealer has made */
+};
+
+static void steal_side(struct steal *st, int owner)
+{
+    for (int r = 0; r < ROUNDS; r++) {
+        pthread_barrier_wait(&st->round);
+        if (owner) {
+            /* on until the stealer is done: it breaks into the loop, not after it */
+            for (int i = 0; i < OWNER_PAIRS || st->stolen != r + 1; i++) {
+                sem_wait(&st->sems[r]);
+                st->owner++;
+                sem_post(&st->sems[r]);
+                if (i == 100)
+                    st->looping = r + 1;
+            }
+        } else {
+            while (st->looping != r + 1) /* until the owner is into its loop */
+                ;
+            for (int i = 0; i < STEALS; i++) {
+                sem_wait(&st->sems[r]);
+                st->stealer++;
+                sem_post(&st->sems[r]);
+            }
+            st->stolen = r + 1;
+        }
+        pthread_barrier_wait(&st->round);
+    }
+}
+
+static void *stealer(void *arg)
+{
+    steal_side(arg, 0);
+    return NULL;
+}
+
+static int steal(int fork_it)
+{
+    struct steal *st = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE,
+                            fork_it ? MAP_SHARED | MAP_ANONYMOUS : MAP_PRIVATE | MAP_ANONYMOUS,
+                            -1, 0);
+    if (st == MAP_FAILED)
+        return 1;
+    pthread_barrierattr_t ba;
+    pthread_barrierattr_init(&ba);
+    pthread_barrierattr_setpshared(&ba, fork_it);
+    pthread_barrier_init(&st->round, &ba, 2);
+    for (int r = 0; r < ROUNDS; r++)
+        sem_init(&st->sems[r], fork_it, 1);
+    pid_t child = -1;
+    pthread_t t;
+    if (fork_it) {
+        child = fork();
+        if (child == 0) {
+            steal_side(st, 0);
+            _exit(0);
+        }
+    } else {
+        pthread_create(&t, NULL, stealer, st);
+    }
+    steal_side(st, 1);
+    if (fork_it)
+        waitpid(child, NULL, 0);
+    else
+        pthread_join(t, NULL);
+    int v = -1, ok = 1;
+    for (int r = 0; r < ROUNDS; r++)
+        ok &= sem_getvalue(&st->sems[r], &v) == 0 && v == 1;
+    printf("steal: %d rounds, owner %ld, stealer %ld, every value 1: %s\n", ROUNDS, st->owner,
+           st->stealer, ok ? "yes" : "no");
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strncmp(argv[1], "steal", 5) == 0)
+        return steal(strcmp(argv[1], "steal-fork") == 0);
     int hold = argc > 1 && strcmp(argv[1], "hold") == 0;
     sem_init(&sa, 0, 1);
     sem_init(&sb, 0, 1);

@@ -37,6 +37,8 @@ struct instr_fold {
     _Atomic uint32_t held;              /* FOLD_*: is the fold's last lock still held */
     _Atomic uint64_t tick;              /* the coarse clock (ns) every folded operation read */
     _Atomic uint64_t pairs;             /* pairs folded and not yet recorded */
+    _Atomic uint32_t lockfree;          /* semaphore: its short path takes no object lock */
+    _Atomic uint32_t in_op;             /* ... and the task is inside it now */
 };
 
 enum {

@@ -46,6 +46,8 @@ struct instr_attach_objx {
     int32_t users;               /* shm: mappings now */
     uint32_t partner1;           /* an interest set: its ready set's id + 1 (mux) */
     _Atomic uint32_t fold_slot1; /* semaphore: the task (slot + 1) whose fold is open on it */
+    _Atomic uint32_t fold_shared; /* semaphore: a task closed another's fold on it: its folds
+                                     take its lock (preload/sync.c, "lock-free folds") */
 };
 
 #define INSTR_OBJX_UNLINKED 0x01 /* its name was removed (unlink, IPC_RMID) */

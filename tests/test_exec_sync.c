@@ -722,6 +722,78 @@ Test(exec_sync, semaphore_pairs_fold_and_every_value_follows, .timeout = 120)
     json_decref(snap);
 }
 
+/* hot_sem steal MODE under `strace -f --seccomp-bpf -e trace=membarrier`, around ipcscope:
+ * every semaphore's values recompute from the trace and every take is in it, and strace saw
+ * the barriers (fence: "MEMBARRIER_CMD_PRIVATE_EXPEDITED" within a process,
+ * "..._GLOBAL_EXPEDITED" from another) that closing a lock-free fold from outside takes. */
+static void expect_folds_broken_into(const char *mode, const char *fence)
+{
+    if (system("command -v strace >/dev/null 2>&1") != 0)
+        cr_skip_test("strace is not installed (apt-get install strace)");
+    cr_assert_eq(compile("hot_sem", NULL), 0, "cc hot_sem failed");
+    char *argv[] = {"strace", "-f", "-qq", "--seccomp-bpf", "-e", "trace=membarrier", "-o",
+                    "strace.txt", IPCSCOPE_BIN, "exec", "--headless", "--no-bpf", "--json",
+                    "snap.json", "--record", "trace.jsonl", "--", "./hot_sem", (char *)mode,
+                    NULL};
+    struct ts_result r = run_argv(argv, NULL);
+    expect_exit(&r, 0);
+    long long owner = 0, stealer = 0;
+    cr_assert_eq(sscanf(r.out, "steal: 64 rounds, owner %lld, stealer %lld, every value 1: yes",
+                        &owner, &stealer),
+                 2, "%s", r.out);
+    cr_expect_geq(owner, 64 * 20000);
+    cr_expect_eq(stealer, 64 * 5);
+    cr_expect(strstr(r.out, "every value 1: yes"), "sem_getvalue: %s", r.out);
+    ts_free_result(&r);
+
+    json_t *snap = load_json("snap.json");
+    json_t *ev = json_object_get(snap, "events");
+    cr_expect_eq(ts_int(ev, "dropped"), 0, "nothing dropped: %s", ts_str(ev, "dropped_why"));
+    json_t *evs = load_trace();
+    json_t *objs = json_object_get(snap, "objects"), *o;
+    size_t i, sems = 0;
+    long long takes = 0;
+    json_array_foreach(objs, i, o)
+    {
+        if (strcmp(ts_str(o, "kind"), "semaphore") != 0)
+            continue;
+        const char *name = ts_str(o, "name");
+        sems++;
+        cr_expect_eq(recompute_semaphore(evs, name), 1, "%s ends at 1", name);
+        takes += sem_takes(evs, name);
+    }
+    cr_expect_eq(sems, 64, "one semaphore a round");
+    cr_expect_eq(takes, owner + stealer, "every take is in the trace");
+
+    char path[256], line[512];
+    snprintf(path, sizeof(path), "%s/strace.txt", g_dir);
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "strace wrote nothing");
+    long long fences = 0;
+    while (fgets(line, sizeof(line), f))
+        fences += strstr(line, fence) != NULL;
+    fclose(f);
+    cr_expect_geq(fences, 32, "most rounds closed a lock-free fold from outside: %lld %s",
+                  fences, fence);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+/* A fold on a semaphore runs without the object's lock until another task touches it: that
+ * task closes the fold after a barrier and a wait for the owner's call in flight (preload
+ * sync.c, "lock-free folds"). 64 times a thread breaks into another's loop: no value in the
+ * trace goes wrong and no take is lost. */
+Test(exec_sync, a_lock_free_fold_broken_into_by_another_thread_loses_nothing, .timeout = 120)
+{
+    expect_folds_broken_into("steal", "(MEMBARRIER_CMD_PRIVATE_EXPEDITED");
+}
+
+/* The same with process-shared semaphores and a child process breaking in. */
+Test(exec_sync, a_lock_free_fold_broken_into_by_another_process_loses_nothing, .timeout = 120)
+{
+    expect_folds_broken_into("steal-fork", "(MEMBARRIER_CMD_GLOBAL_EXPEDITED");
+}
+
 /* A token taken inside a fold and kept while its thread computes forever: the semaphore
  * shows 0 in the final snapshot (sem_seen_taken, read from the slot), and so does a replay. */
 Test(exec_sync, a_token_kept_inside_a_fold_shows_taken_and_replays_so, .timeout = 60)

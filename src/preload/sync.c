@@ -13,7 +13,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* The uncontended paths: inlined into the exported wrappers (a call costs as much as the rest
  * of them there). */
@@ -166,6 +170,96 @@ static void sem_rec_for(struct instr_obj *o, uint32_t slot, uint16_t kind, int64
     put_rec(t, kind, slot, task->pid, task->tid, o->id, seq, val, item, 0, 0);
 }
 
+/* ---- lock-free folds ----
+ * Taking and giving back o's lock is an atomic exchange a call: in a folded loop on a
+ * semaphore it cost more than everything else the short path does (A/B, 1,000,000 pairs:
+ * plain 14.6 ms, with the lock 32.7, without 21.2). A semaphore nobody else has touched while
+ * someone folded on it is the common case (a thread's own loop), so its folds run their short
+ * path without the lock, by an asymmetric handshake: the owner sets its fold's in_op, then
+ * (no fence) checks the fold is still its own and does the take or post; a task closing
+ * that fold from outside (under o's lock, as always) clears fold_slot1, makes every thread of
+ * the owner's process pass a full barrier (membarrier(2): ~20 us in a VM) and waits for
+ * in_op to drop. Either the owner saw the fold closed and takes the general path, or the
+ * closer sees it inside and waits for its writes. The owner pays nothing; the closer a system
+ * call, once: it marks o fold_shared, and o's later folds take the lock as before. */
+
+static _Atomic pid_t mb_pid; /* the process registered for membarrier (-pid: refused) */
+
+static long mb_call(int cmd)
+{
+    return syscall(SYS_membarrier, cmd, 0, 0);
+}
+
+/* 1 when this process may run folds without the lock (it registers once, as each fork child
+ * must again: a barrier can then reach its threads from its own or another process). */
+static int fold_fence_ready(void)
+{
+    pid_t p = atomic_load_explicit(&mb_pid, memory_order_relaxed);
+    if (p == g_pid || p == -g_pid)
+        return p == g_pid;
+    int err = errno;
+    int ok = mb_call(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0 &&
+             mb_call(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) == 0;
+    errno = err;
+    atomic_store_explicit(&mb_pid, ok ? g_pid : -g_pid, memory_order_relaxed);
+    return ok;
+}
+
+/* 1 while the task in slot (not the caller) may still be running. */
+static int task_alive(const struct instr_task *task)
+{
+    int err = errno;
+    long rc = task->pid == g_pid ? syscall(SYS_tgkill, task->pid, task->tid, 0)
+                                 : kill(task->pid, 0);
+    int gone = rc != 0 && errno == ESRCH;
+    errno = err;
+    return !gone;
+}
+
+/* Closing another task's lock-free fold f (under o's lock, fold_slot1 already cleared):
+ * return once its owner is outside its short path, and o folds with the lock from now on. */
+static void fold_fence_wait(struct instr_attach_objx *x, const struct instr_task *task,
+                            struct instr_fold *f)
+{
+    atomic_store_explicit(&x->fold_shared, 1, FOLD_RELAXED);
+    int err = errno;
+    if (mb_call(task->pid == g_pid ? MEMBARRIER_CMD_PRIVATE_EXPEDITED
+                                   : MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0)
+        mb_call(MEMBARRIER_CMD_GLOBAL);
+    errno = err;
+    for (unsigned i = 1; atomic_load_explicit(&f->in_op, memory_order_acquire); i++) {
+        if (i < OBJ_LOCK_SPINS) {
+            cpu_pause();
+            continue;
+        }
+        if (i % 256 == 0 && !task_alive(task))
+            return; /* died inside it: nothing more will come */
+        sched_yield();
+    }
+}
+
+/* The owner's short path on o begins / ends: with o's lock or, lock-free, marked in_op. */
+static HOT void fold_enter(struct instr_obj *o, struct instr_fold *f, int lockfree)
+{
+    if (!lockfree) {
+        obj_lock(o);
+        return;
+    }
+    busy_enter();
+    atomic_store_explicit(&f->in_op, 1, FOLD_RELAXED);
+    atomic_signal_fence(memory_order_seq_cst); /* the CPU's order: the closer's membarrier */
+}
+
+static HOT void fold_leave(struct instr_obj *o, struct instr_fold *f, int lockfree)
+{
+    if (!lockfree) {
+        obj_unlock(o);
+        return;
+    }
+    atomic_store_explicit(&f->in_op, 0, memory_order_release);
+    busy_leave();
+}
+
 /* Record the fold open on semaphore o, whoever's it is (only the caller's when mine_only),
  * and close it. Under o's lock. */
 static void sem_fold_close(struct instr_obj *o, int mine_only)
@@ -176,6 +270,8 @@ static void sem_fold_close(struct instr_obj *o, int mine_only)
         return;
     atomic_store_explicit(&x->fold_slot1, 0, FOLD_RELAXED);
     struct instr_fold *f = &g_sh->tasks[slot1 - 1].fold;
+    if (slot1 != (uint32_t)tl_slot + 1 && atomic_load_explicit(&f->lockfree, FOLD_RELAXED))
+        fold_fence_wait(x, &g_sh->tasks[slot1 - 1], f);
     uint32_t want = o->id + 1;
     uint64_t pairs = atomic_load_explicit(&f->pairs, FOLD_RELAXED);
     uint64_t tick = atomic_load_explicit(&f->tick, FOLD_RELAXED);
@@ -255,8 +351,12 @@ static void sem_fold_open(struct instr_obj *o)
     atomic_store_explicit(&f->pairs, 0, FOLD_RELAXED);
     atomic_store_explicit(&f->held, FOLD_FREE, FOLD_RELAXED);
     fold_began();
+    struct instr_attach_objx *x = &g_map->x[o->id];
+    atomic_store_explicit(&f->lockfree,
+                          !atomic_load_explicit(&x->fold_shared, FOLD_RELAXED) && fold_fence_ready(),
+                          FOLD_RELAXED);
     atomic_store_explicit(&f->obj1, o->id + 1, FOLD_RELAXED);
-    atomic_store_explicit(&g_map->x[o->id].fold_slot1, (uint32_t)tl_slot + 1, FOLD_RELAXED);
+    atomic_store_explicit(&x->fold_slot1, (uint32_t)tl_slot + 1, FOLD_RELAXED);
 }
 
 /* The caller's fold on semaphore o, from fold_flush_now (not under o's lock). */
@@ -355,14 +455,16 @@ static HOT int sem_wait_folded(sem_t *s)
     struct instr_obj *o = folded_obj(&tl_cache.sem, s);
     if (!o)
         return 0;
-    obj_lock(o);
+    struct instr_fold *f = tl_fold;
+    int lockfree = atomic_load_explicit(&f->lockfree, FOLD_RELAXED);
+    fold_enter(o, f, lockfree);
     int ok = sem_fold_mine(o) && atomic_load_explicit(&tl_fold->held, FOLD_RELAXED) == FOLD_FREE &&
              fold_in_tick(tl_fold) && REAL(sem_trywait)(s) == 0;
     if (ok) {
         o->value--;
         sem_fold_took();
     }
-    obj_unlock(o);
+    fold_leave(o, f, lockfree);
     return ok;
 }
 
@@ -372,7 +474,9 @@ static HOT int sem_post_folded(sem_t *s, int *rc)
     struct instr_obj *o = folded_obj(&tl_cache.sem, s);
     if (!o)
         return 0;
-    obj_lock(o);
+    struct instr_fold *f = tl_fold;
+    int lockfree = atomic_load_explicit(&f->lockfree, FOLD_RELAXED);
+    fold_enter(o, f, lockfree);
     int in = sem_fold_mine(o) && atomic_load_explicit(&tl_fold->held, FOLD_RELAXED) == FOLD_HELD &&
              !sem_has_waiters(s);
     if (in) {
@@ -380,13 +484,16 @@ static HOT int sem_post_folded(sem_t *s, int *rc)
         if (*rc == 0) {
             o->value++;
             sem_fold_gave();
-        } else { /* the token stays taken: recorded as such */
-            int err = errno;
-            sem_fold_close(o, 1);
-            errno = err;
         }
     }
-    obj_unlock(o);
+    fold_leave(o, f, lockfree);
+    if (in && *rc != 0) { /* the token stays taken: recorded as such (under the lock) */
+        int err = errno;
+        obj_lock(o);
+        sem_fold_close(o, 1);
+        obj_unlock(o);
+        errno = err;
+    }
     return in;
 }
 
