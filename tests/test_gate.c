@@ -103,8 +103,12 @@ static int moving_workers(struct run *r)
     int moving = 0;
     for (uint32_t s = 1; s < n && s < sh->max_tasks; s++) {
         struct instr_task *t = &sh->tasks[s];
-        if (!atomic_load(&t->used) || atomic_load(&t->exited))
+        if (atomic_load(&t->exited))
             continue;
+        if (!atomic_load(&t->used)) {
+            moving++; /* reserved by its creator before fork, not begun yet (under load: long) */
+            continue;
+        }
         uint32_t g = atomic_load(&t->gate);
         if (g == GS_WAITING)
             continue;
