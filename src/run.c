@@ -481,6 +481,16 @@ size_t run_pump(struct run *r)
 {
     size_t total = 0;
     uint64_t dropped = r->pend_lost, now = loop_now_ns();
+    /* the kernel's records first: a task records into its ring before it sleeps (a gate, a
+     * wait), so every ring record older than a sched_out taken here is in its ring by the
+     * time the rings are read, and the two land in one batch (the other way round, a task
+     * that recorded and slept between the two reads showed blocked on nothing for a poll) */
+    if (r->bpf) {
+        size_t before = r->npend;
+        bpf_source_drain(r->bpf, pend_bpf, r);
+        total += r->npend - before;
+        dropped += bpf_source_lost(r->bpf);
+    }
     uint32_t ntasks = run_ntasks(r);
     for (uint32_t s = 0; s < ntasks; s++) {
         struct ring *ring = run_ring(r, s);
@@ -503,12 +513,6 @@ size_t run_pump(struct run *r)
             r->npend = kept;
         } while (room && got == room);
         dropped += ring_dropped(ring);
-    }
-    if (r->bpf) {
-        size_t before = r->npend;
-        bpf_source_drain(r->bpf, pend_bpf, r);
-        total += r->npend - before;
-        dropped += bpf_source_lost(r->bpf);
     }
     r->model.dropped = dropped;
     return total;
