@@ -104,9 +104,9 @@ static void *stealer(void *arg)
 
 static int steal(int fork_it)
 {
-    struct steal *st = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE,
-                            fork_it ? MAP_SHARED | MAP_ANONYMOUS : MAP_PRIVATE | MAP_ANONYMOUS,
-                            -1, 0);
+    struct steal *st =
+        mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE,
+             fork_it ? MAP_SHARED | MAP_ANONYMOUS : MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (st == MAP_FAILED)
         return 1;
     pthread_barrierattr_t ba;

@@ -35,17 +35,17 @@ struct instr_attach_ent {
 
 /* What the preload library keeps per object besides struct instr_obj. */
 struct instr_attach_objx {
-    int32_t holder;              /* mutex: tid of the holder, 0 when free */
-    int32_t depth;               /* mutex: lock depth of the holder (recursive mutexes) */
-    _Atomic uint64_t last_t;     /* stamp of the object's last operation (see preload/core.c) */
-    uint64_t ino, dev;           /* pipe: the pipe's inode, to know its ends in any process */
-    uint32_t by_name;            /* a named semaphore: found by its name in every process */
-    uint32_t flags;              /* INSTR_OBJX_* */
-    int32_t ipc_id;              /* System V: the id (semid, shmid, msqid) */
-    int32_t ipc_index;           /* System V semaphore: its index in the set */
-    int32_t users;               /* shm: mappings now */
-    uint32_t partner1;           /* an interest set: its ready set's id + 1 (mux) */
-    _Atomic uint32_t fold_slot1; /* semaphore: the task (slot + 1) whose fold is open on it */
+    int32_t holder;               /* mutex: tid of the holder, 0 when free */
+    int32_t depth;                /* mutex: lock depth of the holder (recursive mutexes) */
+    _Atomic uint64_t last_t;      /* stamp of the object's last operation (see preload/core.c) */
+    uint64_t ino, dev;            /* pipe: the pipe's inode, to know its ends in any process */
+    uint32_t by_name;             /* a named semaphore: found by its name in every process */
+    uint32_t flags;               /* INSTR_OBJX_* */
+    int32_t ipc_id;               /* System V: the id (semid, shmid, msqid) */
+    int32_t ipc_index;            /* System V semaphore: its index in the set */
+    int32_t users;                /* shm: mappings now */
+    uint32_t partner1;            /* an interest set: its ready set's id + 1 (mux) */
+    _Atomic uint32_t fold_slot1;  /* semaphore: the task (slot + 1) whose fold is open on it */
     _Atomic uint32_t fold_shared; /* semaphore: a task closed another's fold on it: its folds
                                      take its lock (preload/sync.c, "lock-free folds") */
 };

@@ -731,10 +731,10 @@ static void expect_folds_broken_into(const char *mode, const char *fence)
     if (system("command -v strace >/dev/null 2>&1") != 0)
         cr_skip_test("strace is not installed (apt-get install strace)");
     cr_assert_eq(compile("hot_sem", NULL), 0, "cc hot_sem failed");
-    char *argv[] = {"strace", "-f", "-qq", "--seccomp-bpf", "-e", "trace=membarrier", "-o",
-                    "strace.txt", IPCSCOPE_BIN, "exec", "--headless", "--no-bpf", "--json",
-                    "snap.json", "--record", "trace.jsonl", "--", "./hot_sem", (char *)mode,
-                    NULL};
+    char *argv[] = {"strace",           "-f",       "-qq",        "--seccomp-bpf", "-e",
+                    "trace=membarrier", "-o",       "strace.txt", IPCSCOPE_BIN,    "exec",
+                    "--headless",       "--no-bpf", "--json",     "snap.json",     "--record",
+                    "trace.jsonl",      "--",       "./hot_sem",  (char *)mode,    NULL};
     struct ts_result r = run_argv(argv, NULL);
     expect_exit(&r, 0);
     long long owner = 0, stealer = 0;
@@ -773,8 +773,8 @@ static void expect_folds_broken_into(const char *mode, const char *fence)
     while (fgets(line, sizeof(line), f))
         fences += strstr(line, fence) != NULL;
     fclose(f);
-    cr_expect_geq(fences, 32, "most rounds closed a lock-free fold from outside: %lld %s",
-                  fences, fence);
+    cr_expect_geq(fences, 32, "most rounds closed a lock-free fold from outside: %lld %s", fences,
+                  fence);
     json_decref(evs);
     json_decref(snap);
 }

@@ -209,8 +209,8 @@ static int fold_fence_ready(void)
 static int task_alive(const struct instr_task *task)
 {
     int err = errno;
-    long rc = task->pid == g_pid ? syscall(SYS_tgkill, task->pid, task->tid, 0)
-                                 : kill(task->pid, 0);
+    long rc =
+        task->pid == g_pid ? syscall(SYS_tgkill, task->pid, task->tid, 0) : kill(task->pid, 0);
     int gone = rc != 0 && errno == ESRCH;
     errno = err;
     return !gone;
@@ -352,9 +352,9 @@ static void sem_fold_open(struct instr_obj *o)
     atomic_store_explicit(&f->held, FOLD_FREE, FOLD_RELAXED);
     fold_began();
     struct instr_attach_objx *x = &g_map->x[o->id];
-    atomic_store_explicit(&f->lockfree,
-                          !atomic_load_explicit(&x->fold_shared, FOLD_RELAXED) && fold_fence_ready(),
-                          FOLD_RELAXED);
+    atomic_store_explicit(
+        &f->lockfree, !atomic_load_explicit(&x->fold_shared, FOLD_RELAXED) && fold_fence_ready(),
+        FOLD_RELAXED);
     atomic_store_explicit(&f->obj1, o->id + 1, FOLD_RELAXED);
     atomic_store_explicit(&x->fold_slot1, (uint32_t)tl_slot + 1, FOLD_RELAXED);
 }
