@@ -9,6 +9,9 @@
 # spin`): 1 thread x 2,000,000 pthread_spin_lock/unlock pairs. `shared`: 2 threads x 500,000
 # pairs on one mutex (semaphore) and one counter, so they do wait for each other.
 # exec_prodcons: 2 producers, 2 consumers, 8 slots, a mutex and two condition variables.
+# exec_sem_buffer: the same with three semaphores (empty, full, and one as the mutex).
+# exec_pingpong: 2 threads x 20,000 rounds taking turns through two semaphores (every call
+# hands a token to the other thread: the cost of a hand-off, not of a call).
 # Each configuration runs REPS times (default 5); the medians of the whole command's wall
 # time and of the program's own work time (it prints work_ms) are shown, with the ratio to
 # the plain run, and for ipcscope the records its last run kept and dropped. ltrace -f is
@@ -22,7 +25,7 @@ IPCSCOPE=$BUILD/ipcscope
 WORK=$(mktemp -d /tmp/ipcscope-bench-exec.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-for p in exec_sync_loop exec_prodcons; do
+for p in exec_sync_loop exec_prodcons exec_sem_buffer exec_pingpong; do
     cc -O2 -pthread -o "$WORK/$p" "$ROOT/tests/bench/$p.c" || { echo "bench_exec: cc $p failed"; exit 1; }
 done
 
@@ -125,6 +128,8 @@ bench_one exec_spin 1 2000000  # a spin lock nobody else wants
 # the homework: two threads count to a million under one mutex (semaphore), waiting for each other
 bench_one exec_mutex 2 500000 shared
 bench_one exec_sem 2 500000 shared
+bench_one exec_pingpong 20000 # ... and two threads taking turns, a hand-off each call
 ltrace_one exec_mutex 4 2000
 bench_one exec_prodcons 50000
+bench_one exec_sem_buffer 50000
 ltrace_one exec_prodcons 500
