@@ -608,8 +608,10 @@ static void poll_program(struct scn_ctx *ctx, const struct model *m)
 static void reaped(struct scn_ctx *ctx, pid_t pid, int status)
 {
     (void)ctx;
-    if (pid == g_pid && g_pid > 0)
+    if (pid == g_pid && g_pid > 0) {
         g_prog_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        g_looked = 0; /* whether the run is over: at the next poll, not up to 50 ms later */
+    }
 }
 
 /* Over when the program has been reaped, nothing it started still runs, and every process
