@@ -440,6 +440,68 @@ Test(bpf, open_fails_cleanly_without_btf, .timeout = 10)
     bpf_source_close(NULL);
 }
 
+Test(bpf, open_says_when_the_btf_file_is_not_btf, .timeout = 10)
+{
+    struct bpf_source *s = (struct bpf_source *)&s;
+    char why[160] = "";
+    char path[] = "/tmp/ipcscope-test-btf-XXXXXX";
+    int fd = mkstemp(path);
+
+    skip_if_built_without_bpf();
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, "not BTF at all, but long enough for a header\n", 45), 45);
+    close(fd);
+    setenv("IPCSCOPE_BTF_PATH", path, 1);
+    int err = bpf_source_open(&s, why, sizeof(why));
+    unsetenv("IPCSCOPE_BTF_PATH");
+    unlink(path);
+    cr_assert_lt(err, 0);
+    cr_assert_null(s);
+    cr_assert_not_null(strstr(why, "not a BTF file"), "reason: %s", why);
+}
+
+/* A kernel without one of the probes' tracepoints: that program is left off, the rest load.
+ * The kernel's own BTF with the tracepoint's typedef renamed stands in for such a kernel
+ * (the loader looks the names up in the BTF file it is given). */
+Test(bpf, a_tracepoint_the_kernel_lacks_is_left_off, .timeout = 30)
+{
+    static const char gone[] = "btf_trace_signal_deliver";
+    char path[] = "/tmp/ipcscope-test-btf-XXXXXX";
+    struct bpf_source *s;
+    size_t len = 0, cap = 8u << 20;
+    char *btf = malloc(cap);
+    FILE *f = fopen("/sys/kernel/btf/vmlinux", "rb");
+
+    skip_if_built_without_bpf();
+    if (!f)
+        cr_skip_test("no kernel BTF to copy: /sys/kernel/btf/vmlinux: %s", strerror(errno));
+    cr_assert_not_null(btf);
+    for (size_t got; (got = fread(btf + len, 1, cap - len, f)) > 0;) {
+        len += got;
+        if (len == cap)
+            cr_assert_not_null(btf = realloc(btf, cap *= 2));
+    }
+    fclose(f);
+    char *name = memmem(btf, len, gone, sizeof(gone)); /* with its NUL: the whole name */
+    cr_assert_not_null(name, "the kernel's BTF has no %s", gone);
+    name[sizeof(gone) - 2] = 'X';
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, btf, len), (ssize_t)len);
+    close(fd);
+    free(btf);
+
+    setenv("IPCSCOPE_BTF_PATH", path, 1);
+    s = open_or_skip();
+    unsetenv("IPCSCOPE_BTF_PATH");
+    unlink(path);
+    cr_assert_eq(bpf_source_prog_stats(s, "on_signal_deliver", NULL, NULL), -ENOENT,
+                 "the program of the missing tracepoint was loaded");
+    cr_assert_eq(bpf_source_prog_stats(s, "on_signal_generate", NULL, NULL), 0);
+    cr_assert_eq(bpf_source_prog_stats(s, "on_sched_switch", NULL, NULL), 0);
+    bpf_source_close(s);
+}
+
 Test(bpf, open_fails_cleanly_as_nobody, .timeout = 10)
 {
     pid_t c;

@@ -68,7 +68,8 @@ uint64_t bpf_source_lost(const struct bpf_source *s);
  * kernel.bpf_stats_enabled=1 while they run (zeros otherwise). 0 or -errno. */
 int bpf_source_stats(const struct bpf_source *s, uint64_t *run_ns, uint64_t *run_cnt);
 
-/* The same for one program (e.g. "on_sched_switch"; NULL = all of them). */
+/* The same for one program (e.g. "on_sched_switch"; NULL = all of them): -ENOENT when no
+ * such program is loaded (one whose tracepoint this kernel lacks is left off). */
 int bpf_source_prog_stats(const struct bpf_source *s, const char *prog_name, uint64_t *run_ns,
                           uint64_t *run_cnt);
 
