@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "exec_work_clock.h"
+
 static sem_t ping, pong;
 static long rounds = 20000;
 static long ponged;
@@ -26,13 +28,6 @@ static void *ponger(void *arg)
         sem_post(&pong);
     }
     return NULL;
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 int main(int argc, char **argv)

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "exec_work_clock.h"
+
 #define PRODUCERS 2
 #define CONSUMERS 2
 #define SLOTS 8
@@ -56,13 +58,6 @@ static void *consumer(void *arg)
     consumed_sum += sum;
     pthread_mutex_unlock(&lock);
     return NULL;
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 int main(int argc, char **argv)

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "exec_work_clock.h"
+
 #define PAIRS 2 /* producers, and as many consumers */
 #define SLOTS 8
 
@@ -48,13 +50,6 @@ static void *consumer(void *arg)
         sem_post(&empty);
     }
     return NULL;
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 int main(int argc, char **argv)

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "exec_work_clock.h"
+
 #define MAX_THREADS 64
 
 struct slot {
@@ -64,13 +66,6 @@ static void *work_spin(void *arg)
         pthread_spin_unlock(&s->u.spin);
     }
     return NULL;
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 int main(int argc, char **argv)
