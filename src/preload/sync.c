@@ -59,6 +59,20 @@ static int wait_spin_ok(void)
     return n > 1;
 }
 
+/* How long a wait may watch before it blocks, in ns, at most max: max for a wait without a
+ * deadline, else the time left to abstime on clock (0 when it has passed, or is not a time:
+ * the real call then says ETIMEDOUT or EINVAL as it would without ipcscope). */
+static uint64_t spin_budget(clockid_t clock, const struct timespec *abstime, uint64_t max)
+{
+    if (!abstime)
+        return max;
+    if (abstime->tv_sec < 0 || abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000L)
+        return 0;
+    uint64_t end = (uint64_t)abstime->tv_sec * 1000000000ull + (uint64_t)abstime->tv_nsec;
+    uint64_t now = clock_read(clock);
+    return end <= now ? 0 : end - now < max ? end - now : max;
+}
+
 /* ---- semaphores ---- */
 
 /* glibc's sem_t on 64-bit: {uint64 data (value | waiters << 32); int private;}. `private`
@@ -421,14 +435,15 @@ static int sem_after_block(struct instr_obj *o, int rc)
     return rc;
 }
 
-/* Before blocking on s (see "waiting a moment"): 1 when a token came free and was taken. */
-static int sem_spin_take(sem_t *s)
+/* Before blocking on s (see "waiting a moment"), for at most budget ns: 1 when a token came
+ * free and was taken. */
+static int sem_spin_take(sem_t *s, uint64_t budget)
 {
     if (!wait_spin_ok())
         return 0;
     const uint64_t *data = &((const struct glibc_sem *)(const void *)s)->data;
     uint64_t next = clock_read(CLOCK_MONOTONIC);
-    for (int look = 0; look < SEM_LOOKS; look++) {
+    for (uint64_t look = 0; look < budget / SEM_LOOK_NS; look++) {
         next += SEM_LOOK_NS;
         do {
             for (int i = 0; i < 16; i++)
@@ -453,10 +468,15 @@ static int sem_wait_common(sem_t *s, int how, clockid_t clock, const struct time
             return 0;
         mark_blocked(o);
     }
-    int rc = o && sem_spin_take(s) ? 0
-             : how == SEM_PLAIN    ? REAL(sem_wait)(s)
-             : how == SEM_TIMED    ? REAL(sem_timedwait)(s, abstime)
-                                   : REAL(sem_clockwait)(s, clock, abstime);
+    int rc;
+    if (o && sem_spin_take(s, spin_budget(clock, abstime, SEM_LOOKS * SEM_LOOK_NS)))
+        rc = 0;
+    else if (how == SEM_PLAIN)
+        rc = REAL(sem_wait)(s);
+    else if (how == SEM_TIMED)
+        rc = REAL(sem_timedwait)(s, abstime);
+    else
+        rc = REAL(sem_clockwait)(s, clock, abstime);
     return o ? sem_after_block(o, rc) : rc;
 }
 
@@ -712,14 +732,17 @@ static int mutex_block(pthread_mutex_t *m, int how, clockid_t clock, const struc
     return REAL(pthread_mutex_lock)(m);
 }
 
-/* Before blocking on m (see "waiting a moment"): trylock's result once the lock word showed
- * it free, or EBUSY. */
-static int mutex_spin_take(pthread_mutex_t *m)
+/* Before blocking on m (see "waiting a moment"), for at most budget ns (UINT64_MAX: no
+ * deadline): trylock's result once the lock word showed it free, or EBUSY. */
+static int mutex_spin_take(pthread_mutex_t *m, uint64_t budget)
 {
-    if (!wait_spin_ok())
+    if (!wait_spin_ok() || budget == 0)
         return EBUSY;
+    uint64_t end = budget == UINT64_MAX ? UINT64_MAX : clock_read(CLOCK_MONOTONIC) + budget;
     for (int i = 0; i < WAIT_SPINS; i++) {
         cpu_pause();
+        if (end != UINT64_MAX && i % 16 == 15 && clock_read(CLOCK_MONOTONIC) >= end)
+            return EBUSY;
         if (__atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) == 0) {
             int rc = REAL(pthread_mutex_trylock)(m);
             if (rc != EBUSY)
@@ -747,7 +770,7 @@ static HOT int mutex_lock_common(pthread_mutex_t *m, int how, clockid_t clock,
         return rc;
     op(o, EV_MUTEX_WAIT, 1, 0, 1);
     mark_blocked(o);
-    rc = mutex_spin_take(m);
+    rc = mutex_spin_take(m, spin_budget(clock, abstime, UINT64_MAX));
     if (rc == EBUSY)
         rc = mutex_block(m, how, clock, abstime);
     mark_blocked(NULL);
