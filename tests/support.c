@@ -498,6 +498,66 @@ void ts_driver_cmd(struct ts_driver *d, const char *fmt, ...)
     fflush(d->cmd);
 }
 
+/* The parent pid in /proc/<pid>/stat, or -1. */
+static pid_t proc_ppid(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *close = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+    int ppid = -1;
+    return close && sscanf(close + 1, " %*c %d", &ppid) == 1 ? (pid_t)ppid : -1;
+}
+
+/* Log what root and every process under it are doing, thread by thread (state, the kernel
+ * function it sleeps in), and the conductor's kernel stack: what a hung driven run was
+ * waiting for. */
+static void log_run_tree(pid_t root)
+{
+    enum { MAXP = 512 };
+    pid_t tree[MAXP];
+    size_t n = 1;
+    tree[0] = root;
+    for (size_t grew = 1; grew && n < MAXP;) { /* until a pass finds nobody new */
+        grew = 0;
+        DIR *dir = opendir("/proc");
+        for (struct dirent *e; dir && (e = readdir(dir)) && n < MAXP;) {
+            pid_t pid = (pid_t)atoi(e->d_name), ppid = pid > 0 ? proc_ppid(pid) : -1;
+            int known = 0, under = 0;
+            for (size_t i = 0; i < n; i++) {
+                known |= tree[i] == pid;
+                under |= tree[i] == ppid;
+            }
+            if (pid > 0 && under && !known) {
+                tree[n++] = pid;
+                grew = 1;
+            }
+        }
+        if (dir)
+            closedir(dir);
+    }
+    char cmd[256 + MAXP * 8];
+    int len = snprintf(cmd, sizeof(cmd), "for p in");
+    for (size_t i = 0; i < n && len < (int)sizeof(cmd) - 16; i++)
+        len += snprintf(cmd + len, sizeof(cmd) - (size_t)len, " %d", (int)tree[i]);
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/ipcscope-test-tree-%d", (int)getpid());
+    ts_sh("%s; do for t in /proc/$p/task/*; do echo \"$p ${t##*/} $(cut -d' ' -f3 $t/stat) "
+          "$(cat $t/wchan) $(cat $t/comm)\"; done; done > %s 2>&1; echo 'conductor stack:' >> %s; "
+          "cat /proc/%d/stack >> %s 2>&1",
+          cmd, path, path, (int)root, path);
+    char *tree_text = ts_slurp(path);
+    unlink(path);
+    cr_log_error("the driven run's processes (pid tid state wchan name):\n%s",
+                 tree_text ? tree_text : "(none)");
+    free(tree_text);
+}
+
 json_t *ts_driver_snapshot(struct ts_driver *d, int timeout_s)
 {
     ts_driver_cmd(d, "snapshot");
@@ -507,6 +567,7 @@ json_t *ts_driver_snapshot(struct ts_driver *d, int timeout_s)
         char *err = ts_slurp(d->err_path);
         cr_log_error("stderr of the driven run:\n%s", err);
         free(err);
+        log_run_tree(d->pid);
         cr_assert_fail("no snapshot within %d s", timeout_s);
     }
     json_error_t je;
