@@ -138,6 +138,12 @@ struct instr_shared {
     uint32_t use_tsc;
     uint64_t tsc0, mono0;
     _Atomic uint64_t ns_per_tick_q32; /* ns per TSC tick, fixed point 32.32 */
+    /* exec: the conductor sets crowded while the machine has more runnable threads than CPUs
+     * (a program's waiter then sleeps at once instead of watching: preload/sync.c); the
+     * program counts its waits that watched and those that did not because of it. */
+    _Atomic uint32_t crowded;
+    _Alignas(64) _Atomic uint64_t waits_watched;
+    _Atomic uint64_t waits_crowded;
     struct instr_obj objs[INSTR_MAX_OBJS];
     struct instr_task tasks[]; /* max_tasks */
 };

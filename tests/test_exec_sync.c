@@ -10,6 +10,7 @@
 #include "exec_common.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 
 TestSuite(exec_sync, .init = setup_dir, .fini = teardown_dir);
 
@@ -850,6 +851,63 @@ Test(exec_sync, process_shared_semaphores_are_one_object_in_both_processes, .tim
         free(ops);
         cr_expect(other, "%s is used by both processes", names[k]);
     }
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+/* Busy loops, one more than the CPUs, so the machine has more runnable threads than CPUs;
+ * each dies with the test. Returns how many were started (pids in hogs). */
+static int start_hogs(pid_t *hogs, int max)
+{
+    int n = (int)sysconf(_SC_NPROCESSORS_ONLN) + 1;
+    if (n > max)
+        n = max;
+    for (int i = 0; i < n; i++) {
+        hogs[i] = fork();
+        cr_assert_geq(hogs[i], 0, "fork: %s", strerror(errno));
+        if (hogs[i] == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            for (volatile unsigned long k = 0;; k++)
+                ;
+        }
+    }
+    return n;
+}
+
+static void stop_hogs(const pid_t *hogs, int n)
+{
+    for (int i = 0; i < n; i++)
+        kill(hogs[i], SIGKILL);
+    for (int i = 0; i < n; i++)
+        waitpid(hogs[i], NULL, 0);
+}
+
+/* On a crowded machine (more runnable threads than CPUs) the program's waiters sleep at once
+ * instead of watching the semaphore first (preload sync.c, "waiting a moment"): the conductor
+ * saw the crowd, the waits say they did not watch, and every turn of the ping-pong is still in
+ * the trace in an order whose values recompute (a post that wakes is recorded before the real
+ * post, outside the object's lock: no take shows before the post that allowed it). */
+Test(exec_sync, a_crowded_machine_has_waiters_sleep_at_once, .timeout = 90)
+{
+    cr_assert_eq(compile("pingpong", NULL), 0, "cc pingpong failed");
+    pid_t hogs[64];
+    int nhogs = start_hogs(hogs, 64);
+    json_t *snap = exec_run("pingpong", "--no-bpf", "10000", 0);
+    stop_hogs(hogs, nhogs);
+    cr_expect(printed("pingpong: 10000 rounds, 10000 ponged"), "%s", g_out);
+    json_t *w = json_object_get(snap, "waiting");
+    cr_assert(json_is_object(w), "snapshot has no waiting: %s", json_dumps(snap, 0));
+    cr_expect_eq(ts_int(w, "cpus"), sysconf(_SC_NPROCESSORS_ONLN));
+    cr_expect_geq(ts_int(w, "crowded_looks"), 1, "%d busy loops on %lld CPUs: never crowded: %s",
+                  nhogs, ts_int(w, "cpus"), json_dumps(w, 0));
+    cr_expect_leq(ts_int(w, "crowded_looks"), ts_int(w, "looks"));
+    cr_expect_geq(ts_int(w, "waits_not_watched"), 1, "no wait slept at once: %s", json_dumps(w, 0));
+    json_t *evs = load_trace();
+    cr_expect_eq(recompute_semaphore(evs, "ping"), 0, "ping from the trace");
+    cr_expect_eq(recompute_semaphore(evs, "pong"), 0, "pong from the trace");
+    cr_expect_eq(sem_takes(evs, "ping"), 10000, "every turn of ping");
+    cr_expect_eq(sem_takes(evs, "pong"), 10000, "every turn of pong");
     expect_nothing_left(snap);
     json_decref(evs);
     json_decref(snap);

@@ -41,7 +41,13 @@
  * change a round of records and of cache lines between the CPUs (4.5x plain; looking every
  * 5 us: 1.0x, scripts/bench). Plainly the waiter sleeps in the kernel and takes a token
  * when it wakes, microseconds later: the holder runs long stretches, as it now does here. A
- * mutex's waiter still looks after every pause: a condition variable's hand-offs need it. */
+ * mutex's waiter still looks after every pause: a condition variable's hand-offs need it.
+ *
+ * Watching pays only when a CPU is free for it. While the machine has more runnable threads
+ * than CPUs (the conductor looks every 10 ms and sets g_sh->crowded), a watcher takes time
+ * the holder needs: then the waiter sleeps at once, as it does without ipcscope (under two
+ * busy loops a semaphore ping-pong ran 7-10x plain when it watched; 4 threads on one
+ * semaphore on 2 CPUs 3.1x). */
 #define WAIT_SPINS 256
 #define SEM_LOOK_NS 5000u /* between two looks at a semaphore's word */
 #define SEM_LOOKS 8       /* then sleep: at most ~40 us of watching */
@@ -56,7 +62,14 @@ static int wait_spin_ok(void)
         n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
         __atomic_store_n(&g_spin_cpus, n, __ATOMIC_RELAXED);
     }
-    return n > 1;
+    if (n <= 1)
+        return 0;
+    if (atomic_load_explicit(&g_sh->crowded, memory_order_relaxed)) {
+        atomic_fetch_add_explicit(&g_sh->waits_crowded, 1, memory_order_relaxed);
+        return 0;
+    }
+    atomic_fetch_add_explicit(&g_sh->waits_watched, 1, memory_order_relaxed);
+    return 1;
 }
 
 /* How long a wait may watch before it blocks, in ns, at most max: max for a wait without a
@@ -439,7 +452,7 @@ static int sem_after_block(struct instr_obj *o, int rc)
  * free and was taken. */
 static int sem_spin_take(sem_t *s, uint64_t budget)
 {
-    if (!wait_spin_ok())
+    if (budget < SEM_LOOK_NS || !wait_spin_ok())
         return 0;
     const uint64_t *data = &((const struct glibc_sem *)(const void *)s)->data;
     uint64_t next = clock_read(CLOCK_MONOTONIC);
@@ -583,6 +596,29 @@ EXPORT int sem_trywait(sem_t *s)
     return rc;
 }
 
+/* A post that wakes a waiter, o locked: recorded, o let go of, then posted. Posting under the
+ * object's lock, the waker was often preempted by the thread it woke, which then spun on the
+ * lock the waker held: under a CPU hog two threads counting under one semaphore spent 60% of
+ * their time in obj_lock_slow (24x plain). Recorded first, the post cannot show after the
+ * take it allows; a taker that comes between finds no token yet and waits, as it would have
+ * a moment earlier. */
+static SLOW int sem_post_waking(struct instr_obj *o, sem_t *s)
+{
+    o->value++;
+    op_t(o, EV_SEM_POST, o->value, 0, 0, T_PRECISE);
+    obj_unlock(o);
+    int rc = REAL(sem_post)(s);
+    if (rc != 0) { /* EOVERFLOW or EINVAL: the token was not given after all */
+        int err = errno;
+        obj_lock(o);
+        o->value--;
+        op(o, EV_SEM_POST, o->value, 0, err);
+        obj_unlock(o);
+        errno = err;
+    }
+    return rc;
+}
+
 EXPORT int sem_post(sem_t *s)
 {
     int rc;
@@ -598,6 +634,8 @@ EXPORT int sem_post(sem_t *s)
         sem_fold_close(o, 0);
     int wakes = sem_has_waiters(s);
     int fold = sem_fold_can_give(o, wakes);
+    if (wakes && !fold)
+        return sem_post_waking(o, s);
     rc = REAL(sem_post)(s);
     int err = errno;
     if (rc == 0 && fold) {
@@ -736,7 +774,7 @@ static int mutex_block(pthread_mutex_t *m, int how, clockid_t clock, const struc
  * deadline): trylock's result once the lock word showed it free, or EBUSY. */
 static int mutex_spin_take(pthread_mutex_t *m, uint64_t budget)
 {
-    if (!wait_spin_ok() || budget == 0)
+    if (budget == 0 || !wait_spin_ok())
         return EBUSY;
     uint64_t end = budget == UINT64_MAX ? UINT64_MAX : clock_read(CLOCK_MONOTONIC) + budget;
     for (int i = 0; i < WAIT_SPINS; i++) {

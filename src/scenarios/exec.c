@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "exec.h"
+#include "exec_crowd.h"
 #include "exec_pty.h"
 #include "exec_stall.h"
 #include "exec_track.h"
@@ -303,6 +304,7 @@ static void reset_state(void)
     g_rings_mapped = 0;
     memset(&g_geo, 0, sizeof(g_geo));
     exec_stall_reset(loop_now_ns());
+    exec_crowd_reset(instr_region());
 }
 
 /* Start the program and wait for its report (sent just before it execs). */
@@ -585,6 +587,8 @@ static void poll_program(struct scn_ctx *ctx, const struct model *m)
     if (g_prog.tui)
         exec_pty_pump();
     uint64_t now = loop_now_ns();
+    if (g_pid && !g_main_reaped)
+        exec_crowd_look(instr_region(), now);
     if (!g_pid || now - g_looked < LOOK_EVERY_NS)
         return;
     g_looked = now;
@@ -717,6 +721,7 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     json_object_set_new(out, "cleanup", exec_track_json(&g_track));
     json_object_set_new(out, "program_leftovers", leftovers_json(ctx));
     json_object_set_new(out, "stalls", exec_stall_json());
+    json_object_set_new(out, "waiting", exec_crowd_json(instr_region()));
     if (g_prog.tui)
         json_object_set_new(out, "program_output", exec_pty_output_json());
 }

@@ -1,6 +1,7 @@
 # The scenario sources: one line per scenario (plus helpers they share).
 set(SCENARIO_SOURCES
     src/scenarios/exec.c
+    src/scenarios/exec_crowd.c
     src/scenarios/exec_pty.c
     src/scenarios/exec_stall.c
     src/scenarios/exec_track.c

@@ -11,7 +11,8 @@
 # exec_prodcons: 2 producers, 2 consumers, 8 slots, a mutex and two condition variables.
 # exec_sem_buffer: the same with three semaphores (empty, full, and one as the mutex).
 # exec_pingpong: 2 threads x 20,000 rounds taking turns through two semaphores (every call
-# hands a token to the other thread: the cost of a hand-off, not of a call).
+# hands a token to the other thread: the cost of a hand-off, not of a call). Then the hand-off
+# programs again while one busy loop per CPU runs, plain and followed under the same hog.
 # Each configuration runs REPS times (default 5); the medians of the whole command's wall
 # time and of the program's own work time (it prints work_ms) are shown, with the ratio to
 # the plain run, and for ipcscope the records its last run kept and dropped. ltrace -f is
@@ -128,8 +129,28 @@ bench_one exec_spin 1 2000000  # a spin lock nobody else wants
 # the homework: two threads count to a million under one mutex (semaphore), waiting for each other
 bench_one exec_mutex 2 500000 shared
 bench_one exec_sem 2 500000 shared
+bench_one exec_sem 4 250000 shared # more threads than CPUs (on 2 CPUs)
 bench_one exec_pingpong 20000 # ... and two threads taking turns, a hand-off each call
 ltrace_one exec_mutex 4 2000
 bench_one exec_prodcons 50000
 bench_one exec_sem_buffer 50000
 ltrace_one exec_prodcons 500
+
+# A machine with no CPU to spare: the hand-off programs again while one busy loop per CPU runs
+# (plain and ipcscope under the same hog). A waiter that watches before it sleeps takes time
+# from the thread it waits for there; ipcscope sees the crowd and has its waiters sleep at once.
+HOGS=()
+for _ in $(seq "$(nproc)"); do
+    (while :; do :; done) &
+    HOGS+=($!)
+done
+trap 'kill "${HOGS[@]}" 2>/dev/null; rm -rf "$WORK"' EXIT
+sleep 1
+echo
+echo "under a CPU hog of $(nproc) busy loops (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+bench_one exec_pingpong 20000
+bench_one exec_sem_buffer 50000
+bench_one exec_prodcons 50000
+bench_one exec_sem 2 500000 shared
+kill "${HOGS[@]}" 2>/dev/null
+wait "${HOGS[@]}" 2>/dev/null
