@@ -58,6 +58,7 @@ struct instr_task {
     _Atomic uint32_t gate_kind;   /* the action waiting at the gate (enum ev_kind) */
     _Atomic uint32_t gate_obj;    /* and its object */
     _Atomic uint32_t blocked_obj; /* object id + 1 while inside a blocking call, else 0 */
+    _Atomic uint32_t watching;    /* exec: 1 while it watches a lock before it sleeps (on a CPU) */
     _Atomic uint32_t exited;
     _Atomic uint32_t followed; /* the creator has done its after-fork work (spawn hook) */
     /* the scenario clock (sclock.h): when the waiting action is due, in scenario ns since the
@@ -138,9 +139,9 @@ struct instr_shared {
     uint32_t use_tsc;
     uint64_t tsc0, mono0;
     _Atomic uint64_t ns_per_tick_q32; /* ns per TSC tick, fixed point 32.32 */
-    /* exec: the conductor sets crowded while the machine has more runnable threads than CPUs
-     * (a program's waiter then sleeps at once instead of watching: preload/sync.c); the
-     * program counts its waits that watched and those that did not because of it. */
+    /* exec: the conductor sets crowded while the machine's other work alone has a runnable
+     * thread for every CPU (a program's waiter then sleeps at once instead of watching:
+     * preload/sync.c); the program counts its waits that watched and those that did not. */
     _Atomic uint32_t crowded;
     _Alignas(64) _Atomic uint64_t waits_watched;
     _Atomic uint64_t waits_crowded;

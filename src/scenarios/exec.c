@@ -588,7 +588,7 @@ static void poll_program(struct scn_ctx *ctx, const struct model *m)
         exec_pty_pump();
     uint64_t now = loop_now_ns();
     if (g_pid && !g_main_reaped)
-        exec_crowd_look(instr_region(), now);
+        exec_crowd_look(instr_region(), g_geo.max_tasks, now);
     if (!g_pid || now - g_looked < LOOK_EVERY_NS)
         return;
     g_looked = now;
