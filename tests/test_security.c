@@ -315,18 +315,27 @@ Test(security, under_setcap_no_child_keeps_a_capability, .fini = setcap_cleanup,
         n = ts_children(pid, kids, 64);
     }
     long long conductor = cap_of(pid, "CapEff:");
+    /* A child holds the conductor's capabilities from its fork until its first steps drop them
+     * (they are copied by fork; no child can be born without them): one seen that early (soak
+     * run, 1 in 791 under the hog) is asked again; one that still holds any after 2 s keeps
+     * them for its run. */
     long long eff[64], prm[64];
     for (int i = 0; i < n; i++) {
-        eff[i] = cap_of(kids[i], "CapEff:");
-        prm[i] = cap_of(kids[i], "CapPrm:");
+        for (int waited = 0;; waited += 20) {
+            eff[i] = cap_of(kids[i], "CapEff:");
+            prm[i] = cap_of(kids[i], "CapPrm:");
+            if ((eff[i] <= 0 && prm[i] <= 0) || waited >= 2000)
+                break;
+            ts_sleep_ms(20);
+        }
     }
     kill(pid, SIGTERM);
     wait_status(pid, 30);
     cr_assert_geq(n, 6, "expected 5 workers and the guard, saw %d", n);
     cr_assert_gt(conductor, 0, "the setcap copy holds no capability: the test proves nothing");
     for (int i = 0; i < n; i++) {
-        cr_expect_eq(eff[i], 0, "child %d keeps CapEff %llx", (int)kids[i], eff[i]);
-        cr_expect_eq(prm[i], 0, "child %d keeps CapPrm %llx", (int)kids[i], prm[i]);
+        cr_expect_leq(eff[i], 0, "child %d keeps CapEff %llx for 2 s", (int)kids[i], eff[i]);
+        cr_expect_leq(prm[i], 0, "child %d keeps CapPrm %llx for 2 s", (int)kids[i], prm[i]);
     }
 }
 
