@@ -4,10 +4,9 @@
 #define _GNU_SOURCE
 #include "exec_crowd.h"
 
-#include <fcntl.h>
-#include <stdio.h>
+#include "../sources/procfs.h"
+
 #include <sys/sysinfo.h>
-#include <unistd.h>
 
 #define CROWD_EVERY_NS (10 * 1000 * 1000ull)
 
@@ -22,22 +21,6 @@ void exec_crowd_reset(struct instr_shared *sh)
     g_others_max = 0;
     if (sh)
         atomic_store_explicit(&sh->crowded, 0, memory_order_relaxed);
-}
-
-/* The machine's runnable threads now, this one included, or -1. */
-static int runnable_now(void)
-{
-    int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    char buf[128];
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    int running;
-    return sscanf(buf, "%*s %*s %*s %d/", &running) == 1 ? running : -1;
 }
 
 /* The program's threads that may be on a CPU: live, and not inside a followed wait unless
@@ -61,7 +44,7 @@ void exec_crowd_look(struct instr_shared *sh, uint32_t max_tasks, uint64_t now)
     if (!sh || (g_looked && now - g_looked < CROWD_EVERY_NS))
         return;
     g_looked = now;
-    int running = runnable_now();
+    int running = procfs_runnable_now();
     if (running < 1)
         return;
     /* the conductor, reading, is one of them */

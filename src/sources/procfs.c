@@ -32,6 +32,16 @@ static ssize_t read_small(const char *path, char *buf, size_t n)
     return got;
 }
 
+int procfs_runnable_now(void)
+{
+    char buf[128];
+    ssize_t got = read_small("/proc/loadavg", buf, sizeof(buf));
+    if (got < 0)
+        return (int)got;
+    int running;
+    return sscanf(buf, "%*s %*s %*s %d/", &running) == 1 ? running : -EINVAL;
+}
+
 int procfs_read_stat(pid_t pid, pid_t tid, struct procfs_stat *out)
 {
     char path[64], buf[1024];

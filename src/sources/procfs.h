@@ -26,6 +26,10 @@ struct procfs_stat {
 /* Read /proc/PID/task/TID/stat (tid 0: /proc/PID/stat). 0, or -errno (gone). */
 int procfs_read_stat(pid_t pid, pid_t tid, struct procfs_stat *out);
 
+/* The machine's runnable threads now, the caller included (the kernel's nr_running: the
+ * fourth field of /proc/loadavg), or -errno. */
+int procfs_runnable_now(void);
+
 /* 1 when /proc is mounted and shows this process's PID namespace (in a namespace without its
  * own /proc, the pids there are someone else's: read nothing by pid then). */
 int procfs_ours(void);
