@@ -320,6 +320,9 @@ Test(ui, task_details_show_run_ready_and_blocked_times, .fini = stop, .timeout =
     keys("Down");
     keys("i");
     cr_assert(wait_for("cpu-1 · Esc", 3000), "no details overlay:\n%s", g_screen);
+    /* the overlay's title can be on screen before its lines are (a capture mid-draw: 1 in
+     * ~800 on an idle machine): wait for the times line itself */
+    wait_for("s  ready ", 3000);
     double run = 0, ready = 0, blocked = 0, gate = 0;
     int found = 0;
     for (const char *p = strstr(g_screen, "run "); p && !found; p = strstr(p + 1, "run "))
