@@ -5,16 +5,14 @@
  * loads, attaches and wraps the ring buffer. Every failure ends in one cleanup path with a
  * short human reason; records are converted into `struct ev` on drain.
  */
-#define _GNU_SOURCE /* memmem */
 #include "bpf.h"
 
 #include "../privs.h"
+#include "btf_names.h"
 
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
-#include <linux/btf.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -91,64 +89,46 @@ static void explain(int err, const char *step, char *why, size_t whylen)
         set_why(why, whylen, "%s failed: %s", step, strerror(-err));
 }
 
-/* The string section of the BTF file at path (its names, NUL-separated, the first one
- * empty), read whole: finding a name in it is all disable_missing needs, and libbpf parses
- * the file again to load (a parse here cost 42 ms of the probes' ~110 ms start). 0 or -errno. */
-static int btf_names(const char *path, char **names, size_t *len)
-{
-    struct btf_header h;
-    char *buf = NULL;
-    int err = 0;
-    FILE *f = fopen(path, "rb");
-
-    if (!f)
-        return -errno;
-    if (fread(&h, sizeof(h), 1, f) != 1 || h.magic != BTF_MAGIC || h.hdr_len < sizeof(h) ||
-        h.str_len == 0 || h.str_len > (64u << 20)) {
-        err = -EINVAL;
-        goto out;
-    }
-    buf = malloc(h.str_len + 1);
-    if (!buf) {
-        err = -ENOMEM;
-        goto out;
-    }
-    if (fseek(f, (long)h.hdr_len + h.str_off, SEEK_SET) != 0 || fread(buf, h.str_len, 1, f) != 1) {
-        err = -EINVAL;
-        goto out;
-    }
-    buf[h.str_len] = '\0';
-    *names = buf;
-    *len = h.str_len;
-    buf = NULL;
-out:
-    free(buf);
-    fclose(f);
-    return err;
-}
-
 /* Turn off programs whose tp_btf tracepoint this kernel does not have (its BTF names no
- * btf_trace_<tracepoint>, the typedef the kernel makes for each). Returns how many remain on. */
-static int disable_missing(struct bpf_object *obj, const char *names, size_t len)
+ * btf_trace_<tracepoint>, the typedef the kernel makes for each). The names are looked up in
+ * the file's string section only: libbpf parses the whole file again to load. Returns how
+ * many programs remain on, or -errno (-EINVAL: not a BTF file). */
+static int disable_missing(struct bpf_object *obj, const char *btf_path)
 {
-    struct bpf_program *prog;
-    char name[128];
+    enum { MAX_PROGS = 32 };
+    struct bpf_program *prog, *progs[MAX_PROGS];
+    char names[MAX_PROGS][64];
+    const char *want[MAX_PROGS];
+    unsigned char found[MAX_PROGS];
+    size_t n = 0;
     int on = 0;
 
     bpf_object__for_each_program(prog, obj)
     {
         const char *sec = bpf_program__section_name(prog);
 
-        if (strncmp(sec, "tp_btf/", 7) == 0) {
-            /* the name with the NULs around it: a whole name, not the end of a longer one */
-            int n = snprintf(name, sizeof(name), "%cbtf_trace_%s", '\0', sec + 7);
-            if (n < 0 || (size_t)n >= sizeof(name) ||
-                !memmem(names, len + 1, name, (size_t)n + 1)) {
-                bpf_program__set_autoload(prog, false);
-                continue;
-            }
+        if (strncmp(sec, "tp_btf/", 7) != 0) {
+            on++;
+            continue;
         }
-        on++;
+        int len =
+            n < MAX_PROGS ? snprintf(names[n], sizeof(names[n]), "btf_trace_%s", sec + 7) : -1;
+        if (len < 0 || (size_t)len >= sizeof(names[n])) {
+            bpf_program__set_autoload(prog, false); /* cannot be checked: leave it off */
+            continue;
+        }
+        progs[n] = prog;
+        want[n] = names[n];
+        n++;
+    }
+    int err = btf_names_find(btf_path, want, n, found);
+    if (err)
+        return err;
+    for (size_t i = 0; i < n; i++) {
+        if (found[i])
+            on++;
+        else
+            bpf_program__set_autoload(progs[i], false);
     }
     return on;
 }
@@ -171,37 +151,31 @@ static int check_btf(const char *path, char *why, size_t whylen)
 static int open_skel(struct bpf_source *s, const char *btf_path, char *why, size_t whylen)
 {
     LIBBPF_OPTS(bpf_object_open_opts, opts);
-    char *names = NULL;
-    size_t len = 0;
-    int err = 0;
 
     if (strcmp(btf_path, DEFAULT_BTF_PATH) != 0)
         opts.btf_custom_path = btf_path;
     s->skel = ipcscope_bpf__open_opts(&opts);
     if (!s->skel) {
-        err = -errno;
-        set_why(why, whylen, "cannot open the BPF object: %s", strerror(errno));
-        goto cleanup;
+        int err = -errno;
+        set_why(why, whylen, "cannot open the BPF object: %s", strerror(-err));
+        return err;
     }
 
-    err = btf_names(btf_path, &names, &len);
-    if (err) {
+    int on = disable_missing(s->skel->obj, btf_path);
+    if (on < 0) {
         set_why(why, whylen, "cannot read BTF at %s: %s", btf_path,
-                err == -EINVAL ? "not a BTF file" : strerror(-err));
-        goto cleanup;
+                on == -EINVAL ? "not a BTF file" : strerror(-on));
+        return on;
     }
-    if (disable_missing(s->skel->obj, names, len) == 0) {
-        err = -ENOENT;
+    if (on == 0) {
         set_why(why, whylen, "kernel has none of the tracepoints");
-        goto cleanup;
+        return -ENOENT;
     }
 
     s->skel->rodata->self_tgid = (__u32)getpid();
     s->skel->rodata->wakeup_bytes = IPCS_RINGBUF_BYTES / 2;
     s->skel->rodata->wake_always = privs_getenv("IPCSCOPE_BPF_WAKE_ALWAYS") != NULL;
-cleanup:
-    free(names);
-    return err;
+    return 0;
 }
 
 static int on_record(void *ctx, void *data, size_t size);

@@ -13,6 +13,7 @@
 # exec_pingpong: 2 threads x 20,000 rounds taking turns through two semaphores (every call
 # hands a token to the other thread: the cost of a hand-off, not of a call). Then the hand-off
 # programs again while one busy loop per CPU runs, plain and followed under the same hog.
+# `start` is `true`: the wall time of a program that does nothing is what starting costs.
 # Each configuration runs REPS times (default 5); the medians of the whole command's wall
 # time and of the program's own work time (it prints work_ms) are shown, with the ratio to
 # the plain run, and for ipcscope the records its last run kept and dropped. ltrace -f is
@@ -36,6 +37,7 @@ prog_of() { # NAME; sets PROG
     exec_mutex) PROG=("$WORK/exec_sync_loop" mutex) ;;
     exec_sem) PROG=("$WORK/exec_sync_loop" sem) ;;
     exec_spin) PROG=("$WORK/exec_sync_loop" spin) ;;
+    start) PROG=(true) ;; # nothing to follow: what starting and ending costs
     *) PROG=("$WORK/$1") ;;
     esac
 }
@@ -84,8 +86,13 @@ bench_one() { # NAME ARGS...
     run_cfg x "${PROG[@]}" "$@" >"$WORK/r"
     r=$(cat "$WORK/r")
     row "ipcscope exec --no-bpf" "${r% *}" "${r#* }" "$p_wall" "$p_work" "(${LAST_EVENTS:-?})"
-    echo "RESULT ${name}_$(echo "$*" | tr ' ' _)_nobpf_work_ratio $(awk -v a="${r#* }" -v b="$p_work" 'BEGIN{printf "%.2f", a/b}')"
-    if [ "$name" != exec_prodcons ] && [ "$1" = 1 ]; then # one thread: work time is CPU time
+    if [ "$p_work" = "?" ]; then # no work of its own: what ipcscope adds is the difference
+        echo "  ipcscope exec --no-bpf adds $(awk -v a="${r% *}" -v b="$p_wall" 'BEGIN{printf "%.1f", a-b}') ms to the command"
+        echo "RESULT ${name}_nobpf_added_ms $(awk -v a="${r% *}" -v b="$p_wall" 'BEGIN{printf "%.1f", a-b}')"
+    else
+        echo "RESULT ${name}_$(echo "$*" | tr ' ' _)_nobpf_work_ratio $(awk -v a="${r#* }" -v b="$p_work" 'BEGIN{printf "%.2f", a/b}')"
+    fi
+    if [ "$name" != exec_prodcons ] && [ "${1:-}" = 1 ]; then # one thread: work time is CPU time
         awk -v a="${r#* }" -v b="$p_work" -v n="$2" 'BEGIN {
             printf "  one thread: each followed call (lock, unlock, wait, post) costs %.1f ns more than plainly\n",
                 (a - b) * 1e6 / (2 * n) }'
@@ -94,6 +101,8 @@ bench_one() { # NAME ARGS...
     run_cfg x "${PROG[@]}" "$@" >"$WORK/r"
     r=$(cat "$WORK/r")
     row "ipcscope exec (probes if allowed)" "${r% *}" "${r#* }" "$p_wall" "$p_work" "(${LAST_EVENTS:-?})"
+    [ "$p_work" = "?" ] &&
+        echo "  ipcscope exec (probes if allowed) adds $(awk -v a="${r% *}" -v b="$p_wall" 'BEGIN{printf "%.1f", a-b}') ms to the command"
     if command -v strace >/dev/null; then
         PREFIX=(strace -f -o /dev/null)
         r=$(run_cfg x "${PROG[@]}" "$@")
@@ -122,6 +131,7 @@ ltrace_one() { # NAME SCALED_ARGS...
 
 echo "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)," \
     "load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
+bench_one start # `true`: ipcscope's own start and end (with the probes: loading them)
 bench_one exec_mutex 4 200000
 bench_one exec_mutex 1 2000000 # one thread, long enough (~30 ms plain) to time a pair's cost
 bench_one exec_sem 1 1000000   # a semaphore as a lock: take and post back, nobody waiting
