@@ -502,6 +502,37 @@ Test(bpf, a_tracepoint_the_kernel_lacks_is_left_off, .timeout = 30)
     bpf_source_close(s);
 }
 
+/* Anonymous memory resident in this process, in KB (RssAnon in /proc/self/status). */
+static long rss_anon_kb(void)
+{
+    char line[128];
+    long kb = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+
+    cr_assert_not_null(f);
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+/* Loading reads the kernel's BTF (~5 MB, twice) into heap memory prepared for it: that memory
+ * is given back once the probes are loaded, not kept for the rest of the run. */
+Test(bpf, loading_gives_back_the_memory_the_btf_took, .timeout = 30)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    cr_skip_test("a sanitizer's allocator keeps freed memory (quarantine): RSS says nothing");
+#endif
+    skip_if_built_without_bpf();
+    long before = rss_anon_kb();
+    struct bpf_source *s = open_or_skip();
+    long after = rss_anon_kb();
+    cr_assert_geq(before, 0, "no RssAnon in /proc/self/status");
+    cr_assert_lt(after - before, 4096, "RssAnon grew by %ld KB loading the probes", after - before);
+    bpf_source_close(s);
+}
+
 Test(bpf, open_fails_cleanly_as_nobody, .timeout = 10)
 {
     pid_t c;
