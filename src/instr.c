@@ -72,8 +72,7 @@ static inline uint64_t read_tsc(void)
 #define HAVE_TSC 0
 #endif
 
-#define TSC_SYNC_NS 2000      /* CPUs whose TSCs disagree by more are not stamped with it */
-#define RINGS_SET_UP_FIRST 1 /* rings set up with the region; the others by their first task */
+#define TSC_SYNC_NS 2000 /* CPUs whose TSCs disagree by more are not stamped with it */
 
 static int g_use_tsc; /* copied from the region: one load less on the hot path */
 
@@ -315,8 +314,7 @@ int instr_region_create(struct instr_shared **out, uint32_t max_tasks, uint32_t 
     /* slot 0's ring now (the region's ring_cap is read from it); every other, a page or more
      * apart, when a task takes its slot (ring_prepare): the first write to a shared page is a
      * fault, and on a VM 64 rings set up here cost `exec -- true` 13 of its 48 ms of CPU */
-    for (uint32_t i = 0; i < max_tasks && i < RINGS_SET_UP_FIRST; i++)
-        ring_init(instr_ring(sh, i), ring_cap);
+    ring_init(instr_ring(sh, 0), ring_cap);
     sh->ring_cap = instr_ring(sh, 0)->cap;
     g_ring_cap = sh->ring_cap;
     g_sh = sh;

@@ -81,6 +81,7 @@ Test(btf_names, finds_whole_names_across_the_pieces_edges, .timeout = 10)
     add_name(&t, ""); /* a BTF string section starts with the empty name */
     add_name(&t, "btf_trace_at_start");
     add_name(&t, "xbtf_trace_ends_another"); /* holds a wanted name only as its end */
+    add_name(&t, "btf_trace_never");         /* only the start of a wanted name */
     pad_to(&t, PIECE - 10);
     add_name(&t, "btf_trace_across_first_edge"); /* starts 10 bytes before the first edge */
     pad_to(&t, 2 * PIECE - 20);                  /* (the carried part moves the next edge) */

@@ -187,14 +187,14 @@ static int open_skel(struct bpf_source *s, const char *btf_path, char *why, size
  * back. So for the load, blocks up to BTF_HEAP come from the heap (not each from its own
  * mmap), and the heap's next BTF_HEAP bytes are asked for huge pages (MADV_HUGEPAGE: a
  * hint; without transparent huge pages nothing changes but where the blocks come from).
- * After it, the memory libbpf freed is given back. 1 when the heap was prepared. */
+ * After it, the memory libbpf freed is given back; the thresholds stay where glibc's own
+ * moving ones would be after freeing such a block. 1 when the heap was prepared. */
 #define BTF_HEAP (16u << 20)
 #define HUGE_PAGE ((uintptr_t)2 << 20)
 
 static int heap_for_btf(void)
 {
 #ifdef __GLIBC__
-    /* (glibc's own moving thresholds get near these once it frees a block this big) */
     if (!mallopt(M_MMAP_THRESHOLD, 2 * BTF_HEAP) || !mallopt(M_TRIM_THRESHOLD, 4 * BTF_HEAP))
         return 0;
     char *p = malloc(BTF_HEAP);

@@ -38,11 +38,13 @@ static int read_at(int fd, void *buf, size_t len, off_t off)
     return 0;
 }
 
+/* name (len bytes, no NUL in them) is names[i] whole: strncmp stops at a shorter names[i]'s
+ * NUL, so names[i][len] is read only when names[i] is at least len long. */
 static void mark(const char *name, size_t len, const char *const *names, size_t n,
                  unsigned char *found)
 {
     for (size_t i = 0; i < n; i++)
-        if (!found[i] && strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
+        if (!found[i] && strncmp(names[i], name, len) == 0 && names[i][len] == '\0')
             found[i] = 1;
 }
 
