@@ -147,11 +147,25 @@ static struct run run_scenario(const char *id, const char *const *params)
 
 /* ---- trace and snapshot helpers ---- */
 
-/* The pid of the first sample whose comm is comm, or 0. */
+/* Whether some sample of pid carries comm. */
+static int seen_as(const struct run *r, pid_t pid, const char *comm)
+{
+    for (size_t i = 0; i < r->ns; i++)
+        if (r->s[i].pid == pid && strcmp(r->s[i].comm, comm) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * The pid of the first sample whose comm is comm and whose parent never carried it, or 0.
+ * A child forked a moment before a sample still has its parent's comm, and after pids wrap
+ * (pid_max is 32768 here) it may be listed before its parent: without the parent check
+ * such a child was taken for the parent.
+ */
 static pid_t pid_by_comm(const struct run *r, const char *comm)
 {
     for (size_t i = 0; i < r->ns; i++)
-        if (strcmp(r->s[i].comm, comm) == 0)
+        if (strcmp(r->s[i].comm, comm) == 0 && !seen_as(r, r->s[i].ppid, comm))
             return r->s[i].pid;
     return 0;
 }
