@@ -87,6 +87,12 @@ enum {
 /* Read the kernel's socket tables and publish every socket object's entry that changed. */
 void run_sample_sockets(struct run *r);
 
+/* How run_sample_sockets dumps a table (sockdiag_dump_proto; a test puts a dump there that
+ * misses entries, as a dump racing the kernel does). */
+struct sockdiag_entry;
+extern int (*run_sockets_dump)(int proto, void (*cb)(const struct sockdiag_entry *e, void *arg),
+                               void *arg);
+
 /* The state of a socket without a file on ports lport-rport (a timewait socket: TIME_WAIT,
  * or its FIN_WAIT2 substate), or -1 when the table has none. */
 int run_socket_lingering_state(uint16_t lport, uint16_t rport);

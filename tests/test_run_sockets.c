@@ -1,0 +1,104 @@
+/*
+ * test_run_sockets.c - a socket missing from one dump of the kernel's table is not called
+ * closed.
+ *
+ * A sock_diag dump is no snapshot: a closing socket that the kernel swaps for its timewait
+ * socket while the dump walks past it is missing from that dump (seen on a loaded machine
+ * about once in three thousand closes; the predict test then revealed CLOSE where ss showed
+ * FIN-WAIT-2). Here the real tcp-echo runs through the real runtime, with a dump that hides
+ * every orphaned closing socket (FIN_WAIT1, FIN_WAIT2, TIME_WAIT) from every other TCP dump:
+ * the model must never say such a socket closed and then see it come back, and must end with
+ * what the kernel says.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include "support.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "loop.h"
+#include "run.h"
+#include "run_int.h"
+#include "scenario.h"
+#include "sources/sockdiag.h"
+
+static int g_tcp_dumps, g_hidden;
+static void (*g_cb)(const struct sockdiag_entry *e, void *arg);
+static void *g_arg;
+
+static void hide_closing(const struct sockdiag_entry *e, void *arg)
+{
+    (void)arg;
+    if (e->inode == 0 && e->state >= 4 && e->state <= 6) { /* FIN_WAIT1, FIN_WAIT2, TIME_WAIT */
+        g_hidden++;
+        return;
+    }
+    g_cb(e, g_arg);
+}
+
+/* Every other TCP dump misses the sockets that have no file and are closing. */
+static int dump_that_misses(int proto, void (*cb)(const struct sockdiag_entry *e, void *arg),
+                            void *arg)
+{
+    if (proto != IPPROTO_TCP || ++g_tcp_dumps % 2 == 0)
+        return sockdiag_dump_proto(proto, cb, arg);
+    g_cb = cb;
+    g_arg = arg;
+    return sockdiag_dump_proto(proto, hide_closing, NULL);
+}
+
+Test(run_sockets, a_socket_missing_from_one_dump_is_not_called_closed, .timeout = 60)
+{
+    const struct scenario *sc = scenario_find("tcp-echo");
+    cr_assert_not_null(sc);
+    long values[SCN_MAX_PARAMS];
+    char err[512];
+    scenario_defaults(sc, values);
+    const char *params[] = {"messages=2", "gap_ms=20"};
+    for (size_t i = 0; i < 2; i++)
+        cr_assert_eq(scenario_parse_param(sc, params[i], values, err, sizeof(err)), 0, "%s", err);
+    run_sockets_dump = dump_that_misses;
+
+    struct run_opts opts = {.headless = 1, .no_bpf = 1};
+    struct loop *lp = loop_new();
+    struct run *r = NULL;
+    cr_assert_not_null(lp);
+    cr_assert_eq(run_open(&r, sc, values, &opts, err, sizeof(err)), 0, "run_open: %s", err);
+    cr_assert_eq(run_start(r, lp, err, sizeof(err)), 0, "run_start: %s", err);
+    uint64_t end = ts_now_ns() + 30ull * 1000 * 1000 * 1000;
+    while (!r->finished) {
+        cr_assert_lt(ts_now_ns(), end, "tcp-echo did not end within 30 s (%s)", r->status);
+        loop_run_once(lp, 5);
+        run_refresh(r); /* a look at the table each turn, as the /proc timer does */
+    }
+    run_refresh(r);
+    cr_assert_gt(g_hidden, 0, "the dump never hid a closing socket: nothing was tested");
+
+    const struct model *m = &r->model;
+    cr_assert_lt(m->total, m->hist_cap, "history wrapped: make the run shorter");
+    int closed[INSTR_MAX_OBJS] = {0}, sockets = 0;
+    for (size_t i = 0; i < m->hist_len; i++) {
+        const struct ev *e = model_hist(m, i);
+        if (e->kind != EV_TCP_STATE || e->obj >= INSTR_MAX_OBJS)
+            continue;
+        cr_assert(!closed[e->obj] || e->val == NET_CLOSE_STATE,
+                  "%s was called closed, then the kernel showed it in state %lld",
+                  m->objs[e->obj].name, (long long)e->val);
+        closed[e->obj] |= e->val == NET_CLOSE_STATE;
+    }
+    for (size_t i = 0; i < m->nobjs; i++) { /* the client closed first: TIME-WAIT stays */
+        const struct model_obj *o = &m->objs[i];
+        if (o->kind != OK_SOCKET || strncmp(o->name, "client", 6) != 0)
+            continue;
+        sockets++;
+        cr_assert(o->in_kernel && o->tcp_state == NET_TIME_WAIT_STATE,
+                  "%s ends %s in state %d, ss shows TIME-WAIT", o->name,
+                  o->in_kernel ? "in the table" : "out of the table", (int)o->tcp_state);
+    }
+    cr_assert_gt(sockets, 0, "no client socket in the model");
+    run_close(r);
+    loop_free(lp);
+}
