@@ -27,16 +27,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SOCKDIAG_MAX 1024
+#define SOCKDIAG_MAX 65536
 
+/* The entries of one dump that may be the run's: on a local port of one of its sockets, or
+ * with an inode one of them has (by its low 16 bits). The table of a busy machine holds
+ * thousands of other loopback sockets, which are not kept. */
 struct sock_table {
     struct sockdiag_entry *e;
     size_t n, cap;
+    uint8_t port[65536 / 8], inode[65536 / 8];
 };
+
+static int has_bit(const uint8_t *set, uint32_t k)
+{
+    return set[(k & 0xffff) >> 3] >> (k & 7) & 1;
+}
+
+static void set_bit(uint8_t *set, uint32_t k)
+{
+    set[(k & 0xffff) >> 3] |= (uint8_t)(1u << (k & 7));
+}
 
 static void collect_socket(const struct sockdiag_entry *e, void *arg)
 {
     struct sock_table *t = arg;
+    if (!has_bit(t->port, e->sport) && !(e->inode && has_bit(t->inode, e->inode)))
+        return;
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
         if (cap > SOCKDIAG_MAX)
@@ -144,9 +160,11 @@ static void publish(struct run *r, uint32_t id, struct instr_obj *o, const struc
 int (*run_sockets_dump)(int proto, void (*cb)(const struct sockdiag_entry *e, void *arg),
                         void *arg) = sockdiag_dump_proto;
 
-/* One look at the kernel's TCP and UDP tables into t; 0, or -errno when TCP's failed. */
+/* One look at the kernel's TCP and UDP tables into t (its sets filled); 0, or -errno when
+ * TCP's failed. */
 static int take_table(struct sock_table *t)
 {
+    t->n = 0;
     int rc = run_sockets_dump(IPPROTO_TCP, collect_socket, t);
     if (rc < 0)
         return rc;
@@ -168,12 +186,22 @@ void run_sample_sockets(struct run *r)
         any = r->sh->objs[i].kind == OK_SOCKET;
     if (!any)
         return;
-    struct sock_table t = {0}, again = {0};
+    static struct sock_table t, again;
     int looked_again = 0;
-    if (take_table(&t) < 0) {
-        free(t.e);
-        return;
+    memset(t.port, 0, sizeof(t.port));
+    memset(t.inode, 0, sizeof(t.inode));
+    for (uint32_t i = 0; i < nobjs && i < INSTR_MAX_OBJS; i++) {
+        const struct instr_obj *o = &r->sh->objs[i];
+        if (o->kind != OK_SOCKET)
+            continue;
+        set_bit(t.port, o->u.sock.lport);
+        if (o->u.sock.inode)
+            set_bit(t.inode, o->u.sock.inode);
     }
+    memcpy(again.port, t.port, sizeof(t.port));
+    memcpy(again.inode, t.inode, sizeof(t.inode));
+    if (take_table(&t) < 0)
+        return;
     for (uint32_t i = 0; i < nobjs && i < INSTR_MAX_OBJS; i++) {
         struct instr_obj *o = &r->sh->objs[i];
         if (o->kind != OK_SOCKET)
@@ -182,14 +210,12 @@ void run_sample_sockets(struct run *r)
         if (!e && was_in_table(r, i) && !looked_again) {
             looked_again = 1; /* missing from this dump: is it gone, or was it moving? */
             if (take_table(&again) < 0)
-                again.n = 0;
+                again.n = 0; /* no second look: gone, as the first said */
         }
         if (!e && was_in_table(r, i))
             e = find_entry(&again, o);
         publish(r, i, o, e);
     }
-    free(t.e);
-    free(again.e);
 }
 
 int run_socket_lingering_state(uint16_t lport, uint16_t rport)
