@@ -221,10 +221,7 @@ void run_sample_sockets(struct run *r)
 int run_socket_lingering_state(uint16_t lport, uint16_t rport)
 {
     struct sockdiag_entry e;
-    int rc = sockdiag_find(lport, rport, &e);
-    if (rc == -ENOENT)
-        rc = sockdiag_find(lport, rport, &e); /* one dump may miss it mid-swap: look twice */
-    if (rc < 0 || e.inode)
+    if (sockdiag_find(lport, rport, &e) < 0 || e.inode)
         return -1;
     return e.state;
 }

@@ -38,6 +38,12 @@ static const struct scenario_param params[] = {
      0, 4, 0},
 };
 
+/* The bit of TCP state st in a set of states; none when the look failed (st < 0). */
+static unsigned state_bit(int st)
+{
+    return st > 0 && st < 32 ? 1u << st : 0;
+}
+
 static int server(void *arg)
 {
     (void)arg;
@@ -46,18 +52,16 @@ static int server(void *arg)
         net_listen(&ls, 5) < 0)
         return 1;
     S->listener_id = ls.o->id;
-    atomic_fetch_or(&S->listener_states, 1u << net_observe(&ls, NULL));
+    atomic_fetch_or(&S->listener_states, state_bit(net_observe(&ls, NULL)));
     net_flag_set(&S->port, ls.lport);
     for (int k = 0; atomic_load(&S->served) < atomic_load(&S->cl.target); k++) {
         char name[INSTR_NAME_MAX];
         snprintf(name, sizeof(name), "conn-%d", k + 1);
         if (net_accept(&ls, &c, name) < 0)
             break;
-        atomic_fetch_or(&S->server_states, 1u << net_observe(&c, NULL));
+        atomic_fetch_or(&S->server_states, state_bit(net_observe(&c, NULL)));
         net_echo_handle(&c); /* until the client's FIN: now CLOSE_WAIT */
-        int st = net_observe(&c, NULL);
-        if (st > 0)
-            atomic_fetch_or(&S->server_states, 1u << st);
+        atomic_fetch_or(&S->server_states, state_bit(net_observe(&c, NULL)));
         net_close(&c);
         atomic_fetch_add(&S->served, 1);
     }

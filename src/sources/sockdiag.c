@@ -168,6 +168,8 @@ int sockdiag_find(uint16_t lport, uint16_t rport, struct sockdiag_entry *out)
 {
     struct find_ctx f = {.lport = lport, .rport = rport};
     int rc = sockdiag_dump(find_cb, &f);
+    if (rc >= 0 && !f.found) /* a dump may miss a socket the kernel moves meanwhile */
+        rc = sockdiag_dump(find_cb, &f);
     if (rc < 0)
         return rc;
     if (!f.found)

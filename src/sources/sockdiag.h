@@ -40,7 +40,9 @@ int sockdiag_dump_proto(int proto, void (*cb)(const struct sockdiag_entry *e, vo
 /* The TCP socket on loopback with local port lport and remote port rport (rport 0: a
  * listener or an unconnected socket). When several match, a live one wins over TIME_WAIT.
  * Fills the non-NULL outputs (for a LISTEN socket rqueue = accept-queue length, wqueue =
- * backlog). 0 when found, -ENOENT when not, -errno on failure. */
+ * backlog). 0 when found, -ENOENT when not, -errno on failure. A dump is no snapshot: a
+ * closing socket swapped for its timewait socket as the dump walks past is missing from it,
+ * so -ENOENT means two dumps in a row missed it. */
 int sockdiag_lookup(uint16_t lport, uint16_t rport, int *state, uint32_t *rqueue, uint32_t *wqueue);
 
 /* The same, returning the whole entry. */
