@@ -212,6 +212,19 @@ static struct acct account(const struct evbuf *b, pid_t tid, uint64_t t0)
     return a;
 }
 
+/* The load average, for a failure's message (the machine's other work skews times). */
+static const char *load_average(void)
+{
+    static char buf[64];
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (!f || !fgets(buf, sizeof(buf), f))
+        snprintf(buf, sizeof(buf), "?");
+    if (f)
+        fclose(f);
+    buf[strcspn(buf, "\n")] = '\0';
+    return buf;
+}
+
 Test(bpf, pinned_spinners_are_ready_and_running_and_times_add_up, .timeout = 20)
 {
     struct bpf_source *s = open_or_skip();
@@ -247,9 +260,16 @@ Test(bpf, pinned_spinners_are_ready_and_running_and_times_add_up, .timeout = 20)
         cr_assert_geq(a.ins, 1, "no sched_in for %d", pid[i]);
         cr_assert_geq(a.outs_ready, 1, "no preempted sched_out for %d", pid[i]);
         cr_assert_gt(a.ready, 50 * MS, "task %d was hardly ever ready", pid[i]);
-        cr_assert_leq(off < 0 ? -off : off, 0.05 * (double)life, "run+ready+blocked != life");
+        cr_assert_leq(off < 0 ? -off : off, 0.05 * (double)life,
+                      "run+ready+blocked != life (task %d: run %.1f ready %.1f blocked %.1f life "
+                      "%.1f ms)",
+                      pid[i], a.run / 1e6, a.ready / 1e6, a.blocked / 1e6, life / 1e6);
         cr_assert_leq(cpu_off < 0 ? -cpu_off : cpu_off, 0.05 * (double)rep[i].cpu_ns,
-                      "run time disagrees with the task's own CPU time");
+                      "run time disagrees with the task's own CPU time (task %d: run %.1f ms by "
+                      "the probes, %.1f ms by CLOCK_THREAD_CPUTIME_ID; ready %.1f, %u in, %u "
+                      "preempted; load %s)",
+                      pid[i], a.run / 1e6, rep[i].cpu_ns / 1e6, a.ready / 1e6, a.ins, a.outs_ready,
+                      load_average());
     }
     free(b.v);
     bpf_source_close(s);
