@@ -176,10 +176,17 @@ static void spin_body(void *arg)
 
 struct acct {
     uint64_t run, ready, blocked, exit_t;
-    unsigned ins, outs_ready;
+    uint64_t unseen; /* spans that ended in a sched_out of a task not seen switched in */
+    unsigned ins, outs_ready, hidden;
 };
 
-/* Replay one task's records from t0 (where it was running) to its exit. */
+/* Replay one task's records from t0 (where it was running) to its exit.
+ * Some kernels do not report every switch: on the sandboxes this project is developed on, a
+ * switch away from a thread of the host agent (pid 1, `process_api`, nice -10) fires no
+ * sched_switch at all, neither for ftrace nor for BPF (seen with tracefs: 3 switches into it,
+ * none out of it). A task it preempted is then seen to leave the CPU twice with no switch-in
+ * between. The span from the last record to such a sched_out was partly ready and partly
+ * running, in an unknown proportion: it is kept apart (unseen) and counted (hidden). */
 static struct acct account(const struct evbuf *b, pid_t tid, uint64_t t0)
 {
     enum { RUN, READY, BLOCKED } st = RUN;
@@ -195,6 +202,10 @@ static struct acct account(const struct evbuf *b, pid_t tid, uint64_t t0)
         if (e->kind != EV_SCHED_IN && e->kind != EV_SCHED_OUT && e->kind != EV_WAKEUP &&
             e->kind != EV_PROC_EXIT)
             continue;
+        if (e->kind == EV_SCHED_OUT && st != RUN) {
+            bucket = &a.unseen;
+            a.hidden++;
+        }
         *bucket += e->t - last;
         last = e->t;
         if (e->kind == EV_SCHED_IN) {
@@ -249,27 +260,33 @@ Test(bpf, pinned_spinners_are_ready_and_running_and_times_add_up, .timeout = 20)
 
     for (int i = 0; i < 2; i++) {
         struct acct a = account(&b, pid[i], rep[i].start);
-        uint64_t life = a.exit_t - rep[i].start, sum = a.run + a.ready + a.blocked;
-        double off = (double)sum - (double)life, cpu_off = (double)a.run - (double)rep[i].cpu_ns;
+        uint64_t life = a.exit_t - rep[i].start;
+        uint64_t sum = a.run + a.ready + a.blocked + a.unseen;
+        double off = (double)sum - (double)life, cpu = (double)rep[i].cpu_ns;
 
-        cr_log_info("task %d: run %.1f ready %.1f blocked %.1f life %.1f ms, cpu %.1f ms, "
-                    "%u in, %u preempted",
-                    pid[i], a.run / 1e6, a.ready / 1e6, a.blocked / 1e6, life / 1e6,
-                    rep[i].cpu_ns / 1e6, a.ins, a.outs_ready);
+        cr_log_info("task %d: run %.1f ready %.1f blocked %.1f unseen %.1f life %.1f ms, cpu "
+                    "%.1f ms, %u in, %u preempted, %u switch-ins not reported",
+                    pid[i], a.run / 1e6, a.ready / 1e6, a.blocked / 1e6, a.unseen / 1e6, life / 1e6,
+                    cpu / 1e6, a.ins, a.outs_ready, a.hidden);
         cr_assert_neq(a.exit_t, 0, "no proc_exit for %d", pid[i]);
         cr_assert_geq(a.ins, 1, "no sched_in for %d", pid[i]);
         cr_assert_geq(a.outs_ready, 1, "no preempted sched_out for %d", pid[i]);
         cr_assert_gt(a.ready, 50 * MS, "task %d was hardly ever ready", pid[i]);
         cr_assert_leq(off < 0 ? -off : off, 0.05 * (double)life,
-                      "run+ready+blocked != life (task %d: run %.1f ready %.1f blocked %.1f life "
-                      "%.1f ms)",
-                      pid[i], a.run / 1e6, a.ready / 1e6, a.blocked / 1e6, life / 1e6);
-        cr_assert_leq(cpu_off < 0 ? -cpu_off : cpu_off, 0.05 * (double)rep[i].cpu_ns,
-                      "run time disagrees with the task's own CPU time (task %d: run %.1f ms by "
-                      "the probes, %.1f ms by CLOCK_THREAD_CPUTIME_ID; ready %.1f, %u in, %u "
-                      "preempted; load %s)",
-                      pid[i], a.run / 1e6, rep[i].cpu_ns / 1e6, a.ready / 1e6, a.ins, a.outs_ready,
-                      load_average());
+                      "run+ready+blocked != life (task %d: run %.1f ready %.1f blocked %.1f "
+                      "unseen %.1f life %.1f ms)",
+                      pid[i], a.run / 1e6, a.ready / 1e6, a.blocked / 1e6, a.unseen / 1e6,
+                      life / 1e6);
+        /* the task's own CPU time lies between the running seen and that plus the spans a
+         * hidden switch-in fell in (5% either way); with every switch reported, run = cpu */
+        cr_assert(a.run <= 1.05 * cpu && cpu <= 1.05 * (double)(a.run + a.unseen),
+                  "run time disagrees with the task's own CPU time (task %d: run %.1f ms by the "
+                  "probes, +%.1f ms in spans with a switch-in not reported (%u), %.1f ms by "
+                  "CLOCK_THREAD_CPUTIME_ID; ready %.1f, %u in, %u preempted; records lost %llu, "
+                  "probe runs missed %llu; load %s)",
+                  pid[i], a.run / 1e6, a.unseen / 1e6, a.hidden, cpu / 1e6, a.ready / 1e6, a.ins,
+                  a.outs_ready, (unsigned long long)bpf_source_lost(s),
+                  (unsigned long long)bpf_source_missed(s), load_average());
     }
     free(b.v);
     bpf_source_close(s);

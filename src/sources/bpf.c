@@ -443,6 +443,26 @@ uint64_t bpf_source_lost(const struct bpf_source *s)
     return __atomic_load_n(&s->skel->bss->lost, __ATOMIC_RELAXED);
 }
 
+uint64_t bpf_source_missed(const struct bpf_source *s)
+{
+    struct bpf_program *prog;
+    uint64_t missed = 0;
+
+    if (!s || !s->skel)
+        return 0;
+    bpf_object__for_each_program(prog, s->skel->obj)
+    {
+        struct bpf_prog_info info;
+        __u32 len = sizeof(info);
+        int fd = bpf_program__fd(prog);
+
+        memset(&info, 0, sizeof(info));
+        if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+            missed += info.recursion_misses;
+    }
+    return missed;
+}
+
 int bpf_source_prog_stats(const struct bpf_source *s, const char *prog_name, uint64_t *run_ns,
                           uint64_t *run_cnt)
 {

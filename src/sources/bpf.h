@@ -64,6 +64,10 @@ int bpf_source_drain(struct bpf_source *s, void (*cb)(const struct ev *e, void *
 /* Records the kernel side could not reserve because the ring was full. */
 uint64_t bpf_source_lost(const struct bpf_source *s);
 
+/* Probe runs the kernel skipped (a probe already running on that CPU: recursion_misses of
+ * every program), each a record that was never written. */
+uint64_t bpf_source_missed(const struct bpf_source *s);
+
 /* Total run time (ns) and run count of all our BPF programs since load. Needs
  * kernel.bpf_stats_enabled=1 while they run (zeros otherwise). 0 or -errno. */
 int bpf_source_stats(const struct bpf_source *s, uint64_t *run_ns, uint64_t *run_cnt);

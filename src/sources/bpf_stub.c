@@ -54,6 +54,12 @@ uint64_t bpf_source_lost(const struct bpf_source *s)
     return 0;
 }
 
+uint64_t bpf_source_missed(const struct bpf_source *s)
+{
+    (void)s;
+    return 0;
+}
+
 int bpf_source_stats(const struct bpf_source *s, uint64_t *run_ns, uint64_t *run_cnt)
 {
     (void)s;
