@@ -5,8 +5,12 @@
  * they take turns (concurrency: interleaved time slices); with cpus=2 they are pinned to two
  * CPUs in turn and run at once (parallelism), and the same work ends in about half the time. The
  * lesson is the overlap of RUNNING intervals: the time at least two workers ran at once, measured
- * from the kernel's scheduler events when bpf is on, and always by a sampler reading every worker's
- * CPU time from /proc (schedstat, else utime+stime) to bound the overlap from below.
+ * from the kernel's scheduler events when bpf is on, and always by the workers' own clocks: a
+ * CPU-bound loop that reads the time every few microseconds sees each gap when it was off its
+ * CPU, so it knows its running intervals to within a gap (SPAN_GAP_NS). A sampler also reads
+ * every worker's CPU time from /proc (schedstat, else utime+stime), for the snapshot only: a
+ * running task's /proc time lags by a tick, and by a whole pause when the hypervisor holds its
+ * virtual CPU, so that estimate can count overlap on one CPU (it once said 26 ms).
  * Stepping: each worker's start is a step; once all have started (held, they start together)
  * the work runs unpaced, at machine speed, so a stepped or paced run overlaps as a free one
  * does. The sampler only observes (wall-clock windows). The result is pinned on screen.
@@ -33,6 +37,14 @@
  * up to this much may be that lag, not parallel running, and is not counted. */
 #define LAG_NS (10 * 1000000ll)
 #define WINDOW_MS 100
+/* A worker's loop reads the clock every few microseconds: a longer gap between two reads is
+ * time it was off its CPU, and ends one of its running intervals. */
+#define SPAN_GAP_NS (50 * 1000ull)
+#define MAX_SPANS 16384 /* running intervals a worker keeps (on one CPU: one per time slice) */
+
+struct run_span {
+    uint64_t a, b; /* first and last clock read of one stretch on a CPU */
+};
 
 struct conc_shared {
     struct sync_team team;
@@ -48,6 +60,12 @@ struct conc_shared {
     _Atomic uint64_t overlap_ns; /* from /proc sampling */
     _Atomic long samples;
     _Atomic int schedstat; /* 1: sampled from schedstat (ns); 0: utime+stime (ticks) */
+    /* each worker's running intervals by its own clock: nspans[k] published (release), the
+     * one it is in now from open_a[k] to open_b[k]; spans_full when one ran out of room */
+    _Atomic uint32_t nspans[MAX_WORKERS];
+    _Atomic uint64_t open_a[MAX_WORKERS], open_b[MAX_WORKERS];
+    _Atomic int spans_full;
+    struct run_span spans[MAX_WORKERS][MAX_SPANS];
 };
 
 static struct conc_shared *S;
@@ -84,13 +102,54 @@ static void pin(long k, int cpus)
     sched_setaffinity(0, sizeof(set), &set);
 }
 
-/* Burn CPU until this thread has used until_ns of it (or the run stops). */
-static void burn(uint64_t until_ns)
+/* Worker k read the clock at now: a gap since its last read closes its running interval.
+ * Order for a reader (self_overlap_ns): the closed interval is written, the open one moved
+ * (a, then b), and only then the count published, so no stretch is ever counted twice. */
+static void seen_running(long k, uint64_t now)
+{
+    uint64_t last = atomic_load_explicit(&S->open_b[k], memory_order_relaxed);
+    if (last && now - last <= SPAN_GAP_NS) {
+        atomic_store_explicit(&S->open_b[k], now, memory_order_release);
+        return;
+    }
+    uint32_t n = atomic_load_explicit(&S->nspans[k], memory_order_relaxed);
+    int closing = last && n < MAX_SPANS;
+    if (closing)
+        S->spans[k][n] = (struct run_span){atomic_load(&S->open_a[k]), last};
+    else if (last)
+        atomic_store(&S->spans_full, 1);
+    atomic_store_explicit(&S->open_a[k], now, memory_order_relaxed);
+    atomic_store_explicit(&S->open_b[k], now, memory_order_release);
+    if (closing)
+        atomic_store_explicit(&S->nspans[k], n + 1, memory_order_release);
+}
+
+/* Worker k's work is done: its interval in progress is its last. */
+static void close_running(long k)
+{
+    uint64_t a = atomic_load(&S->open_a[k]), b = atomic_load(&S->open_b[k]);
+    uint32_t n = atomic_load_explicit(&S->nspans[k], memory_order_relaxed);
+    if (b && n < MAX_SPANS)
+        S->spans[k][n] = (struct run_span){a, b};
+    else if (b)
+        atomic_store(&S->spans_full, 1);
+    atomic_store_explicit(&S->open_b[k], 0, memory_order_release);
+    if (b && n < MAX_SPANS)
+        atomic_store_explicit(&S->nspans[k], n + 1, memory_order_release);
+}
+
+/* Burn CPU until this thread has used until_ns of it (or the run stops), reading the clock
+ * every few microseconds (seen_running) and the CPU time every 16 reads. */
+static void burn(long k, uint64_t until_ns)
 {
     volatile uint64_t x = 0;
-    while (clock_ns(CLOCK_THREAD_CPUTIME_ID) < until_ns && !ipc_stopping())
-        for (int i = 0; i < 20000; i++)
+    for (unsigned round = 0;; round++) {
+        seen_running(k, wall_ns());
+        if (round % 16 == 0 && (clock_ns(CLOCK_THREAD_CPUTIME_ID) >= until_ns || ipc_stopping()))
+            break;
+        for (int i = 0; i < 1000; i++)
             x += (uint64_t)i * 2654435761u;
+    }
     (void)x; /* clang: set but not used */
 }
 
@@ -104,7 +163,7 @@ static void work(long k, int cpus)
         if (atomic_load(&S->cpus) != cpus)
             pin(k, cpus = atomic_load(&S->cpus));
         used += used + CHUNK_NS < total ? CHUNK_NS : total - used;
-        burn(base + used);
+        burn(k, base + used);
         int cpu = sched_getcpu();
         if (cpu >= 0 && cpu < 32)
             atomic_fetch_or(&S->cpus_seen[k], 1u << cpu);
@@ -125,9 +184,77 @@ static int body(long k)
     sync_start_together(&S->started, (int)S->workers);
     atomic_store(&S->t_start[k], wall_ns()); /* measured from here on */
     work(k, cpus);
+    close_running(k);
     atomic_store(&S->t_end[k], wall_ns());
     atomic_fetch_add(&S->done, 1);
     return 0;
+}
+
+/* ---- overlap: the time two or more workers ran at once ---- */
+
+struct edge {
+    uint64_t t;
+    int d; /* +1 a worker starts running, -1 it stops */
+};
+
+static int cmp_edge(const void *a, const void *b)
+{
+    const struct edge *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return x->d - y->d; /* stops before starts at the same instant */
+}
+
+/* Sweep sorted start/stop edges: the time with two or more running. */
+static int64_t overlap_of(struct edge *e, size_t n)
+{
+    qsort(e, n, sizeof(*e), cmp_edge);
+    int64_t overlap = 0;
+    int running = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (running >= 2 && i > 0)
+            overlap += (int64_t)(e[i].t - e[i - 1].t);
+        running += e[i].d;
+    }
+    return overlap;
+}
+
+/* Overlap (ns) of the running intervals the workers timed themselves (the one each is in now
+ * up to its last clock read), or -1 when one ran out of room for them. */
+static int64_t self_overlap_ns(void)
+{
+    if (atomic_load(&S->spans_full))
+        return -1;
+    size_t cap = 0;
+    uint32_t n[MAX_WORKERS];
+    for (long k = 0; k < S->workers; k++) {
+        n[k] = atomic_load_explicit(&S->nspans[k], memory_order_acquire);
+        if (n[k] > MAX_SPANS)
+            n[k] = MAX_SPANS;
+        cap += 2 * ((size_t)n[k] + 1);
+    }
+    struct edge *e = malloc((cap ? cap : 1) * sizeof(*e));
+    if (!e)
+        return -1;
+    size_t m = 0;
+    for (long k = 0; k < S->workers; k++) {
+        for (uint32_t i = 0; i < n[k]; i++) {
+            e[m++] = (struct edge){S->spans[k][i].a, 1};
+            e[m++] = (struct edge){S->spans[k][i].b, -1};
+        }
+        /* the count was read first, then b, then a (a worker moves a, then b, then counts):
+         * an a newer than b is caught (a > b) and skipped; at worst a live reading misses
+         * the stretch just closed, and never counts one twice or across a gap */
+        uint64_t b = atomic_load_explicit(&S->open_b[k], memory_order_acquire);
+        uint64_t a = atomic_load_explicit(&S->open_a[k], memory_order_relaxed);
+        if (b && a && a <= b) {
+            e[m++] = (struct edge){a, 1};
+            e[m++] = (struct edge){b, -1};
+        }
+    }
+    int64_t overlap = overlap_of(e, m);
+    free(e);
+    return overlap;
 }
 
 /* ---- the /proc sampler ---- */
@@ -204,7 +331,9 @@ static int sampler(void *arg)
         pb = nb;
     }
     instr_gate_label(EV_VAR, EV_NO_OBJ, "report the overlap");
-    instr_emit(EV_VAR, EV_NO_OBJ, (int64_t)(atomic_load(&S->overlap_ns) / 1000000ull), -1, 0);
+    int64_t self = self_overlap_ns();
+    instr_emit(EV_VAR, EV_NO_OBJ, self < 0 ? -1 : self / 1000000, -1,
+               (int64_t)(atomic_load(&S->overlap_ns) / 1000000ull));
     return 0;
 }
 
@@ -252,19 +381,6 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
 }
 
 /* ---- overlap from the kernel's scheduler events (the model's timeline) ---- */
-
-struct edge {
-    uint64_t t;
-    int d; /* +1 a worker starts running, -1 it stops */
-};
-
-static int cmp_edge(const void *a, const void *b)
-{
-    const struct edge *x = a, *y = b;
-    if (x->t != y->t)
-        return x->t < y->t ? -1 : 1;
-    return x->d - y->d; /* stops before starts at the same instant */
-}
 
 /* Mark the model's worker tasks with k + 1 (0: not a worker); returns how many of them the
  * kernel reported on. */
@@ -334,15 +450,7 @@ static int64_t bpf_overlap_ns(const struct model *m)
     int64_t overlap = -1;
     if (!worker || !since || !e || mark_workers(m, worker) == 0)
         goto cleanup;
-    size_t n = running_edges(m, worker, since, e);
-    qsort(e, n, sizeof(*e), cmp_edge);
-    overlap = 0;
-    int running = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (running >= 2 && i > 0)
-            overlap += (int64_t)(e[i].t - e[i - 1].t);
-        running += e[i].d;
-    }
+    overlap = overlap_of(e, running_edges(m, worker, since, e));
 cleanup:
     free(worker);
     free(since);
@@ -386,19 +494,23 @@ static double min_got_cpu(const struct model *m)
     return least;
 }
 
-/* Overlap (ns) by the best source: the kernel's events, else the /proc lower bound. */
-static uint64_t overlap_ns(const struct model *m, int *from_bpf)
+enum ov_source { OV_BPF, OV_SELF, OV_PROCFS };
+static const char *const ov_source_name[] = {"bpf", "self", "procfs"};
+
+/* Overlap (ns) by the best source: the kernel's events, else the workers' own clocks, else
+ * (when a worker ran out of room for its intervals) the /proc estimate. */
+static uint64_t overlap_ns(const struct model *m, enum ov_source *src)
 {
-    int64_t bpf = bpf_overlap_ns(m);
-    *from_bpf = bpf >= 0;
-    return bpf >= 0 ? (uint64_t)bpf : atomic_load(&S->overlap_ns);
+    int64_t bpf = bpf_overlap_ns(m), self = bpf >= 0 ? -1 : self_overlap_ns();
+    *src = bpf >= 0 ? OV_BPF : self >= 0 ? OV_SELF : OV_PROCFS;
+    return bpf >= 0 ? (uint64_t)bpf : self >= 0 ? (uint64_t)self : atomic_load(&S->overlap_ns);
 }
 
 /* What the result means, for the pinned line (it holds 255 bytes: short sentences). */
 static void result_text(const struct model *m, int zh, char *buf, size_t n)
 {
-    int from_bpf;
-    long ov = (long)(overlap_ns(m, &from_bpf) / 1000000ull), pct = ov * 100 / S->work_ms;
+    enum ov_source src;
+    long ov = (long)(overlap_ns(m, &src) / 1000000ull), pct = ov * 100 / S->work_ms;
     double el = (double)elapsed_ns() / 1e9, sum = (double)(S->workers * S->work_ms) / 1e3;
     int len;
     if (ov < 1 && !atomic_load(&S->toggled) && atomic_load(&S->cpus) == 1)
@@ -477,15 +589,16 @@ static int check(struct scn_ctx *ctx, const struct model *m, char *why, size_t n
                  S->workers);
         return -1;
     }
-    /* what the screen says: the kernel's sched events when the probes ran (exact), else the
-     * /proc sampler, whose readings of a running worker lag - by more than LAG_NS when the
-     * hypervisor holds the worker's virtual CPU, which the guest cannot see */
-    int from_bpf;
-    uint64_t ov = overlap_ns(m, &from_bpf);
+    /* what the screen says: the kernel's sched events when the probes ran, else the
+     * workers' own clocks (two workers on one CPU never both run, so either is 0 there) */
+    enum ov_source src;
+    uint64_t ov = overlap_ns(m, &src);
     if (scn_param(ctx, "cpus") == 1 && !atomic_load(&S->toggled) && ov >= 1000000ull) {
         snprintf(why, n, "on one CPU the workers still overlapped for %llu ms (by %s)",
                  (unsigned long long)(ov / 1000000ull),
-                 from_bpf ? "the kernel's sched events" : "/proc sampling");
+                 src == OV_BPF    ? "the kernel's sched events"
+                 : src == OV_SELF ? "the workers' own clocks"
+                                  : "/proc sampling");
         return -1;
     }
     if (scn_param(ctx, "cpus") == 2 && !atomic_load(&S->toggled) && S->workers >= 2 &&
@@ -514,8 +627,8 @@ static json_t *cpus_seen_json(void)
  * beside the sum of the work (what one CPU would need). */
 static json_t *meters_json(const struct model *m, int zh)
 {
-    int from_bpf;
-    double ov = (double)(overlap_ns(m, &from_bpf) / 1000000ull), el = (double)elapsed_ns() / 1e6;
+    enum ov_source src;
+    double ov = (double)(overlap_ns(m, &src) / 1000000ull), el = (double)elapsed_ns() / 1e6;
     double sum = (double)(S->workers * S->work_ms);
     char t1[96], t2[96]; /* short: an 80-column dashboard leaves them 35 columns in all */
     snprintf(t1, sizeof(t1), zh ? "%.0f / %ld 毫秒" : "%.0f of %ld ms", ov, S->work_ms);
@@ -527,16 +640,19 @@ static json_t *meters_json(const struct model *m, int zh)
 
 static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 {
-    int64_t bpf = bpf_overlap_ns(m);
-    uint64_t proc = atomic_load(&S->overlap_ns);
-    json_int_t chosen = (json_int_t)((bpf >= 0 ? (uint64_t)bpf : proc) / 1000000ull);
+    enum ov_source src;
+    json_int_t chosen = (json_int_t)(overlap_ns(m, &src) / 1000000ull);
+    int64_t bpf = bpf_overlap_ns(m), self = self_overlap_ns();
     json_object_set_new(out, "overlap_ms", json_integer(chosen));
     json_object_set_new(out, "overlap_pct_of_work", json_integer(chosen * 100 / S->work_ms));
     double got = min_got_cpu(m);
     if (got >= 0)
         json_object_set_new(out, "min_got_cpu_pct", json_integer((json_int_t)(got * 100 + 0.5)));
-    json_object_set_new(out, "overlap_source", json_string(bpf >= 0 ? "bpf" : "procfs"));
-    json_object_set_new(out, "overlap_procfs_ms", json_integer((json_int_t)(proc / 1000000ull)));
+    json_object_set_new(out, "overlap_source", json_string(ov_source_name[src]));
+    if (self >= 0)
+        json_object_set_new(out, "overlap_self_ms", json_integer((json_int_t)(self / 1000000)));
+    json_object_set_new(out, "overlap_procfs_ms",
+                        json_integer((json_int_t)(atomic_load(&S->overlap_ns) / 1000000ull)));
     if (bpf >= 0)
         json_object_set_new(out, "overlap_bpf_ms", json_integer((json_int_t)(bpf / 1000000)));
     json_object_set_new(out, "procfs_clock",
@@ -557,12 +673,21 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     if (e->kind != EV_VAR)
         return 0;
     const char *who = ipc_ev_task_name(m, e);
+    if (e->item < 0 && e->val < 0) { /* a worker ran out of room for its intervals */
+        snprintf(buf, n,
+                 zh ? "采样器:工作者同时运行的时间约有 %lld 毫秒(由 /proc 中的 CPU 时间推算)。"
+                    : "sampler: the workers ran at the same time for about %lld ms (from their "
+                      "CPU times in /proc).",
+                 (long long)e->aux);
+        return 1;
+    }
     if (e->item < 0) {
         snprintf(buf, n,
-                 zh ? "采样器:工作者同时运行的时间至少有 %lld 毫秒(由 /proc 中的 CPU 时间推算)。"
-                    : "sampler: the workers ran at the same time for at least %lld ms (from their "
-                      "CPU times in /proc).",
-                 (long long)e->val);
+                 zh ? "采样器:按工作者自己的时钟,它们同时运行了 %lld 毫秒(/proc 中的 CPU "
+                      "时间会滞后一个时钟节拍或更多,据此推算为 %lld 毫秒)。"
+                    : "sampler: by their own clocks the workers ran at the same time for %lld ms "
+                      "(their CPU times in /proc, which lag by a tick or more, give %lld ms).",
+                 (long long)e->val, (long long)e->aux);
         return 1;
     }
     snprintf(buf, n,
