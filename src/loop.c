@@ -129,6 +129,24 @@ int loop_set_timer(struct loop *lp, int id, uint64_t period_ns)
     return 0;
 }
 
+int loop_set_period(struct loop *lp, int id, uint64_t period_ns)
+{
+    if (id < 0 || id >= LOOP_MAX_TIMERS || lp->timer[id].fd < 0 || period_ns == 0)
+        return -EINVAL;
+    struct itimerspec cur, its = {0};
+    if (timerfd_gettime(lp->timer[id].fd, &cur) < 0)
+        return -errno;
+    uint64_t left = (uint64_t)cur.it_value.tv_sec * 1000000000ull + (uint64_t)cur.it_value.tv_nsec;
+    uint64_t first = left && left < period_ns ? left : period_ns;
+    its.it_interval.tv_sec = (time_t)(period_ns / 1000000000ull);
+    its.it_interval.tv_nsec = (long)(period_ns % 1000000000ull);
+    its.it_value.tv_sec = (time_t)(first / 1000000000ull);
+    its.it_value.tv_nsec = (long)(first % 1000000000ull);
+    if (timerfd_settime(lp->timer[id].fd, 0, &its, NULL) < 0)
+        return -errno;
+    return 0;
+}
+
 static void timer_ready(struct loop *lp, int fd, uint32_t events, void *arg)
 {
     (void)events;

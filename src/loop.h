@@ -29,6 +29,11 @@ int loop_del_fd(struct loop *lp, int fd);
 int loop_add_timer(struct loop *lp, uint64_t period_ns, loop_timer_cb cb, void *arg);
 /* Re-arm (period_ns > 0) or disarm (0) timer id. 0 or -errno. */
 int loop_set_timer(struct loop *lp, int id, uint64_t period_ns);
+/* Change timer id's period (> 0) without postponing it: it next fires at the sooner of its
+ * current deadline and period_ns from now, then every period_ns. A timer whose period is
+ * switched back and forth more often than it fires (re-armed from now each time) would
+ * never fire. 0 or -errno. */
+int loop_set_period(struct loop *lp, int id, uint64_t period_ns);
 
 /* Remove timer id. 0 or -errno. */
 int loop_del_timer(struct loop *lp, int id);

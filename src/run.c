@@ -712,19 +712,22 @@ void run_adapt_poll(struct run *r, size_t got)
 {
     if (!r->loop || r->poll_timer < 0)
         return;
+    /* periods change without postponing the next tick: events every ~60 ms flip the run
+     * between quiet and busy faster than /proc's period, and re-arming from now each time
+     * kept the /proc sampler from ever running (the concurrency scenario, headless) */
     if (got || r->step_pending) {
         uint64_t fast = fast_poll_ns(r);
         if (r->quiet_polls < IDLE_AFTER && fast != r->poll_fast_ns)
-            loop_set_timer(r->loop, r->poll_timer, fast);
+            loop_set_period(r->loop, r->poll_timer, fast);
         r->poll_fast_ns = fast;
         if (r->quiet_polls >= IDLE_AFTER) {
-            loop_set_timer(r->loop, r->poll_timer, fast);
-            loop_set_timer(r->loop, r->proc_timer, PROC_NS);
+            loop_set_period(r->loop, r->poll_timer, fast);
+            loop_set_period(r->loop, r->proc_timer, PROC_NS);
         }
         r->quiet_polls = 0;
     } else if (++r->quiet_polls == IDLE_AFTER) {
-        loop_set_timer(r->loop, r->poll_timer, POLL_IDLE_NS);
-        loop_set_timer(r->loop, r->proc_timer, PROC_IDLE_NS);
+        loop_set_period(r->loop, r->poll_timer, POLL_IDLE_NS);
+        loop_set_period(r->loop, r->proc_timer, PROC_IDLE_NS);
     }
 }
 
