@@ -125,7 +125,10 @@
     X(EV_SEM_SEEN_TAKEN, "sem_seen_taken") /* the conductor read in the task's slot that it holds  \
                                               a token of obj, taken inside a fold and kept past    \
                                               its tick; val=the value now; its sem_acquired        \
-                                              follows later */
+                                              follows later */                                     \
+    X(EV_SCHED_TIMES, "sched_times") /* procfs, without the probes: the kernel's totals for the    \
+                                        task from /proc/PID/task/TID/schedstat; val=ns on a CPU,   \
+                                        item=ns waiting on a run queue (ready), aux=time slices */
 
 enum ev_kind {
 #define EV_ENUM(e, s) e,

@@ -576,10 +576,30 @@ int instr_task_begin(const char *name, int kind)
     return task_begin_in(reserve_slot(), name, kind);
 }
 
+/* The kernel's totals for this thread as it ends (schedstat: ns on a CPU, ns waiting on a run
+ * queue, time slices): without the probes, the last word on how long it ran and was ready,
+ * which the /proc sampler (a look every 100 ms) would leave short. */
+static void emit_sched_times(void)
+{
+    char buf[128];
+    int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t got = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    unsigned long long run, wait, slices;
+    if (got <= 0)
+        return;
+    buf[got] = '\0';
+    if (sscanf(buf, "%llu %llu %llu", &run, &wait, &slices) == 3)
+        instr_emit(EV_SCHED_TIMES, EV_NO_OBJ, (int64_t)run, (int64_t)wait, (int64_t)slices);
+}
+
 void instr_task_end(int status)
 {
     if (tl_slot < 0 || !g_sh)
         return;
+    emit_sched_times();
     instr_emit(EV_TASK_EXIT, EV_NO_OBJ, status, 0, 0);
     atomic_store(&g_sh->tasks[tl_slot].exited, 1);
 }

@@ -535,6 +535,16 @@ static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, 
     case EV_PROC_EXEC:
         exec_rename(t, e);
         break;
+    case EV_SCHED_TIMES:
+        if (e->val >= 0 && e->item >= 0 && e->t >= t->ks_at) {
+            uint64_t d = t->t_state && e->t > t->t_state ? e->t - t->t_state : 0;
+            t->ks_run_ns = (uint64_t)e->val;
+            t->ks_wait_ns = (uint64_t)e->item;
+            t->ks_at = e->t;
+            t->ks_r_ns =
+                t->run_ns + t->ready_ns + (t->state == TS_RUNNING || t->state == TS_READY ? d : 0);
+        }
+        break;
     default:
         break;
     }
@@ -729,7 +739,33 @@ static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
 int model_is_sched(unsigned kind)
 {
     return kind == EV_STATE || kind == EV_GATE || kind == EV_SCHED_IN || kind == EV_SCHED_OUT ||
-           kind == EV_WAKEUP || kind == EV_WAKEUP_NEW;
+           kind == EV_WAKEUP || kind == EV_WAKEUP_NEW || kind == EV_SCHED_TIMES;
+}
+
+void model_task_times(const struct model_task *t, uint64_t now, uint64_t out[4])
+{
+    uint64_t d = t->t_state && now > t->t_state ? now - t->t_state : 0;
+    out[0] = t->run_ns + (t->state == TS_RUNNING ? d : 0);
+    out[1] = t->ready_ns + (t->state == TS_READY ? d : 0);
+    out[2] = t->blocked_ns + (t->state == TS_BLOCKED ? d : 0);
+    out[3] = t->gate_ns + (t->state == TS_GATE ? d : 0);
+    if (t->kernel_state != TS__COUNT || !t->ks_at)
+        return; /* the kernel's switches split running from ready; or no schedstat read */
+    uint64_t life = out[0] + out[1] + out[2];
+    /* R time since the last read: split as the kernel's totals were */
+    uint64_t tail = out[0] + out[1] > t->ks_r_ns ? out[0] + out[1] - t->ks_r_ns : 0;
+    uint64_t seen = t->ks_run_ns + t->ks_wait_ns;
+    uint64_t tail_run =
+        seen ? (uint64_t)((double)tail * (double)t->ks_run_ns / (double)seen) : tail;
+    uint64_t run = t->ks_run_ns + tail_run;
+    uint64_t ready = t->ks_wait_ns + (tail - tail_run);
+    if (run > life)
+        run = life;
+    if (ready > life - run)
+        ready = life - run;
+    out[0] = run;
+    out[1] = ready;
+    out[2] = life - run - ready;
 }
 
 static void ring_keep(struct ev *ring, size_t cap, size_t *len, size_t *head, const struct ev *e)
@@ -778,6 +814,7 @@ int model_event_touches_object(unsigned kind)
     case EV_SLEEP:
     case EV_TIMEOUT:
     case EV_DEADLOCK:
+    case EV_SCHED_TIMES:
         return 0;
     default:
         return 1;

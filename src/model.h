@@ -40,7 +40,11 @@ struct model_task {
     uint32_t gate_obj;                           /* and its object (EV_NO_OBJ: none) */
     int64_t gate_val;                            /* and its value (a sleep's ms ...) */
     uint64_t switches;                           /* context switches (bpf) */
-    uint64_t actions;                            /* instrumented operations */
+    /* without the probes, the kernel's own totals (schedstat, read by the /proc sampler and
+     * by the task as it ends): ns on a CPU and ns ready on a run queue, as of ks_at (0: never
+     * read), and the time the task had spent in R (running or ready) by its states then */
+    uint64_t ks_run_ns, ks_wait_ns, ks_at, ks_r_ns;
+    uint64_t actions; /* instrumented operations */
     uint64_t sig_sent, sig_delivered;
     uint8_t reap_src; /* bit per enum ev_src that saw its reap (one fact, several witnesses) */
     uint64_t sigpnd, sigblk, sigign, sigcgt; /* signal masks (procfs) */
@@ -134,6 +138,13 @@ uint32_t model_obj_by_name(const struct model *m, const char *name);
  * scheduler's records (model_is_sched), kept apart. */
 const struct ev *model_hist(const struct model *m, size_t i);
 const struct ev *model_khist(const struct model *m, size_t i);
+
+/* Time a task spent in each state up to now, the open interval included: out[0] running,
+ * [1] ready, [2] blocked, [3] at the step gate. With the kernel's switch events on the task
+ * these are exact. Without them /proc's R cannot tell running from ready; where the kernel's
+ * schedstat totals were read, running and ready are those (the R time since that read split
+ * in the same proportion) and blocked is the rest of the task's life off the gate. */
+void model_task_times(const struct model_task *t, uint64_t now, uint64_t out[4]);
 
 /* 1 for the scheduler's records: switches, wakeups, state samples, gate arrivals. */
 int model_is_sched(unsigned kind);

@@ -32,18 +32,15 @@ json_t *snapshot_task(const struct model *m, const struct model_task *t, uint64_
         json_object_set_new(o, "orig_ppid", json_integer(t->orig_ppid));
 
     /* time in each state, including the interval still open */
-    uint64_t run = t->run_ns, ready = t->ready_ns, blocked = t->blocked_ns, gate = t->gate_ns;
-    if (t->t_state && now > t->t_state) {
-        uint64_t d = now - t->t_state;
-        run += t->state == TS_RUNNING ? d : 0;
-        ready += t->state == TS_READY ? d : 0;
-        blocked += t->state == TS_BLOCKED ? d : 0;
-        gate += t->state == TS_GATE ? d : 0;
-    }
+    uint64_t times[4];
+    model_task_times(t, now, times);
+    uint64_t run = times[0], ready = times[1], blocked = times[2], gate = times[3];
     json_object_set_new(o, "run_ms", json_real(ms(run)));
     json_object_set_new(o, "ready_ms", json_real(ms(ready)));
     json_object_set_new(o, "blocked_ms", json_real(ms(blocked)));
     json_object_set_new(o, "gate_ms", json_real(ms(gate)));
+    if (t->kernel_state == TS__COUNT && t->ks_at) /* no switch events: the kernel's totals */
+        json_object_set_new(o, "times_from", json_string("schedstat"));
     if (t->state == TS_GATE) {
         const char *k = ev_kind_name(t->gate_kind);
         const struct model_obj *go = t->gate_obj < m->nobjs ? &m->objs[t->gate_obj] : NULL;

@@ -405,7 +405,8 @@ void ts_run_scenario(const char *id, const char *const *params, ts_sampler sampl
     char *argv[64] = {IPCSCOPE_BIN, "run", (char *)id, "--headless", "--json", "--record", rec};
     int argc = 7;
     for (size_t i = 0; params && params[i] && argc < 60; i++) {
-        argv[argc++] = "--param";
+        if (params[i][0] != '-')
+            argv[argc++] = "--param";
         argv[argc++] = (char *)params[i];
     }
     memset(out, 0, sizeof(*out));

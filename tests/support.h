@@ -127,7 +127,8 @@ struct ts_scenario {
 /* Called every period_us while the binary runs: t_ms since it started. */
 typedef void (*ts_sampler)(void *arg, pid_t pid, long t_ms);
 
-/* Run `ipcscope run ID --headless --json --record F [--param P]...` as a child subreaper,
+/* Run `ipcscope run ID --headless --json --record F [--param P]...` as a child subreaper
+ * (a params entry that starts with '-', such as "--no-bpf", is passed as it is),
  * calling sample meanwhile; asserts it ends by itself within 50 s with exit 0, and loads the
  * snapshot and the trace into out (IPCSCOPE_KEEP_TRACE set: the trace file is kept). */
 void ts_run_scenario(const char *id, const char *const *params, ts_sampler sample, void *arg,

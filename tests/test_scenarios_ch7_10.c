@@ -648,6 +648,37 @@ Test(scenario_concurrency, one_cpu_interleaves_without_overlap, .timeout = 60)
     free_run(&r);
 }
 
+/* Without the probes /proc's R cannot tell running from ready: the times come from the kernel's
+ * schedstat totals. On one CPU each worker runs its work_ms of CPU time and, while the other
+ * runs, waits ready; counted by R time, each would show all its life as running. */
+Test(scenario_concurrency, without_the_probes_run_and_ready_are_the_kernels, .timeout = 60)
+{
+    const char *p[] = {"workers=2", "cpus=1", "work_ms=300", "--no-bpf", NULL};
+    struct run r = run_scenario("concurrency", p);
+    json_t *tasks = json_object_get(r.sc.snap, "tasks");
+    double ready_sum = 0;
+    for (int k = 1; k <= 2; k++) {
+        char name[16];
+        snprintf(name, sizeof(name), "worker-%d", k);
+        json_t *t = ts_find_named(tasks, name);
+        cr_assert_not_null(t, "no %s", name);
+        double run = json_real_value(json_object_get(t, "run_ms")),
+               ready = json_real_value(json_object_get(t, "ready_ms"));
+        cr_log_info("%s: run %.1f ready %.1f blocked %.1f ms", name, run, ready,
+                    json_real_value(json_object_get(t, "blocked_ms")));
+        cr_assert_str_eq(ts_str(t, "times_from"), "schedstat");
+        /* it burns until its own CPU clock says 300 ms: the kernel's run time is that */
+        cr_assert(run >= 299 && run < 400, "%s: run %.1f ms for 300 ms of CPU work", name, run);
+        ready_sum += ready;
+    }
+    /* on one CPU, one worker waits ready while the other runs */
+    cr_assert_geq(ready_sum, 200, "two workers on one CPU were ready for %.1f ms in all",
+                  ready_sum);
+    assert_all_reaped(&r, 0);
+    assert_check_ok(&r);
+    free_run(&r);
+}
+
 Test(scenario_concurrency, two_cpus_run_in_parallel, .timeout = 60)
 {
     if (usable_cpus() < 2)

@@ -289,13 +289,13 @@ int ui_row_of_task(const struct ui *u, uint32_t task)
 void ui_task_times(const struct ui *u, const struct model_task *t, uint64_t *run, uint64_t *ready,
                    uint64_t *blocked, uint64_t *gate)
 {
-    uint64_t now = run_now_ns(u->r);
-    uint64_t d = t->t_state && now > t->t_state ? now - t->t_state : 0;
-    *run = t->run_ns + (t->state == TS_RUNNING ? d : 0);
-    *ready = t->ready_ns + (t->state == TS_READY ? d : 0);
-    *blocked = t->blocked_ns + (t->state == TS_BLOCKED ? d : 0);
+    uint64_t v[4];
+    model_task_times(t, run_now_ns(u->r), v);
+    *run = v[0];
+    *ready = v[1];
+    *blocked = v[2];
     if (gate)
-        *gate = t->gate_ns + (t->state == TS_GATE ? d : 0);
+        *gate = v[3];
 }
 
 uint64_t ui_zombie_ns(const struct ui *u, const struct model_task *t)

@@ -112,18 +112,30 @@ static uint64_t timeline_now(const struct ui *u)
 }
 
 /* The title: the legend, and the lanes there is no room for (the Tasks panel says it too),
- * in place of "last 10s" so that the legend stays whole at 80 columns. */
+ * in place of "last 10s" so that the legend stays whole at 80 columns. Without the kernel's
+ * switch events a lane's solid block is /proc's R, which cannot tell running from ready. */
 static void timeline_title(const struct ui *u, int hidden, char *buf, size_t n)
 {
-    if (hidden > 0)
+    int probes = u->r->replay ? u->r->recorded_bpf : u->r->bpf != NULL;
+    if (hidden > 0 && probes)
         snprintf(buf, n,
                  TR(u, " Timeline (%d not shown) · █ run  ▒ ready  · blocked  ╌ at the step gate ",
                     " 时间线（%d 个未显示） · █ 运行  ▒ 就绪  · 阻塞  ╌ 在步进闸门前 "),
                  hidden);
-    else
+    else if (hidden > 0)
+        snprintf(buf, n,
+                 TR(u,
+                    " Timeline (%d not shown) · █ run or ready (/proc)  · blocked  ╌ at the gate ",
+                    " 时间线（%d 个未显示） · █ 运行或就绪（/proc）  · 阻塞  ╌ 在闸门前 "),
+                 hidden);
+    else if (probes)
         snprintf(buf, n, "%s",
                  TR(u, " Timeline · last 10s · █ run  ▒ ready  · blocked  ╌ at the step gate ",
                     " 时间线 · 最近 10 秒 · █ 运行  ▒ 就绪  · 阻塞  ╌ 在步进闸门前 "));
+    else
+        snprintf(buf, n, "%s",
+                 TR(u, " Timeline · 10s · █ run or ready (/proc)  · blocked  ╌ at the step gate ",
+                    " 时间线 · 10 秒 · █ 运行或就绪（/proc）  · 阻塞  ╌ 在步进闸门前 "));
 }
 
 void panel_timeline_draw(struct ui *u, struct rect r)

@@ -477,18 +477,23 @@ static uint64_t elapsed_ns(void)
     return last > first ? last - first : 0;
 }
 
-/* Of the time the workers could run (running or ready, by the kernel's scheduler events),
- * the smallest share one of them got a CPU: below 1 when other programs used the CPUs. -1
- * without bpf. */
+/* Of the time the workers could run (running or ready, by the kernel's scheduler events, or
+ * without them by its schedstat totals), the smallest share one of them got a CPU: below 1
+ * when other programs used the CPUs. -1 when the kernel said neither. */
 static double min_got_cpu(const struct model *m)
 {
     double least = -1;
-    for (size_t i = 0; i < m->ntasks && (m->src_seen & (1u << EV_SRC_BPF)); i++) {
+    for (size_t i = 0; i < m->ntasks; i++) {
         const struct model_task *t = &m->tasks[i];
         int k = 0;
-        if (t->slot == EV_NO_TASK || sscanf(t->name, "worker-%d", &k) != 1 || !t->run_ns)
+        uint64_t v[4];
+        if (t->slot == EV_NO_TASK || sscanf(t->name, "worker-%d", &k) != 1 ||
+            (t->kernel_state == TS__COUNT && !t->ks_at))
             continue;
-        double got = (double)t->run_ns / (double)(t->run_ns + t->ready_ns);
+        model_task_times(t, m->t_last, v);
+        if (!v[0])
+            continue;
+        double got = (double)v[0] / (double)(v[0] + v[1]);
         least = least < 0 || got < least ? got : least;
     }
     return least;

@@ -2,8 +2,10 @@
  * procfs.c - sampling task state, parent, wchan and signal masks from /proc.
  *
  * Reads are cheap single-shot file reads; the sampler emits an event only when something
- * changed, so an idle run costs little. /proc cannot tell ready from running (both are R):
- * a task in R is reported running, and the UI says the source.
+ * changed, so an idle run costs little. /proc's state cannot tell ready from running (both
+ * are R): a task in R is reported running, and the UI says the source. Without the probes
+ * the kernel's own totals are read too (schedstat: time on a CPU and time waiting on a run
+ * queue), so the times in each state still split running from ready.
  */
 #define _GNU_SOURCE
 #include "procfs.h"
@@ -151,8 +153,13 @@ static int grow_cache(struct procfs_cache *c, size_t need)
     if (!pp)
         return -ENOMEM;
     c->ppid = pp;
+    uint64_t(*ks)[2] = realloc(c->ks, ncap * sizeof(*ks));
+    if (!ks)
+        return -ENOMEM;
+    c->ks = ks;
     memset(c->letter + c->cap, 0, ncap - c->cap);
     memset(c->ppid + c->cap, 0, (ncap - c->cap) * sizeof(*pp));
+    memset(c->ks + c->cap, 0, (ncap - c->cap) * sizeof(*ks));
     c->cap = ncap;
     return 0;
 }
@@ -170,6 +177,31 @@ static void self_state(struct procfs_cache *c, uint64_t now, struct procfs_stat 
     st->state = busy ? 'R' : 'S';
     c->self_run_ns = run_ns;
     c->self_at_ns = now;
+}
+
+/* Without the probes: the kernel's run and run-queue totals for the task (schedstat), reported
+ * when they moved by a millisecond or more, or at a settled look when they moved at all. */
+static void sched_times(const struct model_task *t, struct procfs_cache *c, uint32_t i,
+                        const struct ev *base, procfs_emit_fn emit, void *arg)
+{
+    char path[64], buf[128];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)t->pid, (int)t->tid);
+    unsigned long long run, wait, slices;
+    if (read_small(path, buf, sizeof(buf)) <= 0 ||
+        sscanf(buf, "%llu %llu %llu", &run, &wait, &slices) != 3)
+        return;
+    uint64_t moved = (run - c->ks[i][0]) + (wait - c->ks[i][1]);
+    if (run < c->ks[i][0] || wait < c->ks[i][1] || moved == 0 || (moved < 1000000 && !c->settled))
+        return;
+    c->ks[i][0] = run;
+    c->ks[i][1] = wait;
+    struct ev e = *base;
+    e.kind = EV_SCHED_TIMES;
+    e.val = (int64_t)run;
+    e.item = (int64_t)wait;
+    e.aux = (int64_t)slices;
+    e.extra = 0;
+    emit(&e, arg);
 }
 
 /* Between two steps, a task /proc no longer has is gone: a thread has exited, a process was
@@ -255,6 +287,8 @@ static void sample_task(struct model *m, struct procfs_cache *c, uint32_t i, uin
         t->wchan[0] = '\0';
     if (c->tick % SIGMASK_EVERY == 0)
         read_sigmasks(t);
+    if (!self && !(m->src_seen & (1u << EV_SRC_BPF)) && st.state != 'Z')
+        sched_times(t, c, i, &e, emit, arg);
 }
 
 static void sample_some(struct model *m, struct procfs_cache *cache, uint64_t now,
@@ -300,5 +334,6 @@ void procfs_cache_free(struct procfs_cache *cache)
 {
     free(cache->letter);
     free(cache->ppid);
+    free(cache->ks);
     memset(cache, 0, sizeof(*cache));
 }

@@ -44,6 +44,7 @@ typedef void (*procfs_emit_fn)(const struct ev *e, void *arg);
 struct procfs_cache {
     char *letter;
     int32_t *ppid;
+    uint64_t (*ks)[2]; /* schedstat run and wait ns last reported, per task */
     size_t cap;
     uint64_t tick;                    /* samples taken */
     uint32_t cursor;                  /* where the next sample starts, for runs with many tasks */
