@@ -543,6 +543,8 @@ static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, 
             t->ks_at = e->t;
             t->ks_r_ns =
                 t->run_ns + t->ready_ns + (t->state == TS_RUNNING || t->state == TS_READY ? d : 0);
+            if (t->kernel_state == TS__COUNT && e->aux > 0)
+                t->switches = (uint64_t)e->aux; /* times it was run on a CPU, by the kernel */
         }
         break;
     default:

@@ -39,7 +39,7 @@ struct model_task {
     uint16_t gate_kind;                          /* the action waiting at the gate */
     uint32_t gate_obj;                           /* and its object (EV_NO_OBJ: none) */
     int64_t gate_val;                            /* and its value (a sleep's ms ...) */
-    uint64_t switches;                           /* context switches (bpf) */
+    uint64_t switches; /* times switched in (bpf; without it: schedstat's count) */
     /* without the probes, the kernel's own totals (schedstat, read by the /proc sampler and
      * by the task as it ends): ns on a CPU and ns ready on a run queue, as of ks_at (0: never
      * read), and the time the task had spent in R (running or ready) by its states then */

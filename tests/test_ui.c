@@ -345,6 +345,21 @@ Test(ui, wide_task_panel_has_time_columns_and_the_bpf_state, .fini = stop, .time
     cr_assert(wait_for("bpf✗ (turned off (--no-bpf))", 3000), "no bpf reason:\n%s", g_screen);
     cr_assert(strstr(g_screen, "ready") && strstr(g_screen, "blocked"), "no time columns:\n%s",
               g_screen);
+    /* /proc's R is running or ready: the timeline says so, and the times are the kernel's */
+    cr_assert(strstr(g_screen, "run or ready (/proc)"), "the timeline legend:\n%s", g_screen);
+    ts_sleep_ms(1000); /* a few /proc looks */
+    keys("Up");
+    keys("Down");
+    keys("i");
+    cr_assert(wait_for("cpu-1 · Esc", 3000), "no details overlay:\n%s", g_screen);
+    cr_assert(wait_for("schedstat ", 3000), "times not from schedstat:\n%s", g_screen);
+    double run = 0, ready = 0;
+    const char *p = strstr(g_screen, "schedstat ");
+    cr_assert(p && sscanf(p, "schedstat run %lfs ready %lfs", &run, &ready) == 2,
+              "no run and ready after 'schedstat':\n%s", g_screen);
+    cr_assert_gt(run, 0.0, "a CPU worker ran 0 s by schedstat:\n%s", g_screen);
+    cr_assert(!strstr(g_screen, " 0 switches"), "no times run counted:\n%s", g_screen);
+    keys("Escape");
     keys("q");
     cr_assert_eq(wait_exit(10000), 0);
 }

@@ -99,7 +99,9 @@ static int kv(int y, struct rect in, const char *k, const char *v)
 }
 
 /* "run 1.50s  ready 1.52s  blocked 0.00s  gate 3.10s" */
-static void times_line(struct ui *u, const struct model_task *t, char *b, size_t n)
+/* The times in each state; 1 when running and ready are the kernel's schedstat totals (no
+ * probes), so that the line's label can say so. */
+static int times_line(struct ui *u, const struct model_task *t, char *b, size_t n)
 {
     uint64_t run, ready, blocked, gate;
     char r1[16], r2[16], r3[16], r4[16];
@@ -111,6 +113,7 @@ static void times_line(struct ui *u, const struct model_task *t, char *b, size_t
     snprintf(b, n,
              TR(u, "run %s  ready %s  blocked %s  gate %s", "运行 %s  就绪 %s  阻塞 %s  闸门 %s"),
              r1, r2, r3, r4);
+    return !ui_kernel_view(u, t) && t->ks_at && t->slot != 0;
 }
 
 /* What the kernel says: its state, CPU, and the function it sleeps in next to the object. */
@@ -173,8 +176,9 @@ static int task_facts(struct ui *u, const struct model_task *t, struct rect in)
     y = kv(y, in, TR(u, "task", "任务"), b);
     kernel_line(u, t, b, sizeof(b));
     y = kv(y, in, TR(u, "kernel says", "内核所见"), b);
-    times_line(u, t, b, sizeof(b));
-    y = kv(y, in, TR(u, "time", "时间"), b);
+    y = kv(y, in,
+           times_line(u, t, b, sizeof(b)) ? TR(u, "schedstat", "schedstat") : TR(u, "time", "时间"),
+           b);
     snprintf(b, sizeof(b),
              TR(u, "%llu · %llu switches · signals sent %llu, delivered %llu",
                 "%llu · 切换 %llu 次 · 信号 发出 %llu，送达 %llu"),

@@ -375,7 +375,12 @@ static int any_signals(const struct ui *u)
 
 static int any_switches(const struct ui *u)
 {
-    return (u->r->model.src_seen & (1u << EV_SRC_BPF)) != 0;
+    /* the probes' switch events, or without them schedstat's count of times run */
+    const struct model *m = &u->r->model;
+    for (size_t i = 0; i < m->ntasks; i++)
+        if (m->tasks[i].switches)
+            return 1;
+    return 0;
 }
 
 /* The numeric columns, right-aligned, each shown from a panel width on (and when it has
