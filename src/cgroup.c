@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define CG_DEPTH 8 /* how deep cgroups below the run's are looked for */
+
 /* The cgroup2 mount point and its root, from mountinfo. 0 or -ENOENT. */
 static int cgroup2_mount(char *mnt, size_t mn, char *root, size_t rn)
 {
@@ -84,6 +86,53 @@ static int write_str(int fd, const char *s)
     return w == (ssize_t)len ? 0 : (w < 0 ? -errno : -EIO);
 }
 
+/* Remove the cgroups below dir, deepest first (a cgroup directory holds only the kernel's
+ * files, which rmdir ignores; one still holding a process stays). depth bounds the walk: a
+ * program may make cgroups of its own inside the one it runs in. */
+static void rmdir_children(const char *dir, int depth)
+{
+    DIR *d = depth > 0 ? opendir(dir) : NULL;
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_type != DT_DIR || de->d_name[0] == '.')
+            continue;
+        char p[1024];
+        int len = snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+        if (len < 0 || (size_t)len >= sizeof(p))
+            continue;
+        rmdir_children(p, depth - 1);
+        rmdir(p);
+    }
+    closedir(d);
+}
+
+/* Processes listed in dir's cgroup.procs and in those of the cgroups below it. */
+static int count_procs(const char *dir, int depth)
+{
+    int count = 0, fd = open_in(dir, "cgroup.procs", O_RDONLY);
+    if (fd >= 0) {
+        char buf[4096];
+        ssize_t got;
+        while ((got = read(fd, buf, sizeof(buf))) > 0)
+            for (ssize_t i = 0; i < got; i++)
+                count += buf[i] == '\n';
+        close(fd);
+    }
+    DIR *d = depth > 0 ? opendir(dir) : NULL;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        char p[1024];
+        int len = snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+        if (de->d_type == DT_DIR && de->d_name[0] != '.' && len > 0 && (size_t)len < sizeof(p))
+            count += count_procs(p, depth - 1);
+    }
+    if (d)
+        closedir(d);
+    return count;
+}
+
 /* This process's PID namespace (the inode of /proc/self/ns/pid), 0 when it cannot be told.
  * A pid in a cgroup's name means something only in the namespace that wrote it. */
 static unsigned long own_pidns(void)
@@ -121,6 +170,7 @@ static void sweep_stale(const char *dir)
             write_str(kfd, "1");
             close(kfd);
         }
+        rmdir_children(p, CG_DEPTH);
         rmdir(p); /* fails while its processes are still dying: the next sweep retries */
     }
     closedir(d);
@@ -229,7 +279,14 @@ void cg_destroy(struct cg *cg)
         return;
     int populated = cg_populated(cg);
     cg_close_fds(cg);
-    if (populated <= 0)
+    if (populated <= 0) {
+        rmdir_children(cg->path, CG_DEPTH);
         rmdir(cg->path);
+    }
     cg->path[0] = '\0';
+}
+
+int cg_count(const struct cg *cg)
+{
+    return cg->path[0] ? count_procs(cg->path, CG_DEPTH) : 0;
 }

@@ -47,8 +47,10 @@ int cg_kill(const struct cg *cg);
 /* 1 while any process is in the cgroup, 0 when it is empty, -errno when unknown. */
 int cg_populated(const struct cg *cg);
 
-/* Close the descriptors and remove the cgroup when it is empty (else leave it: the guard or
- * the next run's sweep removes it). Accepts an empty cg. */
+/* Processes in the cgroup and the cgroups below it (cgroup.procs lists no zombie). */
+int cg_count(const struct cg *cg);
+/* Close the descriptors and remove the cgroup (and those below it) when it is empty (else leave it:
+ * the guard or the next run's sweep removes it). Accepts an empty cg. */
 void cg_destroy(struct cg *cg);
 
 /* Close only the descriptors (in a child that must not keep them). */

@@ -205,14 +205,29 @@ static int tsc_usable(uint64_t q)
     return 1;
 }
 
+/* The first clock pair, when the region is made; the rate is measured from it once at least
+ * 2 ms have passed (instr_clock_settle), so the wait overlaps the run's start (the guard's
+ * fork, the cgroup) instead of adding to it. Until then records carry CLOCK_MONOTONIC. */
+static int g_clock_pending;
+
 static void clock_init(struct instr_shared *sh)
 {
     memset(&g_clock, 0, sizeof(g_clock));
     read_clocksource(g_clock.kernel, sizeof(g_clock.kernel));
     sh->use_tsc = 0;
+    g_use_tsc = 0;
+    if (HAVE_TSC)
+        clock_pair(&sh->tsc0, &sh->mono0);
+    g_clock_pending = 1;
+}
+
+void instr_clock_settle(struct instr_shared *sh)
+{
+    if (!g_clock_pending || !sh || sh != g_sh)
+        return;
+    g_clock_pending = 0;
     uint64_t t1 = 0, m1 = 0, q = 0;
     if (HAVE_TSC) {
-        clock_pair(&sh->tsc0, &sh->mono0);
         do /* a first estimate over >= 2 ms; refined on every drain */
             clock_pair(&t1, &m1);
         while (m1 - sh->mono0 < 2000000);
@@ -221,10 +236,12 @@ static void clock_init(struct instr_shared *sh)
     sh->use_tsc = (uint32_t)tsc_usable(q);
     atomic_store(&sh->ns_per_tick_q32, q);
     g_clock.calib_ns = m1 - sh->mono0;
+    g_use_tsc = (int)sh->use_tsc;
 }
 
 void instr_clock_refine(struct instr_shared *sh)
 {
+    instr_clock_settle(sh);
     if (!sh->use_tsc)
         return;
     uint64_t t1, m1;
@@ -310,7 +327,6 @@ int instr_region_create(struct instr_shared **out, uint32_t max_tasks, uint32_t 
     sh->conductor_pid = getpid();
     sh->t0 = now_ns();
     clock_init(sh);
-    g_use_tsc = (int)sh->use_tsc;
     /* slot 0's ring now (the region's ring_cap is read from it); every other, a page or more
      * apart, when a task takes its slot (ring_prepare): the first write to a shared page is a
      * fault, and on a VM 64 rings set up here cost `exec -- true` 13 of its 48 ms of CPU */
@@ -573,6 +589,7 @@ static int task_begin_in(int slot, const char *name, int kind)
 
 int instr_task_begin(const char *name, int kind)
 {
+    instr_clock_settle(g_sh);
     return task_begin_in(reserve_slot(), name, kind);
 }
 
@@ -650,6 +667,7 @@ static void wait_followed(int slot)
 
 pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned flags)
 {
+    instr_clock_settle(g_sh); /* before any worker reads which clock to stamp with */
     pid_t parent = getpid();
     int slot = reserve_slot();
     pid_t pid = fork();

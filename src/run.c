@@ -138,6 +138,7 @@ int run_open(struct run **out, const struct scenario *sc, const long *params,
     r->ctx.lang = opts->lang;
     r->ctx.conductor = getpid();
     r->ctx.interactive = !opts->headless;
+    r->ctx.cgroup = "";
     r->step_pick = -1;
     r->poll_timer = r->proc_timer = r->pace_timer = -1;
     r->guard = (struct guard)GUARD_NONE;
@@ -283,6 +284,7 @@ int run_start(struct run *r, struct loop *lp, char *err, size_t n)
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     if (run_guard_start(r, err, n) < 0)
         return -1;
+    r->ctx.cgroup = r->cg.path;
     open_sources(r);
     run_self_mark(r, 0);
     r->t_start_ns = loop_now_ns();

@@ -104,6 +104,7 @@ struct run {
     struct guard guard; /* kills the workers if the conductor dies without stopping them */
     pid_t pgid;         /* the workers' process group: the guard leads it (0: none) */
     struct cg cg;       /* the run's cgroup, where the system permits one */
+    int cg_missed;      /* a worker could not be put in it: /proc is searched too */
     int proc_ours;      /* /proc shows this PID namespace (else no pid from it is used) */
     int as_user;        /* under sudo: workers run as the invoking user ... */
     uid_t user_uid;     /* ... this one */

@@ -4,11 +4,12 @@
  *
  * Every worker is put in the workers' process group (the guard leads it) and the run's
  * cgroup by the conductor before fork returns to the scenario, and by itself first thing,
- * so nothing the run starts escapes both. A stop kills the cgroup, then every process of the
- * group and every descendant of the conductor /proc shows, again and again until none is
- * left, for STOP_DEADLINE_NS at the most: what still lives then is counted as leaked and
- * left to the guard. Nothing here trusts the shared region: pids, the group and the sizes
- * are the conductor's own.
+ * so nothing the run starts escapes both. A stop kills the cgroup (and the cgroups below it,
+ * such as exec's program's) until it is empty; without one (or when a worker could not be
+ * put in it), every process of the group and every descendant of the conductor /proc shows,
+ * again and again until none is left. For STOP_DEADLINE_NS at the most: what still lives
+ * then is counted as leaked and left to the guard. Nothing here trusts the shared region:
+ * pids, the group and the sizes are the conductor's own.
  */
 #define _GNU_SOURCE
 #include "run.h"
@@ -24,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +74,8 @@ void run_adopt_worker(struct run *r, pid_t pid)
 {
     if (r->pgid > 0)
         setpgid(pid, r->pgid); /* EACCES once it has exec'd: it joined by itself then */
-    cg_add(&r->cg, pid);
+    if (r->cg.path[0] && cg_add(&r->cg, pid) < 0 && errno != ESRCH)
+        r->cg_missed = 1;
 }
 
 /* In the worker, before anything else: the run's group and cgroup, then the user's
@@ -218,12 +221,25 @@ static void kill_seen(const struct proc_ent *e)
     close(fd);
 }
 
+/* The cgroup alone finds every process of the run: it holds them all (each worker was put
+ * in it before fork returned, and what they start is born inside), and says when they are
+ * gone without a walk of /proc. */
+static int cg_sure(const struct run *r)
+{
+    return r->cg.path[0] && r->cg.kill_fd >= 0 && r->cg.events_fd >= 0 && !r->cg_missed;
+}
+
 /* Kill every process of the run once. Returns how many were alive (zombies aside), or -1
  * when /proc could not say (then the whole group, guard included, got SIGKILL). */
 static int kill_round(struct run *r)
 {
     if (r->cg.path[0])
         cg_kill(&r->cg);
+    if (cg_sure(r)) {
+        int populated = cg_populated(&r->cg);
+        if (populated >= 0)
+            return populated;
+    }
     struct proc_ent *v = NULL;
     ssize_t n = r->proc_ours ? scan_proc(&v) : -1;
     if (n < 0) {
@@ -283,6 +299,13 @@ static void finish_guard(struct run *r, int clean)
         return;
     }
     guard_release(&r->guard);
+    int pfd = r->guard.pid > 0 ? (int)syscall(SYS_pidfd_open, r->guard.pid, 0) : -1;
+    if (pfd >= 0) { /* readable when it has exited: no nap to oversleep */
+        struct pollfd p = {.fd = pfd, .events = POLLIN};
+        while (poll(&p, 1, 1000) < 0 && errno == EINTR)
+            ;
+        close(pfd);
+    }
     for (int waited = 0; r->guard.pid > 0 && waited < 1000; waited++) {
         pid_t got = waitpid(r->guard.pid, NULL, WNOHANG);
         if (got == r->guard.pid || (got < 0 && errno == ECHILD))
@@ -298,6 +321,8 @@ static void finish_guard(struct run *r, int clean)
 /* Living processes of the run (with /proc); else children of ours but the guard. */
 static int count_leaked_processes(struct run *r)
 {
+    if (cg_sure(r) && cg_populated(&r->cg) == 0)
+        return 0;
     struct proc_ent *v = NULL;
     ssize_t n = r->proc_ours ? scan_proc(&v) : -1;
     int count = 0;
@@ -310,7 +335,7 @@ static int count_leaked_processes(struct run *r)
             count++;
     free(v);
     if (!count && r->cg.path[0] && cg_populated(&r->cg) == 1)
-        count = 1;
+        count = cg_count(&r->cg) > 0 ? cg_count(&r->cg) : 1;
     return count;
 }
 

@@ -45,11 +45,13 @@ struct scn_ctx {
     void *shared;               /* sc->shared_size zeroed bytes of shared memory */
     pid_t conductor;
     int lang;
-    int interactive; /* 1: a teacher at the keys (the TUI): a deadlock freezes on screen and
-                        waits for a key instead of ending the run */
-    char pin[512];   /* the lesson's key sentence for this moment ("Deadlock: ..."), set by
-                        the scenario (conductor side); the narration keeps it on top until the
-                        scenario clears it ("" : none). In the snapshot as "pinned". */
+    const char *cgroup; /* the run's cgroup directory ("": none); a scenario may make cgroups
+                           below it, which the run's kill and its guard reach too */
+    int interactive;    /* 1: a teacher at the keys (the TUI): a deadlock freezes on screen and
+                           waits for a key instead of ending the run */
+    char pin[512];      /* the lesson's key sentence for this moment ("Deadlock: ..."), set by
+                           the scenario (conductor side); the narration keeps it on top until the
+                           scenario clears it ("" : none). In the snapshot as "pinned". */
 };
 
 struct scenario {

@@ -178,12 +178,23 @@ Test(cleanup, sigkill_right_after_start_leaves_no_workers, .timeout = 60)
 
 /* The processes a program under `ipcscope exec` starts are not ipcscope's children, so no
  * death signal covers them: the guard must kill them when ipcscope is killed. */
-Test(cleanup, sigkill_during_exec_kills_the_programs_own_children, .timeout = 60)
+/* ipcscope exec killed with SIGKILL: the program's children go with it, even one in a session
+ * of its own (setsid: out of the program's group). With a cgroup, the program's is below the
+ * run's and the run's guard kills both; without (IPCSCOPE_NO_CGROUP), the group and a watcher
+ * do. */
+static void sigkill_during_exec(const char *env)
 {
     cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-    char *const argv[] = {
-        IPCSCOPE_BIN, "exec", "--headless", "--", "/bin/sh", "-c", "sleep 300 & sleep 301 & wait",
-        NULL};
+    if (env)
+        putenv((char *)env);
+    char *const argv[] = {IPCSCOPE_BIN,
+                          "exec",
+                          "--headless",
+                          "--",
+                          "/bin/sh",
+                          "-c",
+                          "setsid sleep 300 & sleep 301 & wait",
+                          NULL};
     pid_t pid = spawn(argv, -1);
 
     /* ipcscope -> sh (the program) -> two sleeps */
@@ -200,7 +211,7 @@ Test(cleanup, sigkill_during_exec_kills_the_programs_own_children, .timeout = 60
         }
         n = prog ? ts_children(prog, kids, 16) : 0;
     }
-    cr_assert_eq(n, 2, "the program's two children never appeared");
+    cr_assert_eq(n, 2, "the program's two children never appeared (%s)", env ? env : "cgroup");
 
     kill(pid, SIGKILL);
     int status;
@@ -214,7 +225,18 @@ Test(cleanup, sigkill_during_exec_kills_the_programs_own_children, .timeout = 60
         for (int i = 0; i < n; i++)
             alive += ts_pid_alive(kids[i]);
     }
-    cr_assert_eq(alive, 0, "%d of the program's children outlived ipcscope", alive);
+    cr_assert_eq(alive, 0, "%d of the program's children outlived ipcscope (%s)", alive,
+                 env ? env : "cgroup");
+}
+
+Test(cleanup, sigkill_during_exec_kills_the_programs_own_children, .timeout = 60)
+{
+    sigkill_during_exec(NULL);
+}
+
+Test(cleanup, sigkill_during_exec_without_a_cgroup_kills_them_too, .timeout = 60)
+{
+    sigkill_during_exec("IPCSCOPE_NO_CGROUP=1");
 }
 
 /* A scenario's queue is named from its creation until every worker holds it open (then

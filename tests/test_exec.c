@@ -185,6 +185,11 @@ Test(exec, nothing_is_left_in_tmp_or_the_cgroups, .timeout = 60)
         struct stat st;
         cr_expect(stat(ts_str(cl, "cgroup"), &st) < 0, "the cgroup %s is still there",
                   ts_str(cl, "cgroup"));
+        /* below the run's own cgroup (ipcscope-PID-N-NS/program): the run's kill and its
+         * guard reach the program's processes, with no watcher of its own */
+        cr_expect(strstr(ts_str(cl, "cgroup"), "/ipcscope-") &&
+                      strstr(ts_str(cl, "cgroup"), "/program"),
+                  "%s", ts_str(cl, "cgroup"));
     } else {
         cr_expect(strlen(ts_str(cl, "why")) > 0, "the fallback says why");
     }

@@ -352,7 +352,7 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     g_geo.ring_stride = sh->ring_stride;
     g_map_seen = map;
     prctl(PR_SET_CHILD_SUBREAPER, 0); /* orphans go where they would without ipcscope */
-    exec_track_prepare(&g_track);
+    exec_track_prepare(&g_track, ctx->cgroup);
     exec_track_watch(&g_track);
 
     struct exec_child a = {

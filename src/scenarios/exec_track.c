@@ -3,10 +3,12 @@
  * reaper: a cgroup v2 of the run's own (cgroup.procs, cgroup.kill) where permitted, else
  * the process group plus a /proc scan for descendants.
  *
- * A watcher process, started apart from the conductor (its own session, not its child),
- * holds a pipe only the conductor writes to: if the conductor dies without cleaning up, the
- * pipe reads end-of-file and the watcher kills the cgroup, as the run's guard does for the
- * process group.
+ * The cgroup is made below the run's own (see cgroup.h) when the run has one: killing the
+ * run's kills the program's too, and the run's guard does it if the conductor dies. Else it
+ * is made next to the conductor's, and a watcher process, started apart from the conductor
+ * (its own session, not its child), holds a pipe only the conductor writes to: if the
+ * conductor dies without cleaning up, the pipe reads end-of-file and the watcher kills the
+ * cgroup, as the run's guard does for the process group.
  */
 #define _GNU_SOURCE
 #include "exec_track.h"
@@ -94,12 +96,39 @@ static int own_cgroup(char *out, size_t n)
     return -ENOENT;
 }
 
-void exec_track_prepare(struct exec_track *t)
+/* Make dir a cgroup with cgroup.kill; on failure the reason in t->why (dir is removed). */
+static int make_cgroup(struct exec_track *t, const char *dir, const char *where)
 {
-    char mnt[1024], own[1024], kill_file[PATH_MAX + 16];
+    char kill_file[PATH_MAX + 16];
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        snprintf(t->why, sizeof(t->why), "cannot create a cgroup in %.120s: %s", where,
+                 strerror(errno));
+        return -1;
+    }
+    snprintf(kill_file, sizeof(kill_file), "%s/cgroup.kill", dir);
+    if (access(kill_file, W_OK) < 0) {
+        snprintf(t->why, sizeof(t->why), "the kernel has no cgroup.kill (Linux 5.14+)");
+        rmdir(dir);
+        return -1;
+    }
+    return 0;
+}
+
+void exec_track_prepare(struct exec_track *t, const char *run_cgroup)
+{
+    char mnt[1024], own[1024], where[2048];
     char *dir = t->cgroup;
     t->method = TRACK_GROUP;
+    t->nested = 0;
     t->why[0] = '\0';
+    if (run_cgroup && run_cgroup[0]) { /* the run's own: its kill and its guard reach ours */
+        snprintf(dir, sizeof(t->cgroup), "%s/program", run_cgroup);
+        if (make_cgroup(t, dir, run_cgroup) == 0) {
+            t->method = TRACK_CGROUP;
+            t->nested = 1;
+            return;
+        }
+    }
     if (cgroup2_mount(mnt, sizeof(mnt)) < 0) {
         snprintf(t->why, sizeof(t->why), "no cgroup v2 hierarchy is mounted");
         return;
@@ -109,18 +138,9 @@ void exec_track_prepare(struct exec_track *t)
         return;
     }
     snprintf(dir, sizeof(t->cgroup), "%s%s/ipcscope-exec-%d", mnt, own, (int)getpid());
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-        snprintf(t->why, sizeof(t->why), "cannot create a cgroup in %.60s%.60s: %s", mnt, own,
-                 strerror(errno));
-        return;
-    }
-    snprintf(kill_file, sizeof(kill_file), "%s/cgroup.kill", dir);
-    if (access(kill_file, W_OK) < 0) {
-        snprintf(t->why, sizeof(t->why), "the kernel has no cgroup.kill (Linux 5.14+)");
-        rmdir(dir);
-        return;
-    }
-    t->method = TRACK_CGROUP;
+    snprintf(where, sizeof(where), "%s%s", mnt, own);
+    if (make_cgroup(t, dir, where) == 0)
+        t->method = TRACK_CGROUP;
 }
 
 int exec_track_join(const struct exec_track *t)
@@ -345,8 +365,8 @@ void exec_track_watch(struct exec_track *t)
 {
     int p[2];
     t->watch_fd = -1;
-    if (t->method != TRACK_CGROUP || pipe2(p, O_CLOEXEC) < 0)
-        return;
+    if (t->method != TRACK_CGROUP || t->nested || pipe2(p, O_CLOEXEC) < 0)
+        return; /* nested: the run's guard kills the run's cgroup, and ours with it */
     pid_t pid = fork();
     if (pid == 0) { /* a grandchild in a session of its own: not ours to reap */
         if (fork() != 0)
