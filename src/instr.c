@@ -589,7 +589,6 @@ static int task_begin_in(int slot, const char *name, int kind)
 
 int instr_task_begin(const char *name, int kind)
 {
-    instr_clock_settle(g_sh);
     return task_begin_in(reserve_slot(), name, kind);
 }
 

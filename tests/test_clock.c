@@ -56,6 +56,7 @@ Test(clock, converted_stamps_fall_within_clock_monotonic_on_every_cpu, .timeout 
 {
     struct instr_shared *sh;
     cr_assert_eq(instr_region_create(&sh, 2, 4096, 1 << 16), 0);
+    instr_clock_settle(sh); /* the TSC from the first record on, where it is usable */
     cr_assert_geq(instr_task_begin("clock", TK_PROCESS), 0);
     struct ring *r = instr_ring(sh, 0);
     struct ev start;

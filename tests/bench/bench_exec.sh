@@ -13,7 +13,7 @@
 # exec_pingpong: 2 threads x 20,000 rounds taking turns through two semaphores (every call
 # hands a token to the other thread: the cost of a hand-off, not of a call). Then the hand-off
 # programs again while one busy loop per CPU runs, plain and followed under the same hog.
-# `start` is `true`: the wall time of a program that does nothing is what starting costs.
+# `start` is /bin/true: the wall time of a program that does nothing is what starting costs.
 # Each configuration runs REPS times (default 5); the medians of the whole command's wall
 # time and of the program's own work time (it prints work_ms) are shown, with the ratio to
 # the plain run, and for ipcscope the records its last run kept and dropped. ltrace -f is
@@ -37,7 +37,8 @@ prog_of() { # NAME; sets PROG
     exec_mutex) PROG=("$WORK/exec_sync_loop" mutex) ;;
     exec_sem) PROG=("$WORK/exec_sync_loop" sem) ;;
     exec_spin) PROG=("$WORK/exec_sync_loop" spin) ;;
-    start) PROG=(true) ;; # nothing to follow: what starting and ending costs
+    start) PROG=(/bin/true) ;; # nothing to follow: what starting and ending costs (not the
+        # shell builtin: the plain run must start a process too)
     *) PROG=("$WORK/$1") ;;
     esac
 }
@@ -101,8 +102,10 @@ bench_one() { # NAME ARGS...
     run_cfg x "${PROG[@]}" "$@" >"$WORK/r"
     r=$(cat "$WORK/r")
     row "ipcscope exec (probes if allowed)" "${r% *}" "${r#* }" "$p_wall" "$p_work" "(${LAST_EVENTS:-?})"
-    [ "$p_work" = "?" ] &&
+    if [ "$p_work" = "?" ]; then
         echo "  ipcscope exec (probes if allowed) adds $(awk -v a="${r% *}" -v b="$p_wall" 'BEGIN{printf "%.1f", a-b}') ms to the command"
+        echo "RESULT ${name}_probes_added_ms $(awk -v a="${r% *}" -v b="$p_wall" 'BEGIN{printf "%.1f", a-b}')"
+    fi
     if command -v strace >/dev/null; then
         PREFIX=(strace -f -o /dev/null)
         r=$(run_cfg x "${PROG[@]}" "$@")
