@@ -387,12 +387,17 @@ static int write_snapshot(const struct exec_cli *c, json_t *snap)
 }
 
 /* A few lines on stderr once the program has ended. */
-static void print_summary(const struct exec_cli *c, json_t *snap, int status, int cut)
+/* cut: the run was stopped before the program ended, by signal stop_sig to ipcscope or (0)
+ * by --duration. */
+static void print_summary(const struct exec_cli *c, json_t *snap, int status, int cut, int stop_sig)
 {
     json_t *ev = json_object_get(snap, "events");
     long long dropped = json_integer_value(json_object_get(ev, "dropped"));
     fprintf(stderr, "ipcscope: %s ", c->prog_argv[0]);
-    if (cut)
+    if (cut && stop_sig)
+        fprintf(stderr, "was stopped (ipcscope got SIG%s)",
+                sigabbrev_np(stop_sig) ? sigabbrev_np(stop_sig) : "NAL");
+    else if (cut)
         fputs("was stopped (--duration)", stderr);
     else if (status >= 0)
         fprintf(stderr, "exited with %d", status);
@@ -490,7 +495,7 @@ static int exec_headless(const struct exec_cli *c)
 
     int status = exec_scenario_status(&h.run->model);
     int rc = (c->json_path || c->json_fd >= 0) ? write_snapshot(c, snap) : 0;
-    print_summary(c, snap, status, h.run->finished == 2 || h.stop_sig);
+    print_summary(c, snap, status, h.run->finished == 2 || h.stop_sig, h.stop_sig);
     int code = exit_code(h.run, status, h.stop_sig);
     json_decref(snap);
     run_close(h.run);

@@ -3,9 +3,10 @@
  * reaper: a cgroup v2 of the run's own (cgroup.procs, cgroup.kill) where permitted, else
  * the process group plus a /proc scan for descendants.
  *
- * The cgroup is made below the run's own (see cgroup.h) when the run has one: killing the
- * run's kills the program's too, and the run's guard does it if the conductor dies. Else it
- * is made next to the conductor's, and a watcher process, started apart from the conductor
+ * The cgroup is the run's own (see cgroup.h) when the run has one: the program is the run's
+ * only worker, the conductor puts it there before it drops to the user's credentials (sudo),
+ * and the run's guard kills it if the conductor dies. Else one is made next to the
+ * conductor's, and a watcher process, started apart from the conductor
  * (its own session, not its child), holds a pipe only the conductor writes to: if the
  * conductor dies without cleaning up, the pipe reads end-of-file and the watcher kills the
  * cgroup, as the run's guard does for the process group.
@@ -119,15 +120,13 @@ void exec_track_prepare(struct exec_track *t, const char *run_cgroup)
     char mnt[1024], own[1024], where[2048];
     char *dir = t->cgroup;
     t->method = TRACK_GROUP;
-    t->nested = 0;
+    t->shared = 0;
     t->why[0] = '\0';
-    if (run_cgroup && run_cgroup[0]) { /* the run's own: its kill and its guard reach ours */
-        snprintf(dir, sizeof(t->cgroup), "%s/program", run_cgroup);
-        if (make_cgroup(t, dir, run_cgroup) == 0) {
-            t->method = TRACK_CGROUP;
-            t->nested = 1;
-            return;
-        }
+    if (run_cgroup && run_cgroup[0]) { /* the run's own: it holds the program alone */
+        snprintf(dir, sizeof(t->cgroup), "%s", run_cgroup);
+        t->method = TRACK_CGROUP;
+        t->shared = 1;
+        return;
     }
     if (cgroup2_mount(mnt, sizeof(mnt)) < 0) {
         snprintf(t->why, sizeof(t->why), "no cgroup v2 hierarchy is mounted");
@@ -145,7 +144,7 @@ void exec_track_prepare(struct exec_track *t, const char *run_cgroup)
 
 int exec_track_join(const struct exec_track *t)
 {
-    if (t->method != TRACK_CGROUP)
+    if (t->method != TRACK_CGROUP || t->shared) /* the run put it in its cgroup already */
         return 0;
     char path[PATH_MAX + 32];
     snprintf(path, sizeof(path), "%s/cgroup.procs", t->cgroup);
@@ -326,7 +325,7 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL); /* sclock-ok: cleanup of the user's program, not a lesson's wait */
 }
 
-/* Kill the cgroup and wait until it is empty; then remove it. */
+/* Kill the cgroup and wait until it is empty; then remove it (unless it is the run's). */
 static void cgroup_cleanup(struct exec_track *t)
 {
     char path[PATH_MAX + 32];
@@ -342,7 +341,7 @@ static void cgroup_cleanup(struct exec_track *t)
     while ((n = cgroup_count(t->cgroup)) > 0 && mono_ms() < until)
         sleep_ms(2);
     t->left = n > 0 ? n : 0;
-    if (n <= 0)
+    if (n <= 0 && !t->shared) /* the run removes its own */
         rmdir(t->cgroup);
 }
 
@@ -365,8 +364,8 @@ void exec_track_watch(struct exec_track *t)
 {
     int p[2];
     t->watch_fd = -1;
-    if (t->method != TRACK_CGROUP || t->nested || pipe2(p, O_CLOEXEC) < 0)
-        return; /* nested: the run's guard kills the run's cgroup, and ours with it */
+    if (t->method != TRACK_CGROUP || t->shared || pipe2(p, O_CLOEXEC) < 0)
+        return; /* shared: the run's guard kills the run's cgroup */
     pid_t pid = fork();
     if (pid == 0) { /* a grandchild in a session of its own: not ours to reap */
         if (fork() != 0)

@@ -21,31 +21,32 @@ enum exec_track_method { TRACK_GROUP = 0, TRACK_CGROUP = 1 };
 
 struct exec_track {
     int method;
-    char cgroup[PATH_MAX];         /* the cgroup's directory (TRACK_CGROUP) */
-    char why[160];                 /* why the cgroup could not be used, "" when it is */
-    int nested;                    /* the cgroup is below the run's (its guard reaches it) */
-    pid_t pgid;                    /* the program's process group (its session in the TUI) */
-    pid_t main_pid;                /* the program itself (the conductor's child) */
-    uid_t main_uid;                /* its user, and when it started (clock ticks after boot): a */
+    char cgroup[PATH_MAX]; /* the cgroup's directory (TRACK_CGROUP) */
+    char why[160];         /* why the cgroup could not be used, "" when it is */
+    int shared;     /* the cgroup is the run's own (its guard kills it, the run removes it) */
+    pid_t pgid;     /* the program's process group (its session in the TUI) */
+    pid_t main_pid; /* the program itself (the conductor's child) */
+    uid_t main_uid; /* its user, and when it started (clock ticks after boot): a */
     unsigned long long main_start; /* process the model names counts only if it has both */
     int killed;                    /* processes still running at the end that cleanup killed */
     int left;                      /* and those that could not be killed */
     int watch_fd;                  /* the conductor's end of the watcher's pipe, -1: none */
 };
 
-/* Conductor, before the program starts: make a cgroup for the program below the run's
- * cgroup run_cgroup ("" or NULL: none), else under the conductor's own one in the cgroup v2
- * hierarchy (TRACK_CGROUP), or fall back to the process group with the reason in why. Never
- * fails. */
+/* Conductor, before the program starts: follow the program in the run's cgroup run_cgroup
+ * ("" or NULL: none; the program is the run's only worker, put there as it is forked), else
+ * in a cgroup made under the conductor's own one in the cgroup v2 hierarchy (TRACK_CGROUP),
+ * or fall back to the process group with the reason in why. Never fails. */
 void exec_track_prepare(struct exec_track *t, const char *run_cgroup);
 
-/* Conductor, with a cgroup not below the run's: start the watcher, a process of its own
+/* Conductor, with a cgroup not the run's: start the watcher, a process of its own
  * session (not the conductor's child) that kills the cgroup if the conductor dies without
  * cleaning up. */
 void exec_track_watch(struct exec_track *t);
 
-/* In the program's process, before it execs: move into the cgroup. 0 or -errno (the caller
- * reports it; the conductor then falls back to the process group). */
+/* In the program's process, before it execs: move into the cgroup (nothing to do in the
+ * run's). 0 or -errno (the caller reports it; the conductor then falls back to the process
+ * group). */
 int exec_track_join(const struct exec_track *t);
 
 /* Conductor, once the program has reported (before it execs): remember it as the run's
