@@ -664,11 +664,13 @@ static void wait_followed(int slot)
         futex(f, FUTEX_WAIT, 0, &ts);
 }
 
-pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned flags)
+static pid_t spawn(const char *name, const char *leader_name, void (*leader)(void),
+                   int (*fn)(void *arg), void *arg, unsigned flags)
 {
     instr_clock_settle(g_sh); /* before any worker reads which clock to stamp with */
     pid_t parent = getpid();
     int slot = reserve_slot();
+    int lslot = leader ? reserve_slot() : -1;
     pid_t pid = fork();
     if (pid < 0)
         return -errno; /* the reserved slot stays unused */
@@ -707,10 +709,25 @@ pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned fl
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
+    if (leader) {
+        task_begin_in(lslot, leader_name, TK_PROCESS);
+        leader(); /* returns only in the process that carries the task */
+    }
     task_begin_in(slot, name, TK_PROCESS);
     int rc = fn(arg);
     instr_task_end(rc);
     _exit(rc & 0xff);
+}
+
+pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned flags)
+{
+    return spawn(name, NULL, NULL, fn, arg, flags);
+}
+
+pid_t instr_spawn_led(const char *name, const char *leader_name, void (*leader)(void),
+                      int (*fn)(void *arg), void *arg)
+{
+    return spawn(name, leader_name, leader, fn, arg, INSTR_SPAWN_OWN_GROUP);
 }
 
 struct thread_start {

@@ -218,6 +218,15 @@ enum {
  * failure. */
 pid_t instr_spawn(const char *name, int (*fn)(void *arg), void *arg, unsigned flags);
 
+/* instr_spawn with INSTR_SPAWN_OWN_GROUP, but the task is a child of the spawned process,
+ * itself a task named leader_name: leader() runs in it once it is set up (in the run's
+ * cgroup, privileges dropped) and forks; it returns only in the child, which carries the
+ * task (its slot, fn(arg)), or in itself when it could not fork (exec's session leader for
+ * the program's terminal, exec_pty.h). Returns the spawned (leading) process's pid, -errno
+ * on failure. */
+pid_t instr_spawn_led(const char *name, const char *leader_name, void (*leader)(void),
+                      int (*fn)(void *arg), void *arg);
+
 /* Called in the parent right after each instr_spawn fork (the conductor uses it to have the
  * kernel probes follow the new worker from its first instruction). */
 extern void (*instr_spawn_hook)(pid_t pid);

@@ -5,12 +5,14 @@
  * It takes the lower part of the narration's place. While it has the focus (Tab), keys go
  * to the program as a terminal would send them: letters, Enter, Backspace, arrows, Ctrl-C
  * (the program's terminal turns it into SIGINT) and Ctrl-D (end of input); Tab moves on and
- * F10 quits ipcscope.
+ * F10 quits ipcscope. Ctrl-C and Ctrl-\ reach ipcscope as signals from its own terminal
+ * (curses keeps its signal keys): with the focus here they are typed on to the program.
  */
 #include "scenarios/exec.h"
 #include "scenarios/exec_pty.h"
 #include "tui.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -83,9 +85,9 @@ static size_t key_bytes(int ch, char *buf)
 
 int panel_output_key(struct ui *u, int ch)
 {
-    if (u->focus != P_OUTPUT || !panel_output_shown(u) || ch == '\t' || ch == KEY_BTAB ||
-        ch == KEY_F(10) || ch == KEY_RESIZE)
-        return 0;
+    if (u->focus != P_OUTPUT || !panel_output_shown(u) || !exec_pty_is_open() || ch == '\t' ||
+        ch == KEY_BTAB || ch == KEY_F(10) || ch == KEY_RESIZE)
+        return 0; /* once the run has closed the terminal, keys are ipcscope's again (q) */
     char buf[8];
     size_t n = key_bytes(ch, buf);
     if (!n)
@@ -95,4 +97,12 @@ int panel_output_key(struct ui *u, int ch)
                    TR(u, "The program has ended: nothing reads its terminal any more.",
                       "程序已结束：已经没有人读取它的终端。"));
     return 1;
+}
+
+int panel_output_signal(struct ui *u, int sig)
+{
+    if (u->focus != P_OUTPUT || !panel_output_shown(u) || !exec_pty_is_open())
+        return 0;
+    char c = sig == SIGINT ? 0x03 : sig == SIGQUIT ? 0x1c : 0;
+    return c && exec_pty_write(&c, 1) == 0;
 }

@@ -229,6 +229,10 @@ void panel_output_split(const struct ui *u, struct rect *narr, struct rect *out)
 void panel_output_draw(struct ui *u, struct rect r);
 /* A key while the Output panel has the focus: 1 when it went to the program. */
 int panel_output_key(struct ui *u, int ch);
+/* A SIGINT or SIGQUIT the keyboard raised (Ctrl-C, Ctrl-\) while the panel has the focus: the
+ * key's byte is typed into the program's terminal instead, whose line discipline signals the
+ * program's foreground group. 1 when it was (the signal is not ipcscope's to act on). */
+int panel_output_signal(struct ui *u, int sig);
 void panel_object_line(struct ui *u, uint32_t id, int y, int x, int w, attr_t base);
 int panel_objects_count(const struct ui *u);
 uint32_t panel_objects_id(const struct ui *u, int i);

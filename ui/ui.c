@@ -500,6 +500,8 @@ static void on_signal(struct loop *lp, int fd, uint32_t events, void *arg)
                 run_poll(u->r);
             break;
         default: /* INT, TERM, HUP, QUIT */
+            if (si.ssi_code == SI_KERNEL && panel_output_signal(u, (int)si.ssi_signo))
+                break; /* Ctrl-C typed into the program's terminal */
             u->quit = 1;
             u->exit_code = 128 + (int)si.ssi_signo;
             loop_stop(lp);

@@ -48,7 +48,10 @@
 static struct exec_program g_prog;
 static struct exec_track g_track;
 static pid_t g_pid;                 /* the program, 0 before it starts */
+static pid_t g_spawned;             /* the conductor's child: the program, or in the TUI the
+                                       session leader whose child it is (exec_pty.h) */
 static int g_tty = -1;              /* the controlling terminal, when ipcscope had its foreground */
+static int g_status_fd = -1;        /* TUI: the pty leader writes the program's wait status here */
 static uint64_t g_looked;           /* when the poll last looked at /proc and the cgroup */
 static int g_main_reaped;           /* the program itself has been reaped */
 static int g_prog_code = -1;        /* its status as the conductor reaped it (128+N: signal N) */
@@ -71,7 +74,8 @@ static struct {
 /* What the program's process tells the conductor before it execs. */
 struct child_report {
     int join_err; /* exec_track_join's result */
-    pid_t pgid;   /* its process group (its session in the TUI) */
+    pid_t pid;    /* the program's process */
+    pid_t pgid;   /* its process group */
 };
 
 struct exec_child {
@@ -239,12 +243,14 @@ static void exec_with_shell(void)
     free(argv);
 }
 
-/* In the worker: its group (or pty session), the cgroup, the environment, then exec. */
+/* In the worker: its group (in the TUI made by the pty's session leader), the cgroup, the
+ * environment, then exec. */
 static int exec_child(void *arg)
 {
     const struct exec_child *a = arg;
     struct child_report rep = {0};
-    rep.pgid = g_prog.tui ? exec_pty_child() : own_group();
+    rep.pid = getpid();
+    rep.pgid = g_prog.tui ? getpgrp() : own_group();
     atomic_store(&instr_region()->worker_pgid, rep.pgid);
     rep.join_err = exec_track_join(&g_track);
 
@@ -292,6 +298,7 @@ static void reset_state(void)
     memset(&g_track, 0, sizeof(g_track));
     g_track.watch_fd = -1;
     g_pid = 0;
+    g_spawned = 0;
     g_looked = 0;
     g_main_reaped = 0;
     g_prog_code = -1;
@@ -316,17 +323,32 @@ static int start_program(struct exec_child *a, char *err, size_t n)
         return -errno;
     }
     a->report_fd = p[1];
+    int sp[2] = {-1, -1};
+    if (g_prog.tui && pipe2(sp, O_CLOEXEC | O_NONBLOCK) == 0)
+        exec_pty_status_to(sp[1]);
     char base[PATH_MAX];
     snprintf(base, sizeof(base), "%s", g_prog.path);
-    g_pid = instr_spawn(basename(base), exec_child, a, INSTR_SPAWN_OWN_GROUP);
+    g_spawned = g_prog.tui
+                    ? instr_spawn_led(basename(base), EXEC_PTY_LEADER, exec_pty_lead, exec_child, a)
+                    : instr_spawn(basename(base), exec_child, a, INSTR_SPAWN_OWN_GROUP);
     close(p[1]);
+    if (sp[1] >= 0)
+        close(sp[1]);
+    exec_pty_status_to(-1);
+    g_status_fd = sp[0];
     int rc = 0;
     struct child_report rep;
-    if (g_pid < 0) {
-        rc = g_pid;
-        g_pid = 0;
+    if (g_spawned < 0) {
+        rc = g_spawned;
+        g_spawned = 0;
         snprintf(err, n, "cannot start %s: %s", g_prog.path, strerror(-rc));
-    } else if (read(p[0], &rep, sizeof(rep)) == (ssize_t)sizeof(rep)) {
+        close(p[0]);
+        return rc;
+    }
+    g_pid = g_spawned;
+    if (read(p[0], &rep, sizeof(rep)) == (ssize_t)sizeof(rep)) {
+        if (rep.pid > 0) /* the leader's child in the TUI (written before the exec) */
+            g_pid = rep.pid;
         g_track.pgid = rep.pgid;
         exec_track_main(&g_track, g_pid);
         g_join_err = rep.join_err;
@@ -608,11 +630,16 @@ static void poll_program(struct scn_ctx *ctx, const struct model *m)
     }
 }
 
-/* The conductor collected its child: the program's status when it is the program. */
+/* The conductor collected its child: the program's status when it is the program, or the
+ * pty's session leader (which exits with the program's status once it has reaped it). */
 static void reaped(struct scn_ctx *ctx, pid_t pid, int status)
 {
     (void)ctx;
-    if (pid == g_pid && g_pid > 0) {
+    if (pid == g_spawned && g_spawned > 0) {
+        int st; /* the program's own, from the pty leader that reaped it */
+        if (g_status_fd >= 0 && g_pid != g_spawned &&
+            read(g_status_fd, &st, sizeof(st)) == (ssize_t)sizeof(st))
+            status = st;
         g_prog_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         g_looked = 0; /* whether the run is over: at the next poll, not up to 50 ms later */
     }
@@ -644,6 +671,9 @@ static void teardown(struct scn_ctx *ctx)
     }
     if (g_prog.tui)
         exec_pty_close();
+    if (g_status_fd >= 0)
+        close(g_status_fd);
+    g_status_fd = -1;
 }
 
 /* ---- the snapshot: the program, how it ended, how its processes were followed ---- */

@@ -10,12 +10,18 @@
 #define _GNU_SOURCE
 #include "exec_pty.h"
 
+#include "../instr.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -25,13 +31,15 @@ enum esc_state { ESC_NONE, ESC_START, ESC_CSI, ESC_OSC };
 
 static struct {
     int master;
+    char slave[64]; /* its name, for the session leader to open */
+    int status_fd;  /* where the leader writes the program's wait status */
     char lines[EXEC_PTY_LINES][EXEC_PTY_COLS];
     size_t first, count; /* ring of lines; count >= 1 once output began */
     size_t col;          /* cursor column in the last line */
     uint64_t total;
     enum esc_state esc;
     struct winsize ws;
-} g_pty = {.master = -1, .ws = {.ws_row = 24, .ws_col = 80}};
+} g_pty = {.master = -1, .status_fd = -1, .ws = {.ws_row = 24, .ws_col = 80}};
 
 static char *cur_line(void)
 {
@@ -120,26 +128,85 @@ int exec_pty_open(char *err, size_t n)
             close(fd);
         return -e;
     }
+    if (ptsname_r(fd, g_pty.slave, sizeof(g_pty.slave)) != 0)
+        g_pty.slave[0] = '\0';
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     ioctl(fd, TIOCSWINSZ, &g_pty.ws);
     g_pty.master = fd;
     return 0;
 }
 
-pid_t exec_pty_child(void)
+/* The leader, once the program runs: wait for it as a shell waits for its foreground job,
+ * take the terminal back when it has ended (so the processes it leaves in its group are not
+ * hung up when the session's leader exits), write its wait status for the conductor and
+ * exit 0 (its own status, as a shell's would be).
+ * A stop typed on the terminal (Ctrl-Z) is undone at once, as it was when the program led
+ * the session (a stop of an orphaned group is discarded): no shell here to resume it. */
+static void lead(int tty, pid_t prog)
 {
-    const char *name = g_pty.master >= 0 ? ptsname(g_pty.master) : NULL;
+    prctl(PR_SET_NAME, EXEC_PTY_LEADER);
+    int out = g_pty.status_fd;
+    if (out >= 0 && out < 3)
+        out = fcntl(out, F_DUPFD, 3);
+    for (int i = 0; i < 3; i++)
+        dup2(tty, i);
+    if (out > 3)
+        out = dup2(out, 3);
+    syscall(SYS_close_range, out == 3 ? 4 : 3, ~0u, 0); /* the conductor's, the region's */
+    int st = 0;
+    for (;;) {
+        pid_t w = waitpid(prog, &st, WUNTRACED);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            _exit(125);
+        if (!WIFSTOPPED(st))
+            break;
+        if (WSTOPSIG(st) == SIGTSTP)
+            kill(-prog, SIGCONT);
+    }
+    sigset_t tt;
+    sigemptyset(&tt);
+    sigaddset(&tt, SIGTTOU);
+    sigprocmask(SIG_BLOCK, &tt, NULL);
+    tcsetpgrp(0, getpgrp());
+    if (out == 3 && write(3, &st, sizeof(st)) != (ssize_t)sizeof(st))
+        _exit(125);
+    instr_task_end(0);
+    _exit(0);
+}
+
+void exec_pty_lead(void)
+{
     setsid();
-    int fd = name ? open(name, O_RDWR) : -1; /* a session leader's first tty: its terminal */
-    if (fd >= 0) {
+    int fd = g_pty.slave[0] ? open(g_pty.slave, O_RDWR) : -1; /* the leader's first tty */
+    if (fd >= 0)
         ioctl(fd, TIOCSCTTY, 0);
-        dup2(fd, 0);
-        dup2(fd, 1);
-        dup2(fd, 2);
+    pid_t pid = fd >= 0 ? fork() : -1;
+    if (pid > 0) {
+        setpgid(pid, pid); /* both sides, as a shell does: whichever runs first */
+        lead(fd, pid);
+    }
+    if (pid == 0) { /* the program: a group of its own, the terminal's foreground */
+        setpgid(0, 0);
+        sigset_t tt, old;
+        sigemptyset(&tt);
+        sigaddset(&tt, SIGTTOU);
+        sigprocmask(SIG_BLOCK, &tt, &old);
+        tcsetpgrp(fd, getpid());
+        sigprocmask(SIG_SETMASK, &old, NULL);
+    } /* else (no terminal, or no fork): the program leads the session itself */
+    if (fd >= 0) {
+        for (int i = 0; i < 3; i++)
+            dup2(fd, i);
         if (fd > 2)
             close(fd);
     }
-    return getpid();
+}
+
+void exec_pty_status_to(int fd)
+{
+    g_pty.status_fd = fd;
 }
 
 size_t exec_pty_pump(void)

@@ -22,9 +22,19 @@
  * previous output. 0, or -errno with a message in err. */
 int exec_pty_open(char *err, size_t n);
 
-/* In the program's process: a session of its own with the pty as its controlling terminal
- * and as its stdin, stdout and stderr. Returns the session (= process group) id. */
-pid_t exec_pty_child(void);
+/* In the spawned process (instr_spawn_led's leader): lead a new session with the pty as its
+ * controlling terminal, as a terminal window's shell does, and fork the program's process
+ * into a process group of its own in the terminal's foreground, with the pty as its stdin,
+ * stdout and stderr; returns in that process only. The leader waits for it, takes the
+ * terminal back when it ends, writes its wait status (an int) to the descriptor given to
+ * exec_pty_status_to and exits 0. So when the leader exits, the processes the program left
+ * behind are not sent SIGHUP (a session leader's exit hangs up the terminal's foreground
+ * group). Without a terminal or a fork it returns in itself, the program leading the
+ * session. */
+void exec_pty_lead(void);
+/* Conductor, before spawning the leader: where it writes the program's status (-1: none). */
+void exec_pty_status_to(int fd);
+#define EXEC_PTY_LEADER "ipcscope-pty" /* its name, as a task and in ps */
 
 /* Conductor: read everything the program has written so far (never blocks). Returns the
  * bytes read. */

@@ -1,0 +1,151 @@
+/*
+ * test_exec_tui.c - `ipcscope exec` in the dashboard: the program runs on a pseudo-terminal
+ * ipcscope owns, as it would in a terminal window. A session leader of ours (ipcscope-pty)
+ * holds the terminal as a shell does, the program is its foreground job, keys typed into the
+ * Output panel reach it (Ctrl-C included), and what it leaves behind when it exits is not
+ * hung up. Driven through tmux; the facts are read from /proc, not from the screen alone.
+ */
+#include "exec_common.h"
+
+#include <sys/types.h>
+
+TestSuite(exec_tui, .init = setup_dir, .fini = teardown_dir);
+
+/* Fields 4-8 of /proc/PID/stat: ppid, process group, session, terminal's foreground group. */
+struct stat_ids {
+    int ppid, pgrp, session, tpgid;
+};
+
+static int read_ids(pid_t pid, struct stat_ids *s)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if (ts_read_file(path, buf, sizeof(buf)) != 0)
+        return -1;
+    const char *p = strrchr(buf, ')');
+    int tty;
+    return p && sscanf(p + 2, "%*c %d %d %d %d %d", &s->ppid, &s->pgrp, &s->session, &tty,
+                       &s->tpgid) == 5
+               ? 0
+               : -1;
+}
+
+/* The pid of the one process whose command line starts with DIR/name, or 0. */
+static pid_t find_program(const char *name)
+{
+    char cmd[512], out[64] = "";
+    snprintf(cmd, sizeof(cmd), "pgrep -f '^%s/%s' | head -1", g_dir, name);
+    FILE *f = popen(cmd, "r");
+    if (f) {
+        if (!fgets(out, sizeof(out), f))
+            out[0] = '\0';
+        pclose(f);
+    }
+    return (pid_t)atoi(out);
+}
+
+static void comm_of(pid_t pid, char *buf, size_t n)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+    if (ts_read_file(path, buf, n) != 0)
+        buf[0] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* The program is the foreground job of a session ipcscope-pty leads, as under a shell; Ctrl-C
+ * typed into the Output panel interrupts it through its terminal, and ipcscope stays. */
+Test(exec_tui, the_program_is_the_terminals_foreground_job_and_ctrl_c_reaches_it, .timeout = 60)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "cp /bin/sleep %s/napper", g_dir);
+    cr_assert_eq(system(cmd), 0);
+    struct ts_tui t;
+    char args[256];
+    snprintf(args, sizeof(args), "exec -- %s/napper 30", g_dir);
+    ts_tui_start(&t, args, 120, 40);
+    int shown = ts_tui_wait_for(&t, "napper", 20000);
+    pid_t prog = 0;
+    for (int i = 0; i < 100 && !(prog = find_program("napper")); i++)
+        usleep(50000);
+    struct stat_ids ids = {0}, lead = {0};
+    char leader[32] = "";
+    int got = prog > 0 && read_ids(prog, &ids) == 0;
+    if (got) {
+        comm_of(ids.ppid, leader, sizeof(leader));
+        got = read_ids(ids.ppid, &lead) == 0;
+    }
+    ts_tui_keys(&t, "BTab"); /* the focus on the Output panel */
+    ts_tui_wait_for(&t, "typing goes to the program", 5000);
+    ts_tui_keys(&t, "C-c");
+    int ended = ts_tui_wait_for(&t, "Checks:", 10000);
+    char screen[sizeof(t.screen)];
+    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
+    int rc_early = ts_tui_wait_exit(&t, 0);
+    ts_tui_keys(&t, "q");
+    int rc = ts_tui_wait_exit(&t, 10000);
+    ts_tui_stop(&t);
+
+    cr_assert(shown && got, "the program was not found running (pid %d):\n%s", (int)prog, screen);
+    cr_expect_str_eq(leader, "ipcscope-pty", "the program's parent is %s", leader);
+    cr_expect_eq(ids.pgrp, prog, "a process group of its own");
+    cr_expect_eq(ids.session, ids.ppid, "in the session its parent leads");
+    cr_expect_eq(lead.session, ids.ppid, "the parent leads that session");
+    cr_expect_eq(ids.tpgid, prog, "the terminal's foreground group is the program's");
+    cr_assert(ended, "Ctrl-C did not end the program:\n%s", screen);
+    cr_expect_eq(rc_early, -1, "Ctrl-C in the Output panel stopped ipcscope itself");
+    cr_expect(strstr(screen, "SIGINT"), "no SIGINT on screen:\n%s", screen);
+    cr_expect_eq(rc, 0);
+}
+
+/* The orphan lesson in the dashboard: the parent exits, the child it leaves in its group is
+ * adopted (not ipcscope) and finishes; the session's end does not hang it up. */
+Test(exec_tui, an_orphan_outlives_its_parent_and_is_not_hung_up, .timeout = 60)
+{
+    cr_assert_eq(compile("orphan", NULL), 0);
+    struct ts_tui t;
+    char args[256];
+    snprintf(args, sizeof(args), "exec -- %s/orphan", g_dir);
+    ts_tui_start(&t, args, 160, 48);
+    int done = ts_tui_wait_for(&t, "child done", 20000);
+    int ended = done && ts_tui_wait_for(&t, "Checks:", 10000);
+    char screen[sizeof(t.screen)];
+    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
+    ts_tui_keys(&t, "q");
+    int rc = ts_tui_wait_exit(&t, 10000);
+    ts_tui_stop(&t);
+    cr_assert(done, "the orphan never finished (hung up when its parent ended?):\n%s", screen);
+    cr_expect(ended, "the run did not end after the orphan:\n%s", screen);
+    cr_expect(strstr(screen, "adopted by") && !strstr(screen, "status 129"), "%s", screen);
+    cr_expect(!strstr(screen, "SIGHUP to orphan") && !strstr(screen, "SIGHUP for orphan"),
+              "the orphan got SIGHUP:\n%s", screen);
+    cr_expect_eq(rc, 0);
+}
+
+/* Typing into the Output panel is the program's stdin on a terminal: the line is read, stdout
+ * is a terminal (line-buffered, so the line before fork comes out once), the status shows. */
+Test(exec_tui, keys_typed_into_the_output_panel_are_the_programs_stdin, .timeout = 60)
+{
+    cr_assert_eq(compile("stdio", NULL), 0);
+    struct ts_tui t;
+    char args[256];
+    snprintf(args, sizeof(args), "exec -- %s/stdio", g_dir);
+    ts_tui_start(&t, args, 160, 48);
+    ts_tui_wait_for(&t, "stdio", 20000);
+    ts_tui_keys(&t, "BTab");
+    ts_tui_wait_for(&t, "typing goes to the program", 5000);
+    ts_tui_keys(&t, "hello Enter");
+    int done = ts_tui_wait_for(&t, "parent done", 10000);
+    char screen[sizeof(t.screen)];
+    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
+    ts_tui_keys(&t, "F10");
+    int rc = ts_tui_wait_exit(&t, 10000);
+    ts_tui_stop(&t);
+    cr_assert(done, "the program did not finish:\n%s", screen);
+    cr_expect(strstr(screen, "read: hello"), "%s", screen);
+    cr_expect(strstr(screen, "stdout is a terminal: yes"), "%s", screen);
+    const char *first = strstr(screen, "before fork");
+    cr_expect(first && !strstr(first + 1, "before fork"), "printed once on a terminal:\n%s",
+              screen);
+    cr_expect_eq(rc, 0);
+}
