@@ -70,8 +70,9 @@ static UNUSED void teardown_dir(void)
     free(g_out);
     free(g_err);
     g_out = g_err = NULL;
-    if (ts_rmtree(g_dir) != 0)
+    if (g_dir[0] && ts_rmtree(g_dir) != 0)
         fprintf(stderr, "could not remove %s\n", g_dir);
+    g_dir[0] = '\0';
 }
 
 /* The file g_dir/name parsed as JSON (asserts it is). */

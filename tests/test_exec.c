@@ -289,7 +289,7 @@ Test(exec, bad_usage_exits_2_naming_the_problem, .timeout = 60)
 Test(exec, static_program_runs_with_a_warning, .timeout = 60)
 {
     if (compile("counter", "-static") != 0)
-        cr_skip_test("cc -static does not work here (no static libc)");
+        TS_SKIP_AFTER(teardown_dir, "cc -static does not work here (no static libc)");
     char *const argv[] = {IPCSCOPE_BIN, "exec", "--headless", "--json",
                           "snap.json",  "--",   "./counter",  NULL};
     struct ts_result r = run_argv(argv, NULL);
@@ -421,7 +421,7 @@ Test(exec, the_tui_opens_on_the_timeline_for_a_program_without_sockets, .timeout
     cr_assert_eq(ts_sh("pgrep -f '^%s/counter' >/dev/null", g_dir), 1, "counter outlived q");
 }
 
-/* The SIGHUP the kernel raises when the program, its pty's session leader, ends is explained
+/* The SIGHUP the kernel raises when the pty's session leader (ipcscope-pty) ends is explained
  * with the terminal hanging up, not only as "a timer, a fault, or a child's end". */
 Test(exec, the_sighup_at_the_end_names_the_terminal_hanging_up, .timeout = 60)
 {
@@ -435,7 +435,7 @@ Test(exec, the_sighup_at_the_end_names_the_terminal_hanging_up, .timeout = 60)
     ts_tui_stop(&t);
     cr_assert(ended, "the run did not finish:\n%s", screen);
     if (!strstr(screen, "raised SIGHUP"))
-        cr_skip_test("no kernel SIGHUP on screen (needs the probes)");
+        TS_SKIP_AFTER(teardown_dir, "no kernel SIGHUP on screen (needs the probes)");
     cr_assert(strstr(screen, "terminal"), "the SIGHUP is not explained by the terminal:\n%s",
               screen);
 }

@@ -71,7 +71,7 @@ Test(exec_net, tcp_sockets_their_states_and_bytes, .timeout = 90)
               "the server waited in accept or recv");
     /* ss, after the run: the client closed first, its socket waits in TIME_WAIT */
     if (system("command -v ss >/dev/null 2>&1") != 0)
-        cr_skip_test("ss is not installed (apt-get install iproute2)");
+        TS_SKIP_AFTER(teardown_dir, "ss is not installed (apt-get install iproute2)");
     char cmd[256], line[512] = "";
     snprintf(cmd, sizeof(cmd), "ss -Htan state time-wait '( sport = :%d )' 2>/dev/null", cport);
     FILE *f = popen(cmd, "r");

@@ -730,7 +730,7 @@ Test(exec_sync, semaphore_pairs_fold_and_every_value_follows, .timeout = 120)
 static void expect_folds_broken_into(const char *mode, const char *fence)
 {
     if (system("command -v strace >/dev/null 2>&1") != 0)
-        cr_skip_test("strace is not installed (apt-get install strace)");
+        TS_SKIP_AFTER(teardown_dir, "strace is not installed (apt-get install strace)");
     cr_assert_eq(compile("hot_sem", NULL), 0, "cc hot_sem failed");
     char *argv[] = {"strace",           "-f",       "-qq",        "--seccomp-bpf", "-e",
                     "trace=membarrier", "-o",       "strace.txt", IPCSCOPE_BIN,    "exec",

@@ -206,7 +206,7 @@ static void setcap_copy(void)
                        g_dir, IPCSCOPE_BIN, g_dir),
                  0);
     if (ts_sh("setcap cap_bpf,cap_perfmon+ep %s 2>/dev/null", g_bin) != 0)
-        cr_skip_test("setcap failed here (a filesystem without security xattrs?)");
+        TS_SKIP_AFTER(setcap_cleanup, "setcap failed here (a filesystem without security xattrs?)");
 }
 
 /* An inotify descriptor watching path for being opened or read. */

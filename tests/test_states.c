@@ -65,7 +65,8 @@ static struct result run_states(const char *prefix, const char *args)
 static void skip_unless_root(void)
 {
     if (geteuid() != 0)
-        cr_skip_test("needs root (CAP_BPF and CAP_PERFMON) for the kernel's scheduler events");
+        TS_SKIP_AFTER(cleanup,
+                      "needs root (CAP_BPF and CAP_PERFMON) for the kernel's scheduler events");
 }
 
 /* Skip when the probes could not load here (kernel without BTF, a build without bpf). */
@@ -73,7 +74,8 @@ static void skip_unless_bpf(const struct result *r)
 {
     json_t *src = json_object_get(r->snap, "sources");
     if (!json_is_true(json_object_get(src, "bpf")))
-        cr_skip_test("bpf is off here: %s", json_string_value(json_object_get(src, "bpf_reason")));
+        TS_SKIP_AFTER(cleanup, "bpf is off here: %s",
+                      json_string_value(json_object_get(src, "bpf_reason")));
 }
 
 static json_t *task_named(json_t *snap, const char *name)
@@ -199,7 +201,7 @@ Test(states, as_nobody_bpf_is_off_with_the_reason_and_the_rest_works, .timeout =
 {
     skip_unless_root(); /* setpriv to another user needs root */
     if (system("command -v setpriv >/dev/null 2>&1") != 0)
-        cr_skip_test("needs setpriv (util-linux)");
+        TS_SKIP_AFTER(cleanup, "needs setpriv (util-linux)");
     struct result r = run_states("setpriv --reuid=65534 --regid=65534 --clear-groups",
                                  "--param seconds=1 --record trace.jsonl");
     cr_assert_eq(r.rc, 0);
