@@ -45,7 +45,7 @@ static const char exec_usage[] =
     "                     [--lang en|zh] -- PROGRAM [ARGS...]\n"
     "  headless, PROGRAM keeps your terminal, stdin, stdout and stderr; the snapshot goes to\n"
     "  FILE (- for stdout, after the program) or to descriptor N; ipcscope exits with the\n"
-    "  program's status (124 when --duration stopped it)\n";
+    "  program's status (124 when --duration or q stopped it)\n";
 
 struct exec_cli {
     struct run_opts opts;
@@ -416,31 +416,30 @@ static void print_summary(const struct exec_cli *c, json_t *snap, int status, in
     fputc('\n', stderr);
 }
 
-/* The exit code: the program's status, 124 when --duration stopped it, 128+N when signal N
- * stopped ipcscope; 1 when the program succeeded but ipcscope lost events or could not
- * clean up (it says so on stderr). */
-static int exit_code(const struct run *r, int status, int stop_sig)
+int exec_exit_code(const struct run *r, int stop_sig, char *why, size_t n)
 {
+    int status = exec_scenario_status(&r->model);
+    why[0] = '\0';
     if (stop_sig)
         return 128 + stop_sig;
-    if (r->finished == 2)
-        return EXIT_CUT_SHORT;
+    if (r->finished != 1)
+        return EXIT_CUT_SHORT; /* --duration, or q in the TUI while it ran */
     if (status > 0)
         return status;
     if (status < 0) {
-        fputs("ipcscope: exec: the program's exit status is unknown\n", stderr);
+        snprintf(why, n, "the program's exit status is unknown");
         return 1;
     }
     if (r->model.dropped) {
-        fprintf(stderr, "ipcscope: exec: %llu events were lost (the program itself succeeded)\n",
-                (unsigned long long)r->model.dropped);
+        snprintf(why, n, "%llu events were lost (the program itself succeeded)",
+                 (unsigned long long)r->model.dropped);
         return 1;
     }
     if (r->leaked_procs || r->leaked_ipc) {
-        fprintf(stderr,
-                "ipcscope: exec: %d processes and %d IPC objects of ipcscope's were left "
-                "(the program itself succeeded)\n",
-                r->leaked_procs, r->leaked_ipc);
+        snprintf(why, n,
+                 "%d processes and %d IPC objects of ipcscope's were left (the program itself "
+                 "succeeded)",
+                 r->leaked_procs, r->leaked_ipc);
         return 1;
     }
     return 0;
@@ -496,7 +495,10 @@ static int exec_headless(const struct exec_cli *c)
     int status = exec_scenario_status(&h.run->model);
     int rc = (c->json_path || c->json_fd >= 0) ? write_snapshot(c, snap) : 0;
     print_summary(c, snap, status, h.run->finished == 2 || h.stop_sig, h.stop_sig);
-    int code = exit_code(h.run, status, h.stop_sig);
+    char why[256];
+    int code = exec_exit_code(h.run, h.stop_sig, why, sizeof(why));
+    if (why[0])
+        fprintf(stderr, "ipcscope: exec: %s\n", why);
     json_decref(snap);
     run_close(h.run);
     loop_free(lp);

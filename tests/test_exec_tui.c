@@ -95,7 +95,7 @@ Test(exec_tui, the_program_is_the_terminals_foreground_job_and_ctrl_c_reaches_it
     cr_assert(ended, "Ctrl-C did not end the program:\n%s", screen);
     cr_expect_eq(rc_early, -1, "Ctrl-C in the Output panel stopped ipcscope itself");
     cr_expect(strstr(screen, "SIGINT"), "no SIGINT on screen:\n%s", screen);
-    cr_expect_eq(rc, 0);
+    cr_expect_eq(rc, 128 + SIGINT, "q exits with the program's status, killed by SIGINT");
 }
 
 /* The orphan lesson in the dashboard: the parent exits, the child it leaves in its group is
@@ -136,6 +136,7 @@ Test(exec_tui, keys_typed_into_the_output_panel_are_the_programs_stdin, .timeout
     ts_tui_wait_for(&t, "typing goes to the program", 5000);
     ts_tui_keys(&t, "hello Enter");
     int done = ts_tui_wait_for(&t, "parent done", 10000);
+    int ended = done && ts_tui_wait_for(&t, "Checks:", 10000);
     char screen[sizeof(t.screen)];
     snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
     ts_tui_keys(&t, "F10");
@@ -147,5 +148,38 @@ Test(exec_tui, keys_typed_into_the_output_panel_are_the_programs_stdin, .timeout
     const char *first = strstr(screen, "before fork");
     cr_expect(first && !strstr(first + 1, "before fork"), "printed once on a terminal:\n%s",
               screen);
-    cr_expect_eq(rc, 0);
+    cr_expect(ended, "the run did not end:\n%s", screen);
+    cr_expect_eq(rc, 5, "exit %d, not the program's 5", rc);
+}
+
+/* q once the program has ended: ipcscope exits with the program's status, as headless (and
+ * as without ipcscope); q while it still runs ends it and says so with 124, as --duration. */
+Test(exec_tui, q_exits_with_the_programs_status, .timeout = 90)
+{
+    const struct {
+        const char *args;
+        int rc;
+    } runs[] = {{"exec -- /bin/sh -c 'exit 3'", 3},
+                {"exec -- /bin/sh SEGV", 128 + SIGSEGV},
+                {"exec -- /bin/sleep 60", 124}};
+    char script[256], args[320];
+    snprintf(script, sizeof(script), "%s/segv.sh", g_dir); /* $$ in tmux's command line
+                                                            * would be its shell's */
+    cr_assert_eq(ts_sh("printf 'kill -SEGV $$\\n' > %s", script), 0);
+    for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+        struct ts_tui t;
+        const char *segv = strstr(runs[i].args, "SEGV");
+        snprintf(args, sizeof(args), "%.*s%s", segv ? (int)(segv - runs[i].args) : 255,
+                 runs[i].args, segv ? script : "");
+        ts_tui_start(&t, args, 120, 40);
+        int ready = runs[i].rc == 124 ? ts_tui_wait_for(&t, "sleep", 20000)
+                                      : ts_tui_wait_for(&t, "Checks:", 20000);
+        char screen[sizeof(t.screen)];
+        snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
+        ts_tui_keys(&t, "q");
+        int rc = ts_tui_wait_exit(&t, 10000);
+        ts_tui_stop(&t);
+        cr_assert(ready, "%s: not shown:\n%s", runs[i].args, screen);
+        cr_expect_eq(rc, runs[i].rc, "%s: exit %d, want %d", runs[i].args, rc, runs[i].rc);
+    }
 }

@@ -112,6 +112,7 @@ struct ui {
     int want_picker;
     int want_start; /* the picker asked to start u->sc */
     int quit, exit_code;
+    char exit_why[256]; /* exec: why the exit code is 1 though the program succeeded */
 
     int sigfd, frame_timer;
     uint64_t frame_ns;         /* minimum time between frames */

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #endif
 #include "ui.h"
+#include "exec_cmd.h"
 #include "guard.h"
 #include "narrate.h"
 #include "privs.h"
@@ -531,6 +532,11 @@ static int session_open(struct ui *u)
 
 static void session_close(struct ui *u)
 {
+    /* q on `ipcscope exec`: the program's status, as headless (124 while it still ran) */
+    if (u->r && u->quit && u->exit_code == 0 && u->sc == &scenario_exec && !u->r->replay) {
+        run_stop(u->r);
+        u->exit_code = exec_exit_code(u->r, 0, u->exit_why, sizeof(u->exit_why));
+    }
     ui_stop_run(u);
     loop_free(u->lp);
     u->lp = NULL;
@@ -676,5 +682,7 @@ int ui_main(const struct scenario *sc, const long *params, const struct run_opts
         return rc;
     }
     free(u->rows);
+    if (u->exit_why[0])
+        fprintf(stderr, "ipcscope: exec: %s\n", u->exit_why);
     return u->exit_code;
 }
