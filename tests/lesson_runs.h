@@ -130,7 +130,7 @@ static inline void lesson_tmux_keys(struct lesson_tmux *t, const char *keys)
 static inline void lesson_tmux_stop(struct lesson_tmux *t)
 {
     if (t->sock[0])
-        ts_sh("tmux -L %s kill-server >/dev/null 2>&1", t->sock);
+        ts_tmux_kill(t->sock);
     t->sock[0] = '\0';
 }
 

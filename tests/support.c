@@ -675,14 +675,18 @@ int ts_tui_wait_exit(struct ts_tui *t, int ms)
     return -1;
 }
 
+void ts_tmux_kill(const char *sock)
+{
+    ts_sh("tmux -L %s kill-server >/dev/null 2>&1; rm -f \"${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/%s\"",
+          sock, sock);
+}
+
 void ts_tui_stop(struct ts_tui *t)
 {
     if (t != &g_tui_live && strcmp(t->sock, g_tui_live.sock) == 0)
         g_tui_live.sock[0] = g_tui_live.dir[0] = '\0'; /* stopped: nothing left for the exit */
-    if (t->sock[0]) /* the server, and its socket file (tmux leaves it behind) */
-        ts_sh("tmux -L %s kill-server >/dev/null 2>&1; rm -f \"${TMUX_TMPDIR:-/tmp}/tmux-$(id "
-              "-u)/%s\"",
-              t->sock, t->sock);
+    if (t->sock[0])
+        ts_tmux_kill(t->sock);
     if (t->dir[0])
         ts_rmtree(t->dir);
     t->sock[0] = t->dir[0] = '\0';

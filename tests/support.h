@@ -186,6 +186,9 @@ void ts_tui_keys(struct ts_tui *t, const char *keys);
 int ts_tui_wait_exit(struct ts_tui *t, int ms);
 /* Kill the tmux server and remove the directory. */
 void ts_tui_stop(struct ts_tui *t);
+/* Kill the tmux server on socket name sock, and remove its socket file (tmux leaves it in
+ * /tmp/tmux-UID, a file per test otherwise). */
+void ts_tmux_kill(const char *sock);
 
 /* ---- reading a captured screen ---- */
 

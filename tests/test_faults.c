@@ -309,7 +309,7 @@ static char g_sock[64], g_dir[128];
 static void tmux_stop(void)
 {
     if (g_sock[0])
-        ts_sh("tmux -L %s kill-server >/dev/null 2>&1", g_sock);
+        ts_tmux_kill(g_sock);
     if (g_dir[0])
         ts_rmtree(g_dir);
     g_sock[0] = g_dir[0] = '\0';

@@ -139,7 +139,7 @@ static long steps_shown(void)
 static void stop_tmux(void)
 {
     if (g_sock[0])
-        ts_sh("tmux -L %s kill-server >/dev/null 2>&1", g_sock);
+        ts_tmux_kill(g_sock);
     g_sock[0] = '\0';
 }
 

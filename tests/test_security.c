@@ -279,7 +279,7 @@ Test(security, a_hostile_environment_under_setcap_is_ignored, .fini = setcap_cle
     snprintf(rcpath, sizeof(rcpath), "%s/tui.rc", g_dir);
     for (int waited = 0; waited < 15000 && access(rcpath, R_OK) != 0; waited += 50)
         ts_sleep_ms(50);
-    ts_sh("tmux -L %s kill-server >/dev/null 2>&1", sock);
+    ts_tmux_kill(sock);
     cr_assert_eq(events(in), 0, "a hostile file (BTF or terminfo) was opened");
     close(in);
     char errpath[256];

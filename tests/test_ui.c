@@ -100,7 +100,7 @@ static void start(const char *args)
 static void stop(void)
 {
     if (g_sock[0])
-        ts_sh("tmux -L %s kill-server >/dev/null 2>&1", g_sock);
+        ts_tmux_kill(g_sock);
     if (g_dir[0])
         ts_rmtree(g_dir);
     g_sock[0] = g_dir[0] = '\0';
