@@ -183,3 +183,42 @@ Test(exec_tui, q_exits_with_the_programs_status, .timeout = 90)
         cr_expect_eq(rc, runs[i].rc, "%s: exit %d, want %d", runs[i].args, rc, runs[i].rc);
     }
 }
+
+/* Ctrl-Z typed into the Output panel stops the program through its terminal, not ipcscope
+ * (whose own terminal is raw while the panel has the focus); with no shell to resume the job,
+ * ipcscope-pty continues it at once, and it goes on reading its input. */
+Test(exec_tui, ctrl_z_in_the_output_panel_stops_the_program_not_ipcscope, .timeout = 60)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "cp /bin/cat %s/kitty", g_dir);
+    cr_assert_eq(system(cmd), 0);
+    struct ts_tui t;
+    char args[256];
+    snprintf(args, sizeof(args), "exec -- %s/kitty", g_dir);
+    ts_tui_start(&t, args, 160, 48);
+    int shown = ts_tui_wait_for(&t, "kitty", 20000);
+    ts_tui_keys(&t, "BTab");
+    int focused = ts_tui_wait_for(&t, "typing goes to the program", 5000);
+    ts_tui_keys(&t, "C-z");
+    int stopped = ts_tui_wait_for(&t, "sig_deliver SIGTSTP", 10000);
+    int conted = stopped && ts_tui_wait_for(&t, "SIGCONT", 5000);
+    /* ipcscope itself is not stopped: it still draws, and takes the line for the program */
+    ts_tui_keys(&t, "meow Enter");
+    ts_tui_wait_for(&t, "meow", 5000);
+    ts_tui_keys(&t, "C-d");
+    int ended = ts_tui_wait_for(&t, "Checks:", 10000);
+    char screen[sizeof(t.screen)];
+    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
+    ts_tui_keys(&t, "q");
+    int rc = ts_tui_wait_exit(&t, 10000);
+    ts_tui_stop(&t);
+    cr_assert(shown && focused, "no Output panel with the focus:\n%s", screen);
+    cr_assert(stopped, "Ctrl-Z did not reach the program as SIGTSTP:\n%s", screen);
+    cr_expect(conted, "the stop was not undone:\n%s", screen);
+    const char *first = strstr(screen, "meow");
+    cr_expect(first && strstr(first + 1, "meow"),
+              "the line typed after Ctrl-Z was not echoed and then printed by the program:\n%s",
+              screen);
+    cr_assert(ended, "the program did not go on to read its end of input:\n%s", screen);
+    cr_expect_eq(rc, 0, "exit %d", rc);
+}

@@ -3,10 +3,10 @@
  * on its terminal (a pseudo-terminal ipcscope owns), and the keys typed into it.
  *
  * It takes the lower part of the narration's place. While it has the focus (Tab), keys go
- * to the program as a terminal would send them: letters, Enter, Backspace, arrows, Ctrl-C
- * (the program's terminal turns it into SIGINT) and Ctrl-D (end of input); Tab moves on and
- * F10 quits ipcscope. Ctrl-C and Ctrl-\ reach ipcscope as signals from its own terminal
- * (curses keeps its signal keys): with the focus here they are typed on to the program.
+ * to the program as a terminal would send them: letters, Enter, Backspace, arrows, Ctrl-C,
+ * Ctrl-\ and Ctrl-Z (the program's terminal turns them into SIGINT, SIGQUIT and SIGTSTP) and
+ * Ctrl-D (end of input); Tab moves on and F10 quits ipcscope. For that ipcscope's own terminal
+ * is raw while the panel has the focus: its signal keys are bytes, not ipcscope's signals.
  */
 #include "scenarios/exec.h"
 #include "scenarios/exec_pty.h"
@@ -105,4 +105,19 @@ int panel_output_signal(struct ui *u, int sig)
         return 0;
     char c = sig == SIGINT ? 0x03 : sig == SIGQUIT ? 0x1c : 0;
     return c && exec_pty_write(&c, 1) == 0;
+}
+
+void panel_output_tty_mode(const struct ui *u)
+{
+    static int is_raw;
+    int want = u->focus == P_OUTPUT && panel_output_shown(u) && exec_pty_is_open();
+    if (want == is_raw)
+        return;
+    is_raw = want;
+    if (want)
+        raw();
+    else {
+        noraw();
+        cbreak();
+    }
 }

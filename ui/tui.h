@@ -234,6 +234,10 @@ int panel_output_key(struct ui *u, int ch);
  * key's byte is typed into the program's terminal instead, whose line discipline signals the
  * program's foreground group. 1 when it was (the signal is not ipcscope's to act on). */
 int panel_output_signal(struct ui *u, int sig);
+/* Before each wait for input: the terminal raw while the panel has the focus and the program's
+ * terminal is open (Ctrl-C, Ctrl-Z, Ctrl-\, Ctrl-S reach ipcscope as bytes, to type on to the
+ * program), in cbreak mode (ipcscope's own signal keys) otherwise. */
+void panel_output_tty_mode(const struct ui *u);
 void panel_object_line(struct ui *u, uint32_t id, int y, int x, int w, attr_t base);
 int panel_objects_count(const struct ui *u);
 uint32_t panel_objects_id(const struct ui *u, int i);

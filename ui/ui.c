@@ -388,6 +388,7 @@ static void before_sleep(struct loop *lp, void *arg)
     struct ui *u = arg;
     check_done(u);
     ui_feed_steps(u);
+    panel_output_tty_mode(u);
     if (loop_stopped(lp))
         return;
     uint64_t now = loop_now_ns(), since = now - u->last_frame_ns;
