@@ -222,3 +222,45 @@ Test(exec_tui, ctrl_z_in_the_output_panel_stops_the_program_not_ipcscope, .timeo
     cr_assert(ended, "the program did not go on to read its end of input:\n%s", screen);
     cr_expect_eq(rc, 0, "exit %d", rc);
 }
+
+/* Moving the focus into the Output panel and out again does not resize the program's
+ * terminal: no SIGWINCH reaches it (a window sends one only when it is resized). */
+Test(exec_tui, moving_the_focus_sends_the_program_no_sigwinch, .timeout = 60)
+{
+    char src[256], cmd[768];
+    snprintf(src, sizeof(src), "%s/winch.c", g_dir);
+    FILE *f = fopen(src, "w");
+    cr_assert_not_null(f);
+    fputs("#include <signal.h>\n#include <stdio.h>\n#include <unistd.h>\n"
+          "static volatile sig_atomic_t n;\n"
+          "static void on_winch(int s) { (void)s; n++; }\n"
+          "int main(void) { signal(SIGWINCH, on_winch); char c;\n"
+          "  while (read(0, &c, 1) == 1 && c != 'x') {}\n"
+          "  printf(\"winches: %d\\n\", (int)n); return 0; }\n",
+          f);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "cc -o %s/winch %s 2>&1", g_dir, src);
+    cr_assert_eq(system(cmd), 0);
+    struct ts_tui t;
+    char args[256];
+    snprintf(args, sizeof(args), "exec -- %s/winch", g_dir);
+    ts_tui_start(&t, args, 160, 48);
+    int shown = ts_tui_wait_for(&t, "Output", 20000);
+    for (int i = 0; i < 3; i++) {
+        ts_tui_keys(&t, "BTab");
+        ts_tui_wait_for(&t, "typing goes to the program", 5000);
+        ts_tui_keys(&t, "Tab");
+        ts_sleep_ms(300);
+    }
+    ts_tui_keys(&t, "BTab");
+    ts_tui_wait_for(&t, "typing goes to the program", 5000);
+    ts_tui_keys(&t, "x Enter");
+    int done = ts_tui_wait_for(&t, "winches:", 10000);
+    char screen[sizeof(t.screen)];
+    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
+    ts_tui_keys(&t, "F10");
+    ts_tui_wait_exit(&t, 10000);
+    ts_tui_stop(&t);
+    cr_assert(shown && done, "the program did not finish:\n%s", screen);
+    cr_expect(strstr(screen, "winches: 0"), "focus changes resized its terminal:\n%s", screen);
+}

@@ -27,7 +27,8 @@ void panel_output_split(const struct ui *u, struct rect *narr, struct rect *out)
     *out = (struct rect){0, 0, 0, 0};
     if (!panel_output_shown(u) || narr->h < 8)
         return;
-    int h = narr->h / 2 + (u->focus == P_OUTPUT ? narr->h / 4 : 0);
+    int h = narr->h / 2; /* not larger with the focus: the program's terminal changing size
+                          * would send it SIGWINCH, which a window only does when resized */
     *out = (struct rect){narr->y + narr->h - h, narr->x, h, narr->w};
     narr->h -= h;
 }
