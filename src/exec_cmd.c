@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -399,6 +400,9 @@ static void print_summary(const struct exec_cli *c, json_t *snap, int status, in
                 sigabbrev_np(stop_sig) ? sigabbrev_np(stop_sig) : "NAL");
     else if (cut)
         fputs("was stopped (--duration)", stderr);
+    else if (status >= 0 && exec_scenario_killed_by() && status == 128 + exec_scenario_killed_by())
+        fprintf(stderr, "was killed by SIG%s (status %d)",
+                sigabbrev_np(status - 128) ? sigabbrev_np(status - 128) : "NAL", status);
     else if (status >= 0)
         fprintf(stderr, "exited with %d", status);
     else
@@ -506,6 +510,29 @@ static int exec_headless(const struct exec_cli *c)
     return code ? code : rc ? rc : trace_bad;
 }
 
+/* When a signal killed the program and code is its 128+N, ipcscope ends by the same signal,
+ * everything of the run already cleaned up, as strace does: the shell then sees the program's
+ * death and acts as without ipcscope (bash says "Segmentation fault"; a Ctrl-C ends the whole
+ * command line, not only this command). Its status is still 128+N in $?. Without a core dump
+ * of ipcscope's own. Returns code when the signal does not end it. */
+static int die_as_the_program(int code)
+{
+    int sig = exec_scenario_killed_by();
+    if (!sig || code != 128 + sig)
+        return code;
+    fflush(NULL);
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigaction(sig, &dfl, NULL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    raise(sig);
+    return code;
+}
+
 int exec_main(int argc, char **argv, int first_arg, exec_tui_fn tui)
 {
     struct exec_cli c = {.opts = {.lang = headless_env_lang()}, .json_fd = -1};
@@ -533,7 +560,7 @@ int exec_main(int argc, char **argv, int first_arg, exec_tui_fn tui)
     exec_scenario_set(&p);
 
     if (c.opts.headless)
-        return exec_headless(&c);
+        return die_as_the_program(exec_headless(&c));
     if (!tui) {
         fputs("ipcscope: this build has no TUI; use --headless\n", stderr);
         return 1;
@@ -545,5 +572,5 @@ int exec_main(int argc, char **argv, int first_arg, exec_tui_fn tui)
     }
     if (!c.delay_given)
         c.opts.delay_ms = 150; /* watchable by default, as `run`; --delay 0 runs free */
-    return tui(&scenario_exec, NULL, &c.opts, NULL);
+    return die_as_the_program(tui(&scenario_exec, NULL, &c.opts, NULL));
 }

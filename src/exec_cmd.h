@@ -22,10 +22,11 @@ typedef int (*exec_tui_fn)(const struct scenario *sc, const long *params,
 int exec_main(int argc, char **argv, int first_arg, exec_tui_fn tui);
 
 /* ipcscope's exit code for the stopped exec run r, headless or in the TUI: the program's
- * status (128+N when signal N killed it); 128+stop_sig when a signal stopped ipcscope; 124
- * when ipcscope cut the program short (--duration, or q in the TUI before it ended); 1 when
- * the program succeeded but events were lost or ipcscope left something behind, or its status
- * is unknown: then why (n bytes) says so in words, else it is "". Call after run_stop. */
+ * status (128+N when signal N killed it; exec_main then ends by signal N itself); 128+stop_sig when
+ * a signal stopped ipcscope; 124 when ipcscope cut the program short (--duration, or q in the TUI
+ * before it ended); 1 when the program succeeded but events were lost or ipcscope left something
+ * behind, or its status is unknown: then why (n bytes) says so in words, else it is "". Call after
+ * run_stop. */
 int exec_exit_code(const struct run *r, int stop_sig, char *why, size_t n);
 
 #endif

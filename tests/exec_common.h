@@ -42,6 +42,16 @@ static UNUSED struct ts_result run_argv(char *const argv[], const char *env)
     return ts_run(argv, &o);
 }
 
+/* ipcscope ended by signal sig, as the program did (the shell's $? is 128+sig). */
+static UNUSED void expect_killed(const struct ts_result *r, int sig)
+{
+    cr_assert(!r->hung, "hung after %d s (stderr: %s)", HANG_LIMIT_S, r->err);
+    cr_assert(WIFSIGNALED(r->status) && WTERMSIG(r->status) == sig,
+              "not killed by signal %d: %s %d (stderr: %s)", sig,
+              WIFSIGNALED(r->status) ? "signal" : "exit",
+              WIFSIGNALED(r->status) ? WTERMSIG(r->status) : WEXITSTATUS(r->status), r->err);
+}
+
 static UNUSED void expect_exit(const struct ts_result *r, int code)
 {
     cr_assert(!r->hung, "hung after %d s (stderr: %s)", HANG_LIMIT_S, r->err);

@@ -55,6 +55,7 @@ static int g_status_fd = -1;        /* TUI: the pty leader writes the program's 
 static uint64_t g_looked;           /* when the poll last looked at /proc and the cgroup */
 static int g_main_reaped;           /* the program itself has been reaped */
 static int g_prog_code = -1;        /* its status as the conductor reaped it (128+N: signal N) */
+static int g_prog_sig;              /* the signal that killed it, 0 when it exited */
 static int g_alive = 1;             /* the run's processes still running at the last look */
 static int g_waiting = 1;           /* processes still to be seen reaped at the last look */
 static int g_join_err;              /* the program could not join the cgroup (-errno) */
@@ -115,6 +116,11 @@ int exec_scenario_status(const struct model *m)
     const struct model_task *t = main_task(m);
     return t && t->has_exit && (t->state == TS_REAPED || t->state == TS_ZOMBIE) ? t->exit_status
                                                                                 : -1;
+}
+
+int exec_scenario_killed_by(void)
+{
+    return g_prog_code >= 0 ? g_prog_sig : 0;
 }
 
 void exec_scenario_stopping(const struct model *m)
@@ -302,6 +308,7 @@ static void reset_state(void)
     g_looked = 0;
     g_main_reaped = 0;
     g_prog_code = -1;
+    g_prog_sig = 0;
     g_alive = 1;
     g_waiting = 1;
     g_join_err = 0;
@@ -641,6 +648,7 @@ static void reaped(struct scn_ctx *ctx, pid_t pid, int status)
             read(g_status_fd, &st, sizeof(st)) == (ssize_t)sizeof(st))
             status = st;
         g_prog_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        g_prog_sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
         g_looked = 0; /* whether the run is over: at the next poll, not up to 50 ms later */
     }
 }

@@ -35,6 +35,10 @@ const char *exec_scenario_program(void);
  * has not ended (or did not start). */
 int exec_scenario_status(const struct model *m);
 
+/* The signal that killed the program (as the conductor reaped it), 0 when it exited or has
+ * not ended. */
+int exec_scenario_killed_by(void);
+
 /* Before run_stop, when ipcscope ends the run (--duration, a signal): count what cleanup is
  * about to kill (the snapshot's cleanup.killed). */
 void exec_scenario_stopping(const struct model *m);
