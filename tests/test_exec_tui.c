@@ -264,3 +264,19 @@ Test(exec_tui, moving_the_focus_sends_the_program_no_sigwinch, .timeout = 60)
     cr_assert(shown && done, "the program did not finish:\n%s", screen);
     cr_expect(strstr(screen, "winches: 0"), "focus changes resized its terminal:\n%s", screen);
 }
+
+/* A sleeping program's kernel function (/proc's wchan) is on its row even when the column is
+ * narrower than the name: cut with "…", not left out (it was blank, with ps saying
+ * hrtimer_nanosleep). */
+Test(exec_tui, a_long_wchan_is_cut_not_left_out, .timeout = 60)
+{
+    struct ts_tui t;
+    ts_tui_start(&t, "exec -- /bin/sleep 5", 160, 48);
+    int shown = ts_tui_wait_for(&t, "hrtimer_nano", 8000);
+    char screen[sizeof(t.screen)];
+    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
+    ts_tui_keys(&t, "q");
+    ts_tui_wait_exit(&t, 10000);
+    ts_tui_stop(&t);
+    cr_assert(shown, "no wchan on the sleeping program's row:\n%s", screen);
+}

@@ -586,7 +586,20 @@ static void fit_detail(char *d, size_t n, int w)
         }
         *end = keep;
     }
-    d[0] = '\0'; /* not even one word fits */
+    /* not even one word fits: a single name (a kernel function as /proc's wchan says it,
+     * "hrtimer_nanosleep") is cut with "…" when its start still says something */
+    size_t len = strlen(d);
+    if (strchr(d, ' ') || w < 7 || len + strlen("…") >= n) {
+        d[0] = '\0';
+        return;
+    }
+    while (len > 0 && screen_width(d) + 1 > w) {
+        do
+            len--;
+        while (len > 0 && ((unsigned char)d[len] & 0xc0) == 0x80); /* a whole UTF-8 char */
+        d[len] = '\0';
+    }
+    strcat(d, "…");
 }
 
 /* A gate hint that does not fit in w columns ("→ accept(listener)" in a 10-20 column gap at
