@@ -48,6 +48,12 @@ struct instr_attach_objx {
     _Atomic uint32_t fold_slot1;  /* semaphore: the task (slot + 1) whose fold is open on it */
     _Atomic uint32_t fold_shared; /* semaphore: a task closed another's fold on it: its folds
                                      take its lock (preload/sync.c, "lock-free folds") */
+    _Atomic int64_t pipe_in;      /* pipe: bytes the run's followed calls wrote into it */
+    _Atomic int64_t pipe_out;     /* and read out of it (preload/pipe.c, "the fill") */
+    _Atomic int64_t pipe_writing; /* pipe: bytes asked of writes under way */
+    _Atomic int64_t pipe_reading; /* and of reads under way */
+    _Atomic uint32_t pipe_kernel; /* pipe: 1 when those counts cannot give its fill (a FIFO,
+                                     or calls the run does not see): FIONREAD at every call */
 };
 
 #define INSTR_OBJX_UNLINKED 0x01 /* its name was removed (unlink, IPC_RMID) */

@@ -110,6 +110,69 @@ Test(exec_sync, fork_pipe_shows_two_processes_the_reap_and_pipe_bytes, .timeout 
     json_decref(snap);
 }
 
+/* pipe_fill.c: a program that prints the kernel's fill (FIONREAD, which ipcscope does not
+ * interpose) after each of its reads and writes of pipe@1: first alone (ipcscope counts the
+ * bytes), then with a child that reads the pipe through stdio on its stdin (glibc's own read,
+ * which ipcscope cannot count: the fill is the kernel's from its dup2 on). pipe@2 and pipe@3
+ * take turns, so every fill printed is the one at the call. */
+static const char PIPE_FILL_C[] =
+    "#include <stdio.h>\n#include <string.h>\n#include <sys/ioctl.h>\n#include <unistd.h>\n"
+    "#include <sys/wait.h>\n"
+    "static int p[2], go[2], ok[2];\n"
+    "static void fill(void) { int n = -1; ioctl(p[1], FIONREAD, &n); printf(\"fill %d\\n\", n); }\n"
+    "int main(void) {\n"
+    "  char b[512]; memset(b, 'x', sizeof b); setvbuf(stdout, NULL, _IOLBF, 0);\n"
+    "  pipe(p); pipe(go); pipe(ok);\n"
+    "  for (int i = 0; i < 3; i++) { write(p[1], b, 100); fill(); }\n"
+    "  read(p[0], b, 50); fill(); read(p[0], b, 500); fill();\n"
+    "  if (fork() == 0) {\n"
+    "    dup2(p[0], 0); close(p[0]); close(p[1]);\n"
+    "    read(go[0], b, 1); fread(b, 1, 40, stdin); write(ok[1], \"k\", 1);\n"
+    "    read(go[0], b, 1); _exit(0);\n"
+    "  }\n"
+    "  write(p[1], b, 40); fill(); write(go[1], \"g\", 1); read(ok[0], b, 1);\n"
+    "  write(p[1], b, 7); fill(); write(go[1], \"g\", 1); wait(NULL);\n"
+    "  return 0;\n"
+    "}\n";
+
+/* Each read and write of a pipe records the bytes in it after the call: counted from the
+ * bytes the run wrote and read while it sees them all, the kernel's once a stdio stream reads
+ * it (without that, the last write would say 47: the 40 the child read unseen, and its 7). */
+Test(exec_sync, pipe_fill_after_each_call_is_the_kernels, .timeout = 60)
+{
+    char path[PATH_MAX], cmd[PATH_MAX * 2 + 64];
+    snprintf(path, sizeof(path), "%s/pipe_fill.c", g_dir);
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    fputs(PIPE_FILL_C, f);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "cc -o %s/pipe_fill %s", g_dir, path);
+    cr_assert_eq(system(cmd), 0, "cc pipe_fill failed");
+    json_t *snap = exec_run("pipe_fill", NULL, NULL, 0);
+    json_t *evs = load_trace();
+    size_t n, k = 0;
+    json_t **ops = object_events(evs, "pipe@1", &n);
+    const char *line = g_out;
+    for (size_t i = 0; i < n; i++) {
+        const char *ev = ts_str(ops[i], "ev");
+        if (strcmp(ev, "pipe_read") != 0 && strcmp(ev, "pipe_write") != 0)
+            continue;
+        long long printed_fill = -2;
+        line = line ? strstr(line, "fill ") : NULL;
+        if (line)
+            printed_fill = strtoll(line += 5, NULL, 10);
+        cr_expect_eq(ts_int(ops[i], "val"), printed_fill,
+                     "%s #%zu (item %lld): the kernel had %lld", ev, k, ts_int(ops[i], "item"),
+                     printed_fill);
+        k++;
+    }
+    free(ops);
+    cr_expect_eq(k, 7, "seven reads and writes of pipe@1 by the program: %s", g_out);
+    cr_expect_eq(ts_int(ts_find_named(json_object_get(snap, "objects"), "pipe@1"), "bytes"), 7);
+    json_decref(evs);
+    json_decref(snap);
+}
+
 Test(exec_sync, counter_threads_take_turns_at_the_mutex, .timeout = 60)
 {
     json_t *snap = exec_example("counter");

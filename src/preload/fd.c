@@ -43,6 +43,8 @@ static void fd_copy(int fd, int nfd)
         return;
     uint64_t v = fd >= 0 && fd < FD_MAX ? atomic_load(&g_fds[fd]) : 0;
     atomic_store_explicit(&g_fds[nfd], v, memory_order_relaxed);
+    if (nfd <= STDERR_FILENO)
+        pipe_unseen_io(nfd); /* stdio's */
 }
 
 /* ---- after an exec: the table from /proc/self/fd ---- */
@@ -59,6 +61,8 @@ static void rescan_one(int fd)
     int fl = REAL(fcntl)(fd, F_GETFL);
     int flags = kind == OK_PIPE && fl >= 0 && (fl & O_ACCMODE) == O_WRONLY ? FDF_WRITE : 0;
     fd_put(fd, o, kind == OK_PIPE ? FDK_PIPE : FDK_SOCK, flags);
+    if (fd <= STDERR_FILENO)
+        pipe_unseen_io(fd); /* the new program's stdio */
 }
 
 void fd_rescan(void)
@@ -79,8 +83,12 @@ void fd_rescan(void)
 
 EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
-    struct fd_ent e;
-    if (!active() || !(e = fd_get(fd)).kind)
+    struct fd_ent e = fd_get(fd);
+    if (!e.kind || !g_sh)
+        return REAL(read)(fd, buf, n);
+    if (e.kind == FDK_PIPE && e.id1 && !active())
+        return pipe_read_unseen(&g_sh->objs[e.id1 - 1], fd, buf, n);
+    if (!active())
         return REAL(read)(fd, buf, n);
     if (e.kind == FDK_PIPE && e.id1)
         return pipe_read(&g_sh->objs[e.id1 - 1], fd, buf, n);
@@ -98,8 +106,12 @@ EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 
 EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-    struct fd_ent e;
-    if (!active() || !(e = fd_get(fd)).kind)
+    struct fd_ent e = fd_get(fd);
+    if (!e.kind || !g_sh)
+        return REAL(write)(fd, buf, n);
+    if (e.kind == FDK_PIPE && e.id1 && !active())
+        return pipe_write_unseen(&g_sh->objs[e.id1 - 1], fd, buf, n);
+    if (!active())
         return REAL(write)(fd, buf, n);
     if (e.kind == FDK_PIPE && e.id1)
         return pipe_write(&g_sh->objs[e.id1 - 1], fd, buf, n);
@@ -136,6 +148,15 @@ EXPORT int fclose(FILE *f)
     if (g_sh && f)
         closing(fileno(f));
     return REAL(fclose)(f);
+}
+
+/* A stream on a pipe end reads and writes it inside glibc, where the run cannot count. */
+EXPORT FILE *fdopen(int fd, const char *mode)
+{
+    FILE *f = REAL(fdopen)(fd, mode);
+    if (f)
+        pipe_unseen_io(fd);
+    return f;
 }
 
 /* ---- copies ---- */

@@ -87,6 +87,7 @@
     X(int, fcntl, (int, int, ...))                                                                 \
     X(int, fcntl64, (int, int, ...))                                                               \
     X(int, fclose, (FILE *))                                                                       \
+    X(FILE *, fdopen, (int, const char *))                                                         \
     X(mqd_t, mq_open, (const char *, int, ...))                                                    \
     X(int, mq_close, (mqd_t))                                                                      \
     X(int, mq_unlink, (const char *))                                                              \
@@ -639,6 +640,14 @@ void fd_rescan(void);
 ssize_t pipe_read(struct instr_obj *o, int fd, void *buf, size_t n);
 ssize_t pipe_write(struct instr_obj *o, int fd, const void *buf, size_t n);
 void pipe_closing(struct instr_obj *o, int fd, int write_end);
+/* fd, a pipe end, is read or written where the run cannot count its bytes (stdio, which
+ * calls read and write inside glibc: fdopen, or an end made stdin, stdout or stderr): the
+ * pipe's fill is the kernel's from now on (pipe.c, "the fill"). */
+void pipe_unseen_io(int fd);
+/* read and write on a pipe end by a thread not followed now (no task slot, or a signal
+ * handler inside our bookkeeping): no record, but the bytes count towards the pipe's fill. */
+ssize_t pipe_read_unseen(struct instr_obj *o, int fd, void *buf, size_t n);
+ssize_t pipe_write_unseen(struct instr_obj *o, int fd, const void *buf, size_t n);
 /* Sockets (net.c): read and write on a socket are recv and send. */
 ssize_t sock_recv(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *len);
 ssize_t sock_send(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,

@@ -13,6 +13,8 @@
 # exec_pingpong: 2 threads x 20,000 rounds taking turns through two semaphores (every call
 # hands a token to the other thread: the cost of a hand-off, not of a call). Then the hand-off
 # programs again while one busy loop per CPU runs, plain and followed under the same hog.
+# exec_pipe: a parent writes 200,000 messages of 64 bytes into a pipe, its child reads them
+# (every call a pipe read or write, each recorded with the bytes left in the pipe).
 # `start` is /bin/true: the wall time of a program that does nothing is what starting costs.
 # Each configuration runs REPS times (default 5); the medians of the whole command's wall
 # time and of the program's own work time (it prints work_ms) are shown, with the ratio to
@@ -27,7 +29,7 @@ IPCSCOPE=$BUILD/ipcscope
 WORK=$(mktemp -d /tmp/ipcscope-bench-exec.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-for p in exec_sync_loop exec_prodcons exec_sem_buffer exec_pingpong; do
+for p in exec_sync_loop exec_prodcons exec_sem_buffer exec_pingpong exec_pipe; do
     cc -O2 -pthread -o "$WORK/$p" "$ROOT/tests/bench/$p.c" || { echo "bench_exec: cc $p failed"; exit 1; }
 done
 
@@ -147,6 +149,7 @@ bench_one exec_pingpong 20000 # ... and two threads taking turns, a hand-off eac
 ltrace_one exec_mutex 4 2000
 bench_one exec_prodcons 50000
 bench_one exec_sem_buffer 50000
+bench_one exec_pipe 200000 # a pipe of small messages between two processes
 ltrace_one exec_prodcons 500
 
 # A machine with no CPU to spare: the hand-off programs again while one busy loop per CPU runs
