@@ -39,7 +39,6 @@ struct instr_attach_objx {
     int32_t depth;                /* mutex: lock depth of the holder (recursive mutexes) */
     _Atomic uint64_t last_t;      /* stamp of the object's last operation (see preload/core.c) */
     uint64_t ino, dev;            /* pipe: the pipe's inode, to know its ends in any process */
-    uint32_t by_name;             /* a named semaphore: found by its name in every process */
     uint32_t flags;               /* INSTR_OBJX_* */
     int32_t ipc_id;               /* System V: the id (semid, shmid, msqid) */
     int32_t ipc_index;            /* System V semaphore: its index in the set */
@@ -57,7 +56,9 @@ struct instr_attach_objx {
 };
 
 #define INSTR_OBJX_UNLINKED 0x01 /* its name was removed (unlink, IPC_RMID) */
-#define INSTR_OBJX_PATH 0x02     /* a POSIX name under /dev/shm or /dev/mqueue (leftover check) */
+#define INSTR_OBJX_PATH                                                                            \
+    0x02                         /* a POSIX name under /dev/shm (sem.NAME for a named semaphore)   \
+                                    or /dev/mqueue (leftover check) */
 #define INSTR_OBJX_SYSV 0x04     /* System V (ipc_id is valid) */
 #define INSTR_OBJX_LOOPBACK 0x08 /* a socket bound to a loopback address */
 

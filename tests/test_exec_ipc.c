@@ -212,16 +212,20 @@ Test(exec_ipc, the_programs_own_leftovers_are_listed_apart, .timeout = 90)
     json_t *snap = exec_run("leftovers", NULL, NULL, 0);
     json_t *left = json_object_get(snap, "program_leftovers");
     cr_assert(json_is_array(left), "no program_leftovers in the snapshot");
-    cr_expect_eq(json_array_size(left), 3, "a shm, a queue and a System V set: %s",
-                 json_dumps(left, 0));
+    cr_expect_eq(json_array_size(left), 4,
+                 "a shm, a queue, a named semaphore and a System V set: %s", json_dumps(left, 0));
     json_t *leaks = json_object_get(snap, "leaks");
     cr_expect_eq(ts_int(leaks, "ipc_objects"), 0, "not ipcscope's leaks");
     /* they are really there, and the test removes them */
-    size_t i;
+    size_t i, named_sems = 0;
     json_t *l;
     json_array_foreach(left, i, l)
     {
         const char *kind = ts_str(l, "kind"), *path = ts_str(l, "path");
+        if (strcmp(kind, "semaphore") == 0 && strncmp(path, "/dev/shm/sem.", 13) == 0) {
+            named_sems++;
+            cr_expect_str_eq(path + 13, ts_str(l, "name"), "the file of sem_open's name");
+        }
         if (path[0]) {
             cr_expect_eq(access(path, F_OK), 0, "%s is not there", path);
             unlink(path);
@@ -231,5 +235,7 @@ Test(exec_ipc, the_programs_own_leftovers_are_listed_apart, .timeout = 90)
                          ts_int(l, "id"));
         }
     }
+    cr_expect_eq(named_sems, 1, "the named semaphore, as /dev/shm/sem.NAME: %s",
+                 json_dumps(left, 0));
     json_decref(snap);
 }

@@ -231,6 +231,7 @@ Test(exec_sync, named_semaphore_is_one_object_in_both_processes, .timeout = 60)
     cr_expect_eq(ts_int(printer, "value"), 1);
     json_t *evs = load_trace();
     cr_expect_eq(recompute_semaphore(evs, ts_str(printer, "name")), 1);
+    cr_expect(json_is_true(json_object_get(printer, "unlinked")), "sem_unlink recorded");
     cr_expect(ts_find_named(objs, "job_ready"), "the condition variable");
     size_t n;
     json_t **ops = object_events(evs, "job_ready", &n);
@@ -244,6 +245,45 @@ Test(exec_sync, named_semaphore_is_one_object_in_both_processes, .timeout = 60)
     /* main, the job thread, and main again on waking if it had to wait */
     cr_expect_eq(check_mutex(evs, "job_lock"), 2 + waited);
     cr_expect_eq(ts_int(json_object_get(snap, "program_exit"), "status"), 0);
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
+Test(exec_sync, named_semaphore_opened_before_fork_is_one_object, .timeout = 60)
+{
+    json_t *snap = exec_example("sem_fork");
+    cr_expect(printed("final value 0"), "the program's own count: %s", g_out);
+    cr_expect_eq(count_tasks(snap, "process", "sem_fork"), 2);
+    json_t *objs = json_object_get(snap, "objects");
+    size_t i, sems = 0;
+    json_t *o, *tokens = NULL;
+    json_array_foreach(objs, i, o)
+    {
+        if (strcmp(ts_str(o, "kind"), "semaphore") == 0) {
+            sems++;
+            tokens = o;
+        }
+    }
+    cr_assert_eq(sems, 1, "one named semaphore for parent and child: %s", json_dumps(objs, 0));
+    cr_expect(strstr(ts_str(tokens, "name"), "-tokens"), "named by sem_open's name: %s",
+              ts_str(tokens, "name"));
+    cr_expect_eq(ts_int(tokens, "value"), 0);
+    cr_expect_eq(ts_int(tokens, "min"), 0);
+    cr_expect(json_is_true(json_object_get(tokens, "unlinked")), "sem_unlink recorded");
+    json_t *evs = load_trace();
+    const char *name = ts_str(tokens, "name");
+    cr_expect_eq(recompute_semaphore(evs, name), 0);
+    size_t n, child_posts = 0, parent_takes = 0;
+    json_t **ops = object_events(evs, name, &n);
+    for (size_t k = 0; k < n; k++) {
+        const char *ev = ts_str(ops[k], "ev"), *task = ts_str(ops[k], "task");
+        child_posts += strcmp(ev, "sem_post") == 0 && strcmp(task, "sem_fork-child1") == 0;
+        parent_takes += strcmp(ev, "sem_acquired") == 0 && strcmp(task, "sem_fork") == 0;
+    }
+    free(ops);
+    cr_expect_eq(child_posts, 5, "the child's posts are on the same object");
+    cr_expect_eq(parent_takes, 5, "the parent's takes");
     expect_nothing_left(snap);
     json_decref(evs);
     json_decref(snap);

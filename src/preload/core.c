@@ -444,17 +444,6 @@ static void ent_set(struct instr_attach_ent *e, uint64_t addr, int32_t pid, uint
     atomic_fetch_add(&g_map->nent, 1);
 }
 
-/* The named (sem_open) object called name, or NULL. Under the map lock. */
-static struct instr_obj *named_obj(int kind, const char *name)
-{
-    uint32_t n = atomic_load(&g_sh->nobjs);
-    for (uint32_t i = 0; i < n && i < INSTR_MAX_OBJS; i++)
-        if (g_sh->objs[i].kind == (uint32_t)kind && g_map->x[i].by_name &&
-            strncmp(g_sh->objs[i].name, name, INSTR_NAME_MAX - 1) == 0)
-            return &g_sh->objs[i];
-    return NULL;
-}
-
 /* A new object for the primitive at addr, named as sp says. Under the map lock. */
 static struct instr_obj *obj_new_at(const void *addr, const struct obj_spec *sp)
 {
@@ -463,10 +452,7 @@ static struct instr_obj *obj_new_at(const void *addr, const struct obj_spec *sp)
         snprintf(name, sizeof(name), "%s", sp->name);
     else if (!elf_name(addr, sp->psize, name, sizeof(name)))
         snprintf(name, sizeof(name), "%s@%u", kind_prefix(sp->kind), ++g_map->named[sp->kind]);
-    struct instr_obj *o = obj_create(name, sp->kind, sp->init, sp->cap, sp->flags);
-    if (o)
-        g_map->x[o->id].by_name = (uint32_t)sp->by_name;
-    return o;
+    return obj_create(name, sp->kind, sp->init, sp->cap, sp->flags);
 }
 
 struct instr_obj *obj_at(const void *addr, const struct obj_spec *sp)
@@ -479,9 +465,7 @@ struct instr_obj *obj_at(const void *addr, const struct obj_spec *sp)
     map_lock();
     o = sp->fresh ? NULL : obj_find(addr, sp->kind, sp->shared); /* raced with another */
     struct instr_attach_ent *e = o ? NULL : ent_for(a, pid);
-    if (e && sp->by_name)
-        o = named_obj(sp->kind, sp->name);
-    if (e && !o)
+    if (e)
         o = obj_new_at(addr, sp);
     if (e && o)
         ent_set(e, a, pid, o->id + 1);
@@ -493,13 +477,14 @@ struct instr_obj *obj_at(const void *addr, const struct obj_spec *sp)
     return o;
 }
 
-void obj_alias(const void *addr, struct instr_obj *o)
+void obj_alias(const void *addr, int shared, struct instr_obj *o)
 {
     uint64_t a = (uint64_t)(uintptr_t)addr;
+    int32_t pid = shared ? 0 : g_pid;
     map_lock();
-    struct instr_attach_ent *e = ent_for(a, 0);
+    struct instr_attach_ent *e = ent_for(a, pid);
     if (e)
-        ent_set(e, a, 0, o->id + 1);
+        ent_set(e, a, pid, o->id + 1);
     map_unlock();
 }
 

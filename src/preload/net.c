@@ -216,7 +216,7 @@ EXPORT int socketpair(int domain, int type, int proto, int sv[2])
     struct obj_spec sp = {.kind = OK_SOCKET, .shared = 1, .psize = 1, .name = name};
     struct instr_obj *o = obj_at(inode_key(a.st_dev, a.st_ino), &sp);
     if (o) { /* one object for both ends, like a pipe */
-        obj_alias(inode_key(b.st_dev, b.st_ino), o);
+        obj_alias(inode_key(b.st_dev, b.st_ino), 1, o);
         int fl = FDF_UNIX | ((type & 0xf) == SOCK_DGRAM ? FDF_DGRAM : 0);
         fd_put(sv[0], o, FDK_SOCK, fl);
         fd_put(sv[1], o, FDK_SOCK, fl);

@@ -39,6 +39,8 @@
     X(int, sem_init, (sem_t *, int, unsigned))                                                     \
     X(int, sem_destroy, (sem_t *))                                                                 \
     X(sem_t *, sem_open, (const char *, int, ...))                                                 \
+    X(int, sem_close, (sem_t *))                                                                   \
+    X(int, sem_unlink, (const char *))                                                             \
     X(int, sem_wait, (sem_t *))                                                                    \
     X(int, sem_trywait, (sem_t *))                                                                 \
     X(int, sem_timedwait, (sem_t *, const struct timespec *))                                      \
@@ -543,15 +545,16 @@ struct obj_spec {
     int64_t init, cap;
     const char *name; /* NULL: from the symbol table, else "sem@N" */
     int fresh;        /* an init call: forget what was at this address before */
-    int by_name;      /* sem_open: the same name is the same object, wherever mapped */
     int flags;        /* obj_create's extra: OBJF_SYSV */
 };
 
 /* The object for the primitive at addr, registered on first sight (obj_create). NULL when a
  * table is full (the primitive then runs unobserved, and the loss is counted). */
 struct instr_obj *obj_at(const void *addr, const struct obj_spec *sp);
-/* Make the process-shared key addr stand for o too (the two ends of a socketpair). */
-void obj_alias(const void *addr, struct instr_obj *o);
+/* Make the key addr (process-shared, or this process's own) stand for o too: the two ends
+ * of a socketpair, a named semaphore's address in this process. Replaces what the key stood
+ * for before. */
+void obj_alias(const void *addr, int shared, struct instr_obj *o);
 /* Forget the primitive at addr (destroyed). */
 void obj_forget(const void *addr, int kind, int shared);
 /* The per-object spin lock that orders (operation, value, seq): one exchange when it is free

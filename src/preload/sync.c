@@ -16,7 +16,10 @@
 #include <linux/membarrier.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* The uncontended paths: inlined into the exported wrappers (a call costs as much as the rest
@@ -116,6 +119,85 @@ static int sem_has_waiters(sem_t *s)
     return (d >> 32) != 0;
 }
 
+/* ---- named semaphores ----
+ * A named semaphore is the file /dev/shm/sem.NAME, mapped by every process that opens it
+ * wherever it likes, and by a fork child where its parent had it. So its object is keyed by
+ * the file's inode (as a POSIX shared memory object or message queue is: one object in every
+ * process, a new one when the name is unlinked and made again), and each process's address
+ * of it is an alias of its own. A process that uses an address it never saw opened (a fork
+ * child of the opener) finds the file behind it in /proc/self/maps. */
+
+#define SEM_PREFIX "/dev/shm/sem."
+
+/* The named semaphore's file mapped at s in this process: its name (after "sem.", without
+ * " (deleted)") into name, its device and inode. 1 when s is in such a mapping, else 0.
+ * Leaves errno as it was. */
+static int sem_file_at(const sem_t *s, char *name, size_t n, uint64_t *dev, uint64_t *ino)
+{
+    int err = errno;
+    int fd = REAL(open)("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        errno = err;
+        return 0;
+    }
+    char buf[4096];
+    size_t have = 0;
+    int found = 0;
+    uintptr_t a = (uintptr_t)s;
+    for (;;) {
+        char *nl = memchr(buf, '\n', have);
+        if (!nl) {
+            if (have == sizeof(buf))
+                have = 0; /* a line longer than any of ours: skip it */
+            ssize_t got = REAL(read)(fd, buf + have, sizeof(buf) - have);
+            if (got <= 0)
+                break;
+            have += (size_t)got;
+            continue;
+        }
+        *nl = '\0';
+        unsigned long lo, hi, off, ino_l;
+        unsigned maj, mnr;
+        int path = 0;
+        if (sscanf(buf, "%lx-%lx %*s %lx %x:%x %lu %n", &lo, &hi, &off, &maj, &mnr, &ino_l,
+                   &path) >= 6 &&
+            path > 0 && a >= lo && a < hi) {
+            const char *p = buf + path;
+            if (strncmp(p, SEM_PREFIX, strlen(SEM_PREFIX)) == 0) {
+                snprintf(name, n, "%s", p + strlen(SEM_PREFIX));
+                char *del = strstr(name, " (deleted)");
+                if (del)
+                    *del = '\0';
+                *dev = makedev(maj, mnr);
+                *ino = ino_l;
+                found = 1;
+            }
+            break;
+        }
+        have -= (size_t)(nl + 1 - buf);
+        memmove(buf, nl + 1, have);
+    }
+    REAL(close)(fd);
+    errno = err;
+    return found;
+}
+
+/* The object of the named semaphore s (called name, device and inode as given), made the
+ * object of s in this process too. */
+static struct instr_obj *sem_named(sem_t *s, const char *name, uint64_t dev, uint64_t ino)
+{
+    int v = 0;
+    sem_getvalue(s, &v);
+    struct obj_spec sp = {
+        .kind = OK_SEMAPHORE, .shared = 1, .psize = sizeof(sem_t), .init = v, .name = name};
+    struct instr_obj *o = obj_at(inode_key(dev, ino), &sp);
+    if (o) {
+        g_map->x[o->id].flags |= INSTR_OBJX_PATH;
+        obj_alias(s, 0, o);
+    }
+    return o;
+}
+
 static struct instr_obj *sem_lookup(sem_t *s, uint32_t remaps)
 {
     int shared = sem_shared(s);
@@ -123,6 +205,10 @@ static struct instr_obj *sem_lookup(sem_t *s, uint32_t remaps)
     struct instr_obj *o = obj_find(s, OK_SEMAPHORE, 0);
     if (!o && shared)
         o = obj_find(s, OK_SEMAPHORE, 1);
+    char name[INSTR_NAME_MAX];
+    uint64_t dev, ino;
+    if (!o && shared && sem_file_at(s, name, sizeof(name), &dev, &ino))
+        o = sem_named(s, name, dev, ino); /* opened before a fork: the parent's object */
     if (!o) {
         int v = 0;
         sem_getvalue(s, &v);
@@ -135,8 +221,7 @@ static struct instr_obj *sem_lookup(sem_t *s, uint32_t remaps)
 }
 
 /* The object for s: the one the calling thread used last, found at once, else registered (a
- * named semaphore is keyed by the process that mapped it, since each maps it where it
- * likes). */
+ * named semaphore under its own address in each process, for the one object of its file). */
 static HOT struct instr_obj *sem_obj(sem_t *s)
 {
     uint32_t remaps;
@@ -173,17 +258,45 @@ EXPORT sem_t *sem_open(const char *name, int oflag, ...)
     unsigned value = (oflag & O_CREAT) ? va_arg(ap, unsigned) : 0;
     va_end(ap);
     sem_t *s = REAL(sem_open)(name, oflag, mode, value);
-    if (s != SEM_FAILED && active()) {
-        int v = 0;
-        sem_getvalue(s, &v);
-        struct obj_spec sp = {.kind = OK_SEMAPHORE,
-                              .psize = sizeof(sem_t),
-                              .init = v,
-                              .name = name + (name[0] == '/'),
-                              .by_name = 1};
-        obj_at(s, &sp);
-    }
+    if (s == SEM_FAILED || !active())
+        return s;
+    int err = errno;
+    char file[INSTR_NAME_MAX];
+    uint64_t dev, ino;
+    if (sem_file_at(s, file, sizeof(file), &dev, &ino))
+        sem_named(s, name + (name[0] == '/'), dev, ino);
+    errno = err;
     return s;
+}
+
+/* The address no longer stands for the semaphore (glibc unmaps it at the last close). */
+EXPORT int sem_close(sem_t *s)
+{
+    if (active())
+        obj_forget(s, OK_SEMAPHORE, 0);
+    return REAL(sem_close)(s);
+}
+
+/* The semaphore of that name (by its file's inode) has no name any more; processes that
+ * have it open keep using it. */
+EXPORT int sem_unlink(const char *name)
+{
+    struct instr_obj *o = NULL;
+    struct stat st;
+    char path[INSTR_NAME_MAX + 16];
+    if (active()) {
+        snprintf(path, sizeof(path), SEM_PREFIX "%s", name + (name[0] == '/'));
+        if (stat(path, &st) == 0)
+            o = obj_find(inode_key(st.st_dev, st.st_ino), OK_SEMAPHORE, 1);
+    }
+    int rc = REAL(sem_unlink)(name);
+    if (rc == 0 && o) {
+        int err = errno;
+        g_map->x[o->id].flags |= INSTR_OBJX_UNLINKED;
+        op(o, EV_OBJ_UNLINK, o->value, 0, 0);
+        errno = err;
+    }
+    return rc;
 }
 
 /* ---- semaphore folds ----

@@ -716,9 +716,9 @@ static int sysv_exists(const struct instr_obj *o, const struct instr_attach_objx
 }
 
 /* The program's own IPC objects that outlive it (not ipcscope's leaks): POSIX names still
- * under /dev/shm or /dev/mqueue, System V ids still answering. Every field is the
- * program's to write: each is read once, the name copied and NUL-terminated, and a name
- * that would lead out of /dev/shm or /dev/mqueue is never looked up. */
+ * under /dev/shm (a named semaphore as sem.NAME) or /dev/mqueue, System V ids still answering.
+ * Every field is the program's to write: each is read once, the name copied and NUL-terminated, and
+ * a name that would lead out of /dev/shm or /dev/mqueue is never looked up. */
 static json_t *leftovers_json(struct scn_ctx *ctx)
 {
     json_t *left = json_array();
@@ -733,7 +733,8 @@ static json_t *leftovers_json(struct scn_ctx *ctx)
         if (!kind || (x.flags & INSTR_OBJX_UNLINKED))
             continue;
         char path[INSTR_NAME_MAX + 16];
-        snprintf(path, sizeof(path), "/dev/%s/%s", o.kind == OK_MQ ? "mqueue" : "shm", o.name);
+        snprintf(path, sizeof(path), "/dev/%s/%s%s", o.kind == OK_MQ ? "mqueue" : "shm",
+                 o.kind == OK_SEMAPHORE ? "sem." : "", o.name);
         if ((x.flags & INSTR_OBJX_PATH) && o.name[0] && !strchr(o.name, '/') &&
             strcmp(o.name, "..") != 0 && access(path, F_OK) == 0)
             json_array_append_new(
