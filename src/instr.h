@@ -98,7 +98,9 @@ struct instr_obj {
             int32_t state;         /* last TCP state the conductor saw (TCP_* numbering) */
             uint64_t cookie;       /* kernel socket cookie once known (bpf), else 0 */
             uint8_t seen;          /* the kernel has shown this socket at least once */
-            uint8_t proto;         /* IPPROTO_TCP or IPPROTO_UDP */
+            uint8_t proto;         /* IPPROTO_TCP, IPPROTO_UDP or 255 (Unix-domain,
+                                      SOCKDIAG_PROTO_UNIX); 0: TCP */
+            uint8_t pair;          /* a socketpair: one object for both ends (Unix) */
             uint32_t inode;        /* the socket's inode (fstat), 0 unknown: finds it in
                                       sock_diag while it has a file; by ports after close */
         } sock;

@@ -65,7 +65,7 @@ struct model_obj {
     int64_t last_item; /* item of the last put/get */
     int32_t tcp_state; /* sockets: the kernel's state (TCP numbering) */
     /* sockets, as the kernel's table shows them (sock_info) */
-    uint8_t proto;     /* IPPROTO_TCP (6) or IPPROTO_UDP (17) */
+    uint8_t proto;     /* IPPROTO_TCP (6), IPPROTO_UDP (17), Unix 255 (SOCKDIAG_PROTO_UNIX) */
     uint8_t in_kernel; /* the kernel's table has it (bound, or lingering after close) */
     uint16_t lport, rport;
     uint32_t laddr, raddr;  /* IPv4, host order */

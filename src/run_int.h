@@ -92,6 +92,9 @@ void run_sample_sockets(struct run *r);
 struct sockdiag_entry;
 extern int (*run_sockets_dump)(int proto, void (*cb)(const struct sockdiag_entry *e, void *arg),
                                void *arg);
+/* The Unix table's dump (sockdiag_dump_unix; tests replace it). */
+extern int (*run_sockets_dump_unix)(void (*cb)(const struct sockdiag_entry *e, void *arg),
+                                    void *arg);
 
 /* The state of a socket without a file on ports lport-rport (a timewait socket: TIME_WAIT,
  * or its FIN_WAIT2 substate), or -1 when the table has none. */

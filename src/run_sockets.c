@@ -56,8 +56,10 @@ static void set_bit(uint8_t *set, uint32_t k)
 static void collect_socket(const struct sockdiag_entry *e, void *arg)
 {
     struct sock_table *t = arg;
-    if (!has_bit(t->keep->port, e->sport) && !(e->inode && has_bit(t->keep->inode, e->inode)))
-        return;
+    int by_port = e->family != AF_UNIX && e->sport && has_bit(t->keep->port, e->sport);
+    int by_peer = e->family == AF_UNIX && e->peer && has_bit(t->keep->inode, e->peer);
+    if (!by_port && !by_peer && !(e->inode && has_bit(t->keep->inode, e->inode)))
+        return; /* (by peer: the other end of a socketpair, whose queue is the pair's too) */
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
         if (cap > SOCKDIAG_MAX)
@@ -80,7 +82,7 @@ static const struct sockdiag_entry *find_entry(const struct sock_table *t,
     for (size_t i = 0; i < t->n; i++) /* while it has a file: its inode is exact */
         if (o->u.sock.inode && t->e[i].inode == o->u.sock.inode && t->e[i].proto == proto)
             return &t->e[i];
-    if (!o->u.sock.lport)
+    if (!o->u.sock.lport || proto == SOCKDIAG_PROTO_UNIX)
         return NULL;
     for (size_t i = 0; i < t->n; i++) {
         const struct sockdiag_entry *e = &t->e[i];
@@ -99,6 +101,15 @@ static uint32_t ipv4_of(const struct sockdiag_entry *e, const uint8_t *a)
     if (e->family == AF_INET)
         return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
     return (uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 | (uint32_t)a[14] << 8 | a[15];
+}
+
+/* The receive queue of a socketpair's other end (its entry's peer), 0 when not in t. */
+static uint32_t peer_rqueue(const struct sock_table *t, const struct sockdiag_entry *e)
+{
+    for (size_t i = 0; e->peer && i < t->n; i++)
+        if (t->e[i].proto == SOCKDIAG_PROTO_UNIX && t->e[i].inode == e->peer)
+            return t->e[i].rqueue;
+    return 0;
 }
 
 /* The sock_info record for o from entry e (NULL: not in the table). */
@@ -150,10 +161,10 @@ static void publish(struct run *r, uint32_t id, struct instr_obj *o, const struc
         return;
     if (!e && last->kind != EV_SOCK_INFO)
         return; /* never in the table yet (not bound): nothing to say */
-    if (e && o->u.sock.proto != IPPROTO_UDP && (e->state != o->u.sock.state || !model_agrees))
+    int tcp = !o->u.sock.proto || o->u.sock.proto == IPPROTO_TCP;
+    if (e && tcp && (e->state != o->u.sock.state || !model_agrees))
         emit_tcp_state(r, id, o, e->state); /* the transition, for the narration and history */
-    if (!e && o->u.sock.proto != IPPROTO_UDP && o->u.sock.state != NET_CLOSE_STATE &&
-        o->u.sock.seen)
+    if (!e && tcp && o->u.sock.state != NET_CLOSE_STATE && o->u.sock.seen)
         emit_tcp_state(r, id, o, NET_CLOSE_STATE); /* gone from the table: closed */
     if (e)
         o->u.sock.seen = 1;
@@ -165,14 +176,20 @@ static void publish(struct run *r, uint32_t id, struct instr_obj *o, const struc
 int (*run_sockets_dump)(int proto, void (*cb)(const struct sockdiag_entry *e, void *arg),
                         void *arg) = sockdiag_dump_proto;
 
-/* One look at the kernel's TCP and UDP tables into t; 0, or -errno when TCP's failed. */
-static int take_table(struct sock_table *t)
+int (*run_sockets_dump_unix)(void (*cb)(const struct sockdiag_entry *e, void *arg),
+                             void *arg) = sockdiag_dump_unix;
+
+/* One look at the kernel's TCP, UDP and (when the run has Unix sockets) Unix tables into t;
+ * 0, or -errno when TCP's failed. */
+static int take_table(struct sock_table *t, int unixd)
 {
     t->n = 0;
     int rc = run_sockets_dump(IPPROTO_TCP, collect_socket, t);
     if (rc < 0)
         return rc;
     run_sockets_dump(IPPROTO_UDP, collect_socket, t); /* no UDP diag: TCP only */
+    if (unixd)
+        run_sockets_dump_unix(collect_socket, t); /* no unix_diag: not in the table */
     return 0;
 }
 
@@ -192,17 +209,19 @@ void run_sample_sockets(struct run *r)
         return;
     static struct sock_filter keep;
     static struct sock_table t = {.keep = &keep}, again = {.keep = &keep};
-    int looked_again = 0;
+    int looked_again = 0, unixd = 0;
     memset(&keep, 0, sizeof(keep));
     for (uint32_t i = 0; i < nobjs && i < INSTR_MAX_OBJS; i++) {
         const struct instr_obj *o = &r->sh->objs[i];
         if (o->kind != OK_SOCKET)
             continue;
-        set_bit(keep.port, o->u.sock.lport);
+        if (o->u.sock.lport)
+            set_bit(keep.port, o->u.sock.lport);
+        unixd |= o->u.sock.proto == SOCKDIAG_PROTO_UNIX;
         if (o->u.sock.inode)
             set_bit(keep.inode, o->u.sock.inode);
     }
-    if (take_table(&t) < 0)
+    if (take_table(&t, unixd) < 0)
         return;
     for (uint32_t i = 0; i < nobjs && i < INSTR_MAX_OBJS; i++) {
         struct instr_obj *o = &r->sh->objs[i];
@@ -210,10 +229,17 @@ void run_sample_sockets(struct run *r)
             continue;
         const struct sockdiag_entry *e = find_entry(&t, o);
         if (!e && was_in_table(r, i)) { /* missing from this dump: gone, or was it moving? */
-            if (!looked_again && take_table(&again) < 0)
+            if (!looked_again && take_table(&again, unixd) < 0)
                 again.n = 0; /* no second look: gone, as the first said */
             looked_again = 1;
             e = find_entry(&again, o);
+        }
+        struct sockdiag_entry both;
+        if (e && o->u.sock.pair) { /* one object for both ends: what either end may read */
+            both = *e;
+            both.rqueue +=
+                peer_rqueue(looked_again && e >= again.e && e < again.e + again.n ? &again : &t, e);
+            e = &both;
         }
         publish(r, i, o, e);
     }

@@ -6,6 +6,8 @@
  */
 #include "snapshot.h"
 
+#include "sources/sockdiag.h"
+
 #include <stdio.h>
 
 static double ms(uint64_t ns)
@@ -109,20 +111,20 @@ static void snapshot_socket(const struct model_obj *o, json_t *j)
     char local[32], peer[32];
     addr_port(o->laddr, o->lport, local, sizeof(local));
     addr_port(o->raddr, o->rport, peer, sizeof(peer));
-    int udp = o->proto == 17;
-    json_object_set_new(j, "proto", json_string(udp ? "udp" : "tcp"));
+    int udp = o->proto == 17, unixd = o->proto == SOCKDIAG_PROTO_UNIX;
+    json_object_set_new(j, "proto", json_string(unixd ? "unix" : udp ? "udp" : "tcp"));
     json_object_set_new(j, "in_kernel", json_boolean(o->in_kernel));
     json_object_set_new(j, "local", json_string(local));
     json_object_set_new(j, "peer", json_string(peer));
     json_object_set_new(j, "state",
-                        json_string(o->in_kernel ? snapshot_ss_state(o->proto, o->tcp_state)
-                                    : udp        ? "UNCONN"
-                                                 : "CLOSE"));
-    if (!udp)
+                        json_string(o->in_kernel   ? snapshot_ss_state(o->proto, o->tcp_state)
+                                    : udp || unixd ? "UNCONN"
+                                                   : "CLOSE"));
+    if (!udp && !unixd)
         json_object_set_new(j, "tcp_state", json_string(tcp_state_word(o->tcp_state)));
     json_object_set_new(j, "recv_q", json_integer(o->recv_q));
     json_object_set_new(j, "send_q", json_integer(o->send_q));
-    if (!udp && o->tcp_state == 10 && o->in_kernel) {
+    if (!udp && o->tcp_state == 10 && o->in_kernel) { /* TCP or Unix: ss's Recv-Q, Send-Q */
         json_object_set_new(j, "accept_queue", json_integer(o->recv_q));
         json_object_set_new(j, "backlog", json_integer(o->send_q));
     }

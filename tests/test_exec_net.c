@@ -135,6 +135,8 @@ Test(exec_net, unix_socket_server_and_client, .timeout = 90)
     json_t *snap = exec_example("unix_sock");
     json_t *s[4];
     cr_assert_eq(sockets(snap, "unix", s, 4), 3, "listener, client, accepted");
+    for (int i = 0; i < 3; i++)
+        cr_expect_str_eq(ts_str(s[i], "proto"), "unix", "%s", ts_str(s[i], "name"));
     json_t *evs = load_trace();
     cr_expect_eq(sum_events(evs, "sock_send", NULL, "item"), 16 + 8);
     cr_expect_eq(sum_events(evs, "sock_recv", NULL, "item"), 16 + 8);
@@ -142,6 +144,106 @@ Test(exec_net, unix_socket_server_and_client, .timeout = 90)
     cr_expect(printed("client got 8 bytes: tea time"));
     expect_nothing_left(snap);
     json_decref(evs);
+    json_decref(snap);
+}
+
+/* The line of g_dir/ss.txt (`ss -Haxunp`) of sock_queues with netid netid whose local end
+ * is word (a Unix socket's inode; ":PORT" ends an inet address), split into tok: netid state
+ * recv-q send-q local [inode] peer [inode] process. */
+static int ss_line(const char *netid, const char *word, char tok[8][64])
+{
+    char path[300], line[1024];
+    snprintf(path, sizeof(path), "%s/ss.txt", g_dir);
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    while (f && !found && fgets(line, sizeof(line), f)) {
+        if (!strstr(line, "\"sock_queues\""))
+            continue;
+        memset(tok, 0, 8 * 64);
+        int n = sscanf(line, "%63s %63s %63s %63s %63s %63s %63s %63s", tok[0], tok[1], tok[2],
+                       tok[3], tok[4], tok[5], tok[6], tok[7]);
+        if (n < 6 || strcmp(tok[0], netid) != 0)
+            continue;
+        for (int i = 4; i < 6 && !found; i++)
+            found = !strcmp(tok[i], word) ||
+                    (word[0] == ':' && strstr(tok[i], word) && !strcmp(strstr(tok[i], word), word));
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* Run sock_queues, cut while it holds its sockets (--duration 1): a background shell runs
+ * `ss -Haxunp` into g_dir/ss.txt once the program says "ready". The snapshot; the UDP port
+ * the program printed in *port. */
+static json_t *run_held_queues(int *port)
+{
+    if (system("command -v ss >/dev/null 2>&1") != 0)
+        TS_SKIP_AFTER(teardown_dir, "ss is not installed (apt-get install iproute2)");
+    cr_assert_eq(compile("sock_queues", NULL), 0, "cc sock_queues failed");
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && sh -c 'i=0; while [ ! -e ready ] && [ $i -lt 300 ]; do sleep 0.02; "
+             "i=$((i+1)); done; ss -Haxunp > ss.tmp 2>&1; mv ss.tmp ss.txt; touch seen' "
+             ">/dev/null 2>&1 &",
+             g_dir);
+    cr_assert_eq(system(cmd), 0);
+    char *const opts[] = {"--duration", "1", NULL};
+    json_t *snap = exec_run_opts("sock_queues", opts, NULL, 124);
+    char seen[300];
+    snprintf(seen, sizeof(seen), "%s/seen", g_dir);
+    for (int i = 0; i < 300 && access(seen, F_OK) != 0; i++) /* the shell is done */
+        usleep(20000);
+    const char *p = strstr(g_out, "udp port ");
+    cr_assert(p, "%s", g_out);
+    *port = atoi(p + 9);
+    return snap;
+}
+
+/* A Unix stream socketpair with 3 bytes unread: one object, proto unix, in the kernel's
+ * table (UNIX_DIAG) in ss's state, its Recv-Q what ss shows for its two ends. */
+Test(exec_net, held_unix_socketpair_matches_ss, .timeout = 90)
+{
+    int port;
+    json_t *snap = run_held_queues(&port);
+    json_t *s[4];
+    cr_assert_eq(sockets(snap, "sockpair@", s, 4), 1, "one object for the pair");
+    json_t *pair = s[0];
+    cr_expect_str_eq(ts_str(pair, "proto"), "unix");
+    cr_expect_null(json_object_get(pair, "tcp_state"), "no TCP state for a Unix socket");
+    cr_assert(json_is_true(json_object_get(pair, "in_kernel")), "the pair is in UNIX_DIAG");
+    char tok[8][64], word[32], peer[64];
+    snprintf(word, sizeof(word), "%lld", (long long)ts_int(pair, "inode"));
+    cr_assert(ss_line("u_str", word, tok), "ss -x has no u_str with inode %s", word);
+    long long rq = atoll(tok[2]);
+    snprintf(peer, sizeof(peer), "%s", tok[7]); /* "* INODE * PEER" */
+    cr_expect_str_eq(ts_str(pair, "state"), tok[1], "ss says %s", tok[1]);
+    cr_assert(ss_line("u_str", peer, tok), "ss -x has no line for the peer %s", peer);
+    rq += atoll(tok[2]);
+    cr_expect_eq(rq, 3, "ss: 3 bytes wait in the pair");
+    cr_expect_eq(ts_int(pair, "recv_q"), rq, "recv_q as ss: %lld", rq);
+    json_decref(snap);
+}
+
+/* A UDP socket bound to 127.0.0.1 with datagrams unread: its address, in the kernel's table
+ * (sock_diag, IPPROTO_UDP), UNCONN and the Recv-Q ss shows. */
+Test(exec_net, held_udp_socket_matches_ss, .timeout = 90)
+{
+    int port;
+    json_t *snap = run_held_queues(&port);
+    char name[32], local[32], word[32], tok[8][64];
+    snprintf(name, sizeof(name), "udp:%d", port);
+    json_t *u = find_object(snap, "socket", name);
+    cr_expect_str_eq(ts_str(u, "proto"), "udp");
+    snprintf(word, sizeof(word), ":%d", port);
+    cr_assert(ss_line("udp", word, tok), "ss -u has no socket on port %d", port);
+    snprintf(local, sizeof(local), "127.0.0.1:%d", port);
+    cr_expect_str_eq(tok[4], local);
+    cr_expect_str_eq(ts_str(u, "local"), local);
+    cr_expect(json_is_true(json_object_get(u, "in_kernel")), "the UDP socket is in sock_diag");
+    cr_expect_str_eq(ts_str(u, "state"), tok[1], "ss says %s", tok[1]);
+    cr_expect_gt(atoll(tok[2]), 0, "ss: datagrams wait");
+    cr_expect_eq(ts_int(u, "recv_q"), atoll(tok[2]), "recv_q as ss: %s", tok[2]);
     json_decref(snap);
 }
 

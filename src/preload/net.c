@@ -9,6 +9,7 @@
  * kernel still queues; accept and recv with nothing to take mark the caller blocked.
  */
 #include "preload.h"
+#include "sources/sockdiag.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -147,14 +148,25 @@ static struct instr_obj *sock_follow(int fd, int role, int state)
         char name[INSTR_NAME_MAX];
         sock_name(&si, role, name, sizeof(name));
         int tcp = !si.unixd && !si.dgram;
-        struct obj_spec sp = {
-            .kind = OK_SOCKET, .shared = 1, .psize = 1, .init = tcp ? state : 0, .name = name};
+        int proto = si.unixd ? SOCKDIAG_PROTO_UNIX : si.dgram ? IPPROTO_UDP : IPPROTO_TCP;
+        struct obj_spec sp = {.kind = OK_SOCKET,
+                              .shared = 1,
+                              .psize = 1,
+                              .init = tcp ? state : 0,
+                              .cap = proto, /* obj_create's item: the model's proto */
+                              .name = name};
         o = obj_at(inode_key(st.st_dev, st.st_ino), &sp);
         if (o && si.lo)
             g_map->x[o->id].flags |= INSTR_OBJX_LOOPBACK;
-        if (o && tcp) { /* the conductor follows its kernel state by its ports */
+        if (o) { /* the conductor finds it in the kernel's table by inode, else by ports */
+            o->u.sock.proto = (uint8_t)proto;
+            o->u.sock.inode = (uint32_t)st.st_ino;
+        }
+        if (o && !si.unixd) {
             o->u.sock.lport = si.lport;
             o->u.sock.rport = role == 'b' ? 0 : si.rport;
+        }
+        if (o && tcp) { /* the conductor follows its kernel state by its ports */
             o->u.sock.state = 0;
             tcp_fact(o, state);
         }
@@ -213,8 +225,18 @@ EXPORT int socketpair(int domain, int type, int proto, int sv[2])
     map_lock();
     snprintf(name, sizeof(name), "sockpair@%u", ++g_map->named[OK_SOCKET]);
     map_unlock();
-    struct obj_spec sp = {.kind = OK_SOCKET, .shared = 1, .psize = 1, .name = name};
+    int unixd = domain == AF_UNIX;
+    struct obj_spec sp = {.kind = OK_SOCKET,
+                          .shared = 1,
+                          .psize = 1,
+                          .cap = unixd ? SOCKDIAG_PROTO_UNIX : 0, /* the model's proto */
+                          .name = name};
     struct instr_obj *o = obj_at(inode_key(a.st_dev, a.st_ino), &sp);
+    if (o && unixd) { /* the conductor finds sv[0] in UNIX_DIAG, sv[1] as its peer */
+        o->u.sock.proto = SOCKDIAG_PROTO_UNIX;
+        o->u.sock.inode = (uint32_t)a.st_ino;
+        o->u.sock.pair = 1;
+    }
     if (o) { /* one object for both ends, like a pipe */
         obj_alias(inode_key(b.st_dev, b.st_ino), 1, o);
         int fl = FDF_UNIX | ((type & 0xf) == SOCK_DGRAM ? FDF_DGRAM : 0);

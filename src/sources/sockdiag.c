@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -139,6 +141,78 @@ int sockdiag_dump_proto(int proto, void (*cb)(const struct sockdiag_entry *e, vo
     if (n6 == -EAFNOSUPPORT || n6 == -ENOENT) /* no IPv6 in this kernel */
         n6 = 0;
     return n6 < 0 ? n6 : n4 + n6;
+}
+
+/* One Unix socket's answer into e: the fixed part, then the RQLEN and PEER attributes. */
+static void unix_entry(const struct nlmsghdr *h, struct sockdiag_entry *e)
+{
+    const struct unix_diag_msg *m = NLMSG_DATA(h);
+    memset(e, 0, sizeof(*e));
+    e->family = AF_UNIX;
+    e->proto = SOCKDIAG_PROTO_UNIX;
+    e->state = m->udiag_state;
+    e->inode = m->udiag_ino;
+    e->cookie = (uint64_t)m->udiag_cookie[0] | (uint64_t)m->udiag_cookie[1] << 32;
+    int alen = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*m));
+    for (const struct rtattr *a = (const struct rtattr *)(const void *)(m + 1); RTA_OK(a, alen);
+         a = RTA_NEXT(a, alen)) {
+        if (a->rta_type == UNIX_DIAG_RQLEN && RTA_PAYLOAD(a) >= sizeof(struct unix_diag_rqlen)) {
+            const struct unix_diag_rqlen *q = RTA_DATA(a);
+            e->rqueue = q->udiag_rqueue;
+            e->wqueue = q->udiag_wqueue;
+        } else if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
+            memcpy(&e->peer, RTA_DATA(a), sizeof(uint32_t));
+        }
+    }
+}
+
+int sockdiag_dump_unix(void (*cb)(const struct sockdiag_entry *e, void *arg), void *arg)
+{
+    static __thread char buf[SOCKDIAG_BUF] __attribute__((aligned(8)));
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd < 0)
+        return -errno;
+    struct {
+        struct nlmsghdr nh;
+        struct unix_diag_req req;
+    } msg = {
+        .nh = {.nlmsg_len = sizeof(msg),
+               .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+               .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+               .nlmsg_seq = 1},
+        .req = {.sdiag_family = AF_UNIX,
+                .udiag_states = ~0u,
+                .udiag_show = UDIAG_SHOW_RQLEN | UDIAG_SHOW_PEER},
+    };
+    struct sockaddr_nl nl = {.nl_family = AF_NETLINK};
+    int count = 0, rc = 0;
+    if (sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *)&nl, sizeof(nl)) < 0)
+        rc = -errno;
+    while (rc == 0) {
+        ssize_t len = recv(fd, buf, sizeof(buf), 0);
+        if (len < 0 && errno == EINTR)
+            continue;
+        if (len <= 0) {
+            rc = len < 0 ? -errno : -EIO;
+            break;
+        }
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; rc == 0 && NLMSG_OK(h, (size_t)len);
+             h = NLMSG_NEXT(h, len)) {
+            if (h->nlmsg_type == NLMSG_DONE) {
+                rc = 1;
+            } else if (h->nlmsg_type == NLMSG_ERROR) {
+                const struct nlmsgerr *err = NLMSG_DATA(h);
+                rc = err->error ? err->error : -EIO;
+            } else if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct unix_diag_msg))) {
+                struct sockdiag_entry e;
+                unix_entry(h, &e);
+                cb(&e, arg);
+                count++;
+            }
+        }
+    }
+    close(fd);
+    return rc < 0 ? rc : count;
 }
 
 int sockdiag_dump(void (*cb)(const struct sockdiag_entry *e, void *arg), void *arg)

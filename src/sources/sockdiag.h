@@ -1,22 +1,26 @@
 /*
- * sockdiag.h - the unprivileged socket source: the kernel's TCP and UDP tables through
- * NETLINK_SOCK_DIAG (what `ss -tuan` reads).
+ * sockdiag.h - the unprivileged socket source: the kernel's TCP, UDP and Unix tables through
+ * NETLINK_SOCK_DIAG (what `ss -tuxan` reads).
  *
  * When eBPF is off, the conductor follows the TCP state of the scenario's socket objects by
  * asking the kernel here, by ports on loopback. It also sees what the BPF tracepoint never
- * reports: TIME_WAIT sockets and the accept queue of a listener. Only loopback sockets
- * (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104) are ever reported.
+ * reports: TIME_WAIT sockets and the accept queue of a listener. Only loopback inet sockets
+ * (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104) are ever reported; Unix sockets by inode.
  */
 #ifndef IPCSCOPE_SOCKDIAG_H
 #define IPCSCOPE_SOCKDIAG_H
 
 #include <stdint.h>
 
+/* Not an IP protocol: the proto of a Unix-domain socket (sockdiag_entry, instr_obj,
+ * model_obj and sock_info's aux), which UNIX_DIAG reports by inode. */
+#define SOCKDIAG_PROTO_UNIX 255
+
 /* One TCP socket on loopback. Ports in host order; states in the kernel's TCP_* numbering
  * (1 ESTABLISHED ... 7 CLOSE, 10 LISTEN, 12 NEW_SYN_RECV). */
 struct sockdiag_entry {
-    int family; /* AF_INET or AF_INET6 */
-    int proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+    int family; /* AF_INET, AF_INET6 or AF_UNIX */
+    int proto;  /* IPPROTO_TCP, IPPROTO_UDP or SOCKDIAG_PROTO_UNIX */
     int state;  /* TCP_* */
     uint16_t sport, dport;
     uint8_t saddr[16], daddr[16]; /* network order; IPv4 in the first 4 bytes */
@@ -25,6 +29,7 @@ struct sockdiag_entry {
     uint32_t inode;  /* 0 for TIME_WAIT (no file) */
     uint32_t uid;
     uint64_t cookie; /* the socket cookie (same key as the BPF records) */
+    uint32_t peer;   /* AF_UNIX: the peer's inode (0: none) */
 };
 
 /* Call cb once for every TCP socket on loopback (IPv4 and IPv6, every state including
@@ -36,6 +41,12 @@ int sockdiag_dump(void (*cb)(const struct sockdiag_entry *e, void *arg), void *a
  * unconnected, 1 when connected, as ss shows UNCONN and ESTAB). */
 int sockdiag_dump_proto(int proto, void (*cb)(const struct sockdiag_entry *e, void *arg),
                         void *arg);
+
+/* Call cb once for every Unix-domain socket (UNIX_DIAG, what `ss -x` reads): family AF_UNIX,
+ * proto SOCKDIAG_PROTO_UNIX, state as TCP's (1 ESTABLISHED, 7 unconnected, 10 LISTEN),
+ * inode, peer, and the queues (a listener: its accept queue and backlog). No ports or
+ * addresses. Returns the number of entries or -errno (-ENOENT etc. without unix_diag). */
+int sockdiag_dump_unix(void (*cb)(const struct sockdiag_entry *e, void *arg), void *arg);
 
 /* The TCP socket on loopback with local port lport and remote port rport (rport 0: a
  * listener or an unconnected socket). When several match, a live one wins over TIME_WAIT.
