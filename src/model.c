@@ -402,6 +402,30 @@ static void gate_event(struct model *m, uint32_t idx, const struct ev *e)
     }
 }
 
+/* EV_JOINED (exec's preload library): the joiner collected the thread in slot e->item, which
+ * is reaped by the join (ended "joined"). Only the thread the join names: one of the joiner's
+ * process that has exited or carries the thread object's name (its slot may have gone to a
+ * new task since). */
+static void joined_thread(struct model *m, uint32_t idx, const struct model_obj *o,
+                          const struct ev *e)
+{
+    if (e->item < 0 || e->item >= (int64_t)UINT32_MAX)
+        return;
+    uint32_t j = model_task_by_slot(m, (uint32_t)e->item);
+    if (j == MODEL_NO_TASK || j == idx || j >= m->ntasks)
+        return;
+    const struct model_task *t = &m->tasks[j];
+    if (t->kind != TK_THREAD || t->pid != e->pid || t->state == TS_REAPED)
+        return;
+    if (t->state != TS_EXITED && !(o && !strcmp(o->name, t->name)))
+        return;
+    struct ev r = *e;
+    r.kind = EV_TASK_REAPED;
+    r.extra = REAP_JOIN;
+    r.aux = e->tid;
+    task_reaped(m, j, &r);
+}
+
 /* /proc no longer has the task and no source told how it ended: a thread has exited, a
  * process was reaped; its status stays unknown unless a source reported it. */
 static void task_gone(struct model *m, uint32_t idx, uint64_t now)
@@ -602,6 +626,8 @@ static void apply_exec_obj_event(struct model *m, uint32_t idx, struct model_obj
             set_value(o, e->val);
         if (task)
             unblock(m, idx, e->t);
+        if (e->kind == EV_JOINED)
+            joined_thread(m, idx, o, e);
         break;
     default:
         break;

@@ -11,6 +11,8 @@
 
 #include <fcntl.h>
 #include <glob.h>
+#include <pthread.h>
+#include <sys/prctl.h>
 
 TestSuite(exec, .init = setup_dir, .fini = teardown_dir);
 
@@ -222,6 +224,82 @@ Test(exec, orphans_are_adopted_as_without_ipcscope, .timeout = 60)
     cr_expect(printed("child done"), "the run waited for the orphan: %s", g_out);
     expect_nothing_left(snap);
     json_decref(snap);
+}
+
+/* The test process is the orphan's adopter (a subreaper outside the run), as a slow init
+ * would be: reap_after_ms after the orphan became its zombie it reaps it (< 0: never, the test
+ * reaps it after the run). */
+static int g_reap_after_ms;
+static volatile int g_reaper_stop;
+static pid_t g_orphan_pid;
+
+static void *slow_adopter(void *arg)
+{
+    (void)arg;
+    while (!g_reaper_stop) {
+        siginfo_t si = {0};
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid > 0) {
+            char path[64], comm[32] = "";
+            snprintf(path, sizeof(path), "/proc/%d/comm", (int)si.si_pid);
+            FILE *f = fopen(path, "r");
+            if (f) {
+                if (!fgets(comm, sizeof(comm), f))
+                    comm[0] = '\0';
+                fclose(f);
+            }
+            if (!strcmp(comm, "orphan\n") && !g_orphan_pid) {
+                g_orphan_pid = si.si_pid;
+                if (g_reap_after_ms < 0)
+                    return NULL;
+                usleep((useconds_t)g_reap_after_ms * 1000);
+                waitpid(si.si_pid, NULL, 0);
+                return NULL;
+            }
+        }
+        usleep(2000);
+    }
+    return NULL;
+}
+
+/* Run the orphan example adopted by this process: the orphan's snapshot state. */
+static char *orphan_adopted_by_us(int reap_after_ms)
+{
+    cr_assert_eq(compile("orphan", NULL), 0);
+    cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    g_reap_after_ms = reap_after_ms;
+    g_reaper_stop = 0;
+    g_orphan_pid = 0;
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, slow_adopter, NULL), 0);
+    json_t *snap = exec_run("orphan", NULL, NULL, 0);
+    g_reaper_stop = 1;
+    pthread_join(th, NULL);
+    json_t *child = ts_find_named(json_object_get(snap, "tasks"), "orphan-child1");
+    cr_assert(child, "%s", json_dumps(snap, 0));
+    cr_expect_eq(ts_int(child, "ppid"), getpid(), "adopted by the test (the subreaper)");
+    char *state = strdup(ts_str(child, "state"));
+    if (!strcmp(state, "reaped"))
+        cr_expect(json_array_size(json_object_get(child, "reap_seen_by")) > 0);
+    json_decref(snap);
+    return state;
+}
+
+Test(exec, an_orphan_its_outside_adopter_reaps_late_is_shown_reaped, .timeout = 60)
+{
+    char *state = orphan_adopted_by_us(400); /* after the program's end, as a slow init */
+    cr_expect_str_eq(state, "reaped", "gone from /proc, as ps says");
+    free(state);
+}
+
+Test(exec, an_orphan_its_outside_adopter_never_reaps_stays_a_zombie, .timeout = 60)
+{
+    char *state = orphan_adopted_by_us(-1);
+    pid_t pid = g_orphan_pid;
+    cr_expect(pid > 0, "the orphan became the test's zombie");
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    cr_expect_str_eq(state, "zombie", "still in /proc when the run ended");
+    free(state);
 }
 
 Test(exec, a_duration_stop_is_snapshotted_before_cleanup_kills, .timeout = 60)

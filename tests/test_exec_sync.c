@@ -522,6 +522,27 @@ Test(exec_sync, join_blocks_on_the_thread_it_joins, .timeout = 60)
     json_decref(snap);
 }
 
+/* README: a thread pthread_join collected says "ended":"joined" (not "with_process"), in the
+ * run's snapshot and in its replay's. */
+Test(exec_sync, joined_threads_end_joined_in_the_snapshot, .timeout = 60)
+{
+    json_t *snap = exec_example("join");
+    json_t *again = replay_trace();
+    json_t *snaps[] = {snap, again};
+    for (int k = 0; k < 2; k++) {
+        json_t *tasks = json_object_get(snaps[k], "tasks");
+        const char *names[] = {"join-t1", "join-t2"};
+        for (int n = 0; n < 2; n++) {
+            json_t *t = ts_find_named(tasks, names[n]);
+            cr_assert(t, "%s: %s", names[n], json_dumps(tasks, 0));
+            cr_expect_str_eq(ts_str(t, "state"), "reaped", "%s %s", k ? "replay" : "run", names[n]);
+            cr_expect_str_eq(ts_str(t, "ended"), "joined", "%s %s", k ? "replay" : "run", names[n]);
+        }
+    }
+    json_decref(again);
+    json_decref(snap);
+}
+
 Test(exec_sync, sigqueue_values_and_exec_renames_the_task, .timeout = 60)
 {
     json_t *snap = exec_example("sigqueue");

@@ -42,25 +42,27 @@
 
 #define EXEC_MAX_TASKS 255 /* at once (rings of 32768 records); ended tasks' slots are recycled */
 #define SHM_FD_FLOOR 900   /* where the region's descriptor goes in the program */
-#define LOOK_EVERY_NS (50 * 1000 * 1000ull) /* /proc and the cgroup, at most this often */
+#define LOOK_EVERY_NS (50 * 1000 * 1000ull)           /* /proc and the cgroup, at most this often */
+#define OUTSIDE_REAP_GRACE_NS (3000 * 1000 * 1000ull) /* an outside parent's time to reap */
 #define LOCK_TRIES 1000 /* tries at the map's lock (the program's to hold) before the next poll */
 
 static struct exec_program g_prog;
 static struct exec_track g_track;
-static pid_t g_pid;                 /* the program, 0 before it starts */
-static pid_t g_spawned;             /* the conductor's child: the program, or in the TUI the
-                                       session leader whose child it is (exec_pty.h) */
-static int g_tty = -1;              /* the controlling terminal, when ipcscope had its foreground */
-static int g_status_fd = -1;        /* TUI: the pty leader writes the program's wait status here */
-static uint64_t g_looked;           /* when the poll last looked at /proc and the cgroup */
-static int g_main_reaped;           /* the program itself has been reaped */
-static int g_prog_code = -1;        /* its status as the conductor reaped it (128+N: signal N) */
-static int g_prog_sig;              /* the signal that killed it, 0 when it exited */
-static int g_alive = 1;             /* the run's processes still running at the last look */
-static int g_waiting = 1;           /* processes still to be seen reaped at the last look */
-static int g_join_err;              /* the program could not join the cgroup (-errno) */
-static const struct model *g_model; /* the run's model, for the cleanup's /proc scan */
-static uint8_t *g_freed;            /* per model task: its slot was handed back */
+static pid_t g_pid;          /* the program, 0 before it starts */
+static pid_t g_spawned;      /* the conductor's child: the program, or in the TUI the
+                                session leader whose child it is (exec_pty.h) */
+static int g_tty = -1;       /* the controlling terminal, when ipcscope had its foreground */
+static int g_status_fd = -1; /* TUI: the pty leader writes the program's wait status here */
+static uint64_t g_looked;    /* when the poll last looked at /proc and the cgroup */
+static int g_main_reaped;    /* the program itself has been reaped */
+static int g_prog_code = -1; /* its status as the conductor reaped it (128+N: signal N) */
+static int g_prog_sig;       /* the signal that killed it, 0 when it exited */
+static int g_alive = 1;      /* the run's processes still running at the last look */
+static int g_waiting = 1;    /* processes still to be seen reaped at the last look */
+static uint64_t g_outside_zombie_at; /* first seen a zombie of a parent outside the run */
+static int g_join_err;               /* the program could not join the cgroup (-errno) */
+static const struct model *g_model;  /* the run's model, for the cleanup's /proc scan */
+static uint8_t *g_freed;             /* per model task: its slot was handed back */
 static const struct instr_attach_map *g_map_seen; /* the run's map (the lost counts) */
 static size_t g_freed_cap;
 static uint32_t g_rings_mapped; /* slots whose ring the conductor has mapped in */
@@ -311,6 +313,7 @@ static void reset_state(void)
     g_prog_sig = 0;
     g_alive = 1;
     g_waiting = 1;
+    g_outside_zombie_at = 0;
     g_join_err = 0;
     free(g_freed);
     g_freed = NULL;
@@ -458,9 +461,11 @@ static char proc_state(pid_t pid, pid_t *ppid)
 }
 
 /* Processes of the run still to be seen reaped: the conductor's own child is reaped by
- * run.c, an orphan by its adopter; an orphan that is a zombie of a parent outside the run
- * (init may take its time) is not waited for: it has exited and is shown a zombie. */
-static int still_to_reap(const struct model *m)
+ * run.c, an orphan by its adopter; an orphan that is a zombie of a parent outside the run is
+ * waited for OUTSIDE_REAP_GRACE_NS (init may reap it only after the conductor has
+ * looked: reap_the_gone then shows it reaped, as ps does); one still there after that (its
+ * parent has not waited) is not waited for: it has exited and is shown a zombie. */
+static int still_to_reap(const struct model *m, uint64_t now)
 {
     int n = 0;
     pid_t me = getpid(), ppid = 0;
@@ -469,8 +474,13 @@ static int still_to_reap(const struct model *m)
         if (t->pid <= 0 || t->pid != t->tid || t->pid == me || t->state == TS_REAPED)
             continue;
         char st = proc_state(t->pid, &ppid);
-        if (st == 'Z' && ppid != me && model_task_by_tid(m, ppid) == MODEL_NO_TASK)
+        if (st == 'Z' && ppid != me && model_task_by_tid(m, ppid) == MODEL_NO_TASK) {
+            if (!g_outside_zombie_at)
+                g_outside_zombie_at = now;
+            if (now - g_outside_zombie_at < OUTSIDE_REAP_GRACE_NS)
+                n++; /* its parent may be about to reap it */
             continue;
+        }
         if (st && st != 'Z' && !exec_track_could_be_ours(&g_track, t->pid))
             continue; /* a live process the program named, not one it started */
         n++;
@@ -633,7 +643,7 @@ static void poll_program(struct scn_ctx *ctx, const struct model *m)
         follow_stop();
     if (g_main_reaped) {
         g_alive = exec_track_alive(&g_track, m);
-        g_waiting = g_alive ? 1 : still_to_reap(m);
+        g_waiting = g_alive ? 1 : still_to_reap(m, now);
     }
 }
 
