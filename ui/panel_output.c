@@ -22,15 +22,42 @@ int panel_output_shown(const struct ui *u)
            (exec_pty_is_open() || exec_pty_nlines() > 0);
 }
 
+/* The program's terminal is sized before it starts, then only when ipcscope's own terminal
+ * is resized (for these COLS x LINES), as a window is: not as the dashboard's layout moves
+ * with the tasks (each new size is a SIGWINCH to the program). */
+static int g_sized_cols, g_sized_lines;
+
+static struct rect output_rect(const struct ui *u, struct rect *narr)
+{
+    int h = narr->h / 2; /* not larger with the focus: that, too, would be a SIGWINCH */
+    (void)u;
+    struct rect out = {narr->y + narr->h - h, narr->x, h, narr->w};
+    narr->h -= h;
+    return out;
+}
+
+void panel_output_presize(struct ui *u)
+{
+    if (u->sc != &scenario_exec || u->opts.replay)
+        return;
+    layout_compute(u);
+    struct rect narr = u->lay.panel[P_NARR];
+    if (u->lay.too_small || narr.h < 8) {
+        exec_pty_resize(24, 80); /* drawn later, if ever: a terminal's usual size meanwhile */
+        return;
+    }
+    struct rect in = screen_inner(output_rect(u, &narr));
+    exec_pty_resize(in.h, in.w);
+    g_sized_cols = COLS;
+    g_sized_lines = LINES;
+}
+
 void panel_output_split(const struct ui *u, struct rect *narr, struct rect *out)
 {
     *out = (struct rect){0, 0, 0, 0};
     if (!panel_output_shown(u) || narr->h < 8)
         return;
-    int h = narr->h / 2; /* not larger with the focus: the program's terminal changing size
-                          * would send it SIGWINCH, which a window only does when resized */
-    *out = (struct rect){narr->y + narr->h - h, narr->x, h, narr->w};
-    narr->h -= h;
+    *out = output_rect(u, narr);
 }
 
 void panel_output_draw(struct ui *u, struct rect r)
@@ -48,7 +75,11 @@ void panel_output_draw(struct ui *u, struct rect r)
     struct rect in = screen_inner(r);
     if (in.h <= 0 || in.w <= 0)
         return;
-    exec_pty_resize(in.h, in.w);
+    if (g_sized_cols != COLS || g_sized_lines != LINES) { /* ipcscope's terminal resized */
+        exec_pty_resize(in.h, in.w);
+        g_sized_cols = COLS;
+        g_sized_lines = LINES;
+    }
     size_t n = exec_pty_nlines();
     size_t first = n > (size_t)in.h ? n - (size_t)in.h : 0;
     for (size_t i = first; i < n; i++)

@@ -228,6 +228,8 @@ int panel_output_shown(const struct ui *u);
 /* Take the Output panel's rectangle from the lower part of narr (empty when not shown). */
 void panel_output_split(const struct ui *u, struct rect *narr, struct rect *out);
 void panel_output_draw(struct ui *u, struct rect r);
+/* exec: size the program's terminal as its Output panel will be, before the program starts. */
+void panel_output_presize(struct ui *u);
 /* A key while the Output panel has the focus: 1 when it went to the program. */
 int panel_output_key(struct ui *u, int ch);
 /* A SIGINT or SIGQUIT the keyboard raised (Ctrl-C, Ctrl-\) while the panel has the focus: the

@@ -102,6 +102,7 @@ int ui_start_run(struct ui *u)
 {
     char err[256] = "";
     struct run *r = NULL;
+    panel_output_presize(u);
     int opened = u->opts.replay ? run_open_replay(&r, &u->opts, err, sizeof(err))
                                 : run_open(&r, u->sc, u->params, &u->opts, err, sizeof(err));
     if (opened < 0 || run_start(r, u->lp, err, sizeof(err)) < 0) {
