@@ -29,8 +29,6 @@
 
 enum esc_state { ESC_NONE, ESC_START, ESC_CSI, ESC_OSC };
 
-#define PTY_SIZE_WAIT_MS 1000 /* at most, for the first frame to size the terminal */
-
 static struct {
     int master;
     char slave[64]; /* its name, for the session leader to open */
@@ -41,7 +39,7 @@ static struct {
     uint64_t total;
     enum esc_state esc;
     struct winsize ws;
-} g_pty = {.master = -1, .status_fd = -1}; /* no size until the first frame gives one */
+} g_pty = {.master = -1, .status_fd = -1}; /* sized by the UI before it opens (presize) */
 
 static char *cur_line(void)
 {
@@ -184,12 +182,6 @@ void exec_pty_lead(void)
     int fd = g_pty.slave[0] ? open(g_pty.slave, O_RDWR) : -1; /* the leader's first tty */
     if (fd >= 0)
         ioctl(fd, TIOCSCTTY, 0);
-    /* the program starts on a terminal of its final size, as in a window: the dashboard's
-     * first frame sizes the Output panel; a size set after it had started was a SIGWINCH */
-    struct winsize ws = {0};
-    for (int i = 0;
-         fd >= 0 && i < PTY_SIZE_WAIT_MS && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row == 0; i++)
-        usleep(1000);
     pid_t pid = fd >= 0 ? fork() : -1;
     if (pid > 0) {
         setpgid(pid, pid); /* both sides, as a shell does: whichever runs first */
