@@ -692,6 +692,15 @@ void ts_tui_stop(struct ts_tui *t)
     t->sock[0] = t->dir[0] = '\0';
 }
 
+int ts_tui_finish(struct ts_tui *t, char *screen, size_t n, const char *key)
+{
+    snprintf(screen, n, "%s", ts_tui_capture(t));
+    ts_tui_keys(t, key);
+    int rc = ts_tui_wait_exit(t, 10000);
+    ts_tui_stop(t);
+    return rc;
+}
+
 int ts_next_line(const char **pos, char *line, size_t size)
 {
     const char *l = *pos;

@@ -186,6 +186,10 @@ void ts_tui_keys(struct ts_tui *t, const char *keys);
 int ts_tui_wait_exit(struct ts_tui *t, int ms);
 /* Kill the tmux server and remove the directory. */
 void ts_tui_stop(struct ts_tui *t);
+/* The end of a dashboard test: the screen now copied into screen (n bytes), then key pressed
+ * ("q", "F10"), ipcscope waited for (10 s at most) and the session stopped. Returns its exit
+ * code, -1 when it did not exit. */
+int ts_tui_finish(struct ts_tui *t, char *screen, size_t n, const char *key);
 /* Kill the tmux server on socket name sock, and remove its socket file (tmux leaves it in
  * /tmp/tmux-UID, a file per test otherwise). */
 void ts_tmux_kill(const char *sock);

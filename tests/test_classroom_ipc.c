@@ -394,10 +394,7 @@ Test(classroom_ipc, the_projector_shows_every_philosopher_of_the_cycle, .timeout
     ts_tui_keys(&t, "z");
     int graph = frozen && ts_tui_wait_for(&t, "wait-for graph:", 5000);
     char screen[sizeof(t.screen)];
-    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
-    ts_tui_keys(&t, "q");
-    ts_tui_wait_exit(&t, 10000);
-    ts_tui_stop(&t);
+    ts_tui_finish(&t, screen, sizeof(screen), "q");
     cr_assert(frozen && graph, "no deadlock in projector mode:\n%s", screen);
     cr_assert(!strstr(screen, "and 1 more"), "a philosopher is left off:\n%s", screen);
     for (int k = 1; k <= 5; k++) {
@@ -930,10 +927,7 @@ Test(classroom_ipc, the_projector_draws_no_card_for_a_shared_buffer, .timeout = 
     }
     ts_sleep_ms(300);
     char screen[sizeof(t.screen)];
-    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
-    ts_tui_keys(&t, "q");
-    ts_tui_wait_exit(&t, 10000);
-    ts_tui_stop(&t);
+    ts_tui_finish(&t, screen, sizeof(screen), "q");
     cr_assert(proj, "no projector view:\n%s", screen);
     cr_assert(!strstr(screen, "shm output"), "a card for the shared output:\n%s", screen);
 }

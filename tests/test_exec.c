@@ -508,10 +508,7 @@ Test(exec, the_sighup_at_the_end_names_the_terminal_hanging_up, .timeout = 60)
     ts_tui_start(&t, "exec -- /bin/sleep 1", 100, 30); /* long enough for the probes */
     int ended = ts_tui_wait_for(&t, "Checks:", 20000);
     char screen[sizeof(t.screen)];
-    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
-    ts_tui_keys(&t, "q");
-    ts_tui_wait_exit(&t, 10000);
-    ts_tui_stop(&t);
+    ts_tui_finish(&t, screen, sizeof(screen), "q");
     cr_assert(ended, "the run did not finish:\n%s", screen);
     if (!strstr(screen, "raised SIGHUP"))
         TS_SKIP_AFTER(teardown_dir, "no kernel SIGHUP on screen (needs the probes)");

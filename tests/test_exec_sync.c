@@ -211,20 +211,28 @@ Test(exec_sync, stepped_threads_wait_at_the_gate_not_blocked_in_a_futex, .timeou
     cr_assert_eq(rc, 124, "q cut the program short: 124, as --duration");
 }
 
+/* How many of objs are of kind; *last: the last of them (left alone when none is). */
+static size_t objects_of_kind(json_t *objs, const char *kind, json_t **last)
+{
+    size_t i, n = 0;
+    json_t *o;
+    json_array_foreach(objs, i, o)
+    {
+        if (strcmp(ts_str(o, "kind"), kind) == 0) {
+            n++;
+            *last = o;
+        }
+    }
+    return n;
+}
+
 Test(exec_sync, named_semaphore_is_one_object_in_both_processes, .timeout = 60)
 {
     json_t *snap = exec_example("named_sem");
     cr_expect_eq(count_tasks(snap, "process", "named_sem"), 2);
     json_t *objs = json_object_get(snap, "objects");
-    size_t i, sems = 0;
-    json_t *o, *printer = NULL;
-    json_array_foreach(objs, i, o)
-    {
-        if (strcmp(ts_str(o, "kind"), "semaphore") == 0) {
-            sems++;
-            printer = o;
-        }
-    }
+    json_t *printer = NULL;
+    size_t sems = objects_of_kind(objs, "semaphore", &printer);
     cr_assert_eq(sems, 1, "one named semaphore, not one per process: %s", json_dumps(objs, 0));
     cr_expect(strncmp(ts_str(printer, "name"), "printer-", 8) == 0, "named by sem_open's name");
     cr_expect_eq(ts_int(printer, "min"), 0);
@@ -256,15 +264,8 @@ Test(exec_sync, named_semaphore_opened_before_fork_is_one_object, .timeout = 60)
     cr_expect(printed("final value 0"), "the program's own count: %s", g_out);
     cr_expect_eq(count_tasks(snap, "process", "sem_fork"), 2);
     json_t *objs = json_object_get(snap, "objects");
-    size_t i, sems = 0;
-    json_t *o, *tokens = NULL;
-    json_array_foreach(objs, i, o)
-    {
-        if (strcmp(ts_str(o, "kind"), "semaphore") == 0) {
-            sems++;
-            tokens = o;
-        }
-    }
+    json_t *tokens = NULL;
+    size_t sems = objects_of_kind(objs, "semaphore", &tokens);
     cr_assert_eq(sems, 1, "one named semaphore for parent and child: %s", json_dumps(objs, 0));
     cr_expect(strstr(ts_str(tokens, "name"), "-tokens"), "named by sem_open's name: %s",
               ts_str(tokens, "name"));

@@ -53,17 +53,26 @@ static void comm_of(pid_t pid, char *buf, size_t n)
     buf[strcspn(buf, "\n")] = '\0';
 }
 
+/* Start the dashboard on `exec -- DIR/name [args]` in a w x h pane. from: a system program to
+ * copy to DIR/name first (a name of its own for pgrep and the screen), or NULL for one
+ * compile() built. */
+static void start_program(struct ts_tui *t, const char *from, const char *name, const char *args,
+                          int w, int h)
+{
+    if (from)
+        cr_assert_eq(ts_sh("cp %s %s/%s", from, g_dir, name), 0);
+    char line[512];
+    snprintf(line, sizeof(line), "exec -- %s/%s%s%s", g_dir, name, args ? " " : "",
+             args ? args : "");
+    ts_tui_start(t, line, w, h);
+}
+
 /* The program is the foreground job of a session ipcscope-pty leads, as under a shell; Ctrl-C
  * typed into the Output panel interrupts it through its terminal, and ipcscope stays. */
 Test(exec_tui, the_program_is_the_terminals_foreground_job_and_ctrl_c_reaches_it, .timeout = 60)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "cp /bin/sleep %s/napper", g_dir);
-    cr_assert_eq(system(cmd), 0);
     struct ts_tui t;
-    char args[256];
-    snprintf(args, sizeof(args), "exec -- %s/napper 30", g_dir);
-    ts_tui_start(&t, args, 120, 40);
+    start_program(&t, "/bin/sleep", "napper", "30", 120, 40);
     int shown = ts_tui_wait_for(&t, "napper", 20000);
     pid_t prog = 0;
     for (int i = 0; i < 100 && !(prog = find_program("napper")); i++)
@@ -104,16 +113,11 @@ Test(exec_tui, an_orphan_outlives_its_parent_and_is_not_hung_up, .timeout = 60)
 {
     cr_assert_eq(compile("orphan", NULL), 0);
     struct ts_tui t;
-    char args[256];
-    snprintf(args, sizeof(args), "exec -- %s/orphan", g_dir);
-    ts_tui_start(&t, args, 160, 48);
+    start_program(&t, NULL, "orphan", NULL, 160, 48);
     int done = ts_tui_wait_for(&t, "child done", 20000);
     int ended = done && ts_tui_wait_for(&t, "Checks:", 10000);
     char screen[sizeof(t.screen)];
-    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
-    ts_tui_keys(&t, "q");
-    int rc = ts_tui_wait_exit(&t, 10000);
-    ts_tui_stop(&t);
+    int rc = ts_tui_finish(&t, screen, sizeof(screen), "q");
     cr_assert(done, "the orphan never finished (hung up when its parent ended?):\n%s", screen);
     cr_expect(ended, "the run did not end after the orphan:\n%s", screen);
     cr_expect(strstr(screen, "adopted by") && !strstr(screen, "status 129"), "%s", screen);
@@ -128,9 +132,7 @@ Test(exec_tui, keys_typed_into_the_output_panel_are_the_programs_stdin, .timeout
 {
     cr_assert_eq(compile("stdio", NULL), 0);
     struct ts_tui t;
-    char args[256];
-    snprintf(args, sizeof(args), "exec -- %s/stdio", g_dir);
-    ts_tui_start(&t, args, 160, 48);
+    start_program(&t, NULL, "stdio", NULL, 160, 48);
     ts_tui_wait_for(&t, "stdio", 20000);
     ts_tui_keys(&t, "BTab");
     ts_tui_wait_for(&t, "typing goes to the program", 5000);
@@ -138,10 +140,7 @@ Test(exec_tui, keys_typed_into_the_output_panel_are_the_programs_stdin, .timeout
     int done = ts_tui_wait_for(&t, "parent done", 10000);
     int ended = done && ts_tui_wait_for(&t, "Checks:", 10000);
     char screen[sizeof(t.screen)];
-    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
-    ts_tui_keys(&t, "F10");
-    int rc = ts_tui_wait_exit(&t, 10000);
-    ts_tui_stop(&t);
+    int rc = ts_tui_finish(&t, screen, sizeof(screen), "F10");
     cr_assert(done, "the program did not finish:\n%s", screen);
     cr_expect(strstr(screen, "read: hello"), "%s", screen);
     cr_expect(strstr(screen, "stdout is a terminal: yes"), "%s", screen);
@@ -175,10 +174,7 @@ Test(exec_tui, q_exits_with_the_programs_status, .timeout = 90)
         int ready = runs[i].rc == 124 ? ts_tui_wait_for(&t, "sleep", 20000)
                                       : ts_tui_wait_for(&t, "Checks:", 20000);
         char screen[sizeof(t.screen)];
-        snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
-        ts_tui_keys(&t, "q");
-        int rc = ts_tui_wait_exit(&t, 10000);
-        ts_tui_stop(&t);
+        int rc = ts_tui_finish(&t, screen, sizeof(screen), "q");
         cr_assert(ready, "%s: not shown:\n%s", runs[i].args, screen);
         cr_expect_eq(rc, runs[i].rc, "%s: exit %d, want %d", runs[i].args, rc, runs[i].rc);
     }
@@ -189,13 +185,8 @@ Test(exec_tui, q_exits_with_the_programs_status, .timeout = 90)
  * ipcscope-pty continues it at once, and it goes on reading its input. */
 Test(exec_tui, ctrl_z_in_the_output_panel_stops_the_program_not_ipcscope, .timeout = 60)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "cp /bin/cat %s/kitty", g_dir);
-    cr_assert_eq(system(cmd), 0);
     struct ts_tui t;
-    char args[256];
-    snprintf(args, sizeof(args), "exec -- %s/kitty", g_dir);
-    ts_tui_start(&t, args, 160, 48);
+    start_program(&t, "/bin/cat", "kitty", NULL, 160, 48);
     int shown = ts_tui_wait_for(&t, "kitty", 20000);
     ts_tui_keys(&t, "BTab");
     int focused = ts_tui_wait_for(&t, "typing goes to the program", 5000);
@@ -208,10 +199,7 @@ Test(exec_tui, ctrl_z_in_the_output_panel_stops_the_program_not_ipcscope, .timeo
     ts_tui_keys(&t, "C-d");
     int ended = ts_tui_wait_for(&t, "Checks:", 10000);
     char screen[sizeof(t.screen)];
-    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
-    ts_tui_keys(&t, "q");
-    int rc = ts_tui_wait_exit(&t, 10000);
-    ts_tui_stop(&t);
+    int rc = ts_tui_finish(&t, screen, sizeof(screen), "q");
     cr_assert(shown && focused, "no Output panel with the focus:\n%s", screen);
     cr_assert(stopped, "Ctrl-Z did not reach the program as SIGTSTP:\n%s", screen);
     cr_expect(conted, "the stop was not undone:\n%s", screen);
@@ -242,9 +230,7 @@ Test(exec_tui, moving_the_focus_sends_the_program_no_sigwinch, .timeout = 60)
     snprintf(cmd, sizeof(cmd), "cc -o %s/winch %s 2>&1", g_dir, src);
     cr_assert_eq(system(cmd), 0);
     struct ts_tui t;
-    char args[256];
-    snprintf(args, sizeof(args), "exec -- %s/winch", g_dir);
-    ts_tui_start(&t, args, 160, 48);
+    start_program(&t, NULL, "winch", NULL, 160, 48);
     int shown = ts_tui_wait_for(&t, "Output", 20000);
     for (int i = 0; i < 3; i++) {
         ts_tui_keys(&t, "BTab");
@@ -257,10 +243,7 @@ Test(exec_tui, moving_the_focus_sends_the_program_no_sigwinch, .timeout = 60)
     ts_tui_keys(&t, "x Enter");
     int done = ts_tui_wait_for(&t, "winches:", 10000);
     char screen[sizeof(t.screen)];
-    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
-    ts_tui_keys(&t, "F10");
-    ts_tui_wait_exit(&t, 10000);
-    ts_tui_stop(&t);
+    ts_tui_finish(&t, screen, sizeof(screen), "F10");
     cr_assert(shown && done, "the program did not finish:\n%s", screen);
     cr_expect(strstr(screen, "winches: 0"), "focus changes resized its terminal:\n%s", screen);
 }
@@ -274,9 +257,6 @@ Test(exec_tui, a_long_wchan_is_cut_not_left_out, .timeout = 60)
     ts_tui_start(&t, "exec -- /bin/sleep 5", 160, 48);
     int shown = ts_tui_wait_for(&t, "hrtimer_nano", 8000);
     char screen[sizeof(t.screen)];
-    snprintf(screen, sizeof(screen), "%s", ts_tui_capture(&t));
-    ts_tui_keys(&t, "q");
-    ts_tui_wait_exit(&t, 10000);
-    ts_tui_stop(&t);
+    ts_tui_finish(&t, screen, sizeof(screen), "q");
     cr_assert(shown, "no wchan on the sleeping program's row:\n%s", screen);
 }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -499,6 +500,30 @@ void obj_forget(const void *addr, int kind, int shared)
         atomic_fetch_add(&g_map->remaps, 1);
     }
     map_unlock();
+}
+
+void obj_unlinked(struct instr_obj *o)
+{
+    int err = errno;
+    g_map->x[o->id].flags |= INSTR_OBJX_UNLINKED;
+    op(o, EV_OBJ_UNLINK, o->value, 0, 0);
+    errno = err;
+}
+
+int unlink_named(int (*real)(const char *), const char *dir, const char *name, int kind)
+{
+    struct instr_obj *o = NULL;
+    struct stat st;
+    char path[INSTR_NAME_MAX + 16];
+    if (active()) {
+        snprintf(path, sizeof(path), "%s%s", dir, name + (name[0] == '/'));
+        if (stat(path, &st) == 0)
+            o = obj_find(inode_key(st.st_dev, st.st_ino), kind, 1);
+    }
+    int rc = real(name);
+    if (rc == 0 && o)
+        obj_unlinked(o);
+    return rc;
 }
 
 /* The lock is held for a few tens of nanoseconds (a real operation and a record or two), so

@@ -64,20 +64,7 @@ EXPORT int mq_close(mqd_t q)
  * name any more; processes that have it open keep using it. */
 EXPORT int mq_unlink(const char *name)
 {
-    struct instr_obj *o = NULL;
-    struct stat st;
-    char path[INSTR_NAME_MAX + 16];
-    if (active()) {
-        snprintf(path, sizeof(path), "/dev/mqueue/%s", name + (name[0] == '/'));
-        if (stat(path, &st) == 0)
-            o = obj_find(inode_key(st.st_dev, st.st_ino), OK_MQ, 1);
-    }
-    int rc = REAL(mq_unlink)(name);
-    if (rc == 0 && o) {
-        g_map->x[o->id].flags |= INSTR_OBJX_UNLINKED;
-        op(o, EV_OBJ_UNLINK, o->value, 0, 0);
-    }
-    return rc;
+    return unlink_named(REAL(mq_unlink), "/dev/mqueue/", name, OK_MQ);
 }
 
 /* Send: block mark when the queue is full (and the descriptor blocks). */

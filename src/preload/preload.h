@@ -557,6 +557,13 @@ struct instr_obj *obj_at(const void *addr, const struct obj_spec *sp);
 void obj_alias(const void *addr, int shared, struct instr_obj *o);
 /* Forget the primitive at addr (destroyed). */
 void obj_forget(const void *addr, int kind, int shared);
+/* The name is gone (an unlink, IPC_RMID): the object is flagged and an obj_unlink recorded.
+ * errno is kept. */
+void obj_unlinked(struct instr_obj *o);
+/* The *_unlink wrappers of names that are files under dir ("/dev/shm/", "/dev/mqueue/",
+ * "/dev/shm/sem."): the object of kind the name stands for (by the file's inode) is found
+ * before real(name) removes it, and marked obj_unlinked when it succeeds. */
+int unlink_named(int (*real)(const char *), const char *dir, const char *name, int kind);
 /* The per-object spin lock that orders (operation, value, seq): one exchange when it is free
  * (obj_lock_slow waits, yielding, when it is not). Inside busy_enter while held. */
 void obj_lock_slow(struct instr_obj *o);

@@ -158,20 +158,7 @@ EXPORT int ftruncate64(int fd, off_t len)
 
 EXPORT int shm_unlink(const char *name)
 {
-    struct instr_obj *o = NULL;
-    struct stat st;
-    char path[INSTR_NAME_MAX + 16];
-    if (active()) {
-        snprintf(path, sizeof(path), "/dev/shm/%s", name + (name[0] == '/'));
-        if (stat(path, &st) == 0)
-            o = obj_find(inode_key(st.st_dev, st.st_ino), OK_SHM, 1);
-    }
-    int rc = REAL(shm_unlink)(name);
-    if (rc == 0 && o) {
-        g_map->x[o->id].flags |= INSTR_OBJX_UNLINKED;
-        op(o, EV_OBJ_UNLINK, o->value, 0, 0);
-    }
-    return rc;
+    return unlink_named(REAL(shm_unlink), "/dev/shm/", name, OK_SHM);
 }
 
 /* ---- mmap, munmap ---- */

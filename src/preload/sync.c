@@ -281,22 +281,7 @@ EXPORT int sem_close(sem_t *s)
  * have it open keep using it. */
 EXPORT int sem_unlink(const char *name)
 {
-    struct instr_obj *o = NULL;
-    struct stat st;
-    char path[INSTR_NAME_MAX + 16];
-    if (active()) {
-        snprintf(path, sizeof(path), SEM_PREFIX "%s", name + (name[0] == '/'));
-        if (stat(path, &st) == 0)
-            o = obj_find(inode_key(st.st_dev, st.st_ino), OK_SEMAPHORE, 1);
-    }
-    int rc = REAL(sem_unlink)(name);
-    if (rc == 0 && o) {
-        int err = errno;
-        g_map->x[o->id].flags |= INSTR_OBJX_UNLINKED;
-        op(o, EV_OBJ_UNLINK, o->value, 0, 0);
-        errno = err;
-    }
-    return rc;
+    return unlink_named(REAL(sem_unlink), SEM_PREFIX, name, OK_SEMAPHORE);
 }
 
 /* ---- semaphore folds ----

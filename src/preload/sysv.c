@@ -238,8 +238,7 @@ static void semctl_done(int id, int num, int cmd, union semun arg, int nsems)
             o->value = arg.array[i];
             op(o, EV_OBJ_SET, o->value, 0, 0);
         } else {
-            g_map->x[o->id].flags |= INSTR_OBJX_UNLINKED;
-            op(o, EV_OBJ_UNLINK, o->value, 0, 0);
+            obj_unlinked(o);
         }
         obj_unlock(o);
     }
@@ -325,10 +324,8 @@ EXPORT int shmctl(int id, int cmd, struct shmid_ds *buf)
     if (rc == 0 && cmd == IPC_RMID && active()) {
         int err = errno;
         struct instr_obj *o = obj_find(sysv_key(TAG_SHM, id, 0), OK_SHM, 1);
-        if (o) {
-            g_map->x[o->id].flags |= INSTR_OBJX_UNLINKED;
-            op(o, EV_OBJ_UNLINK, o->value, 0, 0);
-        }
+        if (o)
+            obj_unlinked(o);
         errno = err;
     }
     return rc;
@@ -418,10 +415,8 @@ EXPORT int msgctl(int id, int cmd, struct msqid_ds *buf)
     if (rc == 0 && cmd == IPC_RMID && active()) {
         int err = errno;
         struct instr_obj *o = obj_find(sysv_key(TAG_MSG, id, 0), OK_MQ, 1);
-        if (o) {
-            g_map->x[o->id].flags |= INSTR_OBJX_UNLINKED;
-            op(o, EV_OBJ_UNLINK, o->value, 0, 0);
-        }
+        if (o)
+            obj_unlinked(o);
         errno = err;
     }
     return rc;
