@@ -27,10 +27,9 @@ int panel_output_shown(const struct ui *u)
  * with the tasks (each new size is a SIGWINCH to the program). */
 static int g_sized_cols, g_sized_lines;
 
-static struct rect output_rect(const struct ui *u, struct rect *narr)
+static struct rect output_rect(struct rect *narr)
 {
     int h = narr->h / 2; /* not larger with the focus: that, too, would be a SIGWINCH */
-    (void)u;
     struct rect out = {narr->y + narr->h - h, narr->x, h, narr->w};
     narr->h -= h;
     return out;
@@ -46,7 +45,7 @@ void panel_output_presize(struct ui *u)
         exec_pty_resize(24, 80); /* drawn later, if ever: a terminal's usual size meanwhile */
         return;
     }
-    struct rect in = screen_inner(output_rect(u, &narr));
+    struct rect in = screen_inner(output_rect(&narr));
     exec_pty_resize(in.h, in.w);
     g_sized_cols = COLS;
     g_sized_lines = LINES;
@@ -57,7 +56,7 @@ void panel_output_split(const struct ui *u, struct rect *narr, struct rect *out)
     *out = (struct rect){0, 0, 0, 0};
     if (!panel_output_shown(u) || narr->h < 8)
         return;
-    *out = output_rect(u, narr);
+    *out = output_rect(narr);
 }
 
 void panel_output_draw(struct ui *u, struct rect r)
@@ -131,6 +130,8 @@ int panel_output_key(struct ui *u, int ch)
     return 1;
 }
 
+/* Raw mode (panel_output_tty_mode) makes Ctrl-C a byte while the panel has the focus; this
+ * covers the frame between a focus change and the mode following it. */
 int panel_output_signal(struct ui *u, int sig)
 {
     if (u->focus != P_OUTPUT || !panel_output_shown(u) || !exec_pty_is_open())
