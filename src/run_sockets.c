@@ -159,13 +159,14 @@ static void publish(struct run *r, uint32_t id, struct instr_obj *o, const struc
     if (last->kind == EV_SOCK_INFO && last->val == info.val && last->item == info.item &&
         last->aux == info.aux && last->extra == info.extra && model_agrees)
         return;
-    if (!e && last->kind != EV_SOCK_INFO)
-        return; /* never in the table yet (not bound): nothing to say */
     int tcp = !o->u.sock.proto || o->u.sock.proto == IPPROTO_TCP;
+    int closed = !e && tcp && o->u.sock.state != NET_CLOSE_STATE && o->u.sock.seen;
+    if (!e && last->kind != EV_SOCK_INFO && !closed)
+        return; /* never in the table yet (not bound): nothing to say */
     if (e && tcp && (e->state != o->u.sock.state || !model_agrees))
         emit_tcp_state(r, id, o, e->state); /* the transition, for the narration and history */
-    if (!e && tcp && o->u.sock.state != NET_CLOSE_STATE && o->u.sock.seen)
-        emit_tcp_state(r, id, o, NET_CLOSE_STATE); /* gone from the table: closed */
+    if (closed) /* gone from the table (or came and went between two looks): closed */
+        emit_tcp_state(r, id, o, NET_CLOSE_STATE);
     if (e)
         o->u.sock.seen = 1;
     info.seq = atomic_fetch_add(&o->seq, 1);
@@ -228,7 +229,7 @@ void run_sample_sockets(struct run *r)
         if (o->kind != OK_SOCKET)
             continue;
         const struct sockdiag_entry *e = find_entry(&t, o);
-        if (!e && was_in_table(r, i)) { /* missing from this dump: gone, or was it moving? */
+        if (!e && (was_in_table(r, i) || o->u.sock.seen)) { /* gone, or was it moving? */
             if (!looked_again && take_table(&again, unixd) < 0)
                 again.n = 0; /* no second look: gone, as the first said */
             looked_again = 1;

@@ -89,26 +89,40 @@ Test(sockdiag, the_active_closer_gets_time_wait, .timeout = 10)
 }
 
 struct count {
-    int loopback_only, n;
+    int local_only, n;
 };
 
 static void count_cb(const struct sockdiag_entry *e, void *arg)
 {
     struct count *c = arg;
     c->n++;
-    if (e->family == AF_INET && e->saddr[0] != 127)
-        c->loopback_only = 0;
+    if (e->family == AF_INET && e->saddr[0] != 127 &&
+        (e->saddr[0] | e->saddr[1] | e->saddr[2] | e->saddr[3]) != 0)
+        c->local_only = 0;
 }
 
-Test(sockdiag, a_dump_reports_only_loopback_sockets, .timeout = 10)
+/* Loopback sockets, and those bound to the wildcard address (a textbook server's listener on
+ * INADDR_ANY, which ss -tln shows as 0.0.0.0:port); none on another address. */
+Test(sockdiag, a_dump_reports_loopback_and_wildcard_sockets_only, .timeout = 10)
 {
     int l = listener(1);
-    struct count c = {.loopback_only = 1};
+    int any = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY)};
+    cr_assert_eq(bind(any, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(listen(any, 3), 0);
+    struct count c = {.local_only = 1};
     int n = sockdiag_dump(count_cb, &c);
     cr_assert_gt(n, 0, "dump failed: %d", n);
     cr_assert_eq(n, c.n);
-    cr_assert(c.loopback_only);
+    cr_assert(c.local_only, "a socket on another address was reported");
+    int state = 0;
+    uint32_t backlog = 0;
+    cr_assert_eq(sockdiag_lookup(port_of(any, 0), 0, &state, NULL, &backlog), 0,
+                 "the listener on 0.0.0.0 is not reported");
+    cr_expect_eq(state, 10, "state %s, want LISTEN", sockdiag_state_name(state));
+    cr_expect_eq(backlog, 3);
     cr_assert_eq(sockdiag_lookup(1, 0, NULL, NULL, NULL), -ENOENT);
+    close(any);
     close(l);
 }
 

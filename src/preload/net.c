@@ -36,16 +36,19 @@ static uint16_t port_of(const struct sockaddr *sa)
     return 0;
 }
 
-/* 127.0.0.0/8, ::1 or ::ffff:127.x.y.z (not the wildcard: sock_diag shows only loopback) */
-static int is_loopback(const struct sockaddr *sa)
+/* 127.0.0.0/8, ::1, ::ffff:127.x.y.z or the wildcard (0.0.0.0, ::): the addresses whose
+ * sockets the conductor's sock_diag look keeps (sockdiag.c) */
+static int is_local(const struct sockaddr *sa)
 {
-    if (sa->sa_family == AF_INET)
-        return ((ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >> 24) ==
-                127);
+    if (sa->sa_family == AF_INET) {
+        uint32_t a = ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr);
+        return a >> 24 == 127 || a == INADDR_ANY;
+    }
     if (sa->sa_family != AF_INET6)
         return 0;
     const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-    return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) ||
+           (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
 }
 
 /* A Unix socket's name: the last part of its path, "@name" when abstract, "" unnamed. */
@@ -68,7 +71,7 @@ static void unix_name(const struct sockaddr_storage *ss, socklen_t len, char *bu
 
 struct sock_info {
     int unixd, dgram;
-    int lo; /* bound to a loopback address: the conductor's sock_diag look sees it */
+    int lo; /* bound to loopback or the wildcard: the conductor's sock_diag look sees it */
     uint16_t lport, rport;
     char lname[24], rname[24]; /* Unix names */
 };
@@ -85,7 +88,7 @@ static void sock_info(int fd, struct sock_info *si)
     if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
         si->unixd = ss.ss_family == AF_UNIX;
         si->lport = port_of((struct sockaddr *)&ss);
-        si->lo = is_loopback((struct sockaddr *)&ss);
+        si->lo = is_local((struct sockaddr *)&ss);
         if (si->unixd)
             unix_name(&ss, len, si->lname, sizeof(si->lname));
     }

@@ -37,14 +37,15 @@ const char *sockdiag_state_name(int state)
     return STATE_NAMES[state];
 }
 
-/* 127.0.0.0/8, ::1, or ::ffff:127.x.y.z */
-static int is_loopback(int family, const uint8_t *a)
+/* 127.0.0.0/8, ::1, or ::ffff:127.x.y.z; or the wildcard address (0.0.0.0, ::), which
+ * loopback reaches too: a textbook server binds INADDR_ANY, and its listener is in ss. */
+static int is_local(int family, const uint8_t *a)
 {
-    static const uint8_t v6_lo[16] = {[15] = 1};
+    static const uint8_t v6_lo[16] = {[15] = 1}, v6_any[16] = {0};
     static const uint8_t v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
     if (family == AF_INET)
-        return a[0] == 127;
-    if (memcmp(a, v6_lo, 16) == 0)
+        return a[0] == 127 || (a[0] | a[1] | a[2] | a[3]) == 0;
+    if (memcmp(a, v6_lo, 16) == 0 || memcmp(a, v6_any, 16) == 0)
         return 1;
     return memcmp(a, v4_mapped, 12) == 0 && a[12] == 127;
 }
@@ -111,7 +112,7 @@ static int read_answers(int fd, int proto, void (*cb)(const struct sockdiag_entr
             const struct inet_diag_msg *m = NLMSG_DATA(h);
             struct sockdiag_entry e;
             to_entry(m, proto, &e);
-            if (!is_loopback(e.family, e.saddr))
+            if (!is_local(e.family, e.saddr))
                 continue;
             cb(&e, arg);
             count++;

@@ -5,7 +5,8 @@
  * When eBPF is off, the conductor follows the TCP state of the scenario's socket objects by
  * asking the kernel here, by ports on loopback. It also sees what the BPF tracepoint never
  * reports: TIME_WAIT sockets and the accept queue of a listener. Only loopback inet sockets
- * (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104) are ever reported; Unix sockets by inode.
+ * (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104) and those bound to the wildcard address (0.0.0.0,
+ * ::) are ever reported; Unix sockets by inode.
  */
 #ifndef IPCSCOPE_SOCKDIAG_H
 #define IPCSCOPE_SOCKDIAG_H
