@@ -47,23 +47,6 @@ static struct instr_task *self_task(void)
 
 /* ---- reading and publishing ---- */
 
-uint64_t sclock_read(const struct instr_shared *csh, uint64_t wall)
-{
-    struct instr_shared *sh = (struct instr_shared *)csh;
-    for (;;) {
-        uint32_t s1 = atomic_load_explicit(&sh->vc_seq, memory_order_acquire);
-        if (s1 & 1)
-            continue; /* the conductor is writing: a few ns */
-        uint64_t base = atomic_load_explicit(&sh->vc_base, memory_order_relaxed);
-        uint64_t w0 = atomic_load_explicit(&sh->vc_wall, memory_order_relaxed);
-        uint32_t free_run = atomic_load_explicit(&sh->vc_free, memory_order_relaxed);
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&sh->vc_seq, memory_order_relaxed) != s1)
-            continue;
-        return free_run && wall > w0 ? base + (wall - w0) : base;
-    }
-}
-
 void sclock_publish(struct instr_shared *sh, uint64_t base, uint64_t wall, int free_run)
 {
     uint32_t s = atomic_load_explicit(&sh->vc_seq, memory_order_relaxed);

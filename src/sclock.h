@@ -100,7 +100,22 @@ void sclock_unpaced_end(void);
  * from there when free. */
 void sclock_publish(struct instr_shared *sh, uint64_t base, uint64_t wall, int free);
 
-/* Scenario time as published, at wall time wall. */
-uint64_t sclock_read(const struct instr_shared *sh, uint64_t wall);
+/* Scenario time as published, at wall time wall (inline: the preload reads it too). */
+static inline uint64_t sclock_read(const struct instr_shared *csh, uint64_t wall)
+{
+    struct instr_shared *sh = (struct instr_shared *)csh;
+    for (;;) {
+        uint32_t s1 = atomic_load_explicit(&sh->vc_seq, memory_order_acquire);
+        if (s1 & 1)
+            continue; /* the conductor is writing: a few ns */
+        uint64_t base = atomic_load_explicit(&sh->vc_base, memory_order_relaxed);
+        uint64_t w0 = atomic_load_explicit(&sh->vc_wall, memory_order_relaxed);
+        uint32_t free_run = atomic_load_explicit(&sh->vc_free, memory_order_relaxed);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&sh->vc_seq, memory_order_relaxed) != s1)
+            continue;
+        return free_run && wall > w0 ? base + (wall - w0) : base;
+    }
+}
 
 #endif

@@ -100,6 +100,42 @@ Test(exec_ipc, mq_depth_capacity_blocking_and_timeout, .timeout = 90)
     json_decref(snap);
 }
 
+/* Paced, as the dashboard runs a program by default (one action per --delay ms): the
+ * program's sleeps and timeouts are on the run's clock, which stands still between steps, so
+ * its events keep the order of a plain run. mqueue's consumer sleeps 100 ms "to let the queue
+ * fill": that ends after the producer's sends (a sleep is a step of its own, due when its
+ * time comes), and its last timed receive gives up only once nothing else can move. Before,
+ * the paced run hung: the consumer slept and timed out while the producer's sends waited at
+ * the gate, then waited for a producer blocked on the full queue. */
+Test(exec_ipc, a_paced_run_keeps_the_programs_sleeps_and_timeouts_in_order, .timeout = 90)
+{
+    cr_assert_eq(compile("mqueue", NULL), 0, "cc mqueue failed");
+    char *const opts[] = {"--delay", "150", "--duration", "30", NULL}; /* the dashboard's pace */
+    json_t *snap = exec_run_opts("mqueue", opts, NULL, 0);
+    cr_expect(printed("received 10 messages"), "as in a plain run: %s", g_out);
+    cr_expect(printed("receive gave up: timed out"), "%s", g_out);
+    json_t *evs = load_trace();
+    long long sleeps = strace_count("mqueue", NULL, "clock_nanosleep,nanosleep", "sleep(", NULL);
+    cr_expect_eq(count_events(evs, "sleep", NULL), sleeps,
+                 "each usleep a step of the run's clock: strace saw %lld sleeps", sleeps);
+    const char *name = ts_str(only_object(snap, "mq"), "name");
+    size_t n, timeouts = 0, received = 0, after = 0;
+    json_t **ops = object_events(evs, name, &n);
+    for (size_t i = 0; i < n; i++) {
+        int timeout = !strcmp(ts_str(ops[i], "ev"), "unblock") && ts_int(ops[i], "aux") == ETIMEDOUT;
+        timeouts += timeout;
+        received += !strcmp(ts_str(ops[i], "ev"), "mq_recv");
+        after += timeouts && !strcmp(ts_str(ops[i], "ev"), "mq_recv");
+    }
+    free(ops);
+    cr_expect_eq(timeouts, 1, "one receive timed out");
+    cr_expect_eq(received, 10, "every message was received");
+    cr_expect_eq(after, 0, "the timeout came last, as in a plain run");
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
 Test(exec_ipc, posix_shm_size_and_mappings_match_strace, .timeout = 90)
 {
     json_t *snap = exec_example("posix_shm");

@@ -72,7 +72,7 @@ static void start_program(struct ts_tui *t, const char *from, const char *name, 
 Test(exec_tui, the_program_is_the_terminals_foreground_job_and_ctrl_c_reaches_it, .timeout = 60)
 {
     struct ts_tui t;
-    start_program(&t, "/bin/sleep", "napper", "30", 120, 40);
+    start_program(&t, "/bin/cat", "napper", NULL, 120, 40); /* reads its terminal */
     int shown = ts_tui_wait_for(&t, "napper", 20000);
     pid_t prog = 0;
     for (int i = 0; i < 100 && !(prog = find_program("napper")); i++)
@@ -160,7 +160,7 @@ Test(exec_tui, q_exits_with_the_programs_status, .timeout = 90)
         int rc;
     } runs[] = {{"exec -- /bin/sh -c 'exit 3'", 3},
                 {"exec -- /bin/sh SEGV", 128 + SIGSEGV},
-                {"exec -- /bin/sleep 60", 124}};
+                {"exec --delay 0 -- /bin/sleep 60", 124}}; /* a free run: sleeps for real */
     char script[256], args[320];
     snprintf(script, sizeof(script), "%s/segv.sh", g_dir); /* $$ in tmux's command line
                                                             * would be its shell's */
@@ -254,7 +254,7 @@ Test(exec_tui, moving_the_focus_sends_the_program_no_sigwinch, .timeout = 60)
 Test(exec_tui, a_long_wchan_is_cut_not_left_out, .timeout = 60)
 {
     struct ts_tui t;
-    ts_tui_start(&t, "exec -- /bin/sleep 5", 160, 48);
+    ts_tui_start(&t, "exec --delay 0 -- /bin/sleep 5", 160, 48); /* free: a real sleep */
     int shown = ts_tui_wait_for(&t, "hrtimer_nano", 8000);
     char screen[sizeof(t.screen)];
     ts_tui_finish(&t, screen, sizeof(screen), "q");

@@ -75,13 +75,24 @@ static int send_common(mqd_t q, const char *msg, size_t len, unsigned prio,
     if (!o)
         return timed ? REAL(mq_timedsend)(q, msg, len, prio, abstime)
                      : REAL(mq_send)(q, msg, len, prio);
+    struct deadline d;
+    deadline_begin(&d, CLOCK_REALTIME, timed ? abstime : NULL, EV_MQ_SEND, o->id);
     gate(EV_MQ_SEND, o->id);
     struct mq_attr a = attr_of(q);
     int blocks = a.mq_curmsgs >= a.mq_maxmsg && !(a.mq_flags & O_NONBLOCK);
     if (blocks)
         block_on(o, a.mq_curmsgs, a.mq_curmsgs);
-    int rc =
-        timed ? REAL(mq_timedsend)(q, msg, len, prio, abstime) : REAL(mq_send)(q, msg, len, prio);
+    int rc;
+    struct timespec slice;
+    if (!timed)
+        rc = REAL(mq_send)(q, msg, len, prio);
+    else
+        for (int more = 1; more;) { /* held: in slices, until the gate lets it expire */
+            more = deadline_slice(&d, abstime, &slice);
+            rc = more ? REAL(mq_timedsend)(q, msg, len, prio, &slice) : (errno = ETIMEDOUT, -1);
+            more = more && d.held && rc < 0 && errno == ETIMEDOUT;
+        }
+    deadline_end(&d);
     int err = errno;
     long depth = attr_of(q).mq_curmsgs;
     if (blocks)
@@ -115,14 +126,25 @@ static ssize_t recv_common(mqd_t q, char *buf, size_t len, unsigned *prio,
     if (!o)
         return timed ? REAL(mq_timedreceive)(q, buf, len, prio, abstime)
                      : REAL(mq_receive)(q, buf, len, prio);
+    struct deadline d;
+    deadline_begin(&d, CLOCK_REALTIME, timed ? abstime : NULL, EV_MQ_RECV, o->id);
     gate(EV_MQ_RECV, o->id);
     struct mq_attr a = attr_of(q);
     int blocks = a.mq_curmsgs == 0 && !(a.mq_flags & O_NONBLOCK);
     if (blocks)
         block_on(o, 0, 0);
     unsigned p = 0;
-    ssize_t r =
-        timed ? REAL(mq_timedreceive)(q, buf, len, &p, abstime) : REAL(mq_receive)(q, buf, len, &p);
+    ssize_t r;
+    struct timespec slice;
+    if (!timed)
+        r = REAL(mq_receive)(q, buf, len, &p);
+    else
+        for (int more = 1; more;) {
+            more = deadline_slice(&d, abstime, &slice);
+            r = more ? REAL(mq_timedreceive)(q, buf, len, &p, &slice) : (errno = ETIMEDOUT, -1);
+            more = more && d.held && r < 0 && errno == ETIMEDOUT;
+        }
+    deadline_end(&d);
     int err = errno;
     long depth = attr_of(q).mq_curmsgs;
     if (blocks)

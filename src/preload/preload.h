@@ -93,6 +93,10 @@
     X(mqd_t, mq_open, (const char *, int, ...))                                                    \
     X(int, mq_close, (mqd_t))                                                                      \
     X(int, mq_unlink, (const char *))                                                              \
+    X(int, nanosleep, (const struct timespec *, struct timespec *))                                \
+    X(int, clock_nanosleep, (clockid_t, int, const struct timespec *, struct timespec *))          \
+    X(int, usleep, (useconds_t))                                                                   \
+    X(unsigned, sleep, (unsigned))                                                                 \
     X(int, mq_send, (mqd_t, const char *, size_t, unsigned))                                       \
     X(int, mq_timedsend, (mqd_t, const char *, size_t, unsigned, const struct timespec *))         \
     X(ssize_t, mq_receive, (mqd_t, char *, size_t, unsigned *))                                    \
@@ -478,6 +482,35 @@ static inline void gate(uint16_t kind, uint32_t obj)
     if (__builtin_expect(atomic_load_explicit(&g_sh->gate_hold, memory_order_relaxed), 0))
         gate_wait(kind, obj);
 }
+
+/* ---- the program's time under the gate (clock.c) ----
+ * While the gate holds the run (paced, stepped), the program's sleeps and timeouts are on the
+ * scenario clock (sclock.h): a sleep is a step of its own, a timeout expires as a step when
+ * nothing due earlier waits. In a free run the real calls run untouched. */
+
+/* 1 while the gate holds the calling task. */
+int clock_held(void);
+
+/* A timed call's deadline (abstime on clock clk), seen at the call. */
+struct deadline {
+    uint64_t due; /* scenario ns */
+    clockid_t clk;
+    uint16_t ev;
+    uint32_t obj;
+    int held, announced;
+};
+/* Take the program's deadline at the call (before the gate holds it there): while held, the
+ * time left until abstime is program time from now. ev and obj name the wait. */
+void deadline_begin(struct deadline *d, clockid_t clk, const struct timespec *abstime,
+                    uint16_t ev, uint32_t obj);
+/* The deadline for the real call's next try into *slice: abstime itself in a free run; held,
+ * a short slice while the gate has not let the deadline expire. 0 when it has expired: the
+ * call then times out (ETIMEDOUT). Loop while the real call times out. */
+int deadline_slice(struct deadline *d, const struct timespec *abstime, struct timespec *slice);
+void deadline_end(struct deadline *d);
+/* The clock an absolute time abstime is on, when the call does not say (a condition
+ * variable's, set in its attributes): CLOCK_REALTIME or CLOCK_MONOTONIC, whichever is nearer. */
+clockid_t deadline_clock_of(const struct timespec *abstime);
 
 /* Something the program did that could not be followed: counted in the calling task's ring
  * (events.dropped) and in the map's reasons. */

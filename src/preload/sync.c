@@ -581,22 +581,33 @@ enum { SEM_PLAIN, SEM_TIMED, SEM_CLOCK };
 static int sem_wait_common(sem_t *s, int how, clockid_t clock, const struct timespec *abstime)
 {
     struct instr_obj *o = sem_obj(s);
+    struct deadline d = {0};
     if (o) {
         sem_fold_elsewhere(o);
+        deadline_begin(&d, how == SEM_CLOCK ? clock : CLOCK_REALTIME,
+                       how == SEM_PLAIN ? NULL : abstime, EV_SEM_WAIT, o->id);
         gate(EV_SEM_WAIT, o->id);
-        if (sem_take_locked(o, s))
+        if (sem_take_locked(o, s)) {
+            deadline_end(&d);
             return 0;
+        }
         mark_blocked(o);
     }
     int rc;
+    struct timespec slice;
     if (o && sem_spin_take(s, spin_budget(clock, abstime, SEM_LOOKS * SEM_LOOK_NS)))
         rc = 0;
     else if (how == SEM_PLAIN)
         rc = REAL(sem_wait)(s);
-    else if (how == SEM_TIMED)
-        rc = REAL(sem_timedwait)(s, abstime);
     else
-        rc = REAL(sem_clockwait)(s, clock, abstime);
+        for (int more = 1; more;) { /* held: in slices, until the gate lets it expire */
+            more = deadline_slice(&d, abstime, &slice);
+            rc = !more                ? (errno = ETIMEDOUT, -1)
+                 : how == SEM_TIMED ? REAL(sem_timedwait)(s, &slice)
+                                    : REAL(sem_clockwait)(s, clock, &slice);
+            more = more && d.held && rc < 0 && errno == ETIMEDOUT;
+        }
+    deadline_end(&d);
     return o ? sem_after_block(o, rc) : rc;
 }
 
@@ -905,19 +916,33 @@ static HOT int mutex_lock_common(pthread_mutex_t *m, int how, clockid_t clock,
     struct instr_obj *o = mutex_obj(m, 0);
     if (!o)
         return mutex_block(m, how, clock, abstime);
+    struct deadline d;
+    deadline_begin(&d, how == LOCK_CLOCK ? clock : CLOCK_REALTIME,
+                   how == LOCK_PLAIN ? NULL : abstime, EV_MUTEX_WAIT, o->id);
     gate(EV_MUTEX_WAIT, o->id);
     int rc = REAL(pthread_mutex_trylock)(m);
     if (rc == 0 || rc == EOWNERDEAD) {
+        deadline_end(&d);
         mutex_acquired(o, rc, T_COARSE);
         return rc;
     }
-    if (rc != EBUSY)
+    if (rc != EBUSY) {
+        deadline_end(&d);
         return rc;
+    }
     op(o, EV_MUTEX_WAIT, 1, 0, 1);
     mark_blocked(o);
-    rc = mutex_spin_take(m, spin_budget(clock, abstime, UINT64_MAX));
-    if (rc == EBUSY)
+    rc = mutex_spin_take(m, d.held ? 0 : spin_budget(clock, abstime, UINT64_MAX));
+    struct timespec slice;
+    if (rc == EBUSY && !d.held)
         rc = mutex_block(m, how, clock, abstime);
+    else if (rc == EBUSY) /* held: in slices, until the gate lets the deadline expire */
+        for (int more = 1; more;) {
+            more = deadline_slice(&d, abstime, &slice);
+            rc = more ? mutex_block(m, how, clock, &slice) : ETIMEDOUT;
+            more = more && d.held && rc == ETIMEDOUT;
+        }
+    deadline_end(&d);
     mark_blocked(NULL);
     if (rc == 0 || rc == EOWNERDEAD)
         mutex_acquired(o, rc, T_PRECISE);
@@ -1077,6 +1102,9 @@ static int cond_wait_common(pthread_cond_t *c, pthread_mutex_t *m, const struct 
     if (!om)
         return abstime ? REAL(pthread_cond_timedwait)(c, m, abstime)
                        : REAL(pthread_cond_wait)(c, m);
+    struct deadline d;
+    deadline_begin(&d, abstime ? deadline_clock_of(abstime) : CLOCK_REALTIME, abstime,
+                   EV_COND_WAIT, oc->id);
     gate(EV_COND_WAIT, oc->id);
     struct instr_attach_objx *x = &g_map->x[om->id];
     int depth = x->holder == tl_tid ? x->depth : 1;
@@ -1085,7 +1113,17 @@ static int cond_wait_common(pthread_cond_t *c, pthread_mutex_t *m, const struct 
     op(om, EV_MUTEX_RELEASE, 0, 0, 0);
     op(oc, EV_COND_WAIT, 0, om->id, 1);
     mark_blocked(oc);
-    int rc = abstime ? REAL(pthread_cond_timedwait)(c, m, abstime) : REAL(pthread_cond_wait)(c, m);
+    int rc = 0;
+    struct timespec slice;
+    if (!abstime)
+        rc = REAL(pthread_cond_wait)(c, m);
+    else /* held: in slices (each returns with m held, as a spurious wakeup would) */
+        for (int more = 1; more;) {
+            more = deadline_slice(&d, abstime, &slice);
+            rc = more ? REAL(pthread_cond_timedwait)(c, m, &slice) : ETIMEDOUT;
+            more = more && d.held && rc == ETIMEDOUT;
+        }
+    deadline_end(&d);
     mark_blocked(NULL);
     x->holder = tl_tid;
     x->depth = depth > 0 ? depth : 1;

@@ -1,0 +1,203 @@
+/*
+ * clock.c - the program's sleeps and timeouts while the step gate holds the run.
+ *
+ * In a paced or stepped run the gate holds each action of the program until the pace or the
+ * teacher's key lets it go, but the program's clock went on: mqueue.c's consumer slept its
+ * 100 ms "let the queue fill" while the producer's sends waited at the gate, found the queue
+ * empty, gave up on it 100 ms later, and then waited for a producer that blocked on the full
+ * queue: a hang no plain run has. So, while the gate holds the run, the program's time is the
+ * scenario clock (sclock.h), which stands still between steps: a sleep is a step of its own,
+ * due when its time comes, and a timeout is a deadline the gate
+ * fires only when nothing due earlier waits. The order of events is the free run's, whatever
+ * the pace. In a free run the real calls are made, untouched (a signal still ends a sleep
+ * early, as without ipcscope).
+ */
+#include "preload.h"
+#include "sclock.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#define NS_PER_S 1000000000ull
+#define NS_PER_MS 1000000ull
+#define SLICE_NS (20 * NS_PER_MS) /* how often a held timed call looks at its deadline */
+
+static uint64_t clock_ns(clockid_t clk)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t program_now(void)
+{
+    return sclock_read(g_sh, clock_ns(CLOCK_MONOTONIC));
+}
+
+int clock_held(void)
+{
+    return g_sh && tl_slot > 0 && !tl_busy &&
+           atomic_load_explicit(&g_sh->gate_hold, memory_order_relaxed) &&
+           !atomic_load(&g_sh->tasks[tl_slot].unpaced);
+}
+
+/* ---- sleeps ---- */
+
+/* A sleep of ns, held: a step of its own, due ns from now, so it keeps its place among the
+ * other tasks' actions (mqueue's consumer sleeps until the producer's sends are done, as in a
+ * plain run). It is not slept again on the wall clock: while a granted sleep ran for real,
+ * the gate would fire a deadline due later (timeouts.c's 2 s sem_clockwait gave up while the
+ * thread that posts slept its 200 ms). Let go into a free run meanwhile: what is left is
+ * slept for real. Returns 0, or -1 with errno EINTR and *left set when a signal's handler
+ * cut that short. */
+static int held_sleep(uint64_t ns, uint64_t *left)
+{
+    struct instr_task *t = &g_sh->tasks[tl_slot];
+    uint64_t due = program_now() + ns;
+    atomic_store(&t->gate_due, due);
+    atomic_store(&t->gate_val, (int64_t)(ns / NS_PER_MS));
+    t->gate_what[0] = '\0';
+    gate_wait(EV_SLEEP, EV_NO_OBJ);
+    atomic_store(&t->gate_due, 0);
+    atomic_store(&t->gate_val, 0);
+    uint64_t now = program_now();
+    int real = !atomic_load(&g_sh->gate_hold) && now < due, rc = 0;
+    if (real) {
+        struct timespec req = {.tv_sec = (time_t)((due - now) / NS_PER_S),
+                               .tv_nsec = (long)((due - now) % NS_PER_S)},
+                        rem = {0, 0};
+        rc = REAL(nanosleep)(&req, &rem);
+        if (rc < 0 && left)
+            *left = (uint64_t)rem.tv_sec * NS_PER_S + (uint64_t)rem.tv_nsec;
+    }
+    emit(EV_SLEEP, EV_NO_OBJ, (int64_t)(ns / NS_PER_MS), real, (int64_t)(due / NS_PER_MS));
+    return rc;
+}
+
+static uint64_t ts_ns(const struct timespec *ts)
+{
+    if (ts->tv_sec < 0)
+        return 0;
+    return (uint64_t)ts->tv_sec * NS_PER_S + (uint64_t)ts->tv_nsec;
+}
+
+EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+    if (!clock_held() || !req || req->tv_nsec < 0 || req->tv_nsec >= (long)NS_PER_S)
+        return REAL(nanosleep)(req, rem);
+    uint64_t left = 0;
+    int rc = held_sleep(ts_ns(req), &left);
+    if (rc < 0 && rem)
+        *rem = (struct timespec){.tv_sec = (time_t)(left / NS_PER_S),
+                                 .tv_nsec = (long)(left % NS_PER_S)};
+    return rc;
+}
+
+EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
+                           struct timespec *rem)
+{
+    if (!clock_held() || !req || req->tv_nsec < 0 || req->tv_nsec >= (long)NS_PER_S ||
+        (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC && clk != CLOCK_BOOTTIME))
+        return REAL(clock_nanosleep)(clk, flags, req, rem);
+    uint64_t ns = ts_ns(req), left = 0;
+    if (flags & TIMER_ABSTIME) { /* until a time on clk: what is left of it now */
+        uint64_t now = clock_ns(clk);
+        ns = ns > now ? ns - now : 0;
+    }
+    int rc = held_sleep(ns, &left);
+    if (rc < 0 && rem && !(flags & TIMER_ABSTIME))
+        *rem = (struct timespec){.tv_sec = (time_t)(left / NS_PER_S),
+                                 .tv_nsec = (long)(left % NS_PER_S)};
+    return rc < 0 ? errno : 0; /* clock_nanosleep returns the error */
+}
+
+EXPORT int usleep(useconds_t us)
+{
+    if (!clock_held())
+        return REAL(usleep)(us);
+    return held_sleep((uint64_t)us * 1000, NULL);
+}
+
+EXPORT unsigned sleep(unsigned s)
+{
+    if (!clock_held())
+        return REAL(sleep)(s);
+    uint64_t left = 0;
+    held_sleep((uint64_t)s * NS_PER_S, &left);
+    return (unsigned)((left + NS_PER_S - 1) / NS_PER_S);
+}
+
+/* ---- deadlines ---- */
+
+void deadline_begin(struct deadline *d, clockid_t clk, const struct timespec *abstime,
+                    uint16_t ev, uint32_t obj)
+{
+    memset(d, 0, sizeof(*d));
+    d->clk = clk;
+    if (!abstime || !clock_held() || abstime->tv_nsec < 0 || abstime->tv_nsec >= (long)NS_PER_S)
+        return; /* the real call takes it as it is (and says EINVAL when it must) */
+    uint64_t at = ts_ns(abstime), now = clock_ns(clk);
+    d->due = program_now() + (at > now ? at - now : 0);
+    d->ev = ev;
+    d->obj = obj;
+    d->held = 1;
+}
+
+static void withdraw(struct deadline *d)
+{
+    if (!d->announced)
+        return;
+    struct instr_task *t = &g_sh->tasks[tl_slot];
+    atomic_store(&t->timer_due, 0);
+    atomic_store(&t->timer_fired, 0);
+    d->announced = 0;
+}
+
+int deadline_slice(struct deadline *d, const struct timespec *abstime, struct timespec *slice)
+{
+    if (!d->held) {
+        *slice = *abstime;
+        return 1;
+    }
+    struct instr_task *t = &g_sh->tasks[tl_slot];
+    uint64_t now = program_now(), left;
+    if (atomic_load(&g_sh->gate_hold)) {
+        if (!d->announced) { /* a timed waiter the gate lets expire in its turn */
+            atomic_store(&t->timer_ev, d->ev);
+            atomic_store(&t->timer_obj, d->obj);
+            atomic_store(&t->timer_fired, 0);
+            t->timer_what[0] = '\0';
+            atomic_store(&t->gate_ticket, atomic_load(&g_sh->gate_grants));
+            atomic_store(&t->timer_due, d->due ? d->due : 1);
+            d->announced = 1;
+        }
+        if (atomic_load(&t->timer_fired) || now >= d->due) {
+            withdraw(d);
+            return 0;
+        }
+        left = SLICE_NS;
+    } else { /* let go into a free run: the program's time runs with the wall clock again */
+        withdraw(d);
+        if (now >= d->due)
+            return 0;
+        left = d->due - now < SLICE_NS ? d->due - now : SLICE_NS;
+    }
+    uint64_t at = clock_ns(d->clk) + left;
+    *slice = (struct timespec){.tv_sec = (time_t)(at / NS_PER_S), .tv_nsec = (long)(at % NS_PER_S)};
+    return 1;
+}
+
+clockid_t deadline_clock_of(const struct timespec *abstime)
+{
+    uint64_t at = ts_ns(abstime), real = clock_ns(CLOCK_REALTIME), mono = clock_ns(CLOCK_MONOTONIC);
+    uint64_t to_real = at > real ? at - real : real - at, to_mono = at > mono ? at - mono : mono - at;
+    return to_mono < to_real ? CLOCK_MONOTONIC : CLOCK_REALTIME;
+}
+
+void deadline_end(struct deadline *d)
+{
+    if (d->held)
+        withdraw(d);
+}
