@@ -16,6 +16,10 @@
 # exec_pipe: a parent writes 200,000 messages of 64 bytes into a pipe, its child reads them
 # (every call a pipe read or write, each recorded with the bytes left in the pipe).
 # `start` is /bin/true: the wall time of a program that does nothing is what starting costs.
+# `start, alternating` (tests/bench/bench_start.c, START_RUNS rounds, default 40) measures the
+# same with the three variants taking turns round by round, so the machine's load reaches
+# them alike: medians, the difference and ratio to plain /bin/true, and the probes' column
+# only when they load.
 # Each configuration runs REPS times (default 5); the medians of the whole command's wall
 # time and of the program's own work time (it prints work_ms) are shown, with the ratio to
 # the plain run, and for ipcscope the records its last run kept and dropped. ltrace -f is
@@ -137,6 +141,12 @@ ltrace_one() { # NAME SCALED_ARGS...
 echo "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)," \
     "load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
 bench_one start # `true`: ipcscope's own start and end (with the probes: loading them)
+echo
+if [ -x "$BUILD/tests/bench_start" ]; then
+    IPCSCOPE=$IPCSCOPE "$BUILD/tests/bench_start" "${START_RUNS:-40}"
+else
+    echo "start, alternating: $BUILD/tests/bench_start is not built"
+fi
 bench_one exec_mutex 4 200000
 bench_one exec_mutex 1 2000000 # one thread, long enough (~30 ms plain) to time a pair's cost
 bench_one exec_sem 1 1000000   # a semaphore as a lock: take and post back, nobody waiting
