@@ -308,3 +308,36 @@ Test(exec_net, epoll_poll_and_select_interest_and_ready_sets, .timeout = 90)
     json_decref(evs);
     json_decref(snap);
 }
+
+/* Paced (the dashboard's 150 ms pace): select, poll and epoll_wait time out, or not, as in a
+ * plain run. Their timeouts are on the run's clock, which stands still between steps: before,
+ * a 200 ms wait for a child that writes after 50 ms ran out while the child's sleep and write
+ * waited at the gate. The plain run's output is the ground truth. */
+Test(exec_net, paced_select_poll_and_epoll_time_out_as_in_a_plain_run, .timeout = 90)
+{
+    cr_assert_eq(compile("poll_timeout", NULL), 0, "cc poll_timeout failed");
+    char *const plain[] = {"./poll_timeout", NULL};
+    struct ts_result r = run_argv(plain, NULL);
+    expect_exit(&r, 0);
+    char *want = strdup(r.out);
+    ts_free_result(&r);
+    char *const opts[] = {"--delay", "150", "--duration", "60", NULL};
+    json_t *snap = exec_run_opts("poll_timeout", opts, NULL, 0);
+    cr_expect_str_eq(g_out, want, "paced, the program printed otherwise than plainly");
+    cr_expect(strstr(want, "timed out") && strstr(want, "ready"), "plainly: %s", want);
+    json_t *evs = load_trace();
+    size_t i, empty = 0, one = 0;
+    json_t *e;
+    json_array_foreach(evs, i, e)
+    {
+        if (strcmp(ts_str(e, "ev"), "mux_ready") != 0)
+            continue;
+        empty += ts_int(e, "val") == 0;
+        one += ts_int(e, "val") == 1;
+    }
+    cr_expect_eq(empty, 3, "a ready set empty after each of the three timeouts");
+    cr_expect_eq(one, 3, "and one fd ready after each wait that did not time out");
+    free(want);
+    json_decref(evs);
+    json_decref(snap);
+}

@@ -73,6 +73,41 @@ static void mux_after(struct mux_pair *p, int call, int count, uint64_t mask, in
     }
 }
 
+/* ---- the timeout, while the gate holds the run (clock.c) ---- */
+
+/* A relative timeout (ns, < 0: none) taken at the call as a deadline on the run's clock. */
+static void timeout_begin(struct deadline *d, struct timespec *at, int64_t ns, uint32_t obj)
+{
+    memset(d, 0, sizeof(*d));
+    if (ns < 0 || !clock_held())
+        return;
+    clock_gettime(CLOCK_MONOTONIC, at);
+    int64_t t = (int64_t)at->tv_sec * 1000000000 + at->tv_nsec + ns;
+    *at = (struct timespec){.tv_sec = (time_t)(t / 1000000000), .tv_nsec = (long)(t % 1000000000)};
+    deadline_begin(d, CLOCK_MONOTONIC, at, EV_MUX_WAIT, obj);
+}
+
+/* The next try's timeout in ms (>= 1), or -1 once the gate has let the deadline expire. */
+static int timeout_slice_ms(struct deadline *d, const struct timespec *at)
+{
+    struct timespec slice, now;
+    if (!deadline_slice(d, at, &slice))
+        return -1;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ns = ((int64_t)slice.tv_sec - now.tv_sec) * 1000000000 + (slice.tv_nsec - now.tv_nsec);
+    return ns <= 0 ? 1 : (int)((ns + 999999) / 1000000);
+}
+
+static int64_t tv_ns(const struct timeval *tv)
+{
+    return tv ? (int64_t)tv->tv_sec * 1000000000 + (int64_t)tv->tv_usec * 1000 : -1;
+}
+
+static int64_t ts_ns(const struct timespec *ts)
+{
+    return ts ? (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec : -1;
+}
+
 /* ---- select ---- */
 
 static void fdset_info(int nfds, const fd_set *r, const fd_set *w, const fd_set *x, int *count,
@@ -98,6 +133,9 @@ static int select_common(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timev
     int count;
     uint64_t mask;
     fdset_info(nfds, r, w, x, &count, &mask);
+    struct deadline d;
+    struct timespec at;
+    timeout_begin(&d, &at, is_p ? ts_ns(ts) : tv_ns(tv), p->ready->id);
     mux_before(p, MUX_SELECT, count, mask);
     fd_set r0, w0, x0; /* the sets before the zero-timeout look, which clears them */
     if (r)
@@ -111,15 +149,37 @@ static int select_common(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timev
     int n = REAL_SELECT(&zero_tv, &zero_ts), blocked = 0;
     int zero_wait = is_p ? ts && !ts->tv_sec && !ts->tv_nsec : tv && !tv->tv_sec && !tv->tv_usec;
     if (n == 0 && !zero_wait) {
-        if (r)
-            *r = r0;
-        if (w)
-            *w = w0;
-        if (x)
-            *x = x0;
         blocked = 1;
         block_on(p->ready, 0, 0);
-        n = REAL_SELECT(tv, ts);
+        for (int ms = d.held ? timeout_slice_ms(&d, &at) : 0;;) {
+            if (r)
+                *r = r0;
+            if (w)
+                *w = w0;
+            if (x)
+                *x = x0;
+            if (!d.held) {
+                n = REAL_SELECT(tv, ts);
+                break;
+            }
+            if (ms < 0) { /* the gate let it time out: nothing ready, as select says */
+                if (r)
+                    FD_ZERO(r);
+                if (w)
+                    FD_ZERO(w);
+                if (x)
+                    FD_ZERO(x);
+                n = 0;
+                break;
+            }
+            struct timeval stv = {ms / 1000, (ms % 1000) * 1000};
+            struct timespec sts = {ms / 1000, (ms % 1000) * 1000000L};
+            n = REAL_SELECT(&stv, &sts);
+            if (n != 0)
+                break;
+            ms = timeout_slice_ms(&d, &at);
+        }
+        deadline_end(&d);
     }
 #undef REAL_SELECT
     int err = errno;
@@ -159,13 +219,24 @@ static int poll_common(struct pollfd *fds, nfds_t n, int ms, const struct timesp
         count += fds[i].fd >= 0;
         mask |= bit(fds[i].fd);
     }
+    struct deadline d;
+    struct timespec at;
+    timeout_begin(&d, &at, is_p ? ts_ns(ts) : ms < 0 ? -1 : (int64_t)ms * 1000000, p->ready->id);
     mux_before(p, MUX_POLL, count, mask);
     int k = REAL(poll)(fds, n, 0), blocked = 0;
     int zero_wait = is_p ? ts && !ts->tv_sec && !ts->tv_nsec : ms == 0;
     if (k == 0 && !zero_wait) {
         blocked = 1;
         block_on(p->ready, 0, 0);
-        k = is_p ? REAL(ppoll)(fds, n, ts, sig) : REAL(poll)(fds, n, ms);
+        if (!d.held)
+            k = is_p ? REAL(ppoll)(fds, n, ts, sig) : REAL(poll)(fds, n, ms);
+        else /* in slices, until the gate lets the timeout expire (k stays 0) */
+            for (int s = timeout_slice_ms(&d, &at); s >= 0 && k == 0;
+                 s = k ? s : timeout_slice_ms(&d, &at)) {
+                struct timespec sts = {s / 1000, (s % 1000) * 1000000L};
+                k = is_p ? REAL(ppoll)(fds, n, &sts, sig) : REAL(poll)(fds, n, s);
+            }
+        deadline_end(&d);
     }
     int err = errno;
     mask = 0;
@@ -253,13 +324,23 @@ static int epoll_common(int epfd, struct epoll_event *evs, int max, int ms, cons
     if (!p.interest || !p.ready)
         return is_p ? REAL(epoll_pwait)(epfd, evs, max, ms, sig)
                     : REAL(epoll_wait)(epfd, evs, max, ms);
+    struct deadline d;
+    struct timespec at;
+    timeout_begin(&d, &at, ms < 0 ? -1 : (int64_t)ms * 1000000, p.ready->id);
     gate(EV_MUX_WAIT, p.interest->id);
     int k = REAL(epoll_wait)(epfd, evs, max, 0), blocked = 0;
     if (k == 0 && ms != 0) {
         blocked = 1;
         block_on(p.ready, 0, 0);
-        k = is_p ? REAL(epoll_pwait)(epfd, evs, max, ms, sig)
-                 : REAL(epoll_wait)(epfd, evs, max, ms);
+        if (!d.held)
+            k = is_p ? REAL(epoll_pwait)(epfd, evs, max, ms, sig)
+                     : REAL(epoll_wait)(epfd, evs, max, ms);
+        else /* in slices, until the gate lets the timeout expire (k stays 0) */
+            for (int s = timeout_slice_ms(&d, &at); s >= 0 && k == 0;
+                 s = k ? s : timeout_slice_ms(&d, &at))
+                k = is_p ? REAL(epoll_pwait)(epfd, evs, max, s, sig)
+                         : REAL(epoll_wait)(epfd, evs, max, s);
+        deadline_end(&d);
     }
     int err = errno;
     uint64_t mask = 0;
