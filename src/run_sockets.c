@@ -73,15 +73,27 @@ static void collect_socket(const struct sockdiag_entry *e, void *arg)
     t->e[t->n++] = *e;
 }
 
-/* The kernel's entry for socket object o, or NULL when the table has none. */
+/* The entry in t of the socket with inode ino and protocol proto, or NULL. */
+static const struct sockdiag_entry *by_inode(const struct sock_table *t, uint32_t ino, int proto)
+{
+    for (size_t i = 0; ino && i < t->n; i++)
+        if (t->e[i].inode == ino && t->e[i].proto == proto)
+            return &t->e[i];
+    return NULL;
+}
+
+/* The kernel's entry for socket object o, or NULL when the table has none. A socketpair's
+ * object is its first end while that is open, then its second (the object lives on in it). */
 static const struct sockdiag_entry *find_entry(const struct sock_table *t,
                                                const struct instr_obj *o)
 {
     const struct sockdiag_entry *found = NULL;
     int proto = o->u.sock.proto ? o->u.sock.proto : IPPROTO_TCP;
-    for (size_t i = 0; i < t->n; i++) /* while it has a file: its inode is exact */
-        if (o->u.sock.inode && t->e[i].inode == o->u.sock.inode && t->e[i].proto == proto)
-            return &t->e[i];
+    const struct sockdiag_entry *exact = by_inode(t, o->u.sock.inode, proto);
+    if (!exact && o->u.sock.pair)
+        exact = by_inode(t, o->u.sock.inode2, proto);
+    if (exact) /* while it has a file: its inode is exact */
+        return exact;
     if (!o->u.sock.lport || proto == SOCKDIAG_PROTO_UNIX)
         return NULL;
     for (size_t i = 0; i < t->n; i++) {
@@ -220,6 +232,8 @@ void run_sample_sockets(struct run *r)
         unixd |= o->u.sock.proto == SOCKDIAG_PROTO_UNIX;
         if (o->u.sock.inode)
             set_bit(keep.inode, o->u.sock.inode);
+        if (o->u.sock.inode2)
+            set_bit(keep.inode, o->u.sock.inode2);
     }
     if (take_table(&t, unixd) < 0)
         return;
