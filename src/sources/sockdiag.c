@@ -1,9 +1,11 @@
 /*
- * sockdiag.c - TCP sockets on loopback from NETLINK_SOCK_DIAG (inet_diag_req_v2).
+ * sockdiag.c - TCP and UDP sockets on loopback and Unix sockets from NETLINK_SOCK_DIAG
+ * (inet_diag_req_v2, unix_diag_req).
  *
  * One dump request per address family asks for every TCP state; the answers are filtered
  * to loopback addresses here, so nothing about other interfaces ever leaves this file.
- * Needs no privileges: any user may read the socket table, as `ss` does.
+ * Unix sockets come with their name, peer and queues. Needs no privileges: any user may
+ * read the socket table, as `ss` does.
  */
 #define _GNU_SOURCE
 #include "sockdiag.h"
@@ -165,8 +167,22 @@ int sockdiag_dump_proto(int proto, void (*cb)(const struct sockdiag_entry *e, vo
     return n6 < 0 ? n6 : n4 + n6;
 }
 
-/* One Unix socket's answer into e: the fixed part, then the RQLEN and PEER attributes.
- * Always 1 (every Unix socket is reported). */
+/* A UNIX_DIAG_NAME attribute (a sun_path, len bytes) into name as ss prints it: an abstract
+ * name's leading NUL, and any other, as '@'. */
+static void unix_name(const char *path, size_t len, char name[SOCKDIAG_NAME_MAX])
+{
+    if (len >= SOCKDIAG_NAME_MAX)
+        len = SOCKDIAG_NAME_MAX - 1;
+    memcpy(name, path, len);
+    name[len] = '\0';
+    if (len && name[0] == '\0')
+        for (size_t i = 0; i < len; i++)
+            if (name[i] == '\0')
+                name[i] = '@';
+}
+
+/* One Unix socket's answer into e: the fixed part, then the RQLEN, PEER and NAME
+ * attributes. Always 1 (every Unix socket is reported). */
 static int unix_answer(const struct nlmsghdr *h, int proto, struct sockdiag_entry *e)
 {
     const struct unix_diag_msg *m = NLMSG_DATA(h);
@@ -187,6 +203,8 @@ static int unix_answer(const struct nlmsghdr *h, int proto, struct sockdiag_entr
             e->wqueue = q->udiag_wqueue;
         } else if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
             memcpy(&e->peer, RTA_DATA(a), sizeof(uint32_t));
+        } else if (a->rta_type == UNIX_DIAG_NAME) {
+            unix_name(RTA_DATA(a), RTA_PAYLOAD(a), e->name);
         }
     }
     return 1;
@@ -196,7 +214,7 @@ int sockdiag_dump_unix(void (*cb)(const struct sockdiag_entry *e, void *arg), vo
 {
     struct unix_diag_req req = {.sdiag_family = AF_UNIX,
                                 .udiag_states = ~0u,
-                                .udiag_show = UDIAG_SHOW_RQLEN | UDIAG_SHOW_PEER};
+                                .udiag_show = UDIAG_SHOW_RQLEN | UDIAG_SHOW_PEER | UDIAG_SHOW_NAME};
     struct dump_job job = {.each = unix_answer, .proto = SOCKDIAG_PROTO_UNIX, .cb = cb, .arg = arg};
     return dump(&req, sizeof(req), &job);
 }
