@@ -1,13 +1,13 @@
 /*
  * unix_ends.c - the ends of Unix-domain sockets, held still so `ss -xa` can look.
  *
- * A listener bound to a path (/tmp/ipcscope-ends-PID.sock) and one bound to an abstract
- * name (@ipcscope-ends-PID), each with a client connected and its connection accepted; and
- * a stream socketpair whose first end sends 5 bytes and is closed. Then the program makes
- * the file "ready", waits (up to 5 s) for the file "seen" and HOLD seconds more, and prints
- * the descriptor of the pair's surviving end. Under ipcscope (cut with --duration while it
- * holds): each socket's name and inode and its peer's inode as `ss -xa` shows them, the
- * client and the accepted socket linked as each other's peer, and the pair's surviving end
+ * A listener bound to a path (/tmp/ipcscope-ends-PID.listening.sock) and one bound to an
+ * abstract name (@ipcscope-ends-PID), each with a client connected and its connection
+ * accepted; and a stream socketpair whose first end sends 5 bytes and is closed. Then the
+ * program prints the descriptor of the pair's surviving end, makes the file "ready", waits
+ * (up to 5 s) for the file "seen" and HOLD seconds more. Under ipcscope (cut with --duration
+ * while it holds): each socket's name and inode and its peer's inode as `ss -xa` shows them,
+ * the client and the accepted socket each other's peer object, and the pair's surviving end
  * still in the kernel's table: ESTAB, Recv-Q 5, no peer.
  *     cc -o unix_ends unix_ends.c && ipcscope exec --duration 1 -- ./unix_ends
  */
@@ -35,7 +35,8 @@ static int connected(const struct sockaddr_un *a, socklen_t len, int *acc)
 int main(void)
 {
     struct sockaddr_un path = {.sun_family = AF_UNIX}, abstract = {.sun_family = AF_UNIX};
-    snprintf(path.sun_path, sizeof(path.sun_path), "/tmp/ipcscope-ends-%d.sock", (int)getpid());
+    snprintf(path.sun_path, sizeof(path.sun_path), "/tmp/ipcscope-ends-%d.listening.sock",
+             (int)getpid());
     int n = snprintf(abstract.sun_path + 1, sizeof(abstract.sun_path) - 1, "ipcscope-ends-%d",
                      (int)getpid());
     socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);

@@ -23,4 +23,8 @@ json_t *snapshot_object(const struct model *m, const struct model_obj *o);
  * "TIME-WAIT", "LISTEN", "UNCONN" ... */
 const char *snapshot_ss_state(int proto, int state);
 
+/* A Unix socket's end as ss -x prints it into buf: its name ("*" when name is NULL or "")
+ * and inode, "/tmp/s.sock 5610210"; "*" alone when inode is 0. */
+void snapshot_unix_end(const char *name, uint32_t inode, char *buf, size_t n);
+
 #endif

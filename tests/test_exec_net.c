@@ -263,6 +263,80 @@ Test(exec_net, a_socketpair_keeps_its_kernel_view_in_its_second_end, .timeout = 
     json_decref(snap);
 }
 
+/* The snapshot's Unix socket whose local end is local ("NAME INODE"), or NULL. */
+static json_t *unix_socket_at(json_t *snap, const char *local)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(json_object_get(snap, "objects"), i, o)
+    {
+        if (!strcmp(ts_str(o, "kind"), "socket") && !strcmp(ts_str(o, "proto"), "unix") &&
+            !strcmp(ts_str(o, "local"), local))
+            return o;
+    }
+    return NULL;
+}
+
+/* Listeners on a path and on an abstract name, a client of each and its accepted socket,
+ * and a socketpair's surviving end: every u_str line ss -xp shows for the program is one
+ * Unix socket of the snapshot with the same local end (name, or "*", and inode), peer ("*"
+ * and the peer's inode; "*" for none), state and Recv-Q; and where ss's peer inode is
+ * another of those lines, peer_object names that line's object. */
+Test(exec_net, unix_sockets_show_their_names_and_peers_as_ss, .timeout = 90)
+{
+    json_t *snap = run_held("unix_ends");
+    char path[300], line[1024], tok[8][64];
+    snprintf(path, sizeof(path), "%s/ss.txt", g_dir);
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "ss wrote nothing");
+    int lines = 0, named = 0, abstract = 0, linked = 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (!strstr(line, "\"unix_ends\"") ||
+            sscanf(line, "%63s %63s %63s %63s %63s %63s %63s %63s", tok[0], tok[1], tok[2], tok[3],
+                   tok[4], tok[5], tok[6], tok[7]) != 8 ||
+            strcmp(tok[0], "u_str") != 0)
+            continue;
+        lines++;
+        char local[160], peer[80];
+        snprintf(local, sizeof(local), "%s %s", tok[4], tok[5]);
+        snprintf(peer, sizeof(peer), strcmp(tok[7], "0") ? "%s %s" : "%s", tok[6], tok[7]);
+        json_t *o = unix_socket_at(snap, local);
+        cr_assert(o, "ss: %s, no Unix socket with local \"%s\" in %s", tok[1], local,
+                  json_dumps(json_object_get(snap, "objects"), JSON_COMPACT));
+        cr_expect_str_eq(ts_str(o, "peer"), peer, "%s: peer as ss", local);
+        cr_expect_str_eq(ts_str(o, "state"), tok[1], "%s: state as ss", local);
+        cr_expect_eq(ts_int(o, "recv_q"), atoll(tok[2]), "%s: recv_q as ss", local);
+        named += tok[4][0] == '/';
+        abstract += tok[4][0] == '@';
+        char ino[64];
+        snprintf(ino, sizeof(ino), "%s", tok[7]);
+        if (!strcmp(ino, "0") || !ss_line("unix_ends", "u_str", ino, tok))
+            continue; /* no peer, or not one of the program's */
+        snprintf(local, sizeof(local), "%s %s", tok[4], tok[5]);
+        json_t *other = unix_socket_at(snap, local);
+        cr_assert(other, "the peer %s", local);
+        cr_expect_str_eq(ts_str(o, "peer_object"), ts_str(other, "name"), "%s: its peer",
+                         ts_str(o, "name"));
+        linked++;
+    }
+    fclose(f);
+    cr_expect_eq(lines, 7, "2 listeners, 2 clients, 2 accepted, 1 end of a pair");
+    cr_expect_eq(named, 2, "the path listener and its accepted socket");
+    cr_expect_eq(abstract, 2, "the abstract listener and its accepted socket");
+    cr_expect_eq(linked, 4, "two connections, each end the other's peer");
+    json_t *again = replay_trace(), *s[8], *r[8]; /* the names and inodes are in the trace */
+    size_t n = sockets(snap, "", s, 8);
+    cr_assert_eq(sockets(again, "", r, 8), n);
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 3; k++) {
+            const char *key = (const char *[]){"local", "peer", "peer_object"}[k];
+            cr_expect_str_eq(ts_str(r[i], key), ts_str(s[i], key), "replayed %s of %s", key,
+                             ts_str(s[i], "name"));
+        }
+    json_decref(again);
+    json_decref(snap);
+}
+
 /* A UDP socket bound to 127.0.0.1 with datagrams unread: its address, in the kernel's table
  * (sock_diag, IPPROTO_UDP), UNCONN and the Recv-Q ss shows. */
 Test(exec_net, held_udp_socket_matches_ss, .timeout = 90)
