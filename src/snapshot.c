@@ -86,12 +86,23 @@ static void addr_port(uint32_t addr, uint16_t port, char *buf, size_t n)
 
 /* A Unix socket's end as ss -x prints it: its name ("*" unnamed) and inode, "/tmp/s.sock
  * 5610210", "* 5610211"; "*" alone when there is no inode (never in the table; no peer). */
-void snapshot_unix_end(const char *name, uint32_t inode, char *buf, size_t n)
+static void unix_end(const char *name, uint32_t inode, char *buf, size_t n)
 {
     if (!inode)
         snprintf(buf, n, "*");
     else
-        snprintf(buf, n, "%s %u", name && name[0] ? name : "*", inode);
+        snprintf(buf, n, "%s %u", name[0] ? name : "*", inode);
+}
+
+void snapshot_socket_ends(const struct model_obj *o, char *local, char *peer, size_t n)
+{
+    if (o->proto == SOCKDIAG_PROTO_UNIX) {
+        unix_end(o->lname, o->linode, local, n);
+        unix_end("", o->rinode, peer, n);
+    } else {
+        addr_port(o->laddr, o->lport, local, n);
+        addr_port(o->raddr, o->rport, peer, n);
+    }
 }
 
 /* ss's word for a socket's state: ESTAB, TIME-WAIT, LISTEN, UNCONN ... */
@@ -120,15 +131,9 @@ static const char *tcp_state_word(int state)
  * names the run's socket at the other end. */
 static void snapshot_socket(const struct model *m, const struct model_obj *o, json_t *j)
 {
-    char local[MODEL_SOCK_NAME_MAX + 16], peer[32];
+    char local[SNAPSHOT_END_MAX], peer[SNAPSHOT_END_MAX];
     int udp = o->proto == 17, unixd = o->proto == SOCKDIAG_PROTO_UNIX;
-    if (unixd) {
-        snapshot_unix_end(o->lname, o->linode, local, sizeof(local));
-        snapshot_unix_end("*", o->rinode, peer, sizeof(peer));
-    } else {
-        addr_port(o->laddr, o->lport, local, sizeof(local));
-        addr_port(o->raddr, o->rport, peer, sizeof(peer));
-    }
+    snapshot_socket_ends(o, local, peer, SNAPSHOT_END_MAX);
     json_object_set_new(j, "proto", json_string(unixd ? "unix" : udp ? "udp" : "tcp"));
     json_object_set_new(j, "in_kernel", json_boolean(o->in_kernel));
     json_object_set_new(j, "local", json_string(local));

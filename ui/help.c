@@ -230,28 +230,13 @@ static void task_details(struct ui *u, const struct model_task *t)
     screen_wrap(r, 0, THEME[R_NORMAL] | A_BOLD, text);
 }
 
-static void end_text(uint32_t addr, uint16_t port, char *b, size_t n)
-{
-    if (!port)
-        snprintf(b, n, "*");
-    else
-        snprintf(b, n, "%u.%u.%u.%u:%u", addr >> 24, (addr >> 16) & 0xff, (addr >> 8) & 0xff,
-                 addr & 0xff, port);
-}
-
 /* A socket as ss shows it: protocol, ends, state, queues (a listener: accept queue); a Unix
  * socket's ends as ss -x prints them (name and inode), and the run's socket at the other end. */
 static int socket_facts(struct ui *u, const struct model_obj *o, struct rect in, int y)
 {
-    char b[MODEL_SOCK_NAME_MAX + 96], l[MODEL_SOCK_NAME_MAX + 16], p[40];
+    char b[2 * SNAPSHOT_END_MAX + 16], l[SNAPSHOT_END_MAX], p[SNAPSHOT_END_MAX];
     int udp = o->proto == 17, unixd = o->proto == MODEL_PROTO_UNIX;
-    if (unixd) {
-        snapshot_unix_end(o->lname, o->linode, l, sizeof(l));
-        snapshot_unix_end("*", o->rinode, p, sizeof(p));
-    } else {
-        end_text(o->laddr, o->lport, l, sizeof(l));
-        end_text(o->raddr, o->rport, p, sizeof(p));
-    }
+    snapshot_socket_ends(o, l, p, SNAPSHOT_END_MAX);
     snprintf(b, sizeof(b), "%s  %s → %s", unixd ? "UNIX" : udp ? "UDP" : "TCP", l, p);
     y = kv(y, in, TR(u, "ends", "两端"), b);
     const struct model *m = &u->r->model;
