@@ -1,14 +1,15 @@
 /*
  * unix_ends.c - the ends of Unix-domain sockets, held still so `ss -xa` can look.
  *
- * A listener bound to a path (/tmp/ipcscope-ends-PID.listening.sock) and one bound to an
- * abstract name (@ipcscope-ends-PID), each with a client connected and its connection
- * accepted; and a stream socketpair whose first end sends 5 bytes and is closed. Then the
- * program prints the descriptor of the pair's surviving end, makes the file "ready", waits
- * (up to 5 s) for the file "seen" and HOLD seconds more. Under ipcscope (cut with --duration
- * while it holds): each socket's name and inode and its peer's inode as `ss -xa` shows them,
- * the client and the accepted socket each other's peer object, and the pair's surviving end
- * still in the kernel's table: ESTAB, Recv-Q 5, no peer.
+ * A listener bound to a path (/tmp/ipcscope-ends-PID.listening.sock, unlinked once its
+ * client is connected, so a cut run leaves no file) and one bound to an abstract name
+ * (@ipcscope-ends-PID), each with a client connected and its connection accepted; and a
+ * stream socketpair whose first end sends 5 bytes and is closed. Then the program prints the
+ * descriptor of the pair's surviving end, makes the file "ready", waits (up to 5 s) for the
+ * file "seen" and HOLD seconds more. Under ipcscope (cut with --duration while it holds):
+ * each socket's name and inode and its peer's inode as `ss -xa` shows them, the client and
+ * the accepted socket each other's peer object, and the pair's surviving end still in the
+ * kernel's table: ESTAB, Recv-Q 5, no peer.
  *     cc -o unix_ends unix_ends.c && ipcscope exec --duration 1 -- ./unix_ends
  */
 #include <fcntl.h>
@@ -41,10 +42,11 @@ int main(void)
                      (int)getpid());
     socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
     int acc1, acc2, sv[2];
-    if (connected(&path, sizeof(path), &acc1) < 0 || connected(&abstract, alen, &acc2) < 0 ||
+    int c1 = connected(&path, sizeof(path), &acc1);
+    unlink(path.sun_path); /* the file goes, the sockets keep the name (ss shows it still) */
+    if (c1 < 0 || connected(&abstract, alen, &acc2) < 0 ||
         socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) {
         perror("unix sockets");
-        unlink(path.sun_path);
         return 1;
     }
     send(sv[0], "hello", 5, 0);
@@ -59,6 +61,5 @@ int main(void)
     sleep(HOLD);
     char b[8];
     printf("pair survivor read %zd bytes\n", recv(sv[1], b, sizeof(b), 0));
-    unlink(path.sun_path);
     return 0;
 }
