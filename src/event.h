@@ -92,7 +92,8 @@
                                     1 connected; 0: not in the kernel's table); item=recv_q |      \
                                     send_q << 32 (a listener: accept queue | backlog << 32);       \
                                     aux=lport | rport << 16 | proto << 32; extra=laddr |           \
-                                    raddr << 32 (IPv4, host order) */                              \
+                                    raddr << 32 (IPv4, host order); a Unix socket: extra=inode |   \
+                                    the peer's inode << 32 (0: no peer) */                         \
     /* ---- appended for `ipcscope exec` (the preload library), one block ---- */                  \
     X(EV_SHM_MAP, "shm_map")       /* val=mappings after; item=bytes mapped; aux=pid */            \
     X(EV_SHM_UNMAP, "shm_unmap")   /* val=mappings after; item=bytes unmapped; aux=pid */          \
@@ -128,7 +129,13 @@
                                               follows later */                                     \
     X(EV_SCHED_TIMES, "sched_times") /* procfs, without the probes: the kernel's totals for the    \
                                         task from /proc/PID/task/TID/schedstat; val=ns on a CPU,   \
-                                        item=ns waiting on a run queue (ready), aux=time slices */
+                                        item=ns waiting on a run queue (ready),                    \
+                                        aux=time slices */                                         \
+    X(EV_SOCK_NAME, "sock_name")     /* sock_diag: a Unix socket's bound name as ss                \
+                                        prints it ("/path", "@abstract"; "" none) in               \
+                                        text, in pieces: a piece of SOCK_NAME_PIECE                \
+                                        bytes is continued by the next; sent before                \
+                                        the sock_info, when the name changed */
 
 enum ev_kind {
 #define EV_ENUM(e, s) e,
@@ -192,6 +199,7 @@ enum obj_kind {
 #define EV_NO_TASK UINT32_MAX
 #define EV_NO_OBJ UINT32_MAX
 #define EV_TEXT_MAX 32
+#define SOCK_NAME_PIECE (EV_TEXT_MAX - 1) /* sock_name: the bytes of a piece of a longer name */
 
 /* The record. 64 bytes, one cache line. */
 struct ev {

@@ -103,6 +103,8 @@ struct instr_obj {
             uint8_t pair;          /* a socketpair: one object for both ends (Unix) */
             uint32_t inode;        /* the socket's inode (fstat), 0 unknown: finds it in
                                       sock_diag while it has a file; by ports after close */
+            uint32_t inode2;       /* a socketpair: its second end's inode, the end the
+                                      kernel still shows once the first is closed */
         } sock;
     } u;
 };

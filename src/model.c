@@ -317,10 +317,48 @@ static void sock_info(struct model_obj *o, const struct ev *e)
     o->tcp_state = (int32_t)e->val;
     o->lport = (uint16_t)((uint64_t)e->aux & 0xffff);
     o->rport = (uint16_t)(((uint64_t)e->aux >> 16) & 0xffff);
-    o->laddr = (uint32_t)((uint64_t)e->extra & 0xffffffffu);
-    o->raddr = (uint32_t)((uint64_t)e->extra >> 32);
+    uint32_t lo = (uint32_t)((uint64_t)e->extra & 0xffffffffu),
+             hi = (uint32_t)((uint64_t)e->extra >> 32);
+    if (o->proto == MODEL_PROTO_UNIX) { /* no addresses: the inodes, as ss shows them */
+        o->linode = lo;
+        o->rinode = hi;
+    } else {
+        o->laddr = lo;
+        o->raddr = hi;
+    }
     if (o->proto == 6)
         set_value(o, e->val);
+}
+
+/* A piece of a Unix socket's name (sock_name): the first replaces the name, one after a
+ * full piece continues it. */
+static void sock_name(struct model_obj *o, const struct ev *e)
+{
+    if (!(e->flags & EVF_TEXT))
+        return;
+    size_t n = strnlen(e->text, SOCK_NAME_PIECE);
+    size_t have = o->lname_more ? strnlen(o->lname, sizeof(o->lname)) : 0;
+    if (have + n >= sizeof(o->lname))
+        n = sizeof(o->lname) - 1 - have;
+    memcpy(o->lname + have, e->text, n);
+    o->lname[have + n] = '\0';
+    o->lname_more = strnlen(e->text, SOCK_NAME_PIECE) == SOCK_NAME_PIECE;
+}
+
+uint32_t model_socket_peer(const struct model *m, uint32_t id)
+{
+    const struct model_obj *o = id < m->nobjs ? &m->objs[id] : NULL;
+    if (!o || o->kind != OK_SOCKET || o->proto != MODEL_PROTO_UNIX || !o->rinode)
+        return MODEL_NO_OBJ;
+    uint32_t found = MODEL_NO_OBJ;
+    for (size_t i = 0; i < m->nobjs; i++) {
+        const struct model_obj *p = &m->objs[i];
+        if (i == id || !p->live || p->kind != OK_SOCKET || p->linode != o->rinode)
+            continue;
+        if (found == MODEL_NO_OBJ || (p->in_kernel && !m->objs[found].in_kernel))
+            found = (uint32_t)i; /* the one the kernel still shows, if two had the inode */
+    }
+    return found;
 }
 
 /* Instrumented tasks are running whenever they act, unless a kernel source says otherwise. */
@@ -757,6 +795,10 @@ static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
     case EV_SOCK_INFO:
         if (o)
             sock_info(o, e);
+        break;
+    case EV_SOCK_NAME:
+        if (o)
+            sock_name(o, e);
         break;
     default:
         apply_exec_obj_event(m, idx, o, e);

@@ -17,6 +17,9 @@
 
 #define MODEL_NAME_MAX 32
 #define MODEL_NO_TASK UINT32_MAX
+#define MODEL_NO_OBJ UINT32_MAX
+#define MODEL_SOCK_NAME_MAX 109 /* a Unix socket's name as text (sun_path: 108 bytes) */
+#define MODEL_PROTO_UNIX 255    /* a Unix socket's proto (SOCKDIAG_PROTO_UNIX) */
 
 struct model_task {
     char name[MODEL_NAME_MAX];
@@ -72,6 +75,11 @@ struct model_obj {
     int64_t recv_q, send_q; /* a listener: accept queue, backlog */
     uint8_t flags;          /* OBJF_SYSV (from obj_create's extra), MODEL_OBJ_UNLINKED */
     int32_t users;          /* shm: mappings now (shm_map / shm_unmap) */
+    /* Unix sockets, as the kernel's table shows them (sock_info, sock_name) */
+    uint32_t linode, rinode;         /* its inode and its peer's (0: none) */
+    char lname[MODEL_SOCK_NAME_MAX]; /* its bound name as ss prints it: "/path", "@abstract",
+                                        "" unnamed */
+    uint8_t lname_more;              /* the last sock_name piece was full: the next continues */
 };
 
 #define MODEL_OBJ_UNLINKED 0x80 /* obj_unlink: its name is gone, the object lives on */
@@ -133,6 +141,11 @@ uint32_t model_task_by_slot(const struct model *m, uint32_t slot);
 uint32_t model_task_by_tid(const struct model *m, int32_t tid);
 struct model_obj *model_obj(struct model *m, uint32_t id);
 uint32_t model_obj_by_name(const struct model *m, const char *name);
+
+/* The socket object at the other end of Unix socket object id: the live socket whose inode
+ * is id's peer inode, as a TCP end is found by its port. MODEL_NO_OBJ when the peer is none
+ * of the run's sockets, or is id itself (a socketpair's object is both its ends). */
+uint32_t model_socket_peer(const struct model *m, uint32_t id);
 
 /* History access: i = 0 is the oldest kept event. NULL past the end. model_khist is the
  * scheduler's records (model_is_sched), kept apart. */

@@ -343,7 +343,7 @@ static const char *tcp_state_name(int64_t s)
 
 const char *narrate_task_name(const struct model *m, const struct ev *e, char *buf, size_t n)
 {
-    if (e->kind == EV_TCP_STATE || e->kind == EV_SOCK_INFO) {
+    if (e->kind == EV_TCP_STATE || e->kind == EV_SOCK_INFO || e->kind == EV_SOCK_NAME) {
         snprintf(buf, n, "kernel"); /* the TCP stack, in whatever context it ran */
         return buf;
     }
@@ -941,6 +941,9 @@ int narrate_brief(const struct model *m, const struct ev *e, char *buf, size_t n
     if (e->kind == EV_TCP_STATE)
         return snprintf(buf, n, "tcp(%s) %s → %s", obj_name(m, e->obj), tcp_state_name(e->item),
                         tcp_state_name(e->val));
+    if (e->kind == EV_SOCK_NAME) /* a piece of the name: the first, or what follows it */
+        return snprintf(buf, n, "ss(%s) name %.*s", obj_name(m, e->obj), EV_TEXT_MAX,
+                        (e->flags & EVF_TEXT) ? e->text : "");
     if (e->kind == EV_SOCK_INFO) {
         if (!e->val)
             return snprintf(buf, n, "ss(%s) gone", obj_name(m, e->obj));

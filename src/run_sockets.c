@@ -1,12 +1,14 @@
 /*
  * run_sockets.c - socket objects as the kernel's table shows them (sock_diag, what ss reads).
  *
- * Every socket object is looked up in one dump of the TCP and UDP tables: by its inode while
- * it has a file, else by its ports (a closed TCP socket lingering in FIN_WAIT or TIME_WAIT).
- * When its entry changed, a sock_info event carries the state, queues and addresses into the
- * model and the trace (and a tcp_state event the transition). The conductor looks after each
- * socket call, after each settled step and on the /proc timer, so between two steps the
- * screen shows what ss shows; TIME_WAIT, which the probes never report, is seen here.
+ * Every socket object is looked up in one dump of the TCP, UDP and Unix tables: by its inode
+ * while it has a file (a socketpair's object: its first end's, then its second's), else by
+ * its ports (a closed TCP socket lingering in FIN_WAIT or TIME_WAIT). When its entry changed,
+ * a sock_info event carries the state, queues and addresses (a Unix socket: its inode and its
+ * peer's) into the model and the trace, a tcp_state event the transition, and a sock_name
+ * event a Unix socket's new name. The conductor looks after each socket call, after each
+ * settled step and on the /proc timer, so between two steps the screen shows what ss shows;
+ * TIME_WAIT, which the probes never report, is seen here.
  *
  * One dump is not a snapshot: a socket the kernel moves while the dump walks past it (a
  * closing socket swapped for its small timewait socket, FIN_WAIT1 -> FIN_WAIT2) can be
@@ -73,15 +75,27 @@ static void collect_socket(const struct sockdiag_entry *e, void *arg)
     t->e[t->n++] = *e;
 }
 
-/* The kernel's entry for socket object o, or NULL when the table has none. */
+/* The entry in t of the socket with inode ino and protocol proto, or NULL. */
+static const struct sockdiag_entry *by_inode(const struct sock_table *t, uint32_t ino, int proto)
+{
+    for (size_t i = 0; ino && i < t->n; i++)
+        if (t->e[i].inode == ino && t->e[i].proto == proto)
+            return &t->e[i];
+    return NULL;
+}
+
+/* The kernel's entry for socket object o, or NULL when the table has none. A socketpair's
+ * object is its first end while that is open, then its second (the object lives on in it). */
 static const struct sockdiag_entry *find_entry(const struct sock_table *t,
                                                const struct instr_obj *o)
 {
     const struct sockdiag_entry *found = NULL;
     int proto = o->u.sock.proto ? o->u.sock.proto : IPPROTO_TCP;
-    for (size_t i = 0; i < t->n; i++) /* while it has a file: its inode is exact */
-        if (o->u.sock.inode && t->e[i].inode == o->u.sock.inode && t->e[i].proto == proto)
-            return &t->e[i];
+    const struct sockdiag_entry *exact = by_inode(t, o->u.sock.inode, proto);
+    if (!exact && o->u.sock.pair)
+        exact = by_inode(t, o->u.sock.inode2, proto);
+    if (exact) /* while it has a file: its inode is exact */
+        return exact;
     if (!o->u.sock.lport || proto == SOCKDIAG_PROTO_UNIX)
         return NULL;
     for (size_t i = 0; i < t->n; i++) {
@@ -129,7 +143,10 @@ static struct ev info_event(uint32_t id, const struct instr_obj *o, const struct
     ev.val = e->state;
     ev.item = (int64_t)((uint64_t)e->rqueue | (uint64_t)e->wqueue << 32);
     ev.aux = (int64_t)((uint64_t)e->sport | (uint64_t)e->dport << 16 | proto << 32);
-    ev.extra = (int64_t)((uint64_t)ipv4_of(e, e->saddr) | (uint64_t)ipv4_of(e, e->daddr) << 32);
+    if (e->family == AF_UNIX) /* no addresses: its inode and its peer's, as ss shows them */
+        ev.extra = (int64_t)((uint64_t)e->inode | (uint64_t)e->peer << 32);
+    else
+        ev.extra = (int64_t)((uint64_t)ipv4_of(e, e->saddr) | (uint64_t)ipv4_of(e, e->daddr) << 32);
     return ev;
 }
 
@@ -147,6 +164,26 @@ static void emit_tcp_state(struct run *r, uint32_t id, struct instr_obj *o, int 
     run_apply(r, &e);
 }
 
+/* Tell the model Unix socket id's name (sock_name records): pieces of SOCK_NAME_PIECE
+ * bytes, the last one shorter (empty when the name fills the one before). */
+static void publish_name(struct run *r, uint32_t id, struct instr_obj *o, const char *name)
+{
+    size_t len = strnlen(name, SOCKDIAG_NAME_MAX - 1), off = 0, n;
+    do {
+        struct ev ev = {.t = loop_now_ns(),
+                        .kind = EV_SOCK_NAME,
+                        .src = EV_SRC_PROCFS,
+                        .flags = EVF_TEXT,
+                        .task = EV_NO_TASK,
+                        .obj = id,
+                        .seq = atomic_fetch_add(&o->seq, 1)};
+        n = len - off < SOCK_NAME_PIECE ? len - off : SOCK_NAME_PIECE;
+        memcpy(ev.text, name + off, n);
+        off += n;
+        run_apply(r, &ev);
+    } while (n == SOCK_NAME_PIECE);
+}
+
 /* Publish object id's entry when it differs from what the model was last told (id: the
  * table index, trusted; the object's own id field is a worker's to write). */
 static void publish(struct run *r, uint32_t id, struct instr_obj *o, const struct sockdiag_entry *e)
@@ -156,8 +193,9 @@ static void publish(struct run *r, uint32_t id, struct instr_obj *o, const struc
     r->sock_ino[id] = e ? e->inode : 0;
     const struct model_obj *mo = model_obj(&r->model, id);
     int model_agrees = mo && (!e || mo->tcp_state == e->state); /* the probes may have moved it */
+    int renamed = e && e->family == AF_UNIX && mo && strcmp(mo->lname, e->name) != 0;
     if (last->kind == EV_SOCK_INFO && last->val == info.val && last->item == info.item &&
-        last->aux == info.aux && last->extra == info.extra && model_agrees)
+        last->aux == info.aux && last->extra == info.extra && model_agrees && !renamed)
         return;
     int tcp = !o->u.sock.proto || o->u.sock.proto == IPPROTO_TCP;
     int closed = !e && tcp && o->u.sock.state != NET_CLOSE_STATE && o->u.sock.seen;
@@ -169,6 +207,8 @@ static void publish(struct run *r, uint32_t id, struct instr_obj *o, const struc
         emit_tcp_state(r, id, o, NET_CLOSE_STATE);
     if (e)
         o->u.sock.seen = 1;
+    if (renamed)
+        publish_name(r, id, o, e->name);
     info.seq = atomic_fetch_add(&o->seq, 1);
     *last = info;
     run_apply(r, &info);
@@ -221,6 +261,8 @@ void run_sample_sockets(struct run *r)
         unixd |= o->u.sock.proto == SOCKDIAG_PROTO_UNIX;
         if (o->u.sock.inode)
             set_bit(keep.inode, o->u.sock.inode);
+        if (o->u.sock.inode2)
+            set_bit(keep.inode, o->u.sock.inode2);
     }
     if (take_table(&t, unixd) < 0)
         return;

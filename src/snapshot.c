@@ -2,7 +2,8 @@
  * snapshot.c - tasks and objects as JSON.
  *
  * Every object kind adds the fields that describe it (queue: depth, capacity, max_depth;
- * pipe: bytes, capacity; socket: tcp_state), per the snapshot contract.
+ * pipe: bytes, capacity; socket: its ends and state as ss shows them), per the snapshot
+ * contract.
  */
 #include "snapshot.h"
 
@@ -83,6 +84,27 @@ static void addr_port(uint32_t addr, uint16_t port, char *buf, size_t n)
              addr & 0xff, port);
 }
 
+/* A Unix socket's end as ss -x prints it: its name ("*" unnamed) and inode, "/tmp/s.sock
+ * 5610210", "* 5610211"; "*" alone when there is no inode (never in the table; no peer). */
+static void unix_end(const char *name, uint32_t inode, char *buf, size_t n)
+{
+    if (!inode)
+        snprintf(buf, n, "*");
+    else
+        snprintf(buf, n, "%s %u", name[0] ? name : "*", inode);
+}
+
+void snapshot_socket_ends(const struct model_obj *o, char *local, char *peer, size_t n)
+{
+    if (o->proto == SOCKDIAG_PROTO_UNIX) {
+        unix_end(o->lname, o->linode, local, n);
+        unix_end("", o->rinode, peer, n);
+    } else {
+        addr_port(o->laddr, o->lport, local, n);
+        addr_port(o->raddr, o->rport, peer, n);
+    }
+}
+
 /* ss's word for a socket's state: ESTAB, TIME-WAIT, LISTEN, UNCONN ... */
 const char *snapshot_ss_state(int proto, int state)
 {
@@ -105,17 +127,20 @@ static const char *tcp_state_word(int state)
 
 /* A socket as ss shows it: protocol, ends, state, queues (a listener: its accept queue and
  * backlog). in_kernel is false while the kernel's table has no entry (not bound yet, or
- * gone after close). */
-static void snapshot_socket(const struct model_obj *o, json_t *j)
+ * gone after close). A Unix socket's ends are ss -x's (name and inode), and peer_object
+ * names the run's socket at the other end. */
+static void snapshot_socket(const struct model *m, const struct model_obj *o, json_t *j)
 {
-    char local[32], peer[32];
-    addr_port(o->laddr, o->lport, local, sizeof(local));
-    addr_port(o->raddr, o->rport, peer, sizeof(peer));
+    char local[SNAPSHOT_END_MAX], peer[SNAPSHOT_END_MAX];
     int udp = o->proto == 17, unixd = o->proto == SOCKDIAG_PROTO_UNIX;
+    snapshot_socket_ends(o, local, peer, SNAPSHOT_END_MAX);
     json_object_set_new(j, "proto", json_string(unixd ? "unix" : udp ? "udp" : "tcp"));
     json_object_set_new(j, "in_kernel", json_boolean(o->in_kernel));
     json_object_set_new(j, "local", json_string(local));
     json_object_set_new(j, "peer", json_string(peer));
+    uint32_t other = unixd ? model_socket_peer(m, (uint32_t)(o - m->objs)) : MODEL_NO_OBJ;
+    if (other != MODEL_NO_OBJ)
+        json_object_set_new(j, "peer_object", json_string(m->objs[other].name));
     json_object_set_new(j, "state",
                         json_string(o->in_kernel   ? snapshot_ss_state(o->proto, o->tcp_state)
                                     : udp || unixd ? "UNCONN"
@@ -192,7 +217,7 @@ json_t *snapshot_object(const struct model *m, const struct model_obj *o)
                                                   : json_null());
         break;
     case OK_SOCKET:
-        snapshot_socket(o, j);
+        snapshot_socket(m, o, j);
         break;
     default:
         if (o->capacity)

@@ -23,4 +23,11 @@ json_t *snapshot_object(const struct model *m, const struct model_obj *o);
  * "TIME-WAIT", "LISTEN", "UNCONN" ... */
 const char *snapshot_ss_state(int proto, int state);
 
+/* A socket's two ends as ss prints them, into local and peer (n bytes each,
+ * SNAPSHOT_END_MAX is room for any): "127.0.0.1:5000", "*" when unbound or unconnected; a
+ * Unix socket's name ("*" unnamed) and inode, "/tmp/srv.sock 5610210", "* 5610211", and "*"
+ * for no inode (never in the table; no peer). */
+#define SNAPSHOT_END_MAX (MODEL_SOCK_NAME_MAX + 16)
+void snapshot_socket_ends(const struct model_obj *o, char *local, char *peer, size_t n);
+
 #endif

@@ -165,23 +165,31 @@ Test(exec_net, unix_socket_server_and_client, .timeout = 90)
     json_decref(snap);
 }
 
-/* The line of g_dir/ss.txt (`ss -Haxunp`) of sock_queues with netid netid whose local end
- * is word (a Unix socket's inode; ":PORT" ends an inet address), split into tok: netid state
- * recv-q send-q local [inode] peer [inode] process. */
-static int ss_line(const char *netid, const char *word, char tok[8][64])
+/* The line of g_dir/ss.txt (`ss -Haxunp`) of program prog with netid netid on which word
+ * stands: as its local end (a Unix socket's inode; ":PORT" ends an inet address), or as the
+ * process column's "fd=N," when word is "fd=N". Split into tok: netid state recv-q send-q
+ * local [inode] peer [inode] process. */
+static int ss_line(const char *prog, const char *netid, const char *word, char tok[8][64])
 {
-    char path[300], line[1024];
+    char path[300], line[1024], quoted[80];
     snprintf(path, sizeof(path), "%s/ss.txt", g_dir);
+    snprintf(quoted, sizeof(quoted), "\"%s\"", prog);
     FILE *f = fopen(path, "r");
     int found = 0;
     while (f && !found && fgets(line, sizeof(line), f)) {
-        if (!strstr(line, "\"sock_queues\""))
+        if (!strstr(line, quoted))
             continue;
         memset(tok, 0, 8 * 64);
         int n = sscanf(line, "%63s %63s %63s %63s %63s %63s %63s %63s", tok[0], tok[1], tok[2],
                        tok[3], tok[4], tok[5], tok[6], tok[7]);
         if (n < 6 || strcmp(tok[0], netid) != 0)
             continue;
+        char fd[40];
+        snprintf(fd, sizeof(fd), "%s)", word); /* users:(("p",pid=1,fd=11)) */
+        if (!strncmp(word, "fd=", 3)) {
+            found = strstr(line, fd) != NULL;
+            continue;
+        }
         for (int i = 4; i < 6 && !found; i++)
             found = !strcmp(tok[i], word) ||
                     (word[0] == ':' && strstr(tok[i], word) && !strcmp(strstr(tok[i], word), word));
@@ -191,14 +199,14 @@ static int ss_line(const char *netid, const char *word, char tok[8][64])
     return found;
 }
 
-/* Run sock_queues, cut while it holds its sockets (--duration 1): a background shell runs
- * `ss -Haxunp` into g_dir/ss.txt once the program says "ready". The snapshot; the UDP port
- * the program printed in *port. */
-static json_t *run_held_queues(int *port)
+/* Run examples/<prog>.c, cut while it holds its sockets (--duration 1): a background shell
+ * runs `ss -Haxunp` into g_dir/ss.txt once the program says "ready" and then says "seen".
+ * The snapshot. */
+static json_t *run_held(const char *prog)
 {
     if (system("command -v ss >/dev/null 2>&1") != 0)
         TS_SKIP_AFTER(teardown_dir, "ss is not installed (apt-get install iproute2)");
-    cr_assert_eq(compile("sock_queues", NULL), 0, "cc sock_queues failed");
+    cr_assert_eq(compile(prog, NULL), 0, "cc %s failed", prog);
     char cmd[1024];
     snprintf(cmd, sizeof(cmd),
              "cd '%s' && sh -c 'i=0; while [ ! -e ready ] && [ $i -lt 300 ]; do sleep 0.02; "
@@ -207,11 +215,18 @@ static json_t *run_held_queues(int *port)
              g_dir);
     cr_assert_eq(system(cmd), 0);
     char *const opts[] = {"--duration", "1", NULL};
-    json_t *snap = exec_run_opts("sock_queues", opts, NULL, 124);
+    json_t *snap = exec_run_opts(prog, opts, NULL, 124);
     char seen[300];
     snprintf(seen, sizeof(seen), "%s/seen", g_dir);
     for (int i = 0; i < 300 && access(seen, F_OK) != 0; i++) /* the shell is done */
         usleep(20000);
+    return snap;
+}
+
+/* run_held of sock_queues; the UDP port the program printed in *port. */
+static json_t *run_held_queues(int *port)
+{
+    json_t *snap = run_held("sock_queues");
     const char *p = strstr(g_out, "udp port ");
     cr_assert(p, "%s", g_out);
     *port = atoi(p + 9);
@@ -232,14 +247,111 @@ Test(exec_net, held_unix_socketpair_matches_ss, .timeout = 90)
     cr_assert(json_is_true(json_object_get(pair, "in_kernel")), "the pair is in UNIX_DIAG");
     char tok[8][64], word[32], peer[64];
     snprintf(word, sizeof(word), "%lld", (long long)ts_int(pair, "inode"));
-    cr_assert(ss_line("u_str", word, tok), "ss -x has no u_str with inode %s", word);
+    cr_assert(ss_line("sock_queues", "u_str", word, tok), "ss -x has no u_str with inode %s", word);
     long long rq = atoll(tok[2]);
     snprintf(peer, sizeof(peer), "%s", tok[7]); /* "* INODE * PEER" */
     cr_expect_str_eq(ts_str(pair, "state"), tok[1], "ss says %s", tok[1]);
-    cr_assert(ss_line("u_str", peer, tok), "ss -x has no line for the peer %s", peer);
+    cr_assert(ss_line("sock_queues", "u_str", peer, tok), "ss -x has no line for the peer %s",
+              peer);
     rq += atoll(tok[2]);
     cr_expect_eq(rq, 3, "ss: 3 bytes wait in the pair");
     cr_expect_eq(ts_int(pair, "recv_q"), rq, "recv_q as ss: %lld", rq);
+    json_decref(snap);
+}
+
+/* A socketpair whose first end sent 5 bytes and was closed: its object lives on in the
+ * second end, which the kernel still shows (ESTAB, Recv-Q 5, no peer): in the kernel's table
+ * as ss shows the descriptor the program printed, not gone with the first end. */
+Test(exec_net, a_socketpair_keeps_its_kernel_view_in_its_second_end, .timeout = 90)
+{
+    json_t *snap = run_held("unix_ends");
+    const char *p = strstr(g_out, "pair survivor fd ");
+    cr_assert(p, "%s", g_out);
+    char fd[32], tok[8][64];
+    snprintf(fd, sizeof(fd), "fd=%d", atoi(p + 17));
+    cr_assert(ss_line("unix_ends", "u_str", fd, tok), "ss -xp has no u_str with %s", fd);
+    json_t *s[2];
+    cr_assert_eq(sockets(snap, "sockpair@", s, 2), 1, "one object for the pair");
+    cr_assert(json_is_true(json_object_get(s[0], "in_kernel")),
+              "the second end is in UNIX_DIAG (ss: %s %s %s)", tok[1], tok[2], tok[5]);
+    cr_expect_eq(ts_int(s[0], "inode"), atoll(tok[5]), "the second end's inode, as ss: %s", tok[5]);
+    cr_expect_str_eq(ts_str(s[0], "state"), tok[1], "ss says %s", tok[1]);
+    cr_expect_eq(atoll(tok[2]), 5, "ss: the 5 bytes sent before the close wait");
+    cr_expect_eq(ts_int(s[0], "recv_q"), atoll(tok[2]), "recv_q as ss: %s", tok[2]);
+    json_decref(snap);
+}
+
+/* The snapshot's Unix socket whose local end is local ("NAME INODE"), or NULL. */
+static json_t *unix_socket_at(json_t *snap, const char *local)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(json_object_get(snap, "objects"), i, o)
+    {
+        if (!strcmp(ts_str(o, "kind"), "socket") && !strcmp(ts_str(o, "proto"), "unix") &&
+            !strcmp(ts_str(o, "local"), local))
+            return o;
+    }
+    return NULL;
+}
+
+/* Listeners on a path and on an abstract name, a client of each and its accepted socket,
+ * and a socketpair's surviving end: every u_str line ss -xp shows for the program is one
+ * Unix socket of the snapshot with the same local end (name, or "*", and inode), peer ("*"
+ * and the peer's inode; "*" for none), state and Recv-Q; and where ss's peer inode is
+ * another of those lines, peer_object names that line's object. */
+Test(exec_net, unix_sockets_show_their_names_and_peers_as_ss, .timeout = 90)
+{
+    json_t *snap = run_held("unix_ends");
+    char path[300], line[1024], tok[8][64];
+    snprintf(path, sizeof(path), "%s/ss.txt", g_dir);
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "ss wrote nothing");
+    int lines = 0, named = 0, abstract = 0, linked = 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (!strstr(line, "\"unix_ends\"") ||
+            sscanf(line, "%63s %63s %63s %63s %63s %63s %63s %63s", tok[0], tok[1], tok[2], tok[3],
+                   tok[4], tok[5], tok[6], tok[7]) != 8 ||
+            strcmp(tok[0], "u_str") != 0)
+            continue;
+        lines++;
+        char local[160], peer[80];
+        snprintf(local, sizeof(local), "%s %s", tok[4], tok[5]);
+        snprintf(peer, sizeof(peer), strcmp(tok[7], "0") ? "%s %s" : "%s", tok[6], tok[7]);
+        json_t *o = unix_socket_at(snap, local);
+        cr_assert(o, "ss: %s, no Unix socket with local \"%s\" in %s", tok[1], local,
+                  json_dumps(json_object_get(snap, "objects"), JSON_COMPACT));
+        cr_expect_str_eq(ts_str(o, "peer"), peer, "%s: peer as ss", local);
+        cr_expect_str_eq(ts_str(o, "state"), tok[1], "%s: state as ss", local);
+        cr_expect_eq(ts_int(o, "recv_q"), atoll(tok[2]), "%s: recv_q as ss", local);
+        named += tok[4][0] == '/';
+        abstract += tok[4][0] == '@';
+        char ino[64];
+        snprintf(ino, sizeof(ino), "%s", tok[7]);
+        if (!strcmp(ino, "0") || !ss_line("unix_ends", "u_str", ino, tok))
+            continue; /* no peer, or not one of the program's */
+        snprintf(local, sizeof(local), "%s %s", tok[4], tok[5]);
+        json_t *other = unix_socket_at(snap, local);
+        cr_assert(other, "the peer %s", local);
+        cr_expect_str_eq(ts_str(o, "peer_object"), ts_str(other, "name"), "%s: its peer",
+                         ts_str(o, "name"));
+        linked++;
+    }
+    fclose(f);
+    cr_expect_eq(lines, 7, "2 listeners, 2 clients, 2 accepted, 1 end of a pair");
+    cr_expect_eq(named, 2, "the path listener and its accepted socket");
+    cr_expect_eq(abstract, 2, "the abstract listener and its accepted socket");
+    cr_expect_eq(linked, 4, "two connections, each end the other's peer");
+    json_t *again = replay_trace(), *s[8], *r[8]; /* the names and inodes are in the trace */
+    size_t n = sockets(snap, "", s, 8);
+    cr_assert_eq(sockets(again, "", r, 8), n);
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 3; k++) {
+            const char *key = (const char *[]){"local", "peer", "peer_object"}[k];
+            cr_expect_str_eq(ts_str(r[i], key), ts_str(s[i], key), "replayed %s of %s", key,
+                             ts_str(s[i], "name"));
+        }
+    json_decref(again);
     json_decref(snap);
 }
 
@@ -254,7 +366,7 @@ Test(exec_net, held_udp_socket_matches_ss, .timeout = 90)
     json_t *u = find_object(snap, "socket", name);
     cr_expect_str_eq(ts_str(u, "proto"), "udp");
     snprintf(word, sizeof(word), ":%d", port);
-    cr_assert(ss_line("udp", word, tok), "ss -u has no socket on port %d", port);
+    cr_assert(ss_line("sock_queues", "udp", word, tok), "ss -u has no socket on port %d", port);
     snprintf(local, sizeof(local), "127.0.0.1:%d", port);
     cr_expect_str_eq(tok[4], local);
     cr_expect_str_eq(ts_str(u, "local"), local);

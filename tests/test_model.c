@@ -416,6 +416,55 @@ Test(model, an_older_seq_does_not_overwrite_a_newer_value)
     cr_expect_eq(o->value, 3);
 }
 
+/* The conductor's records of a Unix socket (obj): its name in sock_name pieces, then its
+ * sock_info (state, inode, peer's inode). */
+static void unix_seen(uint32_t obj, const char *name, int state, uint32_t ino, uint32_t peer)
+{
+    size_t len = strlen(name), off = 0, n;
+    do {
+        struct ev e = iev(EV_SOCK_NAME, 0, obj, ++seqs[obj], 0, 0, 0);
+        e.src = EV_SRC_PROCFS;
+        e.task = EV_NO_TASK;
+        e.flags = EVF_TEXT;
+        memset(e.text, 0, sizeof(e.text));
+        n = len - off < SOCK_NAME_PIECE ? len - off : SOCK_NAME_PIECE;
+        memcpy(e.text, name + off, n);
+        off += n;
+        model_apply(&M, &e, NULL, NULL);
+    } while (n == SOCK_NAME_PIECE);
+    struct ev e = iev(EV_SOCK_INFO, 0, obj, ++seqs[obj], state, 0, (int64_t)255 << 32);
+    e.src = EV_SRC_PROCFS;
+    e.task = EV_NO_TASK;
+    e.extra = (int64_t)((uint64_t)ino | (uint64_t)peer << 32);
+    model_apply(&M, &e, NULL, NULL);
+}
+
+/* Names of any length (one piece, several, a last piece left empty) come out whole; the
+ * inodes are the socket's and its peer's, and the peer is the object with that inode. */
+Test(model, a_unix_socket_has_its_name_inode_and_peer_object)
+{
+    char longest[MODEL_SOCK_NAME_MAX], exact[2 * SOCK_NAME_PIECE + 1];
+    memset(longest, 'x', sizeof(longest) - 1);
+    longest[0] = '/';
+    longest[sizeof(longest) - 1] = '\0';
+    memset(exact, 'y', sizeof(exact) - 1);
+    exact[0] = '@';
+    exact[sizeof(exact) - 1] = '\0';
+    const char *names[] = {"/tmp/s.sock", "/tmp/ipcscope-exec-testAbCdEf/a-longer-name.sock",
+                           longest, exact, ""};
+    for (uint32_t i = 0; i < 5; i++) {
+        create(i, "sock", OK_SOCKET, 0, 255);
+        unix_seen(i, names[i], 1, 100 + i, i < 2 ? 101 - i : 0);
+        cr_expect_str_eq(model_obj(&M, i)->lname, names[i]);
+        cr_expect_eq(model_obj(&M, i)->linode, 100 + i);
+    }
+    cr_expect_eq(model_socket_peer(&M, 0), 1, "100's peer is 101");
+    cr_expect_eq(model_socket_peer(&M, 1), 0, "and 101's is 100");
+    cr_expect_eq(model_socket_peer(&M, 2), MODEL_NO_OBJ, "no peer");
+    unix_seen(3, "@renamed", 10, 103, 0); /* a later name replaces the one before */
+    cr_expect_str_eq(model_obj(&M, 3)->lname, "@renamed");
+}
+
 Test(model, history_keeps_only_the_last_n_events)
 {
     model_free(&M);

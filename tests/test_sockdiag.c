@@ -4,7 +4,8 @@
  * A listener with a known backlog and clients that connect before anyone accepts: the
  * kernel must report LISTEN with the accept queue and backlog, ESTABLISHED on both ends, and
  * TIME_WAIT on the side that closed first; a Unix socketpair ESTABLISHED with its peer and
- * its unread bytes (UNIX_DIAG). No privileges are needed.
+ * its unread bytes, and bound Unix sockets with the names /proc/net/unix lists (UNIX_DIAG).
+ * No privileges are needed.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -14,8 +15,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static uint16_t port_of(int fd, int peer)
@@ -168,4 +173,82 @@ Test(sockdiag, unix_socketpair_state_peer_and_queue, .timeout = 10)
     cr_expect_eq(w.e.rqueue, 0);
     close(sv[0]);
     close(sv[1]);
+}
+
+/* The name /proc/net/unix gives the socket with inode ino (its Path column: the path, or
+ * '@' and the abstract name), "" when it has none; -1 when it is not listed. */
+static int proc_net_unix_name(uint32_t ino, char *name, size_t n)
+{
+    FILE *f = fopen("/proc/net/unix", "r");
+    char line[512];
+    int found = -1;
+    while (f && found < 0 && fgets(line, sizeof(line), f)) {
+        unsigned long inode;
+        int at = 0;
+        if (sscanf(line, "%*s %*s %*s %*s %*s %*s %lu %n", &inode, &at) < 1 || inode != ino)
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        snprintf(name, n, "%s", at ? line + at : "");
+        found = 0;
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* A listener bound to a path and one bound to an abstract name, each with a client and its
+ * accepted connection: UNIX_DIAG gives each socket the name /proc/net/unix lists (the path;
+ * "@name"; the accepted socket shares its listener's, the client has none) and each
+ * connected end its peer's inode. */
+Test(sockdiag, unix_sockets_report_their_names_and_peers, .timeout = 10)
+{
+    struct sockaddr_un path = {.sun_family = AF_UNIX}, abstract = {.sun_family = AF_UNIX};
+    snprintf(path.sun_path, sizeof(path.sun_path), "/tmp/ipcscope-sockdiag-%d.sock", (int)getpid());
+    int an = snprintf(abstract.sun_path + 1, sizeof(abstract.sun_path) - 1, "ipcscope-sockdiag-%d",
+                      (int)getpid());
+    socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)an);
+    const struct sockaddr_un *addr[2] = {&path, &abstract};
+    socklen_t len[2] = {sizeof(path), alen};
+    unlink(path.sun_path);
+    int fds[6];
+    for (int k = 0; k < 2; k++) {
+        int *l = &fds[3 * k];
+        l[0] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        l[1] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        cr_assert_eq(bind(l[0], (const struct sockaddr *)addr[k], len[k]), 0, "bind: %s",
+                     strerror(errno));
+        cr_assert_eq(listen(l[0], 4), 0);
+        cr_assert_eq(connect(l[1], (const struct sockaddr *)addr[k], len[k]), 0);
+        l[2] = accept4(l[0], NULL, NULL, SOCK_CLOEXEC);
+        cr_assert_geq(l[2], 0);
+    }
+    struct unix_find f[6];
+    for (int i = 0; i < 6; i++) {
+        struct stat st;
+        cr_assert_eq(fstat(fds[i], &st), 0);
+        f[i] = (struct unix_find){.inode = (uint32_t)st.st_ino};
+        int n = sockdiag_dump_unix(unix_cb, &f[i]);
+        if (n == -ENOENT || n == -EPROTONOSUPPORT || n == -EOPNOTSUPP)
+            cr_skip_test("no unix_diag in this kernel");
+        cr_assert(f[i].found, "socket %d (inode %u) in UNIX_DIAG", i, f[i].inode);
+    }
+    for (int i = 0; i < 6; i++) {
+        char want[SOCKDIAG_NAME_MAX + 8];
+        cr_assert_eq(proc_net_unix_name(f[i].inode, want, sizeof(want)), 0,
+                     "inode %u not in /proc/net/unix", f[i].inode);
+        cr_expect_str_eq(f[i].e.name, want, "socket %d: name as /proc/net/unix", i);
+    }
+    cr_expect_str_eq(f[0].e.name, path.sun_path, "the listener's path");
+    cr_expect_eq(f[1].e.name[0], '\0', "an unbound client has no name");
+    cr_expect_str_eq(f[2].e.name, path.sun_path, "the accepted socket shares its listener's");
+    cr_expect_eq(f[3].e.name[0], '@', "an abstract name: %s", f[3].e.name);
+    cr_expect_str_eq(f[3].e.name + 1, abstract.sun_path + 1);
+    for (int k = 0; k < 2; k++) {
+        cr_expect_eq(f[3 * k].e.peer, 0, "a listener has no peer");
+        cr_expect_eq(f[3 * k + 1].e.peer, f[3 * k + 2].inode, "client -> accepted");
+        cr_expect_eq(f[3 * k + 2].e.peer, f[3 * k + 1].inode, "accepted -> client");
+    }
+    for (int i = 0; i < 6; i++)
+        close(fds[i]);
+    unlink(path.sun_path);
 }

@@ -230,24 +230,19 @@ static void task_details(struct ui *u, const struct model_task *t)
     screen_wrap(r, 0, THEME[R_NORMAL] | A_BOLD, text);
 }
 
-static void end_text(uint32_t addr, uint16_t port, char *b, size_t n)
-{
-    if (!port)
-        snprintf(b, n, "*");
-    else
-        snprintf(b, n, "%u.%u.%u.%u:%u", addr >> 24, (addr >> 16) & 0xff, (addr >> 8) & 0xff,
-                 addr & 0xff, port);
-}
-
-/* A socket as ss shows it: protocol, ends, state, queues (a listener: accept queue). */
+/* A socket as ss shows it: protocol, ends, state, queues (a listener: accept queue); a Unix
+ * socket's ends as ss -x prints them (name and inode), and the run's socket at the other end. */
 static int socket_facts(struct ui *u, const struct model_obj *o, struct rect in, int y)
 {
-    char b[160], l[40], p[40];
-    int udp = o->proto == 17;
-    end_text(o->laddr, o->lport, l, sizeof(l));
-    end_text(o->raddr, o->rport, p, sizeof(p));
-    snprintf(b, sizeof(b), "%s  %s → %s", udp ? "UDP" : "TCP", l, p);
+    char b[2 * SNAPSHOT_END_MAX + 16], l[SNAPSHOT_END_MAX], p[SNAPSHOT_END_MAX];
+    int udp = o->proto == 17, unixd = o->proto == MODEL_PROTO_UNIX;
+    snapshot_socket_ends(o, l, p, SNAPSHOT_END_MAX);
+    snprintf(b, sizeof(b), "%s  %s → %s", unixd ? "UNIX" : udp ? "UDP" : "TCP", l, p);
     y = kv(y, in, TR(u, "ends", "两端"), b);
+    const struct model *m = &u->r->model;
+    uint32_t peer = unixd ? model_socket_peer(m, (uint32_t)(o - m->objs)) : MODEL_NO_OBJ;
+    if (peer != MODEL_NO_OBJ)
+        y = kv(y, in, TR(u, "peer", "对端"), m->objs[peer].name);
     if (!o->in_kernel) {
         snprintf(b, sizeof(b), "%s",
                  TR(u, "not in the kernel's socket table (not bound yet, or gone)",
@@ -266,8 +261,9 @@ static int socket_facts(struct ui *u, const struct model_obj *o, struct rect in,
                  TR(u, "Recv-Q %lld (bytes unread)  Send-Q %lld (%s)",
                     "Recv-Q %lld（未读字节）  Send-Q %lld（%s）"),
                  (long long)o->recv_q, (long long)o->send_q,
-                 udp ? TR(u, "bytes not yet sent", "尚未发出的字节")
-                     : TR(u, "bytes not yet acknowledged", "尚未被确认的字节"));
+                 udp     ? TR(u, "bytes not yet sent", "尚未发出的字节")
+                 : unixd ? TR(u, "bytes in its send buffer", "发送缓冲区中的字节")
+                         : TR(u, "bytes not yet acknowledged", "尚未被确认的字节"));
     return kv(y, in, TR(u, "queues", "队列"), b);
 }
 

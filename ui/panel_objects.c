@@ -184,6 +184,7 @@ static int socket_text(struct ui *u, const struct model_obj *o, int level, char 
     snprintf(head, n, "%s%s",
              level >= SOCK_NO_PROTO && (!udp || unconn) ? ""
              : udp                                      ? "UDP "
+             : o->proto == MODEL_PROTO_UNIX             ? "UNIX "
                                                         : "TCP ",
              state);
     q[0] = '\0';
@@ -210,9 +211,27 @@ static int socket_facts_width(struct ui *u, const struct model_obj *o, int level
     return screen_width(head) + screen_width(q);
 }
 
-/* "TCP ESTAB  Recv-Q 0 Send-Q 0  :5000→:41234", "TCP LISTEN  accept queue 3/2", "UDP UNCONN".
- * The queues are the facts: when the row is short, the ports go first (whole, or not at all),
- * then the facts take their narrower forms ("FIN-WAIT-2 Recv 0 Send 0"). */
+/* A Unix socket's ends after its facts, in w columns: its name and its peer object
+ * ("  /tmp/srv.sock  ↔ unix>srv.sock@2"), else the peer alone, else the name alone (each whole:
+ * a cut path names another file); "" when none fits or it has neither. */
+static void unix_ends(struct ui *u, const struct model_obj *o, int w, char *buf, size_t n)
+{
+    const struct model *m = &u->r->model;
+    uint32_t peer = model_socket_peer(m, (uint32_t)(o - m->objs));
+    const char *pname = peer != MODEL_NO_OBJ ? m->objs[peer].name : "";
+    for (int form = 0; form < 3; form++) {
+        const char *name = form == 1 ? "" : o->lname, *other = form == 2 ? "" : pname;
+        snprintf(buf, n, "%s%s%s%s", name[0] ? "  " : "", name, other[0] ? "  ↔ " : "", other);
+        if (screen_width(buf) <= w)
+            return;
+    }
+    buf[0] = '\0';
+}
+
+/* "TCP ESTAB  Recv-Q 0 Send-Q 0  :5000→:41234", "TCP LISTEN  accept queue 3/2", "UDP UNCONN",
+ * "UNIX ESTAB  Recv-Q 0 Send-Q 0  /tmp/srv.sock  ↔ unix>srv.sock@2". The queues are the facts:
+ * when the row is short, the ports or Unix ends go first (whole, or not at all), then the
+ * facts take their narrower forms ("FIN-WAIT-2 Recv 0 Send 0"). */
 static int draw_socket(struct ui *u, const struct model_obj *o, int y, int x, int w)
 {
     char head[64], q[96];
@@ -222,6 +241,11 @@ static int draw_socket(struct ui *u, const struct model_obj *o, int y, int x, in
     int listener = socket_text(u, o, level, head, q, sizeof(q));
     int used = screen_put(y, x, w, THEME[R_NORMAL], head);
     used += screen_put(y, x + used, w - used, listener ? THEME[R_TOKEN] : THEME[R_DIM], q);
+    char ends[MODEL_SOCK_NAME_MAX + MODEL_NAME_MAX + 16];
+    if (o->in_kernel && o->proto == MODEL_PROTO_UNIX) {
+        unix_ends(u, o, w - used, ends, sizeof(ends));
+        return used + screen_put(y, x + used, w - used, THEME[R_DIM], ends);
+    }
     if (!o->in_kernel || listener || !o->lport)
         return used;
     char ports[40];

@@ -235,9 +235,11 @@ EXPORT int socketpair(int domain, int type, int proto, int sv[2])
                           .cap = unixd ? SOCKDIAG_PROTO_UNIX : 0, /* the model's proto */
                           .name = name};
     struct instr_obj *o = obj_at(inode_key(a.st_dev, a.st_ino), &sp);
-    if (o && unixd) { /* the conductor finds sv[0] in UNIX_DIAG, sv[1] as its peer */
+    if (o && unixd) { /* the conductor finds sv[0] in UNIX_DIAG, sv[1] as its peer, and sv[1]
+                         alone once sv[0] is closed */
         o->u.sock.proto = SOCKDIAG_PROTO_UNIX;
         o->u.sock.inode = (uint32_t)a.st_ino;
+        o->u.sock.inode2 = (uint32_t)b.st_ino;
         o->u.sock.pair = 1;
     }
     if (o) { /* one object for both ends, like a pipe */

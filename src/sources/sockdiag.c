@@ -1,9 +1,11 @@
 /*
- * sockdiag.c - TCP sockets on loopback from NETLINK_SOCK_DIAG (inet_diag_req_v2).
+ * sockdiag.c - TCP and UDP sockets on loopback and Unix sockets from NETLINK_SOCK_DIAG
+ * (inet_diag_req_v2, unix_diag_req).
  *
  * One dump request per address family asks for every TCP state; the answers are filtered
  * to loopback addresses here, so nothing about other interfaces ever leaves this file.
- * Needs no privileges: any user may read the socket table, as `ss` does.
+ * Unix sockets come with their name, peer and queues. Needs no privileges: any user may
+ * read the socket table, as `ss` does.
  */
 #define _GNU_SOURCE
 #include "sockdiag.h"
@@ -50,26 +52,6 @@ static int is_local(int family, const uint8_t *a)
     return memcmp(a, v4_mapped, 12) == 0 && a[12] == 127;
 }
 
-static int send_request(int fd, int family, int proto)
-{
-    struct {
-        struct nlmsghdr nh;
-        struct inet_diag_req_v2 req;
-    } msg = {
-        .nh = {.nlmsg_len = sizeof(msg),
-               .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-               .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-               .nlmsg_seq = 1},
-        .req = {.sdiag_family = (uint8_t)family,
-                .sdiag_protocol = (uint8_t)proto,
-                .idiag_states = proto == IPPROTO_TCP ? TCP_STATES_AS_SS : ~0u},
-    };
-    struct sockaddr_nl nl = {.nl_family = AF_NETLINK};
-    if (sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *)&nl, sizeof(nl)) < 0)
-        return -errno;
-    return 0;
-}
-
 static void to_entry(const struct inet_diag_msg *m, int proto, struct sockdiag_entry *e)
 {
     memset(e, 0, sizeof(*e));
@@ -87,9 +69,18 @@ static void to_entry(const struct inet_diag_msg *m, int proto, struct sockdiag_e
     e->cookie = (uint64_t)m->id.idiag_cookie[0] | (uint64_t)m->id.idiag_cookie[1] << 32;
 }
 
-/* Read answers until NLMSG_DONE. Returns entries reported or -errno. */
-static int read_answers(int fd, int proto, void (*cb)(const struct sockdiag_entry *, void *),
-                        void *arg)
+/* What one dump request asks for, and what is done with each answer: each turns an answer
+ * into an entry (0 when it is no entry for cb) and cb gets it. */
+struct dump_job {
+    int (*each)(const struct nlmsghdr *h, int proto, struct sockdiag_entry *e);
+    int proto;
+    void (*cb)(const struct sockdiag_entry *e, void *arg);
+    void *arg;
+};
+
+/* Read answers until NLMSG_DONE, passing each entry to the job's cb. Returns entries
+ * reported or -errno. */
+static int read_answers(int fd, const struct dump_job *job)
 {
     static __thread char buf[SOCKDIAG_BUF] __attribute__((aligned(8)));
     int count = 0;
@@ -107,30 +98,63 @@ static int read_answers(int fd, int proto, void (*cb)(const struct sockdiag_entr
                 const struct nlmsgerr *err = NLMSG_DATA(h);
                 return err->error ? err->error : -EIO;
             }
-            if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
-                continue;
-            const struct inet_diag_msg *m = NLMSG_DATA(h);
             struct sockdiag_entry e;
-            to_entry(m, proto, &e);
-            if (!is_local(e.family, e.saddr))
+            if (!job->each(h, job->proto, &e))
                 continue;
-            cb(&e, arg);
+            job->cb(&e, job->arg);
             count++;
         }
     }
 }
 
-static int dump_family(int family, int proto, void (*cb)(const struct sockdiag_entry *, void *),
-                       void *arg)
+/* Send one SOCK_DIAG_BY_FAMILY dump request (req, len bytes: the family's request after the
+ * netlink header) on a socket of its own and read its answers (read_answers). Returns the
+ * entries reported or -errno. */
+static int dump(const void *req, size_t len, const struct dump_job *job)
 {
+    struct {
+        struct nlmsghdr nh;
+        union {
+            struct inet_diag_req_v2 inet;
+            struct unix_diag_req unixd;
+        } req;
+    } msg = {.nh = {.nlmsg_len = (uint32_t)NLMSG_LENGTH(len),
+                    .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                    .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+                    .nlmsg_seq = 1}};
+    if (len > sizeof(msg.req))
+        return -EINVAL;
+    memcpy(&msg.req, req, len);
     int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (fd < 0)
         return -errno;
-    int rc = send_request(fd, family, proto);
+    struct sockaddr_nl nl = {.nl_family = AF_NETLINK};
+    int rc = 0;
+    if (sendto(fd, &msg, msg.nh.nlmsg_len, 0, (struct sockaddr *)&nl, sizeof(nl)) < 0)
+        rc = -errno;
     if (rc == 0)
-        rc = read_answers(fd, proto, cb, arg);
+        rc = read_answers(fd, job);
     close(fd);
     return rc;
+}
+
+/* An inet answer into e: 1 when it is a socket on loopback or the wildcard address. */
+static int inet_answer(const struct nlmsghdr *h, int proto, struct sockdiag_entry *e)
+{
+    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+        return 0;
+    to_entry(NLMSG_DATA(h), proto, e);
+    return is_local(e->family, e->saddr);
+}
+
+static int dump_family(int family, int proto, void (*cb)(const struct sockdiag_entry *, void *),
+                       void *arg)
+{
+    struct inet_diag_req_v2 req = {.sdiag_family = (uint8_t)family,
+                                   .sdiag_protocol = (uint8_t)proto,
+                                   .idiag_states = proto == IPPROTO_TCP ? TCP_STATES_AS_SS : ~0u};
+    struct dump_job job = {.each = inet_answer, .proto = proto, .cb = cb, .arg = arg};
+    return dump(&req, sizeof(req), &job);
 }
 
 int sockdiag_dump_proto(int proto, void (*cb)(const struct sockdiag_entry *e, void *arg), void *arg)
@@ -144,13 +168,30 @@ int sockdiag_dump_proto(int proto, void (*cb)(const struct sockdiag_entry *e, vo
     return n6 < 0 ? n6 : n4 + n6;
 }
 
-/* One Unix socket's answer into e: the fixed part, then the RQLEN and PEER attributes. */
-static void unix_entry(const struct nlmsghdr *h, struct sockdiag_entry *e)
+/* A UNIX_DIAG_NAME attribute (a sun_path, len bytes) into name as ss prints it: an abstract
+ * name's leading NUL, and any other, as '@'. */
+static void unix_name(const char *path, size_t len, char name[SOCKDIAG_NAME_MAX])
+{
+    if (len >= SOCKDIAG_NAME_MAX)
+        len = SOCKDIAG_NAME_MAX - 1;
+    memcpy(name, path, len);
+    name[len] = '\0';
+    if (len && name[0] == '\0')
+        for (size_t i = 0; i < len; i++)
+            if (name[i] == '\0')
+                name[i] = '@';
+}
+
+/* One Unix socket's answer into e: the fixed part, then the RQLEN, PEER and NAME
+ * attributes. Always 1 (every Unix socket is reported). */
+static int unix_answer(const struct nlmsghdr *h, int proto, struct sockdiag_entry *e)
 {
     const struct unix_diag_msg *m = NLMSG_DATA(h);
+    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+        return 0;
     memset(e, 0, sizeof(*e));
     e->family = AF_UNIX;
-    e->proto = SOCKDIAG_PROTO_UNIX;
+    e->proto = proto;
     e->state = m->udiag_state;
     e->inode = m->udiag_ino;
     e->cookie = (uint64_t)m->udiag_cookie[0] | (uint64_t)m->udiag_cookie[1] << 32;
@@ -163,57 +204,20 @@ static void unix_entry(const struct nlmsghdr *h, struct sockdiag_entry *e)
             e->wqueue = q->udiag_wqueue;
         } else if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
             memcpy(&e->peer, RTA_DATA(a), sizeof(uint32_t));
+        } else if (a->rta_type == UNIX_DIAG_NAME) {
+            unix_name(RTA_DATA(a), RTA_PAYLOAD(a), e->name);
         }
     }
+    return 1;
 }
 
 int sockdiag_dump_unix(void (*cb)(const struct sockdiag_entry *e, void *arg), void *arg)
 {
-    static __thread char buf[SOCKDIAG_BUF] __attribute__((aligned(8)));
-    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    if (fd < 0)
-        return -errno;
-    struct {
-        struct nlmsghdr nh;
-        struct unix_diag_req req;
-    } msg = {
-        .nh = {.nlmsg_len = sizeof(msg),
-               .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-               .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-               .nlmsg_seq = 1},
-        .req = {.sdiag_family = AF_UNIX,
-                .udiag_states = ~0u,
-                .udiag_show = UDIAG_SHOW_RQLEN | UDIAG_SHOW_PEER},
-    };
-    struct sockaddr_nl nl = {.nl_family = AF_NETLINK};
-    int count = 0, rc = 0;
-    if (sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *)&nl, sizeof(nl)) < 0)
-        rc = -errno;
-    while (rc == 0) {
-        ssize_t len = recv(fd, buf, sizeof(buf), 0);
-        if (len < 0 && errno == EINTR)
-            continue;
-        if (len <= 0) {
-            rc = len < 0 ? -errno : -EIO;
-            break;
-        }
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; rc == 0 && NLMSG_OK(h, (size_t)len);
-             h = NLMSG_NEXT(h, len)) {
-            if (h->nlmsg_type == NLMSG_DONE) {
-                rc = 1;
-            } else if (h->nlmsg_type == NLMSG_ERROR) {
-                const struct nlmsgerr *err = NLMSG_DATA(h);
-                rc = err->error ? err->error : -EIO;
-            } else if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct unix_diag_msg))) {
-                struct sockdiag_entry e;
-                unix_entry(h, &e);
-                cb(&e, arg);
-                count++;
-            }
-        }
-    }
-    close(fd);
-    return rc < 0 ? rc : count;
+    struct unix_diag_req req = {.sdiag_family = AF_UNIX,
+                                .udiag_states = ~0u,
+                                .udiag_show = UDIAG_SHOW_RQLEN | UDIAG_SHOW_PEER | UDIAG_SHOW_NAME};
+    struct dump_job job = {.each = unix_answer, .proto = SOCKDIAG_PROTO_UNIX, .cb = cb, .arg = arg};
+    return dump(&req, sizeof(req), &job);
 }
 
 int sockdiag_dump(void (*cb)(const struct sockdiag_entry *e, void *arg), void *arg)

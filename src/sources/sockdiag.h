@@ -17,6 +17,9 @@
  * model_obj and sock_info's aux), which UNIX_DIAG reports by inode. */
 #define SOCKDIAG_PROTO_UNIX 255
 
+/* A Unix socket's name as text: a sun_path of 108 bytes, '@' for an abstract name's NUL. */
+#define SOCKDIAG_NAME_MAX 109
+
 /* One TCP socket on loopback. Ports in host order; states in the kernel's TCP_* numbering
  * (1 ESTABLISHED ... 7 CLOSE, 10 LISTEN, 12 NEW_SYN_RECV). */
 struct sockdiag_entry {
@@ -29,8 +32,10 @@ struct sockdiag_entry {
     uint32_t wqueue; /* LISTEN: the backlog; else bytes not yet acknowledged */
     uint32_t inode;  /* 0 for TIME_WAIT (no file) */
     uint32_t uid;
-    uint64_t cookie; /* the socket cookie (same key as the BPF records) */
-    uint32_t peer;   /* AF_UNIX: the peer's inode (0: none) */
+    uint64_t cookie;              /* the socket cookie (same key as the BPF records) */
+    uint32_t peer;                /* AF_UNIX: the peer's inode (0: none) */
+    char name[SOCKDIAG_NAME_MAX]; /* AF_UNIX: the bound name as ss prints it: the path, an
+                                     abstract name with '@' for each NUL ("@name"), "" none */
 };
 
 /* Call cb once for every TCP socket on loopback (IPv4 and IPv6, every state including
@@ -45,8 +50,9 @@ int sockdiag_dump_proto(int proto, void (*cb)(const struct sockdiag_entry *e, vo
 
 /* Call cb once for every Unix-domain socket (UNIX_DIAG, what `ss -x` reads): family AF_UNIX,
  * proto SOCKDIAG_PROTO_UNIX, state as TCP's (1 ESTABLISHED, 7 unconnected, 10 LISTEN),
- * inode, peer, and the queues (a listener: its accept queue and backlog). No ports or
- * addresses. Returns the number of entries or -errno (-ENOENT etc. without unix_diag). */
+ * inode, peer (the other end's inode, 0 for none), name (the bound name, "" when unnamed),
+ * and the queues (a listener: its accept queue and backlog). No ports or IP addresses.
+ * Returns the number of entries or -errno (-ENOENT etc. without unix_diag). */
 int sockdiag_dump_unix(void (*cb)(const struct sockdiag_entry *e, void *arg), void *arg);
 
 /* The TCP socket on loopback with local port lport and remote port rport (rport 0: a
