@@ -275,3 +275,46 @@ Test(exec_ipc, the_programs_own_leftovers_are_listed_apart, .timeout = 90)
                  json_dumps(left, 0));
     json_decref(snap);
 }
+
+/* Paced, the other timed waits: pthread_timedjoin_np and System V's semtimedop give up, or
+ * not, as in a plain run (the plain run's output is the ground truth). */
+Test(exec_ipc, paced_timedjoin_and_semtimedop_time_out_as_in_a_plain_run, .timeout = 90)
+{
+    char src[256];
+    snprintf(src, sizeof(src), "%s/late.c", g_dir);
+    FILE *f = fopen(src, "w");
+    cr_assert_not_null(f);
+    fputs("#define _GNU_SOURCE\n#include <errno.h>\n#include <pthread.h>\n#include <stdio.h>\n"
+          "#include <sys/sem.h>\n#include <sys/wait.h>\n#include <time.h>\n#include <unistd.h>\n"
+          "static void *late(void *a) { (void)a; usleep(30000); return NULL; }\n"
+          "static struct timespec in_ms(int ms) { struct timespec t;\n"
+          "  clock_gettime(CLOCK_REALTIME, &t); t.tv_nsec += ms * 1000000L;\n"
+          "  t.tv_sec += t.tv_nsec / 1000000000L; t.tv_nsec %= 1000000000L; return t; }\n"
+          "int main(void) { pthread_t th; pthread_create(&th, NULL, late, NULL);\n"
+          "  struct timespec t = in_ms(20);\n"
+          "  printf(\"join 20 ms: %s\\n\", pthread_timedjoin_np(th, NULL, &t) ? \"timed out\" : \"joined\");\n"
+          "  t = in_ms(120);\n"
+          "  printf(\"join 120 ms: %s\\n\", pthread_timedjoin_np(th, NULL, &t) ? \"timed out\" : \"joined\");\n"
+          "  int id = semget(IPC_PRIVATE, 1, 0600); pid_t pid = fork();\n"
+          "  if (pid == 0) { usleep(30000); struct sembuf up = {0, 1, 0}; semop(id, &up, 1); _exit(0); }\n"
+          "  struct sembuf down = {0, -1, 0}; struct timespec rel = {0, 20000000L};\n"
+          "  printf(\"semtimedop 20 ms: %s\\n\", semtimedop(id, &down, 1, &rel) ? \"timed out\" : \"taken\");\n"
+          "  rel.tv_nsec = 120000000L;\n"
+          "  printf(\"semtimedop 120 ms: %s\\n\", semtimedop(id, &down, 1, &rel) ? \"timed out\" : \"taken\");\n"
+          "  waitpid(pid, NULL, 0); semctl(id, 0, IPC_RMID); return 0; }\n",
+          f);
+    fclose(f);
+    cr_assert_eq(ts_sh("cc -pthread -o %s/late %s 2>&1", g_dir, src), 0);
+    char *const plain[] = {"./late", NULL};
+    struct ts_result r = run_argv(plain, NULL);
+    expect_exit(&r, 0);
+    char *want = strdup(r.out);
+    ts_free_result(&r);
+    cr_assert(strstr(want, "join 20 ms: timed out") && strstr(want, "semtimedop 120 ms: taken"),
+              "plainly: %s", want);
+    char *const opts[] = {"--delay", "150", "--duration", "60", NULL};
+    json_t *snap = exec_run_opts("late", opts, NULL, 0);
+    cr_expect_str_eq(g_out, want, "paced, the program printed otherwise than plainly");
+    free(want);
+    json_decref(snap);
+}

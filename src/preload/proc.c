@@ -432,6 +432,8 @@ static int join_common(pthread_t th, void **ret, int how, const struct timespec 
     if (!o)
         return join_real(th, ret, how, abstime);
     int slot = g_threads[k].slot;
+    struct deadline d;
+    deadline_begin(&d, CLOCK_REALTIME, how == JOIN_TIMED ? abstime : NULL, EV_JOIN, o->id);
     gate(EV_JOIN, o->id);
     struct instr_task *t = &g_sh->tasks[slot];
     int running = !tid || (t->tid == tid && !atomic_load(&t->exited)); /* 0: not started yet */
@@ -440,7 +442,17 @@ static int join_common(pthread_t th, void **ret, int how, const struct timespec 
     if (waits)
         mark_blocked(o);
     void *r = NULL;
-    int rc = join_real(th, &r, how, abstime);
+    int rc;
+    struct timespec slice;
+    if (!d.held)
+        rc = join_real(th, &r, how, abstime);
+    else /* in slices, until the gate lets the deadline expire */
+        for (int more = 1; more;) {
+            more = deadline_slice(&d, abstime, &slice);
+            rc = more ? join_real(th, &r, how, &slice) : ETIMEDOUT;
+            more = more && rc == ETIMEDOUT;
+        }
+    deadline_end(&d);
     if (waits)
         mark_blocked(NULL);
     if (rc == 0) {

@@ -167,6 +167,18 @@ static int semop_common(int id, struct sembuf *sops, size_t n, const struct time
     int k = n > 0 && n <= SEMOPS_MAX ? sem_objects(id, sops, n, per_op, objs) : -1;
     if (k <= 0)
         return REAL(semtimedop)(id, sops, n, timeout);
+    struct deadline d = {0};
+    struct timespec at; /* held: the relative timeout as a time on CLOCK_MONOTONIC */
+    if (timeout && clock_held() && timeout->tv_sec >= 0) {
+        clock_gettime(CLOCK_MONOTONIC, &at);
+        at.tv_sec += timeout->tv_sec;
+        at.tv_nsec += timeout->tv_nsec;
+        if (at.tv_nsec >= 1000000000L) {
+            at.tv_sec++;
+            at.tv_nsec -= 1000000000L;
+        }
+        deadline_begin(&d, CLOCK_MONOTONIC, &at, EV_SEM_WAIT, objs[0]->id);
+    }
     gate(EV_SEM_WAIT, objs[0]->id);
     struct sembuf now[SEMOPS_MAX];
     int nowait = 1;
@@ -185,11 +197,24 @@ static int semop_common(int id, struct sembuf *sops, size_t n, const struct time
         op(b, EV_SEM_WAIT, b->value, 0, !nowait);
     unlock_all(objs, k);
     if (!b || nowait) {
+        deadline_end(&d);
         errno = err;
         return rc;
     }
     mark_blocked(b);
-    rc = REAL(semtimedop)(id, sops, n, timeout);
+    if (!d.held)
+        rc = REAL(semtimedop)(id, sops, n, timeout);
+    else /* in slices, until the gate lets the timeout expire (EAGAIN, as the kernel says) */
+        for (int more = 1; more;) {
+            struct timespec slice, t;
+            more = deadline_slice(&d, &at, &slice);
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            long ns = (slice.tv_sec - t.tv_sec) * 1000000000L + (slice.tv_nsec - t.tv_nsec);
+            struct timespec rel = {ns > 0 ? ns / 1000000000L : 0, ns > 0 ? ns % 1000000000L : 1};
+            rc = more ? REAL(semtimedop)(id, sops, n, &rel) : (errno = EAGAIN, -1);
+            more = more && rc < 0 && errno == EAGAIN;
+        }
+    deadline_end(&d);
     err = errno;
     mark_blocked(NULL);
     lock_all(objs, k);
