@@ -318,3 +318,27 @@ Test(exec_ipc, paced_timedjoin_and_semtimedop_time_out_as_in_a_plain_run, .timeo
     free(want);
     json_decref(snap);
 }
+
+/* Paced, alarm(1); sleep(10): the alarm's timer runs on the wall clock, so with one pending
+ * the sleep is a real one, and the alarm cuts it short as plainly (a sleep on the run's
+ * clock alone ended at the next step, before the alarm, with nothing left). */
+Test(exec_ipc, paced_an_alarm_still_cuts_a_sleep_short, .timeout = 90)
+{
+    char src[256];
+    snprintf(src, sizeof(src), "%s/alarm.c", g_dir);
+    FILE *f = fopen(src, "w");
+    cr_assert_not_null(f);
+    fputs("#include <signal.h>\n#include <stdio.h>\n#include <unistd.h>\n"
+          "static volatile sig_atomic_t rang;\n"
+          "static void ring(int s) { (void)s; rang = 1; }\n"
+          "int main(void) { signal(SIGALRM, ring); alarm(1); unsigned left = sleep(10);\n"
+          "  printf(\"left %s, alarm %s\\n\", left >= 8 && left < 10 ? \"8-9 s\" : \"other\",\n"
+          "         rang ? \"rang\" : \"silent\"); return 0; }\n",
+          f);
+    fclose(f);
+    cr_assert_eq(ts_sh("cc -o %s/alarm %s 2>&1", g_dir, src), 0);
+    char *const opts[] = {"--delay", "150", "--duration", "30", NULL};
+    json_t *snap = exec_run_opts("alarm", opts, NULL, 0);
+    cr_expect(printed("left 8-9 s, alarm rang"), "as plainly: %s", g_out);
+    json_decref(snap);
+}

@@ -19,6 +19,7 @@
 #include <linux/futex.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 
 #define NS_PER_S 1000000000ull
 #define NS_PER_MS 1000000ull
@@ -45,33 +46,56 @@ int clock_held(void)
 
 /* ---- sleeps ---- */
 
+static int wall_sleep(uint64_t ns, uint64_t *left)
+{
+    struct timespec req = {.tv_sec = (time_t)(ns / NS_PER_S), .tv_nsec = (long)(ns % NS_PER_S)},
+                    rem = {0, 0};
+    int rc = REAL(nanosleep)(&req, &rem);
+    if (rc < 0 && left)
+        *left = (uint64_t)rem.tv_sec * NS_PER_S + (uint64_t)rem.tv_nsec;
+    return rc;
+}
+
+/* Whether an alarm (alarm, setitimer ITIMER_REAL) is pending for this process: a real timer
+ * the run's clock does not stop. */
+static int alarm_pending(void)
+{
+    struct itimerval it;
+    return getitimer(ITIMER_REAL, &it) == 0 && (it.it_value.tv_sec || it.it_value.tv_usec);
+}
+
 /* A sleep of ns, held: a step of its own, due ns from now, so it keeps its place among the
  * other tasks' actions (mqueue's consumer sleeps until the producer's sends are done, as in a
- * plain run). It is not slept again on the wall clock: while a granted sleep ran for real,
- * the gate would fire a deadline due later (timeouts.c's 2 s sem_clockwait gave up while the
- * thread that posts slept its 200 ms). Let go into a free run meanwhile: what is left is
- * slept for real. Returns 0, or -1 with errno EINTR and *left set when a signal's handler
- * cut that short. */
+ * plain run). With an alarm pending it is a real sleep, which the alarm ends as plainly
+ * (alarm's timer runs on the wall clock). A granted sleep is not slept again on the wall
+ * clock: while it ran for real, the gate would fire a deadline due later (timeouts.c's 2 s
+ * sem_clockwait gave up while the thread that posts slept its 200 ms). Let go into a free run meanwhile: what is left is
+ * slept for real. Returns 0, or -1 with errno EINTR and *left set (what is left of it on the
+ * run's clock) when a signal's handler cut it short, at the gate or in that real rest. */
 static int held_sleep(uint64_t ns, uint64_t *left)
 {
     struct instr_task *t = &g_sh->tasks[tl_slot];
+    if (alarm_pending()) { /* alarm(1); sleep(10): the alarm ends it after 1 s, as plainly */
+        int rc = wall_sleep(ns, left);
+        emit(EV_SLEEP, EV_NO_OBJ, (int64_t)(ns / NS_PER_MS), 1, -1);
+        return rc;
+    }
     uint64_t due = program_now() + ns;
     atomic_store(&t->gate_due, due);
     atomic_store(&t->gate_val, (int64_t)(ns / NS_PER_MS));
     t->gate_what[0] = '\0';
-    gate_wait(EV_SLEEP, EV_NO_OBJ);
+    int cut = gate_wait_intr(EV_SLEEP, EV_NO_OBJ); /* a signal's handler ends it */
     atomic_store(&t->gate_due, 0);
     atomic_store(&t->gate_val, 0);
     uint64_t now = program_now();
-    int real = !atomic_load(&g_sh->gate_hold) && now < due, rc = 0;
-    if (real) {
-        struct timespec req = {.tv_sec = (time_t)((due - now) / NS_PER_S),
-                               .tv_nsec = (long)((due - now) % NS_PER_S)},
-                        rem = {0, 0};
-        rc = REAL(nanosleep)(&req, &rem);
-        if (rc < 0 && left)
-            *left = (uint64_t)rem.tv_sec * NS_PER_S + (uint64_t)rem.tv_nsec;
+    if (cut < 0) {
+        if (left)
+            *left = due > now ? due - now : 0;
+        errno = EINTR;
+        return -1;
     }
+    int real = !atomic_load(&g_sh->gate_hold) && now < due;
+    int rc = real ? wall_sleep(due - now, left) : 0;
     emit(EV_SLEEP, EV_NO_OBJ, (int64_t)(ns / NS_PER_MS), real, (int64_t)(due / NS_PER_MS));
     return rc;
 }
@@ -126,7 +150,7 @@ EXPORT unsigned sleep(unsigned s)
         return REAL(sleep)(s);
     uint64_t left = 0;
     held_sleep((uint64_t)s * NS_PER_S, &left);
-    return (unsigned)((left + NS_PER_S - 1) / NS_PER_S);
+    return (unsigned)(left / NS_PER_S); /* whole seconds, as glibc's sleep */
 }
 
 /* ---- deadlines ---- */

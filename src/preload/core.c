@@ -110,7 +110,9 @@ static void emit_gate(int arrived, uint16_t kind, uint32_t obj)
     emit(EV_GATE, EV_NO_OBJ, arrived, kind, obj == EV_NO_OBJ ? -1 : (int64_t)obj);
 }
 
-void gate_wait(uint16_t kind, uint32_t obj)
+/* Wait at the gate; with intr, a signal handler that runs meanwhile ends the wait (-1) unless
+ * the grant came first. */
+static int gate_wait_how(uint16_t kind, uint32_t obj, int intr)
 {
     struct instr_task *t = &g_sh->tasks[tl_slot];
     atomic_store(&t->gate_kind, kind);
@@ -118,12 +120,33 @@ void gate_wait(uint16_t kind, uint32_t obj)
     atomic_store(&t->gate_ticket, atomic_load(&g_sh->gate_grants));
     atomic_store(&t->gate, GS_WAITING);
     emit_gate(1, kind, obj);
+    int rc = 0;
     while (atomic_load(&t->gate) != GS_GRANTED && atomic_load(&g_sh->gate_hold)) {
         struct timespec ts = {.tv_sec = 1, .tv_nsec = 0}; /* a safety net only */
-        syscall(SYS_futex, (uint32_t *)&t->gate, FUTEX_WAIT, GS_WAITING, &ts, NULL, 0);
+        long w = syscall(SYS_futex, (uint32_t *)&t->gate, FUTEX_WAIT, GS_WAITING, &ts, NULL, 0);
+        uint32_t waiting = GS_WAITING; /* withdrawn, unless the conductor granted it first */
+        if (intr && w < 0 && errno == EINTR &&
+            atomic_compare_exchange_strong(&t->gate, &waiting, GS_FREE)) {
+            rc = -1;
+            break;
+        }
     }
     atomic_store(&t->gate, GS_FREE);
     emit_gate(0, kind, obj);
+    return rc;
+}
+
+void gate_wait(uint16_t kind, uint32_t obj)
+{
+    gate_wait_how(kind, obj, 0);
+}
+
+int gate_wait_intr(uint16_t kind, uint32_t obj)
+{
+    int err = errno;
+    int rc = gate_wait_how(kind, obj, 1);
+    errno = rc < 0 ? EINTR : err;
+    return rc;
 }
 
 /* Count one record that will never be written into the calling task's ring's drops: the

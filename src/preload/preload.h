@@ -477,6 +477,9 @@ void unblock(struct instr_obj *o, int64_t val, int64_t err);
 /* The step gate, as instr_gate: wait for the conductor's grant while the gate is held (one
  * relaxed load in run mode). */
 void gate_wait(uint16_t kind, uint32_t obj);
+/* The same for a wait a signal ends as it ends a sleep: -1 (errno EINTR) when a handler ran
+ * before the grant came. */
+int gate_wait_intr(uint16_t kind, uint32_t obj);
 static inline void gate(uint16_t kind, uint32_t obj)
 {
     if (__builtin_expect(atomic_load_explicit(&g_sh->gate_hold, memory_order_relaxed), 0))
