@@ -17,6 +17,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* Unix-domain sockets: their proto (sources/sockdiag.h's SOCKDIAG_PROTO_UNIX) and the variant
+ * their own sentences start at (UNIX_VARIANT + the TCP/UDP sentence's variant). */
+#define PROTO_UNIX 255
+#define UNIX_VARIANT 10
+
 /* Placeholders: %T task  %O object  %M mutex (object id in item)  %K object kind word
  * %P pid  %D tid  %V val  %I item  %A aux  %S signal name  %X text  %C "/capacity" or ""
  * %N tcp state (val)  %Q old tcp state (item)  %L action label  %E errno name (-aux, else
@@ -186,6 +191,37 @@ static const struct narr NARR[] = {
      "%T became an orphan: its parent %A died, so it was adopted by %V, which will reap it.",
      "%T 成了孤儿进程：父进程 %A 已经结束，它被 %V 收养，将由 %V 回收。"},
     {EV_ACTION, -1, "The teacher pressed '%I': %L.", "老师按下了“%I”：%L。"},
+    /* Unix-domain sockets (variants UNIX_VARIANT + the TCP/UDP variant): no ports, no network */
+    {EV_SOCK_BIND, UNIX_VARIANT,
+     "%T bound %O to a name: other processes on this machine connect to it by that name.",
+     "%T 给 %O 绑定了一个名字：本机的其他进程通过这个名字连接它。"},
+    {EV_SOCK_CONNECT, UNIX_VARIANT,
+     "%T connected %O to a Unix socket: no handshake on a wire, the kernel joins the two ends "
+     "at once.",
+     "%T 把 %O 连接到一个 Unix 套接字：没有线路上的握手，内核直接把两端连起来。"},
+    {EV_SOCK_ACCEPT, UNIX_VARIANT,
+     "%T accepted a connection on %O: accept() returns a new socket, %M, for this one client, "
+     "while %O goes on listening.",
+     "%T 在 %O 上接受了一个连接：accept() 返回一个新的套接字 %M 专门服务这个客户端，%O "
+     "继续监听。"},
+    {EV_SOCK_SEND, UNIX_VARIANT,
+     "%T sent %I bytes on %O: the kernel puts them straight into the peer's receive queue, in "
+     "order (no network, no acknowledgements).",
+     "%T 在 %O 上发送了 %I 字节：内核把数据直接放进对端的接收队列，按序到达（不经过网络，没有确认）。"},
+    {EV_SOCK_SEND, UNIX_VARIANT + 2,
+     "%T sent one datagram of %I bytes on %O: it arrives whole, or not at all.",
+     "%T 在 %O 上发送了一个 %I 字节的数据报：它要么完整到达，要么根本不到。"},
+    {EV_SOCK_RECV, UNIX_VARIANT + 1,
+     "%T read end-of-file on %O: recv() returned 0 because the peer closed its end; no more "
+     "data will come.",
+     "%T 在 %O 上读到文件结束：recv() 返回 0，因为对端关闭了，不会再有数据。"},
+    {EV_SOCK_RECV, UNIX_VARIANT + 2,
+     "%T received one whole datagram of %I bytes on %O.",
+     "%T 在 %O 上收到一个 %I 字节的完整数据报。"},
+    {EV_SOCK_CLOSE, UNIX_VARIANT,
+     "%T closed %O: the descriptor is gone; once the last one is, the socket goes and its peer "
+     "reads end-of-file.",
+     "%T 关闭了 %O：文件描述符已释放；最后一个关闭后套接字就没有了，对端会读到文件结束。"},
     {EV_SOCK_BIND, 0,
      "%T bound %O to 127.0.0.1:%V: this address and port are how other sockets reach it.",
      "%T 把 %O 绑定到 127.0.0.1:%V：别的套接字通过这个地址和端口找到它。"},
@@ -468,7 +504,19 @@ static int variant_of(const struct model *m, const struct ev *e)
                                                : 2;
     case EV_SOCK_CLOSE: { /* 1: a UDP socket (no goodbye) */
         const struct model_obj *o = obj_at(m, e->obj);
+        if (o && o->kind == OK_SOCKET && o->proto == PROTO_UNIX)
+            return UNIX_VARIANT;
         return o && o->kind == OK_SOCKET && o->proto == 17;
+    }
+    case EV_SOCK_BIND:
+    case EV_SOCK_CONNECT:
+    case EV_SOCK_ACCEPT:
+    case EV_SOCK_SEND:
+    case EV_SOCK_RECV: { /* a Unix socket's own words where TCP's would mislead */
+        const struct model_obj *o = obj_at(m, e->obj);
+        int v = e->kind == EV_SOCK_ACCEPT ? 0 : sock_variant(e);
+        int own = e->kind == EV_SOCK_RECV ? v != 0 : v != 1; /* failures keep TCP's words */
+        return o && o->kind == OK_SOCKET && o->proto == PROTO_UNIX && own ? UNIX_VARIANT + v : v;
     }
     default:
         return sock_variant(e);

@@ -609,3 +609,38 @@ Test(model, an_error_out_of_range_is_narrated_as_unknown)
         cr_expect(strstr(buf, want[i]) != NULL, "connect %lld: %s", (long long)bad[i], buf);
     }
 }
+
+/* A Unix socket's calls are told in its own words, not TCP's ("TCP delivers them in order",
+ * "from port 0", "the peer sent FIN"); a TCP socket's keep theirs. English and Chinese. */
+Test(model, a_unix_sockets_calls_are_narrated_without_tcp_words)
+{
+    start_task(1, "c", TK_PROCESS);
+    create(0, "unix:s", OK_SOCKET, 0, 255);
+    create(1, "tcp:80", OK_SOCKET, 0, 6);
+    char buf[512];
+    const struct {
+        uint16_t kind;
+        int64_t val, item, aux;
+        const char *unix_says, *tcp_says;
+    } calls[] = {
+        {EV_SOCK_SEND, 0, 8, 0, "peer's receive queue", "TCP delivers"},
+        {EV_SOCK_RECV, 0, 0, 0, "peer closed its end", "peer sent FIN"},
+        {EV_SOCK_CONNECT, 0, 0, 0, "no handshake on a wire", "SYN-ACK"},
+        {EV_SOCK_BIND, 0, 0, 0, "bound unix:s to a name", "127.0.0.1"},
+        {EV_SOCK_CLOSE, 0, 0, 0, "reads end-of-file", "TCP goodbye"},
+    };
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+        for (uint32_t obj = 0; obj < 2; obj++) {
+            struct ev e = iev(calls[i].kind, 1, obj, ++seqs[obj], calls[i].val, calls[i].item,
+                              calls[i].aux);
+            cr_assert_eq(narrate_event(NULL, &M, &e, 0, buf, sizeof(buf)), 1);
+            const char *want = obj == 0 ? calls[i].unix_says : calls[i].tcp_says;
+            cr_expect(strstr(buf, want), "%s: %s", obj == 0 ? "unix" : "tcp", buf);
+            if (obj == 0)
+                cr_expect(!strstr(buf, "TCP") && !strstr(buf, "port"), "unix: %s", buf);
+            cr_assert_eq(narrate_event(NULL, &M, &e, 1, buf, sizeof(buf)), 1, "zh");
+            if (obj == 0)
+                cr_expect(!strstr(buf, "TCP") && !strstr(buf, "端口"), "unix, zh: %s", buf);
+        }
+    }
+}
