@@ -342,3 +342,45 @@ Test(exec_ipc, paced_an_alarm_still_cuts_a_sleep_short, .timeout = 90)
     cr_expect(printed("left 8-9 s, alarm rang"), "as plainly: %s", g_out);
     json_decref(snap);
 }
+
+/* Stepped or paced, a pipe's fill is the kernel's at every call once a reader the run cannot
+ * see has read it (readv here): each write finds the pipe as the reader left it, 10 bytes
+ * after each 10-byte write. In a free run the counts are checked every 256 calls; paced, they
+ * said 10, 20, ... 50. */
+Test(exec_ipc, paced_a_pipe_read_unseen_shows_the_kernels_fill, .timeout = 90)
+{
+    char src[256];
+    snprintf(src, sizeof(src), "%s/unseen.c", g_dir);
+    FILE *f = fopen(src, "w");
+    cr_assert_not_null(f);
+    fputs("#include <stdio.h>\n#include <sys/uio.h>\n#include <sys/wait.h>\n#include <unistd.h>\n"
+          "int main(void) { int data[2], ack[2]; char buf[10], a;\n"
+          "  if (pipe(data) || pipe(ack)) return 1;\n"
+          "  if (fork() == 0) { struct iovec v = {buf, sizeof(buf)};\n"
+          "    for (int i = 0; i < 5; i++) { if (readv(data[0], &v, 1) != 10) _exit(1);\n"
+          "      if (write(ack[1], \"k\", 1) != 1) _exit(1); }\n"
+          "    _exit(0); }\n"
+          "  for (int i = 0; i < 5; i++) { if (write(data[1], \"0123456789\", 10) != 10) return 1;\n"
+          "    if (read(ack[0], &a, 1) != 1) return 1; }\n"
+          "  wait(NULL); puts(\"done\"); return 0; }\n",
+          f);
+    fclose(f);
+    cr_assert_eq(ts_sh("cc -o %s/unseen %s 2>&1", g_dir, src), 0);
+    char *const opts[] = {"--delay", "20", "--duration", "60", NULL};
+    json_t *snap = exec_run_opts("unseen", opts, NULL, 0);
+    cr_expect(printed("done"), "%s", g_out);
+    json_t *evs = load_trace();
+    size_t i, writes = 0;
+    json_t *e;
+    json_array_foreach(evs, i, e)
+    {
+        if (strcmp(ts_str(e, "ev"), "pipe_write") != 0 || ts_int(e, "item") != 10)
+            continue;
+        writes++;
+        cr_expect_leq(ts_int(e, "val"), 10, "write %zu: %lld bytes in the pipe, the kernel had 10",
+                      writes, ts_int(e, "val"));
+    }
+    cr_expect_eq(writes, 5);
+    json_decref(evs);
+    json_decref(snap);
+}

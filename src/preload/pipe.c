@@ -77,10 +77,13 @@ static int kernel_fill(int fd, struct instr_attach_objx *x)
 
 /* The fill before a read (write: n bytes) that might wait on it: the counts' when they say
  * it cannot, else the kernel's (-1: unknown). Every FILL_CHECK_EVERY-th counted call asks
- * the kernel too. */
+ * the kernel too, and every call while the gate holds the run: stepped or paced, a reader the
+ * run cannot see (readv, a process without the library) is found at the next call, not up to
+ * 256 calls later, and a FIONREAD costs nothing beside the pace. */
 static int64_t fill_before(int fd, struct instr_attach_objx *x, int64_t cap, int write, size_t n)
 {
-    if (counted(x) && ++tl_fill_calls % FILL_CHECK_EVERY) {
+    if (counted(x) && !atomic_load_explicit(&g_sh->gate_hold, memory_order_relaxed) &&
+        ++tl_fill_calls % FILL_CHECK_EVERY) {
         int64_t f = counted_fill(x, cap);
         if (write ? f + (int64_t)n <= cap : f > 0)
             return f;
