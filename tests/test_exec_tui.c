@@ -259,4 +259,5 @@ Test(exec_tui, a_long_wchan_is_cut_not_left_out, .timeout = 60)
     char screen[sizeof(t.screen)];
     ts_tui_finish(&t, screen, sizeof(screen), "q");
     cr_assert(shown, "no wchan on the sleeping program's row:\n%s", screen);
+    cr_expect(strstr(screen, "RUN free"), "a free run says so, not \"RUN 0ms\":\n%s", screen);
 }

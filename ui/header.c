@@ -59,8 +59,10 @@ static void sources_text(const struct ui *u, char *buf, size_t n, int level)
 static int right_text(const struct ui *u, char *right, size_t n, int level)
 {
     char src[200], speed[32] = "", clock[32];
-    if (u->r->mode == RUN_RUN && !run_done(u->r))
+    if (u->r->mode == RUN_RUN && !run_done(u->r) && u->r->delay_ms)
         snprintf(speed, sizeof(speed), " %ums", u->r->delay_ms);
+    else if (u->r->mode == RUN_RUN && !run_done(u->r)) /* --delay 0, r at full speed: no pace */
+        snprintf(speed, sizeof(speed), "%s", TR(u, " free", " 全速"));
     uint64_t ms = run_elapsed_ms(u->r);
     if (level >= 2)
         snprintf(clock, sizeof(clock), "%llu.%llus", (unsigned long long)(ms / 1000),
