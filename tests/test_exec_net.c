@@ -77,8 +77,9 @@ Test(exec_net, tcp_sockets_their_states_and_bytes, .timeout = 90)
                  ts_int(e, "val") == 10;
     }
     cr_expect_geq(infos, 1, "the listener on 0.0.0.0 never had the kernel's view");
-    snprintf(lname, sizeof(lname), "0.0.0.0:%d", port);
-    cr_expect_str_eq(ts_str(l, "local"), lname, "the listener's address as ss gives it");
+    char any[32];
+    snprintf(any, sizeof(any), "0.0.0.0:%d", port);
+    cr_expect_str_eq(ts_str(l, "local"), any, "the listener's address as ss gives it");
     /* a socket gone from the table is closed: its TCP state says so too, even one that came
      * and went between two looks (the accepted one lives under a millisecond) */
     for (size_t i = 0; i < n; i++)
@@ -86,8 +87,17 @@ Test(exec_net, tcp_sockets_their_states_and_bytes, .timeout = 90)
             cr_expect_str_eq(ts_str(s[i], "tcp_state"), "CLOSE", "%s: state %s, tcp_state %s",
                              ts_str(s[i], "name"), ts_str(s[i], "state"),
                              ts_str(s[i], "tcp_state"));
-    cr_expect(blocked_on(evs, lname) || blocked_on(evs, ts_str(accepted, "name")),
-              "the server waited in accept or recv");
+    /* whether anyone waited depends on the machine's timing (a server that finds the
+     * client's line already there does not block; under load it failed 1 run in 40): each
+     * wait recorded is on one of the three sockets */
+    json_array_foreach(evs, k, e)
+    {
+        const char *on = ts_str(e, "obj");
+        if (!strcmp(ts_str(e, "ev"), "block") && !strncmp(on, "tcp:", 4))
+            cr_expect(!strcmp(on, lname) || !strcmp(on, ts_str(accepted, "name")) ||
+                          !strcmp(on, ts_str(client, "name")),
+                      "a wait on %s, not one of the run's sockets", on);
+    }
     /* ss, after the run: the client closed first, its socket waits in TIME_WAIT */
     if (system("command -v ss >/dev/null 2>&1") != 0)
         TS_SKIP_AFTER(teardown_dir, "ss is not installed (apt-get install iproute2)");
