@@ -917,8 +917,10 @@ static HOT int mutex_lock_common(pthread_mutex_t *m, int how, clockid_t clock,
     if (!o)
         return mutex_block(m, how, clock, abstime);
     struct deadline d;
-    deadline_begin(&d, how == LOCK_CLOCK ? clock : CLOCK_REALTIME,
-                   how == LOCK_PLAIN ? NULL : abstime, EV_MUTEX_WAIT, o->id);
+    d.held = 0; /* a plain lock (the common case) has no deadline to look at */
+    if (how != LOCK_PLAIN)
+        deadline_begin(&d, how == LOCK_CLOCK ? clock : CLOCK_REALTIME, abstime, EV_MUTEX_WAIT,
+                       o->id);
     gate(EV_MUTEX_WAIT, o->id);
     int rc = REAL(pthread_mutex_trylock)(m);
     if (rc == 0 || rc == EOWNERDEAD) {
