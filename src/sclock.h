@@ -108,10 +108,11 @@ static inline uint64_t sclock_read(const struct instr_shared *csh, uint64_t wall
         uint32_t s1 = atomic_load_explicit(&sh->vc_seq, memory_order_acquire);
         if (s1 & 1)
             continue; /* the conductor is writing: a few ns */
-        uint64_t base = atomic_load_explicit(&sh->vc_base, memory_order_relaxed);
-        uint64_t w0 = atomic_load_explicit(&sh->vc_wall, memory_order_relaxed);
-        uint32_t free_run = atomic_load_explicit(&sh->vc_free, memory_order_relaxed);
-        atomic_thread_fence(memory_order_acquire);
+        /* acquire loads keep the second look at vc_seq after them (a fence would do the
+         * same, but TSan does not take fences: -Wtsan) */
+        uint64_t base = atomic_load_explicit(&sh->vc_base, memory_order_acquire);
+        uint64_t w0 = atomic_load_explicit(&sh->vc_wall, memory_order_acquire);
+        uint32_t free_run = atomic_load_explicit(&sh->vc_free, memory_order_acquire);
         if (atomic_load_explicit(&sh->vc_seq, memory_order_relaxed) != s1)
             continue;
         return free_run && wall > w0 ? base + (wall - w0) : base;
