@@ -38,8 +38,9 @@
     X(EV_PIPE_WRITE, "pipe_write") /* item=bytes written; val=bytes in pipe after */               \
     X(EV_PIPE_READ, "pipe_read")   /* item=bytes read (0 = EOF); val=bytes in pipe after */        \
     X(EV_PIPE_CLOSE, "pipe_close") /* aux=0 read end, 1 write end */                               \
-    X(EV_MQ_SEND, "mq_send")       /* item=message id; val=depth after */                          \
-    X(EV_MQ_RECV, "mq_recv")       /* item=message id; val=depth after */                          \
+    X(EV_MQ_SEND, "mq_send")       /* item=message id; val=depth after; extra=MQ_ITEM_BYTES:   \
+                                      item is the message's length (a program's, under exec) */    \
+    X(EV_MQ_RECV, "mq_recv")       /* item=message id (or length, as mq_send); val=depth after */  \
     X(EV_SHM_WRITE, "shm_write")   /* item=index; val=value written */                             \
     X(EV_SHM_READ, "shm_read")     /* item=index; val=value read */                                \
     X(EV_SIG_SEND, "sig_send")     /* val=signal; aux=target pid */                                \
@@ -146,6 +147,10 @@ enum ev_kind {
 
 /* Who saw the event. */
 enum ev_src { EV_SRC_INSTR = 0, EV_SRC_BPF = 1, EV_SRC_PROCFS = 2 };
+
+/* mq_send / mq_recv's extra when its item is the message's length in bytes, not an id: a
+ * program's queue under exec numbers no messages. */
+#define MQ_ITEM_BYTES 1
 
 /* Model task states (the snapshot's "state" words). */
 enum task_state {

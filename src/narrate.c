@@ -120,6 +120,10 @@ static const struct narr NARR[] = {
     {EV_PIPE_CLOSE, 1,
      "%T closed the write end of pipe %O; once every write end is closed, readers see EOF.",
      "%T 关闭了管道 %O 的写端；所有写端都关闭后，读者会读到文件结束。"},
+    {EV_MQ_SEND, 1, "%T sent a message of %I bytes to queue %O; %V%C are queued.",
+     "%T 向消息队列 %O 发送了一条 %I 字节的消息；队列中有 %V%C 条。"},
+    {EV_MQ_RECV, 1, "%T received a message of %I bytes from queue %O; %V%C left.",
+     "%T 从消息队列 %O 收到一条 %I 字节的消息；还剩 %V%C 条。"},
     {EV_MQ_SEND, -1, "%T sent message %I to queue %O; %V%C are queued.",
      "%T 向消息队列 %O 发送了消息 %I；队列中有 %V%C 条。"},
     {EV_MQ_RECV, -1, "%T received message %I from queue %O; %V%C left.",
@@ -502,6 +506,9 @@ static int variant_of(const struct model *m, const struct ev *e)
                : e->src != EV_SRC_PROCFS       ? (e->item == e->val ? 3 : 0)
                : tcp_one_step(e->item, e->val) ? 4
                                                : 2;
+    case EV_MQ_SEND: /* 1: a program's message, its length (no id) */
+    case EV_MQ_RECV:
+        return e->extra == MQ_ITEM_BYTES;
     case EV_SOCK_CLOSE: { /* 1: a UDP socket (no goodbye) */
         const struct model_obj *o = obj_at(m, e->obj);
         if (o && o->kind == OK_SOCKET && o->proto == PROTO_UNIX)
@@ -905,10 +912,13 @@ static int brief_value(const struct ev *e, char *buf, size_t n)
     case EV_EVENT_CLEAR:
     case EV_VAR:
         return snprintf(buf, n, " → %lld", (long long)e->val);
-    case EV_QUEUE_PUT:
-    case EV_QUEUE_GET:
     case EV_MQ_SEND:
     case EV_MQ_RECV:
+        if (e->extra == MQ_ITEM_BYTES)
+            return snprintf(buf, n, " %lldB, depth %lld", (long long)e->item, (long long)e->val);
+        /* fall through */
+    case EV_QUEUE_PUT:
+    case EV_QUEUE_GET:
         return snprintf(buf, n, " #%lld depth %lld", (long long)e->item, (long long)e->val);
     case EV_PIPE_WRITE:
     case EV_PIPE_READ:

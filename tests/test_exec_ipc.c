@@ -95,6 +95,10 @@ Test(exec_ipc, mq_depth_capacity_blocking_and_timeout, .timeout = 90)
     long long recvs = strace_count("mqueue", NULL, "mq_timedreceive", "mq_timedreceive(", "!= -1");
     cr_expect_eq(count_events(evs, "mq_send", name), sends, "sends: strace saw %lld", sends);
     cr_expect_eq(count_events(evs, "mq_recv", name), recvs, "receives: strace saw %lld", recvs);
+    /* a program's messages have no ids: item is each one's length ("item 0" and its NUL: 7
+     * bytes), marked so by extra, and the narration says "a message of 7 bytes" */
+    cr_expect_eq(sum_events(evs, "mq_send", name, "item"), 70, "10 messages of 7 bytes");
+    cr_expect_eq(sum_events(evs, "mq_send", name, "extra"), 10, "each marked as a length");
     expect_nothing_left(snap);
     json_decref(evs);
     json_decref(snap);

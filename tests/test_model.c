@@ -644,3 +644,21 @@ Test(model, a_unix_sockets_calls_are_narrated_without_tcp_words)
         }
     }
 }
+
+/* A program's message under exec has no id: its mq_send's item is its length (extra 1), told
+ * as such ("a message of 7 bytes"), where a scenario's message has its number. */
+Test(model, a_programs_message_is_told_by_its_length)
+{
+    start_task(1, "c", TK_PROCESS);
+    create(0, "q", OK_MQ, 0, 4);
+    char buf[512];
+    struct ev e = iev(EV_MQ_SEND, 1, 0, ++seqs[0], 1, 7, 0);
+    e.extra = MQ_ITEM_BYTES;
+    cr_assert_eq(narrate_event(NULL, &M, &e, 0, buf, sizeof(buf)), 1);
+    cr_expect(strstr(buf, "a message of 7 bytes"), "%s", buf);
+    narrate_brief(&M, &e, buf, sizeof(buf));
+    cr_expect(strstr(buf, "7B") && !strstr(buf, "#7"), "%s", buf);
+    e = iev(EV_MQ_SEND, 1, 0, ++seqs[0], 2, 7, 0);
+    cr_assert_eq(narrate_event(NULL, &M, &e, 0, buf, sizeof(buf)), 1);
+    cr_expect(strstr(buf, "sent message 7"), "a scenario's message keeps its number: %s", buf);
+}

@@ -98,7 +98,7 @@ static int send_common(mqd_t q, const char *msg, size_t len, unsigned prio,
     if (blocks)
         unblock(o, depth, rc < 0 ? err : 0);
     if (rc == 0)
-        op(o, EV_MQ_SEND, depth, (int64_t)len, prio);
+        op_tx(o, EV_MQ_SEND, depth, (int64_t)len, prio, MQ_ITEM_BYTES, T_PRECISE);
     errno = err;
     return rc;
 }
@@ -150,7 +150,7 @@ static ssize_t recv_common(mqd_t q, char *buf, size_t len, unsigned *prio,
     if (blocks)
         unblock(o, depth, r < 0 ? err : 0);
     if (r >= 0)
-        op(o, EV_MQ_RECV, depth, r, p);
+        op_tx(o, EV_MQ_RECV, depth, r, p, MQ_ITEM_BYTES, T_PRECISE);
     if (prio)
         *prio = p;
     errno = err;

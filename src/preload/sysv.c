@@ -406,7 +406,7 @@ EXPORT int msgsnd(int id, const void *msg, size_t size, int flags)
     if (blocks)
         unblock(o, depth, rc < 0 ? err : 0);
     if (rc == 0)
-        op(o, EV_MQ_SEND, depth, (int64_t)size, *(const long *)msg);
+        op_tx(o, EV_MQ_SEND, depth, (int64_t)size, *(const long *)msg, MQ_ITEM_BYTES, T_PRECISE);
     errno = err;
     return rc;
 }
@@ -429,7 +429,7 @@ EXPORT ssize_t msgrcv(int id, void *msg, size_t size, long type, int flags)
     if (blocked)
         unblock(o, depth < 0 ? 0 : depth, r < 0 ? err : 0);
     if (r >= 0)
-        op(o, EV_MQ_RECV, depth, r, *(const long *)msg);
+        op_tx(o, EV_MQ_RECV, depth, r, *(const long *)msg, MQ_ITEM_BYTES, T_PRECISE);
     errno = err;
     return r;
 }
