@@ -958,6 +958,8 @@ static int brief_task_event(const struct ev *e, const char *k, char *buf, size_t
         return snprintf(buf, n, "%s \"%.*s\"", k, EV_TEXT_MAX, e->text);
     case EV_FORK_RET:
         return snprintf(buf, n, "fork() = %lld", (long long)e->val);
+    case EV_SLEEP:
+        return snprintf(buf, n, "%s %lld ms", k, (long long)e->val);
     case EV_SIG_SEND:
         return snprintf(buf, n, "%s SIG%s → %lld", k, sig ? sig : "?", (long long)e->aux);
     case EV_SIG_GENERATE: /* the task is the target; aux the sender (0: the kernel) */

@@ -661,4 +661,7 @@ Test(model, a_programs_message_is_told_by_its_length)
     e = iev(EV_MQ_SEND, 1, 0, ++seqs[0], 2, 7, 0);
     cr_assert_eq(narrate_event(NULL, &M, &e, 0, buf, sizeof(buf)), 1);
     cr_expect(strstr(buf, "sent message 7"), "a scenario's message keeps its number: %s", buf);
+    e = iev(EV_SLEEP, 1, EV_NO_OBJ, 0, 10, 0, 0); /* and a sleep says how long in the log */
+    narrate_brief(&M, &e, buf, sizeof(buf));
+    cr_expect(strstr(buf, "sleep 10 ms"), "%s", buf);
 }
