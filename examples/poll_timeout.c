@@ -61,7 +61,9 @@ int main(void)
             pid_t pid = late_writer(p[1], rounds[r][1]);
             int n = wait_for(calls[c], p[0], rounds[r][0]);
             printf("%s %d ms, writer after %d ms: %s\n", calls[c], rounds[r][0], rounds[r][1],
-                   n > 0 ? "ready" : n == 0 ? "timed out" : "failed");
+                   n > 0    ? "ready"
+                   : n == 0 ? "timed out"
+                            : "failed");
             waitpid(pid, NULL, 0);
             close(p[0]);
             close(p[1]);

@@ -38,7 +38,7 @@
     X(EV_PIPE_WRITE, "pipe_write") /* item=bytes written; val=bytes in pipe after */               \
     X(EV_PIPE_READ, "pipe_read")   /* item=bytes read (0 = EOF); val=bytes in pipe after */        \
     X(EV_PIPE_CLOSE, "pipe_close") /* aux=0 read end, 1 write end */                               \
-    X(EV_MQ_SEND, "mq_send")       /* item=message id; val=depth after; extra=MQ_ITEM_BYTES:   \
+    X(EV_MQ_SEND, "mq_send")       /* item=message id; val=depth after; extra=MQ_ITEM_BYTES:       \
                                       item is the message's length (a program's, under exec) */    \
     X(EV_MQ_RECV, "mq_recv")       /* item=message id (or length, as mq_send); val=depth after */  \
     X(EV_SHM_WRITE, "shm_write")   /* item=index; val=value written */                             \

@@ -211,7 +211,8 @@ static const struct narr NARR[] = {
     {EV_SOCK_SEND, UNIX_VARIANT,
      "%T sent %I bytes on %O: the kernel puts them straight into the peer's receive queue, in "
      "order (no network, no acknowledgements).",
-     "%T 在 %O 上发送了 %I 字节：内核把数据直接放进对端的接收队列，按序到达（不经过网络，没有确认）。"},
+     "%T 在 %O 上发送了 %I "
+     "字节：内核把数据直接放进对端的接收队列，按序到达（不经过网络，没有确认）。"},
     {EV_SOCK_SEND, UNIX_VARIANT + 2,
      "%T sent one datagram of %I bytes on %O: it arrives whole, or not at all.",
      "%T 在 %O 上发送了一个 %I 字节的数据报：它要么完整到达，要么根本不到。"},
@@ -219,8 +220,7 @@ static const struct narr NARR[] = {
      "%T read end-of-file on %O: recv() returned 0 because the peer closed its end; no more "
      "data will come.",
      "%T 在 %O 上读到文件结束：recv() 返回 0，因为对端关闭了，不会再有数据。"},
-    {EV_SOCK_RECV, UNIX_VARIANT + 2,
-     "%T received one whole datagram of %I bytes on %O.",
+    {EV_SOCK_RECV, UNIX_VARIANT + 2, "%T received one whole datagram of %I bytes on %O.",
      "%T 在 %O 上收到一个 %I 字节的完整数据报。"},
     {EV_SOCK_CLOSE, UNIX_VARIANT,
      "%T closed %O: the descriptor is gone; once the last one is, the socket goes and its peer "

@@ -70,6 +70,19 @@ static UNUSED int compile(const char *name, const char *extra)
     return system(cmd);
 }
 
+/* Write source, a whole C program the test carries, to g_dir/<name>.c and compile it into
+ * g_dir/<name> (-pthread). */
+static UNUSED void compile_source(const char *name, const char *source)
+{
+    char src[256];
+    snprintf(src, sizeof(src), "%s/%s.c", g_dir, name);
+    FILE *f = fopen(src, "w");
+    cr_assert_not_null(f, "cannot write %s", src);
+    fputs(source, f);
+    fclose(f);
+    cr_assert_eq(ts_sh("cc -pthread -o %s/%s %s 2>&1", g_dir, name, src), 0, "cc %s failed", src);
+}
+
 static UNUSED void setup_dir(void)
 {
     ts_mkdtemp(g_dir);

@@ -505,7 +505,8 @@ Test(exec, the_tui_opens_on_the_timeline_for_a_program_without_sockets, .timeout
 Test(exec, the_sighup_at_the_end_names_the_terminal_hanging_up, .timeout = 60)
 {
     struct ts_tui t;
-    ts_tui_start(&t, "exec --delay 0 -- /bin/sleep 1", 100, 30); /* free: long enough for the probes */
+    ts_tui_start(&t, "exec --delay 0 -- /bin/sleep 1", 100,
+                 30); /* free: long enough for the probes */
     int ended = ts_tui_wait_for(&t, "Checks:", 20000);
     char screen[sizeof(t.screen)];
     ts_tui_finish(&t, screen, sizeof(screen), "q");

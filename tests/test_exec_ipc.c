@@ -126,7 +126,8 @@ Test(exec_ipc, a_paced_run_keeps_the_programs_sleeps_and_timeouts_in_order, .tim
     size_t n, timeouts = 0, received = 0, after = 0;
     json_t **ops = object_events(evs, name, &n);
     for (size_t i = 0; i < n; i++) {
-        int timeout = !strcmp(ts_str(ops[i], "ev"), "unblock") && ts_int(ops[i], "aux") == ETIMEDOUT;
+        int timeout =
+            !strcmp(ts_str(ops[i], "ev"), "unblock") && ts_int(ops[i], "aux") == ETIMEDOUT;
         timeouts += timeout;
         received += !strcmp(ts_str(ops[i], "ev"), "mq_recv");
         after += timeouts && !strcmp(ts_str(ops[i], "ev"), "mq_recv");
@@ -284,31 +285,31 @@ Test(exec_ipc, the_programs_own_leftovers_are_listed_apart, .timeout = 90)
  * not, as in a plain run (the plain run's output is the ground truth). */
 Test(exec_ipc, paced_timedjoin_and_semtimedop_time_out_as_in_a_plain_run, .timeout = 90)
 {
-    char src[256];
-    snprintf(src, sizeof(src), "%s/late.c", g_dir);
-    FILE *f = fopen(src, "w");
-    cr_assert_not_null(f);
-    fputs("#define _GNU_SOURCE\n#include <errno.h>\n#include <pthread.h>\n#include <stdio.h>\n"
-          "#include <sys/sem.h>\n#include <sys/wait.h>\n#include <time.h>\n#include <unistd.h>\n"
-          "static void *late(void *a) { (void)a; usleep(30000); return NULL; }\n"
-          "static struct timespec in_ms(int ms) { struct timespec t;\n"
-          "  clock_gettime(CLOCK_REALTIME, &t); t.tv_nsec += ms * 1000000L;\n"
-          "  t.tv_sec += t.tv_nsec / 1000000000L; t.tv_nsec %= 1000000000L; return t; }\n"
-          "int main(void) { pthread_t th; pthread_create(&th, NULL, late, NULL);\n"
-          "  struct timespec t = in_ms(20);\n"
-          "  printf(\"join 20 ms: %s\\n\", pthread_timedjoin_np(th, NULL, &t) ? \"timed out\" : \"joined\");\n"
-          "  t = in_ms(120);\n"
-          "  printf(\"join 120 ms: %s\\n\", pthread_timedjoin_np(th, NULL, &t) ? \"timed out\" : \"joined\");\n"
-          "  int id = semget(IPC_PRIVATE, 1, 0600); pid_t pid = fork();\n"
-          "  if (pid == 0) { usleep(30000); struct sembuf up = {0, 1, 0}; semop(id, &up, 1); _exit(0); }\n"
-          "  struct sembuf down = {0, -1, 0}; struct timespec rel = {0, 20000000L};\n"
-          "  printf(\"semtimedop 20 ms: %s\\n\", semtimedop(id, &down, 1, &rel) ? \"timed out\" : \"taken\");\n"
-          "  rel.tv_nsec = 120000000L;\n"
-          "  printf(\"semtimedop 120 ms: %s\\n\", semtimedop(id, &down, 1, &rel) ? \"timed out\" : \"taken\");\n"
-          "  waitpid(pid, NULL, 0); semctl(id, 0, IPC_RMID); return 0; }\n",
-          f);
-    fclose(f);
-    cr_assert_eq(ts_sh("cc -pthread -o %s/late %s 2>&1", g_dir, src), 0);
+    compile_source(
+        "late",
+        "#define _GNU_SOURCE\n#include <errno.h>\n#include <pthread.h>\n#include <stdio.h>\n"
+        "#include <sys/sem.h>\n#include <sys/wait.h>\n#include <time.h>\n#include <unistd.h>\n"
+        "static void *late(void *a) { (void)a; usleep(30000); return NULL; }\n"
+        "static struct timespec in_ms(int ms) { struct timespec t;\n"
+        "  clock_gettime(CLOCK_REALTIME, &t); t.tv_nsec += ms * 1000000L;\n"
+        "  t.tv_sec += t.tv_nsec / 1000000000L; t.tv_nsec %= 1000000000L; return t; }\n"
+        "int main(void) { pthread_t th; pthread_create(&th, NULL, late, NULL);\n"
+        "  struct timespec t = in_ms(20);\n"
+        "  printf(\"join 20 ms: %s\\n\", pthread_timedjoin_np(th, NULL, &t) ? \"timed out\" : "
+        "\"joined\");\n"
+        "  t = in_ms(120);\n"
+        "  printf(\"join 120 ms: %s\\n\", pthread_timedjoin_np(th, NULL, &t) ? \"timed out\" : "
+        "\"joined\");\n"
+        "  int id = semget(IPC_PRIVATE, 1, 0600); pid_t pid = fork();\n"
+        "  if (pid == 0) { usleep(30000); struct sembuf up = {0, 1, 0}; semop(id, &up, 1); "
+        "_exit(0); }\n"
+        "  struct sembuf down = {0, -1, 0}; struct timespec rel = {0, 20000000L};\n"
+        "  printf(\"semtimedop 20 ms: %s\\n\", semtimedop(id, &down, 1, &rel) ? \"timed out\" : "
+        "\"taken\");\n"
+        "  rel.tv_nsec = 120000000L;\n"
+        "  printf(\"semtimedop 120 ms: %s\\n\", semtimedop(id, &down, 1, &rel) ? \"timed out\" : "
+        "\"taken\");\n"
+        "  waitpid(pid, NULL, 0); semctl(id, 0, IPC_RMID); return 0; }\n");
     char *const plain[] = {"./late", NULL};
     struct ts_result r = run_argv(plain, NULL);
     expect_exit(&r, 0);
@@ -328,19 +329,14 @@ Test(exec_ipc, paced_timedjoin_and_semtimedop_time_out_as_in_a_plain_run, .timeo
  * clock alone ended at the next step, before the alarm, with nothing left). */
 Test(exec_ipc, paced_an_alarm_still_cuts_a_sleep_short, .timeout = 90)
 {
-    char src[256];
-    snprintf(src, sizeof(src), "%s/alarm.c", g_dir);
-    FILE *f = fopen(src, "w");
-    cr_assert_not_null(f);
-    fputs("#include <signal.h>\n#include <stdio.h>\n#include <unistd.h>\n"
-          "static volatile sig_atomic_t rang;\n"
-          "static void ring(int s) { (void)s; rang = 1; }\n"
-          "int main(void) { signal(SIGALRM, ring); alarm(1); unsigned left = sleep(10);\n"
-          "  printf(\"left %s, alarm %s\\n\", left >= 8 && left < 10 ? \"8-9 s\" : \"other\",\n"
-          "         rang ? \"rang\" : \"silent\"); return 0; }\n",
-          f);
-    fclose(f);
-    cr_assert_eq(ts_sh("cc -o %s/alarm %s 2>&1", g_dir, src), 0);
+    compile_source(
+        "alarm",
+        "#include <signal.h>\n#include <stdio.h>\n#include <unistd.h>\n"
+        "static volatile sig_atomic_t rang;\n"
+        "static void ring(int s) { (void)s; rang = 1; }\n"
+        "int main(void) { signal(SIGALRM, ring); alarm(1); unsigned left = sleep(10);\n"
+        "  printf(\"left %s, alarm %s\\n\", left >= 8 && left < 10 ? \"8-9 s\" : \"other\",\n"
+        "         rang ? \"rang\" : \"silent\"); return 0; }\n");
     char *const opts[] = {"--delay", "150", "--duration", "30", NULL};
     json_t *snap = exec_run_opts("alarm", opts, NULL, 0);
     cr_expect(printed("left 8-9 s, alarm rang"), "as plainly: %s", g_out);
@@ -353,23 +349,18 @@ Test(exec_ipc, paced_an_alarm_still_cuts_a_sleep_short, .timeout = 90)
  * said 10, 20, ... 50. */
 Test(exec_ipc, paced_a_pipe_read_unseen_shows_the_kernels_fill, .timeout = 90)
 {
-    char src[256];
-    snprintf(src, sizeof(src), "%s/unseen.c", g_dir);
-    FILE *f = fopen(src, "w");
-    cr_assert_not_null(f);
-    fputs("#include <stdio.h>\n#include <sys/uio.h>\n#include <sys/wait.h>\n#include <unistd.h>\n"
-          "int main(void) { int data[2], ack[2]; char buf[10], a;\n"
-          "  if (pipe(data) || pipe(ack)) return 1;\n"
-          "  if (fork() == 0) { struct iovec v = {buf, sizeof(buf)};\n"
-          "    for (int i = 0; i < 5; i++) { if (readv(data[0], &v, 1) != 10) _exit(1);\n"
-          "      if (write(ack[1], \"k\", 1) != 1) _exit(1); }\n"
-          "    _exit(0); }\n"
-          "  for (int i = 0; i < 5; i++) { if (write(data[1], \"0123456789\", 10) != 10) return 1;\n"
-          "    if (read(ack[0], &a, 1) != 1) return 1; }\n"
-          "  wait(NULL); puts(\"done\"); return 0; }\n",
-          f);
-    fclose(f);
-    cr_assert_eq(ts_sh("cc -o %s/unseen %s 2>&1", g_dir, src), 0);
+    compile_source(
+        "unseen",
+        "#include <stdio.h>\n#include <sys/uio.h>\n#include <sys/wait.h>\n#include <unistd.h>\n"
+        "int main(void) { int data[2], ack[2]; char buf[10], a;\n"
+        "  if (pipe(data) || pipe(ack)) return 1;\n"
+        "  if (fork() == 0) { struct iovec v = {buf, sizeof(buf)};\n"
+        "    for (int i = 0; i < 5; i++) { if (readv(data[0], &v, 1) != 10) _exit(1);\n"
+        "      if (write(ack[1], \"k\", 1) != 1) _exit(1); }\n"
+        "    _exit(0); }\n"
+        "  for (int i = 0; i < 5; i++) { if (write(data[1], \"0123456789\", 10) != 10) return 1;\n"
+        "    if (read(ack[0], &a, 1) != 1) return 1; }\n"
+        "  wait(NULL); puts(\"done\"); return 0; }\n");
     char *const opts[] = {"--delay", "20", "--duration", "60", NULL};
     json_t *snap = exec_run_opts("unseen", opts, NULL, 0);
     cr_expect(printed("done"), "%s", g_out);

@@ -215,20 +215,12 @@ Test(exec_tui, ctrl_z_in_the_output_panel_stops_the_program_not_ipcscope, .timeo
  * terminal: no SIGWINCH reaches it (a window sends one only when it is resized). */
 Test(exec_tui, moving_the_focus_sends_the_program_no_sigwinch, .timeout = 60)
 {
-    char src[256], cmd[768];
-    snprintf(src, sizeof(src), "%s/winch.c", g_dir);
-    FILE *f = fopen(src, "w");
-    cr_assert_not_null(f);
-    fputs("#include <signal.h>\n#include <stdio.h>\n#include <unistd.h>\n"
-          "static volatile sig_atomic_t n;\n"
-          "static void on_winch(int s) { (void)s; n++; }\n"
-          "int main(void) { signal(SIGWINCH, on_winch); char c;\n"
-          "  while (read(0, &c, 1) == 1 && c != 'x') {}\n"
-          "  printf(\"winches: %d\\n\", (int)n); return 0; }\n",
-          f);
-    fclose(f);
-    snprintf(cmd, sizeof(cmd), "cc -o %s/winch %s 2>&1", g_dir, src);
-    cr_assert_eq(system(cmd), 0);
+    compile_source("winch", "#include <signal.h>\n#include <stdio.h>\n#include <unistd.h>\n"
+                            "static volatile sig_atomic_t n;\n"
+                            "static void on_winch(int s) { (void)s; n++; }\n"
+                            "int main(void) { signal(SIGWINCH, on_winch); char c;\n"
+                            "  while (read(0, &c, 1) == 1 && c != 'x') {}\n"
+                            "  printf(\"winches: %d\\n\", (int)n); return 0; }\n");
     struct ts_tui t;
     start_program(&t, NULL, "winch", NULL, 160, 48);
     int shown = ts_tui_wait_for(&t, "Output", 20000);

@@ -631,8 +631,8 @@ Test(model, a_unix_sockets_calls_are_narrated_without_tcp_words)
     };
     for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
         for (uint32_t obj = 0; obj < 2; obj++) {
-            struct ev e = iev(calls[i].kind, 1, obj, ++seqs[obj], calls[i].val, calls[i].item,
-                              calls[i].aux);
+            struct ev e =
+                iev(calls[i].kind, 1, obj, ++seqs[obj], calls[i].val, calls[i].item, calls[i].aux);
             cr_assert_eq(narrate_event(NULL, &M, &e, 0, buf, sizeof(buf)), 1);
             const char *want = obj == 0 ? calls[i].unix_says : calls[i].tcp_says;
             cr_expect(strstr(buf, want), "%s: %s", obj == 0 ? "unix" : "tcp", buf);

@@ -69,9 +69,10 @@ static int alarm_pending(void)
  * plain run). With an alarm pending it is a real sleep, which the alarm ends as plainly
  * (alarm's timer runs on the wall clock). A granted sleep is not slept again on the wall
  * clock: while it ran for real, the gate would fire a deadline due later (timeouts.c's 2 s
- * sem_clockwait gave up while the thread that posts slept its 200 ms). Let go into a free run meanwhile: what is left is
- * slept for real. Returns 0, or -1 with errno EINTR and *left set (what is left of it on the
- * run's clock) when a signal's handler cut it short, at the gate or in that real rest. */
+ * sem_clockwait gave up while the thread that posts slept its 200 ms). Let go into a free run
+ * meanwhile: what is left is slept for real. Returns 0, or -1 with errno EINTR and *left set (what
+ * is left of it on the run's clock) when a signal's handler cut it short, at the gate or in that
+ * real rest. */
 static int held_sleep(uint64_t ns, uint64_t *left)
 {
     struct instr_task *t = &g_sh->tasks[tl_slot];
@@ -155,8 +156,8 @@ EXPORT unsigned sleep(unsigned s)
 
 /* ---- deadlines ---- */
 
-void deadline_begin(struct deadline *d, clockid_t clk, const struct timespec *abstime,
-                    uint16_t ev, uint32_t obj)
+void deadline_begin(struct deadline *d, clockid_t clk, const struct timespec *abstime, uint16_t ev,
+                    uint32_t obj)
 {
     memset(d, 0, sizeof(*d));
     d->clk = clk;
@@ -216,7 +217,8 @@ int deadline_slice(struct deadline *d, const struct timespec *abstime, struct ti
 clockid_t deadline_clock_of(const struct timespec *abstime)
 {
     uint64_t at = ts_ns(abstime), real = clock_ns(CLOCK_REALTIME), mono = clock_ns(CLOCK_MONOTONIC);
-    uint64_t to_real = at > real ? at - real : real - at, to_mono = at > mono ? at - mono : mono - at;
+    uint64_t to_real = at > real ? at - real : real - at,
+             to_mono = at > mono ? at - mono : mono - at;
     return to_mono < to_real ? CLOCK_MONOTONIC : CLOCK_REALTIME;
 }
 

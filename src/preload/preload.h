@@ -504,8 +504,8 @@ struct deadline {
 };
 /* Take the program's deadline at the call (before the gate holds it there): while held, the
  * time left until abstime is program time from now. ev and obj name the wait. */
-void deadline_begin(struct deadline *d, clockid_t clk, const struct timespec *abstime,
-                    uint16_t ev, uint32_t obj);
+void deadline_begin(struct deadline *d, clockid_t clk, const struct timespec *abstime, uint16_t ev,
+                    uint32_t obj);
 /* The deadline for the real call's next try into *slice: abstime itself in a free run; held,
  * a short slice while the gate has not let the deadline expire. 0 when it has expired: the
  * call then times out (ETIMEDOUT). Loop while the real call times out. */

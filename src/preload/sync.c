@@ -602,7 +602,7 @@ static int sem_wait_common(sem_t *s, int how, clockid_t clock, const struct time
     else
         for (int more = 1; more;) { /* held: in slices, until the gate lets it expire */
             more = deadline_slice(&d, abstime, &slice);
-            rc = !more                ? (errno = ETIMEDOUT, -1)
+            rc = !more              ? (errno = ETIMEDOUT, -1)
                  : how == SEM_TIMED ? REAL(sem_timedwait)(s, &slice)
                                     : REAL(sem_clockwait)(s, clock, &slice);
             more = more && d.held && rc < 0 && errno == ETIMEDOUT;
@@ -1105,8 +1105,8 @@ static int cond_wait_common(pthread_cond_t *c, pthread_mutex_t *m, const struct 
         return abstime ? REAL(pthread_cond_timedwait)(c, m, abstime)
                        : REAL(pthread_cond_wait)(c, m);
     struct deadline d;
-    deadline_begin(&d, abstime ? deadline_clock_of(abstime) : CLOCK_REALTIME, abstime,
-                   EV_COND_WAIT, oc->id);
+    deadline_begin(&d, abstime ? deadline_clock_of(abstime) : CLOCK_REALTIME, abstime, EV_COND_WAIT,
+                   oc->id);
     gate(EV_COND_WAIT, oc->id);
     struct instr_attach_objx *x = &g_map->x[om->id];
     int depth = x->holder == tl_tid ? x->depth : 1;

@@ -180,8 +180,8 @@ int main(int argc, char **argv)
     printf("start: %s, %d rounds alternating (%d warm-up), clocksource %s, %ld CPUs, load "
            "average %s before, %s after\n",
            prog[0], runs, WARMUP, clk, sysconf(_SC_NPROCESSORS_ONLN), la0, la1);
-    printf("  %-26s %9s %9s %9s %12s %8s %14s\n", "", "median", "p25", "p75", "+ vs plain",
-           "ratio", "median(diff)");
+    printf("  %-26s %9s %9s %9s %12s %8s %14s\n", "", "median", "p25", "p75", "+ vs plain", "ratio",
+           "median(diff)");
     double plain = quantile(t[PLAIN], runs, 0.5);
     for (int v = 0; v < NVARIANTS; v++) {
         if (v >= nv) {
