@@ -214,6 +214,26 @@ int deadline_slice(struct deadline *d, const struct timespec *abstime, struct ti
     return 1;
 }
 
+void deadline_begin_rel(struct deadline *d, struct timespec *at, int64_t ns, uint16_t ev,
+                        uint32_t obj)
+{
+    memset(d, 0, sizeof(*d));
+    if (ns < 0 || !clock_held())
+        return;
+    uint64_t t = clock_ns(CLOCK_MONOTONIC) + (uint64_t)ns;
+    *at = (struct timespec){.tv_sec = (time_t)(t / NS_PER_S), .tv_nsec = (long)(t % NS_PER_S)};
+    deadline_begin(d, CLOCK_MONOTONIC, at, ev, obj);
+}
+
+int64_t deadline_slice_ns(struct deadline *d, const struct timespec *at, int64_t unit)
+{
+    struct timespec slice;
+    if (!deadline_slice(d, at, &slice))
+        return -1;
+    int64_t ns = (int64_t)ts_ns(&slice) - (int64_t)clock_ns(CLOCK_MONOTONIC);
+    return ns <= 0 ? 1 : (ns + unit - 1) / unit;
+}
+
 clockid_t deadline_clock_of(const struct timespec *abstime)
 {
     uint64_t at = ts_ns(abstime), real = clock_ns(CLOCK_REALTIME), mono = clock_ns(CLOCK_MONOTONIC);

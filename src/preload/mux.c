@@ -73,31 +73,6 @@ static void mux_after(struct mux_pair *p, int call, int count, uint64_t mask, in
     }
 }
 
-/* ---- the timeout, while the gate holds the run (clock.c) ---- */
-
-/* A relative timeout (ns, < 0: none) taken at the call as a deadline on the run's clock. */
-static void timeout_begin(struct deadline *d, struct timespec *at, int64_t ns, uint32_t obj)
-{
-    memset(d, 0, sizeof(*d));
-    if (ns < 0 || !clock_held())
-        return;
-    clock_gettime(CLOCK_MONOTONIC, at);
-    int64_t t = (int64_t)at->tv_sec * 1000000000 + at->tv_nsec + ns;
-    *at = (struct timespec){.tv_sec = (time_t)(t / 1000000000), .tv_nsec = (long)(t % 1000000000)};
-    deadline_begin(d, CLOCK_MONOTONIC, at, EV_MUX_WAIT, obj);
-}
-
-/* The next try's timeout in ms (>= 1), or -1 once the gate has let the deadline expire. */
-static int timeout_slice_ms(struct deadline *d, const struct timespec *at)
-{
-    struct timespec slice, now;
-    if (!deadline_slice(d, at, &slice))
-        return -1;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t ns = ((int64_t)slice.tv_sec - now.tv_sec) * 1000000000 + (slice.tv_nsec - now.tv_nsec);
-    return ns <= 0 ? 1 : (int)((ns + 999999) / 1000000);
-}
-
 static int64_t tv_ns(const struct timeval *tv)
 {
     return tv ? (int64_t)tv->tv_sec * 1000000000 + (int64_t)tv->tv_usec * 1000 : -1;
@@ -135,7 +110,7 @@ static int select_common(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timev
     fdset_info(nfds, r, w, x, &count, &mask);
     struct deadline d;
     struct timespec at;
-    timeout_begin(&d, &at, is_p ? ts_ns(ts) : tv_ns(tv), p->ready->id);
+    deadline_begin_rel(&d, &at, is_p ? ts_ns(ts) : tv_ns(tv), EV_MUX_WAIT, p->ready->id);
     mux_before(p, MUX_SELECT, count, mask);
     fd_set r0, w0, x0; /* the sets before the zero-timeout look, which clears them */
     if (r)
@@ -151,7 +126,7 @@ static int select_common(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timev
     if (n == 0 && !zero_wait) {
         blocked = 1;
         block_on(p->ready, 0, 0);
-        for (int ms = d.held ? timeout_slice_ms(&d, &at) : 0;;) {
+        for (int ms = d.held ? (int)deadline_slice_ns(&d, &at, 1000000) : 0;;) {
             if (r)
                 *r = r0;
             if (w)
@@ -177,7 +152,7 @@ static int select_common(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timev
             n = REAL_SELECT(&stv, &sts);
             if (n != 0)
                 break;
-            ms = timeout_slice_ms(&d, &at);
+            ms = (int)deadline_slice_ns(&d, &at, 1000000);
         }
         deadline_end(&d);
     }
@@ -221,7 +196,11 @@ static int poll_common(struct pollfd *fds, nfds_t n, int ms, const struct timesp
     }
     struct deadline d;
     struct timespec at;
-    timeout_begin(&d, &at, is_p ? ts_ns(ts) : ms < 0 ? -1 : (int64_t)ms * 1000000, p->ready->id);
+    deadline_begin_rel(&d, &at,
+                       is_p     ? ts_ns(ts)
+                       : ms < 0 ? -1
+                                : (int64_t)ms * 1000000,
+                       EV_MUX_WAIT, p->ready->id);
     mux_before(p, MUX_POLL, count, mask);
     int k = REAL(poll)(fds, n, 0), blocked = 0;
     int zero_wait = is_p ? ts && !ts->tv_sec && !ts->tv_nsec : ms == 0;
@@ -231,8 +210,8 @@ static int poll_common(struct pollfd *fds, nfds_t n, int ms, const struct timesp
         if (!d.held)
             k = is_p ? REAL(ppoll)(fds, n, ts, sig) : REAL(poll)(fds, n, ms);
         else /* in slices, until the gate lets the timeout expire (k stays 0) */
-            for (int s = timeout_slice_ms(&d, &at); s >= 0 && k == 0;
-                 s = k ? s : timeout_slice_ms(&d, &at)) {
+            for (int s = (int)deadline_slice_ns(&d, &at, 1000000); s >= 0 && k == 0;
+                 s = k ? s : (int)deadline_slice_ns(&d, &at, 1000000)) {
                 struct timespec sts = {s / 1000, (s % 1000) * 1000000L};
                 k = is_p ? REAL(ppoll)(fds, n, &sts, sig) : REAL(poll)(fds, n, s);
             }
@@ -326,7 +305,7 @@ static int epoll_common(int epfd, struct epoll_event *evs, int max, int ms, cons
                     : REAL(epoll_wait)(epfd, evs, max, ms);
     struct deadline d;
     struct timespec at;
-    timeout_begin(&d, &at, ms < 0 ? -1 : (int64_t)ms * 1000000, p.ready->id);
+    deadline_begin_rel(&d, &at, ms < 0 ? -1 : (int64_t)ms * 1000000, EV_MUX_WAIT, p.ready->id);
     gate(EV_MUX_WAIT, p.interest->id);
     int k = REAL(epoll_wait)(epfd, evs, max, 0), blocked = 0;
     if (k == 0 && ms != 0) {
@@ -336,8 +315,8 @@ static int epoll_common(int epfd, struct epoll_event *evs, int max, int ms, cons
             k = is_p ? REAL(epoll_pwait)(epfd, evs, max, ms, sig)
                      : REAL(epoll_wait)(epfd, evs, max, ms);
         else /* in slices, until the gate lets the timeout expire (k stays 0) */
-            for (int s = timeout_slice_ms(&d, &at); s >= 0 && k == 0;
-                 s = k ? s : timeout_slice_ms(&d, &at))
+            for (int s = (int)deadline_slice_ns(&d, &at, 1000000); s >= 0 && k == 0;
+                 s = k ? s : (int)deadline_slice_ns(&d, &at, 1000000))
                 k = is_p ? REAL(epoll_pwait)(epfd, evs, max, s, sig)
                          : REAL(epoll_wait)(epfd, evs, max, s);
         deadline_end(&d);

@@ -511,6 +511,12 @@ void deadline_begin(struct deadline *d, clockid_t clk, const struct timespec *ab
  * call then times out (ETIMEDOUT). Loop while the real call times out. */
 int deadline_slice(struct deadline *d, const struct timespec *abstime, struct timespec *slice);
 void deadline_end(struct deadline *d);
+/* A relative timeout (ns, < 0: none; select's, poll's, semtimedop's) taken at the call: held,
+ * as a deadline at *at on CLOCK_MONOTONIC. */
+void deadline_begin_rel(struct deadline *d, struct timespec *at, int64_t ns, uint16_t ev,
+                        uint32_t obj);
+/* Its next try's timeout, relative, in units of unit ns (>= 1), or -1 once expired. */
+int64_t deadline_slice_ns(struct deadline *d, const struct timespec *at, int64_t unit);
 /* The clock an absolute time abstime is on, when the call does not say (a condition
  * variable's, set in its attributes): CLOCK_REALTIME or CLOCK_MONOTONIC, whichever is nearer. */
 clockid_t deadline_clock_of(const struct timespec *abstime);

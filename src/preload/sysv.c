@@ -167,18 +167,13 @@ static int semop_common(int id, struct sembuf *sops, size_t n, const struct time
     int k = n > 0 && n <= SEMOPS_MAX ? sem_objects(id, sops, n, per_op, objs) : -1;
     if (k <= 0)
         return REAL(semtimedop)(id, sops, n, timeout);
-    struct deadline d = {0};
-    struct timespec at; /* held: the relative timeout as a time on CLOCK_MONOTONIC */
-    if (timeout && clock_held() && timeout->tv_sec >= 0) {
-        clock_gettime(CLOCK_MONOTONIC, &at);
-        at.tv_sec += timeout->tv_sec;
-        at.tv_nsec += timeout->tv_nsec;
-        if (at.tv_nsec >= 1000000000L) {
-            at.tv_sec++;
-            at.tv_nsec -= 1000000000L;
-        }
-        deadline_begin(&d, CLOCK_MONOTONIC, &at, EV_SEM_WAIT, objs[0]->id);
-    }
+    struct deadline d;
+    struct timespec at;
+    deadline_begin_rel(&d, &at,
+                       timeout && timeout->tv_sec >= 0
+                           ? (int64_t)timeout->tv_sec * 1000000000 + timeout->tv_nsec
+                           : -1,
+                       EV_SEM_WAIT, objs[0]->id);
     gate(EV_SEM_WAIT, objs[0]->id);
     struct sembuf now[SEMOPS_MAX];
     int nowait = 1;
@@ -205,14 +200,11 @@ static int semop_common(int id, struct sembuf *sops, size_t n, const struct time
     if (!d.held)
         rc = REAL(semtimedop)(id, sops, n, timeout);
     else /* in slices, until the gate lets the timeout expire (EAGAIN, as the kernel says) */
-        for (int more = 1; more;) {
-            struct timespec slice, t;
-            more = deadline_slice(&d, &at, &slice);
-            clock_gettime(CLOCK_MONOTONIC, &t);
-            long ns = (slice.tv_sec - t.tv_sec) * 1000000000L + (slice.tv_nsec - t.tv_nsec);
-            struct timespec rel = {ns > 0 ? ns / 1000000000L : 0, ns > 0 ? ns % 1000000000L : 1};
-            rc = more ? REAL(semtimedop)(id, sops, n, &rel) : (errno = EAGAIN, -1);
-            more = more && rc < 0 && errno == EAGAIN;
+        for (int64_t ns = deadline_slice_ns(&d, &at, 1);; ns = deadline_slice_ns(&d, &at, 1)) {
+            struct timespec rel = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+            rc = ns > 0 ? REAL(semtimedop)(id, sops, n, &rel) : (errno = EAGAIN, -1);
+            if (ns < 0 || rc == 0 || errno != EAGAIN)
+                break;
         }
     deadline_end(&d);
     err = errno;
