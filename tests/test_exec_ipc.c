@@ -343,6 +343,26 @@ Test(exec_ipc, paced_an_alarm_still_cuts_a_sleep_short, .timeout = 90)
     json_decref(snap);
 }
 
+/* Paced, POSIX timers (examples/timers.c) end pause(), a sleep and a timed semaphore wait as
+ * they do plainly: they run on the wall clock, so while one is armed the program's sleeps and
+ * timeouts are real. Before, the 5 s sleep was one step on the run's clock (0 s left, the
+ * 300 ms timer had not fired) and the 2 s sem_timedwait ran out before the 200 ms timer. */
+Test(exec_ipc, paced_posix_timers_end_sleeps_and_waits_as_plainly, .timeout = 90)
+{
+    cr_assert_eq(compile("timers", NULL), 0, "cc timers failed");
+    char *const plain[] = {"./timers", NULL};
+    struct ts_result r = run_argv(plain, NULL);
+    expect_exit(&r, 0);
+    char *want = strdup(r.out);
+    ts_free_result(&r);
+    cr_assert(strstr(want, "4 s left") && strstr(want, "in time"), "plainly: %s", want);
+    char *const opts[] = {"--delay", "150", "--duration", "60", NULL};
+    json_t *snap = exec_run_opts("timers", opts, NULL, 0);
+    cr_expect_str_eq(g_out, want, "paced, the program printed otherwise than plainly");
+    free(want);
+    json_decref(snap);
+}
+
 /* Stepped or paced, a pipe's fill is the kernel's at every call once a reader the run cannot
  * see has read it (readv here): each write finds the pipe as the reader left it, 10 bytes
  * after each 10-byte write. In a free run the counts are checked every 256 calls; paced, they

@@ -7,16 +7,19 @@
  * empty, gave up on it 100 ms later, and then waited for a producer that blocked on the full
  * queue: a hang no plain run has. So, while the gate holds the run, the program's time is the
  * scenario clock (sclock.h), which stands still between steps: a sleep is a step of its own,
- * due when its time comes, and a timeout is a deadline the gate
- * fires only when nothing due earlier waits. The order of events is the free run's, whatever
- * the pace. In a free run the real calls are made, untouched (a signal still ends a sleep
- * early, as without ipcscope).
+ * due when its time comes, and a timeout is a deadline the gate fires only when nothing due
+ * earlier waits. The order of events is the free run's, whatever the pace. A timer on the
+ * wall clock (alarm, a POSIX timer) is not stopped by the gate: while one is armed, the sleeps
+ * and timeouts are real, so it ends them as plainly. In a free run the real calls are made,
+ * untouched (a signal still ends a sleep early, as without ipcscope).
  */
 #include "preload.h"
 #include "sclock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -56,27 +59,55 @@ static int wall_sleep(uint64_t ns, uint64_t *left)
     return rc;
 }
 
-/* Whether an alarm (alarm, setitimer ITIMER_REAL) is pending for this process: a real timer
- * the run's clock does not stop. */
-static int alarm_pending(void)
+/* Whether a POSIX timer of this process (timer_create) is armed. The kernel lists them in
+ * /proc/self/timers ("ID: n"), and timer_gettime on that id says whether it will fire; read
+ * with the real calls, so nothing of this shows in the run. Unreadable: none. */
+static int posix_timer_armed(void)
+{
+    int fd = REAL(open)("/proc/self/timers", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    char buf[4096];
+    ssize_t n = REAL(read)(fd, buf, sizeof(buf) - 1);
+    REAL(close)(fd);
+    if (n <= 0)
+        return 0;
+    if (n == (ssize_t)sizeof(buf) - 1)
+        return 1; /* more timers than we read: take one as armed (the sleep is then real) */
+    buf[n] = '\0';
+    for (char *p = buf; (p = strstr(p, "ID: ")); p += 4) {
+        struct itimerspec its;
+        long id = strtol(p + 4, NULL, 10);
+        if (syscall(SYS_timer_gettime, id, &its) == 0 &&
+            (its.it_value.tv_sec || its.it_value.tv_nsec))
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether a real timer is pending for this process: an alarm (alarm, setitimer ITIMER_REAL)
+ * or an armed POSIX timer. They run on the wall clock, which the run's clock does not stop. */
+static int real_timer_pending(void)
 {
     struct itimerval it;
-    return getitimer(ITIMER_REAL, &it) == 0 && (it.it_value.tv_sec || it.it_value.tv_usec);
+    if (getitimer(ITIMER_REAL, &it) == 0 && (it.it_value.tv_sec || it.it_value.tv_usec))
+        return 1;
+    return posix_timer_armed();
 }
 
 /* A sleep of ns, held: a step of its own, due ns from now, so it keeps its place among the
  * other tasks' actions (mqueue's consumer sleeps until the producer's sends are done, as in a
- * plain run). With an alarm pending it is a real sleep, which the alarm ends as plainly
- * (alarm's timer runs on the wall clock). A granted sleep is not slept again on the wall
- * clock: while it ran for real, the gate would fire a deadline due later (timeouts.c's 2 s
- * sem_clockwait gave up while the thread that posts slept its 200 ms). Let go into a free run
- * meanwhile: what is left is slept for real. Returns 0, or -1 with errno EINTR and *left set (what
- * is left of it on the run's clock) when a signal's handler cut it short, at the gate or in that
- * real rest. */
+ * plain run). With a real timer pending (an alarm, an armed POSIX timer) it is a real sleep,
+ * which the timer's signal ends as plainly (those timers run on the wall clock). A granted sleep is
+ * not slept again on the wall clock: while it ran for real, the gate would fire a deadline due
+ * later (timeouts.c's 2 s sem_clockwait gave up while the thread that posts slept its 200 ms). Let
+ * go into a free run meanwhile: what is left is slept for real. Returns 0, or -1 with errno EINTR
+ * and *left set (what is left of it on the run's clock) when a signal's handler cut it short, at
+ * the gate or in that real rest. */
 static int held_sleep(uint64_t ns, uint64_t *left)
 {
     struct instr_task *t = &g_sh->tasks[tl_slot];
-    if (alarm_pending()) { /* alarm(1); sleep(10): the alarm ends it after 1 s, as plainly */
+    if (real_timer_pending()) { /* alarm(1); sleep(10): the alarm ends it after 1 s, as plainly */
         int rc = wall_sleep(ns, left);
         emit(EV_SLEEP, EV_NO_OBJ, (int64_t)(ns / NS_PER_MS), 1, -1);
         return rc;
@@ -163,6 +194,8 @@ void deadline_begin(struct deadline *d, clockid_t clk, const struct timespec *ab
     d->clk = clk;
     if (!abstime || !clock_held() || abstime->tv_nsec < 0 || abstime->tv_nsec >= (long)NS_PER_S)
         return; /* the real call takes it as it is (and says EINVAL when it must) */
+    if (real_timer_pending())
+        return; /* a timer on the wall clock may end the wait first, as plainly: a real one */
     uint64_t at = ts_ns(abstime), now = clock_ns(clk);
     d->due = program_now() + (at > now ? at - now : 0);
     d->ev = ev;
