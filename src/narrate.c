@@ -610,6 +610,18 @@ static const char *placeholder_net(const struct ev *e, char c, char *tmp, size_t
 }
 
 /* The text one placeholder letter stands for, into tmp. */
+/* A signal's name, "SIGUSR1", or "signal 32" for one without a name (glibc keeps 32 and 33
+ * for itself: 32 is what its SIGEV_THREAD timers are told by). */
+static const char *signal_label(int sig, char *buf, size_t n)
+{
+    const char *ab = sigabbrev_np(sig);
+    if (ab)
+        snprintf(buf, n, "SIG%s", ab);
+    else
+        snprintf(buf, n, "signal %d", sig);
+    return buf;
+}
+
 /* The workers' notes, in Chinese: "PREFIX X SUFFIX" in English becomes "BEFORE X AFTER";
  * a note no line matches stays as it is (it is code: "pool.close()", "alarm(1)"). */
 static const struct {
@@ -695,9 +707,7 @@ static const char *placeholder(const struct expand_ctx *x, char c, char *tmp, si
         return tmp;
     }
     case 'S': {
-        const char *ab = sigabbrev_np((int)e->val);
-        snprintf(tmp, n, "SIG%s", ab ? ab : "?");
-        return tmp;
+        return signal_label((int)e->val, tmp, n);
     }
     case 'X': {
         char text[EV_TEXT_MAX + 1];
@@ -936,7 +946,8 @@ static int brief_value(const struct ev *e, char *buf, size_t n)
 /* Brief lines of events that do not touch an object. */
 static int brief_task_event(const struct ev *e, const char *k, char *buf, size_t n)
 {
-    const char *sig = sigabbrev_np((int)e->val);
+    char label[32];
+    const char *sig = signal_label((int)e->val, label, sizeof(label));
     switch (e->kind) {
     case EV_TASK_START:
         return snprintf(buf, n, "%s pid %d ppid %lld", k, (int)e->pid, (long long)e->aux);
@@ -961,14 +972,14 @@ static int brief_task_event(const struct ev *e, const char *k, char *buf, size_t
     case EV_SLEEP:
         return snprintf(buf, n, "%s %lld ms", k, (long long)e->val);
     case EV_SIG_SEND:
-        return snprintf(buf, n, "%s SIG%s → %lld", k, sig ? sig : "?", (long long)e->aux);
+        return snprintf(buf, n, "%s %s → %lld", k, sig, (long long)e->aux);
     case EV_SIG_GENERATE: /* the task is the target; aux the sender (0: the kernel) */
         if (!e->aux)
-            return snprintf(buf, n, "%s SIG%s from the kernel", k, sig ? sig : "?");
-        return snprintf(buf, n, "%s SIG%s from %lld", k, sig ? sig : "?", (long long)e->aux);
+            return snprintf(buf, n, "%s %s from the kernel", k, sig);
+        return snprintf(buf, n, "%s %s from %lld", k, sig, (long long)e->aux);
     case EV_SIG_HANDLE:
     case EV_SIG_DELIVER:
-        return snprintf(buf, n, "%s SIG%s", k, sig ? sig : "?");
+        return snprintf(buf, n, "%s %s", k, sig);
     case EV_REPARENT:
         return snprintf(buf, n, "reparent %lld → %lld", (long long)e->aux, (long long)e->val);
     case EV_ACTION:

@@ -347,7 +347,8 @@ Test(exec_ipc, paced_an_alarm_still_cuts_a_sleep_short, .timeout = 90)
  * they do plainly: they run on the wall clock, so while one is armed the program's sleeps and
  * timeouts are real. Before, the 5 s sleep was one step on the run's clock (0 s left, the
  * 300 ms timer had not fired) and the 2 s sem_timedwait ran out before the 200 ms timer. */
-Test(exec_ipc, paced_posix_timers_end_sleeps_and_waits_as_plainly, .timeout = 90)
+Test(exec_ipc, paced_posix_timers_end_sleeps_and_waits_as_plainly_and_their_threads_are_seen,
+     .timeout = 90)
 {
     cr_assert_eq(compile("timers", NULL), 0, "cc timers failed");
     char *const plain[] = {"./timers", NULL};
@@ -359,6 +360,16 @@ Test(exec_ipc, paced_posix_timers_end_sleeps_and_waits_as_plainly, .timeout = 90
     char *const opts[] = {"--delay", "150", "--duration", "60", NULL};
     json_t *snap = exec_run_opts("timers", opts, NULL, 0);
     cr_expect_str_eq(g_out, want, "paced, the program printed otherwise than plainly");
+    /* the SIGEV_THREAD timer's function runs in a thread glibc starts, not the program: it is
+     * a task all the same, and its post is seen (before, the semaphore ended at -1) */
+    json_t *fired = ts_find_named(json_object_get(snap, "objects"), "fired");
+    cr_assert_not_null(fired, "no semaphore 'fired' in the snapshot");
+    cr_expect_eq(ts_int(fired, "value"), 0, "posted once, taken once");
+    cr_expect_eq(ts_int(fired, "max"), 1);
+    json_t *poster = ts_find_named(json_object_get(snap, "tasks"), "timers-t1");
+    cr_assert_not_null(poster, "the thread that ran the timer's function is no task");
+    cr_expect_str_eq(ts_str(poster, "kind"), "thread");
+    cr_expect_str_eq(ts_str(poster, "state"), "reaped", "its end was recorded");
     free(want);
     json_decref(snap);
 }

@@ -10,6 +10,7 @@
 #include "support.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -664,4 +665,20 @@ Test(model, a_programs_message_is_told_by_its_length)
     e = iev(EV_SLEEP, 1, EV_NO_OBJ, 0, 10, 0, 0); /* and a sleep says how long in the log */
     narrate_brief(&M, &e, buf, sizeof(buf));
     cr_expect(strstr(buf, "sleep 10 ms"), "%s", buf);
+}
+
+/* A signal without a name (glibc keeps 32 and 33: its SIGEV_THREAD timers use 32) is told by
+ * its number, never "SIG?". */
+Test(model, a_signal_without_a_name_is_told_by_its_number)
+{
+    start_task(1, "timers", TK_PROCESS);
+    char buf[512];
+    struct ev e = iev(EV_SIG_DELIVER, 1, EV_NO_OBJ, 0, 32, 0, 0);
+    cr_assert_eq(narrate_event(NULL, &M, &e, 0, buf, sizeof(buf)), 1);
+    cr_expect(strstr(buf, "signal 32") && !strstr(buf, "SIG?"), "%s", buf);
+    narrate_brief(&M, &e, buf, sizeof(buf));
+    cr_expect(strstr(buf, "signal 32") && !strstr(buf, "SIG?"), "%s", buf);
+    e = iev(EV_SIG_DELIVER, 1, EV_NO_OBJ, 0, SIGUSR1, 0, 0);
+    narrate_brief(&M, &e, buf, sizeof(buf));
+    cr_expect(strstr(buf, "SIGUSR1"), "a named one keeps its name: %s", buf);
 }

@@ -41,6 +41,7 @@ TLS int tl_slot = -1;
 TLS struct ring *tl_ring;
 TLS int tl_busy;
 TLS int tl_ended;
+TLS int tl_adopt_tried;
 TLS int32_t tl_pid, tl_tid;
 TLS uint64_t tl_last_t;
 TLS uint64_t tl_ready;
@@ -299,6 +300,32 @@ void thread_end(void *ret)
         tl_ring = NULL;
         tl_fold = NULL;
     }
+}
+
+/* Adopted threads: the key's destructor records their end (glibc runs it as any of its
+ * threads ends). */
+static pthread_key_t g_adopted_key;
+static int g_adopted_key_ok;
+
+static void adopted_thread_gone(void *unused)
+{
+    (void)unused;
+    thread_end(NULL);
+}
+
+int adopt_thread(void)
+{
+    tl_adopt_tried = 1;
+    /* never the main thread (its slot comes from the constructor or the fork), nor a thread
+     * of a process that is exiting or was never given a task */
+    if (g_proc_slot < 0 || g_exit_done || !g_adopted_key_ok || gettid() == g_pid)
+        return 0;
+    char name[INSTR_NAME_MAX];
+    next_task_name(name, sizeof(name), 1);
+    if (task_begin_in(reserve_slot(), name, TK_THREAD, g_pid) < 0)
+        return 0;
+    pthread_setspecific(g_adopted_key, (void *)1);
+    return 1;
 }
 
 void proc_exit(int status)
@@ -650,6 +677,7 @@ __attribute__((constructor)) static void preload_init(void)
     if (attach() < 0)
         return;
     pthread_atfork(NULL, NULL, atfork_child);
+    g_adopted_key_ok = pthread_key_create(&g_adopted_key, adopted_thread_gone) == 0;
     snprintf(g_prog, sizeof(g_prog), "%s", program_invocation_short_name);
     elf_load();
     int slot = find_own_slot();

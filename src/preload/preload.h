@@ -217,10 +217,19 @@ static inline void busy_leave(void)
     tl_busy--;
 }
 
+/* A thread the program did not start through pthread_create (glibc's own: the one that runs a
+ * SIGEV_THREAD timer's function) becomes a task at its first followed call (core.c): else
+ * its posts and unlocks went unseen, and a semaphore it posted showed -1 once taken. 1 when
+ * it now is one. */
+int adopt_thread(void);
+extern TLS int tl_adopt_tried;
+
 /* 1 when the calling thread is followed and not inside our own bookkeeping. */
 static inline int active(void)
 {
-    return g_sh && tl_slot >= 0 && !tl_busy;
+    if (__builtin_expect(g_sh && tl_slot >= 0 && !tl_busy, 1))
+        return 1;
+    return g_sh && tl_slot < 0 && !tl_busy && !tl_ended && !tl_adopt_tried && adopt_thread();
 }
 
 /* ---- events (core.c) ----

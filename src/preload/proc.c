@@ -351,6 +351,7 @@ struct thread_start {
 /* The new thread: announce it in slot, run fn, record its end. */
 static void *thread_run(int slot, const char *name, int entry, void *(*fn)(void *), void *arg)
 {
+    tl_adopt_tried = 1; /* ours: no second try when the table was full */
     if (g_sh)
         task_begin_in(slot, name, TK_THREAD, g_pid);
     if (entry >= 0)
