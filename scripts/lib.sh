@@ -55,6 +55,8 @@ build() {
     cmake -S "$IPCSCOPE_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$BUILD_DIR.cmake.log" 2>&1 ||
         { cat "$BUILD_DIR.cmake.log" >&2; exit 1; }
     grep -E '^-- bpf:' "$BUILD_DIR.cmake.log" >&2 || true
-    cmake --build "$BUILD_DIR" -j"$(nproc)" >"$BUILD_DIR.build.log" 2>&1 ||
+    # shellcheck disable=SC2086 # BUILD_TARGETS: a space-separated list (default: everything)
+    cmake --build "$BUILD_DIR" -j"$(nproc)" ${BUILD_TARGETS:+--target $BUILD_TARGETS} \
+        >"$BUILD_DIR.build.log" 2>&1 ||
         { tail -50 "$BUILD_DIR.build.log" >&2; exit 1; }
 }
