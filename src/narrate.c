@@ -609,7 +609,6 @@ static const char *placeholder_net(const struct ev *e, char c, char *tmp, size_t
     }
 }
 
-/* The text one placeholder letter stands for, into tmp. */
 /* A signal's name, "SIGUSR1", or "signal 32" for one without a name (glibc keeps 32 and 33
  * for itself: 32 is what its SIGEV_THREAD timers are told by). */
 static const char *signal_label(int sig, char *buf, size_t n)
@@ -667,6 +666,7 @@ static const char *note_zh(const char *en, char *buf, size_t n)
     return buf;
 }
 
+/* The text one placeholder letter stands for, into tmp. */
 static const char *placeholder(const struct expand_ctx *x, char c, char *tmp, size_t n)
 {
     const struct ev *e = x->e;

@@ -70,6 +70,21 @@ static UNUSED int compile(const char *name, const char *extra)
     return system(cmd);
 }
 
+/* Compile examples/<name>.c, run it plainly (it must exit 0) and return what it printed
+ * (free it): the ground truth a run under ipcscope is compared with. */
+static UNUSED char *plain_output(const char *name)
+{
+    cr_assert_eq(compile(name, NULL), 0, "cc %s failed", name);
+    char prog[64];
+    snprintf(prog, sizeof(prog), "./%s", name);
+    char *const argv[] = {prog, NULL};
+    struct ts_result r = run_argv(argv, NULL);
+    expect_exit(&r, 0);
+    char *out = strdup(r.out);
+    ts_free_result(&r);
+    return out;
+}
+
 /* Write source, a whole C program the test carries, to g_dir/<name>.c and compile it into
  * g_dir/<name> (-pthread). */
 static UNUSED void compile_source(const char *name, const char *source)

@@ -350,12 +350,7 @@ Test(exec_ipc, paced_an_alarm_still_cuts_a_sleep_short, .timeout = 90)
 Test(exec_ipc, paced_posix_timers_end_sleeps_and_waits_as_plainly_and_their_threads_are_seen,
      .timeout = 90)
 {
-    cr_assert_eq(compile("timers", NULL), 0, "cc timers failed");
-    char *const plain[] = {"./timers", NULL};
-    struct ts_result r = run_argv(plain, NULL);
-    expect_exit(&r, 0);
-    char *want = strdup(r.out);
-    ts_free_result(&r);
+    char *want = plain_output("timers");
     cr_assert(strstr(want, "4 s left") && strstr(want, "in time"), "plainly: %s", want);
     char *const opts[] = {"--delay", "150", "--duration", "60", NULL};
     json_t *snap = exec_run_opts("timers", opts, NULL, 0);

@@ -437,12 +437,7 @@ Test(exec_net, epoll_poll_and_select_interest_and_ready_sets, .timeout = 90)
  * waited at the gate. The plain run's output is the ground truth. */
 Test(exec_net, paced_select_poll_and_epoll_time_out_as_in_a_plain_run, .timeout = 90)
 {
-    cr_assert_eq(compile("poll_timeout", NULL), 0, "cc poll_timeout failed");
-    char *const plain[] = {"./poll_timeout", NULL};
-    struct ts_result r = run_argv(plain, NULL);
-    expect_exit(&r, 0);
-    char *want = strdup(r.out);
-    ts_free_result(&r);
+    char *want = plain_output("poll_timeout");
     char *const opts[] = {"--delay", "150", "--duration", "60", NULL};
     json_t *snap = exec_run_opts("poll_timeout", opts, NULL, 0);
     cr_expect_str_eq(g_out, want, "paced, the program printed otherwise than plainly");
