@@ -65,7 +65,7 @@ static const struct model *g_model;  /* the run's model, for the cleanup's /proc
 static uint8_t *g_freed;             /* per model task: its slot was handed back */
 static const struct instr_attach_map *g_map_seen; /* the run's map (the lost counts) */
 static size_t g_freed_cap;
-static uint32_t g_rings_mapped; /* slots whose ring the conductor has mapped in */
+static size_t *g_ring_mapped; /* per slot: bytes of its ring the conductor has mapped in */
 
 /* The region's geometry as the conductor made it, copied at setup before the program runs:
  * the program maps the region read-write and may rewrite the header's copy at any time. */
@@ -318,7 +318,8 @@ static void reset_state(void)
     free(g_freed);
     g_freed = NULL;
     g_freed_cap = 0;
-    g_rings_mapped = 0;
+    free(g_ring_mapped);
+    g_ring_mapped = NULL;
     memset(&g_geo, 0, sizeof(g_geo));
     exec_stall_reset(loop_now_ns());
     exec_crowd_reset(instr_region());
@@ -382,6 +383,7 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     g_geo.max_tasks = sh->max_tasks; /* nothing of the program's has run yet */
     g_geo.rings_off = sh->rings_off;
     g_geo.ring_stride = sh->ring_stride;
+    g_ring_mapped = calloc(g_geo.max_tasks ? g_geo.max_tasks : 1, sizeof(*g_ring_mapped));
     g_map_seen = map;
     prctl(PR_SET_CHILD_SUBREAPER, 0); /* orphans go where they would without ipcscope */
     exec_track_prepare(&g_track, ctx->cgroup);
@@ -603,19 +605,40 @@ static void recycle_slots(struct scn_ctx *ctx, const struct model *m)
     }
 }
 
-/* The conductor reads every ring it drains: map the pages of a new task's ring into the
- * conductor at once (one madvise), not a page fault at a time (20 us each in a VM) while a
- * busy task fills it. The count is the program's to write: at most g_geo.max_tasks rings,
- * each once, over the whole run. */
+/* The conductor reads every ring it drains: map the pages of a task's ring into the conductor
+ * ahead of its reads (one madvise a poll), not a page fault at a time (20 us each in a VM)
+ * while a busy task fills it. Only what the task has written and RING_MAP_AHEAD records more:
+ * a read maps in (allocates) memory the task may never use. The ring's header is the
+ * program's to write, so its head only decides how far, within the slot's ring, at most
+ * g_geo.max_tasks rings over the whole run. */
+#define RING_MAP_AHEAD 1024
+
 static void map_new_rings(void)
 {
     uint32_t n = atomic_load(&instr_region()->ntasks);
     if (n > g_geo.max_tasks)
         n = g_geo.max_tasks;
-    for (uint32_t s = g_rings_mapped; s < n; s++)
-        madvise(ring_of(s), g_geo.ring_stride, MADV_POPULATE_READ);
-    if (n > g_rings_mapped)
-        g_rings_mapped = n;
+    if (!g_ring_mapped)
+        return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    for (uint32_t s = 0; s < n; s++) {
+        struct ring *r = ring_of(s);
+        size_t done = g_ring_mapped[s];
+        if (done >= g_geo.ring_stride)
+            continue;
+        uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+        size_t recs = (g_geo.ring_stride - offsetof(struct ring, recs)) / sizeof(struct ev);
+        size_t want = g_geo.ring_stride;
+        if (head < recs && head + RING_MAP_AHEAD < recs)
+            want = offsetof(struct ring, recs) + (size_t)(head + RING_MAP_AHEAD) * sizeof(struct ev);
+        if (want <= done)
+            continue;
+        /* rings need not start on a page: madvise wants whole pages (else EINVAL) */
+        uintptr_t from = ((uintptr_t)r + done) & ~(page - 1);
+        uintptr_t to = ((uintptr_t)r + want + page - 1) & ~(page - 1);
+        madvise((void *)from, to - from, MADV_POPULATE_READ);
+        g_ring_mapped[s] = want;
+    }
 }
 
 static void poll_program(struct scn_ctx *ctx, const struct model *m)
