@@ -562,3 +562,34 @@ Test(ui_views, at_80x24_a_call_that_does_not_fit_keeps_its_name, .fini = stop, .
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
+
+/* The zombie lesson: a child that has exited and not been waited for shows ☠ in its timeline
+ * lane, as in the Tasks panel (it was "zzz", which reads as asleep), and the timeline's key
+ * says what ☠ is while a lane shows one. */
+Test(ui_views, at_80x24_a_zombies_lane_shows_a_skull_and_the_key_says_so, .fini = stop,
+     .timeout = 90)
+{
+    ts_tui_start(&g_tui, "run zombie --step", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "GATE", 20000), "nobody at the gate:\n%s", g_tui.screen);
+    const char *s = ts_tui_capture(&g_tui);
+    cr_assert(strstr(s, "Timeline · last 10s"), "before any zombie, the usual key:\n%s", s);
+    cr_assert(step_until("ZOMBIE", 60, 300), "no zombie after 60 steps:\n%s", g_tui.screen);
+    ts_sleep_ms(400);
+    s = ts_tui_capture(&g_tui);
+    const char *tl = strstr(s, "Timeline"), *ev = strstr(s, "Events");
+    cr_assert(tl && ev && tl < ev, "no timeline:\n%s", s);
+    char title[512];
+    cr_assert(ts_line_with(tl, "Timeline", NULL, title, sizeof(title)));
+    cr_assert(strstr(title, "☠ zombie"), "the key does not say what ☠ is: %s\n%s", title, s);
+    int skull_lane = 0;
+    for (const char *p = strstr(tl, "child-"); p && p < ev; p = strstr(p + 1, "child-")) {
+        const char *e = strchr(p, '\n');
+        const char *k = strstr(p, "☠");
+        if (k && e && k < e)
+            skull_lane = 1;
+    }
+    cr_assert(skull_lane, "no child's lane shows ☠:\n%s", s);
+    cr_assert(!strstr(tl, "zzz"), "a lane still says zzz:\n%s", s);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}

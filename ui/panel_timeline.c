@@ -16,7 +16,7 @@
 
 static const char *const CELL_GLYPH[TS__COUNT] = {
     [TS_NEW] = " ",    [TS_READY] = "▒",  [TS_RUNNING] = "█", [TS_BLOCKED] = "·",
-    [TS_ZOMBIE] = "z", [TS_EXITED] = " ", [TS_REAPED] = " ",  [TS_GATE] = "╌",
+    [TS_ZOMBIE] = "☠", [TS_EXITED] = " ", [TS_REAPED] = " ",  [TS_GATE] = "╌",
 };
 
 struct lanes {
@@ -113,10 +113,22 @@ static uint64_t timeline_now(const struct ui *u)
 
 /* The title: the legend, and the lanes there is no room for (the Tasks panel says it too),
  * in place of "last 10s" so that the legend stays whole at 80 columns. Without the kernel's
- * switch events a lane's solid block is /proc's R, which cannot tell running from ready. */
-static void timeline_title(const struct ui *u, int hidden, char *buf, size_t n)
+ * switch events a lane's solid block is /proc's R, which cannot tell running from ready.
+ * zombie: a lane shows one (☠, as in the Tasks panel); its key takes the place of "last 10s"
+ * when no lane is hidden, and only where the title still fits in w columns. */
+static void timeline_title(const struct ui *u, int hidden, int zombie, int w, char *buf, size_t n)
 {
     int probes = u->r->replay ? u->r->recorded_bpf : u->r->bpf != NULL;
+    if (zombie && !hidden) {
+        snprintf(buf, n, "%s",
+                 probes ? TR(u, " Timeline · █ run  ▒ ready  · blocked  ☠ zombie  ╌ at the step gate ",
+                             " 时间线 · █ 运行  ▒ 就绪  · 阻塞  ☠ 僵尸  ╌ 在步进闸门前 ")
+                        : TR(u,
+                             " Timeline · █ run or ready (/proc)  · blocked  ☠ zombie  ╌ at the step gate ",
+                             " 时间线 · █ 运行或就绪（/proc）  · 阻塞  ☠ 僵尸  ╌ 在步进闸门前 "));
+        if (screen_width(buf) <= w)
+            return;
+    }
     if (hidden > 0 && probes)
         snprintf(buf, n,
                  TR(u, " Timeline (%d not shown) · █ run  ▒ ready  · blocked  ╌ at the step gate ",
@@ -146,21 +158,26 @@ void panel_timeline_draw(struct ui *u, struct rect r)
     struct lanes l = {.cols = in.w - label_w - 2};
     int first = u->task_top > u->row_base ? u->task_top : u->row_base; /* no conductor lane */
     l.n = (int)u->nrows - first;
-    char title[160];
+    char title[200];
     int shown = l.n < in.h ? l.n : in.h, all = (int)u->nrows - u->row_base;
-    timeline_title(u, in.h > 0 && all > shown ? all - shown : 0, title, sizeof(title));
-    screen_box(r, title, u->focus == P_TIMELINE);
+    int hidden = in.h > 0 && all > shown ? all - shown : 0, title_w = r.w - 4;
     if (l.n > in.h)
         l.n = in.h;
-    if (l.n <= 0 || l.cols <= 0 || !m->ntasks)
+    if (l.n <= 0 || l.cols <= 0 || !m->ntasks) {
+        timeline_title(u, hidden, 0, title_w, title, sizeof(title));
+        screen_box(r, title, u->focus == P_TIMELINE);
         return;
+    }
 
     int *lane_of = malloc(m->ntasks * sizeof(*lane_of));
     l.cell = malloc((size_t)l.n * (size_t)l.cols);
     l.state = calloc((size_t)l.n, 1);
     l.col = malloc((size_t)l.n * sizeof(*l.col));
-    if (!lane_of || !l.cell || !l.state || !l.col)
+    if (!lane_of || !l.cell || !l.state || !l.col) {
+        timeline_title(u, hidden, 0, title_w, title, sizeof(title));
+        screen_box(r, title, u->focus == P_TIMELINE);
         goto cleanup;
+    }
     memset(l.cell, CELL_NONE, (size_t)l.n * (size_t)l.cols);
     for (size_t i = 0; i < m->ntasks; i++)
         lane_of[i] = -1;
@@ -170,6 +187,9 @@ void panel_timeline_draw(struct ui *u, struct rect r)
     }
     uint64_t now = timeline_now(u);
     fold_spans(m, &l, lane_of, now);
+    int zombie = memchr(l.cell, TS_ZOMBIE, (size_t)l.n * (size_t)l.cols) != NULL;
+    timeline_title(u, hidden, zombie, title_w, title, sizeof(title));
+    screen_box(r, title, u->focus == P_TIMELINE);
     for (int k = 0; k < l.n; k++) {
         const struct model_task *t = &m->tasks[u->rows[first + k].task];
         int gate = t->state == TS_GATE;
