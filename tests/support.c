@@ -592,9 +592,10 @@ int ts_driver_end(struct ts_driver *d, int timeout_s)
         fclose(d->out);
     d->out = NULL;
     int code = WIFEXITED(d->status) ? WEXITSTATUS(d->status) : 128 + WTERMSIG(d->status);
-    if (code != 0) {
+    if (code != 0) { /* said on stderr, not as a Criterion warning: a warning makes the whole
+                      * suite exit 1 even when every test passed, and some callers accept 1 */
         char *err = ts_slurp(d->err_path);
-        cr_log_warn("driven run ended with %d; stderr:\n%s", code, err);
+        fprintf(stderr, "note: driven run ended with %d; stderr:\n%s", code, err ? err : "");
         free(err);
     }
     unlink(d->err_path);

@@ -162,7 +162,9 @@ void ts_driver_cmd(struct ts_driver *d, const char *fmt, ...) __attribute__((for
 /* Send `snapshot` and read its answer (asserts one JSON line comes within timeout_s). */
 json_t *ts_driver_snapshot(struct ts_driver *d, int timeout_s);
 /* Close its stdin and wait for it (SIGKILL after timeout_s); returns the exit code, or
- * 128+signal. Its stderr is logged when the code is not 0. */
+ * 128+signal, for the caller to judge. Its stderr is printed when the code is not 0 - on
+ * stderr, never as a Criterion warning or error, which would make the suite exit 1 even
+ * when the caller accepts the code. */
 int ts_driver_end(struct ts_driver *d, int timeout_s);
 
 /* ---- the real TUI in a detached tmux session ---- */

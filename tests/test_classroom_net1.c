@@ -270,15 +270,8 @@ Test(classroom_net1, tcp_teardown_with_its_workers_killed_does_not_check_ok, .ti
     cr_assert(strstr(ts_str(check, "why"), "SIGKILL"), "the check does not name the kill: %s",
               ts_str(check, "why"));
     json_decref(end);
-    /* its exit 1 is expected: ended here, not by ts_driver_end, which logs a warning for it
-     * (and a warning makes Criterion's runner exit 1) */
-    fclose(d.cmd);
-    int status = 0;
-    cr_assert_eq(waitpid(d.pid, &status, 0), d.pid);
-    fclose(d.out);
-    unlink(d.err_path);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1,
-              "the driven run did not exit 1 for its failed check (status %d)", status);
+    int code = ts_driver_end(&d, 30);
+    cr_assert_eq(code, 1, "the driven run did not exit 1 for its failed check (exit %d)", code);
 }
 
 Test(classroom_net1, tcp_teardown_server_first_half_close_stepped, .timeout = 120)

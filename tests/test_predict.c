@@ -243,7 +243,8 @@ static int take(struct ts_driver *d, const char *sid, struct lesson_log *g, json
             cr_assert_str_eq(kind, "void", "%s: an unknown line", sid);
             g->voided++;
             g->correct[n - 1] = '?';
-            cr_log_warn("%s: not scored: %s", ts_str(j, "id"), ts_str(j, "why"));
+            /* stderr, not cr_log_warn: a warning fails the suite (exit 1) though the test passes */
+            fprintf(stderr, "note: %s: not scored: %s\n", ts_str(j, "id"), ts_str(j, "why"));
             json_decref(j);
         }
     }

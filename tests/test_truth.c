@@ -305,7 +305,9 @@ static void step_through(const struct truth_case *c, int no_bpf)
     ts_driver_cmd(&d, "finish");
     json_t *end = ts_driver_snapshot(&d, 90);
     json_decref(end);
-    ts_driver_end(&d, 60);
+    int code = ts_driver_end(&d, 60);
+    cr_expect_eq(code, 0, "%s (%s): the run exited %d (its stderr is in the log)", c->id,
+                 no_bpf ? "no bpf" : "bpf", code);
     cr_assert_eq(bad_steps, 0, "%s (%s): %d of %d steps disagreed with /proc or ss (see the log)",
                  c->id, no_bpf ? "no bpf" : "bpf", bad_steps, step);
 }

@@ -65,6 +65,7 @@ struct conc_shared {
     _Atomic uint32_t nspans[MAX_WORKERS];
     _Atomic uint64_t open_a[MAX_WORKERS], open_b[MAX_WORKERS];
     _Atomic int spans_full;
+    _Atomic int32_t last_on[2]; /* per CPU we pin to: the worker (k + 1) that read there last */
     struct run_span spans[MAX_WORKERS][MAX_SPANS];
 };
 
@@ -102,13 +103,27 @@ static void pin(long k, int cpus)
     sched_setaffinity(0, sizeof(set), &set);
 }
 
-/* Worker k read the clock at now: a gap since its last read closes its running interval.
- * Order for a reader (self_overlap_ns): the closed interval is written, the open one moved
- * (a, then b), and only then the count published, so no stretch is ever counted twice. */
-static void seen_running(long k, uint64_t now)
+/* The CPU slot worker k is pinned to (cpu_id's index), with cpus CPUs: last_on's index. */
+static int slot_of(long k, int cpus)
 {
+    return cpus == 1 || S->ncpu < 2 ? 0 : (int)(k % S->ncpu);
+}
+
+/* Worker k, on CPU slot, reads the clock: a gap since its last read, or another worker's read
+ * on the same CPU in between (last_on, looked at before and after the clock), closes its
+ * running interval. Without the second, two workers taking turns on one CPU faster than
+ * SPAN_GAP_NS (a turn cut short by wakeups, under load) each bridged the other's turn and
+ * were counted as running at once. Order for a reader (self_overlap_ns): the closed interval
+ * is written, the open one moved (a, then b), and only then the count published, so no
+ * stretch is ever counted twice. */
+static void seen_running(long k, int slot)
+{
+    int32_t me = (int32_t)k + 1;
+    int32_t before = atomic_exchange_explicit(&S->last_on[slot], me, memory_order_relaxed);
+    uint64_t now = wall_ns();
+    int turn = before != me || atomic_load_explicit(&S->last_on[slot], memory_order_relaxed) != me;
     uint64_t last = atomic_load_explicit(&S->open_b[k], memory_order_relaxed);
-    if (last && now - last <= SPAN_GAP_NS) {
+    if (last && !turn && now - last <= SPAN_GAP_NS) {
         atomic_store_explicit(&S->open_b[k], now, memory_order_release);
         return;
     }
@@ -140,11 +155,11 @@ static void close_running(long k)
 
 /* Burn CPU until this thread has used until_ns of it (or the run stops), reading the clock
  * every few microseconds (seen_running) and the CPU time every 16 reads. */
-static void burn(long k, uint64_t until_ns)
+static void burn(long k, int slot, uint64_t until_ns)
 {
     volatile uint64_t x = 0;
     for (unsigned round = 0;; round++) {
-        seen_running(k, wall_ns());
+        seen_running(k, slot);
         if (round % 16 == 0 && (clock_ns(CLOCK_THREAD_CPUTIME_ID) >= until_ns || ipc_stopping()))
             break;
         for (int i = 0; i < 1000; i++)
@@ -163,7 +178,7 @@ static void work(long k, int cpus)
         if (atomic_load(&S->cpus) != cpus)
             pin(k, cpus = atomic_load(&S->cpus));
         used += used + CHUNK_NS < total ? CHUNK_NS : total - used;
-        burn(k, base + used);
+        burn(k, slot_of(k, cpus), base + used);
         int cpu = sched_getcpu();
         if (cpu >= 0 && cpu < 32)
             atomic_fetch_or(&S->cpus_seen[k], 1u << cpu);
