@@ -34,6 +34,7 @@ struct phil_shared {
     _Atomic int fix, toggled;
     _Atomic long held[MAX_PHIL], max_held;
     _Atomic long eaten[MAX_PHIL];
+    _Atomic int seated; /* philosophers at the table (a futex word): they start together */
 };
 
 static struct phil_shared *S;
@@ -92,9 +93,27 @@ static void dine_once(long k)
         instr_sem_post(S->waiter);
 }
 
+/* Sit down with the others: in a free run the meal starts once all N are at the table (at
+ * most 2 s), so they reach for their first fork together however long the machine took to
+ * start each one. Under load one started so late that its neighbours had eaten and no cycle
+ * formed. Stepped or paced, the step gate orders them already: nobody waits here. */
+static void sit_down(void)
+{
+    int now = atomic_fetch_add(&S->seated, 1) + 1;
+    ipc_wake_word(&S->seated);
+    if (sclock_held())
+        return;
+    for (int slice = 0; now < S->n && slice < 40 && !ipc_stopping(); slice++) {
+        if (ipc_wait_word(&S->seated, now, 50) < 0)
+            break;
+        now = atomic_load(&S->seated);
+    }
+}
+
 static int body(long k)
 {
     ipc_set_comm("philosopher");
+    sit_down();
     for (long i = 0; i < S->meals && !ipc_stopping(); i++) {
         sclock_sleep(S->think_ms, 0, "thinking");
         dine_once(k);
@@ -134,6 +153,7 @@ static int setup(struct scn_ctx *ctx, char *err, size_t n)
     S->eat_ms = scn_param(ctx, "eat_ms");
     S->pause_ms = scn_param(ctx, "pause_ms");
     atomic_store(&S->fix, (int)scn_param(ctx, "fix"));
+    atomic_store(&S->seated, 0);
     int rc = make_objects(ctx, err, n);
     if (rc < 0)
         return rc;
