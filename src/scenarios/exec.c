@@ -609,8 +609,8 @@ static void recycle_slots(struct scn_ctx *ctx, const struct model *m)
  * ahead of its reads (one madvise a poll), not a page fault at a time (20 us each in a VM)
  * while a busy task fills it. Only what the task has written and RING_MAP_AHEAD records more:
  * a read maps in (allocates) memory the task may never use. The ring's header is the
- * program's to write, so its head only decides how far, within the slot's ring, at most
- * g_geo.max_tasks rings over the whole run. */
+ * program's to write: its head only says how far to go, never beyond the slot's own ring,
+ * and the count of rings stops at g_geo.max_tasks. */
 #define RING_MAP_AHEAD 1024
 
 static void map_new_rings(void)
