@@ -120,12 +120,14 @@ static void timeline_title(const struct ui *u, int hidden, int zombie, int w, ch
 {
     int probes = u->r->replay ? u->r->recorded_bpf : u->r->bpf != NULL;
     if (zombie && !hidden) {
-        snprintf(buf, n, "%s",
-                 probes ? TR(u, " Timeline · █ run  ▒ ready  · blocked  ☠ zombie  ╌ at the step gate ",
-                             " 时间线 · █ 运行  ▒ 就绪  · 阻塞  ☠ 僵尸  ╌ 在步进闸门前 ")
-                        : TR(u,
-                             " Timeline · █ run or ready (/proc)  · blocked  ☠ zombie  ╌ at the step gate ",
-                             " 时间线 · █ 运行或就绪（/proc）  · 阻塞  ☠ 僵尸  ╌ 在步进闸门前 "));
+        snprintf(
+            buf, n, "%s",
+            probes
+                ? TR(u, " Timeline · █ run  ▒ ready  · blocked  ☠ zombie  ╌ at the step gate ",
+                     " 时间线 · █ 运行  ▒ 就绪  · 阻塞  ☠ 僵尸  ╌ 在步进闸门前 ")
+                : TR(u,
+                     " Timeline · █ run or ready (/proc)  · blocked  ☠ zombie  ╌ at the step gate ",
+                     " 时间线 · █ 运行或就绪（/proc）  · 阻塞  ☠ 僵尸  ╌ 在步进闸门前 "));
         if (screen_width(buf) <= w)
             return;
     }

@@ -621,16 +621,17 @@ static void map_new_rings(void)
     if (!g_ring_mapped)
         return;
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    size_t recs = (g_geo.ring_stride - offsetof(struct ring, recs)) / sizeof(struct ev);
     for (uint32_t s = 0; s < n; s++) {
         struct ring *r = ring_of(s);
         size_t done = g_ring_mapped[s];
         if (done >= g_geo.ring_stride)
             continue;
         uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-        size_t recs = (g_geo.ring_stride - offsetof(struct ring, recs)) / sizeof(struct ev);
         size_t want = g_geo.ring_stride;
         if (head < recs && head + RING_MAP_AHEAD < recs)
-            want = offsetof(struct ring, recs) + (size_t)(head + RING_MAP_AHEAD) * sizeof(struct ev);
+            want =
+                offsetof(struct ring, recs) + (size_t)(head + RING_MAP_AHEAD) * sizeof(struct ev);
         if (want <= done)
             continue;
         /* rings need not start on a page: madvise wants whole pages (else EINVAL) */
