@@ -36,11 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SLICE_MS 50
-/* A safety-bounded wait while the gate is held ends only by its fd or the run's stop (which
- * SIGKILLs anyway): wake rarely, as each wake-up puts three scheduler events in the model's
- * history while the teacher talks. */
-#define HELD_SLICE_MS 1000
+#define SLICE_MS 50 /* a wait with a deadline looks again this often (sclock_idle_slice) */
 #define LOOPBACK_NET 0x7f000000u
 #define LOOPBACK_BCAST 0x7fffffffu
 
@@ -91,7 +87,7 @@ int net_wait_until(_Atomic int *word, int (*cond)(void *arg), void *arg, long bo
     long slice;
     for (;;) {
         int seen = atomic_load(word); /* before looking: a change after it ends the wait */
-        if (cond(arg) || net_stopping() || (slice = sclock_wait_slice(&w, 200)) <= 0)
+        if (cond(arg) || net_stopping() || (slice = sclock_idle_slice(&w, 200)) <= 0)
             break;
         struct timespec ts = {.tv_sec = slice / 1000, .tv_nsec = (slice % 1000) * 1000000L};
         syscall(SYS_futex, (int *)word, FUTEX_WAIT, seen, &ts, NULL, 0); /* a slice, then look */
@@ -111,8 +107,7 @@ static int wait_fd_until(int fd, short events, struct sclock_wait *w)
 {
     for (;;) {
         struct pollfd p = {.fd = fd, .events = events};
-        long slice = sclock_wait_slice(w, w->kind == SCLOCK_SAFETY && sclock_held() ? HELD_SLICE_MS
-                                                                                    : SLICE_MS);
+        long slice = sclock_idle_slice(w, SLICE_MS);
         int r = poll(&p, 1, (int)slice);
         if (r > 0)
             return r;
@@ -514,7 +509,7 @@ static int mux_wait(struct net_mux *m, int (*once)(void *arg, int ms), void *arg
         sclock_wait_begin(&w, NET_WAIT_MS, SCLOCK_SAFETY, EV_MUX_WAIT, m->interest->id);
     instr_block(m->ready, WHY_MUX);
     long slice;
-    while (r == 0 && !net_stopping() && (slice = sclock_wait_slice(&w, SLICE_MS)) > 0) {
+    while (r == 0 && !net_stopping() && (slice = sclock_idle_slice(&w, SLICE_MS)) > 0) {
         r = once(arg, (int)slice);
         if (r < 0 && errno == EINTR)
             r = 0;

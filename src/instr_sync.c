@@ -89,7 +89,7 @@ static int wait_locked(struct sync_event *e, uint64_t gen0, struct sclock_wait *
             return 1;
         if (stopping())
             return -1;
-        long slice = sclock_wait_slice(w, WAIT_SLICE_MS);
+        long slice = sclock_idle_slice(w, WAIT_SLICE_MS);
         if (slice == 0)
             return 0;
         struct timespec ts = slice_end(slice);

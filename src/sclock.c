@@ -203,6 +203,13 @@ long sclock_wait_slice(struct sclock_wait *w, long slice_ms)
     return left < (uint64_t)slice_ms ? (long)left : slice_ms;
 }
 
+long sclock_idle_slice(struct sclock_wait *w, long slice_ms)
+{
+    int endless = w->due == UINT64_MAX || (w->kind == SCLOCK_SAFETY && sclock_held());
+    return sclock_wait_slice(w, endless && slice_ms < SCLOCK_IDLE_SLICE_MS ? SCLOCK_IDLE_SLICE_MS
+                                                                           : slice_ms);
+}
+
 void sclock_wait_end(struct sclock_wait *w)
 {
     withdraw(w);
@@ -216,7 +223,7 @@ int sclock_flag_wait(_Atomic int *flag, struct sclock_wait *w)
 {
     int v;
     while (!(v = atomic_load(flag)) && !stopping()) {
-        long slice = w ? sclock_wait_slice(w, FLAG_SLICE_MS) : FLAG_SLICE_MS;
+        long slice = w ? sclock_idle_slice(w, FLAG_SLICE_MS) : FLAG_SLICE_MS;
         if (slice <= 0)
             break;
         struct timespec ts = {.tv_sec = slice / 1000, .tv_nsec = (slice % 1000) * (long)NS_PER_MS};

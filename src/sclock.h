@@ -62,6 +62,14 @@ void sclock_wait_begin(struct sclock_wait *w, long timeout_ms, unsigned kind, ui
  * deadline has passed. Held, a lesson deadline registers with the gate here. */
 long sclock_wait_slice(struct sclock_wait *w, long slice_ms);
 
+/* The same for a wait that its own wake-up ends (a futex wake, its fd): slice_ms only while
+ * a deadline can pass. With none (no deadline, or a safety bound while the gate is held) it
+ * sleeps SCLOCK_IDLE_SLICE_MS: what is left to notice is the run's stop, and that kills. A
+ * waiter that looks every 50 ms is a task the screen now and then draws READY, and whose
+ * context switches climb, while it should sleep through the teacher's pause. */
+long sclock_idle_slice(struct sclock_wait *w, long slice_ms);
+#define SCLOCK_IDLE_SLICE_MS 1000
+
 /* 1 once the deadline has passed (free: on the wall clock; held: its step was granted, or
  * another grant moved scenario time past it). */
 int sclock_wait_expired(struct sclock_wait *w);

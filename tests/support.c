@@ -602,6 +602,55 @@ int ts_driver_end(struct ts_driver *d, int timeout_s)
     return code;
 }
 
+/* The kernel's count of times a thread gave up its CPU (voluntary_ctxt_switches), or -1. */
+static long long voluntary_switches(long long pid, long long tid)
+{
+    char path[64], line[128];
+    snprintf(path, sizeof(path), "/proc/%lld/task/%lld/status", pid, tid);
+    FILE *f = fopen(path, "r");
+    long long n = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "voluntary_ctxt_switches: %lld", &n) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static int is_blocked(json_t *task)
+{
+    return task && strcmp(ts_str(task, "state"), "blocked") == 0;
+}
+
+long long ts_wakeups_in_a_pause(const char *id, const char *const *params, const char *name,
+                                long pause_ms)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, id, params, NULL);
+    json_t *snap = NULL, *task = NULL;
+    for (int i = 0; i < 60 && !is_blocked(task); i++) {
+        json_decref(snap);
+        ts_driver_cmd(&d, "step");
+        ts_driver_cmd(&d, "wait 100");
+        snap = ts_driver_snapshot(&d, 60);
+        task = ts_find_named(json_object_get(snap, "tasks"), name);
+    }
+    cr_assert(is_blocked(task), "%s: %s never blocked within 60 steps", id, name);
+    long long pid = ts_int(task, "pid"), tid = ts_int(task, "tid");
+    long long before = voluntary_switches(pid, tid);
+    ts_driver_cmd(&d, "wait %ld", pause_ms);
+    json_t *after = ts_driver_snapshot(&d, 60);
+    long long woke = voluntary_switches(pid, tid) - before;
+    cr_assert(before >= 0 && woke >= 0, "%s: no switch count for %s", id, name);
+    cr_expect(is_blocked(ts_find_named(json_object_get(after, "tasks"), name)),
+              "%s: %s is no longer blocked after the pause", id, name);
+    json_decref(after);
+    json_decref(snap);
+    ts_driver_cmd(&d, "finish");
+    cr_assert_eq(ts_driver_end(&d, 60), 0, "%s: the run did not end with exit 0", id);
+    return woke;
+}
+
 /* ---- the real TUI in a detached tmux session ---- */
 
 /* The session a test started and has not stopped: ended when the test process exits, also

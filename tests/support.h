@@ -167,6 +167,14 @@ json_t *ts_driver_snapshot(struct ts_driver *d, int timeout_s);
  * when the caller accepts the code. */
 int ts_driver_end(struct ts_driver *d, int timeout_s);
 
+/* Step scenario id (params as ts_driver_start) until its task `name` is blocked, then let
+ * pause_ms pass with the gate held (a teacher explaining) and return how many times the kernel
+ * put that task to sleep meanwhile (voluntary_ctxt_switches): a task blocked in a real call
+ * sleeps through the pause. Asserts the task blocked within 60 steps, is still blocked after
+ * the pause, and that the run then finishes with exit 0. */
+long long ts_wakeups_in_a_pause(const char *id, const char *const *params, const char *name,
+                                long pause_ms);
+
 /* ---- the real TUI in a detached tmux session ---- */
 
 struct ts_tui {

@@ -330,6 +330,22 @@ Test(classroom_ipc, the_event_setters_pause_waits_at_the_gate_not_blocked, .time
     cr_assert_eq(ts_driver_end(&d, 30), 0);
 }
 
+/* A teacher's 3 s pause while the waiters are blocked in wait(): they sleep through it (they
+ * used to wake every 100 ms to look for the run's end: 30 switches on screen meanwhile). */
+Test(classroom_ipc, event_waiters_sleep_through_a_pause, .timeout = 90)
+{
+    long long woke = ts_wakeups_in_a_pause("event", NULL, "waiter-1", 3000);
+    cr_expect_leq(woke, 6, "waiter-1 woke %lld times in a 3 s pause", woke);
+}
+
+/* The alarm-timer thread (the kernel timer's stand-in) waits for its step asleep on a word:
+ * ~10 looks a second for the grant, not 50 (it slept in 20 ms slices: ~150 in 3 s). */
+Test(classroom_ipc, the_alarm_timer_waits_for_its_step_mostly_asleep, .timeout = 90)
+{
+    long long woke = ts_wakeups_in_a_pause("signals", NULL, "alarm-timer", 3000);
+    cr_expect_leq(woke, 45, "alarm-timer woke %lld times in a 3 s pause", woke);
+}
+
 /* The lock's result is how many lines came out mixed: the first meter (the dashboard shows
  * the first rows), short (the_result_meters_fit_an_80_column_dashboard). */
 Test(classroom_ipc, the_locks_mixed_lines_meter_comes_first_and_fits, .timeout = 60)

@@ -237,6 +237,14 @@ Test(classroom_net1, tcp_teardown_stepped_closes_one_side_at_a_time, .timeout = 
     cr_assert_eq(ts_driver_end(&d, 30), 0);
 }
 
+/* Waiting for the other side (a flag another task sets and wakes), the client sleeps through
+ * a teacher's 3 s pause: it used to look every 250 ms (12 switches in the pause). */
+Test(classroom_net1, tcp_teardown_client_sleeps_through_a_pause, .timeout = 120)
+{
+    long long woke = ts_wakeups_in_a_pause("tcp-teardown", NULL, "client", 3000);
+    cr_expect_leq(woke, 6, "the client woke %lld times in a 3 s pause", woke);
+}
+
 /* Workers killed from outside half way through the goodbye (the server in CLOSE_WAIT, as a
  * cgroup.kill from another run once did): the kernel still finishes the client's side into
  * TIME_WAIT, but the lesson did not run, and the run must not end "Checks: ok". */

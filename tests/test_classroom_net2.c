@@ -175,6 +175,31 @@ Test(classroom_net2, epoll_server_stepped_records_events_returned, .timeout = 12
     mux_stepped("epoll-server", "epoll_wait");
 }
 
+/* Stepped until the server blocks in its select/poll/epoll_wait, then a teacher's 3 s pause:
+ * the server stays asleep in the kernel, as a real server would (the wait used to wake every
+ * 50 ms to look for the run's end: ~60 switches in the pause, and now and then a snapshot
+ * caught the server READY while ps said S). */
+static void mux_sleeps_through_a_pause(const char *id)
+{
+    long long woke = ts_wakeups_in_a_pause(id, NULL, "server", 3000);
+    cr_expect_leq(woke, 6, "%s: the server woke %lld times in a 3 s pause", id, woke);
+}
+
+Test(classroom_net2, select_server_sleeps_in_select_through_a_pause, .timeout = 120)
+{
+    mux_sleeps_through_a_pause("select-server");
+}
+
+Test(classroom_net2, poll_server_sleeps_in_poll_through_a_pause, .timeout = 120)
+{
+    mux_sleeps_through_a_pause("poll-server");
+}
+
+Test(classroom_net2, epoll_server_sleeps_in_epoll_wait_through_a_pause, .timeout = 120)
+{
+    mux_sleeps_through_a_pause("epoll-server");
+}
+
 /* Edge-triggered goes silent with bytes unread once per quiet spell (two: after each chunk),
  * level-triggered never does, whatever the pause between steps. */
 static void assert_et_lt(json_t *end, int stepped)

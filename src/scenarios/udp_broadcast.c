@@ -69,7 +69,11 @@ static struct net_sock *wait_datagram(struct net_sock *b, struct net_sock *u, in
             ready = p[0].revents ? b : u;
             break;
         }
-        if (net_stopping() || all_received(idx) || (slice = sclock_wait_slice(&w, 200)) <= 0)
+        /* a receiver still owed a message sleeps until it comes; one that has them all
+         * looks every 200 ms for the sender's end (or the 'm' key's one more) */
+        int owed = atomic_load(&S->got[idx]) < atomic_load(&S->total);
+        if (net_stopping() || all_received(idx) ||
+            (slice = owed ? sclock_idle_slice(&w, 200) : sclock_wait_slice(&w, 200)) <= 0)
             break;
         if (!marked && b->o)
             instr_block(b->o, NET_WHY_RECV);
