@@ -559,10 +559,16 @@ static void apply_task_event(struct model *m, uint32_t idx, const struct ev *e, 
             t->kernel_state = (uint8_t)e->val;
         if (e->aux >= 0)
             t->cpu = (int32_t)e->aux;
-        if (t->blocked_on != EV_NO_OBJ && e->val == TS_RUNNING)
-            break; /* a woken waiter on its way out of the call: still instr-blocked */
         if (t->at_gate)
             break; /* asleep at ipcscope's gate: its own state, not the kernel's */
+        /* runnable while still in its call: a waiter woken and on its way out. It stays in
+         * the call (blocked_on) and is shown READY, as the probes' wakeup shows it: under
+         * load the way out can wait for a CPU for longer than a step (/proc said R for
+         * 0.5 s while the screen said blocked) */
+        if (t->blocked_on != EV_NO_OBJ && e->val == TS_RUNNING) {
+            set_state(m, idx, TS_READY, e->t);
+            break;
+        }
         set_state(m, idx, (uint8_t)e->val, e->t);
         break;
     case EV_SCHED_IN:

@@ -545,12 +545,18 @@ Test(model, a_state_out_of_range_changes_nothing)
     cr_expect_str_eq(state_of(p), "running");
 }
 
-Test(model, procfs_running_does_not_unblock_an_instr_blocked_task)
+/* /proc's R for a task still in its call (woken, on its way out): READY, still in the call;
+ * /proc's S again: blocked on the same object. */
+Test(model, procfs_running_shows_an_instr_blocked_task_ready_still_in_its_call)
 {
     uint32_t p = start_task(1, "c", TK_PROCESS);
     create(0, "full", OK_SEMAPHORE, 0, 4);
     op(EV_SEM_WAIT, 1, 0, 0, 0, 1);
     struct ev e = procfs_ev(EV_STATE, TS_RUNNING, 0);
+    model_apply(&M, &e, NULL, NULL);
+    cr_expect_str_eq(state_of(p), "ready");
+    cr_expect_eq(M.tasks[p].blocked_on, 0);
+    e = procfs_ev(EV_STATE, TS_BLOCKED, -1);
     model_apply(&M, &e, NULL, NULL);
     cr_expect_str_eq(state_of(p), "blocked");
     cr_expect_eq(M.tasks[p].blocked_on, 0);
