@@ -3,8 +3,9 @@
  *
  * The server binds any address (as textbooks do) on a port the kernel picks, listens and
  * forks the client, which connects to 127.0.0.1 and sends ROUNDS lines; the server echoes
- * each back and closes when the client has closed. The client closed first, so its socket
- * waits in TIME_WAIT; it lingers a second so that can be seen. Under ipcscope: the listening
+ * each back and closes the connection when the client has closed it, then stops listening
+ * once the client has exited. The client closed first, so its socket waits in TIME_WAIT; it
+ * lingers a second so that can be seen, and the listener with it. Under ipcscope: the listening
  * socket, the accepted one and the client's, their TCP states from the kernel, the bytes
  * sent and queued, accept and recv blocking.
  *     cc -o tcp_echo tcp_echo.c && ipcscope exec -- ./tcp_echo
@@ -65,8 +66,8 @@ int main(void)
         echoed += n;
     }
     close(c);
-    close(ls);
     waitpid(pid, NULL, 0);
+    close(ls); /* listening until the client is gone, as a server does until it is stopped */
     printf("echoed %ld bytes on port %d\n", echoed, port);
     return 0;
 }
