@@ -267,6 +267,22 @@ static struct model_obj *touch_obj(struct model *m, const struct ev *e)
     return o;
 }
 
+int model_event_is_reading(const struct ev *e)
+{
+    return e->src == EV_SRC_PROCFS &&
+           (e->kind == EV_SOCK_INFO || e->kind == EV_SOCK_NAME || e->kind == EV_TCP_STATE);
+}
+
+/* A reading of the kernel's socket table: applied in time order by the conductor, so never
+ * stale, and outside the operations' seq order (it takes no number from it). */
+static struct model_obj *read_obj(struct model *m, const struct ev *e)
+{
+    struct model_obj *o = model_obj(m, e->obj);
+    if (o)
+        o->ops++;
+    return o;
+}
+
 static void set_value(struct model_obj *o, int64_t v)
 {
     o->value = v;
@@ -715,7 +731,7 @@ static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
         apply_seen(m, idx, e);
         return;
     }
-    struct model_obj *o = touch_obj(m, e);
+    struct model_obj *o = model_event_is_reading(e) ? read_obj(m, e) : touch_obj(m, e);
     if (idx != MODEL_NO_TASK)
         m->tasks[idx].actions++;
     if (o && (e->kind == EV_MUTEX_ACQUIRED || e->kind == EV_MUTEX_RELEASE))

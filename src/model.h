@@ -179,6 +179,10 @@ void model_blocked_label(const struct model *m, const struct model_task *t, char
 /* The value an operation event leaves its object with, as the trace records it. */
 int model_event_touches_object(unsigned kind);
 
+/* 1 for a reading of the kernel's socket table (sock_info, sock_name, a sampled tcp_state):
+ * applied as it comes, never stale by seq order. */
+int model_event_is_reading(const struct ev *e);
+
 /* A deep copy of src into dst (not initialised; free it with model_free): the same tasks,
  * objects, maps and counters, with history rings of hist_cap events and spans_cap spans
  * holding the newest of src's. Applying the same events to src and dst keeps them equal

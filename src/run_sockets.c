@@ -8,7 +8,10 @@
  * peer's) into the model and the trace, a tcp_state event the transition, and a sock_name
  * event a Unix socket's new name. The conductor looks after each socket call, after each
  * settled step and on the /proc timer, so between two steps the screen shows what ss shows;
- * TIME_WAIT, which the probes never report, is seen here.
+ * TIME_WAIT, which the probes never report, is seen here. A look's events are readings: they
+ * join the pending batch and are applied in time order with the records written before the
+ * look (a tcp_state the model has by then is dropped, see run_apply), never as stale by the
+ * operations' seq.
  *
  * One dump is not a snapshot: a socket the kernel moves while the dump walks past it (a
  * closing socket swapped for its small timewait socket, FIN_WAIT1 -> FIN_WAIT2) can be
@@ -42,6 +45,9 @@ struct sock_filter {
 struct sock_table {
     struct sockdiag_entry *e;
     size_t n, cap;
+    uint64_t t; /* when the dump began: the stamp of what it shows (a state it reads may have
+                 * changed after, never before, so a transition the probes stamp later is
+                 * applied after the reading that missed it) */
     const struct sock_filter *keep;
 };
 
@@ -127,13 +133,11 @@ static uint32_t peer_rqueue(const struct sock_table *t, const struct sockdiag_en
 }
 
 /* The sock_info record for o from entry e (NULL: not in the table). */
-static struct ev info_event(uint32_t id, const struct instr_obj *o, const struct sockdiag_entry *e)
+static struct ev info_event(uint32_t id, const struct instr_obj *o, const struct sockdiag_entry *e,
+                            uint64_t t)
 {
-    struct ev ev = {.t = loop_now_ns(),
-                    .kind = EV_SOCK_INFO,
-                    .src = EV_SRC_PROCFS,
-                    .task = EV_NO_TASK,
-                    .obj = id};
+    struct ev ev = {
+        .t = t, .kind = EV_SOCK_INFO, .src = EV_SRC_PROCFS, .task = EV_NO_TASK, .obj = id};
     uint64_t proto = o->u.sock.proto ? o->u.sock.proto : IPPROTO_TCP;
     if (!e) {
         ev.aux =
@@ -150,45 +154,46 @@ static struct ev info_event(uint32_t id, const struct instr_obj *o, const struct
     return ev;
 }
 
-static void emit_tcp_state(struct run *r, uint32_t id, struct instr_obj *o, int state)
+/* The transition to state, stamped t: the look's own stamp, so it stays ahead of the
+ * sock_info queued after it (which sets the state too) when the batch is put in order. */
+static void emit_tcp_state(struct run *r, uint32_t id, struct instr_obj *o, int state, uint64_t t)
 {
-    struct ev e = {.t = loop_now_ns(),
+    struct ev e = {.t = t,
                    .kind = EV_TCP_STATE,
                    .src = EV_SRC_PROCFS,
                    .task = EV_NO_TASK,
-                   .obj = id, /* the table index: the id field is a worker's to write */
-                   .seq = atomic_fetch_add(&o->seq, 1),
-                   .val = state,
+                   .obj = id,    /* the table index: the id field is a worker's to write */
+                   .val = state, /* a reading: no number of the operations' seq */
                    .item = o->u.sock.state};
     o->u.sock.state = state;
-    run_apply(r, &e);
+    run_queue_reading(r, &e);
 }
 
-/* Tell the model Unix socket id's name (sock_name records): pieces of SOCK_NAME_PIECE
- * bytes, the last one shorter (empty when the name fills the one before). */
-static void publish_name(struct run *r, uint32_t id, struct instr_obj *o, const char *name)
+/* Tell the model Unix socket id's name (sock_name records, stamped t as the look): pieces of
+ * SOCK_NAME_PIECE bytes, the last one shorter (empty when the name fills the one before). */
+static void publish_name(struct run *r, uint32_t id, const char *name, uint64_t t)
 {
     size_t len = strnlen(name, SOCKDIAG_NAME_MAX - 1), off = 0, n;
     do {
-        struct ev ev = {.t = loop_now_ns(),
+        struct ev ev = {.t = t,
                         .kind = EV_SOCK_NAME,
                         .src = EV_SRC_PROCFS,
                         .flags = EVF_TEXT,
                         .task = EV_NO_TASK,
-                        .obj = id,
-                        .seq = atomic_fetch_add(&o->seq, 1)};
+                        .obj = id};
         n = len - off < SOCK_NAME_PIECE ? len - off : SOCK_NAME_PIECE;
         memcpy(ev.text, name + off, n);
         off += n;
-        run_apply(r, &ev);
+        run_queue_reading(r, &ev);
     } while (n == SOCK_NAME_PIECE);
 }
 
 /* Publish object id's entry when it differs from what the model was last told (id: the
  * table index, trusted; the object's own id field is a worker's to write). */
-static void publish(struct run *r, uint32_t id, struct instr_obj *o, const struct sockdiag_entry *e)
+static void publish(struct run *r, uint32_t id, struct instr_obj *o, const struct sockdiag_entry *e,
+                    uint64_t t)
 {
-    struct ev info = info_event(id, o, e);
+    struct ev info = info_event(id, o, e, t);
     struct ev *last = &r->sock_last[id];
     r->sock_ino[id] = e ? e->inode : 0;
     const struct model_obj *mo = model_obj(&r->model, id);
@@ -202,16 +207,16 @@ static void publish(struct run *r, uint32_t id, struct instr_obj *o, const struc
     if (!e && last->kind != EV_SOCK_INFO && !closed)
         return; /* never in the table yet (not bound): nothing to say */
     if (e && tcp && (e->state != o->u.sock.state || !model_agrees))
-        emit_tcp_state(r, id, o, e->state); /* the transition, for the narration and history */
+        emit_tcp_state(r, id, o, e->state,
+                       info.t); /* the transition, for the narration and history */
     if (closed) /* gone from the table (or came and went between two looks): closed */
-        emit_tcp_state(r, id, o, NET_CLOSE_STATE);
+        emit_tcp_state(r, id, o, NET_CLOSE_STATE, info.t);
     if (e)
         o->u.sock.seen = 1;
     if (renamed)
-        publish_name(r, id, o, e->name);
-    info.seq = atomic_fetch_add(&o->seq, 1);
+        publish_name(r, id, e->name, info.t);
     *last = info;
-    run_apply(r, &info);
+    run_queue_reading(r, &info);
 }
 
 int (*run_sockets_dump)(int proto, void (*cb)(const struct sockdiag_entry *e, void *arg),
@@ -225,6 +230,7 @@ int (*run_sockets_dump_unix)(void (*cb)(const struct sockdiag_entry *e, void *ar
 static int take_table(struct sock_table *t, int unixd)
 {
     t->n = 0;
+    t->t = loop_now_ns();
     int rc = run_sockets_dump(IPPROTO_TCP, collect_socket, t);
     if (rc < 0)
         return rc;
@@ -271,11 +277,13 @@ void run_sample_sockets(struct run *r)
         if (o->kind != OK_SOCKET)
             continue;
         const struct sockdiag_entry *e = find_entry(&t, o);
+        uint64_t stamp = t.t;
         if (!e && (was_in_table(r, i) || o->u.sock.seen)) { /* gone, or was it moving? */
             if (!looked_again && take_table(&again, unixd) < 0)
                 again.n = 0; /* no second look: gone, as the first said */
             looked_again = 1;
             e = find_entry(&again, o);
+            stamp = again.t;
         }
         struct sockdiag_entry both;
         if (e && o->u.sock.pair) { /* one object for both ends: what either end may read */
@@ -284,7 +292,7 @@ void run_sample_sockets(struct run *r)
                 peer_rqueue(looked_again && e >= again.e && e < again.e + again.n ? &again : &t, e);
             e = &both;
         }
-        publish(r, i, o, e);
+        publish(r, i, o, e, stamp);
     }
 }
 

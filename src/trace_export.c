@@ -210,7 +210,7 @@ static void counter(struct exporter *x, const struct trace_rec *r)
         (!model_event_touches_object(e->kind) && e->kind != EV_OBJ_CREATE))
         return;
     const struct model_obj *o = model_obj(&x->m, e->obj);
-    if (o && e->kind != EV_OBJ_CREATE && o->last_seq != e->seq)
+    if (o && e->kind != EV_OBJ_CREATE && !model_event_is_reading(e) && o->last_seq != e->seq)
         return;
     struct tbuf b = begin(&x->out);
     TBUF_LIT(&b, "{\"name\":");

@@ -70,6 +70,16 @@ static int dump_of_a_busy_machine(int proto, void (*cb)(const struct sockdiag_en
     return sockdiag_dump_proto(proto, cb, arg);
 }
 
+/* A conductor kept off the CPU in the middle of a look: 30 ms before each TCP dump, while
+ * the workers go on writing records older than the look. */
+static int dump_after_a_stall(int proto, void (*cb)(const struct sockdiag_entry *e, void *arg),
+                              void *arg)
+{
+    if (proto == IPPROTO_TCP)
+        ts_sleep_ms(30);
+    return sockdiag_dump_proto(proto, cb, arg);
+}
+
 /* Run tcp-echo (one client, two messages) to its end through the runtime, with dump. */
 static struct run *run_tcp_echo(struct loop *lp,
                                 int (*dump)(int, void (*)(const struct sockdiag_entry *, void *),
@@ -145,6 +155,36 @@ Test(run_sockets, thousands_of_other_sockets_hide_none_of_the_runs, .timeout = 6
     cr_assert_not_null(lp);
     struct run *r = run_tcp_echo(lp, dump_of_a_busy_machine);
     assert_client_in_time_wait(&r->model); /* only sock_diag tells TIME-WAIT */
+    run_close(r);
+    loop_free(lp);
+}
+
+/* A look at the table is applied after the records written before it, whatever kept the
+ * conductor between the two: applied ahead of them, a look told a socket's CLOSE before the
+ * LAST_ACK that led there (tcp-teardown at the default pace, under load). */
+Test(run_sockets, a_look_is_applied_after_the_records_written_before_it, .timeout = 60)
+{
+    struct loop *lp = loop_new();
+    cr_assert_not_null(lp);
+    struct run *r = run_tcp_echo(lp, dump_after_a_stall);
+    const struct model *m = &r->model;
+    cr_assert_lt(m->total, m->hist_cap, "history wrapped: make the run shorter");
+    const uint64_t slack = 10ull * 1000 * 1000; /* a writer preempted between stamp and ring */
+    size_t readings = 0, late = 0;
+    const struct ev *newest = NULL;
+    for (size_t i = 0; i < m->hist_len; i++) {
+        const struct ev *e = model_hist(m, i);
+        if (newest && e->t + slack < newest->t && late++ < 3)
+            cr_log_error("%s (t %.4f s) applied after a reading of t %.4f s", ev_kind_name(e->kind),
+                         (double)e->t / 1e9, (double)newest->t / 1e9);
+        if (model_event_is_reading(e) && (!newest || e->t > newest->t)) {
+            newest = e;
+            readings++;
+        }
+    }
+    cr_assert_gt(readings, 0, "no look at the table was applied: nothing was tested");
+    cr_expect_eq(late, 0, "%zu records applied after a look newer than them", late);
+    assert_client_in_time_wait(m);
     run_close(r);
     loop_free(lp);
 }
