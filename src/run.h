@@ -72,6 +72,7 @@ struct run {
     uint64_t steps;              /* actions granted */
     int settle_pending;          /* a step was granted: refresh /proc once it has settled */
     int sock_dirty;              /* a socket call was applied: read the kernel's table again */
+    uint64_t look_end_ns;        /* when the last look at the table ended (run_drain.c) */
     uint64_t self0[3], self1[3]; /* the conductor's run, run-queue ns and switches at start /
                                     at stop (/proc/self) */
     struct ev sock_last[INSTR_MAX_OBJS]; /* the sock_info last published per socket object */
