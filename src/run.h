@@ -248,6 +248,9 @@ int run_restart(struct run **rp, char *err, size_t n);
 
 /* The final (or current) snapshot, per the contract in DESIGN.md. Caller owns the result. */
 json_t *run_snapshot(struct run *r);
+/* How the run's records were stamped, as the trace's end line says it (`clock`): the kernel's
+ * clocksource, the clock and why, and the drift found by refining the rate once more. */
+json_t *run_clock_json(struct run *r);
 
 /* Milliseconds since the run started (or its total once stopped). */
 uint64_t run_elapsed_ms(const struct run *r);
