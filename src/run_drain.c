@@ -236,8 +236,8 @@ static void sort_batch(struct run *r, size_t n)
  * may have read the state before the change or after it, though it is stamped before:
  * applied, it told the story out of order ("ESTABLISHED -> TIME_WAIT, read from the table",
  * then the probes' FIN_WAIT1, FIN_WAIT2, TIME_WAIT) or went back ("TIME_WAIT ->
- * FIN_WAIT1"). The probes' records tell it exactly; if they missed a change, the next look
- * finds the model and the table apart and tells it then. */
+ * FIN_WAIT1"). The probes' records tell it exactly. (The look's sock_info is applied: the
+ * model ends in the table's state even if they missed a change.) */
 static int probes_tell_it(struct run *r, size_t i, size_t n)
 {
     const struct ev *look = &r->batch[i];
