@@ -350,14 +350,15 @@ static void watchdog(double duration_s, int on)
 }
 
 /* The trace's last line, as run_stop writes it, from the snapshot taken before cleanup. */
-static int finish_trace(struct trace_writer *trace, json_t *snap, const struct run *r)
+static int finish_trace(struct trace_writer *trace, json_t *snap, struct run *r)
 {
     if (!trace)
         return 0;
     json_t *trl = json_pack(
-        "{s:O, s:I, s:O, s:O, s:O}", "duration_ms", json_object_get(snap, "duration_ms"), "dropped",
-        (json_int_t)r->model.dropped, "sources", json_object_get(snap, "sources"), "leaks",
-        json_object_get(snap, "leaks"), "check", json_object_get(snap, "check"));
+        "{s:O, s:I, s:O, s:O, s:O, s:o}", "duration_ms", json_object_get(snap, "duration_ms"),
+        "dropped", (json_int_t)r->model.dropped, "sources", json_object_get(snap, "sources"),
+        "leaks", json_object_get(snap, "leaks"), "check", json_object_get(snap, "check"), "clock",
+        run_clock_json(r));
     char why[400];
     if (trace_finish(trace, trl, why, sizeof(why)) == 0)
         return 0;

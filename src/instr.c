@@ -206,8 +206,19 @@ static int tsc_usable(uint64_t q)
 }
 
 /* The first clock pair, when the region is made; the rate is measured from it once at least
- * 2 ms have passed (instr_clock_settle), so the wait overlaps the run's start (the guard's
- * fork, the cgroup) instead of adding to it. Until then records carry CLOCK_MONOTONIC. */
+ * CALIB_MIN_NS have passed (instr_clock_settle, by the first spawn: the run's start, the
+ * guard's fork and the cgroup have taken longer by then), then again on every drain once the
+ * baseline is REFINE_MIN_NS long. Records are converted at a drain with the rate of that
+ * drain, measured over a baseline at least as long as they are old, so its error (the two
+ * pairs' widths over the baseline) stays within tens of ns of their time since the first
+ * pair. Until the first spawn records carry CLOCK_MONOTONIC. */
+#define CALIB_MIN_NS 200000ull      /* 0.2 ms: the rate's first estimate, from a tight pair */
+#define CALIB_MAX_NS 2000000ull     /* 2 ms: or from the best a preempted conductor gets */
+#define REFINE_MIN_NS 1000000ull    /* 1 ms: refined from then on with tight pairs, */
+#define REFINE_LOOSE_NS 10000000ull /* and from 10 ms on with any pair not interrupted */
+#define TIGHT_TICKS 2000            /* a pair within ~1 us */
+/* wider: every bracket was interrupted (preempted, the vCPU stolen), not a pair */
+#define LOOSE_TICKS 100000
 static int g_clock_pending;
 
 static void clock_init(struct instr_shared *sh)
@@ -228,9 +239,11 @@ void instr_clock_settle(struct instr_shared *sh)
     g_clock_pending = 0;
     uint64_t t1 = 0, m1 = 0, q = 0;
     if (HAVE_TSC) {
-        do /* a first estimate over >= 2 ms; refined on every drain */
-            clock_pair(&t1, &m1);
-        while (m1 - sh->mono0 < 2000000);
+        uint64_t width;
+        do /* a first estimate; refined on every drain */
+            width = clock_pair(&t1, &m1);
+        while (m1 - sh->mono0 < CALIB_MIN_NS ||
+               (width > TIGHT_TICKS && m1 - sh->mono0 < CALIB_MAX_NS));
         q = t1 > sh->tsc0 ? rate_q32(sh->tsc0, sh->mono0, t1, m1) : 0;
     }
     sh->use_tsc = (uint32_t)tsc_usable(q);
@@ -246,10 +259,10 @@ void instr_clock_refine(struct instr_shared *sh)
         return;
     uint64_t t1, m1;
     uint64_t width = clock_pair(&t1, &m1);
-    if (m1 - sh->mono0 < 10000000 || t1 <= sh->tsc0)
+    if (m1 - sh->mono0 < REFINE_MIN_NS || t1 <= sh->tsc0)
         return; /* wait for a long enough baseline */
-    if (width > 100000)
-        return; /* every bracket was interrupted (preempted, or the vCPU stolen): not a pair */
+    if (width > (m1 - sh->mono0 < REFINE_LOOSE_NS ? TIGHT_TICKS : LOOSE_TICKS))
+        return; /* too wide for this baseline: the next drain's pair, then */
     /* what a record stamped now would have been off by with the rate in use: the drift */
     uint64_t q = atomic_load(&sh->ns_per_tick_q32);
     int64_t err =
@@ -667,7 +680,6 @@ static void wait_followed(int slot)
 static pid_t spawn(const char *name, const char *leader_name, void (*leader)(void),
                    int (*fn)(void *arg), void *arg, unsigned flags)
 {
-    instr_clock_settle(g_sh); /* before any worker reads which clock to stamp with */
     pid_t parent = getpid();
     int slot = reserve_slot();
     int lslot = leader ? reserve_slot() : -1;
@@ -677,6 +689,8 @@ static pid_t spawn(const char *name, const char *leader_name, void (*leader)(voi
     if (pid > 0) {
         if (instr_spawn_hook)
             instr_spawn_hook(pid);
+        /* which clock records carry, before the child reads it (it waits for followed) */
+        instr_clock_settle(g_sh);
         if (slot >= 0) {
             atomic_store(&g_sh->tasks[slot].followed, 1);
             futex(&g_sh->tasks[slot].followed, FUTEX_WAKE, 1, NULL);
@@ -692,6 +706,7 @@ static pid_t spawn(const char *name, const char *leader_name, void (*leader)(voi
     if (instr_child_hook)
         instr_child_hook(); /* the conductor's: its group, its cgroup, no capabilities */
     wait_followed(slot);
+    g_use_tsc = g_sh ? (int)g_sh->use_tsc : 0; /* settled by now, unless followed timed out */
     if (g_sh && parent == g_sh->conductor_pid)
         close_private_fds(); /* a select() student sees only the lesson's descriptors */
     if (g_sh) {

@@ -157,8 +157,8 @@ struct instr_shared {
 
 /* Create and map the region: max_tasks slots with rings of ring_cap records, plus arena bytes
  * for scenario data. Sets it as this process's region. 0 or -errno. */
-/* Conductor: measure the TSC's rate against CLOCK_MONOTONIC (at least 2 ms after the region
- * was made: the run's start overlaps the wait) and choose the clock records carry. Done by
+/* Conductor: measure the TSC's rate against CLOCK_MONOTONIC (at least 0.2 ms after the
+ * region was made; refined on every drain) and choose the clock records carry. Done by
  * the first instr_spawn and by instr_clock_refine/instr_clock_info; until then records carry
  * CLOCK_MONOTONIC. A caller that stamps records itself first calls it. Idempotent. */
 void instr_clock_settle(struct instr_shared *sh);

@@ -72,6 +72,7 @@ struct run {
     uint64_t steps;              /* actions granted */
     int settle_pending;          /* a step was granted: refresh /proc once it has settled */
     int sock_dirty;              /* a socket call was applied: read the kernel's table again */
+    uint64_t look_end_ns;        /* when the last look at the table ended (run_drain.c) */
     uint64_t self0[3], self1[3]; /* the conductor's run, run-queue ns and switches at start /
                                     at stop (/proc/self) */
     struct ev sock_last[INSTR_MAX_OBJS]; /* the sock_info last published per socket object */
@@ -247,6 +248,9 @@ int run_restart(struct run **rp, char *err, size_t n);
 
 /* The final (or current) snapshot, per the contract in DESIGN.md. Caller owns the result. */
 json_t *run_snapshot(struct run *r);
+/* How the run's records were stamped, as the trace's end line says it (`clock`): the kernel's
+ * clocksource, the clock and why, and the drift found by refining the rate once more. */
+json_t *run_clock_json(struct run *r);
 
 /* Milliseconds since the run started (or its total once stopped). */
 uint64_t run_elapsed_ms(const struct run *r);

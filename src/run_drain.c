@@ -36,29 +36,37 @@ static const char *obj_name_of(const struct run *r, const struct ev *e, char *bu
     return NULL;
 }
 
+/* The scenario's socket object a kernel TCP state change belongs to: by cookie, else by
+ * ports among the sockets that have no cookie yet (resolve_socket then binds it). NULL when
+ * none. */
+static struct instr_obj *socket_of(struct run *r, const struct ev *e)
+{
+    uint16_t sport = (uint16_t)((uint64_t)e->aux >> 48), dport = (uint16_t)((uint64_t)e->aux >> 32);
+    uint32_t nobjs = atomic_load(&r->sh->nobjs);
+    for (uint32_t i = 0; i < nobjs && i < INSTR_MAX_OBJS; i++) {
+        struct instr_obj *o = &r->sh->objs[i];
+        if (o->kind == OK_SOCKET && o->u.sock.cookie && o->u.sock.cookie == (uint64_t)e->extra)
+            return o;
+    }
+    for (uint32_t i = 0; i < nobjs && i < INSTR_MAX_OBJS; i++) {
+        struct instr_obj *o = &r->sh->objs[i];
+        if (o->kind != OK_SOCKET || o->u.sock.cookie || !o->u.sock.lport)
+            continue;
+        if (o->u.sock.lport == sport && (!o->u.sock.rport || o->u.sock.rport == dport))
+            return o;
+    }
+    return NULL;
+}
+
 /* A kernel TCP state change names a socket by cookie and ports; find the scenario's socket
  * object it belongs to (first by cookie, then by ports, binding the cookie). */
 static int resolve_socket(struct run *r, struct ev *e)
 {
     uint16_t sport = (uint16_t)((uint64_t)e->aux >> 48), dport = (uint16_t)((uint64_t)e->aux >> 32);
-    uint32_t nobjs = atomic_load(&r->sh->nobjs);
-    struct instr_obj *match = NULL;
-    for (uint32_t i = 0; i < nobjs && i < INSTR_MAX_OBJS && !match; i++) {
-        struct instr_obj *o = &r->sh->objs[i];
-        if (o->kind == OK_SOCKET && o->u.sock.cookie && o->u.sock.cookie == (uint64_t)e->extra)
-            match = o;
-    }
-    for (uint32_t i = 0; i < nobjs && i < INSTR_MAX_OBJS && !match; i++) {
-        struct instr_obj *o = &r->sh->objs[i];
-        if (o->kind != OK_SOCKET || o->u.sock.cookie || !o->u.sock.lport)
-            continue;
-        if (o->u.sock.lport == sport && (!o->u.sock.rport || o->u.sock.rport == dport)) {
-            o->u.sock.cookie = (uint64_t)e->extra;
-            match = o;
-        }
-    }
+    struct instr_obj *match = socket_of(r, e);
     if (!match)
         return 0;
+    match->u.sock.cookie = (uint64_t)e->extra;
     /* Closed in FIN_WAIT or CLOSING, the kernel frees the socket (the probe says CLOSE) and
      * keeps a small timewait socket in its place, which ss shows as TIME-WAIT (or, its
      * substate, FIN-WAIT-2): say what ss says, at once. */
@@ -81,13 +89,11 @@ static int resolve_socket(struct run *r, struct ev *e)
 }
 
 /* A TCP state read from the kernel's table, applied in time order after the records written
- * before the look: news only when the model does not have it yet; its from-state is then the
- * model's (what the screen showed), and the object's state follows it. */
+ * before the look: news only when the model does not have it yet; its from-state (e->item)
+ * is then the model's, what the screen showed. */
 static int reading_is_news(struct run *r, struct ev *e)
 {
     const struct model_obj *mo = model_obj(&r->model, e->obj);
-    if (e->obj < INSTR_MAX_OBJS && r->sh->objs[e->obj].kind == OK_SOCKET)
-        r->sh->objs[e->obj].u.sock.state = (int32_t)e->val;
     if (!mo)
         return 1;
     if (mo->tcp_state == e->val)
@@ -102,8 +108,13 @@ void run_apply(struct run *r, struct ev *e)
         return; /* a reap another source reported already: one fact, one event */
     if (e->kind == EV_TCP_STATE && e->obj == EV_NO_OBJ)
         resolve_socket(r, e);
-    else if (e->kind == EV_TCP_STATE && e->src == EV_SRC_PROCFS && !reading_is_news(r, e))
-        return; /* the records before this look said it already */
+    else if (e->kind == EV_TCP_STATE && e->src == EV_SRC_PROCFS) {
+        /* the object's state follows the records in time order, the look's too, news or not */
+        if (e->obj < INSTR_MAX_OBJS && r->sh->objs[e->obj].kind == OK_SOCKET)
+            r->sh->objs[e->obj].u.sock.state = (int32_t)e->val;
+        if (!reading_is_news(r, e))
+            return; /* the records before this look said it already */
+    }
     if (e->src == EV_SRC_INSTR && e->obj < INSTR_MAX_OBJS && e->kind != EV_OBJ_CREATE &&
         r->sh->objs[e->obj].kind == OK_SOCKET)
         r->sock_dirty = 1; /* a socket call: look at the kernel's table after this batch */
@@ -220,6 +231,29 @@ static void sort_batch(struct run *r, size_t n)
         qsort(r->batch, n, sizeof(*r->batch), ev_cmp_t);
 }
 
+/* Whether batch[i] is a TCP state a look read while the probes recorded a change of that
+ * socket (a record of it stamped between the look's start and the last look's end). The look
+ * may have read the state before the change or after it, though it is stamped before:
+ * applied, it told the story out of order ("ESTABLISHED -> TIME_WAIT, read from the table",
+ * then the probes' FIN_WAIT1, FIN_WAIT2, TIME_WAIT) or went back ("TIME_WAIT ->
+ * FIN_WAIT1"). The probes' records tell it exactly. (The look's sock_info is applied: the
+ * model ends in the table's state even if they missed a change.) */
+static int probes_tell_it(struct run *r, size_t i, size_t n)
+{
+    const struct ev *look = &r->batch[i];
+    if (look->kind != EV_TCP_STATE || look->src != EV_SRC_PROCFS || look->obj >= INSTR_MAX_OBJS)
+        return 0;
+    for (size_t j = i + 1; j < n && r->batch[j].t <= r->look_end_ns; j++) {
+        const struct ev *e = &r->batch[j];
+        if (e->kind != EV_TCP_STATE || e->src != EV_SRC_BPF || e->obj != EV_NO_OBJ)
+            continue;
+        const struct instr_obj *o = socket_of(r, e);
+        if (o && (uint32_t)(o - r->sh->objs) == look->obj)
+            return 1;
+    }
+    return 0;
+}
+
 /* Move pending records into the model and the trace, in time order within each batch
  * (per-object order is kept by seq, see model.c): what was pending, and what came while it
  * was applied, up to DRAIN_ROUNDS batches. Returns the records taken from the rings. */
@@ -240,6 +274,8 @@ size_t run_drain(struct run *r)
 
         sort_batch(r, n);
         for (size_t i = 0; i < n; i++) {
+            if (probes_tell_it(r, i, n))
+                continue;
             run_apply(r, &r->batch[i]);
             if ((i & 1023) == 1023) /* keep the rings from filling meanwhile */
                 total += run_pump(r);

@@ -52,9 +52,9 @@ static inline struct ring *run_ring(const struct run *r, uint32_t slot)
 int run_check_record(struct ev *e, uint32_t slot, uint32_t max_tasks, uint64_t lo, uint64_t hi);
 /* Apply one record to the model and the trace. */
 void run_apply(struct run *r, struct ev *e);
-/* A look at /proc or the sockets (stamped now) into the pending batch, so the next run_drain
- * applies it in time order with the records written before it (a look applied ahead of them
- * told a socket's CLOSE before the LAST_ACK that led there). */
+/* A look at /proc or the sockets, stamped when the look began, into the pending batch, so
+ * the next run_drain applies it in time order with the records written before it (a look
+ * applied ahead of them told a socket's CLOSE before the LAST_ACK that led there). */
 void run_queue_reading(struct run *r, const struct ev *e);
 /* Object id's name (id < INSTR_MAX_OBJS), copied from the region into buf (INSTR_NAME_MAX
  * bytes) with its NUL whatever a worker wrote. */

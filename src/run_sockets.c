@@ -155,8 +155,10 @@ static struct ev info_event(uint32_t id, const struct instr_obj *o, const struct
 }
 
 /* The transition to state, stamped t: the look's own stamp, so it stays ahead of the
- * sock_info queued after it (which sets the state too) when the batch is put in order. */
-static void emit_tcp_state(struct run *r, uint32_t id, struct instr_obj *o, int state, uint64_t t)
+ * sock_info queued after it (which sets the state too) when the batch is put in order. The
+ * object's state follows when it is applied (run_apply), after the records before it. */
+static void emit_tcp_state(struct run *r, uint32_t id, const struct instr_obj *o, int state,
+                           uint64_t t)
 {
     struct ev e = {.t = t,
                    .kind = EV_TCP_STATE,
@@ -165,7 +167,6 @@ static void emit_tcp_state(struct run *r, uint32_t id, struct instr_obj *o, int 
                    .obj = id,    /* the table index: the id field is a worker's to write */
                    .val = state, /* a reading: no number of the operations' seq */
                    .item = o->u.sock.state};
-    o->u.sock.state = state;
     run_queue_reading(r, &e);
 }
 
@@ -206,9 +207,9 @@ static void publish(struct run *r, uint32_t id, struct instr_obj *o, const struc
     int closed = !e && tcp && o->u.sock.state != NET_CLOSE_STATE && o->u.sock.seen;
     if (!e && last->kind != EV_SOCK_INFO && !closed)
         return; /* never in the table yet (not bound): nothing to say */
+    /* the transition, for the narration and history */
     if (e && tcp && (e->state != o->u.sock.state || !model_agrees))
-        emit_tcp_state(r, id, o, e->state,
-                       info.t); /* the transition, for the narration and history */
+        emit_tcp_state(r, id, o, e->state, info.t);
     if (closed) /* gone from the table (or came and went between two looks): closed */
         emit_tcp_state(r, id, o, NET_CLOSE_STATE, info.t);
     if (e)
@@ -272,6 +273,7 @@ void run_sample_sockets(struct run *r)
     }
     if (take_table(&t, unixd) < 0)
         return;
+    r->look_end_ns = loop_now_ns(); /* a reading is of some moment since t.t, up to this */
     for (uint32_t i = 0; i < nobjs && i < INSTR_MAX_OBJS; i++) {
         struct instr_obj *o = &r->sh->objs[i];
         if (o->kind != OK_SOCKET)
@@ -284,6 +286,7 @@ void run_sample_sockets(struct run *r)
             looked_again = 1;
             e = find_entry(&again, o);
             stamp = again.t;
+            r->look_end_ns = loop_now_ns();
         }
         struct sockdiag_entry both;
         if (e && o->u.sock.pair) { /* one object for both ends: what either end may read */

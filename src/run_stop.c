@@ -415,6 +415,14 @@ void run_trace_stopped(struct run *r, const char *why, int rc)
         fprintf(stderr, "ipcscope: %s\n", why);
 }
 
+json_t *run_clock_json(struct run *r)
+{
+    struct instr_clock_info ck;
+    instr_clock_info(r->sh, &ck); /* the drift check, at the end of the run */
+    return json_pack("{s:s, s:s, s:b, s:I}", "kernel", ck.kernel, "stamps", ck.stamps, "tsc",
+                     ck.tsc, "drift_ns", (json_int_t)ck.drift_ns);
+}
+
 /* The end line: what a replay needs to give the final snapshot, and how the run was stamped. */
 static void write_trailer(struct run *r)
 {
@@ -424,11 +432,7 @@ static void write_trailer(struct run *r)
                             (json_int_t)run_elapsed_ms(r), "dropped", (json_int_t)r->model.dropped,
                             "sources", run_sources_json(r), "leaks", run_leaks_json(r), "check",
                             "ok", r->check_rc == 0, "why", r->check_why);
-    struct instr_clock_info ck;
-    instr_clock_info(r->sh, &ck); /* the drift check, at the end of the run */
-    json_object_set_new(trl, "clock",
-                        json_pack("{s:s, s:s, s:b, s:I}", "kernel", ck.kernel, "stamps", ck.stamps,
-                                  "tsc", ck.tsc, "drift_ns", (json_int_t)ck.drift_ns));
+    json_object_set_new(trl, "clock", run_clock_json(r));
     char why[400];
     int rc = trace_finish(r->trace, trl, why, sizeof(why));
     r->trace = NULL;

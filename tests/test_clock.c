@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define TOLERANCE_NS 50000 /* far above the drift of a rate calibrated over >= 2 ms */
+#define TOLERANCE_NS 50000 /* far above the drift of a rate refined on every drain */
 
 static int cpu_has(const char *flag)
 {

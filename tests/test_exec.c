@@ -202,6 +202,33 @@ Test(exec, nothing_is_left_in_tmp_or_the_cgroups, .timeout = 60)
     json_decref(snap);
 }
 
+/* The trace's end line says how its events were stamped, as a scenario's does: the kernel's
+ * clocksource, and, with the TSC, the largest error a refinement of its rate found. The rate's
+ * first estimate is taken over 0.2 ms; refined on every drain, it keeps events within a
+ * microsecond of CLOCK_MONOTONIC. */
+Test(exec, the_trace_ends_saying_how_its_events_were_stamped, .timeout = 60)
+{
+    cr_assert_eq(compile("counter", NULL), 0);
+    json_t *snap = exec_run("counter", "--no-bpf", NULL, 0);
+    json_decref(snap);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/trace.jsonl", g_dir);
+    size_t n;
+    json_t **lines = ts_load_jsonl(path, &n);
+    cr_assert_gt(n, 2);
+    json_t *clock = json_object_get(lines[n - 1], "clock");
+    cr_assert(json_is_object(clock), "the end line has no clock");
+    char *kernel = ts_slurp("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+    kernel[strcspn(kernel, "\n")] = '\0';
+    cr_expect_str_eq(ts_str(clock, "kernel"), kernel);
+    cr_expect(strlen(ts_str(clock, "stamps")) > 0, "the clock does not say why");
+    if (json_is_true(json_object_get(clock, "tsc")))
+        cr_expect_leq(llabs(ts_int(clock, "drift_ns")), 1000, "drift %lld ns",
+                      ts_int(clock, "drift_ns"));
+    free(kernel);
+    ts_free_jsonl(lines, n);
+}
+
 Test(exec, orphans_are_adopted_as_without_ipcscope, .timeout = 60)
 {
     cr_assert_eq(compile("orphan", NULL), 0);
