@@ -38,13 +38,14 @@ static int read_at(int fd, void *buf, size_t len, off_t off)
     return 0;
 }
 
-/* name (len bytes, no NUL in them) is names[i] whole: strncmp stops at a shorter names[i]'s
- * NUL, so names[i][len] is read only when names[i] is at least len long. */
-static void mark(const char *name, size_t len, const char *const *names, size_t n,
-                 unsigned char *found)
+/* name (len bytes, no NUL in them) is names[i] whole (lens[i] long). The lengths first: of
+ * the section's ~100,000 names hardly any has one of theirs, and comparing each with every
+ * name was ~9% of the probes' start. */
+static void mark(const char *name, size_t len, const char *const *names, const size_t *lens,
+                 size_t n, unsigned char *found)
 {
     for (size_t i = 0; i < n; i++)
-        if (!found[i] && strncmp(names[i], name, len) == 0 && names[i][len] == '\0')
+        if (lens[i] == len && !found[i] && memcmp(names[i], name, len) == 0)
             found[i] = 1;
 }
 
@@ -57,10 +58,15 @@ int btf_names_find(const char *path, const char *const *names, size_t n, unsigne
     if (fd < 0)
         return -errno;
     char *buf = malloc(PIECE);
-    if (!buf) {
+    size_t *lens = malloc((n ? n : 1) * sizeof(*lens));
+    if (!buf || !lens) {
+        free(buf);
+        free(lens);
         close(fd);
         return -ENOMEM;
     }
+    for (size_t i = 0; i < n; i++)
+        lens[i] = strlen(names[i]);
     err = read_at(fd, &h, sizeof(h), 0);
     if (!err && (h.magic != BTF_MAGIC || h.hdr_len < sizeof(h) || h.str_len == 0 ||
                  h.str_len > MAX_STR_LEN))
@@ -81,7 +87,7 @@ int btf_names_find(const char *path, const char *const *names, size_t n, unsigne
         char *p = buf, *end = buf + have, *nul;
         while ((nul = memchr(p, '\0', (size_t)(end - p)))) {
             if (!skipping)
-                mark(p, (size_t)(nul - p), names, n, found);
+                mark(p, (size_t)(nul - p), names, lens, n, found);
             skipping = 0;
             p = nul + 1;
         }
@@ -93,7 +99,8 @@ int btf_names_find(const char *path, const char *const *names, size_t n, unsigne
         memmove(buf, p, have);
     }
     if (!err && have && !skipping) /* a last name without its NUL */
-        mark(buf, have, names, n, found);
+        mark(buf, have, names, lens, n, found);
+    free(lens);
     free(buf);
     close(fd);
     return err;
