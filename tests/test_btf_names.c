@@ -169,3 +169,40 @@ Test(btf_names, the_kernels_btf_names_its_scheduler_tracepoints, .timeout = 10)
     cr_assert_eq(found[1], 1);
     cr_assert_eq(found[2], 0);
 }
+
+/* Names are first told apart by their lengths (a bit per length below 64); a wanted name of
+ * 64 or more is compared whole, and one of the same length but other letters is not it. */
+Test(btf_names, names_of_any_length_are_compared_whole, .timeout = 10)
+{
+    char long_want[80], same_len[80];
+    memset(long_want, 'a', 70);
+    memcpy(long_want, "btf_trace_", 10);
+    long_want[70] = '\0';
+    memcpy(same_len, long_want, 71);
+    same_len[69] = 'b';
+    const char *const want[] = {long_want, "btf_trace_63_", "btf_trace_y"};
+    struct strsec t = {0};
+    char path[] = "/tmp/ipcscope-test-btf-XXXXXX";
+    unsigned char found[3];
+
+    add_name(&t, "");
+    add_name(&t, same_len);       /* 70 long, differs in its last letter */
+    add_name(&t, "btf_trace_y_"); /* one longer than a wanted name */
+    add_name(&t, "btf_trace_63_");
+    write_btf(path, &t, (uint32_t)t.len, t.len);
+    int err = btf_names_find(path, want, 3, found);
+    cr_assert_eq(err, 0);
+    cr_expect_eq(found[0], 0, "a 70-byte name matched another of its length");
+    cr_expect_eq(found[1], 1, "btf_trace_63_ not found");
+    cr_expect_eq(found[2], 0, "btf_trace_y matched btf_trace_y_");
+
+    unlink(path);
+
+    add_name(&t, long_want); /* now the long one itself, too */
+    char again[] = "/tmp/ipcscope-test-btf-XXXXXX";
+    write_btf(again, &t, (uint32_t)t.len, t.len);
+    cr_assert_eq(btf_names_find(again, want, 3, found), 0);
+    unlink(again);
+    free(t.s);
+    cr_expect_eq(found[0], 1, "the 70-byte name itself was not found");
+}
