@@ -564,6 +564,14 @@ Test(classroom_net1, tcp_teardown_packet_lane_keeps_whole_ports_in_projector_mod
     cr_assert_gt(rows, 0, "no packet row was seen in projector mode:\n%s", g_tui.screen);
     cr_assert_gt(ordered, 0, "the server's FIN and CLOSE were never on the lane together:\n%s",
                  g_tui.screen);
+    /* it ends on the lesson, TIME_WAIT, not on a process's exit ("... stays a zombie until
+     * wait()", while its row said REAPED) */
+    cr_assert(ts_tui_wait_for(&g_tui, "Checks: ok", 5000), "not ok:\n%s", g_tui.screen);
+    ts_sleep_ms(300);
+    const char *end = ts_tui_capture(&g_tui);
+    cr_assert(strstr(end, "TIME_WAIT: the client closed first"), "no TIME_WAIT at the end:\n%s",
+              end);
+    cr_assert(!strstr(end, "stays a zombie"), "a process's exit after the lesson:\n%s", end);
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }

@@ -85,9 +85,18 @@ static void gate_hint(struct ui *u, char *buf, size_t n)
              what, k);
 }
 
+/* Whether e is about a process (not a thread) of the run. */
+static int of_a_process(const struct model *m, const struct ev *e)
+{
+    uint32_t idx = e->task != EV_NO_TASK ? model_task_by_slot(m, e->task) : MODEL_NO_TASK;
+    return idx != MODEL_NO_TASK && m->tasks[idx].kind == TK_PROCESS;
+}
+
 /* Chapters where the lesson is the network or threads: the life of processes (a reap, a
  * SIGCHLD, the kernel's fork and exit records, a sleep, ipcscope's own conductor) is noise
- * there, folded unless v asks for everything. */
+ * there, folded unless v asks for everything. In the network chapters (1-4) a process's exit
+ * is too: its "stays a zombie until wait()" came after the lesson's last sentence (tcp-
+ * teardown ended on the server's exit, not on TIME_WAIT) while its row already said REAPED. */
 static int folded(const struct ui *u, const struct ev *e)
 {
     int ch = u->sc->chapter;
@@ -96,6 +105,8 @@ static int folded(const struct ui *u, const struct ev *e)
     if (e->task == 0 && e->src == EV_SRC_INSTR)
         return 1; /* the conductor */
     switch (e->kind) {
+    case EV_TASK_EXIT:
+        return ch >= 1 && ch <= 4 && of_a_process(&u->r->model, e);
     case EV_TASK_REAPED:
     case EV_PROC_EXIT:
     case EV_PROC_FORK:
