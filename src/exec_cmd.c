@@ -355,10 +355,10 @@ static int finish_trace(struct trace_writer *trace, json_t *snap, struct run *r)
     if (!trace)
         return 0;
     json_t *trl = json_pack(
-        "{s:O, s:I, s:O, s:O, s:O, s:o}", "duration_ms", json_object_get(snap, "duration_ms"),
-        "dropped", (json_int_t)r->model.dropped, "sources", json_object_get(snap, "sources"),
-        "leaks", json_object_get(snap, "leaks"), "check", json_object_get(snap, "check"), "clock",
-        run_clock_json(r));
+        "{s:O, s:I, s:O, s:O, s:O}", "duration_ms", json_object_get(snap, "duration_ms"), "dropped",
+        (json_int_t)r->model.dropped, "sources", json_object_get(snap, "sources"), "leaks",
+        json_object_get(snap, "leaks"), "check", json_object_get(snap, "check"));
+    json_object_set_new(trl, "clock", run_clock_json(r)); /* as write_trailer: NULL-safe */
     char why[400];
     if (trace_finish(trace, trl, why, sizeof(why)) == 0)
         return 0;
