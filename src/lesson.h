@@ -125,7 +125,8 @@ struct lesson_q {
     /* the question: {task} {call} {obj} {value} {waiters} {target} are filled in */
     const char *q_en, *q_zh;
     /* the explanation, with {answer} too; [1] when the other outcome happened (LQ_BLOCKS:
-     * it did not block; others: the answer was not the first choice), NULL: use [0] */
+     * it did not block; LQ_WAKES, LQ_HOLDER, LQ_TIMEWAIT: nobody, neither; others: the answer
+     * was not the first choice), NULL: use [0] */
     const char *why_en[2], *why_zh[2];
     /* per kind: LQ_STATE/LQ_PPID the task asked about (a name prefix, NULL: the actor);
      * LQ_VALUE/LQ_SOCK/LQ_WAITING/LQ_HOLDER/LQ_WAKES/LQ_BLOCKS the object (a name or pattern,

@@ -92,7 +92,8 @@ struct predict_item {
     int granted;
     uint32_t task, obj, target; /* model task index, object id, target task (or none) */
     char task_name[32], obj_name[32], target_name[32];
-    json_t *facts; /* what the snapshot shows, once revealed (owned) */
+    char call_label[96]; /* the call as the task's gate named it ("Thread-1.join()"), or "" */
+    json_t *facts;       /* what the snapshot shows, once revealed (owned) */
 };
 
 int predict_on(const struct run *r);

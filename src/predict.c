@@ -14,6 +14,7 @@
 
 #include "instr.h"
 #include "narrate.h"
+#include "phrase_zh.h"
 #include "run.h"
 #include "snapshot.h"
 
@@ -483,7 +484,14 @@ static void fill_subst(struct subst *s, const struct run *r, const struct predic
     s->task = it->task_name;
     s->obj = it->obj_name;
     s->target = it->target_name;
-    narrate_call(m, it->kind, it->obj, it->val, call, calln);
+    const char *zh = NULL;
+    char zh_buf[160];
+    if (it->call_label[0] && lang == ZH)
+        zh = phrase_in(it->call_label, 1, zh_buf, sizeof(zh_buf));
+    if (it->call_label[0])
+        snprintf(call, calln, "%s", zh ? zh : it->call_label);
+    else
+        narrate_call(m, it->kind, it->obj, it->val, call, calln);
     s->call = call;
     if (it->obj < m->nobjs)
         snprintf(s->value, sizeof(s->value), "%ld", obj_number(&m->objs[it->obj], it->q->field));
@@ -545,6 +553,8 @@ static int prepare(struct predict_item *it, const struct lesson_q *q, const stru
         uint32_t id;
         it->obj = objects_named(m, q->target, q->kind == LQ_SOCK, &id, 1) ? id : EV_NO_OBJ;
     }
+    if (it->kind == EV_BLOCK) /* a blocking call the scenario names: "Thread-1.join()" */
+        run_gate_label(r, (uint32_t)it->slot, it->kind, it->call_label, sizeof(it->call_label));
     snprintf(it->task_name, sizeof(it->task_name), "%s", c->t->name);
     snprintf(it->obj_name, sizeof(it->obj_name), "%s", obj_name(m, it->obj));
     if (it->target != MODEL_NO_TASK)
@@ -842,8 +852,11 @@ static int evaluate(struct predict_item *it, struct run *r, int at_end)
 
 static void write_why(struct predict_item *it, const struct run *r)
 {
-    int alt = it->q->kind == LQ_WAKES || it->q->kind == LQ_HOLDER ? it->value[it->correct] < 0
-                                                                  : it->correct != 0;
+    /* the other text: "nobody" / "neither" for the kinds that offer it, else any choice but
+     * the first */
+    int none_kind =
+        it->q->kind == LQ_WAKES || it->q->kind == LQ_HOLDER || it->q->kind == LQ_TIMEWAIT;
+    int alt = none_kind ? it->value[it->correct] < 0 : it->correct != 0;
     for (int lang = EN; lang <= ZH; lang++) {
         const char *const *why = lang == EN ? it->q->why_en : it->q->why_zh;
         const char *tmpl = alt && why[1] ? why[1] : why[0];

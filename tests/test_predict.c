@@ -102,6 +102,8 @@ struct lesson_log {
     char text[MAX_Q][400];  /* the question, as asked */
     int unknown;            /* questions the answers given did not know */
     char correct[MAX_Q];    /* the right letter, once revealed ('?': void) */
+    char why[MAX_Q][400];   /* the reveal's explanation */
+    int blocked[MAX_Q];     /* the reveal's blocked_on fact: 1 a label, 0 null, -1 none */
     json_t *choices[MAX_Q]; /* as asked */
     json_t *last;           /* the last snapshot */
 };
@@ -235,6 +237,13 @@ static int take(struct ts_driver *d, const char *sid, struct lesson_log *g, json
         } else if (strcmp(kind, "reveal") == 0) {
             g->revealed++;
             g->correct[n - 1] = ts_str(j, "correct")[0];
+            snprintf(g->why[n - 1], sizeof(g->why[0]), "%s", ts_str(j, "why"));
+            g->blocked[n - 1] = -1;
+            size_t fi;
+            json_t *f;
+            json_array_foreach(json_object_get(j, "facts"), fi,
+                               f) if (strcmp(ts_str(f, "key"), "blocked_on") == 0)
+                g->blocked[n - 1] = !json_is_null(json_object_get(f, "value"));
             g->right += json_is_true(json_object_get(j, "right"));
             g->wrong += json_is_false(json_object_get(j, "right"));
             cr_assert(nrev < MAX_Q);
@@ -304,6 +313,71 @@ ParameterizedTest(struct lesson_scn *p, predict, every_lesson_asks_and_reveals_t
     cr_assert_eq(ts_int(pr, "open"), 0, "%s: questions left open at the end", p->id);
     cr_assert_geq(g.revealed, 3, "%s: %d answers revealed (%d not scored)", p->id, g.revealed,
                   g.voided);
+    log_free(&g);
+}
+
+/* Reveals that once contradicted the run or themselves (found by docs/make-classroom.py):
+ * the answer named is what the run showed, and its explanation is the one for that answer. */
+struct told {
+    char sid[32], qid[48];
+    char choice[48];  /* the right choice's text (after "X: "), or "" to skip */
+    char not_why[48]; /* the explanation must not say this, or "" */
+    int blocks_agree; /* the right choice says "blocks" exactly when the fact says blocked */
+};
+
+ParameterizedTestParameters(predict, reveals_tell_what_the_run_showed)
+{
+    static const struct told t[] = {
+        /* join() is over at the end: the first reap may be another worker's */
+        {"process-pool", "join", "pool-worker-1 is gone (exited and reaped)", "", 0},
+        /* "neither"'s explanation only when neither */
+        {"reuseaddr", "who-time-waits", "server-conn", "No socket", 0},
+        /* in the receivers' sockets at once; recvfrom() is a later step */
+        {"udp-broadcast", "one-to-all", "3", "", 0},
+        /* the call sleeps on the ready set, not on the interest set it was asked about */
+        {"select-server", "first-wait", "", "", 1},
+        {"poll-server", "first-wait", "", "", 1},
+        {"epoll-server", "first-wait", "", "", 1},
+        {"select-server", "again-wait", "", "", 1},
+        /* notify() wakes one waiter per item: nobody wakes for nothing */
+        {"condition", "notify-one", "0", "", 0},
+        {"condition", "notify-all", "consumer-1 is gone (exited and reaped)", "", 0},
+    };
+    size_t n = sizeof(t) / sizeof(t[0]);
+    struct told *p = cr_malloc(sizeof(t));
+    memcpy(p, t, sizeof(t));
+    return cr_make_param_array(struct told, p, n, NULL);
+}
+
+ParameterizedTest(struct told *t, predict, reveals_tell_what_the_run_showed, .timeout = 300)
+{
+    lesson_only(t->sid);
+    struct lesson_log g;
+    drive_lesson(t->sid, NULL, &g);
+    char id[96];
+    snprintf(id, sizeof(id), "%s/%s", t->sid, t->qid);
+    int i = 0;
+    while (i < g.asked && strcmp(g.id[i], id) != 0)
+        i++;
+    cr_assert_lt(i, g.asked, "%s was not asked", id);
+    cr_assert(g.correct[i] >= 'A' && g.correct[i] <= 'D', "%s: not scored: %s", id, g.why[i]);
+    const char *right = json_string_value(json_array_get(g.choices[i], g.correct[i] - 'A'));
+    cr_assert_not_null(right);
+    right += strlen("A: ");
+    if (t->choice[0])
+        cr_expect_str_eq(right, t->choice,
+                         "%s: the answer given (%s) is not what the run "
+                         "showed; why: %s",
+                         id, right, g.why[i]);
+    if (t->not_why[0])
+        cr_expect(!strstr(g.why[i], t->not_why), "%s: answer %s explained as: %s", id, right,
+                  g.why[i]);
+    if (t->blocks_agree) {
+        cr_assert_neq(g.blocked[i], -1, "%s: no blocked_on fact", id);
+        cr_expect_eq(strstr(right, " blocks in ") != NULL, g.blocked[i] == 1,
+                     "%s: answer '%s', but the run showed it %s; why: %s", id, right,
+                     g.blocked[i] ? "blocked" : "not blocked", g.why[i]);
+    }
     log_free(&g);
 }
 

@@ -282,18 +282,19 @@ static const struct lesson_q ub_qs[] = {
      .role = "sender",
      .ev = EV_SOCK_SEND,
      .skip = 1,
-     .target = "received",
+     .target = "arrived", /* in the receivers' sockets: recvfrom() is a step of its own */
      .ranges = receivers_ranges,
      .q_en = "Now SO_BROADCAST is set. {task} makes ONE sendto() to 127.255.255.255. How many "
-             "datagrams will the receivers have got in all, once it has settled?",
+             "datagrams will have arrived at the receivers' sockets in all, once it has settled?",
      .q_zh = "现在设置了 SO_BROADCAST。{task} 只调用一次 sendto() 发往 "
-             "127.255.255.255。稳定之后接收者一共收到多少个数据报？",
+             "127.255.255.255。稳定之后，接收者的套接字一共收到多少个数据报？",
      .why_en = {"{answer}: one broadcast datagram is delivered to every socket bound to that "
-                "address and port: each receiver gets its own copy.",
+                "address and port: each receiver gets its own copy, which waits in its socket "
+                "until it calls recvfrom().",
                 NULL},
-     .why_zh =
-         {"{answer}：一个广播数据报会送到绑定该地址和端口的每个套接字：每个接收者都得到一份。",
-          NULL}},
+     .why_zh = {"{answer}：一个广播数据报会送到绑定该地址和端口的每个套接字：每个接收者都得到一份，"
+                "在它调用 recvfrom() 之前一直留在它的套接字里。",
+                NULL}},
 };
 
 const struct lesson lesson_udp_broadcast = {"udp-broadcast", ub_roles, COUNT(ub_roles), ub_qs,
@@ -375,61 +376,68 @@ static int ready_ranges(const struct lesson_ctx *c, struct lesson_range *out)
 }
 
 /* The three servers ask the same questions about their own call. */
-#define MX_QS(call)                                                                                     \
-    {.id = "first-wait",                                                                                \
-     .kind = LQ_BLOCKS,                                                                                 \
-     .role = "server",                                                                                  \
-     .ev = EV_MUX_WAIT,                                                                                 \
-     .q_en = "{task} calls " call "() on its interest set (the listener only, so far). Will it "        \
-             "wait?",                                                                                   \
-     .q_zh = "{task} 对兴趣集合（目前只有监听套接字）调用 " call "()。它会等待吗？",                    \
-     .why_en = {"Nothing in the set was ready: " call "() sleeps until a client connects or "           \
-                "sends, one sleep for all the descriptors.",                                            \
-                "Something in the set was already ready, so " call "() returned at once."},             \
-     .why_zh = {"集合里没有就绪的：" call                                                               \
-                "() 睡眠，直到有客户端连接或发送——所有描述符共用一次睡眠。",                            \
-                "集合里已经有就绪的，" call "() 立刻返回。"}},                                          \
-        {.id = "ready-recv",                                                                            \
-         .kind = LQ_BLOCKS,                                                                             \
-         .role = "server",                                                                              \
-         .ev = EV_SOCK_RECV,                                                                            \
-         .q_en = call "() reported {obj} readable. {task} calls recv() on it. Will recv() "             \
-                      "wait?",                                                                          \
-         .q_zh = call "() 报告 {obj} 可读。{task} 对它调用 recv()。recv() 会等待吗？",                  \
-         .why_en = {"It waited, which readiness should have prevented.",                                \
-                    "No: readable means recv() has something to return at once (bytes, or 0 "           \
-                    "for a closed peer). That is how one process serves many clients without "          \
-                    "ever sleeping in the wrong call."},                                                \
-         .why_zh = {"它等待了，而就绪本应避免这种情况。",                                               \
-                    "不会：可读意味着 recv() 能立刻返回（字节，或对方关闭时的 " \
-                    "0）。这就是一个进程服务多个客户端、"                              \
-                    "却从不在错误的调用里睡眠的方法。"}},                                               \
-        {.id = "again-wait",                                                                            \
-         .kind = LQ_BLOCKS,                                                                             \
-         .role = "server",                                                                              \
-         .ev = EV_MUX_WAIT,                                                                             \
-         .skip = 3,                                                                                     \
-         .q_en = "{task} calls " call "() again. Will it return at once or wait?",                      \
-         .q_zh = "{task} 再次调用 " call "()。它会立刻返回，还是等待？",                                \
-         .why_en =                                                                                      \
-             {"Every client was quiet: it waited.",                                                     \
-              "A client had sent (or connected) meanwhile: its descriptor was ready and " call          \
-              "() returned at once."},                                                                  \
-         .why_zh = {"所有客户端都安静：它等待了。",                                                     \
-                    "其间有客户端发送了数据（或连接）：它的描述符就绪，" call "() 立刻返回。"}},        \
-    {                                                                                                   \
-        .id = "max-ready", .kind = LQ_KEY, .resolve = LR_END, .role = "server", .ev = EV_MUX_WAIT,      \
-        .target = "max_ready", .ranges = ready_ranges,                                                  \
-        .q_en = "Over the whole run, at most how many descriptors will one " call "() call "            \
-                "report ready at once?",                                                                \
-        .q_zh = "整个运行过程中，一次 " call "() 调用最多会同时报告几个就绪的描述符？",                 \
-        .why_en = {"{answer}: clients that sent meanwhile are all reported by the same call, "          \
-                   "and served one after another in the loop.",                                         \
-                   NULL},                                                                               \
-        .why_zh = {                                                                                     \
-            "{answer}：其间发送数据的客户端会在同一次调用中一起被报告，然后在循环里依次处理。",         \
-            NULL                                                                                        \
-        }                                                                                               \
+#define MX_QS(call)                                                                                                                    \
+    {.id = "first-wait",                                                                                                               \
+     .kind = LQ_BLOCKS,                                                                                                                \
+     .role = "server",                                                                                                                 \
+     .ev = EV_MUX_WAIT,                                                                                                                \
+     .target =                                                                                                                         \
+         call "-ready", /* what the call sleeps on (the action's object is the interest set) */                                        \
+     .q_en = "{task} calls " call "() on its interest set (the listener only, so far). Will it "                                       \
+             "wait?",                                                                                                                  \
+     .q_zh = "{task} 对兴趣集合（目前只有监听套接字）调用 " call "()。它会等待吗？",                                                   \
+     .why_en = {"Nothing in the set was ready: " call "() sleeps until a client connects or "                                          \
+                "sends, one sleep for all the descriptors.",                                                                           \
+                "Something in the set was already ready, so " call "() returned at once."},                                            \
+     .why_zh = {"集合里没有就绪的：" call                                                                                              \
+                "() 睡眠，直到有客户端连接或发送——所有描述符共用一次睡眠。",                                                           \
+                "集合里已经有就绪的，" call "() 立刻返回。"}},                                                                         \
+        {.id = "ready-recv",                                                                                                           \
+         .kind = LQ_BLOCKS,                                                                                                            \
+         .role = "server",                                                                                                             \
+         .ev = EV_SOCK_RECV,                                                                                                           \
+         .q_en = call "() reported {obj} readable. {task} calls recv() on it. Will recv() "                                            \
+                      "wait?",                                                                                                         \
+         .q_zh = call "() 报告 {obj} 可读。{task} 对它调用 recv()。recv() 会等待吗？",                                                 \
+         .why_en = {"It waited, which readiness should have prevented.",                                                               \
+                    "No: readable means recv() has something to return at once (bytes, or 0 "                                          \
+                    "for a closed peer). That is how one process serves many clients without "                                         \
+                    "ever sleeping in the wrong call."},                                                                               \
+         .why_zh = {"它等待了，而就绪本应避免这种情况。",                                                                              \
+                    "不会：可读意味着 recv() 能立刻返回（字节，或对方关闭时的 "                                \
+                    "0）。这就是一个进程服务多个客户端、"                                                             \
+                    "却从不在错误的调用里睡眠的方法。"}},                                                                              \
+        {.id = "again-wait",                                                                                                           \
+         .kind = LQ_BLOCKS,                                                                                                            \
+         .role = "server",                                                                                                             \
+         .ev = EV_MUX_WAIT,                                                                                                            \
+         .target = call "-ready",                                                                                                      \
+         .skip = 3,                                                                                                                    \
+         .q_en = "{task} calls " call "() again. Will it return at once or wait?",                                                     \
+         .q_zh = "{task} 再次调用 " call "()。它会立刻返回，还是等待？",                                                               \
+         .why_en =                                                                                                                     \
+             {"Every client was quiet: it waited.",                                                                                    \
+              "A client had sent (or connected) meanwhile: its descriptor was ready and " call                                         \
+              "() returned at once."},                                                                                                 \
+         .why_zh = {"所有客户端都安静：它等待了。",                                                                                    \
+                    "其间有客户端发送了数据（或连接）：它的描述符就绪，" call "() 立刻返回。"}},                                       \
+    {                                                                                                                                  \
+        .id = "max-ready", .kind = LQ_KEY, .resolve = LR_END, .role = "server", .ev = EV_MUX_WAIT,                                     \
+        .target = "max_ready", .ranges = ready_ranges,                                                                                 \
+        .q_en = "Over the whole run, at most how many descriptors will one " call "() call "                                           \
+                "report ready at once?",                                                                                               \
+        .q_zh = "整个运行过程中，一次 " call "() 调用最多会同时报告几个就绪的描述符？",                                                \
+        .why_en = {"{answer}: the clients' messages came apart in time, so each call found one "                                       \
+                   "descriptor ready and the loop served it; clients that send while the server "                                      \
+                   "is busy are reported together by the next call.",                                                                  \
+                   "{answer}: clients that sent meanwhile are all reported by the same call, "                                         \
+                   "and served one after another in the loop."},                                                                       \
+        .why_zh = {                                                                                                                    \
+            "{answer}"                                                                                                                 \
+            "：客户端的消息在时间上是分开的，所以每次调用只发现一个就绪的描述符，由循环处理；" \
+            "服务器忙时发送的客户端会在下一次调用中一起被报告。",                                                                      \
+            "{answer}：其间发送数据的客户端会在同一次调用中一起被报告，然后在循环里依次处理。"     \
+        }                                                                                                                              \
     }
 
 static const struct lesson_q mx_select_qs[] = {MX_QS("select")};

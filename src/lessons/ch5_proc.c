@@ -314,8 +314,8 @@ static const struct lesson_q st_qs[] = {
      .ev = EV_PIPE_WRITE,
      .obj = "disk",
      .when = lesson_when_waiters,
-     .q_en = "{waiters} sleep in read() on the empty disk pipe. The device writes a record. Who "
-             "gets through?",
+     .q_en = "Asleep in read() on the empty disk pipe: {waiters}. The device writes a record. "
+             "Who gets through?",
      .q_zh = "{waiters} 睡在空的 disk 管道的 read() 中。设备写入一条记录。谁能继续？",
      .why_en = {"{answer}: the write wakes the reader blocked on the pipe; from blocked it "
                 "becomes ready, then running.",
@@ -491,6 +491,7 @@ static const struct lesson_q pl_qs[] = {
                 NULL}},
     {.id = "join",
      .kind = LQ_STATE,
+     .resolve = LR_END, /* after join(): the first reap may be another worker's */
      .role = "pool",
      .ev = EV_TASK_REAPED,
      .target = "pool-worker",

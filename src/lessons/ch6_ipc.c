@@ -192,8 +192,9 @@ static const struct lesson_q pp_qs[] = {
      .ev = EV_PIPE_WRITE,
      .target = "fill_at_first_read",
      .ranges = pipe_fill_ranges,
-     .q_en = "The writer starts writing chunks into a pipe of {obj} bytes' capacity; the reader "
-             "starts late. How many bytes will the pipe hold when the reader first reads?",
+     .q_en = "The writer starts writing chunks into the pipe, whose capacity the kernel fixes "
+             "(F_GETPIPE_SZ); the reader starts late. How many bytes will the pipe hold when the "
+             "reader first reads?",
      .q_zh = "写端开始向管道写入数据块，读端启动得晚。读端第一次读取时，管道里会有多少字节？",
      .why_en = {"{answer}: the kernel keeps a bounded buffer; the writer filled it and then "
                 "slept in write() until the reader made room.",
@@ -293,7 +294,7 @@ static const struct lesson_q mq_qs[] = {
      .ev = EV_MQ_RECV,
      .when = lesson_when_waiters,
      .choices = "-1,0,1",
-     .q_en = "The queue is full ({value}) and {waiters} sleeps in mq_send(). {task} receives one "
+     .q_en = "The queue is full ({value}); asleep in mq_send(): {waiters}. {task} receives one "
              "message. How many messages are in the queue once that has settled?",
      .q_zh = "队列满了（{value}），{waiters} 正睡在 mq_send() 中。{task} "
              "取走一条消息。稳定之后队列里有几条消息？",
@@ -318,7 +319,7 @@ static const struct lesson_q mq_qs[] = {
      .ev = EV_MQ_SEND,
      .when = lesson_when_waiters,
      .choices = "0,1",
-     .q_en = "The queue is empty and {waiters} sleeps in mq_receive(). {task} sends a message. "
+     .q_en = "The queue is empty; asleep in mq_receive(): {waiters}. {task} sends a message. "
              "How many messages are in the queue once that has settled?",
      .q_zh = "队列为空，{waiters} 正睡在 mq_receive() 中。{task} "
              "发送一条消息。稳定之后队列里有几条消息？",

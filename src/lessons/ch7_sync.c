@@ -171,8 +171,8 @@ static const struct lesson_q ev_qs[] = {
      .role = "setter",
      .ev = EV_EVENT_SET,
      .when = lesson_when_waiters,
-     .q_en = "{waiters} sleep in e.wait(). {task} calls e.set(). How many will still be waiting "
-             "once it has settled?",
+     .q_en = "Asleep in e.wait(): {waiters}. {task} calls e.set(). How many will still be "
+             "waiting once it has settled?",
      .q_zh = "{waiters} 正睡在 e.wait() 中。{task} 调用 e.set()。稳定之后还有几个在等待？",
      .why_en = {"{answer}: e.set() wakes every waiter at once, not just one (unlike a semaphore "
                 "post or a notify()).",

@@ -81,11 +81,16 @@ static const struct lesson_q th_qs[] = {
      .choices = "alive,blocked,gone",
      .q_en = "Thread-1 goes on ticking. What will it be once this step has settled?",
      .q_zh = "Thread-1 继续计时。这一步稳定之后它会怎样？",
-     .why_en = {"{answer}: a ticking thread sleeps between its ticks (blocked in the kernel); "
-                "when its function returns it is gone.",
-                NULL},
-     .why_zh = {"{answer}：计时的线程在两次计时之间睡眠（在内核中阻塞）；函数返回后它就消失了。",
-                NULL}},
+     .why_en = {"{answer}: it goes on with its loop, running between its ticks and sleeping in "
+                "them (blocked in the kernel; at the step gate while stepping); only when its "
+                "function returns is it gone.",
+                "{answer}: it goes on with its loop and sleeps through each tick (blocked in the "
+                "kernel); only when its function returns is it gone."},
+     .why_zh =
+         {"{answer}"
+          "：它继续循环，两次计时之间运行、计时时睡眠（在内核中阻塞；单步时停在步进闸门前）；"
+          "只有函数返回后它才消失。",
+          "{answer}：它继续循环，每次计时都在睡眠（在内核中阻塞）；只有函数返回后它才消失。"}},
     {.id = "daemons-die",
      .kind = LQ_KEY,
      .resolve = LR_END,
@@ -146,6 +151,16 @@ static const struct lesson_role cv_roles[] = {
     {"main", "Python", cv_main, COUNT(cv_main)},
 };
 
+/* empty_wakeups: none, a few, many. */
+static int empty_wakeup_ranges(const struct lesson_ctx *c, struct lesson_range *out)
+{
+    (void)c;
+    out[0] = (struct lesson_range){0, 0};
+    out[1] = (struct lesson_range){1, 2};
+    out[2] = (struct lesson_range){3, LONG_MAX};
+    return 3;
+}
+
 static const struct lesson_q cv_qs[] = {
     {.id = "wait-releases",
      .kind = LQ_HOLDER,
@@ -162,18 +177,30 @@ static const struct lesson_q cv_qs[] = {
      .why_zh = {"{answer}：con.wait() 睡眠时释放锁（让生产者能进来），返回前再重新拿回。",
                 "{answer}：con.wait() 睡眠时释放锁（让生产者能进来），返回前再重新拿回。"}},
     {.id = "notify-one",
-     .kind = LQ_WAITING,
+     .kind = LQ_KEY,
+     .resolve = LR_END,
      .role = "producer",
      .ev = EV_COND_SIGNAL,
      .when = lesson_when_waiters,
-     .q_en = "{waiters} wait in con.wait(). {task} calls con.notify(). How many will still be "
-             "waiting on con right after?",
+     .target = "empty_wakeups",
+     .ranges = empty_wakeup_ranges,
+     .q_en =
+         "Waiting in con.wait(): {waiters}. {task} puts one item in and calls con.notify(). Over "
+         "the whole run, how often will a consumer wake from con.wait() to find no item (and "
+         "wait again)?",
      .q_zh =
-         "{waiters} 在 con.wait() 中等待。{task} 调用 con.notify()。紧接着还有几个在 con 上等待？",
-     .why_en = {"{answer}: notify() wakes one waiter; the others go on sleeping.",
-                "{answer}: notify() wakes one waiter; the others go on sleeping."},
-     .why_zh = {"{answer}：notify() 只唤醒一个等待者，其余的继续睡眠。",
-                "{answer}：notify() 只唤醒一个等待者，其余的继续睡眠。"}},
+         "{waiters} 在 con.wait() 中等待。{task} 放入一个物品并调用 con.notify()。整个运行过程中，"
+         "消费者从 con.wait() 醒来却发现没有物品（只好再等）会有几次？",
+     .why_en = {"{answer}: notify() wakes one waiter per item, so every wake finds something to "
+                "take; notify_all() (notify_all=1) wakes them all, and the unlucky ones find the "
+                "list empty and wait again.",
+                "{answer}: a woken consumer found the item already taken by another, so it waited "
+                "again: that is why con.wait() sits in a while loop."},
+     .why_zh =
+         {"{answer}：notify() 每个物品只唤醒一个等待者，所以每次醒来都有东西可取；notify_all()"
+          "（notify_all=1）唤醒全部，不走运的发现列表是空的，只好再等。",
+          "{answer}：被唤醒的消费者发现物品已被别人取走，只好再等：这就是 con.wait() "
+          "要放在 while 循环里的原因。"}},
     {.id = "put-blocks",
      .kind = LQ_BLOCKS,
      .role = "producer",
@@ -186,18 +213,26 @@ static const struct lesson_q cv_qs[] = {
      .why_zh = {"某个消费者持有 con-lock：生产者等待轮到自己。",
                 "con-lock 空闲：等待的消费者在 con.wait() 中释放了它。"}},
     {.id = "notify-all",
-     .kind = LQ_WAITING,
+     .kind = LQ_STATE,
+     .resolve = LR_END,
      .role = "producer",
      .ev = EV_COND_BROADCAST,
      .when = lesson_when_waiters,
-     .q_en = "{waiters} wait in con.wait(). {task} calls con.notify_all(). How many will still "
-             "be waiting on con right after?",
-     .q_zh = "{waiters} 在 con.wait() 中等待。{task} 调用 con.notify_all()。紧接着还有几个在 con "
-             "上等待？",
-     .why_en = {"{answer}: notify_all() wakes them all; each takes the lock back in turn.",
-                "{answer}: notify_all() wakes them all; each takes the lock back in turn."},
-     .why_zh = {"{answer}：notify_all() 唤醒全部；每个依次重新拿回锁。",
-                "{answer}：notify_all() 唤醒全部；每个依次重新拿回锁。"}},
+     .target = "consumer",
+     .choices = "blocked,gone",
+     .q_en =
+         "Waiting in con.wait(): {waiters}. {task} calls con.notify_all(). When the run is over, "
+         "what will {target} be?",
+     .q_zh = "{waiters} 在 con.wait() 中等待。{task} 调用 con.notify_all()。运行结束时，{target} "
+             "会是什么？",
+     .why_en = {"{answer}: a consumer nobody notifies sleeps in con.wait() for ever.",
+                "{answer}: notify_all() woke every waiter; each took the lock back in turn, saw "
+                "the work done (or took an item) and, at the end, left its loop. With notify() "
+                "for the last item, a consumer could sleep for ever."},
+     .why_zh = {"{answer}：没人通知的消费者会永远睡在 con.wait() 中。",
+                "{answer}：notify_all() "
+                "唤醒了每个等待者；它们依次重新拿到锁，看到工作已完成（或取走物品），"
+                "最后离开循环。如果最后一个物品只用 notify()，可能有消费者永远睡下去。"}},
 };
 
 const struct lesson lesson_condition = {"condition", cv_roles, COUNT(cv_roles), cv_qs,

@@ -8,7 +8,8 @@
  * stepped, the receivers' recvfrom steps come before the next broadcast). Should a kernel not
  * deliver broadcast on lo, the sender says so and falls back to one sendto per receiver.
  * Snapshot keys: port, address, without_so_broadcast (the errno name, or "ok"),
- * broadcast_on_lo, datagrams_sent, received (per receiver).
+ * broadcast_on_lo, datagrams_sent, received and arrived (per receiver: read, and in its socket
+ * whether read yet or not).
  */
 #define _GNU_SOURCE
 #include "../instr.h"
@@ -33,6 +34,7 @@ struct ub_shared {
     _Atomic int total, sender_done; /* messages to broadcast (the 'm' key adds one) */
     _Atomic int progress;           /* changed (and woken) when a receiver binds or receives */
     _Atomic int got[UB_MAX];
+    _Atomic int arrived[UB_MAX];    /* datagrams that reached the receiver, read or not yet */
     _Atomic uint32_t rport[UB_MAX]; /* each receiver's own unicast port (fallback) */
 };
 
@@ -109,6 +111,8 @@ static int receiver(void *arg)
     net_wake(&S->progress);
     while (!all_received(idx)) {
         struct net_sock *from = wait_datagram(&s, &u, idx);
+        if (from) /* in its socket now; recvfrom() may wait at the step gate */
+            atomic_fetch_add(&S->arrived[idx], 1);
         if (!from || net_recvfrom(from, buf, sizeof(buf), NULL) < 0)
             break;
         atomic_fetch_add(&S->got[idx], 1);
@@ -247,6 +251,10 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
     for (int i = 0; i < S->receivers; i++)
         json_array_append_new(got, json_integer(atomic_load(&S->got[i])));
     json_object_set_new(out, "received", got);
+    json_t *arrived = json_array();
+    for (int i = 0; i < S->receivers; i++)
+        json_array_append_new(arrived, json_integer(atomic_load(&S->arrived[i])));
+    json_object_set_new(out, "arrived", arrived);
 }
 
 /* The lesson's numbers stay on top of the narration once a broadcast went out: one sendto,
