@@ -417,11 +417,12 @@ static int concurrent_ranges(const struct lesson_ctx *c, struct lesson_range *ou
     {                                                                                              \
         .id = "handler-ends", .kind = LQ_STATE, .role = "handler", .ev = EV_SOCK_CLOSE,            \
         .choices = end_choices, .q_en = end_en, .q_zh = end_zh,                                    \
-        .why_en = {"{answer}: a handler " unit_en " that returns ends; the server still has to "   \
-                   "reap (or join) it.",                                                           \
+        .why_en = {"{answer}: a handler " unit_en " that returns ends; the server reaps (or "      \
+                   "joins) it when it sees it end, and until then a process stays a zombie.",      \
                    NULL},                                                                          \
         .why_zh = {                                                                                \
-            "{answer}：处理" unit_zh "返回后就结束了；服务端还要回收（或 join）它。",              \
+            "{answer}：处理" unit_zh                                                               \
+            "返回后就结束了；服务端看到它结束时回收（或 join）它，在此之前进程一直是僵尸。",       \
             NULL                                                                                   \
         }                                                                                          \
     }
