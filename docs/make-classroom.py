@@ -99,6 +99,7 @@ def main():
     zh = lang == "zh"
     catalogue = json.loads(subprocess.run([ipcscope, "list", "--json"], capture_output=True,
                                           text=True, check=True).stdout)
+    catalogue.sort(key=lambda sc: sc["chapter"])  # stable: the catalogue's order within one
     actions, summary_zh = scenario_sources()
     chapters_zh = chapter_titles_zh()
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
@@ -147,7 +148,8 @@ def main():
             print("%d. %s (%s)" % (i, q["text"], " · ".join(q["choices"])))
             if r:
                 measured = ", ".join(  # a fact with a value is a reading of the run
-                    "%s%s = %s" % (f["task"] + " " if "task" in f else "", f["key"], f["value"])
+                    "%s%s = %s" % (f["task"] + " " if "task" in f else "", f["key"],
+                                   "none" if f["value"] is None else f["value"])
                     for f in r.get("facts", []) if "value" in f)
                 print("   %s **%s** — %s%s" % ("答案：" if zh else "Answer:", r["correct"], r["why"],
                                             (" （实测：%s）" if zh else " (measured: %s)") % measured
