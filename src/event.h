@@ -136,7 +136,12 @@
                                         prints it ("/path", "@abstract"; "" none) in               \
                                         text, in pieces: a piece of SOCK_NAME_PIECE                \
                                         bytes is continued by the next; sent before                \
-                                        the sock_info, when the name changed */
+                                        the sock_info, when the name changed */                    \
+    X(EV_COND_RELOCK, "cond_relock") /* procfs: the task, blocked in cond_wait on obj, was         \
+                                        woken and now sleeps in the kernel on the mutex            \
+                                        item (the futex word /proc/PID/task/TID/syscall            \
+                                        shows): pthread_cond_wait returns only with the            \
+                                        mutex held, and its cond_wake follows then */
 
 enum ev_kind {
 #define EV_ENUM(e, s) e,

@@ -191,6 +191,7 @@ static uint32_t new_task(struct model *m, int32_t pid, int32_t tid, uint64_t now
     t->state = TS_NEW;
     t->kernel_state = TS__COUNT;
     t->blocked_on = EV_NO_OBJ;
+    t->cond_mutex = EV_NO_OBJ;
     t->cpu = -1;
     t->t_start = now;
     t->t_state = now;
@@ -269,8 +270,8 @@ static struct model_obj *touch_obj(struct model *m, const struct ev *e)
 
 int model_event_is_reading(const struct ev *e)
 {
-    return e->src == EV_SRC_PROCFS &&
-           (e->kind == EV_SOCK_INFO || e->kind == EV_SOCK_NAME || e->kind == EV_TCP_STATE);
+    return e->src == EV_SRC_PROCFS && (e->kind == EV_SOCK_INFO || e->kind == EV_SOCK_NAME ||
+                                       e->kind == EV_TCP_STATE || e->kind == EV_COND_RELOCK);
 }
 
 /* A reading of the kernel's socket table: applied in time order by the conductor, so never
@@ -725,10 +726,26 @@ static void apply_seen(struct model *m, uint32_t idx, const struct ev *e)
     }
 }
 
+/* The conductor read that a task blocked in cond_wait on obj sleeps on the mutex now
+ * (cond_relock): woken, it waits to take the mutex back, and is shown waiting for the mutex
+ * until its cond_wake. A reading of the task's state, not an operation: nothing is counted. */
+static void apply_relock(struct model *m, uint32_t idx, const struct ev *e)
+{
+    if (idx == MODEL_NO_TASK || !model_obj(m, (uint32_t)e->item))
+        return;
+    struct model_task *t = &m->tasks[idx];
+    if (t->state == TS_BLOCKED && t->blocked_on == e->obj && t->cond_mutex == (uint32_t)e->item)
+        t->blocked_on = (uint32_t)e->item; /* still blocked, since the same moment */
+}
+
 static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
 {
     if (e->kind == EV_MUTEX_SEEN_HELD || e->kind == EV_SEM_SEEN_TAKEN) {
         apply_seen(m, idx, e);
+        return;
+    }
+    if (e->kind == EV_COND_RELOCK) {
+        apply_relock(m, idx, e);
         return;
     }
     struct model_obj *o = model_event_is_reading(e) ? read_obj(m, e) : touch_obj(m, e);
@@ -771,16 +788,20 @@ static void apply_obj_event(struct model *m, uint32_t idx, const struct ev *e)
         struct model_obj *mx = model_obj(m, (uint32_t)e->item);
         if (mx)
             mx->holder = MODEL_NO_TASK;
-        if (idx != MODEL_NO_TASK)
+        if (idx != MODEL_NO_TASK) {
             block_on(m, idx, e->obj, e->t);
+            m->tasks[idx].cond_mutex = mx ? (uint32_t)e->item : EV_NO_OBJ;
+        }
         break;
     }
     case EV_COND_WAKE: {
         struct model_obj *mx = model_obj(m, (uint32_t)e->item);
         if (mx)
             mx->holder = idx;
-        if (idx != MODEL_NO_TASK)
+        if (idx != MODEL_NO_TASK) {
             unblock(m, idx, e->t);
+            m->tasks[idx].cond_mutex = EV_NO_OBJ;
+        }
         break;
     }
     case EV_BLOCK:

@@ -30,6 +30,7 @@ struct model_task {
     uint8_t state;        /* enum task_state */
     uint8_t kernel_state; /* last state a kernel source (bpf/procfs) reported, TS__COUNT: none */
     uint32_t blocked_on;  /* object id while blocked on an instrumented object, else EV_NO_OBJ */
+    uint32_t cond_mutex;  /* in cond_wait: the mutex it gives back and retakes, else EV_NO_OBJ */
     int32_t cpu;          /* CPU while running (bpf/procfs), -1 unknown */
     int32_t exit_status;  /* valid when has_exit */
     uint8_t has_exit;

@@ -350,6 +350,11 @@ static const struct narr NARR[] = {
      "%T's slot. Its sem_wait is recorded, with the time it was taken, when %T posts.",
      "%T 拿着 %O 的一个令牌（值为 %V），之后没有再调用任何被跟踪的函数：ipcscope 从 %T "
      "的槽位读到了这一点。这次 sem_wait 会在 %T 执行 sem_post 时连同取走的时刻一起记录。"},
+    {EV_COND_RELOCK, -1,
+     "%T was woken on %O and now waits for %M: wait() returns only once it holds the lock "
+     "again (the kernel shows %T asleep on %M's futex).",
+     "%T 在 %O 上被唤醒，现在等待 %M：wait() 要重新持有锁之后才返回（内核显示 %T 睡在 %M 的 "
+     "futex 上）。"},
     {EV_MUTEX_SEEN_HELD, -1,
      "%T holds %O and has made no call since: ipcscope read it in %T's slot. Its lock is "
      "recorded, with the time it was taken, when %T unlocks.",

@@ -546,6 +546,7 @@ void run_poll(struct run *r)
     }
     run_adapt_poll(r, run_drain(r));
     run_fold_look(r);
+    run_condvar_look(r);
     if (r->sock_dirty && r->procfs_on) {
         r->sock_dirty = 0;
         run_sample_sockets(r);

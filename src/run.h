@@ -110,9 +110,10 @@ struct run {
     int as_user;        /* under sudo: workers run as the invoking user ... */
     uid_t user_uid;     /* ... this one */
     gid_t user_gid;
-    uint64_t t_open_ns;    /* when the region was made: no record is older */
-    uint64_t fold_look_ns; /* run_fold.c: its last look at the task slots */
-    uint64_t bad_records;  /* records a worker wrote that made no sense (dropped) */
+    uint64_t t_open_ns;      /* when the region was made: no record is older */
+    uint64_t fold_look_ns;   /* run_fold.c: its last look at the task slots */
+    uint64_t relock_look_ns; /* run_condvar.c: its last look at cond_wait's waiters */
+    uint64_t bad_records;    /* records a worker wrote that made no sense (dropped) */
     int procfs_on;
     struct bpf_source *bpf;
     int bpf_pending; /* opts.bpf_later: the probes wait for run_load_bpf */

@@ -135,6 +135,13 @@ void run_fold_look(struct run *r);
 /* The task in slot is being reaped: record what its fold held (its thread cannot). */
 void run_fold_leftover(struct run *r, uint32_t slot);
 
+/* ---- run_condvar.c ---- */
+
+/* Look at the tasks blocked in cond_wait (a scenario's, now and then: it returns at once
+ * between two looks): one that sleeps on the mutex now was woken, and is shown waiting for
+ * the mutex (a cond_relock reading). */
+void run_condvar_look(struct run *r);
+
 /* ---- run_replay.c ---- */
 
 int run_replay_start(struct run *r, struct loop *lp, char *err, size_t n);

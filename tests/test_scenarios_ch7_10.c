@@ -599,6 +599,59 @@ Test(scenario_condition, wait_releases_the_lock_and_takes_it_back, .timeout = 60
     free_run(&r);
 }
 
+/* A waiter notify() woke sleeps on the mutex until the notifier lets it go: stepped, the
+ * producer holds con-lock at its gate after con.notify(), and the conductor reads in /proc
+ * (the futex word in /proc/PID/task/TID/syscall) that the woken consumer now waits for con-lock
+ * (a cond_relock reading). Each such reading is followed by that consumer's return from
+ * wait() (cond_wake), never by another cond_wait: it had been woken. */
+Test(scenario_condition, a_woken_waiter_is_shown_waiting_for_the_lock, .timeout = 120)
+{
+    char trace[64];
+    snprintf(trace, sizeof(trace), "/tmp/ipcscope-test-relock-%d.jsonl", (int)getpid());
+    const char *p[] = {"items=4", NULL};
+    const char *extra[] = {"--record", trace, NULL};
+    struct ts_driver d;
+    ts_driver_start(&d, "condition", p, extra);
+    int seen = 0;
+    for (int i = 0; i < 80 && !seen; i++) { /* a step, then time for the conductor to look */
+        ts_driver_cmd(&d, "step");
+        ts_driver_cmd(&d, "wait 40");
+        json_t *snap = ts_driver_snapshot(&d, 60);
+        json_t *con = ts_find_named(json_object_get(snap, "objects"), "con");
+        json_t *lock = ts_find_named(json_object_get(snap, "objects"), "con-lock");
+        json_t *t;
+        size_t k;
+        json_array_foreach(json_object_get(lock, "waiting"), k, t) seen |=
+            strncmp(json_string_value(t), "consumer", 8) == 0 &&
+            json_array_size(json_object_get(con, "waiting")) > 0;
+        json_decref(snap);
+    }
+    ts_driver_cmd(&d, "finish");
+    cr_assert_eq(ts_driver_end(&d, 60), 0, "the stepped run failed");
+    cr_assert(seen, "no consumer was ever shown queued for con-lock while another waited on con");
+    size_t n;
+    json_t **ev = ts_load_jsonl(trace, &n);
+    unlink(trace);
+    int relocks = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ts_is_ev(ev[i], "cond_relock"))
+            continue;
+        relocks++;
+        cr_assert_str_eq(ts_str(ev[i], "src"), "procfs", "cond_relock is a reading");
+        const char *who = ts_str(ev[i], "task");
+        const char *next = NULL;
+        for (size_t j = i + 1; j < n && !next; j++)
+            if (strcmp(ts_str(ev[j], "task"), who) == 0 &&
+                (ts_is_ev(ev[j], "cond_wake") || ts_is_ev(ev[j], "cond_wait")))
+                next = ts_str(ev[j], "ev");
+        cr_assert(next && strcmp(next, "cond_wake") == 0,
+                  "%s was read woken (cond_relock) but its next call was %s", who,
+                  next ? next : "none");
+    }
+    cr_assert_gt(relocks, 0, "no cond_relock reading in the trace");
+    ts_free_jsonl(ev, n);
+}
+
 /* ---- chapter 10: concurrency ---- */
 
 static int usable_cpus(void)
