@@ -494,12 +494,11 @@ static const struct lesson_q pl_qs[] = {
      .resolve = LR_END, /* after join(): the first reap may be another worker's */
      .role = "pool",
      .ev = EV_TASK_REAPED,
-     .target = "pool-worker",
+     .target = "pool-worker", /* the first not yet reaped when asked */
      .choices = "alive,zombie,gone",
      .q_en = "pool.close() has sent a STOP to every worker; pool.join() waits for them. What "
-             "will pool-worker-1 be after it?",
-     .q_zh =
-         "pool.close() 给每个工作进程发了 STOP；pool.join() 等待它们。之后 pool-worker-1 会怎样？",
+             "will {target} be after it?",
+     .q_zh = "pool.close() 给每个工作进程发了 STOP；pool.join() 等待它们。之后 {target} 会怎样？",
      .why_en = {"{answer}: each worker left its loop at STOP and exited; join() waited for "
                 "(reaped) every one.",
                 NULL},
