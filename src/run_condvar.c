@@ -16,40 +16,9 @@
 
 #include "loop.h"
 #include "scenarios/exec.h"
-
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+#include "sources/procfs.h"
 
 #define RELOCK_LOOK_NS (10 * 1000 * 1000ull) /* between two looks */
-
-/* The futex word task pid/tid sleeps on: 1 and *word when it is in futex(2), else 0 (another
- * call, running, gone, or /proc not readable). */
-static int futex_word(int32_t pid, int32_t tid, uintptr_t *word)
-{
-    char path[64], buf[256];
-    snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    char *end;
-    long nr = strtol(buf, &end, 10); /* "202 0x7f3a5c0010a0 0x80 ..." ("running" when not in one) */
-    if (end == buf || nr != SYS_futex)
-        return 0;
-    char *arg = end;
-    unsigned long long w = strtoull(arg, &end, 16);
-    if (end == arg)
-        return 0;
-    *word = (uintptr_t)w;
-    return 1;
-}
 
 void run_condvar_look(struct run *r)
 {
@@ -68,7 +37,7 @@ void run_condvar_look(struct run *r)
             continue;
         const struct model_obj *c = model_obj(m, t->blocked_on);
         uintptr_t w;
-        if (!c || c->kind != OK_CONDVAR || !futex_word(t->pid, t->tid, &w))
+        if (!c || c->kind != OK_CONDVAR || !procfs_futex_word(t->pid, t->tid, &w))
             continue;
         const pthread_mutex_t *mx = &r->sh->objs[t->cond_mutex].u.mutex;
         if (w < (uintptr_t)mx || w >= (uintptr_t)(mx + 1))

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define SAMPLE_MAX 128  /* tasks read per call */
@@ -42,6 +43,23 @@ int procfs_runnable_now(void)
         return (int)got;
     int running;
     return sscanf(buf, "%*s %*s %*s %d/", &running) == 1 ? running : -EINVAL;
+}
+
+int procfs_futex_word(pid_t pid, pid_t tid, uintptr_t *word)
+{
+    char path[64], buf[256], *end;
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+    if (read_small(path, buf, sizeof(buf)) <= 0)
+        return 0;
+    long nr = strtol(buf, &end, 10); /* "202 0x7f3a5c0010a0 0x80 ..." ("running" when not in one) */
+    if (end == buf || nr != SYS_futex)
+        return 0;
+    char *arg = end;
+    unsigned long long w = strtoull(arg, &end, 16);
+    if (end == arg)
+        return 0;
+    *word = (uintptr_t)w;
+    return 1;
 }
 
 int procfs_read_stat(pid_t pid, pid_t tid, struct procfs_stat *out)

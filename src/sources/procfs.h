@@ -26,6 +26,10 @@ struct procfs_stat {
 /* Read /proc/PID/task/TID/stat (tid 0: /proc/PID/stat). 0, or -errno (gone). */
 int procfs_read_stat(pid_t pid, pid_t tid, struct procfs_stat *out);
 
+/* The futex word task pid/tid sleeps on, from /proc/PID/task/TID/syscall: 1 and *word when it
+ * is in futex(2), else 0 (another call, running, gone, or not readable). */
+int procfs_futex_word(pid_t pid, pid_t tid, uintptr_t *word);
+
 /* The machine's runnable threads now, the caller included (the kernel's nr_running: the
  * fourth field of /proc/loadavg), or -errno. */
 int procfs_runnable_now(void);
