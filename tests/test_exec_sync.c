@@ -403,6 +403,45 @@ Test(exec_sync, signal_handlers_show_each_run_and_stay_the_programs, .timeout = 
 
 /* rwlock: readers are counted in and out, the writer is alone, and the counts match what
  * the program counted itself. */
+/* After pthread_cond_broadcast, with main still holding the mutex, each woken waiter sleeps
+ * in the kernel on the mutex's futex word; the conductor reads that from /proc and records
+ * cond_relock (cond = the condition, item = the mutex) before the waiter's own cond_wake. */
+Test(exec_sync, woken_waiters_are_shown_waiting_for_the_lock_held_by_the_broadcaster, .timeout = 60)
+{
+    json_t *snap = exec_example("notify_all");
+    cr_expect(printed("woken: 2; ran while main held the lock: 0; ran after: 2"), "%s", g_out);
+    json_t *evs = load_trace();
+    size_t i, n = json_array_size(evs);
+    json_t *e;
+    int relocked = 0, waiters_seen = 0;
+    json_array_foreach(evs, i, e)
+    {
+        if (!ts_is_ev(e, "cond_relock"))
+            continue;
+        relocked++;
+        cr_expect_str_eq(ts_str(e, "src"), "procfs", "cond_relock is a reading");
+        cr_expect_str_eq(ts_str(e, "obj"), "ready_cv");
+        const char *who = ts_str(e, "task");
+        const char *next = NULL;
+        for (size_t j = i + 1; j < n && !next; j++) {
+            json_t *f = json_array_get(evs, j);
+            if (!strcmp(ts_str(f, "task"), who) &&
+                (ts_is_ev(f, "cond_wake") || ts_is_ev(f, "cond_wait")))
+                next = ts_str(f, "ev");
+        }
+        cr_expect(next && !strcmp(next, "cond_wake"),
+                  "%s was read woken (cond_relock) but its next call was %s", who,
+                  next ? next : "none");
+        waiters_seen += strncmp(who, "notify_all-t", 12) == 0;
+    }
+    /* the broadcaster keeps the lock 500 ms and the conductor looks every 10 ms: both are read */
+    cr_expect_eq(relocked, 2, "cond_relock readings: %d, expected one per woken waiter", relocked);
+    cr_expect_eq(waiters_seen, 2, "the readings were not the two waiter threads'");
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
 Test(exec_sync, rwlock_readers_and_writer, .timeout = 60)
 {
     json_t *snap = exec_example("rwlock");

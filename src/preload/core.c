@@ -469,7 +469,7 @@ static struct instr_obj *obj_create(const char *name, int kind, int64_t init, in
  * table is full. Under the map lock. */
 static struct instr_attach_ent *ent_for(uint64_t addr, int32_t pid)
 {
-    for (uint32_t i = hash_key(addr, pid), n = 0; n < INSTR_ATTACH_HASH;
+    for (uint32_t i = instr_attach_hash(addr, pid), n = 0; n < INSTR_ATTACH_HASH;
          i = (i + 1) & (INSTR_ATTACH_HASH - 1), n++) {
         struct instr_attach_ent *e = &g_map->ent[i];
         uint64_t k = atomic_load_explicit(&e->addr, memory_order_relaxed);
