@@ -823,7 +823,10 @@ static void gate_wait(struct instr_task *t, uint16_t kind, uint32_t obj)
     for (;;) {
         if (atomic_load(&t->gate) != GS_WAITING || !atomic_load(&g_sh->gate_hold))
             break; /* granted one action, or released by run mode */
-        struct timespec ts = {.tv_sec = 10, .tv_nsec = 0}; /* a safety net only */
+        /* a safety net only: every grant and release changes the word and wakes it. Long,
+         * so a task a teacher leaves at the gate stays asleep (ps: S) while she explains; a
+         * wake every 10 s showed it R to a ps that sampled it then, under load for 0.5 s */
+        struct timespec ts = {.tv_sec = 600, .tv_nsec = 0};
         futex(&t->gate, FUTEX_WAIT, GS_WAITING, &ts);
     }
     atomic_store(&t->gate, GS_FREE);

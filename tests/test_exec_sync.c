@@ -211,6 +211,67 @@ Test(exec_sync, stepped_threads_wait_at_the_gate_not_blocked_in_a_futex, .timeou
     cr_assert_eq(rc, 124, "q cut the program short: 124, as --duration");
 }
 
+/* Voluntary context switches of every thread of every process running exe, added up. */
+static long long switches_of_exe(const char *exe)
+{
+    long long sum = 0;
+    DIR *proc = opendir("/proc");
+    struct dirent *p;
+    while (proc && (p = readdir(proc))) {
+        char path[300], target[PATH_MAX];
+        snprintf(path, sizeof(path), "/proc/%s/exe", p->d_name);
+        ssize_t n = readlink(path, target, sizeof(target) - 1);
+        if (n <= 0 || (target[n] = '\0', strcmp(target, exe) != 0))
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/task", p->d_name);
+        DIR *tasks = opendir(path);
+        struct dirent *t;
+        while (tasks && (t = readdir(tasks))) {
+            char status[600], line[128];
+            snprintf(status, sizeof(status), "/proc/%s/task/%s/status", p->d_name, t->d_name);
+            FILE *f = fopen(status, "r");
+            long long v;
+            while (f && fgets(line, sizeof(line), f))
+                if (sscanf(line, "voluntary_ctxt_switches: %lld", &v) == 1)
+                    sum += v;
+            if (f)
+                fclose(f);
+        }
+        if (tasks)
+            closedir(tasks);
+    }
+    if (proc)
+        closedir(proc);
+    return sum;
+}
+
+/* A program stepped in the TUI sleeps at the gate until the next Space: its threads woke once
+ * a second to look again (the gate's safety net), each wake a moment of R in ps while the
+ * screen said GATE. */
+Test(exec_sync, stepped_threads_sleep_at_the_gate_through_a_pause, .timeout = 60)
+{
+    cr_assert_eq(compile("counter", NULL), 0, "cc counter failed");
+    struct ts_tui t;
+    char args[256], exe[300];
+    snprintf(args, sizeof(args), "exec -- %s/counter", g_dir);
+    snprintf(exe, sizeof(exe), "%s/counter", g_dir);
+    ts_tui_start(&t, args, 100, 30);
+    int shown = ts_tui_wait_for(&t, "counter-t2", 20000);
+    ts_tui_keys(&t, "Space"); /* into step mode */
+    int gate = shown && ts_tui_wait_for(&t, "GATE    → ", 10000);
+    usleep(300 * 1000); /* every thread of it at the gate or in join */
+    long long before = switches_of_exe(exe);
+    usleep(3500 * 1000);
+    long long woke = switches_of_exe(exe) - before;
+    char screen[sizeof(t.screen)];
+    snprintf(screen, sizeof(screen), "%s", t.screen);
+    ts_tui_keys(&t, "q");
+    ts_tui_wait_exit(&t, 10000);
+    ts_tui_stop(&t);
+    cr_assert(gate, "no task drawn at the gate in step mode:\n%s", screen);
+    cr_expect_eq(woke, 0, "the program's threads woke %lld times in a 3.5 s pause", woke);
+}
+
 /* How many of objs are of kind; *last: the last of them (left alone when none is). */
 static size_t objects_of_kind(json_t *objs, const char *kind, json_t **last)
 {

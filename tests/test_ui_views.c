@@ -596,3 +596,26 @@ Test(ui_views, at_80x24_a_zombies_lane_shows_a_skull_and_the_key_says_so, .fini 
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
+
+/* Projector mode says what a task blocked on no object sleeps in, as the Tasks panel does
+ * (orphan's child asleep in nanosleep showed "■ BLOCK child" and nothing more); and once the
+ * run is done, r keeps the verdict on the status line (it said "Running." under DONE). */
+Test(ui_views, the_projector_names_a_sleep_and_r_after_the_end_keeps_the_verdict, .fini = stop,
+     .timeout = 90)
+{
+    ts_tui_start(&g_tui, "run orphan --step", 100, 30);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "z");
+    int asleep = step_until("child             hrtimer_nanosleep", 4, 500);
+    cr_expect(asleep, "the projector's child row does not say where it sleeps:\n%s",
+              g_tui.screen);
+    ts_tui_keys(&g_tui, "r");
+    cr_assert(ts_tui_wait_for(&g_tui, "Finished. Checks", 20000), "no end:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "r");
+    ts_sleep_ms(500);
+    const char *s = ts_tui_capture(&g_tui);
+    cr_expect(strstr(s, "Finished. Checks") && !strstr(s, "Running."),
+              "r after the end replaced the verdict:\n%s", s);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}

@@ -123,7 +123,9 @@ static int gate_wait_how(uint16_t kind, uint32_t obj, int intr)
     emit_gate(1, kind, obj);
     int rc = 0;
     while (atomic_load(&t->gate) != GS_GRANTED && atomic_load(&g_sh->gate_hold)) {
-        struct timespec ts = {.tv_sec = 1, .tv_nsec = 0}; /* a safety net only */
+        /* a safety net only (as instr.c's gate): asleep while the class looks, not woken
+         * every second */
+        struct timespec ts = {.tv_sec = 600, .tv_nsec = 0};
         long w = syscall(SYS_futex, (uint32_t *)&t->gate, FUTEX_WAIT, GS_WAITING, &ts, NULL, 0);
         uint32_t waiting = GS_WAITING; /* withdrawn, unless the conductor granted it first */
         if (intr && w < 0 && errno == EINTR &&
