@@ -224,8 +224,8 @@ static size_t check_worker_names(const char *id, json_t *snap)
         if (fgets(comm, sizeof(comm), f))
             comm[strcspn(comm, "\n")] = '\0';
         fclose(f);
-        cr_expect_str_neq(comm, "ipcscope", "%s: worker %s (pid %lld) is called ipcscope in ps",
-                          id, ts_str(t, "name"), ts_int(t, "pid"));
+        cr_expect_str_neq(comm, "ipcscope", "%s: worker %s (pid %lld) is called ipcscope in ps", id,
+                          ts_str(t, "name"), ts_int(t, "pid"));
         named++;
     }
     return named;

@@ -608,8 +608,7 @@ Test(ui_views, the_projector_names_a_sleep_and_r_after_the_end_keeps_the_verdict
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
     ts_tui_keys(&g_tui, "z");
     int asleep = step_until("child             hrtimer_nanosleep", 4, 500);
-    cr_expect(asleep, "the projector's child row does not say where it sleeps:\n%s",
-              g_tui.screen);
+    cr_expect(asleep, "the projector's child row does not say where it sleeps:\n%s", g_tui.screen);
     ts_tui_keys(&g_tui, "r"); /* "Running." until the end, and no longer: the verdict shows */
     cr_assert(ts_tui_wait_for(&g_tui, "DONE", 20000), "no end:\n%s", g_tui.screen);
     cr_expect(ts_tui_wait_for(&g_tui, "Finished. Checks", 1500),
@@ -644,8 +643,8 @@ Test(ui_views, at_80x24_the_projector_shows_every_task_before_big_cards, .fini =
         const char *names[][4] = {{"producer-1", "producer-2", "consumer-1", "consumer-2"},
                                   {"pool ", "pool-worker-1", "pool-worker-2", "pool-worker-3"}};
         for (int i = 0; i < 4; i++)
-            cr_expect(strstr(s, names[k][i]), "%s: %s is not on the projector:\n%s",
-                      lessons[k][0], names[k][i], s);
+            cr_expect(strstr(s, names[k][i]), "%s: %s is not on the projector:\n%s", lessons[k][0],
+                      names[k][i], s);
         cr_expect(!strstr(s, "… and"), "%s: tasks left out:\n%s", lessons[k][0], s);
         cr_expect(strstr(s, lessons[k][2]), "%s: the count %s is missing:\n%s", lessons[k][0],
                   lessons[k][2], s);

@@ -265,8 +265,8 @@ void projector_draw(struct ui *u)
     int spacing = ntasks * 2 + extra <= lines_h ? 2 : 1;
     int all_fit = ntasks <= lines_h; /* else the last row says how many more */
     int y = tasks.y, shown = 0;
-    for (size_t i = (size_t)u->row_base;
-         i < u->nrows && y < tasks.y + lines_h - (all_fit ? 0 : 1); i++, shown++, y += spacing)
+    for (size_t i = (size_t)u->row_base; i < u->nrows && y < tasks.y + lines_h - (all_fit ? 0 : 1);
+         i++, shown++, y += spacing)
         draw_task_line(u, &u->rows[i], (int)i, y, tasks);
     if (tasks.h > 0 && (size_t)shown + (size_t)u->row_base < u->nrows)
         screen_putf(y++, tasks.x + 3, tasks.w - 3, THEME[R_DIM],
