@@ -677,6 +677,16 @@ static void wait_followed(int slot)
         futex(f, FUTEX_WAIT, 0, &ts);
 }
 
+/* The name ps and /proc show for this process: the task's, as on screen ("server",
+ * "client-1"), so that a class comparing ps with the screen finds each worker, not three
+ * processes called ipcscope. The system call itself, as ipc_set_comm. */
+static void set_comm(const char *name)
+{
+    char comm[16];
+    snprintf(comm, sizeof(comm), "%s", name);
+    syscall(SYS_prctl, PR_SET_NAME, comm, 0, 0, 0);
+}
+
 static pid_t spawn(const char *name, const char *leader_name, void (*leader)(void),
                    int (*fn)(void *arg), void *arg, unsigned flags)
 {
@@ -725,9 +735,11 @@ static pid_t spawn(const char *name, const char *leader_name, void (*leader)(voi
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
     if (leader) {
+        set_comm(leader_name);
         task_begin_in(lslot, leader_name, TK_PROCESS);
         leader(); /* returns only in the process that carries the task */
     }
+    set_comm(name); /* the scenario may name it more precisely ("pipe-writer") */
     task_begin_in(slot, name, TK_PROCESS);
     int rc = fn(arg);
     instr_task_end(rc);
@@ -823,7 +835,10 @@ static void gate_wait(struct instr_task *t, uint16_t kind, uint32_t obj)
     for (;;) {
         if (atomic_load(&t->gate) != GS_WAITING || !atomic_load(&g_sh->gate_hold))
             break; /* granted one action, or released by run mode */
-        struct timespec ts = {.tv_sec = 10, .tv_nsec = 0}; /* a safety net only */
+        /* a safety net only: every grant and release changes the word and wakes it. Long,
+         * so a task a teacher leaves at the gate stays asleep (ps: S) while she explains; a
+         * wake every 10 s showed it R to a ps that sampled it then, under load for 0.5 s */
+        struct timespec ts = {.tv_sec = 600, .tv_nsec = 0};
         futex(&t->gate, FUTEX_WAIT, GS_WAITING, &ts);
     }
     atomic_store(&t->gate, GS_FREE);

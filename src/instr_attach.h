@@ -33,6 +33,13 @@ struct instr_attach_ent {
     _Atomic uint32_t id1; /* object id + 1; 0: none now */
 };
 
+/* Where the entry for (addr, pid) is looked for first; the next ones follow it. */
+static inline uint32_t instr_attach_hash(uint64_t addr, int32_t pid)
+{
+    uint64_t h = (addr ^ ((uint64_t)(uint32_t)pid << 32)) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 40) & (INSTR_ATTACH_HASH - 1);
+}
+
 /* What the preload library keeps per object besides struct instr_obj. */
 struct instr_attach_objx {
     int32_t holder;               /* mutex: tid of the holder, 0 when free */

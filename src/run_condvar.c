@@ -7,9 +7,11 @@
  * records the reading cond_relock: the task is shown waiting for the mutex (con.notify()
  * wakes one waiter, which then queues for con-lock; notify_all() moves them all there).
  *
- * Scenarios only: their objects live in the run's shared region, mapped at the same address
- * in the conductor and in every worker. A program under exec keeps its own mutexes, at
- * addresses the conductor does not map.
+ * A scenario's mutexes live in the run's shared region, mapped at the same address in the
+ * conductor and in every worker: the word is the mutex's when it lies inside it. A program
+ * under exec keeps its own, at addresses only its process knows; the preload's map of
+ * addresses to objects says which object the word belongs to (glibc's lock word is the
+ * mutex's first member, at its address).
  */
 #include "run.h"
 #include "run_int.h"
@@ -20,9 +22,18 @@
 
 #define RELOCK_LOOK_NS (10 * 1000 * 1000ull) /* between two looks */
 
+/* Is the futex word w that task t sleeps on its condition's mutex's? */
+static int sleeps_on_mutex(const struct run *r, const struct model_task *t, uintptr_t w)
+{
+    if (r->sc == &scenario_exec)
+        return exec_scenario_obj_at(t->pid, w) == t->cond_mutex;
+    const pthread_mutex_t *mx = &r->sh->objs[t->cond_mutex].u.mutex;
+    return w >= (uintptr_t)mx && w < (uintptr_t)(mx + 1);
+}
+
 void run_condvar_look(struct run *r)
 {
-    if (r->sc == &scenario_exec || !r->procfs_on || !r->sh)
+    if (!r->procfs_on || !r->sh)
         return;
     uint64_t now = loop_clock_ns(CLOCK_MONOTONIC_COARSE);
     if (now - r->relock_look_ns < RELOCK_LOOK_NS)
@@ -39,8 +50,7 @@ void run_condvar_look(struct run *r)
         uintptr_t w;
         if (!c || c->kind != OK_CONDVAR || !procfs_futex_word(t->pid, t->tid, &w))
             continue;
-        const pthread_mutex_t *mx = &r->sh->objs[t->cond_mutex].u.mutex;
-        if (w < (uintptr_t)mx || w >= (uintptr_t)(mx + 1))
+        if (!sleeps_on_mutex(r, t, w))
             continue; /* still on the condition (or elsewhere) */
         struct ev e = {.t = loop_now_ns(),
                        .kind = EV_COND_RELOCK,

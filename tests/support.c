@@ -660,6 +660,40 @@ long long ts_wakeups_in_a_pause(const char *id, const char *const *params, const
     return woke;
 }
 
+static int at_gate(json_t *task)
+{
+    return task && json_object_get(task, "gate_action") != NULL;
+}
+
+long long ts_gate_wakeups_in_a_pause(const char *id, const char *const *params, const char *name,
+                                     long pause_ms)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, id, params, NULL);
+    json_t *snap = NULL, *task = NULL;
+    for (int i = 0; i < 60 && !at_gate(task); i++) {
+        json_decref(snap);
+        ts_driver_cmd(&d, "step");
+        ts_driver_cmd(&d, "wait 100");
+        snap = ts_driver_snapshot(&d, 60);
+        task = ts_find_named(json_object_get(snap, "tasks"), name);
+    }
+    cr_assert(at_gate(task), "%s: %s never waited at the gate within 60 steps", id, name);
+    long long pid = ts_int(task, "pid"), tid = ts_int(task, "tid");
+    long long before = voluntary_switches(pid, tid);
+    ts_driver_cmd(&d, "wait %ld", pause_ms);
+    json_t *after = ts_driver_snapshot(&d, 60);
+    long long woke = voluntary_switches(pid, tid) - before;
+    cr_assert(before >= 0 && woke >= 0, "%s: no switch count for %s", id, name);
+    cr_expect(at_gate(ts_find_named(json_object_get(after, "tasks"), name)),
+              "%s: %s left the gate during the pause", id, name);
+    json_decref(after);
+    json_decref(snap);
+    ts_driver_cmd(&d, "finish");
+    cr_assert_eq(ts_driver_end(&d, 60), 0, "%s: the run did not end with exit 0", id);
+    return woke;
+}
+
 /* ---- the real TUI in a detached tmux session ---- */
 
 /* The session a test started and has not stopped: ended when the test process exits, also

@@ -175,6 +175,13 @@ int ts_driver_end(struct ts_driver *d, int timeout_s);
 long long ts_wakeups_in_a_pause(const char *id, const char *const *params, const char *name,
                                 long pause_ms);
 
+/* Step scenario id until its task `name` waits at the gate, let pause_ms pass with the gate
+ * held, and return how many times the kernel put that task to sleep meanwhile: a task at
+ * the gate sleeps on its gate word until the teacher's next Space. Asserts it got there
+ * within 60 steps and is still there after the pause, and that the run ends with exit 0. */
+long long ts_gate_wakeups_in_a_pause(const char *id, const char *const *params, const char *name,
+                                     long pause_ms);
+
 /* ---- the real TUI in a detached tmux session ---- */
 
 struct ts_tui {

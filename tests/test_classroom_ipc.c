@@ -346,6 +346,15 @@ Test(classroom_ipc, the_alarm_timer_waits_for_its_step_mostly_asleep, .timeout =
     cr_expect_leq(woke, 45, "alarm-timer woke %lld times in a 3 s pause", woke);
 }
 
+/* A task at the step gate sleeps until the next Space, however long the teacher talks: it
+ * woke every 10 s to look again (the gate's safety net), and a ps taken then, on a loaded
+ * machine, showed it R for half a second while the screen said GATE (nice, stepped). */
+Test(classroom_ipc, a_task_at_the_gate_sleeps_through_a_long_pause, .timeout = 90)
+{
+    long long woke = ts_gate_wakeups_in_a_pause("nice", NULL, "nice+0", 10500);
+    cr_expect_eq(woke, 0, "nice+0 woke %lld times at the gate in a 10.5 s pause", woke);
+}
+
 /* The lock's result is how many lines came out mixed: the first meter (the dashboard shows
  * the first rows), short (the_result_meters_fit_an_80_column_dashboard). */
 Test(classroom_ipc, the_locks_mixed_lines_meter_comes_first_and_fits, .timeout = 60)

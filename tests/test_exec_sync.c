@@ -211,6 +211,67 @@ Test(exec_sync, stepped_threads_wait_at_the_gate_not_blocked_in_a_futex, .timeou
     cr_assert_eq(rc, 124, "q cut the program short: 124, as --duration");
 }
 
+/* Voluntary context switches of every thread of every process running exe, added up. */
+static long long switches_of_exe(const char *exe)
+{
+    long long sum = 0;
+    DIR *proc = opendir("/proc");
+    struct dirent *p;
+    while (proc && (p = readdir(proc))) {
+        char path[300], target[PATH_MAX];
+        snprintf(path, sizeof(path), "/proc/%s/exe", p->d_name);
+        ssize_t n = readlink(path, target, sizeof(target) - 1);
+        if (n <= 0 || (target[n] = '\0', strcmp(target, exe) != 0))
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/task", p->d_name);
+        DIR *tasks = opendir(path);
+        struct dirent *t;
+        while (tasks && (t = readdir(tasks))) {
+            char status[600], line[128];
+            snprintf(status, sizeof(status), "/proc/%s/task/%s/status", p->d_name, t->d_name);
+            FILE *f = fopen(status, "r");
+            long long v;
+            while (f && fgets(line, sizeof(line), f))
+                if (sscanf(line, "voluntary_ctxt_switches: %lld", &v) == 1)
+                    sum += v;
+            if (f)
+                fclose(f);
+        }
+        if (tasks)
+            closedir(tasks);
+    }
+    if (proc)
+        closedir(proc);
+    return sum;
+}
+
+/* A program stepped in the TUI sleeps at the gate until the next Space: its threads woke once
+ * a second to look again (the gate's safety net), each wake a moment of R in ps while the
+ * screen said GATE. */
+Test(exec_sync, stepped_threads_sleep_at_the_gate_through_a_pause, .timeout = 60)
+{
+    cr_assert_eq(compile("counter", NULL), 0, "cc counter failed");
+    struct ts_tui t;
+    char args[256], exe[300];
+    snprintf(args, sizeof(args), "exec -- %s/counter", g_dir);
+    snprintf(exe, sizeof(exe), "%s/counter", g_dir);
+    ts_tui_start(&t, args, 100, 30);
+    int shown = ts_tui_wait_for(&t, "counter-t2", 20000);
+    ts_tui_keys(&t, "Space"); /* into step mode */
+    int gate = shown && ts_tui_wait_for(&t, "GATE    → ", 10000);
+    usleep(300 * 1000); /* every thread of it at the gate or in join */
+    long long before = switches_of_exe(exe);
+    usleep(3500 * 1000);
+    long long woke = switches_of_exe(exe) - before;
+    char screen[sizeof(t.screen)];
+    snprintf(screen, sizeof(screen), "%s", t.screen);
+    ts_tui_keys(&t, "q");
+    ts_tui_wait_exit(&t, 10000);
+    ts_tui_stop(&t);
+    cr_assert(gate, "no task drawn at the gate in step mode:\n%s", screen);
+    cr_expect_eq(woke, 0, "the program's threads woke %lld times in a 3.5 s pause", woke);
+}
+
 /* How many of objs are of kind; *last: the last of them (left alone when none is). */
 static size_t objects_of_kind(json_t *objs, const char *kind, json_t **last)
 {
@@ -403,6 +464,45 @@ Test(exec_sync, signal_handlers_show_each_run_and_stay_the_programs, .timeout = 
 
 /* rwlock: readers are counted in and out, the writer is alone, and the counts match what
  * the program counted itself. */
+/* After pthread_cond_broadcast, with main still holding the mutex, each woken waiter sleeps
+ * in the kernel on the mutex's futex word; the conductor reads that from /proc and records
+ * cond_relock (cond = the condition, item = the mutex) before the waiter's own cond_wake. */
+Test(exec_sync, woken_waiters_are_shown_waiting_for_the_lock_held_by_the_broadcaster, .timeout = 60)
+{
+    json_t *snap = exec_example("notify_all");
+    cr_expect(printed("woken: 2; ran while main held the lock: 0; ran after: 2"), "%s", g_out);
+    json_t *evs = load_trace();
+    size_t i, n = json_array_size(evs);
+    json_t *e;
+    int relocked = 0, waiters_seen = 0;
+    json_array_foreach(evs, i, e)
+    {
+        if (!ts_is_ev(e, "cond_relock"))
+            continue;
+        relocked++;
+        cr_expect_str_eq(ts_str(e, "src"), "procfs", "cond_relock is a reading");
+        cr_expect_str_eq(ts_str(e, "obj"), "ready_cv");
+        const char *who = ts_str(e, "task");
+        const char *next = NULL;
+        for (size_t j = i + 1; j < n && !next; j++) {
+            json_t *f = json_array_get(evs, j);
+            if (!strcmp(ts_str(f, "task"), who) &&
+                (ts_is_ev(f, "cond_wake") || ts_is_ev(f, "cond_wait")))
+                next = ts_str(f, "ev");
+        }
+        cr_expect(next && !strcmp(next, "cond_wake"),
+                  "%s was read woken (cond_relock) but its next call was %s", who,
+                  next ? next : "none");
+        waiters_seen += strncmp(who, "notify_all-t", 12) == 0;
+    }
+    /* the broadcaster keeps the lock 500 ms and the conductor looks every 10 ms: both are read */
+    cr_expect_eq(relocked, 2, "cond_relock readings: %d, expected one per woken waiter", relocked);
+    cr_expect_eq(waiters_seen, 2, "the readings were not the two waiter threads'");
+    expect_nothing_left(snap);
+    json_decref(evs);
+    json_decref(snap);
+}
+
 Test(exec_sync, rwlock_readers_and_writer, .timeout = 60)
 {
     json_t *snap = exec_example("rwlock");

@@ -195,3 +195,55 @@ ParameterizedTest(struct scn_id *p, scenarios, steps_in_the_dashboard, .timeout 
     cr_expect_eq(rc, 0, "%s: q should quit with 0 (got %d)", p->id, rc);
     ts_rmtree(dir);
 }
+
+/* ---- in ps ---- */
+
+/* A class compares ps with the screen: every worker process carries a name of its own in
+ * /proc/PID/comm, not the conductor's (the network lessons' servers and clients were all
+ * "ipcscope" in ps while the screen said server, client-1, client-2). */
+ParameterizedTestParameters(scenarios, workers_have_their_own_names_in_ps)
+{
+    return scenario_ids();
+}
+
+/* The live worker processes of snap looked up in /proc: how many, and none called ipcscope. */
+static size_t check_worker_names(const char *id, json_t *snap)
+{
+    size_t i, named = 0;
+    json_t *t;
+    json_array_foreach(json_object_get(snap, "tasks"), i, t)
+    {
+        if (i == 0 || strcmp(ts_str(t, "kind"), "process") != 0 ||
+            strcmp(ts_str(t, "state"), "reaped") == 0)
+            continue;
+        char path[64], comm[32] = "";
+        snprintf(path, sizeof(path), "/proc/%lld/comm", ts_int(t, "pid"));
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue; /* gone meanwhile */
+        if (fgets(comm, sizeof(comm), f))
+            comm[strcspn(comm, "\n")] = '\0';
+        fclose(f);
+        cr_expect_str_neq(comm, "ipcscope", "%s: worker %s (pid %lld) is called ipcscope in ps", id,
+                          ts_str(t, "name"), ts_int(t, "pid"));
+        named++;
+    }
+    return named;
+}
+
+ParameterizedTest(struct scn_id *p, scenarios, workers_have_their_own_names_in_ps, .timeout = 90)
+{
+    struct ts_driver d;
+    ts_driver_start(&d, p->id, NULL, NULL);
+    size_t named = 0;
+    for (int k = 0; k < 6 && !named; k++) { /* a step at a time: some end after 3 */
+        ts_driver_cmd(&d, "step");
+        ts_driver_cmd(&d, "wait 50");
+        json_t *snap = ts_driver_snapshot(&d, 60);
+        named = check_worker_names(p->id, snap);
+        json_decref(snap);
+    }
+    ts_driver_cmd(&d, "finish");
+    cr_assert_eq(ts_driver_end(&d, 60), 0, "%s: the run did not end with exit 0", p->id);
+    cr_assert_gt(named, 0, "%s: no live worker process to look at in 6 steps", p->id);
+}

@@ -596,3 +596,60 @@ Test(ui_views, at_80x24_a_zombies_lane_shows_a_skull_and_the_key_says_so, .fini 
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
+
+/* Projector mode says what a task blocked on no object sleeps in, as the Tasks panel does
+ * (orphan's child asleep in nanosleep showed "■ BLOCK child" and nothing more); the verdict
+ * shows as the run ends, not 8 s later behind "Running."; and once the run is done, r keeps
+ * it (it said "Running." under DONE). */
+Test(ui_views, the_projector_names_a_sleep_and_r_after_the_end_keeps_the_verdict, .fini = stop,
+     .timeout = 90)
+{
+    ts_tui_start(&g_tui, "run orphan --step", 100, 30);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "z");
+    int asleep = step_until("child             hrtimer_nanosleep", 4, 500);
+    cr_expect(asleep, "the projector's child row does not say where it sleeps:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "r"); /* "Running." until the end, and no longer: the verdict shows */
+    cr_assert(ts_tui_wait_for(&g_tui, "DONE", 20000), "no end:\n%s", g_tui.screen);
+    cr_expect(ts_tui_wait_for(&g_tui, "Finished. Checks", 1500),
+              "the verdict hidden at the end by what r said before:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "r");
+    ts_sleep_ms(500);
+    const char *s = ts_tui_capture(&g_tui);
+    cr_expect(strstr(s, "Finished. Checks") && !strstr(s, "Running."),
+              "r after the end replaced the verdict:\n%s", s);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* At 80x24 the projector keeps every task of a lesson on screen: prodcons' three cards took
+ * two rows (14 lines) and left one task row ("producer-1 ... and 3 more") while the narration
+ * talked about consumer-1. Cards are as wide as their digits (three fit in 80 columns), and
+ * a card with no room left is a line under the tasks (process-pool's fourth, "sem done"). */
+Test(ui_views, at_80x24_the_projector_shows_every_task_before_big_cards, .fini = stop,
+     .timeout = 120)
+{
+    const char *lessons[][3] = {{"prodcons", "12", "queue buffer"},
+                                {"process-pool", "15", "sem done"}};
+    for (size_t k = 0; k < 2; k++) {
+        char args[64];
+        snprintf(args, sizeof(args), "run %s --step", lessons[k][0]);
+        ts_tui_start(&g_tui, args, 80, 24);
+        cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+        ts_tui_keys(&g_tui, "z");
+        steps(atoi(lessons[k][1]), 400);
+        ts_sleep_ms(300);
+        const char *s = ts_tui_capture(&g_tui);
+        const char *names[][4] = {{"producer-1", "producer-2", "consumer-1", "consumer-2"},
+                                  {"pool ", "pool-worker-1", "pool-worker-2", "pool-worker-3"}};
+        for (int i = 0; i < 4; i++)
+            cr_expect(strstr(s, names[k][i]), "%s: %s is not on the projector:\n%s", lessons[k][0],
+                      names[k][i], s);
+        cr_expect(!strstr(s, "… and"), "%s: tasks left out:\n%s", lessons[k][0], s);
+        cr_expect(strstr(s, lessons[k][2]), "%s: the count %s is missing:\n%s", lessons[k][0],
+                  lessons[k][2], s);
+        ts_tui_keys(&g_tui, "q");
+        cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+        ts_tui_stop(&g_tui);
+    }
+}

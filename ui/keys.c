@@ -98,6 +98,10 @@ static void key_zero(struct ui *u, int ch)
 static void key_run_pause(struct ui *u, int ch)
 {
     (void)ch;
+    if (run_done(u->r)) { /* nothing left to run: keep the verdict, as Space does */
+        u->msg[0] = '\0';
+        return;
+    }
     int run = u->r->mode != RUN_RUN;
     run_set_mode(u->r, run ? RUN_RUN : RUN_PAUSED);
     ui_message(u, "%s", run ? TR(u, "Running.", "运行中。") : TR(u, "Paused.", "已暂停。"));

@@ -407,7 +407,6 @@ static int col_shown(const struct ui *u, size_t c, int inner_w)
 
 /* ---- drawing ---- */
 
-/* "pipe:disk · anon_pipe_read": the object it is blocked on and the kernel function. */
 /* How a thread that is gone ended: joined (with what it returned), or with its process. */
 static void thread_end_detail(const struct ui *u, const struct model_task *t, char *detail,
                               size_t n)
@@ -421,6 +420,7 @@ static void thread_end_detail(const struct ui *u, const struct model_task *t, ch
         snprintf(detail, n, "%s", TR(u, "ended with its process", "随进程结束"));
 }
 
+/* "pipe:disk · anon_pipe_read": the object it is blocked on and the kernel function. */
 static void blocked_detail(const struct model *m, const struct model_task *t, char *detail,
                            size_t n)
 {

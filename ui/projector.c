@@ -65,42 +65,78 @@ static void count_text(const struct model_obj *o, char *buf, size_t n)
         snprintf(buf, n, "%lld", (long long)o->value);
 }
 
-/* Cards left to right, wrapping; returns the rows used (0 when there is no card). */
-static int draw_cards(struct ui *u, struct rect r)
+/* A count worth a card: its label and its number, and the columns the card takes. */
+struct card {
+    uint32_t obj;
+    int w;
+    char num[48], label[64];
+};
+
+#define CARDS_MAX 32
+
+/* The cards of the counted objects, in the model's order (w: the columns there are). */
+static size_t collect_cards(struct ui *u, int w, struct card *out, size_t max)
 {
     const struct model *m = &u->r->model;
-    int x = r.x, y = r.y, drawn = 0;
-    for (size_t i = 0; i < m->nobjs; i++) {
+    size_t n = 0;
+    for (size_t i = 0; i < m->nobjs && n < max; i++) {
         const struct model_obj *o = &m->objs[i];
         if (!is_counted(o))
             continue;
-        char num[48], label[64];
-        count_text(o, num, sizeof(num));
+        struct card *c = &out[n++];
+        c->obj = (uint32_t)i;
+        count_text(o, c->num, sizeof(c->num));
         if (ui_predict_masks(u, (uint32_t)i))
-            snprintf(num, sizeof(num), "-"); /* asked about: hidden until the class answers */
-        snprintf(label, sizeof(label), "%s %s", obj_kind_prefix(o->kind), o->name);
-        if ((int)strlen(num) * 8 + 3 > r.w && strchr(num, '/')) {
+            snprintf(c->num, sizeof(c->num), "-"); /* asked about: hidden until answered */
+        snprintf(c->label, sizeof(c->label), "%s %s", obj_kind_prefix(o->kind), o->name);
+        if ((int)strlen(c->num) * 8 + 3 > w && strchr(c->num, '/')) {
             /* "13312/16384" in block digits is wider than 80 columns: the count big, the
              * capacity beside the name */
-            snprintf(num, sizeof(num), "%lld", (long long)o->value);
-            snprintf(label, sizeof(label), TR(u, "%s %s (of %lld)", "%s %s（共 %lld）"),
+            snprintf(c->num, sizeof(c->num), "%lld", (long long)o->value);
+            snprintf(c->label, sizeof(c->label), TR(u, "%s %s (of %lld)", "%s %s（共 %lld）"),
                      obj_kind_prefix(o->kind), o->name, (long long)o->capacity);
         }
-        int w = (int)strlen(num) * 8;
-        int lw = screen_width(label);
-        w = (w > lw ? w : lw) + 3;
-        if (x + w > r.x + r.w) {
+        int digits = (int)strlen(c->num) * 8 - 2; /* 6 columns a glyph, 2 between */
+        int lw = screen_width(c->label);
+        c->w = (digits > lw ? digits : lw) + 3;
+    }
+    return n;
+}
+
+/* Lay the cards out left to right, wrapping, in at most rows rows of width w: how many fit
+ * (the rest are said in a line each under the tasks). */
+static size_t cards_fitting(const struct card *c, size_t n, int w, int rows)
+{
+    int x = 0, row = 0;
+    size_t k = 0;
+    for (; k < n; k++) {
+        if (x + c[k].w > w && x > 0) {
+            x = 0;
+            row++;
+        }
+        if (row >= rows)
+            break;
+        x += c[k].w;
+    }
+    return k;
+}
+
+/* Draw the first n cards in r (cards_fitting said they fit); returns the rows used. */
+static int draw_cards(struct ui *u, const struct card *c, size_t n, struct rect r)
+{
+    const struct model *m = &u->r->model;
+    int x = r.x, y = r.y;
+    for (size_t k = 0; k < n; k++) {
+        if (x + c[k].w > r.x + r.w && x > r.x) {
             x = r.x;
             y += CARD_H;
         }
-        if (y + CARD_H > r.y + r.h)
-            break;
-        screen_put(y, x, w, THEME[R_TITLE], label);
-        big_text(y + 1, x, w, o->value > 0 ? THEME[R_BIG] : THEME[R_BLOCK], num);
-        x += w;
-        drawn++;
+        const struct model_obj *o = &m->objs[c[k].obj];
+        screen_put(y, x, c[k].w, THEME[R_TITLE], c[k].label);
+        big_text(y + 1, x, c[k].w, o->value > 0 ? THEME[R_BIG] : THEME[R_BLOCK], c[k].num);
+        x += c[k].w;
     }
-    return drawn ? y - r.y + CARD_H : 0; /* no card: the tasks get the rows */
+    return n ? y - r.y + CARD_H : 0; /* no card: the tasks get the rows */
 }
 
 static void draw_task_line(struct ui *u, const struct tree_row *row, int i, int y, struct rect r)
@@ -118,6 +154,8 @@ static void draw_task_line(struct ui *u, const struct tree_row *row, int i, int 
         st = TS_GATE;
     } else if (t->state == TS_BLOCKED) {
         model_blocked_label(m, t, detail, sizeof(detail));
+        if (!detail[0]) /* asleep on no object (a sleep, a wait for a child): the kernel's word */
+            snprintf(detail, sizeof(detail), "%s", t->wchan);
     } else if ((st == TS_RUNNING || st == TS_READY) && !ui_kernel_view(u, t)) {
         st = UI_RUNNABLE;
         snprintf(detail, sizeof(detail), "%s", TR(u, "running or ready", "运行或就绪"));
@@ -134,14 +172,34 @@ static void draw_task_line(struct ui *u, const struct tree_row *row, int i, int 
     screen_put(y, x, r.x + r.w - x, ui_state_attr(st) | A_BOLD, detail);
 }
 
+static int is_lock_line(const struct model_obj *o)
+{ /* locks and sockets: their state is a word, not a count */
+    return o->name[0] && (o->kind == OK_MUTEX || o->kind == OK_CONDVAR || o->kind == OK_SOCKET);
+}
+
+static int lock_lines(const struct model *m)
+{
+    int n = 0;
+    for (size_t i = 0; i < m->nobjs; i++)
+        n += is_lock_line(&m->objs[i]);
+    return n;
+}
+
 static void draw_locks(struct ui *u, int *y, struct rect r)
 {
     const struct model *m = &u->r->model;
-    for (size_t i = 0; i < m->nobjs && *y < r.y + r.h; i++) {
-        const struct model_obj *o = &m->objs[i];
-        if (!o->name[0] || (o->kind != OK_MUTEX && o->kind != OK_CONDVAR && o->kind != OK_SOCKET))
-            continue; /* locks and sockets: their state is a word, not a count */
-        panel_object_line(u, (uint32_t)i, (*y)++, r.x + 3, r.w - 3, THEME[R_TITLE] | A_BOLD);
+    for (size_t i = 0; i < m->nobjs && *y < r.y + r.h; i++)
+        if (is_lock_line(&m->objs[i]))
+            panel_object_line(u, (uint32_t)i, (*y)++, r.x + 3, r.w - 3, THEME[R_TITLE] | A_BOLD);
+}
+
+/* The cards that found no room, a line each: "sem slots  3/4". */
+static void draw_spilled(const struct card *c, size_t n, int *y, struct rect r)
+{
+    for (size_t k = 0; k < n && *y < r.y + r.h; k++, (*y)++) {
+        screen_put(*y, r.x + 3, r.w - 3, THEME[R_TITLE] | A_BOLD, c[k].label);
+        int lw = screen_width(c[k].label);
+        screen_put(*y, r.x + 5 + lw, r.w - 5 - lw, THEME[R_BIG] | A_BOLD, c[k].num);
     }
 }
 
@@ -154,8 +212,6 @@ void projector_draw(struct ui *u)
 {
     struct rect body = {1, 1, LINES - 3, COLS - 2};
     const struct model *m = &u->r->model;
-    int cards = draw_cards(u, (struct rect){body.y + 1, body.x + 2, 2 * CARD_H, body.w - 2});
-    cards += panel_meters_draw(u, body.y + 1 + cards, body.x + 3, body.w - 4, 6); /* the result */
     char text[512] = "";
     for (size_t i = m->hist_len; i-- > 0;)
         if (model_hist(m, i) && ui_narration_of(u, model_hist(m, i), text, sizeof(text)))
@@ -165,6 +221,30 @@ void projector_draw(struct ui *u)
     int pin_h =
         u->r->ctx.pin[0] ? clamp_rows(screen_wrap_count(body.w - 2, u->r->ctx.pin), 2, 3) : 0;
     int narr_h = pin_h + clamp_rows(screen_wrap_count(body.w - 2, text), 3, 5);
+
+    /* Who waits for what is the lesson: the tasks (and the locks' lines, or a deadlock's
+     * cycle) get their rows before the counts get big cards. Two rows of cards when there is
+     * room, else one, else none until the run is over (then its counts are the result);
+     * a card that does not fit is a line under the tasks. */
+    struct card cards_all[CARDS_MAX];
+    size_t ncards = collect_cards(u, body.w - 2, cards_all, CARDS_MAX);
+    struct ui_meter meter_list[UI_METERS_MAX];
+    int nmeters = panel_meters_collect(u, meter_list, UI_METERS_MAX);
+    int meters_h = nmeters ? (nmeters < 5 ? nmeters : 5) + 1 : 0;
+    int graph_h = panel_waitfor_rows(u);
+    int ntasks = (int)u->nrows - u->row_base;
+    int need = ntasks + (graph_h ? graph_h : lock_lines(m));
+    int free_rows = body.h - narr_h - 2 - meters_h;
+    int card_rows = 2, min_rows = run_done(u->r) && ncards ? 1 : 0;
+    size_t shown_cards = cards_fitting(cards_all, ncards, body.w - 2, card_rows);
+    while (card_rows > min_rows &&
+           card_rows * CARD_H + need + (int)(ncards - shown_cards) > free_rows) {
+        card_rows--;
+        shown_cards = cards_fitting(cards_all, ncards, body.w - 2, card_rows);
+    }
+    int cards = draw_cards(u, cards_all, shown_cards,
+                           (struct rect){body.y + 1, body.x + 2, card_rows * CARD_H, body.w - 2});
+    cards += panel_meters_draw(u, body.y + 1 + cards, body.x + 3, body.w - 4, 6); /* the result */
     int ph = ui_predict_height(u, body.w);  /* the question box, above the narration: while */
     int room = body.h - cards - narr_h - 2; /* a question asks it may cover the cards */
     if (ph > room - 3 && !ui_predict_hides_next(u))
@@ -179,11 +259,13 @@ void projector_draw(struct ui *u)
     }
     if (ph)
         predict_draw(u, (struct rect){body.y + body.h - narr_h - ph, body.x, ph, body.w});
-    int graph = panel_waitfor_rows(u); /* a deadlock's cycle takes the locks' place */
+    int graph = graph_h; /* a deadlock's cycle takes the locks' place */
+    int extra = graph ? 0 : lock_lines(m) + (int)(ncards - shown_cards);
     int lines_h = tasks.h - graph;
-    int spacing = (int)u->nrows * 2 <= lines_h ? 2 : 1;
+    int spacing = ntasks * 2 + extra <= lines_h ? 2 : 1;
+    int all_fit = ntasks <= lines_h; /* else the last row says how many more */
     int y = tasks.y, shown = 0;
-    for (size_t i = (size_t)u->row_base; i < u->nrows && y < tasks.y + lines_h - 1;
+    for (size_t i = (size_t)u->row_base; i < u->nrows && y < tasks.y + lines_h - (all_fit ? 0 : 1);
          i++, shown++, y += spacing)
         draw_task_line(u, &u->rows[i], (int)i, y, tasks);
     if (tasks.h > 0 && (size_t)shown + (size_t)u->row_base < u->nrows)
@@ -193,8 +275,10 @@ void projector_draw(struct ui *u)
     if (graph)
         y += panel_waitfor_lines(
             u, (struct rect){y + 1, tasks.x + 1, tasks.y + tasks.h - y - 1, tasks.w - 2});
-    else
+    else {
         draw_locks(u, &y, tasks);
+        draw_spilled(cards_all + shown_cards, ncards - shown_cards, &y, tasks);
+    }
     if (!graph && u->flow_view && tasks.y + tasks.h - y >= 5) /* a TCP lesson: its segments */
         panel_flow_draw(u, (struct rect){y, tasks.x, tasks.y + tasks.h - y, tasks.w});
 

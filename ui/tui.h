@@ -144,6 +144,7 @@ struct ui {
     int flow_view;     /* the packet flow graph instead of the timeline (f) */
     int flow_absolute; /* its seq/ack numbers absolute, not relative (n) */
     char msg[256];
+    int was_done; /* the run had ended at the last status line (its verdict replaces a message) */
 
     struct picker pk;
 

@@ -153,9 +153,13 @@ void status_draw(struct ui *u, struct rect r)
     const char *text = "";
     char buf[512];
     attr_t a = THEME[R_STATUS];
+    int done = run_done(u->r);
+    if (done && !u->was_done)
+        u->msg[0] = '\0'; /* "Running." said before the end must not hide how it ended */
+    u->was_done = done;
     if (u->msg[0] && now - g_msg_ns < MSG_SHOW_NS) {
         text = u->msg;
-    } else if (run_done(u->r)) {
+    } else if (done) {
         snprintf(buf, sizeof(buf),
                  TR(u,
                     "Finished. Checks: %s%s · leaks: %d processes, %d IPC objects · R restarts, q "

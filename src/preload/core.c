@@ -123,7 +123,9 @@ static int gate_wait_how(uint16_t kind, uint32_t obj, int intr)
     emit_gate(1, kind, obj);
     int rc = 0;
     while (atomic_load(&t->gate) != GS_GRANTED && atomic_load(&g_sh->gate_hold)) {
-        struct timespec ts = {.tv_sec = 1, .tv_nsec = 0}; /* a safety net only */
+        /* a safety net only (as instr.c's gate): asleep while the class looks, not woken
+         * every second */
+        struct timespec ts = {.tv_sec = 600, .tv_nsec = 0};
         long w = syscall(SYS_futex, (uint32_t *)&t->gate, FUTEX_WAIT, GS_WAITING, &ts, NULL, 0);
         uint32_t waiting = GS_WAITING; /* withdrawn, unless the conductor granted it first */
         if (intr && w < 0 && errno == EINTR &&
@@ -469,7 +471,7 @@ static struct instr_obj *obj_create(const char *name, int kind, int64_t init, in
  * table is full. Under the map lock. */
 static struct instr_attach_ent *ent_for(uint64_t addr, int32_t pid)
 {
-    for (uint32_t i = hash_key(addr, pid), n = 0; n < INSTR_ATTACH_HASH;
+    for (uint32_t i = instr_attach_hash(addr, pid), n = 0; n < INSTR_ATTACH_HASH;
          i = (i + 1) & (INSTR_ATTACH_HASH - 1), n++) {
         struct instr_attach_ent *e = &g_map->ent[i];
         uint64_t k = atomic_load_explicit(&e->addr, memory_order_relaxed);

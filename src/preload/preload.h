@@ -562,19 +562,13 @@ static inline const void *inode_key(uint64_t dev, uint64_t ino)
     return (const void *)(uintptr_t)((1ull << 63) | ((dev << 40) ^ ino));
 }
 
-static inline uint32_t hash_key(uint64_t addr, int32_t pid)
-{
-    uint64_t h = (addr ^ ((uint64_t)(uint32_t)pid << 32)) * 0x9E3779B97F4A7C15ull;
-    return (uint32_t)(h >> 40) & (INSTR_ATTACH_HASH - 1);
-}
-
 /* The object registered for the primitive at addr (of kind; shared: process-shared), or
  * NULL. Lock-free: a few loads. */
 static inline struct instr_obj *obj_find(const void *addr, int kind, int shared)
 {
     uint64_t a = (uint64_t)(uintptr_t)addr;
     int32_t pid = shared ? 0 : g_pid;
-    for (uint32_t i = hash_key(a, pid), n = 0; n < INSTR_ATTACH_HASH;
+    for (uint32_t i = instr_attach_hash(a, pid), n = 0; n < INSTR_ATTACH_HASH;
          i = (i + 1) & (INSTR_ATTACH_HASH - 1), n++) {
         struct instr_attach_ent *e = &g_map->ent[i];
         uint64_t k = atomic_load_explicit(&e->addr, memory_order_acquire);

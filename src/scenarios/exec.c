@@ -63,7 +63,8 @@ static uint64_t g_outside_zombie_at; /* first seen a zombie of a parent outside 
 static int g_join_err;               /* the program could not join the cgroup (-errno) */
 static const struct model *g_model;  /* the run's model, for the cleanup's /proc scan */
 static uint8_t *g_freed;             /* per model task: its slot was handed back */
-static const struct instr_attach_map *g_map_seen; /* the run's map (the lost counts) */
+static const struct instr_attach_map *g_map_seen; /* the run's map (lost counts, addresses) */
+#define EXEC_MAP_PROBES 4096 /* entries exec_scenario_obj_at looks at, at most */
 static size_t g_freed_cap;
 static size_t *g_ring_mapped; /* per slot: bytes of its ring the conductor has mapped in */
 
@@ -372,6 +373,34 @@ static int start_program(struct exec_child *a, char *err, size_t n)
                  strerror(-g_join_err));
     }
     return rc;
+}
+
+/* The object id of the entry keyed (addr, pid) in map, or EV_NO_OBJ. The program can write
+ * the map: the probes are bounded and the id is checked, so the worst it gets is a wrong
+ * name for one of its own tasks' waits. */
+static uint32_t map_lookup(const struct instr_attach_map *map, uint64_t addr, int32_t pid)
+{
+    for (uint32_t i = instr_attach_hash(addr, pid), n = 0; n < EXEC_MAP_PROBES;
+         i = (i + 1) & (INSTR_ATTACH_HASH - 1), n++) {
+        const struct instr_attach_ent *e = &map->ent[i];
+        uint64_t k = atomic_load_explicit(&e->addr, memory_order_acquire);
+        if (!k)
+            break;
+        if (k != addr || atomic_load_explicit(&e->pid, memory_order_relaxed) != pid)
+            continue;
+        uint32_t id1 = atomic_load_explicit(&e->id1, memory_order_acquire);
+        return id1 && id1 <= INSTR_MAX_OBJS ? id1 - 1 : EV_NO_OBJ;
+    }
+    return EV_NO_OBJ;
+}
+
+uint32_t exec_scenario_obj_at(int32_t pid, uint64_t addr)
+{
+    const struct instr_attach_map *map = g_map_seen;
+    if (!map || !addr || pid <= 0)
+        return EV_NO_OBJ;
+    uint32_t id = map_lookup(map, addr, pid);
+    return id != EV_NO_OBJ ? id : map_lookup(map, addr, 0); /* or process-shared */
 }
 
 static int setup(struct scn_ctx *ctx, char *err, size_t n)

@@ -53,6 +53,10 @@ const char *exec_scenario_notice(void);
 /* How the run's processes were followed and what cleanup had to kill (exec_track_json). */
 json_t *exec_scenario_cleanup_json(void);
 
+/* The id of the object the program's process pid has at address addr (a mutex whose futex
+ * word a task sleeps on), from the preload's map; EV_NO_OBJ when none is known. */
+uint32_t exec_scenario_obj_at(int32_t pid, uint64_t addr);
+
 /* Send sig to the program's process group (Ctrl-C reaching ipcscope instead of it). */
 int exec_scenario_signal(int sig); /* 1 passed on; 0: no program yet to pass it to */
 
