@@ -390,6 +390,32 @@ ParameterizedTest(struct told *t, predict, reveals_tell_what_the_run_showed, .ti
     log_free(&g);
 }
 
+/* The deadlock's last question is about the task whose request closes the cycle: it asked
+ * "now t2 asks for A ... What will t1 be?", of a t1 that had been blocked since the question
+ * before, so the class learnt nothing from it. */
+Test(predict, the_deadlocks_cycle_question_asks_about_the_task_that_closes_it, .timeout = 300)
+{
+    lesson_only("deadlock");
+    struct lesson_log g;
+    drive_lesson("deadlock", NULL, &g);
+    int i = 0;
+    while (i < g.asked && strcmp(g.id[i], "deadlock/cycle") != 0)
+        i++;
+    cr_assert_lt(i, g.asked, "deadlock/cycle was not asked");
+    const char *now = strstr(g.text[i], "now ");
+    cr_assert_not_null(now, "question: %s", g.text[i]);
+    char asker[32] = "", about[64];
+    sscanf(now, "now %31s asks", asker);
+    snprintf(about, sizeof(about), "What will %s be", asker);
+    cr_expect(strstr(g.text[i], about), "the question is not about %s: %s", asker, g.text[i]);
+    cr_assert(g.correct[i] >= 'A' && g.correct[i] <= 'D', "not scored: %s", g.why[i]);
+    const char *right = json_string_value(json_array_get(g.choices[i], g.correct[i] - 'A'));
+    char want[64];
+    snprintf(want, sizeof(want), "%s is blocked", asker);
+    cr_expect(right && strstr(right, want), "the answer is %s, not that %s blocks", right, asker);
+    log_free(&g);
+}
+
 /* What a question is: its id, its text (the premise, from the live run) and its choices,
  * with pids and ports (three digits or more) left out: they change from run to run. */
 static void question_key(const struct lesson_log *g, int i, char *buf, size_t n)
