@@ -324,11 +324,10 @@ static const struct lesson_q ph_qs[] = {
      .role = "phil",
      .ev = EV_MUTEX_WAIT,
      .when = when_last_to_wait,
-     .target = "phil-1",
-     .choices = "alive,blocked,gone",
+     .choices = "alive,blocked,gone", /* about the one closing the circle (as deadlock's) */
      .q_en = "Each philosopher has taken the fork on the left. {task} now reaches for {obj}. "
-             "What will phil-1 be after this step?",
-     .q_zh = "每位哲学家都拿起了左手的叉子。{task} 现在伸手去拿 {obj}。这一步之后 phil-1 会怎样？",
+             "What will {task} be after this step?",
+     .q_zh = "每位哲学家都拿起了左手的叉子。{task} 现在伸手去拿 {obj}。这一步之后 {task} 会怎样？",
      .why_en = {"{answer}: when everyone holds one fork and waits for the next, the waits form a "
                 "circle: a deadlock (fix=1 orders the forks, fix=2 seats at most N-1).",
                 NULL},
