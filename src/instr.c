@@ -681,7 +681,7 @@ static void wait_followed(int slot)
 static void set_comm(const char *name)
 {
     char comm[16];
-    snprintf(comm, sizeof(comm), "%s", name);
+    snprintf(comm, sizeof(comm), "%.15s", name); /* the kernel keeps 15 characters */
     syscall(SYS_prctl, PR_SET_NAME, comm, 0, 0, 0);
 }
 
@@ -768,6 +768,7 @@ static void *thread_trampoline(void *p)
     free(p);
     if (g_sh && getpid() == g_sh->conductor_pid) /* nice is per thread: drop the boost */
         setpriority(PRIO_PROCESS, (id_t)gettid(), g_sh->worker_nice);
+    set_comm(ts.name); /* this thread's own name, as ps -L shows it */
     task_begin_in(ts.slot, ts.name, TK_THREAD);
     void *ret = ts.fn(ts.arg);
     instr_task_end((int)(intptr_t)ret);

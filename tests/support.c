@@ -680,6 +680,15 @@ long long ts_gate_wakeups_in_a_pause(const char *id, const char *const *params, 
     }
     cr_assert(at_gate(task), "%s: %s never waited at the gate within 60 steps", id, name);
     long long pid = ts_int(task, "pid"), tid = ts_int(task, "tid");
+    /* count from once it sleeps there: on a loaded machine it may still be on its way into
+     * the futex wait when the snapshot says it arrived (the record comes first) */
+    char path[96];
+    snprintf(path, sizeof(path), "/proc/%lld/task/%lld/stat", pid, tid);
+    struct ts_stat st = {.state = '?'};
+    for (int i = 0; i < 200 && (ts_stat_path(path, &st) != 0 || st.state != 'S'); i++)
+        ts_sleep_ms(10);
+    cr_assert_eq(st.state, 'S', "%s: %s at the gate is not asleep (%c) after 2 s", id, name,
+                 st.state);
     long long before = voluntary_switches(pid, tid);
     ts_driver_cmd(&d, "wait %ld", pause_ms);
     json_t *after = ts_driver_snapshot(&d, 60);

@@ -316,18 +316,31 @@ Test(classroom_proc, concurrency_one_cpu_stepped_with_pauses_never_overlaps, .ti
     json_decref(end);
 }
 
+/* The CPU ticks (user + system) tid has used, or -1. */
+static long cpu_ticks(pid_t tid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+    struct ts_stat st;
+    return ts_stat_path(path, &st) == 0 ? st.utime + st.stime : -1;
+}
+
 /* Where pid sleeps in the kernel (/proc/PID/wchan) once it is asleep: read until it is not
- * running ("0"), up to 50 times; "" when it never was. */
-static void asleep_in(pid_t pid, char *wchan, size_t n)
+ * running ("0"), up to 2 s; "" when it never was. *spun: the CPU ticks it used meanwhile
+ * (a task that never slept but used none was waiting for a CPU on a loaded machine). */
+static void asleep_in(pid_t pid, char *wchan, size_t n, long *spun)
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
-    for (int i = 0; i < 50; i++, ts_sleep_ms(10)) {
+    long t0 = cpu_ticks(pid);
+    for (int i = 0; i < 200; i++, ts_sleep_ms(10)) {
         wchan[0] = '\0';
         if (ts_read_file(path, wchan, n) == 0 && wchan[0] && strcmp(wchan, "0") != 0)
-            return;
+            break;
+        wchan[0] = '\0';
     }
-    wchan[0] = '\0';
+    long t1 = cpu_ticks(pid);
+    *spun = t0 >= 0 && t1 >= t0 ? t1 - t0 : 0;
 }
 
 /* Stepped, every task the dashboard draws at the gate sleeps in a futex, as ps shows: a CPU
@@ -350,10 +363,19 @@ static void gate_tasks_sleep_in_a_futex(const char *id, const char *const *param
             if (!state || strcmp(state, "gate") != 0)
                 continue;
             char wchan[64];
-            asleep_in((pid_t)ts_int(t, "tid"), wchan, sizeof(wchan));
+            long spun;
+            asleep_in((pid_t)ts_int(t, "tid"), wchan, sizeof(wchan), &spun);
+            /* never asleep in 2 s: fine only if it used no CPU (runnable, waiting for one on
+             * a loaded machine, as soak run 2 on 1a5da8b saw once); spinning is not the gate */
+            if (!wchan[0] && spun < 10) {
+                cr_log_info("%s step %d: %s never slept in 2 s but used %ld ticks: waiting for "
+                            "a CPU",
+                            id, k, ts_str(t, "name"), spun);
+                continue;
+            }
             cr_assert(strstr(wchan, "futex"),
-                      "%s step %d: %s is drawn at the gate, but sleeps in %s", id, k,
-                      ts_str(t, "name"), wchan[0] ? wchan : "(never asleep)");
+                      "%s step %d: %s is drawn at the gate, but sleeps in %s (%ld CPU ticks)", id,
+                      k, ts_str(t, "name"), wchan[0] ? wchan : "(never asleep)", spun);
             seen++;
         }
         json_decref(s);

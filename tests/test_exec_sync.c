@@ -245,6 +245,40 @@ static long long switches_of_exe(const char *exe)
     return sum;
 }
 
+/* Every thread of every process running exe is asleep (S); 0 also when there is none. */
+static int all_asleep(const char *exe)
+{
+    int seen = 0, awake = 0;
+    DIR *proc = opendir("/proc");
+    struct dirent *p;
+    while (proc && (p = readdir(proc))) {
+        char path[300], target[PATH_MAX];
+        snprintf(path, sizeof(path), "/proc/%s/exe", p->d_name);
+        ssize_t n = readlink(path, target, sizeof(target) - 1);
+        if (n <= 0 || (target[n] = '\0', strcmp(target, exe) != 0))
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/task", p->d_name);
+        DIR *tasks = opendir(path);
+        struct dirent *t;
+        while (tasks && (t = readdir(tasks))) {
+            if (t->d_name[0] == '.')
+                continue;
+            char stat[600];
+            snprintf(stat, sizeof(stat), "/proc/%s/task/%s/stat", p->d_name, t->d_name);
+            struct ts_stat st;
+            if (ts_stat_path(stat, &st) == 0) {
+                seen++;
+                awake += st.state != 'S';
+            }
+        }
+        if (tasks)
+            closedir(tasks);
+    }
+    if (proc)
+        closedir(proc);
+    return seen > 0 && !awake;
+}
+
 /* A program stepped in the TUI sleeps at the gate until the next Space: its threads woke once
  * a second to look again (the gate's safety net), each wake a moment of R in ps while the
  * screen said GATE. */
@@ -259,7 +293,10 @@ Test(exec_sync, stepped_threads_sleep_at_the_gate_through_a_pause, .timeout = 60
     int shown = ts_tui_wait_for(&t, "counter-t2", 20000);
     ts_tui_keys(&t, "Space"); /* into step mode */
     int gate = shown && ts_tui_wait_for(&t, "GATE    → ", 10000);
-    usleep(300 * 1000); /* every thread of it at the gate or in join */
+    /* every thread of it asleep, at the gate or in join (on a loaded machine one may still
+     * be on its way there): at most 2 s */
+    for (int i = 0; i < 200 && !all_asleep(exe); i++)
+        usleep(10 * 1000);
     long long before = switches_of_exe(exe);
     usleep(3500 * 1000);
     long long woke = switches_of_exe(exe) - before;

@@ -390,6 +390,58 @@ ParameterizedTest(struct told *t, predict, reveals_tell_what_the_run_showed, .ti
     log_free(&g);
 }
 
+/* A deadlock's last question is about the task whose request closes the cycle: deadlock
+ * asked "now t2 asks for A ... What will t1 be?", of a t1 that had been blocked since the
+ * question before (and philosophers "phil-5 now reaches for fork-1. What will phil-1 be?"),
+ * so the class learnt nothing from it. */
+struct closing {
+    char sid[32], qid[48];
+};
+
+ParameterizedTestParameters(predict, a_cycles_last_question_asks_about_the_task_that_closes_it)
+{
+    static const struct closing c[] = {{"deadlock", "deadlock/cycle"},
+                                       {"philosophers", "philosophers/all-wait"}};
+    struct closing *p = cr_malloc(sizeof(c));
+    memcpy(p, c, sizeof(c));
+    return cr_make_param_array(struct closing, p, sizeof(c) / sizeof(c[0]), NULL);
+}
+
+ParameterizedTest(struct closing *c, predict,
+                  a_cycles_last_question_asks_about_the_task_that_closes_it, .timeout = 300)
+{
+    lesson_only(c->sid);
+    struct lesson_log g;
+    drive_lesson(c->sid, NULL, &g);
+    int i = 0;
+    while (i < g.asked && strcmp(g.id[i], c->qid) != 0)
+        i++;
+    cr_assert_lt(i, g.asked, "%s was not asked", c->qid);
+    /* "now t2 asks for A", "phil-5 now reaches for fork-1" */
+    const char *now = strstr(g.text[i], "now ");
+    cr_assert_not_null(now, "question: %s", g.text[i]);
+    char asker[32] = "", about[64];
+    if (strncmp(c->sid, "deadlock", 8) == 0)
+        sscanf(now, "now %31s asks", asker);
+    else {
+        const char *p = now;
+        while (p > g.text[i] && p[-1] == ' ')
+            p--;
+        const char *w = p;
+        while (w > g.text[i] && w[-1] != ' ')
+            w--;
+        snprintf(asker, sizeof(asker), "%.*s", (int)(p - w), w);
+    }
+    snprintf(about, sizeof(about), "What will %s be", asker);
+    cr_expect(strstr(g.text[i], about), "the question is not about %s: %s", asker, g.text[i]);
+    cr_assert(g.correct[i] >= 'A' && g.correct[i] <= 'D', "not scored: %s", g.why[i]);
+    const char *right = json_string_value(json_array_get(g.choices[i], g.correct[i] - 'A'));
+    char want[64];
+    snprintf(want, sizeof(want), "%s is blocked", asker);
+    cr_expect(right && strstr(right, want), "the answer is %s, not that %s blocks", right, asker);
+    log_free(&g);
+}
+
 /* What a question is: its id, its text (the premise, from the live run) and its choices,
  * with pids and ports (three digits or more) left out: they change from run to run. */
 static void question_key(const struct lesson_log *g, int i, char *buf, size_t n)

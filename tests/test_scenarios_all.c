@@ -247,3 +247,47 @@ ParameterizedTest(struct scn_id *p, scenarios, workers_have_their_own_names_in_p
     cr_assert_eq(ts_driver_end(&d, 60), 0, "%s: the run did not end with exit 0", p->id);
     cr_assert_gt(named, 0, "%s: no live worker process to look at in 6 steps", p->id);
 }
+
+/* The server classes: each client and each handler (a process, or a thread: ps -L) carries
+ * its own name, as on screen ("client" three times, "handler" for every handler before). */
+Test(scenarios, server_classes_name_each_client_and_handler_in_ps, .timeout = 120)
+{
+    const char *ids[] = {"forking-server", "threading-server"};
+    for (int k = 0; k < 2; k++) {
+        struct ts_driver d;
+        ts_driver_start(&d, ids[k], NULL, NULL);
+        int clients = 0, handlers = 0;
+        for (int step = 0; step < 40 && !handlers; step++) {
+            ts_driver_cmd(&d, "step");
+            ts_driver_cmd(&d, "wait 30");
+            json_t *snap = ts_driver_snapshot(&d, 60);
+            size_t i;
+            json_t *t;
+            clients = 0;
+            json_array_foreach(json_object_get(snap, "tasks"), i, t)
+            {
+                const char *name = ts_str(t, "name");
+                int client = !strncmp(name, "client-", 7), handler = !strncmp(name, "handler-", 8);
+                if ((!client && !handler) || !strcmp(ts_str(t, "state"), "reaped"))
+                    continue;
+                char path[96], comm[32] = "";
+                snprintf(path, sizeof(path), "/proc/%lld/task/%lld/comm", ts_int(t, "pid"),
+                         ts_int(t, "tid"));
+                FILE *f = fopen(path, "r");
+                if (!f)
+                    continue;
+                if (fgets(comm, sizeof(comm), f))
+                    comm[strcspn(comm, "\n")] = '\0';
+                fclose(f);
+                cr_expect_str_eq(comm, name, "%s: %s is called %s in ps", ids[k], name, comm);
+                clients += client;
+                handlers += handler;
+            }
+            json_decref(snap);
+        }
+        ts_driver_cmd(&d, "finish");
+        cr_assert_eq(ts_driver_end(&d, 60), 0, "%s: the run did not end with exit 0", ids[k]);
+        cr_assert(clients > 1 && handlers > 0, "%s: saw %d clients and %d handlers alive", ids[k],
+                  clients, handlers);
+    }
+}

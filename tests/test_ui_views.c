@@ -653,3 +653,23 @@ Test(ui_views, at_80x24_the_projector_shows_every_task_before_big_cards, .fini =
         ts_tui_stop(&g_tui);
     }
 }
+
+/* Seven philosophers at 80x24: the cycle takes every row the tasks had, and names them all;
+ * no "… and 7 more" above it for tasks that are all in it. */
+Test(ui_views, at_80x24_a_projectors_cycle_of_seven_stands_alone, .fini = stop, .timeout = 150)
+{
+    ts_tui_start(&g_tui, "run philosophers --step --param philosophers=7", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    step_until("Deadlock", 240, 250);
+    cr_assert(ts_tui_wait_for(&g_tui, "Deadlock", 5000), "no deadlock:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "z");
+    /* once the lesson's verdict is pinned above the narration, the tasks have no row left */
+    cr_assert(ts_tui_wait_for(&g_tui, "None can ever", 5000), "no verdict:\n%s", g_tui.screen);
+    const char *s = ts_tui_capture(&g_tui);
+    cr_expect(strstr(s, "phil-7 ──holds fork-7"), "the cycle lost a philosopher:\n%s", s);
+    cr_expect(strstr(s, "phil-1 ──holds fork-1"), "the cycle lost a philosopher:\n%s", s);
+    cr_expect(!strstr(s, "… and") || strstr(s, " 1  ■ BLOCK"),
+              "a count of tasks, none of them shown, that the cycle already names:\n%s", s);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}

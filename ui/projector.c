@@ -268,7 +268,8 @@ void projector_draw(struct ui *u)
     for (size_t i = (size_t)u->row_base; i < u->nrows && y < tasks.y + lines_h - (all_fit ? 0 : 1);
          i++, shown++, y += spacing)
         draw_task_line(u, &u->rows[i], (int)i, y, tasks);
-    if (tasks.h > 0 && (size_t)shown + (size_t)u->row_base < u->nrows)
+    /* no room for any task beside a deadlock's cycle: the cycle names them all */
+    if (tasks.h > 0 && (size_t)shown + (size_t)u->row_base < u->nrows && (shown || !graph))
         screen_putf(y++, tasks.x + 3, tasks.w - 3, THEME[R_DIM],
                     TR(u, "… and %zu more", "……还有 %zu 个"),
                     u->nrows - (size_t)shown - (size_t)u->row_base);

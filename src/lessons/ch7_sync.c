@@ -250,12 +250,12 @@ static const struct lesson_q dl_qs[] = {
      .role = "t",
      .ev = EV_MUTEX_WAIT,
      .when = when_last_to_wait,
-     .target = "t1",
-     .choices = "alive,blocked,gone",
-     .q_en = "The other task waits for a lock {task} holds; now {task} asks for {obj}, which "
-             "the other holds. What will t1 be after this step?",
-     .q_zh = "另一个任务在等 {task} 持有的锁；现在 {task} 申请另一个任务持有的 {obj}。这一步之后 "
-             "t1 会怎样？",
+     .choices = "alive,blocked,gone", /* about the task that closes the cycle, not the one
+                                          already waiting: that one was blocked before */
+     .q_en = "The other task already waits for a lock {task} holds; now {task} asks for {obj}, "
+             "which the other holds. What will {task} be after this step?",
+     .q_zh = "另一个任务已经在等 {task} 持有的锁；现在 {task} 申请另一个任务持有的 {obj}。"
+             "这一步之后 {task} 会怎样？",
      .why_en = {"{answer}: each holds what the other waits for: a cycle of waits, a deadlock. "
                 "Neither can ever move again unless one is killed.",
                 NULL},
@@ -324,11 +324,10 @@ static const struct lesson_q ph_qs[] = {
      .role = "phil",
      .ev = EV_MUTEX_WAIT,
      .when = when_last_to_wait,
-     .target = "phil-1",
-     .choices = "alive,blocked,gone",
+     .choices = "alive,blocked,gone", /* about the one closing the circle (as deadlock's) */
      .q_en = "Each philosopher has taken the fork on the left. {task} now reaches for {obj}. "
-             "What will phil-1 be after this step?",
-     .q_zh = "每位哲学家都拿起了左手的叉子。{task} 现在伸手去拿 {obj}。这一步之后 phil-1 会怎样？",
+             "What will {task} be after this step?",
+     .q_zh = "每位哲学家都拿起了左手的叉子。{task} 现在伸手去拿 {obj}。这一步之后 {task} 会怎样？",
      .why_en = {"{answer}: when everyone holds one fork and waits for the next, the waits form a "
                 "circle: a deadlock (fix=1 orders the forks, fix=2 seats at most N-1).",
                 NULL},

@@ -70,14 +70,12 @@ static int handler_process(void *arg)
 {
     struct ss_job *j = arg;
     close(j->listener.fd); /* the child needs only its connection */
-    ipc_set_comm("handler");
     handle(j);
     return 0;
 }
 
 static void *handler_thread(void *arg)
 {
-    ipc_set_comm("handler"); /* this thread's name, as ps -L shows it */
     handle(arg);
     return NULL;
 }
@@ -198,7 +196,6 @@ static int server(void *arg)
 static int client(void *arg)
 {
     int idx = (int)(intptr_t)arg;
-    ipc_set_comm("client");
     return net_echo_client_run(&S->port, idx, 20 * idx, S->messages, S->gap_ms, &S->echoed_ok);
 }
 
