@@ -226,8 +226,12 @@ void cg_end_path(const char *path, int wait_ms)
         return; /* never made */
     cg_kill(&c);
     struct timespec nap = {0, 5000000};
-    for (int waited = 0; waited < wait_ms && cg_populated(&c) == 1; waited += 5)
+    for (int waited = 0; waited < wait_ms && cg_populated(&c) == 1; waited += 5) {
         nanosleep(&nap, NULL);
+        if (waited % 100 == 95)
+            cg_kill(&c); /* again: a worker that moved itself in after the first one (it was
+                            forked just before the conductor died) is not killed by it */
+    }
     cg_destroy(&c);
 }
 

@@ -27,7 +27,9 @@
 #include <unistd.h>
 
 #define GUARD_MAX 4
-#define CG_WAIT_MS 5000
+#define CG_WAIT_MS                                                                                 \
+    20000 /* a killed worker that takes long to exit (a loaded machine) still gets its cgroup      \
+             removed */
 
 static int g_ctl_fds[GUARD_MAX] = {-1, -1, -1, -1};
 
