@@ -298,6 +298,9 @@ static void finish_guard(struct run *r, int clean)
         r->cg.path[0] = '\0';
         return;
     }
+    /* the empty cgroup goes first: released, the guard no longer removes it, and a SIGKILL
+     * while we waited for the guard to exit left it behind (faults, soak: 2 runs in 3) */
+    cg_destroy(&r->cg);
     guard_release(&r->guard);
     int pfd = r->guard.pid > 0 ? (int)syscall(SYS_pidfd_open, r->guard.pid, 0) : -1;
     if (pfd >= 0) { /* readable when it has exited: no nap to oversleep */
@@ -313,7 +316,6 @@ static void finish_guard(struct run *r, int clean)
         else
             nap_us(1000);
     }
-    cg_destroy(&r->cg);
 }
 
 /* ---- leaks ---- */
