@@ -211,44 +211,11 @@ Test(exec_sync, stepped_threads_wait_at_the_gate_not_blocked_in_a_futex, .timeou
     cr_assert_eq(rc, 124, "q cut the program short: 124, as --duration");
 }
 
-/* Voluntary context switches of every thread of every process running exe, added up. */
-static long long switches_of_exe(const char *exe)
+/* Call fn(stat path, status path, arg) for every thread of every process running exe. */
+static void for_each_thread_of(const char *exe,
+                               void (*fn)(const char *stat, const char *status, void *arg),
+                               void *arg)
 {
-    long long sum = 0;
-    DIR *proc = opendir("/proc");
-    struct dirent *p;
-    while (proc && (p = readdir(proc))) {
-        char path[300], target[PATH_MAX];
-        snprintf(path, sizeof(path), "/proc/%s/exe", p->d_name);
-        ssize_t n = readlink(path, target, sizeof(target) - 1);
-        if (n <= 0 || (target[n] = '\0', strcmp(target, exe) != 0))
-            continue;
-        snprintf(path, sizeof(path), "/proc/%s/task", p->d_name);
-        DIR *tasks = opendir(path);
-        struct dirent *t;
-        while (tasks && (t = readdir(tasks))) {
-            char status[600], line[128];
-            snprintf(status, sizeof(status), "/proc/%s/task/%s/status", p->d_name, t->d_name);
-            FILE *f = fopen(status, "r");
-            long long v;
-            while (f && fgets(line, sizeof(line), f))
-                if (sscanf(line, "voluntary_ctxt_switches: %lld", &v) == 1)
-                    sum += v;
-            if (f)
-                fclose(f);
-        }
-        if (tasks)
-            closedir(tasks);
-    }
-    if (proc)
-        closedir(proc);
-    return sum;
-}
-
-/* Every thread of every process running exe is asleep (S); 0 also when there is none. */
-static int all_asleep(const char *exe)
-{
-    int seen = 0, awake = 0;
     DIR *proc = opendir("/proc");
     struct dirent *p;
     while (proc && (p = readdir(proc))) {
@@ -263,20 +230,56 @@ static int all_asleep(const char *exe)
         while (tasks && (t = readdir(tasks))) {
             if (t->d_name[0] == '.')
                 continue;
-            char stat[600];
+            char stat[600], status[600];
             snprintf(stat, sizeof(stat), "/proc/%s/task/%s/stat", p->d_name, t->d_name);
-            struct ts_stat st;
-            if (ts_stat_path(stat, &st) == 0) {
-                seen++;
-                awake += st.state != 'S';
-            }
+            snprintf(status, sizeof(status), "/proc/%s/task/%s/status", p->d_name, t->d_name);
+            fn(stat, status, arg);
         }
         if (tasks)
             closedir(tasks);
     }
     if (proc)
         closedir(proc);
-    return seen > 0 && !awake;
+}
+
+static void add_switches(const char *stat, const char *status, void *arg)
+{
+    (void)stat;
+    char line[128];
+    long long v;
+    FILE *f = fopen(status, "r");
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "voluntary_ctxt_switches: %lld", &v) == 1)
+            *(long long *)arg += v;
+    if (f)
+        fclose(f);
+}
+
+/* Voluntary context switches of every thread of every process running exe, added up. */
+static long long switches_of_exe(const char *exe)
+{
+    long long sum = 0;
+    for_each_thread_of(exe, add_switches, &sum);
+    return sum;
+}
+
+static void count_asleep(const char *stat, const char *status, void *arg)
+{
+    (void)status;
+    int *c = arg; /* seen, awake */
+    struct ts_stat st;
+    if (ts_stat_path(stat, &st) == 0) {
+        c[0]++;
+        c[1] += st.state != 'S';
+    }
+}
+
+/* Every thread of every process running exe is asleep (S); 0 also when there is none. */
+static int all_asleep(const char *exe)
+{
+    int c[2] = {0, 0};
+    for_each_thread_of(exe, count_asleep, c);
+    return c[0] > 0 && !c[1];
 }
 
 /* A program stepped in the TUI sleeps at the gate until the next Space: its threads woke once
