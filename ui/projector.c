@@ -233,7 +233,8 @@ void projector_draw(struct ui *u)
     int meters_h = nmeters ? (nmeters < 5 ? nmeters : 5) + 1 : 0;
     int graph_h = panel_waitfor_rows(u);
     int ntasks = (int)u->nrows - u->row_base;
-    int need = ntasks + (graph_h ? graph_h : lock_lines(m));
+    int out_h = panel_output_tail_rows(u, 4); /* exec: what the program printed */
+    int need = ntasks + (graph_h ? graph_h : lock_lines(m)) + out_h;
     int free_rows = body.h - narr_h - 2 - meters_h;
     int card_rows = 2, min_rows = run_done(u->r) && ncards ? 1 : 0;
     size_t shown_cards = cards_fitting(cards_all, ncards, body.w - 2, card_rows);
@@ -260,7 +261,7 @@ void projector_draw(struct ui *u)
     if (ph)
         predict_draw(u, (struct rect){body.y + body.h - narr_h - ph, body.x, ph, body.w});
     int graph = graph_h; /* a deadlock's cycle takes the locks' place */
-    int extra = graph ? 0 : lock_lines(m) + (int)(ncards - shown_cards);
+    int extra = (graph ? 0 : lock_lines(m) + (int)(ncards - shown_cards)) + out_h;
     int lines_h = tasks.h - graph;
     int spacing = ntasks * 2 + extra <= lines_h ? 2 : 1;
     int all_fit = ntasks <= lines_h; /* else the last row says how many more */
@@ -280,6 +281,11 @@ void projector_draw(struct ui *u)
         draw_locks(u, &y, tasks);
         draw_spilled(cards_all + shown_cards, ncards - shown_cards, &y, tasks);
     }
+    int left = tasks.y + tasks.h - y, gap = left > out_h; /* a blank line above when it fits */
+    if (out_h && left - gap >= 2)
+        y += gap + panel_output_tail_draw(u, (struct rect){y + gap, tasks.x + 3,
+                                                           left - gap < out_h ? left - gap : out_h,
+                                                           tasks.w - 3});
     if (!graph && u->flow_view && tasks.y + tasks.h - y >= 5) /* a TCP lesson: its segments */
         panel_flow_draw(u, (struct rect){y, tasks.x, tasks.y + tasks.h - y, tasks.w});
 

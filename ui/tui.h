@@ -229,6 +229,10 @@ int panel_output_shown(const struct ui *u);
 /* Take the Output panel's rectangle from the lower part of narr (empty when not shown). */
 void panel_output_split(const struct ui *u, struct rect *narr, struct rect *out);
 void panel_output_draw(struct ui *u, struct rect r);
+/* Projector mode: the program's last lines under a title, in at most max rows (the rows it
+ * takes, 0 with nothing printed), and drawing them in r (the rows used). */
+int panel_output_tail_rows(const struct ui *u, int max);
+int panel_output_tail_draw(struct ui *u, struct rect r);
 /* exec: size the program's terminal as its Output panel will be, before the program starts. */
 void panel_output_presize(struct ui *u);
 /* A key while the Output panel has the focus: 1 when it went to the program. */
