@@ -73,6 +73,9 @@ struct instr_task {
     _Atomic uint32_t timer_fired;
     char timer_what[INSTR_NAME_MAX]; /* a label for the deadline ("the alarm fires"), or "" */
     _Atomic uint32_t unpaced;        /* inside work the gate does not pace (depth) */
+    /* asleep until another task makes progress (sclock_waits_for): what for, while set */
+    _Atomic uint32_t waits_for_set;
+    char waits_for[INSTR_NAME_MAX];
     struct instr_fold fold;
 };
 

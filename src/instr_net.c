@@ -71,19 +71,24 @@ void net_flag_set(_Atomic int *flag, int value)
     sclock_flag_set(flag, value);
 }
 
-int net_wait_flag(_Atomic int *flag)
+int net_wait_flag(_Atomic int *flag, const char *what)
 {
     struct sclock_wait w;
     sclock_wait_begin(&w, NET_WAIT_MS, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
+    if (!atomic_load(flag))
+        sclock_waits_for(what);
     int v = sclock_flag_wait(flag, &w);
+    sclock_waits_for(NULL);
     sclock_wait_end(&w);
     return v;
 }
 
-int net_wait_until(_Atomic int *word, int (*cond)(void *arg), void *arg, long bound_ms)
+int net_wait_until(_Atomic int *word, int (*cond)(void *arg), void *arg, long bound_ms,
+                   const char *what)
 {
     struct sclock_wait w;
     sclock_wait_begin(&w, bound_ms, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
+    sclock_waits_for(what);
     long slice;
     for (;;) {
         int seen = atomic_load(word); /* before looking: a change after it ends the wait */
@@ -92,6 +97,7 @@ int net_wait_until(_Atomic int *word, int (*cond)(void *arg), void *arg, long bo
         struct timespec ts = {.tv_sec = slice / 1000, .tv_nsec = (slice % 1000) * 1000000L};
         syscall(SYS_futex, (int *)word, FUTEX_WAIT, seen, &ts, NULL, 0); /* a slice, then look */
     }
+    sclock_waits_for(NULL);
     sclock_wait_end(&w);
     return cond(arg);
 }
@@ -925,7 +931,8 @@ int net_echo_client_run(_Atomic int *port, int idx, long delay_ms, long msgs, lo
 {
     char tag[24];
     snprintf(tag, sizeof(tag), "client-%d", idx + 1);
-    if (!net_wait_flag(port) || sclock_sleep(delay_ms, 0, "the client's start delay") < 0)
+    if (!net_wait_flag(port, "until the server listens") ||
+        sclock_sleep(delay_ms, 0, "the client's start delay") < 0)
         return 1;
     int ok = net_echo_client((uint16_t)atomic_load(port), tag, (int)msgs, gap_ms);
     if (ok > 0)

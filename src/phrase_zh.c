@@ -70,6 +70,17 @@ static const struct phrase PHRASES[] = {
     {"the next burst", "下一轮计算"},
     {"look up its state", "查看它的 TCP 状态"},
     {"start spinning", "开始空转"},
+    /* what a task waits for (sclock_waits_for) */
+    {"until the server listens", "直到服务器开始监听"},
+    {"until the server binds", "直到服务器绑定端口"},
+    {"until the capture starts", "直到抓包开始"},
+    {"until the capture ends", "直到抓包结束"},
+    {"until the client closes", "直到客户端关闭连接"},
+    {"until the other end closes", "直到对端关闭连接"},
+    {"until both ends are up", "直到两端都已建立"},
+    {"until receiver-1 binds", "直到 receiver-1 绑定端口"},
+    {"until every receiver binds", "直到每个接收者都绑定端口"},
+    {"until every receiver has it", "直到每个接收者都收到"},
     /* calls that are not calls (narrate_call) */
     {"a store to %", "写入 %1"},
     {"a load from %", "读取 %1"},

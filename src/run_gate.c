@@ -109,6 +109,23 @@ int run_gate_label(const struct run *r, uint32_t slot, unsigned kind, char *buf,
     return 1;
 }
 
+int run_waits_for(const struct run *r, uint32_t slot, char *buf, size_t n)
+{
+    if (!n)
+        return 0;
+    buf[0] = '\0';
+    struct instr_task *t = slot && r->sh ? run_slot(r, slot) : NULL;
+    if (!t || atomic_load(&t->exited) || !atomic_load(&t->waits_for_set))
+        return 0;
+    char what[sizeof(t->waits_for)];
+    memcpy(what, t->waits_for, sizeof(what));
+    what[sizeof(what) - 1] = '\0';
+    if (!atomic_load(&t->waits_for_set) || !what[0]) /* changed while copied: the wait is over */
+        return 0;
+    snprintf(buf, n, "%s", what);
+    return 1;
+}
+
 size_t run_waiters(const struct run *r, struct run_waiter *out, size_t n)
 {
     size_t count = 0;

@@ -215,6 +215,18 @@ void sclock_wait_end(struct sclock_wait *w)
     withdraw(w);
 }
 
+void sclock_waits_for(const char *what)
+{
+    struct instr_task *t = self_task();
+    if (!t)
+        return;
+    atomic_store(&t->waits_for_set, 0);
+    if (!what)
+        return;
+    snprintf(t->waits_for, sizeof(t->waits_for), "%s", what);
+    atomic_store(&t->waits_for_set, 1);
+}
+
 /* ---- flags ---- */
 
 #define FLAG_SLICE_MS 250

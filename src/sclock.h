@@ -70,6 +70,12 @@ long sclock_wait_slice(struct sclock_wait *w, long slice_ms);
 long sclock_idle_slice(struct sclock_wait *w, long slice_ms);
 #define SCLOCK_IDLE_SLICE_MS 1000
 
+/* A task about to wait for another's progress (a flag, a condition: no object of the lesson)
+ * says what for, as the screen shows it after BLOCK ("until the server listens", at most 31
+ * bytes); NULL once the wait is over. ps shows such a task asleep in futex_do_wait,
+ * which alone tells a class nothing. */
+void sclock_waits_for(const char *what);
+
 /* 1 once the deadline has passed (free: on the wall clock; held: its step was granted, or
  * another grant moved scenario time past it). */
 int sclock_wait_expired(struct sclock_wait *w);

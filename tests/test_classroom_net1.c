@@ -851,6 +851,59 @@ Test(classroom_net1, tcp_echo_gate_hints_at_80x24_are_whole_calls, .fini = tui_s
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
 
+/* The pid on the screen's row of task name ("│ 2 └ 15234 client-1 ■ BLOCK ..."), or 0. */
+static pid_t pid_on_row(const char *screen, const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof(key), " %s ", name);
+    for (const char *p = strstr(screen, key); p; p = strstr(p + 1, key)) {
+        const char *q = p;
+        while (q > screen && q[-1] >= '0' && q[-1] <= '9')
+            q--;
+        if (q < p)
+            return (pid_t)atoi(q);
+    }
+    return 0;
+}
+
+/* A client waiting for the server is asleep in a futex, which alone (BLOCK futex_do_wait) tells
+ * a class nothing: the row says what it waits for, in the dashboard and in projector mode,
+ * while /proc shows it asleep; once the server listens, the label is gone. */
+Test(classroom_net1, a_client_waiting_for_the_server_says_so, .fini = tui_stop, .timeout = 120)
+{
+    ts_tui_start(&g_tui, "run tcp-echo --step --param messages=1", 120, 34);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    cr_assert(ts_tui_wait_for(&g_tui, "BLOCK   until the server listens", 5000),
+              "the waiting client does not say what it waits for:\n%s", g_tui.screen);
+    pid_t client = pid_on_row(g_tui.screen, "client-1");
+    char path[64], stat[512] = "", wchan[64] = "";
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)client);
+    ts_read_file(path, stat, sizeof(stat));
+    snprintf(path, sizeof(path), "/proc/%d/wchan", (int)client);
+    ts_read_file(path, wchan, sizeof(wchan));
+    const char *st = strrchr(stat, ')');
+    cr_expect(client > 0 && st && st[2] == 'S' && strstr(wchan, "futex"),
+              "client-1 (pid %d) is not asleep in a futex: stat %s, wchan %s", (int)client,
+              st ? st : "?", wchan);
+    ts_tui_keys(&g_tui, "z");
+    cr_expect(ts_tui_wait_for(&g_tui, "until the server listens", 3000),
+              "not in projector mode:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "z");
+    int listened = 0;
+    for (int n = 0; n < 12 && !listened; n++) {
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(400);
+        listened = strstr(ts_tui_capture(&g_tui), "LISTEN") != NULL;
+    }
+    cr_assert(listened, "the server never listened:\n%s", g_tui.screen);
+    int gone = 0;
+    for (int n = 0; n < 30 && !gone; n++, ts_sleep_ms(100))
+        gone = !strstr(ts_tui_capture(&g_tui), "until the server listens");
+    cr_assert(gone, "still waiting for a server that listens:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
 /* The active closer's last step asks the kernel for its connection's state (sock_diag, as ss
  * does): its gate hint said "→ tcp_state(client-conn)" and "Space lets client call
  * tcp_state(client-conn)", a call that does not exist. It says what the step does, whole. */

@@ -11,6 +11,7 @@
  */
 #include "narrate.h"
 #include "phrase_zh.h"
+#include "scenarios/exec.h"
 #include "tui.h"
 
 #include <stdio.h>
@@ -420,12 +421,28 @@ static void thread_end_detail(const struct ui *u, const struct model_task *t, ch
         snprintf(detail, n, "%s", TR(u, "ended with its process", "随进程结束"));
 }
 
-/* "pipe:disk · anon_pipe_read": the object it is blocked on and the kernel function. */
-static void blocked_detail(const struct model *m, const struct model_task *t, char *detail,
+int ui_waits_for(const struct ui *u, const struct model_task *t, char *buf, size_t n)
+{
+    char what[INSTR_NAME_MAX], zh[160];
+    if (!n)
+        return 0;
+    buf[0] = '\0';
+    if (u->sc == &scenario_exec || t->state != TS_BLOCKED || !u->r ||
+        !run_waits_for(u->r, t->slot, what, sizeof(what)))
+        return 0; /* a program under exec never says: it could say anything */
+    snprintf(buf, n, "%s", phrase_in(what, u->lang == LANG_ZH, zh, sizeof(zh)));
+    return 1;
+}
+
+/* "pipe:disk · anon_pipe_read": the object it is blocked on and the kernel function; a task
+ * asleep on no object of the lesson, what the scenario says it waits for. */
+static void blocked_detail(const struct ui *u, const struct model_task *t, char *detail,
                            size_t n)
 {
-    char on[64];
-    model_blocked_label(m, t, on, sizeof(on));
+    char on[96];
+    model_blocked_label(&u->r->model, t, on, sizeof(on));
+    if (!on[0])
+        ui_waits_for(u, t, on, sizeof(on));
     if (on[0] && t->wchan[0])
         snprintf(detail, n, "%s · %s", on, t->wchan);
     else
@@ -435,7 +452,6 @@ static void blocked_detail(const struct model *m, const struct model_task *t, ch
 /* The state shown for a task, and its detail text (at the gate: the call it will make). */
 static int shown_state(const struct ui *u, const struct model_task *t, char *detail, size_t n)
 {
-    const struct model *m = &u->r->model;
     unsigned kind;
     uint32_t obj;
     detail[0] = '\0';
@@ -451,7 +467,7 @@ static int shown_state(const struct ui *u, const struct model_task *t, char *det
     }
     switch (t->state) {
     case TS_BLOCKED:
-        blocked_detail(m, t, detail, n);
+        blocked_detail(u, t, detail, n);
         break;
     case TS_RUNNING:
         if (t->cpu >= 0)

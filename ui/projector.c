@@ -154,7 +154,9 @@ static void draw_task_line(struct ui *u, const struct tree_row *row, int i, int 
         st = TS_GATE;
     } else if (t->state == TS_BLOCKED) {
         model_blocked_label(m, t, detail, sizeof(detail));
-        if (!detail[0]) /* asleep on no object (a sleep, a wait for a child): the kernel's word */
+        if (!detail[0]) /* asleep on no object: what for, else the kernel's word (a sleep) */
+            ui_waits_for(u, t, detail, sizeof(detail));
+        if (!detail[0])
             snprintf(detail, sizeof(detail), "%s", t->wchan);
     } else if ((st == TS_RUNNING || st == TS_READY) && !ui_kernel_view(u, t)) {
         st = UI_RUNNABLE;

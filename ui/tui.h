@@ -189,6 +189,9 @@ void layout_draw_too_small(const struct ui *u);
 #define UI_RUNNABLE TS__COUNT
 /* 1 when the kernel's probes report on t: running and ready are told apart. */
 int ui_kernel_view(const struct ui *u, const struct model_task *t);
+/* "until the server listens": a live task blocked on no object of the lesson, when its
+ * scenario says what it waits for (another task's progress). 0 and "" otherwise. */
+int ui_waits_for(const struct ui *u, const struct model_task *t, char *buf, size_t n);
 const char *ui_state_glyph(int state);
 const char *ui_state_word(const struct ui *u, int state);
 attr_t ui_state_attr(int state);

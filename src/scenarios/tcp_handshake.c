@@ -84,7 +84,7 @@ static int capture(void *arg)
 {
     (void)arg;
     int fd = S->capture_param ? net_capture_open() : -ENOTSUP;
-    if (!net_wait_flag(&S->port) || fd < 0) {
+    if (!net_wait_flag(&S->port, "until the server listens") || fd < 0) {
         atomic_store(&S->capture_errno, fd < 0 ? -fd : ETIMEDOUT);
         net_flag_set(&S->capture_ready, 1);
         instr_note("capture off: %s", fd < 0 ? strerrorname_np(-fd) : "no port");
@@ -178,7 +178,7 @@ static int server_body(void)
         net_listen(&ls, (int)S->backlog) < 0)
         return 1;
     net_flag_set(&S->port, ls.lport);
-    net_wait_flag(&S->capture_ready);
+    net_wait_flag(&S->capture_ready, "until the capture starts");
     accept_delay(); /* the clients connect meanwhile */
     look_at_queue();
     atomic_store(&S->accepting, 1);
@@ -209,7 +209,7 @@ static int client(void *arg)
 {
     char tag[24], buf[16];
     snprintf(tag, sizeof(tag), "client-%d", (int)(intptr_t)arg + 1);
-    if (!net_wait_flag(&S->port) || !net_wait_flag(&S->capture_ready))
+    if (!net_wait_flag(&S->port, "until the server listens") || !net_wait_flag(&S->capture_ready, "until the capture starts"))
         return 1;
     if (sclock_sleep(20 * (long)(intptr_t)arg, 0, "its turn to connect") < 0)
         return 1; /* one after another */
