@@ -223,7 +223,13 @@ int net_socket(struct net_sock *s, const char *name, int type)
 
 int net_setsockopt(struct net_sock *s, int level, int opt, int val, const char *label)
 {
-    gate(s, EV_NOTE);
+    /* the gate's hint names the call, whole: "setsockopt(rx-1, SO_REUSEADDR)", or without the
+     * socket when that does not fit a label; not "its next step" */
+    const char *name = s->o ? s->o->name : "";
+    if (name[0] && strlen(name) + strlen(label) + 14 < INSTR_NAME_MAX)
+        instr_gate_label(EV_NOTE, s->o->id, "setsockopt(%s, %s)", name, label);
+    else
+        instr_gate_label(EV_NOTE, s->o ? s->o->id : EV_NO_OBJ, "setsockopt(%s)", label);
     int rc = setsockopt(s->fd, level, opt, &val, sizeof(val)) < 0 ? -errno : 0;
     instr_note("setsockopt %s=%d%s", label, val, rc ? " fail" : "");
     return rc;
