@@ -52,6 +52,9 @@ struct sclock_wait {
     int announced;    /* held: registered with the gate as a timed waiter */
     const char *what; /* set after sclock_wait_begin (may stay NULL): what the expiry is, for
                          the "Next:" line of a lesson deadline ("the alarm fires", <= 31 bytes) */
+    _Atomic int *word; /* set after sclock_wait_begin (may stay NULL): a futex word in the
+                          region the waiter sleeps on; held, every step's grant wakes it, so
+                          sclock_wait_slice lets it sleep SCLOCK_IDLE_SLICE_MS */
 };
 
 /* Start waiting: timeout_ms < 0 means no deadline. */

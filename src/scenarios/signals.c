@@ -146,6 +146,7 @@ static int alarm_due(int req)
     struct sclock_wait w;
     sclock_wait_begin(&w, left > 0 ? left : 0, SCLOCK_LESSON, EV_SIG_GENERATE, EV_NO_OBJ);
     w.what = "the alarm fires";
+    w.word = &S->alarm_req; /* it sleeps on it: a grant wakes it there */
     long slice;
     sclock_waits_for("until alarm time");
     /* asleep on the request word: a new alarm() wakes it at once; held, it looks for its
@@ -178,7 +179,7 @@ static void *alarm_timer(void *arg)
         int req = atomic_load(&S->alarm_req);
         if (req == seen) {
             sclock_waits_for("until an alarm() call");
-            int r = ipc_wait_word(&S->alarm_req, seen, 500);
+            int r = ipc_wait_word(&S->alarm_req, seen, SCLOCK_IDLE_SLICE_MS); /* alarm() wakes */
             sclock_waits_for(NULL);
             if (r < 0)
                 break;
