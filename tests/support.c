@@ -622,26 +622,52 @@ static int is_blocked(json_t *task)
     return task && strcmp(ts_str(task, "state"), "blocked") == 0;
 }
 
+/* Step id's run (driver d) until its task `name` satisfies is(task), within 60 steps; the
+ * task, and its snapshot in *snap (the caller's to free). */
+static json_t *step_until_task(struct ts_driver *d, const char *name, int (*is)(json_t *),
+                               json_t **snap)
+{
+    json_t *task = NULL;
+    for (int i = 0; i < 60 && !is(task); i++) {
+        json_decref(*snap);
+        ts_driver_cmd(d, "step");
+        ts_driver_cmd(d, "wait 100");
+        *snap = ts_driver_snapshot(d, 60);
+        task = ts_find_named(json_object_get(*snap, "tasks"), name);
+    }
+    return task;
+}
+
+/* Let pause_ms pass with the gate held: how many times the kernel put task to sleep
+ * meanwhile; the snapshot after the pause in *after (the caller's to free). */
+static long long switches_in_pause(struct ts_driver *d, const char *id, const char *name,
+                                   json_t *task, long pause_ms, json_t **after)
+{
+    long long pid = ts_int(task, "pid"), tid = ts_int(task, "tid");
+    long long before = voluntary_switches(pid, tid);
+    ts_driver_cmd(d, "wait %ld", pause_ms);
+    *after = ts_driver_snapshot(d, 60);
+    long long woke = voluntary_switches(pid, tid) - before;
+    cr_assert(before >= 0 && woke >= 0, "%s: no switch count for %s", id, name);
+    return woke;
+}
+
+/* The rest of the run at full speed: it must end with exit 0. */
+static void finish_run(struct ts_driver *d, const char *id)
+{
+    ts_driver_cmd(d, "finish");
+    cr_assert_eq(ts_driver_end(d, 60), 0, "%s: the run did not end with exit 0", id);
+}
+
 long long ts_wakeups_in_a_pause(const char *id, const char *const *params, const char *name,
                                 long pause_ms)
 {
     struct ts_driver d;
     ts_driver_start(&d, id, params, NULL);
-    json_t *snap = NULL, *task = NULL;
-    for (int i = 0; i < 60 && !is_blocked(task); i++) {
-        json_decref(snap);
-        ts_driver_cmd(&d, "step");
-        ts_driver_cmd(&d, "wait 100");
-        snap = ts_driver_snapshot(&d, 60);
-        task = ts_find_named(json_object_get(snap, "tasks"), name);
-    }
+    json_t *snap = NULL, *after = NULL;
+    json_t *task = step_until_task(&d, name, is_blocked, &snap);
     cr_assert(is_blocked(task), "%s: %s never blocked within 60 steps", id, name);
-    long long pid = ts_int(task, "pid"), tid = ts_int(task, "tid");
-    long long before = voluntary_switches(pid, tid);
-    ts_driver_cmd(&d, "wait %ld", pause_ms);
-    json_t *after = ts_driver_snapshot(&d, 60);
-    long long woke = voluntary_switches(pid, tid) - before;
-    cr_assert(before >= 0 && woke >= 0, "%s: no switch count for %s", id, name);
+    long long woke = switches_in_pause(&d, id, name, task, pause_ms, &after);
     /* still blocked: it may be awake for a moment of its own (a timer's check, at most a few
      * ms in a busy machine's run queue), so a few looks 20 ms apart, not one instant */
     int blocked = is_blocked(ts_find_named(json_object_get(after, "tasks"), name));
@@ -655,8 +681,7 @@ long long ts_wakeups_in_a_pause(const char *id, const char *const *params, const
               name);
     json_decref(after);
     json_decref(snap);
-    ts_driver_cmd(&d, "finish");
-    cr_assert_eq(ts_driver_end(&d, 60), 0, "%s: the run did not end with exit 0", id);
+    finish_run(&d, id);
     return woke;
 }
 
@@ -670,36 +695,25 @@ long long ts_gate_wakeups_in_a_pause(const char *id, const char *const *params, 
 {
     struct ts_driver d;
     ts_driver_start(&d, id, params, NULL);
-    json_t *snap = NULL, *task = NULL;
-    for (int i = 0; i < 60 && !at_gate(task); i++) {
-        json_decref(snap);
-        ts_driver_cmd(&d, "step");
-        ts_driver_cmd(&d, "wait 100");
-        snap = ts_driver_snapshot(&d, 60);
-        task = ts_find_named(json_object_get(snap, "tasks"), name);
-    }
+    json_t *snap = NULL, *after = NULL;
+    json_t *task = step_until_task(&d, name, at_gate, &snap);
     cr_assert(at_gate(task), "%s: %s never waited at the gate within 60 steps", id, name);
-    long long pid = ts_int(task, "pid"), tid = ts_int(task, "tid");
     /* count from once it sleeps there: on a loaded machine it may still be on its way into
      * the futex wait when the snapshot says it arrived (the record comes first) */
     char path[96];
-    snprintf(path, sizeof(path), "/proc/%lld/task/%lld/stat", pid, tid);
+    snprintf(path, sizeof(path), "/proc/%lld/task/%lld/stat", ts_int(task, "pid"),
+             ts_int(task, "tid"));
     struct ts_stat st = {.state = '?'};
     for (int i = 0; i < 200 && (ts_stat_path(path, &st) != 0 || st.state != 'S'); i++)
         ts_sleep_ms(10);
     cr_assert_eq(st.state, 'S', "%s: %s at the gate is not asleep (%c) after 2 s", id, name,
                  st.state);
-    long long before = voluntary_switches(pid, tid);
-    ts_driver_cmd(&d, "wait %ld", pause_ms);
-    json_t *after = ts_driver_snapshot(&d, 60);
-    long long woke = voluntary_switches(pid, tid) - before;
-    cr_assert(before >= 0 && woke >= 0, "%s: no switch count for %s", id, name);
+    long long woke = switches_in_pause(&d, id, name, task, pause_ms, &after);
     cr_expect(at_gate(ts_find_named(json_object_get(after, "tasks"), name)),
               "%s: %s left the gate during the pause", id, name);
     json_decref(after);
     json_decref(snap);
-    ts_driver_cmd(&d, "finish");
-    cr_assert_eq(ts_driver_end(&d, 60), 0, "%s: the run did not end with exit 0", id);
+    finish_run(&d, id);
     return woke;
 }
 
