@@ -755,7 +755,9 @@ int net_capture_next(int fd, uint16_t port, struct net_seg *seg, int timeout_ms)
      * (a slice of timeout_ms), outside scenario time */
     for (;;) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
+        sclock_waits_for("until a packet on lo"); /* its socket is no object of the lesson */
         int r = poll(&p, 1, timeout_ms);
+        sclock_waits_for(NULL);
         if (r < 0 && errno != EINTR)
             return -errno;
         if (r <= 0 || net_stopping())

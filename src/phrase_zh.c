@@ -82,6 +82,7 @@ static const struct phrase PHRASES[] = {
     {"until every receiver binds", "直到每个接收者都绑定端口"},
     {"until every receiver has it", "直到每个接收者都收到"},
     {"until alarm time", "直到闹钟到期"},
+    {"until a packet on lo", "直到 lo 上出现报文"},
     {"until an alarm() call", "直到有人调用 alarm()"},
     /* calls that are not calls (narrate_call) */
     {"a store to %", "写入 %1"},

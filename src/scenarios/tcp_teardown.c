@@ -567,12 +567,10 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     if (e->kind == EV_NOTE && (e->flags & EVF_TEXT) && strncmp(e->text, TD_LOOK, 10) == 0)
         return say_look(e, zh, buf, n) > 0;
     if (e->kind == EV_TCP_STATE && e->val == NET_TIME_WAIT) {
+        /* short: the pin beside it says why (both whole in projector mode at 80x24) */
         snprintf(buf, n,
-                 zh ? "主动关闭方进入 TIME_WAIT:它要等 2MSL(Linux 上 60 秒),确保最后一个 ACK "
-                      "送达、旧报文消失,之后这对地址端口才能重用。"
-                    : "The active closer is in TIME_WAIT: it waits 2*MSL (60 s on Linux) so its "
-                      "last ACK can be resent and old segments die out before these ports are "
-                      "reused.");
+                 zh ? "主动关闭方这一端现在处于 TIME_WAIT,持续 2·MSL(Linux 上 60 秒)。"
+                    : "The active closer's end is now in TIME_WAIT, for 2·MSL (60 s on Linux).");
         return 1;
     }
     if (e->kind == EV_TCP_STATE && e->val == NET_CLOSE_WAIT)
