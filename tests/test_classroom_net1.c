@@ -933,6 +933,30 @@ Test(classroom_net1, tcp_teardown_at_80x24_in_projector_mode_keeps_time_wait_who
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
 
+/* tcp-handshake's pin for a full accept queue wraps to 5 lines at 80 columns: in projector mode
+ * it was cut after 3 ("... holds more than the"), and the narration under it lost its end. */
+Test(classroom_net1, tcp_handshake_at_80x24_in_projector_mode_keeps_the_full_queue_whole,
+     .fini = tui_stop, .timeout = 120)
+{
+    ts_tui_start(&g_tui, "run tcp-handshake --step --param capture=0", 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "z");
+    int seen = 0;
+    for (int n = 0; n < MAX_SENSIBLE_STEPS && !seen; n++) {
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(400);
+        seen = strstr(ts_tui_capture(&g_tui), "That is one more than the backlog") != NULL;
+    }
+    cr_assert(seen, "the full queue's pin never showed:\n%s", g_tui.screen);
+    ts_sleep_ms(300);
+    const char *s = ts_tui_capture(&g_tui);
+    cr_expect(strstr(s, "more than the") && strstr(s, "backlog.\n"), "the pin is cut:\n%s", s);
+    cr_expect(strstr(s, "Another connection waits for accept()."), "the narration is cut:\n%s",
+              s);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
 /* The active closer's last step asks the kernel for its connection's state (sock_diag, as ss
  * does): its gate hint said "→ tcp_state(client-conn)" and "Space lets client call
  * tcp_state(client-conn)", a call that does not exist. It says what the step does, whole. */

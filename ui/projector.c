@@ -220,10 +220,10 @@ void projector_draw(struct ui *u)
             break; /* as the dashboard tells it: layers ended on "client was reaped" here */
     /* the lesson's key sentence, as in the dashboard, and the latest narration, each whole
      * (layers' link-layer paragraph is 4 lines at 100 columns; 3 rows lost its end; at 80
-     * columns tcp-teardown's TIME_WAIT pin is 4 lines, and drawn over 3 rows it took the
-     * narration's third: "... before these ports are") */
+     * columns tcp-teardown's TIME_WAIT pin is 4 lines and tcp-handshake's full accept queue
+     * 5, and drawn over 3 rows each took the narration's rows: "... before these ports are") */
     int pin_h =
-        u->r->ctx.pin[0] ? clamp_rows(screen_wrap_count(body.w - 2, u->r->ctx.pin), 2, 4) : 0;
+        u->r->ctx.pin[0] ? clamp_rows(screen_wrap_count(body.w - 2, u->r->ctx.pin), 2, 5) : 0;
     int narr_h = pin_h + clamp_rows(screen_wrap_count(body.w - 2, text), 3, 5);
 
     /* Who waits for what is the lesson: the tasks (and the locks' lines, or a deadlock's
@@ -296,6 +296,7 @@ void projector_draw(struct ui *u)
     struct rect nr = {body.y + body.h - narr_h, body.x + 1, narr_h, body.w - 2};
     struct rect pin_r = {nr.y, nr.x, pin_h, nr.w};
     int top = pin_h ? screen_wrap(pin_r, 0, THEME[R_WARN] | A_BOLD, u->r->ctx.pin) : 0;
+    top = top < pin_h ? top : pin_h; /* the lines it wraps to, of which pin_h are drawn */
     struct rect below = {nr.y + top, nr.x, nr.h - top, nr.w};
     screen_wrap(below, 0, THEME[R_NORMAL] | A_BOLD, text);
 }

@@ -347,15 +347,13 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     int zh = lang == LANG_ZH;
     const struct model_obj *o = e->obj < m->nobjs ? &m->objs[e->obj] : NULL;
     if (e->kind == EV_VAR && o && o->kind == OK_QUEUE && S && e->val > S->backlog) {
-        /* Linux refuses only when the queue holds more than the backlog (sk_acceptq_is_full) */
+        /* Linux refuses only when the queue holds more than the backlog (sk_acceptq_is_full):
+         * the pin says so beside it, so this stays short (both whole in projector mode) */
         snprintf(buf, n,
-                 zh ? "全连接队列里有 %lld 个连接,比 backlog(%ld)多一个:Linux 只在队列已经超过 "
-                      "backlog 时才拒绝,所以能多放一个,ss 显示 Recv-Q %lld、Send-Q %ld。再来的连接"
-                      "要等 accept() 腾出位置。"
-                    : "The accept queue holds %lld, one more than the backlog (%ld): Linux "
-                      "refuses only once the queue holds more than the backlog, so ss shows "
-                      "Recv-Q %lld over Send-Q %ld. Another connection would wait for accept() "
-                      "to make room.",
+                 zh ? "全连接队列里有 %lld 个连接,比 backlog(%ld)多一个:ss 显示 Recv-Q %lld、"
+                      "Send-Q %ld。再来的连接要等 accept() 腾出位置。"
+                    : "The accept queue holds %lld, one more than the backlog (%ld): ss shows "
+                      "Recv-Q %lld over Send-Q %ld. Another connection waits for accept().",
                  (long long)e->val, S->backlog, (long long)e->val, S->backlog);
         return 1;
     }
