@@ -312,6 +312,38 @@ Test(exec_sync, stepped_threads_sleep_at_the_gate_through_a_pause, .timeout = 60
     cr_expect_eq(woke, 0, "the program's threads woke %lld times in a 3.5 s pause", woke);
 }
 
+/* A stepped program in a timed wait (sem_timedwait) cannot be woken by the gate's grant (it
+ * sleeps on its own semaphore), so it looks for the grant: often at first, for a quick Space,
+ * then a few times a second. It looked 50 times a second through a teacher's pause. */
+Test(exec_sync, a_stepped_timed_wait_looks_for_its_step_a_few_times_a_second, .timeout = 60)
+{
+    cr_assert_eq(compile("timed_wait", NULL), 0, "cc timed_wait failed");
+    struct ts_tui t;
+    char args[256], exe[300];
+    snprintf(args, sizeof(args), "exec --step -- %s/timed_wait", g_dir);
+    snprintf(exe, sizeof(exe), "%s/timed_wait", g_dir);
+    ts_tui_start(&t, args, 100, 30);
+    int gate = ts_tui_wait_for(&t, "→ sem_wait(ticket)", 20000);
+    ts_tui_keys(&t, "Space"); /* sem_timedwait(ticket): it blocks, its timeout a step to come */
+    int blocked = gate && ts_tui_wait_for(&t, "sem:ticket", 10000);
+    for (int i = 0; i < 200 && !all_asleep(exe); i++)
+        usleep(10 * 1000);
+    long long before = switches_of_exe(exe);
+    usleep(3000 * 1000);
+    long long woke = switches_of_exe(exe) - before;
+    ts_tui_keys(&t, "Space"); /* the 2 s pass: it gives up */
+    int gave_up = ts_tui_wait_for(&t, "Connection timed out", 10000);
+    char screen[sizeof(t.screen)];
+    snprintf(screen, sizeof(screen), "%s", t.screen);
+    ts_tui_keys(&t, "q");
+    int rc = ts_tui_wait_exit(&t, 10000);
+    ts_tui_stop(&t);
+    cr_assert(blocked, "the program never blocked on its semaphore:\n%s", screen);
+    cr_expect_leq(woke, 40, "the timed wait woke %lld times in a 3 s pause", woke);
+    cr_expect(gave_up, "the step did not let the timeout pass:\n%s", screen);
+    cr_expect_eq(rc, 0, "exit %d", rc);
+}
+
 /* How many of objs are of kind; *last: the last of them (left alone when none is). */
 static size_t objects_of_kind(json_t *objs, const char *kind, json_t **last)
 {
