@@ -76,7 +76,7 @@ struct instr_task {
      * the conductor wakes it when it grants a step, so the waiter need not look for its grant
      * every 100 ms through a teacher's pause */
     _Atomic uint64_t timer_word;
-    _Atomic uint32_t unpaced;        /* inside work the gate does not pace (depth) */
+    _Atomic uint32_t unpaced; /* inside work the gate does not pace (depth) */
     /* asleep until another task makes progress (sclock_waits_for): what for, while set */
     _Atomic uint32_t waits_for_set;
     char waits_for[INSTR_NAME_MAX];

@@ -162,9 +162,8 @@ static void announce(struct sclock_wait *w)
     atomic_store(&t->timer_fired, 0);
     snprintf(t->timer_what, sizeof(t->timer_what), "%s", w->what ? w->what : "");
     uintptr_t base = (uintptr_t)sh, at = (uintptr_t)w->word;
-    atomic_store(&t->timer_word, at >= base && at + sizeof(int) <= base + sh->size
-                                     ? (uint64_t)(at - base) + 1
-                                     : 0);
+    atomic_store(&t->timer_word,
+                 at >= base && at + sizeof(int) <= base + sh->size ? (uint64_t)(at - base) + 1 : 0);
     atomic_store(&t->gate_ticket, atomic_load(&sh->gate_grants));
     atomic_store(&t->timer_due, w->due ? w->due : 1);
     w->announced = 1;
@@ -203,7 +202,7 @@ long sclock_wait_slice(struct sclock_wait *w, long slice_ms)
         return 0;
     if (w->due == UINT64_MAX || sclock_held()) /* a grant wakes a waiter on its word */
         return w->word && w->announced && slice_ms < SCLOCK_IDLE_SLICE_MS ? SCLOCK_IDLE_SLICE_MS
-                                                                         : slice_ms;
+                                                                          : slice_ms;
     uint64_t now = sclock_now();
     uint64_t left = w->due > now ? (w->due - now + NS_PER_MS - 1) / NS_PER_MS : 0;
     return left < (uint64_t)slice_ms ? (long)left : slice_ms;

@@ -47,11 +47,11 @@ enum {
 struct sclock_wait {
     uint64_t due; /* scenario ns; UINT64_MAX: none */
     unsigned kind;
-    uint16_t ev;      /* the event kind that narrates the expiry (e.g. EV_MUX_WAIT) */
-    uint32_t obj;     /* and its object */
-    int announced;    /* held: registered with the gate as a timed waiter */
-    const char *what; /* set after sclock_wait_begin (may stay NULL): what the expiry is, for
-                         the "Next:" line of a lesson deadline ("the alarm fires", <= 31 bytes) */
+    uint16_t ev;       /* the event kind that narrates the expiry (e.g. EV_MUX_WAIT) */
+    uint32_t obj;      /* and its object */
+    int announced;     /* held: registered with the gate as a timed waiter */
+    const char *what;  /* set after sclock_wait_begin (may stay NULL): what the expiry is, for
+                          the "Next:" line of a lesson deadline ("the alarm fires", <= 31 bytes) */
     _Atomic int *word; /* set after sclock_wait_begin (may stay NULL): a futex word in the
                           region the waiter sleeps on; held, every step's grant wakes it, so
                           sclock_wait_slice lets it sleep SCLOCK_IDLE_SLICE_MS */

@@ -951,8 +951,7 @@ Test(classroom_net1, tcp_handshake_at_80x24_in_projector_mode_keeps_the_full_que
     ts_sleep_ms(300);
     const char *s = ts_tui_capture(&g_tui);
     cr_expect(strstr(s, "more than the") && strstr(s, "backlog.\n"), "the pin is cut:\n%s", s);
-    cr_expect(strstr(s, "Another connection waits for accept()."), "the narration is cut:\n%s",
-              s);
+    cr_expect(strstr(s, "Another connection waits for accept()."), "the narration is cut:\n%s", s);
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }

@@ -256,8 +256,7 @@ Test(exec_tui, a_long_wchan_is_cut_not_left_out, .timeout = 60)
 
 /* In projector mode the program's output is on screen too, and the pty leader's SIGHUP at its
  * session's end (seen with the probes) is told as what it is, not as the kernel's guess list. */
-Test(exec_tui, the_projector_shows_the_programs_output_and_reads_the_leaders_sighup,
-     .timeout = 60)
+Test(exec_tui, the_projector_shows_the_programs_output_and_reads_the_leaders_sighup, .timeout = 60)
 {
     cr_assert_eq(compile("notify_all", NULL), 0);
     struct ts_tui t;

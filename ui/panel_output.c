@@ -110,8 +110,9 @@ int panel_output_tail_draw(struct ui *u, struct rect r)
         return 0;
     size_t n = printed_lines(), first = n - (size_t)(rows - 1);
     screen_put(r.y, r.x, r.w, THEME[R_TITLE],
-               !exec_pty_is_open() ? TR(u, "Output (the program has ended):", "输出（程序已结束）：")
-                                   : TR(u, "Output:", "输出："));
+               !exec_pty_is_open()
+                   ? TR(u, "Output (the program has ended):", "输出（程序已结束）：")
+                   : TR(u, "Output:", "输出："));
     for (size_t i = first; i < n; i++)
         screen_put(r.y + 1 + (int)(i - first), r.x + 2, r.w - 2, THEME[R_NORMAL] | A_BOLD,
                    exec_pty_line(i));

@@ -436,8 +436,7 @@ int ui_waits_for(const struct ui *u, const struct model_task *t, char *buf, size
 
 /* "pipe:disk · anon_pipe_read": the object it is blocked on and the kernel function; a task
  * asleep on no object of the lesson, what the scenario says it waits for. */
-static void blocked_detail(const struct ui *u, const struct model_task *t, char *detail,
-                           size_t n)
+static void blocked_detail(const struct ui *u, const struct model_task *t, char *detail, size_t n)
 {
     char on[96];
     model_blocked_label(&u->r->model, t, on, sizeof(on));

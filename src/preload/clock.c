@@ -26,7 +26,7 @@
 
 #define NS_PER_S 1000000000ull
 #define NS_PER_MS 1000000ull
-#define SLICE_NS (20 * NS_PER_MS) /* how often a held timed call looks at its deadline */
+#define SLICE_NS (20 * NS_PER_MS)      /* how often a held timed call looks at its deadline */
 #define SLICE_MAX_NS (250 * NS_PER_MS) /* ... once it has waited a while (a teacher's pause) */
 
 static uint64_t clock_ns(clockid_t clk)

@@ -307,10 +307,11 @@ int exec_pty_narrate(const struct model *m, const struct ev *e, int lang, char *
     if (t >= m->ntasks || strcmp(m->tasks[t].name, EXEC_PTY_LEADER) != 0)
         return 0;
     snprintf(buf, n, "%s",
-             lang == LANG_ZH ? EXEC_PTY_LEADER "（程序终端的会话首进程，如同 shell）退出：内核用 SIGHUP "
-                                               "挂断终端的前台进程组，也就是它自己的组。"
-                             : EXEC_PTY_LEADER ", the session leader of the program's terminal (as "
-                                               "a shell is), exits: the kernel hangs up the "
-                                               "terminal's foreground group, its own, with SIGHUP.");
+             lang == LANG_ZH
+                 ? EXEC_PTY_LEADER "（程序终端的会话首进程，如同 shell）退出：内核用 SIGHUP "
+                                   "挂断终端的前台进程组，也就是它自己的组。"
+                 : EXEC_PTY_LEADER ", the session leader of the program's terminal (as "
+                                   "a shell is), exits: the kernel hangs up the "
+                                   "terminal's foreground group, its own, with SIGHUP.");
     return 1;
 }

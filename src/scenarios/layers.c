@@ -213,7 +213,8 @@ static int client_body(void)
 {
     static char resp[8192];
     struct net_sock s;
-    if (!net_wait_flag(&S->port, "until the server listens") || !net_wait_flag(&S->capture_ready, "until the capture starts") ||
+    if (!net_wait_flag(&S->port, "until the server listens") ||
+        !net_wait_flag(&S->capture_ready, "until the capture starts") ||
         net_socket(&s, "client", SOCK_STREAM) < 0)
         return 1;
     setsockopt(s.fd, IPPROTO_IP, IP_TTL, &(int){(int)S->ttl}, sizeof(int));

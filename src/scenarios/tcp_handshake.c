@@ -209,7 +209,8 @@ static int client(void *arg)
 {
     char tag[24], buf[16];
     snprintf(tag, sizeof(tag), "client-%d", (int)(intptr_t)arg + 1);
-    if (!net_wait_flag(&S->port, "until the server listens") || !net_wait_flag(&S->capture_ready, "until the capture starts"))
+    if (!net_wait_flag(&S->port, "until the server listens") ||
+        !net_wait_flag(&S->capture_ready, "until the capture starts"))
         return 1;
     if (sclock_sleep(20 * (long)(intptr_t)arg, 0, "its turn to connect") < 0)
         return 1; /* one after another */

@@ -135,7 +135,8 @@ static int endpoint(struct net_sock *s, int side)
     look(s, side);                                        /* ESTABLISHED */
     if (atomic_fetch_add(&S->connected, 1) == 1)
         net_flag_set(&S->both_up, 1);
-    net_wait_flag(&S->both_up, "until both ends are up"); /* both ends up: who closes first is settled */
+    net_wait_flag(&S->both_up,
+                  "until both ends are up"); /* both ends up: who closes first is settled */
     if (atomic_load(&S->closer) == side)
         active_close(s, side);
     else
@@ -169,7 +170,8 @@ static int server(void *arg)
 static int client_body(void)
 {
     struct net_sock s;
-    if (!net_wait_flag(&S->port, "until the server listens") || !net_wait_flag(&S->capture_ready, "until the capture starts") ||
+    if (!net_wait_flag(&S->port, "until the server listens") ||
+        !net_wait_flag(&S->capture_ready, "until the capture starts") ||
         net_socket(&s, "client-conn", SOCK_STREAM) < 0)
         return 1;
     S->obj_id[TD_CLIENT] = s.o->id;

@@ -149,8 +149,8 @@ static void send_message(struct net_sock *s, int k, uint16_t port)
     if (!atomic_load(&S->fallback)) {
         if (net_sendto(s, msg, (size_t)len, UB_BCAST, port) == len)
             atomic_fetch_add(&S->sent_datagrams, 1);
-        if (net_wait_until(&S->progress, delivered, &k, UB_DELIVERY_MS,
-                           "until every receiver has it") || net_stopping())
+        if (net_wait_until(&S->progress, delivered, &k, UB_DELIVERY_MS, "until receivers got it") ||
+            net_stopping())
             return;
         atomic_store(&S->fallback, 1);
         instr_note("no broadcast on lo: unicast");
@@ -159,14 +159,15 @@ static void send_message(struct net_sock *s, int k, uint16_t port)
         if (atomic_load(&S->got[i]) <= k && net_sendto(s, msg, (size_t)len, INADDR_LOOPBACK,
                                                        (uint16_t)atomic_load(&S->rport[i])) == len)
             atomic_fetch_add(&S->sent_datagrams, 1);
-    net_wait_until(&S->progress, delivered, &k, NET_WAIT_MS, "until every receiver has it");
+    net_wait_until(&S->progress, delivered, &k, NET_WAIT_MS, "until receivers got it");
 }
 
 static int sender(void *arg)
 {
     (void)arg;
     struct net_sock s;
-    if (!net_wait_flag(&S->port, "until receiver-1 binds") || !net_wait_until(&S->progress, bound_all, NULL, NET_WAIT_MS, "until every receiver binds") ||
+    if (!net_wait_flag(&S->port, "until receiver-1 binds") ||
+        !net_wait_until(&S->progress, bound_all, NULL, NET_WAIT_MS, "until receivers bind") ||
         net_socket(&s, "sender", SOCK_DGRAM) < 0 || net_bind(&s, 0) < 0)
         return 1;
     uint16_t port = (uint16_t)atomic_load(&S->port);
