@@ -851,19 +851,21 @@ Test(classroom_net1, tcp_echo_gate_hints_at_80x24_are_whole_calls, .fini = tui_s
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
 
-/* The pid on the screen's row of task name ("│ 2 └ 15234 client-1 ■ BLOCK ..."), or 0. */
-static pid_t pid_on_row(const char *screen, const char *name)
+/* The pid on the screen's task row of name, the row that also holds want ("│ 2 └ 15234
+ * client-1 ■ BLOCK until ..."), or 0. */
+static pid_t pid_on_row(const char *screen, const char *name, const char *want)
 {
-    char key[64];
+    char line[1024], key[64];
+    if (!ts_line_with(screen, name, want, line, sizeof(line)))
+        return 0;
     snprintf(key, sizeof(key), " %s ", name);
-    for (const char *p = strstr(screen, key); p; p = strstr(p + 1, key)) {
-        const char *q = p;
-        while (q > screen && q[-1] >= '0' && q[-1] <= '9')
-            q--;
-        if (q < p)
-            return (pid_t)atoi(q);
-    }
-    return 0;
+    const char *p = strstr(line, key);
+    while (p && p > line && p[-1] == ' ') /* the name's column may start after more spaces */
+        p--;
+    const char *q = p;
+    while (q && q > line && q[-1] >= '0' && q[-1] <= '9')
+        q--;
+    return q && q < p && q > line && q[-1] == ' ' ? (pid_t)atoi(q) : 0;
 }
 
 /* A client waiting for the server is asleep in a futex, which alone (BLOCK futex_do_wait) tells
@@ -875,7 +877,7 @@ Test(classroom_net1, a_client_waiting_for_the_server_says_so, .fini = tui_stop, 
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
     cr_assert(ts_tui_wait_for(&g_tui, "BLOCK   until the server listens", 5000),
               "the waiting client does not say what it waits for:\n%s", g_tui.screen);
-    pid_t client = pid_on_row(g_tui.screen, "client-1");
+    pid_t client = pid_on_row(g_tui.screen, "client-1", "until the server listens");
     char path[64], stat[512] = "", wchan[64] = "";
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)client);
     ts_read_file(path, stat, sizeof(stat));
