@@ -750,6 +750,49 @@ void ts_tui_start(struct ts_tui *t, const char *args, int w, int h)
     cr_assert_eq(rc, 0, "tmux new-session failed");
 }
 
+/* The number after "steps " in the header, -1 when absent. */
+static long tui_steps(struct ts_tui *t)
+{
+    const char *p = strstr(ts_tui_capture(t), "steps ");
+    return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
+/* The "Next: Space lets ..." hint's first line on screen (the task at the gate), or "". */
+static void tui_next_hint(const char *screen, char *out, size_t n)
+{
+    const char *p = strstr(screen, "Next: Space");
+    size_t len = p ? strcspn(p, "│\n") : 0;
+    snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), p ? p : "");
+}
+
+int ts_tui_step(struct ts_tui *t, int ms)
+{
+    char hint[256], now_hint[256];
+    long before = tui_steps(t);
+    tui_next_hint(t->screen, hint, sizeof(hint));
+    ts_tui_keys(t, "Space");
+    int waited = 0;
+    for (; waited <= ms; waited += 50, ts_sleep_ms(50)) {
+        long now = tui_steps(t);
+        if (strstr(t->screen, "Checks:"))
+            return 1;
+        if (before >= 0 && now > before)
+            break;
+    }
+    if (waited > ms)
+        return 0;
+    /* granted: the screen shows it once the next task is at the gate (its hint changed), or
+     * after a second (the same hint twice, or nobody left at the gate) */
+    for (int i = 0; i < 20; i++, ts_sleep_ms(50)) {
+        tui_next_hint(ts_tui_capture(t), now_hint, sizeof(now_hint));
+        if (strcmp(now_hint, hint) != 0 || strstr(t->screen, "Checks:"))
+            break;
+    }
+    ts_sleep_ms(100);
+    ts_tui_capture(t);
+    return 1;
+}
+
 const char *ts_tui_capture(struct ts_tui *t)
 {
     char cmd[256];

@@ -971,8 +971,7 @@ Test(classroom_net1, tcp_teardown_says_what_its_last_look_does, .fini = tui_stop
                   g_tui.screen);
         /* whole in the task row at 100x30: it read "→ look up its TCP…" */
         looked += strstr(g_tui.screen, "GATE    → look up its state ") != NULL;
-        ts_tui_keys(&g_tui, "Space");
-        ts_sleep_ms(400);
+        ts_tui_step(&g_tui, 5000); /* a loaded machine: the screen after this step, not before */
     }
     cr_assert_gt(looked, 0, "the last look was never named:\n%s", g_tui.screen);
     cr_assert(ts_tui_wait_for(&g_tui, "Checks: ok", 5000), "not ok:\n%s", g_tui.screen);
