@@ -906,6 +906,30 @@ Test(classroom_net1, a_client_waiting_for_the_server_says_so, .fini = tui_stop, 
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
 
+/* Step `run ID --step ...` (args) at 80x24 in projector mode until the screen shows text; the
+ * screen a moment later. */
+static const char *projector_80x24_at(const char *args, const char *text)
+{
+    ts_tui_start(&g_tui, args, 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "z");
+    int seen = 0;
+    for (int n = 0; n < MAX_SENSIBLE_STEPS && !seen; n++) {
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(400);
+        seen = strstr(ts_tui_capture(&g_tui), text) != NULL;
+    }
+    cr_assert(seen, "'%s' never showed:\n%s", text, g_tui.screen);
+    ts_sleep_ms(300);
+    return ts_tui_capture(&g_tui);
+}
+
+static void quit_tui(void)
+{
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
 /* At 80x24 in projector mode, once the client is in TIME_WAIT: its socket row is on screen as
  * ss shows it, and the lesson's key sentence and the latest narration are both whole. The
  * 4-line pin was drawn over 3 rows and took the narration's third ("... before these ports
@@ -913,26 +937,15 @@ Test(classroom_net1, a_client_waiting_for_the_server_says_so, .fini = tui_stop, 
 Test(classroom_net1, tcp_teardown_at_80x24_in_projector_mode_keeps_time_wait_whole,
      .fini = tui_stop, .timeout = 120)
 {
-    ts_tui_start(&g_tui, "run tcp-teardown --step --param capture=0", 80, 24);
-    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
-    ts_tui_keys(&g_tui, "z");
-    int seen = 0;
-    for (int n = 0; n < MAX_SENSIBLE_STEPS && !seen; n++) {
-        ts_tui_keys(&g_tui, "Space");
-        ts_sleep_ms(400);
-        seen = strstr(ts_tui_capture(&g_tui), "TIME_WAIT: the client closed first") != NULL;
-    }
-    cr_assert(seen, "the TIME_WAIT pin never showed:\n%s", g_tui.screen);
-    ts_sleep_ms(300);
-    const char *s = ts_tui_capture(&g_tui);
+    const char *s = projector_80x24_at("run tcp-teardown --step --param capture=0",
+                                       "TIME_WAIT: the client closed first");
     char row[512];
     cr_expect(ts_line_with(s, "sock  client-conn", "TIME-WAIT", row, sizeof(row)),
               "the client's TIME-WAIT row is not on screen:\n%s", s);
     cr_expect(strstr(s, "other side keeps") && strstr(s, "nothing."), "the pin is cut:\n%s", s);
     cr_expect(strstr(s, "for 2·MSL (60 s on Linux).") || strstr(s, "Checks:"),
               "the narration is cut:\n%s", s);
-    ts_tui_keys(&g_tui, "q");
-    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+    quit_tui();
 }
 
 /* tcp-handshake's pin for a full accept queue wraps to 5 lines at 80 columns: in projector mode
@@ -940,22 +953,11 @@ Test(classroom_net1, tcp_teardown_at_80x24_in_projector_mode_keeps_time_wait_who
 Test(classroom_net1, tcp_handshake_at_80x24_in_projector_mode_keeps_the_full_queue_whole,
      .fini = tui_stop, .timeout = 120)
 {
-    ts_tui_start(&g_tui, "run tcp-handshake --step --param capture=0", 80, 24);
-    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
-    ts_tui_keys(&g_tui, "z");
-    int seen = 0;
-    for (int n = 0; n < MAX_SENSIBLE_STEPS && !seen; n++) {
-        ts_tui_keys(&g_tui, "Space");
-        ts_sleep_ms(400);
-        seen = strstr(ts_tui_capture(&g_tui), "That is one more than the backlog") != NULL;
-    }
-    cr_assert(seen, "the full queue's pin never showed:\n%s", g_tui.screen);
-    ts_sleep_ms(300);
-    const char *s = ts_tui_capture(&g_tui);
+    const char *s = projector_80x24_at("run tcp-handshake --step --param capture=0",
+                                       "That is one more than the backlog");
     cr_expect(strstr(s, "more than the") && strstr(s, "backlog.\n"), "the pin is cut:\n%s", s);
     cr_expect(strstr(s, "Another connection waits for accept()."), "the narration is cut:\n%s", s);
-    ts_tui_keys(&g_tui, "q");
-    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+    quit_tui();
 }
 
 /* The active closer's last step asks the kernel for its connection's state (sock_diag, as ss
