@@ -98,6 +98,14 @@ int ui_kernel_view(const struct ui *u, const struct model_task *t)
     return probes && t->kernel_state != TS__COUNT;
 }
 
+/* "name(...)": a label that is a call ("setsockopt(rx-1, SO_REUSEADDR)"), not what a step
+ * does ("set its x to 11", "eat (meal 2)"). */
+static int is_call(const char *s)
+{
+    size_t len = strlen(s), name = strcspn(s, "( ");
+    return name > 0 && s[name] == '(' && len > name + 1 && s[len - 1] == ')';
+}
+
 void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, size_t n)
 {
     const struct model *m = &u->r->model;
@@ -117,7 +125,8 @@ void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, s
                     "让 %5$s 的 %1$lld 毫秒过去%2$s%3$s%4$s"),
                  (long long)w->val, what[0] ? TR(u, " (", "（") : "", what,
                  what[0] ? TR(u, ")", "）") : "", who);
-    } else if (w->kind == EV_BLOCK && what[0]) { /* a call the scenario named */
+    } else if ((w->kind == EV_BLOCK || (labelled_kind(w->kind) && is_call(what))) && what[0]) {
+        /* a call the scenario named: "setsockopt(rx-1, SO_REUSEADDR)" */
         snprintf(buf, n, TR(u, "lets %s call %s", "让 %s 调用 %s"), who, what);
     } else if (labelled_kind(w->kind) && what[0]) {
         /* a step with no call of its own: the scenario's label says what it is */
