@@ -347,6 +347,27 @@ Test(exec_sync, a_stepped_timed_wait_looks_for_its_step_a_few_times_a_second, .t
     cr_expect_eq(rc, 0, "exit %d", rc);
 }
 
+/* A stepped program's sleep at the gate says how long it sleeps ("→ sleep(1 ms)"): the gate's
+ * record carried no value, and the row said "→ sleep()". */
+Test(exec_sync, a_stepped_sleep_at_the_gate_says_how_long, .timeout = 60)
+{
+    struct ts_tui t;
+    char exe[300];
+    start_stepped(&t, "prodcons", "--step", exe, sizeof(exe));
+    ts_tui_wait_for(&t, "Next: Space", 20000);
+    int seen = 0;
+    for (int n = 0; n < 30 && !seen; n++) {
+        ts_tui_step(&t, 5000);
+        seen = strstr(t.screen, "→ sleep(") != NULL;
+    }
+    char screen[sizeof(t.screen)];
+    ts_tui_finish(&t, screen, sizeof(screen), "q");
+    cr_assert(seen, "no sleep was ever at the gate:\n%s", screen);
+    cr_expect(!strstr(screen, "→ sleep()") &&
+                  (strstr(screen, "→ sleep(1 ms)") || strstr(screen, "→ sleep(3 ms)")),
+              "a sleep at the gate does not say how long:\n%s", screen);
+}
+
 /* How many of objs are of kind; *last: the last of them (left alone when none is). */
 static size_t objects_of_kind(json_t *objs, const char *kind, json_t **last)
 {
