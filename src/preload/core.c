@@ -114,8 +114,8 @@ static void emit_gate(int arrived, uint16_t kind, uint32_t obj)
     int64_t val = atomic_load(&g_sh->tasks[tl_slot].gate_val);
     fold_flush();
     busy_enter();
-    put_rec(stamp(0, T_PRECISE), EV_GATE, (uint32_t)tl_slot, tl_pid, tl_tid, EV_NO_OBJ, 0,
-            arrived, kind, obj == EV_NO_OBJ ? -1 : (int64_t)obj, val);
+    put_rec(stamp(0, T_PRECISE), EV_GATE, (uint32_t)tl_slot, tl_pid, tl_tid, EV_NO_OBJ, 0, arrived,
+            kind, obj == EV_NO_OBJ ? -1 : (int64_t)obj, val);
     busy_leave();
 }
 
