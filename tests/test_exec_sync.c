@@ -339,11 +339,13 @@ Test(exec_sync, a_stepped_timed_wait_looks_for_its_step_a_few_times_a_second, .t
     long long woke = switches_in_pause(exe, 3000);
     ts_tui_keys(&t, "Space"); /* the 2 s pass: it gives up */
     int gave_up = ts_tui_wait_for(&t, "Connection timed out", 10000);
+    int ended = gave_up && ts_tui_wait_for(&t, "Checks:", 10000); /* reaped: q keeps its 0 */
     char screen[sizeof(t.screen)];
     int rc = ts_tui_finish(&t, screen, sizeof(screen), "q");
     cr_assert(blocked, "the program never blocked on its semaphore:\n%s", screen);
     cr_expect_leq(woke, 40, "the timed wait woke %lld times in a 3 s pause", woke);
     cr_expect(gave_up, "the step did not let the timeout pass:\n%s", screen);
+    cr_expect(ended, "the run did not end after the program:\n%s", screen);
     cr_expect_eq(rc, 0, "exit %d", rc);
 }
 
