@@ -220,6 +220,18 @@ void sclock_wait_end(struct sclock_wait *w)
     withdraw(w);
 }
 
+void sclock_sleeps_on(_Atomic int *word)
+{
+    struct instr_task *t = self_task();
+    struct instr_shared *sh = instr_region();
+    if (!t)
+        return;
+    uintptr_t base = (uintptr_t)sh, at = (uintptr_t)word;
+    atomic_store(&t->timer_word, word && at >= base && at + sizeof(int) <= base + sh->size
+                                     ? (uint64_t)(at - base) + 1
+                                     : 0);
+}
+
 void sclock_waits_for(const char *what)
 {
     struct instr_task *t = self_task();

@@ -73,6 +73,12 @@ long sclock_wait_slice(struct sclock_wait *w, long slice_ms);
 long sclock_idle_slice(struct sclock_wait *w, long slice_ms);
 #define SCLOCK_IDLE_SLICE_MS 1000
 
+/* A task about to sleep on word (in the region: scenario state) while it waits at the teacher's
+ * pace (a wait drawn as gate time, instr_gate_mark) says so: every grant and every release
+ * wakes it there, so it may sleep SCLOCK_IDLE_SLICE_MS at a time rather than look every
+ * 50-100 ms for the gate's release. NULL once the wait is over. */
+void sclock_sleeps_on(_Atomic int *word);
+
 /* A task about to wait for another's progress (a flag, a condition: no object of the lesson)
  * says what for, as the screen shows it after BLOCK ("until the server listens", at most 31
  * bytes); NULL once the wait is over. ps shows such a task asleep in futex_do_wait,

@@ -685,19 +685,31 @@ long long ts_wakeups_in_a_pause(const char *id, const char *const *params, const
     return woke;
 }
 
+static const char *g_gate_action; /* at_gate: this action only (NULL: any) */
+
 static int at_gate(json_t *task)
 {
-    return task && json_object_get(task, "gate_action") != NULL;
+    json_t *a = task ? json_object_get(task, "gate_action") : NULL;
+    return a && (!g_gate_action ||
+                 strcmp(json_string_value(a) ? json_string_value(a) : "", g_gate_action) == 0);
 }
 
 long long ts_gate_wakeups_in_a_pause(const char *id, const char *const *params, const char *name,
                                      long pause_ms)
 {
+    return ts_gate_action_wakeups_in_a_pause(id, params, name, NULL, pause_ms);
+}
+
+long long ts_gate_action_wakeups_in_a_pause(const char *id, const char *const *params,
+                                            const char *name, const char *action, long pause_ms)
+{
     struct ts_driver d;
     ts_driver_start(&d, id, params, NULL);
     json_t *snap = NULL, *after = NULL;
+    g_gate_action = action;
     json_t *task = step_until_task(&d, name, at_gate, &snap);
-    cr_assert(at_gate(task), "%s: %s never waited at the gate within 60 steps", id, name);
+    cr_assert(at_gate(task), "%s: %s never waited at the gate (%s) within 60 steps", id, name,
+              action ? action : "any action");
     /* count from once it sleeps there: on a loaded machine it may still be on its way into
      * the futex wait when the snapshot says it arrived (the record comes first) */
     char path[96];
@@ -711,6 +723,7 @@ long long ts_gate_wakeups_in_a_pause(const char *id, const char *const *params, 
     long long woke = switches_in_pause(&d, id, name, task, pause_ms, &after);
     cr_expect(at_gate(ts_find_named(json_object_get(after, "tasks"), name)),
               "%s: %s left the gate during the pause", id, name);
+    g_gate_action = NULL;
     json_decref(after);
     json_decref(snap);
     finish_run(&d, id);

@@ -179,6 +179,10 @@ long long ts_wakeups_in_a_pause(const char *id, const char *const *params, const
  * held, and return how many times the kernel put that task to sleep meanwhile: a task at
  * the gate sleeps on its gate word until the teacher's next Space. Asserts it got there
  * within 60 steps and is still there after the pause, and that the run ends with exit 0. */
+/* The same at the gate with action (the snapshot's gate_action: "note" for a wait drawn as
+ * gate time, such as signals' sender waiting for the receiver's handler). */
+long long ts_gate_action_wakeups_in_a_pause(const char *id, const char *const *params,
+                                            const char *name, const char *action, long pause_ms);
 long long ts_gate_wakeups_in_a_pause(const char *id, const char *const *params, const char *name,
                                      long pause_ms);
 

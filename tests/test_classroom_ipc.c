@@ -347,6 +347,15 @@ Test(classroom_ipc, the_alarm_timer_waits_for_its_step_mostly_asleep, .timeout =
     cr_expect_leq(woke, 8, "alarm-timer woke %lld times in a 3 s pause", woke);
 }
 
+/* signals' sender, drawn at the gate while it waits for the receiver to handle SIGHUP (a wait
+ * at the teacher's pace, not an action of its own), sleeps on the word the receiver's handler
+ * wakes: it looked every 100 ms (30 wake-ups in a 3 s pause while the screen said GATE). */
+Test(classroom_ipc, a_wait_drawn_at_the_gate_sleeps_through_a_pause, .timeout = 90)
+{
+    long long woke = ts_gate_action_wakeups_in_a_pause("signals", NULL, "sender", "note", 3000);
+    cr_expect_leq(woke, 6, "the sender woke %lld times in a 3 s pause", woke);
+}
+
 /* A task at the step gate sleeps until the next Space, however long the teacher talks: it
  * woke every 10 s to look again (the gate's safety net), and a ps taken then, on a loaded
  * machine, showed it R for half a second while the screen said GATE (nice, stepped). */

@@ -261,7 +261,8 @@ static void await_receiver(_Atomic int *word, const char *what)
     int gate = sclock_held() && atomic_load(word) == 0;
     if (gate)
         instr_gate_mark(1, what);
-    while (ipc_wait_word(word, 0, 100) == 0)
+    /* the receiver wakes it when it sets the word: no need to look every 100 ms */
+    while (ipc_wait_word(word, 0, SCLOCK_IDLE_SLICE_MS) == 0)
         ;
     if (gate)
         instr_gate_mark(0, NULL);
