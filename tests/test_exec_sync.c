@@ -317,10 +317,7 @@ Test(exec_sync, stepped_threads_sleep_at_the_gate_through_a_pause, .timeout = 60
     int gate = shown && ts_tui_wait_for(&t, "GATE    → ", 10000);
     long long woke = switches_in_pause(exe, 3500);
     char screen[sizeof(t.screen)];
-    snprintf(screen, sizeof(screen), "%s", t.screen);
-    ts_tui_keys(&t, "q");
-    ts_tui_wait_exit(&t, 10000);
-    ts_tui_stop(&t);
+    ts_tui_finish(&t, screen, sizeof(screen), "q");
     cr_assert(gate, "no task drawn at the gate in step mode:\n%s", screen);
     cr_expect_eq(woke, 0, "the program's threads woke %lld times in a 3.5 s pause", woke);
 }
