@@ -151,6 +151,18 @@ void sclock_wait_begin(struct sclock_wait *w, long timeout_ms, unsigned kind, ui
     w->obj = obj;
 }
 
+void sclock_sleeps_on(_Atomic int *word)
+{
+    struct instr_task *t = self_task();
+    struct instr_shared *sh = instr_region();
+    if (!t)
+        return;
+    uintptr_t base = (uintptr_t)sh, at = (uintptr_t)word;
+    atomic_store(&t->timer_word, word && at >= base && at + sizeof(int) <= base + sh->size
+                                     ? (uint64_t)(at - base) + 1
+                                     : 0);
+}
+
 static void announce(struct sclock_wait *w)
 {
     struct instr_task *t = self_task();
@@ -161,9 +173,7 @@ static void announce(struct sclock_wait *w)
     atomic_store(&t->timer_obj, w->obj);
     atomic_store(&t->timer_fired, 0);
     snprintf(t->timer_what, sizeof(t->timer_what), "%s", w->what ? w->what : "");
-    uintptr_t base = (uintptr_t)sh, at = (uintptr_t)w->word;
-    atomic_store(&t->timer_word,
-                 at >= base && at + sizeof(int) <= base + sh->size ? (uint64_t)(at - base) + 1 : 0);
+    sclock_sleeps_on(w->word); /* the word a grant wakes, or none */
     atomic_store(&t->gate_ticket, atomic_load(&sh->gate_grants));
     atomic_store(&t->timer_due, w->due ? w->due : 1);
     w->announced = 1;
@@ -218,18 +228,6 @@ long sclock_idle_slice(struct sclock_wait *w, long slice_ms)
 void sclock_wait_end(struct sclock_wait *w)
 {
     withdraw(w);
-}
-
-void sclock_sleeps_on(_Atomic int *word)
-{
-    struct instr_task *t = self_task();
-    struct instr_shared *sh = instr_region();
-    if (!t)
-        return;
-    uintptr_t base = (uintptr_t)sh, at = (uintptr_t)word;
-    atomic_store(&t->timer_word, word && at >= base && at + sizeof(int) <= base + sh->size
-                                     ? (uint64_t)(at - base) + 1
-                                     : 0);
 }
 
 void sclock_waits_for(const char *what)
