@@ -72,7 +72,14 @@ struct instr_task {
     _Atomic uint32_t timer_ev, timer_obj;
     _Atomic uint32_t timer_fired;
     char timer_what[INSTR_NAME_MAX]; /* a label for the deadline ("the alarm fires"), or "" */
-    _Atomic uint32_t unpaced;        /* inside work the gate does not pace (depth) */
+    /* the futex word the timed waiter sleeps on, as its offset in the region + 1 (0: none):
+     * the conductor wakes it when it grants a step, so the waiter need not look for its grant
+     * every 100 ms through a teacher's pause */
+    _Atomic uint64_t timer_word;
+    _Atomic uint32_t unpaced; /* inside work the gate does not pace (depth) */
+    /* asleep until another task makes progress (sclock_waits_for): what for, while set */
+    _Atomic uint32_t waits_for_set;
+    char waits_for[INSTR_NAME_MAX];
     struct instr_fold fold;
 };
 

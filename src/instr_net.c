@@ -71,19 +71,24 @@ void net_flag_set(_Atomic int *flag, int value)
     sclock_flag_set(flag, value);
 }
 
-int net_wait_flag(_Atomic int *flag)
+int net_wait_flag(_Atomic int *flag, const char *what)
 {
     struct sclock_wait w;
     sclock_wait_begin(&w, NET_WAIT_MS, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
+    if (!atomic_load(flag))
+        sclock_waits_for(what);
     int v = sclock_flag_wait(flag, &w);
+    sclock_waits_for(NULL);
     sclock_wait_end(&w);
     return v;
 }
 
-int net_wait_until(_Atomic int *word, int (*cond)(void *arg), void *arg, long bound_ms)
+int net_wait_until(_Atomic int *word, int (*cond)(void *arg), void *arg, long bound_ms,
+                   const char *what)
 {
     struct sclock_wait w;
     sclock_wait_begin(&w, bound_ms, SCLOCK_SAFETY, EV_NOTE, EV_NO_OBJ);
+    sclock_waits_for(what);
     long slice;
     for (;;) {
         int seen = atomic_load(word); /* before looking: a change after it ends the wait */
@@ -92,6 +97,7 @@ int net_wait_until(_Atomic int *word, int (*cond)(void *arg), void *arg, long bo
         struct timespec ts = {.tv_sec = slice / 1000, .tv_nsec = (slice % 1000) * 1000000L};
         syscall(SYS_futex, (int *)word, FUTEX_WAIT, seen, &ts, NULL, 0); /* a slice, then look */
     }
+    sclock_waits_for(NULL);
     sclock_wait_end(&w);
     return cond(arg);
 }
@@ -217,7 +223,13 @@ int net_socket(struct net_sock *s, const char *name, int type)
 
 int net_setsockopt(struct net_sock *s, int level, int opt, int val, const char *label)
 {
-    gate(s, EV_NOTE);
+    /* the gate's hint names the call, whole: "setsockopt(rx-1, SO_REUSEADDR)", or without the
+     * socket when that does not fit a label; not "its next step" */
+    const char *name = s->o ? s->o->name : "";
+    if (name[0] && strlen(name) + strlen(label) + 14 < INSTR_NAME_MAX)
+        instr_gate_label(EV_NOTE, s->o->id, "setsockopt(%s, %s)", name, label);
+    else
+        instr_gate_label(EV_NOTE, s->o ? s->o->id : EV_NO_OBJ, "setsockopt(%s)", label);
     int rc = setsockopt(s->fd, level, opt, &val, sizeof(val)) < 0 ? -errno : 0;
     instr_note("setsockopt %s=%d%s", label, val, rc ? " fail" : "");
     return rc;
@@ -740,10 +752,16 @@ int net_capture_next(int fd, uint16_t port, struct net_seg *seg, int timeout_ms)
 {
     static __thread uint8_t frame[2048];
     /* the capture observes the lesson and never acts in it: its waits are on the wall clock
-     * (a slice of timeout_ms), outside scenario time */
+     * (timeout_ms in all, however many other frames lo carries meanwhile: on a busy machine a
+     * poll of its own for each lost the end of the lesson's traffic), outside scenario time */
+    uint64_t until = mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ull;
     for (;;) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        int r = poll(&p, 1, timeout_ms);
+        uint64_t now = mono_ns();
+        int left = now < until ? (int)((until - now + 999999) / 1000000) : 0;
+        sclock_waits_for("until a packet on lo"); /* its socket is no object of the lesson */
+        int r = poll(&p, 1, left);
+        sclock_waits_for(NULL);
         if (r < 0 && errno != EINTR)
             return -errno;
         if (r <= 0 || net_stopping())
@@ -925,7 +943,8 @@ int net_echo_client_run(_Atomic int *port, int idx, long delay_ms, long msgs, lo
 {
     char tag[24];
     snprintf(tag, sizeof(tag), "client-%d", idx + 1);
-    if (!net_wait_flag(port) || sclock_sleep(delay_ms, 0, "the client's start delay") < 0)
+    if (!net_wait_flag(port, "until the server listens") ||
+        sclock_sleep(delay_ms, 0, "the client's start delay") < 0)
         return 1;
     int ok = net_echo_client((uint16_t)atomic_load(port), tag, (int)msgs, gap_ms);
     if (ok > 0)

@@ -203,8 +203,9 @@ int net_stopping(void);
 int net_sleep_ms(long ms);
 
 /* Wait (bounded by NET_WAIT_MS in a free run) until *flag is non-zero, asleep on it (no step,
- * few wake-ups). Returns it, or 0 on timeout or when the run stops. */
-int net_wait_flag(_Atomic int *flag);
+ * few wake-ups). Returns it, or 0 on timeout or when the run stops. what: what the task waits
+ * for, for the screen (sclock_waits_for: "until the server listens"). */
+int net_wait_flag(_Atomic int *flag, const char *what);
 
 /* Store value in *flag and wake the tasks waiting for it in net_wait_flag at once. */
 void net_flag_set(_Atomic int *flag, int value);
@@ -213,7 +214,8 @@ void net_flag_set(_Atomic int *flag, int value);
  * cond(arg) holds: a condition other tasks make true, each changing *word and calling
  * net_wake(word) when they do. Never a step, and bounded by bound_ms only in a free run (a
  * safety bound: while stepping it never expires). Returns cond(arg) at the end. */
-int net_wait_until(_Atomic int *word, int (*cond)(void *arg), void *arg, long bound_ms);
+int net_wait_until(_Atomic int *word, int (*cond)(void *arg), void *arg, long bound_ms,
+                   const char *what);
 
 /* Wake every task waiting on word in net_wait_until (after changing *word). */
 void net_wake(_Atomic int *word);

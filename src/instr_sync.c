@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #define WAIT_SLICE_MS 100
-#define START_SLICE_MS 50 /* how soon a start wait sees the gate released into a free run */
 
 static uint64_t mono_ns(void)
 {
@@ -191,10 +190,12 @@ void sync_start_together(_Atomic int *arrived, int want)
     if (now >= want || !sclock_held())
         return;
     instr_gate_mark(1, "wait for others");
+    sclock_sleeps_on(arrived); /* a release into a free run wakes it there */
     /* asleep in a futex on the count, as at the step gate: ps shows the wait ipcscope draws */
     while ((now = atomic_load(arrived)) < want && sclock_held())
-        if (ipc_wait_word(arrived, now, START_SLICE_MS) < 0)
+        if (ipc_wait_word(arrived, now, SCLOCK_IDLE_SLICE_MS) < 0)
             break;
+    sclock_sleeps_on(NULL);
     instr_gate_mark(0, NULL);
 }
 

@@ -218,6 +218,10 @@ struct run_waiter {
  * otherwise (buf ""; also in a replay, which records no labels). Ask only about a task the
  * model shows at the gate. */
 int run_gate_label(const struct run *r, uint32_t slot, unsigned kind, char *buf, size_t n);
+/* What the task in slot says it waits for while asleep on no object of the lesson ("until the
+ * server listens": sclock_waits_for), into buf; 1 when it says so, else 0 (and "").
+ * A live run only (the label is not in the trace). */
+int run_waits_for(const struct run *r, uint32_t slot, char *buf, size_t n);
 
 /* The waiters, in the order steps would take them (due first, then oldest, then slot),
  * into out (up to n). Returns the count (may exceed n). */

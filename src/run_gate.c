@@ -17,6 +17,7 @@
 #include "sclock.h"
 #include "sources/procfs.h"
 
+#include <limits.h>
 #include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,6 +49,20 @@ static void clock_set(struct run *r, uint64_t base, int free_run)
 static void wake_slot(struct instr_task *t)
 {
     syscall(SYS_futex, (uint32_t *)&t->gate, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* Wake every timed waiter on the word it sleeps on (sclock_wait.word): a grant sets its
+ * timer_fired or moves scenario time, a release ends the hold; either may end its wait. The
+ * offset is the worker's word: checked against the conductor's own size of the region. */
+static void wake_timed_waiters(const struct run *r)
+{
+    uint32_t ntasks = run_ntasks(r);
+    for (uint32_t s = 1; s < ntasks; s++) {
+        uint64_t off = atomic_load(&r->sh->tasks[s].timer_word);
+        if (!off || (off - 1) % sizeof(int) || off - 1 + sizeof(int) > r->reg.size)
+            continue;
+        syscall(SYS_futex, (int *)((char *)r->sh + off - 1), FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+    }
 }
 
 /* Waiter a before b: due first (scenario time), then arrival (grant count), then slot. */
@@ -104,6 +119,23 @@ int run_gate_label(const struct run *r, uint32_t slot, unsigned kind, char *buf,
     memcpy(what, t->gate_what, sizeof(what));
     what[sizeof(what) - 1] = '\0';
     if (!what[0])
+        return 0;
+    snprintf(buf, n, "%s", what);
+    return 1;
+}
+
+int run_waits_for(const struct run *r, uint32_t slot, char *buf, size_t n)
+{
+    if (!n)
+        return 0;
+    buf[0] = '\0';
+    struct instr_task *t = slot && r->sh ? run_slot(r, slot) : NULL;
+    if (!t || atomic_load(&t->exited) || !atomic_load(&t->waits_for_set))
+        return 0;
+    char what[sizeof(t->waits_for)];
+    memcpy(what, t->waits_for, sizeof(what));
+    what[sizeof(what) - 1] = '\0';
+    if (!atomic_load(&t->waits_for_set) || !what[0]) /* changed while copied: the wait is over */
         return 0;
     snprintf(buf, n, "%s", what);
     return 1;
@@ -198,6 +230,7 @@ static void grant(struct run *r, const struct run_waiter *w)
             clock_set(r, w->due, 0);
         atomic_store(&t->timer_fired, 1);
         r->steps++;
+        wake_timed_waiters(r);
         return;
     }
     uint32_t expect = GS_WAITING;
@@ -208,6 +241,7 @@ static void grant(struct run *r, const struct run_waiter *w)
     atomic_fetch_add(&r->sh->gate_grants, 1);
     r->steps++;
     wake_slot(t);
+    wake_timed_waiters(r); /* scenario time moved: a deadline may have passed */
 }
 
 int run_unpaced_tasks(const struct run *r)
@@ -293,6 +327,7 @@ void run_release_all(struct run *r)
         if (atomic_compare_exchange_strong(&r->sh->tasks[s].gate, &expect, GS_GRANTED))
             wake_slot(&r->sh->tasks[s]);
     }
+    wake_timed_waiters(r);
 }
 
 void run_arm_pace(struct run *r)

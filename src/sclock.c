@@ -151,6 +151,18 @@ void sclock_wait_begin(struct sclock_wait *w, long timeout_ms, unsigned kind, ui
     w->obj = obj;
 }
 
+void sclock_sleeps_on(_Atomic int *word)
+{
+    struct instr_task *t = self_task();
+    struct instr_shared *sh = instr_region();
+    if (!t)
+        return;
+    uintptr_t base = (uintptr_t)sh, at = (uintptr_t)word;
+    atomic_store(&t->timer_word, word && at >= base && at + sizeof(int) <= base + sh->size
+                                     ? (uint64_t)(at - base) + 1
+                                     : 0);
+}
+
 static void announce(struct sclock_wait *w)
 {
     struct instr_task *t = self_task();
@@ -161,6 +173,7 @@ static void announce(struct sclock_wait *w)
     atomic_store(&t->timer_obj, w->obj);
     atomic_store(&t->timer_fired, 0);
     snprintf(t->timer_what, sizeof(t->timer_what), "%s", w->what ? w->what : "");
+    sclock_sleeps_on(w->word); /* the word a grant wakes, or none */
     atomic_store(&t->gate_ticket, atomic_load(&sh->gate_grants));
     atomic_store(&t->timer_due, w->due ? w->due : 1);
     w->announced = 1;
@@ -172,6 +185,7 @@ static void withdraw(struct sclock_wait *w)
     if (!t || !w->announced)
         return;
     atomic_store(&t->timer_due, 0);
+    atomic_store(&t->timer_word, 0);
     atomic_store(&t->timer_fired, 0);
     w->announced = 0;
 }
@@ -196,8 +210,9 @@ long sclock_wait_slice(struct sclock_wait *w, long slice_ms)
 {
     if (sclock_wait_expired(w))
         return 0;
-    if (w->due == UINT64_MAX || sclock_held())
-        return slice_ms;
+    if (w->due == UINT64_MAX || sclock_held()) /* a grant wakes a waiter on its word */
+        return w->word && w->announced && slice_ms < SCLOCK_IDLE_SLICE_MS ? SCLOCK_IDLE_SLICE_MS
+                                                                          : slice_ms;
     uint64_t now = sclock_now();
     uint64_t left = w->due > now ? (w->due - now + NS_PER_MS - 1) / NS_PER_MS : 0;
     return left < (uint64_t)slice_ms ? (long)left : slice_ms;
@@ -213,6 +228,18 @@ long sclock_idle_slice(struct sclock_wait *w, long slice_ms)
 void sclock_wait_end(struct sclock_wait *w)
 {
     withdraw(w);
+}
+
+void sclock_waits_for(const char *what)
+{
+    struct instr_task *t = self_task();
+    if (!t)
+        return;
+    atomic_store(&t->waits_for_set, 0);
+    if (!what)
+        return;
+    snprintf(t->waits_for, sizeof(t->waits_for), "%s", what);
+    atomic_store(&t->waits_for_set, 1);
 }
 
 /* ---- flags ---- */

@@ -47,11 +47,14 @@ enum {
 struct sclock_wait {
     uint64_t due; /* scenario ns; UINT64_MAX: none */
     unsigned kind;
-    uint16_t ev;      /* the event kind that narrates the expiry (e.g. EV_MUX_WAIT) */
-    uint32_t obj;     /* and its object */
-    int announced;    /* held: registered with the gate as a timed waiter */
-    const char *what; /* set after sclock_wait_begin (may stay NULL): what the expiry is, for
-                         the "Next:" line of a lesson deadline ("the alarm fires", <= 31 bytes) */
+    uint16_t ev;       /* the event kind that narrates the expiry (e.g. EV_MUX_WAIT) */
+    uint32_t obj;      /* and its object */
+    int announced;     /* held: registered with the gate as a timed waiter */
+    const char *what;  /* set after sclock_wait_begin (may stay NULL): what the expiry is, for
+                          the "Next:" line of a lesson deadline ("the alarm fires", <= 31 bytes) */
+    _Atomic int *word; /* set after sclock_wait_begin (may stay NULL): a futex word in the
+                          region the waiter sleeps on; held, every step's grant wakes it, so
+                          sclock_wait_slice lets it sleep SCLOCK_IDLE_SLICE_MS */
 };
 
 /* Start waiting: timeout_ms < 0 means no deadline. */
@@ -69,6 +72,18 @@ long sclock_wait_slice(struct sclock_wait *w, long slice_ms);
  * context switches climb, while it should sleep through the teacher's pause. */
 long sclock_idle_slice(struct sclock_wait *w, long slice_ms);
 #define SCLOCK_IDLE_SLICE_MS 1000
+
+/* A task about to sleep on word (in the region: scenario state) while it waits at the teacher's
+ * pace (a wait drawn as gate time, instr_gate_mark) says so: every grant and every release
+ * wakes it there, so it may sleep SCLOCK_IDLE_SLICE_MS at a time rather than look every
+ * 50-100 ms for the gate's release. NULL once the wait is over. */
+void sclock_sleeps_on(_Atomic int *word);
+
+/* A task about to wait for another's progress (a flag, a condition: no object of the lesson)
+ * says what for, as the screen shows it after BLOCK ("until the server listens", at most 31
+ * bytes); NULL once the wait is over. ps shows such a task asleep in futex_do_wait,
+ * which alone tells a class nothing. */
+void sclock_waits_for(const char *what);
 
 /* 1 once the deadline has passed (free: on the wall clock; held: its step was granted, or
  * another grant moved scenario time past it). */

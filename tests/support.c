@@ -622,26 +622,52 @@ static int is_blocked(json_t *task)
     return task && strcmp(ts_str(task, "state"), "blocked") == 0;
 }
 
+/* Step id's run (driver d) until its task `name` satisfies is(task), within 60 steps; the
+ * task, and its snapshot in *snap (the caller's to free). */
+static json_t *step_until_task(struct ts_driver *d, const char *name, int (*is)(json_t *),
+                               json_t **snap)
+{
+    json_t *task = NULL;
+    for (int i = 0; i < 60 && !is(task); i++) {
+        json_decref(*snap);
+        ts_driver_cmd(d, "step");
+        ts_driver_cmd(d, "wait 100");
+        *snap = ts_driver_snapshot(d, 60);
+        task = ts_find_named(json_object_get(*snap, "tasks"), name);
+    }
+    return task;
+}
+
+/* Let pause_ms pass with the gate held: how many times the kernel put task to sleep
+ * meanwhile; the snapshot after the pause in *after (the caller's to free). */
+static long long switches_in_pause(struct ts_driver *d, const char *id, const char *name,
+                                   json_t *task, long pause_ms, json_t **after)
+{
+    long long pid = ts_int(task, "pid"), tid = ts_int(task, "tid");
+    long long before = voluntary_switches(pid, tid);
+    ts_driver_cmd(d, "wait %ld", pause_ms);
+    *after = ts_driver_snapshot(d, 60);
+    long long woke = voluntary_switches(pid, tid) - before;
+    cr_assert(before >= 0 && woke >= 0, "%s: no switch count for %s", id, name);
+    return woke;
+}
+
+/* The rest of the run at full speed: it must end with exit 0. */
+static void finish_run(struct ts_driver *d, const char *id)
+{
+    ts_driver_cmd(d, "finish");
+    cr_assert_eq(ts_driver_end(d, 60), 0, "%s: the run did not end with exit 0", id);
+}
+
 long long ts_wakeups_in_a_pause(const char *id, const char *const *params, const char *name,
                                 long pause_ms)
 {
     struct ts_driver d;
     ts_driver_start(&d, id, params, NULL);
-    json_t *snap = NULL, *task = NULL;
-    for (int i = 0; i < 60 && !is_blocked(task); i++) {
-        json_decref(snap);
-        ts_driver_cmd(&d, "step");
-        ts_driver_cmd(&d, "wait 100");
-        snap = ts_driver_snapshot(&d, 60);
-        task = ts_find_named(json_object_get(snap, "tasks"), name);
-    }
+    json_t *snap = NULL, *after = NULL;
+    json_t *task = step_until_task(&d, name, is_blocked, &snap);
     cr_assert(is_blocked(task), "%s: %s never blocked within 60 steps", id, name);
-    long long pid = ts_int(task, "pid"), tid = ts_int(task, "tid");
-    long long before = voluntary_switches(pid, tid);
-    ts_driver_cmd(&d, "wait %ld", pause_ms);
-    json_t *after = ts_driver_snapshot(&d, 60);
-    long long woke = voluntary_switches(pid, tid) - before;
-    cr_assert(before >= 0 && woke >= 0, "%s: no switch count for %s", id, name);
+    long long woke = switches_in_pause(&d, id, name, task, pause_ms, &after);
     /* still blocked: it may be awake for a moment of its own (a timer's check, at most a few
      * ms in a busy machine's run queue), so a few looks 20 ms apart, not one instant */
     int blocked = is_blocked(ts_find_named(json_object_get(after, "tasks"), name));
@@ -655,51 +681,52 @@ long long ts_wakeups_in_a_pause(const char *id, const char *const *params, const
               name);
     json_decref(after);
     json_decref(snap);
-    ts_driver_cmd(&d, "finish");
-    cr_assert_eq(ts_driver_end(&d, 60), 0, "%s: the run did not end with exit 0", id);
+    finish_run(&d, id);
     return woke;
 }
 
+static const char *g_gate_action; /* at_gate: this action only (NULL: any) */
+
 static int at_gate(json_t *task)
 {
-    return task && json_object_get(task, "gate_action") != NULL;
+    json_t *a = task ? json_object_get(task, "gate_action") : NULL;
+    return a && (!g_gate_action ||
+                 strcmp(json_string_value(a) ? json_string_value(a) : "", g_gate_action) == 0);
 }
 
 long long ts_gate_wakeups_in_a_pause(const char *id, const char *const *params, const char *name,
                                      long pause_ms)
 {
+    return ts_gate_action_wakeups_in_a_pause(id, params, name, NULL, pause_ms);
+}
+
+long long ts_gate_action_wakeups_in_a_pause(const char *id, const char *const *params,
+                                            const char *name, const char *action, long pause_ms)
+{
     struct ts_driver d;
     ts_driver_start(&d, id, params, NULL);
-    json_t *snap = NULL, *task = NULL;
-    for (int i = 0; i < 60 && !at_gate(task); i++) {
-        json_decref(snap);
-        ts_driver_cmd(&d, "step");
-        ts_driver_cmd(&d, "wait 100");
-        snap = ts_driver_snapshot(&d, 60);
-        task = ts_find_named(json_object_get(snap, "tasks"), name);
-    }
-    cr_assert(at_gate(task), "%s: %s never waited at the gate within 60 steps", id, name);
-    long long pid = ts_int(task, "pid"), tid = ts_int(task, "tid");
+    json_t *snap = NULL, *after = NULL;
+    g_gate_action = action;
+    json_t *task = step_until_task(&d, name, at_gate, &snap);
+    cr_assert(at_gate(task), "%s: %s never waited at the gate (%s) within 60 steps", id, name,
+              action ? action : "any action");
     /* count from once it sleeps there: on a loaded machine it may still be on its way into
      * the futex wait when the snapshot says it arrived (the record comes first) */
     char path[96];
-    snprintf(path, sizeof(path), "/proc/%lld/task/%lld/stat", pid, tid);
+    snprintf(path, sizeof(path), "/proc/%lld/task/%lld/stat", ts_int(task, "pid"),
+             ts_int(task, "tid"));
     struct ts_stat st = {.state = '?'};
     for (int i = 0; i < 200 && (ts_stat_path(path, &st) != 0 || st.state != 'S'); i++)
         ts_sleep_ms(10);
     cr_assert_eq(st.state, 'S', "%s: %s at the gate is not asleep (%c) after 2 s", id, name,
                  st.state);
-    long long before = voluntary_switches(pid, tid);
-    ts_driver_cmd(&d, "wait %ld", pause_ms);
-    json_t *after = ts_driver_snapshot(&d, 60);
-    long long woke = voluntary_switches(pid, tid) - before;
-    cr_assert(before >= 0 && woke >= 0, "%s: no switch count for %s", id, name);
+    long long woke = switches_in_pause(&d, id, name, task, pause_ms, &after);
     cr_expect(at_gate(ts_find_named(json_object_get(after, "tasks"), name)),
               "%s: %s left the gate during the pause", id, name);
+    g_gate_action = NULL;
     json_decref(after);
     json_decref(snap);
-    ts_driver_cmd(&d, "finish");
-    cr_assert_eq(ts_driver_end(&d, 60), 0, "%s: the run did not end with exit 0", id);
+    finish_run(&d, id);
     return woke;
 }
 
@@ -734,6 +761,49 @@ void ts_tui_start(struct ts_tui *t, const char *args, int w, int h)
     snprintf(g_tui_live.sock, sizeof(g_tui_live.sock), "%s", t->sock);
     snprintf(g_tui_live.dir, sizeof(g_tui_live.dir), "%s", t->dir);
     cr_assert_eq(rc, 0, "tmux new-session failed");
+}
+
+/* The number after "steps " in the header, -1 when absent. */
+static long tui_steps(struct ts_tui *t)
+{
+    const char *p = strstr(ts_tui_capture(t), "steps ");
+    return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
+/* The "Next: Space lets ..." hint's first line on screen (the task at the gate), or "". */
+static void tui_next_hint(const char *screen, char *out, size_t n)
+{
+    const char *p = strstr(screen, "Next: Space");
+    size_t len = p ? strcspn(p, "│\n") : 0;
+    snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), p ? p : "");
+}
+
+int ts_tui_step(struct ts_tui *t, int ms)
+{
+    char hint[256], now_hint[256];
+    long before = tui_steps(t);
+    tui_next_hint(t->screen, hint, sizeof(hint));
+    ts_tui_keys(t, "Space");
+    int waited = 0;
+    for (; waited <= ms; waited += 50, ts_sleep_ms(50)) {
+        long now = tui_steps(t);
+        if (strstr(t->screen, "Checks:"))
+            return 1;
+        if (before >= 0 && now > before)
+            break;
+    }
+    if (waited > ms)
+        return 0;
+    /* granted: the screen shows it once the next task is at the gate (its hint changed), or
+     * after a second (the same hint twice, or nobody left at the gate) */
+    for (int i = 0; i < 20; i++, ts_sleep_ms(50)) {
+        tui_next_hint(ts_tui_capture(t), now_hint, sizeof(now_hint));
+        if (strcmp(now_hint, hint) != 0 || strstr(t->screen, "Checks:"))
+            break;
+    }
+    ts_sleep_ms(100);
+    ts_tui_capture(t);
+    return 1;
 }
 
 const char *ts_tui_capture(struct ts_tui *t)

@@ -179,6 +179,10 @@ long long ts_wakeups_in_a_pause(const char *id, const char *const *params, const
  * held, and return how many times the kernel put that task to sleep meanwhile: a task at
  * the gate sleeps on its gate word until the teacher's next Space. Asserts it got there
  * within 60 steps and is still there after the pause, and that the run ends with exit 0. */
+/* The same at the gate with action (the snapshot's gate_action: "note" for a wait drawn as
+ * gate time, such as signals' sender waiting for the receiver's handler). */
+long long ts_gate_action_wakeups_in_a_pause(const char *id, const char *const *params,
+                                            const char *name, const char *action, long pause_ms);
 long long ts_gate_wakeups_in_a_pause(const char *id, const char *const *params, const char *name,
                                      long pause_ms);
 
@@ -201,6 +205,12 @@ int ts_tui_wait_for(struct ts_tui *t, const char *text, int ms);
 void ts_tui_keys(struct ts_tui *t, const char *keys);
 /* Its exit code once it ended, -1 when not within ms. */
 int ts_tui_wait_exit(struct ts_tui *t, int ms);
+
+/* One step, as a teacher's Space: press it and wait (up to ms) until the header's step count
+ * has moved on and the screen has had a moment to show it, so a look at the screen after it
+ * sees that step, not the one before, however loaded the machine. 1 when it moved (or the
+ * run is over), else 0. t->screen holds the screen after it. */
+int ts_tui_step(struct ts_tui *t, int ms);
 /* Kill the tmux server and remove the directory. */
 void ts_tui_stop(struct ts_tui *t);
 /* The end of a dashboard test: the screen now copied into screen (n bytes), then key pressed

@@ -423,14 +423,9 @@ Test(classroom_net1, layers_ends_on_screen_with_the_link_layer, .fini = tui_stop
         }
         socket_rows_have_whole_ports(g_tui.screen);
         lane_repeats_no_state(g_tui.screen);
-        ts_tui_keys(&g_tui, "Space");
-        /* 400 ms, looking every 100 ms for a layer's hint (a loaded machine drew the rows of
-         * every step at another moment than the one look after 400 ms) */
-        for (int look = 0; look < 4; look++) {
-            ts_sleep_ms(100);
-            if (strstr(ts_tui_capture(&g_tui), "GATE    → layer "))
-                break;
-        }
+        /* the screen after this step (beside the soak, Spaces pressed while nobody was at the
+         * gate let the four layer steps through in 5 ms, none of them ever on screen) */
+        ts_tui_step(&g_tui, 5000);
     }
     cr_assert_gt(explained, 0, "no step said which layer it explains:\n%s", g_tui.screen);
     cr_assert(ts_tui_wait_for(&g_tui, "Checks: ok", 5000), "the run did not end ok:\n%s",
@@ -851,6 +846,115 @@ Test(classroom_net1, tcp_echo_gate_hints_at_80x24_are_whole_calls, .fini = tui_s
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
 
+/* The pid on the screen's task row of name, the row that also holds want ("│ 2 └ 15234
+ * client-1 ■ BLOCK until ..."), or 0. */
+static pid_t pid_on_row(const char *screen, const char *name, const char *want)
+{
+    char line[1024], key[64];
+    if (!ts_line_with(screen, name, want, line, sizeof(line)))
+        return 0;
+    snprintf(key, sizeof(key), " %s ", name);
+    const char *p = strstr(line, key);
+    while (p && p > line && p[-1] == ' ') /* the name's column may start after more spaces */
+        p--;
+    const char *q = p;
+    while (q && q > line && q[-1] >= '0' && q[-1] <= '9')
+        q--;
+    return q && q < p && q > line && q[-1] == ' ' ? (pid_t)atoi(q) : 0;
+}
+
+/* A client waiting for the server is asleep in a futex, which alone (BLOCK futex_do_wait) tells
+ * a class nothing: the row says what it waits for, in the dashboard and in projector mode,
+ * while /proc shows it asleep; once the server listens, the label is gone. */
+Test(classroom_net1, a_client_waiting_for_the_server_says_so, .fini = tui_stop, .timeout = 120)
+{
+    ts_tui_start(&g_tui, "run tcp-echo --step --param messages=1", 120, 34);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    cr_assert(ts_tui_wait_for(&g_tui, "BLOCK   until the server listens", 5000),
+              "the waiting client does not say what it waits for:\n%s", g_tui.screen);
+    pid_t client = pid_on_row(g_tui.screen, "client-1", "until the server listens");
+    char path[64], stat[512] = "", wchan[64] = "";
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)client);
+    ts_read_file(path, stat, sizeof(stat));
+    snprintf(path, sizeof(path), "/proc/%d/wchan", (int)client);
+    ts_read_file(path, wchan, sizeof(wchan));
+    const char *st = strrchr(stat, ')');
+    cr_expect(client > 0 && st && st[2] == 'S' && strstr(wchan, "futex"),
+              "client-1 (pid %d) is not asleep in a futex: stat %s, wchan %s", (int)client,
+              st ? st : "?", wchan);
+    ts_tui_keys(&g_tui, "z");
+    cr_expect(ts_tui_wait_for(&g_tui, "until the server listens", 3000),
+              "not in projector mode:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "z");
+    int listened = 0;
+    for (int n = 0; n < 12 && !listened; n++) {
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(400);
+        listened = strstr(ts_tui_capture(&g_tui), "LISTEN") != NULL;
+    }
+    cr_assert(listened, "the server never listened:\n%s", g_tui.screen);
+    int gone = 0;
+    for (int n = 0; n < 30 && !gone; n++, ts_sleep_ms(100))
+        gone = !strstr(ts_tui_capture(&g_tui), "until the server listens");
+    cr_assert(gone, "still waiting for a server that listens:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* Step `run ID --step ...` (args) at 80x24 in projector mode until the screen shows text; the
+ * screen a moment later. */
+static const char *projector_80x24_at(const char *args, const char *text)
+{
+    ts_tui_start(&g_tui, args, 80, 24);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    ts_tui_keys(&g_tui, "z");
+    int seen = 0;
+    for (int n = 0; n < MAX_SENSIBLE_STEPS && !seen; n++) {
+        ts_tui_keys(&g_tui, "Space");
+        ts_sleep_ms(400);
+        seen = strstr(ts_tui_capture(&g_tui), text) != NULL;
+    }
+    cr_assert(seen, "'%s' never showed:\n%s", text, g_tui.screen);
+    ts_sleep_ms(300);
+    return ts_tui_capture(&g_tui);
+}
+
+static void quit_tui(void)
+{
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
+/* At 80x24 in projector mode, once the client is in TIME_WAIT: its socket row is on screen as
+ * ss shows it, and the lesson's key sentence and the latest narration are both whole. The
+ * 4-line pin was drawn over 3 rows and took the narration's third ("... before these ports
+ * are"), and the long narration pushed the client's TIME-WAIT row off the screen. */
+Test(classroom_net1, tcp_teardown_at_80x24_in_projector_mode_keeps_time_wait_whole,
+     .fini = tui_stop, .timeout = 120)
+{
+    const char *s = projector_80x24_at("run tcp-teardown --step --param capture=0",
+                                       "TIME_WAIT: the client closed first");
+    char row[512];
+    cr_expect(ts_line_with(s, "sock  client-conn", "TIME-WAIT", row, sizeof(row)),
+              "the client's TIME-WAIT row is not on screen:\n%s", s);
+    cr_expect(strstr(s, "other side keeps") && strstr(s, "nothing."), "the pin is cut:\n%s", s);
+    cr_expect(strstr(s, "for 2·MSL (60 s on Linux).") || strstr(s, "Checks:"),
+              "the narration is cut:\n%s", s);
+    quit_tui();
+}
+
+/* tcp-handshake's pin for a full accept queue wraps to 5 lines at 80 columns: in projector mode
+ * it was cut after 3 ("... holds more than the"), and the narration under it lost its end. */
+Test(classroom_net1, tcp_handshake_at_80x24_in_projector_mode_keeps_the_full_queue_whole,
+     .fini = tui_stop, .timeout = 120)
+{
+    const char *s = projector_80x24_at("run tcp-handshake --step --param capture=0",
+                                       "That is one more than the backlog");
+    cr_expect(strstr(s, "more than the") && strstr(s, "backlog.\n"), "the pin is cut:\n%s", s);
+    cr_expect(strstr(s, "Another connection waits for accept()."), "the narration is cut:\n%s", s);
+    quit_tui();
+}
+
 /* The active closer's last step asks the kernel for its connection's state (sock_diag, as ss
  * does): its gate hint said "→ tcp_state(client-conn)" and "Space lets client call
  * tcp_state(client-conn)", a call that does not exist. It says what the step does, whole. */
@@ -864,8 +968,7 @@ Test(classroom_net1, tcp_teardown_says_what_its_last_look_does, .fini = tui_stop
                   g_tui.screen);
         /* whole in the task row at 100x30: it read "→ look up its TCP…" */
         looked += strstr(g_tui.screen, "GATE    → look up its state ") != NULL;
-        ts_tui_keys(&g_tui, "Space");
-        ts_sleep_ms(400);
+        ts_tui_step(&g_tui, 5000); /* a loaded machine: the screen after this step, not before */
     }
     cr_assert_gt(looked, 0, "the last look was never named:\n%s", g_tui.screen);
     cr_assert(ts_tui_wait_for(&g_tui, "Checks: ok", 5000), "not ok:\n%s", g_tui.screen);

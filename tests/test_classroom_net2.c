@@ -416,6 +416,24 @@ Test(classroom_net2, udp_echo_ends_with_its_sockets_shown_closed, .fini = tui_st
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
 }
 
+/* A setsockopt step is named at the gate as the call it is ("→ setsockopt(rx-1, SO_REUSEADDR)",
+ * "Next: Space lets receiver-1 call setsockopt(...)"), not "→ its next step"; and a receiver
+ * waiting for receiver-1's port says so. */
+Test(classroom_net2, udp_broadcast_names_its_setsockopt_steps, .fini = tui_stop, .timeout = 120)
+{
+    ts_tui_start(&g_tui, "run udp-broadcast --step", 120, 34);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    cr_assert(step_until("setsockopt(rx-1, SO_REUSEADDR)", 8),
+              "the setsockopt step was not named:\n%s", g_tui.screen);
+    cr_expect(step_until(" call setsockopt(rx-", 8),
+              "the Next line never said a call is made (\"go on (setsockopt(...))\"):\n%s",
+              g_tui.screen);
+    cr_expect(step_until("until receiver-1 binds", 8), "no receiver waits for the port:\n%s",
+              g_tui.screen);
+    ts_tui_keys(&g_tui, "q");
+    cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
+}
+
 /* udp-broadcast has 4 tasks and 7 sockets: the top row grows to fit the objects too (it
  * followed the task list only, and the sender's socket, the one sending, was never on screen
  * at 100x30). */

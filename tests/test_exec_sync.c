@@ -282,34 +282,89 @@ static int all_asleep(const char *exe)
     return c[0] > 0 && !c[1];
 }
 
+/* Compile examples/name.c and start `exec [opts] -- DIR/name` in the TUI (100x30); its path
+ * in exe (n bytes). */
+static void start_stepped(struct ts_tui *t, const char *name, const char *opts, char *exe, size_t n)
+{
+    cr_assert_eq(compile(name, NULL), 0, "cc %s failed", name);
+    char args[512];
+    snprintf(exe, n, "%s/%s", g_dir, name);
+    snprintf(args, sizeof(args), "exec %s -- %s", opts, exe);
+    ts_tui_start(t, args, 100, 30);
+}
+
+/* How many times the program's threads went to sleep in ms of pause, counted from once all
+ * of them are asleep (on a loaded machine one may still be on its way: at most 2 s). */
+static long long switches_in_pause(const char *exe, long ms)
+{
+    for (int i = 0; i < 200 && !all_asleep(exe); i++)
+        usleep(10 * 1000);
+    long long before = switches_of_exe(exe);
+    usleep((useconds_t)ms * 1000);
+    return switches_of_exe(exe) - before;
+}
+
 /* A program stepped in the TUI sleeps at the gate until the next Space: its threads woke once
  * a second to look again (the gate's safety net), each wake a moment of R in ps while the
  * screen said GATE. */
 Test(exec_sync, stepped_threads_sleep_at_the_gate_through_a_pause, .timeout = 60)
 {
-    cr_assert_eq(compile("counter", NULL), 0, "cc counter failed");
     struct ts_tui t;
-    char args[256], exe[300];
-    snprintf(args, sizeof(args), "exec -- %s/counter", g_dir);
-    snprintf(exe, sizeof(exe), "%s/counter", g_dir);
-    ts_tui_start(&t, args, 100, 30);
+    char exe[300];
+    start_stepped(&t, "counter", "", exe, sizeof(exe));
     int shown = ts_tui_wait_for(&t, "counter-t2", 20000);
     ts_tui_keys(&t, "Space"); /* into step mode */
     int gate = shown && ts_tui_wait_for(&t, "GATE    → ", 10000);
-    /* every thread of it asleep, at the gate or in join (on a loaded machine one may still
-     * be on its way there): at most 2 s */
-    for (int i = 0; i < 200 && !all_asleep(exe); i++)
-        usleep(10 * 1000);
-    long long before = switches_of_exe(exe);
-    usleep(3500 * 1000);
-    long long woke = switches_of_exe(exe) - before;
+    long long woke = switches_in_pause(exe, 3500);
     char screen[sizeof(t.screen)];
-    snprintf(screen, sizeof(screen), "%s", t.screen);
-    ts_tui_keys(&t, "q");
-    ts_tui_wait_exit(&t, 10000);
-    ts_tui_stop(&t);
+    ts_tui_finish(&t, screen, sizeof(screen), "q");
     cr_assert(gate, "no task drawn at the gate in step mode:\n%s", screen);
     cr_expect_eq(woke, 0, "the program's threads woke %lld times in a 3.5 s pause", woke);
+}
+
+/* A stepped program in a timed wait (sem_timedwait) cannot be woken by the gate's grant (it
+ * sleeps on its own semaphore), so it looks for the grant: often at first, for a quick Space,
+ * then a few times a second. It looked 50 times a second through a teacher's pause. */
+Test(exec_sync, a_stepped_timed_wait_looks_for_its_step_a_few_times_a_second, .timeout = 60)
+{
+    struct ts_tui t;
+    char exe[300];
+    start_stepped(&t, "timed_wait", "--step", exe, sizeof(exe));
+    int gate = ts_tui_wait_for(&t, "→ sem_wait(ticket)", 20000);
+    ts_tui_keys(&t, "Space"); /* sem_timedwait(ticket): it blocks, its timeout a step to come */
+    int blocked = gate && ts_tui_wait_for(&t, "sem:ticket", 10000);
+    long long woke = switches_in_pause(exe, 3000);
+    ts_tui_keys(&t, "Space"); /* the 2 s pass: it gives up */
+    int gave_up = ts_tui_wait_for(&t, "Connection timed out", 10000);
+    int ended = gave_up && ts_tui_wait_for(&t, "Checks:", 10000); /* reaped: q keeps its 0 */
+    char screen[sizeof(t.screen)];
+    int rc = ts_tui_finish(&t, screen, sizeof(screen), "q");
+    cr_assert(blocked, "the program never blocked on its semaphore:\n%s", screen);
+    cr_expect_leq(woke, 40, "the timed wait woke %lld times in a 3 s pause", woke);
+    cr_expect(gave_up, "the step did not let the timeout pass:\n%s", screen);
+    cr_expect(ended, "the run did not end after the program:\n%s", screen);
+    cr_expect_eq(rc, 0, "exit %d", rc);
+}
+
+/* A stepped program's sleep at the gate says how long it sleeps ("→ sleep(1 ms)"): the gate's
+ * record carried no value, and the row said "→ sleep()". */
+Test(exec_sync, a_stepped_sleep_at_the_gate_says_how_long, .timeout = 60)
+{
+    struct ts_tui t;
+    char exe[300];
+    start_stepped(&t, "prodcons", "--step", exe, sizeof(exe));
+    ts_tui_wait_for(&t, "Next: Space", 20000);
+    int seen = 0;
+    for (int n = 0; n < 30 && !seen; n++) {
+        ts_tui_step(&t, 5000);
+        seen = strstr(t.screen, "→ sleep(") != NULL;
+    }
+    char screen[sizeof(t.screen)];
+    ts_tui_finish(&t, screen, sizeof(screen), "q");
+    cr_assert(seen, "no sleep was ever at the gate:\n%s", screen);
+    cr_expect(!strstr(screen, "→ sleep()") &&
+                  (strstr(screen, "→ sleep(1 ms)") || strstr(screen, "→ sleep(3 ms)")),
+              "a sleep at the gate does not say how long:\n%s", screen);
 }
 
 /* How many of objs are of kind; *last: the last of them (left alone when none is). */

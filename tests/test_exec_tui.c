@@ -253,3 +253,26 @@ Test(exec_tui, a_long_wchan_is_cut_not_left_out, .timeout = 60)
     cr_assert(shown, "no wchan on the sleeping program's row:\n%s", screen);
     cr_expect(strstr(screen, "RUN free"), "a free run says so, not \"RUN 0ms\":\n%s", screen);
 }
+
+/* In projector mode the program's output is on screen too, and the pty leader's SIGHUP at its
+ * session's end (seen with the probes) is told as what it is, not as the kernel's guess list. */
+Test(exec_tui, the_projector_shows_the_programs_output_and_reads_the_leaders_sighup, .timeout = 60)
+{
+    cr_assert_eq(compile("notify_all", NULL), 0);
+    struct ts_tui t;
+    start_program(&t, NULL, "notify_all", NULL, 80, 24);
+    ts_tui_wait_for(&t, "notify_all", 20000);
+    ts_tui_keys(&t, "z");
+    int ended = ts_tui_wait_for(&t, "Checks:", 20000);
+    char screen[sizeof(t.screen)];
+    int rc = ts_tui_finish(&t, screen, sizeof(screen), "q");
+    cr_assert(ended, "the run did not end:\n%s", screen);
+    cr_expect(strstr(screen, "Output (the program has ended):") &&
+                  strstr(screen, "woken: 2; ran while main held the lock: 0"),
+              "no output in projector mode:\n%s", screen);
+    cr_expect(!strstr(screen, "raised SIGHUP for ipcscope-pty"),
+              "the leader's SIGHUP read as the kernel's guess list:\n%s", screen);
+    if (strstr(screen, "bpf✓"))
+        cr_expect(strstr(screen, "session leader of the program's"), "%s", screen);
+    cr_expect_eq(rc, 0);
+}

@@ -67,7 +67,8 @@ static int literal_after(const char *line, const char *call, char *out, size_t n
     return 1;
 }
 
-/* Every reason a scenario gives sclock_sleep, a deadline's what, and a gate mark, in Chinese. */
+/* Every reason a scenario gives sclock_sleep, a deadline's what, a gate mark, and what a task
+ * waits for, in Chinese. */
 Test(phrase, every_sleep_reason_and_deadline_of_the_scenarios_has_its_chinese)
 {
     char dir[512];
@@ -76,7 +77,9 @@ Test(phrase, every_sleep_reason_and_deadline_of_the_scenarios_has_its_chinese)
     cr_assert(d, "no %s", dir);
     struct dirent *e;
     int seen = 0;
-    const char *calls[] = {"sclock_sleep(", "w.what = ", "instr_gate_mark(1, ", "await_receiver("};
+    const char *calls[] = {"sclock_sleep(",    "w.what = ",      "instr_gate_mark(1, ",
+                           "await_receiver(",  "net_wait_flag(", "net_wait_until(",
+                           "sclock_waits_for("};
     while ((e = readdir(d))) {
         size_t len = strlen(e->d_name);
         if (len < 3 || strcmp(e->d_name + len - 2, ".c") != 0)

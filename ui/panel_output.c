@@ -88,6 +88,37 @@ void panel_output_draw(struct ui *u, struct rect r)
                    TR(u, "(nothing printed yet)", "（还没有输出）"));
 }
 
+/* The program's printed lines, without the empty one after its last newline. */
+static size_t printed_lines(void)
+{
+    size_t n = exec_pty_nlines();
+    return n && !exec_pty_line(n - 1)[0] ? n - 1 : n;
+}
+
+int panel_output_tail_rows(const struct ui *u, int max)
+{
+    size_t n = panel_output_shown(u) ? printed_lines() : 0;
+    if (!n || max < 2)
+        return 0;
+    return 1 + (n < (size_t)max - 1 ? (int)n : max - 1);
+}
+
+int panel_output_tail_draw(struct ui *u, struct rect r)
+{
+    int rows = panel_output_tail_rows(u, r.h);
+    if (!rows)
+        return 0;
+    size_t n = printed_lines(), first = n - (size_t)(rows - 1);
+    screen_put(r.y, r.x, r.w, THEME[R_TITLE],
+               !exec_pty_is_open()
+                   ? TR(u, "Output (the program has ended):", "输出（程序已结束）：")
+                   : TR(u, "Output:", "输出："));
+    for (size_t i = first; i < n; i++)
+        screen_put(r.y + 1 + (int)(i - first), r.x + 2, r.w - 2, THEME[R_NORMAL] | A_BOLD,
+                   exec_pty_line(i));
+    return rows;
+}
+
 /* The bytes a terminal sends for key ch, into buf. Their count, 0 for none. */
 static size_t key_bytes(int ch, char *buf)
 {

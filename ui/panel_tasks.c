@@ -11,6 +11,7 @@
  */
 #include "narrate.h"
 #include "phrase_zh.h"
+#include "scenarios/exec.h"
 #include "tui.h"
 
 #include <stdio.h>
@@ -97,6 +98,14 @@ int ui_kernel_view(const struct ui *u, const struct model_task *t)
     return probes && t->kernel_state != TS__COUNT;
 }
 
+/* "name(...)": a label that is a call ("setsockopt(rx-1, SO_REUSEADDR)"), not what a step
+ * does ("set its x to 11", "eat (meal 2)"). */
+static int is_call(const char *s)
+{
+    size_t len = strlen(s), name = strcspn(s, "( ");
+    return name > 0 && s[name] == '(' && len > name + 1 && s[len - 1] == ')';
+}
+
 void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, size_t n)
 {
     const struct model *m = &u->r->model;
@@ -116,7 +125,8 @@ void ui_waiter_call(const struct ui *u, const struct run_waiter *w, char *buf, s
                     "让 %5$s 的 %1$lld 毫秒过去%2$s%3$s%4$s"),
                  (long long)w->val, what[0] ? TR(u, " (", "（") : "", what,
                  what[0] ? TR(u, ")", "）") : "", who);
-    } else if (w->kind == EV_BLOCK && what[0]) { /* a call the scenario named */
+    } else if ((w->kind == EV_BLOCK || (labelled_kind(w->kind) && is_call(what))) && what[0]) {
+        /* a call the scenario named: "setsockopt(rx-1, SO_REUSEADDR)" */
         snprintf(buf, n, TR(u, "lets %s call %s", "让 %s 调用 %s"), who, what);
     } else if (labelled_kind(w->kind) && what[0]) {
         /* a step with no call of its own: the scenario's label says what it is */
@@ -420,12 +430,27 @@ static void thread_end_detail(const struct ui *u, const struct model_task *t, ch
         snprintf(detail, n, "%s", TR(u, "ended with its process", "随进程结束"));
 }
 
-/* "pipe:disk · anon_pipe_read": the object it is blocked on and the kernel function. */
-static void blocked_detail(const struct model *m, const struct model_task *t, char *detail,
-                           size_t n)
+int ui_waits_for(const struct ui *u, const struct model_task *t, char *buf, size_t n)
 {
-    char on[64];
-    model_blocked_label(m, t, on, sizeof(on));
+    char what[INSTR_NAME_MAX], zh[160];
+    if (!n)
+        return 0;
+    buf[0] = '\0';
+    if (u->sc == &scenario_exec || t->state != TS_BLOCKED || !u->r ||
+        !run_waits_for(u->r, t->slot, what, sizeof(what)))
+        return 0; /* a program under exec never says: it could say anything */
+    snprintf(buf, n, "%s", phrase_in(what, u->lang == LANG_ZH, zh, sizeof(zh)));
+    return 1;
+}
+
+/* "pipe:disk · anon_pipe_read": the object it is blocked on and the kernel function; a task
+ * asleep on no object of the lesson, what the scenario says it waits for. */
+static void blocked_detail(const struct ui *u, const struct model_task *t, char *detail, size_t n)
+{
+    char on[96];
+    model_blocked_label(&u->r->model, t, on, sizeof(on));
+    if (!on[0])
+        ui_waits_for(u, t, on, sizeof(on));
     if (on[0] && t->wchan[0])
         snprintf(detail, n, "%s · %s", on, t->wchan);
     else
@@ -435,7 +460,6 @@ static void blocked_detail(const struct model *m, const struct model_task *t, ch
 /* The state shown for a task, and its detail text (at the gate: the call it will make). */
 static int shown_state(const struct ui *u, const struct model_task *t, char *detail, size_t n)
 {
-    const struct model *m = &u->r->model;
     unsigned kind;
     uint32_t obj;
     detail[0] = '\0';
@@ -451,7 +475,7 @@ static int shown_state(const struct ui *u, const struct model_task *t, char *det
     }
     switch (t->state) {
     case TS_BLOCKED:
-        blocked_detail(m, t, detail, n);
+        blocked_detail(u, t, detail, n);
         break;
     case TS_RUNNING:
         if (t->cpu >= 0)

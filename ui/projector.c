@@ -154,7 +154,9 @@ static void draw_task_line(struct ui *u, const struct tree_row *row, int i, int 
         st = TS_GATE;
     } else if (t->state == TS_BLOCKED) {
         model_blocked_label(m, t, detail, sizeof(detail));
-        if (!detail[0]) /* asleep on no object (a sleep, a wait for a child): the kernel's word */
+        if (!detail[0]) /* asleep on no object: what for, else the kernel's word (a sleep) */
+            ui_waits_for(u, t, detail, sizeof(detail));
+        if (!detail[0])
             snprintf(detail, sizeof(detail), "%s", t->wchan);
     } else if ((st == TS_RUNNING || st == TS_READY) && !ui_kernel_view(u, t)) {
         st = UI_RUNNABLE;
@@ -217,9 +219,11 @@ void projector_draw(struct ui *u)
         if (model_hist(m, i) && ui_narration_of(u, model_hist(m, i), text, sizeof(text)))
             break; /* as the dashboard tells it: layers ended on "client was reaped" here */
     /* the lesson's key sentence, as in the dashboard, and the latest narration, each whole
-     * (layers' link-layer paragraph is 4 lines at 100 columns; 3 rows lost its end) */
+     * (layers' link-layer paragraph is 4 lines at 100 columns; 3 rows lost its end; at 80
+     * columns tcp-teardown's TIME_WAIT pin is 4 lines and tcp-handshake's full accept queue
+     * 5, and drawn over 3 rows each took the narration's rows: "... before these ports are") */
     int pin_h =
-        u->r->ctx.pin[0] ? clamp_rows(screen_wrap_count(body.w - 2, u->r->ctx.pin), 2, 3) : 0;
+        u->r->ctx.pin[0] ? clamp_rows(screen_wrap_count(body.w - 2, u->r->ctx.pin), 2, 5) : 0;
     int narr_h = pin_h + clamp_rows(screen_wrap_count(body.w - 2, text), 3, 5);
 
     /* Who waits for what is the lesson: the tasks (and the locks' lines, or a deadlock's
@@ -233,7 +237,8 @@ void projector_draw(struct ui *u)
     int meters_h = nmeters ? (nmeters < 5 ? nmeters : 5) + 1 : 0;
     int graph_h = panel_waitfor_rows(u);
     int ntasks = (int)u->nrows - u->row_base;
-    int need = ntasks + (graph_h ? graph_h : lock_lines(m));
+    int out_h = panel_output_tail_rows(u, 4); /* exec: what the program printed */
+    int need = ntasks + (graph_h ? graph_h : lock_lines(m)) + out_h;
     int free_rows = body.h - narr_h - 2 - meters_h;
     int card_rows = 2, min_rows = run_done(u->r) && ncards ? 1 : 0;
     size_t shown_cards = cards_fitting(cards_all, ncards, body.w - 2, card_rows);
@@ -260,7 +265,7 @@ void projector_draw(struct ui *u)
     if (ph)
         predict_draw(u, (struct rect){body.y + body.h - narr_h - ph, body.x, ph, body.w});
     int graph = graph_h; /* a deadlock's cycle takes the locks' place */
-    int extra = graph ? 0 : lock_lines(m) + (int)(ncards - shown_cards);
+    int extra = (graph ? 0 : lock_lines(m) + (int)(ncards - shown_cards)) + out_h;
     int lines_h = tasks.h - graph;
     int spacing = ntasks * 2 + extra <= lines_h ? 2 : 1;
     int all_fit = ntasks <= lines_h; /* else the last row says how many more */
@@ -280,11 +285,18 @@ void projector_draw(struct ui *u)
         draw_locks(u, &y, tasks);
         draw_spilled(cards_all + shown_cards, ncards - shown_cards, &y, tasks);
     }
+    int left = tasks.y + tasks.h - y, gap = left > out_h; /* a blank line above when it fits */
+    if (out_h && left - gap >= 2)
+        y += gap + panel_output_tail_draw(u, (struct rect){y + gap, tasks.x + 3,
+                                                           left - gap < out_h ? left - gap : out_h,
+                                                           tasks.w - 3});
     if (!graph && u->flow_view && tasks.y + tasks.h - y >= 5) /* a TCP lesson: its segments */
         panel_flow_draw(u, (struct rect){y, tasks.x, tasks.y + tasks.h - y, tasks.w});
 
     struct rect nr = {body.y + body.h - narr_h, body.x + 1, narr_h, body.w - 2};
-    int top = pin_h ? screen_wrap(nr, 0, THEME[R_WARN] | A_BOLD, u->r->ctx.pin) : 0;
+    struct rect pin_r = {nr.y, nr.x, pin_h, nr.w};
+    int top = pin_h ? screen_wrap(pin_r, 0, THEME[R_WARN] | A_BOLD, u->r->ctx.pin) : 0;
+    top = top < pin_h ? top : pin_h; /* the lines it wraps to, of which pin_h are drawn */
     struct rect below = {nr.y + top, nr.x, nr.h - top, nr.w};
     screen_wrap(below, 0, THEME[R_NORMAL] | A_BOLD, text);
 }

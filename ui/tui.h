@@ -189,6 +189,9 @@ void layout_draw_too_small(const struct ui *u);
 #define UI_RUNNABLE TS__COUNT
 /* 1 when the kernel's probes report on t: running and ready are told apart. */
 int ui_kernel_view(const struct ui *u, const struct model_task *t);
+/* "until the server listens": a live task blocked on no object of the lesson, when its
+ * scenario says what it waits for (another task's progress). 0 and "" otherwise. */
+int ui_waits_for(const struct ui *u, const struct model_task *t, char *buf, size_t n);
 const char *ui_state_glyph(int state);
 const char *ui_state_word(const struct ui *u, int state);
 attr_t ui_state_attr(int state);
@@ -229,6 +232,10 @@ int panel_output_shown(const struct ui *u);
 /* Take the Output panel's rectangle from the lower part of narr (empty when not shown). */
 void panel_output_split(const struct ui *u, struct rect *narr, struct rect *out);
 void panel_output_draw(struct ui *u, struct rect r);
+/* Projector mode: the program's last lines under a title, in at most max rows (the rows it
+ * takes, 0 with nothing printed), and drawing them in r (the rows used). */
+int panel_output_tail_rows(const struct ui *u, int max);
+int panel_output_tail_draw(struct ui *u, struct rect r);
 /* exec: size the program's terminal as its Output panel will be, before the program starts. */
 void panel_output_presize(struct ui *u);
 /* A key while the Output panel has the focus: 1 when it went to the program. */

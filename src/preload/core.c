@@ -105,10 +105,18 @@ void unblock(struct instr_obj *o, int64_t val, int64_t err)
 }
 
 /* Arriving at (1) / leaving (0) the gate, as instr's gate says it: the time between is the
- * task's gate state, never drawn as blocked in a futex. */
+ * task's gate state, never drawn as blocked in a futex. Its value (a sleep's ms) goes with it,
+ * so the screen says "→ sleep(3 ms)", not "→ sleep()". */
 static void emit_gate(int arrived, uint16_t kind, uint32_t obj)
 {
-    emit(EV_GATE, EV_NO_OBJ, arrived, kind, obj == EV_NO_OBJ ? -1 : (int64_t)obj);
+    if (tl_slot < 0)
+        return;
+    int64_t val = atomic_load(&g_sh->tasks[tl_slot].gate_val);
+    fold_flush();
+    busy_enter();
+    put_rec(stamp(0, T_PRECISE), EV_GATE, (uint32_t)tl_slot, tl_pid, tl_tid, EV_NO_OBJ, 0, arrived,
+            kind, obj == EV_NO_OBJ ? -1 : (int64_t)obj, val);
+    busy_leave();
 }
 
 /* Wait at the gate; with intr, a signal handler that runs meanwhile ends the wait (-1) unless

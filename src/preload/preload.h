@@ -510,6 +510,7 @@ struct deadline {
     uint16_t ev;
     uint32_t obj;
     int held, announced;
+    uint64_t since; /* CLOCK_MONOTONIC ns when the gate took it as a timed waiter */
 };
 /* Take the program's deadline at the call (before the gate holds it there): while held, the
  * time left until abstime is program time from now. ev and obj name the wait. */

@@ -180,7 +180,7 @@ static int server(void *arg)
     if (net_mux_new(&m, "epoll") < 0 || net_socket(&ls, "listener", SOCK_STREAM) < 0 ||
         net_bind(&ls, 0) < 0 || net_listen(&ls, 2) < 0)
         return 1;
-    atomic_store(&S->port, ls.lport);
+    net_flag_set(&S->port, ls.lport);
     int epfd = epoll_create1(EPOLL_CLOEXEC);
     for (int k = 0; k < 2; k++) {
         if (net_accept(&ls, &c[k], names[k]) < 0 ||
@@ -219,7 +219,7 @@ static int client(void *arg)
     const char *names[] = {"lt-client", "et-client"};
     char data[1024];
     memset(data, 'x', sizeof(data));
-    if (!net_wait_flag(&S->port))
+    if (!net_wait_flag(&S->port, "until the server listens"))
         return 1;
     for (int k = 0; k < 2; k++) /* the accept queue is FIFO: lt is accepted first, et second */
         if (net_socket(&s[k], names[k], SOCK_STREAM) < 0 ||

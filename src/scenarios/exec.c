@@ -747,6 +747,13 @@ static void teardown(struct scn_ctx *ctx)
     g_status_fd = -1;
 }
 
+static int narrate(const struct scn_ctx *ctx, const struct model *m, const struct ev *e, int lang,
+                   char *buf, size_t n)
+{
+    (void)ctx;
+    return exec_pty_narrate(m, e, lang, buf, n);
+}
+
 /* ---- the snapshot: the program, how it ended, how its processes were followed ---- */
 
 static json_t *exit_json(const struct model *m)
@@ -850,5 +857,6 @@ const struct scenario scenario_exec = {
     .snapshot = snapshot,
     .poll = poll_program,
     .reaped = reaped,
+    .narrate = narrate,
     .wait_descendants = 1,
 };

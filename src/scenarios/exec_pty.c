@@ -10,7 +10,10 @@
 #define _GNU_SOURCE
 #include "exec_pty.h"
 
+#include "../event.h"
 #include "../instr.h"
+#include "../model.h"
+#include "../scenario.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -294,4 +297,21 @@ json_t *exec_pty_output_json(void)
                               exec_pty_json_string(exec_pty_line(i), strlen(exec_pty_line(i))));
     return json_pack("{s:I, s:I, s:o}", "bytes", (json_int_t)g_pty.total, "lines", (json_int_t)n,
                      "tail", tail);
+}
+
+int exec_pty_narrate(const struct model *m, const struct ev *e, int lang, char *buf, size_t n)
+{
+    if (e->kind != EV_SIG_GENERATE || e->val != SIGHUP || e->aux != 0)
+        return 0;
+    uint32_t t = model_task_by_tid(m, e->tid); /* a probe's event: no slot, a tid */
+    if (t >= m->ntasks || strcmp(m->tasks[t].name, EXEC_PTY_LEADER) != 0)
+        return 0;
+    snprintf(buf, n, "%s",
+             lang == LANG_ZH
+                 ? EXEC_PTY_LEADER "（程序终端的会话首进程，如同 shell）退出：内核用 SIGHUP "
+                                   "挂断终端的前台进程组，也就是它自己的组。"
+                 : EXEC_PTY_LEADER ", the session leader of the program's terminal (as "
+                                   "a shell is), exits: the kernel hangs up the "
+                                   "terminal's foreground group, its own, with SIGHUP.");
+    return 1;
 }

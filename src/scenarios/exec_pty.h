@@ -58,6 +58,13 @@ uint64_t exec_pty_total(void);
 /* 1 while the program's terminal is open (keys can be typed). */
 int exec_pty_is_open(void);
 
+/* The narration of the leader's own end (1, text in buf) or 0: as a session's leader exits,
+ * the kernel hangs up the terminal's foreground group with SIGHUP (the leader's own group:
+ * it took the terminal back), which is plumbing a class should read as such. */
+struct model;
+struct ev;
+int exec_pty_narrate(const struct model *m, const struct ev *e, int lang, char *buf, size_t n);
+
 /* {"bytes": total, "lines": n, "tail": [the last 10 lines]} for the snapshot. */
 json_t *exec_pty_output_json(void);
 

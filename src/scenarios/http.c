@@ -158,7 +158,7 @@ static int fetch(int idx, int r)
 static int client(void *arg)
 {
     int idx = (int)(intptr_t)arg;
-    if (!net_wait_flag(&S->port))
+    if (!net_wait_flag(&S->port, "until the server listens"))
         return 1;
     for (int r = 0; r < S->requests; r++)
         if (fetch(idx, r) < 0 || (r + 1 < S->requests && net_sleep_ms(S->gap_ms) < 0))

@@ -76,7 +76,7 @@ static int capture(void *arg)
 {
     (void)arg;
     int fd = S->capture_fd;
-    if (!net_wait_flag(&S->port)) {
+    if (!net_wait_flag(&S->port, "until the server listens")) {
         close(fd);
         net_flag_set(&S->capture_done, 1);
         return 1;
@@ -213,7 +213,8 @@ static int client_body(void)
 {
     static char resp[8192];
     struct net_sock s;
-    if (!net_wait_flag(&S->port) || !net_wait_flag(&S->capture_ready) ||
+    if (!net_wait_flag(&S->port, "until the server listens") ||
+        !net_wait_flag(&S->capture_ready, "until the capture starts") ||
         net_socket(&s, "client", SOCK_STREAM) < 0)
         return 1;
     setsockopt(s.fd, IPPROTO_IP, IP_TTL, &(int){(int)S->ttl}, sizeof(int));
@@ -241,7 +242,7 @@ static int client(void *arg)
     if (rc != 0)
         return rc;
     if (S->capture_fd >= 0)
-        net_wait_flag(&S->capture_done);
+        net_wait_flag(&S->capture_done, "until the capture ends");
     explain_layers();
     return 0;
 }

@@ -281,7 +281,7 @@ static int server(void *arg)
         if (k.epfd < 0 || net_epoll_ctl(k.epfd, EPOLL_CTL_ADD, k.ls.fd, EPOLLIN) < 0)
             return 1;
     }
-    atomic_store(&S->port, k.ls.lport);
+    net_flag_set(&S->port, k.ls.lport);
     int (*iterate[])(struct mx_conns *, struct net_mux *) = {iterate_select, iterate_poll,
                                                              iterate_epoll};
     for (int it = 0; it < MX_MAX_ITER && atomic_load(&S->closed) < atomic_load(&S->cl.target); it++)

@@ -88,7 +88,8 @@ static int wait_time_wait(struct net_sock *old)
     if (old->o)
         instr_block(old->o, RA_WHY_TIME_WAIT);
     int seen = 0;
-    if (net_wait_until(&S->client_closed, client_closed, NULL, NET_WAIT_MS))
+    if (net_wait_until(&S->client_closed, client_closed, NULL, NET_WAIT_MS,
+                       "until the client closes"))
         for (int i = 0; i < 1000 && !(seen = net_observe(old, NULL) == NET_TIME_WAIT); i++)
             if (sclock_poll(1) < 0)
                 break;
@@ -110,7 +111,7 @@ static int server(void *arg)
         net_setsockopt(&ls, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
     if (net_bind(&ls, 0) < 0 || net_listen(&ls, 1) < 0)
         return 1;
-    atomic_store(&S->port, ls.lport);
+    net_flag_set(&S->port, ls.lport);
     if (net_accept(&ls, &c, "server-conn") < 0)
         return 1;
     net_recv(&c, buf, sizeof(buf));
@@ -130,7 +131,8 @@ static int client(void *arg)
     (void)arg;
     struct net_sock s;
     char buf[64];
-    if (!net_wait_flag(&S->port) || net_socket(&s, "client-conn", SOCK_STREAM) < 0 ||
+    if (!net_wait_flag(&S->port, "until the server listens") ||
+        net_socket(&s, "client-conn", SOCK_STREAM) < 0 ||
         net_connect(&s, (uint16_t)atomic_load(&S->port)) < 0)
         return 1;
     net_send(&s, "hello\n", 6);

@@ -89,9 +89,9 @@ static void go_unpaced(void)
     int gate = sclock_held() && atomic_load(&S->ready) < S->procs;
     if (gate)
         instr_gate_mark(1, "wait for others");
-    int stop = 0;
+    int stop = 0; /* each arrival wakes it (the count changes): it need not look every 100 ms */
     for (int seen; !stop && (seen = atomic_load(&S->ready)) < S->procs;)
-        stop = ipc_wait_word(&S->ready, seen, 100) < 0;
+        stop = ipc_wait_word(&S->ready, seen, SCLOCK_IDLE_SLICE_MS) < 0;
     if (gate)
         instr_gate_mark(0, NULL);
     if (!stop)

@@ -146,12 +146,15 @@ static int alarm_due(int req)
     struct sclock_wait w;
     sclock_wait_begin(&w, left > 0 ? left : 0, SCLOCK_LESSON, EV_SIG_GENERATE, EV_NO_OBJ);
     w.what = "the alarm fires";
+    w.word = &S->alarm_req; /* it sleeps on it: a grant wakes it there */
     long slice;
+    sclock_waits_for("until alarm time");
     /* asleep on the request word: a new alarm() wakes it at once; held, it looks for its
      * step's grant every 100 ms (was every 20 ms: 50 wake-ups a second on screen) */
     while (atomic_load(&S->alarm_req) == req && (slice = sclock_wait_slice(&w, 100)) > 0)
         if (ipc_wait_word(&S->alarm_req, req, slice) < 0)
             break;
+    sclock_waits_for(NULL);
     int due = atomic_load(&S->alarm_req) == req && !ipc_stopping() && sclock_wait_expired(&w);
     if (due) {
         /* the kernel's timer sends SIGALRM; the deadline stays announced (fired) until the
@@ -175,7 +178,10 @@ static void *alarm_timer(void *arg)
     while (!ipc_stopping()) {
         int req = atomic_load(&S->alarm_req);
         if (req == seen) {
-            if (ipc_wait_word(&S->alarm_req, seen, 500) < 0)
+            sclock_waits_for("until an alarm() call");
+            int r = ipc_wait_word(&S->alarm_req, seen, SCLOCK_IDLE_SLICE_MS); /* alarm() wakes */
+            sclock_waits_for(NULL);
+            if (r < 0)
                 break;
             continue;
         }
@@ -255,7 +261,8 @@ static void await_receiver(_Atomic int *word, const char *what)
     int gate = sclock_held() && atomic_load(word) == 0;
     if (gate)
         instr_gate_mark(1, what);
-    while (ipc_wait_word(word, 0, 100) == 0)
+    /* the receiver wakes it when it sets the word: no need to look every 100 ms */
+    while (ipc_wait_word(word, 0, SCLOCK_IDLE_SLICE_MS) == 0)
         ;
     if (gate)
         instr_gate_mark(0, NULL);

@@ -165,7 +165,7 @@ static int server(void *arg)
     if (net_socket(&ls, "listener", SOCK_STREAM) < 0 || net_bind(&ls, 0) < 0 ||
         net_listen(&ls, 5) < 0)
         return 1;
-    atomic_store(&S->port, ls.lport);
+    net_flag_set(&S->port, ls.lport);
     int k = 0, alive = 0;
     for (; k < atomic_load(&S->cl.target) && k < SS_MAX; k++) {
         char name[INSTR_NAME_MAX];

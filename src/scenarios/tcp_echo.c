@@ -74,7 +74,7 @@ static int client(void *arg)
     int idx = (int)(intptr_t)arg;
     char tag[24];
     snprintf(tag, sizeof(tag), "client-%d", idx + 1);
-    if (!net_wait_flag(&S->port))
+    if (!net_wait_flag(&S->port, "until the server listens"))
         return 1;
     int ok = net_echo_client((uint16_t)atomic_load(&S->port), tag, (int)S->messages, S->gap_ms);
     if (ok < 0)

@@ -84,7 +84,7 @@ static int capture(void *arg)
 {
     (void)arg;
     int fd = S->capture_param ? net_capture_open() : -ENOTSUP;
-    if (!net_wait_flag(&S->port) || fd < 0) {
+    if (!net_wait_flag(&S->port, "until the server listens") || fd < 0) {
         atomic_store(&S->capture_errno, fd < 0 ? -fd : ETIMEDOUT);
         net_flag_set(&S->capture_ready, 1);
         instr_note("capture off: %s", fd < 0 ? strerrorname_np(-fd) : "no port");
@@ -178,7 +178,7 @@ static int server_body(void)
         net_listen(&ls, (int)S->backlog) < 0)
         return 1;
     net_flag_set(&S->port, ls.lport);
-    net_wait_flag(&S->capture_ready);
+    net_wait_flag(&S->capture_ready, "until the capture starts");
     accept_delay(); /* the clients connect meanwhile */
     look_at_queue();
     atomic_store(&S->accepting, 1);
@@ -209,7 +209,8 @@ static int client(void *arg)
 {
     char tag[24], buf[16];
     snprintf(tag, sizeof(tag), "client-%d", (int)(intptr_t)arg + 1);
-    if (!net_wait_flag(&S->port) || !net_wait_flag(&S->capture_ready))
+    if (!net_wait_flag(&S->port, "until the server listens") ||
+        !net_wait_flag(&S->capture_ready, "until the capture starts"))
         return 1;
     if (sclock_sleep(20 * (long)(intptr_t)arg, 0, "its turn to connect") < 0)
         return 1; /* one after another */
@@ -347,15 +348,13 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     int zh = lang == LANG_ZH;
     const struct model_obj *o = e->obj < m->nobjs ? &m->objs[e->obj] : NULL;
     if (e->kind == EV_VAR && o && o->kind == OK_QUEUE && S && e->val > S->backlog) {
-        /* Linux refuses only when the queue holds more than the backlog (sk_acceptq_is_full) */
+        /* Linux refuses only when the queue holds more than the backlog (sk_acceptq_is_full):
+         * the pin says so beside it, so this stays short (both whole in projector mode) */
         snprintf(buf, n,
-                 zh ? "全连接队列里有 %lld 个连接,比 backlog(%ld)多一个:Linux 只在队列已经超过 "
-                      "backlog 时才拒绝,所以能多放一个,ss 显示 Recv-Q %lld、Send-Q %ld。再来的连接"
-                      "要等 accept() 腾出位置。"
-                    : "The accept queue holds %lld, one more than the backlog (%ld): Linux "
-                      "refuses only once the queue holds more than the backlog, so ss shows "
-                      "Recv-Q %lld over Send-Q %ld. Another connection would wait for accept() "
-                      "to make room.",
+                 zh ? "全连接队列里有 %lld 个连接,比 backlog(%ld)多一个:ss 显示 Recv-Q %lld、"
+                      "Send-Q %ld。再来的连接要等 accept() 腾出位置。"
+                    : "The accept queue holds %lld, one more than the backlog (%ld): ss shows "
+                      "Recv-Q %lld over Send-Q %ld. Another connection waits for accept().",
                  (long long)e->val, S->backlog, (long long)e->val, S->backlog);
         return 1;
     }

@@ -97,7 +97,7 @@ static void active_close(struct net_sock *s, int side)
         atomic_store(&S->active_closed, 1);
         look(s, side); /* FIN_WAIT1, or FIN_WAIT2 once the peer's kernel acknowledged */
     }
-    if (!net_wait_flag(&S->passive_closed))
+    if (!net_wait_flag(&S->passive_closed, "until the other end closes"))
         return;
     /* its own step: the program looks at what is left of its connection, as ss would (no
      * call of its own: the gate hint says what the step does) */
@@ -135,7 +135,8 @@ static int endpoint(struct net_sock *s, int side)
     look(s, side);                                        /* ESTABLISHED */
     if (atomic_fetch_add(&S->connected, 1) == 1)
         net_flag_set(&S->both_up, 1);
-    net_wait_flag(&S->both_up); /* both ends up: who closes first is settled */
+    net_wait_flag(&S->both_up,
+                  "until both ends are up"); /* both ends up: who closes first is settled */
     if (atomic_load(&S->closer) == side)
         active_close(s, side);
     else
@@ -169,7 +170,8 @@ static int server(void *arg)
 static int client_body(void)
 {
     struct net_sock s;
-    if (!net_wait_flag(&S->port) || !net_wait_flag(&S->capture_ready) ||
+    if (!net_wait_flag(&S->port, "until the server listens") ||
+        !net_wait_flag(&S->capture_ready, "until the capture starts") ||
         net_socket(&s, "client-conn", SOCK_STREAM) < 0)
         return 1;
     S->obj_id[TD_CLIENT] = s.o->id;
@@ -193,7 +195,7 @@ static int capture(void *arg)
 {
     (void)arg;
     int fd = S->capture_fd;
-    if (!net_wait_flag(&S->port)) {
+    if (!net_wait_flag(&S->port, "until the server listens")) {
         close(fd);
         net_flag_set(&S->capture_ready, 1);
         return 1;
@@ -567,12 +569,10 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
     if (e->kind == EV_NOTE && (e->flags & EVF_TEXT) && strncmp(e->text, TD_LOOK, 10) == 0)
         return say_look(e, zh, buf, n) > 0;
     if (e->kind == EV_TCP_STATE && e->val == NET_TIME_WAIT) {
+        /* short: the pin beside it says why (both whole in projector mode at 80x24) */
         snprintf(buf, n,
-                 zh ? "主动关闭方进入 TIME_WAIT:它要等 2MSL(Linux 上 60 秒),确保最后一个 ACK "
-                      "送达、旧报文消失,之后这对地址端口才能重用。"
-                    : "The active closer is in TIME_WAIT: it waits 2*MSL (60 s on Linux) so its "
-                      "last ACK can be resent and old segments die out before these ports are "
-                      "reused.");
+                 zh ? "主动关闭方这一端现在处于 TIME_WAIT,持续 2·MSL(Linux 上 60 秒)。"
+                    : "The active closer's end is now in TIME_WAIT, for 2·MSL (60 s on Linux).");
         return 1;
     }
     if (e->kind == EV_TCP_STATE && e->val == NET_CLOSE_WAIT)

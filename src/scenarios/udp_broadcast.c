@@ -96,12 +96,12 @@ static int receiver(void *arg)
     if (net_socket(&s, name, SOCK_DGRAM) < 0)
         return 1;
     net_setsockopt(&s, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
-    if (idx > 0 && !net_wait_flag(&S->port))
+    if (idx > 0 && !net_wait_flag(&S->port, "until receiver-1 binds"))
         return 1;
     if (net_bind_addr(&s, UB_BCAST, (uint16_t)atomic_load(&S->port)) < 0)
         return 1;
     if (idx == 0)
-        atomic_store(&S->port, s.lport); /* the first picks the port, the others share it */
+        net_flag_set(&S->port, s.lport); /* the first picks the port, the others share it */
     snprintf(name, sizeof(name), "rx-%d-unicast", idx + 1); /* only for the fallback */
     if (net_socket(&u, name, SOCK_DGRAM) < 0 || net_bind(&u, 0) < 0)
         return 1;
@@ -149,7 +149,8 @@ static void send_message(struct net_sock *s, int k, uint16_t port)
     if (!atomic_load(&S->fallback)) {
         if (net_sendto(s, msg, (size_t)len, UB_BCAST, port) == len)
             atomic_fetch_add(&S->sent_datagrams, 1);
-        if (net_wait_until(&S->progress, delivered, &k, UB_DELIVERY_MS) || net_stopping())
+        if (net_wait_until(&S->progress, delivered, &k, UB_DELIVERY_MS, "until receivers got it") ||
+            net_stopping())
             return;
         atomic_store(&S->fallback, 1);
         instr_note("no broadcast on lo: unicast");
@@ -158,14 +159,15 @@ static void send_message(struct net_sock *s, int k, uint16_t port)
         if (atomic_load(&S->got[i]) <= k && net_sendto(s, msg, (size_t)len, INADDR_LOOPBACK,
                                                        (uint16_t)atomic_load(&S->rport[i])) == len)
             atomic_fetch_add(&S->sent_datagrams, 1);
-    net_wait_until(&S->progress, delivered, &k, NET_WAIT_MS);
+    net_wait_until(&S->progress, delivered, &k, NET_WAIT_MS, "until receivers got it");
 }
 
 static int sender(void *arg)
 {
     (void)arg;
     struct net_sock s;
-    if (!net_wait_flag(&S->port) || !net_wait_until(&S->progress, bound_all, NULL, NET_WAIT_MS) ||
+    if (!net_wait_flag(&S->port, "until receiver-1 binds") ||
+        !net_wait_until(&S->progress, bound_all, NULL, NET_WAIT_MS, "until receivers bind") ||
         net_socket(&s, "sender", SOCK_DGRAM) < 0 || net_bind(&s, 0) < 0)
         return 1;
     uint16_t port = (uint16_t)atomic_load(&S->port);

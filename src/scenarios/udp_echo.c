@@ -61,7 +61,7 @@ static int server(void *arg)
     char buf[512];
     if (net_socket(&s, "server-udp", SOCK_DGRAM) < 0 || net_bind(&s, 0) < 0)
         return 1;
-    atomic_store(&S->port, s.lport);
+    net_flag_set(&S->port, s.lport);
     while (atomic_load(&S->served) < atomic_load(&S->target)) {
         uint16_t from = 0;
         ssize_t r = net_recvfrom(&s, buf, sizeof(buf), &from);
@@ -81,7 +81,8 @@ static int client(void *arg)
     char name[INSTR_NAME_MAX], line[64], back[128];
     snprintf(name, sizeof(name), "client-%d-udp", idx + 1);
     struct net_sock s;
-    if (!net_wait_flag(&S->port) || net_socket(&s, name, SOCK_DGRAM) < 0 || net_bind(&s, 0) < 0)
+    if (!net_wait_flag(&S->port, "until the server binds") ||
+        net_socket(&s, name, SOCK_DGRAM) < 0 || net_bind(&s, 0) < 0)
         return 1;
     for (int i = 0; i < S->messages; i++) {
         int len = snprintf(line, sizeof(line), "client-%d datagram %d", idx + 1, i + 1);
@@ -108,7 +109,8 @@ static int extra_sender(void *arg)
     char name[INSTR_NAME_MAX], line[64], back[128];
     snprintf(name, sizeof(name), "extra-%d-udp", idx + 1);
     struct net_sock s;
-    if (!net_wait_flag(&S->port) || net_socket(&s, name, SOCK_DGRAM) < 0 || net_bind(&s, 0) < 0)
+    if (!net_wait_flag(&S->port, "until the server binds") ||
+        net_socket(&s, name, SOCK_DGRAM) < 0 || net_bind(&s, 0) < 0)
         return 1;
     int len = snprintf(line, sizeof(line), "extra-%d one more datagram", idx + 1);
     ssize_t r = -1;
