@@ -468,8 +468,7 @@ static void socket_rows_keep_both_queues(int w, int h)
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
     int rows = 0, unread = 0;
     for (int n = 0; n < MAX_SENSIBLE_STEPS && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
-        ts_tui_keys(&g_tui, "Space");
-        ts_sleep_ms(400);
+        ts_tui_step(&g_tui, 5000); /* each step's screen: queued Spaces go by unseen */
         rows += socket_rows_have_both_queues(ts_tui_capture(&g_tui), &unread);
     }
     cr_assert_gt(rows, 0, "no socket row with its queues was seen");
@@ -837,8 +836,7 @@ Test(classroom_net1, tcp_echo_gate_hints_at_80x24_are_whole_calls, .fini = tui_s
     int hints = 0, named = 0;
     for (int n = 0; n < 12 && !strstr(ts_tui_capture(&g_tui), "Checks:"); n++) {
         hints += gate_hints_are_whole_calls(g_tui.screen, &named);
-        ts_tui_keys(&g_tui, "Space");
-        ts_sleep_ms(400);
+        ts_tui_step(&g_tui, 5000);
     }
     cr_assert_gt(hints, 0, "no gate hint was seen:\n%s", g_tui.screen);
     cr_assert_gt(named, 0, "no call named its socket whole:\n%s", g_tui.screen);
@@ -910,8 +908,7 @@ static const char *projector_80x24_at(const char *args, const char *text)
     ts_tui_keys(&g_tui, "z");
     int seen = 0;
     for (int n = 0; n < MAX_SENSIBLE_STEPS && !seen; n++) {
-        ts_tui_keys(&g_tui, "Space");
-        ts_sleep_ms(400);
+        ts_tui_step(&g_tui, 5000);
         seen = strstr(ts_tui_capture(&g_tui), text) != NULL;
     }
     cr_assert(seen, "'%s' never showed:\n%s", text, g_tui.screen);

@@ -369,8 +369,7 @@ static int step_until(const char *text, int max)
     for (int n = 0; n < max; n++) {
         if (strstr(ts_tui_capture(&g_tui), text))
             return 1;
-        ts_tui_keys(&g_tui, "Space");
-        ts_sleep_ms(400);
+        ts_tui_step(&g_tui, 5000); /* one step at a time: Spaces queued under load skip states */
     }
     return ts_tui_wait_for(&g_tui, text, 3000);
 }
