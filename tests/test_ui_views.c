@@ -20,23 +20,22 @@ static void stop(void)
     ts_tui_stop(&g_tui);
 }
 
-/* Press Space n times, ms apart. */
-static void steps(int n, int ms)
+/* Take n steps, each as a teacher's Space that waits for its step to show (ts_tui_step): Spaces
+ * pressed a fixed time apart queue up on a loaded machine and then go by back to back, and a
+ * screen looked at between them shows a step too early or skips one. */
+static void steps(int n)
 {
-    for (int i = 0; i < n; i++) {
-        ts_tui_keys(&g_tui, "Space");
-        ts_sleep_ms((unsigned)ms);
-    }
+    for (int i = 0; i < n; i++)
+        ts_tui_step(&g_tui, 5000);
 }
 
-/* Press Space (ms apart) until the screen shows text, at most max times: 1 when it does. A
- * Space pressed while the last step settles counts as one step with it, so max is generous. */
-static int step_until(const char *text, int max, int ms)
+/* Step until the screen shows text, at most max steps: 1 when it does. */
+static int step_until(const char *text, int max)
 {
     for (int i = 0; i < max; i++) {
         if (strstr(ts_tui_capture(&g_tui), text))
             return 1;
-        steps(1, ms);
+        steps(1);
     }
     return strstr(ts_tui_capture(&g_tui), text) != NULL;
 }
@@ -48,7 +47,7 @@ Test(ui_views, handshake_flow_graph_lists_syn_synack_ack_in_order_with_relative_
         cr_skip_test("the capture on lo needs CAP_NET_RAW (run as root)");
     ts_tui_start(&g_tui, "run tcp-handshake --step --param clients=1", 140, 40);
     cr_assert(ts_tui_wait_for(&g_tui, "f: timeline", 20000), "no flow graph:\n%s", g_tui.screen);
-    step_until("ACK seq 1 ack 1", 40, 300);
+    step_until("ACK seq 1 ack 1", 40);
     const char *s = ts_tui_capture(&g_tui);
     const char *syn = strstr(s, "──SYN seq 0──"), *synack = strstr(s, "◀──SYN|ACK seq 0 ack 1"),
                *ack = strstr(s, "──ACK seq 1 ack 1──");
@@ -126,7 +125,7 @@ Test(ui_views, narration_panel_scrolls_back_and_forth, .fini = stop, .timeout = 
 {
     ts_tui_start(&g_tui, "run prodcons --step --param items=6", 120, 30);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
-    steps(12, 250);
+    steps(12);
     ts_sleep_ms(500);
     static char now[8192], back[8192], again[8192];
     narration_lines(ts_tui_capture(&g_tui), now, sizeof(now));
@@ -149,7 +148,7 @@ Test(ui_views, socket_details_show_ends_state_and_queues, .fini = stop, .timeout
 {
     ts_tui_start(&g_tui, "run tcp-echo --step --param messages=1", 140, 40);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
-    step_until("LISTEN", 40, 300);
+    step_until("LISTEN", 40);
     ts_tui_keys(&g_tui, "Tab"); /* the objects panel: the listener is its first line */
     ts_tui_keys(&g_tui, "i");
     cr_assert(ts_tui_wait_for(&g_tui, "state (ss)", 3000), "no socket details:\n%s", g_tui.screen);
@@ -175,7 +174,7 @@ Test(ui_views, at_80x24_a_held_locks_row_has_no_word_cut_short, .fini = stop, .t
         const char *s = ts_tui_capture(&g_tui);
         if (strstr(s, "held by") && strstr(s, "BLOCK") && strstr(s, "mutex:lock"))
             break;
-        steps(1, 300);
+        steps(1);
     }
     char line[512];
     cr_assert(ts_line_with(ts_tui_capture(&g_tui), "held by", NULL, line, sizeof(line)),
@@ -236,7 +235,7 @@ Test(ui_views, at_80x24_gate_hints_keep_whole_words, .fini = stop, .timeout = 90
                           "a hint cut mid-word: '%s'\n%s", h, g_tui.screen);
             locks += strncmp(h, "→ lock", strlen("→ lock")) == 0; /* (fork-2), () or … */
         }
-        steps(1, 400);
+        steps(1);
     }
     cr_assert_gt(locks, 0, "no philosopher was shown about to lock a fork:\n%s", g_tui.screen);
     ts_tui_keys(&g_tui, "q");
@@ -250,7 +249,7 @@ Test(ui_views, at_80x24_a_held_locks_row_keeps_the_locks_name, .fini = stop, .ti
 {
     ts_tui_start(&g_tui, "run philosophers --step", 80, 24);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
-    step_until("held by", 20, 300);
+    step_until("held by", 20);
     char line[512];
     cr_assert(ts_line_with(ts_tui_capture(&g_tui), "held by", NULL, line, sizeof(line)),
               "no fork was ever held:\n%s", g_tui.screen);
@@ -334,7 +333,7 @@ Test(ui_views, at_80x24_a_projector_card_too_wide_puts_its_capacity_by_the_name,
     ts_tui_start(&g_tui, "run pipe --step", 80, 24);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
     ts_tui_keys(&g_tui, "z"); /* then step until the pipe holds a five-digit count */
-    int seen = step_until("pipe pipe (of 16384)", 30, 500);
+    int seen = step_until("pipe pipe (of 16384)", 30);
     cr_expect(seen, "the card never moved its capacity by the name:\n%s", g_tui.screen);
     ts_tui_keys(&g_tui, "q");
     cr_assert_eq(ts_tui_wait_exit(&g_tui, 10000), 0);
@@ -349,7 +348,7 @@ Test(ui_views, at_80x24_cut_object_names_stay_apart, .fini = stop, .timeout = 60
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
     int apart = 0;
     for (int i = 0; i < 12 && !apart; i++) {
-        steps(1, 500);
+        steps(1);
         const char *s = ts_tui_capture(&g_tui);
         apart = strstr(s, "1-udp UNCONN") && strstr(s, "2-udp UNCONN");
     }
@@ -365,7 +364,7 @@ Test(ui_views, at_80x24_the_projectors_cycle_ends_in_whole_words, .fini = stop, 
     ts_tui_start(&g_tui, "run philosophers --step", 80, 24);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
     /* on a busy machine 60 presses made fewer steps than the deadlock needs: up to a minute */
-    step_until("Deadlock", 240, 250);
+    step_until("Deadlock", 240);
     cr_assert(ts_tui_wait_for(&g_tui, "Deadlock", 5000), "no deadlock:\n%s", g_tui.screen);
     ts_tui_keys(&g_tui, "z");
     cr_assert(ts_tui_wait_for(&g_tui, "wait-for graph:", 5000), "no graph:\n%s", g_tui.screen);
@@ -389,7 +388,7 @@ Test(ui_views, at_80x24_the_kill_message_says_who_gets_the_lock, .fini = stop, .
 {
     ts_tui_start(&g_tui, "run philosophers --step", 80, 24);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
-    step_until("Deadlock", 240, 250);
+    step_until("Deadlock", 240);
     cr_assert(ts_tui_wait_for(&g_tui, "Deadlock", 5000), "no deadlock:\n%s", g_tui.screen);
     ts_tui_keys(&g_tui, "a");
     ts_sleep_ms(300);
@@ -510,7 +509,7 @@ Test(ui_views, a_gate_hint_that_does_not_fit_is_cut_before_a_word, .fini = stop,
     ts_tui_start(&g_tui, "run signals --step", 100, 30);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
     char line[1024] = "";
-    for (int i = 0; i < 20; i++, steps(1, 500)) { /* past "→ wait for receiver" */
+    for (int i = 0; i < 20; i++, steps(1)) { /* past "→ wait for receiver" */
         if (row_with_hint(ts_tui_capture(&g_tui), " sender ", line, sizeof(line)) &&
             strstr(line, "→ wait for") && !strstr(line, "receiver"))
             break;
@@ -550,7 +549,7 @@ Test(ui_views, at_80x24_a_call_that_does_not_fit_keeps_its_name, .fini = stop, .
     ts_tui_start(&g_tui, "run states --step --param seconds=1", 80, 24);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
     char line[512] = "";
-    for (int i = 0; i < 30; i++, steps(1, 500)) {
+    for (int i = 0; i < 30; i++, steps(1)) {
         if (ts_line_with(ts_tui_capture(&g_tui), " io-1 ", NULL, line, sizeof(line)) &&
             strstr(line, "→ read"))
             break;
@@ -577,7 +576,7 @@ Test(ui_views, at_80x24_a_zombies_lane_shows_a_skull_and_the_key_says_so, .fini 
     cr_assert(ts_line_with(s, "Timeline", NULL, title, sizeof(title)), "no timeline:\n%s", s);
     cr_assert(strstr(title, "10s") && !strstr(title, "☠"), "before any zombie, the usual key:\n%s",
               s);
-    cr_assert(step_until("ZOMBIE", 60, 300), "no zombie after 60 steps:\n%s", g_tui.screen);
+    cr_assert(step_until("ZOMBIE", 60), "no zombie after 60 steps:\n%s", g_tui.screen);
     ts_sleep_ms(400);
     s = ts_tui_capture(&g_tui);
     const char *tl = strstr(s, "Timeline"), *ev = strstr(s, "Events");
@@ -607,7 +606,7 @@ Test(ui_views, the_projector_names_a_sleep_and_r_after_the_end_keeps_the_verdict
     ts_tui_start(&g_tui, "run orphan --step", 100, 30);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
     ts_tui_keys(&g_tui, "z");
-    int asleep = step_until("child             hrtimer_nanosleep", 4, 500);
+    int asleep = step_until("child             hrtimer_nanosleep", 4);
     cr_expect(asleep, "the projector's child row does not say where it sleeps:\n%s", g_tui.screen);
     ts_tui_keys(&g_tui, "r"); /* "Running." until the end, and no longer: the verdict shows */
     cr_assert(ts_tui_wait_for(&g_tui, "DONE", 20000), "no end:\n%s", g_tui.screen);
@@ -637,7 +636,7 @@ Test(ui_views, at_80x24_the_projector_shows_every_task_before_big_cards, .fini =
         ts_tui_start(&g_tui, args, 80, 24);
         cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
         ts_tui_keys(&g_tui, "z");
-        steps(atoi(lessons[k][1]), 400);
+        steps(atoi(lessons[k][1]));
         ts_sleep_ms(300);
         const char *s = ts_tui_capture(&g_tui);
         const char *names[][4] = {{"producer-1", "producer-2", "consumer-1", "consumer-2"},
@@ -660,7 +659,7 @@ Test(ui_views, at_80x24_a_projectors_cycle_of_seven_stands_alone, .fini = stop, 
 {
     ts_tui_start(&g_tui, "run philosophers --step --param philosophers=7", 80, 24);
     cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
-    step_until("Deadlock", 240, 250);
+    step_until("Deadlock", 240);
     cr_assert(ts_tui_wait_for(&g_tui, "Deadlock", 5000), "no deadlock:\n%s", g_tui.screen);
     ts_tui_keys(&g_tui, "z");
     /* once the lesson's verdict is pinned above the narration, the tasks have no row left */
