@@ -770,17 +770,31 @@ static long tui_steps(struct ts_tui *t)
     return p ? strtol(p + 6, NULL, 10) : -1;
 }
 
-/* The "Next: Space lets ..." hint's first line on screen (the task at the gate), or "". */
+/* Who the screen says is at the step gate: the "Next: Space lets ..." hint's first line (the
+ * task Space lets go), else every task row at the gate (projector mode has no Next line), or
+ * "" when nobody is at the gate. */
 static void tui_next_hint(const char *screen, char *out, size_t n)
 {
     const char *p = strstr(screen, "Next: Space");
-    size_t len = p ? strcspn(p, "│\n") : 0;
-    snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), p ? p : "");
+    if (p) {
+        size_t len = strcspn(p, "│\n");
+        snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), p);
+        return;
+    }
+    size_t used = 0;
+    out[0] = '\0';
+    char line[1024];
+    for (const char *l = screen; used + 1 < n && ts_next_line(&l, line, sizeof(line));) {
+        if (!strstr(line, "‖ GATE"))
+            continue;
+        int k = snprintf(out + used, n - used, "%s\n", line);
+        used = k < 0 || (size_t)k >= n - used ? n - 1 : used + (size_t)k;
+    }
 }
 
 int ts_tui_step(struct ts_tui *t, int ms)
 {
-    char hint[256], now_hint[256];
+    char hint[1024], now_hint[1024];
     long before = tui_steps(t);
     tui_next_hint(t->screen, hint, sizeof(hint));
     ts_tui_keys(t, "Space");
@@ -794,11 +808,15 @@ int ts_tui_step(struct ts_tui *t, int ms)
     }
     if (waited > ms)
         return 0;
-    /* granted: the screen shows it once the next task is at the gate (its hint changed), or
-     * after a second (the same hint twice, or nobody left at the gate) */
-    for (int i = 0; i < 20; i++, ts_sleep_ms(50)) {
+    /* granted: the screen shows it once a task is at the gate again with another hint, after a
+     * second when the hint stays the same (the same call twice), when the run is over, or after
+     * ms with nobody at the gate. As a teacher waits for the Next line before the next Space:
+     * a Space pressed while nobody is at the gate lets the next task to arrive through at once,
+     * and no screen ever shows it waiting there (soak: tcp-teardown's last look) */
+    for (int w = 0; w <= ms; w += 50, ts_sleep_ms(50)) {
         tui_next_hint(ts_tui_capture(t), now_hint, sizeof(now_hint));
-        if (strcmp(now_hint, hint) != 0 || strstr(t->screen, "Checks:"))
+        if (strstr(t->screen, "Checks:") || (now_hint[0] && strcmp(now_hint, hint) != 0) ||
+            (now_hint[0] && w >= 1000))
             break;
     }
     ts_sleep_ms(100);

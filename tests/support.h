@@ -207,9 +207,10 @@ void ts_tui_keys(struct ts_tui *t, const char *keys);
 int ts_tui_wait_exit(struct ts_tui *t, int ms);
 
 /* One step, as a teacher's Space: press it and wait (up to ms) until the header's step count
- * has moved on and the screen has had a moment to show it, so a look at the screen after it
- * sees that step, not the one before, however loaded the machine. 1 when it moved (or the
- * run is over), else 0. t->screen holds the screen after it. */
+ * has moved on, then (up to ms again) until a task is at the gate for the next one, so a look
+ * at the screen after it sees that step, not the one before, and the next Space is not pressed
+ * with nobody at the gate, however loaded the machine. 1 when it moved (or the run is over),
+ * else 0. t->screen holds the screen after it. */
 int ts_tui_step(struct ts_tui *t, int ms);
 /* Kill the tmux server and remove the directory. */
 void ts_tui_stop(struct ts_tui *t);
