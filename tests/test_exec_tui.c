@@ -104,6 +104,39 @@ Test(exec_tui, the_program_is_the_terminals_foreground_job_and_ctrl_c_reaches_it
     cr_assert(ended, "Ctrl-C did not end the program:\n%s", screen);
     cr_expect_eq(rc_early, -1, "Ctrl-C in the Output panel stopped ipcscope itself");
     cr_expect(strstr(screen, "SIGINT"), "no SIGINT on screen:\n%s", screen);
+    /* the probes saw the kernel raise it: told as the terminal's key, not as "a timer, a
+     * fault, a child's end, or its terminal hanging up" */
+    cr_expect(!strstr(screen, "raised SIGINT") || strstr(screen, "a terminal's driver"),
+              "the Ctrl-C is not told as a key typed on the terminal:\n%s", screen);
+    cr_expect_eq(rc, 128 + SIGINT, "q exits with the program's status, killed by SIGINT");
+}
+
+/* Without the probes (no root, or --no-bpf) a Ctrl-C that ends the program is still told: the
+ * program's reap came only from /proc ("task_reaped status -1", no word of a signal); the pty
+ * leader's wait() has its status, and the narration says which signal killed it. */
+Test(exec_tui, without_the_probes_ctrl_c_is_told_as_the_signal_that_killed_the_program,
+     .timeout = 60)
+{
+    cr_assert_eq(ts_sh("cp /bin/cat %s/napper", g_dir), 0);
+    struct ts_tui t;
+    char args[512];
+    snprintf(args, sizeof(args), "exec --no-bpf -- %s/napper", g_dir);
+    ts_tui_start(&t, args, 120, 40);
+    int shown = ts_tui_wait_for(&t, "napper", 20000);
+    for (int i = 0; i < 100 && !find_program("napper"); i++)
+        usleep(50000);
+    ts_tui_keys(&t, "BTab"); /* the focus on the Output panel */
+    ts_tui_wait_for(&t, "typing goes to the program", 5000);
+    ts_tui_keys(&t, "C-c");
+    int told = ts_tui_wait_for(&t, "napper was killed by SIGINT (status 130", 10000);
+    int ended = ts_tui_wait_for(&t, "Checks:", 10000);
+    char screen[sizeof(t.screen)];
+    int rc = ts_tui_finish(&t, screen, sizeof(screen), "q");
+    cr_assert(shown, "the program never showed:\n%s", screen);
+    cr_expect(told, "the signal that ended the program is not told:\n%s", screen);
+    cr_expect(strstr(screen, "task_reaped status 130") && !strstr(screen, "status -1"),
+              "the program's reap without its status:\n%s", screen);
+    cr_expect(ended, "the run did not end:\n%s", screen);
     cr_expect_eq(rc, 128 + SIGINT, "q exits with the program's status, killed by SIGINT");
 }
 

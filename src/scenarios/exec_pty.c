@@ -12,6 +12,7 @@
 
 #include "../event.h"
 #include "../instr.h"
+#include "../instr_ipc.h"
 #include "../model.h"
 #include "../scenario.h"
 
@@ -139,6 +140,27 @@ int exec_pty_open(char *err, size_t n)
     return 0;
 }
 
+/* The program's reap, as the leader's wait() saw it: its status (128+N when signal N killed
+ * it) and the signal in item (0 when it exited), so the model, the trace and the narration
+ * have it without the probes too (from /proc alone it was "status -1": gone, nothing known). */
+static void record_reap(pid_t prog, int st)
+{
+    int slot = ipc_slot_of(prog);
+    if (slot < 0)
+        return; /* not followed (no preload): the probes or /proc tell it */
+    struct ev e = {.kind = EV_TASK_REAPED,
+                   .src = EV_SRC_INSTR,
+                   .task = (uint32_t)slot,
+                   .pid = prog,
+                   .tid = prog,
+                   .obj = EV_NO_OBJ,
+                   .val = ipc_wait_code(st),
+                   .item = WIFSIGNALED(st) ? WTERMSIG(st) : 0,
+                   .aux = getpid(),
+                   .extra = REAP_WAIT};
+    instr_emit_ev(&e);
+}
+
 /* The leader, once the program runs: wait for it as a shell waits for its foreground job,
  * take the terminal back when it has ended (so the processes it leaves in its group are not
  * hung up when the session's leader exits), write its wait status for the conductor and
@@ -168,6 +190,7 @@ static void lead(int tty, pid_t prog)
         if (WSTOPSIG(st) == SIGTSTP)
             kill(-prog, SIGCONT);
     }
+    record_reap(prog, st);
     sigset_t tt;
     sigemptyset(&tt);
     sigaddset(&tt, SIGTTOU);
@@ -299,8 +322,39 @@ json_t *exec_pty_output_json(void)
                      "tail", tail);
 }
 
+/* The leader's record of the program killed by a signal (record_reap): who killed it is the
+ * lesson, not only the status. 1 when it wrote buf. */
+static int narrate_killed(const struct model *m, const struct ev *e, int lang, char *buf, size_t n)
+{
+    uint32_t by = model_task_by_tid(m, (int32_t)e->aux);
+    uint32_t t = model_task_by_slot(m, e->task);
+    if (by >= m->ntasks || t >= m->ntasks || strcmp(m->tasks[by].name, EXEC_PTY_LEADER) != 0)
+        return 0;
+    int sig = (int)e->item;
+    const char *ab = sigabbrev_np(sig);
+    char name[32];
+    if (ab)
+        snprintf(name, sizeof(name), "SIG%s", ab);
+    else
+        snprintf(name, sizeof(name), "signal %d", sig);
+    if (lang == LANG_ZH)
+        snprintf(buf, n,
+                 "%s 被 %s 杀死（状态 %lld，即 128 + %d）。" EXEC_PTY_LEADER
+                 "（它的终端的会话首进程）用 wait() 回收了它，就像 shell 回收它的前台作业。",
+                 m->tasks[t].name, name, (long long)e->val, sig);
+    else
+        snprintf(buf, n,
+                 "%s was killed by %s (status %lld: 128 + %d). " EXEC_PTY_LEADER
+                 ", its terminal's session leader, collected it with wait(), as a shell "
+                 "collects its foreground job.",
+                 m->tasks[t].name, name, (long long)e->val, sig);
+    return 1;
+}
+
 int exec_pty_narrate(const struct model *m, const struct ev *e, int lang, char *buf, size_t n)
 {
+    if (e->kind == EV_TASK_REAPED && e->src == EV_SRC_INSTR && e->item > 0)
+        return narrate_killed(m, e, lang, buf, n);
     if (e->kind != EV_SIG_GENERATE || e->val != SIGHUP || e->aux != 0)
         return 0;
     uint32_t t = model_task_by_tid(m, e->tid); /* a probe's event: no slot, a tid */
