@@ -140,6 +140,9 @@ int exec_pty_open(char *err, size_t n)
     return 0;
 }
 
+/* The leader's note when the program stopped (its wait() saw it): "stopped by signal N". */
+#define STOP_NOTE "stopped by signal "
+
 /* The program's reap, as the leader's wait() saw it: its status (128+N when signal N killed
  * it) and the signal in item (0 when it exited), so the model, the trace and the narration
  * have it without the probes too (from /proc alone it was "status -1": gone, nothing known). */
@@ -187,8 +190,10 @@ static void lead(int tty, pid_t prog)
             _exit(125);
         if (!WIFSTOPPED(st))
             break;
-        if (WSTOPSIG(st) == SIGTSTP)
+        if (WSTOPSIG(st) == SIGTSTP) {
+            instr_note(STOP_NOTE "%d", WSTOPSIG(st)); /* told by exec_pty_narrate */
             kill(-prog, SIGCONT);
+        }
     }
     record_reap(prog, st);
     sigset_t tt;
@@ -351,10 +356,41 @@ static int narrate_killed(const struct model *m, const struct ev *e, int lang, c
     return 1;
 }
 
+/* The leader's STOP_NOTE: the program stopped by a terminal's key, and continued at once. 1
+ * when it wrote buf. */
+static int narrate_stopped(const struct model *m, const struct ev *e, int lang, char *buf, size_t n)
+{
+    uint32_t by = model_task_by_slot(m, e->task);
+    if (by >= m->ntasks || strcmp(m->tasks[by].name, EXEC_PTY_LEADER) != 0 ||
+        strncmp(e->text, STOP_NOTE, strlen(STOP_NOTE)) != 0)
+        return 0;
+    const char *prog = "the program";
+    for (size_t i = 0; i < m->ntasks; i++) /* the leader's one child */
+        if (m->tasks[i].ppid == m->tasks[by].pid && m->tasks[i].kind == TK_PROCESS)
+            prog = m->tasks[i].name;
+    int sig = atoi(e->text + strlen(STOP_NOTE));
+    const char *ab = sigabbrev_np(sig);
+    if (lang == LANG_ZH)
+        snprintf(
+            buf, n,
+            "%s 被 SIG%s（终端在按下 Ctrl-Z 时发出的信号）停止。这里没有 shell 来恢复这个作业，"
+            "所以 " EXEC_PTY_LEADER " 立刻用 SIGCONT 让它继续。",
+            prog, ab ? ab : "TSTP");
+    else
+        snprintf(
+            buf, n,
+            "%s was stopped by SIG%s (the signal a terminal sends for Ctrl-Z). No shell is here to "
+            "resume the job, so " EXEC_PTY_LEADER " continues it at once with SIGCONT.",
+            prog, ab ? ab : "TSTP");
+    return 1;
+}
+
 int exec_pty_narrate(const struct model *m, const struct ev *e, int lang, char *buf, size_t n)
 {
     if (e->kind == EV_TASK_REAPED && e->src == EV_SRC_INSTR && e->item > 0)
         return narrate_killed(m, e, lang, buf, n);
+    if (e->kind == EV_NOTE && (e->flags & EVF_TEXT))
+        return narrate_stopped(m, e, lang, buf, n);
     if (e->kind != EV_SIG_GENERATE || e->val != SIGHUP || e->aux != 0)
         return 0;
     uint32_t t = model_task_by_tid(m, e->tid); /* a probe's event: no slot, a tid */
