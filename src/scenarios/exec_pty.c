@@ -327,6 +327,17 @@ json_t *exec_pty_output_json(void)
                      "tail", tail);
 }
 
+/* "SIGINT", or "signal 77" for a number with no name. */
+static const char *sig_name(int sig, char *buf, size_t n)
+{
+    const char *ab = sigabbrev_np(sig);
+    if (ab)
+        snprintf(buf, n, "SIG%s", ab);
+    else
+        snprintf(buf, n, "signal %d", sig);
+    return buf;
+}
+
 /* The leader's record of the program killed by a signal (record_reap): who killed it is the
  * lesson, not only the status. 1 when it wrote buf. */
 static int narrate_killed(const struct model *m, const struct ev *e, int lang, char *buf, size_t n)
@@ -336,12 +347,8 @@ static int narrate_killed(const struct model *m, const struct ev *e, int lang, c
     if (by >= m->ntasks || t >= m->ntasks || strcmp(m->tasks[by].name, EXEC_PTY_LEADER) != 0)
         return 0;
     int sig = (int)e->item;
-    const char *ab = sigabbrev_np(sig);
     char name[32];
-    if (ab)
-        snprintf(name, sizeof(name), "SIG%s", ab);
-    else
-        snprintf(name, sizeof(name), "signal %d", sig);
+    sig_name(sig, name, sizeof(name));
     if (lang == LANG_ZH)
         snprintf(buf, n,
                  "%s 被 %s 杀死（状态 %lld，即 128 + %d）。" EXEC_PTY_LEADER
@@ -360,28 +367,28 @@ static int narrate_killed(const struct model *m, const struct ev *e, int lang, c
  * when it wrote buf. */
 static int narrate_stopped(const struct model *m, const struct ev *e, int lang, char *buf, size_t n)
 {
+    char text[EV_TEXT_MAX + 1]; /* a full note has no NUL */
+    snprintf(text, sizeof(text), "%.*s", EV_TEXT_MAX, e->text);
     uint32_t by = model_task_by_slot(m, e->task);
     if (by >= m->ntasks || strcmp(m->tasks[by].name, EXEC_PTY_LEADER) != 0 ||
-        strncmp(e->text, STOP_NOTE, strlen(STOP_NOTE)) != 0)
+        strncmp(text, STOP_NOTE, strlen(STOP_NOTE)) != 0)
         return 0;
     const char *prog = "the program";
     for (size_t i = 0; i < m->ntasks; i++) /* the leader's one child */
         if (m->tasks[i].ppid == m->tasks[by].pid && m->tasks[i].kind == TK_PROCESS)
             prog = m->tasks[i].name;
-    int sig = atoi(e->text + strlen(STOP_NOTE));
-    const char *ab = sigabbrev_np(sig);
+    char name[32];
+    sig_name(atoi(text + strlen(STOP_NOTE)), name, sizeof(name));
     if (lang == LANG_ZH)
-        snprintf(
-            buf, n,
-            "%s 被 SIG%s（终端在按下 Ctrl-Z 时发出的信号）停止。这里没有 shell 来恢复这个作业，"
-            "所以 " EXEC_PTY_LEADER " 立刻用 SIGCONT 让它继续。",
-            prog, ab ? ab : "TSTP");
+        snprintf(buf, n,
+                 "%s 被 %s（终端在按下 Ctrl-Z 时发出的信号）停止。这里没有 shell 来恢复这个作业，"
+                 "所以 " EXEC_PTY_LEADER " 立刻用 SIGCONT 让它继续。",
+                 prog, name);
     else
-        snprintf(
-            buf, n,
-            "%s was stopped by SIG%s (the signal a terminal sends for Ctrl-Z). No shell is here to "
-            "resume the job, so " EXEC_PTY_LEADER " continues it at once with SIGCONT.",
-            prog, ab ? ab : "TSTP");
+        snprintf(buf, n,
+                 "%s was stopped by %s (the signal a terminal sends for Ctrl-Z). No shell is here "
+                 "to resume the job, so " EXEC_PTY_LEADER " continues it at once with SIGCONT.",
+                 prog, name);
     return 1;
 }
 
