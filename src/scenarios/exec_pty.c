@@ -392,10 +392,25 @@ static int narrate_stopped(const struct model *m, const struct ev *e, int lang, 
     return 1;
 }
 
+/* Whether e is about the leader itself: a record of its slot, or a probe's of its tid. */
+static int of_the_leader(const struct model *m, const struct ev *e)
+{
+    uint32_t t =
+        e->task != EV_NO_TASK ? model_task_by_slot(m, e->task) : model_task_by_tid(m, e->tid);
+    return t < m->ntasks && strcmp(m->tasks[t].name, EXEC_PTY_LEADER) == 0;
+}
+
 int exec_pty_narrate(const struct model *m, const struct ev *e, int lang, char *buf, size_t n)
 {
     if (e->kind == EV_TASK_REAPED && e->src == EV_SRC_INSTR && e->item > 0)
         return narrate_killed(m, e, lang, buf, n);
+    /* the leader's own end is ipcscope's, not the program's: its "stays a zombie until
+     * wait()" was the last sentence, in projector mode the only one, after the program's */
+    if ((e->kind == EV_TASK_EXIT || e->kind == EV_PROC_EXIT || e->kind == EV_TASK_REAPED) &&
+        of_the_leader(m, e)) {
+        buf[0] = '\0';
+        return 1;
+    }
     if (e->kind == EV_NOTE && (e->flags & EVF_TEXT))
         return narrate_stopped(m, e, lang, buf, n);
     if (e->kind != EV_SIG_GENERATE || e->val != SIGHUP || e->aux != 0)
