@@ -157,6 +157,11 @@ static const struct narr NARR[] = {
      "The kernel itself raised %S for %T (a timer, a fault, a child's end, or its terminal "
      "hanging up as its session ends).",
      "内核自己为 %T 产生了信号 %S（定时器、异常、子进程结束，或会话结束时终端挂断）。"},
+    {EV_SIG_GENERATE, 3,
+     "The kernel raised %S for %T: a terminal's driver does so for a key typed on it (Ctrl-C "
+     "SIGINT, Ctrl-\\ SIGQUIT, Ctrl-Z SIGTSTP), to every process of its foreground group.",
+     "内核为 %T 产生了 %S：在终端上按下按键时（Ctrl-C 是 SIGINT，Ctrl-\\ 是 SIGQUIT，Ctrl-Z 是 "
+     "SIGTSTP），终端驱动把它发给终端前台进程组的每个进程。"},
     {EV_SIG_GENERATE, 2,
      "The kernel queued SIGCHLD for %T: its child (pid %A) has ended or stopped.",
      "内核为 %T 挂起了 SIGCHLD：它的子进程（pid %A）已结束或停止。"},
@@ -502,8 +507,13 @@ static int variant_of(const struct model *m, const struct ev *e)
         return e->val == 0 ? 0 : e->val > 0 ? 1 : 2;
     case EV_SIG_DELIVER: /* 1: fatal by its default action */
         return e->extra == 1;
-    case EV_SIG_GENERATE: /* 0 a task sent it, 1 the kernel raised it, 2 a child's SIGCHLD */
-        return e->val == SIGCHLD && e->aux ? 2 : e->aux == 0;
+    case EV_SIG_GENERATE: /* 0 a task sent it, 1 the kernel raised it, 2 a child's SIGCHLD,
+                           * 3 the kernel raised a terminal's key signal (only a tty does) */
+        if (e->val == SIGCHLD && e->aux)
+            return 2;
+        if (e->aux != 0)
+            return 0;
+        return e->val == SIGINT || e->val == SIGQUIT || e->val == SIGTSTP ? 3 : 1;
     case EV_TCP_STATE: /* 1: no socket object has it yet (a half-open request); 2: sampled,
                         * states skipped; 4: sampled, one step; 3: freed in FIN_WAIT2, its
                         * timewait stand-in keeps the state */

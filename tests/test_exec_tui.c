@@ -104,6 +104,53 @@ Test(exec_tui, the_program_is_the_terminals_foreground_job_and_ctrl_c_reaches_it
     cr_assert(ended, "Ctrl-C did not end the program:\n%s", screen);
     cr_expect_eq(rc_early, -1, "Ctrl-C in the Output panel stopped ipcscope itself");
     cr_expect(strstr(screen, "SIGINT"), "no SIGINT on screen:\n%s", screen);
+    /* the probes saw the kernel raise it: told as the terminal's key, not as "a timer, a
+     * fault, a child's end, or its terminal hanging up" */
+    cr_expect(!strstr(screen, "raised SIGINT") || strstr(screen, "a terminal's driver"),
+              "the Ctrl-C is not told as a key typed on the terminal:\n%s", screen);
+    cr_expect_eq(rc, 128 + SIGINT, "q exits with the program's status, killed by SIGINT");
+}
+
+/* Without the probes (no root, or --no-bpf) Ctrl-Z and a Ctrl-C that ends the program are still
+ * told: the program's reap came only from /proc ("task_reaped status -1", no word of a signal)
+ * and its stop nowhere; the pty leader's wait() sees both, and the narration says which signal
+ * stopped it and which killed it. */
+Test(exec_tui, without_the_probes_ctrl_z_and_ctrl_c_are_told_by_their_signals, .timeout = 60)
+{
+    cr_assert_eq(ts_sh("cp /bin/cat %s/napper", g_dir), 0);
+    struct ts_tui t;
+    char args[512];
+    snprintf(args, sizeof(args), "exec --no-bpf -- %s/napper", g_dir);
+    ts_tui_start(&t, args, 120, 40);
+    int shown = ts_tui_wait_for(&t, "napper", 20000);
+    for (int i = 0; i < 100 && !find_program("napper"); i++)
+        usleep(50000);
+    ts_tui_keys(&t, "BTab"); /* the focus on the Output panel */
+    ts_tui_wait_for(&t, "typing goes to the program", 5000);
+    ts_tui_keys(&t, "C-z"); /* stopped, and continued at once by the leader */
+    int stop_told = ts_tui_wait_for(&t, "napper was stopped by SIGTSTP", 10000);
+    ts_tui_keys(&t, "C-c");
+    int told = ts_tui_wait_for(&t, "napper was killed by SIGINT (status 130", 10000);
+    int ended = ts_tui_wait_for(&t, "Checks:", 10000);
+    char dash[sizeof(t.screen)];
+    snprintf(dash, sizeof(dash), "%s", t.screen);
+    /* projector mode's one narration line ends on the program, not on the leader's zombie */
+    ts_tui_keys(&t, "BTab");
+    ts_tui_keys(&t, "z");
+    int projected = ts_tui_wait_for(&t, "Output (the program has ended):", 5000);
+    char projector[sizeof(t.screen)];
+    snprintf(projector, sizeof(projector), "%s", t.screen);
+    char screen[sizeof(t.screen)];
+    int rc = ts_tui_finish(&t, screen, sizeof(screen), "q");
+    cr_assert(shown, "the program never showed:\n%s", screen);
+    cr_expect(projected && strstr(projector, "killed by SIGINT") &&
+                  !strstr(projector, "stays a zombie"),
+              "the projector does not end on the program's death:\n%s", projector);
+    cr_expect(stop_told, "Ctrl-Z's stop is not told:\n%s", screen);
+    cr_expect(told, "the signal that ended the program is not told:\n%s", screen);
+    cr_expect(strstr(dash, "task_reaped status 130") && !strstr(dash, "status -1"),
+              "the program's reap without its status:\n%s", dash);
+    cr_expect(ended, "the run did not end:\n%s", dash);
     cr_expect_eq(rc, 128 + SIGINT, "q exits with the program's status, killed by SIGINT");
 }
 
@@ -191,7 +238,10 @@ Test(exec_tui, ctrl_z_in_the_output_panel_stops_the_program_not_ipcscope, .timeo
     ts_tui_keys(&t, "BTab");
     int focused = ts_tui_wait_for(&t, "typing goes to the program", 5000);
     ts_tui_keys(&t, "C-z");
-    int stopped = ts_tui_wait_for(&t, "sig_deliver SIGTSTP", 10000);
+    /* the probes' record of it, or without them the leader's wait() told */
+    int stopped = ts_tui_wait_for(&t, "SIGTSTP", 10000) &&
+                  (ts_tui_wait_for(&t, "sig_deliver SIGTSTP", 1000) ||
+                   ts_tui_wait_for(&t, "kitty was stopped by SIGTSTP", 1000));
     int conted = stopped && ts_tui_wait_for(&t, "SIGCONT", 5000);
     /* ipcscope itself is not stopped: it still draws, and takes the line for the program */
     ts_tui_keys(&t, "meow Enter");

@@ -12,6 +12,7 @@
 
 #include "../event.h"
 #include "../instr.h"
+#include "../instr_ipc.h"
 #include "../model.h"
 #include "../scenario.h"
 
@@ -139,6 +140,30 @@ int exec_pty_open(char *err, size_t n)
     return 0;
 }
 
+/* The leader's note when the program stopped (its wait() saw it): "stopped by signal N". */
+#define STOP_NOTE "stopped by signal "
+
+/* The program's reap, as the leader's wait() saw it: its status (128+N when signal N killed
+ * it) and the signal in item (0 when it exited), so the model, the trace and the narration
+ * have it without the probes too (from /proc alone it was "status -1": gone, nothing known). */
+static void record_reap(pid_t prog, int st)
+{
+    int slot = ipc_slot_of(prog);
+    if (slot < 0)
+        return; /* not followed (no preload): the probes or /proc tell it */
+    struct ev e = {.kind = EV_TASK_REAPED,
+                   .src = EV_SRC_INSTR,
+                   .task = (uint32_t)slot,
+                   .pid = prog,
+                   .tid = prog,
+                   .obj = EV_NO_OBJ,
+                   .val = ipc_wait_code(st),
+                   .item = WIFSIGNALED(st) ? WTERMSIG(st) : 0,
+                   .aux = getpid(),
+                   .extra = REAP_WAIT};
+    instr_emit_ev(&e);
+}
+
 /* The leader, once the program runs: wait for it as a shell waits for its foreground job,
  * take the terminal back when it has ended (so the processes it leaves in its group are not
  * hung up when the session's leader exits), write its wait status for the conductor and
@@ -165,9 +190,12 @@ static void lead(int tty, pid_t prog)
             _exit(125);
         if (!WIFSTOPPED(st))
             break;
-        if (WSTOPSIG(st) == SIGTSTP)
+        if (WSTOPSIG(st) == SIGTSTP) {
+            instr_note(STOP_NOTE "%d", WSTOPSIG(st)); /* told by exec_pty_narrate */
             kill(-prog, SIGCONT);
+        }
     }
+    record_reap(prog, st);
     sigset_t tt;
     sigemptyset(&tt);
     sigaddset(&tt, SIGTTOU);
@@ -299,8 +327,92 @@ json_t *exec_pty_output_json(void)
                      "tail", tail);
 }
 
+/* "SIGINT", or "signal 77" for a number with no name. */
+static const char *sig_name(int sig, char *buf, size_t n)
+{
+    const char *ab = sigabbrev_np(sig);
+    if (ab)
+        snprintf(buf, n, "SIG%s", ab);
+    else
+        snprintf(buf, n, "signal %d", sig);
+    return buf;
+}
+
+/* The leader's record of the program killed by a signal (record_reap): who killed it is the
+ * lesson, not only the status. 1 when it wrote buf. */
+static int narrate_killed(const struct model *m, const struct ev *e, int lang, char *buf, size_t n)
+{
+    uint32_t by = model_task_by_tid(m, (int32_t)e->aux);
+    uint32_t t = model_task_by_slot(m, e->task);
+    if (by >= m->ntasks || t >= m->ntasks || strcmp(m->tasks[by].name, EXEC_PTY_LEADER) != 0)
+        return 0;
+    int sig = (int)e->item;
+    char name[32];
+    sig_name(sig, name, sizeof(name));
+    if (lang == LANG_ZH)
+        snprintf(buf, n,
+                 "%s 被 %s 杀死（状态 %lld，即 128 + %d）。" EXEC_PTY_LEADER
+                 "（它的终端的会话首进程）用 wait() 回收了它，就像 shell 回收它的前台作业。",
+                 m->tasks[t].name, name, (long long)e->val, sig);
+    else
+        snprintf(buf, n,
+                 "%s was killed by %s (status %lld: 128 + %d). " EXEC_PTY_LEADER
+                 ", its terminal's session leader, collected it with wait(), as a shell "
+                 "collects its foreground job.",
+                 m->tasks[t].name, name, (long long)e->val, sig);
+    return 1;
+}
+
+/* The leader's STOP_NOTE: the program stopped by a terminal's key, and continued at once. 1
+ * when it wrote buf. */
+static int narrate_stopped(const struct model *m, const struct ev *e, int lang, char *buf, size_t n)
+{
+    char text[EV_TEXT_MAX + 1]; /* a full note has no NUL */
+    snprintf(text, sizeof(text), "%.*s", EV_TEXT_MAX, e->text);
+    uint32_t by = model_task_by_slot(m, e->task);
+    if (by >= m->ntasks || strcmp(m->tasks[by].name, EXEC_PTY_LEADER) != 0 ||
+        strncmp(text, STOP_NOTE, strlen(STOP_NOTE)) != 0)
+        return 0;
+    const char *prog = "the program";
+    for (size_t i = 0; i < m->ntasks; i++) /* the leader's one child */
+        if (m->tasks[i].ppid == m->tasks[by].pid && m->tasks[i].kind == TK_PROCESS)
+            prog = m->tasks[i].name;
+    char name[32];
+    sig_name(atoi(text + strlen(STOP_NOTE)), name, sizeof(name));
+    if (lang == LANG_ZH)
+        snprintf(buf, n,
+                 "%s 被 %s（终端在按下 Ctrl-Z 时发出的信号）停止。这里没有 shell 来恢复这个作业，"
+                 "所以 " EXEC_PTY_LEADER " 立刻用 SIGCONT 让它继续。",
+                 prog, name);
+    else
+        snprintf(buf, n,
+                 "%s was stopped by %s (the signal a terminal sends for Ctrl-Z). No shell is here "
+                 "to resume the job, so " EXEC_PTY_LEADER " continues it at once with SIGCONT.",
+                 prog, name);
+    return 1;
+}
+
+/* Whether e is about the leader itself: a record of its slot, or a probe's of its tid. */
+static int of_the_leader(const struct model *m, const struct ev *e)
+{
+    uint32_t t =
+        e->task != EV_NO_TASK ? model_task_by_slot(m, e->task) : model_task_by_tid(m, e->tid);
+    return t < m->ntasks && strcmp(m->tasks[t].name, EXEC_PTY_LEADER) == 0;
+}
+
 int exec_pty_narrate(const struct model *m, const struct ev *e, int lang, char *buf, size_t n)
 {
+    if (e->kind == EV_TASK_REAPED && e->src == EV_SRC_INSTR && e->item > 0)
+        return narrate_killed(m, e, lang, buf, n);
+    /* the leader's own end is ipcscope's, not the program's: its "stays a zombie until
+     * wait()" was the last sentence, in projector mode the only one, after the program's */
+    if ((e->kind == EV_TASK_EXIT || e->kind == EV_PROC_EXIT || e->kind == EV_TASK_REAPED) &&
+        of_the_leader(m, e)) {
+        buf[0] = '\0';
+        return 1;
+    }
+    if (e->kind == EV_NOTE && (e->flags & EVF_TEXT))
+        return narrate_stopped(m, e, lang, buf, n);
     if (e->kind != EV_SIG_GENERATE || e->val != SIGHUP || e->aux != 0)
         return 0;
     uint32_t t = model_task_by_tid(m, e->tid); /* a probe's event: no slot, a tid */
