@@ -626,7 +626,7 @@ static const char *placeholder_net(const struct ev *e, char c, char *tmp, size_t
 
 /* A signal's name, "SIGUSR1", or "signal 32" for one without a name (glibc keeps 32 and 33
  * for itself: 32 is what its SIGEV_THREAD timers are told by). */
-static const char *signal_label(int sig, char *buf, size_t n)
+const char *narrate_signal_name(int sig, char *buf, size_t n)
 {
     const char *ab = sigabbrev_np(sig);
     if (ab)
@@ -722,7 +722,7 @@ static const char *placeholder(const struct expand_ctx *x, char c, char *tmp, si
         return tmp;
     }
     case 'S': {
-        return signal_label((int)e->val, tmp, n);
+        return narrate_signal_name((int)e->val, tmp, n);
     }
     case 'X': {
         char text[EV_TEXT_MAX + 1];
@@ -962,7 +962,7 @@ static int brief_value(const struct ev *e, char *buf, size_t n)
 static int brief_task_event(const struct ev *e, const char *k, char *buf, size_t n)
 {
     char label[32];
-    const char *sig = signal_label((int)e->val, label, sizeof(label));
+    const char *sig = narrate_signal_name((int)e->val, label, sizeof(label));
     switch (e->kind) {
     case EV_TASK_START:
         return snprintf(buf, n, "%s pid %d ppid %lld", k, (int)e->pid, (long long)e->aux);
