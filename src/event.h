@@ -74,7 +74,7 @@
     X(EV_SOCK_SHUTDOWN, "sock_shutdown") /* val=how (SHUT_RD/WR/RDWR) */                           \
     X(EV_SOCK_CLOSE, "sock_close")                                                                 \
     X(EV_MUX_WAIT,                                                                                 \
-      "mux_wait") /* obj=interest set; val=fds; aux=fd bitmask; item=0 select 1 poll 2 epoll */    \
+      "mux_wait") /* obj=interest set; val=fds; aux=fd bitmask; item=mux_call; epoll_ctl: extra */ \
     X(EV_MUX_READY,                                                                                \
       "mux_ready") /* obj=ready set; val=fds ready; aux=fd bitmask; item as mux_wait */            \
     X(EV_PKT,                                                                                      \
@@ -179,6 +179,16 @@ enum reap_how {
     REAP_WITH_PROCESS = 2, /* a thread never joined, gone with its process (aux: the pid that
                               reaped the process); one that never returned has no status */
 };
+
+/* Which call a mux_wait / mux_ready is (its item). MUX_EPOLL_CTL: an epoll_ctl that changed the
+ * interest set the kernel keeps (no wait); its extra is MUX_CTL_EXTRA. */
+enum mux_call { MUX_SELECT = 0, MUX_POLL = 1, MUX_EPOLL = 2, MUX_EPOLL_CTL = 3 };
+#define MUX_CTL_EXTRA(fd, op, edge)                                                                \
+    ((int64_t)(uint32_t)(fd) | (int64_t)((op)&0xff) << 32 | (int64_t)((edge) ? 1 : 0) << 40)
+#define MUX_CTL_FD(extra) ((int)(uint32_t)(extra))
+/* EPOLL_CTL_ADD, _DEL, _MOD; 0: the epoll instance was closed, its set gone with it */
+#define MUX_CTL_OP(extra) ((int)((uint64_t)(extra) >> 32 & 0xff))
+#define MUX_CTL_EDGE(extra) ((int)((uint64_t)(extra) >> 40 & 1)) /* EPOLLET */
 
 /* X(enum, "snapshot name", "short prefix used in blocked_on") */
 #define OBJ_KINDS(X)                                                                               \

@@ -505,7 +505,7 @@ void instr_emit_ev(struct ev *e)
 
 /* Fill the next slot of the calling task's ring in place: no intermediate copy. */
 static inline void emit_in_place(uint16_t kind, uint32_t obj, uint32_t seq, int64_t val,
-                                 int64_t item, int64_t aux)
+                                 int64_t item, int64_t aux, int64_t extra)
 {
     struct ev *e = reserve(tl_ring);
     if (!e)
@@ -522,21 +522,27 @@ static inline void emit_in_place(uint16_t kind, uint32_t obj, uint32_t seq, int6
     e->val = val;
     e->item = item;
     e->aux = aux;
-    e->extra = 0;
+    e->extra = extra;
     ring_commit(tl_ring);
 }
 
 void instr_emit(uint16_t kind, uint32_t obj, int64_t val, int64_t item, int64_t aux)
 {
     if (tl_ring)
-        emit_in_place(kind, obj, 0, val, item, aux);
+        emit_in_place(kind, obj, 0, val, item, aux, 0);
 }
 
 void instr_op(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux)
 {
+    instr_op_x(o, kind, val, item, aux, 0);
+}
+
+void instr_op_x(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux,
+                int64_t extra)
+{
     if (tl_ring)
         emit_in_place(kind, o->id, atomic_fetch_add_explicit(&o->seq, 1, memory_order_relaxed), val,
-                      item, aux);
+                      item, aux, extra);
 }
 
 void instr_note(const char *fmt, ...)

@@ -261,6 +261,9 @@ void instr_emit(uint16_t kind, uint32_t obj, int64_t val, int64_t item, int64_t 
 void instr_emit_ev(struct ev *e);
 /* Emit an operation on obj with the object's next seq. */
 void instr_op(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux);
+/* instr_op with the record's extra word too (see event.h for the kinds that use it). */
+void instr_op_x(struct instr_obj *o, uint16_t kind, int64_t val, int64_t item, int64_t aux,
+                int64_t extra);
 /* A free-text note (truncated to 31 bytes). */
 void instr_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -168,6 +168,7 @@ void ipc_emit_reaped(pid_t pid, int status, pid_t reaper)
                    .tid = pid,
                    .obj = EV_NO_OBJ,
                    .val = ipc_wait_code(status),
+                   .item = WIFSIGNALED(status) ? WTERMSIG(status) : 0, /* the killing signal */
                    .aux = reaper};
     instr_emit_ev(&e);
 }

@@ -7,8 +7,8 @@
  * blocked on the socket object, then performs the real call. Each call is recorded as its
  * socket event kind (sock_bind, sock_accept, sock_send ...; see event.h) on the socket's
  * object, blocking as block/unblock on it, select/poll/epoll_wait as mux_wait on the
- * interest set and mux_ready on the ready set. Options and epoll_ctl, which have no kind of
- * their own, stay notes.
+ * interest set and mux_ready on the ready set, epoll_ctl as mux_wait (MUX_EPOLL_CTL) on the
+ * interest set it changes. Options, which have no kind of their own, stay notes.
  */
 #define _GNU_SOURCE
 #include "instr_net.h"
@@ -483,9 +483,6 @@ int net_mux_new(struct net_mux *m, const char *prefix)
     return m->interest && m->ready ? 0 : -ENOMEM;
 }
 
-/* mux_wait/mux_ready item: which call (0 select, 1 poll, 2 epoll_wait). */
-enum { MUX_SELECT = 0, MUX_POLL = 1, MUX_EPOLL = 2 };
-
 static void mux_interest(struct net_mux *m, int call, int count, uint64_t mask)
 {
     m->interest->value = count;
@@ -615,11 +612,10 @@ static int epoll_once(void *arg, int ms)
     return epoll_wait(a->epfd, a->evs, a->max, ms);
 }
 
-int net_epoll_wait(struct net_mux *m, int epfd, struct epoll_event *evs, int max, int timeout_ms,
-                   int interest, uint64_t interest_mask)
+int net_epoll_wait(struct net_mux *m, int epfd, struct epoll_event *evs, int max, int timeout_ms)
 {
     instr_gate_timed(EV_MUX_WAIT, m->interest->id, sclock_now(), MUX_EPOLL, NULL);
-    mux_interest(m, MUX_EPOLL, interest, interest_mask);
+    mux_interest(m, MUX_EPOLL, (int)m->interest->value, m->interest_mask);
     struct epoll_args a = {.epfd = epfd, .max = max, .evs = evs};
     int r = mux_wait(m, epoll_once, &a, timeout_ms);
     uint64_t mask = 0;
@@ -629,7 +625,7 @@ int net_epoll_wait(struct net_mux *m, int epfd, struct epoll_event *evs, int max
     return r;
 }
 
-int net_epoll_ctl(int epfd, int op, int fd, uint32_t events)
+int net_epoll_ctl(struct net_mux *m, int epfd, int op, int fd, uint32_t events)
 {
     instr_gate_label(EV_NOTE, EV_NO_OBJ, "epoll_ctl(%s, fd %d)",
                      op == EPOLL_CTL_ADD   ? "ADD"
@@ -637,13 +633,29 @@ int net_epoll_ctl(int epfd, int op, int fd, uint32_t events)
                                            : "MOD",
                      fd);
     struct epoll_event ev = {.events = events, .data.fd = fd};
-    int rc = epoll_ctl(epfd, op, fd, &ev) < 0 ? -errno : 0;
-    instr_note("epoll_ctl %s fd %d%s",
-               op == EPOLL_CTL_ADD   ? "ADD"
-               : op == EPOLL_CTL_DEL ? "DEL"
-                                     : "MOD",
-               fd, (events & EPOLLET) ? " ET" : "");
-    return rc;
+    if (epoll_ctl(epfd, op, fd, &ev) < 0)
+        return -errno;
+    /* the set the kernel keeps changed: its size and mask now, and which change it was */
+    if (op == EPOLL_CTL_ADD) {
+        m->interest->value++;
+        m->interest_mask |= fd_bit(fd);
+    } else if (op == EPOLL_CTL_DEL) {
+        m->interest->value--;
+        m->interest_mask &= ~fd_bit(fd);
+    }
+    instr_op_x(m->interest, EV_MUX_WAIT, m->interest->value, MUX_EPOLL_CTL,
+               (int64_t)m->interest_mask, MUX_CTL_EXTRA(fd, op, events & EPOLLET));
+    return 0;
+}
+
+void net_epoll_close(struct net_mux *m, int epfd)
+{
+    close(epfd);
+    if (m->interest->value == 0 && !m->interest_mask)
+        return;
+    m->interest->value = 0;
+    m->interest_mask = 0;
+    instr_op_x(m->interest, EV_MUX_WAIT, 0, MUX_EPOLL_CTL, 0, MUX_CTL_EXTRA(epfd, 0, 0));
 }
 
 /* ---- packet capture ---- */
@@ -968,7 +980,8 @@ long net_echo_handle(struct net_sock *c)
 
 /* ---- conductor side ---- */
 
-/* Notes the wrappers still write (calls without an event kind of their own). */
+/* Notes the wrappers write (calls without an event kind of their own); epoll_ctl's is read
+ * from traces recorded before it became a mux_wait. */
 struct note_text {
     const char *prefix, *en, *zh;
 };

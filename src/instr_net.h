@@ -132,6 +132,7 @@ struct net_mux {
     struct instr_obj *interest, *ready;
     int last_ready;
     uint64_t ready_mask;
+    uint64_t interest_mask; /* epoll: the fds below 64 the kernel's interest set holds */
 };
 
 /* The two objects named "<prefix>-interest" and "<prefix>-ready"; a prefix "select" gives
@@ -146,13 +147,17 @@ int net_select(struct net_mux *m, int nfds, fd_set *readfds, int timeout_ms);
 /* poll() likewise. */
 int net_poll(struct net_mux *m, struct pollfd *fds, nfds_t n, int timeout_ms);
 
-/* epoll_wait() likewise; interest is the caller's count of registered fds and interest_mask
- * their bitmask (the kernel does not tell). */
-int net_epoll_wait(struct net_mux *m, int epfd, struct epoll_event *evs, int max, int timeout_ms,
-                   int interest, uint64_t interest_mask);
+/* epoll_wait() likewise; the interest set recorded is the one net_epoll_ctl has kept. */
+int net_epoll_wait(struct net_mux *m, int epfd, struct epoll_event *evs, int max, int timeout_ms);
 
-/* epoll_ctl(op, fd, events) with a note. 0 or -errno. */
-int net_epoll_ctl(int epfd, int op, int fd, uint32_t events);
+/* epoll_ctl(op, fd, events) on m's epoll instance epfd: a step of its own, and when it succeeds
+ * a mux_wait record (item MUX_EPOLL_CTL) of the interest set as the kernel now keeps it, which
+ * changes only here (close the fd after its DEL, or the set shown keeps it). 0 or -errno. */
+int net_epoll_ctl(struct net_mux *m, int epfd, int op, int fd, uint32_t events);
+
+/* close(epfd): the interest set goes with the instance; recorded (op 0 in MUX_CTL_EXTRA) when
+ * it still held descriptors. */
+void net_epoll_close(struct net_mux *m, int epfd);
 
 /* ---- packet capture on lo (CAP_NET_RAW) ---- */
 

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 /* Unix-domain sockets: their proto (sources/sockdiag.h's SOCKDIAG_PROTO_UNIX) and the variant
@@ -27,7 +28,8 @@
  * %N tcp state (val)  %Q old tcp state (item)  %L action label  %E errno name (-aux, else
  * -item)  %H shutdown's how (val)  %U multiplexing call (item)  %B fd bitmask (aux, hex)
  * %F tcp flags (val)  %Y source port  %Z destination port (extra)  %% percent */
-static const char *const MUX_CALLS[] = {"select", "poll", "epoll_wait"};
+static const char *const MUX_CALLS[] = {"select", "poll", "epoll_wait", "epoll_ctl"}; /* mux_call */
+#define MUX_CALL_NAME(i) ((i) >= 0 && (i) < 4 ? MUX_CALLS[i] : "?")
 
 struct narr {
     uint16_t kind;
@@ -284,11 +286,29 @@ static const struct narr NARR[] = {
     {EV_SOCK_CLOSE, 1,
      "%T closed %O: the descriptor and the socket are gone; UDP has no connection to end.",
      "%T 关闭了 %O：文件描述符和套接字都没有了；UDP 没有连接需要结束。"},
-    {EV_MUX_WAIT, -1,
-     "%T hands %U its interest set %O: %V fds (mask %B). It sleeps until at least one of "
+    {EV_MUX_WAIT, 0,
+     "%T hands %U its interest set %O: %G (mask %B). It sleeps until at least one of "
      "them is ready.",
      "%T 把关注集合 %O 交给 %U：%V 个 fd（位图 %B）。它睡眠，直到其中至少一个就绪。"},
-    {EV_MUX_READY, 0, "%U returned: the ready set %O holds %V fds (mask %B); %T serves only these.",
+    {EV_MUX_WAIT, 1,
+     "%T adds %W to the interest set %O with epoll_ctl. The set lives in the kernel and now "
+     "holds %G (mask %B): epoll_wait() watches them without being handed the set again.",
+     "%T 用 epoll_ctl 把 %W 加入关注集合 %O。这个集合保存在内核中，现在有 %V 个 fd（位图 %B）："
+     "epoll_wait() 直接监视它们，不必每次重新传入。"},
+    {EV_MUX_WAIT, 2, "%T removes %W from the interest set %O with epoll_ctl: %G left (mask %B).",
+     "%T 用 epoll_ctl 把 %W 从关注集合 %O 中删除：剩下 %V 个 fd（位图 %B）。"},
+    {EV_MUX_WAIT, 3,
+     "%T changes what the interest set %O watches %W for, with epoll_ctl: still %G (mask "
+     "%B).",
+     "%T 用 epoll_ctl 修改关注集合 %O 对 %W 监视的事件：仍然 %V 个 fd（位图 %B）。"},
+    {EV_MUX_WAIT, 4, "%T closed its epoll instance: the interest set %O is gone with it.",
+     "%T 关闭了它的 epoll 实例：关注集合 %O 随之消失。"},
+    {EV_MUX_WAIT, 5,
+     "%T calls epoll_wait(): the kernel already holds its interest set %O (%G, mask %B), so "
+     "nothing is handed over. It sleeps until at least one of them is ready.",
+     "%T 调用 epoll_wait()：内核里已经保存着它的关注集合 %O（%V 个 fd，位图 %B），无需再传入。"
+     "它睡眠，直到其中至少一个就绪。"},
+    {EV_MUX_READY, 0, "%U returned: the ready set %O holds %G (mask %B); %T serves only these.",
      "%U 返回：就绪集合 %O 中有 %V 个 fd（位图 %B）；%T 只处理这些。"},
     {EV_MUX_READY, 1, "%U timed out with nothing ready; %T loops and asks again.",
      "%U 超时返回，没有就绪的 fd；%T 循环再问一次。"},
@@ -445,6 +465,11 @@ static int sock_variant(const struct ev *e)
         return e->extra ? 2 : e->item == 0;
     case EV_MUX_READY:
         return e->val == 0;
+    case EV_MUX_WAIT: /* select or poll (0), epoll_wait (5), or epoll_ctl: ADD 1, DEL 2, MOD 3,
+                         the instance closed 4 */
+        if (e->item != MUX_EPOLL_CTL)
+            return e->item == MUX_EPOLL ? 5 : 0;
+        return MUX_CTL_OP(e->extra) >= 1 && MUX_CTL_OP(e->extra) <= 3 ? MUX_CTL_OP(e->extra) : 4;
     case EV_PKT:
         if (e->val & 0x04)
             return 3; /* RST */
@@ -602,7 +627,7 @@ static const char *placeholder_net(const struct ev *e, char c, char *tmp, size_t
     case 'H':
         return e->val == SHUT_RD ? "SHUT_RD" : e->val == SHUT_WR ? "SHUT_WR" : "SHUT_RDWR";
     case 'U':
-        return e->item >= 0 && e->item < 3 ? MUX_CALLS[e->item] : "?";
+        return MUX_CALL_NAME(e->item);
     case 'B':
         snprintf(tmp, n, "0x%llx", (unsigned long long)e->aux);
         return tmp;
@@ -626,7 +651,7 @@ static const char *placeholder_net(const struct ev *e, char c, char *tmp, size_t
 
 /* A signal's name, "SIGUSR1", or "signal 32" for one without a name (glibc keeps 32 and 33
  * for itself: 32 is what its SIGEV_THREAD timers are told by). */
-static const char *signal_label(int sig, char *buf, size_t n)
+const char *narrate_signal_name(int sig, char *buf, size_t n)
 {
     const char *ab = sigabbrev_np(sig);
     if (ab)
@@ -722,7 +747,7 @@ static const char *placeholder(const struct expand_ctx *x, char c, char *tmp, si
         return tmp;
     }
     case 'S': {
-        return signal_label((int)e->val, tmp, n);
+        return narrate_signal_name((int)e->val, tmp, n);
     }
     case 'X': {
         char text[EV_TEXT_MAX + 1];
@@ -746,6 +771,23 @@ static const char *placeholder(const struct expand_ctx *x, char c, char *tmp, si
         return tcp_state_name(e->item);
     case 'L':
         return action_label(x->ctx, e->item, x->lang);
+    case 'G': /* a count of descriptors: "1 fd", "2 fds" (Chinese has no plural) */
+        snprintf(tmp, n, "%lld %s", (long long)e->val,
+                 x->lang == LANG_ZH || e->val != 1 ? "fds" : "fd");
+        return tmp;
+    case 'W': { /* epoll_ctl's descriptor, and how an ADD or MOD has it watched */
+        int op = MUX_CTL_OP(e->extra), zh = x->lang == LANG_ZH;
+        if (op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD)
+            snprintf(tmp, n, "fd %d", MUX_CTL_FD(e->extra));
+        else if (MUX_CTL_EDGE(e->extra))
+            snprintf(tmp, n, zh ? "fd %d（边缘触发，EPOLLET）" : "fd %d, edge-triggered (EPOLLET),",
+                     MUX_CTL_FD(e->extra));
+        else
+            snprintf(tmp, n,
+                     zh ? "fd %d（水平触发，默认方式）" : "fd %d, level-triggered (the default),",
+                     MUX_CTL_FD(e->extra));
+        return tmp;
+    }
     default:
         return placeholder_net(e, c, tmp, n);
     }
@@ -901,8 +943,15 @@ static int brief_sock_value(const struct ev *e, char *buf, size_t n)
                                             : "SHUT_RDWR");
     case EV_MUX_WAIT:
     case EV_MUX_READY:
-        return snprintf(buf, n, " %s %lld fds 0x%llx",
-                        e->item >= 0 && e->item < 3 ? MUX_CALLS[e->item] : "?", (long long)e->val,
+        if (e->kind == EV_MUX_WAIT && e->item == MUX_EPOLL_CTL) {
+            static const char *const ops[] = {"close", "ADD", "DEL", "MOD"};
+            int op = MUX_CTL_OP(e->extra);
+            return snprintf(buf, n, " epoll_ctl %s fd %d%s → %lld fds 0x%llx",
+                            op >= 0 && op < 4 ? ops[op] : "?", MUX_CTL_FD(e->extra),
+                            MUX_CTL_EDGE(e->extra) ? " ET" : "", (long long)e->val,
+                            (unsigned long long)e->aux);
+        }
+        return snprintf(buf, n, " %s %lld fds 0x%llx", MUX_CALL_NAME(e->item), (long long)e->val,
                         (unsigned long long)e->aux);
     case EV_PKT:
         return snprintf(
@@ -962,7 +1011,7 @@ static int brief_value(const struct ev *e, char *buf, size_t n)
 static int brief_task_event(const struct ev *e, const char *k, char *buf, size_t n)
 {
     char label[32];
-    const char *sig = signal_label((int)e->val, label, sizeof(label));
+    const char *sig = narrate_signal_name((int)e->val, label, sizeof(label));
     switch (e->kind) {
     case EV_TASK_START:
         return snprintf(buf, n, "%s pid %d ppid %lld", k, (int)e->pid, (long long)e->aux);

@@ -45,4 +45,7 @@ const char *narrate_task_name(const struct model *m, const struct ev *e, char *b
 /* The object kind as a word in lang ("semaphore" / "信号量"). */
 const char *narrate_kind_word(unsigned obj_kind, int lang);
 
+/* "SIGINT", or "signal 77" for a number with no name, in buf. Returns buf. */
+const char *narrate_signal_name(int sig, char *buf, size_t n);
+
 #endif

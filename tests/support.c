@@ -813,10 +813,20 @@ int ts_tui_step(struct ts_tui *t, int ms)
      * ms with nobody at the gate. As a teacher waits for the Next line before the next Space:
      * a Space pressed while nobody is at the gate lets the next task to arrive through at once,
      * and no screen ever shows it waiting there (soak: tcp-teardown's last look) */
+    int gated_at = -1;
     for (int w = 0; w <= ms; w += 50, ts_sleep_ms(50)) {
         tui_next_hint(ts_tui_capture(t), now_hint, sizeof(now_hint));
-        if (strstr(t->screen, "Checks:") || (now_hint[0] && strcmp(now_hint, hint) != 0) ||
-            (now_hint[0] && w >= 1000))
+        if (strstr(t->screen, "Checks:"))
+            break;
+        if (gated_at < 0 &&
+            ((now_hint[0] && strcmp(now_hint, hint) != 0) || (now_hint[0] && w >= 1000)))
+            gated_at = w;
+        /* and the others settled: a task still running or ready may reach the gate ahead of
+         * the one the Next line names and be the one the next Space lets go, unseen (soak:
+         * tcp-teardown's last look again, the client arriving while the server's hint showed).
+         * A task that never stops (a busy loop) is waited for a second at most. */
+        if (gated_at >= 0 && ((!strstr(t->screen, "▶ RUN") && !strstr(t->screen, "◷ READY")) ||
+                              w >= gated_at + 1000))
             break;
     }
     ts_sleep_ms(100);

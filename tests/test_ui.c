@@ -478,6 +478,56 @@ Test(ui, replay_steps_forward_and_back, .fini = stop, .timeout = 90)
     unlink(trace);
 }
 
+/* The position of the first event of kind ev on obj in a trace (events counted from 1). */
+static long position_of(const char *trace, const char *ev, const char *obj)
+{
+    size_t n;
+    json_t **lines = ts_load_jsonl(trace, &n);
+    long pos = -1, events = 0;
+    for (size_t i = 0; i < n && pos < 0; i++) {
+        if (!json_object_get(lines[i], "ev"))
+            continue;
+        events++;
+        if (strcmp(ts_str(lines[i], "ev"), ev) == 0 && strcmp(ts_str(lines[i], "obj"), obj) == 0)
+            pos = events;
+    }
+    ts_free_jsonl(lines, n);
+    return pos;
+}
+
+/* A step that makes an object (an accepted connection) shows its row in that step's frame.
+ * The Objects panel's height came from the frame before, so the new row was cut off until
+ * something else redrew the screen: while stepping a replay nothing else does, and the class
+ * saw "accept() returns a new socket, conn-1" with no conn-1 on screen. */
+Test(ui, a_step_that_makes_an_object_shows_its_row_at_once, .fini = stop, .timeout = 90)
+{
+    char trace[] = "/tmp/ipcscope-test-replayXXXXXX";
+    int fd = mkstemp(trace);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    cr_assert_eq(ts_sh("%s run poll-server --headless --record %s >/dev/null", IPCSCOPE_BIN, trace),
+                 0, "recording failed");
+    long made = position_of(trace, "obj_create", "conn-1");
+    cr_assert_gt(made, 0, "the trace has no obj_create of conn-1");
+    char args[256];
+    snprintf(args, sizeof(args), "replay %s --step", trace);
+    start(args);
+    cr_assert(wait_for("replay 0/", 5000), "no replay header:\n%s", g_screen);
+    for (int i = 0; i < 200 && replay_pos() < made; i++) {
+        long at = replay_pos();
+        keys("Space");
+        for (int k = 0; k < 50 && replay_pos() == at; k++)
+            usleep(20000);
+    }
+    cr_assert_geq(replay_pos(), made, "never stepped past conn-1's creation:\n%s", g_screen);
+    usleep(300000); /* no other frame comes while stepping a replay: this one must show it */
+    capture();
+    /* 160x48 has room for every object of the run (the top row may take 45% of the body) */
+    cr_assert(strstr(g_screen, "sock  conn-1 "), "conn-1 is made but not shown:\n%s", g_screen);
+    cr_assert_null(strstr(g_screen, "not shown"), "an object is left out:\n%s", g_screen);
+    unlink(trace);
+}
+
 Test(ui, replay_refuses_a_bad_trace_before_the_screen_changes, .timeout = 30)
 {
     char bad[] = "/tmp/ipcscope-test-badtraceXXXXXX";

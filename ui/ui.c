@@ -331,16 +331,16 @@ static void draw_frame(struct ui *u)
         run_poll(u->r);
         ui_tree_build(u);
     }
-    int hint_rows = u->task_hint_rows;
+    int hint_rows = u->task_hint_rows, obj_rows = u->obj_rows;
     layout_compute(u);
     erase();
     if (u->lay.too_small) {
         layout_draw_too_small(u);
     } else if (u->in_dash && u->r) {
         draw_dashboard(u);
-        /* a gate hint wants a line of its own: now, not a frame later (a step may be the
-         * last change for minutes) */
-        if (u->task_hint_rows != hint_rows) {
+        /* a gate hint wants a line of its own, a new object (an accepted connection) its
+         * row: now, not a frame later (a step may be the last change for minutes) */
+        if (u->task_hint_rows != hint_rows || u->obj_rows != obj_rows) {
             layout_compute(u);
             erase();
             draw_dashboard(u);

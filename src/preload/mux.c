@@ -14,8 +14,6 @@
 #include <errno.h>
 #include <string.h>
 
-enum { MUX_SELECT = 0, MUX_POLL = 1, MUX_EPOLL = 2 };
-
 struct mux_pair {
     struct instr_obj *interest, *ready;
 };
@@ -290,7 +288,8 @@ EXPORT int epoll_ctl(int epfd, int opc, int fd, struct epoll_event *ev)
         p.interest->value--;
         p.interest->head &= ~(int64_t)bit(fd);
     }
-    op(p.interest, EV_MUX_WAIT, p.interest->value, MUX_EPOLL, p.interest->head);
+    op_tx(p.interest, EV_MUX_WAIT, p.interest->value, MUX_EPOLL_CTL, p.interest->head,
+          MUX_CTL_EXTRA(fd, opc, ev && (ev->events & EPOLLET)), T_PRECISE);
     obj_unlock(p.interest);
     errno = err;
     return rc;

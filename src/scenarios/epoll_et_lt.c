@@ -94,7 +94,7 @@ static void note_silence(struct net_sock *c, const long before[2])
             atomic_store(&S->silent_unread[k], before[k]);
 }
 
-static void serve(struct net_sock *c, int k, int epfd)
+static void serve(struct net_sock *c, int k, struct net_mux *m, int epfd)
 {
     char buf[256];
     ssize_t r = net_recv_nowait(&c[k], buf, (size_t)S->read_size); /* on purpose: partial */
@@ -103,19 +103,20 @@ static void serve(struct net_sock *c, int k, int epfd)
     atomic_store(&S->unread[k], unread(&c[k])); /* what the pinned sentence shows now */
     if (r == 0) {
         atomic_store(&S->eof[k], 1);
-        net_epoll_ctl(epfd, EPOLL_CTL_DEL, c[k].fd, 0);
+        net_epoll_ctl(m, epfd, EPOLL_CTL_DEL, c[k].fd, 0);
         net_close(&c[k]);
     }
 }
 
 /* Once the client is done: read what is left (the edge-triggered side never asks). */
-static void drain(struct net_sock *c)
+static void drain(struct net_sock *c, struct net_mux *m, int epfd)
 {
     char buf[256];
     for (int k = 0; k < 2; k++)
         while (c[k].fd >= 0) {
             ssize_t r = net_recv(&c[k], buf, sizeof(buf));
             if (r <= 0) {
+                net_epoll_ctl(m, epfd, EPOLL_CTL_DEL, c[k].fd, 0);
                 net_close(&c[k]);
                 break;
             }
@@ -124,18 +125,6 @@ static void drain(struct net_sock *c)
         }
     for (int k = 0; k < 2; k++)
         atomic_store(&S->unread[k], 0); /* read to the end: nothing is left */
-}
-
-static int interest_of(const struct net_sock *c, uint64_t *mask)
-{
-    int interest = 0;
-    *mask = 0;
-    for (int k = 0; k < 2; k++)
-        if (c[k].fd >= 0) {
-            interest++;
-            *mask |= c[k].fd < 64 ? 1ull << c[k].fd : 0;
-        }
-    return interest;
 }
 
 /* The event loop. epoll_wait times out after timeout_ms (a lesson deadline: while stepping,
@@ -147,10 +136,8 @@ static void event_loop(struct net_sock *c, int epfd, struct net_mux *m)
     int quiet = 0;
     for (int it = 0; it < EL_MAX_ITER && !atomic_load(&S->client_done); it++) {
         struct epoll_event evs[2];
-        uint64_t mask;
-        int interest = interest_of(c, &mask);
         long before[2] = {unread(&c[LT]), unread(&c[ET])};
-        int r = net_epoll_wait(m, epfd, evs, 2, quiet ? -1 : (int)S->timeout_ms, interest, mask);
+        int r = net_epoll_wait(m, epfd, evs, 2, quiet ? -1 : (int)S->timeout_ms);
         if (r < 0 || (r == 0 && quiet))
             break; /* the run stops, or nothing came for NET_WAIT_MS in a free run */
         if (r == 0) {
@@ -167,7 +154,7 @@ static void event_loop(struct net_sock *c, int epfd, struct net_mux *m)
         }
         tally(c, reported);
         for (int i = 0; i < r; i++)
-            serve(c, ks[i], epfd);
+            serve(c, ks[i], m, epfd);
     }
 }
 
@@ -184,13 +171,13 @@ static int server(void *arg)
     int epfd = epoll_create1(EPOLL_CLOEXEC);
     for (int k = 0; k < 2; k++) {
         if (net_accept(&ls, &c[k], names[k]) < 0 ||
-            net_epoll_ctl(epfd, EPOLL_CTL_ADD, c[k].fd, EPOLLIN | (k == ET ? EPOLLET : 0)) < 0)
+            net_epoll_ctl(&m, epfd, EPOLL_CTL_ADD, c[k].fd, EPOLLIN | (k == ET ? EPOLLET : 0)) < 0)
             return 1;
     }
     net_close(&ls);
     event_loop(c, epfd, &m);
-    drain(c);
-    close(epfd);
+    drain(c, &m, epfd);
+    net_epoll_close(&m, epfd);
     return 0;
 }
 

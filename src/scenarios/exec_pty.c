@@ -14,6 +14,7 @@
 #include "../instr.h"
 #include "../instr_ipc.h"
 #include "../model.h"
+#include "../narrate.h"
 #include "../scenario.h"
 
 #include <errno.h>
@@ -143,27 +144,6 @@ int exec_pty_open(char *err, size_t n)
 /* The leader's note when the program stopped (its wait() saw it): "stopped by signal N". */
 #define STOP_NOTE "stopped by signal "
 
-/* The program's reap, as the leader's wait() saw it: its status (128+N when signal N killed
- * it) and the signal in item (0 when it exited), so the model, the trace and the narration
- * have it without the probes too (from /proc alone it was "status -1": gone, nothing known). */
-static void record_reap(pid_t prog, int st)
-{
-    int slot = ipc_slot_of(prog);
-    if (slot < 0)
-        return; /* not followed (no preload): the probes or /proc tell it */
-    struct ev e = {.kind = EV_TASK_REAPED,
-                   .src = EV_SRC_INSTR,
-                   .task = (uint32_t)slot,
-                   .pid = prog,
-                   .tid = prog,
-                   .obj = EV_NO_OBJ,
-                   .val = ipc_wait_code(st),
-                   .item = WIFSIGNALED(st) ? WTERMSIG(st) : 0,
-                   .aux = getpid(),
-                   .extra = REAP_WAIT};
-    instr_emit_ev(&e);
-}
-
 /* The leader, once the program runs: wait for it as a shell waits for its foreground job,
  * take the terminal back when it has ended (so the processes it leaves in its group are not
  * hung up when the session's leader exits), write its wait status for the conductor and
@@ -195,7 +175,9 @@ static void lead(int tty, pid_t prog)
             kill(-prog, SIGCONT);
         }
     }
-    record_reap(prog, st);
+    /* its reap as this wait() saw it, status and signal: without the probes /proc alone said
+     * "status -1" (not followed, no slot: the probes or /proc tell it) */
+    ipc_emit_reaped(prog, st, getpid());
     sigset_t tt;
     sigemptyset(&tt);
     sigaddset(&tt, SIGTTOU);
@@ -327,18 +309,7 @@ json_t *exec_pty_output_json(void)
                      "tail", tail);
 }
 
-/* "SIGINT", or "signal 77" for a number with no name. */
-static const char *sig_name(int sig, char *buf, size_t n)
-{
-    const char *ab = sigabbrev_np(sig);
-    if (ab)
-        snprintf(buf, n, "SIG%s", ab);
-    else
-        snprintf(buf, n, "signal %d", sig);
-    return buf;
-}
-
-/* The leader's record of the program killed by a signal (record_reap): who killed it is the
+/* The leader's record of the program killed by a signal (ipc_emit_reaped): who killed it is the
  * lesson, not only the status. 1 when it wrote buf. */
 static int narrate_killed(const struct model *m, const struct ev *e, int lang, char *buf, size_t n)
 {
@@ -348,7 +319,7 @@ static int narrate_killed(const struct model *m, const struct ev *e, int lang, c
         return 0;
     int sig = (int)e->item;
     char name[32];
-    sig_name(sig, name, sizeof(name));
+    narrate_signal_name(sig, name, sizeof(name));
     if (lang == LANG_ZH)
         snprintf(buf, n,
                  "%s 被 %s 杀死（状态 %lld，即 128 + %d）。" EXEC_PTY_LEADER
@@ -378,7 +349,7 @@ static int narrate_stopped(const struct model *m, const struct ev *e, int lang, 
         if (m->tasks[i].ppid == m->tasks[by].pid && m->tasks[i].kind == TK_PROCESS)
             prog = m->tasks[i].name;
     char name[32];
-    sig_name(atoi(text + strlen(STOP_NOTE)), name, sizeof(name));
+    narrate_signal_name(atoi(text + strlen(STOP_NOTE)), name, sizeof(name));
     if (lang == LANG_ZH)
         snprintf(buf, n,
                  "%s 被 %s（终端在按下 Ctrl-Z 时发出的信号）停止。这里没有 shell 来恢复这个作业，"

@@ -81,6 +81,7 @@ struct mx_conns {
     struct net_sock ls, c[MX_MAX_CONNS];
     int open[MX_MAX_CONNS];
     int epfd;
+    struct net_mux *mux; /* epoll: the interest set net_epoll_ctl keeps */
 };
 
 /* What one call made the kernel go through: descriptors scanned (select), entries checked
@@ -170,7 +171,7 @@ static void accept_one(struct mx_conns *k)
         k->open[i] = 1;
         atomic_fetch_add(&S->accepted, 1);
         if (S->mode == MX_EPOLL)
-            net_epoll_ctl(k->epfd, EPOLL_CTL_ADD, k->c[i].fd, EPOLLIN);
+            net_epoll_ctl(k->mux, k->epfd, EPOLL_CTL_ADD, k->c[i].fd, EPOLLIN);
         return;
     }
 }
@@ -185,7 +186,7 @@ static void serve_one(struct mx_conns *k, int i)
         return;
     }
     if (S->mode == MX_EPOLL)
-        net_epoll_ctl(k->epfd, EPOLL_CTL_DEL, k->c[i].fd, 0);
+        net_epoll_ctl(k->mux, k->epfd, EPOLL_CTL_DEL, k->c[i].fd, 0);
     net_close(&k->c[i]);
     k->open[i] = 0;
     atomic_fetch_add(&S->closed, 1);
@@ -251,15 +252,8 @@ static int iterate_poll(struct mx_conns *k, struct net_mux *m)
 static int iterate_epoll(struct mx_conns *k, struct net_mux *m)
 {
     struct epoll_event evs[MX_MAX_CONNS + 1];
-    int interest = 1;
-    uint64_t mask = k->ls.fd < 64 ? 1ull << k->ls.fd : 0;
-    for (int i = 0; i < MX_MAX_CONNS; i++)
-        if (k->open[i]) {
-            interest++;
-            mask |= k->c[i].fd < 64 ? 1ull << k->c[i].fd : 0;
-        }
     int nfds = nfds_of(k);
-    int r = net_epoll_wait(m, k->epfd, evs, MX_MAX_CONNS + 1, -1, interest, mask);
+    int r = net_epoll_wait(m, k->epfd, evs, MX_MAX_CONNS + 1, -1);
     keep_view(k, m->ready_mask, NULL, 0, nfds);
     keep_set(m, nfds);
     for (int i = 0; i < r; i++)
@@ -276,9 +270,10 @@ static int server(void *arg)
         net_bind(&k.ls, 0) < 0 || net_listen(&k.ls, 16) < 0)
         return 1;
     k.epfd = -1;
+    k.mux = &m;
     if (S->mode == MX_EPOLL) {
         k.epfd = epoll_create1(EPOLL_CLOEXEC);
-        if (k.epfd < 0 || net_epoll_ctl(k.epfd, EPOLL_CTL_ADD, k.ls.fd, EPOLLIN) < 0)
+        if (k.epfd < 0 || net_epoll_ctl(&m, k.epfd, EPOLL_CTL_ADD, k.ls.fd, EPOLLIN) < 0)
             return 1;
     }
     net_flag_set(&S->port, k.ls.lport);
@@ -291,7 +286,7 @@ static int server(void *arg)
         if (k.open[i])
             net_close(&k.c[i]);
     if (k.epfd >= 0)
-        close(k.epfd);
+        net_epoll_close(&m, k.epfd);
     net_close(&k.ls);
     atomic_store(&S->ended, 1);
     return atomic_load(&S->closed) == atomic_load(&S->cl.target) ? 0 : 1;

@@ -109,7 +109,8 @@ static void reap_finished(struct instr_obj *kids, int *alive)
 static void reap_all(struct instr_obj *kids, int *alive)
 {
     while (*alive > 0) {
-        instr_gate(EV_BLOCK, kids ? kids->id : EV_NO_OBJ);
+        /* the call by its name: "a blocking call on handlers" said nothing of waitpid */
+        instr_gate_label(EV_BLOCK, kids ? kids->id : EV_NO_OBJ, "waitpid(-1)");
         int status;
         pid_t pid = waitpid(-1, &status, WNOHANG);
         if (pid == 0) {
@@ -156,7 +157,7 @@ static void count_unjoined(struct instr_obj *kids, int64_t left)
 static int server(void *arg)
 {
     (void)arg;
-    ipc_set_comm(S->threads ? "thread-server" : "fork-server");
+    ipc_set_comm("server"); /* as the task is named on screen, so ps -o comm agrees */
     static struct ss_job jobs[SS_MAX];
     pthread_t th[SS_MAX];
     struct net_sock ls;
