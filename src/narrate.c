@@ -946,13 +946,13 @@ static int brief_sock_value(const struct ev *e, char *buf, size_t n)
         if (e->kind == EV_MUX_WAIT && e->item == MUX_EPOLL_CTL) {
             static const char *const ops[] = {"close", "ADD", "DEL", "MOD"};
             int op = MUX_CTL_OP(e->extra);
-            return snprintf(buf, n, " epoll_ctl %s fd %d%s → %lld fds 0x%llx",
+            return snprintf(buf, n, " epoll_ctl %s fd %d%s → %lld %s 0x%llx",
                             op >= 0 && op < 4 ? ops[op] : "?", MUX_CTL_FD(e->extra),
                             MUX_CTL_EDGE(e->extra) ? " ET" : "", (long long)e->val,
-                            (unsigned long long)e->aux);
+                            e->val == 1 ? "fd" : "fds", (unsigned long long)e->aux);
         }
-        return snprintf(buf, n, " %s %lld fds 0x%llx", MUX_CALL_NAME(e->item), (long long)e->val,
-                        (unsigned long long)e->aux);
+        return snprintf(buf, n, " %s %lld %s 0x%llx", MUX_CALL_NAME(e->item), (long long)e->val,
+                        e->val == 1 ? "fd" : "fds", (unsigned long long)e->aux);
     case EV_PKT:
         return snprintf(
             buf, n, " %s %u→%u seq %lld ack %lld", tcp_flags_text(e->val, tmp, sizeof(tmp)),

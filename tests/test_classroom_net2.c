@@ -363,6 +363,32 @@ static void tui_stop(void)
     ts_tui_stop(&g_tui);
 }
 
+/* The first call's numbers are 1s: "1 poll call", "1 entry", "the 1 watched fd was", not
+ * "1 poll calls ... poll checks 1 entries" (the pinned sentence, the result rows and the cost
+ * sentence of the projector screen at 80x24). */
+Test(classroom_net2, the_first_calls_numbers_read_in_the_singular, .fini = tui_stop, .timeout = 120)
+{
+    const char *ids[] = {"poll-server", "epoll-server"};
+    const char *calls[] = {"1 poll call.", "1 epoll_wait call."};
+    for (int k = 0; k < 2; k++) {
+        char args[64];
+        snprintf(args, sizeof(args), "run %s --step", ids[k]);
+        ts_tui_start(&g_tui, args, 160, 48);
+        cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+        int seen = 0;
+        for (int n = 0; n < 40 && !seen; n++) {
+            ts_tui_step(&g_tui, 5000);
+            seen = strstr(g_tui.screen, calls[k]) != NULL;
+            cr_assert_null(strstr(g_tui.screen, " 1 entries"), "%s:\n%s", ids[k], g_tui.screen);
+            cr_assert_null(strstr(g_tui.screen, " 1 calls"), "%s:\n%s", ids[k], g_tui.screen);
+            cr_assert_null(strstr(g_tui.screen, " 1 events"), "%s:\n%s", ids[k], g_tui.screen);
+            cr_assert_null(strstr(g_tui.screen, "1 fds"), "%s:\n%s", ids[k], g_tui.screen);
+        }
+        cr_assert(seen, "%s: never '%s':\n%s", ids[k], calls[k], g_tui.screen);
+        tui_stop();
+    }
+}
+
 /* Press Space until the screen shows text (at most max presses); 1 when it did. */
 static int step_until(const char *text, int max)
 {
