@@ -604,6 +604,27 @@ static int result_rows_end_whole(const char *screen)
     return rows;
 }
 
+/* With two fds in the set, the interest set's row names both before its gloss: at 160x48 it
+ * read "interest set fd 3 listener …", the gloss "(kept in the kernel by epoll_ctl)" having
+ * pushed conn-1 out. */
+Test(classroom_net2, the_interest_set_row_names_its_fds_before_its_gloss, .fini = tui_stop,
+     .timeout = 150)
+{
+    ts_tui_start(&g_tui, "run epoll-server --step", 160, 48);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    int two = 0;
+    for (int n = 0; n < 40 && !two && !strstr(g_tui.screen, "Checks:"); n++) {
+        ts_tui_step(&g_tui, 5000);
+        /* the row reflects the last epoll_wait: two fds once a wait has watched two */
+        two = strstr(g_tui.screen, "mux_wait(epoll_wait-interest) epoll_wait 2 fds") != NULL;
+    }
+    cr_assert(two, "no epoll_wait watched two fds:\n%s", g_tui.screen);
+    const char *row = strstr(g_tui.screen, "interest set fd 3 listener");
+    cr_assert_not_null(row, "no interest set row:\n%s", g_tui.screen);
+    cr_assert_eq(strncmp(row, "interest set fd 3 listener · fd ", 32), 0,
+                 "the row names one fd of two:\n%s", g_tui.screen);
+}
+
 Test(classroom_net2, poll_server_result_rows_end_whole_at_100_columns, .fini = tui_stop,
      .timeout = 150)
 {
