@@ -625,6 +625,30 @@ Test(classroom_net2, the_interest_set_row_names_its_fds_before_its_gloss, .fini 
                  "the row names one fd of two:\n%s", g_tui.screen);
 }
 
+/* While the server sleeps in select() the ready set is empty: it showed the last call's
+ * "1/1024" beside "BLOCK queue:select-ready". */
+Test(classroom_net2, the_ready_set_is_empty_while_the_server_sleeps_on_it, .fini = tui_stop,
+     .timeout = 150)
+{
+    ts_tui_start(&g_tui, "run select-server --step", 160, 48);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    int asleep = 0, after_a_call = 0;
+    for (int n = 0; n < 40 && !strstr(g_tui.screen, "Checks:"); n++) {
+        ts_tui_step(&g_tui, 5000);
+        const char *s = g_tui.screen;
+        after_a_call += strstr(s, "1 select call") || strstr(s, "select calls");
+        if (!strstr(s, "server   ■ BLOCK") || !strstr(s, "queue:select-ready"))
+            continue;
+        asleep++;
+        const char *row = strstr(s, "queue select-ready");
+        cr_assert_not_null(row, "no ready set row:\n%s", s);
+        cr_assert_not_null(strstr(row, "] 0/1024"),
+                           "the server sleeps on a ready set not empty:\n%s", s);
+    }
+    cr_assert_gt(after_a_call, 0, "no select call returned:\n%s", g_tui.screen);
+    cr_assert_gt(asleep, 0, "the server never slept in select():\n%s", g_tui.screen);
+}
+
 Test(classroom_net2, poll_server_result_rows_end_whole_at_100_columns, .fini = tui_stop,
      .timeout = 150)
 {
