@@ -76,7 +76,8 @@
     X(EV_MUX_WAIT,                                                                                 \
       "mux_wait") /* obj=interest set; val=fds; aux=fd bitmask; item=mux_call; epoll_ctl: extra */ \
     X(EV_MUX_READY,                                                                                \
-      "mux_ready") /* obj=ready set; val=fds ready; aux=fd bitmask; item as mux_wait */            \
+      "mux_ready") /* obj=ready set; val=fds ready; aux=fd bitmask; item as mux_wait; extra */     \
+                   /* MUX_READY_NONE_YET: nothing was ready at the call, which now sleeps */       \
     X(EV_PKT,                                                                                      \
       "pkt") /* capture: val=tcp flags; item=seq; aux=ack; extra=sport<<16|dport; obj optional */  \
     /* the step gate and the scenario clock */                                                     \
@@ -188,6 +189,9 @@ enum mux_call { MUX_SELECT = 0, MUX_POLL = 1, MUX_EPOLL = 2, MUX_EPOLL_CTL = 3 }
 #define MUX_CTL_FD(extra) ((int)(uint32_t)(extra))
 /* EPOLL_CTL_ADD, _DEL, _MOD; 0: the epoll instance was closed, its set gone with it */
 #define MUX_CTL_OP(extra) ((int)((uint64_t)(extra) >> 32 & 0xff))
+/* A mux_ready's extra when the call found nothing ready and sleeps: the set is empty until it
+ * returns (its value stayed the last call's while the task slept on it). */
+#define MUX_READY_NONE_YET 1
 #define MUX_CTL_EDGE(extra) ((int)((uint64_t)(extra) >> 40 & 1)) /* EPOLLET */
 
 /* X(enum, "snapshot name", "short prefix used in blocked_on") */

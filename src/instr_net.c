@@ -504,7 +504,8 @@ static uint64_t fd_bit(int fd)
 
 /* Call once(arg, slice_ms) in slices until it reports something, the time is up or the run
  * stops; marked blocked on the ready object when the first, immediate try found nothing. */
-static int mux_wait(struct net_mux *m, int (*once)(void *arg, int ms), void *arg, int timeout_ms)
+static int mux_wait(struct net_mux *m, int call, int (*once)(void *arg, int ms), void *arg,
+                    int timeout_ms)
 {
     int r = once(arg, 0);
     if (r != 0 || timeout_ms == 0)
@@ -516,6 +517,9 @@ static int mux_wait(struct net_mux *m, int (*once)(void *arg, int ms), void *arg
         sclock_wait_begin(&w, timeout_ms, SCLOCK_LESSON, EV_MUX_WAIT, m->interest->id);
     else
         sclock_wait_begin(&w, NET_WAIT_MS, SCLOCK_SAFETY, EV_MUX_WAIT, m->interest->id);
+    /* nothing is ready: the ready set is empty while the caller sleeps on it */
+    m->ready->value = 0;
+    instr_op_x(m->ready, EV_MUX_READY, 0, call, 0, MUX_READY_NONE_YET);
     instr_block(m->ready, WHY_MUX);
     long slice;
     while (r == 0 && !net_stopping() && (slice = sclock_idle_slice(&w, SLICE_MS)) > 0) {
@@ -557,7 +561,7 @@ int net_select(struct net_mux *m, int nfds, fd_set *readfds, int timeout_ms)
     mux_interest(m, MUX_SELECT, count, mask);
 
     struct select_args a = {.nfds = nfds, .set = readfds, .copy = *readfds};
-    int r = mux_wait(m, select_once, &a, timeout_ms);
+    int r = mux_wait(m, MUX_SELECT, select_once, &a, timeout_ms);
     if (r <= 0)
         FD_ZERO(readfds);
     mask = 0;
@@ -592,7 +596,7 @@ int net_poll(struct net_mux *m, struct pollfd *fds, nfds_t n, int timeout_ms)
     mux_interest(m, MUX_POLL, count, mask);
 
     struct poll_args a = {.fds = fds, .n = n};
-    int r = mux_wait(m, poll_once, &a, timeout_ms);
+    int r = mux_wait(m, MUX_POLL, poll_once, &a, timeout_ms);
     mask = 0;
     for (nfds_t i = 0; r > 0 && i < n; i++)
         if (fds[i].revents)
@@ -617,7 +621,7 @@ int net_epoll_wait(struct net_mux *m, int epfd, struct epoll_event *evs, int max
     instr_gate_timed(EV_MUX_WAIT, m->interest->id, sclock_now(), MUX_EPOLL, NULL);
     mux_interest(m, MUX_EPOLL, (int)m->interest->value, m->interest_mask);
     struct epoll_args a = {.epfd = epfd, .max = max, .evs = evs};
-    int r = mux_wait(m, epoll_once, &a, timeout_ms);
+    int r = mux_wait(m, MUX_EPOLL, epoll_once, &a, timeout_ms);
     uint64_t mask = 0;
     for (int i = 0; i < r; i++)
         mask |= fd_bit(evs[i].data.fd);

@@ -463,8 +463,9 @@ static int sock_variant(const struct ev *e)
         return e->item < 0 ? 1 : e->extra ? 2 : 0;
     case EV_SOCK_RECV:
         return e->extra ? 2 : e->item == 0;
-    case EV_MUX_READY:
-        return e->val == 0;
+    case EV_MUX_READY: /* returned (0), timed out (1), nothing ready yet: it sleeps (2, untold:
+                          its block is) */
+        return e->extra == MUX_READY_NONE_YET ? 2 : e->val == 0;
     case EV_MUX_WAIT: /* select or poll (0), epoll_wait (5), or epoll_ctl: ADD 1, DEL 2, MOD 3,
                          the instance closed 4 */
         if (e->item != MUX_EPOLL_CTL)
@@ -946,13 +947,15 @@ static int brief_sock_value(const struct ev *e, char *buf, size_t n)
         if (e->kind == EV_MUX_WAIT && e->item == MUX_EPOLL_CTL) {
             static const char *const ops[] = {"close", "ADD", "DEL", "MOD"};
             int op = MUX_CTL_OP(e->extra);
-            return snprintf(buf, n, " epoll_ctl %s fd %d%s → %lld fds 0x%llx",
+            return snprintf(buf, n, " epoll_ctl %s fd %d%s → %lld %s 0x%llx",
                             op >= 0 && op < 4 ? ops[op] : "?", MUX_CTL_FD(e->extra),
                             MUX_CTL_EDGE(e->extra) ? " ET" : "", (long long)e->val,
-                            (unsigned long long)e->aux);
+                            e->val == 1 ? "fd" : "fds", (unsigned long long)e->aux);
         }
-        return snprintf(buf, n, " %s %lld fds 0x%llx", MUX_CALL_NAME(e->item), (long long)e->val,
-                        (unsigned long long)e->aux);
+        if (e->kind == EV_MUX_READY && e->extra == MUX_READY_NONE_YET)
+            return snprintf(buf, n, " %s: nothing ready yet, it sleeps", MUX_CALL_NAME(e->item));
+        return snprintf(buf, n, " %s %lld %s 0x%llx", MUX_CALL_NAME(e->item), (long long)e->val,
+                        e->val == 1 ? "fd" : "fds", (unsigned long long)e->aux);
     case EV_PKT:
         return snprintf(
             buf, n, " %s %u→%u seq %lld ack %lld", tcp_flags_text(e->val, tmp, sizeof(tmp)),

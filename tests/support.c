@@ -770,17 +770,9 @@ static long tui_steps(struct ts_tui *t)
     return p ? strtol(p + 6, NULL, 10) : -1;
 }
 
-/* Who the screen says is at the step gate: the "Next: Space lets ..." hint's first line (the
- * task Space lets go), else every task row at the gate (projector mode has no Next line), or
- * "" when nobody is at the gate. */
-static void tui_next_hint(const char *screen, char *out, size_t n)
+/* Every task row at the step gate, each with its hint ("" when nobody is there). */
+static void tui_gate_rows(const char *screen, char *out, size_t n)
 {
-    const char *p = strstr(screen, "Next: Space");
-    if (p) {
-        size_t len = strcspn(p, "│\n");
-        snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), p);
-        return;
-    }
     size_t used = 0;
     out[0] = '\0';
     char line[1024];
@@ -792,11 +784,27 @@ static void tui_next_hint(const char *screen, char *out, size_t n)
     }
 }
 
+/* Who the screen says Space lets go next: the dashboard's "Next: Space lets ..." line ("" while
+ * it shows none: a step being granted, or nobody at the gate), or in projector mode, which has
+ * no Next line, every task row at the gate. */
+static void tui_next_hint(const char *screen, char *out, size_t n)
+{
+    const char *p = strstr(screen, "Next: Space");
+    if (p) {
+        size_t len = strcspn(p, "│\n");
+        snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), p);
+        return;
+    }
+    out[0] = '\0';
+    if (!strstr(screen, " What happened ") && !strstr(screen, " 发生了什么 "))
+        tui_gate_rows(screen, out, n);
+}
+
 int ts_tui_step(struct ts_tui *t, int ms)
 {
-    char hint[1024], now_hint[1024];
+    char rows[2048], now_rows[2048], now_hint[1024];
     long before = tui_steps(t);
-    tui_next_hint(t->screen, hint, sizeof(hint));
+    tui_gate_rows(t->screen, rows, sizeof(rows));
     ts_tui_keys(t, "Space");
     int waited = 0;
     for (; waited <= ms; waited += 50, ts_sleep_ms(50)) {
@@ -808,23 +816,27 @@ int ts_tui_step(struct ts_tui *t, int ms)
     }
     if (waited > ms)
         return 0;
-    /* granted: the screen shows it once a task is at the gate again with another hint, after a
-     * second when the hint stays the same (the same call twice), when the run is over, or after
-     * ms with nobody at the gate. As a teacher waits for the Next line before the next Space:
-     * a Space pressed while nobody is at the gate lets the next task to arrive through at once,
-     * and no screen ever shows it waiting there (soak: tcp-teardown's last look) */
+    /* asked: the screen shows the grant once a row at the gate has left it or changed (a second
+     * at most: the same call twice looks the same). Until then the row of the task let go still
+     * reads GATE (soak: tcp-teardown's server, at "close(server-conn)" after its Space) */
+    for (int w = 0; w <= ms && w <= 1000; w += 50, ts_sleep_ms(50)) {
+        tui_gate_rows(ts_tui_capture(t), now_rows, sizeof(now_rows));
+        if (strstr(t->screen, "Checks:") || strcmp(now_rows, rows) != 0)
+            break;
+    }
+    /* then as a teacher waits for the Next line before the next Space: a Space pressed while
+     * nobody is at the gate lets the next task to arrive through at once, and no screen ever
+     * shows it waiting there (soak: tcp-teardown's last look); and for the others to settle: a
+     * task still running or ready may reach the gate ahead of the one the Next line names and
+     * be the one the next Space lets go, unseen. A task that never stops (a busy loop) is
+     * waited for a second at most; nobody at the gate, for ms. */
     int gated_at = -1;
     for (int w = 0; w <= ms; w += 50, ts_sleep_ms(50)) {
         tui_next_hint(ts_tui_capture(t), now_hint, sizeof(now_hint));
         if (strstr(t->screen, "Checks:"))
             break;
-        if (gated_at < 0 &&
-            ((now_hint[0] && strcmp(now_hint, hint) != 0) || (now_hint[0] && w >= 1000)))
+        if (gated_at < 0 && now_hint[0])
             gated_at = w;
-        /* and the others settled: a task still running or ready may reach the gate ahead of
-         * the one the Next line names and be the one the next Space lets go, unseen (soak:
-         * tcp-teardown's last look again, the client arriving while the server's hint showed).
-         * A task that never stops (a busy loop) is waited for a second at most. */
         if (gated_at >= 0 && ((!strstr(t->screen, "▶ RUN") && !strstr(t->screen, "◷ READY")) ||
                               w >= gated_at + 1000))
             break;
@@ -843,6 +855,12 @@ const char *ts_tui_capture(struct ts_tui *t)
     t->screen[n] = '\0';
     if (p)
         pclose(p);
+    const char *log = getenv("TS_TUI_LOG"); /* a flaky TUI test's screens, for its diagnosis */
+    FILE *f = log ? fopen(log, "a") : NULL;
+    if (f) {
+        fprintf(f, "==== %ld ms\n%s", ts_now_ms(), t->screen);
+        fclose(f);
+    }
     return t->screen;
 }
 
@@ -859,6 +877,12 @@ int ts_tui_wait_for(struct ts_tui *t, const char *text, int ms)
 
 void ts_tui_keys(struct ts_tui *t, const char *keys)
 {
+    const char *log = getenv("TS_TUI_LOG");
+    FILE *f = log ? fopen(log, "a") : NULL;
+    if (f) {
+        fprintf(f, "==== %ld ms keys %s\n", ts_now_ms(), keys);
+        fclose(f);
+    }
     ts_sh("tmux -L %s send-keys -t ui %s", t->sock, keys);
 }
 

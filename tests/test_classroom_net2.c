@@ -363,6 +363,32 @@ static void tui_stop(void)
     ts_tui_stop(&g_tui);
 }
 
+/* The first call's numbers are 1s: "1 poll call", "1 entry", "the 1 watched fd was", not
+ * "1 poll calls ... poll checks 1 entries" (the pinned sentence, the result rows and the cost
+ * sentence of the projector screen at 80x24). */
+Test(classroom_net2, the_first_calls_numbers_read_in_the_singular, .fini = tui_stop, .timeout = 120)
+{
+    const char *ids[] = {"poll-server", "epoll-server"};
+    const char *calls[] = {"1 poll call.", "1 epoll_wait call."};
+    for (int k = 0; k < 2; k++) {
+        char args[64];
+        snprintf(args, sizeof(args), "run %s --step", ids[k]);
+        ts_tui_start(&g_tui, args, 160, 48);
+        cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+        int seen = 0;
+        for (int n = 0; n < 40 && !seen; n++) {
+            ts_tui_step(&g_tui, 5000);
+            seen = strstr(g_tui.screen, calls[k]) != NULL;
+            cr_assert_null(strstr(g_tui.screen, " 1 entries"), "%s:\n%s", ids[k], g_tui.screen);
+            cr_assert_null(strstr(g_tui.screen, " 1 calls"), "%s:\n%s", ids[k], g_tui.screen);
+            cr_assert_null(strstr(g_tui.screen, " 1 events"), "%s:\n%s", ids[k], g_tui.screen);
+            cr_assert_null(strstr(g_tui.screen, "1 fds"), "%s:\n%s", ids[k], g_tui.screen);
+        }
+        cr_assert(seen, "%s: never '%s':\n%s", ids[k], calls[k], g_tui.screen);
+        tui_stop();
+    }
+}
+
 /* Press Space until the screen shows text (at most max presses); 1 when it did. */
 static int step_until(const char *text, int max)
 {
@@ -576,6 +602,51 @@ static int result_rows_end_whole(const char *screen)
         }
     }
     return rows;
+}
+
+/* With two fds in the set, the interest set's row names both before its gloss: at 160x48 it
+ * read "interest set fd 3 listener …", the gloss "(kept in the kernel by epoll_ctl)" having
+ * pushed conn-1 out. */
+Test(classroom_net2, the_interest_set_row_names_its_fds_before_its_gloss, .fini = tui_stop,
+     .timeout = 150)
+{
+    ts_tui_start(&g_tui, "run epoll-server --step", 160, 48);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    int two = 0;
+    for (int n = 0; n < 40 && !two && !strstr(g_tui.screen, "Checks:"); n++) {
+        ts_tui_step(&g_tui, 5000);
+        /* the row reflects the last epoll_wait: two fds once a wait has watched two */
+        two = strstr(g_tui.screen, "mux_wait(epoll_wait-interest) epoll_wait 2 fds") != NULL;
+    }
+    cr_assert(two, "no epoll_wait watched two fds:\n%s", g_tui.screen);
+    const char *row = strstr(g_tui.screen, "interest set fd 3 listener");
+    cr_assert_not_null(row, "no interest set row:\n%s", g_tui.screen);
+    cr_assert_eq(strncmp(row, "interest set fd 3 listener · fd ", 32), 0,
+                 "the row names one fd of two:\n%s", g_tui.screen);
+}
+
+/* While the server sleeps in select() the ready set is empty: it showed the last call's
+ * "1/1024" beside "BLOCK queue:select-ready". */
+Test(classroom_net2, the_ready_set_is_empty_while_the_server_sleeps_on_it, .fini = tui_stop,
+     .timeout = 150)
+{
+    ts_tui_start(&g_tui, "run select-server --step", 160, 48);
+    cr_assert(ts_tui_wait_for(&g_tui, "Next: Space", 20000), "no gate:\n%s", g_tui.screen);
+    int asleep = 0, after_a_call = 0;
+    for (int n = 0; n < 40 && !strstr(g_tui.screen, "Checks:"); n++) {
+        ts_tui_step(&g_tui, 5000);
+        const char *s = g_tui.screen;
+        after_a_call += strstr(s, "1 select call") || strstr(s, "select calls");
+        if (!strstr(s, "server   ■ BLOCK") || !strstr(s, "queue:select-ready"))
+            continue;
+        asleep++;
+        const char *row = strstr(s, "queue select-ready");
+        cr_assert_not_null(row, "no ready set row:\n%s", s);
+        cr_assert_not_null(strstr(row, "] 0/1024"),
+                           "the server sleeps on a ready set not empty:\n%s", s);
+    }
+    cr_assert_gt(after_a_call, 0, "no select call returned:\n%s", g_tui.screen);
+    cr_assert_gt(asleep, 0, "the server never slept in select():\n%s", g_tui.screen);
 }
 
 Test(classroom_net2, poll_server_result_rows_end_whole_at_100_columns, .fini = tui_stop,

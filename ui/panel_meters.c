@@ -40,13 +40,28 @@ int panel_meters_collect(struct ui *u, struct ui_meter *out, int n)
     return k;
 }
 
-/* A result text cut to w columns at its last " · " that fits, with "…" saying there is more
- * ("fd 3 listener · fd 4 conn-1 …", never "· f": poll-server's interest set at 100x30), else
- * before a word (screen_fit_words: "75%, weights…", never "(the weig"). */
+/* A result text cut to w columns: its closing remark in parentheses first, then at its last
+ * " · " that fits, with "…" saying there is more ("fd 3 listener · fd 4 conn-1 …", never
+ * "· f": poll-server's interest set at 100x30), else before a word (screen_fit_words: "75%,
+ * weights…", never "(the weig"). */
 static void fit_text(char *t, size_t n, int w)
 {
     if (w <= 0 || screen_width(t) <= w)
         return;
+    /* a closing remark in parentheses goes before any item: the interest set's fds are the
+     * fact, "(kept in the kernel by epoll_ctl)" the gloss (the row read "fd 3 listener …" with
+     * room for "fd 3 listener · fd 5 conn-1 …") */
+    size_t tl = strlen(t);
+    char *gloss = tl && t[tl - 1] == ')' ? strstr(t, " (") : NULL;
+    while (gloss && strstr(gloss + 2, " ("))
+        gloss = strstr(gloss + 2, " (");
+    if (gloss && gloss > t) {
+        *gloss = '\0';
+        if (screen_width(t) + 2 <= w) {
+            snprintf(gloss, n - (size_t)(gloss - t), " …");
+            return;
+        }
+    }
     const char *sep = " · ";
     for (char *cut = t + strlen(t); cut > t; cut--) {
         if (strncmp(cut, sep, strlen(sep)) != 0)

@@ -61,6 +61,13 @@ static void mux_before(struct mux_pair *p, int call, int count, uint64_t mask)
     op(p->interest, EV_MUX_WAIT, count, call, (int64_t)mask);
 }
 
+/* Nothing was ready at the call's first look: the ready set is empty while the caller sleeps. */
+static void mux_none_yet(struct instr_obj *ready, int call)
+{
+    ready->value = 0;
+    op_tx(ready, EV_MUX_READY, 0, call, 0, MUX_READY_NONE_YET, T_PRECISE);
+}
+
 static void mux_after(struct mux_pair *p, int call, int count, uint64_t mask, int blocked, int err)
 {
     if (blocked)
@@ -123,6 +130,7 @@ static int select_common(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timev
     int zero_wait = is_p ? ts && !ts->tv_sec && !ts->tv_nsec : tv && !tv->tv_sec && !tv->tv_usec;
     if (n == 0 && !zero_wait) {
         blocked = 1;
+        mux_none_yet(p->ready, MUX_SELECT);
         block_on(p->ready, 0, 0);
         for (int ms = d.held ? (int)deadline_slice_ns(&d, &at, 1000000) : 0;;) {
             if (r)
@@ -204,6 +212,7 @@ static int poll_common(struct pollfd *fds, nfds_t n, int ms, const struct timesp
     int zero_wait = is_p ? ts && !ts->tv_sec && !ts->tv_nsec : ms == 0;
     if (k == 0 && !zero_wait) {
         blocked = 1;
+        mux_none_yet(p->ready, MUX_POLL);
         block_on(p->ready, 0, 0);
         if (!d.held)
             k = is_p ? REAL(ppoll)(fds, n, ts, sig) : REAL(poll)(fds, n, ms);
@@ -309,6 +318,7 @@ static int epoll_common(int epfd, struct epoll_event *evs, int max, int ms, cons
     int k = REAL(epoll_wait)(epfd, evs, max, 0), blocked = 0;
     if (k == 0 && ms != 0) {
         blocked = 1;
+        mux_none_yet(p.ready, MUX_EPOLL);
         block_on(p.ready, 0, 0);
         if (!d.held)
             k = is_p ? REAL(epoll_pwait)(epfd, evs, max, ms, sig)

@@ -376,7 +376,7 @@ static int narrate(const struct scn_ctx *ctx, const struct model *m, const struc
             narrate_wake(e, zh, buf, n);
         return 1;
     }
-    if (e->kind == EV_MUX_READY && e->val == 0) {
+    if (e->kind == EV_MUX_READY && e->val == 0 && e->extra != MUX_READY_NONE_YET) {
         buf[0] = '\0'; /* the tally that follows says it, with the numbers */
         return 1;
     }

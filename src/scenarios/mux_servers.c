@@ -84,6 +84,12 @@ struct mx_conns {
     struct net_mux *mux; /* epoll: the interest set net_epoll_ctl keeps */
 };
 
+/* The English word for n of a thing: "1 entry", "2 entries". */
+static const char *en_n(long n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
 /* What one call made the kernel go through: descriptors scanned (select), entries checked
  * (poll), events handed back (epoll_wait). */
 static int call_work(int nfds, int interest, int ready)
@@ -429,14 +435,15 @@ static void view_meters(const struct scn_ctx *ctx, json_t *out)
     scn_meter(out, zh ? "就绪集合" : "ready set", 0, 0, "%s%s", was, nready ? ready : "—");
     long calls = atomic_load(&S->iterations);
     scn_meter(out, zh ? "每次调用的工作量" : "work per call", 0, 0,
-              zh ? "select 扫描 %d 个 fd · poll 检查 %d 项 · epoll_wait 返回 %d 个"
-                 : "select scans %d fds · poll checks %d entries · epoll_wait returns %d",
-              S->view.nfds, S->view.n, nready);
+              zh ? "select 扫描 %d 个 fd%s · poll 检查 %d 项%s · epoll_wait 返回 %d 个"
+                 : "select scans %d %s · poll checks %d %s · epoll_wait returns %d",
+              S->view.nfds, zh ? "" : en_n(S->view.nfds, "fd", "fds"), (int)S->view.n,
+              zh ? "" : en_n((long)S->view.n, "entry", "entries"), nready);
     scn_meter(out, zh ? "总工作量" : "total work", 0, 0,
-              zh ? "%ld 次调用：select %ld · poll %ld · epoll_wait %ld"
-                 : "over %ld calls: select %ld · poll %ld · epoll_wait %ld",
-              calls, (long)atomic_load(&S->sum_nfds), (long)atomic_load(&S->sum_interest),
-              (long)atomic_load(&S->sum_ready));
+              zh ? "%ld 次调用%s：select %ld · poll %ld · epoll_wait %ld"
+                 : "over %ld %s: select %ld · poll %ld · epoll_wait %ld",
+              calls, zh ? "" : en_n(calls, "call", "calls"), (long)atomic_load(&S->sum_nfds),
+              (long)atomic_load(&S->sum_interest), (long)atomic_load(&S->sum_ready));
 }
 
 static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
@@ -471,40 +478,49 @@ static void snapshot(struct scn_ctx *ctx, const struct model *m, json_t *out)
 static int narrate_cost(const struct ev *e, int zh, char *buf, size_t n)
 {
     int nfds = (int)(e->extra >> 16), interest = (int)(e->extra & 0xffff), ready = (int)e->aux;
+    const char *entries = en_n(interest, "entry", "entries"), *fds = en_n(interest, "fd", "fds");
     switch (e->item) {
     case MX_SELECT:
-        return snprintf(
-            buf, n,
-            zh ? "这次 select 的代价:内核逐个扫描了描述符 0..%d(nfds=%d),在 %d 个关注的 fd "
-                 "中找到 %d 个就绪;集合每次都要重建、拷入再拷出。同样的集合,poll 要检查 %d "
-                 "项,epoll_wait 只返回 %d 个事件。"
-               : "This select cost: the kernel scanned descriptors 0..%d (nfds=%d) to "
-                 "find %d ready among the %d watched, and the set is rebuilt and "
-                 "copied in and out on every call. For the same sets poll checks %d "
-                 "entries and epoll_wait returns only the ready ones (%d).",
-            nfds - 1, nfds, zh ? interest : ready, zh ? ready : interest, interest, ready);
+        if (zh)
+            return snprintf(buf, n,
+                            "这次 select 的代价:内核逐个扫描了描述符 0..%d(nfds=%d),在 %d 个关注的 "
+                            "fd 中找到 %d 个就绪;集合每次都要重建、拷入再拷出。同样的集合,poll "
+                            "要检查 %d 项,epoll_wait 只返回 %d 个事件。",
+                            nfds - 1, nfds, interest, ready, interest, ready);
+        return snprintf(buf, n,
+                        "This select cost: the kernel scanned descriptors 0..%d (nfds=%d) to "
+                        "find %d ready among the %d watched, and the set is rebuilt and "
+                        "copied in and out on every call. For the same sets poll checks %d "
+                        "%s and epoll_wait returns only the ready ones (%d).",
+                        nfds - 1, nfds, ready, interest, interest, entries, ready);
     case MX_POLL:
-        return snprintf(
-            buf, n,
-            zh ? "这次 poll 的代价:内核检查了传入的全部 %d 个 pollfd 项,找到 %d 个就绪;"
-                 "数组每次都要拷入再拷出。同样的集合,select 要扫描 %d 个描述符,epoll_wait "
-                 "只返回 %d 个事件。"
-               : "This poll cost: the kernel checked all %d pollfd entries passed to "
-                 "find %d ready, and the array is copied in and out on every call. "
-                 "For the same sets select scans %d descriptors and epoll_wait returns "
-                 "only the ready ones (%d).",
-            interest, ready, nfds, ready);
+        if (zh)
+            return snprintf(buf, n,
+                            "这次 poll 的代价:内核检查了传入的全部 %d 个 pollfd 项,找到 %d 个就绪;"
+                            "数组每次都要拷入再拷出。同样的集合,select 要扫描 %d 个描述符,"
+                            "epoll_wait 只返回 %d 个事件。",
+                            interest, ready, nfds, ready);
+        return snprintf(buf, n,
+                        "This poll cost: the kernel checked %s %d pollfd %s passed to "
+                        "find %d ready, and the array is copied in and out on every call. "
+                        "For the same sets select scans %d %s and epoll_wait returns "
+                        "only the ready ones (%d).",
+                        interest == 1 ? "the" : "all", interest, entries, ready, nfds,
+                        en_n(nfds, "descriptor", "descriptors"), ready);
     default:
-        return snprintf(
-            buf, n,
-            zh ? "这次 epoll_wait 的代价:只返回了 %d 个就绪事件;%d 个关注的 fd 早已由 "
-                 "epoll_ctl 登记在内核中,不用拷贝也不用扫描。同样的集合,select 要扫描 %d "
-                 "个描述符,poll 要检查 %d 项。"
-               : "This epoll_wait cost: it returned only the ready fds (%d); the %d "
-                 "watched fds were registered in the kernel by epoll_ctl, so nothing "
-                 "is copied in or scanned. For the same sets select scans %d "
-                 "descriptors, poll checks %d entries.",
-            ready, interest, nfds, interest);
+        if (zh)
+            return snprintf(buf, n,
+                            "这次 epoll_wait 的代价:只返回了 %d 个就绪事件;%d 个关注的 fd 早已由 "
+                            "epoll_ctl 登记在内核中,不用拷贝也不用扫描。同样的集合,select 要扫描 "
+                            "%d 个描述符,poll 要检查 %d 项。",
+                            ready, interest, nfds, interest);
+        return snprintf(buf, n,
+                        "This epoll_wait cost: it returned only the ready fds (%d); the %d "
+                        "watched %s %s registered in the kernel by epoll_ctl, so nothing "
+                        "is copied in or scanned. For the same sets select scans %d "
+                        "%s, poll checks %d %s.",
+                        ready, interest, fds, interest == 1 ? "was" : "were", nfds,
+                        en_n(nfds, "descriptor", "descriptors"), interest, entries);
     }
 }
 
@@ -534,9 +550,11 @@ static void pin_update(struct scn_ctx *ctx)
                  MX_CALL[S->mode], calls, sel, pol, epo);
     else
         snprintf(ctx->pin, sizeof(ctx->pin),
-                 "%d %s calls. Kernel work for the same sets: select scans %ld descriptors, poll "
-                 "checks %ld entries, epoll_wait returns %ld events.",
-                 calls, MX_CALL[S->mode], sel, pol, epo);
+                 "%d %s %s. Kernel work for the same sets: select scans %ld %s, poll checks %ld "
+                 "%s, epoll_wait returns %ld %s.",
+                 calls, MX_CALL[S->mode], en_n(calls, "call", "calls"), sel,
+                 en_n(sel, "descriptor", "descriptors"), pol, en_n(pol, "entry", "entries"), epo,
+                 en_n(epo, "event", "events"));
 }
 
 static int finished(struct scn_ctx *ctx, const struct model *m)
